@@ -1,0 +1,2 @@
+// Package device opens block devices and regular files for direct I/O.
+package device

@@ -1,0 +1,3 @@
+// Package engine resolves file ranges through mapcache and submits device
+// I/O through io_uring.
+package engine

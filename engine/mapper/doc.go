@@ -1,0 +1,2 @@
+// Package mapper holds the bundled engine mappers.
+package mapper

@@ -1,0 +1,225 @@
+package device
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/dustin/go-humanize"
+	"golang.org/x/sys/unix"
+)
+
+// Options say how to open a device.
+type Options struct {
+	ReadOnly bool // open read-only
+	Force    bool // write even to a device that looks in use
+	NoDirect bool // no O_DIRECT (filesystems without direct I/O)
+}
+
+// Geometry describes a device or file for direct I/O.
+type Geometry struct {
+	SizeBytes         uint64
+	LogicalBlockSize  uint32
+	PhysicalBlockSize uint32
+	DIOMemAlign       uint32 // buffer address alignment for O_DIRECT
+	DIOOffsetAlign    uint32 // offset and length alignment for O_DIRECT
+	Rotational        bool
+	Kind              string // "nvme", "loop", "virtio", "scsi", "zram", "block", "file"
+	Model             string
+	MaxSectorsKB      uint32 // largest I/O the block layer sends unsplit
+	NrRequests        uint32
+	PollQueues        bool // the driver has poll queues (IOPOLL can work)
+	Major, Minor      uint32
+}
+
+// String prints the geometry for people.
+func (g Geometry) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s, logical %d B, physical %d B, dio align mem %d B offset %d B",
+		g.Kind, humanize.IBytes(g.SizeBytes), g.LogicalBlockSize, g.PhysicalBlockSize, g.DIOMemAlign, g.DIOOffsetAlign)
+	if g.Model != "" {
+		fmt.Fprintf(&b, ", model %q", g.Model)
+	}
+	if g.Kind != "file" {
+		rot := "non-rotational"
+		if g.Rotational {
+			rot = "rotational"
+		}
+		fmt.Fprintf(&b, ", %s, max I/O %d KiB, nr_requests %d", rot, g.MaxSectorsKB, g.NrRequests)
+		if g.PollQueues {
+			b.WriteString(", poll queues")
+		}
+	}
+	return b.String()
+}
+
+// Device is an open block device or regular file. Its methods are safe for
+// concurrent use; Close must be called once nothing uses Fd any more.
+type Device struct {
+	f        *os.File
+	path     string
+	geo      Geometry
+	readOnly bool
+	block    bool
+}
+
+// Open opens path for direct I/O. Before opening a block device for
+// writing it runs CheckWritable (unless opts.Force) and opens it O_EXCL, so
+// that a device in use is refused with a clear error.
+func Open(path string, opts Options) (*Device, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("device: %w", err)
+	}
+	block := st.Mode()&os.ModeDevice != 0 && st.Mode()&os.ModeCharDevice == 0
+	if !block && !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("device: %s is neither a block device nor a regular file", path)
+	}
+	flags := unix.O_CLOEXEC
+	if opts.ReadOnly {
+		flags |= unix.O_RDONLY
+	} else {
+		flags |= unix.O_RDWR
+	}
+	if !opts.NoDirect {
+		flags |= unix.O_DIRECT
+	}
+	if block && !opts.ReadOnly {
+		if !opts.Force {
+			if err := CheckWritable(path); err != nil {
+				return nil, err
+			}
+		}
+		flags |= unix.O_EXCL
+	}
+	fd, err := unix.Open(path, flags, 0)
+	if err != nil {
+		switch {
+		case errors.Is(err, unix.EBUSY):
+			return nil, fmt.Errorf("device: %s: %w: %w (another program holds it: mounted, in a RAID/LVM/dm stack, or opened exclusively)", path, ErrInUse, err)
+		case errors.Is(err, unix.EROFS), errors.Is(err, unix.EACCES) && !opts.ReadOnly:
+			return nil, fmt.Errorf("device: %s: %w: %w", path, ErrReadOnly, err)
+		case errors.Is(err, unix.EINVAL) && !opts.NoDirect:
+			return nil, fmt.Errorf("device: %s: %w: the filesystem does not support O_DIRECT (use a block device or a filesystem with direct I/O)", path, err)
+		}
+		return nil, fmt.Errorf("device: open %s: %w", path, err)
+	}
+	d := &Device{f: os.NewFile(uintptr(fd), path), path: path, readOnly: opts.ReadOnly, block: block}
+	if err := d.probe(); err != nil {
+		d.f.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Fd returns the file descriptor.
+func (d *Device) Fd() int { return int(d.f.Fd()) }
+
+// Path returns the path the device was opened with.
+func (d *Device) Path() string { return d.path }
+
+// Geometry returns what Open learned about the device.
+func (d *Device) Geometry() Geometry { return d.geo }
+
+// ReadOnly reports whether the device was opened read-only, or is a block
+// device the kernel marks read-only.
+func (d *Device) ReadOnly() bool { return d.readOnly }
+
+// IsBlock reports whether the device is a block device (not a file).
+func (d *Device) IsBlock() bool { return d.block }
+
+// Close closes the device.
+func (d *Device) Close() error { return d.f.Close() }
+
+func (d *Device) probe() error {
+	fd := int(d.f.Fd())
+	g := &d.geo
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("device: stat %s: %w", d.path, err)
+	}
+	if d.block {
+		size, err := unix.IoctlGetUint64(fd, unix.BLKGETSIZE64)
+		if err != nil {
+			return fmt.Errorf("device: %s: BLKGETSIZE64: %w", d.path, err)
+		}
+		g.SizeBytes = size
+		lbs, err := unix.IoctlGetInt(fd, unix.BLKSSZGET)
+		if err != nil {
+			return fmt.Errorf("device: %s: BLKSSZGET: %w", d.path, err)
+		}
+		g.LogicalBlockSize = uint32(lbs)
+		if pbs, err := unix.IoctlGetUint32(fd, unix.BLKPBSZGET); err == nil {
+			g.PhysicalBlockSize = pbs
+		}
+		if ro, err := unix.IoctlGetInt(fd, unix.BLKROGET); err == nil && ro != 0 {
+			d.readOnly = true
+		}
+		g.Major, g.Minor = unix.Major(uint64(st.Rdev)), unix.Minor(uint64(st.Rdev))
+		d.sysfs()
+	} else {
+		g.SizeBytes = uint64(st.Size)
+		g.Kind = "file"
+		g.LogicalBlockSize = 512
+		g.PhysicalBlockSize = uint32(st.Blksize)
+	}
+	g.DIOMemAlign, g.DIOOffsetAlign = g.LogicalBlockSize, g.LogicalBlockSize
+	var sx unix.Statx_t
+	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_DIOALIGN, &sx); err == nil &&
+		sx.Mask&unix.STATX_DIOALIGN != 0 && sx.Dio_offset_align != 0 {
+		g.DIOMemAlign, g.DIOOffsetAlign = sx.Dio_mem_align, sx.Dio_offset_align
+		if !d.block {
+			g.LogicalBlockSize = sx.Dio_offset_align
+		}
+	}
+	if g.PhysicalBlockSize == 0 {
+		g.PhysicalBlockSize = g.LogicalBlockSize
+	}
+	return nil
+}
+
+// sysfs fills what /sys/dev/block/MAJ:MIN says about the device.
+func (d *Device) sysfs() {
+	g := &d.geo
+	dir := fmt.Sprintf("/sys/dev/block/%d:%d", g.Major, g.Minor)
+	read := func(name string) string {
+		b, _ := os.ReadFile(filepath.Join(dir, name))
+		return strings.TrimSpace(string(b))
+	}
+	num := func(name string) uint32 {
+		v, _ := strconv.ParseUint(read(name), 10, 32)
+		return uint32(v)
+	}
+	g.Rotational = read("queue/rotational") == "1"
+	g.MaxSectorsKB = num("queue/max_sectors_kb")
+	g.NrRequests = num("queue/nr_requests")
+	g.PollQueues = read("queue/io_poll") == "1"
+	g.Model = read("device/model")
+	name := filepath.Base(resolve(dir))
+	switch {
+	case strings.HasPrefix(name, "nvme"):
+		g.Kind = "nvme"
+	case strings.HasPrefix(name, "loop"):
+		g.Kind = "loop"
+	case strings.HasPrefix(name, "zram"):
+		g.Kind = "zram"
+	case strings.HasPrefix(name, "vd"):
+		g.Kind = "virtio"
+	case strings.HasPrefix(name, "sd"):
+		g.Kind = "scsi"
+	default:
+		g.Kind = "block"
+	}
+}
+
+func resolve(p string) string {
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		return r
+	}
+	return p
+}
+
+

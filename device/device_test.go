@@ -1,0 +1,114 @@
+package device
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"unsafe"
+)
+
+func TestOpenRegularFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(path, make([]byte, 1<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	g := d.Geometry()
+	if g.SizeBytes != 1<<20 || g.Kind != "file" || g.LogicalBlockSize == 0 || g.DIOMemAlign == 0 {
+		t.Fatalf("geometry %+v", g)
+	}
+	if g.String() == "" {
+		t.Fatal("empty description")
+	}
+	if _, err := Open(t.TempDir(), Options{}); err == nil {
+		t.Fatal("a directory opened as a device")
+	}
+}
+
+func TestSignatures(t *testing.T) {
+	ext4 := make([]byte, 8192)
+	ext4[0x438], ext4[0x439] = 0x53, 0xef
+	swap := make([]byte, 8192)
+	copy(swap[4086:], "SWAPSPACE2")
+	gpt := make([]byte, 8192)
+	copy(gpt[512:], "EFI PART")
+	mbr := make([]byte, 8192)
+	mbr[510], mbr[511], mbr[446+4] = 0x55, 0xaa, 0x83
+	for name, c := range map[string]struct {
+		b    []byte
+		want string
+	}{
+		"empty": {make([]byte, 8192), ""},
+		"ext4":  {ext4, "ext2/3/4"},
+		"swap":  {swap, "swap"},
+		"gpt":   {gpt, "GPT partition table"},
+		"mbr":   {mbr, "MBR partition table"},
+	} {
+		if got := signature(c.b); got != c.want {
+			t.Errorf("%s: signature %q, want %q", name, got, c.want)
+		}
+	}
+}
+
+func TestArena(t *testing.T) {
+	a, err := NewArena(1<<20, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				n := 512 * (1 + (i+g)%16)
+				b := a.Get(n)
+				if b == nil {
+					t.Error("arena exhausted")
+					return
+				}
+				if len(b) != n || uintptr(unsafe.Pointer(&b[0]))%4096 != 0 || a.Index(b) < 0 {
+					t.Errorf("bad buffer: len %d addr %p index %d", len(b), &b[0], a.Index(b))
+					return
+				}
+				b[0] = byte(g)
+				a.Put(b)
+				if b[0] != Poison {
+					t.Error("returned buffer not poisoned")
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if a.Index(make([]byte, 8)) != -1 {
+		t.Fatal("heap buffer reported inside the arena")
+	}
+	if b := a.Get(2 << 20); b != nil {
+		t.Fatal("buffer larger than the arena handed out")
+	}
+	allocs := testing.AllocsPerRun(100, func() { a.Put(a.Get(4096)) })
+	if allocs != 0 {
+		t.Fatalf("%v allocations per Get/Put", allocs)
+	}
+}
+
+func TestCheckWritableRegularFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(path, make([]byte, 4096), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckWritable(path); err != nil {
+		t.Fatalf("regular file refused: %v", err)
+	}
+	if err := CheckWritable(filepath.Join(t.TempDir(), "missing")); err == nil || errors.Is(err, ErrInUse) {
+		t.Fatalf("missing path: %v", err)
+	}
+}

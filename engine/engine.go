@@ -1,0 +1,361 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/iobench/iobench/device"
+	"github.com/iobench/iobench/mapcache"
+)
+
+// Config describes an engine. Devices and Mapper are required; everything
+// else has a sensible default.
+type Config struct {
+	// Devices is the device table: a mapping's Dev indexes it. The engine
+	// does not close the devices; the caller does, after Engine.Close.
+	Devices []*device.Device
+	// Mapper resolves file ranges on cache misses.
+	Mapper Mapper
+	// Queues is the number of background queues (one io_uring each, owned
+	// by a goroutine locked to its OS thread) that serve File.ReadAt,
+	// File.WriteAt and Engine.Submit. Default 1.
+	Queues int
+	// QueueDepth is the number of submission entries of every ring, and so
+	// the most device I/Os one queue keeps in flight. Default 128.
+	QueueDepth int
+	// NoCache makes every request call the mapper and use its reply
+	// without storing it (the cache-off baseline).
+	NoCache bool
+	// FixedBuffers registers the buffer arena with every ring and uses
+	// READ_FIXED/WRITE_FIXED for buffers that come from it.
+	FixedBuffers bool
+	// RegisterFiles registers the device table with every ring.
+	RegisterFiles bool
+	// SQPoll and IOPoll ask for kernel submission polling and completion
+	// polling (IOPoll needs devices with poll queues).
+	SQPoll, IOPoll bool
+	// ArenaBytes is the size of the aligned buffer arena that Buffer hands
+	// out from. Default 16 MiB.
+	ArenaBytes int
+	// NewRing creates rings; nil means io_uring (tests pass a fault ring).
+	NewRing RingFactory
+}
+
+// Engine resolves file ranges to device addresses through per-file extent
+// caches and submits the device I/O through io_uring.
+//
+// All methods are safe for concurrent use. Files opened from an engine and
+// Queues created from it must be closed (Queues) before Engine.Close.
+type Engine struct {
+	cfg     Config
+	devs    []devEntry
+	align   uint32 // request alignment: the largest logical block size
+	memAlgn uint32 // buffer address alignment
+	arena   *arena
+
+	// epoch orders cache changes against I/O: see reclaim.go.
+	epoch    atomic.Uint64
+	frees    freeList
+	queuesMu sync.Mutex
+	queues   []*Queue // every open queue, background or caller-owned
+
+	bg     []*Queue
+	bgNext atomic.Uint32
+	reqs   sync.Pool
+
+	closed   atomic.Bool
+	submitMu sync.RWMutex // held shared while sending to background queues
+	closeMu  sync.Mutex
+	filesMu  sync.Mutex
+	files    map[string]*File
+	counters counters
+	ringInfo atomic.Pointer[string]
+	base     time.Time // nowNs counts from here
+
+	filesRegistered bool
+}
+
+type devEntry struct {
+	dev      *device.Device
+	fd       int32
+	path     string
+	size     uint64
+	lbs      uint32
+	readOnly bool
+}
+
+// New creates an engine and starts its background queues.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Mapper == nil {
+		return nil, errors.New("engine: Config.Mapper is nil")
+	}
+	if cfg.Queues <= 0 {
+		cfg.Queues = 1
+	}
+	if cfg.QueueDepth <= 0 {
+		cfg.QueueDepth = 128
+	}
+	if cfg.QueueDepth > 32768 {
+		return nil, fmt.Errorf("engine: queue depth %d exceeds io_uring's 32768", cfg.QueueDepth)
+	}
+	if cfg.ArenaBytes <= 0 {
+		cfg.ArenaBytes = 16 << 20
+	}
+	if cfg.NewRing == nil {
+		cfg.NewRing = NewIOURing
+	}
+	e := &Engine{cfg: cfg, align: 512, memAlgn: 512, files: make(map[string]*File), base: time.Now()}
+	if len(cfg.Devices) > math.MaxInt32 {
+		return nil, errors.New("engine: too many devices")
+	}
+	for i, d := range cfg.Devices {
+		if d == nil {
+			return nil, fmt.Errorf("engine: device %d is nil", i)
+		}
+		g := d.Geometry()
+		de := devEntry{dev: d, fd: int32(d.Fd()), path: d.Path(), size: g.SizeBytes,
+			lbs: g.LogicalBlockSize, readOnly: d.ReadOnly()}
+		if de.lbs == 0 {
+			de.lbs = 512
+		}
+		e.align = max(e.align, de.lbs, g.DIOOffsetAlign)
+		e.memAlgn = max(e.memAlgn, g.DIOMemAlign)
+		e.devs = append(e.devs, de)
+	}
+	a, err := newArena(cfg.ArenaBytes, int(max(e.memAlgn, 4096)))
+	if err != nil {
+		return nil, err
+	}
+	e.arena = a
+	e.reqs.New = func() any { return &Request{sync: make(chan *Request, 1)} }
+	e.filesRegistered = cfg.RegisterFiles && len(e.devs) > 0
+
+	// Start the background queues; each creates its ring on its own
+	// locked thread and reports whether that worked.
+	for i := 0; i < cfg.Queues; i++ {
+		q, err := e.startBackground()
+		if err != nil {
+			_ = e.Close()
+			return nil, err
+		}
+		e.bg = append(e.bg, q)
+	}
+	return e, nil
+}
+
+// Close stops the background queues after every request handed to them
+// has completed, and releases the buffer arena. It fails with an error,
+// changing nothing, while caller-owned Queues are still open. Close is
+// idempotent.
+func (e *Engine) Close() error {
+	e.closeMu.Lock()
+	defer e.closeMu.Unlock()
+	e.queuesMu.Lock()
+	owned := 0
+	for _, q := range e.queues {
+		if !q.background {
+			owned++
+		}
+	}
+	e.queuesMu.Unlock()
+	if owned > 0 {
+		return fmt.Errorf("engine: close: %d caller-owned queues are still open; close them first", owned)
+	}
+	e.submitMu.Lock()
+	already := e.closed.Swap(true)
+	e.submitMu.Unlock()
+	if already {
+		return nil
+	}
+	var errs []error
+	for _, q := range e.bg {
+		errs = append(errs, q.stopBackground())
+	}
+	e.bg = nil
+	e.reclaim(true)
+	if e.arena != nil {
+		errs = append(errs, e.arena.close())
+	}
+	return errors.Join(errs...)
+}
+
+// Buffer returns an aligned buffer of n bytes from the engine's arena
+// (memory outside the Go heap, registered as fixed buffers when
+// Config.FixedBuffers is set). It returns nil when the arena is exhausted.
+// Give it back with PutBuffer.
+func (e *Engine) Buffer(n int) []byte { return e.arena.get(n) }
+
+// PutBuffer returns a buffer obtained from Buffer. The buffer must not be in
+// use by a request.
+func (e *Engine) PutBuffer(b []byte) { e.arena.put(b) }
+
+// Alignment returns the alignment every request's offset and length must
+// have (the largest logical block size of the devices) and the alignment of
+// buffer addresses.
+func (e *Engine) Alignment() (offset, memory uint32) { return e.align, e.memAlgn }
+
+// DeviceSize returns the size in bytes of device dev, or 0 if there is no
+// such device.
+func (e *Engine) DeviceSize(dev uint32) uint64 {
+	if int(dev) >= len(e.devs) {
+		return 0
+	}
+	return e.devs[dev].size
+}
+
+// DeviceBlockSize returns the logical block size of device dev, or 0.
+func (e *Engine) DeviceBlockSize(dev uint32) uint32 {
+	if int(dev) >= len(e.devs) {
+		return 0
+	}
+	return e.devs[dev].lbs
+}
+
+// Devices returns the number of devices in the device table.
+func (e *Engine) Devices() int { return len(e.devs) }
+
+// RingInfo describes the io_uring set-up in force (flags and features), as
+// reported by the first ring created.
+func (e *Engine) RingInfo() string {
+	if p := e.ringInfo.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// FileOptions describe a file being opened.
+type FileOptions struct {
+	// Size is the file size in bytes; a mapper implementing Opener may
+	// set it instead.
+	Size uint64
+	// BlockSize is the cache's block size; default 4096. It must be a
+	// power of two and a multiple of the request alignment.
+	BlockSize uint32
+}
+
+// Open opens the file name, calling the mapper's OpenFile when it has one.
+// Opening a name that is open already returns the same File.
+func (e *Engine) Open(name string, opts FileOptions) (*File, error) {
+	if e.closed.Load() {
+		return nil, ErrClosed
+	}
+	if opts.BlockSize == 0 {
+		opts.BlockSize = 4096
+	}
+	if opts.BlockSize&(opts.BlockSize-1) != 0 {
+		return nil, fmt.Errorf("engine: open %s: block size %d is not a power of two", name, opts.BlockSize)
+	}
+	e.filesMu.Lock()
+	defer e.filesMu.Unlock()
+	if f, ok := e.files[name]; ok {
+		return f, nil
+	}
+	f := &File{eng: e, name: name, bs: opts.BlockSize, cache: mapcache.New(opts.BlockSize)}
+	f.size.Store(opts.Size)
+	if o, ok := e.cfg.Mapper.(Opener); ok {
+		size, err := o.OpenFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("engine: open %s: %w", name, err)
+		}
+		if size != 0 {
+			f.size.Store(size)
+		}
+	}
+	e.files[name] = f
+	return f, nil
+}
+
+// Submit hands a request to one of the background queues and returns at
+// once; the request completes asynchronously and is delivered through its
+// Callback or Done (one of which must be set). Any goroutine may call it.
+// The request must not be touched until it completes.
+func (e *Engine) Submit(r *Request) error {
+	if r.Callback == nil && r.Done == nil {
+		return errors.New("engine: Submit: request has neither Callback nor Done")
+	}
+	return e.send(r)
+}
+
+// send hands r to a background queue.
+func (e *Engine) send(r *Request) error {
+	e.submitMu.RLock()
+	defer e.submitMu.RUnlock()
+	if e.closed.Load() {
+		return ErrClosed
+	}
+	q := e.bg[int(e.bgNext.Add(1)-1)%len(e.bg)]
+	q.in <- r
+	return nil
+}
+
+// do runs r synchronously on a background queue.
+func (e *Engine) do(r *Request) (int, error) {
+	if err := e.send(r); err != nil {
+		return 0, err
+	}
+	<-r.sync
+	return r.N, r.Err
+}
+
+func (e *Engine) getRequest() *Request { return e.reqs.Get().(*Request) }
+
+func (e *Engine) putRequest(r *Request) {
+	sync := r.sync
+	*r = Request{sync: sync}
+	e.reqs.Put(r)
+}
+
+// Stats returns the engine's counters, summed over all files.
+func (e *Engine) Stats() Stats {
+	s := e.counters.snapshot()
+	e.filesMu.Lock()
+	for _, f := range e.files {
+		s.CachedExtents += uint64(f.cache.Len(mapcache.ReadFork) + f.cache.Len(mapcache.WriteFork))
+	}
+	e.filesMu.Unlock()
+	return s
+}
+
+func (e *Engine) nowNs() int64 { return int64(time.Since(e.base)) }
+
+// registerWith registers the device table and the buffer arena with ring,
+// as the configuration asks.
+func (e *Engine) registerWith(ring Ring) error {
+	if e.filesRegistered {
+		fds := make([]int32, len(e.devs))
+		for i, d := range e.devs {
+			fds[i] = d.fd
+		}
+		if err := ring.RegisterFiles(fds); err != nil {
+			return fmt.Errorf("engine: register %d device files: %w", len(fds), err)
+		}
+	}
+	if e.cfg.FixedBuffers {
+		if err := ring.RegisterBuffers(e.arena.regions()); err != nil {
+			return fmt.Errorf("engine: register buffer arena as fixed buffers: %w", err)
+		}
+	}
+	return nil
+}
+
+func (e *Engine) register(q *Queue) {
+	e.queuesMu.Lock()
+	e.queues = append(e.queues, q)
+	e.queuesMu.Unlock()
+}
+
+func (e *Engine) unregister(q *Queue) {
+	e.queuesMu.Lock()
+	for i, x := range e.queues {
+		if x == q {
+			e.queues = append(e.queues[:i], e.queues[i+1:]...)
+			break
+		}
+	}
+	e.queuesMu.Unlock()
+	e.reclaim(false)
+}

@@ -1,0 +1,464 @@
+package engine_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/iobench/iobench/device"
+	"github.com/iobench/iobench/engine"
+	"github.com/iobench/iobench/mapcache"
+)
+
+const bs = 4096
+
+// backing creates a file of sizeBytes for a test device, on tmpfs when the
+// machine has it (fast, and supports O_DIRECT), filled with a pattern so
+// that zero-fill bugs show.
+func backing(t testing.TB, sizeBytes int64) string {
+	t.Helper()
+	dir := t.TempDir()
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		d, err := os.MkdirTemp("/dev/shm", "engine-test-")
+		if err == nil {
+			t.Cleanup(func() { os.RemoveAll(d) })
+			dir = d
+		}
+	}
+	path := filepath.Join(dir, "dev.img")
+	buf := make([]byte, sizeBytes)
+	for i := range buf {
+		buf[i] = byte(i/bs*7 + 1)
+	}
+	if err := os.WriteFile(path, buf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// openDev opens path as an engine device and closes it at cleanup.
+func openDev(t testing.TB, path string, readOnly bool) *device.Device {
+	t.Helper()
+	d, err := device.Open(path, device.Options{ReadOnly: readOnly})
+	if err != nil {
+		t.Fatalf("device.Open(%s): %v", path, err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+// newEngine makes an engine over one device of devSize bytes.
+func newEngine(t testing.TB, devSize int64, m engine.Mapper, tweak func(*engine.Config)) (*engine.Engine, string) {
+	t.Helper()
+	path := backing(t, devSize)
+	cfg := engine.Config{Devices: []*device.Device{openDev(t, path, false)}, Mapper: m, QueueDepth: 64}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	e, err := engine.New(cfg)
+	if err != nil {
+		if errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EPERM) {
+			t.Skipf("io_uring unavailable here: %v", err)
+		}
+		t.Fatalf("engine.New: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := e.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return e, path
+}
+
+func fill(b []byte, seed uint64) {
+	r := rand.New(rand.NewPCG(seed, 7))
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+}
+
+func TestStripeRoundTrip(t *testing.T) {
+	const blocks = 256
+	m := newStripeMapper(blocks, bs, 1)
+	e, _ := newEngine(t, blocks*bs, m, nil)
+	f, err := e.Open("striped", engine.FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Size() != blocks*bs {
+		t.Fatalf("size %d, want %d", f.Size(), blocks*bs)
+	}
+	want := make([]byte, blocks*bs)
+	fill(want, 42)
+	wbuf := e.Buffer(len(want))
+	copy(wbuf, want)
+	defer e.PutBuffer(wbuf)
+	if n, err := f.WriteAt(wbuf, 0); err != nil || n != len(want) {
+		t.Fatalf("WriteAt = %d, %v", n, err)
+	}
+	rbuf := e.Buffer(len(want))
+	defer e.PutBuffer(rbuf)
+	if n, err := f.ReadAt(rbuf, 0); err != nil || n != len(want) {
+		t.Fatalf("ReadAt = %d, %v", n, err)
+	}
+	if !bytes.Equal(rbuf, want) {
+		t.Fatal("read back differs from what was written")
+	}
+	// Odd ranges, crossing extents.
+	for _, r := range [][2]int{{bs, bs}, {3 * bs, 17 * bs}, {100 * bs, 156 * bs}} {
+		b := rbuf[:r[1]]
+		clear(b)
+		if n, err := f.ReadAt(b, int64(r[0])); err != nil || n != r[1] {
+			t.Fatalf("ReadAt(%d,%d) = %d, %v", r[0], r[1], n, err)
+		}
+		if !bytes.Equal(b, want[r[0]:r[0]+r[1]]) {
+			t.Fatalf("ReadAt(%d,%d) returned wrong data", r[0], r[1])
+		}
+	}
+	s := e.Stats()
+	if s.Splits == 0 || s.Hits == 0 || s.Misses == 0 || s.MapperCalls == 0 {
+		t.Fatalf("stats do not show the work done: %+v", s)
+	}
+	if s.ReadBytes < uint64(len(want)) || s.WriteBytes != uint64(len(want)) {
+		t.Fatalf("byte counters: read %d write %d, want >= %d and %d", s.ReadBytes, s.WriteBytes, len(want), len(want))
+	}
+}
+
+func TestReadAtEOFAndBeyond(t *testing.T) {
+	m := newStripeMapper(8, bs, 2)
+	e, _ := newEngine(t, 8*bs, m, nil)
+	f, err := e.Open("f", engine.FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.SetSize(5*bs + 100) // a partial last block
+	b := e.Buffer(4 * bs)
+	defer e.PutBuffer(b)
+	n, err := f.ReadAt(b, 4*bs)
+	if n != bs+100 || err != io.EOF {
+		t.Fatalf("ReadAt across EOF = %d, %v; want %d, io.EOF", n, err, bs+100)
+	}
+	n, err = f.ReadAt(b, 8*bs)
+	if n != 0 || err != io.EOF {
+		t.Fatalf("ReadAt past EOF = %d, %v; want 0, io.EOF", n, err)
+	}
+	_, err = f.WriteAt(b, 4*bs)
+	if !errors.Is(err, engine.ErrBeyondEOF) {
+		t.Fatalf("WriteAt past EOF: %v, want ErrBeyondEOF", err)
+	}
+}
+
+func TestUnaligned(t *testing.T) {
+	m := newStripeMapper(8, bs, 3)
+	e, _ := newEngine(t, 8*bs, m, nil)
+	f, _ := e.Open("f", engine.FileOptions{})
+	b := e.Buffer(2 * bs)
+	defer e.PutBuffer(b)
+	for _, c := range []struct {
+		buf []byte
+		off int64
+	}{{b[:bs], 100}, {b[:100], 0}, {b[1 : bs+1], 0}} {
+		_, err := f.ReadAt(c.buf, c.off)
+		if !errors.Is(err, engine.ErrUnaligned) {
+			t.Errorf("ReadAt(len %d, off %d): %v, want ErrUnaligned", len(c.buf), c.off, err)
+		}
+	}
+	if _, err := f.ReadAt(b, -512); err == nil {
+		t.Error("negative offset accepted")
+	}
+}
+
+// TestAsyncQueueDepths drives a caller-owned queue at several depths with
+// requests of 1..16 blocks over a striped file and checks every byte.
+func TestAsyncQueueDepths(t *testing.T) {
+	const blocks = 1024
+	m := newStripeMapper(blocks, bs, 4)
+	e, _ := newEngine(t, blocks*bs, m, func(c *engine.Config) { c.QueueDepth = 128; c.ArenaBytes = 64 << 20 })
+	f, _ := e.Open("f", engine.FileOptions{})
+	want := make([]byte, blocks*bs)
+	fill(want, 5)
+	w := e.Buffer(len(want))
+	copy(w, want)
+	if _, err := f.WriteAt(w, 0); err != nil {
+		t.Fatal(err)
+	}
+	e.PutBuffer(w)
+	for _, depth := range []int{1, 4, 32, 128} {
+		t.Run("qd"+itoa(depth), func(t *testing.T) {
+			runQueue(t, e, f, want, depth, 2000)
+		})
+	}
+}
+
+func runQueue(t *testing.T, e *engine.Engine, f *engine.File, want []byte, depth, total int) {
+	done := make(chan error, 1)
+	go func() { done <- driveQueue(e, f, want, depth, total) }()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func driveQueue(e *engine.Engine, f *engine.File, want []byte, depth, total int) error {
+	q, err := e.NewQueue()
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	rng := rand.New(rand.NewPCG(uint64(depth), 9))
+	blocks := len(want) / bs
+	reqs := make([]engine.Request, depth)
+	for i := range reqs {
+		reqs[i].Buf = e.Buffer(16 * bs)
+		defer e.PutBuffer(reqs[i].Buf[:16*bs])
+	}
+	issue := func(r *engine.Request) {
+		n := 1 + rng.IntN(16)
+		b := rng.IntN(blocks - n + 1)
+		r.File, r.Offset, r.Buf = f, uint64(b*bs), r.Buf[:n*bs]
+	}
+	var done []*engine.Request
+	submitted := 0
+	for i := range reqs {
+		issue(&reqs[i])
+		if err := q.Submit(&reqs[i]); err != nil {
+			return err
+		}
+		submitted++
+	}
+	for completed := 0; completed < submitted; {
+		done, err = q.Reap(done[:0], 1)
+		if err != nil {
+			return err
+		}
+		for _, r := range done {
+			completed++
+			if r.Err != nil {
+				return r.Err
+			}
+			if r.N != len(r.Buf) || !bytes.Equal(r.Buf, want[r.Offset:r.Offset+uint64(len(r.Buf))]) {
+				return errors.New("wrong data at offset " + itoa(int(r.Offset)))
+			}
+			if r.Latency <= 0 {
+				return errors.New("no latency recorded")
+			}
+			if submitted < total {
+				issue(r)
+				if err := q.Submit(r); err != nil {
+					return err
+				}
+				submitted++
+			}
+		}
+	}
+	if q.InFlight() != 0 {
+		return errors.New("requests left in flight")
+	}
+	return nil
+}
+
+func itoa(n int) string {
+	return string(appendInt(nil, n))
+}
+
+func appendInt(b []byte, n int) []byte {
+	if n >= 10 {
+		b = appendInt(b, n/10)
+	}
+	return append(b, byte('0'+n%10))
+}
+
+// TestSubmitCallbacks uses the background queues from many goroutines.
+func TestSubmitCallbacks(t *testing.T) {
+	const blocks = 128
+	m := newStripeMapper(blocks, bs, 6)
+	e, _ := newEngine(t, blocks*bs, m, func(c *engine.Config) { c.Queues = 2 })
+	f, _ := e.Open("f", engine.FileOptions{})
+	want := make([]byte, blocks*bs)
+	fill(want, 8)
+	w := e.Buffer(len(want))
+	copy(w, want)
+	if _, err := f.WriteAt(w, 0); err != nil {
+		t.Fatal(err)
+	}
+	e.PutBuffer(w)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var failures []error
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			done := make(chan *engine.Request, 8)
+			var cb sync.WaitGroup
+			reqs := make([]engine.Request, 8)
+			for i := range reqs {
+				r := &reqs[i]
+				r.File, r.Offset, r.Buf, r.Done = f, uint64((g*8+i)*bs), e.Buffer(2*bs), done
+				if i%2 == 0 {
+					cb.Add(1)
+					r.Done = nil
+					r.Callback = func(*engine.Request) { cb.Done() }
+				}
+				if err := e.Submit(r); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+			for range 4 {
+				<-done
+			}
+			cb.Wait()
+			for i := range reqs {
+				r := &reqs[i]
+				if r.Err != nil || !bytes.Equal(r.Buf, want[r.Offset:r.Offset+2*bs]) {
+					mu.Lock()
+					failures = append(failures, errors.Join(r.Err, errors.New("bad data at "+itoa(int(r.Offset)))))
+					mu.Unlock()
+				}
+				e.PutBuffer(r.Buf)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range failures {
+		t.Error(err)
+	}
+	if err := e.Submit(&engine.Request{File: f}); err == nil {
+		t.Error("Submit without Done or Callback accepted")
+	}
+}
+
+// TestBadMappings: each malformed reply fails with ErrBadMapping and
+// writes nothing.
+func TestBadMappings(t *testing.T) {
+	const size = 16 * bs
+	devSize := int64(16 * bs)
+	cases := []struct {
+		name  string
+		reply []mapcache.Mapping
+	}{
+		{"empty", nil},
+		{"not covering", []mapcache.Mapping{{Offset: 8 * bs, Length: bs, Addr: 0, Type: mapcache.Mapped}}},
+		{"overlap", []mapcache.Mapping{{Offset: 0, Length: 2 * bs, Addr: 0, Type: mapcache.Mapped}, {Offset: bs, Length: bs, Addr: 0, Type: mapcache.Mapped}}},
+		{"beyond device", []mapcache.Mapping{{Offset: 0, Length: 2 * bs, Addr: uint64(devSize) - bs, Type: mapcache.Mapped}}},
+		{"address overflow", []mapcache.Mapping{{Offset: 0, Length: bs, Addr: ^uint64(0) - 511, Type: mapcache.Mapped}}},
+		{"unaligned", []mapcache.Mapping{{Offset: 0, Length: 1000, Addr: 0, Type: mapcache.Mapped}}},
+		{"unknown type", []mapcache.Mapping{{Offset: 0, Length: bs, Addr: 0, Type: 77}}},
+		{"no such device", []mapcache.Mapping{{Offset: 0, Length: bs, Addr: 0, Type: mapcache.Mapped, Dev: 3}}},
+		{"zero length", []mapcache.Mapping{{Offset: 0, Length: 0, Addr: 0, Type: mapcache.Mapped}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := &badMapper{size: size, reply: func(*engine.MapRequest) ([]mapcache.Mapping, error) { return c.reply, nil }}
+			e, path := newEngine(t, devSize, m, nil)
+			before, _ := os.ReadFile(path)
+			f, _ := e.Open("f", engine.FileOptions{})
+			b := e.Buffer(2 * bs)
+			defer e.PutBuffer(b)
+			fill(b, 1)
+			_, err := f.WriteAt(b, 0)
+			if !errors.Is(err, engine.ErrBadMapping) {
+				t.Fatalf("WriteAt: %v, want ErrBadMapping", err)
+			}
+			var ioErr *engine.IOError
+			if !errors.As(err, &ioErr) || ioErr.File != "f" {
+				t.Fatalf("error %v does not name the file", err)
+			}
+			if _, err := f.ReadAt(b, 0); !errors.Is(err, engine.ErrBadMapping) {
+				t.Fatalf("ReadAt: %v, want ErrBadMapping", err)
+			}
+			after, _ := os.ReadFile(path)
+			if !bytes.Equal(before, after) {
+				t.Fatal("a rejected write changed the device")
+			}
+			if f.Cache().Len(mapcache.ReadFork) != 0 {
+				t.Fatal("a rejected reply was cached")
+			}
+		})
+	}
+}
+
+func TestMapperError(t *testing.T) {
+	boom := errors.New("server went away")
+	m := &badMapper{size: 4 * bs, reply: func(*engine.MapRequest) ([]mapcache.Mapping, error) { return nil, boom }}
+	e, _ := newEngine(t, 4*bs, m, nil)
+	f, _ := e.Open("f", engine.FileOptions{})
+	b := e.Buffer(bs)
+	defer e.PutBuffer(b)
+	_, err := f.ReadAt(b, 0)
+	if !errors.Is(err, engine.ErrMapper) || !errors.Is(err, boom) {
+		t.Fatalf("ReadAt: %v, want ErrMapper wrapping the mapper's error", err)
+	}
+}
+
+// TestHolesZeroFilled: holes, unwritten and delalloc read as zeros without
+// device I/O; inline from a mapper without ReadInline is a bad mapping.
+func TestHolesZeroFilled(t *testing.T) {
+	m := &badMapper{size: 8 * bs, reply: func(req *engine.MapRequest) ([]mapcache.Mapping, error) {
+		return []mapcache.Mapping{
+			{Offset: 0, Length: 2 * bs, Addr: mapcache.NullAddr, Type: mapcache.Hole},
+			{Offset: 2 * bs, Length: 2 * bs, Addr: 0, Type: mapcache.Unwritten},
+			{Offset: 4 * bs, Length: 2 * bs, Addr: mapcache.NullAddr, Type: mapcache.Delalloc},
+			{Offset: 6 * bs, Length: 2 * bs, Addr: 2 * bs, Type: mapcache.Mapped},
+		}, nil
+	}}
+	e, path := newEngine(t, 8*bs, m, nil)
+	f, _ := e.Open("f", engine.FileOptions{})
+	b := e.Buffer(8 * bs)
+	defer e.PutBuffer(b)
+	for i := range b {
+		b[i] = 0xee
+	}
+	if _, err := f.ReadAt(b, 0); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b[:6*bs], make([]byte, 6*bs)) {
+		t.Fatal("hole/unwritten/delalloc not zero-filled")
+	}
+	dev, _ := os.ReadFile(path)
+	if !bytes.Equal(b[6*bs:], dev[2*bs:4*bs]) {
+		t.Fatal("mapped range did not come from the device")
+	}
+	s := f.Stats()
+	if s.ZeroBytes != 6*bs || s.ReadBytes != 2*bs || s.MapperCalls != 1 {
+		t.Fatalf("stats: zero %d read %d calls %d", s.ZeroBytes, s.ReadBytes, s.MapperCalls)
+	}
+}
+
+func TestNoCacheCallsMapperEveryTime(t *testing.T) {
+	m := newStripeMapper(16, bs, 9)
+	e, _ := newEngine(t, 16*bs, m, func(c *engine.Config) { c.NoCache = true })
+	f, _ := e.Open("f", engine.FileOptions{})
+	b := e.Buffer(bs)
+	defer e.PutBuffer(b)
+	for range 3 {
+		if _, err := f.ReadAt(b, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s := f.Stats(); s.MapperCalls != 3 || s.Hits != 0 || f.Cache().Len(mapcache.ReadFork) != 0 {
+		t.Fatalf("cache off: %+v, cached %d", s, f.Cache().Len(mapcache.ReadFork))
+	}
+}
+
+func TestClosedEngine(t *testing.T) {
+	m := newStripeMapper(4, bs, 10)
+	e, _ := newEngine(t, 4*bs, m, nil)
+	f, _ := e.Open("f", engine.FileOptions{})
+	b := e.Buffer(bs)
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.ReadAt(b, 0); !errors.Is(err, engine.ErrClosed) {
+		t.Fatalf("ReadAt after Close: %v", err)
+	}
+	if _, err := e.Open("g", engine.FileOptions{}); !errors.Is(err, engine.ErrClosed) {
+		t.Fatalf("Open after Close: %v", err)
+	}
+}

@@ -1,0 +1,59 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Errors returned by the engine wrap one of these (or a
+// syscall.Errno from the device) so that callers can use errors.Is.
+var (
+	// ErrUnaligned is returned when a request's offset, length or buffer
+	// address is not aligned to what the device requires.
+	ErrUnaligned = errors.New("unaligned request")
+	// ErrBadMapping is returned when a mapper replies with mappings that do
+	// not cover the requested offset, overlap, are unaligned, have an
+	// unknown type or lie beyond the device. Nothing is written.
+	ErrBadMapping = errors.New("bad mapping from mapper")
+	// ErrNoSpace is returned (wrapped) by mappers that cannot allocate space
+	// for a write.
+	ErrNoSpace = errors.New("no space left for write")
+	// ErrReadOnly is returned when writing to a read-only device or file.
+	ErrReadOnly = errors.New("read-only")
+	// ErrBeyondEOF is returned when a write reaches past the end of a file.
+	ErrBeyondEOF = errors.New("write beyond end of file")
+	// ErrShortIO is returned when the device transferred fewer bytes than
+	// asked and no more could be had.
+	ErrShortIO = errors.New("short transfer")
+	// ErrClosed is returned for requests made to, or cancelled by, a closed
+	// engine.
+	ErrClosed = errors.New("engine closed")
+	// ErrMapper wraps an error returned by the mapper.
+	ErrMapper = errors.New("mapper error")
+	// ErrBusy is returned by Submit when a queue cannot take more requests.
+	ErrBusy = errors.New("queue full")
+)
+
+// IOError describes a failed request or device I/O, in the shape of
+// fs.PathError: what was done, to which file range, on which device and
+// device address, and why.
+type IOError struct {
+	Op      string // "read" or "write"
+	File    string
+	Offset  uint64 // file offset of the failed piece
+	Length  uint64
+	Dev     uint32
+	DevPath string
+	Addr    uint64 // device byte address; mapcache.NullAddr when none
+	Err     error
+}
+
+func (e *IOError) Error() string {
+	if e.DevPath == "" {
+		return fmt.Sprintf("%s %s @%d+%d: %v", e.Op, e.File, e.Offset, e.Length, e.Err)
+	}
+	return fmt.Sprintf("%s %s @%d+%d (device %s @%d): %v",
+		e.Op, e.File, e.Offset, e.Length, e.DevPath, e.Addr, e.Err)
+}
+
+func (e *IOError) Unwrap() error { return e.Err }

@@ -1,0 +1,110 @@
+package engine
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/iobench/iobench/mapcache"
+)
+
+// A File is a named range of bytes whose data lives on the engine's devices
+// wherever the mapper says. It has its own extent cache, size and block
+// size. All methods are safe for concurrent use.
+type File struct {
+	eng   *Engine
+	name  string
+	bs    uint32
+	cache *mapcache.Cache
+	size  atomic.Uint64
+
+	privMu sync.Mutex
+	priv   any
+
+	counters counters
+}
+
+// Name returns the name the file was opened with.
+func (f *File) Name() string { return f.name }
+
+// Size returns the file size in bytes.
+func (f *File) Size() uint64 { return f.size.Load() }
+
+// SetSize changes the file size (a mapper growing or truncating the file).
+// It does not touch the cache: a mapper that shrinks a file removes the
+// mappings past the new end itself.
+func (f *File) SetSize(sizeBytes uint64) { f.size.Store(sizeBytes) }
+
+// BlockSize returns the block size of the file's cache.
+func (f *File) BlockSize() uint32 { return f.bs }
+
+// Cache returns the file's extent cache. Mappers may invalidate
+// (Remove) or pre-populate (Upsert) it at any time.
+func (f *File) Cache() *mapcache.Cache { return f.cache }
+
+// Engine returns the engine the file belongs to.
+func (f *File) Engine() *Engine { return f.eng }
+
+// Private returns the value the mapper stored with SetPrivate.
+func (f *File) Private() any {
+	f.privMu.Lock()
+	defer f.privMu.Unlock()
+	return f.priv
+}
+
+// SetPrivate stores per-file mapper state.
+func (f *File) SetPrivate(v any) {
+	f.privMu.Lock()
+	f.priv = v
+	f.privMu.Unlock()
+}
+
+// Stats returns the file's counters, with CachedExtents filled in.
+func (f *File) Stats() Stats {
+	s := f.counters.snapshot()
+	s.CachedExtents = uint64(f.cache.Len(mapcache.ReadFork) + f.cache.Len(mapcache.WriteFork))
+	return s
+}
+
+// Invalidate drops the file's cached read mappings for [off, off+length)
+// (length mapcache.ToEOF for the rest of the file), so the next access asks
+// the mapper again.
+func (f *File) Invalidate(off, length uint64) error {
+	if err := f.cache.Remove(mapcache.ReadFork, off, length); err != nil {
+		return fmt.Errorf("engine: invalidate %s: %w", f.name, err)
+	}
+	return nil
+}
+
+// ReadAt reads len(p) bytes at off, as io.ReaderAt says: at end of file it
+// returns the bytes it could read and io.EOF. p, off and len(p) must be
+// aligned (see Engine.Alignment). It blocks until the device reads are done
+// and may be called from any goroutine.
+func (f *File) ReadAt(p []byte, off int64) (int, error) {
+	return f.rw(p, off, false)
+}
+
+// WriteAt writes p at off. It returns len(p) and nil only when every byte
+// reached the device; writes do not extend the file (ErrBeyondEOF).
+func (f *File) WriteAt(p []byte, off int64) (int, error) {
+	return f.rw(p, off, true)
+}
+
+func (f *File) rw(p []byte, off int64, write bool) (int, error) {
+	if off < 0 {
+		return 0, &IOError{Op: opName(write), File: f.name, Length: uint64(len(p)),
+			Err: fmt.Errorf("negative offset %d", off)}
+	}
+	r := f.eng.getRequest()
+	r.File, r.Offset, r.Buf, r.Write = f, uint64(off), p, write
+	n, err := f.eng.do(r)
+	f.eng.putRequest(r)
+	return n, err
+}
+
+func opName(write bool) string {
+	if write {
+		return "write"
+	}
+	return "read"
+}

@@ -1,0 +1,154 @@
+package engine
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+
+	"github.com/iobench/iobench/mapcache"
+)
+
+// Freed space must not be reused while an I/O that could still target it is
+// in flight. The engine orders the two with an epoch counter:
+//
+//   - every request loads the epoch and publishes it in its queue's
+//     "oldest in flight" slot BEFORE it looks anything up;
+//   - space freed by a completed write is tagged with epoch.Add(1), AFTER the
+//     cache stopped pointing at it;
+//   - the space goes back to the mapper once every queue's oldest in-flight
+//     epoch is at least the tag.
+//
+// A request whose epoch is below the tag may have looked up the old mapping;
+// one whose epoch is at or above it started after the cache changed. If a
+// reclaimer reads a queue's slot before the request published into it, the
+// request's lookup comes after that read, and so after the cache change.
+
+// freeList holds freed space waiting for in-flight I/O to drain.
+type freeList struct {
+	mu      sync.Mutex
+	pending atomic.Int64 // len(items), readable without the lock
+	items   []freed
+}
+
+type freed struct {
+	tag uint64
+	m   mapcache.Mapping
+}
+
+// defer adds ms, freed at tag, to the list.
+func (l *freeList) add(tag uint64, ms []mapcache.Mapping) {
+	if len(ms) == 0 {
+		return
+	}
+	l.mu.Lock()
+	for _, m := range ms {
+		l.items = append(l.items, freed{tag: tag, m: m})
+	}
+	l.pending.Store(int64(len(l.items)))
+	l.mu.Unlock()
+}
+
+// inflight tracks the epochs of one queue's in-flight requests. Epochs are
+// taken in non-decreasing order on a queue, so a deque of (epoch, count)
+// runs suffices; completions may come in any order.
+type inflight struct {
+	runs   []epochRun // runs[head:] are live, epochs increasing
+	head   int
+	oldest atomic.Uint64 // published minimum, MaxUint64 when idle
+}
+
+type epochRun struct {
+	epoch uint64
+	n     int
+}
+
+func (t *inflight) init() { t.oldest.Store(math.MaxUint64) }
+
+// enter registers a request at epoch e (the current engine epoch).
+func (t *inflight) enter(e uint64) {
+	if n := len(t.runs); n > t.head && t.runs[n-1].epoch == e {
+		t.runs[n-1].n++
+		return
+	}
+	if t.head == len(t.runs) {
+		t.runs, t.head = t.runs[:0], 0
+	}
+	t.runs = append(t.runs, epochRun{epoch: e, n: 1})
+	if t.head == len(t.runs)-1 {
+		t.oldest.Store(e)
+	}
+}
+
+// leave unregisters a request entered at epoch e.
+func (t *inflight) leave(e uint64) {
+	for i := t.head; i < len(t.runs); i++ {
+		if t.runs[i].epoch == e {
+			t.runs[i].n--
+			break
+		}
+	}
+	moved := false
+	for t.head < len(t.runs) && t.runs[t.head].n == 0 {
+		t.head++
+		moved = true
+	}
+	if !moved {
+		return
+	}
+	if t.head == len(t.runs) {
+		t.runs, t.head = t.runs[:0], 0
+		t.oldest.Store(math.MaxUint64)
+		return
+	}
+	t.oldest.Store(t.runs[t.head].epoch)
+}
+
+// retire tags freed space with a new epoch and queues it for release.
+func (e *Engine) retire(ms []mapcache.Mapping) {
+	if len(ms) == 0 {
+		return
+	}
+	tag := e.epoch.Add(1)
+	e.frees.add(tag, ms)
+}
+
+// reclaim gives back to the mapper the freed space that no in-flight I/O can
+// target any more; with all set, everything (the engine is shut down).
+func (e *Engine) reclaim(all bool) {
+	if e.frees.pending.Load() == 0 {
+		return
+	}
+	min := uint64(math.MaxUint64)
+	if !all {
+		e.queuesMu.Lock()
+		for _, q := range e.queues {
+			if o := q.epochs.oldest.Load(); o < min {
+				min = o
+			}
+		}
+		e.queuesMu.Unlock()
+	}
+	l := &e.frees
+	l.mu.Lock()
+	var out []mapcache.Mapping
+	keep := l.items[:0]
+	for _, it := range l.items {
+		if it.tag <= min {
+			out = append(out, it.m)
+		} else {
+			keep = append(keep, it)
+		}
+	}
+	l.items = keep
+	l.pending.Store(int64(len(keep)))
+	l.mu.Unlock()
+	if len(out) == 0 {
+		return
+	}
+	var n uint64
+	for _, m := range out {
+		n += m.Length
+	}
+	e.counters.freedBytes.Add(n)
+	e.cfg.Mapper.Free(out)
+}

@@ -1,0 +1,69 @@
+package engine
+
+import (
+	"runtime"
+	"time"
+)
+
+// A Request reads or writes one range of a file. The caller fills File,
+// Offset, Buf and Write (and optionally Tag, Callback, Done), hands it to
+// Engine.Submit or Queue.Submit, and must not touch it again until it
+// completes. The engine then sets N, Err and Latency.
+//
+// Offset, len(Buf) and the address of Buf must be aligned as
+// Engine.Alignment says. Buffers from Engine.Buffer live outside the Go heap
+// and can use registered (fixed) buffers; any other buffer is pinned for the
+// duration of the I/O.
+//
+// A Request can be reused once it has completed: the engine resets its
+// results when it is submitted again.
+type Request struct {
+	File   *File
+	Offset uint64
+	Buf    []byte
+	Write  bool
+	// Tag is the caller's; the engine does not look at it.
+	Tag uint64
+
+	// Callback, when set, is called on the queue's goroutine when the
+	// request completes. It must not block and must not submit to the
+	// queue it is called from.
+	Callback func(*Request)
+	// Done, when set, receives the request when it completes. It must have
+	// room (a buffered channel), or the queue stalls until it is read.
+	Done chan<- *Request
+
+	// N is the number of bytes transferred: len(Buf) for a complete write,
+	// up to len(Buf) for a read (less at end of file, with Err io.EOF).
+	N int
+	// Err is nil, io.EOF for a read that reached the end of the file, or
+	// an error wrapping one of the package's sentinels or a device errno
+	// (usually as an *IOError naming the file offset, device and address).
+	Err error
+	// Latency is the time from submission to completion.
+	Latency time.Duration
+
+	// Engine-private state.
+	q       *Queue
+	startNs int64 // monotonic submission time, ns since engine start
+	epoch   uint64
+	pending int // device I/Os still outstanding
+	want    int // N to report on success
+	pinner  runtime.Pinner
+	sync    chan *Request // for ReadAt/WriteAt
+}
+
+// reset prepares r for a new submission.
+func (r *Request) reset() {
+	r.N, r.Err, r.Latency = 0, nil, 0
+	r.pending, r.want, r.epoch = 0, 0, 0
+	r.q = nil
+}
+
+// fail records err as the request's error unless it already has one: the
+// first failure is the one worth reporting.
+func (r *Request) fail(err error) {
+	if r.Err == nil {
+		r.Err = err
+	}
+}

@@ -1,0 +1,65 @@
+package engine
+
+import "time"
+
+// Ring is what the engine needs from an io_uring instance: queue device
+// operations, hand them to the kernel, and collect completions. The engine
+// reaches the kernel only through this interface, so that tests can put a
+// fault-injecting ring behind it (see FaultRing).
+//
+// A Ring is used by exactly one goroutine, which the engine locks to its OS
+// thread; implementations need not be safe for concurrent use. No method may
+// allocate per operation.
+type Ring interface {
+	// Queue adds op to the submission queue without entering the kernel.
+	// It reports false when the submission queue is full.
+	Queue(op *Op) bool
+	// Submit hands every queued operation to the kernel and then waits
+	// until at least waitNr completions are available or timeout has
+	// passed (timeout <= 0 waits without limit; waitNr 0 does not wait).
+	// EINTR is retried inside; an expired timeout is not an error.
+	Submit(waitNr int, timeout time.Duration) error
+	// Reap moves up to len(dst) available completions into dst and
+	// returns how many it moved. Completions are never lost: one that
+	// does not fit stays for the next call.
+	Reap(dst []Completion) int
+	// RegisterBuffers registers bufs as fixed buffers, indexed in order.
+	RegisterBuffers(bufs [][]byte) error
+	// RegisterFiles registers fds as fixed files, indexed in order.
+	RegisterFiles(fds []int32) error
+	// Info describes the ring for reports: setup flags and features.
+	Info() string
+	// Close releases the ring. Operations still in flight are the
+	// caller's responsibility: the engine drains them first.
+	Close() error
+}
+
+// Op is one device operation.
+type Op struct {
+	Write     bool
+	FixedFile bool    // Fd is an index into the registered files
+	Fd        int32   // file descriptor or registered file index
+	BufIndex  int32   // registered buffer index, or -1 for a plain buffer
+	Addr      uintptr // buffer address: outside the Go heap, or pinned
+	Len       uint32
+	Offset    uint64 // device byte address
+	UserData  uint64
+}
+
+// Completion is the outcome of one Op: Res is the number of bytes
+// transferred, or a negated errno.
+type Completion struct {
+	UserData uint64
+	Res      int32
+}
+
+// RingOptions are what the engine asks of a ring it creates.
+type RingOptions struct {
+	Entries uint32 // submission queue entries; the CQ is at least twice that
+	SQPoll  bool   // kernel submission polling thread
+	IOPoll  bool   // completion polling (needs device poll queues)
+}
+
+// RingFactory creates a ring. It is called on the goroutine that will own
+// the ring, after that goroutine has been locked to its OS thread.
+type RingFactory func(opts RingOptions) (Ring, error)

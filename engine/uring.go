@@ -1,0 +1,69 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/iobench/iobench/engine/uring"
+)
+
+// iouring adapts an engine/uring ring to the Ring interface.
+type iouring struct {
+	r    *uring.Ring
+	cqes []uring.CQE
+}
+
+// NewIOURing is the default RingFactory: a real io_uring with the set-up
+// flags the kernel supports (see uring.New).
+func NewIOURing(opts RingOptions) (Ring, error) {
+	r, err := uring.New(opts.Entries, uring.Params{SQPoll: opts.SQPoll, IOPoll: opts.IOPoll})
+	if err != nil {
+		return nil, err
+	}
+	return &iouring{r: r, cqes: make([]uring.CQE, 2*opts.Entries)}, nil
+}
+
+func (u *iouring) Queue(op *Op) bool {
+	s := u.r.GetSQE()
+	if s == nil {
+		return false
+	}
+	switch {
+	case op.BufIndex >= 0 && op.Write:
+		s.PrepWriteFixed(op.Fd, op.Addr, op.Len, op.Offset, uint16(op.BufIndex))
+	case op.BufIndex >= 0:
+		s.PrepReadFixed(op.Fd, op.Addr, op.Len, op.Offset, uint16(op.BufIndex))
+	case op.Write:
+		s.PrepWrite(op.Fd, op.Addr, op.Len, op.Offset)
+	default:
+		s.PrepRead(op.Fd, op.Addr, op.Len, op.Offset)
+	}
+	if op.FixedFile {
+		s.SetFixedFile()
+	}
+	s.UserData = op.UserData
+	return true
+}
+
+func (u *iouring) Submit(waitNr int, timeout time.Duration) error {
+	var err error
+	if timeout > 0 && waitNr > 0 {
+		_, err = u.r.SubmitAndWaitTimeout(uint32(waitNr), timeout)
+	} else {
+		_, err = u.r.SubmitAndWait(uint32(waitNr))
+	}
+	return err
+}
+
+func (u *iouring) Reap(dst []Completion) int {
+	n := u.r.PeekBatchCQE(u.cqes[:min(len(dst), len(u.cqes))])
+	for i := range n {
+		dst[i] = Completion{UserData: u.cqes[i].UserData, Res: u.cqes[i].Res}
+	}
+	u.r.CQAdvance(n)
+	return n
+}
+
+func (u *iouring) RegisterBuffers(bufs [][]byte) error { return u.r.RegisterBuffers(bufs) }
+func (u *iouring) RegisterFiles(fds []int32) error     { return u.r.RegisterFiles(fds) }
+func (u *iouring) Info() string                        { return u.r.String() }
+func (u *iouring) Close() error                        { return u.r.Close() }

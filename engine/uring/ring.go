@@ -1,0 +1,449 @@
+package uring
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Params chooses how a ring is set up.
+type Params struct {
+	// CQEntries sizes the completion queue; 0 means twice the submission
+	// queue, so that a full SQ's worth of completions always fits twice.
+	CQEntries uint32
+	// SQPoll asks for a kernel thread polling the submission queue.
+	SQPoll bool
+	// SQThreadIdle is how long the SQPOLL thread spins before sleeping.
+	SQThreadIdle time.Duration
+	// IOPoll asks for polled completions (devices with poll queues only).
+	IOPoll bool
+	// Plain disables the optional flags (SINGLE_ISSUER, DEFER_TASKRUN,
+	// COOP_TASKRUN, NO_SQARRAY), for comparison.
+	Plain bool
+}
+
+// Ring is one io_uring instance. It is owned by one goroutine: no method is
+// safe for concurrent use, and with SINGLE_ISSUER in force that goroutine
+// must stay on the OS thread that created the ring (runtime.LockOSThread).
+type Ring struct {
+	fd       int
+	flags    uint32 // setup flags in force
+	features uint32
+
+	sqMem, cqMem, sqeMem []byte
+	argMem               []byte // getevents arg + timespec, outside the Go heap
+
+	sqHead, sqTail, sqFlags *uint32
+	sqArray                 unsafe.Pointer // nil with NO_SQARRAY
+	sqMask, sqEntries       uint32
+	sqes                    unsafe.Pointer
+	sqeTail                 uint32 // next SQE to hand out (local)
+
+	cqHead, cqTail    *uint32
+	cqOverflow        *uint32
+	cqMask, cqEntries uint32
+	cqes              unsafe.Pointer
+}
+
+// New sets up a ring with at least entries submission entries.
+//
+// It asks for SINGLE_ISSUER|DEFER_TASKRUN|COOP_TASKRUN|NO_SQARRAY (unless
+// p.Plain) and drops them one at a time, newest first, while the kernel
+// answers EINVAL. Errors say what to do about io_uring being disabled,
+// RLIMIT_MEMLOCK being too low, or the kernel being too old.
+func New(entries uint32, p Params) (*Ring, error) {
+	if entries == 0 || entries > 32768 {
+		return nil, fmt.Errorf("uring: %d entries: want 1..32768", entries)
+	}
+	base := uint32(0)
+	if p.CQEntries == 0 {
+		p.CQEntries = 2 * entries
+	}
+	base |= SetupCQSize
+	if p.IOPoll {
+		base |= SetupIOPoll
+	}
+	if p.SQPoll {
+		base |= SetupSQPoll
+	}
+	optional := []uint32{SetupNoSQArray, SetupDeferTaskrun, SetupCoopTaskrun, SetupSingleIssuer}
+	if p.Plain {
+		optional = nil
+	}
+	if p.SQPoll {
+		// DEFER_TASKRUN and COOP_TASKRUN do not combine with SQPOLL.
+		optional = []uint32{SetupNoSQArray, SetupSingleIssuer}
+	}
+	for {
+		flags := base
+		for _, f := range optional {
+			flags |= f
+		}
+		if flags&SetupDeferTaskrun != 0 && flags&SetupSingleIssuer == 0 {
+			flags &^= SetupDeferTaskrun
+		}
+		r, err := setup(entries, flags, p)
+		if err == nil {
+			return r, nil
+		}
+		if errors.Is(err, syscall.EINVAL) && len(optional) > 0 {
+			optional = optional[1:]
+			continue
+		}
+		return nil, setupError(err)
+	}
+}
+
+// setupError says what to do about a set-up failure.
+func setupError(err error) error {
+	switch {
+	case errors.Is(err, syscall.ENOSYS):
+		return fmt.Errorf("uring: io_uring_setup: %w: this kernel has no io_uring (Linux 5.1+ needed; 6.1+ recommended)", err)
+	case errors.Is(err, syscall.EPERM):
+		v, _ := os.ReadFile("/proc/sys/kernel/io_uring_disabled")
+		return fmt.Errorf("uring: io_uring_setup: %w: io_uring is disabled (kernel.io_uring_disabled=%s); run `sysctl kernel.io_uring_disabled=0` as root",
+			err, strings.TrimSpace(string(v)))
+	case errors.Is(err, syscall.ENOMEM):
+		return fmt.Errorf("uring: io_uring_setup: %w: locked memory limit too low for the rings; raise it with `ulimit -l unlimited` or use fewer entries", err)
+	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
+		return fmt.Errorf("uring: io_uring_setup: %w: out of file descriptors", err)
+	}
+	return fmt.Errorf("uring: io_uring_setup: %w", err)
+}
+
+func setup(entries, flags uint32, p Params) (*Ring, error) {
+	var kp params
+	kp.flags = flags
+	kp.cqEntries = p.CQEntries
+	if p.SQThreadIdle > 0 {
+		kp.sqThreadIdle = uint32(p.SQThreadIdle / time.Millisecond)
+	}
+	fd, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, uintptr(entries), uintptr(unsafe.Pointer(&kp)), 0)
+	if errno != 0 {
+		return nil, errno
+	}
+	r := &Ring{fd: int(fd), flags: flags, features: kp.features}
+	if err := r.mmap(&kp); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *Ring) mmap(kp *params) error {
+	sqSize := uintptr(kp.sqOff.array) + uintptr(kp.sqEntries)*4
+	if r.flags&SetupNoSQArray != 0 {
+		sqSize = uintptr(kp.sqOff.ringEntries) + 64 // the array is absent; map the header
+	}
+	cqSize := uintptr(kp.cqOff.cqes) + uintptr(kp.cqEntries)*cqeSize
+	if r.features&FeatSingleMmap != 0 {
+		sqSize = max(sqSize, cqSize)
+		cqSize = sqSize
+	}
+	var err error
+	r.sqMem, err = unix.Mmap(r.fd, offSQRing, int(sqSize), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
+	if err != nil {
+		return fmt.Errorf("uring: mmap SQ ring: %w", err)
+	}
+	if r.features&FeatSingleMmap != 0 {
+		r.cqMem = r.sqMem
+	} else {
+		r.cqMem, err = unix.Mmap(r.fd, offCQRing, int(cqSize), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
+		if err != nil {
+			return fmt.Errorf("uring: mmap CQ ring: %w", err)
+		}
+	}
+	r.sqeMem, err = unix.Mmap(r.fd, offSQEs, int(kp.sqEntries)*sqeSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
+	if err != nil {
+		return fmt.Errorf("uring: mmap SQEs: %w", err)
+	}
+	r.argMem, err = unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return fmt.Errorf("uring: mmap wait argument: %w", err)
+	}
+	sq := unsafe.Pointer(&r.sqMem[0])
+	r.sqHead = (*uint32)(unsafe.Add(sq, kp.sqOff.head))
+	r.sqTail = (*uint32)(unsafe.Add(sq, kp.sqOff.tail))
+	r.sqFlags = (*uint32)(unsafe.Add(sq, kp.sqOff.flags))
+	r.sqMask = *(*uint32)(unsafe.Add(sq, kp.sqOff.ringMask))
+	r.sqEntries = *(*uint32)(unsafe.Add(sq, kp.sqOff.ringEntries))
+	r.sqes = unsafe.Pointer(&r.sqeMem[0])
+	if r.flags&SetupNoSQArray == 0 {
+		r.sqArray = unsafe.Add(sq, kp.sqOff.array)
+		// An identity map: SQE i sits in slot i.
+		for i := range r.sqEntries {
+			*(*uint32)(unsafe.Add(r.sqArray, 4*uintptr(i))) = i
+		}
+	}
+	cq := unsafe.Pointer(&r.cqMem[0])
+	r.cqHead = (*uint32)(unsafe.Add(cq, kp.cqOff.head))
+	r.cqTail = (*uint32)(unsafe.Add(cq, kp.cqOff.tail))
+	r.cqOverflow = (*uint32)(unsafe.Add(cq, kp.cqOff.overflow))
+	r.cqMask = *(*uint32)(unsafe.Add(cq, kp.cqOff.ringMask))
+	r.cqEntries = *(*uint32)(unsafe.Add(cq, kp.cqOff.ringEntries))
+	r.cqes = unsafe.Add(cq, kp.cqOff.cqes)
+	r.sqeTail = atomic.LoadUint32(r.sqTail)
+	return nil
+}
+
+// Close unmaps the rings and closes the ring's file descriptor. The caller
+// makes sure nothing is in flight that it still cares about.
+func (r *Ring) Close() error {
+	var errs []error
+	shared := r.cqMem != nil && sameSlice(r.cqMem, r.sqMem)
+	if r.sqeMem != nil {
+		errs = append(errs, unix.Munmap(r.sqeMem))
+	}
+	if r.argMem != nil {
+		errs = append(errs, unix.Munmap(r.argMem))
+	}
+	if r.cqMem != nil && !shared {
+		errs = append(errs, unix.Munmap(r.cqMem))
+	}
+	if r.sqMem != nil {
+		errs = append(errs, unix.Munmap(r.sqMem))
+	}
+	r.sqeMem, r.argMem, r.cqMem, r.sqMem = nil, nil, nil, nil
+	if r.fd >= 0 {
+		errs = append(errs, unix.Close(r.fd))
+		r.fd = -1
+	}
+	return errors.Join(errs...)
+}
+
+func sameSlice(a, b []byte) bool { return len(a) > 0 && len(b) > 0 && &a[0] == &b[0] }
+
+// Fd returns the ring's file descriptor.
+func (r *Ring) Fd() int { return r.fd }
+
+// Flags returns the setup flags in force.
+func (r *Ring) Flags() uint32 { return r.flags }
+
+// Features returns the feature bits the kernel reported.
+func (r *Ring) Features() uint32 { return r.features }
+
+// SQEntries and CQEntries return the queue sizes the kernel chose.
+func (r *Ring) SQEntries() uint32 { return r.sqEntries }
+
+// CQEntries returns the completion queue size.
+func (r *Ring) CQEntries() uint32 { return r.cqEntries }
+
+// String describes the set-up flags and features in force, e.g.
+// "flags=single_issuer,defer_taskrun,... features=nodrop,...".
+func (r *Ring) String() string {
+	return "flags=" + flagNames(r.flags, setupNames) + " features=" + flagNames(r.features, featureNames)
+}
+
+// GetSQE returns the next free submission entry, zeroed, or nil when the
+// submission queue is full (submit, then try again).
+func (r *Ring) GetSQE() *SQE {
+	head := atomic.LoadUint32(r.sqHead)
+	if r.sqeTail-head >= r.sqEntries {
+		return nil
+	}
+	sqe := (*SQE)(unsafe.Add(r.sqes, uintptr(r.sqeTail&r.sqMask)*sqeSize))
+	*sqe = SQE{}
+	r.sqeTail++
+	return sqe
+}
+
+// SQReady returns the number of entries filled and not yet consumed by the
+// kernel.
+func (r *Ring) SQReady() uint32 { return r.sqeTail - atomic.LoadUint32(r.sqHead) }
+
+// Submit hands the filled entries to the kernel and returns how many it
+// consumed.
+func (r *Ring) Submit() (int, error) { return r.SubmitAndWait(0) }
+
+// SubmitAndWait submits and waits for at least waitNr completions.
+func (r *Ring) SubmitAndWait(waitNr uint32) (int, error) {
+	return r.submit(waitNr, nil)
+}
+
+// SubmitAndWaitTimeout submits and waits for at least waitNr completions or
+// until timeout passes (which is not an error). It needs FeatExtArg.
+func (r *Ring) SubmitAndWaitTimeout(waitNr uint32, timeout time.Duration) (int, error) {
+	if timeout <= 0 || r.features&FeatExtArg == 0 {
+		return r.submit(waitNr, nil)
+	}
+	// The argument and the timespec live in mmap'd memory, never on the
+	// Go stack or heap.
+	arg := (*geteventsArg)(unsafe.Pointer(&r.argMem[0]))
+	ts := (*unix.Timespec)(unsafe.Pointer(&r.argMem[64]))
+	*ts = unix.NsecToTimespec(int64(timeout))
+	*arg = geteventsArg{ts: uint64(uintptr(unsafe.Pointer(ts)))}
+	return r.submit(waitNr, arg)
+}
+
+func (r *Ring) submit(waitNr uint32, arg *geteventsArg) (int, error) {
+	// Publish the new tail: the store orders the SQE contents before it.
+	atomic.StoreUint32(r.sqTail, r.sqeTail)
+	toSubmit := r.sqeTail - atomic.LoadUint32(r.sqHead)
+	flags := uint32(0)
+	if waitNr > 0 || r.flags&SetupDeferTaskrun != 0 || r.cqNeedsFlush() {
+		flags |= EnterGetEvents
+	}
+	if r.flags&SetupSQPoll != 0 {
+		if atomic.LoadUint32(r.sqFlags)&sqNeedWakeup != 0 {
+			flags |= EnterSQWakeup
+		}
+		toSubmit = 0 // the kernel thread consumes them
+		if flags == 0 {
+			return 0, nil
+		}
+	}
+	var argp, argsz uintptr
+	if arg != nil {
+		flags |= EnterExtArg
+		argp, argsz = uintptr(unsafe.Pointer(arg)), unsafe.Sizeof(*arg)
+	}
+	if toSubmit == 0 && flags&(EnterGetEvents|EnterSQWakeup) == 0 {
+		return 0, nil
+	}
+	for {
+		n, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit),
+			uintptr(waitNr), uintptr(flags), argp, argsz)
+		switch errno {
+		case 0:
+			return int(n), nil
+		case syscall.EINTR:
+			// A Go preemption signal or any other: nothing happened.
+			continue
+		case syscall.ETIME:
+			// The wait timed out: not an error.
+			return 0, nil
+		case syscall.EAGAIN, syscall.EBUSY:
+			// The kernel is short of resources or the CQ is overflowing:
+			// the caller reaps completions and submits again.
+			return 0, nil
+		}
+		return 0, fmt.Errorf("uring: io_uring_enter: %w", errno)
+	}
+}
+
+// cqNeedsFlush reports completions waiting in the kernel: overflowed ones,
+// or deferred task work.
+func (r *Ring) cqNeedsFlush() bool {
+	return atomic.LoadUint32(r.sqFlags)&(sqCQOverflow|sqTaskrun) != 0
+}
+
+// PeekBatchCQE copies up to len(dst) available completions into dst without
+// consuming them and returns how many it copied. Call CQAdvance after.
+func (r *Ring) PeekBatchCQE(dst []CQE) int {
+	head := atomic.LoadUint32(r.cqHead)
+	tail := atomic.LoadUint32(r.cqTail)
+	if head == tail && r.cqNeedsFlush() {
+		// Overflowed completions or deferred task work: have the kernel
+		// post them, then look again.
+		_, _ = r.submit(0, nil)
+		tail = atomic.LoadUint32(r.cqTail)
+	}
+	n := min(int(tail-head), len(dst))
+	for i := range n {
+		dst[i] = *(*CQE)(unsafe.Add(r.cqes, uintptr((head+uint32(i))&r.cqMask)*cqeSize))
+	}
+	return n
+}
+
+// CQAdvance marks n completions as consumed.
+func (r *Ring) CQAdvance(n int) {
+	if n > 0 {
+		atomic.StoreUint32(r.cqHead, atomic.LoadUint32(r.cqHead)+uint32(n))
+	}
+}
+
+// CQReady returns the number of completions waiting in the CQ.
+func (r *Ring) CQReady() int {
+	return int(atomic.LoadUint32(r.cqTail) - atomic.LoadUint32(r.cqHead))
+}
+
+// Overflow returns the kernel's count of completions it had to drop (only
+// without FeatNoDrop).
+func (r *Ring) Overflow() uint32 { return atomic.LoadUint32(r.cqOverflow) }
+
+// RegisterBuffers registers bufs as fixed buffers (indexes in order). The
+// memory must stay mapped until UnregisterBuffers or Close.
+func (r *Ring) RegisterBuffers(bufs [][]byte) error {
+	if len(bufs) == 0 {
+		return errors.New("uring: RegisterBuffers: no buffers")
+	}
+	iov := make([]unix.Iovec, len(bufs))
+	for i, b := range bufs {
+		if len(b) == 0 {
+			return fmt.Errorf("uring: RegisterBuffers: buffer %d is empty", i)
+		}
+		iov[i].Base = &b[0]
+		iov[i].SetLen(len(b))
+	}
+	return r.register(registerBuffers, unsafe.Pointer(&iov[0]), len(iov), "register buffers")
+}
+
+// UnregisterBuffers drops the registered buffers.
+func (r *Ring) UnregisterBuffers() error {
+	return r.register(unregisterBuffers, nil, 0, "unregister buffers")
+}
+
+// RegisterFiles registers fds (32-bit, as the kernel wants them) as fixed
+// files, indexes in order.
+func (r *Ring) RegisterFiles(fds []int32) error {
+	if len(fds) == 0 {
+		return errors.New("uring: RegisterFiles: no files")
+	}
+	return r.register(registerFiles, unsafe.Pointer(&fds[0]), len(fds), "register files")
+}
+
+// UnregisterFiles drops the registered files.
+func (r *Ring) UnregisterFiles() error {
+	return r.register(unregisterFiles, nil, 0, "unregister files")
+}
+
+func (r *Ring) register(op uint32, arg unsafe.Pointer, n int, what string) error {
+	for {
+		_, _, errno := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(r.fd), uintptr(op), uintptr(arg), uintptr(n), 0, 0)
+		switch errno {
+		case 0:
+			return nil
+		case syscall.EINTR:
+			continue
+		case syscall.ENOMEM:
+			return fmt.Errorf("uring: %s: %w (locked memory limit: raise `ulimit -l`)", what, errno)
+		}
+		return fmt.Errorf("uring: %s: %w", what, errno)
+	}
+}
+
+// Probe returns the opcodes the kernel supports.
+func (r *Ring) Probe() (Probe, error) {
+	// struct io_uring_probe: last_op u8, ops_len u8, resv u16, resv2 [3]u32,
+	// then ops_len entries of {op u8, resv u8, flags u16, resv2 u32}.
+	const nops = 256
+	buf := make([]byte, 16+8*nops)
+	if err := r.register(registerProbe, unsafe.Pointer(&buf[0]), nops, "probe"); err != nil {
+		return Probe{}, err
+	}
+	var p Probe
+	p.LastOp = buf[0]
+	for i := 0; i < int(buf[1]); i++ {
+		e := buf[16+8*i:]
+		if flags := uint16(e[2]) | uint16(e[3])<<8; flags&probeOpSupported != 0 {
+			p.ops[e[0]/64] |= 1 << (e[0] % 64)
+		}
+	}
+	return p, nil
+}
+
+// Probe is the set of supported opcodes.
+type Probe struct {
+	LastOp uint8
+	ops    [4]uint64
+}
+
+// Supports reports whether the kernel supports op.
+func (p Probe) Supports(op uint8) bool { return p.ops[op/64]&(1<<(op%64)) != 0 }

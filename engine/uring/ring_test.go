@@ -1,0 +1,342 @@
+package uring
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+func newRing(t testing.TB, entries uint32, p Params) *Ring {
+	t.Helper()
+	r, err := New(entries, p)
+	if err != nil {
+		if errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EPERM) {
+			t.Skipf("io_uring unavailable: %v", err)
+		}
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := r.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return r
+}
+
+// mmapBuf returns page-aligned memory outside the Go heap.
+func mmapBuf(t testing.TB, n int) []byte {
+	t.Helper()
+	b, err := unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Munmap(b) })
+	return b
+}
+
+func addr(b []byte) uintptr { return uintptr(unsafe.Pointer(&b[0])) }
+
+func TestNopRoundTrip(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	r := newRing(t, 8, Params{})
+	t.Logf("ring: %v", r)
+	if r.Flags()&SetupSingleIssuer == 0 || r.Flags()&SetupDeferTaskrun == 0 {
+		t.Logf("kernel refused single_issuer/defer_taskrun: %v", r)
+	}
+	cqes := make([]CQE, 16)
+	for round := range 3 {
+		for i := range 8 {
+			s := r.GetSQE()
+			if s == nil {
+				t.Fatalf("round %d: SQ full at %d", round, i)
+			}
+			s.PrepNop()
+			s.UserData = uint64(round*100 + i)
+		}
+		if s := r.GetSQE(); s != nil {
+			t.Fatal("GetSQE returned an entry beyond the SQ size")
+		}
+		if _, err := r.SubmitAndWait(8); err != nil {
+			t.Fatal(err)
+		}
+		n := r.PeekBatchCQE(cqes)
+		if n != 8 {
+			t.Fatalf("round %d: %d completions, want 8", round, n)
+		}
+		seen := map[uint64]bool{}
+		for _, c := range cqes[:n] {
+			if c.Res != 0 {
+				t.Fatalf("nop res %d", c.Res)
+			}
+			seen[c.UserData] = true
+		}
+		r.CQAdvance(n)
+		for i := range 8 {
+			if !seen[uint64(round*100+i)] {
+				t.Fatalf("round %d: completion %d missing", round, i)
+			}
+		}
+	}
+}
+
+// TestOverflowKeepsCompletions submits far more operations than the CQ
+// holds without reaping, then checks every one arrives.
+func TestOverflowKeepsCompletions(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	r := newRing(t, 8, Params{CQEntries: 8})
+	const total = 200
+	for i := 0; i < total; {
+		s := r.GetSQE()
+		if s == nil {
+			if _, err := r.Submit(); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		s.PrepNop()
+		s.UserData = uint64(i)
+		i++
+	}
+	if _, err := r.Submit(); err != nil {
+		t.Fatal(err)
+	}
+	seen := make([]bool, total)
+	cqes := make([]CQE, 4)
+	for got := 0; got < total; {
+		n := r.PeekBatchCQE(cqes)
+		if n == 0 {
+			if _, err := r.SubmitAndWait(1); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		for _, c := range cqes[:n] {
+			if seen[c.UserData] {
+				t.Fatalf("completion %d twice", c.UserData)
+			}
+			seen[c.UserData] = true
+		}
+		r.CQAdvance(n)
+		got += n
+	}
+	if r.Overflow() != 0 {
+		t.Fatalf("kernel dropped %d completions", r.Overflow())
+	}
+}
+
+func directFile(t testing.TB, size int) (*os.File, []byte) {
+	t.Helper()
+	dir := t.TempDir()
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		if d, err := os.MkdirTemp("/dev/shm", "uring-test-"); err == nil {
+			t.Cleanup(func() { os.RemoveAll(d) })
+			dir = d
+		}
+	}
+	path := filepath.Join(dir, "f")
+	data := make([]byte, size)
+	for i := range data {
+		data[i] = byte(i*31 + i/4096)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|unix.O_DIRECT, 0)
+	if err != nil {
+		t.Skipf("O_DIRECT not supported here: %v", err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f, data
+}
+
+func TestDirectReadWrite(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	const size = 64 << 10
+	f, data := directFile(t, size)
+	buf := mmapBuf(t, size)
+	for _, mode := range []string{"plain", "vectored", "fixed", "fixed-file"} {
+		t.Run(mode, func(t *testing.T) {
+			r := newRing(t, 8, Params{})
+			fd := int32(f.Fd())
+			if mode == "fixed" {
+				if err := r.RegisterBuffers([][]byte{buf}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if mode == "fixed-file" {
+				if err := r.RegisterFiles([]int32{fd}); err != nil {
+					t.Fatal(err)
+				}
+				fd = 0
+			}
+			iov := (*[1]unix.Iovec)(unsafe.Pointer(&mmapBuf(t, 4096)[0]))
+			clear(buf)
+			s := r.GetSQE()
+			switch mode {
+			case "plain", "fixed-file":
+				s.PrepRead(fd, addr(buf), size, 0)
+				if mode == "fixed-file" {
+					s.SetFixedFile()
+				}
+			case "vectored":
+				iov[0].Base = &buf[0]
+				iov[0].SetLen(size)
+				s.PrepReadv(fd, uintptr(unsafe.Pointer(&iov[0])), 1, 0)
+			case "fixed":
+				s.PrepReadFixed(fd, addr(buf), size, 0, 0)
+			}
+			s.UserData = 7
+			if _, err := r.SubmitAndWait(1); err != nil {
+				t.Fatal(err)
+			}
+			c := waitOne(t, r)
+			if c.Res != size || c.UserData != 7 {
+				t.Fatalf("read: res %d user data %d", c.Res, c.UserData)
+			}
+			if !bytes.Equal(buf, data) {
+				t.Fatal("read wrong data")
+			}
+			// Write it back changed, read through the file to check.
+			for i := range buf {
+				buf[i] ^= 0x5a
+			}
+			s = r.GetSQE()
+			switch mode {
+			case "plain", "fixed-file":
+				s.PrepWrite(fd, addr(buf), size, 0)
+				if mode == "fixed-file" {
+					s.SetFixedFile()
+				}
+			case "vectored":
+				s.PrepWritev(fd, uintptr(unsafe.Pointer(&iov[0])), 1, 0)
+			case "fixed":
+				s.PrepWriteFixed(fd, addr(buf), size, 0, 0)
+			}
+			if _, err := r.SubmitAndWait(1); err != nil {
+				t.Fatal(err)
+			}
+			if c := waitOne(t, r); c.Res != size {
+				t.Fatalf("write: res %d (%v)", c.Res, c.Err())
+			}
+			got := make([]byte, size)
+			if _, err := unix.Pread(int(f.Fd()), got, 0); err != nil && !errors.Is(err, syscall.EINVAL) {
+				t.Fatal(err)
+			}
+			for i := range data {
+				data[i] ^= 0x5a
+			}
+			copy(buf, data) // for the next mode
+		})
+	}
+}
+
+func waitOne(t testing.TB, r *Ring) CQE {
+	t.Helper()
+	var c [1]CQE
+	for r.PeekBatchCQE(c[:]) == 0 {
+		if _, err := r.SubmitAndWait(1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.CQAdvance(1)
+	return c[0]
+}
+
+func TestKernelErrorsReachCaller(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	dir, err := os.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dir.Close()
+	r := newRing(t, 4, Params{})
+	buf := mmapBuf(t, 8192)
+	s := r.GetSQE()
+	s.PrepRead(int32(dir.Fd()), addr(buf), 4096, 0) // reading a directory
+	s = r.GetSQE()
+	s.PrepRead(9999, addr(buf), 4096, 0) // not a file descriptor
+	s.UserData = 1
+	if _, err := r.SubmitAndWait(2); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		c := waitOne(t, r)
+		want := syscall.EISDIR
+		if c.UserData == 1 {
+			want = syscall.EBADF
+		}
+		if !errors.Is(c.Err(), want) {
+			t.Errorf("op %d: %v, want %v", c.UserData, c.Err(), want)
+		}
+	}
+}
+
+func TestReusedSQEIsZeroed(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	r := newRing(t, 1, Params{})
+	s := r.GetSQE()
+	s.PrepNop()
+	s.Flags, s.OpFlags, s.BufIndex, s.Personality = 0xff, 0xffffffff, 0xffff, 0xffff
+	s.Flags = 0
+	s.OpFlags = 0
+	s.Personality = 0
+	if _, err := r.SubmitAndWait(1); err != nil {
+		t.Fatal(err)
+	}
+	waitOne(t, r)
+	s = r.GetSQE()
+	if *s != (SQE{}) {
+		t.Fatalf("reused SQE carries stale fields: %+v", *s)
+	}
+}
+
+func TestProbe(t *testing.T) {
+	r := newRing(t, 1, Params{})
+	p, err := r.Probe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range []uint8{OpNop, OpRead, OpWrite, OpReadFixed} {
+		if !p.Supports(op) {
+			t.Errorf("probe says opcode %d unsupported", op)
+		}
+	}
+}
+
+func BenchmarkNop(b *testing.B) {
+	for _, batch := range []int{1, 32} {
+		b.Run("batch"+string(rune('0'+batch/10))+string(rune('0'+batch%10)), func(b *testing.B) {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			r := newRing(b, 64, Params{})
+			cqes := make([]CQE, 64)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i += batch {
+				for range batch {
+					r.GetSQE().PrepNop()
+				}
+				if _, err := r.SubmitAndWait(uint32(batch)); err != nil {
+					b.Fatal(err)
+				}
+				for got := 0; got < batch; {
+					n := r.PeekBatchCQE(cqes)
+					r.CQAdvance(n)
+					got += n
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,236 @@
+package uring
+
+import (
+	"strings"
+	"syscall"
+	"unsafe"
+)
+
+// Setup flags (IORING_SETUP_*).
+const (
+	SetupIOPoll       uint32 = 1 << 0
+	SetupSQPoll       uint32 = 1 << 1
+	SetupSQAff        uint32 = 1 << 2
+	SetupCQSize       uint32 = 1 << 3
+	SetupClamp        uint32 = 1 << 4
+	SetupSubmitAll    uint32 = 1 << 7
+	SetupCoopTaskrun  uint32 = 1 << 8
+	SetupTaskrunFlag  uint32 = 1 << 9
+	SetupSingleIssuer uint32 = 1 << 12
+	SetupDeferTaskrun uint32 = 1 << 13
+	SetupNoSQArray    uint32 = 1 << 16
+)
+
+var setupNames = []string{0: "iopoll", 1: "sqpoll", 2: "sq_aff", 3: "cqsize", 4: "clamp",
+	7: "submit_all", 8: "coop_taskrun", 9: "taskrun_flag", 12: "single_issuer", 13: "defer_taskrun", 16: "no_sqarray"}
+
+// Features (IORING_FEAT_*).
+const (
+	FeatSingleMmap    uint32 = 1 << 0
+	FeatNoDrop        uint32 = 1 << 1
+	FeatSubmitStable  uint32 = 1 << 2
+	FeatRWCurPos      uint32 = 1 << 3
+	FeatCurPersonalty uint32 = 1 << 4
+	FeatFastPoll      uint32 = 1 << 5
+	FeatPoll32Bits    uint32 = 1 << 6
+	FeatSQPollNonfix  uint32 = 1 << 7
+	FeatExtArg        uint32 = 1 << 8
+	FeatNativeWorkers uint32 = 1 << 9
+	FeatRsrcTags      uint32 = 1 << 10
+	FeatCQESkip       uint32 = 1 << 11
+	FeatLinkedFile    uint32 = 1 << 12
+)
+
+var featureNames = []string{"single_mmap", "nodrop", "submit_stable", "rw_cur_pos", "cur_personality",
+	"fast_poll", "poll_32bits", "sqpoll_nonfixed", "ext_arg", "native_workers", "rsrc_tags", "cqe_skip",
+	"linked_file", "reg_reg_ring", "recvsend_bundle", "min_timeout", "rw_attr", "no_iowait"}
+
+func flagNames(v uint32, names []string) string {
+	var parts []string
+	for i := range 32 {
+		if v&(1<<i) == 0 {
+			continue
+		}
+		if i < len(names) && names[i] != "" {
+			parts = append(parts, names[i])
+		} else {
+			parts = append(parts, "bit"+string(rune('0'+i/10))+string(rune('0'+i%10)))
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ",")
+}
+
+// Enter flags (IORING_ENTER_*).
+const (
+	EnterGetEvents uint32 = 1 << 0
+	EnterSQWakeup  uint32 = 1 << 1
+	EnterSQWait    uint32 = 1 << 2
+	EnterExtArg    uint32 = 1 << 3
+)
+
+// SQ ring flags (IORING_SQ_*).
+const (
+	sqNeedWakeup uint32 = 1 << 0
+	sqCQOverflow uint32 = 1 << 1
+	sqTaskrun    uint32 = 1 << 2
+)
+
+// Opcodes (IORING_OP_*).
+const (
+	OpNop        uint8 = 0
+	OpReadv      uint8 = 1
+	OpWritev     uint8 = 2
+	OpFsync      uint8 = 3
+	OpReadFixed  uint8 = 4
+	OpWriteFixed uint8 = 5
+	OpRead       uint8 = 22
+	OpWrite      uint8 = 23
+)
+
+// SQE flags (IOSQE_*).
+const (
+	SQEFixedFile uint8 = 1 << 0
+	SQEIODrain   uint8 = 1 << 1
+	SQEIOLink    uint8 = 1 << 2
+)
+
+// FsyncDatasync makes PrepFsync an fdatasync.
+const FsyncDatasync uint32 = 1 << 0
+
+const (
+	offSQRing = 0
+	offCQRing = 0x8000000
+	offSQEs   = 0x10000000
+
+	sqeSize = 64
+	cqeSize = 16
+
+	registerBuffers   = 0
+	unregisterBuffers = 1
+	registerFiles     = 2
+	unregisterFiles   = 3
+	registerProbe     = 8
+
+	probeOpSupported = 1 << 0
+)
+
+// SQE is a submission queue entry (struct io_uring_sqe, 64 bytes).
+type SQE struct {
+	Opcode      uint8
+	Flags       uint8
+	IOPrio      uint16
+	Fd          int32
+	Off         uint64
+	Addr        uint64
+	Len         uint32
+	OpFlags     uint32 // rw_flags, fsync_flags, …
+	UserData    uint64
+	BufIndex    uint16
+	Personality uint16
+	SpliceFdIn  int32
+	_           [2]uint64
+}
+
+// CQE is a completion queue entry (struct io_uring_cqe).
+type CQE struct {
+	UserData uint64
+	Res      int32
+	Flags    uint32
+}
+
+// Err returns the errno of a failed completion, or nil.
+func (c *CQE) Err() error {
+	if c.Res < 0 {
+		return syscall.Errno(-c.Res)
+	}
+	return nil
+}
+
+type sqringOffsets struct {
+	head, tail, ringMask, ringEntries, flags, dropped, array, resv1 uint32
+	userAddr                                                        uint64
+}
+
+type cqringOffsets struct {
+	head, tail, ringMask, ringEntries, overflow, cqes, flags, resv1 uint32
+	userAddr                                                        uint64
+}
+
+type params struct {
+	sqEntries, cqEntries, flags, sqThreadCPU, sqThreadIdle, features, wqFd uint32
+	resv                                                                   [3]uint32
+	sqOff                                                                  sqringOffsets
+	cqOff                                                                  cqringOffsets
+}
+
+type geteventsArg struct {
+	sigmask   uint64
+	sigmaskSz uint32
+	minWaitUs uint32
+	ts        uint64
+}
+
+// Compile-time layout checks against the kernel ABI.
+var (
+	_ [sqeSize - unsafe.Sizeof(SQE{})]byte
+	_ [unsafe.Sizeof(SQE{}) - sqeSize]byte
+	_ [cqeSize - unsafe.Sizeof(CQE{})]byte
+	_ [120 - unsafe.Sizeof(params{})]byte
+	_ [unsafe.Sizeof(params{}) - 120]byte
+	_ [24 - unsafe.Sizeof(geteventsArg{})]byte
+)
+
+// The prep helpers fill an SQE from GetSQE (already zeroed). Buffer and
+// iovec addresses are raw: the memory must stay valid and must not move
+// until the completion arrives, so it must live outside the Go heap (mmap'd
+// arenas) or be pinned; never pass a Go stack address.
+
+// PrepNop prepares a no-op.
+func (s *SQE) PrepNop() { s.Opcode = OpNop; s.Fd = -1 }
+
+func (s *SQE) prepRW(op uint8, fd int32, addr uintptr, n uint32, off uint64) {
+	s.Opcode, s.Fd, s.Addr, s.Len, s.Off = op, fd, uint64(addr), n, off
+}
+
+// PrepRead prepares a read of n bytes at off into addr.
+func (s *SQE) PrepRead(fd int32, addr uintptr, n uint32, off uint64) {
+	s.prepRW(OpRead, fd, addr, n, off)
+}
+
+// PrepWrite prepares a write of n bytes at off from addr.
+func (s *SQE) PrepWrite(fd int32, addr uintptr, n uint32, off uint64) {
+	s.prepRW(OpWrite, fd, addr, n, off)
+}
+
+// PrepReadv prepares a vectored read; iovecs points to n struct iovec.
+func (s *SQE) PrepReadv(fd int32, iovecs uintptr, n uint32, off uint64) {
+	s.prepRW(OpReadv, fd, iovecs, n, off)
+}
+
+// PrepWritev prepares a vectored write.
+func (s *SQE) PrepWritev(fd int32, iovecs uintptr, n uint32, off uint64) {
+	s.prepRW(OpWritev, fd, iovecs, n, off)
+}
+
+// PrepReadFixed prepares a read into registered buffer bufIndex.
+func (s *SQE) PrepReadFixed(fd int32, addr uintptr, n uint32, off uint64, bufIndex uint16) {
+	s.prepRW(OpReadFixed, fd, addr, n, off)
+	s.BufIndex = bufIndex
+}
+
+// PrepWriteFixed prepares a write from registered buffer bufIndex.
+func (s *SQE) PrepWriteFixed(fd int32, addr uintptr, n uint32, off uint64, bufIndex uint16) {
+	s.prepRW(OpWriteFixed, fd, addr, n, off)
+	s.BufIndex = bufIndex
+}
+
+// PrepFsync prepares an fsync (flags FsyncDatasync for fdatasync).
+func (s *SQE) PrepFsync(fd int32, flags uint32) {
+	s.Opcode, s.Fd, s.OpFlags = OpFsync, fd, flags
+}
+
+// SetFixedFile marks Fd as an index into the registered files.
+func (s *SQE) SetFixedFile() { s.Flags |= SQEFixedFile }

@@ -221,5 +221,3 @@ func resolve(p string) string {
 	}
 	return p
 }
-
-

@@ -112,6 +112,10 @@ func Open(path string, opts Options) (*Device, error) {
 		d.f.Close()
 		return nil, err
 	}
+	if d.readOnly && !opts.ReadOnly {
+		d.f.Close()
+		return nil, fmt.Errorf("device: %s: %w: the kernel marks it read-only (blockdev --setro, losetup -r); open it read-only", path, ErrReadOnly)
+	}
 	return d, nil
 }
 

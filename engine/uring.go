@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"time"
 
 	"github.com/iobench/iobench/engine/uring"
@@ -8,8 +9,9 @@ import (
 
 // iouring adapts an engine/uring ring to the Ring interface.
 type iouring struct {
-	r    *uring.Ring
-	cqes []uring.CQE
+	r          *uring.Ring
+	cqes       []uring.CQE
+	bufs, fils bool // registered, to unregister at Close
 }
 
 // NewIOURing is the default RingFactory: a real io_uring with the set-up
@@ -63,7 +65,31 @@ func (u *iouring) Reap(dst []Completion) int {
 	return n
 }
 
-func (u *iouring) RegisterBuffers(bufs [][]byte) error { return u.r.RegisterBuffers(bufs) }
-func (u *iouring) RegisterFiles(fds []int32) error     { return u.r.RegisterFiles(fds) }
-func (u *iouring) Info() string                        { return u.r.String() }
-func (u *iouring) Close() error                        { return u.r.Close() }
+func (u *iouring) RegisterBuffers(bufs [][]byte) error {
+	err := u.r.RegisterBuffers(bufs)
+	u.bufs = err == nil
+	return err
+}
+
+func (u *iouring) RegisterFiles(fds []int32) error {
+	err := u.r.RegisterFiles(fds)
+	u.fils = err == nil
+	return err
+}
+
+func (u *iouring) Info() string { return u.r.String() }
+
+// Close unregisters files and buffers first: the kernel tears a ring down
+// asynchronously, and until then registered files keep their devices open
+// (a loop device could not be detached yet).
+func (u *iouring) Close() error {
+	var errs []error
+	if u.fils {
+		errs = append(errs, u.r.UnregisterFiles())
+	}
+	if u.bufs {
+		errs = append(errs, u.r.UnregisterBuffers())
+	}
+	errs = append(errs, u.r.Close())
+	return errors.Join(errs...)
+}

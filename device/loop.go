@@ -1,0 +1,180 @@
+package device
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// LoopOptions say how to attach a loop device.
+type LoopOptions struct {
+	DirectIO         bool   // the loop driver uses O_DIRECT on the backing file
+	LogicalBlockSize uint32 // 0: 512
+	ReadOnly         bool
+}
+
+// Loop is an attached loop device.
+type Loop struct {
+	path    string
+	backing string
+	once    sync.Once
+	err     error
+}
+
+// Path returns the loop device's path (/dev/loopN).
+func (l *Loop) Path() string { return l.path }
+
+// Backing returns the backing file's path.
+func (l *Loop) Backing() string { return l.backing }
+
+const (
+	loFlagsReadOnly = 1
+	loFlagsDirectIO = 16
+)
+
+// AttachLoop attaches backing to a free loop device: LOOP_CTL_GET_FREE and
+// LOOP_CONFIGURE (one atomic call), falling back to LOOP_SET_FD and
+// LOOP_SET_STATUS64 on kernels without it, and retrying when another
+// program grabs the same free device first. Detach it when done.
+func AttachLoop(backing string, o LoopOptions) (*Loop, error) {
+	flags := os.O_RDWR
+	if o.ReadOnly {
+		flags = os.O_RDONLY
+	}
+	bf, err := os.OpenFile(backing, flags|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("device: loop backing: %w", err)
+	}
+	defer bf.Close()
+	ctl, err := os.OpenFile("/dev/loop-control", os.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("device: loop devices unavailable: %w", err)
+	}
+	defer ctl.Close()
+	for attempt := 0; attempt < 20; attempt++ {
+		n, err := unix.IoctlRetInt(int(ctl.Fd()), unix.LOOP_CTL_GET_FREE)
+		if err != nil {
+			return nil, fmt.Errorf("device: LOOP_CTL_GET_FREE: %w", err)
+		}
+		path := fmt.Sprintf("/dev/loop%d", n)
+		lf, err := os.OpenFile(path, os.O_RDWR|unix.O_CLOEXEC, 0)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) { // udev has not made the node yet
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return nil, fmt.Errorf("device: open %s: %w", path, err)
+		}
+		err = configure(int(lf.Fd()), int(bf.Fd()), o)
+		lf.Close()
+		if errors.Is(err, unix.EBUSY) {
+			continue // someone else took it
+		}
+		if err != nil {
+			return nil, fmt.Errorf("device: attach %s to %s: %w", backing, path, err)
+		}
+		return &Loop{path: path, backing: backing}, nil
+	}
+	return nil, fmt.Errorf("device: attach %s: no free loop device after 20 tries", backing)
+}
+
+func configure(lfd, bfd int, o LoopOptions) error {
+	var cfg unix.LoopConfig
+	cfg.Fd = uint32(bfd)
+	cfg.Size = o.LogicalBlockSize
+	if o.ReadOnly {
+		cfg.Info.Flags |= loFlagsReadOnly
+	}
+	if o.DirectIO {
+		cfg.Info.Flags |= loFlagsDirectIO
+	}
+	err := unix.IoctlLoopConfigure(lfd, &cfg)
+	if err == nil || !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOTTY) {
+		return err
+	}
+	// Older kernels: set the fd, then the status, block size, direct I/O.
+	if err := unix.IoctlSetInt(lfd, unix.LOOP_SET_FD, bfd); err != nil {
+		return err
+	}
+	fail := func(err error) error {
+		_ = unix.IoctlSetInt(lfd, unix.LOOP_CLR_FD, 0)
+		return err
+	}
+	info := cfg.Info
+	info.Flags &^= loFlagsDirectIO
+	if err := unix.IoctlLoopSetStatus64(lfd, &info); err != nil {
+		return fail(err)
+	}
+	if o.LogicalBlockSize != 0 {
+		if err := unix.IoctlSetInt(lfd, unix.LOOP_SET_BLOCK_SIZE, int(o.LogicalBlockSize)); err != nil {
+			return fail(err)
+		}
+	}
+	if o.DirectIO {
+		if err := unix.IoctlSetInt(lfd, unix.LOOP_SET_DIRECT_IO, 1); err != nil {
+			return fail(err)
+		}
+	}
+	return nil
+}
+
+// Detach detaches the loop device. It is idempotent and retries while the
+// device is briefly busy (udev probing it after a change).
+func (l *Loop) Detach() error {
+	l.once.Do(func() {
+		f, err := os.OpenFile(l.path, os.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			l.err = fmt.Errorf("device: detach %s: %w", l.path, err)
+			return
+		}
+		defer f.Close()
+		for i := 0; ; i++ {
+			err = unix.IoctlSetInt(int(f.Fd()), unix.LOOP_CLR_FD, 0)
+			if err == nil || errors.Is(err, unix.ENXIO) {
+				return
+			}
+			if !errors.Is(err, unix.EBUSY) || i == 50 {
+				l.err = fmt.Errorf("device: detach %s: %w", l.path, err)
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+	return l.err
+}
+
+// Resize makes the loop device pick up its backing file's new size
+// (LOOP_SET_CAPACITY, what `losetup -c` does).
+func (l *Loop) Resize() error {
+	f, err := os.OpenFile(l.path, os.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("device: resize %s: %w", l.path, err)
+	}
+	defer f.Close()
+	if err := unix.IoctlSetInt(int(f.Fd()), unix.LOOP_SET_CAPACITY, 0); err != nil {
+		return fmt.Errorf("device: resize %s: %w", l.path, err)
+	}
+	return nil
+}
+
+// LoopBacking lists attached loop devices and their backing files, from
+// /sys/block/loop*/loop/backing_file (for leak checks).
+func LoopBacking() map[string]string {
+	out := map[string]string{}
+	dirs, _ := filepath.Glob("/sys/block/loop*/loop/backing_file")
+	for _, p := range dirs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		name := filepath.Base(filepath.Dir(filepath.Dir(p)))
+		out["/dev/"+name] = strings.TrimSpace(string(b))
+	}
+	return out
+}

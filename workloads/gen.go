@@ -1,0 +1,244 @@
+package workloads
+
+import (
+	"math"
+	"math/bits"
+	"math/rand/v2"
+	"time"
+)
+
+// IO is one I/O a job issues: a range of the target and a direction.
+type IO struct {
+	Offset, Length uint64
+	Write          bool
+}
+
+// Generator produces a job's I/Os. It is not safe for concurrent use: each
+// job clone has its own. Next allocates nothing.
+//
+// Offsets lie in [Job.Offset, Job.Offset+Job.Size) (the size defaults to
+// the target's), aligned to the smallest block size in use:
+//   - read, write, rw: sequential, each direction from its own position,
+//     wrapping at the end of the region;
+//   - randread, randwrite, randrw with random_distribution=random: every
+//     block once per pass in a scrambled order (a full-period sequence,
+//     no memory per block), unless norandommap, which draws independently;
+//   - zipf, pareto: hot blocks at the start of the region, the heat falling
+//     off with rank; normal: centred on the middle of the region with σ a
+//     percentage of it; zoned: the given share of I/O to each zone, zones
+//     laid out from the start.
+//
+// rw and randrw choose each I/O's direction by rwmixread. bssplit chooses
+// sizes by their percentages. With randrepeat (the default) the sequence
+// depends only on randseed and the clone's index.
+type Generator struct {
+	rw        RW
+	base      uint64 // region start
+	span      uint64 // region length
+	unit      uint64 // offset alignment
+	bs        [2]uint64
+	split     [2][]BSSplit
+	readShare float64
+	rng       *rand.Rand
+	pos       [2]uint64
+
+	dist   string
+	nBlk   uint64
+	perm   permutation
+	useMap bool
+	zipf   zipfGen
+	pow    float64 // pareto exponent
+	sigma  float64 // normal: σ in blocks
+	zones  []Zone
+}
+
+// NewGenerator returns the generator of clone jobIndex of j over a target
+// of targetBytes.
+func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
+	g := &Generator{rw: j.RW, base: j.Offset, bs: j.BS, split: j.BSSplit,
+		readShare: j.RWMixRead / 100, unit: j.MinBS(), dist: j.Dist.Kind}
+	if g.base > targetBytes {
+		g.base = targetBytes
+	}
+	g.span = targetBytes - g.base
+	if j.Size > 0 && j.Size < g.span {
+		g.span = j.Size
+	}
+	g.span = g.span / g.unit * g.unit
+	seed := j.RandSeed + uint64(jobIndex)*0x9e3779b97f4a7c15
+	if !j.RandRepeat {
+		seed ^= uint64(time.Now().UnixNano())
+	}
+	g.rng = rand.New(rand.NewPCG(seed, seed^0x5851f42d4c957f2d))
+	g.nBlk = max(g.span/g.unit, 1)
+	switch g.dist {
+	case "", "random":
+		g.dist = "random"
+		g.useMap = !j.NoRandomMap
+		g.perm = newPermutation(g.nBlk, g.rng)
+	case "zipf":
+		g.zipf = newZipf(g.nBlk, j.Dist.Param, g.rng)
+	case "pareto":
+		g.pow = math.Log(j.Dist.Param) / math.Log(1-j.Dist.Param)
+	case "normal":
+		g.sigma = j.Dist.Param / 100 * float64(g.nBlk)
+	case "zoned":
+		g.zones = j.Dist.Zones
+	}
+	return g
+}
+
+// Span returns the region's length in bytes; Base its start.
+func (g *Generator) Span() uint64 { return g.span }
+
+// Base returns the region's start in the target.
+func (g *Generator) Base() uint64 { return g.base }
+
+// Next returns the next I/O.
+func (g *Generator) Next() IO {
+	write := false
+	switch g.rw {
+	case Write, RandWrite:
+		write = true
+	case ReadWrite, RandRW:
+		write = g.rng.Float64() >= g.readShare
+	}
+	d := 0
+	if write {
+		d = 1
+	}
+	size := g.size(d)
+	if size > g.span {
+		size = g.span
+	}
+	var off uint64
+	if g.rw.Random() {
+		off = g.randomBlock() * g.unit
+		if off+size > g.span {
+			off = (g.span - size) / g.unit * g.unit
+		}
+	} else {
+		if g.pos[d]+size > g.span {
+			g.pos[d] = 0
+		}
+		off = g.pos[d]
+		g.pos[d] += size
+	}
+	return IO{Offset: g.base + off, Length: size, Write: write}
+}
+
+func (g *Generator) size(d int) uint64 {
+	s := g.split[d]
+	if len(s) == 0 {
+		return g.bs[d]
+	}
+	p := g.rng.Float64() * 100
+	for _, e := range s {
+		if p < e.Pct {
+			return e.Size
+		}
+		p -= e.Pct
+	}
+	return s[len(s)-1].Size
+}
+
+func (g *Generator) randomBlock() uint64 {
+	n := g.nBlk
+	switch g.dist {
+	case "zipf":
+		return g.zipf.next() % n
+	case "pareto":
+		return min(uint64(float64(n-1)*math.Pow(g.rng.Float64(), g.pow)), n-1)
+	case "normal":
+		for {
+			x := g.rng.NormFloat64()*g.sigma + float64(n)/2
+			if x >= 0 && x < float64(n) {
+				return uint64(x)
+			}
+		}
+	case "zoned":
+		p := g.rng.Float64() * 100
+		start := 0.0
+		for i, z := range g.zones {
+			if p < z.AccessPct || i == len(g.zones)-1 {
+				lo := uint64(start / 100 * float64(n))
+				hi := max(uint64((start+z.SizePct)/100*float64(n)), lo+1)
+				return min(lo+g.rng.Uint64N(hi-lo), n-1)
+			}
+			p -= z.AccessPct
+			start += z.SizePct
+		}
+	}
+	if g.useMap {
+		return g.perm.next()
+	}
+	return g.rng.Uint64N(n)
+}
+
+// permutation visits every value in [0, n) once per period, in a scrambled
+// order: a full-period LCG modulo the next power of two (multiplier ≡ 1
+// mod 4, odd increment), skipping values >= n. It needs no memory per
+// block, so a 10 TB device costs nothing.
+type permutation struct {
+	n, mask, x, a, c uint64
+}
+
+func newPermutation(n uint64, rng *rand.Rand) permutation {
+	m := uint64(1) << bits.Len64(max(n-1, 1))
+	return permutation{n: n, mask: m - 1, x: rng.Uint64() & (m - 1),
+		a: (rng.Uint64()&^3 | 1) + 4, c: rng.Uint64() | 1}
+}
+
+func (p *permutation) next() uint64 {
+	for {
+		p.x = (p.a*p.x + p.c) & p.mask
+		if p.x < p.n {
+			return p.x
+		}
+	}
+}
+
+// zipfGen draws ranks 0..n-1 with P(k) ∝ 1/(k+1)^θ: Gray et al.'s method
+// for θ < 1, rejection-inversion (math/rand/v2's Zipf) for θ > 1.
+type zipfGen struct {
+	rng                      *rand.Rand
+	z                        *rand.Zipf
+	n                        uint64
+	theta, alpha, zetan, eta float64
+	half                     float64
+}
+
+func newZipf(n uint64, theta float64, rng *rand.Rand) zipfGen {
+	g := zipfGen{rng: rng, n: n, theta: theta}
+	if theta > 1 {
+		g.z = rand.NewZipf(rng, theta, 1, n-1)
+		return g
+	}
+	zeta := func(k uint64) float64 {
+		s := 0.0
+		for i := uint64(1); i <= k; i++ {
+			s += 1 / math.Pow(float64(i), theta)
+		}
+		return s
+	}
+	g.zetan = zeta(min(n, 1<<24))
+	g.alpha = 1 / (1 - theta)
+	g.eta = (1 - math.Pow(2/float64(n), 1-theta)) / (1 - zeta(2)/g.zetan)
+	g.half = 1 + math.Pow(0.5, theta)
+	return g
+}
+
+func (g *zipfGen) next() uint64 {
+	if g.z != nil {
+		return g.z.Uint64()
+	}
+	u := g.rng.Float64()
+	uz := u * g.zetan
+	switch {
+	case uz < 1:
+		return 0
+	case uz < g.half:
+		return 1
+	}
+	return min(uint64(float64(g.n)*math.Pow(g.eta*u-g.eta+1, g.alpha)), g.n-1)
+}

@@ -1,0 +1,191 @@
+package workloads
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// File is a parsed job file.
+type File struct {
+	Path    string
+	Jobs    []Job
+	Lines   []int   // the line of each job's section header
+	Groups  [][]int // indexes into Jobs: groups run one after another, jobs in a group together
+	Notices []string
+}
+
+// ParseError says what is wrong in a job file and where.
+type ParseError struct {
+	File   string
+	Line   int
+	Option string // the option at fault, if any
+	Err    error
+}
+
+func (e *ParseError) Error() string {
+	if e.Option != "" {
+		return fmt.Sprintf("%s:%d: option %q: %v", e.File, e.Line, e.Option, e.Err)
+	}
+	return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
+}
+
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// ErrSyntax is returned for a line that is not a section, an option or a
+// comment.
+var ErrSyntax = errors.New("syntax error")
+
+// ParseFile parses the job file at path.
+func ParseFile(path string) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return Parse(f, path)
+}
+
+// Pragma is the comment prefix that carries iobench-only options in a job
+// file fio also reads: fio ignores the comment, iobench applies the
+// key=value pairs after it to the section it is in.
+const Pragma = "#iobench:"
+
+// Parse parses a job file in fio's format: [global] and job sections, a
+// job inheriting the [global] options that precede it (a later [global]
+// affects only later jobs), whole-line comments (# and ;), key=value and
+// bare boolean keys, ${VAR} from the environment, stonewall and wait_for.
+// Options iobench does not implement stop the parse with the option, the
+// file and the line; options that only tune fio itself are accepted with a
+// notice.
+func Parse(r io.Reader, name string) (*File, error) {
+	out := &File{Path: name}
+	global := NewJob("global")
+	var cur *Job // nil: before any section
+	inGlobal := false
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	line := 0
+	perr := func(opt string, err error) error {
+		return &ParseError{File: name, Line: line, Option: opt, Err: err}
+	}
+	for sc.Scan() {
+		line++
+		text := strings.TrimSpace(sc.Text())
+		if line == 1 {
+			text = strings.TrimPrefix(text, "\ufeff")
+		}
+		switch {
+		case text == "":
+			continue
+		case strings.HasPrefix(strings.ToLower(text), Pragma):
+			if cur == nil {
+				return nil, perr("", fmt.Errorf("%w: %s before any section", ErrSyntax, Pragma))
+			}
+			for _, kv := range strings.Fields(text[len(Pragma):]) {
+				k, v, _ := strings.Cut(kv, "=")
+				if err := setOpt(cur, k, v, out, name, line, true); err != nil {
+					return nil, err
+				}
+			}
+			continue
+		case text[0] == '#' || text[0] == ';':
+			continue
+		case text[0] == '[':
+			if !strings.HasSuffix(text, "]") || len(text) < 3 {
+				return nil, perr("", fmt.Errorf("%w: bad section header %q", ErrSyntax, text))
+			}
+			sect := strings.TrimSpace(text[1 : len(text)-1])
+			if sect == "" || strings.ContainsAny(sect, "[]") {
+				return nil, perr("", fmt.Errorf("%w: bad section name %q", ErrSyntax, sect))
+			}
+			if cur != nil && !inGlobal {
+				out.Jobs = append(out.Jobs, *cur)
+			}
+			if strings.EqualFold(sect, "global") {
+				inGlobal = true
+				cur = &global
+				continue
+			}
+			for _, j := range out.Jobs {
+				if j.Name == sect {
+					return nil, perr("", fmt.Errorf("%w: job %q defined twice", ErrSyntax, sect))
+				}
+			}
+			inGlobal = false
+			j := global.Clone()
+			j.Name = sect
+			// Per-job options do not inherit from [global].
+			j.Stonewall, j.WaitFor = false, ""
+			delete(j.set, "stonewall")
+			delete(j.set, "wait_for")
+			cur = &j
+			out.Lines = append(out.Lines, line)
+			continue
+		}
+		if cur == nil {
+			return nil, perr("", fmt.Errorf("%w: option outside of any section", ErrSyntax))
+		}
+		k, v, _ := strings.Cut(text, "=")
+		v = os.Expand(strings.TrimSpace(v), func(s string) string { return os.Getenv(s) })
+		if err := setOpt(cur, k, v, out, name, line, false); err != nil {
+			return nil, err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if cur != nil && !inGlobal {
+		out.Jobs = append(out.Jobs, *cur)
+	}
+	if len(out.Jobs) == 0 {
+		return nil, &ParseError{File: name, Line: line, Err: fmt.Errorf("%w: no job sections", ErrSyntax)}
+	}
+	// Groups: stonewall and wait_for start a new group.
+	names := map[string]int{}
+	for i := range out.Jobs {
+		j := &out.Jobs[i]
+		line = out.Lines[i]
+		if err := j.Validate(); err != nil {
+			return nil, perr("", fmt.Errorf("job %q: %w", j.Name, err))
+		}
+		if j.WaitFor != "" {
+			if _, ok := names[j.WaitFor]; !ok {
+				return nil, perr("wait_for", fmt.Errorf("%w: no earlier job named %q", ErrBadValue, j.WaitFor))
+			}
+		}
+		if i == 0 || j.Stonewall || j.WaitFor != "" {
+			out.Groups = append(out.Groups, nil)
+		}
+		g := len(out.Groups) - 1
+		out.Groups[g] = append(out.Groups[g], i)
+		names[j.Name] = i
+	}
+	return out, nil
+}
+
+func setOpt(j *Job, k, v string, out *File, file string, line int, pragma bool) error {
+	k = strings.TrimSpace(k)
+	if k == "" {
+		return &ParseError{File: file, Line: line, Err: fmt.Errorf("%w: empty option name", ErrSyntax)}
+	}
+	err := j.Set(k, v)
+	var n *Notice
+	if errors.As(err, &n) {
+		out.Notices = append(out.Notices, fmt.Sprintf("%s:%d: %s", file, line, n.Error()))
+		return nil
+	}
+	if err != nil {
+		return &ParseError{File: file, Line: line, Option: strings.ToLower(k), Err: err}
+	}
+	if strings.EqualFold(k, "ioengine") && !strings.EqualFold(v, "io_uring") {
+		out.Notices = append(out.Notices, fmt.Sprintf("%s:%d: ioengine=%s: iobench always uses its own io_uring engine", file, line, v))
+	}
+	if IsEngineOnly(k) && !pragma {
+		out.Notices = append(out.Notices, fmt.Sprintf("%s:%d: %s is an iobench option; put it in a %q line so fio accepts the file too", file, line, k, Pragma))
+	}
+	return nil
+}

@@ -1,0 +1,333 @@
+package workloads
+
+import (
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseInheritanceAndUnits(t *testing.T) {
+	src := `
+; a comment
+# another
+[global]
+bs=4k
+iodepth = 8
+runtime=1m
+time_based
+size=1g
+
+[a]
+rw=randread
+
+[b]
+rw=write
+bs=128k,64k
+stonewall
+#iobench: mapper=cow cache=off
+
+[global]
+iodepth=2
+
+[c]
+rw=randrw
+rwmixwrite=30
+bssplit=4k/50:64k/40:1m/10
+random_distribution=zoned:60/10:30/20:10/70
+map_latency=5us
+ioengine=libaio
+group_reporting
+`
+	f, err := Parse(strings.NewReader(src), "test.fio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Jobs) != 3 {
+		t.Fatalf("%d jobs", len(f.Jobs))
+	}
+	a, b, c := f.Jobs[0], f.Jobs[1], f.Jobs[2]
+	if a.BS != [2]uint64{4096, 4096} || a.IODepth != 8 || a.Runtime != time.Minute || !a.TimeBased || a.Size != 1<<30 || a.RW != RandRead {
+		t.Errorf("a did not inherit [global]: %s", a.String())
+	}
+	if b.BS != [2]uint64{128 << 10, 64 << 10} || !b.Stonewall || b.Mapper != "cow" || b.Cache {
+		t.Errorf("b: %s", b.String())
+	}
+	if c.IODepth != 2 || a.IODepth != 8 {
+		t.Errorf("later [global] leaked backwards or was lost: a %d c %d", a.IODepth, c.IODepth)
+	}
+	if c.RWMixRead != 70 || len(c.BSSplit[0]) != 3 || c.BSSplit[0][2].Size != 1<<20 || c.MapLatency != 5*time.Microsecond {
+		t.Errorf("c: %s", c.String())
+	}
+	if c.Dist.Kind != "zoned" || len(c.Dist.Zones) != 3 {
+		t.Errorf("c dist %v", c.Dist)
+	}
+	if len(f.Groups) != 2 || len(f.Groups[0]) != 1 || len(f.Groups[1]) != 2 {
+		t.Errorf("groups %v", f.Groups)
+	}
+	var sawEngine, sawGroup, sawPragmaHint bool
+	for _, n := range f.Notices {
+		sawEngine = sawEngine || strings.Contains(n, "ioengine=libaio")
+		sawGroup = sawGroup || strings.Contains(n, "group_reporting")
+		sawPragmaHint = sawPragmaHint || strings.Contains(n, "map_latency is an iobench option")
+	}
+	if !sawEngine || !sawGroup || !sawPragmaHint {
+		t.Errorf("notices: %q", f.Notices)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	cases := []struct {
+		src    string
+		line   int
+		option string
+		want   error
+	}{
+		{"[a]\nrw=randread\nfoo=1\n", 3, "foo", ErrUnknownOption},
+		{"[a]\nbs=4q\n", 2, "bs", ErrBadValue},
+		{"[a]\niodepth=0\n", 2, "iodepth", ErrBadValue},
+		{"[a]\nrw=trim\n", 2, "rw", ErrBadValue},
+		{"rw=read\n[a]\n", 1, "", ErrSyntax},
+		{"[a\nrw=read\n", 1, "", ErrSyntax},
+		{"[global]\nbs=4k\n", 2, "", ErrSyntax},
+		{"[a]\n[a]\n", 2, "", ErrSyntax},
+		{"[a]\nwait_for=b\n", 1, "wait_for", ErrBadValue},
+		{"[a]\nrandom_distribution=zipf:1\n", 2, "random_distribution", ErrBadValue},
+		{"[a]\nrandom_distribution=zoned:50/50:40/50\n", 2, "random_distribution", ErrBadValue},
+		{"[a]\nbssplit=4k/60:8k/60\n", 2, "bssplit", ErrBadValue},
+		{"[a]\nruntime=abc\n", 2, "runtime", ErrBadValue},
+		{"[a]\n#iobench: mapper=zfs\n", 1, "", nil},
+		{"[a]\ndirect=0\n", 1, "", nil},
+	}
+	for _, c := range cases {
+		_, err := Parse(strings.NewReader(c.src), "bad.fio")
+		var pe *ParseError
+		if !errors.As(err, &pe) {
+			t.Errorf("%q: %v, want a ParseError", c.src, err)
+			continue
+		}
+		if pe.File != "bad.fio" || pe.Line != c.line || pe.Option != c.option || (c.want != nil && !errors.Is(err, c.want)) {
+			t.Errorf("%q: got %v (line %d option %q), want line %d option %q %v", c.src, err, pe.Line, pe.Option, c.line, c.option, c.want)
+		}
+	}
+}
+
+func TestSizesAndTimes(t *testing.T) {
+	for in, want := range map[string]uint64{"4096": 4096, "4k": 4096, "4K": 4096, "4KiB": 4096, "4kb": 4096,
+		"1m": 1 << 20, "1.5g": 3 << 29, "2t": 2 << 40, "0x1000": 4096} {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "k", "4x", "-1", "1e400"} {
+		if _, err := ParseSize(bad); err == nil {
+			t.Errorf("ParseSize(%q) accepted", bad)
+		}
+	}
+	for in, want := range map[string]time.Duration{"30": 30 * time.Second, "500ms": 500 * time.Millisecond,
+		"2m": 2 * time.Minute, "1h": time.Hour, "10us": 10 * time.Microsecond} {
+		if got, err := ParseTime(in); err != nil || got != want {
+			t.Errorf("ParseTime(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+}
+
+func TestBundledScripts(t *testing.T) {
+	paths, _ := filepath.Glob("*.fio")
+	if len(paths) < 8 {
+		t.Fatalf("only %d bundled scripts", len(paths))
+	}
+	for _, p := range paths {
+		f, err := ParseFile(p)
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		for _, j := range f.Jobs {
+			if j.Filename != "" {
+				t.Errorf("%s: sets filename; the runner supplies the target", p)
+			}
+			if j.Runtime == 0 || j.Runtime > 30*time.Second {
+				t.Errorf("%s: runtime %v; bundled scripts should be short", p, j.Runtime)
+			}
+		}
+		for _, n := range f.Notices {
+			t.Errorf("%s: notice %s (bundled scripts should be clean)", p, n)
+		}
+	}
+}
+
+func job(t testing.TB, kv ...string) *Job {
+	t.Helper()
+	j := NewJob("t")
+	for i := 0; i < len(kv); i += 2 {
+		if err := j.Set(kv[i], kv[i+1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return &j
+}
+
+func TestGeneratorBoundsAndAlignment(t *testing.T) {
+	for _, rw := range []string{"read", "write", "randread", "randwrite", "rw", "randrw"} {
+		for _, dist := range []string{"random", "zipf:0.9", "zipf:1.2", "pareto:0.2", "normal:10", "zoned:60/10:40/90"} {
+			j := job(t, "rw", rw, "bssplit", "4k/50:16k/30:64k/20", "offset", "1m", "size", "8m", "random_distribution", dist)
+			g := NewGenerator(j, 0, 64<<20)
+			for range 5000 {
+				io := g.Next()
+				if io.Offset < 1<<20 || io.Offset+io.Length > 9<<20 || io.Offset%4096 != 0 {
+					t.Fatalf("%s %s: I/O %+v outside [1m, 9m) or unaligned", rw, dist, io)
+				}
+				if io.Write != (rw == "write" || rw == "randwrite") && rw != "rw" && rw != "randrw" {
+					t.Fatalf("%s: direction %v", rw, io.Write)
+				}
+			}
+		}
+	}
+}
+
+func TestRandomMapCoversEveryBlockOnce(t *testing.T) {
+	j := job(t, "rw", "randread", "bs", "4k", "size", "4000k")
+	g := NewGenerator(j, 0, 1<<30)
+	seen := make(map[uint64]bool)
+	for range 1000 {
+		io := g.Next()
+		if seen[io.Offset] {
+			t.Fatalf("block %d repeated within a pass", io.Offset)
+		}
+		seen[io.Offset] = true
+	}
+	if len(seen) != 1000 {
+		t.Fatalf("covered %d blocks, want 1000", len(seen))
+	}
+}
+
+func TestReproducible(t *testing.T) {
+	j := job(t, "rw", "randrw", "randseed", "42")
+	a, b := NewGenerator(j, 0, 1<<30), NewGenerator(j, 0, 1<<30)
+	c := NewGenerator(j, 1, 1<<30)
+	same := true
+	for range 100 {
+		x, y, z := a.Next(), b.Next(), c.Next()
+		if x != y {
+			t.Fatal("same seed, different sequence")
+		}
+		same = same && x == z
+	}
+	if same {
+		t.Fatal("job clones got the same sequence")
+	}
+}
+
+func TestDistributionsSkew(t *testing.T) {
+	const n = 20000
+	hotShare := func(dist string) float64 {
+		j := job(t, "rw", "randread", "size", "400m", "random_distribution", dist)
+		g := NewGenerator(j, 0, 400<<20)
+		hot := 0
+		for range n {
+			if g.Next().Offset < 40<<20 { // the first 10%
+				hot++
+			}
+		}
+		return float64(hot) / n
+	}
+	if s := hotShare("random"); math.Abs(s-0.1) > 0.02 {
+		t.Errorf("uniform: %.3f of I/O in the first 10%%", s)
+	}
+	for _, d := range []string{"zipf:1.2", "zipf:0.9", "pareto:0.2"} {
+		if s := hotShare(d); s < 0.5 {
+			t.Errorf("%s: only %.3f of I/O in the first 10%%", d, s)
+		}
+	}
+	if s := hotShare("zoned:80/10:20/90"); math.Abs(s-0.8) > 0.03 {
+		t.Errorf("zoned 80/10: %.3f of I/O in the first 10%%", s)
+	}
+	j := job(t, "rw", "randrw", "rwmixread", "70")
+	g := NewGenerator(j, 0, 1<<30)
+	reads := 0
+	for range n {
+		if !g.Next().Write {
+			reads++
+		}
+	}
+	if r := float64(reads) / n; math.Abs(r-0.7) > 0.02 {
+		t.Errorf("rwmixread=70: %.3f reads", r)
+	}
+}
+
+func TestVerifyRoundTripAndCorruption(t *testing.T) {
+	for _, h := range []string{"crc32c", "sha256"} {
+		v := &Verifier{Interval: 4096, Hash: h, Seed: 7}
+		buf := make([]byte, 16384)
+		v.Fill(buf, 1<<20, 3)
+		if gen, err := v.Check(buf, 1<<20); err != nil || gen != 3 {
+			t.Fatalf("%s: round trip: gen %d, %v", h, gen, err)
+		}
+		for _, c := range []struct {
+			name   string
+			mutate func([]byte)
+			off    uint64
+			what   string
+		}{
+			{"flipped bit", func(b []byte) { b[5000] ^= 1 }, 1 << 20, h},
+			{"other offset", func([]byte) {}, 2 << 20, "offset"},
+			{"zeroed", func(b []byte) { clear(b[8192:12288]) }, 1 << 20, "magic"},
+		} {
+			b := append([]byte(nil), buf...)
+			c.mutate(b)
+			_, err := v.Check(b, c.off)
+			var m *Mismatch
+			if !errors.As(err, &m) || !errors.Is(err, ErrVerify) || !strings.Contains(m.What, c.what) {
+				t.Errorf("%s %s: %v", h, c.name, err)
+			}
+		}
+	}
+}
+
+func BenchmarkNext(b *testing.B) {
+	j := job(b, "rw", "randrw", "bssplit", "4k/50:64k/50")
+	g := NewGenerator(j, 0, 1<<40)
+	b.ReportAllocs()
+	for b.Loop() {
+		g.Next()
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	paths, _ := filepath.Glob("*.fio")
+	for _, p := range paths {
+		b, _ := os.ReadFile(p)
+		f.Add(string(b))
+	}
+	f.Add("[a]\nrw=randrw\nbssplit=4k/50:8k/50,16k\n#iobench: mapper=cow\n")
+	f.Add("[global]\nbs=4k\n[a]\nstonewall\n[b]\nwait_for=a\n")
+	f.Fuzz(func(t *testing.T, src string) {
+		file, err := Parse(strings.NewReader(src), "fuzz.fio")
+		if err != nil {
+			var pe *ParseError
+			if !errors.As(err, &pe) || pe.Line < 0 {
+				t.Fatalf("error without a position: %v", err)
+			}
+			return
+		}
+		for i, j := range file.Jobs {
+			if err := j.Validate(); err != nil {
+				t.Fatalf("job %d parsed but does not validate: %v", i, err)
+			}
+			g := NewGenerator(&j, 0, 1<<30)
+			for range 10 {
+				io := g.Next()
+				if io.Offset+io.Length > 1<<30 {
+					t.Fatalf("I/O %+v beyond the target", io)
+				}
+			}
+		}
+	})
+}

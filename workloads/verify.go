@@ -27,10 +27,10 @@ var ErrVerify = errors.New("verify: data mismatch")
 // and the rest is a pattern derived from (seed, offset, generation), so a
 // block from elsewhere, an older write or a torn write all show.
 const (
-	verifyMagic  = "IOBv"
-	headerBytes  = 72
-	hashCRC32C   = 1
-	hashSHA256   = 2
+	verifyMagic = "IOBv"
+	headerBytes = 72
+	hashCRC32C  = 1
+	hashSHA256  = 2
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)

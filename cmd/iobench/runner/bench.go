@@ -1,0 +1,383 @@
+package runner
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/iobench/iobench/workloads"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+)
+
+// runOne runs a single job on target and returns its result and JSON.
+func runOne(j workloads.Job, target string) (JobResult, []byte, error) {
+	j.Filename = target
+	run, err := Execute([]workloads.Job{j}, [][]int{{0}}, settings{}, Output{}, io.Discard)
+	if err != nil {
+		return JobResult{}, nil, err
+	}
+	var b bytes.Buffer
+	if err := WriteJSON(&b, run); err != nil {
+		return JobResult{}, nil, err
+	}
+	r := run.Jobs[0]
+	return r, b.Bytes(), r.Err
+}
+
+func metricsOf(r JobResult) Metrics {
+	m := Metrics{IOPS: r.Dir[0].IOPS() + r.Dir[1].IOPS(), BW: r.Dir[0].BW() + r.Dir[1].BW()}
+	d := &r.Dir[0]
+	if r.Dir[1].IOs > r.Dir[0].IOs {
+		d = &r.Dir[1]
+	}
+	if d.Lat.TotalCount() > 0 {
+		m.MeanLat = d.Lat.Mean()
+		m.P99 = float64(d.Lat.ValueAtQuantile(99))
+	}
+	return m
+}
+
+// Ratio summarises iobench/fio over rounds.
+type Ratio struct{ Min, Median, Max float64 }
+
+func ratios(xs []float64) Ratio {
+	if len(xs) == 0 {
+		return Ratio{}
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	med := s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return Ratio{s[0], med, s[len(s)-1]}
+}
+
+// abRounds runs j under fio (A) and iobench (B) alternately, rounds times,
+// and returns both sides' metrics per round. Without fio it runs B only.
+func abRounds(j workloads.Job, target string, rounds int, save func(name string, b []byte)) (a, b []Metrics, err error) {
+	_, fioErr := fioPath()
+	for r := range rounds {
+		if fioErr == nil {
+			out, err := runFio(j, target)
+			if err != nil {
+				return nil, nil, err
+			}
+			ms, order, err := ParseFioJSON(out)
+			if err != nil || len(order) == 0 {
+				return nil, nil, fmt.Errorf("fio output: %v", err)
+			}
+			a = append(a, ms[order[0]])
+			if save != nil && r == 0 {
+				save("fio", out)
+			}
+		}
+		res, js, err := runOne(j, target)
+		if err != nil {
+			return nil, nil, err
+		}
+		b = append(b, metricsOf(res))
+		if save != nil && r == 0 {
+			save("iobench", js)
+		}
+	}
+	return a, b, nil
+}
+
+type cmpRow struct {
+	name   string
+	a, b   []Metrics
+	iops   Ratio
+	bw     Ratio
+	p99    Ratio
+	meanIO float64 // median iobench IOPS
+	meanFI float64
+}
+
+func compareRow(name string, a, b []Metrics) cmpRow {
+	row := cmpRow{name: name, a: a, b: b}
+	var ri, rb, rp, bi, fi []float64
+	for i := range b {
+		bi = append(bi, b[i].IOPS)
+		if i < len(a) {
+			fi = append(fi, a[i].IOPS)
+			if a[i].IOPS > 0 {
+				ri = append(ri, b[i].IOPS/a[i].IOPS)
+			}
+			if a[i].BW > 0 {
+				rb = append(rb, b[i].BW/a[i].BW)
+			}
+			if a[i].P99 > 0 {
+				rp = append(rp, b[i].P99/a[i].P99)
+			}
+		}
+	}
+	row.iops, row.bw, row.p99 = ratios(ri), ratios(rb), ratios(rp)
+	row.meanIO, row.meanFI = ratios(bi).Median, ratios(fi).Median
+	return row
+}
+
+// runCompare is `iobench compare`.
+func runCompare(st settings, job workloads.Job, files []string, stdout, stderr io.Writer) error {
+	if _, err := fioPath(); err != nil {
+		return err
+	}
+	jobs, _, err := buildJobs(job, files, stderr)
+	if err != nil {
+		return &badInput{err}
+	}
+	if len(jobs) == 0 {
+		j := job.Clone()
+		j.Name = "randread-4k"
+		for _, kv := range [][2]string{{"rw", "randread"}, {"iodepth", "32"}, {"runtime", "5"}, {"time_based", "1"}, {"size", "256m"}} {
+			if !j.IsSet(kv[0]) {
+				_ = j.Set(kv[0], kv[1])
+			}
+		}
+		jobs = []workloads.Job{j}
+	}
+	target, cleanup, err := sharedTarget(jobs, st)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	fmt.Fprintf(stdout, "Comparing with fio on %s, %d rounds (A = fio io_uring, B = iobench, alternating)\n\n", target, st.rounds)
+	tw := newTable(stdout, "job", "fio IOPS", "iobench IOPS", "IOPS ratio min/med/max", "BW ratio med", "p99 ratio med")
+	for _, j := range jobs {
+		a, b, err := abRounds(j, target, st.rounds, nil)
+		if err != nil {
+			return fmt.Errorf("job %s: %w", j.Name, err)
+		}
+		r := compareRow(j.Name, a, b)
+		tw.row(j.Name, fmtCount(r.meanFI), fmtCount(r.meanIO),
+			fmt.Sprintf("%.2f / %.2f / %.2f", r.iops.Min, r.iops.Median, r.iops.Max),
+			fmt.Sprintf("%.2f", r.bw.Median), fmt.Sprintf("%.2f", r.p99.Median))
+	}
+	tw.flush()
+	return nil
+}
+
+// sharedTarget returns the jobs' target, or an automatic one.
+func sharedTarget(jobs []workloads.Job, st settings) (string, func(), error) {
+	if f := jobs[0].Filename; f != "" {
+		if err := checkTarget(&jobs[0]); err != nil {
+			return "", nil, &badInput{err}
+		}
+		return f, func() {}, nil
+	}
+	t, err := AutoTarget(int64(st.targetSize))
+	if err != nil {
+		return "", nil, err
+	}
+	return t.Path, func() { t.Close() }, nil
+}
+
+// runBench is `iobench bench` (make bench): every bundled workload under
+// iobench and fio, a queue-depth sweep, and a mapper-cost sweep with the
+// cache on and off, written to st.results afresh.
+func runBench(st settings, stdout, stderr io.Writer) error {
+	dir := st.results
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	scripts, _ := filepath.Glob("workloads/*.fio")
+	if len(scripts) == 0 {
+		return &badInput{fmt.Errorf("no workloads/*.fio: run from the repository root")}
+	}
+	sort.Strings(scripts)
+	t, err := AutoTarget(int64(st.targetSize))
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	runtime := "5"
+	rounds := 2
+	if st.quick {
+		runtime, rounds = "2", 1
+	}
+	_, fioErr := fioPath()
+	if fioErr != nil {
+		fmt.Fprintf(stderr, "iobench: %v: measuring iobench alone\n", fioErr)
+	}
+	var md strings.Builder
+	fmt.Fprintf(&md, "# iobench results\n\nMeasured by `make bench` (`iobench bench`) on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(&md, "- Target: %s\n- Kernel: %s\n- CPUs: %d\n", t.Desc, kernel(), numCPU())
+	ring := ""
+	save := func(name string) func(string, []byte) {
+		return func(tool string, b []byte) {
+			_ = os.WriteFile(filepath.Join(dir, name+"."+tool+".json"), b, 0o644)
+		}
+	}
+
+	// 1. The bundled workloads, fio vs iobench.
+	fmt.Fprintf(stderr, "bench: %d workloads, %d round(s) each, %ss per run\n", len(scripts), rounds, runtime)
+	var rows []cmpRow
+	for _, s := range scripts {
+		f, err := workloads.ParseFile(s)
+		if err != nil {
+			return err
+		}
+		j := f.Jobs[0]
+		_ = j.Set("runtime", runtime)
+		fmt.Fprintf(stderr, "bench: %s\n", j.Name)
+		a, b, err := abRounds(j, t.Path, rounds, save(j.Name))
+		if err != nil {
+			return fmt.Errorf("%s: %w", s, err)
+		}
+		rows = append(rows, compareRow(j.Name, a, b))
+		if ring == "" {
+			if res, _, err := runOne(withRuntime(j, "1"), t.Path); err == nil {
+				ring = res.Ring
+			}
+		}
+	}
+	fmt.Fprintf(&md, "- io_uring: `%s`\n\n", ring)
+	md.WriteString("## Bundled workloads: iobench vs fio (io_uring engine, same target)\n\n")
+	md.WriteString("Ratios are iobench / fio per round (min / median / max); IOPS and p99 are medians.\n")
+	md.WriteString("fio runs the same job file; iobench-only options (mapper, cache) apply to iobench alone.\n\n")
+	md.WriteString("| workload | fio IOPS | iobench IOPS | IOPS ratio | BW ratio (median) | p99 ratio (median) |\n|---|---:|---:|---|---:|---:|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&md, "| %s | %s | %s | %.2f / %.2f / %.2f | %.2f | %.2f |\n", r.name, fmtCount(r.meanFI), fmtCount(r.meanIO),
+			r.iops.Min, r.iops.Median, r.iops.Max, r.bw.Median, r.p99.Median)
+	}
+
+	// 2. Queue-depth sweep, 4k random reads.
+	qds := []int{1, 4, 16, 32, 64}
+	fmt.Fprintf(stderr, "bench: queue-depth sweep %v\n", qds)
+	var iobIOPS, fioIOPS, iobP99, fioP99 plotter.XYs
+	md.WriteString("\n## 4 KiB random reads against queue depth\n\n| iodepth | fio IOPS | iobench IOPS | ratio | fio p99 | iobench p99 |\n|---:|---:|---:|---:|---:|---:|\n")
+	for _, qd := range qds {
+		j := workloads.NewJob(fmt.Sprintf("randread-qd%d", qd))
+		for _, kv := range [][2]string{{"rw", "randread"}, {"bs", "4k"}, {"iodepth", fmt.Sprint(qd)}, {"runtime", runtime}, {"time_based", "1"}, {"size", "256m"}} {
+			_ = j.Set(kv[0], kv[1])
+		}
+		a, b, err := abRounds(j, t.Path, 1, save(j.Name))
+		if err != nil {
+			return err
+		}
+		iobIOPS = append(iobIOPS, plotter.XY{X: float64(qd), Y: b[0].IOPS})
+		iobP99 = append(iobP99, plotter.XY{X: float64(qd), Y: b[0].P99 / 1e3})
+		fa := Metrics{}
+		if len(a) > 0 {
+			fa = a[0]
+			fioIOPS = append(fioIOPS, plotter.XY{X: float64(qd), Y: fa.IOPS})
+			fioP99 = append(fioP99, plotter.XY{X: float64(qd), Y: fa.P99 / 1e3})
+		}
+		ratio := 0.0
+		if fa.IOPS > 0 {
+			ratio = b[0].IOPS / fa.IOPS
+		}
+		fmt.Fprintf(&md, "| %d | %s | %s | %.2f | %s | %s |\n", qd, fmtCount(fa.IOPS), fmtCount(b[0].IOPS), ratio,
+			fmtLat(fa.P99), fmtLat(b[0].P99))
+	}
+	series := []any{"iobench", iobIOPS}
+	p99s := []any{"iobench", iobP99}
+	if len(fioIOPS) > 0 {
+		series = append(series, "fio", fioIOPS)
+		p99s = append(p99s, "fio", fioP99)
+	}
+	if err := linePlot(filepath.Join(dir, "iops-vs-qd.svg"), "4 KiB random read IOPS", "queue depth", "IOPS", true, series...); err != nil {
+		return err
+	}
+	if err := linePlot(filepath.Join(dir, "p99-vs-qd.svg"), "4 KiB random read p99 latency", "queue depth", "p99 (µs)", true, p99s...); err != nil {
+		return err
+	}
+
+	// 3. Mapper cost with the cache on and off.
+	costs := []time.Duration{0, 5 * time.Microsecond, 20 * time.Microsecond}
+	fmt.Fprintf(stderr, "bench: mapper-cost sweep %v, cache on and off\n", costs)
+	md.WriteString("\n## Fragmented file (65536 extents), 4 KiB random reads, QD 16: what the cache buys\n\n| mapper cost | cache on IOPS | cache off IOPS | on/off | hit rate (on) |\n|---:|---:|---:|---:|---:|\n")
+	var on, off plotter.XYs
+	for _, c := range costs {
+		var got [2]JobResult
+		for k, cache := range []string{"on", "off"} {
+			j := workloads.NewJob(fmt.Sprintf("scattered-%v-cache-%s", c, cache))
+			for _, kv := range [][2]string{{"rw", "randread"}, {"bs", "4k"}, {"iodepth", "16"}, {"runtime", runtime}, {"time_based", "1"},
+				{"size", "256m"}, {"mapper", "scattered"}, {"extents", "65536"}, {"map_latency", c.String()}, {"cache", cache}} {
+				_ = j.Set(kv[0], kv[1])
+			}
+			res, js, err := runOne(j, t.Path)
+			if err != nil {
+				return err
+			}
+			_ = os.WriteFile(filepath.Join(dir, j.Name+".iobench.json"), js, 0o644)
+			got[k] = res
+		}
+		x := float64(c.Microseconds())
+		on = append(on, plotter.XY{X: x, Y: got[0].Dir[0].IOPS()})
+		off = append(off, plotter.XY{X: x, Y: got[1].Dir[0].IOPS()})
+		ratio := got[0].Dir[0].IOPS() / max(got[1].Dir[0].IOPS(), 1)
+		fmt.Fprintf(&md, "| %v | %s | %s | %.1fx | %.1f%% |\n", c, fmtCount(got[0].Dir[0].IOPS()), fmtCount(got[1].Dir[0].IOPS()),
+			ratio, 100*got[0].Engine.HitRate())
+	}
+	if err := linePlot(filepath.Join(dir, "iops-vs-mapper-cost.svg"), "IOPS against mapper cost (fragmented file)", "mapper cost per call (µs)", "IOPS", false,
+		"cache on", on, "cache off", off); err != nil {
+		return err
+	}
+	md.WriteString("\n![IOPS vs queue depth](iops-vs-qd.svg)\n![p99 vs queue depth](p99-vs-qd.svg)\n![IOPS vs mapper cost](iops-vs-mapper-cost.svg)\n")
+	md.WriteString("\nReproduce: `make bench` (or `go run ./cmd/iobench bench --results results`). Every JSON file here is the raw output of one run.\n")
+	if err := os.WriteFile(filepath.Join(dir, "summary.md"), []byte(md.String()), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, md.String())
+	return nil
+}
+
+func withRuntime(j workloads.Job, rt string) workloads.Job {
+	c := j.Clone()
+	_ = c.Set("runtime", rt)
+	return c
+}
+
+// linePlot draws series (name, plotter.XYs pairs) to an SVG file.
+func linePlot(path, title, xLabel, yLabel string, logX bool, series ...any) error {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = yLabel
+	if logX {
+		p.X.Scale = plot.LogScale{}
+		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	}
+	if err := plotutil.AddLinePoints(p, series...); err != nil {
+		return err
+	}
+	p.Legend.Top = true
+	return p.Save(6*vg.Inch, 4*vg.Inch, path)
+}
+
+// table prints aligned columns.
+type table struct {
+	w    io.Writer
+	rows [][]string
+}
+
+func newTable(w io.Writer, header ...string) *table { return &table{w: w, rows: [][]string{header}} }
+
+func (t *table) row(cells ...string) { t.rows = append(t.rows, cells) }
+
+func (t *table) flush() {
+	width := make([]int, len(t.rows[0]))
+	for _, r := range t.rows {
+		for i, c := range r {
+			width[i] = max(width[i], len(c))
+		}
+	}
+	for _, r := range t.rows {
+		for i, c := range r {
+			fmt.Fprintf(t.w, "%-*s  ", width[i], c)
+		}
+		fmt.Fprintln(t.w)
+	}
+}

@@ -1,0 +1,140 @@
+package runner
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/iobench/iobench/workloads"
+)
+
+// Metrics are the numbers compared between fio and iobench for one job.
+type Metrics struct {
+	IOPS    float64 // read + write
+	BW      float64 // bytes/s, read + write
+	MeanLat float64 // ns, completion latency of the busier direction
+	P99     float64 // ns
+}
+
+// ParseFioJSON reads fio's JSON output (or iobench's, which has the same
+// schema), tolerating the non-JSON lines fio may print before it, and
+// returns each job's metrics by job name.
+func ParseFioJSON(b []byte) (map[string]Metrics, []string, error) {
+	if i := bytes.IndexByte(b, '{'); i > 0 {
+		b = b[i:]
+	}
+	var doc struct {
+		Jobs []struct {
+			Name  string `json:"jobname"`
+			Error int    `json:"error"`
+			Read  fioDir `json:"read"`
+			Write fioDir `json:"write"`
+		} `json:"jobs"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, nil, fmt.Errorf("fio JSON: %w", err)
+	}
+	out := map[string]Metrics{}
+	var order []string
+	for _, j := range doc.Jobs {
+		m := Metrics{IOPS: j.Read.IOPS + j.Write.IOPS, BW: float64(j.Read.BWBytes + j.Write.BWBytes)}
+		d := j.Read
+		if j.Write.IOPS > j.Read.IOPS {
+			d = j.Write
+		}
+		m.MeanLat = d.Clat.Mean
+		m.P99 = float64(d.Clat.Percentile["99.000000"])
+		if prev, ok := out[j.Name]; ok { // numjobs without group_reporting
+			m.IOPS += prev.IOPS
+			m.BW += prev.BW
+		} else {
+			order = append(order, j.Name)
+		}
+		out[j.Name] = m
+	}
+	return out, order, nil
+}
+
+type fioDir struct {
+	IOPS    float64 `json:"iops"`
+	BWBytes uint64  `json:"bw_bytes"`
+	Clat    struct {
+		Mean       float64          `json:"mean"`
+		Percentile map[string]int64 `json:"percentile"`
+	} `json:"clat_ns"`
+}
+
+// fioPath finds fio.
+func fioPath() (string, error) {
+	p, err := exec.LookPath("fio")
+	if err != nil {
+		return "", errors.New("fio is not installed (apt-get install -y fio; make deps does it)")
+	}
+	return p, nil
+}
+
+// fioJobFile writes j as a job file fio understands: the options fio
+// knows, with ioengine=io_uring and direct=1.
+func fioJobFile(j workloads.Job, target string) (string, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "[%s]\nioengine=io_uring\ndirect=1\nfilename=%s\n", j.Name, target)
+	for _, kv := range j.Values() {
+		k := kv[0]
+		if workloads.IsEngineOnly(k) || k == "name" || k == "filename" || k == "ioengine" || k == "direct" ||
+			k == "stonewall" || k == "wait_for" || k == "verify_only" {
+			continue
+		}
+		v := kv[1]
+		switch k {
+		case "runtime", "ramp_time":
+			d, _ := time.ParseDuration(v)
+			v = fmt.Sprintf("%dms", d.Milliseconds())
+		}
+		fmt.Fprintf(&b, "%s=%s\n", k, v)
+	}
+	if j.FixedBufs {
+		b.WriteString("fixedbufs=1\n")
+	}
+	if j.RegisterFiles {
+		b.WriteString("registerfiles=1\n")
+	}
+	if j.SQPoll {
+		b.WriteString("sqthread_poll=1\n")
+	}
+	if j.HiPri {
+		b.WriteString("hipri=1\n")
+	}
+	f, err := os.CreateTemp("", "iobench-fio-*.fio")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	_, err = f.WriteString(b.String())
+	return f.Name(), err
+}
+
+// runFio runs j under fio on target and returns fio's JSON.
+func runFio(j workloads.Job, target string) ([]byte, error) {
+	fio, err := fioPath()
+	if err != nil {
+		return nil, err
+	}
+	path, err := fioJobFile(j, target)
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(path)
+	cmd := exec.Command(fio, "--output-format=json", path)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("fio: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	return out, nil
+}

@@ -1,0 +1,362 @@
+package runner
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sort"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/dustin/go-humanize"
+	"golang.org/x/sys/unix"
+)
+
+// Version is iobench's version, printed in reports.
+const Version = "iobench-0.1"
+
+// Percentiles are the completion-latency percentiles reported, fio's
+// default list.
+var Percentiles = []float64{1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 99, 99.5, 99.9, 99.95, 99.99}
+
+func humanBytes(n uint64) string { return humanize.IBytes(n) }
+
+// Output says where and how results go.
+type Output struct {
+	Format   string // "normal" or "json"
+	W        io.Writer
+	Progress io.Writer // nil: no progress line
+	TTY      bool      // Progress is a terminal: redraw one line
+}
+
+// Run is a whole invocation's results.
+type Run struct {
+	Time     time.Time
+	Target   string
+	Kernel   string
+	Features string
+	Jobs     []JobResult
+}
+
+func kernel() string {
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return runtime.GOOS
+	}
+	return unix.ByteSliceToString(u.Sysname[:]) + " " + unix.ByteSliceToString(u.Release[:])
+}
+
+// ---- fio-schema JSON ----
+
+type jsonLat struct {
+	Min        int64            `json:"min"`
+	Max        int64            `json:"max"`
+	Mean       float64          `json:"mean"`
+	Stddev     float64          `json:"stddev"`
+	N          int64            `json:"N"`
+	Percentile map[string]int64 `json:"percentile,omitempty"`
+}
+
+type jsonDir struct {
+	IOBytes    uint64  `json:"io_bytes"`
+	IOKBytes   uint64  `json:"io_kbytes"`
+	BWBytes    uint64  `json:"bw_bytes"`
+	BW         uint64  `json:"bw"`
+	IOPS       float64 `json:"iops"`
+	Runtime    int64   `json:"runtime"`
+	TotalIOs   uint64  `json:"total_ios"`
+	ShortIOs   uint64  `json:"short_ios"`
+	DropIOs    uint64  `json:"drop_ios"`
+	Errors     uint64  `json:"errors"`
+	SlatNs     jsonLat `json:"slat_ns"`
+	ClatNs     jsonLat `json:"clat_ns"`
+	LatNs      jsonLat `json:"lat_ns"`
+	BWMin      uint64  `json:"bw_min"`
+	BWMax      uint64  `json:"bw_max"`
+	BWMean     float64 `json:"bw_mean"`
+	IOPSMin    uint64  `json:"iops_min"`
+	IOPSMax    uint64  `json:"iops_max"`
+	IOPSMean   float64 `json:"iops_mean"`
+	IOPSStddev float64 `json:"iops_stddev"`
+}
+
+type jsonEngine struct {
+	Mapper          string  `json:"mapper"`
+	Cache           bool    `json:"cache"`
+	Hits            uint64  `json:"cache_hits"`
+	Misses          uint64  `json:"cache_misses"`
+	HitRate         float64 `json:"cache_hit_rate"`
+	MapperCalls     uint64  `json:"mapper_calls"`
+	MapperLatencyNs int64   `json:"mapper_latency_mean_ns"`
+	ExtentsCached   uint64  `json:"extents_cached"`
+	StaleRetries    uint64  `json:"stale_retries"`
+	Splits          uint64  `json:"split_requests"`
+	DeviceIOs       uint64  `json:"device_ios"`
+	ZeroFilledBytes uint64  `json:"zero_filled_bytes"`
+	OutOfPlace      uint64  `json:"out_of_place_writes"`
+	FreedBytes      uint64  `json:"freed_bytes"`
+	ShortIOs        uint64  `json:"short_transfers"`
+	VerifiedBytes   uint64  `json:"verified_bytes"`
+	Ring            string  `json:"io_uring"`
+}
+
+type jsonJob struct {
+	JobName    string            `json:"jobname"`
+	GroupID    int               `json:"groupid"`
+	Error      int               `json:"error"`
+	ErrorText  string            `json:"error_text,omitempty"`
+	Elapsed    int64             `json:"elapsed"`
+	JobOptions map[string]string `json:"job options"`
+	Read       jsonDir           `json:"read"`
+	Write      jsonDir           `json:"write"`
+	Trim       jsonDir           `json:"trim"`
+	UsrCPU     float64           `json:"usr_cpu"`
+	SysCPU     float64           `json:"sys_cpu"`
+	Ctx        uint64            `json:"ctx"`
+	Majf       uint64            `json:"majf"`
+	Minf       uint64            `json:"minf"`
+	IOBench    jsonEngine        `json:"iobench"`
+}
+
+type jsonRun struct {
+	Version     string            `json:"iobench version"`
+	Timestamp   int64             `json:"timestamp"`
+	TimestampMs int64             `json:"timestamp_ms"`
+	Time        string            `json:"time"`
+	Target      string            `json:"target"`
+	Kernel      string            `json:"kernel"`
+	Global      map[string]string `json:"global options"`
+	Jobs        []jsonJob         `json:"jobs"`
+	DiskUtil    []any             `json:"disk_util"`
+}
+
+// PercentileKey formats p as fio keys its percentile maps ("99.990000").
+func PercentileKey(p float64) string { return fmt.Sprintf("%f", p) }
+
+func latJSON(h *hdrhistogram.Histogram, pct bool) jsonLat {
+	if h == nil || h.TotalCount() == 0 {
+		return jsonLat{}
+	}
+	l := jsonLat{Min: h.Min(), Max: h.Max(), Mean: h.Mean(), Stddev: h.StdDev(), N: h.TotalCount()}
+	if pct {
+		l.Percentile = map[string]int64{}
+		for _, p := range Percentiles {
+			l.Percentile[PercentileKey(p)] = h.ValueAtQuantile(p)
+		}
+	}
+	return l
+}
+
+func dirJSON(d *DirResult) jsonDir {
+	bw := uint64(d.BW())
+	out := jsonDir{IOBytes: d.Bytes, IOKBytes: d.Bytes / 1024, BWBytes: bw, BW: bw / 1024,
+		IOPS: d.IOPS(), Runtime: d.Runtime.Milliseconds(), TotalIOs: d.IOs, Errors: d.Errors,
+		ClatNs: latJSON(d.Lat, true), LatNs: latJSON(d.Lat, false),
+		BWMin: bw / 1024, BWMax: bw / 1024, BWMean: float64(bw) / 1024,
+		IOPSMin: uint64(d.IOPS()), IOPSMax: uint64(d.IOPS()), IOPSMean: d.IOPS()}
+	return out
+}
+
+// WriteJSON writes run in fio's JSON schema ("fio version" becomes
+// "iobench version"; engine statistics go in an "iobench" object per job).
+func WriteJSON(w io.Writer, run *Run) error {
+	out := jsonRun{Version: Version, Timestamp: run.Time.Unix(), TimestampMs: run.Time.UnixMilli(),
+		Time: run.Time.Format(time.ANSIC), Target: run.Target, Kernel: run.Kernel,
+		Global: map[string]string{}, DiskUtil: []any{}}
+	for _, r := range run.Jobs {
+		j := jsonJob{JobName: r.Job.Name, GroupID: r.GroupID, Elapsed: int64(r.Elapsed.Seconds()),
+			JobOptions: map[string]string{}, Read: dirJSON(&r.Dir[0]), Write: dirJSON(&r.Dir[1]),
+			UsrCPU: r.UsrCPU, SysCPU: r.SysCPU}
+		for _, kv := range r.Job.Values() {
+			j.JobOptions[kv[0]] = kv[1]
+		}
+		if r.Err != nil {
+			j.Error = errnoOf(r.Err)
+			j.ErrorText = r.Err.Error()
+		}
+		s := r.Engine
+		j.IOBench = jsonEngine{Mapper: r.Mapper, Cache: r.Job.Cache, Hits: s.Hits, Misses: s.Misses,
+			HitRate: s.HitRate(), MapperCalls: s.MapperCalls, MapperLatencyNs: int64(s.MeanMapperLatency()),
+			ExtentsCached: s.CachedExtents, StaleRetries: s.StaleRetries, Splits: s.Splits,
+			DeviceIOs: s.IOs, ZeroFilledBytes: s.ZeroBytes, OutOfPlace: s.OutOfPlace,
+			FreedBytes: s.FreedBytes, ShortIOs: s.ShortIOs, VerifiedBytes: r.Verified, Ring: r.Ring}
+		out.Jobs = append(out.Jobs, j)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func errnoOf(err error) int {
+	var e unix.Errno
+	if errors.As(err, &e) {
+		return int(e)
+	}
+	return int(unix.EIO)
+}
+
+// ---- normal output ----
+
+func fmtLat(ns float64) string {
+	switch {
+	case ns >= 1e9:
+		return fmt.Sprintf("%.2fs", ns/1e9)
+	case ns >= 1e6:
+		return fmt.Sprintf("%.2fms", ns/1e6)
+	case ns >= 1e3:
+		return fmt.Sprintf("%.2fus", ns/1e3)
+	}
+	return fmt.Sprintf("%.0fns", ns)
+}
+
+func fmtCount(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.2fM", v/1e6)
+	case v >= 1e3:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+
+// WriteNormal writes run for people: per job and direction IOPS,
+// bandwidth, latency and percentiles, CPU, and the engine's statistics.
+func WriteNormal(w io.Writer, run *Run) {
+	fmt.Fprintf(w, "%s on %s (%s)\n", Version, run.Target, run.Kernel)
+	for _, r := range run.Jobs {
+		j := r.Job
+		fmt.Fprintf(w, "\n%s: rw=%s bs=%s iodepth=%d numjobs=%d mapper=%s cache=%s\n",
+			j.Name, j.RW, humanBytes(j.MinBS()), j.IODepth, j.NumJobs, r.Mapper, onOff(j.Cache))
+		if r.Err != nil {
+			fmt.Fprintf(w, "  error: %v\n", r.Err)
+		}
+		for d, name := range []string{"read", "write"} {
+			dr := &r.Dir[d]
+			if dr.IOs == 0 && dr.Errors == 0 {
+				continue
+			}
+			fmt.Fprintf(w, "  %-5s: IOPS=%s, BW=%s/s (%s in %v)", name, fmtCount(dr.IOPS()),
+				humanBytes(uint64(dr.BW())), humanBytes(dr.Bytes), dr.Runtime.Round(time.Millisecond))
+			if dr.Errors > 0 {
+				fmt.Fprintf(w, ", %d errors", dr.Errors)
+			}
+			fmt.Fprintln(w)
+			h := dr.Lat
+			if h.TotalCount() == 0 {
+				continue
+			}
+			fmt.Fprintf(w, "    lat: min=%s avg=%s max=%s stdev=%s\n", fmtLat(float64(h.Min())),
+				fmtLat(h.Mean()), fmtLat(float64(h.Max())), fmtLat(h.StdDev()))
+			fmt.Fprintf(w, "    lat percentiles:\n")
+			for i, p := range Percentiles {
+				if i%4 == 0 {
+					fmt.Fprintf(w, "     |")
+				}
+				fmt.Fprintf(w, " %6.2fth=[%8s]", p, fmtLat(float64(h.ValueAtQuantile(p))))
+				if i%4 == 3 || i == len(Percentiles)-1 {
+					fmt.Fprintln(w)
+				}
+			}
+		}
+		fmt.Fprintf(w, "  cpu: usr=%.2f%% sys=%.2f%%\n", r.UsrCPU, r.SysCPU)
+		s := r.Engine
+		fmt.Fprintf(w, "  engine: cache hit rate %.1f%% (%d hits, %d misses), %d mapper calls (mean %s), %d extents cached\n",
+			100*s.HitRate(), s.Hits, s.Misses, s.MapperCalls, fmtLat(float64(s.MeanMapperLatency())), s.CachedExtents)
+		fmt.Fprintf(w, "          %d device I/Os, %d split requests, %s zero-filled, %d out-of-place writes, %d stale retries\n",
+			s.IOs, s.Splits, humanBytes(s.ZeroBytes), s.OutOfPlace, s.StaleRetries)
+		if r.Verified > 0 {
+			fmt.Fprintf(w, "  verify: %s checked, no mismatch\n", humanBytes(r.Verified))
+		}
+		if r.Ring != "" {
+			fmt.Fprintf(w, "  io_uring: %s\n", r.Ring)
+		}
+	}
+	// Run status, per group.
+	groups := map[int][2]uint64{}
+	var ids []int
+	for _, r := range run.Jobs {
+		if _, ok := groups[r.GroupID]; !ok {
+			ids = append(ids, r.GroupID)
+		}
+		g := groups[r.GroupID]
+		g[0] += r.Dir[0].Bytes
+		g[1] += r.Dir[1].Bytes
+		groups[r.GroupID] = g
+	}
+	sort.Ints(ids)
+	fmt.Fprintf(w, "\nRun status:\n")
+	for _, id := range ids {
+		g := groups[id]
+		fmt.Fprintf(w, "  group %d: read %s, written %s\n", id, humanBytes(g[0]), humanBytes(g[1]))
+	}
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+// ---- progress ----
+
+// progress prints a live line while jobs run: on a terminal one line
+// redrawn twice a second, otherwise a plain line every few seconds.
+func progress(o Output, lv *live, total time.Duration, stop <-chan struct{}) {
+	if o.Progress == nil {
+		return
+	}
+	period := 500 * time.Millisecond
+	if !o.TTY {
+		period = 5 * time.Second
+	}
+	t := time.NewTicker(period)
+	defer t.Stop()
+	start := time.Now()
+	var last [2]uint64
+	var lastBytes uint64
+	lastT := start
+	for {
+		select {
+		case <-stop:
+			if o.TTY {
+				fmt.Fprint(o.Progress, "\r\033[K")
+			}
+			return
+		case now := <-t.C:
+			var ios [2]uint64
+			var bytes uint64
+			for d := range 2 {
+				ios[d] = lv.ios[d].Load()
+				bytes += lv.bytes[d].Load()
+			}
+			dt := now.Sub(lastT).Seconds()
+			iops := float64(ios[0]+ios[1]-last[0]-last[1]) / dt
+			bw := float64(bytes-lastBytes) / dt
+			last, lastBytes, lastT = ios, bytes, now
+			el := now.Sub(start).Round(time.Second)
+			eta := "?"
+			if total > 0 {
+				eta = max(total-now.Sub(start), 0).Round(time.Second).String()
+			}
+			line := fmt.Sprintf("Jobs: %d, elapsed %v, eta %s: %s IOPS, %s/s", lv.jobs.Load(), el, eta,
+				fmtCount(iops), humanBytes(uint64(bw)))
+			if o.TTY {
+				fmt.Fprintf(o.Progress, "\r\033[K%s", line)
+			} else {
+				fmt.Fprintln(o.Progress, line)
+			}
+		}
+	}
+}
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+func numCPU() int { return runtime.NumCPU() }

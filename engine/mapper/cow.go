@@ -108,9 +108,21 @@ func (c *COW) TotalBytes() uint64 {
 	return 0
 }
 
-// UsedBytes returns the space allocated: files' data, writes in flight,
-// and space waiting to be freed.
+// UsedBytes returns the space allocated: files' data, pending space (see
+// PendingBytes), and space waiting to be freed.
 func (c *COW) UsedBytes() uint64 { return c.TotalBytes() - c.FreeBytes() }
+
+// PendingBytes returns the space MapWrite handed out that no EndWrite has
+// settled: writes in flight, and replies the engine dropped because they
+// raced with a cache change. The latter is not lost: the next MapWrite of
+// the same blocks hands it out again. O(space) to compute: for tests and
+// statistics.
+func (c *COW) PendingBytes() uint64 {
+	if s := c.space.Load(); s != nil {
+		return s.PendingBytes()
+	}
+	return 0
+}
 
 // COWStats counts what a COW mapper did. Bytes throughout.
 type COWStats struct {
@@ -256,7 +268,9 @@ func (c *COW) MapRead(req *engine.MapRequest, dst []mapcache.Mapping) ([]mapcach
 
 // MapWrite allocates fresh space for the range (all of it, or a prefix when
 // space is short or fragmented) and replies it as Mapped write-fork
-// mappings. With no space at all the error wraps engine.ErrNoSpace.
+// mappings; blocks that already have space handed out and not yet settled
+// by EndWrite get that space again. With no space at all the error wraps
+// engine.ErrNoSpace.
 func (c *COW) MapWrite(req *engine.MapRequest, dst []mapcache.Mapping) ([]mapcache.Mapping, error) {
 	cf, err := cowFile(req.File)
 	if err != nil {

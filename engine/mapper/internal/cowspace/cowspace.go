@@ -136,6 +136,21 @@ func (s *Space) chunkLen(c uint64) uint64 {
 // BlockSize returns the block size in bytes.
 func (s *Space) BlockSize() uint64 { return s.bs }
 
+// PendingBytes returns the bytes handed out by Alloc that no End has
+// settled: writes in flight, and space whose reply the caller dropped
+// (handed out again by the next Alloc of the same blocks).
+func (s *Space) PendingBytes() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n uint64
+	for _, st := range s.st {
+		if st == pending {
+			n++
+		}
+	}
+	return n * s.bs
+}
+
 // FreeBytes returns the bytes in the allocator.
 func (s *Space) FreeBytes() uint64 {
 	s.mu.Lock()
@@ -153,42 +168,57 @@ func (s *Space) Stats() Stats {
 	return s.stats
 }
 
-// File is one file's block table on a Space. Its methods take the Space's
+// File is one file's block tables on a Space. Its methods take the Space's
 // lock.
 type File struct {
 	s       *Space
 	nblocks uint64
-	// pages[i][j] is 1 + the device block of file block i*tableBlocks+j,
-	// 0 for a hole; pages are allocated on the first write they cover.
-	pages [][]uint64
+	data    table // the device block holding each file block's data
+	// pend is the space Alloc handed out for each file block and no End
+	// has settled yet. Alloc hands it out again rather than allocating
+	// more, so space whose reply the engine dropped (it raced with a cache
+	// change) is not lost: the next write of the block uses it.
+	pend table
 	// The file's allocation cursor: the chunk it carves from and the next
 	// block to try, so that a file's nearby writes land together.
 	cur, curEnd uint64
 }
 
-// NewFile returns the table of a file of sizeBytes (rounded up to blocks),
-// all hole.
-func (s *Space) NewFile(sizeBytes uint64) *File {
-	n := (sizeBytes + s.bs - 1) / s.bs
-	return &File{s: s, nblocks: n, pages: make([][]uint64, (n+tableBlocks-1)/tableBlocks)}
-}
+// table maps file blocks to 1 + a device block (0: none), in pages
+// allocated on first use.
+type table [][]uint64
 
-func (f *File) get(b uint64) uint64 {
-	p := f.pages[b/tableBlocks]
+func (t table) get(b uint64) uint64 {
+	p := t[b/tableBlocks]
 	if p == nil {
 		return 0
 	}
 	return p[b%tableBlocks]
 }
 
-func (f *File) set(b, v uint64) {
-	p := f.pages[b/tableBlocks]
+func (t table) set(b, v uint64) {
+	p := t[b/tableBlocks]
 	if p == nil {
+		if v == 0 {
+			return
+		}
 		p = make([]uint64, tableBlocks)
-		f.pages[b/tableBlocks] = p
+		t[b/tableBlocks] = p
 	}
 	p[b%tableBlocks] = v
 }
+
+// NewFile returns the table of a file of sizeBytes (rounded up to blocks),
+// all hole.
+func (s *Space) NewFile(sizeBytes uint64) *File {
+	n := (sizeBytes + s.bs - 1) / s.bs
+	pages := (n + tableBlocks - 1) / tableBlocks
+	return &File{s: s, nblocks: n, data: make(table, pages), pend: make(table, pages)}
+}
+
+func (f *File) get(b uint64) uint64     { return f.data.get(b) }
+func (f *File) set(b, v uint64)         { f.data.set(b, v) }
+func (f *File) pending(b uint64) uint64 { return f.pend.get(b) }
 
 // Lookup returns the extent of f's current data that covers off: a run of
 // device-contiguous blocks, or a run of hole blocks (Addr NoAddr), starting
@@ -208,7 +238,7 @@ func (f *File) Lookup(off, maxBytes uint64) (e Extent, ok bool) {
 	if v == 0 {
 		for b+n < end {
 			// Skip whole unallocated pages at once.
-			if (b+n)%tableBlocks == 0 && f.pages[(b+n)/tableBlocks] == nil {
+			if (b+n)%tableBlocks == 0 && f.data[(b+n)/tableBlocks] == nil {
 				n = min(end-b, n+tableBlocks)
 				continue
 			}
@@ -235,7 +265,8 @@ func (f *File) Lookup(off, maxBytes uint64) (e Extent, ok bool) {
 // file order. It may allocate less than asked (at most maxExtents extents,
 // and what is free), but always the block at off or nothing; with nothing
 // free it returns an error wrapping ErrNoSpace. The space stays pending
-// until End.
+// until an End for it; until then, Alloc of the same blocks returns the
+// same space (several writes may target it; End sorts them out).
 func (f *File) Alloc(off, length uint64, maxExtents int, dst []Extent) ([]Extent, error) {
 	s := f.s
 	b := off >> s.shift
@@ -245,19 +276,37 @@ func (f *File) Alloc(off, length uint64, maxExtents int, dst []Extent) ([]Extent
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.freeBlocks == 0 {
+	if s.freeBlocks == 0 && f.pending(b) == 0 {
 		s.stats.NoSpaceErrors++
 		return dst, fmt.Errorf("%w: %d bytes asked, 0 of %d free", ErrNoSpace, length, s.nblocks*s.bs)
 	}
 	s.stats.AllocCalls++
-	for k := 0; n > 0 && k < maxExtents && s.freeBlocks > 0; k++ {
-		db, got := f.carve(n)
-		for i := db; i < db+got; i++ {
-			s.st[i] = pending
+	for k := 0; n > 0 && k < maxExtents; k++ {
+		var db, got uint64
+		if p := f.pending(b); p != 0 {
+			// Hand out again what an earlier Alloc gave this block.
+			db, got = p-1, 1
+			for got < n && f.pending(b+got) == p+got {
+				got++
+			}
+		} else {
+			if s.freeBlocks == 0 {
+				break
+			}
+			// Fresh space, up to the next block that has some pending.
+			want := uint64(1)
+			for want < n && f.pending(b+want) == 0 {
+				want++
+			}
+			db, got = f.carve(want)
+			for i := range got {
+				s.st[db+i] = pending
+				f.pend.set(b+i, db+i+1)
+			}
+			s.chunkFree[db/s.chunkBlocks] -= uint32(got)
+			s.freeBlocks -= got
+			s.stats.AllocBytes += got << s.shift
 		}
-		s.chunkFree[db/s.chunkBlocks] -= uint32(got)
-		s.freeBlocks -= got
-		s.stats.AllocBytes += got << s.shift
 		addr := s.start + db<<s.shift
 		if l := len(dst); l > 0 && k > 0 && dst[l-1].Addr+dst[l-1].Len == addr {
 			dst[l-1].Len += got << s.shift
@@ -337,6 +386,9 @@ func (f *File) End(w Extent, ok bool, freed []Extent) []Extent {
 	defer s.mu.Unlock()
 	for i := uint64(0); i < n; i++ {
 		d := db + i
+		if f.pending(fb+i) == d+1 {
+			f.pend.set(fb+i, 0)
+		}
 		switch st := s.st[d]; {
 		case !ok:
 			if st == pending {
@@ -408,9 +460,11 @@ func (s *Space) Free(addr, length uint64) {
 	}
 }
 
-// Check verifies the Space's accounting against the given files' tables:
-// free counts per chunk and in total, every live block is the data of
-// exactly one file block, and every file block's data is live. It reports
+// Check verifies the Space's accounting against the given files' tables
+// (all the files of the Space, or none): free counts per chunk and in
+// total, every live block is the data of exactly one file block and every
+// file block's data is live, every pending block is the pending space of
+// exactly one file block and vice versa. It reports
 // every problem it finds (up to a few).
 func (s *Space) Check(files ...*File) error {
 	s.mu.Lock()
@@ -439,25 +493,36 @@ func (s *Space) Check(files ...*File) error {
 		bad("%d free blocks, counted %d", total, s.freeBlocks)
 	}
 	owner := make(map[uint64]bool)
+	pendOwner := make(map[uint64]bool)
 	for fi, f := range files {
 		for b := range f.nblocks {
-			v := f.get(b)
-			if v == 0 {
-				continue
+			if v := f.get(b); v != 0 {
+				if s.st[v-1] != live {
+					bad("file %d block %d: device block %d is in state %d, not live", fi, b, v-1, s.st[v-1])
+				}
+				if owner[v-1] {
+					bad("file %d block %d: device block %d is the data of two file blocks", fi, b, v-1)
+				}
+				owner[v-1] = true
 			}
-			if s.st[v-1] != live {
-				bad("file %d block %d: device block %d is in state %d, not live", fi, b, v-1, s.st[v-1])
+			if p := f.pending(b); p != 0 {
+				if s.st[p-1] != pending {
+					bad("file %d block %d: pending device block %d is in state %d", fi, b, p-1, s.st[p-1])
+				}
+				if pendOwner[p-1] {
+					bad("file %d block %d: pending device block %d handed to two file blocks", fi, b, p-1)
+				}
+				pendOwner[p-1] = true
 			}
-			if owner[v-1] {
-				bad("file %d block %d: device block %d is the data of two file blocks", fi, b, v-1)
-			}
-			owner[v-1] = true
 		}
 	}
 	if len(files) > 0 {
 		for d, st := range s.st {
 			if st == live && !owner[uint64(d)] {
 				bad("device block %d is live but no file's data", d)
+			}
+			if st == pending && !pendOwner[uint64(d)] {
+				bad("device block %d is pending but no file block's pending space", d)
 			}
 		}
 	}

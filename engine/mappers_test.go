@@ -65,17 +65,28 @@ type cowMapper struct {
 	inFlight map[uint64]int    // device blocks handed to writes not yet ended
 	freed    int
 	size     uint64
+	first    uint64 // device blocks [first, first+count) are this allocator's
+	count    uint64
 	mapErr   error // returned by MapWrite when set
 	freeHook func(dev uint64)
 }
 
 func newCOWMapper(devBlocks int, fileBlocks int, bs uint64) *cowMapper {
+	return newCOWMapperRange(0, uint64(devBlocks), fileBlocks, bs)
+}
+
+// newCOWMapperRange allocates from device blocks [first, first+count).
+func newCOWMapperRange(first, count uint64, fileBlocks int, bs uint64) *cowMapper {
 	m := &cowMapper{bs: bs, data: make(map[uint64]uint64), inFlight: make(map[uint64]int),
-		size: uint64(fileBlocks) * bs}
-	for b := devBlocks - 1; b >= 0; b-- {
-		m.free = append(m.free, uint64(b))
+		size: uint64(fileBlocks) * bs, first: first, count: count}
+	for b := range count {
+		m.free = append(m.free, first+b)
 	}
 	return m
+}
+
+func (m *cowMapper) owns(devBlock uint64) bool {
+	return devBlock >= m.first && devBlock < m.first+m.count
 }
 
 func (m *cowMapper) OpenFile(f *engine.File) (uint64, error) {
@@ -104,8 +115,10 @@ func (m *cowMapper) MapWrite(req *engine.MapRequest, dst []mapcache.Mapping) ([]
 	if len(m.free) == 0 {
 		return dst, fmt.Errorf("cow: %w: 1 block wanted, 0 free", engine.ErrNoSpace)
 	}
-	d := m.free[len(m.free)-1]
-	m.free = m.free[:len(m.free)-1]
+	// First in, first out: freed blocks are reused last, so allocations
+	// sweep the whole device (and a sparse backing file fills up).
+	d := m.free[0]
+	m.free = m.free[1:]
 	m.inFlight[d]++
 	return append(dst, mapcache.Mapping{Offset: req.Offset, Length: m.bs, Addr: d * m.bs, Type: mapcache.Mapped}), nil
 }

@@ -1,0 +1,221 @@
+package engine_test
+
+import (
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/iobench/iobench/engine"
+	"github.com/iobench/iobench/mapcache"
+)
+
+var stressFor = flag.Duration("stress", 2*time.Second, "how long TestStress runs (make test uses the default; try -stress=5m)")
+
+// multiMapper sends each file to its own mapper: "ip-N" files to a striped
+// in-place mapper, "oop-N" files to their own out-of-place allocator over
+// a separate part of the device.
+type multiMapper struct {
+	byName map[string]engine.Mapper
+}
+
+func (m *multiMapper) of(f *engine.File) engine.Mapper { return m.byName[f.Name()] }
+
+func (m *multiMapper) OpenFile(f *engine.File) (uint64, error) {
+	return m.of(f).(engine.Opener).OpenFile(f)
+}
+func (m *multiMapper) MapRead(r *engine.MapRequest, dst []mapcache.Mapping) ([]mapcache.Mapping, error) {
+	return m.of(r.File).MapRead(r, dst)
+}
+func (m *multiMapper) MapWrite(r *engine.MapRequest, dst []mapcache.Mapping) ([]mapcache.Mapping, error) {
+	return m.of(r.File).MapWrite(r, dst)
+}
+func (m *multiMapper) EndWrite(w *engine.WriteEnd, freed []mapcache.Mapping) ([]mapcache.Mapping, error) {
+	return m.of(w.File).EndWrite(w, freed)
+}
+
+// Free hands space back to the allocator that owns it.
+func (m *multiMapper) Free(freed []mapcache.Mapping) {
+	for _, mp := range m.byName {
+		if c, ok := mp.(*cowMapper); ok {
+			var mine []mapcache.Mapping
+			for _, f := range freed {
+				if c.owns(f.Addr / bs) {
+					mine = append(mine, f)
+				}
+			}
+			if len(mine) > 0 {
+				c.Free(mine)
+			}
+		}
+	}
+}
+
+// TestStress runs readers, in-place and out-of-place writers, and cache
+// invalidations on several files over one device, checking every block
+// read: never another block's data, never torn, never older than a
+// generation already seen. It runs for -stress (2s by default).
+func TestStress(t *testing.T) {
+	const ipFiles, oopFiles, fileBlocks = 2, 2, 128
+	// Device layout: in-place files at [0, 256) blocks; each out-of-place
+	// file gets 1024 blocks of its own after that.
+	devBlocks := ipFiles*fileBlocks + oopFiles*1024
+	mm := &multiMapper{byName: map[string]engine.Mapper{}}
+	var names []string
+	for i := range ipFiles {
+		n := fmt.Sprintf("ip-%d", i)
+		mm.byName[n] = &offsetMapper{inner: newStripeMapper(fileBlocks, bs, uint64(i)), base: uint64(i * fileBlocks * bs)}
+		names = append(names, n)
+	}
+	for i := range oopFiles {
+		n := fmt.Sprintf("oop-%d", i)
+		c := newCOWMapperRange(uint64(ipFiles*fileBlocks+i*1024), 1024, fileBlocks, bs)
+		mm.byName[n] = c
+		names = append(names, n)
+	}
+	e, _ := newEngine(t, int64(devBlocks)*bs, mm, func(c *engine.Config) { c.Queues = 2; c.QueueDepth = 32 })
+	files := make([]*engine.File, len(names))
+	for i, n := range names {
+		f, err := e.Open(n, engine.FileOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[i] = f
+		b := e.Buffer(fileBlocks * bs)
+		for blk := range uint64(fileBlocks) {
+			stamp(b[blk*bs:(blk+1)*bs], uint64(i)<<32|blk, 0)
+		}
+		if _, err := f.WriteAt(b, 0); err != nil {
+			t.Fatal(err)
+		}
+		e.PutBuffer(b)
+	}
+	const writers, readers, invalidators = 4, 4, 1
+	deadline := time.Now().Add(*stressFor)
+	var ops, mismatches atomic.Int64
+	var wg sync.WaitGroup
+	errc := make(chan error, 16)
+	report := func(err error) {
+		mismatches.Add(1)
+		select {
+		case errc <- err:
+		default:
+		}
+	}
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 11))
+			buf := e.Buffer(bs)
+			defer e.PutBuffer(buf)
+			gens := make([][]uint64, len(files))
+			for i := range gens {
+				gens[i] = make([]uint64, fileBlocks)
+			}
+			for time.Now().Before(deadline) {
+				fi := rng.IntN(len(files))
+				blk := uint64(rng.IntN(fileBlocks/writers)*writers + w) // blocks owned by this writer
+				gens[fi][blk]++
+				stamp(buf, uint64(fi)<<32|blk, gens[fi][blk])
+				if _, err := files[fi].WriteAt(buf, int64(blk*bs)); err != nil {
+					report(fmt.Errorf("write %s block %d: %w", names[fi], blk, err))
+					return
+				}
+				ops.Add(1)
+			}
+		}()
+	}
+	for r := range readers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(r), 12))
+			buf := e.Buffer(16 * bs)
+			defer e.PutBuffer(buf)
+			seen := make([][]uint64, len(files))
+			for i := range seen {
+				seen[i] = make([]uint64, fileBlocks)
+			}
+			for time.Now().Before(deadline) {
+				fi := rng.IntN(len(files))
+				n := 1 + rng.IntN(16)
+				first := rng.IntN(fileBlocks - n + 1)
+				if _, err := files[fi].ReadAt(buf[:n*bs], int64(first*bs)); err != nil {
+					report(fmt.Errorf("read %s: %w", names[fi], err))
+					return
+				}
+				for i := range n {
+					blk := uint64(first + i)
+					gen, err := checkStamp(buf[i*bs:(i+1)*bs], uint64(fi)<<32|blk)
+					if err != nil {
+						report(fmt.Errorf("%s: %w", names[fi], err))
+						return
+					}
+					if gen < seen[fi][blk] {
+						report(fmt.Errorf("%s block %d went back from generation %d to %d", names[fi], blk, seen[fi][blk], gen))
+						return
+					}
+					seen[fi][blk] = gen
+				}
+				ops.Add(1)
+			}
+		}()
+	}
+	for range invalidators {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(99, 13))
+			for time.Now().Before(deadline) {
+				f := files[rng.IntN(len(files))]
+				off := uint64(rng.IntN(fileBlocks)) * bs
+				if err := f.Invalidate(off, uint64(1+rng.IntN(8))*bs); err != nil {
+					report(err)
+					return
+				}
+				ops.Add(1)
+				time.Sleep(100 * time.Microsecond)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	var msgs []string
+	for err := range errc {
+		msgs = append(msgs, err.Error())
+	}
+	s := e.Stats()
+	t.Logf("stress: %d operations in %v (%d device I/Os, %d out-of-place writes, %d mapper calls, %d stale retries), %d mismatches",
+		ops.Load(), *stressFor, s.IOs, s.OutOfPlace, s.MapperCalls, s.StaleRetries, mismatches.Load())
+	if len(msgs) > 0 {
+		t.Fatalf("%d failures, first: %s", mismatches.Load(), strings.Join(msgs, "\n"))
+	}
+	if s.OutOfPlace == 0 || s.Reads == 0 {
+		t.Fatal("stress did not exercise both paths")
+	}
+}
+
+// offsetMapper shifts an inner mapper's device addresses by base.
+type offsetMapper struct {
+	engine.InPlace
+	inner *stripeMapper
+	base  uint64
+}
+
+func (m *offsetMapper) OpenFile(f *engine.File) (uint64, error) { return m.inner.OpenFile(f) }
+
+func (m *offsetMapper) MapRead(r *engine.MapRequest, dst []mapcache.Mapping) ([]mapcache.Mapping, error) {
+	n := len(dst)
+	dst, err := m.inner.MapRead(r, dst)
+	for i := n; i < len(dst); i++ {
+		if dst[i].Type == mapcache.Mapped {
+			dst[i].Addr += m.base
+		}
+	}
+	return dst, err
+}

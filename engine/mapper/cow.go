@@ -194,6 +194,9 @@ func (c *COW) OpenFile(f *engine.File) (uint64, error) {
 		}
 		c.mu.Unlock()
 	}
+	if err := checkRange("cow", f.Engine().DeviceSize(c.cfg.Dev), c.cfg.Start, s.TotalBytes(), c.cfg.Dev); err != nil {
+		return 0, err
+	}
 	bs := uint64(f.BlockSize())
 	if bs != s.BlockSize() {
 		// Replies must be aligned to the file's blocks; allocations are

@@ -117,6 +117,15 @@ func TestLinearOnLoop(t *testing.T) {
 			t.Fatalf("device at %d does not hold the data written at file offset %d", start+off, off)
 		}
 	}
+	// A range past the end of the device is refused at open.
+	if _, err := e.Open("too-big", engine.FileOptions{}); err != nil {
+		t.Fatal(err) // m's range fits
+	}
+	big := mapper.NewLinear(0, 1<<20, 16<<20)
+	e2, _ := engineOn(t, raw.Name(), big, 1, true)
+	if _, err := e2.Open("x", engine.FileOptions{}); !errors.Is(err, mapper.ErrConfig) {
+		t.Fatalf("range past the device: %v, want ErrConfig", err)
+	}
 	// Past the range: io.ReaderAt's EOF; writes refused.
 	if n, err := f.ReadAt(buf[:bs], 8<<20); n != 0 || err == nil {
 		t.Fatalf("read past the range: %d, %v", n, err)

@@ -1,6 +1,9 @@
 package mapper
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // ErrConfig is returned when a mapper's configuration cannot work: a range
 // too small or unaligned, a block size that is not a power of two, more
@@ -14,3 +17,16 @@ var ErrOutsideFile = errors.New("mapper: offset outside the file")
 // ErrNotOpen is returned when a mapper is asked about a file that it did not
 // open (its OpenFile was not called for it).
 var ErrNotOpen = errors.New("mapper: file not opened through this mapper")
+
+// checkRange fails when [start, start+length) of device dev reaches past
+// the end of the device, for an engine that has the device (an engine
+// without it, as in unit tests, is not checked).
+func checkRange(what string, ds, start, length uint64, dev uint32) error {
+	if ds == 0 {
+		return nil
+	}
+	if start+length < start || start+length > ds {
+		return fmt.Errorf("%w: %s: range [%d,+%d) reaches past the end of device %d (%d bytes)", ErrConfig, what, start, length, dev, ds)
+	}
+	return nil
+}

@@ -42,6 +42,9 @@ func (l *Linear) size(f *engine.File) (uint64, error) {
 		}
 		n = ds - l.start
 	}
+	if err := checkRange("linear", f.Engine().DeviceSize(l.dev), l.start, n, l.dev); err != nil {
+		return 0, err
+	}
 	bs := uint64(f.BlockSize())
 	if l.start%bs != 0 {
 		return 0, fmt.Errorf("%w: linear: start %d is not a multiple of the %d-byte block", ErrConfig, l.start, bs)

@@ -115,6 +115,11 @@ func (s *Scattered) OpenFile(f *engine.File) (uint64, error) {
 		}
 		s.mu.Unlock()
 	}
+	if s.cfg.DeviceLength != 0 {
+		if err := checkRange("scattered", f.Engine().DeviceSize(s.cfg.Dev), s.cfg.DeviceStart, s.cfg.DeviceLength, s.cfg.Dev); err != nil {
+			return 0, err
+		}
+	}
 	if fbs := f.BlockSize(); uint64(s.cfg.BlockSize)%uint64(fbs) != 0 {
 		return 0, fmt.Errorf("%w: scattered: file block size %d does not divide the layout's %d", ErrConfig, fbs, s.cfg.BlockSize)
 	}

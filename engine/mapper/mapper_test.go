@@ -2,6 +2,8 @@ package mapper
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -299,10 +301,15 @@ func BenchmarkMapRead(b *testing.B) {
 	for _, bc := range []struct {
 		name string
 		m    engine.Mapper
-	}{{"linear", lin}, {"scattered-1M", sc}, {"cow", cow}} {
+		file string
+	}{{"linear", lin, "f"}, {"scattered-1M", sc, "f"}, {"cow", cow, "f"}, {"fiemap-512", NewFiemap(0, FiemapOptions{}), ""}} {
 		b.Run(bc.name, func(b *testing.B) {
 			e := deviceless(b, bc.m)
-			f := open(b, e, "f", 0)
+			name := bc.file
+			if name == "" {
+				name = sparseFile(b, 512)
+			}
+			f := open(b, e, name, 0)
 			size := f.Size()
 			dst := make([]mapcache.Mapping, 0, 16)
 			req := &engine.MapRequest{File: f, Length: 4096}
@@ -346,4 +353,61 @@ func BenchmarkCOWWrite(b *testing.B) {
 		freed, _ = m.EndWrite(end, freed[:0])
 		m.Free(freed)
 	}
+}
+
+// sparseFile writes a file in the test's temporary directory with one
+// written block in every two (so pieces extents), on the machine's disk
+// filesystem; it skips when that filesystem has no FIEMAP.
+func sparseFile(tb testing.TB, pieces int) string {
+	tb.Helper()
+	p := filepath.Join(tb.TempDir(), "sparse")
+	fd, err := os.Create(p)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer fd.Close()
+	blk := make([]byte, 4096)
+	for i := range blk {
+		blk[i] = 1
+	}
+	for i := range pieces {
+		if _, err := fd.WriteAt(blk, int64(i)*8192); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	m := NewFiemap(0, FiemapOptions{})
+	e := deviceless(tb, m)
+	if _, err := e.Open(p, engine.FileOptions{}); err != nil {
+		tb.Skipf("no FIEMAP on %s: %v", filepath.Dir(p), err)
+	}
+	return p
+}
+
+func TestFiemapMapRead(t *testing.T) {
+	m := NewFiemap(0, FiemapOptions{ReplyExtents: 3})
+	e := deviceless(t, m)
+	f := open(t, e, sparseFile(t, 100), 0)
+	defer m.Close(f)
+	layout, err := m.Layout(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(layout) != 199 {
+		t.Fatalf("%d segments for 100 written blocks with holes between, want 199", len(layout))
+	}
+	got := mapRead(t, m, f, 8192+4096, 4096)
+	if len(got) != 3 || got[0] != layout[3] || got[2] != layout[5] {
+		t.Fatalf("MapRead = %+v, want segments 3-5 %+v", got, layout[3:6])
+	}
+	if _, err := m.MapWrite(&engine.MapRequest{File: f, Length: 4096}, nil); !errors.Is(err, engine.ErrReadOnly) {
+		t.Fatalf("MapWrite: %v, want ErrReadOnly", err)
+	}
+	if wm, _, res := f.Cache().Lookup(mapcache.WriteFork, 0, 4096); res != mapcache.Hit || wm.Type != mapcache.Delalloc {
+		t.Fatalf("write fork %+v %v: writes would not reach MapWrite", wm, res)
+	}
+	buf := make([]byte, 4096)
+	if err := m.ReadInline(f, 8192, buf); err != nil || buf[0] != 1 || buf[4095] != 1 {
+		t.Fatalf("ReadInline: %v %d", err, buf[0])
+	}
+	assertNoAllocs(t, m, f)
 }

@@ -47,12 +47,18 @@ func loopEngine(t *testing.T, sizeBytes int64, m engine.Mapper, queues int) (*en
 
 func engineOn(t *testing.T, path string, m engine.Mapper, queues int, readOnly bool) (*engine.Engine, *os.File) {
 	t.Helper()
+	return engineCfg(t, path, m, readOnly, engine.Config{Queues: queues})
+}
+
+func engineCfg(t *testing.T, path string, m engine.Mapper, readOnly bool, cfg engine.Config) (*engine.Engine, *os.File) {
+	t.Helper()
 	d, err := device.Open(path, device.Options{ReadOnly: readOnly})
 	if err != nil {
 		t.Fatalf("device.Open(%s): %v", path, err)
 	}
 	t.Cleanup(func() { d.Close() })
-	e, err := engine.New(engine.Config{Devices: []*device.Device{d}, Mapper: m, Queues: queues, QueueDepth: 64})
+	cfg.Devices, cfg.Mapper, cfg.QueueDepth = []*device.Device{d}, m, 64
+	e, err := engine.New(cfg)
 	if err != nil {
 		if errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EPERM) {
 			t.Skipf("io_uring unavailable: %v", err)
@@ -118,9 +124,6 @@ func TestLinearOnLoop(t *testing.T) {
 		}
 	}
 	// A range past the end of the device is refused at open.
-	if _, err := e.Open("too-big", engine.FileOptions{}); err != nil {
-		t.Fatal(err) // m's range fits
-	}
 	big := mapper.NewLinear(0, 1<<20, 16<<20)
 	e2, _ := engineOn(t, raw.Name(), big, 1, true)
 	if _, err := e2.Open("x", engine.FileOptions{}); !errors.Is(err, mapper.ErrConfig) {
@@ -413,5 +416,43 @@ func TestCOWNoSpaceOnLoop(t *testing.T) {
 	clear(buf)
 	if _, err := f.ReadAt(buf, 0); err != nil || !bytes.Equal(buf, want) {
 		t.Fatalf("data written before running out of space: %v, equal %v", err, bytes.Equal(buf, want))
+	}
+}
+
+// With the cache off the engine asks the mapper for every piece of every
+// request; COW must serve that too.
+func TestCOWNoCache(t *testing.T) {
+	m, err := mapper.NewCOW(mapper.COWConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := looptest.New(t, 8<<20, looptest.Options{LogicalBlockSize: bs})
+	e, _ := engineCfg(t, l.Path, m, false, engine.Config{NoCache: true})
+	f, err := e.Open("c", engine.FileOptions{Size: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := e.Buffer(64 << 10)
+	want := pattern(len(buf), 5)
+	for round := range 3 {
+		copy(buf, want)
+		buf[0] = byte(round)
+		if _, err := f.WriteAt(buf, 128<<10); err != nil {
+			t.Fatal(err)
+		}
+		clear(buf)
+		if _, err := f.ReadAt(buf, 128<<10); err != nil || buf[0] != byte(round) || !bytes.Equal(buf[1:], want[1:]) {
+			t.Fatalf("round %d: read back %v, first byte %d", round, err, buf[0])
+		}
+	}
+	e.PutBuffer(buf)
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Check(f); err != nil {
+		t.Fatal(err)
+	}
+	if used := m.UsedBytes(); used != 64<<10 {
+		t.Fatalf("%d bytes used, want the 64 KiB written (stats %+v)", used, m.Stats())
 	}
 }

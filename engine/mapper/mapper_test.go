@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -410,4 +411,19 @@ func TestFiemapMapRead(t *testing.T) {
 		t.Fatalf("ReadInline: %v %d", err, buf[0])
 	}
 	assertNoAllocs(t, m, f)
+}
+
+// BenchmarkWarm fills a file's cache with a scattered layout of 1M extents.
+func BenchmarkWarm1M(b *testing.B) {
+	m, err := NewScattered(ScatteredConfig{DeviceLength: 1 << 36, FileSize: 1 << 34, Extents: 1 << 20, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := deviceless(b, m)
+	for i := 0; b.Loop(); i++ {
+		f := open(b, e, strconv.Itoa(i), 0)
+		if err := m.Warm(f); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

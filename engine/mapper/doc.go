@@ -20,6 +20,24 @@
 //     device is an engine device, read with FS_IOC_FIEMAP, for reading its
 //     data straight from the device. Read-only.
 //
+// # Costs
+//
+// Memory: Scattered holds 16 bytes per extent (two sorted arrays); COW one
+// byte per device block of its space plus, per file, 16 bytes per written
+// file block (data and pending tables in 512-block pages allocated on
+// first write); Fiemap 32 bytes per translated segment.
+//
+// Measured on the 2-core build machine (AMD EPYC, go1.26) with
+// go test -run '^$' -bench . ./engine/mapper/..., random offsets:
+//
+//	MapRead linear                  11 ns    0 allocs
+//	MapRead scattered, 1M extents  298 ns    0 allocs  (bisection: 252 ns)
+//	MapRead cow, preallocated      296 ns    0 allocs  (a run of up to 1 MiB)
+//	MapRead fiemap, 1023 segments  171 ns    0 allocs
+//	cow MapWrite+EndWrite+Free     142 ns    0 allocs  (allocator alone: 94 ns)
+//	scattered layout build, 1M      66 ms    30 MB
+//	Warm, 1M extents               200 ms    (the cache's Upsert, per extent)
+//
 // Invariants every mapper keeps: replies are block-aligned, sorted,
 // non-overlapping, cover the requested offset and stay inside the device
 // range the mapper was given; MapRead of a range allocates nothing when

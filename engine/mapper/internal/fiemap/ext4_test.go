@@ -6,63 +6,36 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/iobench/iobench/device/looptest"
 )
 
-// mountExt4 makes an ext4 image on a tmpfs file, attaches it to a loop
-// device and mounts it; everything is undone in t.Cleanup (unmount before
-// detach). It skips when not root or when the tools are missing.
+// TestMain fails the run if a loop device survives the tests.
+func TestMain(m *testing.M) { looptest.Main(m) }
+
+// mountExt4 makes an ext4 filesystem on a loop device over a tmpfs file and
+// mounts it; everything is undone in t.Cleanup (unmount before detach). It
+// skips when not root or when the tools are missing.
 func mountExt4(t *testing.T, features string) (mnt, loopDev string) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to attach a loop device and mount a filesystem")
-	}
-	for _, tool := range []string{"mkfs.ext4", "losetup", "mount", "umount"} {
+	for _, tool := range []string{"mkfs.ext4", "mount", "umount"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("needs %s: %v", tool, err)
 		}
 	}
-	base := "/dev/shm"
-	if _, err := os.Stat(base); err != nil {
-		base = ""
-	}
-	dir, err := os.MkdirTemp(base, "fiemap-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	img := filepath.Join(dir, "ext4.img")
-	if err := os.WriteFile(img, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(img, 64<<20); err != nil {
-		t.Fatal(err)
-	}
+	l := looptest.New(t, 64<<20, looptest.Options{})
 	args := []string{"-q", "-F", "-b", "4096"}
 	if features != "" {
 		args = append(args, "-O", features)
 	}
-	if out, err := exec.Command("mkfs.ext4", append(args, img)...).CombinedOutput(); err != nil {
+	if out, err := exec.Command("mkfs.ext4", append(args, l.Path)...).CombinedOutput(); err != nil {
 		t.Fatalf("mkfs.ext4: %v: %s", err, out)
 	}
-	out, err := exec.Command("losetup", "--find", "--show", img).CombinedOutput()
-	if err != nil {
-		t.Skipf("cannot attach a loop device: %v: %s", err, out)
-	}
-	loopDev = strings.TrimSpace(string(out))
-	t.Cleanup(func() {
-		if out, err := exec.Command("losetup", "-d", loopDev).CombinedOutput(); err != nil {
-			t.Errorf("losetup -d %s: %v: %s", loopDev, err, out)
-		}
-	})
-	mnt = filepath.Join(dir, "mnt")
-	if err := os.Mkdir(mnt, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mount", "-t", "ext4", loopDev, mnt).CombinedOutput(); err != nil {
+	mnt = t.TempDir()
+	if out, err := exec.Command("mount", "-t", "ext4", l.Path, mnt).CombinedOutput(); err != nil {
 		t.Skipf("cannot mount ext4: %v: %s", err, out)
 	}
 	t.Cleanup(func() {
@@ -70,7 +43,7 @@ func mountExt4(t *testing.T, features string) (mnt, loopDev string) {
 			t.Errorf("umount %s: %v: %s", mnt, err, out)
 		}
 	})
-	return mnt, loopDev
+	return mnt, l.Path
 }
 
 func randBytes(rng *rand.Rand, n int) []byte {

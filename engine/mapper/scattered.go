@@ -87,7 +87,8 @@ func (s *Scattered) Extents() int {
 	return 0
 }
 
-// Extent returns extent i of the layout as a read mapping.
+// Extent returns extent i (0 <= i < Extents()) of the layout as a read
+// mapping; it must not be called before the layout is built.
 func (s *Scattered) Extent(i int) mapcache.Mapping {
 	off, n, addr := s.l.Load().Extent(i)
 	return mapcache.Mapping{Offset: off, Length: n, Addr: addr, Type: mapcache.Mapped, Dev: s.cfg.Dev}

@@ -1,25 +1,27 @@
-// Package mapcache (lead's stand-in): a sorted-slice extent cache with the
-// design's semantics, for testing the engine until the B+tree lands.
 package mapcache
 
 import (
-	"errors"
 	"fmt"
 	"iter"
-	"sort"
 	"sync"
 	"sync/atomic"
 )
 
+// Type is a mapping's type. The values are the kernel's (iomap) for the
+// first five; RetryCache and PureOverwrite are the engine's own.
 type Type uint16
 
 const (
-	Hole          Type = 0
-	Delalloc      Type = 1
-	Mapped        Type = 2
-	Unwritten     Type = 3
-	Inline        Type = 4
-	RetryCache    Type = 254
+	Hole      Type = 0 // no storage: reads as zeros
+	Delalloc  Type = 1 // space promised, not yet placed: reads as zeros
+	Mapped    Type = 2 // data at Addr on device Dev
+	Unwritten Type = 3 // space at Addr, not yet written: reads as zeros
+	Inline    Type = 4 // data held by the mapper
+	// RetryCache is a mapper reply only: "I filled the cache myself; look
+	// up again". It is never stored.
+	RetryCache Type = 254
+	// PureOverwrite in the write fork means "write through the read
+	// mapping". Stored into a missing write fork, it does nothing.
 	PureOverwrite Type = 255
 )
 
@@ -43,8 +45,15 @@ func (t Type) String() string {
 	return fmt.Sprintf("type(%d)", uint16(t))
 }
 
+// hasStorage reports whether mappings of type t carry a device address.
+func (t Type) hasStorage() bool { return t == Mapped || t == Unwritten }
+
+// NullAddr is the address of mappings without storage; ToEOF as a length
+// means "to the end of the file".
 const NullAddr, ToEOF = ^uint64(0), ^uint64(0)
 
+// Mapping maps [Offset, Offset+Length) of a file to [Addr, Addr+Length) of
+// device Dev. Offsets, lengths and addresses are bytes.
 type Mapping struct {
 	Offset, Length, Addr uint64
 	Type                 Type
@@ -52,224 +61,321 @@ type Mapping struct {
 	Dev                  uint32
 }
 
+// End returns Offset+Length.
+func (m Mapping) End() uint64 { return m.Offset + m.Length }
+
+// Fork selects one of a file's two mapping sets.
 type Fork uint8
 
 const (
-	ReadFork Fork = iota
-	WriteFork
+	ReadFork  Fork = iota // where the data is
+	WriteFork             // where writes in flight go (out of place)
 )
 
+func (f Fork) String() string {
+	if f == WriteFork {
+		return "write fork"
+	}
+	return "read fork"
+}
+
+// Result is the outcome of Lookup.
 type Result uint8
 
 const (
-	Hit Result = iota
-	Miss
-	NoFork
+	Hit    Result = iota // a record covers the offset
+	Miss                 // no record covers the offset
+	NoFork               // the write fork does not exist: writes are pure overwrites
 )
 
-var (
-	ErrCorrupt   = errors.New("mapcache: bad mapping")
-	ErrUnaligned = errors.New("mapcache: unaligned range")
-)
+func (r Result) String() string {
+	return [...]string{"hit", "miss", "no fork"}[r]
+}
 
+// Cache is one file's extent cache: a read fork and an optional write fork,
+// each a B+tree of non-overlapping, maximally merged records, and a
+// sequence number that changes with every modification.
+//
+// Lookups may run concurrently with each other (they share a lock);
+// modifications are exclusive. A cookie from Lookup or Seq stays valid
+// (Valid) until the next change to either fork.
 type Cache struct {
-	mu    sync.RWMutex
-	bs    uint64
-	seq   atomic.Uint64
-	forks [2][]Mapping
-	hasWF bool
+	mu       sync.RWMutex
+	bs       uint64
+	seq      atomic.Uint64
+	forks    [2]tree
+	hasWrite bool
+	budget   *Budget
+	// accounted is the memory last reported to the budget.
+	accounted int64
+
+	lookups, hits, misses atomic.Uint64
+	merges, splits        atomic.Uint64
+	evictedRecs           atomic.Uint64
+	evictedBytes          atomic.Uint64
 }
 
-func New(blockSize uint32) *Cache { return &Cache{bs: uint64(blockSize)} }
+// New returns an empty cache for a file with the given block size (a power
+// of two).
+func New(blockSize uint32) *Cache {
+	if blockSize == 0 || blockSize&(blockSize-1) != 0 {
+		panic(fmt.Sprintf("mapcache: block size %d is not a power of two", blockSize))
+	}
+	return &Cache{bs: uint64(blockSize)}
+}
 
+// BlockSize returns the cache's block size.
 func (c *Cache) BlockSize() uint32 { return uint32(c.bs) }
-func (c *Cache) Seq() uint64       { return c.seq.Load() }
-func (c *Cache) Valid(cookie uint64) bool {
-	return c.seq.Load() == cookie
-}
 
-func storage(t Type) bool { return t == Mapped || t == Unwritten }
+// Seq returns the current sequence: a cookie valid until the next change.
+func (c *Cache) Seq() uint64 { return c.seq.Load() }
 
-func (c *Cache) check(m Mapping) error {
+// Valid reports whether nothing changed since cookie was taken.
+func (c *Cache) Valid(cookie uint64) bool { return c.seq.Load() == cookie }
+
+// validate checks m for storing into fork f.
+func (c *Cache) validate(f Fork, m Mapping) error {
 	switch {
+	case f != ReadFork && f != WriteFork:
+		return fmt.Errorf("%w: fork %d", ErrInvalid, f)
 	case m.Length == 0:
-		return fmt.Errorf("%w: zero length", ErrCorrupt)
+		return fmt.Errorf("%w: zero length at %d", ErrInvalid, m.Offset)
 	case m.Offset%c.bs != 0 || m.Length%c.bs != 0:
-		return fmt.Errorf("%w: [%d,+%d)", ErrUnaligned, m.Offset, m.Length)
-	case m.Offset+m.Length < m.Offset:
-		return fmt.Errorf("%w: range overflows", ErrCorrupt)
+		return fmt.Errorf("%w: [%d,+%d) is not aligned to %d-byte blocks", ErrUnaligned, m.Offset, m.Length, c.bs)
+	case m.Offset+m.Length < m.Offset || m.Length > 1<<63:
+		return fmt.Errorf("%w: [%d,+%d) overflows", ErrInvalid, m.Offset, m.Length)
 	}
 	switch m.Type {
 	case Mapped, Unwritten:
 		if m.Addr == NullAddr || m.Addr+m.Length < m.Addr {
-			return fmt.Errorf("%w: address overflow", ErrCorrupt)
+			return fmt.Errorf("%w: address %#x+%d overflows", ErrInvalid, m.Addr, m.Length)
 		}
-	case Hole, Delalloc, Inline, PureOverwrite:
+	case Hole, Delalloc, Inline:
+	case PureOverwrite:
+		if f != WriteFork {
+			return fmt.Errorf("%w: pure overwrite in the read fork", ErrBadType)
+		}
 	default:
-		return fmt.Errorf("%w: type %v", ErrCorrupt, m.Type)
+		return fmt.Errorf("%w: %v cannot be stored", ErrBadType, m.Type)
 	}
 	return nil
 }
 
+// Upsert stores m in fork f, replacing whatever covered its range and
+// merging with neighbours. A bad mapping returns an error wrapping
+// ErrInvalid, ErrUnaligned or ErrBadType and changes nothing.
 func (c *Cache) Upsert(f Fork, m Mapping) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.check(m); err != nil {
+	if err := c.validate(f, m); err != nil {
 		return err
 	}
+	c.mu.Lock()
 	c.upsert(f, m)
+	c.changed()
+	c.mu.Unlock()
+	c.enforceBudget()
 	return nil
 }
 
-func (c *Cache) upsert(f Fork, m Mapping) {
-	if f == WriteFork && m.Type == PureOverwrite && !c.hasWF {
-		return
-	}
-	if !storage(m.Type) {
-		m.Addr = NullAddr
-	}
-	c.remove(f, m.Offset, m.Length)
-	if f == WriteFork {
-		c.hasWF = true
-	}
-	s := c.forks[f]
-	i := sort.Search(len(s), func(i int) bool { return s[i].Offset > m.Offset })
-	s = append(s, Mapping{})
-	copy(s[i+1:], s[i:])
-	s[i] = m
-	// merge right then left
-	if i+1 < len(s) && mergeable(s[i], s[i+1]) {
-		s[i].Length += s[i+1].Length
-		s = append(s[:i+1], s[i+2:]...)
-	}
-	if i > 0 && mergeable(s[i-1], s[i]) {
-		s[i-1].Length += s[i].Length
-		s = append(s[:i], s[i+1:]...)
-	}
-	c.forks[f] = s
-	c.seq.Add(1)
-}
-
-func mergeable(a, b Mapping) bool {
-	if a.Dev != b.Dev || a.Type != b.Type || a.Flags != b.Flags || a.Offset+a.Length != b.Offset {
-		return false
-	}
-	if storage(a.Type) && a.Addr+a.Length != b.Addr {
-		return false
-	}
-	return a.Length+b.Length < 1<<63
-}
-
-func (c *Cache) Remove(f Fork, off, length uint64) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if length == 0 || off%c.bs != 0 || (length != ToEOF && length%c.bs != 0) {
-		return fmt.Errorf("%w: remove [%d,+%d)", ErrUnaligned, off, length)
-	}
-	c.remove(f, off, length)
-	return nil
-}
-
-func (c *Cache) remove(f Fork, off, length uint64) {
-	end := off + length
-	if length == ToEOF || end < off {
-		end = ToEOF
-	}
-	var out []Mapping
-	changed := false
-	for _, m := range c.forks[f] {
-		mend := m.Offset + m.Length
-		if mend <= off || m.Offset >= end {
-			out = append(out, m)
-			continue
-		}
-		changed = true
-		if m.Offset < off {
-			l := m
-			l.Length = off - m.Offset
-			out = append(out, l)
-		}
-		if mend > end {
-			r := m
-			r.Offset = end
-			r.Length = mend - end
-			if storage(m.Type) {
-				r.Addr = m.Addr + (end - m.Offset)
-			}
-			out = append(out, r)
-		}
-	}
-	if changed {
-		c.forks[f] = out
-		c.seq.Add(1)
-	}
-}
-
-func (c *Cache) Lookup(f Fork, off, length uint64) (Mapping, uint64, Result) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if f == WriteFork && !c.hasWF {
-		return Mapping{}, c.seq.Load(), NoFork
-	}
-	s := c.forks[f]
-	i := sort.Search(len(s), func(i int) bool { return s[i].Offset+s[i].Length > off })
-	if i == len(s) || s[i].Offset > off {
-		return Mapping{}, c.seq.Load(), Miss
-	}
-	got := s[i]
-	aoff := off / c.bs * c.bs
-	aend := (off + length + c.bs - 1) / c.bs * c.bs
-	m := got
-	m.Offset = aoff
-	m.Length = min(aend-aoff, got.Length-(aoff-got.Offset))
-	if storage(got.Type) {
-		m.Addr = got.Addr + (aoff - got.Offset)
-	} else {
-		m.Addr = NullAddr
-	}
-	return m, c.seq.Load(), Hit
-}
-
+// UpsertIf stores ms (all of them, in one exclusive section) if cookie is
+// still valid and reports whether it did. Every mapping is checked first:
+// a bad one, or two overlapping, return an error and change nothing.
 func (c *Cache) UpsertIf(cookie uint64, f Fork, ms ...Mapping) (bool, error) {
+	for i, m := range ms {
+		if err := c.validate(f, m); err != nil {
+			return false, fmt.Errorf("mapping %d: %w", i, err)
+		}
+		for k := range i {
+			if ms[k].Offset < m.End() && m.Offset < ms[k].End() {
+				return false, fmt.Errorf("%w: mappings %d and %d overlap", ErrInvalid, k, i)
+			}
+		}
+	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.seq.Load() != cookie {
+		c.mu.Unlock()
 		return false, nil
-	}
-	for _, m := range ms {
-		if err := c.check(m); err != nil {
-			return false, err
-		}
-	}
-	for i := 1; i < len(ms); i++ {
-		if ms[i].Offset < ms[i-1].Offset+ms[i-1].Length {
-			return false, fmt.Errorf("%w: overlapping mappings", ErrCorrupt)
-		}
 	}
 	for _, m := range ms {
 		c.upsert(f, m)
 	}
+	c.changed()
+	c.mu.Unlock()
+	c.enforceBudget()
 	return true, nil
 }
 
+func (c *Cache) upsert(f Fork, m Mapping) {
+	if f == WriteFork && !c.hasWrite {
+		if m.Type == PureOverwrite {
+			return // no write fork already means pure overwrite
+		}
+		c.hasWrite = true
+	}
+	if !m.Type.hasStorage() {
+		m.Addr = NullAddr
+	}
+	t := &c.forks[f]
+	c.remove(t, m.Offset, m.End())
+	// Merge with the left and right neighbours.
+	if l, i, ok := t.floor(m.Offset); ok {
+		if left := l.get(i); left.End() == m.Offset && mergeable(left, m) {
+			t.delete(left.Offset)
+			m.Offset, m.Length, m.Addr = left.Offset, left.Length+m.Length, left.Addr
+			c.merges.Add(1)
+		}
+	}
+	if l, i, ok := t.floor(m.End()); ok {
+		if right := l.get(i); right.Offset == m.End() && mergeable(m, right) {
+			t.delete(right.Offset)
+			m.Length += right.Length
+			c.merges.Add(1)
+		}
+	}
+	t.insert(m)
+}
+
+// mergeable reports whether b can be appended to a (b starts where a ends).
+func mergeable(a, b Mapping) bool {
+	if a.Dev != b.Dev || a.Type != b.Type || a.Flags != b.Flags || a.Length+b.Length > 1<<63 {
+		return false
+	}
+	return !a.Type.hasStorage() || a.Addr+a.Length == b.Addr
+}
+
+// Remove deletes [off, off+length) from fork f (length ToEOF: to the end),
+// trimming and splitting records at the edges.
+func (c *Cache) Remove(f Fork, off, length uint64) error {
+	if f != ReadFork && f != WriteFork {
+		return fmt.Errorf("%w: fork %d", ErrInvalid, f)
+	}
+	if length == 0 || off%c.bs != 0 || (length != ToEOF && length%c.bs != 0) {
+		return fmt.Errorf("%w: remove [%d,+%d) with %d-byte blocks", ErrUnaligned, off, length, c.bs)
+	}
+	end := off + length
+	if length == ToEOF || end < off {
+		end = ToEOF
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.remove(&c.forks[f], off, end) {
+		c.changed()
+	}
+	return nil
+}
+
+// remove deletes [off, end) from t and reports whether anything changed.
+func (c *Cache) remove(t *tree, off, end uint64) bool {
+	if t.count == 0 {
+		return false
+	}
+	if off == 0 && end == ToEOF {
+		t.clear() // everything: free the tree at once
+		return true
+	}
+	changed := false
+	for {
+		// The first record ending after off.
+		l, i, ok := t.floor(off)
+		if ok && l.get(i).End() <= off {
+			l, i, ok = t.after(l, i)
+		} else if !ok {
+			l, i, ok = t.after(nil, 0)
+		}
+		if !ok {
+			return changed
+		}
+		r := l.get(i)
+		if r.Offset >= end {
+			return changed
+		}
+		changed = true
+		t.delete(r.Offset)
+		if r.Offset < off {
+			left := r
+			left.Length = off - r.Offset
+			t.insert(left)
+		}
+		if r.End() > end {
+			right := r
+			right.Offset, right.Length = end, r.End()-end
+			if r.Type.hasStorage() {
+				right.Addr = r.Addr + (end - r.Offset)
+			}
+			t.insert(right)
+			if r.Offset < off {
+				c.splits.Add(1)
+			}
+			return true
+		}
+	}
+}
+
+// Lookup returns the record of fork f covering off, trimmed to
+// [round_down(off, bs), min(round_up(off+length, bs), record end)) with its
+// address advanced to match (NullAddr for types without storage), and a
+// validity cookie. Miss means no record covers off; NoFork that the write
+// fork does not exist. It allocates nothing.
+func (c *Cache) Lookup(f Fork, off, length uint64) (Mapping, uint64, Result) {
+	c.lookups.Add(1)
+	c.mu.RLock()
+	cookie := c.seq.Load()
+	if f == WriteFork && !c.hasWrite {
+		c.mu.RUnlock()
+		return Mapping{}, cookie, NoFork
+	}
+	t := &c.forks[f&1]
+	var got Mapping
+	found := false
+	if t.count > 0 {
+		if l, i, ok := t.floor(off); ok {
+			got = l.get(i)
+			found = got.End() > off
+		}
+	}
+	c.mu.RUnlock()
+	if !found {
+		c.misses.Add(1)
+		return Mapping{}, cookie, Miss
+	}
+	c.hits.Add(1)
+	aoff := off &^ (c.bs - 1)
+	aend := off + length
+	if aend < off || length == ToEOF {
+		aend = ToEOF
+	} else if aend = (aend + c.bs - 1) &^ (c.bs - 1); aend == 0 {
+		aend = ToEOF
+	}
+	m := got
+	m.Offset = aoff
+	m.Length = min(aend-aoff, got.End()-aoff)
+	if got.Type.hasStorage() {
+		m.Addr = got.Addr + (aoff - got.Offset)
+	} else {
+		m.Addr = NullAddr
+	}
+	return m, cookie, Hit
+}
+
+// CommitWrite is the end of a successful out-of-place write: every
+// write-fork record overlapping [off, off+length), trimmed to the range,
+// moves to the read fork (PureOverwrite records are just dropped), in one
+// exclusive section. It returns how many records moved.
 func (c *Cache) CommitWrite(off, length uint64) (int, error) {
+	if length == 0 || off%c.bs != 0 || length%c.bs != 0 || off+length < off {
+		return 0, fmt.Errorf("%w: commit [%d,+%d) with %d-byte blocks", ErrUnaligned, off, length, c.bs)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	end := off + length
-	var moved []Mapping
-	for _, m := range c.forks[WriteFork] {
-		if m.Offset+m.Length <= off || m.Offset >= end {
-			continue
-		}
-		s, e := max(m.Offset, off), min(m.Offset+m.Length, end)
-		t := m
-		t.Offset, t.Length = s, e-s
-		if storage(m.Type) {
-			t.Addr = m.Addr + (s - m.Offset)
-		}
-		moved = append(moved, t)
+	var buf [8]Mapping
+	moved := buf[:0]
+	for m := range c.overlapping(WriteFork, off, end) {
+		moved = append(moved, m)
 	}
-	c.remove(WriteFork, off, length)
+	if len(moved) == 0 {
+		return 0, nil
+	}
+	c.remove(&c.forks[WriteFork], off, end)
 	n := 0
 	for _, m := range moved {
 		if m.Type == PureOverwrite {
@@ -278,15 +384,40 @@ func (c *Cache) CommitWrite(off, length uint64) (int, error) {
 		c.upsert(ReadFork, m)
 		n++
 	}
+	c.changed()
 	return n, nil
 }
 
-func (c *Cache) All(f Fork) iter.Seq[Mapping] {
+// overlapping yields fork f's records overlapping [off, end), trimmed to
+// it. The caller holds the lock.
+func (c *Cache) overlapping(f Fork, off, end uint64) iter.Seq[Mapping] {
 	return func(yield func(Mapping) bool) {
-		c.mu.RLock()
-		s := append([]Mapping(nil), c.forks[f]...)
-		c.mu.RUnlock()
-		for _, m := range s {
+		t := &c.forks[f]
+		if t.count == 0 {
+			return
+		}
+		l, i, ok := t.floor(off)
+		if !ok {
+			l, i, ok = t.after(nil, 0)
+		}
+		for ; ok; l, i, ok = t.after(l, i) {
+			m := l.get(i)
+			if m.Offset >= end {
+				return
+			}
+			if m.End() <= off {
+				continue
+			}
+			if m.Offset < off {
+				if m.Type.hasStorage() {
+					m.Addr += off - m.Offset
+				}
+				m.Length -= off - m.Offset
+				m.Offset = off
+			}
+			if m.End() > end {
+				m.Length = end - m.Offset
+			}
 			if !yield(m) {
 				return
 			}
@@ -294,24 +425,154 @@ func (c *Cache) All(f Fork) iter.Seq[Mapping] {
 	}
 }
 
-func (c *Cache) Len(f Fork) int {
+// Overlapping returns fork f's records overlapping [off, off+length),
+// trimmed to the range, in order. It works on a snapshot taken under the
+// shared lock.
+func (c *Cache) Overlapping(f Fork, off, length uint64) iter.Seq[Mapping] {
+	end := off + length
+	if length == ToEOF || end < off {
+		end = ToEOF
+	}
 	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.forks[f])
-}
-
-func (c *Cache) Check() error {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	for f, s := range c.forks {
-		for i, m := range s {
-			if err := c.check(m); err != nil {
-				return fmt.Errorf("fork %d record %d: %w", f, i, err)
-			}
-			if i > 0 && (s[i-1].Offset+s[i-1].Length > m.Offset || mergeable(s[i-1], m)) {
-				return fmt.Errorf("fork %d records %d,%d overlap or could merge", f, i-1, i)
+	var out []Mapping
+	for m := range c.overlapping(f&1, off, end) {
+		out = append(out, m)
+	}
+	c.mu.RUnlock()
+	return func(yield func(Mapping) bool) {
+		for _, m := range out {
+			if !yield(m) {
+				return
 			}
 		}
 	}
+}
+
+// NextMapped returns the first offset at or after off that fork f has a
+// record for (off itself when a record covers it), and false when there is
+// none: the hole/gap query.
+func (c *Cache) NextMapped(f Fork, off uint64) (uint64, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	t := &c.forks[f&1]
+	if t.count == 0 {
+		return 0, false
+	}
+	l, i, ok := t.floor(off)
+	if ok && l.get(i).End() > off {
+		return off, true
+	}
+	if l, i, ok = t.after(l, i); ok {
+		return l.off[i], true
+	}
+	return 0, false
+}
+
+// All returns fork f's records in order, from a snapshot.
+func (c *Cache) All(f Fork) iter.Seq[Mapping] { return c.Overlapping(f, 0, ToEOF) }
+
+// Len returns the number of records in fork f.
+func (c *Cache) Len(f Fork) int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.forks[f&1].count
+}
+
+// HasWriteFork reports whether the write fork exists.
+func (c *Cache) HasWriteFork() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.hasWrite
+}
+
+// changed bumps the sequence after a modification (the caller holds the
+// exclusive lock) and, in invariant builds, checks everything.
+func (c *Cache) changed() {
+	c.seq.Add(1)
+	if invariants {
+		if err := c.check(); err != nil {
+			panic("mapcache: invariant violated: " + err.Error())
+		}
+	}
+	if c.budget != nil {
+		c.budget.note(c)
+	}
+}
+
+// Check verifies every invariant of both forks: records sorted, non
+// overlapping, non-empty, block-aligned, of storable types, no two
+// neighbours that could merge; and the trees' structure.
+func (c *Cache) Check() error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.check()
+}
+
+func (c *Cache) check() error {
+	if !c.hasWrite && c.forks[WriteFork].count != 0 {
+		return fmt.Errorf("%w: records in a write fork that does not exist", ErrCorrupt)
+	}
+	for f := range c.forks {
+		t := &c.forks[f]
+		if err := t.check(); err != nil {
+			return fmt.Errorf("%w: %v: %v", ErrCorrupt, Fork(f), err)
+		}
+		var prev Mapping
+		var bytes uint64
+		n := 0
+		for l := t.first; l != nil; l = l.next {
+			for i := range l.n {
+				m := l.get(i)
+				if err := c.validate(Fork(f), m); err != nil {
+					return fmt.Errorf("%w: %v record %d: %v", ErrCorrupt, Fork(f), n, err)
+				}
+				if !m.Type.hasStorage() && m.Addr != NullAddr {
+					return fmt.Errorf("%w: %v record %d: %v with an address", ErrCorrupt, Fork(f), n, m.Type)
+				}
+				if n > 0 {
+					if prev.End() > m.Offset {
+						return fmt.Errorf("%w: %v records %d and %d overlap", ErrCorrupt, Fork(f), n-1, n)
+					}
+					if prev.End() == m.Offset && mergeable(prev, m) {
+						return fmt.Errorf("%w: %v records %d and %d could merge", ErrCorrupt, Fork(f), n-1, n)
+					}
+				}
+				bytes += m.Length
+				prev = m
+				n++
+			}
+		}
+		if bytes != t.bytes {
+			return fmt.Errorf("%w: %v maps %d bytes, recorded %d", ErrCorrupt, Fork(f), bytes, t.bytes)
+		}
+	}
 	return nil
+}
+
+// Stats are a cache's counters and sizes.
+type Stats struct {
+	Records      [2]int    // per fork
+	BytesMapped  [2]uint64 // per fork
+	MemoryBytes  uint64    // held by the trees' nodes
+	Lookups      uint64
+	Hits, Misses uint64
+	Merges       uint64 // records merged with a neighbour on insert
+	Splits       uint64 // records split in two by a remove
+	Evicted      uint64 // read-fork records dropped by the memory budget
+	EvictedBytes uint64
+}
+
+// Stats returns the cache's statistics.
+func (c *Cache) Stats() Stats {
+	c.mu.RLock()
+	s := Stats{
+		Records:     [2]int{c.forks[0].count, c.forks[1].count},
+		BytesMapped: [2]uint64{c.forks[0].bytes, c.forks[1].bytes},
+		MemoryBytes: c.forks[0].memory() + c.forks[1].memory(),
+	}
+	c.mu.RUnlock()
+	s.Lookups, s.Hits, s.Misses = c.lookups.Load(), c.hits.Load(), c.misses.Load()
+	s.Merges, s.Splits = c.merges.Load(), c.splits.Load()
+	s.Evicted, s.EvictedBytes = c.evictedRecs.Load(), c.evictedBytes.Load()
+	return s
 }

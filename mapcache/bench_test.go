@@ -1,0 +1,160 @@
+package mapcache
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"sort"
+	"sync"
+	"testing"
+)
+
+var sizes = []int{1_000, 100_000, 1_000_000, 10_000_000}
+
+var (
+	builtMu sync.Mutex
+	built   = map[int]*Cache{}
+)
+
+// sequential returns a cache of n non-mergeable records (every other
+// block), built once per size and shared by the benchmarks.
+func sequential(n int) *Cache {
+	builtMu.Lock()
+	defer builtMu.Unlock()
+	if c, ok := built[n]; ok {
+		return c
+	}
+	c := New(bs)
+	for i := range uint64(n) {
+		c.Upsert(ReadFork, mapped(2*i, 1, 3*i))
+	}
+	built[n] = c
+	return c
+}
+
+func probes(n int) []uint64 {
+	rng := rand.New(rand.NewPCG(1, 2))
+	p := make([]uint64, 1<<16)
+	for i := range p {
+		p[i] = rng.Uint64N(uint64(2*n)) * bs
+	}
+	return p
+}
+
+// BenchmarkLookup looks up random offsets (half of them in holes) at
+// several sizes; BenchmarkFlatSearch is the reference: a binary search over
+// a flat sorted []uint64 of the same starts.
+func BenchmarkLookup(b *testing.B) {
+	for _, n := range sizes {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			c := sequential(n)
+			p := probes(n)
+			b.ReportAllocs()
+			b.ResetTimer()
+			i := 0
+			for b.Loop() {
+				c.Lookup(ReadFork, p[i&(len(p)-1)], bs)
+				i++
+			}
+		})
+	}
+}
+
+func BenchmarkFlatSearch(b *testing.B) {
+	for _, n := range sizes {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			starts := make([]uint64, n)
+			for i := range starts {
+				starts[i] = uint64(2*i) * bs
+			}
+			p := probes(n)
+			b.ReportAllocs()
+			b.ResetTimer()
+			i := 0
+			var sink int
+			for b.Loop() {
+				off := p[i&(len(p)-1)]
+				sink += sort.Search(len(starts), func(k int) bool { return starts[k] > off }) - 1
+				i++
+			}
+			_ = sink
+		})
+	}
+}
+
+func BenchmarkUpsertAppend(b *testing.B) {
+	c := New(bs)
+	b.ReportAllocs()
+	i := uint64(0)
+	for b.Loop() {
+		c.Upsert(ReadFork, mapped(2*i, 1, 3*i))
+		i++
+	}
+}
+
+func BenchmarkUpsertRandom(b *testing.B) {
+	c := New(bs)
+	rng := rand.New(rand.NewPCG(3, 4))
+	b.ReportAllocs()
+	for b.Loop() {
+		x := rng.Uint64N(1 << 22)
+		c.Upsert(ReadFork, mapped(2*x, 1, 3*x))
+	}
+}
+
+func BenchmarkRemoveSplit(b *testing.B) {
+	c := New(bs)
+	b.ReportAllocs()
+	i := uint64(0)
+	for b.Loop() {
+		// Carve a block out of the middle of a fresh 3-block record.
+		c.Upsert(ReadFork, mapped(4*i, 3, 5*i))
+		c.Remove(ReadFork, (4*i+1)*bs, bs)
+		i++
+	}
+}
+
+func BenchmarkRemoveWhole(b *testing.B) {
+	c := New(bs)
+	b.ReportAllocs()
+	i := uint64(0)
+	for b.Loop() {
+		c.Upsert(ReadFork, mapped(2*i, 1, 3*i))
+		c.Remove(ReadFork, 2*i*bs, bs)
+		i++
+	}
+}
+
+// heapBytes returns the live heap after a collection.
+func heapBytes() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// BenchmarkBuild1M builds 1M records sequentially and randomly and reports
+// memory per record as B/extent (live heap, not the node estimate).
+func BenchmarkBuild1M(b *testing.B) {
+	const n = 1_000_000
+	for _, order := range []string{"sequential", "random"} {
+		b.Run(order, func(b *testing.B) {
+			perm := rand.New(rand.NewPCG(7, 7)).Perm(n)
+			var perExtent float64
+			for b.Loop() {
+				before := heapBytes()
+				c := New(bs)
+				for i := range n {
+					x := uint64(i)
+					if order == "random" {
+						x = uint64(perm[i])
+					}
+					c.Upsert(ReadFork, mapped(2*x, 1, 3*x))
+				}
+				perExtent = float64(heapBytes()-before) / n
+				runtime.KeepAlive(c)
+			}
+			b.ReportMetric(perExtent, "B/extent")
+		})
+	}
+}

@@ -1,0 +1,507 @@
+package mapcache
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+)
+
+const bs = 4096
+
+func mapped(off, n, addr uint64) Mapping {
+	return Mapping{Offset: off * bs, Length: n * bs, Addr: addr * bs, Type: Mapped}
+}
+
+func records(c *Cache, f Fork) []Mapping {
+	var out []Mapping
+	for m := range c.All(f) {
+		out = append(out, m)
+	}
+	return out
+}
+
+func mustCheck(t testing.TB, c *Cache) {
+	t.Helper()
+	if err := c.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestUpsertRemoveCases(t *testing.T) {
+	type op struct {
+		remove bool
+		m      Mapping // for remove: Offset, Length
+	}
+	cases := []struct {
+		name string
+		ops  []op
+		want []Mapping
+	}{
+		{"single", []op{{m: mapped(0, 4, 100)}}, []Mapping{mapped(0, 4, 100)}},
+		{"left merge", []op{{m: mapped(0, 4, 100)}, {m: mapped(4, 2, 104)}}, []Mapping{mapped(0, 6, 100)}},
+		{"right merge", []op{{m: mapped(4, 2, 104)}, {m: mapped(0, 4, 100)}}, []Mapping{mapped(0, 6, 100)}},
+		{"three-way merge", []op{{m: mapped(0, 2, 100)}, {m: mapped(4, 2, 104)}, {m: mapped(2, 2, 102)}}, []Mapping{mapped(0, 6, 100)}},
+		{"no merge across address gap", []op{{m: mapped(0, 2, 100)}, {m: mapped(2, 2, 200)}}, []Mapping{mapped(0, 2, 100), mapped(2, 2, 200)}},
+		{"no merge across device", []op{{m: mapped(0, 2, 100)}, {m: Mapping{Offset: 2 * bs, Length: 2 * bs, Addr: 102 * bs, Type: Mapped, Dev: 1}}},
+			[]Mapping{mapped(0, 2, 100), {Offset: 2 * bs, Length: 2 * bs, Addr: 102 * bs, Type: Mapped, Dev: 1}}},
+		{"no merge across type", []op{{m: mapped(0, 2, 100)}, {m: Mapping{Offset: 2 * bs, Length: 2 * bs, Addr: 102 * bs, Type: Unwritten}}},
+			[]Mapping{mapped(0, 2, 100), {Offset: 2 * bs, Length: 2 * bs, Addr: 102 * bs, Type: Unwritten}}},
+		{"no merge across flags", []op{{m: mapped(0, 2, 100)}, {m: Mapping{Offset: 2 * bs, Length: 2 * bs, Addr: 102 * bs, Type: Mapped, Flags: 1}}},
+			[]Mapping{mapped(0, 2, 100), {Offset: 2 * bs, Length: 2 * bs, Addr: 102 * bs, Type: Mapped, Flags: 1}}},
+		{"holes merge without addresses", []op{{m: Mapping{Offset: 0, Length: bs, Type: Hole}}, {m: Mapping{Offset: bs, Length: bs, Type: Hole, Addr: 77}}},
+			[]Mapping{{Offset: 0, Length: 2 * bs, Addr: NullAddr, Type: Hole}}},
+		{"overwrite middle", []op{{m: mapped(0, 8, 100)}, {m: mapped(2, 2, 500)}}, []Mapping{mapped(0, 2, 100), mapped(2, 2, 500), mapped(4, 4, 104)}},
+		{"remove whole", []op{{m: mapped(0, 4, 100)}, {remove: true, m: Mapping{Offset: 0, Length: 4 * bs}}}, nil},
+		{"remove front", []op{{m: mapped(0, 4, 100)}, {remove: true, m: Mapping{Offset: 0, Length: bs}}}, []Mapping{mapped(1, 3, 101)}},
+		{"remove tail", []op{{m: mapped(0, 4, 100)}, {remove: true, m: Mapping{Offset: 3 * bs, Length: bs}}}, []Mapping{mapped(0, 3, 100)}},
+		{"remove middle splits", []op{{m: mapped(0, 4, 100)}, {remove: true, m: Mapping{Offset: bs, Length: 2 * bs}}}, []Mapping{mapped(0, 1, 100), mapped(3, 1, 103)}},
+		{"remove to EOF", []op{{m: mapped(0, 4, 100)}, {m: mapped(10, 4, 300)}, {remove: true, m: Mapping{Offset: 2 * bs, Length: ToEOF}}}, []Mapping{mapped(0, 2, 100)}},
+		{"remove everything", []op{{m: mapped(0, 4, 100)}, {m: mapped(10, 4, 300)}, {remove: true, m: Mapping{Offset: 0, Length: ToEOF}}}, nil},
+		{"remove across records", []op{{m: mapped(0, 4, 100)}, {m: mapped(4, 4, 300)}, {remove: true, m: Mapping{Offset: 2 * bs, Length: 4 * bs}}}, []Mapping{mapped(0, 2, 100), mapped(6, 2, 302)}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cache := New(bs)
+			for _, o := range c.ops {
+				var err error
+				if o.remove {
+					err = cache.Remove(ReadFork, o.m.Offset, o.m.Length)
+				} else {
+					err = cache.Upsert(ReadFork, o.m)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				mustCheck(t, cache)
+			}
+			got := records(cache, ReadFork)
+			if fmt.Sprint(got) != fmt.Sprint(c.want) {
+				t.Fatalf("got %v\nwant %v", got, c.want)
+			}
+		})
+	}
+}
+
+func TestWriteForkAndLookup(t *testing.T) {
+	c := New(bs)
+	if _, _, r := c.Lookup(WriteFork, 0, bs); r != NoFork {
+		t.Fatalf("empty write fork: %v", r)
+	}
+	// A pure overwrite into a missing write fork allocates nothing.
+	if err := c.Upsert(WriteFork, Mapping{Offset: 0, Length: bs, Type: PureOverwrite}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, r := c.Lookup(WriteFork, 0, bs); r != NoFork || c.Stats().MemoryBytes != 0 {
+		t.Fatalf("pure overwrite created the write fork: %v", r)
+	}
+	if err := c.Upsert(WriteFork, Mapping{Offset: 0, Length: 16 * bs, Type: Delalloc}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, r := c.Lookup(WriteFork, 20*bs, bs); r != Miss {
+		t.Fatalf("write fork beyond its records: %v", r)
+	}
+	// Lookup trims to block boundaries and advances the address.
+	c.Upsert(ReadFork, mapped(4, 8, 100))
+	m, cookie, r := c.Lookup(ReadFork, 5*bs+100, 2*bs)
+	if r != Hit || m.Offset != 5*bs || m.Length != 3*bs || m.Addr != 101*bs || !c.Valid(cookie) {
+		t.Fatalf("lookup: %+v %v", m, r)
+	}
+	m, _, _ = c.Lookup(ReadFork, 10*bs, 100*bs)
+	if m.Offset != 10*bs || m.Length != 2*bs {
+		t.Fatalf("lookup to the record end: %+v", m)
+	}
+	// Miss even if a record starts later in the range.
+	if _, _, r := c.Lookup(ReadFork, 0, 8*bs); r != Miss {
+		t.Fatalf("lookup before a record: %v", r)
+	}
+	// Any change invalidates the cookie, also in the other fork.
+	c.Upsert(WriteFork, mapped(0, 1, 900))
+	if c.Valid(cookie) {
+		t.Fatal("cookie survived a change")
+	}
+	if ok, err := c.UpsertIf(cookie, ReadFork, mapped(50, 1, 1)); ok || err != nil {
+		t.Fatalf("UpsertIf with a stale cookie: %v %v", ok, err)
+	}
+	// CommitWrite moves the written range from the write fork to the read
+	// fork.
+	n, err := c.CommitWrite(0, bs)
+	if err != nil || n != 1 {
+		t.Fatalf("commit: %d %v", n, err)
+	}
+	if m, _, r := c.Lookup(ReadFork, 0, bs); r != Hit || m.Addr != 900*bs {
+		t.Fatalf("after commit: %+v %v", m, r)
+	}
+	if _, _, r := c.Lookup(WriteFork, 0, bs); r != Miss {
+		t.Fatalf("write fork still covers the committed range: %v", r)
+	}
+	if m, _, r := c.Lookup(WriteFork, bs, bs); r != Hit || m.Type != Delalloc {
+		t.Fatalf("write fork beside the committed range: %+v %v", m, r)
+	}
+	if next, ok := c.NextMapped(ReadFork, 2*bs); !ok || next != 4*bs {
+		t.Fatalf("NextMapped: %d %v", next, ok)
+	}
+	if _, ok := c.NextMapped(ReadFork, 12*bs); ok {
+		t.Fatal("NextMapped past the last record")
+	}
+	mustCheck(t, c)
+}
+
+func TestBadInputChangesNothing(t *testing.T) {
+	c := New(bs)
+	c.Upsert(ReadFork, mapped(0, 4, 100))
+	seq := c.Seq()
+	bad := []struct {
+		m    Mapping
+		want error
+	}{
+		{Mapping{Offset: 0, Length: 0, Type: Mapped}, ErrInvalid},
+		{Mapping{Offset: 100, Length: bs, Type: Mapped}, ErrUnaligned},
+		{Mapping{Offset: 0, Length: 100, Type: Mapped}, ErrUnaligned},
+		{Mapping{Offset: 0, Length: bs, Type: RetryCache}, ErrBadType},
+		{Mapping{Offset: 0, Length: bs, Type: 42}, ErrBadType},
+		{Mapping{Offset: 0, Length: bs, Type: PureOverwrite}, ErrBadType},
+		{Mapping{Offset: 0, Length: 2 * bs, Addr: ^uint64(0) - bs, Type: Mapped}, ErrInvalid},
+		{Mapping{Offset: ^uint64(0) &^ (bs - 1), Length: 2 * bs, Type: Hole}, ErrInvalid},
+	}
+	for _, b := range bad {
+		if err := c.Upsert(ReadFork, b.m); !errors.Is(err, b.want) {
+			t.Errorf("Upsert(%+v): %v, want %v", b.m, err, b.want)
+		}
+	}
+	if _, err := c.UpsertIf(seq, ReadFork, mapped(8, 2, 1), mapped(9, 2, 5)); !errors.Is(err, ErrInvalid) {
+		t.Errorf("overlapping UpsertIf: %v", err)
+	}
+	if err := c.Remove(ReadFork, 100, bs); !errors.Is(err, ErrUnaligned) {
+		t.Errorf("unaligned remove: %v", err)
+	}
+	if c.Seq() != seq || fmt.Sprint(records(c, ReadFork)) != fmt.Sprint([]Mapping{mapped(0, 4, 100)}) {
+		t.Fatal("bad input changed the cache")
+	}
+}
+
+// model is the reference: one entry per block.
+type model struct {
+	blocks   [2]map[uint64]Mapping // block -> {Type, Flags, Dev, Addr of that block}
+	hasWrite bool
+}
+
+func newModel() *model {
+	return &model{blocks: [2]map[uint64]Mapping{{}, {}}}
+}
+
+func (md *model) upsert(f Fork, m Mapping) {
+	if f == WriteFork && !md.hasWrite {
+		if m.Type == PureOverwrite {
+			return
+		}
+		md.hasWrite = true
+	}
+	for b := m.Offset / bs; b < m.End()/bs; b++ {
+		e := Mapping{Type: m.Type, Flags: m.Flags, Dev: m.Dev, Addr: NullAddr}
+		if m.Type.hasStorage() {
+			e.Addr = m.Addr + (b*bs - m.Offset)
+		}
+		md.blocks[f][b] = e
+	}
+}
+
+func (md *model) remove(f Fork, off, end uint64) {
+	for b := range md.blocks[f] {
+		if b*bs >= off && b*bs < end {
+			delete(md.blocks[f], b)
+		}
+	}
+}
+
+// expect returns the maximal record covering block b.
+func (md *model) expect(f Fork, b uint64) (Mapping, bool) {
+	e, ok := md.blocks[f][b]
+	if !ok {
+		return Mapping{}, false
+	}
+	same := func(x uint64, dir int64) bool {
+		o, ok := md.blocks[f][x]
+		if !ok || o.Type != e.Type || o.Flags != e.Flags || o.Dev != e.Dev {
+			return false
+		}
+		if !e.Type.hasStorage() {
+			return true
+		}
+		return o.Addr == uint64(int64(e.Addr)+dir*int64((int64(x)-int64(b))*bs))
+	}
+	lo, hi := b, b
+	for lo > 0 && same(lo-1, 1) {
+		lo--
+	}
+	for same(hi+1, 1) {
+		hi++
+	}
+	m := e
+	m.Offset, m.Length = lo*bs, (hi-lo+1)*bs
+	if e.Type.hasStorage() {
+		m.Addr = e.Addr - (b-lo)*bs
+	}
+	return m, true
+}
+
+// opGen draws operations, including bad ones, from a byte source.
+type opGen struct{ next func() uint64 }
+
+func (g opGen) mapping() Mapping {
+	types := []Type{Hole, Delalloc, Mapped, Mapped, Mapped, Unwritten, Inline, PureOverwrite, RetryCache, 9}
+	m := Mapping{
+		Offset: g.next() % 64 * bs, Length: (1 + g.next()%12) * bs,
+		Addr: (g.next() % 8) * 16 * bs, Type: types[g.next()%uint64(len(types))],
+		Flags: uint16(g.next() % 2), Dev: uint32(g.next() % 2),
+	}
+	switch g.next() % 16 {
+	case 0:
+		m.Offset += 100 // unaligned
+	case 1:
+		m.Length = 0
+	case 2:
+		m.Addr = ^uint64(0) - bs // overflows
+	}
+	return m
+}
+
+// step applies one random operation to c and md and compares.
+func step(t testing.TB, c *Cache, md *model, g opGen) {
+	f := Fork(g.next() % 2)
+	switch g.next() % 7 {
+	case 0, 1, 2: // upsert
+		m := g.mapping()
+		seq := c.Seq()
+		err := c.Upsert(f, m)
+		if err != nil {
+			if c.Seq() != seq {
+				t.Fatalf("failed upsert %+v changed the cache", m)
+			}
+			return
+		}
+		md.upsert(f, m)
+	case 3: // remove
+		off := g.next() % 70 * bs
+		n := (1 + g.next()%16) * bs
+		if g.next()%5 == 0 {
+			n = ToEOF
+		}
+		if err := c.Remove(f, off, n); err != nil {
+			t.Fatalf("remove: %v", err)
+		}
+		end := off + n
+		if n == ToEOF {
+			end = ToEOF
+		}
+		md.remove(f, off, end)
+	case 4: // commit
+		off := g.next() % 64 * bs
+		n := (1 + g.next()%8) * bs
+		if _, err := c.CommitWrite(off, n); err != nil {
+			t.Fatal(err)
+		}
+		for b := off / bs; b < (off+n)/bs; b++ {
+			if e, ok := md.blocks[WriteFork][b]; ok {
+				delete(md.blocks[WriteFork], b)
+				if e.Type != PureOverwrite {
+					md.blocks[ReadFork][b] = e
+				}
+			}
+		}
+	case 5: // UpsertIf with a valid or stale cookie
+		cookie := c.Seq()
+		if g.next()%3 == 0 {
+			cookie--
+		}
+		m := g.mapping()
+		ok, err := c.UpsertIf(cookie, f, m)
+		if ok {
+			md.upsert(f, m)
+		} else if err == nil && cookie == c.Seq() {
+			t.Fatal("UpsertIf refused a valid cookie")
+		}
+	case 6: // lookups agree with the model
+	}
+	if err := c.Check(); err != nil {
+		t.Fatal(err)
+	}
+	for f := range Fork(2) {
+		for b := uint64(0); b < 80; b++ {
+			m, _, r := c.Lookup(f, b*bs, bs)
+			if f == WriteFork && !md.hasWrite {
+				if r != NoFork {
+					t.Fatalf("write fork exists in the cache only")
+				}
+				continue
+			}
+			want, ok := md.expect(f, b)
+			if ok != (r == Hit) {
+				t.Fatalf("%v block %d: cache %v, model %v", f, b, r, ok)
+			}
+			if ok {
+				wantM := want
+				wantM.Offset, wantM.Length = b*bs, bs
+				if want.Type.hasStorage() {
+					wantM.Addr = want.Addr + (b*bs - want.Offset)
+				}
+				if m != wantM {
+					t.Fatalf("%v block %d: cache %+v, model %+v", f, b, m, wantM)
+				}
+			}
+		}
+		// Records are the maximal runs.
+		for m := range c.All(f) {
+			want, _ := md.expect(f, m.Offset/bs)
+			if m != want {
+				t.Fatalf("%v record %+v, model's maximal run %+v", f, m, want)
+			}
+		}
+	}
+}
+
+func TestRandomizedAgainstModel(t *testing.T) {
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	for range 20 {
+		c, md := New(bs), newModel()
+		g := opGen{next: rng.Uint64}
+		for range 300 {
+			step(t, c, md, g)
+		}
+	}
+}
+
+func FuzzCache(f *testing.F) {
+	f.Add([]byte{0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10})
+	f.Add([]byte{1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31, 33})
+	f.Add(binary.LittleEndian.AppendUint64(nil, 0xdeadbeefcafef00d))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		i := 0
+		next := func() uint64 {
+			if i >= len(data) {
+				i++
+				return uint64(i)
+			}
+			i++
+			return uint64(data[i-1])
+		}
+		c, md := New(bs), newModel()
+		for n := 0; n < 64 && i < len(data)+8; n++ {
+			step(t, c, md, opGen{next: next})
+		}
+	})
+}
+
+// TestBigTreeStructure builds, overwrites and deletes enough records for a
+// three-level tree, checking the structure as it goes.
+func TestBigTreeStructure(t *testing.T) {
+	c := New(bs)
+	const n = 4000
+	for i := range uint64(n) {
+		if err := c.Upsert(ReadFork, mapped(2*i, 1, 3*i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.Len(ReadFork) != n {
+		t.Fatalf("%d records", c.Len(ReadFork))
+	}
+	if tr := &c.forks[ReadFork]; tr.height < 2 {
+		t.Fatalf("height %d for %d records", tr.height, n)
+	}
+	mustCheck(t, c)
+	// Sequential appends fill leaves completely.
+	if tr := &c.forks[ReadFork]; tr.leaves != (n+leafCap-1)/leafCap {
+		t.Fatalf("%d leaves for %d appended records, want %d", tr.leaves, n, (n+leafCap-1)/leafCap)
+	}
+	rng := rand.New(rand.NewPCG(5, 5))
+	for range n {
+		off := rng.Uint64N(2*n) * bs
+		if err := c.Remove(ReadFork, off, bs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustCheck(t, c)
+	c.Remove(ReadFork, 0, ToEOF)
+	if c.Len(ReadFork) != 0 || c.Stats().MemoryBytes != 0 {
+		t.Fatal("remove everything left something")
+	}
+}
+
+func TestConcurrentLookupsAndUpserts(t *testing.T) {
+	c := New(bs)
+	for i := range uint64(1000) {
+		c.Upsert(ReadFork, mapped(2*i, 1, 5*i))
+	}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for r := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(r), 0))
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				b := rng.Uint64N(2000)
+				m, cookie, res := c.Lookup(ReadFork, b*bs, bs)
+				if res == Hit && m.Type == Mapped && m.Addr%bs != 0 {
+					t.Error("torn lookup")
+					return
+				}
+				_ = c.Valid(cookie)
+			}
+		}()
+	}
+	rng := rand.New(rand.NewPCG(9, 9))
+	for range 3000 {
+		b := rng.Uint64N(2000)
+		if rng.IntN(2) == 0 {
+			c.Upsert(ReadFork, mapped(b, 1+rng.Uint64N(4), rng.Uint64N(1<<20)))
+		} else {
+			c.Remove(ReadFork, b*bs, bs)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	mustCheck(t, c)
+}
+
+func TestBudgetEvictsReadForkOnly(t *testing.T) {
+	b := NewBudget(64 << 10)
+	c1, c2 := New(bs), New(bs)
+	c1.SetBudget(b)
+	c2.SetBudget(b)
+	c2.Upsert(WriteFork, Mapping{Offset: 0, Length: 1 << 30, Type: Delalloc})
+	for i := range uint64(5000) {
+		c1.Upsert(ReadFork, mapped(2*i, 1, 3*i))
+		c2.Upsert(WriteFork, mapped(2*i, 1, 3*i+1))
+	}
+	recs, _ := b.Evicted()
+	if recs == 0 {
+		t.Fatal("nothing evicted over the budget")
+	}
+	if c2.Len(WriteFork) < 5000 {
+		t.Fatalf("write-fork records evicted: %d left", c2.Len(WriteFork))
+	}
+	if s := c1.Stats(); s.Evicted == 0 || s.Records[ReadFork] >= 5000 {
+		t.Fatalf("stats: %+v", s)
+	}
+	mustCheck(t, c1)
+	mustCheck(t, c2)
+}
+
+func ExampleCache() {
+	c := New(4096)
+	c.Upsert(ReadFork, Mapping{Offset: 0, Length: 8192, Addr: 1 << 20, Type: Mapped})
+	c.Upsert(ReadFork, Mapping{Offset: 8192, Length: 4096, Addr: 1<<20 + 8192, Type: Mapped}) // merges
+	m, _, r := c.Lookup(ReadFork, 4096, 4096)
+	fmt.Println(r, m.Offset, m.Length, m.Addr, c.Len(ReadFork))
+	// Output: hit 4096 4096 1052672 1
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/bits"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -22,6 +23,7 @@ import (
 // concurrent use.
 type Arena struct {
 	mu      sync.Mutex
+	live    sync.RWMutex // held shared while touching memory, exclusively by Close
 	mem     []byte
 	base    uintptr
 	align   int
@@ -30,7 +32,7 @@ type Arena struct {
 	bump    int         // bytes carved so far
 	regions [][]byte
 	regSize int
-	closed  bool
+	closed  atomic.Bool
 }
 
 // Poison is the byte returned buffers are filled with.
@@ -73,7 +75,7 @@ func (a *Arena) Get(n int) []byte {
 	class := bits.TrailingZeros(uint(size))
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.closed {
+	if a.closed.Load() {
 		return nil
 	}
 	var p uintptr
@@ -108,6 +110,11 @@ func (a *Arena) Put(b []byte) {
 	if p < a.base || p >= a.base+uintptr(len(a.mem)) {
 		panic("device: Arena.Put of a buffer that is not from this arena")
 	}
+	a.live.RLock()
+	defer a.live.RUnlock()
+	if a.closed.Load() {
+		return // the memory is gone; Put after Close is a no-op
+	}
 	for i := range b {
 		b[i] = Poison
 	}
@@ -136,13 +143,15 @@ func (a *Arena) Index(b []byte) int {
 // Contains reports whether b lies in the arena.
 func (a *Arena) Contains(b []byte) bool { return a.Index(b) >= 0 }
 
-// Close unmaps the arena. No buffer may be used afterwards.
+// Close unmaps the arena. No buffer may be used afterwards; Put after
+// Close does nothing.
 func (a *Arena) Close() error {
+	a.live.Lock()
+	defer a.live.Unlock()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.closed {
+	if a.closed.Swap(true) {
 		return nil
 	}
-	a.closed = true
 	return unix.Munmap(a.mem)
 }

@@ -112,3 +112,16 @@ func TestCheckWritableRegularFile(t *testing.T) {
 		t.Fatalf("missing path: %v", err)
 	}
 }
+
+func TestArenaPutAfterClose(t *testing.T) {
+	a, err := NewArena(1<<20, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := a.Get(4096)
+	a.Close()
+	a.Put(b) // must not touch unmapped memory
+	if a.Get(4096) != nil {
+		t.Fatal("Get after Close returned memory")
+	}
+}

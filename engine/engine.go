@@ -177,6 +177,15 @@ func (e *Engine) Close() error {
 	}
 	e.bg = nil
 	e.reclaim(true)
+	e.filesMu.Lock()
+	files := make([]*File, 0, len(e.files))
+	for _, f := range e.files {
+		files = append(files, f)
+	}
+	e.filesMu.Unlock()
+	for _, f := range files {
+		errs = append(errs, f.Close())
+	}
 	if e.arena != nil {
 		errs = append(errs, e.arena.close())
 	}

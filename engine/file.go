@@ -108,3 +108,19 @@ func opName(write bool) string {
 	}
 	return "read"
 }
+
+// Close closes the file: the mapper releases what it holds for it
+// (FileCloser), and the engine forgets it, so the next Open of the name
+// starts afresh. Requests on a closed file must not be in flight.
+func (f *File) Close() error {
+	e := f.eng
+	e.filesMu.Lock()
+	if e.files[f.name] == f {
+		delete(e.files, f.name)
+	}
+	e.filesMu.Unlock()
+	if c, ok := e.cfg.Mapper.(FileCloser); ok {
+		return c.Close(f)
+	}
+	return nil
+}

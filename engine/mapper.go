@@ -105,3 +105,9 @@ func (InPlace) EndWrite(_ *WriteEnd, freed []mapcache.Mapping) ([]mapcache.Mappi
 
 // Free does nothing.
 func (InPlace) Free([]mapcache.Mapping) {}
+
+// FileCloser is implemented by mappers that hold per-file resources: the
+// engine calls Close when the file is closed (File.Close or Engine.Close).
+type FileCloser interface {
+	Close(f *File) error
+}

@@ -420,12 +420,13 @@ func (q *Queue) endWrite(p *piece, werr error) {
 	if !e.cfg.NoCache {
 		switch {
 		case p.oop && werr == nil:
-			_, cerr := f.cache.CommitWrite(p.fileOff, uint64(p.length))
-			if cerr != nil {
+			// Move only what still points at this write's location: a
+			// newer write may have re-pointed the range meanwhile.
+			if _, cerr := f.cache.CommitWriteAt(p.fileOff, uint64(p.length), p.dev, p.addr); cerr != nil {
 				r.fail(fmt.Errorf("engine: commit %s @%d+%d: %w", f.name, p.fileOff, p.length, cerr))
 			}
 		case p.oop:
-			_ = f.cache.Remove(mapcache.WriteFork, p.fileOff, uint64(p.length))
+			_, _ = f.cache.DropWriteAt(p.fileOff, uint64(p.length), p.dev, p.addr)
 		case p.unwrit && werr == nil:
 			// Written in place over an unwritten extent: it now reads
 			// as data.

@@ -388,6 +388,48 @@ func (c *Cache) CommitWrite(off, length uint64) (int, error) {
 	return n, nil
 }
 
+// CommitWriteAt is CommitWrite for one device write: only the parts of the
+// write-fork records that still point at [addr, addr+length) on dev move to
+// the read fork. A write that completes after a newer write re-pointed the
+// range moves nothing, so readers never see a location before its data is
+// written. It returns how many records moved.
+func (c *Cache) CommitWriteAt(off, length uint64, dev uint32, addr uint64) (int, error) {
+	return c.endWriteAt(off, length, dev, addr, true)
+}
+
+// DropWriteAt is the end of a failed device write: the parts of the
+// write-fork records that still point at [addr, addr+length) on dev are
+// removed; a newer write's location for the range is left alone.
+func (c *Cache) DropWriteAt(off, length uint64, dev uint32, addr uint64) (int, error) {
+	return c.endWriteAt(off, length, dev, addr, false)
+}
+
+func (c *Cache) endWriteAt(off, length uint64, dev uint32, addr uint64, commit bool) (int, error) {
+	if length == 0 || off%c.bs != 0 || length%c.bs != 0 || off+length < off || addr+length < addr {
+		return 0, fmt.Errorf("%w: end of write [%d,+%d) with %d-byte blocks", ErrUnaligned, off, length, c.bs)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var buf [8]Mapping
+	match := buf[:0]
+	for m := range c.overlapping(WriteFork, off, off+length) {
+		if m.Type == Mapped && m.Dev == dev && m.Addr == addr+(m.Offset-off) {
+			match = append(match, m)
+		}
+	}
+	if len(match) == 0 {
+		return 0, nil
+	}
+	for _, m := range match {
+		c.remove(&c.forks[WriteFork], m.Offset, m.End())
+		if commit {
+			c.upsert(ReadFork, m)
+		}
+	}
+	c.changed()
+	return len(match), nil
+}
+
 // overlapping yields fork f's records overlapping [off, end), trimmed to
 // it. The caller holds the lock.
 func (c *Cache) overlapping(f Fork, off, end uint64) iter.Seq[Mapping] {

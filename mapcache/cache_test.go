@@ -505,3 +505,33 @@ func ExampleCache() {
 	fmt.Println(r, m.Offset, m.Length, m.Addr, c.Len(ReadFork))
 	// Output: hit 4096 4096 1052672 1
 }
+
+// TestEndWriteAtMovesOnlyItsLocation: an older write completing after a
+// newer one re-pointed the range moves (or drops) nothing.
+func TestEndWriteAtMovesOnlyItsLocation(t *testing.T) {
+	c := New(bs)
+	c.Upsert(ReadFork, mapped(0, 4, 100))
+	c.Upsert(WriteFork, mapped(0, 4, 200)) // older write's location
+	c.Upsert(WriteFork, mapped(0, 4, 300)) // a newer write re-pointed it
+	if n, err := c.CommitWriteAt(0, 4*bs, 0, 200*bs); n != 0 || err != nil {
+		t.Fatalf("stale commit moved %d (%v)", n, err)
+	}
+	if n, _ := c.DropWriteAt(0, 4*bs, 0, 200*bs); n != 0 {
+		t.Fatalf("stale drop removed %d", n)
+	}
+	if m, _, _ := c.Lookup(ReadFork, 0, bs); m.Addr != 100*bs {
+		t.Fatalf("read fork changed: %+v", m)
+	}
+	if n, _ := c.CommitWriteAt(bs, 2*bs, 0, 301*bs); n != 1 {
+		t.Fatalf("matching commit moved %d", n)
+	}
+	got := records(c, ReadFork)
+	want := []Mapping{mapped(0, 1, 100), mapped(1, 2, 301), mapped(3, 1, 103)}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("read fork %v, want %v", got, want)
+	}
+	if n, _ := c.DropWriteAt(0, bs, 0, 300*bs); n != 1 || c.Len(WriteFork) != 1 {
+		t.Fatalf("drop: %d, write fork %v", n, records(c, WriteFork))
+	}
+	mustCheck(t, c)
+}

@@ -132,7 +132,10 @@ func (m *Fiemap) Close(f *engine.File) error {
 	if err != nil {
 		return err
 	}
-	return ff.fd.Close()
+	if err := ff.fd.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
+		return err
+	}
+	return nil // closing twice (File.Close, then Engine.Close) is fine
 }
 
 // Layout returns f's translated layout as read mappings, for tests and

@@ -94,6 +94,7 @@ type Job struct {
 	Extents       int           // scattered: extents in the file
 	MapLatency    time.Duration // scattered: cost of each mapper call
 	Cache         bool          // the extent cache (on by default)
+	Warm          bool          // fill the cache before the run
 	FixedBufs     bool
 	RegisterFiles bool
 	SQPoll        bool

@@ -127,6 +127,9 @@ var options = []Option{
 	{Name: "cache", Arg: "bool", Default: "on", Help: "the extent cache; off calls the mapper for every I/O", Engine: true, kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.Cache, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.Cache) }},
+	{Name: "warm", Arg: "bool", Help: "scattered: fill the extent cache before the run (no mapper cost), to measure a warm cache", Engine: true, kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.Warm, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.Warm) }},
 	{Name: "fixedbufs", Arg: "bool", Help: "registered (fixed) buffers", Engine: true, kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.FixedBufs, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.FixedBufs) }},
@@ -412,7 +415,7 @@ func parseDuration(v string, bare time.Duration) (time.Duration, error) {
 	case "":
 	case "ns":
 		unit = time.Nanosecond
-	case "us", "usec":
+	case "us", "usec", "µs", "μs":
 		unit = time.Microsecond
 	case "ms", "msec":
 		unit = time.Millisecond

@@ -128,7 +128,7 @@ func TestSizesAndTimes(t *testing.T) {
 		}
 	}
 	for in, want := range map[string]time.Duration{"30": 30 * time.Second, "500ms": 500 * time.Millisecond,
-		"2m": 2 * time.Minute, "1h": time.Hour, "10us": 10 * time.Microsecond} {
+		"2m": 2 * time.Minute, "1h": time.Hour, "10us": 10 * time.Microsecond, "20µs": 20 * time.Microsecond} {
 		if got, err := ParseTime(in); err != nil || got != want {
 			t.Errorf("ParseTime(%q) = %v, %v; want %v", in, got, err, want)
 		}

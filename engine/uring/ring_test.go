@@ -3,9 +3,12 @@ package uring
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"unsafe"
@@ -336,6 +339,101 @@ func BenchmarkNop(b *testing.B) {
 					r.CQAdvance(n)
 					got += n
 				}
+			}
+		})
+	}
+}
+
+// loopDevice attaches a loop device (direct I/O) over a tmpfs file with
+// losetup, detached at cleanup. It skips without root or losetup.
+func loopDevice(b *testing.B, size int64) string {
+	b.Helper()
+	if os.Geteuid() != 0 {
+		b.Skip("loop devices need root")
+	}
+	losetup, err := exec.LookPath("losetup")
+	if err != nil {
+		b.Skip("losetup not installed")
+	}
+	dir, err := os.MkdirTemp("/dev/shm", "uring-bench-")
+	if err != nil {
+		b.Skipf("no tmpfs: %v", err)
+	}
+	b.Cleanup(func() { os.RemoveAll(dir) })
+	path := filepath.Join(dir, "dev.img")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.Truncate(path, size); err != nil {
+		b.Fatal(err)
+	}
+	out, err := exec.Command(losetup, "--find", "--show", "--direct-io=on", path).Output()
+	if err != nil {
+		b.Skipf("losetup: %v", err)
+	}
+	dev := strings.TrimSpace(string(out))
+	b.Cleanup(func() { exec.Command(losetup, "-d", dev).Run() })
+	return dev
+}
+
+// BenchmarkDirectRead reads random 4 KiB blocks with O_DIRECT from a loop
+// device over a tmpfs file, keeping qd reads in flight.
+func BenchmarkDirectRead(b *testing.B) {
+	for _, qd := range []int{1, 32} {
+		b.Run(fmt.Sprintf("qd%d", qd), func(b *testing.B) {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			const size = 256 << 20
+			dev := loopDevice(b, size)
+			f, err := os.OpenFile(dev, os.O_RDONLY|unix.O_DIRECT, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			r := newRing(b, 64, Params{})
+			buf := mmapBuf(b, qd*4096)
+			fd := int32(f.Fd())
+			cqes := make([]CQE, 64)
+			x := uint64(88172645463325252)
+			next := func() uint64 {
+				x ^= x << 13
+				x ^= x >> 7
+				x ^= x << 17
+				return x % (size / 4096) * 4096
+			}
+			for i := range qd {
+				s := r.GetSQE()
+				s.PrepRead(fd, addr(buf)+uintptr(i*4096), 4096, next())
+				s.UserData = uint64(i)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for done := 0; done < b.N; {
+				if _, err := r.SubmitAndWait(1); err != nil {
+					b.Fatal(err)
+				}
+				n := r.PeekBatchCQE(cqes)
+				for _, c := range cqes[:n] {
+					if c.Res != 4096 {
+						b.Fatalf("read: %d", c.Res)
+					}
+					s := r.GetSQE()
+					s.PrepRead(fd, addr(buf)+uintptr(c.UserData*4096), 4096, next())
+					s.UserData = c.UserData
+				}
+				r.CQAdvance(n)
+				done += n
+			}
+			b.StopTimer()
+			// Drain what is still in flight.
+			r.Submit()
+			for left := qd; left > 0; {
+				if _, err := r.SubmitAndWait(1); err != nil {
+					b.Fatal(err)
+				}
+				n := r.PeekBatchCQE(cqes)
+				r.CQAdvance(n)
+				left -= n
 			}
 		})
 	}

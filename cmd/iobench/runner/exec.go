@@ -108,6 +108,17 @@ func runJob(j workloads.Job, groupID int, tgt string, lv *live, out Output) JobR
 		return res
 	}
 	res.Ring = eng.RingInfo()
+	if j.Warm && j.Cache {
+		w, ok := m.(interface{ Warm(*engine.File) error })
+		if !ok {
+			res.Err = fmt.Errorf("warm: mapper=%s cannot fill the cache ahead (only scattered can)", j.Mapper)
+			return res
+		}
+		if err := w.Warm(f); err != nil {
+			res.Err = fmt.Errorf("warm: %w", err)
+			return res
+		}
+	}
 	if j.Verify != "" && !j.VerifyOnly {
 		// Lay down verify blocks over the region first, so every later
 		// read has something to check.

@@ -283,3 +283,31 @@ func TestFioJobFileIsValidForFio(t *testing.T) {
 		}
 	}
 }
+
+// TestBundledWorkloadsRun runs every bundled script for a second on a loop
+// device iobench makes itself.
+func TestBundledWorkloadsRun(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for the loop device target")
+	}
+	paths, _ := filepath.Glob("../../../workloads/*.fio")
+	if len(paths) < 8 {
+		t.Fatalf("%d bundled scripts", len(paths))
+	}
+	for _, p := range paths {
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			code, out, errs := run(t, "--runtime=1", "--target-size=512m", "--output-format=json", p)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			var doc fioJSON
+			if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Jobs) == 0 {
+				t.Fatalf("JSON: %v", err)
+			}
+			j := doc.Jobs[0]
+			if j.Error != 0 || j.Read.TotalIOs+j.Write.TotalIOs == 0 {
+				t.Fatalf("%s did no I/O: %+v", p, j)
+			}
+		})
+	}
+}

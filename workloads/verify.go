@@ -90,16 +90,32 @@ func (v *Verifier) fillBlock(b []byte, offset, gen uint64) {
 
 // Check verifies the blocks of buf, read from offset, and returns the
 // highest generation seen, or a *Mismatch for the first bad block.
+//
+// Blocks are walked by the length each header records, so data written
+// with one verify interval checks with another, as long as reads start on
+// a block boundary (VerifyInterval keeps intervals compatible).
 func (v *Verifier) Check(buf []byte, offset uint64) (maxGen uint64, err error) {
-	for i := 0; i < len(buf); i += v.Interval {
-		g, err := v.checkBlock(buf[i:min(i+v.Interval, len(buf))], offset+uint64(i))
+	for i := 0; i < len(buf); {
+		n := len(buf) - i
+		if n >= headerBytes && string(buf[i:i+4]) == verifyMagic {
+			if l := int(binary.LittleEndian.Uint32(buf[i+32:])); l >= headerBytes && l <= n && l%512 == 0 {
+				n = l
+			}
+		}
+		g, err := v.checkBlock(buf[i:i+n], offset+uint64(i))
 		if err != nil {
 			return 0, err
 		}
 		maxGen = max(maxGen, g)
+		i += n
 	}
 	return maxGen, nil
 }
+
+// VerifyInterval is the verify block size for a job whose smallest I/O is
+// minBS: 4 KiB, or minBS when smaller, so that a later run with larger
+// blocks can check what an earlier run wrote.
+func VerifyInterval(minBS uint64) int { return int(min(minBS, 4096)) }
 
 func (v *Verifier) checkBlock(b []byte, offset uint64) (uint64, error) {
 	mm := func(what string, exp, got any) error {

@@ -331,3 +331,16 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestVerifyAcrossIntervals(t *testing.T) {
+	w := &Verifier{Interval: 4096, Hash: "crc32c", Seed: 1}
+	r := &Verifier{Interval: 512, Hash: "crc32c", Seed: 1}
+	buf := make([]byte, 64<<10)
+	w.Fill(buf, 0, 1)
+	if _, err := r.Check(buf, 0); err != nil {
+		t.Fatalf("4 KiB blocks read back in one 64 KiB read: %v", err)
+	}
+	if VerifyInterval(65536) != 4096 || VerifyInterval(512) != 512 {
+		t.Fatal("VerifyInterval")
+	}
+}

@@ -6,11 +6,13 @@ package looptest
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/iobench/iobench/device"
+	"go.uber.org/goleak"
 )
 
 // Options for New.
@@ -108,4 +110,52 @@ func Main(m Runner) {
 		}
 	}
 	os.Exit(code)
+}
+
+// MainNoLeaks is Main that also fails the run if a goroutine survives the
+// tests (a queue or background loop that did not stop).
+func MainNoLeaks(m Runner) { Main(&leakCheck{m}) }
+
+type leakCheck struct{ m Runner }
+
+func (l *leakCheck) Run() int {
+	code := l.m.Run()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goroutines left behind: %v\n", err)
+			return 1
+		}
+	}
+	return code
+}
+
+// MountExt4 makes an ext4 filesystem (mkfs.ext4 -b 4096, with -O features
+// when given) on a fresh 64 MiB loop device and mounts it on a temporary
+// directory; it is unmounted in t.Cleanup before the loop device is
+// detached. It skips when the tools are missing or mounting is not allowed.
+func MountExt4(t testing.TB, features string) (mnt, dev string) {
+	t.Helper()
+	for _, tool := range []string{"mkfs.ext4", "mount", "umount"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s: %v", tool, err)
+		}
+	}
+	l := New(t, 64<<20, Options{})
+	args := []string{"-q", "-F", "-b", "4096"}
+	if features != "" {
+		args = append(args, "-O", features)
+	}
+	if out, err := exec.Command("mkfs.ext4", append(args, l.Path)...).CombinedOutput(); err != nil {
+		t.Fatalf("mkfs.ext4: %v: %s", err, out)
+	}
+	mnt = t.TempDir()
+	if out, err := exec.Command("mount", "-t", "ext4", l.Path, mnt).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount ext4: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v: %s", mnt, err, out)
+		}
+	})
+	return mnt, l.Path
 }

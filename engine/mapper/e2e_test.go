@@ -10,8 +10,6 @@ import (
 	"syscall"
 	"testing"
 
-	"go.uber.org/goleak"
-
 	"github.com/iobench/iobench/device"
 	"github.com/iobench/iobench/device/looptest"
 	"github.com/iobench/iobench/engine"
@@ -20,20 +18,7 @@ import (
 
 // TestMain fails the run if a queue goroutine or a loop device survives
 // the tests.
-func TestMain(m *testing.M) { looptest.Main(&leakCheck{m}) }
-
-type leakCheck struct{ m *testing.M }
-
-func (l *leakCheck) Run() int {
-	code := l.m.Run()
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			println("goroutines left behind:", err.Error())
-			return 1
-		}
-	}
-	return code
-}
+func TestMain(m *testing.M) { looptest.MainNoLeaks(m) }
 
 const bs = 4096
 

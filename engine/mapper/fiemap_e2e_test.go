@@ -6,7 +6,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -18,33 +17,9 @@ import (
 	"github.com/iobench/iobench/mapcache"
 )
 
-// mountExt4 makes an ext4 filesystem on a fresh loop device and mounts it
-// (unmounted in t.Cleanup, before the loop device is detached).
 func mountExt4(t *testing.T, features string) (mnt, dev string) {
 	t.Helper()
-	for _, tool := range []string{"mkfs.ext4", "mount", "umount"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s: %v", tool, err)
-		}
-	}
-	l := looptest.New(t, 64<<20, looptest.Options{})
-	args := []string{"-q", "-F", "-b", "4096"}
-	if features != "" {
-		args = append(args, "-O", features)
-	}
-	if out, err := exec.Command("mkfs.ext4", append(args, l.Path)...).CombinedOutput(); err != nil {
-		t.Fatalf("mkfs.ext4: %v: %s", err, out)
-	}
-	mnt = t.TempDir()
-	if out, err := exec.Command("mount", "-t", "ext4", l.Path, mnt).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount ext4: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", mnt, err, out)
-		}
-	})
-	return mnt, l.Path
+	return looptest.MountExt4(t, features)
 }
 
 // makeFiles writes fragmented, sparse, fallocated, tiny and empty files.

@@ -127,7 +127,7 @@ func compareRow(name string, a, b []Metrics) cmpRow {
 
 // runCompare is `iobench compare`.
 func runCompare(st settings, job workloads.Job, files []string, stdout, stderr io.Writer) error {
-	if _, err := fioPath(); err != nil {
+	if err := ensureFio(stderr); err != nil {
 		return err
 	}
 	jobs, _, err := buildJobs(job, files, stderr)
@@ -206,7 +206,7 @@ func runBench(st settings, stdout, stderr io.Writer) error {
 	if st.quick {
 		runtime, rounds = "2", 1
 	}
-	_, fioErr := fioPath()
+	fioErr := ensureFio(stderr)
 	if fioErr != nil {
 		fmt.Fprintf(stderr, "iobench: %v: measuring iobench alone\n", fioErr)
 	}

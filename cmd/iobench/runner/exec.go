@@ -230,7 +230,7 @@ func (w *worker) run() {
 	gen := workloads.NewGenerator(j, w.idx, w.size)
 	var ver *workloads.Verifier
 	if j.Verify != "" {
-		ver = &workloads.Verifier{Interval: int(j.MinBS()), Hash: j.Verify, Seed: j.RandSeed}
+		ver = &workloads.Verifier{Interval: workloads.VerifyInterval(j.MinBS()), Hash: j.Verify, Seed: j.RandSeed}
 		if j.NumJobs > 1 {
 			// Clones write disjoint slices, so a read never races a write
 			// of another clone.
@@ -388,7 +388,7 @@ func sliceGenerator(j *workloads.Job, idx int, size uint64) *workloads.Generator
 
 // prefill writes verify blocks over the job's whole region.
 func prefill(eng *engine.Engine, f *engine.File, j *workloads.Job, size uint64) error {
-	ver := &workloads.Verifier{Interval: int(j.MinBS()), Hash: j.Verify, Seed: j.RandSeed}
+	ver := &workloads.Verifier{Interval: workloads.VerifyInterval(j.MinBS()), Hash: j.Verify, Seed: j.RandSeed}
 	return sweep(eng, f, j, size, func(buf []byte, off uint64) error {
 		ver.Fill(buf, off, 0)
 		_, err := f.WriteAt(buf, int64(off))
@@ -398,7 +398,7 @@ func prefill(eng *engine.Engine, f *engine.File, j *workloads.Job, size uint64) 
 
 // verifyPass reads the job's region back and checks every block.
 func verifyPass(eng *engine.Engine, f *engine.File, j *workloads.Job, size uint64) (uint64, error) {
-	ver := &workloads.Verifier{Interval: int(j.MinBS()), Hash: j.Verify, Seed: j.RandSeed}
+	ver := &workloads.Verifier{Interval: workloads.VerifyInterval(j.MinBS()), Hash: j.Verify, Seed: j.RandSeed}
 	var n uint64
 	err := sweep(eng, f, j, size, func(buf []byte, off uint64) error {
 		if _, err := f.ReadAt(buf, int64(off)); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -76,6 +77,26 @@ func fioPath() (string, error) {
 		return "", errors.New("fio is not installed (apt-get install -y fio; make deps does it)")
 	}
 	return p, nil
+}
+
+// ensureFio installs fio with apt-get when it is missing and iobench runs
+// as root on a Debian-like system, saying so on w.
+func ensureFio(w io.Writer) error {
+	if _, err := fioPath(); err == nil {
+		return nil
+	}
+	apt, err := exec.LookPath("apt-get")
+	if err != nil || os.Geteuid() != 0 {
+		return errors.New("fio is not installed and cannot be installed here (needs root and apt-get): install fio")
+	}
+	fmt.Fprintln(w, "iobench: installing fio with apt-get")
+	cmd := exec.Command(apt, "install", "-y", "-qq", "fio")
+	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("apt-get install fio: %w: %s", err, bytes.TrimSpace(out))
+	}
+	_, err = fioPath()
+	return err
 }
 
 // fioJobFile writes j as a job file fio understands: the options fio

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -28,6 +29,7 @@ type settings struct {
 	results    string
 	rounds     int
 	quick      bool
+	cpuprofile string
 	help       bool
 	version    bool
 }
@@ -39,6 +41,7 @@ var runnerFlags = map[string]string{
 	"results":       "bench: directory to write results to (default results)",
 	"rounds":        "compare: A/B rounds (default 3)",
 	"quick":         "bench/compare: shorter runs",
+	"cpuprofile":    "write a Go CPU profile of the run to this file",
 	"help":          "this help",
 	"version":       "print the version",
 }
@@ -94,6 +97,18 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		if f, ok := stderr.(*os.File); ok {
 			out.TTY = isTerminal(f)
 		}
+	}
+	if st.cpuprofile != "" {
+		pf, err := os.Create(st.cpuprofile)
+		if err != nil {
+			fmt.Fprintf(stderr, "iobench: %v\n", err)
+			return 2
+		}
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			fmt.Fprintf(stderr, "iobench: %v\n", err)
+			return 2
+		}
+		defer func() { pprof.StopCPUProfile(); pf.Close() }()
 	}
 	run, err := Execute(jobs, groups, st, out, stderr)
 	if err != nil {
@@ -201,6 +216,8 @@ func parseArgs(args []string) (settings, workloads.Job, []string, error) {
 				st.targetSize = n
 			case "results":
 				st.results = val
+			case "cpuprofile":
+				st.cpuprofile = val
 			case "rounds":
 				var n int
 				if _, err := fmt.Sscan(val, &n); err != nil || n < 1 || n > 100 {
@@ -436,7 +453,7 @@ filesystem is refused unless --force.
 Runner options:
 `)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, k := range []string{"output", "output-format", "target-size", "results", "rounds", "quick", "help", "version"} {
+	for _, k := range []string{"output", "output-format", "target-size", "results", "rounds", "quick", "cpuprofile", "help", "version"} {
 		fmt.Fprintf(tw, "  --%s\t%s\n", k, runnerFlags[k])
 	}
 	tw.Flush()

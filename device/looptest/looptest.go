@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,6 +57,7 @@ func New(t testing.TB, sizeBytes int64, o Options) *Dev {
 		t.Fatal(err)
 	}
 	f.Close()
+	made.Store(f.Name(), true)
 	l, err := device.AttachLoop(f.Name(), device.LoopOptions{
 		DirectIO: !o.BufferedIO, LogicalBlockSize: o.LogicalBlockSize, ReadOnly: o.ReadOnly,
 	})
@@ -70,8 +72,8 @@ func New(t testing.TB, sizeBytes int64, o Options) *Dev {
 	return &Dev{Path: l.Path(), Backing: f.Name(), Loop: l}
 }
 
-// Leaked returns the loop devices whose backing file lies under a test
-// temporary directory (looptest-* on /dev/shm, or the system temp dir).
+// Leaked returns the loop devices New attached in this process that are
+// still attached.
 // Call it from TestMain after m.Run to catch devices a test left behind.
 func Leaked() []string {
 	// The kernel may still be tearing down something that held a device
@@ -86,10 +88,15 @@ func Leaked() []string {
 	return out
 }
 
+// made holds the backing files this process's tests attached, so that
+// test binaries running in parallel (go test runs packages concurrently)
+// do not take each other's devices for leaks.
+var made sync.Map
+
 func leaked() []string {
 	var out []string
 	for dev, backing := range device.LoopBacking() {
-		if strings.Contains(backing, "/looptest-") || strings.HasPrefix(backing, os.TempDir()) {
+		if _, ok := made.Load(strings.TrimSuffix(backing, " (deleted)")); ok {
 			out = append(out, fmt.Sprintf("%s over %s", dev, backing))
 		}
 	}

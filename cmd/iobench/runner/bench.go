@@ -149,17 +149,17 @@ func runCompare(st settings, job workloads.Job, files []string, stdout, stderr i
 		return err
 	}
 	defer cleanup()
-	fmt.Fprintf(stdout, "Comparing with fio on %s, %d rounds (A = fio io_uring, B = iobench, alternating)\n\n", target, st.rounds)
-	tw := newTable(stdout, "job", "fio IOPS", "iobench IOPS", "IOPS ratio min/med/max", "BW ratio med", "p99 ratio med")
+	fmt.Fprintf(stdout, "Comparing with fio on %s, %d rounds (A = fio io_uring, B = iobench, alternating A B A B)\n", target, st.rounds)
+	fmt.Fprintf(stdout, "Ratios are iobench / fio per round: above 1 iobench is faster (IOPS, BW) or slower (latency).\n\n")
+	tw := newTable(stdout, "job", "fio IOPS", "iobench IOPS", "IOPS ratio min/med/max", "BW ratio min/med/max", "p99 latency ratio min/med/max")
 	for _, j := range jobs {
 		a, b, err := abRounds(j, target, st.rounds, nil)
 		if err != nil {
 			return fmt.Errorf("job %s: %w", j.Name, err)
 		}
 		r := compareRow(j.Name, a, b)
-		tw.row(j.Name, fmtCount(r.meanFI), fmtCount(r.meanIO),
-			fmt.Sprintf("%.2f / %.2f / %.2f", r.iops.Min, r.iops.Median, r.iops.Max),
-			fmt.Sprintf("%.2f", r.bw.Median), fmt.Sprintf("%.2f", r.p99.Median))
+		mmm := func(x Ratio) string { return fmt.Sprintf("%.2f / %.2f / %.2f", x.Min, x.Median, x.Max) }
+		tw.row(j.Name, fmtCount(r.meanFI), fmtCount(r.meanIO), mmm(r.iops), mmm(r.bw), mmm(r.p99))
 	}
 	tw.flush()
 	return nil

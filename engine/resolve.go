@@ -335,7 +335,7 @@ func validateReply(e *Engine, f *File, write bool, off uint64, reply []mapcache.
 			return 0, false, bad(fmt.Sprintf("mapping %d has zero length", i))
 		case m.Offset%bs != 0 || m.Length%bs != 0:
 			return 0, false, bad(fmt.Sprintf("mapping %d [%d,+%d) is not aligned to the %d-byte block", i, m.Offset, m.Length, bs))
-		case m.Offset+m.Length < m.Offset:
+		case m.Offset+m.Length < m.Offset || m.Length > 1<<63:
 			return 0, false, bad(fmt.Sprintf("mapping %d [%d,+%d) overflows", i, m.Offset, m.Length))
 		case i > 0 && m.Offset < prevEnd:
 			return 0, false, bad(fmt.Sprintf("mapping %d at %d overlaps or precedes the one before (ending at %d)", i, m.Offset, prevEnd))

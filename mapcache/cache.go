@@ -216,12 +216,27 @@ func (c *Cache) upsert(f Fork, m Mapping) {
 	}
 	t := &c.forks[f]
 	c.remove(t, m.Offset, m.End())
-	// Merge with the left and right neighbours.
+	// Merge with the left neighbour by growing it in place (its offset,
+	// and so its place in the tree, stays), then with the right one.
 	if l, i, ok := t.floor(m.Offset); ok {
 		if left := l.get(i); left.End() == m.Offset && mergeable(left, m) {
-			t.delete(left.Offset)
-			m.Offset, m.Length, m.Addr = left.Offset, left.Length+m.Length, left.Addr
+			l.rec[i].length += m.Length
+			t.bytes += m.Length
 			c.merges.Add(1)
+			grown := left
+			grown.Length += m.Length
+			if rl, ri, ok := t.floor(grown.End()); ok {
+				if right := rl.get(ri); right.Offset == grown.End() && mergeable(grown, right) {
+					t.delete(right.Offset)
+					// The delete may have moved records between leaves:
+					// find the left record again.
+					ll, li, _ := t.floor(grown.Offset)
+					ll.rec[li].length += right.Length
+					t.bytes += right.Length
+					c.merges.Add(1)
+				}
+			}
+			return
 		}
 	}
 	if l, i, ok := t.floor(m.End()); ok {
@@ -289,12 +304,24 @@ func (c *Cache) remove(t *tree, off, end uint64) bool {
 			return changed
 		}
 		changed = true
-		t.delete(r.Offset)
 		if r.Offset < off {
-			left := r
-			left.Length = off - r.Offset
-			t.insert(left)
+			// Keep the left part where it is: its offset, and so its
+			// place in the tree, does not change.
+			l.rec[i].length = off - r.Offset
+			t.bytes -= r.End() - off
+			if r.End() > end {
+				right := r
+				right.Offset, right.Length = end, r.End()-end
+				if r.Type.hasStorage() {
+					right.Addr = r.Addr + (end - r.Offset)
+				}
+				t.insert(right)
+				c.splits.Add(1)
+				return true
+			}
+			continue
 		}
+		t.delete(r.Offset)
 		if r.End() > end {
 			right := r
 			right.Offset, right.Length = end, r.End()-end
@@ -302,9 +329,6 @@ func (c *Cache) remove(t *tree, off, end uint64) bool {
 				right.Addr = r.Addr + (end - r.Offset)
 			}
 			t.insert(right)
-			if r.Offset < off {
-				c.splits.Add(1)
-			}
 			return true
 		}
 	}

@@ -18,7 +18,13 @@ import (
 )
 
 // runOne runs a single job on target and returns its result and JSON.
+// errInterrupted ends a bench or compare run the user stopped.
+var errInterrupted = fmt.Errorf("interrupted")
+
 func runOne(j workloads.Job, target string) (JobResult, []byte, error) {
+	if interrupted.Load() {
+		return JobResult{}, nil, errInterrupted
+	}
 	j.Filename = target
 	run, err := Execute([]workloads.Job{j}, [][]int{{0}}, settings{}, Output{}, io.Discard)
 	if err != nil {
@@ -66,6 +72,9 @@ func ratios(xs []float64) Ratio {
 func abRounds(j workloads.Job, target string, rounds int, save func(name string, b []byte)) (a, b []Metrics, err error) {
 	_, fioErr := fioPath()
 	for r := range rounds {
+		if interrupted.Load() {
+			return nil, nil, errInterrupted
+		}
 		if fioErr == nil {
 			out, err := runFio(j, target)
 			if err != nil {

@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime/pprof"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -378,6 +380,19 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 			return nil, &badInput{fmt.Errorf("job %q: offset %d + size %d exceed the target's %d bytes", j.Name, j.Offset, j.Size, size)}
 		}
 	}
+	// Stop cleanly on Ctrl-C: finish in-flight I/O, report what was
+	// measured, remove the automatic target. A second signal is left to
+	// the default handler.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	go func() {
+		if _, ok := <-sig; ok {
+			fmt.Fprintln(stderr, "\niobench: interrupted: stopping the jobs (again to abort)")
+			interrupted.Store(true)
+			signal.Stop(sig)
+		}
+	}()
 	lv := &live{}
 	var total time.Duration
 	for _, j := range jobs {

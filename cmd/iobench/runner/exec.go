@@ -214,6 +214,11 @@ type worker struct {
 	err              error
 }
 
+// interrupted is set when the user asks iobench to stop (SIGINT or
+// SIGTERM): jobs stop issuing, drain what is in flight, report, and the
+// automatic target is removed.
+var interrupted atomic.Bool
+
 // errLimit stops a job after this many failed I/Os: something is wrong
 // with the target, and the first error says what.
 const errLimit = 100
@@ -260,7 +265,7 @@ func (w *worker) run() {
 	inflight := map[uint64]uint64{} // verify: offset -> length of I/O in flight
 	stopping := false
 	issue := func(r *engine.Request) bool {
-		if stopping {
+		if stopping || interrupted.Load() {
 			return false
 		}
 		if !j.TimeBased && issued >= passBytes {

@@ -77,61 +77,59 @@ func onQueue(e *engine.Engine, f *engine.File, want []byte, qd, total int, write
 }
 
 func runQueue(e *engine.Engine, f *engine.File, want []byte, qd, total int, write bool) error {
-	{
-		q, err := e.NewQueue()
+	q, err := e.NewQueue()
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	rng := rand.New(rand.NewPCG(uint64(qd), 7))
+	blocks := len(want) / bs
+	reqs := make([]engine.Request, qd)
+	for i := range reqs {
+		reqs[i].Buf = e.Buffer(16 * bs)
+		if reqs[i].Buf == nil {
+			return fmt.Errorf("buffer arena exhausted")
+		}
+		defer e.PutBuffer(reqs[i].Buf[:16*bs])
+	}
+	next := 0
+	issue := func(r *engine.Request) bool {
+		if next >= total {
+			return false
+		}
+		if write {
+			r.File, r.Offset, r.Write, r.Buf = f, uint64(next*16*bs), true, r.Buf[:16*bs]
+			copy(r.Buf, want[r.Offset:])
+		} else {
+			n := 1 + rng.IntN(16)
+			at := rng.IntN(blocks - n + 1)
+			r.File, r.Offset, r.Write, r.Buf = f, uint64(at*bs), false, r.Buf[:n*bs]
+		}
+		next++
+		return q.Submit(r) == nil
+	}
+	for i := range reqs {
+		issue(&reqs[i])
+	}
+	var done []*engine.Request
+	deadline := time.Now().Add(time.Minute)
+	for q.InFlight() > 0 {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("requests still in flight after a minute")
+		}
+		done, err = q.Reap(done[:0], 1)
 		if err != nil {
 			return err
 		}
-		defer q.Close()
-		rng := rand.New(rand.NewPCG(uint64(qd), 7))
-		blocks := len(want) / bs
-		reqs := make([]engine.Request, qd)
-		for i := range reqs {
-			reqs[i].Buf = e.Buffer(16 * bs)
-			if reqs[i].Buf == nil {
-				return fmt.Errorf("buffer arena exhausted")
+		for _, r := range done {
+			if r.Err != nil {
+				return r.Err
 			}
-			defer e.PutBuffer(reqs[i].Buf[:16*bs])
+			if !r.Write && !bytes.Equal(r.Buf, want[r.Offset:r.Offset+uint64(len(r.Buf))]) {
+				return fmt.Errorf("read at %d (%d bytes) returned wrong data", r.Offset, len(r.Buf))
+			}
+			issue(r)
 		}
-		next := 0
-		issue := func(r *engine.Request) bool {
-			if next >= total {
-				return false
-			}
-			if write {
-				r.File, r.Offset, r.Write, r.Buf = f, uint64(next*16*bs), true, r.Buf[:16*bs]
-				copy(r.Buf, want[r.Offset:])
-			} else {
-				n := 1 + rng.IntN(16)
-				at := rng.IntN(blocks - n + 1)
-				r.File, r.Offset, r.Write, r.Buf = f, uint64(at*bs), false, r.Buf[:n*bs]
-			}
-			next++
-			return q.Submit(r) == nil
-		}
-		for i := range reqs {
-			issue(&reqs[i])
-		}
-		var done []*engine.Request
-		deadline := time.Now().Add(time.Minute)
-		for q.InFlight() > 0 {
-			if time.Now().After(deadline) {
-				return fmt.Errorf("requests still in flight after a minute")
-			}
-			done, err = q.Reap(done[:0], 1)
-			if err != nil {
-				return err
-			}
-			for _, r := range done {
-				if r.Err != nil {
-					return r.Err
-				}
-				if !r.Write && !bytes.Equal(r.Buf, want[r.Offset:r.Offset+uint64(len(r.Buf))]) {
-					return fmt.Errorf("read at %d (%d bytes) returned wrong data", r.Offset, len(r.Buf))
-				}
-				issue(r)
-			}
-		}
-		return nil
 	}
+	return nil
 }

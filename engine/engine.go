@@ -323,7 +323,7 @@ func (e *Engine) Stats() Stats {
 	s := e.counters.snapshot()
 	e.filesMu.Lock()
 	for _, f := range e.files {
-		s.CachedExtents += uint64(f.cache.Len(mapcache.ReadFork) + f.cache.Len(mapcache.WriteFork))
+		s.addCache(f.cache)
 	}
 	e.filesMu.Unlock()
 	return s

@@ -59,11 +59,19 @@ func (f *File) SetPrivate(v any) {
 	f.privMu.Unlock()
 }
 
-// Stats returns the file's counters, with CachedExtents filled in.
+// Stats returns the file's counters, with its cache's figures filled in.
 func (f *File) Stats() Stats {
 	s := f.counters.snapshot()
-	s.CachedExtents = uint64(f.cache.Len(mapcache.ReadFork) + f.cache.Len(mapcache.WriteFork))
+	s.addCache(f.cache)
 	return s
+}
+
+func (s *Stats) addCache(c *mapcache.Cache) {
+	cs := c.Stats()
+	s.CachedExtents += uint64(cs.Records[0] + cs.Records[1])
+	s.CacheBytes += cs.MemoryBytes
+	s.Merges += cs.Merges
+	s.Evicted += cs.Evicted
 }
 
 // Invalidate drops the file's cached read mappings for [off, off+length)

@@ -27,7 +27,10 @@ type Stats struct {
 	Retries       uint64 // device I/Os retried after EAGAIN
 	FreedBytes    uint64 // space handed back to the mapper
 	MaxInFlight   uint64 // most device I/Os in flight on one queue
-	CachedExtents uint64 // records in the caches (files only: read + write fork)
+	CachedExtents uint64 // records in the caches (read + write fork)
+	CacheBytes    uint64 // memory the caches' trees hold
+	Merges        uint64 // cache records merged with a neighbour
+	Evicted       uint64 // read-fork records evicted by a cache budget
 }
 
 // HitRate is Hits / (Hits + Misses), or 0 when nothing was looked up.

@@ -92,6 +92,8 @@ type jsonEngine struct {
 	MapperCalls     uint64  `json:"mapper_calls"`
 	MapperLatencyNs int64   `json:"mapper_latency_mean_ns"`
 	ExtentsCached   uint64  `json:"extents_cached"`
+	CacheBytes      uint64  `json:"cache_memory_bytes"`
+	Merges          uint64  `json:"cache_merges"`
 	StaleRetries    uint64  `json:"stale_retries"`
 	Splits          uint64  `json:"split_requests"`
 	DeviceIOs       uint64  `json:"device_ios"`
@@ -180,7 +182,7 @@ func WriteJSON(w io.Writer, run *Run) error {
 		s := r.Engine
 		j.IOBench = jsonEngine{Mapper: r.Mapper, Cache: r.Job.Cache, Hits: s.Hits, Misses: s.Misses,
 			HitRate: s.HitRate(), MapperCalls: s.MapperCalls, MapperLatencyNs: int64(s.MeanMapperLatency()),
-			ExtentsCached: s.CachedExtents, StaleRetries: s.StaleRetries, Splits: s.Splits,
+			ExtentsCached: s.CachedExtents, CacheBytes: s.CacheBytes, Merges: s.Merges, StaleRetries: s.StaleRetries, Splits: s.Splits,
 			DeviceIOs: s.IOs, ZeroFilledBytes: s.ZeroBytes, OutOfPlace: s.OutOfPlace,
 			FreedBytes: s.FreedBytes, ShortIOs: s.ShortIOs, VerifiedBytes: r.Verified, Ring: r.Ring}
 		out.Jobs = append(out.Jobs, j)
@@ -263,8 +265,9 @@ func WriteNormal(w io.Writer, run *Run) {
 		}
 		fmt.Fprintf(w, "  cpu: usr=%.2f%% sys=%.2f%%\n", r.UsrCPU, r.SysCPU)
 		s := r.Engine
-		fmt.Fprintf(w, "  engine: cache hit rate %.1f%% (%d hits, %d misses), %d mapper calls (mean %s), %d extents cached\n",
-			100*s.HitRate(), s.Hits, s.Misses, s.MapperCalls, fmtLat(float64(s.MeanMapperLatency())), s.CachedExtents)
+		fmt.Fprintf(w, "  engine: cache hit rate %.1f%% (%d hits, %d misses), %d mapper calls (mean %s), %d extents cached in %s (%d merges)\n",
+			100*s.HitRate(), s.Hits, s.Misses, s.MapperCalls, fmtLat(float64(s.MeanMapperLatency())), s.CachedExtents,
+			humanBytes(s.CacheBytes), s.Merges)
 		fmt.Fprintf(w, "          %d device I/Os, %d split requests, %s zero-filled, %d out-of-place writes, %d stale retries\n",
 			s.IOs, s.Splits, humanBytes(s.ZeroBytes), s.OutOfPlace, s.StaleRetries)
 		if r.Verified > 0 {

@@ -16,7 +16,9 @@
 // APIs: Engine.Submit hands a Request to a background queue and delivers it
 // through its Callback or Done channel; Engine.NewQueue gives a goroutine a
 // ring of its own, with Queue.Submit and Queue.Reap (the path iobench uses).
-// Every Request reports its bytes, error and latency.
+// Every Request reports its bytes, error and latency. File.Close releases
+// what the mapper holds for a file (FileCloser); Engine.Close waits for
+// in-flight I/O, closes the files and releases rings and buffers.
 //
 // # Paths
 //

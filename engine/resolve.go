@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"unsafe"
@@ -216,6 +217,7 @@ func (q *Queue) writeMapping(r *Request, off, end uint64) (m mapcache.Mapping, o
 		}
 		i, retry, err := q.validate(r, true, off, reply)
 		if err != nil {
+			q.dropReply(r, reply, err)
 			return m, false, err
 		}
 		if retry {
@@ -248,10 +250,15 @@ func (q *Queue) writeMapping(r *Request, off, end uint64) (m mapcache.Mapping, o
 		}
 		stored, err := f.cache.UpsertIf(seq, mapcache.WriteFork, reply...)
 		if err != nil {
-			return m, false, q.badMapping(r, off, err.Error())
+			err = q.badMapping(r, off, err.Error())
+			q.dropReply(r, reply, err)
+			return m, false, err
 		}
 		if !stored {
+			// The cache changed while the mapper worked: the reply is
+			// dropped, so hand its fresh space back before asking again.
 			both(&e.counters.staleRetries, &f.counters.staleRetries, 1)
+			q.dropReply(r, reply, errStaleReply)
 			continue
 		}
 		if c.Type == mapcache.Mapped {
@@ -262,6 +269,29 @@ func (q *Queue) writeMapping(r *Request, off, end uint64) (m mapcache.Mapping, o
 	}
 	return m, false, &IOError{Op: "write", File: f.name, Offset: off, Length: end - off,
 		Addr: mapcache.NullAddr, Err: fmt.Errorf("%w: the cache kept changing under %d lookups", ErrMapper, maxResolve)}
+}
+
+// errStaleReply is what EndWrite hears for write-reply space the engine
+// dropped because the cache changed while the mapper worked.
+var errStaleReply = errors.New("engine: write reply dropped: the cache changed meanwhile")
+
+// dropReply tells the mapper that the locations of a write reply will not
+// be written (EndWrite with an error, as for a failed write), and retires
+// the space it hands back, so that dropped replies do not leak space.
+func (q *Queue) dropReply(r *Request, reply []mapcache.Mapping, cause error) {
+	e := q.eng
+	for _, m := range reply {
+		if m.Type != mapcache.Mapped {
+			continue
+		}
+		w := &q.wend
+		*w = WriteEnd{File: r.File, Written: m, OutOfPlace: true, Err: cause}
+		freed, _ := e.cfg.Mapper.EndWrite(w, q.frees[:0])
+		*w = WriteEnd{}
+		e.retire(freed)
+		clear(freed)
+		q.frees = freed[:0]
+	}
 }
 
 // clip shortens m to end at end (when it reaches past it).

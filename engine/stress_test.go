@@ -198,6 +198,25 @@ func TestStress(t *testing.T) {
 	if s.OutOfPlace == 0 || s.Reads == 0 {
 		t.Fatal("stress did not exercise both paths")
 	}
+	// Space is conserved: once the engine is closed (everything retired
+	// has been freed), each allocator's free blocks and the file's data
+	// blocks add up to its whole range. Dropped write replies and failed
+	// writes must not leak space.
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		c, ok := mm.byName[n].(*cowMapper)
+		if !ok {
+			continue
+		}
+		c.mu.Lock()
+		free, data := len(c.free), len(c.data)
+		c.mu.Unlock()
+		if uint64(free+data) != c.count {
+			t.Errorf("%s: %d free + %d data blocks, want %d: space leaked", n, free, data, c.count)
+		}
+	}
 }
 
 // offsetMapper shifts an inner mapper's device addresses by base.

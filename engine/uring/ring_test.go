@@ -438,3 +438,25 @@ func BenchmarkDirectRead(b *testing.B) {
 		})
 	}
 }
+
+// TestSetupErrorsSayWhatToDo checks the advice attached to each set-up
+// failure (the kernel cannot be made to fail this way in a test).
+func TestSetupErrorsSayWhatToDo(t *testing.T) {
+	for errno, want := range map[syscall.Errno]string{
+		syscall.EPERM:  "sysctl kernel.io_uring_disabled=0",
+		syscall.ENOMEM: "ulimit -l",
+		syscall.ENOSYS: "Linux 5.1+",
+		syscall.EMFILE: "file descriptors",
+	} {
+		err := setupError(errno)
+		if !errors.Is(err, errno) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v: %q, want it to wrap the errno and say %q", errno, err, want)
+		}
+	}
+	if _, err := New(0, Params{}); err == nil {
+		t.Error("0 entries accepted")
+	}
+	if _, err := New(65536, Params{}); err == nil {
+		t.Error("65536 entries accepted")
+	}
+}

@@ -460,3 +460,33 @@ func TestSetupErrorsSayWhatToDo(t *testing.T) {
 		t.Error("65536 entries accepted")
 	}
 }
+
+// TestSQPoll runs NOPs through a ring with a kernel submission thread.
+func TestSQPoll(t *testing.T) {
+	r, err := New(8, Params{SQPoll: true})
+	if err != nil {
+		if errors.Is(err, syscall.EPERM) {
+			t.Skipf("SQPOLL not permitted here: %v", err)
+		}
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if r.Flags()&SetupSQPoll == 0 {
+		t.Fatalf("SQPOLL asked for but not in force: %v", r)
+	}
+	for i := range 20 {
+		s := r.GetSQE()
+		for s == nil {
+			waitOne(t, r)
+			s = r.GetSQE()
+		}
+		s.PrepNop()
+		s.UserData = uint64(i)
+		if _, err := r.Submit(); err != nil {
+			t.Fatal(err)
+		}
+		if c := waitOne(t, r); c.Res != 0 {
+			t.Fatalf("nop: %d", c.Res)
+		}
+	}
+}

@@ -371,9 +371,12 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 		if jobs[i].Mapper == "fiemap" {
 			continue // the file's size, known when it is opened
 		}
-		size, err := targetSize(targets[i])
+		size, poll, err := targetSize(targets[i])
 		if err != nil {
 			return nil, &badInput{err}
+		}
+		if jobs[i].HiPri && !poll {
+			return nil, &badInput{fmt.Errorf("job %q: hipri needs a device with poll queues; %s has none (NVMe: load nvme with poll_queues=N)", jobs[i].Name, targets[i])}
 		}
 		j := &jobs[i]
 		if j.Offset >= size || j.Offset+j.Size > size {
@@ -441,13 +444,15 @@ func checkTarget(j *workloads.Job) error {
 	return nil
 }
 
-func targetSize(path string) (uint64, error) {
+// targetSize returns the target's size and whether it has poll queues.
+func targetSize(path string) (uint64, bool, error) {
 	d, err := device.Open(path, device.Options{ReadOnly: true})
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	defer d.Close()
-	return d.Geometry().SizeBytes, nil
+	g := d.Geometry()
+	return g.SizeBytes, g.PollQueues, nil
 }
 
 func usage(w io.Writer) {

@@ -196,6 +196,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"--rw=read", "--filename=" + dir}, "neither a block device nor a regular file"},
 		{[]string{"--rw=read", "--direct=0"}, "direct"},
 		{[]string{"--rw=write", "--mapper=fiemap", "--filename=/etc/hostname"}, "read-only"},
+		{[]string{"--rw=read", "--hipri", "--filename=/etc/hostname"}, "poll queues"},
 	}
 	for _, c := range cases {
 		code, _, errs := run(t, c.args...)

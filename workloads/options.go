@@ -502,3 +502,6 @@ func boolString(b bool) string {
 	}
 	return "0"
 }
+
+// FormatSize prints a size the way job files write it (4k, 128k, 1m).
+func FormatSize(n uint64) string { return sizeString(n) }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/dustin/go-humanize"
+	"github.com/iobench/iobench/workloads"
 	"golang.org/x/sys/unix"
 )
 
@@ -231,7 +232,7 @@ func WriteNormal(w io.Writer, run *Run) {
 	for _, r := range run.Jobs {
 		j := r.Job
 		fmt.Fprintf(w, "\n%s: rw=%s bs=%s iodepth=%d numjobs=%d mapper=%s cache=%s\n",
-			j.Name, j.RW, humanBytes(j.MinBS()), j.IODepth, j.NumJobs, r.Mapper, onOff(j.Cache))
+			j.Name, j.RW, workloads.FormatSize(j.MinBS()), j.IODepth, j.NumJobs, r.Mapper, onOff(j.Cache))
 		if r.Err != nil {
 			fmt.Fprintf(w, "  error: %v\n", r.Err)
 		}

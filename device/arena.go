@@ -42,10 +42,10 @@ const Poison = 0xa5
 // buffers aligned to align (a power of two, at least 512).
 func NewArena(sizeBytes, align int) (*Arena, error) {
 	if align < 512 || align&(align-1) != 0 {
-		return nil, fmt.Errorf("device: arena alignment %d is not a power of two >= 512", align)
+		return nil, fmt.Errorf("device: %w: alignment %d is not a power of two >= 512", ErrBadArena, align)
 	}
 	if sizeBytes <= 0 {
-		return nil, fmt.Errorf("device: arena size %d", sizeBytes)
+		return nil, fmt.Errorf("device: %w: size %d bytes", ErrBadArena, sizeBytes)
 	}
 	// Regions of at most 1 GiB: the kernel limit for one fixed buffer.
 	const maxRegion = 1 << 30
@@ -109,6 +109,11 @@ func (a *Arena) Put(b []byte) {
 	p := uintptr(unsafe.Pointer(&b[0]))
 	if p < a.base || p >= a.base+uintptr(len(a.mem)) {
 		panic("device: Arena.Put of a buffer that is not from this arena")
+	}
+	// A buffer from Get starts at a multiple of its power-of-two capacity;
+	// anything else was resliced and would corrupt the free lists.
+	if size := len(b); size < a.align || size&(size-1) != 0 || int(p-a.base)%size != 0 {
+		panic("device: Arena.Put of a resliced buffer (put back the slice Get returned)")
 	}
 	a.live.RLock()
 	defer a.live.RUnlock()

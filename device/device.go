@@ -76,7 +76,7 @@ func Open(path string, opts Options) (*Device, error) {
 	}
 	block := st.Mode()&os.ModeDevice != 0 && st.Mode()&os.ModeCharDevice == 0
 	if !block && !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("device: %s is neither a block device nor a regular file", path)
+		return nil, fmt.Errorf("device: %s: %w (mode %v)", path, ErrNotDevice, st.Mode().Type())
 	}
 	flags := unix.O_CLOEXEC
 	if opts.ReadOnly {
@@ -103,7 +103,7 @@ func Open(path string, opts Options) (*Device, error) {
 		case errors.Is(err, unix.EROFS), errors.Is(err, unix.EACCES) && !opts.ReadOnly:
 			return nil, fmt.Errorf("device: %s: %w: %w", path, ErrReadOnly, err)
 		case errors.Is(err, unix.EINVAL) && !opts.NoDirect:
-			return nil, fmt.Errorf("device: %s: %w: the filesystem does not support O_DIRECT (use a block device or a filesystem with direct I/O)", path, err)
+			return nil, fmt.Errorf("device: %s: %w: %w (the filesystem lacks O_DIRECT: use a block device, another filesystem, or NoDirect)", path, ErrNoDirectIO, err)
 		}
 		return nil, fmt.Errorf("device: open %s: %w", path, err)
 	}

@@ -31,31 +31,6 @@ func TestOpenRegularFile(t *testing.T) {
 	}
 }
 
-func TestSignatures(t *testing.T) {
-	ext4 := make([]byte, 8192)
-	ext4[0x438], ext4[0x439] = 0x53, 0xef
-	swap := make([]byte, 8192)
-	copy(swap[4086:], "SWAPSPACE2")
-	gpt := make([]byte, 8192)
-	copy(gpt[512:], "EFI PART")
-	mbr := make([]byte, 8192)
-	mbr[510], mbr[511], mbr[446+4] = 0x55, 0xaa, 0x83
-	for name, c := range map[string]struct {
-		b    []byte
-		want string
-	}{
-		"empty": {make([]byte, 8192), ""},
-		"ext4":  {ext4, "ext2/3/4"},
-		"swap":  {swap, "swap"},
-		"gpt":   {gpt, "GPT partition table"},
-		"mbr":   {mbr, "MBR partition table"},
-	} {
-		if got := signature(c.b); got != c.want {
-			t.Errorf("%s: signature %q, want %q", name, got, c.want)
-		}
-	}
-}
-
 func TestArena(t *testing.T) {
 	a, err := NewArena(1<<20, 4096)
 	if err != nil {

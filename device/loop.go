@@ -17,6 +17,7 @@ type LoopOptions struct {
 	DirectIO         bool   // the loop driver uses O_DIRECT on the backing file
 	LogicalBlockSize uint32 // 0: 512
 	ReadOnly         bool
+	PartScan         bool // the kernel scans the device for partitions (loopNpM)
 }
 
 // Loop is an attached loop device.
@@ -35,6 +36,7 @@ func (l *Loop) Backing() string { return l.backing }
 
 const (
 	loFlagsReadOnly = 1
+	loFlagsPartScan = 8
 	loFlagsDirectIO = 16
 )
 
@@ -93,6 +95,9 @@ func configure(lfd, bfd int, o LoopOptions) error {
 	}
 	if o.DirectIO {
 		cfg.Info.Flags |= loFlagsDirectIO
+	}
+	if o.PartScan {
+		cfg.Info.Flags |= loFlagsPartScan
 	}
 	err := unix.IoctlLoopConfigure(lfd, &cfg)
 	if err == nil || !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOTTY) {

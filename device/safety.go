@@ -2,7 +2,6 @@ package device
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,22 +11,6 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
-)
-
-var (
-	// ErrInUse is returned when a block device is held by someone else:
-	// opened exclusively, or a holder (dm, md, LVM) sits on it.
-	ErrInUse = errors.New("device is in use")
-	// ErrMounted is returned when a block device (or one of its
-	// partitions) is mounted.
-	ErrMounted = errors.New("device is mounted")
-	// ErrPartitioned is returned when a block device has partitions.
-	ErrPartitioned = errors.New("device has partitions")
-	// ErrHasSignature is returned when a block device carries a
-	// filesystem, swap, LVM or partition-table signature.
-	ErrHasSignature = errors.New("device holds data")
-	// ErrReadOnly is returned when writing to a read-only device.
-	ErrReadOnly = errors.New("device is read-only")
 )
 
 const forceHint = "refusing to write; pass --force (Options.Force) to write anyway and destroy what is there"
@@ -99,16 +82,13 @@ func readDevNum(path string) ([2]uint32, bool) {
 	if err != nil {
 		return [2]uint32{}, false
 	}
-	a, c, ok := strings.Cut(strings.TrimSpace(string(b)), ":")
-	if !ok {
-		return [2]uint32{}, false
-	}
-	ma, err1 := strconv.ParseUint(a, 10, 32)
-	mi, err2 := strconv.ParseUint(c, 10, 32)
-	return [2]uint32{uint32(ma), uint32(mi)}, err1 == nil && err2 == nil
+	return parseDevNum(string(b))
 }
 
 // mountedOn reports a mount of any of devs from /proc/self/mountinfo.
+// The device number field is not enough: btrfs (and other filesystems
+// spanning several devices) report an anonymous 0:N there, so the mount
+// source is also resolved to its device number when it is a path.
 func mountedOn(devs map[[2]uint32]string) (string, bool) {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
@@ -118,33 +98,92 @@ func mountedOn(devs map[[2]uint32]string) (string, bool) {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		// id parent major:minor root mountpoint ...
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 5 {
-			continue
-		}
-		a, c, ok := strings.Cut(fields[2], ":")
-		if !ok {
-			continue
-		}
-		ma, _ := strconv.ParseUint(a, 10, 32)
-		mi, _ := strconv.ParseUint(c, 10, 32)
-		if name, ok := devs[[2]uint32{uint32(ma), uint32(mi)}]; ok {
-			return fmt.Sprintf("%s mounted on %s", name, fields[4]), true
+		if name, mnt, ok := mountLineMatches(sc.Text(), devs); ok {
+			return fmt.Sprintf("%s mounted on %s", name, mnt), true
 		}
 	}
 	return "", false
 }
 
-// Signature reads the start of path and names the filesystem, swap, LVM or
-// partition table it finds, or "" for none of those it knows.
+// mountLineMatches reports whether one mountinfo line
+// ("id parent major:minor root mountpoint opts... - fstype source superopts")
+// mounts one of devs, and names the device and the mount point.
+func mountLineMatches(line string, devs map[[2]uint32]string) (name, mnt string, ok bool) {
+	fields := strings.Fields(line)
+	if len(fields) < 5 {
+		return "", "", false
+	}
+	mnt = unescapeMount(fields[4])
+	if mm, ok := parseDevNum(fields[2]); ok {
+		if name, ok := devs[mm]; ok {
+			return name, mnt, true
+		}
+	}
+	for i, f := range fields {
+		if f != "-" || i+2 >= len(fields) {
+			continue
+		}
+		src := unescapeMount(fields[i+2])
+		if !strings.HasPrefix(src, "/dev/") {
+			break
+		}
+		var st unix.Stat_t
+		if unix.Stat(src, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFBLK {
+			mm := [2]uint32{unix.Major(uint64(st.Rdev)), unix.Minor(uint64(st.Rdev))}
+			if name, ok := devs[mm]; ok {
+				return name, mnt, true
+			}
+		}
+		break
+	}
+	return "", "", false
+}
+
+// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func parseDevNum(s string) ([2]uint32, bool) {
+	a, c, ok := strings.Cut(strings.TrimSpace(s), ":")
+	if !ok {
+		return [2]uint32{}, false
+	}
+	ma, err1 := strconv.ParseUint(a, 10, 32)
+	mi, err2 := strconv.ParseUint(c, 10, 32)
+	return [2]uint32{uint32(ma), uint32(mi)}, err1 == nil && err2 == nil
+}
+
+// signatureBytes is how much of a device Signature reads: enough for
+// btrfs (64 KiB in) and ZFS uberblocks (128 KiB to 256 KiB into label 0).
+const signatureBytes = 256 << 10
+
+// Signature reads the start of path and names the filesystem, swap, LVM,
+// RAID, encryption or partition-table signature it finds, or "" for none
+// of those it knows. It recognises: ext2/3/4, xfs, btrfs, f2fs, FAT, NTFS,
+// ISO 9660, squashfs, ZFS, swap, LVM2, Linux MD RAID (1.1 and 1.2
+// superblocks), bcache, LUKS, GPT and MBR.
 func Signature(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", fmt.Errorf("device: %w", err)
 	}
 	defer f.Close()
-	buf := make([]byte, 128<<10)
+	buf := make([]byte, signatureBytes)
 	n, err := f.ReadAt(buf, 0)
 	if n == 0 && err != nil {
 		return "", fmt.Errorf("device: read %s: %w", path, err)
@@ -152,43 +191,66 @@ func Signature(path string) (string, error) {
 	return signature(buf[:n]), nil
 }
 
+var bcacheMagic = string([]byte{0xc6, 0x85, 0x73, 0xf6, 0x4e, 0x1a, 0x45, 0xca, 0x82, 0x65, 0xf5, 0x7f, 0x48, 0xba, 0x6d, 0x81})
+
+// signature names what the first bytes of a device hold. Filesystems are
+// tried before partition tables: a FAT or NTFS boot sector also ends in
+// 0x55aa.
 func signature(b []byte) string {
 	at := func(off int, magic string) bool {
 		return len(b) >= off+len(magic) && string(b[off:off+len(magic)]) == magic
 	}
 	switch {
-	case len(b) >= 0x43a && binary.LittleEndian.Uint16(b[0x438:]) == 0xef53:
+	case at(0x438, "\x53\xef"):
 		return "ext2/3/4"
 	case at(0, "XFSB"):
 		return "xfs"
 	case at(0x10040, "_BHRfS_M"):
 		return "btrfs"
+	case at(0x400, "\x10\x20\xf5\xf2"):
+		return "f2fs"
 	case at(4086, "SWAPSPACE2"), at(4086, "SWAP-SPACE"):
 		return "swap"
-	case at(0x218, "LVM2 001"), at(0x018, "LVM2 001"):
+	case at(0x18, "LVM2 001"), at(0x218, "LVM2 001"), at(0x418, "LVM2 001"), at(0x618, "LVM2 001"):
 		return "LVM2"
-	case at(512, "EFI PART"), at(4096, "EFI PART"):
-		return "GPT partition table"
-	case at(0, "\xeb") && (at(0x36, "FAT") || at(0x52, "FAT32")):
-		return "FAT"
-	case at(0x1000, "\x10\x20\xf5\xf2") || at(0x400, "\x10\x20\xf5\xf2"):
-		return "f2fs"
+	case at(0, "\xfc\x4e\x2b\xa9"), at(4096, "\xfc\x4e\x2b\xa9"):
+		return "Linux RAID"
+	case at(4096+24, bcacheMagic):
+		return "bcache"
+	case at(0, "LUKS\xba\xbe"):
+		return "LUKS"
+	case at(0, "hsqs"):
+		return "squashfs"
+	case at(0x8001, "CD001"):
+		return "iso9660"
 	case at(3, "NTFS    "):
 		return "ntfs"
+	case at(0, "\xeb") && (at(0x36, "FAT") || at(0x52, "FAT32")):
+		return "FAT"
+	case zfsUberblock(b):
+		return "zfs"
+	case at(512, "EFI PART"), at(4096, "EFI PART"):
+		return "GPT partition table"
 	case len(b) >= 512 && b[510] == 0x55 && b[511] == 0xaa && hasMBRPartition(b):
 		return "MBR partition table"
-	case at(0, "\xfb\x19\x1f\x1e") || at(0, "\x1e\x1f\x19\xfb"):
-		return "zfs/other"
-	case bytes.HasPrefix(b, []byte("LUKS\xba\xbe")):
-		return "LUKS"
 	}
 	return ""
 }
 
+// zfsUberblock looks for the uberblock magic (0x00bab10c, either byte
+// order) in the uberblock ring of label 0, 128 KiB in, in 1 KiB steps.
+func zfsUberblock(b []byte) bool {
+	for off := 128 << 10; off+8 <= len(b) && off < 256<<10; off += 1 << 10 {
+		if m := binary.LittleEndian.Uint64(b[off:]); m == 0x00bab10c || m == 0x0cb1ba0000000000 {
+			return true
+		}
+	}
+	return false
+}
+
 func hasMBRPartition(b []byte) bool {
 	for i := range 4 {
-		e := b[446+16*i:]
-		if e[4] != 0 { // partition type
+		if b[446+16*i+4] != 0 { // partition type
 			return true
 		}
 	}

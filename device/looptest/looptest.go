@@ -22,6 +22,7 @@ type Options struct {
 	ReadOnly         bool
 	BufferedIO       bool // loop driver without direct I/O on the backing file
 	OnDisk           bool // backing file in t.TempDir() instead of /dev/shm
+	PartScan         bool // the kernel scans the device for partitions
 }
 
 // Dev is a loop device made for one test.
@@ -60,6 +61,7 @@ func New(t testing.TB, sizeBytes int64, o Options) *Dev {
 	made.Store(f.Name(), true)
 	l, err := device.AttachLoop(f.Name(), device.LoopOptions{
 		DirectIO: !o.BufferedIO, LogicalBlockSize: o.LogicalBlockSize, ReadOnly: o.ReadOnly,
+		PartScan: o.PartScan,
 	})
 	if err != nil {
 		t.Fatalf("attach loop device: %v", err)

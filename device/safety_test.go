@@ -1,0 +1,209 @@
+package device_test
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/iobench/iobench/device"
+	"github.com/iobench/iobench/device/looptest"
+	"golang.org/x/sys/unix"
+)
+
+// checkRefusal asserts err wraps want and names the device and the way to
+// override, which is what a person reading the CLI's refusal needs.
+func checkRefusal(t *testing.T, err, want error, path string) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("%s: %v, want %v", path, err, want)
+	}
+	if msg := err.Error(); !strings.Contains(msg, path) || !strings.Contains(msg, "--force") {
+		t.Fatalf("refusal %q does not name %s and --force", msg, path)
+	}
+}
+
+func TestBusyHeldExclusively(t *testing.T) {
+	l := looptest.New(t, 8<<20, looptest.Options{})
+	fd, err := unix.Open(l.Path, unix.O_RDONLY|unix.O_EXCL|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRefusal(t, device.CheckWritable(l.Path), device.ErrInUse, l.Path)
+	_, err = device.Open(l.Path, device.Options{})
+	checkRefusal(t, err, device.ErrInUse, l.Path)
+	// Force skips the checks but not the kernel's exclusive claim.
+	if _, err := device.Open(l.Path, device.Options{Force: true}); !errors.Is(err, device.ErrInUse) {
+		t.Fatalf("forced open of an exclusively held device: %v, want ErrInUse", err)
+	}
+	unix.Close(fd)
+	d, err := device.Open(l.Path, device.Options{})
+	if err != nil {
+		t.Fatalf("released device still refused: %v", err)
+	}
+	d.Close()
+}
+
+// writeMBR writes a DOS partition table with one Linux partition of
+// sizeSectors from startSector.
+func writeMBR(t *testing.T, backing string, startSector, sizeSectors uint32) {
+	t.Helper()
+	mbr := make([]byte, 512)
+	e := mbr[446:]
+	e[4] = 0x83
+	binary.LittleEndian.PutUint32(e[8:], startSector)
+	binary.LittleEndian.PutUint32(e[12:], sizeSectors)
+	mbr[510], mbr[511] = 0x55, 0xaa
+	f, err := os.OpenFile(backing, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(mbr, 0); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitFor polls until path exists: the kernel makes partition nodes in
+// devtmpfs asynchronously.
+func waitFor(t *testing.T, path string) {
+	t.Helper()
+	for range 100 {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s did not appear", path)
+}
+
+// blkpgIoctl is BLKPG, _IO(0x12, 105), which x/sys/unix does not name.
+const blkpgIoctl = 0x1269
+
+// addPartition adds partition pno to the device at path, startBytes in
+// and lengthBytes long, and waits for its device node.
+func addPartition(t *testing.T, path string, pno int32, startBytes, lengthBytes int64) {
+	t.Helper()
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	part := unix.BlkpgPartition{Start: startBytes, Length: lengthBytes, Pno: pno}
+	arg := unix.BlkpgIoctlArg{
+		Op:      unix.BLKPG_ADD_PARTITION,
+		Datalen: int32(unsafe.Sizeof(part)),
+		Data:    (*byte)(unsafe.Pointer(&part)),
+	}
+	_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), blkpgIoctl, uintptr(unsafe.Pointer(&arg)))
+	runtime.KeepAlive(&part)
+	if errno != 0 {
+		t.Fatalf("BLKPG_ADD_PARTITION on %s: %v", path, errno)
+	}
+	waitFor(t, fmt.Sprintf("%sp%d", path, pno))
+}
+
+func TestPartitionedAndMountedPartition(t *testing.T) {
+	l := looptest.New(t, 32<<20, looptest.Options{PartScan: true})
+	writeMBR(t, l.Backing, 2048, 24<<11) // 1 MiB in, 24 MiB long
+	// This kernel may have no partition-table parsers (no
+	// CONFIG_MSDOS_PARTITION), so the partition is added the way partx does,
+	// by BLKPG, which needs none.
+	addPartition(t, l.Path, 1, 1<<20, 24<<20)
+	part := l.Path + "p1"
+	checkRefusal(t, device.CheckWritable(l.Path), device.ErrPartitioned, l.Path)
+	if _, err := device.Open(l.Path, device.Options{}); !errors.Is(err, device.ErrPartitioned) {
+		t.Fatalf("open of a partitioned device: %v, want ErrPartitioned", err)
+	}
+	// The empty partition itself may be written.
+	if err := device.CheckWritable(part); err != nil {
+		t.Fatalf("empty partition refused: %v", err)
+	}
+
+	// A mounted partition makes the whole disk refused as mounted, found by
+	// the partition's device number.
+	if _, err := exec.LookPath("mkfs.ext4"); err != nil {
+		t.Skipf("mounting a partition needs mkfs.ext4: %v", err)
+	}
+	if out, err := exec.Command("mkfs.ext4", "-q", "-F", part).CombinedOutput(); err != nil {
+		t.Fatalf("mkfs.ext4: %v: %s", err, out)
+	}
+	mnt := t.TempDir()
+	if err := unix.Mount(part, mnt, "ext4", 0, ""); err != nil {
+		t.Fatalf("mount: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := unix.Unmount(mnt, 0); err != nil {
+			t.Errorf("unmount %s: %v", mnt, err)
+		}
+	})
+	err := device.CheckWritable(l.Path)
+	checkRefusal(t, err, device.ErrMounted, l.Path)
+	if !strings.Contains(err.Error(), filepath.Base(part)) || !strings.Contains(err.Error(), mnt) {
+		t.Fatalf("refusal %q does not say which partition is mounted where", err)
+	}
+	checkRefusal(t, device.CheckWritable(part), device.ErrMounted, part)
+}
+
+func TestSwapSignature(t *testing.T) {
+	if _, err := exec.LookPath("mkswap"); err != nil {
+		t.Skipf("needs mkswap: %v", err)
+	}
+	l := looptest.New(t, 16<<20, looptest.Options{})
+	if out, err := exec.Command("mkswap", "-f", l.Path).CombinedOutput(); err != nil {
+		t.Fatalf("mkswap: %v: %s", err, out)
+	}
+	err := device.CheckWritable(l.Path)
+	checkRefusal(t, err, device.ErrHasSignature, l.Path)
+	if !strings.Contains(err.Error(), "swap") {
+		t.Fatalf("refusal %q does not say what was found", err)
+	}
+	if sig, err := device.Signature(l.Path); err != nil || sig != "swap" {
+		t.Fatalf("Signature = %q, %v", sig, err)
+	}
+}
+
+func TestSymlinkToDeviceWithSignature(t *testing.T) {
+	l := looptest.New(t, 8<<20, looptest.Options{LogicalBlockSize: 4096})
+	f, err := os.OpenFile(l.Backing, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("XFSB"), 0); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	// Two levels of links, one relative: resolution follows all of them.
+	dir := t.TempDir()
+	if err := os.Symlink(l.Path, filepath.Join(dir, "a")); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "b")
+	if err := os.Symlink("a", link); err != nil {
+		t.Fatal(err)
+	}
+	err = device.CheckWritable(link)
+	checkRefusal(t, err, device.ErrHasSignature, link)
+	if !strings.Contains(err.Error(), l.Path) {
+		t.Fatalf("refusal %q does not name the real device %s", err, l.Path)
+	}
+}
+
+func ExampleCheckWritable() {
+	// A CLI refuses before any I/O; regular files are never refused.
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("example-%d.img", os.Getpid()))
+	if err := os.WriteFile(path, make([]byte, 4096), 0o600); err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.Remove(path)
+	fmt.Println(device.CheckWritable(path))
+	// Output: <nil>
+}

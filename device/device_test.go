@@ -2,6 +2,7 @@ package device
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -98,5 +99,51 @@ func TestArenaPutAfterClose(t *testing.T) {
 	a.Put(b) // must not touch unmapped memory
 	if a.Get(4096) != nil {
 		t.Fatal("Get after Close returned memory")
+	}
+}
+
+func BenchmarkArenaGetPut(b *testing.B) {
+	for _, size := range []int{4 << 10, 64 << 10, 1 << 20} {
+		b.Run(humanSize(size), func(b *testing.B) {
+			a, err := NewArena(64<<20, 4096)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer a.Close()
+			b.ReportAllocs()
+			b.SetBytes(int64(size))
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					buf := a.Get(size)
+					if buf == nil {
+						b.Error("arena exhausted")
+						return
+					}
+					a.Put(buf)
+				}
+			})
+		})
+	}
+}
+
+func humanSize(n int) string {
+	if n >= 1<<20 {
+		return fmt.Sprintf("%dMiB", n>>20)
+	}
+	return fmt.Sprintf("%dKiB", n>>10)
+}
+
+func TestPoisonFillsAll(t *testing.T) {
+	for _, n := range []int{1, 2, 3, 511, 512, 4096, 4097, 65536} {
+		b := make([]byte, n+1)
+		poison(b[:n])
+		for i, c := range b[:n] {
+			if c != Poison {
+				t.Fatalf("len %d: byte %d = %#x", n, i, c)
+			}
+		}
+		if b[n] != 0 {
+			t.Fatalf("len %d: wrote past the end", n)
+		}
 	}
 }

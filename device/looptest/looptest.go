@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -74,15 +75,29 @@ func New(t testing.TB, sizeBytes int64, o Options) *Dev {
 	return &Dev{Path: l.Path(), Backing: f.Name(), Loop: l}
 }
 
+// Attached returns the loop devices New attached in this process that are
+// attached now, as "/dev/loopN over BACKING".
+func Attached() []string {
+	var out []string
+	for dev, backing := range device.LoopBacking() {
+		if _, ok := made.Load(strings.TrimSuffix(backing, " (deleted)")); ok {
+			out = append(out, fmt.Sprintf("%s over %s", dev, backing))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Leaked returns the loop devices New attached in this process that are
-// still attached.
-// Call it from TestMain after m.Run to catch devices a test left behind.
+// still attached after a grace period of up to 3 s. Call it from TestMain
+// after m.Run (Main does) to catch devices a test left behind.
 func Leaked() []string {
 	// The kernel may still be tearing down something that held a device
-	// (an io_uring's registered files): give detaches a moment.
+	// (an io_uring's registered files, a lazy unmount): a detach of a
+	// device still open only clears it at the last close.
 	var out []string
 	for range 30 {
-		if out = leaked(); len(out) == 0 {
+		if out = Attached(); len(out) == 0 {
 			return nil
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -94,16 +109,6 @@ func Leaked() []string {
 // test binaries running in parallel (go test runs packages concurrently)
 // do not take each other's devices for leaks.
 var made sync.Map
-
-func leaked() []string {
-	var out []string
-	for dev, backing := range device.LoopBacking() {
-		if _, ok := made.Load(strings.TrimSuffix(backing, " (deleted)")); ok {
-			out = append(out, fmt.Sprintf("%s over %s", dev, backing))
-		}
-	}
-	return out
-}
 
 // Runner is what Main runs: a *testing.M, or a wrapper adding checks.
 type Runner interface{ Run() int }

@@ -1,0 +1,94 @@
+package device
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// attachForTest attaches a loop device over a sparse file in a temporary
+// directory and detaches it in Cleanup. (The internal tests cannot use
+// looptest, which imports this package.)
+func attachForTest(t *testing.T, sizeBytes int64, o LoopOptions) *Loop {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("loop devices need root")
+	}
+	if _, err := os.Stat("/dev/loop-control"); err != nil {
+		t.Skipf("no loop devices on this machine: %v", err)
+	}
+	backing := filepath.Join(t.TempDir(), "backing.img")
+	if err := os.WriteFile(backing, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(backing, sizeBytes); err != nil {
+		t.Fatal(err)
+	}
+	l, err := AttachLoop(backing, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := l.Detach(); err != nil {
+			t.Errorf("detach: %v", err)
+		}
+	})
+	return l
+}
+
+// A btrfs mount shows an anonymous device number in mountinfo; the
+// device is still found through the mount source.
+func TestMountSourceByDeviceNumber(t *testing.T) {
+	l := attachForTest(t, 4<<20, LoopOptions{})
+	d, err := Open(l.Path(), Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := d.Geometry()
+	d.Close()
+	devs := map[[2]uint32]string{{g.Major, g.Minor}: "me"}
+	line := fmt.Sprintf("40 25 0:52 / /mnt/b rw,relatime - btrfs %s rw,space_cache=v2", l.Path())
+	if name, mnt, ok := mountLineMatches(line, devs); !ok || name != "me" || mnt != "/mnt/b" {
+		t.Errorf("source %s: %q %q %v", l.Path(), name, mnt, ok)
+	}
+	line = "40 25 0:52 / /mnt/b rw - btrfs /dev/does-not-exist rw"
+	if _, _, ok := mountLineMatches(line, devs); ok {
+		t.Error("a missing source matched")
+	}
+}
+
+func TestLoopDetachIdempotentAndResize(t *testing.T) {
+	l := attachForTest(t, 4<<20, LoopOptions{LogicalBlockSize: 4096})
+	if got := LoopBacking()[l.Path()]; got != l.Backing() {
+		t.Fatalf("LoopBacking()[%s] = %q, want %q", l.Path(), got, l.Backing())
+	}
+	if err := os.Truncate(l.Backing(), 8<<20); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Resize(); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Open(l.Path(), Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := d.Geometry(); g.SizeBytes != 8<<20 {
+		t.Errorf("size after Resize %d, want %d", g.SizeBytes, 8<<20)
+	}
+	d.Close()
+	for range 2 {
+		if err := l.Detach(); err != nil {
+			t.Fatalf("detach: %v", err)
+		}
+	}
+	// A detach while someone (udev) still has the device open completes
+	// at their close: allow a moment, but it must not stay attached.
+	for i := 0; LoopBacking()[l.Path()] == l.Backing(); i++ {
+		if i == 50 {
+			t.Fatalf("%s still attached after Detach", l.Path())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

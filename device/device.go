@@ -189,8 +189,15 @@ func (d *Device) probe() error {
 func (d *Device) sysfs() {
 	g := &d.geo
 	dir := fmt.Sprintf("/sys/dev/block/%d:%d", g.Major, g.Minor)
+	// A partition has no queue or device directory of its own: those
+	// belong to the disk it is part of, its parent in sysfs.
+	real := resolve(dir)
+	disk := real
+	if _, err := os.Stat(filepath.Join(real, "partition")); err == nil {
+		disk = filepath.Dir(real)
+	}
 	read := func(name string) string {
-		b, _ := os.ReadFile(filepath.Join(dir, name))
+		b, _ := os.ReadFile(filepath.Join(disk, name))
 		return strings.TrimSpace(string(b))
 	}
 	num := func(name string) uint32 {
@@ -202,21 +209,22 @@ func (d *Device) sysfs() {
 	g.NrRequests = num("queue/nr_requests")
 	g.PollQueues = read("queue/io_poll") == "1"
 	g.Model = read("device/model")
-	name := filepath.Base(resolve(dir))
-	switch {
-	case strings.HasPrefix(name, "nvme"):
-		g.Kind = "nvme"
-	case strings.HasPrefix(name, "loop"):
-		g.Kind = "loop"
-	case strings.HasPrefix(name, "zram"):
-		g.Kind = "zram"
-	case strings.HasPrefix(name, "vd"):
-		g.Kind = "virtio"
-	case strings.HasPrefix(name, "sd"):
-		g.Kind = "scsi"
-	default:
-		g.Kind = "block"
+	g.Kind = kindOf(filepath.Base(disk))
+}
+
+// kindOf names the driver of a disk from its kernel name.
+func kindOf(disk string) string {
+	for _, k := range []struct{ prefix, kind string }{
+		{"nvme", "nvme"}, {"loop", "loop"}, {"zram", "zram"}, {"vd", "virtio"},
+		{"sd", "scsi"}, {"xvd", "xen"}, {"dm-", "dm"}, {"md", "md"},
+		{"nbd", "nbd"}, {"mmcblk", "mmc"}, {"ram", "ram"}, {"pmem", "pmem"},
+		{"ublkb", "ublk"}, {"rbd", "rbd"},
+	} {
+		if strings.HasPrefix(disk, k.prefix) {
+			return k.kind
+		}
 	}
+	return "block"
 }
 
 func resolve(p string) string {

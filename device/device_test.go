@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestOpenRegularFile(t *testing.T) {
@@ -27,8 +29,52 @@ func TestOpenRegularFile(t *testing.T) {
 	if g.String() == "" {
 		t.Fatal("empty description")
 	}
-	if _, err := Open(t.TempDir(), Options{}); err == nil {
-		t.Fatal("a directory opened as a device")
+	if _, err := Open(t.TempDir(), Options{}); !errors.Is(err, ErrNotDevice) {
+		t.Fatalf("a directory: %v, want ErrNotDevice", err)
+	}
+	if _, err := Open(filepath.Join(t.TempDir(), "missing"), Options{}); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a missing file: %v, want ErrNotExist", err)
+	}
+}
+
+func TestOpenFlags(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(path, make([]byte, 1<<16), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []Options{{}, {NoDirect: true}, {ReadOnly: true}, {ReadOnly: true, NoDirect: true}} {
+		d, err := Open(path, o)
+		if errors.Is(err, ErrNoDirectIO) {
+			t.Skipf("the temporary directory's filesystem has no O_DIRECT: %v", err)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		fl, err := unix.FcntlInt(uintptr(d.Fd()), unix.F_GETFL, 0)
+		d.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if direct := fl&unix.O_DIRECT != 0; direct == o.NoDirect {
+			t.Errorf("%+v: O_DIRECT %v", o, direct)
+		}
+		if rw := fl&unix.O_ACCMODE == unix.O_RDWR; rw == o.ReadOnly {
+			t.Errorf("%+v: flags %#x", o, fl)
+		}
+		if d.ReadOnly() != o.ReadOnly || d.IsBlock() || d.Path() != path {
+			t.Errorf("%+v: ReadOnly %v IsBlock %v Path %s", o, d.ReadOnly(), d.IsBlock(), d.Path())
+		}
+	}
+}
+
+func TestKindOf(t *testing.T) {
+	for disk, want := range map[string]string{
+		"nvme0n1": "nvme", "loop7": "loop", "zram0": "zram", "vda": "virtio", "sdb": "scsi",
+		"dm-0": "dm", "md127": "md", "nbd3": "nbd", "mmcblk0": "mmc", "xyz": "block",
+	} {
+		if got := kindOf(disk); got != want {
+			t.Errorf("kindOf(%q) = %q, want %q", disk, got, want)
+		}
 	}
 }
 

@@ -45,6 +45,12 @@ const (
 // LOOP_SET_STATUS64 on kernels without it, and retrying when another
 // program grabs the same free device first. Detach it when done.
 func AttachLoop(backing string, o LoopOptions) (*Loop, error) {
+	return attachLoop(backing, o, false)
+}
+
+// attachLoop is AttachLoop; legacy skips LOOP_CONFIGURE, so tests can
+// exercise the path older kernels take.
+func attachLoop(backing string, o LoopOptions, legacy bool) (*Loop, error) {
 	flags := os.O_RDWR
 	if o.ReadOnly {
 		flags = os.O_RDONLY
@@ -73,7 +79,7 @@ func AttachLoop(backing string, o LoopOptions) (*Loop, error) {
 			}
 			return nil, fmt.Errorf("device: open %s: %w", path, err)
 		}
-		err = configure(int(lf.Fd()), int(bf.Fd()), o)
+		err = configure(int(lf.Fd()), int(bf.Fd()), o, legacy)
 		lf.Close()
 		if errors.Is(err, unix.EBUSY) {
 			continue // someone else took it
@@ -86,7 +92,7 @@ func AttachLoop(backing string, o LoopOptions) (*Loop, error) {
 	return nil, fmt.Errorf("device: attach %s: no free loop device after 20 tries", backing)
 }
 
-func configure(lfd, bfd int, o LoopOptions) error {
+func configure(lfd, bfd int, o LoopOptions, legacy bool) error {
 	var cfg unix.LoopConfig
 	cfg.Fd = uint32(bfd)
 	cfg.Size = o.LogicalBlockSize
@@ -99,11 +105,16 @@ func configure(lfd, bfd int, o LoopOptions) error {
 	if o.PartScan {
 		cfg.Info.Flags |= loFlagsPartScan
 	}
-	err := unix.IoctlLoopConfigure(lfd, &cfg)
-	if err == nil || !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOTTY) {
-		return err
+	if !legacy {
+		err := unix.IoctlLoopConfigure(lfd, &cfg)
+		// Kernels before 5.8 do not know LOOP_CONFIGURE.
+		if err == nil || !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOTTY) {
+			return err
+		}
 	}
 	// Older kernels: set the fd, then the status, block size, direct I/O.
+	// LOOP_SET_FD fails with EBUSY when another attacher won the race for
+	// this device; the caller then asks for another free one.
 	if err := unix.IoctlSetInt(lfd, unix.LOOP_SET_FD, bfd); err != nil {
 		return err
 	}

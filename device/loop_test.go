@@ -67,6 +67,9 @@ func TestRefusals(t *testing.T) {
 		if !errors.Is(err, device.ErrMounted) {
 			t.Fatalf("mounted device via %s: %v, want ErrMounted", p, err)
 		}
+		if _, err := device.Open(p, device.Options{}); !errors.Is(err, device.ErrMounted) {
+			t.Fatalf("write open of a mounted device via %s: %v, want ErrMounted", p, err)
+		}
 	}
 	if _, err := device.Open(link, device.Options{Force: true}); err == nil {
 		t.Fatal("a mounted device opened O_EXCL for writing")

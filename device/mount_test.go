@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -90,5 +91,36 @@ func TestLoopDetachIdempotentAndResize(t *testing.T) {
 			t.Fatalf("%s still attached after Detach", l.Path())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// The LOOP_SET_FD + LOOP_SET_STATUS64 path of kernels before 5.8 gives the
+// same device as LOOP_CONFIGURE.
+func TestLoopLegacyAttach(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("loop devices need root")
+	}
+	backing := filepath.Join(t.TempDir(), "backing.img")
+	if err := os.WriteFile(backing, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(backing, 4<<20); err != nil {
+		t.Fatal(err)
+	}
+	l, err := attachLoop(backing, LoopOptions{DirectIO: true, LogicalBlockSize: 4096, ReadOnly: true}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := l.Detach(); err != nil {
+			t.Errorf("detach: %v", err)
+		}
+	})
+	sys := "/sys/block/" + filepath.Base(l.Path())
+	for file, want := range map[string]string{"/ro": "1", "/loop/dio": "1", "/queue/logical_block_size": "4096"} {
+		b, err := os.ReadFile(sys + file)
+		if err != nil || strings.TrimSpace(string(b)) != want {
+			t.Errorf("%s = %q, %v; want %s", file, b, err, want)
+		}
 	}
 }

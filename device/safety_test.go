@@ -122,6 +122,16 @@ func TestPartitionedAndMountedPartition(t *testing.T) {
 	if _, err := device.Open(l.Path, device.Options{}); !errors.Is(err, device.ErrPartitioned) {
 		t.Fatalf("open of a partitioned device: %v, want ErrPartitioned", err)
 	}
+	// A partition's geometry: its own size, the disk's queue and driver.
+	pd, err := device.Open(part, device.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg := pd.Geometry()
+	pd.Close()
+	if pg.SizeBytes != 24<<20 || pg.Kind != "loop" || pg.NrRequests == 0 || pg.MaxSectorsKB == 0 {
+		t.Fatalf("partition geometry %v", pg)
+	}
 	// The empty partition itself may be written.
 	if err := device.CheckWritable(part); err != nil {
 		t.Fatalf("empty partition refused: %v", err)
@@ -144,7 +154,7 @@ func TestPartitionedAndMountedPartition(t *testing.T) {
 			t.Errorf("unmount %s: %v", mnt, err)
 		}
 	})
-	err := device.CheckWritable(l.Path)
+	err = device.CheckWritable(l.Path)
 	checkRefusal(t, err, device.ErrMounted, l.Path)
 	if !strings.Contains(err.Error(), filepath.Base(part)) || !strings.Contains(err.Error(), mnt) {
 		t.Fatalf("refusal %q does not say which partition is mounted where", err)

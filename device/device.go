@@ -66,9 +66,12 @@ type Device struct {
 	block    bool
 }
 
-// Open opens path for direct I/O. Before opening a block device for
+// Open opens path, a block device or a regular file (symlinks followed),
+// for direct I/O unless opts.NoDirect. Before opening a block device for
 // writing it runs CheckWritable (unless opts.Force) and opens it O_EXCL, so
-// that a device in use is refused with a clear error.
+// that a device in use is refused with a clear error. A block device the
+// kernel marks read-only is refused for writing with ErrReadOnly.
+// Geometry is read once, here.
 func Open(path string, opts Options) (*Device, error) {
 	st, err := os.Stat(path)
 	if err != nil {

@@ -20,7 +20,9 @@ type LoopOptions struct {
 	PartScan         bool // the kernel scans the device for partitions (loopNpM)
 }
 
-// Loop is an attached loop device.
+// Loop is an attached loop device. Its methods are safe for concurrent
+// use. The device stays attached until Detach, also when the Loop is no
+// longer referenced: callers detach it (looptest does in t.Cleanup).
 type Loop struct {
 	path    string
 	backing string
@@ -179,8 +181,10 @@ func (l *Loop) Resize() error {
 	return nil
 }
 
-// LoopBacking lists attached loop devices and their backing files, from
-// /sys/block/loop*/loop/backing_file (for leak checks).
+// LoopBacking lists every attached loop device on the machine (not just
+// this process's) as /dev/loopN -> backing file path, from
+// /sys/block/loop*/loop/backing_file, for leak checks. A backing file
+// deleted while attached ends in " (deleted)".
 func LoopBacking() map[string]string {
 	out := map[string]string{}
 	dirs, _ := filepath.Glob("/sys/block/loop*/loop/backing_file")

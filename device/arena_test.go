@@ -1,0 +1,140 @@
+package device
+
+import (
+	"flag"
+	"math/rand/v2"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+var arenaSeed = flag.Uint64("arena.seed", 0, "seed of TestArenaRandomized (0: from the clock)")
+
+// TestArenaRandomized runs random Gets and Puts of random sizes and checks
+// after every step that the outstanding buffers are aligned, inside one
+// region, disjoint, and still hold what their owner wrote.
+func TestArenaRandomized(t *testing.T) {
+	seed := *arenaSeed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	t.Logf("seed %d (rerun with -arena.seed=%d)", seed, seed)
+	rng := rand.New(rand.NewPCG(seed, 0))
+	const align = 4096
+	a, err := NewArena(8<<20, align)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	type owned struct {
+		b    []byte
+		fill byte
+	}
+	var out []owned
+	check := func(step int) {
+		for i, o := range out {
+			p := uintptr(unsafe.Pointer(&o.b[0]))
+			if p%align != 0 {
+				t.Fatalf("step %d: buffer %d at %#x not aligned", step, i, p)
+			}
+			r := a.Index(o.b)
+			if r < 0 || a.Index(o.b[len(o.b)-1:]) != r {
+				t.Fatalf("step %d: buffer %d straddles regions", step, i)
+			}
+			for _, c := range []int{0, len(o.b) / 2, len(o.b) - 1} {
+				if o.b[c] != o.fill {
+					t.Fatalf("step %d: buffer %d byte %d = %#x, want %#x: another owner wrote it", step, i, c, o.b[c], o.fill)
+				}
+			}
+		}
+	}
+	for step := range 3000 {
+		if len(out) > 0 && (rng.IntN(2) == 0 || len(out) > 64) {
+			i := rng.IntN(len(out))
+			o := out[i]
+			out[i] = out[len(out)-1]
+			out = out[:len(out)-1]
+			a.Put(o.b)
+			if o.b[0] != Poison || o.b[len(o.b)-1] != Poison {
+				t.Fatalf("step %d: returned buffer not poisoned", step)
+			}
+		} else {
+			n := 1 + rng.IntN(256<<10)
+			b := a.Get(n)
+			if b == nil {
+				continue // full: the Puts will make room
+			}
+			if len(b) != n {
+				t.Fatalf("step %d: Get(%d) returned %d bytes", step, n, len(b))
+			}
+			fill := byte(step)
+			if fill == Poison {
+				fill++
+			}
+			for i := range b {
+				b[i] = fill
+			}
+			out = append(out, owned{b, fill})
+		}
+		check(step)
+	}
+}
+
+// A buffer never straddles regions, so each region can be registered as
+// one fixed buffer: 1 GiB buffers after a small one skip to the next region. Only
+// address space is used; nothing here touches the memory.
+func TestArenaRegions(t *testing.T) {
+	a, err := NewArena(2<<30+1, 4096)
+	if err != nil {
+		t.Skipf("cannot map 3 GiB of address space: %v", err)
+	}
+	defer a.Close()
+	if got := len(a.Regions()); got != 3 {
+		t.Fatalf("%d regions, want 3", got)
+	}
+	small := a.Get(4096) // region 0 has no room left for 1 GiB
+	for want := 1; want <= 2; want++ {
+		b := a.Get(1 << 30)
+		if got := a.Index(b); got != want {
+			t.Fatalf("1 GiB buffer in region %d, want %d", got, want)
+		}
+	}
+	if b := a.Get(1 << 30); b != nil {
+		t.Fatalf("fourth 1 GiB buffer handed out, in region %d", a.Index(b))
+	}
+	if a.Index(small) != 0 {
+		t.Fatalf("small buffer in region %d", a.Index(small))
+	}
+	for i, r := range a.Regions() {
+		if len(r) != 1<<30 || uintptr(unsafe.Pointer(&r[0]))%4096 != 0 {
+			t.Fatalf("region %d: %d bytes at %p", i, len(r), &r[0])
+		}
+	}
+}
+
+func TestArenaPutPanics(t *testing.T) {
+	a, err := NewArena(1<<20, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	for name, b := range map[string][]byte{
+		"heap":     make([]byte, 4096),
+		"resliced": a.Get(8192)[512:],
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Put of a %s buffer did not panic", name)
+				}
+			}()
+			a.Put(b)
+		}()
+	}
+	if _, err := NewArena(1<<20, 1000); err == nil {
+		t.Error("alignment 1000 accepted")
+	}
+	if _, err := NewArena(0, 4096); err == nil {
+		t.Error("size 0 accepted")
+	}
+}

@@ -177,16 +177,42 @@ const signatureBytes = 256 << 10
 // of those it knows. It recognises: ext2/3/4, xfs, btrfs, f2fs, FAT, NTFS,
 // ISO 9660, squashfs, ZFS, swap, LVM2, Linux MD RAID (1.1 and 1.2
 // superblocks), bcache, LUKS, GPT and MBR.
+//
+// It reads with O_DIRECT where it can: the page cache may hold blocks read
+// before someone else wrote the device underneath it (udev's probe of a
+// new loop device before its backing file was written), and a signature
+// check must see what is on the device now.
 func Signature(path string) (string, error) {
-	f, err := os.Open(path)
+	// mmap'd, so page-aligned as O_DIRECT needs.
+	buf, err := unix.Mmap(-1, 0, signatureBytes, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
 	if err != nil {
-		return "", fmt.Errorf("device: %w", err)
+		return "", fmt.Errorf("device: signature buffer: %w", err)
 	}
-	defer f.Close()
-	buf := make([]byte, signatureBytes)
-	n, err := f.ReadAt(buf, 0)
-	if n == 0 && err != nil {
-		return "", fmt.Errorf("device: read %s: %w", path, err)
+	defer unix.Munmap(buf)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECT|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.EINVAL) {
+		fd, err = unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	}
+	if err != nil {
+		return "", fmt.Errorf("device: open %s: %w", path, err)
+	}
+	defer unix.Close(fd)
+	n := 0
+	for n < len(buf) {
+		m, err := unix.Pread(fd, buf[n:], int64(n))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			if n > 0 {
+				break // a short device: what was read is all there is
+			}
+			return "", fmt.Errorf("device: read %s: %w", path, err)
+		}
+		if m == 0 {
+			break
+		}
+		n += m
 	}
 	return signature(buf[:n]), nil
 }

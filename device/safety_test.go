@@ -217,3 +217,34 @@ func ExampleCheckWritable() {
 	fmt.Println(device.CheckWritable(path))
 	// Output: <nil>
 }
+
+// A device read before its backing file was written (udev probes every new
+// loop device) has stale blocks in its page cache; Signature must not be
+// fooled by them.
+func TestSignatureBypassesPageCache(t *testing.T) {
+	l := looptest.New(t, 8<<20, looptest.Options{})
+	dev, err := os.Open(l.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	cached := make([]byte, 4096)
+	if _, err := dev.ReadAt(cached, 0); err != nil { // fills the page cache with zeros
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(l.Backing, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteAt([]byte("XFSB"), 0)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dev.ReadAt(cached, 0); err == nil && string(cached[:4]) == "XFSB" {
+		t.Log("the page cache was not stale; the test proves less than it could")
+	}
+	if sig, err := device.Signature(l.Path); err != nil || sig != "xfs" {
+		t.Fatalf("Signature = %q, %v; want xfs", sig, err)
+	}
+}

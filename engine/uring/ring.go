@@ -319,6 +319,8 @@ func (r *Ring) submit(waitNr uint32, arg *geteventsArg) (int, error) {
 		case syscall.ETIME:
 			// The wait timed out: not an error.
 			return 0, nil
+		case syscall.EEXIST:
+			return 0, fmt.Errorf("uring: io_uring_enter: %w: the ring is single-issuer and this is not the thread that set it up (lock the goroutine with runtime.LockOSThread)", errno)
 		case syscall.EAGAIN, syscall.EBUSY:
 			// The kernel is short of resources or the CQ is overflowing:
 			// the caller reaps completions and submits again.

@@ -169,6 +169,10 @@ func TestDirectReadWrite(t *testing.T) {
 	buf := mmapBuf(t, size)
 	for _, mode := range []string{"plain", "vectored", "fixed", "fixed-file"} {
 		t.Run(mode, func(t *testing.T) {
+			// A subtest is a goroutine of its own: lock it too, the ring
+			// is single-issuer.
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
 			r := newRing(t, 8, Params{})
 			fd := int32(f.Fd())
 			if mode == "fixed" {
@@ -306,6 +310,8 @@ func TestReusedSQEIsZeroed(t *testing.T) {
 }
 
 func TestProbe(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	r := newRing(t, 1, Params{})
 	p, err := r.Probe()
 	if err != nil {
@@ -463,6 +469,8 @@ func TestSetupErrorsSayWhatToDo(t *testing.T) {
 
 // TestSQPoll runs NOPs through a ring with a kernel submission thread.
 func TestSQPoll(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	r, err := New(8, Params{SQPoll: true})
 	if err != nil {
 		if errors.Is(err, syscall.EPERM) {

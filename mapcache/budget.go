@@ -65,7 +65,7 @@ func (c *Cache) enforceBudget() {
 	target := b.limit / 10 * 9
 	for b.used.Load() > target && t.count > 0 {
 		l := t.first
-		start, end := l.off[0], l.off[l.n-1]+l.rec[l.n-1].length
+		start, end := l.off[0], l.off[l.n-1]+l.length[l.n-1]
 		n, bytes := uint64(t.count), t.bytes
 		c.remove(t, start, end)
 		b.evicted.Add(n - uint64(t.count))

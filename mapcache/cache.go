@@ -109,7 +109,9 @@ type Cache struct {
 	// accounted is the memory last reported to the budget.
 	accounted int64
 
-	lookups, hits, misses atomic.Uint64
+	// Lookups count one of these each, and only one: every atomic
+	// read-modify-write is a full barrier on x86, so the fewer the better.
+	hits, misses, noForks atomic.Uint64
 	merges, splits        atomic.Uint64
 	evictedRecs           atomic.Uint64
 	evictedBytes          atomic.Uint64
@@ -220,7 +222,7 @@ func (c *Cache) upsert(f Fork, m Mapping) {
 	// and so its place in the tree, stays), then with the right one.
 	if l, i, ok := t.floor(m.Offset); ok {
 		if left := l.get(i); left.End() == m.Offset && mergeable(left, m) {
-			l.rec[i].length += m.Length
+			l.length[i] += m.Length
 			t.bytes += m.Length
 			c.merges.Add(1)
 			grown := left
@@ -231,7 +233,7 @@ func (c *Cache) upsert(f Fork, m Mapping) {
 					// The delete may have moved records between leaves:
 					// find the left record again.
 					ll, li, _ := t.floor(grown.Offset)
-					ll.rec[li].length += right.Length
+					ll.length[li] += right.Length
 					t.bytes += right.Length
 					c.merges.Add(1)
 				}
@@ -307,7 +309,7 @@ func (c *Cache) remove(t *tree, off, end uint64) bool {
 		if r.Offset < off {
 			// Keep the left part where it is: its offset, and so its
 			// place in the tree, does not change.
-			l.rec[i].length = off - r.Offset
+			l.length[i] = off - r.Offset
 			t.bytes -= r.End() - off
 			if r.End() > end {
 				right := r
@@ -340,20 +342,34 @@ func (c *Cache) remove(t *tree, off, end uint64) bool {
 // validity cookie. Miss means no record covers off; NoFork that the write
 // fork does not exist. It allocates nothing.
 func (c *Cache) Lookup(f Fork, off, length uint64) (Mapping, uint64, Result) {
-	c.lookups.Add(1)
+	if off == noKey {
+		return c.lookupLastByte(f)
+	}
 	c.mu.RLock()
 	cookie := c.seq.Load()
 	if f == WriteFork && !c.hasWrite {
 		c.mu.RUnlock()
+		c.noForks.Add(1)
 		return Mapping{}, cookie, NoFork
 	}
 	t := &c.forks[f&1]
-	var got Mapping
+	// Copy the record out as scalars: building a Mapping here costs
+	// store-forwarding stalls on the hot path.
+	var start uint64
+	var r rec
 	found := false
-	if t.count > 0 {
-		if l, i, ok := t.floor(off); ok {
-			got = l.get(i)
-			found = got.End() > off
+	if l := t.find(off); l != nil {
+		if i := l.search(off); i >= 0 {
+			start, r.length = l.off[i], l.length[i]
+			if found = start+r.length > off; found {
+				r.addr, r.meta = l.addr[i], l.meta[i]
+			}
+		} else if l, i, ok := t.floor(off); ok {
+			// Every record of the leaf is after off: the floor, if
+			// any, is in an earlier leaf.
+			m := l.get(i)
+			start, r = m.Offset, rec{m.Length, m.Addr, meta{m.Type, m.Flags, m.Dev}}
+			found = start+r.length > off
 		}
 	}
 	c.mu.RUnlock()
@@ -369,15 +385,25 @@ func (c *Cache) Lookup(f Fork, off, length uint64) (Mapping, uint64, Result) {
 	} else if aend = (aend + c.bs - 1) &^ (c.bs - 1); aend == 0 {
 		aend = ToEOF
 	}
-	m := got
-	m.Offset = aoff
-	m.Length = min(aend-aoff, got.End()-aoff)
-	if got.Type.hasStorage() {
-		m.Addr = got.Addr + (aoff - got.Offset)
-	} else {
-		m.Addr = NullAddr
+	addr := NullAddr
+	if r.meta.typ.hasStorage() {
+		addr = r.addr + (aoff - start)
 	}
-	return m, cookie, Hit
+	return Mapping{Offset: aoff, Length: min(aend, start+r.length) - aoff, Addr: addr,
+		Type: r.meta.typ, Flags: r.meta.flags, Dev: r.meta.dev}, cookie, Hit
+}
+
+// lookupLastByte is Lookup at offset 2^64-1, which no record covers
+// (records end at or below it). The tree searches need offsets below it.
+func (c *Cache) lookupLastByte(f Fork) (Mapping, uint64, Result) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if f == WriteFork && !c.hasWrite {
+		c.noForks.Add(1)
+		return Mapping{}, c.seq.Load(), NoFork
+	}
+	c.misses.Add(1)
+	return Mapping{}, c.seq.Load(), Miss
 }
 
 // CommitWrite is the end of a successful out-of-place write: every
@@ -637,7 +663,8 @@ func (c *Cache) Stats() Stats {
 		MemoryBytes: c.forks[0].memory() + c.forks[1].memory(),
 	}
 	c.mu.RUnlock()
-	s.Lookups, s.Hits, s.Misses = c.lookups.Load(), c.hits.Load(), c.misses.Load()
+	s.Hits, s.Misses = c.hits.Load(), c.misses.Load()
+	s.Lookups = s.Hits + s.Misses + c.noForks.Load()
 	s.Merges, s.Splits = c.merges.Load(), c.splits.Load()
 	s.Evicted, s.EvictedBytes = c.evictedRecs.Load(), c.evictedBytes.Load()
 	return s

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+	"unsafe"
 )
 
 const bs = 4096
@@ -534,4 +535,85 @@ func TestEndWriteAtMovesOnlyItsLocation(t *testing.T) {
 		t.Fatalf("drop: %d, write fork %v", n, records(c, WriteFork))
 	}
 	mustCheck(t, c)
+}
+
+// TestNodeSizes guards the size classes and alignment the layout is built
+// for: Go puts an 8-byte header in front of pointerful objects over 512
+// bytes, so a leaf must stay within 1016 bytes to come from the 1024-byte
+// class (an inner node within 1528 for the 1536-byte class).
+func TestNodeSizes(t *testing.T) {
+	if s := unsafe.Sizeof(leaf{}); s+8 > leafBytes {
+		t.Errorf("leaf is %d bytes, over the %d-byte class with its header", s, leafBytes)
+	}
+	if s := unsafe.Sizeof(inner{}); s+8 > innerBytes {
+		t.Errorf("inner node is %d bytes, over the %d-byte class with its header", s, innerBytes)
+	}
+}
+
+// TestSearchEveryPosition checks the two-step leaf and inner searches
+// against a linear scan at every fill and every position, including
+// offsets below the first key and at the top of the address space.
+func TestSearchEveryPosition(t *testing.T) {
+	for n := 1; n <= leafCap; n++ {
+		l := newLeaf()
+		for i := range n {
+			l.off[i] = uint64(10 + 10*i)
+		}
+		l.n = n
+		queries := []uint64{0, 9, noKey - 2, noKey - 1}
+		for i := range n {
+			queries = append(queries, l.off[i]-1, l.off[i], l.off[i]+1)
+		}
+		for _, q := range queries {
+			want := -1
+			for i := range n {
+				if l.off[i] <= q {
+					want = i
+				}
+			}
+			if got := l.search(q); got != want {
+				t.Fatalf("leaf of %d: search(%d) = %d, want %d", n, q, got, want)
+			}
+		}
+	}
+	for n := 2; n <= innerCap; n++ {
+		in := newInner()
+		for i := range n {
+			in.keys[i] = uint64(100 + 10*i)
+		}
+		in.n = n
+		for q := uint64(0); q < uint64(100+10*n+20); q++ {
+			want := 0
+			for i := 1; i < n; i++ {
+				if in.keys[i] <= q {
+					want = i
+				}
+			}
+			if got := in.route(q); got != want {
+				t.Fatalf("inner of %d: route(%d) = %d, want %d", n, q, got, want)
+			}
+		}
+		if got := in.route(noKey - 1); got != n-1 {
+			t.Fatalf("inner of %d: route(max) = %d", n, got)
+		}
+	}
+}
+
+// TestLookupAtTopOfAddressSpace looks up offsets near 2^64 around a record
+// that ends one block below it.
+func TestLookupAtTopOfAddressSpace(t *testing.T) {
+	c := New(bs)
+	top := ToEOF &^ (bs - 1) // the last block's offset
+	m := Mapping{Offset: top - 4*bs, Length: 4 * bs, Addr: 0, Type: Mapped}
+	if err := c.Upsert(ReadFork, m); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		off  uint64
+		want Result
+	}{{top - 4*bs, Hit}, {top - 1, Hit}, {top, Miss}, {ToEOF, Miss}, {top - 5*bs, Miss}} {
+		if _, _, r := c.Lookup(ReadFork, tc.off, 1); r != tc.want {
+			t.Errorf("Lookup(%#x) = %v, want %v", tc.off, r, tc.want)
+		}
+	}
 }

@@ -25,33 +25,43 @@
 //
 // # The tree and its sizes
 //
-// Each fork is a B+tree with linked leaves (tree.go). Leaves hold 31
-// records, offsets in one array and the rest beside it, 1016 bytes in Go's
-// 1024-byte size class; inner nodes hold 63 children in 1536 bytes. Appends
+// Each fork is a B+tree with linked leaves (tree.go). A leaf holds 30
+// records: its offsets first, in four cache lines of eight (unused slots
+// hold a sentinel above every offset), then lengths, addresses and the
+// rest in parallel arrays: 1000 bytes, which with Go's 8-byte allocation
+// header fills the 1024-byte size class. A search compares the first key of
+// each line (independent loads: a cold leaf costs one memory latency, not
+// one per probe), then searches one line. Inner nodes hold 63 children and
+// search the same way over eight lines of keys (1536-byte class). Appends
 // split full nodes so the left stays full, so sequential builds have full
 // leaves. Deletes merge an underfull node into a neighbour and free empty
 // nodes; removing everything frees the tree at once.
 //
-// Measured on this project's CI machine class (2 vCPU AMD EPYC), with
-// `go test -run - -bench . -benchtime 2000000x ./mapcache` (lookups of
-// random offsets, half in holes; FlatSearch is a binary search over a
-// sorted []uint64 of the same starts, in the same run):
+// Measured on this project's CI machine class (2 vCPU AMD EPYC, shared),
+// with `go test -run - -bench LookupVsFlat -benchtime 20x ./mapcache`:
+// lookups of random offsets (half in holes), timed in the same benchmark
+// as the reference, a binary search over a sorted []uint64 of the same
+// starts, in alternating blocks of 64K probes; x-flat is the ratio.
 //
-//	extents   Lookup    FlatSearch  ratio
-//	1K         81 ns      53 ns     1.5x
-//	100K      144 ns     117 ns     1.2x
-//	1M        464 ns     187 ns     2.5x
-//	10M       918 ns     500 ns     1.8x
+//	extents   Lookup    FlatSearch  x-flat
+//	1K         64 ns      58 ns     1.10
+//	100K      118 ns     111 ns     1.06
+//	1M        257 ns     189 ns     1.35  (1.31-1.40 over 6 runs; up to 1.6 while the host is busy)
+//	10M       657 ns     432 ns     1.52
 //
-//	Build1M sequential  33.8 B/extent (target <= 40)
-//	Build1M random      50.2 B/extent (target <= 64)
-//	UpsertAppend 227 ns, UpsertRandom 937 ns, RemoveSplit 440 ns, RemoveWhole 442 ns
+//	Build1M sequential  35.0 B/extent (target <= 40)
+//	Build1M random      51.8 B/extent (target <= 64)
+//	UpsertAppend 279 ns, UpsertRandom 802 ns, RemoveSplit 487 ns, RemoveWhole 636 ns
 //
-// Lookup allocates nothing. At 1M extents the tree misses the 1.5x lookup
-// target: its leaves (33 MB) no longer fit in the last-level cache while
-// the flat array of starts (8 MB) does, so a lookup pays about two more
-// memory misses (leaf keys, then the record). Leaves of 63 records measured
-// 2.9x, of 15 records 2.9x, of 31 records 2.5x; branch-free node searches
-// did not change it. Closing the gap needs a denser leaf key encoding
-// (32-bit block deltas), left for later.
+// Lookup allocates nothing. What the layout bought at 1M extents, from
+// 2.1x the flat search (measured before the change, same machine): the line-at-a-time leaf and inner searches (2.1x
+// to 1.7x), one atomic counter per lookup instead of two and reading the
+// record as scalars (1.45x), leaves of 30 rather than 31 records so they
+// stay in the 1024-byte class once Go adds its allocation header (1.35x,
+// and 35 rather than 38 B/extent). Two things measured worse and are not
+// used: branch-free searches (2.5x: the processor's speculation past the
+// search branches overlaps the next lookup's misses) and leaves of 15 or
+// 63 records. What is left is memory: the leaves (35 MB) do not fit in the
+// last-level cache, the flat starts (8 MB) do, so a lookup pays a miss for
+// the leaf's keys and one for its record.
 package mapcache

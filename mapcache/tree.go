@@ -3,28 +3,44 @@ package mapcache
 import "fmt"
 
 // The tree is a B+tree keyed by file offset, with records only in the
-// leaves and the leaves linked both ways. A leaf keeps its 31 offsets in
-// one array (the binary search touches 4 cache lines) and the rest of each
-// record beside it (one more line to read a hit): 1016 bytes, filling Go's
-// 1024-byte size class, 33 bytes per record when full. Leaves of 63 records
-// (2048 bytes) measured 2.9x a flat binary search at 1M records; 31 brings
-// the lookup within the 1.5x target at the same memory per record. Inner
-// nodes hold 63 children (1520 bytes, the 1536-byte class). Appends at the end of a full node split it
-// so the left node stays full: sequentially built trees have full leaves.
+// leaves and the leaves linked both ways.
+//
+// A leaf keeps its offsets in one 256-byte array at the start of the node,
+// four cache lines' worth of eight keys, and the rest of each record in parallel
+// arrays beside it: 1000 bytes, which with the 8-byte header Go puts on
+// pointerful objects over 512 bytes is exactly the 1024-byte size class
+// (31 records would spill into the 1152-byte class). Unused key slots hold
+// noKey, which sorts after every offset, so a search needs no count: it
+// compares the first key of each line, then searches the eight keys of one
+// line. The line loads do not depend on each other, so a cold leaf costs
+// one memory latency instead of one per probe. Inner nodes do the same over
+// 63 children and eight lines of keys (1536-byte class).
+//
+// Appends at the end of a full node split it so the left node stays full:
+// sequentially built trees have full leaves.
 //
 // Inner node invariant: child i holds only offsets in [keys[i], keys[i+1]);
 // keys[i] is a lower bound (it may be lower than the child's first record
 // after deletions), which is all routing needs.
 
 const (
-	leafCap  = 31
+	leafCap  = 30
 	innerCap = 63
 	// A node with fewer than minFill entries is merged into a neighbour
 	// when the two fit in one node.
 	minFill = leafCap / 4
 
+	// Key arrays are a power of two long, whole cache lines, with at
+	// least one noKey slot.
+	leafKeys  = 32
+	innerKeys = 64
+
 	leafBytes  = 1024
 	innerBytes = 1536
+
+	// noKey fills unused key slots. No record starts there: a record is
+	// at least one block long and ends at or below 2^64.
+	noKey = ^uint64(0)
 )
 
 type meta struct {
@@ -39,74 +55,136 @@ type rec struct {
 	meta         meta
 }
 
+// A leaf's offsets come first. The object starts 8 bytes into its slot
+// (after Go's allocation header), so a group of eight keys spans two lines;
+// padding the keys onto line boundaries (29 records a leaf) measured no
+// faster, and the line pairs are fetched together anyway.
 type leaf struct {
+	off        [leafKeys]uint64 // off[n:] hold noKey
 	n          int
-	off        [leafCap]uint64
-	rec        [leafCap]rec
+	length     [leafCap]uint64
+	addr       [leafCap]uint64
+	meta       [leafCap]meta
 	prev, next *leaf
 }
 
 type inner struct {
+	keys   [innerKeys]uint64 // keys[n:] hold noKey
 	n      int
-	keys   [innerCap]uint64
 	inners [innerCap]*inner // children, at heights above 1
 	leaves [innerCap]*leaf  // children, at height 1
 }
 
+func newLeaf() *leaf {
+	l := &leaf{}
+	for i := range l.off {
+		l.off[i] = noKey
+	}
+	return l
+}
+
+func newInner() *inner {
+	n := &inner{}
+	for i := range n.keys {
+		n.keys[i] = noKey
+	}
+	return n
+}
+
 func (l *leaf) get(i int) Mapping {
-	r := &l.rec[i]
-	return Mapping{Offset: l.off[i], Length: r.length, Addr: r.addr, Type: r.meta.typ, Flags: r.meta.flags, Dev: r.meta.dev}
+	md := l.meta[i]
+	return Mapping{Offset: l.off[i], Length: l.length[i], Addr: l.addr[i], Type: md.typ, Flags: md.flags, Dev: md.dev}
 }
 
 func (l *leaf) set(i int, m Mapping) {
 	l.off[i] = m.Offset
-	l.rec[i] = rec{m.Length, m.Addr, meta{m.Type, m.Flags, m.Dev}}
+	l.length[i], l.addr[i], l.meta[i] = m.Length, m.Addr, meta{m.Type, m.Flags, m.Dev}
 }
 
 func (l *leaf) insertAt(i int, m Mapping) {
 	copy(l.off[i+1:l.n+1], l.off[i:l.n])
-	copy(l.rec[i+1:l.n+1], l.rec[i:l.n])
+	copy(l.length[i+1:l.n+1], l.length[i:l.n])
+	copy(l.addr[i+1:l.n+1], l.addr[i:l.n])
+	copy(l.meta[i+1:l.n+1], l.meta[i:l.n])
 	l.set(i, m)
 	l.n++
 }
 
 func (l *leaf) deleteAt(i int) {
 	copy(l.off[i:], l.off[i+1:l.n])
-	copy(l.rec[i:], l.rec[i+1:l.n])
+	copy(l.length[i:], l.length[i+1:l.n])
+	copy(l.addr[i:], l.addr[i+1:l.n])
+	copy(l.meta[i:], l.meta[i+1:l.n])
 	l.n--
+	l.off[l.n] = noKey
+	l.length[l.n], l.addr[l.n], l.meta[l.n] = 0, 0, meta{}
+}
+
+// truncate drops the records from i on.
+func (l *leaf) truncate(i int) {
+	for k := i; k < l.n; k++ {
+		l.off[k] = noKey
+		l.length[k], l.addr[k], l.meta[k] = 0, 0, meta{}
+	}
+	l.n = i
 }
 
 // search returns the index of the last record with offset <= off, or -1.
+// off must be below noKey.
 func (l *leaf) search(off uint64) int {
-	// Branch-free: the compiler turns the conditional add into a
-	// conditional move, so random lookups do not mispredict.
-	n := l.n
-	if n == 0 || l.off[0] > off {
-		return -1
-	}
-	base := 0
-	for n > 1 {
-		half := n >> 1
-		if l.off[base+half] <= off {
-			base += half
+	// Pick the cache line of eight keys first, then search within it:
+	// three probes in one line instead of five across four. These are
+	// branches, not conditional moves, on purpose: with random lookups
+	// the processor's speculation past them (into the record, and into
+	// the next lookup) measured 1.8x faster than branch-free code.
+	k := &l.off
+	i := 0
+	for line := 8; line < len(k); line += 8 {
+		if k[line] <= off {
+			i += 8
 		}
-		n -= half
 	}
-	return base
+	// noKey slots never compare <= off, so the result stays below n.
+	const mask = len(l.off) - 1
+	if k[(i+4)&mask] <= off {
+		i += 4
+	}
+	if k[(i+2)&mask] <= off {
+		i += 2
+	}
+	if k[(i+1)&mask] <= off {
+		i++
+	}
+	if k[i&mask] > off {
+		return -1 // only at i == 0: every record is after off
+	}
+	return i
 }
 
-// route returns the child of n that off belongs to.
+// route returns the child of n that off belongs to. off must be below
+// noKey.
 func (n *inner) route(off uint64) int {
 	// Child 0 takes everything below keys[1]; keys[0] is not compared.
-	base, cnt := 0, n.n
-	for cnt > 1 {
-		half := cnt >> 1
-		if n.keys[base+half] <= off {
-			base += half
+	// As in leaf.search: choose one of eight cache lines, then search
+	// within it.
+	k := &n.keys
+	i := 0
+	for line := 8; line < len(k); line += 8 {
+		if k[line] <= off {
+			i += 8
 		}
-		cnt -= half
 	}
-	return base
+	const mask = len(n.keys) - 1
+	if k[(i+4)&mask] <= off {
+		i += 4
+	}
+	if k[(i+2)&mask] <= off {
+		i += 2
+	}
+	if k[(i+1)&mask] <= off {
+		i++
+	}
+	return i
 }
 
 func (n *inner) insertAt(i int, key uint64, in *inner, lf *leaf) {
@@ -122,7 +200,15 @@ func (n *inner) deleteAt(i int) {
 	copy(n.inners[i:], n.inners[i+1:n.n])
 	copy(n.leaves[i:], n.leaves[i+1:n.n])
 	n.n--
-	n.inners[n.n], n.leaves[n.n] = nil, nil
+	n.keys[n.n], n.inners[n.n], n.leaves[n.n] = noKey, nil, nil
+}
+
+// truncate drops the children from i on.
+func (n *inner) truncate(i int) {
+	for k := i; k < n.n; k++ {
+		n.keys[k], n.inners[k], n.leaves[k] = noKey, nil, nil
+	}
+	n.n = i
 }
 
 // tree is one fork's B+tree.
@@ -137,7 +223,7 @@ type tree struct {
 	bytes  uint64 // sum of record lengths
 }
 
-// find returns the leaf that off routes to.
+// find returns the leaf that off routes to. off must be below noKey.
 func (t *tree) find(off uint64) *leaf {
 	if t.root == nil {
 		return t.single
@@ -151,6 +237,9 @@ func (t *tree) find(off uint64) *leaf {
 
 // floor returns the record with the greatest offset <= off.
 func (t *tree) floor(off uint64) (*leaf, int, bool) {
+	if off == noKey {
+		off-- // no record starts at noKey, so the floor is the same
+	}
 	l := t.find(off)
 	if l == nil {
 		return nil, 0, false
@@ -189,12 +278,12 @@ func (t *tree) insert(m Mapping) {
 	t.bytes += m.Length
 	if t.root == nil {
 		if t.single == nil {
-			t.single = &leaf{}
+			t.single = newLeaf()
 			t.first = t.single
 			t.leaves = 1
 		}
 		if right := t.insertLeaf(t.single, m); right != nil {
-			t.root = &inner{}
+			t.root = newInner()
 			t.inners++
 			t.root.insertAt(0, 0, nil, t.single)
 			t.root.insertAt(1, right.off[0], nil, right)
@@ -205,7 +294,7 @@ func (t *tree) insert(m Mapping) {
 	key, in, lf := t.insertNode(t.root, t.height, m)
 	if in != nil || lf != nil {
 		old := t.root
-		t.root = &inner{}
+		t.root = newInner()
 		t.inners++
 		t.root.insertAt(0, 0, old, nil)
 		t.root.insertAt(1, key, in, lf)
@@ -235,7 +324,7 @@ func (t *tree) insertNode(n *inner, h int, m Mapping) (uint64, *inner, *leaf) {
 		return 0, nil, nil
 	}
 	// Split n. An insertion after the last child keeps n full.
-	right := &inner{}
+	right := newInner()
 	t.inners++
 	at := innerCap / 2
 	if c+1 == innerCap {
@@ -245,10 +334,7 @@ func (t *tree) insertNode(n *inner, h int, m Mapping) (uint64, *inner, *leaf) {
 	copy(right.keys[:], n.keys[at:n.n])
 	copy(right.inners[:], n.inners[at:n.n])
 	copy(right.leaves[:], n.leaves[at:n.n])
-	for i := at; i < n.n; i++ {
-		n.inners[i], n.leaves[i] = nil, nil
-	}
-	n.n = at
+	n.truncate(at)
 	if c+1 < at || (c+1 == at && at < innerCap) {
 		n.insertAt(c+1, key, nin, nlf)
 	} else {
@@ -265,7 +351,7 @@ func (t *tree) insertLeaf(l *leaf, m Mapping) *leaf {
 		l.insertAt(i, m)
 		return nil
 	}
-	right := &leaf{}
+	right := newLeaf()
 	t.leaves++
 	at := leafCap / 2
 	if i == leafCap {
@@ -273,8 +359,10 @@ func (t *tree) insertLeaf(l *leaf, m Mapping) *leaf {
 	}
 	right.n = l.n - at
 	copy(right.off[:], l.off[at:l.n])
-	copy(right.rec[:], l.rec[at:l.n])
-	l.n = at
+	copy(right.length[:], l.length[at:l.n])
+	copy(right.addr[:], l.addr[at:l.n])
+	copy(right.meta[:], l.meta[at:l.n])
+	l.truncate(at)
 	if i < at || (i == at && at < leafCap) {
 		l.insertAt(i, m)
 	} else {
@@ -294,7 +382,7 @@ func (t *tree) delete(off uint64) {
 		l := t.single
 		i := l.search(off)
 		t.count--
-		t.bytes -= l.rec[i].length
+		t.bytes -= l.length[i]
 		l.deleteAt(i)
 		if l.n == 0 {
 			t.clear()
@@ -326,7 +414,7 @@ func (t *tree) deleteNode(n *inner, h int, off uint64) {
 		l := n.leaves[c]
 		i := l.search(off)
 		t.count--
-		t.bytes -= l.rec[i].length
+		t.bytes -= l.length[i]
 		l.deleteAt(i)
 		switch {
 		case l.n == 0:
@@ -375,7 +463,9 @@ func (t *tree) mergeLeaf(n *inner, c int) {
 		return
 	}
 	copy(left.off[left.n:], right.off[:right.n])
-	copy(left.rec[left.n:], right.rec[:right.n])
+	copy(left.length[left.n:], right.length[:right.n])
+	copy(left.addr[left.n:], right.addr[:right.n])
+	copy(left.meta[left.n:], right.meta[:right.n])
 	left.n += right.n
 	right.n = 0
 	t.unlink(right)
@@ -413,6 +503,25 @@ func (t *tree) memory() uint64 {
 	return uint64(t.leaves)*leafBytes + uint64(t.inners)*innerBytes
 }
 
+// checkSlots verifies that the leaf's count is in range, its offsets
+// ascend, and its unused slots are empty (searches rely on noKey there).
+func (l *leaf) checkSlots() error {
+	if l.n < 1 || l.n > leafCap {
+		return fmt.Errorf("leaf with %d records", l.n)
+	}
+	for i := 1; i < l.n; i++ {
+		if l.off[i] <= l.off[i-1] {
+			return fmt.Errorf("leaf offsets out of order at %d", i)
+		}
+	}
+	for i := l.n; i < len(l.off); i++ {
+		if l.off[i] != noKey || (i < leafCap && (l.length[i] != 0 || l.addr[i] != 0 || l.meta[i] != meta{})) {
+			return fmt.Errorf("leaf slot %d of %d not empty", i, l.n)
+		}
+	}
+	return nil
+}
+
 // check verifies the tree's structure: routing bounds, fill, counts and
 // the leaf chain.
 func (t *tree) check() error {
@@ -426,15 +535,20 @@ func (t *tree) check() error {
 		if t.first != t.single || t.single.prev != nil || t.single.next != nil || t.single.n != t.count || t.single.n == 0 {
 			return fmt.Errorf("single-leaf tree inconsistent")
 		}
-		return nil
+		return t.single.checkSlots()
 	}
 	var leaves []*leaf
 	inners := 0
 	var walk func(n *inner, h int, lo, hi uint64, root bool) error
 	walk = func(n *inner, h int, lo, hi uint64, root bool) error {
 		inners++
-		if n.n < 1 || (root && n.n < 2) {
+		if n.n < 1 || (root && n.n < 2) || n.n > innerCap {
 			return fmt.Errorf("inner node with %d children", n.n)
+		}
+		for i := n.n; i < len(n.keys); i++ {
+			if n.keys[i] != noKey || (i < innerCap && (n.inners[i] != nil || n.leaves[i] != nil)) {
+				return fmt.Errorf("inner node slot %d of %d not empty", i, n.n)
+			}
 		}
 		for i := range n.n {
 			clo, chi := n.keys[i], hi
@@ -450,6 +564,9 @@ func (t *tree) check() error {
 				l := n.leaves[i]
 				if l == nil || n.inners[i] != nil || l.n == 0 {
 					return fmt.Errorf("bad leaf child %d at height 1", i)
+				}
+				if err := l.checkSlots(); err != nil {
+					return err
 				}
 				for k := range l.n {
 					if l.off[k] < clo || l.off[k] >= chi {

@@ -43,6 +43,11 @@ type Queue struct {
 	epochs   inflight
 	requests int // requests submitted and not yet completed
 
+	// What this queue counted for tallyFile and not yet added to the
+	// engine's and the file's counters (flushTally).
+	tally     tally
+	tallyFile *File
+
 	// Background queues only.
 	in      chan *Request
 	stopped chan error
@@ -62,7 +67,7 @@ type piece struct {
 	oop     bool  // out-of-place write: commit the write fork at the end
 	unwrit  bool  // in-place write over an Unwritten extent
 	m       mapcache.Mapping
-	startNs int64
+	startNs int64 // writes: when the device write was queued
 }
 
 // maxPiece bounds one device I/O (io_uring lengths are 32-bit).
@@ -228,7 +233,7 @@ func (q *Queue) start(r *Request) {
 		return
 	}
 	if n := len(q.scratch); n > 1 {
-		both(&e.counters.splits, &r.File.counters.splits, 1)
+		q.count(r.File, cSplits, 1)
 	}
 	r.pending += len(q.scratch)
 	q.backlog = append(q.backlog, q.scratch...)
@@ -247,7 +252,10 @@ func (q *Queue) fill() {
 		}
 		q.freeSlot = q.freeSlot[:len(q.freeSlot)-1]
 		q.slots[slot] = *p
-		q.slots[slot].startNs = q.eng.nowNs()
+		if p.req.Write {
+			// For the ioend's latency; reads need no clock here.
+			q.slots[slot].startNs = q.eng.nowNs()
+		}
 		*p = piece{}
 		q.bhead++
 	}
@@ -327,7 +335,7 @@ func (q *Queue) complete(c Completion) {
 	q.slots[slot] = piece{}
 	q.freeSlot = append(q.freeSlot, slot)
 	e, f := q.eng, p.req.File
-	both(&e.counters.ios, &f.counters.ios, 1)
+	q.count(f, cIOs, 1)
 
 	want := p.length - p.done
 	switch {
@@ -335,7 +343,7 @@ func (q *Queue) complete(c Completion) {
 		errno := syscall.Errno(-c.Res)
 		if errno == syscall.EAGAIN && p.retries < maxAgain {
 			p.retries++
-			both(&e.counters.retries, &f.counters.retries, 1)
+			q.count(f, cRetries, 1)
 			q.requeue(p)
 			return
 		}
@@ -354,7 +362,7 @@ func (q *Queue) complete(c Completion) {
 		}
 		q.countBytes(&p, n)
 		p.done += n
-		both(&e.counters.shortIOs, &f.counters.shortIOs, 1)
+		q.count(f, cShortIOs, 1)
 		q.requeue(p)
 		return
 	}
@@ -367,11 +375,11 @@ func (q *Queue) complete(c Completion) {
 }
 
 func (q *Queue) countBytes(p *piece, n int) {
-	e, f := q.eng, p.req.File
+	f := p.req.File
 	if p.req.Write {
-		both(&e.counters.writeBytes, &f.counters.writeBytes, uint64(n))
+		q.count(f, cWriteBytes, uint64(n))
 	} else {
-		both(&e.counters.readBytes, &f.counters.readBytes, uint64(n))
+		q.count(f, cReadBytes, uint64(n))
 	}
 }
 
@@ -457,23 +465,44 @@ func (q *Queue) pieceDone(r *Request) {
 			r.Err = ioEOF
 		}
 	}
-	e.counters.requests.Add(1)
+	q.count(f, cRequests, 1)
 	if f != nil {
-		f.counters.requests.Add(1)
 		if r.Write {
-			both(&e.counters.writes, &f.counters.writes, 1)
+			q.count(f, cWrites, 1)
 		} else {
-			both(&e.counters.reads, &f.counters.reads, 1)
+			q.count(f, cReads, 1)
 		}
 		if r.Err != nil && r.Err != ioEOF {
-			both(&e.counters.errors, &f.counters.errors, 1)
+			q.count(f, cErrors, 1)
 		}
 	}
 	q.finished = append(q.finished, r)
 }
 
-// deliver hands finished requests to their owners.
+// count tallies n for counter k of file f (nil: the engine alone).
+func (q *Queue) count(f *File, k counter, n uint64) {
+	if f != q.tallyFile {
+		q.flushTally()
+		q.tallyFile = f
+	}
+	q.tally[k] += n
+}
+
+// flushTally adds the queue's tally to the engine's and its file's
+// counters.
+func (q *Queue) flushTally() {
+	q.eng.counters.add(&q.tally)
+	if q.tallyFile != nil {
+		q.tallyFile.counters.add(&q.tally)
+	}
+	q.tally = tally{}
+}
+
+// deliver hands finished requests to their owners, after adding what the
+// queue counted to the shared statistics, so that whoever sees a request
+// complete also sees it counted.
 func (q *Queue) deliver() {
+	q.flushTally()
 	for i, r := range q.finished {
 		q.finished[i] = nil
 		switch {

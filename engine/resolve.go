@@ -86,7 +86,7 @@ func (q *Queue) resolve(r *Request) error {
 				}
 			} else {
 				clear(buf)
-				both(&e.counters.zeroBytes, &f.counters.zeroBytes, uint64(len(buf)))
+				q.count(f, cZeroBytes, uint64(len(buf)))
 			}
 		}
 		off = pend
@@ -105,7 +105,7 @@ func (q *Queue) addPieces(r *Request, off, end uint64, m mapcache.Mapping, oop, 
 			Err: fmt.Errorf("%w: device %s is read-only", ErrReadOnly, d.path)}
 	}
 	if oop {
-		both(&e.counters.outOfPlace, &r.File.counters.outOfPlace, 1)
+		q.count(r.File, cOutOfPlace, 1)
 	}
 	for off < end {
 		n := min(end-off, maxPiece)
@@ -130,7 +130,7 @@ func (q *Queue) readInline(r *Request, off uint64, buf []byte) error {
 		return &IOError{Op: "read", File: f.name, Offset: off, Length: uint64(len(buf)),
 			Addr: mapcache.NullAddr, Err: fmt.Errorf("%w: inline data: %w", ErrMapper, err)}
 	}
-	both(&q.eng.counters.inlineBytes, &f.counters.inlineBytes, uint64(len(buf)))
+	q.count(f, cInlineBytes, uint64(len(buf)))
 	return nil
 }
 
@@ -144,10 +144,10 @@ func (q *Queue) readMapping(r *Request, off, end uint64) (mapcache.Mapping, erro
 			seq = f.cache.Seq()
 			m, _, res := f.cache.Lookup(mapcache.ReadFork, off, end-off)
 			if res == mapcache.Hit {
-				both(&e.counters.hits, &f.counters.hits, 1)
+				q.count(f, cHits, 1)
 				return m, nil
 			}
-			both(&e.counters.misses, &f.counters.misses, 1)
+			q.count(f, cMisses, 1)
 		}
 		reply, err := q.callMapper(r, false, off, end, seq)
 		if err != nil {
@@ -174,7 +174,7 @@ func (q *Queue) readMapping(r *Request, off, end uint64) (mapcache.Mapping, erro
 		if stored {
 			return m, nil
 		}
-		both(&e.counters.staleRetries, &f.counters.staleRetries, 1)
+		q.count(f, cStaleRetries, 1)
 	}
 	return mapcache.Mapping{}, &IOError{Op: opName(r.Write), File: f.name, Offset: off, Length: end - off,
 		Addr: mapcache.NullAddr, Err: fmt.Errorf("%w: the cache kept changing under %d lookups", ErrMapper, maxResolve)}
@@ -192,7 +192,7 @@ func (q *Queue) writeMapping(r *Request, off, end uint64) (m mapcache.Mapping, o
 			wm, _, res := f.cache.Lookup(mapcache.WriteFork, off, end-off)
 			switch {
 			case res == mapcache.Hit && wm.Type == mapcache.Mapped:
-				both(&e.counters.hits, &f.counters.hits, 1)
+				q.count(f, cHits, 1)
 				return wm, true, nil
 			case !noStorage && (res == mapcache.NoFork || (res == mapcache.Hit && wm.Type == mapcache.PureOverwrite)):
 				rm, err := q.readMapping(r, off, end)
@@ -208,7 +208,7 @@ func (q *Queue) writeMapping(r *Request, off, end uint64) (m mapcache.Mapping, o
 				noStorage = true
 				seq = f.cache.Seq()
 			default:
-				both(&e.counters.misses, &f.counters.misses, 1)
+				q.count(f, cMisses, 1)
 			}
 		}
 		reply, err := q.callMapper(r, true, off, end, seq)
@@ -257,7 +257,7 @@ func (q *Queue) writeMapping(r *Request, off, end uint64) (m mapcache.Mapping, o
 		if !stored {
 			// The cache changed while the mapper worked: the reply is
 			// dropped, so hand its fresh space back before asking again.
-			both(&e.counters.staleRetries, &f.counters.staleRetries, 1)
+			q.count(f, cStaleRetries, 1)
 			q.dropReply(r, reply, errStaleReply)
 			continue
 		}
@@ -320,8 +320,8 @@ func (q *Queue) callMapper(r *Request, write bool, off, end, seq uint64) ([]mapc
 	}
 	dt := uint64(e.nowNs() - t0)
 	*mr = MapRequest{}
-	both(&e.counters.mapperCalls, &f.counters.mapperCalls, 1)
-	both(&e.counters.mapperNs, &f.counters.mapperNs, dt)
+	q.count(f, cMapperCalls, 1)
+	q.count(f, cMapperNs, dt)
 	if cap(reply) > cap(q.replies) {
 		q.replies = reply[:0]
 	}

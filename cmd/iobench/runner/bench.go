@@ -303,42 +303,127 @@ func runBench(st settings, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	// 3. Mapper cost with the cache on and off.
+	// 3. Mapper cost with the cache on and off, on the loop device and on
+	// a memory-speed device (a tmpfs file read with O_DIRECT), where the
+	// device does not cap what the cache can give.
 	costs := []time.Duration{0, 5 * time.Microsecond, 20 * time.Microsecond}
-	fmt.Fprintf(stderr, "bench: mapper-cost sweep %v, cache on and off\n", costs)
+	sweepTargets := []*Target{t}
+	if t.loop != nil {
+		ft, err := FileTarget(int64(st.targetSize))
+		if err != nil {
+			return err
+		}
+		defer ft.Close()
+		sweepTargets = append(sweepTargets, ft)
+	}
 	md.WriteString("\n## Fragmented file (65536 extents), 4 KiB random reads, QD 16: what the cache buys\n\n")
-	md.WriteString("Cache on: warmed first (`warm=1`, the scattered mapper's layout loaded without the cost). Cache off: every I/O calls the mapper.\n\n")
-	md.WriteString("| mapper cost | cache on IOPS | cache off IOPS | on/off | hit rate (on) |\n|---:|---:|---:|---:|---:|\n")
-	var on, off plotter.XYs
-	for _, c := range costs {
-		var got [2]JobResult
-		for k, cache := range []string{"on", "off"} {
-			j := workloads.NewJob(fmt.Sprintf("scattered-%v-cache-%s", c, cache))
-			for _, kv := range [][2]string{{"rw", "randread"}, {"bs", "4k"}, {"iodepth", "16"}, {"runtime", runtime}, {"time_based", "1"},
-				{"size", "256m"}, {"mapper", "scattered"}, {"extents", "65536"}, {"map_latency", fmt.Sprintf("%dus", c.Microseconds())},
-				{"cache", cache}, {"warm", cache}} {
-				if err := j.Set(kv[0], kv[1]); err != nil {
+	md.WriteString("Cache on: warmed first (`warm=1`, the scattered mapper's layout loaded without the cost). Cache off: every I/O calls the mapper.\n")
+	md.WriteString("On the loop device the device caps IOPS with the cache on; the tmpfs file (O_DIRECT, no loop device) is a device at memory speed.\n\n")
+	md.WriteString("| target | mapper cost | cache on IOPS | cache off IOPS | on/off | hit rate (on) |\n|---|---:|---:|---:|---:|---:|\n")
+	var sweepSeries []any
+	var gain20 []string
+	for ti, tgt := range sweepTargets {
+		kind := "loop device"
+		if tgt.loop == nil {
+			kind = "tmpfs file"
+		}
+		fmt.Fprintf(stderr, "bench: mapper-cost sweep %v on the %s, cache on and off\n", costs, kind)
+		var on, off plotter.XYs
+		for _, c := range costs {
+			var got [2]JobResult
+			for k, cache := range []string{"on", "off"} {
+				name := fmt.Sprintf("scattered-%v-cache-%s", c, cache)
+				if ti > 0 {
+					name += "-tmpfs"
+				}
+				j := workloads.NewJob(name)
+				for _, kv := range [][2]string{{"rw", "randread"}, {"bs", "4k"}, {"iodepth", "16"}, {"runtime", runtime}, {"time_based", "1"},
+					{"size", "256m"}, {"mapper", "scattered"}, {"extents", "65536"}, {"map_latency", fmt.Sprintf("%dus", c.Microseconds())},
+					{"cache", cache}, {"warm", cache}} {
+					if err := j.Set(kv[0], kv[1]); err != nil {
+						return err
+					}
+				}
+				res, js, err := runOne(j, tgt.Path)
+				if err != nil {
 					return err
 				}
+				_ = os.WriteFile(filepath.Join(dir, j.Name+".iobench.json"), js, 0o644)
+				got[k] = res
 			}
-			res, js, err := runOne(j, t.Path)
-			if err != nil {
-				return err
+			x := float64(c.Microseconds())
+			on = append(on, plotter.XY{X: x, Y: got[0].Dir[0].IOPS()})
+			off = append(off, plotter.XY{X: x, Y: got[1].Dir[0].IOPS()})
+			ratio := got[0].Dir[0].IOPS() / max(got[1].Dir[0].IOPS(), 1)
+			fmt.Fprintf(&md, "| %s | %v | %s | %s | %.1fx | %.1f%% |\n", kind, c, fmtCount(got[0].Dir[0].IOPS()), fmtCount(got[1].Dir[0].IOPS()),
+				ratio, 100*got[0].Engine.HitRate())
+			if c == 20*time.Microsecond {
+				gain20 = append(gain20, fmt.Sprintf("%.1fx (%s)", ratio, kind))
 			}
-			_ = os.WriteFile(filepath.Join(dir, j.Name+".iobench.json"), js, 0o644)
-			got[k] = res
 		}
-		x := float64(c.Microseconds())
-		on = append(on, plotter.XY{X: x, Y: got[0].Dir[0].IOPS()})
-		off = append(off, plotter.XY{X: x, Y: got[1].Dir[0].IOPS()})
-		ratio := got[0].Dir[0].IOPS() / max(got[1].Dir[0].IOPS(), 1)
-		fmt.Fprintf(&md, "| %v | %s | %s | %.1fx | %.1f%% |\n", c, fmtCount(got[0].Dir[0].IOPS()), fmtCount(got[1].Dir[0].IOPS()),
-			ratio, 100*got[0].Engine.HitRate())
+		sweepSeries = append(sweepSeries, "cache on, "+kind, on, "cache off, "+kind, off)
 	}
 	if err := linePlot(filepath.Join(dir, "iops-vs-mapper-cost.svg"), "IOPS against mapper cost (fragmented file)", "mapper cost per call (µs)", "IOPS", false,
-		"cache on", on, "cache off", off); err != nil {
+		sweepSeries...); err != nil {
 		return err
 	}
+
+	// 4. A warm cache of a 1M-extent file against fio and against the
+	// linear mapper, on a loop device large enough for 1M 4 KiB extents.
+	const bigExtents = 1_000_000
+	bigSize := uint64(8 << 30)
+	fmt.Fprintf(stderr, "bench: warm %d-extent file on a %s target\n", bigExtents, humanBytes(bigSize))
+	bt, err := AutoTarget(int64(bigSize))
+	if err != nil {
+		return err
+	}
+	defer bt.Close()
+	md.WriteString("\n## A warm cache of a 1M-extent file, 4 KiB random reads, QD 32\n\n")
+	fmt.Fprintf(&md, "Target: %s. The file is 4 GiB in %d extents scattered over the device (`mapper=scattered`), its cache filled first (`warm=1`); fio and the linear mapper read the same 4 GiB of the device.\n\n", bt.Desc, bigExtents)
+	big := workloads.NewJob("scattered-1m-warm")
+	for _, kv := range [][2]string{{"rw", "randread"}, {"bs", "4k"}, {"iodepth", "32"}, {"runtime", runtime}, {"time_based", "1"},
+		{"size", "4g"}, {"mapper", "scattered"}, {"extents", fmt.Sprint(bigExtents)}, {"warm", "1"}} {
+		if err := big.Set(kv[0], kv[1]); err != nil {
+			return err
+		}
+	}
+	lin := big.Clone()
+	_ = lin.Set("name", "linear-4g")
+	_ = lin.Set("mapper", "linear")
+	_ = lin.Set("warm", "0")
+	bigA, bigB, err := abRounds(big, bt.Path, rounds, save(big.Name))
+	if err != nil {
+		return err
+	}
+	linB, err := iobenchRounds(lin, bt.Path, rounds, save(lin.Name))
+	if err != nil {
+		return err
+	}
+	bigRow := compareRow(big.Name, bigA, bigB)
+	var vsLinear []float64
+	for i := range min(len(bigB), len(linB)) {
+		vsLinear = append(vsLinear, bigB[i].IOPS/max(linB[i].IOPS, 1))
+	}
+	linRatio := ratios(vsLinear)
+	md.WriteString("| run | IOPS (median) | ratio min / median / max |\n|---|---:|---|\n")
+	fmt.Fprintf(&md, "| fio randread | %s | |\n", fmtCount(bigRow.meanFI))
+	fmt.Fprintf(&md, "| iobench linear | %s | |\n", fmtCount(median(linB)))
+	fmt.Fprintf(&md, "| iobench scattered, 1M extents, warm | %s | %.2f / %.2f / %.2f of fio; %.2f / %.2f / %.2f of linear |\n", fmtCount(bigRow.meanIO),
+		bigRow.iops.Min, bigRow.iops.Median, bigRow.iops.Max, linRatio.Min, linRatio.Median, linRatio.Max)
+
+	// The engine's performance targets, gathered from the runs above.
+	md.WriteString("\n## Targets\n\n| target | goal | measured (iobench / reference, median) |\n|---|---|---|\n")
+	for _, r := range rows {
+		switch r.name {
+		case "randread-4k":
+			fmt.Fprintf(&md, "| 4 KiB random reads, QD 32, linear, vs fio | >= 1.0x | %.2fx (%.2f-%.2f) |\n", r.iops.Median, r.iops.Min, r.iops.Max)
+		case "overwrite-out-of-place":
+			fmt.Fprintf(&md, "| 4 KiB random out-of-place writes (cow), QD 16, vs fio randwrite | >= 0.9x | %.2fx (%.2f-%.2f) |\n", r.iops.Median, r.iops.Min, r.iops.Max)
+		}
+	}
+	fmt.Fprintf(&md, "| warm cache of a 1M-extent file, QD 32, vs fio | >= 0.95x | %.2fx (%.2f-%.2f) |\n", bigRow.iops.Median, bigRow.iops.Min, bigRow.iops.Max)
+	fmt.Fprintf(&md, "| 20 µs mapper: warm cache vs cache off | >= 10x | %s |\n", strings.Join(gain20, "; "))
+
 	md.WriteString("\n![IOPS vs queue depth](iops-vs-qd.svg)\n![p99 vs queue depth](p99-vs-qd.svg)\n![IOPS vs mapper cost](iops-vs-mapper-cost.svg)\n")
 	md.WriteString("\nReproduce: `make bench` (or `go run ./cmd/iobench bench --results results`). Every JSON file here is the raw output of one run.\n")
 	if err := os.WriteFile(filepath.Join(dir, "summary.md"), []byte(md.String()), 0o644); err != nil {
@@ -346,6 +431,31 @@ func runBench(st settings, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprint(stdout, md.String())
 	return nil
+}
+
+// iobenchRounds runs j under iobench alone, rounds times.
+func iobenchRounds(j workloads.Job, target string, rounds int, save func(name string, b []byte)) ([]Metrics, error) {
+	var ms []Metrics
+	for r := range rounds {
+		res, js, err := runOne(j, target)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, metricsOf(res))
+		if save != nil && r == 0 {
+			save("iobench", js)
+		}
+	}
+	return ms, nil
+}
+
+// median returns the median IOPS of ms.
+func median(ms []Metrics) float64 {
+	xs := make([]float64, len(ms))
+	for i, m := range ms {
+		xs[i] = m.IOPS
+	}
+	return ratios(xs).Median
 }
 
 func withRuntime(j workloads.Job, rt string) workloads.Job {

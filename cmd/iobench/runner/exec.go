@@ -264,14 +264,14 @@ func (w *worker) run() {
 	var genCounter uint64
 	inflight := map[uint64]uint64{} // verify: offset -> length of I/O in flight
 	stopping := false
+	// pastDeadline is updated once per reap, not per I/O: reading the
+	// clock costs more than anything else the loop does per I/O.
+	pastDeadline := false
 	issue := func(r *engine.Request) bool {
-		if stopping || interrupted.Load() {
+		if stopping || pastDeadline || interrupted.Load() {
 			return false
 		}
 		if !j.TimeBased && issued >= passBytes {
-			return false
-		}
-		if !deadline.IsZero() && !time.Now().Before(deadline) {
 			return false
 		}
 		var io workloads.IO
@@ -316,6 +316,7 @@ func (w *worker) run() {
 			return
 		}
 		now := time.Now()
+		pastDeadline = !deadline.IsZero() && !now.Before(deadline)
 		if !measuring && !now.Before(rampEnd) {
 			measuring, measureStart = true, now
 		}

@@ -319,6 +319,7 @@ func runBench(st settings, stdout, stderr io.Writer) error {
 	md.WriteString("\n## Fragmented file (65536 extents), 4 KiB random reads, QD 16: what the cache buys\n\n")
 	md.WriteString("Cache on: warmed first (`warm=1`, the scattered mapper's layout loaded without the cost). Cache off: every I/O calls the mapper.\n")
 	md.WriteString("On the loop device the device caps IOPS with the cache on; the tmpfs file (O_DIRECT, no loop device) is a device at memory speed.\n\n")
+	md.WriteString("IOPS are medians over the rounds; on/off is taken per round (median, min-max).\n\n")
 	md.WriteString("| target | mapper cost | cache on IOPS | cache off IOPS | on/off | hit rate (on) |\n|---|---:|---:|---:|---:|---:|\n")
 	var sweepSeries []any
 	var gain20 []string
@@ -330,35 +331,47 @@ func runBench(st settings, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "bench: mapper-cost sweep %v on the %s, cache on and off\n", costs, kind)
 		var on, off plotter.XYs
 		for _, c := range costs {
-			var got [2]JobResult
-			for k, cache := range []string{"on", "off"} {
-				name := fmt.Sprintf("scattered-%v-cache-%s", c, cache)
-				if ti > 0 {
-					name += "-tmpfs"
-				}
-				j := workloads.NewJob(name)
-				for _, kv := range [][2]string{{"rw", "randread"}, {"bs", "4k"}, {"iodepth", "16"}, {"runtime", runtime}, {"time_based", "1"},
-					{"size", "256m"}, {"mapper", "scattered"}, {"extents", "65536"}, {"map_latency", fmt.Sprintf("%dus", c.Microseconds())},
-					{"cache", cache}, {"warm", cache}} {
-					if err := j.Set(kv[0], kv[1]); err != nil {
+			// Cache on and off alternate, rounds times; the ratio is taken
+			// per round, so a noisy moment on the host moves both sides.
+			var iops [2][]float64
+			var perRound []float64
+			hitRate := 0.0
+			for r := range rounds {
+				var got [2]JobResult
+				for k, cache := range []string{"on", "off"} {
+					name := fmt.Sprintf("scattered-%v-cache-%s", c, cache)
+					if ti > 0 {
+						name += "-tmpfs"
+					}
+					j := workloads.NewJob(name)
+					for _, kv := range [][2]string{{"rw", "randread"}, {"bs", "4k"}, {"iodepth", "16"}, {"runtime", runtime}, {"time_based", "1"},
+						{"size", "256m"}, {"mapper", "scattered"}, {"extents", "65536"}, {"map_latency", fmt.Sprintf("%dus", c.Microseconds())},
+						{"cache", cache}, {"warm", cache}} {
+						if err := j.Set(kv[0], kv[1]); err != nil {
+							return err
+						}
+					}
+					res, js, err := runOne(j, tgt.Path)
+					if err != nil {
 						return err
 					}
+					if r == 0 {
+						_ = os.WriteFile(filepath.Join(dir, j.Name+".iobench.json"), js, 0o644)
+					}
+					got[k] = res
+					iops[k] = append(iops[k], res.Dir[0].IOPS())
 				}
-				res, js, err := runOne(j, tgt.Path)
-				if err != nil {
-					return err
-				}
-				_ = os.WriteFile(filepath.Join(dir, j.Name+".iobench.json"), js, 0o644)
-				got[k] = res
+				perRound = append(perRound, got[0].Dir[0].IOPS()/max(got[1].Dir[0].IOPS(), 1))
+				hitRate = got[0].Engine.HitRate()
 			}
+			onIOPS, offIOPS, ratio := ratios(iops[0]).Median, ratios(iops[1]).Median, ratios(perRound)
 			x := float64(c.Microseconds())
-			on = append(on, plotter.XY{X: x, Y: got[0].Dir[0].IOPS()})
-			off = append(off, plotter.XY{X: x, Y: got[1].Dir[0].IOPS()})
-			ratio := got[0].Dir[0].IOPS() / max(got[1].Dir[0].IOPS(), 1)
-			fmt.Fprintf(&md, "| %s | %v | %s | %s | %.1fx | %.1f%% |\n", kind, c, fmtCount(got[0].Dir[0].IOPS()), fmtCount(got[1].Dir[0].IOPS()),
-				ratio, 100*got[0].Engine.HitRate())
+			on = append(on, plotter.XY{X: x, Y: onIOPS})
+			off = append(off, plotter.XY{X: x, Y: offIOPS})
+			fmt.Fprintf(&md, "| %s | %v | %s | %s | %.1fx (%.1f-%.1f) | %.1f%% |\n", kind, c, fmtCount(onIOPS), fmtCount(offIOPS),
+				ratio.Median, ratio.Min, ratio.Max, 100*hitRate)
 			if c == 20*time.Microsecond {
-				gain20 = append(gain20, fmt.Sprintf("%.1fx (%s)", ratio, kind))
+				gain20 = append(gain20, fmt.Sprintf("%.1fx (%.1f-%.1f, %s)", ratio.Median, ratio.Min, ratio.Max, kind))
 			}
 		}
 		sweepSeries = append(sweepSeries, "cache on, "+kind, on, "cache off, "+kind, off)

@@ -220,14 +220,15 @@ func (c *Cache) upsert(f Fork, m Mapping) {
 	c.remove(t, m.Offset, m.End())
 	// Merge with the left neighbour by growing it in place (its offset,
 	// and so its place in the tree, stays), then with the right one.
-	if l, i, ok := t.floor(m.Offset); ok {
+	l, i, ok := t.floor(m.Offset)
+	if ok {
 		if left := l.get(i); left.End() == m.Offset && mergeable(left, m) {
 			l.length[i] += m.Length
 			t.bytes += m.Length
 			c.merges.Add(1)
 			grown := left
 			grown.Length += m.Length
-			if rl, ri, ok := t.floor(grown.End()); ok {
+			if rl, ri, ok := t.after(l, i); ok {
 				if right := rl.get(ri); right.Offset == grown.End() && mergeable(grown, right) {
 					t.delete(right.Offset)
 					// The delete may have moved records between leaves:
@@ -241,7 +242,12 @@ func (c *Cache) upsert(f Fork, m Mapping) {
 			return
 		}
 	}
-	if l, i, ok := t.floor(m.End()); ok {
+	// The range is empty now, so the record after the floor (or the
+	// first record) is the only candidate on the right.
+	if !ok {
+		l = nil
+	}
+	if l, i, ok := t.after(l, i); ok {
 		if right := l.get(i); right.Offset == m.End() && mergeable(m, right) {
 			t.delete(right.Offset)
 			m.Length += right.Length
@@ -321,9 +327,15 @@ func (c *Cache) remove(t *tree, off, end uint64) bool {
 				c.splits.Add(1)
 				return true
 			}
+			if r.End() == end {
+				return true // nothing after this record can overlap
+			}
 			continue
 		}
 		t.delete(r.Offset)
+		if r.End() == end {
+			return true
+		}
 		if r.End() > end {
 			right := r
 			right.Offset, right.Length = end, r.End()-end

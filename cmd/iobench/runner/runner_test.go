@@ -339,3 +339,33 @@ func TestVerifyOnlyRereadsEarlierRun(t *testing.T) {
 		t.Fatalf("corrupted data: exit %d, output:\n%s", code, out)
 	}
 }
+
+// TestFileTarget checks the memory-speed target of the bench's mapper-cost
+// sweep: a sparse file of the asked size, readable by a job with O_DIRECT,
+// removed by Close.
+func TestFileTarget(t *testing.T) {
+	tgt, err := FileTarget(64 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(tgt.Path)
+	if err != nil || st.Size() != 64<<20 || tgt.loop != nil || !tgt.Created {
+		t.Fatalf("target %+v: stat %v, %v", tgt, st, err)
+	}
+	var out, errOut bytes.Buffer
+	code := Main([]string{"--filename=" + tgt.Path, "--rw=randread", "--bs=4k", "--size=16m", "--runtime=200ms",
+		"--time_based", "--mapper=scattered", "--extents=1024", "--warm", "--output-format=json"}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	var got fioJSON
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil || len(got.Jobs) != 1 || got.Jobs[0].Read.TotalIOs == 0 {
+		t.Fatalf("no reads in %s (%v)", out.String(), err)
+	}
+	if err := tgt.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Dir(tgt.Path)); !os.IsNotExist(err) {
+		t.Fatalf("Close left %s behind: %v", filepath.Dir(tgt.Path), err)
+	}
+}

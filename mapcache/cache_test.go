@@ -617,3 +617,118 @@ func TestLookupAtTopOfAddressSpace(t *testing.T) {
 		}
 	}
 }
+
+// TestRandomizedBigTree runs the model comparison on a file large enough
+// for multi-level trees (thousands of records), where splits, merges and
+// the line-at-a-time searches cross leaf and inner-node boundaries, and
+// ends out-of-place writes the way the engine does (CommitWriteAt,
+// DropWriteAt). Check runs after every step.
+func TestRandomizedBigTree(t *testing.T) {
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 2))
+	const blocks = 8000
+	c, md := New(bs), newModel()
+	compare := func(f Fork, b uint64) {
+		t.Helper()
+		m, _, r := c.Lookup(f, b*bs, bs)
+		if f == WriteFork && !md.hasWrite {
+			if r != NoFork {
+				t.Fatalf("write fork exists in the cache only")
+			}
+			return
+		}
+		want, ok := md.expect(f, b)
+		if ok != (r == Hit) {
+			t.Fatalf("%v block %d: cache %v, model %v", f, b, r, ok)
+		}
+		if ok {
+			want.Length, want.Offset = bs, b*bs
+			if want.Type.hasStorage() {
+				want.Addr = md.blocks[f][b].Addr
+			}
+			if m != want {
+				t.Fatalf("%v block %d: cache %+v, model %+v", f, b, m, want)
+			}
+		}
+	}
+	// Start from a full read fork of single-block records that cannot
+	// merge (addresses far apart): 8000 records, three levels.
+	for b := range uint64(blocks) {
+		m := Mapping{Offset: b * bs, Length: bs, Type: Mapped, Addr: (b*7919%blocks + 10*blocks) * 2 * bs}
+		if err := c.Upsert(ReadFork, m); err != nil {
+			t.Fatal(err)
+		}
+		md.upsert(ReadFork, m)
+	}
+	for step := range 3000 {
+		f := Fork(rng.IntN(2))
+		off := rng.Uint64N(blocks) * bs
+		n := (1 + rng.Uint64N(8)) * bs
+		switch rng.IntN(8) {
+		case 0, 1, 2, 3: // mostly runs that can merge with neighbours
+			m := Mapping{Offset: off, Length: n, Type: Mapped, Addr: off + uint64(rng.IntN(6))*blocks*bs, Dev: uint32(rng.IntN(2))}
+			if rng.IntN(5) == 0 {
+				m.Type, m.Addr = Hole, NullAddr
+			}
+			if err := c.Upsert(f, m); err != nil {
+				t.Fatalf("step %d: %v", step, err)
+			}
+			md.upsert(f, m)
+		case 4, 5:
+			if err := c.Remove(f, off, n); err != nil {
+				t.Fatalf("step %d: %v", step, err)
+			}
+			md.remove(f, off, off+n)
+		case 6: // the end of a write that went to one write-fork record
+			var w Mapping
+			found := false
+			for m := range c.Overlapping(WriteFork, off, n) {
+				if m.Type == Mapped {
+					w, found = m, true
+					break
+				}
+			}
+			if !found {
+				continue
+			}
+			commit := rng.IntN(2) == 0
+			end := c.DropWriteAt
+			if commit {
+				end = c.CommitWriteAt
+			}
+			if _, err := end(w.Offset, w.Length, w.Dev, w.Addr); err != nil {
+				t.Fatalf("step %d: %v", step, err)
+			}
+			for b := w.Offset / bs; b < w.End()/bs; b++ {
+				e, ok := md.blocks[WriteFork][b]
+				if ok && e.Type == Mapped && e.Dev == w.Dev && e.Addr == w.Addr+(b*bs-w.Offset) {
+					delete(md.blocks[WriteFork], b)
+					if commit {
+						md.blocks[ReadFork][b] = e
+					}
+				}
+			}
+		case 7:
+		}
+		if err := c.Check(); err != nil {
+			t.Fatalf("step %d: %v", step, err)
+		}
+		for range 8 {
+			compare(Fork(rng.IntN(2)), rng.Uint64N(blocks+16))
+		}
+	}
+	for f := range Fork(2) {
+		for b := uint64(0); b < blocks+16; b++ {
+			compare(f, b)
+		}
+		for m := range c.All(f) {
+			if want, _ := md.expect(f, m.Offset/bs); m != want {
+				t.Fatalf("%v record %+v, model's maximal run %+v", f, m, want)
+			}
+		}
+	}
+	if tr := &c.forks[ReadFork]; tr.height < 2 {
+		t.Fatalf("read fork height %d: the test did not reach a multi-level tree", tr.height)
+	}
+}

@@ -732,3 +732,38 @@ func TestRandomizedBigTree(t *testing.T) {
 		t.Fatalf("read fork height %d: the test did not reach a multi-level tree", tr.height)
 	}
 }
+
+// TestChildZeroDeletedThenRefilled deletes an inner node's first child and
+// then fills the new first child from below until it splits: the node's
+// keys[0] (the deleted child's old separator's successor) is then above
+// the new separator. keys[0] is never used for routing, so this is a
+// valid tree; the checker once reported it as "inner keys out of order"
+// (the engine's stress test hit it).
+func TestChildZeroDeletedThenRefilled(t *testing.T) {
+	c := New(bs)
+	up := func(b uint64) {
+		t.Helper()
+		if err := c.Upsert(ReadFork, mapped(b, 1, 3*b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for b := uint64(2000); b < 2000+2*3*leafCap; b += 2 {
+		up(b) // three full leaves of non-mergeable records
+	}
+	if tr := &c.forks[ReadFork]; tr.height != 1 || tr.leaves != 3 {
+		t.Fatalf("height %d, %d leaves", tr.height, tr.leaves)
+	}
+	if err := c.Remove(ReadFork, 2000*bs, 2*leafCap*bs); err != nil { // the first leaf
+		t.Fatal(err)
+	}
+	mustCheck(t, c)
+	for b := uint64(0); b < 4*leafCap; b += 2 {
+		up(b) // below every remaining record: the first child splits
+		mustCheck(t, c)
+	}
+	for b := uint64(0); b < 4*leafCap; b += 2 {
+		if _, _, r := c.Lookup(ReadFork, b*bs, bs); r != Hit {
+			t.Fatalf("block %d: %v", b, r)
+		}
+	}
+}

@@ -331,27 +331,7 @@ func step(t testing.TB, c *Cache, md *model, g opGen) {
 	}
 	for f := range Fork(2) {
 		for b := uint64(0); b < 80; b++ {
-			m, _, r := c.Lookup(f, b*bs, bs)
-			if f == WriteFork && !md.hasWrite {
-				if r != NoFork {
-					t.Fatalf("write fork exists in the cache only")
-				}
-				continue
-			}
-			want, ok := md.expect(f, b)
-			if ok != (r == Hit) {
-				t.Fatalf("%v block %d: cache %v, model %v", f, b, r, ok)
-			}
-			if ok {
-				wantM := want
-				wantM.Offset, wantM.Length = b*bs, bs
-				if want.Type.hasStorage() {
-					wantM.Addr = want.Addr + (b*bs - want.Offset)
-				}
-				if m != wantM {
-					t.Fatalf("%v block %d: cache %+v, model %+v", f, b, m, wantM)
-				}
-			}
+			lookupAgrees(t, c, md, f, b)
 		}
 		// Records are the maximal runs.
 		for m := range c.All(f) {
@@ -360,6 +340,33 @@ func step(t testing.TB, c *Cache, md *model, g opGen) {
 				t.Fatalf("%v record %+v, model's maximal run %+v", f, m, want)
 			}
 		}
+	}
+}
+
+// lookupAgrees checks a one-block Lookup of block b in fork f against the
+// model.
+func lookupAgrees(t testing.TB, c *Cache, md *model, f Fork, b uint64) {
+	t.Helper()
+	m, _, r := c.Lookup(f, b*bs, bs)
+	if f == WriteFork && !md.hasWrite {
+		if r != NoFork {
+			t.Fatalf("write fork exists in the cache only")
+		}
+		return
+	}
+	want, ok := md.expect(f, b)
+	if ok != (r == Hit) {
+		t.Fatalf("%v block %d: cache %v, model %v", f, b, r, ok)
+	}
+	if !ok {
+		return
+	}
+	want.Offset, want.Length = b*bs, bs
+	if want.Type.hasStorage() {
+		want.Addr = md.blocks[f][b].Addr
+	}
+	if m != want {
+		t.Fatalf("%v block %d: cache %+v, model %+v", f, b, m, want)
 	}
 }
 
@@ -629,29 +636,6 @@ func TestRandomizedBigTree(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 2))
 	const blocks = 8000
 	c, md := New(bs), newModel()
-	compare := func(f Fork, b uint64) {
-		t.Helper()
-		m, _, r := c.Lookup(f, b*bs, bs)
-		if f == WriteFork && !md.hasWrite {
-			if r != NoFork {
-				t.Fatalf("write fork exists in the cache only")
-			}
-			return
-		}
-		want, ok := md.expect(f, b)
-		if ok != (r == Hit) {
-			t.Fatalf("%v block %d: cache %v, model %v", f, b, r, ok)
-		}
-		if ok {
-			want.Length, want.Offset = bs, b*bs
-			if want.Type.hasStorage() {
-				want.Addr = md.blocks[f][b].Addr
-			}
-			if m != want {
-				t.Fatalf("%v block %d: cache %+v, model %+v", f, b, m, want)
-			}
-		}
-	}
 	// Start from a full read fork of single-block records that cannot
 	// merge (addresses far apart): 8000 records, three levels.
 	for b := range uint64(blocks) {
@@ -715,12 +699,12 @@ func TestRandomizedBigTree(t *testing.T) {
 			t.Fatalf("step %d: %v", step, err)
 		}
 		for range 8 {
-			compare(Fork(rng.IntN(2)), rng.Uint64N(blocks+16))
+			lookupAgrees(t, c, md, Fork(rng.IntN(2)), rng.Uint64N(blocks+16))
 		}
 	}
 	for f := range Fork(2) {
 		for b := uint64(0); b < blocks+16; b++ {
-			compare(f, b)
+			lookupAgrees(t, c, md, f, b)
 		}
 		for m := range c.All(f) {
 			if want, _ := md.expect(f, m.Offset/bs); m != want {

@@ -645,7 +645,7 @@ func TestRandomizedBigTree(t *testing.T) {
 		}
 		md.upsert(ReadFork, m)
 	}
-	for step := range 3000 {
+	for step := range 2000 {
 		f := Fork(rng.IntN(2))
 		off := rng.Uint64N(blocks) * bs
 		n := (1 + rng.Uint64N(8)) * bs

@@ -404,23 +404,35 @@ func runBench(st settings, stdout, stderr io.Writer) error {
 	_ = lin.Set("name", "linear-4g")
 	_ = lin.Set("mapper", "linear")
 	_ = lin.Set("warm", "0")
-	bigA, bigB, err := abRounds(big, bt.Path, rounds, save(big.Name))
-	if err != nil {
-		return err
-	}
-	linB, err := iobenchRounds(lin, bt.Path, rounds, save(lin.Name))
-	if err != nil {
-		return err
+	// fio, scattered and linear take turns in every round, so the
+	// per-round ratios compare runs made minutes, not rounds, apart.
+	var bigA, bigB []Metrics
+	var linIOPS, vsLinear []float64
+	for r := range rounds {
+		sv := save(big.Name)
+		if r > 0 {
+			sv = nil
+		}
+		a, b, err := abRounds(big, bt.Path, 1, sv)
+		if err != nil {
+			return err
+		}
+		res, js, err := runOne(lin, bt.Path)
+		if err != nil {
+			return err
+		}
+		if r == 0 {
+			save(lin.Name)("iobench", js)
+		}
+		bigA, bigB = append(bigA, a...), append(bigB, b...)
+		linIOPS = append(linIOPS, metricsOf(res).IOPS)
+		vsLinear = append(vsLinear, b[0].IOPS/max(linIOPS[r], 1))
 	}
 	bigRow := compareRow(big.Name, bigA, bigB)
-	var vsLinear []float64
-	for i := range min(len(bigB), len(linB)) {
-		vsLinear = append(vsLinear, bigB[i].IOPS/max(linB[i].IOPS, 1))
-	}
 	linRatio := ratios(vsLinear)
 	md.WriteString("| run | IOPS (median) | ratio min / median / max |\n|---|---:|---|\n")
 	fmt.Fprintf(&md, "| fio randread | %s | |\n", fmtCount(bigRow.meanFI))
-	fmt.Fprintf(&md, "| iobench linear | %s | |\n", fmtCount(median(linB)))
+	fmt.Fprintf(&md, "| iobench linear | %s | |\n", fmtCount(ratios(linIOPS).Median))
 	fmt.Fprintf(&md, "| iobench scattered, 1M extents, warm | %s | %.2f / %.2f / %.2f of fio; %.2f / %.2f / %.2f of linear |\n", fmtCount(bigRow.meanIO),
 		bigRow.iops.Min, bigRow.iops.Median, bigRow.iops.Max, linRatio.Min, linRatio.Median, linRatio.Max)
 
@@ -444,31 +456,6 @@ func runBench(st settings, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprint(stdout, md.String())
 	return nil
-}
-
-// iobenchRounds runs j under iobench alone, rounds times.
-func iobenchRounds(j workloads.Job, target string, rounds int, save func(name string, b []byte)) ([]Metrics, error) {
-	var ms []Metrics
-	for r := range rounds {
-		res, js, err := runOne(j, target)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, metricsOf(res))
-		if save != nil && r == 0 {
-			save("iobench", js)
-		}
-	}
-	return ms, nil
-}
-
-// median returns the median IOPS of ms.
-func median(ms []Metrics) float64 {
-	xs := make([]float64, len(ms))
-	for i, m := range ms {
-		xs[i] = m.IOPS
-	}
-	return ratios(xs).Median
 }
 
 func withRuntime(j workloads.Job, rt string) workloads.Job {

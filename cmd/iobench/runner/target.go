@@ -55,9 +55,9 @@ func AutoTarget(sizeBytes int64) (*Target, error) {
 
 // FileTarget creates a sparse file of sizeBytes on tmpfs (/dev/shm, else
 // the temporary directory), with no loop device over it. Read with
-// O_DIRECT from tmpfs, it is a device at memory speed: the kernel copies
-// pages inline, with no block layer and no worker thread, so what is
-// measured on it is the engine's own cost. Close removes it.
+// O_DIRECT from tmpfs, it is a device at memory speed: no block layer and
+// no loop worker, only page copies (done by io_uring's worker threads, as
+// tmpfs has no non-blocking reads). Close removes it.
 func FileTarget(sizeBytes int64) (*Target, error) {
 	dir := os.TempDir()
 	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {

@@ -379,8 +379,7 @@ func (c *Cache) Lookup(f Fork, off, length uint64) (Mapping, uint64, Result) {
 		} else if l, i, ok := t.floor(off); ok {
 			// Every record of the leaf is after off: the floor, if
 			// any, is in an earlier leaf.
-			m := l.get(i)
-			start, r = m.Offset, rec{m.Length, m.Addr, meta{m.Type, m.Flags, m.Dev}}
+			start, r = l.off[i], rec{l.length[i], l.addr[i], l.meta[i]}
 			found = start+r.length > off
 		}
 	}

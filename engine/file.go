@@ -100,21 +100,13 @@ func (f *File) WriteAt(p []byte, off int64) (int, error) {
 
 func (f *File) rw(p []byte, off int64, write bool) (int, error) {
 	if off < 0 {
-		return 0, &IOError{Op: opName(write), File: f.name, Length: uint64(len(p)),
-			Err: fmt.Errorf("negative offset %d", off)}
+		return 0, newIOError(write, f, 0, uint64(len(p)), nil, 0, fmt.Errorf("negative offset %d", off))
 	}
 	r := f.eng.getRequest()
 	r.File, r.Offset, r.Buf, r.Write = f, uint64(off), p, write
 	n, err := f.eng.do(r)
 	f.eng.putRequest(r)
 	return n, err
-}
-
-func opName(write bool) string {
-	if write {
-		return "write"
-	}
-	return "read"
 }
 
 // Close closes the file: the mapper releases what it holds for it

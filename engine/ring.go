@@ -5,7 +5,7 @@ import "time"
 // Ring is what the engine needs from an io_uring instance: queue device
 // operations, hand them to the kernel, and collect completions. The engine
 // reaches the kernel only through this interface, so that tests can put a
-// fault-injecting ring behind it (see FaultRing).
+// fault-injecting ring behind it (package engine/faultring).
 //
 // A Ring is used by exactly one goroutine, which the engine locks to its OS
 // thread; implementations need not be safe for concurrent use. No method may

@@ -101,8 +101,7 @@ func (c *counters) snapshot() Stats {
 
 // tally is what a queue counted for one file since it last added to the
 // shared counters: plain integers, owned by the queue's goroutine. Atomic
-// adds are full barriers on x86; a 4 KiB read made ten of them when each
-// count went straight to the engine's and the file's counters.
+// adds are full barriers on x86, and a 4 KiB read counts about ten things.
 type tally [nTallied]uint64
 
 func (c *counters) add(t *tally) {
@@ -111,4 +110,23 @@ func (c *counters) add(t *tally) {
 			c.c[k].Add(n)
 		}
 	}
+}
+
+// count tallies n for counter k of file f (nil: the engine alone).
+func (q *Queue) count(f *File, k counter, n uint64) {
+	if f != q.tallyFile {
+		q.flushTally()
+		q.tallyFile = f
+	}
+	q.tally[k] += n
+}
+
+// flushTally adds the queue's tally to the engine's and its file's
+// counters.
+func (q *Queue) flushTally() {
+	q.eng.counters.add(&q.tally)
+	if q.tallyFile != nil {
+		q.tallyFile.counters.add(&q.tally)
+	}
+	q.tally = tally{}
 }

@@ -1,0 +1,101 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// The ring loop: resolved pieces take free slots and are queued on the
+// ring (fill); pump hands them to the kernel, waits, and collects the
+// completions, which complete.go finishes.
+
+// fill moves backlog pieces into free slots and queues them on the ring.
+func (q *Queue) fill() {
+	for q.bhead < len(q.backlog) && len(q.freeSlot) > 0 {
+		p := &q.backlog[q.bhead]
+		slot := q.freeSlot[len(q.freeSlot)-1]
+		if !q.queueOp(slot, p) {
+			break // submission queue full: wait for the kernel
+		}
+		q.unsubmitted++
+		q.freeSlot = q.freeSlot[:len(q.freeSlot)-1]
+		q.slots[slot] = *p
+		if p.req.Write {
+			// For the ioend's latency; reads need no clock here.
+			q.slots[slot].startNs = q.eng.nowNs()
+		}
+		*p = piece{}
+		q.bhead++
+	}
+	if q.bhead == len(q.backlog) {
+		q.backlog, q.bhead = q.backlog[:0], 0
+	}
+	if n := uint64(q.inflightIOs()); n > q.eng.counters.maxInFlight.Load() {
+		q.eng.counters.maxInFlight.Store(n)
+	}
+	q.checkInvariants()
+}
+
+// queueOp builds the ring operation for the untransferred part of p.
+func (q *Queue) queueOp(slot uint32, p *piece) bool {
+	e := q.eng
+	d := &e.devs[p.dev]
+	buf := p.req.Buf[p.bufOff+p.done : p.bufOff+p.length]
+	op := &q.op
+	*op = Op{
+		Write: p.req.Write, Fd: d.fd, BufIndex: -1,
+		Addr: uintptr(unsafe.Pointer(unsafe.SliceData(buf))), Len: uint32(len(buf)),
+		Offset: p.addr + uint64(p.done), UserData: uint64(slot),
+	}
+	if e.filesRegistered {
+		op.FixedFile, op.Fd = true, int32(p.dev)
+	}
+	if e.cfg.FixedBuffers {
+		op.BufIndex = e.arena.index(buf)
+	}
+	return q.ring.Queue(op)
+}
+
+// pump submits what is queued, waits for waitNr completions (at most
+// timeout, if positive) and processes what completed: it completes pieces
+// (complete.go), refills the freed slots, delivers finished requests and
+// reclaims freed space.
+func (q *Queue) pump(waitNr int, timeout time.Duration) error {
+	q.fill()
+	if waitNr > q.inflightIOs() {
+		waitNr = q.inflightIOs()
+	}
+	err := q.ring.Submit(waitNr, timeout)
+	q.unsubmitted = 0
+	for {
+		n := q.ring.Reap(q.cqes)
+		for i := range n {
+			q.complete(q.cqes[i])
+		}
+		if n < len(q.cqes) {
+			break
+		}
+	}
+	q.fill()
+	q.deliver()
+	q.eng.reclaim(false)
+	if err != nil && !errors.Is(err, syscall.EINTR) {
+		return fmt.Errorf("engine: io_uring submit: %w", err)
+	}
+	return nil
+}
+
+// failBacklog fails every piece not yet handed to the ring.
+func (q *Queue) failBacklog(err error) {
+	for q.bhead < len(q.backlog) {
+		p := q.backlog[q.bhead]
+		q.backlog[q.bhead] = piece{}
+		q.bhead++
+		q.pieceFailed(&p, err)
+	}
+	q.backlog, q.bhead = q.backlog[:0], 0
+	q.deliver()
+}

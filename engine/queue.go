@@ -52,6 +52,9 @@ type Queue struct {
 	// unsubmitted counts operations queued on the ring since the last
 	// Submit: the kernel has not seen them yet.
 	unsubmitted int
+	// enters counts io_uring_enter calls not yet added to the engine's
+	// counters (flushTally).
+	enters uint64
 
 	// Scratch space reused by every request, so that the I/O path does
 	// not allocate: pieces of the request being resolved, completions,

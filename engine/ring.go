@@ -29,6 +29,9 @@ type Ring interface {
 	RegisterFiles(fds []int32) error
 	// Info describes the ring for reports: setup flags and features.
 	Info() string
+	// Enters returns how many times the ring has entered the kernel
+	// (io_uring_enter calls), for the per-I/O figures in reports.
+	Enters() uint64
 	// Close releases the ring. Operations still in flight are the
 	// caller's responsibility: the engine drains them first.
 	Close() error

@@ -63,22 +63,28 @@ func (q *Queue) queueOp(slot uint32, p *piece) bool {
 // timeout, if positive) and processes what completed: it completes pieces
 // (complete.go), refills the freed slots, delivers finished requests and
 // reclaims freed space.
+//
+// New I/O goes to the kernel in a call of its own, and the wait is a
+// second call made only if the first did not already bring enough
+// completions: the device starts on the new I/O while this thread comes
+// back for the wait, which then often finds the completion ready instead
+// of sleeping (waking a sleeping vCPU costs tens of µs on a VM). Measured
+// against submitting and waiting in one call, this lowers the voluntary
+// context switches and the CPU time per I/O (README, "The data path").
 func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 	q.fill()
-	if waitNr > q.inflightIOs() {
-		waitNr = q.inflightIOs()
+	waitNr = min(waitNr, q.inflightIOs())
+	enters := q.ring.Enters()
+	var err error
+	if q.unsubmitted > 0 || waitNr == 0 {
+		err = q.ring.Submit(0, 0)
+		q.unsubmitted = 0
 	}
-	err := q.ring.Submit(waitNr, timeout)
-	q.unsubmitted = 0
-	for {
-		n := q.ring.Reap(q.cqes)
-		for i := range n {
-			q.complete(q.cqes[i])
-		}
-		if n < len(q.cqes) {
-			break
-		}
+	if got := q.reapAll(); err == nil && got < waitNr {
+		err = q.ring.Submit(waitNr-got, timeout)
+		q.reapAll()
 	}
+	q.enters += q.ring.Enters() - enters
 	q.fill()
 	q.deliver()
 	q.eng.reclaim(false)
@@ -86,6 +92,21 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 		return fmt.Errorf("engine: io_uring submit: %w", err)
 	}
 	return nil
+}
+
+// reapAll completes every completion the ring has and returns how many.
+func (q *Queue) reapAll() int {
+	total := 0
+	for {
+		n := q.ring.Reap(q.cqes)
+		for i := range n {
+			q.complete(q.cqes[i])
+		}
+		total += n
+		if n < len(q.cqes) {
+			return total
+		}
+	}
 }
 
 // failBacklog fails every piece not yet handed to the ring.

@@ -25,6 +25,7 @@ type Stats struct {
 	OutOfPlace    uint64 // device writes that went to a fresh location
 	ShortIOs      uint64 // short transfers that were continued
 	Retries       uint64 // device I/Os retried after EAGAIN
+	RingEnters    uint64 // io_uring_enter calls (engine-wide; 0 per file)
 	FreedBytes    uint64 // space handed back to the mapper
 	MaxInFlight   uint64 // most device I/Os in flight on one queue
 	CachedExtents uint64 // records in the caches (read + write fork)
@@ -71,6 +72,7 @@ const (
 	cOutOfPlace
 	cShortIOs
 	cRetries
+	cRingEnters
 	nTallied
 )
 
@@ -94,7 +96,7 @@ func (c *counters) snapshot() Stats {
 		ReadBytes: v(cReadBytes), WriteBytes: v(cWriteBytes),
 		ZeroBytes: v(cZeroBytes), InlineBytes: v(cInlineBytes),
 		Splits: v(cSplits), OutOfPlace: v(cOutOfPlace),
-		ShortIOs: v(cShortIOs), Retries: v(cRetries),
+		ShortIOs: v(cShortIOs), Retries: v(cRetries), RingEnters: v(cRingEnters),
 		FreedBytes: c.freedBytes.Load(), MaxInFlight: c.maxInFlight.Load(),
 	}
 }
@@ -125,6 +127,10 @@ func (q *Queue) count(f *File, k counter, n uint64) {
 // counters.
 func (q *Queue) flushTally() {
 	q.eng.counters.add(&q.tally)
+	if q.enters > 0 {
+		q.eng.counters.c[cRingEnters].Add(q.enters)
+		q.enters = 0
+	}
 	if q.tallyFile != nil {
 		q.tallyFile.counters.add(&q.tally)
 	}

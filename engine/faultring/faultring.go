@@ -179,6 +179,9 @@ func (f *Ring) RegisterFiles(fds []int32) error { return f.Inner.RegisterFiles(f
 // Info implements engine.Ring.
 func (f *Ring) Info() string { return f.Inner.Info() + " (fault injection)" }
 
+// Enters implements engine.Ring.
+func (f *Ring) Enters() uint64 { return f.Inner.Enters() }
+
 // Close implements engine.Ring.
 func (f *Ring) Close() error { return f.Inner.Close() }
 

@@ -200,12 +200,13 @@ func (e *Engine) Close() error {
 
 // Buffer returns an aligned buffer of n bytes from the engine's arena
 // (memory outside the Go heap, registered as fixed buffers when
-// Config.FixedBuffers is set). It returns nil when the arena is exhausted.
-// Give it back with PutBuffer.
+// Config.FixedBuffers is set). It returns nil when the arena is exhausted
+// or the engine is closed. Give it back with PutBuffer; a buffer still out
+// when the engine closes stays valid until it is put back.
 func (e *Engine) Buffer(n int) []byte { return e.arena.get(n) }
 
 // PutBuffer returns a buffer obtained from Buffer. The buffer must not be in
-// use by a request.
+// use by a request. Putting a buffer back twice panics.
 func (e *Engine) PutBuffer(b []byte) { e.arena.put(b) }
 
 // Alignment returns the alignment every request's offset and length must

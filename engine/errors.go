@@ -30,6 +30,8 @@ var (
 	// ErrClosed is returned for requests made to, or cancelled by, a closed
 	// engine.
 	ErrClosed = errors.New("engine closed")
+	// ErrFileClosed is returned for requests on a File after its Close.
+	ErrFileClosed = errors.New("file closed")
 	// ErrMapper wraps an error returned by the mapper.
 	ErrMapper = errors.New("mapper error")
 )

@@ -30,6 +30,9 @@ func (q *Queue) resolve(r *Request) error {
 	if f.eng != e {
 		return fmt.Errorf("engine: file %s belongs to another engine", f.name)
 	}
+	if f.closed.Load() {
+		return q.requestError(r, r.Offset, uint64(len(r.Buf)), ErrFileClosed)
+	}
 	length := uint64(len(r.Buf))
 	if err := e.checkAligned(r); err != nil {
 		return q.requestError(r, r.Offset, length, err)

@@ -34,6 +34,7 @@ type Geometry struct {
 	MaxSectorsKB      uint32 // largest I/O the block layer sends unsplit
 	NrRequests        uint32
 	PollQueues        bool // the driver has poll queues (IOPOLL can work)
+	ReadOnly          bool // the kernel marks the block device read-only (BLKROGET)
 	Major, Minor      uint32
 }
 
@@ -202,7 +203,7 @@ func (d *Device) probe() error {
 			g.PhysicalBlockSize = pbs
 		}
 		if ro, err := unix.IoctlGetInt(fd, unix.BLKROGET); err == nil && ro != 0 {
-			d.readOnly = true
+			d.readOnly, g.ReadOnly = true, true
 		}
 		g.Major, g.Minor = unix.Major(uint64(st.Rdev)), unix.Minor(uint64(st.Rdev))
 		d.sysfs()

@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/iobench/iobench/workloads"
+	"golang.org/x/sys/unix"
 )
 
 // settings are the runner's own options (not job options).
@@ -42,8 +44,21 @@ var runnerFlags = map[string]string{
 }
 
 // Main runs iobench with args (without the program name) and returns the
-// exit status: 0 on success, 1 when a job failed, 2 for bad input.
+// exit status: 0 on success, 1 when a job failed, 2 for bad input found
+// before any I/O, and 128 (fio's) when SIGINT, SIGTERM or SIGHUP stopped
+// the run; the report of what ran before the signal is still written, and
+// what iobench made (the automatic target, fio) is cleaned up.
 func Main(args []string, stdout, stderr io.Writer) int {
+	unwatch := watchSignals(stderr)
+	code := runMain(args, stdout, stderr)
+	unwatch()
+	if interrupted.Load() {
+		return exitInterrupted
+	}
+	return code
+}
+
+func runMain(args []string, stdout, stderr io.Writer) int {
 	cmd := ""
 	if len(args) > 0 && (args[0] == "bench" || args[0] == "compare" || args[0] == "help") {
 		cmd, args = args[0], args[1:]
@@ -76,17 +91,15 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if len(jobs) == 0 {
 		jobs, groups = defaultSuite(job, st.quick)
 	}
-	w := stdout
+	// --output is checked now and written only at the end, so that a run
+	// refused later leaves an existing file as it was.
 	if st.output != "" {
-		f, err := os.Create(st.output)
-		if err != nil {
-			fmt.Fprintf(stderr, "iobench: %v\n", err)
+		if err := checkWritable(st.output); err != nil {
+			fmt.Fprintf(stderr, "iobench: --output: %v\n", err)
 			return 2
 		}
-		defer f.Close()
-		w = f
 	}
-	out := Output{Format: st.format, W: w}
+	out := Output{Format: st.format, W: stdout}
 	if st.format != "json" || st.output != "" {
 		out.Progress = stderr
 		if f, ok := stderr.(*os.File); ok {
@@ -107,21 +120,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	run, err := Execute(jobs, groups, st, out, stderr)
 	if err != nil {
-		var bad *badInput
-		if errors.As(err, &bad) {
-			fmt.Fprintf(stderr, "iobench: %v\n", err)
-			return 2
-		}
+		return exit(stderr, err)
+	}
+	if err := writeReport(st, stdout, run); err != nil {
 		fmt.Fprintf(stderr, "iobench: %v\n", err)
 		return 1
-	}
-	if st.format == "json" {
-		if err := WriteJSON(w, run); err != nil {
-			fmt.Fprintf(stderr, "iobench: %v\n", err)
-			return 1
-		}
-	} else {
-		WriteNormal(w, run)
 	}
 	for _, r := range run.Jobs {
 		if r.Err != nil {
@@ -131,9 +134,43 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// checkWritable reports whether path can be created or written, without
+// touching it.
+func checkWritable(path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return unix.Access(path, unix.W_OK)
+	}
+	dir := filepath.Dir(path)
+	if err := unix.Access(dir, unix.W_OK); err != nil {
+		return fmt.Errorf("%s: cannot create a file in %s: %w", path, dir, err)
+	}
+	return nil
+}
+
+// writeReport writes run to --output (or stdout) in the chosen format.
+func writeReport(st settings, stdout io.Writer, run *Run) error {
+	w := stdout
+	if st.output != "" {
+		f, err := os.Create(st.output)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	if st.format == "json" {
+		return WriteJSON(w, run)
+	}
+	WriteNormal(w, run)
+	return nil
+}
+
 func exit(stderr io.Writer, err error) int {
 	if err == nil {
 		return 0
+	}
+	if errors.Is(err, errInterrupted) {
+		return exitInterrupted
 	}
 	fmt.Fprintf(stderr, "iobench: %v\n", err)
 	var bad *badInput

@@ -52,6 +52,8 @@ type JobResult struct {
 	Err      error
 	Verified uint64 // bytes checked by verify
 	Elapsed  time.Duration
+	// Interrupted is set when a signal stopped the job before its end.
+	Interrupted bool
 }
 
 func newHist() *hdrhistogram.Histogram {
@@ -82,13 +84,31 @@ func runJob(j workloads.Job, groupID int, tgt string, lv *live, out Output) JobR
 		res.Err = err
 		return res
 	}
-	workers, usage := s.runWorkers(lv)
-	errs := res.collect(workers, usage)
-	if j.Verify != "" && (j.VerifyOnly || j.RW.Writes() && len(errs) == 0) {
+	var errs []error
+	if j.VerifyOnly {
+		// fio's verify_only: the workload is not run, only what an earlier
+		// run of it wrote is read back and checked.
+		start := time.Now()
 		n, err := verifyPass(s.eng, s.f, s.job, s.size)
-		res.Verified += n
+		res.Verified, res.Elapsed = n, time.Since(start)
 		if err != nil {
 			errs = append(errs, err)
+		}
+	} else {
+		workers, usage := s.runWorkers(lv)
+		errs = res.collect(workers, usage)
+		res.Interrupted = interrupted.Load()
+		if len(errs) == 0 && !res.Interrupted && res.Dir[0].IOs+res.Dir[1].IOs == 0 {
+			errs = append(errs, errNothingMeasured)
+		}
+		// A writing job reads its region back at the end; a reading job
+		// checked every block as it read it.
+		if j.Verify != "" && j.RW.Writes() && len(errs) == 0 && !res.Interrupted {
+			n, err := verifyPass(s.eng, s.f, s.job, s.size)
+			res.Verified += n
+			if err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	res.Engine = s.eng.Stats()
@@ -110,8 +130,7 @@ type jobSetup struct {
 // with the job's ring options, and the job's file, and checks that the
 // job's block sizes suit the device.
 func openJob(j *workloads.Job, tgt string) (*jobSetup, error) {
-	readOnly := j.VerifyOnly || !j.RW.Writes() || j.Mapper == "fiemap"
-	dev, err := device.Open(tgt, device.Options{ReadOnly: readOnly, Force: j.Force})
+	dev, err := device.Open(tgt, device.Options{ReadOnly: !writes(j), Force: j.Force})
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +173,9 @@ func (s *jobSetup) close() {
 
 // prepare does what comes before the measured run: warming the cache
 // (warm=1), and laying down verify blocks for a writing job that verifies,
-// so that every later read has something to check.
+// so that every read of the job, and of a later run with verify_only or a
+// reading job with verify, has something to check. A reading job checks
+// what an earlier writing job wrote, as in fio: it writes nothing.
 func (s *jobSetup) prepare() error {
 	j := s.job
 	if j.Warm && j.Cache {
@@ -166,7 +187,7 @@ func (s *jobSetup) prepare() error {
 			return fmt.Errorf("warm: %w", err)
 		}
 	}
-	if j.Verify != "" && !j.VerifyOnly {
+	if j.Verify != "" && writes(j) {
 		if err := prefill(s.eng, s.f, j, s.size); err != nil {
 			return fmt.Errorf("verify prefill: %w", err)
 		}
@@ -272,18 +293,13 @@ type worker struct {
 	deadline     time.Time // zero: no runtime limit
 	passBytes    uint64    // one pass over the region
 	issued       uint64    // bytes issued so far
-	writeGen     uint64    // verify generation of the last write
+	writeGen     uint64    // writes issued: the verify generation, the scramble sequence
 	inflight     map[uint64]uint64
 	stopping     bool // an error limit or a mismatch stops issuing
 	pastDeadline bool
 	measuring    bool // past the ramp time
 	measureStart time.Time
 }
-
-// interrupted is set when the user asks iobench to stop (SIGINT or
-// SIGTERM): jobs stop issuing, drain what is in flight, report, and the
-// automatic target is removed.
-var interrupted atomic.Bool
 
 // errLimit stops a job after this many failed I/Os: something is wrong
 // with the target, and the first error says what.
@@ -332,6 +348,9 @@ func (w *worker) start() error {
 			return fmt.Errorf("buffer arena exhausted")
 		}
 		w.reqs[i].Buf = b
+		if j.RW.Writes() && w.ver == nil {
+			fillRandom(b, j.RandSeed^uint64(w.idx)<<40^uint64(i)<<20)
+		}
 	}
 	now := time.Now()
 	w.rampEnd = now.Add(j.RampTime)
@@ -420,12 +439,17 @@ func (w *worker) issue(r *engine.Request) bool {
 	}
 	r.File, r.Offset, r.Write = w.f, io.Offset, io.Write
 	r.Buf = r.Buf[:io.Length]
-	if w.ver != nil {
+	if io.Write {
+		w.writeGen++
+	}
+	switch {
+	case w.ver != nil:
 		w.inflight[io.Offset] = io.Length
 		if io.Write {
-			w.writeGen++
 			w.ver.Fill(r.Buf, io.Offset, w.writeGen)
 		}
+	case io.Write:
+		scramble(r.Buf, io.Offset, w.writeGen)
 	}
 	w.issued += io.Length
 	return true

@@ -269,11 +269,10 @@ func TestFioJobFileIsValidForFio(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path, err := fioJobFile(j, "/dev/null")
-	if err != nil {
+	path := filepath.Join(t.TempDir(), "x.fio")
+	if err := os.WriteFile(path, []byte(fioJobFile(j, "/dev/null")), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	defer os.Remove(path)
 	if out, err := exec.Command(fio, "--parse-only", path).CombinedOutput(); err != nil {
 		t.Fatalf("fio rejects the job file: %v\n%s", err, out)
 	}

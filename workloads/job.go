@@ -69,12 +69,15 @@ type Job struct {
 	Filename string
 	RW       RW
 	// RWMixRead is the read share (percent) of rw and randrw.
-	RWMixRead   float64
-	BS          [2]uint64    // block size for reads and writes
-	BSSplit     [2][]BSSplit // per direction; empty: use BS
-	IODepth     int
-	NumJobs     int
-	Size        uint64 // bytes of the target each job covers; 0: all of it
+	RWMixRead float64
+	BS        [2]uint64    // block size for reads and writes
+	BSSplit   [2][]BSSplit // per direction; empty: use BS
+	IODepth   int
+	NumJobs   int
+	Size      uint64 // bytes of the target each job covers; 0: all of it
+	// SizePct, when above 0, is size given as a share of the target
+	// (size=50%); the runner sets Size from it once the target is known.
+	SizePct     float64
 	Offset      uint64
 	Runtime     time.Duration
 	TimeBased   bool
@@ -148,6 +151,7 @@ func (j *Job) Set(key, value string) error {
 	if value == "" && o.kind != kindBool && o.kind != kindFlag {
 		return fmt.Errorf("%w: %s needs a value", ErrBadValue, key)
 	}
+	mixRead := j.RWMixRead
 	if err := o.set(j, value); err != nil {
 		return fmt.Errorf("%w: %s=%s: %w", ErrBadValue, key, value, err)
 	}
@@ -155,8 +159,15 @@ func (j *Job) Set(key, value string) error {
 		j.set = map[string]bool{}
 	}
 	j.set[o.Name] = true
+	if other := mixPartner[o.Name]; other != "" && j.set[other] && j.RWMixRead != mixRead {
+		return &Notice{Option: o.Name, Msg: fmt.Sprintf("overrides %s (they add up to 100): reads %g%%, writes %g%%", other, j.RWMixRead, 100-j.RWMixRead)}
+	}
 	return nil
 }
+
+// mixPartner pairs the two options that set one read/write mix: given
+// both with values that disagree, the later wins (as in fio), with a notice.
+var mixPartner = map[string]string{"rwmixread": "rwmixwrite", "rwmixwrite": "rwmixread"}
 
 // Notice is returned by Set for an option iobench accepts but ignores
 // (it only selects something fio-specific); the caller prints it.

@@ -29,6 +29,7 @@ type settings struct {
 	cpuprofile string
 	help       bool
 	version    bool
+	notices    []string // options accepted with a word to the user
 }
 
 var runnerFlags = map[string]string{
@@ -68,6 +69,9 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "iobench: %v\n", err)
 		fmt.Fprintf(stderr, "Run 'iobench --help' for the options.\n")
 		return 2
+	}
+	for _, n := range st.notices {
+		fmt.Fprintf(stderr, "iobench: notice: %s\n", n)
 	}
 	if st.help || cmd == "help" {
 		usage(stdout)
@@ -267,6 +271,7 @@ func parseArgs(args []string) (settings, workloads.Job, []string, error) {
 		if err := job.Set(key, val); err != nil {
 			var n *workloads.Notice
 			if errors.As(err, &n) {
+				st.notices = append(st.notices, "--"+n.Error())
 				continue
 			}
 			return st, job, nil, fmt.Errorf("--%s: %w", key, err)
@@ -296,7 +301,11 @@ func buildJobs(cli workloads.Job, files []string, stderr io.Writer) ([]workloads
 					continue
 				}
 				if err := j.Set(kv[0], kv[1]); err != nil {
-					return nil, nil, err
+					var n *workloads.Notice
+					if !errors.As(err, &n) {
+						return nil, nil, err
+					}
+					fmt.Fprintf(stderr, "iobench: notice: %s: job %q: --%s\n", path, j.Name, n)
 				}
 			}
 			if err := j.Validate(); err != nil {

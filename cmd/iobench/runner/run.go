@@ -122,10 +122,17 @@ func preflight(j *workloads.Job, target string) error {
 		return fmt.Errorf("job %q: hipri needs a device with poll queues; %s has none (NVMe: load nvme with poll_queues=N)", j.Name, target)
 	}
 	size := g.SizeBytes
+	align := uint64(max(g.LogicalBlockSize, g.DIOOffsetAlign))
+	if j.SizePct > 0 {
+		j.Size = uint64(float64(size)*j.SizePct/100) / align * align
+		if j.Size == 0 {
+			return fmt.Errorf("job %q: size=%g%% of %s's %d bytes is less than a block", j.Name, j.SizePct, target, size)
+		}
+		j.Size = min(j.Size, size-min(j.Offset, size))
+	}
 	if j.Offset >= size || j.Offset+j.Size > size {
 		return fmt.Errorf("job %q: offset %d + size %d exceed the target's %d bytes", j.Name, j.Offset, j.Size, size)
 	}
-	align := uint64(max(g.LogicalBlockSize, g.DIOOffsetAlign))
 	for _, bs := range blockSizes(j) {
 		if bs%align != 0 {
 			return fmt.Errorf("job %q: bs=%s is not a multiple of %s's %d-byte logical block", j.Name, workloads.FormatSize(bs), target, align)

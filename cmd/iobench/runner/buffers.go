@@ -6,8 +6,10 @@ import "encoding/binary"
 // compress, deduplicate or thin-provision give other numbers on zeros, so
 // a comparison with fio must write what fio writes. Each request's buffer
 // is filled once, when the job starts, and each write then stamps its
-// offset and a sequence number into every 512-byte sector (fio's
-// scramble_buffers), so no two writes carry the same sectors.
+// offset and a sequence number into every 4 KiB block (as fio's
+// scramble_buffers does per 512-byte sector: 4 KiB, the block size of
+// deduplicating devices, costs an eighth of the stores), so no two writes
+// carry the same 4 KiB block.
 
 // fillRandom fills buf with pseudo-random bytes from seed (xorshift64:
 // about a byte per cycle; run once per buffer per job).
@@ -28,13 +30,16 @@ func fillRandom(buf []byte, seed uint64) {
 	}
 }
 
+// scrambleBytes is the stride of scramble's stamps.
+const scrambleBytes = 4096
+
 // scramble makes the random buffer buf, about to be written at offset as
 // write number seq, unlike any other write: the first 8 bytes of each
-// 512-byte sector become the sector's offset mixed with seq. It costs one
-// store per sector and allocates nothing.
+// 4 KiB block become the block's offset mixed with seq. It costs one store
+// per block and allocates nothing.
 func scramble(buf []byte, offset, seq uint64) {
 	stamp := seq * 0x9e3779b97f4a7c15
-	for i := 0; i+8 <= len(buf); i += 512 {
+	for i := 0; i+8 <= len(buf); i += scrambleBytes {
 		binary.LittleEndian.PutUint64(buf[i:], (offset+uint64(i))^stamp)
 	}
 }

@@ -81,7 +81,10 @@ func runJob(j workloads.Job, groupID int, tgt string, lv *live, out Output) JobR
 	defer s.close()
 	res.Ring = s.eng.RingInfo()
 	if err := s.prepare(); err != nil {
-		res.Err = err
+		res.Err, res.Interrupted = err, errors.Is(err, errInterrupted)
+		if res.Interrupted {
+			res.Err = nil
+		}
 		return res
 	}
 	var errs []error
@@ -91,7 +94,10 @@ func runJob(j workloads.Job, groupID int, tgt string, lv *live, out Output) JobR
 		start := time.Now()
 		n, err := verifyPass(s.eng, s.f, s.job, s.size)
 		res.Verified, res.Elapsed = n, time.Since(start)
-		if err != nil {
+		switch {
+		case errors.Is(err, errInterrupted):
+			res.Interrupted = true
+		case err != nil:
 			errs = append(errs, err)
 		}
 	} else {
@@ -106,7 +112,10 @@ func runJob(j workloads.Job, groupID int, tgt string, lv *live, out Output) JobR
 		if j.Verify != "" && j.RW.Writes() && len(errs) == 0 && !res.Interrupted {
 			n, err := verifyPass(s.eng, s.f, s.job, s.size)
 			res.Verified += n
-			if err != nil {
+			switch {
+			case errors.Is(err, errInterrupted):
+				res.Interrupted = true
+			case err != nil:
 				errs = append(errs, err)
 			}
 		}
@@ -557,6 +566,9 @@ func sweep(eng *engine.Engine, f *engine.File, j *workloads.Job, size uint64, fn
 	}
 	defer eng.PutBuffer(buf)
 	for off := uint64(0); off < span; off += chunk {
+		if interrupted.Load() {
+			return errInterrupted
+		}
 		n := min(chunk, span-off)
 		if err := fn(buf[:n], base+off); err != nil {
 			return err

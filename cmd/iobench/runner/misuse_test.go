@@ -105,10 +105,15 @@ func TestReadJobVerifiesEarlierWrite(t *testing.T) {
 	if code, out, errs := run(t, "--filename="+l.Path, "--size=4m", "--verify=crc32c", "--rw=randread", "--bs=4k", "--runtime=200ms", "--time_based"); code != 0 {
 		t.Fatalf("read job with verify on %s: exit %d\n%s%s", l.Path, code, out, errs)
 	}
+	// The issue's own command: the write job again with verify_only.
+	if code, out, errs := run(t, "--filename="+l.Path, "--size=4m", "--verify=crc32c", "--rw=write", "--bs=4k", "--verify_only"); code != 0 || !strings.Contains(out, "no mismatch") {
+		t.Fatalf("verify_only on %s: exit %d\n%s%s", l.Path, code, out, errs)
+	}
 }
 
 // TestWriteBuffersAreRandom: writes carry fio's default contents, random
-// data, not zeros, and no two written sectors are the same.
+// data, not zeros, and no two written 4 KiB blocks are the same (the job
+// writes each request buffer many times).
 func TestWriteBuffersAreRandom(t *testing.T) {
 	path := targetFile(t, 8<<20)
 	if code, out, errs := run(t, "--filename="+path, "--rw=write", "--bs=64k", "--size=2m", "--iodepth=4"); code != 0 {
@@ -117,13 +122,13 @@ func TestWriteBuffersAreRandom(t *testing.T) {
 	data, _ := os.ReadFile(path)
 	data = data[:2<<20]
 	seen := map[string]int64{}
-	for off := 0; off < len(data); off += 512 {
-		s := string(data[off : off+512])
-		if s == string(make([]byte, 512)) {
-			t.Fatalf("sector at %d is zeros", off)
+	for off := 0; off < len(data); off += 4096 {
+		s := string(data[off : off+4096])
+		if s == string(make([]byte, 4096)) {
+			t.Fatalf("block at %d is zeros", off)
 		}
 		if prev, ok := seen[s]; ok {
-			t.Fatalf("sectors at %d and %d are identical", prev, off)
+			t.Fatalf("blocks at %d and %d are identical", prev, off)
 		}
 		seen[s] = int64(off)
 	}

@@ -181,7 +181,14 @@ func (n *Notice) Error() string { return n.Option + ": " + n.Msg }
 // Validate checks the options against each other.
 func (j *Job) Validate() error {
 	var errs []error
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	bad := func(format string, a ...any) {
+		err := fmt.Errorf(format, a...)
+		// One message once: a bssplit that applies to reads and writes
+		// alike is checked for each.
+		if !slices.ContainsFunc(errs, func(e error) bool { return e.Error() == err.Error() }) {
+			errs = append(errs, err)
+		}
+	}
 	if j.IODepth < 1 || j.IODepth > 4096 {
 		bad("iodepth=%d: want 1..4096", j.IODepth)
 	}

@@ -78,3 +78,19 @@ func TestLongLineNamed(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestValidateSaysOnce: a bssplit shared by reads and writes that does not
+// add up to 100 is reported once, not once per direction.
+func TestValidateSaysOnce(t *testing.T) {
+	j := NewJob("x")
+	if err := j.Set("rw", "randrw"); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Set("bssplit", "4k/50"); err != nil {
+		t.Fatal(err)
+	}
+	err := j.Validate()
+	if err == nil || strings.Count(err.Error(), "add up to 50") != 1 {
+		t.Fatalf("got %v, want the bssplit message once", err)
+	}
+}

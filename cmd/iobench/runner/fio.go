@@ -102,14 +102,17 @@ func ensureFio(w io.Writer) error {
 }
 
 // fioJobFile returns j as a job file fio understands: the options fio
-// knows, with ioengine=io_uring and direct=1.
+// knows, with ioengine=io_uring and direct=1, and thread=1: fio's jobs run
+// as threads of the fio process, so that they die with it when iobench
+// dies (see runFio); forked job processes would outlive it, holding the
+// target.
 func fioJobFile(j workloads.Job, target string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "[%s]\nioengine=io_uring\ndirect=1\nfilename=%s\n", j.Name, target)
+	fmt.Fprintf(&b, "[%s]\nioengine=io_uring\ndirect=1\nthread=1\nfilename=%s\n", j.Name, target)
 	for _, kv := range j.Values() {
 		k := kv[0]
 		if workloads.IsEngineOnly(k) || k == "name" || k == "filename" || k == "ioengine" || k == "direct" ||
-			k == "stonewall" || k == "wait_for" || k == "verify_only" {
+			k == "thread" || k == "stonewall" || k == "wait_for" || k == "verify_only" {
 			continue
 		}
 		v := kv[1]

@@ -197,6 +197,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"--rw=read", "--direct=0"}, "direct"},
 		{[]string{"--rw=write", "--mapper=fiemap", "--filename=/etc/hostname"}, "read-only"},
 		{[]string{"--rw=read", "--hipri", "--filename=/etc/hostname"}, "poll queues"},
+		{[]string{"--rw=randrw", "--bssplit=4k/50", "--size=1m"}, "add up to 50"},
 	}
 	for _, c := range cases {
 		code, _, errs := run(t, c.args...)

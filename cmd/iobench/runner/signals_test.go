@@ -329,3 +329,38 @@ func TestReclaimStaleTargets(t *testing.T) {
 		}
 	}
 }
+
+// TestSIGKILLCompareTakesFioAlong: compare killed with SIGKILL while fio
+// runs: fio and its jobs die with it, and the loop device goes once they
+// have let go.
+func TestSIGKILLCompareTakesFioAlong(t *testing.T) {
+	needLoopRoot(t)
+	if _, err := exec.LookPath("fio"); err != nil {
+		t.Skip("fio not installed (make deps installs it)")
+	}
+	s := startIobench(t, "compare", "--rw=randread", "--size=32m", "--runtime=60", "--time_based", "--target-size=64m", "--rounds=2")
+	pid := s.cmd.Process.Pid
+	var fio []int
+	waitFor(t, 20*time.Second, "fio to start", func() bool { fio = children(pid, "fio"); return len(fio) > 0 })
+	dev := ownLoop(pid)
+	if dev == "" {
+		t.Fatal("no loop device for the compare run")
+	}
+	backing := device.LoopBacking()[dev]
+	// Let fio's job start; had it forked a process for it (fio's default),
+	// that process would outlive fio.
+	time.Sleep(500 * time.Millisecond)
+	fio = append(fio, children(fio[0], "fio")...)
+	s.cmd.Process.Kill()
+	s.wait(t, 10*time.Second)
+	waitFor(t, 10*time.Second, "fio to die with iobench", func() bool {
+		for _, p := range fio {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
+			if err == nil && !strings.Contains(string(b), ") Z") {
+				return false
+			}
+		}
+		return true
+	})
+	waitFor(t, 10*time.Second, "the loop device to go", func() bool { return device.LoopBacking()[dev] != backing })
+}

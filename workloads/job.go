@@ -62,18 +62,22 @@ type BSSplit struct {
 }
 
 // Job is one job: a section of a job file or the command line's options.
-// Zero values mean "not set"; Defaults fills them in.
+// NewJob gives every field iobench's default (fio's where fio has one);
+// Set changes one option and remembers that it was given (IsSet).
 type Job struct {
 	Name     string
 	Filename string
 	RW       RW
 	// RWMixRead is the read share (percent) of rw and randrw.
-	RWMixRead   float64
-	BS          [2]uint64    // block size for reads and writes
-	BSSplit     [2][]BSSplit // per direction; empty: use BS
-	IODepth     int
-	NumJobs     int
-	Size        uint64 // bytes of the target each job covers; 0: all of it
+	RWMixRead float64
+	BS        [2]uint64    // block size for reads and writes
+	BSSplit   [2][]BSSplit // per direction; empty: use BS
+	IODepth   int
+	NumJobs   int
+	Size      uint64 // bytes of the target each job covers; 0: all of it
+	// SizePct, when above 0, is size given as a share of the target
+	// (size=50%); the runner sets Size from it once the target is known.
+	SizePct     float64
 	Offset      uint64
 	Runtime     time.Duration
 	TimeBased   bool
@@ -147,6 +151,7 @@ func (j *Job) Set(key, value string) error {
 	if value == "" && o.kind != kindBool && o.kind != kindFlag {
 		return fmt.Errorf("%w: %s needs a value", ErrBadValue, key)
 	}
+	mixRead := j.RWMixRead
 	if err := o.set(j, value); err != nil {
 		return fmt.Errorf("%w: %s=%s: %w", ErrBadValue, key, value, err)
 	}
@@ -154,8 +159,15 @@ func (j *Job) Set(key, value string) error {
 		j.set = map[string]bool{}
 	}
 	j.set[o.Name] = true
+	if other := mixPartner[o.Name]; other != "" && j.set[other] && j.RWMixRead != mixRead {
+		return &Notice{Option: o.Name, Msg: fmt.Sprintf("overrides %s (they add up to 100): reads %g%%, writes %g%%", other, j.RWMixRead, 100-j.RWMixRead)}
+	}
 	return nil
 }
+
+// mixPartner pairs the two options that set one read/write mix: given
+// both with values that disagree, the later wins (as in fio), with a notice.
+var mixPartner = map[string]string{"rwmixread": "rwmixwrite", "rwmixwrite": "rwmixread"}
 
 // Notice is returned by Set for an option iobench accepts but ignores
 // (it only selects something fio-specific); the caller prints it.
@@ -169,7 +181,14 @@ func (n *Notice) Error() string { return n.Option + ": " + n.Msg }
 // Validate checks the options against each other.
 func (j *Job) Validate() error {
 	var errs []error
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	bad := func(format string, a ...any) {
+		err := fmt.Errorf(format, a...)
+		// One message once: a bssplit that applies to reads and writes
+		// alike is checked for each.
+		if !slices.ContainsFunc(errs, func(e error) bool { return e.Error() == err.Error() }) {
+			errs = append(errs, err)
+		}
+	}
 	if j.IODepth < 1 || j.IODepth > 4096 {
 		bad("iodepth=%d: want 1..4096", j.IODepth)
 	}

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/dustin/go-humanize"
 )
 
 // ErrUnknownOption is returned for an option iobench does not implement.
@@ -74,8 +72,24 @@ var options = []Option{
 		set: func(j *Job, v string) (err error) { j.NumJobs, err = parseInt(v, 1, 256); return },
 		get: func(j *Job) string { return strconv.Itoa(j.NumJobs) }},
 	{Name: "size", Arg: "size|pct%", Help: "bytes of the target each job covers (default: all of it)", kind: kindSize,
-		set: func(j *Job, v string) (err error) { j.Size, err = ParseSize(v); return },
-		get: func(j *Job) string { return sizeString(j.Size) }},
+		set: func(j *Job, v string) (err error) {
+			j.Size, j.SizePct = 0, 0
+			if strings.HasSuffix(v, "%") {
+				j.SizePct, err = parsePct(v)
+				if err == nil && j.SizePct == 0 {
+					err = fmt.Errorf("%q: want a share above 0%%", v)
+				}
+				return err
+			}
+			j.Size, err = ParseSize(v)
+			return err
+		},
+		get: func(j *Job) string {
+			if j.SizePct > 0 {
+				return strconv.FormatFloat(j.SizePct, 'g', -1, 64) + "%"
+			}
+			return sizeString(j.Size)
+		}},
 	{Name: "offset", Arg: "size", Default: "0", Help: "start of the region in the target", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.Offset, err = ParseSize(v); return },
 		get: func(j *Job) string { return sizeString(j.Offset) }},
@@ -392,9 +406,6 @@ func sizeString(n uint64) string {
 	}
 	return strconv.FormatUint(n, 10)
 }
-
-// HumanBytes prints a byte count for people (1.2 GiB).
-func HumanBytes(n uint64) string { return humanize.IBytes(n) }
 
 // ParseTime parses a time as fio does: a bare number is seconds; units us,
 // ms, s, m, h, d are accepted.

@@ -130,12 +130,25 @@ func Parse(r io.Reader, name string) (*File, error) {
 			return nil, perr("", fmt.Errorf("%w: option outside of any section", ErrSyntax))
 		}
 		k, v, _ := strings.Cut(text, "=")
-		v = os.Expand(strings.TrimSpace(v), func(s string) string { return os.Getenv(s) })
+		var unset []string
+		v = os.Expand(strings.TrimSpace(v), func(s string) string {
+			val, ok := os.LookupEnv(s)
+			if !ok {
+				unset = append(unset, "${"+s+"}")
+			}
+			return val
+		})
+		if len(unset) > 0 {
+			return nil, perr(strings.TrimSpace(k), fmt.Errorf("%w: %s not set in the environment", ErrBadValue, strings.Join(unset, ", ")))
+		}
 		if err := setOpt(cur, k, v, out, name, line, false); err != nil {
 			return nil, err
 		}
 	}
 	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, &ParseError{File: name, Line: line + 1, Err: fmt.Errorf("%w: line longer than 1 MiB", ErrSyntax)}
+		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if cur != nil && !inGlobal {

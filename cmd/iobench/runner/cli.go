@@ -9,19 +9,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
+	"path/filepath"
 	"runtime/pprof"
 	"strings"
-	"syscall"
 	"text/tabwriter"
-	"time"
 
-	"github.com/iobench/iobench/device"
 	"github.com/iobench/iobench/workloads"
+	"golang.org/x/sys/unix"
 )
-
-// ErrUsage is returned for bad command lines.
-var ErrUsage = errors.New("usage")
 
 // settings are the runner's own options (not job options).
 type settings struct {
@@ -34,6 +29,7 @@ type settings struct {
 	cpuprofile string
 	help       bool
 	version    bool
+	notices    []string // options accepted with a word to the user
 }
 
 var runnerFlags = map[string]string{
@@ -49,8 +45,21 @@ var runnerFlags = map[string]string{
 }
 
 // Main runs iobench with args (without the program name) and returns the
-// exit status: 0 on success, 1 when a job failed, 2 for bad input.
+// exit status: 0 on success, 1 when a job failed, 2 for bad input found
+// before any I/O, and 128 (fio's) when SIGINT, SIGTERM or SIGHUP stopped
+// the run; the report of what ran before the signal is still written, and
+// what iobench made (the automatic target, fio) is cleaned up.
 func Main(args []string, stdout, stderr io.Writer) int {
+	unwatch := watchSignals(stderr)
+	code := runMain(args, stdout, stderr)
+	unwatch()
+	if interrupted.Load() {
+		return exitInterrupted
+	}
+	return code
+}
+
+func runMain(args []string, stdout, stderr io.Writer) int {
 	cmd := ""
 	if len(args) > 0 && (args[0] == "bench" || args[0] == "compare" || args[0] == "help") {
 		cmd, args = args[0], args[1:]
@@ -60,6 +69,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "iobench: %v\n", err)
 		fmt.Fprintf(stderr, "Run 'iobench --help' for the options.\n")
 		return 2
+	}
+	for _, n := range st.notices {
+		fmt.Fprintf(stderr, "iobench: notice: %s\n", n)
 	}
 	if st.help || cmd == "help" {
 		usage(stdout)
@@ -83,17 +95,15 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if len(jobs) == 0 {
 		jobs, groups = defaultSuite(job, st.quick)
 	}
-	w := stdout
+	// --output is checked now and written only at the end, so that a run
+	// refused later leaves an existing file as it was.
 	if st.output != "" {
-		f, err := os.Create(st.output)
-		if err != nil {
-			fmt.Fprintf(stderr, "iobench: %v\n", err)
+		if err := checkWritable(st.output); err != nil {
+			fmt.Fprintf(stderr, "iobench: --output: %v\n", err)
 			return 2
 		}
-		defer f.Close()
-		w = f
 	}
-	out := Output{Format: st.format, W: w}
+	out := Output{Format: st.format, W: stdout}
 	if st.format != "json" || st.output != "" {
 		out.Progress = stderr
 		if f, ok := stderr.(*os.File); ok {
@@ -114,21 +124,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	run, err := Execute(jobs, groups, st, out, stderr)
 	if err != nil {
-		var bad *badInput
-		if errors.As(err, &bad) {
-			fmt.Fprintf(stderr, "iobench: %v\n", err)
-			return 2
-		}
+		return exit(stderr, err)
+	}
+	if err := writeReport(st, stdout, run); err != nil {
 		fmt.Fprintf(stderr, "iobench: %v\n", err)
 		return 1
-	}
-	if st.format == "json" {
-		if err := WriteJSON(w, run); err != nil {
-			fmt.Fprintf(stderr, "iobench: %v\n", err)
-			return 1
-		}
-	} else {
-		WriteNormal(w, run)
 	}
 	for _, r := range run.Jobs {
 		if r.Err != nil {
@@ -138,13 +138,47 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// checkWritable reports whether path can be created or written, without
+// touching it.
+func checkWritable(path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return unix.Access(path, unix.W_OK)
+	}
+	dir := filepath.Dir(path)
+	if err := unix.Access(dir, unix.W_OK); err != nil {
+		return fmt.Errorf("%s: cannot create a file in %s: %w", path, dir, err)
+	}
+	return nil
+}
+
+// writeReport writes run to --output (or stdout) in the chosen format.
+func writeReport(st settings, stdout io.Writer, run *Run) error {
+	w := stdout
+	if st.output != "" {
+		f, err := os.Create(st.output)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	if st.format == "json" {
+		return WriteJSON(w, run)
+	}
+	WriteNormal(w, run)
+	return nil
+}
+
 func exit(stderr io.Writer, err error) int {
 	if err == nil {
 		return 0
 	}
+	if errors.Is(err, errInterrupted) {
+		return exitInterrupted
+	}
 	fmt.Fprintf(stderr, "iobench: %v\n", err)
 	var bad *badInput
-	if errors.As(err, &bad) || errors.Is(err, ErrUsage) {
+	if errors.As(err, &bad) {
 		return 2
 	}
 	return 1
@@ -237,6 +271,7 @@ func parseArgs(args []string) (settings, workloads.Job, []string, error) {
 		if err := job.Set(key, val); err != nil {
 			var n *workloads.Notice
 			if errors.As(err, &n) {
+				st.notices = append(st.notices, "--"+n.Error())
 				continue
 			}
 			return st, job, nil, fmt.Errorf("--%s: %w", key, err)
@@ -266,7 +301,11 @@ func buildJobs(cli workloads.Job, files []string, stderr io.Writer) ([]workloads
 					continue
 				}
 				if err := j.Set(kv[0], kv[1]); err != nil {
-					return nil, nil, err
+					var n *workloads.Notice
+					if !errors.As(err, &n) {
+						return nil, nil, err
+					}
+					fmt.Fprintf(stderr, "iobench: notice: %s: job %q: --%s\n", path, j.Name, n)
 				}
 			}
 			if err := j.Validate(); err != nil {
@@ -322,137 +361,6 @@ func defaultSuite(base workloads.Job, quick bool) ([]workloads.Job, [][]int) {
 		groups = append(groups, []int{i})
 	}
 	return jobs, groups
-}
-
-// Execute runs jobs group by group on their targets and collects results.
-// Bad input (a target that cannot be written, a job that does not fit the
-// device) is found before any I/O.
-func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stderr io.Writer) (*Run, error) {
-	run := &Run{Time: time.Now(), Kernel: kernel()}
-	// Targets: named ones are checked first; one automatic target is
-	// shared by the jobs without a filename.
-	var auto *Target
-	targets := make([]string, len(jobs))
-	for i := range jobs {
-		j := &jobs[i]
-		if j.Filename == "" {
-			continue
-		}
-		if err := checkTarget(j); err != nil {
-			return nil, &badInput{err}
-		}
-		targets[i] = j.Filename
-		if j.Mapper == "fiemap" {
-			dev, err := fiemapDevice(j.Filename)
-			if err != nil {
-				return nil, &badInput{err}
-			}
-			targets[i] = dev
-		}
-		run.Target = j.Filename
-	}
-	for i := range jobs {
-		if targets[i] != "" {
-			continue
-		}
-		if auto == nil {
-			t, err := AutoTarget(int64(st.targetSize))
-			if err != nil {
-				return nil, err
-			}
-			auto = t
-			defer auto.Close()
-			run.Target = t.Desc
-		}
-		targets[i] = auto.Path
-	}
-	// Sizes: a job's region must fit its target.
-	for i := range jobs {
-		if jobs[i].Mapper == "fiemap" {
-			continue // the file's size, known when it is opened
-		}
-		size, poll, err := targetSize(targets[i])
-		if err != nil {
-			return nil, &badInput{err}
-		}
-		if jobs[i].HiPri && !poll {
-			return nil, &badInput{fmt.Errorf("job %q: hipri needs a device with poll queues; %s has none (NVMe: load nvme with poll_queues=N)", jobs[i].Name, targets[i])}
-		}
-		j := &jobs[i]
-		if j.Offset >= size || j.Offset+j.Size > size {
-			return nil, &badInput{fmt.Errorf("job %q: offset %d + size %d exceed the target's %d bytes", j.Name, j.Offset, j.Size, size)}
-		}
-	}
-	// Stop cleanly on Ctrl-C: finish in-flight I/O, report what was
-	// measured, remove the automatic target. A second signal is left to
-	// the default handler.
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sig)
-	go func() {
-		if _, ok := <-sig; ok {
-			fmt.Fprintln(stderr, "\niobench: interrupted: stopping the jobs (again to abort)")
-			interrupted.Store(true)
-			signal.Stop(sig)
-		}
-	}()
-	lv := &live{}
-	var total time.Duration
-	for _, j := range jobs {
-		total += j.RampTime + j.Runtime
-	}
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() { progress(out, lv, total, stop); close(done) }()
-	for gi, g := range groups {
-		results := make([]JobResult, len(g))
-		finished := make(chan struct{}, len(g))
-		for k, ji := range g {
-			go func() {
-				results[k] = runJob(jobs[ji], gi, targets[ji], lv, out)
-				finished <- struct{}{}
-			}()
-		}
-		for range g {
-			<-finished
-		}
-		run.Jobs = append(run.Jobs, results...)
-	}
-	close(stop)
-	<-done
-	return run, nil
-}
-
-// checkTarget refuses, before any I/O, a block device a writing job must
-// not touch.
-func checkTarget(j *workloads.Job) error {
-	st, err := os.Stat(j.Filename)
-	if err != nil {
-		return fmt.Errorf("job %q: filename: %w", j.Name, err)
-	}
-	if st.Mode()&os.ModeDevice == 0 {
-		if !st.Mode().IsRegular() {
-			return fmt.Errorf("job %q: %s is neither a block device nor a regular file", j.Name, j.Filename)
-		}
-		return nil
-	}
-	if j.RW.Writes() && !j.VerifyOnly && !j.Force {
-		if err := device.CheckWritable(j.Filename); err != nil {
-			return fmt.Errorf("job %q: %w", j.Name, err)
-		}
-	}
-	return nil
-}
-
-// targetSize returns the target's size and whether it has poll queues.
-func targetSize(path string) (uint64, bool, error) {
-	d, err := device.Open(path, device.Options{ReadOnly: true})
-	if err != nil {
-		return 0, false, err
-	}
-	defer d.Close()
-	g := d.Geometry()
-	return g.SizeBytes, g.PollQueues, nil
 }
 
 func usage(w io.Writer) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/dustin/go-humanize"
+	"github.com/iobench/iobench/device"
 	"github.com/iobench/iobench/workloads"
 	"golang.org/x/sys/unix"
 )
@@ -35,11 +36,12 @@ type Output struct {
 
 // Run is a whole invocation's results.
 type Run struct {
-	Time     time.Time
-	Target   string
-	Kernel   string
-	Features string
-	Jobs     []JobResult
+	Time   time.Time
+	Target string
+	Kernel string
+	Jobs   []JobResult // the jobs that ran: none of the groups an interrupt stopped before they started
+	// Interrupted is set when a signal stopped the run (see watchSignals).
+	Interrupted bool
 }
 
 func kernel() string {
@@ -107,21 +109,22 @@ type jsonEngine struct {
 }
 
 type jsonJob struct {
-	JobName    string            `json:"jobname"`
-	GroupID    int               `json:"groupid"`
-	Error      int               `json:"error"`
-	ErrorText  string            `json:"error_text,omitempty"`
-	Elapsed    int64             `json:"elapsed"`
-	JobOptions map[string]string `json:"job options"`
-	Read       jsonDir           `json:"read"`
-	Write      jsonDir           `json:"write"`
-	Trim       jsonDir           `json:"trim"`
-	UsrCPU     float64           `json:"usr_cpu"`
-	SysCPU     float64           `json:"sys_cpu"`
-	Ctx        uint64            `json:"ctx"`
-	Majf       uint64            `json:"majf"`
-	Minf       uint64            `json:"minf"`
-	IOBench    jsonEngine        `json:"iobench"`
+	JobName     string            `json:"jobname"`
+	GroupID     int               `json:"groupid"`
+	Error       int               `json:"error"`
+	ErrorText   string            `json:"error_text,omitempty"`
+	Elapsed     int64             `json:"elapsed"`
+	JobOptions  map[string]string `json:"job options"`
+	Read        jsonDir           `json:"read"`
+	Write       jsonDir           `json:"write"`
+	Trim        jsonDir           `json:"trim"`
+	Interrupted bool              `json:"interrupted,omitempty"`
+	UsrCPU      float64           `json:"usr_cpu"`
+	SysCPU      float64           `json:"sys_cpu"`
+	Ctx         uint64            `json:"ctx"`
+	Majf        uint64            `json:"majf"`
+	Minf        uint64            `json:"minf"`
+	IOBench     jsonEngine        `json:"iobench"`
 }
 
 type jsonRun struct {
@@ -131,6 +134,7 @@ type jsonRun struct {
 	Time        string            `json:"time"`
 	Target      string            `json:"target"`
 	Kernel      string            `json:"kernel"`
+	Interrupted bool              `json:"interrupted,omitempty"`
 	Global      map[string]string `json:"global options"`
 	Jobs        []jsonJob         `json:"jobs"`
 	DiskUtil    []any             `json:"disk_util"`
@@ -167,12 +171,12 @@ func dirJSON(d *DirResult) jsonDir {
 // "iobench version"; engine statistics go in an "iobench" object per job).
 func WriteJSON(w io.Writer, run *Run) error {
 	out := jsonRun{Version: Version, Timestamp: run.Time.Unix(), TimestampMs: run.Time.UnixMilli(),
-		Time: run.Time.Format(time.ANSIC), Target: run.Target, Kernel: run.Kernel,
+		Time: run.Time.Format(time.ANSIC), Target: run.Target, Kernel: run.Kernel, Interrupted: run.Interrupted,
 		Global: map[string]string{}, DiskUtil: []any{}}
 	for _, r := range run.Jobs {
 		j := jsonJob{JobName: r.Job.Name, GroupID: r.GroupID, Elapsed: int64(r.Elapsed.Seconds()),
 			JobOptions: map[string]string{}, Read: dirJSON(&r.Dir[0]), Write: dirJSON(&r.Dir[1]),
-			UsrCPU: r.UsrCPU, SysCPU: r.SysCPU}
+			Interrupted: r.Interrupted, UsrCPU: r.UsrCPU, SysCPU: r.SysCPU}
 		for _, kv := range r.Job.Values() {
 			j.JobOptions[kv[0]] = kv[1]
 		}
@@ -193,10 +197,25 @@ func WriteJSON(w io.Writer, run *Run) error {
 	return enc.Encode(out)
 }
 
+// errnoOf gives err the errno fio would report for it: the errno it
+// wraps, the errno of the refusal it is, EILSEQ for a verify mismatch
+// (as fio), else EIO.
 func errnoOf(err error) int {
 	var e unix.Errno
 	if errors.As(err, &e) {
 		return int(e)
+	}
+	for _, m := range []struct {
+		err   error
+		errno unix.Errno
+	}{
+		{device.ErrReadOnly, unix.EROFS}, {device.ErrInUse, unix.EBUSY}, {device.ErrMounted, unix.EBUSY},
+		{device.ErrPartitioned, unix.EBUSY}, {device.ErrHasSignature, unix.EBUSY}, {device.ErrNotDevice, unix.ENODEV},
+		{device.ErrNoDirectIO, unix.EINVAL}, {workloads.ErrVerify, unix.EILSEQ}, {errNothingMeasured, unix.ENODATA},
+	} {
+		if errors.Is(err, m.err) {
+			return int(m.errno)
+		}
 	}
 	return int(unix.EIO)
 }
@@ -236,6 +255,9 @@ func WriteNormal(w io.Writer, run *Run) {
 		if r.Err != nil {
 			fmt.Fprintf(w, "  error: %v\n", r.Err)
 		}
+		if r.Interrupted {
+			fmt.Fprintf(w, "  interrupted: the figures cover the time before the signal\n")
+		}
 		for d, name := range []string{"read", "write"} {
 			dr := &r.Dir[d]
 			if dr.IOs == 0 && dr.Errors == 0 {
@@ -271,7 +293,10 @@ func WriteNormal(w io.Writer, run *Run) {
 			humanBytes(s.CacheBytes), s.Merges)
 		fmt.Fprintf(w, "          %d device I/Os, %d split requests, %s zero-filled, %d out-of-place writes, %d stale retries\n",
 			s.IOs, s.Splits, humanBytes(s.ZeroBytes), s.OutOfPlace, s.StaleRetries)
-		if r.Verified > 0 {
+		switch {
+		case errors.Is(r.Err, workloads.ErrVerify):
+			fmt.Fprintf(w, "  verify: %s checked before the first mismatch\n", humanBytes(r.Verified))
+		case r.Verified > 0:
 			fmt.Fprintf(w, "  verify: %s checked, no mismatch\n", humanBytes(r.Verified))
 		}
 		if r.Ring != "" {
@@ -292,6 +317,9 @@ func WriteNormal(w io.Writer, run *Run) {
 	}
 	sort.Ints(ids)
 	fmt.Fprintf(w, "\nRun status:\n")
+	if run.Interrupted {
+		fmt.Fprintf(w, "  interrupted by a signal: jobs not started are not listed\n")
+	}
 	for _, id := range ids {
 		g := groups[id]
 		fmt.Fprintf(w, "  group %d: read %s, written %s\n", id, humanBytes(g[0]), humanBytes(g[1]))

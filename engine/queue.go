@@ -69,6 +69,7 @@ type Queue struct {
 	op      Op
 
 	finished []*Request // completed, waiting for delivery
+	unsent   []*Request // first device I/O queued on the ring, not yet entered
 	ready    []*Request // caller-owned queues: delivered, waiting for Reap
 
 	// epochs are the engine epochs of the requests in flight; its oldest

@@ -23,6 +23,10 @@ func (q *Queue) fill() {
 		q.unsubmitted++
 		q.freeSlot = q.freeSlot[:len(q.freeSlot)-1]
 		q.slots[slot] = *p
+		if !p.req.handed {
+			p.req.handed = true
+			q.unsent = append(q.unsent, p.req)
+		}
 		if p.req.Write {
 			// For the ioend's latency; reads need no clock here.
 			q.slots[slot].startNs = q.eng.nowNs()
@@ -77,6 +81,7 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 	enters := q.ring.Enters()
 	var err error
 	if q.unsubmitted > 0 || waitNr == 0 {
+		q.stampSubmitted()
 		err = q.ring.Submit(0, 0)
 		q.unsubmitted = 0
 	}
@@ -92,6 +97,21 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 		return fmt.Errorf("engine: io_uring submit: %w", err)
 	}
 	return nil
+}
+
+// stampSubmitted sets SubmitLatency of the requests whose first device
+// I/O the coming io_uring_enter hands to the kernel: one clock read per
+// enter, none per I/O.
+func (q *Queue) stampSubmitted() {
+	if len(q.unsent) == 0 {
+		return
+	}
+	now := q.eng.nowNs()
+	for i, r := range q.unsent {
+		r.SubmitLatency = time.Duration(now - r.startNs)
+		q.unsent[i] = nil
+	}
+	q.unsent = q.unsent[:0]
 }
 
 // reapAll completes every completion the ring has and returns how many.

@@ -80,49 +80,64 @@ func runJob(j workloads.Job, groupID int, tgt string, lv *live, out Output) JobR
 	}
 	defer s.close()
 	res.Ring = s.eng.RingInfo()
-	if err := s.prepare(); err != nil {
-		res.Err, res.Interrupted = err, errors.Is(err, errInterrupted)
-		if res.Interrupted {
-			res.Err = nil
-		}
-		return res
-	}
 	var errs []error
-	if j.VerifyOnly {
-		// fio's verify_only: the workload is not run, only what an earlier
-		// run of it wrote is read back and checked.
-		start := time.Now()
-		n, err := verifyPass(s.eng, s.f, s.job, s.size)
-		res.Verified, res.Elapsed = n, time.Since(start)
-		switch {
-		case errors.Is(err, errInterrupted):
-			res.Interrupted = true
-		case err != nil:
-			errs = append(errs, err)
-		}
-	} else {
-		workers, usage := s.runWorkers(lv)
-		errs = res.collect(workers, usage)
-		res.Interrupted = interrupted.Load()
-		if len(errs) == 0 && !res.Interrupted && res.Dir[0].IOs+res.Dir[1].IOs == 0 {
-			errs = append(errs, errNothingMeasured)
-		}
-		// A writing job reads its region back at the end; a reading job
-		// checked every block as it read it.
-		if j.Verify != "" && j.RW.Writes() && len(errs) == 0 && !res.Interrupted {
-			n, err := verifyPass(s.eng, s.f, s.job, s.size)
-			res.Verified += n
-			switch {
-			case errors.Is(err, errInterrupted):
-				res.Interrupted = true
-			case err != nil:
-				errs = append(errs, err)
-			}
-		}
+	switch err := s.prepare(); {
+	case errors.Is(err, errInterrupted):
+		res.Interrupted = true
+	case err != nil:
+		res.Err = err
+		return res
+	case j.VerifyOnly:
+		errs = s.verifyOnly(&res)
+	default:
+		errs = s.measure(lv, &res)
 	}
 	res.Engine = s.eng.Stats()
 	res.Err = errors.Join(errs...)
 	return res
+}
+
+// verifyOnly is fio's verify_only: the workload does not run; what an
+// earlier run of it wrote is read back and checked.
+func (s *jobSetup) verifyOnly(res *JobResult) []error {
+	start := time.Now()
+	err := res.verify(s)
+	res.Elapsed = time.Since(start)
+	if err != nil {
+		return []error{err}
+	}
+	return nil
+}
+
+// measure runs the job's workers and adds up what they measured. A
+// writing job that verifies then reads its region back; a reading job
+// checked every block as it read it.
+func (s *jobSetup) measure(lv *live, res *JobResult) []error {
+	workers, usage := s.runWorkers(lv)
+	errs := res.collect(workers, usage)
+	res.Interrupted = interrupted.Load()
+	switch {
+	case len(errs) > 0 || res.Interrupted:
+	case res.Dir[0].IOs+res.Dir[1].IOs == 0:
+		errs = append(errs, errNothingMeasured)
+	case s.job.Verify != "" && s.job.RW.Writes():
+		if err := res.verify(s); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// verify reads the job's region back and checks it, adding the bytes
+// checked to res; an interrupt marks res instead of failing it.
+func (res *JobResult) verify(s *jobSetup) error {
+	n, err := verifyPass(s.eng, s.f, s.job, s.size)
+	res.Verified += n
+	if errors.Is(err, errInterrupted) {
+		res.Interrupted = true
+		return nil
+	}
+	return err
 }
 
 // jobSetup is what a job runs on: its device, engine and file.

@@ -122,6 +122,9 @@ func New(cfg Config) (*Engine, error) {
 		if d == nil {
 			return nil, fmt.Errorf("engine: device %d is nil", i)
 		}
+		if d.Closed() {
+			return nil, fmt.Errorf("engine: device %d (%s) is closed", i, d.Path())
+		}
 		g := d.Geometry()
 		de := devEntry{index: uint32(i), dev: d, fd: int32(d.Fd()), path: d.Path(), size: g.SizeBytes,
 			lbs: g.LogicalBlockSize, readOnly: d.ReadOnly()}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"strings"
 	"testing"
 
 	"github.com/iobench/iobench/device"
@@ -588,5 +589,18 @@ func TestStatsSeenWithCompletions(t *testing.T) {
 	}()
 	if err := <-errc; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// An engine is never built over a closed device: its descriptor number
+// could belong to another file by now.
+func TestNewRefusesClosedDevice(t *testing.T) {
+	d := openDev(t, backing(t, 64*bs), false)
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := engine.New(engine.Config{Devices: []*device.Device{d}, Mapper: newStripeMapper(4, bs, 1)})
+	if err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Fatalf("New over a closed device: %v", err)
 	}
 }

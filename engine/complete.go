@@ -103,7 +103,7 @@ func (q *Queue) endWrite(p *piece, werr error) {
 	e, f, r := q.eng, p.req.File, p.req
 	w := &q.wend
 	*w = WriteEnd{File: f, Written: p.m, OutOfPlace: p.oop, Err: werr,
-		Latency: time.Duration(e.nowNs() - p.startNs)}
+		Latency: time.Duration(q.now() - p.startNs)}
 	w.Written.Offset, w.Written.Length = p.fileOff, uint64(p.length)
 	w.Written.Addr = p.addr
 	freed, err := e.cfg.Mapper.EndWrite(w, q.frees[:0])
@@ -168,11 +168,11 @@ func (q *Queue) pieceDone(r *Request) {
 	if r.pending > 0 {
 		return
 	}
-	e, f := q.eng, r.File
+	f := r.File
 	r.pinner.Unpin()
 	q.epochs.leave(r.epoch)
 	q.requests--
-	r.Latency = time.Duration(e.nowNs() - r.startNs)
+	r.Latency = time.Duration(q.now() - r.startNs)
 	if r.Err == nil {
 		r.N = r.want
 		if r.N < len(r.Buf) && !r.Write {

@@ -55,6 +55,9 @@ type Queue struct {
 	// enters counts io_uring_enter calls not yet added to the engine's
 	// counters (flushTally).
 	enters uint64
+	// reapNs is the clock reading shared by the completions being
+	// processed (ringloop.go), 0 outside a reap.
+	reapNs int64
 
 	// Scratch space reused by every request, so that the I/O path does
 	// not allocate: pieces of the request being resolved, completions,

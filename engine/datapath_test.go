@@ -104,3 +104,51 @@ func readFile(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// ReapBatch waits for min requests and hands back at most max, keeping the
+// rest for the next call (fio's iodepth_batch_complete_min and _max).
+func TestReapBatch(t *testing.T) {
+	const blocks = 64
+	e, _ := newEngine(t, blocks*bs, newStripeMapper(blocks, bs, 1), nil)
+	f, _ := e.Open("f", engine.FileOptions{})
+	errc := make(chan error, 1)
+	go func() {
+		errc <- func() error {
+			q, err := e.NewQueue()
+			if err != nil {
+				return err
+			}
+			defer q.Close()
+			reqs := make([]engine.Request, 8)
+			for i := range reqs {
+				reqs[i] = engine.Request{File: f, Offset: uint64(i) * bs, Buf: e.Buffer(bs)}
+				defer e.PutBuffer(reqs[i].Buf)
+				if err := q.Submit(&reqs[i]); err != nil {
+					return err
+				}
+			}
+			got, err := q.ReapBatch(nil, 8, 3)
+			if err != nil || len(got) != 3 {
+				return fmt.Errorf("ReapBatch(min 8, max 3) = %d requests, %v", len(got), err)
+			}
+			if q.InFlight() != 5 {
+				return fmt.Errorf("after taking 3 of 8: InFlight %d, want 5", q.InFlight())
+			}
+			rest, err := q.ReapBatch(nil, 0, 0)
+			if err != nil || len(rest) != 5 {
+				return fmt.Errorf("ReapBatch(0, 0) = %d requests, %v; want the 5 kept back", len(rest), err)
+			}
+			seen := map[*engine.Request]bool{}
+			for _, r := range append(got, rest...) {
+				if seen[r] || r.Err != nil {
+					return fmt.Errorf("request @%d returned twice or failed: %v", r.Offset, r.Err)
+				}
+				seen[r] = true
+			}
+			return nil
+		}()
+	}()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+}

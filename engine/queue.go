@@ -191,11 +191,18 @@ func (q *Queue) Flush() error {
 // Reap appends completed requests to dst, waiting until at least min are
 // available (or none are in flight), and returns dst.
 func (q *Queue) Reap(dst []*Request, min int) ([]*Request, error) {
+	return q.ReapBatch(dst, min, 0)
+}
+
+// ReapBatch is Reap returning at most max requests (max <= 0: all that are
+// ready); the rest stay for the next call. With min and max it follows
+// fio's iodepth_batch_complete_min and iodepth_batch_complete_max.
+func (q *Queue) ReapBatch(dst []*Request, min, max int) ([]*Request, error) {
 	if q.ring == nil {
 		return dst, ErrClosed
 	}
 	for len(q.ready) < min && q.requests > 0 {
-		if err := q.pump(1, 0); err != nil {
+		if err := q.pump(min-len(q.ready), 0); err != nil {
 			return dst, err
 		}
 	}
@@ -205,9 +212,14 @@ func (q *Queue) Reap(dst []*Request, min int) ([]*Request, error) {
 			return dst, err
 		}
 	}
-	dst = append(dst, q.ready...)
-	clear(q.ready)
-	q.ready = q.ready[:0]
+	n := len(q.ready)
+	if max > 0 && n > max {
+		n = max
+	}
+	dst = append(dst, q.ready[:n]...)
+	rest := copy(q.ready, q.ready[n:])
+	clear(q.ready[rest:])
+	q.ready = q.ready[:rest]
 	return dst, nil
 }
 

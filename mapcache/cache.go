@@ -222,15 +222,15 @@ func (c *Cache) upsert(f Fork, m Mapping) {
 	}
 	t := &c.forks[f]
 	c.remove(t, m.Offset, m.End())
-	start, end := m.Offset, m.End() // of the record m becomes part of
+	end := m.End()
 	// Merge with the left neighbour by growing its last chunk in place
 	// (its offset, and so its place in the tree, stays) and continuing
 	// its chain with the rest.
 	joined := false
 	if l, i, ok := t.floor(m.Offset); ok {
 		if left, _ := t.chunk(l, i); left.End() == m.Offset && sameKind(left, m) {
-			if s := t.chainStart(l, i); end-s <= 1<<63 {
-				start, joined = s, true
+			if end-t.chainStart(l, i) <= 1<<63 {
+				joined = true
 				grow := min(t.maxChunk(m.Type)-left.Length, m.Length)
 				if grow > 0 {
 					t.setLength(l, i, left.Length+grow)
@@ -246,18 +246,30 @@ func (c *Cache) upsert(f Fork, m Mapping) {
 		t.insertChain(m, false)
 	}
 	// Then with the right neighbour: its chain continues this one.
-	rl, ri, ok := t.at(end)
-	if !ok {
-		return
+	if t.join(end) {
+		c.merges.Add(1)
 	}
-	ll, li, _ := t.before(rl, ri)
+}
+
+// join makes the chain starting at x continue the one ending there, if
+// the two records could merge, and reports whether it did.
+func (t *tree) join(x uint64) bool {
+	rl, ri, ok := t.at(x)
+	if !ok || rl.word[ri]&contBit != 0 {
+		return false
+	}
+	ll, li, ok := t.before(rl, ri)
+	if !ok {
+		return false
+	}
 	left, _ := t.chunk(ll, li)
-	if right, _ := t.chunk(rl, ri); !sameKind(left, right) || t.chainEnd(rl, ri)-start > 1<<63 {
-		return
+	right, _ := t.chunk(rl, ri)
+	if left.End() != x || !sameKind(left, right) || t.chainEnd(rl, ri)-t.chainStart(ll, li) > 1<<63 {
+		return false
 	}
 	t.setCont(rl, ri, true)
 	t.fuse(left.Offset)
-	c.merges.Add(1)
+	return true
 }
 
 // advance drops the first n bytes of m.
@@ -357,25 +369,35 @@ func (t *tree) fuse(off uint64) {
 	t.setLength(l, i, a.Length+b.Length)
 }
 
-// mend restores the chain rules at the edges of a removed range [off,
-// end): the record starting at end starts a chain, and records trimmed at
-// either edge join their chain neighbour when the two fit in one record.
+// mend restores the rules at the edges of a removed range [off, end):
+// the record starting at end starts a chain; records trimmed at either
+// edge join their chain neighbour when the two fit in one record; and a
+// record made shorter merges with its neighbour when only the 2^63 limit
+// kept them apart.
 func (t *tree) mend(off, end uint64) {
 	if end != ToEOF {
 		if l, i, ok := t.at(end); ok {
 			t.setCont(l, i, false)
 			t.fuse(end)
+			l, i, _ = t.at(end)
+			t.join(t.chainEnd(l, i))
 		}
 	}
 	if off == 0 {
 		return
 	}
-	if l, i, ok := t.floor(off - 1); ok && l.word[i]&contBit != 0 {
-		if m, _ := t.chunk(l, i); m.End() == off {
-			pl, pi, _ := t.before(l, i)
-			t.fuse(pl.off[pi])
-		}
+	l, i, ok := t.floor(off - 1)
+	if !ok {
+		return
 	}
+	if m, cont := t.chunk(l, i); m.End() != off {
+		return
+	} else if cont {
+		pl, pi, _ := t.before(l, i)
+		t.fuse(pl.off[pi])
+		l, i, _ = t.floor(off - 1)
+	}
+	t.join(t.chainStart(l, i))
 }
 
 // Remove deletes [off, off+length) from fork f (length ToEOF: to the end),

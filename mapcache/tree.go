@@ -178,23 +178,30 @@ func (l *leaf) truncate(i int) {
 // slot returns the dictionary slot holding md, adding it if there is room
 // (after dropping entries no record of the leaf uses).
 func (l *leaf) slot(md meta) (int, bool) {
-	for pass := 0; pass < 2; pass++ {
-		free := -1
-		for s := range dictSlots {
-			if l.dict[s] == md {
-				return s, true
-			}
-			if free < 0 && l.dict[s].typ == freeType {
-				free = s
-			}
-		}
-		if free >= 0 {
-			l.dict[free] = md
-			return free, true
-		}
-		l.compactDict()
+	if s, ok := l.addSlot(md); ok {
+		return s, true
 	}
-	return 0, false
+	l.compactDict()
+	return l.addSlot(md)
+}
+
+// addSlot returns the dictionary slot holding md, adding it if a slot is
+// free.
+func (l *leaf) addSlot(md meta) (int, bool) {
+	free := -1
+	for s := range dictSlots {
+		if l.dict[s] == md {
+			return s, true
+		}
+		if free < 0 && l.dict[s].typ == freeType {
+			free = s
+		}
+	}
+	if free < 0 {
+		return 0, false
+	}
+	l.dict[free] = md
+	return free, true
 }
 
 // compactDict frees the dictionary entries no record uses.
@@ -679,11 +686,14 @@ func (t *tree) mergeLeaf(n *inner, c int) {
 	}
 	var to [dictSlots + 1]uint64
 	to[escSlot] = escSlot
+	// Compact once, first: compacting between additions would free the
+	// slots just added for right's records.
+	left.compactDict()
 	for s := range dictSlots {
 		if !used[s] {
 			continue
 		}
-		ls, ok := left.slot(right.dict[s])
+		ls, ok := left.addSlot(right.dict[s])
 		if !ok {
 			return // too many kinds for one leaf: leave them apart
 		}

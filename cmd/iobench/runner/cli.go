@@ -26,6 +26,7 @@ type settings struct {
 	results    string
 	rounds     int
 	quick      bool
+	only       []string // bench: the experiments to run (all when empty)
 	cpuprofile string
 	help       bool
 	version    bool
@@ -39,6 +40,7 @@ var runnerFlags = map[string]string{
 	"results":       "bench: directory to write results to (default results)",
 	"rounds":        "compare: A/B rounds (default 3)",
 	"quick":         "bench/compare: shorter runs",
+	"experiments":   "bench: run only these experiments (comma-separated: workloads, qd, null, mapper-cost, 1m-extents, ...)",
 	"cpuprofile":    "write a Go CPU profile of the run to this file",
 	"help":          "this help",
 	"version":       "print the version",
@@ -252,6 +254,8 @@ func parseArgs(args []string) (settings, workloads.Job, []string, error) {
 				st.targetSize = n
 			case "results":
 				st.results = val
+			case "experiments":
+				st.only = strings.Split(val, ",")
 			case "cpuprofile":
 				st.cpuprofile = val
 			case "rounds":
@@ -381,7 +385,7 @@ filesystem is refused unless --force.
 Runner options:
 `)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, k := range []string{"output", "output-format", "target-size", "results", "rounds", "quick", "cpuprofile", "help", "version"} {
+	for _, k := range []string{"output", "output-format", "target-size", "results", "rounds", "quick", "experiments", "cpuprofile", "help", "version"} {
 		fmt.Fprintf(tw, "  --%s\t%s\n", k, runnerFlags[k])
 	}
 	tw.Flush()

@@ -105,6 +105,7 @@ type jsonEngine struct {
 	FreedBytes      uint64  `json:"freed_bytes"`
 	ShortIOs        uint64  `json:"short_transfers"`
 	VerifiedBytes   uint64  `json:"verified_bytes"`
+	RingEnters      uint64  `json:"ring_enters"`
 	Ring            string  `json:"io_uring"`
 }
 
@@ -189,7 +190,7 @@ func WriteJSON(w io.Writer, run *Run) error {
 			HitRate: s.HitRate(), MapperCalls: s.MapperCalls, MapperLatencyNs: int64(s.MeanMapperLatency()),
 			ExtentsCached: s.CachedExtents, CacheBytes: s.CacheBytes, Merges: s.Merges, StaleRetries: s.StaleRetries, Splits: s.Splits,
 			DeviceIOs: s.IOs, ZeroFilledBytes: s.ZeroBytes, OutOfPlace: s.OutOfPlace,
-			FreedBytes: s.FreedBytes, ShortIOs: s.ShortIOs, VerifiedBytes: r.Verified, Ring: r.Ring}
+			FreedBytes: s.FreedBytes, ShortIOs: s.ShortIOs, VerifiedBytes: r.Verified, RingEnters: s.RingEnters, Ring: r.Ring}
 		out.Jobs = append(out.Jobs, j)
 	}
 	enc := json.NewEncoder(w)

@@ -319,6 +319,7 @@ func (fsys *FS) dxCheck(in *Inode, b []byte, countOff int, pb uint64, what strin
 	tail := countOff + 8*limit
 	c := crc32c(in.csumSeed, b[:countOff+8*count])
 	c = crc32c(c, b[tail:tail+4])
+	c = crc32c(c, []byte{0, 0, 0, 0}) // the checksum field, zeroed
 	if stored := le.Uint32(b[tail+4:]); c != stored {
 		return badSum(what+" (htree index)", pb, stored, c)
 	}

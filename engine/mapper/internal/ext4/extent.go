@@ -27,29 +27,37 @@ const (
 // map that reaches a block twice is an error (a loop), so a hostile image
 // gives an error, never a read outside the device or a hang.
 func (fsys *FS) Extents(in *Inode) ([]Extent, error) {
+	ext, _, err := fsys.BlockMap(in)
+	return ext, err
+}
+
+// BlockMap returns what Extents does, and the blocks of the map itself
+// (extent tree nodes below the inode, or indirect blocks), in the order
+// they were read.
+func (fsys *FS) BlockMap(in *Inode) (ext []Extent, mapBlocks []uint64, err error) {
 	if in.HasInlineData() {
-		return nil, nil
+		return nil, nil, nil
 	}
 	w := walker{fs: fsys, in: in, seen: map[uint64]bool{}}
-	var err error
 	if in.HasExtents() {
 		err = w.node(in.Blocks[:], 0, maxFileBlocks, -1, in.Block, true)
 	} else {
 		if in.IsSymlink() && fsys.fastSymlink(in) {
-			return nil, nil
+			return nil, nil, nil
 		}
 		err = w.indirectRoot()
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return w.out, nil
+	return w.out, w.order, nil
 }
 
 type walker struct {
 	fs     *FS
 	in     *Inode
 	seen   map[uint64]bool // tree and indirect blocks visited
+	order  []uint64        // the same, in the order visited
 	out    []Extent
 	mapped uint64 // blocks mapped so far
 }
@@ -182,6 +190,7 @@ func (w *walker) child(child, blk uint64, what string) error {
 		return corrupt(what, blk, "points to block %d a second time (a loop in the tree)", child)
 	}
 	w.seen[child] = true
+	w.order = append(w.order, child)
 	return nil
 }
 

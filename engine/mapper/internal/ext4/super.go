@@ -319,7 +319,6 @@ type Group struct {
 	Flags      uint16
 }
 
-
 func (s *Superblock) parseGroup(g uint64, d []byte, block uint64) (Group, error) {
 	what := fmt.Sprintf("group descriptor %d", g)
 	stored := le.Uint16(d[0x1e:])

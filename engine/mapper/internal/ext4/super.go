@@ -190,6 +190,9 @@ func ParseSuperblock(b []byte, devBytes uint64) (*Superblock, error) {
 	copy(s.UUID[:], b[0x68:0x78])
 	s.VolumeName = strings.TrimRight(string(b[0x78:0x88]), "\x00")
 	blk := uint64(0)
+	if s.LogBlockSize == 0 {
+		blk = 1
+	}
 	if magic := le.Uint16(b[0x38:]); magic != superMagic {
 		return nil, corrupt(what, blk, "magic %#04x, want %#04x (not an ext2/3/4 filesystem)", magic, superMagic)
 	}
@@ -197,9 +200,6 @@ func ParseSuperblock(b []byte, devBytes uint64) (*Superblock, error) {
 		return nil, corrupt(what, blk, "block size 1024<<%d is over 64 KiB", s.LogBlockSize)
 	}
 	bs := s.BlockSize()
-	if bs == 1024 {
-		blk = 1
-	}
 	if s.RevLevel >= 1 {
 		s.InodeSize = le.Uint16(b[0x58:])
 	}

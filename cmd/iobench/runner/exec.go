@@ -86,6 +86,7 @@ func runJob(j workloads.Job, groupID int, tgt string, lv *live, out Output) JobR
 		res.Err = err
 		return res
 	}
+	defer closeMapper(m)
 	maxBS := int(j.MaxBS())
 	arena := j.NumJobs*j.IODepth*pow2(maxBS) + 4<<20
 	eng, err := engine.New(engine.Config{
@@ -98,7 +99,7 @@ func runJob(j workloads.Job, groupID int, tgt string, lv *live, out Output) JobR
 		return res
 	}
 	defer eng.Close()
-	f, err := eng.Open(file, engine.FileOptions{Size: size})
+	f, err := eng.Open(file, engine.FileOptions{Size: size, BlockSize: fileBlockSize(m)})
 	if err != nil {
 		res.Err = err
 		return res

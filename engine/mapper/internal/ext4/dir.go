@@ -363,17 +363,32 @@ func (fsys *FS) dirents(b []byte, what string, blk uint64, fn func(DirEntry) boo
 	return true, nil
 }
 
-// lookupIn returns the inode number of name in directory dir (0 if absent).
+// lookupIn returns the inode number of name in directory dir (0 if
+// absent). Directories are read whole once and kept by inode number (the
+// filesystem is not changing under a read-only reader).
 func (fsys *FS) lookupIn(dir *Inode, name string) (uint32, error) {
-	var found uint32
-	err := fsys.walkDir(dir, func(d DirEntry) bool {
-		if d.Name == name {
-			found = d.Ino
-			return false
+	fsys.dirMu.Lock()
+	names, ok := fsys.dirs[dir.Ino]
+	fsys.dirMu.Unlock()
+	if !ok {
+		names = map[string]uint32{}
+		err := fsys.walkDir(dir, func(d DirEntry) bool {
+			if _, dup := names[d.Name]; !dup {
+				names[d.Name] = d.Ino
+			}
+			return true
+		})
+		if err != nil {
+			return 0, err
 		}
-		return true
-	})
-	return found, err
+		fsys.dirMu.Lock()
+		if fsys.dirs == nil || len(fsys.dirs) >= maxCachedDirs {
+			fsys.dirs = map[uint32]map[string]uint32{}
+		}
+		fsys.dirs[dir.Ino] = names
+		fsys.dirMu.Unlock()
+	}
+	return names[name], nil
 }
 
 // Lookup resolves a path from the root directory (a leading "/" is

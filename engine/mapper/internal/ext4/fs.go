@@ -3,6 +3,7 @@ package ext4
 import (
 	"fmt"
 	"io"
+	"sync"
 )
 
 // FS is an ext2/3/4 filesystem read from an io.ReaderAt (a device or an
@@ -13,7 +14,15 @@ type FS struct {
 	devBytes uint64
 	sb       *Superblock
 	groups   []Group
+
+	// Directories looked up in, by inode: name -> inode number, so that
+	// resolving every name of a large directory reads it once.
+	dirMu sync.Mutex
+	dirs  map[uint32]map[string]uint32
 }
+
+// maxCachedDirs bounds the directory cache; it is emptied when full.
+const maxCachedDirs = 64
 
 // Open reads and checks the superblock and every group descriptor of the
 // filesystem on r, a device of devBytes bytes. Nothing it reads later is

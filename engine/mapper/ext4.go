@@ -221,6 +221,22 @@ func (m *Ext4) Inode(f *engine.File) (uint32, error) {
 	return ef.in.Ino, nil
 }
 
+// Warm fills f's read fork with the whole layout, so that no read calls
+// the mapper.
+func (m *Ext4) Warm(f *engine.File) error {
+	ef, err := m.file(f)
+	if err != nil {
+		return err
+	}
+	c := f.Cache()
+	for i, s := range ef.segs {
+		if err := c.Upsert(mapcache.ReadFork, s); err != nil {
+			return fmt.Errorf("ext4: warm %s: segment %d: %w", f.Name(), i, err)
+		}
+	}
+	return nil
+}
+
 // MapRead replies the segment covering req.Offset and up to
 // ReplyExtents-1 following ones. It allocates nothing when dst has room.
 func (m *Ext4) MapRead(req *engine.MapRequest, dst []mapcache.Mapping) ([]mapcache.Mapping, error) {

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/iobench/iobench/device"
 	"github.com/iobench/iobench/device/looptest"
 	"github.com/iobench/iobench/engine"
 	"github.com/iobench/iobench/engine/mapper"
@@ -483,4 +484,229 @@ func checkPaths(t *testing.T, m *mapper.Ext4, e *engine.Engine, bs uint32) {
 	if _, err := e.Open("big", engine.FileOptions{BlockSize: bs}); !errors.Is(err, mapper.ErrConfig) {
 		t.Errorf("open a directory: %v, want ErrConfig", err)
 	}
+}
+
+// TestExt4Overwrite writes in place through an Ext4 mapper with Overwrite:
+// written blocks take the new data (the kernel reads it after a mount),
+// holes and unwritten extents are refused, and e2fsck finds nothing
+// changed in the metadata.
+func TestExt4Overwrite(t *testing.T) {
+	img := newExt4Image(t, 256<<20, "mkfs.ext4", "-b", "4096")
+	fillExt4(t, img, false, true)
+	img.unmount(t)
+	if state, err := mapper.CheckExt4Mount(img.dev, true); err != nil || state != "not mounted" {
+		t.Fatalf("CheckExt4Mount = %q, %v", state, err)
+	}
+	raw, err := os.Open(img.dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	m, err := mapper.NewExt4(0, raw, 256<<20, mapper.Ext4Options{Overwrite: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The device holds a filesystem: opening it for writing needs Force.
+	d, err := device.Open(img.dev, device.Options{})
+	if !errors.Is(err, device.ErrHasSignature) {
+		t.Fatalf("device.Open for writing without Force: %v, want ErrHasSignature", err)
+	}
+	if d != nil {
+		d.Close()
+	}
+	d, err = device.Open(img.dev, device.Options{Force: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.New(engine.Config{Devices: []*device.Device{d}, Mapper: m, QueueDepth: 16})
+	if err != nil {
+		d.Close()
+		t.Fatal(err)
+	}
+	buf := e.Buffer(8192)
+	copy(buf, pattern(8192, 99))
+	write := func(name string, off int64, ok bool) {
+		t.Helper()
+		f, err := e.Open(name, engine.FileOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		_, err = f.WriteAt(buf, off)
+		if ok && err != nil || !ok && !errors.Is(err, engine.ErrReadOnly) {
+			t.Errorf("write %s @%d: %v (want ok=%v)", name, off, err, ok)
+		}
+		if !ok {
+			t.Logf("refused: %v", err)
+		}
+	}
+	write("frag-a", 4096, true)
+	write("falloc", 64<<10, true)      // written inside a preallocation
+	write("falloc", 0, false)          // unwritten
+	write("dir1/sparse", 1<<20, false) // hole
+	write("deep", 0, false)            // 8 KiB over a written block and a hole
+	write("deep", 2*4096*10, false)    // 8 KiB over block 20 (written) and 21 (hole): nothing written
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d.Close() // drop the exclusive claim before e2fsck and mount
+	if out, err := exec.Command("e2fsck", "-fn", img.dev).CombinedOutput(); err != nil {
+		t.Errorf("e2fsck: %v\n%s", err, out)
+	}
+	if out, err := exec.Command("mount", "-o", "ro", img.dev, img.mnt).CombinedOutput(); err != nil {
+		t.Fatalf("mount: %v: %s", err, out)
+	}
+	img.mounted = true
+	for _, c := range []struct {
+		name string
+		off  int64
+	}{{"frag-a", 4096}, {"falloc", 64 << 10}} {
+		got := make([]byte, 8192)
+		f, err := os.Open(filepath.Join(img.mnt, c.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.ReadAt(got, c.off)
+		f.Close()
+		if err != nil || !bytes.Equal(got, pattern(8192, 99)) {
+			t.Errorf("%s @%d: the kernel does not read what was overwritten (%v)", c.name, c.off, err)
+		}
+	}
+	// The refused write over a written block and a hole wrote nothing.
+	got, err := os.ReadFile(filepath.Join(img.mnt, "deep"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(got[2*4096*10:2*4096*10+4096], pattern(8192, 99)[:4096]) {
+		t.Errorf("deep: a refused write changed block 20")
+	}
+}
+
+// BenchmarkExt4Open100k measures opening a file of 100,000 extents (an
+// extent tree of depth 2 on a filesystem of 1 KiB blocks): resolving its
+// path, reading and checking its tree, and building its layout; then the
+// cost of loading the whole layout into the file's cache (Warm).
+func BenchmarkExt4Open100k(b *testing.B) {
+	const extents = 100_000
+	img := bigExtentImage(b, extents)
+	raw, err := os.Open(img.dev)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer raw.Close()
+	d, err := device.Open(img.dev, device.Options{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	m, err := mapper.NewExt4(0, raw, 256<<20, mapper.Ext4Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := engine.New(engine.Config{Devices: []*device.Device{d}, Mapper: m, QueueDepth: 8})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	check := func(f *engine.File) {
+		layout, err := m.Layout(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		mapped := 0
+		for _, s := range layout {
+			if s.Type == mapcache.Mapped {
+				mapped++
+			}
+		}
+		if mapped != extents {
+			b.Fatalf("%d mapped extents, want %d", mapped, extents)
+		}
+	}
+	b.Run("open", func(b *testing.B) {
+		for b.Loop() {
+			// A fresh mapper each time: the superblock and group
+			// descriptors are read again, and no directory is cached.
+			m, err := mapper.NewExt4(0, raw, 256<<20, mapper.Ext4Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			e, err := engine.New(engine.Config{Devices: []*device.Device{d}, Mapper: m, QueueDepth: 8})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			f, err := e.Open("many", engine.FileOptions{BlockSize: 1024})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			check(f)
+			f.Close()
+			e.Close()
+			b.StartTimer()
+		}
+	})
+	b.Run("open+warm", func(b *testing.B) {
+		for b.Loop() {
+			f, err := e.Open("many", engine.FileOptions{BlockSize: 1024})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := m.Warm(f); err != nil {
+				b.Fatal(err)
+			}
+			f.Close()
+		}
+	})
+	b.Run("mapread", func(b *testing.B) {
+		f, err := e.Open("many", engine.FileOptions{BlockSize: 1024})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		dst := make([]mapcache.Mapping, 0, 16)
+		req := &engine.MapRequest{File: f, Length: 1024}
+		i := uint64(0)
+		for b.Loop() {
+			i = (i + 7919) % (2*extents - 1)
+			req.Offset = i * 1024
+			if _, err := m.MapRead(req, dst[:0]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// bigExtentImage makes an ext4 filesystem of 1 KiB blocks on a loop
+// device, writes "many" with n extents through the kernel (every other
+// block) and unmounts it.
+func bigExtentImage(b *testing.B, n int) *ext4Image {
+	b.Helper()
+	l := looptest.New(b, 256<<20, looptest.Options{})
+	if out, err := exec.Command("mkfs.ext4", "-q", "-F", "-b", "1024", "-O", "^has_journal", l.Path).CombinedOutput(); err != nil {
+		b.Fatalf("mkfs.ext4: %v: %s", err, out)
+	}
+	mnt := b.TempDir()
+	if out, err := exec.Command("mount", l.Path, mnt).CombinedOutput(); err != nil {
+		b.Skipf("mount: %v: %s", err, out)
+	}
+	f, err := os.Create(filepath.Join(mnt, "many"))
+	if err == nil {
+		blk := pattern(1024, 1)
+		for i := range n {
+			if _, err = f.WriteAt(blk, int64(2*i)*1024); err != nil {
+				break
+			}
+		}
+		f.Close()
+	}
+	if out, uerr := exec.Command("umount", mnt).CombinedOutput(); uerr != nil {
+		b.Fatalf("umount: %v: %s", uerr, out)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &ext4Image{dev: l.Path, mnt: mnt, blockSize: 1024}
 }

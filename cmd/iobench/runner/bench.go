@@ -436,6 +436,8 @@ func runBench(st settings, stdout, stderr io.Writer) error {
 	fmt.Fprintf(&md, "| iobench scattered, 1M extents, warm | %s | %.2f / %.2f / %.2f of fio; %.2f / %.2f / %.2f of linear |\n", fmtCount(bigRow.meanIO),
 		bigRow.iops.Min, bigRow.iops.Median, bigRow.iops.Max, linRatio.Min, linRatio.Median, linRatio.Max)
 
+	md.WriteString(ext4BenchSection(runtime, rounds, save, stderr)) // 5. ext4: mapper.Ext4 vs the kernel (ext4bench.go)
+
 	// The engine's performance targets, gathered from the runs above.
 	md.WriteString("\n## Targets\n\n| target | goal | measured (iobench / reference, median) |\n|---|---|---|\n")
 	for _, r := range rows {

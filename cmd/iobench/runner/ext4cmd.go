@@ -26,6 +26,9 @@ const ext4Usage = `Usage:
                                            read every file under DIR through the engine, N times
                                            (files stay open: passes after the first run on a warm
                                            cache), and report the cache statistics
+  iobench ext4 bench [--rounds=N] [--runtime=S]
+                                           the ext4 section of 'make bench' alone: a fragmented file read
+                                           by the kernel's ext4 (fio, O_DIRECT) and by the engine, A B A B
 
 DEVICE is a block device or an image file holding an ext2/3/4 filesystem that
 is not mounted, or mounted read-only. Nothing is ever written. Paths are inside
@@ -42,9 +45,24 @@ func ext4Main(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	cmd, args := args[0], args[1:]
-	passes := 1
+	passes, rounds, runtime := 1, 3, "5"
 	var pos []string
 	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, "--rounds="); ok && cmd == "bench" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 100 {
+				return exit(stderr, fmt.Errorf("%w: ext4 bench: --rounds=%s: want 1..100", ErrUsage, v))
+			}
+			rounds = n
+			continue
+		}
+		if v, ok := strings.CutPrefix(a, "--runtime="); ok && cmd == "bench" {
+			if _, err := strconv.ParseUint(v, 10, 32); err != nil {
+				return exit(stderr, fmt.Errorf("%w: ext4 bench: --runtime=%s: want whole seconds", ErrUsage, v))
+			}
+			runtime = v
+			continue
+		}
 		if v, ok := strings.CutPrefix(a, "--passes="); ok {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > 1000 {
@@ -58,10 +76,13 @@ func ext4Main(args []string, stdout, stderr io.Writer) int {
 		}
 		pos = append(pos, a)
 	}
+	if cmd == "bench" && len(pos) == 0 {
+		return exit(stderr, ext4BenchMain(rounds, runtime, stdout, stderr))
+	}
 	want := map[string][2]int{"ls": {1, 2}, "cat": {2, 2}, "tree": {1, 2}}
 	n, ok := want[cmd]
 	if !ok {
-		return exit(stderr, fmt.Errorf("%w: ext4: unknown command %q (want ls, cat or tree)", ErrUsage, cmd))
+		return exit(stderr, fmt.Errorf("%w: ext4: unknown command %q (want ls, cat, tree or bench)", ErrUsage, cmd))
 	}
 	if len(pos) < n[0] || len(pos) > n[1] {
 		fmt.Fprint(stderr, ext4Usage)

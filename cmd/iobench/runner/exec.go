@@ -91,7 +91,7 @@ func runJob(j workloads.Job, groupID int, tgt string, lv *live, out Output) JobR
 	arena := j.NumJobs*j.IODepth*pow2(maxBS) + 4<<20
 	eng, err := engine.New(engine.Config{
 		Devices: []*device.Device{dev}, Mapper: m, Queues: 1,
-		QueueDepth: max(j.IODepth, 8), NoCache: !j.Cache, FixedBuffers: j.FixedBufs,
+		QueueDepth: max(j.IODepth, 8) * ringSplitFactor(&j), NoCache: !j.Cache, FixedBuffers: j.FixedBufs,
 		RegisterFiles: j.RegisterFiles, SQPoll: j.SQPoll, IOPoll: j.HiPri, ArenaBytes: arena,
 	})
 	if err != nil {

@@ -370,3 +370,17 @@ func newExt4JobMapper(j *workloads.Job, dev *device.Device) (engine.Mapper, stri
 	}
 	return &ext4JobMapper{Ext4: m, raw: raw}, j.Ext4File, size, nil
 }
+
+// ringSplitFactor multiplies a job's ring depth for mappers whose
+// requests split into several device I/Os: an ext4 file's extents can
+// be a block long, and with one ring entry per request a 128 KiB read
+// over 16 KiB extents would keep one request in flight instead of
+// iodepth (the kernel's direct I/O has no such limit on its bios).
+// Measured on a 4096-extent file, 128 KiB reads at QD 8: 0.4-0.6x the
+// kernel's ext4 with the plain depth, 0.6-1.0x with 8x.
+func ringSplitFactor(j *workloads.Job) int {
+	if j.Mapper != "ext4" {
+		return 1
+	}
+	return int(min(max(j.MaxBS()/4096, 1), 8))
+}

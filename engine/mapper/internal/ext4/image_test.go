@@ -204,6 +204,11 @@ var mkfsVariants = []struct {
 	{"1k-ext2-128", []string{"-b", "1024", "-t", "ext2", "-I", "128"}},
 	{"4k-inode-1024", []string{"-b", "4096", "-I", "1024"}},
 	{"64k", []string{"-b", "65536"}},
+	{"4k-sparse_super2", []string{"-b", "4096", "-O", "sparse_super2"}},
+	{"1k-csum_seed-large_dir", []string{"-b", "1024", "-O", "metadata_csum_seed,large_dir"}},
+	{"4k-quota-project-mmp", []string{"-b", "4096", "-I", "256", "-O", "quota,project,mmp"}},
+	{"4k-ea_inode-orphan_file", []string{"-b", "4096", "-O", "ea_inode,orphan_file"}},
+	{"1k-no-sparse_super", []string{"-b", "1024", "-O", "^sparse_super,^resize_inode"}},
 }
 
 // TestImages builds images with mkfs.ext4 -d across block sizes and
@@ -212,7 +217,7 @@ func TestImages(t *testing.T) {
 	for _, v := range mkfsVariants {
 		t.Run(v.name, func(t *testing.T) {
 			src := sourceTree(t, 600, 1)
-			img := mkfs(t, 96<<20, src, v.args...)
+			img := mkfs(t, 160<<20, src, v.args...) // 1 KiB blocks: 20 groups, two meta_bg meta-groups
 			fsys, _ := openImage(t, img)
 			t.Logf("block size %d, features %s", fsys.BlockSize(), fsys.Superblock().Features())
 			checkTree(t, fsys, src)

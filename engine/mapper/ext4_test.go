@@ -39,7 +39,7 @@ func ext4ImageFile(t *testing.T, args ...string) string {
 	if err := os.WriteFile(img, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Truncate(img, 16<<20); err != nil {
+	if err := os.Truncate(img, 32<<20); err != nil {
 		t.Fatal(err)
 	}
 	a := append(append([]string{"-q", "-F"}, args...), "-d", src, img)
@@ -177,4 +177,52 @@ func ext4MapRead(t *testing.T, m engine.Mapper, f *engine.File, off, length uint
 		t.Fatalf("MapRead(%d, %d): %v", off, length, err)
 	}
 	return out
+}
+
+// TestExt4LayoutPastDevice: a layout that reaches past the engine's
+// device (here the metadata comes from a whole image and the engine's
+// device is a truncated copy) is refused at open, before any I/O.
+func TestExt4LayoutPastDevice(t *testing.T) {
+	if _, err := exec.LookPath("mkfs.ext4"); err != nil {
+		t.Skipf("needs mkfs.ext4: %v", err)
+	}
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "big"), pattern(12<<20, 3), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	img := filepath.Join(dir, "fs.img")
+	if err := os.WriteFile(img, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(img, 32<<20); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mkfs.ext4", "-q", "-F", "-b", "4096", "-d", src, img).CombinedOutput(); err != nil {
+		t.Fatalf("mkfs.ext4: %v: %s", err, out)
+	}
+	b, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := filepath.Join(dir, "short.img")
+	if err := os.WriteFile(short, b[:8<<20], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := newExt4OnImage(t, img, mapper.Ext4Options{})
+	d, err := device.Open(short, device.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	e, err := engine.New(engine.Config{Devices: []*device.Device{d}, Mapper: m, ArenaBytes: 1 << 20})
+	if err != nil {
+		t.Skipf("io_uring unavailable: %v", err)
+	}
+	defer e.Close()
+	_, err = e.Open("big", engine.FileOptions{})
+	if err == nil || !strings.Contains(err.Error(), "past the") {
+		t.Fatalf("open of a file reaching past the engine's device: %v", err)
+	}
+	t.Log(err)
 }

@@ -94,7 +94,9 @@ type Job struct {
 	IOEngine    string
 
 	// Engine options (iobench only).
-	Mapper        string        // linear, scattered, cow, fiemap
+	Mapper        string        // linear, scattered, cow, fiemap, ext4
+	Ext4File      string        // ext4: path of the file inside the filesystem
+	Ext4Overwrite bool          // ext4: writes go in place over written blocks
 	Extents       int           // scattered: extents in the file
 	MapLatency    time.Duration // scattered: cost of each mapper call
 	Cache         bool          // the extent cache (on by default)
@@ -227,8 +229,14 @@ func (j *Job) Validate() error {
 	if !j.Direct {
 		bad("direct=0: iobench always does direct I/O (set direct=1)")
 	}
-	if !slices.Contains([]string{"linear", "scattered", "cow", "fiemap"}, j.Mapper) {
-		bad("mapper=%s: want linear, scattered, cow or fiemap", j.Mapper)
+	if !slices.Contains([]string{"linear", "scattered", "cow", "fiemap", "ext4"}, j.Mapper) {
+		bad("mapper=%s: want linear, scattered, cow, fiemap or ext4", j.Mapper)
+	}
+	if j.Mapper == "ext4" && j.Ext4File == "" {
+		bad("mapper=ext4 needs ext4_file, the path of the file inside the filesystem")
+	}
+	if j.Mapper == "ext4" && j.RW.Writes() && !j.Ext4Overwrite {
+		bad("mapper=ext4 is read-only unless ext4_overwrite=1: rw=%s writes", j.RW)
 	}
 	if j.Mapper == "fiemap" && j.RW.Writes() {
 		bad("mapper=fiemap is read-only: rw=%s writes", j.RW)

@@ -268,7 +268,14 @@ func experiments() []experiment {
 		{"qd", "queue-depth sweep", benchQueueDepth},
 		{"mapper-cost", "mapper-cost sweep", benchMapperCost},
 		{"1m-extents", "1M-extent file", benchBigFile},
+		{"ext4", "ext4 mapper vs the kernel", benchExt4},
 	}
+}
+
+// benchExt4 reads a fragmented file of an ext4 image through mapper.Ext4
+// and through the kernel's ext4 (ext4bench.go).
+func benchExt4(b *benchEnv) (section, error) {
+	return section{markdown: ext4BenchSection(b.runtime, b.rounds, b.save, b.stderr)}, nil
 }
 
 // selectExperiments returns the experiments named in only (all when only

@@ -62,6 +62,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 }
 
 func runMain(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "ext4" {
+		return ext4Main(args[1:], stdout, stderr)
+	}
 	cmd := ""
 	if len(args) > 0 && (args[0] == "bench" || args[0] == "compare" || args[0] == "help") {
 		cmd, args = args[0], args[1:]
@@ -376,6 +379,7 @@ Usage:
   iobench [options] JOBFILE.fio...     run fio job files (options apply to every job)
   iobench bench [--results DIR]        the benchmark suite behind 'make bench'; writes DIR afresh
   iobench compare [options|JOBFILE]    run the same job under fio and iobench, A B A B, print ratios
+  iobench ext4 ls|cat|tree DEVICE ...  read an unmounted ext4 filesystem through the engine ('iobench ext4 help')
 
 Without --filename, iobench makes its own target: a loop device over a tmpfs
 file when run as root, else a file in the temporary directory, removed after.

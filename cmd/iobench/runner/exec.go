@@ -168,14 +168,14 @@ func openJob(j *workloads.Job, tgt string) (*jobSetup, error) {
 	arena := j.NumJobs*j.IODepth*pow2(int(j.MaxBS())) + 4<<20
 	s.eng, err = engine.New(engine.Config{
 		Devices: []*device.Device{dev}, Mapper: s.mapper, Queues: 1,
-		QueueDepth: max(j.IODepth, 8), NoCache: !j.Cache, FixedBuffers: j.FixedBufs,
+		QueueDepth: max(j.IODepth, 8) * ringSplitFactor(j), NoCache: !j.Cache, FixedBuffers: j.FixedBufs,
 		RegisterFiles: j.RegisterFiles, SQPoll: j.SQPoll, IOPoll: j.HiPri, ArenaBytes: arena,
 	})
 	if err != nil {
 		s.close()
 		return nil, err
 	}
-	s.f, err = s.eng.Open(file, engine.FileOptions{Size: s.size})
+	s.f, err = s.eng.Open(file, engine.FileOptions{Size: s.size, BlockSize: fileBlockSize(s.mapper)})
 	if err != nil {
 		s.close()
 		return nil, err
@@ -191,6 +191,9 @@ func openJob(j *workloads.Job, tgt string) (*jobSetup, error) {
 func (s *jobSetup) close() {
 	if s.eng != nil {
 		s.eng.Close()
+	}
+	if s.mapper != nil {
+		closeMapper(s.mapper)
 	}
 	s.dev.Close()
 }

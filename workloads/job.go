@@ -180,6 +180,10 @@ type Notice struct {
 
 func (n *Notice) Error() string { return n.Option + ": " + n.Msg }
 
+// NullIO reports ioengine=null: the engine runs with NOPs in place of
+// device I/O.
+func (j *Job) NullIO() bool { return j.IOEngine == "null" }
+
 // Validate checks the options against each other.
 func (j *Job) Validate() error {
 	var errs []error
@@ -193,6 +197,9 @@ func (j *Job) Validate() error {
 	}
 	if j.IODepth < 1 || j.IODepth > 4096 {
 		bad("iodepth=%d: want 1..4096", j.IODepth)
+	}
+	if j.NullIO() && (j.Verify != "" || j.VerifyOnly) {
+		bad("ioengine=null does no device I/O: there is nothing to verify")
 	}
 	if j.NumJobs < 1 || j.NumJobs > 256 {
 		bad("numjobs=%d: want 1..256", j.NumJobs)

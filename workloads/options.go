@@ -127,8 +127,8 @@ var options = []Option{
 		get: func(j *Job) string { return boolString(j.Stonewall) }},
 	{Name: "wait_for", Arg: "job", Help: "start after the named job finishes", kind: kindString,
 		set: func(j *Job, v string) error { j.WaitFor = v; return nil }, get: func(j *Job) string { return j.WaitFor }},
-	{Name: "ioengine", Arg: "name", Default: "io_uring", Help: "accepted for fio compatibility; iobench always uses its io_uring engine", kind: kindString,
-		set: func(j *Job, v string) error { j.IOEngine = v; return nil }, get: func(j *Job) string { return j.IOEngine }},
+	{Name: "ioengine", Arg: "name", Default: "io_uring", Help: "io_uring (iobench's engine), or null: the engine's whole path (cache, mapper, splitting, the ring) with IORING_OP_NOP in place of device I/O, as fio's null engine does no I/O", kind: kindString,
+		set: func(j *Job, v string) error { j.IOEngine = strings.ToLower(v); return nil }, get: func(j *Job) string { return j.IOEngine }},
 
 	{Name: "mapper", Arg: "name", Default: "linear", Help: "linear (raw device), scattered (synthetic fragmented file), cow (out-of-place writes), fiemap (a real file's layout), ext4 (a file of an unmounted ext4 filesystem, read from its own structures)", Engine: true, kind: kindString,
 		set: func(j *Job, v string) error { j.Mapper = strings.ToLower(v); return nil }, get: func(j *Job) string { return j.Mapper }},

@@ -194,7 +194,7 @@ func setOpt(j *Job, k, v string, out *File, file string, line int, pragma bool) 
 	if err != nil {
 		return &ParseError{File: file, Line: line, Option: strings.ToLower(k), Err: err}
 	}
-	if strings.EqualFold(k, "ioengine") && !strings.EqualFold(v, "io_uring") {
+	if strings.EqualFold(k, "ioengine") && !strings.EqualFold(v, "io_uring") && !strings.EqualFold(v, "null") {
 		out.Notices = append(out.Notices, fmt.Sprintf("%s:%d: ioengine=%s: iobench always uses its own io_uring engine", file, line, v))
 	}
 	if IsEngineOnly(k) && !pragma {

@@ -266,6 +266,7 @@ func experiments() []experiment {
 	return []experiment{
 		{"workloads", "bundled workloads", benchWorkloads},
 		{"qd", "queue-depth sweep", benchQueueDepth},
+		{"null", "null engine", benchNull},
 		{"mapper-cost", "mapper-cost sweep", benchMapperCost},
 		{"1m-extents", "1M-extent file", benchBigFile},
 		{"ext4", "ext4 mapper vs the kernel", benchExt4},
@@ -609,6 +610,46 @@ func benchQueueDepth(b *benchEnv) (section, error) {
 			xLabel: "queue depth", yLabel: "IOPS", logX: true, series: series})
 	}
 	sec.markdown, sec.plots = md.String(), plots
+	return sec, nil
+}
+
+// benchNull measures the engine's own ceiling: ioengine=null runs the
+// whole engine path (cache lookup, splitting, the ring) with NOPs in place
+// of device I/O, against fio's null engine, which does no I/O at all.
+func benchNull(b *benchEnv) (section, error) {
+	var md strings.Builder
+	var sec section
+	md.WriteString("## The engine's own ceiling: ioengine=null\n\n")
+	md.WriteString("4 KiB random reads with `ioengine=null`: iobench runs its whole path (extent cache, mapper, splitting, io_uring) with IORING_OP_NOP in place of each device read; fio's null engine completes each I/O in memory with no system call. ")
+	md.WriteString("ns/IO is iobench's wall time per I/O (1 s / IOPS) and its job thread's CPU time per I/O. Ratios per round: median (min-max).\n\n")
+	md.WriteString("| iodepth | fio null IOPS | iobench null IOPS | iobench / fio | iobench ns/IO (wall) | iobench CPU ns/IO | enters/IO |\n|---:|---:|---:|---|---:|---:|---:|\n")
+	for _, qd := range []int{1, 32} {
+		j, err := benchJob(fmt.Sprintf("null-qd%d", qd), [][2]string{{"ioengine", "null"}, {"rw", "randread"}, {"bs", "4k"},
+			{"iodepth", fmt.Sprint(qd)}, {"runtime", b.sweepRuntime}, {"time_based", "1"}, {"size", "256m"}})
+		if err != nil {
+			return section{}, err
+		}
+		a, bb, err := abRounds(j, b.target.Path, b.rounds, b.save(j.Name))
+		if err != nil {
+			return section{}, err
+		}
+		r := compareRow(j.Name, a, bb)
+		var cpu []float64
+		for _, m := range bb {
+			cpu = append(cpu, m.CPUPerIO*1e3)
+		}
+		wall := 0.0
+		if r.meanIO > 0 {
+			wall = 1e9 / r.meanIO
+		}
+		fmt.Fprintf(&md, "| %d | %s | %s | %.2f (%.2f-%.2f) | %.0f | %.0f | %.2f |\n", qd, fmtCount(r.meanFI), fmtCount(r.meanIO),
+			r.iops.Median, r.iops.Min, r.iops.Max, wall, ratios(cpu).Median, r.enters)
+		if len(a) > 0 {
+			sec.targets = append(sec.targets, targetRow{what: "ioengine=null IOPS vs fio's null engine", goal: 1.0,
+				measured: r.iops, where: fmt.Sprintf("QD %d", qd)})
+		}
+	}
+	sec.markdown = md.String()
 	return sec, nil
 }
 

@@ -140,6 +140,15 @@ func (res *JobResult) verify(s *jobSetup) error {
 	return err
 }
 
+// ringFactory is the engine's ring for j: io_uring, or with ioengine=null
+// the null ring (NOPs in place of device I/O).
+func ringFactory(j *workloads.Job) engine.RingFactory {
+	if j.NullIO() {
+		return engine.NewNullRing
+	}
+	return nil
+}
+
 // jobSetup is what a job runs on: its device, engine and file.
 type jobSetup struct {
 	job    *workloads.Job
@@ -169,6 +178,7 @@ func openJob(j *workloads.Job, tgt string) (*jobSetup, error) {
 	s.eng, err = engine.New(engine.Config{
 		Devices: []*device.Device{dev}, Mapper: s.mapper, Queues: 1,
 		QueueDepth: max(j.IODepth, 8) * ringSplitFactor(j), NoCache: !j.Cache, FixedBuffers: j.FixedBufs,
+		NewRing: ringFactory(j),
 		RegisterFiles: j.RegisterFiles, SQPoll: j.SQPoll, IOPoll: j.HiPri, ArenaBytes: arena,
 	})
 	if err != nil {

@@ -144,7 +144,11 @@ func ensureFio(w io.Writer) error {
 // target.
 func fioJobFile(j workloads.Job, target string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "[%s]\nioengine=io_uring\ndirect=1\nthread=1\nfilename=%s\n", j.Name, target)
+	ioengine := "io_uring"
+	if j.NullIO() {
+		ioengine = "null"
+	}
+	fmt.Fprintf(&b, "[%s]\nioengine=%s\ndirect=1\nthread=1\nfilename=%s\n", j.Name, ioengine, target)
 	for _, kv := range j.Values() {
 		k := kv[0]
 		if workloads.IsEngineOnly(k) || k == "name" || k == "filename" || k == "ioengine" || k == "direct" ||

@@ -178,7 +178,7 @@ func openJob(j *workloads.Job, tgt string) (*jobSetup, error) {
 	s.eng, err = engine.New(engine.Config{
 		Devices: []*device.Device{dev}, Mapper: s.mapper, Queues: 1,
 		QueueDepth: max(j.IODepth, 8) * ringSplitFactor(j), NoCache: !j.Cache, FixedBuffers: j.FixedBufs,
-		NewRing: ringFactory(j),
+		NewRing:       ringFactory(j),
 		RegisterFiles: j.RegisterFiles, SQPoll: j.SQPoll, IOPoll: j.HiPri, ArenaBytes: arena,
 	})
 	if err != nil {

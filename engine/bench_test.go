@@ -60,6 +60,7 @@ func benchQueue(b *testing.B, ring engine.RingFactory) {
 				n += len(done)
 			}
 			b.StopTimer()
+			b.ReportMetric(float64(e.Stats().RingEnters)/float64(b.N), "enters/op")
 			for q.InFlight() > 0 {
 				done, _ = q.Reap(done[:0], 1)
 			}

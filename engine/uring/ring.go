@@ -44,6 +44,7 @@ type Ring struct {
 	enterFd    int
 	enterFlags uint32
 	enters     uint64 // io_uring_enter calls made
+	rawWaits   bool   // GOMAXPROCS > 1 at set-up: waits start as raw calls
 
 	sqMem, cqMem, sqeMem []byte
 	argMem               []byte // getevents arg + timespec, outside the Go heap
@@ -137,7 +138,7 @@ func setup(entries, flags uint32, p Params) (*Ring, error) {
 	if errno != 0 {
 		return nil, errno
 	}
-	r := &Ring{fd: int(fd), enterFd: int(fd), flags: flags, features: kp.features}
+	r := &Ring{fd: int(fd), enterFd: int(fd), flags: flags, features: kp.features, rawWaits: runtime.GOMAXPROCS(0) > 1}
 	if err := r.mmap(&kp); err != nil {
 		r.Close()
 		return nil, err
@@ -298,35 +299,39 @@ func (r *Ring) Submit() (int, error) { return r.SubmitAndWait(0) }
 
 // SubmitAndWait submits and waits for at least waitNr completions.
 func (r *Ring) SubmitAndWait(waitNr uint32) (int, error) {
-	return r.submit(waitNr, nil)
+	return r.submit(waitNr, 0)
 }
 
 // SubmitAndWaitTimeout submits and waits for at least waitNr completions or
-// until timeout passes (which is not an error). It needs FeatExtArg.
+// until timeout passes (which is not an error). Without FeatExtArg it waits
+// without limit.
 func (r *Ring) SubmitAndWaitTimeout(waitNr uint32, timeout time.Duration) (int, error) {
-	if timeout <= 0 || r.features&FeatExtArg == 0 {
-		return r.submit(waitNr, nil)
-	}
-	// The argument and the timespec live in mmap'd memory, never on the
-	// Go stack or heap.
-	return r.submit(waitNr, r.waitArg(timeout))
+	return r.submit(waitNr, timeout)
 }
 
-// maxRawWait bounds one blocking io_uring_enter (see submit).
-const maxRawWait = 10 * time.Millisecond
+// rawWait is how long a wait may last as a raw system call (see submit).
+// It is longer than a scheduler tick: a wait whose timer would expire
+// before the next tick makes the kernel reprogram the timer hardware, which
+// on a VM exits to the hypervisor (a 50 µs bound doubled the time of a
+// 4 KiB read at queue depth 1 in BenchmarkQueueRandRead; 5 ms and more
+// did not).
+const rawWait = 10 * time.Millisecond
 
 // submit enters the kernel to submit what is queued and wait for waitNr
-// completions, with the timeout in arg if any.
+// completions, for at most timeout when it is positive.
 //
-// io_uring_enter is a raw system call: the Go runtime is not told that the
-// thread may block, so it does not hand the thread's P to another thread
-// while the kernel waits (on a VM with few vCPUs that hand-off, the monitor
-// thread waking every 20 µs and the threads it starts cost more than the
-// I/O). A raw call must not block for long, so a wait without a timeout is
-// made of waits of at most maxRawWait, and a signal (the runtime's
-// preemption signal arrives as EINTR) yields to the scheduler before the
-// call is made again.
-func (r *Ring) submit(waitNr uint32, arg *geteventsArg) (int, error) {
+// Submissions, and the first rawWait of a wait, are raw system calls: the
+// Go runtime is not told that the thread may block, so it does not hand
+// the thread's P to another thread (on a VM with few vCPUs, that hand-off,
+// the monitor thread waking every 20 µs and the threads it starts cost
+// more than a fast device's I/O). A wait that lasts longer goes on as an
+// ordinary system call, so that a slow device never holds a P from the
+// program's other goroutines; with GOMAXPROCS 1, where a raw wait would
+// stop every other goroutine, all waits go through the runtime. Signals
+// (the runtime's preemption signal
+// arrives as EINTR) are retried; after a raw call the goroutine first
+// yields to the scheduler.
+func (r *Ring) submit(waitNr uint32, timeout time.Duration) (int, error) {
 	// Publish the new tail: the store orders the SQE contents before it.
 	atomic.StoreUint32(r.sqTail, r.sqeTail)
 	toSubmit := r.sqeTail - atomic.LoadUint32(r.sqHead)
@@ -339,56 +344,83 @@ func (r *Ring) submit(waitNr uint32, arg *geteventsArg) (int, error) {
 			flags |= EnterSQWakeup
 		}
 		toSubmit = 0 // the kernel thread consumes them
-		if flags&(EnterGetEvents|EnterSQWakeup) == 0 {
-			return 0, nil
-		}
-	}
-	unbounded := waitNr > 0 && arg == nil && r.features&FeatExtArg != 0
-	if unbounded {
-		arg = r.waitArg(maxRawWait)
-	}
-	var argp, argsz uintptr
-	if arg != nil {
-		flags |= EnterExtArg
-		argp, argsz = uintptr(unsafe.Pointer(arg)), unsafe.Sizeof(*arg)
 	}
 	if toSubmit == 0 && flags&(EnterGetEvents|EnterSQWakeup) == 0 {
 		return 0, nil
 	}
-	submitted := 0
+	if waitNr == 0 {
+		n, _, err := r.enter(toSubmit, 0, flags, 0, true)
+		return n, err
+	}
+	if r.features&FeatExtArg == 0 {
+		// No timeouts on this kernel: the whole wait goes through the
+		// runtime, without limit.
+		n, _, err := r.enter(toSubmit, waitNr, flags, 0, false)
+		return n, err
+	}
+	if !r.rawWaits {
+		n, _, err := r.enter(toSubmit, waitNr, flags, timeout, false)
+		return n, err
+	}
+	first := timeout
+	if timeout <= 0 || timeout > rawWait {
+		first = rawWait
+	}
+	n, timedOut, err := r.enter(toSubmit, waitNr, flags, first, true)
+	if err != nil || !timedOut || first == timeout {
+		return n, err
+	}
+	rest := time.Duration(0) // without limit
+	if timeout > 0 {
+		rest = timeout - first
+	}
+	m, _, err := r.enter(0, waitNr, flags, rest, false)
+	return n + m, err
+}
+
+// enter makes one io_uring_enter, retried on signals, raw or through the
+// runtime, with a timeout when positive (which needs FeatExtArg). It
+// reports a wait that timed out.
+func (r *Ring) enter(toSubmit, waitNr, flags uint32, timeout time.Duration, raw bool) (int, bool, error) {
+	var argp, argsz uintptr
+	if timeout > 0 && waitNr > 0 {
+		// The argument and the timespec live in mmap'd memory, never on
+		// the Go stack or heap.
+		flags |= EnterExtArg
+		argp, argsz = uintptr(unsafe.Pointer(r.waitArg(timeout))), unsafe.Sizeof(geteventsArg{})
+	}
 	for {
 		r.enters++
-		n, _, errno := unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.enterFd), uintptr(toSubmit),
-			uintptr(waitNr), uintptr(flags), argp, argsz)
+		var n uintptr
+		var errno syscall.Errno
+		if raw {
+			n, _, errno = unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.enterFd), uintptr(toSubmit),
+				uintptr(waitNr), uintptr(flags), argp, argsz)
+		} else {
+			n, _, errno = unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.enterFd), uintptr(toSubmit),
+				uintptr(waitNr), uintptr(flags), argp, argsz)
+		}
 		switch errno {
 		case 0:
-			submitted += int(n)
-			if unbounded && r.CQReady() < int(waitNr) {
-				toSubmit = 0
-				continue
-			}
-			return submitted, nil
+			return int(n), false, nil
 		case syscall.EINTR:
 			// A Go preemption signal or any other: nothing was consumed.
 			// Let the scheduler run what the signal asked for.
-			runtime.Gosched()
+			if raw {
+				runtime.Gosched()
+			}
 			continue
 		case syscall.ETIME:
-			// The wait timed out: not an error, unless the caller asked
-			// to wait without limit.
-			if unbounded && r.CQReady() < int(waitNr) {
-				toSubmit = 0
-				continue
-			}
-			return submitted, nil
+			// The wait timed out: not an error.
+			return 0, true, nil
 		case syscall.EEXIST:
-			return submitted, fmt.Errorf("uring: io_uring_enter: %w: the ring is single-issuer and this is not the thread that set it up (lock the goroutine with runtime.LockOSThread)", errno)
+			return 0, false, fmt.Errorf("uring: io_uring_enter: %w: the ring is single-issuer and this is not the thread that set it up (lock the goroutine with runtime.LockOSThread)", errno)
 		case syscall.EAGAIN, syscall.EBUSY:
 			// The kernel is short of resources or the CQ is overflowing:
 			// the caller reaps completions and submits again.
-			return submitted, nil
+			return 0, false, nil
 		}
-		return submitted, fmt.Errorf("uring: io_uring_enter: %w", errno)
+		return 0, false, fmt.Errorf("uring: io_uring_enter: %w", errno)
 	}
 }
 
@@ -416,7 +448,7 @@ func (r *Ring) PeekBatchCQE(dst []CQE) int {
 	if head == tail && r.cqNeedsFlush() {
 		// Overflowed completions or deferred task work: have the kernel
 		// post them, then look again.
-		_, _ = r.submit(0, nil)
+		_, _ = r.submit(0, 0)
 		tail = atomic.LoadUint32(r.cqTail)
 	}
 	n := min(int(tail-head), len(dst))

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -495,6 +496,38 @@ func TestSQPoll(t *testing.T) {
 		}
 		if c := waitOne(t, r); c.Res != 0 {
 			t.Fatalf("nop: %d", c.Res)
+		}
+	}
+}
+
+// A wait longer than rawWait goes on through the runtime: one raw call
+// that times out, then one ordinary call for the rest, and the whole
+// timeout is honoured. With a single P every wait is an ordinary call.
+func TestLongWaitLeavesRawCall(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	r := newRing(t, 4, Params{})
+	if r.Features()&FeatExtArg == 0 {
+		t.Skip("kernel without IORING_FEAT_EXT_ARG: waits have no timeout")
+	}
+	timeout := rawWait + 20*time.Millisecond
+	for _, raw := range []bool{true, false} {
+		r.rawWaits = raw
+		before := r.Enters()
+		start := time.Now()
+		if _, err := r.SubmitAndWaitTimeout(1, timeout); err != nil {
+			t.Fatal(err)
+		}
+		calls := r.Enters() - before
+		if took := time.Since(start); took < timeout {
+			t.Errorf("raw %v: wait returned after %v, before its %v timeout", raw, took, timeout)
+		}
+		want := uint64(1)
+		if raw {
+			want = 2
+		}
+		if calls != want {
+			t.Errorf("raw %v: %d io_uring_enter calls for one long wait, want %d", raw, calls, want)
 		}
 	}
 }

@@ -44,6 +44,7 @@ type Ring struct {
 	enterFd    int
 	enterFlags uint32
 	enters     uint64 // io_uring_enter calls made
+	slowWaits  uint64 // waits that went on through the runtime (see submit)
 	rawWaits   bool   // GOMAXPROCS > 1 at set-up: waits start as raw calls
 
 	sqMem, cqMem, sqeMem []byte
@@ -359,6 +360,7 @@ func (r *Ring) submit(waitNr uint32, timeout time.Duration) (int, error) {
 		return n, err
 	}
 	if !r.rawWaits {
+		r.slowWaits++
 		n, _, err := r.enter(toSubmit, waitNr, flags, timeout, false)
 		return n, err
 	}
@@ -374,6 +376,7 @@ func (r *Ring) submit(waitNr uint32, timeout time.Duration) (int, error) {
 	if timeout > 0 {
 		rest = timeout - first
 	}
+	r.slowWaits++
 	m, _, err := r.enter(0, waitNr, flags, rest, false)
 	return n + m, err
 }

@@ -285,3 +285,33 @@ func TestLeafMergeWithFullDictionaries(t *testing.T) {
 		t.Fatalf("%d records", c.Len(ReadFork))
 	}
 }
+
+// TestRandomOrderFillsLeaves inserts records in random order, of several
+// kinds so that shedding records into a sibling has to map dictionary
+// entries (and sometimes cannot), checking the structure as it goes, and
+// that leaves end up fuller than splits alone would leave them.
+func TestRandomOrderFillsLeaves(t *testing.T) {
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 4))
+	const n = 20000
+	c := New(bs)
+	for k, x := range rng.Perm(n) {
+		b := uint64(x)
+		m := mapped(2*b, 1, 3*b)
+		if rng.IntN(20) == 0 {
+			m.Dev = uint32(rng.IntN(5)) // now and then a rarer kind
+		}
+		if err := c.Upsert(ReadFork, m); err != nil {
+			t.Fatal(err)
+		}
+		if k%500 == 0 {
+			mustCheck(t, c)
+		}
+	}
+	mustCheck(t, c)
+	tr := &c.forks[ReadFork]
+	if fill := float64(tr.count) / float64(tr.leaves*leafCap); c.Len(ReadFork) != n || fill < 0.75 {
+		t.Fatalf("%d records in %d leaves: %.2f full", c.Len(ReadFork), tr.leaves, fill)
+	}
+}

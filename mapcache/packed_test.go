@@ -294,7 +294,7 @@ func TestRandomOrderFillsLeaves(t *testing.T) {
 	seed := rand.Uint64()
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 4))
-	const n = 20000
+	const n = 5000
 	c := New(bs)
 	for k, x := range rng.Perm(n) {
 		b := uint64(x)

@@ -46,7 +46,9 @@ import "fmt"
 // children and eight lines of keys (1536-byte class).
 //
 // Appends at the end of a full node split it so the left node stays full:
-// sequentially built trees have full leaves.
+// sequentially built trees have full leaves. Elsewhere a full leaf first
+// sheds records into a sibling with room (as B*-trees do), so randomly
+// built trees have leaves about 85% full rather than 70%.
 //
 // Inner node invariant: child i holds only offsets in [keys[i], keys[i+1])
 // for i >= 1; keys[i] is a lower bound (it may be lower than the child's

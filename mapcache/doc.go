@@ -81,14 +81,15 @@
 // tree saves.
 //
 // Lookup allocates nothing. What was measured and not used, as lookup
-// time against the layout before at 1M extents (the chosen layout: 0.93
-// to 1.03 in the same runs): a two-step choice of line (the middle key,
-// then three line heads: fewer loads, one more dependent step), 1.11 and
-// 1.19; loading the dictionary's line before the search, alongside the
-// keys, 1.03 and 1.07 against 0.99 and 0.96; leaves of 2048 bytes (120
-// records, 17.3 B/extent), 0.89 at 1M (against 0.93) but 1.20 at 10M
-// (against 1.01). Those comparisons interleaved the versions' lookups in
-// one process, in blocks of 64K probes. A lookup pays a miss for the
+// time against the layout before at 1M extents (the chosen layout ranged
+// 0.87 to 1.08 over these runs): a two-step choice of line (the middle
+// key, then three line heads: fewer loads, one more dependent step), 1.11
+// and 1.19 in two runs; loading the dictionary's line before the search,
+// alongside the keys, a mean of 1.07 against 1.02 for the chosen code in
+// the same three runs; leaves of 2048 bytes (120 records, 17.3
+// B/extent), a mean of 0.89 at 1M (against 0.93) but 1.20 at 10M (against
+// 1.01). Those comparisons interleaved the versions' lookups in one
+// process, in blocks of 64K probes. A lookup pays a miss for the
 // leaf's keys, then its word, then its dictionary entry (a dependent load
 // the layout before did not have); what the smaller tree buys back is
 // fewer leaves to miss on.

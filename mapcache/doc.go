@@ -88,8 +88,11 @@
 // alongside the keys, a mean of 1.07 against 1.02 for the chosen code in
 // the same three runs; leaves of 2048 bytes (120 records, 17.3
 // B/extent), a mean of 0.89 at 1M (against 0.93) but 1.20 at 10M (against
-// 1.01). Those comparisons interleaved the versions' lookups in one
-// process, in blocks of 64K probes. A lookup pays a miss for the
+// 1.01); dictionary slot 0 fixed as a tree-wide kind that Lookup reads
+// from the tree rather than the leaf (no load depending on the word),
+// 1.01 against 1.04 at 1M and 1.00 against 1.01 at 10M, within the noise
+// and not worth a fixed slot. Those comparisons interleaved the versions'
+// lookups in one process, in blocks of 64K probes. A lookup pays a miss for the
 // leaf's keys, then its word, then its dictionary entry (a dependent load
 // the layout before did not have); what the smaller tree buys back is
 // fewer leaves to miss on.

@@ -315,3 +315,42 @@ func TestRandomOrderFillsLeaves(t *testing.T) {
 		t.Fatalf("%d records in %d leaves: %.2f full", c.Len(ReadFork), tr.leaves, fill)
 	}
 }
+
+// TestEscapedChain: a mapping too long for one record at an address too
+// high for the packed word is a chain of escaped records; it reads back,
+// splits and joins like any other.
+func TestEscapedChain(t *testing.T) {
+	c := New(bs)
+	full := uint64(1<<lenBits) * bs
+	m := Mapping{Offset: 8 * bs, Length: 2*full + 3*bs, Addr: uint64(1<<addrBits)*bs + 7*bs, Type: Unwritten, Dev: 9}
+	if err := c.Upsert(ReadFork, m); err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, c)
+	tr := &c.forks[ReadFork]
+	if tr.count != 3 || len(tr.side) != 3 || c.Len(ReadFork) != 1 {
+		t.Fatalf("%d chunks, %d escaped, Len %d", tr.count, len(tr.side), c.Len(ReadFork))
+	}
+	off := m.Offset + full + bs
+	if got, _, r := c.Lookup(ReadFork, off, ToEOF); r != Hit || got.Addr != m.Addr+full+bs || got.End() != m.End() || got.Dev != 9 {
+		t.Fatalf("lookup: %+v %v", got, r)
+	}
+	if err := c.Remove(ReadFork, off, bs); err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, c)
+	if c.Len(ReadFork) != 2 {
+		t.Fatalf("Len %d after a cut", c.Len(ReadFork))
+	}
+	if err := c.Upsert(ReadFork, Mapping{Offset: off, Length: bs, Addr: m.Addr + full + bs, Type: Unwritten, Dev: 9}); err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, c)
+	if got := records(c, ReadFork); fmt.Sprint(got) != fmt.Sprint([]Mapping{m}) {
+		t.Fatalf("records %v", got)
+	}
+	c.Remove(ReadFork, 0, ToEOF)
+	if len(tr.side) != 0 || c.Stats().MemoryBytes != 0 {
+		t.Fatal("remove everything left side-table entries")
+	}
+}

@@ -202,3 +202,34 @@ func BenchmarkBuild1M(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMemory10M holds 10M records, built sequentially or in random
+// order, and reports the live heap they take (the target is under 250
+// MB). It builds once per -count, whatever -benchtime says.
+func BenchmarkMemory10M(b *testing.B) {
+	const n = 10_000_000
+	for _, order := range []string{"sequential", "random"} {
+		b.Run(order, func(b *testing.B) {
+			var perm []int
+			if order == "random" {
+				perm = rand.New(rand.NewPCG(7, 7)).Perm(n)
+			}
+			before := heapBytes()
+			c := New(bs)
+			for i := range n {
+				x := uint64(i)
+				if perm != nil {
+					x = uint64(perm[i])
+				}
+				c.Upsert(ReadFork, mapped(2*x, 1, 3*x))
+			}
+			held := heapBytes() - before
+			runtime.KeepAlive(perm) // not part of what the cache holds
+			for b.Loop() {
+			}
+			runtime.KeepAlive(c)
+			b.ReportMetric(float64(held)/1e6, "MB")
+			b.ReportMetric(float64(held)/n, "B/extent")
+		})
+	}
+}

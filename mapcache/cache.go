@@ -221,14 +221,17 @@ func (c *Cache) upsert(f Fork, m Mapping) {
 		m.Addr = NullAddr
 	}
 	t := &c.forks[f]
-	c.remove(t, m.Offset, m.End())
+	end := m.End()
+	l, i, ok := t.floor(m.Offset)
+	if t.overlaps(l, i, ok, m.Offset, end) {
+		c.remove(t, m.Offset, end)
+		l, i, ok = t.floor(m.Offset)
+	}
 	// Decide both merges first, while the positions are valid: with the
 	// left neighbour (the chain ending at m.Offset) and with the right
 	// one (the chain starting at m's end), keeping the joined record
 	// within 2^63 bytes, the left merge first.
-	end := m.End()
 	start := m.Offset // of the record m becomes part of
-	l, i, ok := t.floor(m.Offset)
 	leftJoin := false
 	if ok {
 		left, _ := t.chunk(l, i)
@@ -300,6 +303,20 @@ func (t *tree) join(x uint64) bool {
 	t.setCont(rl, ri, true)
 	t.fuseAt(ll, li)
 	return true
+}
+
+// overlaps reports whether a record overlaps [off, end), given the floor
+// of off (l, i, ok).
+func (t *tree) overlaps(l *leaf, i int, ok bool, off, end uint64) bool {
+	if ok {
+		if m, _ := t.chunk(l, i); m.End() > off {
+			return true
+		}
+	} else {
+		l = nil
+	}
+	l, i, ok = t.after(l, i)
+	return ok && l.off[i] < end
 }
 
 // advance drops the first n bytes of m.

@@ -25,45 +25,75 @@
 //
 // # The tree and its sizes
 //
-// Each fork is a B+tree with linked leaves (tree.go). A leaf holds 30
-// records: its offsets first, in four cache lines of eight (unused slots
-// hold a sentinel above every offset), then lengths, addresses and the
-// rest in parallel arrays: 1000 bytes, which with Go's 8-byte allocation
-// header fills the 1024-byte size class. A search compares the first key of
-// each line (independent loads: a cold leaf costs one memory latency, not
-// one per probe), then searches one line. Inner nodes hold 63 children and
-// search the same way over eight lines of keys (1536-byte class). Appends
-// split full nodes so the left stays full, so sequential builds have full
-// leaves. Deletes merge an underfull node into a neighbour and free empty
-// nodes; removing everything frees the tree at once.
+// Each fork is a B+tree with linked leaves (tree.go). A record is 16
+// bytes, as in XFS's in-core extent tree: its offset (the search key, a
+// whole word) and a packed word with the length and address in units of
+// the block size and a two-bit index into the leaf's dictionary of {type,
+// flags, device}. A record that does not fit the word (an address not
+// block-aligned or at 2^40 blocks or more, or a fourth kind in one leaf) is
+// escaped to a side table keyed by offset. A Mapped or Unwritten record
+// holds at most 2^21 blocks (8 GiB at 4 KiB blocks); longer mappings are
+// chains of records, which the API shows joined: Lookup, Overlapping, All,
+// Len and Stats see one record per chain, the merging rules (and Check)
+// apply to the joined records, and within a chain no two neighbours would
+// fit in one record. NullAddr and ToEOF keep their meanings: types without
+// storage store no address, and their records hold up to 2^61 blocks.
 //
-// Measured on this project's CI machine class (2 vCPU AMD EPYC, shared).
-// Lookups, with `go test -run - -bench LookupVsFlat -benchtime 20x
-// ./mapcache`: random offsets (half in holes), timed in the same benchmark
-// as the reference, a binary search over a sorted []uint64 of the same
-// starts, in alternating blocks of 64K probes; x-flat is the ratio. The
-// rest with `go test -run - -bench 'Build1M|Upsert|Remove' ./mapcache`.
+// A leaf is 1016 bytes, the 1024-byte size class with Go's 8-byte header:
+// links, count and dictionary in the first cache line, then 64 keys in
+// eight whole lines (unused slots hold a sentinel above every offset),
+// then 56 packed words. A search compares the first key of each line
+// (independent loads), then searches one line. Inner nodes hold 63
+// children and search the same way (1536-byte class). Appends split full
+// nodes so the left stays full, so sequential builds have full leaves; a
+// full leaf first sheds records into a sibling with room, so random builds
+// leave leaves about 85% full. Deletes merge an underfull node into a
+// neighbour and free empty nodes; removing everything frees the tree at
+// once.
 //
-//	extents   Lookup    FlatSearch  x-flat
-//	1K         64 ns      58 ns     1.10
-//	100K      118 ns     111 ns     1.06
-//	1M        257 ns     189 ns     1.35  (1.31-1.40 over 6 runs; up to 1.6 while the host is busy)
-//	10M       657 ns     432 ns     1.52
+// Measured on this project's CI machine class (2 vCPU, shared and busy:
+// single runs vary by 30%), in three rounds alternating with the layout of
+// 32-byte records (30 per 1024-byte leaf) it replaced, each with
+// `go test -run - -bench 'LookupVsFlat|Memory|Build1M' -benchtime 20x ./mapcache`
+// and `go test -run - -bench 'Upsert|Remove' -benchtime 1000000x ./mapcache`.
+// Lookups are of random offsets (half in holes), timed in the same
+// benchmark as the reference, a binary search over a sorted []uint64 of
+// the same starts, in alternating blocks of 64K probes; x-flat is the
+// ratio (mean of the rounds, range in brackets).
 //
-//	Build1M sequential  35.0 B/extent (target <= 40)
-//	Build1M random      51.8 B/extent (target <= 64)
-//	UpsertAppend 279 ns, UpsertRandom 802 ns, RemoveSplit 487 ns, RemoveWhole 636 ns
+//	extents   Lookup   FlatSearch  x-flat            before: 32-byte records
+//	1K         96 ns     64 ns     1.47 (1.29-1.60)  1.38 (0.97-1.96)
+//	100K      120 ns    100 ns     1.20 (1.17-1.25)  1.39 (1.28-1.51)
+//	1M        266 ns    237 ns     1.11 (1.01-1.22)  1.35 (1.12-1.78)
+//	10M       790 ns    671 ns     1.17 (1.04-1.24)  1.28 (1.25-1.32)
 //
-// Lookup allocates nothing. Why this layout, as x-flat at 1M extents with
-// the same benchmark: leaves and inner nodes searched by plain bisection
-// measure 2.1x; searching one cache line at a time, 1.7x; with that, one
-// atomic counter per lookup and the record read as scalars, 1.45x; with
-// those, leaves of 30 rather than 31 records, so that a leaf stays in the
-// 1024-byte class once Go adds its allocation header, 1.35x (and 35 rather
-// than 38 B/extent). Branch-free searches measure 2.5x (the processor's
-// speculation past the search branches overlaps the next lookup's misses),
-// and leaves of 15 or 63 records measure worse too; neither is used. What
-// is left is memory: the leaves (35 MB) do not fit in the last-level
-// cache, the flat starts (8 MB) do, so a lookup pays a miss for the leaf's
-// keys and one for its record.
+//	Build1M sequential    18.7 B/extent (before 35.0; target <= 20)
+//	Build1M random        22.2 B/extent (before 51.8; target <= 30)
+//	Memory10M sequential  187 MB, 18.7 B/extent (target < 250 MB)
+//	Memory10M random      221 MB, 22.1 B/extent
+//	UpsertAppend 181 ns (before 275), UpsertRandom 765 (1015),
+//	RemoveSplit 561 (589), RemoveWhole 939 (800)
+//
+// RemoveWhole is an allocation of a fresh leaf per operation and the
+// noisiest: five more alternating rounds of it alone gave 798 ns against
+// 931, 849 against 882 over all eight. At 1K extents (18 leaves, all in
+// the core's caches) the longer leaf search costs more than the smaller
+// tree saves.
+//
+// Lookup allocates nothing. What was measured and not used, as lookup
+// time against the layout before at 1M extents (the chosen layout ranged
+// 0.87 to 1.08 over these runs): a two-step choice of line (the middle
+// key, then three line heads: fewer loads, one more dependent step), 1.11
+// and 1.19 in two runs; loading the dictionary's line before the search,
+// alongside the keys, a mean of 1.07 against 1.02 for the chosen code in
+// the same three runs; leaves of 2048 bytes (120 records, 17.3
+// B/extent), a mean of 0.89 at 1M (against 0.93) but 1.20 at 10M (against
+// 1.01); dictionary slot 0 fixed as a tree-wide kind that Lookup reads
+// from the tree rather than the leaf (no load depending on the word),
+// 1.01 against 1.04 at 1M and 1.00 against 1.01 at 10M, within the noise
+// and not worth a fixed slot. Those comparisons interleaved the versions'
+// lookups in one process, in blocks of 64K probes. A lookup pays a miss for the
+// leaf's keys, then its word, then its dictionary entry (a dependent load
+// the layout before did not have); what the smaller tree buys back is
+// fewer leaves to miss on.
 package mapcache

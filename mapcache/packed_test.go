@@ -285,3 +285,72 @@ func TestLeafMergeWithFullDictionaries(t *testing.T) {
 		t.Fatalf("%d records", c.Len(ReadFork))
 	}
 }
+
+// TestRandomOrderFillsLeaves inserts records in random order, of several
+// kinds so that shedding records into a sibling has to map dictionary
+// entries (and sometimes cannot), checking the structure as it goes, and
+// that leaves end up fuller than splits alone would leave them.
+func TestRandomOrderFillsLeaves(t *testing.T) {
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 4))
+	const n = 5000
+	c := New(bs)
+	for k, x := range rng.Perm(n) {
+		b := uint64(x)
+		m := mapped(2*b, 1, 3*b)
+		if rng.IntN(20) == 0 {
+			m.Dev = uint32(rng.IntN(5)) // now and then a rarer kind
+		}
+		if err := c.Upsert(ReadFork, m); err != nil {
+			t.Fatal(err)
+		}
+		if k%500 == 0 {
+			mustCheck(t, c)
+		}
+	}
+	mustCheck(t, c)
+	tr := &c.forks[ReadFork]
+	if fill := float64(tr.count) / float64(tr.leaves*leafCap); c.Len(ReadFork) != n || fill < 0.75 {
+		t.Fatalf("%d records in %d leaves: %.2f full", c.Len(ReadFork), tr.leaves, fill)
+	}
+}
+
+// TestEscapedChain: a mapping too long for one record at an address too
+// high for the packed word is a chain of escaped records; it reads back,
+// splits and joins like any other.
+func TestEscapedChain(t *testing.T) {
+	c := New(bs)
+	full := uint64(1<<lenBits) * bs
+	m := Mapping{Offset: 8 * bs, Length: 2*full + 3*bs, Addr: uint64(1<<addrBits)*bs + 7*bs, Type: Unwritten, Dev: 9}
+	if err := c.Upsert(ReadFork, m); err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, c)
+	tr := &c.forks[ReadFork]
+	if tr.count != 3 || len(tr.side) != 3 || c.Len(ReadFork) != 1 {
+		t.Fatalf("%d chunks, %d escaped, Len %d", tr.count, len(tr.side), c.Len(ReadFork))
+	}
+	off := m.Offset + full + bs
+	if got, _, r := c.Lookup(ReadFork, off, ToEOF); r != Hit || got.Addr != m.Addr+full+bs || got.End() != m.End() || got.Dev != 9 {
+		t.Fatalf("lookup: %+v %v", got, r)
+	}
+	if err := c.Remove(ReadFork, off, bs); err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, c)
+	if c.Len(ReadFork) != 2 {
+		t.Fatalf("Len %d after a cut", c.Len(ReadFork))
+	}
+	if err := c.Upsert(ReadFork, Mapping{Offset: off, Length: bs, Addr: m.Addr + full + bs, Type: Unwritten, Dev: 9}); err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, c)
+	if got := records(c, ReadFork); fmt.Sprint(got) != fmt.Sprint([]Mapping{m}) {
+		t.Fatalf("records %v", got)
+	}
+	c.Remove(ReadFork, 0, ToEOF)
+	if len(tr.side) != 0 || c.Stats().MemoryBytes != 0 {
+		t.Fatal("remove everything left side-table entries")
+	}
+}

@@ -46,7 +46,9 @@ import "fmt"
 // children and eight lines of keys (1536-byte class).
 //
 // Appends at the end of a full node split it so the left node stays full:
-// sequentially built trees have full leaves.
+// sequentially built trees have full leaves. Elsewhere a full leaf first
+// sheds records into a sibling with room (as B*-trees do), so randomly
+// built trees have leaves about 85% full rather than 70%.
 //
 // Inner node invariant: child i holds only offsets in [keys[i], keys[i+1])
 // for i >= 1; keys[i] is a lower bound (it may be lower than the child's
@@ -516,6 +518,9 @@ func (t *tree) insertNode(n *inner, h int, m Mapping, cont bool) (uint64, *inner
 	var nin *inner
 	var nlf *leaf
 	if h == 1 {
+		if n.leaves[c].n == leafCap && t.shed(n, c) {
+			c = n.route(m.Offset) // m may belong to the sibling now
+		}
 		if r := t.insertLeaf(n.leaves[c], m, cont); r != nil {
 			key, nlf = r.off[0], r
 		}
@@ -579,6 +584,80 @@ func (t *tree) insertLeaf(l *leaf, m Mapping, cont bool) *leaf {
 	}
 	l.next = right
 	return right
+}
+
+// shed makes room in child c of n, a full leaf, by moving records to a
+// sibling with room for at least two (half of its room), and reports
+// whether it did. Random inserts then leave leaves fuller than the
+// half-full halves of splits (B*-trees do the same).
+func (t *tree) shed(n *inner, c int) bool {
+	l := n.leaves[c]
+	if c+1 < n.n {
+		if r := n.leaves[c+1]; leafCap-r.n >= 2 {
+			k := (leafCap - r.n) / 2
+			if to, ok := slotsFor(r, l, l.n-k, l.n); ok {
+				copy(r.off[k:k+r.n], r.off[:r.n])
+				copy(r.word[k:k+r.n], r.word[:r.n])
+				for j := range k {
+					r.off[j], r.word[j] = l.off[l.n-k+j], remap(l.word[l.n-k+j], &to)
+				}
+				r.n += k
+				l.truncate(l.n - k)
+				n.keys[c+1] = r.off[0]
+				return true
+			}
+		}
+	}
+	if c > 0 {
+		if p := n.leaves[c-1]; leafCap-p.n >= 2 {
+			k := (leafCap - p.n) / 2
+			if to, ok := slotsFor(p, l, 0, k); ok {
+				for j := range k {
+					p.off[p.n+j], p.word[p.n+j] = l.off[j], remap(l.word[j], &to)
+				}
+				p.n += k
+				copy(l.off[:], l.off[k:l.n])
+				copy(l.word[:], l.word[k:l.n])
+				for j := l.n - k; j < l.n; j++ {
+					l.off[j], l.word[j] = noKey, 0
+				}
+				l.n -= k
+				n.keys[c] = l.off[0]
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// slotsFor maps the dictionary slots of records [from, to) of src onto
+// dst's dictionary, adding entries there; false when they do not fit.
+func slotsFor(dst, src *leaf, from, to int) ([dictSlots + 1]uint64, bool) {
+	var used [dictSlots + 1]bool
+	for _, w := range src.word[from:to] {
+		used[w>>slotShift&slotMask] = true
+	}
+	var m [dictSlots + 1]uint64
+	m[escSlot] = escSlot
+	// Compact once, first: compacting between additions would free the
+	// slots just added for src's records.
+	dst.compactDict()
+	for s := range dictSlots {
+		if !used[s] {
+			continue
+		}
+		ds, ok := dst.addSlot(src.dict[s])
+		if !ok {
+			return m, false
+		}
+		m[s] = uint64(ds)
+	}
+	return m, true
+}
+
+// remap returns w with its dictionary slot mapped through to.
+func remap(w uint64, to *[dictSlots + 1]uint64) uint64 {
+	return w&^(slotMask<<slotShift) | to[w>>slotShift&slotMask]<<slotShift
 }
 
 // forget updates the counts for record i of l, about to be deleted.
@@ -679,30 +758,12 @@ func (t *tree) mergeLeaf(n *inner, c int) {
 	if left.n+right.n > leafCap {
 		return
 	}
-	// Map right's dictionary slots onto left's.
-	var used [dictSlots + 1]bool
-	for _, w := range right.word[:right.n] {
-		used[w>>slotShift&slotMask] = true
-	}
-	var to [dictSlots + 1]uint64
-	to[escSlot] = escSlot
-	// Compact once, first: compacting between additions would free the
-	// slots just added for right's records.
-	left.compactDict()
-	for s := range dictSlots {
-		if !used[s] {
-			continue
-		}
-		ls, ok := left.addSlot(right.dict[s])
-		if !ok {
-			return // too many kinds for one leaf: leave them apart
-		}
-		to[s] = uint64(ls)
+	to, ok := slotsFor(left, right, 0, right.n)
+	if !ok {
+		return // too many kinds for one leaf: leave them apart
 	}
 	for k := range right.n {
-		w := right.word[k]
-		left.off[left.n+k] = right.off[k]
-		left.word[left.n+k] = w&^(slotMask<<slotShift) | to[w>>slotShift&slotMask]<<slotShift
+		left.off[left.n+k], left.word[left.n+k] = right.off[k], remap(right.word[k], &to)
 	}
 	left.n += right.n
 	right.n = 0

@@ -278,6 +278,7 @@ func (q *Queue) queueOp(slot uint32, p *piece) bool {
 		Addr: uintptr(unsafe.Pointer(unsafe.SliceData(buf))), Len: uint32(len(buf)),
 		Offset: p.addr + uint64(p.done), UserData: uint64(slot),
 	}
+	op.Fsync = p.req.raw == rawFlush
 	if e.filesRegistered {
 		op.FixedFile, op.Fd = true, int32(p.dev)
 	}
@@ -399,7 +400,7 @@ func (q *Queue) requeue(p piece) {
 func (q *Queue) pieceFailed(p *piece, cause error) {
 	r := p.req
 	d := &q.eng.devs[p.dev]
-	ioErr := &IOError{Op: opName(r.Write), File: r.File.name, Offset: p.fileOff,
+	ioErr := &IOError{Op: r.opName(), File: r.fileName(), Offset: p.fileOff,
 		Length: uint64(p.length), Dev: p.dev, DevPath: d.path, Addr: p.addr, Err: cause}
 	if p.req.Write {
 		q.endWrite(p, ioErr)
@@ -412,6 +413,9 @@ func (q *Queue) pieceFailed(p *piece, cause error) {
 // range from the write fork to the read fork (success) or drop it from the
 // write fork (failure), and retire the space the mapper freed.
 func (q *Queue) endWrite(p *piece, werr error) {
+	if p.req.raw != rawNone {
+		return // no file, no mapper
+	}
 	e, f, r := q.eng, p.req.File, p.req
 	w := &q.wend
 	*w = WriteEnd{File: f, Written: p.m, OutOfPlace: p.oop, Err: werr,

@@ -21,6 +21,9 @@ const maxResolve = 64
 // ranges copied right here. Nothing is issued: a bad mapping anywhere fails
 // the whole request before any byte is written.
 func (q *Queue) resolve(r *Request) error {
+	if r.raw != rawNone {
+		return q.resolveRaw(r)
+	}
 	e, f := q.eng, r.File
 	if f == nil {
 		return fmt.Errorf("engine: %s request has no file", opName(r.Write))

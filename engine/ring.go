@@ -37,6 +37,7 @@ type Ring interface {
 // Op is one device operation.
 type Op struct {
 	Write     bool
+	Fsync     bool    // flush the device's volatile cache (IORING_OP_FSYNC); no buffer
 	FixedFile bool    // Fd is an index into the registered files
 	Fd        int32   // file descriptor or registered file index
 	BufIndex  int32   // registered buffer index, or -1 for a plain buffer

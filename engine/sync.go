@@ -1,0 +1,144 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/iobench/iobench/mapcache"
+)
+
+// Durability. The engine acknowledges a write when the device has
+// completed it, which may leave it in the device's volatile cache. Sync
+// makes acknowledged writes durable, as fsync does: it flushes the devices
+// through io_uring (IORING_OP_FSYNC on the device) and, for a mapper that
+// keeps its file-to-device mappings on the device (a Syncer), has the
+// mapper write and flush the metadata that points at the data, in the
+// order data, flush, metadata, flush.
+//
+// Mappers reach the devices for their own metadata through WriteDevice,
+// ReadDevice and FlushDevice, which go through the same rings (and the
+// same Ring seam, so a test ring sees every device write and flush).
+
+// Syncer is implemented by mappers that make their mappings durable.
+type Syncer interface {
+	// Sync makes durable every mapping change that EndWrite recorded
+	// before the call, and the data those changes point at: it flushes
+	// the data (FlushDevice), then writes its metadata (WriteDevice) and
+	// flushes again. Concurrent calls may share one metadata write and
+	// flush. It is called from the goroutine that called Engine.Sync or
+	// File.Sync, never from a queue's goroutine.
+	Sync(e *Engine) error
+}
+
+type rawKind uint8
+
+const (
+	rawNone rawKind = iota
+	rawRead
+	rawWrite
+	rawFlush
+)
+
+// Sync makes every write acknowledged before the call durable: through
+// the mapper when it is a Syncer, otherwise by flushing every device. It
+// must not be called from a request's Callback (a queue's goroutine).
+func (e *Engine) Sync() error {
+	if s, ok := e.cfg.Mapper.(Syncer); ok {
+		return s.Sync(e)
+	}
+	for dev := range e.devs {
+		if err := e.FlushDevice(uint32(dev)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Sync makes the file's acknowledged writes durable. Mappers keep one
+// journal for all files, so it is Engine.Sync.
+func (f *File) Sync() error { return f.eng.Sync() }
+
+// FlushDevice flushes device dev's volatile write cache through io_uring
+// and waits: every write the device completed before the call is on
+// stable media when it returns nil.
+func (e *Engine) FlushDevice(dev uint32) error {
+	return e.rawDo(rawFlush, dev, nil, 0)
+}
+
+// WriteDevice writes p at device byte address addr, bypassing files and
+// mappers, and waits. p, addr and len(p) must be aligned as
+// Engine.Alignment says; p should come from Buffer. For mappers' metadata.
+func (e *Engine) WriteDevice(dev uint32, p []byte, addr uint64) error {
+	return e.rawDo(rawWrite, dev, p, addr)
+}
+
+// ReadDevice reads len(p) bytes at device address addr (aligned like
+// WriteDevice) and waits.
+func (e *Engine) ReadDevice(dev uint32, p []byte, addr uint64) error {
+	return e.rawDo(rawRead, dev, p, addr)
+}
+
+func (e *Engine) rawDo(kind rawKind, dev uint32, p []byte, addr uint64) error {
+	r := e.getRequest()
+	r.raw, r.rawDev, r.Offset, r.Buf, r.Write = kind, dev, addr, p, kind == rawWrite
+	_, err := e.do(r)
+	e.putRequest(r)
+	return err
+}
+
+// resolveRaw turns a device request into its single piece.
+func (q *Queue) resolveRaw(r *Request) error {
+	e := q.eng
+	length := uint64(len(r.Buf))
+	fail := func(err error) error {
+		return &IOError{Op: r.opName(), File: r.fileName(), Offset: r.Offset, Length: length, Dev: r.rawDev, Addr: r.Offset, Err: err}
+	}
+	if int(r.rawDev) >= len(e.devs) {
+		return fail(fmt.Errorf("%w: no device %d", ErrBadMapping, r.rawDev))
+	}
+	d := &e.devs[r.rawDev]
+	if r.raw == rawFlush {
+		if length != 0 {
+			return fail(fmt.Errorf("flush with a %d-byte buffer", length))
+		}
+		q.scratch = append(q.scratch, piece{req: r, dev: r.rawDev, m: mapcache.Mapping{Addr: mapcache.NullAddr}})
+		return nil
+	}
+	if err := e.checkAligned(r); err != nil {
+		return fail(err)
+	}
+	if length == 0 {
+		return nil
+	}
+	if r.Offset+length < r.Offset || r.Offset+length > d.size {
+		return fail(fmt.Errorf("%w: [%d,+%d) reaches past the device's %d bytes", ErrBadMapping, r.Offset, length, d.size))
+	}
+	if r.Write && d.readOnly {
+		return fail(ErrReadOnly)
+	}
+	r.want = len(r.Buf)
+	for off := uint64(0); off < length; off += maxPiece {
+		n := min(length-off, maxPiece)
+		q.scratch = append(q.scratch, piece{req: r, fileOff: r.Offset + off, bufOff: int(off), length: int(n),
+			dev: r.rawDev, addr: r.Offset + off, m: mapcache.Mapping{Addr: mapcache.NullAddr}})
+	}
+	return nil
+}
+
+func (r *Request) opName() string {
+	switch r.raw {
+	case rawFlush:
+		return "flush"
+	case rawRead:
+		return "device read"
+	case rawWrite:
+		return "device write"
+	}
+	return opName(r.Write)
+}
+
+func (r *Request) fileName() string {
+	if r.File == nil {
+		return "(device)"
+	}
+	return r.File.name
+}

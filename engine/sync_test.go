@@ -1,0 +1,84 @@
+package engine_test
+
+import (
+	"bytes"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/iobench/iobench/engine"
+	"github.com/iobench/iobench/engine/mapper"
+)
+
+// TestDeviceIOAndSync writes and reads device blocks around files and
+// mappers, and checks that Sync and FlushDevice reach the ring as
+// IORING_OP_FSYNC operations that complete without error.
+func TestDeviceIOAndSync(t *testing.T) {
+	var mu sync.Mutex
+	var fsyncs, writes int
+	e, _ := newEngine(t, 1<<20, mapper.NewLinear(0, 0, 0), func(c *engine.Config) {
+		c.NewRing = engine.NewFaultRingFactory(nil, func(f *engine.FaultRing) {
+			f.Observe = func(op engine.Op, done bool, res int32) {
+				if !done {
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if res < 0 {
+					t.Errorf("op %+v failed: %d", op, res)
+				}
+				switch {
+				case op.Fsync:
+					fsyncs++
+				case op.Write:
+					writes++
+				}
+			}
+		})
+	})
+	buf := e.Buffer(2 * bs)
+	defer e.PutBuffer(buf)
+	for i := range buf {
+		buf[i] = byte(i * 13)
+	}
+	want := bytes.Clone(buf)
+	if err := e.WriteDevice(0, buf, 4*bs); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.FlushDevice(0); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := e.Open("raw", engine.FileOptions{Size: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	clear(buf)
+	if err := e.ReadDevice(0, buf, 4*bs); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf, want) {
+		t.Fatal("device read does not return the device write")
+	}
+	mu.Lock()
+	if fsyncs != 3 || writes != 1 {
+		t.Errorf("ring saw %d fsyncs and %d writes, want 3 and 1", fsyncs, writes)
+	}
+	mu.Unlock()
+
+	// Bad requests fail with errors, not panics.
+	if err := e.WriteDevice(0, buf, 1<<20); !errors.Is(err, engine.ErrBadMapping) {
+		t.Errorf("write past the device: %v", err)
+	}
+	if err := e.WriteDevice(0, buf[:100], 0); !errors.Is(err, engine.ErrUnaligned) {
+		t.Errorf("unaligned write: %v", err)
+	}
+	if err := e.FlushDevice(3); !errors.Is(err, engine.ErrBadMapping) {
+		t.Errorf("flush of a missing device: %v", err)
+	}
+}

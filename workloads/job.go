@@ -88,6 +88,9 @@ type Job struct {
 	Stonewall   bool
 	WaitFor     string
 	IOEngine    string
+	Fsync       int  // sync after every Fsync writes (0: never)
+	Fdatasync   int  // the same: iobench's Sync is fdatasync and fsync at once
+	EndFsync    bool // sync when the job's writes are done
 
 	// Engine options (iobench only).
 	Mapper        string        // linear, scattered, cow, fiemap
@@ -208,8 +211,8 @@ func (j *Job) Validate() error {
 	if !j.Direct {
 		bad("direct=0: iobench always does direct I/O (set direct=1)")
 	}
-	if !slices.Contains([]string{"linear", "scattered", "cow", "fiemap"}, j.Mapper) {
-		bad("mapper=%s: want linear, scattered, cow or fiemap", j.Mapper)
+	if !slices.Contains([]string{"linear", "scattered", "cow", "cowlog", "fiemap"}, j.Mapper) {
+		bad("mapper=%s: want linear, scattered, cow, cowlog or fiemap", j.Mapper)
 	}
 	if j.Mapper == "fiemap" && j.RW.Writes() {
 		bad("mapper=fiemap is read-only: rw=%s writes", j.RW)

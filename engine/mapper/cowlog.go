@@ -534,7 +534,6 @@ func (c *COWLog) Free(freed []mapcache.Mapping) {
 			c.deferB += m.Length
 		}
 	}
-	c.releaseDurableLocked()
 	big := c.deferB >= c.cfg.CommitBytes
 	c.mu.Unlock()
 	if e := c.eng.Load(); big && e != nil {

@@ -86,6 +86,9 @@ func runJob(j workloads.Job, groupID int, tgt string, lv *live, out Output) JobR
 		res.Err = err
 		return res
 	}
+	if s, ok := m.(shutdowner); ok {
+		defer s.Shutdown()
+	}
 	maxBS := int(j.MaxBS())
 	arena := j.NumJobs*j.IODepth*pow2(maxBS) + 4<<20
 	eng, err := engine.New(engine.Config{
@@ -126,6 +129,10 @@ func runJob(j workloads.Job, groupID int, tgt string, lv *live, out Output) JobR
 			res.Err = fmt.Errorf("verify prefill: %w", err)
 			return res
 		}
+		if err := eng.Sync(); err != nil {
+			res.Err = fmt.Errorf("verify prefill: sync: %w", err)
+			return res
+		}
 	}
 	var ru0 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
@@ -144,6 +151,14 @@ func runJob(j workloads.Job, groupID int, tgt string, lv *live, out Output) JobR
 		}()
 	}
 	wg.Wait()
+	if j.RW.Writes() && !j.VerifyOnly && (j.EndFsync || j.Mapper == "cowlog") {
+		// cowlog: a run that ends normally leaves its writes durable, as
+		// unmounting a filesystem does.
+		if err := eng.Sync(); err != nil {
+			res.Err = fmt.Errorf("end_fsync: %w", err)
+			return res
+		}
+	}
 	res.Elapsed = time.Since(start)
 	var ru1 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
@@ -232,6 +247,7 @@ func (w *worker) run() {
 		return
 	}
 	defer q.Close()
+	sy := newSyncer(w.eng, j)
 	gen := workloads.NewGenerator(j, w.idx, w.size)
 	var ver *workloads.Verifier
 	if j.Verify != "" {
@@ -337,6 +353,9 @@ func (w *worker) run() {
 				if w.errs[0]+w.errs[1] >= errLimit {
 					stopping = true
 				}
+			case r.Write && sy.wrote(&w.err):
+				w.errs[d]++
+				stopping = true
 			case measuring:
 				w.ios[d]++
 				w.bytes[d] += uint64(r.N)

@@ -50,10 +50,12 @@ func newMapper(j *workloads.Job, dev *device.Device) (m engine.Mapper, file stri
 			return nil, "", 0, err
 		}
 		return c, "cow", fileSize, nil
+	case "cowlog":
+		return newCOWLog(j, dev)
 	case "fiemap":
 		return mapper.NewFiemap(0, mapper.FiemapOptions{Device: dev.Path()}), j.Filename, 0, nil
 	}
-	return nil, "", 0, fmt.Errorf("mapper=%s: want linear, scattered, cow or fiemap", j.Mapper)
+	return nil, "", 0, fmt.Errorf("mapper=%s: want linear, scattered, cow, cowlog or fiemap", j.Mapper)
 }
 
 // fiemapDevice returns the block device holding the file at path: with

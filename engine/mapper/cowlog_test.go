@@ -3,8 +3,10 @@ package mapper
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -193,5 +195,201 @@ func TestCOWLogPersists(t *testing.T) {
 	used := c.space.TotalBytes() - c.FreeBytes()
 	if used != 72<<10+32<<10 && used != 76<<10+32<<10 {
 		t.Fatalf("%d bytes used after recovery", used)
+	}
+}
+
+// TestCOWLogGroupCommit runs concurrent writers that each sync after
+// every write: syncs share commits (fewer commits than syncs), and
+// everything is there after a reopen.
+func TestCOWLogGroupCommit(t *testing.T) {
+	path := shmImage(t, 16<<20)
+	if err := FormatCOWLog(path, COWLogConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	c, e, stop := logEngine(t, path, COWLogConfig{CreateSize: 256 << 10}, engine.Config{Queues: 2})
+	const writers, writes = 8, 20
+	errs := make(chan error, writers)
+	for w := range writers {
+		go func() {
+			f, err := e.Open(fmt.Sprintf("w%d", w), engine.FileOptions{})
+			if err != nil {
+				errs <- err
+				return
+			}
+			buf := e.Buffer(4096)
+			defer e.PutBuffer(buf)
+			for i := range writes {
+				fill(buf, byte(w*writes+i))
+				if _, err := f.WriteAt(buf, int64(i)*4096); err != nil {
+					errs <- err
+					return
+				}
+				if err := f.Sync(); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := c.Stats()
+	t.Logf("%d syncs made %d commits (%d records)", writers*writes, st.Commits, st.RecordsCommitted)
+	if st.Commits >= writers*writes {
+		t.Errorf("%d syncs made %d commits: none shared", writers*writes, st.Commits)
+	}
+	stop()
+	c, e, _ = logEngine(t, path, COWLogConfig{}, engine.Config{})
+	buf := e.Buffer(4096)
+	want := make([]byte, 4096)
+	for w := range writers {
+		f, err := e.Open(fmt.Sprintf("w%d", w), engine.FileOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range writes {
+			fill(want, byte(w*writes+i))
+			if _, err := f.ReadAt(buf, int64(i)*4096); err != nil || !bytes.Equal(buf, want) {
+				t.Fatalf("w%d block %d lost after sync (%v)", w, i, err)
+			}
+		}
+	}
+	if err := c.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCOWLogJournalWriteError fails the journal's writes: Sync reports
+// the error, nothing acknowledged is lost, and the next Sync writes it.
+func TestCOWLogJournalWriteError(t *testing.T) {
+	path := shmImage(t, 16<<20)
+	if err := FormatCOWLog(path, COWLogConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	var failMeta atomic.Bool
+	var metaEnd atomic.Uint64
+	c, e, stop := logEngine(t, path, COWLogConfig{CreateSize: 256 << 10}, engine.Config{
+		NewRing: engine.NewFaultRingFactory(nil, func(fr *engine.FaultRing) {
+			fr.Inject = func(op *engine.Op) engine.Fault {
+				if failMeta.Load() && op.Write && op.Offset < metaEnd.Load() {
+					return engine.Fault{Errno: syscall.EIO}
+				}
+				return engine.Fault{}
+			}
+		}),
+	})
+	start, _ := c.Layout()
+	metaEnd.Store(start)
+	f, err := e.Open("a", engine.FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := e.Buffer(8192)
+	fill(buf, 3)
+	if _, err := f.WriteAt(buf, 0); err != nil {
+		t.Fatal(err)
+	}
+	failMeta.Store(true)
+	if err := e.Sync(); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("sync with failing journal writes: %v", err)
+	}
+	if _, err := f.WriteAt(buf[:4096], 64<<10); err != nil {
+		t.Fatal(err)
+	}
+	failMeta.Store(false)
+	if err := e.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	c, e, _ = logEngine(t, path, COWLogConfig{}, engine.Config{})
+	f, err = e.Open("a", engine.FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := e.Buffer(8192)
+	if _, err := f.ReadAt(got, 0); err != nil || !bytes.Equal(got, buf) {
+		t.Fatalf("data written before the failed sync lost (%v)", err)
+	}
+	if _, err := f.ReadAt(got[:4096], 64<<10); err != nil || !bytes.Equal(got[:4096], buf[:4096]) {
+		t.Fatalf("data written after the failed sync lost (%v)", err)
+	}
+	if err := c.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCOWLogNoSpace overwrites a file of half the data area with no sync
+// and background commits only when space runs out: space overwrites
+// release is not reusable until a commit, so a write fails with
+// ErrNoSpace, which starts a commit; after it the writes go on, and a
+// file as big as the data area cannot be overwritten at all.
+func TestCOWLogNoSpace(t *testing.T) {
+	path := shmImage(t, 4<<20)
+	if err := FormatCOWLog(path, COWLogConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	c, e, _ := logEngine(t, path, COWLogConfig{CommitBytes: 1 << 40}, engine.Config{})
+	_, dataLen := c.Layout()
+	half := dataLen / 2 / 4096 * 4096
+	if err := c.Create("half", half); err != nil {
+		t.Fatal(err)
+	}
+	f, err := e.Open("half", engine.FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := e.Buffer(4096)
+	fill(buf, 9)
+	nospace := 0
+	for n := int64(0); n < int64(3*half); n += 4096 {
+		_, err := f.WriteAt(buf, n%int64(half))
+		if errors.Is(err, engine.ErrNoSpace) {
+			nospace++
+			c.bg.Wait() // the commit the failure started
+			_, err = f.WriteAt(buf, n%int64(half))
+		}
+		if err != nil {
+			t.Fatalf("write %d: %v", n, err)
+		}
+	}
+	if nospace == 0 || c.Stats().BackgroundCommits == 0 {
+		t.Fatalf("%d ENOSPC, %d background commits: the test did not run out of space", nospace, c.Stats().BackgroundCommits)
+	}
+	if err := e.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Remove("half"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Create("big", dataLen); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Sync(); err != nil { // the removal frees the space
+		t.Fatal(err)
+	}
+	big, err := e.Open("big", engine.FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := int64(0); n < int64(dataLen); n += 4096 {
+		if _, err := big.WriteAt(buf, n); err != nil {
+			t.Fatalf("write %d of a file as big as the data area: %v", n, err)
+		}
+	}
+	if _, err := big.WriteAt(buf, 0); !errors.Is(err, engine.ErrNoSpace) {
+		t.Fatalf("overwrite of a full device: %v", err)
+	}
+	if err := c.Check(); err != nil {
+		t.Fatal(err)
 	}
 }

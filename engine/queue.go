@@ -68,6 +68,7 @@ type piece struct {
 	unwrit  bool  // in-place write over an Unwritten extent
 	m       mapcache.Mapping
 	startNs int64 // writes: when the device write was queued
+	raw     rawPiece
 }
 
 // maxPiece bounds one device I/O (io_uring lengths are 32-bit).
@@ -246,6 +247,9 @@ func (q *Queue) start(r *Request) {
 func (q *Queue) fill() {
 	for q.bhead < len(q.backlog) && len(q.freeSlot) > 0 {
 		p := &q.backlog[q.bhead]
+		if int(p.raw.chain) > len(q.freeSlot) {
+			break // a linked chain goes to the ring whole
+		}
 		slot := q.freeSlot[len(q.freeSlot)-1]
 		if !q.queueOp(slot, p) {
 			break // submission queue full: wait for the kernel
@@ -278,7 +282,7 @@ func (q *Queue) queueOp(slot uint32, p *piece) bool {
 		Addr: uintptr(unsafe.Pointer(unsafe.SliceData(buf))), Len: uint32(len(buf)),
 		Offset: p.addr + uint64(p.done), UserData: uint64(slot),
 	}
-	op.Fsync = p.req.raw == rawFlush
+	p.raw.prep(op)
 	if e.filesRegistered {
 		op.FixedFile, op.Fd = true, int32(p.dev)
 	}
@@ -386,6 +390,7 @@ func (q *Queue) countBytes(p *piece, n int) {
 
 // requeue puts a piece back at the front of the backlog.
 func (q *Queue) requeue(p piece) {
+	p.raw.unlink()
 	if q.bhead > 0 {
 		q.bhead--
 		q.backlog[q.bhead] = p

@@ -36,7 +36,27 @@ const (
 	rawRead
 	rawWrite
 	rawFlush
+	rawCommit // flush, write, flush: one linked chain
 )
+
+// rawPiece is what a device request's piece needs beyond a file piece's.
+type rawPiece struct {
+	fsync bool  // a flush, not a transfer
+	link  bool  // IOSQE_IO_LINK to the next piece
+	chain uint8 // on a chain's first piece: how many pieces it has
+}
+
+// prep sets what p says on op.
+func (p *rawPiece) prep(op *Op) {
+	op.Fsync, op.Link = p.fsync, p.link
+	if p.fsync {
+		op.Write = false
+	}
+}
+
+// unlink makes p a lone operation (a piece issued again after a short
+// transfer or EAGAIN: the rest of its chain was cancelled or has run).
+func (p *rawPiece) unlink() { *p = rawPiece{fsync: p.fsync} }
 
 // Sync makes every write acknowledged before the call durable: through
 // the mapper when it is a Syncer, otherwise by flushing every device. It
@@ -71,6 +91,16 @@ func (e *Engine) WriteDevice(dev uint32, p []byte, addr uint64) error {
 	return e.rawDo(rawWrite, dev, p, addr)
 }
 
+// CommitDevice writes p at device address addr between two flushes, as
+// one linked chain of operations: everything the device completed before
+// the call is durable before p is written, and p is durable when it
+// returns nil (the order a journal commit needs, in one trip to the
+// kernel). p must be aligned like WriteDevice's and at most 1 GiB. On an
+// error p may or may not have been written.
+func (e *Engine) CommitDevice(dev uint32, p []byte, addr uint64) error {
+	return e.rawDo(rawCommit, dev, p, addr)
+}
+
 // ReadDevice reads len(p) bytes at device address addr (aligned like
 // WriteDevice) and waits.
 func (e *Engine) ReadDevice(dev uint32, p []byte, addr uint64) error {
@@ -79,7 +109,7 @@ func (e *Engine) ReadDevice(dev uint32, p []byte, addr uint64) error {
 
 func (e *Engine) rawDo(kind rawKind, dev uint32, p []byte, addr uint64) error {
 	r := e.getRequest()
-	r.raw, r.rawDev, r.Offset, r.Buf, r.Write = kind, dev, addr, p, kind == rawWrite
+	r.raw, r.rawDev, r.Offset, r.Buf, r.Write = kind, dev, addr, p, kind == rawWrite || kind == rawCommit
 	_, err := e.do(r)
 	e.putRequest(r)
 	return err
@@ -100,7 +130,7 @@ func (q *Queue) resolveRaw(r *Request) error {
 		if length != 0 {
 			return fail(fmt.Errorf("flush with a %d-byte buffer", length))
 		}
-		q.scratch = append(q.scratch, piece{req: r, dev: r.rawDev, m: mapcache.Mapping{Addr: mapcache.NullAddr}})
+		q.scratch = append(q.scratch, piece{req: r, dev: r.rawDev, m: mapcache.Mapping{Addr: mapcache.NullAddr}, raw: rawPiece{fsync: true}})
 		return nil
 	}
 	if err := e.checkAligned(r); err != nil {
@@ -116,6 +146,23 @@ func (q *Queue) resolveRaw(r *Request) error {
 		return fail(ErrReadOnly)
 	}
 	r.want = len(r.Buf)
+	if r.raw == rawCommit {
+		if length > maxPiece {
+			return fail(fmt.Errorf("commit of %d bytes: at most %d", length, maxPiece))
+		}
+		if len(q.slots) < 3 {
+			return fail(fmt.Errorf("commit needs a queue depth of 3, this queue has %d", len(q.slots)))
+		}
+		flush := piece{req: r, dev: r.rawDev, m: mapcache.Mapping{Addr: mapcache.NullAddr}}
+		first, last := flush, flush
+		first.raw = rawPiece{fsync: true, link: true, chain: 3}
+		last.raw = rawPiece{fsync: true}
+		q.scratch = append(q.scratch, first,
+			piece{req: r, fileOff: r.Offset, length: int(length), dev: r.rawDev, addr: r.Offset,
+				m: mapcache.Mapping{Addr: mapcache.NullAddr}, raw: rawPiece{link: true}},
+			last)
+		return nil
+	}
 	for off := uint64(0); off < length; off += maxPiece {
 		n := min(length-off, maxPiece)
 		q.scratch = append(q.scratch, piece{req: r, fileOff: r.Offset + off, bufOff: int(off), length: int(n),
@@ -132,6 +179,8 @@ func (r *Request) opName() string {
 		return "device read"
 	case rawWrite:
 		return "device write"
+	case rawCommit:
+		return "device commit"
 	}
 	return opName(r.Write)
 }

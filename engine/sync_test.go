@@ -3,6 +3,8 @@ package engine_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -16,6 +18,7 @@ import (
 func TestDeviceIOAndSync(t *testing.T) {
 	var mu sync.Mutex
 	var fsyncs, writes int
+	var order []string
 	e, _ := newEngine(t, 1<<20, mapper.NewLinear(0, 0, 0), func(c *engine.Config) {
 		c.NewRing = engine.NewFaultRingFactory(nil, func(f *engine.FaultRing) {
 			f.Observe = func(op engine.Op, done bool, res int32) {
@@ -30,8 +33,10 @@ func TestDeviceIOAndSync(t *testing.T) {
 				switch {
 				case op.Fsync:
 					fsyncs++
+					order = append(order, fmt.Sprintf("flush link=%v", op.Link))
 				case op.Write:
 					writes++
+					order = append(order, fmt.Sprintf("write link=%v", op.Link))
 				}
 			}
 		})
@@ -68,6 +73,25 @@ func TestDeviceIOAndSync(t *testing.T) {
 	mu.Lock()
 	if fsyncs != 3 || writes != 1 {
 		t.Errorf("ring saw %d fsyncs and %d writes, want 3 and 1", fsyncs, writes)
+	}
+	mu.Unlock()
+
+	// A commit is flush, write, flush, linked, in that order.
+	mu.Lock()
+	order = order[:0]
+	mu.Unlock()
+	fill := bytes.Repeat([]byte{0xc3}, bs)
+	copy(buf, fill)
+	if err := e.CommitDevice(0, buf[:bs], 8*bs); err != nil {
+		t.Fatal(err)
+	}
+	clear(buf)
+	if err := e.ReadDevice(0, buf[:bs], 8*bs); err != nil || !bytes.Equal(buf[:bs], fill) {
+		t.Fatalf("commit did not write (%v)", err)
+	}
+	mu.Lock()
+	if got := strings.Join(order, ", "); got != "flush link=true, write link=true, flush link=false" {
+		t.Errorf("commit reached the ring as %s", got)
 	}
 	mu.Unlock()
 

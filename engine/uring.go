@@ -44,6 +44,9 @@ func (u *iouring) Queue(op *Op) bool {
 	if op.FixedFile {
 		s.SetFixedFile()
 	}
+	if op.Link {
+		s.Flags |= uring.SQEIOLink
+	}
 	s.UserData = op.UserData
 	return true
 }

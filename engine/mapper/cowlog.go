@@ -629,19 +629,14 @@ func (c *COWLog) commitLocked(e *engine.Engine) error {
 		c.restoreRecs(recs, nrec)
 		return fmt.Errorf("cowlog: commit: %w", err)
 	}
+	addr := jstart + c.jpos
+	if ckpt {
+		addr = c.sb.Slot(c.gen + 1)
+	}
 	c.mu.Unlock()
-	// Data first: every write whose remap is in recs has completed.
-	err = e.FlushDevice(c.cfg.Dev)
-	if err == nil {
-		addr := jstart + c.jpos
-		if ckpt {
-			addr = c.sb.Slot(c.gen + 1)
-		}
-		err = writeChunked(e, c.cfg.Dev, img, addr)
-	}
-	if err == nil {
-		err = e.FlushDevice(c.cfg.Dev)
-	}
+	// Data first: every write whose remap is in recs has completed, and
+	// the flush before the metadata write makes it durable.
+	err = writeMeta(e, c.cfg.Dev, img, addr)
 	c.mu.Lock()
 	if err != nil {
 		c.restoreRecs(recs, nrec)
@@ -697,21 +692,33 @@ func (c *COWLog) snapshotLocked(upto uint64) *cowlog.Checkpoint {
 	return ck
 }
 
-// writeChunked writes img at addr through an arena buffer.
-func writeChunked(e *engine.Engine, dev uint32, img []byte, addr uint64) error {
-	const chunk = 256 << 10
-	buf := e.Buffer(min(chunk, len(img)))
+// metaChunk is the largest metadata write staged in one arena buffer.
+const metaChunk = 1 << 20
+
+// writeMeta makes the data durable, writes img at addr and makes it
+// durable: one linked flush-write-flush chain when img fits a staging
+// buffer (journal transactions, small checkpoints), else a flush, the
+// writes, a flush.
+func writeMeta(e *engine.Engine, dev uint32, img []byte, addr uint64) error {
+	buf := e.Buffer(min(metaChunk, len(img)))
 	if buf == nil {
 		return fmt.Errorf("cowlog: no arena buffer for metadata I/O")
 	}
 	defer e.PutBuffer(buf)
-	for off := 0; off < len(img); off += chunk {
+	if len(img) <= metaChunk {
+		copy(buf, img)
+		return e.CommitDevice(dev, buf[:len(img)], addr)
+	}
+	if err := e.FlushDevice(dev); err != nil {
+		return err
+	}
+	for off := 0; off < len(img); off += metaChunk {
 		n := copy(buf, img[off:])
 		if err := e.WriteDevice(dev, buf[:n], addr+uint64(off)); err != nil {
 			return err
 		}
 	}
-	return nil
+	return e.FlushDevice(dev)
 }
 
 // devReader reads a device with direct I/O through an aligned buffer

@@ -22,12 +22,32 @@ import (
 type Syncer interface {
 	// Sync makes durable every mapping change that EndWrite recorded
 	// before the call, and the data those changes point at: it flushes
-	// the data (FlushDevice), then writes its metadata (WriteDevice) and
-	// flushes again. Concurrent calls may share one metadata write and
-	// flush. It is called from the goroutine that called Engine.Sync or
-	// File.Sync, never from a queue's goroutine.
-	Sync(e *Engine) error
+	// the data, then writes its metadata and flushes again (CommitDevice
+	// does all three), through d. Concurrent calls may share one
+	// metadata write and flush. It is called from the goroutine that
+	// called Engine.Sync, File.Sync or Queue.Sync, never from a
+	// background queue's goroutine.
+	Sync(d DeviceIO) error
 }
+
+// DeviceIO is raw device I/O for a mapper's metadata, done by an Engine
+// (through its background queues) or by a caller-owned Queue (on the
+// caller's goroutine, with no hand-off).
+type DeviceIO interface {
+	FlushDevice(dev uint32) error
+	WriteDevice(dev uint32, p []byte, addr uint64) error
+	CommitDevice(dev uint32, p []byte, addr uint64) error
+	ReadDevice(dev uint32, p []byte, addr uint64) error
+	// Buffer and PutBuffer hand out aligned buffers from the engine's
+	// arena.
+	Buffer(n int) []byte
+	PutBuffer(b []byte)
+}
+
+var (
+	_ DeviceIO = (*Engine)(nil)
+	_ DeviceIO = (*Queue)(nil)
+)
 
 type rawKind uint8
 
@@ -76,6 +96,78 @@ func (e *Engine) Sync() error {
 // Sync makes the file's acknowledged writes durable. Mappers keep one
 // journal for all files, so it is Engine.Sync.
 func (f *File) Sync() error { return f.eng.Sync() }
+
+// Sync is Engine.Sync done on the caller-owned queue: the flushes and
+// metadata writes go through this queue's ring, on the calling goroutine,
+// with no hand-off to a background queue. Requests in flight on the queue
+// keep going; those that complete meanwhile wait for the next Reap.
+func (q *Queue) Sync() error {
+	if s, ok := q.eng.cfg.Mapper.(Syncer); ok {
+		return s.Sync(q)
+	}
+	for dev := range q.eng.devs {
+		if err := q.FlushDevice(uint32(dev)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// FlushDevice is Engine.FlushDevice on the queue.
+func (q *Queue) FlushDevice(dev uint32) error { return q.rawDo(rawFlush, dev, nil, 0) }
+
+// WriteDevice is Engine.WriteDevice on the queue.
+func (q *Queue) WriteDevice(dev uint32, p []byte, addr uint64) error {
+	return q.rawDo(rawWrite, dev, p, addr)
+}
+
+// CommitDevice is Engine.CommitDevice on the queue.
+func (q *Queue) CommitDevice(dev uint32, p []byte, addr uint64) error {
+	return q.rawDo(rawCommit, dev, p, addr)
+}
+
+// ReadDevice is Engine.ReadDevice on the queue.
+func (q *Queue) ReadDevice(dev uint32, p []byte, addr uint64) error {
+	return q.rawDo(rawRead, dev, p, addr)
+}
+
+// Buffer is Engine.Buffer.
+func (q *Queue) Buffer(n int) []byte { return q.eng.Buffer(n) }
+
+// PutBuffer is Engine.PutBuffer.
+func (q *Queue) PutBuffer(b []byte) { q.eng.PutBuffer(b) }
+
+// rawDo runs one device request on a caller-owned queue and waits for it.
+func (q *Queue) rawDo(kind rawKind, dev uint32, p []byte, addr uint64) error {
+	if q.ring == nil {
+		return ErrClosed
+	}
+	if q.background {
+		return fmt.Errorf("engine: device I/O on a background queue's goroutine")
+	}
+	e := q.eng
+	r := e.getRequest()
+	r.raw, r.rawDev, r.Offset, r.Buf, r.Write = kind, dev, addr, p, kind == rawWrite || kind == rawCommit
+	q.start(r)
+	q.fill()
+	q.deliver()
+	for {
+		select {
+		case <-r.sync:
+			err := r.Err
+			e.putRequest(r)
+			return err
+		default:
+		}
+		if err := q.pump(1, 0); err != nil {
+			// The ring cannot submit: fail what waits; r is not reused.
+			q.failBacklog(err)
+			if q.inflightIOs() == 0 {
+				return err
+			}
+		}
+	}
+}
 
 // FlushDevice flushes device dev's volatile write cache through io_uring
 // and waits: every write the device completed before the call is on

@@ -105,4 +105,33 @@ func TestDeviceIOAndSync(t *testing.T) {
 	if err := e.FlushDevice(3); !errors.Is(err, engine.ErrBadMapping) {
 		t.Errorf("flush of a missing device: %v", err)
 	}
+
+	// The same on a caller-owned queue.
+	q, err := e.NewQueue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	mu.Lock()
+	before := fsyncs
+	mu.Unlock()
+	if err := q.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	copy(buf, want)
+	if err := q.CommitDevice(0, buf[:bs], 9*bs); err != nil {
+		t.Fatal(err)
+	}
+	clear(buf)
+	if err := q.ReadDevice(0, buf[:bs], 9*bs); err != nil || !bytes.Equal(buf[:bs], want[:bs]) {
+		t.Fatalf("queue commit did not write (%v)", err)
+	}
+	if err := q.WriteDevice(0, buf, 1<<20); !errors.Is(err, engine.ErrBadMapping) {
+		t.Errorf("queue write past the device: %v", err)
+	}
+	mu.Lock()
+	if fsyncs != before+3 {
+		t.Errorf("queue sync and commit made %d flushes, want 3", fsyncs-before)
+	}
+	mu.Unlock()
 }

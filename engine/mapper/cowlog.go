@@ -584,7 +584,7 @@ func (c *COWLog) kick(e *engine.Engine, force bool) {
 // recorded before the call is durable when it returns nil, with the data
 // the remaps point at. Concurrent calls share commits. On an error
 // nothing recorded is dropped: the next Sync writes it again.
-func (c *COWLog) Sync(e *engine.Engine) error {
+func (c *COWLog) Sync(e engine.DeviceIO) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	target := c.added
@@ -607,7 +607,7 @@ func (c *COWLog) Sync(e *engine.Engine) error {
 // commitLocked writes one journal transaction (or a checkpoint) holding
 // every pending record. Called with c.mu held and c.committing set; it
 // drops the lock for the I/O.
-func (c *COWLog) commitLocked(e *engine.Engine) error {
+func (c *COWLog) commitLocked(e engine.DeviceIO) error {
 	recs, nrec, upto := c.recs, c.nrec, c.added
 	c.recs, c.nrec = nil, 0
 	bs := uint64(c.sb.BlockSize)
@@ -699,7 +699,7 @@ const metaChunk = 1 << 20
 // durable: one linked flush-write-flush chain when img fits a staging
 // buffer (journal transactions, small checkpoints), else a flush, the
 // writes, a flush.
-func writeMeta(e *engine.Engine, dev uint32, img []byte, addr uint64) error {
+func writeMeta(e engine.DeviceIO, dev uint32, img []byte, addr uint64) error {
 	buf := e.Buffer(min(metaChunk, len(img)))
 	if buf == nil {
 		return fmt.Errorf("cowlog: no arena buffer for metadata I/O")

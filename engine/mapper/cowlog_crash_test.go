@@ -273,7 +273,7 @@ func checkImage(t testing.TB, img *crashtest.Image, o *oracle, tally *crashTally
 func randomOps(rnd *rand.Rand, n int) []op {
 	ops := make([]op, 0, n)
 	for range n {
-		if rnd.IntN(100) < 8 {
+		if rnd.IntN(100) < 5 {
 			ops = append(ops, op{sync: true})
 			continue
 		}

@@ -393,3 +393,65 @@ func TestCOWLogNoSpace(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCOWLogQueueSync syncs through a caller-owned queue (no background
+// hand-off) while other writes are in flight on it.
+func TestCOWLogQueueSync(t *testing.T) {
+	path := shmImage(t, 16<<20)
+	if err := FormatCOWLog(path, COWLogConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	_, e, stop := logEngine(t, path, COWLogConfig{CreateSize: 1 << 20}, engine.Config{})
+	f, err := e.Open("q", engine.FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := e.NewQueue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := make([]engine.Request, 8)
+	for i := range reqs {
+		reqs[i] = engine.Request{File: f, Offset: uint64(i) * 4096, Buf: e.Buffer(4096), Write: true}
+		fill(reqs[i].Buf, byte(10+i))
+	}
+	if err := q.Submit(&reqs[0], &reqs[1], &reqs[2], &reqs[3]); err != nil {
+		t.Fatal(err)
+	}
+	done, err := q.Reap(nil, 4)
+	if err != nil || len(done) != 4 {
+		t.Fatalf("reap: %d %v", len(done), err)
+	}
+	// Four more in flight while the first four are synced.
+	if err := q.Submit(&reqs[4], &reqs[5], &reqs[6], &reqs[7]); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	done, err = q.Reap(done[:0], 4)
+	if err != nil || len(done) != 4 {
+		t.Fatalf("reap after sync: %d %v", len(done), err)
+	}
+	for _, r := range reqs {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	_, e, _ = logEngine(t, path, COWLogConfig{}, engine.Config{})
+	f, err = e.Open("q", engine.FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := e.Buffer(4096), make([]byte, 4096)
+	for i := range 4 {
+		fill(want, byte(10+i))
+		if _, err := f.ReadAt(got, int64(i)*4096); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("block %d synced through the queue is lost (%v)", i, err)
+		}
+	}
+}

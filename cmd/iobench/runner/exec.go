@@ -247,7 +247,7 @@ func (w *worker) run() {
 		return
 	}
 	defer q.Close()
-	sy := newSyncer(w.eng, j)
+	sy := newSyncer(q, j)
 	gen := workloads.NewGenerator(j, w.idx, w.size)
 	var ver *workloads.Verifier
 	if j.Verify != "" {
@@ -336,6 +336,12 @@ func (w *worker) run() {
 		if !measuring && !now.Before(rampEnd) {
 			measuring, measureStart = true, now
 		}
+		// fsync=n: one sync covers every write of the batch (group
+		// commit), before any of them is reissued.
+		if sy.wrote(done, &w.err) {
+			w.errs[1]++
+			stopping = true
+		}
 		for _, r := range done {
 			d := 0
 			if r.Write {
@@ -353,9 +359,6 @@ func (w *worker) run() {
 				if w.errs[0]+w.errs[1] >= errLimit {
 					stopping = true
 				}
-			case r.Write && sy.wrote(&w.err):
-				w.errs[d]++
-				stopping = true
 			case measuring:
 				w.ios[d]++
 				w.bytes[d] += uint64(r.N)

@@ -87,7 +87,26 @@ type op struct {
 	sync        bool
 	file, block int
 	n           int
+	ns          nsOp // a namespace operation on the scratch file instead
 }
+
+// nsOp is what a workload does to its scratch file, crashScratch: it
+// exists now and then, is written, shrunk and removed, so that crashes
+// meet creates, truncates and removes and the space they release.
+type nsOp uint8
+
+const (
+	nsNone     nsOp = iota
+	nsCreate        // create it (or grow it back) and write its first 4 blocks
+	nsTruncate      // shrink it to 2 blocks
+	nsRemove        // remove it
+)
+
+const (
+	crashScratch       = "t"
+	crashScratchIdx    = crashFiles // its file index in block identities
+	crashScratchBlocks = 16
+)
 
 // runCrashWorkload formats a device, runs ops through an engine whose
 // rings log into a recorder (background commits kick in after 32 KiB of
@@ -114,8 +133,51 @@ func runCrashWorkload(t testing.TB, seed uint64, ops []op) *crashRun {
 	}
 	buf := e.Buffer(4 * blk)
 	defer e.PutBuffer(buf)
-	var ver [crashFiles][crashFileBlocks]int
+	var ver [crashFiles + 1][crashFileBlocks]int
+	scratch := false
 	for _, o := range ops {
+		switch o.ns {
+		case nsCreate:
+			if !scratch {
+				if err := c.Create(crashScratch, crashScratchBlocks*blk); err != nil {
+					t.Fatal(err)
+				}
+				scratch = true
+			} else if err := c.Truncate(crashScratch, crashScratchBlocks*blk); err != nil { // grow back
+				t.Fatal(err)
+			}
+			sf, err := e.Open(crashScratch, engine.FileOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for b := range 4 {
+				ver[crashScratchIdx][b]++
+				fillBlock(buf[:blk], crashScratchIdx, b, ver[crashScratchIdx][b], seed)
+				rec.Mark(markIssue{crashScratchIdx, b, ver[crashScratchIdx][b]})
+				if _, err := sf.WriteAt(buf[:blk], int64(b*blk)); err != nil {
+					t.Fatalf("write %s: %v", crashScratch, err)
+				}
+			}
+			if err := sf.Close(); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		case nsTruncate:
+			if scratch {
+				if err := c.Truncate(crashScratch, 2*blk); err != nil {
+					t.Fatal(err)
+				}
+			}
+			continue
+		case nsRemove:
+			if scratch {
+				if err := c.Remove(crashScratch); err != nil {
+					t.Fatal(err)
+				}
+				scratch = false
+			}
+			continue
+		}
 		if o.sync {
 			rec.Mark(markSync{})
 			if err := e.Sync(); err != nil {
@@ -162,7 +224,9 @@ func oracleAt(seed uint64, events []crashtest.Event) *oracle {
 			}
 			o.issued[k][m.ver] = true
 		case markAck:
-			acked[[2]int{m.file, m.block}] = m.ver
+			if m.file < crashFiles { // the scratch file may be removed: no floor
+				acked[[2]int{m.file, m.block}] = m.ver
+			}
 		case markSync:
 			if !m.done {
 				o.pending = make(map[[2]int]int, len(acked))
@@ -225,6 +289,21 @@ func checkImage(t testing.TB, img *crashtest.Image, o *oracle, tally *crashTally
 	}
 	zeros := make([]byte, blk)
 	buf := make([]byte, blk)
+	if lf := c.byName[crashScratch]; lf != nil {
+		for b := range min(crashScratchBlocks, int(lf.cf.SizeBytes()/blk)) {
+			e, ok := lf.cf.Lookup(uint64(b)*blk, blk)
+			if !ok || e.Addr == ^uint64(0) {
+				continue
+			}
+			if _, err := img.ReadAt(buf, int64(e.Addr)); err != nil {
+				t.Fatal(err)
+			}
+			if v, ok := decodeBlock(buf, crashScratchIdx, b, o.seed); !ok || (v != 0 && !o.issued[[2]int{crashScratchIdx, b}][v]) {
+				t.Errorf("%s: %s block %d holds a mix, another block's data or a version never written", what, crashScratch, b)
+				tally.mixed++
+			}
+		}
+	}
 	for fi, name := range crashNames {
 		lf := c.byName[name]
 		if lf == nil {
@@ -275,6 +354,10 @@ func randomOps(rnd *rand.Rand, n int) []op {
 	for range n {
 		if rnd.IntN(100) < 5 {
 			ops = append(ops, op{sync: true})
+			continue
+		}
+		if rnd.IntN(100) < 6 {
+			ops = append(ops, op{ns: nsOp(1 + rnd.IntN(3))})
 			continue
 		}
 		w := op{file: rnd.IntN(crashFiles), n: 1 + rnd.IntN(2)}

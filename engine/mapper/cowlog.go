@@ -101,17 +101,17 @@ type COWLog struct {
 	space *cowspace.Space
 	rd    *devReader
 
-	mu     sync.Mutex
-	cond   sync.Cond // signalled when a commit ends
-	byName map[string]*logFile
-	byID   map[uint32]*logFile
-	nextID uint32
-	recs   []byte // encoded records not yet in a commit
-	nrec   uint32
-	added  uint64 // records appended, ever
-	durab  uint64 // records durable
-	defer_ []deferred
-	deferB uint64 // bytes in defer_
+	mu        sync.Mutex
+	cond      sync.Cond // signalled when a commit ends
+	byName    map[string]*logFile
+	byID      map[uint32]*logFile
+	nextID    uint32
+	recs      []byte // encoded records not yet in a commit
+	nrec      uint32
+	added     uint64     // records appended, ever
+	durab     uint64     // records durable
+	held      []deferred // released space waiting for its records to be durable
+	heldBytes uint64
 	// Commit state: one commit at a time.
 	committing bool
 	gen, seq   uint64
@@ -241,6 +241,15 @@ func (c *COWLog) Shutdown() error {
 	return c.rd.close()
 }
 
+// BackgroundErr returns the error of the last background commit that
+// failed, or nil. Nothing is lost by one: its records wait for the next
+// commit, and Sync reports that commit's error.
+func (c *COWLog) BackgroundErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastErr
+}
+
 // Recovered says what OpenCOWLog found.
 func (c *COWLog) Recovered() RecoveryReport { return c.recovered }
 
@@ -365,16 +374,16 @@ func (c *COWLog) closedFileLocked(name string) (*logFile, error) {
 // record appended is durable (deferTail sets their tag).
 func (c *COWLog) releaseLocked(freed []cowspace.Extent) {
 	for _, e := range freed {
-		c.defer_ = append(c.defer_, deferred{addr: e.Addr, len: e.Len, tag: ^uint64(0)})
-		c.deferB += e.Len
+		c.held = append(c.held, deferred{addr: e.Addr, len: e.Len, tag: ^uint64(0)})
+		c.heldBytes += e.Len
 	}
 }
 
 // deferTail tags the deferred frees queued by releaseLocked with the
 // record just appended.
 func (c *COWLog) deferTail() {
-	for i := len(c.defer_) - 1; i >= 0 && c.defer_[i].tag == ^uint64(0); i-- {
-		c.defer_[i].tag = c.added
+	for i := len(c.held) - 1; i >= 0 && c.held[i].tag == ^uint64(0); i-- {
+		c.held[i].tag = c.added
 	}
 }
 
@@ -530,11 +539,11 @@ func (c *COWLog) Free(freed []mapcache.Mapping) {
 	c.mu.Lock()
 	for _, m := range freed {
 		if m.Dev == c.cfg.Dev {
-			c.defer_ = append(c.defer_, deferred{addr: m.Addr, len: m.Length, tag: c.added})
-			c.deferB += m.Length
+			c.held = append(c.held, deferred{addr: m.Addr, len: m.Length, tag: c.added})
+			c.heldBytes += m.Length
 		}
 	}
-	big := c.deferB >= c.cfg.CommitBytes
+	big := c.heldBytes >= c.cfg.CommitBytes
 	c.mu.Unlock()
 	if e := c.eng.Load(); big && e != nil {
 		c.kick(e, false)
@@ -543,24 +552,24 @@ func (c *COWLog) Free(freed []mapcache.Mapping) {
 
 // releaseDurableLocked frees deferred space whose records are durable.
 func (c *COWLog) releaseDurableLocked() {
-	keep := c.defer_[:0]
-	for _, d := range c.defer_ {
+	keep := c.held[:0]
+	for _, d := range c.held {
 		if d.tag <= c.durab {
 			c.space.Free(d.addr, d.len)
-			c.deferB -= d.len
+			c.heldBytes -= d.len
 			continue
 		}
 		keep = append(keep, d)
 	}
-	clear(c.defer_[len(keep):])
-	c.defer_ = keep
+	clear(c.held[len(keep):])
+	c.held = keep
 }
 
 // kick starts a background commit unless one runs, when enough waits (or
 // always, with force).
 func (c *COWLog) kick(e *engine.Engine, force bool) {
 	c.mu.Lock()
-	if c.bgRunning || (!force && len(c.recs) < maxPendingRecords && c.deferB < c.cfg.CommitBytes) {
+	if c.bgRunning || (!force && len(c.recs) < maxPendingRecords && c.heldBytes < c.cfg.CommitBytes) {
 		c.mu.Unlock()
 		return
 	}
@@ -619,7 +628,7 @@ func (c *COWLog) commitLocked(e engine.DeviceIO) error {
 	var sum uint32
 	var err error
 	if ckpt {
-		img, sum, err = cowlog.EncodeCheckpoint(nil, &c.sb, c.snapshotLocked(upto))
+		img, sum, err = cowlog.EncodeCheckpoint(nil, &c.sb, c.snapshotLocked())
 	} else {
 		img = cowlog.BeginTxn(make([]byte, 0, cowlog.TxnHeaderBytes+len(recs)+int(bs)))
 		img = append(img, recs...)
@@ -670,10 +679,10 @@ func (c *COWLog) restoreRecs(recs []byte, nrec uint32) {
 	c.nrec += nrec
 }
 
-// snapshotLocked is the whole state as a checkpoint after record upto.
-func (c *COWLog) snapshotLocked(upto uint64) *cowlog.Checkpoint {
+// snapshotLocked is the whole state as a checkpoint: every record
+// appended so far applied.
+func (c *COWLog) snapshotLocked() *cowlog.Checkpoint {
 	ck := &cowlog.Checkpoint{Gen: c.gen + 1, Seq: c.seq, Files: make([]cowlog.File, 0, len(c.byID))}
-	_ = upto
 	for _, lf := range c.byID {
 		f := cowlog.File{ID: lf.id, Name: lf.name, Size: lf.size}
 		for off, size := uint64(0), lf.cf.SizeBytes(); off < size; {

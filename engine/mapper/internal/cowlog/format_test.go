@@ -203,6 +203,10 @@ func TestBadImages(t *testing.T) {
 			b2.seed = binary.LittleEndian.Uint32(m[js+28:])
 			b2.txn(Record{Kind: Remap, File: 1, Off: 0, Len: 4096, Addr: uint64(len(m))})
 		}, ErrCorrupt, "outside the data area"},
+		{"transaction longer than the journal", func(m image) {
+			js, jl := b.sb.JournalBytes()
+			binary.LittleEndian.PutUint32(m[js+20:], uint32(jl))
+		}, ErrCorrupt, "left in the journal"},
 		{"remap into metadata", func(m image) {
 			js, _ := b.sb.JournalBytes()
 			b2 := *b

@@ -133,18 +133,23 @@ type txnHeader struct {
 }
 
 // decodeTxnHeader parses a header and checks it against the expected
-// generation and sequence and the room left in the journal.
-func decodeTxnHeader(b []byte, sb *Superblock, gen, seq, room uint64) (txnHeader, bool) {
+// generation and sequence and the room left in the journal. ok is false
+// when b holds no transaction of that generation and sequence; tooLong
+// is set when it does but it claims more than the room left.
+func decodeTxnHeader(b []byte, sb *Superblock, gen, seq, room uint64) (h txnHeader, ok, tooLong bool) {
 	le := binary.LittleEndian
 	if len(b) < txnHdrBytes || le.Uint32(b) != txnMagic {
-		return txnHeader{}, false
+		return txnHeader{}, false, false
 	}
-	h := txnHeader{gen: le.Uint64(b[4:]), seq: le.Uint64(b[12:]), plen: uint64(le.Uint32(b[20:])),
+	h = txnHeader{gen: le.Uint64(b[4:]), seq: le.Uint64(b[12:]), plen: uint64(le.Uint32(b[20:])),
 		nrec: le.Uint32(b[24:]), sum: le.Uint32(b[28:])}
 	bs := uint64(sb.BlockSize)
 	h.totalBytes = (txnHdrBytes + h.plen + bs - 1) / bs * bs
-	if h.gen != gen || h.seq != seq || h.totalBytes > room {
-		return txnHeader{}, false
+	if h.gen != gen || h.seq != seq {
+		return txnHeader{}, false, false
 	}
-	return h, true
+	if h.totalBytes > room {
+		return h, false, true
+	}
+	return h, true, false
 }

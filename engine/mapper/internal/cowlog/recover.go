@@ -79,7 +79,12 @@ func Recover(r io.ReaderAt, devBytes uint64) (*State, error) {
 		if err := readFull(r, hdr, jstart+pos); err != nil {
 			return nil, fmt.Errorf("cowlog: read journal block %d: %w", (jstart+pos)/bs, err)
 		}
-		h, ok := decodeTxnHeader(hdr, &sb, st.Gen, st.Seq+1, jlen-pos)
+		h, ok, tooLong := decodeTxnHeader(hdr, &sb, st.Gen, st.Seq+1, jlen-pos)
+		if tooLong {
+			// A header sector is written whole: no torn write makes this.
+			return nil, fmt.Errorf("%w: journal transaction %d at block %d claims %d bytes, %d left in the journal",
+				ErrCorrupt, h.seq, (jstart+pos)/bs, h.totalBytes, jlen-pos)
+		}
 		if !ok {
 			break // the end of the journal: never written, or older
 		}
@@ -126,7 +131,7 @@ func nextValid(r io.ReaderAt, sb *Superblock, hdr []byte, pos, gen, seq uint64, 
 	if pos+uint64(len(hdr)) > jlen || readFull(r, hdr, jstart+pos) != nil {
 		return false
 	}
-	h, ok := decodeTxnHeader(hdr, sb, gen, seq, jlen-pos)
+	h, ok, _ := decodeTxnHeader(hdr, sb, gen, seq, jlen-pos)
 	if !ok {
 		return false
 	}

@@ -84,6 +84,10 @@ func crc(seed uint32, b []byte) uint32 { return crc32.Update(seed, castagnoli, b
 // NoAddr is the address of a hole in a remap record.
 const NoAddr = ^uint64(0)
 
+// MixedAddr is a remap record's replaced address when the range did not
+// live in one run (or one hole) before: replay checks nothing then.
+const MixedAddr = ^uint64(0) - 1
+
 // Superblock describes the geometry. Areas are in blocks.
 type Superblock struct {
 	BlockSize     uint32

@@ -10,7 +10,8 @@ type Kind uint8
 
 // Record kinds.
 const (
-	// Remap: file bytes [Off, Off+Len) now live at Addr (NoAddr: a hole).
+	// Remap: file bytes [Off, Off+Len) now live at Addr (NoAddr: a hole);
+	// before, they lived at Old (NoAddr: a hole; MixedAddr: not one run).
 	Remap Kind = 1
 	// Create: a new empty file ID of Size bytes named Name.
 	Create Kind = 2
@@ -25,6 +26,7 @@ type Record struct {
 	Kind           Kind
 	File           uint32
 	Off, Len, Addr uint64 // Remap
+	Old            uint64 // Remap: the replaced address
 	Size           uint64 // Create, SetSize
 	Name           string // Create
 }
@@ -39,6 +41,7 @@ func AppendRecord(dst []byte, r *Record) []byte {
 		dst = le.AppendUint64(dst, r.Off)
 		dst = le.AppendUint64(dst, r.Len)
 		dst = le.AppendUint64(dst, r.Addr)
+		dst = le.AppendUint64(dst, r.Old)
 	case Create:
 		dst = le.AppendUint64(dst, r.Size)
 		dst = le.AppendUint16(dst, uint16(len(r.Name)))
@@ -59,11 +62,11 @@ func decodeRecord(b []byte) (Record, []byte, error) {
 	b = b[5:]
 	switch r.Kind {
 	case Remap:
-		if len(b) < 24 {
+		if len(b) < 32 {
 			return Record{}, nil, fmt.Errorf("remap record cut short")
 		}
-		r.Off, r.Len, r.Addr = le.Uint64(b), le.Uint64(b[8:]), le.Uint64(b[16:])
-		b = b[24:]
+		r.Off, r.Len, r.Addr, r.Old = le.Uint64(b), le.Uint64(b[8:]), le.Uint64(b[16:]), le.Uint64(b[24:])
+		b = b[32:]
 	case Create:
 		if len(b) < 10 {
 			return Record{}, nil, fmt.Errorf("create record cut short")

@@ -180,6 +180,23 @@ func apply(files map[uint32]*rfile, sb *Superblock, r *Record) error {
 		} else if r.Len == 0 || r.Off%bs != 0 || r.Len%bs != 0 || r.Off+r.Len < r.Off || r.Off+r.Len > (f.size+bs-1)/bs*bs {
 			return fmt.Errorf("hole [%d,+%d) is empty, unaligned or past the file's %d bytes", r.Off, r.Len, f.size)
 		}
+		if r.Old != MixedAddr {
+			// The record says what it replaced: the replayed state must
+			// agree, or the journal does not describe this state.
+			for i := uint64(0); i < r.Len; i += bs {
+				cur, ok := f.blocks[(r.Off+i)/bs]
+				if (r.Old == NoAddr && ok) || (r.Old != NoAddr && (!ok || cur != r.Old+i)) {
+					want, got := "a hole", "a hole"
+					if r.Old != NoAddr {
+						want = fmt.Sprintf("address %d", r.Old+i)
+					}
+					if ok {
+						got = fmt.Sprintf("address %d", cur)
+					}
+					return fmt.Errorf("remap of file %d offset %d replaces %s, the replayed state has %s", r.File, r.Off+i, want, got)
+				}
+			}
+		}
 		for i := uint64(0); i < r.Len; i += bs {
 			if r.Addr == NoAddr {
 				delete(f.blocks, (r.Off+i)/bs)

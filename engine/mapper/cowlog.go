@@ -107,6 +107,7 @@ type COWLog struct {
 	byID      map[uint32]*logFile
 	nextID    uint32
 	recs      []byte // encoded records not yet in a commit
+	spare     []byte // the buffer of the last commit's records, for reuse
 	nrec      uint32
 	added     uint64     // records appended, ever
 	durab     uint64     // records durable
@@ -213,6 +214,7 @@ func recoverCOWLog(rd *devReader, cfg COWLogConfig) (*COWLog, error) {
 		needCkpt: st.Txns > 0 || st.TornTail,
 	}
 	c.cond.L = &c.mu
+	c.recs = make([]byte, 0, maxPendingRecords+64<<10) // a background commit starts at maxPendingRecords
 	for _, f := range st.Files {
 		cf := space.NewFile(f.Size)
 		for _, e := range f.Extents {
@@ -657,7 +659,7 @@ func (c *COWLog) Sync(e engine.DeviceIO) error {
 // drops the lock for the I/O.
 func (c *COWLog) commitLocked(e engine.DeviceIO) error {
 	recs, nrec, upto := c.recs, c.nrec, c.added
-	c.recs, c.nrec = nil, 0
+	c.recs, c.nrec, c.spare = c.spare[:0], 0, nil
 	bs := uint64(c.sb.BlockSize)
 	jstart, jlen := c.sb.JournalBytes()
 	txnBytes := (uint64(cowlog.TxnHeaderBytes+len(recs)) + bs - 1) / bs * bs
@@ -707,6 +709,9 @@ func (c *COWLog) commitLocked(e engine.DeviceIO) error {
 	}
 	c.seed = sum
 	c.durab = upto
+	if c.spare == nil {
+		c.spare = recs[:0]
+	}
 	c.releaseDurableLocked()
 	return nil
 }

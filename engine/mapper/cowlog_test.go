@@ -12,6 +12,7 @@ import (
 
 	"github.com/iobench/iobench/device"
 	"github.com/iobench/iobench/engine"
+	"github.com/iobench/iobench/mapcache"
 )
 
 // shmImage creates a zeroed image file of sizeBytes on tmpfs (O_DIRECT
@@ -453,5 +454,46 @@ func TestCOWLogQueueSync(t *testing.T) {
 		if _, err := f.ReadAt(got, int64(i)*4096); err != nil || !bytes.Equal(got, want) {
 			t.Fatalf("block %d synced through the queue is lost (%v)", i, err)
 		}
+	}
+}
+
+// TestCOWLogNoAllocs: the per-write mapper calls (MapWrite, EndWrite with
+// its remap record, Free) allocate nothing in steady state.
+func TestCOWLogNoAllocs(t *testing.T) {
+	path := shmImage(t, 64<<20)
+	if err := FormatCOWLog(path, COWLogConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	c, e, _ := logEngine(t, path, COWLogConfig{CreateSize: 1 << 20}, engine.Config{})
+	f, err := e.Open("a", engine.FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &engine.MapRequest{File: f, Length: 4096}
+	dst := make([]mapcache.Mapping, 0, 16)
+	freed := make([]mapcache.Mapping, 0, 16)
+	end := &engine.WriteEnd{File: f, OutOfPlace: true}
+	off := uint64(0)
+	cycle := func() {
+		req.Offset = off
+		var err error
+		if dst, err = c.MapWrite(req, dst[:0]); err != nil {
+			t.Fatal(err)
+		}
+		end.Written = dst[0]
+		if freed, err = c.EndWrite(end, freed[:0]); err != nil {
+			t.Fatal(err)
+		}
+		c.Free(freed)
+		off = (off + 4096) % (1 << 20)
+	}
+	for range 600 { // every block written once: later writes release space
+		cycle()
+	}
+	if err := e.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if allocs := testing.AllocsPerRun(2000, cycle); allocs != 0 {
+		t.Fatalf("%v allocations per write", allocs)
 	}
 }

@@ -508,23 +508,14 @@ func (c *COWLog) EndWrite(end *engine.WriteEnd, freed []mapcache.Mapping) ([]map
 	}
 	w := end.Written
 	var buf [16]cowspace.Extent
-	var oldBuf [4]cowspace.Extent
+	var rbuf [4]cowspace.Remap
 	c.mu.Lock()
-	var old []cowspace.Extent
-	if end.Err == nil {
-		old = runs(lf.cf, w.Offset, w.Length, oldBuf[:0])
-	}
-	out := lf.cf.End(cowspace.Extent{Off: w.Offset, Len: w.Length, Addr: w.Addr}, end.Err == nil, buf[:0])
-	if end.Err == nil {
-		for off, stop := w.Offset, w.Offset+w.Length; off < stop; {
-			e, ok := lf.cf.Lookup(off, stop-off)
-			if !ok {
-				break
-			}
-			c.appendLocked(&cowlog.Record{Kind: cowlog.Remap, File: lf.id, Off: e.Off, Len: e.Len,
-				Addr: logAddr(e.Addr), Old: replaced(old, e)})
-			off = e.Off + e.Len
-		}
+	// End and the records of what it changed, under one lock: records
+	// go in the order the changes were made.
+	out, rms := lf.cf.EndRemap(cowspace.Extent{Off: w.Offset, Len: w.Length, Addr: w.Addr}, end.Err == nil, buf[:0], rbuf[:0])
+	for _, r := range rms {
+		c.appendLocked(&cowlog.Record{Kind: cowlog.Remap, File: lf.id, Off: r.Off, Len: r.Len,
+			Addr: logAddr(r.Addr), Old: logAddr(r.Old)})
 	}
 	pending := uint64(len(c.recs))
 	c.mu.Unlock()
@@ -535,35 +526,6 @@ func (c *COWLog) EndWrite(end *engine.WriteEnd, freed []mapcache.Mapping) ([]map
 		c.kick(end.File.Engine(), false)
 	}
 	return freed, nil
-}
-
-// runs appends the runs of the file's data over [off, off+length) to dst,
-// up to cap(dst) of them (a range in more runs ends early).
-func runs(cf *cowspace.File, off, length uint64, dst []cowspace.Extent) []cowspace.Extent {
-	for stop := off + length; off < stop && len(dst) < cap(dst); {
-		e, ok := cf.Lookup(off, stop-off)
-		if !ok {
-			break
-		}
-		dst = append(dst, e)
-		off = e.Off + e.Len
-	}
-	return dst
-}
-
-// replaced returns what the range of e held before, as a remap record's
-// replaced address: one run's address at e.Off, NoAddr for a hole, or
-// MixedAddr when the range was not one run.
-func replaced(old []cowspace.Extent, e cowspace.Extent) uint64 {
-	for _, o := range old {
-		if o.Off <= e.Off && e.Off+e.Len <= o.Off+o.Len {
-			if o.Addr == cowspace.NoAddr {
-				return cowlog.NoAddr
-			}
-			return o.Addr + (e.Off - o.Off)
-		}
-	}
-	return cowlog.MixedAddr
 }
 
 // logAddr is a cowspace address as a record's.

@@ -372,20 +372,39 @@ func (s *Space) pickChunk() uint64 {
 // replaced meanwhile is ignored. Without ok, the pending space of the write
 // is appended to freed. Extents in freed carry the file offset they held.
 func (f *File) End(w Extent, ok bool, freed []Extent) []Extent {
+	freed, _ = f.end(w, ok, freed, false, nil)
+	return freed
+}
+
+// Remap is a change End made to a file's data: file bytes [Off, Off+Len)
+// moved from Old to Addr (NoAddr: a hole).
+type Remap struct {
+	Off, Len, Addr, Old uint64
+}
+
+// EndRemap is End that also appends to remaps what it changed in the
+// file's data, in runs where both the new and the old locations are
+// contiguous (or holes): what a journal must record to replay it.
+func (f *File) EndRemap(w Extent, ok bool, freed []Extent, remaps []Remap) ([]Extent, []Remap) {
+	return f.end(w, ok, freed, true, remaps)
+}
+
+func (f *File) end(w Extent, ok bool, freed []Extent, track bool, remaps []Remap) ([]Extent, []Remap) {
 	s := f.s
 	if w.Addr < s.start || w.Off%s.bs != 0 || w.Len%s.bs != 0 || w.Addr%s.bs != 0 {
-		return freed
+		return freed, remaps
 	}
 	fb := w.Off >> s.shift
 	db := (w.Addr - s.start) >> s.shift
 	n := w.Len >> s.shift
 	if db >= s.nblocks || n > s.nblocks-db || fb >= f.nblocks || n > f.nblocks-fb {
-		return freed
+		return freed, remaps
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := uint64(0); i < n; i++ {
 		d := db + i
+		before := f.get(fb + i)
 		if f.pending(fb+i) == d+1 {
 			f.pend.set(fb+i, 0)
 		}
@@ -412,8 +431,35 @@ func (f *File) End(w Extent, ok bool, freed []Extent) []Extent {
 		default:
 			s.stats.StaleWrites += s.bs
 		}
+		if after := f.get(fb + i); track && after != before {
+			remaps = appendRemap(remaps, (fb+i)<<s.shift, s.addrOf(after), s.addrOf(before), s.bs)
+		}
 	}
-	return freed
+	return freed, remaps
+}
+
+// addrOf is the device address of table value v (1 + block; 0: none).
+func (s *Space) addrOf(v uint64) uint64 {
+	if v == 0 {
+		return NoAddr
+	}
+	return s.start + (v-1)<<s.shift
+}
+
+// appendRemap appends one block's change, extending the last run when
+// the file offset, the new and the old location all follow on.
+func appendRemap(rs []Remap, off, addr, old, bs uint64) []Remap {
+	follows := func(a, b, l uint64) bool {
+		return (a == NoAddr && b == NoAddr) || (a != NoAddr && b != NoAddr && a+l == b)
+	}
+	if l := len(rs); l > 0 {
+		r := &rs[l-1]
+		if r.Off+r.Len == off && follows(r.Addr, addr, r.Len) && follows(r.Old, old, r.Len) {
+			r.Len += bs
+			return rs
+		}
+	}
+	return append(rs, Remap{Off: off, Len: bs, Addr: addr, Old: old})
 }
 
 // appendBlock appends one block to freed, extending the last extent when

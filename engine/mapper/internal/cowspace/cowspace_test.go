@@ -431,3 +431,35 @@ func TestRestoreResize(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestEndRemap(t *testing.T) {
+	s, err := New(0, 64*4096, 4096, 16*4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := s.NewFile(8 * 4096)
+	ws, err := f.Alloc(0, 2*4096, 4, nil)
+	if err != nil || len(ws) != 1 {
+		t.Fatalf("alloc: %+v %v", ws, err)
+	}
+	first := ws[0].Addr
+	_, rms := f.EndRemap(ws[0], true, nil, nil)
+	if len(rms) != 1 || rms[0] != (Remap{Off: 0, Len: 2 * 4096, Addr: first, Old: NoAddr}) {
+		t.Fatalf("first write: %+v", rms)
+	}
+	// Overwrite the second block: one remap from the old location.
+	ws, _ = f.Alloc(4096, 4096, 4, ws[:0])
+	freed, rms := f.EndRemap(ws[0], true, nil, rms[:0])
+	if len(rms) != 1 || rms[0] != (Remap{Off: 4096, Len: 4096, Addr: ws[0].Addr, Old: first + 4096}) || len(freed) != 1 {
+		t.Fatalf("overwrite: %+v, freed %+v", rms, freed)
+	}
+	// The same write ending again changes nothing and records nothing;
+	// a failed write records nothing.
+	if _, rms = f.EndRemap(ws[0], true, nil, rms[:0]); len(rms) != 0 {
+		t.Fatalf("repeated end: %+v", rms)
+	}
+	ws, _ = f.Alloc(0, 4096, 4, ws[:0])
+	if _, rms = f.EndRemap(ws[0], false, nil, rms[:0]); len(rms) != 0 {
+		t.Fatalf("failed write: %+v", rms)
+	}
+}

@@ -35,20 +35,27 @@ func TestCOWLogKill9(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Wait until the device carries the format, then let it write a while.
-	deadline := time.Now().Add(20 * time.Second)
+	// Wait until the verify blocks laid down first are durable (a
+	// read-only recovery sees the whole file), then let it write a while.
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if p, _ := mapper.ProbeCOWLog(l.Path); p == mapper.ProbeFormatted {
-			break
+			if m, err := mapper.OpenCOWLog(l.Path, mapper.COWLogConfig{}); err == nil {
+				used := m.Recovered().UsedBytes
+				_ = m.Shutdown()
+				if used >= 32<<20 {
+					break
+				}
+			}
 		}
 		if time.Now().After(deadline) {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
-			t.Fatalf("iobench did not format %s: %s", l.Path, out.String())
+			t.Fatalf("iobench did not lay down its verify blocks on %s: %s", l.Path, out.String())
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
-	time.Sleep(2 * time.Second)
+	time.Sleep(time.Second)
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}

@@ -97,7 +97,7 @@ type nsOp uint8
 
 const (
 	nsNone     nsOp = iota
-	nsCreate        // create it (or grow it back) and write its first 4 blocks
+	nsCreate        // create it (or grow it back) and write its first 2 blocks
 	nsTruncate      // shrink it to 2 blocks
 	nsRemove        // remove it
 )
@@ -150,7 +150,7 @@ func runCrashWorkload(t testing.TB, seed uint64, ops []op) *crashRun {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for b := range 4 {
+			for b := range 2 {
 				ver[crashScratchIdx][b]++
 				fillBlock(buf[:blk], crashScratchIdx, b, ver[crashScratchIdx][b], seed)
 				rec.Mark(markIssue{crashScratchIdx, b, ver[crashScratchIdx][b]})
@@ -458,11 +458,11 @@ func crashRecovery(t *testing.T, crashed *crashtest.Image, o *oracle, rnd *rand.
 }
 
 // TestCOWLogCrashEnumerate enumerates every sequence of up to three
-// operations (write block 0, write block 1, sync) and, for each, every
-// crash point with every subset of the unflushed writes kept, and each of
-// them torn.
+// operations (write block 0, write block 1, sync, create-and-write the
+// scratch file, remove it) and, for each, every crash point with every
+// subset of the unflushed writes kept, and each of them torn.
 func TestCOWLogCrashEnumerate(t *testing.T) {
-	alphabet := []op{{file: 0, block: 0, n: 1}, {file: 0, block: 1, n: 1}, {sync: true}}
+	alphabet := []op{{file: 0, block: 0, n: 1}, {file: 0, block: 1, n: 1}, {sync: true}, {ns: nsCreate}, {ns: nsRemove}}
 	var seqs [][]op
 	var grow func(prefix []op)
 	grow = func(prefix []op) {

@@ -75,6 +75,7 @@ func (q *Queue) countBytes(p *piece, n int) {
 
 // requeue puts a piece back at the front of the backlog.
 func (q *Queue) requeue(p piece) {
+	p.raw.unlink()
 	if q.bhead > 0 {
 		q.bhead--
 		q.backlog[q.bhead] = p
@@ -88,7 +89,7 @@ func (q *Queue) requeue(p piece) {
 // pieceFailed records a device error for p and completes it.
 func (q *Queue) pieceFailed(p *piece, cause error) {
 	r := p.req
-	ioErr := newIOError(r.Write, r.File, p.fileOff, uint64(p.length), &q.eng.devs[p.dev], p.addr, cause)
+	ioErr := newIOError(r.opName(), r.fileName(), p.fileOff, uint64(p.length), &q.eng.devs[p.dev], p.addr, cause)
 	if r.Write {
 		q.endWrite(p, ioErr)
 	}
@@ -100,6 +101,9 @@ func (q *Queue) pieceFailed(p *piece, cause error) {
 // range from the write fork to the read fork (success) or drop it from the
 // write fork (failure), and retire the space the mapper freed.
 func (q *Queue) endWrite(p *piece, werr error) {
+	if p.req.raw != rawNone {
+		return // a device request: no file, no mapper
+	}
 	e, f, r := q.eng, p.req.File, p.req
 	w := &q.wend
 	*w = WriteEnd{File: f, Written: p.m, OutOfPlace: p.oop, Err: werr,
@@ -109,7 +113,7 @@ func (q *Queue) endWrite(p *piece, werr error) {
 	freed, err := e.cfg.Mapper.EndWrite(w, q.frees[:0])
 	*w = WriteEnd{}
 	if err != nil {
-		r.fail(newIOError(true, f, p.fileOff, uint64(p.length), &e.devs[p.dev], p.addr,
+		r.fail(newIOError("write", f.name, p.fileOff, uint64(p.length), &e.devs[p.dev], p.addr,
 			fmt.Errorf("%w: end of write: %w", ErrMapper, err)))
 	}
 	if q.cached {

@@ -20,6 +20,16 @@
 // what the mapper holds for a file (FileCloser); Engine.Close waits for
 // in-flight I/O, closes the files and releases rings and buffers.
 //
+// # Durability
+//
+// A write is acknowledged when the device completed it, which may leave
+// it in the device's volatile cache. Engine.Sync, File.Sync and Queue.Sync
+// make acknowledged writes durable: mappers that keep their mappings on
+// the device (Syncer) commit them after the data is flushed; for others
+// every device is flushed (IORING_OP_FSYNC). Mappers do their metadata
+// I/O through DeviceIO (FlushDevice, WriteDevice, CommitDevice, the last a
+// linked flush-write-flush chain), which goes through the same rings.
+//
 // # Paths
 //
 // Read: look up the read fork; on a miss call Mapper.MapRead with the

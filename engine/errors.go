@@ -61,13 +61,10 @@ func (e *IOError) Error() string {
 func (e *IOError) Unwrap() error { return e.Err }
 
 // newIOError is the one constructor of IOError: the failure of op on
-// [off, off+length) of file f, at device address addr of device dev, or
+// [off, off+length) of file, at device address addr of device dev, or
 // with no device (dev nil) when the request failed before one was chosen.
-func newIOError(write bool, f *File, off, length uint64, dev *devEntry, addr uint64, err error) *IOError {
-	e := &IOError{Op: opName(write), Offset: off, Length: length, Addr: mapcache.NullAddr, Err: err}
-	if f != nil {
-		e.File = f.name
-	}
+func newIOError(op, file string, off, length uint64, dev *devEntry, addr uint64, err error) *IOError {
+	e := &IOError{Op: op, File: file, Offset: off, Length: length, Addr: mapcache.NullAddr, Err: err}
 	if dev != nil {
 		e.Dev, e.DevPath, e.Addr = dev.index, dev.path, addr
 	}

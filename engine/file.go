@@ -102,10 +102,10 @@ func (f *File) WriteAt(p []byte, off int64) (int, error) {
 
 func (f *File) rw(p []byte, off int64, write bool) (int, error) {
 	if off < 0 {
-		return 0, newIOError(write, f, 0, uint64(len(p)), nil, 0, fmt.Errorf("negative offset %d", off))
+		return 0, newIOError(opName(write), f.name, 0, uint64(len(p)), nil, 0, fmt.Errorf("negative offset %d", off))
 	}
 	if f.closed.Load() && !f.eng.closed.Load() {
-		return 0, newIOError(write, f, uint64(off), uint64(len(p)), nil, 0, ErrFileClosed)
+		return 0, newIOError(opName(write), f.name, uint64(off), uint64(len(p)), nil, 0, ErrFileClosed)
 	}
 	r := f.eng.getRequest()
 	r.File, r.Offset, r.Buf, r.Write = f, uint64(off), p, write

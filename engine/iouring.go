@@ -59,6 +59,8 @@ func (u *iouring) Queue(op *Op) bool {
 		return true
 	}
 	switch {
+	case op.Fsync:
+		s.PrepFsync(op.Fd, 0)
 	case op.BufIndex >= 0 && op.Write:
 		s.PrepWriteFixed(op.Fd, op.Addr, op.Len, op.Offset, uint16(op.BufIndex))
 	case op.BufIndex >= 0:
@@ -70,6 +72,9 @@ func (u *iouring) Queue(op *Op) bool {
 	}
 	if op.FixedFile {
 		s.SetFixedFile()
+	}
+	if op.Link {
+		s.Flags |= uring.SQEIOLink
 	}
 	s.UserData = op.UserData
 	return true

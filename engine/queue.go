@@ -107,7 +107,8 @@ type piece struct {
 	oop     bool  // out-of-place write: commit the write fork at the end
 	unwrit  bool  // in-place write over an Unwritten extent
 	m       mapcache.Mapping
-	startNs int64 // writes: when the device write was queued
+	startNs int64    // writes: when the device write was queued
+	raw     rawPiece // device requests (sync.go): flush, link, chain
 }
 
 // maxPiece bounds one device I/O (io_uring lengths are 32-bit).

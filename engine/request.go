@@ -49,6 +49,8 @@ type Request struct {
 	SubmitLatency time.Duration
 
 	// Engine-private state.
+	raw     rawKind // device I/O with no file: see sync.go
+	rawDev  uint32
 	q       *Queue
 	startNs int64 // monotonic submission time, ns since engine start
 	epoch   uint64

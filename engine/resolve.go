@@ -23,6 +23,9 @@ const maxResolve = 64
 
 // resolve turns r into pieces in q.scratch.
 func (q *Queue) resolve(r *Request) error {
+	if r.raw != rawNone {
+		return q.resolveRaw(r)
+	}
 	e, f := q.eng, r.File
 	if f == nil {
 		return fmt.Errorf("engine: %s request has no file", opName(r.Write))
@@ -99,7 +102,7 @@ func (q *Queue) resolve(r *Request) error {
 // requestError is the IOError of a request range that failed before any
 // device was chosen.
 func (q *Queue) requestError(r *Request, off, length uint64, err error) error {
-	return newIOError(r.Write, r.File, off, length, nil, 0, err)
+	return newIOError(r.opName(), r.fileName(), off, length, nil, 0, err)
 }
 
 // addPieces queues the device I/O for [off, end) of r through m.
@@ -107,7 +110,7 @@ func (q *Queue) addPieces(r *Request, off, end uint64, m mapcache.Mapping, oop, 
 	d := &q.eng.devs[m.Dev]
 	addr := m.Addr + (off - m.Offset)
 	if r.Write && d.readOnly {
-		return newIOError(true, r.File, off, end-off, d, addr,
+		return newIOError("write", r.File.name, off, end-off, d, addr,
 			fmt.Errorf("%w: device %s is read-only", ErrReadOnly, d.path))
 	}
 	if oop {

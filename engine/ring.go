@@ -40,6 +40,8 @@ type Ring interface {
 // Op is one device operation.
 type Op struct {
 	Write     bool
+	Fsync     bool    // flush the device's volatile cache (IORING_OP_FSYNC); no buffer
+	Link      bool    // the next operation queued starts after this one completes (IOSQE_IO_LINK)
 	FixedFile bool    // Fd is an index into the registered files
 	Fd        int32   // file descriptor or registered file index
 	BufIndex  int32   // registered buffer index, or -1 for a plain buffer

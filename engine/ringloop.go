@@ -17,6 +17,9 @@ func (q *Queue) fill() {
 	var nowNs int64 // read once per fill, when a write needs it
 	for q.bhead < len(q.backlog) && len(q.freeSlot) > 0 {
 		p := &q.backlog[q.bhead]
+		if int(p.raw.chain) > len(q.freeSlot) {
+			break // a linked chain goes to the ring whole
+		}
 		slot := q.freeSlot[len(q.freeSlot)-1]
 		if !q.queueOp(slot, p) {
 			break // submission queue full: wait for the kernel
@@ -58,6 +61,7 @@ func (q *Queue) queueOp(slot uint32, p *piece) bool {
 		Addr: uintptr(unsafe.Pointer(unsafe.SliceData(buf))), Len: uint32(len(buf)),
 		Offset: p.addr + uint64(p.done), UserData: uint64(slot),
 	}
+	p.raw.prep(op)
 	if e.filesRegistered {
 		op.FixedFile, op.Fd = true, int32(p.dev)
 	}

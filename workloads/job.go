@@ -91,6 +91,9 @@ type Job struct {
 	VerifyOnly  bool
 	Stonewall   bool
 	WaitFor     string
+	Fsync       int  // sync after every Fsync writes (0: never)
+	Fdatasync   int  // the same: iobench's Sync is fdatasync and fsync at once
+	EndFsync    bool // sync when the job's writes are done
 	IOEngine    string
 
 	// Engine options (iobench only).
@@ -236,8 +239,8 @@ func (j *Job) Validate() error {
 	if !j.Direct {
 		bad("direct=0: iobench always does direct I/O (set direct=1)")
 	}
-	if !slices.Contains([]string{"linear", "scattered", "cow", "fiemap", "ext4"}, j.Mapper) {
-		bad("mapper=%s: want linear, scattered, cow, fiemap or ext4", j.Mapper)
+	if !slices.Contains([]string{"linear", "scattered", "cow", "cowlog", "fiemap", "ext4"}, j.Mapper) {
+		bad("mapper=%s: want linear, scattered, cow, cowlog, fiemap or ext4", j.Mapper)
 	}
 	if j.Mapper == "ext4" && j.Ext4File == "" {
 		bad("mapper=ext4 needs ext4_file, the path of the file inside the filesystem")

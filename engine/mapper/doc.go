@@ -16,6 +16,12 @@
 //     when the device write completes, and the space it replaces is freed
 //     once no I/O can still reach it. Running out of space is an error
 //     wrapping engine.ErrNoSpace.
+//   - COWLog: COW made durable. The device carries a superblock, two
+//     checkpoint slots, a remap journal and the data; files are named and
+//     survive restarts (Create, Remove, Truncate, List); Engine.Sync
+//     commits the remaps (data, flush, journal transaction, flush) and
+//     OpenCOWLog recovers from a crash (internal/cowlog holds the format;
+//     the crash harness in internal/crashtest proves it).
 //   - Fiemap: the layout of a real file on a mounted filesystem whose block
 //     device is an engine device, read with FS_IOC_FIEMAP, for reading its
 //     data straight from the device. Read-only.

@@ -116,6 +116,13 @@ func (s *jobSetup) measure(lv *live, res *JobResult) []error {
 	workers, usage := s.runWorkers(lv)
 	errs := res.collect(workers, usage)
 	res.Interrupted = interrupted.Load()
+	if j := s.job; j.RW.Writes() && (j.EndFsync || j.Mapper == "cowlog") {
+		// end_fsync; and cowlog: a run that ends leaves its writes
+		// durable, as unmounting a filesystem does.
+		if err := s.eng.Sync(); err != nil {
+			errs = append(errs, fmt.Errorf("end_fsync: %w", err))
+		}
+	}
 	switch {
 	case len(errs) > 0 || res.Interrupted:
 	case res.Dir[0].IOs+res.Dir[1].IOs == 0:
@@ -202,6 +209,9 @@ func (s *jobSetup) close() {
 	if s.eng != nil {
 		s.eng.Close()
 	}
+	if sd, ok := s.mapper.(shutdowner); ok {
+		_ = sd.Shutdown()
+	}
 	if s.mapper != nil {
 		closeMapper(s.mapper)
 	}
@@ -227,6 +237,11 @@ func (s *jobSetup) prepare() error {
 	if j.Verify != "" && writes(j) {
 		if err := prefill(s.eng, s.f, j, s.size); err != nil {
 			return fmt.Errorf("verify prefill: %w", err)
+		}
+		// Durable before the run, so that a verify after a crash
+		// finds them (cowlog).
+		if err := s.eng.Sync(); err != nil {
+			return fmt.Errorf("verify prefill: sync: %w", err)
 		}
 	}
 	return nil
@@ -323,6 +338,7 @@ type worker struct {
 
 	// The loop's state, set up by start.
 	q            *engine.Queue
+	sy           *syncer // fsync=n
 	gen          *workloads.Generator
 	ver          *workloads.Verifier // nil: no verify
 	reqs         []engine.Request
@@ -368,6 +384,7 @@ func (w *worker) start() error {
 		return err
 	}
 	w.q = q
+	w.sy = newSyncer(q, j)
 	w.gen = workloads.NewGenerator(j, w.idx, w.size)
 	if j.Verify != "" {
 		w.ver = &workloads.Verifier{Interval: workloads.VerifyInterval(j.MinBS()), Hash: j.Verify, Seed: j.RandSeed}
@@ -445,6 +462,12 @@ func (w *worker) loop() error {
 		w.pastDeadline = !w.deadline.IsZero() && !now.Before(w.deadline)
 		if !w.measuring && !now.Before(w.rampEnd) {
 			w.measuring, w.measureStart = true, now
+		}
+		// fsync=n: one sync covers every write of the batch (group
+		// commit), before any of them is reissued.
+		if w.sy.wrote(done, &w.err) {
+			w.errs[1]++
+			w.stopping = true
 		}
 		for _, r := range done {
 			w.complete(r)

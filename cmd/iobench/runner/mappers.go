@@ -35,6 +35,8 @@ func newMapper(j *workloads.Job, dev *device.Device) (m engine.Mapper, file stri
 			return nil, "", 0, err
 		}
 		return s, "scattered", fileSize, nil
+	case "cowlog":
+		return newCOWLog(j, dev)
 	case "cow":
 		// Out-of-place writes need room: the file takes the job's region
 		// (or half the device), the rest is free space.
@@ -55,7 +57,7 @@ func newMapper(j *workloads.Job, dev *device.Device) (m engine.Mapper, file stri
 	case "ext4":
 		return newExt4JobMapper(j, dev)
 	}
-	return nil, "", 0, fmt.Errorf("mapper=%s: want linear, scattered, cow, fiemap or ext4", j.Mapper)
+	return nil, "", 0, fmt.Errorf("mapper=%s: want linear, scattered, cow, cowlog, fiemap or ext4", j.Mapper)
 }
 
 // mapperFits checks that job j's region leaves its mapper the room it

@@ -372,20 +372,39 @@ func (s *Space) pickChunk() uint64 {
 // replaced meanwhile is ignored. Without ok, the pending space of the write
 // is appended to freed. Extents in freed carry the file offset they held.
 func (f *File) End(w Extent, ok bool, freed []Extent) []Extent {
+	freed, _ = f.end(w, ok, freed, false, nil)
+	return freed
+}
+
+// Remap is a change End made to a file's data: file bytes [Off, Off+Len)
+// moved from Old to Addr (NoAddr: a hole).
+type Remap struct {
+	Off, Len, Addr, Old uint64
+}
+
+// EndRemap is End that also appends to remaps what it changed in the
+// file's data, in runs where both the new and the old locations are
+// contiguous (or holes): what a journal must record to replay it.
+func (f *File) EndRemap(w Extent, ok bool, freed []Extent, remaps []Remap) ([]Extent, []Remap) {
+	return f.end(w, ok, freed, true, remaps)
+}
+
+func (f *File) end(w Extent, ok bool, freed []Extent, track bool, remaps []Remap) ([]Extent, []Remap) {
 	s := f.s
 	if w.Addr < s.start || w.Off%s.bs != 0 || w.Len%s.bs != 0 || w.Addr%s.bs != 0 {
-		return freed
+		return freed, remaps
 	}
 	fb := w.Off >> s.shift
 	db := (w.Addr - s.start) >> s.shift
 	n := w.Len >> s.shift
 	if db >= s.nblocks || n > s.nblocks-db || fb >= f.nblocks || n > f.nblocks-fb {
-		return freed
+		return freed, remaps
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := uint64(0); i < n; i++ {
 		d := db + i
+		before := f.get(fb + i)
 		if f.pending(fb+i) == d+1 {
 			f.pend.set(fb+i, 0)
 		}
@@ -412,8 +431,35 @@ func (f *File) End(w Extent, ok bool, freed []Extent) []Extent {
 		default:
 			s.stats.StaleWrites += s.bs
 		}
+		if after := f.get(fb + i); track && after != before {
+			remaps = appendRemap(remaps, (fb+i)<<s.shift, s.addrOf(after), s.addrOf(before), s.bs)
+		}
 	}
-	return freed
+	return freed, remaps
+}
+
+// addrOf is the device address of table value v (1 + block; 0: none).
+func (s *Space) addrOf(v uint64) uint64 {
+	if v == 0 {
+		return NoAddr
+	}
+	return s.start + (v-1)<<s.shift
+}
+
+// appendRemap appends one block's change, extending the last run when
+// the file offset, the new and the old location all follow on.
+func appendRemap(rs []Remap, off, addr, old, bs uint64) []Remap {
+	follows := func(a, b, l uint64) bool {
+		return (a == NoAddr && b == NoAddr) || (a != NoAddr && b != NoAddr && a+l == b)
+	}
+	if l := len(rs); l > 0 {
+		r := &rs[l-1]
+		if r.Off+r.Len == off && follows(r.Addr, addr, r.Len) && follows(r.Old, old, r.Len) {
+			r.Len += bs
+			return rs
+		}
+	}
+	return append(rs, Remap{Off: off, Len: bs, Addr: addr, Old: old})
 }
 
 // appendBlock appends one block to freed, extending the last extent when
@@ -528,3 +574,80 @@ func (s *Space) Check(files ...*File) error {
 	}
 	return errors.Join(errs...)
 }
+
+// Restore makes the device range [addr, addr+length) the data of file
+// bytes [off, off+length): how a durable mapper rebuilds a Space from what
+// it recovered. Every block must be free and inside the range, the file
+// range inside the file and without data; otherwise nothing changes and
+// the error says which block.
+func (f *File) Restore(off, length, addr uint64) error {
+	s := f.s
+	if off%s.bs != 0 || length%s.bs != 0 || addr%s.bs != 0 || addr < s.start {
+		return fmt.Errorf("cowspace: restore [%d,+%d)@%d: not whole blocks of the range", off, length, addr)
+	}
+	fb, db, n := off>>s.shift, (addr-s.start)>>s.shift, length>>s.shift
+	if db >= s.nblocks || n > s.nblocks-db || fb >= f.nblocks || n > f.nblocks-fb {
+		return fmt.Errorf("cowspace: restore [%d,+%d)@%d: outside the file or the range", off, length, addr)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range n {
+		if s.st[db+i] != free || f.get(fb+i) != 0 {
+			return fmt.Errorf("cowspace: restore: device block %d is not free or file block %d has data", db+i, fb+i)
+		}
+	}
+	for i := range n {
+		s.st[db+i] = live
+		f.set(fb+i, db+i+1)
+	}
+	s.chunkFreeRange(db, n)
+	s.freeBlocks -= n
+	return nil
+}
+
+// chunkFreeRange takes n blocks from db on out of the chunks' free counts.
+// The caller holds the lock.
+func (s *Space) chunkFreeRange(db, n uint64) {
+	for i := range n {
+		s.chunkFree[(db+i)/s.chunkBlocks]--
+	}
+}
+
+// Resize changes the file to sizeBytes (rounded up to blocks). The data
+// past the new end is released and pending space there doomed, both
+// appended to freed (to be given to Free once nothing can read them); a
+// larger file grows as a hole. No write to the cut range may be in
+// flight.
+func (f *File) Resize(sizeBytes uint64, freed []Extent) []Extent {
+	s := f.s
+	n := (sizeBytes + s.bs - 1) / s.bs
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for b := n; b < f.nblocks; b++ {
+		if v := f.get(b); v != 0 {
+			s.st[v-1] = released
+			freed = appendBlock(freed, b<<s.shift, s.start+(v-1)<<s.shift, s.bs)
+			f.set(b, 0)
+		}
+		if p := f.pending(b); p != 0 {
+			if s.st[p-1] == pending {
+				s.st[p-1] = doomed
+				freed = appendBlock(freed, b<<s.shift, s.start+(p-1)<<s.shift, s.bs)
+			}
+			f.pend.set(b, 0)
+		}
+	}
+	pages := int((n + tableBlocks - 1) / tableBlocks)
+	for len(f.data) < pages {
+		f.data = append(f.data, nil)
+		f.pend = append(f.pend, nil)
+	}
+	clear(f.data[pages:])
+	clear(f.pend[pages:])
+	f.data, f.pend = f.data[:pages], f.pend[:pages]
+	f.nblocks = n
+	return freed
+}
+
+// SizeBytes returns the file's size in whole blocks.
+func (f *File) SizeBytes() uint64 { return f.nblocks << f.s.shift }

@@ -385,3 +385,81 @@ func BenchmarkRewrite(b *testing.B) {
 		}
 	}
 }
+
+func TestRestoreResize(t *testing.T) {
+	s, err := New(1<<20, 64*4096, 4096, 4*4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := s.NewFile(16 * 4096)
+	if err := f.Restore(0, 2*4096, 1<<20+8*4096); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Restore(4096, 4096, 1<<20); err == nil {
+		t.Fatal("restore over a block with data succeeded")
+	}
+	if err := f.Restore(8*4096, 4096, 1<<20+8*4096); err == nil {
+		t.Fatal("restore of a device block in use succeeded")
+	}
+	if err := f.Restore(0, 4096, 1<<20+64*4096); err == nil {
+		t.Fatal("restore past the range succeeded")
+	}
+	if got := s.FreeBytes(); got != 62*4096 {
+		t.Fatalf("%d free after restoring 2 blocks", got)
+	}
+	if err := s.Check(f); err != nil {
+		t.Fatal(err)
+	}
+	// Shrink past the second block: it is released, then freed.
+	freed := f.Resize(4096, nil)
+	if len(freed) != 1 || freed[0] != (Extent{Off: 4096, Len: 4096, Addr: 1<<20 + 9*4096}) {
+		t.Fatalf("freed %+v", freed)
+	}
+	s.Free(freed[0].Addr, freed[0].Len)
+	if got := s.FreeBytes(); got != 63*4096 || f.SizeBytes() != 4096 {
+		t.Fatalf("%d free, file %d bytes after shrinking", got, f.SizeBytes())
+	}
+	// Grow as a hole past a table page.
+	f.Resize(2000*4096, nil)
+	if e, ok := f.Lookup(1500*4096, 4096); !ok || e.Addr != NoAddr {
+		t.Fatalf("grown range: %+v %v", e, ok)
+	}
+	if _, err := f.Alloc(1999*4096, 4096, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Check(f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEndRemap(t *testing.T) {
+	s, err := New(0, 64*4096, 4096, 16*4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := s.NewFile(8 * 4096)
+	ws, err := f.Alloc(0, 2*4096, 4, nil)
+	if err != nil || len(ws) != 1 {
+		t.Fatalf("alloc: %+v %v", ws, err)
+	}
+	first := ws[0].Addr
+	_, rms := f.EndRemap(ws[0], true, nil, nil)
+	if len(rms) != 1 || rms[0] != (Remap{Off: 0, Len: 2 * 4096, Addr: first, Old: NoAddr}) {
+		t.Fatalf("first write: %+v", rms)
+	}
+	// Overwrite the second block: one remap from the old location.
+	ws, _ = f.Alloc(4096, 4096, 4, ws[:0])
+	freed, rms := f.EndRemap(ws[0], true, nil, rms[:0])
+	if len(rms) != 1 || rms[0] != (Remap{Off: 4096, Len: 4096, Addr: ws[0].Addr, Old: first + 4096}) || len(freed) != 1 {
+		t.Fatalf("overwrite: %+v, freed %+v", rms, freed)
+	}
+	// The same write ending again changes nothing and records nothing;
+	// a failed write records nothing.
+	if _, rms = f.EndRemap(ws[0], true, nil, rms[:0]); len(rms) != 0 {
+		t.Fatalf("repeated end: %+v", rms)
+	}
+	ws, _ = f.Alloc(0, 4096, 4, ws[:0])
+	if _, rms = f.EndRemap(ws[0], false, nil, rms[:0]); len(rms) != 0 {
+		t.Fatalf("failed write: %+v", rms)
+	}
+}

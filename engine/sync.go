@@ -1,0 +1,289 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/iobench/iobench/mapcache"
+)
+
+// Durability. The engine acknowledges a write when the device has
+// completed it, which may leave it in the device's volatile cache. Sync
+// makes acknowledged writes durable, as fsync does: it flushes the devices
+// through io_uring (IORING_OP_FSYNC on the device) and, for a mapper that
+// keeps its file-to-device mappings on the device (a Syncer), has the
+// mapper write and flush the metadata that points at the data, in the
+// order data, flush, metadata, flush.
+//
+// Mappers reach the devices for their own metadata through WriteDevice,
+// ReadDevice and FlushDevice, which go through the same rings (and the
+// same Ring seam, so a test ring sees every device write and flush).
+
+// Syncer is implemented by mappers that make their mappings durable.
+type Syncer interface {
+	// Sync makes durable every mapping change that EndWrite recorded
+	// before the call, and the data those changes point at: it flushes
+	// the data, then writes its metadata and flushes again (CommitDevice
+	// does all three), through d. Concurrent calls may share one
+	// metadata write and flush. It is called from the goroutine that
+	// called Engine.Sync, File.Sync or Queue.Sync, never from a
+	// background queue's goroutine.
+	Sync(d DeviceIO) error
+}
+
+// DeviceIO is raw device I/O for a mapper's metadata, done by an Engine
+// (through its background queues) or by a caller-owned Queue (on the
+// caller's goroutine, with no hand-off).
+type DeviceIO interface {
+	FlushDevice(dev uint32) error
+	WriteDevice(dev uint32, p []byte, addr uint64) error
+	CommitDevice(dev uint32, p []byte, addr uint64) error
+	ReadDevice(dev uint32, p []byte, addr uint64) error
+	// Buffer and PutBuffer hand out aligned buffers from the engine's
+	// arena.
+	Buffer(n int) []byte
+	PutBuffer(b []byte)
+}
+
+var (
+	_ DeviceIO = (*Engine)(nil)
+	_ DeviceIO = (*Queue)(nil)
+)
+
+type rawKind uint8
+
+const (
+	rawNone rawKind = iota
+	rawRead
+	rawWrite
+	rawFlush
+	rawCommit // flush, write, flush: one linked chain
+)
+
+// rawPiece is what a device request's piece needs beyond a file piece's.
+type rawPiece struct {
+	fsync bool  // a flush, not a transfer
+	link  bool  // IOSQE_IO_LINK to the next piece
+	chain uint8 // on a chain's first piece: how many pieces it has
+}
+
+// prep sets what p says on op.
+func (p *rawPiece) prep(op *Op) {
+	op.Fsync, op.Link = p.fsync, p.link
+	if p.fsync {
+		op.Write = false
+	}
+}
+
+// unlink makes p a lone operation (a piece issued again after a short
+// transfer or EAGAIN: the rest of its chain was cancelled or has run).
+func (p *rawPiece) unlink() { *p = rawPiece{fsync: p.fsync} }
+
+// Sync makes every write acknowledged before the call durable: through
+// the mapper when it is a Syncer, otherwise by flushing every device. It
+// must not be called from a request's Callback (a queue's goroutine).
+func (e *Engine) Sync() error {
+	if s, ok := e.cfg.Mapper.(Syncer); ok {
+		return s.Sync(e)
+	}
+	for dev := range e.devs {
+		if err := e.FlushDevice(uint32(dev)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Sync makes the file's acknowledged writes durable. Mappers keep one
+// journal for all files, so it is Engine.Sync.
+func (f *File) Sync() error { return f.eng.Sync() }
+
+// Sync is Engine.Sync done on the caller-owned queue: the flushes and
+// metadata writes go through this queue's ring, on the calling goroutine,
+// with no hand-off to a background queue. Requests in flight on the queue
+// keep going; those that complete meanwhile wait for the next Reap.
+func (q *Queue) Sync() error {
+	if s, ok := q.eng.cfg.Mapper.(Syncer); ok {
+		return s.Sync(q)
+	}
+	for dev := range q.eng.devs {
+		if err := q.FlushDevice(uint32(dev)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// FlushDevice is Engine.FlushDevice on the queue.
+func (q *Queue) FlushDevice(dev uint32) error { return q.rawDo(rawFlush, dev, nil, 0) }
+
+// WriteDevice is Engine.WriteDevice on the queue.
+func (q *Queue) WriteDevice(dev uint32, p []byte, addr uint64) error {
+	return q.rawDo(rawWrite, dev, p, addr)
+}
+
+// CommitDevice is Engine.CommitDevice on the queue.
+func (q *Queue) CommitDevice(dev uint32, p []byte, addr uint64) error {
+	return q.rawDo(rawCommit, dev, p, addr)
+}
+
+// ReadDevice is Engine.ReadDevice on the queue.
+func (q *Queue) ReadDevice(dev uint32, p []byte, addr uint64) error {
+	return q.rawDo(rawRead, dev, p, addr)
+}
+
+// Buffer is Engine.Buffer.
+func (q *Queue) Buffer(n int) []byte { return q.eng.Buffer(n) }
+
+// PutBuffer is Engine.PutBuffer.
+func (q *Queue) PutBuffer(b []byte) { q.eng.PutBuffer(b) }
+
+// rawDo runs one device request on a caller-owned queue and waits for it.
+func (q *Queue) rawDo(kind rawKind, dev uint32, p []byte, addr uint64) error {
+	if q.ring == nil {
+		return ErrClosed
+	}
+	if q.background {
+		return fmt.Errorf("engine: device I/O on a background queue's goroutine")
+	}
+	e := q.eng
+	r := e.getRequest()
+	r.raw, r.rawDev, r.Offset, r.Buf, r.Write = kind, dev, addr, p, kind == rawWrite || kind == rawCommit
+	q.start(r)
+	q.fill()
+	q.deliver()
+	for {
+		select {
+		case <-r.sync:
+			err := r.Err
+			e.putRequest(r)
+			return err
+		default:
+		}
+		if err := q.pump(1, 0); err != nil {
+			// The ring cannot submit: fail what waits; r is not reused.
+			q.failBacklog(err)
+			if q.inflightIOs() == 0 {
+				return err
+			}
+		}
+	}
+}
+
+// FlushDevice flushes device dev's volatile write cache through io_uring
+// and waits: every write the device completed before the call is on
+// stable media when it returns nil.
+func (e *Engine) FlushDevice(dev uint32) error {
+	return e.rawDo(rawFlush, dev, nil, 0)
+}
+
+// WriteDevice writes p at device byte address addr, bypassing files and
+// mappers, and waits. p, addr and len(p) must be aligned as
+// Engine.Alignment says; p should come from Buffer. For mappers' metadata.
+func (e *Engine) WriteDevice(dev uint32, p []byte, addr uint64) error {
+	return e.rawDo(rawWrite, dev, p, addr)
+}
+
+// CommitDevice writes p at device address addr between two flushes, as
+// one linked chain of operations: everything the device completed before
+// the call is durable before p is written, and p is durable when it
+// returns nil (the order a journal commit needs, in one trip to the
+// kernel). p must be aligned like WriteDevice's and at most 1 GiB. On an
+// error p may or may not have been written.
+func (e *Engine) CommitDevice(dev uint32, p []byte, addr uint64) error {
+	return e.rawDo(rawCommit, dev, p, addr)
+}
+
+// ReadDevice reads len(p) bytes at device address addr (aligned like
+// WriteDevice) and waits.
+func (e *Engine) ReadDevice(dev uint32, p []byte, addr uint64) error {
+	return e.rawDo(rawRead, dev, p, addr)
+}
+
+func (e *Engine) rawDo(kind rawKind, dev uint32, p []byte, addr uint64) error {
+	r := e.getRequest()
+	r.raw, r.rawDev, r.Offset, r.Buf, r.Write = kind, dev, addr, p, kind == rawWrite || kind == rawCommit
+	_, err := e.do(r)
+	e.putRequest(r)
+	return err
+}
+
+// resolveRaw turns a device request into its single piece.
+func (q *Queue) resolveRaw(r *Request) error {
+	e := q.eng
+	length := uint64(len(r.Buf))
+	fail := func(err error) error {
+		var dev *devEntry
+		if int(r.rawDev) < len(e.devs) {
+			dev = &e.devs[r.rawDev]
+		}
+		return newIOError(r.opName(), r.fileName(), r.Offset, length, dev, r.Offset, err)
+	}
+	if int(r.rawDev) >= len(e.devs) {
+		return fail(fmt.Errorf("%w: no device %d", ErrBadMapping, r.rawDev))
+	}
+	d := &e.devs[r.rawDev]
+	if r.raw == rawFlush {
+		if length != 0 {
+			return fail(fmt.Errorf("flush with a %d-byte buffer", length))
+		}
+		q.scratch = append(q.scratch, piece{req: r, dev: r.rawDev, m: mapcache.Mapping{Addr: mapcache.NullAddr}, raw: rawPiece{fsync: true}})
+		return nil
+	}
+	if err := e.checkAligned(r); err != nil {
+		return fail(err)
+	}
+	if length == 0 {
+		return nil
+	}
+	if r.Offset+length < r.Offset || r.Offset+length > d.size {
+		return fail(fmt.Errorf("%w: [%d,+%d) reaches past the device's %d bytes", ErrBadMapping, r.Offset, length, d.size))
+	}
+	if r.Write && d.readOnly {
+		return fail(ErrReadOnly)
+	}
+	r.want = len(r.Buf)
+	if r.raw == rawCommit {
+		if length > maxPiece {
+			return fail(fmt.Errorf("commit of %d bytes: at most %d", length, maxPiece))
+		}
+		if len(q.slots) < 3 {
+			return fail(fmt.Errorf("commit needs a queue depth of 3, this queue has %d", len(q.slots)))
+		}
+		flush := piece{req: r, dev: r.rawDev, m: mapcache.Mapping{Addr: mapcache.NullAddr}}
+		first, last := flush, flush
+		first.raw = rawPiece{fsync: true, link: true, chain: 3}
+		last.raw = rawPiece{fsync: true}
+		q.scratch = append(q.scratch, first,
+			piece{req: r, fileOff: r.Offset, length: int(length), dev: r.rawDev, addr: r.Offset,
+				m: mapcache.Mapping{Addr: mapcache.NullAddr}, raw: rawPiece{link: true}},
+			last)
+		return nil
+	}
+	for off := uint64(0); off < length; off += maxPiece {
+		n := min(length-off, maxPiece)
+		q.scratch = append(q.scratch, piece{req: r, fileOff: r.Offset + off, bufOff: int(off), length: int(n),
+			dev: r.rawDev, addr: r.Offset + off, m: mapcache.Mapping{Addr: mapcache.NullAddr}})
+	}
+	return nil
+}
+
+func (r *Request) opName() string {
+	switch r.raw {
+	case rawFlush:
+		return "flush"
+	case rawRead:
+		return "device read"
+	case rawWrite:
+		return "device write"
+	case rawCommit:
+		return "device commit"
+	}
+	return opName(r.Write)
+}
+
+func (r *Request) fileName() string {
+	if r.File == nil {
+		return "(device)"
+	}
+	return r.File.name
+}

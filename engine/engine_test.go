@@ -248,6 +248,9 @@ func driveQueue(e *engine.Engine, f *engine.File, want []byte, depth, total int)
 			if r.Latency <= 0 {
 				return errors.New("no latency recorded")
 			}
+			if r.SubmitLatency <= 0 || r.SubmitLatency > r.Latency {
+				return fmt.Errorf("submit latency %v not within (0, %v]", r.SubmitLatency, r.Latency)
+			}
 			if submitted < total {
 				issue(r)
 				if err := q.Submit(r); err != nil {

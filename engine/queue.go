@@ -38,6 +38,7 @@ type Queue struct {
 	wend     WriteEnd
 	op       Op
 	finished []*Request // completed, waiting for delivery
+	unsent   []*Request // first device I/O queued on the ring, not yet entered
 	ready    []*Request // caller-owned: delivered, waiting for Reap
 
 	epochs   inflight
@@ -252,6 +253,10 @@ func (q *Queue) fill() {
 		}
 		q.freeSlot = q.freeSlot[:len(q.freeSlot)-1]
 		q.slots[slot] = *p
+		if !p.req.handed {
+			p.req.handed = true
+			q.unsent = append(q.unsent, p.req)
+		}
 		if p.req.Write {
 			// For the ioend's latency; reads need no clock here.
 			q.slots[slot].startNs = q.eng.nowNs()
@@ -294,6 +299,7 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 	if waitNr > q.inflightIOs() {
 		waitNr = q.inflightIOs()
 	}
+	q.stampSubmitted()
 	err := q.ring.Submit(waitNr, timeout)
 	for {
 		n := q.ring.Reap(q.cqes)
@@ -311,6 +317,21 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 		return fmt.Errorf("engine: io_uring submit: %w", err)
 	}
 	return nil
+}
+
+// stampSubmitted sets SubmitLatency of the requests whose first device
+// I/O the coming io_uring_enter hands to the kernel: one clock read per
+// enter, none per I/O.
+func (q *Queue) stampSubmitted() {
+	if len(q.unsent) == 0 {
+		return
+	}
+	now := q.eng.nowNs()
+	for i, r := range q.unsent {
+		r.SubmitLatency = time.Duration(now - r.startNs)
+		q.unsent[i] = nil
+	}
+	q.unsent = q.unsent[:0]
 }
 
 // failBacklog fails every piece not yet handed to the ring.

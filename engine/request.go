@@ -42,12 +42,18 @@ type Request struct {
 	Err error
 	// Latency is the time from submission to completion.
 	Latency time.Duration
+	// SubmitLatency is the part of Latency before the engine handed the
+	// request's first device I/O to the kernel (resolving it, waiting for
+	// a free slot, waiting for the next io_uring_enter): fio's slat. It is
+	// 0 for a request that completed without device I/O.
+	SubmitLatency time.Duration
 
 	// Engine-private state.
 	q       *Queue
 	startNs int64 // monotonic submission time, ns since engine start
 	epoch   uint64
 	pending int // device I/Os still outstanding
+	handed  bool // a device I/O of it is on the ring (SubmitLatency is due)
 	want    int // N to report on success
 	pinner  runtime.Pinner
 	sync    chan *Request // for ReadAt/WriteAt
@@ -55,7 +61,8 @@ type Request struct {
 
 // reset prepares r for a new submission.
 func (r *Request) reset() {
-	r.N, r.Err, r.Latency = 0, nil, 0
+	r.N, r.Err, r.Latency, r.SubmitLatency = 0, nil, 0, 0
+	r.handed = false
 	r.pending, r.want, r.epoch = 0, 0, 0
 	r.q = nil
 }

@@ -52,9 +52,9 @@ type Request struct {
 	q       *Queue
 	startNs int64 // monotonic submission time, ns since engine start
 	epoch   uint64
-	pending int // device I/Os still outstanding
+	pending int  // device I/Os still outstanding
 	handed  bool // a device I/O of it is on the ring (SubmitLatency is due)
-	want    int // N to report on success
+	want    int  // N to report on success
 	pinner  runtime.Pinner
 	sync    chan *Request // for ReadAt/WriteAt
 }

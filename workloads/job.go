@@ -3,6 +3,7 @@ package workloads
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -88,6 +89,30 @@ type Job struct {
 	Stonewall   bool
 	WaitFor     string
 	IOEngine    string
+	// Loops is how many passes over the region a job makes when it is
+	// not time_based (fio's loops).
+	Loops int
+	// KBBase is 1024 (fio's default: k is 1024, kib 1000) or 1000 (k is
+	// 1000, kib 1024); it applies to every size option of the job.
+	KBBase uint64
+	// PercentileList is the latency percentiles reported.
+	PercentileList []float64
+	// CPUs is the set of CPUs the job's threads may run on (cpus_allowed,
+	// cpumask); empty: any.
+	CPUs []int
+	// BWAvgTime and IOPSAvgTime are the bandwidth and IOPS sampling
+	// periods (fio's bwavgtime, iopsavgtime).
+	BWAvgTime, IOPSAvgTime time.Duration
+	// Which latency percentiles are reported (clat by default).
+	ClatPercentiles, LatPercentiles, SlatPercentiles bool
+	// Which measurements are turned off (disable_lat, disable_clat,
+	// disable_slat, disable_bw_measurement; gtod_reduce sets them all).
+	DisableLat, DisableClat, DisableSlat, DisableBW bool
+	// GroupReporting reports a job's numjobs clones as one (merged
+	// histograms) instead of one report per clone.
+	GroupReporting bool
+	// ExitAll stops every job of the group when one finishes.
+	ExitAll bool
 
 	// Engine options (iobench only).
 	Mapper        string        // linear, scattered, cow, fiemap
@@ -101,7 +126,8 @@ type Job struct {
 	HiPri         bool
 	Force         bool
 
-	set map[string]bool // options given explicitly
+	set map[string]bool   // options given explicitly
+	raw map[string]string // size options as given, re-read when kb_base changes
 }
 
 // NewJob returns a job with iobench's defaults (fio's where fio has one).
@@ -110,6 +136,8 @@ func NewJob(name string) Job {
 		Name: name, RW: Read, RWMixRead: 50, BS: [2]uint64{4096, 4096},
 		IODepth: 1, NumJobs: 1, Direct: true, Dist: Dist{Kind: "random"},
 		RandRepeat: true, RandSeed: 0x89, Mapper: "linear", Extents: 1024, Cache: true,
+		Loops: 1, KBBase: 1024, PercentileList: slices.Clone(DefaultPercentiles),
+		BWAvgTime: 500 * time.Millisecond, IOPSAvgTime: 500 * time.Millisecond, ClatPercentiles: true,
 	}
 }
 
@@ -123,6 +151,12 @@ func (j Job) Clone() Job {
 	for k, v := range j.set {
 		c.set[k] = v
 	}
+	c.raw = make(map[string]string, len(j.raw))
+	for k, v := range j.raw {
+		c.raw[k] = v
+	}
+	c.PercentileList = slices.Clone(j.PercentileList)
+	c.CPUs = slices.Clone(j.CPUs)
 	c.BSSplit = [2][]BSSplit{slices.Clone(j.BSSplit[0]), slices.Clone(j.BSSplit[1])}
 	c.Dist.Zones = slices.Clone(j.Dist.Zones)
 	return c
@@ -142,18 +176,38 @@ func (j *Job) Set(key, value string) error {
 		if n, ok := noticeOptions[key]; ok {
 			return &Notice{Option: key, Msg: n}
 		}
+		if why, ok := refusedOptions[key]; ok {
+			return fmt.Errorf("%w: %s: %s", ErrRefused, key, why)
+		}
 		return fmt.Errorf("%w: %q", ErrUnknownOption, key)
 	}
 	if value == "" && o.kind != kindBool && o.kind != kindFlag {
 		return fmt.Errorf("%w: %s needs a value", ErrBadValue, key)
+	}
+	if o.refuse != nil {
+		if msg := o.refuse(value); msg != "" {
+			return fmt.Errorf("%w: %s=%s: %s", ErrRefused, key, value, msg)
+		}
 	}
 	if err := o.set(j, value); err != nil {
 		return fmt.Errorf("%w: %s=%s: %w", ErrBadValue, key, value, err)
 	}
 	if j.set == nil {
 		j.set = map[string]bool{}
+		j.raw = map[string]string{}
 	}
 	j.set[o.Name] = true
+	if o.kind == kindSize {
+		j.raw[o.Name] = value
+	}
+	if o.Name == "kb_base" {
+		// Sizes given before kb_base are read again in its units.
+		for _, name := range slices.Sorted(maps.Keys(j.raw)) {
+			if err := optionIndex[name].set(j, j.raw[name]); err != nil {
+				return fmt.Errorf("%w: %s=%s (kb_base=%d): %w", ErrBadValue, name, j.raw[name], j.KBBase, err)
+			}
+		}
+	}
 	return nil
 }
 
@@ -205,8 +259,11 @@ func (j *Job) Validate() error {
 	if j.TimeBased && j.Runtime == 0 {
 		bad("time_based needs runtime")
 	}
-	if !j.Direct {
-		bad("direct=0: iobench always does direct I/O (set direct=1)")
+	if j.Loops < 1 {
+		bad("loops=%d: want at least 1", j.Loops)
+	}
+	if j.BWAvgTime < time.Millisecond || j.IOPSAvgTime < time.Millisecond {
+		bad("bwavgtime and iopsavgtime: want at least 1ms")
 	}
 	if !slices.Contains([]string{"linear", "scattered", "cow", "fiemap"}, j.Mapper) {
 		bad("mapper=%s: want linear, scattered, cow or fiemap", j.Mapper)

@@ -1,22 +1,15 @@
 package workloads
 
 import (
-	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/dustin/go-humanize"
 )
-
-// ErrUnknownOption is returned for an option iobench does not implement.
-var ErrUnknownOption = errors.New("unknown option")
-
-// ErrBadValue is returned for an option value that does not parse or is
-// out of range.
-var ErrBadValue = errors.New("bad value")
 
 type optKind uint8
 
@@ -42,6 +35,10 @@ type Option struct {
 	kind    optKind
 	set     func(j *Job, v string) error
 	get     func(j *Job) string
+	// refuse, when set, returns why iobench cannot honour value ("" when
+	// it can): the option is fio's, and that value would change what
+	// runs in a way iobench does not implement.
+	refuse func(v string) string
 }
 
 var options = []Option{
@@ -63,9 +60,9 @@ var options = []Option{
 			j.RWMixRead = 100 - p
 			return err
 		}, get: func(j *Job) string { return strconv.FormatFloat(100-j.RWMixRead, 'g', -1, 64) }},
-	{Name: "bs", Arg: "size[,size]", Default: "4k", Help: "block size (reads,writes)", kind: kindSize,
+	{Name: "bs", Arg: "size[,size]", Default: "4k", Help: "block size (reads,writes); alias blocksize", kind: kindSize,
 		set: setBS, get: func(j *Job) string { return sizeString(j.BS[0]) + "," + sizeString(j.BS[1]) }},
-	{Name: "bssplit", Arg: "size/pct:...[,size/pct:...]", Help: "mix of block sizes, e.g. 4k/50:64k/40:1m/10 (reads,writes)", kind: kindString,
+	{Name: "bssplit", Arg: "size/pct:...[,size/pct:...]", Help: "mix of block sizes, e.g. 4k/50:64k/40:1m/10 (reads,writes)", kind: kindSize,
 		set: setBSSplit, get: func(j *Job) string { return bssplitString(j.BSSplit) }},
 	{Name: "iodepth", Arg: "n", Default: "1", Help: "I/Os in flight per job", kind: kindInt,
 		set: func(j *Job, v string) (err error) { j.IODepth, err = parseInt(v, 1, 4096); return },
@@ -74,10 +71,10 @@ var options = []Option{
 		set: func(j *Job, v string) (err error) { j.NumJobs, err = parseInt(v, 1, 256); return },
 		get: func(j *Job) string { return strconv.Itoa(j.NumJobs) }},
 	{Name: "size", Arg: "size|pct%", Help: "bytes of the target each job covers (default: all of it)", kind: kindSize,
-		set: func(j *Job, v string) (err error) { j.Size, err = ParseSize(v); return },
+		set: func(j *Job, v string) (err error) { j.Size, err = j.parseSize(v); return },
 		get: func(j *Job) string { return sizeString(j.Size) }},
 	{Name: "offset", Arg: "size", Default: "0", Help: "start of the region in the target", kind: kindSize,
-		set: func(j *Job, v string) (err error) { j.Offset, err = ParseSize(v); return },
+		set: func(j *Job, v string) (err error) { j.Offset, err = j.parseSize(v); return },
 		get: func(j *Job) string { return sizeString(j.Offset) }},
 	{Name: "runtime", Arg: "time", Help: "stop after this long (seconds unless a unit is given)", kind: kindTime,
 		set: func(j *Job, v string) (err error) { j.Runtime, err = ParseTime(v); return },
@@ -88,9 +85,15 @@ var options = []Option{
 	{Name: "ramp_time", Arg: "time", Help: "run this long before measuring", kind: kindTime,
 		set: func(j *Job, v string) (err error) { j.RampTime, err = ParseTime(v); return },
 		get: func(j *Job) string { return j.RampTime.String() }},
-	{Name: "direct", Arg: "bool", Default: "1", Help: "direct I/O (iobench always does it)", kind: kindBool,
+	{Name: "direct", Arg: "bool", Default: "1", Help: "O_DIRECT I/O; 0: through the page cache (io_uring, as fio's buffered I/O)", kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.Direct, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.Direct) }},
+	{Name: "buffered", Arg: "bool", Default: "0", Help: "the opposite of direct", kind: kindBool,
+		set: func(j *Job, v string) (err error) {
+			b, err := parseBool(v)
+			j.Direct = !b
+			return err
+		}, get: func(j *Job) string { return boolString(!j.Direct) }},
 	{Name: "random_distribution", Arg: "dist", Default: "random", Help: "random, zipf:θ, pareto:h, normal:σ%, zoned:a/s:...", kind: kindString,
 		set: func(j *Job, v string) (err error) { j.Dist, err = ParseDist(v); return },
 		get: func(j *Job) string { return j.Dist.String() }},
@@ -113,8 +116,86 @@ var options = []Option{
 		get: func(j *Job) string { return boolString(j.Stonewall) }},
 	{Name: "wait_for", Arg: "job", Help: "start after the named job finishes", kind: kindString,
 		set: func(j *Job, v string) error { j.WaitFor = v; return nil }, get: func(j *Job) string { return j.WaitFor }},
-	{Name: "ioengine", Arg: "name", Default: "io_uring", Help: "accepted for fio compatibility; iobench always uses its io_uring engine", kind: kindString,
-		set: func(j *Job, v string) error { j.IOEngine = v; return nil }, get: func(j *Job) string { return j.IOEngine }},
+	{Name: "ioengine", Arg: "name", Default: "io_uring", Help: "io_uring only (iobench's engine); any other engine is refused", kind: kindString,
+		set: func(j *Job, v string) error { j.IOEngine = v; return nil }, get: func(j *Job) string { return j.IOEngine },
+		refuse: func(v string) string {
+			if strings.EqualFold(v, "io_uring") {
+				return ""
+			}
+			return "iobench runs its own io_uring engine only; set ioengine=io_uring (fio then runs the same kind of engine)"
+		}},
+	{Name: "loops", Arg: "n", Default: "1", Help: "passes over the region (when not time_based)", kind: kindInt,
+		set: func(j *Job, v string) (err error) { j.Loops, err = parseInt(v, 1, 1<<30); return },
+		get: func(j *Job) string { return strconv.Itoa(j.Loops) }},
+	{Name: "kb_base", Arg: "1024|1000", Default: "1024", Help: "units of sizes: 1024 (k is 1024, kib 1000, as fio) or 1000 (k is 1000, kib 1024)", kind: kindInt,
+		set: func(j *Job, v string) error {
+			switch v {
+			case "1024":
+				j.KBBase = 1024
+			case "1000":
+				j.KBBase = 1000
+			default:
+				return fmt.Errorf("want 1024 or 1000")
+			}
+			return nil
+		}, get: func(j *Job) string { return strconv.FormatUint(j.KBBase, 10) }},
+	{Name: "percentile_list", Arg: "p:p:...", Help: "latency percentiles reported, e.g. 50:99:99.9 (up to 20)", kind: kindString,
+		set: setPercentileList, get: func(j *Job) string { return percentileListString(j.PercentileList) }},
+	{Name: "clat_percentiles", Arg: "bool", Default: "1", Help: "report completion-latency percentiles", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.ClatPercentiles, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.ClatPercentiles) }},
+	{Name: "lat_percentiles", Arg: "bool", Help: "report total-latency percentiles", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.LatPercentiles, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.LatPercentiles) }},
+	{Name: "slat_percentiles", Arg: "bool", Help: "report submission-latency percentiles", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.SlatPercentiles, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.SlatPercentiles) }},
+	{Name: "disable_lat", Arg: "bool", Help: "do not measure total latency", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.DisableLat, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.DisableLat) }},
+	{Name: "disable_clat", Arg: "bool", Help: "do not measure completion latency", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.DisableClat, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.DisableClat) }},
+	{Name: "disable_slat", Arg: "bool", Help: "do not measure submission latency", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.DisableSlat, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.DisableSlat) }},
+	{Name: "disable_bw_measurement", Arg: "bool", Help: "do not sample bandwidth and IOPS; alias disable_bw", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.DisableBW, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.DisableBW) }},
+	{Name: "gtod_reduce", Arg: "bool", Help: "disable_lat, disable_clat, disable_slat and disable_bw_measurement together", kind: kindBool,
+		set: func(j *Job, v string) error {
+			b, err := parseBool(v)
+			if b {
+				j.DisableLat, j.DisableClat, j.DisableSlat, j.DisableBW = true, true, true, true
+			}
+			return err
+		}, get: func(j *Job) string { return boolString(j.DisableLat && j.DisableClat && j.DisableSlat && j.DisableBW) }},
+	{Name: "bwavgtime", Arg: "ms", Default: "500", Help: "bandwidth sampling period (milliseconds unless a unit is given)", kind: kindTime,
+		set: func(j *Job, v string) (err error) { j.BWAvgTime, err = parseDuration(v, time.Millisecond); return },
+		get: func(j *Job) string { return strconv.FormatInt(j.BWAvgTime.Milliseconds(), 10) }},
+	{Name: "iopsavgtime", Arg: "ms", Default: "500", Help: "IOPS sampling period (milliseconds unless a unit is given)", kind: kindTime,
+		set: func(j *Job, v string) (err error) { j.IOPSAvgTime, err = parseDuration(v, time.Millisecond); return },
+		get: func(j *Job) string { return strconv.FormatInt(j.IOPSAvgTime.Milliseconds(), 10) }},
+	{Name: "cpus_allowed", Arg: "cpus", Help: "CPUs the job's threads may run on, e.g. 0-3,6", kind: kindString,
+		set: func(j *Job, v string) (err error) { j.CPUs, err = parseCPUList(v); return },
+		get: func(j *Job) string { return cpuListString(j.CPUs) }},
+	{Name: "cpumask", Arg: "mask", Help: "CPUs the job's threads may run on, as a bit mask (0x3 is CPUs 0 and 1)", kind: kindString,
+		set: func(j *Job, v string) (err error) { j.CPUs, err = parseCPUMask(v); return },
+		get: func(j *Job) string { return cpuListString(j.CPUs) }},
+	{Name: "cpus_allowed_policy", Arg: "shared", Default: "shared", Help: "shared only: every thread of the job may use every CPU of the set", kind: kindString,
+		set: func(j *Job, v string) error { return nil }, get: func(j *Job) string { return "shared" },
+		refuse: func(v string) string {
+			if strings.EqualFold(v, "shared") {
+				return ""
+			}
+			return "only shared is implemented (each thread may use every CPU of the set)"
+		}},
+	{Name: "group_reporting", Arg: "bool", Help: "report a job's numjobs clones as one", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.GroupReporting, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.GroupReporting) }},
+	{Name: "exitall", Arg: "bool", Help: "when one job of the group finishes, stop the others", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.ExitAll, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.ExitAll) }},
 
 	{Name: "mapper", Arg: "name", Default: "linear", Help: "linear (raw device), scattered (synthetic fragmented file), cow (out-of-place writes), fiemap (a real file's layout)", Engine: true, kind: kindString,
 		set: func(j *Job, v string) error { j.Mapper = strings.ToLower(v); return nil }, get: func(j *Job) string { return j.Mapper }},
@@ -130,16 +211,16 @@ var options = []Option{
 	{Name: "warm", Arg: "bool", Help: "scattered: fill the extent cache before the run (no mapper cost), to measure a warm cache", Engine: true, kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.Warm, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.Warm) }},
-	{Name: "fixedbufs", Arg: "bool", Help: "registered (fixed) buffers", Engine: true, kind: kindBool,
+	{Name: "fixedbufs", Arg: "bool", Help: "registered (fixed) buffers", kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.FixedBufs, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.FixedBufs) }},
-	{Name: "registerfiles", Arg: "bool", Help: "registered files", Engine: true, kind: kindBool,
+	{Name: "registerfiles", Arg: "bool", Help: "registered files", kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.RegisterFiles, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.RegisterFiles) }},
-	{Name: "sqthread_poll", Arg: "bool", Help: "kernel submission polling (SQPOLL)", Engine: true, kind: kindBool,
+	{Name: "sqthread_poll", Arg: "bool", Help: "kernel submission polling (SQPOLL)", kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.SQPoll, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.SQPoll) }},
-	{Name: "hipri", Arg: "bool", Help: "polled completions (IOPOLL; needs device poll queues)", Engine: true, kind: kindBool,
+	{Name: "hipri", Arg: "bool", Help: "polled completions (IOPOLL; needs device poll queues)", kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.HiPri, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.HiPri) }},
 	{Name: "force", Arg: "bool", Help: "write to a block device even if it looks in use or holds data", Engine: true, kind: kindBool,
@@ -148,33 +229,78 @@ var options = []Option{
 }
 
 // aliases map other spellings to the table's names.
-var aliases = map[string]string{"readwrite": "rw", "sqpoll": "sqthread_poll", "fixedbuffers": "fixedbufs"}
+var aliases = map[string]string{"readwrite": "rw", "sqpoll": "sqthread_poll", "fixedbuffers": "fixedbufs",
+	"blocksize": "bs", "disable_bw": "disable_bw_measurement"}
 
-// noticeOptions are fio options that only tune fio itself; iobench accepts
-// them and says it ignores them.
+// noticeOptions are fio options that cannot change what iobench
+// measures; iobench accepts them and says why they make no difference.
 var noticeOptions = map[string]string{
-	"iodepth_batch":          "ignored: iobench submits as it reaps",
-	"iodepth_batch_submit":   "ignored: iobench submits as it reaps",
-	"iodepth_batch_complete": "ignored: iobench submits as it reaps",
-	"iodepth_low":            "ignored: iobench submits as it reaps",
-	"group_reporting":        "ignored: iobench reports each job",
-	"thread":                 "ignored: iobench jobs are goroutines",
-	"invalidate":             "ignored: direct I/O bypasses the page cache",
-	"buffered":               "ignored: iobench always does direct I/O",
-	"norandommap_warn":       "ignored",
-	"lat_percentiles":        "ignored: iobench always reports latency percentiles",
-	"clat_percentiles":       "ignored: iobench always reports latency percentiles",
-	"percentile_list":        "ignored: iobench reports fio's default percentiles",
-	"cpus_allowed":           "ignored",
-	"gtod_reduce":            "ignored",
-	"disable_slat":           "ignored",
-	"registerfiles_warn":     "ignored",
-	"exitall":                "ignored",
-	"allow_mounted_write":    "ignored: use force to write to a device in use",
-	"kb_base":                "ignored: iobench sizes are 1024-based, as fio's default",
-	"unit_base":              "ignored",
-	"description":            "ignored",
-	"loops":                  "ignored: use runtime and time_based",
+	"thread":              "cannot change what is measured: iobench's jobs are always threads of one process",
+	"description":         "cannot change what is measured: a job's description",
+	"unit_base":           "cannot change what is measured: it only selects bits or bytes in fio's printed bandwidth",
+	"allow_mounted_write": "cannot change what is measured: iobench refuses a device in use unless force is given",
+	"invalidate":          "cannot change what is measured: iobench opens the target afresh for each job",
+}
+
+// refusedOptions are fio options iobench knows but does not implement:
+// each would change what runs, so the job is refused with the reason.
+var refusedOptions = map[string]string{
+	"iodepth_batch":              "iobench's batching is fixed: it hands every queued I/O to the kernel at each reap and waits for one completion",
+	"iodepth_batch_submit":       "iobench's batching is fixed: it hands every queued I/O to the kernel at each reap and waits for one completion",
+	"iodepth_batch_complete":     "iobench's batching is fixed: it hands every queued I/O to the kernel at each reap and waits for one completion",
+	"iodepth_batch_complete_min": "iobench's batching is fixed: it hands every queued I/O to the kernel at each reap and waits for one completion",
+	"iodepth_batch_complete_max": "iobench's batching is fixed: it hands every queued I/O to the kernel at each reap and waits for one completion",
+	"iodepth_low":                "iobench's batching is fixed: it refills the queue as soon as an I/O completes",
+	"exitall_on_error":           "not implemented",
+	"fsync":                      "not implemented: device flushes are not issued",
+	"fdatasync":                  "not implemented: device flushes are not issued",
+	"end_fsync":                  "not implemented: device flushes are not issued",
+	"fsync_on_close":             "not implemented: device flushes are not issued",
+	"sync":                       "not implemented: O_SYNC/O_DSYNC writes are not issued",
+	"rate":                       "not implemented: no rate limiting",
+	"rate_iops":                  "not implemented: no rate limiting",
+	"rate_min":                   "not implemented: no rate limiting",
+	"rate_process":               "not implemented: no rate limiting",
+	"thinktime":                  "not implemented: no think time between I/Os",
+	"thinktime_blocks":           "not implemented: no think time between I/Os",
+	"thinktime_spin":             "not implemented: no think time between I/Os",
+	"latency_target":             "not implemented: no latency-target search",
+	"latency_window":             "not implemented: no latency-target search",
+	"latency_percentile":         "not implemented: no latency-target search",
+	"startdelay":                 "not implemented",
+	"bsrange":                    "not implemented: use bssplit",
+	"blockalign":                 "not implemented: offsets are aligned to the smallest block size",
+	"offset_increment":           "not implemented",
+	"io_size":                    "not implemented: use size, loops or runtime",
+	"io_limit":                   "not implemented: use size, loops or runtime",
+	"number_ios":                 "not implemented: use size, loops or runtime",
+	"percentage_random":          "not implemented",
+	"directory":                  "not implemented: give the target with filename",
+	"nrfiles":                    "not implemented: one target per job",
+	"filesize":                   "not implemented: use size",
+	"verify_pattern":             "not implemented: iobench's verify blocks carry their own header and pattern",
+	"verify_interval":            "not implemented: the verify block is the smallest block size up to 4k",
+	"verify_backlog":             "not implemented: reads are checked as they complete, writes after the run",
+	"do_verify":                  "not implemented: verify always reads back after writing",
+	"refill_buffers":             "not implemented: write buffers hold what the last I/O left (verify fills them)",
+	"zero_buffers":               "not implemented: write buffers are not zeroed",
+	"scramble_buffers":           "not implemented",
+	"buffer_pattern":             "not implemented",
+	"buffer_compress_percentage": "not implemented",
+	"dedupe_percentage":          "not implemented",
+	"zonemode":                   "not implemented",
+	"zonesize":                   "not implemented",
+	"zonerange":                  "not implemented",
+	"zoneskip":                   "not implemented",
+	"random_generator":           "not implemented: random offsets use iobench's full-period permutation",
+	"write_bw_log":               "not implemented",
+	"write_lat_log":              "not implemented",
+	"write_iops_log":             "not implemented",
+	"write_hist_log":             "not implemented",
+	"log_avg_msec":               "not implemented",
+	"log_max_value":              "not implemented",
+	"per_job_logs":               "not implemented",
+	"include":                    "not implemented",
 }
 
 var optionIndex = func() map[string]*Option {
@@ -205,6 +331,9 @@ func IsBool(key string) bool {
 // IsNotice reports whether key is accepted with a notice only.
 func IsNotice(key string) bool { _, ok := noticeOptions[strings.ToLower(key)]; return ok }
 
+// IsRefused reports whether key is a fio option iobench refuses.
+func IsRefused(key string) bool { _, ok := refusedOptions[strings.ToLower(key)]; return ok }
+
 func setRW(j *Job, v string) error {
 	switch strings.ToLower(v) {
 	case "read":
@@ -220,7 +349,7 @@ func setRW(j *Job, v string) error {
 	case "randrw":
 		j.RW = RandRW
 	case "trim", "randtrim", "trimwrite", "randtrimwrite":
-		return fmt.Errorf("trim is not supported")
+		return fmt.Errorf("trim is not implemented")
 	default:
 		return fmt.Errorf("want read, write, randread, randwrite, rw or randrw")
 	}
@@ -229,13 +358,13 @@ func setRW(j *Job, v string) error {
 
 func setBS(j *Job, v string) error {
 	r, w, two := strings.Cut(v, ",")
-	rs, err := ParseSize(r)
+	rs, err := j.parseSize(r)
 	if err != nil {
 		return err
 	}
 	ws := rs
 	if two && w != "" {
-		if ws, err = ParseSize(w); err != nil {
+		if ws, err = j.parseSize(w); err != nil {
 			return err
 		}
 	}
@@ -245,13 +374,13 @@ func setBS(j *Job, v string) error {
 
 func setBSSplit(j *Job, v string) error {
 	r, w, two := strings.Cut(v, ",")
-	rs, err := parseSplit(r)
+	rs, err := parseSplit(r, j.KBBase)
 	if err != nil {
 		return err
 	}
 	ws := rs
 	if two && w != "" {
-		if ws, err = parseSplit(w); err != nil {
+		if ws, err = parseSplit(w, j.KBBase); err != nil {
 			return err
 		}
 	}
@@ -261,7 +390,7 @@ func setBSSplit(j *Job, v string) error {
 
 // parseSplit parses "4k/50:64k/40:1m/10". An entry without a percentage
 // shares what the others leave, as fio does.
-func parseSplit(v string) ([]BSSplit, error) {
+func parseSplit(v string, kbBase uint64) ([]BSSplit, error) {
 	var out []BSSplit
 	var sum float64
 	blank := 0
@@ -270,7 +399,7 @@ func parseSplit(v string) ([]BSSplit, error) {
 			continue
 		}
 		sz, pct, hasPct := strings.Cut(part, "/")
-		s, err := ParseSize(sz)
+		s, err := parseSizeBase(sz, kbBase)
 		if err != nil {
 			return nil, err
 		}
@@ -335,9 +464,17 @@ func parsePct(v string) (float64, error) {
 }
 
 // ParseSize parses a size the way fio does by default (kb_base=1024):
-// "4096", "4k" and "4KiB" are 4096; k, m, g, t, p suffixes are powers of
-// 1024, with or without a trailing "b"/"ib". "1.5g" is allowed.
-func ParseSize(v string) (uint64, error) {
+// "4096", "4k" and "4kb" are 4096: k, m, g, t, p suffixes are powers of
+// 1024, with or without a trailing "b"; with an "ib" ("4KiB") they are
+// powers of 1000, as fio has them. "1.5g" is allowed.
+func ParseSize(v string) (uint64, error) { return parseSizeBase(v, 1024) }
+
+// parseSize parses a size in the job's kb_base.
+func (j *Job) parseSize(v string) (uint64, error) { return parseSizeBase(v, j.KBBase) }
+
+// parseSizeBase parses a size with kb_base kbBase: for 1024, k is 1024
+// and kib 1000; for 1000, k is 1000 and kib 1024 (fio's rules).
+func parseSizeBase(v string, kbBase uint64) (uint64, error) {
 	s := strings.ToLower(strings.TrimSpace(v))
 	if s == "" {
 		return 0, fmt.Errorf("empty size")
@@ -353,24 +490,30 @@ func ParseSize(v string) (uint64, error) {
 	for i < len(s) && (s[i] >= '0' && s[i] <= '9' || s[i] == '.') {
 		i++
 	}
-	num, unit := s[:i], strings.TrimSuffix(strings.TrimSuffix(s[i:], "b"), "i")
+	num, unit := s[:i], strings.TrimSuffix(s[i:], "b")
+	iec := strings.HasSuffix(unit, "i")
+	unit = strings.TrimSuffix(unit, "i")
 	f, err := strconv.ParseFloat(num, 64)
 	if err != nil {
 		return 0, fmt.Errorf("%q is not a size (e.g. 4k, 1m, 2g)", v)
+	}
+	base := 1024.0
+	if (kbBase == 1000) != iec {
+		base = 1000
 	}
 	mult := 1.0
 	switch unit {
 	case "":
 	case "k":
-		mult = 1 << 10
+		mult = base
 	case "m":
-		mult = 1 << 20
+		mult = math.Pow(base, 2)
 	case "g":
-		mult = 1 << 30
+		mult = math.Pow(base, 3)
 	case "t":
-		mult = 1 << 40
+		mult = math.Pow(base, 4)
 	case "p":
-		mult = 1 << 50
+		mult = math.Pow(base, 5)
 	default:
 		return 0, fmt.Errorf("%q: unknown size unit %q (k, m, g, t, p)", v, s[i:])
 	}
@@ -505,3 +648,88 @@ func boolString(b bool) string {
 
 // FormatSize prints a size the way job files write it (4k, 128k, 1m).
 func FormatSize(n uint64) string { return sizeString(n) }
+
+// DefaultPercentiles are fio's default latency percentiles.
+var DefaultPercentiles = []float64{1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 99, 99.5, 99.9, 99.95, 99.99}
+
+func setPercentileList(j *Job, v string) error {
+	var ps []float64
+	for _, f := range strings.Split(v, ":") {
+		if f == "" {
+			continue
+		}
+		p, err := strconv.ParseFloat(f, 64)
+		if err != nil || !(p >= 0 && p <= 100) {
+			return fmt.Errorf("%q is not a percentile (0..100)", f)
+		}
+		ps = append(ps, p)
+	}
+	if len(ps) == 0 || len(ps) > 20 {
+		return fmt.Errorf("want 1 to 20 percentiles separated by ':'")
+	}
+	slices.Sort(ps)
+	j.PercentileList = slices.Compact(ps)
+	return nil
+}
+
+func percentileListString(ps []float64) string {
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		parts[i] = strconv.FormatFloat(p, 'g', -1, 64)
+	}
+	return strings.Join(parts, ":")
+}
+
+// maxCPU bounds CPU numbers in cpus_allowed and cpumask.
+const maxCPU = 4096
+
+// parseCPUList parses "0-3,6,8-9" into sorted CPU numbers.
+func parseCPUList(v string) ([]int, error) {
+	var cpus []int
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(lo)
+		b := a
+		if err == nil && isRange {
+			b, err = strconv.Atoi(hi)
+		}
+		if err != nil || a < 0 || b < a || b >= maxCPU {
+			return nil, fmt.Errorf("%q: want CPU numbers or ranges such as 0-3,6", part)
+		}
+		for c := a; c <= b; c++ {
+			cpus = append(cpus, c)
+		}
+	}
+	if len(cpus) == 0 {
+		return nil, fmt.Errorf("no CPUs")
+	}
+	slices.Sort(cpus)
+	return slices.Compact(cpus), nil
+}
+
+// parseCPUMask parses a bit mask ("0x3", "3") into CPU numbers.
+func parseCPUMask(v string) ([]int, error) {
+	m, err := strconv.ParseUint(v, 0, 64)
+	if err != nil || m == 0 {
+		return nil, fmt.Errorf("%q: want a non-zero bit mask such as 0x3", v)
+	}
+	var cpus []int
+	for c := 0; c < 64; c++ {
+		if m&(1<<c) != 0 {
+			cpus = append(cpus, c)
+		}
+	}
+	return cpus, nil
+}
+
+func cpuListString(cpus []int) string {
+	parts := make([]string, len(cpus))
+	for i, c := range cpus {
+		parts[i] = strconv.Itoa(c)
+	}
+	return strings.Join(parts, ",")
+}

@@ -35,10 +35,6 @@ func (e *ParseError) Error() string {
 
 func (e *ParseError) Unwrap() error { return e.Err }
 
-// ErrSyntax is returned for a line that is not a section, an option or a
-// comment.
-var ErrSyntax = errors.New("syntax error")
-
 // ParseFile parses the job file at path.
 func ParseFile(path string) (*File, error) {
 	f, err := os.Open(path)
@@ -180,9 +176,6 @@ func setOpt(j *Job, k, v string, out *File, file string, line int, pragma bool) 
 	}
 	if err != nil {
 		return &ParseError{File: file, Line: line, Option: strings.ToLower(k), Err: err}
-	}
-	if strings.EqualFold(k, "ioengine") && !strings.EqualFold(v, "io_uring") {
-		out.Notices = append(out.Notices, fmt.Sprintf("%s:%d: ioengine=%s: iobench always uses its own io_uring engine", file, line, v))
 	}
 	if IsEngineOnly(k) && !pragma {
 		out.Notices = append(out.Notices, fmt.Sprintf("%s:%d: %s is an iobench option; put it in a %q line so fio accepts the file too", file, line, k, Pragma))

@@ -2,6 +2,7 @@ package workloads
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -39,8 +40,8 @@ rwmixwrite=30
 bssplit=4k/50:64k/40:1m/10
 random_distribution=zoned:60/10:30/20:10/70
 map_latency=5us
-ioengine=libaio
-group_reporting
+ioengine=io_uring
+thread
 `
 	f, err := Parse(strings.NewReader(src), "test.fio")
 	if err != nil {
@@ -68,13 +69,12 @@ group_reporting
 	if len(f.Groups) != 2 || len(f.Groups[0]) != 1 || len(f.Groups[1]) != 2 {
 		t.Errorf("groups %v", f.Groups)
 	}
-	var sawEngine, sawGroup, sawPragmaHint bool
+	var sawThread, sawPragmaHint bool
 	for _, n := range f.Notices {
-		sawEngine = sawEngine || strings.Contains(n, "ioengine=libaio")
-		sawGroup = sawGroup || strings.Contains(n, "group_reporting")
+		sawThread = sawThread || strings.Contains(n, "thread: cannot change what is measured")
 		sawPragmaHint = sawPragmaHint || strings.Contains(n, "map_latency is an iobench option")
 	}
-	if !sawEngine || !sawGroup || !sawPragmaHint {
+	if !sawThread || !sawPragmaHint || len(f.Notices) != 2 {
 		t.Errorf("notices: %q", f.Notices)
 	}
 }
@@ -100,7 +100,15 @@ func TestParseErrors(t *testing.T) {
 		{"[a]\nbssplit=4k/60:8k/60\n", 2, "bssplit", ErrBadValue},
 		{"[a]\nruntime=abc\n", 2, "runtime", ErrBadValue},
 		{"[a]\n#iobench: mapper=zfs\n", 1, "", nil},
-		{"[a]\ndirect=0\n", 1, "", nil},
+		{"[a]\nioengine=psync\n", 2, "ioengine", ErrRefused},
+		{"[a]\nioengine=libaio\n", 2, "ioengine", ErrRefused},
+		{"[a]\nfsync=1\n", 2, "fsync", ErrRefused},
+		{"[a]\niodepth_batch_submit=4\n", 2, "iodepth_batch_submit", ErrRefused},
+		{"[a]\ncpus_allowed_policy=split\n", 2, "cpus_allowed_policy", ErrRefused},
+		{"[a]\nkb_base=999\n", 2, "kb_base", ErrBadValue},
+		{"[a]\npercentile_list=50:101\n", 2, "percentile_list", ErrBadValue},
+		{"[a]\ncpus_allowed=3-1\n", 2, "cpus_allowed", ErrBadValue},
+		{"[a]\nloops=0\n", 2, "loops", ErrBadValue},
 	}
 	for _, c := range cases {
 		_, err := Parse(strings.NewReader(c.src), "bad.fio")
@@ -116,7 +124,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestSizesAndTimes(t *testing.T) {
-	for in, want := range map[string]uint64{"4096": 4096, "4k": 4096, "4K": 4096, "4KiB": 4096, "4kb": 4096,
+	for in, want := range map[string]uint64{"4096": 4096, "4k": 4096, "4K": 4096, "4KiB": 4000, "4kb": 4096, "4KB": 4096,
 		"1m": 1 << 20, "1.5g": 3 << 29, "2t": 2 << 40, "0x1000": 4096} {
 		if got, err := ParseSize(in); err != nil || got != want {
 			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
@@ -342,5 +350,53 @@ func TestVerifyAcrossIntervals(t *testing.T) {
 	}
 	if VerifyInterval(65536) != 4096 || VerifyInterval(512) != 512 {
 		t.Fatal("VerifyInterval")
+	}
+}
+
+// TestKBBase checks fio's unit rules: with kb_base=1024 k is 1024 and kib
+// 1000; with kb_base=1000 the other way round, also for sizes given
+// before kb_base in the section (fio 3.33 gives the same byte counts).
+func TestKBBase(t *testing.T) {
+	f, err := Parse(strings.NewReader("[global]\nsize=8m\n[a]\nbs=512k\nbssplit=512k/50:2kib/50\nkb_base=1000\noffset=1kib\n[b]\nbs=512kib\n"), "kb.fio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := f.Jobs[0], f.Jobs[1]
+	if a.Size != 8e6 || a.BS[0] != 512e3 || a.Offset != 1024 || a.BSSplit[0][0].Size != 512e3 || a.BSSplit[0][1].Size != 2048 {
+		t.Errorf("kb_base=1000: size %d bs %d offset %d split %v", a.Size, a.BS[0], a.Offset, a.BSSplit[0])
+	}
+	if b.Size != 8<<20 || b.BS[0] != 512e3 {
+		t.Errorf("kb_base=1024: size %d bs %d", b.Size, b.BS[0])
+	}
+}
+
+func TestLatencyAndReportingOptions(t *testing.T) {
+	f, err := Parse(strings.NewReader(`[a]
+percentile_list=99.9:50:99
+cpus_allowed=0-2,5
+lat_percentiles=1
+clat_percentiles=0
+loops=3
+blocksize=8k
+group_reporting
+bwavgtime=250
+[b]
+cpumask=0x5
+gtod_reduce=1
+buffered=1
+`), "lat.fio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := f.Jobs[0], f.Jobs[1]
+	if fmt.Sprint(a.PercentileList) != "[50 99 99.9]" || fmt.Sprint(a.CPUs) != "[0 1 2 5]" || !a.LatPercentiles ||
+		a.ClatPercentiles || a.Loops != 3 || a.BS[0] != 8192 || !a.GroupReporting || a.BWAvgTime != 250*time.Millisecond {
+		t.Errorf("a: %s", a.String())
+	}
+	if fmt.Sprint(b.CPUs) != "[0 2]" || !b.DisableLat || !b.DisableClat || !b.DisableSlat || !b.DisableBW || b.Direct {
+		t.Errorf("b: %s", b.String())
+	}
+	if fmt.Sprint(b.PercentileList) != fmt.Sprint(DefaultPercentiles) || b.Loops != 1 {
+		t.Errorf("b defaults: %v %d", b.PercentileList, b.Loops)
 	}
 }

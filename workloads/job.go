@@ -63,7 +63,8 @@ type BSSplit struct {
 }
 
 // Job is one job: a section of a job file or the command line's options.
-// Zero values mean "not set"; Defaults fills them in.
+// NewJob gives every field iobench's default (fio's where fio has one);
+// Set changes one option and remembers that it was given (IsSet).
 type Job struct {
 	Name     string
 	Filename string

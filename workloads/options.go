@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/dustin/go-humanize"
 )
 
 type optKind uint8
@@ -535,9 +533,6 @@ func sizeString(n uint64) string {
 	}
 	return strconv.FormatUint(n, 10)
 }
-
-// HumanBytes prints a byte count for people (1.2 GiB).
-func HumanBytes(n uint64) string { return humanize.IBytes(n) }
 
 // ParseTime parses a time as fio does: a bare number is seconds; units us,
 // ms, s, m, h, d are accepted.

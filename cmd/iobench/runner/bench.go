@@ -17,10 +17,10 @@ import (
 	"gonum.org/v1/plot/vg"
 )
 
-// runOne runs a single job on target and returns its result and JSON.
 // errInterrupted ends a bench or compare run the user stopped.
 var errInterrupted = fmt.Errorf("interrupted")
 
+// runOne runs a single job on target and returns its result and JSON.
 func runOne(j workloads.Job, target string) (JobResult, []byte, error) {
 	if interrupted.Load() {
 		return JobResult{}, nil, errInterrupted
@@ -189,9 +189,69 @@ func sharedTarget(jobs []workloads.Job, st settings) (string, func(), error) {
 	return t.Path, func() { t.Close() }, nil
 }
 
-// runBench is `iobench bench` (make bench): every bundled workload under
-// iobench and fio, a queue-depth sweep, and a mapper-cost sweep with the
-// cache on and off, written to st.results afresh.
+// benchEnv is what every experiment of the bench suite shares: the
+// target, the run length, the rounds and the results directory.
+type benchEnv struct {
+	dir     string // results directory
+	target  *Target
+	size    int64  // bytes of automatic targets
+	runtime string // seconds per run, as a job option
+	rounds  int
+	stderr  io.Writer
+}
+
+// save returns a function that writes one tool's JSON of job name to the
+// results directory.
+func (b *benchEnv) save(name string) func(string, []byte) {
+	return func(tool string, js []byte) {
+		_ = os.WriteFile(filepath.Join(b.dir, name+"."+tool+".json"), js, 0o644)
+	}
+}
+
+// section is what one experiment measured: its part of summary.md (a
+// heading, text and a table), the plots it draws, and the performance
+// targets it measures.
+type section struct {
+	markdown string
+	plots    []plotSpec
+	targets  []targetRow
+}
+
+// plotSpec is one SVG plot of a section.
+type plotSpec struct {
+	file, title, xLabel, yLabel string
+	logX                        bool
+	series                      []any // name, plotter.XYs pairs
+}
+
+// targetRow is one of the engine's performance targets: the measured
+// ratio (iobench over a reference) against the goal it must reach.
+type targetRow struct {
+	what     string
+	goal     float64 // the median ratio must be at least this
+	measured Ratio
+	where    string // which target it was measured on, when several
+}
+
+// experiment is one part of the bench suite.
+type experiment struct {
+	name string
+	run  func(b *benchEnv) (section, error)
+}
+
+// experiments is the bench suite, in the order summary.md shows it.
+func experiments() []experiment {
+	return []experiment{
+		{"bundled workloads", benchWorkloads},
+		{"queue-depth sweep", benchQueueDepth},
+		{"mapper-cost sweep", benchMapperCost},
+		{"1M-extent file", benchBigFile},
+	}
+}
+
+// runBench is `iobench bench` (make bench): runs every experiment and
+// writes summary.md, the plots and the JSON of each run to st.results
+// afresh.
 func runBench(st settings, stdout, stderr io.Writer) error {
 	dir := st.results
 	if err := os.RemoveAll(dir); err != nil {
@@ -200,83 +260,171 @@ func runBench(st settings, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	scripts, _ := filepath.Glob("workloads/*.fio")
-	if len(scripts) == 0 {
-		return &badInput{fmt.Errorf("no workloads/*.fio: run from the repository root")}
-	}
-	sort.Strings(scripts)
 	t, err := AutoTarget(int64(st.targetSize))
 	if err != nil {
 		return err
 	}
 	defer t.Close()
-	runtime := "5"
-	rounds := 3 // a median needs three: the host is noisy
+	b := &benchEnv{dir: dir, target: t, size: int64(st.targetSize), runtime: "5", rounds: 3, stderr: stderr}
 	if st.quick {
-		runtime, rounds = "2", 1
+		b.runtime, b.rounds = "2", 1
 	}
-	fioErr := ensureFio(stderr)
-	if fioErr != nil {
-		fmt.Fprintf(stderr, "iobench: %v: measuring iobench alone\n", fioErr)
+	if err := ensureFio(stderr); err != nil {
+		fmt.Fprintf(stderr, "iobench: %v: measuring iobench alone\n", err)
 	}
+	var sections []section
+	for _, e := range experiments() {
+		sec, err := e.run(b)
+		if err != nil {
+			return fmt.Errorf("bench: %s: %w", e.name, err)
+		}
+		for _, p := range sec.plots {
+			if err := linePlot(filepath.Join(dir, p.file), p.title, p.xLabel, p.yLabel, p.logX, p.series...); err != nil {
+				return err
+			}
+		}
+		sections = append(sections, sec)
+	}
+	ring := ""
+	probe, err := benchJob("ring-probe", [][2]string{{"rw", "randread"}, {"size", "16m"}, {"runtime", "1"}})
+	if err != nil {
+		return err
+	}
+	if res, _, err := runOne(probe, t.Path); err == nil {
+		ring = res.Ring
+	}
+	md := summary(t, ring, sections)
+	if err := os.WriteFile(filepath.Join(dir, "summary.md"), []byte(md), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, md)
+	return nil
+}
+
+// summary writes summary.md: the set-up, each section, the targets table
+// computed from the sections' measurements, and the plots.
+func summary(t *Target, ring string, sections []section) string {
 	var md strings.Builder
 	fmt.Fprintf(&md, "# iobench results\n\nMeasured by `make bench` (`iobench bench`) on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&md, "- Target: %s\n- Kernel: %s\n- CPUs: %d\n", t.Desc, kernel(), numCPU())
-	ring := ""
-	save := func(name string) func(string, []byte) {
-		return func(tool string, b []byte) {
-			_ = os.WriteFile(filepath.Join(dir, name+"."+tool+".json"), b, 0o644)
-		}
+	fmt.Fprintf(&md, "- io_uring: `%s`\n", ring)
+	var targets []targetRow
+	var plots []plotSpec
+	for _, s := range sections {
+		md.WriteString("\n")
+		md.WriteString(s.markdown)
+		targets = append(targets, s.targets...)
+		plots = append(plots, s.plots...)
 	}
+	md.WriteString(targetsTable(targets))
+	md.WriteString("\n")
+	for _, p := range plots {
+		fmt.Fprintf(&md, "![%s](%s)\n", p.title, p.file)
+	}
+	md.WriteString("\nReproduce: `make bench` (or `go run ./cmd/iobench bench --results results`). Every JSON file here is the raw output of one run.\n")
+	return md.String()
+}
 
-	// 1. The bundled workloads, fio vs iobench.
-	fmt.Fprintf(stderr, "bench: %d workloads, %d round(s) each, %ss per run\n", len(scripts), rounds, runtime)
-	var rows []cmpRow
-	for _, s := range scripts {
-		f, err := workloads.ParseFile(s)
-		if err != nil {
-			return err
+// targetsTable prints the engine's performance targets with what was
+// measured and whether the median reached the goal. Rows measured on
+// several targets of the same goal share a line.
+func targetsTable(rows []targetRow) string {
+	var md strings.Builder
+	md.WriteString("\n## Targets\n\n| target | goal | measured (iobench / reference, median (min-max)) | met |\n|---|---|---|---|\n")
+	for i := 0; i < len(rows); {
+		k := i + 1
+		for k < len(rows) && rows[k].what == rows[i].what {
+			k++
 		}
-		j := f.Jobs[0]
-		_ = j.Set("runtime", runtime)
-		fmt.Fprintf(stderr, "bench: %s\n", j.Name)
-		a, b, err := abRounds(j, t.Path, rounds, save(j.Name))
-		if err != nil {
-			return fmt.Errorf("%s: %w", s, err)
-		}
-		rows = append(rows, compareRow(j.Name, a, b))
-		if ring == "" {
-			if res, _, err := runOne(withRuntime(j, "1"), t.Path); err == nil {
-				ring = res.Ring
+		var got []string
+		met := "yes"
+		for _, r := range rows[i:k] {
+			s := fmt.Sprintf("%.2fx (%.2f-%.2f)", r.measured.Median, r.measured.Min, r.measured.Max)
+			if r.where != "" {
+				s = fmt.Sprintf("%.2fx (%.2f-%.2f, %s)", r.measured.Median, r.measured.Min, r.measured.Max, r.where)
+			}
+			got = append(got, s)
+			if r.measured.Median < r.goal {
+				met = "no"
 			}
 		}
+		fmt.Fprintf(&md, "| %s | >= %gx | %s | %s |\n", rows[i].what, rows[i].goal, strings.Join(got, "; "), met)
+		i = k
 	}
-	fmt.Fprintf(&md, "- io_uring: `%s`\n\n", ring)
+	return md.String()
+}
+
+// benchJob returns a job named name with the given options set.
+func benchJob(name string, kvs [][2]string) (workloads.Job, error) {
+	j := workloads.NewJob(name)
+	for _, kv := range kvs {
+		if err := j.Set(kv[0], kv[1]); err != nil {
+			return j, fmt.Errorf("job %s: %s=%s: %w", name, kv[0], kv[1], err)
+		}
+	}
+	return j, nil
+}
+
+// benchWorkloads runs the bundled workloads under fio and iobench.
+func benchWorkloads(b *benchEnv) (section, error) {
+	scripts, _ := filepath.Glob("workloads/*.fio")
+	if len(scripts) == 0 {
+		return section{}, &badInput{fmt.Errorf("no workloads/*.fio: run from the repository root")}
+	}
+	sort.Strings(scripts)
+	fmt.Fprintf(b.stderr, "bench: %d workloads, %d round(s) each, %ss per run\n", len(scripts), b.rounds, b.runtime)
+	var md strings.Builder
 	md.WriteString("## Bundled workloads: iobench vs fio (io_uring engine, same target)\n\n")
 	md.WriteString("Ratios are iobench / fio per round (min / median / max); IOPS and p99 are medians.\n")
 	md.WriteString("fio runs the same job file; iobench-only options (mapper, cache) apply to iobench alone.\n\n")
 	md.WriteString("| workload | fio IOPS | iobench IOPS | IOPS ratio | BW ratio (median) | p99 ratio (median) |\n|---|---:|---:|---|---:|---:|\n")
-	for _, r := range rows {
+	var sec section
+	for _, s := range scripts {
+		f, err := workloads.ParseFile(s)
+		if err != nil {
+			return section{}, err
+		}
+		j := f.Jobs[0]
+		_ = j.Set("runtime", b.runtime)
+		fmt.Fprintf(b.stderr, "bench: %s\n", j.Name)
+		a, bb, err := abRounds(j, b.target.Path, b.rounds, b.save(j.Name))
+		if err != nil {
+			return section{}, fmt.Errorf("%s: %w", s, err)
+		}
+		r := compareRow(j.Name, a, bb)
 		fmt.Fprintf(&md, "| %s | %s | %s | %.2f / %.2f / %.2f | %.2f | %.2f |\n", r.name, fmtCount(r.meanFI), fmtCount(r.meanIO),
 			r.iops.Min, r.iops.Median, r.iops.Max, r.bw.Median, r.p99.Median)
+		switch r.name {
+		case "randread-4k":
+			sec.targets = append(sec.targets, targetRow{what: "4 KiB random reads, QD 32, linear, vs fio", goal: 1.0, measured: r.iops})
+		case "overwrite-out-of-place":
+			sec.targets = append(sec.targets, targetRow{what: "4 KiB random out-of-place writes (cow), QD 16, vs fio randwrite", goal: 0.9, measured: r.iops})
+		}
 	}
+	sec.markdown = md.String()
+	return sec, nil
+}
 
-	// 2. Queue-depth sweep, 4k random reads.
+// benchQueueDepth sweeps the queue depth of 4 KiB random reads, one round
+// per depth, under fio and iobench.
+func benchQueueDepth(b *benchEnv) (section, error) {
 	qds := []int{1, 4, 16, 32, 64}
-	fmt.Fprintf(stderr, "bench: queue-depth sweep %v\n", qds)
+	fmt.Fprintf(b.stderr, "bench: queue-depth sweep %v\n", qds)
 	var iobIOPS, fioIOPS, iobP99, fioP99 plotter.XYs
-	md.WriteString("\n## 4 KiB random reads against queue depth\n\n| iodepth | fio IOPS | iobench IOPS | ratio | fio p99 | iobench p99 |\n|---:|---:|---:|---:|---:|---:|\n")
+	var md strings.Builder
+	md.WriteString("## 4 KiB random reads against queue depth\n\n| iodepth | fio IOPS | iobench IOPS | ratio | fio p99 | iobench p99 |\n|---:|---:|---:|---:|---:|---:|\n")
 	for _, qd := range qds {
-		j := workloads.NewJob(fmt.Sprintf("randread-qd%d", qd))
-		for _, kv := range [][2]string{{"rw", "randread"}, {"bs", "4k"}, {"iodepth", fmt.Sprint(qd)}, {"runtime", runtime}, {"time_based", "1"}, {"size", "256m"}} {
-			_ = j.Set(kv[0], kv[1])
-		}
-		a, b, err := abRounds(j, t.Path, 1, save(j.Name))
+		j, err := benchJob(fmt.Sprintf("randread-qd%d", qd), [][2]string{{"rw", "randread"}, {"bs", "4k"}, {"iodepth", fmt.Sprint(qd)},
+			{"runtime", b.runtime}, {"time_based", "1"}, {"size", "256m"}})
 		if err != nil {
-			return err
+			return section{}, err
 		}
-		iobIOPS = append(iobIOPS, plotter.XY{X: float64(qd), Y: b[0].IOPS})
-		iobP99 = append(iobP99, plotter.XY{X: float64(qd), Y: b[0].P99 / 1e3})
+		a, bb, err := abRounds(j, b.target.Path, 1, b.save(j.Name))
+		if err != nil {
+			return section{}, err
+		}
+		iobIOPS = append(iobIOPS, plotter.XY{X: float64(qd), Y: bb[0].IOPS})
+		iobP99 = append(iobP99, plotter.XY{X: float64(qd), Y: bb[0].P99 / 1e3})
 		fa := Metrics{}
 		if len(a) > 0 {
 			fa = a[0]
@@ -285,10 +433,10 @@ func runBench(st settings, stdout, stderr io.Writer) error {
 		}
 		ratio := 0.0
 		if fa.IOPS > 0 {
-			ratio = b[0].IOPS / fa.IOPS
+			ratio = bb[0].IOPS / fa.IOPS
 		}
-		fmt.Fprintf(&md, "| %d | %s | %s | %.2f | %s | %s |\n", qd, fmtCount(fa.IOPS), fmtCount(b[0].IOPS), ratio,
-			fmtLat(fa.P99), fmtLat(b[0].P99))
+		fmt.Fprintf(&md, "| %d | %s | %s | %.2f | %s | %s |\n", qd, fmtCount(fa.IOPS), fmtCount(bb[0].IOPS), ratio,
+			fmtLat(fa.P99), fmtLat(bb[0].P99))
 	}
 	series := []any{"iobench", iobIOPS}
 	p99s := []any{"iobench", iobP99}
@@ -296,109 +444,123 @@ func runBench(st settings, stdout, stderr io.Writer) error {
 		series = append(series, "fio", fioIOPS)
 		p99s = append(p99s, "fio", fioP99)
 	}
-	if err := linePlot(filepath.Join(dir, "iops-vs-qd.svg"), "4 KiB random read IOPS", "queue depth", "IOPS", true, series...); err != nil {
-		return err
-	}
-	if err := linePlot(filepath.Join(dir, "p99-vs-qd.svg"), "4 KiB random read p99 latency", "queue depth", "p99 (µs)", true, p99s...); err != nil {
-		return err
-	}
+	return section{markdown: md.String(), plots: []plotSpec{
+		{file: "iops-vs-qd.svg", title: "4 KiB random read IOPS", xLabel: "queue depth", yLabel: "IOPS", logX: true, series: series},
+		{file: "p99-vs-qd.svg", title: "4 KiB random read p99 latency", xLabel: "queue depth", yLabel: "p99 (µs)", logX: true, series: p99s},
+	}}, nil
+}
 
-	// 3. Mapper cost with the cache on and off, on the loop device and on
-	// a memory-speed device (a tmpfs file read with O_DIRECT), where the
-	// device does not cap what the cache can give.
+// benchMapperCost measures the mapper's cost with the cache on and off,
+// on the loop device and on a memory-speed device (a tmpfs file read with
+// O_DIRECT), where the device does not cap what the cache can give.
+func benchMapperCost(b *benchEnv) (section, error) {
 	costs := []time.Duration{0, 5 * time.Microsecond, 20 * time.Microsecond}
-	sweepTargets := []*Target{t}
-	if t.loop != nil {
-		ft, err := FileTarget(int64(st.targetSize))
+	sweepTargets := []*Target{b.target}
+	if b.target.loop != nil {
+		ft, err := FileTarget(b.size)
 		if err != nil {
-			return err
+			return section{}, err
 		}
 		defer ft.Close()
 		sweepTargets = append(sweepTargets, ft)
 	}
-	md.WriteString("\n## Fragmented file (65536 extents), 4 KiB random reads, QD 16: what the cache buys\n\n")
+	var md strings.Builder
+	md.WriteString("## Fragmented file (65536 extents), 4 KiB random reads, QD 16: what the cache buys\n\n")
 	md.WriteString("Cache on: warmed first (`warm=1`, the scattered mapper's layout loaded without the cost). Cache off: every I/O calls the mapper.\n")
 	md.WriteString("On the loop device the device caps IOPS with the cache on; the tmpfs file (O_DIRECT, no loop device) is a device at memory speed.\n\n")
 	md.WriteString("IOPS are medians over the rounds; on/off is taken per round (median, min-max).\n\n")
 	md.WriteString("| target | mapper cost | cache on IOPS | cache off IOPS | on/off | hit rate (on) |\n|---|---:|---:|---:|---:|---:|\n")
+	var sec section
 	var sweepSeries []any
-	var gain20 []string
 	for ti, tgt := range sweepTargets {
 		kind := "loop device"
 		if tgt.loop == nil {
 			kind = "tmpfs file"
 		}
-		fmt.Fprintf(stderr, "bench: mapper-cost sweep %v on the %s, cache on and off\n", costs, kind)
+		fmt.Fprintf(b.stderr, "bench: mapper-cost sweep %v on the %s, cache on and off\n", costs, kind)
 		var on, off plotter.XYs
 		for _, c := range costs {
-			// Cache on and off alternate, rounds times; the ratio is taken
-			// per round, so a noisy moment on the host moves both sides.
-			var iops [2][]float64
-			var perRound []float64
-			hitRate := 0.0
-			for r := range rounds {
-				var got [2]JobResult
-				for k, cache := range []string{"on", "off"} {
-					name := fmt.Sprintf("scattered-%v-cache-%s", c, cache)
-					if ti > 0 {
-						name += "-tmpfs"
-					}
-					j := workloads.NewJob(name)
-					for _, kv := range [][2]string{{"rw", "randread"}, {"bs", "4k"}, {"iodepth", "16"}, {"runtime", runtime}, {"time_based", "1"},
-						{"size", "256m"}, {"mapper", "scattered"}, {"extents", "65536"}, {"map_latency", fmt.Sprintf("%dus", c.Microseconds())},
-						{"cache", cache}, {"warm", cache}} {
-						if err := j.Set(kv[0], kv[1]); err != nil {
-							return err
-						}
-					}
-					res, js, err := runOne(j, tgt.Path)
-					if err != nil {
-						return err
-					}
-					if r == 0 {
-						_ = os.WriteFile(filepath.Join(dir, j.Name+".iobench.json"), js, 0o644)
-					}
-					got[k] = res
-					iops[k] = append(iops[k], res.Dir[0].IOPS())
-				}
-				perRound = append(perRound, got[0].Dir[0].IOPS()/max(got[1].Dir[0].IOPS(), 1))
-				hitRate = got[0].Engine.HitRate()
+			p, err := cachePoint(b, tgt, c, ti > 0)
+			if err != nil {
+				return section{}, err
 			}
-			onIOPS, offIOPS, ratio := ratios(iops[0]).Median, ratios(iops[1]).Median, ratios(perRound)
 			x := float64(c.Microseconds())
-			on = append(on, plotter.XY{X: x, Y: onIOPS})
-			off = append(off, plotter.XY{X: x, Y: offIOPS})
-			fmt.Fprintf(&md, "| %s | %v | %s | %s | %.1fx (%.1f-%.1f) | %.1f%% |\n", kind, c, fmtCount(onIOPS), fmtCount(offIOPS),
-				ratio.Median, ratio.Min, ratio.Max, 100*hitRate)
+			on = append(on, plotter.XY{X: x, Y: p.onIOPS})
+			off = append(off, plotter.XY{X: x, Y: p.offIOPS})
+			fmt.Fprintf(&md, "| %s | %v | %s | %s | %.1fx (%.1f-%.1f) | %.1f%% |\n", kind, c, fmtCount(p.onIOPS), fmtCount(p.offIOPS),
+				p.ratio.Median, p.ratio.Min, p.ratio.Max, 100*p.hitRate)
 			if c == 20*time.Microsecond {
-				gain20 = append(gain20, fmt.Sprintf("%.1fx (%.1f-%.1f, %s)", ratio.Median, ratio.Min, ratio.Max, kind))
+				sec.targets = append(sec.targets, targetRow{what: "20 µs mapper: warm cache vs cache off", goal: 10, measured: p.ratio, where: kind})
 			}
 		}
 		sweepSeries = append(sweepSeries, "cache on, "+kind, on, "cache off, "+kind, off)
 	}
-	if err := linePlot(filepath.Join(dir, "iops-vs-mapper-cost.svg"), "IOPS against mapper cost (fragmented file)", "mapper cost per call (µs)", "IOPS", false,
-		sweepSeries...); err != nil {
-		return err
-	}
+	sec.markdown = md.String()
+	sec.plots = []plotSpec{{file: "iops-vs-mapper-cost.svg", title: "IOPS against mapper cost (fragmented file)",
+		xLabel: "mapper cost per call (µs)", yLabel: "IOPS", series: sweepSeries}}
+	return sec, nil
+}
 
-	// 4. A warm cache of a 1M-extent file against fio and against the
-	// linear mapper, on a loop device large enough for 1M 4 KiB extents.
+// cacheResult is one point of the mapper-cost sweep.
+type cacheResult struct {
+	onIOPS, offIOPS float64 // medians over the rounds
+	ratio           Ratio   // on/off per round
+	hitRate         float64 // cache on, last round
+}
+
+// cachePoint runs the fragmented-file job at mapper cost c with the cache
+// on and off, alternating, b.rounds times; the ratio is taken per round,
+// so a noisy moment on the host moves both sides.
+func cachePoint(b *benchEnv, tgt *Target, c time.Duration, tmpfs bool) (cacheResult, error) {
+	var iops [2][]float64
+	var perRound []float64
+	var p cacheResult
+	for r := range b.rounds {
+		var got [2]JobResult
+		for k, cache := range []string{"on", "off"} {
+			name := fmt.Sprintf("scattered-%v-cache-%s", c, cache)
+			if tmpfs {
+				name += "-tmpfs"
+			}
+			j, err := benchJob(name, [][2]string{{"rw", "randread"}, {"bs", "4k"}, {"iodepth", "16"}, {"runtime", b.runtime}, {"time_based", "1"},
+				{"size", "256m"}, {"mapper", "scattered"}, {"extents", "65536"}, {"map_latency", fmt.Sprintf("%dus", c.Microseconds())},
+				{"cache", cache}, {"warm", cache}})
+			if err != nil {
+				return p, err
+			}
+			res, js, err := runOne(j, tgt.Path)
+			if err != nil {
+				return p, err
+			}
+			if r == 0 {
+				b.save(j.Name)("iobench", js)
+			}
+			got[k] = res
+			iops[k] = append(iops[k], res.Dir[0].IOPS())
+		}
+		perRound = append(perRound, got[0].Dir[0].IOPS()/max(got[1].Dir[0].IOPS(), 1))
+		p.hitRate = got[0].Engine.HitRate()
+	}
+	p.onIOPS, p.offIOPS, p.ratio = ratios(iops[0]).Median, ratios(iops[1]).Median, ratios(perRound)
+	return p, nil
+}
+
+// benchBigFile reads a warm cache of a 1M-extent file against fio and
+// against the linear mapper, on a loop device large enough for 1M 4 KiB
+// extents.
+func benchBigFile(b *benchEnv) (section, error) {
 	const bigExtents = 1_000_000
 	bigSize := uint64(8 << 30)
-	fmt.Fprintf(stderr, "bench: warm %d-extent file on a %s target\n", bigExtents, humanBytes(bigSize))
+	fmt.Fprintf(b.stderr, "bench: warm %d-extent file on a %s target\n", bigExtents, humanBytes(bigSize))
 	bt, err := AutoTarget(int64(bigSize))
 	if err != nil {
-		return err
+		return section{}, err
 	}
 	defer bt.Close()
-	md.WriteString("\n## A warm cache of a 1M-extent file, 4 KiB random reads, QD 32\n\n")
-	fmt.Fprintf(&md, "Target: %s. The file is 4 GiB in %d extents scattered over the device (`mapper=scattered`), its cache filled first (`warm=1`); fio and the linear mapper read the same 4 GiB of the device.\n\n", bt.Desc, bigExtents)
-	big := workloads.NewJob("scattered-1m-warm")
-	for _, kv := range [][2]string{{"rw", "randread"}, {"bs", "4k"}, {"iodepth", "32"}, {"runtime", runtime}, {"time_based", "1"},
-		{"size", "4g"}, {"mapper", "scattered"}, {"extents", fmt.Sprint(bigExtents)}, {"warm", "1"}} {
-		if err := big.Set(kv[0], kv[1]); err != nil {
-			return err
-		}
+	big, err := benchJob("scattered-1m-warm", [][2]string{{"rw", "randread"}, {"bs", "4k"}, {"iodepth", "32"}, {"runtime", b.runtime}, {"time_based", "1"},
+		{"size", "4g"}, {"mapper", "scattered"}, {"extents", fmt.Sprint(bigExtents)}, {"warm", "1"}})
+	if err != nil {
+		return section{}, err
 	}
 	lin := big.Clone()
 	_ = lin.Set("name", "linear-4g")
@@ -408,60 +570,39 @@ func runBench(st settings, stdout, stderr io.Writer) error {
 	// per-round ratios compare runs made minutes, not rounds, apart.
 	var bigA, bigB []Metrics
 	var linIOPS, vsLinear []float64
-	for r := range rounds {
-		sv := save(big.Name)
+	for r := range b.rounds {
+		sv := b.save(big.Name)
 		if r > 0 {
 			sv = nil
 		}
-		a, b, err := abRounds(big, bt.Path, 1, sv)
+		a, bb, err := abRounds(big, bt.Path, 1, sv)
 		if err != nil {
-			return err
+			return section{}, err
 		}
 		res, js, err := runOne(lin, bt.Path)
 		if err != nil {
-			return err
+			return section{}, err
 		}
 		if r == 0 {
-			save(lin.Name)("iobench", js)
+			b.save(lin.Name)("iobench", js)
 		}
-		bigA, bigB = append(bigA, a...), append(bigB, b...)
+		bigA, bigB = append(bigA, a...), append(bigB, bb...)
 		linIOPS = append(linIOPS, metricsOf(res).IOPS)
-		vsLinear = append(vsLinear, b[0].IOPS/max(linIOPS[r], 1))
+		vsLinear = append(vsLinear, bb[0].IOPS/max(linIOPS[r], 1))
 	}
 	bigRow := compareRow(big.Name, bigA, bigB)
 	linRatio := ratios(vsLinear)
+	var md strings.Builder
+	md.WriteString("## A warm cache of a 1M-extent file, 4 KiB random reads, QD 32\n\n")
+	fmt.Fprintf(&md, "Target: %s. The file is 4 GiB in %d extents scattered over the device (`mapper=scattered`), its cache filled first (`warm=1`); fio and the linear mapper read the same 4 GiB of the device.\n\n", bt.Desc, bigExtents)
 	md.WriteString("| run | IOPS (median) | ratio min / median / max |\n|---|---:|---|\n")
 	fmt.Fprintf(&md, "| fio randread | %s | |\n", fmtCount(bigRow.meanFI))
 	fmt.Fprintf(&md, "| iobench linear | %s | |\n", fmtCount(ratios(linIOPS).Median))
 	fmt.Fprintf(&md, "| iobench scattered, 1M extents, warm | %s | %.2f / %.2f / %.2f of fio; %.2f / %.2f / %.2f of linear |\n", fmtCount(bigRow.meanIO),
 		bigRow.iops.Min, bigRow.iops.Median, bigRow.iops.Max, linRatio.Min, linRatio.Median, linRatio.Max)
-
-	// The engine's performance targets, gathered from the runs above.
-	md.WriteString("\n## Targets\n\n| target | goal | measured (iobench / reference, median) |\n|---|---|---|\n")
-	for _, r := range rows {
-		switch r.name {
-		case "randread-4k":
-			fmt.Fprintf(&md, "| 4 KiB random reads, QD 32, linear, vs fio | >= 1.0x | %.2fx (%.2f-%.2f) |\n", r.iops.Median, r.iops.Min, r.iops.Max)
-		case "overwrite-out-of-place":
-			fmt.Fprintf(&md, "| 4 KiB random out-of-place writes (cow), QD 16, vs fio randwrite | >= 0.9x | %.2fx (%.2f-%.2f) |\n", r.iops.Median, r.iops.Min, r.iops.Max)
-		}
-	}
-	fmt.Fprintf(&md, "| warm cache of a 1M-extent file, QD 32, vs fio | >= 0.95x | %.2fx (%.2f-%.2f) |\n", bigRow.iops.Median, bigRow.iops.Min, bigRow.iops.Max)
-	fmt.Fprintf(&md, "| 20 µs mapper: warm cache vs cache off | >= 10x | %s |\n", strings.Join(gain20, "; "))
-
-	md.WriteString("\n![IOPS vs queue depth](iops-vs-qd.svg)\n![p99 vs queue depth](p99-vs-qd.svg)\n![IOPS vs mapper cost](iops-vs-mapper-cost.svg)\n")
-	md.WriteString("\nReproduce: `make bench` (or `go run ./cmd/iobench bench --results results`). Every JSON file here is the raw output of one run.\n")
-	if err := os.WriteFile(filepath.Join(dir, "summary.md"), []byte(md.String()), 0o644); err != nil {
-		return err
-	}
-	fmt.Fprint(stdout, md.String())
-	return nil
-}
-
-func withRuntime(j workloads.Job, rt string) workloads.Job {
-	c := j.Clone()
-	_ = c.Set("runtime", rt)
-	return c
+	return section{markdown: md.String(), targets: []targetRow{
+		{what: "warm cache of a 1M-extent file, QD 32, vs fio", goal: 0.95, measured: bigRow.iops},
+	}}, nil
 }
 
 // linePlot draws series (name, plotter.XYs pairs) to an SVG file.

@@ -35,11 +35,10 @@ type Output struct {
 
 // Run is a whole invocation's results.
 type Run struct {
-	Time     time.Time
-	Target   string
-	Kernel   string
-	Features string
-	Jobs     []JobResult
+	Time   time.Time
+	Target string
+	Kernel string
+	Jobs   []JobResult
 }
 
 func kernel() string {

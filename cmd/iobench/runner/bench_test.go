@@ -1,0 +1,51 @@
+package runner
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestTargetsTableFromMeasurements: the targets table is computed from
+// what the experiments measured, including whether each goal is met, and
+// rows of one goal measured on several targets share a line.
+func TestTargetsTableFromMeasurements(t *testing.T) {
+	rows := []targetRow{
+		{what: "reads vs fio", goal: 1.0, measured: Ratio{Min: 0.9, Median: 1.25, Max: 1.5}},
+		{what: "cache gain", goal: 10, measured: Ratio{Min: 5.8, Median: 6.5, Max: 6.8}, where: "loop device"},
+		{what: "cache gain", goal: 10, measured: Ratio{Min: 10, Median: 11, Max: 12}, where: "tmpfs file"},
+	}
+	got := targetsTable(rows)
+	for _, want := range []string{
+		"| reads vs fio | >= 1x | 1.25x (0.90-1.50) | yes |",
+		"| cache gain | >= 10x | 6.50x (5.80-6.80, loop device); 11.00x (10.00-12.00, tmpfs file) | no |",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("targets table lacks %q:\n%s", want, got)
+		}
+	}
+	if n := strings.Count(got, "cache gain"); n != 1 {
+		t.Errorf("cache gain on %d lines:\n%s", n, got)
+	}
+}
+
+// TestSummaryHasEverySection: summary.md holds each section's text, its
+// plots and the targets the sections measured, in the suite's order.
+func TestSummaryHasEverySection(t *testing.T) {
+	secs := []section{
+		{markdown: "## first\n", plots: []plotSpec{{file: "a.svg", title: "plot A"}}},
+		{markdown: "## second\n", targets: []targetRow{{what: "goal B", goal: 0.9, measured: Ratio{1, 1, 1}}}},
+	}
+	md := summary(&Target{Desc: "test target"}, "flags=x", secs)
+	i1, i2, i3 := strings.Index(md, "## first"), strings.Index(md, "## second"), strings.Index(md, "## Targets")
+	if i1 < 0 || i2 < i1 || i3 < i2 {
+		t.Fatalf("sections out of order:\n%s", md)
+	}
+	for _, want := range []string{"test target", "flags=x", "![plot A](a.svg)", "| goal B | >= 0.9x | 1.00x (1.00-1.00) | yes |"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("summary lacks %q:\n%s", want, md)
+		}
+	}
+	if len(experiments()) != 4 {
+		t.Errorf("%d experiments", len(experiments()))
+	}
+}

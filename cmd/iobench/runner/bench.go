@@ -44,9 +44,11 @@ func metricsOf(r JobResult) Metrics {
 	if r.Dir[1].IOs > r.Dir[0].IOs {
 		d = &r.Dir[1]
 	}
-	if d.Lat.TotalCount() > 0 {
-		m.MeanLat = d.Lat.Mean()
-		m.P99 = float64(d.Lat.ValueAtQuantile(99))
+	// fio's clat_ns against iobench's clat: both from the hand-over to
+	// the kernel to the completion.
+	if d.Clat.TotalCount() > 0 {
+		m.MeanLat = d.Clat.Mean()
+		m.P99 = float64(d.Clat.ValueAtQuantile(99))
 	}
 	return m
 }

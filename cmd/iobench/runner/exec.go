@@ -3,15 +3,16 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/iobench/iobench/device"
 	"github.com/iobench/iobench/engine"
 	"github.com/iobench/iobench/workloads"
+	"golang.org/x/sys/unix"
 )
 
 // DirResult is what one direction of a job did.
@@ -20,7 +21,14 @@ type DirResult struct {
 	Bytes   uint64
 	Errors  uint64
 	Runtime time.Duration
-	Lat     *hdrhistogram.Histogram // completion latency, ns
+	// Latencies in ns (fio's slat, clat and lat): Slat from the request's
+	// start to its hand-over to the kernel, Clat from there to its
+	// completion, Lat the whole. A histogram is empty when the job
+	// disables that measurement.
+	Slat, Clat, Lat *hdrhistogram.Histogram
+	// BWSamples (KiB/s) and IOPSSamples are the rates over each bwavgtime
+	// and iopsavgtime period of the measured run, as fio samples them.
+	BWSamples, IOPSSamples []float64
 }
 
 // IOPS returns I/Os per second over the runtime.
@@ -39,20 +47,36 @@ func (d *DirResult) BW() float64 {
 	return float64(d.Bytes) / d.Runtime.Seconds()
 }
 
-// JobResult is the outcome of one job (all its clones).
+// JobResult is the outcome of one clone of a job, or of all its clones
+// (Clone -1) when the job has one clone or sets group_reporting.
 type JobResult struct {
-	Job      workloads.Job
-	GroupID  int
-	Dir      [2]DirResult // read, write
-	UsrCPU   float64      // percent of one CPU over the runtime
-	SysCPU   float64
-	Engine   engine.Stats
+	Job     workloads.Job
+	GroupID int
+	Clone   int          // the clone's index; -1 for the clones merged
+	Dir     [2]DirResult // read, write
+	// CPU of the clones' own threads (RUSAGE_THREAD: each clone's queue
+	// owns an OS thread): percent of one CPU over the clone's run
+	// (merged: the clones' CPU time over their summed run times, as fio
+	// has it), context switches and page faults.
+	UsrCPU, SysCPU float64
+	CPUTime        time.Duration // user + system
+	Ctx, VolCtx    uint64        // context switches (all; voluntary)
+	Majf, Minf     uint64
+	// Engine is the statistics of the job's engine, which all of its
+	// clones share.
+	Engine engine.Stats
+	// Pinned is the CPU set the kernel held for the clones' threads
+	// (cpus_allowed, cpumask), read back after pinning; nil: not pinned.
+	Pinned   []int
 	Ring     string // io_uring set-up in force
 	Mapper   string
 	Err      error
 	Verified uint64 // bytes checked by verify
 	Elapsed  time.Duration
 }
+
+// IOs returns the I/Os completed in both directions.
+func (r *JobResult) IOs() uint64 { return r.Dir[0].IOs + r.Dir[1].IOs }
 
 func newHist() *hdrhistogram.Histogram {
 	// 1 ns .. 100 s at 3 significant digits.
@@ -66,34 +90,60 @@ type live struct {
 }
 
 // runJob runs j on the target: numjobs clones, each on its own engine
-// queue, for runtime or one pass over the region. Whatever fails is in
-// the result's Err.
-func runJob(j workloads.Job, groupID int, tgt string, lv *live, out Output) JobResult {
-	res := JobResult{Job: j, GroupID: groupID, Mapper: j.Mapper}
-	res.Dir[0].Lat, res.Dir[1].Lat = newHist(), newHist()
+// queue, for runtime or loops passes over the region. It returns one
+// result per clone, or one for all when the job has one clone or sets
+// group_reporting. Whatever fails is in the results' Err. stop, when
+// set, stops the job early (exitall).
+func runJob(j workloads.Job, groupID int, tgt string, lv *live, stop *atomic.Bool) []JobResult {
+	fail := func(err error) []JobResult {
+		res := JobResult{Job: j, GroupID: groupID, Clone: -1, Mapper: j.Mapper, Err: err}
+		for d := range 2 {
+			res.Dir[d].Slat, res.Dir[d].Clat, res.Dir[d].Lat = newHist(), newHist(), newHist()
+		}
+		return []JobResult{res}
+	}
 	s, err := openJob(&j, tgt)
 	if err != nil {
-		res.Err = err
-		return res
+		return fail(err)
 	}
 	defer s.close()
-	res.Ring = s.eng.RingInfo()
 	if err := s.prepare(); err != nil {
-		res.Err = err
-		return res
+		return fail(err)
 	}
-	workers, usage := s.runWorkers(lv)
-	errs := res.collect(workers, usage)
-	if j.Verify != "" && (j.VerifyOnly || j.RW.Writes() && len(errs) == 0) {
+	workers, elapsed := s.runWorkers(lv, stop)
+	var errs []error
+	if j.Verify != "" && (j.VerifyOnly || j.RW.Writes() && firstErr(workers) == nil) {
 		n, err := verifyPass(s.eng, s.f, s.job, s.size)
-		res.Verified += n
+		workers[0].verified += n
 		if err != nil {
 			errs = append(errs, err)
 		}
 	}
-	res.Engine = s.eng.Stats()
-	res.Err = errors.Join(errs...)
-	return res
+	stats := s.eng.Stats()
+	ring := s.eng.RingInfo()
+	var out []JobResult
+	if j.GroupReporting || len(workers) == 1 {
+		out = []JobResult{collect(workers, -1)}
+	} else {
+		for i := range workers {
+			out = append(out, collect(workers[i:i+1], i))
+		}
+	}
+	for i := range out {
+		r := &out[i]
+		r.Job, r.GroupID, r.Mapper, r.Ring, r.Engine, r.Elapsed = j, groupID, j.Mapper, ring, stats, elapsed
+		r.Err = errors.Join(append([]error{r.Err}, errs...)...)
+	}
+	return out
+}
+
+func firstErr(workers []*worker) error {
+	for _, w := range workers {
+		if w.err != nil {
+			return w.err
+		}
+	}
+	return nil
 }
 
 // jobSetup is what a job runs on: its device, engine and file.
@@ -111,7 +161,9 @@ type jobSetup struct {
 // job's block sizes suit the device.
 func openJob(j *workloads.Job, tgt string) (*jobSetup, error) {
 	readOnly := j.VerifyOnly || !j.RW.Writes() || j.Mapper == "fiemap"
-	dev, err := device.Open(tgt, device.Options{ReadOnly: readOnly, Force: j.Force})
+	// direct=0 goes through the page cache, still through io_uring, as
+	// fio's buffered I/O does.
+	dev, err := device.Open(tgt, device.Options{ReadOnly: readOnly, Force: j.Force, NoDirect: !j.Direct})
 	if err != nil {
 		return nil, err
 	}
@@ -174,24 +226,16 @@ func (s *jobSetup) prepare() error {
 	return nil
 }
 
-// cpuUsage is the process's CPU time over a run.
-type cpuUsage struct {
-	elapsed  time.Duration
-	usr, sys float64 // seconds
-}
-
 // runWorkers runs the job's clones to the end and returns them with the
-// time and CPU they took.
-func (s *jobSetup) runWorkers(lv *live) ([]*worker, cpuUsage) {
+// time they took.
+func (s *jobSetup) runWorkers(lv *live, stop *atomic.Bool) ([]*worker, time.Duration) {
 	j := s.job
-	var ru0, ru1 syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 	start := time.Now()
 	workers := make([]*worker, j.NumJobs)
 	var wg sync.WaitGroup
 	lv.jobs.Add(int32(j.NumJobs))
 	for i := range workers {
-		w := &worker{eng: s.eng, f: s.f, job: j, idx: i, size: s.size, lv: lv}
+		w := &worker{eng: s.eng, f: s.f, job: j, idx: i, size: s.size, lv: lv, stop: stop}
 		workers[i] = w
 		wg.Add(1)
 		go func() {
@@ -201,40 +245,102 @@ func (s *jobSetup) runWorkers(lv *live) ([]*worker, cpuUsage) {
 		}()
 	}
 	wg.Wait()
-	u := cpuUsage{elapsed: time.Since(start)}
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
-	u.usr, u.sys = tvSec(ru1.Utime, ru0.Utime), tvSec(ru1.Stime, ru0.Stime)
-	return workers, u
+	return workers, time.Since(start)
 }
 
-// collect adds up what the workers measured and returns their errors.
-func (res *JobResult) collect(workers []*worker, u cpuUsage) []error {
+// collect adds up what workers measured into one result (clone is its
+// Clone field) with the first of their errors.
+func collect(workers []*worker, clone int) JobResult {
+	res := JobResult{Clone: clone}
+	for d := range 2 {
+		res.Dir[d].Slat, res.Dir[d].Clat, res.Dir[d].Lat = newHist(), newHist(), newHist()
+	}
 	var errs []error
+	var usr, sys, run time.Duration
 	for _, w := range workers {
 		for d := range 2 {
 			r := &res.Dir[d]
 			r.IOs += w.ios[d]
 			r.Bytes += w.bytes[d]
 			r.Errors += w.errs[d]
-			r.Lat.Merge(w.hist[d])
+			r.Slat.Merge(w.slat[d])
+			r.Clat.Merge(w.clat[d])
+			r.Lat.Merge(w.lat[d])
 			r.Runtime = max(r.Runtime, w.measured)
+			r.BWSamples = addSamples(r.BWSamples, w.bwSamples[d])
+			r.IOPSSamples = addSamples(r.IOPSSamples, w.iopsSamples[d])
 		}
 		res.Verified += w.verified
+		res.Pinned = unionCPUs(res.Pinned, w.pinned)
+		u := &w.usage
+		usr += u.usr
+		sys += u.sys
+		run += u.wall
+		res.Ctx += u.ctx
+		res.VolCtx += u.volCtx
+		res.Majf += u.majf
+		res.Minf += u.minf
 		if w.err != nil {
 			errs = append(errs, w.err)
 		}
 	}
-	res.Elapsed = u.elapsed
-	if u.elapsed > 0 {
-		secs := u.elapsed.Seconds()
-		res.UsrCPU = 100 * u.usr / secs
-		res.SysCPU = 100 * u.sys / secs
+	res.CPUTime = usr + sys
+	if run > 0 {
+		res.UsrCPU = 100 * usr.Seconds() / run.Seconds()
+		res.SysCPU = 100 * sys.Seconds() / run.Seconds()
 	}
-	return errs
+	res.Err = errors.Join(errs...)
+	return res
 }
 
-func tvSec(a, b syscall.Timeval) float64 {
-	return float64(a.Sec-b.Sec) + float64(a.Usec-b.Usec)/1e6
+func unionCPUs(a, b []int) []int {
+	for _, c := range b {
+		if !slices.Contains(a, c) {
+			a = append(a, c)
+		}
+	}
+	slices.Sort(a)
+	return a
+}
+
+// addSamples adds the samples b to a, period by period: the clones'
+// rates in the same period add up to the job's.
+func addSamples(a, b []float64) []float64 {
+	for i, v := range b {
+		if i < len(a) {
+			a[i] += v
+		} else {
+			a = append(a, v)
+		}
+	}
+	return a
+}
+
+// threadUsage is what one OS thread used, from getrusage(RUSAGE_THREAD).
+type threadUsage struct {
+	usr, sys, wall time.Duration
+	ctx, volCtx    uint64
+	majf, minf     uint64
+	start          unix.Rusage
+	startTime      time.Time
+}
+
+// begin records the calling thread's usage so far.
+func (u *threadUsage) begin() {
+	_ = unix.Getrusage(unix.RUSAGE_THREAD, &u.start)
+	u.startTime = time.Now()
+}
+
+// end sets u to the calling thread's usage since begin.
+func (u *threadUsage) end() {
+	var r unix.Rusage
+	_ = unix.Getrusage(unix.RUSAGE_THREAD, &r)
+	u.wall = time.Since(u.startTime)
+	u.usr = time.Duration(r.Utime.Nano() - u.start.Utime.Nano())
+	u.sys = time.Duration(r.Stime.Nano() - u.start.Stime.Nano())
+	vol := uint64(r.Nvcsw - u.start.Nvcsw)
+	u.volCtx, u.ctx = vol, vol+uint64(r.Nivcsw-u.start.Nivcsw)
+	u.majf, u.minf = uint64(r.Majflt-u.start.Majflt), uint64(r.Minflt-u.start.Minflt)
 }
 
 func pow2(n int) int {
@@ -255,13 +361,25 @@ type worker struct {
 	idx  int
 	size uint64
 	lv   *live
+	stop *atomic.Bool // set: stop issuing (exitall); may be nil
 
 	// What the worker measured, read by collect once it has finished.
-	ios, bytes, errs [2]uint64
-	hist             [2]*hdrhistogram.Histogram
-	measured         time.Duration
-	verified         uint64
-	err              error // the first error
+	ios, bytes, errs       [2]uint64
+	slat, clat, lat        [2]*hdrhistogram.Histogram
+	bwSamples, iopsSamples [2][]float64
+	usage                  threadUsage
+	measured               time.Duration
+	verified               uint64
+	err                    error // the first error
+
+	// Sampling: the counts at the last bandwidth and IOPS samples.
+	bwNext, iopsNext   time.Time
+	bwLast, iopsLast   time.Time
+	bwBytes, iopsCount [2]uint64
+	// affinity is the thread's CPU set before pinning (cpus_allowed),
+	// restored before the thread goes back to Go's scheduler.
+	affinity *unix.CPUSet
+	pinned   []int // the CPUs the thread was pinned to, read back
 
 	// The loop's state, set up by start.
 	q            *engine.Queue
@@ -292,7 +410,9 @@ const errLimit = 100
 // run runs the worker to the end; what it measured and the first error
 // are in its fields afterwards.
 func (w *worker) run() {
-	w.hist[0], w.hist[1] = newHist(), newHist()
+	for d := range 2 {
+		w.slat[d], w.clat[d], w.lat[d] = newHist(), newHist(), newHist()
+	}
 	if err := w.start(); err != nil {
 		w.err = err
 		return
@@ -315,6 +435,30 @@ func (w *worker) start() error {
 		return err
 	}
 	w.q = q
+	// The queue has locked this goroutine to its OS thread: pin that
+	// thread and measure its usage.
+	if len(j.CPUs) > 0 {
+		var old, set unix.CPUSet
+		if err := unix.SchedGetaffinity(0, &old); err != nil {
+			return fmt.Errorf("cpus_allowed: %w", err)
+		}
+		for _, c := range j.CPUs {
+			set.Set(c)
+		}
+		if err := unix.SchedSetaffinity(0, &set); err != nil {
+			return fmt.Errorf("cpus_allowed: pin the job's thread: %w", err)
+		}
+		w.affinity = &old
+		// Report the set the kernel holds for the thread, not the option.
+		if err := unix.SchedGetaffinity(0, &set); err == nil {
+			for c := range 1024 {
+				if set.IsSet(c) {
+					w.pinned = append(w.pinned, c)
+				}
+			}
+		}
+	}
+	w.usage.begin()
 	w.gen = workloads.NewGenerator(j, w.idx, w.size)
 	if j.Verify != "" {
 		w.ver = &workloads.Verifier{Interval: workloads.VerifyInterval(j.MinBS()), Hash: j.Verify, Seed: j.RandSeed}
@@ -338,15 +482,60 @@ func (w *worker) start() error {
 	if j.Runtime > 0 {
 		w.deadline = w.rampEnd.Add(j.Runtime)
 	}
-	w.passBytes = w.gen.Span()
+	w.passBytes = w.gen.Span() * uint64(max(j.Loops, 1))
 	w.measuring, w.measureStart = j.RampTime == 0, now
+	if w.measuring {
+		w.startSampling(now)
+	}
 	return nil
+}
+
+// startSampling starts the bandwidth and IOPS sample periods at now.
+func (w *worker) startSampling(now time.Time) {
+	w.bwLast, w.iopsLast = now, now
+	w.bwNext, w.iopsNext = now.Add(w.job.BWAvgTime), now.Add(w.job.IOPSAvgTime)
+}
+
+// sample closes the bandwidth and IOPS periods that have ended by now
+// (checked once per reap), and with final set, the partial last one.
+func (w *worker) sample(now time.Time, final bool) {
+	j := w.job
+	if j.DisableBW {
+		return
+	}
+	dirs := [2]bool{j.RW.Reads() || j.VerifyOnly, j.RW.Writes() && !j.VerifyOnly}
+	if !now.Before(w.bwNext) || final && now.Sub(w.bwLast) >= j.BWAvgTime/2 {
+		secs := now.Sub(w.bwLast).Seconds()
+		for d := range 2 {
+			if dirs[d] {
+				w.bwSamples[d] = append(w.bwSamples[d], float64(w.bytes[d]-w.bwBytes[d])/1024/secs)
+			}
+			w.bwBytes[d] = w.bytes[d]
+		}
+		w.bwLast, w.bwNext = now, now.Add(j.BWAvgTime)
+	}
+	if !now.Before(w.iopsNext) || final && now.Sub(w.iopsLast) >= j.IOPSAvgTime/2 {
+		secs := now.Sub(w.iopsLast).Seconds()
+		for d := range 2 {
+			if dirs[d] {
+				w.iopsSamples[d] = append(w.iopsSamples[d], float64(w.ios[d]-w.iopsCount[d])/secs)
+			}
+			w.iopsCount[d] = w.ios[d]
+		}
+		w.iopsLast, w.iopsNext = now, now.Add(j.IOPSAvgTime)
+	}
 }
 
 // finish records the measured time and gives back the queue and buffers.
 func (w *worker) finish() {
 	if w.measuring {
-		w.measured = time.Since(w.measureStart)
+		now := time.Now()
+		w.measured = now.Sub(w.measureStart)
+		w.sample(now, true)
+	}
+	w.usage.end()
+	if w.affinity != nil {
+		_ = unix.SchedSetaffinity(0, w.affinity)
 	}
 	for i := range w.reqs {
 		if b := w.reqs[i].Buf; b != nil {
@@ -389,6 +578,10 @@ func (w *worker) loop() error {
 		w.pastDeadline = !w.deadline.IsZero() && !now.Before(w.deadline)
 		if !w.measuring && !now.Before(w.rampEnd) {
 			w.measuring, w.measureStart = true, now
+			w.startSampling(now)
+		}
+		if w.measuring {
+			w.sample(now, false)
 		}
 		for _, r := range done {
 			w.complete(r)
@@ -405,7 +598,7 @@ func (w *worker) loop() error {
 // issue fills r with the next I/O and reports whether there is one.
 func (w *worker) issue(r *engine.Request) bool {
 	j := w.job
-	if w.stopping || w.pastDeadline || interrupted.Load() {
+	if w.stopping || w.pastDeadline || interrupted.Load() || w.stop != nil && w.stop.Load() {
 		return false
 	}
 	if !j.TimeBased && w.issued >= w.passBytes {
@@ -456,7 +649,16 @@ func (w *worker) complete(r *engine.Request) {
 		w.bytes[d] += uint64(r.N)
 		w.lv.ios[d].Add(1)
 		w.lv.bytes[d].Add(uint64(r.N))
-		_ = w.hist[d].RecordValue(max(int64(r.Latency), 1))
+		j := w.job
+		if !j.DisableSlat && r.SubmitLatency > 0 {
+			_ = w.slat[d].RecordValue(max(int64(r.SubmitLatency), 1))
+		}
+		if !j.DisableClat {
+			_ = w.clat[d].RecordValue(max(int64(r.Latency-r.SubmitLatency), 1))
+		}
+		if !j.DisableLat {
+			_ = w.lat[d].RecordValue(max(int64(r.Latency), 1))
+		}
 	}
 	if w.ver != nil && !r.Write {
 		if _, err := w.ver.Check(r.Buf[:r.N], r.Offset); err != nil {

@@ -100,14 +100,20 @@ func ensureFio(w io.Writer) error {
 }
 
 // fioJobFile writes j as a job file fio understands: the options fio
-// knows, with ioengine=io_uring and direct=1.
+// knows, with ioengine=io_uring. Sizes are written in bytes or 1024-based
+// units, so kb_base is left out.
 func fioJobFile(j workloads.Job, target string) (string, error) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "[%s]\nioengine=io_uring\ndirect=1\nfilename=%s\n", j.Name, target)
+	fmt.Fprintf(&b, "[%s]\nioengine=io_uring\ndirect=%s\nfilename=%s\n", j.Name, boolDigit(j.Direct), target)
 	for _, kv := range j.Values() {
 		k := kv[0]
-		if workloads.IsEngineOnly(k) || k == "name" || k == "filename" || k == "ioengine" || k == "direct" ||
-			k == "stonewall" || k == "wait_for" || k == "verify_only" {
+		switch k {
+		case "name", "filename", "ioengine", "direct", "buffered", "kb_base", "stonewall", "wait_for", "verify_only":
+			continue
+		case "cpumask":
+			k = "cpus_allowed" // the value is a CPU list
+		}
+		if workloads.IsEngineOnly(k) {
 			continue
 		}
 		v := kv[1]
@@ -117,18 +123,6 @@ func fioJobFile(j workloads.Job, target string) (string, error) {
 			v = fmt.Sprintf("%dms", d.Milliseconds())
 		}
 		fmt.Fprintf(&b, "%s=%s\n", k, v)
-	}
-	if j.FixedBufs {
-		b.WriteString("fixedbufs=1\n")
-	}
-	if j.RegisterFiles {
-		b.WriteString("registerfiles=1\n")
-	}
-	if j.SQPoll {
-		b.WriteString("sqthread_poll=1\n")
-	}
-	if j.HiPri {
-		b.WriteString("hipri=1\n")
 	}
 	f, err := os.CreateTemp("", "iobench-fio-*.fio")
 	if err != nil {
@@ -158,4 +152,11 @@ func runFio(j workloads.Job, target string) ([]byte, error) {
 		return nil, fmt.Errorf("fio: %w: %s", err, strings.TrimSpace(stderr.String()))
 	}
 	return out, nil
+}
+
+func boolDigit(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
 }

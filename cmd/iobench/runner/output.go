@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -18,10 +20,6 @@ import (
 
 // Version is iobench's version, printed in reports.
 const Version = "iobench-0.1"
-
-// Percentiles are the completion-latency percentiles reported, fio's
-// default list.
-var Percentiles = []float64{1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 99, 99.5, 99.9, 99.95, 99.99}
 
 func humanBytes(n uint64) string { return humanize.IBytes(n) }
 
@@ -52,35 +50,62 @@ func kernel() string {
 // ---- fio-schema JSON ----
 
 type jsonLat struct {
-	Min        int64            `json:"min"`
-	Max        int64            `json:"max"`
-	Mean       float64          `json:"mean"`
-	Stddev     float64          `json:"stddev"`
-	N          int64            `json:"N"`
-	Percentile map[string]int64 `json:"percentile,omitempty"`
+	Min        int64       `json:"min"`
+	Max        int64       `json:"max"`
+	Mean       float64     `json:"mean"`
+	Stddev     float64     `json:"stddev"`
+	N          int64       `json:"N"`
+	Percentile percentiles `json:"percentile,omitempty"`
+}
+
+// percentiles is a percentile map that encodes in numeric order (a Go
+// map would encode "10.000000" before "5.000000").
+type percentiles []percentile
+
+type percentile struct {
+	P float64
+	V int64
+}
+
+// MarshalJSON writes {"1.000000": v, "5.000000": v, ...} in order.
+func (ps percentiles) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, p := range ps {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, PercentileKey(p.P))
+		b = append(b, ':')
+		b = strconv.AppendInt(b, p.V, 10)
+	}
+	return append(b, '}'), nil
 }
 
 type jsonDir struct {
-	IOBytes    uint64  `json:"io_bytes"`
-	IOKBytes   uint64  `json:"io_kbytes"`
-	BWBytes    uint64  `json:"bw_bytes"`
-	BW         uint64  `json:"bw"`
-	IOPS       float64 `json:"iops"`
-	Runtime    int64   `json:"runtime"`
-	TotalIOs   uint64  `json:"total_ios"`
-	ShortIOs   uint64  `json:"short_ios"`
-	DropIOs    uint64  `json:"drop_ios"`
-	Errors     uint64  `json:"errors"`
-	SlatNs     jsonLat `json:"slat_ns"`
-	ClatNs     jsonLat `json:"clat_ns"`
-	LatNs      jsonLat `json:"lat_ns"`
-	BWMin      uint64  `json:"bw_min"`
-	BWMax      uint64  `json:"bw_max"`
-	BWMean     float64 `json:"bw_mean"`
-	IOPSMin    uint64  `json:"iops_min"`
-	IOPSMax    uint64  `json:"iops_max"`
-	IOPSMean   float64 `json:"iops_mean"`
-	IOPSStddev float64 `json:"iops_stddev"`
+	IOBytes     uint64  `json:"io_bytes"`
+	IOKBytes    uint64  `json:"io_kbytes"`
+	BWBytes     uint64  `json:"bw_bytes"`
+	BW          uint64  `json:"bw"`
+	IOPS        float64 `json:"iops"`
+	Runtime     int64   `json:"runtime"`
+	TotalIOs    uint64  `json:"total_ios"`
+	ShortIOs    uint64  `json:"short_ios"`
+	DropIOs     uint64  `json:"drop_ios"`
+	Errors      uint64  `json:"errors"`
+	SlatNs      jsonLat `json:"slat_ns"`
+	ClatNs      jsonLat `json:"clat_ns"`
+	LatNs       jsonLat `json:"lat_ns"`
+	BWMin       uint64  `json:"bw_min"`
+	BWMax       uint64  `json:"bw_max"`
+	BWAgg       float64 `json:"bw_agg"`
+	BWMean      float64 `json:"bw_mean"`
+	BWDev       float64 `json:"bw_dev"`
+	BWSamples   int     `json:"bw_samples"`
+	IOPSMin     uint64  `json:"iops_min"`
+	IOPSMax     uint64  `json:"iops_max"`
+	IOPSMean    float64 `json:"iops_mean"`
+	IOPSStddev  float64 `json:"iops_stddev"`
+	IOPSSamples int     `json:"iops_samples"`
 }
 
 type jsonEngine struct {
@@ -103,6 +128,14 @@ type jsonEngine struct {
 	ShortIOs        uint64  `json:"short_transfers"`
 	VerifiedBytes   uint64  `json:"verified_bytes"`
 	Ring            string  `json:"io_uring"`
+	// Per completed I/O: CPU time of the job's threads (µs) and their
+	// voluntary context switches.
+	CPUPerIOUs    float64 `json:"cpu_us_per_io"`
+	VolCtxPerIO   float64 `json:"vol_ctx_per_io"`
+	CPUsAllowed   []int   `json:"cpus_allowed,omitempty"` // as the kernel holds it for the job's threads
+	Clone         int     `json:"clone"`                  // -1: the clones merged (or just one)
+	Clones        int     `json:"clones"`
+	EngineSharing string  `json:"engine_stats,omitempty"`
 }
 
 type jsonJob struct {
@@ -138,27 +171,62 @@ type jsonRun struct {
 // PercentileKey formats p as fio keys its percentile maps ("99.990000").
 func PercentileKey(p float64) string { return fmt.Sprintf("%f", p) }
 
-func latJSON(h *hdrhistogram.Histogram, pct bool) jsonLat {
+func latJSON(h *hdrhistogram.Histogram, pcts []float64) jsonLat {
 	if h == nil || h.TotalCount() == 0 {
 		return jsonLat{}
 	}
 	l := jsonLat{Min: h.Min(), Max: h.Max(), Mean: h.Mean(), Stddev: h.StdDev(), N: h.TotalCount()}
-	if pct {
-		l.Percentile = map[string]int64{}
-		for _, p := range Percentiles {
-			l.Percentile[PercentileKey(p)] = h.ValueAtQuantile(p)
-		}
+	for _, p := range pcts {
+		l.Percentile = append(l.Percentile, percentile{p, h.ValueAtQuantile(p)})
 	}
 	return l
 }
 
-func dirJSON(d *DirResult) jsonDir {
-	bw := uint64(d.BW())
-	out := jsonDir{IOBytes: d.Bytes, IOKBytes: d.Bytes / 1024, BWBytes: bw, BW: bw / 1024,
-		IOPS: d.IOPS(), Runtime: d.Runtime.Milliseconds(), TotalIOs: d.IOs, Errors: d.Errors,
-		ClatNs: latJSON(d.Lat, true), LatNs: latJSON(d.Lat, false),
-		BWMin: bw / 1024, BWMax: bw / 1024, BWMean: float64(bw) / 1024,
-		IOPSMin: uint64(d.IOPS()), IOPSMax: uint64(d.IOPS()), IOPSMean: d.IOPS()}
+// sampleStats returns the minimum, maximum, mean and standard deviation
+// (n-1) of xs, zeros when there are none.
+func sampleStats(xs []float64) (lo, hi, mean, dev float64) {
+	if len(xs) == 0 {
+		return 0, 0, 0, 0
+	}
+	lo, hi = xs[0], xs[0]
+	for _, x := range xs {
+		lo, hi = min(lo, x), max(hi, x)
+		mean += x
+	}
+	mean /= float64(len(xs))
+	if len(xs) > 1 {
+		for _, x := range xs {
+			dev += (x - mean) * (x - mean)
+		}
+		dev = math.Sqrt(dev / float64(len(xs)-1))
+	}
+	return lo, hi, mean, dev
+}
+
+// dirJSON is one direction of r; groupBW is the bandwidth (bytes/s) of
+// the direction over r's whole group, for bw_agg.
+func dirJSON(r *JobResult, d int, groupBW float64) jsonDir {
+	dr := &r.Dir[d]
+	j := &r.Job
+	bw := uint64(dr.BW())
+	out := jsonDir{IOBytes: dr.Bytes, IOKBytes: dr.Bytes / 1024, BWBytes: bw, BW: bw / 1024,
+		IOPS: dr.IOPS(), Runtime: dr.Runtime.Milliseconds(), TotalIOs: dr.IOs, Errors: dr.Errors}
+	pick := func(on bool) []float64 {
+		if on {
+			return j.PercentileList
+		}
+		return nil
+	}
+	out.SlatNs = latJSON(dr.Slat, pick(j.SlatPercentiles))
+	out.ClatNs = latJSON(dr.Clat, pick(j.ClatPercentiles))
+	out.LatNs = latJSON(dr.Lat, pick(j.LatPercentiles))
+	lo, hi, mean, dev := sampleStats(dr.BWSamples)
+	out.BWMin, out.BWMax, out.BWMean, out.BWDev, out.BWSamples = uint64(lo), uint64(hi), mean, dev, len(dr.BWSamples)
+	if groupBW > 0 {
+		out.BWAgg = 100 * mean * 1024 / groupBW
+	}
+	lo, hi, mean, dev = sampleStats(dr.IOPSSamples)
+	out.IOPSMin, out.IOPSMax, out.IOPSMean, out.IOPSStddev, out.IOPSSamples = uint64(lo), uint64(hi), mean, dev, len(dr.IOPSSamples)
 	return out
 }
 
@@ -168,10 +236,20 @@ func WriteJSON(w io.Writer, run *Run) error {
 	out := jsonRun{Version: Version, Timestamp: run.Time.Unix(), TimestampMs: run.Time.UnixMilli(),
 		Time: run.Time.Format(time.ANSIC), Target: run.Target, Kernel: run.Kernel,
 		Global: map[string]string{}, DiskUtil: []any{}}
+	var groupBW [][2]float64
 	for _, r := range run.Jobs {
+		for len(groupBW) <= r.GroupID {
+			groupBW = append(groupBW, [2]float64{})
+		}
+		groupBW[r.GroupID][0] += r.Dir[0].BW()
+		groupBW[r.GroupID][1] += r.Dir[1].BW()
+	}
+	for i := range run.Jobs {
+		r := &run.Jobs[i]
+		g := groupBW[r.GroupID]
 		j := jsonJob{JobName: r.Job.Name, GroupID: r.GroupID, Elapsed: int64(r.Elapsed.Seconds()),
-			JobOptions: map[string]string{}, Read: dirJSON(&r.Dir[0]), Write: dirJSON(&r.Dir[1]),
-			UsrCPU: r.UsrCPU, SysCPU: r.SysCPU}
+			JobOptions: map[string]string{}, Read: dirJSON(r, 0, g[0]), Write: dirJSON(r, 1, g[1]),
+			UsrCPU: r.UsrCPU, SysCPU: r.SysCPU, Ctx: r.Ctx, Majf: r.Majf, Minf: r.Minf}
 		for _, kv := range r.Job.Values() {
 			j.JobOptions[kv[0]] = kv[1]
 		}
@@ -184,7 +262,15 @@ func WriteJSON(w io.Writer, run *Run) error {
 			HitRate: s.HitRate(), MapperCalls: s.MapperCalls, MapperLatencyNs: int64(s.MeanMapperLatency()),
 			ExtentsCached: s.CachedExtents, CacheBytes: s.CacheBytes, Merges: s.Merges, StaleRetries: s.StaleRetries, Splits: s.Splits,
 			DeviceIOs: s.IOs, ZeroFilledBytes: s.ZeroBytes, OutOfPlace: s.OutOfPlace,
-			FreedBytes: s.FreedBytes, ShortIOs: s.ShortIOs, VerifiedBytes: r.Verified, Ring: r.Ring}
+			FreedBytes: s.FreedBytes, ShortIOs: s.ShortIOs, VerifiedBytes: r.Verified, Ring: r.Ring,
+			Clone: r.Clone, Clones: r.Job.NumJobs, CPUsAllowed: r.Pinned}
+		if n := r.IOs(); n > 0 {
+			j.IOBench.CPUPerIOUs = float64(r.CPUTime.Microseconds()) / float64(n)
+			j.IOBench.VolCtxPerIO = float64(r.VolCtx) / float64(n)
+		}
+		if r.Clone >= 0 {
+			j.IOBench.EngineSharing = "the job's engine, shared by its clones"
+		}
 		out.Jobs = append(out.Jobs, j)
 	}
 	enc := json.NewEncoder(w)
@@ -230,8 +316,12 @@ func WriteNormal(w io.Writer, run *Run) {
 	fmt.Fprintf(w, "%s on %s (%s)\n", Version, run.Target, run.Kernel)
 	for _, r := range run.Jobs {
 		j := r.Job
-		fmt.Fprintf(w, "\n%s: rw=%s bs=%s iodepth=%d numjobs=%d mapper=%s cache=%s\n",
-			j.Name, j.RW, workloads.FormatSize(j.MinBS()), j.IODepth, j.NumJobs, r.Mapper, onOff(j.Cache))
+		clone := ""
+		if r.Clone >= 0 {
+			clone = fmt.Sprintf(" (clone %d of %d)", r.Clone, j.NumJobs)
+		}
+		fmt.Fprintf(w, "\n%s%s: rw=%s bs=%s iodepth=%d numjobs=%d mapper=%s cache=%s\n",
+			j.Name, clone, j.RW, workloads.FormatSize(j.MinBS()), j.IODepth, j.NumJobs, r.Mapper, onOff(j.Cache))
 		if r.Err != nil {
 			fmt.Fprintf(w, "  error: %v\n", r.Err)
 		}
@@ -246,24 +336,23 @@ func WriteNormal(w io.Writer, run *Run) {
 				fmt.Fprintf(w, ", %d errors", dr.Errors)
 			}
 			fmt.Fprintln(w)
-			h := dr.Lat
-			if h.TotalCount() == 0 {
-				continue
+			for _, l := range []struct {
+				name string
+				h    *hdrhistogram.Histogram
+				pct  bool
+			}{{"slat", dr.Slat, j.SlatPercentiles}, {"clat", dr.Clat, j.ClatPercentiles}, {"lat", dr.Lat, j.LatPercentiles}} {
+				writeLat(w, l.name, l.h, l.pct, j.PercentileList)
 			}
-			fmt.Fprintf(w, "    lat: min=%s avg=%s max=%s stdev=%s\n", fmtLat(float64(h.Min())),
-				fmtLat(h.Mean()), fmtLat(float64(h.Max())), fmtLat(h.StdDev()))
-			fmt.Fprintf(w, "    lat percentiles:\n")
-			for i, p := range Percentiles {
-				if i%4 == 0 {
-					fmt.Fprintf(w, "     |")
-				}
-				fmt.Fprintf(w, " %6.2fth=[%8s]", p, fmtLat(float64(h.ValueAtQuantile(p))))
-				if i%4 == 3 || i == len(Percentiles)-1 {
-					fmt.Fprintln(w)
-				}
+			if len(dr.BWSamples) > 0 {
+				lo, hi, mean, dev := sampleStats(dr.BWSamples)
+				fmt.Fprintf(w, "    bw (KiB/s): min=%.0f, max=%.0f, avg=%.2f, stdev=%.2f, samples=%d\n", lo, hi, mean, dev, len(dr.BWSamples))
+			}
+			if len(dr.IOPSSamples) > 0 {
+				lo, hi, mean, dev := sampleStats(dr.IOPSSamples)
+				fmt.Fprintf(w, "    iops      : min=%.0f, max=%.0f, avg=%.2f, stdev=%.2f, samples=%d\n", lo, hi, mean, dev, len(dr.IOPSSamples))
 			}
 		}
-		fmt.Fprintf(w, "  cpu: usr=%.2f%% sys=%.2f%%\n", r.UsrCPU, r.SysCPU)
+		fmt.Fprintf(w, "  cpu: usr=%.2f%%, sys=%.2f%%, ctx=%d, majf=%d, minf=%d\n", r.UsrCPU, r.SysCPU, r.Ctx, r.Majf, r.Minf)
 		s := r.Engine
 		fmt.Fprintf(w, "  engine: cache hit rate %.1f%% (%d hits, %d misses), %d mapper calls (mean %s), %d extents cached in %s (%d merges)\n",
 			100*s.HitRate(), s.Hits, s.Misses, s.MapperCalls, fmtLat(float64(s.MeanMapperLatency())), s.CachedExtents,
@@ -294,6 +383,29 @@ func WriteNormal(w io.Writer, run *Run) {
 	for _, id := range ids {
 		g := groups[id]
 		fmt.Fprintf(w, "  group %d: read %s, written %s\n", id, humanBytes(g[0]), humanBytes(g[1]))
+	}
+}
+
+// writeLat writes one latency line (fio's "clat (usec): min=..., ...")
+// and, with pct, its percentiles.
+func writeLat(w io.Writer, name string, h *hdrhistogram.Histogram, pct bool, list []float64) {
+	if h.TotalCount() == 0 {
+		return
+	}
+	fmt.Fprintf(w, "    %s: min=%s, max=%s, avg=%s, stdev=%s\n", name, fmtLat(float64(h.Min())),
+		fmtLat(float64(h.Max())), fmtLat(h.Mean()), fmtLat(h.StdDev()))
+	if !pct {
+		return
+	}
+	fmt.Fprintf(w, "    %s percentiles:\n", name)
+	for i, p := range list {
+		if i%4 == 0 {
+			fmt.Fprintf(w, "     |")
+		}
+		fmt.Fprintf(w, " %6.2fth=[%8s]", p, fmtLat(float64(h.ValueAtQuantile(p))))
+		if i%4 == 3 || i == len(list)-1 {
+			fmt.Fprintln(w)
+		}
 	}
 }
 

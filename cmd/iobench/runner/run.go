@@ -5,11 +5,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/iobench/iobench/device"
 	"github.com/iobench/iobench/workloads"
+	"golang.org/x/sys/unix"
 )
 
 // Execute runs jobs group by group on their targets and collects results.
@@ -71,6 +73,9 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 			return nil, &badInput{fmt.Errorf("job %q: offset %d + size %d exceed the target's %d bytes", j.Name, j.Offset, j.Size, size)}
 		}
 	}
+	if err := checkCPUs(jobs); err != nil {
+		return nil, &badInput{err}
+	}
 	// Stop cleanly on Ctrl-C: finish in-flight I/O, report what was
 	// measured, remove the automatic target. A second signal is left to
 	// the default handler.
@@ -93,18 +98,26 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 	done := make(chan struct{})
 	go func() { progress(out, lv, total, stop); close(done) }()
 	for gi, g := range groups {
-		results := make([]JobResult, len(g))
+		results := make([][]JobResult, len(g))
 		finished := make(chan struct{}, len(g))
+		// exitall: the first job of the group to finish with it set
+		// stops the others.
+		var stop atomic.Bool
 		for k, ji := range g {
 			go func() {
-				results[k] = runJob(jobs[ji], gi, targets[ji], lv, out)
+				results[k] = runJob(jobs[ji], gi, targets[ji], lv, &stop)
+				if jobs[ji].ExitAll {
+					stop.Store(true)
+				}
 				finished <- struct{}{}
 			}()
 		}
 		for range g {
 			<-finished
 		}
-		run.Jobs = append(run.Jobs, results...)
+		for _, r := range results {
+			run.Jobs = append(run.Jobs, r...)
+		}
 	}
 	close(stop)
 	<-done
@@ -141,4 +154,21 @@ func targetSize(path string) (uint64, bool, error) {
 	defer d.Close()
 	g := d.Geometry()
 	return g.SizeBytes, g.PollQueues, nil
+}
+
+// checkCPUs refuses, before any I/O, a job pinned to CPUs this process
+// may not run on.
+func checkCPUs(jobs []workloads.Job) error {
+	var avail unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &avail); err != nil {
+		return err
+	}
+	for i := range jobs {
+		for _, c := range jobs[i].CPUs {
+			if c >= 1024 || !avail.IsSet(c) {
+				return fmt.Errorf("job %q: cpus_allowed: CPU %d is not available to this process (%d CPUs are)", jobs[i].Name, c, avail.Count())
+			}
+		}
+	}
+	return nil
 }

@@ -148,7 +148,8 @@ func TestNormalOutputAndJobFile(t *testing.T) {
 runtime=300ms
 time_based
 size=16m
-ioengine=libaio
+ioengine=io_uring
+thread
 
 [w]
 rw=write
@@ -167,13 +168,13 @@ iodepth=16
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	for _, want := range []string{"w: rw=write", "r: rw=randread", "mapper=cow", "mapper=scattered", "IOPS=", "lat percentiles", "99.99th", "cache hit rate", "io_uring:", "group 1"} {
+	for _, want := range []string{"w: rw=write", "r: rw=randread", "mapper=cow", "mapper=scattered", "IOPS=", "clat percentiles", "99.99th", "slat:", "bw (KiB/s)", "ctx=", "cache hit rate", "io_uring:", "group 1"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("normal output lacks %q:\n%s", want, out)
 		}
 	}
-	if !strings.Contains(errs, "ioengine=libaio") {
-		t.Errorf("no notice for ioengine=libaio: %s", errs)
+	if !strings.Contains(errs, "thread: cannot change what is measured") {
+		t.Errorf("no notice for thread: %s", errs)
 	}
 }
 
@@ -194,7 +195,10 @@ func TestBadInput(t *testing.T) {
 		{[]string{bad}, "bad.fio:3"},
 		{[]string{filepath.Join(dir, "missing.fio")}, "no such file"},
 		{[]string{"--rw=read", "--filename=" + dir}, "neither a block device nor a regular file"},
-		{[]string{"--rw=read", "--direct=0"}, "direct"},
+		{[]string{"--rw=read", "--ioengine=psync"}, "ioengine=psync"},
+		{[]string{"--rw=read", "--fsync=1"}, "fsync"},
+		{[]string{"--rw=read", "--loops=0"}, "loops"},
+		{[]string{"--rw=read", "--cpus_allowed=4000"}, "CPU 4000 is not available"},
 		{[]string{"--rw=write", "--mapper=fiemap", "--filename=/etc/hostname"}, "read-only"},
 		{[]string{"--rw=read", "--hipri", "--filename=/etc/hostname"}, "poll queues"},
 	}

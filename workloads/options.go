@@ -29,7 +29,8 @@ type Option struct {
 	Arg     string // what the value looks like, for help
 	Default string
 	Help    string
-	Engine  bool // an iobench engine option (fio ignores it)
+	Engine  bool     // an iobench engine option (fio ignores it)
+	Aliases []string // other names (filled in by Lookup)
 	kind    optKind
 	set     func(j *Job, v string) error
 	get     func(j *Job) string
@@ -312,6 +313,28 @@ var optionIndex = func() map[string]*Option {
 // Options returns the option table, for --help and for callers mapping
 // their own flags.
 func Options() []Option { return options }
+
+// Lookup returns the option named name (or one of its aliases), with
+// Aliases filled in.
+func Lookup(name string) (Option, bool) {
+	name = strings.ToLower(name)
+	if a, ok := aliases[name]; ok {
+		name = a
+	}
+	o, ok := optionIndex[name]
+	if !ok {
+		return Option{}, false
+	}
+	out := *o
+	out.Aliases = nil
+	for a, n := range aliases {
+		if n == o.Name {
+			out.Aliases = append(out.Aliases, a)
+		}
+	}
+	slices.Sort(out.Aliases)
+	return out, true
+}
 
 // IsEngineOnly reports whether key is an iobench engine option (which fio
 // does not know, so job files carry it in an "#iobench:" pragma).

@@ -400,3 +400,45 @@ buffered=1
 		t.Errorf("b defaults: %v %d", b.PercentileList, b.Loops)
 	}
 }
+
+// TestIncludeSectionsAndGlobal: include pulls in a file relative to the
+// including one; a Global (the command line) is overridden by the file's
+// [global] and job sections; Sections keeps only the named jobs.
+func TestIncludeSectionsAndGlobal(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "common.inc"), []byte("[global]\niodepth=4\nbs=8k\n"), 0o644)
+	main := filepath.Join(dir, "main.fio")
+	os.WriteFile(main, []byte("include common.inc\n[a]\nrw=read\n[b]\nrw=write\nbs=16k\n[c]\nrw=randread\nwait_for=a\n"), 0o644)
+	cli := NewJob("cli")
+	for k, v := range map[string]string{"bs": "64k", "size": "1m", "iodepth": "2"} {
+		if err := cli.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := ParseFileWith(main, ParseOptions{Global: &cli})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := f.Jobs[0], f.Jobs[1]
+	if a.IODepth != 4 || a.BS[0] != 8<<10 || a.Size != 1<<20 || b.BS[0] != 16<<10 || b.Size != 1<<20 {
+		t.Errorf("a %s; b %s", a.String(), b.String())
+	}
+	f, err = ParseFileWith(main, ParseOptions{Sections: []string{"b", "c"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Jobs) != 2 || f.Jobs[0].Name != "b" || f.Jobs[1].Name != "c" || f.Jobs[1].WaitFor != "" || f.Jobs[0].IODepth != 4 {
+		t.Errorf("sections b,c: %v", f.Jobs)
+	}
+	if _, err := ParseFileWith(main, ParseOptions{Sections: []string{"zz"}}); !errors.Is(err, ErrSyntax) {
+		t.Errorf("unknown section: %v", err)
+	}
+	loop := filepath.Join(dir, "loop.fio")
+	os.WriteFile(loop, []byte("include loop.fio\n"), 0o644)
+	if _, err := ParseFile(loop); !errors.Is(err, ErrSyntax) {
+		t.Errorf("self-include: %v", err)
+	}
+	if _, err := Parse(strings.NewReader("include nosuch.inc\n[a]\n"), filepath.Join(dir, "x.fio")); err == nil {
+		t.Errorf("missing include accepted")
+	}
+}

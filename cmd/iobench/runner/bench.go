@@ -137,11 +137,12 @@ func compareRow(name string, a, b []Metrics) cmpRow {
 }
 
 // runCompare is `iobench compare`.
-func runCompare(st settings, job workloads.Job, files []string, stdout, stderr io.Writer) error {
+func runCompare(st settings, cl cmdLine, stdout, stderr io.Writer) error {
 	if err := ensureFio(stderr); err != nil {
 		return err
 	}
-	jobs, _, err := buildJobs(job, files, stderr)
+	job := cl.global
+	jobs, _, err := buildJobs(cl, st, stderr)
 	if err != nil {
 		return &badInput{err}
 	}

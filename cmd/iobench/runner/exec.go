@@ -89,12 +89,20 @@ type live struct {
 	jobs       atomic.Int32
 }
 
+// runCtx is what the jobs of a run share.
+type runCtx struct {
+	lv     *live
+	stop   *atomic.Bool // exitall: set to stop the group's jobs
+	status *statusBoard // nil: no --status-interval
+	jobIdx int          // the job's index in the run
+}
+
 // runJob runs j on the target: numjobs clones, each on its own engine
 // queue, for runtime or loops passes over the region. It returns one
 // result per clone, or one for all when the job has one clone or sets
 // group_reporting. Whatever fails is in the results' Err. stop, when
 // set, stops the job early (exitall).
-func runJob(j workloads.Job, groupID int, tgt string, lv *live, stop *atomic.Bool) []JobResult {
+func runJob(j workloads.Job, groupID int, tgt string, rc runCtx) []JobResult {
 	fail := func(err error) []JobResult {
 		res := JobResult{Job: j, GroupID: groupID, Clone: -1, Mapper: j.Mapper, Err: err}
 		for d := range 2 {
@@ -110,7 +118,7 @@ func runJob(j workloads.Job, groupID int, tgt string, lv *live, stop *atomic.Boo
 	if err := s.prepare(); err != nil {
 		return fail(err)
 	}
-	workers, elapsed := s.runWorkers(lv, stop)
+	workers, elapsed := s.runWorkers(rc, groupID)
 	var errs []error
 	if j.Verify != "" && (j.VerifyOnly || j.RW.Writes() && firstErr(workers) == nil) {
 		n, err := verifyPass(s.eng, s.f, s.job, s.size)
@@ -122,13 +130,11 @@ func runJob(j workloads.Job, groupID int, tgt string, lv *live, stop *atomic.Boo
 	stats := s.eng.Stats()
 	ring := s.eng.RingInfo()
 	var out []JobResult
-	if j.GroupReporting || len(workers) == 1 {
-		out = []JobResult{collect(workers, -1)}
-	} else {
-		for i := range workers {
-			out = append(out, collect(workers[i:i+1], i))
-		}
+	ms := make([]*measure, len(workers))
+	for i, w := range workers {
+		ms[i] = &w.measure
 	}
+	out = results(&j, ms)
 	for i := range out {
 		r := &out[i]
 		r.Job, r.GroupID, r.Mapper, r.Ring, r.Engine, r.Elapsed = j, groupID, j.Mapper, ring, stats, elapsed
@@ -228,14 +234,16 @@ func (s *jobSetup) prepare() error {
 
 // runWorkers runs the job's clones to the end and returns them with the
 // time they took.
-func (s *jobSetup) runWorkers(lv *live, stop *atomic.Bool) ([]*worker, time.Duration) {
+func (s *jobSetup) runWorkers(rc runCtx, groupID int) ([]*worker, time.Duration) {
 	j := s.job
 	start := time.Now()
 	workers := make([]*worker, j.NumJobs)
 	var wg sync.WaitGroup
+	lv := rc.lv
 	lv.jobs.Add(int32(j.NumJobs))
 	for i := range workers {
-		w := &worker{eng: s.eng, f: s.f, job: j, idx: i, size: s.size, lv: lv, stop: stop}
+		w := &worker{eng: s.eng, f: s.f, job: j, idx: i, size: s.size, lv: lv, stop: rc.stop,
+			status: rc.status, jobIdx: rc.jobIdx, groupID: groupID}
 		workers[i] = w
 		wg.Add(1)
 		go func() {
@@ -248,9 +256,22 @@ func (s *jobSetup) runWorkers(lv *live, stop *atomic.Bool) ([]*worker, time.Dura
 	return workers, time.Since(start)
 }
 
+// results makes the reports of a job's clones from what they measured:
+// one per clone, or one for all with group_reporting or a single clone.
+func results(j *workloads.Job, ms []*measure) []JobResult {
+	if j.GroupReporting || len(ms) == 1 {
+		return []JobResult{collect(ms, -1)}
+	}
+	var out []JobResult
+	for i := range ms {
+		out = append(out, collect(ms[i:i+1], i))
+	}
+	return out
+}
+
 // collect adds up what workers measured into one result (clone is its
 // Clone field) with the first of their errors.
-func collect(workers []*worker, clone int) JobResult {
+func collect(workers []*measure, clone int) JobResult {
 	res := JobResult{Clone: clone}
 	for d := range 2 {
 		res.Dir[d].Slat, res.Dir[d].Clat, res.Dir[d].Lat = newHist(), newHist(), newHist()
@@ -351,6 +372,43 @@ func pow2(n int) int {
 	return p
 }
 
+// measure is what a worker measured over its run, or over one status
+// interval.
+type measure struct {
+	ios, bytes, errs       [2]uint64
+	slat, clat, lat        [2]*hdrhistogram.Histogram
+	bwSamples, iopsSamples [2][]float64
+	usage                  threadUsage
+	measured               time.Duration
+	verified               uint64
+	pinned                 []int // the CPUs the thread was pinned to, read back
+	err                    error // the first error
+	clone                  int   // the clone's index
+}
+
+func newMeasure() *measure {
+	m := &measure{}
+	for d := range 2 {
+		m.slat[d], m.clat[d], m.lat[d] = newHist(), newHist(), newHist()
+	}
+	return m
+}
+
+// record accounts for one completed request in direction d.
+func (m *measure) record(j *workloads.Job, r *engine.Request, d int) {
+	m.ios[d]++
+	m.bytes[d] += uint64(r.N)
+	if !j.DisableSlat && r.SubmitLatency > 0 {
+		_ = m.slat[d].RecordValue(max(int64(r.SubmitLatency), 1))
+	}
+	if !j.DisableClat {
+		_ = m.clat[d].RecordValue(max(int64(r.Latency-r.SubmitLatency), 1))
+	}
+	if !j.DisableLat {
+		_ = m.lat[d].RecordValue(max(int64(r.Latency), 1))
+	}
+}
+
 // worker is one clone of a job: it keeps up to iodepth requests in flight
 // on its own engine queue until the job's runtime or region is used up,
 // an error stops it, or the user interrupts the run.
@@ -364,13 +422,17 @@ type worker struct {
 	stop *atomic.Bool // set: stop issuing (exitall); may be nil
 
 	// What the worker measured, read by collect once it has finished.
-	ios, bytes, errs       [2]uint64
-	slat, clat, lat        [2]*hdrhistogram.Histogram
-	bwSamples, iopsSamples [2][]float64
-	usage                  threadUsage
-	measured               time.Duration
-	verified               uint64
-	err                    error // the first error
+	measure
+
+	// status, when set, receives what the worker measured in each
+	// --status-interval period (iv, reset after each).
+	status  *statusBoard
+	iv      *measure
+	ivIdx   int
+	ivNext  time.Time
+	id      int // the worker's index on the status board
+	jobIdx  int
+	groupID int
 
 	// Sampling: the counts at the last bandwidth and IOPS samples.
 	bwNext, iopsNext   time.Time
@@ -379,7 +441,6 @@ type worker struct {
 	// affinity is the thread's CPU set before pinning (cpus_allowed),
 	// restored before the thread goes back to Go's scheduler.
 	affinity *unix.CPUSet
-	pinned   []int // the CPUs the thread was pinned to, read back
 
 	// The loop's state, set up by start.
 	q            *engine.Queue
@@ -410,9 +471,8 @@ const errLimit = 100
 // run runs the worker to the end; what it measured and the first error
 // are in its fields afterwards.
 func (w *worker) run() {
-	for d := range 2 {
-		w.slat[d], w.clat[d], w.lat[d] = newHist(), newHist(), newHist()
-	}
+	w.measure = *newMeasure()
+	w.clone = w.idx
 	if err := w.start(); err != nil {
 		w.err = err
 		return
@@ -487,6 +547,14 @@ func (w *worker) start() error {
 	if w.measuring {
 		w.startSampling(now)
 	}
+	if b := w.status; b != nil {
+		w.id = b.join(now)
+		w.iv = newMeasure()
+		w.iv.clone = w.idx
+		w.iv.usage.begin()
+		w.ivIdx = b.index(now)
+		w.ivNext = b.end(w.ivIdx)
+	}
 	return nil
 }
 
@@ -532,6 +600,10 @@ func (w *worker) finish() {
 		now := time.Now()
 		w.measured = now.Sub(w.measureStart)
 		w.sample(now, true)
+	}
+	if w.iv != nil {
+		w.publishInterval(time.Now(), true)
+		w.status.leave(w.id)
 	}
 	w.usage.end()
 	if w.affinity != nil {
@@ -582,6 +654,9 @@ func (w *worker) loop() error {
 		}
 		if w.measuring {
 			w.sample(now, false)
+		}
+		if w.iv != nil && !now.Before(w.ivNext) {
+			w.publishInterval(now, false)
 		}
 		for _, r := range done {
 			w.complete(r)
@@ -645,20 +720,12 @@ func (w *worker) complete(r *engine.Request) {
 		}
 		return
 	case w.measuring:
-		w.ios[d]++
-		w.bytes[d] += uint64(r.N)
+		w.measure.record(w.job, r, d)
+		if w.iv != nil {
+			w.iv.record(w.job, r, d)
+		}
 		w.lv.ios[d].Add(1)
 		w.lv.bytes[d].Add(uint64(r.N))
-		j := w.job
-		if !j.DisableSlat && r.SubmitLatency > 0 {
-			_ = w.slat[d].RecordValue(max(int64(r.SubmitLatency), 1))
-		}
-		if !j.DisableClat {
-			_ = w.clat[d].RecordValue(max(int64(r.Latency-r.SubmitLatency), 1))
-		}
-		if !j.DisableLat {
-			_ = w.lat[d].RecordValue(max(int64(r.Latency), 1))
-		}
 	}
 	if w.ver != nil && !r.Write {
 		if _, err := w.ver.Check(r.Buf[:r.N], r.Offset); err != nil {

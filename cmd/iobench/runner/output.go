@@ -25,10 +25,11 @@ func humanBytes(n uint64) string { return humanize.IBytes(n) }
 
 // Output says where and how results go.
 type Output struct {
-	Format   string // "normal" or "json"
-	W        io.Writer
-	Progress io.Writer // nil: no progress line
-	TTY      bool      // Progress is a terminal: redraw one line
+	Formats    []string // normal, json, json+, terse, in order
+	W          io.Writer
+	Progress   io.Writer     // nil: no progress line
+	TTY        bool          // Progress is a terminal: redraw one line
+	ETANewline time.Duration // >0: a progress line every period, each on a new line
 }
 
 // Run is a whole invocation's results.
@@ -37,6 +38,27 @@ type Run struct {
 	Target string
 	Kernel string
 	Jobs   []JobResult
+	// Global is the options every job started from (the command line's),
+	// fio's "global options".
+	Global [][2]string
+	// Interval, when set, says the report covers one --status-interval
+	// period only.
+	Interval *Interval
+}
+
+// writeReport writes run in each of formats, in order.
+func writeReport(w io.Writer, formats []string, run *Run) error {
+	for _, f := range formats {
+		switch f {
+		case "json":
+			if err := WriteJSON(w, run); err != nil {
+				return err
+			}
+		default:
+			WriteNormal(w, run)
+		}
+	}
+	return nil
 }
 
 func kernel() string {
@@ -153,11 +175,20 @@ type jsonJob struct {
 	Ctx        uint64            `json:"ctx"`
 	Majf       uint64            `json:"majf"`
 	Minf       uint64            `json:"minf"`
-	IOBench    jsonEngine        `json:"iobench"`
+	IOBench    *jsonEngine       `json:"iobench,omitempty"`
+}
+
+// jsonInterval says which --status-interval period a report covers (ms
+// since the run's start).
+type jsonInterval struct {
+	Index   int   `json:"index"`
+	StartMs int64 `json:"start_ms"`
+	EndMs   int64 `json:"end_ms"`
 }
 
 type jsonRun struct {
 	Version     string            `json:"iobench version"`
+	Interval    *jsonInterval     `json:"interval,omitempty"`
 	Timestamp   int64             `json:"timestamp"`
 	TimestampMs int64             `json:"timestamp_ms"`
 	Time        string            `json:"time"`
@@ -236,6 +267,14 @@ func WriteJSON(w io.Writer, run *Run) error {
 	out := jsonRun{Version: Version, Timestamp: run.Time.Unix(), TimestampMs: run.Time.UnixMilli(),
 		Time: run.Time.Format(time.ANSIC), Target: run.Target, Kernel: run.Kernel,
 		Global: map[string]string{}, DiskUtil: []any{}}
+	for _, kv := range run.Global {
+		if kv[0] != "name" {
+			out.Global[kv[0]] = kv[1]
+		}
+	}
+	if iv := run.Interval; iv != nil {
+		out.Interval = &jsonInterval{Index: iv.Index, StartMs: iv.Start.Milliseconds(), EndMs: iv.End.Milliseconds()}
+	}
 	var groupBW [][2]float64
 	for _, r := range run.Jobs {
 		for len(groupBW) <= r.GroupID {
@@ -257,8 +296,14 @@ func WriteJSON(w io.Writer, run *Run) error {
 			j.Error = errnoOf(r.Err)
 			j.ErrorText = r.Err.Error()
 		}
+		if run.Interval != nil {
+			// Per-interval reports carry what the period measured; the
+			// engine's statistics come with the run's total.
+			out.Jobs = append(out.Jobs, j)
+			continue
+		}
 		s := r.Engine
-		j.IOBench = jsonEngine{Mapper: r.Mapper, Cache: r.Job.Cache, Hits: s.Hits, Misses: s.Misses,
+		j.IOBench = &jsonEngine{Mapper: r.Mapper, Cache: r.Job.Cache, Hits: s.Hits, Misses: s.Misses,
 			HitRate: s.HitRate(), MapperCalls: s.MapperCalls, MapperLatencyNs: int64(s.MeanMapperLatency()),
 			ExtentsCached: s.CachedExtents, CacheBytes: s.CacheBytes, Merges: s.Merges, StaleRetries: s.StaleRetries, Splits: s.Splits,
 			DeviceIOs: s.IOs, ZeroFilledBytes: s.ZeroBytes, OutOfPlace: s.OutOfPlace,
@@ -313,7 +358,11 @@ func fmtCount(v float64) string {
 // WriteNormal writes run for people: per job and direction IOPS,
 // bandwidth, latency and percentiles, CPU, and the engine's statistics.
 func WriteNormal(w io.Writer, run *Run) {
-	fmt.Fprintf(w, "%s on %s (%s)\n", Version, run.Target, run.Kernel)
+	if run.Interval != nil {
+		intervalHeader(w, run.Interval)
+	} else {
+		fmt.Fprintf(w, "%s on %s (%s)\n", Version, run.Target, run.Kernel)
+	}
 	for _, r := range run.Jobs {
 		j := r.Job
 		clone := ""
@@ -353,6 +402,9 @@ func WriteNormal(w io.Writer, run *Run) {
 			}
 		}
 		fmt.Fprintf(w, "  cpu: usr=%.2f%%, sys=%.2f%%, ctx=%d, majf=%d, minf=%d\n", r.UsrCPU, r.SysCPU, r.Ctx, r.Majf, r.Minf)
+		if run.Interval != nil {
+			continue // the engine's statistics come with the run's total
+		}
 		s := r.Engine
 		fmt.Fprintf(w, "  engine: cache hit rate %.1f%% (%d hits, %d misses), %d mapper calls (mean %s), %d extents cached in %s (%d merges)\n",
 			100*s.HitRate(), s.Hits, s.Misses, s.MapperCalls, fmtLat(float64(s.MeanMapperLatency())), s.CachedExtents,
@@ -425,7 +477,10 @@ func progress(o Output, lv *live, total time.Duration, stop <-chan struct{}) {
 		return
 	}
 	period := 500 * time.Millisecond
-	if !o.TTY {
+	switch {
+	case o.ETANewline > 0:
+		period = o.ETANewline
+	case !o.TTY:
 		period = 5 * time.Second
 	}
 	t := time.NewTicker(period)

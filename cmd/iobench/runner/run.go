@@ -97,6 +97,14 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() { progress(out, lv, total, stop); close(done) }()
+	var board *statusBoard
+	statusDone := make(chan struct{})
+	if st.statusInterval > 0 {
+		board = newStatusBoard(st.statusInterval, time.Now())
+		go func() { printStatus(board, run, out, stop); close(statusDone) }()
+	} else {
+		close(statusDone)
+	}
 	for gi, g := range groups {
 		results := make([][]JobResult, len(g))
 		finished := make(chan struct{}, len(g))
@@ -105,7 +113,7 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 		var stop atomic.Bool
 		for k, ji := range g {
 			go func() {
-				results[k] = runJob(jobs[ji], gi, targets[ji], lv, &stop)
+				results[k] = runJob(jobs[ji], gi, targets[ji], runCtx{lv: lv, stop: &stop, status: board, jobIdx: ji})
 				if jobs[ji].ExitAll {
 					stop.Store(true)
 				}
@@ -119,8 +127,12 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 			run.Jobs = append(run.Jobs, r...)
 		}
 	}
+	if board != nil {
+		board.finish()
+	}
 	close(stop)
 	<-done
+	<-statusDone
 	return run, nil
 }
 

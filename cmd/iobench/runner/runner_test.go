@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -268,11 +269,13 @@ func TestFioJobFileIsValidForFio(t *testing.T) {
 	if err != nil {
 		t.Skip("fio not installed (make deps installs it)")
 	}
-	_, j, _, err := parseArgs([]string{"--name=x", "--rw=randrw", "--bssplit=4k/50:64k/50", "--runtime=2", "--time_based",
-		"--random_distribution=zipf:1.2", "--mapper=scattered", "--size=64m"})
+	_, cl, err := parseArgs([]string{"--name=x", "--rw=randrw", "--bssplit=4k/50:64k/50", "--runtime=2", "--time_based",
+		"--random_distribution=zipf:1.2", "--mapper=scattered", "--size=64m", "--percentile_list=50:99",
+		"--cpus_allowed=0", "--loops=2", "--lat_percentiles", "--bwavgtime=250", "--fixedbufs", "--kb_base=1000"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	j := cl.jobs[0]
 	path, err := fioJobFile(j, "/dev/null")
 	if err != nil {
 		t.Fatal(err)
@@ -301,7 +304,15 @@ func TestBundledWorkloadsRun(t *testing.T) {
 	}
 	for _, p := range paths {
 		t.Run(filepath.Base(p), func(t *testing.T) {
-			code, out, errs := run(t, "--runtime=1", "--target-size=512m", "--output-format=json", p)
+			// Job sections override the command line (fio's rules), so a
+			// copy with a shorter runtime is run.
+			src, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			short := filepath.Join(t.TempDir(), filepath.Base(p))
+			os.WriteFile(short, regexp.MustCompile(`(?m)^runtime=.*$`).ReplaceAll(src, []byte("runtime=1")), 0o644)
+			code, out, errs := run(t, "--target-size=512m", "--output-format=json", short)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errs)
 			}

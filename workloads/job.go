@@ -114,6 +114,8 @@ type Job struct {
 	GroupReporting bool
 	// ExitAll stops every job of the group when one finishes.
 	ExitAll bool
+	// Logs are the job's fio-format logs.
+	Logs Logs
 
 	// Engine options (iobench only).
 	Mapper        string        // linear, scattered, cow, fiemap
@@ -131,6 +133,20 @@ type Job struct {
 	raw map[string]string // size options as given, re-read when kb_base changes
 }
 
+// Logs says which fio-format logs a job writes (write_*_log): each
+// prefix, when not empty, names a log.
+type Logs struct {
+	BW, IOPS, Lat, Hist string
+	Avg                 time.Duration // log_avg_msec; 0: an entry per I/O
+	HistPeriod          time.Duration // log_hist_msec; 0: no histogram entries
+	MaxValue            bool          // log_max_value
+	Offset              bool          // log_offset
+	PerJob              bool          // per_job_logs
+}
+
+// Any reports whether any log is asked for.
+func (l *Logs) Any() bool { return l.BW != "" || l.IOPS != "" || l.Lat != "" || l.Hist != "" }
+
 // NewJob returns a job with iobench's defaults (fio's where fio has one).
 func NewJob(name string) Job {
 	return Job{
@@ -139,6 +155,7 @@ func NewJob(name string) Job {
 		RandRepeat: true, RandSeed: 0x89, Mapper: "linear", Extents: 1024, Cache: true,
 		Loops: 1, KBBase: 1024, PercentileList: slices.Clone(DefaultPercentiles),
 		BWAvgTime: 500 * time.Millisecond, IOPSAvgTime: 500 * time.Millisecond, ClatPercentiles: true,
+		Logs: Logs{PerJob: true},
 	}
 }
 

@@ -189,6 +189,32 @@ var options = []Option{
 			}
 			return "only shared is implemented (each thread may use every CPU of the set)"
 		}},
+	{Name: "write_bw_log", Arg: "prefix", Help: "log bandwidth to PREFIX_bw.N.log (fio's log format)", kind: kindString,
+		set: func(j *Job, v string) error { j.Logs.BW = v; return nil }, get: func(j *Job) string { return j.Logs.BW }},
+	{Name: "write_iops_log", Arg: "prefix", Help: "log IOPS to PREFIX_iops.N.log", kind: kindString,
+		set: func(j *Job, v string) error { j.Logs.IOPS = v; return nil }, get: func(j *Job) string { return j.Logs.IOPS }},
+	{Name: "write_lat_log", Arg: "prefix", Help: "log latencies to PREFIX_lat.N.log, PREFIX_clat.N.log and PREFIX_slat.N.log", kind: kindString,
+		set: func(j *Job, v string) error { j.Logs.Lat = v; return nil }, get: func(j *Job) string { return j.Logs.Lat }},
+	{Name: "write_hist_log", Arg: "prefix", Help: "log completion-latency histograms to PREFIX_clat_hist.N.log every log_hist_msec", kind: kindString,
+		set: func(j *Job, v string) error { j.Logs.Hist = v; return nil }, get: func(j *Job) string { return j.Logs.Hist }},
+	{Name: "log_avg_msec", Arg: "ms", Default: "0", Help: "average log entries over this period (0: one entry per I/O)", kind: kindTime,
+		set: func(j *Job, v string) (err error) { j.Logs.Avg, err = parseDuration(v, time.Millisecond); return },
+		get: func(j *Job) string { return strconv.FormatInt(j.Logs.Avg.Milliseconds(), 10) }},
+	{Name: "log_hist_msec", Arg: "ms", Default: "0", Help: "period of the histogram log (0: no entries)", kind: kindTime,
+		set: func(j *Job, v string) (err error) {
+			j.Logs.HistPeriod, err = parseDuration(v, time.Millisecond)
+			return
+		},
+		get: func(j *Job) string { return strconv.FormatInt(j.Logs.HistPeriod.Milliseconds(), 10) }},
+	{Name: "log_max_value", Arg: "bool", Help: "averaged latency logs give the period's maximum, not its mean", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.Logs.MaxValue, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.Logs.MaxValue) }},
+	{Name: "log_offset", Arg: "bool", Help: "add each I/O's offset to per-I/O log entries", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.Logs.Offset, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.Logs.Offset) }},
+	{Name: "per_job_logs", Arg: "bool", Default: "1", Help: "one log file per job thread (PREFIX_bw.N.log); 0: one for all (PREFIX_bw.log)", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.Logs.PerJob, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.Logs.PerJob) }},
 	{Name: "group_reporting", Arg: "bool", Help: "report a job's numjobs clones as one", kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.GroupReporting, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.GroupReporting) }},
@@ -292,13 +318,6 @@ var refusedOptions = map[string]string{
 	"zonerange":                  "not implemented",
 	"zoneskip":                   "not implemented",
 	"random_generator":           "not implemented: random offsets use iobench's full-period permutation",
-	"write_bw_log":               "not implemented",
-	"write_lat_log":              "not implemented",
-	"write_iops_log":             "not implemented",
-	"write_hist_log":             "not implemented",
-	"log_avg_msec":               "not implemented",
-	"log_max_value":              "not implemented",
-	"per_job_logs":               "not implemented",
 	"include":                    "not implemented",
 }
 

@@ -157,6 +157,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		}
 		defer func() { pprof.StopCPUProfile(); pf.Close() }()
 	}
+	if st.hasFormat("normal") {
+		writeHeaders(w, jobs, groups)
+	}
 	run, err := Execute(jobs, groups, st, out, stderr)
 	if err != nil {
 		var bad *badInput

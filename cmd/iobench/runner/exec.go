@@ -3,6 +3,7 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -62,6 +63,9 @@ type JobResult struct {
 	CPUTime        time.Duration // user + system
 	Ctx, VolCtx    uint64        // context switches (all; voluntary)
 	Majf, Minf     uint64
+	// Submissions by queue depth, and requests per submit and per reap
+	// (fio's iodepth_level, iodepth_submit, iodepth_complete buckets).
+	DepthDist, SubmitDist, CompleteDist [7]uint64
 	// Engine is the statistics of the job's engine, which all of its
 	// clones share.
 	Engine engine.Stats
@@ -95,6 +99,11 @@ type runCtx struct {
 	stop   *atomic.Bool // exitall: set to stop the group's jobs
 	status *statusBoard // nil: no --status-interval
 	jobIdx int          // the job's index in the run
+	logs   *logSet      // the run's log files
+	// threadBase is the number of job threads (clones) before this job's
+	// in the run: its clones are threads threadBase+1, threadBase+2, ...
+	// (fio's numbering of log files).
+	threadBase int
 }
 
 // runJob runs j on the target: numjobs clones, each on its own engine
@@ -243,7 +252,7 @@ func (s *jobSetup) runWorkers(rc runCtx, groupID int) ([]*worker, time.Duration)
 	lv.jobs.Add(int32(j.NumJobs))
 	for i := range workers {
 		w := &worker{eng: s.eng, f: s.f, job: j, idx: i, size: s.size, lv: lv, stop: rc.stop,
-			status: rc.status, jobIdx: rc.jobIdx, groupID: groupID}
+			status: rc.status, jobIdx: rc.jobIdx, groupID: groupID, logs: rc.logs, thread: rc.threadBase + i + 1}
 		workers[i] = w
 		wg.Add(1)
 		go func() {
@@ -290,6 +299,11 @@ func collect(workers []*measure, clone int) JobResult {
 			r.Runtime = max(r.Runtime, w.measured)
 			r.BWSamples = addSamples(r.BWSamples, w.bwSamples[d])
 			r.IOPSSamples = addSamples(r.IOPSSamples, w.iopsSamples[d])
+		}
+		for i := range 7 {
+			res.DepthDist[i] += w.depthDist[i]
+			res.SubmitDist[i] += w.submitDist[i]
+			res.CompleteDist[i] += w.completeDist[i]
 		}
 		res.Verified += w.verified
 		res.Pinned = unionCPUs(res.Pinned, w.pinned)
@@ -384,6 +398,10 @@ type measure struct {
 	pinned                 []int // the CPUs the thread was pinned to, read back
 	err                    error // the first error
 	clone                  int   // the clone's index
+	// Submissions by queue depth (fio's iodepth_level), and requests
+	// handed to the kernel and reaped per call (iodepth_submit,
+	// iodepth_complete).
+	depthDist, submitDist, completeDist [7]uint64
 }
 
 func newMeasure() *measure {
@@ -433,6 +451,12 @@ type worker struct {
 	id      int // the worker's index on the status board
 	jobIdx  int
 	groupID int
+
+	// Logs (write_*_log), nil when the job writes none.
+	logs   *logSet
+	thread int // the thread's number in the run, from 1
+	logger *jobLogger
+	now    time.Time // the clock at the last reap
 
 	// Sampling: the counts at the last bandwidth and IOPS samples.
 	bwNext, iopsNext   time.Time
@@ -547,6 +571,11 @@ func (w *worker) start() error {
 	if w.measuring {
 		w.startSampling(now)
 	}
+	if j.Logs.Any() {
+		if w.logger, err = newJobLogger(j, w.thread, w.logs, now); err != nil {
+			return err
+		}
+	}
 	if b := w.status; b != nil {
 		w.id = b.join(now)
 		w.iv = newMeasure()
@@ -605,6 +634,9 @@ func (w *worker) finish() {
 		w.publishInterval(time.Now(), true)
 		w.status.leave(w.id)
 	}
+	if w.logger != nil {
+		w.logger.tick(time.Now(), true)
+	}
 	w.usage.end()
 	if w.affinity != nil {
 		_ = unix.SchedSetaffinity(0, w.affinity)
@@ -630,8 +662,43 @@ func (w *worker) submitFirst() error {
 		if err := w.q.Submit(&w.reqs[i]); err != nil {
 			return err
 		}
+		w.markDepth(w.q.InFlight())
+	}
+	if n > 0 && w.measuring {
+		w.submitDist[batchBucket(n)]++
 	}
 	return nil
+}
+
+// markDepth counts a submission at depth n (fio's iodepth_level).
+func (w *worker) markDepth(n int) {
+	if !w.measuring {
+		return
+	}
+	w.depthDist[depthBucket(n)]++
+	if w.iv != nil {
+		w.iv.depthDist[depthBucket(n)]++
+	}
+}
+
+// depthBucket maps a queue depth to fio's levels 1, 2, 4, 8, 16, 32, >=64.
+func depthBucket(n int) int {
+	if n >= 64 {
+		return 6
+	}
+	return min(bits.Len(uint(max(n, 1)))-1, 5)
+}
+
+// batchBucket maps a batch size to fio's 0, 1-4, 5-8, 9-16, 17-32,
+// 33-64, >64 (iodepth_submit, iodepth_complete).
+func batchBucket(n int) int {
+	switch {
+	case n <= 0:
+		return 0
+	case n > 64:
+		return 6
+	}
+	return 1 + max(bits.Len(uint(n-1))-2, 0)
 }
 
 // loop reaps completions and issues the next I/O in each completed
@@ -658,13 +725,27 @@ func (w *worker) loop() error {
 		if w.iv != nil && !now.Before(w.ivNext) {
 			w.publishInterval(now, false)
 		}
+		w.now = now
+		if w.logger != nil {
+			w.logger.tick(now, false)
+		}
+		if w.measuring {
+			w.completeDist[batchBucket(len(done))]++
+		}
+		issued := 0
 		for _, r := range done {
 			w.complete(r)
 			if w.issue(r) {
 				if err := w.q.Submit(r); err != nil {
 					return err
 				}
+				w.markDepth(w.q.InFlight())
+				issued++
 			}
+		}
+		if w.measuring && issued > 0 {
+			// Handed to the kernel together at the next reap.
+			w.submitDist[batchBucket(issued)]++
 		}
 	}
 	return nil
@@ -723,6 +804,9 @@ func (w *worker) complete(r *engine.Request) {
 		w.measure.record(w.job, r, d)
 		if w.iv != nil {
 			w.iv.record(w.job, r, d)
+		}
+		if w.logger != nil {
+			w.logger.record(r, d, w.now)
 		}
 		w.lv.ios[d].Add(1)
 		w.lv.bytes[d].Add(uint64(r.N))

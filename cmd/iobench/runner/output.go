@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -44,16 +45,20 @@ type Run struct {
 	// Interval, when set, says the report covers one --status-interval
 	// period only.
 	Interval *Interval
+	// Disks is what the targets' block devices did during the run.
+	Disks []DiskUtil
 }
 
 // writeReport writes run in each of formats, in order.
 func writeReport(w io.Writer, formats []string, run *Run) error {
 	for _, f := range formats {
 		switch f {
-		case "json":
-			if err := WriteJSON(w, run); err != nil {
+		case "json", "json+":
+			if err := writeJSON(w, run, f == "json+"); err != nil {
 				return err
 			}
+		case "terse":
+			writeTerse(w, run)
 		default:
 			WriteNormal(w, run)
 		}
@@ -78,6 +83,104 @@ type jsonLat struct {
 	Stddev     float64     `json:"stddev"`
 	N          int64       `json:"N"`
 	Percentile percentiles `json:"percentile,omitempty"`
+	Bins       fioBins     `json:"bins,omitempty"` // json+: fio's buckets
+}
+
+// pcts is a JSON object of percentages under fixed keys, in order.
+type pcts struct {
+	keys []string
+	vals []float64
+}
+
+// MarshalJSON writes {"k": v, ...} in the keys' order.
+func (p pcts) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, k := range p.keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, k)
+		b = append(b, ':')
+		b = strconv.AppendFloat(b, p.vals[i], 'f', 6, 64)
+	}
+	return append(b, '}'), nil
+}
+
+// The keys of fio's depth and batch distributions.
+var (
+	depthKeys = []string{"1", "2", "4", "8", "16", "32", ">=64"}
+	batchKeys = []string{"0", "4", "8", "16", "32", "64", ">=64"}
+)
+
+// distPcts turns counts into percentages of their sum under keys.
+func distPcts(keys []string, counts [7]uint64) pcts {
+	var sum uint64
+	for _, c := range counts {
+		sum += c
+	}
+	p := pcts{keys: keys, vals: make([]float64, len(keys))}
+	for i := range keys {
+		if sum > 0 {
+			p.vals[i] = 100 * float64(counts[i]) / float64(sum)
+		}
+	}
+	return p
+}
+
+// Latency buckets as fio prints them: a value goes to the first bucket
+// whose bound it is below, in ns under 1 µs, µs under 1 ms, ms above.
+var (
+	latBoundKeys  = []string{"2", "4", "10", "20", "50", "100", "250", "500", "750", "1000"}
+	latBounds     = []uint64{2, 4, 10, 20, 50, 100, 250, 500, 750, 1000}
+	latMsKeys     = []string{"2", "4", "10", "20", "50", "100", "250", "500", "750", "1000", "2000", ">=2000"}
+	latMsBoundsMs = []uint64{2, 4, 10, 20, 50, 100, 250, 500, 750, 1000, 2000}
+)
+
+// latBuckets returns the percentages of the I/Os of hs (together) in
+// fio's ns, µs and ms latency buckets.
+func latBuckets(hs ...*hdrhistogram.Histogram) (ns, us, ms pcts) {
+	ns = pcts{keys: latBoundKeys, vals: make([]float64, 10)}
+	us = pcts{keys: latBoundKeys, vals: make([]float64, 10)}
+	ms = pcts{keys: latMsKeys, vals: make([]float64, 12)}
+	var total int64
+	for _, h := range hs {
+		total += h.TotalCount()
+	}
+	if total == 0 {
+		return
+	}
+	add := func(v uint64, n int64) {
+		p := 100 * float64(n) / float64(total)
+		var vals []float64
+		var x uint64
+		bounds := latBounds
+		switch {
+		case v < 1000:
+			vals, x = ns.vals, v
+		case v < 1000000:
+			vals, x = us.vals, v/1000
+		default:
+			vals, x, bounds = ms.vals, v/1000000, latMsBoundsMs
+		}
+		for i, b := range bounds {
+			if x < b {
+				vals[i] += p
+				return
+			}
+		}
+		vals[len(vals)-1] += p
+	}
+	for _, h := range hs {
+		if h.TotalCount() == 0 {
+			continue
+		}
+		for _, b := range h.Distribution() {
+			if b.Count > 0 {
+				add(uint64(max(b.From, 0)), b.Count)
+			}
+		}
+	}
+	return
 }
 
 // percentiles is a percentile map that encodes in numeric order (a Go
@@ -172,9 +275,16 @@ type jsonJob struct {
 	Trim       jsonDir           `json:"trim"`
 	UsrCPU     float64           `json:"usr_cpu"`
 	SysCPU     float64           `json:"sys_cpu"`
+	JobRuntime int64             `json:"job_runtime"`
 	Ctx        uint64            `json:"ctx"`
 	Majf       uint64            `json:"majf"`
 	Minf       uint64            `json:"minf"`
+	IODepth    pcts              `json:"iodepth_level"`
+	IOSubmit   pcts              `json:"iodepth_submit"`
+	IOComplete pcts              `json:"iodepth_complete"`
+	LatencyNs  pcts              `json:"latency_ns"`
+	LatencyUs  pcts              `json:"latency_us"`
+	LatencyMs  pcts              `json:"latency_ms"`
 	IOBench    *jsonEngine       `json:"iobench,omitempty"`
 }
 
@@ -184,6 +294,18 @@ type jsonInterval struct {
 	Index   int   `json:"index"`
 	StartMs int64 `json:"start_ms"`
 	EndMs   int64 `json:"end_ms"`
+}
+
+type jsonDisk struct {
+	Name        string  `json:"name"`
+	ReadIOs     uint64  `json:"read_ios"`
+	WriteIOs    uint64  `json:"write_ios"`
+	ReadMerges  uint64  `json:"read_merges"`
+	WriteMerges uint64  `json:"write_merges"`
+	ReadTicks   uint64  `json:"read_ticks"`
+	WriteTicks  uint64  `json:"write_ticks"`
+	InQueue     uint64  `json:"in_queue"`
+	Util        float64 `json:"util"`
 }
 
 type jsonRun struct {
@@ -196,7 +318,7 @@ type jsonRun struct {
 	Kernel      string            `json:"kernel"`
 	Global      map[string]string `json:"global options"`
 	Jobs        []jsonJob         `json:"jobs"`
-	DiskUtil    []any             `json:"disk_util"`
+	DiskUtil    []jsonDisk        `json:"disk_util"`
 }
 
 // PercentileKey formats p as fio keys its percentile maps ("99.990000").
@@ -236,7 +358,7 @@ func sampleStats(xs []float64) (lo, hi, mean, dev float64) {
 
 // dirJSON is one direction of r; groupBW is the bandwidth (bytes/s) of
 // the direction over r's whole group, for bw_agg.
-func dirJSON(r *JobResult, d int, groupBW float64) jsonDir {
+func dirJSON(r *JobResult, d int, groupBW float64, plus bool) jsonDir {
 	dr := &r.Dir[d]
 	j := &r.Job
 	bw := uint64(dr.BW())
@@ -251,6 +373,18 @@ func dirJSON(r *JobResult, d int, groupBW float64) jsonDir {
 	out.SlatNs = latJSON(dr.Slat, pick(j.SlatPercentiles))
 	out.ClatNs = latJSON(dr.Clat, pick(j.ClatPercentiles))
 	out.LatNs = latJSON(dr.Lat, pick(j.LatPercentiles))
+	if plus {
+		// fio's json+ gives bins for the latencies it gives percentiles of.
+		for _, l := range []struct {
+			dst *jsonLat
+			h   *hdrhistogram.Histogram
+			on  bool
+		}{{&out.SlatNs, dr.Slat, j.SlatPercentiles}, {&out.ClatNs, dr.Clat, j.ClatPercentiles}, {&out.LatNs, dr.Lat, j.LatPercentiles}} {
+			if l.on && l.h.TotalCount() > 0 {
+				l.dst.Bins = fioBuckets(l.h)
+			}
+		}
+	}
 	lo, hi, mean, dev := sampleStats(dr.BWSamples)
 	out.BWMin, out.BWMax, out.BWMean, out.BWDev, out.BWSamples = uint64(lo), uint64(hi), mean, dev, len(dr.BWSamples)
 	if groupBW > 0 {
@@ -261,12 +395,19 @@ func dirJSON(r *JobResult, d int, groupBW float64) jsonDir {
 	return out
 }
 
-// WriteJSON writes run in fio's JSON schema ("fio version" becomes
+// WriteJSON writes run in fio's JSON schema (see writeJSON).
+func WriteJSON(w io.Writer, run *Run) error { return writeJSON(w, run, false) }
+
+// writeJSON writes run in fio's JSON schema; plus adds fio's json+
+// latency bins. ("fio version" becomes
 // "iobench version"; engine statistics go in an "iobench" object per job).
-func WriteJSON(w io.Writer, run *Run) error {
+func writeJSON(w io.Writer, run *Run, plus bool) error {
 	out := jsonRun{Version: Version, Timestamp: run.Time.Unix(), TimestampMs: run.Time.UnixMilli(),
 		Time: run.Time.Format(time.ANSIC), Target: run.Target, Kernel: run.Kernel,
-		Global: map[string]string{}, DiskUtil: []any{}}
+		Global: map[string]string{}, DiskUtil: []jsonDisk{}}
+	for _, d := range run.Disks {
+		out.DiskUtil = append(out.DiskUtil, jsonDisk(d))
+	}
 	for _, kv := range run.Global {
 		if kv[0] != "name" {
 			out.Global[kv[0]] = kv[1]
@@ -287,8 +428,12 @@ func WriteJSON(w io.Writer, run *Run) error {
 		r := &run.Jobs[i]
 		g := groupBW[r.GroupID]
 		j := jsonJob{JobName: r.Job.Name, GroupID: r.GroupID, Elapsed: int64(r.Elapsed.Seconds()),
-			JobOptions: map[string]string{}, Read: dirJSON(r, 0, g[0]), Write: dirJSON(r, 1, g[1]),
-			UsrCPU: r.UsrCPU, SysCPU: r.SysCPU, Ctx: r.Ctx, Majf: r.Majf, Minf: r.Minf}
+			JobOptions: map[string]string{}, Read: dirJSON(r, 0, g[0], plus), Write: dirJSON(r, 1, g[1], plus),
+			UsrCPU: r.UsrCPU, SysCPU: r.SysCPU, Ctx: r.Ctx, Majf: r.Majf, Minf: r.Minf,
+			JobRuntime: max(r.Dir[0].Runtime, r.Dir[1].Runtime).Milliseconds(),
+			IODepth:    distPcts(depthKeys, r.DepthDist), IOSubmit: distPcts(batchKeys, r.SubmitDist),
+			IOComplete: distPcts(batchKeys, r.CompleteDist)}
+		j.LatencyNs, j.LatencyUs, j.LatencyMs = latBuckets(r.Dir[0].Clat, r.Dir[1].Clat)
 		for _, kv := range r.Job.Values() {
 			j.JobOptions[kv[0]] = kv[1]
 		}
@@ -402,6 +547,7 @@ func WriteNormal(w io.Writer, run *Run) {
 			}
 		}
 		fmt.Fprintf(w, "  cpu: usr=%.2f%%, sys=%.2f%%, ctx=%d, majf=%d, minf=%d\n", r.UsrCPU, r.SysCPU, r.Ctx, r.Majf, r.Minf)
+		writeDists(w, &r)
 		if run.Interval != nil {
 			continue // the engine's statistics come with the run's total
 		}
@@ -418,24 +564,116 @@ func WriteNormal(w io.Writer, run *Run) {
 			fmt.Fprintf(w, "  io_uring: %s\n", r.Ring)
 		}
 	}
-	// Run status, per group.
-	groups := map[int][2]uint64{}
+	writeRunStatus(w, run)
+	if len(run.Disks) > 0 && run.Interval == nil {
+		fmt.Fprintf(w, "\nDisk stats (read/write):\n")
+		for _, d := range run.Disks {
+			fmt.Fprintf(w, "  %s: ios=%d/%d, merge=%d/%d, ticks=%d/%d, in_queue=%d, util=%.2f%%\n", d.Name,
+				d.ReadIOs, d.WriteIOs, d.ReadMerges, d.WriteMerges, d.ReadTicks, d.WriteTicks, d.InQueue, d.Util)
+		}
+	}
+}
+
+// writeRunStatus writes fio's "Run status group" lines: per group and
+// direction the bandwidth of the whole group (its bytes over its longest
+// runtime), the range of its jobs' bandwidths, the bytes and the range
+// of runtimes.
+func writeRunStatus(w io.Writer, run *Run) {
 	var ids []int
-	for _, r := range run.Jobs {
-		if _, ok := groups[r.GroupID]; !ok {
+	byGroup := map[int][]*JobResult{}
+	for i := range run.Jobs {
+		r := &run.Jobs[i]
+		if _, ok := byGroup[r.GroupID]; !ok {
 			ids = append(ids, r.GroupID)
 		}
-		g := groups[r.GroupID]
-		g[0] += r.Dir[0].Bytes
-		g[1] += r.Dir[1].Bytes
-		groups[r.GroupID] = g
+		byGroup[r.GroupID] = append(byGroup[r.GroupID], r)
 	}
 	sort.Ints(ids)
-	fmt.Fprintf(w, "\nRun status:\n")
+	fmt.Fprintln(w)
 	for _, id := range ids {
-		g := groups[id]
-		fmt.Fprintf(w, "  group %d: read %s, written %s\n", id, humanBytes(g[0]), humanBytes(g[1]))
+		fmt.Fprintf(w, "Run status group %d (all jobs):\n", id)
+		for d, name := range []string{"READ", "WRITE"} {
+			var bytes uint64
+			var runMin, runMax time.Duration
+			bwMin, bwMax := math.Inf(1), 0.0
+			for _, r := range byGroup[id] {
+				dr := &r.Dir[d]
+				if dr.IOs == 0 {
+					continue
+				}
+				bytes += dr.Bytes
+				if runMin == 0 || dr.Runtime < runMin {
+					runMin = dr.Runtime
+				}
+				runMax = max(runMax, dr.Runtime)
+				bwMin, bwMax = min(bwMin, dr.BW()), max(bwMax, dr.BW())
+			}
+			if bytes == 0 || runMax <= 0 {
+				continue
+			}
+			agg := float64(bytes) / runMax.Seconds()
+			fmt.Fprintf(w, "  %5s: bw=%s/s (%s/s), %s/s-%s/s, io=%s, run=%d-%dmsec\n", name,
+				humanBytes(uint64(agg)), humanize.Bytes(uint64(agg)), humanBytes(uint64(bwMin)), humanBytes(uint64(bwMax)),
+				humanBytes(bytes), runMin.Milliseconds(), runMax.Milliseconds())
+		}
 	}
+}
+
+// writeDists writes the latency buckets and the depth distributions of r,
+// as fio's normal report does.
+func writeDists(w io.Writer, r *JobResult) {
+	ns, us, ms := latBuckets(r.Dir[0].Clat, r.Dir[1].Clat)
+	for _, b := range []struct {
+		unit string
+		p    pcts
+	}{{"nsec", ns}, {"usec", us}, {"msec", ms}} {
+		var parts []string
+		for i, v := range b.p.vals {
+			if v >= 0.01 {
+				parts = append(parts, fmt.Sprintf("%s=%.2f%%", b.p.keys[i], v))
+			}
+		}
+		if len(parts) > 0 {
+			fmt.Fprintf(w, "  lat (%s)   : %s\n", b.unit, strings.Join(parts, ", "))
+		}
+	}
+	dist := func(p pcts) string {
+		parts := make([]string, len(p.keys))
+		for i, k := range p.keys {
+			parts[i] = fmt.Sprintf("%s=%.1f%%", k, p.vals[i])
+		}
+		return strings.Join(parts, ", ")
+	}
+	fmt.Fprintf(w, "  IO depths    : %s\n", dist(distPcts(depthKeys, r.DepthDist)))
+	fmt.Fprintf(w, "     submit    : %s\n", dist(distPcts(batchKeys, r.SubmitDist)))
+	fmt.Fprintf(w, "     complete  : %s\n", dist(distPcts(batchKeys, r.CompleteDist)))
+	fmt.Fprintf(w, "     issued rwts: total=%d,%d,0,0 short=0,0,0,0 dropped=0,0,0,0\n", r.Dir[0].IOs, r.Dir[1].IOs)
+}
+
+// writeHeaders writes the line fio prints for each job before it runs.
+func writeHeaders(w io.Writer, jobs []workloads.Job, groups [][]int) {
+	for gi, g := range groups {
+		for _, ji := range g {
+			j := &jobs[ji]
+			bs := func(d int) string {
+				lo, hi := j.BS[d], j.BS[d]
+				if len(j.BSSplit[d]) > 0 {
+					lo, hi = j.BSSplit[d][0].Size, j.BSSplit[d][0].Size
+					for _, s := range j.BSSplit[d] {
+						lo, hi = min(lo, s.Size), max(hi, s.Size)
+					}
+				}
+				return fmt.Sprintf("%dB-%dB", lo, hi)
+			}
+			fmt.Fprintf(w, "%s: (g=%d): rw=%s, bs=(R) %s, (W) %s, (T) %s, ioengine=io_uring, iodepth=%d\n",
+				j.Name, gi, j.RW, bs(0), bs(1), bs(0), j.IODepth)
+		}
+	}
+	n := 0
+	for _, j := range jobs {
+		n += j.NumJobs
+	}
+	fmt.Fprintf(w, "Starting %d thread%s\n", n, map[bool]string{true: "s"}[n != 1])
 }
 
 // writeLat writes one latency line (fio's "clat (usec): min=..., ...")

@@ -94,6 +94,12 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 	for _, j := range jobs {
 		total += j.RampTime + j.Runtime
 	}
+	disks := watchDisks(targets)
+	logs := newLogSet()
+	threadBase := make([]int, len(jobs))
+	for i := 1; i < len(jobs); i++ {
+		threadBase[i] = threadBase[i-1] + jobs[i-1].NumJobs
+	}
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() { progress(out, lv, total, stop); close(done) }()
@@ -113,7 +119,8 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 		var stop atomic.Bool
 		for k, ji := range g {
 			go func() {
-				results[k] = runJob(jobs[ji], gi, targets[ji], runCtx{lv: lv, stop: &stop, status: board, jobIdx: ji})
+				results[k] = runJob(jobs[ji], gi, targets[ji], runCtx{lv: lv, stop: &stop, status: board, jobIdx: ji,
+					logs: logs, threadBase: threadBase[ji]})
 				if jobs[ji].ExitAll {
 					stop.Store(true)
 				}
@@ -126,6 +133,10 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 		for _, r := range results {
 			run.Jobs = append(run.Jobs, r...)
 		}
+	}
+	run.Disks = disks.utils()
+	if err := logs.close(); err != nil {
+		fmt.Fprintf(stderr, "iobench: %v\n", err)
 	}
 	if board != nil {
 		board.finish()

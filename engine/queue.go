@@ -69,6 +69,7 @@ type piece struct {
 	unwrit  bool  // in-place write over an Unwritten extent
 	m       mapcache.Mapping
 	startNs int64 // writes: when the device write was queued
+	sync    Sync  // a flush of the device, not a transfer
 }
 
 // maxPiece bounds one device I/O (io_uring lengths are 32-bit).
@@ -222,6 +223,10 @@ func (q *Queue) start(r *Request) {
 	r.epoch = e.epoch.Load()
 	q.epochs.enter(r.epoch)
 
+	if r.Sync != NoSync {
+		q.startSync(r)
+		return
+	}
 	if err := q.resolve(r); err != nil {
 		r.fail(err)
 	}
@@ -274,6 +279,9 @@ func (q *Queue) fill() {
 
 // queueOp builds the ring operation for the untransferred part of p.
 func (q *Queue) queueOp(slot uint32, p *piece) bool {
+	if p.sync != NoSync {
+		return q.syncOp(slot, p)
+	}
 	e := q.eng
 	d := &e.devs[p.dev]
 	buf := p.req.Buf[p.bufOff+p.done : p.bufOff+p.length]
@@ -357,6 +365,10 @@ func (q *Queue) complete(c Completion) {
 	q.freeSlot = append(q.freeSlot, slot)
 	e, f := q.eng, p.req.File
 	q.count(f, cIOs, 1)
+	if p.sync != NoSync {
+		q.completeSync(&p, c.Res)
+		return
+	}
 
 	want := p.length - p.done
 	switch {
@@ -482,12 +494,12 @@ func (q *Queue) pieceDone(r *Request) {
 	r.Latency = time.Duration(e.nowNs() - r.startNs)
 	if r.Err == nil {
 		r.N = r.want
-		if r.N < len(r.Buf) && !r.Write {
+		if r.N < len(r.Buf) && !r.Write && r.Sync == NoSync {
 			r.Err = ioEOF
 		}
 	}
 	q.count(f, cRequests, 1)
-	if f != nil {
+	if f != nil && r.Sync == NoSync {
 		if r.Write {
 			q.count(f, cWrites, 1)
 		} else {

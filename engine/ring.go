@@ -44,6 +44,8 @@ type Op struct {
 	Len       uint32
 	Offset    uint64 // device byte address
 	UserData  uint64
+	// Sync, when set, makes the op a flush of Fd (no data, no buffer).
+	Sync Sync
 }
 
 // Completion is the outcome of one Op: Res is the number of bytes

@@ -116,6 +116,13 @@ type Job struct {
 	ExitAll bool
 	// Logs are the job's fio-format logs.
 	Logs Logs
+	// Durability: a device flush after every FsyncEvery (FdatasyncEvery)
+	// writes, one when the writes are done (EndFsync) and one at close
+	// (FsyncOnClose); SyncMode "sync" or "dsync" opens the target O_SYNC
+	// or O_DSYNC.
+	FsyncEvery, FdatasyncEvery int
+	EndFsync, FsyncOnClose     bool
+	SyncMode                   string
 
 	// Engine options (iobench only).
 	Mapper        string        // linear, scattered, cow, fiemap
@@ -276,6 +283,9 @@ func (j *Job) Validate() error {
 	}
 	if j.TimeBased && j.Runtime == 0 {
 		bad("time_based needs runtime")
+	}
+	if j.FsyncEvery > 0 && j.FdatasyncEvery > 0 {
+		bad("fsync=%d and fdatasync=%d: choose one", j.FsyncEvery, j.FdatasyncEvery)
 	}
 	if j.Loops < 1 {
 		bad("loops=%d: want at least 1", j.Loops)

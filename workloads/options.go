@@ -215,6 +215,32 @@ var options = []Option{
 	{Name: "per_job_logs", Arg: "bool", Default: "1", Help: "one log file per job thread (PREFIX_bw.N.log); 0: one for all (PREFIX_bw.log)", kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.Logs.PerJob, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.Logs.PerJob) }},
+	{Name: "fsync", Arg: "n", Default: "0", Help: "flush the device (fsync, through io_uring) after every n writes", kind: kindInt,
+		set: func(j *Job, v string) (err error) { j.FsyncEvery, err = parseInt(v, 0, 1<<30); return },
+		get: func(j *Job) string { return strconv.Itoa(j.FsyncEvery) }},
+	{Name: "fdatasync", Arg: "n", Default: "0", Help: "flush the device's data (fdatasync, through io_uring) after every n writes", kind: kindInt,
+		set: func(j *Job, v string) (err error) { j.FdatasyncEvery, err = parseInt(v, 0, 1<<30); return },
+		get: func(j *Job) string { return strconv.Itoa(j.FdatasyncEvery) }},
+	{Name: "end_fsync", Arg: "bool", Help: "flush the device when the job's writes are done", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.EndFsync, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.EndFsync) }},
+	{Name: "fsync_on_close", Arg: "bool", Help: "flush the device when the job closes it", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.FsyncOnClose, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.FsyncOnClose) }},
+	{Name: "sync", Arg: "0|1|sync|dsync", Default: "0", Help: "open the target O_SYNC (1, sync) or O_DSYNC (dsync)", kind: kindBool,
+		set: func(j *Job, v string) error {
+			switch strings.ToLower(v) {
+			case "0", "none", "false", "off":
+				j.SyncMode = ""
+			case "1", "sync", "true", "on", "":
+				j.SyncMode = "sync"
+			case "dsync":
+				j.SyncMode = "dsync"
+			default:
+				return fmt.Errorf("want 0, 1, sync or dsync")
+			}
+			return nil
+		}, get: func(j *Job) string { return map[string]string{"": "0"}[j.SyncMode] + j.SyncMode }},
 	{Name: "group_reporting", Arg: "bool", Help: "report a job's numjobs clones as one", kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.GroupReporting, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.GroupReporting) }},
@@ -277,11 +303,6 @@ var refusedOptions = map[string]string{
 	"iodepth_batch_complete_max": "iobench's batching is fixed: it hands every queued I/O to the kernel at each reap and waits for one completion",
 	"iodepth_low":                "iobench's batching is fixed: it refills the queue as soon as an I/O completes",
 	"exitall_on_error":           "not implemented",
-	"fsync":                      "not implemented: device flushes are not issued",
-	"fdatasync":                  "not implemented: device flushes are not issued",
-	"end_fsync":                  "not implemented: device flushes are not issued",
-	"fsync_on_close":             "not implemented: device flushes are not issued",
-	"sync":                       "not implemented: O_SYNC/O_DSYNC writes are not issued",
 	"rate":                       "not implemented: no rate limiting",
 	"rate_iops":                  "not implemented: no rate limiting",
 	"rate_min":                   "not implemented: no rate limiting",

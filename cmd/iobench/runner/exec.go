@@ -63,6 +63,10 @@ type JobResult struct {
 	CPUTime        time.Duration // user + system
 	Ctx, VolCtx    uint64        // context switches (all; voluntary)
 	Majf, Minf     uint64
+	// Syncs is the flushes issued after every fsync/fdatasync writes;
+	// SyncLat their latency (ns).
+	Syncs   uint64
+	SyncLat *hdrhistogram.Histogram
 	// Submissions by queue depth, and requests per submit and per reap
 	// (fio's iodepth_level, iodepth_submit, iodepth_complete buckets).
 	DepthDist, SubmitDist, CompleteDist [7]uint64
@@ -113,7 +117,7 @@ type runCtx struct {
 // set, stops the job early (exitall).
 func runJob(j workloads.Job, groupID int, tgt string, rc runCtx) []JobResult {
 	fail := func(err error) []JobResult {
-		res := JobResult{Job: j, GroupID: groupID, Clone: -1, Mapper: j.Mapper, Err: err}
+		res := JobResult{Job: j, GroupID: groupID, Clone: -1, Mapper: j.Mapper, Err: err, SyncLat: newHist()}
 		for d := range 2 {
 			res.Dir[d].Slat, res.Dir[d].Clat, res.Dir[d].Lat = newHist(), newHist(), newHist()
 		}
@@ -178,7 +182,8 @@ func openJob(j *workloads.Job, tgt string) (*jobSetup, error) {
 	readOnly := j.VerifyOnly || !j.RW.Writes() || j.Mapper == "fiemap"
 	// direct=0 goes through the page cache, still through io_uring, as
 	// fio's buffered I/O does.
-	dev, err := device.Open(tgt, device.Options{ReadOnly: readOnly, Force: j.Force, NoDirect: !j.Direct})
+	dev, err := device.Open(tgt, device.Options{ReadOnly: readOnly, Force: j.Force, NoDirect: !j.Direct,
+		Sync: j.SyncMode == "sync", DSync: j.SyncMode == "dsync"})
 	if err != nil {
 		return nil, err
 	}
@@ -281,7 +286,7 @@ func results(j *workloads.Job, ms []*measure) []JobResult {
 // collect adds up what workers measured into one result (clone is its
 // Clone field) with the first of their errors.
 func collect(workers []*measure, clone int) JobResult {
-	res := JobResult{Clone: clone}
+	res := JobResult{Clone: clone, SyncLat: newHist()}
 	for d := range 2 {
 		res.Dir[d].Slat, res.Dir[d].Clat, res.Dir[d].Lat = newHist(), newHist(), newHist()
 	}
@@ -300,6 +305,8 @@ func collect(workers []*measure, clone int) JobResult {
 			r.BWSamples = addSamples(r.BWSamples, w.bwSamples[d])
 			r.IOPSSamples = addSamples(r.IOPSSamples, w.iopsSamples[d])
 		}
+		res.Syncs += w.syncs
+		res.SyncLat.Merge(w.syncLat)
 		for i := range 7 {
 			res.DepthDist[i] += w.depthDist[i]
 			res.SubmitDist[i] += w.submitDist[i]
@@ -402,10 +409,13 @@ type measure struct {
 	// handed to the kernel and reaped per call (iodepth_submit,
 	// iodepth_complete).
 	depthDist, submitDist, completeDist [7]uint64
+	// Flushes after every fsync/fdatasync writes, and their latency.
+	syncs   uint64
+	syncLat *hdrhistogram.Histogram
 }
 
 func newMeasure() *measure {
-	m := &measure{}
+	m := &measure{syncLat: newHist()}
 	for d := range 2 {
 		m.slat[d], m.clat[d], m.lat[d] = newHist(), newHist(), newHist()
 	}
@@ -481,6 +491,9 @@ type worker struct {
 	pastDeadline bool
 	measuring    bool // past the ramp time
 	measureStart time.Time
+	// writesSinceSync counts writes issued since the last flush
+	// (fsync=, fdatasync=).
+	writesSinceSync int
 }
 
 // interrupted is set when the user asks iobench to stop (SIGINT or
@@ -507,6 +520,10 @@ func (w *worker) run() {
 		return
 	}
 	if err := w.loop(); err != nil {
+		w.err = err
+		return
+	}
+	if err := w.closeSyncs(); err != nil && w.err == nil {
 		w.err = err
 	}
 }
@@ -760,6 +777,12 @@ func (w *worker) issue(r *engine.Request) bool {
 	if !j.TimeBased && w.issued >= w.passBytes {
 		return false
 	}
+	if n, kind := w.syncEvery(); n > 0 && w.writesSinceSync >= n {
+		w.writesSinceSync = 0
+		r.File, r.Sync = w.f, kind
+		return true
+	}
+	r.Sync = engine.NoSync
 	var io workloads.IO
 	for tries := 0; ; tries++ {
 		io = w.gen.Next()
@@ -777,12 +800,71 @@ func (w *worker) issue(r *engine.Request) bool {
 		}
 	}
 	w.issued += io.Length
+	if io.Write {
+		w.writesSinceSync++
+	}
 	return true
+}
+
+// syncEvery returns after how many writes the job flushes, and how.
+func (w *worker) syncEvery() (int, engine.Sync) {
+	switch j := w.job; {
+	case j.FdatasyncEvery > 0:
+		return j.FdatasyncEvery, engine.Fdatasync
+	case j.FsyncEvery > 0:
+		return j.FsyncEvery, engine.Fsync
+	}
+	return 0, engine.NoSync
+}
+
+// closeSyncs flushes the device once for end_fsync and once for
+// fsync_on_close, after the job's I/O.
+func (w *worker) closeSyncs() error {
+	j := w.job
+	if !j.RW.Writes() || j.VerifyOnly {
+		return nil
+	}
+	var done []*engine.Request
+	for _, on := range []bool{j.EndFsync, j.FsyncOnClose} {
+		if !on {
+			continue
+		}
+		r := &w.reqs[0]
+		r.File, r.Sync = w.f, engine.Fsync
+		if err := w.q.Submit(r); err != nil {
+			return err
+		}
+		var err error
+		if done, err = w.q.Reap(done[:0], 1); err != nil {
+			return err
+		}
+		if r.Err != nil {
+			return r.Err
+		}
+	}
+	return nil
 }
 
 // complete accounts for the completed request r and checks what it read
 // when the job verifies.
 func (w *worker) complete(r *engine.Request) {
+	if r.Sync != engine.NoSync {
+		switch {
+		case r.Err != nil:
+			if w.err == nil {
+				w.err = r.Err
+			}
+			w.stopping = true
+		case w.measuring:
+			w.syncs++
+			_ = w.syncLat.RecordValue(max(int64(r.Latency), 1))
+			if w.iv != nil {
+				w.iv.syncs++
+				_ = w.iv.syncLat.RecordValue(max(int64(r.Latency), 1))
+			}
+		}
+		return
+	}
 	d := 0
 	if r.Write {
 		d = 1

@@ -249,3 +249,29 @@ func TestBufferedGoesThroughPageCache(t *testing.T) {
 		t.Errorf("direct=0 read 8 MiB but only %d of 2048 pages are cached", n)
 	}
 }
+
+// TestFlushes: fdatasync=1 flushes after every write but the last (as
+// fio counts them), end_fsync once more, and each flush reaches the
+// device (the loop device counts every flush as a write request);
+// sync=dsync opens the target O_DSYNC.
+func TestFlushes(t *testing.T) {
+	jobs, raw := jsonRunOf(t, "--name=f", "--rw=write", "--bs=4k", "--size=1m", "--fdatasync=1", "--end_fsync=1")
+	j := jobs[0]
+	writes, syncs := num(t, j, "write", "total_ios"), num(t, j, "sync", "total_ios")
+	if writes != 256 || syncs != 255 || num(t, j, "sync", "lat_ns", "N") != 255 || num(t, j, "sync", "lat_ns", "mean") <= 0 {
+		t.Fatalf("%v writes, %v flushes", writes, syncs)
+	}
+	var doc struct {
+		DiskUtil []struct {
+			WriteIOs float64 `json:"write_ios"`
+		} `json:"disk_util"`
+	}
+	json.Unmarshal([]byte(raw), &doc)
+	if len(doc.DiskUtil) != 1 || doc.DiskUtil[0].WriteIOs != writes+syncs+1 {
+		t.Errorf("the device saw %v write requests for %v writes, %v flushes and the end_fsync", doc.DiskUtil, writes, syncs)
+	}
+	code, _, errs := run(t, "--name=d", "--rw=write", "--size=1m", "--sync=dsync", "--target-size=128m")
+	if code != 0 {
+		t.Errorf("sync=dsync: exit %d: %s", code, errs)
+	}
+}

@@ -233,6 +233,12 @@ type jsonDir struct {
 	IOPSSamples int     `json:"iops_samples"`
 }
 
+// jsonSync is fio's "sync" object: the flushes of fsync=/fdatasync=.
+type jsonSync struct {
+	TotalIOs uint64  `json:"total_ios"`
+	LatNs    jsonLat `json:"lat_ns"`
+}
+
 type jsonEngine struct {
 	Mapper          string  `json:"mapper"`
 	Cache           bool    `json:"cache"`
@@ -273,6 +279,7 @@ type jsonJob struct {
 	Read       jsonDir           `json:"read"`
 	Write      jsonDir           `json:"write"`
 	Trim       jsonDir           `json:"trim"`
+	Sync       jsonSync          `json:"sync"`
 	UsrCPU     float64           `json:"usr_cpu"`
 	SysCPU     float64           `json:"sys_cpu"`
 	JobRuntime int64             `json:"job_runtime"`
@@ -434,6 +441,7 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 			IODepth:    distPcts(depthKeys, r.DepthDist), IOSubmit: distPcts(batchKeys, r.SubmitDist),
 			IOComplete: distPcts(batchKeys, r.CompleteDist)}
 		j.LatencyNs, j.LatencyUs, j.LatencyMs = latBuckets(r.Dir[0].Clat, r.Dir[1].Clat)
+		j.Sync = jsonSync{TotalIOs: r.Syncs, LatNs: latJSON(r.SyncLat, r.Job.PercentileList)}
 		for _, kv := range r.Job.Values() {
 			j.JobOptions[kv[0]] = kv[1]
 		}
@@ -545,6 +553,10 @@ func WriteNormal(w io.Writer, run *Run) {
 				lo, hi, mean, dev := sampleStats(dr.IOPSSamples)
 				fmt.Fprintf(w, "    iops      : min=%.0f, max=%.0f, avg=%.2f, stdev=%.2f, samples=%d\n", lo, hi, mean, dev, len(dr.IOPSSamples))
 			}
+		}
+		if r.Syncs > 0 {
+			fmt.Fprintf(w, "  fsync/fdatasync/sync_file_range: %d flushes\n", r.Syncs)
+			writeLat(w, "sync", r.SyncLat, true, j.PercentileList)
 		}
 		fmt.Fprintf(w, "  cpu: usr=%.2f%%, sys=%.2f%%, ctx=%d, majf=%d, minf=%d\n", r.UsrCPU, r.SysCPU, r.Ctx, r.Majf, r.Minf)
 		writeDists(w, &r)

@@ -102,7 +102,7 @@ func TestParseErrors(t *testing.T) {
 		{"[a]\n#iobench: mapper=zfs\n", 1, "", nil},
 		{"[a]\nioengine=psync\n", 2, "ioengine", ErrRefused},
 		{"[a]\nioengine=libaio\n", 2, "ioengine", ErrRefused},
-		{"[a]\nfsync=1\n", 2, "fsync", ErrRefused},
+		{"[a]\nzonemode=zbd\n", 2, "zonemode", ErrRefused},
 		{"[a]\niodepth_batch_submit=4\n", 2, "iodepth_batch_submit", ErrRefused},
 		{"[a]\ncpus_allowed_policy=split\n", 2, "cpus_allowed_policy", ErrRefused},
 		{"[a]\nkb_base=999\n", 2, "kb_base", ErrBadValue},

@@ -38,7 +38,11 @@ type Generator struct {
 	unit      uint64 // offset alignment
 	bs        [2]uint64
 	split     [2][]BSSplit
+	bsRange   [2][2]uint64
 	readShare float64
+	rwMod     uint64  // rw's ":N"
+	sinceRand uint64  // I/Os since the last random offset (rw=rand...:N)
+	pctRandom float64 // percentage_random
 	rng       *rand.Rand
 	pos       [2]uint64
 
@@ -55,8 +59,12 @@ type Generator struct {
 // NewGenerator returns the generator of clone jobIndex of j over a target
 // of targetBytes.
 func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
-	g := &Generator{rw: j.RW, base: j.Offset, bs: j.BS, split: j.BSSplit,
-		readShare: j.RWMixRead / 100, unit: j.MinBS(), dist: j.Dist.Kind}
+	g := &Generator{rw: j.RW, base: j.Offset + uint64(jobIndex)*j.OffsetIncrement, bs: j.BS, split: j.BSSplit,
+		bsRange: j.BSRange, readShare: j.RWMixRead / 100, unit: j.MinBS(), dist: j.Dist.Kind,
+		rwMod: j.RWMod, pctRandom: j.PercentageRandom}
+	if j.BlockAlign > 0 && j.RW.Random() {
+		g.unit = j.BlockAlign
+	}
 	if g.base > targetBytes {
 		g.base = targetBytes
 	}
@@ -112,22 +120,42 @@ func (g *Generator) Next() IO {
 		size = g.span
 	}
 	var off uint64
-	if g.rw.Random() {
+	if g.rw.Random() && g.pickRandom() {
 		off = g.randomBlock() * g.unit
 		if off+size > g.span {
 			off = (g.span - size) / g.unit * g.unit
 		}
+		g.pos[d] = off + size
 	} else {
 		if g.pos[d]+size > g.span {
 			g.pos[d] = 0
 		}
 		off = g.pos[d]
 		g.pos[d] += size
+		if !g.rw.Random() {
+			g.pos[d] += g.rwMod // rw=read:N skips N bytes
+		}
 	}
 	return IO{Offset: g.base + off, Length: size, Write: write}
 }
 
+// pickRandom reports whether a random pattern's next I/O goes to a random
+// offset: every rw=...:N-th I/O with N, and percentage_random of those.
+func (g *Generator) pickRandom() bool {
+	if g.rwMod > 1 {
+		first := g.sinceRand == 0
+		g.sinceRand = (g.sinceRand + 1) % g.rwMod
+		if !first {
+			return false
+		}
+	}
+	return g.pctRandom >= 100 || g.rng.Float64()*100 < g.pctRandom
+}
+
 func (g *Generator) size(d int) uint64 {
+	if r := g.bsRange[d]; r[1] > 0 {
+		return r[0] * (1 + g.rng.Uint64N(r[1]/r[0]))
+	}
 	s := g.split[d]
 	if len(s) == 0 {
 		return g.bs[d]

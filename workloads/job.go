@@ -70,17 +70,40 @@ type Job struct {
 	Filename string
 	RW       RW
 	// RWMixRead is the read share (percent) of rw and randrw.
-	RWMixRead   float64
-	BS          [2]uint64    // block size for reads and writes
-	BSSplit     [2][]BSSplit // per direction; empty: use BS
-	IODepth     int
-	NumJobs     int
-	Size        uint64 // bytes of the target each job covers; 0: all of it
-	Offset      uint64
-	Runtime     time.Duration
-	TimeBased   bool
-	RampTime    time.Duration
-	Direct      bool
+	RWMixRead float64
+	BS        [2]uint64 // block size for reads and writes
+	// BSRange, when [d][1] > 0, draws direction d's sizes from
+	// [lo, hi] in multiples of lo (bs=lo-hi, bsrange).
+	BSRange [2][2]uint64
+	BSSplit [2][]BSSplit // per direction; empty: use BS
+	IODepth int
+	NumJobs int
+	Size    uint64 // bytes of the target each job covers; 0: all of it
+	Offset  uint64
+	// SizePct and OffsetPct, when > 0, are size and offset as
+	// percentages of the target, resolved by ResolvePct.
+	SizePct, OffsetPct float64
+	// OffsetIncrement moves clone n's region by n*OffsetIncrement.
+	OffsetIncrement uint64
+	// IOSize is the bytes per pass (io_size), wrapping over the region;
+	// 0: the region's size. NumberIOs stops the job after that many
+	// I/Os (0: no limit).
+	IOSize    uint64
+	NumberIOs int
+	// PercentageRandom is the share of a random pattern's I/Os at random
+	// offsets (100 by default); the rest continue sequentially.
+	PercentageRandom float64
+	// BlockAlign aligns random offsets (0: the smallest block size).
+	BlockAlign uint64
+	// RWMod is rw's ":N": for sequential patterns bytes skipped after each
+	// I/O, for random ones the I/Os per random offset.
+	RWMod     uint64
+	Runtime   time.Duration
+	TimeBased bool
+	RampTime  time.Duration
+	Direct    bool
+	// Invalidate drops the target's page cache before the job.
+	Invalidate  bool
 	Dist        Dist
 	NoRandomMap bool
 	RandRepeat  bool
@@ -158,7 +181,7 @@ func (l *Logs) Any() bool { return l.BW != "" || l.IOPS != "" || l.Lat != "" || 
 func NewJob(name string) Job {
 	return Job{
 		Name: name, RW: Read, RWMixRead: 50, BS: [2]uint64{4096, 4096},
-		IODepth: 1, NumJobs: 1, Direct: true, Dist: Dist{Kind: "random"},
+		IODepth: 1, NumJobs: 1, Direct: true, Invalidate: true, PercentageRandom: 100, Dist: Dist{Kind: "random"},
 		RandRepeat: true, RandSeed: 0x89, Mapper: "linear", Extents: 1024, Cache: true,
 		Loops: 1, KBBase: 1024, PercentileList: slices.Clone(DefaultPercentiles),
 		BWAvgTime: 500 * time.Millisecond, IOPSAvgTime: 500 * time.Millisecond, ClatPercentiles: true,
@@ -281,6 +304,20 @@ func (j *Job) Validate() error {
 	if j.Size%512 != 0 {
 		bad("size=%d: want a multiple of 512", j.Size)
 	}
+	for d := range 2 {
+		if lo := j.BSRange[d][0]; j.BSRange[d][1] > 0 && (lo == 0 || lo%512 != 0) {
+			bad("bs range %d-%d: the lower bound must be a multiple of 512", lo, j.BSRange[d][1])
+		}
+	}
+	if j.BlockAlign%512 != 0 {
+		bad("blockalign=%d: want a multiple of 512", j.BlockAlign)
+	}
+	if j.OffsetIncrement%512 != 0 {
+		bad("offset_increment=%d: want a multiple of 512", j.OffsetIncrement)
+	}
+	if !j.RW.Random() && j.RWMod%512 != 0 {
+		bad("rw=%s:%d: the skip must be a multiple of 512", j.RW, j.RWMod)
+	}
 	if j.TimeBased && j.Runtime == 0 {
 		bad("time_based needs runtime")
 	}
@@ -308,9 +345,21 @@ func (j *Job) Validate() error {
 	return errors.Join(errs...)
 }
 
+// ResolvePct turns size=N% and offset=N% into bytes of a target of
+// targetBytes, rounded down to the smallest block size.
+func (j *Job) ResolvePct(targetBytes uint64) {
+	unit := max(j.MinBS(), 1)
+	if j.SizePct > 0 {
+		j.Size = uint64(float64(targetBytes)*j.SizePct/100) / unit * unit
+	}
+	if j.OffsetPct > 0 {
+		j.Offset = uint64(float64(targetBytes)*j.OffsetPct/100) / unit * unit
+	}
+}
+
 // MaxBS returns the largest block size the job uses.
 func (j *Job) MaxBS() uint64 {
-	m := max(j.BS[0], j.BS[1])
+	m := max(j.BS[0], j.BS[1], j.BSRange[0][1], j.BSRange[1][1])
 	for d := range 2 {
 		for _, s := range j.BSSplit[d] {
 			m = max(m, s.Size)

@@ -46,7 +46,7 @@ var options = []Option{
 	{Name: "filename", Arg: "path", Help: "target block device or file (default: an automatically created loop device)", kind: kindString,
 		set: func(j *Job, v string) error { j.Filename = v; return nil }, get: func(j *Job) string { return j.Filename }},
 	{Name: "rw", Arg: "pattern", Default: "read", Help: "read, write, randread, randwrite, rw (readwrite), randrw", kind: kindString,
-		set: setRW, get: func(j *Job) string { return string(j.RW) }},
+		set: setRW, get: rwString},
 	{Name: "rwmixread", Arg: "pct", Default: "50", Help: "read share of rw and randrw, percent", kind: kindFloat,
 		set: func(j *Job, v string) error {
 			p, err := parsePct(v)
@@ -59,8 +59,8 @@ var options = []Option{
 			j.RWMixRead = 100 - p
 			return err
 		}, get: func(j *Job) string { return strconv.FormatFloat(100-j.RWMixRead, 'g', -1, 64) }},
-	{Name: "bs", Arg: "size[,size]", Default: "4k", Help: "block size (reads,writes); alias blocksize", kind: kindSize,
-		set: setBS, get: func(j *Job) string { return sizeString(j.BS[0]) + "," + sizeString(j.BS[1]) }},
+	{Name: "bs", Arg: "size[,size]", Default: "4k", Help: "block size, or a range lo-hi (reads,writes); alias blocksize", kind: kindSize,
+		set: setBS, get: func(j *Job) string { return bsString(j) }},
 	{Name: "bssplit", Arg: "size/pct:...[,size/pct:...]", Help: "mix of block sizes, e.g. 4k/50:64k/40:1m/10 (reads,writes)", kind: kindSize,
 		set: setBSSplit, get: func(j *Job) string { return bssplitString(j.BSSplit) }},
 	{Name: "iodepth", Arg: "n", Default: "1", Help: "I/Os in flight per job", kind: kindInt,
@@ -69,12 +69,29 @@ var options = []Option{
 	{Name: "numjobs", Arg: "n", Default: "1", Help: "clones of the job, each with its own queue", kind: kindInt,
 		set: func(j *Job, v string) (err error) { j.NumJobs, err = parseInt(v, 1, 256); return },
 		get: func(j *Job) string { return strconv.Itoa(j.NumJobs) }},
-	{Name: "size", Arg: "size|pct%", Help: "bytes of the target each job covers (default: all of it)", kind: kindSize,
-		set: func(j *Job, v string) (err error) { j.Size, err = j.parseSize(v); return },
-		get: func(j *Job) string { return sizeString(j.Size) }},
-	{Name: "offset", Arg: "size", Default: "0", Help: "start of the region in the target", kind: kindSize,
-		set: func(j *Job, v string) (err error) { j.Offset, err = j.parseSize(v); return },
-		get: func(j *Job) string { return sizeString(j.Offset) }},
+	{Name: "size", Arg: "size|pct%", Help: "bytes of the target each job covers, or a percentage of the target (default: all of it)", kind: kindSize,
+		set: func(j *Job, v string) (err error) { j.Size, j.SizePct, err = j.parseSizeOrPct(v); return },
+		get: func(j *Job) string { return pctOrSize(j.Size, j.SizePct) }},
+	{Name: "offset", Arg: "size|pct%", Default: "0", Help: "start of the region in the target, or a percentage of the target", kind: kindSize,
+		set: func(j *Job, v string) (err error) { j.Offset, j.OffsetPct, err = j.parseSizeOrPct(v); return },
+		get: func(j *Job) string { return pctOrSize(j.Offset, j.OffsetPct) }},
+	{Name: "offset_increment", Arg: "size", Default: "0", Help: "clone n starts at offset + n*offset_increment", kind: kindSize,
+		set: func(j *Job, v string) (err error) { j.OffsetIncrement, err = j.parseSize(v); return },
+		get: func(j *Job) string { return sizeString(j.OffsetIncrement) }},
+	{Name: "io_size", Arg: "size", Help: "bytes to transfer per pass, wrapping over the region (default: size); alias io_limit", kind: kindSize,
+		set: func(j *Job, v string) (err error) { j.IOSize, err = j.parseSize(v); return },
+		get: func(j *Job) string { return sizeString(j.IOSize) }},
+	{Name: "number_ios", Arg: "n", Help: "stop after this many I/Os", kind: kindInt,
+		set: func(j *Job, v string) (err error) { j.NumberIOs, err = parseInt(v, 0, math.MaxInt32); return },
+		get: func(j *Job) string { return strconv.Itoa(j.NumberIOs) }},
+	{Name: "percentage_random", Arg: "pct", Default: "100", Help: "share of a random pattern's I/Os at random offsets; the others continue sequentially", kind: kindFloat,
+		set: func(j *Job, v string) (err error) { j.PercentageRandom, err = parsePct(v); return },
+		get: func(j *Job) string { return strconv.FormatFloat(j.PercentageRandom, 'g', -1, 64) }},
+	{Name: "blockalign", Arg: "size", Help: "alignment of random offsets (default: the smallest block size); alias ba", kind: kindSize,
+		set: func(j *Job, v string) (err error) { j.BlockAlign, err = j.parseSize(v); return },
+		get: func(j *Job) string { return sizeString(j.BlockAlign) }},
+	{Name: "bsrange", Arg: "lo-hi[,lo-hi]", Help: "block sizes drawn from a range, in multiples of lo (reads,writes); bs=lo-hi does the same", kind: kindSize,
+		set: setBS, get: func(j *Job) string { return bsString(j) }},
 	{Name: "runtime", Arg: "time", Help: "stop after this long (seconds unless a unit is given)", kind: kindTime,
 		set: func(j *Job, v string) (err error) { j.Runtime, err = ParseTime(v); return },
 		get: func(j *Job) string { return j.Runtime.String() }},
@@ -87,6 +104,9 @@ var options = []Option{
 	{Name: "direct", Arg: "bool", Default: "1", Help: "O_DIRECT I/O; 0: through the page cache (io_uring, as fio's buffered I/O)", kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.Direct, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.Direct) }},
+	{Name: "invalidate", Arg: "bool", Default: "1", Help: "drop the target's page cache before the job (matters with direct=0)", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.Invalidate, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.Invalidate) }},
 	{Name: "buffered", Arg: "bool", Default: "0", Help: "the opposite of direct", kind: kindBool,
 		set: func(j *Job, v string) (err error) {
 			b, err := parseBool(v)
@@ -281,7 +301,8 @@ var options = []Option{
 
 // aliases map other spellings to the table's names.
 var aliases = map[string]string{"readwrite": "rw", "sqpoll": "sqthread_poll", "fixedbuffers": "fixedbufs",
-	"blocksize": "bs", "disable_bw": "disable_bw_measurement"}
+	"blocksize": "bs", "disable_bw": "disable_bw_measurement", "io_limit": "io_size", "ba": "blockalign",
+	"blocksize_range": "bsrange"}
 
 // noticeOptions are fio options that cannot change what iobench
 // measures; iobench accepts them and says why they make no difference.
@@ -290,7 +311,6 @@ var noticeOptions = map[string]string{
 	"description":         "cannot change what is measured: a job's description",
 	"unit_base":           "cannot change what is measured: it only selects bits or bytes in fio's printed bandwidth",
 	"allow_mounted_write": "cannot change what is measured: iobench refuses a device in use unless force is given",
-	"invalidate":          "cannot change what is measured: iobench opens the target afresh for each job",
 }
 
 // refusedOptions are fio options iobench knows but does not implement:
@@ -314,13 +334,6 @@ var refusedOptions = map[string]string{
 	"latency_window":             "not implemented: no latency-target search",
 	"latency_percentile":         "not implemented: no latency-target search",
 	"startdelay":                 "not implemented",
-	"bsrange":                    "not implemented: use bssplit",
-	"blockalign":                 "not implemented: offsets are aligned to the smallest block size",
-	"offset_increment":           "not implemented",
-	"io_size":                    "not implemented: use size, loops or runtime",
-	"io_limit":                   "not implemented: use size, loops or runtime",
-	"number_ios":                 "not implemented: use size, loops or runtime",
-	"percentage_random":          "not implemented",
 	"directory":                  "not implemented: give the target with filename",
 	"nrfiles":                    "not implemented: one target per job",
 	"filesize":                   "not implemented: use size",
@@ -395,8 +408,22 @@ func IsNotice(key string) bool { _, ok := noticeOptions[strings.ToLower(key)]; r
 // IsRefused reports whether key is a fio option iobench refuses.
 func IsRefused(key string) bool { _, ok := refusedOptions[strings.ToLower(key)]; return ok }
 
+func rwString(j *Job) string {
+	switch {
+	case j.RWMod == 0:
+		return string(j.RW)
+	case j.RW.Random():
+		return fmt.Sprintf("%s:%d", j.RW, j.RWMod)
+	}
+	return string(j.RW) + ":" + sizeString(j.RWMod)
+}
+
+// setRW sets rw: a pattern, optionally with ":N" (sequential: skip N
+// bytes after each I/O; random: a new random offset every N I/Os, the
+// ones between sequential).
 func setRW(j *Job, v string) error {
-	switch strings.ToLower(v) {
+	pat, mod, hasMod := strings.Cut(strings.ToLower(v), ":")
+	switch pat {
 	case "read":
 		j.RW = Read
 	case "write":
@@ -414,23 +441,86 @@ func setRW(j *Job, v string) error {
 	default:
 		return fmt.Errorf("want read, write, randread, randwrite, rw or randrw")
 	}
+	j.RWMod = 0
+	if hasMod {
+		var n uint64
+		var err error
+		if j.RW.Random() {
+			var k int
+			k, err = parseInt(mod, 1, math.MaxInt32)
+			n = uint64(k)
+		} else {
+			n, err = j.parseSize(mod)
+		}
+		if err != nil {
+			return fmt.Errorf(":%s: %w", mod, err)
+		}
+		j.RWMod = n
+	}
 	return nil
 }
 
+// setBS sets bs or bsrange: "4k", "4k,8k" (reads,writes), or ranges
+// "4k-64k[,8k-16k]".
 func setBS(j *Job, v string) error {
 	r, w, two := strings.Cut(v, ",")
-	rs, err := j.parseSize(r)
-	if err != nil {
-		return err
+	if !two || w == "" {
+		w = r
 	}
-	ws := rs
-	if two && w != "" {
-		if ws, err = j.parseSize(w); err != nil {
+	var bs [2]uint64
+	var rng [2][2]uint64
+	for d, part := range []string{r, w} {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := j.parseSize(lo)
+		if err != nil {
 			return err
 		}
+		bs[d] = a
+		if isRange {
+			b, err := j.parseSize(hi)
+			if err != nil {
+				return err
+			}
+			if b < a {
+				return fmt.Errorf("range %s: the upper bound is below the lower", part)
+			}
+			if b > a {
+				rng[d] = [2]uint64{a, b}
+			}
+		}
 	}
-	j.BS = [2]uint64{rs, ws}
+	j.BS, j.BSRange = bs, rng
 	return nil
+}
+
+func bsString(j *Job) string {
+	f := func(d int) string {
+		if j.BSRange[d][1] > 0 {
+			return sizeString(j.BSRange[d][0]) + "-" + sizeString(j.BSRange[d][1])
+		}
+		return sizeString(j.BS[d])
+	}
+	return f(0) + "," + f(1)
+}
+
+// parseSizeOrPct parses a size or a percentage ("50%") of the target.
+func (j *Job) parseSizeOrPct(v string) (uint64, float64, error) {
+	if p, ok := strings.CutSuffix(strings.TrimSpace(v), "%"); ok {
+		pct, err := parsePct(p)
+		if err != nil || pct == 0 {
+			return 0, 0, fmt.Errorf("%q: want a percentage in (0, 100]", v)
+		}
+		return 0, pct, nil
+	}
+	n, err := j.parseSize(v)
+	return n, 0, err
+}
+
+func pctOrSize(n uint64, pct float64) string {
+	if pct > 0 {
+		return strconv.FormatFloat(pct, 'g', -1, 64) + "%"
+	}
+	return sizeString(n)
 }
 
 func setBSSplit(j *Job, v string) error {

@@ -442,3 +442,90 @@ func TestIncludeSectionsAndGlobal(t *testing.T) {
 		t.Errorf("missing include accepted")
 	}
 }
+
+// genJob parses one job section for generator tests.
+func genJob(t *testing.T, opts string) Job {
+	t.Helper()
+	f, err := Parse(strings.NewReader("[g]\n"+opts), "gen.fio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.Jobs[0]
+}
+
+// TestGeneratorShapes checks the effect of bs ranges, blockalign,
+// rw=...:N, offset_increment and percentage_random on the I/Os made.
+func TestGeneratorShapes(t *testing.T) {
+	const target = 64 << 20
+	j := genJob(t, "rw=randread\nbs=4k-64k\nblockalign=64k\n")
+	g := NewGenerator(&j, 0, target)
+	sizes := map[uint64]bool{}
+	for range 2000 {
+		io := g.Next()
+		if io.Length%4096 != 0 || io.Length < 4096 || io.Length > 65536 || io.Offset%65536 != 0 {
+			t.Fatalf("bs=4k-64k blockalign=64k: %+v", io)
+		}
+		sizes[io.Length] = true
+	}
+	if len(sizes) != 16 {
+		t.Errorf("bs=4k-64k drew %d of the 16 sizes", len(sizes))
+	}
+
+	j = genJob(t, "rw=write:4k\nbs=4k\n")
+	g = NewGenerator(&j, 0, target)
+	for i := range 5 {
+		if io := g.Next(); io.Offset != uint64(i)*8192 || !io.Write {
+			t.Fatalf("rw=write:4k I/O %d: %+v", i, io)
+		}
+	}
+
+	j = genJob(t, "rw=randread:4\nbs=4k\n")
+	g = NewGenerator(&j, 0, target)
+	var prev IO
+	jumps := 0
+	for i := range 400 {
+		io := g.Next()
+		if i%4 != 0 && io.Offset != prev.Offset+4096 && io.Offset != 0 {
+			t.Fatalf("rw=randread:4 I/O %d at %d after %d: not sequential", i, io.Offset, prev.Offset)
+		}
+		if i > 0 && io.Offset != prev.Offset+4096 {
+			jumps++
+		}
+		prev = io
+	}
+	if jumps < 90 {
+		t.Errorf("rw=randread:4: %d random jumps in 400 I/Os, want about 100", jumps)
+	}
+
+	j = genJob(t, "rw=read\nbs=4k\noffset=1m\noffset_increment=8m\nsize=4m\nnumjobs=3\n")
+	for clone := range 3 {
+		g = NewGenerator(&j, clone, target)
+		if io := g.Next(); io.Offset != 1<<20+uint64(clone)*8<<20 {
+			t.Errorf("clone %d starts at %d", clone, io.Offset)
+		}
+	}
+
+	for _, c := range []struct {
+		pct      string
+		min, max int
+	}{{"0", 1000, 1000}, {"50", 400, 600}, {"100", 0, 5}} {
+		j = genJob(t, "rw=randread\nbs=4k\npercentage_random="+c.pct+"\n")
+		g = NewGenerator(&j, 0, target)
+		prev, seq := g.Next(), 0
+		for range 1000 {
+			io := g.Next()
+			if io.Offset == prev.Offset+4096 {
+				seq++
+			}
+			prev = io
+		}
+		if seq < c.min || seq > c.max {
+			t.Errorf("percentage_random=%s: %d of 1000 I/Os sequential, want %d..%d", c.pct, seq, c.min, c.max)
+		}
+	}
+	j = genJob(t, "rw=read\nsize=50%\noffset=25%\nbs=4k\n")
+	j.ResolvePct(1 << 30)
+	if j.Size != 512<<20 || j.Offset != 256<<20 {
+		t.Errorf("size=50%% offset=25%% of 1 GiB: %d, %d", j.Size, j.Offset)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -179,6 +180,11 @@ type jobSetup struct {
 // with the job's ring options, and the job's file, and checks that the
 // job's block sizes suit the device.
 func openJob(j *workloads.Job, tgt string) (*jobSetup, error) {
+	if j.Invalidate {
+		if err := dropCache(tgt); err != nil {
+			return nil, fmt.Errorf("invalidate: %w", err)
+		}
+	}
 	readOnly := j.VerifyOnly || !j.RW.Writes() || j.Mapper == "fiemap"
 	// direct=0 goes through the page cache, still through io_uring, as
 	// fio's buffered I/O does.
@@ -214,6 +220,17 @@ func openJob(j *workloads.Job, tgt string) (*jobSetup, error) {
 		return nil, fmt.Errorf("bs=%d is smaller than the device's %d-byte logical block", j.MinBS(), off)
 	}
 	return s, nil
+}
+
+// dropCache drops the page cache of path (a file or a block device),
+// as fio's invalidate does before a job.
+func dropCache(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
 }
 
 // close closes the engine, then the device.
@@ -485,6 +502,7 @@ type worker struct {
 	deadline     time.Time // zero: no runtime limit
 	passBytes    uint64    // one pass over the region
 	issued       uint64    // bytes issued so far
+	issuedIOs    int       // I/Os issued so far (number_ios)
 	writeGen     uint64    // verify generation of the last write
 	inflight     map[uint64]uint64
 	stopping     bool // an error limit or a mismatch stops issuing
@@ -583,7 +601,11 @@ func (w *worker) start() error {
 	if j.Runtime > 0 {
 		w.deadline = w.rampEnd.Add(j.Runtime)
 	}
-	w.passBytes = w.gen.Span() * uint64(max(j.Loops, 1))
+	w.passBytes = w.gen.Span()
+	if j.IOSize > 0 {
+		w.passBytes = j.IOSize
+	}
+	w.passBytes *= uint64(max(j.Loops, 1))
 	w.measuring, w.measureStart = j.RampTime == 0, now
 	if w.measuring {
 		w.startSampling(now)
@@ -774,7 +796,7 @@ func (w *worker) issue(r *engine.Request) bool {
 	if w.stopping || w.pastDeadline || interrupted.Load() || w.stop != nil && w.stop.Load() {
 		return false
 	}
-	if !j.TimeBased && w.issued >= w.passBytes {
+	if !j.TimeBased && w.issued >= w.passBytes || j.NumberIOs > 0 && w.issuedIOs >= j.NumberIOs {
 		return false
 	}
 	if n, kind := w.syncEvery(); n > 0 && w.writesSinceSync >= n {
@@ -800,6 +822,7 @@ func (w *worker) issue(r *engine.Request) bool {
 		}
 	}
 	w.issued += io.Length
+	w.issuedIOs++
 	if io.Write {
 		w.writesSinceSync++
 	}

@@ -202,7 +202,10 @@ func TestBufferedGoesThroughPageCache(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	path := filepath.Join(dir, "f")
-	if err := os.WriteFile(path, make([]byte, 8<<20), 0o600); err != nil {
+	// 64 MiB: more than the 8 MiB read-ahead machines here use, so that
+	// reading the start of the file leaves its end uncached.
+	const fileBytes = 64 << 20
+	if err := os.WriteFile(path, make([]byte, fileBytes), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	resident := func() int {
@@ -211,12 +214,12 @@ func TestBufferedGoesThroughPageCache(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer f.Close()
-		m, err := unix.Mmap(int(f.Fd()), 0, 8<<20, unix.PROT_READ, unix.MAP_SHARED)
+		m, err := unix.Mmap(int(f.Fd()), 0, fileBytes, unix.PROT_READ, unix.MAP_SHARED)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer unix.Munmap(m)
-		vec := make([]byte, (8<<20)/os.Getpagesize())
+		vec := make([]byte, fileBytes/os.Getpagesize())
 		if _, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)), uintptr(unsafe.Pointer(&vec[0]))); e != 0 {
 			t.Fatal(e)
 		}
@@ -236,17 +239,32 @@ func TestBufferedGoesThroughPageCache(t *testing.T) {
 	if n := resident(); n > 16 {
 		t.Skipf("cannot drop the file's pages here (%d resident)", n)
 	}
-	if code, _, errs := run(t, "--name=d", "--rw=read", "--bs=64k", "--filename="+path); code != 0 {
+	if code, _, errs := run(t, "--name=d", "--rw=read", "--bs=64k", "--size=8m", "--filename="+path); code != 0 {
 		t.Fatalf("direct: exit %d: %s", code, errs)
 	}
 	if n := resident(); n > 16 {
 		t.Errorf("direct=1 left %d pages in the page cache", n)
 	}
-	if code, _, errs := run(t, "--name=b", "--rw=read", "--bs=64k", "--direct=0", "--filename="+path); code != 0 {
+	if code, _, errs := run(t, "--name=b", "--rw=read", "--bs=64k", "--size=8m", "--direct=0", "--filename="+path); code != 0 {
 		t.Fatalf("buffered: exit %d: %s", code, errs)
 	}
 	if n := resident(); n < 2048-16 {
 		t.Errorf("direct=0 read 8 MiB but only %d of 2048 pages are cached", n)
+	}
+	// invalidate (the default) drops the cache before the job: reading
+	// the first 4 MiB leaves most of the rest uncached; invalidate=0
+	// keeps it.
+	for _, inv := range []string{"1", "0"} {
+		if _, err := os.ReadFile(path); err != nil {
+			t.Fatal(err)
+		}
+		if code, _, errs := run(t, "--name=h", "--rw=read", "--bs=64k", "--size=4m", "--direct=0", "--invalidate="+inv, "--filename="+path); code != 0 {
+			t.Fatalf("invalidate=%s: exit %d: %s", inv, code, errs)
+		}
+		n, all := resident(), fileBytes/os.Getpagesize()
+		if inv == "1" && (n < 1024-16 || n > all/2) || inv == "0" && n < all-16 {
+			t.Errorf("invalidate=%s: %d of %d pages cached after reading 4 MiB", inv, n, all)
+		}
 	}
 }
 
@@ -273,5 +291,28 @@ func TestFlushes(t *testing.T) {
 	code, _, errs := run(t, "--name=d", "--rw=write", "--size=1m", "--sync=dsync", "--target-size=128m")
 	if code != 0 {
 		t.Errorf("sync=dsync: exit %d: %s", code, errs)
+	}
+}
+
+// TestSizesRun: size=N%, io_size, number_ios and bs ranges decide what
+// a job moves.
+func TestSizesRun(t *testing.T) {
+	jobs, _ := jsonRunOf(t, "--name=p", "--rw=read", "--bs=64k", "--size=25%",
+		"--name=io", "--rw=read", "--bs=4k", "--size=1m", "--io_size=3m",
+		"--name=n", "--rw=randwrite", "--bs=4k", "--number_ios=100",
+		"--name=r", "--rw=randread", "--bs=4k-16k", "--size=8m", "--number_ios=400")
+	// 25% of the 128 MiB target.
+	if got := num(t, jobs[0], "read", "io_bytes"); got != 32<<20 {
+		t.Errorf("size=25%%: %v bytes", got)
+	}
+	if got := num(t, jobs[1], "read", "total_ios"); got != 768 {
+		t.Errorf("io_size=3m over size=1m: %v I/Os, want 768", got)
+	}
+	if got := num(t, jobs[2], "write", "total_ios"); got != 100 {
+		t.Errorf("number_ios=100: %v I/Os", got)
+	}
+	ios, bytes := num(t, jobs[3], "read", "total_ios"), num(t, jobs[3], "read", "io_bytes")
+	if avg := bytes / ios; ios != 400 || avg < 8<<10 || avg > 12<<10 {
+		t.Errorf("bs=4k-16k: %v I/Os averaging %v bytes (want about 10k)", ios, avg)
 	}
 }

@@ -69,8 +69,10 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 			return nil, &badInput{fmt.Errorf("job %q: hipri needs a device with poll queues; %s has none (NVMe: load nvme with poll_queues=N)", jobs[i].Name, targets[i])}
 		}
 		j := &jobs[i]
-		if j.Offset >= size || j.Offset+j.Size > size {
-			return nil, &badInput{fmt.Errorf("job %q: offset %d + size %d exceed the target's %d bytes", j.Name, j.Offset, j.Size, size)}
+		j.ResolvePct(size)
+		last := j.Offset + uint64(j.NumJobs-1)*j.OffsetIncrement // the last clone's start
+		if last >= size || last+j.Size > size {
+			return nil, &badInput{fmt.Errorf("job %q: offset %d (+ offset_increment for its clones) + size %d exceed the target's %d bytes", j.Name, last, j.Size, size)}
 		}
 	}
 	if err := checkCPUs(jobs); err != nil {

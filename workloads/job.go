@@ -139,6 +139,19 @@ type Job struct {
 	ExitAll bool
 	// Logs are the job's fio-format logs.
 	Logs Logs
+	// Load shaping, per direction (reads, writes): Rate caps bytes/s,
+	// RateIOPS I/Os per second, RateMin fails the job below that many
+	// bytes/s over a second; RatePoisson spaces capped I/Os with
+	// exponential gaps. ThinkTime pauses after every ThinkBlocks I/Os
+	// (ThinkSpin of it on the CPU). StartDelay delays the job's start.
+	Rate, RateMin  [2]uint64
+	RateIOPS       [2]int
+	RatePoisson    bool
+	ThinkTime      time.Duration
+	ThinkSpin      time.Duration
+	ThinkBlocks    int
+	StartDelay     time.Duration
+	ExitAllOnError bool
 	// Durability: a device flush after every FsyncEvery (FdatasyncEvery)
 	// writes, one when the writes are done (EndFsync) and one at close
 	// (FsyncOnClose); SyncMode "sync" or "dsync" opens the target O_SYNC
@@ -181,7 +194,7 @@ func (l *Logs) Any() bool { return l.BW != "" || l.IOPS != "" || l.Lat != "" || 
 func NewJob(name string) Job {
 	return Job{
 		Name: name, RW: Read, RWMixRead: 50, BS: [2]uint64{4096, 4096},
-		IODepth: 1, NumJobs: 1, Direct: true, Invalidate: true, PercentageRandom: 100, Dist: Dist{Kind: "random"},
+		IODepth: 1, NumJobs: 1, Direct: true, Invalidate: true, PercentageRandom: 100, ThinkBlocks: 1, Dist: Dist{Kind: "random"},
 		RandRepeat: true, RandSeed: 0x89, Mapper: "linear", Extents: 1024, Cache: true,
 		Loops: 1, KBBase: 1024, PercentileList: slices.Clone(DefaultPercentiles),
 		BWAvgTime: 500 * time.Millisecond, IOPSAvgTime: 500 * time.Millisecond, ClatPercentiles: true,
@@ -323,6 +336,9 @@ func (j *Job) Validate() error {
 	}
 	if j.FsyncEvery > 0 && j.FdatasyncEvery > 0 {
 		bad("fsync=%d and fdatasync=%d: choose one", j.FsyncEvery, j.FdatasyncEvery)
+	}
+	if j.ThinkSpin > j.ThinkTime {
+		bad("thinktime_spin=%v is longer than thinktime=%v", j.ThinkSpin, j.ThinkTime)
 	}
 	if j.Loops < 1 {
 		bad("loops=%d: want at least 1", j.Loops)

@@ -261,6 +261,42 @@ var options = []Option{
 			}
 			return nil
 		}, get: func(j *Job) string { return map[string]string{"": "0"}[j.SyncMode] + j.SyncMode }},
+	{Name: "rate", Arg: "bytes/s[,bytes/s]", Help: "cap bandwidth per direction (reads,writes; one value caps each); 0 is no cap", kind: kindSize,
+		set: func(j *Job, v string) (err error) { j.Rate, err = j.parsePair(v); return },
+		get: func(j *Job) string { return sizeString(j.Rate[0]) + "," + sizeString(j.Rate[1]) }},
+	{Name: "rate_iops", Arg: "n[,n]", Help: "cap IOPS per direction (reads,writes)", kind: kindString,
+		set: func(j *Job, v string) (err error) { j.RateIOPS, err = parseIntPair(v); return },
+		get: func(j *Job) string { return fmt.Sprintf("%d,%d", j.RateIOPS[0], j.RateIOPS[1]) }},
+	{Name: "rate_min", Arg: "bytes/s[,bytes/s]", Help: "fail the job when a direction's bandwidth over a second falls below this", kind: kindSize,
+		set: func(j *Job, v string) (err error) { j.RateMin, err = j.parsePair(v); return },
+		get: func(j *Job) string { return sizeString(j.RateMin[0]) + "," + sizeString(j.RateMin[1]) }},
+	{Name: "rate_process", Arg: "linear|poisson", Default: "linear", Help: "spacing of rate-capped I/Os: even, or exponential gaps with the same mean", kind: kindString,
+		set: func(j *Job, v string) error {
+			switch strings.ToLower(v) {
+			case "linear":
+				j.RatePoisson = false
+			case "poisson":
+				j.RatePoisson = true
+			default:
+				return fmt.Errorf("want linear or poisson")
+			}
+			return nil
+		}, get: func(j *Job) string { return map[bool]string{false: "linear", true: "poisson"}[j.RatePoisson] }},
+	{Name: "thinktime", Arg: "time", Help: "after thinktime_blocks I/Os, let in-flight I/O finish and pause this long (µs unless a unit is given)", kind: kindTime,
+		set: func(j *Job, v string) (err error) { j.ThinkTime, err = parseDuration(v, time.Microsecond); return },
+		get: func(j *Job) string { return strconv.FormatInt(j.ThinkTime.Microseconds(), 10) }},
+	{Name: "thinktime_spin", Arg: "time", Help: "the part of thinktime spent spinning on the CPU (µs unless a unit is given)", kind: kindTime,
+		set: func(j *Job, v string) (err error) { j.ThinkSpin, err = parseDuration(v, time.Microsecond); return },
+		get: func(j *Job) string { return strconv.FormatInt(j.ThinkSpin.Microseconds(), 10) }},
+	{Name: "thinktime_blocks", Arg: "n", Default: "1", Help: "I/Os between thinktime pauses", kind: kindInt,
+		set: func(j *Job, v string) (err error) { j.ThinkBlocks, err = parseInt(v, 1, math.MaxInt32); return },
+		get: func(j *Job) string { return strconv.Itoa(j.ThinkBlocks) }},
+	{Name: "startdelay", Arg: "time", Help: "wait this long before the job starts", kind: kindTime,
+		set: func(j *Job, v string) (err error) { j.StartDelay, err = ParseTime(v); return },
+		get: func(j *Job) string { return j.StartDelay.String() }},
+	{Name: "exitall_on_error", Arg: "bool", Help: "when this job fails, stop every job of the run", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.ExitAllOnError, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.ExitAllOnError) }},
 	{Name: "group_reporting", Arg: "bool", Help: "report a job's numjobs clones as one", kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.GroupReporting, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.GroupReporting) }},
@@ -322,18 +358,9 @@ var refusedOptions = map[string]string{
 	"iodepth_batch_complete_min": "iobench's batching is fixed: it hands every queued I/O to the kernel at each reap and waits for one completion",
 	"iodepth_batch_complete_max": "iobench's batching is fixed: it hands every queued I/O to the kernel at each reap and waits for one completion",
 	"iodepth_low":                "iobench's batching is fixed: it refills the queue as soon as an I/O completes",
-	"exitall_on_error":           "not implemented",
-	"rate":                       "not implemented: no rate limiting",
-	"rate_iops":                  "not implemented: no rate limiting",
-	"rate_min":                   "not implemented: no rate limiting",
-	"rate_process":               "not implemented: no rate limiting",
-	"thinktime":                  "not implemented: no think time between I/Os",
-	"thinktime_blocks":           "not implemented: no think time between I/Os",
-	"thinktime_spin":             "not implemented: no think time between I/Os",
 	"latency_target":             "not implemented: no latency-target search",
 	"latency_window":             "not implemented: no latency-target search",
 	"latency_percentile":         "not implemented: no latency-target search",
-	"startdelay":                 "not implemented",
 	"directory":                  "not implemented: give the target with filename",
 	"nrfiles":                    "not implemented: one target per job",
 	"filesize":                   "not implemented: use size",
@@ -880,4 +907,44 @@ func cpuListString(cpus []int) string {
 		parts[i] = strconv.Itoa(c)
 	}
 	return strings.Join(parts, ",")
+}
+
+// parsePair parses "a[,b]" sizes: one value applies to both directions,
+// an empty one leaves that direction at 0.
+func (j *Job) parsePair(v string) ([2]uint64, error) {
+	r, w, two := strings.Cut(v, ",")
+	var out [2]uint64
+	for d, part := range []string{r, w} {
+		if strings.TrimSpace(part) == "" {
+			continue
+		}
+		n, err := j.parseSize(part)
+		if err != nil {
+			return out, err
+		}
+		out[d] = n
+	}
+	if !two {
+		out[1] = out[0]
+	}
+	return out, nil
+}
+
+func parseIntPair(v string) ([2]int, error) {
+	r, w, two := strings.Cut(v, ",")
+	var out [2]int
+	for d, part := range []string{r, w} {
+		if strings.TrimSpace(part) == "" {
+			continue
+		}
+		n, err := parseInt(strings.TrimSpace(part), 0, math.MaxInt32)
+		if err != nil {
+			return out, err
+		}
+		out[d] = n
+	}
+	if !two {
+		out[1] = out[0]
+	}
+	return out, nil
 }

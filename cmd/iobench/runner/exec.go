@@ -102,6 +102,7 @@ type live struct {
 type runCtx struct {
 	lv     *live
 	stop   *atomic.Bool // exitall: set to stop the group's jobs
+	abort  *atomic.Bool // exitall_on_error: set to stop every job of the run
 	status *statusBoard // nil: no --status-interval
 	jobIdx int          // the job's index in the run
 	logs   *logSet      // the run's log files
@@ -267,6 +268,11 @@ func (s *jobSetup) prepare() error {
 // time they took.
 func (s *jobSetup) runWorkers(rc runCtx, groupID int) ([]*worker, time.Duration) {
 	j := s.job
+	if j.StartDelay > 0 {
+		wait(time.Now().Add(j.StartDelay), 0, func() bool {
+			return interrupted.Load() || rc.stop != nil && rc.stop.Load() || rc.abort != nil && rc.abort.Load()
+		})
+	}
 	start := time.Now()
 	workers := make([]*worker, j.NumJobs)
 	var wg sync.WaitGroup
@@ -274,7 +280,8 @@ func (s *jobSetup) runWorkers(rc runCtx, groupID int) ([]*worker, time.Duration)
 	lv.jobs.Add(int32(j.NumJobs))
 	for i := range workers {
 		w := &worker{eng: s.eng, f: s.f, job: j, idx: i, size: s.size, lv: lv, stop: rc.stop,
-			status: rc.status, jobIdx: rc.jobIdx, groupID: groupID, logs: rc.logs, thread: rc.threadBase + i + 1}
+			status: rc.status, jobIdx: rc.jobIdx, groupID: groupID, logs: rc.logs, thread: rc.threadBase + i + 1,
+			abort: rc.abort}
 		workers[i] = w
 		wg.Add(1)
 		go func() {
@@ -512,6 +519,19 @@ type worker struct {
 	// writesSinceSync counts writes issued since the last flush
 	// (fsync=, fdatasync=).
 	writesSinceSync int
+	// Pacing (rate, rate_iops, thinktime): requests filled and waiting
+	// for their time; rate_min's last check.
+	pacer        *pacer
+	parked       []parked
+	rateMinNext  time.Time
+	rateMinBytes [2]uint64
+	abort        *atomic.Bool // set: stop (exitall_on_error of any job)
+}
+
+// stopped reports whether another job asked this one to stop (exitall,
+// exitall_on_error).
+func (w *worker) stopped() bool {
+	return w.stop != nil && w.stop.Load() || w.abort != nil && w.abort.Load()
 }
 
 // interrupted is set when the user asks iobench to stop (SIGINT or
@@ -601,6 +621,7 @@ func (w *worker) start() error {
 	if j.Runtime > 0 {
 		w.deadline = w.rampEnd.Add(j.Runtime)
 	}
+	w.pacer = newPacer(j, now, j.RandSeed+uint64(w.idx))
 	w.passBytes = w.gen.Span()
 	if j.IOSize > 0 {
 		w.passBytes = j.IOSize
@@ -697,14 +718,18 @@ func (w *worker) submitFirst() error {
 		}
 		n++
 	}
+	now, submitted := time.Now(), 0
 	for i := range n {
-		if err := w.q.Submit(&w.reqs[i]); err != nil {
+		ok, err := w.admit(&w.reqs[i], now)
+		if err != nil {
 			return err
 		}
-		w.markDepth(w.q.InFlight())
+		if ok {
+			submitted++
+		}
 	}
-	if n > 0 && w.measuring {
-		w.submitDist[batchBucket(n)]++
+	if submitted > 0 && w.measuring {
+		w.submitDist[batchBucket(submitted)]++
 	}
 	return nil
 }
@@ -744,7 +769,13 @@ func batchBucket(n int) int {
 // request's place, until nothing is in flight.
 func (w *worker) loop() error {
 	done := make([]*engine.Request, 0, len(w.reqs))
-	for w.q.InFlight() > 0 {
+	for w.q.InFlight() > 0 || len(w.parked) > 0 {
+		if w.q.InFlight() == 0 {
+			if err := w.releaseParked(); err != nil {
+				return err
+			}
+			continue
+		}
 		var err error
 		done, err = w.q.Reap(done[:0], 1)
 		if err != nil {
@@ -771,15 +802,18 @@ func (w *worker) loop() error {
 		if w.measuring {
 			w.completeDist[batchBucket(len(done))]++
 		}
+		w.checkRateMin(now)
 		issued := 0
 		for _, r := range done {
 			w.complete(r)
 			if w.issue(r) {
-				if err := w.q.Submit(r); err != nil {
+				ok, err := w.admit(r, now)
+				if err != nil {
 					return err
 				}
-				w.markDepth(w.q.InFlight())
-				issued++
+				if ok {
+					issued++
+				}
 			}
 		}
 		if w.measuring && issued > 0 {
@@ -793,7 +827,7 @@ func (w *worker) loop() error {
 // issue fills r with the next I/O and reports whether there is one.
 func (w *worker) issue(r *engine.Request) bool {
 	j := w.job
-	if w.stopping || w.pastDeadline || interrupted.Load() || w.stop != nil && w.stop.Load() {
+	if w.stopping || w.pastDeadline || interrupted.Load() || w.stopped() {
 		return false
 	}
 	if !j.TimeBased && w.issued >= w.passBytes || j.NumberIOs > 0 && w.issuedIOs >= j.NumberIOs {

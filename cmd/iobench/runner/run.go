@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -113,7 +114,11 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 	} else {
 		close(statusDone)
 	}
+	var abort atomic.Bool // exitall_on_error: a job failed, stop them all
 	for gi, g := range groups {
+		if abort.Load() {
+			break
+		}
 		results := make([][]JobResult, len(g))
 		finished := make(chan struct{}, len(g))
 		// exitall: the first job of the group to finish with it set
@@ -121,10 +126,13 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 		var stop atomic.Bool
 		for k, ji := range g {
 			go func() {
-				results[k] = runJob(jobs[ji], gi, targets[ji], runCtx{lv: lv, stop: &stop, status: board, jobIdx: ji,
-					logs: logs, threadBase: threadBase[ji]})
+				results[k] = runJob(jobs[ji], gi, targets[ji], runCtx{lv: lv, stop: &stop, abort: &abort, status: board,
+					jobIdx: ji, logs: logs, threadBase: threadBase[ji]})
 				if jobs[ji].ExitAll {
 					stop.Store(true)
+				}
+				if jobs[ji].ExitAllOnError && slices.ContainsFunc(results[k], func(r JobResult) bool { return r.Err != nil }) {
+					abort.Store(true)
 				}
 				finished <- struct{}{}
 			}()

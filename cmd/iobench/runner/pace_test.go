@@ -1,0 +1,123 @@
+package runner
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// gapsCV returns the coefficient of variation of the gaps between the
+// times (ms) of a per-I/O log.
+func gapsCV(t *testing.T, path string) float64 {
+	t.Helper()
+	times, _ := logValues(t, path)
+	var gaps []float64
+	for i := 1; i < len(times); i++ {
+		gaps = append(gaps, times[i]-times[i-1])
+	}
+	_, _, mean, dev := sampleStats(gaps)
+	if mean == 0 {
+		t.Fatalf("%s: no gaps", path)
+	}
+	return dev / mean
+}
+
+// TestRates: rate and rate_iops cap what a job does; rate_process=poisson
+// spaces the I/Os irregularly with the same mean.
+func TestRates(t *testing.T) {
+	dir := t.TempDir()
+	out := runInDir(t, dir, "--output-format=json", "--runtime=1", "--time_based", "--size=16m",
+		"--name=bw", "--rw=randread", "--rate=1m",
+		"--name=iops", "--rw=randwrite", "--rate_iops=200", "--write_iops_log=lin",
+		"--name=poisson", "--rw=randread", "--rate_iops=200", "--rate_process=poisson", "--write_iops_log=poi")
+	jobs := decodeAll(t, out)[0]["jobs"].([]any)
+	bw := num(t, jobs[0].(map[string]any), "read", "bw")
+	if math.Abs(bw-1024) > 0.2*1024 {
+		t.Errorf("rate=1m: %v KiB/s", bw)
+	}
+	for i, dir := range []string{"write", "read"} {
+		if iops := num(t, jobs[1+i].(map[string]any), dir, "iops"); math.Abs(iops-200) > 0.25*200 {
+			t.Errorf("job %d: rate_iops=200: %v IOPS", 1+i, iops)
+		}
+	}
+	lin, poi := gapsCV(t, filepath.Join(dir, "lin_iops.2.log")), gapsCV(t, filepath.Join(dir, "poi_iops.3.log"))
+	if lin > 0.3 || poi < 0.6 {
+		t.Errorf("gap variation: linear %.2f (want small), poisson %.2f (want near 1)", lin, poi)
+	}
+}
+
+// TestThinkTimeAndStartDelay: thinktime pauses after every
+// thinktime_blocks I/Os (spinning for thinktime_spin of it, which the
+// job's thread spends on the CPU); startdelay delays the start.
+func TestThinkTimeAndStartDelay(t *testing.T) {
+	start := time.Now()
+	jobs, _ := jsonRunOf(t, "--name=t", "--rw=read", "--number_ios=20", "--thinktime=10ms", "--thinktime_blocks=2",
+		"--thinktime_spin=10ms", "--startdelay=300ms")
+	if el := time.Since(start); el < 300*time.Millisecond+90*time.Millisecond {
+		t.Errorf("run took %v: less than startdelay plus 9 pauses of 10ms", el)
+	}
+	j := jobs[0]
+	if rt := num(t, j, "read", "runtime"); rt < 90 {
+		t.Errorf("runtime %v ms for 9 pauses of 10ms", rt)
+	}
+	// Spinning shows as CPU time (less than the 90 ms spun when the
+	// machine is busy); sleeping does not.
+	jobs, _ = jsonRunOf(t, "--name=s", "--rw=read", "--number_ios=20", "--thinktime=10ms", "--thinktime_blocks=2")
+	spin, sleep := num(t, j, "iobench", "cpu_us_per_io")*20, num(t, jobs[0], "iobench", "cpu_us_per_io")*20
+	if spin < 30000 || spin < 3*sleep {
+		t.Errorf("CPU of the job's thread: %.0f µs spinning, %.0f µs sleeping", spin, sleep)
+	}
+}
+
+// TestRateMinAndExitAllOnError: a job below rate_min fails, and with
+// exitall_on_error stops the others and the groups after it.
+func TestRateMinAndExitAllOnError(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for the loop device target")
+	}
+	path := filepath.Join(t.TempDir(), "x.fio")
+	os.WriteFile(path, []byte(`[slow]
+rw=randread
+rate_iops=50
+rate_min=10g
+runtime=30
+time_based
+size=16m
+exitall_on_error
+
+[other]
+rw=randread
+runtime=30
+time_based
+size=16m
+
+[later]
+stonewall
+rw=read
+size=1m
+`), 0o644)
+	start := time.Now()
+	code, out, errs := run(t, "--output-format=json", "--target-size=128m", path)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1: %s", code, errs)
+	}
+	if time.Since(start) > 20*time.Second {
+		t.Errorf("the run was not stopped")
+	}
+	docs := decodeAll(t, out)
+	jobs := docs[0]["jobs"].([]any)
+	if len(jobs) != 2 {
+		t.Fatalf("%d jobs reported, want 2 (the later group never starts)", len(jobs))
+	}
+	slow := jobs[0].(map[string]any)
+	if !strings.Contains(slow["error_text"].(string), "rate_min") {
+		t.Errorf("slow job error: %v", slow["error_text"])
+	}
+	if rt := num(t, jobs[1].(map[string]any), "read", "runtime"); rt > 10000 {
+		t.Errorf("the other job ran %s ms", strconv.FormatFloat(rt, 'f', 0, 64))
+	}
+}

@@ -108,11 +108,19 @@ type Job struct {
 	NoRandomMap bool
 	RandRepeat  bool
 	RandSeed    uint64
-	Verify      string // "", "crc32c", "sha256"
+	Verify      string // "", crc32c, crc32, md5, sha256, xxhash, meta, pattern
 	VerifyOnly  bool
-	Stonewall   bool
-	WaitFor     string
-	IOEngine    string
+	// VerifyPattern fills verify blocks after their header (all of a block
+	// with verify=pattern); VerifyInterval is the bytes per header (0: the
+	// default); VerifyBacklog checks the last n writes after every n;
+	// DoVerify reads a writing job's region back at its end.
+	VerifyPattern  []byte
+	VerifyInterval uint64
+	VerifyBacklog  int
+	DoVerify       bool
+	Stonewall      bool
+	WaitFor        string
+	IOEngine       string
 	// Loops is how many passes over the region a job makes when it is
 	// not time_based (fio's loops).
 	Loops int
@@ -194,7 +202,7 @@ func (l *Logs) Any() bool { return l.BW != "" || l.IOPS != "" || l.Lat != "" || 
 func NewJob(name string) Job {
 	return Job{
 		Name: name, RW: Read, RWMixRead: 50, BS: [2]uint64{4096, 4096},
-		IODepth: 1, NumJobs: 1, Direct: true, Invalidate: true, PercentageRandom: 100, ThinkBlocks: 1, Dist: Dist{Kind: "random"},
+		IODepth: 1, NumJobs: 1, Direct: true, Invalidate: true, PercentageRandom: 100, ThinkBlocks: 1, DoVerify: true, Dist: Dist{Kind: "random"},
 		RandRepeat: true, RandSeed: 0x89, Mapper: "linear", Extents: 1024, Cache: true,
 		Loops: 1, KBBase: 1024, PercentileList: slices.Clone(DefaultPercentiles),
 		BWAvgTime: 500 * time.Millisecond, IOPSAvgTime: 500 * time.Millisecond, ClatPercentiles: true,
@@ -218,6 +226,7 @@ func (j Job) Clone() Job {
 	}
 	c.PercentileList = slices.Clone(j.PercentileList)
 	c.CPUs = slices.Clone(j.CPUs)
+	c.VerifyPattern = slices.Clone(j.VerifyPattern)
 	c.BSSplit = [2][]BSSplit{slices.Clone(j.BSSplit[0]), slices.Clone(j.BSSplit[1])}
 	c.Dist.Zones = slices.Clone(j.Dist.Zones)
 	return c
@@ -358,6 +367,12 @@ func (j *Job) Validate() error {
 	if j.VerifyOnly && j.Verify == "" {
 		bad("verify_only needs verify")
 	}
+	if j.Verify == "pattern" && len(j.VerifyPattern) == 0 {
+		bad("verify=pattern needs verify_pattern")
+	}
+	if vi := j.VerifyInterval; vi > 0 && (vi < 512 || vi%512 != 0 || j.MinBS()%vi != 0) {
+		bad("verify_interval=%d: want a multiple of 512 that divides the smallest block size %d", vi, j.MinBS())
+	}
 	return errors.Join(errs...)
 }
 
@@ -371,6 +386,15 @@ func (j *Job) ResolvePct(targetBytes uint64) {
 	if j.OffsetPct > 0 {
 		j.Offset = uint64(float64(targetBytes)*j.OffsetPct/100) / unit * unit
 	}
+}
+
+// VerifyBlock is the job's verify block size: verify_interval, or the
+// default VerifyInterval gives.
+func (j *Job) VerifyBlock() int {
+	if j.VerifyInterval > 0 {
+		return int(j.VerifyInterval)
+	}
+	return VerifyInterval(j.MinBS())
 }
 
 // MaxBS returns the largest block size the job uses.

@@ -125,8 +125,20 @@ var options = []Option{
 	{Name: "randseed", Arg: "n", Help: "seed of the random sequence", kind: kindInt,
 		set: func(j *Job, v string) (err error) { j.RandSeed, err = strconv.ParseUint(v, 0, 64); return },
 		get: func(j *Job) string { return strconv.FormatUint(j.RandSeed, 10) }},
-	{Name: "verify", Arg: "hash", Help: "check data: crc32c (crc32c-intel), sha256; 0 to disable", kind: kindString,
+	{Name: "verify", Arg: "hash", Help: "check data: crc32c (crc32c-intel), crc32, md5, sha256, xxhash, meta (header only), pattern (verify_pattern only); 0 to disable", kind: kindString,
 		set: setVerify, get: func(j *Job) string { return j.Verify }},
+	{Name: "verify_pattern", Arg: "0xhex|\"str\"", Help: "data of verify blocks after their header (verify=pattern: all of it)", kind: kindString,
+		set: func(j *Job, v string) (err error) { j.VerifyPattern, err = parsePattern(v); return },
+		get: func(j *Job) string { return fmt.Sprintf("0x%x", j.VerifyPattern) }},
+	{Name: "verify_interval", Arg: "size", Help: "bytes per verify header (default: the smallest block size, at most 4k)", kind: kindSize,
+		set: func(j *Job, v string) (err error) { j.VerifyInterval, err = j.parseSize(v); return },
+		get: func(j *Job) string { return sizeString(j.VerifyInterval) }},
+	{Name: "verify_backlog", Arg: "n", Help: "after every n writes, let in-flight I/O finish and read those n back to check them", kind: kindInt,
+		set: func(j *Job, v string) (err error) { j.VerifyBacklog, err = parseInt(v, 0, math.MaxInt32); return },
+		get: func(j *Job) string { return strconv.Itoa(j.VerifyBacklog) }},
+	{Name: "do_verify", Arg: "bool", Default: "1", Help: "read the region back and check it after a writing job (0: only verify_backlog and reads check)", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.DoVerify, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.DoVerify) }},
 	{Name: "verify_only", Arg: "bool", Help: "only read back and check data an earlier run wrote", kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.VerifyOnly, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.VerifyOnly) }},
@@ -364,10 +376,6 @@ var refusedOptions = map[string]string{
 	"directory":                  "not implemented: give the target with filename",
 	"nrfiles":                    "not implemented: one target per job",
 	"filesize":                   "not implemented: use size",
-	"verify_pattern":             "not implemented: iobench's verify blocks carry their own header and pattern",
-	"verify_interval":            "not implemented: the verify block is the smallest block size up to 4k",
-	"verify_backlog":             "not implemented: reads are checked as they complete, writes after the run",
-	"do_verify":                  "not implemented: verify always reads back after writing",
 	"refill_buffers":             "not implemented: write buffers hold what the last I/O left (verify fills them)",
 	"zero_buffers":               "not implemented: write buffers are not zeroed",
 	"scramble_buffers":           "not implemented",
@@ -623,14 +631,51 @@ func setVerify(j *Job, v string) error {
 	switch strings.ToLower(v) {
 	case "0", "", "none", "off":
 		j.Verify = ""
-	case "crc32c", "crc32c-intel", "crc32":
+	case "crc32c", "crc32c-intel":
 		j.Verify = "crc32c"
-	case "sha256":
-		j.Verify = "sha256"
+	case "crc32", "md5", "sha256", "xxhash", "meta", "pattern":
+		j.Verify = strings.ToLower(v)
 	default:
-		return fmt.Errorf("want crc32c or sha256")
+		return fmt.Errorf("want crc32c, crc32, md5, sha256, xxhash, meta or pattern (other fio hashes are not implemented)")
 	}
 	return nil
+}
+
+// parsePattern parses a verify_pattern or buffer_pattern: 0x followed by
+// hex digits (the bytes in the order written), a "quoted string", or a
+// decimal number (its little-endian bytes, as fio stores an integer).
+func parsePattern(v string) ([]byte, error) {
+	v = strings.TrimSpace(v)
+	switch {
+	case strings.HasPrefix(v, "0x") || strings.HasPrefix(v, "0X"):
+		h := v[2:]
+		if len(h)%2 == 1 {
+			h = "0" + h
+		}
+		b := make([]byte, len(h)/2)
+		for i := range b {
+			x, err := strconv.ParseUint(h[2*i:2*i+2], 16, 8)
+			if err != nil {
+				return nil, fmt.Errorf("%q: not hex", v)
+			}
+			b[i] = byte(x)
+		}
+		if len(b) == 0 {
+			return nil, fmt.Errorf("empty pattern")
+		}
+		return b, nil
+	case len(v) >= 3 && (v[0] == '"' && v[len(v)-1] == '"' || v[0] == '\'' && v[len(v)-1] == '\''):
+		return []byte(v[1 : len(v)-1]), nil
+	}
+	n, err := strconv.ParseUint(v, 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("%q: want 0xHEX, a \"string\" or a number (fio's %%o and combinations are not implemented)", v)
+	}
+	b := []byte{byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24)}
+	for len(b) > 1 && b[len(b)-1] == 0 {
+		b = b[:len(b)-1]
+	}
+	return b, nil
 }
 
 func parsePct(v string) (float64, error) {

@@ -135,7 +135,7 @@ func runJob(j workloads.Job, groupID int, tgt string, rc runCtx) []JobResult {
 	}
 	workers, elapsed := s.runWorkers(rc, groupID)
 	var errs []error
-	if j.Verify != "" && (j.VerifyOnly || j.RW.Writes() && firstErr(workers) == nil) {
+	if j.Verify != "" && (j.VerifyOnly || j.DoVerify && j.RW.Writes() && firstErr(workers) == nil) {
 		n, err := verifyPass(s.eng, s.f, s.job, s.size)
 		workers[0].verified += n
 		if err != nil {
@@ -526,6 +526,11 @@ type worker struct {
 	rateMinNext  time.Time
 	rateMinBytes [2]uint64
 	abort        *atomic.Bool // set: stop (exitall_on_error of any job)
+	// verify_backlog: writes completed since the last check, and whether
+	// a check is due (new I/O waits for the queue to quiesce).
+	backlog        []workloads.IO
+	backlogDue     bool
+	backlogChecked uint64 // writes read back and checked by verify_backlog
 }
 
 // stopped reports whether another job asked this one to stop (exitall,
@@ -560,6 +565,12 @@ func (w *worker) run() {
 	if err := w.loop(); err != nil {
 		w.err = err
 		return
+	}
+	if len(w.backlog) > 0 && w.err == nil {
+		if err := w.checkBacklog(); err != nil {
+			w.err = err
+			return
+		}
 	}
 	if err := w.closeSyncs(); err != nil && w.err == nil {
 		w.err = err
@@ -600,7 +611,7 @@ func (w *worker) start() error {
 	w.usage.begin()
 	w.gen = workloads.NewGenerator(j, w.idx, w.size)
 	if j.Verify != "" {
-		w.ver = &workloads.Verifier{Interval: workloads.VerifyInterval(j.MinBS()), Hash: j.Verify, Seed: j.RandSeed}
+		w.ver = newVerifier(j)
 		w.inflight = map[uint64]uint64{}
 		if j.NumJobs > 1 {
 			// Clones write disjoint slices, so a read never races a write
@@ -950,6 +961,10 @@ func (w *worker) complete(r *engine.Request) {
 		w.lv.ios[d].Add(1)
 		w.lv.bytes[d].Add(uint64(r.N))
 	}
+	if w.ver != nil && r.Write && w.job.VerifyBacklog > 0 {
+		w.backlog = append(w.backlog, workloads.IO{Offset: r.Offset, Length: uint64(r.N), Write: true})
+		w.backlogDue = len(w.backlog) >= w.job.VerifyBacklog
+	}
 	if w.ver != nil && !r.Write {
 		if _, err := w.ver.Check(r.Buf[:r.N], r.Offset); err != nil {
 			if w.err == nil {
@@ -986,9 +1001,14 @@ func sliceGenerator(j *workloads.Job, idx int, size uint64) *workloads.Generator
 	return workloads.NewGenerator(&c, idx, size)
 }
 
+// newVerifier returns the verifier of j's verify options.
+func newVerifier(j *workloads.Job) *workloads.Verifier {
+	return &workloads.Verifier{Interval: j.VerifyBlock(), Hash: j.Verify, Seed: j.RandSeed, Pattern: j.VerifyPattern}
+}
+
 // prefill writes verify blocks over the job's whole region.
 func prefill(eng *engine.Engine, f *engine.File, j *workloads.Job, size uint64) error {
-	ver := &workloads.Verifier{Interval: workloads.VerifyInterval(j.MinBS()), Hash: j.Verify, Seed: j.RandSeed}
+	ver := newVerifier(j)
 	return sweep(eng, f, j, size, func(buf []byte, off uint64) error {
 		ver.Fill(buf, off, 0)
 		_, err := f.WriteAt(buf, int64(off))
@@ -998,7 +1018,7 @@ func prefill(eng *engine.Engine, f *engine.File, j *workloads.Job, size uint64) 
 
 // verifyPass reads the job's region back and checks every block.
 func verifyPass(eng *engine.Engine, f *engine.File, j *workloads.Job, size uint64) (uint64, error) {
-	ver := &workloads.Verifier{Interval: workloads.VerifyInterval(j.MinBS()), Hash: j.Verify, Seed: j.RandSeed}
+	ver := newVerifier(j)
 	var n uint64
 	err := sweep(eng, f, j, size, func(buf []byte, off uint64) error {
 		if _, err := f.ReadAt(buf, int64(off)); err != nil {

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/iobench/iobench/device/looptest"
 	"golang.org/x/sys/unix"
 )
 
@@ -314,5 +316,38 @@ func TestSizesRun(t *testing.T) {
 	ios, bytes := num(t, jobs[3], "read", "total_ios"), num(t, jobs[3], "read", "io_bytes")
 	if avg := bytes / ios; ios != 400 || avg < 8<<10 || avg > 12<<10 {
 		t.Errorf("bs=4k-16k: %v I/Os averaging %v bytes (want about 10k)", ios, avg)
+	}
+}
+
+// TestVerifyVariants: every verify hash round-trips through a writing
+// job; verify=pattern writes the pattern itself (read back from the
+// device); verify_backlog checks each write during the run and do_verify=0
+// skips the pass at the end.
+func TestVerifyVariants(t *testing.T) {
+	for _, h := range []string{"crc32c", "crc32", "md5", "sha256", "xxhash", "meta"} {
+		jobs, _ := jsonRunOf(t, "--name=v", "--rw=randwrite", "--size=2m", "--verify="+h, "--verify_interval=512", "--bs=4k")
+		if num(t, jobs[0], "error") != 0 || num(t, jobs[0], "iobench", "verified_bytes") != 2<<20 {
+			t.Errorf("verify=%s: error %v, verified %v", h, jobs[0]["error_text"], num(t, jobs[0], "iobench", "verified_bytes"))
+		}
+	}
+	l := looptest.New(t, 64<<20, looptest.Options{})
+	jobs, _ := jsonRunOf(t, "--name=p", "--rw=write", "--size=1m", "--verify=pattern", "--verify_pattern=0xdeadbeef", "--filename="+l.Path, "--force")
+	if num(t, jobs[0], "iobench", "verified_bytes") != 1<<20 {
+		t.Errorf("verify=pattern verified %v bytes", num(t, jobs[0], "iobench", "verified_bytes"))
+	}
+	data, err := os.ReadFile(l.Backing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(data[:1<<20], bytes.Repeat([]byte{0xde, 0xad, 0xbe, 0xef}, 1<<18)) {
+		t.Errorf("the device does not hold the pattern")
+	}
+	jobs, _ = jsonRunOf(t, "--name=b", "--rw=randwrite", "--size=1m", "--verify=crc32c", "--verify_backlog=16", "--do_verify=0", "--iodepth=8")
+	if v := num(t, jobs[0], "iobench", "verified_bytes"); v != num(t, jobs[0], "write", "io_bytes") {
+		t.Errorf("verify_backlog with do_verify=0: verified %v of %v written bytes", v, num(t, jobs[0], "write", "io_bytes"))
+	}
+	jobs, _ = jsonRunOf(t, "--name=n", "--rw=randwrite", "--size=1m", "--verify=crc32c", "--do_verify=0")
+	if v := num(t, jobs[0], "iobench", "verified_bytes"); v != 0 {
+		t.Errorf("do_verify=0: verified %v bytes", v)
 	}
 }

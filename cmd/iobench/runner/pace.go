@@ -108,6 +108,10 @@ func wait(t time.Time, spin time.Duration, stop func() bool) {
 
 // admit submits r now, or parks it when the pacer says it is not due.
 func (w *worker) admit(r *engine.Request, now time.Time) (submitted bool, err error) {
+	if w.backlogDue {
+		w.parked = append(w.parked, parked{r: r, due: now})
+		return false, nil
+	}
 	if w.pacer != nil {
 		due, think := w.pacer.schedule(r)
 		if think || due.After(now) {
@@ -128,6 +132,14 @@ func (w *worker) admit(r *engine.Request, now time.Time) (submitted bool, err er
 func (w *worker) releaseParked() error {
 	j := w.job
 	stop := func() bool { return w.stopping || interrupted.Load() || w.stopped() }
+	if w.backlogDue {
+		if err := w.checkBacklog(); err != nil {
+			if w.err == nil {
+				w.err = err
+			}
+			w.stopping = true
+		}
+	}
 	now := time.Now()
 	first := &w.parked[0]
 	if first.think {
@@ -192,4 +204,28 @@ func (w *worker) checkRateMin(now time.Time) {
 		}
 	}
 	w.rateMinNext, w.rateMinBytes = now.Add(time.Second), w.bytes
+}
+
+// checkBacklog reads back the writes of the backlog (verify_backlog),
+// with the queue quiesced, and checks them.
+func (w *worker) checkBacklog() error {
+	w.backlogDue = false
+	defer func() { w.backlog = w.backlog[:0] }()
+	buf := w.eng.Buffer(int(w.job.MaxBS()))
+	if buf == nil {
+		return fmt.Errorf("verify_backlog: buffer arena exhausted")
+	}
+	defer w.eng.PutBuffer(buf)
+	for _, io := range w.backlog {
+		b := buf[:io.Length]
+		if _, err := w.f.ReadAt(b, int64(io.Offset)); err != nil {
+			return fmt.Errorf("verify_backlog: %w", err)
+		}
+		if _, err := w.ver.Check(b, io.Offset); err != nil {
+			return err
+		}
+		w.verified += io.Length
+		w.backlogChecked++
+	}
+	return nil
 }

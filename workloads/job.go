@@ -147,6 +147,8 @@ type Job struct {
 	ExitAll bool
 	// Logs are the job's fio-format logs.
 	Logs Logs
+	// Buffers says what write buffers hold (when the job does not verify).
+	Buffers Buffers
 	// Load shaping, per direction (reads, writes): Rate caps bytes/s,
 	// RateIOPS I/Os per second, RateMin fails the job below that many
 	// bytes/s over a second; RatePoisson spaces capped I/Os with
@@ -195,6 +197,17 @@ type Logs struct {
 	PerJob              bool          // per_job_logs
 }
 
+// Buffers is what a job writes: random data (by default, scrambled a
+// little per write), fresh random data per write (Refill), zeros, a
+// pattern, data CompressPct% compressible, or DedupePct% of writes
+// repeating one buffer.
+type Buffers struct {
+	Refill, Zero, Scramble bool
+	Pattern                []byte
+	CompressPct, DedupePct float64
+	CompressChunk          uint64
+}
+
 // Any reports whether any log is asked for.
 func (l *Logs) Any() bool { return l.BW != "" || l.IOPS != "" || l.Lat != "" || l.Hist != "" }
 
@@ -202,7 +215,8 @@ func (l *Logs) Any() bool { return l.BW != "" || l.IOPS != "" || l.Lat != "" || 
 func NewJob(name string) Job {
 	return Job{
 		Name: name, RW: Read, RWMixRead: 50, BS: [2]uint64{4096, 4096},
-		IODepth: 1, NumJobs: 1, Direct: true, Invalidate: true, PercentageRandom: 100, ThinkBlocks: 1, DoVerify: true, Dist: Dist{Kind: "random"},
+		IODepth: 1, NumJobs: 1, Direct: true, Invalidate: true, PercentageRandom: 100, ThinkBlocks: 1, DoVerify: true,
+		Buffers: Buffers{Scramble: true, CompressChunk: 512}, Dist: Dist{Kind: "random"},
 		RandRepeat: true, RandSeed: 0x89, Mapper: "linear", Extents: 1024, Cache: true,
 		Loops: 1, KBBase: 1024, PercentileList: slices.Clone(DefaultPercentiles),
 		BWAvgTime: 500 * time.Millisecond, IOPSAvgTime: 500 * time.Millisecond, ClatPercentiles: true,
@@ -227,6 +241,7 @@ func (j Job) Clone() Job {
 	c.PercentileList = slices.Clone(j.PercentileList)
 	c.CPUs = slices.Clone(j.CPUs)
 	c.VerifyPattern = slices.Clone(j.VerifyPattern)
+	c.Buffers.Pattern = slices.Clone(j.Buffers.Pattern)
 	c.BSSplit = [2][]BSSplit{slices.Clone(j.BSSplit[0]), slices.Clone(j.BSSplit[1])}
 	c.Dist.Zones = slices.Clone(j.Dist.Zones)
 	return c

@@ -530,7 +530,8 @@ type worker struct {
 	// a check is due (new I/O waits for the queue to quiesce).
 	backlog        []workloads.IO
 	backlogDue     bool
-	backlogChecked uint64 // writes read back and checked by verify_backlog
+	backlogChecked uint64        // writes read back and checked by verify_backlog
+	fill           *bufferFiller // write buffer contents; nil when verifying
 }
 
 // stopped reports whether another job asked this one to stop (exitall,
@@ -619,11 +620,17 @@ func (w *worker) start() error {
 			w.gen = sliceGenerator(j, w.idx, w.size)
 		}
 	}
+	if j.Verify == "" && j.RW.Writes() {
+		w.fill = newBufferFiller(j, j.RandSeed^uint64(w.idx)<<32)
+	}
 	w.reqs = make([]engine.Request, j.IODepth)
 	for i := range w.reqs {
 		b := w.eng.Buffer(int(j.MaxBS()))
 		if b == nil {
 			return fmt.Errorf("buffer arena exhausted")
+		}
+		if w.fill != nil {
+			w.fill.initial(b)
 		}
 		w.reqs[i].Buf = b
 	}
@@ -859,6 +866,9 @@ func (w *worker) issue(r *engine.Request) bool {
 	}
 	r.File, r.Offset, r.Write = w.f, io.Offset, io.Write
 	r.Buf = r.Buf[:io.Length]
+	if w.fill != nil && io.Write {
+		w.fill.beforeWrite(r.Buf)
+	}
 	if w.ver != nil {
 		w.inflight[io.Offset] = io.Length
 		if io.Write {

@@ -82,7 +82,7 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 	switch g.dist {
 	case "", "random":
 		g.dist = "random"
-		g.useMap = !j.NoRandomMap
+		g.useMap = !j.NoRandomMap || j.RandomGenerator == "lfsr"
 		g.perm = newPermutation(g.nBlk, g.rng)
 	case "zipf":
 		g.zipf = newZipf(g.nBlk, j.Dist.Param, g.rng)

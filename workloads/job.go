@@ -106,10 +106,14 @@ type Job struct {
 	Invalidate  bool
 	Dist        Dist
 	NoRandomMap bool
-	RandRepeat  bool
-	RandSeed    uint64
-	Verify      string // "", crc32c, crc32, md5, sha256, xxhash, meta, pattern
-	VerifyOnly  bool
+	// RandomGenerator is fio's random_generator: "lfsr" walks every block
+	// once per pass (a full-period sequence, no memory per block) even
+	// with norandommap.
+	RandomGenerator string
+	RandRepeat      bool
+	RandSeed        uint64
+	Verify          string // "", crc32c, crc32, md5, sha256, xxhash, meta, pattern
+	VerifyOnly      bool
 	// VerifyPattern fills verify blocks after their header (all of a block
 	// with verify=pattern); VerifyInterval is the bytes per header (0: the
 	// default); VerifyBacklog checks the last n writes after every n;
@@ -215,7 +219,7 @@ func (l *Logs) Any() bool { return l.BW != "" || l.IOPS != "" || l.Lat != "" || 
 func NewJob(name string) Job {
 	return Job{
 		Name: name, RW: Read, RWMixRead: 50, BS: [2]uint64{4096, 4096},
-		IODepth: 1, NumJobs: 1, Direct: true, Invalidate: true, PercentageRandom: 100, ThinkBlocks: 1, DoVerify: true,
+		IODepth: 1, NumJobs: 1, Direct: true, Invalidate: true, PercentageRandom: 100, ThinkBlocks: 1, DoVerify: true, RandomGenerator: "tausworthe",
 		Buffers: Buffers{Scramble: true, CompressChunk: 512}, Dist: Dist{Kind: "random"},
 		RandRepeat: true, RandSeed: 0x89, Mapper: "linear", Extents: 1024, Cache: true,
 		Loops: 1, KBBase: 1024, PercentileList: slices.Clone(DefaultPercentiles),

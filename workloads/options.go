@@ -119,6 +119,15 @@ var options = []Option{
 	{Name: "norandommap", Arg: "bool", Help: "random offsets may repeat before every block was hit once", kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.NoRandomMap, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.NoRandomMap) }},
+	{Name: "random_generator", Arg: "name", Default: "tausworthe", Help: "lfsr: every block once per pass without a block map, even with norandommap; tausworthe, tausworthe64: iobench's generator", kind: kindString,
+		set: func(j *Job, v string) error {
+			switch strings.ToLower(v) {
+			case "lfsr", "tausworthe", "tausworthe64":
+				j.RandomGenerator = strings.ToLower(v)
+				return nil
+			}
+			return fmt.Errorf("want lfsr, tausworthe or tausworthe64")
+		}, get: func(j *Job) string { return j.RandomGenerator }},
 	{Name: "randrepeat", Arg: "bool", Default: "1", Help: "the same random sequence every run", kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.RandRepeat, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.RandRepeat) }},
@@ -401,7 +410,6 @@ var refusedOptions = map[string]string{
 	"zonesize":                   "not implemented",
 	"zonerange":                  "not implemented",
 	"zoneskip":                   "not implemented",
-	"random_generator":           "not implemented: random offsets use iobench's full-period permutation",
 	"include":                    "not implemented",
 }
 

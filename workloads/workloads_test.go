@@ -544,3 +544,22 @@ func TestGeneratorShapes(t *testing.T) {
 		t.Errorf("size=50%% offset=25%% of 1 GiB: %d, %d", j.Size, j.Offset)
 	}
 }
+
+// TestLFSRCoversEveryBlock: random_generator=lfsr visits every block once
+// per pass even with norandommap; the default with norandommap repeats.
+func TestLFSRCoversEveryBlock(t *testing.T) {
+	for _, c := range []struct {
+		opts    string
+		repeats bool
+	}{{"random_generator=lfsr\nnorandommap\n", false}, {"norandommap\n", true}} {
+		j := genJob(t, "rw=randread\nbs=4k\n"+c.opts)
+		g := NewGenerator(&j, 0, 4<<20)
+		seen := map[uint64]bool{}
+		for range 1024 {
+			seen[g.Next().Offset] = true
+		}
+		if (len(seen) < 1024) != c.repeats {
+			t.Errorf("%q: %d distinct blocks of 1024 in one pass", c.opts, len(seen))
+		}
+	}
+}

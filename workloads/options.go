@@ -2,6 +2,7 @@ package workloads
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -43,9 +44,21 @@ type Option struct {
 var options = []Option{
 	{Name: "name", Arg: "str", Help: "job name", kind: kindString,
 		set: func(j *Job, v string) error { j.Name = v; return nil }, get: func(j *Job) string { return j.Name }},
-	{Name: "filename", Arg: "path", Help: "target block device or file (default: an automatically created loop device)", kind: kindString,
-		set: func(j *Job, v string) error { j.Filename = v; return nil }, get: func(j *Job) string { return j.Filename }},
-	{Name: "rw", Arg: "pattern", Default: "read", Help: "read, write, randread, randwrite, rw (readwrite), randrw", kind: kindString,
+	{Name: "filename", Arg: "path", Help: "target block device or file (default: an automatically created loop device); one per job", kind: kindString,
+		set: func(j *Job, v string) error { j.Filename = strings.ReplaceAll(v, `\:`, ":"); return nil }, get: func(j *Job) string { return j.Filename },
+		refuse: func(v string) string {
+			if strings.Contains(strings.ReplaceAll(v, `\:`, ""), ":") {
+				return "several files (a:b) are not implemented: iobench runs one target per job"
+			}
+			return ""
+		}},
+	{Name: "rw", Arg: "pattern", Default: "read", Help: "read, write, randread, randwrite, rw (readwrite), randrw, with :N (see the README)", kind: kindString,
+		refuse: func(v string) string {
+			if strings.Contains(strings.ToLower(v), "trim") {
+				return "trim (discard) is not implemented: this kernel offers block discard through io_uring (BLOCK_URING_CMD_DISCARD, Linux 6.12 and later) and the BLKDISCARD ioctl, but the engine issues neither"
+			}
+			return ""
+		},
 		set: setRW, get: rwString},
 	{Name: "rwmixread", Arg: "pct", Default: "50", Help: "read share of rw and randrw, percent", kind: kindFloat,
 		set: func(j *Job, v string) error {
@@ -410,7 +423,7 @@ var refusedOptions = map[string]string{
 	"zonesize":                   "not implemented",
 	"zonerange":                  "not implemented",
 	"zoneskip":                   "not implemented",
-	"include":                    "not implemented",
+	"include":                    "include is a directive, not an option: write 'include FILE' on a line of its own",
 }
 
 var optionIndex = func() map[string]*Option {
@@ -462,6 +475,14 @@ func IsBool(key string) bool {
 
 // IsNotice reports whether key is accepted with a notice only.
 func IsNotice(key string) bool { _, ok := noticeOptions[strings.ToLower(key)]; return ok }
+
+// Refused returns the fio options iobench knows and refuses, with the
+// reason each gives.
+func Refused() map[string]string { return maps.Clone(refusedOptions) }
+
+// Notices returns the fio options iobench accepts without effect, with
+// why they cannot change what is measured.
+func Notices() map[string]string { return maps.Clone(noticeOptions) }
 
 // IsRefused reports whether key is a fio option iobench refuses.
 func IsRefused(key string) bool { _, ok := refusedOptions[strings.ToLower(key)]; return ok }

@@ -43,8 +43,14 @@ type Generator struct {
 	rwMod     uint64  // rw's ":N"
 	sinceRand uint64  // I/Os since the last random offset (rw=rand...:N)
 	pctRandom float64 // percentage_random
-	rng       *rand.Rand
-	pos       [2]uint64
+
+	// zonemode=strided: the current zone's start (in the region) and the
+	// bytes done in it.
+	zoned                         bool
+	zoneSize, zoneRange, zoneSkip uint64
+	zoneStart, zoneDone           uint64
+	rng                           *rand.Rand
+	pos                           [2]uint64
 
 	dist   string
 	nBlk   uint64
@@ -64,6 +70,9 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 		rwMod: j.RWMod, pctRandom: j.PercentageRandom}
 	if j.BlockAlign > 0 && j.RW.Random() {
 		g.unit = j.BlockAlign
+	}
+	if j.ZoneMode == "strided" && j.ZoneSize > 0 {
+		g.zoned, g.zoneSize, g.zoneRange, g.zoneSkip = true, j.ZoneSize, max(j.ZoneRange, j.ZoneSize), j.ZoneSkip
 	}
 	if g.base > targetBytes {
 		g.base = targetBytes
@@ -120,6 +129,9 @@ func (g *Generator) Next() IO {
 		size = g.span
 	}
 	var off uint64
+	if g.zoned {
+		return g.nextZoned(size, d, write)
+	}
 	if g.rw.Random() && g.pickRandom() {
 		off = g.randomBlock() * g.unit
 		if off+size > g.span {
@@ -137,6 +149,35 @@ func (g *Generator) Next() IO {
 		}
 	}
 	return IO{Offset: g.base + off, Length: size, Write: write}
+}
+
+// nextZoned is Next for zonemode=strided: a random or the next sequential
+// offset within the current zone, moving to the next zone (zonerange +
+// zoneskip on, wrapping at the end of the region) after zonesize bytes.
+func (g *Generator) nextZoned(size uint64, d int, write bool) IO {
+	zone := min(g.zoneRange, g.span-min(g.zoneStart, g.span))
+	size = min(size, zone)
+	var off uint64
+	if g.rw.Random() {
+		blocks := max((zone-size)/g.unit+1, 1)
+		off = g.rng.Uint64N(blocks) * g.unit
+	} else {
+		if g.pos[d]+size > zone {
+			g.pos[d] = 0
+		}
+		off = g.pos[d]
+		g.pos[d] += size
+	}
+	io := IO{Offset: g.base + g.zoneStart + off, Length: size, Write: write}
+	g.zoneDone += size
+	if g.zoneDone >= g.zoneSize {
+		g.zoneDone, g.pos = 0, [2]uint64{}
+		g.zoneStart += g.zoneRange + g.zoneSkip
+		if g.zoneStart+size > g.span {
+			g.zoneStart = 0
+		}
+	}
+	return io
 }
 
 // pickRandom reports whether a random pattern's next I/O goes to a random

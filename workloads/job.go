@@ -110,10 +110,14 @@ type Job struct {
 	// once per pass (a full-period sequence, no memory per block) even
 	// with norandommap.
 	RandomGenerator string
-	RandRepeat      bool
-	RandSeed        uint64
-	Verify          string // "", crc32c, crc32, md5, sha256, xxhash, meta, pattern
-	VerifyOnly      bool
+	// ZoneMode "strided": I/O stays in a zone of ZoneRange bytes until
+	// ZoneSize bytes are done there, then moves ZoneRange+ZoneSkip on.
+	ZoneMode                      string
+	ZoneSize, ZoneRange, ZoneSkip uint64
+	RandRepeat                    bool
+	RandSeed                      uint64
+	Verify                        string // "", crc32c, crc32, md5, sha256, xxhash, meta, pattern
+	VerifyOnly                    bool
 	// VerifyPattern fills verify blocks after their header (all of a block
 	// with verify=pattern); VerifyInterval is the bytes per header (0: the
 	// default); VerifyBacklog checks the last n writes after every n;
@@ -219,7 +223,7 @@ func (l *Logs) Any() bool { return l.BW != "" || l.IOPS != "" || l.Lat != "" || 
 func NewJob(name string) Job {
 	return Job{
 		Name: name, RW: Read, RWMixRead: 50, BS: [2]uint64{4096, 4096},
-		IODepth: 1, NumJobs: 1, Direct: true, Invalidate: true, PercentageRandom: 100, ThinkBlocks: 1, DoVerify: true, RandomGenerator: "tausworthe",
+		IODepth: 1, NumJobs: 1, Direct: true, Invalidate: true, PercentageRandom: 100, ThinkBlocks: 1, DoVerify: true, RandomGenerator: "tausworthe", ZoneMode: "none",
 		Buffers: Buffers{Scramble: true, CompressChunk: 512}, Dist: Dist{Kind: "random"},
 		RandRepeat: true, RandSeed: 0x89, Mapper: "linear", Extents: 1024, Cache: true,
 		Loops: 1, KBBase: 1024, PercentileList: slices.Clone(DefaultPercentiles),
@@ -364,6 +368,15 @@ func (j *Job) Validate() error {
 	}
 	if j.FsyncEvery > 0 && j.FdatasyncEvery > 0 {
 		bad("fsync=%d and fdatasync=%d: choose one", j.FsyncEvery, j.FdatasyncEvery)
+	}
+	if j.ZoneMode == "strided" {
+		if j.ZoneSize == 0 {
+			bad("zonemode=strided needs zonesize")
+		}
+		zr := max(j.ZoneRange, j.ZoneSize)
+		if zr%512 != 0 || j.ZoneSkip%512 != 0 || zr < j.MaxBS() {
+			bad("zonerange=%d, zoneskip=%d: want multiples of 512, the range at least the largest block", zr, j.ZoneSkip)
+		}
 	}
 	if j.ThinkSpin > j.ThinkTime {
 		bad("thinktime_spin=%v is longer than thinktime=%v", j.ThinkSpin, j.ThinkTime)

@@ -132,6 +132,30 @@ var options = []Option{
 	{Name: "norandommap", Arg: "bool", Help: "random offsets may repeat before every block was hit once", kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.NoRandomMap, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.NoRandomMap) }},
+	{Name: "zonemode", Arg: "none|strided", Default: "none", Help: "strided: I/O within one zone of zonerange bytes until zonesize bytes are done, then zoneskip bytes on (zbd is refused)", kind: kindString,
+		set: func(j *Job, v string) error {
+			switch strings.ToLower(v) {
+			case "none", "strided":
+				j.ZoneMode = strings.ToLower(v)
+				return nil
+			}
+			return fmt.Errorf("want none or strided")
+		}, get: func(j *Job) string { return j.ZoneMode },
+		refuse: func(v string) string {
+			if strings.EqualFold(v, "zbd") {
+				return "zoned block devices (zbd) are not implemented"
+			}
+			return ""
+		}},
+	{Name: "zonesize", Arg: "size", Help: "strided: bytes transferred in a zone before moving on", kind: kindSize,
+		set: func(j *Job, v string) (err error) { j.ZoneSize, err = j.parseSize(v); return },
+		get: func(j *Job) string { return sizeString(j.ZoneSize) }},
+	{Name: "zonerange", Arg: "size", Help: "strided: size of a zone", kind: kindSize,
+		set: func(j *Job, v string) (err error) { j.ZoneRange, err = j.parseSize(v); return },
+		get: func(j *Job) string { return sizeString(j.ZoneRange) }},
+	{Name: "zoneskip", Arg: "size", Help: "strided: bytes skipped after a zone", kind: kindSize,
+		set: func(j *Job, v string) (err error) { j.ZoneSkip, err = j.parseSize(v); return },
+		get: func(j *Job) string { return sizeString(j.ZoneSkip) }},
 	{Name: "random_generator", Arg: "name", Default: "tausworthe", Help: "lfsr: every block once per pass without a block map, even with norandommap; tausworthe, tausworthe64: iobench's generator", kind: kindString,
 		set: func(j *Job, v string) error {
 			switch strings.ToLower(v) {
@@ -419,10 +443,6 @@ var refusedOptions = map[string]string{
 	"directory":                  "not implemented: give the target with filename",
 	"nrfiles":                    "not implemented: one target per job",
 	"filesize":                   "not implemented: use size",
-	"zonemode":                   "not implemented",
-	"zonesize":                   "not implemented",
-	"zonerange":                  "not implemented",
-	"zoneskip":                   "not implemented",
 	"include":                    "include is a directive, not an option: write 'include FILE' on a line of its own",
 }
 

@@ -564,3 +564,30 @@ func TestLFSRCoversEveryBlock(t *testing.T) {
 		}
 	}
 }
+
+// TestStridedZones: I/O stays in a zone until zonesize bytes are done,
+// then moves zonerange+zoneskip on, wrapping at the region's end.
+func TestStridedZones(t *testing.T) {
+	j := genJob(t, "rw=read\nbs=4k\nsize=16m\nzonemode=strided\nzonesize=8k\nzonerange=1m\nzoneskip=1m\n")
+	g := NewGenerator(&j, 0, 64<<20)
+	want := []uint64{0, 4096, 2 << 20, 2<<20 + 4096, 4 << 20}
+	for i, w := range want {
+		if io := g.Next(); io.Offset != w {
+			t.Fatalf("I/O %d at %d, want %d", i, io.Offset, w)
+		}
+	}
+	for range 100 {
+		if io := g.Next(); io.Offset >= 16<<20 || (io.Offset/(1<<20))%2 != 0 || io.Offset%(1<<20) >= 8192 {
+			t.Fatalf("sequential zoned I/O at %d", io.Offset)
+		}
+	}
+	j = genJob(t, "rw=randread\nbs=4k\nsize=16m\nzonemode=strided\nzonesize=64k\nzonerange=2m\n")
+	g = NewGenerator(&j, 0, 64<<20)
+	for i := range 160 {
+		io := g.Next()
+		zone := uint64(i/16) % 8 // 16 I/Os of 4k per 64k zonesize, 8 zones of 2m
+		if io.Offset < zone*2<<20 || io.Offset >= (zone+1)*2<<20 {
+			t.Fatalf("random I/O %d at %d, outside zone %d", i, io.Offset, zone)
+		}
+	}
+}

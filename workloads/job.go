@@ -170,6 +170,11 @@ type Job struct {
 	ThinkBlocks    int
 	StartDelay     time.Duration
 	ExitAllOnError bool
+	// LatencyTarget, when set, searches for the deepest queue (up to
+	// iodepth) at which LatencyPercentile of the I/Os in each
+	// LatencyWindow complete within it.
+	LatencyTarget, LatencyWindow time.Duration
+	LatencyPercentile            float64
 	// Durability: a device flush after every FsyncEvery (FdatasyncEvery)
 	// writes, one when the writes are done (EndFsync) and one at close
 	// (FsyncOnClose); SyncMode "sync" or "dsync" opens the target O_SYNC
@@ -224,6 +229,7 @@ func NewJob(name string) Job {
 	return Job{
 		Name: name, RW: Read, RWMixRead: 50, BS: [2]uint64{4096, 4096},
 		IODepth: 1, NumJobs: 1, Direct: true, Invalidate: true, PercentageRandom: 100, ThinkBlocks: 1, DoVerify: true, RandomGenerator: "tausworthe", ZoneMode: "none",
+		LatencyWindow: time.Second, LatencyPercentile: 100,
 		Buffers: Buffers{Scramble: true, CompressChunk: 512}, Dist: Dist{Kind: "random"},
 		RandRepeat: true, RandSeed: 0x89, Mapper: "linear", Extents: 1024, Cache: true,
 		Loops: 1, KBBase: 1024, PercentileList: slices.Clone(DefaultPercentiles),
@@ -377,6 +383,9 @@ func (j *Job) Validate() error {
 		if zr%512 != 0 || j.ZoneSkip%512 != 0 || zr < j.MaxBS() {
 			bad("zonerange=%d, zoneskip=%d: want multiples of 512, the range at least the largest block", zr, j.ZoneSkip)
 		}
+	}
+	if j.LatencyTarget > 0 && j.LatencyWindow <= 0 {
+		bad("latency_target needs a latency_window")
 	}
 	if j.ThinkSpin > j.ThinkTime {
 		bad("thinktime_spin=%v is longer than thinktime=%v", j.ThinkSpin, j.ThinkTime)

@@ -64,6 +64,8 @@ type JobResult struct {
 	CPUTime        time.Duration // user + system
 	Ctx, VolCtx    uint64        // context switches (all; voluntary)
 	Majf, Minf     uint64
+	// LatencyDepth is the queue depth latency_target settled on.
+	LatencyDepth int
 	// Syncs is the flushes issued after every fsync/fdatasync writes;
 	// SyncLat their latency (ns).
 	Syncs   uint64
@@ -329,6 +331,7 @@ func collect(workers []*measure, clone int) JobResult {
 			r.BWSamples = addSamples(r.BWSamples, w.bwSamples[d])
 			r.IOPSSamples = addSamples(r.IOPSSamples, w.iopsSamples[d])
 		}
+		res.LatencyDepth = max(res.LatencyDepth, w.latencyDepth)
 		res.Syncs += w.syncs
 		res.SyncLat.Merge(w.syncLat)
 		for i := range 7 {
@@ -433,6 +436,8 @@ type measure struct {
 	// handed to the kernel and reaped per call (iodepth_submit,
 	// iodepth_complete).
 	depthDist, submitDist, completeDist [7]uint64
+	// latencyDepth is the depth latency_target settled on (0: no target).
+	latencyDepth int
 	// Flushes after every fsync/fdatasync writes, and their latency.
 	syncs   uint64
 	syncLat *hdrhistogram.Histogram
@@ -532,6 +537,10 @@ type worker struct {
 	backlogDue     bool
 	backlogChecked uint64        // writes read back and checked by verify_backlog
 	fill           *bufferFiller // write buffer contents; nil when verifying
+	// latency_target: the depth search, and the requests held back
+	// while the queue is at the depth it allows.
+	lat  *latTarget
+	idle []*engine.Request
 }
 
 // stopped reports whether another job asked this one to stop (exitall,
@@ -640,6 +649,7 @@ func (w *worker) start() error {
 		w.deadline = w.rampEnd.Add(j.Runtime)
 	}
 	w.pacer = newPacer(j, now, j.RandSeed+uint64(w.idx))
+	w.lat = newLatTarget(j, now)
 	w.passBytes = w.gen.Span()
 	if j.IOSize > 0 {
 		w.passBytes = j.IOSize
@@ -714,6 +724,9 @@ func (w *worker) finish() {
 	}
 	if w.logger != nil {
 		w.logger.tick(time.Now(), true)
+	}
+	if w.lat != nil {
+		w.latencyDepth = w.lat.depth
 	}
 	w.usage.end()
 	if w.affinity != nil {
@@ -821,9 +834,19 @@ func (w *worker) loop() error {
 			w.completeDist[batchBucket(len(done))]++
 		}
 		w.checkRateMin(now)
+		if w.lat != nil {
+			for _, r := range done {
+				w.lat.record(r.Latency)
+			}
+			w.lat.tick(w.job, now)
+		}
 		issued := 0
 		for _, r := range done {
 			w.complete(r)
+			if w.lat != nil && w.q.InFlight() >= w.lat.depth {
+				w.idle = append(w.idle, r) // latency_target holds the depth down
+				continue
+			}
 			if w.issue(r) {
 				ok, err := w.admit(r, now)
 				if err != nil {
@@ -832,6 +855,20 @@ func (w *worker) loop() error {
 				if ok {
 					issued++
 				}
+			}
+		}
+		for w.lat != nil && len(w.idle) > 0 && w.q.InFlight() < w.lat.depth {
+			r := w.idle[len(w.idle)-1]
+			w.idle = w.idle[:len(w.idle)-1]
+			if !w.issue(r) {
+				break
+			}
+			ok, err := w.admit(r, now)
+			if err != nil {
+				return err
+			}
+			if ok {
+				issued++
 			}
 		}
 		if w.measuring && issued > 0 {

@@ -292,6 +292,10 @@ type jsonJob struct {
 	LatencyNs  pcts              `json:"latency_ns"`
 	LatencyUs  pcts              `json:"latency_us"`
 	LatencyMs  pcts              `json:"latency_ms"`
+	LatDepth   int               `json:"latency_depth"`
+	LatTarget  int64             `json:"latency_target"`
+	LatPct     float64           `json:"latency_percentile"`
+	LatWindow  int64             `json:"latency_window"`
 	IOBench    *jsonEngine       `json:"iobench,omitempty"`
 }
 
@@ -441,6 +445,10 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 			IODepth:    distPcts(depthKeys, r.DepthDist), IOSubmit: distPcts(batchKeys, r.SubmitDist),
 			IOComplete: distPcts(batchKeys, r.CompleteDist)}
 		j.LatencyNs, j.LatencyUs, j.LatencyMs = latBuckets(r.Dir[0].Clat, r.Dir[1].Clat)
+		j.LatDepth, j.LatTarget, j.LatPct, j.LatWindow = r.Job.IODepth, r.Job.LatencyTarget.Nanoseconds(), r.Job.LatencyPercentile, 0
+		if r.Job.LatencyTarget > 0 {
+			j.LatDepth, j.LatWindow = r.LatencyDepth, r.Job.LatencyWindow.Microseconds()
+		}
 		j.Sync = jsonSync{TotalIOs: r.Syncs, LatNs: latJSON(r.SyncLat, r.Job.PercentileList)}
 		for _, kv := range r.Job.Values() {
 			j.JobOptions[kv[0]] = kv[1]

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/iobench/iobench/engine"
 	"github.com/iobench/iobench/workloads"
 )
@@ -228,4 +229,44 @@ func (w *worker) checkBacklog() error {
 		w.backlogChecked++
 	}
 	return nil
+}
+
+// latTarget searches, as fio's latency_target does, for the deepest queue
+// at which latency_percentile of each latency_window's I/Os complete
+// within latency_target: it starts at iodepth and halves the range
+// between the deepest depth that met the target and the shallowest that
+// missed it, one window at a time.
+type latTarget struct {
+	depth, low, high int
+	next             time.Time
+	win              *hdrhistogram.Histogram
+}
+
+func newLatTarget(j *workloads.Job, now time.Time) *latTarget {
+	if j.LatencyTarget <= 0 {
+		return nil
+	}
+	return &latTarget{depth: j.IODepth, low: 1, high: j.IODepth, next: now.Add(j.LatencyWindow), win: newHist()}
+}
+
+// record adds a completed I/O's latency to the window.
+func (l *latTarget) record(lat time.Duration) { _ = l.win.RecordValue(max(int64(lat), 1)) }
+
+// tick judges the window once it has ended and moves the depth.
+func (l *latTarget) tick(j *workloads.Job, now time.Time) {
+	if now.Before(l.next) || l.win.TotalCount() == 0 {
+		return
+	}
+	met := time.Duration(l.win.ValueAtQuantile(j.LatencyPercentile)) <= j.LatencyTarget
+	if met {
+		l.low = l.depth
+	} else {
+		l.high = max(l.depth-1, l.low)
+		if l.depth == l.low {
+			l.low = max(l.low/2, 1) // the last good depth no longer holds
+		}
+	}
+	l.depth = max((l.low+l.high+1)/2, 1)
+	l.win.Reset()
+	l.next = now.Add(j.LatencyWindow)
 }

@@ -121,3 +121,27 @@ size=1m
 		t.Errorf("the other job ran %s ms", strconv.FormatFloat(rt, 'f', 0, 64))
 	}
 }
+
+// TestLatencyTarget: a target no depth can meet drives the queue down to
+// one I/O in flight; one every depth meets keeps iodepth.
+func TestLatencyTarget(t *testing.T) {
+	jobs, _ := jsonRunOf(t, "--runtime=1200ms", "--time_based", "--size=16m", "--iodepth=16", "--latency_window=100ms",
+		"--name=tight", "--rw=randread", "--latency_target=1ns",
+		"--name=loose", "--rw=randread", "--latency_target=10s", "--stonewall")
+	tight, loose := jobs[0], jobs[1]
+	if d := num(t, tight, "latency_depth"); d != 1 {
+		t.Errorf("unmeetable target: depth %v, want 1", d)
+	}
+	// The search takes a few windows at greater depths, then stays at 1.
+	tl, ll := tight["iodepth_level"].(map[string]any), loose["iodepth_level"].(map[string]any)
+	deep := func(m map[string]any) float64 { return m["8"].(float64) + m["16"].(float64) }
+	if tl["1"].(float64) < 20 || tl["1"].(float64) < 10*ll["1"].(float64) || deep(tl) > deep(ll)/2 {
+		t.Errorf("submissions by depth: unmeetable target %v, easy target %v", tl, ll)
+	}
+	if d := num(t, loose, "latency_depth"); d != 16 {
+		t.Errorf("easy target: depth %v, want 16", d)
+	}
+	if num(t, loose, "latency_target") != 10e9 || num(t, loose, "latency_window") != 100000 {
+		t.Errorf("latency_target %v, latency_window %v", num(t, loose, "latency_target"), num(t, loose, "latency_window"))
+	}
+}

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/dustin/go-humanize"
 	"golang.org/x/sys/unix"
@@ -35,6 +37,7 @@ type Geometry struct {
 	MaxSectorsKB      uint32 // largest I/O the block layer sends unsplit
 	NrRequests        uint32
 	PollQueues        bool // the driver has poll queues (IOPOLL can work)
+	ReadOnly          bool // the kernel marks the block device read-only (BLKROGET)
 	Major, Minor      uint32
 }
 
@@ -61,8 +64,15 @@ func (g Geometry) String() string {
 
 // Device is an open block device or regular file. Its methods are safe for
 // concurrent use; Close must be called once nothing uses Fd any more.
+//
+// Close never frees the descriptor number while the Device can still be
+// reached: the number is left pointing at a file that refuses all I/O, so
+// a holder that kept it (an engine, a ring) gets EBADF instead of reading
+// or writing whatever file the process opens next. The number is freed
+// once the Device is garbage.
 type Device struct {
-	f        *os.File
+	mu       sync.Mutex
+	fd       int // -1 once closed
 	path     string
 	geo      Geometry
 	readOnly bool
@@ -119,20 +129,27 @@ func Open(path string, opts Options) (*Device, error) {
 		}
 		return nil, fmt.Errorf("device: open %s: %w", path, err)
 	}
-	d := &Device{f: os.NewFile(uintptr(fd), path), path: path, readOnly: opts.ReadOnly, block: block}
+	d := &Device{fd: fd, path: path, readOnly: opts.ReadOnly, block: block}
 	if err := d.probe(); err != nil {
-		d.f.Close()
+		unix.Close(fd)
 		return nil, err
 	}
 	if d.readOnly && !opts.ReadOnly {
-		d.f.Close()
+		unix.Close(fd)
 		return nil, fmt.Errorf("device: %s: %w: the kernel marks it read-only (blockdev --setro, losetup -r); open it read-only", path, ErrReadOnly)
 	}
 	return d, nil
 }
 
-// Fd returns the file descriptor.
-func (d *Device) Fd() int { return int(d.f.Fd()) }
+// Fd returns the file descriptor, or -1 after Close.
+func (d *Device) Fd() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.fd
+}
+
+// Closed reports whether Close has been called.
+func (d *Device) Closed() bool { return d.Fd() < 0 }
 
 // Path returns the path the device was opened with.
 func (d *Device) Path() string { return d.path }
@@ -147,11 +164,34 @@ func (d *Device) ReadOnly() bool { return d.readOnly }
 // IsBlock reports whether the device is a block device (not a file).
 func (d *Device) IsBlock() bool { return d.block }
 
-// Close closes the device.
-func (d *Device) Close() error { return d.f.Close() }
+// Close closes the device. I/O already submitted on Fd completes on the
+// device; I/O submitted on the old descriptor afterwards fails with EBADF
+// (see Device). A second Close returns ErrClosed.
+func (d *Device) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.fd < 0 {
+		return fmt.Errorf("device: %s: %w", d.path, ErrClosed)
+	}
+	fd := d.fd
+	d.fd = -1
+	// An O_PATH descriptor refuses read and write (EBADF). dup3 swaps it
+	// in atomically: the number is never free, not even for an instant.
+	tomb, err := unix.Open("/", unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err == nil {
+		err = unix.Dup3(tomb, fd, unix.O_CLOEXEC)
+		unix.Close(tomb)
+	}
+	if err != nil {
+		// Out of descriptors: close for real, as os.File would.
+		return unix.Close(fd)
+	}
+	runtime.AddCleanup(d, func(fd int) { unix.Close(fd) }, fd)
+	return nil
+}
 
 func (d *Device) probe() error {
-	fd := int(d.f.Fd())
+	fd := d.fd
 	g := &d.geo
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
@@ -172,7 +212,7 @@ func (d *Device) probe() error {
 			g.PhysicalBlockSize = pbs
 		}
 		if ro, err := unix.IoctlGetInt(fd, unix.BLKROGET); err == nil && ro != 0 {
-			d.readOnly = true
+			d.readOnly, g.ReadOnly = true, true
 		}
 		g.Major, g.Minor = unix.Major(uint64(st.Rdev)), unix.Minor(uint64(st.Rdev))
 		d.sysfs()

@@ -33,6 +33,9 @@ var (
 	// ErrNoDirectIO is returned when O_DIRECT is asked for (the default)
 	// and the file's filesystem does not support it.
 	ErrNoDirectIO = errors.New("direct I/O not supported")
+	// ErrClosed is returned by Device.Close when the device is already
+	// closed.
+	ErrClosed = errors.New("device is closed")
 )
 
 // Errors of Arena.

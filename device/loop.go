@@ -18,6 +18,11 @@ type LoopOptions struct {
 	LogicalBlockSize uint32 // 0: 512
 	ReadOnly         bool
 	PartScan         bool // the kernel scans the device for partitions (loopNpM)
+	// AutoClear attaches with LO_FLAGS_AUTOCLEAR: the kernel detaches the
+	// device at its last close. The Loop keeps it open until Detach, so
+	// the device lives exactly as long as this process holds it: a
+	// process killed with SIGKILL leaves no device behind.
+	AutoClear bool
 }
 
 // Loop is an attached loop device. Its methods are safe for concurrent
@@ -26,6 +31,7 @@ type LoopOptions struct {
 type Loop struct {
 	path    string
 	backing string
+	hold    *os.File // AutoClear: the open that keeps the device attached
 	once    sync.Once
 	err     error
 }
@@ -37,9 +43,10 @@ func (l *Loop) Path() string { return l.path }
 func (l *Loop) Backing() string { return l.backing }
 
 const (
-	loFlagsReadOnly = 1
-	loFlagsPartScan = 8
-	loFlagsDirectIO = 16
+	loFlagsReadOnly  = 1
+	loFlagsAutoClear = 4
+	loFlagsPartScan  = 8
+	loFlagsDirectIO  = 16
 )
 
 // AttachLoop attaches backing to a free loop device: LOOP_CTL_GET_FREE and
@@ -82,6 +89,9 @@ func attachLoop(backing string, o LoopOptions, legacy bool) (*Loop, error) {
 			return nil, fmt.Errorf("device: open %s: %w", path, err)
 		}
 		err = configure(int(lf.Fd()), int(bf.Fd()), o, legacy)
+		if err == nil && o.AutoClear {
+			return &Loop{path: path, backing: backing, hold: lf}, nil
+		}
 		lf.Close()
 		if errors.Is(err, unix.EBUSY) {
 			continue // someone else took it
@@ -106,6 +116,9 @@ func configure(lfd, bfd int, o LoopOptions, legacy bool) error {
 	}
 	if o.PartScan {
 		cfg.Info.Flags |= loFlagsPartScan
+	}
+	if o.AutoClear {
+		cfg.Info.Flags |= loFlagsAutoClear
 	}
 	if !legacy {
 		err := unix.IoctlLoopConfigure(lfd, &cfg)
@@ -143,28 +156,44 @@ func configure(lfd, bfd int, o LoopOptions, legacy bool) error {
 }
 
 // Detach detaches the loop device. It is idempotent and retries while the
-// device is briefly busy (udev probing it after a change).
+// device is briefly busy (udev probing it after a change). An AutoClear
+// device that others still hold open is detached at their last close.
 func (l *Loop) Detach() error {
 	l.once.Do(func() {
-		f, err := os.OpenFile(l.path, os.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			l.err = fmt.Errorf("device: detach %s: %w", l.path, err)
+		if l.hold != nil {
+			err := unix.IoctlSetInt(int(l.hold.Fd()), unix.LOOP_CLR_FD, 0)
+			if err != nil && !errors.Is(err, unix.ENXIO) && !errors.Is(err, unix.EBUSY) {
+				l.err = fmt.Errorf("device: detach %s: %w", l.path, err)
+			}
+			// EBUSY: others hold it open; autoclear detaches it at the
+			// last close, which this may be.
+			l.hold.Close()
 			return
 		}
-		defer f.Close()
-		for i := 0; ; i++ {
-			err = unix.IoctlSetInt(int(f.Fd()), unix.LOOP_CLR_FD, 0)
-			if err == nil || errors.Is(err, unix.ENXIO) {
-				return
-			}
-			if !errors.Is(err, unix.EBUSY) || i == 50 {
-				l.err = fmt.Errorf("device: detach %s: %w", l.path, err)
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		l.err = DetachLoop(l.path)
 	})
 	return l.err
+}
+
+// DetachLoop detaches the loop device at path (what `losetup -d` does),
+// retrying while it is briefly busy. A device already detached is not an
+// error.
+func DetachLoop(path string) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("device: detach %s: %w", path, err)
+	}
+	defer f.Close()
+	for i := 0; ; i++ {
+		err = unix.IoctlSetInt(int(f.Fd()), unix.LOOP_CLR_FD, 0)
+		if err == nil || errors.Is(err, unix.ENXIO) {
+			return nil
+		}
+		if !errors.Is(err, unix.EBUSY) || i == 50 {
+			return fmt.Errorf("device: detach %s: %w", path, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // Resize makes the loop device pick up its backing file's new size

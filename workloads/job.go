@@ -288,6 +288,7 @@ func (j *Job) Set(key, value string) error {
 			return fmt.Errorf("%w: %s=%s: %s", ErrRefused, key, value, msg)
 		}
 	}
+	mixRead := j.RWMixRead
 	if err := o.set(j, value); err != nil {
 		return fmt.Errorf("%w: %s=%s: %w", ErrBadValue, key, value, err)
 	}
@@ -307,8 +308,15 @@ func (j *Job) Set(key, value string) error {
 			}
 		}
 	}
+	if other := mixPartner[o.Name]; other != "" && j.set[other] && j.RWMixRead != mixRead {
+		return &Notice{Option: o.Name, Msg: fmt.Sprintf("overrides %s (they add up to 100): reads %g%%, writes %g%%", other, j.RWMixRead, 100-j.RWMixRead)}
+	}
 	return nil
 }
+
+// mixPartner pairs the two options that set one read/write mix: given
+// both with values that disagree, the later wins (as in fio), with a notice.
+var mixPartner = map[string]string{"rwmixread": "rwmixwrite", "rwmixwrite": "rwmixread"}
 
 // Notice is returned by Set for an option iobench accepts but ignores
 // (it only selects something fio-specific); the caller prints it.
@@ -322,7 +330,14 @@ func (n *Notice) Error() string { return n.Option + ": " + n.Msg }
 // Validate checks the options against each other.
 func (j *Job) Validate() error {
 	var errs []error
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	bad := func(format string, a ...any) {
+		err := fmt.Errorf(format, a...)
+		// One message once: a bssplit that applies to reads and writes
+		// alike is checked for each.
+		if !slices.ContainsFunc(errs, func(e error) bool { return e.Error() == err.Error() }) {
+			errs = append(errs, err)
+		}
+	}
 	if j.IODepth < 1 || j.IODepth > 4096 {
 		bad("iodepth=%d: want 1..4096", j.IODepth)
 	}

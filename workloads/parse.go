@@ -111,6 +111,9 @@ func readLines(r io.Reader, name string, depth int, lines []srcLine) ([]srcLine,
 		lines = append(lines, srcLine{name, n, text})
 	}
 	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, &ParseError{File: name, Line: n + 1, Err: fmt.Errorf("%w: line longer than 1 MiB", ErrSyntax)}
+		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return lines, nil
@@ -199,7 +202,17 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 			return nil, perr("", fmt.Errorf("%w: option outside of any section", ErrSyntax))
 		}
 		k, v, _ := strings.Cut(text, "=")
-		v = os.Expand(strings.TrimSpace(v), func(s string) string { return os.Getenv(s) })
+		var unset []string
+		v = os.Expand(strings.TrimSpace(v), func(s string) string {
+			val, ok := os.LookupEnv(s)
+			if !ok {
+				unset = append(unset, "${"+s+"}")
+			}
+			return val
+		})
+		if len(unset) > 0 {
+			return nil, perr(strings.TrimSpace(k), fmt.Errorf("%w: %s not set in the environment", ErrBadValue, strings.Join(unset, ", ")))
+		}
 		if err := setOpt(cur, k, v, out, at.file, line, false); err != nil {
 			return nil, err
 		}

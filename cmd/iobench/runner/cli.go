@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/iobench/iobench/workloads"
+	"golang.org/x/sys/unix"
 )
 
 // settings are the runner's own options (not job options).
@@ -35,6 +37,7 @@ type settings struct {
 	cmdHelp        string // "" none; "all" every option
 	etaNewline     time.Duration
 	statusInterval time.Duration
+	notices        []string // options accepted with a word to the user
 }
 
 // hasFormat reports whether format f was asked for.
@@ -65,10 +68,6 @@ var runnerFlags = map[string]string{
 var flagOrder = []string{"output", "output-format", "section", "parse-only", "showcmd", "cmdhelp", "eta-newline",
 	"status-interval", "target-size", "results", "rounds", "quick", "cpuprofile", "help", "version"}
 
-// exitInterrupted is the exit status after SIGINT or SIGTERM, fio's: the
-// report of what was measured is still written.
-const exitInterrupted = 128
-
 // cmdLine is what the command line describes: options for every job (as
 // a [global] section: job files and --name jobs start from them), the
 // jobs started by --name, and job files.
@@ -79,9 +78,21 @@ type cmdLine struct {
 }
 
 // Main runs iobench with args (without the program name) and returns the
-// exit status: 0 on success, 1 when a job failed, 2 for bad input, 128
-// when interrupted (the report of what ran is still written).
+// exit status: 0 on success, 1 when a job failed, 2 for bad input found
+// before any I/O, and 128 (fio's) when SIGINT, SIGTERM or SIGHUP stopped
+// the run; the report of what ran before the signal is still written, and
+// what iobench made (the automatic target, fio) is cleaned up.
 func Main(args []string, stdout, stderr io.Writer) int {
+	unwatch := watchSignals(stderr)
+	code := runMain(args, stdout, stderr)
+	unwatch()
+	if interrupted.Load() {
+		return exitInterrupted
+	}
+	return code
+}
+
+func runMain(args []string, stdout, stderr io.Writer) int {
 	cmd := ""
 	if len(args) > 0 && (args[0] == "bench" || args[0] == "compare" || args[0] == "help") {
 		cmd, args = args[0], args[1:]
@@ -91,6 +102,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "iobench: %v\n", err)
 		fmt.Fprintf(stderr, "Run 'iobench --help' for the options.\n")
 		return 2
+	}
+	for _, n := range st.notices {
+		fmt.Fprintf(stderr, "iobench: notice: %s\n", n)
 	}
 	if st.help || cmd == "help" {
 		usage(stdout)
@@ -128,17 +142,16 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if len(jobs) == 0 {
 		jobs, groups = defaultSuite(cl.global, st.quick)
 	}
-	w := stdout
+	// --output is checked now and written only at the end, so that a run
+	// refused later leaves an existing file as it was. Status reports
+	// (--status-interval) go to stdout as they come.
 	if st.output != "" {
-		f, err := os.Create(st.output)
-		if err != nil {
-			fmt.Fprintf(stderr, "iobench: %v\n", err)
+		if err := checkWritable(st.output); err != nil {
+			fmt.Fprintf(stderr, "iobench: --output: %v\n", err)
 			return 2
 		}
-		defer f.Close()
-		w = f
 	}
-	out := Output{Formats: st.formats, W: w, ETANewline: st.etaNewline}
+	out := Output{Formats: st.formats, W: stdout, ETANewline: st.etaNewline}
 	if !st.hasFormat("json") && !st.hasFormat("json+") || st.output != "" {
 		out.Progress = stderr
 		if f, ok := stderr.(*os.File); ok {
@@ -157,26 +170,17 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		}
 		defer func() { pprof.StopCPUProfile(); pf.Close() }()
 	}
-	if st.hasFormat("normal") {
-		writeHeaders(w, jobs, groups)
+	if st.hasFormat("normal") && st.output == "" {
+		writeHeaders(stdout, jobs, groups)
 	}
 	run, err := Execute(jobs, groups, st, out, stderr)
 	if err != nil {
-		var bad *badInput
-		if errors.As(err, &bad) {
-			fmt.Fprintf(stderr, "iobench: %v\n", err)
-			return 2
-		}
-		fmt.Fprintf(stderr, "iobench: %v\n", err)
-		return 1
+		return exit(stderr, err)
 	}
 	run.Global = cl.global.Values()
-	if err := writeReport(w, st.formats, run); err != nil {
+	if err := writeReport(st, stdout, run); err != nil {
 		fmt.Fprintf(stderr, "iobench: %v\n", err)
 		return 1
-	}
-	if interrupted.Load() {
-		return exitInterrupted
 	}
 	for _, r := range run.Jobs {
 		if r.Err != nil {
@@ -186,9 +190,39 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// checkWritable reports whether path can be created or written, without
+// touching it.
+func checkWritable(path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return unix.Access(path, unix.W_OK)
+	}
+	dir := filepath.Dir(path)
+	if err := unix.Access(dir, unix.W_OK); err != nil {
+		return fmt.Errorf("%s: cannot create a file in %s: %w", path, dir, err)
+	}
+	return nil
+}
+
+// writeReport writes run to --output (or stdout) in the chosen formats.
+func writeReport(st settings, stdout io.Writer, run *Run) error {
+	w := stdout
+	if st.output != "" {
+		f, err := os.Create(st.output)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	return writeFormats(w, st.formats, run)
+}
+
 func exit(stderr io.Writer, err error) int {
 	if err == nil {
 		return 0
+	}
+	if errors.Is(err, errInterrupted) {
+		return exitInterrupted
 	}
 	fmt.Fprintf(stderr, "iobench: %v\n", err)
 	var bad *badInput
@@ -278,6 +312,7 @@ func parseArgs(args []string) (settings, cmdLine, error) {
 		if err := cur.Set(key, val); err != nil {
 			var n *workloads.Notice
 			if errors.As(err, &n) {
+				st.notices = append(st.notices, "--"+n.Error())
 				continue
 			}
 			return st, cl, fmt.Errorf("--%s: %w", key, err)

@@ -84,6 +84,8 @@ type JobResult struct {
 	Err      error
 	Verified uint64 // bytes checked by verify
 	Elapsed  time.Duration
+	// Interrupted is set when a signal stopped the job before its end.
+	Interrupted bool
 }
 
 // IOs returns the I/Os completed in both directions.
@@ -114,6 +116,12 @@ type runCtx struct {
 	threadBase int
 }
 
+// stopped reports whether another job stopped this one (exitall,
+// exitall_on_error).
+func (rc runCtx) stopped() bool {
+	return rc.stop != nil && rc.stop.Load() || rc.abort != nil && rc.abort.Load()
+}
+
 // runJob runs j on the target: numjobs clones, each on its own engine
 // queue, for runtime or loops passes over the region. It returns one
 // result per clone, or one for all when the job has one clone or sets
@@ -132,29 +140,57 @@ func runJob(j workloads.Job, groupID int, tgt string, rc runCtx) []JobResult {
 		return fail(err)
 	}
 	defer s.close()
-	if err := s.prepare(); err != nil {
+	base := func() JobResult {
+		r := fail(nil)[0]
+		r.Ring, r.Engine = s.eng.RingInfo(), s.eng.Stats()
+		return r
+	}
+	switch err := s.prepare(); {
+	case errors.Is(err, errInterrupted):
+		r := base()
+		r.Interrupted = true
+		return []JobResult{r}
+	case err != nil:
 		return fail(err)
+	case j.VerifyOnly:
+		r := base()
+		errs := s.verifyOnly(&r)
+		r.Engine = s.eng.Stats()
+		r.Err = errors.Join(errs...)
+		return []JobResult{r}
 	}
 	workers, elapsed := s.runWorkers(rc, groupID)
 	var errs []error
-	if j.Verify != "" && (j.VerifyOnly || j.DoVerify && j.RW.Writes() && firstErr(workers) == nil) {
+	intr := interrupted.Load()
+	var ios uint64
+	for _, w := range workers {
+		ios += w.ios[0] + w.ios[1] + w.syncs
+	}
+	switch {
+	case firstErr(workers) != nil || intr:
+	case ios == 0 && !rc.stopped():
+		errs = append(errs, errNothingMeasured)
+	case j.Verify != "" && j.DoVerify && j.RW.Writes():
 		n, err := verifyPass(s.eng, s.f, s.job, s.size)
 		workers[0].verified += n
-		if err != nil {
+		switch {
+		case errors.Is(err, errInterrupted):
+			intr = true
+		case err != nil:
 			errs = append(errs, err)
 		}
 	}
 	stats := s.eng.Stats()
 	ring := s.eng.RingInfo()
-	var out []JobResult
 	ms := make([]*measure, len(workers))
 	for i, w := range workers {
 		ms[i] = &w.measure
 	}
-	out = results(&j, ms)
+	out := results(&j, ms)
 	for i := range out {
 		r := &out[i]
 		r.Job, r.GroupID, r.Mapper, r.Ring, r.Engine, r.Elapsed = j, groupID, j.Mapper, ring, stats, elapsed
+		r.Interrupted = intr
 		r.Err = errors.Join(append([]error{r.Err}, errs...)...)
 	}
 	return out
@@ -167,6 +203,30 @@ func firstErr(workers []*worker) error {
 		}
 	}
 	return nil
+}
+
+// verifyOnly is fio's verify_only: the workload does not run; what an
+// earlier run of it wrote is read back and checked.
+func (s *jobSetup) verifyOnly(res *JobResult) []error {
+	start := time.Now()
+	err := res.verify(s)
+	res.Elapsed = time.Since(start)
+	if err != nil {
+		return []error{err}
+	}
+	return nil
+}
+
+// verify reads the job's region back and checks it, adding the bytes
+// checked to res; an interrupt marks res instead of failing it.
+func (res *JobResult) verify(s *jobSetup) error {
+	n, err := verifyPass(s.eng, s.f, s.job, s.size)
+	res.Verified += n
+	if errors.Is(err, errInterrupted) {
+		res.Interrupted = true
+		return nil
+	}
+	return err
 }
 
 // jobSetup is what a job runs on: its device, engine and file.
@@ -188,10 +248,9 @@ func openJob(j *workloads.Job, tgt string) (*jobSetup, error) {
 			return nil, fmt.Errorf("invalidate: %w", err)
 		}
 	}
-	readOnly := j.VerifyOnly || !j.RW.Writes() || j.Mapper == "fiemap"
 	// direct=0 goes through the page cache, still through io_uring, as
 	// fio's buffered I/O does.
-	dev, err := device.Open(tgt, device.Options{ReadOnly: readOnly, Force: j.Force, NoDirect: !j.Direct,
+	dev, err := device.Open(tgt, device.Options{ReadOnly: !writes(j), Force: j.Force, NoDirect: !j.Direct,
 		Sync: j.SyncMode == "sync", DSync: j.SyncMode == "dsync"})
 	if err != nil {
 		return nil, err
@@ -246,7 +305,9 @@ func (s *jobSetup) close() {
 
 // prepare does what comes before the measured run: warming the cache
 // (warm=1), and laying down verify blocks for a writing job that verifies,
-// so that every later read has something to check.
+// so that every read of the job, and of a later run with verify_only or a
+// reading job with verify, has something to check. A reading job checks
+// what an earlier writing job wrote, as in fio: it writes nothing.
 func (s *jobSetup) prepare() error {
 	j := s.job
 	if j.Warm && j.Cache {
@@ -258,7 +319,7 @@ func (s *jobSetup) prepare() error {
 			return fmt.Errorf("warm: %w", err)
 		}
 	}
-	if j.Verify != "" && !j.VerifyOnly {
+	if j.Verify != "" && writes(j) {
 		if err := prefill(s.eng, s.f, j, s.size); err != nil {
 			return fmt.Errorf("verify prefill: %w", err)
 		}
@@ -515,7 +576,7 @@ type worker struct {
 	passBytes    uint64    // one pass over the region
 	issued       uint64    // bytes issued so far
 	issuedIOs    int       // I/Os issued so far (number_ios)
-	writeGen     uint64    // verify generation of the last write
+	writeGen     uint64    // writes issued: the verify generation, the scramble sequence
 	inflight     map[uint64]uint64
 	stopping     bool // an error limit or a mismatch stops issuing
 	pastDeadline bool
@@ -548,11 +609,6 @@ type worker struct {
 func (w *worker) stopped() bool {
 	return w.stop != nil && w.stop.Load() || w.abort != nil && w.abort.Load()
 }
-
-// interrupted is set when the user asks iobench to stop (SIGINT or
-// SIGTERM): jobs stop issuing, drain what is in flight, report, and the
-// automatic target is removed.
-var interrupted atomic.Bool
 
 // errLimit stops a job after this many failed I/Os: something is wrong
 // with the target, and the first error says what.
@@ -903,15 +959,17 @@ func (w *worker) issue(r *engine.Request) bool {
 	}
 	r.File, r.Offset, r.Write = w.f, io.Offset, io.Write
 	r.Buf = r.Buf[:io.Length]
-	if w.fill != nil && io.Write {
-		w.fill.beforeWrite(r.Buf)
+	if io.Write {
+		w.writeGen++
 	}
-	if w.ver != nil {
+	switch {
+	case w.ver != nil:
 		w.inflight[io.Offset] = io.Length
 		if io.Write {
-			w.writeGen++
 			w.ver.Fill(r.Buf, io.Offset, w.writeGen)
 		}
+	case io.Write && w.fill != nil:
+		w.fill.beforeWrite(r.Buf, io.Offset)
 	}
 	w.issued += io.Length
 	w.issuedIOs++
@@ -1092,6 +1150,9 @@ func sweep(eng *engine.Engine, f *engine.File, j *workloads.Job, size uint64, fn
 	}
 	defer eng.PutBuffer(buf)
 	for off := uint64(0); off < span; off += chunk {
+		if interrupted.Load() {
+			return errInterrupted
+		}
 		n := min(chunk, span-off)
 		if err := fn(buf[:n], base+off); err != nil {
 			return err

@@ -8,7 +8,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/iobench/iobench/workloads"
@@ -99,16 +101,18 @@ func ensureFio(w io.Writer) error {
 	return err
 }
 
-// fioJobFile writes j as a job file fio understands: the options fio
-// knows, with ioengine=io_uring. Sizes are written in bytes or 1024-based
-// units, so kb_base is left out.
-func fioJobFile(j workloads.Job, target string) (string, error) {
+// fioJobFile returns j as a job file fio understands: the options fio
+// knows, with ioengine=io_uring, and thread=1: fio's jobs run as threads
+// of the fio process, so that they die with it when iobench dies (see
+// runFio); forked job processes would outlive it, holding the target.
+// Sizes are written in bytes or 1024-based units, so kb_base is left out.
+func fioJobFile(j workloads.Job, target string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "[%s]\nioengine=io_uring\ndirect=%s\nfilename=%s\n", j.Name, boolDigit(j.Direct), target)
+	fmt.Fprintf(&b, "[%s]\nioengine=io_uring\ndirect=%s\nthread=1\nfilename=%s\n", j.Name, boolDigit(j.Direct), target)
 	for _, kv := range j.Values() {
 		k := kv[0]
 		switch k {
-		case "name", "filename", "ioengine", "direct", "buffered", "kb_base", "stonewall", "wait_for", "verify_only":
+		case "name", "filename", "ioengine", "direct", "buffered", "kb_base", "thread", "stonewall", "wait_for", "verify_only":
 			continue
 		case "cpumask":
 			k = "cpus_allowed" // the value is a CPU list
@@ -124,34 +128,7 @@ func fioJobFile(j workloads.Job, target string) (string, error) {
 		}
 		fmt.Fprintf(&b, "%s=%s\n", k, v)
 	}
-	f, err := os.CreateTemp("", "iobench-fio-*.fio")
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	_, err = f.WriteString(b.String())
-	return f.Name(), err
-}
-
-// runFio runs j under fio on target and returns fio's JSON.
-func runFio(j workloads.Job, target string) ([]byte, error) {
-	fio, err := fioPath()
-	if err != nil {
-		return nil, err
-	}
-	path, err := fioJobFile(j, target)
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(path)
-	cmd := exec.Command(fio, "--output-format=json", path)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("fio: %w: %s", err, strings.TrimSpace(stderr.String()))
-	}
-	return out, nil
+	return b.String()
 }
 
 func boolDigit(b bool) string {
@@ -159,4 +136,47 @@ func boolDigit(b bool) string {
 		return "1"
 	}
 	return "0"
+}
+
+// fioGrace is how long fio gets to stop after SIGINT before it is killed.
+const fioGrace = 5 * time.Second
+
+// runFio runs j under fio on target and returns fio's JSON. The job file
+// goes to fio on its standard input, so no file is left behind. fio dies
+// with iobench (PR_SET_PDEATHSIG), and an interrupt stops it: SIGINT,
+// then SIGKILL after fioGrace; runFio then returns errInterrupted.
+func runFio(j workloads.Job, target string) ([]byte, error) {
+	fio, err := fioPath()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(fio, "--output-format=json", "-")
+	cmd.Stdin = strings.NewReader(fioJobFile(j, target))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// Pdeathsig fires when the thread that started fio exits: keep it.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("fio: %w", err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	select {
+	case err = <-waited:
+	case <-stopChan():
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-waited:
+		case <-time.After(fioGrace):
+			_ = cmd.Process.Kill()
+			<-waited
+		}
+		return nil, errInterrupted
+	}
+	if err != nil {
+		return nil, fmt.Errorf("fio: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.Bytes(), nil
 }

@@ -42,8 +42,8 @@ func newMapper(j *workloads.Job, dev *device.Device) (m engine.Mapper, file stri
 		if j.Size > 0 {
 			fileSize = min(devSize/2, (j.Offset+j.Size+4095)/4096*4096)
 		}
-		if j.Offset+j.Size > fileSize {
-			return nil, "", 0, fmt.Errorf("mapper=cow: offset+size (%d) must fit in half the target (%d bytes), the rest is space for out-of-place writes", j.Offset+j.Size, devSize/2)
+		if err := mapperFits(j, devSize); err != nil {
+			return nil, "", 0, err
 		}
 		c, err := mapper.NewCOW(mapper.COWConfig{Dev: 0, Length: devSize / 4096 * 4096, ExtentHint: 1 << 20, BlockSize: 4096, FileSize: fileSize})
 		if err != nil {
@@ -54,6 +54,16 @@ func newMapper(j *workloads.Job, dev *device.Device) (m engine.Mapper, file stri
 		return mapper.NewFiemap(0, mapper.FiemapOptions{Device: dev.Path()}), j.Filename, 0, nil
 	}
 	return nil, "", 0, fmt.Errorf("mapper=%s: want linear, scattered, cow or fiemap", j.Mapper)
+}
+
+// mapperFits checks that job j's region leaves its mapper the room it
+// needs on a device of devSize bytes: cow keeps half the device as space
+// for out-of-place writes.
+func mapperFits(j *workloads.Job, devSize uint64) error {
+	if j.Mapper == "cow" && j.Offset+j.Size > devSize/2 {
+		return fmt.Errorf("mapper=cow: offset+size (%d) must fit in half the target (%d bytes), the rest is space for out-of-place writes", j.Offset+j.Size, devSize/2)
+	}
+	return nil
 }
 
 // fiemapDevice returns the block device holding the file at path: with

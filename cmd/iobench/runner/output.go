@@ -15,6 +15,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/dustin/go-humanize"
+	"github.com/iobench/iobench/device"
 	"github.com/iobench/iobench/workloads"
 	"golang.org/x/sys/unix"
 )
@@ -38,7 +39,9 @@ type Run struct {
 	Time   time.Time
 	Target string
 	Kernel string
-	Jobs   []JobResult
+	Jobs   []JobResult // the jobs that ran: none of the groups an interrupt stopped before they started
+	// Interrupted is set when a signal stopped the run (see watchSignals).
+	Interrupted bool
 	// Global is the options every job started from (the command line's),
 	// fio's "global options".
 	Global [][2]string
@@ -49,8 +52,8 @@ type Run struct {
 	Disks []DiskUtil
 }
 
-// writeReport writes run in each of formats, in order.
-func writeReport(w io.Writer, formats []string, run *Run) error {
+// writeFormats writes run in each of formats, in order.
+func writeFormats(w io.Writer, formats []string, run *Run) error {
 	for _, f := range formats {
 		switch f {
 		case "json", "json+":
@@ -270,33 +273,34 @@ type jsonEngine struct {
 }
 
 type jsonJob struct {
-	JobName    string            `json:"jobname"`
-	GroupID    int               `json:"groupid"`
-	Error      int               `json:"error"`
-	ErrorText  string            `json:"error_text,omitempty"`
-	Elapsed    int64             `json:"elapsed"`
-	JobOptions map[string]string `json:"job options"`
-	Read       jsonDir           `json:"read"`
-	Write      jsonDir           `json:"write"`
-	Trim       jsonDir           `json:"trim"`
-	Sync       jsonSync          `json:"sync"`
-	UsrCPU     float64           `json:"usr_cpu"`
-	SysCPU     float64           `json:"sys_cpu"`
-	JobRuntime int64             `json:"job_runtime"`
-	Ctx        uint64            `json:"ctx"`
-	Majf       uint64            `json:"majf"`
-	Minf       uint64            `json:"minf"`
-	IODepth    pcts              `json:"iodepth_level"`
-	IOSubmit   pcts              `json:"iodepth_submit"`
-	IOComplete pcts              `json:"iodepth_complete"`
-	LatencyNs  pcts              `json:"latency_ns"`
-	LatencyUs  pcts              `json:"latency_us"`
-	LatencyMs  pcts              `json:"latency_ms"`
-	LatDepth   int               `json:"latency_depth"`
-	LatTarget  int64             `json:"latency_target"`
-	LatPct     float64           `json:"latency_percentile"`
-	LatWindow  int64             `json:"latency_window"`
-	IOBench    *jsonEngine       `json:"iobench,omitempty"`
+	JobName     string            `json:"jobname"`
+	GroupID     int               `json:"groupid"`
+	Error       int               `json:"error"`
+	ErrorText   string            `json:"error_text,omitempty"`
+	Elapsed     int64             `json:"elapsed"`
+	JobOptions  map[string]string `json:"job options"`
+	Read        jsonDir           `json:"read"`
+	Write       jsonDir           `json:"write"`
+	Trim        jsonDir           `json:"trim"`
+	Interrupted bool              `json:"interrupted,omitempty"`
+	Sync        jsonSync          `json:"sync"`
+	UsrCPU      float64           `json:"usr_cpu"`
+	SysCPU      float64           `json:"sys_cpu"`
+	JobRuntime  int64             `json:"job_runtime"`
+	Ctx         uint64            `json:"ctx"`
+	Majf        uint64            `json:"majf"`
+	Minf        uint64            `json:"minf"`
+	IODepth     pcts              `json:"iodepth_level"`
+	IOSubmit    pcts              `json:"iodepth_submit"`
+	IOComplete  pcts              `json:"iodepth_complete"`
+	LatencyNs   pcts              `json:"latency_ns"`
+	LatencyUs   pcts              `json:"latency_us"`
+	LatencyMs   pcts              `json:"latency_ms"`
+	LatDepth    int               `json:"latency_depth"`
+	LatTarget   int64             `json:"latency_target"`
+	LatPct      float64           `json:"latency_percentile"`
+	LatWindow   int64             `json:"latency_window"`
+	IOBench     *jsonEngine       `json:"iobench,omitempty"`
 }
 
 // jsonInterval says which --status-interval period a report covers (ms
@@ -327,6 +331,7 @@ type jsonRun struct {
 	Time        string            `json:"time"`
 	Target      string            `json:"target"`
 	Kernel      string            `json:"kernel"`
+	Interrupted bool              `json:"interrupted,omitempty"`
 	Global      map[string]string `json:"global options"`
 	Jobs        []jsonJob         `json:"jobs"`
 	DiskUtil    []jsonDisk        `json:"disk_util"`
@@ -414,7 +419,7 @@ func WriteJSON(w io.Writer, run *Run) error { return writeJSON(w, run, false) }
 // "iobench version"; engine statistics go in an "iobench" object per job).
 func writeJSON(w io.Writer, run *Run, plus bool) error {
 	out := jsonRun{Version: Version, Timestamp: run.Time.Unix(), TimestampMs: run.Time.UnixMilli(),
-		Time: run.Time.Format(time.ANSIC), Target: run.Target, Kernel: run.Kernel,
+		Time: run.Time.Format(time.ANSIC), Target: run.Target, Kernel: run.Kernel, Interrupted: run.Interrupted,
 		Global: map[string]string{}, DiskUtil: []jsonDisk{}}
 	for _, d := range run.Disks {
 		out.DiskUtil = append(out.DiskUtil, jsonDisk(d))
@@ -440,7 +445,7 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 		g := groupBW[r.GroupID]
 		j := jsonJob{JobName: r.Job.Name, GroupID: r.GroupID, Elapsed: int64(r.Elapsed.Seconds()),
 			JobOptions: map[string]string{}, Read: dirJSON(r, 0, g[0], plus), Write: dirJSON(r, 1, g[1], plus),
-			UsrCPU: r.UsrCPU, SysCPU: r.SysCPU, Ctx: r.Ctx, Majf: r.Majf, Minf: r.Minf,
+			Interrupted: r.Interrupted, UsrCPU: r.UsrCPU, SysCPU: r.SysCPU, Ctx: r.Ctx, Majf: r.Majf, Minf: r.Minf,
 			JobRuntime: max(r.Dir[0].Runtime, r.Dir[1].Runtime).Milliseconds(),
 			IODepth:    distPcts(depthKeys, r.DepthDist), IOSubmit: distPcts(batchKeys, r.SubmitDist),
 			IOComplete: distPcts(batchKeys, r.CompleteDist)}
@@ -484,10 +489,25 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 	return enc.Encode(out)
 }
 
+// errnoOf gives err the errno fio would report for it: the errno it
+// wraps, the errno of the refusal it is, EILSEQ for a verify mismatch
+// (as fio), else EIO.
 func errnoOf(err error) int {
 	var e unix.Errno
 	if errors.As(err, &e) {
 		return int(e)
+	}
+	for _, m := range []struct {
+		err   error
+		errno unix.Errno
+	}{
+		{device.ErrReadOnly, unix.EROFS}, {device.ErrInUse, unix.EBUSY}, {device.ErrMounted, unix.EBUSY},
+		{device.ErrPartitioned, unix.EBUSY}, {device.ErrHasSignature, unix.EBUSY}, {device.ErrNotDevice, unix.ENODEV},
+		{device.ErrNoDirectIO, unix.EINVAL}, {workloads.ErrVerify, unix.EILSEQ}, {errNothingMeasured, unix.ENODATA},
+	} {
+		if errors.Is(err, m.err) {
+			return int(m.errno)
+		}
 	}
 	return int(unix.EIO)
 }
@@ -535,6 +555,9 @@ func WriteNormal(w io.Writer, run *Run) {
 		if r.Err != nil {
 			fmt.Fprintf(w, "  error: %v\n", r.Err)
 		}
+		if r.Interrupted {
+			fmt.Fprintf(w, "  interrupted: the figures cover the time before the signal\n")
+		}
 		for d, name := range []string{"read", "write"} {
 			dr := &r.Dir[d]
 			if dr.IOs == 0 && dr.Errors == 0 {
@@ -577,7 +600,10 @@ func WriteNormal(w io.Writer, run *Run) {
 			humanBytes(s.CacheBytes), s.Merges)
 		fmt.Fprintf(w, "          %d device I/Os, %d split requests, %s zero-filled, %d out-of-place writes, %d stale retries\n",
 			s.IOs, s.Splits, humanBytes(s.ZeroBytes), s.OutOfPlace, s.StaleRetries)
-		if r.Verified > 0 {
+		switch {
+		case errors.Is(r.Err, workloads.ErrVerify):
+			fmt.Fprintf(w, "  verify: %s checked before the first mismatch\n", humanBytes(r.Verified))
+		case r.Verified > 0:
 			fmt.Fprintf(w, "  verify: %s checked, no mismatch\n", humanBytes(r.Verified))
 		}
 		if r.Ring != "" {
@@ -610,6 +636,9 @@ func writeRunStatus(w io.Writer, run *Run) {
 	}
 	sort.Ints(ids)
 	fmt.Fprintln(w)
+	if run.Interrupted {
+		fmt.Fprintf(w, "Interrupted by a signal: jobs not started are not listed.\n")
+	}
 	for _, id := range ids {
 		fmt.Fprintf(w, "Run status group %d (all jobs):\n", id)
 		for d, name := range []string{"READ", "WRITE"} {

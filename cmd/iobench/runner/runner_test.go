@@ -202,6 +202,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"--rw=read", "--cpus_allowed=4000"}, "CPU 4000 is not available"},
 		{[]string{"--rw=write", "--mapper=fiemap", "--filename=/etc/hostname"}, "read-only"},
 		{[]string{"--rw=read", "--hipri", "--filename=/etc/hostname"}, "poll queues"},
+		{[]string{"--rw=randrw", "--bssplit=4k/50", "--size=1m"}, "add up to 50"},
 	}
 	for _, c := range cases {
 		code, _, errs := run(t, c.args...)
@@ -276,11 +277,10 @@ func TestFioJobFileIsValidForFio(t *testing.T) {
 		t.Fatal(err)
 	}
 	j := cl.jobs[0]
-	path, err := fioJobFile(j, "/dev/null")
-	if err != nil {
+	path := filepath.Join(t.TempDir(), "x.fio")
+	if err := os.WriteFile(path, []byte(fioJobFile(j, "/dev/null")), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	defer os.Remove(path)
 	if out, err := exec.Command(fio, "--parse-only", path).CombinedOutput(); err != nil {
 		t.Fatalf("fio rejects the job file: %v\n%s", err, out)
 	}

@@ -177,7 +177,7 @@ func writeInterval(out Output, run *Run, b *statusBoard, k int, snaps []ivSnap) 
 			iv.Jobs = append(iv.Jobs, r)
 		}
 	}
-	writeReport(out.W, out.Formats, iv)
+	writeFormats(out.W, out.Formats, iv)
 }
 
 // Interval marks a report of one --status-interval period.

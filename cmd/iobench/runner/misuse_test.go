@@ -1,0 +1,255 @@
+package runner
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/iobench/iobench/device"
+	"github.com/iobench/iobench/device/looptest"
+	"github.com/iobench/iobench/workloads"
+	"golang.org/x/sys/unix"
+)
+
+// targetFile makes a sparse regular file of size bytes in a test directory.
+func targetFile(t *testing.T, size int64) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "target.img")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, size); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// corrupt flips a byte at off.
+func corrupt(t *testing.T, path string, off int64) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := make([]byte, 1)
+	f.ReadAt(b, off)
+	b[0] ^= 0xff
+	f.WriteAt(b, off)
+}
+
+// TestVerifyOnlyEveryWritePattern: as fio users do, the write job is run
+// again with verify_only added. It writes nothing (not even tries on its
+// read-only open), passes on intact data, and on corrupt data fails naming
+// the first bad block, once, without claiming "no mismatch".
+func TestVerifyOnlyEveryWritePattern(t *testing.T) {
+	for _, rw := range [][]string{{"--rw=write"}, {"--rw=randwrite"}, {"--rw=rw", "--rwmixread=30"}, {"--rw=randrw", "--rwmixread=70"}} {
+		t.Run(strings.TrimPrefix(rw[0], "--rw="), func(t *testing.T) {
+			path := targetFile(t, 32<<20)
+			job := append([]string{"--filename=" + path, "--bs=4k", "--size=4m", "--verify=crc32c", "--iodepth=4"}, rw...)
+			if code, out, errs := run(t, job...); code != 0 {
+				t.Fatalf("write job: exit %d\n%s%s", code, out, errs)
+			}
+			before, _ := os.ReadFile(path)
+			code, out, errs := run(t, append(job, "--verify_only")...)
+			if code != 0 || !strings.Contains(out, "4.0 MiB checked, no mismatch") || strings.Contains(out, "error") {
+				t.Fatalf("verify_only on intact data: exit %d\n%s%s", code, out, errs)
+			}
+			if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+				t.Fatal("verify_only wrote to the target")
+			}
+			corrupt(t, path, 7*4096+100)
+			corrupt(t, path, 9*4096+100)
+			code, out, errs = run(t, append(job, "--verify_only")...)
+			if code != 1 || !strings.Contains(out, "block at offset 28672") || strings.Contains(out, "offset 36864") {
+				t.Fatalf("verify_only on corrupt data: exit %d, want 1 naming offset 28672 (the first bad block)\n%s%s", code, out, errs)
+			}
+			if strings.Contains(out, "no mismatch") || strings.Count(out, "offset 28672") != 1 || strings.Contains(out, "read-only") {
+				t.Fatalf("verify_only report:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestReadJobVerifiesEarlierWrite: a read job with verify checks what an
+// earlier write job wrote, writing nothing itself, and finds corruption.
+func TestReadJobVerifiesEarlierWrite(t *testing.T) {
+	path := targetFile(t, 32<<20)
+	common := []string{"--filename=" + path, "--size=4m", "--verify=crc32c"}
+	if code, out, errs := run(t, append(common, "--rw=randwrite", "--bs=4k", "--iodepth=8")...); code != 0 {
+		t.Fatalf("write job: exit %d\n%s%s", code, out, errs)
+	}
+	before, _ := os.ReadFile(path)
+	code, out, errs := run(t, append(common, "--rw=read", "--bs=64k")...)
+	if code != 0 || !strings.Contains(out, "no mismatch") {
+		t.Fatalf("read job with verify: exit %d\n%s%s", code, out, errs)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Fatal("a read job wrote to the target")
+	}
+	corrupt(t, path, 3*4096+8)
+	code, out, _ = run(t, append(common, "--rw=read", "--bs=64k")...)
+	if code != 1 || !strings.Contains(out, "offset 12288") {
+		t.Fatalf("read job over corrupt data: exit %d\n%s", code, out)
+	}
+	// On a block device opened read-only too (iobench's own target kind).
+	l := looptest.New(t, 16<<20, looptest.Options{})
+	if code, out, errs := run(t, "--filename="+l.Path, "--size=4m", "--verify=crc32c", "--rw=write", "--bs=4k"); code != 0 {
+		t.Fatalf("write job on %s: exit %d\n%s%s", l.Path, code, out, errs)
+	}
+	if code, out, errs := run(t, "--filename="+l.Path, "--size=4m", "--verify=crc32c", "--rw=randread", "--bs=4k", "--runtime=200ms", "--time_based"); code != 0 {
+		t.Fatalf("read job with verify on %s: exit %d\n%s%s", l.Path, code, out, errs)
+	}
+	// The issue's own command: the write job again with verify_only.
+	if code, out, errs := run(t, "--filename="+l.Path, "--size=4m", "--verify=crc32c", "--rw=write", "--bs=4k", "--verify_only"); code != 0 || !strings.Contains(out, "no mismatch") {
+		t.Fatalf("verify_only on %s: exit %d\n%s%s", l.Path, code, out, errs)
+	}
+}
+
+// TestWriteBuffersAreRandom: writes carry fio's default contents, random
+// data, not zeros, and no two written 4 KiB blocks are the same (the job
+// writes each request buffer many times).
+func TestWriteBuffersAreRandom(t *testing.T) {
+	path := targetFile(t, 8<<20)
+	if code, out, errs := run(t, "--filename="+path, "--rw=write", "--bs=64k", "--size=2m", "--iodepth=4"); code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	data, _ := os.ReadFile(path)
+	data = data[:2<<20]
+	seen := map[string]int64{}
+	for off := 0; off < len(data); off += 4096 {
+		s := string(data[off : off+4096])
+		if s == string(make([]byte, 4096)) {
+			t.Fatalf("block at %d is zeros", off)
+		}
+		if prev, ok := seen[s]; ok {
+			t.Fatalf("blocks at %d and %d are identical", prev, off)
+		}
+		seen[s] = int64(off)
+	}
+	var ones int
+	for _, b := range data {
+		ones += bitsSet(b)
+	}
+	if frac := float64(ones) / float64(8*len(data)); frac < 0.49 || frac > 0.51 {
+		t.Fatalf("%.3f of the bits are set: not random", frac)
+	}
+}
+
+func bitsSet(b byte) int {
+	n := 0
+	for ; b != 0; b &= b - 1 {
+		n++
+	}
+	return n
+}
+
+// TestScrambleAllocatesNothing: the per-write cost is a store per sector.
+func TestScrambleAllocatesNothing(t *testing.T) {
+	buf := make([]byte, 128<<10)
+	fillRandom(buf, 1)
+	if n := testing.AllocsPerRun(100, func() { scramble(buf, 4096, 7) }); n != 0 {
+		t.Fatalf("%v allocations per write", n)
+	}
+}
+
+func BenchmarkScramble(b *testing.B) {
+	for _, size := range []int{4 << 10, 128 << 10} {
+		b.Run(fmt.Sprint(size>>10, "k"), func(b *testing.B) {
+			buf := make([]byte, size)
+			fillRandom(buf, 1)
+			b.SetBytes(int64(size))
+			for i := 0; b.Loop(); i++ {
+				scramble(buf, uint64(i)*uint64(size), uint64(i))
+			}
+		})
+	}
+}
+
+// TestPreflightRefusals: problems found before any I/O exit 2 with the
+// reason on stderr and nothing on stdout, and leave --output untouched.
+func TestPreflightRefusals(t *testing.T) {
+	l4k := looptest.New(t, 16<<20, looptest.Options{LogicalBlockSize: 4096})
+	ro := looptest.New(t, 16<<20, looptest.Options{ReadOnly: true})
+	small := targetFile(t, 1<<20)
+	out := filepath.Join(t.TempDir(), "report.json")
+	os.WriteFile(out, []byte("earlier report"), 0o644)
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--filename=" + l4k.Path, "--rw=randread", "--bs=6k"}, "not a multiple"},
+		{[]string{"--filename=" + l4k.Path, "--rw=randread", "--bssplit=4k/50:2k/50"}, "bs=2k is not a multiple"},
+		{[]string{"--filename=" + ro.Path, "--rw=randwrite", "--force"}, "the kernel marks it read-only"},
+		{[]string{"--filename=" + small, "--rw=read", "--size=4m"}, "exceed"},
+		{[]string{"--filename=" + small, "--rw=randwrite", "--mapper=cow", "--size=1m"}, "half the target"},
+	}
+	for _, c := range cases {
+		code, stdout, stderr := run(t, append(c.args, "--output="+out)...)
+		if code != 2 || !strings.Contains(stderr, c.want) || stdout != "" || strings.Count(stderr, c.want) != 1 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and %q on stderr once", c.args, code, stdout, stderr, c.want)
+		}
+	}
+	if b, _ := os.ReadFile(out); string(b) != "earlier report" {
+		t.Errorf("--output was touched by refused runs: %q", b)
+	}
+}
+
+// TestRefusalErrno: refusals carry the errno fio would show, not EIO.
+func TestRefusalErrno(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want unix.Errno
+	}{
+		{fmt.Errorf("x: %w", device.ErrReadOnly), unix.EROFS},
+		{fmt.Errorf("x: %w", device.ErrMounted), unix.EBUSY},
+		{fmt.Errorf("x: %w", device.ErrInUse), unix.EBUSY},
+		{&workloads.Mismatch{}, unix.EILSEQ},
+		{fmt.Errorf("x: %w", unix.ENOSPC), unix.ENOSPC},
+		{errors.New("other"), unix.EIO},
+	} {
+		if got := errnoOf(c.err); got != int(c.want) {
+			t.Errorf("%v: errno %d, want %d", c.err, got, c.want)
+		}
+	}
+}
+
+// TestRampTimeUsesUpRegion: a job whose ramp time swallows its whole run
+// measured nothing and says so, rather than report 0 B as a success.
+func TestRampTimeUsesUpRegion(t *testing.T) {
+	path := targetFile(t, 8<<20)
+	code, out, errs := run(t, "--filename="+path, "--rw=read", "--bs=64k", "--size=1m", "--ramp_time=2", "--output-format=json")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s%s", code, out, errs)
+	}
+	var doc fioJSON
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Jobs) != 1 || doc.Jobs[0].Error == 0 {
+		t.Fatalf("JSON: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "nothing measured") {
+		t.Fatalf("no reason given:\n%s", out)
+	}
+}
+
+// TestSizePercentOfTarget: --size=50% (advertised in --help) covers half
+// the target; conflicting rwmix options are taken with a notice.
+func TestSizePercentOfTarget(t *testing.T) {
+	path := targetFile(t, 8<<20)
+	code, out, errs := run(t, "--filename="+path, "--rw=read", "--bs=64k", "--size=50%", "--output-format=json")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	var doc fioJSON
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Jobs) != 1 || doc.Jobs[0].Read.IOBytes != 4<<20 {
+		t.Fatalf("JSON %v: %s", err, out)
+	}
+	code, _, errs = run(t, "--filename="+path, "--rw=randrw", "--rwmixread=70", "--rwmixwrite=70", "--size=1m", "--bs=64k")
+	if code != 0 || !strings.Contains(errs, "notice: --rwmixwrite: overrides rwmixread") {
+		t.Fatalf("rwmix conflict: exit %d, stderr %q", code, errs)
+	}
+}

@@ -1,0 +1,66 @@
+package runner
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+)
+
+// exitInterrupted is the exit status of a run stopped by a signal: fio's
+// (fio exits 128 when SIGINT or SIGTERM stops it).
+const exitInterrupted = 128
+
+// stopSignals are the signals that stop a run cleanly: Ctrl-C, kill, and
+// a hang-up (an SSH session dropped).
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
+// interrupted is set when the user asks iobench to stop: jobs stop
+// issuing, drain what is in flight and report; bench and compare stop
+// before their next run and kill a running fio; the automatic target is
+// removed on the way out.
+var interrupted atomic.Bool
+
+// stopped is closed when interrupted is set; runs that wait (fio) select
+// on it. It is replaced for each Main.
+var stopped atomic.Pointer[chan struct{}]
+
+// stopChan returns the channel closed when the run is interrupted.
+func stopChan() <-chan struct{} {
+	if p := stopped.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// watchSignals makes the stop signals interrupt the run, saying so on
+// stderr, until the returned function is called. After the first signal
+// a second one gets the default action (the process ends at once; the
+// automatic target still goes with it, see AutoTarget).
+func watchSignals(stderr io.Writer) (unwatch func()) {
+	interrupted.Store(false)
+	ch := make(chan struct{})
+	stopped.Store(&ch)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, stopSignals...)
+	done := make(chan struct{})
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		select {
+		case s := <-sig:
+			signal.Stop(sig)
+			fmt.Fprintf(stderr, "\niobench: %v: stopping, cleaning up (again to abort)\n", s)
+			interrupted.Store(true)
+			close(ch)
+		case <-done:
+		}
+	}()
+	return func() {
+		signal.Stop(sig)
+		close(done)
+		<-exited
+	}
+}

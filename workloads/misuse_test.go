@@ -1,0 +1,96 @@
+package workloads
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// TestSizePercent: size=50% is accepted (as --help says) and kept as a
+// share of the target for the runner to resolve; 0% and 150% are not.
+func TestSizePercent(t *testing.T) {
+	j := NewJob("x")
+	if err := j.Set("size", "50%"); err != nil {
+		t.Fatal(err)
+	}
+	if j.SizePct != 50 || j.Size != 0 {
+		t.Fatalf("size=50%%: SizePct %g, Size %d", j.SizePct, j.Size)
+	}
+	if got := j.Values(); !strings.Contains(strings.Join(flat(got), " "), "size 50%") {
+		t.Fatalf("values %v do not say size=50%%", got)
+	}
+	if err := j.Set("size", "16m"); err != nil || j.SizePct != 0 || j.Size != 16<<20 {
+		t.Fatalf("size=16m after 50%%: %v, SizePct %g, Size %d", err, j.SizePct, j.Size)
+	}
+	for _, bad := range []string{"0%", "150%", "x%"} {
+		if err := j.Set("size", bad); err == nil {
+			t.Errorf("size=%s accepted", bad)
+		}
+	}
+}
+
+func flat(kvs [][2]string) []string {
+	var out []string
+	for _, kv := range kvs {
+		out = append(out, kv[0]+" "+kv[1])
+	}
+	return out
+}
+
+// TestRWMixConflict: rwmixread and rwmixwrite that disagree are not taken
+// without a word: the later wins, as in fio, and Set says so.
+func TestRWMixConflict(t *testing.T) {
+	j := NewJob("x")
+	if err := j.Set("rwmixread", "70"); err != nil {
+		t.Fatal(err)
+	}
+	err := j.Set("rwmixwrite", "70")
+	var n *Notice
+	if !errors.As(err, &n) || !strings.Contains(n.Error(), "reads 30%") {
+		t.Fatalf("rwmixread=70 rwmixwrite=70: %v, want a notice", err)
+	}
+	if j.RWMixRead != 30 {
+		t.Fatalf("RWMixRead %g, want 30 (the later wins)", j.RWMixRead)
+	}
+	k := NewJob("y")
+	if err := k.Set("rwmixread", "70"); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Set("rwmixwrite", "30"); err != nil {
+		t.Fatalf("agreeing values: %v", err)
+	}
+}
+
+// TestUndefinedVariableNamed: ${UNDEFINED} in a job file names the
+// variable and the line, not the option's missing value.
+func TestUndefinedVariableNamed(t *testing.T) {
+	_, err := Parse(strings.NewReader("[a]\nrw=read\nsize=${IOBENCH_SURELY_UNSET_VAR}\n"), "v.fio")
+	if err == nil || !strings.Contains(err.Error(), "${IOBENCH_SURELY_UNSET_VAR}") || !strings.Contains(err.Error(), "v.fio:3") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// TestLongLineNamed: a line too long for the parser gives its line number.
+func TestLongLineNamed(t *testing.T) {
+	src := "[a]\nrw=read\n; " + strings.Repeat("x", 10<<20) + "\n"
+	_, err := Parse(strings.NewReader(src), "long.fio")
+	if err == nil || !strings.Contains(err.Error(), "long.fio:3") || strings.Contains(err.Error(), "bufio") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// TestValidateSaysOnce: a bssplit shared by reads and writes that does not
+// add up to 100 is reported once, not once per direction.
+func TestValidateSaysOnce(t *testing.T) {
+	j := NewJob("x")
+	if err := j.Set("rw", "randrw"); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Set("bssplit", "4k/50"); err != nil {
+		t.Fatal(err)
+	}
+	err := j.Validate()
+	if err == nil || strings.Count(err.Error(), "add up to 50") != 1 {
+		t.Fatalf("got %v, want the bssplit message once", err)
+	}
+}

@@ -21,9 +21,14 @@ import (
 // into a buffer after it was returned shows as a pattern instead of
 // silently corrupting another user's data. All methods are safe for
 // concurrent use.
+//
+// Misuse is caught where it happens: putting back a buffer twice, or one
+// that is not the slice Get returned, panics. Buffers still out when the
+// arena is closed stay valid: the memory is unmapped when the last of them
+// is put back, so a late use reads or writes memory nobody else has,
+// instead of faulting.
 type Arena struct {
 	mu      sync.Mutex
-	live    sync.RWMutex // held shared while touching memory, exclusively by Close
 	mem     []byte
 	base    uintptr
 	align   int
@@ -32,7 +37,12 @@ type Arena struct {
 	bump    int         // bytes carved so far
 	regions [][]byte
 	regSize int
-	closed  atomic.Bool
+	// out has a bit per align-sized unit, set at the first unit of every
+	// buffer handed out and not yet put back; nOut counts them.
+	out    []uint64
+	nOut   int
+	closed atomic.Bool
+	gone   bool // the memory is unmapped (closed and nothing out)
 }
 
 // Poison is the byte returned buffers are filled with.
@@ -62,6 +72,7 @@ func NewArena(sizeBytes, align int) (*Arena, error) {
 		a.regions = append(a.regions, mem[i*regSize:(i+1)*regSize:(i+1)*regSize])
 	}
 	a.free = make([][]uintptr, bits.Len(uint(regSize))+1)
+	a.out = make([]uint64, (len(mem)/align+63)/64)
 	return a, nil
 }
 
@@ -97,10 +108,14 @@ func (a *Arena) Get(n int) []byte {
 		p = a.base + uintptr(off)
 	}
 	off := int(p - a.base)
+	unit := off / a.align
+	a.out[unit/64] |= 1 << (unit % 64)
+	a.nOut++
 	return a.mem[off : off+n : off+size]
 }
 
-// Put returns a buffer from Get. It must not be in use by any I/O.
+// Put returns a buffer from Get. It must not be in use by any I/O. Putting
+// back a buffer twice, a resliced buffer or one from elsewhere panics.
 func (a *Arena) Put(b []byte) {
 	if cap(b) == 0 {
 		return
@@ -115,16 +130,21 @@ func (a *Arena) Put(b []byte) {
 	if size := len(b); size < a.align || size&(size-1) != 0 || int(p-a.base)%size != 0 {
 		panic("device: Arena.Put of a resliced buffer (put back the slice Get returned)")
 	}
-	a.live.RLock()
-	defer a.live.RUnlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	unit := int(p-a.base) / a.align
+	if a.out[unit/64]&(1<<(unit%64)) == 0 {
+		panic("device: Arena.Put of a buffer that is not out (put back twice?)")
+	}
+	a.out[unit/64] &^= 1 << (unit % 64)
+	a.nOut--
 	if a.closed.Load() {
-		return // the memory is gone; Put after Close is a no-op
+		a.unmapIfIdle()
+		return
 	}
 	poison(b)
 	class := bits.TrailingZeros(uint(len(b)))
-	a.mu.Lock()
 	a.free[class] = append(a.free[class], p)
-	a.mu.Unlock()
 }
 
 // Regions returns the arena's memory as the regions to register as fixed
@@ -146,16 +166,32 @@ func (a *Arena) Index(b []byte) int {
 // Contains reports whether b lies in the arena.
 func (a *Arena) Contains(b []byte) bool { return a.Index(b) >= 0 }
 
-// Close unmaps the arena. No buffer may be used afterwards; Put after
-// Close does nothing.
+// Close closes the arena: Get returns nil from then on. The memory is
+// unmapped now if every buffer has been put back, otherwise when the last
+// one is; until then the buffers still out stay valid.
 func (a *Arena) Close() error {
-	a.live.Lock()
-	defer a.live.Unlock()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed.Swap(true) {
 		return nil
 	}
+	return a.unmapIfIdle()
+}
+
+// Outstanding returns the number of buffers handed out and not put back.
+func (a *Arena) Outstanding() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.nOut
+}
+
+// unmapIfIdle unmaps a closed arena's memory once no buffer is out. The
+// caller holds a.mu.
+func (a *Arena) unmapIfIdle() error {
+	if a.nOut > 0 || a.gone {
+		return nil
+	}
+	a.gone = true
 	return unix.Munmap(a.mem)
 }
 

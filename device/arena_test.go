@@ -138,3 +138,53 @@ func TestArenaPutPanics(t *testing.T) {
 		t.Error("size 0 accepted")
 	}
 }
+
+// A buffer put back twice must panic at the second Put, and the next Gets
+// must not hand out the same memory twice.
+func TestArenaDoublePut(t *testing.T) {
+	a, err := NewArena(1<<20, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b := a.Get(4096)
+	a.Put(b)
+	func() {
+		defer func() {
+			if v := recover(); v == nil {
+				t.Error("second Put of the same buffer did not panic")
+			}
+		}()
+		a.Put(b)
+	}()
+	x, y := a.Get(4096), a.Get(4096)
+	if &x[0] == &y[0] {
+		t.Fatal("two Gets returned the same memory")
+	}
+}
+
+// Buffers still out when the arena closes stay usable until they are put
+// back; the memory goes when the last one returns.
+func TestArenaCloseWithBuffersOut(t *testing.T) {
+	a, err := NewArena(1<<20, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := a.Get(8192)
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if a.Get(4096) != nil {
+		t.Error("Get after Close returned a buffer")
+	}
+	for i := range b {
+		b[i] = byte(i) // would fault if the memory were unmapped
+	}
+	if b[8191] != byte(8191%256) || a.Outstanding() != 1 {
+		t.Fatalf("buffer after Close: last byte %d, %d outstanding", b[8191], a.Outstanding())
+	}
+	a.Put(b)
+	if a.Outstanding() != 0 || !a.gone {
+		t.Errorf("after the last Put: %d outstanding, unmapped %v", a.Outstanding(), a.gone)
+	}
+}

@@ -10,12 +10,18 @@ import (
 // BenchmarkQueueRandRead drives a caller-owned queue with 4 KiB random
 // reads through the cache (every lookup a hit after warm-up), keeping qd
 // requests in flight, and reports allocations per I/O (0 in steady state).
-func BenchmarkQueueRandRead(b *testing.B) {
+func BenchmarkQueueRandRead(b *testing.B) { benchQueue(b, nil) }
+
+// BenchmarkQueueNull is BenchmarkQueueRandRead over the null ring (NOPs in
+// place of device reads): the engine's own cost per I/O, with the ring.
+func BenchmarkQueueNull(b *testing.B) { benchQueue(b, engine.NewNullRing) }
+
+func benchQueue(b *testing.B, ring engine.RingFactory) {
 	for _, qd := range []int{1, 32} {
 		b.Run(fmt.Sprintf("qd%d", qd), func(b *testing.B) {
 			const blocks = 16384
 			m := newStripeMapper(blocks, bs, 1)
-			e, _ := newEngine(b, blocks*bs, m, func(c *engine.Config) { c.QueueDepth = 64 })
+			e, _ := newEngine(b, blocks*bs, m, func(c *engine.Config) { c.QueueDepth = 64; c.NewRing = ring })
 			f, _ := e.Open("f", engine.FileOptions{})
 			q, err := e.NewQueue()
 			if err != nil {

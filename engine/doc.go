@@ -56,7 +56,16 @@
 //   - Errors name the file offset, the device and the device address
 //     (IOError), and wrap the sentinels of errors.go or the device errno.
 //
-// The engine reaches io_uring only through the Ring interface, so tests put
-// a FaultRing behind it to inject EIO, EAGAIN, short transfers and late or
-// trickling completions.
+// # Reading the code
+//
+// A request goes through the files in this order: queue.go (it reaches a
+// queue and is started), resolve.go (its range becomes device pieces),
+// ringloop.go (pieces go to the kernel; the loop waits and collects
+// completions), complete.go (completions finish pieces; the ioend; delivery)
+// and reclaim.go (freed space goes back to the mapper). contract.go is what
+// a Mapper must do; ring.go is what the engine needs of a ring, and
+// iouring.go adapts engine/uring to it. The engine reaches io_uring only
+// through the Ring interface, so tests put a fault-injecting ring (package
+// engine/faultring) behind it to inject EIO, EAGAIN, short transfers and late
+// or trickling completions.
 package engine

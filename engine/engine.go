@@ -12,6 +12,44 @@ import (
 	"github.com/iobench/iobench/mapcache"
 )
 
+// Engine resolves file ranges to device addresses through per-file extent
+// caches and submits the device I/O through io_uring.
+//
+// All methods are safe for concurrent use. Files opened from an engine and
+// Queues created from it must be closed (Queues) before Engine.Close.
+type Engine struct {
+	cfg     Config     // as given to New, defaults filled in; read-only
+	devs    []devEntry // the device table; read-only after New
+	align   uint32     // request alignment: the largest logical block size
+	memAlgn uint32     // buffer address alignment
+	arena   *arena     // buffers handed out by Buffer
+
+	// epoch orders cache changes against I/O, and frees holds the space
+	// waiting for in-flight I/O to drain (reclaim.go).
+	epoch atomic.Uint64
+	frees freeList
+
+	queuesMu sync.Mutex
+	queues   []*Queue // guarded by queuesMu: every open queue, background or caller-owned
+
+	bg     []*Queue      // background queues; written by New and Close only
+	bgNext atomic.Uint32 // round-robin index into bg for send
+	reqs   sync.Pool     // *Request for ReadAt and WriteAt
+
+	closed   atomic.Bool
+	submitMu sync.RWMutex // held shared while sending to background queues, exclusively to close
+	closeMu  sync.Mutex   // serializes Close
+
+	filesMu sync.Mutex
+	files   map[string]*File // guarded by filesMu: the open files by name
+
+	counters counters               // the engine's statistics (stats.go)
+	ringInfo atomic.Pointer[string] // set-up of the first ring created, for reports
+	base     time.Time              // nowNs counts from here
+
+	filesRegistered bool // the device table is registered with every ring
+}
+
 // Config describes an engine. Devices and Mapper are required; everything
 // else has a sensible default.
 type Config struct {
@@ -45,41 +83,9 @@ type Config struct {
 	NewRing RingFactory
 }
 
-// Engine resolves file ranges to device addresses through per-file extent
-// caches and submits the device I/O through io_uring.
-//
-// All methods are safe for concurrent use. Files opened from an engine and
-// Queues created from it must be closed (Queues) before Engine.Close.
-type Engine struct {
-	cfg     Config
-	devs    []devEntry
-	align   uint32 // request alignment: the largest logical block size
-	memAlgn uint32 // buffer address alignment
-	arena   *arena
-
-	// epoch orders cache changes against I/O: see reclaim.go.
-	epoch    atomic.Uint64
-	frees    freeList
-	queuesMu sync.Mutex
-	queues   []*Queue // every open queue, background or caller-owned
-
-	bg     []*Queue
-	bgNext atomic.Uint32
-	reqs   sync.Pool
-
-	closed   atomic.Bool
-	submitMu sync.RWMutex // held shared while sending to background queues
-	closeMu  sync.Mutex
-	filesMu  sync.Mutex
-	files    map[string]*File
-	counters counters
-	ringInfo atomic.Pointer[string]
-	base     time.Time // nowNs counts from here
-
-	filesRegistered bool
-}
-
+// devEntry is one device of the table, with what the I/O path needs of it.
 type devEntry struct {
+	index    uint32 // position in the table: a mapping's Dev
 	dev      *device.Device
 	fd       int32
 	path     string
@@ -116,8 +122,11 @@ func New(cfg Config) (*Engine, error) {
 		if d == nil {
 			return nil, fmt.Errorf("engine: device %d is nil", i)
 		}
+		if d.Closed() {
+			return nil, fmt.Errorf("engine: device %d (%s) is closed", i, d.Path())
+		}
 		g := d.Geometry()
-		de := devEntry{dev: d, fd: int32(d.Fd()), path: d.Path(), size: g.SizeBytes,
+		de := devEntry{index: uint32(i), dev: d, fd: int32(d.Fd()), path: d.Path(), size: g.SizeBytes,
 			lbs: g.LogicalBlockSize, readOnly: d.ReadOnly()}
 		if de.lbs == 0 {
 			de.lbs = 512
@@ -194,12 +203,13 @@ func (e *Engine) Close() error {
 
 // Buffer returns an aligned buffer of n bytes from the engine's arena
 // (memory outside the Go heap, registered as fixed buffers when
-// Config.FixedBuffers is set). It returns nil when the arena is exhausted.
-// Give it back with PutBuffer.
+// Config.FixedBuffers is set). It returns nil when the arena is exhausted
+// or the engine is closed. Give it back with PutBuffer; a buffer still out
+// when the engine closes stays valid until it is put back.
 func (e *Engine) Buffer(n int) []byte { return e.arena.get(n) }
 
 // PutBuffer returns a buffer obtained from Buffer. The buffer must not be in
-// use by a request.
+// use by a request. Putting a buffer back twice panics.
 func (e *Engine) PutBuffer(b []byte) { e.arena.put(b) }
 
 // Alignment returns the alignment every request's offset and length must
@@ -276,38 +286,6 @@ func (e *Engine) Open(name string, opts FileOptions) (*File, error) {
 	}
 	e.files[name] = f
 	return f, nil
-}
-
-// Submit hands a request to one of the background queues and returns at
-// once; the request completes asynchronously and is delivered through its
-// Callback or Done (one of which must be set). Any goroutine may call it.
-// The request must not be touched until it completes.
-func (e *Engine) Submit(r *Request) error {
-	if r.Callback == nil && r.Done == nil {
-		return errors.New("engine: Submit: request has neither Callback nor Done")
-	}
-	return e.send(r)
-}
-
-// send hands r to a background queue.
-func (e *Engine) send(r *Request) error {
-	e.submitMu.RLock()
-	defer e.submitMu.RUnlock()
-	if e.closed.Load() {
-		return ErrClosed
-	}
-	q := e.bg[int(e.bgNext.Add(1)-1)%len(e.bg)]
-	q.in <- r
-	return nil
-}
-
-// do runs r synchronously on a background queue.
-func (e *Engine) do(r *Request) (int, error) {
-	if err := e.send(r); err != nil {
-		return 0, err
-	}
-	<-r.sync
-	return r.N, r.Err
 }
 
 func (e *Engine) getRequest() *Request { return e.reqs.Get().(*Request) }

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -465,6 +466,57 @@ func TestClosedEngine(t *testing.T) {
 	if _, err := e.Open("g", engine.FileOptions{}); !errors.Is(err, engine.ErrClosed) {
 		t.Fatalf("Open after Close: %v", err)
 	}
+	// A buffer still out when the engine closed stays valid until it is
+	// put back (no fault), and a second PutBuffer panics.
+	for i := range b {
+		b[i] = 1
+	}
+	if e.Buffer(bs) != nil {
+		t.Error("Buffer after Close returned memory")
+	}
+	e.PutBuffer(b)
+	defer func() {
+		if recover() == nil {
+			t.Error("a second PutBuffer of the same buffer did not panic")
+		}
+	}()
+	e.PutBuffer(b)
+}
+
+// A closed File refuses requests, synchronous and queued, with
+// ErrFileClosed; the engine and other files carry on.
+func TestClosedFile(t *testing.T) {
+	m := newStripeMapper(4, bs, 10)
+	e, _ := newEngine(t, 4*bs, m, nil)
+	f, _ := e.Open("f", engine.FileOptions{})
+	b := e.Buffer(bs)
+	defer e.PutBuffer(b)
+	if _, err := f.ReadAt(b, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.ReadAt(b, 0); !errors.Is(err, engine.ErrFileClosed) {
+		t.Fatalf("ReadAt on a closed file: %v", err)
+	}
+	if _, err := f.WriteAt(b, 0); !errors.Is(err, engine.ErrFileClosed) {
+		t.Fatalf("WriteAt on a closed file: %v", err)
+	}
+	done := make(chan *engine.Request, 1)
+	if err := e.Submit(&engine.Request{File: f, Buf: b, Done: done}); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-done; !errors.Is(r.Err, engine.ErrFileClosed) {
+		t.Fatalf("queued request on a closed file: %v", r.Err)
+	}
+	g, _ := e.Open("f", engine.FileOptions{})
+	if g == f {
+		t.Fatal("Open after Close returned the closed File")
+	}
+	if _, err := g.ReadAt(b, 0); err != nil {
+		t.Fatalf("reopened file: %v", err)
+	}
 }
 
 // TestStatsSeenWithCompletions checks that a queue's tallies reach the
@@ -537,5 +589,18 @@ func TestStatsSeenWithCompletions(t *testing.T) {
 	}()
 	if err := <-errc; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// An engine is never built over a closed device: its descriptor number
+// could belong to another file by now.
+func TestNewRefusesClosedDevice(t *testing.T) {
+	d := openDev(t, backing(t, 64*bs), false)
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := engine.New(engine.Config{Devices: []*device.Device{d}, Mapper: newStripeMapper(4, bs, 1)})
+	if err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Fatalf("New over a closed device: %v", err)
 	}
 }

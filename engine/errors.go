@@ -3,6 +3,8 @@ package engine
 import (
 	"errors"
 	"fmt"
+
+	"github.com/iobench/iobench/mapcache"
 )
 
 // Sentinel errors. Errors returned by the engine wrap one of these (or a
@@ -28,10 +30,10 @@ var (
 	// ErrClosed is returned for requests made to, or cancelled by, a closed
 	// engine.
 	ErrClosed = errors.New("engine closed")
+	// ErrFileClosed is returned for requests on a File after its Close.
+	ErrFileClosed = errors.New("file closed")
 	// ErrMapper wraps an error returned by the mapper.
 	ErrMapper = errors.New("mapper error")
-	// ErrBusy is returned by Submit when a queue cannot take more requests.
-	ErrBusy = errors.New("queue full")
 )
 
 // IOError describes a failed request or device I/O, in the shape of
@@ -57,3 +59,24 @@ func (e *IOError) Error() string {
 }
 
 func (e *IOError) Unwrap() error { return e.Err }
+
+// newIOError is the one constructor of IOError: the failure of op on
+// [off, off+length) of file f, at device address addr of device dev, or
+// with no device (dev nil) when the request failed before one was chosen.
+func newIOError(write bool, f *File, off, length uint64, dev *devEntry, addr uint64, err error) *IOError {
+	e := &IOError{Op: opName(write), Offset: off, Length: length, Addr: mapcache.NullAddr, Err: err}
+	if f != nil {
+		e.File = f.name
+	}
+	if dev != nil {
+		e.Dev, e.DevPath, e.Addr = dev.index, dev.path, addr
+	}
+	return e
+}
+
+func opName(write bool) string {
+	if write {
+		return "write"
+	}
+	return "read"
+}

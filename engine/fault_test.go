@@ -12,13 +12,14 @@ import (
 	"testing"
 
 	"github.com/iobench/iobench/engine"
+	"github.com/iobench/iobench/engine/faultring"
 	"github.com/iobench/iobench/mapcache"
 )
 
 // faults builds a Config tweak that puts a FaultRing configured by setup
 // behind every queue.
-func faults(setup func(*engine.FaultRing)) func(*engine.Config) {
-	return func(c *engine.Config) { c.NewRing = engine.NewFaultRingFactory(nil, setup) }
+func faults(setup func(*faultring.Ring)) func(*engine.Config) {
+	return func(c *engine.Config) { c.NewRing = faultring.NewFactory(nil, setup) }
 }
 
 func TestOutOfPlaceRewrite(t *testing.T) {
@@ -73,12 +74,12 @@ func TestFailedWriteKeepsOldData(t *testing.T) {
 	const fileBlocks, devBlocks = 8, 32
 	var failWrites atomic.Bool
 	m := newCOWMapper(devBlocks, fileBlocks, bs)
-	e, path := newEngine(t, devBlocks*bs, m, faults(func(r *engine.FaultRing) {
-		r.Inject = func(op *engine.Op) engine.Fault {
+	e, path := newEngine(t, devBlocks*bs, m, faults(func(r *faultring.Ring) {
+		r.Inject = func(op *engine.Op) faultring.Fault {
 			if op.Write && failWrites.Load() {
-				return engine.Fault{Errno: syscall.EIO}
+				return faultring.Fault{Errno: syscall.EIO}
 			}
-			return engine.Fault{}
+			return faultring.Fault{}
 		}
 	}))
 	f, _ := e.Open("cow", engine.FileOptions{})
@@ -118,19 +119,19 @@ func TestShortTransfersAndEAGAIN(t *testing.T) {
 	const blocks = 64
 	var n atomic.Int64
 	m := newStripeMapper(blocks, bs, 11)
-	e, _ := newEngine(t, blocks*bs, m, faults(func(r *engine.FaultRing) {
-		r.Inject = func(op *engine.Op) engine.Fault {
+	e, _ := newEngine(t, blocks*bs, m, faults(func(r *faultring.Ring) {
+		r.Inject = func(op *engine.Op) faultring.Fault {
 			switch n.Add(1) % 4 {
 			case 1:
-				return engine.Fault{Errno: syscall.EAGAIN}
+				return faultring.Fault{Errno: syscall.EAGAIN}
 			case 2:
 				if op.Len > 512 {
-					return engine.Fault{Short: op.Len / 2 &^ 511}
+					return faultring.Fault{Short: op.Len / 2 &^ 511}
 				}
 			case 3:
-				return engine.Fault{Hold: 3}
+				return faultring.Fault{Hold: 3}
 			}
-			return engine.Fault{}
+			return faultring.Fault{}
 		}
 		r.MaxReap = 2
 	}))
@@ -159,17 +160,17 @@ func TestShortTransfersAndEAGAIN(t *testing.T) {
 func TestPersistentErrors(t *testing.T) {
 	for _, c := range []struct {
 		name  string
-		fault engine.Fault
+		fault faultring.Fault
 		want  error
 	}{
-		{"EAGAIN forever", engine.Fault{Errno: syscall.EAGAIN}, syscall.EAGAIN},
-		{"EIO", engine.Fault{Errno: syscall.EIO}, syscall.EIO},
-		{"zero-byte transfer", engine.Fault{Zero: true}, engine.ErrShortIO},
+		{"EAGAIN forever", faultring.Fault{Errno: syscall.EAGAIN}, syscall.EAGAIN},
+		{"EIO", faultring.Fault{Errno: syscall.EIO}, syscall.EIO},
+		{"zero-byte transfer", faultring.Fault{Zero: true}, engine.ErrShortIO},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			m := newStripeMapper(8, bs, 13)
-			e, _ := newEngine(t, 8*bs, m, faults(func(r *engine.FaultRing) {
-				r.Inject = func(*engine.Op) engine.Fault { return c.fault }
+			e, _ := newEngine(t, 8*bs, m, faults(func(r *faultring.Ring) {
+				r.Inject = func(*engine.Op) faultring.Fault { return c.fault }
 			}))
 			f, _ := e.Open("f", engine.FileOptions{})
 			b := e.Buffer(bs)
@@ -233,13 +234,13 @@ func TestRewritesWhileReading(t *testing.T) {
 			violations.Add(1)
 		}
 	}
-	e, _ := newEngine(t, devBlocks*bs, m, faults(func(r *engine.FaultRing) {
+	e, _ := newEngine(t, devBlocks*bs, m, faults(func(r *faultring.Ring) {
 		rng := rand.New(rand.NewPCG(1, 2))
-		r.Inject = func(op *engine.Op) engine.Fault {
+		r.Inject = func(op *engine.Op) faultring.Fault {
 			if rng.IntN(4) == 0 {
-				return engine.Fault{Hold: 1 + rng.IntN(4)}
+				return faultring.Fault{Hold: 1 + rng.IntN(4)}
 			}
-			return engine.Fault{}
+			return faultring.Fault{}
 		}
 		r.Observe = func(op engine.Op, done bool, _ int32) {
 			mu.Lock()

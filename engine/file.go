@@ -17,6 +17,8 @@ type File struct {
 	bs    uint32
 	cache *mapcache.Cache
 	size  atomic.Uint64
+	// closed is set by Close: requests fail with ErrFileClosed after it.
+	closed atomic.Bool
 
 	privMu sync.Mutex
 	priv   any
@@ -100,8 +102,10 @@ func (f *File) WriteAt(p []byte, off int64) (int, error) {
 
 func (f *File) rw(p []byte, off int64, write bool) (int, error) {
 	if off < 0 {
-		return 0, &IOError{Op: opName(write), File: f.name, Length: uint64(len(p)),
-			Err: fmt.Errorf("negative offset %d", off)}
+		return 0, newIOError(write, f, 0, uint64(len(p)), nil, 0, fmt.Errorf("negative offset %d", off))
+	}
+	if f.closed.Load() && !f.eng.closed.Load() {
+		return 0, newIOError(write, f, uint64(off), uint64(len(p)), nil, 0, ErrFileClosed)
 	}
 	r := f.eng.getRequest()
 	r.File, r.Offset, r.Buf, r.Write = f, uint64(off), p, write
@@ -110,17 +114,14 @@ func (f *File) rw(p []byte, off int64, write bool) (int, error) {
 	return n, err
 }
 
-func opName(write bool) string {
-	if write {
-		return "write"
-	}
-	return "read"
-}
-
 // Close closes the file: the mapper releases what it holds for it
 // (FileCloser), and the engine forgets it, so the next Open of the name
-// starts afresh. Requests on a closed file must not be in flight.
+// starts afresh. Requests on a closed file must not be in flight; requests
+// made after Close fail with ErrFileClosed. Close is idempotent.
 func (f *File) Close() error {
+	if f.closed.Swap(true) {
+		return nil
+	}
 	e := f.eng
 	e.filesMu.Lock()
 	if e.files[f.name] == f {

@@ -2,14 +2,26 @@ package engine
 
 import (
 	"errors"
-	"fmt"
 	"runtime"
-	"syscall"
 	"time"
-	"unsafe"
 
 	"github.com/iobench/iobench/mapcache"
 )
+
+// The life of a request, file by file, in the order a reader follows it:
+//
+//	queue.go     a request reaches a queue: Queue.Submit, or Engine.Submit,
+//	             File.ReadAt and File.WriteAt through a background queue;
+//	             start registers its epoch and resolves it
+//	resolve.go   the file range becomes device pieces: cache lookups,
+//	             mapper calls, reply validation; nothing is issued yet
+//	ringloop.go  pieces take ring slots and go to the kernel; the loop
+//	             submits, waits and collects completions
+//	complete.go  a completion finishes its piece: short transfers continue,
+//	             errors fail the request, a write's ioend commits or drops
+//	             the write fork; finished requests are delivered
+//	reclaim.go   space freed by out-of-place writes goes back to the mapper
+//	             once no in-flight I/O can target it
 
 // A Queue is one io_uring and the state of the requests it carries. It is
 // owned by one goroutine, locked to its OS thread for the ring's lifetime
@@ -19,37 +31,64 @@ import (
 // Engine.Submit. Engine.NewQueue gives a caller its own queue: the fastest
 // path for high queue depths, with no goroutine hand-off per request. A
 // caller-owned queue is not safe for concurrent use.
+//
+// Every field is owned by the queue's goroutine unless its note says
+// otherwise.
 type Queue struct {
 	eng        *Engine
-	ring       Ring
+	ring       Ring // nil once closed
 	background bool
-	depth      int
+	depth      int  // ring entries: the most device I/Os in flight
+	cached     bool // !Config.NoCache: resolve through the extent cache
 
-	// slots are the device I/Os in flight, indexed by Op.UserData.
+	// slots[i] is the device I/O in flight with user data i; freeSlot
+	// lists the free indexes. depth == len(freeSlot) + I/Os in flight.
 	slots    []piece
 	freeSlot []uint32
-	backlog  []piece // resolved, waiting for a slot
-	bhead    int
-	scratch  []piece
-	cqes     []Completion
-	replies  []mapcache.Mapping
-	frees    []mapcache.Mapping
-	mreq     MapRequest
-	wend     WriteEnd
-	op       Op
+	// backlog[bhead:] are pieces resolved but not yet given a slot, in
+	// submission order (continuations of short transfers go first).
+	backlog []piece
+	bhead   int
+	// unsubmitted counts operations queued on the ring since the last
+	// Submit: the kernel has not seen them yet.
+	unsubmitted int
+	// enters counts io_uring_enter calls not yet added to the engine's
+	// counters (flushTally).
+	enters uint64
+	// reapNs is the clock reading shared by the completions being
+	// processed (ringloop.go), 0 outside a reap.
+	reapNs int64
+
+	// Scratch space reused by every request, so that the I/O path does
+	// not allocate: pieces of the request being resolved, completions,
+	// mapper replies, freed space, the mapper's request and ioend, the
+	// ring operation being built.
+	scratch []piece
+	cqes    []Completion
+	replies []mapcache.Mapping
+	frees   []mapcache.Mapping
+	mreq    MapRequest
+	wend    WriteEnd
+	op      Op
+
 	finished []*Request // completed, waiting for delivery
 	unsent   []*Request // first device I/O queued on the ring, not yet entered
-	ready    []*Request // caller-owned: delivered, waiting for Reap
+	ready    []*Request // caller-owned queues: delivered, waiting for Reap
 
-	epochs   inflight
-	requests int // requests submitted and not yet completed
+	// epochs are the engine epochs of the requests in flight; its oldest
+	// field is read by other goroutines (reclaim.go).
+	epochs inflight
+	// requests counts requests started and not yet finished: each holds
+	// pending > 0 until its last piece completes.
+	requests int
 
-	// What this queue counted for tallyFile and not yet added to the
-	// engine's and the file's counters (flushTally).
+	// tally is what the queue counted for tallyFile and has not yet added
+	// to the engine's and the file's counters (stats.go).
 	tally     tally
 	tallyFile *File
 
-	// Background queues only.
+	// Background queues only: requests arrive on in; the serving
+	// goroutine reports its exit on stopped.
 	in      chan *Request
 	stopped chan error
 }
@@ -79,7 +118,7 @@ const maxPiece = 1 << 30
 const maxAgain = 8
 
 func (e *Engine) newQueue(background bool) (*Queue, error) {
-	q := &Queue{eng: e, background: background, depth: e.cfg.QueueDepth}
+	q := &Queue{eng: e, background: background, depth: e.cfg.QueueDepth, cached: !e.cfg.NoCache}
 	ring, err := e.cfg.NewRing(RingOptions{
 		Entries: uint32(q.depth), SQPoll: e.cfg.SQPoll, IOPoll: e.cfg.IOPoll,
 	})
@@ -126,10 +165,10 @@ func (q *Queue) InFlight() int { return q.requests + len(q.ready) }
 func (q *Queue) Depth() int { return q.depth }
 
 // Submit resolves each request through the cache (calling the mapper on
-// misses) and queues its device I/O. The kernel sees the I/O at the next
-// Reap or Flush. A request that fails before any I/O completes at once
-// (returned by the next Reap with its Err set); Submit itself fails only
-// for a closed queue.
+// misses) and queues its device I/O on the ring. The kernel sees the I/O at
+// the next Flush or Reap. A request that fails before any I/O completes at
+// once (returned by the next Reap with its Err set); Submit itself fails
+// only for a closed queue.
 func (q *Queue) Submit(reqs ...*Request) error {
 	if q.ring == nil {
 		return ErrClosed
@@ -153,26 +192,36 @@ func (q *Queue) Flush() error {
 // Reap appends completed requests to dst, waiting until at least min are
 // available (or none are in flight), and returns dst.
 func (q *Queue) Reap(dst []*Request, min int) ([]*Request, error) {
+	return q.ReapBatch(dst, min, 0)
+}
+
+// ReapBatch is Reap returning at most max requests (max <= 0: all that are
+// ready); the rest stay for the next call. With min and max it follows
+// fio's iodepth_batch_complete_min and iodepth_batch_complete_max.
+func (q *Queue) ReapBatch(dst []*Request, min, max int) ([]*Request, error) {
 	if q.ring == nil {
 		return dst, ErrClosed
 	}
-	for {
-		if len(q.ready) >= min || q.requests == 0 {
-			if len(q.ready) == 0 && q.inflightIOs()+q.backlogLen() > 0 {
-				// Nothing wanted yet, but give the kernel what is queued.
-				if err := q.pump(0, 0); err != nil {
-					return dst, err
-				}
-			}
-			dst = append(dst, q.ready...)
-			clear(q.ready)
-			q.ready = q.ready[:0]
-			return dst, nil
-		}
-		if err := q.pump(1, 0); err != nil {
+	for len(q.ready) < min && q.requests > 0 {
+		if err := q.pump(min-len(q.ready), 0); err != nil {
 			return dst, err
 		}
 	}
+	if len(q.ready) == 0 && q.inflightIOs()+q.backlogLen() > 0 {
+		// Nothing wanted yet, but give the kernel what is queued.
+		if err := q.pump(0, 0); err != nil {
+			return dst, err
+		}
+	}
+	n := len(q.ready)
+	if max > 0 && n > max {
+		n = max
+	}
+	dst = append(dst, q.ready[:n]...)
+	rest := copy(q.ready, q.ready[n:])
+	clear(q.ready[rest:])
+	q.ready = q.ready[:rest]
+	return dst, nil
 }
 
 // Close waits for the queue's requests to complete (they are dropped from
@@ -210,9 +259,11 @@ func (q *Queue) drain() error {
 func (q *Queue) inflightIOs() int { return q.depth - len(q.freeSlot) }
 func (q *Queue) backlogLen() int  { return len(q.backlog) - q.bhead }
 
-// start takes a new request: validates it, registers its epoch, resolves
-// it into pieces and queues them. Requests that finish without device I/O
-// go to q.finished.
+// start takes a new request: it registers the request's epoch before
+// anything is looked up (reclaim.go says why), resolves it into pieces
+// (resolve.go) and puts them on the backlog, from which the ring loop
+// (ringloop.go) gives them slots. A request that finishes without device
+// I/O (an error, zeros, inline data) goes straight to q.finished.
 func (q *Queue) start(r *Request) {
 	e := q.eng
 	r.reset()
@@ -248,309 +299,139 @@ func (q *Queue) start(r *Request) {
 	q.pieceDone(r)
 }
 
-// fill moves backlog pieces into free slots and queues them on the ring.
-func (q *Queue) fill() {
-	for q.bhead < len(q.backlog) && len(q.freeSlot) > 0 {
-		p := &q.backlog[q.bhead]
-		slot := q.freeSlot[len(q.freeSlot)-1]
-		if !q.queueOp(slot, p) {
-			break // submission queue full: wait for the kernel
-		}
-		q.freeSlot = q.freeSlot[:len(q.freeSlot)-1]
-		q.slots[slot] = *p
-		if !p.req.handed {
-			p.req.handed = true
-			q.unsent = append(q.unsent, p.req)
-		}
-		if p.req.Write {
-			// For the ioend's latency; reads need no clock here.
-			q.slots[slot].startNs = q.eng.nowNs()
-		}
-		*p = piece{}
-		q.bhead++
+// Background queues serve requests from any goroutine: File.ReadAt,
+// File.WriteAt and Engine.Submit send them over a channel to the queue's
+// goroutine, which owns the ring.
+
+// idleWait bounds how long a busy background queue waits in the kernel for
+// a completion before it looks at its channel again.
+const idleWait = 200 * time.Microsecond
+
+// Submit hands a request to one of the background queues and returns at
+// once; the request completes asynchronously and is delivered through its
+// Callback or Done (one of which must be set). Any goroutine may call it.
+// The request must not be touched until it completes.
+func (e *Engine) Submit(r *Request) error {
+	if r.Callback == nil && r.Done == nil {
+		return errors.New("engine: Submit: request has neither Callback nor Done")
 	}
-	if q.bhead == len(q.backlog) {
-		q.backlog, q.bhead = q.backlog[:0], 0
-	}
-	if n := uint64(q.inflightIOs()); n > q.eng.counters.maxInFlight.Load() {
-		q.eng.counters.maxInFlight.Store(n)
-	}
+	return e.send(r)
 }
 
-// queueOp builds the ring operation for the untransferred part of p.
-func (q *Queue) queueOp(slot uint32, p *piece) bool {
-	if p.sync != NoSync {
-		return q.syncOp(slot, p)
+// send hands r to a background queue.
+func (e *Engine) send(r *Request) error {
+	e.submitMu.RLock()
+	defer e.submitMu.RUnlock()
+	if e.closed.Load() {
+		return ErrClosed
 	}
-	e := q.eng
-	d := &e.devs[p.dev]
-	buf := p.req.Buf[p.bufOff+p.done : p.bufOff+p.length]
-	op := &q.op
-	*op = Op{
-		Write: p.req.Write, Fd: d.fd, BufIndex: -1,
-		Addr: uintptr(unsafe.Pointer(unsafe.SliceData(buf))), Len: uint32(len(buf)),
-		Offset: p.addr + uint64(p.done), UserData: uint64(slot),
-	}
-	if e.filesRegistered {
-		op.FixedFile, op.Fd = true, int32(p.dev)
-	}
-	if e.cfg.FixedBuffers {
-		op.BufIndex = e.arena.index(buf)
-	}
-	return q.ring.Queue(op)
-}
-
-// pump submits what is queued, waits for waitNr completions (at most
-// timeout, if positive) and processes what completed.
-func (q *Queue) pump(waitNr int, timeout time.Duration) error {
-	q.fill()
-	if waitNr > q.inflightIOs() {
-		waitNr = q.inflightIOs()
-	}
-	q.stampSubmitted()
-	err := q.ring.Submit(waitNr, timeout)
-	for {
-		n := q.ring.Reap(q.cqes)
-		for i := range n {
-			q.complete(q.cqes[i])
-		}
-		if n < len(q.cqes) {
-			break
-		}
-	}
-	q.fill()
-	q.deliver()
-	q.eng.reclaim(false)
-	if err != nil && !errors.Is(err, syscall.EINTR) {
-		return fmt.Errorf("engine: io_uring submit: %w", err)
-	}
+	q := e.bg[int(e.bgNext.Add(1)-1)%len(e.bg)]
+	q.in <- r
 	return nil
 }
 
-// stampSubmitted sets SubmitLatency of the requests whose first device
-// I/O the coming io_uring_enter hands to the kernel: one clock read per
-// enter, none per I/O.
-func (q *Queue) stampSubmitted() {
-	if len(q.unsent) == 0 {
-		return
+// do runs r synchronously on a background queue.
+func (e *Engine) do(r *Request) (int, error) {
+	if err := e.send(r); err != nil {
+		return 0, err
 	}
-	now := q.eng.nowNs()
-	for i, r := range q.unsent {
-		r.SubmitLatency = time.Duration(now - r.startNs)
-		q.unsent[i] = nil
-	}
-	q.unsent = q.unsent[:0]
+	<-r.sync
+	return r.N, r.Err
 }
 
-// failBacklog fails every piece not yet handed to the ring.
-func (q *Queue) failBacklog(err error) {
-	for q.bhead < len(q.backlog) {
-		p := q.backlog[q.bhead]
-		q.backlog[q.bhead] = piece{}
-		q.bhead++
-		q.pieceFailed(&p, err)
+func (e *Engine) startBackground() (*Queue, error) {
+	ready := make(chan error, 1)
+	var q *Queue
+	stopped := make(chan error, 1)
+	in := make(chan *Request, e.cfg.QueueDepth)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		var err error
+		q, err = e.newQueue(true)
+		if err == nil {
+			q.in, q.stopped = in, stopped
+		}
+		ready <- err
+		if err != nil {
+			return
+		}
+		stopped <- q.serve()
+	}()
+	if err := <-ready; err != nil {
+		return nil, err
 	}
-	q.backlog, q.bhead = q.backlog[:0], 0
+	return q, nil
+}
+
+// serve is the background queue's loop. It returns when its channel is
+// closed and everything it took has completed.
+func (q *Queue) serve() error {
+	var fatal error
+	open := true
+	for open || q.requests > 0 {
+		if open && q.requests == 0 {
+			r, ok := <-q.in
+			if !ok {
+				open = false
+				continue
+			}
+			q.take(r, fatal)
+		}
+		// Take whatever else is waiting, up to a ring's worth.
+	drain:
+		for n := 0; open && n < q.depth; n++ {
+			select {
+			case r, ok := <-q.in:
+				if !ok {
+					open = false
+					break drain
+				}
+				q.take(r, fatal)
+			default:
+				break drain
+			}
+		}
+		q.fill()
+		q.deliver()
+		if q.requests == 0 {
+			continue
+		}
+		wait, timeout := 1, idleWait
+		if !open {
+			timeout = 100 * time.Millisecond
+		} else if len(q.in) > 0 {
+			wait = 0
+		}
+		if err := q.pump(wait, timeout); err != nil {
+			fatal = err
+			q.failBacklog(err)
+			if q.inflightIOs() == 0 && !open {
+				break
+			}
+		}
+	}
 	q.deliver()
+	err := q.ring.Close()
+	q.eng.unregister(q)
+	return errors.Join(fatal, err)
 }
 
-// complete handles one completion.
-func (q *Queue) complete(c Completion) {
-	if c.UserData >= uint64(len(q.slots)) {
-		return // not ours (cannot happen with the engine's rings)
-	}
-	slot := uint32(c.UserData)
-	p := q.slots[slot]
-	q.slots[slot] = piece{}
-	q.freeSlot = append(q.freeSlot, slot)
-	e, f := q.eng, p.req.File
-	q.count(f, cIOs, 1)
-	if p.sync != NoSync {
-		q.completeSync(&p, c.Res)
+// take starts r, or fails it at once when the queue's ring is broken.
+func (q *Queue) take(r *Request, fatal error) {
+	if fatal != nil {
+		r.reset()
+		r.q = q
+		r.Err = fatal
+		q.finished = append(q.finished, r)
 		return
 	}
-
-	want := p.length - p.done
-	switch {
-	case c.Res < 0:
-		errno := syscall.Errno(-c.Res)
-		if errno == syscall.EAGAIN && p.retries < maxAgain {
-			p.retries++
-			q.count(f, cRetries, 1)
-			q.requeue(p)
-			return
-		}
-		q.pieceFailed(&p, errno)
-		return
-	case c.Res == 0 && want > 0:
-		q.pieceFailed(&p, ErrShortIO)
-		return
-	case int(c.Res) < want:
-		// Continue a short transfer from the last aligned byte: the
-		// device needs aligned I/O, and redoing a few bytes is harmless.
-		n := int(c.Res) / int(e.align) * int(e.align)
-		if n == 0 {
-			q.pieceFailed(&p, ErrShortIO)
-			return
-		}
-		q.countBytes(&p, n)
-		p.done += n
-		q.count(f, cShortIOs, 1)
-		q.requeue(p)
-		return
-	}
-	q.countBytes(&p, want)
-	p.done = p.length
-	if p.req.Write {
-		q.endWrite(&p, nil)
-	}
-	q.pieceDone(p.req)
+	q.start(r)
 }
 
-func (q *Queue) countBytes(p *piece, n int) {
-	f := p.req.File
-	if p.req.Write {
-		q.count(f, cWriteBytes, uint64(n))
-	} else {
-		q.count(f, cReadBytes, uint64(n))
-	}
-}
-
-// requeue puts a piece back at the front of the backlog.
-func (q *Queue) requeue(p piece) {
-	if q.bhead > 0 {
-		q.bhead--
-		q.backlog[q.bhead] = p
-		return
-	}
-	q.backlog = append(q.backlog, piece{})
-	copy(q.backlog[1:], q.backlog)
-	q.backlog[0] = p
-}
-
-// pieceFailed records a device error for p and completes it.
-func (q *Queue) pieceFailed(p *piece, cause error) {
-	r := p.req
-	d := &q.eng.devs[p.dev]
-	ioErr := &IOError{Op: opName(r.Write), File: r.File.name, Offset: p.fileOff,
-		Length: uint64(p.length), Dev: p.dev, DevPath: d.path, Addr: p.addr, Err: cause}
-	if p.req.Write {
-		q.endWrite(p, ioErr)
-	}
-	r.fail(ioErr)
-	q.pieceDone(r)
-}
-
-// endWrite is the ioend of one device write: tell the mapper, then move the
-// range from the write fork to the read fork (success) or drop it from the
-// write fork (failure), and retire the space the mapper freed.
-func (q *Queue) endWrite(p *piece, werr error) {
-	e, f, r := q.eng, p.req.File, p.req
-	w := &q.wend
-	*w = WriteEnd{File: f, Written: p.m, OutOfPlace: p.oop, Err: werr,
-		Latency: time.Duration(e.nowNs() - p.startNs)}
-	w.Written.Offset, w.Written.Length = p.fileOff, uint64(p.length)
-	w.Written.Addr = p.addr
-	freed, err := e.cfg.Mapper.EndWrite(w, q.frees[:0])
-	*w = WriteEnd{}
-	if err != nil {
-		r.fail(&IOError{Op: "write", File: f.name, Offset: p.fileOff, Length: uint64(p.length),
-			Dev: p.dev, DevPath: e.devs[p.dev].path, Addr: p.addr,
-			Err: fmt.Errorf("%w: end of write: %w", ErrMapper, err)})
-	}
-	if !e.cfg.NoCache {
-		switch {
-		case p.oop && werr == nil:
-			// Move only what still points at this write's location: a
-			// newer write may have re-pointed the range meanwhile.
-			if _, cerr := f.cache.CommitWriteAt(p.fileOff, uint64(p.length), p.dev, p.addr); cerr != nil {
-				r.fail(fmt.Errorf("engine: commit %s @%d+%d: %w", f.name, p.fileOff, p.length, cerr))
-			}
-		case p.oop:
-			_, _ = f.cache.DropWriteAt(p.fileOff, uint64(p.length), p.dev, p.addr)
-		case p.unwrit && werr == nil:
-			// Written in place over an unwritten extent: it now reads
-			// as data.
-			m := p.m
-			m.Offset, m.Length, m.Addr, m.Type = p.fileOff, uint64(p.length), p.addr, mapcache.Mapped
-			_ = f.cache.Upsert(mapcache.ReadFork, m)
-		}
-	}
-	e.retire(freed)
-	clear(freed)
-	q.frees = freed[:0]
-}
-
-// pieceDone drops one pending unit of r and finishes r when none is left.
-func (q *Queue) pieceDone(r *Request) {
-	r.pending--
-	if r.pending > 0 {
-		return
-	}
-	e, f := q.eng, r.File
-	r.pinner.Unpin()
-	q.epochs.leave(r.epoch)
-	q.requests--
-	r.Latency = time.Duration(e.nowNs() - r.startNs)
-	if r.Err == nil {
-		r.N = r.want
-		if r.N < len(r.Buf) && !r.Write && r.Sync == NoSync {
-			r.Err = ioEOF
-		}
-	}
-	q.count(f, cRequests, 1)
-	if f != nil && r.Sync == NoSync {
-		if r.Write {
-			q.count(f, cWrites, 1)
-		} else {
-			q.count(f, cReads, 1)
-		}
-		if r.Err != nil && r.Err != ioEOF {
-			q.count(f, cErrors, 1)
-		}
-	}
-	q.finished = append(q.finished, r)
-}
-
-// count tallies n for counter k of file f (nil: the engine alone).
-func (q *Queue) count(f *File, k counter, n uint64) {
-	if f != q.tallyFile {
-		q.flushTally()
-		q.tallyFile = f
-	}
-	q.tally[k] += n
-}
-
-// flushTally adds the queue's tally to the engine's and its file's
-// counters.
-func (q *Queue) flushTally() {
-	q.eng.counters.add(&q.tally)
-	if q.tallyFile != nil {
-		q.tallyFile.counters.add(&q.tally)
-	}
-	q.tally = tally{}
-}
-
-// deliver hands finished requests to their owners, after adding what the
-// queue counted to the shared statistics, so that whoever sees a request
-// complete also sees it counted.
-func (q *Queue) deliver() {
-	q.flushTally()
-	for i, r := range q.finished {
-		q.finished[i] = nil
-		switch {
-		case r.sync != nil:
-			r.sync <- r
-		case r.Callback != nil:
-			r.Callback(r)
-			if r.Done != nil {
-				r.Done <- r
-			}
-		case r.Done != nil:
-			r.Done <- r
-		default:
-			q.ready = append(q.ready, r)
-		}
-	}
-	q.finished = q.finished[:0]
+// stopBackground closes the queue's channel and waits for it to finish.
+// The caller guarantees nobody sends any more.
+func (q *Queue) stopBackground() error {
+	close(q.in)
+	return <-q.stopped
 }

@@ -35,7 +35,7 @@ type freed struct {
 	m   mapcache.Mapping
 }
 
-// defer adds ms, freed at tag, to the list.
+// add adds ms, freed at tag, to the list.
 func (l *freeList) add(tag uint64, ms []mapcache.Mapping) {
 	if len(ms) == 0 {
 		return

@@ -1,13 +1,18 @@
 package engine
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"unsafe"
 
 	"github.com/iobench/iobench/mapcache"
 )
+
+// Resolution: a request's file range becomes device pieces in q.scratch.
+// Mapped ranges become device I/Os; holes, unwritten and delalloc ranges
+// of a read are zero-filled and inline ranges copied right here. Nothing is
+// issued: a bad mapping anywhere fails the whole request before any byte is
+// written.
 
 var ioEOF = io.EOF
 
@@ -16,10 +21,7 @@ var ioEOF = io.EOF
 // request.
 const maxResolve = 64
 
-// resolve turns r into pieces in q.scratch: device I/Os for mapped ranges;
-// holes, unwritten and delalloc ranges of a read are zero-filled and inline
-// ranges copied right here. Nothing is issued: a bad mapping anywhere fails
-// the whole request before any byte is written.
+// resolve turns r into pieces in q.scratch.
 func (q *Queue) resolve(r *Request) error {
 	e, f := q.eng, r.File
 	if f == nil {
@@ -28,10 +30,12 @@ func (q *Queue) resolve(r *Request) error {
 	if f.eng != e {
 		return fmt.Errorf("engine: file %s belongs to another engine", f.name)
 	}
+	if f.closed.Load() {
+		return q.requestError(r, r.Offset, uint64(len(r.Buf)), ErrFileClosed)
+	}
 	length := uint64(len(r.Buf))
 	if err := e.checkAligned(r); err != nil {
-		return &IOError{Op: opName(r.Write), File: f.name, Offset: r.Offset, Length: length,
-			Addr: mapcache.NullAddr, Err: err}
+		return q.requestError(r, r.Offset, length, err)
 	}
 	if length == 0 {
 		return nil
@@ -39,20 +43,18 @@ func (q *Queue) resolve(r *Request) error {
 	size := f.Size()
 	end := r.Offset + length
 	if end < r.Offset {
-		return &IOError{Op: opName(r.Write), File: f.name, Offset: r.Offset, Length: length,
-			Addr: mapcache.NullAddr, Err: fmt.Errorf("%w: range overflows", ErrBeyondEOF)}
+		return q.requestError(r, r.Offset, length, fmt.Errorf("%w: range overflows", ErrBeyondEOF))
 	}
+	r.want = len(r.Buf)
 	if r.Write {
 		if end > size {
-			return &IOError{Op: "write", File: f.name, Offset: r.Offset, Length: length,
-				Addr: mapcache.NullAddr, Err: fmt.Errorf("%w (file size %d)", ErrBeyondEOF, size)}
+			return q.requestError(r, r.Offset, length, fmt.Errorf("%w (file size %d)", ErrBeyondEOF, size))
 		}
-		r.want = len(r.Buf)
 	} else {
 		if r.Offset >= size {
+			r.want = 0
 			return nil // io.ReaderAt: nothing to read, io.EOF
 		}
-		r.want = len(r.Buf)
 		if avail := size - r.Offset; avail < length {
 			r.want = int(avail)
 			end = r.Offset + roundUp(avail, uint64(e.align))
@@ -94,15 +96,19 @@ func (q *Queue) resolve(r *Request) error {
 	return nil
 }
 
+// requestError is the IOError of a request range that failed before any
+// device was chosen.
+func (q *Queue) requestError(r *Request, off, length uint64, err error) error {
+	return newIOError(r.Write, r.File, off, length, nil, 0, err)
+}
+
 // addPieces queues the device I/O for [off, end) of r through m.
 func (q *Queue) addPieces(r *Request, off, end uint64, m mapcache.Mapping, oop, unw bool) error {
-	e := q.eng
-	d := &e.devs[m.Dev]
+	d := &q.eng.devs[m.Dev]
 	addr := m.Addr + (off - m.Offset)
 	if r.Write && d.readOnly {
-		return &IOError{Op: "write", File: r.File.name, Offset: off, Length: end - off,
-			Dev: m.Dev, DevPath: d.path, Addr: addr,
-			Err: fmt.Errorf("%w: device %s is read-only", ErrReadOnly, d.path)}
+		return newIOError(true, r.File, off, end-off, d, addr,
+			fmt.Errorf("%w: device %s is read-only", ErrReadOnly, d.path))
 	}
 	if oop {
 		q.count(r.File, cOutOfPlace, 1)
@@ -123,12 +129,11 @@ func (q *Queue) readInline(r *Request, off uint64, buf []byte) error {
 	f := r.File
 	ir, ok := q.eng.cfg.Mapper.(InlineReader)
 	if !ok {
-		return &IOError{Op: "read", File: f.name, Offset: off, Length: uint64(len(buf)),
-			Addr: mapcache.NullAddr, Err: fmt.Errorf("%w: inline mapping from a mapper without ReadInline", ErrBadMapping)}
+		return q.requestError(r, off, uint64(len(buf)),
+			fmt.Errorf("%w: inline mapping from a mapper without ReadInline", ErrBadMapping))
 	}
 	if err := ir.ReadInline(f, off, buf); err != nil {
-		return &IOError{Op: "read", File: f.name, Offset: off, Length: uint64(len(buf)),
-			Addr: mapcache.NullAddr, Err: fmt.Errorf("%w: inline data: %w", ErrMapper, err)}
+		return q.requestError(r, off, uint64(len(buf)), fmt.Errorf("%w: inline data: %w", ErrMapper, err))
 	}
 	q.count(f, cInlineBytes, uint64(len(buf)))
 	return nil
@@ -137,161 +142,178 @@ func (q *Queue) readInline(r *Request, off uint64, buf []byte) error {
 // readMapping returns the read mapping covering off: from the cache, or from
 // the mapper (stored in the cache if the cache did not change meanwhile).
 func (q *Queue) readMapping(r *Request, off, end uint64) (mapcache.Mapping, error) {
-	e, f := q.eng, r.File
-	for attempt := 0; attempt < maxResolve; attempt++ {
-		var seq uint64
-		if !e.cfg.NoCache {
-			seq = f.cache.Seq()
-			m, _, res := f.cache.Lookup(mapcache.ReadFork, off, end-off)
-			if res == mapcache.Hit {
-				q.count(f, cHits, 1)
-				return m, nil
-			}
-			q.count(f, cMisses, 1)
-		}
-		reply, err := q.callMapper(r, false, off, end, seq)
+	if !q.cached {
+		reply, i, err := q.askMapper(r, false, off, end, 0)
 		if err != nil {
 			return mapcache.Mapping{}, err
 		}
-		i, retry, err := q.validate(r, false, off, reply)
-		if err != nil {
-			return mapcache.Mapping{}, err
-		}
-		if retry {
-			if e.cfg.NoCache {
-				return mapcache.Mapping{}, q.badMapping(r, off, "RetryCache reply while the cache is off")
-			}
-			continue
-		}
-		m := reply[i]
-		if e.cfg.NoCache {
+		return reply[i], nil
+	}
+	f := r.File
+	for range maxResolve {
+		seq := f.cache.Seq()
+		m, _, res := f.cache.Lookup(mapcache.ReadFork, off, end-off)
+		if res == mapcache.Hit {
+			q.count(f, cHits, 1)
 			return m, nil
+		}
+		q.count(f, cMisses, 1)
+		reply, i, err := q.askMapper(r, false, off, end, seq)
+		if err != nil || i < 0 {
+			if err != nil {
+				return mapcache.Mapping{}, err
+			}
+			continue // RetryCache: the mapper filled the cache itself
 		}
 		stored, err := f.cache.UpsertIf(seq, mapcache.ReadFork, reply...)
 		if err != nil {
 			return mapcache.Mapping{}, q.badMapping(r, off, err.Error())
 		}
 		if stored {
-			return m, nil
+			return reply[i], nil
 		}
 		q.count(f, cStaleRetries, 1)
 	}
-	return mapcache.Mapping{}, &IOError{Op: opName(r.Write), File: f.name, Offset: off, Length: end - off,
-		Addr: mapcache.NullAddr, Err: fmt.Errorf("%w: the cache kept changing under %d lookups", ErrMapper, maxResolve)}
+	return mapcache.Mapping{}, q.unsettled(r, off, end)
 }
 
 // writeMapping returns where the write of [off, end) goes: a write-fork
 // location (oop true) or the read mapping (in place).
-func (q *Queue) writeMapping(r *Request, off, end uint64) (m mapcache.Mapping, oop bool, err error) {
-	e, f := q.eng, r.File
+//
+// With the cache on, each round looks the write up in the cache
+// (cachedWriteMapping); when that gives no answer the mapper is asked, its
+// reply is stored in the write fork, and the round repeats.
+func (q *Queue) writeMapping(r *Request, off, end uint64) (mapcache.Mapping, bool, error) {
+	if !q.cached {
+		return q.writeMappingUncached(r, off, end)
+	}
+	f := r.File
 	noStorage := false // the read mapping has nowhere to write in place
-	for attempt := 0; attempt < maxResolve; attempt++ {
-		var seq uint64
-		if !e.cfg.NoCache {
+	for range maxResolve {
+		seq := f.cache.Seq()
+		m, oop, found, err := q.cachedWriteMapping(r, off, end, noStorage)
+		if found || err != nil {
+			return m, oop, err
+		}
+		if m.Type == mapcache.Hole {
+			// Only the mapper can say where this write goes; looking up
+			// the read mapping may have changed the cache.
+			noStorage = true
 			seq = f.cache.Seq()
-			wm, _, res := f.cache.Lookup(mapcache.WriteFork, off, end-off)
-			switch {
-			case res == mapcache.Hit && wm.Type == mapcache.Mapped:
-				q.count(f, cHits, 1)
-				return wm, true, nil
-			case !noStorage && (res == mapcache.NoFork || (res == mapcache.Hit && wm.Type == mapcache.PureOverwrite)):
-				rm, err := q.readMapping(r, off, end)
-				if err != nil {
-					return rm, false, err
-				}
-				if rm.Type == mapcache.Mapped || rm.Type == mapcache.Unwritten {
-					if res == mapcache.Hit {
-						rm = clip(rm, wm.Offset+wm.Length)
-					}
-					return rm, false, nil
-				}
-				noStorage = true
-				seq = f.cache.Seq()
-			default:
-				q.count(f, cMisses, 1)
-			}
 		}
-		reply, err := q.callMapper(r, true, off, end, seq)
+		reply, i, err := q.askMapper(r, true, off, end, seq)
 		if err != nil {
 			return m, false, err
 		}
-		i, retry, err := q.validate(r, true, off, reply)
-		if err != nil {
-			q.dropReply(r, reply, err)
-			return m, false, err
-		}
-		if retry {
-			if e.cfg.NoCache {
-				return m, false, q.badMapping(r, off, "RetryCache reply while the cache is off")
-			}
-			continue
+		if i < 0 {
+			continue // RetryCache: the mapper filled the cache itself
 		}
 		c := reply[i]
-		switch c.Type {
-		case mapcache.Delalloc:
-			return m, false, q.badMapping(r, off, "write mapping covering the offset is delalloc (no location)")
-		case mapcache.PureOverwrite:
-			if noStorage {
-				return m, false, q.badMapping(r, off, "pure overwrite of a range with no storage (hole, delalloc or inline)")
-			}
-			if e.cfg.NoCache {
-				rm, err := q.readMapping(r, off, min(end, c.Offset+c.Length))
-				if err != nil {
-					return rm, false, err
-				}
-				if rm.Type != mapcache.Mapped && rm.Type != mapcache.Unwritten {
-					return m, false, q.badMapping(r, off, "pure overwrite of a range with no storage (hole, delalloc or inline)")
-				}
-				return clip(rm, c.Offset+c.Length), false, nil
-			}
-		}
-		if e.cfg.NoCache {
-			return c, true, nil
-		}
-		stored, err := f.cache.UpsertIf(seq, mapcache.WriteFork, reply...)
-		if err != nil {
-			err = q.badMapping(r, off, err.Error())
+		if err := q.checkWriteCover(r, off, c, noStorage); err != nil {
 			q.dropReply(r, reply, err)
 			return m, false, err
 		}
-		if !stored {
-			// The cache changed while the mapper worked: the reply is
-			// dropped, so hand its fresh space back before asking again.
-			q.count(f, cStaleRetries, 1)
-			q.dropReply(r, reply, errStaleReply)
-			continue
+		stored, err := q.storeWriteReply(r, off, seq, reply)
+		if err != nil {
+			return m, false, err
 		}
-		if c.Type == mapcache.Mapped {
+		if stored && c.Type == mapcache.Mapped {
 			return c, true, nil
 		}
-		// A pure overwrite: look up again, which now leads to the read
-		// mapping.
+		// Not stored (the cache changed meanwhile), or a pure overwrite
+		// whose next lookup leads to the read mapping: look up again.
 	}
-	return m, false, &IOError{Op: "write", File: f.name, Offset: off, Length: end - off,
-		Addr: mapcache.NullAddr, Err: fmt.Errorf("%w: the cache kept changing under %d lookups", ErrMapper, maxResolve)}
+	return mapcache.Mapping{}, false, q.unsettled(r, off, end)
 }
 
-// errStaleReply is what EndWrite hears for write-reply space the engine
-// dropped because the cache changed while the mapper worked.
-var errStaleReply = errors.New("engine: write reply dropped: the cache changed meanwhile")
-
-// dropReply tells the mapper that the locations of a write reply will not
-// be written (EndWrite with an error, as for a failed write), and retires
-// the space it hands back, so that dropped replies do not leak space.
-func (q *Queue) dropReply(r *Request, reply []mapcache.Mapping, cause error) {
-	e := q.eng
-	for _, m := range reply {
-		if m.Type != mapcache.Mapped {
-			continue
+// cachedWriteMapping looks the write up in the cache. found reports an
+// answer: out of place through a Mapped write-fork record, or in place
+// through a read mapping with storage (skipped once noStorage is known).
+// Without an answer, m.Type is Hole when the read mapping has no storage,
+// and Delalloc when the write fork missed.
+func (q *Queue) cachedWriteMapping(r *Request, off, end uint64, noStorage bool) (m mapcache.Mapping, oop, found bool, err error) {
+	f := r.File
+	wm, _, res := f.cache.Lookup(mapcache.WriteFork, off, end-off)
+	switch {
+	case res == mapcache.Hit && wm.Type == mapcache.Mapped:
+		q.count(f, cHits, 1)
+		return wm, true, true, nil
+	case !noStorage && (res == mapcache.NoFork || (res == mapcache.Hit && wm.Type == mapcache.PureOverwrite)):
+		rm, err := q.readMapping(r, off, end)
+		if err != nil {
+			return rm, false, false, err
 		}
-		w := &q.wend
-		*w = WriteEnd{File: r.File, Written: m, OutOfPlace: true, Err: cause}
-		freed, _ := e.cfg.Mapper.EndWrite(w, q.frees[:0])
-		*w = WriteEnd{}
-		e.retire(freed)
-		clear(freed)
-		q.frees = freed[:0]
+		if !hasStorage(rm) {
+			return mapcache.Mapping{Type: mapcache.Hole}, false, false, nil
+		}
+		if res == mapcache.Hit {
+			rm = clip(rm, wm.Offset+wm.Length)
+		}
+		return rm, false, true, nil
+	default:
+		q.count(f, cMisses, 1)
+		return mapcache.Mapping{Type: mapcache.Delalloc}, false, false, nil
 	}
+}
+
+// checkWriteCover checks the reply mapping c that covers a write: a
+// location to write to, or a pure overwrite of a range that has storage.
+func (q *Queue) checkWriteCover(r *Request, off uint64, c mapcache.Mapping, noStorage bool) error {
+	switch {
+	case c.Type == mapcache.Delalloc:
+		return q.badMapping(r, off, "write mapping covering the offset is delalloc (no location)")
+	case c.Type == mapcache.PureOverwrite && noStorage:
+		return q.badMapping(r, off, "pure overwrite of a range with no storage (hole, delalloc or inline)")
+	}
+	return nil
+}
+
+// storeWriteReply stores a write reply in the write fork if the cache did
+// not change since seq. Space of a reply that is not stored goes back to
+// the mapper.
+func (q *Queue) storeWriteReply(r *Request, off, seq uint64, reply []mapcache.Mapping) (bool, error) {
+	stored, err := r.File.cache.UpsertIf(seq, mapcache.WriteFork, reply...)
+	if err != nil {
+		err = q.badMapping(r, off, err.Error())
+		q.dropReply(r, reply, err)
+		return false, err
+	}
+	if !stored {
+		// The cache changed while the mapper worked: the reply is
+		// dropped, so hand its fresh space back before asking again.
+		q.count(r.File, cStaleRetries, 1)
+		q.dropReply(r, reply, errStaleReply)
+	}
+	return stored, nil
+}
+
+// writeMappingUncached is writeMapping with the cache off: every write asks
+// the mapper, and a pure overwrite asks it for the read mapping too.
+func (q *Queue) writeMappingUncached(r *Request, off, end uint64) (mapcache.Mapping, bool, error) {
+	reply, i, err := q.askMapper(r, true, off, end, 0)
+	if err != nil {
+		return mapcache.Mapping{}, false, err
+	}
+	c := reply[i]
+	if err := q.checkWriteCover(r, off, c, false); err != nil {
+		return c, false, err
+	}
+	if c.Type == mapcache.Mapped {
+		return c, true, nil
+	}
+	rm, err := q.readMapping(r, off, min(end, c.Offset+c.Length))
+	if err != nil {
+		return rm, false, err
+	}
+	if !hasStorage(rm) {
+		return rm, false, q.checkWriteCover(r, off, c, true)
+	}
+	return clip(rm, c.Offset+c.Length), false, nil
+}
+
+// hasStorage reports whether m has device space to write in place.
+func hasStorage(m mapcache.Mapping) bool {
+	return m.Type == mapcache.Mapped || m.Type == mapcache.Unwritten
 }
 
 // clip shortens m to end at end (when it reaches past it).
@@ -300,6 +322,33 @@ func clip(m mapcache.Mapping, end uint64) mapcache.Mapping {
 		m.Length = end - m.Offset
 	}
 	return m
+}
+
+// askMapper calls the mapper for [off, end), rounded out to the file's
+// blocks, and validates the reply. It returns the reply and the index of
+// the mapping covering off, or -1 for a RetryCache reply (an error with
+// the cache off). The space of a write reply that fails validation goes
+// back to the mapper.
+func (q *Queue) askMapper(r *Request, write bool, off, end, seq uint64) ([]mapcache.Mapping, int, error) {
+	reply, err := q.callMapper(r, write, off, end, seq)
+	if err != nil {
+		return nil, 0, err
+	}
+	i, retry, err := validateReply(q.eng, r.File, write, off, reply, func(why string) error {
+		return q.badMapping(r, off, why)
+	})
+	switch {
+	case err != nil:
+		if write {
+			q.dropReply(r, reply, err)
+		}
+		return nil, 0, err
+	case retry && !q.cached:
+		return nil, 0, q.badMapping(r, off, "RetryCache reply while the cache is off")
+	case retry:
+		return nil, -1, nil
+	}
+	return reply, i, nil
 }
 
 // callMapper asks the mapper for the mappings of [off, end), rounded out to
@@ -326,28 +375,25 @@ func (q *Queue) callMapper(r *Request, write bool, off, end, seq uint64) ([]mapc
 		q.replies = reply[:0]
 	}
 	if err != nil {
-		return nil, &IOError{Op: opName(r.Write), File: f.name, Offset: off, Length: end - off,
-			Addr: mapcache.NullAddr, Err: fmt.Errorf("%w: %w", ErrMapper, err)}
+		return nil, q.requestError(r, off, end-off, fmt.Errorf("%w: %w", ErrMapper, err))
 	}
 	return reply, nil
 }
 
 func (q *Queue) badMapping(r *Request, off uint64, why string) error {
-	return &IOError{Op: opName(r.Write), File: r.File.name, Offset: off,
-		Addr: mapcache.NullAddr, Err: fmt.Errorf("%w: %s", ErrBadMapping, why)}
+	return q.requestError(r, off, 0, fmt.Errorf("%w: %s", ErrBadMapping, why))
 }
 
-// validate checks a mapper reply: sorted, non-overlapping, non-empty,
+// unsettled is the error of a range whose lookups kept being invalidated.
+func (q *Queue) unsettled(r *Request, off, end uint64) error {
+	return q.requestError(r, off, end-off,
+		fmt.Errorf("%w: the cache kept changing under %d lookups", ErrMapper, maxResolve))
+}
+
+// validateReply checks a mapper reply: sorted, non-overlapping, non-empty,
 // block-aligned, of a type that makes sense for the direction, within the
 // device it names, and covering off. It returns the index of the covering
 // mapping, or retry for a RetryCache reply.
-func (q *Queue) validate(r *Request, write bool, off uint64, reply []mapcache.Mapping) (int, bool, error) {
-	return validateReply(q.eng, r.File, write, off, reply, func(why string) error {
-		return q.badMapping(r, off, why)
-	})
-}
-
-// validateReply is validate without a queue, for tests and fuzzing.
 func validateReply(e *Engine, f *File, write bool, off uint64, reply []mapcache.Mapping,
 	bad func(string) error) (int, bool, error) {
 	if len(reply) == 0 {

@@ -5,7 +5,7 @@ import "time"
 // Ring is what the engine needs from an io_uring instance: queue device
 // operations, hand them to the kernel, and collect completions. The engine
 // reaches the kernel only through this interface, so that tests can put a
-// fault-injecting ring behind it (see FaultRing).
+// fault-injecting ring behind it (package engine/faultring).
 //
 // A Ring is used by exactly one goroutine, which the engine locks to its OS
 // thread; implementations need not be safe for concurrent use. No method may
@@ -29,6 +29,9 @@ type Ring interface {
 	RegisterFiles(fds []int32) error
 	// Info describes the ring for reports: setup flags and features.
 	Info() string
+	// Enters returns how many times the ring has entered the kernel
+	// (io_uring_enter calls), for the per-I/O figures in reports.
+	Enters() uint64
 	// Close releases the ring. Operations still in flight are the
 	// caller's responsibility: the engine drains them first.
 	Close() error

@@ -25,6 +25,7 @@ type Stats struct {
 	OutOfPlace    uint64 // device writes that went to a fresh location
 	ShortIOs      uint64 // short transfers that were continued
 	Retries       uint64 // device I/Os retried after EAGAIN
+	RingEnters    uint64 // io_uring_enter calls (engine-wide; 0 per file)
 	FreedBytes    uint64 // space handed back to the mapper
 	MaxInFlight   uint64 // most device I/Os in flight on one queue
 	CachedExtents uint64 // records in the caches (read + write fork)
@@ -71,6 +72,7 @@ const (
 	cOutOfPlace
 	cShortIOs
 	cRetries
+	cRingEnters
 	nTallied
 )
 
@@ -94,15 +96,14 @@ func (c *counters) snapshot() Stats {
 		ReadBytes: v(cReadBytes), WriteBytes: v(cWriteBytes),
 		ZeroBytes: v(cZeroBytes), InlineBytes: v(cInlineBytes),
 		Splits: v(cSplits), OutOfPlace: v(cOutOfPlace),
-		ShortIOs: v(cShortIOs), Retries: v(cRetries),
+		ShortIOs: v(cShortIOs), Retries: v(cRetries), RingEnters: v(cRingEnters),
 		FreedBytes: c.freedBytes.Load(), MaxInFlight: c.maxInFlight.Load(),
 	}
 }
 
 // tally is what a queue counted for one file since it last added to the
 // shared counters: plain integers, owned by the queue's goroutine. Atomic
-// adds are full barriers on x86; a 4 KiB read made ten of them when each
-// count went straight to the engine's and the file's counters.
+// adds are full barriers on x86, and a 4 KiB read counts about ten things.
 type tally [nTallied]uint64
 
 func (c *counters) add(t *tally) {
@@ -111,4 +112,27 @@ func (c *counters) add(t *tally) {
 			c.c[k].Add(n)
 		}
 	}
+}
+
+// count tallies n for counter k of file f (nil: the engine alone).
+func (q *Queue) count(f *File, k counter, n uint64) {
+	if f != q.tallyFile {
+		q.flushTally()
+		q.tallyFile = f
+	}
+	q.tally[k] += n
+}
+
+// flushTally adds the queue's tally to the engine's and its file's
+// counters.
+func (q *Queue) flushTally() {
+	q.eng.counters.add(&q.tally)
+	if q.enters > 0 {
+		q.eng.counters.c[cRingEnters].Add(q.enters)
+		q.enters = 0
+	}
+	if q.tallyFile != nil {
+		q.tallyFile.counters.add(&q.tally)
+	}
+	q.tally = tally{}
 }

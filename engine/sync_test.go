@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/iobench/iobench/engine"
+	"github.com/iobench/iobench/engine/faultring"
 )
 
 // TestSyncRequests: a flush request issues one IORING_OP_FSYNC per device
@@ -15,17 +16,17 @@ import (
 func TestSyncRequests(t *testing.T) {
 	var ops []engine.Op
 	failSync := false
-	e, _ := newEngine(t, 64*bs, newStripeMapper(64, bs, 1), faults(func(f *engine.FaultRing) {
+	e, _ := newEngine(t, 64*bs, newStripeMapper(64, bs, 1), faults(func(f *faultring.Ring) {
 		f.Observe = func(op engine.Op, done bool, res int32) {
 			if !done {
 				ops = append(ops, op)
 			}
 		}
-		f.Inject = func(op *engine.Op) engine.Fault {
+		f.Inject = func(op *engine.Op) faultring.Fault {
 			if failSync && op.Sync != engine.NoSync {
-				return engine.Fault{Errno: syscall.EIO}
+				return faultring.Fault{Errno: syscall.EIO}
 			}
-			return engine.Fault{}
+			return faultring.Fault{}
 		}
 	}))
 	f, _ := e.Open("f", engine.FileOptions{})

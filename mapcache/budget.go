@@ -65,12 +65,14 @@ func (c *Cache) enforceBudget() {
 	target := b.limit / 10 * 9
 	for b.used.Load() > target && t.count > 0 {
 		l := t.first
-		start, end := l.off[0], l.off[l.n-1]+l.length[l.n-1]
-		n, bytes := uint64(t.count), t.bytes
-		c.remove(t, start, end)
-		b.evicted.Add(n - uint64(t.count))
+		last, _ := t.chunk(l, l.n-1)
+		n, bytes := uint64(t.heads), t.bytes
+		c.remove(t, l.off[0], last.End())
+		// Heads cannot grow: the range starts at the first record, so no
+		// chain is cut in two.
+		b.evicted.Add(n - uint64(t.heads))
 		b.evictedBytes.Add(bytes - t.bytes)
-		c.evictedRecs.Add(n - uint64(t.count))
+		c.evictedRecs.Add(n - uint64(t.heads))
 		c.evictedBytes.Add(bytes - t.bytes)
 		c.changed()
 	}

@@ -3,6 +3,7 @@ package mapcache
 import (
 	"fmt"
 	"iter"
+	"math/bits"
 	"sync"
 	"sync/atomic"
 )
@@ -123,7 +124,10 @@ func New(blockSize uint32) *Cache {
 	if blockSize == 0 || blockSize&(blockSize-1) != 0 {
 		panic(fmt.Sprintf("mapcache: block size %d is not a power of two", blockSize))
 	}
-	return &Cache{bs: uint64(blockSize)}
+	c := &Cache{bs: uint64(blockSize)}
+	shift := uint8(bits.TrailingZeros32(blockSize))
+	c.forks[ReadFork].shift, c.forks[WriteFork].shift = shift, shift
+	return c
 }
 
 // BlockSize returns the cache's block size.
@@ -218,51 +222,224 @@ func (c *Cache) upsert(f Fork, m Mapping) {
 	}
 	t := &c.forks[f]
 	c.remove(t, m.Offset, m.End())
-	// Merge with the left neighbour by growing it in place (its offset,
-	// and so its place in the tree, stays), then with the right one.
+	// Decide both merges first, while the positions are valid: with the
+	// left neighbour (the chain ending at m.Offset) and with the right
+	// one (the chain starting at m's end), keeping the joined record
+	// within 2^63 bytes, the left merge first.
+	end := m.End()
+	start := m.Offset // of the record m becomes part of
 	l, i, ok := t.floor(m.Offset)
+	leftJoin := false
 	if ok {
-		if left := l.get(i); left.End() == m.Offset && mergeable(left, m) {
-			l.length[i] += m.Length
-			t.bytes += m.Length
-			c.merges.Add(1)
-			grown := left
-			grown.Length += m.Length
-			if rl, ri, ok := t.after(l, i); ok {
-				if right := rl.get(ri); right.Offset == grown.End() && mergeable(grown, right) {
-					t.delete(right.Offset)
-					// The delete may have moved records between leaves:
-					// find the left record again.
-					ll, li, _ := t.floor(grown.Offset)
-					ll.length[li] += right.Length
-					t.bytes += right.Length
-					c.merges.Add(1)
-				}
+		left, _ := t.chunk(l, i)
+		if left.End() == m.Offset && sameKind(left, m) {
+			if s := t.chainStart(l, i); end-s <= 1<<63 {
+				start, leftJoin = s, true
 			}
-			return
 		}
-	}
-	// The range is empty now, so the record after the floor (or the
-	// first record) is the only candidate on the right.
-	if !ok {
+	} else {
 		l = nil
 	}
-	if l, i, ok := t.after(l, i); ok {
-		if right := l.get(i); right.Offset == m.End() && mergeable(m, right) {
+	rightJoin, rightMore := false, false
+	if rl, ri, ok := t.after(l, i); ok && rl.off[ri] == end {
+		right, _ := t.chunk(rl, ri)
+		if sameKind(m, right) && t.chainEnd(rl, ri)-start <= 1<<63 {
+			rightJoin = true
+			// Take the right chain's first record into m; the rest of
+			// the chain (if any) continues m's.
+			nl, ni, ok := t.after(rl, ri)
+			rightMore = ok && nl.word[ni]&contBit != 0
 			t.delete(right.Offset)
 			m.Length += right.Length
 			c.merges.Add(1)
 		}
 	}
-	t.insert(m)
+	if leftJoin {
+		// Grow the left chain's last record in place (its offset, and
+		// so its place in the tree, stays) and continue the chain with
+		// the rest.
+		if rightJoin {
+			l, i, _ = t.floor(m.Offset) // the delete may have moved it
+		}
+		left, _ := t.chunk(l, i)
+		grow := min(t.maxChunk(m.Type)-left.Length, m.Length)
+		if grow > 0 {
+			t.setLength(l, i, left.Length+grow)
+		}
+		if m = advance(m, grow); m.Length > 0 {
+			t.insertChain(m, true)
+		}
+		c.merges.Add(1)
+	} else {
+		t.insertChain(m, false)
+	}
+	if rightMore {
+		// The right chain's second record now follows m's last one:
+		// they may fit in one.
+		l, i, _ := t.floor(m.End() - 1)
+		t.fuseAt(l, i)
+	}
+}
+
+// join makes the chain starting at x continue the one ending there, if
+// the two records could merge, and reports whether it did.
+func (t *tree) join(x uint64) bool {
+	rl, ri, ok := t.at(x)
+	if !ok || rl.word[ri]&contBit != 0 {
+		return false
+	}
+	ll, li, ok := t.before(rl, ri)
+	if !ok {
+		return false
+	}
+	left, _ := t.chunk(ll, li)
+	right, _ := t.chunk(rl, ri)
+	if left.End() != x || !sameKind(left, right) || t.chainEnd(rl, ri)-t.chainStart(ll, li) > 1<<63 {
+		return false
+	}
+	t.setCont(rl, ri, true)
+	t.fuseAt(ll, li)
+	return true
+}
+
+// advance drops the first n bytes of m.
+func advance(m Mapping, n uint64) Mapping {
+	m.Offset += n
+	m.Length -= n
+	if m.Type.hasStorage() {
+		m.Addr += n
+	}
+	return m
+}
+
+// sameKind reports whether b continues a (b starts where a ends): same
+// device, type and flags, and the next address for Mapped and Unwritten.
+func sameKind(a, b Mapping) bool {
+	if a.Dev != b.Dev || a.Type != b.Type || a.Flags != b.Flags {
+		return false
+	}
+	return !a.Type.hasStorage() || a.Addr+a.Length == b.Addr
 }
 
 // mergeable reports whether b can be appended to a (b starts where a ends).
 func mergeable(a, b Mapping) bool {
-	if a.Dev != b.Dev || a.Type != b.Type || a.Flags != b.Flags || a.Length+b.Length > 1<<63 {
+	return sameKind(a, b) && a.Length+b.Length <= 1<<63
+}
+
+// insertChain inserts m, whose range is empty, as a chain of records: as
+// many full ones as it takes, then the rest. cont is the first record's
+// cont bit.
+func (t *tree) insertChain(m Mapping, cont bool) {
+	most := t.maxChunk(m.Type)
+	for {
+		part := m
+		part.Length = min(m.Length, most)
+		t.insert(part, cont)
+		if part.Length == m.Length {
+			return
+		}
+		m, cont = advance(m, part.Length), true
+	}
+}
+
+// chainStart returns the offset of the chain that record i of l is part of.
+func (t *tree) chainStart(l *leaf, i int) uint64 {
+	for l.word[i]&contBit != 0 {
+		l, i, _ = t.before(l, i)
+	}
+	return l.off[i]
+}
+
+// chainEnd returns the end of the chain that record i of l is part of.
+func (t *tree) chainEnd(l *leaf, i int) uint64 {
+	m, _ := t.chunk(l, i)
+	end := m.End()
+	for {
+		var ok bool
+		if l, i, ok = t.after(l, i); !ok || l.word[i]&contBit == 0 {
+			return end
+		}
+		m, _ = t.chunk(l, i)
+		end = m.End()
+	}
+}
+
+// extend returns where the chain through record i of l (which ends at
+// end) reaches, following it no further than limit.
+func (t *tree) extend(l *leaf, i int, end, limit uint64) uint64 {
+	for end < limit {
+		var ok bool
+		if l, i, ok = t.after(l, i); !ok || l.word[i]&contBit == 0 {
+			break
+		}
+		m, _ := t.chunk(l, i)
+		end = m.End()
+	}
+	return end
+}
+
+// fuseAt joins record i of l with the next one when that continues it
+// and the two fit in one record.
+func (t *tree) fuseAt(l *leaf, i int) {
+	a, _ := t.chunk(l, i)
+	nl, ni, ok := t.after(l, i)
+	if !ok || nl.word[ni]&contBit == 0 {
+		return
+	}
+	b, _ := t.chunk(nl, ni)
+	if a.Length+b.Length > t.maxChunk(a.Type) {
+		return
+	}
+	t.delete(b.Offset)
+	l, i, _ = t.at(a.Offset)
+	t.setLength(l, i, a.Length+b.Length)
+}
+
+// mendRight restores the rules after [off, end) was removed, at its end:
+// the record starting there starts a chain, joins the next record of its
+// chain if the two fit in one, and merges with the next chain if only the
+// 2^63 limit kept them apart.
+func (t *tree) mendRight(end uint64) {
+	l, i, ok := t.at(end)
+	if !ok {
+		return
+	}
+	t.setCont(l, i, false)
+	t.fuseAt(l, i)
+	l, i, _ = t.at(end)
+	t.join(t.chainEnd(l, i))
+}
+
+// mendLeft is mendRight at the start of the removed range: the record
+// trimmed to end there joins its chain's previous record if the two fit
+// in one, and its chain merges with the previous one if only the 2^63
+// limit kept them apart.
+func (t *tree) mendLeft(off uint64) {
+	l, i, ok := t.floor(off - 1)
+	if !ok {
+		return
+	}
+	if l.word[i]&contBit != 0 {
+		pl, pi, _ := t.before(l, i)
+		t.fuseAt(pl, pi)
+		l, i, _ = t.floor(off - 1)
+	}
+	t.join(t.chainStart(l, i))
+}
+
+// kin reports whether record i of l continues the one before it or could
+// (adjacent, of the same kind).
+func (t *tree) kin(l *leaf, i int) bool {
+	if l.word[i]&contBit != 0 {
+		return true
+	}
+	pl, pi, ok := t.before(l, i)
+	if !ok {
 		return false
 	}
-	return !a.Type.hasStorage() || a.Addr+a.Length == b.Addr
+	p, _ := t.chunk(pl, pi)
+	m, _ := t.chunk(l, i)
+	return p.End() == m.Offset && sameKind(p, m)
 }
 
 // Remove deletes [off, off+length) from fork f (length ToEOF: to the end),
@@ -296,56 +473,66 @@ func (c *Cache) remove(t *tree, off, end uint64) bool {
 		return true
 	}
 	changed := false
+	// Whether the records left at either edge need mending (see
+	// mendLeft and mendRight): only when they have a neighbour that
+	// continues them or could.
+	mendLeft, mendRight := false, false
 	for {
 		// The first record ending after off.
 		l, i, ok := t.floor(off)
-		if ok && l.get(i).End() <= off {
-			l, i, ok = t.after(l, i)
-		} else if !ok {
+		if ok {
+			if r, _ := t.chunk(l, i); r.End() <= off {
+				l, i, ok = t.after(l, i)
+			}
+		} else {
 			l, i, ok = t.after(nil, 0)
 		}
 		if !ok {
-			return changed
+			break
 		}
-		r := l.get(i)
+		r, cont := t.chunk(l, i)
 		if r.Offset >= end {
-			return changed
+			break
 		}
 		changed = true
+		if cont && r.Offset == off {
+			mendLeft = true // its chain ends at off now
+		}
+		if r.End() >= end {
+			nl, ni, ok := t.after(l, i)
+			mendRight = ok && nl.off[ni] == r.End()
+		}
 		if r.Offset < off {
 			// Keep the left part where it is: its offset, and so its
 			// place in the tree, does not change.
-			l.length[i] = off - r.Offset
-			t.bytes -= r.End() - off
+			mendLeft = t.kin(l, i)
+			t.setLength(l, i, off-r.Offset)
 			if r.End() > end {
-				right := r
-				right.Offset, right.Length = end, r.End()-end
-				if r.Type.hasStorage() {
-					right.Addr = r.Addr + (end - r.Offset)
-				}
-				t.insert(right)
+				t.insert(advance(r, end-r.Offset), false)
 				c.splits.Add(1)
-				return true
+				break
 			}
 			if r.End() == end {
-				return true // nothing after this record can overlap
+				break // nothing after this record can overlap
 			}
 			continue
 		}
 		t.delete(r.Offset)
-		if r.End() == end {
-			return true
-		}
 		if r.End() > end {
-			right := r
-			right.Offset, right.Length = end, r.End()-end
-			if r.Type.hasStorage() {
-				right.Addr = r.Addr + (end - r.Offset)
-			}
-			t.insert(right)
-			return true
+			t.insert(advance(r, end-r.Offset), false)
+			break
+		}
+		if r.End() == end {
+			break
 		}
 	}
+	if mendRight && end != ToEOF {
+		t.mendRight(end)
+	}
+	if mendLeft {
+		t.mendLeft(off)
+	}
+	return changed
 }
 
 // Lookup returns the record of fork f covering off, trimmed to
@@ -357,6 +544,13 @@ func (c *Cache) Lookup(f Fork, off, length uint64) (Mapping, uint64, Result) {
 	if off == noKey {
 		return c.lookupLastByte(f)
 	}
+	aoff := off &^ (c.bs - 1)
+	aend := off + length
+	if aend < off || length == ToEOF {
+		aend = ToEOF
+	} else if aend = (aend + c.bs - 1) &^ (c.bs - 1); aend == 0 {
+		aend = ToEOF
+	}
 	c.mu.RLock()
 	cookie := c.seq.Load()
 	if f == WriteFork && !c.hasWrite {
@@ -365,22 +559,37 @@ func (c *Cache) Lookup(f Fork, off, length uint64) (Mapping, uint64, Result) {
 		return Mapping{}, cookie, NoFork
 	}
 	t := &c.forks[f&1]
-	// Copy the record out as scalars: building a Mapping here costs
+	// Decode the record as scalars: building a Mapping here costs
 	// store-forwarding stalls on the hot path.
-	var start uint64
-	var r rec
+	var start, n, addr uint64
+	var md meta
 	found := false
 	if l := t.find(off); l != nil {
-		if i := l.search(off); i >= 0 {
-			start, r.length = l.off[i], l.length[i]
-			if found = start+r.length > off; found {
-				r.addr, r.meta = l.addr[i], l.meta[i]
+		// Loading the dictionary's line early, alongside the keys',
+		// measured slower: more lines in flight per lookup.
+		i := l.search(off)
+		if i >= 0 {
+			w := l.word[i]
+			md = l.dict[w>>slotShift&slotMask]
+			start = l.off[i]
+			if md.typ.hasStorage() {
+				n = (w>>addrBits&lenMask + 1) << t.shift
+				addr = (w & addrMask) << t.shift
+			} else {
+				n = (w&longMask + 1) << t.shift
+				addr = NullAddr
+			}
+			if md.typ == escapedType || start+n < aend {
+				// An escaped record, or the range reaches past this
+				// record (and perhaps along its chain).
+				start, n, addr, md, found = t.lookupAt(l, i, off, aend)
+			} else {
+				found = start+n > off
 			}
 		} else if l, i, ok := t.floor(off); ok {
 			// Every record of the leaf is after off: the floor, if
 			// any, is in an earlier leaf.
-			start, r = l.off[i], rec{l.length[i], l.addr[i], l.meta[i]}
-			found = start+r.length > off
+			start, n, addr, md, found = t.lookupAt(l, i, off, aend)
 		}
 	}
 	c.mu.RUnlock()
@@ -389,19 +598,24 @@ func (c *Cache) Lookup(f Fork, off, length uint64) (Mapping, uint64, Result) {
 		return Mapping{}, cookie, Miss
 	}
 	c.hits.Add(1)
-	aoff := off &^ (c.bs - 1)
-	aend := off + length
-	if aend < off || length == ToEOF {
-		aend = ToEOF
-	} else if aend = (aend + c.bs - 1) &^ (c.bs - 1); aend == 0 {
-		aend = ToEOF
+	if md.typ.hasStorage() {
+		addr += aoff - start
 	}
-	addr := NullAddr
-	if r.meta.typ.hasStorage() {
-		addr = r.addr + (aoff - start)
+	return Mapping{Offset: aoff, Length: min(aend, start+n) - aoff, Addr: addr,
+		Type: md.typ, Flags: md.flags, Dev: md.dev}, cookie, Hit
+}
+
+// lookupAt is Lookup's general case for record i of l, the floor of off:
+// it decodes the record (escaped or not) and follows its chain towards
+// aend, returning the record's start, its length up to where the chain
+// was followed, address, dictionary entry, and whether it covers off.
+func (t *tree) lookupAt(l *leaf, i int, off, aend uint64) (start, n, addr uint64, md meta, found bool) {
+	m, _ := t.chunk(l, i)
+	if m.End() <= off {
+		return 0, 0, 0, meta{}, false
 	}
-	return Mapping{Offset: aoff, Length: min(aend, start+r.length) - aoff, Addr: addr,
-		Type: r.meta.typ, Flags: r.meta.flags, Dev: r.meta.dev}, cookie, Hit
+	end := t.extend(l, i, m.End(), aend)
+	return m.Offset, end - m.Offset, m.Addr, meta{m.Type, m.Flags, m.Dev}, true
 }
 
 // lookupLastByte is Lookup at offset 2^64-1, which no record covers
@@ -492,38 +706,50 @@ func (c *Cache) endWriteAt(off, length uint64, dev uint32, addr uint64, commit b
 }
 
 // overlapping yields fork f's records overlapping [off, end), trimmed to
-// it. The caller holds the lock.
+// it, each chain joined into one record. The caller holds the lock.
 func (c *Cache) overlapping(f Fork, off, end uint64) iter.Seq[Mapping] {
 	return func(yield func(Mapping) bool) {
 		t := &c.forks[f]
 		if t.count == 0 {
 			return
 		}
-		l, i, ok := t.floor(off)
-		if !ok {
-			l, i, ok = t.after(nil, 0)
-		}
-		for ; ok; l, i, ok = t.after(l, i) {
-			m := l.get(i)
-			if m.Offset >= end {
-				return
-			}
+		emit := func(m Mapping) bool {
 			if m.End() <= off {
-				continue
+				return true
 			}
 			if m.Offset < off {
-				if m.Type.hasStorage() {
-					m.Addr += off - m.Offset
-				}
-				m.Length -= off - m.Offset
-				m.Offset = off
+				m = advance(m, off-m.Offset)
 			}
 			if m.End() > end {
 				m.Length = end - m.Offset
 			}
-			if !yield(m) {
-				return
+			return yield(m)
+		}
+		l, i, ok := t.floor(off)
+		if !ok {
+			l, i, ok = t.after(nil, 0)
+		}
+		var cur Mapping
+		have := false
+		for ; ok; l, i, ok = t.after(l, i) {
+			m, cont := t.chunk(l, i)
+			if have && cont {
+				cur.Length += m.Length
+			} else {
+				if have && !emit(cur) {
+					return
+				}
+				if m.Offset >= end {
+					return
+				}
+				cur, have = m, true
 			}
+			if cur.End() >= end {
+				break // what follows is past the range, or trimmed off
+			}
+		}
+		if have {
+			emit(cur)
 		}
 	}
 }
@@ -562,8 +788,10 @@ func (c *Cache) NextMapped(f Fork, off uint64) (uint64, bool) {
 		return 0, false
 	}
 	l, i, ok := t.floor(off)
-	if ok && l.get(i).End() > off {
-		return off, true
+	if ok {
+		if m, _ := t.chunk(l, i); m.End() > off {
+			return off, true
+		}
 	}
 	if l, i, ok = t.after(l, i); ok {
 		return l.off[i], true
@@ -578,7 +806,7 @@ func (c *Cache) All(f Fork) iter.Seq[Mapping] { return c.Overlapping(f, 0, ToEOF
 func (c *Cache) Len(f Fork) int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return c.forks[f&1].count
+	return c.forks[f&1].heads
 }
 
 // HasWriteFork reports whether the write fork exists.
@@ -616,38 +844,80 @@ func (c *Cache) check() error {
 		return fmt.Errorf("%w: records in a write fork that does not exist", ErrCorrupt)
 	}
 	for f := range c.forks {
-		t := &c.forks[f]
-		if err := t.check(); err != nil {
-			return fmt.Errorf("%w: %v: %v", ErrCorrupt, Fork(f), err)
+		if err := c.checkFork(Fork(f)); err != nil {
+			return err
 		}
-		var prev Mapping
-		var bytes uint64
-		n := 0
-		for l := t.first; l != nil; l = l.next {
-			for i := range l.n {
-				m := l.get(i)
-				if err := c.validate(Fork(f), m); err != nil {
-					return fmt.Errorf("%w: %v record %d: %v", ErrCorrupt, Fork(f), n, err)
-				}
-				if !m.Type.hasStorage() && m.Addr != NullAddr {
-					return fmt.Errorf("%w: %v record %d: %v with an address", ErrCorrupt, Fork(f), n, m.Type)
-				}
-				if n > 0 {
-					if prev.End() > m.Offset {
-						return fmt.Errorf("%w: %v records %d and %d overlap", ErrCorrupt, Fork(f), n-1, n)
-					}
-					if prev.End() == m.Offset && mergeable(prev, m) {
-						return fmt.Errorf("%w: %v records %d and %d could merge", ErrCorrupt, Fork(f), n-1, n)
-					}
-				}
-				bytes += m.Length
-				prev = m
-				n++
+	}
+	return nil
+}
+
+// checkFork checks fork f's tree, its records (chunks) and what the API
+// shows of them: every chain joined into one record.
+func (c *Cache) checkFork(f Fork) error {
+	t := &c.forks[f]
+	if err := t.check(); err != nil {
+		return fmt.Errorf("%w: %v: %v", ErrCorrupt, f, err)
+	}
+	var prev, cur, last Mapping // the previous joined record, the current one, the last chunk
+	var bytes uint64
+	n, k := 0, 0 // joined records, chunks
+	flush := func() error {
+		if err := c.validate(f, cur); err != nil {
+			return fmt.Errorf("%w: %v record %d: %v", ErrCorrupt, f, n, err)
+		}
+		if n > 0 && prev.End() == cur.Offset && mergeable(prev, cur) {
+			return fmt.Errorf("%w: %v records %d and %d could merge", ErrCorrupt, f, n-1, n)
+		}
+		prev = cur
+		n++
+		return nil
+	}
+	for l := t.first; l != nil; l = l.next {
+		for i := range l.n {
+			m, cont := t.chunk(l, i)
+			if err := c.validate(f, m); err != nil {
+				return fmt.Errorf("%w: %v chunk %d: %v", ErrCorrupt, f, k, err)
 			}
+			if !m.Type.hasStorage() && m.Addr != NullAddr {
+				return fmt.Errorf("%w: %v chunk %d: %v with an address", ErrCorrupt, f, k, m.Type)
+			}
+			if m.Length > t.maxChunk(m.Type) {
+				return fmt.Errorf("%w: %v chunk %d: %d bytes, longer than a record holds", ErrCorrupt, f, k, m.Length)
+			}
+			if k > 0 && last.End() > m.Offset {
+				return fmt.Errorf("%w: %v chunks %d and %d overlap", ErrCorrupt, f, k-1, k)
+			}
+			switch {
+			case cont && k == 0:
+				return fmt.Errorf("%w: %v chunk 0 continues nothing", ErrCorrupt, f)
+			case cont && (last.End() != m.Offset || !sameKind(last, m)):
+				return fmt.Errorf("%w: %v chunk %d does not continue chunk %d", ErrCorrupt, f, k, k-1)
+			case cont && last.Length+m.Length <= t.maxChunk(m.Type):
+				return fmt.Errorf("%w: %v chunks %d and %d of a chain fit in one", ErrCorrupt, f, k-1, k)
+			case cont && cur.Length+m.Length > 1<<63:
+				return fmt.Errorf("%w: %v chain through chunk %d is longer than 2^63", ErrCorrupt, f, k)
+			case cont:
+				cur.Length += m.Length
+			default:
+				if k > 0 {
+					if err := flush(); err != nil {
+						return err
+					}
+				}
+				cur = m
+			}
+			bytes += m.Length
+			last = m
+			k++
 		}
-		if bytes != t.bytes {
-			return fmt.Errorf("%w: %v maps %d bytes, recorded %d", ErrCorrupt, Fork(f), bytes, t.bytes)
+	}
+	if k > 0 {
+		if err := flush(); err != nil {
+			return err
 		}
+	}
+	if bytes != t.bytes {
+		return fmt.Errorf("%w: %v maps %d bytes, recorded %d", ErrCorrupt, f, bytes, t.bytes)
 	}
 	return nil
 }
@@ -669,7 +939,7 @@ type Stats struct {
 func (c *Cache) Stats() Stats {
 	c.mu.RLock()
 	s := Stats{
-		Records:     [2]int{c.forks[0].count, c.forks[1].count},
+		Records:     [2]int{c.forks[0].heads, c.forks[1].heads},
 		BytesMapped: [2]uint64{c.forks[0].bytes, c.forks[1].bytes},
 		MemoryBytes: c.forks[0].memory() + c.forks[1].memory(),
 	}

@@ -721,8 +721,8 @@ func TestRandomizedBigTree(t *testing.T) {
 // then fills the new first child from below until it splits: the node's
 // keys[0] (the deleted child's old separator's successor) is then above
 // the new separator. keys[0] is never used for routing, so this is a
-// valid tree; the checker once reported it as "inner keys out of order"
-// (the engine's stress test hit it).
+// valid tree, and the checker must accept it rather than report "inner
+// keys out of order".
 func TestChildZeroDeletedThenRefilled(t *testing.T) {
 	c := New(bs)
 	up := func(b uint64) {

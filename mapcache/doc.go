@@ -37,11 +37,12 @@
 // leaves. Deletes merge an underfull node into a neighbour and free empty
 // nodes; removing everything frees the tree at once.
 //
-// Measured on this project's CI machine class (2 vCPU AMD EPYC, shared),
-// with `go test -run - -bench LookupVsFlat -benchtime 20x ./mapcache`:
-// lookups of random offsets (half in holes), timed in the same benchmark
+// Measured on this project's CI machine class (2 vCPU AMD EPYC, shared).
+// Lookups, with `go test -run - -bench LookupVsFlat -benchtime 20x
+// ./mapcache`: random offsets (half in holes), timed in the same benchmark
 // as the reference, a binary search over a sorted []uint64 of the same
-// starts, in alternating blocks of 64K probes; x-flat is the ratio.
+// starts, in alternating blocks of 64K probes; x-flat is the ratio. The
+// rest with `go test -run - -bench 'Build1M|Upsert|Remove' ./mapcache`.
 //
 //	extents   Lookup    FlatSearch  x-flat
 //	1K         64 ns      58 ns     1.10
@@ -53,15 +54,16 @@
 //	Build1M random      51.8 B/extent (target <= 64)
 //	UpsertAppend 279 ns, UpsertRandom 802 ns, RemoveSplit 487 ns, RemoveWhole 636 ns
 //
-// Lookup allocates nothing. What the layout bought at 1M extents, from
-// 2.1x the flat search (measured before the change, same machine): the line-at-a-time leaf and inner searches (2.1x
-// to 1.7x), one atomic counter per lookup instead of two and reading the
-// record as scalars (1.45x), leaves of 30 rather than 31 records so they
-// stay in the 1024-byte class once Go adds its allocation header (1.35x,
-// and 35 rather than 38 B/extent). Two things measured worse and are not
-// used: branch-free searches (2.5x: the processor's speculation past the
-// search branches overlaps the next lookup's misses) and leaves of 15 or
-// 63 records. What is left is memory: the leaves (35 MB) do not fit in the
-// last-level cache, the flat starts (8 MB) do, so a lookup pays a miss for
-// the leaf's keys and one for its record.
+// Lookup allocates nothing. Why this layout, as x-flat at 1M extents with
+// the same benchmark: leaves and inner nodes searched by plain bisection
+// measure 2.1x; searching one cache line at a time, 1.7x; with that, one
+// atomic counter per lookup and the record read as scalars, 1.45x; with
+// those, leaves of 30 rather than 31 records, so that a leaf stays in the
+// 1024-byte class once Go adds its allocation header, 1.35x (and 35 rather
+// than 38 B/extent). Branch-free searches measure 2.5x (the processor's
+// speculation past the search branches overlaps the next lookup's misses),
+// and leaves of 15 or 63 records measure worse too; neither is used. What
+// is left is memory: the leaves (35 MB) do not fit in the last-level
+// cache, the flat starts (8 MB) do, so a lookup pays a miss for the leaf's
+// keys and one for its record.
 package mapcache

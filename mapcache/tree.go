@@ -5,16 +5,45 @@ import "fmt"
 // The tree is a B+tree keyed by file offset, with records only in the
 // leaves and the leaves linked both ways.
 //
-// A leaf keeps its offsets in one 256-byte array at the start of the node,
-// four cache lines' worth of eight keys, and the rest of each record in parallel
-// arrays beside it: 1000 bytes, which with the 8-byte header Go puts on
-// pointerful objects over 512 bytes is exactly the 1024-byte size class
-// (31 records would spill into the 1152-byte class). Unused key slots hold
-// noKey, which sorts after every offset, so a search needs no count: it
-// compares the first key of each line, then searches the eight keys of one
-// line. The line loads do not depend on each other, so a cold leaf costs
-// one memory latency instead of one per probe. Inner nodes do the same over
-// 63 children and eight lines of keys (1536-byte class).
+// A record is 16 bytes: its offset (a whole word, the search key) and one
+// packed word with its length, its address in blocks and a two-bit index
+// into the leaf's dictionary of {type, flags, device}, which almost every
+// leaf needs one or two entries of (XFS packs 128 bits the same way, with
+// an unwritten bit in place of the dictionary):
+//
+//	bit 63      cont: the record continues its predecessor (see below)
+//	bits 61-62  dictionary slot 0-2, or 3: escaped
+//	Mapped and Unwritten, in the dictionary:
+//	bits 40-60  length in blocks, minus one (up to 2^21 blocks)
+//	bits 0-39   address in blocks (below 2^40 blocks)
+//	other types, and escaped records:
+//	bits 0-60   length in blocks, minus one
+//
+// A record that does not fit (an address that is not block-aligned or
+// above 2^40 blocks, or a fourth {type, flags, device} in one leaf) is
+// escaped: its address and dictionary entry live in the tree's side table,
+// keyed by offset, and its word keeps only the length.
+//
+// A mapping longer than a record can hold is stored as a chain of records
+// ("chunks"), as XFS does: a head followed by records whose cont bit is
+// set, each starting where the one before ends, with the same type, flags
+// and device and (for Mapped and Unwritten) the next address. What the API
+// shows is the chain joined: Lookup, Overlapping, All, Len and Stats see
+// one record per chain, and Check verifies the merging rules on the joined
+// records. Within a chain, no two neighbours fit in one record together
+// (their lengths add up to more than the length field holds), which bounds
+// a chain to fewer than two records per full record's worth of length, and
+// is what Check verifies of the chunks.
+//
+// Layout of a leaf: its first cache line (after Go's 8-byte allocation
+// header) holds the links, the count and the dictionary; then the 64
+// offsets, line-aligned, eight lines of eight keys (unused slots hold
+// noKey, which sorts after every offset, so a search needs no count); then
+// the 56 packed words. 1016 bytes: with the header, exactly the 1024-byte
+// size class. A search compares the first key of each line (independent
+// loads: a cold leaf costs one memory latency, not one per probe), then
+// searches the eight keys of one line. Inner nodes do the same over 63
+// children and eight lines of keys (1536-byte class).
 //
 // Appends at the end of a full node split it so the left node stays full:
 // sequentially built trees have full leaves.
@@ -27,7 +56,7 @@ import "fmt"
 // above keys[1].
 
 const (
-	leafCap  = 30
+	leafCap  = 56
 	innerCap = 63
 	// A node with fewer than minFill entries is merged into a neighbour
 	// when the two fit in one node.
@@ -35,7 +64,7 @@ const (
 
 	// Key arrays are a power of two long, whole cache lines, with at
 	// least one noKey slot.
-	leafKeys  = 32
+	leafKeys  = 64
 	innerKeys = 64
 
 	leafBytes  = 1024
@@ -46,29 +75,55 @@ const (
 	noKey = ^uint64(0)
 )
 
+// The packed word.
+const (
+	contBit   = uint64(1) << 63
+	slotShift = 61
+	slotMask  = 3
+	addrBits  = 40
+	lenBits   = 21
+	addrMask  = 1<<addrBits - 1
+	lenMask   = 1<<lenBits - 1
+	longMask  = 1<<slotShift - 1 // the length of records without a packed address
+
+	// dictSlots are the dictionary entries records can use; the last
+	// entry always holds the escape marker, so that decoding is one
+	// indexed load for every record.
+	dictSlots = 3
+	escSlot   = 3
+)
+
+// Dictionary markers: types no record has.
+const (
+	freeType    Type = 0xfffe // an unused dictionary entry
+	escapedType Type = 0xffff // the escape entry: see the side table
+)
+
 type meta struct {
 	typ   Type
 	flags uint16
 	dev   uint32
 }
 
-// rec is a record without its offset.
-type rec struct {
-	length, addr uint64
-	meta         meta
+// sideRec is an escaped record's address and dictionary entry.
+type sideRec struct {
+	addr uint64
+	meta meta
 }
 
-// A leaf's offsets come first. The object starts 8 bytes into its slot
-// (after Go's allocation header), so a group of eight keys spans two lines;
-// padding the keys onto line boundaries (29 records a leaf) measured no
-// faster, and the line pairs are fetched together anyway.
+// sideRecBytes is what one side-table entry costs, for memory accounting
+// (key, value and the map's overhead, measured roughly).
+const sideRecBytes = 64
+
+// A leaf. The links, count and dictionary come first: with Go's header
+// they fill the first cache line, the keys start on the next, and the
+// collector scans only the two pointers at the front.
 type leaf struct {
-	off        [leafKeys]uint64 // off[n:] hold noKey
-	n          int
-	length     [leafCap]uint64
-	addr       [leafCap]uint64
-	meta       [leafCap]meta
 	prev, next *leaf
+	n          int
+	dict       [dictSlots + 1]meta
+	off        [leafKeys]uint64 // off[n:] hold noKey
+	word       [leafCap]uint64  // word[n:] hold 0
 }
 
 type inner struct {
@@ -83,6 +138,10 @@ func newLeaf() *leaf {
 	for i := range l.off {
 		l.off[i] = noKey
 	}
+	for s := range dictSlots {
+		l.dict[s] = meta{typ: freeType}
+	}
+	l.dict[escSlot] = meta{typ: escapedType}
 	return l
 }
 
@@ -94,42 +153,68 @@ func newInner() *inner {
 	return n
 }
 
-func (l *leaf) get(i int) Mapping {
-	md := l.meta[i]
-	return Mapping{Offset: l.off[i], Length: l.length[i], Addr: l.addr[i], Type: md.typ, Flags: md.flags, Dev: md.dev}
-}
-
-func (l *leaf) set(i int, m Mapping) {
-	l.off[i] = m.Offset
-	l.length[i], l.addr[i], l.meta[i] = m.Length, m.Addr, meta{m.Type, m.Flags, m.Dev}
-}
-
-func (l *leaf) insertAt(i int, m Mapping) {
+func (l *leaf) insertAt(i int, key, w uint64) {
 	copy(l.off[i+1:l.n+1], l.off[i:l.n])
-	copy(l.length[i+1:l.n+1], l.length[i:l.n])
-	copy(l.addr[i+1:l.n+1], l.addr[i:l.n])
-	copy(l.meta[i+1:l.n+1], l.meta[i:l.n])
-	l.set(i, m)
+	copy(l.word[i+1:l.n+1], l.word[i:l.n])
+	l.off[i], l.word[i] = key, w
 	l.n++
 }
 
 func (l *leaf) deleteAt(i int) {
 	copy(l.off[i:], l.off[i+1:l.n])
-	copy(l.length[i:], l.length[i+1:l.n])
-	copy(l.addr[i:], l.addr[i+1:l.n])
-	copy(l.meta[i:], l.meta[i+1:l.n])
+	copy(l.word[i:], l.word[i+1:l.n])
 	l.n--
-	l.off[l.n] = noKey
-	l.length[l.n], l.addr[l.n], l.meta[l.n] = 0, 0, meta{}
+	l.off[l.n], l.word[l.n] = noKey, 0
 }
 
 // truncate drops the records from i on.
 func (l *leaf) truncate(i int) {
 	for k := i; k < l.n; k++ {
-		l.off[k] = noKey
-		l.length[k], l.addr[k], l.meta[k] = 0, 0, meta{}
+		l.off[k], l.word[k] = noKey, 0
 	}
 	l.n = i
+}
+
+// slot returns the dictionary slot holding md, adding it if there is room
+// (after dropping entries no record of the leaf uses).
+func (l *leaf) slot(md meta) (int, bool) {
+	if s, ok := l.addSlot(md); ok {
+		return s, true
+	}
+	l.compactDict()
+	return l.addSlot(md)
+}
+
+// addSlot returns the dictionary slot holding md, adding it if a slot is
+// free.
+func (l *leaf) addSlot(md meta) (int, bool) {
+	free := -1
+	for s := range dictSlots {
+		if l.dict[s] == md {
+			return s, true
+		}
+		if free < 0 && l.dict[s].typ == freeType {
+			free = s
+		}
+	}
+	if free < 0 {
+		return 0, false
+	}
+	l.dict[free] = md
+	return free, true
+}
+
+// compactDict frees the dictionary entries no record uses.
+func (l *leaf) compactDict() {
+	var used [dictSlots + 1]bool
+	for _, w := range l.word[:l.n] {
+		used[w>>slotShift&slotMask] = true
+	}
+	for s := range dictSlots {
+		if !used[s] {
+			l.dict[s] = meta{typ: freeType}
+		}
+	}
 }
 
 // search returns the index of the last record with offset <= off, or -1.
@@ -222,10 +307,100 @@ type tree struct {
 	single *leaf  // the only leaf, when root is nil
 	height int    // levels of inner nodes
 	first  *leaf
-	count  int
+	count  int // records, chunks of a chain counted one by one
+	heads  int // records that do not continue their predecessor: what the API counts
 	leaves int
 	inners int
 	bytes  uint64 // sum of record lengths
+	shift  uint8  // log2 of the block size; survives clear
+	side   map[uint64]sideRec
+}
+
+// maxChunk returns the longest record of type typ, in bytes.
+func (t *tree) maxChunk(typ Type) uint64 {
+	if typ.hasStorage() {
+		return 1 << (lenBits + t.shift)
+	}
+	if t.shift >= 63-slotShift {
+		return 1 << 63 // the longest mapping there is
+	}
+	return 1 << (slotShift + t.shift)
+}
+
+// chunk decodes record i of l; cont reports its cont bit.
+func (t *tree) chunk(l *leaf, i int) (m Mapping, cont bool) {
+	w, key := l.word[i], l.off[i]
+	md := l.dict[w>>slotShift&slotMask]
+	m.Offset, m.Addr = key, NullAddr
+	switch {
+	case md.typ == escapedType:
+		s := t.side[key]
+		md, m.Addr = s.meta, s.addr
+		m.Length = (w&longMask + 1) << t.shift
+	case md.typ.hasStorage():
+		m.Length = (w>>addrBits&lenMask + 1) << t.shift
+		m.Addr = (w & addrMask) << t.shift
+	default:
+		m.Length = (w&longMask + 1) << t.shift
+	}
+	m.Type, m.Flags, m.Dev = md.typ, md.flags, md.dev
+	return m, w&contBit != 0
+}
+
+// encode packs m (at most maxChunk long) for leaf l, adding to l's
+// dictionary or escaping it to the side table as needed. The record must
+// be inserted into l right after.
+func (t *tree) encode(l *leaf, m Mapping, cont bool) uint64 {
+	var w uint64
+	if cont {
+		w = contBit
+	}
+	blocks := m.Length>>t.shift - 1
+	md := meta{m.Type, m.Flags, m.Dev}
+	if md.typ.hasStorage() {
+		a := m.Addr >> t.shift
+		if m.Addr&(1<<t.shift-1) == 0 && a <= addrMask {
+			if s, ok := l.slot(md); ok {
+				return w | uint64(s)<<slotShift | blocks<<addrBits | a
+			}
+		}
+	} else if s, ok := l.slot(md); ok {
+		return w | uint64(s)<<slotShift | blocks
+	}
+	if t.side == nil {
+		t.side = make(map[uint64]sideRec)
+	}
+	t.side[m.Offset] = sideRec{addr: m.Addr, meta: md}
+	return w | escSlot<<slotShift | blocks
+}
+
+// setLength changes the length of record i of l in place (at most
+// maxChunk of its type).
+func (t *tree) setLength(l *leaf, i int, length uint64) {
+	old, _ := t.chunk(l, i)
+	t.bytes += length - old.Length
+	w := l.word[i]
+	blocks := length>>t.shift - 1
+	if w>>slotShift&slotMask != escSlot && old.Type.hasStorage() {
+		l.word[i] = w&^(lenMask<<addrBits) | blocks<<addrBits
+	} else {
+		l.word[i] = w&^longMask | blocks
+	}
+}
+
+// setCont sets or clears the cont bit of record i of l.
+func (t *tree) setCont(l *leaf, i int, cont bool) {
+	was := l.word[i]&contBit != 0
+	if was == cont {
+		return
+	}
+	if cont {
+		l.word[i] |= contBit
+		t.heads--
+	} else {
+		l.word[i] &^= contBit
+		t.heads++
+	}
 }
 
 // find returns the leaf that off routes to. off must be below noKey.
@@ -263,8 +438,17 @@ func (t *tree) floor(off uint64) (*leaf, int, bool) {
 	return nil, 0, false
 }
 
-// ceil returns the first record with offset > off (l, i is a position
-// from floor, or nil for "before everything").
+// at returns the record that starts at off.
+func (t *tree) at(off uint64) (*leaf, int, bool) {
+	l, i, ok := t.floor(off)
+	if !ok || l.off[i] != off {
+		return nil, 0, false
+	}
+	return l, i, true
+}
+
+// after returns the record following position l, i (a position from
+// floor, or nil for "before everything").
 func (t *tree) after(l *leaf, i int) (*leaf, int, bool) {
 	if l == nil {
 		l, i = t.first, -1
@@ -277,9 +461,26 @@ func (t *tree) after(l *leaf, i int) (*leaf, int, bool) {
 	return nil, 0, false
 }
 
-// insert adds m, whose offset is not in the tree.
-func (t *tree) insert(m Mapping) {
+// before returns the record preceding position l, i.
+func (t *tree) before(l *leaf, i int) (*leaf, int, bool) {
+	if i > 0 {
+		return l, i - 1, true
+	}
+	for p := l.prev; p != nil; p = p.prev {
+		if p.n > 0 {
+			return p, p.n - 1, true
+		}
+	}
+	return nil, 0, false
+}
+
+// insert adds m (at most maxChunk long), whose offset is not in the tree,
+// as a record with the given cont bit.
+func (t *tree) insert(m Mapping, cont bool) {
 	t.count++
+	if !cont {
+		t.heads++
+	}
 	t.bytes += m.Length
 	if t.root == nil {
 		if t.single == nil {
@@ -287,7 +488,7 @@ func (t *tree) insert(m Mapping) {
 			t.first = t.single
 			t.leaves = 1
 		}
-		if right := t.insertLeaf(t.single, m); right != nil {
+		if right := t.insertLeaf(t.single, m, cont); right != nil {
 			t.root = newInner()
 			t.inners++
 			t.root.insertAt(0, 0, nil, t.single)
@@ -296,7 +497,7 @@ func (t *tree) insert(m Mapping) {
 		}
 		return
 	}
-	key, in, lf := t.insertNode(t.root, t.height, m)
+	key, in, lf := t.insertNode(t.root, t.height, m, cont)
 	if in != nil || lf != nil {
 		old := t.root
 		t.root = newInner()
@@ -309,17 +510,17 @@ func (t *tree) insert(m Mapping) {
 
 // insertNode inserts m below n and returns a new right sibling of n's
 // child level (key and node) when n split.
-func (t *tree) insertNode(n *inner, h int, m Mapping) (uint64, *inner, *leaf) {
+func (t *tree) insertNode(n *inner, h int, m Mapping, cont bool) (uint64, *inner, *leaf) {
 	c := n.route(m.Offset)
 	var key uint64
 	var nin *inner
 	var nlf *leaf
 	if h == 1 {
-		if r := t.insertLeaf(n.leaves[c], m); r != nil {
+		if r := t.insertLeaf(n.leaves[c], m, cont); r != nil {
 			key, nlf = r.off[0], r
 		}
 	} else {
-		key, nin, nlf = t.insertNode(n.inners[c], h-1, m)
+		key, nin, nlf = t.insertNode(n.inners[c], h-1, m, cont)
 	}
 	if nin == nil && nlf == nil {
 		return 0, nil, nil
@@ -350,10 +551,10 @@ func (t *tree) insertNode(n *inner, h int, m Mapping) (uint64, *inner, *leaf) {
 
 // insertLeaf inserts m into l, splitting it when full; it returns the new
 // right leaf, if any.
-func (t *tree) insertLeaf(l *leaf, m Mapping) *leaf {
+func (t *tree) insertLeaf(l *leaf, m Mapping, cont bool) *leaf {
 	i := l.search(m.Offset) + 1
 	if l.n < leafCap {
-		l.insertAt(i, m)
+		l.insertAt(i, m.Offset, t.encode(l, m, cont))
 		return nil
 	}
 	right := newLeaf()
@@ -363,15 +564,14 @@ func (t *tree) insertLeaf(l *leaf, m Mapping) *leaf {
 		at = leafCap // appending: keep l full
 	}
 	right.n = l.n - at
+	right.dict = l.dict // the moved records' slots stay valid
 	copy(right.off[:], l.off[at:l.n])
-	copy(right.length[:], l.length[at:l.n])
-	copy(right.addr[:], l.addr[at:l.n])
-	copy(right.meta[:], l.meta[at:l.n])
+	copy(right.word[:], l.word[at:l.n])
 	l.truncate(at)
 	if i < at || (i == at && at < leafCap) {
-		l.insertAt(i, m)
+		l.insertAt(i, m.Offset, t.encode(l, m, cont))
 	} else {
-		right.insertAt(i-at, m)
+		right.insertAt(i-at, m.Offset, t.encode(right, m, cont))
 	}
 	right.prev, right.next = l, l.next
 	if l.next != nil {
@@ -381,13 +581,25 @@ func (t *tree) insertLeaf(l *leaf, m Mapping) *leaf {
 	return right
 }
 
+// forget updates the counts for record i of l, about to be deleted.
+func (t *tree) forget(l *leaf, i int) {
+	m, cont := t.chunk(l, i)
+	t.count--
+	if !cont {
+		t.heads--
+	}
+	t.bytes -= m.Length
+	if l.word[i]>>slotShift&slotMask == escSlot {
+		delete(t.side, m.Offset)
+	}
+}
+
 // delete removes the record at offset off (which must exist).
 func (t *tree) delete(off uint64) {
 	if t.root == nil {
 		l := t.single
 		i := l.search(off)
-		t.count--
-		t.bytes -= l.length[i]
+		t.forget(l, i)
 		l.deleteAt(i)
 		if l.n == 0 {
 			t.clear()
@@ -418,8 +630,7 @@ func (t *tree) deleteNode(n *inner, h int, off uint64) {
 	if h == 1 {
 		l := n.leaves[c]
 		i := l.search(off)
-		t.count--
-		t.bytes -= l.length[i]
+		t.forget(l, i)
 		l.deleteAt(i)
 		switch {
 		case l.n == 0:
@@ -454,7 +665,8 @@ func (t *tree) unlink(l *leaf) {
 	t.leaves--
 }
 
-// mergeLeaf merges child c of n with a neighbour when both fit in one leaf.
+// mergeLeaf merges child c of n with a neighbour when both fit in one
+// leaf, records and dictionary entries.
 func (t *tree) mergeLeaf(n *inner, c int) {
 	a, b := c-1, c
 	if c == 0 {
@@ -467,10 +679,31 @@ func (t *tree) mergeLeaf(n *inner, c int) {
 	if left.n+right.n > leafCap {
 		return
 	}
-	copy(left.off[left.n:], right.off[:right.n])
-	copy(left.length[left.n:], right.length[:right.n])
-	copy(left.addr[left.n:], right.addr[:right.n])
-	copy(left.meta[left.n:], right.meta[:right.n])
+	// Map right's dictionary slots onto left's.
+	var used [dictSlots + 1]bool
+	for _, w := range right.word[:right.n] {
+		used[w>>slotShift&slotMask] = true
+	}
+	var to [dictSlots + 1]uint64
+	to[escSlot] = escSlot
+	// Compact once, first: compacting between additions would free the
+	// slots just added for right's records.
+	left.compactDict()
+	for s := range dictSlots {
+		if !used[s] {
+			continue
+		}
+		ls, ok := left.addSlot(right.dict[s])
+		if !ok {
+			return // too many kinds for one leaf: leave them apart
+		}
+		to[s] = uint64(ls)
+	}
+	for k := range right.n {
+		w := right.word[k]
+		left.off[left.n+k] = right.off[k]
+		left.word[left.n+k] = w&^(slotMask<<slotShift) | to[w>>slotShift&slotMask]<<slotShift
+	}
 	left.n += right.n
 	right.n = 0
 	t.unlink(right)
@@ -501,15 +734,16 @@ func (t *tree) mergeInner(n *inner, c int) {
 	n.deleteAt(b)
 }
 
-func (t *tree) clear() { *t = tree{} }
+func (t *tree) clear() { *t = tree{shift: t.shift} }
 
-// memory returns the bytes the tree's nodes hold.
+// memory returns the bytes the tree's nodes and side table hold.
 func (t *tree) memory() uint64 {
-	return uint64(t.leaves)*leafBytes + uint64(t.inners)*innerBytes
+	return uint64(t.leaves)*leafBytes + uint64(t.inners)*innerBytes + uint64(len(t.side))*sideRecBytes
 }
 
 // checkSlots verifies that the leaf's count is in range, its offsets
-// ascend, and its unused slots are empty (searches rely on noKey there).
+// ascend, its unused slots are empty (searches rely on noKey there), and
+// its records' dictionary entries exist.
 func (l *leaf) checkSlots() error {
 	if l.n < 1 || l.n > leafCap {
 		return fmt.Errorf("leaf with %d records", l.n)
@@ -520,9 +754,53 @@ func (l *leaf) checkSlots() error {
 		}
 	}
 	for i := l.n; i < len(l.off); i++ {
-		if l.off[i] != noKey || (i < leafCap && (l.length[i] != 0 || l.addr[i] != 0 || l.meta[i] != meta{})) {
+		if l.off[i] != noKey || (i < leafCap && l.word[i] != 0) {
 			return fmt.Errorf("leaf slot %d of %d not empty", i, l.n)
 		}
+	}
+	if l.dict[escSlot].typ != escapedType {
+		return fmt.Errorf("leaf's escape entry is %v", l.dict[escSlot])
+	}
+	for s := range dictSlots {
+		md := l.dict[s]
+		if md.typ == escapedType {
+			return fmt.Errorf("leaf's dictionary slot %d holds the escape entry", s)
+		}
+		for k := range s {
+			if md.typ != freeType && l.dict[k] == md {
+				return fmt.Errorf("leaf's dictionary slots %d and %d are the same", k, s)
+			}
+		}
+	}
+	for i, w := range l.word[:l.n] {
+		if l.dict[w>>slotShift&slotMask].typ == freeType {
+			return fmt.Errorf("record %d uses a free dictionary slot", i)
+		}
+	}
+	return nil
+}
+
+// checkLeaves verifies what the leaves hold against the tree's counts:
+// records, heads, escaped records and the side table.
+func (t *tree) checkLeaves() error {
+	n, heads, escaped := 0, 0, 0
+	for l := t.first; l != nil; l = l.next {
+		for i, w := range l.word[:l.n] {
+			n++
+			if w&contBit == 0 {
+				heads++
+			}
+			if w>>slotShift&slotMask == escSlot {
+				escaped++
+				if _, ok := t.side[l.off[i]]; !ok {
+					return fmt.Errorf("escaped record at %d has no side-table entry", l.off[i])
+				}
+			}
+		}
+	}
+	if n != t.count || heads != t.heads || escaped != len(t.side) {
+		return fmt.Errorf("%d records, %d heads, %d escaped; recorded %d, %d and %d side-table entries",
+			n, heads, escaped, t.count, t.heads, len(t.side))
 	}
 	return nil
 }
@@ -532,7 +810,7 @@ func (l *leaf) checkSlots() error {
 func (t *tree) check() error {
 	if t.root == nil {
 		if t.single == nil {
-			if t.count != 0 || t.first != nil {
+			if t.count != 0 || t.heads != 0 || t.bytes != 0 || t.first != nil || len(t.side) != 0 {
 				return fmt.Errorf("empty tree with count %d", t.count)
 			}
 			return nil
@@ -540,7 +818,10 @@ func (t *tree) check() error {
 		if t.first != t.single || t.single.prev != nil || t.single.next != nil || t.single.n != t.count || t.single.n == 0 {
 			return fmt.Errorf("single-leaf tree inconsistent")
 		}
-		return t.single.checkSlots()
+		if err := t.single.checkSlots(); err != nil {
+			return err
+		}
+		return t.checkLeaves()
 	}
 	var leaves []*leaf
 	inners := 0
@@ -612,5 +893,5 @@ func (t *tree) check() error {
 	if n != t.count {
 		return fmt.Errorf("%d records, recorded %d", n, t.count)
 	}
-	return nil
+	return t.checkLeaves()
 }

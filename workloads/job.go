@@ -184,7 +184,9 @@ type Job struct {
 	SyncMode                   string
 
 	// Engine options (iobench only).
-	Mapper        string        // linear, scattered, cow, fiemap
+	Mapper        string        // linear, scattered, cow, fiemap, ext4
+	Ext4File      string        // ext4: path of the file inside the filesystem
+	Ext4Overwrite bool          // ext4: writes go in place over written blocks
 	Extents       int           // scattered: extents in the file
 	MapLatency    time.Duration // scattered: cost of each mapper call
 	Cache         bool          // the extent cache (on by default)
@@ -327,6 +329,10 @@ type Notice struct {
 
 func (n *Notice) Error() string { return n.Option + ": " + n.Msg }
 
+// NullIO reports ioengine=null: the engine runs with NOPs in place of
+// device I/O.
+func (j *Job) NullIO() bool { return j.IOEngine == "null" }
+
 // Validate checks the options against each other.
 func (j *Job) Validate() error {
 	var errs []error
@@ -340,6 +346,9 @@ func (j *Job) Validate() error {
 	}
 	if j.IODepth < 1 || j.IODepth > 4096 {
 		bad("iodepth=%d: want 1..4096", j.IODepth)
+	}
+	if j.NullIO() && (j.Verify != "" || j.VerifyOnly) {
+		bad("ioengine=null does no device I/O: there is nothing to verify")
 	}
 	if j.NumJobs < 1 || j.NumJobs > 256 {
 		bad("numjobs=%d: want 1..256", j.NumJobs)
@@ -411,8 +420,14 @@ func (j *Job) Validate() error {
 	if j.BWAvgTime < time.Millisecond || j.IOPSAvgTime < time.Millisecond {
 		bad("bwavgtime and iopsavgtime: want at least 1ms")
 	}
-	if !slices.Contains([]string{"linear", "scattered", "cow", "fiemap"}, j.Mapper) {
-		bad("mapper=%s: want linear, scattered, cow or fiemap", j.Mapper)
+	if !slices.Contains([]string{"linear", "scattered", "cow", "fiemap", "ext4"}, j.Mapper) {
+		bad("mapper=%s: want linear, scattered, cow, fiemap or ext4", j.Mapper)
+	}
+	if j.Mapper == "ext4" && j.Ext4File == "" {
+		bad("mapper=ext4 needs ext4_file, the path of the file inside the filesystem")
+	}
+	if j.Mapper == "ext4" && j.RW.Writes() && !j.Ext4Overwrite {
+		bad("mapper=ext4 is read-only unless ext4_overwrite=1: rw=%s writes", j.RW)
 	}
 	if j.Mapper == "fiemap" && j.RW.Writes() {
 		bad("mapper=fiemap is read-only: rw=%s writes", j.RW)

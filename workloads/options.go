@@ -193,13 +193,13 @@ var options = []Option{
 		get: func(j *Job) string { return boolString(j.Stonewall) }},
 	{Name: "wait_for", Arg: "job", Help: "start after the named job finishes", kind: kindString,
 		set: func(j *Job, v string) error { j.WaitFor = v; return nil }, get: func(j *Job) string { return j.WaitFor }},
-	{Name: "ioengine", Arg: "name", Default: "io_uring", Help: "io_uring only (iobench's engine); any other engine is refused", kind: kindString,
-		set: func(j *Job, v string) error { j.IOEngine = v; return nil }, get: func(j *Job) string { return j.IOEngine },
+	{Name: "ioengine", Arg: "name", Default: "io_uring", Help: "io_uring (iobench's engine), or null: the engine's whole path (cache, mapper, splitting, the ring) with IORING_OP_NOP in place of device I/O, as fio's null engine does no I/O; any other engine is refused", kind: kindString,
+		set: func(j *Job, v string) error { j.IOEngine = strings.ToLower(v); return nil }, get: func(j *Job) string { return j.IOEngine },
 		refuse: func(v string) string {
-			if strings.EqualFold(v, "io_uring") {
+			if strings.EqualFold(v, "io_uring") || strings.EqualFold(v, "null") {
 				return ""
 			}
-			return "iobench runs its own io_uring engine only; set ioengine=io_uring (fio then runs the same kind of engine)"
+			return "iobench runs its own io_uring engine (or null) only; set ioengine=io_uring (fio then runs the same kind of engine)"
 		}},
 	{Name: "loops", Arg: "n", Default: "1", Help: "passes over the region (when not time_based)", kind: kindInt,
 		set: func(j *Job, v string) (err error) { j.Loops, err = parseInt(v, 1, 1<<30); return },
@@ -392,8 +392,13 @@ var options = []Option{
 		set: func(j *Job, v string) (err error) { j.ExitAll, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.ExitAll) }},
 
-	{Name: "mapper", Arg: "name", Default: "linear", Help: "linear (raw device), scattered (synthetic fragmented file), cow (out-of-place writes), fiemap (a real file's layout)", Engine: true, kind: kindString,
+	{Name: "mapper", Arg: "name", Default: "linear", Help: "linear (raw device), scattered (synthetic fragmented file), cow (out-of-place writes), fiemap (a real file's layout), ext4 (a file of an unmounted ext4 filesystem, read from its own structures)", Engine: true, kind: kindString,
 		set: func(j *Job, v string) error { j.Mapper = strings.ToLower(v); return nil }, get: func(j *Job) string { return j.Mapper }},
+	{Name: "ext4_file", Arg: "path", Help: "ext4: the file inside the filesystem on filename (a device or image) to read", Engine: true, kind: kindString,
+		set: func(j *Job, v string) error { j.Ext4File = v; return nil }, get: func(j *Job) string { return j.Ext4File }},
+	{Name: "ext4_overwrite", Arg: "bool", Help: "ext4: allow in-place overwrite of the file's written blocks (the device needs --force: it holds a filesystem)", Engine: true, kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.Ext4Overwrite, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.Ext4Overwrite) }},
 	{Name: "extents", Arg: "n", Default: "1024", Help: "scattered: extents in the synthetic file", Engine: true, kind: kindInt,
 		set: func(j *Job, v string) (err error) { j.Extents, err = parseInt(v, 1, 1<<30); return },
 		get: func(j *Job) string { return strconv.Itoa(j.Extents) }},

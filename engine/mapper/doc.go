@@ -19,13 +19,21 @@
 //   - Fiemap: the layout of a real file on a mounted filesystem whose block
 //     device is an engine device, read with FS_IOC_FIEMAP, for reading its
 //     data straight from the device. Read-only.
+//   - Ext4: the files of an ext2/3/4 filesystem that is not mounted (or
+//     mounted read-only), found by path and mapped by reading the
+//     filesystem's own structures (internal/ext4): extent trees, block
+//     maps, inline data, every checksum verified. Read-only by default;
+//     with Ext4Options.Overwrite, writes go in place over written blocks
+//     and nothing else.
 //
 // # Costs
 //
 // Memory: Scattered holds 16 bytes per extent (two sorted arrays); COW one
 // byte per device block of its space plus, per file, 16 bytes per written
 // file block (data and pending tables in 512-block pages allocated on
-// first write); Fiemap 32 bytes per translated segment.
+// first write); Fiemap 32 bytes per translated segment; Ext4 40 bytes per
+// segment of an open file's layout (a hole between two extents is a
+// segment too), and about 240 bytes per extent allocated while opening.
 //
 // Measured on the 2-core build machine (AMD EPYC, go1.26) with
 // go test -run '^$' -bench . ./engine/mapper/..., random offsets:

@@ -18,6 +18,11 @@ var ErrOutsideFile = errors.New("mapper: offset outside the file")
 // open (its OpenFile was not called for it).
 var ErrNotOpen = errors.New("mapper: file not opened through this mapper")
 
+// ErrExt4Mounted is returned when the filesystem is mounted read-write
+// (or mounted at all, for in-place overwrite): the kernel may change it
+// under the mapper.
+var ErrExt4Mounted = errors.New("mapper: ext4 filesystem is mounted")
+
 // checkRange fails when [start, start+length) of device dev reaches past
 // the end of the device, for an engine that has the device (an engine
 // without it, as in unit tests, is not checked).

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -36,6 +37,13 @@ type Ring struct {
 	fd       int
 	flags    uint32 // setup flags in force
 	features uint32
+
+	// enterFd and enterFlags are what io_uring_enter is called with: the
+	// registered ring index and EnterRegisteredRing where the kernel
+	// allows it, the plain fd otherwise.
+	enterFd    int
+	enterFlags uint32
+	enters     uint64 // io_uring_enter calls made
 
 	sqMem, cqMem, sqeMem []byte
 	argMem               []byte // getevents arg + timespec, outside the Go heap
@@ -129,12 +137,35 @@ func setup(entries, flags uint32, p Params) (*Ring, error) {
 	if errno != 0 {
 		return nil, errno
 	}
-	r := &Ring{fd: int(fd), flags: flags, features: kp.features}
+	r := &Ring{fd: int(fd), enterFd: int(fd), flags: flags, features: kp.features}
 	if err := r.mmap(&kp); err != nil {
 		r.Close()
 		return nil, err
 	}
+	r.registerRingFd()
 	return r, nil
+}
+
+// registerRingFd registers the ring's fd with the kernel (Linux 5.18+), so
+// that io_uring_enter finds the ring without the fd table. Registered ring
+// fds belong to the calling thread; a ring whose owner is not locked to
+// its thread, or an older kernel, keeps using the plain fd.
+func (r *Ring) registerRingFd() {
+	if r.flags&SetupSingleIssuer == 0 {
+		return
+	}
+	// struct io_uring_rsrc_update: offset u32 (-1: any free slot), resv
+	// u32, data u64 (the fd). It lives in mmap'd memory like every
+	// argument the kernel reads.
+	u := unsafe.Pointer(&r.argMem[128])
+	*(*uint32)(u) = ^uint32(0)
+	*(*uint32)(unsafe.Add(u, 4)) = 0
+	*(*uint64)(unsafe.Add(u, 8)) = uint64(r.fd)
+	n, _, errno := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(r.fd), registerRingFds, uintptr(u), 1, 0, 0)
+	if errno != 0 || n != 1 {
+		return
+	}
+	r.enterFd, r.enterFlags = int(*(*uint32)(u)), EnterRegisteredRing
 }
 
 func (r *Ring) mmap(kp *params) error {
@@ -220,6 +251,9 @@ func (r *Ring) Close() error {
 
 func sameSlice(a, b []byte) bool { return len(a) > 0 && len(b) > 0 && &a[0] == &b[0] }
 
+// Enters returns the number of io_uring_enter calls the ring has made.
+func (r *Ring) Enters() uint64 { return r.enters }
+
 // Fd returns the ring's file descriptor.
 func (r *Ring) Fd() int { return r.fd }
 
@@ -275,18 +309,28 @@ func (r *Ring) SubmitAndWaitTimeout(waitNr uint32, timeout time.Duration) (int, 
 	}
 	// The argument and the timespec live in mmap'd memory, never on the
 	// Go stack or heap.
-	arg := (*geteventsArg)(unsafe.Pointer(&r.argMem[0]))
-	ts := (*unix.Timespec)(unsafe.Pointer(&r.argMem[64]))
-	*ts = unix.NsecToTimespec(int64(timeout))
-	*arg = geteventsArg{ts: uint64(uintptr(unsafe.Pointer(ts)))}
-	return r.submit(waitNr, arg)
+	return r.submit(waitNr, r.waitArg(timeout))
 }
 
+// maxRawWait bounds one blocking io_uring_enter (see submit).
+const maxRawWait = 10 * time.Millisecond
+
+// submit enters the kernel to submit what is queued and wait for waitNr
+// completions, with the timeout in arg if any.
+//
+// io_uring_enter is a raw system call: the Go runtime is not told that the
+// thread may block, so it does not hand the thread's P to another thread
+// while the kernel waits (on a VM with few vCPUs that hand-off, the monitor
+// thread waking every 20 µs and the threads it starts cost more than the
+// I/O). A raw call must not block for long, so a wait without a timeout is
+// made of waits of at most maxRawWait, and a signal (the runtime's
+// preemption signal arrives as EINTR) yields to the scheduler before the
+// call is made again.
 func (r *Ring) submit(waitNr uint32, arg *geteventsArg) (int, error) {
 	// Publish the new tail: the store orders the SQE contents before it.
 	atomic.StoreUint32(r.sqTail, r.sqeTail)
 	toSubmit := r.sqeTail - atomic.LoadUint32(r.sqHead)
-	flags := uint32(0)
+	flags := r.enterFlags
 	if waitNr > 0 || r.flags&SetupDeferTaskrun != 0 || r.cqNeedsFlush() {
 		flags |= EnterGetEvents
 	}
@@ -295,9 +339,13 @@ func (r *Ring) submit(waitNr uint32, arg *geteventsArg) (int, error) {
 			flags |= EnterSQWakeup
 		}
 		toSubmit = 0 // the kernel thread consumes them
-		if flags == 0 {
+		if flags&(EnterGetEvents|EnterSQWakeup) == 0 {
 			return 0, nil
 		}
+	}
+	unbounded := waitNr > 0 && arg == nil && r.features&FeatExtArg != 0
+	if unbounded {
+		arg = r.waitArg(maxRawWait)
 	}
 	var argp, argsz uintptr
 	if arg != nil {
@@ -307,27 +355,51 @@ func (r *Ring) submit(waitNr uint32, arg *geteventsArg) (int, error) {
 	if toSubmit == 0 && flags&(EnterGetEvents|EnterSQWakeup) == 0 {
 		return 0, nil
 	}
+	submitted := 0
 	for {
-		n, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit),
+		r.enters++
+		n, _, errno := unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.enterFd), uintptr(toSubmit),
 			uintptr(waitNr), uintptr(flags), argp, argsz)
 		switch errno {
 		case 0:
-			return int(n), nil
+			submitted += int(n)
+			if unbounded && r.CQReady() < int(waitNr) {
+				toSubmit = 0
+				continue
+			}
+			return submitted, nil
 		case syscall.EINTR:
-			// A Go preemption signal or any other: nothing happened.
+			// A Go preemption signal or any other: nothing was consumed.
+			// Let the scheduler run what the signal asked for.
+			runtime.Gosched()
 			continue
 		case syscall.ETIME:
-			// The wait timed out: not an error.
-			return 0, nil
+			// The wait timed out: not an error, unless the caller asked
+			// to wait without limit.
+			if unbounded && r.CQReady() < int(waitNr) {
+				toSubmit = 0
+				continue
+			}
+			return submitted, nil
 		case syscall.EEXIST:
-			return 0, fmt.Errorf("uring: io_uring_enter: %w: the ring is single-issuer and this is not the thread that set it up (lock the goroutine with runtime.LockOSThread)", errno)
+			return submitted, fmt.Errorf("uring: io_uring_enter: %w: the ring is single-issuer and this is not the thread that set it up (lock the goroutine with runtime.LockOSThread)", errno)
 		case syscall.EAGAIN, syscall.EBUSY:
 			// The kernel is short of resources or the CQ is overflowing:
 			// the caller reaps completions and submits again.
-			return 0, nil
+			return submitted, nil
 		}
-		return 0, fmt.Errorf("uring: io_uring_enter: %w", errno)
+		return submitted, fmt.Errorf("uring: io_uring_enter: %w", errno)
 	}
+}
+
+// waitArg builds the getevents argument for a wait of at most timeout, in
+// the ring's mmap'd argument memory.
+func (r *Ring) waitArg(timeout time.Duration) *geteventsArg {
+	arg := (*geteventsArg)(unsafe.Pointer(&r.argMem[0]))
+	ts := (*unix.Timespec)(unsafe.Pointer(&r.argMem[64]))
+	*ts = unix.NsecToTimespec(int64(timeout))
+	*arg = geteventsArg{ts: uint64(uintptr(unsafe.Pointer(ts)))}
+	return arg
 }
 
 // cqNeedsFlush reports completions waiting in the kernel: overflowed ones,

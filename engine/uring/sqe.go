@@ -69,6 +69,10 @@ const (
 	EnterSQWakeup  uint32 = 1 << 1
 	EnterSQWait    uint32 = 1 << 2
 	EnterExtArg    uint32 = 1 << 3
+	// EnterRegisteredRing: the fd argument is an index into the task's
+	// registered ring fds (IORING_REGISTER_RING_FDS), which skips the fd
+	// table look-up on every call.
+	EnterRegisteredRing uint32 = 1 << 4
 )
 
 // SQ ring flags (IORING_SQ_*).
@@ -113,6 +117,7 @@ const (
 	registerFiles     = 2
 	unregisterFiles   = 3
 	registerProbe     = 8
+	registerRingFds   = 20
 
 	probeOpSupported = 1 << 0
 )

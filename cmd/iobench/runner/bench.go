@@ -91,11 +91,15 @@ func abRounds(j workloads.Job, target string, rounds int, save func(name string,
 				save("fio", out)
 			}
 		}
-		res, js, err := runOne(j, target)
+		_, js, err := runOne(j, target)
 		if err != nil {
 			return nil, nil, err
 		}
-		b = append(b, metricsOf(res))
+		ms, order, err := ParseFioJSON(js)
+		if err != nil || len(order) == 0 {
+			return nil, nil, fmt.Errorf("iobench output: %v", err)
+		}
+		b = append(b, ms[order[0]])
 		if save != nil && r == 0 {
 			save("iobench", js)
 		}
@@ -104,21 +108,30 @@ func abRounds(j workloads.Job, target string, rounds int, save func(name string,
 }
 
 type cmpRow struct {
-	name   string
-	a, b   []Metrics
-	iops   Ratio
-	bw     Ratio
-	p99    Ratio
-	meanIO float64 // median iobench IOPS
-	meanFI float64
+	name     string
+	a, b     []Metrics
+	iops     Ratio
+	bw       Ratio
+	p99      Ratio
+	cpu, ctx Ratio   // CPU time and context switches per I/O, iobench / fio
+	meanIO   float64 // median iobench IOPS
+	meanFI   float64
+	enters   float64 // median io_uring_enter calls per I/O of iobench
 }
 
 func compareRow(name string, a, b []Metrics) cmpRow {
 	row := cmpRow{name: name, a: a, b: b}
-	var ri, rb, rp, bi, fi []float64
+	var ri, rb, rp, rc, rx, bi, fi, en []float64
 	for i := range b {
 		bi = append(bi, b[i].IOPS)
+		en = append(en, b[i].EntersPerIO)
 		if i < len(a) {
+			if a[i].CPUPerIO > 0 {
+				rc = append(rc, b[i].CPUPerIO/a[i].CPUPerIO)
+			}
+			if a[i].CtxPerIO > 0 {
+				rx = append(rx, b[i].CtxPerIO/a[i].CtxPerIO)
+			}
 			fi = append(fi, a[i].IOPS)
 			if a[i].IOPS > 0 {
 				ri = append(ri, b[i].IOPS/a[i].IOPS)
@@ -132,7 +145,9 @@ func compareRow(name string, a, b []Metrics) cmpRow {
 		}
 	}
 	row.iops, row.bw, row.p99 = ratios(ri), ratios(rb), ratios(rp)
+	row.cpu, row.ctx = ratios(rc), ratios(rx)
 	row.meanIO, row.meanFI = ratios(bi).Median, ratios(fi).Median
+	row.enters = ratios(en).Median
 	return row
 }
 
@@ -162,8 +177,10 @@ func runCompare(st settings, cl cmdLine, stdout, stderr io.Writer) error {
 	}
 	defer cleanup()
 	fmt.Fprintf(stdout, "Comparing with fio on %s, %d rounds (A = fio io_uring, B = iobench, alternating A B A B)\n", target, st.rounds)
-	fmt.Fprintf(stdout, "Ratios are iobench / fio per round: above 1 iobench is faster (IOPS, BW) or slower (latency).\n\n")
-	tw := newTable(stdout, "job", "fio IOPS", "iobench IOPS", "IOPS ratio min/med/max", "BW ratio min/med/max", "p99 latency ratio min/med/max")
+	fmt.Fprintf(stdout, "Ratios are iobench / fio per round: above 1 iobench is faster (IOPS, BW) or slower (latency)\n")
+	fmt.Fprintf(stdout, "or costlier (CPU time and context switches per I/O, of each tool's job threads).\n\n")
+	tw := newTable(stdout, "job", "fio IOPS", "iobench IOPS", "IOPS ratio min/med/max", "BW ratio min/med/max",
+		"p99 clat ratio min/med/max", "CPU/IO ratio min/med/max", "ctx/IO ratio min/med/max", "iobench enters/IO")
 	for _, j := range jobs {
 		a, b, err := abRounds(j, target, st.rounds, nil)
 		if err != nil {
@@ -171,7 +188,8 @@ func runCompare(st settings, cl cmdLine, stdout, stderr io.Writer) error {
 		}
 		r := compareRow(j.Name, a, b)
 		mmm := func(x Ratio) string { return fmt.Sprintf("%.2f / %.2f / %.2f", x.Min, x.Median, x.Max) }
-		tw.row(j.Name, fmtCount(r.meanFI), fmtCount(r.meanIO), mmm(r.iops), mmm(r.bw), mmm(r.p99))
+		tw.row(j.Name, fmtCount(r.meanFI), fmtCount(r.meanIO), mmm(r.iops), mmm(r.bw), mmm(r.p99),
+			mmm(r.cpu), mmm(r.ctx), fmt.Sprintf("%.2f", r.enters))
 	}
 	tw.flush()
 	return nil
@@ -199,8 +217,11 @@ type benchEnv struct {
 	target  *Target
 	size    int64  // bytes of automatic targets
 	runtime string // seconds per run, as a job option
-	rounds  int
-	stderr  io.Writer
+	// sweepRuntime is the seconds per run of the queue-depth sweep, which
+	// has many more runs than the other experiments.
+	sweepRuntime string
+	rounds       int
+	stderr       io.Writer
 }
 
 // save returns a function that writes one tool's JSON of job name to the
@@ -238,6 +259,7 @@ type targetRow struct {
 
 // experiment is one part of the bench suite.
 type experiment struct {
+	id   string // what --experiments names it by
 	name string
 	run  func(b *benchEnv) (section, error)
 }
@@ -245,17 +267,55 @@ type experiment struct {
 // experiments is the bench suite, in the order summary.md shows it.
 func experiments() []experiment {
 	return []experiment{
-		{"bundled workloads", benchWorkloads},
-		{"queue-depth sweep", benchQueueDepth},
-		{"mapper-cost sweep", benchMapperCost},
-		{"1M-extent file", benchBigFile},
+		{"workloads", "bundled workloads", benchWorkloads},
+		{"qd", "queue-depth sweep", benchQueueDepth},
+		{"null", "null engine", benchNull},
+		{"mapper-cost", "mapper-cost sweep", benchMapperCost},
+		{"1m-extents", "1M-extent file", benchBigFile},
+		{"ext4", "ext4 mapper vs the kernel", benchExt4},
 	}
+}
+
+// benchExt4 reads a fragmented file of an ext4 image through mapper.Ext4
+// and through the kernel's ext4 (ext4bench.go).
+func benchExt4(b *benchEnv) (section, error) {
+	return section{markdown: ext4BenchSection(b.runtime, b.rounds, b.save, b.stderr)}, nil
+}
+
+// selectExperiments returns the experiments named in only (all when only
+// is empty), or an error naming one that does not exist.
+func selectExperiments(only []string) ([]experiment, error) {
+	all := experiments()
+	if len(only) == 0 {
+		return all, nil
+	}
+	var out []experiment
+	for _, id := range only {
+		found := false
+		for _, e := range all {
+			if e.id == strings.TrimSpace(id) {
+				out, found = append(out, e), true
+			}
+		}
+		if !found {
+			var ids []string
+			for _, e := range all {
+				ids = append(ids, e.id)
+			}
+			return nil, &badInput{fmt.Errorf("--experiments: no experiment %q (there are %s)", id, strings.Join(ids, ", "))}
+		}
+	}
+	return out, nil
 }
 
 // runBench is `iobench bench` (make bench): runs every experiment and
 // writes summary.md, the plots and the JSON of each run to st.results
 // afresh.
 func runBench(st settings, stdout, stderr io.Writer) error {
+	exps, err := selectExperiments(st.only)
+	if err != nil {
+		return err
+	}
 	dir := st.results
 	if err := os.RemoveAll(dir); err != nil {
 		return err
@@ -268,15 +328,15 @@ func runBench(st settings, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer t.Close()
-	b := &benchEnv{dir: dir, target: t, size: int64(st.targetSize), runtime: "5", rounds: 3, stderr: stderr}
+	b := &benchEnv{dir: dir, target: t, size: int64(st.targetSize), runtime: "5", sweepRuntime: "3", rounds: 3, stderr: stderr}
 	if st.quick {
-		b.runtime, b.rounds = "2", 1
+		b.runtime, b.sweepRuntime, b.rounds = "2", "1", 1
 	}
 	if err := ensureFio(stderr); err != nil {
 		fmt.Fprintf(stderr, "iobench: %v: measuring iobench alone\n", err)
 	}
 	var sections []section
-	for _, e := range experiments() {
+	for _, e := range exps {
 		sec, err := e.run(b)
 		if err != nil {
 			return fmt.Errorf("bench: %s: %w", e.name, err)
@@ -329,30 +389,33 @@ func summary(t *Target, ring string, sections []section) string {
 }
 
 // targetsTable prints the engine's performance targets with what was
-// measured and whether the median reached the goal. Rows measured on
-// several targets of the same goal share a line.
+// measured and whether the median reached the goal. Rows of the same goal
+// measured in several places (targets, queue depths) share a line.
 func targetsTable(rows []targetRow) string {
 	var md strings.Builder
 	md.WriteString("\n## Targets\n\n| target | goal | measured (iobench / reference, median (min-max)) | met |\n|---|---|---|---|\n")
-	for i := 0; i < len(rows); {
-		k := i + 1
-		for k < len(rows) && rows[k].what == rows[i].what {
-			k++
+	var order []string
+	byWhat := map[string][]targetRow{}
+	for _, r := range rows {
+		if _, ok := byWhat[r.what]; !ok {
+			order = append(order, r.what)
 		}
+		byWhat[r.what] = append(byWhat[r.what], r)
+	}
+	for _, what := range order {
 		var got []string
 		met := "yes"
-		for _, r := range rows[i:k] {
+		for _, r := range byWhat[what] {
 			s := fmt.Sprintf("%.2fx (%.2f-%.2f)", r.measured.Median, r.measured.Min, r.measured.Max)
 			if r.where != "" {
-				s = fmt.Sprintf("%.2fx (%.2f-%.2f, %s)", r.measured.Median, r.measured.Min, r.measured.Max, r.where)
+				s = fmt.Sprintf("%s: %.2fx (%.2f-%.2f)", r.where, r.measured.Median, r.measured.Min, r.measured.Max)
 			}
 			got = append(got, s)
 			if r.measured.Median < r.goal {
 				met = "no"
 			}
 		}
-		fmt.Fprintf(&md, "| %s | >= %gx | %s | %s |\n", rows[i].what, rows[i].goal, strings.Join(got, "; "), met)
-		i = k
+		fmt.Fprintf(&md, "| %s | >= %gx | %s | %s |\n", what, byWhat[what][0].goal, strings.Join(got, "; "), met)
 	}
 	return md.String()
 }
@@ -408,49 +471,197 @@ func benchWorkloads(b *benchEnv) (section, error) {
 	return sec, nil
 }
 
-// benchQueueDepth sweeps the queue depth of 4 KiB random reads, one round
-// per depth, under fio and iobench.
+// fioBest is what fio's fastest settings add to a job here: registered
+// files and buffers, and submissions batched up to the queue depth (fio's
+// default submits each I/O on its own).
+func fioBest(qd int) []string {
+	return []string{"fixedbufs=1\n", "registerfiles=1\n",
+		fmt.Sprintf("iodepth_batch_submit=%d\n", qd), "iodepth_batch_complete_min=1\n"}
+}
+
+// qdPoint is one queue depth of the sweep: per round, fio with its
+// defaults, fio with its best settings, and iobench.
+type qdPoint struct {
+	qd              int
+	fio, best, iob  []Metrics
+	vsFio, vsBest   Ratio // iobench IOPS / reference IOPS, per round
+	cpuFio, cpuBest Ratio // iobench CPU per I/O / reference's, per round
+}
+
+// benchQueueDepth sweeps the queue depth of 4 KiB random reads and writes
+// on the loop device, alternating fio (defaults), fio (best settings) and
+// iobench in every round, and reports IOPS, latency, CPU time, context
+// switches and io_uring_enter calls per I/O.
 func benchQueueDepth(b *benchEnv) (section, error) {
-	qds := []int{1, 4, 16, 32, 64}
-	fmt.Fprintf(b.stderr, "bench: queue-depth sweep %v\n", qds)
-	var iobIOPS, fioIOPS, iobP99, fioP99 plotter.XYs
+	qds := []int{1, 4, 16, 32, 64, 128}
+	rounds := b.rounds
+	fmt.Fprintf(b.stderr, "bench: queue-depth sweep %v, randread and randwrite, %d round(s)\n", qds, rounds)
+	_, fioErr := fioPath()
 	var md strings.Builder
-	md.WriteString("## 4 KiB random reads against queue depth\n\n| iodepth | fio IOPS | iobench IOPS | ratio | fio p99 | iobench p99 |\n|---:|---:|---:|---:|---:|---:|\n")
-	for _, qd := range qds {
-		j, err := benchJob(fmt.Sprintf("randread-qd%d", qd), [][2]string{{"rw", "randread"}, {"bs", "4k"}, {"iodepth", fmt.Sprint(qd)},
-			{"runtime", b.runtime}, {"time_based", "1"}, {"size", "256m"}})
+	var sec section
+	md.WriteString("## 4 KiB random I/O against queue depth\n\n")
+	md.WriteString("Each round runs fio with its defaults, fio with its best settings (`fixedbufs`, `registerfiles`, `iodepth_batch_submit=<iodepth>`) and iobench with its defaults, one after the other.\n")
+	md.WriteString("Ratios are iobench over the reference per round: median (min-max). Latency is completion latency (clat) p50 / p99, medians. ")
+	md.WriteString("CPU is user + system time of each tool's job thread per I/O (µs), ctx its context switches per I/O; enters is iobench's io_uring_enter calls per I/O.\n\n")
+	md.WriteString("| rw | iodepth | fio IOPS | fio best IOPS | iobench IOPS | vs fio | vs fio best | clat p50/p99 fio | clat p50/p99 iobench | CPU/IO fio / best / iobench | ctx/IO fio / iobench | enters/IO |\n")
+	md.WriteString("|---|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|\n")
+	var plots []plotSpec
+	for _, rw := range []string{"randread", "randwrite"} {
+		var iobXY, fioXY, bestXY plotter.XYs
+		for _, qd := range qds {
+			j, err := benchJob(fmt.Sprintf("%s-qd%d", rw, qd), [][2]string{{"rw", rw}, {"bs", "4k"}, {"iodepth", fmt.Sprint(qd)},
+				{"runtime", b.sweepRuntime}, {"time_based", "1"}, {"size", "256m"}})
+			if err != nil {
+				return section{}, err
+			}
+			pt := qdPoint{qd: qd}
+			var rf, rb, cf, cb []float64
+			for r := range rounds {
+				if interrupted.Load() {
+					return section{}, errInterrupted
+				}
+				if fioErr == nil {
+					for _, best := range []bool{false, true} {
+						var extra []string
+						if best {
+							extra = fioBest(qd)
+						}
+						out, err := runFio(j, b.target.Path, extra...)
+						if err != nil {
+							return section{}, err
+						}
+						ms, order, err := ParseFioJSON(out)
+						if err != nil || len(order) == 0 {
+							return section{}, fmt.Errorf("fio output: %v", err)
+						}
+						if best {
+							pt.best = append(pt.best, ms[order[0]])
+						} else {
+							pt.fio = append(pt.fio, ms[order[0]])
+						}
+						if r == 0 {
+							tool := "fio"
+							if best {
+								tool = "fio-best"
+							}
+							b.save(j.Name)(tool, out)
+						}
+					}
+				}
+				_, js, err := runOne(j, b.target.Path)
+				if err != nil {
+					return section{}, err
+				}
+				ms, order, err := ParseFioJSON(js)
+				if err != nil || len(order) == 0 {
+					return section{}, fmt.Errorf("iobench output: %v", err)
+				}
+				m := ms[order[0]]
+				pt.iob = append(pt.iob, m)
+				if r == 0 {
+					b.save(j.Name)("iobench", js)
+				}
+				if fioErr == nil {
+					f, bst := pt.fio[r], pt.best[r]
+					rf, rb = append(rf, m.IOPS/f.IOPS), append(rb, m.IOPS/bst.IOPS)
+					if f.CPUPerIO > 0 && bst.CPUPerIO > 0 {
+						cf, cb = append(cf, m.CPUPerIO/f.CPUPerIO), append(cb, m.CPUPerIO/bst.CPUPerIO)
+					}
+				}
+			}
+			pt.vsFio, pt.vsBest, pt.cpuFio, pt.cpuBest = ratios(rf), ratios(rb), ratios(cf), ratios(cb)
+			med := func(ms []Metrics, f func(Metrics) float64) float64 {
+				var xs []float64
+				for _, m := range ms {
+					xs = append(xs, f(m))
+				}
+				return ratios(xs).Median
+			}
+			iops := func(m Metrics) float64 { return m.IOPS }
+			p50 := func(m Metrics) float64 { return m.P50 }
+			p99 := func(m Metrics) float64 { return m.P99 }
+			cpu := func(m Metrics) float64 { return m.CPUPerIO }
+			ctx := func(m Metrics) float64 { return m.CtxPerIO }
+			enters := func(m Metrics) float64 { return m.EntersPerIO }
+			iobXY = append(iobXY, plotter.XY{X: float64(qd), Y: med(pt.iob, iops)})
+			if fioErr == nil {
+				fioXY = append(fioXY, plotter.XY{X: float64(qd), Y: med(pt.fio, iops)})
+				bestXY = append(bestXY, plotter.XY{X: float64(qd), Y: med(pt.best, iops)})
+			}
+			r2 := func(x Ratio) string { return fmt.Sprintf("%.2f (%.2f-%.2f)", x.Median, x.Min, x.Max) }
+			fmt.Fprintf(&md, "| %s | %d | %s | %s | %s | %s | %s | %s / %s | %s / %s | %.2f / %.2f / %.2f | %.2f / %.2f | %.2f |\n",
+				rw, qd, fmtCount(med(pt.fio, iops)), fmtCount(med(pt.best, iops)), fmtCount(med(pt.iob, iops)),
+				r2(pt.vsFio), r2(pt.vsBest),
+				fmtLat(med(pt.fio, p50)), fmtLat(med(pt.fio, p99)), fmtLat(med(pt.iob, p50)), fmtLat(med(pt.iob, p99)),
+				med(pt.fio, cpu), med(pt.best, cpu), med(pt.iob, cpu), med(pt.fio, ctx), med(pt.iob, ctx), med(pt.iob, enters))
+			if fioErr == nil {
+				where := fmt.Sprintf("QD %d", qd)
+				sec.targets = append(sec.targets,
+					targetRow{what: fmt.Sprintf("4 KiB %s IOPS vs fio (defaults), every queue depth", rw), goal: 1.0, measured: pt.vsFio, where: where},
+					targetRow{what: fmt.Sprintf("4 KiB %s IOPS vs fio (best settings), every queue depth", rw), goal: 1.0, measured: pt.vsBest, where: where})
+				if len(cf) > 0 {
+					sec.targets = append(sec.targets, targetRow{what: fmt.Sprintf("4 KiB %s CPU per I/O, fio (defaults) / iobench, every queue depth", rw),
+						goal: 1.0, measured: invert(pt.cpuFio), where: where})
+				}
+			}
+		}
+		series := []any{"iobench", iobXY}
+		if len(fioXY) > 0 {
+			series = append(series, "fio", fioXY, "fio best", bestXY)
+		}
+		plots = append(plots, plotSpec{file: fmt.Sprintf("iops-vs-qd-%s.svg", rw), title: fmt.Sprintf("4 KiB %s IOPS", rw),
+			xLabel: "queue depth", yLabel: "IOPS", logX: true, series: series})
+	}
+	sec.markdown, sec.plots = md.String(), plots
+	return sec, nil
+}
+
+// benchNull measures the engine's own ceiling: ioengine=null runs the
+// whole engine path (cache lookup, splitting, the ring) with NOPs in place
+// of device I/O, against fio's null engine, which does no I/O at all.
+func benchNull(b *benchEnv) (section, error) {
+	var md strings.Builder
+	var sec section
+	md.WriteString("## The engine's own ceiling: ioengine=null\n\n")
+	md.WriteString("4 KiB random reads with `ioengine=null`: iobench runs its whole path (extent cache, mapper, splitting, io_uring) with IORING_OP_NOP in place of each device read; fio's null engine completes each I/O in memory with no system call. ")
+	md.WriteString("ns/IO is iobench's wall time per I/O (1 s / IOPS) and its job thread's CPU time per I/O. Ratios per round: median (min-max).\n\n")
+	md.WriteString("| iodepth | fio null IOPS | iobench null IOPS | iobench / fio | iobench ns/IO (wall) | iobench CPU ns/IO | enters/IO |\n|---:|---:|---:|---|---:|---:|---:|\n")
+	for _, qd := range []int{1, 32} {
+		j, err := benchJob(fmt.Sprintf("null-qd%d", qd), [][2]string{{"ioengine", "null"}, {"rw", "randread"}, {"bs", "4k"},
+			{"iodepth", fmt.Sprint(qd)}, {"runtime", b.sweepRuntime}, {"time_based", "1"}, {"size", "256m"}})
 		if err != nil {
 			return section{}, err
 		}
-		a, bb, err := abRounds(j, b.target.Path, 1, b.save(j.Name))
+		a, bb, err := abRounds(j, b.target.Path, b.rounds, b.save(j.Name))
 		if err != nil {
 			return section{}, err
 		}
-		iobIOPS = append(iobIOPS, plotter.XY{X: float64(qd), Y: bb[0].IOPS})
-		iobP99 = append(iobP99, plotter.XY{X: float64(qd), Y: bb[0].P99 / 1e3})
-		fa := Metrics{}
+		r := compareRow(j.Name, a, bb)
+		var cpu []float64
+		for _, m := range bb {
+			cpu = append(cpu, m.CPUPerIO*1e3)
+		}
+		wall := 0.0
+		if r.meanIO > 0 {
+			wall = 1e9 / r.meanIO
+		}
+		fmt.Fprintf(&md, "| %d | %s | %s | %.2f (%.2f-%.2f) | %.0f | %.0f | %.2f |\n", qd, fmtCount(r.meanFI), fmtCount(r.meanIO),
+			r.iops.Median, r.iops.Min, r.iops.Max, wall, ratios(cpu).Median, r.enters)
 		if len(a) > 0 {
-			fa = a[0]
-			fioIOPS = append(fioIOPS, plotter.XY{X: float64(qd), Y: fa.IOPS})
-			fioP99 = append(fioP99, plotter.XY{X: float64(qd), Y: fa.P99 / 1e3})
+			sec.targets = append(sec.targets, targetRow{what: "ioengine=null IOPS vs fio's null engine", goal: 1.0,
+				measured: r.iops, where: fmt.Sprintf("QD %d", qd)})
 		}
-		ratio := 0.0
-		if fa.IOPS > 0 {
-			ratio = bb[0].IOPS / fa.IOPS
-		}
-		fmt.Fprintf(&md, "| %d | %s | %s | %.2f | %s | %s |\n", qd, fmtCount(fa.IOPS), fmtCount(bb[0].IOPS), ratio,
-			fmtLat(fa.P99), fmtLat(bb[0].P99))
 	}
-	series := []any{"iobench", iobIOPS}
-	p99s := []any{"iobench", iobP99}
-	if len(fioIOPS) > 0 {
-		series = append(series, "fio", fioIOPS)
-		p99s = append(p99s, "fio", fioP99)
+	sec.markdown = md.String()
+	return sec, nil
+}
+
+// invert turns a ratio a/b into b/a (its min and max swap).
+func invert(r Ratio) Ratio {
+	if r.Min == 0 || r.Max == 0 || r.Median == 0 {
+		return Ratio{}
 	}
-	return section{markdown: md.String(), plots: []plotSpec{
-		{file: "iops-vs-qd.svg", title: "4 KiB random read IOPS", xLabel: "queue depth", yLabel: "IOPS", logX: true, series: series},
-		{file: "p99-vs-qd.svg", title: "4 KiB random read p99 latency", xLabel: "queue depth", yLabel: "p99 (µs)", logX: true, series: p99s},
-	}}, nil
+	return Ratio{Min: 1 / r.Max, Median: 1 / r.Median, Max: 1 / r.Min}
 }
 
 // benchMapperCost measures the mapper's cost with the cache on and off,

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -17,7 +18,7 @@ func TestTargetsTableFromMeasurements(t *testing.T) {
 	got := targetsTable(rows)
 	for _, want := range []string{
 		"| reads vs fio | >= 1x | 1.25x (0.90-1.50) | yes |",
-		"| cache gain | >= 10x | 6.50x (5.80-6.80, loop device); 11.00x (10.00-12.00, tmpfs file) | no |",
+		"| cache gain | >= 10x | loop device: 6.50x (5.80-6.80); tmpfs file: 11.00x (10.00-12.00) | no |",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("targets table lacks %q:\n%s", want, got)
@@ -45,7 +46,29 @@ func TestSummaryHasEverySection(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, md)
 		}
 	}
-	if len(experiments()) != 4 {
-		t.Errorf("%d experiments", len(experiments()))
+}
+
+// --experiments picks experiments by id, in the order given, and names
+// the ones there are when it does not know one.
+func TestSelectExperiments(t *testing.T) {
+	ids := map[string]bool{}
+	for _, e := range experiments() {
+		if e.id == "" || ids[e.id] || e.run == nil {
+			t.Fatalf("experiment %q: empty, duplicate or without a run", e.id)
+		}
+		ids[e.id] = true
+	}
+	got, err := selectExperiments([]string{"qd", "workloads"})
+	if err != nil || len(got) != 2 || got[0].id != "qd" || got[1].id != "workloads" {
+		t.Fatalf("select qd,workloads: %v, %v", got, err)
+	}
+	all, _ := selectExperiments(nil)
+	if len(all) != len(experiments()) {
+		t.Errorf("no selection gave %d of %d experiments", len(all), len(experiments()))
+	}
+	_, err = selectExperiments([]string{"nope"})
+	var bad *badInput
+	if !errors.As(err, &bad) || !strings.Contains(err.Error(), "qd") {
+		t.Errorf("unknown experiment: %v (want bad input naming the known ones)", err)
 	}
 }

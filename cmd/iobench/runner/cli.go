@@ -28,6 +28,7 @@ type settings struct {
 	results        string
 	rounds         int
 	quick          bool
+	only           []string // bench: the experiments to run (all when empty)
 	cpuprofile     string
 	help           bool
 	version        bool
@@ -53,6 +54,7 @@ var runnerFlags = map[string]string{
 	"results":         "bench: directory to write results to (default results)",
 	"rounds":          "compare: A/B rounds (default 3)",
 	"quick":           "bench/compare: shorter runs",
+	"experiments":     "bench: run only these experiments (comma-separated: workloads, qd, null, mapper-cost, 1m-extents, ...)",
 	"cpuprofile":      "write a Go CPU profile of the run to this file",
 	"section":         "run only this job section of the job files (repeat for more)",
 	"parse-only":      "parse the options and job files, run nothing",
@@ -66,7 +68,7 @@ var runnerFlags = map[string]string{
 
 // flagOrder is the order --help lists the runner's options in.
 var flagOrder = []string{"output", "output-format", "section", "parse-only", "showcmd", "cmdhelp", "eta-newline",
-	"status-interval", "target-size", "results", "rounds", "quick", "cpuprofile", "help", "version"}
+	"status-interval", "target-size", "results", "rounds", "quick", "experiments", "cpuprofile", "help", "version"}
 
 // cmdLine is what the command line describes: options for every job (as
 // a [global] section: job files and --name jobs start from them), the
@@ -93,6 +95,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 }
 
 func runMain(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "ext4" {
+		return ext4Main(args[1:], stdout, stderr)
+	}
 	cmd := ""
 	if len(args) > 0 && (args[0] == "bench" || args[0] == "compare" || args[0] == "help") {
 		cmd, args = args[0], args[1:]
@@ -355,6 +360,8 @@ func (st *settings) set(key, val string) error {
 		st.rounds = n
 	case "section":
 		st.sections = append(st.sections, val)
+	case "experiments":
+		st.only = strings.Split(val, ",")
 	case "eta-newline", "status-interval":
 		d, err := workloads.ParseTime(val)
 		if err != nil || d < 10*time.Millisecond {
@@ -496,6 +503,7 @@ Usage:
   iobench [options] JOBFILE.fio...     run fio job files (options apply to every job)
   iobench bench [--results DIR]        the benchmark suite behind 'make bench'; writes DIR afresh
   iobench compare [options|JOBFILE]    run the same job under fio and iobench, A B A B, print ratios
+  iobench ext4 ls|cat|tree DEVICE ...  read an unmounted ext4 filesystem through the engine ('iobench ext4 help')
 
 Without --filename, iobench makes its own target: a loop device over a tmpfs
 file when run as root, else a file in the temporary directory, removed after.

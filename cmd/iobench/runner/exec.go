@@ -229,6 +229,15 @@ func (res *JobResult) verify(s *jobSetup) error {
 	return err
 }
 
+// ringFactory is the engine's ring for j: io_uring, or with ioengine=null
+// the null ring (NOPs in place of device I/O).
+func ringFactory(j *workloads.Job) engine.RingFactory {
+	if j.NullIO() {
+		return engine.NewNullRing
+	}
+	return nil
+}
+
 // jobSetup is what a job runs on: its device, engine and file.
 type jobSetup struct {
 	job    *workloads.Job
@@ -265,14 +274,15 @@ func openJob(j *workloads.Job, tgt string) (*jobSetup, error) {
 	arena := j.NumJobs*j.IODepth*pow2(int(j.MaxBS())) + 4<<20
 	s.eng, err = engine.New(engine.Config{
 		Devices: []*device.Device{dev}, Mapper: s.mapper, Queues: 1,
-		QueueDepth: max(j.IODepth, 8), NoCache: !j.Cache, FixedBuffers: j.FixedBufs,
+		QueueDepth: max(j.IODepth, 8) * ringSplitFactor(j), NoCache: !j.Cache, FixedBuffers: j.FixedBufs,
+		NewRing:       ringFactory(j),
 		RegisterFiles: j.RegisterFiles, SQPoll: j.SQPoll, IOPoll: j.HiPri, ArenaBytes: arena,
 	})
 	if err != nil {
 		s.close()
 		return nil, err
 	}
-	s.f, err = s.eng.Open(file, engine.FileOptions{Size: s.size})
+	s.f, err = s.eng.Open(file, engine.FileOptions{Size: s.size, BlockSize: fileBlockSize(s.mapper)})
 	if err != nil {
 		s.close()
 		return nil, err
@@ -299,6 +309,9 @@ func dropCache(path string) error {
 func (s *jobSetup) close() {
 	if s.eng != nil {
 		s.eng.Close()
+	}
+	if s.mapper != nil {
+		closeMapper(s.mapper)
 	}
 	s.dev.Close()
 }

@@ -16,12 +16,23 @@ import (
 	"github.com/iobench/iobench/workloads"
 )
 
-// Metrics are the numbers compared between fio and iobench for one job.
+// Metrics are the numbers compared between fio and iobench for one job,
+// read from either tool's JSON (the same schema) so that both sides are
+// measured the same way.
 type Metrics struct {
 	IOPS    float64 // read + write
 	BW      float64 // bytes/s, read + write
 	MeanLat float64 // ns, completion latency of the busier direction
+	P50     float64 // ns, completion latency percentiles of the busier direction
 	P99     float64 // ns
+	// CPUPerIO is the job's CPU time (user + system, as the tool reports
+	// it for the job's own threads) per I/O, in µs; CtxPerIO its context
+	// switches per I/O. Both 0 when the JSON has no CPU figures.
+	CPUPerIO float64
+	CtxPerIO float64
+	// EntersPerIO is io_uring_enter calls per I/O (iobench reports it;
+	// fio does not: 0).
+	EntersPerIO float64
 }
 
 // ParseFioJSON reads fio's JSON output (or iobench's, which has the same
@@ -33,15 +44,23 @@ func ParseFioJSON(b []byte) (map[string]Metrics, []string, error) {
 	}
 	var doc struct {
 		Jobs []struct {
-			Name  string `json:"jobname"`
-			Error int    `json:"error"`
-			Read  fioDir `json:"read"`
-			Write fioDir `json:"write"`
+			Name    string  `json:"jobname"`
+			Error   int     `json:"error"`
+			Read    fioDir  `json:"read"`
+			Write   fioDir  `json:"write"`
+			UsrCPU  float64 `json:"usr_cpu"`
+			SysCPU  float64 `json:"sys_cpu"`
+			Ctx     uint64  `json:"ctx"`
+			IOBench *struct {
+				RingEnters uint64 `json:"ring_enters"`
+			} `json:"iobench"`
 		} `json:"jobs"`
 	}
 	if err := json.Unmarshal(b, &doc); err != nil {
 		return nil, nil, fmt.Errorf("fio JSON: %w", err)
 	}
+	type sums struct{ ios, cpuUs, ctx, enters float64 }
+	acc := map[string]*sums{}
 	out := map[string]Metrics{}
 	var order []string
 	for _, j := range doc.Jobs {
@@ -51,12 +70,27 @@ func ParseFioJSON(b []byte) (map[string]Metrics, []string, error) {
 			d = j.Write
 		}
 		m.MeanLat = d.Clat.Mean
+		m.P50 = float64(d.Clat.Percentile["50.000000"])
 		m.P99 = float64(d.Clat.Percentile["99.000000"])
+		runtimeMs := max(j.Read.RuntimeMs, j.Write.RuntimeMs)
+		s := acc[j.Name]
 		if prev, ok := out[j.Name]; ok { // numjobs without group_reporting
 			m.IOPS += prev.IOPS
 			m.BW += prev.BW
 		} else {
+			s = &sums{}
+			acc[j.Name] = s
 			order = append(order, j.Name)
+		}
+		s.ios += float64(j.Read.TotalIOs + j.Write.TotalIOs)
+		s.cpuUs += (j.UsrCPU + j.SysCPU) / 100 * float64(runtimeMs) * 1e3
+		s.ctx += float64(j.Ctx)
+		if j.IOBench != nil {
+			// Clones share their job's engine and each reports its total.
+			s.enters = max(s.enters, float64(j.IOBench.RingEnters))
+		}
+		if s.ios > 0 {
+			m.CPUPerIO, m.CtxPerIO, m.EntersPerIO = s.cpuUs/s.ios, s.ctx/s.ios, s.enters/s.ios
 		}
 		out[j.Name] = m
 	}
@@ -64,9 +98,11 @@ func ParseFioJSON(b []byte) (map[string]Metrics, []string, error) {
 }
 
 type fioDir struct {
-	IOPS    float64 `json:"iops"`
-	BWBytes uint64  `json:"bw_bytes"`
-	Clat    struct {
+	IOPS      float64 `json:"iops"`
+	BWBytes   uint64  `json:"bw_bytes"`
+	RuntimeMs int64   `json:"runtime"`
+	TotalIOs  uint64  `json:"total_ios"`
+	Clat      struct {
 		Mean       float64          `json:"mean"`
 		Percentile map[string]int64 `json:"percentile"`
 	} `json:"clat_ns"`
@@ -108,7 +144,11 @@ func ensureFio(w io.Writer) error {
 // Sizes are written in bytes or 1024-based units, so kb_base is left out.
 func fioJobFile(j workloads.Job, target string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "[%s]\nioengine=io_uring\ndirect=%s\nthread=1\nfilename=%s\n", j.Name, boolDigit(j.Direct), target)
+	ioengine := "io_uring"
+	if j.NullIO() {
+		ioengine = "null"
+	}
+	fmt.Fprintf(&b, "[%s]\nioengine=%s\ndirect=%s\nthread=1\nfilename=%s\n", j.Name, ioengine, boolDigit(j.Direct), target)
 	for _, kv := range j.Values() {
 		k := kv[0]
 		switch k {
@@ -141,17 +181,19 @@ func boolDigit(b bool) string {
 // fioGrace is how long fio gets to stop after SIGINT before it is killed.
 const fioGrace = 5 * time.Second
 
-// runFio runs j under fio on target and returns fio's JSON. The job file
+// runFio runs j under fio on target and returns fio's JSON; extra lines
+// (each ending in a newline) are added to the job section, for fio-only
+// settings. The job file
 // goes to fio on its standard input, so no file is left behind. fio dies
 // with iobench (PR_SET_PDEATHSIG), and an interrupt stops it: SIGINT,
 // then SIGKILL after fioGrace; runFio then returns errInterrupted.
-func runFio(j workloads.Job, target string) ([]byte, error) {
+func runFio(j workloads.Job, target string, extra ...string) ([]byte, error) {
 	fio, err := fioPath()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(fio, "--output-format=json", "-")
-	cmd.Stdin = strings.NewReader(fioJobFile(j, target))
+	cmd.Stdin = strings.NewReader(fioJobFile(j, target) + strings.Join(extra, ""))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

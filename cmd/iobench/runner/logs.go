@@ -198,11 +198,11 @@ func (l *jobLogger) record(r *engine.Request, d int, now time.Time) {
 }
 
 // tick writes the windows that have ended by now (checked once per
-// reap); with final set, also the last partial window if it is at least
-// half a period long.
+// reap); with final set, also the last partial window, so that the log
+// accounts for every I/O.
 func (l *jobLogger) tick(now time.Time, final bool) {
 	lg := &l.job.Logs
-	if lg.Avg > 0 && (!now.Before(l.winNext) || final && now.Sub(l.winStart) >= lg.Avg/2) {
+	if lg.Avg > 0 && (!now.Before(l.winNext) || final && now.After(l.winStart)) {
 		end := l.winNext
 		if now.Before(end) {
 			end = now

@@ -52,8 +52,10 @@ func newMapper(j *workloads.Job, dev *device.Device) (m engine.Mapper, file stri
 		return c, "cow", fileSize, nil
 	case "fiemap":
 		return mapper.NewFiemap(0, mapper.FiemapOptions{Device: dev.Path()}), j.Filename, 0, nil
+	case "ext4":
+		return newExt4JobMapper(j, dev)
 	}
-	return nil, "", 0, fmt.Errorf("mapper=%s: want linear, scattered, cow or fiemap", j.Mapper)
+	return nil, "", 0, fmt.Errorf("mapper=%s: want linear, scattered, cow, fiemap or ext4", j.Mapper)
 }
 
 // mapperFits checks that job j's region leaves its mapper the room it

@@ -261,11 +261,16 @@ type jsonEngine struct {
 	FreedBytes      uint64  `json:"freed_bytes"`
 	ShortIOs        uint64  `json:"short_transfers"`
 	VerifiedBytes   uint64  `json:"verified_bytes"`
+	RingEnters      uint64  `json:"ring_enters"`
 	Ring            string  `json:"io_uring"`
 	// Per completed I/O: CPU time of the job's threads (µs) and their
 	// voluntary context switches.
-	CPUPerIOUs    float64 `json:"cpu_us_per_io"`
-	VolCtxPerIO   float64 `json:"vol_ctx_per_io"`
+	CPUPerIOUs  float64 `json:"cpu_us_per_io"`
+	VolCtxPerIO float64 `json:"vol_ctx_per_io"`
+	// EntersPerIO is io_uring_enter calls of the job's engine per I/O;
+	// the engine's count covers all of a job's clones, so it is given
+	// for a job's merged report only.
+	EntersPerIO   float64 `json:"enters_per_io"`
 	CPUsAllowed   []int   `json:"cpus_allowed,omitempty"` // as the kernel holds it for the job's threads
 	Clone         int     `json:"clone"`                  // -1: the clones merged (or just one)
 	Clones        int     `json:"clones"`
@@ -473,11 +478,14 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 			HitRate: s.HitRate(), MapperCalls: s.MapperCalls, MapperLatencyNs: int64(s.MeanMapperLatency()),
 			ExtentsCached: s.CachedExtents, CacheBytes: s.CacheBytes, Merges: s.Merges, StaleRetries: s.StaleRetries, Splits: s.Splits,
 			DeviceIOs: s.IOs, ZeroFilledBytes: s.ZeroBytes, OutOfPlace: s.OutOfPlace,
-			FreedBytes: s.FreedBytes, ShortIOs: s.ShortIOs, VerifiedBytes: r.Verified, Ring: r.Ring,
+			FreedBytes: s.FreedBytes, ShortIOs: s.ShortIOs, VerifiedBytes: r.Verified, RingEnters: s.RingEnters, Ring: r.Ring,
 			Clone: r.Clone, Clones: r.Job.NumJobs, CPUsAllowed: r.Pinned}
 		if n := r.IOs(); n > 0 {
 			j.IOBench.CPUPerIOUs = float64(r.CPUTime.Microseconds()) / float64(n)
 			j.IOBench.VolCtxPerIO = float64(r.VolCtx) / float64(n)
+			if r.Clone < 0 { // the engine's count covers every clone
+				j.IOBench.EntersPerIO = float64(s.RingEnters) / float64(n)
+			}
 		}
 		if r.Clone >= 0 {
 			j.IOBench.EngineSharing = "the job's engine, shared by its clones"

@@ -384,3 +384,32 @@ func TestFileTarget(t *testing.T) {
 		t.Fatalf("Close left %s behind: %v", filepath.Dir(tgt.Path), err)
 	}
 }
+
+// ioengine=null runs the engine's whole path with NOPs: it reports I/O,
+// says so in the ring line, leaves the target untouched, and refuses
+// verify (nothing reaches the device).
+func TestNullEngine(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "t.img")
+	if err := os.WriteFile(target, make([]byte, 8<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "--filename="+target, "--ioengine=null", "--rw=randwrite", "--bs=4k", "--iodepth=8",
+		"--size=4m", "--output-format=json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	ms, order, err := ParseFioJSON([]byte(out))
+	if err != nil || len(order) != 1 || ms[order[0]].IOPS <= 0 || ms[order[0]].EntersPerIO <= 0 {
+		t.Fatalf("null run: %v %v %+v", err, order, ms)
+	}
+	if !strings.Contains(out, "null: NOPs") {
+		t.Error("the JSON's io_uring line does not say the ring is null")
+	}
+	if b, _ := os.ReadFile(target); !bytes.Equal(b, make([]byte, 8<<20)) {
+		t.Error("a null write job changed the target")
+	}
+	if code, _, errOut := run(t, "--filename="+target, "--ioengine=null", "--rw=write", "--size=4m", "--verify=crc32c"); code != 2 || !strings.Contains(errOut, "nothing to verify") {
+		t.Errorf("null with verify: exit %d, %s", code, errOut)
+	}
+}

@@ -69,8 +69,9 @@ func Build(c Config) (*Layout, error) {
 
 	l := &Layout{bs: bs, fileBlock: make([]uint64, n+1), devAddr: make([]uint64, n)}
 	// Sizes: one block each, and the rest spread by random weights so that
-	// sizes vary around the mean (the weights are stored in devAddr for
-	// now, to avoid a third array at a million extents).
+	// sizes vary around the mean (the weights live in devAddr until the
+	// addresses are chosen below, to avoid a third array at a million
+	// extents).
 	spread(rng, l.devAddr, fileBlocks-n)
 	var fb uint64
 	for i := range n {

@@ -1,11 +1,27 @@
-package engine
+// Package faultring is a fault-injecting io_uring for tests of the engine:
+// it sits behind engine.Config.NewRing and injects errors, short transfers,
+// late and reordered completions and completions trickling out a few at a
+// time, as a device or kernel would produce them. It is a test tool, in the
+// manner of pebble's vfs/errorfs; production code never imports it.
+//
+//	cfg.NewRing = faultring.NewFactory(nil, func(r *faultring.Ring) {
+//		r.Inject = func(op *engine.Op) faultring.Fault {
+//			if op.Write {
+//				return faultring.Fault{Errno: syscall.EIO}
+//			}
+//			return faultring.Fault{}
+//		}
+//	})
+package faultring
 
 import (
 	"syscall"
 	"time"
+
+	"github.com/iobench/iobench/engine"
 )
 
-// Fault is what a FaultRing does to one operation.
+// Fault is what a Ring does to one operation.
 type Fault struct {
 	// Errno, when set, completes the operation with -Errno without
 	// handing it to the device.
@@ -22,47 +38,47 @@ type Fault struct {
 	Hold int
 }
 
-// FaultRing wraps a Ring and injects faults at the ring boundary, as a
+// Ring wraps an engine.Ring and injects faults at the ring boundary, as a
 // device or kernel would produce them: errors, short transfers, late and
 // reordered completions, and completions trickling out a few at a time (a
 // consumer falling behind, the engine's view of CQ overflow).
 //
-// Like any Ring it is used by one goroutine.
-type FaultRing struct {
-	Inner Ring
+// Like any engine.Ring it is used by one goroutine.
+type Ring struct {
+	Inner engine.Ring
 	// Inject is called for every operation queued; nil injects nothing.
-	Inject func(op *Op) Fault
+	Inject func(op *engine.Op) Fault
 	// MaxReap, when positive, caps how many completions one Reap returns.
 	MaxReap int
 	// Observe, when set, sees every operation queued (done false) and
 	// every completion handed to the engine (done true, with its result).
-	Observe func(op Op, done bool, res int32)
+	Observe func(op engine.Op, done bool, res int32)
 
-	synth []Completion // completions made up by the ring
+	synth []engine.Completion // completions made up by the ring
 	held  []heldCompletion
-	holds map[uint64]int // user data -> Reap calls to hold
-	ops   map[uint64]Op  // in flight, when observing
+	holds map[uint64]int       // user data -> Reap calls to hold
+	ops   map[uint64]engine.Op // in flight, when observing
 }
 
 type heldCompletion struct {
-	c    Completion
+	c    engine.Completion
 	left int
 }
 
-// NewFaultRingFactory returns a RingFactory that wraps every ring inner
-// creates (nil: io_uring) in a FaultRing, which setup configures. Each
+// NewFactory returns an engine.RingFactory that wraps every ring inner
+// creates (nil: io_uring) in a Ring, which setup configures. Each
 // queue's ring calls the hooks from that queue's goroutine, so hooks shared
 // by several queues must be safe for concurrent use.
-func NewFaultRingFactory(inner RingFactory, setup func(*FaultRing)) RingFactory {
+func NewFactory(inner engine.RingFactory, setup func(*Ring)) engine.RingFactory {
 	if inner == nil {
-		inner = NewIOURing
+		inner = engine.NewIOURing
 	}
-	return func(opts RingOptions) (Ring, error) {
+	return func(opts engine.RingOptions) (engine.Ring, error) {
 		r, err := inner(opts)
 		if err != nil {
 			return nil, err
 		}
-		f := &FaultRing{Inner: r}
+		f := &Ring{Inner: r}
 		if setup != nil {
 			setup(f)
 		}
@@ -70,21 +86,21 @@ func NewFaultRingFactory(inner RingFactory, setup func(*FaultRing)) RingFactory 
 	}
 }
 
-// Queue implements Ring.
-func (f *FaultRing) Queue(op *Op) bool {
+// Queue implements engine.Ring.
+func (f *Ring) Queue(op *engine.Op) bool {
 	var fault Fault
 	if f.Inject != nil {
 		fault = f.Inject(op)
 	}
 	if f.Observe != nil {
 		if f.ops == nil {
-			f.ops = make(map[uint64]Op)
+			f.ops = make(map[uint64]engine.Op)
 		}
 		f.ops[op.UserData] = *op
 		f.Observe(*op, false, 0)
 	}
 	if fault.Errno != 0 || fault.Zero {
-		f.synth = append(f.synth, Completion{UserData: op.UserData, Res: -int32(fault.Errno)})
+		f.synth = append(f.synth, engine.Completion{UserData: op.UserData, Res: -int32(fault.Errno)})
 		return true
 	}
 	o := *op
@@ -103,17 +119,17 @@ func (f *FaultRing) Queue(op *Op) bool {
 	return true
 }
 
-// Submit implements Ring. It never blocks while made-up or held
+// Submit implements engine.Ring. It never blocks while made-up or held
 // completions are waiting, since the kernel knows nothing of them.
-func (f *FaultRing) Submit(waitNr int, timeout time.Duration) error {
+func (f *Ring) Submit(waitNr int, timeout time.Duration) error {
 	if len(f.synth) > 0 || len(f.held) > 0 {
 		return f.Inner.Submit(0, 0)
 	}
 	return f.Inner.Submit(waitNr, timeout)
 }
 
-// Reap implements Ring.
-func (f *FaultRing) Reap(dst []Completion) int {
+// Reap implements engine.Ring.
+func (f *Ring) Reap(dst []engine.Completion) int {
 	if f.MaxReap > 0 && len(dst) > f.MaxReap {
 		dst = dst[:f.MaxReap]
 	}
@@ -154,20 +170,23 @@ func (f *FaultRing) Reap(dst []Completion) int {
 	return n
 }
 
-// RegisterBuffers implements Ring.
-func (f *FaultRing) RegisterBuffers(bufs [][]byte) error { return f.Inner.RegisterBuffers(bufs) }
+// RegisterBuffers implements engine.Ring.
+func (f *Ring) RegisterBuffers(bufs [][]byte) error { return f.Inner.RegisterBuffers(bufs) }
 
-// RegisterFiles implements Ring.
-func (f *FaultRing) RegisterFiles(fds []int32) error { return f.Inner.RegisterFiles(fds) }
+// RegisterFiles implements engine.Ring.
+func (f *Ring) RegisterFiles(fds []int32) error { return f.Inner.RegisterFiles(fds) }
 
-// Info implements Ring.
-func (f *FaultRing) Info() string { return f.Inner.Info() + " (fault injection)" }
+// Info implements engine.Ring.
+func (f *Ring) Info() string { return f.Inner.Info() + " (fault injection)" }
 
-// Close implements Ring.
-func (f *FaultRing) Close() error { return f.Inner.Close() }
+// Enters implements engine.Ring.
+func (f *Ring) Enters() uint64 { return f.Inner.Enters() }
+
+// Close implements engine.Ring.
+func (f *Ring) Close() error { return f.Inner.Close() }
 
 // observe reports the completions in dst[:*n] to Observe.
-func (f *FaultRing) observe(dst []Completion, n *int) {
+func (f *Ring) observe(dst []engine.Completion, n *int) {
 	if f.Observe == nil {
 		return
 	}

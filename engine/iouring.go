@@ -12,6 +12,12 @@ type iouring struct {
 	r          *uring.Ring
 	cqes       []uring.CQE
 	bufs, fils bool // registered, to unregister at Close
+
+	// null replaces every read and write with a NOP that reports the
+	// whole length transferred (lens, by user data): the engine's own
+	// ceiling, with no device behind it.
+	null bool
+	lens []uint32
 }
 
 // NewIOURing is the default RingFactory: a real io_uring with the set-up
@@ -24,10 +30,33 @@ func NewIOURing(opts RingOptions) (Ring, error) {
 	return &iouring{r: r, cqes: make([]uring.CQE, 2*opts.Entries)}, nil
 }
 
+// NewNullRing is a RingFactory for rings that do no device I/O: every read
+// and write becomes an IORING_OP_NOP that completes with the operation's
+// full length, so that a run measures the engine's whole path (lookups,
+// splitting, the ring) without a device. Reads leave the buffer as it was.
+func NewNullRing(opts RingOptions) (Ring, error) {
+	r, err := NewIOURing(opts)
+	if err != nil {
+		return nil, err
+	}
+	u := r.(*iouring)
+	u.null = true
+	return u, nil
+}
+
 func (u *iouring) Queue(op *Op) bool {
 	s := u.r.GetSQE()
 	if s == nil {
 		return false
+	}
+	if u.null {
+		s.PrepNop()
+		s.UserData = op.UserData
+		if op.UserData >= uint64(len(u.lens)) {
+			u.lens = append(u.lens, make([]uint32, int(op.UserData)+1-len(u.lens))...)
+		}
+		u.lens[op.UserData] = op.Len
+		return true
 	}
 	switch {
 	case op.Sync == Fsync:
@@ -64,6 +93,9 @@ func (u *iouring) Reap(dst []Completion) int {
 	n := u.r.PeekBatchCQE(u.cqes[:min(len(dst), len(u.cqes))])
 	for i := range n {
 		dst[i] = Completion{UserData: u.cqes[i].UserData, Res: u.cqes[i].Res}
+		if u.null && dst[i].Res == 0 {
+			dst[i].Res = int32(u.lens[dst[i].UserData])
+		}
 	}
 	u.r.CQAdvance(n)
 	return n
@@ -81,7 +113,14 @@ func (u *iouring) RegisterFiles(fds []int32) error {
 	return err
 }
 
-func (u *iouring) Info() string { return u.r.String() }
+func (u *iouring) Info() string {
+	if u.null {
+		return u.r.String() + " (null: NOPs in place of device I/O)"
+	}
+	return u.r.String()
+}
+
+func (u *iouring) Enters() uint64 { return u.r.Enters() }
 
 // Close unregisters files and buffers first: the kernel tears a ring down
 // asynchronously, and until then registered files keep their devices open

@@ -1,0 +1,154 @@
+package engine_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/iobench/iobench/engine"
+)
+
+// qd1Reads reads n blocks one at a time through a caller-owned queue and
+// returns the engine's statistics afterwards.
+func qd1Reads(t *testing.T, e *engine.Engine, f *engine.File, n int, write bool) engine.Stats {
+	t.Helper()
+	errc := make(chan error, 1)
+	go func() {
+		errc <- func() error {
+			q, err := e.NewQueue()
+			if err != nil {
+				return err
+			}
+			defer q.Close()
+			r := &engine.Request{File: f, Buf: e.Buffer(bs), Write: write}
+			defer e.PutBuffer(r.Buf)
+			var done []*engine.Request
+			for i := range n {
+				r.Offset = uint64(i%64) * bs
+				if err := q.Submit(r); err != nil {
+					return err
+				}
+				if done, err = q.Reap(done[:0], 1); err != nil {
+					return err
+				}
+				if len(done) != 1 || done[0].Err != nil || done[0].N != bs {
+					return fmt.Errorf("I/O %d: %d done, %+v", i, len(done), done)
+				}
+			}
+			return nil
+		}()
+	}()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	return e.Stats()
+}
+
+// At queue depth 1 an I/O costs one io_uring_enter to submit and one to
+// wait (the wait may be cut into bounded waits, never into more than a few
+// when the device answers in microseconds).
+func TestRingEntersCounted(t *testing.T) {
+	const blocks, n = 64, 200
+	e, _ := newEngine(t, blocks*bs, newStripeMapper(blocks, bs, 1), nil)
+	f, _ := e.Open("f", engine.FileOptions{})
+	s := qd1Reads(t, e, f, n, false)
+	if s.RingEnters < n || s.RingEnters > 3*n {
+		t.Fatalf("%d io_uring_enter calls for %d reads at queue depth 1; want between %d and %d", s.RingEnters, n, n, 3*n)
+	}
+	if fs := f.Stats(); fs.RingEnters != 0 {
+		t.Errorf("per-file RingEnters = %d, want 0 (the figure is engine-wide)", fs.RingEnters)
+	}
+}
+
+// The null ring runs the whole engine path with NOPs: reads report every
+// byte and leave the buffer as it was, writes leave the device untouched.
+func TestNullRing(t *testing.T) {
+	const blocks = 64
+	e, path := newEngine(t, blocks*bs, newStripeMapper(blocks, bs, 4), func(c *engine.Config) {
+		c.NewRing = engine.NewNullRing
+	})
+	if !bytes.Contains([]byte(e.RingInfo()), []byte("null")) {
+		t.Errorf("RingInfo %q does not say the ring is null", e.RingInfo())
+	}
+	f, _ := e.Open("f", engine.FileOptions{Size: blocks * bs})
+	before := readFile(t, path)
+	buf := e.Buffer(8 * bs)
+	defer e.PutBuffer(buf)
+	for i := range buf {
+		buf[i] = 0xA5
+	}
+	if n, err := f.WriteAt(buf, 0); n != len(buf) || err != nil {
+		t.Fatalf("null write: %d, %v", n, err)
+	}
+	clear(buf)
+	if n, err := f.ReadAt(buf, 4*bs); n != len(buf) || err != nil {
+		t.Fatalf("null read: %d, %v", n, err)
+	}
+	if !bytes.Equal(buf, make([]byte, len(buf))) {
+		t.Error("a null read changed the buffer")
+	}
+	if !bytes.Equal(readFile(t, path), before) {
+		t.Error("a null write reached the device")
+	}
+	if s := e.Stats(); s.IOs == 0 || s.ReadBytes != 8*bs || s.WriteBytes != 8*bs || s.Splits == 0 {
+		t.Errorf("stats after null I/O: %+v", s)
+	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// ReapBatch waits for min requests and hands back at most max, keeping the
+// rest for the next call (fio's iodepth_batch_complete_min and _max).
+func TestReapBatch(t *testing.T) {
+	const blocks = 64
+	e, _ := newEngine(t, blocks*bs, newStripeMapper(blocks, bs, 1), nil)
+	f, _ := e.Open("f", engine.FileOptions{})
+	errc := make(chan error, 1)
+	go func() {
+		errc <- func() error {
+			q, err := e.NewQueue()
+			if err != nil {
+				return err
+			}
+			defer q.Close()
+			reqs := make([]engine.Request, 8)
+			for i := range reqs {
+				reqs[i] = engine.Request{File: f, Offset: uint64(i) * bs, Buf: e.Buffer(bs)}
+				defer e.PutBuffer(reqs[i].Buf)
+				if err := q.Submit(&reqs[i]); err != nil {
+					return err
+				}
+			}
+			got, err := q.ReapBatch(nil, 8, 3)
+			if err != nil || len(got) != 3 {
+				return fmt.Errorf("ReapBatch(min 8, max 3) = %d requests, %v", len(got), err)
+			}
+			if q.InFlight() != 5 {
+				return fmt.Errorf("after taking 3 of 8: InFlight %d, want 5", q.InFlight())
+			}
+			rest, err := q.ReapBatch(nil, 0, 0)
+			if err != nil || len(rest) != 5 {
+				return fmt.Errorf("ReapBatch(0, 0) = %d requests, %v; want the 5 kept back", len(rest), err)
+			}
+			seen := map[*engine.Request]bool{}
+			for _, r := range append(got, rest...) {
+				if seen[r] || r.Err != nil {
+					return fmt.Errorf("request @%d returned twice or failed: %v", r.Offset, r.Err)
+				}
+				seen[r] = true
+			}
+			return nil
+		}()
+	}()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+}

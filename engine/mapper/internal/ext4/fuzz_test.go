@@ -1,0 +1,213 @@
+package ext4
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// The seed images in testdata are small filesystems made with
+// mkfs.ext4 -d (384 KiB, gzipped): metadata_csum with 1 KiB blocks,
+// ext2 with 128-byte inodes, inline_data, 2 KiB blocks without checksums
+// or 64bit, meta_bg. Each holds a file, a sparse file, a directory of 60
+// entries, a fast and a slow symlink.
+func seedImages(t testing.TB) map[string][]byte {
+	t.Helper()
+	paths, err := filepath.Glob("testdata/*.img.gz")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no seed images in testdata: %v", err)
+	}
+	out := map[string][]byte{}
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		z, err := gzip.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(z)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[filepath.Base(p)] = b
+	}
+	return out
+}
+
+// guarded is a ReaderAt that fails the test on any read outside the
+// device: the reader must never issue one, whatever the image says.
+type guarded struct {
+	t *testing.T
+	b []byte
+}
+
+func (g guarded) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 || off > int64(len(g.b)) || int64(len(p)) > int64(len(g.b))-off {
+		g.t.Fatalf("read [%d,+%d) outside the %d-byte device", off, len(p), len(g.b))
+	}
+	return copy(p, g.b[off:]), nil
+}
+
+// walk reads everything reachable from the root, within a budget, and
+// returns how many entries it saw. Errors are fine; panics and reads
+// outside the device are not.
+func walk(t *testing.T, fsys *FS) int {
+	seen := map[uint32]bool{}
+	count := 0
+	var visit func(path string, in *Inode, depth int)
+	visit = func(path string, in *Inode, depth int) {
+		if seen[in.Ino] || len(seen) > 300 || depth > 8 {
+			return
+		}
+		seen[in.Ino] = true
+		switch {
+		case in.IsDir():
+			ents, err := fsys.ReadDir(in)
+			if err != nil {
+				return
+			}
+			for _, e := range ents {
+				count++
+				if e.Name == "." || e.Name == ".." {
+					continue
+				}
+				child, err := fsys.Lookup(path+"/"+e.Name, false)
+				if err != nil {
+					continue
+				}
+				visit(path+"/"+e.Name, child, depth+1)
+			}
+		case in.IsSymlink():
+			fsys.ReadLink(in)
+			fsys.Lookup(path, true)
+		default:
+			ext, tree, err := fsys.BlockMap(in)
+			if err != nil {
+				return
+			}
+			checkExtents(t, fsys, ext, tree)
+			buf := make([]byte, 16<<10)
+			n, err := fsys.ReadFileAt(in, ext, buf, 0)
+			if err == nil && n != len(buf) || n > len(buf) {
+				t.Fatalf("%s: ReadFileAt gave %d bytes, err %v", path, n, err)
+			}
+			if in.Size > 1<<20 {
+				fsys.ReadFileAt(in, ext, buf, in.Size-1000)
+			}
+		}
+	}
+	root, err := fsys.Inode(RootIno)
+	if err != nil {
+		return 0
+	}
+	visit("", root, 0)
+	return count
+}
+
+// checkExtents checks the invariants Extents promises.
+func checkExtents(t *testing.T, fsys *FS, ext []Extent, tree []uint64) {
+	sb := fsys.Superblock()
+	for i, e := range ext {
+		if e.Len == 0 || e.Physical+e.Len > sb.BlocksCount || e.Physical < uint64(sb.FirstDataBlock) || e.Logical+e.Len > maxFileBlocks {
+			t.Fatalf("extent %d %+v outside the filesystem (%d blocks)", i, e, sb.BlocksCount)
+		}
+		if i > 0 && ext[i-1].Logical+ext[i-1].Len > e.Logical {
+			t.Fatalf("extents %d and %d overlap: %+v %+v", i-1, i, ext[i-1], e)
+		}
+	}
+	for _, b := range tree {
+		if b >= sb.BlocksCount {
+			t.Fatalf("map block %d outside the filesystem", b)
+		}
+	}
+}
+
+// TestSeedImages makes sure the fuzz seeds are whole, valid filesystems.
+func TestSeedImages(t *testing.T) {
+	for name, b := range seedImages(t) {
+		fsys, err := Open(guarded{t, b}, uint64(len(b)))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if n := walk(t, fsys); n < 70 {
+			t.Errorf("%s: walked %d entries, want the whole tree (70+)", name, n)
+		}
+		for _, p := range []string{"/f", "/sparse", "/dir/t", "/dir/l", "/long"} {
+			if err := readAll(fsys, p); err != nil && !errors.Is(err, ErrNotFound) {
+				t.Errorf("%s: %s: %v", name, p, err)
+			}
+		}
+	}
+}
+
+// FuzzImage corrupts a seed image and reads every file, directory and
+// symlink it can reach: errors are expected; panics, reads outside the
+// device and broken extent invariants are not.
+//
+// The fuzzer does not mutate the 384 KiB images themselves (Go's fuzzer
+// slows to a crawl on inputs that large) but a patch applied to one:
+// which seed, a new device length, then (offset, byte) pairs, 4+1 bytes
+// each, with offsets biased towards the metadata at the front.
+func FuzzImage(f *testing.F) {
+	seeds := seedImages(f)
+	var imgs [][]byte
+	for _, name := range slices.Sorted(maps.Keys(seeds)) {
+		imgs = append(imgs, seeds[name])
+	}
+	for i := range imgs {
+		f.Add(uint8(i), uint32(0), []byte{})
+		f.Add(uint8(i), uint32(0), []byte{0x38, 0x04, 0, 0, 0x52})    // superblock magic
+		f.Add(uint8(i), uint32(0), []byte{0x0b, 0x08, 0, 0, 0x7f})    // group descriptor
+		f.Add(uint8(i), uint32(200<<10), []byte{0x00, 0x30, 0, 0, 1}) // truncated
+	}
+	f.Fuzz(func(t *testing.T, seed uint8, length uint32, patch []byte) {
+		img := bytes.Clone(imgs[int(seed)%len(imgs)])
+		if length != 0 && int(length) < len(img) {
+			img = img[:length]
+		}
+		for ; len(patch) >= 5 && len(img) > 0; patch = patch[5:] {
+			off := int(binary.LittleEndian.Uint32(patch))
+			if off&1 == 0 {
+				off %= min(len(img), 64<<10) // metadata lives in the first blocks
+			} else {
+				off %= len(img)
+			}
+			img[off] = patch[4]
+		}
+		fsys, err := Open(guarded{t, img}, uint64(len(img)))
+		if err != nil {
+			var se *StructError
+			if !errors.As(err, &se) {
+				t.Fatalf("Open error %v is not a *StructError", err)
+			}
+			return
+		}
+		walk(t, fsys)
+	})
+}
+
+// FuzzSuperblock feeds arbitrary superblocks to ParseSuperblock.
+func FuzzSuperblock(f *testing.F) {
+	for _, b := range seedImages(f) {
+		f.Add(bytes.Clone(b[1024:2048]), uint64(len(b)))
+	}
+	f.Fuzz(func(t *testing.T, b []byte, size uint64) {
+		s, err := ParseSuperblock(b, size)
+		if err != nil {
+			return
+		}
+		if s.BlockSize() < 1024 || s.BlockSize() > 65536 || s.BlocksCount*uint64(s.BlockSize()) > size || s.Groups() == 0 {
+			t.Fatalf("accepted superblock with %d blocks of %d bytes, %d groups, device %d", s.BlocksCount, s.BlockSize(), s.Groups(), size)
+		}
+	})
+}

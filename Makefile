@@ -24,12 +24,19 @@ build:
 	$(GO) build $(PKGS)
 
 # deps installs the system packages the tests and benchmarks use, only when
-# they are missing: fio (the reference iobench is compared with), e2fsprogs
-# (mkfs.ext4 for the filesystem-oracle and signature tests), util-linux
-# (losetup, blockdev, wipefs).
+# they are missing: fio (the reference iobench is compared with, and its
+# post-processing tools the tests run on iobench's output), the Python
+# modules and gnuplot those tools need (python3-six, python3-numpy,
+# python3-pandas, gnuplot-nox), e2fsprogs (mkfs.ext4 for the
+# filesystem-oracle and signature tests), util-linux (losetup, blockdev,
+# wipefs).
 deps:
 	@missing=""; \
 	command -v fio >/dev/null 2>&1 || missing="$$missing fio"; \
+	command -v gnuplot >/dev/null 2>&1 || missing="$$missing gnuplot-nox"; \
+	/usr/bin/python3 -c 'import six' >/dev/null 2>&1 || missing="$$missing python3-six"; \
+	/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1 || missing="$$missing python3-numpy"; \
+	/usr/bin/python3 -c 'import pandas' >/dev/null 2>&1 || missing="$$missing python3-pandas"; \
 	command -v mkfs.ext4 >/dev/null 2>&1 || missing="$$missing e2fsprogs"; \
 	command -v losetup >/dev/null 2>&1 || missing="$$missing util-linux"; \
 	if [ -n "$$missing" ]; then \

@@ -19,6 +19,9 @@ type Options struct {
 	ReadOnly bool // open read-only
 	Force    bool // write even to a device that looks in use
 	NoDirect bool // no O_DIRECT (filesystems without direct I/O)
+	// Sync opens the device O_SYNC (each write durable with its metadata
+	// before it completes), DSync O_DSYNC (durable data); fio's sync=.
+	Sync, DSync bool
 }
 
 // Geometry describes a device or file for direct I/O.
@@ -99,6 +102,12 @@ func Open(path string, opts Options) (*Device, error) {
 	}
 	if !opts.NoDirect {
 		flags |= unix.O_DIRECT
+	}
+	switch {
+	case opts.Sync:
+		flags |= unix.O_SYNC
+	case opts.DSync:
+		flags |= unix.O_DSYNC
 	}
 	if block && !opts.ReadOnly {
 		if !opts.Force {

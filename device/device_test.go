@@ -42,7 +42,7 @@ func TestOpenFlags(t *testing.T) {
 	if err := os.WriteFile(path, make([]byte, 1<<16), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, o := range []Options{{}, {NoDirect: true}, {ReadOnly: true}, {ReadOnly: true, NoDirect: true}} {
+	for _, o := range []Options{{}, {NoDirect: true}, {ReadOnly: true}, {ReadOnly: true, NoDirect: true}, {Sync: true}, {DSync: true}} {
 		d, err := Open(path, o)
 		if errors.Is(err, ErrNoDirectIO) {
 			t.Skipf("the temporary directory's filesystem has no O_DIRECT: %v", err)
@@ -57,6 +57,10 @@ func TestOpenFlags(t *testing.T) {
 		}
 		if direct := fl&unix.O_DIRECT != 0; direct == o.NoDirect {
 			t.Errorf("%+v: O_DIRECT %v", o, direct)
+		}
+		// O_SYNC includes O_DSYNC's bit.
+		if sync, dsync := fl&unix.O_SYNC == unix.O_SYNC, fl&unix.O_DSYNC != 0; sync != o.Sync || dsync != (o.Sync || o.DSync) {
+			t.Errorf("%+v: O_SYNC %v O_DSYNC %v", o, sync, dsync)
 		}
 		if rw := fl&unix.O_ACCMODE == unix.O_RDWR; rw == o.ReadOnly {
 			t.Errorf("%+v: flags %#x", o, fl)

@@ -101,8 +101,8 @@ func (q *Queue) pieceFailed(p *piece, cause error) {
 // range from the write fork to the read fork (success) or drop it from the
 // write fork (failure), and retire the space the mapper freed.
 func (q *Queue) endWrite(p *piece, werr error) {
-	if p.req.raw != rawNone {
-		return // a device request: no file, no mapper
+	if p.req.raw != rawNone || p.req.Sync != NoSync {
+		return // a device request or a flush: no file data, no mapper
 	}
 	e, f, r := q.eng, p.req.File, p.req
 	w := &q.wend
@@ -179,12 +179,12 @@ func (q *Queue) pieceDone(r *Request) {
 	r.Latency = time.Duration(q.now() - r.startNs)
 	if r.Err == nil {
 		r.N = r.want
-		if r.N < len(r.Buf) && !r.Write {
+		if r.N < len(r.Buf) && !r.Write && r.Sync == NoSync {
 			r.Err = ioEOF
 		}
 	}
 	q.count(f, cRequests, 1)
-	if f != nil {
+	if f != nil && r.Sync == NoSync {
 		if r.Write {
 			q.count(f, cWrites, 1)
 		} else {

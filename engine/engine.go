@@ -234,6 +234,9 @@ func (e *Engine) DeviceBlockSize(dev uint32) uint32 {
 	return e.devs[dev].lbs
 }
 
+// Mapper returns the engine's mapper.
+func (e *Engine) Mapper() Mapper { return e.cfg.Mapper }
+
 // Devices returns the number of devices in the device table.
 func (e *Engine) Devices() int { return len(e.devs) }
 

@@ -59,8 +59,10 @@ func (u *iouring) Queue(op *Op) bool {
 		return true
 	}
 	switch {
-	case op.Fsync:
+	case op.Sync == Fsync:
 		s.PrepFsync(op.Fd, 0)
+	case op.Sync == Fdatasync:
+		s.PrepFsync(op.Fd, uring.FsyncDatasync)
 	case op.BufIndex >= 0 && op.Write:
 		s.PrepWriteFixed(op.Fd, op.Addr, op.Len, op.Offset, uint16(op.BufIndex))
 	case op.BufIndex >= 0:

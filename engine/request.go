@@ -22,6 +22,10 @@ type Request struct {
 	Offset uint64
 	Buf    []byte
 	Write  bool
+	// Sync, when set, makes the request a flush of the engine's devices
+	// (Offset, Buf and Write are not used): it completes once every
+	// device has made what it acknowledged before durable.
+	Sync Sync
 	// Tag is the caller's; the engine does not look at it.
 	Tag uint64
 

@@ -26,6 +26,10 @@ func (q *Queue) resolve(r *Request) error {
 	if r.raw != rawNone {
 		return q.resolveRaw(r)
 	}
+	if r.Sync != NoSync {
+		q.resolveSync(r)
+		return nil
+	}
 	e, f := q.eng, r.File
 	if f == nil {
 		return fmt.Errorf("engine: %s request has no file", opName(r.Write))

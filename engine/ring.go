@@ -40,7 +40,6 @@ type Ring interface {
 // Op is one device operation.
 type Op struct {
 	Write     bool
-	Fsync     bool    // flush the device's volatile cache (IORING_OP_FSYNC); no buffer
 	Link      bool    // the next operation queued starts after this one completes (IOSQE_IO_LINK)
 	FixedFile bool    // Fd is an index into the registered files
 	Fd        int32   // file descriptor or registered file index
@@ -49,6 +48,8 @@ type Op struct {
 	Len       uint32
 	Offset    uint64 // device byte address
 	UserData  uint64
+	// Sync, when set, makes the op a flush of Fd (no data, no buffer).
+	Sync Sync
 }
 
 // Completion is the outcome of one Op: Res is the number of bytes

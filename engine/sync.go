@@ -18,6 +18,45 @@ import (
 // ReadDevice and FlushDevice, which go through the same rings (and the
 // same Ring seam, so a test ring sees every device write and flush).
 
+// Sync asks a Request to flush the devices instead of moving data: the
+// durability half of fio's fsync, fdatasync, end_fsync and fsync_on_close,
+// issued through io_uring (IORING_OP_FSYNC) like any other device
+// operation, on the queue the request is submitted to. It flushes the
+// devices only; a mapper's metadata (a Syncer) is made durable by
+// Engine.Sync, File.Sync or Queue.Sync.
+type Sync uint8
+
+const (
+	// NoSync is a plain read or write.
+	NoSync Sync = iota
+	// Fsync flushes data and metadata (fsync(2) on each device).
+	Fsync
+	// Fdatasync flushes data and the metadata needed to read it back
+	// (IORING_FSYNC_DATASYNC).
+	Fdatasync
+)
+
+func (s Sync) String() string {
+	switch s {
+	case Fsync:
+		return "fsync"
+	case Fdatasync:
+		return "fdatasync"
+	}
+	return "none"
+}
+
+// resolveSync turns a flush request (Request.Sync) into one flush piece
+// per device of the engine: the engine does not know which devices a
+// file's writes went to, and flushing a device that has nothing to write
+// back costs little.
+func (q *Queue) resolveSync(r *Request) {
+	for i := range q.eng.devs {
+		q.scratch = append(q.scratch, piece{req: r, dev: uint32(i), m: mapcache.Mapping{Addr: mapcache.NullAddr},
+			raw: rawPiece{sync: r.Sync}})
+	}
+}
+
 // Syncer is implemented by mappers that make their mappings durable.
 type Syncer interface {
 	// Sync makes durable every mapping change that EndWrite recorded
@@ -61,22 +100,22 @@ const (
 
 // rawPiece is what a device request's piece needs beyond a file piece's.
 type rawPiece struct {
-	fsync bool  // a flush, not a transfer
+	sync  Sync  // a flush (fsync or fdatasync), not a transfer
 	link  bool  // IOSQE_IO_LINK to the next piece
 	chain uint8 // on a chain's first piece: how many pieces it has
 }
 
 // prep sets what p says on op.
 func (p *rawPiece) prep(op *Op) {
-	op.Fsync, op.Link = p.fsync, p.link
-	if p.fsync {
+	op.Sync, op.Link = p.sync, p.link
+	if p.sync != NoSync {
 		op.Write = false
 	}
 }
 
 // unlink makes p a lone operation (a piece issued again after a short
 // transfer or EAGAIN: the rest of its chain was cancelled or has run).
-func (p *rawPiece) unlink() { *p = rawPiece{fsync: p.fsync} }
+func (p *rawPiece) unlink() { *p = rawPiece{sync: p.sync} }
 
 // Sync makes every write acknowledged before the call durable: through
 // the mapper when it is a Syncer, otherwise by flushing every device. It
@@ -226,7 +265,7 @@ func (q *Queue) resolveRaw(r *Request) error {
 		if length != 0 {
 			return fail(fmt.Errorf("flush with a %d-byte buffer", length))
 		}
-		q.scratch = append(q.scratch, piece{req: r, dev: r.rawDev, m: mapcache.Mapping{Addr: mapcache.NullAddr}, raw: rawPiece{fsync: true}})
+		q.scratch = append(q.scratch, piece{req: r, dev: r.rawDev, m: mapcache.Mapping{Addr: mapcache.NullAddr}, raw: rawPiece{sync: Fsync}})
 		return nil
 	}
 	if err := e.checkAligned(r); err != nil {
@@ -251,8 +290,8 @@ func (q *Queue) resolveRaw(r *Request) error {
 		}
 		flush := piece{req: r, dev: r.rawDev, m: mapcache.Mapping{Addr: mapcache.NullAddr}}
 		first, last := flush, flush
-		first.raw = rawPiece{fsync: true, link: true, chain: 3}
-		last.raw = rawPiece{fsync: true}
+		first.raw = rawPiece{sync: Fsync, link: true, chain: 3}
+		last.raw = rawPiece{sync: Fsync}
 		q.scratch = append(q.scratch, first,
 			piece{req: r, fileOff: r.Offset, length: int(length), dev: r.rawDev, addr: r.Offset,
 				m: mapcache.Mapping{Addr: mapcache.NullAddr}, raw: rawPiece{link: true}},
@@ -268,6 +307,9 @@ func (q *Queue) resolveRaw(r *Request) error {
 }
 
 func (r *Request) opName() string {
+	if r.Sync != NoSync {
+		return r.Sync.String()
+	}
 	switch r.raw {
 	case rawFlush:
 		return "flush"

@@ -6,12 +6,14 @@
 // # Job files
 //
 // [global] and job sections, a job inheriting the [global] options that
-// come before it; whole-line comments (# and ;); key=value or bare boolean
-// keys; fio's units (4k is 4096: k, m, g are powers of 1024); stonewall and
-// wait_for split jobs into groups that run one after another. Options that
-// only tune fio itself (ioengine=libaio, group_reporting, thread, …) are
-// accepted with a notice; anything else iobench does not implement stops
-// the parse with the option, the file and the line.
+// come before it (and ParseOptions.Global, the command line's); whole-line
+// comments (# and ;); key=value or bare boolean keys; "include FILE";
+// fio's units (4k is 4096, 4kib 4000 with the default kb_base=1024);
+// stonewall and wait_for split jobs into groups that run one after
+// another. A fio option iobench does not implement (Refused) stops the
+// parse with the option, the reason, the file and the line; the few that
+// cannot change what is measured (Notices) are accepted with a notice
+// saying so.
 //
 // iobench's own engine options (mapper, extents, map_latency, cache, …)
 // go in a comment fio ignores, so the same file runs under both:
@@ -22,8 +24,9 @@
 //
 // # Differences from fio
 //
-// iobench always does direct I/O (direct=0 is an error). Random offsets
-// without norandommap hit every block once per pass; zipf and pareto put
-// the hot set at the start of the region (fio scrambles it); a wait_for job
-// starts a new group, so it waits for every job before it.
+// Random offsets without norandommap hit every block once per pass, from a
+// full-period sequence, and keep their size (fio shortens an I/O to the
+// free blocks of its block map); zipf and pareto put the hot set at the
+// start of the region (fio scrambles it); a wait_for job starts a new
+// group, so it waits for every job before it.
 package workloads

@@ -38,9 +38,19 @@ type Generator struct {
 	unit      uint64 // offset alignment
 	bs        [2]uint64
 	split     [2][]BSSplit
+	bsRange   [2][2]uint64
 	readShare float64
-	rng       *rand.Rand
-	pos       [2]uint64
+	rwMod     uint64  // rw's ":N"
+	sinceRand uint64  // I/Os since the last random offset (rw=rand...:N)
+	pctRandom float64 // percentage_random
+
+	// zonemode=strided: the current zone's start (in the region) and the
+	// bytes done in it.
+	zoned                         bool
+	zoneSize, zoneRange, zoneSkip uint64
+	zoneStart, zoneDone           uint64
+	rng                           *rand.Rand
+	pos                           [2]uint64
 
 	dist   string
 	nBlk   uint64
@@ -55,8 +65,15 @@ type Generator struct {
 // NewGenerator returns the generator of clone jobIndex of j over a target
 // of targetBytes.
 func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
-	g := &Generator{rw: j.RW, base: j.Offset, bs: j.BS, split: j.BSSplit,
-		readShare: j.RWMixRead / 100, unit: j.MinBS(), dist: j.Dist.Kind}
+	g := &Generator{rw: j.RW, base: j.Offset + uint64(jobIndex)*j.OffsetIncrement, bs: j.BS, split: j.BSSplit,
+		bsRange: j.BSRange, readShare: j.RWMixRead / 100, unit: j.MinBS(), dist: j.Dist.Kind,
+		rwMod: j.RWMod, pctRandom: j.PercentageRandom}
+	if j.BlockAlign > 0 && j.RW.Random() {
+		g.unit = j.BlockAlign
+	}
+	if j.ZoneMode == "strided" && j.ZoneSize > 0 {
+		g.zoned, g.zoneSize, g.zoneRange, g.zoneSkip = true, j.ZoneSize, max(j.ZoneRange, j.ZoneSize), j.ZoneSkip
+	}
 	if g.base > targetBytes {
 		g.base = targetBytes
 	}
@@ -74,7 +91,7 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 	switch g.dist {
 	case "", "random":
 		g.dist = "random"
-		g.useMap = !j.NoRandomMap
+		g.useMap = !j.NoRandomMap || j.RandomGenerator == "lfsr"
 		g.perm = newPermutation(g.nBlk, g.rng)
 	case "zipf":
 		g.zipf = newZipf(g.nBlk, j.Dist.Param, g.rng)
@@ -112,22 +129,74 @@ func (g *Generator) Next() IO {
 		size = g.span
 	}
 	var off uint64
-	if g.rw.Random() {
+	if g.zoned {
+		return g.nextZoned(size, d, write)
+	}
+	if g.rw.Random() && g.pickRandom() {
 		off = g.randomBlock() * g.unit
 		if off+size > g.span {
 			off = (g.span - size) / g.unit * g.unit
 		}
+		g.pos[d] = off + size
 	} else {
 		if g.pos[d]+size > g.span {
 			g.pos[d] = 0
 		}
 		off = g.pos[d]
 		g.pos[d] += size
+		if !g.rw.Random() {
+			g.pos[d] += g.rwMod // rw=read:N skips N bytes
+		}
 	}
 	return IO{Offset: g.base + off, Length: size, Write: write}
 }
 
+// nextZoned is Next for zonemode=strided: a random or the next sequential
+// offset within the current zone, moving to the next zone (zonerange +
+// zoneskip on, wrapping at the end of the region) after zonesize bytes.
+func (g *Generator) nextZoned(size uint64, d int, write bool) IO {
+	zone := min(g.zoneRange, g.span-min(g.zoneStart, g.span))
+	size = min(size, zone)
+	var off uint64
+	if g.rw.Random() {
+		blocks := max((zone-size)/g.unit+1, 1)
+		off = g.rng.Uint64N(blocks) * g.unit
+	} else {
+		if g.pos[d]+size > zone {
+			g.pos[d] = 0
+		}
+		off = g.pos[d]
+		g.pos[d] += size
+	}
+	io := IO{Offset: g.base + g.zoneStart + off, Length: size, Write: write}
+	g.zoneDone += size
+	if g.zoneDone >= g.zoneSize {
+		g.zoneDone, g.pos = 0, [2]uint64{}
+		g.zoneStart += g.zoneRange + g.zoneSkip
+		if g.zoneStart+size > g.span {
+			g.zoneStart = 0
+		}
+	}
+	return io
+}
+
+// pickRandom reports whether a random pattern's next I/O goes to a random
+// offset: every rw=...:N-th I/O with N, and percentage_random of those.
+func (g *Generator) pickRandom() bool {
+	if g.rwMod > 1 {
+		first := g.sinceRand == 0
+		g.sinceRand = (g.sinceRand + 1) % g.rwMod
+		if !first {
+			return false
+		}
+	}
+	return g.pctRandom >= 100 || g.rng.Float64()*100 < g.pctRandom
+}
+
 func (g *Generator) size(d int) uint64 {
+	if r := g.bsRange[d]; r[1] > 0 {
+		return r[0] * (1 + g.rng.Uint64N(r[1]/r[0]))
+	}
 	s := g.split[d]
 	if len(s) == 0 {
 		return g.bs[d]

@@ -3,6 +3,7 @@ package workloads
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -70,31 +71,117 @@ type Job struct {
 	RW       RW
 	// RWMixRead is the read share (percent) of rw and randrw.
 	RWMixRead float64
-	BS        [2]uint64    // block size for reads and writes
-	BSSplit   [2][]BSSplit // per direction; empty: use BS
-	IODepth   int
-	NumJobs   int
-	Size      uint64 // bytes of the target each job covers; 0: all of it
-	// SizePct, when above 0, is size given as a share of the target
-	// (size=50%); the runner sets Size from it once the target is known.
-	SizePct     float64
-	Offset      uint64
-	Runtime     time.Duration
-	TimeBased   bool
-	RampTime    time.Duration
-	Direct      bool
+	BS        [2]uint64 // block size for reads and writes
+	// BSRange, when [d][1] > 0, draws direction d's sizes from
+	// [lo, hi] in multiples of lo (bs=lo-hi, bsrange).
+	BSRange [2][2]uint64
+	BSSplit [2][]BSSplit // per direction; empty: use BS
+	IODepth int
+	NumJobs int
+	Size    uint64 // bytes of the target each job covers; 0: all of it
+	Offset  uint64
+	// SizePct and OffsetPct, when > 0, are size and offset as
+	// percentages of the target, resolved by ResolvePct.
+	SizePct, OffsetPct float64
+	// OffsetIncrement moves clone n's region by n*OffsetIncrement.
+	OffsetIncrement uint64
+	// IOSize is the bytes per pass (io_size), wrapping over the region;
+	// 0: the region's size. NumberIOs stops the job after that many
+	// I/Os (0: no limit).
+	IOSize    uint64
+	NumberIOs int
+	// PercentageRandom is the share of a random pattern's I/Os at random
+	// offsets (100 by default); the rest continue sequentially.
+	PercentageRandom float64
+	// BlockAlign aligns random offsets (0: the smallest block size).
+	BlockAlign uint64
+	// RWMod is rw's ":N": for sequential patterns bytes skipped after each
+	// I/O, for random ones the I/Os per random offset.
+	RWMod     uint64
+	Runtime   time.Duration
+	TimeBased bool
+	RampTime  time.Duration
+	Direct    bool
+	// Invalidate drops the target's page cache before the job.
+	Invalidate  bool
 	Dist        Dist
 	NoRandomMap bool
-	RandRepeat  bool
-	RandSeed    uint64
-	Verify      string // "", "crc32c", "sha256"
-	VerifyOnly  bool
-	Stonewall   bool
-	WaitFor     string
-	Fsync       int  // sync after every Fsync writes (0: never)
-	Fdatasync   int  // the same: iobench's Sync is fdatasync and fsync at once
-	EndFsync    bool // sync when the job's writes are done
-	IOEngine    string
+	// RandomGenerator is fio's random_generator: "lfsr" walks every block
+	// once per pass (a full-period sequence, no memory per block) even
+	// with norandommap.
+	RandomGenerator string
+	// ZoneMode "strided": I/O stays in a zone of ZoneRange bytes until
+	// ZoneSize bytes are done there, then moves ZoneRange+ZoneSkip on.
+	ZoneMode                      string
+	ZoneSize, ZoneRange, ZoneSkip uint64
+	RandRepeat                    bool
+	RandSeed                      uint64
+	Verify                        string // "", crc32c, crc32, md5, sha256, xxhash, meta, pattern
+	VerifyOnly                    bool
+	// VerifyPattern fills verify blocks after their header (all of a block
+	// with verify=pattern); VerifyInterval is the bytes per header (0: the
+	// default); VerifyBacklog checks the last n writes after every n;
+	// DoVerify reads a writing job's region back at its end.
+	VerifyPattern  []byte
+	VerifyInterval uint64
+	VerifyBacklog  int
+	DoVerify       bool
+	Stonewall      bool
+	WaitFor        string
+	IOEngine       string
+	// Loops is how many passes over the region a job makes when it is
+	// not time_based (fio's loops).
+	Loops int
+	// KBBase is 1024 (fio's default: k is 1024, kib 1000) or 1000 (k is
+	// 1000, kib 1024); it applies to every size option of the job.
+	KBBase uint64
+	// PercentileList is the latency percentiles reported.
+	PercentileList []float64
+	// CPUs is the set of CPUs the job's threads may run on (cpus_allowed,
+	// cpumask); empty: any.
+	CPUs []int
+	// BWAvgTime and IOPSAvgTime are the bandwidth and IOPS sampling
+	// periods (fio's bwavgtime, iopsavgtime).
+	BWAvgTime, IOPSAvgTime time.Duration
+	// Which latency percentiles are reported (clat by default).
+	ClatPercentiles, LatPercentiles, SlatPercentiles bool
+	// Which measurements are turned off (disable_lat, disable_clat,
+	// disable_slat, disable_bw_measurement; gtod_reduce sets them all).
+	DisableLat, DisableClat, DisableSlat, DisableBW bool
+	// GroupReporting reports a job's numjobs clones as one (merged
+	// histograms) instead of one report per clone.
+	GroupReporting bool
+	// ExitAll stops every job of the group when one finishes.
+	ExitAll bool
+	// Logs are the job's fio-format logs.
+	Logs Logs
+	// Buffers says what write buffers hold (when the job does not verify).
+	Buffers Buffers
+	// Load shaping, per direction (reads, writes): Rate caps bytes/s,
+	// RateIOPS I/Os per second, RateMin fails the job below that many
+	// bytes/s over a second; RatePoisson spaces capped I/Os with
+	// exponential gaps. ThinkTime pauses after every ThinkBlocks I/Os
+	// (ThinkSpin of it on the CPU). StartDelay delays the job's start.
+	Rate, RateMin  [2]uint64
+	RateIOPS       [2]int
+	RatePoisson    bool
+	ThinkTime      time.Duration
+	ThinkSpin      time.Duration
+	ThinkBlocks    int
+	StartDelay     time.Duration
+	ExitAllOnError bool
+	// LatencyTarget, when set, searches for the deepest queue (up to
+	// iodepth) at which LatencyPercentile of the I/Os in each
+	// LatencyWindow complete within it.
+	LatencyTarget, LatencyWindow time.Duration
+	LatencyPercentile            float64
+	// Durability: a device flush after every FsyncEvery (FdatasyncEvery)
+	// writes, one when the writes are done (EndFsync) and one at close
+	// (FsyncOnClose); SyncMode "sync" or "dsync" opens the target O_SYNC
+	// or O_DSYNC.
+	FsyncEvery, FdatasyncEvery int
+	EndFsync, FsyncOnClose     bool
+	SyncMode                   string
 
 	// Engine options (iobench only).
 	Mapper        string        // linear, scattered, cow, fiemap, ext4
@@ -110,15 +197,46 @@ type Job struct {
 	HiPri         bool
 	Force         bool
 
-	set map[string]bool // options given explicitly
+	set map[string]bool   // options given explicitly
+	raw map[string]string // size options as given, re-read when kb_base changes
 }
+
+// Logs says which fio-format logs a job writes (write_*_log): each
+// prefix, when not empty, names a log.
+type Logs struct {
+	BW, IOPS, Lat, Hist string
+	Avg                 time.Duration // log_avg_msec; 0: an entry per I/O
+	HistPeriod          time.Duration // log_hist_msec; 0: no histogram entries
+	MaxValue            bool          // log_max_value
+	Offset              bool          // log_offset
+	PerJob              bool          // per_job_logs
+}
+
+// Buffers is what a job writes: random data (by default, scrambled a
+// little per write), fresh random data per write (Refill), zeros, a
+// pattern, data CompressPct% compressible, or DedupePct% of writes
+// repeating one buffer.
+type Buffers struct {
+	Refill, Zero, Scramble bool
+	Pattern                []byte
+	CompressPct, DedupePct float64
+	CompressChunk          uint64
+}
+
+// Any reports whether any log is asked for.
+func (l *Logs) Any() bool { return l.BW != "" || l.IOPS != "" || l.Lat != "" || l.Hist != "" }
 
 // NewJob returns a job with iobench's defaults (fio's where fio has one).
 func NewJob(name string) Job {
 	return Job{
 		Name: name, RW: Read, RWMixRead: 50, BS: [2]uint64{4096, 4096},
-		IODepth: 1, NumJobs: 1, Direct: true, Dist: Dist{Kind: "random"},
+		IODepth: 1, NumJobs: 1, Direct: true, Invalidate: true, PercentageRandom: 100, ThinkBlocks: 1, DoVerify: true, RandomGenerator: "tausworthe", ZoneMode: "none",
+		LatencyWindow: time.Second, LatencyPercentile: 100,
+		Buffers: Buffers{Scramble: true, CompressChunk: 512}, Dist: Dist{Kind: "random"},
 		RandRepeat: true, RandSeed: 0x89, Mapper: "linear", Extents: 1024, Cache: true,
+		Loops: 1, KBBase: 1024, PercentileList: slices.Clone(DefaultPercentiles),
+		BWAvgTime: 500 * time.Millisecond, IOPSAvgTime: 500 * time.Millisecond, ClatPercentiles: true,
+		Logs: Logs{PerJob: true},
 	}
 }
 
@@ -132,6 +250,14 @@ func (j Job) Clone() Job {
 	for k, v := range j.set {
 		c.set[k] = v
 	}
+	c.raw = make(map[string]string, len(j.raw))
+	for k, v := range j.raw {
+		c.raw[k] = v
+	}
+	c.PercentileList = slices.Clone(j.PercentileList)
+	c.CPUs = slices.Clone(j.CPUs)
+	c.VerifyPattern = slices.Clone(j.VerifyPattern)
+	c.Buffers.Pattern = slices.Clone(j.Buffers.Pattern)
 	c.BSSplit = [2][]BSSplit{slices.Clone(j.BSSplit[0]), slices.Clone(j.BSSplit[1])}
 	c.Dist.Zones = slices.Clone(j.Dist.Zones)
 	return c
@@ -151,10 +277,18 @@ func (j *Job) Set(key, value string) error {
 		if n, ok := noticeOptions[key]; ok {
 			return &Notice{Option: key, Msg: n}
 		}
+		if why, ok := refusedOptions[key]; ok {
+			return fmt.Errorf("%w: %s: %s", ErrRefused, key, why)
+		}
 		return fmt.Errorf("%w: %q", ErrUnknownOption, key)
 	}
 	if value == "" && o.kind != kindBool && o.kind != kindFlag {
 		return fmt.Errorf("%w: %s needs a value", ErrBadValue, key)
+	}
+	if o.refuse != nil {
+		if msg := o.refuse(value); msg != "" {
+			return fmt.Errorf("%w: %s=%s: %s", ErrRefused, key, value, msg)
+		}
 	}
 	mixRead := j.RWMixRead
 	if err := o.set(j, value); err != nil {
@@ -162,8 +296,20 @@ func (j *Job) Set(key, value string) error {
 	}
 	if j.set == nil {
 		j.set = map[string]bool{}
+		j.raw = map[string]string{}
 	}
 	j.set[o.Name] = true
+	if o.kind == kindSize {
+		j.raw[o.Name] = value
+	}
+	if o.Name == "kb_base" {
+		// Sizes given before kb_base are read again in its units.
+		for _, name := range slices.Sorted(maps.Keys(j.raw)) {
+			if err := optionIndex[name].set(j, j.raw[name]); err != nil {
+				return fmt.Errorf("%w: %s=%s (kb_base=%d): %w", ErrBadValue, name, j.raw[name], j.KBBase, err)
+			}
+		}
+	}
 	if other := mixPartner[o.Name]; other != "" && j.set[other] && j.RWMixRead != mixRead {
 		return &Notice{Option: o.Name, Msg: fmt.Sprintf("overrides %s (they add up to 100): reads %g%%, writes %g%%", other, j.RWMixRead, 100-j.RWMixRead)}
 	}
@@ -233,11 +379,46 @@ func (j *Job) Validate() error {
 	if j.Size%512 != 0 {
 		bad("size=%d: want a multiple of 512", j.Size)
 	}
+	for d := range 2 {
+		if lo := j.BSRange[d][0]; j.BSRange[d][1] > 0 && (lo == 0 || lo%512 != 0) {
+			bad("bs range %d-%d: the lower bound must be a multiple of 512", lo, j.BSRange[d][1])
+		}
+	}
+	if j.BlockAlign%512 != 0 {
+		bad("blockalign=%d: want a multiple of 512", j.BlockAlign)
+	}
+	if j.OffsetIncrement%512 != 0 {
+		bad("offset_increment=%d: want a multiple of 512", j.OffsetIncrement)
+	}
+	if !j.RW.Random() && j.RWMod%512 != 0 {
+		bad("rw=%s:%d: the skip must be a multiple of 512", j.RW, j.RWMod)
+	}
 	if j.TimeBased && j.Runtime == 0 {
 		bad("time_based needs runtime")
 	}
-	if !j.Direct {
-		bad("direct=0: iobench always does direct I/O (set direct=1)")
+	if j.FsyncEvery > 0 && j.FdatasyncEvery > 0 {
+		bad("fsync=%d and fdatasync=%d: choose one", j.FsyncEvery, j.FdatasyncEvery)
+	}
+	if j.ZoneMode == "strided" {
+		if j.ZoneSize == 0 {
+			bad("zonemode=strided needs zonesize")
+		}
+		zr := max(j.ZoneRange, j.ZoneSize)
+		if zr%512 != 0 || j.ZoneSkip%512 != 0 || zr < j.MaxBS() {
+			bad("zonerange=%d, zoneskip=%d: want multiples of 512, the range at least the largest block", zr, j.ZoneSkip)
+		}
+	}
+	if j.LatencyTarget > 0 && j.LatencyWindow <= 0 {
+		bad("latency_target needs a latency_window")
+	}
+	if j.ThinkSpin > j.ThinkTime {
+		bad("thinktime_spin=%v is longer than thinktime=%v", j.ThinkSpin, j.ThinkTime)
+	}
+	if j.Loops < 1 {
+		bad("loops=%d: want at least 1", j.Loops)
+	}
+	if j.BWAvgTime < time.Millisecond || j.IOPSAvgTime < time.Millisecond {
+		bad("bwavgtime and iopsavgtime: want at least 1ms")
 	}
 	if !slices.Contains([]string{"linear", "scattered", "cow", "cowlog", "fiemap", "ext4"}, j.Mapper) {
 		bad("mapper=%s: want linear, scattered, cow, cowlog, fiemap or ext4", j.Mapper)
@@ -257,12 +438,39 @@ func (j *Job) Validate() error {
 	if j.VerifyOnly && j.Verify == "" {
 		bad("verify_only needs verify")
 	}
+	if j.Verify == "pattern" && len(j.VerifyPattern) == 0 {
+		bad("verify=pattern needs verify_pattern")
+	}
+	if vi := j.VerifyInterval; vi > 0 && (vi < 512 || vi%512 != 0 || j.MinBS()%vi != 0) {
+		bad("verify_interval=%d: want a multiple of 512 that divides the smallest block size %d", vi, j.MinBS())
+	}
 	return errors.Join(errs...)
+}
+
+// ResolvePct turns size=N% and offset=N% into bytes of a target of
+// targetBytes, rounded down to the smallest block size.
+func (j *Job) ResolvePct(targetBytes uint64) {
+	unit := max(j.MinBS(), 1)
+	if j.SizePct > 0 {
+		j.Size = uint64(float64(targetBytes)*j.SizePct/100) / unit * unit
+	}
+	if j.OffsetPct > 0 {
+		j.Offset = uint64(float64(targetBytes)*j.OffsetPct/100) / unit * unit
+	}
+}
+
+// VerifyBlock is the job's verify block size: verify_interval, or the
+// default VerifyInterval gives.
+func (j *Job) VerifyBlock() int {
+	if j.VerifyInterval > 0 {
+		return int(j.VerifyInterval)
+	}
+	return VerifyInterval(j.MinBS())
 }
 
 // MaxBS returns the largest block size the job uses.
 func (j *Job) MaxBS() uint64 {
-	m := max(j.BS[0], j.BS[1])
+	m := max(j.BS[0], j.BS[1], j.BSRange[0][1], j.BSRange[1][1])
 	for d := range 2 {
 		for _, s := range j.BSSplit[d] {
 			m = max(m, s.Size)

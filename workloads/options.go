@@ -1,20 +1,14 @@
 package workloads
 
 import (
-	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
-
-// ErrUnknownOption is returned for an option iobench does not implement.
-var ErrUnknownOption = errors.New("unknown option")
-
-// ErrBadValue is returned for an option value that does not parse or is
-// out of range.
-var ErrBadValue = errors.New("bad value")
 
 type optKind uint8
 
@@ -36,19 +30,36 @@ type Option struct {
 	Arg     string // what the value looks like, for help
 	Default string
 	Help    string
-	Engine  bool // an iobench engine option (fio ignores it)
+	Engine  bool     // an iobench engine option (fio ignores it)
+	Aliases []string // other names (filled in by Lookup)
 	kind    optKind
 	set     func(j *Job, v string) error
 	get     func(j *Job) string
+	// refuse, when set, returns why iobench cannot honour value ("" when
+	// it can): the option is fio's, and that value would change what
+	// runs in a way iobench does not implement.
+	refuse func(v string) string
 }
 
 var options = []Option{
 	{Name: "name", Arg: "str", Help: "job name", kind: kindString,
 		set: func(j *Job, v string) error { j.Name = v; return nil }, get: func(j *Job) string { return j.Name }},
-	{Name: "filename", Arg: "path", Help: "target block device or file (default: an automatically created loop device)", kind: kindString,
-		set: func(j *Job, v string) error { j.Filename = v; return nil }, get: func(j *Job) string { return j.Filename }},
-	{Name: "rw", Arg: "pattern", Default: "read", Help: "read, write, randread, randwrite, rw (readwrite), randrw", kind: kindString,
-		set: setRW, get: func(j *Job) string { return string(j.RW) }},
+	{Name: "filename", Arg: "path", Help: "target block device or file (default: an automatically created loop device); one per job", kind: kindString,
+		set: func(j *Job, v string) error { j.Filename = strings.ReplaceAll(v, `\:`, ":"); return nil }, get: func(j *Job) string { return j.Filename },
+		refuse: func(v string) string {
+			if strings.Contains(strings.ReplaceAll(v, `\:`, ""), ":") {
+				return "several files (a:b) are not implemented: iobench runs one target per job"
+			}
+			return ""
+		}},
+	{Name: "rw", Arg: "pattern", Default: "read", Help: "read, write, randread, randwrite, rw (readwrite), randrw, with :N (see the README)", kind: kindString,
+		refuse: func(v string) string {
+			if strings.Contains(strings.ToLower(v), "trim") {
+				return "trim (discard) is not implemented: this kernel offers block discard through io_uring (BLOCK_URING_CMD_DISCARD, Linux 6.12 and later) and the BLKDISCARD ioctl, but the engine issues neither"
+			}
+			return ""
+		},
+		set: setRW, get: rwString},
 	{Name: "rwmixread", Arg: "pct", Default: "50", Help: "read share of rw and randrw, percent", kind: kindFloat,
 		set: func(j *Job, v string) error {
 			p, err := parsePct(v)
@@ -61,9 +72,9 @@ var options = []Option{
 			j.RWMixRead = 100 - p
 			return err
 		}, get: func(j *Job) string { return strconv.FormatFloat(100-j.RWMixRead, 'g', -1, 64) }},
-	{Name: "bs", Arg: "size[,size]", Default: "4k", Help: "block size (reads,writes)", kind: kindSize,
-		set: setBS, get: func(j *Job) string { return sizeString(j.BS[0]) + "," + sizeString(j.BS[1]) }},
-	{Name: "bssplit", Arg: "size/pct:...[,size/pct:...]", Help: "mix of block sizes, e.g. 4k/50:64k/40:1m/10 (reads,writes)", kind: kindString,
+	{Name: "bs", Arg: "size[,size]", Default: "4k", Help: "block size, or a range lo-hi (reads,writes); alias blocksize", kind: kindSize,
+		set: setBS, get: func(j *Job) string { return bsString(j) }},
+	{Name: "bssplit", Arg: "size/pct:...[,size/pct:...]", Help: "mix of block sizes, e.g. 4k/50:64k/40:1m/10 (reads,writes)", kind: kindSize,
 		set: setBSSplit, get: func(j *Job) string { return bssplitString(j.BSSplit) }},
 	{Name: "iodepth", Arg: "n", Default: "1", Help: "I/Os in flight per job", kind: kindInt,
 		set: func(j *Job, v string) (err error) { j.IODepth, err = parseInt(v, 1, 4096); return },
@@ -71,28 +82,29 @@ var options = []Option{
 	{Name: "numjobs", Arg: "n", Default: "1", Help: "clones of the job, each with its own queue", kind: kindInt,
 		set: func(j *Job, v string) (err error) { j.NumJobs, err = parseInt(v, 1, 256); return },
 		get: func(j *Job) string { return strconv.Itoa(j.NumJobs) }},
-	{Name: "size", Arg: "size|pct%", Help: "bytes of the target each job covers (default: all of it)", kind: kindSize,
-		set: func(j *Job, v string) (err error) {
-			j.Size, j.SizePct = 0, 0
-			if strings.HasSuffix(v, "%") {
-				j.SizePct, err = parsePct(v)
-				if err == nil && j.SizePct == 0 {
-					err = fmt.Errorf("%q: want a share above 0%%", v)
-				}
-				return err
-			}
-			j.Size, err = ParseSize(v)
-			return err
-		},
-		get: func(j *Job) string {
-			if j.SizePct > 0 {
-				return strconv.FormatFloat(j.SizePct, 'g', -1, 64) + "%"
-			}
-			return sizeString(j.Size)
-		}},
-	{Name: "offset", Arg: "size", Default: "0", Help: "start of the region in the target", kind: kindSize,
-		set: func(j *Job, v string) (err error) { j.Offset, err = ParseSize(v); return },
-		get: func(j *Job) string { return sizeString(j.Offset) }},
+	{Name: "size", Arg: "size|pct%", Help: "bytes of the target each job covers, or a percentage of the target (default: all of it)", kind: kindSize,
+		set: func(j *Job, v string) (err error) { j.Size, j.SizePct, err = j.parseSizeOrPct(v); return },
+		get: func(j *Job) string { return pctOrSize(j.Size, j.SizePct) }},
+	{Name: "offset", Arg: "size|pct%", Default: "0", Help: "start of the region in the target, or a percentage of the target", kind: kindSize,
+		set: func(j *Job, v string) (err error) { j.Offset, j.OffsetPct, err = j.parseSizeOrPct(v); return },
+		get: func(j *Job) string { return pctOrSize(j.Offset, j.OffsetPct) }},
+	{Name: "offset_increment", Arg: "size", Default: "0", Help: "clone n starts at offset + n*offset_increment", kind: kindSize,
+		set: func(j *Job, v string) (err error) { j.OffsetIncrement, err = j.parseSize(v); return },
+		get: func(j *Job) string { return sizeString(j.OffsetIncrement) }},
+	{Name: "io_size", Arg: "size", Help: "bytes to transfer per pass, wrapping over the region (default: size); alias io_limit", kind: kindSize,
+		set: func(j *Job, v string) (err error) { j.IOSize, err = j.parseSize(v); return },
+		get: func(j *Job) string { return sizeString(j.IOSize) }},
+	{Name: "number_ios", Arg: "n", Help: "stop after this many I/Os", kind: kindInt,
+		set: func(j *Job, v string) (err error) { j.NumberIOs, err = parseInt(v, 0, math.MaxInt32); return },
+		get: func(j *Job) string { return strconv.Itoa(j.NumberIOs) }},
+	{Name: "percentage_random", Arg: "pct", Default: "100", Help: "share of a random pattern's I/Os at random offsets; the others continue sequentially", kind: kindFloat,
+		set: func(j *Job, v string) (err error) { j.PercentageRandom, err = parsePct(v); return },
+		get: func(j *Job) string { return strconv.FormatFloat(j.PercentageRandom, 'g', -1, 64) }},
+	{Name: "blockalign", Arg: "size", Help: "alignment of random offsets (default: the smallest block size); alias ba", kind: kindSize,
+		set: func(j *Job, v string) (err error) { j.BlockAlign, err = j.parseSize(v); return },
+		get: func(j *Job) string { return sizeString(j.BlockAlign) }},
+	{Name: "bsrange", Arg: "lo-hi[,lo-hi]", Help: "block sizes drawn from a range, in multiples of lo (reads,writes); bs=lo-hi does the same", kind: kindSize,
+		set: setBS, get: func(j *Job) string { return bsString(j) }},
 	{Name: "runtime", Arg: "time", Help: "stop after this long (seconds unless a unit is given)", kind: kindTime,
 		set: func(j *Job, v string) (err error) { j.Runtime, err = ParseTime(v); return },
 		get: func(j *Job) string { return j.Runtime.String() }},
@@ -102,23 +114,77 @@ var options = []Option{
 	{Name: "ramp_time", Arg: "time", Help: "run this long before measuring", kind: kindTime,
 		set: func(j *Job, v string) (err error) { j.RampTime, err = ParseTime(v); return },
 		get: func(j *Job) string { return j.RampTime.String() }},
-	{Name: "direct", Arg: "bool", Default: "1", Help: "direct I/O (iobench always does it)", kind: kindBool,
+	{Name: "direct", Arg: "bool", Default: "1", Help: "O_DIRECT I/O; 0: through the page cache (io_uring, as fio's buffered I/O)", kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.Direct, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.Direct) }},
+	{Name: "invalidate", Arg: "bool", Default: "1", Help: "drop the target's page cache before the job (matters with direct=0)", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.Invalidate, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.Invalidate) }},
+	{Name: "buffered", Arg: "bool", Default: "0", Help: "the opposite of direct", kind: kindBool,
+		set: func(j *Job, v string) (err error) {
+			b, err := parseBool(v)
+			j.Direct = !b
+			return err
+		}, get: func(j *Job) string { return boolString(!j.Direct) }},
 	{Name: "random_distribution", Arg: "dist", Default: "random", Help: "random, zipf:θ, pareto:h, normal:σ%, zoned:a/s:...", kind: kindString,
 		set: func(j *Job, v string) (err error) { j.Dist, err = ParseDist(v); return },
 		get: func(j *Job) string { return j.Dist.String() }},
 	{Name: "norandommap", Arg: "bool", Help: "random offsets may repeat before every block was hit once", kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.NoRandomMap, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.NoRandomMap) }},
+	{Name: "zonemode", Arg: "none|strided", Default: "none", Help: "strided: I/O within one zone of zonerange bytes until zonesize bytes are done, then zoneskip bytes on (zbd is refused)", kind: kindString,
+		set: func(j *Job, v string) error {
+			switch strings.ToLower(v) {
+			case "none", "strided":
+				j.ZoneMode = strings.ToLower(v)
+				return nil
+			}
+			return fmt.Errorf("want none or strided")
+		}, get: func(j *Job) string { return j.ZoneMode },
+		refuse: func(v string) string {
+			if strings.EqualFold(v, "zbd") {
+				return "zoned block devices (zbd) are not implemented"
+			}
+			return ""
+		}},
+	{Name: "zonesize", Arg: "size", Help: "strided: bytes transferred in a zone before moving on", kind: kindSize,
+		set: func(j *Job, v string) (err error) { j.ZoneSize, err = j.parseSize(v); return },
+		get: func(j *Job) string { return sizeString(j.ZoneSize) }},
+	{Name: "zonerange", Arg: "size", Help: "strided: size of a zone", kind: kindSize,
+		set: func(j *Job, v string) (err error) { j.ZoneRange, err = j.parseSize(v); return },
+		get: func(j *Job) string { return sizeString(j.ZoneRange) }},
+	{Name: "zoneskip", Arg: "size", Help: "strided: bytes skipped after a zone", kind: kindSize,
+		set: func(j *Job, v string) (err error) { j.ZoneSkip, err = j.parseSize(v); return },
+		get: func(j *Job) string { return sizeString(j.ZoneSkip) }},
+	{Name: "random_generator", Arg: "name", Default: "tausworthe", Help: "lfsr: every block once per pass without a block map, even with norandommap; tausworthe, tausworthe64: iobench's generator", kind: kindString,
+		set: func(j *Job, v string) error {
+			switch strings.ToLower(v) {
+			case "lfsr", "tausworthe", "tausworthe64":
+				j.RandomGenerator = strings.ToLower(v)
+				return nil
+			}
+			return fmt.Errorf("want lfsr, tausworthe or tausworthe64")
+		}, get: func(j *Job) string { return j.RandomGenerator }},
 	{Name: "randrepeat", Arg: "bool", Default: "1", Help: "the same random sequence every run", kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.RandRepeat, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.RandRepeat) }},
 	{Name: "randseed", Arg: "n", Help: "seed of the random sequence", kind: kindInt,
 		set: func(j *Job, v string) (err error) { j.RandSeed, err = strconv.ParseUint(v, 0, 64); return },
 		get: func(j *Job) string { return strconv.FormatUint(j.RandSeed, 10) }},
-	{Name: "verify", Arg: "hash", Help: "check data: crc32c (crc32c-intel), sha256; 0 to disable", kind: kindString,
+	{Name: "verify", Arg: "hash", Help: "check data: crc32c (crc32c-intel), crc32, md5, sha256, xxhash, meta (header only), pattern (verify_pattern only); 0 to disable", kind: kindString,
 		set: setVerify, get: func(j *Job) string { return j.Verify }},
+	{Name: "verify_pattern", Arg: "0xhex|\"str\"", Help: "data of verify blocks after their header (verify=pattern: all of it)", kind: kindString,
+		set: func(j *Job, v string) (err error) { j.VerifyPattern, err = parsePattern(v); return },
+		get: func(j *Job) string { return fmt.Sprintf("0x%x", j.VerifyPattern) }},
+	{Name: "verify_interval", Arg: "size", Help: "bytes per verify header (default: the smallest block size, at most 4k)", kind: kindSize,
+		set: func(j *Job, v string) (err error) { j.VerifyInterval, err = j.parseSize(v); return },
+		get: func(j *Job) string { return sizeString(j.VerifyInterval) }},
+	{Name: "verify_backlog", Arg: "n", Help: "after every n writes, let in-flight I/O finish and read those n back to check them", kind: kindInt,
+		set: func(j *Job, v string) (err error) { j.VerifyBacklog, err = parseInt(v, 0, math.MaxInt32); return },
+		get: func(j *Job) string { return strconv.Itoa(j.VerifyBacklog) }},
+	{Name: "do_verify", Arg: "bool", Default: "1", Help: "read the region back and check it after a writing job (0: only verify_backlog and reads check)", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.DoVerify, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.DoVerify) }},
 	{Name: "verify_only", Arg: "bool", Help: "only read back and check data an earlier run wrote", kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.VerifyOnly, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.VerifyOnly) }},
@@ -127,17 +193,204 @@ var options = []Option{
 		get: func(j *Job) string { return boolString(j.Stonewall) }},
 	{Name: "wait_for", Arg: "job", Help: "start after the named job finishes", kind: kindString,
 		set: func(j *Job, v string) error { j.WaitFor = v; return nil }, get: func(j *Job) string { return j.WaitFor }},
-	{Name: "fsync", Arg: "n", Help: "sync (Engine.Sync) after every n writes", kind: kindInt,
-		set: func(j *Job, v string) (err error) { j.Fsync, err = parseInt(v, 0, 1<<30); return },
-		get: func(j *Job) string { return strconv.Itoa(j.Fsync) }},
-	{Name: "fdatasync", Arg: "n", Help: "as fsync (iobench's Sync covers data and mappings alike)", kind: kindInt,
-		set: func(j *Job, v string) (err error) { j.Fdatasync, err = parseInt(v, 0, 1<<30); return },
-		get: func(j *Job) string { return strconv.Itoa(j.Fdatasync) }},
-	{Name: "end_fsync", Arg: "bool", Help: "sync when the job's writes are done", kind: kindBool,
+	{Name: "ioengine", Arg: "name", Default: "io_uring", Help: "io_uring (iobench's engine), or null: the engine's whole path (cache, mapper, splitting, the ring) with IORING_OP_NOP in place of device I/O, as fio's null engine does no I/O; any other engine is refused", kind: kindString,
+		set: func(j *Job, v string) error { j.IOEngine = strings.ToLower(v); return nil }, get: func(j *Job) string { return j.IOEngine },
+		refuse: func(v string) string {
+			if strings.EqualFold(v, "io_uring") || strings.EqualFold(v, "null") {
+				return ""
+			}
+			return "iobench runs its own io_uring engine (or null) only; set ioengine=io_uring (fio then runs the same kind of engine)"
+		}},
+	{Name: "loops", Arg: "n", Default: "1", Help: "passes over the region (when not time_based)", kind: kindInt,
+		set: func(j *Job, v string) (err error) { j.Loops, err = parseInt(v, 1, 1<<30); return },
+		get: func(j *Job) string { return strconv.Itoa(j.Loops) }},
+	{Name: "kb_base", Arg: "1024|1000", Default: "1024", Help: "units of sizes: 1024 (k is 1024, kib 1000, as fio) or 1000 (k is 1000, kib 1024)", kind: kindInt,
+		set: func(j *Job, v string) error {
+			switch v {
+			case "1024":
+				j.KBBase = 1024
+			case "1000":
+				j.KBBase = 1000
+			default:
+				return fmt.Errorf("want 1024 or 1000")
+			}
+			return nil
+		}, get: func(j *Job) string { return strconv.FormatUint(j.KBBase, 10) }},
+	{Name: "percentile_list", Arg: "p:p:...", Help: "latency percentiles reported, e.g. 50:99:99.9 (up to 20)", kind: kindString,
+		set: setPercentileList, get: func(j *Job) string { return percentileListString(j.PercentileList) }},
+	{Name: "clat_percentiles", Arg: "bool", Default: "1", Help: "report completion-latency percentiles", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.ClatPercentiles, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.ClatPercentiles) }},
+	{Name: "lat_percentiles", Arg: "bool", Help: "report total-latency percentiles", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.LatPercentiles, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.LatPercentiles) }},
+	{Name: "slat_percentiles", Arg: "bool", Help: "report submission-latency percentiles", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.SlatPercentiles, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.SlatPercentiles) }},
+	{Name: "disable_lat", Arg: "bool", Help: "do not measure total latency", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.DisableLat, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.DisableLat) }},
+	{Name: "disable_clat", Arg: "bool", Help: "do not measure completion latency", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.DisableClat, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.DisableClat) }},
+	{Name: "disable_slat", Arg: "bool", Help: "do not measure submission latency", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.DisableSlat, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.DisableSlat) }},
+	{Name: "disable_bw_measurement", Arg: "bool", Help: "do not sample bandwidth and IOPS; alias disable_bw", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.DisableBW, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.DisableBW) }},
+	{Name: "gtod_reduce", Arg: "bool", Help: "disable_lat, disable_clat, disable_slat and disable_bw_measurement together", kind: kindBool,
+		set: func(j *Job, v string) error {
+			b, err := parseBool(v)
+			if b {
+				j.DisableLat, j.DisableClat, j.DisableSlat, j.DisableBW = true, true, true, true
+			}
+			return err
+		}, get: func(j *Job) string { return boolString(j.DisableLat && j.DisableClat && j.DisableSlat && j.DisableBW) }},
+	{Name: "bwavgtime", Arg: "ms", Default: "500", Help: "bandwidth sampling period (milliseconds unless a unit is given)", kind: kindTime,
+		set: func(j *Job, v string) (err error) { j.BWAvgTime, err = parseDuration(v, time.Millisecond); return },
+		get: func(j *Job) string { return strconv.FormatInt(j.BWAvgTime.Milliseconds(), 10) }},
+	{Name: "iopsavgtime", Arg: "ms", Default: "500", Help: "IOPS sampling period (milliseconds unless a unit is given)", kind: kindTime,
+		set: func(j *Job, v string) (err error) { j.IOPSAvgTime, err = parseDuration(v, time.Millisecond); return },
+		get: func(j *Job) string { return strconv.FormatInt(j.IOPSAvgTime.Milliseconds(), 10) }},
+	{Name: "cpus_allowed", Arg: "cpus", Help: "CPUs the job's threads may run on, e.g. 0-3,6", kind: kindString,
+		set: func(j *Job, v string) (err error) { j.CPUs, err = parseCPUList(v); return },
+		get: func(j *Job) string { return cpuListString(j.CPUs) }},
+	{Name: "cpumask", Arg: "mask", Help: "CPUs the job's threads may run on, as a bit mask (0x3 is CPUs 0 and 1)", kind: kindString,
+		set: func(j *Job, v string) (err error) { j.CPUs, err = parseCPUMask(v); return },
+		get: func(j *Job) string { return cpuListString(j.CPUs) }},
+	{Name: "cpus_allowed_policy", Arg: "shared", Default: "shared", Help: "shared only: every thread of the job may use every CPU of the set", kind: kindString,
+		set: func(j *Job, v string) error { return nil }, get: func(j *Job) string { return "shared" },
+		refuse: func(v string) string {
+			if strings.EqualFold(v, "shared") {
+				return ""
+			}
+			return "only shared is implemented (each thread may use every CPU of the set)"
+		}},
+	{Name: "write_bw_log", Arg: "prefix", Help: "log bandwidth to PREFIX_bw.N.log (fio's log format)", kind: kindString,
+		set: func(j *Job, v string) error { j.Logs.BW = v; return nil }, get: func(j *Job) string { return j.Logs.BW }},
+	{Name: "write_iops_log", Arg: "prefix", Help: "log IOPS to PREFIX_iops.N.log", kind: kindString,
+		set: func(j *Job, v string) error { j.Logs.IOPS = v; return nil }, get: func(j *Job) string { return j.Logs.IOPS }},
+	{Name: "write_lat_log", Arg: "prefix", Help: "log latencies to PREFIX_lat.N.log, PREFIX_clat.N.log and PREFIX_slat.N.log", kind: kindString,
+		set: func(j *Job, v string) error { j.Logs.Lat = v; return nil }, get: func(j *Job) string { return j.Logs.Lat }},
+	{Name: "write_hist_log", Arg: "prefix", Help: "log completion-latency histograms to PREFIX_clat_hist.N.log every log_hist_msec", kind: kindString,
+		set: func(j *Job, v string) error { j.Logs.Hist = v; return nil }, get: func(j *Job) string { return j.Logs.Hist }},
+	{Name: "log_avg_msec", Arg: "ms", Default: "0", Help: "average log entries over this period (0: one entry per I/O)", kind: kindTime,
+		set: func(j *Job, v string) (err error) { j.Logs.Avg, err = parseDuration(v, time.Millisecond); return },
+		get: func(j *Job) string { return strconv.FormatInt(j.Logs.Avg.Milliseconds(), 10) }},
+	{Name: "log_hist_msec", Arg: "ms", Default: "0", Help: "period of the histogram log (0: no entries)", kind: kindTime,
+		set: func(j *Job, v string) (err error) {
+			j.Logs.HistPeriod, err = parseDuration(v, time.Millisecond)
+			return
+		},
+		get: func(j *Job) string { return strconv.FormatInt(j.Logs.HistPeriod.Milliseconds(), 10) }},
+	{Name: "log_max_value", Arg: "bool", Help: "averaged latency logs give the period's maximum, not its mean", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.Logs.MaxValue, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.Logs.MaxValue) }},
+	{Name: "log_offset", Arg: "bool", Help: "add each I/O's offset to per-I/O log entries", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.Logs.Offset, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.Logs.Offset) }},
+	{Name: "per_job_logs", Arg: "bool", Default: "1", Help: "one log file per job thread (PREFIX_bw.N.log); 0: one for all (PREFIX_bw.log)", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.Logs.PerJob, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.Logs.PerJob) }},
+	{Name: "fsync", Arg: "n", Default: "0", Help: "flush the device (fsync, through io_uring) after every n writes", kind: kindInt,
+		set: func(j *Job, v string) (err error) { j.FsyncEvery, err = parseInt(v, 0, 1<<30); return },
+		get: func(j *Job) string { return strconv.Itoa(j.FsyncEvery) }},
+	{Name: "fdatasync", Arg: "n", Default: "0", Help: "flush the device's data (fdatasync, through io_uring) after every n writes", kind: kindInt,
+		set: func(j *Job, v string) (err error) { j.FdatasyncEvery, err = parseInt(v, 0, 1<<30); return },
+		get: func(j *Job) string { return strconv.Itoa(j.FdatasyncEvery) }},
+	{Name: "end_fsync", Arg: "bool", Help: "flush the device when the job's writes are done", kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.EndFsync, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.EndFsync) }},
-	{Name: "ioengine", Arg: "name", Default: "io_uring", Help: "io_uring (iobench's engine), or null: the engine's whole path (cache, mapper, splitting, the ring) with IORING_OP_NOP in place of device I/O, as fio's null engine does no I/O", kind: kindString,
-		set: func(j *Job, v string) error { j.IOEngine = strings.ToLower(v); return nil }, get: func(j *Job) string { return j.IOEngine }},
+	{Name: "fsync_on_close", Arg: "bool", Help: "flush the device when the job closes it", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.FsyncOnClose, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.FsyncOnClose) }},
+	{Name: "sync", Arg: "0|1|sync|dsync", Default: "0", Help: "open the target O_SYNC (1, sync) or O_DSYNC (dsync)", kind: kindBool,
+		set: func(j *Job, v string) error {
+			switch strings.ToLower(v) {
+			case "0", "none", "false", "off":
+				j.SyncMode = ""
+			case "1", "sync", "true", "on", "":
+				j.SyncMode = "sync"
+			case "dsync":
+				j.SyncMode = "dsync"
+			default:
+				return fmt.Errorf("want 0, 1, sync or dsync")
+			}
+			return nil
+		}, get: func(j *Job) string { return map[string]string{"": "0"}[j.SyncMode] + j.SyncMode }},
+	{Name: "rate", Arg: "bytes/s[,bytes/s]", Help: "cap bandwidth per direction (reads,writes; one value caps each); 0 is no cap", kind: kindSize,
+		set: func(j *Job, v string) (err error) { j.Rate, err = j.parsePair(v); return },
+		get: func(j *Job) string { return sizeString(j.Rate[0]) + "," + sizeString(j.Rate[1]) }},
+	{Name: "rate_iops", Arg: "n[,n]", Help: "cap IOPS per direction (reads,writes)", kind: kindString,
+		set: func(j *Job, v string) (err error) { j.RateIOPS, err = parseIntPair(v); return },
+		get: func(j *Job) string { return fmt.Sprintf("%d,%d", j.RateIOPS[0], j.RateIOPS[1]) }},
+	{Name: "rate_min", Arg: "bytes/s[,bytes/s]", Help: "fail the job when a direction's bandwidth over a second falls below this", kind: kindSize,
+		set: func(j *Job, v string) (err error) { j.RateMin, err = j.parsePair(v); return },
+		get: func(j *Job) string { return sizeString(j.RateMin[0]) + "," + sizeString(j.RateMin[1]) }},
+	{Name: "rate_process", Arg: "linear|poisson", Default: "linear", Help: "spacing of rate-capped I/Os: even, or exponential gaps with the same mean", kind: kindString,
+		set: func(j *Job, v string) error {
+			switch strings.ToLower(v) {
+			case "linear":
+				j.RatePoisson = false
+			case "poisson":
+				j.RatePoisson = true
+			default:
+				return fmt.Errorf("want linear or poisson")
+			}
+			return nil
+		}, get: func(j *Job) string { return map[bool]string{false: "linear", true: "poisson"}[j.RatePoisson] }},
+	{Name: "thinktime", Arg: "time", Help: "after thinktime_blocks I/Os, let in-flight I/O finish and pause this long (µs unless a unit is given)", kind: kindTime,
+		set: func(j *Job, v string) (err error) { j.ThinkTime, err = parseDuration(v, time.Microsecond); return },
+		get: func(j *Job) string { return strconv.FormatInt(j.ThinkTime.Microseconds(), 10) }},
+	{Name: "thinktime_spin", Arg: "time", Help: "the part of thinktime spent spinning on the CPU (µs unless a unit is given)", kind: kindTime,
+		set: func(j *Job, v string) (err error) { j.ThinkSpin, err = parseDuration(v, time.Microsecond); return },
+		get: func(j *Job) string { return strconv.FormatInt(j.ThinkSpin.Microseconds(), 10) }},
+	{Name: "thinktime_blocks", Arg: "n", Default: "1", Help: "I/Os between thinktime pauses", kind: kindInt,
+		set: func(j *Job, v string) (err error) { j.ThinkBlocks, err = parseInt(v, 1, math.MaxInt32); return },
+		get: func(j *Job) string { return strconv.Itoa(j.ThinkBlocks) }},
+	{Name: "startdelay", Arg: "time", Help: "wait this long before the job starts", kind: kindTime,
+		set: func(j *Job, v string) (err error) { j.StartDelay, err = ParseTime(v); return },
+		get: func(j *Job) string { return j.StartDelay.String() }},
+	{Name: "exitall_on_error", Arg: "bool", Help: "when this job fails, stop every job of the run", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.ExitAllOnError, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.ExitAllOnError) }},
+	{Name: "refill_buffers", Arg: "bool", Help: "fresh random data in every write buffer", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.Buffers.Refill, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.Buffers.Refill) }},
+	{Name: "zero_buffers", Arg: "bool", Help: "write zeros", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.Buffers.Zero, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.Buffers.Zero) }},
+	{Name: "scramble_buffers", Arg: "bool", Default: "1", Help: "change a few bytes of each 512 of a write buffer per write, against deduplication", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.Buffers.Scramble, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.Buffers.Scramble) }},
+	{Name: "buffer_pattern", Arg: "0xhex|\"str\"", Help: "write buffers hold this pattern", kind: kindString,
+		set: func(j *Job, v string) (err error) { j.Buffers.Pattern, err = parsePattern(v); return },
+		get: func(j *Job) string { return fmt.Sprintf("0x%x", j.Buffers.Pattern) }},
+	{Name: "buffer_compress_percentage", Arg: "pct", Help: "make write data compressible by this much (zeros in each buffer_compress_chunk)", kind: kindFloat,
+		set: func(j *Job, v string) (err error) { j.Buffers.CompressPct, err = parsePct(v); return },
+		get: func(j *Job) string { return strconv.FormatFloat(j.Buffers.CompressPct, 'g', -1, 64) }},
+	{Name: "buffer_compress_chunk", Arg: "size", Default: "512", Help: "granularity of buffer_compress_percentage", kind: kindSize,
+		set: func(j *Job, v string) (err error) { j.Buffers.CompressChunk, err = j.parseSize(v); return },
+		get: func(j *Job) string { return sizeString(j.Buffers.CompressChunk) }},
+	{Name: "dedupe_percentage", Arg: "pct", Help: "share of writes whose data repeats an earlier write's (the others are fresh)", kind: kindFloat,
+		set: func(j *Job, v string) (err error) { j.Buffers.DedupePct, err = parsePct(v); return },
+		get: func(j *Job) string { return strconv.FormatFloat(j.Buffers.DedupePct, 'g', -1, 64) }},
+	{Name: "latency_target", Arg: "time", Help: "find the deepest queue (up to iodepth) whose latency_percentile of latency stays within this (µs unless a unit is given)", kind: kindTime,
+		set: func(j *Job, v string) (err error) { j.LatencyTarget, err = parseDuration(v, time.Microsecond); return },
+		get: func(j *Job) string { return strconv.FormatInt(j.LatencyTarget.Microseconds(), 10) }},
+	{Name: "latency_window", Arg: "time", Default: "1s", Help: "period over which latency_target is judged (µs unless a unit is given)", kind: kindTime,
+		set: func(j *Job, v string) (err error) { j.LatencyWindow, err = parseDuration(v, time.Microsecond); return },
+		get: func(j *Job) string { return strconv.FormatInt(j.LatencyWindow.Microseconds(), 10) }},
+	{Name: "latency_percentile", Arg: "pct", Default: "100", Help: "share of I/Os that must meet latency_target", kind: kindFloat,
+		set: func(j *Job, v string) (err error) { j.LatencyPercentile, err = parsePct(v); return },
+		get: func(j *Job) string { return strconv.FormatFloat(j.LatencyPercentile, 'g', -1, 64) }},
+	{Name: "group_reporting", Arg: "bool", Help: "report a job's numjobs clones as one", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.GroupReporting, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.GroupReporting) }},
+	{Name: "exitall", Arg: "bool", Help: "when one job of the group finishes, stop the others", kind: kindBool,
+		set: func(j *Job, v string) (err error) { j.ExitAll, err = parseBool(v); return },
+		get: func(j *Job) string { return boolString(j.ExitAll) }},
 
 	{Name: "mapper", Arg: "name", Default: "linear", Help: "linear (raw device), scattered (synthetic fragmented file), cow (out-of-place writes), fiemap (a real file's layout), ext4 (a file of an unmounted ext4 filesystem, read from its own structures), cowlog (durable out-of-place writes over the whole target)", Engine: true, kind: kindString,
 		set: func(j *Job, v string) error { j.Mapper = strings.ToLower(v); return nil }, get: func(j *Job) string { return j.Mapper }},
@@ -158,16 +411,16 @@ var options = []Option{
 	{Name: "warm", Arg: "bool", Help: "scattered: fill the extent cache before the run (no mapper cost), to measure a warm cache", Engine: true, kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.Warm, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.Warm) }},
-	{Name: "fixedbufs", Arg: "bool", Help: "registered (fixed) buffers", Engine: true, kind: kindBool,
+	{Name: "fixedbufs", Arg: "bool", Help: "registered (fixed) buffers", kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.FixedBufs, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.FixedBufs) }},
-	{Name: "registerfiles", Arg: "bool", Help: "registered files", Engine: true, kind: kindBool,
+	{Name: "registerfiles", Arg: "bool", Help: "registered files", kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.RegisterFiles, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.RegisterFiles) }},
-	{Name: "sqthread_poll", Arg: "bool", Help: "kernel submission polling (SQPOLL)", Engine: true, kind: kindBool,
+	{Name: "sqthread_poll", Arg: "bool", Help: "kernel submission polling (SQPOLL)", kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.SQPoll, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.SQPoll) }},
-	{Name: "hipri", Arg: "bool", Help: "polled completions (IOPOLL; needs device poll queues)", Engine: true, kind: kindBool,
+	{Name: "hipri", Arg: "bool", Help: "polled completions (IOPOLL; needs device poll queues)", kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.HiPri, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.HiPri) }},
 	{Name: "force", Arg: "bool", Help: "write to a block device even if it looks in use or holds data", Engine: true, kind: kindBool,
@@ -176,33 +429,32 @@ var options = []Option{
 }
 
 // aliases map other spellings to the table's names.
-var aliases = map[string]string{"readwrite": "rw", "sqpoll": "sqthread_poll", "fixedbuffers": "fixedbufs"}
+var aliases = map[string]string{"readwrite": "rw", "sqpoll": "sqthread_poll", "fixedbuffers": "fixedbufs",
+	"blocksize": "bs", "disable_bw": "disable_bw_measurement", "io_limit": "io_size", "ba": "blockalign",
+	"blocksize_range": "bsrange"}
 
-// noticeOptions are fio options that only tune fio itself; iobench accepts
-// them and says it ignores them.
+// noticeOptions are fio options that cannot change what iobench
+// measures; iobench accepts them and says why they make no difference.
 var noticeOptions = map[string]string{
-	"iodepth_batch":          "ignored: iobench submits as it reaps",
-	"iodepth_batch_submit":   "ignored: iobench submits as it reaps",
-	"iodepth_batch_complete": "ignored: iobench submits as it reaps",
-	"iodepth_low":            "ignored: iobench submits as it reaps",
-	"group_reporting":        "ignored: iobench reports each job",
-	"thread":                 "ignored: iobench jobs are goroutines",
-	"invalidate":             "ignored: direct I/O bypasses the page cache",
-	"buffered":               "ignored: iobench always does direct I/O",
-	"norandommap_warn":       "ignored",
-	"lat_percentiles":        "ignored: iobench always reports latency percentiles",
-	"clat_percentiles":       "ignored: iobench always reports latency percentiles",
-	"percentile_list":        "ignored: iobench reports fio's default percentiles",
-	"cpus_allowed":           "ignored",
-	"gtod_reduce":            "ignored",
-	"disable_slat":           "ignored",
-	"registerfiles_warn":     "ignored",
-	"exitall":                "ignored",
-	"allow_mounted_write":    "ignored: use force to write to a device in use",
-	"kb_base":                "ignored: iobench sizes are 1024-based, as fio's default",
-	"unit_base":              "ignored",
-	"description":            "ignored",
-	"loops":                  "ignored: use runtime and time_based",
+	"thread":              "cannot change what is measured: iobench's jobs are always threads of one process",
+	"description":         "cannot change what is measured: a job's description",
+	"unit_base":           "cannot change what is measured: it only selects bits or bytes in fio's printed bandwidth",
+	"allow_mounted_write": "cannot change what is measured: iobench refuses a device in use unless force is given",
+}
+
+// refusedOptions are fio options iobench knows but does not implement:
+// each would change what runs, so the job is refused with the reason.
+var refusedOptions = map[string]string{
+	"iodepth_batch":              "iobench's batching is fixed: it hands every queued I/O to the kernel at each reap and waits for one completion",
+	"iodepth_batch_submit":       "iobench's batching is fixed: it hands every queued I/O to the kernel at each reap and waits for one completion",
+	"iodepth_batch_complete":     "iobench's batching is fixed: it hands every queued I/O to the kernel at each reap and waits for one completion",
+	"iodepth_batch_complete_min": "iobench's batching is fixed: it hands every queued I/O to the kernel at each reap and waits for one completion",
+	"iodepth_batch_complete_max": "iobench's batching is fixed: it hands every queued I/O to the kernel at each reap and waits for one completion",
+	"iodepth_low":                "iobench's batching is fixed: it refills the queue as soon as an I/O completes",
+	"directory":                  "not implemented: give the target with filename",
+	"nrfiles":                    "not implemented: one target per job",
+	"filesize":                   "not implemented: use size",
+	"include":                    "include is a directive, not an option: write 'include FILE' on a line of its own",
 }
 
 var optionIndex = func() map[string]*Option {
@@ -216,6 +468,28 @@ var optionIndex = func() map[string]*Option {
 // Options returns the option table, for --help and for callers mapping
 // their own flags.
 func Options() []Option { return options }
+
+// Lookup returns the option named name (or one of its aliases), with
+// Aliases filled in.
+func Lookup(name string) (Option, bool) {
+	name = strings.ToLower(name)
+	if a, ok := aliases[name]; ok {
+		name = a
+	}
+	o, ok := optionIndex[name]
+	if !ok {
+		return Option{}, false
+	}
+	out := *o
+	out.Aliases = nil
+	for a, n := range aliases {
+		if n == o.Name {
+			out.Aliases = append(out.Aliases, a)
+		}
+	}
+	slices.Sort(out.Aliases)
+	return out, true
+}
 
 // IsEngineOnly reports whether key is an iobench engine option (which fio
 // does not know, so job files carry it in an "#iobench:" pragma).
@@ -233,8 +507,33 @@ func IsBool(key string) bool {
 // IsNotice reports whether key is accepted with a notice only.
 func IsNotice(key string) bool { _, ok := noticeOptions[strings.ToLower(key)]; return ok }
 
+// Refused returns the fio options iobench knows and refuses, with the
+// reason each gives.
+func Refused() map[string]string { return maps.Clone(refusedOptions) }
+
+// Notices returns the fio options iobench accepts without effect, with
+// why they cannot change what is measured.
+func Notices() map[string]string { return maps.Clone(noticeOptions) }
+
+// IsRefused reports whether key is a fio option iobench refuses.
+func IsRefused(key string) bool { _, ok := refusedOptions[strings.ToLower(key)]; return ok }
+
+func rwString(j *Job) string {
+	switch {
+	case j.RWMod == 0:
+		return string(j.RW)
+	case j.RW.Random():
+		return fmt.Sprintf("%s:%d", j.RW, j.RWMod)
+	}
+	return string(j.RW) + ":" + sizeString(j.RWMod)
+}
+
+// setRW sets rw: a pattern, optionally with ":N" (sequential: skip N
+// bytes after each I/O; random: a new random offset every N I/Os, the
+// ones between sequential).
 func setRW(j *Job, v string) error {
-	switch strings.ToLower(v) {
+	pat, mod, hasMod := strings.Cut(strings.ToLower(v), ":")
+	switch pat {
 	case "read":
 		j.RW = Read
 	case "write":
@@ -248,38 +547,101 @@ func setRW(j *Job, v string) error {
 	case "randrw":
 		j.RW = RandRW
 	case "trim", "randtrim", "trimwrite", "randtrimwrite":
-		return fmt.Errorf("trim is not supported")
+		return fmt.Errorf("trim is not implemented")
 	default:
 		return fmt.Errorf("want read, write, randread, randwrite, rw or randrw")
+	}
+	j.RWMod = 0
+	if hasMod {
+		var n uint64
+		var err error
+		if j.RW.Random() {
+			var k int
+			k, err = parseInt(mod, 1, math.MaxInt32)
+			n = uint64(k)
+		} else {
+			n, err = j.parseSize(mod)
+		}
+		if err != nil {
+			return fmt.Errorf(":%s: %w", mod, err)
+		}
+		j.RWMod = n
 	}
 	return nil
 }
 
+// setBS sets bs or bsrange: "4k", "4k,8k" (reads,writes), or ranges
+// "4k-64k[,8k-16k]".
 func setBS(j *Job, v string) error {
 	r, w, two := strings.Cut(v, ",")
-	rs, err := ParseSize(r)
-	if err != nil {
-		return err
+	if !two || w == "" {
+		w = r
 	}
-	ws := rs
-	if two && w != "" {
-		if ws, err = ParseSize(w); err != nil {
+	var bs [2]uint64
+	var rng [2][2]uint64
+	for d, part := range []string{r, w} {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := j.parseSize(lo)
+		if err != nil {
 			return err
 		}
+		bs[d] = a
+		if isRange {
+			b, err := j.parseSize(hi)
+			if err != nil {
+				return err
+			}
+			if b < a {
+				return fmt.Errorf("range %s: the upper bound is below the lower", part)
+			}
+			if b > a {
+				rng[d] = [2]uint64{a, b}
+			}
+		}
 	}
-	j.BS = [2]uint64{rs, ws}
+	j.BS, j.BSRange = bs, rng
 	return nil
+}
+
+func bsString(j *Job) string {
+	f := func(d int) string {
+		if j.BSRange[d][1] > 0 {
+			return sizeString(j.BSRange[d][0]) + "-" + sizeString(j.BSRange[d][1])
+		}
+		return sizeString(j.BS[d])
+	}
+	return f(0) + "," + f(1)
+}
+
+// parseSizeOrPct parses a size or a percentage ("50%") of the target.
+func (j *Job) parseSizeOrPct(v string) (uint64, float64, error) {
+	if p, ok := strings.CutSuffix(strings.TrimSpace(v), "%"); ok {
+		pct, err := parsePct(p)
+		if err != nil || pct == 0 {
+			return 0, 0, fmt.Errorf("%q: want a percentage in (0, 100]", v)
+		}
+		return 0, pct, nil
+	}
+	n, err := j.parseSize(v)
+	return n, 0, err
+}
+
+func pctOrSize(n uint64, pct float64) string {
+	if pct > 0 {
+		return strconv.FormatFloat(pct, 'g', -1, 64) + "%"
+	}
+	return sizeString(n)
 }
 
 func setBSSplit(j *Job, v string) error {
 	r, w, two := strings.Cut(v, ",")
-	rs, err := parseSplit(r)
+	rs, err := parseSplit(r, j.KBBase)
 	if err != nil {
 		return err
 	}
 	ws := rs
 	if two && w != "" {
-		if ws, err = parseSplit(w); err != nil {
+		if ws, err = parseSplit(w, j.KBBase); err != nil {
 			return err
 		}
 	}
@@ -289,7 +651,7 @@ func setBSSplit(j *Job, v string) error {
 
 // parseSplit parses "4k/50:64k/40:1m/10". An entry without a percentage
 // shares what the others leave, as fio does.
-func parseSplit(v string) ([]BSSplit, error) {
+func parseSplit(v string, kbBase uint64) ([]BSSplit, error) {
 	var out []BSSplit
 	var sum float64
 	blank := 0
@@ -298,7 +660,7 @@ func parseSplit(v string) ([]BSSplit, error) {
 			continue
 		}
 		sz, pct, hasPct := strings.Cut(part, "/")
-		s, err := ParseSize(sz)
+		s, err := parseSizeBase(sz, kbBase)
 		if err != nil {
 			return nil, err
 		}
@@ -344,14 +706,51 @@ func setVerify(j *Job, v string) error {
 	switch strings.ToLower(v) {
 	case "0", "", "none", "off":
 		j.Verify = ""
-	case "crc32c", "crc32c-intel", "crc32":
+	case "crc32c", "crc32c-intel":
 		j.Verify = "crc32c"
-	case "sha256":
-		j.Verify = "sha256"
+	case "crc32", "md5", "sha256", "xxhash", "meta", "pattern":
+		j.Verify = strings.ToLower(v)
 	default:
-		return fmt.Errorf("want crc32c or sha256")
+		return fmt.Errorf("want crc32c, crc32, md5, sha256, xxhash, meta or pattern (other fio hashes are not implemented)")
 	}
 	return nil
+}
+
+// parsePattern parses a verify_pattern or buffer_pattern: 0x followed by
+// hex digits (the bytes in the order written), a "quoted string", or a
+// decimal number (its little-endian bytes, as fio stores an integer).
+func parsePattern(v string) ([]byte, error) {
+	v = strings.TrimSpace(v)
+	switch {
+	case strings.HasPrefix(v, "0x") || strings.HasPrefix(v, "0X"):
+		h := v[2:]
+		if len(h)%2 == 1 {
+			h = "0" + h
+		}
+		b := make([]byte, len(h)/2)
+		for i := range b {
+			x, err := strconv.ParseUint(h[2*i:2*i+2], 16, 8)
+			if err != nil {
+				return nil, fmt.Errorf("%q: not hex", v)
+			}
+			b[i] = byte(x)
+		}
+		if len(b) == 0 {
+			return nil, fmt.Errorf("empty pattern")
+		}
+		return b, nil
+	case len(v) >= 3 && (v[0] == '"' && v[len(v)-1] == '"' || v[0] == '\'' && v[len(v)-1] == '\''):
+		return []byte(v[1 : len(v)-1]), nil
+	}
+	n, err := strconv.ParseUint(v, 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("%q: want 0xHEX, a \"string\" or a number (fio's %%o and combinations are not implemented)", v)
+	}
+	b := []byte{byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24)}
+	for len(b) > 1 && b[len(b)-1] == 0 {
+		b = b[:len(b)-1]
+	}
+	return b, nil
 }
 
 func parsePct(v string) (float64, error) {
@@ -363,9 +762,17 @@ func parsePct(v string) (float64, error) {
 }
 
 // ParseSize parses a size the way fio does by default (kb_base=1024):
-// "4096", "4k" and "4KiB" are 4096; k, m, g, t, p suffixes are powers of
-// 1024, with or without a trailing "b"/"ib". "1.5g" is allowed.
-func ParseSize(v string) (uint64, error) {
+// "4096", "4k" and "4kb" are 4096: k, m, g, t, p suffixes are powers of
+// 1024, with or without a trailing "b"; with an "ib" ("4KiB") they are
+// powers of 1000, as fio has them. "1.5g" is allowed.
+func ParseSize(v string) (uint64, error) { return parseSizeBase(v, 1024) }
+
+// parseSize parses a size in the job's kb_base.
+func (j *Job) parseSize(v string) (uint64, error) { return parseSizeBase(v, j.KBBase) }
+
+// parseSizeBase parses a size with kb_base kbBase: for 1024, k is 1024
+// and kib 1000; for 1000, k is 1000 and kib 1024 (fio's rules).
+func parseSizeBase(v string, kbBase uint64) (uint64, error) {
 	s := strings.ToLower(strings.TrimSpace(v))
 	if s == "" {
 		return 0, fmt.Errorf("empty size")
@@ -381,24 +788,30 @@ func ParseSize(v string) (uint64, error) {
 	for i < len(s) && (s[i] >= '0' && s[i] <= '9' || s[i] == '.') {
 		i++
 	}
-	num, unit := s[:i], strings.TrimSuffix(strings.TrimSuffix(s[i:], "b"), "i")
+	num, unit := s[:i], strings.TrimSuffix(s[i:], "b")
+	iec := strings.HasSuffix(unit, "i")
+	unit = strings.TrimSuffix(unit, "i")
 	f, err := strconv.ParseFloat(num, 64)
 	if err != nil {
 		return 0, fmt.Errorf("%q is not a size (e.g. 4k, 1m, 2g)", v)
+	}
+	base := 1024.0
+	if (kbBase == 1000) != iec {
+		base = 1000
 	}
 	mult := 1.0
 	switch unit {
 	case "":
 	case "k":
-		mult = 1 << 10
+		mult = base
 	case "m":
-		mult = 1 << 20
+		mult = math.Pow(base, 2)
 	case "g":
-		mult = 1 << 30
+		mult = math.Pow(base, 3)
 	case "t":
-		mult = 1 << 40
+		mult = math.Pow(base, 4)
 	case "p":
-		mult = 1 << 50
+		mult = math.Pow(base, 5)
 	default:
 		return 0, fmt.Errorf("%q: unknown size unit %q (k, m, g, t, p)", v, s[i:])
 	}
@@ -530,3 +943,128 @@ func boolString(b bool) string {
 
 // FormatSize prints a size the way job files write it (4k, 128k, 1m).
 func FormatSize(n uint64) string { return sizeString(n) }
+
+// DefaultPercentiles are fio's default latency percentiles.
+var DefaultPercentiles = []float64{1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 99, 99.5, 99.9, 99.95, 99.99}
+
+func setPercentileList(j *Job, v string) error {
+	var ps []float64
+	for _, f := range strings.Split(v, ":") {
+		if f == "" {
+			continue
+		}
+		p, err := strconv.ParseFloat(f, 64)
+		if err != nil || !(p >= 0 && p <= 100) {
+			return fmt.Errorf("%q is not a percentile (0..100)", f)
+		}
+		ps = append(ps, p)
+	}
+	if len(ps) == 0 || len(ps) > 20 {
+		return fmt.Errorf("want 1 to 20 percentiles separated by ':'")
+	}
+	slices.Sort(ps)
+	j.PercentileList = slices.Compact(ps)
+	return nil
+}
+
+func percentileListString(ps []float64) string {
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		parts[i] = strconv.FormatFloat(p, 'g', -1, 64)
+	}
+	return strings.Join(parts, ":")
+}
+
+// maxCPU bounds CPU numbers in cpus_allowed and cpumask.
+const maxCPU = 4096
+
+// parseCPUList parses "0-3,6,8-9" into sorted CPU numbers.
+func parseCPUList(v string) ([]int, error) {
+	var cpus []int
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(lo)
+		b := a
+		if err == nil && isRange {
+			b, err = strconv.Atoi(hi)
+		}
+		if err != nil || a < 0 || b < a || b >= maxCPU {
+			return nil, fmt.Errorf("%q: want CPU numbers or ranges such as 0-3,6", part)
+		}
+		for c := a; c <= b; c++ {
+			cpus = append(cpus, c)
+		}
+	}
+	if len(cpus) == 0 {
+		return nil, fmt.Errorf("no CPUs")
+	}
+	slices.Sort(cpus)
+	return slices.Compact(cpus), nil
+}
+
+// parseCPUMask parses a bit mask ("0x3", "3") into CPU numbers.
+func parseCPUMask(v string) ([]int, error) {
+	m, err := strconv.ParseUint(v, 0, 64)
+	if err != nil || m == 0 {
+		return nil, fmt.Errorf("%q: want a non-zero bit mask such as 0x3", v)
+	}
+	var cpus []int
+	for c := 0; c < 64; c++ {
+		if m&(1<<c) != 0 {
+			cpus = append(cpus, c)
+		}
+	}
+	return cpus, nil
+}
+
+func cpuListString(cpus []int) string {
+	parts := make([]string, len(cpus))
+	for i, c := range cpus {
+		parts[i] = strconv.Itoa(c)
+	}
+	return strings.Join(parts, ",")
+}
+
+// parsePair parses "a[,b]" sizes: one value applies to both directions,
+// an empty one leaves that direction at 0.
+func (j *Job) parsePair(v string) ([2]uint64, error) {
+	r, w, two := strings.Cut(v, ",")
+	var out [2]uint64
+	for d, part := range []string{r, w} {
+		if strings.TrimSpace(part) == "" {
+			continue
+		}
+		n, err := j.parseSize(part)
+		if err != nil {
+			return out, err
+		}
+		out[d] = n
+	}
+	if !two {
+		out[1] = out[0]
+	}
+	return out, nil
+}
+
+func parseIntPair(v string) ([2]int, error) {
+	r, w, two := strings.Cut(v, ",")
+	var out [2]int
+	for d, part := range []string{r, w} {
+		if strings.TrimSpace(part) == "" {
+			continue
+		}
+		n, err := parseInt(strings.TrimSpace(part), 0, math.MaxInt32)
+		if err != nil {
+			return out, err
+		}
+		out[d] = n
+	}
+	if !two {
+		out[1] = out[0]
+	}
+	return out, nil
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -35,18 +37,28 @@ func (e *ParseError) Error() string {
 
 func (e *ParseError) Unwrap() error { return e.Err }
 
-// ErrSyntax is returned for a line that is not a section, an option or a
-// comment.
-var ErrSyntax = errors.New("syntax error")
+// ParseOptions tune Parse.
+type ParseOptions struct {
+	// Global, when set, holds the options every job starts from, as if
+	// they were a [global] section before the file's first line (the
+	// command line's options, in fio's rules).
+	Global *Job
+	// Sections, when not empty, keeps only the jobs of these names
+	// (fio's --section); [global] sections still apply.
+	Sections []string
+}
 
 // ParseFile parses the job file at path.
-func ParseFile(path string) (*File, error) {
+func ParseFile(path string) (*File, error) { return ParseFileWith(path, ParseOptions{}) }
+
+// ParseFileWith parses the job file at path with opts.
+func ParseFileWith(path string, opts ParseOptions) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return Parse(f, path)
+	return ParseWith(f, path, opts)
 }
 
 // Pragma is the comment prefix that carries iobench-only options in a job
@@ -54,30 +66,90 @@ func ParseFile(path string) (*File, error) {
 // key=value pairs after it to the section it is in.
 const Pragma = "#iobench:"
 
-// Parse parses a job file in fio's format: [global] and job sections, a
-// job inheriting the [global] options that precede it (a later [global]
-// affects only later jobs), whole-line comments (# and ;), key=value and
-// bare boolean keys, ${VAR} from the environment, stonewall and wait_for.
-// Options iobench does not implement stop the parse with the option, the
-// file and the line; options that only tune fio itself are accepted with a
-// notice.
-func Parse(r io.Reader, name string) (*File, error) {
-	out := &File{Path: name}
-	global := NewJob("global")
-	var cur *Job // nil: before any section
-	inGlobal := false
+// maxIncludeDepth bounds nested include directives (a file including
+// itself is an error, not a loop).
+const maxIncludeDepth = 16
+
+// srcLine is one line of a job file or of a file it includes.
+type srcLine struct {
+	file string
+	line int
+	text string
+}
+
+// readLines reads r's lines, expanding "include path" directives (a path
+// relative to the including file's directory, as fio resolves it).
+func readLines(r io.Reader, name string, depth int, lines []srcLine) ([]srcLine, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	line := 0
-	perr := func(opt string, err error) error {
-		return &ParseError{File: name, Line: line, Option: opt, Err: err}
-	}
+	n := 0
 	for sc.Scan() {
-		line++
+		n++
 		text := strings.TrimSpace(sc.Text())
-		if line == 1 {
+		if n == 1 {
 			text = strings.TrimPrefix(text, "\ufeff")
 		}
+		if rest, ok := strings.CutPrefix(text, "include "); ok {
+			path := strings.TrimSpace(rest)
+			if !filepath.IsAbs(path) {
+				path = filepath.Join(filepath.Dir(name), path)
+			}
+			if depth >= maxIncludeDepth {
+				return nil, &ParseError{File: name, Line: n, Option: "include", Err: fmt.Errorf("%w: includes nested deeper than %d", ErrSyntax, maxIncludeDepth)}
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				return nil, &ParseError{File: name, Line: n, Option: "include", Err: err}
+			}
+			lines, err = readLines(f, path, depth+1, lines)
+			f.Close()
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		lines = append(lines, srcLine{name, n, text})
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, &ParseError{File: name, Line: n + 1, Err: fmt.Errorf("%w: line longer than 1 MiB", ErrSyntax)}
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return lines, nil
+}
+
+// Parse parses a job file in fio's format (ParseWith with no options).
+func Parse(r io.Reader, name string) (*File, error) { return ParseWith(r, name, ParseOptions{}) }
+
+// ParseWith parses a job file in fio's format: [global] and job sections,
+// a job inheriting the [global] options that precede it (a later [global]
+// affects only later jobs), whole-line comments (# and ;), key=value and
+// bare boolean keys, ${VAR} from the environment, "include file",
+// stonewall and wait_for. Options iobench does not implement stop the
+// parse with the option, the file and the line; options that cannot
+// change what is measured are accepted with a notice.
+func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
+	out := &File{Path: name}
+	global := NewJob("global")
+	if opts.Global != nil {
+		global = opts.Global.Clone()
+		global.Name = "global"
+	}
+	var cur *Job // nil: before any section
+	inGlobal := false
+	lines, err := readLines(r, name, 0, nil)
+	if err != nil {
+		return nil, err
+	}
+	var at srcLine
+	line := 0
+	perr := func(opt string, err error) error {
+		return &ParseError{File: at.file, Line: at.line, Option: opt, Err: err}
+	}
+	for _, at = range lines {
+		line = at.line
+		text := at.text
 		switch {
 		case text == "":
 			continue
@@ -87,7 +159,7 @@ func Parse(r io.Reader, name string) (*File, error) {
 			}
 			for _, kv := range strings.Fields(text[len(Pragma):]) {
 				k, v, _ := strings.Cut(kv, "=")
-				if err := setOpt(cur, k, v, out, name, line, true); err != nil {
+				if err := setOpt(cur, k, v, out, at.file, line, true); err != nil {
 					return nil, err
 				}
 			}
@@ -141,18 +213,34 @@ func Parse(r io.Reader, name string) (*File, error) {
 		if len(unset) > 0 {
 			return nil, perr(strings.TrimSpace(k), fmt.Errorf("%w: %s not set in the environment", ErrBadValue, strings.Join(unset, ", ")))
 		}
-		if err := setOpt(cur, k, v, out, name, line, false); err != nil {
+		if err := setOpt(cur, k, v, out, at.file, line, false); err != nil {
 			return nil, err
 		}
 	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, &ParseError{File: name, Line: line + 1, Err: fmt.Errorf("%w: line longer than 1 MiB", ErrSyntax)}
-		}
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
 	if cur != nil && !inGlobal {
 		out.Jobs = append(out.Jobs, *cur)
+	}
+	if len(opts.Sections) > 0 {
+		var kept []Job
+		var keptLines []int
+		for i, j := range out.Jobs {
+			if slices.Contains(opts.Sections, j.Name) {
+				kept = append(kept, j)
+				keptLines = append(keptLines, out.Lines[i])
+			}
+		}
+		for _, s := range opts.Sections {
+			if !slices.ContainsFunc(kept, func(j Job) bool { return j.Name == s }) {
+				return nil, &ParseError{File: name, Line: line, Err: fmt.Errorf("%w: no job section [%s]", ErrSyntax, s)}
+			}
+		}
+		out.Jobs, out.Lines = kept, keptLines
+		// A wait_for naming a job left out has nothing to wait for.
+		for i := range out.Jobs {
+			if w := out.Jobs[i].WaitFor; w != "" && !slices.Contains(opts.Sections, w) {
+				out.Jobs[i].WaitFor = ""
+			}
+		}
 	}
 	if len(out.Jobs) == 0 {
 		return nil, &ParseError{File: name, Line: line, Err: fmt.Errorf("%w: no job sections", ErrSyntax)}
@@ -162,6 +250,7 @@ func Parse(r io.Reader, name string) (*File, error) {
 	for i := range out.Jobs {
 		j := &out.Jobs[i]
 		line = out.Lines[i]
+		at = srcLine{file: name, line: line}
 		if err := j.Validate(); err != nil {
 			return nil, perr("", fmt.Errorf("job %q: %w", j.Name, err))
 		}
@@ -193,9 +282,6 @@ func setOpt(j *Job, k, v string, out *File, file string, line int, pragma bool) 
 	}
 	if err != nil {
 		return &ParseError{File: file, Line: line, Option: strings.ToLower(k), Err: err}
-	}
-	if strings.EqualFold(k, "ioengine") && !strings.EqualFold(v, "io_uring") && !strings.EqualFold(v, "null") {
-		out.Notices = append(out.Notices, fmt.Sprintf("%s:%d: ioengine=%s: iobench always uses its own io_uring engine", file, line, v))
 	}
 	if IsEngineOnly(k) && !pragma {
 		out.Notices = append(out.Notices, fmt.Sprintf("%s:%d: %s is an iobench option; put it in a %q line so fio accepts the file too", file, line, k, Pragma))

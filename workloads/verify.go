@@ -1,11 +1,15 @@
 package workloads
 
 import (
+	"bytes"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // ErrVerify is returned (as a *Mismatch) when data read back is not what
@@ -21,25 +25,40 @@ var ErrVerify = errors.New("verify: data mismatch")
 //	[16:24) generation (how many times the block was written)
 //	[24:32) seed of the run
 //	[32:36) block length
-//	[36]    hash: 1 crc32c, 2 sha256 (digest at [40:72), over the block
-//	        with the digest zeroed)
+//	[36]    hash: 1 crc32c, 2 sha256, 3 md5, 4 crc32 (IEEE), 5 xxhash
+//	        (64-bit), 6 meta (the header's fields only, no digest); crc32c
+//	        and crc32 digests go in [4:8), the others at [40:72), each over
+//	        the block with its digest zeroed
 //
 // and the rest is a pattern derived from (seed, offset, generation), so a
-// block from elsewhere, an older write or a torn write all show.
+// block from elsewhere, an older write or a torn write all show; with
+// verify_pattern, the rest is that pattern instead. verify=pattern
+// writes the pattern alone, with no header, and checks every byte.
 const (
 	verifyMagic = "IOBv"
 	headerBytes = 72
 	hashCRC32C  = 1
 	hashSHA256  = 2
+	hashMD5     = 3
+	hashCRC32   = 4
+	hashXXHash  = 5
+	hashMeta    = 6
 )
+
+// hashCodes are the header codes of the hashes by name.
+var hashCodes = map[string]byte{"crc32c": hashCRC32C, "sha256": hashSHA256, "md5": hashMD5,
+	"crc32": hashCRC32, "xxhash": hashXXHash, "meta": hashMeta}
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Verifier fills and checks verify blocks of one size with one hash.
 type Verifier struct {
 	Interval int    // bytes per verify block (the smallest I/O size)
-	Hash     string // "crc32c" or "sha256"
+	Hash     string // crc32c, sha256, md5, crc32, xxhash, meta or pattern
 	Seed     uint64
+	// Pattern, when set, fills the blocks after the header (verify=pattern:
+	// the whole block) instead of the generated pattern.
+	Pattern []byte
 }
 
 // Mismatch describes the first difference found.
@@ -58,8 +77,18 @@ func (m *Mismatch) Unwrap() error { return ErrVerify }
 
 // Fill writes verify blocks for [offset, offset+len(buf)) at generation gen.
 func (v *Verifier) Fill(buf []byte, offset, gen uint64) {
+	if v.Hash == "pattern" {
+		fillPattern(buf, v.Pattern)
+		return
+	}
 	for i := 0; i < len(buf); i += v.Interval {
 		v.fillBlock(buf[i:min(i+v.Interval, len(buf))], offset+uint64(i), gen)
+	}
+}
+
+// fillPattern repeats pattern over buf.
+func fillPattern(buf, pattern []byte) {
+	for i := 0; i < len(buf); i += copy(buf[i:], pattern) {
 	}
 }
 
@@ -71,21 +100,42 @@ func (v *Verifier) fillBlock(b []byte, offset, gen uint64) {
 	binary.LittleEndian.PutUint64(b[24:], v.Seed)
 	binary.LittleEndian.PutUint32(b[32:], uint32(len(b)))
 	clear(b[36:headerBytes])
-	x := v.Seed ^ offset*0x9e3779b97f4a7c15 ^ gen<<32 | 1
-	for i := headerBytes; i+8 <= len(b); i += 8 {
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		binary.LittleEndian.PutUint64(b[i:], x)
+	if len(v.Pattern) > 0 {
+		fillPattern(b[headerBytes:], v.Pattern)
+	} else {
+		x := v.Seed ^ offset*0x9e3779b97f4a7c15 ^ gen<<32 | 1
+		for i := headerBytes; i+8 <= len(b); i += 8 {
+			x ^= x << 13
+			x ^= x >> 7
+			x ^= x << 17
+			binary.LittleEndian.PutUint64(b[i:], x)
+		}
 	}
-	if v.Hash == "sha256" {
-		b[36] = hashSHA256
+	code, ok := hashCodes[v.Hash]
+	if !ok {
+		code = hashCRC32C
+	}
+	b[36] = code
+	putDigest(b, code)
+}
+
+// putDigest computes the digest of block b (digest field zeroed, as it
+// is after fillBlock) and stores it.
+func putDigest(b []byte, code byte) {
+	switch code {
+	case hashCRC32C:
+		binary.LittleEndian.PutUint32(b[4:], crc32.Checksum(b, castagnoli))
+	case hashCRC32:
+		binary.LittleEndian.PutUint32(b[4:], crc32.ChecksumIEEE(b))
+	case hashSHA256:
 		sum := sha256.Sum256(b)
 		copy(b[40:72], sum[:])
-		return
+	case hashMD5:
+		sum := md5.Sum(b)
+		copy(b[40:56], sum[:])
+	case hashXXHash:
+		binary.LittleEndian.PutUint64(b[40:], xxhash.Sum64(b))
 	}
-	b[36] = hashCRC32C
-	binary.LittleEndian.PutUint32(b[4:], crc32.Checksum(b, castagnoli))
 }
 
 // Check verifies the blocks of buf, read from offset, and returns the
@@ -95,6 +145,14 @@ func (v *Verifier) fillBlock(b []byte, offset, gen uint64) {
 // with one verify interval checks with another, as long as reads start on
 // a block boundary (VerifyInterval keeps intervals compatible).
 func (v *Verifier) Check(buf []byte, offset uint64) (maxGen uint64, err error) {
+	if v.Hash == "pattern" {
+		for i := range buf {
+			if want := v.Pattern[i%len(v.Pattern)]; buf[i] != want {
+				return 0, &Mismatch{Offset: offset + uint64(i), What: "pattern byte", Expected: fmt.Sprintf("%#02x", want), Found: fmt.Sprintf("%#02x", buf[i])}
+			}
+		}
+		return 0, nil
+	}
 	for i := 0; i < len(buf); {
 		n := len(buf) - i
 		if n >= headerBytes && string(buf[i:i+4]) == verifyMagic {
@@ -137,26 +195,37 @@ func (v *Verifier) checkBlock(b []byte, offset uint64) (uint64, error) {
 		return 0, mm("block length", len(b), got)
 	}
 	gen := binary.LittleEndian.Uint64(b[16:])
-	switch b[36] {
-	case hashCRC32C:
-		want := binary.LittleEndian.Uint32(b[4:])
-		binary.LittleEndian.PutUint32(b[4:], 0)
-		got := crc32.Checksum(b, castagnoli)
-		binary.LittleEndian.PutUint32(b[4:], want)
-		if got != want {
-			return 0, mm("crc32c", fmt.Sprintf("%#08x", want), fmt.Sprintf("%#08x", got))
-		}
-	case hashSHA256:
-		var want [32]byte
-		copy(want[:], b[40:72])
-		clear(b[40:72])
-		got := sha256.Sum256(b)
-		copy(b[40:72], want[:])
-		if got != want {
-			return 0, mm("sha256", fmt.Sprintf("%x", want[:8]), fmt.Sprintf("%x", got[:8]))
-		}
-	default:
-		return 0, mm("hash type", "1 or 2", b[36])
+	code := b[36]
+	if code < hashCRC32C || code > hashMeta {
+		return 0, mm("hash type", "1..6", code)
+	}
+	if len(v.Pattern) > 0 && !bytes.Equal(b[headerBytes:], patternOf(len(b)-headerBytes, v.Pattern)) {
+		return 0, mm("data (verify_pattern)", "the pattern", "other bytes")
+	}
+	// Recompute the digest over the block with its digest field zeroed,
+	// then put the stored digest back.
+	var saved [32]byte
+	field := b[40:72]
+	if code == hashCRC32C || code == hashCRC32 {
+		field = b[4:8]
+	}
+	copy(saved[:], field)
+	clear(field)
+	putDigest(b, code)
+	ok := bytes.Equal(saved[:len(field)], field)
+	got := fmt.Sprintf("%x", field[:min(len(field), 8)])
+	copy(field, saved[:len(field)])
+	if !ok {
+		name := map[byte]string{hashCRC32C: "crc32c", hashSHA256: "sha256", hashMD5: "md5", hashCRC32: "crc32", hashXXHash: "xxhash"}[code]
+		return 0, mm(name, fmt.Sprintf("%x", saved[:min(len(field), 8)]), got)
 	}
 	return gen, nil
+}
+
+// patternOf returns n bytes of pattern repeated (a fresh slice: only the
+// slow verify path uses it).
+func patternOf(n int, pattern []byte) []byte {
+	b := make([]byte, n)
+	fillPattern(b, pattern)
+	return b
 }

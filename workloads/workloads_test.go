@@ -2,6 +2,7 @@ package workloads
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -39,8 +40,8 @@ rwmixwrite=30
 bssplit=4k/50:64k/40:1m/10
 random_distribution=zoned:60/10:30/20:10/70
 map_latency=5us
-ioengine=libaio
-group_reporting
+ioengine=io_uring
+thread
 `
 	f, err := Parse(strings.NewReader(src), "test.fio")
 	if err != nil {
@@ -68,13 +69,12 @@ group_reporting
 	if len(f.Groups) != 2 || len(f.Groups[0]) != 1 || len(f.Groups[1]) != 2 {
 		t.Errorf("groups %v", f.Groups)
 	}
-	var sawEngine, sawGroup, sawPragmaHint bool
+	var sawThread, sawPragmaHint bool
 	for _, n := range f.Notices {
-		sawEngine = sawEngine || strings.Contains(n, "ioengine=libaio")
-		sawGroup = sawGroup || strings.Contains(n, "group_reporting")
+		sawThread = sawThread || strings.Contains(n, "thread: cannot change what is measured")
 		sawPragmaHint = sawPragmaHint || strings.Contains(n, "map_latency is an iobench option")
 	}
-	if !sawEngine || !sawGroup || !sawPragmaHint {
+	if !sawThread || !sawPragmaHint || len(f.Notices) != 2 {
 		t.Errorf("notices: %q", f.Notices)
 	}
 }
@@ -89,7 +89,8 @@ func TestParseErrors(t *testing.T) {
 		{"[a]\nrw=randread\nfoo=1\n", 3, "foo", ErrUnknownOption},
 		{"[a]\nbs=4q\n", 2, "bs", ErrBadValue},
 		{"[a]\niodepth=0\n", 2, "iodepth", ErrBadValue},
-		{"[a]\nrw=trim\n", 2, "rw", ErrBadValue},
+		{"[a]\nrw=trim\n", 2, "rw", ErrRefused},
+		{"[a]\nfilename=/a:/b\n", 2, "filename", ErrRefused},
 		{"rw=read\n[a]\n", 1, "", ErrSyntax},
 		{"[a\nrw=read\n", 1, "", ErrSyntax},
 		{"[global]\nbs=4k\n", 2, "", ErrSyntax},
@@ -100,7 +101,15 @@ func TestParseErrors(t *testing.T) {
 		{"[a]\nbssplit=4k/60:8k/60\n", 2, "bssplit", ErrBadValue},
 		{"[a]\nruntime=abc\n", 2, "runtime", ErrBadValue},
 		{"[a]\n#iobench: mapper=zfs\n", 1, "", nil},
-		{"[a]\ndirect=0\n", 1, "", nil},
+		{"[a]\nioengine=psync\n", 2, "ioengine", ErrRefused},
+		{"[a]\nioengine=libaio\n", 2, "ioengine", ErrRefused},
+		{"[a]\nzonemode=zbd\n", 2, "zonemode", ErrRefused},
+		{"[a]\niodepth_batch_submit=4\n", 2, "iodepth_batch_submit", ErrRefused},
+		{"[a]\ncpus_allowed_policy=split\n", 2, "cpus_allowed_policy", ErrRefused},
+		{"[a]\nkb_base=999\n", 2, "kb_base", ErrBadValue},
+		{"[a]\npercentile_list=50:101\n", 2, "percentile_list", ErrBadValue},
+		{"[a]\ncpus_allowed=3-1\n", 2, "cpus_allowed", ErrBadValue},
+		{"[a]\nloops=0\n", 2, "loops", ErrBadValue},
 	}
 	for _, c := range cases {
 		_, err := Parse(strings.NewReader(c.src), "bad.fio")
@@ -116,7 +125,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestSizesAndTimes(t *testing.T) {
-	for in, want := range map[string]uint64{"4096": 4096, "4k": 4096, "4K": 4096, "4KiB": 4096, "4kb": 4096,
+	for in, want := range map[string]uint64{"4096": 4096, "4k": 4096, "4K": 4096, "4KiB": 4000, "4kb": 4096, "4KB": 4096,
 		"1m": 1 << 20, "1.5g": 3 << 29, "2t": 2 << 40, "0x1000": 4096} {
 		if got, err := ParseSize(in); err != nil || got != want {
 			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
@@ -263,8 +272,23 @@ func TestDistributionsSkew(t *testing.T) {
 }
 
 func TestVerifyRoundTripAndCorruption(t *testing.T) {
-	for _, h := range []string{"crc32c", "sha256"} {
+	for _, h := range []string{"crc32c", "sha256", "md5", "crc32", "xxhash", "pattern", "meta"} {
 		v := &Verifier{Interval: 4096, Hash: h, Seed: 7}
+		if h == "pattern" || h == "meta" {
+			v.Pattern = []byte{0xde, 0xad, 0xbe, 0xef}
+			buf := make([]byte, 8192)
+			v.Fill(buf, 0, 1)
+			if _, err := v.Check(buf, 0); err != nil {
+				t.Fatalf("%s: round trip: %v", h, err)
+			}
+			buf[5000] ^= 1
+			// pattern sees every byte; meta (with verify_pattern) the data
+			// through the pattern check.
+			if _, err := v.Check(buf, 0); !errors.Is(err, ErrVerify) {
+				t.Errorf("%s: flipped bit not seen: %v", h, err)
+			}
+			continue
+		}
 		buf := make([]byte, 16384)
 		v.Fill(buf, 1<<20, 3)
 		if gen, err := v.Check(buf, 1<<20); err != nil || gen != 3 {
@@ -342,5 +366,228 @@ func TestVerifyAcrossIntervals(t *testing.T) {
 	}
 	if VerifyInterval(65536) != 4096 || VerifyInterval(512) != 512 {
 		t.Fatal("VerifyInterval")
+	}
+}
+
+// TestKBBase checks fio's unit rules: with kb_base=1024 k is 1024 and kib
+// 1000; with kb_base=1000 the other way round, also for sizes given
+// before kb_base in the section (fio 3.33 gives the same byte counts).
+func TestKBBase(t *testing.T) {
+	f, err := Parse(strings.NewReader("[global]\nsize=8m\n[a]\nbs=512k\nbssplit=512k/50:2kib/50\nkb_base=1000\noffset=1kib\n[b]\nbs=512kib\n"), "kb.fio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := f.Jobs[0], f.Jobs[1]
+	if a.Size != 8e6 || a.BS[0] != 512e3 || a.Offset != 1024 || a.BSSplit[0][0].Size != 512e3 || a.BSSplit[0][1].Size != 2048 {
+		t.Errorf("kb_base=1000: size %d bs %d offset %d split %v", a.Size, a.BS[0], a.Offset, a.BSSplit[0])
+	}
+	if b.Size != 8<<20 || b.BS[0] != 512e3 {
+		t.Errorf("kb_base=1024: size %d bs %d", b.Size, b.BS[0])
+	}
+}
+
+func TestLatencyAndReportingOptions(t *testing.T) {
+	f, err := Parse(strings.NewReader(`[a]
+percentile_list=99.9:50:99
+cpus_allowed=0-2,5
+lat_percentiles=1
+clat_percentiles=0
+loops=3
+blocksize=8k
+group_reporting
+bwavgtime=250
+[b]
+cpumask=0x5
+gtod_reduce=1
+buffered=1
+`), "lat.fio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := f.Jobs[0], f.Jobs[1]
+	if fmt.Sprint(a.PercentileList) != "[50 99 99.9]" || fmt.Sprint(a.CPUs) != "[0 1 2 5]" || !a.LatPercentiles ||
+		a.ClatPercentiles || a.Loops != 3 || a.BS[0] != 8192 || !a.GroupReporting || a.BWAvgTime != 250*time.Millisecond {
+		t.Errorf("a: %s", a.String())
+	}
+	if fmt.Sprint(b.CPUs) != "[0 2]" || !b.DisableLat || !b.DisableClat || !b.DisableSlat || !b.DisableBW || b.Direct {
+		t.Errorf("b: %s", b.String())
+	}
+	if fmt.Sprint(b.PercentileList) != fmt.Sprint(DefaultPercentiles) || b.Loops != 1 {
+		t.Errorf("b defaults: %v %d", b.PercentileList, b.Loops)
+	}
+}
+
+// TestIncludeSectionsAndGlobal: include pulls in a file relative to the
+// including one; a Global (the command line) is overridden by the file's
+// [global] and job sections; Sections keeps only the named jobs.
+func TestIncludeSectionsAndGlobal(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "common.inc"), []byte("[global]\niodepth=4\nbs=8k\n"), 0o644)
+	main := filepath.Join(dir, "main.fio")
+	os.WriteFile(main, []byte("include common.inc\n[a]\nrw=read\n[b]\nrw=write\nbs=16k\n[c]\nrw=randread\nwait_for=a\n"), 0o644)
+	cli := NewJob("cli")
+	for k, v := range map[string]string{"bs": "64k", "size": "1m", "iodepth": "2"} {
+		if err := cli.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := ParseFileWith(main, ParseOptions{Global: &cli})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := f.Jobs[0], f.Jobs[1]
+	if a.IODepth != 4 || a.BS[0] != 8<<10 || a.Size != 1<<20 || b.BS[0] != 16<<10 || b.Size != 1<<20 {
+		t.Errorf("a %s; b %s", a.String(), b.String())
+	}
+	f, err = ParseFileWith(main, ParseOptions{Sections: []string{"b", "c"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Jobs) != 2 || f.Jobs[0].Name != "b" || f.Jobs[1].Name != "c" || f.Jobs[1].WaitFor != "" || f.Jobs[0].IODepth != 4 {
+		t.Errorf("sections b,c: %v", f.Jobs)
+	}
+	if _, err := ParseFileWith(main, ParseOptions{Sections: []string{"zz"}}); !errors.Is(err, ErrSyntax) {
+		t.Errorf("unknown section: %v", err)
+	}
+	loop := filepath.Join(dir, "loop.fio")
+	os.WriteFile(loop, []byte("include loop.fio\n"), 0o644)
+	if _, err := ParseFile(loop); !errors.Is(err, ErrSyntax) {
+		t.Errorf("self-include: %v", err)
+	}
+	if _, err := Parse(strings.NewReader("include nosuch.inc\n[a]\n"), filepath.Join(dir, "x.fio")); err == nil {
+		t.Errorf("missing include accepted")
+	}
+}
+
+// genJob parses one job section for generator tests.
+func genJob(t *testing.T, opts string) Job {
+	t.Helper()
+	f, err := Parse(strings.NewReader("[g]\n"+opts), "gen.fio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.Jobs[0]
+}
+
+// TestGeneratorShapes checks the effect of bs ranges, blockalign,
+// rw=...:N, offset_increment and percentage_random on the I/Os made.
+func TestGeneratorShapes(t *testing.T) {
+	const target = 64 << 20
+	j := genJob(t, "rw=randread\nbs=4k-64k\nblockalign=64k\n")
+	g := NewGenerator(&j, 0, target)
+	sizes := map[uint64]bool{}
+	for range 2000 {
+		io := g.Next()
+		if io.Length%4096 != 0 || io.Length < 4096 || io.Length > 65536 || io.Offset%65536 != 0 {
+			t.Fatalf("bs=4k-64k blockalign=64k: %+v", io)
+		}
+		sizes[io.Length] = true
+	}
+	if len(sizes) != 16 {
+		t.Errorf("bs=4k-64k drew %d of the 16 sizes", len(sizes))
+	}
+
+	j = genJob(t, "rw=write:4k\nbs=4k\n")
+	g = NewGenerator(&j, 0, target)
+	for i := range 5 {
+		if io := g.Next(); io.Offset != uint64(i)*8192 || !io.Write {
+			t.Fatalf("rw=write:4k I/O %d: %+v", i, io)
+		}
+	}
+
+	j = genJob(t, "rw=randread:4\nbs=4k\n")
+	g = NewGenerator(&j, 0, target)
+	var prev IO
+	jumps := 0
+	for i := range 400 {
+		io := g.Next()
+		if i%4 != 0 && io.Offset != prev.Offset+4096 && io.Offset != 0 {
+			t.Fatalf("rw=randread:4 I/O %d at %d after %d: not sequential", i, io.Offset, prev.Offset)
+		}
+		if i > 0 && io.Offset != prev.Offset+4096 {
+			jumps++
+		}
+		prev = io
+	}
+	if jumps < 90 {
+		t.Errorf("rw=randread:4: %d random jumps in 400 I/Os, want about 100", jumps)
+	}
+
+	j = genJob(t, "rw=read\nbs=4k\noffset=1m\noffset_increment=8m\nsize=4m\nnumjobs=3\n")
+	for clone := range 3 {
+		g = NewGenerator(&j, clone, target)
+		if io := g.Next(); io.Offset != 1<<20+uint64(clone)*8<<20 {
+			t.Errorf("clone %d starts at %d", clone, io.Offset)
+		}
+	}
+
+	for _, c := range []struct {
+		pct      string
+		min, max int
+	}{{"0", 1000, 1000}, {"50", 400, 600}, {"100", 0, 5}} {
+		j = genJob(t, "rw=randread\nbs=4k\npercentage_random="+c.pct+"\n")
+		g = NewGenerator(&j, 0, target)
+		prev, seq := g.Next(), 0
+		for range 1000 {
+			io := g.Next()
+			if io.Offset == prev.Offset+4096 {
+				seq++
+			}
+			prev = io
+		}
+		if seq < c.min || seq > c.max {
+			t.Errorf("percentage_random=%s: %d of 1000 I/Os sequential, want %d..%d", c.pct, seq, c.min, c.max)
+		}
+	}
+	j = genJob(t, "rw=read\nsize=50%\noffset=25%\nbs=4k\n")
+	j.ResolvePct(1 << 30)
+	if j.Size != 512<<20 || j.Offset != 256<<20 {
+		t.Errorf("size=50%% offset=25%% of 1 GiB: %d, %d", j.Size, j.Offset)
+	}
+}
+
+// TestLFSRCoversEveryBlock: random_generator=lfsr visits every block once
+// per pass even with norandommap; the default with norandommap repeats.
+func TestLFSRCoversEveryBlock(t *testing.T) {
+	for _, c := range []struct {
+		opts    string
+		repeats bool
+	}{{"random_generator=lfsr\nnorandommap\n", false}, {"norandommap\n", true}} {
+		j := genJob(t, "rw=randread\nbs=4k\n"+c.opts)
+		g := NewGenerator(&j, 0, 4<<20)
+		seen := map[uint64]bool{}
+		for range 1024 {
+			seen[g.Next().Offset] = true
+		}
+		if (len(seen) < 1024) != c.repeats {
+			t.Errorf("%q: %d distinct blocks of 1024 in one pass", c.opts, len(seen))
+		}
+	}
+}
+
+// TestStridedZones: I/O stays in a zone until zonesize bytes are done,
+// then moves zonerange+zoneskip on, wrapping at the region's end.
+func TestStridedZones(t *testing.T) {
+	j := genJob(t, "rw=read\nbs=4k\nsize=16m\nzonemode=strided\nzonesize=8k\nzonerange=1m\nzoneskip=1m\n")
+	g := NewGenerator(&j, 0, 64<<20)
+	want := []uint64{0, 4096, 2 << 20, 2<<20 + 4096, 4 << 20}
+	for i, w := range want {
+		if io := g.Next(); io.Offset != w {
+			t.Fatalf("I/O %d at %d, want %d", i, io.Offset, w)
+		}
+	}
+	for range 100 {
+		if io := g.Next(); io.Offset >= 16<<20 || (io.Offset/(1<<20))%2 != 0 || io.Offset%(1<<20) >= 8192 {
+			t.Fatalf("sequential zoned I/O at %d", io.Offset)
+		}
+	}
+	j = genJob(t, "rw=randread\nbs=4k\nsize=16m\nzonemode=strided\nzonesize=64k\nzonerange=2m\n")
+	g = NewGenerator(&j, 0, 64<<20)
+	for i := range 160 {
+		io := g.Next()
+		zone := uint64(i/16) % 8 // 16 I/Os of 4k per 64k zonesize, 8 zones of 2m
+		if io.Offset < zone*2<<20 || io.Offset >= (zone+1)*2<<20 {
+			t.Fatalf("random I/O %d at %d, outside zone %d", i, io.Offset, zone)
+		}
 	}
 }

@@ -44,9 +44,11 @@ func metricsOf(r JobResult) Metrics {
 	if r.Dir[1].IOs > r.Dir[0].IOs {
 		d = &r.Dir[1]
 	}
-	if d.Lat.TotalCount() > 0 {
-		m.MeanLat = d.Lat.Mean()
-		m.P99 = float64(d.Lat.ValueAtQuantile(99))
+	// fio's clat_ns against iobench's clat: both from the hand-over to
+	// the kernel to the completion.
+	if d.Clat.TotalCount() > 0 {
+		m.MeanLat = d.Clat.Mean()
+		m.P99 = float64(d.Clat.ValueAtQuantile(99))
 	}
 	return m
 }
@@ -150,11 +152,12 @@ func compareRow(name string, a, b []Metrics) cmpRow {
 }
 
 // runCompare is `iobench compare`.
-func runCompare(st settings, job workloads.Job, files []string, stdout, stderr io.Writer) error {
+func runCompare(st settings, cl cmdLine, stdout, stderr io.Writer) error {
 	if err := ensureFio(stderr); err != nil {
 		return err
 	}
-	jobs, _, err := buildJobs(job, files, stderr)
+	job := cl.global
+	jobs, _, err := buildJobs(cl, st, stderr)
 	if err != nil {
 		return &badInput{err}
 	}

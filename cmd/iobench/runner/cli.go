@@ -11,8 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/iobench/iobench/workloads"
 	"golang.org/x/sys/unix"
@@ -20,30 +22,61 @@ import (
 
 // settings are the runner's own options (not job options).
 type settings struct {
-	output     string
-	format     string
-	targetSize uint64
-	results    string
-	rounds     int
-	quick      bool
-	only       []string // bench: the experiments to run (all when empty)
-	cpuprofile string
-	help       bool
-	version    bool
-	notices    []string // options accepted with a word to the user
+	output         string
+	formats        []string // normal, json, json+, terse (in the order given)
+	targetSize     uint64
+	results        string
+	rounds         int
+	quick          bool
+	only           []string // bench: the experiments to run (all when empty)
+	cpuprofile     string
+	help           bool
+	version        bool
+	sections       []string
+	parseOnly      bool
+	showCmd        bool
+	cmdHelp        string // "" none; "all" every option
+	etaNewline     time.Duration
+	statusInterval time.Duration
+	notices        []string // options accepted with a word to the user
 }
 
+// hasFormat reports whether format f was asked for.
+func (st *settings) hasFormat(f string) bool { return slices.Contains(st.formats, f) }
+
+// outputFormats are the formats --output-format takes, comma-separated.
+var outputFormats = []string{"normal", "json", "json+", "terse"}
+
 var runnerFlags = map[string]string{
-	"output":        "write the report to this file instead of stdout",
-	"output-format": "normal or json (fio's JSON schema)",
-	"target-size":   "size of the automatically created target (default 1g)",
-	"results":       "bench: directory to write results to (default results)",
-	"rounds":        "compare: A/B rounds (default 3)",
-	"quick":         "bench/compare: shorter runs",
-	"experiments":   "bench: run only these experiments (comma-separated: workloads, qd, null, mapper-cost, 1m-extents, ...)",
-	"cpuprofile":    "write a Go CPU profile of the run to this file",
-	"help":          "this help",
-	"version":       "print the version",
+	"output":          "write the report to this file instead of stdout",
+	"output-format":   "normal, json (fio's JSON schema), json+ (with latency bins), terse (fio's version 3); several comma-separated",
+	"target-size":     "size of the automatically created target (default 1g)",
+	"results":         "bench: directory to write results to (default results)",
+	"rounds":          "compare: A/B rounds (default 3)",
+	"quick":           "bench/compare: shorter runs",
+	"experiments":     "bench: run only these experiments (comma-separated: workloads, qd, null, mapper-cost, 1m-extents, ...)",
+	"cpuprofile":      "write a Go CPU profile of the run to this file",
+	"section":         "run only this job section of the job files (repeat for more)",
+	"parse-only":      "parse the options and job files, run nothing",
+	"showcmd":         "print the job files as an iobench command line, run nothing",
+	"cmdhelp":         "describe an option (--cmdhelp=bs), or every option",
+	"eta-newline":     "print the progress line on a new line every period (e.g. 1s)",
+	"status-interval": "report each period on its own (not cumulative) while jobs run, e.g. 1s; the run total comes at the end",
+	"help":            "this help",
+	"version":         "print the version",
+}
+
+// flagOrder is the order --help lists the runner's options in.
+var flagOrder = []string{"output", "output-format", "section", "parse-only", "showcmd", "cmdhelp", "eta-newline",
+	"status-interval", "target-size", "results", "rounds", "quick", "experiments", "cpuprofile", "help", "version"}
+
+// cmdLine is what the command line describes: options for every job (as
+// a [global] section: job files and --name jobs start from them), the
+// jobs started by --name, and job files.
+type cmdLine struct {
+	global workloads.Job
+	jobs   []workloads.Job
+	files  []string
 }
 
 // Main runs iobench with args (without the program name) and returns the
@@ -69,7 +102,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && (args[0] == "bench" || args[0] == "compare" || args[0] == "help") {
 		cmd, args = args[0], args[1:]
 	}
-	st, job, files, err := parseArgs(args)
+	st, cl, err := parseArgs(args)
 	if err != nil {
 		fmt.Fprintf(stderr, "iobench: %v\n", err)
 		fmt.Fprintf(stderr, "Run 'iobench --help' for the options.\n")
@@ -86,33 +119,48 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, Version)
 		return 0
 	}
+	if st.cmdHelp != "" {
+		if err := cmdHelp(stdout, st.cmdHelp); err != nil {
+			fmt.Fprintf(stderr, "iobench: %v\n", err)
+			return 2
+		}
+		return 0
+	}
 	switch cmd {
 	case "bench":
 		return exit(stderr, runBench(st, stdout, stderr))
 	case "compare":
-		return exit(stderr, runCompare(st, job, files, stdout, stderr))
+		return exit(stderr, runCompare(st, cl, stdout, stderr))
 	}
-	jobs, groups, err := buildJobs(job, files, stderr)
+	jobs, groups, err := buildJobs(cl, st, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "iobench: %v\n", err)
 		return 2
 	}
+	if st.showCmd {
+		showCmd(stdout, jobs)
+		return 0
+	}
+	if st.parseOnly {
+		return 0
+	}
 	if len(jobs) == 0 {
-		jobs, groups = defaultSuite(job, st.quick)
+		jobs, groups = defaultSuite(cl.global, st.quick)
 	}
 	// --output is checked now and written only at the end, so that a run
-	// refused later leaves an existing file as it was.
+	// refused later leaves an existing file as it was. Status reports
+	// (--status-interval) go to stdout as they come.
 	if st.output != "" {
 		if err := checkWritable(st.output); err != nil {
 			fmt.Fprintf(stderr, "iobench: --output: %v\n", err)
 			return 2
 		}
 	}
-	out := Output{Format: st.format, W: stdout}
-	if st.format != "json" || st.output != "" {
+	out := Output{Formats: st.formats, W: stdout, ETANewline: st.etaNewline}
+	if !st.hasFormat("json") && !st.hasFormat("json+") || st.output != "" {
 		out.Progress = stderr
 		if f, ok := stderr.(*os.File); ok {
-			out.TTY = isTerminal(f)
+			out.TTY = isTerminal(f) && st.etaNewline == 0
 		}
 	}
 	if st.cpuprofile != "" {
@@ -127,10 +175,14 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		}
 		defer func() { pprof.StopCPUProfile(); pf.Close() }()
 	}
+	if st.hasFormat("normal") && st.output == "" {
+		writeHeaders(stdout, jobs, groups)
+	}
 	run, err := Execute(jobs, groups, st, out, stderr)
 	if err != nil {
 		return exit(stderr, err)
 	}
+	run.Global = cl.global.Values()
 	if err := writeReport(st, stdout, run); err != nil {
 		fmt.Fprintf(stderr, "iobench: %v\n", err)
 		return 1
@@ -156,7 +208,7 @@ func checkWritable(path string) error {
 	return nil
 }
 
-// writeReport writes run to --output (or stdout) in the chosen format.
+// writeReport writes run to --output (or stdout) in the chosen formats.
 func writeReport(st settings, stdout io.Writer, run *Run) error {
 	w := stdout
 	if st.output != "" {
@@ -167,11 +219,7 @@ func writeReport(st settings, stdout io.Writer, run *Run) error {
 		defer f.Close()
 		w = f
 	}
-	if st.format == "json" {
-		return WriteJSON(w, run)
-	}
-	WriteNormal(w, run)
-	return nil
+	return writeFormats(w, st.formats, run)
 }
 
 func exit(stderr io.Writer, err error) int {
@@ -195,17 +243,18 @@ type badInput struct{ err error }
 func (b *badInput) Error() string { return b.err.Error() }
 func (b *badInput) Unwrap() error { return b.err }
 
-// parseArgs splits args into runner settings, a job built from the job
-// options given (fio's --key=value, --key value, bare booleans), and job
-// files.
-func parseArgs(args []string) (settings, workloads.Job, []string, error) {
-	st := settings{format: "normal", targetSize: 1 << 30, results: "results", rounds: 3}
-	job := workloads.NewJob("iobench")
-	var files []string
+// parseArgs splits args into runner settings and what the command line
+// describes, in fio's rules: job options before the first --name apply
+// to every job (a [global] section), each --name starts a job, and the
+// other arguments are job files.
+func parseArgs(args []string) (settings, cmdLine, error) {
+	st := settings{formats: []string{"normal"}, targetSize: 1 << 30, results: "results", rounds: 3}
+	cl := cmdLine{global: workloads.NewJob("iobench")}
+	cur := &cl.global
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if !strings.HasPrefix(a, "-") {
-			files = append(files, a)
+			cl.files = append(cl.files, a)
 			continue
 		}
 		key, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
@@ -226,75 +275,116 @@ func parseArgs(args []string) (settings, workloads.Job, []string, error) {
 		}
 		if _, ok := runnerFlags[key]; ok {
 			switch key {
-			case "help", "quick", "version":
+			case "help", "quick", "version", "parse-only", "showcmd":
 				b := !hasVal || val == "1" || val == "true" || val == "on"
 				switch key {
 				case "help":
 					st.help = b
 				case "quick":
 					st.quick = b
+				case "parse-only":
+					st.parseOnly = b
+				case "showcmd":
+					st.showCmd = b
 				default:
 					st.version = b
 				}
 				continue
+			case "cmdhelp":
+				st.cmdHelp = "all"
+				if hasVal && val != "" {
+					st.cmdHelp = val
+				}
+				continue
 			}
 			if err := takesValue(); err != nil {
-				return st, job, nil, err
+				return st, cl, err
 			}
-			switch key {
-			case "output":
-				st.output = val
-			case "output-format":
-				if val != "normal" && val != "json" {
-					return st, job, nil, fmt.Errorf("--output-format=%s: want normal or json", val)
-				}
-				st.format = val
-			case "target-size":
-				n, err := workloads.ParseSize(val)
-				if err != nil || n < 64<<20 {
-					return st, job, nil, fmt.Errorf("--target-size=%s: want a size of at least 64m", val)
-				}
-				st.targetSize = n
-			case "results":
-				st.results = val
-			case "experiments":
-				st.only = strings.Split(val, ",")
-			case "cpuprofile":
-				st.cpuprofile = val
-			case "rounds":
-				var n int
-				if _, err := fmt.Sscan(val, &n); err != nil || n < 1 || n > 100 {
-					return st, job, nil, fmt.Errorf("--rounds=%s: want 1..100", val)
-				}
-				st.rounds = n
+			if err := st.set(key, val); err != nil {
+				return st, cl, err
 			}
 			continue
 		}
 		if !hasVal && !workloads.IsBool(key) && !workloads.IsNotice(key) {
 			if err := takesValue(); err != nil {
-				return st, job, nil, err
+				return st, cl, err
 			}
 		}
-		if err := job.Set(key, val); err != nil {
+		if key == "name" {
+			cl.jobs = append(cl.jobs, cl.global.Clone())
+			cur = &cl.jobs[len(cl.jobs)-1]
+		}
+		if err := cur.Set(key, val); err != nil {
 			var n *workloads.Notice
 			if errors.As(err, &n) {
 				st.notices = append(st.notices, "--"+n.Error())
 				continue
 			}
-			return st, job, nil, fmt.Errorf("--%s: %w", key, err)
+			return st, cl, fmt.Errorf("--%s: %w", key, err)
 		}
 	}
-	return st, job, files, nil
+	return st, cl, nil
 }
 
-// buildJobs makes the jobs to run: the job files' (with the command line's
-// options applied on top), or the command line's job if it names a
-// workload (rw or name given).
-func buildJobs(cli workloads.Job, files []string, stderr io.Writer) ([]workloads.Job, [][]int, error) {
+// set sets runner option key (which takes a value).
+func (st *settings) set(key, val string) error {
+	switch key {
+	case "output":
+		st.output = val
+	case "output-format":
+		st.formats = nil
+		for _, f := range strings.Split(val, ",") {
+			f = strings.TrimSpace(f)
+			if !slices.Contains(outputFormats, f) {
+				return fmt.Errorf("--output-format=%s: want %s, or several comma-separated", val, strings.Join(outputFormats, ", "))
+			}
+			if !slices.Contains(st.formats, f) {
+				st.formats = append(st.formats, f)
+			}
+		}
+	case "target-size":
+		n, err := workloads.ParseSize(val)
+		if err != nil || n < 64<<20 {
+			return fmt.Errorf("--target-size=%s: want a size of at least 64m", val)
+		}
+		st.targetSize = n
+	case "results":
+		st.results = val
+	case "cpuprofile":
+		st.cpuprofile = val
+	case "rounds":
+		var n int
+		if _, err := fmt.Sscan(val, &n); err != nil || n < 1 || n > 100 {
+			return fmt.Errorf("--rounds=%s: want 1..100", val)
+		}
+		st.rounds = n
+	case "section":
+		st.sections = append(st.sections, val)
+	case "experiments":
+		st.only = strings.Split(val, ",")
+	case "eta-newline", "status-interval":
+		d, err := workloads.ParseTime(val)
+		if err != nil || d < 10*time.Millisecond {
+			return fmt.Errorf("--%s=%s: want a period of at least 10ms (e.g. 1s, 500ms)", key, val)
+		}
+		if key == "eta-newline" {
+			st.etaNewline = d
+		} else {
+			st.statusInterval = d
+		}
+	}
+	return nil
+}
+
+// buildJobs makes the jobs to run: the job files' (each starting from the
+// command line's options, which their sections override, as fio's
+// [global] would be), then the command line's --name jobs. Without
+// either, options naming a workload (rw or filename) make one job.
+func buildJobs(cl cmdLine, st settings, stderr io.Writer) ([]workloads.Job, [][]int, error) {
 	var jobs []workloads.Job
 	var groups [][]int
-	for _, path := range files {
-		f, err := workloads.ParseFile(path)
+	for _, path := range cl.files {
+		f, err := workloads.ParseFileWith(path, workloads.ParseOptions{Global: &cl.global, Sections: st.sections})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -302,24 +392,7 @@ func buildJobs(cli workloads.Job, files []string, stderr io.Writer) ([]workloads
 			fmt.Fprintf(stderr, "iobench: notice: %s\n", n)
 		}
 		base := len(jobs)
-		for _, j := range f.Jobs {
-			for _, kv := range cli.Values() {
-				if kv[0] == "name" {
-					continue
-				}
-				if err := j.Set(kv[0], kv[1]); err != nil {
-					var n *workloads.Notice
-					if !errors.As(err, &n) {
-						return nil, nil, err
-					}
-					fmt.Fprintf(stderr, "iobench: notice: %s: job %q: --%s\n", path, j.Name, n)
-				}
-			}
-			if err := j.Validate(); err != nil {
-				return nil, nil, fmt.Errorf("%s: job %q: %w", path, j.Name, err)
-			}
-			jobs = append(jobs, j)
-		}
+		jobs = append(jobs, f.Jobs...)
 		for _, g := range f.Groups {
 			ng := make([]int, len(g))
 			for i, x := range g {
@@ -328,14 +401,65 @@ func buildJobs(cli workloads.Job, files []string, stderr io.Writer) ([]workloads
 			groups = append(groups, ng)
 		}
 	}
-	if len(files) == 0 && (cli.IsSet("rw") || cli.IsSet("name") || cli.IsSet("filename")) {
-		if err := cli.Validate(); err != nil {
-			return nil, nil, err
+	cliJobs := cl.jobs
+	if len(cl.files) == 0 && len(cliJobs) == 0 && (cl.global.IsSet("rw") || cl.global.IsSet("filename")) {
+		cliJobs = []workloads.Job{cl.global}
+	}
+	for _, j := range cliJobs {
+		if err := j.Validate(); err != nil {
+			return nil, nil, fmt.Errorf("job %q: %w", j.Name, err)
 		}
-		jobs = append(jobs, cli)
-		groups = append(groups, []int{0})
+		if len(jobs) == 0 || j.Stonewall {
+			groups = append(groups, nil)
+		}
+		groups[len(groups)-1] = append(groups[len(groups)-1], len(jobs))
+		jobs = append(jobs, j)
 	}
 	return jobs, groups, nil
+}
+
+// showCmd prints jobs as one iobench command line that runs them (fio's
+// --showcmd): each job's --name, then the options it sets.
+func showCmd(w io.Writer, jobs []workloads.Job) {
+	var b strings.Builder
+	b.WriteString("iobench")
+	for _, j := range jobs {
+		fmt.Fprintf(&b, " --name=%s", j.Name)
+		for _, kv := range j.Values() {
+			if kv[0] != "name" {
+				fmt.Fprintf(&b, " --%s=%s", kv[0], kv[1])
+			}
+		}
+	}
+	fmt.Fprintln(w, b.String())
+}
+
+// cmdHelp describes option name ("all": every option), as fio's --cmdhelp.
+func cmdHelp(w io.Writer, name string) error {
+	if name == "all" {
+		for _, o := range workloads.Options() {
+			fmt.Fprintf(w, "%-24s: %s\n", o.Name, o.Help)
+		}
+		return nil
+	}
+	o, ok := workloads.Lookup(name)
+	if !ok {
+		return fmt.Errorf("--cmdhelp=%s: %w: no such option", name, workloads.ErrUnknownOption)
+	}
+	fmt.Fprintf(w, "%20s: %s\n", o.Name, o.Help)
+	if len(o.Aliases) > 0 {
+		fmt.Fprintf(w, "%20s: %s\n", "alias", strings.Join(o.Aliases, ", "))
+	}
+	if o.Arg != "" {
+		fmt.Fprintf(w, "%20s: %s\n", "value", o.Arg)
+	}
+	if o.Default != "" {
+		fmt.Fprintf(w, "%20s: %s\n", "default", o.Default)
+	}
+	if o.Engine {
+		fmt.Fprintf(w, "%20s: %s\n", "note", "iobench engine option; in job files put it in an '#iobench:' line")
+	}
+	return nil
 }
 
 // defaultSuite is what `iobench` runs with no job: short random and
@@ -389,7 +513,7 @@ filesystem is refused unless --force.
 Runner options:
 `)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, k := range []string{"output", "output-format", "target-size", "results", "rounds", "quick", "experiments", "cpuprofile", "help", "version"} {
+	for _, k := range flagOrder {
 		fmt.Fprintf(tw, "  --%s\t%s\n", k, runnerFlags[k])
 	}
 	tw.Flush()

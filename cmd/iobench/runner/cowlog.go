@@ -77,48 +77,5 @@ func newCOWLog(j *workloads.Job, dev *device.Device) (engine.Mapper, string, uin
 	return m, cowlogFile, fileSize, nil
 }
 
-// syncer counts a worker's writes and syncs every n (fsync=n) on the
-// worker's own queue.
-type syncer struct {
-	q      *engine.Queue
-	every  int
-	writes int
-	syncs  uint64
-}
-
-func newSyncer(q *engine.Queue, j *workloads.Job) *syncer {
-	every := j.Fsync
-	if every == 0 || (j.Fdatasync > 0 && j.Fdatasync < every) {
-		every = j.Fdatasync
-	}
-	return &syncer{q: q, every: every}
-}
-
-// wrote notes the successful writes among done and syncs once when n or
-// more have completed since the last sync. It reports whether the sync
-// failed, setting *first to the error unless it holds one.
-func (s *syncer) wrote(done []*engine.Request, first *error) bool {
-	if s.every == 0 {
-		return false
-	}
-	for _, r := range done {
-		if r.Write && r.Err == nil {
-			s.writes++
-		}
-	}
-	if s.writes < s.every {
-		return false
-	}
-	s.writes = 0
-	s.syncs++
-	if err := s.q.Sync(); err != nil {
-		if *first == nil {
-			*first = fmt.Errorf("fsync: %w", err)
-		}
-		return true
-	}
-	return false
-}
-
 // shutdowner is a mapper with something to release after the engine.
 type shutdowner interface{ Shutdown() error }

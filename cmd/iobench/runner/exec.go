@@ -3,15 +3,18 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"math/bits"
+	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/iobench/iobench/device"
 	"github.com/iobench/iobench/engine"
 	"github.com/iobench/iobench/workloads"
+	"golang.org/x/sys/unix"
 )
 
 // DirResult is what one direction of a job did.
@@ -20,7 +23,14 @@ type DirResult struct {
 	Bytes   uint64
 	Errors  uint64
 	Runtime time.Duration
-	Lat     *hdrhistogram.Histogram // completion latency, ns
+	// Latencies in ns (fio's slat, clat and lat): Slat from the request's
+	// start to its hand-over to the kernel, Clat from there to its
+	// completion, Lat the whole. A histogram is empty when the job
+	// disables that measurement.
+	Slat, Clat, Lat *hdrhistogram.Histogram
+	// BWSamples (KiB/s) and IOPSSamples are the rates over each bwavgtime
+	// and iopsavgtime period of the measured run, as fio samples them.
+	BWSamples, IOPSSamples []float64
 }
 
 // IOPS returns I/Os per second over the runtime.
@@ -39,14 +49,36 @@ func (d *DirResult) BW() float64 {
 	return float64(d.Bytes) / d.Runtime.Seconds()
 }
 
-// JobResult is the outcome of one job (all its clones).
+// JobResult is the outcome of one clone of a job, or of all its clones
+// (Clone -1) when the job has one clone or sets group_reporting.
 type JobResult struct {
-	Job      workloads.Job
-	GroupID  int
-	Dir      [2]DirResult // read, write
-	UsrCPU   float64      // percent of one CPU over the runtime
-	SysCPU   float64
-	Engine   engine.Stats
+	Job     workloads.Job
+	GroupID int
+	Clone   int          // the clone's index; -1 for the clones merged
+	Dir     [2]DirResult // read, write
+	// CPU of the clones' own threads (RUSAGE_THREAD: each clone's queue
+	// owns an OS thread): percent of one CPU over the clone's run
+	// (merged: the clones' CPU time over their summed run times, as fio
+	// has it), context switches and page faults.
+	UsrCPU, SysCPU float64
+	CPUTime        time.Duration // user + system
+	Ctx, VolCtx    uint64        // context switches (all; voluntary)
+	Majf, Minf     uint64
+	// LatencyDepth is the queue depth latency_target settled on.
+	LatencyDepth int
+	// Syncs is the flushes issued after every fsync/fdatasync writes;
+	// SyncLat their latency (ns).
+	Syncs   uint64
+	SyncLat *hdrhistogram.Histogram
+	// Submissions by queue depth, and requests per submit and per reap
+	// (fio's iodepth_level, iodepth_submit, iodepth_complete buckets).
+	DepthDist, SubmitDist, CompleteDist [7]uint64
+	// Engine is the statistics of the job's engine, which all of its
+	// clones share.
+	Engine engine.Stats
+	// Pinned is the CPU set the kernel held for the clones' threads
+	// (cpus_allowed, cpumask), read back after pinning; nil: not pinned.
+	Pinned   []int
 	Ring     string // io_uring set-up in force
 	Mapper   string
 	Err      error
@@ -55,6 +87,9 @@ type JobResult struct {
 	// Interrupted is set when a signal stopped the job before its end.
 	Interrupted bool
 }
+
+// IOs returns the I/Os completed in both directions.
+func (r *JobResult) IOs() uint64 { return r.Dir[0].IOs + r.Dir[1].IOs }
 
 func newHist() *hdrhistogram.Histogram {
 	// 1 ns .. 100 s at 3 significant digits.
@@ -67,34 +102,107 @@ type live struct {
 	jobs       atomic.Int32
 }
 
+// runCtx is what the jobs of a run share.
+type runCtx struct {
+	lv     *live
+	stop   *atomic.Bool // exitall: set to stop the group's jobs
+	abort  *atomic.Bool // exitall_on_error: set to stop every job of the run
+	status *statusBoard // nil: no --status-interval
+	jobIdx int          // the job's index in the run
+	logs   *logSet      // the run's log files
+	// threadBase is the number of job threads (clones) before this job's
+	// in the run: its clones are threads threadBase+1, threadBase+2, ...
+	// (fio's numbering of log files).
+	threadBase int
+}
+
+// stopped reports whether another job stopped this one (exitall,
+// exitall_on_error).
+func (rc runCtx) stopped() bool {
+	return rc.stop != nil && rc.stop.Load() || rc.abort != nil && rc.abort.Load()
+}
+
 // runJob runs j on the target: numjobs clones, each on its own engine
-// queue, for runtime or one pass over the region. Whatever fails is in
-// the result's Err.
-func runJob(j workloads.Job, groupID int, tgt string, lv *live, out Output) JobResult {
-	res := JobResult{Job: j, GroupID: groupID, Mapper: j.Mapper}
-	res.Dir[0].Lat, res.Dir[1].Lat = newHist(), newHist()
+// queue, for runtime or loops passes over the region. It returns one
+// result per clone, or one for all when the job has one clone or sets
+// group_reporting. Whatever fails is in the results' Err. stop, when
+// set, stops the job early (exitall).
+func runJob(j workloads.Job, groupID int, tgt string, rc runCtx) []JobResult {
+	fail := func(err error) []JobResult {
+		res := JobResult{Job: j, GroupID: groupID, Clone: -1, Mapper: j.Mapper, Err: err, SyncLat: newHist()}
+		for d := range 2 {
+			res.Dir[d].Slat, res.Dir[d].Clat, res.Dir[d].Lat = newHist(), newHist(), newHist()
+		}
+		return []JobResult{res}
+	}
 	s, err := openJob(&j, tgt)
 	if err != nil {
-		res.Err = err
-		return res
+		return fail(err)
 	}
 	defer s.close()
-	res.Ring = s.eng.RingInfo()
-	var errs []error
+	base := func() JobResult {
+		r := fail(nil)[0]
+		r.Ring, r.Engine = s.eng.RingInfo(), s.eng.Stats()
+		return r
+	}
 	switch err := s.prepare(); {
 	case errors.Is(err, errInterrupted):
-		res.Interrupted = true
+		r := base()
+		r.Interrupted = true
+		return []JobResult{r}
 	case err != nil:
-		res.Err = err
-		return res
+		return fail(err)
 	case j.VerifyOnly:
-		errs = s.verifyOnly(&res)
-	default:
-		errs = s.measure(lv, &res)
+		r := base()
+		errs := s.verifyOnly(&r)
+		r.Engine = s.eng.Stats()
+		r.Err = errors.Join(errs...)
+		return []JobResult{r}
 	}
-	res.Engine = s.eng.Stats()
-	res.Err = errors.Join(errs...)
-	return res
+	workers, elapsed := s.runWorkers(rc, groupID)
+	var errs []error
+	intr := interrupted.Load()
+	var ios uint64
+	for _, w := range workers {
+		ios += w.ios[0] + w.ios[1] + w.syncs
+	}
+	switch {
+	case firstErr(workers) != nil || intr:
+	case ios == 0 && !rc.stopped():
+		errs = append(errs, errNothingMeasured)
+	case j.Verify != "" && j.DoVerify && j.RW.Writes():
+		n, err := verifyPass(s.eng, s.f, s.job, s.size)
+		workers[0].verified += n
+		switch {
+		case errors.Is(err, errInterrupted):
+			intr = true
+		case err != nil:
+			errs = append(errs, err)
+		}
+	}
+	stats := s.eng.Stats()
+	ring := s.eng.RingInfo()
+	ms := make([]*measure, len(workers))
+	for i, w := range workers {
+		ms[i] = &w.measure
+	}
+	out := results(&j, ms)
+	for i := range out {
+		r := &out[i]
+		r.Job, r.GroupID, r.Mapper, r.Ring, r.Engine, r.Elapsed = j, groupID, j.Mapper, ring, stats, elapsed
+		r.Interrupted = intr
+		r.Err = errors.Join(append([]error{r.Err}, errs...)...)
+	}
+	return out
+}
+
+func firstErr(workers []*worker) error {
+	for _, w := range workers {
+		if w.err != nil {
+			return w.err
+		}
+	}
+	return nil
 }
 
 // verifyOnly is fio's verify_only: the workload does not run; what an
@@ -107,32 +215,6 @@ func (s *jobSetup) verifyOnly(res *JobResult) []error {
 		return []error{err}
 	}
 	return nil
-}
-
-// measure runs the job's workers and adds up what they measured. A
-// writing job that verifies then reads its region back; a reading job
-// checked every block as it read it.
-func (s *jobSetup) measure(lv *live, res *JobResult) []error {
-	workers, usage := s.runWorkers(lv)
-	errs := res.collect(workers, usage)
-	res.Interrupted = interrupted.Load()
-	if j := s.job; j.RW.Writes() && (j.EndFsync || j.Mapper == "cowlog") {
-		// end_fsync; and cowlog: a run that ends leaves its writes
-		// durable, as unmounting a filesystem does.
-		if err := s.eng.Sync(); err != nil {
-			errs = append(errs, fmt.Errorf("end_fsync: %w", err))
-		}
-	}
-	switch {
-	case len(errs) > 0 || res.Interrupted:
-	case res.Dir[0].IOs+res.Dir[1].IOs == 0:
-		errs = append(errs, errNothingMeasured)
-	case s.job.Verify != "" && s.job.RW.Writes():
-		if err := res.verify(s); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errs
 }
 
 // verify reads the job's region back and checks it, adding the bytes
@@ -170,7 +252,15 @@ type jobSetup struct {
 // with the job's ring options, and the job's file, and checks that the
 // job's block sizes suit the device.
 func openJob(j *workloads.Job, tgt string) (*jobSetup, error) {
-	dev, err := device.Open(tgt, device.Options{ReadOnly: !writes(j), Force: j.Force})
+	if j.Invalidate {
+		if err := dropCache(tgt); err != nil {
+			return nil, fmt.Errorf("invalidate: %w", err)
+		}
+	}
+	// direct=0 goes through the page cache, still through io_uring, as
+	// fio's buffered I/O does.
+	dev, err := device.Open(tgt, device.Options{ReadOnly: !writes(j), Force: j.Force, NoDirect: !j.Direct,
+		Sync: j.SyncMode == "sync", DSync: j.SyncMode == "dsync"})
 	if err != nil {
 		return nil, err
 	}
@@ -202,6 +292,17 @@ func openJob(j *workloads.Job, tgt string) (*jobSetup, error) {
 		return nil, fmt.Errorf("bs=%d is smaller than the device's %d-byte logical block", j.MinBS(), off)
 	}
 	return s, nil
+}
+
+// dropCache drops the page cache of path (a file or a block device),
+// as fio's invalidate does before a job.
+func dropCache(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
 }
 
 // close closes the engine, then the device.
@@ -247,24 +348,24 @@ func (s *jobSetup) prepare() error {
 	return nil
 }
 
-// cpuUsage is the process's CPU time over a run.
-type cpuUsage struct {
-	elapsed  time.Duration
-	usr, sys float64 // seconds
-}
-
 // runWorkers runs the job's clones to the end and returns them with the
-// time and CPU they took.
-func (s *jobSetup) runWorkers(lv *live) ([]*worker, cpuUsage) {
+// time they took.
+func (s *jobSetup) runWorkers(rc runCtx, groupID int) ([]*worker, time.Duration) {
 	j := s.job
-	var ru0, ru1 syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	if j.StartDelay > 0 {
+		wait(time.Now().Add(j.StartDelay), 0, func() bool {
+			return interrupted.Load() || rc.stop != nil && rc.stop.Load() || rc.abort != nil && rc.abort.Load()
+		})
+	}
 	start := time.Now()
 	workers := make([]*worker, j.NumJobs)
 	var wg sync.WaitGroup
+	lv := rc.lv
 	lv.jobs.Add(int32(j.NumJobs))
 	for i := range workers {
-		w := &worker{eng: s.eng, f: s.f, job: j, idx: i, size: s.size, lv: lv}
+		w := &worker{eng: s.eng, f: s.f, job: j, idx: i, size: s.size, lv: lv, stop: rc.stop,
+			status: rc.status, jobIdx: rc.jobIdx, groupID: groupID, logs: rc.logs, thread: rc.threadBase + i + 1,
+			abort: rc.abort}
 		workers[i] = w
 		wg.Add(1)
 		go func() {
@@ -274,40 +375,123 @@ func (s *jobSetup) runWorkers(lv *live) ([]*worker, cpuUsage) {
 		}()
 	}
 	wg.Wait()
-	u := cpuUsage{elapsed: time.Since(start)}
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
-	u.usr, u.sys = tvSec(ru1.Utime, ru0.Utime), tvSec(ru1.Stime, ru0.Stime)
-	return workers, u
+	return workers, time.Since(start)
 }
 
-// collect adds up what the workers measured and returns their errors.
-func (res *JobResult) collect(workers []*worker, u cpuUsage) []error {
+// results makes the reports of a job's clones from what they measured:
+// one per clone, or one for all with group_reporting or a single clone.
+func results(j *workloads.Job, ms []*measure) []JobResult {
+	if j.GroupReporting || len(ms) == 1 {
+		return []JobResult{collect(ms, -1)}
+	}
+	var out []JobResult
+	for i := range ms {
+		out = append(out, collect(ms[i:i+1], i))
+	}
+	return out
+}
+
+// collect adds up what workers measured into one result (clone is its
+// Clone field) with the first of their errors.
+func collect(workers []*measure, clone int) JobResult {
+	res := JobResult{Clone: clone, SyncLat: newHist()}
+	for d := range 2 {
+		res.Dir[d].Slat, res.Dir[d].Clat, res.Dir[d].Lat = newHist(), newHist(), newHist()
+	}
 	var errs []error
+	var usr, sys, run time.Duration
 	for _, w := range workers {
 		for d := range 2 {
 			r := &res.Dir[d]
 			r.IOs += w.ios[d]
 			r.Bytes += w.bytes[d]
 			r.Errors += w.errs[d]
-			r.Lat.Merge(w.hist[d])
+			r.Slat.Merge(w.slat[d])
+			r.Clat.Merge(w.clat[d])
+			r.Lat.Merge(w.lat[d])
 			r.Runtime = max(r.Runtime, w.measured)
+			r.BWSamples = addSamples(r.BWSamples, w.bwSamples[d])
+			r.IOPSSamples = addSamples(r.IOPSSamples, w.iopsSamples[d])
+		}
+		res.LatencyDepth = max(res.LatencyDepth, w.latencyDepth)
+		res.Syncs += w.syncs
+		res.SyncLat.Merge(w.syncLat)
+		for i := range 7 {
+			res.DepthDist[i] += w.depthDist[i]
+			res.SubmitDist[i] += w.submitDist[i]
+			res.CompleteDist[i] += w.completeDist[i]
 		}
 		res.Verified += w.verified
+		res.Pinned = unionCPUs(res.Pinned, w.pinned)
+		u := &w.usage
+		usr += u.usr
+		sys += u.sys
+		run += u.wall
+		res.Ctx += u.ctx
+		res.VolCtx += u.volCtx
+		res.Majf += u.majf
+		res.Minf += u.minf
 		if w.err != nil {
 			errs = append(errs, w.err)
 		}
 	}
-	res.Elapsed = u.elapsed
-	if u.elapsed > 0 {
-		secs := u.elapsed.Seconds()
-		res.UsrCPU = 100 * u.usr / secs
-		res.SysCPU = 100 * u.sys / secs
+	res.CPUTime = usr + sys
+	if run > 0 {
+		res.UsrCPU = 100 * usr.Seconds() / run.Seconds()
+		res.SysCPU = 100 * sys.Seconds() / run.Seconds()
 	}
-	return errs
+	res.Err = errors.Join(errs...)
+	return res
 }
 
-func tvSec(a, b syscall.Timeval) float64 {
-	return float64(a.Sec-b.Sec) + float64(a.Usec-b.Usec)/1e6
+func unionCPUs(a, b []int) []int {
+	for _, c := range b {
+		if !slices.Contains(a, c) {
+			a = append(a, c)
+		}
+	}
+	slices.Sort(a)
+	return a
+}
+
+// addSamples adds the samples b to a, period by period: the clones'
+// rates in the same period add up to the job's.
+func addSamples(a, b []float64) []float64 {
+	for i, v := range b {
+		if i < len(a) {
+			a[i] += v
+		} else {
+			a = append(a, v)
+		}
+	}
+	return a
+}
+
+// threadUsage is what one OS thread used, from getrusage(RUSAGE_THREAD).
+type threadUsage struct {
+	usr, sys, wall time.Duration
+	ctx, volCtx    uint64
+	majf, minf     uint64
+	start          unix.Rusage
+	startTime      time.Time
+}
+
+// begin records the calling thread's usage so far.
+func (u *threadUsage) begin() {
+	_ = unix.Getrusage(unix.RUSAGE_THREAD, &u.start)
+	u.startTime = time.Now()
+}
+
+// end sets u to the calling thread's usage since begin.
+func (u *threadUsage) end() {
+	var r unix.Rusage
+	_ = unix.Getrusage(unix.RUSAGE_THREAD, &r)
+	u.wall = time.Since(u.startTime)
+	u.usr = time.Duration(r.Utime.Nano() - u.start.Utime.Nano())
+	u.sys = time.Duration(r.Stime.Nano() - u.start.Stime.Nano())
+	vol := uint64(r.Nvcsw - u.start.Nvcsw)
+	u.volCtx, u.ctx = vol, vol+uint64(r.Nivcsw-u.start.Nivcsw)
+	u.majf, u.minf = uint64(r.Majflt-u.start.Majflt), uint64(r.Minflt-u.start.Minflt)
 }
 
 func pow2(n int) int {
@@ -316,6 +500,52 @@ func pow2(n int) int {
 		p <<= 1
 	}
 	return p
+}
+
+// measure is what a worker measured over its run, or over one status
+// interval.
+type measure struct {
+	ios, bytes, errs       [2]uint64
+	slat, clat, lat        [2]*hdrhistogram.Histogram
+	bwSamples, iopsSamples [2][]float64
+	usage                  threadUsage
+	measured               time.Duration
+	verified               uint64
+	pinned                 []int // the CPUs the thread was pinned to, read back
+	err                    error // the first error
+	clone                  int   // the clone's index
+	// Submissions by queue depth (fio's iodepth_level), and requests
+	// handed to the kernel and reaped per call (iodepth_submit,
+	// iodepth_complete).
+	depthDist, submitDist, completeDist [7]uint64
+	// latencyDepth is the depth latency_target settled on (0: no target).
+	latencyDepth int
+	// Flushes after every fsync/fdatasync writes, and their latency.
+	syncs   uint64
+	syncLat *hdrhistogram.Histogram
+}
+
+func newMeasure() *measure {
+	m := &measure{syncLat: newHist()}
+	for d := range 2 {
+		m.slat[d], m.clat[d], m.lat[d] = newHist(), newHist(), newHist()
+	}
+	return m
+}
+
+// record accounts for one completed request in direction d.
+func (m *measure) record(j *workloads.Job, r *engine.Request, d int) {
+	m.ios[d]++
+	m.bytes[d] += uint64(r.N)
+	if !j.DisableSlat && r.SubmitLatency > 0 {
+		_ = m.slat[d].RecordValue(max(int64(r.SubmitLatency), 1))
+	}
+	if !j.DisableClat {
+		_ = m.clat[d].RecordValue(max(int64(r.Latency-r.SubmitLatency), 1))
+	}
+	if !j.DisableLat {
+		_ = m.lat[d].RecordValue(max(int64(r.Latency), 1))
+	}
 }
 
 // worker is one clone of a job: it keeps up to iodepth requests in flight
@@ -328,17 +558,37 @@ type worker struct {
 	idx  int
 	size uint64
 	lv   *live
+	stop *atomic.Bool // set: stop issuing (exitall); may be nil
 
 	// What the worker measured, read by collect once it has finished.
-	ios, bytes, errs [2]uint64
-	hist             [2]*hdrhistogram.Histogram
-	measured         time.Duration
-	verified         uint64
-	err              error // the first error
+	measure
+
+	// status, when set, receives what the worker measured in each
+	// --status-interval period (iv, reset after each).
+	status  *statusBoard
+	iv      *measure
+	ivIdx   int
+	ivNext  time.Time
+	id      int // the worker's index on the status board
+	jobIdx  int
+	groupID int
+
+	// Logs (write_*_log), nil when the job writes none.
+	logs   *logSet
+	thread int // the thread's number in the run, from 1
+	logger *jobLogger
+	now    time.Time // the clock at the last reap
+
+	// Sampling: the counts at the last bandwidth and IOPS samples.
+	bwNext, iopsNext   time.Time
+	bwLast, iopsLast   time.Time
+	bwBytes, iopsCount [2]uint64
+	// affinity is the thread's CPU set before pinning (cpus_allowed),
+	// restored before the thread goes back to Go's scheduler.
+	affinity *unix.CPUSet
 
 	// The loop's state, set up by start.
 	q            *engine.Queue
-	sy           *syncer // fsync=n
 	gen          *workloads.Generator
 	ver          *workloads.Verifier // nil: no verify
 	reqs         []engine.Request
@@ -346,12 +596,39 @@ type worker struct {
 	deadline     time.Time // zero: no runtime limit
 	passBytes    uint64    // one pass over the region
 	issued       uint64    // bytes issued so far
+	issuedIOs    int       // I/Os issued so far (number_ios)
 	writeGen     uint64    // writes issued: the verify generation, the scramble sequence
 	inflight     map[uint64]uint64
 	stopping     bool // an error limit or a mismatch stops issuing
 	pastDeadline bool
 	measuring    bool // past the ramp time
 	measureStart time.Time
+	// writesSinceSync counts writes issued since the last flush
+	// (fsync=, fdatasync=).
+	writesSinceSync int
+	// Pacing (rate, rate_iops, thinktime): requests filled and waiting
+	// for their time; rate_min's last check.
+	pacer        *pacer
+	parked       []parked
+	rateMinNext  time.Time
+	rateMinBytes [2]uint64
+	abort        *atomic.Bool // set: stop (exitall_on_error of any job)
+	// verify_backlog: writes completed since the last check, and whether
+	// a check is due (new I/O waits for the queue to quiesce).
+	backlog        []workloads.IO
+	backlogDue     bool
+	backlogChecked uint64        // writes read back and checked by verify_backlog
+	fill           *bufferFiller // write buffer contents; nil when verifying
+	// latency_target: the depth search, and the requests held back
+	// while the queue is at the depth it allows.
+	lat  *latTarget
+	idle []*engine.Request
+}
+
+// stopped reports whether another job asked this one to stop (exitall,
+// exitall_on_error).
+func (w *worker) stopped() bool {
+	return w.stop != nil && w.stop.Load() || w.abort != nil && w.abort.Load()
 }
 
 // errLimit stops a job after this many failed I/Os: something is wrong
@@ -361,7 +638,8 @@ const errLimit = 100
 // run runs the worker to the end; what it measured and the first error
 // are in its fields afterwards.
 func (w *worker) run() {
-	w.hist[0], w.hist[1] = newHist(), newHist()
+	w.measure = *newMeasure()
+	w.clone = w.idx
 	if err := w.start(); err != nil {
 		w.err = err
 		return
@@ -372,6 +650,16 @@ func (w *worker) run() {
 		return
 	}
 	if err := w.loop(); err != nil {
+		w.err = err
+		return
+	}
+	if len(w.backlog) > 0 && w.err == nil {
+		if err := w.checkBacklog(); err != nil {
+			w.err = err
+			return
+		}
+	}
+	if err := w.closeSyncs(); err != nil && w.err == nil {
 		w.err = err
 	}
 }
@@ -384,10 +672,33 @@ func (w *worker) start() error {
 		return err
 	}
 	w.q = q
-	w.sy = newSyncer(q, j)
+	// The queue has locked this goroutine to its OS thread: pin that
+	// thread and measure its usage.
+	if len(j.CPUs) > 0 {
+		var old, set unix.CPUSet
+		if err := unix.SchedGetaffinity(0, &old); err != nil {
+			return fmt.Errorf("cpus_allowed: %w", err)
+		}
+		for _, c := range j.CPUs {
+			set.Set(c)
+		}
+		if err := unix.SchedSetaffinity(0, &set); err != nil {
+			return fmt.Errorf("cpus_allowed: pin the job's thread: %w", err)
+		}
+		w.affinity = &old
+		// Report the set the kernel holds for the thread, not the option.
+		if err := unix.SchedGetaffinity(0, &set); err == nil {
+			for c := range 1024 {
+				if set.IsSet(c) {
+					w.pinned = append(w.pinned, c)
+				}
+			}
+		}
+	}
+	w.usage.begin()
 	w.gen = workloads.NewGenerator(j, w.idx, w.size)
 	if j.Verify != "" {
-		w.ver = &workloads.Verifier{Interval: workloads.VerifyInterval(j.MinBS()), Hash: j.Verify, Seed: j.RandSeed}
+		w.ver = newVerifier(j)
 		w.inflight = map[uint64]uint64{}
 		if j.NumJobs > 1 {
 			// Clones write disjoint slices, so a read never races a write
@@ -395,31 +706,108 @@ func (w *worker) start() error {
 			w.gen = sliceGenerator(j, w.idx, w.size)
 		}
 	}
+	if j.Verify == "" && j.RW.Writes() {
+		w.fill = newBufferFiller(j, j.RandSeed^uint64(w.idx)<<32)
+	}
 	w.reqs = make([]engine.Request, j.IODepth)
 	for i := range w.reqs {
 		b := w.eng.Buffer(int(j.MaxBS()))
 		if b == nil {
 			return fmt.Errorf("buffer arena exhausted")
 		}
-		w.reqs[i].Buf = b
-		if j.RW.Writes() && w.ver == nil {
-			fillRandom(b, j.RandSeed^uint64(w.idx)<<40^uint64(i)<<20)
+		if w.fill != nil {
+			w.fill.initial(b)
 		}
+		w.reqs[i].Buf = b
 	}
 	now := time.Now()
 	w.rampEnd = now.Add(j.RampTime)
 	if j.Runtime > 0 {
 		w.deadline = w.rampEnd.Add(j.Runtime)
 	}
+	w.pacer = newPacer(j, now, j.RandSeed+uint64(w.idx))
+	w.lat = newLatTarget(j, now)
 	w.passBytes = w.gen.Span()
+	if j.IOSize > 0 {
+		w.passBytes = j.IOSize
+	}
+	w.passBytes *= uint64(max(j.Loops, 1))
 	w.measuring, w.measureStart = j.RampTime == 0, now
+	if w.measuring {
+		w.startSampling(now)
+	}
+	if j.Logs.Any() {
+		if w.logger, err = newJobLogger(j, w.thread, w.logs, now); err != nil {
+			return err
+		}
+	}
+	if b := w.status; b != nil {
+		w.id = b.join(now)
+		w.iv = newMeasure()
+		w.iv.clone = w.idx
+		w.iv.usage.begin()
+		w.ivIdx = b.index(now)
+		w.ivNext = b.end(w.ivIdx)
+	}
 	return nil
+}
+
+// startSampling starts the bandwidth and IOPS sample periods at now.
+func (w *worker) startSampling(now time.Time) {
+	w.bwLast, w.iopsLast = now, now
+	w.bwNext, w.iopsNext = now.Add(w.job.BWAvgTime), now.Add(w.job.IOPSAvgTime)
+}
+
+// sample closes the bandwidth and IOPS periods that have ended by now
+// (checked once per reap), and with final set, the partial last one.
+func (w *worker) sample(now time.Time, final bool) {
+	j := w.job
+	if j.DisableBW {
+		return
+	}
+	dirs := [2]bool{j.RW.Reads() || j.VerifyOnly, j.RW.Writes() && !j.VerifyOnly}
+	if !now.Before(w.bwNext) || final && now.Sub(w.bwLast) >= j.BWAvgTime/2 {
+		secs := now.Sub(w.bwLast).Seconds()
+		for d := range 2 {
+			if dirs[d] {
+				w.bwSamples[d] = append(w.bwSamples[d], float64(w.bytes[d]-w.bwBytes[d])/1024/secs)
+			}
+			w.bwBytes[d] = w.bytes[d]
+		}
+		w.bwLast, w.bwNext = now, now.Add(j.BWAvgTime)
+	}
+	if !now.Before(w.iopsNext) || final && now.Sub(w.iopsLast) >= j.IOPSAvgTime/2 {
+		secs := now.Sub(w.iopsLast).Seconds()
+		for d := range 2 {
+			if dirs[d] {
+				w.iopsSamples[d] = append(w.iopsSamples[d], float64(w.ios[d]-w.iopsCount[d])/secs)
+			}
+			w.iopsCount[d] = w.ios[d]
+		}
+		w.iopsLast, w.iopsNext = now, now.Add(j.IOPSAvgTime)
+	}
 }
 
 // finish records the measured time and gives back the queue and buffers.
 func (w *worker) finish() {
 	if w.measuring {
-		w.measured = time.Since(w.measureStart)
+		now := time.Now()
+		w.measured = now.Sub(w.measureStart)
+		w.sample(now, true)
+	}
+	if w.iv != nil {
+		w.publishInterval(time.Now(), true)
+		w.status.leave(w.id)
+	}
+	if w.logger != nil {
+		w.logger.tick(time.Now(), true)
+	}
+	if w.lat != nil {
+		w.latencyDepth = w.lat.depth
+	}
+	w.usage.end()
+	if w.affinity != nil {
+		_ = unix.SchedSetaffinity(0, w.affinity)
 	}
 	for i := range w.reqs {
 		if b := w.reqs[i].Buf; b != nil {
@@ -438,19 +826,64 @@ func (w *worker) submitFirst() error {
 		}
 		n++
 	}
+	now, submitted := time.Now(), 0
 	for i := range n {
-		if err := w.q.Submit(&w.reqs[i]); err != nil {
+		ok, err := w.admit(&w.reqs[i], now)
+		if err != nil {
 			return err
 		}
+		if ok {
+			submitted++
+		}
+	}
+	if submitted > 0 && w.measuring {
+		w.submitDist[batchBucket(submitted)]++
 	}
 	return nil
+}
+
+// markDepth counts a submission at depth n (fio's iodepth_level).
+func (w *worker) markDepth(n int) {
+	if !w.measuring {
+		return
+	}
+	w.depthDist[depthBucket(n)]++
+	if w.iv != nil {
+		w.iv.depthDist[depthBucket(n)]++
+	}
+}
+
+// depthBucket maps a queue depth to fio's levels 1, 2, 4, 8, 16, 32, >=64.
+func depthBucket(n int) int {
+	if n >= 64 {
+		return 6
+	}
+	return min(bits.Len(uint(max(n, 1)))-1, 5)
+}
+
+// batchBucket maps a batch size to fio's 0, 1-4, 5-8, 9-16, 17-32,
+// 33-64, >64 (iodepth_submit, iodepth_complete).
+func batchBucket(n int) int {
+	switch {
+	case n <= 0:
+		return 0
+	case n > 64:
+		return 6
+	}
+	return 1 + max(bits.Len(uint(n-1))-2, 0)
 }
 
 // loop reaps completions and issues the next I/O in each completed
 // request's place, until nothing is in flight.
 func (w *worker) loop() error {
 	done := make([]*engine.Request, 0, len(w.reqs))
-	for w.q.InFlight() > 0 {
+	for w.q.InFlight() > 0 || len(w.parked) > 0 {
+		if w.q.InFlight() == 0 {
+			if err := w.releaseParked(); err != nil {
+				return err
+			}
+			continue
+		}
 		var err error
 		done, err = w.q.Reap(done[:0], 1)
 		if err != nil {
@@ -462,20 +895,62 @@ func (w *worker) loop() error {
 		w.pastDeadline = !w.deadline.IsZero() && !now.Before(w.deadline)
 		if !w.measuring && !now.Before(w.rampEnd) {
 			w.measuring, w.measureStart = true, now
+			w.startSampling(now)
 		}
-		// fsync=n: one sync covers every write of the batch (group
-		// commit), before any of them is reissued.
-		if w.sy.wrote(done, &w.err) {
-			w.errs[1]++
-			w.stopping = true
+		if w.measuring {
+			w.sample(now, false)
 		}
+		if w.iv != nil && !now.Before(w.ivNext) {
+			w.publishInterval(now, false)
+		}
+		w.now = now
+		if w.logger != nil {
+			w.logger.tick(now, false)
+		}
+		if w.measuring {
+			w.completeDist[batchBucket(len(done))]++
+		}
+		w.checkRateMin(now)
+		if w.lat != nil {
+			for _, r := range done {
+				w.lat.record(r.Latency)
+			}
+			w.lat.tick(w.job, now)
+		}
+		issued := 0
 		for _, r := range done {
 			w.complete(r)
+			if w.lat != nil && w.q.InFlight() >= w.lat.depth {
+				w.idle = append(w.idle, r) // latency_target holds the depth down
+				continue
+			}
 			if w.issue(r) {
-				if err := w.q.Submit(r); err != nil {
+				ok, err := w.admit(r, now)
+				if err != nil {
 					return err
 				}
+				if ok {
+					issued++
+				}
 			}
+		}
+		for w.lat != nil && len(w.idle) > 0 && w.q.InFlight() < w.lat.depth {
+			r := w.idle[len(w.idle)-1]
+			w.idle = w.idle[:len(w.idle)-1]
+			if !w.issue(r) {
+				break
+			}
+			ok, err := w.admit(r, now)
+			if err != nil {
+				return err
+			}
+			if ok {
+				issued++
+			}
+		}
+		if w.measuring && issued > 0 {
+			// Handed to the kernel together at the next reap.
+			w.submitDist[batchBucket(issued)]++
 		}
 	}
 	return nil
@@ -484,12 +959,29 @@ func (w *worker) loop() error {
 // issue fills r with the next I/O and reports whether there is one.
 func (w *worker) issue(r *engine.Request) bool {
 	j := w.job
-	if w.stopping || w.pastDeadline || interrupted.Load() {
+	if w.stopping || w.pastDeadline || interrupted.Load() || w.stopped() {
 		return false
 	}
-	if !j.TimeBased && w.issued >= w.passBytes {
+	if !j.TimeBased && w.issued >= w.passBytes || j.NumberIOs > 0 && w.issuedIOs >= j.NumberIOs {
 		return false
 	}
+	if n, kind := w.syncEvery(); n > 0 && w.writesSinceSync >= n {
+		w.writesSinceSync = 0
+		if !w.mapperSyncs() {
+			r.File, r.Sync = w.f, kind
+			return true
+		}
+		// The mapper keeps its mappings on the device (cowlog): its
+		// Sync commits them, on this worker's queue, before the next
+		// I/O is issued.
+		t0 := time.Now()
+		err := w.q.Sync()
+		w.synced(time.Since(t0), err)
+		if w.stopping {
+			return false
+		}
+	}
+	r.Sync = engine.NoSync
 	var io workloads.IO
 	for tries := 0; ; tries++ {
 		io = w.gen.Next()
@@ -508,16 +1000,94 @@ func (w *worker) issue(r *engine.Request) bool {
 		if io.Write {
 			w.ver.Fill(r.Buf, io.Offset, w.writeGen)
 		}
-	case io.Write:
-		scramble(r.Buf, io.Offset, w.writeGen)
+	case io.Write && w.fill != nil:
+		w.fill.beforeWrite(r.Buf, io.Offset)
 	}
 	w.issued += io.Length
+	w.issuedIOs++
+	if io.Write {
+		w.writesSinceSync++
+	}
 	return true
+}
+
+// synced accounts for one flush (fsync=n) that took lat and ended with err.
+func (w *worker) synced(lat time.Duration, err error) {
+	switch {
+	case err != nil:
+		if w.err == nil {
+			w.err = fmt.Errorf("fsync: %w", err)
+		}
+		w.stopping = true
+	case w.measuring:
+		w.syncs++
+		_ = w.syncLat.RecordValue(max(int64(lat), 1))
+		if w.iv != nil {
+			w.iv.syncs++
+			_ = w.iv.syncLat.RecordValue(max(int64(lat), 1))
+		}
+	}
+}
+
+// mapperSyncs reports a mapper that keeps its mappings on the device
+// (engine.Syncer, cowlog): flushing the device is not enough to make its
+// writes durable, Queue.Sync is.
+func (w *worker) mapperSyncs() bool {
+	_, ok := w.eng.Mapper().(engine.Syncer)
+	return ok
+}
+
+// syncEvery returns after how many writes the job flushes, and how.
+func (w *worker) syncEvery() (int, engine.Sync) {
+	switch j := w.job; {
+	case j.FdatasyncEvery > 0:
+		return j.FdatasyncEvery, engine.Fdatasync
+	case j.FsyncEvery > 0:
+		return j.FsyncEvery, engine.Fsync
+	}
+	return 0, engine.NoSync
+}
+
+// closeSyncs flushes the device once for end_fsync and once for
+// fsync_on_close, after the job's I/O.
+func (w *worker) closeSyncs() error {
+	j := w.job
+	if !j.RW.Writes() || j.VerifyOnly {
+		return nil
+	}
+	if w.mapperSyncs() {
+		// A durable mapper's run that ends leaves its writes durable,
+		// as unmounting a filesystem does (end_fsync or not).
+		return w.q.Sync()
+	}
+	var done []*engine.Request
+	for _, on := range []bool{j.EndFsync, j.FsyncOnClose} {
+		if !on {
+			continue
+		}
+		r := &w.reqs[0]
+		r.File, r.Sync = w.f, engine.Fsync
+		if err := w.q.Submit(r); err != nil {
+			return err
+		}
+		var err error
+		if done, err = w.q.Reap(done[:0], 1); err != nil {
+			return err
+		}
+		if r.Err != nil {
+			return r.Err
+		}
+	}
+	return nil
 }
 
 // complete accounts for the completed request r and checks what it read
 // when the job verifies.
 func (w *worker) complete(r *engine.Request) {
+	if r.Sync != engine.NoSync {
+		w.synced(r.Latency, r.Err)
+		return
+	}
 	d := 0
 	if r.Write {
 		d = 1
@@ -536,11 +1106,19 @@ func (w *worker) complete(r *engine.Request) {
 		}
 		return
 	case w.measuring:
-		w.ios[d]++
-		w.bytes[d] += uint64(r.N)
+		w.measure.record(w.job, r, d)
+		if w.iv != nil {
+			w.iv.record(w.job, r, d)
+		}
+		if w.logger != nil {
+			w.logger.record(r, d, w.now)
+		}
 		w.lv.ios[d].Add(1)
 		w.lv.bytes[d].Add(uint64(r.N))
-		_ = w.hist[d].RecordValue(max(int64(r.Latency), 1))
+	}
+	if w.ver != nil && r.Write && w.job.VerifyBacklog > 0 {
+		w.backlog = append(w.backlog, workloads.IO{Offset: r.Offset, Length: uint64(r.N), Write: true})
+		w.backlogDue = len(w.backlog) >= w.job.VerifyBacklog
 	}
 	if w.ver != nil && !r.Write {
 		if _, err := w.ver.Check(r.Buf[:r.N], r.Offset); err != nil {
@@ -578,9 +1156,14 @@ func sliceGenerator(j *workloads.Job, idx int, size uint64) *workloads.Generator
 	return workloads.NewGenerator(&c, idx, size)
 }
 
+// newVerifier returns the verifier of j's verify options.
+func newVerifier(j *workloads.Job) *workloads.Verifier {
+	return &workloads.Verifier{Interval: j.VerifyBlock(), Hash: j.Verify, Seed: j.RandSeed, Pattern: j.VerifyPattern}
+}
+
 // prefill writes verify blocks over the job's whole region.
 func prefill(eng *engine.Engine, f *engine.File, j *workloads.Job, size uint64) error {
-	ver := &workloads.Verifier{Interval: workloads.VerifyInterval(j.MinBS()), Hash: j.Verify, Seed: j.RandSeed}
+	ver := newVerifier(j)
 	return sweep(eng, f, j, size, func(buf []byte, off uint64) error {
 		ver.Fill(buf, off, 0)
 		_, err := f.WriteAt(buf, int64(off))
@@ -590,7 +1173,7 @@ func prefill(eng *engine.Engine, f *engine.File, j *workloads.Job, size uint64) 
 
 // verifyPass reads the job's region back and checks every block.
 func verifyPass(eng *engine.Engine, f *engine.File, j *workloads.Job, size uint64) (uint64, error) {
-	ver := &workloads.Verifier{Interval: workloads.VerifyInterval(j.MinBS()), Hash: j.Verify, Seed: j.RandSeed}
+	ver := newVerifier(j)
 	var n uint64
 	err := sweep(eng, f, j, size, func(buf []byte, off uint64) error {
 		if _, err := f.ReadAt(buf, int64(off)); err != nil {

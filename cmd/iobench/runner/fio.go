@@ -138,21 +138,26 @@ func ensureFio(w io.Writer) error {
 }
 
 // fioJobFile returns j as a job file fio understands: the options fio
-// knows, with ioengine=io_uring and direct=1, and thread=1: fio's jobs run
-// as threads of the fio process, so that they die with it when iobench
-// dies (see runFio); forked job processes would outlive it, holding the
-// target.
+// knows, with ioengine=io_uring, and thread=1: fio's jobs run as threads
+// of the fio process, so that they die with it when iobench dies (see
+// runFio); forked job processes would outlive it, holding the target.
+// Sizes are written in bytes or 1024-based units, so kb_base is left out.
 func fioJobFile(j workloads.Job, target string) string {
 	var b strings.Builder
 	ioengine := "io_uring"
 	if j.NullIO() {
 		ioengine = "null"
 	}
-	fmt.Fprintf(&b, "[%s]\nioengine=%s\ndirect=1\nthread=1\nfilename=%s\n", j.Name, ioengine, target)
+	fmt.Fprintf(&b, "[%s]\nioengine=%s\ndirect=%s\nthread=1\nfilename=%s\n", j.Name, ioengine, boolDigit(j.Direct), target)
 	for _, kv := range j.Values() {
 		k := kv[0]
-		if workloads.IsEngineOnly(k) || k == "name" || k == "filename" || k == "ioengine" || k == "direct" ||
-			k == "thread" || k == "stonewall" || k == "wait_for" || k == "verify_only" {
+		switch k {
+		case "name", "filename", "ioengine", "direct", "buffered", "kb_base", "thread", "stonewall", "wait_for", "verify_only":
+			continue
+		case "cpumask":
+			k = "cpus_allowed" // the value is a CPU list
+		}
+		if workloads.IsEngineOnly(k) {
 			continue
 		}
 		v := kv[1]
@@ -163,19 +168,14 @@ func fioJobFile(j workloads.Job, target string) string {
 		}
 		fmt.Fprintf(&b, "%s=%s\n", k, v)
 	}
-	if j.FixedBufs {
-		b.WriteString("fixedbufs=1\n")
-	}
-	if j.RegisterFiles {
-		b.WriteString("registerfiles=1\n")
-	}
-	if j.SQPoll {
-		b.WriteString("sqthread_poll=1\n")
-	}
-	if j.HiPri {
-		b.WriteString("hipri=1\n")
-	}
 	return b.String()
+}
+
+func boolDigit(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
 }
 
 // fioGrace is how long fio gets to stop after SIGINT before it is killed.

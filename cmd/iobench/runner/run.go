@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/iobench/iobench/device"
@@ -32,33 +34,71 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 			return nil, &badInput{err}
 		}
 	}
+	if err := checkCPUs(jobs); err != nil {
+		return nil, &badInput{err}
+	}
 	lv := &live{}
 	var total time.Duration
 	for _, j := range jobs {
 		total += j.RampTime + j.Runtime
 	}
+	disks := watchDisks(targets)
+	logs := newLogSet()
+	threadBase := make([]int, len(jobs))
+	for i := 1; i < len(jobs); i++ {
+		threadBase[i] = threadBase[i-1] + jobs[i-1].NumJobs
+	}
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() { progress(out, lv, total, stop); close(done) }()
+	var board *statusBoard
+	statusDone := make(chan struct{})
+	if st.statusInterval > 0 {
+		board = newStatusBoard(st.statusInterval, time.Now())
+		go func() { printStatus(board, run, out, stop); close(statusDone) }()
+	} else {
+		close(statusDone)
+	}
+	var abort atomic.Bool // exitall_on_error: a job failed, stop them all
 	for gi, g := range groups {
-		if interrupted.Load() {
+		if interrupted.Load() || abort.Load() {
 			break // the groups left never started
 		}
-		results := make([]JobResult, len(g))
+		results := make([][]JobResult, len(g))
 		finished := make(chan struct{}, len(g))
+		// exitall: the first job of the group to finish with it set
+		// stops the others.
+		var stopGroup atomic.Bool
 		for k, ji := range g {
 			go func() {
-				results[k] = runJob(jobs[ji], gi, targets[ji], lv, out)
+				results[k] = runJob(jobs[ji], gi, targets[ji], runCtx{lv: lv, stop: &stopGroup, abort: &abort, status: board,
+					jobIdx: ji, logs: logs, threadBase: threadBase[ji]})
+				if jobs[ji].ExitAll {
+					stopGroup.Store(true)
+				}
+				if jobs[ji].ExitAllOnError && slices.ContainsFunc(results[k], func(r JobResult) bool { return r.Err != nil }) {
+					abort.Store(true)
+				}
 				finished <- struct{}{}
 			}()
 		}
 		for range g {
 			<-finished
 		}
-		run.Jobs = append(run.Jobs, results...)
+		for _, r := range results {
+			run.Jobs = append(run.Jobs, r...)
+		}
+	}
+	run.Disks = disks.utils()
+	if err := logs.close(); err != nil {
+		fmt.Fprintf(stderr, "iobench: %v\n", err)
+	}
+	if board != nil {
+		board.finish()
 	}
 	close(stop)
 	<-done
+	<-statusDone
 	run.Interrupted = interrupted.Load()
 	return run, nil
 }
@@ -123,15 +163,18 @@ func preflight(j *workloads.Job, target string) error {
 	}
 	size := g.SizeBytes
 	align := uint64(max(g.LogicalBlockSize, g.DIOOffsetAlign))
-	if j.SizePct > 0 {
-		j.Size = uint64(float64(size)*j.SizePct/100) / align * align
-		if j.Size == 0 {
+	if j.SizePct > 0 || j.OffsetPct > 0 {
+		j.ResolvePct(size)
+		if j.SizePct > 0 && j.Size == 0 {
 			return fmt.Errorf("job %q: size=%g%% of %s's %d bytes is less than a block", j.Name, j.SizePct, target, size)
 		}
-		j.Size = min(j.Size, size-min(j.Offset, size))
+		if j.SizePct > 0 {
+			j.Size = min(j.Size, size-min(j.Offset, size))
+		}
 	}
-	if j.Offset >= size || j.Offset+j.Size > size {
-		return fmt.Errorf("job %q: offset %d + size %d exceed the target's %d bytes", j.Name, j.Offset, j.Size, size)
+	last := j.Offset + uint64(j.NumJobs-1)*j.OffsetIncrement // the last clone's start
+	if last >= size || last+j.Size > size {
+		return fmt.Errorf("job %q: offset %d (+ offset_increment for its clones) + size %d exceed the target's %d bytes", j.Name, last, j.Size, size)
 	}
 	for _, bs := range blockSizes(j) {
 		if bs%align != 0 {
@@ -167,6 +210,9 @@ func blockSizes(j *workloads.Job) []uint64 {
 		if len(j.BSSplit[d]) == 0 {
 			out = append(out, j.BS[d])
 		}
+		if r := j.BSRange[d]; r[1] > 0 {
+			out = append(out, r[0])
+		}
 		for _, s := range j.BSSplit[d] {
 			out = append(out, s.Size)
 		}
@@ -199,3 +245,20 @@ func checkTarget(j *workloads.Job) error {
 // errNothingMeasured is a job's error when its whole run fell in the ramp
 // time: it issued I/O but measured none.
 var errNothingMeasured = errors.New("nothing measured: ramp_time used up the job's region or runtime (raise size or runtime, or set time_based)")
+
+// checkCPUs refuses, before any I/O, a job pinned to CPUs this process
+// may not run on.
+func checkCPUs(jobs []workloads.Job) error {
+	var avail unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &avail); err != nil {
+		return err
+	}
+	for i := range jobs {
+		for _, c := range jobs[i].CPUs {
+			if c >= 1024 || !avail.IsSet(c) {
+				return fmt.Errorf("job %q: cpus_allowed: CPU %d is not available to this process (%d CPUs are)", jobs[i].Name, c, avail.Count())
+			}
+		}
+	}
+	return nil
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -148,7 +149,8 @@ func TestNormalOutputAndJobFile(t *testing.T) {
 runtime=300ms
 time_based
 size=16m
-ioengine=libaio
+ioengine=io_uring
+thread
 
 [w]
 rw=write
@@ -167,13 +169,13 @@ iodepth=16
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	for _, want := range []string{"w: rw=write", "r: rw=randread", "mapper=cow", "mapper=scattered", "IOPS=", "lat percentiles", "99.99th", "cache hit rate", "io_uring:", "group 1"} {
+	for _, want := range []string{"w: rw=write", "r: rw=randread", "mapper=cow", "mapper=scattered", "IOPS=", "clat percentiles", "99.99th", "slat:", "bw (KiB/s)", "ctx=", "cache hit rate", "io_uring:", "group 1"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("normal output lacks %q:\n%s", want, out)
 		}
 	}
-	if !strings.Contains(errs, "ioengine=libaio") {
-		t.Errorf("no notice for ioengine=libaio: %s", errs)
+	if !strings.Contains(errs, "thread: cannot change what is measured") {
+		t.Errorf("no notice for thread: %s", errs)
 	}
 }
 
@@ -194,7 +196,10 @@ func TestBadInput(t *testing.T) {
 		{[]string{bad}, "bad.fio:3"},
 		{[]string{filepath.Join(dir, "missing.fio")}, "no such file"},
 		{[]string{"--rw=read", "--filename=" + dir}, "neither a block device nor a regular file"},
-		{[]string{"--rw=read", "--direct=0"}, "direct"},
+		{[]string{"--rw=read", "--ioengine=psync"}, "ioengine=psync"},
+		{[]string{"--rw=read", "--zonemode=zbd"}, "zonemode"},
+		{[]string{"--rw=read", "--loops=0"}, "loops"},
+		{[]string{"--rw=read", "--cpus_allowed=4000"}, "CPU 4000 is not available"},
 		{[]string{"--rw=write", "--mapper=fiemap", "--filename=/etc/hostname"}, "read-only"},
 		{[]string{"--rw=read", "--hipri", "--filename=/etc/hostname"}, "poll queues"},
 		{[]string{"--rw=randrw", "--bssplit=4k/50", "--size=1m"}, "add up to 50"},
@@ -265,11 +270,13 @@ func TestFioJobFileIsValidForFio(t *testing.T) {
 	if err != nil {
 		t.Skip("fio not installed (make deps installs it)")
 	}
-	_, j, _, err := parseArgs([]string{"--name=x", "--rw=randrw", "--bssplit=4k/50:64k/50", "--runtime=2", "--time_based",
-		"--random_distribution=zipf:1.2", "--mapper=scattered", "--size=64m"})
+	_, cl, err := parseArgs([]string{"--name=x", "--rw=randrw", "--bssplit=4k/50:64k/50", "--runtime=2", "--time_based",
+		"--random_distribution=zipf:1.2", "--mapper=scattered", "--size=64m", "--percentile_list=50:99",
+		"--cpus_allowed=0", "--loops=2", "--lat_percentiles", "--bwavgtime=250", "--fixedbufs", "--kb_base=1000"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	j := cl.jobs[0]
 	path := filepath.Join(t.TempDir(), "x.fio")
 	if err := os.WriteFile(path, []byte(fioJobFile(j, "/dev/null")), 0o600); err != nil {
 		t.Fatal(err)
@@ -297,7 +304,15 @@ func TestBundledWorkloadsRun(t *testing.T) {
 	}
 	for _, p := range paths {
 		t.Run(filepath.Base(p), func(t *testing.T) {
-			code, out, errs := run(t, "--runtime=1", "--target-size=512m", "--output-format=json", p)
+			// Job sections override the command line (fio's rules), so a
+			// copy with a shorter runtime is run.
+			src, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			short := filepath.Join(t.TempDir(), filepath.Base(p))
+			os.WriteFile(short, regexp.MustCompile(`(?m)^runtime=.*$`).ReplaceAll(src, []byte("runtime=1")), 0o644)
+			code, out, errs := run(t, "--target-size=512m", "--output-format=json", short)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errs)
 			}

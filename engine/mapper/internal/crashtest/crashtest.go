@@ -85,7 +85,7 @@ func (r *Recorder) observe(f *faultring.Ring, op engine.Op, done bool, res int32
 	delete(r.infl, key)
 	switch {
 	case res < 0:
-	case op.Fsync:
+	case op.Sync != engine.NoSync:
 		r.events = append(r.events, Event{Kind: Flush})
 	case op.Write && ok:
 		n := min(int(res), len(data))

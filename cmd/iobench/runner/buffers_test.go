@@ -1,0 +1,97 @@
+package runner
+
+import (
+	"bytes"
+	"compress/gzip"
+	"os"
+	"testing"
+
+	"github.com/iobench/iobench/device/looptest"
+)
+
+// writtenBlocks runs a 4 MiB sequential 4k write with args on a fresh
+// loop device and returns what the device holds there, in 4 KiB blocks.
+func writtenBlocks(t *testing.T, args ...string) [][]byte {
+	t.Helper()
+	l := looptest.New(t, 64<<20, looptest.Options{})
+	jsonRunOf(t, append([]string{"--name=w", "--rw=write", "--bs=4k", "--size=4m", "--filename=" + l.Path, "--force"}, args...)...)
+	data, err := os.ReadFile(l.Backing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks [][]byte
+	for i := 0; i < 4<<20; i += 4096 {
+		blocks = append(blocks, data[i:i+4096])
+	}
+	return blocks
+}
+
+func distinct(blocks [][]byte) int {
+	seen := map[string]bool{}
+	for _, b := range blocks {
+		seen[string(b)] = true
+	}
+	return len(seen)
+}
+
+// TestBufferContents: what the write buffer options put on the device.
+func TestBufferContents(t *testing.T) {
+	zero := make([]byte, 4096)
+	for _, c := range []struct {
+		args  []string
+		check func([][]byte) string
+	}{
+		{nil, func(b [][]byte) string { // random, scrambled per write
+			if distinct(b) != len(b) || bytes.Equal(b[0], zero) {
+				return "blocks repeat or are zero"
+			}
+			return ""
+		}},
+		{[]string{"--scramble_buffers=0"}, func(b [][]byte) string { // the same few buffers again and again
+			if distinct(b) > 1 {
+				return "more distinct blocks than the queue holds buffers"
+			}
+			return ""
+		}},
+		{[]string{"--refill_buffers"}, func(b [][]byte) string {
+			if distinct(b) != len(b) {
+				return "blocks repeat"
+			}
+			return ""
+		}},
+		{[]string{"--zero_buffers"}, func(b [][]byte) string {
+			for _, x := range b {
+				if !bytes.Equal(x, zero) {
+					return "a block is not zero"
+				}
+			}
+			return ""
+		}},
+		{[]string{"--buffer_pattern=0xabcd"}, func(b [][]byte) string {
+			if !bytes.Equal(b[7], bytes.Repeat([]byte{0xab, 0xcd}, 2048)) {
+				return "not the pattern"
+			}
+			return ""
+		}},
+		{[]string{"--dedupe_percentage=50"}, func(b [][]byte) string {
+			if d := distinct(b); d < 1024*35/100 || d > 1024*65/100 {
+				return "distinct blocks not about half"
+			}
+			return ""
+		}},
+		{[]string{"--buffer_compress_percentage=50", "--refill_buffers"}, func(b [][]byte) string {
+			var z bytes.Buffer
+			w := gzip.NewWriter(&z)
+			w.Write(bytes.Join(b, nil))
+			w.Close()
+			if r := float64(z.Len()) / (4 << 20); r < 0.45 || r > 0.6 {
+				return "gzip ratio not about 0.5"
+			}
+			return ""
+		}},
+	} {
+		if msg := c.check(writtenBlocks(t, c.args...)); msg != "" {
+			t.Errorf("%v: %s", c.args, msg)
+		}
+	}
+}

@@ -1,0 +1,186 @@
+package runner
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestCommandLineIsGlobal: command-line options act as [global]; a job
+// section's own option wins, and --name starts a command-line job.
+func TestCommandLineIsGlobal(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j.fio")
+	os.WriteFile(path, []byte("[own]\nrw=read\nbs=8k\n\n[inherits]\nrw=read\n"), 0o644)
+	jobs, raw := jsonRunOf(t, "--bs=64k", "--size=1m", path, "--name=cli", "--rw=write")
+	if len(jobs) != 3 {
+		t.Fatalf("%d jobs, want 3", len(jobs))
+	}
+	want := map[string][2]float64{"own": {128, 0}, "inherits": {16, 0}, "cli": {0, 16}}
+	for _, j := range jobs {
+		w := want[j["jobname"].(string)]
+		if num(t, j, "read", "total_ios") != w[0] || num(t, j, "write", "total_ios") != w[1] {
+			t.Errorf("%s: %v reads, %v writes; want %v", j["jobname"], num(t, j, "read", "total_ios"), num(t, j, "write", "total_ios"), w)
+		}
+	}
+	if !strings.Contains(raw, `"global options": {`) || !strings.Contains(raw, `"bs": "64k,64k"`) {
+		t.Errorf("global options missing from the JSON")
+	}
+}
+
+// TestSectionParseOnlyShowcmdCmdhelp covers the options that describe
+// rather than run.
+func TestSectionParseOnlyShowcmdCmdhelp(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j.fio")
+	os.WriteFile(path, []byte("[global]\nsize=1m\n[a]\nrw=read\n[b]\nrw=write\nbs=8k\n"), 0o644)
+	code, out, errs := run(t, "--showcmd", "--section=b", path)
+	if code != 0 || strings.TrimSpace(out) != "iobench --name=b --rw=write --bs=8k,8k --size=1m" {
+		t.Errorf("showcmd: exit %d %q %s", code, out, errs)
+	}
+	if code, out, errs := run(t, "--parse-only", path); code != 0 || out != "" || errs != "" {
+		t.Errorf("parse-only: exit %d %q %q", code, out, errs)
+	}
+	if code, _, errs := run(t, "--parse-only", "--section=zz", path); code != 2 || !strings.Contains(errs, "no job section [zz]") {
+		t.Errorf("unknown section: exit %d %q", code, errs)
+	}
+	code, out, _ = run(t, "--cmdhelp=blocksize")
+	if code != 0 || !strings.Contains(out, "bs: block size") || !strings.Contains(out, "alias: blocksize") || !strings.Contains(out, "default: 4k") {
+		t.Errorf("cmdhelp=blocksize: %d %q", code, out)
+	}
+	if code, _, errs := run(t, "--cmdhelp=nosuch"); code != 2 || !strings.Contains(errs, "nosuch") {
+		t.Errorf("cmdhelp=nosuch: %d %q", code, errs)
+	}
+	if code, out, _ := run(t, "--cmdhelp"); code != 0 || strings.Count(out, "\n") < 50 {
+		t.Errorf("cmdhelp: %d, %d lines", code, strings.Count(out, "\n"))
+	}
+}
+
+// decodeAll decodes the JSON documents of s one after another.
+func decodeAll(t *testing.T, s string) []map[string]any {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(s))
+	var docs []map[string]any
+	for {
+		var d map[string]any
+		err := dec.Decode(&d)
+		if errors.Is(err, io.EOF) {
+			return docs
+		}
+		if err != nil {
+			t.Fatalf("document %d is not valid JSON: %v", len(docs), err)
+		}
+		docs = append(docs, d)
+	}
+}
+
+// TestStatusInterval: each status report is a JSON document of its own
+// period, not cumulative: the periods' I/Os add up to the run's total,
+// which comes last.
+func TestStatusInterval(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for the loop device target")
+	}
+	code, out, errs := run(t, "--name=s", "--rw=randrw", "--iodepth=8", "--runtime=1100ms", "--time_based", "--size=32m",
+		"--numjobs=2", "--group_reporting", "--status-interval=300ms", "--output-format=json", "--target-size=128m")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	docs := decodeAll(t, out)
+	if len(docs) < 4 || len(docs) > 6 {
+		t.Fatalf("%d documents for 1.1 s at 300 ms (want 4 or 5 periods and the total)", len(docs))
+	}
+	total := docs[len(docs)-1]
+	if total["interval"] != nil {
+		t.Fatalf("the last document is not the run's total")
+	}
+	var sum [2]float64
+	for i, d := range docs[:len(docs)-1] {
+		iv, ok := d["interval"].(map[string]any)
+		if !ok || iv["index"].(float64) != float64(i) {
+			t.Fatalf("document %d: interval %v", i, d["interval"])
+		}
+		jobs := d["jobs"].([]any)
+		if len(jobs) != 1 {
+			t.Fatalf("document %d: %d jobs (group_reporting)", i, len(jobs))
+		}
+		j := jobs[0].(map[string]any)
+		for k, dir := range []string{"read", "write"} {
+			sum[k] += num(t, j, dir, "total_ios")
+			if rt := num(t, j, dir, "runtime"); rt > 310 {
+				t.Errorf("document %d: %s runtime %v ms in a 300 ms period", i, dir, rt)
+			}
+		}
+	}
+	tj := total["jobs"].([]any)[0].(map[string]any)
+	for k, dir := range []string{"read", "write"} {
+		if got := num(t, tj, dir, "total_ios"); got != sum[k] || got == 0 {
+			t.Errorf("%s: the periods add up to %v I/Os, the total is %v", dir, sum[k], got)
+		}
+	}
+}
+
+// TestSIGINTReports: an interrupted run stops, reports what it measured
+// and exits with fio's status.
+func TestSIGINTReports(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for the loop device target")
+	}
+	t.Cleanup(func() { interrupted.Store(false) })
+	pr, pw := io.Pipe()
+	var errb bytes.Buffer
+	codec := make(chan int, 1)
+	go func() {
+		codec <- Main([]string{"--name=i", "--rw=randread", "--runtime=60", "--time_based", "--size=32m",
+			"--status-interval=200ms", "--output-format=json", "--target-size=128m"}, pw, &errb)
+		pw.Close()
+	}()
+	dec := json.NewDecoder(pr)
+	var first map[string]any
+	if err := dec.Decode(&first); err != nil || first["interval"] == nil {
+		t.Fatalf("first status report: %v %v", err, first)
+	}
+	// The run is under way and its signal handler installed.
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	var last map[string]any
+	for {
+		var d map[string]any
+		if err := dec.Decode(&d); err != nil {
+			break
+		}
+		last = d
+	}
+	if code := <-codec; code != exitInterrupted {
+		t.Fatalf("exit %d, want %d: %s", code, exitInterrupted, errb.String())
+	}
+	if last == nil || last["interval"] != nil {
+		t.Fatalf("no total report after the interrupt")
+	}
+	j := last["jobs"].([]any)[0].(map[string]any)
+	if num(t, j, "read", "total_ios") == 0 || num(t, j, "read", "runtime") >= 60000 {
+		t.Errorf("total: %v I/Os in %v ms", num(t, j, "read", "total_ios"), num(t, j, "read", "runtime"))
+	}
+	if !strings.Contains(errb.String(), "interrupt") {
+		t.Errorf("stderr: %q", errb.String())
+	}
+}
+
+// TestExitAll: a job with exitall stops the others of its group when it
+// finishes.
+func TestExitAll(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.fio")
+	os.WriteFile(path, []byte("[long]\nrw=randread\nruntime=60\ntime_based\nsize=16m\n\n[short]\nrw=read\nsize=4m\nbs=64k\nexitall\n"), 0o644)
+	jobs, _ := jsonRunOf(t, path)
+	if rt := num(t, jobs[0], "read", "runtime"); rt >= 60000 {
+		t.Errorf("long job ran %v ms: exitall did not stop it", rt)
+	}
+	if n := num(t, jobs[1], "read", "total_ios"); n != 64 {
+		t.Errorf("short job: %v I/Os, want 64", n)
+	}
+}

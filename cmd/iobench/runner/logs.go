@@ -1,0 +1,248 @@
+package runner
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/iobench/iobench/engine"
+	"github.com/iobench/iobench/workloads"
+)
+
+// logFile is one fio-format log, shared by the threads that write to it
+// (per_job_logs=0 puts every thread of a prefix in one file).
+type logFile struct {
+	mu  sync.Mutex
+	f   *os.File
+	w   *bufio.Writer
+	buf []byte
+}
+
+// logSet opens each log file once per run and closes them all at its end.
+type logSet struct {
+	mu    sync.Mutex
+	files map[string]*logFile
+}
+
+func newLogSet() *logSet { return &logSet{files: map[string]*logFile{}} }
+
+// open returns the log at path, creating (truncating) it on first use.
+func (s *logSet) open(path string) (*logFile, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l, ok := s.files[path]; ok {
+		return l, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("log: %w", err)
+	}
+	l := &logFile{f: f, w: bufio.NewWriterSize(f, 64<<10)}
+	s.files[path] = l
+	return l, nil
+}
+
+// close flushes and closes every log.
+func (s *logSet) close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for _, l := range s.files {
+		l.mu.Lock()
+		errs = append(errs, l.w.Flush(), l.f.Close())
+		l.mu.Unlock()
+	}
+	s.files = map[string]*logFile{}
+	return errors.Join(errs...)
+}
+
+// entry writes "time, value, ddir, bs[, offset], prio", fio's log line.
+func (l *logFile) entry(tMs, value uint64, ddir int, bs uint64, offset uint64, withOffset bool) {
+	l.mu.Lock()
+	b := l.buf[:0]
+	b = strconv.AppendUint(b, tMs, 10)
+	b = append(b, ", "...)
+	b = strconv.AppendUint(b, value, 10)
+	b = append(b, ", "...)
+	b = strconv.AppendInt(b, int64(ddir), 10)
+	b = append(b, ", "...)
+	b = strconv.AppendUint(b, bs, 10)
+	if withOffset {
+		b = append(b, ", "...)
+		b = strconv.AppendUint(b, offset, 10)
+	}
+	b = append(b, ", 0\n"...)
+	_, _ = l.w.Write(b)
+	l.buf = b
+	l.mu.Unlock()
+}
+
+// histEntry writes "time, ddir, bs, count0, ..., count1855", a line of
+// fio's histogram log.
+func (l *logFile) histEntry(tMs uint64, ddir int, bs uint64, counts []uint64) {
+	l.mu.Lock()
+	b := l.buf[:0]
+	b = strconv.AppendUint(b, tMs, 10)
+	b = append(b, ", "...)
+	b = strconv.AppendInt(b, int64(ddir), 10)
+	b = append(b, ", "...)
+	b = strconv.AppendUint(b, bs, 10)
+	for _, c := range counts {
+		b = append(b, ", "...)
+		b = strconv.AppendUint(b, c, 10)
+	}
+	b = append(b, '\n')
+	_, _ = l.w.Write(b)
+	l.buf = b
+	l.mu.Unlock()
+}
+
+// Which latency a log holds.
+const (
+	logLat = iota
+	logClat
+	logSlat
+)
+
+// logWindow is what a direction did in the current log_avg_msec window.
+type logWindow struct {
+	ios, bytes uint64
+	latSum     [3]uint64
+	latMax     [3]uint64
+}
+
+// jobLogger writes one thread's logs.
+type jobLogger struct {
+	job       *workloads.Job
+	t0        time.Time
+	bw, iops  *logFile
+	lat       [3]*logFile // lat, clat, slat
+	hist      *logFile
+	win       [2]logWindow
+	winStart  time.Time
+	winNext   time.Time
+	histCount [2][]uint64
+	histNext  time.Time
+}
+
+// newJobLogger opens the logs j asks for, for thread number n (1-based,
+// across the run, as fio numbers them).
+func newJobLogger(j *workloads.Job, n int, set *logSet, t0 time.Time) (*jobLogger, error) {
+	l := &jobLogger{job: j, t0: t0, winStart: t0, winNext: t0.Add(j.Logs.Avg), histNext: t0.Add(j.Logs.HistPeriod)}
+	name := func(prefix, kind string) string {
+		if j.Logs.PerJob {
+			return fmt.Sprintf("%s_%s.%d.log", prefix, kind, n)
+		}
+		return fmt.Sprintf("%s_%s.log", prefix, kind)
+	}
+	var err error
+	open := func(prefix, kind string) *logFile {
+		if prefix == "" || err != nil {
+			return nil
+		}
+		var f *logFile
+		f, err = set.open(name(prefix, kind))
+		return f
+	}
+	lg := j.Logs
+	l.bw = open(lg.BW, "bw")
+	l.iops = open(lg.IOPS, "iops")
+	l.lat[logLat] = open(lg.Lat, "lat")
+	l.lat[logClat] = open(lg.Lat, "clat")
+	l.lat[logSlat] = open(lg.Lat, "slat")
+	l.hist = open(lg.Hist, "clat_hist")
+	if l.hist != nil {
+		l.histCount = [2][]uint64{make([]uint64, fioPlatNR), make([]uint64, fioPlatNR)}
+	}
+	return l, err
+}
+
+func (l *jobLogger) ms(t time.Time) uint64 { return uint64(max(t.Sub(l.t0).Milliseconds(), 0)) }
+
+// record logs the completed request r (direction d) at now: an entry per
+// log without log_avg_msec, else into the window.
+func (l *jobLogger) record(r *engine.Request, d int, now time.Time) {
+	lat := [3]uint64{uint64(r.Latency), uint64(r.Latency - r.SubmitLatency), uint64(r.SubmitLatency)}
+	if l.hist != nil {
+		l.histCount[d][fioPlatIdx(lat[logClat])]++
+	}
+	if l.job.Logs.Avg > 0 {
+		w := &l.win[d]
+		w.ios++
+		w.bytes += uint64(r.N)
+		for k, v := range lat {
+			w.latSum[k] += v
+			w.latMax[k] = max(w.latMax[k], v)
+		}
+		return
+	}
+	t := l.ms(now)
+	bs, off, withOff := uint64(len(r.Buf)), r.Offset, l.job.Logs.Offset
+	for k, f := range l.lat {
+		if f != nil && !(k == logSlat && r.SubmitLatency == 0) {
+			f.entry(t, lat[k], d, bs, off, withOff)
+		}
+	}
+	if l.bw != nil && lat[logClat] > 0 {
+		// fio's per-I/O bandwidth: the I/O's bytes over its completion
+		// latency, in bytes per ms.
+		l.bw.entry(t, uint64(r.N)*1000000/lat[logClat], d, bs, off, withOff)
+	}
+	if l.iops != nil {
+		l.iops.entry(t, 1, d, bs, off, withOff)
+	}
+}
+
+// tick writes the windows that have ended by now (checked once per
+// reap); with final set, also the last partial window, so that the log
+// accounts for every I/O.
+func (l *jobLogger) tick(now time.Time, final bool) {
+	lg := &l.job.Logs
+	if lg.Avg > 0 && (!now.Before(l.winNext) || final && now.After(l.winStart)) {
+		end := l.winNext
+		if now.Before(end) {
+			end = now
+		}
+		secs := end.Sub(l.winStart).Seconds()
+		t := l.ms(end)
+		for d := range 2 {
+			w := &l.win[d]
+			if w.ios == 0 {
+				continue
+			}
+			if l.bw != nil {
+				l.bw.entry(t, uint64(float64(w.bytes)/1024/secs), d, 0, 0, false)
+			}
+			if l.iops != nil {
+				l.iops.entry(t, uint64(float64(w.ios)/secs), d, 0, 0, false)
+			}
+			for k, f := range l.lat {
+				if f == nil {
+					continue
+				}
+				v := w.latSum[k] / w.ios
+				if lg.MaxValue {
+					v = w.latMax[k]
+				}
+				f.entry(t, v, d, 0, 0, false)
+			}
+			*w = logWindow{}
+		}
+		l.winStart, l.winNext = end, end.Add(lg.Avg)
+	}
+	if l.hist != nil && lg.HistPeriod > 0 && (!now.Before(l.histNext) || final) {
+		t := l.ms(now)
+		dirs := [2]bool{l.job.RW.Reads(), l.job.RW.Writes()}
+		for d := range 2 {
+			if dirs[d] {
+				l.hist.histEntry(t, d, l.job.BS[d], l.histCount[d])
+				clear(l.histCount[d])
+			}
+		}
+		l.histNext = now.Add(lg.HistPeriod)
+	}
+}

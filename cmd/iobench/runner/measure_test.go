@@ -1,0 +1,353 @@
+package runner
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"github.com/iobench/iobench/device/looptest"
+	"golang.org/x/sys/unix"
+)
+
+// jsonRunOf runs iobench with args plus --output-format=json and returns
+// the decoded jobs and the raw JSON.
+func jsonRunOf(t *testing.T, args ...string) ([]map[string]any, string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for the loop device target")
+	}
+	args = append(args, "--output-format=json", "--target-size=128m")
+	code, out, errs := run(t, args...)
+	if code != 0 {
+		t.Fatalf("%v: exit %d: %s", args, code, errs)
+	}
+	var doc struct {
+		Jobs []map[string]any `json:"jobs"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("JSON: %v\n%s", err, out)
+	}
+	return doc.Jobs, out
+}
+
+// num reads a number at a path of keys in a decoded JSON object.
+func num(t *testing.T, m map[string]any, path ...string) float64 {
+	t.Helper()
+	var v any = m
+	for _, k := range path {
+		o, ok := v.(map[string]any)
+		if !ok {
+			t.Fatalf("%v: %q is not an object", path, k)
+		}
+		v = o[k]
+	}
+	f, ok := v.(float64)
+	if !ok {
+		t.Fatalf("%v: not a number: %v", path, v)
+	}
+	return f
+}
+
+// TestLatencySplitAndSamples: slat, clat and lat are measured separately
+// (lat = slat + clat per I/O, so their means add up), bandwidth and IOPS
+// are sampled every bwavgtime/iopsavgtime, and percentiles come out in
+// numeric order.
+func TestLatencySplitAndSamples(t *testing.T) {
+	jobs, raw := jsonRunOf(t, "--name=s", "--rw=randread", "--bs=4k", "--iodepth=16", "--runtime=1200ms",
+		"--time_based", "--size=32m", "--bwavgtime=200", "--iopsavgtime=300")
+	j := jobs[0]
+	n := num(t, j, "read", "total_ios")
+	for _, l := range []string{"slat_ns", "clat_ns", "lat_ns"} {
+		if got := num(t, j, "read", l, "N"); got != n {
+			t.Errorf("%s N = %v, want %v I/Os", l, got, n)
+		}
+		if num(t, j, "read", l, "mean") <= 0 {
+			t.Errorf("%s mean is 0", l)
+		}
+	}
+	slat, clat, lat := num(t, j, "read", "slat_ns", "mean"), num(t, j, "read", "clat_ns", "mean"), num(t, j, "read", "lat_ns", "mean")
+	if math.Abs(slat+clat-lat) > 0.01*lat {
+		t.Errorf("slat %.0f + clat %.0f != lat %.0f", slat, clat, lat)
+	}
+	if clat >= lat {
+		t.Errorf("clat %.0f is not below lat %.0f", clat, lat)
+	}
+	// 1.2 s sampled every 200 ms and 300 ms.
+	bws, iopss := num(t, j, "read", "bw_samples"), num(t, j, "read", "iops_samples")
+	if bws < 5 || bws > 7 || iopss < 3 || iopss > 5 {
+		t.Errorf("bw_samples %v (want about 6), iops_samples %v (want about 4)", bws, iopss)
+	}
+	lo, mean, hi := num(t, j, "read", "iops_min"), num(t, j, "read", "iops_mean"), num(t, j, "read", "iops_max")
+	if !(lo <= mean && mean <= hi) || lo == hi {
+		t.Errorf("iops min %v mean %v max %v: not real samples", lo, mean, hi)
+	}
+	if iops := num(t, j, "read", "iops"); math.Abs(mean-iops) > 0.25*iops {
+		t.Errorf("iops_mean %v far from the run's %v IOPS", mean, iops)
+	}
+	blo, bmean, bhi := num(t, j, "read", "bw_min"), num(t, j, "read", "bw_mean"), num(t, j, "read", "bw_max")
+	if !(blo <= bmean && bmean <= bhi) || num(t, j, "read", "bw_dev") <= 0 || num(t, j, "read", "iops_stddev") <= 0 {
+		t.Errorf("bw min %v mean %v max %v dev %v", blo, bmean, bhi, num(t, j, "read", "bw_dev"))
+	}
+	if math.Abs(num(t, j, "read", "bw_agg")-100) > 25 {
+		t.Errorf("bw_agg %v: the only job should have about 100%% of its group", num(t, j, "read", "bw_agg"))
+	}
+	// Numeric order of the percentile keys.
+	i5, i10 := strings.Index(raw, `"5.000000"`), strings.Index(raw, `"10.000000"`)
+	if i5 < 0 || i10 < 0 || i5 > i10 {
+		t.Errorf("percentiles not in numeric order (5 at %d, 10 at %d)", i5, i10)
+	}
+	if num(t, j, "iobench", "cpu_us_per_io") <= 0 || num(t, j, "ctx") <= 0 {
+		t.Errorf("cpu_us_per_io %v, ctx %v", num(t, j, "iobench", "cpu_us_per_io"), num(t, j, "ctx"))
+	}
+	_ = num(t, j, "iobench", "vol_ctx_per_io")
+}
+
+// TestPercentileSwitches: percentile_list picks the percentiles, and
+// clat/lat/slat_percentiles pick the histograms that report them.
+func TestPercentileSwitches(t *testing.T) {
+	jobs, _ := jsonRunOf(t, "--name=p", "--rw=randread", "--runtime=300ms", "--time_based", "--size=16m",
+		"--percentile_list=99.5:50", "--lat_percentiles=1", "--clat_percentiles=0", "--slat_percentiles=1")
+	rd := jobs[0]["read"].(map[string]any)
+	if _, ok := rd["clat_ns"].(map[string]any)["percentile"]; ok {
+		t.Errorf("clat_percentiles=0 but clat_ns has percentiles")
+	}
+	for _, l := range []string{"lat_ns", "slat_ns"} {
+		p, _ := rd[l].(map[string]any)["percentile"].(map[string]any)
+		if len(p) != 2 || p["50.000000"] == nil || p["99.500000"] == nil {
+			t.Errorf("%s percentiles %v, want 50 and 99.5", l, p)
+		}
+	}
+	jobs, _ = jsonRunOf(t, "--name=g", "--rw=randread", "--runtime=300ms", "--time_based", "--size=16m", "--gtod_reduce=1")
+	rd = jobs[0]["read"].(map[string]any)
+	for _, k := range []string{"slat_ns", "clat_ns", "lat_ns"} {
+		if n := rd[k].(map[string]any)["N"].(float64); n != 0 {
+			t.Errorf("gtod_reduce: %s has %v samples", k, n)
+		}
+	}
+	if rd["bw_samples"].(float64) != 0 || rd["total_ios"].(float64) == 0 {
+		t.Errorf("gtod_reduce: bw_samples %v, total_ios %v", rd["bw_samples"], rd["total_ios"])
+	}
+}
+
+// TestPerJobCPU: two concurrent jobs each get their own threads' CPU
+// time, not the process's: the one that does a hundredth of the I/O
+// uses far less CPU.
+func TestPerJobCPU(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for the loop device target")
+	}
+	path := filepath.Join(t.TempDir(), "two.fio")
+	os.WriteFile(path, []byte("[busy]\nrw=randread\niodepth=16\nruntime=800ms\ntime_based\nsize=32m\n\n[idle]\nrw=read\nbs=64k\nsize=1m\n"), 0o644)
+	jobs, _ := jsonRunOf(t, path)
+	if len(jobs) != 2 {
+		t.Fatalf("%d jobs", len(jobs))
+	}
+	cpu := func(j map[string]any) float64 {
+		return num(t, j, "iobench", "cpu_us_per_io") * (num(t, j, "read", "total_ios") + num(t, j, "write", "total_ios"))
+	}
+	busy, idle := cpu(jobs[0]), cpu(jobs[1])
+	if busy <= 0 || idle <= 0 || idle*5 > busy {
+		t.Errorf("CPU µs: busy job %.0f, idle job %.0f: not per job", busy, idle)
+	}
+	if num(t, jobs[1], "read", "total_ios") != 16 {
+		t.Errorf("idle job: %v I/Os, want 16", num(t, jobs[1], "read", "total_ios"))
+	}
+}
+
+// TestClonesAndGroupReporting: numjobs clones report one by one, or as
+// one with group_reporting; loops repeats the pass.
+func TestClonesAndGroupReporting(t *testing.T) {
+	args := []string{"--name=c", "--rw=read", "--bs=64k", "--size=2m", "--numjobs=2", "--loops=3"}
+	jobs, _ := jsonRunOf(t, args...)
+	if len(jobs) != 2 {
+		t.Fatalf("numjobs=2: %d job entries, want 2", len(jobs))
+	}
+	for i, j := range jobs {
+		if j["jobname"] != "c" || num(t, j, "iobench", "clone") != float64(i) || num(t, j, "read", "total_ios") != 96 {
+			t.Errorf("clone %d: name %v clone %v ios %v (want 3 loops x 32)", i, j["jobname"], num(t, j, "iobench", "clone"), num(t, j, "read", "total_ios"))
+		}
+	}
+	jobs, _ = jsonRunOf(t, append(args, "--group_reporting")...)
+	if len(jobs) != 1 || num(t, jobs[0], "read", "total_ios") != 192 || num(t, jobs[0], "read", "clat_ns", "N") != 192 {
+		t.Fatalf("group_reporting: %d entries, %v I/Os", len(jobs), num(t, jobs[0], "read", "total_ios"))
+	}
+}
+
+// TestKBBaseAndPinning: kb_base=1000 changes the bytes a job moves;
+// cpus_allowed pins the job's thread (as the kernel reports it).
+func TestKBBaseAndPinning(t *testing.T) {
+	jobs, _ := jsonRunOf(t, "--name=k", "--kb_base=1000", "--rw=read", "--bs=64kib", "--size=8m", "--cpus_allowed=0")
+	// 8m is 8,000,000 bytes: 122 whole 64 KiB blocks.
+	if got := num(t, jobs[0], "read", "io_bytes"); got != 122*65536 {
+		t.Errorf("kb_base=1000: %v bytes, want %d", got, 122*65536)
+	}
+	cpus, _ := jobs[0]["iobench"].(map[string]any)["cpus_allowed"].([]any)
+	if len(cpus) != 1 || cpus[0].(float64) != 0 {
+		t.Errorf("cpus_allowed=0: the thread ran on %v", cpus)
+	}
+}
+
+// TestBufferedGoesThroughPageCache: direct=0 reads fill the page cache
+// of a regular file; direct=1 reads do not.
+func TestBufferedGoesThroughPageCache(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	dir, err := os.MkdirTemp("/var/tmp", "iobench-buffered-")
+	if err != nil {
+		t.Skip(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	path := filepath.Join(dir, "f")
+	// 64 MiB: more than the 8 MiB read-ahead machines here use, so that
+	// reading the start of the file leaves its end uncached.
+	const fileBytes = 64 << 20
+	if err := os.WriteFile(path, make([]byte, fileBytes), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	resident := func() int {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		m, err := unix.Mmap(int(f.Fd()), 0, fileBytes, unix.PROT_READ, unix.MAP_SHARED)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Munmap(m)
+		vec := make([]byte, fileBytes/os.Getpagesize())
+		if _, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)), uintptr(unsafe.Pointer(&vec[0]))); e != 0 {
+			t.Fatal(e)
+		}
+		n := 0
+		for _, v := range vec {
+			n += int(v & 1)
+		}
+		return n
+	}
+	drop := func() {
+		f, _ := os.Open(path)
+		_ = unix.Fdatasync(int(f.Fd()))
+		_ = unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
+		f.Close()
+	}
+	drop()
+	if n := resident(); n > 16 {
+		t.Skipf("cannot drop the file's pages here (%d resident)", n)
+	}
+	if code, _, errs := run(t, "--name=d", "--rw=read", "--bs=64k", "--size=8m", "--filename="+path); code != 0 {
+		t.Fatalf("direct: exit %d: %s", code, errs)
+	}
+	if n := resident(); n > 16 {
+		t.Errorf("direct=1 left %d pages in the page cache", n)
+	}
+	if code, _, errs := run(t, "--name=b", "--rw=read", "--bs=64k", "--size=8m", "--direct=0", "--filename="+path); code != 0 {
+		t.Fatalf("buffered: exit %d: %s", code, errs)
+	}
+	if n := resident(); n < 2048-16 {
+		t.Errorf("direct=0 read 8 MiB but only %d of 2048 pages are cached", n)
+	}
+	// invalidate (the default) drops the cache before the job: reading
+	// the first 4 MiB leaves most of the rest uncached; invalidate=0
+	// keeps it.
+	for _, inv := range []string{"1", "0"} {
+		if _, err := os.ReadFile(path); err != nil {
+			t.Fatal(err)
+		}
+		if code, _, errs := run(t, "--name=h", "--rw=read", "--bs=64k", "--size=4m", "--direct=0", "--invalidate="+inv, "--filename="+path); code != 0 {
+			t.Fatalf("invalidate=%s: exit %d: %s", inv, code, errs)
+		}
+		n, all := resident(), fileBytes/os.Getpagesize()
+		if inv == "1" && (n < 1024-16 || n > all/2) || inv == "0" && n < all-16 {
+			t.Errorf("invalidate=%s: %d of %d pages cached after reading 4 MiB", inv, n, all)
+		}
+	}
+}
+
+// TestFlushes: fdatasync=1 flushes after every write but the last (as
+// fio counts them), end_fsync once more, and each flush reaches the
+// device (the loop device counts every flush as a write request);
+// sync=dsync opens the target O_DSYNC.
+func TestFlushes(t *testing.T) {
+	jobs, raw := jsonRunOf(t, "--name=f", "--rw=write", "--bs=4k", "--size=1m", "--fdatasync=1", "--end_fsync=1")
+	j := jobs[0]
+	writes, syncs := num(t, j, "write", "total_ios"), num(t, j, "sync", "total_ios")
+	if writes != 256 || syncs != 255 || num(t, j, "sync", "lat_ns", "N") != 255 || num(t, j, "sync", "lat_ns", "mean") <= 0 {
+		t.Fatalf("%v writes, %v flushes", writes, syncs)
+	}
+	var doc struct {
+		DiskUtil []struct {
+			WriteIOs float64 `json:"write_ios"`
+		} `json:"disk_util"`
+	}
+	json.Unmarshal([]byte(raw), &doc)
+	if len(doc.DiskUtil) != 1 || doc.DiskUtil[0].WriteIOs != writes+syncs+1 {
+		t.Errorf("the device saw %v write requests for %v writes, %v flushes and the end_fsync", doc.DiskUtil, writes, syncs)
+	}
+	code, _, errs := run(t, "--name=d", "--rw=write", "--size=1m", "--sync=dsync", "--target-size=128m")
+	if code != 0 {
+		t.Errorf("sync=dsync: exit %d: %s", code, errs)
+	}
+}
+
+// TestSizesRun: size=N%, io_size, number_ios and bs ranges decide what
+// a job moves.
+func TestSizesRun(t *testing.T) {
+	jobs, _ := jsonRunOf(t, "--name=p", "--rw=read", "--bs=64k", "--size=25%",
+		"--name=io", "--rw=read", "--bs=4k", "--size=1m", "--io_size=3m",
+		"--name=n", "--rw=randwrite", "--bs=4k", "--number_ios=100",
+		"--name=r", "--rw=randread", "--bs=4k-16k", "--size=8m", "--number_ios=400")
+	// 25% of the 128 MiB target.
+	if got := num(t, jobs[0], "read", "io_bytes"); got != 32<<20 {
+		t.Errorf("size=25%%: %v bytes", got)
+	}
+	if got := num(t, jobs[1], "read", "total_ios"); got != 768 {
+		t.Errorf("io_size=3m over size=1m: %v I/Os, want 768", got)
+	}
+	if got := num(t, jobs[2], "write", "total_ios"); got != 100 {
+		t.Errorf("number_ios=100: %v I/Os", got)
+	}
+	ios, bytes := num(t, jobs[3], "read", "total_ios"), num(t, jobs[3], "read", "io_bytes")
+	if avg := bytes / ios; ios != 400 || avg < 8<<10 || avg > 12<<10 {
+		t.Errorf("bs=4k-16k: %v I/Os averaging %v bytes (want about 10k)", ios, avg)
+	}
+}
+
+// TestVerifyVariants: every verify hash round-trips through a writing
+// job; verify=pattern writes the pattern itself (read back from the
+// device); verify_backlog checks each write during the run and do_verify=0
+// skips the pass at the end.
+func TestVerifyVariants(t *testing.T) {
+	for _, h := range []string{"crc32c", "crc32", "md5", "sha256", "xxhash", "meta"} {
+		jobs, _ := jsonRunOf(t, "--name=v", "--rw=randwrite", "--size=2m", "--verify="+h, "--verify_interval=512", "--bs=4k")
+		if num(t, jobs[0], "error") != 0 || num(t, jobs[0], "iobench", "verified_bytes") != 2<<20 {
+			t.Errorf("verify=%s: error %v, verified %v", h, jobs[0]["error_text"], num(t, jobs[0], "iobench", "verified_bytes"))
+		}
+	}
+	l := looptest.New(t, 64<<20, looptest.Options{})
+	jobs, _ := jsonRunOf(t, "--name=p", "--rw=write", "--size=1m", "--verify=pattern", "--verify_pattern=0xdeadbeef", "--filename="+l.Path, "--force")
+	if num(t, jobs[0], "iobench", "verified_bytes") != 1<<20 {
+		t.Errorf("verify=pattern verified %v bytes", num(t, jobs[0], "iobench", "verified_bytes"))
+	}
+	data, err := os.ReadFile(l.Backing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(data[:1<<20], bytes.Repeat([]byte{0xde, 0xad, 0xbe, 0xef}, 1<<18)) {
+		t.Errorf("the device does not hold the pattern")
+	}
+	jobs, _ = jsonRunOf(t, "--name=b", "--rw=randwrite", "--size=1m", "--verify=crc32c", "--verify_backlog=16", "--do_verify=0", "--iodepth=8")
+	if v := num(t, jobs[0], "iobench", "verified_bytes"); v != num(t, jobs[0], "write", "io_bytes") {
+		t.Errorf("verify_backlog with do_verify=0: verified %v of %v written bytes", v, num(t, jobs[0], "write", "io_bytes"))
+	}
+	jobs, _ = jsonRunOf(t, "--name=n", "--rw=randwrite", "--size=1m", "--verify=crc32c", "--do_verify=0")
+	if v := num(t, jobs[0], "iobench", "verified_bytes"); v != 0 {
+		t.Errorf("do_verify=0: verified %v bytes", v)
+	}
+}

@@ -1,0 +1,272 @@
+package runner
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/iobench/iobench/engine"
+	"github.com/iobench/iobench/workloads"
+)
+
+// pacer spaces a job's I/Os as rate, rate_iops, rate_process and
+// thinktime ask. As fio does, an I/O that is not due yet waits until the
+// I/O in flight has completed (the queue is quiesced) and then until its
+// time: the pause is the job's, not hidden behind a deep queue.
+type pacer struct {
+	job   *workloads.Job
+	start time.Time
+	rng   *rand.Rand
+	// Per direction: bytes and I/Os scheduled so far, and the next time
+	// rate_process=poisson allows.
+	bytes, ios [2]uint64
+	poisson    [2]time.Time
+	// thinktime: I/Os since the last pause.
+	sinceThink int
+}
+
+// newPacer returns the pacer of j, or nil when j is not paced.
+func newPacer(j *workloads.Job, start time.Time, seed uint64) *pacer {
+	if j.Rate == [2]uint64{} && j.RateIOPS == [2]int{} && j.ThinkTime == 0 {
+		return nil
+	}
+	return &pacer{job: j, start: start, rng: rand.New(rand.NewPCG(seed, seed^0x2545f4914f6cdd1d)),
+		poisson: [2]time.Time{start, start}}
+}
+
+// parked is a request filled with its I/O, waiting for its time.
+type parked struct {
+	r     *engine.Request
+	due   time.Time
+	think bool // due counts from when the queue is quiesced
+}
+
+// schedule returns when r (just filled with its next I/O) may be issued,
+// and whether a thinktime pause comes before it.
+func (p *pacer) schedule(r *engine.Request) (time.Time, bool) {
+	j := p.job
+	due := p.start
+	think := false
+	if r.Sync == engine.NoSync {
+		d := 0
+		if r.Write {
+			d = 1
+		}
+		n := uint64(len(r.Buf))
+		// The I/O may start once the ones before it fit the caps.
+		if rate := j.Rate[d]; rate > 0 {
+			gap := time.Duration(float64(p.bytes[d]) / float64(rate) * float64(time.Second))
+			if j.RatePoisson {
+				p.poisson[d] = p.poisson[d].Add(time.Duration(p.rng.ExpFloat64() * float64(n) / float64(rate) * float64(time.Second)))
+				gap = p.poisson[d].Sub(p.start)
+			}
+			due = maxTime(due, p.start.Add(gap))
+		}
+		if iops := j.RateIOPS[d]; iops > 0 {
+			gap := time.Duration(float64(p.ios[d]) / float64(iops) * float64(time.Second))
+			if j.RatePoisson {
+				p.poisson[d] = p.poisson[d].Add(time.Duration(p.rng.ExpFloat64() / float64(iops) * float64(time.Second)))
+				gap = p.poisson[d].Sub(p.start)
+			}
+			due = maxTime(due, p.start.Add(gap))
+		}
+		p.bytes[d] += n
+		p.ios[d]++
+	}
+	if j.ThinkTime > 0 {
+		if p.sinceThink >= j.ThinkBlocks {
+			p.sinceThink = 0
+			think = true
+		}
+		p.sinceThink++
+	}
+	return due, think
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// wait pauses until t, spinning on the CPU for the first spin of it (fio's
+// thinktime_spin) and sleeping the rest; it returns early when stop says
+// so.
+func wait(t time.Time, spin time.Duration, stop func() bool) {
+	spinEnd := time.Now().Add(spin)
+	for now := time.Now(); now.Before(spinEnd) && now.Before(t); now = time.Now() {
+	}
+	for !stop() {
+		left := time.Until(t)
+		if left <= 0 {
+			return
+		}
+		time.Sleep(min(left, 50*time.Millisecond))
+	}
+}
+
+// admit submits r now, or parks it when the pacer says it is not due.
+func (w *worker) admit(r *engine.Request, now time.Time) (submitted bool, err error) {
+	if w.backlogDue {
+		w.parked = append(w.parked, parked{r: r, due: now})
+		return false, nil
+	}
+	if w.pacer != nil {
+		due, think := w.pacer.schedule(r)
+		if think || due.After(now) {
+			w.parked = append(w.parked, parked{r: r, due: due, think: think})
+			return false, nil
+		}
+	}
+	if err := w.q.Submit(r); err != nil {
+		return false, err
+	}
+	w.markDepth(w.q.InFlight())
+	return true, nil
+}
+
+// releaseParked runs once the queue is quiesced: it waits for the first
+// parked request's time (a thinktime pause counts from now) and submits
+// every parked request that is due, in order.
+func (w *worker) releaseParked() error {
+	j := w.job
+	stop := func() bool { return w.stopping || interrupted.Load() || w.stopped() }
+	if w.backlogDue {
+		if err := w.checkBacklog(); err != nil {
+			if w.err == nil {
+				w.err = err
+			}
+			w.stopping = true
+		}
+	}
+	now := time.Now()
+	first := &w.parked[0]
+	if first.think {
+		first.due = maxTime(first.due, now.Add(j.ThinkTime))
+		first.think = false
+	}
+	if first.due.After(now) {
+		spin := time.Duration(0)
+		if j.ThinkTime > 0 {
+			spin = j.ThinkSpin
+		}
+		wait(first.due, spin, stop)
+		now = time.Now()
+	}
+	if stop() || !w.deadline.IsZero() && !now.Before(w.deadline) {
+		w.parked = w.parked[:0] // the run is over; these never start
+		return nil
+	}
+	n := 0
+	for i, p := range w.parked {
+		if i > 0 && (p.think || p.due.After(now)) {
+			break
+		}
+		if err := w.q.Submit(p.r); err != nil {
+			return err
+		}
+		w.markDepth(w.q.InFlight())
+		n++
+	}
+	if w.measuring && n > 0 {
+		w.submitDist[batchBucket(n)]++
+	}
+	w.parked = append(w.parked[:0], w.parked[n:]...)
+	return nil
+}
+
+// checkRateMin fails the job when a direction's bandwidth over the last
+// second fell below rate_min (checked once per reap).
+func (w *worker) checkRateMin(now time.Time) {
+	j := w.job
+	if j.RateMin == [2]uint64{} || !w.measuring {
+		return
+	}
+	if w.rateMinNext.IsZero() {
+		w.rateMinNext, w.rateMinBytes = now.Add(time.Second), w.bytes
+		return
+	}
+	if now.Before(w.rateMinNext) {
+		return
+	}
+	secs := now.Sub(w.rateMinNext.Add(-time.Second)).Seconds()
+	dirs := [2]bool{j.RW.Reads(), j.RW.Writes()}
+	for d := range 2 {
+		if min := j.RateMin[d]; min > 0 && dirs[d] {
+			bw := float64(w.bytes[d]-w.rateMinBytes[d]) / secs
+			if bw < float64(min) {
+				if w.err == nil {
+					w.err = fmt.Errorf("rate_min: %s bandwidth %.0f B/s over the last second is below %d B/s", [2]string{"read", "write"}[d], bw, min)
+				}
+				w.stopping = true
+			}
+		}
+	}
+	w.rateMinNext, w.rateMinBytes = now.Add(time.Second), w.bytes
+}
+
+// checkBacklog reads back the writes of the backlog (verify_backlog),
+// with the queue quiesced, and checks them.
+func (w *worker) checkBacklog() error {
+	w.backlogDue = false
+	defer func() { w.backlog = w.backlog[:0] }()
+	buf := w.eng.Buffer(int(w.job.MaxBS()))
+	if buf == nil {
+		return fmt.Errorf("verify_backlog: buffer arena exhausted")
+	}
+	defer w.eng.PutBuffer(buf)
+	for _, io := range w.backlog {
+		b := buf[:io.Length]
+		if _, err := w.f.ReadAt(b, int64(io.Offset)); err != nil {
+			return fmt.Errorf("verify_backlog: %w", err)
+		}
+		if _, err := w.ver.Check(b, io.Offset); err != nil {
+			return err
+		}
+		w.verified += io.Length
+		w.backlogChecked++
+	}
+	return nil
+}
+
+// latTarget searches, as fio's latency_target does, for the deepest queue
+// at which latency_percentile of each latency_window's I/Os complete
+// within latency_target: it starts at iodepth and halves the range
+// between the deepest depth that met the target and the shallowest that
+// missed it, one window at a time.
+type latTarget struct {
+	depth, low, high int
+	next             time.Time
+	win              *hdrhistogram.Histogram
+}
+
+func newLatTarget(j *workloads.Job, now time.Time) *latTarget {
+	if j.LatencyTarget <= 0 {
+		return nil
+	}
+	return &latTarget{depth: j.IODepth, low: 1, high: j.IODepth, next: now.Add(j.LatencyWindow), win: newHist()}
+}
+
+// record adds a completed I/O's latency to the window.
+func (l *latTarget) record(lat time.Duration) { _ = l.win.RecordValue(max(int64(lat), 1)) }
+
+// tick judges the window once it has ended and moves the depth.
+func (l *latTarget) tick(j *workloads.Job, now time.Time) {
+	if now.Before(l.next) || l.win.TotalCount() == 0 {
+		return
+	}
+	met := time.Duration(l.win.ValueAtQuantile(j.LatencyPercentile)) <= j.LatencyTarget
+	if met {
+		l.low = l.depth
+	} else {
+		l.high = max(l.depth-1, l.low)
+		if l.depth == l.low {
+			l.low = max(l.low/2, 1) // the last good depth no longer holds
+		}
+	}
+	l.depth = max((l.low+l.high+1)/2, 1)
+	l.win.Reset()
+	l.next = now.Add(j.LatencyWindow)
+}

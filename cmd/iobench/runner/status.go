@@ -1,0 +1,222 @@
+package runner
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/iobench/iobench/workloads"
+)
+
+// statusBoard collects what workers measured in each --status-interval
+// period, so that each period can be reported on its own (not
+// cumulatively). Periods are aligned to the run's start: period k is
+// [t0+k·period, t0+(k+1)·period). Workers publish a period once their
+// reap loop sees it has ended; the printer waits until every running
+// worker has published a period before it reports it.
+type statusBoard struct {
+	period time.Duration
+	t0     time.Time
+
+	mu     sync.Mutex
+	cond   *sync.Cond
+	nextID int
+	live   map[int]int // worker id -> highest period published (-1: none)
+	snaps  map[int][]ivSnap
+	done   bool // the run is over: report what is left
+}
+
+// ivSnap is what one worker measured in one period.
+type ivSnap struct {
+	job     *workloads.Job
+	jobIdx  int
+	groupID int
+	m       *measure
+}
+
+func newStatusBoard(period time.Duration, t0 time.Time) *statusBoard {
+	b := &statusBoard{period: period, t0: t0, live: map[int]int{}, snaps: map[int][]ivSnap{}}
+	b.cond = sync.NewCond(&b.mu)
+	return b
+}
+
+// index returns the period t falls in.
+func (b *statusBoard) index(t time.Time) int { return int(t.Sub(b.t0) / b.period) }
+
+// end returns when period k ends.
+func (b *statusBoard) end(k int) time.Time { return b.t0.Add(time.Duration(k+1) * b.period) }
+
+// join registers a worker starting at now and returns its id.
+func (b *statusBoard) join(now time.Time) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	id := b.nextID
+	b.nextID++
+	b.live[id] = b.index(now) - 1
+	return id
+}
+
+// publish stores what worker id measured in period k; periods up to
+// upTo have nothing more from it.
+func (b *statusBoard) publish(id, k, upTo int, s ivSnap) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.snaps[k] = append(b.snaps[k], s)
+	if upTo > b.live[id] {
+		b.live[id] = upTo
+	}
+	b.cond.Broadcast()
+}
+
+// leave unregisters worker id (after its last publish).
+func (b *statusBoard) leave(id int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.live, id)
+	b.cond.Broadcast()
+}
+
+// finish tells the printer the run is over.
+func (b *statusBoard) finish() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.done = true
+	b.cond.Broadcast()
+}
+
+// take waits until every live worker has published period k (or the
+// run is over) and returns what was published for it.
+func (b *statusBoard) take(k int) (snaps []ivSnap, done bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for !b.done && !b.allPast(k) {
+		b.cond.Wait()
+	}
+	snaps = b.snaps[k]
+	delete(b.snaps, k)
+	return snaps, b.done
+}
+
+func (b *statusBoard) allPast(k int) bool {
+	for _, last := range b.live {
+		if last < k {
+			return false
+		}
+	}
+	return true
+}
+
+// left returns the periods still holding snapshots, in order.
+func (b *statusBoard) left() []int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var ks []int
+	for k := range b.snaps {
+		ks = append(ks, k)
+	}
+	sort.Ints(ks)
+	return ks
+}
+
+// printStatus reports each period as it ends, until the board finishes,
+// then the periods still held.
+func printStatus(b *statusBoard, run *Run, out Output, stop <-chan struct{}) {
+	report := func(k int, snaps []ivSnap) {
+		if len(snaps) == 0 {
+			return
+		}
+		writeInterval(out, run, b, k, snaps)
+	}
+	for k := 0; ; k++ {
+		select {
+		case <-stop:
+			for _, k := range b.left() {
+				s, _ := b.take(k)
+				report(k, s)
+			}
+			return
+		case <-time.After(time.Until(b.end(k))):
+		}
+		s, done := b.take(k)
+		report(k, s)
+		if done {
+			for _, k := range b.left() {
+				s, _ := b.take(k)
+				report(k, s)
+			}
+			return
+		}
+	}
+}
+
+// writeInterval writes the report of period k: each job's (or clone's)
+// I/O, latencies and CPU within the period alone.
+func writeInterval(out Output, run *Run, b *statusBoard, k int, snaps []ivSnap) {
+	byJob := map[int][]ivSnap{}
+	var order []int
+	for _, s := range snaps {
+		if _, ok := byJob[s.jobIdx]; !ok {
+			order = append(order, s.jobIdx)
+		}
+		byJob[s.jobIdx] = append(byJob[s.jobIdx], s)
+	}
+	sort.Ints(order)
+	iv := &Run{Time: b.t0.Add(time.Duration(k) * b.period), Target: run.Target, Kernel: run.Kernel,
+		Interval: &Interval{Index: k, Start: time.Duration(k) * b.period, End: time.Duration(k+1) * b.period}}
+	for _, ji := range order {
+		ss := byJob[ji]
+		sort.Slice(ss, func(a, c int) bool { return ss[a].m.clone < ss[c].m.clone })
+		ms := make([]*measure, len(ss))
+		for i, s := range ss {
+			ms[i] = s.m
+		}
+		for _, r := range results(ss[0].job, ms) {
+			r.Job, r.GroupID, r.Mapper = *ss[0].job, ss[0].groupID, ss[0].job.Mapper
+			iv.Jobs = append(iv.Jobs, r)
+		}
+	}
+	writeFormats(out.W, out.Formats, iv)
+}
+
+// Interval marks a report of one --status-interval period.
+type Interval struct {
+	Index      int
+	Start, End time.Duration // since the run's start
+}
+
+// publishInterval hands the worker's current period to the board and
+// starts the next one at now. With final set, the period ends at now.
+func (w *worker) publishInterval(now time.Time, final bool) {
+	b := w.status
+	m := w.iv
+	m.usage.end()
+	start := b.t0.Add(time.Duration(w.ivIdx) * b.period)
+	if w.measureStart.After(start) {
+		start = w.measureStart
+	}
+	end := b.end(w.ivIdx)
+	if final || now.Before(end) {
+		end = now
+	}
+	m.measured = end.Sub(start)
+	upTo := b.index(now) - 1
+	if final {
+		upTo = b.index(now)
+	}
+	b.publish(w.id, w.ivIdx, upTo, ivSnap{job: w.job, jobIdx: w.jobIdx, groupID: w.groupID, m: m})
+	if final {
+		return
+	}
+	w.iv = newMeasure()
+	w.iv.clone = w.idx
+	w.iv.usage.begin()
+	w.ivIdx = b.index(now)
+	w.ivNext = b.end(w.ivIdx)
+}
+
+// formatLine is the line that heads a normal-format interval report.
+func intervalHeader(w io.Writer, iv *Interval) {
+	fmt.Fprintf(w, "\n--- interval %d: %v to %v (this period only) ---\n", iv.Index, iv.Start, iv.End)
+}

@@ -1,0 +1,98 @@
+package runner
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// terseMaxPercentiles is how many percentile fields each direction has in
+// fio's terse format; unused ones are "0%=0".
+const terseMaxPercentiles = 20
+
+// writeTerse writes run in fio's terse format, version 3: one line per
+// job of semicolon-separated fields (latencies in µs), the read and write
+// blocks, CPU, depth and latency distributions and, when the target's
+// block device was measured, its utilisation.
+func writeTerse(w io.Writer, run *Run) {
+	var groupBW [][2]float64
+	for _, r := range run.Jobs {
+		for len(groupBW) <= r.GroupID {
+			groupBW = append(groupBW, [2]float64{})
+		}
+		groupBW[r.GroupID][0] += r.Dir[0].BW()
+		groupBW[r.GroupID][1] += r.Dir[1].BW()
+	}
+	for i := range run.Jobs {
+		r := &run.Jobs[i]
+		f := []string{"3", Version, r.Job.Name, fmt.Sprint(r.GroupID), fmt.Sprint(errnoOrZero(r.Err))}
+		for d := range 2 {
+			f = append(f, terseDir(r, d, groupBW[r.GroupID][d])...)
+		}
+		f = append(f, fmt.Sprintf("%f%%", r.UsrCPU), fmt.Sprintf("%f%%", r.SysCPU),
+			fmt.Sprint(r.Ctx), fmt.Sprint(r.Majf), fmt.Sprint(r.Minf))
+		depth := distPcts(depthKeys, r.DepthDist)
+		for _, v := range depth.vals {
+			f = append(f, fmt.Sprintf("%3.1f%%", v))
+		}
+		ns, us, ms := latBuckets(r.Dir[0].Clat, r.Dir[1].Clat)
+		for _, v := range ns.vals {
+			us.vals[0] += v // the terse format has no ns buckets
+		}
+		for _, v := range append(us.vals, ms.vals...) {
+			f = append(f, fmt.Sprintf("%3.2f%%", v))
+		}
+		for _, d := range run.Disks {
+			f = append(f, d.Name, fmt.Sprint(d.ReadIOs), fmt.Sprint(d.WriteIOs), fmt.Sprint(d.ReadMerges),
+				fmt.Sprint(d.WriteMerges), fmt.Sprint(d.ReadTicks), fmt.Sprint(d.WriteTicks),
+				fmt.Sprint(d.InQueue), fmt.Sprintf("%3.2f%%", d.Util))
+		}
+		fmt.Fprintln(w, strings.Join(f, ";"))
+	}
+}
+
+func errnoOrZero(err error) int {
+	if err == nil {
+		return 0
+	}
+	return errnoOf(err)
+}
+
+// terseDir is one direction's 41 fields.
+func terseDir(r *JobResult, d int, groupBW float64) []string {
+	dr := &r.Dir[d]
+	j := &r.Job
+	bw := dr.BW()
+	f := []string{fmt.Sprint(dr.Bytes / 1024), fmt.Sprint(uint64(bw / 1024)), fmt.Sprint(uint64(dr.IOPS())),
+		fmt.Sprint(dr.Runtime.Milliseconds())}
+	lat := func(h *hdrhistogram.Histogram) {
+		if h.TotalCount() == 0 {
+			f = append(f, "0", "0", "0.000000", "0.000000")
+			return
+		}
+		f = append(f, fmt.Sprint(h.Min()/1000), fmt.Sprint(h.Max()/1000),
+			fmt.Sprintf("%f", h.Mean()/1000), fmt.Sprintf("%f", h.StdDev()/1000))
+	}
+	lat(dr.Slat)
+	lat(dr.Clat)
+	for i := range terseMaxPercentiles {
+		switch {
+		case i < len(j.PercentileList) && j.ClatPercentiles:
+			p := j.PercentileList[i]
+			f = append(f, fmt.Sprintf("%f%%=%d", p, dr.Clat.ValueAtQuantile(p)/1000))
+		default:
+			f = append(f, "0%=0")
+		}
+	}
+	lat(dr.Lat)
+	lo, hi, mean, dev := sampleStats(dr.BWSamples)
+	agg := 0.0
+	if groupBW > 0 {
+		agg = 100 * mean * 1024 / groupBW
+	}
+	f = append(f, fmt.Sprint(uint64(lo)), fmt.Sprint(uint64(hi)), fmt.Sprintf("%f%%", agg),
+		fmt.Sprintf("%f", mean), fmt.Sprintf("%f", dev))
+	return f
+}

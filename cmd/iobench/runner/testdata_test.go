@@ -1,0 +1,170 @@
+package runner
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/iobench/iobench/device/looptest"
+)
+
+// whatRan is what a run did, as both fio's and iobench's reports and
+// per-I/O logs say: per job and direction the I/Os, bytes and flushes,
+// and per direction the share of each block size.
+type whatRan struct {
+	ios, bytes [2]float64
+	syncs      float64
+	bsShare    [2]map[uint64]float64
+}
+
+// readWhatRan reads the JSON report out (fio's or iobench's) and the
+// per-I/O IOPS logs PREFIX_iops.N.log in dir, one per job.
+func readWhatRan(t *testing.T, out []byte, dir, prefix string) map[string]*whatRan {
+	t.Helper()
+	if i := strings.IndexByte(string(out), '{'); i > 0 {
+		out = out[i:]
+	}
+	var doc struct {
+		Jobs []struct {
+			Name  string `json:"jobname"`
+			Read  fioDirCount
+			Write fioDirCount
+			Sync  struct {
+				Lat struct {
+					N float64 `json:"N"`
+				} `json:"lat_ns"`
+			} `json:"sync"`
+		} `json:"jobs"`
+	}
+	if err := json.Unmarshal(out, &doc); err != nil {
+		t.Fatalf("%s JSON: %v", prefix, err)
+	}
+	res := map[string]*whatRan{}
+	for n, j := range doc.Jobs {
+		w := &whatRan{ios: [2]float64{j.Read.TotalIOs, j.Write.TotalIOs}, bytes: [2]float64{j.Read.IOBytes, j.Write.IOBytes},
+			syncs: j.Sync.Lat.N, bsShare: [2]map[uint64]float64{{}, {}}}
+		b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("%s_iops.%d.log", prefix, n+1)))
+		if err != nil {
+			t.Fatalf("%s: %v", prefix, err)
+		}
+		var total [2]float64
+		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			f := strings.Split(l, ", ")
+			d, _ := strconv.Atoi(f[2])
+			bs, _ := strconv.ParseUint(f[3], 10, 64)
+			if d > 1 {
+				continue // fio logs its syncs as direction 2
+			}
+			w.bsShare[d][bs]++
+			total[d]++
+		}
+		for d := range 2 {
+			for bs := range w.bsShare[d] {
+				w.bsShare[d][bs] /= total[d]
+			}
+		}
+		res[j.Name] = w
+	}
+	return res
+}
+
+type fioDirCount struct {
+	TotalIOs float64 `json:"total_ios"`
+	IOBytes  float64 `json:"io_bytes"`
+}
+
+func shares(m map[uint64]float64) string {
+	var keys []uint64
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(a, b int) bool { return keys[a] < keys[b] })
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%d:%.3f", k, m[k]))
+	}
+	return strings.Join(parts, " ")
+}
+
+// TestTestdataAgreesWithFio runs each real-world-shaped job file of
+// workloads/testdata under fio and under iobench on the same loop device
+// and checks that the two agree on what ran: per job and direction the
+// I/Os and bytes (exactly where the file fixes them; where a random mix
+// of 20000 I/Os decides, I/Os within 5% and bytes within 8%, about four
+// standard deviations), the flushes, and the block sizes and their
+// shares (within 3 points).
+func TestTestdataAgreesWithFio(t *testing.T) {
+	fio, err := exec.LookPath("fio")
+	if err != nil {
+		t.Skip("fio not installed (make deps installs it)")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for loop devices")
+	}
+	paths, _ := filepath.Glob("../../../workloads/testdata/*.fio")
+	if len(paths) < 4 {
+		t.Fatalf("%d job files in workloads/testdata", len(paths))
+	}
+	for _, p := range paths {
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			abs, _ := filepath.Abs(p)
+			mixed := strings.Contains(filepath.Base(p), "mixed")
+			l := looptest.New(t, 128<<20, looptest.Options{})
+			dir := t.TempDir()
+			cmd := exec.Command(fio, "--output-format=json", "--filename="+l.Path, "--write_iops_log=fio", abs)
+			cmd.Dir = dir
+			fout, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("fio: %v", err)
+			}
+			iout := runInDir(t, dir, "--output-format=json", "--filename="+l.Path, "--force", "--write_iops_log=iob", abs)
+			f, b := readWhatRan(t, fout, dir, "fio"), readWhatRan(t, []byte(iout), dir, "iob")
+			if len(f) != len(b) {
+				t.Fatalf("fio ran %d jobs, iobench %d", len(f), len(b))
+			}
+			for name, fw := range f {
+				bw := b[name]
+				if bw == nil {
+					t.Fatalf("iobench has no job %q", name)
+				}
+				tolIOs, tolBytes := 0.0, 0.0
+				if mixed {
+					tolIOs, tolBytes = 0.05, 0.08
+				}
+				for d, dn := range []string{"read", "write"} {
+					for _, c := range []struct {
+						what     string
+						fio, iob float64
+						tol      float64
+					}{{"I/Os", fw.ios[d], bw.ios[d], tolIOs}, {"bytes", fw.bytes[d], bw.bytes[d], tolBytes}} {
+						if math.Abs(c.fio-c.iob) > c.tol*c.fio {
+							t.Errorf("%s %s %s: fio %v, iobench %v", name, dn, c.what, c.fio, c.iob)
+						}
+					}
+					if len(fw.bsShare[d]) != len(bw.bsShare[d]) {
+						t.Errorf("%s %s block sizes: fio %s, iobench %s", name, dn, shares(fw.bsShare[d]), shares(bw.bsShare[d]))
+						continue
+					}
+					for bs, share := range fw.bsShare[d] {
+						if got, ok := bw.bsShare[d][bs]; !ok || math.Abs(got-share) > 0.03 {
+							t.Errorf("%s %s block sizes: fio %s, iobench %s", name, dn, shares(fw.bsShare[d]), shares(bw.bsShare[d]))
+							break
+						}
+					}
+				}
+				if fw.syncs != bw.syncs {
+					t.Errorf("%s: fio flushed %v times, iobench %v", name, fw.syncs, bw.syncs)
+				}
+				t.Logf("%s: read %v I/Os %v B, write %v I/Os %v B, %v flushes; block sizes read %s write %s (fio and iobench agree)",
+					name, bw.ios[0], bw.bytes[0], bw.ios[1], bw.bytes[1], bw.syncs, shares(bw.bsShare[0]), shares(bw.bsShare[1]))
+			}
+		})
+	}
+}

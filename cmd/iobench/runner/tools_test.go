@@ -1,0 +1,465 @@
+package runner
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// These tests run fio's own post-processing tools, as Debian's fio
+// package installs them, on iobench's output, and check what the tools
+// compute against iobench's JSON. `make deps` installs the tools and
+// their Python modules and gnuplot.
+
+// sysPython is the interpreter the Debian tools' modules are installed
+// for (a python3 earlier in PATH may lack them).
+const sysPython = "/usr/bin/python3"
+
+// fioTool returns the path of one of fio's tools, unpacking the ones
+// Debian ships gzipped under /usr/share/doc/fio into dir.
+func fioTool(t *testing.T, name, dir string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	gz := filepath.Join("/usr/share/doc/fio", name+".gz")
+	f, err := os.Open(gz)
+	if err != nil {
+		t.Skipf("%s not installed (make deps installs fio): %v", name, err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if _, err := b.ReadFrom(zr); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, b.Bytes(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// runTool runs a Python tool of fio's (or another program) in dir.
+func runTool(t *testing.T, dir string, python bool, prog string, args ...string) string {
+	t.Helper()
+	if python {
+		if _, err := os.Stat(sysPython); err != nil {
+			t.Skip("no " + sysPython)
+		}
+		args = append([]string{prog}, args...)
+		prog = sysPython
+	}
+	cmd := exec.Command(prog, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		if strings.Contains(string(out), "ModuleNotFoundError") || strings.Contains(string(out), "need gnuplot") {
+			t.Skipf("%s: a dependency is missing (make deps installs it): %s", filepath.Base(prog), out)
+		}
+		t.Fatalf("%s %v: %v\n%s", prog, args, err, out)
+	}
+	return string(out)
+}
+
+// runInDir runs iobench with dir as the working directory (logs are
+// written relative to it).
+func runInDir(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for the loop device target")
+	}
+	wd, _ := os.Getwd()
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	code, out, errs := run(t, append(args, "--target-size=128m")...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	return out
+}
+
+// TestFioBucketsMatchFio: the json+ bin names iobench computes are the
+// ones fio uses (every bin fio itself writes maps back to itself).
+func TestFioBucketsMatchFio(t *testing.T) {
+	for _, v := range []uint64{0, 1, 127, 128, 129, 1000, 1752, 7392, 123456, 1 << 40} {
+		idx := fioPlatIdx(v)
+		if got := fioPlatIdx(fioPlatValue(idx)); got != idx {
+			t.Errorf("%d: bucket %d's value %d is in bucket %d", v, idx, fioPlatValue(idx), got)
+		}
+	}
+	if fioPlatValue(fioPlatIdx(1752)) != 1752 || fioPlatValue(fioPlatIdx(7392)) != 7392 || fioPlatValue(fioPlatIdx(100)) != 100 {
+		t.Errorf("bucket values differ from fio's")
+	}
+	fio, err := exec.LookPath("fio")
+	if err != nil {
+		t.Skip("fio not installed")
+	}
+	out, err := exec.Command(fio, "--name=b", "--ioengine=null", "--size=64m", "--rw=randrw", "--output-format=json+").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Jobs []struct {
+			Read struct {
+				Clat struct {
+					Bins map[string]uint64 `json:"bins"`
+				} `json:"clat_ns"`
+			} `json:"read"`
+		} `json:"jobs"`
+	}
+	if err := json.Unmarshal(out, &doc); err != nil || len(doc.Jobs[0].Read.Clat.Bins) == 0 {
+		t.Fatalf("fio json+: %v", err)
+	}
+	for k := range doc.Jobs[0].Read.Clat.Bins {
+		v, _ := strconv.ParseUint(k, 10, 64)
+		if fioPlatValue(fioPlatIdx(v)) != v {
+			t.Errorf("fio's bin %d is not a bucket value of ours", v)
+		}
+	}
+}
+
+// TestJSONPlusClat2CSV: fio_jsonplus_clat2csv turns iobench's json+ into
+// CSV whose counts add up to the I/Os, whose cumulative percentiles cross
+// 50% and 99% where the JSON's percentiles say, and which its own
+// --validate accepts.
+func TestJSONPlusClat2CSV(t *testing.T) {
+	dir := t.TempDir()
+	tool := fioTool(t, "fio_jsonplus_clat2csv", dir)
+	out := runInDir(t, dir, "--name=a", "--rw=randrw", "--runtime=500ms", "--time_based", "--size=32m",
+		"--lat_percentiles=1", "--name=b", "--rw=read", "--bs=64k", "--output-format=json+")
+	os.WriteFile(filepath.Join(dir, "out.json"), []byte(out), 0o644)
+	runTool(t, dir, true, tool, "out.json", "out.csv")
+	if v := runTool(t, dir, true, tool, "out.json", "out.csv", "--validate"); strings.Count(v, "validated") != 2 {
+		t.Fatalf("--validate: %s", v)
+	}
+	var doc map[string]any
+	json.Unmarshal([]byte(out), &doc)
+	for ji, jv := range doc["jobs"].([]any) {
+		job := jv.(map[string]any)
+		csv, err := os.ReadFile(filepath.Join(dir, "out_job"+strconv.Itoa(ji)+".csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
+		cols := strings.Split(lines[0], ", ")
+		for _, dir := range []string{"read", "write"} {
+			n := num(t, job, dir, "total_ios")
+			if n == 0 {
+				continue
+			}
+			col := -1
+			for i, c := range cols {
+				if c == dir+"_clat_ns_count" {
+					col = i
+				}
+			}
+			// The bins where the cumulative count reaches the ranks just
+			// below and just above each percentile's (a sparse tail puts
+			// neighbouring ranks far apart).
+			ranks := map[string][2]float64{"50.000000": {0.5*n - 1, 0.5*n + 1}, "99.000000": {0.99*n - 1, 0.99*n + 1}}
+			at := map[string][2]float64{}
+			var sum float64
+			for _, l := range lines[1:] {
+				f := strings.Split(l, ",")
+				c := strings.TrimSpace(f[col])
+				if c == "" {
+					continue
+				}
+				cnt, _ := strconv.ParseFloat(c, 64)
+				ns, _ := strconv.ParseFloat(strings.TrimSpace(f[0]), 64)
+				if fioPlatValue(fioPlatIdx(uint64(ns))) != uint64(ns) {
+					t.Errorf("bin %v ns is not one of fio's", ns)
+				}
+				sum += cnt
+				for k, r := range ranks {
+					a := at[k]
+					if a[0] == 0 && sum >= r[0] {
+						a[0] = ns
+					}
+					if a[1] == 0 && sum >= r[1] {
+						a[1] = ns
+					}
+					at[k] = a
+				}
+			}
+			if sum != n {
+				t.Errorf("job %d %s: CSV counts add up to %v, the JSON has %v I/Os", ji, dir, sum, n)
+			}
+			// fio's buckets are 1/64 of a power of two wide: within 2%.
+			for k, a := range at {
+				want := num(t, job, dir, "clat_ns", "percentile", k)
+				if want < a[0]*0.98-2 || want > a[1]*1.02+2 {
+					t.Errorf("job %d %s p%s: JSON %v ns, CSV bins %v", ji, dir, k, want, a)
+				}
+			}
+		}
+	}
+}
+
+// logValues reads column 2 of a fio log.
+func logValues(t *testing.T, path string) (times, values []float64) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Split(l, ", ")
+		if len(f) != 5 {
+			t.Fatalf("%s: %q is not fio 3.33's time, value, ddir, bs, prio", path, l)
+		}
+		tm, _ := strconv.ParseFloat(f[0], 64)
+		v, _ := strconv.ParseFloat(f[1], 64)
+		times, values = append(times, tm), append(values, v)
+	}
+	return times, values
+}
+
+// TestFio2Gnuplot: fio2gnuplot reads iobench's bandwidth log and finds the
+// minimum, maximum and mean of its values; those match the log, and the
+// log's mean matches the bandwidth in the JSON.
+func TestFio2Gnuplot(t *testing.T) {
+	dir := t.TempDir()
+	tool := fioTool(t, "fio2gnuplot", dir)
+	out := runInDir(t, dir, "--name=a", "--rw=randread", "--runtime=1", "--time_based", "--size=32m",
+		"--write_bw_log=a", "--log_avg_msec=100", "--output-format=json")
+	_, vals := logValues(t, filepath.Join(dir, "a_bw.1.log"))
+	if len(vals) < 10 || len(vals) > 12 {
+		t.Fatalf("%d entries for 1 s at 100 ms", len(vals))
+	}
+	os.Mkdir(filepath.Join(dir, "g"), 0o755)
+	runTool(t, dir, true, tool, "-b", "-k", "-d", "g/")
+	g, err := os.ReadFile(filepath.Join(dir, "g", "result.global"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, hi, mean, _ := sampleStats(vals)
+	for _, c := range []struct {
+		key  string
+		want float64
+	}{{"min", lo}, {"max", hi}, {"avg", mean}, {"values_count", float64(len(vals))}} {
+		m := regexp.MustCompile(c.key + `=([0-9.]+)`).FindStringSubmatch(string(g))
+		if m == nil {
+			t.Fatalf("no %s in %s", c.key, g)
+		}
+		if got, _ := strconv.ParseFloat(m[1], 64); math.Abs(got-c.want) > 0.01 {
+			t.Errorf("fio2gnuplot %s = %v, the log's is %v", c.key, got, c.want)
+		}
+	}
+	// The windows' rates times their lengths add up to what was read.
+	times, _ := logValues(t, filepath.Join(dir, "a_bw.1.log"))
+	var kib, prev float64
+	for i, v := range vals {
+		kib += v * (times[i] - prev) / 1000
+		prev = times[i]
+	}
+	var doc map[string]any
+	json.Unmarshal([]byte(out), &doc)
+	if want := num(t, doc["jobs"].([]any)[0].(map[string]any), "read", "io_kbytes"); math.Abs(kib-want) > 0.05*want {
+		t.Errorf("the bandwidth log accounts for %.0f KiB, the JSON for %v", kib, want)
+	}
+}
+
+// TestFioGeneratePlots: fio_generate_plots draws every log iobench wrote,
+// and the line it draws for the bandwidth log goes through the log's
+// values (the plotted points are a linear map of them).
+func TestFioGeneratePlots(t *testing.T) {
+	dir := t.TempDir()
+	tool := fioTool(t, "fio_generate_plots", dir)
+	if _, err := exec.LookPath("gnuplot"); err != nil {
+		t.Skip("gnuplot not installed (make deps installs gnuplot-nox)")
+	}
+	runInDir(t, dir, "--name=a", "--rw=randread", "--runtime=1", "--time_based", "--size=32m",
+		"--write_bw_log=a", "--write_lat_log=a", "--write_iops_log=a", "--log_avg_msec=100")
+	runTool(t, dir, false, tool, "t")
+	for _, kind := range []string{"lat", "clat", "slat", "iops", "bw"} {
+		if _, err := os.Stat(filepath.Join(dir, "t-"+kind+".svg")); err != nil {
+			t.Errorf("no plot of the %s log: %v", kind, err)
+		}
+	}
+	svg, _ := os.ReadFile(filepath.Join(dir, "t-bw.svg"))
+	// The first plot's path: two points of legend, then the data.
+	m := regexp.MustCompile(`(?s)id="gnuplot_plot_1".*?<path[^>]*d='([^']*)'`).FindSubmatch(svg)
+	if m == nil {
+		t.Fatalf("no data line in the bandwidth plot")
+	}
+	pts := regexp.MustCompile(`[ML]\s*([0-9.]+),([0-9.]+)`).FindAllStringSubmatch(string(m[1]), -1)
+	times, vals := logValues(t, filepath.Join(dir, "a_bw.1.log"))
+	if len(pts) != len(vals)+2 {
+		t.Fatalf("%d points plotted for %d log entries", len(pts)-2, len(vals))
+	}
+	var xs, ys []float64
+	for _, p := range pts[2:] {
+		x, _ := strconv.ParseFloat(p[1], 64)
+		y, _ := strconv.ParseFloat(p[2], 64)
+		xs, ys = append(xs, x), append(ys, y)
+	}
+	if r := correlation(times, xs); r < 0.9999 {
+		t.Errorf("x positions do not follow the log's times (r=%v)", r)
+	}
+	if r := correlation(vals, ys); r > -0.999 {
+		t.Errorf("y positions do not follow the log's values (r=%v)", r)
+	}
+}
+
+func correlation(a, b []float64) float64 {
+	_, _, ma, sa := sampleStats(a)
+	_, _, mb, sb := sampleStats(b)
+	if sa == 0 || sb == 0 {
+		return 0
+	}
+	var c float64
+	for i := range a {
+		c += (a[i] - ma) * (b[i] - mb)
+	}
+	return c / float64(len(a)-1) / sa / sb
+}
+
+// TestFioLogParser: fiologparser.py averages iobench's IOPS log per
+// second to the JSON's IOPS. Debian's copy (fio 3.33) expects the four
+// columns logs had before fio added the priority column, and fails the
+// same way on fio 3.33's own logs, so it is given the first four.
+func TestFioLogParser(t *testing.T) {
+	dir := t.TempDir()
+	tool := fioTool(t, "fiologparser.py", dir)
+	out := runInDir(t, dir, "--name=a", "--rw=randread", "--runtime=2", "--time_based", "--size=32m",
+		"--write_iops_log=a", "--log_avg_msec=250", "--output-format=json")
+	b, _ := os.ReadFile(filepath.Join(dir, "a_iops.1.log"))
+	var four []string
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Split(l, ", ")
+		four = append(four, strings.Join(f[:4], ", "))
+	}
+	os.WriteFile(filepath.Join(dir, "a4_iops.log"), []byte(strings.Join(four, "\n")+"\n"), 0o644)
+	res := runTool(t, dir, true, tool, "-a", "a4_iops.log")
+	var doc map[string]any
+	json.Unmarshal([]byte(out), &doc)
+	iops := num(t, doc["jobs"].([]any)[0].(map[string]any), "read", "iops")
+	// The seconds' IOPS vary with the machine; their mean is the run's.
+	var rows int
+	var sum float64
+	for _, l := range strings.Split(strings.TrimSpace(res), "\n") {
+		f := strings.Split(l, ", ")
+		if len(f) != 2 {
+			t.Fatalf("fiologparser output %q", l)
+		}
+		v, _ := strconv.ParseFloat(f[1], 64)
+		rows++
+		sum += v
+	}
+	if mean := sum / float64(max(rows, 1)); math.Abs(mean-iops) > 0.05*iops {
+		t.Errorf("fiologparser's seconds average %v IOPS, the run's mean is %v", mean, iops)
+	}
+	if rows != 2 {
+		t.Errorf("%d rows for a 2 s run", rows)
+	}
+}
+
+// TestFioLogParserHist: fiologparser_hist.py reads iobench's histogram
+// log: its sample counts add up to the JSON's I/Os and, over the whole
+// run, its median and 99th percentile are the JSON's.
+func TestFioLogParserHist(t *testing.T) {
+	dir := t.TempDir()
+	tool := fioTool(t, "fiologparser_hist.py", dir)
+	out := runInDir(t, dir, "--name=a", "--rw=randread", "--runtime=1500ms", "--time_based", "--size=32m",
+		"--write_hist_log=a", "--log_hist_msec=500", "--output-format=json")
+	res := runTool(t, dir, true, tool, "--noweight", "-i", "100000", "--percentiles", "50:99", "a_clat_hist.1.log")
+	lines := strings.Split(strings.TrimSpace(res), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "end-time, samples, min, avg, median, 50%, 99%") {
+		t.Fatalf("fiologparser_hist output:\n%s", res)
+	}
+	f := strings.Split(lines[1], ", ")
+	val := func(i int) float64 { v, _ := strconv.ParseFloat(f[i], 64); return v }
+	var doc map[string]any
+	json.Unmarshal([]byte(out), &doc)
+	job := doc["jobs"].([]any)[0].(map[string]any)
+	if n := num(t, job, "read", "total_ios"); val(1) != n {
+		t.Errorf("histogram log holds %v samples, the JSON %v I/Os", val(1), n)
+	}
+	for _, c := range []struct {
+		col int
+		key string
+	}{{5, "50.000000"}, {6, "99.000000"}} {
+		want := num(t, job, "read", "clat_ns", "percentile", c.key)
+		if got := val(c.col); math.Abs(got-want) > 0.03*want+2 {
+			t.Errorf("p%s: fiologparser_hist %v ns, JSON %v ns", c.key, got, want)
+		}
+	}
+}
+
+// TestLogsAndTerse: per-I/O logs have an entry per I/O with fio's
+// columns (and the offset with log_offset); per_job_logs=0 puts clones
+// in one file; log_max_value logs the window's maximum; terse v3 has
+// fio's 121 fields (plus 9 per measured disk) and the JSON's numbers.
+func TestLogsAndTerse(t *testing.T) {
+	dir := t.TempDir()
+	out := runInDir(t, dir, "--name=a", "--rw=randread", "--size=4m", "--write_lat_log=a", "--log_offset=1",
+		"--write_iops_log=a", "--output-format=json,terse")
+	i := strings.LastIndex(out, "}\n")
+	jsonPart, terse := out[:i+2], strings.TrimSpace(out[i+2:])
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(jsonPart), &doc); err != nil {
+		t.Fatalf("json part: %v", err)
+	}
+	job := doc["jobs"].([]any)[0].(map[string]any)
+	n := num(t, job, "read", "total_ios")
+	for _, kind := range []string{"lat", "clat", "slat", "iops"} {
+		b, err := os.ReadFile(filepath.Join(dir, "a_"+kind+".1.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		if float64(len(lines)) != n || len(strings.Split(lines[0], ", ")) != 6 {
+			t.Errorf("%s log: %d lines (want %v), first %q", kind, len(lines), n, lines[0])
+		}
+		offs := map[string]bool{}
+		for _, l := range lines {
+			offs[strings.Split(l, ", ")[4]] = true
+		}
+		if float64(len(offs)) != n {
+			t.Errorf("%s log: %d distinct offsets for %v I/Os over 4 MiB read once", kind, len(offs), n)
+		}
+	}
+	f := strings.Split(terse, ";")
+	if len(f) != 121 && len(f) != 130 || f[0] != "3" || f[2] != "a" {
+		t.Fatalf("terse: %d fields: %q", len(f), terse)
+	}
+	if kib, _ := strconv.ParseFloat(f[5], 64); kib != 4096 {
+		t.Errorf("terse read total_io %v KiB, want 4096", kib)
+	}
+	if ios, _ := strconv.ParseFloat(f[7], 64); math.Abs(ios-num(t, job, "read", "iops")) > 1 {
+		t.Errorf("terse iops %v, JSON %v", ios, num(t, job, "read", "iops"))
+	}
+
+	dir = t.TempDir()
+	out = runInDir(t, dir, "--output-format=json", "--name=c", "--rw=randread", "--size=2m", "--numjobs=2", "--per_job_logs=0", "--write_lat_log=c",
+		"--name=m", "--rw=randread", "--runtime=600ms", "--time_based", "--size=8m", "--write_lat_log=m", "--log_avg_msec=200", "--log_max_value=1")
+	b, err := os.ReadFile(filepath.Join(dir, "c_lat.log"))
+	if err != nil {
+		t.Fatalf("per_job_logs=0: %v", err)
+	}
+	if lines := strings.Count(string(b), "\n"); lines != 1024 {
+		t.Errorf("per_job_logs=0: %d entries for two clones of 512 I/Os", lines)
+	}
+	// The windows' maxima include the run's maximum.
+	_, maxes := logValues(t, filepath.Join(dir, "m_lat.3.log"))
+	json.Unmarshal([]byte(out), &doc)
+	want := num(t, doc["jobs"].([]any)[2].(map[string]any), "read", "lat_ns", "max")
+	if lo, hi, _, _ := sampleStats(maxes); len(maxes) < 2 || math.Abs(hi-want) > 0.002*want || lo == hi {
+		t.Errorf("log_max_value: window maxima %v, the run's maximum %v", maxes, want)
+	}
+}

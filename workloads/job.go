@@ -77,9 +77,16 @@ type Job struct {
 	BSRange [2][2]uint64
 	BSSplit [2][]BSSplit // per direction; empty: use BS
 	IODepth int
-	NumJobs int
-	Size    uint64 // bytes of the target each job covers; 0: all of it
-	Offset  uint64
+	// Batching, with fio's meanings: BatchSubmit I/Os go to the kernel
+	// together (0: all that are queued, when the job next waits for a
+	// completion); a wait is for at least BatchCompleteMin completions and
+	// takes at most BatchCompleteMax (0: all that are ready); after the
+	// queue was full it drains to IODepthLow before it is filled again
+	// (0: refilled at once).
+	BatchSubmit, BatchCompleteMin, BatchCompleteMax, IODepthLow int
+	NumJobs                                                     int
+	Size                                                        uint64 // bytes of the target each job covers; 0: all of it
+	Offset                                                      uint64
 	// SizePct and OffsetPct, when > 0, are size and offset as
 	// percentages of the target, resolved by ResolvePct.
 	SizePct, OffsetPct float64
@@ -346,6 +353,12 @@ func (j *Job) Validate() error {
 	}
 	if j.IODepth < 1 || j.IODepth > 4096 {
 		bad("iodepth=%d: want 1..4096", j.IODepth)
+	}
+	if j.BatchCompleteMax > 0 && j.BatchCompleteMax < j.BatchCompleteMin {
+		bad("iodepth_batch_complete_max=%d is below iodepth_batch_complete_min=%d", j.BatchCompleteMax, j.BatchCompleteMin)
+	}
+	if j.IODepthLow > j.IODepth {
+		bad("iodepth_low=%d is above iodepth=%d", j.IODepthLow, j.IODepth)
 	}
 	if j.NullIO() && (j.Verify != "" || j.VerifyOnly) {
 		bad("ioengine=null does no device I/O: there is nothing to verify")

@@ -79,6 +79,18 @@ var options = []Option{
 	{Name: "iodepth", Arg: "n", Default: "1", Help: "I/Os in flight per job", kind: kindInt,
 		set: func(j *Job, v string) (err error) { j.IODepth, err = parseInt(v, 1, 4096); return },
 		get: func(j *Job) string { return strconv.Itoa(j.IODepth) }},
+	{Name: "iodepth_batch_submit", Arg: "n", Default: "0", Help: "I/Os handed to the kernel together; 0: every queued I/O in one call when the job next waits (iobench's fastest; fio's default is 1, each I/O at once); alias iodepth_batch", kind: kindInt,
+		set: func(j *Job, v string) (err error) { j.BatchSubmit, err = parseInt(v, 0, 4096); return },
+		get: func(j *Job) string { return strconv.Itoa(j.BatchSubmit) }},
+	{Name: "iodepth_batch_complete_min", Arg: "n", Default: "1", Help: "completions to wait for at least, each time the job waits; alias iodepth_batch_complete", kind: kindInt,
+		set: func(j *Job, v string) (err error) { j.BatchCompleteMin, err = parseInt(v, 0, 4096); return },
+		get: func(j *Job) string { return strconv.Itoa(j.BatchCompleteMin) }},
+	{Name: "iodepth_batch_complete_max", Arg: "n", Default: "0", Help: "completions to take at most each time; 0: all that are ready (at most iodepth, as fio's default)", kind: kindInt,
+		set: func(j *Job, v string) (err error) { j.BatchCompleteMax, err = parseInt(v, 0, 4096); return },
+		get: func(j *Job) string { return strconv.Itoa(j.BatchCompleteMax) }},
+	{Name: "iodepth_low", Arg: "n", Default: "0", Help: "once the queue was full, let it drain to this depth before filling it again; 0: refill at once (fio's default, iodepth)", kind: kindInt,
+		set: func(j *Job, v string) (err error) { j.IODepthLow, err = parseInt(v, 0, 4096); return },
+		get: func(j *Job) string { return strconv.Itoa(j.IODepthLow) }},
 	{Name: "numjobs", Arg: "n", Default: "1", Help: "clones of the job, each with its own queue", kind: kindInt,
 		set: func(j *Job, v string) (err error) { j.NumJobs, err = parseInt(v, 1, 256); return },
 		get: func(j *Job) string { return strconv.Itoa(j.NumJobs) }},
@@ -431,7 +443,7 @@ var options = []Option{
 // aliases map other spellings to the table's names.
 var aliases = map[string]string{"readwrite": "rw", "sqpoll": "sqthread_poll", "fixedbuffers": "fixedbufs",
 	"blocksize": "bs", "disable_bw": "disable_bw_measurement", "io_limit": "io_size", "ba": "blockalign",
-	"blocksize_range": "bsrange"}
+	"blocksize_range": "bsrange", "iodepth_batch": "iodepth_batch_submit", "iodepth_batch_complete": "iodepth_batch_complete_min"}
 
 // noticeOptions are fio options that cannot change what iobench
 // measures; iobench accepts them and says why they make no difference.
@@ -445,16 +457,10 @@ var noticeOptions = map[string]string{
 // refusedOptions are fio options iobench knows but does not implement:
 // each would change what runs, so the job is refused with the reason.
 var refusedOptions = map[string]string{
-	"iodepth_batch":              "iobench's batching is fixed: it hands every queued I/O to the kernel at each reap and waits for one completion",
-	"iodepth_batch_submit":       "iobench's batching is fixed: it hands every queued I/O to the kernel at each reap and waits for one completion",
-	"iodepth_batch_complete":     "iobench's batching is fixed: it hands every queued I/O to the kernel at each reap and waits for one completion",
-	"iodepth_batch_complete_min": "iobench's batching is fixed: it hands every queued I/O to the kernel at each reap and waits for one completion",
-	"iodepth_batch_complete_max": "iobench's batching is fixed: it hands every queued I/O to the kernel at each reap and waits for one completion",
-	"iodepth_low":                "iobench's batching is fixed: it refills the queue as soon as an I/O completes",
-	"directory":                  "not implemented: give the target with filename",
-	"nrfiles":                    "not implemented: one target per job",
-	"filesize":                   "not implemented: use size",
-	"include":                    "include is a directive, not an option: write 'include FILE' on a line of its own",
+	"directory": "not implemented: give the target with filename",
+	"nrfiles":   "not implemented: one target per job",
+	"filesize":  "not implemented: use size",
+	"include":   "include is a directive, not an option: write 'include FILE' on a line of its own",
 }
 
 var optionIndex = func() map[string]*Option {

@@ -104,7 +104,7 @@ func TestParseErrors(t *testing.T) {
 		{"[a]\nioengine=psync\n", 2, "ioengine", ErrRefused},
 		{"[a]\nioengine=libaio\n", 2, "ioengine", ErrRefused},
 		{"[a]\nzonemode=zbd\n", 2, "zonemode", ErrRefused},
-		{"[a]\niodepth_batch_submit=4\n", 2, "iodepth_batch_submit", ErrRefused},
+		{"[a]\niodepth=4\niodepth_low=8\n", 1, "", nil},
 		{"[a]\ncpus_allowed_policy=split\n", 2, "cpus_allowed_policy", ErrRefused},
 		{"[a]\nkb_base=999\n", 2, "kb_base", ErrBadValue},
 		{"[a]\npercentile_list=50:101\n", 2, "percentile_list", ErrBadValue},

@@ -623,6 +623,11 @@ type worker struct {
 	// while the queue is at the depth it allows.
 	lat  *latTarget
 	idle []*engine.Request
+	// draining is set while a queue that was full drains to iodepth_low;
+	// unflushed counts I/O queued since the kernel last saw the queue
+	// (iodepth_batch_submit).
+	draining  bool
+	unflushed int
 }
 
 // stopped reports whether another job asked this one to stop (exitall,
@@ -839,6 +844,7 @@ func (w *worker) submitFirst() error {
 	if submitted > 0 && w.measuring {
 		w.submitDist[batchBucket(submitted)]++
 	}
+	w.noteFull()
 	return nil
 }
 
@@ -885,10 +891,11 @@ func (w *worker) loop() error {
 			continue
 		}
 		var err error
-		done, err = w.q.Reap(done[:0], 1)
+		done, err = w.q.ReapBatch(done[:0], w.completeMin(), w.job.BatchCompleteMax)
 		if err != nil {
 			return err
 		}
+		w.unflushed = 0 // the wait handed everything queued to the kernel
 		// The clock is read once per reap, not per I/O: reading it costs
 		// more than anything else the loop does per I/O.
 		now := time.Now()
@@ -920,8 +927,8 @@ func (w *worker) loop() error {
 		issued := 0
 		for _, r := range done {
 			w.complete(r)
-			if w.lat != nil && w.q.InFlight() >= w.lat.depth {
-				w.idle = append(w.idle, r) // latency_target holds the depth down
+			if w.holdBack() {
+				w.idle = append(w.idle, r)
 				continue
 			}
 			if w.issue(r) {
@@ -934,7 +941,7 @@ func (w *worker) loop() error {
 				}
 			}
 		}
-		for w.lat != nil && len(w.idle) > 0 && w.q.InFlight() < w.lat.depth {
+		for len(w.idle) > 0 && !w.holdBack() {
 			r := w.idle[len(w.idle)-1]
 			w.idle = w.idle[:len(w.idle)-1]
 			if !w.issue(r) {
@@ -952,8 +959,42 @@ func (w *worker) loop() error {
 			// Handed to the kernel together at the next reap.
 			w.submitDist[batchBucket(issued)]++
 		}
+		w.noteFull()
 	}
 	return nil
+}
+
+// completeMin is how many completions a wait asks for: fio's
+// iodepth_batch_complete_min, never more than are in flight; 0 polls
+// without waiting, unless the queue is full, where one is needed.
+func (w *worker) completeMin() int {
+	n := min(w.job.BatchCompleteMin, w.q.InFlight())
+	if n == 0 && w.q.InFlight() >= w.job.IODepth {
+		n = 1
+	}
+	return n
+}
+
+// holdBack reports whether a completed request waits instead of being
+// issued again: latency_target holds the depth down, and iodepth_low lets
+// a queue that was full drain to its low-water mark before it is filled
+// again.
+func (w *worker) holdBack() bool {
+	if w.lat != nil && w.q.InFlight() >= w.lat.depth {
+		return true
+	}
+	if w.draining && w.q.InFlight() > w.job.IODepthLow {
+		return true
+	}
+	w.draining = false
+	return false
+}
+
+// noteFull starts draining (iodepth_low) once the queue is full.
+func (w *worker) noteFull() {
+	if j := w.job; j.IODepthLow > 0 && j.IODepthLow < j.IODepth && w.q.InFlight() >= j.IODepth {
+		w.draining = true
+	}
 }
 
 // issue fills r with the next I/O and reports whether there is one.

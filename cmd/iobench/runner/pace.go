@@ -124,6 +124,15 @@ func (w *worker) admit(r *engine.Request, now time.Time) (submitted bool, err er
 		return false, err
 	}
 	w.markDepth(w.q.InFlight())
+	if n := w.job.BatchSubmit; n > 0 {
+		// iodepth_batch_submit: every n queued I/Os go to the kernel.
+		if w.unflushed++; w.unflushed >= n {
+			w.unflushed = 0
+			if err := w.q.Flush(); err != nil {
+				return true, err
+			}
+		}
+	}
 	return true, nil
 }
 

@@ -1,0 +1,84 @@
+package runner
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/iobench/iobench/device/looptest"
+)
+
+// batchRun runs a 4 KiB random-read job with args and returns its first
+// job's JSON.
+func batchRun(t *testing.T, args ...string) map[string]any {
+	t.Helper()
+	code, out, errOut := run(t, append([]string{"--rw=randread", "--bs=4k", "--output-format=json"}, args...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var doc struct {
+		Jobs []map[string]any `json:"jobs"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Jobs) == 0 {
+		t.Fatalf("JSON: %v", err)
+	}
+	return doc.Jobs[0]
+}
+
+func entersPerIO(t *testing.T, j map[string]any) float64 {
+	t.Helper()
+	enters := j["iobench"].(map[string]any)["ring_enters"].(float64)
+	ios := j["read"].(map[string]any)["total_ios"].(float64)
+	if ios == 0 {
+		t.Fatal("no I/O")
+	}
+	return enters / ios
+}
+
+// fio's batching options keep fio's meanings. With ioengine=null every I/O
+// completes as it is submitted, so the counts are exact: by default the
+// queue hands all 16 queued I/Os to the kernel in one call;
+// iodepth_batch_submit=1 makes a call per I/O; iodepth_batch_complete_max
+// caps what one wait returns.
+func TestBatchOptions(t *testing.T) {
+	base := []string{"--ioengine=null", "--iodepth=16", "--size=16m"}
+	def := batchRun(t, base...)
+	if e := entersPerIO(t, def); e > 0.1 {
+		t.Errorf("default batching: %.3f io_uring_enter calls per I/O, want about 1/16", e)
+	}
+	if c := def["iodepth_complete"].(map[string]any)["16"].(float64); c < 99 {
+		t.Errorf("default: %.1f%% of reaps returned 9-16 I/Os, want all", c)
+	}
+	each := batchRun(t, append(base, "--iodepth_batch_submit=1")...)
+	if e := entersPerIO(t, each); e < 1 {
+		t.Errorf("iodepth_batch_submit=1: %.3f io_uring_enter calls per I/O, want at least one", e)
+	}
+	capped := batchRun(t, append(base, "--iodepth_batch_complete_max=2")...)
+	if c := capped["iodepth_complete"].(map[string]any)["4"].(float64); c < 99.9 {
+		t.Errorf("iodepth_batch_complete_max=2: %.1f%% of reaps returned 1-4 I/Os, want all", c)
+	}
+	alias := batchRun(t, append(base, "--iodepth_batch=1")...)
+	if e := entersPerIO(t, alias); e < 1 {
+		t.Errorf("iodepth_batch (alias of iodepth_batch_submit)=1: %.3f calls per I/O", e)
+	}
+	if code, _, errOut := run(t, "--ioengine=null", "--rw=read", "--size=1m", "--iodepth=4", "--iodepth_low=8"); code != 2 {
+		t.Errorf("iodepth_low above iodepth: exit %d, %s", code, errOut)
+	}
+	if code, _, errOut := run(t, "--ioengine=null", "--rw=read", "--size=1m", "--iodepth_batch_complete_min=4", "--iodepth_batch_complete_max=2"); code != 2 {
+		t.Errorf("iodepth_batch_complete_max below _min: exit %d, %s", code, errOut)
+	}
+}
+
+// iodepth_low: once the queue was full, it drains to the low-water mark
+// before it is refilled, so every refill submits at least iodepth-low
+// I/Os at once (fio's submit distribution, bucket 9-16).
+//
+// It runs on a loop device, whose completions come a few at a time (on a
+// tmpfs file they come all at once, which refills in whole batches anyway).
+func TestIODepthLow(t *testing.T) {
+	l := looptest.New(t, 32<<20, looptest.Options{})
+	j := batchRun(t, "--filename="+l.Path, "--iodepth=16", "--iodepth_low=2", "--size=16m", "--force")
+	sub := j["iodepth_submit"].(map[string]any)
+	if big := sub["16"].(float64); big < 99 {
+		t.Errorf("iodepth=16 iodepth_low=2: %.1f%% of submissions were of 9-16 I/Os, want all: %v", big, sub)
+	}
+}

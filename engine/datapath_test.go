@@ -13,6 +13,32 @@ import (
 // returns the engine's statistics afterwards.
 func qd1Reads(t *testing.T, e *engine.Engine, f *engine.File, n int, write bool) engine.Stats {
 	t.Helper()
+	onQueue(t, e, func(q *engine.Queue) error {
+		r := &engine.Request{File: f, Buf: e.Buffer(bs), Write: write}
+		defer e.PutBuffer(r.Buf)
+		var done []*engine.Request
+		var err error
+		for i := range n {
+			r.Offset = uint64(i%64) * bs
+			if err := q.Submit(r); err != nil {
+				return err
+			}
+			if done, err = q.Reap(done[:0], 1); err != nil {
+				return err
+			}
+			if len(done) != 1 || done[0].Err != nil || done[0].N != bs {
+				return fmt.Errorf("I/O %d: %d done, %+v", i, len(done), done)
+			}
+		}
+		return nil
+	})
+	return e.Stats()
+}
+
+// onQueue runs fn with a queue of its own on a goroutine of its own (a
+// queue locks its goroutine to a thread) and fails t with fn's error.
+func onQueue(t *testing.T, e *engine.Engine, fn func(q *engine.Queue) error) {
+	t.Helper()
 	errc := make(chan error, 1)
 	go func() {
 		errc <- func() error {
@@ -21,28 +47,12 @@ func qd1Reads(t *testing.T, e *engine.Engine, f *engine.File, n int, write bool)
 				return err
 			}
 			defer q.Close()
-			r := &engine.Request{File: f, Buf: e.Buffer(bs), Write: write}
-			defer e.PutBuffer(r.Buf)
-			var done []*engine.Request
-			for i := range n {
-				r.Offset = uint64(i%64) * bs
-				if err := q.Submit(r); err != nil {
-					return err
-				}
-				if done, err = q.Reap(done[:0], 1); err != nil {
-					return err
-				}
-				if len(done) != 1 || done[0].Err != nil || done[0].N != bs {
-					return fmt.Errorf("I/O %d: %d done, %+v", i, len(done), done)
-				}
-			}
-			return nil
+			return fn(q)
 		}()
 	}()
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
-	return e.Stats()
 }
 
 // At queue depth 1 an I/O costs one io_uring_enter to submit and one to
@@ -111,44 +121,33 @@ func TestReapBatch(t *testing.T) {
 	const blocks = 64
 	e, _ := newEngine(t, blocks*bs, newStripeMapper(blocks, bs, 1), nil)
 	f, _ := e.Open("f", engine.FileOptions{})
-	errc := make(chan error, 1)
-	go func() {
-		errc <- func() error {
-			q, err := e.NewQueue()
-			if err != nil {
+	onQueue(t, e, func(q *engine.Queue) error {
+		reqs := make([]engine.Request, 8)
+		for i := range reqs {
+			reqs[i] = engine.Request{File: f, Offset: uint64(i) * bs, Buf: e.Buffer(bs)}
+			defer e.PutBuffer(reqs[i].Buf)
+			if err := q.Submit(&reqs[i]); err != nil {
 				return err
 			}
-			defer q.Close()
-			reqs := make([]engine.Request, 8)
-			for i := range reqs {
-				reqs[i] = engine.Request{File: f, Offset: uint64(i) * bs, Buf: e.Buffer(bs)}
-				defer e.PutBuffer(reqs[i].Buf)
-				if err := q.Submit(&reqs[i]); err != nil {
-					return err
-				}
+		}
+		got, err := q.ReapBatch(nil, 8, 3)
+		if err != nil || len(got) != 3 {
+			return fmt.Errorf("ReapBatch(min 8, max 3) = %d requests, %v", len(got), err)
+		}
+		if q.InFlight() != 5 {
+			return fmt.Errorf("after taking 3 of 8: InFlight %d, want 5", q.InFlight())
+		}
+		rest, err := q.ReapBatch(nil, 0, 0)
+		if err != nil || len(rest) != 5 {
+			return fmt.Errorf("ReapBatch(0, 0) = %d requests, %v; want the 5 kept back", len(rest), err)
+		}
+		seen := map[*engine.Request]bool{}
+		for _, r := range append(got, rest...) {
+			if seen[r] || r.Err != nil {
+				return fmt.Errorf("request @%d returned twice or failed: %v", r.Offset, r.Err)
 			}
-			got, err := q.ReapBatch(nil, 8, 3)
-			if err != nil || len(got) != 3 {
-				return fmt.Errorf("ReapBatch(min 8, max 3) = %d requests, %v", len(got), err)
-			}
-			if q.InFlight() != 5 {
-				return fmt.Errorf("after taking 3 of 8: InFlight %d, want 5", q.InFlight())
-			}
-			rest, err := q.ReapBatch(nil, 0, 0)
-			if err != nil || len(rest) != 5 {
-				return fmt.Errorf("ReapBatch(0, 0) = %d requests, %v; want the 5 kept back", len(rest), err)
-			}
-			seen := map[*engine.Request]bool{}
-			for _, r := range append(got, rest...) {
-				if seen[r] || r.Err != nil {
-					return fmt.Errorf("request @%d returned twice or failed: %v", r.Offset, r.Err)
-				}
-				seen[r] = true
-			}
-			return nil
-		}()
-	}()
-	if err := <-errc; err != nil {
-		t.Fatal(err)
-	}
+			seen[r] = true
+		}
+		return nil
+	})
 }

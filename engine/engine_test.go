@@ -536,60 +536,50 @@ func TestStatsSeenWithCompletions(t *testing.T) {
 		}
 		files = append(files, f)
 	}
-	errc := make(chan error, 1)
-	go func() {
-		errc <- func() error {
-			q, err := e.NewQueue()
-			if err != nil {
-				return err
-			}
-			defer q.Close()
-			reqs := make([]engine.Request, 8)
+	onQueue(t, e, func(q *engine.Queue) error {
+		reqs := make([]engine.Request, 8)
+		for i := range reqs {
+			reqs[i].Buf = e.Buffer(bs)
+			defer e.PutBuffer(reqs[i].Buf)
+		}
+		var got [2]uint64
+		var done []*engine.Request
+		var err error
+		for round := range 20 {
 			for i := range reqs {
-				reqs[i].Buf = e.Buffer(bs)
-				defer e.PutBuffer(reqs[i].Buf)
+				r := &reqs[i]
+				r.File, r.Offset, r.Write = files[(i+round)%2], uint64((i*7+round)%blocks)*bs, false
+				if err := q.Submit(r); err != nil {
+					return err
+				}
 			}
-			var got [2]uint64
-			var done []*engine.Request
-			for round := range 20 {
-				for i := range reqs {
-					r := &reqs[i]
-					r.File, r.Offset, r.Write = files[(i+round)%2], uint64((i*7+round)%blocks)*bs, false
-					if err := q.Submit(r); err != nil {
-						return err
+			for reaped := 0; reaped < len(reqs); {
+				if done, err = q.Reap(done[:0], 1); err != nil {
+					return err
+				}
+				for _, r := range done {
+					if r.Err != nil {
+						return r.Err
+					}
+					reaped++
+					if r.File == files[0] {
+						got[0]++
+					} else {
+						got[1]++
 					}
 				}
-				for reaped := 0; reaped < len(reqs); {
-					if done, err = q.Reap(done[:0], 1); err != nil {
-						return err
-					}
-					for _, r := range done {
-						if r.Err != nil {
-							return r.Err
-						}
-						reaped++
-						if r.File == files[0] {
-							got[0]++
-						} else {
-							got[1]++
-						}
-					}
-					if s := e.Stats(); s.Reads != got[0]+got[1] || s.Requests != s.Reads || s.ReadBytes != (got[0]+got[1])*bs {
-						return fmt.Errorf("engine stats %d reads, %d requests, %d bytes after %d completions", s.Reads, s.Requests, s.ReadBytes, got[0]+got[1])
-					}
-					for k, f := range files {
-						if s := f.Stats(); s.Reads != got[k] || s.ReadBytes != got[k]*bs || s.Hits+s.Misses < got[k] {
-							return fmt.Errorf("file %s: %d reads, %d bytes, %d lookups after %d completions", f.Name(), s.Reads, s.ReadBytes, s.Hits+s.Misses, got[k])
-						}
+				if s := e.Stats(); s.Reads != got[0]+got[1] || s.Requests != s.Reads || s.ReadBytes != (got[0]+got[1])*bs {
+					return fmt.Errorf("engine stats %d reads, %d requests, %d bytes after %d completions", s.Reads, s.Requests, s.ReadBytes, got[0]+got[1])
+				}
+				for k, f := range files {
+					if s := f.Stats(); s.Reads != got[k] || s.ReadBytes != got[k]*bs || s.Hits+s.Misses < got[k] {
+						return fmt.Errorf("file %s: %d reads, %d bytes, %d lookups after %d completions", f.Name(), s.Reads, s.ReadBytes, s.Hits+s.Misses, got[k])
 					}
 				}
 			}
-			return nil
-		}()
-	}()
-	if err := <-errc; err != nil {
-		t.Fatal(err)
-	}
+		}
+		return nil
+	})
 }
 
 // An engine is never built over a closed device: its descriptor number

@@ -437,14 +437,7 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 	if iv := run.Interval; iv != nil {
 		out.Interval = &jsonInterval{Index: iv.Index, StartMs: iv.Start.Milliseconds(), EndMs: iv.End.Milliseconds()}
 	}
-	var groupBW [][2]float64
-	for _, r := range run.Jobs {
-		for len(groupBW) <= r.GroupID {
-			groupBW = append(groupBW, [2]float64{})
-		}
-		groupBW[r.GroupID][0] += r.Dir[0].BW()
-		groupBW[r.GroupID][1] += r.Dir[1].BW()
-	}
+	groupBW := groupBandwidth(run)
 	for i := range run.Jobs {
 		r := &run.Jobs[i]
 		g := groupBW[r.GroupID]

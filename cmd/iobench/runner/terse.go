@@ -17,14 +17,7 @@ const terseMaxPercentiles = 20
 // blocks, CPU, depth and latency distributions and, when the target's
 // block device was measured, its utilisation.
 func writeTerse(w io.Writer, run *Run) {
-	var groupBW [][2]float64
-	for _, r := range run.Jobs {
-		for len(groupBW) <= r.GroupID {
-			groupBW = append(groupBW, [2]float64{})
-		}
-		groupBW[r.GroupID][0] += r.Dir[0].BW()
-		groupBW[r.GroupID][1] += r.Dir[1].BW()
-	}
+	groupBW := groupBandwidth(run)
 	for i := range run.Jobs {
 		r := &run.Jobs[i]
 		f := []string{"3", Version, r.Job.Name, fmt.Sprint(r.GroupID), fmt.Sprint(errnoOrZero(r.Err))}
@@ -95,4 +88,18 @@ func terseDir(r *JobResult, d int, groupBW float64) []string {
 	f = append(f, fmt.Sprint(uint64(lo)), fmt.Sprint(uint64(hi)), fmt.Sprintf("%f%%", agg),
 		fmt.Sprintf("%f", mean), fmt.Sprintf("%f", dev))
 	return f
+}
+
+// groupBandwidth is each group's bandwidth, reads and writes (bytes/s):
+// what fio's per-job bandwidth share is taken of.
+func groupBandwidth(run *Run) [][2]float64 {
+	var groupBW [][2]float64
+	for _, r := range run.Jobs {
+		for len(groupBW) <= r.GroupID {
+			groupBW = append(groupBW, [2]float64{})
+		}
+		groupBW[r.GroupID][0] += r.Dir[0].BW()
+		groupBW[r.GroupID][1] += r.Dir[1].BW()
+	}
+	return groupBW
 }

@@ -4,44 +4,61 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iobench/iobench/engine"
 )
 
-// gapSpread returns the median distance (ms) of the gaps between the
-// times of a per-I/O log from their mean: small for evenly spaced I/Os,
-// about 0.3 to 0.5 of the mean for exponential gaps; the median keeps a
-// few late wake-ups on a busy machine from deciding.
-func gapSpread(t *testing.T, path string) (spread, mean float64) {
+// scheduleGaps returns the gaps (s) between the times the pacer of a job
+// with opts gives n I/Os of 4 KiB reads.
+func scheduleGaps(t *testing.T, opts []string, n int) []float64 {
 	t.Helper()
-	times, _ := logValues(t, path)
+	_, cl, err := parseArgs(append([]string{"--name=p", "--rw=randread"}, opts...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Unix(0, 0)
+	p := newPacer(&cl.jobs[0], start, 1)
+	r := &engine.Request{Buf: make([]byte, 4096)}
 	var gaps []float64
-	for i := 1; i < len(times); i++ {
-		gaps = append(gaps, times[i]-times[i-1])
+	prev := start
+	for range n {
+		due, _ := p.schedule(r)
+		gaps = append(gaps, due.Sub(prev).Seconds())
+		prev = due
 	}
-	_, _, mean, _ = sampleStats(gaps)
-	if mean == 0 {
-		t.Fatalf("%s: no gaps", path)
-	}
-	dev := make([]float64, len(gaps))
-	for i, g := range gaps {
-		dev[i] = math.Abs(g - mean)
-	}
-	sort.Float64s(dev)
-	return dev[len(dev)/2], mean
+	return gaps[1:]
 }
 
-// TestRates: rate and rate_iops cap what a job does; rate_process=poisson
-// spaces the I/Os irregularly with the same mean.
+// TestPacerSchedule: rate_iops spaces I/Os evenly; rate_process=poisson
+// with exponential gaps of the same mean (coefficient of variation 1);
+// rate caps bytes per second.
+func TestPacerSchedule(t *testing.T) {
+	_, _, mean, dev := sampleStats(scheduleGaps(t, []string{"--rate_iops=200"}, 2000))
+	if math.Abs(mean-0.005) > 1e-9 || dev > 1e-9 {
+		t.Errorf("rate_iops=200: gaps mean %v s, stdev %v", mean, dev)
+	}
+	_, _, mean, dev = sampleStats(scheduleGaps(t, []string{"--rate_iops=200", "--rate_process=poisson"}, 20000))
+	if math.Abs(mean-0.005) > 0.0002 || math.Abs(dev/mean-1) > 0.05 {
+		t.Errorf("poisson: gaps mean %v s, coefficient of variation %v", mean, dev/mean)
+	}
+	_, _, mean, _ = sampleStats(scheduleGaps(t, []string{"--rate=1m"}, 1000))
+	if math.Abs(mean-4096.0/(1<<20)) > 1e-9 {
+		t.Errorf("rate=1m: gaps mean %v s for 4 KiB", mean)
+	}
+}
+
+// TestRates: rate and rate_iops cap what a job does, also with
+// rate_process=poisson (the spacing itself: TestPacerSchedule).
 func TestRates(t *testing.T) {
 	dir := t.TempDir()
 	out := runInDir(t, dir, "--output-format=json", "--runtime=1", "--time_based", "--size=16m",
 		"--name=bw", "--rw=randread", "--rate=1m",
-		"--name=iops", "--rw=randwrite", "--rate_iops=200", "--write_iops_log=lin",
-		"--name=poisson", "--rw=randread", "--rate_iops=200", "--rate_process=poisson", "--write_iops_log=poi")
+		"--name=iops", "--rw=randwrite", "--rate_iops=200",
+		"--name=poisson", "--rw=randread", "--rate_iops=200", "--rate_process=poisson")
 	jobs := decodeAll(t, out)[0]["jobs"].([]any)
 	bw := num(t, jobs[0].(map[string]any), "read", "bw")
 	if math.Abs(bw-1024) > 0.2*1024 {
@@ -51,11 +68,6 @@ func TestRates(t *testing.T) {
 		if iops := num(t, jobs[1+i].(map[string]any), dir, "iops"); math.Abs(iops-200) > 0.25*200 {
 			t.Errorf("job %d: rate_iops=200: %v IOPS", 1+i, iops)
 		}
-	}
-	lin, lmean := gapSpread(t, filepath.Join(dir, "lin_iops.2.log"))
-	poi, pmean := gapSpread(t, filepath.Join(dir, "poi_iops.3.log"))
-	if lin > 0.2*lmean || poi < 0.25*pmean {
-		t.Errorf("median distance of the gaps from their mean: linear %.2f of %.2f ms, poisson %.2f of %.2f ms", lin, lmean, poi, pmean)
 	}
 }
 

@@ -89,9 +89,9 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 	enters := q.ring.Enters()
 	var err error
 	if q.unsubmitted > 0 || waitNr == 0 {
-		q.stampSubmitted()
 		err = q.ring.Submit(0, 0)
 		q.unsubmitted = 0
+		q.stampSubmitted()
 	}
 	if got := q.reapAll(); err == nil && got < waitNr {
 		err = q.ring.Submit(waitNr-got, timeout)
@@ -108,7 +108,8 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 }
 
 // stampSubmitted sets SubmitLatency of the requests whose first device
-// I/O the coming io_uring_enter hands to the kernel: one clock read per
+// I/O the io_uring_enter that just returned handed to the kernel, as fio
+// takes its slat (the submission call included): one clock read per
 // enter, none per I/O.
 func (q *Queue) stampSubmitted() {
 	if len(q.unsent) == 0 {

@@ -76,24 +76,12 @@ var options = []Option{
 		set: setBS, get: func(j *Job) string { return bsString(j) }},
 	{Name: "bssplit", Arg: "size/pct:...[,size/pct:...]", Help: "mix of block sizes, e.g. 4k/50:64k/40:1m/10 (reads,writes)", kind: kindSize,
 		set: setBSSplit, get: func(j *Job) string { return bssplitString(j.BSSplit) }},
-	{Name: "iodepth", Arg: "n", Default: "1", Help: "I/Os in flight per job", kind: kindInt,
-		set: func(j *Job, v string) (err error) { j.IODepth, err = parseInt(v, 1, 4096); return },
-		get: func(j *Job) string { return strconv.Itoa(j.IODepth) }},
-	{Name: "iodepth_batch_submit", Arg: "n", Default: "0", Help: "I/Os handed to the kernel together; 0: every queued I/O in one call when the job next waits (iobench's fastest; fio's default is 1, each I/O at once); alias iodepth_batch", kind: kindInt,
-		set: func(j *Job, v string) (err error) { j.BatchSubmit, err = parseInt(v, 0, 4096); return },
-		get: func(j *Job) string { return strconv.Itoa(j.BatchSubmit) }},
-	{Name: "iodepth_batch_complete_min", Arg: "n", Default: "1", Help: "completions to wait for at least, each time the job waits; alias iodepth_batch_complete", kind: kindInt,
-		set: func(j *Job, v string) (err error) { j.BatchCompleteMin, err = parseInt(v, 0, 4096); return },
-		get: func(j *Job) string { return strconv.Itoa(j.BatchCompleteMin) }},
-	{Name: "iodepth_batch_complete_max", Arg: "n", Default: "0", Help: "completions to take at most each time; 0: all that are ready (at most iodepth, as fio's default)", kind: kindInt,
-		set: func(j *Job, v string) (err error) { j.BatchCompleteMax, err = parseInt(v, 0, 4096); return },
-		get: func(j *Job) string { return strconv.Itoa(j.BatchCompleteMax) }},
-	{Name: "iodepth_low", Arg: "n", Default: "0", Help: "once the queue was full, let it drain to this depth before filling it again; 0: refill at once (fio's default, iodepth)", kind: kindInt,
-		set: func(j *Job, v string) (err error) { j.IODepthLow, err = parseInt(v, 0, 4096); return },
-		get: func(j *Job) string { return strconv.Itoa(j.IODepthLow) }},
-	{Name: "numjobs", Arg: "n", Default: "1", Help: "clones of the job, each with its own queue", kind: kindInt,
-		set: func(j *Job, v string) (err error) { j.NumJobs, err = parseInt(v, 1, 256); return },
-		get: func(j *Job) string { return strconv.Itoa(j.NumJobs) }},
+	intOption("iodepth", "n", "1", "I/Os in flight per job", 1, 4096, func(j *Job) *int { return &j.IODepth }),
+	intOption("iodepth_batch_submit", "n", "0", "I/Os handed to the kernel together; 0: every queued I/O in one call when the job next waits (iobench's fastest; fio's default is 1, each I/O at once); alias iodepth_batch", 0, 4096, func(j *Job) *int { return &j.BatchSubmit }),
+	intOption("iodepth_batch_complete_min", "n", "1", "completions to wait for at least, each time the job waits; alias iodepth_batch_complete", 0, 4096, func(j *Job) *int { return &j.BatchCompleteMin }),
+	intOption("iodepth_batch_complete_max", "n", "0", "completions to take at most each time; 0: all that are ready (at most iodepth, as fio's default)", 0, 4096, func(j *Job) *int { return &j.BatchCompleteMax }),
+	intOption("iodepth_low", "n", "0", "once the queue was full, let it drain to this depth before filling it again; 0: refill at once (fio's default, iodepth)", 0, 4096, func(j *Job) *int { return &j.IODepthLow }),
+	intOption("numjobs", "n", "1", "clones of the job, each with its own queue", 1, 256, func(j *Job) *int { return &j.NumJobs }),
 	{Name: "size", Arg: "size|pct%", Help: "bytes of the target each job covers, or a percentage of the target (default: all of it)", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.Size, j.SizePct, err = j.parseSizeOrPct(v); return },
 		get: func(j *Job) string { return pctOrSize(j.Size, j.SizePct) }},
@@ -106,9 +94,7 @@ var options = []Option{
 	{Name: "io_size", Arg: "size", Help: "bytes to transfer per pass, wrapping over the region (default: size); alias io_limit", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.IOSize, err = j.parseSize(v); return },
 		get: func(j *Job) string { return sizeString(j.IOSize) }},
-	{Name: "number_ios", Arg: "n", Help: "stop after this many I/Os", kind: kindInt,
-		set: func(j *Job, v string) (err error) { j.NumberIOs, err = parseInt(v, 0, math.MaxInt32); return },
-		get: func(j *Job) string { return strconv.Itoa(j.NumberIOs) }},
+	intOption("number_ios", "n", "", "stop after this many I/Os", 0, math.MaxInt32, func(j *Job) *int { return &j.NumberIOs }),
 	{Name: "percentage_random", Arg: "pct", Default: "100", Help: "share of a random pattern's I/Os at random offsets; the others continue sequentially", kind: kindFloat,
 		set: func(j *Job, v string) (err error) { j.PercentageRandom, err = parsePct(v); return },
 		get: func(j *Job) string { return strconv.FormatFloat(j.PercentageRandom, 'g', -1, 64) }},
@@ -191,9 +177,7 @@ var options = []Option{
 	{Name: "verify_interval", Arg: "size", Help: "bytes per verify header (default: the smallest block size, at most 4k)", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.VerifyInterval, err = j.parseSize(v); return },
 		get: func(j *Job) string { return sizeString(j.VerifyInterval) }},
-	{Name: "verify_backlog", Arg: "n", Help: "after every n writes, let in-flight I/O finish and read those n back to check them", kind: kindInt,
-		set: func(j *Job, v string) (err error) { j.VerifyBacklog, err = parseInt(v, 0, math.MaxInt32); return },
-		get: func(j *Job) string { return strconv.Itoa(j.VerifyBacklog) }},
+	intOption("verify_backlog", "n", "", "after every n writes, let in-flight I/O finish and read those n back to check them", 0, math.MaxInt32, func(j *Job) *int { return &j.VerifyBacklog }),
 	{Name: "do_verify", Arg: "bool", Default: "1", Help: "read the region back and check it after a writing job (0: only verify_backlog and reads check)", kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.DoVerify, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.DoVerify) }},
@@ -213,9 +197,7 @@ var options = []Option{
 			}
 			return "iobench runs its own io_uring engine (or null) only; set ioengine=io_uring (fio then runs the same kind of engine)"
 		}},
-	{Name: "loops", Arg: "n", Default: "1", Help: "passes over the region (when not time_based)", kind: kindInt,
-		set: func(j *Job, v string) (err error) { j.Loops, err = parseInt(v, 1, 1<<30); return },
-		get: func(j *Job) string { return strconv.Itoa(j.Loops) }},
+	intOption("loops", "n", "1", "passes over the region (when not time_based)", 1, 1<<30, func(j *Job) *int { return &j.Loops }),
 	{Name: "kb_base", Arg: "1024|1000", Default: "1024", Help: "units of sizes: 1024 (k is 1024, kib 1000, as fio) or 1000 (k is 1000, kib 1024)", kind: kindInt,
 		set: func(j *Job, v string) error {
 			switch v {
@@ -305,12 +287,8 @@ var options = []Option{
 	{Name: "per_job_logs", Arg: "bool", Default: "1", Help: "one log file per job thread (PREFIX_bw.N.log); 0: one for all (PREFIX_bw.log)", kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.Logs.PerJob, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.Logs.PerJob) }},
-	{Name: "fsync", Arg: "n", Default: "0", Help: "flush the device (fsync, through io_uring) after every n writes", kind: kindInt,
-		set: func(j *Job, v string) (err error) { j.FsyncEvery, err = parseInt(v, 0, 1<<30); return },
-		get: func(j *Job) string { return strconv.Itoa(j.FsyncEvery) }},
-	{Name: "fdatasync", Arg: "n", Default: "0", Help: "flush the device's data (fdatasync, through io_uring) after every n writes", kind: kindInt,
-		set: func(j *Job, v string) (err error) { j.FdatasyncEvery, err = parseInt(v, 0, 1<<30); return },
-		get: func(j *Job) string { return strconv.Itoa(j.FdatasyncEvery) }},
+	intOption("fsync", "n", "0", "flush the device (fsync, through io_uring) after every n writes", 0, 1<<30, func(j *Job) *int { return &j.FsyncEvery }),
+	intOption("fdatasync", "n", "0", "flush the device's data (fdatasync, through io_uring) after every n writes", 0, 1<<30, func(j *Job) *int { return &j.FdatasyncEvery }),
 	{Name: "end_fsync", Arg: "bool", Help: "flush the device when the job's writes are done", kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.EndFsync, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.EndFsync) }},
@@ -358,9 +336,7 @@ var options = []Option{
 	{Name: "thinktime_spin", Arg: "time", Help: "the part of thinktime spent spinning on the CPU (µs unless a unit is given)", kind: kindTime,
 		set: func(j *Job, v string) (err error) { j.ThinkSpin, err = parseDuration(v, time.Microsecond); return },
 		get: func(j *Job) string { return strconv.FormatInt(j.ThinkSpin.Microseconds(), 10) }},
-	{Name: "thinktime_blocks", Arg: "n", Default: "1", Help: "I/Os between thinktime pauses", kind: kindInt,
-		set: func(j *Job, v string) (err error) { j.ThinkBlocks, err = parseInt(v, 1, math.MaxInt32); return },
-		get: func(j *Job) string { return strconv.Itoa(j.ThinkBlocks) }},
+	intOption("thinktime_blocks", "n", "1", "I/Os between thinktime pauses", 1, math.MaxInt32, func(j *Job) *int { return &j.ThinkBlocks }),
 	{Name: "startdelay", Arg: "time", Help: "wait this long before the job starts", kind: kindTime,
 		set: func(j *Job, v string) (err error) { j.StartDelay, err = ParseTime(v); return },
 		get: func(j *Job) string { return j.StartDelay.String() }},
@@ -1073,4 +1049,12 @@ func parseIntPair(v string) ([2]int, error) {
 		out[1] = out[0]
 	}
 	return out, nil
+}
+
+// intOption is an option holding a whole number from lo to hi in the job
+// field that field points to.
+func intOption(name, arg, def, help string, lo, hi int, field func(*Job) *int) Option {
+	return Option{Name: name, Arg: arg, Default: def, Help: help, kind: kindInt,
+		set: func(j *Job, v string) (err error) { *field(j), err = parseInt(v, lo, hi); return },
+		get: func(j *Job) string { return strconv.Itoa(*field(j)) }}
 }

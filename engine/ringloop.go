@@ -130,7 +130,6 @@ func (q *Queue) stampSubmitted() {
 // which costs one clock read per batch instead of one or two per I/O.
 func (q *Queue) reapAll() int {
 	total := 0
-	defer func() { q.reapNs = 0 }()
 	for {
 		n := q.ring.Reap(q.cqes)
 		if n > 0 {
@@ -141,6 +140,7 @@ func (q *Queue) reapAll() int {
 		}
 		total += n
 		if n < len(q.cqes) {
+			q.reapNs = 0
 			return total
 		}
 	}

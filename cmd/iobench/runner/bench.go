@@ -471,12 +471,18 @@ func benchWorkloads(b *benchEnv) (section, error) {
 	return sec, nil
 }
 
-// fioBest is what fio's fastest settings add to a job here: registered
-// files and buffers, and submissions batched up to the queue depth (fio's
-// default submits each I/O on its own).
-func fioBest(qd int) []string {
-	return []string{"fixedbufs=1\n", "registerfiles=1\n",
-		fmt.Sprintf("iodepth_batch_submit=%d\n", qd), "iodepth_batch_complete_min=1\n"}
+// fioBest is j with fio's fastest settings here: registered files and
+// buffers, and submissions batched up to the queue depth (fio's default
+// submits each I/O on its own).
+func fioBest(j workloads.Job, qd int) (workloads.Job, error) {
+	best := j.Clone()
+	for _, kv := range [][2]string{{"fixedbufs", "1"}, {"registerfiles", "1"},
+		{"iodepth_batch_submit", fmt.Sprint(qd)}, {"iodepth_batch_complete_min", "1"}} {
+		if err := best.Set(kv[0], kv[1]); err != nil {
+			return best, fmt.Errorf("job %s: %s=%s: %w", j.Name, kv[0], kv[1], err)
+		}
+	}
+	return best, nil
 }
 
 // qdPoint is one queue depth of the sweep: per round, fio with its
@@ -514,6 +520,10 @@ func benchQueueDepth(b *benchEnv) (section, error) {
 			if err != nil {
 				return section{}, err
 			}
+			best, err := fioBest(j, qd)
+			if err != nil {
+				return section{}, err
+			}
 			pt := qdPoint{qd: qd}
 			var rf, rb, cf, cb []float64
 			for r := range rounds {
@@ -521,12 +531,12 @@ func benchQueueDepth(b *benchEnv) (section, error) {
 					return section{}, errInterrupted
 				}
 				if fioErr == nil {
-					for _, best := range []bool{false, true} {
-						var extra []string
-						if best {
-							extra = fioBest(qd)
-						}
-						out, err := runFio(j, b.target.Path, extra...)
+					for _, ref := range []struct {
+						job  workloads.Job
+						tool string
+						into *[]Metrics
+					}{{j, "fio", &pt.fio}, {best, "fio-best", &pt.best}} {
+						out, err := runFio(ref.job, b.target.Path)
 						if err != nil {
 							return section{}, err
 						}
@@ -534,17 +544,9 @@ func benchQueueDepth(b *benchEnv) (section, error) {
 						if err != nil || len(order) == 0 {
 							return section{}, fmt.Errorf("fio output: %v", err)
 						}
-						if best {
-							pt.best = append(pt.best, ms[order[0]])
-						} else {
-							pt.fio = append(pt.fio, ms[order[0]])
-						}
+						*ref.into = append(*ref.into, ms[order[0]])
 						if r == 0 {
-							tool := "fio"
-							if best {
-								tool = "fio-best"
-							}
-							b.save(j.Name)(tool, out)
+							b.save(j.Name)(ref.tool, out)
 						}
 					}
 				}

@@ -72,3 +72,25 @@ func TestSelectExperiments(t *testing.T) {
 		t.Errorf("unknown experiment: %v (want bad input naming the known ones)", err)
 	}
 }
+
+// The sweep's "fio best" reference is the same job with fio's fastest
+// settings, written into fio's job file.
+func TestFioBestJobFile(t *testing.T) {
+	j, err := benchJob("r", [][2]string{{"rw", "randread"}, {"iodepth", "32"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	best, err := fioBest(j, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := fioJobFile(best, "/dev/null")
+	for _, want := range []string{"fixedbufs=1\n", "registerfiles=1\n", "iodepth_batch_submit=32\n", "iodepth_batch_complete_min=1\n", "iodepth=32\n"} {
+		if !strings.Contains(file, want) {
+			t.Errorf("fio best job file lacks %q:\n%s", want, file)
+		}
+	}
+	if strings.Contains(fioJobFile(j, "/dev/null"), "fixedbufs") {
+		t.Error("the default reference carries fio's best settings too")
+	}
+}

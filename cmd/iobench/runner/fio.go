@@ -181,19 +181,17 @@ func boolDigit(b bool) string {
 // fioGrace is how long fio gets to stop after SIGINT before it is killed.
 const fioGrace = 5 * time.Second
 
-// runFio runs j under fio on target and returns fio's JSON; extra lines
-// (each ending in a newline) are added to the job section, for fio-only
-// settings. The job file
+// runFio runs j under fio on target and returns fio's JSON. The job file
 // goes to fio on its standard input, so no file is left behind. fio dies
 // with iobench (PR_SET_PDEATHSIG), and an interrupt stops it: SIGINT,
 // then SIGKILL after fioGrace; runFio then returns errInterrupted.
-func runFio(j workloads.Job, target string, extra ...string) ([]byte, error) {
+func runFio(j workloads.Job, target string) ([]byte, error) {
 	fio, err := fioPath()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(fio, "--output-format=json", "-")
-	cmd.Stdin = strings.NewReader(fioJobFile(j, target) + strings.Join(extra, ""))
+	cmd.Stdin = strings.NewReader(fioJobFile(j, target))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

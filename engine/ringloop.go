@@ -80,9 +80,10 @@ func (q *Queue) queueOp(slot uint32, p *piece) bool {
 // second call made only if the first did not already bring enough
 // completions: the device starts on the new I/O while this thread comes
 // back for the wait, which then often finds the completion ready instead
-// of sleeping (waking a sleeping vCPU costs tens of µs on a VM). Measured
-// against submitting and waiting in one call, this lowers the voluntary
-// context switches and the CPU time per I/O (README, "The data path").
+// of sleeping (waking a sleeping vCPU costs tens of µs on a VM). Against
+// submitting and waiting in one call, on a busy 2-vCPU VM, 4 KiB random
+// reads from a loop device at depth 1 made 0.5-0.7 voluntary context
+// switches per I/O instead of 1.0-1.2 (alternating 3 s runs of each).
 func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 	q.fill()
 	waitNr = min(waitNr, q.inflightIOs())

@@ -40,7 +40,7 @@ func NewNullRing(opts RingOptions) (Ring, error) {
 		return nil, err
 	}
 	u := r.(*iouring)
-	u.null = true
+	u.null, u.lens = true, make([]uint32, opts.Entries) // user data is a slot below Entries
 	return u, nil
 }
 

@@ -1,6 +1,9 @@
 package mapcache
 
-import "fmt"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // The tree is a B+tree keyed by file offset, with records only in the
 // leaves and the leaves linked both ways.
@@ -537,6 +540,7 @@ func (t *tree) insertNode(n *inner, h int, m Mapping, cont bool) (uint64, *inner
 	// Split n. An insertion after the last child keeps n full.
 	right := newInner()
 	t.inners++
+	t.hugeNode(unsafe.Pointer(right))
 	at := innerCap / 2
 	if c+1 == innerCap {
 		at = innerCap
@@ -554,6 +558,18 @@ func (t *tree) insertNode(n *inner, h int, m Mapping, cont bool) (uint64, *inner
 	return right.keys[0], right, nil
 }
 
+// hugeLeaves is the tree size, in leaves, from which new nodes ask for
+// huge pages (adviseHuge): about 2 MiB of leaves, past which lookups
+// start to miss the TLB of 4 KiB pages.
+const hugeLeaves = 2048
+
+// hugeNode asks for huge pages under the new node p of a large tree.
+func (t *tree) hugeNode(p unsafe.Pointer) {
+	if t.leaves >= hugeLeaves {
+		adviseHuge(uintptr(p))
+	}
+}
+
 // insertLeaf inserts m into l, splitting it when full; it returns the new
 // right leaf, if any.
 func (t *tree) insertLeaf(l *leaf, m Mapping, cont bool) *leaf {
@@ -564,6 +580,7 @@ func (t *tree) insertLeaf(l *leaf, m Mapping, cont bool) *leaf {
 	}
 	right := newLeaf()
 	t.leaves++
+	t.hugeNode(unsafe.Pointer(right))
 	at := leafCap / 2
 	if i == leafCap {
 		at = leafCap // appending: keep l full

@@ -1,0 +1,54 @@
+package mapcache
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// Tree nodes live on the Go heap, which Linux backs with 4 KiB pages unless
+// the program asks for huge ones (transparent huge pages in their usual
+// "madvise" mode; the Go runtime asks only for its own metadata). A lookup
+// in a tree of a million extents reads four or five nodes spread over
+// tens of megabytes: with 4 KiB pages nearly every one is a TLB miss, and
+// on a virtual machine a miss is a two-level page walk. So once a tree is
+// large (hugeNode), each 2 MiB region of the heap that one of its new
+// nodes lands in is collapsed into a huge page (MADV_COLLAPSE, Linux 6.1:
+// synchronous, independent of the system's THP mode except "never"; the
+// page's other contents are kept). MADV_HUGEPAGE would not do: the runtime
+// maps heap memory with a fresh mmap as it grows, which drops the advice,
+// and a region already touched stays in small pages until khugepaged gets
+// to it. Measured on a 2-vCPU VM, 4 KiB random reads through a warm
+// 1M-extent cache (iobench, loop device, QD 32, alternating runs): 0.49-0.92x
+// of the linear mapper with small pages, 0.79-1.35x with the system in THP
+// "always" mode.
+
+const hugePage = 2 << 20
+
+var hugeRegions struct {
+	last atomic.Uintptr // the region collapsed last: most new nodes land there
+	mu   sync.Mutex
+	done map[uintptr]bool
+}
+
+// adviseHuge collapses the 2 MiB region holding addr into a huge page,
+// once per region. Errors are ignored: where the kernel cannot (no THP,
+// no memory to spare, a region not wholly mapped yet) the region simply
+// stays in small pages.
+func adviseHuge(addr uintptr) {
+	r := addr &^ (hugePage - 1)
+	if hugeRegions.last.Load() == r {
+		return
+	}
+	hugeRegions.mu.Lock()
+	defer hugeRegions.mu.Unlock()
+	if hugeRegions.done == nil {
+		hugeRegions.done = make(map[uintptr]bool)
+	}
+	if !hugeRegions.done[r] {
+		hugeRegions.done[r] = true
+		_, _, _ = unix.Syscall(unix.SYS_MADVISE, r, hugePage, unix.MADV_COLLAPSE)
+	}
+	hugeRegions.last.Store(r)
+}

@@ -101,7 +101,7 @@ const (
 // _IO(0x12, 0), Linux 6.12 and later): IORING_OP_URING_CMD with the
 // command in the low 32 bits of sqe->off, the start in sqe->addr and the
 // length in sqe->addr3. It needs no 128-byte SQEs.
-const BlockURingCmdDiscard uint32 = 0x12<<8 | 0
+const BlockURingCmdDiscard uint32 = 0x12 << 8 // _IO(0x12, 0): type 0x12, number 0
 
 // Fallocate modes (FALLOC_FL_*) for PrepFallocate.
 const (

@@ -205,3 +205,20 @@ func TestTrimFileTarget(t *testing.T) {
 		t.Fatalf("%d zero blocks, want the 256 of the trimmed megabyte", z)
 	}
 }
+
+// TestParseFioJSONTrims: compare reads a trim job's rates and latencies
+// from fio's trim object.
+func TestParseFioJSONTrims(t *testing.T) {
+	src := `{"jobs": [{"jobname": "t", "error": 0,
+	  "read": {"iops": 0, "bw_bytes": 0, "clat_ns": {"mean": 0}},
+	  "write": {"iops": 0, "bw_bytes": 0, "clat_ns": {"mean": 0}},
+	  "trim": {"iops": 3000, "bw_bytes": 12288000, "total_ios": 9000, "runtime": 3000,
+	           "clat_ns": {"mean": 30000, "percentile": {"99.000000": 90000}}}}]}`
+	ms, _, err := ParseFioJSON([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := ms["t"]; m.IOPS != 3000 || m.BW != 12288000 || m.MeanLat != 30000 || m.P99 != 90000 {
+		t.Fatalf("%+v", m)
+	}
+}

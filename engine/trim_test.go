@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -276,28 +275,8 @@ func TestTrimRefusals(t *testing.T) {
 	t.Run("device without discard", func(t *testing.T) {
 		// A loop device over a ramfs file: ramfs cannot punch holes, so
 		// the loop driver offers no discard.
-		if os.Geteuid() != 0 {
-			t.Skip("mounting ramfs needs root")
-		}
-		dir := t.TempDir()
-		if err := unix.Mount("ramfs", dir, "ramfs", 0, ""); err != nil {
-			t.Skipf("cannot mount ramfs: %v", err)
-		}
-		t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
-		path := filepath.Join(dir, "backing.img")
-		if err := os.WriteFile(path, make([]byte, 1<<20), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		l, err := device.AttachLoop(path, device.LoopOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if err := l.Detach(); err != nil {
-				t.Error(err)
-			}
-		})
-		e, f := trimEngine(t, l.Path(), nil)
+		l := looptest.New(t, 1<<20, looptest.Options{NoDiscard: true})
+		e, f := trimEngine(t, l.Path, nil)
 		if e.TrimMethod(0) != engine.NoTrim {
 			t.Skipf("this kernel's loop driver offers discard over ramfs (%v)", e.TrimMethod(0))
 		}

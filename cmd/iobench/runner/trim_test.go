@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/iobench/iobench/device"
 	"github.com/iobench/iobench/device/looptest"
 	"golang.org/x/sys/unix"
 )
@@ -166,25 +165,8 @@ func TestTrimRefusals(t *testing.T) {
 		t.Fatal("a refused trim changed the device")
 	}
 	// A device that cannot discard: a loop device over a ramfs file.
-	dir := t.TempDir()
-	if err := unix.Mount("ramfs", dir, "ramfs", 0, ""); err != nil {
-		t.Skipf("cannot mount ramfs: %v", err)
-	}
-	defer unix.Unmount(dir, unix.MNT_DETACH)
-	path := filepath.Join(dir, "b.img")
-	if err := os.WriteFile(path, make([]byte, 4<<20), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	nd, err := device.AttachLoop(path, device.LoopOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := nd.Detach(); err != nil {
-			t.Error(err)
-		}
-	})
-	code, stdout, stderr := run(t, "--filename="+nd.Path(), "--rw=trim", "--size=1m", "--force", "--output="+out)
+	nd := looptest.New(t, 4<<20, looptest.Options{NoDiscard: true})
+	code, stdout, stderr := run(t, "--filename="+nd.Path, "--rw=trim", "--size=1m", "--force", "--output="+out)
 	if code != 2 || !strings.Contains(stderr, "cannot discard") || stdout != "" {
 		t.Errorf("device without discard: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}

@@ -26,6 +26,11 @@ func TestLoopGeometry(t *testing.T) {
 		if g.SizeBytes != 64<<20 || g.LogicalBlockSize != lbs || g.Kind != "loop" || g.DIOOffsetAlign < lbs {
 			t.Fatalf("lbs %d: geometry %v", lbs, g)
 		}
+		// A loop device over a tmpfs file discards by punching holes in
+		// it: the driver advertises discard in page-sized units.
+		if g.DiscardMaxBytes == 0 || g.DiscardGranularity < lbs {
+			t.Fatalf("lbs %d: discard granularity %d, max %d: want discard support", lbs, g.DiscardGranularity, g.DiscardMaxBytes)
+		}
 		t.Logf("%s: %v", l.Path, g)
 	}
 }

@@ -66,7 +66,9 @@ func (q *Queue) complete(c Completion) {
 
 func (q *Queue) countBytes(p *piece, n int) {
 	f := p.req.File
-	if p.req.Write {
+	if p.req.Trim {
+		q.count(f, cTrimBytes, uint64(n))
+	} else if p.req.Write {
 		q.count(f, cWriteBytes, uint64(n))
 	} else {
 		q.count(f, cReadBytes, uint64(n))
@@ -179,13 +181,15 @@ func (q *Queue) pieceDone(r *Request) {
 	r.Latency = time.Duration(q.now() - r.startNs)
 	if r.Err == nil {
 		r.N = r.want
-		if r.N < len(r.Buf) && !r.Write && r.Sync == NoSync {
+		if r.N < len(r.Buf) && !r.Write && r.Sync == NoSync && !r.Trim {
 			r.Err = ioEOF
 		}
 	}
 	q.count(f, cRequests, 1)
 	if f != nil && r.Sync == NoSync {
-		if r.Write {
+		if r.Trim {
+			q.count(f, cTrims, 1)
+		} else if r.Write {
 			q.count(f, cWrites, 1)
 		} else {
 			q.count(f, cReads, 1)

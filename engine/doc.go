@@ -47,6 +47,13 @@
 // write-fork range instead: the old data stays readable, and the mapper
 // hands back the new space.
 //
+// Trim (Request.Trim, File.Trim): resolved through the read fork as a
+// read is; Mapped ranges become discards on their devices (io_uring's
+// block discard command, the BLKDISCARD ioctl where the kernel lacks it,
+// or a punched hole in a regular file: see trim.go); holes and unwritten
+// ranges are skipped, and the cache is unchanged. Only mappers that
+// implement Trimmer allow trims.
+//
 // The whole request is resolved before any device I/O is issued, so a bad
 // mapper reply (ErrBadMapping: nothing covering the offset, overlaps,
 // unaligned, beyond the device) fails it with nothing written.

@@ -48,6 +48,10 @@ type Engine struct {
 	base     time.Time              // nowNs counts from here
 
 	filesRegistered bool // the device table is registered with every ring
+
+	// trimAlign is the alignment of trims: the largest of the devices'
+	// (trim.go).
+	trimAlign uint32
 }
 
 // Config describes an engine. Devices and Mapper are required; everything
@@ -81,6 +85,10 @@ type Config struct {
 	ArenaBytes int
 	// NewRing creates rings; nil means io_uring (tests pass a fault ring).
 	NewRing RingFactory
+	// DiscardIoctl makes trims of block devices use the BLKDISCARD ioctl
+	// even where io_uring has the block discard command (to compare the
+	// two, and to test the fallback).
+	DiscardIoctl bool
 }
 
 // devEntry is one device of the table, with what the I/O path needs of it.
@@ -92,6 +100,11 @@ type devEntry struct {
 	size     uint64
 	lbs      uint32
 	readOnly bool
+	// How trims reach the device (trim.go), in units of trimAlign bytes
+	// and at most trimMax bytes per operation.
+	trim      TrimOp
+	trimAlign uint32
+	trimMax   uint64
 }
 
 // New creates an engine and starts its background queues.
@@ -135,6 +148,7 @@ func New(cfg Config) (*Engine, error) {
 		e.memAlgn = max(e.memAlgn, g.DIOMemAlign)
 		e.devs = append(e.devs, de)
 	}
+	e.setupTrim()
 	a, err := newArena(cfg.ArenaBytes, int(max(e.memAlgn, 4096)))
 	if err != nil {
 		return nil, err

@@ -34,6 +34,14 @@ var (
 	ErrFileClosed = errors.New("file closed")
 	// ErrMapper wraps an error returned by the mapper.
 	ErrMapper = errors.New("mapper error")
+	// ErrNoDiscard is returned for a trim that would reach a device that
+	// cannot discard (its queue/discard_max_bytes is 0). Nothing is
+	// discarded.
+	ErrNoDiscard = errors.New("device cannot discard")
+	// ErrTrimRefused is returned for a trim of a file whose mapper does
+	// not allow trims (it is no Trimmer, or its Trim refused the range).
+	// Nothing is discarded.
+	ErrTrimRefused = errors.New("trim refused by the mapper")
 )
 
 // IOError describes a failed request or device I/O, in the shape of

@@ -2,8 +2,10 @@ package engine
 
 import (
 	"errors"
+	"syscall"
 	"time"
 
+	"github.com/iobench/iobench/device"
 	"github.com/iobench/iobench/engine/uring"
 )
 
@@ -18,6 +20,13 @@ type iouring struct {
 	// ceiling, with no device behind it.
 	null bool
 	lens []uint32
+
+	// Discards complete with 0; Reap reports their length instead
+	// (trimLen, by user data, while trims > 0 are in flight). done holds
+	// the completions of BLKDISCARD ioctls, run when they were queued.
+	trimLen []uint32
+	trims   int
+	done    []Completion
 }
 
 // NewIOURing is the default RingFactory: a real io_uring with the set-up
@@ -45,6 +54,9 @@ func NewNullRing(opts RingOptions) (Ring, error) {
 }
 
 func (u *iouring) Queue(op *Op) bool {
+	if op.Trim == TrimIoctl && !u.null {
+		return u.trimIoctl(op)
+	}
 	s := u.r.GetSQE()
 	if s == nil {
 		return false
@@ -59,6 +71,8 @@ func (u *iouring) Queue(op *Op) bool {
 		return true
 	}
 	switch {
+	case op.Trim != NoTrim:
+		return u.queueTrim(s, op)
 	case op.Sync == Fsync:
 		s.PrepFsync(op.Fd, 0)
 	case op.Sync == Fdatasync:
@@ -82,7 +96,48 @@ func (u *iouring) Queue(op *Op) bool {
 	return true
 }
 
+// queueTrim prepares the discard op on s (a block device command or a
+// punched hole).
+func (u *iouring) queueTrim(s *uring.SQE, op *Op) bool {
+	if op.Trim == TrimBlockCmd {
+		s.PrepBlockDiscard(op.Fd, op.Offset, uint64(op.Len))
+	} else {
+		s.PrepFallocate(op.Fd, uring.FallocPunchHole|uring.FallocKeepSize, op.Offset, uint64(op.Len))
+	}
+	if op.FixedFile {
+		s.SetFixedFile()
+	}
+	if op.Link {
+		s.Flags |= uring.SQEIOLink
+	}
+	s.UserData = op.UserData
+	if op.UserData >= uint64(len(u.trimLen)) {
+		u.trimLen = append(u.trimLen, make([]uint32, int(op.UserData)+1-len(u.trimLen))...)
+	}
+	u.trimLen[op.UserData] = op.Len
+	u.trims++
+	return true
+}
+
+// trimIoctl runs a BLKDISCARD ioctl now, on the ring's thread (it takes
+// no SQE), and keeps its completion for the next Reap.
+func (u *iouring) trimIoctl(op *Op) bool {
+	res := int32(op.Len)
+	if err := device.BlkDiscard(int(op.Fd), op.Offset, uint64(op.Len)); err != nil {
+		var errno syscall.Errno
+		if !errors.As(err, &errno) {
+			errno = syscall.EIO
+		}
+		res = -int32(errno)
+	}
+	u.done = append(u.done, Completion{UserData: op.UserData, Res: res})
+	return true
+}
+
 func (u *iouring) Submit(waitNr int, timeout time.Duration) error {
+	if len(u.done) > 0 {
+		waitNr = 0 // completions are waiting that the kernel knows nothing of
+	}
 	var err error
 	if timeout > 0 && waitNr > 0 {
 		_, err = u.r.SubmitAndWaitTimeout(uint32(waitNr), timeout)
@@ -93,14 +148,28 @@ func (u *iouring) Submit(waitNr int, timeout time.Duration) error {
 }
 
 func (u *iouring) Reap(dst []Completion) int {
-	n := u.r.PeekBatchCQE(u.cqes[:min(len(dst), len(u.cqes))])
-	for i := range n {
-		dst[i] = Completion{UserData: u.cqes[i].UserData, Res: u.cqes[i].Res}
-		if u.null && dst[i].Res == 0 {
-			dst[i].Res = int32(u.lens[dst[i].UserData])
-		}
+	k := copy(dst, u.done)
+	if k > 0 {
+		u.done = u.done[:copy(u.done, u.done[k:])]
 	}
-	u.r.CQAdvance(n)
+	got := u.r.PeekBatchCQE(u.cqes[:min(len(dst)-k, len(u.cqes))])
+	n := k
+	for i := range got {
+		c := Completion{UserData: u.cqes[i].UserData, Res: u.cqes[i].Res}
+		if u.null && c.Res == 0 {
+			c.Res = int32(u.lens[c.UserData])
+		}
+		if u.trims > 0 && c.UserData < uint64(len(u.trimLen)) && u.trimLen[c.UserData] != 0 {
+			if c.Res == 0 {
+				c.Res = int32(u.trimLen[c.UserData])
+			}
+			u.trimLen[c.UserData] = 0
+			u.trims--
+		}
+		dst[n] = c
+		n++
+	}
+	u.r.CQAdvance(got)
 	return n
 }
 

@@ -26,6 +26,11 @@ type Request struct {
 	// (Offset, Buf and Write are not used): it completes once every
 	// device has made what it acknowledged before durable.
 	Sync Sync
+	// Trim, when set, makes the request a discard of Length bytes of the
+	// file at Offset (Buf and Write are not used; see File.Trim for what a
+	// trim of a file range does). On success N is Length.
+	Trim   bool
+	Length int
 	// Tag is the caller's; the engine does not look at it.
 	Tag uint64
 

@@ -30,6 +30,9 @@ func (q *Queue) resolve(r *Request) error {
 		q.resolveSync(r)
 		return nil
 	}
+	if r.Trim {
+		return q.resolveTrim(r)
+	}
 	e, f := q.eng, r.File
 	if f == nil {
 		return fmt.Errorf("engine: %s request has no file", opName(r.Write))

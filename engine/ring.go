@@ -50,6 +50,41 @@ type Op struct {
 	UserData  uint64
 	// Sync, when set, makes the op a flush of Fd (no data, no buffer).
 	Sync Sync
+	// Trim, when set, makes the op a discard of [Offset, Offset+Len) of
+	// Fd, in the way it names (no buffer). Its completion reports Len
+	// bytes on success, like a transfer.
+	Trim TrimOp
+}
+
+// TrimOp is how an Op discards a range (Op.Trim).
+type TrimOp uint8
+
+const (
+	// NoTrim: the op is not a discard.
+	NoTrim TrimOp = iota
+	// TrimBlockCmd discards a block device range through the ring:
+	// IORING_OP_URING_CMD with BLOCK_URING_CMD_DISCARD (Linux 6.12+).
+	TrimBlockCmd
+	// TrimIoctl discards a block device range with the BLKDISCARD ioctl,
+	// which the ring runs synchronously when the op is queued (kernels
+	// whose io_uring has no block discard); Fd is a plain descriptor,
+	// never a registered file index.
+	TrimIoctl
+	// TrimPunchHole deallocates a regular file's range through the ring:
+	// IORING_OP_FALLOCATE with FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE.
+	TrimPunchHole
+)
+
+func (t TrimOp) String() string {
+	switch t {
+	case TrimBlockCmd:
+		return "io_uring BLOCK_URING_CMD_DISCARD"
+	case TrimIoctl:
+		return "BLKDISCARD ioctl (synchronous, on the queue's thread)"
+	case TrimPunchHole:
+		return "io_uring fallocate(PUNCH_HOLE|KEEP_SIZE)"
+	}
+	return "none"
 }
 
 // Completion is the outcome of one Op: Res is the number of bytes

@@ -52,6 +52,9 @@ func (q *Queue) fill() {
 
 // queueOp builds the ring operation for the untransferred part of p.
 func (q *Queue) queueOp(slot uint32, p *piece) bool {
+	if p.req.Trim {
+		return q.queueTrim(slot, p)
+	}
 	e := q.eng
 	d := &e.devs[p.dev]
 	buf := p.req.Buf[p.bufOff+p.done : p.bufOff+p.length]

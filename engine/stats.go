@@ -32,6 +32,8 @@ type Stats struct {
 	CacheBytes    uint64 // memory the caches' trees hold
 	Merges        uint64 // cache records merged with a neighbour
 	Evicted       uint64 // read-fork records evicted by a cache budget
+	Trims         uint64 // trim requests completed
+	TrimBytes     uint64 // bytes discarded on devices
 }
 
 // HitRate is Hits / (Hits + Misses), or 0 when nothing was looked up.
@@ -73,6 +75,8 @@ const (
 	cShortIOs
 	cRetries
 	cRingEnters
+	cTrims
+	cTrimBytes
 	nTallied
 )
 
@@ -98,6 +102,7 @@ func (c *counters) snapshot() Stats {
 		Splits: v(cSplits), OutOfPlace: v(cOutOfPlace),
 		ShortIOs: v(cShortIOs), Retries: v(cRetries), RingEnters: v(cRingEnters),
 		FreedBytes: c.freedBytes.Load(), MaxInFlight: c.maxInFlight.Load(),
+		Trims: v(cTrims), TrimBytes: v(cTrimBytes),
 	}
 }
 

@@ -307,6 +307,9 @@ func (q *Queue) resolveRaw(r *Request) error {
 }
 
 func (r *Request) opName() string {
+	if r.Trim {
+		return "trim"
+	}
 	if r.Sync != NoSync {
 		return r.Sync.String()
 	}

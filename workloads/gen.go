@@ -7,10 +7,22 @@ import (
 	"time"
 )
 
-// IO is one I/O a job issues: a range of the target and a direction.
+// IO is one I/O a job issues: a range of the target and a direction
+// (a read, a write, or a trim with Trim set).
 type IO struct {
 	Offset, Length uint64
-	Write          bool
+	Write, Trim    bool
+}
+
+// Dir returns the I/O's direction: DirRead, DirWrite or DirTrim.
+func (io IO) Dir() int {
+	switch {
+	case io.Trim:
+		return DirTrim
+	case io.Write:
+		return DirWrite
+	}
+	return DirRead
 }
 
 // Generator produces a job's I/Os. It is not safe for concurrent use: each
@@ -28,7 +40,9 @@ type IO struct {
 //     percentage of it; zoned: the given share of I/O to each zone, zones
 //     laid out from the start.
 //
-// rw and randrw choose each I/O's direction by rwmixread. bssplit chooses
+// rw and randrw choose each I/O's direction by rwmixread. The trim
+// patterns give trims (trimwrite and randtrimwrite too: the runner writes
+// each trimmed block after its trim), sized and placed as writes are. bssplit chooses
 // sizes by their percentages. With randrepeat (the default) the sequence
 // depends only on randseed and the clone's index.
 type Generator struct {
@@ -113,16 +127,18 @@ func (g *Generator) Base() uint64 { return g.base }
 
 // Next returns the next I/O.
 func (g *Generator) Next() IO {
-	write := false
+	write, trim := false, false
 	switch g.rw {
 	case Write, RandWrite:
 		write = true
 	case ReadWrite, RandRW:
 		write = g.rng.Float64() >= g.readShare
+	case Trim, RandTrim, TrimWrite, RandTrimWrite:
+		trim = true
 	}
 	d := 0
-	if write {
-		d = 1
+	if write || trim {
+		d = 1 // trims take the write sizes
 	}
 	size := g.size(d)
 	if size > g.span {
@@ -130,7 +146,7 @@ func (g *Generator) Next() IO {
 	}
 	var off uint64
 	if g.zoned {
-		return g.nextZoned(size, d, write)
+		return g.nextZoned(size, d, write, trim)
 	}
 	if g.rw.Random() && g.pickRandom() {
 		off = g.randomBlock() * g.unit
@@ -148,13 +164,13 @@ func (g *Generator) Next() IO {
 			g.pos[d] += g.rwMod // rw=read:N skips N bytes
 		}
 	}
-	return IO{Offset: g.base + off, Length: size, Write: write}
+	return IO{Offset: g.base + off, Length: size, Write: write, Trim: trim}
 }
 
 // nextZoned is Next for zonemode=strided: a random or the next sequential
 // offset within the current zone, moving to the next zone (zonerange +
 // zoneskip on, wrapping at the end of the region) after zonesize bytes.
-func (g *Generator) nextZoned(size uint64, d int, write bool) IO {
+func (g *Generator) nextZoned(size uint64, d int, write, trim bool) IO {
 	zone := min(g.zoneRange, g.span-min(g.zoneStart, g.span))
 	size = min(size, zone)
 	var off uint64
@@ -168,7 +184,7 @@ func (g *Generator) nextZoned(size uint64, d int, write bool) IO {
 		off = g.pos[d]
 		g.pos[d] += size
 	}
-	io := IO{Offset: g.base + g.zoneStart + off, Length: size, Write: write}
+	io := IO{Offset: g.base + g.zoneStart + off, Length: size, Write: write, Trim: trim}
 	g.zoneDone += size
 	if g.zoneDone >= g.zoneSize {
 		g.zoneDone, g.pos = 0, [2]uint64{}

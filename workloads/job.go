@@ -13,23 +13,44 @@ import (
 // RW is a job's I/O pattern (fio's rw= option).
 type RW string
 
-// The patterns fio calls read, write, randread, randwrite, rw (readwrite)
-// and randrw.
+// The patterns fio calls read, write, randread, randwrite, rw (readwrite),
+// randrw, trim, randtrim, trimwrite and randtrimwrite. The trim patterns
+// discard blocks; trimwrite and randtrimwrite write each block right
+// after its trim has completed, with the same size.
 const (
-	Read      RW = "read"
-	Write     RW = "write"
-	RandRead  RW = "randread"
-	RandWrite RW = "randwrite"
-	ReadWrite RW = "rw"
-	RandRW    RW = "randrw"
+	Read          RW = "read"
+	Write         RW = "write"
+	RandRead      RW = "randread"
+	RandWrite     RW = "randwrite"
+	ReadWrite     RW = "rw"
+	RandRW        RW = "randrw"
+	Trim          RW = "trim"
+	RandTrim      RW = "randtrim"
+	TrimWrite     RW = "trimwrite"
+	RandTrimWrite RW = "randtrimwrite"
 )
 
 // Random reports whether the pattern picks random offsets.
-func (rw RW) Random() bool { return rw == RandRead || rw == RandWrite || rw == RandRW }
+func (rw RW) Random() bool {
+	return rw == RandRead || rw == RandWrite || rw == RandRW || rw == RandTrim || rw == RandTrimWrite
+}
 
-// Reads reports whether the pattern reads; Writes whether it writes.
-func (rw RW) Reads() bool  { return rw != Write && rw != RandWrite }
-func (rw RW) Writes() bool { return rw != Read && rw != RandRead }
+// Reads reports whether the pattern reads; Writes whether it writes;
+// Trims whether it trims (discards).
+func (rw RW) Reads() bool  { return rw == Read || rw == RandRead || rw == ReadWrite || rw == RandRW }
+func (rw RW) Writes() bool { return rw != Read && rw != RandRead && rw != Trim && rw != RandTrim }
+func (rw RW) Trims() bool {
+	return rw == Trim || rw == RandTrim || rw == TrimWrite || rw == RandTrimWrite
+}
+
+// Directions, as fio numbers them: the index of a direction in per-direction
+// results. Trims take their block sizes from the write direction.
+const (
+	DirRead = iota
+	DirWrite
+	DirTrim
+	NumDirs
+)
 
 // Dist is a random distribution (fio's random_distribution=).
 type Dist struct {
@@ -445,6 +466,9 @@ func (j *Job) Validate() error {
 	if j.Mapper == "fiemap" && j.RW.Writes() {
 		bad("mapper=fiemap is read-only: rw=%s writes", j.RW)
 	}
+	if j.RW.Trims() {
+		j.validateTrims(bad)
+	}
 	if j.Extents < 1 {
 		bad("extents=%d: want at least 1", j.Extents)
 	}
@@ -545,4 +569,20 @@ func parseInt(v string, lo, hi int) (int, error) {
 		return 0, fmt.Errorf("want %d..%d", lo, hi)
 	}
 	return n, nil
+}
+
+// validateTrims refuses what a trimming job cannot do, each with one line.
+func (j *Job) validateTrims(bad func(string, ...any)) {
+	switch j.Mapper {
+	case "cow", "cowlog":
+		bad("rw=%s with mapper=%s: trims are refused by out-of-place mappers (a discard would destroy data the mapper keeps elsewhere behind its back)", j.RW, j.Mapper)
+	case "ext4", "fiemap":
+		bad("rw=%s with mapper=%s: trims are refused (the filesystem's metadata says the blocks hold data)", j.RW, j.Mapper)
+	}
+	if j.Verify != "" || j.VerifyOnly {
+		bad("rw=%s with verify: checking trimmed blocks (fio's trim_verify_zero) is not implemented", j.RW)
+	}
+	if j.Rate != [2]uint64{} || j.RateIOPS != [2]int{} || j.RateMin != [2]uint64{} {
+		bad("rw=%s with rate, rate_iops or rate_min: rates for trims (fio's third value) are not implemented", j.RW)
+	}
 }

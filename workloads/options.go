@@ -52,13 +52,7 @@ var options = []Option{
 			}
 			return ""
 		}},
-	{Name: "rw", Arg: "pattern", Default: "read", Help: "read, write, randread, randwrite, rw (readwrite), randrw, with :N (see the README)", kind: kindString,
-		refuse: func(v string) string {
-			if strings.Contains(strings.ToLower(v), "trim") {
-				return "trim (discard) is not implemented: this kernel offers block discard through io_uring (BLOCK_URING_CMD_DISCARD, Linux 6.12 and later) and the BLKDISCARD ioctl, but the engine issues neither"
-			}
-			return ""
-		},
+	{Name: "rw", Arg: "pattern", Default: "read", Help: "read, write, randread, randwrite, rw (readwrite), randrw, trim, randtrim, trimwrite, randtrimwrite, with :N (see the README)", kind: kindString,
 		set: setRW, get: rwString},
 	{Name: "rwmixread", Arg: "pct", Default: "50", Help: "read share of rw and randrw, percent", kind: kindFloat,
 		set: func(j *Job, v string) error {
@@ -72,7 +66,7 @@ var options = []Option{
 			j.RWMixRead = 100 - p
 			return err
 		}, get: func(j *Job) string { return strconv.FormatFloat(100-j.RWMixRead, 'g', -1, 64) }},
-	{Name: "bs", Arg: "size[,size]", Default: "4k", Help: "block size, or a range lo-hi (reads,writes); alias blocksize", kind: kindSize,
+	{Name: "bs", Arg: "size[,size]", Default: "4k", Help: "block size, or a range lo-hi (reads,writes; trims use the write size, and a third value other than it is refused); alias blocksize", kind: kindSize,
 		set: setBS, get: func(j *Job) string { return bsString(j) }},
 	{Name: "bssplit", Arg: "size/pct:...[,size/pct:...]", Help: "mix of block sizes, e.g. 4k/50:64k/40:1m/10 (reads,writes)", kind: kindSize,
 		set: setBSSplit, get: func(j *Job) string { return bssplitString(j.BSSplit) }},
@@ -170,6 +164,9 @@ var options = []Option{
 	intOption("verify_backlog", "n", "", "after every n writes, let in-flight I/O finish and read those n back to check them", 0, math.MaxInt32, func(j *Job) *int { return &j.VerifyBacklog }),
 	boolOption("do_verify", "bool", "1", "read the region back and check it after a writing job (0: only verify_backlog and reads check)", kindBool, func(j *Job) *bool { return &j.DoVerify }),
 	boolOption("verify_only", "bool", "", "only read back and check data an earlier run wrote", kindBool, func(j *Job) *bool { return &j.VerifyOnly }),
+	trimVerifyOption("trim_percentage", "percent of verify blocks trimmed before they are checked"),
+	trimVerifyOption("trim_backlog", "trim after every n verify blocks written"),
+	trimVerifyOption("trim_backlog_batch", "verify blocks trimmed per trim_backlog"),
 	boolOption("stonewall", "", "", "wait for earlier jobs to finish before starting", kindFlag, func(j *Job) *bool { return &j.Stonewall }),
 	{Name: "wait_for", Arg: "job", Help: "start after the named job finishes", kind: kindString,
 		set: func(j *Job, v string) error { j.WaitFor = v; return nil }, get: func(j *Job) string { return j.WaitFor }},
@@ -364,6 +361,7 @@ var aliases = map[string]string{"readwrite": "rw", "sqpoll": "sqthread_poll", "f
 // noticeOptions are fio options that cannot change what iobench
 // measures; iobench accepts them and says why they make no difference.
 var noticeOptions = map[string]string{
+	"trim_verify_zero":    "cannot change what is measured: it checks blocks trim_percentage trimmed, and iobench takes only trim_percentage=0",
 	"thread":              "cannot change what is measured: iobench's jobs are always threads of one process",
 	"description":         "cannot change what is measured: a job's description",
 	"unit_base":           "cannot change what is measured: it only selects bits or bytes in fio's printed bandwidth",
@@ -469,9 +467,9 @@ func setRW(j *Job, v string) error {
 	case "randrw":
 		j.RW = RandRW
 	case "trim", "randtrim", "trimwrite", "randtrimwrite":
-		return fmt.Errorf("trim is not implemented")
+		j.RW = RW(pat)
 	default:
-		return fmt.Errorf("want read, write, randread, randwrite, rw or randrw")
+		return fmt.Errorf("want read, write, randread, randwrite, rw, randrw, trim, randtrim, trimwrite or randtrimwrite")
 	}
 	j.RWMod = 0
 	if hasMod {
@@ -493,9 +491,16 @@ func setRW(j *Job, v string) error {
 }
 
 // setBS sets bs or bsrange: "4k", "4k,8k" (reads,writes), or ranges
-// "4k-64k[,8k-16k]".
+// "4k-64k[,8k-16k]". Trims use the write sizes, as fio's two-value form
+// has it; a third value (fio's trim size) is taken when it says the same.
 func setBS(j *Job, v string) error {
 	r, w, two := strings.Cut(v, ",")
+	if ws, t, three := strings.Cut(w, ","); three {
+		if t != ws && !(ws == "" && t == r) {
+			return fmt.Errorf("a trim block size (third value %q) other than the write size %q is not implemented: trims use the write block size", t, ws)
+		}
+		w = ws
+	}
 	if !two || w == "" {
 		w = r
 	}
@@ -1005,4 +1010,20 @@ func boolOption(name, arg, def, help string, kind optKind, field func(*Job) *boo
 	return Option{Name: name, Arg: arg, Default: def, Help: help, kind: kind,
 		set: func(j *Job, v string) (err error) { *field(j), err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(*field(j)) }}
+}
+
+// trimVerifyOption is one of fio's trim-then-verify options: 0 (fio's
+// default, nothing trimmed for verify) is honoured; any other value would
+// trim verify blocks and check them, which iobench does not do.
+func trimVerifyOption(name, help string) Option {
+	o := Option{Name: name, Arg: "n", Default: "0", Help: help + "; only 0 (verify's trims are not implemented)", kind: kindInt,
+		set: func(_ *Job, v string) error { _, err := parseInt(v, 0, math.MaxInt32); return err },
+		get: func(*Job) string { return "0" }}
+	o.refuse = func(val string) string {
+		if n, err := strconv.Atoi(strings.TrimSpace(val)); err == nil && n == 0 {
+			return ""
+		}
+		return "trimming verify blocks and checking them (fio's trim-verify) is not implemented; rw=trim, randtrim, trimwrite and randtrimwrite trim"
+	}
+	return o
 }

@@ -89,7 +89,8 @@ func TestParseErrors(t *testing.T) {
 		{"[a]\nrw=randread\nfoo=1\n", 3, "foo", ErrUnknownOption},
 		{"[a]\nbs=4q\n", 2, "bs", ErrBadValue},
 		{"[a]\niodepth=0\n", 2, "iodepth", ErrBadValue},
-		{"[a]\nrw=trim\n", 2, "rw", ErrRefused},
+		{"[a]\ntrim_percentage=10\n", 2, "trim_percentage", ErrRefused},
+		{"[a]\nbs=4k,8k,16k\n", 2, "bs", ErrBadValue},
 		{"[a]\nfilename=/a:/b\n", 2, "filename", ErrRefused},
 		{"rw=read\n[a]\n", 1, "", ErrSyntax},
 		{"[a\nrw=read\n", 1, "", ErrSyntax},
@@ -589,5 +590,64 @@ func TestStridedZones(t *testing.T) {
 		if io.Offset < zone*2<<20 || io.Offset >= (zone+1)*2<<20 {
 			t.Fatalf("random I/O %d at %d, outside zone %d", i, io.Offset, zone)
 		}
+	}
+}
+
+// TestTrimPatterns: the trim patterns give trims sized and placed as
+// writes (sequential in order, random every block once per pass), and
+// a trimming job refuses what it cannot do, with one line each.
+func TestTrimPatterns(t *testing.T) {
+	const region = 64 << 10
+	for _, rw := range []RW{Trim, RandTrim, TrimWrite, RandTrimWrite} {
+		j := job(t, "rw", string(rw), "bs", "8k", "size", "64k")
+		if !j.RW.Trims() || j.RW.Reads() || j.RW.Writes() != (rw == TrimWrite || rw == RandTrimWrite) || j.RW.Random() != (rw == RandTrim || rw == RandTrimWrite) {
+			t.Fatalf("%s: trims %v reads %v writes %v random %v", rw, j.RW.Trims(), j.RW.Reads(), j.RW.Writes(), j.RW.Random())
+		}
+		g := NewGenerator(j, 0, 1<<20)
+		seen := map[uint64]bool{}
+		for i := range region / (8 << 10) {
+			io := g.Next()
+			if !io.Trim || io.Write || io.Dir() != DirTrim || io.Length != 8<<10 || io.Offset%(8<<10) != 0 || io.Offset >= region {
+				t.Fatalf("%s: I/O %d is %+v", rw, i, io)
+			}
+			if !rw.Random() && io.Offset != uint64(i)*(8<<10) {
+				t.Fatalf("%s: I/O %d at %d, want sequential", rw, i, io.Offset)
+			}
+			seen[io.Offset] = true
+		}
+		if len(seen) != region/(8<<10) {
+			t.Fatalf("%s: %d distinct blocks in one pass, want every one of %d", rw, len(seen), region/(8<<10))
+		}
+	}
+	if io := (IO{Write: true}); io.Dir() != DirWrite || (IO{}).Dir() != DirRead {
+		t.Fatal("Dir of a write or a read")
+	}
+	for _, c := range [][]string{
+		{"rw", "trim", "mapper", "cow"},
+		{"rw", "randtrim", "mapper", "cowlog"},
+		{"rw", "trimwrite", "verify", "crc32c"},
+		{"rw", "trim", "rate", "1m"},
+	} {
+		j := NewJob("t")
+		for i := 0; i < len(c); i += 2 {
+			if err := j.Set(c[i], c[i+1]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := j.Validate(); err == nil || !strings.Contains(err.Error(), "rw=") {
+			t.Errorf("%v: %v, want a refusal naming rw", c, err)
+		}
+	}
+	j := NewJob("t")
+	for _, bs := range []string{"4k,8k,8k", "4k,,4k", "16k,16k,16k"} {
+		if err := j.Set("bs", bs); err != nil {
+			t.Errorf("bs=%s: %v (the trim size is the write size)", bs, err)
+		}
+	}
+	if err := j.Set("bs", "4k,8k,16k"); err == nil || !strings.Contains(err.Error(), "trim") {
+		t.Errorf("bs=4k,8k,16k: %v, want a refusal naming the trim size", err)
+	}
+	if err := j.Set("trim_percentage", "0"); err != nil {
+		t.Errorf("trim_percentage=0: %v", err)
 	}
 }

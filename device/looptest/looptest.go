@@ -15,6 +15,7 @@ import (
 
 	"github.com/iobench/iobench/device"
 	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
 )
 
 // Options for New.
@@ -24,6 +25,11 @@ type Options struct {
 	BufferedIO       bool // loop driver without direct I/O on the backing file
 	OnDisk           bool // backing file in t.TempDir() instead of /dev/shm
 	PartScan         bool // the kernel scans the device for partitions
+	// NoDiscard puts the backing file on a ramfs mount of its own, which
+	// cannot punch holes, so the loop device offers no discard
+	// (queue/discard_max_bytes 0); the loop driver then uses buffered
+	// I/O on it (ramfs has no direct I/O).
+	NoDiscard bool
 }
 
 // Dev is a loop device made for one test.
@@ -45,7 +51,14 @@ func New(t testing.TB, sizeBytes int64, o Options) *Dev {
 		t.Skipf("no loop devices on this machine: %v", err)
 	}
 	dir := t.TempDir()
-	if !o.OnDisk {
+	switch {
+	case o.NoDiscard:
+		if err := unix.Mount("ramfs", dir, "ramfs", 0, ""); err != nil {
+			t.Skipf("cannot mount ramfs: %v", err)
+		}
+		t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+		o.BufferedIO = true
+	case !o.OnDisk:
 		if d, err := os.MkdirTemp("/dev/shm", "looptest-"); err == nil {
 			t.Cleanup(func() { os.RemoveAll(d) })
 			dir = d

@@ -3,6 +3,8 @@
 // late and reordered completions and completions trickling out a few at a
 // time, as a device or kernel would produce them. It is a test tool, in the
 // manner of pebble's vfs/errorfs; production code never imports it.
+// Discards (Op.Trim) are faulted like transfers: Short shortens the range
+// discarded, and the completion reports that many bytes.
 //
 //	cfg.NewRing = faultring.NewFactory(nil, func(r *faultring.Ring) {
 //		r.Inject = func(op *engine.Op) faultring.Fault {

@@ -32,6 +32,16 @@
 //     with Ext4Options.Overwrite, writes go in place over written blocks
 //     and nothing else.
 //
+// Trims (engine.Trimmer): Linear and Scattered allow them (through
+// engine.InPlace): a trim discards the device ranges under the file range,
+// the file keeps its layout, and the discarded blocks read as the device
+// returns them. COW and COWLog refuse them: a discard would destroy data
+// the mapper keeps out of place behind its back (a filesystem would unmap
+// the range and free its space, which these mappers offer no call for),
+// and COWLog's crash contract (each block one whole acknowledged version)
+// would not hold. Fiemap and Ext4 refuse them: their filesystem's metadata
+// says the blocks hold data, and Ext4 writes nothing but in-place data.
+//
 // # Costs
 //
 // Memory: Scattered holds 16 bytes per extent (two sorted arrays); COW one

@@ -427,3 +427,19 @@ func BenchmarkWarm1M(b *testing.B) {
 		}
 	}
 }
+
+// TestWhichMappersTrim pins the documented choice: the in-place mappers
+// allow trims, the out-of-place and filesystem mappers refuse them.
+func TestWhichMappersTrim(t *testing.T) {
+	for _, c := range []struct {
+		m    engine.Mapper
+		trim bool
+	}{
+		{NewLinear(0, 0, 0), true}, {&Scattered{}, true},
+		{&COW{}, false}, {&COWLog{}, false}, {&Fiemap{}, false}, {&Ext4{}, false},
+	} {
+		if _, ok := c.m.(engine.Trimmer); ok != c.trim {
+			t.Errorf("%T: allows trims %v, want %v", c.m, ok, c.trim)
+		}
+	}
+}

@@ -532,3 +532,89 @@ func TestLongWaitLeavesRawCall(t *testing.T) {
 		}
 	}
 }
+
+// TestPrepBlockDiscardLayout checks where PrepBlockDiscard puts the
+// command, start and length: the kernel reads cmd_op from the low 32 bits
+// of offset 8, the start from offset 16 and the length from addr3 at
+// offset 48, and refuses the command unless len, rw_flags, ioprio and
+// the pad are zero.
+func TestPrepBlockDiscardLayout(t *testing.T) {
+	var s SQE
+	s.PrepBlockDiscard(7, 1<<40, 3<<20)
+	b := (*[sqeSize]byte)(unsafe.Pointer(&s))
+	le64 := func(off int) uint64 {
+		var v uint64
+		for i := 7; i >= 0; i-- {
+			v = v<<8 | uint64(b[off+i])
+		}
+		return v
+	}
+	if b[0] != OpURingCmd || le64(8) != 0x1200 || le64(16) != 1<<40 || le64(48) != 3<<20 {
+		t.Fatalf("opcode %d cmd %#x addr %#x addr3 %#x", b[0], le64(8), le64(16), le64(48))
+	}
+	if s.Len != 0 || s.OpFlags != 0 || s.IOPrio != 0 || le64(56) != 0 {
+		t.Fatalf("fields the kernel wants zero are set: %+v", s)
+	}
+}
+
+// TestFallocatePunchHole punches a hole in a regular file through the
+// ring: the range reads as zeros and is deallocated (SEEK_HOLE finds it),
+// its neighbours keep their data, and the size is kept.
+func TestFallocatePunchHole(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	const size = 64 << 10
+	f, data := directFile(t, size)
+	r := newRing(t, 4, Params{})
+	p, err := r.Probe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Supports(OpFallocate) {
+		t.Skip("kernel has no IORING_OP_FALLOCATE")
+	}
+	r.GetSQE().PrepFallocate(int32(f.Fd()), FallocPunchHole|FallocKeepSize, 16<<10, 16<<10)
+	if c := submitOne(t, r); c.Err() != nil {
+		t.Fatalf("punch hole: %v", c.Err())
+	}
+	got, err := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := bytes.Clone(data)
+	clear(want[16<<10 : 32<<10])
+	if len(got) != size || !bytes.Equal(got, want) {
+		t.Fatalf("after the punch: %d bytes, equal to the expected content: %v", len(got), bytes.Equal(got, want))
+	}
+	if hole, err := unix.Seek(int(f.Fd()), 0, unix.SEEK_HOLE); err != nil || hole != 16<<10 {
+		t.Fatalf("SEEK_HOLE from 0: %d, %v; want the punched range at %d", hole, err, 16<<10)
+	}
+}
+
+// TestBlockDiscardOnRegularFile: a regular file takes no uring commands,
+// and the kernel's refusal comes back as an errno, not a hang.
+func TestBlockDiscardOnRegularFile(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	f, _ := directFile(t, 4096)
+	r := newRing(t, 4, Params{})
+	r.GetSQE().PrepBlockDiscard(int32(f.Fd()), 0, 4096)
+	c := submitOne(t, r)
+	if err := c.Err(); !errors.Is(err, syscall.EOPNOTSUPP) && !errors.Is(err, syscall.EINVAL) {
+		t.Fatalf("discard of a regular file: %v, want EOPNOTSUPP (or EINVAL before 5.19)", err)
+	}
+}
+
+// submitOne submits the one SQE prepared on r and returns its completion.
+func submitOne(t *testing.T, r *Ring) CQE {
+	t.Helper()
+	if _, err := r.SubmitAndWait(1); err != nil {
+		t.Fatal(err)
+	}
+	cqes := make([]CQE, 1)
+	if r.PeekBatchCQE(cqes) != 1 {
+		t.Fatal("no completion")
+	}
+	r.CQAdvance(1)
+	return cqes[0]
+}

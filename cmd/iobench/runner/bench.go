@@ -39,10 +39,14 @@ func runOne(j workloads.Job, target string) (JobResult, []byte, error) {
 }
 
 func metricsOf(r JobResult) Metrics {
-	m := Metrics{IOPS: r.Dir[0].IOPS() + r.Dir[1].IOPS(), BW: r.Dir[0].BW() + r.Dir[1].BW()}
+	var m Metrics
 	d := &r.Dir[0]
-	if r.Dir[1].IOs > r.Dir[0].IOs {
-		d = &r.Dir[1]
+	for k := range r.Dir {
+		m.IOPS += r.Dir[k].IOPS()
+		m.BW += r.Dir[k].BW()
+		if r.Dir[k].IOs > d.IOs {
+			d = &r.Dir[k] // the latencies of the busiest direction
+		}
 	}
 	// fio's clat_ns against iobench's clat: both from the hand-over to
 	// the kernel to the completion.

@@ -54,8 +54,8 @@ func (d *DirResult) BW() float64 {
 type JobResult struct {
 	Job     workloads.Job
 	GroupID int
-	Clone   int          // the clone's index; -1 for the clones merged
-	Dir     [2]DirResult // read, write
+	Clone   int                          // the clone's index; -1 for the clones merged
+	Dir     [workloads.NumDirs]DirResult // read, write, trim
 	// CPU of the clones' own threads (RUSAGE_THREAD: each clone's queue
 	// owns an OS thread): percent of one CPU over the clone's run
 	// (merged: the clones' CPU time over their summed run times, as fio
@@ -86,10 +86,19 @@ type JobResult struct {
 	Elapsed  time.Duration
 	// Interrupted is set when a signal stopped the job before its end.
 	Interrupted bool
+	// TrimMethod says how the job's trims reached the device (empty for
+	// a job that does not trim).
+	TrimMethod string
 }
 
-// IOs returns the I/Os completed in both directions.
-func (r *JobResult) IOs() uint64 { return r.Dir[0].IOs + r.Dir[1].IOs }
+// IOs returns the I/Os completed in every direction.
+func (r *JobResult) IOs() uint64 {
+	var n uint64
+	for d := range r.Dir {
+		n += r.Dir[d].IOs
+	}
+	return n
+}
 
 func newHist() *hdrhistogram.Histogram {
 	// 1 ns .. 100 s at 3 significant digits.
@@ -98,7 +107,7 @@ func newHist() *hdrhistogram.Histogram {
 
 // live holds counters the progress line reads while jobs run.
 type live struct {
-	ios, bytes [2]atomic.Uint64
+	ios, bytes [workloads.NumDirs]atomic.Uint64
 	jobs       atomic.Int32
 }
 
@@ -130,7 +139,7 @@ func (rc runCtx) stopped() bool {
 func runJob(j workloads.Job, groupID int, tgt string, rc runCtx) []JobResult {
 	fail := func(err error) []JobResult {
 		res := JobResult{Job: j, GroupID: groupID, Clone: -1, Mapper: j.Mapper, Err: err, SyncLat: newHist()}
-		for d := range 2 {
+		for d := range workloads.NumDirs {
 			res.Dir[d].Slat, res.Dir[d].Clat, res.Dir[d].Lat = newHist(), newHist(), newHist()
 		}
 		return []JobResult{res}
@@ -164,7 +173,7 @@ func runJob(j workloads.Job, groupID int, tgt string, rc runCtx) []JobResult {
 	intr := interrupted.Load()
 	var ios uint64
 	for _, w := range workers {
-		ios += w.ios[0] + w.ios[1] + w.syncs
+		ios += w.ios[0] + w.ios[1] + w.ios[2] + w.syncs
 	}
 	switch {
 	case firstErr(workers) != nil || intr:
@@ -191,6 +200,9 @@ func runJob(j workloads.Job, groupID int, tgt string, rc runCtx) []JobResult {
 		r := &out[i]
 		r.Job, r.GroupID, r.Mapper, r.Ring, r.Engine, r.Elapsed = j, groupID, j.Mapper, ring, stats, elapsed
 		r.Interrupted = intr
+		if j.RW.Trims() {
+			r.TrimMethod = s.eng.TrimMethod(0).String()
+		}
 		r.Err = errors.Join(append([]error{r.Err}, errs...)...)
 	}
 	return out
@@ -290,6 +302,12 @@ func openJob(j *workloads.Job, tgt string) (*jobSetup, error) {
 	if off, _ := s.eng.Alignment(); uint64(off) > j.MinBS() {
 		s.close()
 		return nil, fmt.Errorf("bs=%d is smaller than the device's %d-byte logical block", j.MinBS(), off)
+	}
+	if j.RW.Trims() && !j.VerifyOnly {
+		if err := s.eng.CheckTrim(); err != nil {
+			s.close()
+			return nil, fmt.Errorf("rw=%s: %w", j.RW, err)
+		}
 	}
 	return s, nil
 }
@@ -395,13 +413,13 @@ func results(j *workloads.Job, ms []*measure) []JobResult {
 // Clone field) with the first of their errors.
 func collect(workers []*measure, clone int) JobResult {
 	res := JobResult{Clone: clone, SyncLat: newHist()}
-	for d := range 2 {
+	for d := range workloads.NumDirs {
 		res.Dir[d].Slat, res.Dir[d].Clat, res.Dir[d].Lat = newHist(), newHist(), newHist()
 	}
 	var errs []error
 	var usr, sys, run time.Duration
 	for _, w := range workers {
-		for d := range 2 {
+		for d := range workloads.NumDirs {
 			r := &res.Dir[d]
 			r.IOs += w.ios[d]
 			r.Bytes += w.bytes[d]
@@ -505,9 +523,9 @@ func pow2(n int) int {
 // measure is what a worker measured over its run, or over one status
 // interval.
 type measure struct {
-	ios, bytes, errs       [2]uint64
-	slat, clat, lat        [2]*hdrhistogram.Histogram
-	bwSamples, iopsSamples [2][]float64
+	ios, bytes, errs       [workloads.NumDirs]uint64 // read, write, trim
+	slat, clat, lat        [workloads.NumDirs]*hdrhistogram.Histogram
+	bwSamples, iopsSamples [workloads.NumDirs][]float64
 	usage                  threadUsage
 	measured               time.Duration
 	verified               uint64
@@ -527,7 +545,7 @@ type measure struct {
 
 func newMeasure() *measure {
 	m := &measure{syncLat: newHist()}
-	for d := range 2 {
+	for d := range workloads.NumDirs {
 		m.slat[d], m.clat[d], m.lat[d] = newHist(), newHist(), newHist()
 	}
 	return m
@@ -582,7 +600,7 @@ type worker struct {
 	// Sampling: the counts at the last bandwidth and IOPS samples.
 	bwNext, iopsNext   time.Time
 	bwLast, iopsLast   time.Time
-	bwBytes, iopsCount [2]uint64
+	bwBytes, iopsCount [workloads.NumDirs]uint64
 	// affinity is the thread's CPU set before pinning (cpus_allowed),
 	// restored before the thread goes back to Go's scheduler.
 	affinity *unix.CPUSet
@@ -611,7 +629,7 @@ type worker struct {
 	pacer        *pacer
 	parked       []parked
 	rateMinNext  time.Time
-	rateMinBytes [2]uint64
+	rateMinBytes [workloads.NumDirs]uint64
 	abort        *atomic.Bool // set: stop (exitall_on_error of any job)
 	// verify_backlog: writes completed since the last check, and whether
 	// a check is due (new I/O waits for the queue to quiesce).
@@ -770,10 +788,10 @@ func (w *worker) sample(now time.Time, final bool) {
 	if j.DisableBW {
 		return
 	}
-	dirs := [2]bool{j.RW.Reads() || j.VerifyOnly, j.RW.Writes() && !j.VerifyOnly}
+	dirs := [workloads.NumDirs]bool{j.RW.Reads() || j.VerifyOnly, j.RW.Writes() && !j.VerifyOnly, j.RW.Trims()}
 	if !now.Before(w.bwNext) || final && now.Sub(w.bwLast) >= j.BWAvgTime/2 {
 		secs := now.Sub(w.bwLast).Seconds()
-		for d := range 2 {
+		for d := range workloads.NumDirs {
 			if dirs[d] {
 				w.bwSamples[d] = append(w.bwSamples[d], float64(w.bytes[d]-w.bwBytes[d])/1024/secs)
 			}
@@ -783,7 +801,7 @@ func (w *worker) sample(now time.Time, final bool) {
 	}
 	if !now.Before(w.iopsNext) || final && now.Sub(w.iopsLast) >= j.IOPSAvgTime/2 {
 		secs := now.Sub(w.iopsLast).Seconds()
-		for d := range 2 {
+		for d := range workloads.NumDirs {
 			if dirs[d] {
 				w.iopsSamples[d] = append(w.iopsSamples[d], float64(w.ios[d]-w.iopsCount[d])/secs)
 			}
@@ -1003,6 +1021,19 @@ func (w *worker) issue(r *engine.Request) bool {
 	if w.stopping || w.pastDeadline || interrupted.Load() || w.stopped() {
 		return false
 	}
+	if r.Tag == tagWriteTrimmed {
+		// trimwrite: write the block whose trim has just completed
+		// (counted with its trim against size and number_ios).
+		r.Tag = 0
+		r.Sync, r.Trim, r.Write = engine.NoSync, false, true
+		r.Buf = r.Buf[:r.Length]
+		w.writeGen++
+		if w.fill != nil {
+			w.fill.beforeWrite(r.Buf, r.Offset)
+		}
+		w.writesSinceSync++
+		return true
+	}
 	if !j.TimeBased && w.issued >= w.passBytes || j.NumberIOs > 0 && w.issuedIOs >= j.NumberIOs {
 		return false
 	}
@@ -1030,7 +1061,7 @@ func (w *worker) issue(r *engine.Request) bool {
 			break
 		}
 	}
-	r.File, r.Offset, r.Write = w.f, io.Offset, io.Write
+	r.File, r.Offset, r.Write, r.Trim, r.Length = w.f, io.Offset, io.Write, io.Trim, int(io.Length)
 	r.Buf = r.Buf[:io.Length]
 	if io.Write {
 		w.writeGen++
@@ -1129,10 +1160,7 @@ func (w *worker) complete(r *engine.Request) {
 		w.synced(r.Latency, r.Err)
 		return
 	}
-	d := 0
-	if r.Write {
-		d = 1
-	}
+	d := dirOf(r)
 	if w.ver != nil {
 		delete(w.inflight, r.Offset)
 	}
@@ -1142,7 +1170,7 @@ func (w *worker) complete(r *engine.Request) {
 		if w.err == nil {
 			w.err = r.Err
 		}
-		if w.errs[0]+w.errs[1] >= errLimit {
+		if w.errs[0]+w.errs[1]+w.errs[2] >= errLimit {
 			w.stopping = true
 		}
 		return
@@ -1156,6 +1184,9 @@ func (w *worker) complete(r *engine.Request) {
 		}
 		w.lv.ios[d].Add(1)
 		w.lv.bytes[d].Add(uint64(r.N))
+	}
+	if r.Trim && w.job.RW.Writes() {
+		r.Tag = tagWriteTrimmed // trimwrite: the block is written next
 	}
 	if w.ver != nil && r.Write && w.job.VerifyBacklog > 0 {
 		w.backlog = append(w.backlog, workloads.IO{Offset: r.Offset, Length: uint64(r.N), Write: true})
@@ -1172,6 +1203,23 @@ func (w *worker) complete(r *engine.Request) {
 		}
 	}
 }
+
+// dirOf is the direction of the completed request r.
+func dirOf(r *engine.Request) int {
+	switch {
+	case r.Trim:
+		return workloads.DirTrim
+	case r.Write:
+		return workloads.DirWrite
+	}
+	return workloads.DirRead
+}
+
+// tagWriteTrimmed marks a request (Request.Tag) whose trim of a trimwrite
+// job has completed: its next I/O writes the block it trimmed, as fio's
+// trimwrite does. The write is issued only once the trim completed, so
+// the discard can never land after it.
+const tagWriteTrimmed = 1
 
 func overlaps(inflight map[uint64]uint64, io workloads.IO) bool {
 	for off, n := range inflight {

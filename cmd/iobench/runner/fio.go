@@ -48,6 +48,7 @@ func ParseFioJSON(b []byte) (map[string]Metrics, []string, error) {
 			Error   int     `json:"error"`
 			Read    fioDir  `json:"read"`
 			Write   fioDir  `json:"write"`
+			Trim    fioDir  `json:"trim"`
 			UsrCPU  float64 `json:"usr_cpu"`
 			SysCPU  float64 `json:"sys_cpu"`
 			Ctx     uint64  `json:"ctx"`
@@ -64,15 +65,17 @@ func ParseFioJSON(b []byte) (map[string]Metrics, []string, error) {
 	out := map[string]Metrics{}
 	var order []string
 	for _, j := range doc.Jobs {
-		m := Metrics{IOPS: j.Read.IOPS + j.Write.IOPS, BW: float64(j.Read.BWBytes + j.Write.BWBytes)}
+		m := Metrics{IOPS: j.Read.IOPS + j.Write.IOPS + j.Trim.IOPS, BW: float64(j.Read.BWBytes + j.Write.BWBytes + j.Trim.BWBytes)}
 		d := j.Read
-		if j.Write.IOPS > j.Read.IOPS {
-			d = j.Write
+		for _, o := range []fioDir{j.Write, j.Trim} {
+			if o.IOPS > d.IOPS {
+				d = o // the latencies of the busiest direction
+			}
 		}
 		m.MeanLat = d.Clat.Mean
 		m.P50 = float64(d.Clat.Percentile["50.000000"])
 		m.P99 = float64(d.Clat.Percentile["99.000000"])
-		runtimeMs := max(j.Read.RuntimeMs, j.Write.RuntimeMs)
+		runtimeMs := max(j.Read.RuntimeMs, j.Write.RuntimeMs, j.Trim.RuntimeMs)
 		s := acc[j.Name]
 		if prev, ok := out[j.Name]; ok { // numjobs without group_reporting
 			m.IOPS += prev.IOPS
@@ -82,7 +85,7 @@ func ParseFioJSON(b []byte) (map[string]Metrics, []string, error) {
 			acc[j.Name] = s
 			order = append(order, j.Name)
 		}
-		s.ios += float64(j.Read.TotalIOs + j.Write.TotalIOs)
+		s.ios += float64(j.Read.TotalIOs + j.Write.TotalIOs + j.Trim.TotalIOs)
 		s.cpuUs += (j.UsrCPU + j.SysCPU) / 100 * float64(runtimeMs) * 1e3
 		s.ctx += float64(j.Ctx)
 		if j.IOBench != nil {

@@ -122,10 +122,10 @@ type jobLogger struct {
 	bw, iops  *logFile
 	lat       [3]*logFile // lat, clat, slat
 	hist      *logFile
-	win       [2]logWindow
+	win       [workloads.NumDirs]logWindow
 	winStart  time.Time
 	winNext   time.Time
-	histCount [2][]uint64
+	histCount [workloads.NumDirs][]uint64
 	histNext  time.Time
 }
 
@@ -156,7 +156,9 @@ func newJobLogger(j *workloads.Job, n int, set *logSet, t0 time.Time) (*jobLogge
 	l.lat[logSlat] = open(lg.Lat, "slat")
 	l.hist = open(lg.Hist, "clat_hist")
 	if l.hist != nil {
-		l.histCount = [2][]uint64{make([]uint64, fioPlatNR), make([]uint64, fioPlatNR)}
+		for d := range l.histCount {
+			l.histCount[d] = make([]uint64, fioPlatNR)
+		}
 	}
 	return l, err
 }
@@ -209,7 +211,7 @@ func (l *jobLogger) tick(now time.Time, final bool) {
 		}
 		secs := end.Sub(l.winStart).Seconds()
 		t := l.ms(end)
-		for d := range 2 {
+		for d := range workloads.NumDirs {
 			w := &l.win[d]
 			if w.ios == 0 {
 				continue
@@ -236,10 +238,10 @@ func (l *jobLogger) tick(now time.Time, final bool) {
 	}
 	if l.hist != nil && lg.HistPeriod > 0 && (!now.Before(l.histNext) || final) {
 		t := l.ms(now)
-		dirs := [2]bool{l.job.RW.Reads(), l.job.RW.Writes()}
-		for d := range 2 {
+		dirs := [workloads.NumDirs]bool{l.job.RW.Reads(), l.job.RW.Writes(), l.job.RW.Trims()}
+		for d := range workloads.NumDirs {
 			if dirs[d] {
-				l.hist.histEntry(t, d, l.job.BS[d], l.histCount[d])
+				l.hist.histEntry(t, d, l.job.BS[min(d, workloads.DirWrite)], l.histCount[d])
 				clear(l.histCount[d])
 			}
 		}

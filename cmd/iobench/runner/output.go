@@ -255,6 +255,8 @@ type jsonEngine struct {
 	Merges          uint64  `json:"cache_merges"`
 	StaleRetries    uint64  `json:"stale_retries"`
 	Splits          uint64  `json:"split_requests"`
+	TrimMethod      string  `json:"trim_method,omitempty"` // how trims reached the device
+	TrimBytes       uint64  `json:"trim_bytes,omitempty"`  // bytes discarded on the device
 	DeviceIOs       uint64  `json:"device_ios"`
 	ZeroFilledBytes uint64  `json:"zero_filled_bytes"`
 	OutOfPlace      uint64  `json:"out_of_place_writes"`
@@ -443,11 +445,12 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 		g := groupBW[r.GroupID]
 		j := jsonJob{JobName: r.Job.Name, GroupID: r.GroupID, Elapsed: int64(r.Elapsed.Seconds()),
 			JobOptions: map[string]string{}, Read: dirJSON(r, 0, g[0], plus), Write: dirJSON(r, 1, g[1], plus),
+			Trim:        dirJSON(r, 2, g[2], plus),
 			Interrupted: r.Interrupted, UsrCPU: r.UsrCPU, SysCPU: r.SysCPU, Ctx: r.Ctx, Majf: r.Majf, Minf: r.Minf,
-			JobRuntime: max(r.Dir[0].Runtime, r.Dir[1].Runtime).Milliseconds(),
+			JobRuntime: max(r.Dir[0].Runtime, r.Dir[1].Runtime, r.Dir[2].Runtime).Milliseconds(),
 			IODepth:    distPcts(depthKeys, r.DepthDist), IOSubmit: distPcts(batchKeys, r.SubmitDist),
 			IOComplete: distPcts(batchKeys, r.CompleteDist)}
-		j.LatencyNs, j.LatencyUs, j.LatencyMs = latBuckets(r.Dir[0].Clat, r.Dir[1].Clat)
+		j.LatencyNs, j.LatencyUs, j.LatencyMs = latBuckets(r.Dir[0].Clat, r.Dir[1].Clat, r.Dir[2].Clat)
 		j.LatDepth, j.LatTarget, j.LatPct, j.LatWindow = r.Job.IODepth, r.Job.LatencyTarget.Nanoseconds(), r.Job.LatencyPercentile, 0
 		if r.Job.LatencyTarget > 0 {
 			j.LatDepth, j.LatWindow = r.LatencyDepth, r.Job.LatencyWindow.Microseconds()
@@ -472,7 +475,7 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 			ExtentsCached: s.CachedExtents, CacheBytes: s.CacheBytes, Merges: s.Merges, StaleRetries: s.StaleRetries, Splits: s.Splits,
 			DeviceIOs: s.IOs, ZeroFilledBytes: s.ZeroBytes, OutOfPlace: s.OutOfPlace,
 			FreedBytes: s.FreedBytes, ShortIOs: s.ShortIOs, VerifiedBytes: r.Verified, RingEnters: s.RingEnters, Ring: r.Ring,
-			Clone: r.Clone, Clones: r.Job.NumJobs, CPUsAllowed: r.Pinned}
+			Clone: r.Clone, Clones: r.Job.NumJobs, CPUsAllowed: r.Pinned, TrimMethod: r.TrimMethod, TrimBytes: s.TrimBytes}
 		if n := r.IOs(); n > 0 {
 			j.IOBench.CPUPerIOUs = float64(r.CPUTime.Microseconds()) / float64(n)
 			j.IOBench.VolCtxPerIO = float64(r.VolCtx) / float64(n)
@@ -559,7 +562,7 @@ func WriteNormal(w io.Writer, run *Run) {
 		if r.Interrupted {
 			fmt.Fprintf(w, "  interrupted: the figures cover the time before the signal\n")
 		}
-		for d, name := range []string{"read", "write"} {
+		for d, name := range []string{"read", "write", "trim"} {
 			dr := &r.Dir[d]
 			if dr.IOs == 0 && dr.Errors == 0 {
 				continue
@@ -610,6 +613,9 @@ func WriteNormal(w io.Writer, run *Run) {
 		if r.Ring != "" {
 			fmt.Fprintf(w, "  io_uring: %s\n", r.Ring)
 		}
+		if r.TrimMethod != "" {
+			fmt.Fprintf(w, "  trims: %s discarded by %s\n", humanBytes(s.TrimBytes), r.TrimMethod)
+		}
 	}
 	writeRunStatus(w, run)
 	if len(run.Disks) > 0 && run.Interval == nil {
@@ -642,7 +648,7 @@ func writeRunStatus(w io.Writer, run *Run) {
 	}
 	for _, id := range ids {
 		fmt.Fprintf(w, "Run status group %d (all jobs):\n", id)
-		for d, name := range []string{"READ", "WRITE"} {
+		for d, name := range []string{"READ", "WRITE", "TRIM"} {
 			var bytes uint64
 			var runMin, runMax time.Duration
 			bwMin, bwMax := math.Inf(1), 0.0
@@ -672,7 +678,7 @@ func writeRunStatus(w io.Writer, run *Run) {
 // writeDists writes the latency buckets and the depth distributions of r,
 // as fio's normal report does.
 func writeDists(w io.Writer, r *JobResult) {
-	ns, us, ms := latBuckets(r.Dir[0].Clat, r.Dir[1].Clat)
+	ns, us, ms := latBuckets(r.Dir[0].Clat, r.Dir[1].Clat, r.Dir[2].Clat)
 	for _, b := range []struct {
 		unit string
 		p    pcts
@@ -697,7 +703,7 @@ func writeDists(w io.Writer, r *JobResult) {
 	fmt.Fprintf(w, "  IO depths    : %s\n", dist(distPcts(depthKeys, r.DepthDist)))
 	fmt.Fprintf(w, "     submit    : %s\n", dist(distPcts(batchKeys, r.SubmitDist)))
 	fmt.Fprintf(w, "     complete  : %s\n", dist(distPcts(batchKeys, r.CompleteDist)))
-	fmt.Fprintf(w, "     issued rwts: total=%d,%d,0,0 short=0,0,0,0 dropped=0,0,0,0\n", r.Dir[0].IOs, r.Dir[1].IOs)
+	fmt.Fprintf(w, "     issued rwts: total=%d,%d,%d,0 short=0,0,0,0 dropped=0,0,0,0\n", r.Dir[0].IOs, r.Dir[1].IOs, r.Dir[2].IOs)
 }
 
 // writeHeaders writes the line fio prints for each job before it runs.
@@ -716,7 +722,7 @@ func writeHeaders(w io.Writer, jobs []workloads.Job, groups [][]int) {
 				return fmt.Sprintf("%dB-%dB", lo, hi)
 			}
 			fmt.Fprintf(w, "%s: (g=%d): rw=%s, bs=(R) %s, (W) %s, (T) %s, ioengine=io_uring, iodepth=%d\n",
-				j.Name, gi, j.RW, bs(0), bs(1), bs(0), j.IODepth)
+				j.Name, gi, j.RW, bs(0), bs(1), bs(1), j.IODepth)
 		}
 	}
 	n := 0
@@ -774,7 +780,7 @@ func progress(o Output, lv *live, total time.Duration, stop <-chan struct{}) {
 	t := time.NewTicker(period)
 	defer t.Stop()
 	start := time.Now()
-	var last [2]uint64
+	var last [workloads.NumDirs]uint64
 	var lastBytes uint64
 	lastT := start
 	for {
@@ -785,14 +791,15 @@ func progress(o Output, lv *live, total time.Duration, stop <-chan struct{}) {
 			}
 			return
 		case now := <-t.C:
-			var ios [2]uint64
-			var bytes uint64
-			for d := range 2 {
+			var ios [workloads.NumDirs]uint64
+			var bytes, done uint64
+			for d := range workloads.NumDirs {
 				ios[d] = lv.ios[d].Load()
 				bytes += lv.bytes[d].Load()
+				done += ios[d] - last[d]
 			}
 			dt := now.Sub(lastT).Seconds()
-			iops := float64(ios[0]+ios[1]-last[0]-last[1]) / dt
+			iops := float64(done) / dt
 			bw := float64(bytes-lastBytes) / dt
 			last, lastBytes, lastT = ios, bytes, now
 			el := now.Sub(start).Round(time.Second)

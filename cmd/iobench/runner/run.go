@@ -184,6 +184,11 @@ func preflight(j *workloads.Job, target string) error {
 	if j.Offset%align != 0 {
 		return fmt.Errorf("job %q: offset=%d is not a multiple of %s's %d-byte logical block", j.Name, j.Offset, target, align)
 	}
+	if j.RW.Trims() {
+		if err := trimPreflight(j, target, d, align); err != nil {
+			return err
+		}
+	}
 	if writes(j) && g.ReadOnly {
 		return fmt.Errorf("job %q: %s: %w: the kernel marks it read-only (blockdev --setro, losetup -r)", j.Name, target, device.ErrReadOnly)
 	}
@@ -196,11 +201,55 @@ func preflight(j *workloads.Job, target string) error {
 	return nil
 }
 
-// writes reports whether job j writes to its target: a writing pattern,
-// unless verify_only (which only reads back), or mapper=fiemap (which
-// reads a file in place).
+// writes reports whether job j writes to its target: a writing or
+// trimming pattern (a trim destroys data as a write does, and goes through
+// the same safety checks), unless verify_only (which only reads back), or
+// mapper=fiemap (which reads a file in place).
 func writes(j *workloads.Job) bool {
-	return j.RW.Writes() && !j.VerifyOnly && j.Mapper != "fiemap"
+	return (j.RW.Writes() || j.RW.Trims()) && !j.VerifyOnly && j.Mapper != "fiemap"
+}
+
+// trimPreflight refuses, before any I/O, a trimming job on a block device
+// that cannot discard, and trim sizes or offsets that are not in the
+// device's discard units (its queue/discard_granularity).
+func trimPreflight(j *workloads.Job, target string, d *device.Device, align uint64) error {
+	g := d.Geometry()
+	if d.IsBlock() {
+		if g.DiscardMaxBytes == 0 {
+			return fmt.Errorf("job %q: rw=%s: %s cannot discard (its queue/discard_max_bytes is 0)", j.Name, j.RW, target)
+		}
+		align = max(align, uint64(g.DiscardGranularity))
+	}
+	unit := j.MinBS()
+	if j.BlockAlign > 0 && j.RW.Random() {
+		unit = j.BlockAlign
+	}
+	for _, bs := range append(trimSizes(j), unit) {
+		if bs%align != 0 {
+			return fmt.Errorf("job %q: rw=%s: trims of %s (bs, or the alignment of random offsets) are not in %s's %d-byte discard units", j.Name, j.RW, workloads.FormatSize(bs), target, align)
+		}
+	}
+	if j.Offset%align != 0 || j.OffsetIncrement%align != 0 {
+		return fmt.Errorf("job %q: rw=%s: offset=%d (offset_increment=%d) is not in %s's %d-byte discard units", j.Name, j.RW, j.Offset, j.OffsetIncrement, target, align)
+	}
+	return nil
+}
+
+// trimSizes lists the block sizes a trimming job's trims use: the write
+// direction's.
+func trimSizes(j *workloads.Job) []uint64 {
+	d := workloads.DirWrite
+	if len(j.BSSplit[d]) > 0 {
+		var out []uint64
+		for _, s := range j.BSSplit[d] {
+			out = append(out, s.Size)
+		}
+		return out
+	}
+	if r := j.BSRange[d]; r[1] > 0 {
+		return []uint64{r[0]}
+	}
+	return []uint64{j.BS[d]}
 }
 
 // blockSizes lists every block size job j issues.

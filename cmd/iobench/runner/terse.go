@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/iobench/iobench/workloads"
 )
 
 // terseMaxPercentiles is how many percentile fields each direction has in
@@ -15,7 +16,8 @@ const terseMaxPercentiles = 20
 // writeTerse writes run in fio's terse format, version 3: one line per
 // job of semicolon-separated fields (latencies in µs), the read and write
 // blocks, CPU, depth and latency distributions and, when the target's
-// block device was measured, its utilisation.
+// block device was measured, its utilisation. Version 3 has no trim
+// block (fio added one in version 4), so trims are not in it, as in fio's.
 func writeTerse(w io.Writer, run *Run) {
 	groupBW := groupBandwidth(run)
 	for i := range run.Jobs {
@@ -30,7 +32,7 @@ func writeTerse(w io.Writer, run *Run) {
 		for _, v := range depth.vals {
 			f = append(f, fmt.Sprintf("%3.1f%%", v))
 		}
-		ns, us, ms := latBuckets(r.Dir[0].Clat, r.Dir[1].Clat)
+		ns, us, ms := latBuckets(r.Dir[0].Clat, r.Dir[1].Clat, r.Dir[2].Clat)
 		for _, v := range ns.vals {
 			us.vals[0] += v // the terse format has no ns buckets
 		}
@@ -90,16 +92,17 @@ func terseDir(r *JobResult, d int, groupBW float64) []string {
 	return f
 }
 
-// groupBandwidth is each group's bandwidth, reads and writes (bytes/s):
-// what fio's per-job bandwidth share is taken of.
-func groupBandwidth(run *Run) [][2]float64 {
-	var groupBW [][2]float64
+// groupBandwidth is each group's bandwidth per direction (bytes/s): what
+// fio's per-job bandwidth share is taken of.
+func groupBandwidth(run *Run) [][workloads.NumDirs]float64 {
+	var groupBW [][workloads.NumDirs]float64
 	for _, r := range run.Jobs {
 		for len(groupBW) <= r.GroupID {
-			groupBW = append(groupBW, [2]float64{})
+			groupBW = append(groupBW, [workloads.NumDirs]float64{})
 		}
-		groupBW[r.GroupID][0] += r.Dir[0].BW()
-		groupBW[r.GroupID][1] += r.Dir[1].BW()
+		for d := range workloads.NumDirs {
+			groupBW[r.GroupID][d] += r.Dir[d].BW()
+		}
 	}
 	return groupBW
 }

@@ -13,15 +13,16 @@ import (
 	"testing"
 
 	"github.com/iobench/iobench/device/looptest"
+	"github.com/iobench/iobench/workloads"
 )
 
 // whatRan is what a run did, as both fio's and iobench's reports and
-// per-I/O logs say: per job and direction the I/Os, bytes and flushes,
-// and per direction the share of each block size.
+// per-I/O logs say: per job and direction (read, write, trim) the I/Os,
+// bytes and flushes, and per direction the share of each block size.
 type whatRan struct {
-	ios, bytes [2]float64
+	ios, bytes [workloads.NumDirs]float64
 	syncs      float64
-	bsShare    [2]map[uint64]float64
+	bsShare    [workloads.NumDirs]map[uint64]float64
 }
 
 // readWhatRan reads the JSON report out (fio's or iobench's) and the
@@ -36,6 +37,7 @@ func readWhatRan(t *testing.T, out []byte, dir, prefix string) map[string]*whatR
 			Name  string `json:"jobname"`
 			Read  fioDirCount
 			Write fioDirCount
+			Trim  fioDirCount
 			Sync  struct {
 				Lat struct {
 					N float64 `json:"N"`
@@ -48,24 +50,25 @@ func readWhatRan(t *testing.T, out []byte, dir, prefix string) map[string]*whatR
 	}
 	res := map[string]*whatRan{}
 	for n, j := range doc.Jobs {
-		w := &whatRan{ios: [2]float64{j.Read.TotalIOs, j.Write.TotalIOs}, bytes: [2]float64{j.Read.IOBytes, j.Write.IOBytes},
-			syncs: j.Sync.Lat.N, bsShare: [2]map[uint64]float64{{}, {}}}
+		w := &whatRan{ios: [workloads.NumDirs]float64{j.Read.TotalIOs, j.Write.TotalIOs, j.Trim.TotalIOs},
+			bytes: [workloads.NumDirs]float64{j.Read.IOBytes, j.Write.IOBytes, j.Trim.IOBytes},
+			syncs: j.Sync.Lat.N, bsShare: [workloads.NumDirs]map[uint64]float64{{}, {}, {}}}
 		b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("%s_iops.%d.log", prefix, n+1)))
 		if err != nil {
 			t.Fatalf("%s: %v", prefix, err)
 		}
-		var total [2]float64
+		var total [workloads.NumDirs]float64
 		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 			f := strings.Split(l, ", ")
 			d, _ := strconv.Atoi(f[2])
 			bs, _ := strconv.ParseUint(f[3], 10, 64)
-			if d > 1 {
-				continue // fio logs its syncs as direction 2
+			if d > workloads.DirTrim || d == workloads.DirTrim && w.ios[d] == 0 {
+				continue // fio logs its syncs as direction 2 (a job that trims has none here)
 			}
 			w.bsShare[d][bs]++
 			total[d]++
 		}
-		for d := range 2 {
+		for d := range workloads.NumDirs {
 			for bs := range w.bsShare[d] {
 				w.bsShare[d][bs] /= total[d]
 			}
@@ -138,7 +141,7 @@ func TestTestdataAgreesWithFio(t *testing.T) {
 				if mixed {
 					tolIOs, tolBytes = 0.05, 0.08
 				}
-				for d, dn := range []string{"read", "write"} {
+				for d, dn := range []string{"read", "write", "trim"} {
 					for _, c := range []struct {
 						what     string
 						fio, iob float64
@@ -162,8 +165,9 @@ func TestTestdataAgreesWithFio(t *testing.T) {
 				if fw.syncs != bw.syncs {
 					t.Errorf("%s: fio flushed %v times, iobench %v", name, fw.syncs, bw.syncs)
 				}
-				t.Logf("%s: read %v I/Os %v B, write %v I/Os %v B, %v flushes; block sizes read %s write %s (fio and iobench agree)",
-					name, bw.ios[0], bw.bytes[0], bw.ios[1], bw.bytes[1], bw.syncs, shares(bw.bsShare[0]), shares(bw.bsShare[1]))
+				t.Logf("%s: read %v I/Os %v B, write %v I/Os %v B, trim %v I/Os %v B, %v flushes; block sizes read %s write %s trim %s (fio and iobench agree)",
+					name, bw.ios[0], bw.bytes[0], bw.ios[1], bw.bytes[1], bw.ios[2], bw.bytes[2], bw.syncs,
+					shares(bw.bsShare[0]), shares(bw.bsShare[1]), shares(bw.bsShare[2]))
 			}
 		})
 	}

@@ -164,6 +164,7 @@ func (j *Job) PlanFiles(paths []string, have []uint64, clone int) ([]FilePlan, e
 	n := uint64(len(paths))
 	unit := max(j.MinBS(), 1)
 	rng := rand.New(rand.NewPCG(j.RandSeed^0x66696c6573697a65, uint64(clone)))
+	start := j.Offset + uint64(clone)*j.OffsetIncrement
 	for i := range paths {
 		p := &out[i]
 		lo, hi := j.FileSize[0], j.FileSize[1]
@@ -171,7 +172,7 @@ func (j *Job) PlanFiles(paths []string, have []uint64, clone int) ([]FilePlan, e
 		case hi == 0 && j.Size > 0:
 			p.IO = j.Size / n
 		case hi == 0:
-			p.IO = have[i] - min(j.Offset, have[i])
+			p.IO = have[i] - min(start, have[i])
 		case have[i] >= lo && have[i] <= hi:
 			p.IO = have[i]
 		case lo == hi:
@@ -180,13 +181,13 @@ func (j *Job) PlanFiles(paths []string, have []uint64, clone int) ([]FilePlan, e
 			s := lo + rng.Uint64N(hi-lo+1)
 			p.IO = max(s/unit*unit, lo)
 		}
-		if p.IO == 0 {
+		switch {
+		case p.IO == 0 && have[i] > 0:
+			return nil, fmt.Errorf("job %q: offset %d is past the end of %s (%d bytes)", j.Name, start, paths[i], have[i])
+		case p.IO == 0:
 			return nil, fmt.Errorf("job %q: %s does not exist or is empty and the job gives no size: give size= or filesize=", j.Name, paths[i])
 		}
-		p.Need = j.Offset + p.IO
-		if hi == 0 && j.Size == 0 {
-			p.Need = have[i]
-		}
+		p.Need = start + p.IO
 	}
 	return out, nil
 }

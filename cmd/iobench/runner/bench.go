@@ -198,7 +198,7 @@ func runCompare(st settings, cl cmdLine, stdout, stderr io.Writer) error {
 // sharedTarget returns the jobs' target, or an automatic one.
 func sharedTarget(jobs []workloads.Job, st settings) (string, func(), error) {
 	if f := jobs[0].Filename; f != "" {
-		if err := checkTarget(&jobs[0]); err != nil {
+		if err := checkTarget(&jobs[0], f); err != nil {
 			return "", nil, &badInput{err}
 		}
 		return f, func() {}, nil

@@ -597,7 +597,7 @@ type worker struct {
 	job   *workloads.Job
 	idx   int
 	lv    *live
-	stop *atomic.Bool // set: stop issuing (exitall); may be nil
+	stop  *atomic.Bool // set: stop issuing (exitall); may be nil
 
 	// What the worker measured, read by collect once it has finished.
 	measure
@@ -632,13 +632,13 @@ type worker struct {
 	ver          *workloads.Verifier // nil: no verify
 	reqs         []engine.Request
 	rampEnd      time.Time
-	deadline     time.Time // zero: no runtime limit
-	passBytes    uint64    // one pass over the region
-	issued       uint64    // bytes issued so far
-	issuedIOs    int       // I/Os issued so far (number_ios)
-	writeGen     uint64    // writes issued: the verify generation, the scramble sequence
+	deadline     time.Time             // zero: no runtime limit
+	passBytes    uint64                // one pass over the region
+	issued       uint64                // bytes issued so far
+	issuedIOs    int                   // I/Os issued so far (number_ios)
+	writeGen     uint64                // writes issued: the verify generation, the scramble sequence
 	inflight     map[fileOffset]uint64 // verify: the I/O in flight, its length
-	stopping     bool // an error limit or a mismatch stops issuing
+	stopping     bool                  // an error limit or a mismatch stops issuing
 	pastDeadline bool
 	measuring    bool // past the ramp time
 	measureStart time.Time

@@ -74,8 +74,9 @@ type JobResult struct {
 	// (fio's iodepth_level, iodepth_submit, iodepth_complete buckets).
 	DepthDist, SubmitDist, CompleteDist [7]uint64
 	// Engine is the statistics of the job's engine, which all of its
-	// clones share.
+	// clones share; Files those of each file of the job.
 	Engine engine.Stats
+	Files  []FileStats
 	// Pinned is the CPU set the kernel held for the clones' threads
 	// (cpus_allowed, cpumask), read back after pinning; nil: not pinned.
 	Pinned   []int
@@ -86,6 +87,12 @@ type JobResult struct {
 	Elapsed  time.Duration
 	// Interrupted is set when a signal stopped the job before its end.
 	Interrupted bool
+}
+
+// FileStats is the engine's statistics of one file of a job.
+type FileStats struct {
+	Path  string
+	Stats engine.Stats
 }
 
 // IOs returns the I/Os completed in both directions.
@@ -182,6 +189,10 @@ func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult
 	}
 	stats := s.eng.Stats()
 	ring := s.eng.RingInfo()
+	files := make([]FileStats, len(s.files))
+	for i, f := range s.files {
+		files[i] = FileStats{Path: tgt.paths[i], Stats: f.Stats()}
+	}
 	ms := make([]*measure, len(workers))
 	for i, w := range workers {
 		ms[i] = &w.measure
@@ -190,6 +201,7 @@ func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult
 	for i := range out {
 		r := &out[i]
 		r.Job, r.GroupID, r.Mapper, r.Ring, r.Engine, r.Elapsed = j, groupID, j.Mapper, ring, stats, elapsed
+		r.Files = files
 		r.Interrupted = intr
 		r.Err = errors.Join(append([]error{r.Err}, errs...)...)
 	}

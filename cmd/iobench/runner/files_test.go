@@ -165,6 +165,15 @@ func TestSequentialWalksEachFile(t *testing.T) {
 	if err := unix.Stat(filepath.Join(dir, "n.0.1"), &st); err != nil || st.Blocks*512 != 1<<20 {
 		t.Errorf("fallocate=native: %d bytes allocated, want 1 MiB (%v)", st.Blocks*512, err)
 	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "n.0.1")); slices.ContainsFunc(b, func(c byte) bool { return c != 0 }) {
+		t.Error("a writing job's layout wrote data")
+	}
+	// overwrite=1: a writing job's files are laid out with data.
+	dir = shmDir(t)
+	runFiles(t, "--name=o", "--directory="+dir, "--nrfiles=2", "--size=2m", "--rw=write", "--number_ios=1", "--overwrite=1")
+	if b, _ := os.ReadFile(filepath.Join(dir, "o.0.1")); len(b) != 1<<20 || !slices.ContainsFunc(b[len(b)-4096:], func(c byte) bool { return c != 0 }) {
+		t.Error("overwrite=1: the file's end holds no data")
+	}
 }
 
 // TestFilenameList: filename=a:b with two regular files of different

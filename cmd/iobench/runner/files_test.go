@@ -292,3 +292,12 @@ func TestFilesVerify(t *testing.T) {
 		t.Fatalf("verify_only over a corrupted file: exit %d: %s%s", code, out, errs)
 	}
 }
+
+// TestCompareRefusesFiles: compare runs both tools on one target; a job
+// on files of its own is refused before either runs.
+func TestCompareRefusesFiles(t *testing.T) {
+	code, _, errs := run(t, "compare", "--name=c", "--directory="+t.TempDir(), "--nrfiles=2", "--size=1m")
+	if code != 2 || !strings.Contains(errs, "runs on files of its own") {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+}

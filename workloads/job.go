@@ -87,9 +87,24 @@ type BSSplit struct {
 // NewJob gives every field iobench's default (fio's where fio has one);
 // Set changes one option and remembers that it was given (IsSet).
 type Job struct {
-	Name     string
+	Name string
+	// Filename is filename= as given: one or more targets separated by
+	// ':' (Filenames splits it).
 	Filename string
-	RW       RW
+	// Files: directory= as given (Directories splits it), nrfiles,
+	// filesize (lo, hi; 0: not set), file_service_type, openfiles (0: not
+	// set), and how files are laid out (allow_file_create, overwrite,
+	// fallocate) and removed (unlink). See files.go.
+	Directory       string
+	NrFiles         int
+	FileSize        [2]uint64
+	FileService     FileService
+	OpenFiles       int
+	AllowFileCreate bool
+	Overwrite       bool
+	Unlink          bool
+	Fallocate       string
+	RW              RW
 	// RWMixRead is the read share (percent) of rw and randrw.
 	RWMixRead float64
 	BS        [2]uint64 // block size for reads and writes
@@ -264,7 +279,8 @@ func NewJob(name string) Job {
 		RandRepeat: true, RandSeed: 0x89, Mapper: "linear", Extents: 1024, Cache: true,
 		Loops: 1, KBBase: 1024, PercentileList: slices.Clone(DefaultPercentiles),
 		BWAvgTime: 500 * time.Millisecond, IOPSAvgTime: 500 * time.Millisecond, ClatPercentiles: true,
-		Logs: Logs{PerJob: true},
+		Logs:    Logs{PerJob: true},
+		NrFiles: 1, FileService: FileService{Kind: "roundrobin", N: 1}, AllowFileCreate: true, Fallocate: "native",
 	}
 }
 
@@ -471,6 +487,20 @@ func (j *Job) Validate() error {
 	}
 	if j.Extents < 1 {
 		bad("extents=%d: want at least 1", j.Extents)
+	}
+	if n := j.NumFiles(); n > 1 {
+		if j.Mapper != "linear" {
+			bad("mapper=%s runs on one file: the job has %d (several files need mapper=linear)", j.Mapper, n)
+		}
+		if j.SizePct > 0 || j.OffsetPct > 0 {
+			bad("size and offset as percentages take one target: the job has %d files", n)
+		}
+	}
+	if j.OpenFiles > 0 && j.OpenFiles < j.NumFiles() {
+		bad("openfiles=%d is below the job's %d files: iobench keeps every file of a job open (each is a device of the job's engine)", j.OpenFiles, j.NumFiles())
+	}
+	if j.IsSet("filename") && len(j.Filenames()) == 0 {
+		bad("filename=%s names no file", j.Filename)
 	}
 	if j.VerifyOnly && j.Verify == "" {
 		bad("verify_only needs verify")

@@ -44,14 +44,30 @@ type Option struct {
 var options = []Option{
 	{Name: "name", Arg: "str", Help: "job name", kind: kindString,
 		set: func(j *Job, v string) error { j.Name = v; return nil }, get: func(j *Job) string { return j.Name }},
-	{Name: "filename", Arg: "path", Help: "target block device or file (default: an automatically created loop device); one per job", kind: kindString,
-		set: func(j *Job, v string) error { j.Filename = strings.ReplaceAll(v, `\:`, ":"); return nil }, get: func(j *Job) string { return j.Filename },
+	{Name: "filename", Arg: "path[:path...]", Help: "target block devices or regular files, several separated by ':' ('\\:' is a colon in a name); default: an automatically created loop device", kind: kindString,
+		set: func(j *Job, v string) error { j.Filename = v; return nil }, get: func(j *Job) string { return j.Filename }},
+	{Name: "directory", Arg: "dir[:dir...]", Help: "directory of the job's files; several separated by ':' are dealt to the clones in turn", kind: kindString,
+		set: func(j *Job, v string) error { j.Directory = v; return nil }, get: func(j *Job) string { return j.Directory }},
+	intOption("nrfiles", "n", "1", "files per clone, named jobname.clone.file, when no filename is given", 1, 1<<20, func(j *Job) *int { return &j.NrFiles }),
+	{Name: "filesize", Arg: "size|lo-hi", Help: "size of each file, or a range each file's size is drawn from (default: size divided among the files)", kind: kindSize,
+		set: setFileSize, get: func(j *Job) string { return rangeString(j.FileSize) }},
+	{Name: "file_service_type", Arg: "kind[:n]", Default: "roundrobin", Help: "which file takes the next I/O: roundrobin, sequential (each file to its end) or random, switching after n I/Os", kind: kindString,
+		set: func(j *Job, v string) (err error) { j.FileService, err = ParseFileService(v); return },
+		get: func(j *Job) string { return j.FileService.String() }},
+	intOption("openfiles", "n", "", "files open at once; iobench keeps every file of a job open, so fewer than the job's files is refused", 0, 1<<20, func(j *Job) *int { return &j.OpenFiles }),
+	boolOption("allow_file_create", "bool", "1", "create and lay out files that are missing or too short; 0: refuse them", kindBool, func(j *Job) *bool { return &j.AllowFileCreate }),
+	boolOption("overwrite", "bool", "", "a writing job lays its files out with data first (as a reading job does), not only allocated", kindBool, func(j *Job) *bool { return &j.Overwrite }),
+	boolOption("unlink", "bool", "", "remove the job's regular files when it ends", kindBool, func(j *Job) *bool { return &j.Unlink }),
+	{Name: "fallocate", Arg: "native|posix|none", Default: "native", Help: "how files a writing job creates are allocated: fallocate(2) (native, posix, 1) or not at all (none, 0: sparse)", kind: kindString,
+		set: setFallocate, get: func(j *Job) string { return j.Fallocate }},
+	{Name: "create_fsync", Arg: "1", Default: "1", Help: "flush laid-out files before the job (0 is refused: iobench always flushes them)", kind: kindBool,
 		refuse: func(v string) string {
-			if strings.Contains(strings.ReplaceAll(v, `\:`, ""), ":") {
-				return "several files (a:b) are not implemented: iobench runs one target per job"
+			if b, err := parseBool(v); err == nil && !b {
+				return "iobench always flushes the files it lays out before the job"
 			}
 			return ""
-		}},
+		},
+		set: func(j *Job, v string) error { _, err := parseBool(v); return err }, get: func(j *Job) string { return "1" }},
 	{Name: "rw", Arg: "pattern", Default: "read", Help: "read, write, randread, randwrite, rw (readwrite), randrw, trim, randtrim, trimwrite, randtrimwrite, with :N (see the README)", kind: kindString,
 		set: setRW, get: rwString},
 	{Name: "rwmixread", Arg: "pct", Default: "50", Help: "read share of rw and randrw, percent", kind: kindFloat,
@@ -366,15 +382,21 @@ var noticeOptions = map[string]string{
 	"description":         "cannot change what is measured: a job's description",
 	"unit_base":           "cannot change what is measured: it only selects bits or bytes in fio's printed bandwidth",
 	"allow_mounted_write": "cannot change what is measured: iobench refuses a device in use unless force is given",
+	"create_serialize":    "cannot change what is measured: iobench lays files out one after another before any job runs",
 }
 
 // refusedOptions are fio options iobench knows but does not implement:
 // each would change what runs, so the job is refused with the reason.
 var refusedOptions = map[string]string{
-	"directory": "not implemented: give the target with filename",
-	"nrfiles":   "not implemented: one target per job",
-	"filesize":  "not implemented: use size",
-	"include":   "include is a directive, not an option: write 'include FILE' on a line of its own",
+	"include":          "include is a directive, not an option: write 'include FILE' on a line of its own",
+	"create_on_open":   "not implemented: iobench lays files out before the job, not when it opens them",
+	"create_only":      "not implemented: iobench lays files out as part of a job that then runs",
+	"fill_device":      "not implemented: writing until the device or filesystem is full",
+	"fill_fs":          "not implemented: writing until the filesystem is full",
+	"file_append":      "not implemented: offsets start at 0 in each file, not at its end",
+	"unlink_each_loop": "not implemented: files are removed (unlink) only when the job ends",
+	"filename_format":  "not implemented: files are named as fio's default, jobname.clone.file",
+	"pre_read":         "not implemented: files are not read into the page cache before the job",
 }
 
 var optionIndex = func() map[string]*Option {

@@ -199,10 +199,17 @@ func runCompare(st settings, cl cmdLine, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// sharedTarget returns the jobs' target, or an automatic one.
+// sharedTarget returns the jobs' target, or an automatic one. Jobs on
+// files of their own (several names, directory, nrfiles, filesize) have
+// no one target to share: they are refused.
 func sharedTarget(jobs []workloads.Job, st settings) (string, func(), error) {
+	for i := range jobs {
+		if j := &jobs[i]; j.NumFiles() > 1 || j.NamesFiles() && len(j.Filenames()) != 1 {
+			return "", nil, &badInput{fmt.Errorf("compare: job %q runs on files of its own (filename list, directory, nrfiles or filesize); compare runs both tools on one target: run the job file under fio and iobench instead", j.Name)}
+		}
+	}
 	if f := jobs[0].Filename; f != "" {
-		if err := checkTarget(&jobs[0]); err != nil {
+		if err := checkTarget(&jobs[0], f); err != nil {
 			return "", nil, &badInput{err}
 		}
 		return f, func() {}, nil

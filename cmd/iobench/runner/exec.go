@@ -74,8 +74,9 @@ type JobResult struct {
 	// (fio's iodepth_level, iodepth_submit, iodepth_complete buckets).
 	DepthDist, SubmitDist, CompleteDist [7]uint64
 	// Engine is the statistics of the job's engine, which all of its
-	// clones share.
+	// clones share; Files those of each file of the job.
 	Engine engine.Stats
+	Files  []FileStats
 	// Pinned is the CPU set the kernel held for the clones' threads
 	// (cpus_allowed, cpumask), read back after pinning; nil: not pinned.
 	Pinned   []int
@@ -89,6 +90,12 @@ type JobResult struct {
 	// TrimMethod says how the job's trims reached the device (empty for
 	// a job that does not trim).
 	TrimMethod string
+}
+
+// FileStats is the engine's statistics of one file of a job.
+type FileStats struct {
+	Path  string
+	Stats engine.Stats
 }
 
 // IOs returns the I/Os completed in every direction.
@@ -131,12 +138,12 @@ func (rc runCtx) stopped() bool {
 	return rc.stop != nil && rc.stop.Load() || rc.abort != nil && rc.abort.Load()
 }
 
-// runJob runs j on the target: numjobs clones, each on its own engine
-// queue, for runtime or loops passes over the region. It returns one
+// runJob runs j on its files: numjobs clones, each on its own engine
+// queue, for runtime or loops passes over the region of each file. It returns one
 // result per clone, or one for all when the job has one clone or sets
 // group_reporting. Whatever fails is in the results' Err. stop, when
 // set, stops the job early (exitall).
-func runJob(j workloads.Job, groupID int, tgt string, rc runCtx) []JobResult {
+func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult {
 	fail := func(err error) []JobResult {
 		res := JobResult{Job: j, GroupID: groupID, Clone: -1, Mapper: j.Mapper, Err: err, SyncLat: newHist()}
 		for d := range workloads.NumDirs {
@@ -180,7 +187,7 @@ func runJob(j workloads.Job, groupID int, tgt string, rc runCtx) []JobResult {
 	case ios == 0 && !rc.stopped():
 		errs = append(errs, errNothingMeasured)
 	case j.Verify != "" && j.DoVerify && j.RW.Writes():
-		n, err := verifyPass(s.eng, s.f, s.job, s.size)
+		n, err := s.verifyPass()
 		workers[0].verified += n
 		switch {
 		case errors.Is(err, errInterrupted):
@@ -191,6 +198,10 @@ func runJob(j workloads.Job, groupID int, tgt string, rc runCtx) []JobResult {
 	}
 	stats := s.eng.Stats()
 	ring := s.eng.RingInfo()
+	files := make([]FileStats, len(s.files))
+	for i, f := range s.files {
+		files[i] = FileStats{Path: tgt.paths[i], Stats: f.Stats()}
+	}
 	ms := make([]*measure, len(workers))
 	for i, w := range workers {
 		ms[i] = &w.measure
@@ -199,6 +210,7 @@ func runJob(j workloads.Job, groupID int, tgt string, rc runCtx) []JobResult {
 	for i := range out {
 		r := &out[i]
 		r.Job, r.GroupID, r.Mapper, r.Ring, r.Engine, r.Elapsed = j, groupID, j.Mapper, ring, stats, elapsed
+		r.Files = files
 		r.Interrupted = intr
 		if j.RW.Trims() {
 			r.TrimMethod = s.eng.TrimMethod(0).String()
@@ -232,7 +244,7 @@ func (s *jobSetup) verifyOnly(res *JobResult) []error {
 // verify reads the job's region back and checks it, adding the bytes
 // checked to res; an interrupt marks res instead of failing it.
 func (res *JobResult) verify(s *jobSetup) error {
-	n, err := verifyPass(s.eng, s.f, s.job, s.size)
+	n, err := s.verifyPass()
 	res.Verified += n
 	if errors.Is(err, errInterrupted) {
 		res.Interrupted = true
@@ -250,42 +262,63 @@ func ringFactory(j *workloads.Job) engine.RingFactory {
 	return nil
 }
 
-// jobSetup is what a job runs on: its device, engine and file.
+// jobSetup is what a job runs on: its devices (one per file of the
+// target, in the target's order), the engine over them, and its files.
 type jobSetup struct {
 	job    *workloads.Job
-	dev    *device.Device
+	tgt    *jobTarget
+	devs   []*device.Device
 	mapper engine.Mapper
 	eng    *engine.Engine
-	f      *engine.File
-	size   uint64 // bytes of the file
+	files  []*engine.File // the engine's file over each device
+	sizes  []uint64       // bytes of each file
 }
 
-// openJob opens the device (read-only unless the job writes), the engine
-// with the job's ring options, and the job's file, and checks that the
-// job's block sizes suit the device.
-func openJob(j *workloads.Job, tgt string) (*jobSetup, error) {
-	if j.Invalidate {
-		if err := dropCache(tgt); err != nil {
-			return nil, fmt.Errorf("invalidate: %w", err)
+// openJob opens the devices (read-only unless the job writes), the engine
+// over them with the job's ring options, and the job's files, and checks
+// that the job's block sizes suit the devices. A job on one file gets the
+// mapper it asks for; a job on several gets each file mapped linearly
+// onto its own device (linearFiles).
+func openJob(j *workloads.Job, tgt *jobTarget) (*jobSetup, error) {
+	s := &jobSetup{job: j, tgt: tgt}
+	for _, p := range tgt.paths {
+		if j.Invalidate {
+			if err := dropCache(p); err != nil {
+				s.close()
+				return nil, fmt.Errorf("invalidate: %w", err)
+			}
 		}
+		// direct=0 goes through the page cache, still through io_uring,
+		// as fio's buffered I/O does.
+		dev, err := device.Open(p, device.Options{ReadOnly: !writes(j), Force: j.Force, NoDirect: !j.Direct,
+			Sync: j.SyncMode == "sync", DSync: j.SyncMode == "dsync"})
+		if err != nil {
+			s.close()
+			return nil, err
+		}
+		s.devs = append(s.devs, dev)
 	}
-	// direct=0 goes through the page cache, still through io_uring, as
-	// fio's buffered I/O does.
-	dev, err := device.Open(tgt, device.Options{ReadOnly: !writes(j), Force: j.Force, NoDirect: !j.Direct,
-		Sync: j.SyncMode == "sync", DSync: j.SyncMode == "dsync"})
-	if err != nil {
-		return nil, err
-	}
-	s := &jobSetup{job: j, dev: dev}
-	var file string
-	s.mapper, file, s.size, err = newMapper(j, dev)
-	if err != nil {
-		s.close()
-		return nil, err
+	var names []string
+	var err error
+	if len(s.devs) == 1 {
+		var file string
+		var size uint64
+		s.mapper, file, size, err = newMapper(j, s.devs[0])
+		if err != nil {
+			s.close()
+			return nil, err
+		}
+		names, s.sizes = []string{file}, []uint64{size}
+	} else {
+		s.mapper = newLinearFiles(len(s.devs))
+		for i := range s.devs {
+			names = append(names, fileName(i))
+			s.sizes = append(s.sizes, 0) // the device's, set by OpenFile
+		}
 	}
 	arena := j.NumJobs*j.IODepth*pow2(int(j.MaxBS())) + 4<<20
 	s.eng, err = engine.New(engine.Config{
-		Devices: []*device.Device{dev}, Mapper: s.mapper, Queues: 1,
+		Devices: s.devs, Mapper: s.mapper, Queues: 1,
 		QueueDepth: max(j.IODepth, 8) * ringSplitFactor(j), NoCache: !j.Cache, FixedBuffers: j.FixedBufs,
 		NewRing:       ringFactory(j),
 		RegisterFiles: j.RegisterFiles, SQPoll: j.SQPoll, IOPoll: j.HiPri, ArenaBytes: arena,
@@ -294,10 +327,16 @@ func openJob(j *workloads.Job, tgt string) (*jobSetup, error) {
 		s.close()
 		return nil, err
 	}
-	s.f, err = s.eng.Open(file, engine.FileOptions{Size: s.size, BlockSize: fileBlockSize(s.mapper)})
-	if err != nil {
-		s.close()
-		return nil, err
+	for i, name := range names {
+		f, err := s.eng.Open(name, engine.FileOptions{Size: s.sizes[i], BlockSize: fileBlockSize(s.mapper)})
+		if err != nil {
+			s.close()
+			return nil, err
+		}
+		s.files = append(s.files, f)
+		if s.sizes[i] == 0 && len(names) > 1 {
+			s.sizes[i] = f.Size()
+		}
 	}
 	if off, _ := s.eng.Alignment(); uint64(off) > j.MinBS() {
 		s.close()
@@ -323,7 +362,7 @@ func dropCache(path string) error {
 	return unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
 }
 
-// close closes the engine, then the device.
+// close closes the engine, then the devices.
 func (s *jobSetup) close() {
 	if s.eng != nil {
 		s.eng.Close()
@@ -334,7 +373,19 @@ func (s *jobSetup) close() {
 	if s.mapper != nil {
 		closeMapper(s.mapper)
 	}
-	s.dev.Close()
+	for _, d := range s.devs {
+		d.Close()
+	}
+}
+
+// fileJob returns the job as it runs on file i of the target: its size
+// is what the job covers of that file per pass, and files after the
+// first draw their random offsets from sequences of their own.
+func (s *jobSetup) fileJob(i int) *workloads.Job {
+	c := s.job.Clone()
+	c.Size = s.tgt.plans[i].IO
+	c.RandSeed += uint64(i) * 0x9e3779b97f4a7c15
+	return &c
 }
 
 // prepare does what comes before the measured run: warming the cache
@@ -349,12 +400,12 @@ func (s *jobSetup) prepare() error {
 		if !ok {
 			return fmt.Errorf("warm: mapper=%s cannot fill the cache ahead (only scattered can)", j.Mapper)
 		}
-		if err := w.Warm(s.f); err != nil {
+		if err := w.Warm(s.files[0]); err != nil {
 			return fmt.Errorf("warm: %w", err)
 		}
 	}
 	if j.Verify != "" && writes(j) {
-		if err := prefill(s.eng, s.f, j, s.size); err != nil {
+		if err := s.prefill(); err != nil {
 			return fmt.Errorf("verify prefill: %w", err)
 		}
 		// Durable before the run, so that a verify after a crash
@@ -381,7 +432,7 @@ func (s *jobSetup) runWorkers(rc runCtx, groupID int) ([]*worker, time.Duration)
 	lv := rc.lv
 	lv.jobs.Add(int32(j.NumJobs))
 	for i := range workers {
-		w := &worker{eng: s.eng, f: s.f, job: j, idx: i, size: s.size, lv: lv, stop: rc.stop,
+		w := &worker{eng: s.eng, setup: s, job: j, idx: i, lv: lv, stop: rc.stop,
 			status: rc.status, jobIdx: rc.jobIdx, groupID: groupID, logs: rc.logs, thread: rc.threadBase + i + 1,
 			abort: rc.abort}
 		workers[i] = w
@@ -570,13 +621,13 @@ func (m *measure) record(j *workloads.Job, r *engine.Request, d int) {
 // on its own engine queue until the job's runtime or region is used up,
 // an error stops it, or the user interrupts the run.
 type worker struct {
-	eng  *engine.Engine
-	f    *engine.File
-	job  *workloads.Job
-	idx  int
-	size uint64
-	lv   *live
-	stop *atomic.Bool // set: stop issuing (exitall); may be nil
+	eng   *engine.Engine
+	setup *jobSetup
+	files []*engine.File // the clone's files, in file order
+	job   *workloads.Job
+	idx   int
+	lv    *live
+	stop  *atomic.Bool // set: stop issuing (exitall); may be nil
 
 	// What the worker measured, read by collect once it has finished.
 	measure
@@ -607,17 +658,17 @@ type worker struct {
 
 	// The loop's state, set up by start.
 	q            *engine.Queue
-	gen          *workloads.Generator
+	gen          *workloads.FileGen
 	ver          *workloads.Verifier // nil: no verify
 	reqs         []engine.Request
 	rampEnd      time.Time
-	deadline     time.Time // zero: no runtime limit
-	passBytes    uint64    // one pass over the region
-	issued       uint64    // bytes issued so far
-	issuedIOs    int       // I/Os issued so far (number_ios)
-	writeGen     uint64    // writes issued: the verify generation, the scramble sequence
-	inflight     map[uint64]uint64
-	stopping     bool // an error limit or a mismatch stops issuing
+	deadline     time.Time             // zero: no runtime limit
+	passBytes    uint64                // one pass over the region
+	issued       uint64                // bytes issued so far
+	issuedIOs    int                   // I/Os issued so far (number_ios)
+	writeGen     uint64                // writes issued: the verify generation, the scramble sequence
+	inflight     map[fileOffset]uint64 // verify: the I/O in flight, its length
+	stopping     bool                  // an error limit or a mismatch stops issuing
 	pastDeadline bool
 	measuring    bool // past the ramp time
 	measureStart time.Time
@@ -633,7 +684,7 @@ type worker struct {
 	abort        *atomic.Bool // set: stop (exitall_on_error of any job)
 	// verify_backlog: writes completed since the last check, and whether
 	// a check is due (new I/O waits for the queue to quiesce).
-	backlog        []workloads.IO
+	backlog        []fileIO
 	backlogDue     bool
 	backlogChecked uint64        // writes read back and checked by verify_backlog
 	fill           *bufferFiller // write buffer contents; nil when verifying
@@ -719,15 +770,21 @@ func (w *worker) start() error {
 		}
 	}
 	w.usage.begin()
-	w.gen = workloads.NewGenerator(j, w.idx, w.size)
-	if j.Verify != "" {
-		w.ver = newVerifier(j)
-		w.inflight = map[uint64]uint64{}
-		if j.NumJobs > 1 {
+	s := w.setup
+	gens := make([]*workloads.Generator, len(s.tgt.clones[w.idx]))
+	for k, fi := range s.tgt.clones[w.idx] {
+		w.files = append(w.files, s.files[fi])
+		gens[k] = workloads.NewGenerator(s.fileJob(fi), w.idx, s.sizes[fi])
+		if j.Verify != "" && j.NumJobs > 1 && s.tgt.shared {
 			// Clones write disjoint slices, so a read never races a write
 			// of another clone.
-			w.gen = sliceGenerator(j, w.idx, w.size)
+			gens[k] = sliceGenerator(s.fileJob(fi), w.idx, s.sizes[fi])
 		}
+	}
+	w.gen = workloads.NewFileGen(j, w.idx, gens)
+	if j.Verify != "" {
+		w.ver = newVerifier(j)
+		w.inflight = map[fileOffset]uint64{}
 	}
 	if j.Verify == "" && j.RW.Writes() {
 		w.fill = newBufferFiller(j, j.RandSeed^uint64(w.idx)<<32)
@@ -1040,7 +1097,7 @@ func (w *worker) issue(r *engine.Request) bool {
 	if n, kind := w.syncEvery(); n > 0 && w.writesSinceSync >= n {
 		w.writesSinceSync = 0
 		if !w.mapperSyncs() {
-			r.File, r.Sync = w.f, kind
+			r.File, r.Sync = w.files[0], kind // a flush is of every device
 			return true
 		}
 		// The mapper keeps its mappings on the device (cowlog): its
@@ -1055,20 +1112,21 @@ func (w *worker) issue(r *engine.Request) bool {
 	}
 	r.Sync = engine.NoSync
 	var io workloads.IO
+	var fi int
 	for tries := 0; ; tries++ {
-		io = w.gen.Next()
-		if w.ver == nil || tries > 64 || !overlaps(w.inflight, io) {
+		fi, io = w.gen.Next()
+		if w.ver == nil || tries > 64 || !overlaps(w.inflight, w.files[fi], io) {
 			break
 		}
 	}
-	r.File, r.Offset, r.Write, r.Trim, r.Length = w.f, io.Offset, io.Write, io.Trim, int(io.Length)
+	r.File, r.Offset, r.Write, r.Trim, r.Length = w.files[fi], io.Offset, io.Write, io.Trim, int(io.Length)
 	r.Buf = r.Buf[:io.Length]
 	if io.Write {
 		w.writeGen++
 	}
 	switch {
 	case w.ver != nil:
-		w.inflight[io.Offset] = io.Length
+		w.inflight[fileOffset{r.File, io.Offset}] = io.Length
 		if io.Write {
 			w.ver.Fill(r.Buf, io.Offset, w.writeGen)
 		}
@@ -1138,7 +1196,7 @@ func (w *worker) closeSyncs() error {
 			continue
 		}
 		r := &w.reqs[0]
-		r.File, r.Sync = w.f, engine.Fsync
+		r.File, r.Sync = w.files[0], engine.Fsync
 		if err := w.q.Submit(r); err != nil {
 			return err
 		}
@@ -1162,7 +1220,7 @@ func (w *worker) complete(r *engine.Request) {
 	}
 	d := dirOf(r)
 	if w.ver != nil {
-		delete(w.inflight, r.Offset)
+		delete(w.inflight, fileOffset{r.File, r.Offset})
 	}
 	switch {
 	case r.Err != nil:
@@ -1189,7 +1247,7 @@ func (w *worker) complete(r *engine.Request) {
 		r.Tag = tagWriteTrimmed // trimwrite: the block is written next
 	}
 	if w.ver != nil && r.Write && w.job.VerifyBacklog > 0 {
-		w.backlog = append(w.backlog, workloads.IO{Offset: r.Offset, Length: uint64(r.N), Write: true})
+		w.backlog = append(w.backlog, fileIO{r.File, workloads.IO{Offset: r.Offset, Length: uint64(r.N), Write: true}})
 		w.backlogDue = len(w.backlog) >= w.job.VerifyBacklog
 	}
 	if w.ver != nil && !r.Write {
@@ -1221,9 +1279,22 @@ func dirOf(r *engine.Request) int {
 // the discard can never land after it.
 const tagWriteTrimmed = 1
 
-func overlaps(inflight map[uint64]uint64, io workloads.IO) bool {
-	for off, n := range inflight {
-		if io.Offset < off+n && off < io.Offset+io.Length {
+// fileOffset is an offset in one of a job's files.
+type fileOffset struct {
+	f   *engine.File
+	off uint64
+}
+
+// fileIO is an I/O on one of a job's files.
+type fileIO struct {
+	f  *engine.File
+	io workloads.IO
+}
+
+// overlaps reports whether io on f overlaps an I/O in flight.
+func overlaps(inflight map[fileOffset]uint64, f *engine.File, io workloads.IO) bool {
+	for k, n := range inflight {
+		if k.f == f && io.Offset < k.off+n && k.off < io.Offset+io.Length {
 			return true
 		}
 	}
@@ -1250,34 +1321,49 @@ func newVerifier(j *workloads.Job) *workloads.Verifier {
 	return &workloads.Verifier{Interval: j.VerifyBlock(), Hash: j.Verify, Seed: j.RandSeed, Pattern: j.VerifyPattern}
 }
 
-// prefill writes verify blocks over the job's whole region.
-func prefill(eng *engine.Engine, f *engine.File, j *workloads.Job, size uint64) error {
-	ver := newVerifier(j)
-	return sweep(eng, f, j, size, func(buf []byte, off uint64) error {
-		ver.Fill(buf, off, 0)
-		_, err := f.WriteAt(buf, int64(off))
-		return err
-	})
+// prefill writes verify blocks over the job's whole region of each file.
+func (s *jobSetup) prefill() error {
+	ver := newVerifier(s.job)
+	for i, f := range s.files {
+		err := sweep(s.eng, s.fileJob(i), s.sizes[i], func(buf []byte, off uint64) error {
+			ver.Fill(buf, off, 0)
+			_, err := f.WriteAt(buf, int64(off))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// verifyPass reads the job's region back and checks every block.
-func verifyPass(eng *engine.Engine, f *engine.File, j *workloads.Job, size uint64) (uint64, error) {
-	ver := newVerifier(j)
+// verifyPass reads the job's region of each file back and checks every
+// block.
+func (s *jobSetup) verifyPass() (uint64, error) {
+	ver := newVerifier(s.job)
 	var n uint64
-	err := sweep(eng, f, j, size, func(buf []byte, off uint64) error {
-		if _, err := f.ReadAt(buf, int64(off)); err != nil {
-			return err
+	for i, f := range s.files {
+		err := sweep(s.eng, s.fileJob(i), s.sizes[i], func(buf []byte, off uint64) error {
+			if _, err := f.ReadAt(buf, int64(off)); err != nil {
+				return err
+			}
+			if _, err := ver.Check(buf, off); err != nil {
+				if len(s.files) > 1 {
+					return fmt.Errorf("%s: %w", s.tgt.paths[i], err)
+				}
+				return err
+			}
+			n += uint64(len(buf))
+			return nil
+		})
+		if err != nil {
+			return n, err
 		}
-		if _, err := ver.Check(buf, off); err != nil {
-			return err
-		}
-		n += uint64(len(buf))
-		return nil
-	})
-	return n, err
+	}
+	return n, nil
 }
 
-func sweep(eng *engine.Engine, f *engine.File, j *workloads.Job, size uint64, fn func([]byte, uint64) error) error {
+func sweep(eng *engine.Engine, j *workloads.Job, size uint64, fn func([]byte, uint64) error) error {
 	gen := workloads.NewGenerator(j, 0, size)
 	base, span := gen.Base(), gen.Span()
 	chunk := uint64(1 << 20)

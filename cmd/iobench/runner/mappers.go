@@ -53,7 +53,7 @@ func newMapper(j *workloads.Job, dev *device.Device) (m engine.Mapper, file stri
 		}
 		return c, "cow", fileSize, nil
 	case "fiemap":
-		return mapper.NewFiemap(0, mapper.FiemapOptions{Device: dev.Path()}), j.Filename, 0, nil
+		return mapper.NewFiemap(0, mapper.FiemapOptions{Device: dev.Path()}), j.Filenames()[0], 0, nil
 	case "ext4":
 		return newExt4JobMapper(j, dev)
 	}

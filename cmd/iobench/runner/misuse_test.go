@@ -186,7 +186,12 @@ func TestPreflightRefusals(t *testing.T) {
 		{[]string{"--filename=" + l4k.Path, "--rw=randread", "--bs=6k"}, "not a multiple"},
 		{[]string{"--filename=" + l4k.Path, "--rw=randread", "--bssplit=4k/50:2k/50"}, "bs=2k is not a multiple"},
 		{[]string{"--filename=" + ro.Path, "--rw=randwrite", "--force"}, "the kernel marks it read-only"},
-		{[]string{"--filename=" + small, "--rw=read", "--size=4m"}, "exceed"},
+		{[]string{"--filename=" + l4k.Path, "--rw=read", "--size=32m"}, "exceed"},
+		{[]string{"--filename=" + small, "--rw=read", "--size=4m", "--allow_file_create=0"}, "forbids laying it out"},
+		{[]string{"--filename=" + small + ".new", "--rw=read", "--size=4m", "--allow_file_create=0"}, "forbids creating it"},
+		{[]string{"--directory=" + small + ".dir", "--nrfiles=2", "--rw=read", "--size=4m"}, "not a directory"},
+		{[]string{"--filename=" + small + `\:x`, "--rw=read"}, `target.img:x does not exist`},
+		{[]string{"--filename=" + small + ":" + small + ".new", "--rw=read"}, "target.img.new does not exist or is empty and the job gives no size"},
 		{[]string{"--filename=" + small, "--rw=randwrite", "--mapper=cow", "--size=1m"}, "half the target"},
 	}
 	for _, c := range cases {

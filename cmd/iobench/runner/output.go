@@ -242,6 +242,15 @@ type jsonSync struct {
 	LatNs    jsonLat `json:"lat_ns"`
 }
 
+// jsonFile is the engine's requests on one file of a job.
+type jsonFile struct {
+	Name       string `json:"name"`
+	Reads      uint64 `json:"reads"`
+	Writes     uint64 `json:"writes"`
+	ReadBytes  uint64 `json:"read_bytes"`
+	WriteBytes uint64 `json:"write_bytes"`
+}
+
 type jsonEngine struct {
 	Mapper          string  `json:"mapper"`
 	Cache           bool    `json:"cache"`
@@ -272,11 +281,14 @@ type jsonEngine struct {
 	// EntersPerIO is io_uring_enter calls of the job's engine per I/O;
 	// the engine's count covers all of a job's clones, so it is given
 	// for a job's merged report only.
-	EntersPerIO   float64 `json:"enters_per_io"`
-	CPUsAllowed   []int   `json:"cpus_allowed,omitempty"` // as the kernel holds it for the job's threads
-	Clone         int     `json:"clone"`                  // -1: the clones merged (or just one)
-	Clones        int     `json:"clones"`
-	EngineSharing string  `json:"engine_stats,omitempty"`
+	EntersPerIO float64 `json:"enters_per_io"`
+	// Files is what the engine did on each file of a job on several
+	// (all clones together; verify passes included).
+	Files         []jsonFile `json:"files,omitempty"`
+	CPUsAllowed   []int      `json:"cpus_allowed,omitempty"` // as the kernel holds it for the job's threads
+	Clone         int        `json:"clone"`                  // -1: the clones merged (or just one)
+	Clones        int        `json:"clones"`
+	EngineSharing string     `json:"engine_stats,omitempty"`
 }
 
 type jsonJob struct {
@@ -485,6 +497,12 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 		}
 		if r.Clone >= 0 {
 			j.IOBench.EngineSharing = "the job's engine, shared by its clones"
+		}
+		if len(r.Files) > 1 {
+			for _, f := range r.Files {
+				j.IOBench.Files = append(j.IOBench.Files, jsonFile{Name: f.Path, Reads: f.Stats.Reads, Writes: f.Stats.Writes,
+					ReadBytes: f.Stats.ReadBytes, WriteBytes: f.Stats.WriteBytes})
+			}
 		}
 		out.Jobs = append(out.Jobs, j)
 	}

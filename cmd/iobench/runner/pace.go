@@ -226,9 +226,10 @@ func (w *worker) checkBacklog() error {
 		return fmt.Errorf("verify_backlog: buffer arena exhausted")
 	}
 	defer w.eng.PutBuffer(buf)
-	for _, io := range w.backlog {
+	for _, fio := range w.backlog {
+		io := fio.io
 		b := buf[:io.Length]
-		if _, err := w.f.ReadAt(b, int64(io.Offset)); err != nil {
+		if _, err := fio.f.ReadAt(b, int64(io.Offset)); err != nil {
 			return fmt.Errorf("verify_backlog: %w", err)
 		}
 		if _, err := w.ver.Check(b, io.Offset); err != nil {

@@ -22,27 +22,34 @@ import (
 // and report, later groups do not run, and the Run is marked Interrupted.
 func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stderr io.Writer) (*Run, error) {
 	run := &Run{Time: time.Now(), Kernel: kernel()}
-	targets, auto, err := resolveTargets(jobs, st, run)
+	targets, auto, err := planTargets(jobs, st, run)
 	if auto != nil {
 		defer auto.Close()
 	}
 	if err != nil {
 		return nil, err
 	}
-	for i := range jobs {
-		if err := preflight(&jobs[i], targets[i]); err != nil {
-			return nil, &badInput{err}
-		}
-	}
 	if err := checkCPUs(jobs); err != nil {
 		return nil, &badInput{err}
+	}
+	if err := layOutFiles(jobs, targets, stderr); err != nil {
+		return nil, err
+	}
+	var paths []string
+	for i, t := range targets {
+		for k, p := range t.paths {
+			if err := preflight(&jobs[i], p, t.plans[k].IO); err != nil {
+				return nil, &badInput{err}
+			}
+		}
+		paths = append(paths, t.paths...)
 	}
 	lv := &live{}
 	var total time.Duration
 	for _, j := range jobs {
 		total += j.RampTime + j.Runtime
 	}
-	disks := watchDisks(targets)
+	disks := watchDisks(paths)
 	logs := newLogSet()
 	threadBase := make([]int, len(jobs))
 	for i := 1; i < len(jobs); i++ {
@@ -73,6 +80,9 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 			go func() {
 				results[k] = runJob(jobs[ji], gi, targets[ji], runCtx{lv: lv, stop: &stopGroup, abort: &abort, status: board,
 					jobIdx: ji, logs: logs, threadBase: threadBase[ji]})
+				if err := removeFiles(&jobs[ji], targets[ji]); err != nil {
+					fmt.Fprintf(stderr, "iobench: job %q: unlink: %v\n", jobs[ji].Name, err)
+				}
 				if jobs[ji].ExitAll {
 					stopGroup.Store(true)
 				}
@@ -103,52 +113,12 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 	return run, nil
 }
 
-// resolveTargets returns each job's target: the named ones, checked first,
-// and one automatic target shared by the jobs without a filename, which
-// the caller closes.
-func resolveTargets(jobs []workloads.Job, st settings, run *Run) ([]string, *Target, error) {
-	targets := make([]string, len(jobs))
-	for i := range jobs {
-		j := &jobs[i]
-		if j.Filename == "" {
-			continue
-		}
-		if err := checkTarget(j); err != nil {
-			return nil, nil, &badInput{err}
-		}
-		targets[i] = j.Filename
-		if j.Mapper == "fiemap" {
-			dev, err := fiemapDevice(j.Filename)
-			if err != nil {
-				return nil, nil, &badInput{err}
-			}
-			targets[i] = dev
-		}
-		run.Target = j.Filename
-	}
-	var auto *Target
-	for i := range jobs {
-		if targets[i] != "" {
-			continue
-		}
-		if auto == nil {
-			t, err := AutoTarget(int64(st.targetSize))
-			if err != nil {
-				return nil, nil, err
-			}
-			auto = t
-			run.Target = t.Desc
-		}
-		targets[i] = auto.Path
-	}
-	return targets, auto, nil
-}
-
-// preflight checks, before any I/O, that job j can run on target: its
-// region fits, its block sizes and offset suit the device's alignment,
-// the device is writable if the job writes, hipri has poll queues, and
-// the mapper has room.
-func preflight(j *workloads.Job, target string) error {
+// preflight checks, before any I/O, that job j can run on target, of
+// which it covers io bytes per pass from its offset: that region fits,
+// its block sizes and offset suit the device's alignment, the device is
+// writable if the job writes, hipri has poll queues, and the mapper has
+// room.
+func preflight(j *workloads.Job, target string, io uint64) error {
 	if j.Mapper == "fiemap" {
 		return nil // the file's size and layout, known when it is opened
 	}
@@ -173,8 +143,8 @@ func preflight(j *workloads.Job, target string) error {
 		}
 	}
 	last := j.Offset + uint64(j.NumJobs-1)*j.OffsetIncrement // the last clone's start
-	if last >= size || last+j.Size > size {
-		return fmt.Errorf("job %q: offset %d (+ offset_increment for its clones) + size %d exceed the target's %d bytes", j.Name, last, j.Size, size)
+	if last >= size || last+io > size {
+		return fmt.Errorf("job %q: offset %d (+ offset_increment for its clones) + size %d exceed the target's %d bytes", j.Name, last, io, size)
 	}
 	for _, bs := range blockSizes(j) {
 		if bs%align != 0 {
@@ -272,19 +242,19 @@ func blockSizes(j *workloads.Job) []uint64 {
 // checkTarget refuses, before any I/O, a target that is neither a block
 // device nor a regular file, and a block device a writing job must not
 // touch.
-func checkTarget(j *workloads.Job) error {
-	st, err := os.Stat(j.Filename)
+func checkTarget(j *workloads.Job, path string) error {
+	st, err := os.Stat(path)
 	if err != nil {
 		return fmt.Errorf("job %q: filename: %w", j.Name, err)
 	}
 	if st.Mode()&os.ModeDevice == 0 {
 		if !st.Mode().IsRegular() {
-			return fmt.Errorf("job %q: %s is neither a block device nor a regular file", j.Name, j.Filename)
+			return fmt.Errorf("job %q: %s is neither a block device nor a regular file", j.Name, path)
 		}
 		return nil
 	}
 	if writes(j) && !j.Force {
-		if err := device.CheckWritable(j.Filename); err != nil {
+		if err := device.CheckWritable(path); err != nil {
 			return fmt.Errorf("job %q: %w", j.Name, err)
 		}
 	}

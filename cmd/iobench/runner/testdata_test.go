@@ -102,7 +102,9 @@ func shares(m map[uint64]float64) string {
 // I/Os and bytes (exactly where the file fixes them; where a random mix
 // of 20000 I/Os decides, I/Os within 5% and bytes within 8%, about four
 // standard deviations), the flushes, and the block sizes and their
-// shares (within 3 points).
+// shares (within 3 points). A job file on files of its own (directory=
+// ${FILES_DIR}) runs in a fresh directory on tmpfs for each tool, and the
+// two must leave the same files, of the same sizes.
 func TestTestdataAgreesWithFio(t *testing.T) {
 	fio, err := exec.LookPath("fio")
 	if err != nil {
@@ -119,15 +121,38 @@ func TestTestdataAgreesWithFio(t *testing.T) {
 		t.Run(filepath.Base(p), func(t *testing.T) {
 			abs, _ := filepath.Abs(p)
 			mixed := strings.Contains(filepath.Base(p), "mixed")
-			l := looptest.New(t, 128<<20, looptest.Options{})
+			src, err := os.ReadFile(abs)
+			if err != nil {
+				t.Fatal(err)
+			}
 			dir := t.TempDir()
-			cmd := exec.Command(fio, "--output-format=json", "--filename="+l.Path, "--write_iops_log=fio", abs)
+			var target []string
+			var filesDirs [2]string
+			files := strings.Contains(string(src), "${FILES_DIR}")
+			if files {
+				filesDirs = [2]string{shmDir(t), shmDir(t)}
+				t.Setenv("FILES_DIR", filesDirs[0])
+			} else {
+				l := looptest.New(t, 128<<20, looptest.Options{})
+				target = []string{"--filename=" + l.Path}
+			}
+			cmd := exec.Command(fio, append(append([]string{"--output-format=json"}, target...), "--write_iops_log=fio", abs)...)
 			cmd.Dir = dir
 			fout, err := cmd.Output()
 			if err != nil {
 				t.Fatalf("fio: %v", err)
 			}
-			iout := runInDir(t, dir, "--output-format=json", "--filename="+l.Path, "--force", "--write_iops_log=iob", abs)
+			if files {
+				t.Setenv("FILES_DIR", filesDirs[1])
+			}
+			iout := runInDir(t, dir, append(append([]string{"--output-format=json", "--force"}, target...), "--write_iops_log=iob", abs)...)
+			if files {
+				fl, il := listFiles(t, filesDirs[0]), listFiles(t, filesDirs[1])
+				if fl != il {
+					t.Errorf("files left: fio %s, iobench %s", fl, il)
+				}
+				t.Logf("files (fio and iobench agree): %s", il)
+			}
 			f, b := readWhatRan(t, fout, dir, "fio"), readWhatRan(t, []byte(iout), dir, "iob")
 			if len(f) != len(b) {
 				t.Fatalf("fio ran %d jobs, iobench %d", len(f), len(b))
@@ -171,4 +196,40 @@ func TestTestdataAgreesWithFio(t *testing.T) {
 			}
 		})
 	}
+}
+
+// shmDir returns a new directory on tmpfs (which takes O_DIRECT), removed
+// when the test ends.
+func shmDir(t *testing.T) string {
+	t.Helper()
+	d, err := os.MkdirTemp(targetDir(), "iobench-files-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+// listFiles lists the regular files under dir with their sizes, in name
+// order.
+func listFiles(t *testing.T, dir string) string {
+	t.Helper()
+	var parts []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		st, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		parts = append(parts, fmt.Sprintf("%s=%d", rel, st.Size()))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, " ")
 }

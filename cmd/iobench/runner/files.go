@@ -1,0 +1,366 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/iobench/iobench/device"
+	"github.com/iobench/iobench/engine"
+	"github.com/iobench/iobench/engine/mapper"
+	"github.com/iobench/iobench/mapcache"
+	"github.com/iobench/iobench/workloads"
+)
+
+// jobTarget is what a job runs on: its files (block devices or regular
+// files; iobench's automatic target for a job that names none), each one
+// device of the job's engine, and which of them each clone works on. A
+// job on one target is a job with one file: the same path through the
+// runner serves both.
+type jobTarget struct {
+	paths []string // every file of the job, once, in device order
+	// clones[c] lists clone c's files in file order, as indexes into
+	// paths: every clone has the same list when the files are named
+	// (filename=), and files of its own when iobench names them.
+	clones [][]int
+	// plans[i] is what the job needs of paths[i] (the bytes it must hold)
+	// and covers of it per pass (IO).
+	plans []workloads.FilePlan
+	// regular[i] reports a regular file (laid out when too short,
+	// removed by unlink); have[i] is its size before the run.
+	regular []bool
+	have    []uint64
+	shared  bool // the clones share their files
+}
+
+// planTargets returns each job's target, checking named files first, and
+// the automatic target that jobs naming no file share (the caller closes
+// it). Regular files that a job needs and that are missing or too short
+// are laid out afterwards by layOutFiles; every size problem that can be
+// known before any I/O is an error here.
+func planTargets(jobs []workloads.Job, st settings, run *Run) ([]*jobTarget, *Target, error) {
+	targets := make([]*jobTarget, len(jobs))
+	var auto *Target
+	for i := range jobs {
+		j := &jobs[i]
+		t := &jobTarget{shared: true}
+		targets[i] = t
+		if !j.NamesFiles() {
+			if auto == nil {
+				a, err := AutoTarget(int64(st.targetSize))
+				if err != nil {
+					return nil, auto, err
+				}
+				auto = a
+				run.Target = a.Desc
+			}
+			t.add(auto.Path)
+			for range j.NumJobs {
+				t.clones = append(t.clones, []int{0})
+			}
+			if err := t.plan(j); err != nil {
+				return nil, auto, &badInput{err}
+			}
+			continue
+		}
+		run.Target = j.Filename
+		if j.Filename == "" {
+			run.Target = strings.Join(j.FilePaths(0), ":")
+		}
+		t.shared = j.Filename != ""
+		for c := range j.NumJobs {
+			var list []int
+			for _, p := range j.FilePaths(c) {
+				list = append(list, t.add(p))
+			}
+			t.clones = append(t.clones, list)
+			if t.shared {
+				for c := 1; c < j.NumJobs; c++ {
+					t.clones = append(t.clones, list)
+				}
+				break
+			}
+		}
+		if err := t.check(j); err != nil {
+			return nil, auto, &badInput{err}
+		}
+		if err := t.plan(j); err != nil {
+			return nil, auto, &badInput{err}
+		}
+	}
+	return targets, auto, nil
+}
+
+// add adds path to the target's files (once) and returns its index.
+func (t *jobTarget) add(path string) int {
+	for i, p := range t.paths {
+		if p == path {
+			return i
+		}
+	}
+	t.paths = append(t.paths, path)
+	return len(t.paths) - 1
+}
+
+// layoutAllowed reports whether iobench lays out job j's regular files:
+// fio does so for every engine that does I/O; with a mapper other than
+// linear the file is a device image, whose size the mapper reads.
+func layoutAllowed(j *workloads.Job) bool { return j.Mapper == "linear" && !j.NullIO() }
+
+// check finds what each of the job's files is, before any I/O: a block
+// device (with the write-safety checks for a writing job), a regular file,
+// or a missing one, which the job may create unless allow_file_create=0
+// or its directory does not exist. A mapper=fiemap job reads its file
+// through the block device under it, which becomes the target.
+func (t *jobTarget) check(j *workloads.Job) error {
+	for _, d := range j.Directories() {
+		if st, err := os.Stat(d); err != nil || !st.IsDir() {
+			return fmt.Errorf("job %q: directory=%s: not a directory", j.Name, d)
+		}
+	}
+	for i, p := range t.paths {
+		st, err := os.Stat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist) && !j.AllowFileCreate:
+			return fmt.Errorf("job %q: %s does not exist, and allow_file_create=0 forbids creating it", j.Name, p)
+		case errors.Is(err, fs.ErrNotExist) && !layoutAllowed(j):
+			return fmt.Errorf("job %q: filename: %w", j.Name, err)
+		case errors.Is(err, fs.ErrNotExist):
+			t.regular = append(t.regular, true)
+			continue
+		case err != nil:
+			return fmt.Errorf("job %q: filename: %w", j.Name, err)
+		}
+		if j.Mapper == "fiemap" {
+			dev, err := fiemapDevice(p)
+			if err != nil {
+				return err
+			}
+			t.paths[i] = dev
+			t.regular = append(t.regular, false)
+			continue
+		}
+		if err := checkTarget(j, p); err != nil {
+			return err
+		}
+		t.regular = append(t.regular, st.Mode().IsRegular())
+	}
+	return nil
+}
+
+// plan sizes the job's files (workloads.PlanFiles) from the sizes they
+// have, and refuses what cannot be laid out: a block device too small for
+// the job, a regular file too short when allow_file_create=0 or when the
+// job's mapper reads the file as an image.
+func (t *jobTarget) plan(j *workloads.Job) error {
+	t.have = make([]uint64, len(t.paths))
+	t.plans = make([]workloads.FilePlan, len(t.paths))
+	if t.regular == nil {
+		t.regular = make([]bool, len(t.paths))
+	}
+	for i, p := range t.paths {
+		if t.regular[i] {
+			if st, err := os.Stat(p); err == nil {
+				t.have[i] = uint64(st.Size())
+			}
+			continue
+		}
+		d, err := device.Open(p, device.Options{ReadOnly: true})
+		if err != nil {
+			return err
+		}
+		t.have[i] = d.Geometry().SizeBytes
+		d.Close()
+	}
+	if len(t.paths) == 1 && (j.SizePct > 0 || j.OffsetPct > 0) {
+		// As preflight resolves them against the device (which it
+		// then does again, to the same values).
+		size := t.have[0]
+		j.ResolvePct(size)
+		if j.SizePct > 0 && j.Size == 0 {
+			return fmt.Errorf("job %q: size=%g%% of %s's %d bytes is less than a block", j.Name, j.SizePct, t.paths[0], size)
+		}
+		if j.SizePct > 0 {
+			j.Size = min(j.Size, size-min(j.Offset, size))
+		}
+	}
+	seen := make([]bool, len(t.paths))
+	for c, list := range t.clones {
+		paths, have := make([]string, len(list)), make([]uint64, len(list))
+		for k, pi := range list {
+			paths[k], have[k] = t.paths[pi], t.have[pi]
+		}
+		plans, err := j.PlanFiles(paths, have, c)
+		if err != nil {
+			return err
+		}
+		for k, pi := range list {
+			p := plans[k]
+			if seen[pi] {
+				p.IO = t.plans[pi].IO
+			}
+			p.Need = max(p.Need, t.plans[pi].Need)
+			t.plans[pi], seen[pi] = p, true
+		}
+	}
+	for i, p := range t.paths {
+		need := t.plans[i].Need
+		if need <= t.have[i] {
+			continue
+		}
+		switch {
+		case !t.regular[i] || !layoutAllowed(j):
+			return fmt.Errorf("job %q: offset %d (+ offset_increment for its clones) + size %d exceed %s's %d bytes", j.Name, need-t.plans[i].IO, t.plans[i].IO, p, t.have[i])
+		case !j.AllowFileCreate:
+			return fmt.Errorf("job %q: %s holds %d bytes, the job needs %d, and allow_file_create=0 forbids laying it out", j.Name, p, t.have[i], need)
+		}
+	}
+	return nil
+}
+
+// layOutFiles creates and extends the regular files each job needs, as
+// fio's "Laying out IO file" does, before any job runs: a job that reads
+// (or writes with overwrite=1) gets its files written to their size with
+// the job's buffer contents (random data unless zero_buffers or
+// buffer_pattern), a job that only writes gets them allocated
+// (fallocate=native, the default) or sparse (fallocate=none); each file
+// is flushed. Unlike fio, which rewrites a short file from its start,
+// iobench writes only past its end: what a short file held stays. The
+// line saying so goes to stderr.
+func layOutFiles(jobs []workloads.Job, targets []*jobTarget, stderr io.Writer) error {
+	for ji, t := range targets {
+		j := &jobs[ji]
+		var n int
+		var total uint64
+		for i := range t.paths {
+			if t.regular[i] && t.plans[i].Need > t.have[i] {
+				n++
+				total += t.plans[i].Need
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		if n == 1 {
+			fmt.Fprintf(stderr, "%s: Laying out IO file (1 file / %dMiB)\n", j.Name, total>>20)
+		} else {
+			fmt.Fprintf(stderr, "%s: Laying out IO files (%d files / total %dMiB)\n", j.Name, n, total>>20)
+		}
+		for i, p := range t.paths {
+			if !t.regular[i] || t.plans[i].Need <= t.have[i] {
+				continue
+			}
+			if err := layOut(j, p, t.have[i], t.plans[i].Need); err != nil {
+				return fmt.Errorf("job %q: lay out %s: %w", j.Name, p, err)
+			}
+			t.have[i] = t.plans[i].Need
+		}
+	}
+	return nil
+}
+
+// layOut makes the regular file at path hold need bytes (it holds have).
+func layOut(j *workloads.Job, path string, have, need uint64) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if !j.RW.Reads() && !j.Overwrite {
+		if j.Fallocate == "native" {
+			err := unix.Fallocate(int(f.Fd()), 0, int64(have), int64(need-have))
+			if err != nil && !errors.Is(err, unix.EOPNOTSUPP) {
+				return fmt.Errorf("fallocate: %w", err)
+			}
+		}
+		if err := f.Truncate(int64(need)); err != nil {
+			return err
+		}
+		return f.Sync()
+	}
+	fill := newBufferFiller(j, j.RandSeed^0x6c61796f7574)
+	buf := make([]byte, 1<<20)
+	fill.initial(buf)
+	for off := have; off < need; {
+		n := min(uint64(len(buf)), need-off)
+		if _, err := f.WriteAt(buf[:n], int64(off)); err != nil {
+			return err
+		}
+		off += n
+		if !fill.fixed() {
+			fill.random(buf)
+		}
+	}
+	return f.Sync()
+}
+
+// removeFiles removes the regular files of a job that sets unlink, once
+// it has run.
+func removeFiles(j *workloads.Job, t *jobTarget) error {
+	if !j.Unlink {
+		return nil
+	}
+	var errs []error
+	for i, p := range t.paths {
+		if t.regular[i] {
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// linearFiles is the mapper of a job on several files: file i of the
+// engine (named fileName(i)) is the whole of device i, in place, as
+// mapper.Linear maps one.
+type linearFiles struct {
+	engine.InPlace
+	byName map[string]*mapper.Linear
+}
+
+func newLinearFiles(n int) *linearFiles {
+	m := &linearFiles{byName: make(map[string]*mapper.Linear, n)}
+	for i := range n {
+		m.byName[fileName(i)] = mapper.NewLinear(uint32(i), 0, 0)
+	}
+	return m
+}
+
+// fileName is the engine's name for file i of a job on several files.
+func fileName(i int) string { return fmt.Sprintf("file%d", i) }
+
+func (m *linearFiles) of(f *engine.File) (*mapper.Linear, error) {
+	l, ok := m.byName[f.Name()]
+	if !ok {
+		return nil, fmt.Errorf("%w: no file %q in the job", mapper.ErrConfig, f.Name())
+	}
+	return l, nil
+}
+
+// OpenFile reports the size of the file's device.
+func (m *linearFiles) OpenFile(f *engine.File) (uint64, error) {
+	l, err := m.of(f)
+	if err != nil {
+		return 0, err
+	}
+	return l.OpenFile(f)
+}
+
+// MapRead maps the file onto its own device.
+func (m *linearFiles) MapRead(req *engine.MapRequest, dst []mapcache.Mapping) ([]mapcache.Mapping, error) {
+	l, err := m.of(req.File)
+	if err != nil {
+		return dst, err
+	}
+	return l.MapRead(req, dst)
+}

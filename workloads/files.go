@@ -1,0 +1,342 @@
+package workloads
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// A job's files, as fio has them. A job runs on one target or on several:
+// the names of filename= (separated by ':', where '\:' is a colon inside a
+// name), or nrfiles files named jobname.clone.file that each clone makes
+// for itself when no filename is given, in directory= (or the working
+// directory). Each file is addressed from 0 to its own size; the job's
+// offset and size apply to each file, and file_service_type says in which
+// order the files take the job's I/O.
+
+// FileService is fio's file_service_type: which file takes the next I/O.
+type FileService struct {
+	// Kind is "roundrobin" (each file in turn), "sequential" (a file
+	// until its part of the pass is done, then the next) or "random" (a
+	// file drawn at random among those not done).
+	Kind string
+	// N is the I/Os a file takes before the job moves on (roundrobin,
+	// random); 1 unless given as kind:N.
+	N int
+}
+
+func (s FileService) String() string {
+	if s.N > 1 && s.Kind != "sequential" {
+		return s.Kind + ":" + strconv.Itoa(s.N)
+	}
+	return s.Kind
+}
+
+// ParseFileService parses file_service_type: roundrobin, sequential or
+// random, each with an optional ":N". fio's zipf, pareto, normal and gauss
+// file choices are refused.
+func ParseFileService(v string) (FileService, error) {
+	kind, arg, hasArg := strings.Cut(strings.ToLower(strings.TrimSpace(v)), ":")
+	s := FileService{Kind: kind, N: 1}
+	switch kind {
+	case "roundrobin", "sequential", "random":
+	case "zipf", "pareto", "normal", "gauss":
+		return s, fmt.Errorf("%w: file_service_type=%s: skewed file choices are not implemented (roundrobin, sequential, random)", ErrRefused, kind)
+	default:
+		return s, fmt.Errorf("want roundrobin, sequential or random, with an optional :N")
+	}
+	if hasArg {
+		n, err := parseInt(arg, 1, 1<<30)
+		if err != nil {
+			return s, fmt.Errorf(":%s: %w", arg, err)
+		}
+		s.N = n
+	}
+	return s, nil
+}
+
+// splitList splits a ':' separated list of names, where '\:' is a colon
+// inside a name (fio's escape); empty names are dropped.
+func splitList(v string) []string {
+	var out []string
+	var cur strings.Builder
+	for i := 0; i < len(v); i++ {
+		switch {
+		case v[i] == '\\' && i+1 < len(v) && v[i+1] == ':':
+			cur.WriteByte(':')
+			i++
+		case v[i] == ':':
+			if cur.Len() > 0 {
+				out = append(out, cur.String())
+			}
+			cur.Reset()
+		default:
+			cur.WriteByte(v[i])
+		}
+	}
+	if cur.Len() > 0 {
+		out = append(out, cur.String())
+	}
+	return out
+}
+
+// Filenames returns the names filename= gives, unescaped; nil when it is
+// not set.
+func (j *Job) Filenames() []string { return splitList(j.Filename) }
+
+// Directories returns the directories directory= gives; nil when it is
+// not set.
+func (j *Job) Directories() []string { return splitList(j.Directory) }
+
+// NamesFiles reports whether the job runs on files of its own rather than
+// iobench's automatic target: it names them (filename), or asks for files
+// by directory, nrfiles or filesize, which fio then names
+// jobname.clone.file.
+func (j *Job) NamesFiles() bool {
+	return j.Filename != "" || j.IsSet("directory") || j.IsSet("nrfiles") || j.FileSize[1] > 0
+}
+
+// NumFiles returns how many files each clone of the job works on.
+func (j *Job) NumFiles() int {
+	if n := len(j.Filenames()); n > 0 {
+		return n
+	}
+	return max(j.NrFiles, 1)
+}
+
+// FilePaths returns the paths clone works on, in file order, as fio names
+// them. Named files are shared by every clone, each prefixed with the
+// first directory when directory= is set (fio prefixes absolute names
+// too). Without filename= each clone has files of its own,
+// jobname.clone.file, in directory number clone mod the number of
+// directories (or the working directory). Nil when the job names no files
+// (NamesFiles is false).
+func (j *Job) FilePaths(clone int) []string {
+	if !j.NamesFiles() {
+		return nil
+	}
+	dirs := j.Directories()
+	if names := j.Filenames(); len(names) > 0 {
+		out := make([]string, len(names))
+		for i, n := range names {
+			out[i] = n
+			if len(dirs) > 0 {
+				out[i] = dirs[0] + "/" + n
+			}
+		}
+		return out
+	}
+	dir := ""
+	if len(dirs) > 0 {
+		dir = dirs[clone%len(dirs)]
+	}
+	out := make([]string, max(j.NrFiles, 1))
+	for i := range out {
+		out[i] = filepath.Join(dir, fmt.Sprintf("%s.%d.%d", j.Name, clone, i))
+	}
+	return out
+}
+
+// FilePlan is one file's part of a job.
+type FilePlan struct {
+	// Need is the bytes the file must hold; a regular file that is
+	// shorter is laid out to this size before the job.
+	Need uint64
+	// IO is the bytes of the file, from the job's offset, that one pass
+	// of the job covers (fio's io_size of a file).
+	IO uint64
+}
+
+// PlanFiles returns what each of clone's files must hold and what the job
+// covers of it, given the bytes each holds now (have; 0 for a file that
+// does not exist), as fio sizes them:
+//   - without filesize, each file takes size/files bytes of the job's
+//     size, or all it holds when the job gives no size;
+//   - with filesize, a file keeps its size when it lies in the range;
+//     otherwise it gets the size, or one drawn from the range, rounded
+//     down to the smallest block size (reproducible from randseed).
+//
+// A file of zero bytes with no size to give it is an error naming it.
+func (j *Job) PlanFiles(paths []string, have []uint64, clone int) ([]FilePlan, error) {
+	out := make([]FilePlan, len(paths))
+	n := uint64(len(paths))
+	unit := max(j.MinBS(), 1)
+	rng := rand.New(rand.NewPCG(j.RandSeed^0x66696c6573697a65, uint64(clone)))
+	start := j.Offset + uint64(clone)*j.OffsetIncrement
+	for i := range paths {
+		p := &out[i]
+		lo, hi := j.FileSize[0], j.FileSize[1]
+		switch {
+		case hi == 0 && j.Size > 0:
+			p.IO = j.Size / n
+		case hi == 0:
+			p.IO = have[i] - min(start, have[i])
+		case have[i] >= lo && have[i] <= hi:
+			p.IO = have[i]
+		case lo == hi:
+			p.IO = lo
+		default:
+			s := lo + rng.Uint64N(hi-lo+1)
+			p.IO = max(s/unit*unit, lo)
+		}
+		switch {
+		case p.IO == 0 && have[i] > 0:
+			return nil, fmt.Errorf("job %q: offset %d is past the end of %s (%d bytes)", j.Name, start, paths[i], have[i])
+		case p.IO == 0:
+			return nil, fmt.Errorf("job %q: %s does not exist or is empty and the job gives no size: give size= or filesize=", j.Name, paths[i])
+		}
+		p.Need = start + p.IO
+	}
+	return out, nil
+}
+
+// FileGen spreads one clone's I/O over its files as file_service_type
+// says, each file through a Generator of its own (offsets from 0 in that
+// file). A file whose part of the pass is done takes no more I/O until
+// every file's is; then a new pass starts. With one file it is that
+// file's Generator. Not safe for concurrent use; Next allocates nothing.
+type FileGen struct {
+	gens  []*Generator
+	left  []uint64 // bytes of the current pass each file still takes
+	span  uint64
+	svc   FileService
+	cur   int // the file taking I/O; -1 before the first
+	taken int // I/Os the current file has taken since it was chosen
+	rng   *rand.Rand
+}
+
+// NewFileGen returns clone's chooser over gens, one Generator per file.
+// With filesize and size both set, a pass covers at most size bytes of
+// all the files together (fio stops the job there).
+func NewFileGen(j *Job, clone int, gens []*Generator) *FileGen {
+	g := &FileGen{gens: gens, left: make([]uint64, len(gens)), svc: j.FileService, cur: -1,
+		rng: rand.New(rand.NewPCG(j.RandSeed^0x66696c6573657276, uint64(clone)))}
+	if g.svc.Kind == "" {
+		g.svc = FileService{Kind: "roundrobin", N: 1}
+	}
+	for _, x := range gens {
+		g.span += x.Span()
+	}
+	if len(gens) > 1 && j.FileSize[1] > 0 && j.Size > 0 {
+		g.span = min(g.span, j.Size)
+	}
+	g.refill()
+	return g
+}
+
+// Span returns the bytes of one pass over all the files.
+func (g *FileGen) Span() uint64 { return g.span }
+
+// Files returns the number of files.
+func (g *FileGen) Files() int { return len(g.gens) }
+
+// Gen returns file i's Generator.
+func (g *FileGen) Gen(i int) *Generator { return g.gens[i] }
+
+func (g *FileGen) refill() {
+	for i, x := range g.gens {
+		g.left[i] = x.Span()
+	}
+}
+
+// Next returns the file that takes the next I/O, and the I/O.
+func (g *FileGen) Next() (int, IO) {
+	if len(g.gens) == 1 {
+		return 0, g.gens[0].Next()
+	}
+	if g.cur < 0 || g.left[g.cur] == 0 || g.svc.Kind != "sequential" && g.taken >= g.svc.N {
+		g.choose()
+	}
+	io := g.gens[g.cur].Next()
+	g.left[g.cur] -= min(g.left[g.cur], io.Length)
+	g.taken++
+	return g.cur, io
+}
+
+// choose picks the next file: the one after the current (roundrobin,
+// sequential) or one drawn at random, among the files whose part of the
+// pass is not done; when every file's is, a new pass starts.
+func (g *FileGen) choose() {
+	g.taken = 0
+	undone := 0
+	for _, l := range g.left {
+		if l > 0 {
+			undone++
+		}
+	}
+	if undone == 0 {
+		g.refill()
+		undone = len(g.left)
+	}
+	if g.svc.Kind == "random" {
+		k := g.rng.IntN(undone)
+		for i, l := range g.left {
+			if l > 0 {
+				if k == 0 {
+					g.cur = i
+					return
+				}
+				k--
+			}
+		}
+	}
+	for i := 1; i <= len(g.gens); i++ {
+		c := (g.cur + i) % len(g.gens)
+		if g.cur < 0 {
+			c = i - 1
+		}
+		if g.left[c] > 0 {
+			g.cur = c
+			return
+		}
+	}
+}
+
+// setFileSize sets filesize: one size, or a range lo-hi.
+func setFileSize(j *Job, v string) error {
+	lo, hi, isRange := strings.Cut(v, "-")
+	a, err := j.parseSize(lo)
+	if err != nil {
+		return err
+	}
+	b := a
+	if isRange {
+		if b, err = j.parseSize(hi); err != nil {
+			return err
+		}
+	}
+	if a == 0 || b < a {
+		return fmt.Errorf("want a size, or lo-hi with 0 < lo <= hi")
+	}
+	j.FileSize = [2]uint64{a, b}
+	return nil
+}
+
+// rangeString prints a size or a range lo-hi; "" for none.
+func rangeString(r [2]uint64) string {
+	switch {
+	case r[1] == 0:
+		return ""
+	case r[0] == r[1]:
+		return sizeString(r[0])
+	}
+	return sizeString(r[0]) + "-" + sizeString(r[1])
+}
+
+// setFallocate sets fallocate: native, posix or 1 allocate the files a
+// writing job creates; none or 0 leave them sparse.
+func setFallocate(j *Job, v string) error {
+	switch strings.ToLower(v) {
+	case "native", "posix", "1":
+		j.Fallocate = "native"
+	case "none", "0":
+		j.Fallocate = "none"
+	case "keep", "truncate":
+		return fmt.Errorf("%w: fallocate=%s: not implemented (native, posix or none)", ErrRefused, v)
+	default:
+		return fmt.Errorf("want native, posix or none")
+	}
+	return nil
+}

@@ -183,6 +183,10 @@ type Job struct {
 	// CPUs is the set of CPUs the job's threads may run on (cpus_allowed,
 	// cpumask); empty: any.
 	CPUs []int
+	// CPUSplit (cpus_allowed_policy=split) gives each job thread one CPU
+	// of CPUs: thread n of the run (from 1) takes CPUs[(n-1) % len(CPUs)],
+	// as fio numbers its threads across every job of the run.
+	CPUSplit bool
 	// BWAvgTime and IOPSAvgTime are the bandwidth and IOPS sampling
 	// periods (fio's bwavgtime, iopsavgtime).
 	BWAvgTime, IOPSAvgTime time.Duration

@@ -236,13 +236,23 @@ var options = []Option{
 	{Name: "cpumask", Arg: "mask", Help: "CPUs the job's threads may run on, as a bit mask (0x3 is CPUs 0 and 1)", kind: kindString,
 		set: func(j *Job, v string) (err error) { j.CPUs, err = parseCPUMask(v); return },
 		get: func(j *Job) string { return cpuListString(j.CPUs) }},
-	{Name: "cpus_allowed_policy", Arg: "shared", Default: "shared", Help: "shared only: every thread of the job may use every CPU of the set", kind: kindString,
-		set: func(j *Job, v string) error { return nil }, get: func(j *Job) string { return "shared" },
-		refuse: func(v string) string {
-			if strings.EqualFold(v, "shared") {
-				return ""
+	{Name: "cpus_allowed_policy", Arg: "shared|split", Default: "shared", Help: "shared: every thread of the job may use every CPU of the set; split: each thread gets one CPU of it, in turn over the run's threads", kind: kindString,
+		set: func(j *Job, v string) error {
+			switch strings.ToLower(v) {
+			case "shared":
+				j.CPUSplit = false
+			case "split":
+				j.CPUSplit = true
+			default:
+				return fmt.Errorf("%w: %q (shared or split)", ErrBadValue, v)
 			}
-			return "only shared is implemented (each thread may use every CPU of the set)"
+			return nil
+		},
+		get: func(j *Job) string {
+			if j.CPUSplit {
+				return "split"
+			}
+			return "shared"
 		}},
 	{Name: "write_bw_log", Arg: "prefix", Help: "log bandwidth to PREFIX_bw.N.log (fio's log format)", kind: kindString,
 		set: func(j *Job, v string) error { j.Logs.BW = v; return nil }, get: func(j *Job) string { return j.Logs.BW }},

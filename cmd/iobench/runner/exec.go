@@ -753,8 +753,14 @@ func (w *worker) start() error {
 		if err := unix.SchedGetaffinity(0, &old); err != nil {
 			return fmt.Errorf("cpus_allowed: %w", err)
 		}
-		for _, c := range j.CPUs {
-			set.Set(c)
+		if j.CPUSplit {
+			// fio's split: the run's thread n takes the set's CPU
+			// (n-1) mod its size.
+			set.Set(j.CPUs[(w.thread-1)%len(j.CPUs)])
+		} else {
+			for _, c := range j.CPUs {
+				set.Set(c)
+			}
 		}
 		if err := unix.SchedSetaffinity(0, &set); err != nil {
 			return fmt.Errorf("cpus_allowed: pin the job's thread: %w", err)

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"unsafe"
@@ -189,6 +190,30 @@ func TestKBBaseAndPinning(t *testing.T) {
 	cpus, _ := jobs[0]["iobench"].(map[string]any)["cpus_allowed"].([]any)
 	if len(cpus) != 1 || cpus[0].(float64) != 0 {
 		t.Errorf("cpus_allowed=0: the thread ran on %v", cpus)
+	}
+}
+
+// TestCPUsSplit: cpus_allowed_policy=split gives each thread of the run
+// one CPU of the set, in turn across jobs, as fio numbers its threads.
+func TestCPUsSplit(t *testing.T) {
+	if runtime.NumCPU() < 2 {
+		t.Skip("needs two CPUs")
+	}
+	jobFile := filepath.Join(t.TempDir(), "split.fio")
+	text := "[global]\nrw=read\nbs=64k\nsize=4m\ncpus_allowed=0-1\ncpus_allowed_policy=split\n[a]\nnumjobs=3\n[b]\nnumjobs=2\n"
+	if err := os.WriteFile(jobFile, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	jobs, _ := jsonRunOf(t, jobFile)
+	want := []float64{0, 1, 0, 1, 0}
+	if len(jobs) != len(want) {
+		t.Fatalf("%d job reports, want %d", len(jobs), len(want))
+	}
+	for i, j := range jobs {
+		cpus, _ := j["iobench"].(map[string]any)["cpus_allowed"].([]any)
+		if len(cpus) != 1 || cpus[0].(float64) != want[i] {
+			t.Errorf("thread %d (%v): ran on CPUs %v, want [%v]", i+1, j["jobname"], cpus, want[i])
+		}
 	}
 }
 

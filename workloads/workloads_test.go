@@ -111,7 +111,7 @@ func TestParseErrors(t *testing.T) {
 		{"[a]\nioengine=libaio\n", 2, "ioengine", ErrRefused},
 		{"[a]\nzonemode=zbd\n", 2, "zonemode", ErrRefused},
 		{"[a]\niodepth=4\niodepth_low=8\n", 1, "", nil},
-		{"[a]\ncpus_allowed_policy=split\n", 2, "cpus_allowed_policy", ErrRefused},
+		{"[a]\ncpus_allowed_policy=spread\n", 2, "cpus_allowed_policy", ErrBadValue},
 		{"[a]\nkb_base=999\n", 2, "kb_base", ErrBadValue},
 		{"[a]\npercentile_list=50:101\n", 2, "percentile_list", ErrBadValue},
 		{"[a]\ncpus_allowed=3-1\n", 2, "cpus_allowed", ErrBadValue},

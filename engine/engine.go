@@ -83,6 +83,17 @@ type Config struct {
 	// ArenaBytes is the size of the aligned buffer arena that Buffer hands
 	// out from. Default 16 MiB.
 	ArenaBytes int
+	// EagerSubmit: while the kernel holds fewer than this many of a
+	// queue's device I/Os, Queue.Submit hands new I/O to the kernel at
+	// once rather than at the next Flush or Reap, so that a device low on
+	// work does not idle while the caller prepares more; with more in the
+	// kernel, new I/O goes in one call when the caller next waits. 0 means
+	// 16; negative: only at Flush and Reap. The null ring never submits
+	// early (its NOPs complete inline).
+	EagerSubmit int
+	// NoYield turns off the yield before a queue with at most yieldDepth
+	// I/Os in flight sleeps for a completion (see Queue.pump).
+	NoYield bool
 	// NewRing creates rings; nil means io_uring (tests pass a fault ring).
 	NewRing RingFactory
 	// DiscardIoctl makes trims of block devices use the BLKDISCARD ioctl
@@ -123,6 +134,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.ArenaBytes <= 0 {
 		cfg.ArenaBytes = 16 << 20
+	}
+	if cfg.EagerSubmit == 0 {
+		cfg.EagerSubmit = defaultEagerSubmit
 	}
 	if cfg.NewRing == nil {
 		cfg.NewRing = NewIOURing

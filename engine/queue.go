@@ -40,6 +40,10 @@ type Queue struct {
 	background bool
 	depth      int  // ring entries: the most device I/Os in flight
 	cached     bool // !Config.NoCache: resolve through the extent cache
+	// eager is Config.EagerSubmit (0 for the null ring: never early);
+	// yield is !Config.NoYield (ringloop.go).
+	eager int
+	yield bool
 
 	// slots[i] is the device I/O in flight with user data i; freeSlot
 	// lists the free indexes. depth == len(freeSlot) + I/Os in flight.
@@ -126,6 +130,10 @@ func (e *Engine) newQueue(background bool) (*Queue, error) {
 		return nil, err
 	}
 	q.ring = ring
+	q.eager, q.yield = max(e.cfg.EagerSubmit, 0), !e.cfg.NoYield
+	if u, ok := ring.(*iouring); ok && u.null {
+		q.eager = 0
+	}
 	if err := e.registerWith(ring); err != nil {
 		_ = ring.Close()
 		return nil, err
@@ -166,9 +174,10 @@ func (q *Queue) Depth() int { return q.depth }
 
 // Submit resolves each request through the cache (calling the mapper on
 // misses) and queues its device I/O on the ring. The kernel sees the I/O at
-// the next Flush or Reap. A request that fails before any I/O completes at
-// once (returned by the next Reap with its Err set); Submit itself fails
-// only for a closed queue.
+// once while it holds fewer than Config.EagerSubmit of the queue's I/Os,
+// otherwise at the next Flush or Reap. A request that fails before any I/O
+// completes at once (returned by the next Reap with its Err set); Submit
+// itself fails only for a closed queue.
 func (q *Queue) Submit(reqs ...*Request) error {
 	if q.ring == nil {
 		return ErrClosed
@@ -177,6 +186,7 @@ func (q *Queue) Submit(reqs ...*Request) error {
 		q.start(r)
 	}
 	q.fill()
+	q.submitEarly()
 	q.deliver()
 	return nil
 }

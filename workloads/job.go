@@ -115,7 +115,8 @@ type Job struct {
 	IODepth int
 	// Batching, with fio's meanings: BatchSubmit I/Os go to the kernel
 	// together (0: all that are queued, when the job next waits for a
-	// completion); a wait is for at least BatchCompleteMin completions and
+	// completion; BatchAuto, unset: the engine's eager submission,
+	// engine.Config.EagerSubmit); a wait is for at least BatchCompleteMin completions and
 	// takes at most BatchCompleteMax (0: all that are ready); after the
 	// queue was full it drains to IODepthLow before it is filled again
 	// (0: refilled at once).
@@ -277,7 +278,7 @@ func (l *Logs) Any() bool { return l.BW != "" || l.IOPS != "" || l.Lat != "" || 
 func NewJob(name string) Job {
 	return Job{
 		Name: name, RW: Read, RWMixRead: 50, BS: [2]uint64{4096, 4096},
-		IODepth: 1, BatchCompleteMin: 1, IOEngine: "io_uring", NumJobs: 1, Direct: true, Invalidate: true, PercentageRandom: 100, ThinkBlocks: 1, DoVerify: true, RandomGenerator: "tausworthe", ZoneMode: "none",
+		IODepth: 1, BatchSubmit: BatchAuto, BatchCompleteMin: 1, IOEngine: "io_uring", NumJobs: 1, Direct: true, Invalidate: true, PercentageRandom: 100, ThinkBlocks: 1, DoVerify: true, RandomGenerator: "tausworthe", ZoneMode: "none",
 		LatencyWindow: time.Second, LatencyPercentile: 100,
 		Buffers: Buffers{Scramble: true, CompressChunk: 512}, Dist: Dist{Kind: "random"},
 		RandRepeat: true, RandSeed: 0x89, Mapper: "linear", Extents: 1024, Cache: true,
@@ -287,6 +288,11 @@ func NewJob(name string) Job {
 		NrFiles: 1, FileService: FileService{Kind: "roundrobin", N: 1}, AllowFileCreate: true, Fallocate: "native",
 	}
 }
+
+// BatchAuto is BatchSubmit when iodepth_batch_submit is not given: I/O
+// goes to the kernel at once while the device holds little of the job's
+// I/O, and together when the job next waits otherwise.
+const BatchAuto = -1
 
 // IsSet reports whether option key was given explicitly.
 func (j *Job) IsSet(key string) bool { return j.set[key] }

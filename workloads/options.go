@@ -87,7 +87,21 @@ var options = []Option{
 	{Name: "bssplit", Arg: "size/pct:...[,size/pct:...]", Help: "mix of block sizes, e.g. 4k/50:64k/40:1m/10 (reads,writes)", kind: kindSize,
 		set: setBSSplit, get: func(j *Job) string { return bssplitString(j.BSSplit) }},
 	intOption("iodepth", "n", "1", "I/Os in flight per job", 1, 4096, func(j *Job) *int { return &j.IODepth }),
-	intOption("iodepth_batch_submit", "n", "0", "I/Os handed to the kernel together; 0: every queued I/O in one call when the job next waits (iobench's fastest; fio's default is 1, each I/O at once); alias iodepth_batch", 0, 4096, func(j *Job) *int { return &j.BatchSubmit }),
+	{Name: "iodepth_batch_submit", Arg: "n", Default: "auto", Help: "I/Os handed to the kernel together, as fio counts them (0: every queued I/O in one call when the job next waits; fio's default is 1, each I/O at once); auto (unset): at once while the device holds fewer than 16 of the job's I/Os, together when the job next waits otherwise; alias iodepth_batch", kind: kindInt,
+		set: func(j *Job, v string) (err error) {
+			if strings.EqualFold(v, "auto") {
+				j.BatchSubmit = BatchAuto
+				return nil
+			}
+			j.BatchSubmit, err = parseInt(v, 0, 4096)
+			return
+		},
+		get: func(j *Job) string {
+			if j.BatchSubmit == BatchAuto {
+				return "auto"
+			}
+			return strconv.Itoa(j.BatchSubmit)
+		}},
 	intOption("iodepth_batch_complete_min", "n", "1", "completions to wait for at least, each time the job waits; alias iodepth_batch_complete", 0, 4096, func(j *Job) *int { return &j.BatchCompleteMin }),
 	intOption("iodepth_batch_complete_max", "n", "0", "completions to take at most each time; 0: all that are ready (at most iodepth, as fio's default)", 0, 4096, func(j *Job) *int { return &j.BatchCompleteMax }),
 	intOption("iodepth_low", "n", "0", "once the queue was full, let it drain to this depth before filling it again; 0: refill at once (fio's default, iodepth)", 0, 4096, func(j *Job) *int { return &j.IODepthLow }),

@@ -322,6 +322,7 @@ func openJob(j *workloads.Job, tgt *jobTarget) (*jobSetup, error) {
 		QueueDepth: max(j.IODepth, 8) * ringSplitFactor(j), NoCache: !j.Cache, FixedBuffers: j.FixedBufs,
 		NewRing:       ringFactory(j),
 		RegisterFiles: j.RegisterFiles, SQPoll: j.SQPoll, IOPoll: j.HiPri, ArenaBytes: arena,
+		EagerSubmit: eagerSubmit(j),
 	})
 	if err != nil {
 		s.close()
@@ -901,6 +902,16 @@ func (w *worker) finish() {
 		}
 	}
 	w.q.Close()
+}
+
+// eagerSubmit is the engine's EagerSubmit for j: its default when
+// iodepth_batch_submit is not given, off when it is (the job's batches
+// are then exactly fio's).
+func eagerSubmit(j *workloads.Job) int {
+	if j.BatchSubmit == workloads.BatchAuto {
+		return 0
+	}
+	return -1
 }
 
 // submitFirst fills the queue to iodepth.

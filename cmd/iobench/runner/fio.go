@@ -165,6 +165,10 @@ func fioJobFile(j workloads.Job, target string) string {
 		}
 		v := kv[1]
 		switch k {
+		case "iodepth_batch_submit":
+			if v == "auto" {
+				continue // iobench's own; fio's default applies
+			}
 		case "runtime", "ramp_time":
 			d, _ := time.ParseDuration(v)
 			v = fmt.Sprintf("%dms", d.Milliseconds())

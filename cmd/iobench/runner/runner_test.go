@@ -212,9 +212,10 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-// TestRefusesDeviceInUse: writing to a device with a filesystem is refused
-// (exit 2, before any I/O) unless --force, also through a symlink.
-func TestRefusesDeviceInUse(t *testing.T) {
+// ext4Loop returns a 64 MiB loop device holding an empty ext4 filesystem
+// (a signature that writes must not destroy) and its backing file's bytes.
+func ext4Loop(t *testing.T) (*looptest.Dev, []byte) {
+	t.Helper()
 	l := looptest.New(t, 64<<20, looptest.Options{})
 	if _, err := exec.LookPath("mkfs.ext4"); err != nil {
 		t.Skip("mkfs.ext4 not installed")
@@ -222,7 +223,17 @@ func TestRefusesDeviceInUse(t *testing.T) {
 	if out, err := exec.Command("mkfs.ext4", "-q", "-F", l.Path).CombinedOutput(); err != nil {
 		t.Fatalf("mkfs.ext4: %v %s", err, out)
 	}
-	before, _ := os.ReadFile(l.Backing)
+	before, err := os.ReadFile(l.Backing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, before
+}
+
+// TestRefusesDeviceInUse: writing to a device with a filesystem is refused
+// (exit 2, before any I/O) unless --force, also through a symlink.
+func TestRefusesDeviceInUse(t *testing.T) {
+	l, before := ext4Loop(t)
 	link := filepath.Join(t.TempDir(), "disk")
 	os.Symlink(l.Path, link)
 	for _, p := range []string{l.Path, link} {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -133,14 +132,7 @@ func TestTrimJobs(t *testing.T) {
 // would be, and where the device cannot discard or the job's sizes are
 // not in its discard units; mappers that cannot trim are refused too.
 func TestTrimRefusals(t *testing.T) {
-	l := looptest.New(t, 64<<20, looptest.Options{})
-	if _, err := exec.LookPath("mkfs.ext4"); err != nil {
-		t.Skip("mkfs.ext4 not installed")
-	}
-	if out, err := exec.Command("mkfs.ext4", "-q", "-F", l.Path).CombinedOutput(); err != nil {
-		t.Fatalf("mkfs.ext4: %v %s", err, out)
-	}
-	before, _ := os.ReadFile(l.Backing)
+	l, before := ext4Loop(t)
 	blank := looptest.New(t, 16<<20, looptest.Options{})
 	cases := []struct {
 		args []string

@@ -3,8 +3,7 @@ package mapcache
 import (
 	"sync"
 	"sync/atomic"
-
-	"golang.org/x/sys/unix"
+	"syscall"
 )
 
 // Tree nodes live on the Go heap, which Linux backs with 4 KiB pages unless
@@ -25,6 +24,9 @@ import (
 // "always" mode.
 
 const hugePage = 2 << 20
+
+// madvCollapse is MADV_COLLAPSE (Linux 6.1), which package syscall lacks.
+const madvCollapse = 25
 
 var hugeRegions struct {
 	last atomic.Uintptr // the region collapsed last: most new nodes land there
@@ -48,7 +50,7 @@ func adviseHuge(addr uintptr) {
 	}
 	if !hugeRegions.done[r] {
 		hugeRegions.done[r] = true
-		_, _, _ = unix.Syscall(unix.SYS_MADVISE, r, hugePage, unix.MADV_COLLAPSE)
+		_, _, _ = syscall.Syscall(syscall.SYS_MADVISE, r, hugePage, madvCollapse)
 	}
 	hugeRegions.last.Store(r)
 }

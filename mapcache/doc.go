@@ -96,4 +96,18 @@
 // leaf's keys, then its word, then its dictionary entry (a dependent load
 // the layout before did not have); what the smaller tree buys back is
 // fewer leaves to miss on.
+//
+// Huge pages. Once a tree has 2048 leaves (about 2 MiB of them), each
+// 2 MiB region of the heap that a new node of it lands in is collapsed
+// into a transparent huge page (MADV_COLLAPSE, hugepages_linux.go; the Go
+// runtime asks for none for heap memory). With 4 KiB pages, nearly every
+// node a lookup in a million-extent tree reads is a TLB miss, a two-level
+// page walk on a VM. In three alternating pairs of LookupVsFlat runs on a
+// busy machine, x-flat at 1M went from 1.14-1.23 to 0.72-0.96 (the flat
+// reference stays in small pages) and at 10M from 1.14-1.25 to 0.85-1.10.
+// In the data path (iobench, 4 KiB random reads at depth 32 of a warm
+// 1M-extent scattered file on a loop device, quiet machine, alternating
+// runs) the scattered file went from 0.65-0.71x the linear mapper's IOPS to
+// 0.90-0.95x. TestLargeTreeOnHugePages reads /proc/self/smaps to check that
+// a large tree's nodes are on huge pages and a small one asks for none.
 package mapcache

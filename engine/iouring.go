@@ -208,6 +208,3 @@ func (u *iouring) Close() error {
 	errs = append(errs, u.r.Close())
 	return errors.Join(errs...)
 }
-
-// Ready reports completions to reap without a system call.
-func (u *iouring) Ready() bool { return u.r.Ready() }

@@ -139,9 +139,10 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 		// on the other, idle vCPU, whose wake-up costs tens of µs on a
 		// VM: at depth 1 (2 vCPUs, loop device over tmpfs, alternating
 		// 3 s runs) the yield took 4 KiB random reads from 0.45x fio to
-		// 0.6-0.75x, and with two CPU-bound processes running from
-		// 0.3-3x to 2.3-12x fio, at 2.3 instead of 10-20 µs of CPU per
-		// read. One system call when the completion is not ready.
+		// 0.6-0.75x on a quiet machine, and with two CPU-bound processes
+		// running from 0.3-3x to 2.2-13x fio (fio itself varied from 13k
+		// to 69k IOPS there), at 2.3-2.6 instead of 10-20 µs of CPU per
+		// read. One system call more when the completion is not ready.
 		unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
 		got += q.reapAll()
 	}

@@ -101,8 +101,8 @@ func New(entries uint32, p Params) (*Ring, error) {
 		}
 		if flags&(SetupDeferTaskrun|SetupCoopTaskrun) != 0 {
 			// The kernel flags completions it holds back as task work
-			// in the shared SQ flags, so Ready sees them without a
-			// system call.
+			// in the shared SQ flags, so PeekBatchCQE sees them (and
+			// has them posted) without waiting for the next submit.
 			flags |= SetupTaskrunFlag
 		}
 		r, err := setup(entries, flags, p)
@@ -441,13 +441,6 @@ func (r *Ring) waitArg(timeout time.Duration) *geteventsArg {
 	*ts = unix.NsecToTimespec(int64(timeout))
 	*arg = geteventsArg{ts: uint64(uintptr(unsafe.Pointer(ts)))}
 	return arg
-}
-
-// Ready reports completions to reap: posted in the CQ, or held by the
-// kernel as task work (seen in the shared SQ flags, with TASKRUN_FLAG).
-// It makes no system call.
-func (r *Ring) Ready() bool {
-	return atomic.LoadUint32(r.cqTail) != atomic.LoadUint32(r.cqHead) || r.cqNeedsFlush()
 }
 
 // cqNeedsFlush reports completions waiting in the kernel: overflowed ones,

@@ -362,12 +362,18 @@ func (r *Ring) submit(waitNr uint32, timeout time.Duration) (int, error) {
 	if r.features&FeatExtArg == 0 {
 		// No timeouts on this kernel: the whole wait goes through the
 		// runtime, without limit.
-		n, _, err := r.enter(toSubmit, waitNr, flags, 0, false)
+		n, timedOut, err := r.enter(toSubmit, waitNr, flags, 0, false)
+		if err == nil {
+			_, err = r.rewait(toSubmit, waitNr, flags, 0, false, timedOut, err)
+		}
 		return n, err
 	}
 	if !r.rawWaits {
 		r.slowWaits++
-		n, _, err := r.enter(toSubmit, waitNr, flags, timeout, false)
+		n, timedOut, err := r.enter(toSubmit, waitNr, flags, timeout, false)
+		if err == nil {
+			_, err = r.rewait(toSubmit, waitNr, flags, timeout, false, timedOut, err)
+		}
 		return n, err
 	}
 	first := timeout
@@ -375,6 +381,9 @@ func (r *Ring) submit(waitNr uint32, timeout time.Duration) (int, error) {
 		first = rawWait
 	}
 	n, timedOut, err := r.enter(toSubmit, waitNr, flags, first, true)
+	if err == nil {
+		timedOut, err = r.rewait(toSubmit, waitNr, flags, first, true, timedOut, err)
+	}
 	if err != nil || !timedOut || first == timeout {
 		return n, err
 	}
@@ -385,6 +394,19 @@ func (r *Ring) submit(waitNr uint32, timeout time.Duration) (int, error) {
 	r.slowWaits++
 	m, _, err := r.enter(0, waitNr, flags, rest, false)
 	return n + m, err
+}
+
+// rewait waits again, without submitting, after a call that submitted
+// and was to wait: when a signal interrupts such a call's wait, the kernel
+// reports the submission and returns before the completions are there
+// (EINTR only comes from a call that submitted nothing). It does nothing
+// when that call timed out, failed or brought the completions.
+func (r *Ring) rewait(toSubmit, waitNr, flags uint32, timeout time.Duration, raw, timedOut bool, err error) (bool, error) {
+	if err != nil || timedOut || toSubmit == 0 || uint32(r.CQReady()) >= waitNr {
+		return timedOut, err
+	}
+	_, timedOut, err = r.enter(0, waitNr, flags, timeout, raw)
+	return timedOut, err
 }
 
 // enter makes one io_uring_enter, retried on signals, raw or through the

@@ -335,9 +335,10 @@ const rawWait = 10 * time.Millisecond
 // ordinary system call, so that a slow device never holds a P from the
 // program's other goroutines; with GOMAXPROCS 1, where a raw wait would
 // stop every other goroutine, all waits go through the runtime. Signals
-// (the runtime's preemption signal
-// arrives as EINTR) are retried; after a raw call the goroutine first
-// yields to the scheduler.
+// (the runtime's preemption signal) arrive as EINTR and are retried, after
+// a raw call once the goroutine has yielded to the scheduler; a signal in
+// the wait of a call that also submitted ends that call without EINTR,
+// and rewait waits again.
 func (r *Ring) submit(waitNr uint32, timeout time.Duration) (int, error) {
 	// Publish the new tail: the store orders the SQE contents before it.
 	atomic.StoreUint32(r.sqTail, r.sqeTail)

@@ -82,7 +82,10 @@ func (q *Queue) queueOp(slot uint32, p *piece) bool {
 // about 45% idle at depth 32 (0.69-0.78x fio), each I/O at once cost the
 // most CPU per I/O (0.80-0.93x), and submitting at once below 16 in the
 // kernel ran 0.98x fio at depth 32 and 1.05x at 16 with less CPU per I/O
-// than fio, and 1.3x and 1.5x at 64 and 128, where it batches.
+// than fio, and 1.3x and 1.5x at 64 and 128, where it batches. Those runs
+// read a sparse backing file; once it had been written, depth 64 ran
+// 0.82-0.85x, where a threshold of 48-64 did better (0.95x) but lost a
+// fifth on the sparse file (README, "Reading the numbers").
 const defaultEagerSubmit = 16
 
 // submitEarly hands the queued I/O to the kernel now, without waiting,
@@ -138,11 +141,12 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 		// then ready without a sleep. Without the yield the worker ran
 		// on the other, idle vCPU, whose wake-up costs tens of µs on a
 		// VM: at depth 1 (2 vCPUs, loop device over tmpfs, alternating
-		// 3 s runs) the yield took 4 KiB random reads from 0.45x fio to
-		// 0.6-0.75x on a quiet machine, and with two CPU-bound processes
-		// running from 0.3-3x to 2.2-13x fio (fio itself varied from 13k
-		// to 69k IOPS there), at 2.3-2.6 instead of 10-20 µs of CPU per
-		// read. One system call more when the completion is not ready.
+		// 3 s runs, six each) the yield took 4 KiB random reads from
+		// 0.31-0.51x fio to 0.53-0.77x on a quiet machine, and with two
+		// CPU-bound processes running from 0.3-3x to 2.2-13.5x fio (fio
+		// itself varied from 13k to 69k IOPS there), at 2.3-2.6 instead
+		// of 10-20 µs of CPU per read. One system call more when the
+		// completion is not ready.
 		unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
 		got += q.reapAll()
 	}

@@ -83,11 +83,14 @@ type Config struct {
 	// ArenaBytes is the size of the aligned buffer arena that Buffer hands
 	// out from. Default 16 MiB.
 	ArenaBytes int
-	// EagerSubmit: while the kernel holds fewer than this many of a
+	// EagerSubmit: while the kernel holds fewer than a threshold of a
 	// queue's device I/Os, Queue.Submit hands new I/O to the kernel at
 	// once rather than at the next Flush or Reap, so that a device low on
 	// work does not idle while the caller prepares more; with more in the
-	// kernel, new I/O goes in one call when the caller next waits. 0 means
+	// kernel, new I/O goes in one call when the caller next waits. The
+	// threshold starts at EagerSubmit and adapts: each wait that has to
+	// sleep raises it (up to the queue depth, at most 64), each that
+	// finds completions ready lowers it, never below EagerSubmit. 0 means
 	// 16; negative: only at Flush and Reap. The null ring never submits
 	// early (its NOPs complete inline).
 	EagerSubmit int

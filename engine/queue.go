@@ -40,10 +40,11 @@ type Queue struct {
 	background bool
 	depth      int  // ring entries: the most device I/Os in flight
 	cached     bool // !Config.NoCache: resolve through the extent cache
-	// eager is Config.EagerSubmit (0 for the null ring: never early);
-	// yield is !Config.NoYield (ringloop.go).
-	eager int
-	yield bool
+	// eager is the threshold of early submission, which moves between
+	// eagerMin (Config.EagerSubmit; 0 for the null ring: never early) and
+	// eagerMax; yield is !Config.NoYield (ringloop.go).
+	eager, eagerMin, eagerMax int
+	yield                     bool
 
 	// slots[i] is the device I/O in flight with user data i; freeSlot
 	// lists the free indexes. depth == len(freeSlot) + I/Os in flight.
@@ -130,10 +131,11 @@ func (e *Engine) newQueue(background bool) (*Queue, error) {
 		return nil, err
 	}
 	q.ring = ring
-	q.eager, q.yield = max(e.cfg.EagerSubmit, 0), !e.cfg.NoYield
+	q.eagerMin, q.yield = max(e.cfg.EagerSubmit, 0), !e.cfg.NoYield
 	if u, ok := ring.(*iouring); ok && u.null {
-		q.eager = 0
+		q.eagerMin = 0
 	}
+	q.eager, q.eagerMax = q.eagerMin, max(q.eagerMin, min(q.depth, eagerCap))
 	if err := e.registerWith(ring); err != nil {
 		_ = ring.Close()
 		return nil, err

@@ -81,6 +81,117 @@ func TestEagerSubmit(t *testing.T) {
 	}
 }
 
+// pacedRing makes a device that keeps up or one that falls behind, as
+// the queue sees it. Keeping up, a submission returns once the kernel
+// has completed everything in flight, so the queue finds completions
+// ready before it would wait; behind, completions stay hidden until the
+// queue has made a call that waits.
+type pacedRing struct {
+	countingRing
+	behind   bool
+	released bool
+	pending  int // queued and not yet reaped
+}
+
+func (p *pacedRing) Queue(op *engine.Op) bool {
+	ok := p.countingRing.Queue(op)
+	if ok {
+		p.pending++
+	}
+	return ok
+}
+
+func (p *pacedRing) Submit(waitNr int, timeout time.Duration) error {
+	if !p.behind {
+		waitNr = p.pending
+	}
+	if waitNr > 0 {
+		p.released = true
+	}
+	return p.countingRing.Submit(waitNr, timeout)
+}
+
+func (p *pacedRing) Reap(dst []engine.Completion) int {
+	if p.behind && !p.released {
+		return 0
+	}
+	n := p.countingRing.Reap(dst)
+	p.pending -= n
+	if n > 0 {
+		p.released = false
+	}
+	return n
+}
+
+// TestEagerSubmitAdapts: the eager threshold rises while the queue's
+// waits have to sleep, and stays at Config.EagerSubmit while completions
+// are ready when the queue comes to wait.
+func TestEagerSubmitAdapts(t *testing.T) {
+	for _, tc := range []struct {
+		behind bool
+		early  int // early submissions of the second 12 requests
+	}{
+		// A wait that sleeps raises the threshold from 2 to 6: the
+		// kernel takes the next requests at once while it holds < 6.
+		{behind: true, early: 6},
+		{behind: false, early: 2},
+	} {
+		const blocks = 64
+		var inSubmit bool
+		var ring *pacedRing
+		m := newStripeMapper(blocks, bs, 1)
+		e, _ := newEngine(t, blocks*bs, m, func(c *engine.Config) {
+			c.QueueDepth = 16
+			c.EagerSubmit = 2
+			c.NewRing = func(o engine.RingOptions) (engine.Ring, error) {
+				r, err := engine.NewIOURing(o)
+				ring = &pacedRing{countingRing: countingRing{Ring: r, inSubmit: &inSubmit}, behind: tc.behind}
+				return ring, err
+			}
+		})
+		f, _ := e.Open("f", engine.FileOptions{})
+		q, err := e.NewQueue()
+		if err != nil {
+			t.Fatal(err)
+		}
+		reqs := make([]engine.Request, 24)
+		submit := func(rs []engine.Request) {
+			for i := range rs {
+				rs[i] = engine.Request{File: f, Offset: uint64(i) * bs, Buf: e.Buffer(bs)}
+				inSubmit = true
+				err := q.Submit(&rs[i])
+				inSubmit = false
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		reap := func(n int) {
+			done, err := q.Reap(nil, n)
+			if err != nil || len(done) != n {
+				t.Fatalf("behind %v: reaped %d of %d, %v", tc.behind, len(done), n, err)
+			}
+			for _, r := range done {
+				if r.Err != nil {
+					t.Errorf("behind %v: %v", tc.behind, r.Err)
+				}
+			}
+		}
+		submit(reqs[:12])
+		if ring.early != 2 {
+			t.Errorf("behind %v: %d early submissions of the first 12 requests, want 2", tc.behind, ring.early)
+		}
+		reap(12) // one wait
+		before := ring.early
+		submit(reqs[12:])
+		if got := ring.early - before; got != tc.early {
+			t.Errorf("behind %v: %d early submissions of the second 12 requests, want %d", tc.behind, got, tc.early)
+		}
+		reap(12)
+		q.Close()
+	}
+}
+
 // TestNullRingNeverEager: the null ring's NOPs complete inline, so its
 // queues leave every submission to the wait (one io_uring_enter per batch).
 func TestNullRingNeverEager(t *testing.T) {

@@ -26,41 +26,44 @@ const (
 // a fresh ext4 filesystem (a loop device over tmpfs), read by the kernel's
 // ext4 (mounted read-only, fio with O_DIRECT) and by the engine through
 // mapper.Ext4 on the same device while the kernel still has it mounted
-// read-only, in alternating rounds. It returns the section's Markdown;
-// what stops it from measuring is said there instead.
-func ext4BenchSection(runtime string, rounds int, save func(string) func(string, []byte), stderr io.Writer) string {
+// read-only, in alternating rounds. It returns the section's Markdown and
+// its rows of the Targets table; what stops it from measuring is said in
+// the Markdown instead.
+func ext4BenchSection(runtime string, rounds int, save func(string) func(string, []byte), stderr io.Writer) (string, []targetRow) {
 	var md strings.Builder
 	md.WriteString("\n## ext4: the engine through mapper.Ext4 vs the kernel's ext4\n\n")
-	if err := ext4Bench(&md, runtime, rounds, save, stderr); err != nil {
+	targets, err := ext4Bench(&md, runtime, rounds, save, stderr)
+	if err != nil {
 		fmt.Fprintf(stderr, "bench: ext4: %v\n", err)
 		fmt.Fprintf(&md, "Not measured: %v\n", err)
+		return md.String(), nil
 	}
-	return md.String()
+	return md.String(), targets
 }
 
-func ext4Bench(md *strings.Builder, runtime string, rounds int, save func(string) func(string, []byte), stderr io.Writer) error {
+func ext4Bench(md *strings.Builder, runtime string, rounds int, save func(string) func(string, []byte), stderr io.Writer) (targets []targetRow, err error) {
 	if os.Geteuid() != 0 {
-		return fmt.Errorf("needs root (a loop device and a mount)")
+		return nil, fmt.Errorf("needs root (a loop device and a mount)")
 	}
 	if _, err := fioPath(); err != nil {
-		return err
+		return nil, err
 	}
 	for _, tool := range []string{"mkfs.ext4", "mount", "umount"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			return fmt.Errorf("needs %s: %w", tool, err)
+			return nil, fmt.Errorf("needs %s: %w", tool, err)
 		}
 	}
 	t, err := AutoTarget(512 << 20)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer t.Close()
 	if t.loop == nil {
-		return fmt.Errorf("no loop device over %s", t.Path)
+		return nil, fmt.Errorf("no loop device over %s", t.Path)
 	}
 	mnt, err := os.MkdirTemp("", "iobench-ext4-")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer os.Remove(mnt)
 	run := func(name string, args ...string) error {
@@ -70,10 +73,10 @@ func ext4Bench(md *strings.Builder, runtime string, rounds int, save func(string
 		return nil
 	}
 	if err := run("mkfs.ext4", "-q", "-F", "-b", "4096", t.Path); err != nil {
-		return err
+		return nil, err
 	}
 	if err := run("mount", t.Path, mnt); err != nil {
-		return err
+		return nil, err
 	}
 	mounted := true
 	defer func() {
@@ -83,14 +86,14 @@ func ext4Bench(md *strings.Builder, runtime string, rounds int, save func(string
 	}()
 	fmt.Fprintf(stderr, "bench: ext4: writing a fragmented %s file\n", humanBytes(ext4BenchFileBytes))
 	if err := writeFragmented(filepath.Join(mnt, "frag")); err != nil {
-		return err
+		return nil, err
 	}
 	if err := run("mount", "-o", "remount,ro", mnt); err != nil {
-		return err
+		return nil, err
 	}
 	extents, err := countExt4Extents(t.Path, "/frag")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Fprintf(md, "Target: %s, ext4 with 4 KiB blocks, mounted read-only. The file is %s allocated as %d KiB pieces in turn with a second file's, then written, so that it lies in %d extents. "+
 		"The kernel side is fio (io_uring, O_DIRECT) on the mounted file; the engine side is `--mapper=ext4 --ext4_file=/frag` on the device, cache on and cold at the start of each run. The two take turns in every round.\n\n",
@@ -103,18 +106,18 @@ func ext4Bench(md *strings.Builder, runtime string, rounds int, save func(string
 		j := workloads.NewJob(spec[0])
 		for k := 1; k < len(spec); k += 2 {
 			if err := j.Set(spec[k], spec[k+1]); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		for _, kv := range [][2]string{{"runtime", runtime}, {"time_based", "1"}, {"size", fmt.Sprint(ext4BenchFileBytes)}} {
 			if err := j.Set(kv[0], kv[1]); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		eng := j.Clone()
 		for _, kv := range [][2]string{{"mapper", "ext4"}, {"ext4_file", "/frag"}} {
 			if err := eng.Set(kv[0], kv[1]); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		fmt.Fprintf(stderr, "bench: ext4: %s, %d round(s)\n", j.Name, rounds)
@@ -123,16 +126,16 @@ func ext4Bench(md *strings.Builder, runtime string, rounds int, save func(string
 		for r := range rounds {
 			out, err := runFio(j, filepath.Join(mnt, "frag"))
 			if err != nil {
-				return err
+				return nil, err
 			}
 			ms, order, err := ParseFioJSON(out)
 			if err != nil || len(order) == 0 {
-				return fmt.Errorf("fio output: %v", err)
+				return nil, fmt.Errorf("fio output: %v", err)
 			}
 			a = append(a, ms[order[0]])
 			res, js, err := runOne(eng, t.Path)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			b = append(b, metricsOf(res))
 			calls = res.Engine.MapperCalls
@@ -144,9 +147,10 @@ func ext4Bench(md *strings.Builder, runtime string, rounds int, save func(string
 		row := compareRow(j.Name, a, b)
 		fmt.Fprintf(md, "| %s | %s | %s | %.2f / %.2f / %.2f | %d |\n", j.Name, fmtCount(row.meanFI), fmtCount(row.meanIO),
 			row.iops.Min, row.iops.Median, row.iops.Max, calls)
+		targets = append(targets, targetRow{what: "ext4 through mapper.Ext4 vs the kernel's ext4 (O_DIRECT), " + j.Name, goal: 1.0, measured: row.iops})
 	}
 	mounted = false
-	return run("umount", mnt)
+	return targets, run("umount", mnt)
 }
 
 // writeFragmented writes ext4BenchFileBytes at path, fragmented: its
@@ -211,7 +215,7 @@ func countExt4Extents(dev, path string) (int, error) {
 // ext4 section of make bench alone.
 func ext4BenchMain(rounds int, runtime string, stdout, stderr io.Writer) error {
 	start := time.Now()
-	s := ext4BenchSection(runtime, rounds, nil, stderr)
+	s, _ := ext4BenchSection(runtime, rounds, nil, stderr)
 	fmt.Fprint(stdout, s)
 	fmt.Fprintf(stderr, "bench: ext4: %v\n", time.Since(start).Round(time.Second))
 	return nil

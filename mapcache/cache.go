@@ -223,6 +223,9 @@ func (c *Cache) upsert(f Fork, m Mapping) {
 	t := &c.forks[f]
 	end := m.End()
 	l, i, ok := t.floor(m.Offset)
+	if ok && t.replace(l, i, m) {
+		return
+	}
 	if t.overlaps(l, i, ok, m.Offset, end) {
 		c.remove(t, m.Offset, end)
 		l, i, ok = t.floor(m.Offset)
@@ -282,6 +285,54 @@ func (c *Cache) upsert(f Fork, m Mapping) {
 		l, i, _ := t.floor(m.End() - 1)
 		t.fuseAt(l, i)
 	}
+}
+
+// replace rewrites record i of l in place as m, and reports whether it
+// did, when that is the whole of what upserting m does: the record is a
+// chain of one that covers exactly m's range, neither is escaped, and m
+// merges with neither neighbour. An out-of-place write's commit is
+// usually this (a block that moves to fresh space), and rewriting the
+// word costs a fraction of removing the record and inserting it again:
+// 4 KiB random out-of-place writes spent a quarter of their CPU time in
+// upsert, over half of it in the remove.
+func (t *tree) replace(l *leaf, i int, m Mapping) bool {
+	w := l.word[i]
+	if l.off[i] != m.Offset || w&contBit != 0 || w>>slotShift&slotMask == escSlot {
+		return false
+	}
+	old, _ := t.chunk(l, i)
+	if old.Length != m.Length || m.Length > t.maxChunk(m.Type) {
+		return false
+	}
+	nl, ni, okn := t.after(l, i)
+	if okn {
+		if nl.word[ni]&contBit != 0 {
+			return false // old continues in a chain
+		}
+		if right, _ := t.chunk(nl, ni); right.Offset == m.End() && sameKind(m, right) {
+			return false // m would merge with the right neighbour
+		}
+	}
+	if pl, pi, okp := t.before(l, i); okp {
+		if left, _ := t.chunk(pl, pi); left.End() == m.Offset && sameKind(left, m) {
+			return false // and with the left one
+		}
+	}
+	md := meta{m.Type, m.Flags, m.Dev}
+	if md.typ.hasStorage() && (m.Addr&(1<<t.shift-1) != 0 || m.Addr>>t.shift > addrMask) {
+		return false // it would be escaped
+	}
+	s, ok := l.slot(md)
+	if !ok {
+		return false
+	}
+	blocks := m.Length>>t.shift - 1
+	if md.typ.hasStorage() {
+		l.word[i] = uint64(s)<<slotShift | blocks<<addrBits | m.Addr>>t.shift
+	} else {
+		l.word[i] = uint64(s)<<slotShift | blocks
+	}
+	return true
 }
 
 // join makes the chain starting at x continue the one ending there, if

@@ -751,3 +751,67 @@ func TestChildZeroDeletedThenRefilled(t *testing.T) {
 		}
 	}
 }
+
+// TestExactOverwritesAgainstModel: overwriting whole one-block and
+// longer records with mappings that may or may not merge with their
+// neighbours (the commits of out-of-place writes, which upsert rewrites in
+// place when nothing merges) agrees with the model, with the invariants
+// checked after every step.
+func TestExactOverwritesAgainstModel(t *testing.T) {
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 2))
+	types := []Type{Mapped, Mapped, Mapped, Unwritten, Hole, Delalloc}
+	for range 3 {
+		c, md := New(bs), newModel()
+		const blocks = 600
+		for b := uint64(0); b < blocks; {
+			n := 1 + rng.Uint64N(3)
+			m := Mapping{Offset: b * bs, Length: n * bs, Type: Mapped, Addr: rng.Uint64N(1<<20) * bs}
+			if err := c.Upsert(ReadFork, m); err != nil {
+				t.Fatal(err)
+			}
+			md.upsert(ReadFork, m)
+			b += n
+		}
+		for range 600 {
+			// Overwrite the record covering a random block, whole.
+			rec, ok := md.expect(ReadFork, rng.Uint64N(blocks))
+			if !ok {
+				t.Fatal("a block of the file has no record")
+			}
+			nm := Mapping{Offset: rec.Offset, Length: rec.Length, Type: types[rng.IntN(len(types))], Flags: uint16(rng.IntN(2)), Dev: uint32(rng.IntN(2))}
+			switch rng.IntN(4) {
+			case 0: // continues the left neighbour's addresses, when it has some
+				if l, ok := md.blocks[ReadFork][rec.Offset/bs-1]; ok && rec.Offset > 0 && l.Type.hasStorage() {
+					nm.Type, nm.Flags, nm.Dev, nm.Addr = l.Type, l.Flags, l.Dev, l.Addr+bs
+				}
+			case 1: // the right neighbour continues nm
+				if r, ok := md.blocks[ReadFork][rec.End()/bs]; ok && r.Type.hasStorage() && r.Addr >= rec.Length {
+					nm.Type, nm.Flags, nm.Dev, nm.Addr = r.Type, r.Flags, r.Dev, r.Addr-rec.Length
+				}
+			default:
+				nm.Addr = rng.Uint64N(1<<20) * bs
+			}
+			if !nm.Type.hasStorage() {
+				nm.Addr = 0
+			}
+			if err := c.Upsert(ReadFork, nm); err != nil {
+				t.Fatalf("upsert %+v: %v", nm, err)
+			}
+			md.upsert(ReadFork, nm)
+			mustCheck(t, c)
+			for x := rec.Offset/bs - min(rec.Offset/bs, 2); x < min(blocks, rec.End()/bs+2); x++ {
+				lookupAgrees(t, c, md, ReadFork, x)
+			}
+		}
+		for b := uint64(0); b < blocks; b++ {
+			lookupAgrees(t, c, md, ReadFork, b)
+		}
+		for m := range c.All(ReadFork) {
+			if want, _ := md.expect(ReadFork, m.Offset/bs); m != want {
+				t.Fatalf("record %+v, model's maximal run %+v", m, want)
+			}
+		}
+	}
+}

@@ -25,6 +25,18 @@ func (c *countingRing) Submit(waitNr int, timeout time.Duration) error {
 	return c.Ring.Submit(waitNr, timeout)
 }
 
+// submitFlagged submits r with *inSubmit set while Queue.Submit runs, so
+// that a countingRing counts the submissions Submit makes itself.
+func submitFlagged(t *testing.T, q *engine.Queue, inSubmit *bool, r *engine.Request) {
+	t.Helper()
+	*inSubmit = true
+	err := q.Submit(r)
+	*inSubmit = false
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestEagerSubmit: Queue.Submit hands I/O to the kernel at once while the
 // kernel holds fewer than Config.EagerSubmit of the queue's I/Os, and
 // leaves it for the next wait otherwise; a negative EagerSubmit never
@@ -58,12 +70,7 @@ func TestEagerSubmit(t *testing.T) {
 		reqs := make([]engine.Request, len(tc.early))
 		for i := range reqs {
 			reqs[i] = engine.Request{File: f, Offset: uint64(i) * bs, Buf: e.Buffer(bs)}
-			inSubmit = true
-			err := q.Submit(&reqs[i])
-			inSubmit = false
-			if err != nil {
-				t.Fatal(err)
-			}
+			submitFlagged(t, q, &inSubmit, &reqs[i])
 			if ring.early != tc.early[i] {
 				t.Errorf("EagerSubmit %d: after %d requests, %d early submissions, want %d", tc.eager, i+1, ring.early, tc.early[i])
 			}
@@ -158,12 +165,7 @@ func TestEagerSubmitAdapts(t *testing.T) {
 		submit := func(rs []engine.Request) {
 			for i := range rs {
 				rs[i] = engine.Request{File: f, Offset: uint64(i) * bs, Buf: e.Buffer(bs)}
-				inSubmit = true
-				err := q.Submit(&rs[i])
-				inSubmit = false
-				if err != nil {
-					t.Fatal(err)
-				}
+				submitFlagged(t, q, &inSubmit, &rs[i])
 			}
 		}
 		reap := func(n int) {

@@ -107,9 +107,10 @@ const eagerStep = 4
 // alternating 3 s runs against fio, three of each): whether the device
 // keeps up depends on what it holds. Over a backing file that has been
 // written, depth 64 ran 0.82-0.88x fio with the threshold fixed at 16 and
-// 0.98-0.99x adapting; over a sparse one (reads of holes are cheap for
+// 0.95-0.99x adapting; over a sparse one (reads of holes are cheap for
 // the loop worker) a fixed 64 fell from 1.2x fio to 0.91-1.00x while
-// adapting stayed at 1.2x. Depths 32 and 128 ran as with 16 on both.
+// adapting stayed at 1.11-1.26x. Depths 32 and 128 ran as with 16 on
+// both.
 func (q *Queue) adaptEager(ready bool) {
 	if ready {
 		q.eager = max(q.eagerMin, q.eager-1)
@@ -120,9 +121,9 @@ func (q *Queue) adaptEager(ready bool) {
 
 // submitEarly hands the queued I/O to the kernel now, without waiting,
 // when the kernel holds fewer than q.eager of the queue's I/Os
-// (Config.EagerSubmit, adapted by adaptEager). Completions it brings are reaped at the next
-// pump. A failed call leaves the I/O queued for the next pump, which
-// reports the error.
+// (Config.EagerSubmit, adapted by adaptEager). Completions it brings are
+// reaped at the next pump. A failed call leaves the I/O queued for the
+// next pump, which reports the error.
 func (q *Queue) submitEarly() {
 	if q.unsubmitted == 0 || q.inflightIOs()-q.unsubmitted >= q.eager {
 		return

@@ -318,20 +318,11 @@ func (t *tree) replace(l *leaf, i int, m Mapping) bool {
 			return false // and with the left one
 		}
 	}
-	md := meta{m.Type, m.Flags, m.Dev}
-	if md.typ.hasStorage() && (m.Addr&(1<<t.shift-1) != 0 || m.Addr>>t.shift > addrMask) {
+	p, ok := t.pack(l, m)
+	if !ok {
 		return false // it would be escaped
 	}
-	s, ok := l.slot(md)
-	if !ok {
-		return false
-	}
-	blocks := m.Length>>t.shift - 1
-	if md.typ.hasStorage() {
-		l.word[i] = uint64(s)<<slotShift | blocks<<addrBits | m.Addr>>t.shift
-	} else {
-		l.word[i] = uint64(s)<<slotShift | blocks
-	}
+	l.word[i] = p
 	return true
 }
 

@@ -360,23 +360,34 @@ func (t *tree) encode(l *leaf, m Mapping, cont bool) uint64 {
 	if cont {
 		w = contBit
 	}
+	if p, ok := t.pack(l, m); ok {
+		return w | p
+	}
 	blocks := m.Length>>t.shift - 1
 	md := meta{m.Type, m.Flags, m.Dev}
-	if md.typ.hasStorage() {
-		a := m.Addr >> t.shift
-		if m.Addr&(1<<t.shift-1) == 0 && a <= addrMask {
-			if s, ok := l.slot(md); ok {
-				return w | uint64(s)<<slotShift | blocks<<addrBits | a
-			}
-		}
-	} else if s, ok := l.slot(md); ok {
-		return w | uint64(s)<<slotShift | blocks
-	}
 	if t.side == nil {
 		t.side = make(map[uint64]sideRec)
 	}
 	t.side[m.Offset] = sideRec{addr: m.Addr, meta: md}
 	return w | escSlot<<slotShift | blocks
+}
+
+// pack returns m's word for leaf l without the cont bit, taking a
+// dictionary slot of l, or false when m does not fit a packed word (an
+// address that is not block-aligned or above 2^40 blocks, or no slot).
+func (t *tree) pack(l *leaf, m Mapping) (uint64, bool) {
+	blocks := m.Length>>t.shift - 1
+	md := meta{m.Type, m.Flags, m.Dev}
+	if !md.typ.hasStorage() {
+		s, ok := l.slot(md)
+		return uint64(s)<<slotShift | blocks, ok
+	}
+	a := m.Addr >> t.shift
+	if m.Addr&(1<<t.shift-1) != 0 || a > addrMask {
+		return 0, false
+	}
+	s, ok := l.slot(md)
+	return uint64(s)<<slotShift | blocks<<addrBits | a, ok
 }
 
 // setLength changes the length of record i of l in place (at most

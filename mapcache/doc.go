@@ -115,7 +115,7 @@
 // the search's share of the thread's CPU samples from 15% to 9% in that
 // run and left the IOPS where they were (437-452k against 441-453k), so
 // it was not kept; a 1000-extent scattered file ran as fast as the linear
-// mapper there, a 1M-extent one 0.91-0.98x.
+// mapper there, a 1M-extent one 0.90-0.98x.
 //
 // Replacing a record in place. An upsert that covers exactly one record
 // (a chain of one, not escaped) and merges with neither neighbour rewrites

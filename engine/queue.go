@@ -89,8 +89,10 @@ type Queue struct {
 
 	// tally is what the queue counted for tallyFile and has not yet added
 	// to the engine's and the file's counters (stats.go).
-	tally     tally
-	tallyFile *File
+	tally tally
+	// tallyDirty has a bit set for every counter of tally that is not 0.
+	tallyDirty uint32
+	tallyFile  *File
 
 	// Background queues only: requests arrive on in; the serving
 	// goroutine reports its exit on stopped.

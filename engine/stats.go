@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math/bits"
 	"sync/atomic"
 	"time"
 )
@@ -111,11 +112,14 @@ func (c *counters) snapshot() Stats {
 // adds are full barriers on x86, and a 4 KiB read counts about ten things.
 type tally [nTallied]uint64
 
-func (c *counters) add(t *tally) {
-	for k, n := range t {
-		if n != 0 {
-			c.c[k].Add(n)
-		}
+// The queue marks the counters it changed in a uint32.
+var _ [32 - nTallied]struct{}
+
+// add adds the counters of t whose bits are set in dirty.
+func (c *counters) add(t *tally, dirty uint32) {
+	for ; dirty != 0; dirty &= dirty - 1 {
+		k := bits.TrailingZeros32(dirty)
+		c.c[k].Add(t[k])
 	}
 }
 
@@ -126,18 +130,31 @@ func (q *Queue) count(f *File, k counter, n uint64) {
 		q.tallyFile = f
 	}
 	q.tally[k] += n
+	q.tallyDirty |= 1 << k
 }
 
 // flushTally adds the queue's tally to the engine's and its file's
 // counters.
+//
+// It runs before every delivery, so it touches only the counters that
+// changed (tallyDirty): an atomic add per counter and a cleared array per
+// call were 9% of the engine's time per I/O at depth 32 over the null ring
+// (BenchmarkQueueNull).
 func (q *Queue) flushTally() {
-	q.eng.counters.add(&q.tally)
 	if q.enters > 0 {
 		q.eng.counters.c[cRingEnters].Add(q.enters)
 		q.enters = 0
 	}
-	if q.tallyFile != nil {
-		q.tallyFile.counters.add(&q.tally)
+	dirty := q.tallyDirty
+	if dirty == 0 {
+		return
 	}
-	q.tally = tally{}
+	q.eng.counters.add(&q.tally, dirty)
+	if q.tallyFile != nil {
+		q.tallyFile.counters.add(&q.tally, dirty)
+	}
+	for ; dirty != 0; dirty &= dirty - 1 {
+		q.tally[bits.TrailingZeros32(dirty)] = 0
+	}
+	q.tallyDirty = 0
 }

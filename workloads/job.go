@@ -246,6 +246,8 @@ type Job struct {
 	Force         bool
 
 	set map[string]bool   // options given explicitly
+	// adjusted says what Validate changed, as fio would (Adjustments).
+	adjusted []string
 	raw map[string]string // size options as given, re-read when kb_base changes
 }
 
@@ -314,6 +316,7 @@ func (j Job) Clone() Job {
 	c.Buffers.Pattern = slices.Clone(j.Buffers.Pattern)
 	c.BSSplit = [2][]BSSplit{slices.Clone(j.BSSplit[0]), slices.Clone(j.BSSplit[1])}
 	c.Dist.Zones = slices.Clone(j.Dist.Zones)
+	c.adjusted = slices.Clone(j.adjusted)
 	return c
 }
 
@@ -387,7 +390,14 @@ func (n *Notice) Error() string { return n.Option + ": " + n.Msg }
 // device I/O.
 func (j *Job) NullIO() bool { return j.IOEngine == "null" }
 
-// Validate checks the options against each other.
+// Adjustments says what the last Validate corrected: values fio accepts
+// and corrects (an iodepth_low above iodepth, an
+// iodepth_batch_complete_max below iodepth_batch_complete_min), corrected
+// the same way. Callers print them as notices.
+func (j *Job) Adjustments() []string { return j.adjusted }
+
+// Validate checks the options against each other, correcting the values
+// fio corrects (Adjustments).
 func (j *Job) Validate() error {
 	var errs []error
 	bad := func(format string, a ...any) {
@@ -401,11 +411,17 @@ func (j *Job) Validate() error {
 	if j.IODepth < 1 || j.IODepth > 4096 {
 		bad("iodepth=%d: want 1..4096", j.IODepth)
 	}
+	// Values fio accepts and corrects, corrected the same way; the
+	// caller prints what changed (Adjustments).
+	j.adjusted = nil
 	if j.BatchCompleteMax > 0 && j.BatchCompleteMax < j.BatchCompleteMin {
-		bad("iodepth_batch_complete_max=%d is below iodepth_batch_complete_min=%d", j.BatchCompleteMax, j.BatchCompleteMin)
+		j.adjusted = append(j.adjusted, fmt.Sprintf("iodepth_batch_complete_max=%d is below iodepth_batch_complete_min=%d: raised to %d, as fio does",
+			j.BatchCompleteMax, j.BatchCompleteMin, j.BatchCompleteMin))
+		j.BatchCompleteMax = j.BatchCompleteMin
 	}
-	if j.IODepthLow > j.IODepth {
-		bad("iodepth_low=%d is above iodepth=%d", j.IODepthLow, j.IODepth)
+	if j.IODepthLow > j.IODepth && j.IODepth >= 1 {
+		j.adjusted = append(j.adjusted, fmt.Sprintf("iodepth_low=%d is above iodepth=%d: lowered to %d, as fio does", j.IODepthLow, j.IODepth, j.IODepth))
+		j.IODepthLow = j.IODepth
 	}
 	if j.NullIO() && (j.Verify != "" || j.VerifyOnly) {
 		bad("ioengine=null does no device I/O: there is nothing to verify")

@@ -254,6 +254,9 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 		if err := j.Validate(); err != nil {
 			return nil, perr("", fmt.Errorf("job %q: %w", j.Name, err))
 		}
+		for _, a := range j.Adjustments() {
+			out.Notices = append(out.Notices, fmt.Sprintf("%s:%d: job %q: %s", name, line, j.Name, a))
+		}
 		if j.WaitFor != "" {
 			if _, ok := names[j.WaitFor]; !ok {
 				return nil, perr("wait_for", fmt.Errorf("%w: no earlier job named %q", ErrBadValue, j.WaitFor))

@@ -110,7 +110,6 @@ func TestParseErrors(t *testing.T) {
 		{"[a]\nioengine=psync\n", 2, "ioengine", ErrRefused},
 		{"[a]\nioengine=libaio\n", 2, "ioengine", ErrRefused},
 		{"[a]\nzonemode=zbd\n", 2, "zonemode", ErrRefused},
-		{"[a]\niodepth=4\niodepth_low=8\n", 1, "", nil},
 		{"[a]\ncpus_allowed_policy=spread\n", 2, "cpus_allowed_policy", ErrBadValue},
 		{"[a]\nkb_base=999\n", 2, "kb_base", ErrBadValue},
 		{"[a]\npercentile_list=50:101\n", 2, "percentile_list", ErrBadValue},
@@ -127,6 +126,27 @@ func TestParseErrors(t *testing.T) {
 		if pe.File != "bad.fio" || pe.Line != c.line || pe.Option != c.option || (c.want != nil && !errors.Is(err, c.want)) {
 			t.Errorf("%q: got %v (line %d option %q), want line %d option %q %v", c.src, err, pe.Line, pe.Option, c.line, c.option, c.want)
 		}
+	}
+}
+
+// Values fio accepts and corrects are corrected as fio does, with a
+// notice naming the line.
+func TestFioCorrections(t *testing.T) {
+	src := "[a]\niodepth=4\niodepth_low=8\n[b]\niodepth_batch_complete_min=4\niodepth_batch_complete_max=2\n[c]\niodepth=8\niodepth_low=2\niodepth_batch_complete_max=3\n"
+	f, err := Parse(strings.NewReader(src), "fix.fio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b, c := f.Jobs[0], f.Jobs[1], f.Jobs[2]
+	if a.IODepthLow != 4 || b.BatchCompleteMax != 4 {
+		t.Errorf("iodepth_low %d (want 4), iodepth_batch_complete_max %d (want 4)", a.IODepthLow, b.BatchCompleteMax)
+	}
+	if c.IODepthLow != 2 || c.BatchCompleteMax != 3 || len(c.Adjustments()) != 0 {
+		t.Errorf("values in range changed: iodepth_low %d, iodepth_batch_complete_max %d, %q", c.IODepthLow, c.BatchCompleteMax, c.Adjustments())
+	}
+	if len(f.Notices) != 2 || !strings.HasPrefix(f.Notices[0], "fix.fio:1: job \"a\": iodepth_low=8 is above iodepth=4") ||
+		!strings.HasPrefix(f.Notices[1], "fix.fio:4: job \"b\": iodepth_batch_complete_max=2 is below") {
+		t.Errorf("notices %q", f.Notices)
 	}
 }
 

@@ -409,6 +409,9 @@ func buildJobs(cl cmdLine, st settings, stderr io.Writer) ([]workloads.Job, [][]
 		if err := j.Validate(); err != nil {
 			return nil, nil, fmt.Errorf("job %q: %w", j.Name, err)
 		}
+		for _, a := range j.Adjustments() {
+			fmt.Fprintf(stderr, "iobench: notice: job %q: %s\n", j.Name, a)
+		}
 		if len(jobs) == 0 || j.Stonewall {
 			groups = append(groups, nil)
 		}

@@ -245,10 +245,10 @@ type Job struct {
 	HiPri         bool
 	Force         bool
 
-	set map[string]bool   // options given explicitly
+	set map[string]bool // options given explicitly
 	// adjusted says what Validate changed, as fio would (Adjustments).
 	adjusted []string
-	raw map[string]string // size options as given, re-read when kb_base changes
+	raw      map[string]string // size options as given, re-read when kb_base changes
 }
 
 // Logs says which fio-format logs a job writes (write_*_log): each

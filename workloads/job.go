@@ -408,6 +408,10 @@ func (j *Job) Validate() error {
 			errs = append(errs, err)
 		}
 	}
+	if j.Rate != [2]uint64{} && j.RateIOPS != [2]int{} {
+		// fio refuses the pair even when they cap different directions.
+		bad("rate and rate_iops are mutually exclusive (as in fio): cap bandwidth or IOPS, not both")
+	}
 	if j.IODepth < 1 || j.IODepth > 4096 {
 		bad("iodepth=%d: want 1..4096", j.IODepth)
 	}

@@ -125,7 +125,7 @@ var options = []Option{
 	{Name: "blockalign", Arg: "size", Help: "alignment of random offsets (default: the smallest block size); alias ba", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.BlockAlign, err = j.parseSize(v); return },
 		get: func(j *Job) string { return sizeString(j.BlockAlign) }},
-	{Name: "bsrange", Arg: "lo-hi[,lo-hi]", Help: "block sizes drawn from a range, in multiples of lo (reads,writes); bs=lo-hi does the same", kind: kindSize,
+	{Name: "bsrange", Arg: "lo-hi[,lo-hi]", Help: "block sizes drawn from a range, in multiples of lo (reads,writes), bounds in either order; bs=lo-hi does the same", kind: kindSize,
 		set: setBS, get: func(j *Job) string { return bsString(j) }},
 	{Name: "runtime", Arg: "time", Help: "stop after this long (seconds unless a unit is given)", kind: kindTime,
 		set: func(j *Job, v string) (err error) { j.Runtime, err = ParseTime(v); return },
@@ -200,7 +200,7 @@ var options = []Option{
 	boolOption("stonewall", "", "", "wait for earlier jobs to finish before starting", kindFlag, func(j *Job) *bool { return &j.Stonewall }),
 	{Name: "wait_for", Arg: "job", Help: "start after the named job finishes", kind: kindString,
 		set: func(j *Job, v string) error { j.WaitFor = v; return nil }, get: func(j *Job) string { return j.WaitFor }},
-	{Name: "ioengine", Arg: "name", Default: "io_uring", Help: "io_uring (iobench's engine), or null: the engine's whole path (cache, mapper, splitting, the ring) with IORING_OP_NOP in place of device I/O, as fio's null engine does no I/O; any other engine is refused", kind: kindString,
+	{Name: "ioengine", Arg: "name", Default: "io_uring", Help: "io_uring (iobench's engine), or null: the engine's whole path (cache, mapper, splitting, the ring) with IORING_OP_NOP in place of device I/O, as fio's null engine does no I/O; any other engine is refused. A null job needs no files: missing ones are stood in for by the automatic target", kind: kindString,
 		set: func(j *Job, v string) error { j.IOEngine = strings.ToLower(v); return nil }, get: func(j *Job) string { return j.IOEngine },
 		refuse: func(v string) string {
 			if strings.EqualFold(v, "io_uring") || strings.EqualFold(v, "null") {
@@ -309,7 +309,7 @@ var options = []Option{
 	{Name: "rate", Arg: "bytes/s[,bytes/s]", Help: "cap bandwidth per direction (reads,writes; one value caps each); 0 is no cap", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.Rate, err = j.parsePair(v); return },
 		get: func(j *Job) string { return sizeString(j.Rate[0]) + "," + sizeString(j.Rate[1]) }},
-	{Name: "rate_iops", Arg: "n[,n]", Help: "cap IOPS per direction (reads,writes)", kind: kindString,
+	{Name: "rate_iops", Arg: "n[,n]", Help: "cap IOPS per direction (reads,writes); not with rate (fio refuses the pair)", kind: kindString,
 		set: func(j *Job, v string) (err error) { j.RateIOPS, err = parseIntPair(v); return },
 		get: func(j *Job) string { return fmt.Sprintf("%d,%d", j.RateIOPS[0], j.RateIOPS[1]) }},
 	{Name: "rate_min", Arg: "bytes/s[,bytes/s]", Help: "fail the job when a direction's bandwidth over a second falls below this", kind: kindSize,
@@ -565,7 +565,9 @@ func setBS(j *Job, v string) error {
 				return err
 			}
 			if b < a {
-				return fmt.Errorf("range %s: the upper bound is below the lower", part)
+				// fio takes the bounds in either order.
+				a, b = b, a
+				bs[d] = a
 			}
 			if b > a {
 				rng[d] = [2]uint64{a, b}

@@ -25,6 +25,7 @@ type settings struct {
 	output         string
 	formats        []string // normal, json, json+, terse (in the order given)
 	targetSize     uint64
+	targetSizeSet  bool // --target-size was given
 	results        string
 	rounds         int
 	quick          bool
@@ -347,7 +348,7 @@ func (st *settings) set(key, val string) error {
 		if err != nil || n < 64<<20 {
 			return fmt.Errorf("--target-size=%s: want a size of at least 64m", val)
 		}
-		st.targetSize = n
+		st.targetSize, st.targetSizeSet = n, true
 	case "results":
 		st.results = val
 	case "cpuprofile":

@@ -51,9 +51,9 @@ func planTargets(jobs []workloads.Job, st settings, run *Run) ([]*jobTarget, *Ta
 		j := &jobs[i]
 		t := &jobTarget{shared: true}
 		targets[i] = t
-		if !j.NamesFiles() {
+		if !j.NamesFiles() || nullStandIn(j) {
 			if auto == nil {
-				a, err := AutoTarget(int64(st.targetSize))
+				a, err := AutoTarget(int64(autoSize(jobs, st)))
 				if err != nil {
 					return nil, auto, err
 				}
@@ -95,6 +95,42 @@ func planTargets(jobs []workloads.Job, st settings, run *Run) ([]*jobTarget, *Ta
 		}
 	}
 	return targets, auto, nil
+}
+
+// nullStandIn reports an ioengine=null job whose files do not exist: fio's
+// null engine never opens them, so the job runs on the automatic target
+// instead, creating nothing.
+func nullStandIn(j *workloads.Job) bool {
+	if !j.NullIO() {
+		return false
+	}
+	for c := range j.NumJobs {
+		for _, p := range j.FilePaths(c) {
+			if _, err := os.Stat(p); err == nil {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// autoSize is the size of the automatic target: --target-size, or larger
+// when a job on it with ioengine=null asks for more (fio's null engine
+// reads nothing, so its examples ask for 100g; the target is sparse, so
+// the size costs nothing).
+func autoSize(jobs []workloads.Job, st settings) uint64 {
+	size := st.targetSize
+	if st.targetSizeSet {
+		return size
+	}
+	for i := range jobs {
+		j := &jobs[i]
+		if (!j.NamesFiles() || nullStandIn(j)) && j.NullIO() && j.Size > 0 && j.OffsetPct == 0 {
+			need := j.Offset + j.Size + j.OffsetIncrement*uint64(max(j.NumJobs-1, 0))
+			size = max(size, (need+1<<20-1)/(1<<20)*(1<<20))
+		}
+	}
+	return size
 }
 
 // add adds path to the target's files (once) and returns its index.

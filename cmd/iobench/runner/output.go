@@ -731,6 +731,9 @@ func writeHeaders(w io.Writer, jobs []workloads.Job, groups [][]int) {
 			j := &jobs[ji]
 			bs := func(d int) string {
 				lo, hi := j.BS[d], j.BS[d]
+				if r := j.BSRange[d]; r[1] > 0 {
+					lo, hi = r[0], r[1]
+				}
 				if len(j.BSSplit[d]) > 0 {
 					lo, hi = j.BSSplit[d][0].Size, j.BSSplit[d][0].Size
 					for _, s := range j.BSSplit[d] {
@@ -739,8 +742,8 @@ func writeHeaders(w io.Writer, jobs []workloads.Job, groups [][]int) {
 				}
 				return fmt.Sprintf("%dB-%dB", lo, hi)
 			}
-			fmt.Fprintf(w, "%s: (g=%d): rw=%s, bs=(R) %s, (W) %s, (T) %s, ioengine=io_uring, iodepth=%d\n",
-				j.Name, gi, j.RW, bs(0), bs(1), bs(1), j.IODepth)
+			fmt.Fprintf(w, "%s: (g=%d): rw=%s, bs=(R) %s, (W) %s, (T) %s, ioengine=%s, iodepth=%d\n",
+				j.Name, gi, j.RW, bs(0), bs(1), bs(1), j.IOEngine, j.IODepth)
 		}
 	}
 	n := 0

@@ -1,0 +1,76 @@
+package runner
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fio's null engine opens no file, so jobs fio runs with it run here too:
+// fio's own example asks for 100g with no file (the automatic target grows
+// to it, sparse), and named files that do not exist are stood in for by the
+// automatic target, with nothing created where they were named.
+func TestNullEngineNeedsNoFiles(t *testing.T) {
+	dir := t.TempDir()
+	job := filepath.Join(dir, "null.fio")
+	src := "[global]\nbs=4k\ngtod_reduce=1\n\n[null]\nioengine=null\nsize=100g\nrw=randread\nnorandommap\nruntime=1\ntime_based\n"
+	if err := os.WriteFile(job, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, job)
+	if code != 0 || !strings.Contains(out, "(100 GiB") || !strings.Contains(out, "ioengine=null") {
+		t.Errorf("fio's null example: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, args := range [][]string{
+		{"--nrfiles=2", "--directory=" + dir},
+		{"--filename=" + filepath.Join(dir, "a") + ":" + filepath.Join(dir, "b")},
+		{"--nrfiles=3", "--numjobs=2", "--directory=" + dir},
+	} {
+		code, out, errOut := run(t, append([]string{"--name=j", "--ioengine=null", "--rw=randread", "--size=2m"}, args...)...)
+		if code != 0 || !strings.Contains(out, "read : IOPS=") {
+			t.Errorf("%q: exit %d\n%s\n%s", args, code, out, errOut)
+		}
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != 1 {
+		t.Errorf("the null engine created files: %v", ents)
+	}
+	// With a file that exists, that file is the target (and only NOPs
+	// reach it).
+	named := filepath.Join(dir, "exists")
+	if err := os.WriteFile(named, make([]byte, 4<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = run(t, "--name=j", "--ioengine=null", "--rw=randread", "--size=2m", "--filename="+named)
+	if code != 0 || !strings.Contains(out, named) {
+		t.Errorf("existing file: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+// The header line fio prints before a job names its engine and its block
+// size range; a reversed range is taken in either order, as fio takes it.
+func TestHeaderEngineAndRange(t *testing.T) {
+	code, out, errOut := run(t, "--name=j", "--ioengine=null", "--rw=randrw", "--size=2m", "--bsrange=8k-4k,16k-2k")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	want := "j: (g=0): rw=randrw, bs=(R) 4096B-8192B, (W) 2048B-16384B, (T) 2048B-16384B, ioengine=null, iodepth=1\n"
+	if !strings.HasPrefix(out, want) {
+		t.Errorf("header:\n%s\nwant %s", strings.SplitN(out, "\n", 2)[0], want)
+	}
+}
+
+// rate and rate_iops together are refused, as fio refuses them, even when
+// they cap different directions.
+func TestRateAndRateIOPSExclusive(t *testing.T) {
+	for _, args := range [][]string{{"--rate=1m", "--rate_iops=100"}, {"--rate=1m,0", "--rate_iops=0,100"}} {
+		code, _, errOut := run(t, append([]string{"--name=j", "--ioengine=null", "--rw=randread", "--size=1m"}, args...)...)
+		if code != 2 || !strings.Contains(errOut, "mutually exclusive") {
+			t.Errorf("%q: exit %d, %s", args, code, errOut)
+		}
+	}
+}

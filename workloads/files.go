@@ -92,10 +92,10 @@ func (j *Job) Directories() []string { return splitList(j.Directory) }
 
 // NamesFiles reports whether the job runs on files of its own rather than
 // iobench's automatic target: it names them (filename), or asks for files
-// by directory, nrfiles or filesize, which fio then names
-// jobname.clone.file.
+// by directory, nrfiles, filename_format or filesize, which fio then
+// names by filename_format (jobname.clone.file).
 func (j *Job) NamesFiles() bool {
-	return j.Filename != "" || j.IsSet("directory") || j.IsSet("nrfiles") || j.FileSize[1] > 0
+	return j.Filename != "" || j.IsSet("directory") || j.IsSet("nrfiles") || j.IsSet("filename_format") || j.FileSize[1] > 0
 }
 
 // NumFiles returns how many files each clone of the job works on.
@@ -106,12 +106,15 @@ func (j *Job) NumFiles() int {
 	return max(j.NrFiles, 1)
 }
 
+// defaultFilenameFormat is fio's filename_format.
+const defaultFilenameFormat = "$jobname.$jobnum.$filenum"
+
 // FilePaths returns the paths clone works on, in file order, as fio names
 // them. Named files are shared by every clone, each prefixed with the
 // first directory when directory= is set (fio prefixes absolute names
-// too). Without filename= each clone has files of its own,
-// jobname.clone.file, in directory number clone mod the number of
-// directories (or the working directory). Nil when the job names no files
+// too). Without filename= each clone has files of its own, named by
+// filename_format (fio's default jobname.clone.file), in directory number
+// clone mod the number of directories (or the working directory). Nil when the job names no files
 // (NamesFiles is false).
 func (j *Job) FilePaths(clone int) []string {
 	if !j.NamesFiles() {
@@ -134,7 +137,11 @@ func (j *Job) FilePaths(clone int) []string {
 	}
 	out := make([]string, max(j.NrFiles, 1))
 	for i := range out {
-		out[i] = filepath.Join(dir, fmt.Sprintf("%s.%d.%d", j.Name, clone, i))
+		name := fmt.Sprintf("%s.%d.%d", j.Name, clone, i)
+		if f := j.FilenameFormat; f != "" && f != defaultFilenameFormat {
+			name = strings.NewReplacer("$jobname", j.Name, "$jobnum", strconv.Itoa(clone), "$filenum", strconv.Itoa(i)).Replace(f)
+		}
+		out[i] = filepath.Join(dir, name)
 	}
 	return out
 }

@@ -55,6 +55,7 @@ type Generator struct {
 	bsRange   [2][2]uint64
 	readShare float64
 	rwMod     uint64  // rw's ":N"
+	rwBack    bool    // rw's ":-N"
 	sinceRand uint64  // I/Os since the last random offset (rw=rand...:N)
 	pctRandom float64 // percentage_random
 
@@ -81,7 +82,7 @@ type Generator struct {
 func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 	g := &Generator{rw: j.RW, base: j.Offset + uint64(jobIndex)*j.OffsetIncrement, bs: j.BS, split: j.BSSplit,
 		bsRange: j.BSRange, readShare: j.RWMixRead / 100, unit: j.MinBS(), dist: j.Dist.Kind,
-		rwMod: j.RWMod, pctRandom: j.PercentageRandom}
+		rwMod: j.RWMod, rwBack: j.RWBack, pctRandom: j.PercentageRandom}
 	if j.BlockAlign > 0 && j.RW.Random() {
 		g.unit = j.BlockAlign
 	}
@@ -157,10 +158,24 @@ func (g *Generator) Next() IO {
 	} else {
 		if g.pos[d]+size > g.span {
 			g.pos[d] = 0
+			if g.rwBack && !g.rw.Random() {
+				g.pos[d] = (g.span - size) / g.unit * g.unit
+			}
 		}
 		off = g.pos[d]
 		g.pos[d] += size
-		if !g.rw.Random() {
+		switch {
+		case g.rw.Random():
+		case g.rwBack:
+			// rw=read:-N: the next I/O starts N bytes before this one's
+			// end; below the region's start it wraps to the region's last
+			// block (the check above).
+			if g.pos[d] >= g.rwMod {
+				g.pos[d] -= g.rwMod
+			} else {
+				g.pos[d] = g.span
+			}
+		default:
 			g.pos[d] += g.rwMod // rw=read:N skips N bytes
 		}
 	}

@@ -91,6 +91,9 @@ type Job struct {
 	// Filename is filename= as given: one or more targets separated by
 	// ':' (Filenames splits it).
 	Filename string
+	// FilenameFormat names the files of a job without Filename
+	// (filename_format; fio's default $jobname.$jobnum.$filenum).
+	FilenameFormat string
 	// Files: directory= as given (Directories splits it), nrfiles,
 	// filesize (lo, hi; 0: not set), file_service_type, openfiles (0: not
 	// set), and how files are laid out (allow_file_create, overwrite,
@@ -140,8 +143,12 @@ type Job struct {
 	// BlockAlign aligns random offsets (0: the smallest block size).
 	BlockAlign uint64
 	// RWMod is rw's ":N": for sequential patterns bytes skipped after each
-	// I/O, for random ones the I/Os per random offset.
+	// I/O, for random ones the I/Os per random offset. RWBack makes a
+	// sequential ":-N": each I/O starts N bytes before the end of the last
+	// (reading backwards with N twice the block size), wrapping from the
+	// region's start to its end.
 	RWMod     uint64
+	RWBack    bool
 	Runtime   time.Duration
 	TimeBased bool
 	RampTime  time.Duration
@@ -280,7 +287,7 @@ func (l *Logs) Any() bool { return l.BW != "" || l.IOPS != "" || l.Lat != "" || 
 func NewJob(name string) Job {
 	return Job{
 		Name: name, RW: Read, RWMixRead: 50, BS: [2]uint64{4096, 4096},
-		IODepth: 1, BatchSubmit: BatchAuto, BatchCompleteMin: 1, IOEngine: "io_uring", NumJobs: 1, Direct: true, Invalidate: true, PercentageRandom: 100, ThinkBlocks: 1, DoVerify: true, RandomGenerator: "tausworthe", ZoneMode: "none",
+		IODepth: 1, FilenameFormat: defaultFilenameFormat, BatchSubmit: BatchAuto, BatchCompleteMin: 1, IOEngine: "io_uring", NumJobs: 1, Direct: true, Invalidate: true, PercentageRandom: 100, ThinkBlocks: 1, DoVerify: true, RandomGenerator: "tausworthe", ZoneMode: "none",
 		LatencyWindow: time.Second, LatencyPercentile: 100,
 		Buffers: Buffers{Scramble: true, CompressChunk: 512}, Dist: Dist{Kind: "random"},
 		RandRepeat: true, RandSeed: 0x89, Mapper: "linear", Extents: 1024, Cache: true,
@@ -339,6 +346,9 @@ func (j *Job) Set(key, value string) error {
 		}
 		return fmt.Errorf("%w: %q", ErrUnknownOption, key)
 	}
+	if value == "" && o.bareName {
+		value = bareLogName
+	}
 	if value == "" && o.kind != kindBool && o.kind != kindFlag {
 		return fmt.Errorf("%w: %s needs a value", ErrBadValue, key)
 	}
@@ -390,6 +400,10 @@ func (n *Notice) Error() string { return n.Option + ": " + n.Msg }
 // device I/O.
 func (j *Job) NullIO() bool { return j.IOEngine == "null" }
 
+// bareLogName stands for the job's name in a write_*_log given with no
+// value until Validate knows the name.
+const bareLogName = "\x00job name"
+
 // Adjustments says what the last Validate corrected: values fio accepts
 // and corrects (an iodepth_low above iodepth, an
 // iodepth_batch_complete_max below iodepth_batch_complete_min), corrected
@@ -414,6 +428,13 @@ func (j *Job) Validate() error {
 	}
 	if j.IODepth < 1 || j.IODepth > 4096 {
 		bad("iodepth=%d: want 1..4096", j.IODepth)
+	}
+	// A bare write_*_log names the logs after the job, as fio does; the
+	// name is known only now (the option may come from [global]).
+	for _, p := range []*string{&j.Logs.BW, &j.Logs.IOPS, &j.Logs.Lat, &j.Logs.Hist} {
+		if *p == bareLogName {
+			*p = j.Name
+		}
 	}
 	// Values fio accepts and corrects, corrected the same way; the
 	// caller prints what changed (Adjustments).

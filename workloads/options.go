@@ -1,6 +1,7 @@
 package workloads
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -39,6 +40,9 @@ type Option struct {
 	// it can): the option is fio's, and that value would change what
 	// runs in a way iobench does not implement.
 	refuse func(v string) string
+	// bareName: given with no value in a job file, the option takes the
+	// job's name (fio's default log file prefix).
+	bareName bool
 }
 
 var options = []Option{
@@ -49,6 +53,8 @@ var options = []Option{
 	{Name: "directory", Arg: "dir[:dir...]", Help: "directory of the job's files; several separated by ':' are dealt to the clones in turn", kind: kindString,
 		set: func(j *Job, v string) error { j.Directory = v; return nil }, get: func(j *Job) string { return j.Directory }},
 	intOption("nrfiles", "n", "1", "files per clone, named jobname.clone.file, when no filename is given", 1, 1<<20, func(j *Job) *int { return &j.NrFiles }),
+	{Name: "filename_format", Arg: "str", Default: "$jobname.$jobnum.$filenum", Help: "how files are named when no filename is given: $jobname, $jobnum (the clone) and $filenum are replaced; clones whose names agree share the files", kind: kindString,
+		set: setFilenameFormat, get: func(j *Job) string { return j.FilenameFormat }},
 	{Name: "filesize", Arg: "size|lo-hi", Help: "size of each file, or a range each file's size is drawn from (default: size divided among the files)", kind: kindSize,
 		set: setFileSize, get: func(j *Job) string { return rangeString(j.FileSize) }},
 	{Name: "file_service_type", Arg: "kind[:n]", Default: "roundrobin", Help: "which file takes the next I/O: roundrobin, sequential (each file to its end) or random, switching after n I/Os", kind: kindString,
@@ -68,7 +74,7 @@ var options = []Option{
 			return ""
 		},
 		set: func(j *Job, v string) error { _, err := parseBool(v); return err }, get: func(j *Job) string { return "1" }},
-	{Name: "rw", Arg: "pattern", Default: "read", Help: "read, write, randread, randwrite, rw (readwrite), randrw, trim, randtrim, trimwrite, randtrimwrite, with :N (see the README)", kind: kindString,
+	{Name: "rw", Arg: "pattern", Default: "read", Help: "read, write, randread, randwrite, rw (readwrite), randrw, trim, randtrim, trimwrite, randtrimwrite, with :N (sequential: skip N bytes after each I/O; :-N starts each I/O N bytes before the end of the last; random: N I/Os per random offset)", kind: kindString,
 		set: setRW, get: rwString},
 	{Name: "rwmixread", Arg: "pct", Default: "50", Help: "read share of rw and randrw, percent", kind: kindFloat,
 		set: func(j *Job, v string) error {
@@ -268,13 +274,13 @@ var options = []Option{
 			}
 			return "shared"
 		}},
-	{Name: "write_bw_log", Arg: "prefix", Help: "log bandwidth to PREFIX_bw.N.log (fio's log format)", kind: kindString,
+	{Name: "write_bw_log", Arg: "prefix", Help: "log bandwidth to PREFIX_bw.N.log (fio's log format); with no value, the job name", bareName: true, kind: kindString,
 		set: func(j *Job, v string) error { j.Logs.BW = v; return nil }, get: func(j *Job) string { return j.Logs.BW }},
-	{Name: "write_iops_log", Arg: "prefix", Help: "log IOPS to PREFIX_iops.N.log", kind: kindString,
+	{Name: "write_iops_log", Arg: "prefix", Help: "log IOPS to PREFIX_iops.N.log; with no value, the job name", bareName: true, kind: kindString,
 		set: func(j *Job, v string) error { j.Logs.IOPS = v; return nil }, get: func(j *Job) string { return j.Logs.IOPS }},
-	{Name: "write_lat_log", Arg: "prefix", Help: "log latencies to PREFIX_lat.N.log, PREFIX_clat.N.log and PREFIX_slat.N.log", kind: kindString,
+	{Name: "write_lat_log", Arg: "prefix", Help: "log latencies to PREFIX_lat.N.log, PREFIX_clat.N.log and PREFIX_slat.N.log; with no value, the job name", bareName: true, kind: kindString,
 		set: func(j *Job, v string) error { j.Logs.Lat = v; return nil }, get: func(j *Job) string { return j.Logs.Lat }},
-	{Name: "write_hist_log", Arg: "prefix", Help: "log completion-latency histograms to PREFIX_clat_hist.N.log every log_hist_msec", kind: kindString,
+	{Name: "write_hist_log", Arg: "prefix", Help: "log completion-latency histograms to PREFIX_clat_hist.N.log every log_hist_msec; with no value, the job name", bareName: true, kind: kindString,
 		set: func(j *Job, v string) error { j.Logs.Hist = v; return nil }, get: func(j *Job) string { return j.Logs.Hist }},
 	{Name: "log_avg_msec", Arg: "ms", Default: "0", Help: "average log entries over this period (0: one entry per I/O)", kind: kindTime,
 		set: func(j *Job, v string) (err error) { j.Logs.Avg, err = parseDuration(v, time.Millisecond); return },
@@ -394,7 +400,7 @@ var options = []Option{
 }
 
 // aliases map other spellings to the table's names.
-var aliases = map[string]string{"readwrite": "rw", "sqpoll": "sqthread_poll", "fixedbuffers": "fixedbufs",
+var aliases = map[string]string{"readwrite": "rw", "timeout": "runtime", "sqpoll": "sqthread_poll", "fixedbuffers": "fixedbufs",
 	"blocksize": "bs", "disable_bw": "disable_bw_measurement", "io_limit": "io_size", "ba": "blockalign",
 	"blocksize_range": "bsrange", "iodepth_batch": "iodepth_batch_submit", "iodepth_batch_complete": "iodepth_batch_complete_min"}
 
@@ -407,20 +413,42 @@ var noticeOptions = map[string]string{
 	"unit_base":           "cannot change what is measured: it only selects bits or bytes in fio's printed bandwidth",
 	"allow_mounted_write": "cannot change what is measured: iobench refuses a device in use unless force is given",
 	"create_serialize":    "cannot change what is measured: iobench lays files out one after another before any job runs",
+	"verify_dump":         "cannot change what is measured: it dumps the blocks of a failed verify to files; iobench reports the first mismatch's offset and bytes",
+	"error_dump":          "cannot change what is measured: it only adds detail to the messages of I/O errors",
+	"log_prio":            "cannot change what is measured: iobench sets no I/O priorities, so the logs' priority column is 0 either way",
+	"nonvectored":         "cannot change what is measured: iobench's io_uring reads and writes are always non-vectored (IORING_OP_READ, IORING_OP_WRITE)",
+	"new_group":           "cannot change what is measured: it starts a new reporting group in fio's output; iobench reports each job, and group_reporting's groups follow stonewall",
+	"threads":             "not a job option in fio's documentation (fio takes it for its tiobench profile); no effect on a job",
 }
 
 // refusedOptions are fio options iobench knows but does not implement:
 // each would change what runs, so the job is refused with the reason.
 var refusedOptions = map[string]string{
-	"include":          "include is a directive, not an option: write 'include FILE' on a line of its own",
-	"create_on_open":   "not implemented: iobench lays files out before the job, not when it opens them",
-	"create_only":      "not implemented: iobench lays files out as part of a job that then runs",
-	"fill_device":      "not implemented: writing until the device or filesystem is full",
-	"fill_fs":          "not implemented: writing until the filesystem is full",
-	"file_append":      "not implemented: offsets start at 0 in each file, not at its end",
-	"unlink_each_loop": "not implemented: files are removed (unlink) only when the job ends",
-	"filename_format":  "not implemented: files are named as fio's default, jobname.clone.file",
-	"pre_read":         "not implemented: files are not read into the page cache before the job",
+	"include":            "include is a directive, not an option: write 'include FILE' on a line of its own",
+	"create_on_open":     "not implemented: iobench lays files out before the job, not when it opens them",
+	"create_only":        "not implemented: iobench lays files out as part of a job that then runs",
+	"fill_device":        "not implemented: writing until the device or filesystem is full",
+	"fill_fs":            "not implemented: writing until the filesystem is full",
+	"file_append":        "not implemented: offsets start at 0 in each file, not at its end",
+	"unlink_each_loop":   "not implemented: files are removed (unlink) only when the job ends",
+	"flow":               "not implemented: flow's weighted interleaving of jobs",
+	"flow_sleep":         "not implemented: flow's weighted interleaving of jobs",
+	"ss":                 "not implemented: steady-state detection (ss, ss_dur, ss_ramp)",
+	"ss_dur":             "not implemented: steady-state detection (ss, ss_dur, ss_ramp)",
+	"ss_ramp":            "not implemented: steady-state detection (ss, ss_dur, ss_ramp)",
+	"continue_on_error":  "not implemented: a job stops at its first I/O error",
+	"ignore_error":       "not implemented: a job stops at its first I/O error",
+	"prio":               "not implemented: I/O priorities (prio, prioclass, cmdprio_*)",
+	"prioclass":          "not implemented: I/O priorities (prio, prioclass, cmdprio_*)",
+	"cmdprio":            "not implemented: I/O priorities (prio, prioclass, cmdprio_*)",
+	"cmdprio_class":      "not implemented: I/O priorities (prio, prioclass, cmdprio_*)",
+	"cmdprio_percentage": "not implemented: I/O priorities (prio, prioclass, cmdprio_*)",
+	"cmdprio_bssplit":    "not implemented: I/O priorities (prio, prioclass, cmdprio_*)",
+	"numa_cpu_nodes":     "not implemented: NUMA placement (use cpus_allowed)",
+	"numa_mem_policy":    "not implemented: NUMA placement (use cpus_allowed)",
+	"verify_async":       "not implemented: verification runs in the job's own thread",
+	"io_submit_mode":     "not implemented: the job's thread submits its own I/O (fio's default, inline)",
+	"pre_read":           "not implemented: files are not read into the page cache before the job",
 }
 
 var optionIndex = func() map[string]*Option {
@@ -491,12 +519,16 @@ func rwString(j *Job) string {
 	case j.RW.Random():
 		return fmt.Sprintf("%s:%d", j.RW, j.RWMod)
 	}
+	if j.RWBack {
+		return string(j.RW) + ":-" + sizeString(j.RWMod)
+	}
 	return string(j.RW) + ":" + sizeString(j.RWMod)
 }
 
 // setRW sets rw: a pattern, optionally with ":N" (sequential: skip N
-// bytes after each I/O; random: a new random offset every N I/Os, the
-// ones between sequential).
+// bytes after each I/O, or with ":-N" start each I/O N bytes before the
+// end of the last; random: a new random offset every N I/Os, the ones
+// between sequential).
 func setRW(j *Job, v string) error {
 	pat, mod, hasMod := strings.Cut(strings.ToLower(v), ":")
 	switch pat {
@@ -517,21 +549,29 @@ func setRW(j *Job, v string) error {
 	default:
 		return fmt.Errorf("want read, write, randread, randwrite, rw, randrw, trim, randtrim, trimwrite or randtrimwrite")
 	}
-	j.RWMod = 0
+	j.RWMod, j.RWBack = 0, false
 	if hasMod {
 		var n uint64
 		var err error
+		back := false
 		if j.RW.Random() {
 			var k int
 			k, err = parseInt(mod, 1, math.MaxInt32)
 			n = uint64(k)
 		} else {
-			n, err = j.parseSize(mod)
+			// rw=read:-N: each I/O starts N bytes before the end of the
+			// last (fio's backwards I/O).
+			var rest string
+			rest, back = strings.CutPrefix(mod, "-")
+			n, err = j.parseSize(rest)
+			if err == nil && back && n == 0 {
+				back = false
+			}
 		}
 		if err != nil {
 			return fmt.Errorf(":%s: %w", mod, err)
 		}
-		j.RWMod = n
+		j.RWMod, j.RWBack = n, back
 	}
 	return nil
 }
@@ -850,6 +890,33 @@ func parseDuration(v string, bare time.Duration) (time.Duration, error) {
 	return time.Duration(d), nil
 }
 
+// filenameTokens are filename_format's substitutions, as fio names them.
+var filenameTokens = []string{"$jobname", "$jobnum", "$filenum"}
+
+func setFilenameFormat(j *Job, v string) error {
+	rest := v
+	for _, t := range filenameTokens {
+		rest = strings.ReplaceAll(rest, t, "")
+	}
+	if i := strings.IndexByte(rest, '$'); i >= 0 {
+		tok := rest[i:]
+		if k := strings.IndexFunc(tok[1:], func(r rune) bool {
+			return !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+		}); k >= 0 {
+			tok = tok[:k+1]
+		}
+		if tok == "$clientuid" {
+			return fmt.Errorf("%s: fio's client/server mode is not implemented", tok)
+		}
+		return fmt.Errorf("%s: want $jobname, $jobnum or $filenum", tok)
+	}
+	if strings.TrimSpace(v) == "" {
+		return errors.New("empty")
+	}
+	j.FilenameFormat = v
+	return nil
+}
+
 // ParseDist parses random_distribution: random, zipf:θ, pareto:h,
 // normal:σ (a percentage of the range), zoned:a/s:a/s:... (access percent
 // to size percent, from the start of the range; both sum to 100).
@@ -886,20 +953,39 @@ func ParseDist(v string) (Dist, error) {
 		if !hasArg {
 			return d, fmt.Errorf("zoned needs zones, e.g. zoned:60/10:30/20:10/70")
 		}
+		// A zone with no size (a/) takes the size the others leave, shared
+		// with any other such zone, as fio reads it.
 		var sa, ss float64
+		var open []int
 		for _, z := range strings.Split(arg, ":") {
 			a, s, ok := strings.Cut(z, "/")
 			if !ok {
 				return d, fmt.Errorf("zone %q: want access%%/size%%", z)
 			}
 			ap, err1 := parsePct(a)
-			sp, err2 := parsePct(s)
-			if err1 != nil || err2 != nil || sp == 0 {
-				return d, fmt.Errorf("zone %q: want access%%/size%% with a non-zero size", z)
+			var sp float64
+			var err2 error
+			if strings.TrimSpace(s) == "" {
+				open = append(open, len(d.Zones))
+			} else if sp, err2 = parsePct(s); sp == 0 {
+				err2 = errors.New("zero size")
+			}
+			if err1 != nil || err2 != nil {
+				return d, fmt.Errorf("zone %q: want access%%/size%% with a non-zero size (or none: the rest)", z)
 			}
 			d.Zones = append(d.Zones, Zone{ap, sp})
 			sa += ap
 			ss += sp
+		}
+		if len(open) > 0 {
+			rest := 100 - ss
+			if rest <= 0.01 {
+				return d, fmt.Errorf("zones with no size get what the others leave, and they leave %g%%", max(rest, 0))
+			}
+			for _, i := range open {
+				d.Zones[i].SizePct = rest / float64(len(open))
+			}
+			ss = 100
 		}
 		if math.Abs(sa-100) > 0.01 || math.Abs(ss-100) > 0.01 {
 			return d, fmt.Errorf("zones add up to %g%% of accesses and %g%% of the size; both must be 100", sa, ss)

@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -182,11 +185,7 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 				cur = &global
 				continue
 			}
-			for _, j := range out.Jobs {
-				if j.Name == sect {
-					return nil, perr("", fmt.Errorf("%w: job %q defined twice", ErrSyntax, sect))
-				}
-			}
+			// fio runs a section name that comes twice as two jobs.
 			inGlobal = false
 			j := global.Clone()
 			j.Name = sect
@@ -201,17 +200,14 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 		if cur == nil {
 			return nil, perr("", fmt.Errorf("%w: option outside of any section", ErrSyntax))
 		}
+		// Anything after a ; or # is a comment, as fio reads a line.
+		if i := strings.IndexAny(text, ";#"); i >= 0 {
+			text = strings.TrimSpace(text[:i])
+		}
 		k, v, _ := strings.Cut(text, "=")
-		var unset []string
-		v = os.Expand(strings.TrimSpace(v), func(s string) string {
-			val, ok := os.LookupEnv(s)
-			if !ok {
-				unset = append(unset, "${"+s+"}")
-			}
-			return val
-		})
-		if len(unset) > 0 {
-			return nil, perr(strings.TrimSpace(k), fmt.Errorf("%w: %s not set in the environment", ErrBadValue, strings.Join(unset, ", ")))
+		v, err := expandValue(strings.TrimSpace(v))
+		if err != nil {
+			return nil, perr(strings.TrimSpace(k), fmt.Errorf("%w: %w", ErrBadValue, err))
 		}
 		if err := setOpt(cur, k, v, out, at.file, line, false); err != nil {
 			return nil, err
@@ -290,4 +286,175 @@ func setOpt(j *Job, k, v string, out *File, file string, line int, pragma bool) 
 		out.Notices = append(out.Notices, fmt.Sprintf("%s:%d: %s is an iobench option; put it in a %q line so fio accepts the file too", file, line, k, Pragma))
 	}
 	return nil
+}
+
+// expandValue expands a value as fio does: ${VAR} from the environment
+// (an unset one is an error) and fio's keywords $pagesize, $mb_memory and
+// $ncpus, after which a value that is integer arithmetic (2*$ncpus) is
+// computed. Any other $ is left as it is.
+func expandValue(v string) (string, error) {
+	if !strings.Contains(v, "$") {
+		return v, nil
+	}
+	var b strings.Builder
+	var unset []string
+	keyword := false
+	for i := 0; i < len(v); i++ {
+		if v[i] != '$' {
+			b.WriteByte(v[i])
+			continue
+		}
+		if strings.HasPrefix(v[i:], "${") {
+			end := strings.IndexByte(v[i:], '}')
+			if end < 0 {
+				b.WriteString(v[i:])
+				break
+			}
+			name := v[i+2 : i+end]
+			val, ok := os.LookupEnv(name)
+			if !ok {
+				unset = append(unset, "${"+name+"}")
+			}
+			b.WriteString(val)
+			i += end
+			continue
+		}
+		matched := false
+		for _, k := range fioKeywords {
+			if strings.HasPrefix(v[i+1:], k.name) {
+				b.WriteString(strconv.FormatUint(k.value(), 10))
+				i += len(k.name)
+				keyword, matched = true, true
+				break
+			}
+		}
+		if !matched {
+			b.WriteByte('$')
+		}
+	}
+	if len(unset) > 0 {
+		return "", fmt.Errorf("%s not set in the environment", strings.Join(unset, ", "))
+	}
+	out := b.String()
+	if keyword {
+		if n, ok := evalInt(out); ok {
+			return strconv.FormatInt(n, 10), nil
+		}
+	}
+	return out, nil
+}
+
+// fioKeywords are the $names fio replaces in a value with a property of
+// the machine.
+var fioKeywords = []struct {
+	name  string
+	value func() uint64
+}{
+	{"pagesize", func() uint64 { return uint64(os.Getpagesize()) }},
+	{"mb_memory", func() uint64 {
+		var si unix.Sysinfo_t
+		if unix.Sysinfo(&si) != nil {
+			return 0
+		}
+		return uint64(si.Totalram) * uint64(si.Unit) >> 20
+	}},
+	{"ncpus", onlineCPUs},
+}
+
+// onlineCPUs counts the online CPUs, as sysconf(_SC_NPROCESSORS_ONLN).
+func onlineCPUs() uint64 {
+	b, err := os.ReadFile("/sys/devices/system/cpu/online")
+	if err != nil {
+		return uint64(runtime.NumCPU())
+	}
+	n := uint64(0)
+	for _, r := range strings.Split(strings.TrimSpace(string(b)), ",") {
+		lo, hi, isRange := strings.Cut(r, "-")
+		a, err1 := strconv.ParseUint(lo, 10, 32)
+		z := a
+		var err2 error
+		if isRange {
+			z, err2 = strconv.ParseUint(hi, 10, 32)
+		}
+		if err1 != nil || err2 != nil || z < a {
+			return uint64(runtime.NumCPU())
+		}
+		n += z - a + 1
+	}
+	return n
+}
+
+// evalInt computes s if it is integer arithmetic: numbers, + - * / %,
+// parentheses and spaces, with the usual precedence; division truncates,
+// as bc's does at scale 0.
+func evalInt(s string) (int64, bool) {
+	p := exprParser{s: strings.ReplaceAll(s, " ", "")}
+	n, ok := p.sum()
+	return n, ok && p.i == len(p.s)
+}
+
+type exprParser struct {
+	s string
+	i int
+}
+
+func (p *exprParser) sum() (int64, bool) {
+	a, ok := p.product()
+	for ok && p.i < len(p.s) && (p.s[p.i] == '+' || p.s[p.i] == '-') {
+		op := p.s[p.i]
+		p.i++
+		var b int64
+		if b, ok = p.product(); op == '+' {
+			a += b
+		} else {
+			a -= b
+		}
+	}
+	return a, ok
+}
+
+func (p *exprParser) product() (int64, bool) {
+	a, ok := p.factor()
+	for ok && p.i < len(p.s) && strings.IndexByte("*/%", p.s[p.i]) >= 0 {
+		op := p.s[p.i]
+		p.i++
+		var b int64
+		if b, ok = p.factor(); !ok {
+			break
+		}
+		switch {
+		case op == '*':
+			a *= b
+		case b == 0:
+			return 0, false
+		case op == '/':
+			a /= b
+		default:
+			a %= b
+		}
+	}
+	return a, ok
+}
+
+func (p *exprParser) factor() (int64, bool) {
+	if p.i < len(p.s) && p.s[p.i] == '(' {
+		p.i++
+		n, ok := p.sum()
+		if !ok || p.i >= len(p.s) || p.s[p.i] != ')' {
+			return 0, false
+		}
+		p.i++
+		return n, true
+	}
+	if p.i < len(p.s) && p.s[p.i] == '-' {
+		p.i++
+		n, ok := p.factor()
+		return -n, ok
+	}
+	j := p.i
+	for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
+		p.i++
+	}
+	n, err := strconv.ParseInt(p.s[j:p.i], 10, 64)
+	return n, err == nil
 }

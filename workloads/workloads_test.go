@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -100,7 +101,6 @@ func TestParseErrors(t *testing.T) {
 		{"rw=read\n[a]\n", 1, "", ErrSyntax},
 		{"[a\nrw=read\n", 1, "", ErrSyntax},
 		{"[global]\nbs=4k\n", 2, "", ErrSyntax},
-		{"[a]\n[a]\n", 2, "", ErrSyntax},
 		{"[a]\nwait_for=b\n", 1, "wait_for", ErrBadValue},
 		{"[a]\nrandom_distribution=zipf:1\n", 2, "random_distribution", ErrBadValue},
 		{"[a]\nrandom_distribution=zoned:50/50:40/50\n", 2, "random_distribution", ErrBadValue},
@@ -125,6 +125,64 @@ func TestParseErrors(t *testing.T) {
 		}
 		if pe.File != "bad.fio" || pe.Line != c.line || pe.Option != c.option || (c.want != nil && !errors.Is(err, c.want)) {
 			t.Errorf("%q: got %v (line %d option %q), want line %d option %q %v", c.src, err, pe.Line, pe.Option, c.line, c.option, c.want)
+		}
+	}
+}
+
+// What fio's own example job files rely on: comments after a value,
+// ${VAR} from the environment but $VAR left alone, fio's $keywords with
+// arithmetic, a section name used twice, zones with no size, the timeout
+// alias and filename_format.
+func TestFioJobFileSyntax(t *testing.T) {
+	t.Setenv("IOB_TEST_BS", "8k")
+	src := `[a]
+size=102404k ; 100Mb+4k
+numjobs=2	# two clones
+filename=datafile.tmp	; or use a full disk
+bs=${IOB_TEST_BS}
+iodepth=2*$ncpus
+timeout=7
+[a]
+bs=$pagesize
+random_distribution=zoned:50/5:30/15:20/
+[c]
+filename_format=f.$jobname.$filenum.$jobnum
+nrfiles=2
+numjobs=2
+`
+	f, err := Parse(strings.NewReader(src), "ex.fio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Jobs) != 3 || f.Jobs[0].Name != "a" || f.Jobs[1].Name != "a" {
+		t.Fatalf("%d jobs", len(f.Jobs))
+	}
+	a := f.Jobs[0]
+	if a.Size != 102404<<10 || a.NumJobs != 2 || a.Filename != "datafile.tmp" || a.BS[0] != 8<<10 ||
+		a.IODepth != 2*int(onlineCPUs()) || a.Runtime != 7*time.Second {
+		t.Errorf("job a: size %d numjobs %d filename %q bs %d iodepth %d runtime %v", a.Size, a.NumJobs, a.Filename, a.BS[0], a.IODepth, a.Runtime)
+	}
+	b := f.Jobs[1]
+	if b.BS[0] != uint64(os.Getpagesize()) || len(b.Dist.Zones) != 3 || b.Dist.Zones[2].SizePct != 80 {
+		t.Errorf("job a (second): bs %d zones %+v", b.BS[0], b.Dist.Zones)
+	}
+	if got := f.Jobs[2].FilePaths(1); !slices.Equal(got, []string{"f.c.0.1", "f.c.1.1"}) {
+		t.Errorf("filename_format: %q", got)
+	}
+	for _, bad := range []string{"[a]\nbs=$IOB_TEST_BS\n", "[a]\nbs=${IOB_UNSET_VAR}\n", "[a]\nfilename_format=x.$clientuid\n",
+		"[a]\nfilename_format=x.$jobid\n", "[a]\nrandom_distribution=zoned:50/50:50/50:0/\n"} {
+		if _, err := Parse(strings.NewReader(bad), "bad.fio"); err == nil {
+			t.Errorf("%q: accepted", bad)
+		}
+	}
+	for expr, want := range map[string]int64{"2*3+1": 7, "(1+2)*3": 9, "7/2": 3, "-4+10%4": -2} {
+		if n, ok := evalInt(expr); !ok || n != want {
+			t.Errorf("evalInt(%q) = %d, %v; want %d", expr, n, ok, want)
+		}
+	}
+	for _, expr := range []string{"4k", "1/0", "(1", "2**3", ""} {
+		if _, ok := evalInt(expr); ok {
+			t.Errorf("evalInt(%q) accepted", expr)
 		}
 	}
 }
@@ -674,5 +732,43 @@ func TestTrimPatterns(t *testing.T) {
 	}
 	if err := j.Set("trim_percentage", "0"); err != nil {
 		t.Errorf("trim_percentage=0: %v", err)
+	}
+}
+
+// rw=read:-N starts each I/O N bytes before the end of the last: with N
+// twice the block size the job reads backwards, wrapping from the start
+// of its region to the last block; rw=read:N skips forwards.
+func TestBackwardsSkip(t *testing.T) {
+	f, err := Parse(strings.NewReader("[b]\nrw=read:-8k\nbs=4k\nsize=32k\n[f]\nrw=read:4k\nbs=4k\nsize=32k\n"), "x.fio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range [][]uint64{
+		{0, 28, 24, 20, 16, 12, 8, 4, 0, 28},
+		{0, 8, 16, 24, 0, 8},
+	} {
+		j := &f.Jobs[i]
+		if i == 0 && (!j.RWBack || j.RWMod != 8<<10 || rwString(j) != "read:-8k") {
+			t.Errorf("rw=read:-8k parsed as %s (back %v)", rwString(j), j.RWBack)
+		}
+		g := NewGenerator(j, 0, 1<<20)
+		for k, w := range want {
+			if io := g.Next(); io.Offset != w<<10 || io.Length != 4<<10 {
+				t.Errorf("%s: I/O %d at %d+%d, want %dk", rwString(j), k, io.Offset, io.Length, w)
+			}
+		}
+	}
+}
+
+// A write_*_log given with no value names the logs after the job, as fio
+// does, also from [global].
+func TestBareLogOptions(t *testing.T) {
+	f, err := Parse(strings.NewReader("[global]\nwrite_iops_log\n[a]\nwrite_bw_log\n[b]\nwrite_lat_log=x\n"), "l.fio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := f.Jobs[0].Logs, f.Jobs[1].Logs
+	if a.BW != "a" || a.IOPS != "a" || b.IOPS != "b" || b.Lat != "x" || b.BW != "" {
+		t.Errorf("logs %+v, %+v", a, b)
 	}
 }

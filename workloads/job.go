@@ -456,7 +456,7 @@ func (j *Job) Validate() error {
 	}
 	for d := range 2 {
 		if j.BS[d] == 0 || j.BS[d]%512 != 0 {
-			bad("bs=%d: want a multiple of 512 (direct I/O)", j.BS[d])
+			bad("bs=%d: want a multiple of 512 (the engine works in 512-byte sectors, direct or buffered)", j.BS[d])
 		}
 		if len(j.BSSplit[d]) > 0 {
 			sum := 0.0

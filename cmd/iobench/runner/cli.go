@@ -448,6 +448,15 @@ func cmdHelp(w io.Writer, name string) error {
 	}
 	o, ok := workloads.Lookup(name)
 	if !ok {
+		key := strings.ToLower(name)
+		if why, ok := workloads.Notices()[key]; ok {
+			fmt.Fprintf(w, "%20s: fio's option, accepted with no effect: %s\n", key, why)
+			return nil
+		}
+		if why, ok := workloads.Refused()[key]; ok {
+			fmt.Fprintf(w, "%20s: fio's option, refused: %s\n", key, why)
+			return nil
+		}
 		return fmt.Errorf("--cmdhelp=%s: %w: no such option", name, workloads.ErrUnknownOption)
 	}
 	fmt.Fprintf(w, "%20s: %s\n", o.Name, o.Help)

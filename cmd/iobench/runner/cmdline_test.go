@@ -52,6 +52,14 @@ func TestSectionParseOnlyShowcmdCmdhelp(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "bs: block size") || !strings.Contains(out, "alias: blocksize") || !strings.Contains(out, "default: 4k") {
 		t.Errorf("cmdhelp=blocksize: %d %q", code, out)
 	}
+	// fio's options that iobench accepts without effect, or refuses, are
+	// described as such.
+	if code, out, _ := run(t, "--cmdhelp=thread"); code != 0 || !strings.Contains(out, "accepted with no effect") {
+		t.Errorf("cmdhelp=thread: %d %q", code, out)
+	}
+	if code, out, _ := run(t, "--cmdhelp=fill_device"); code != 0 || !strings.Contains(out, "refused: not implemented") {
+		t.Errorf("cmdhelp=fill_device: %d %q", code, out)
+	}
 	if code, _, errs := run(t, "--cmdhelp=nosuch"); code != 2 || !strings.Contains(errs, "nosuch") {
 		t.Errorf("cmdhelp=nosuch: %d %q", code, errs)
 	}

@@ -271,8 +271,9 @@ func (e *Engine) Mapper() Mapper { return e.cfg.Mapper }
 // Devices returns the number of devices in the device table.
 func (e *Engine) Devices() int { return len(e.devs) }
 
-// RingInfo describes the io_uring set-up in force (flags and features), as
-// reported by the first ring created.
+// RingInfo describes the io_uring set-up in force (flags and features,
+// and what is registered: "registered=files,buffers"), as reported by the
+// first ring created.
 func (e *Engine) RingInfo() string {
 	if p := e.ringInfo.Load(); p != nil {
 		return *p

@@ -143,6 +143,14 @@ func (e *Engine) newQueue(background bool) (*Queue, error) {
 		return nil, err
 	}
 	info := ring.Info()
+	if e.filesRegistered {
+		info += " registered=files"
+		if e.cfg.FixedBuffers {
+			info += ",buffers"
+		}
+	} else if e.cfg.FixedBuffers {
+		info += " registered=buffers"
+	}
 	e.ringInfo.CompareAndSwap(nil, &info)
 	q.slots = make([]piece, q.depth)
 	q.freeSlot = make([]uint32, q.depth)

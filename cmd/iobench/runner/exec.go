@@ -317,11 +317,12 @@ func openJob(j *workloads.Job, tgt *jobTarget) (*jobSetup, error) {
 		}
 	}
 	arena := j.NumJobs*j.IODepth*pow2(int(j.MaxBS())) + 4<<20
+	fixed, files := registered(j, arena)
 	s.eng, err = engine.New(engine.Config{
 		Devices: s.devs, Mapper: s.mapper, Queues: 1,
-		QueueDepth: max(j.IODepth, 8) * ringSplitFactor(j), NoCache: !j.Cache, FixedBuffers: j.FixedBufs,
+		QueueDepth: max(j.IODepth, 8) * ringSplitFactor(j), NoCache: !j.Cache, FixedBuffers: fixed,
 		NewRing:       ringFactory(j),
-		RegisterFiles: j.RegisterFiles, SQPoll: j.SQPoll, IOPoll: j.HiPri, ArenaBytes: arena,
+		RegisterFiles: files, SQPoll: j.SQPoll, IOPoll: j.HiPri, ArenaBytes: arena,
 		EagerSubmit: eagerSubmit(j),
 	})
 	if err != nil {
@@ -902,6 +903,27 @@ func (w *worker) finish() {
 		}
 	}
 	w.q.Close()
+}
+
+// registered says whether job j's rings register the buffer arena of
+// arenaBytes (fixedbufs) and the devices (registerfiles). Set, the
+// options are fio's; unset, both are on, as they are the faster setting:
+// 4 KiB random reads from a loop device over tmpfs (2 vCPUs, alternating
+// 3 s runs, three each) took 3.3-3.7 instead of 3.8-4.1 µs of CPU per I/O
+// at depth 8 and 1.7-1.8 instead of 1.9-2.0 at 32, and ran 3-8% more
+// IOPS. The arena is registered only where the kernel will pin it: as
+// root, or within RLIMIT_MEMLOCK.
+func registered(j *workloads.Job, arenaBytes int) (fixed, files bool) {
+	fixed, files = j.FixedBufs, j.RegisterFiles
+	if !j.IsSet("registerfiles") {
+		files = true
+	}
+	if !j.IsSet("fixedbufs") {
+		var lim unix.Rlimit
+		fixed = os.Geteuid() == 0 ||
+			unix.Getrlimit(unix.RLIMIT_MEMLOCK, &lim) == nil && (lim.Cur == unix.RLIM_INFINITY || lim.Cur >= uint64(arenaBytes)+1<<20)
+	}
+	return fixed, files
 }
 
 // eagerSubmit is the engine's EagerSubmit for j: its default when

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/iobench/iobench/workloads"
 )
 
 // fio's null engine opens no file, so jobs fio runs with it run here too:
@@ -72,5 +74,28 @@ func TestRateAndRateIOPSExclusive(t *testing.T) {
 		if code != 2 || !strings.Contains(errOut, "mutually exclusive") {
 			t.Errorf("%q: exit %d, %s", args, code, errOut)
 		}
+	}
+}
+
+// Unset, fixedbufs and registerfiles are on (where the kernel will pin the
+// buffers), and the report says what is registered; set, they are fio's.
+func TestRegisteredByDefault(t *testing.T) {
+	base := []string{"--name=j", "--ioengine=null", "--rw=randread", "--size=1m"}
+	_, out, _ := run(t, base...)
+	want := "registered=files,buffers"
+	j := workloads.NewJob("j")
+	if fixed, _ := registered(&j, 8<<20); !fixed {
+		want = "registered=files"
+	}
+	if !strings.Contains(out, want) {
+		t.Errorf("defaults: want %q in\n%s", want, out)
+	}
+	_, out, _ = run(t, append(base, "--fixedbufs=0", "--registerfiles=0")...)
+	if strings.Contains(out, "registered=") {
+		t.Errorf("fixedbufs=0 registerfiles=0 registered something:\n%s", out)
+	}
+	_, out, _ = run(t, append(base, "--fixedbufs=1", "--registerfiles=0")...)
+	if !strings.Contains(out, "registered=buffers") || strings.Contains(out, "registered=files") {
+		t.Errorf("fixedbufs=1 registerfiles=0:\n%s", out)
 	}
 }

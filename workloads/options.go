@@ -418,6 +418,7 @@ var noticeOptions = map[string]string{
 	"log_prio":            "cannot change what is measured: iobench sets no I/O priorities, so the logs' priority column is 0 either way",
 	"nonvectored":         "cannot change what is measured: iobench's io_uring reads and writes are always non-vectored (IORING_OP_READ, IORING_OP_WRITE)",
 	"new_group":           "cannot change what is measured: it starts a new reporting group in fio's output; iobench reports each job, and group_reporting's groups follow stonewall",
+	"verify_fatal":        "cannot change what is measured: a verify mismatch ends the job either way (fio's default first checks the rest of the block); iobench reports the first mismatch",
 	"threads":             "not a job option in fio's documentation (fio takes it for its tiobench profile); no effect on a job",
 }
 
@@ -447,6 +448,7 @@ var refusedOptions = map[string]string{
 	"numa_cpu_nodes":     "not implemented: NUMA placement (use cpus_allowed)",
 	"numa_mem_policy":    "not implemented: NUMA placement (use cpus_allowed)",
 	"verify_async":       "not implemented: verification runs in the job's own thread",
+	"sqthread_poll_cpu":  "not implemented: the SQ polling thread runs where the kernel puts it",
 	"io_submit_mode":     "not implemented: the job's thread submits its own I/O (fio's default, inline)",
 	"pre_read":           "not implemented: files are not read into the page cache before the job",
 }

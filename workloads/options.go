@@ -417,7 +417,7 @@ var noticeOptions = map[string]string{
 	"error_dump":          "cannot change what is measured: it only adds detail to the messages of I/O errors",
 	"log_prio":            "cannot change what is measured: iobench sets no I/O priorities, so the logs' priority column is 0 either way",
 	"nonvectored":         "cannot change what is measured: iobench's io_uring reads and writes are always non-vectored (IORING_OP_READ, IORING_OP_WRITE)",
-	"new_group":           "cannot change what is measured: it starts a new reporting group in fio's output; iobench reports each job, and group_reporting's groups follow stonewall",
+	"new_group":           "cannot change what is measured: it starts a new reporting group in fio's output; iobench's group_reporting sums one job's clones, never several jobs",
 	"verify_fatal":        "cannot change what is measured: a verify mismatch ends the job either way (fio's default first checks the rest of the block); iobench reports the first mismatch",
 	"threads":             "not a job option in fio's documentation (fio takes it for its tiobench profile); no effect on a job",
 }

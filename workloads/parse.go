@@ -394,9 +394,12 @@ func evalInt(s string) (int64, bool) {
 }
 
 type exprParser struct {
-	s string
-	i int
+	s     string
+	i     int
+	depth int // parentheses open, bounded by maxExprDepth
 }
+
+const maxExprDepth = 64
 
 func (p *exprParser) sum() (int64, bool) {
 	a, ok := p.product()
@@ -438,8 +441,12 @@ func (p *exprParser) product() (int64, bool) {
 
 func (p *exprParser) factor() (int64, bool) {
 	if p.i < len(p.s) && p.s[p.i] == '(' {
+		if p.depth++; p.depth > maxExprDepth {
+			return 0, false
+		}
 		p.i++
 		n, ok := p.sum()
+		p.depth--
 		if !ok || p.i >= len(p.s) || p.s[p.i] != ')' {
 			return 0, false
 		}
@@ -447,8 +454,12 @@ func (p *exprParser) factor() (int64, bool) {
 		return n, true
 	}
 	if p.i < len(p.s) && p.s[p.i] == '-' {
+		if p.depth++; p.depth > maxExprDepth {
+			return 0, false
+		}
 		p.i++
 		n, ok := p.factor()
+		p.depth--
 		return -n, ok
 	}
 	j := p.i

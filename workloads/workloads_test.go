@@ -180,7 +180,7 @@ numjobs=2
 			t.Errorf("evalInt(%q) = %d, %v; want %d", expr, n, ok, want)
 		}
 	}
-	for _, expr := range []string{"4k", "1/0", "(1", "2**3", ""} {
+	for _, expr := range []string{"4k", "1/0", "(1", "2**3", "", strings.Repeat("(", 100) + "1" + strings.Repeat(")", 100), strings.Repeat("-", 100) + "1"} {
 		if _, ok := evalInt(expr); ok {
 			t.Errorf("evalInt(%q) accepted", expr)
 		}

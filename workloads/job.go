@@ -477,8 +477,13 @@ func (j *Job) Validate() error {
 	if j.Offset%512 != 0 {
 		bad("offset=%d: want a multiple of 512", j.Offset)
 	}
-	if j.Size%512 != 0 {
-		bad("size=%d: want a multiple of 512", j.Size)
+	switch {
+	case j.Size > 0 && j.Size < j.MinBS():
+		bad("size=%d is less than the smallest block size %d", j.Size, j.MinBS())
+	case j.Size%512 != 0:
+		// fio does I/O only over whole blocks of size.
+		j.adjusted = append(j.adjusted, fmt.Sprintf("size=%d is not a multiple of 512: rounded down to %d (I/O covers whole blocks, as in fio)", j.Size, j.Size/512*512))
+		j.Size = j.Size / 512 * 512
 	}
 	for d := range 2 {
 		if lo := j.BSRange[d][0]; j.BSRange[d][1] > 0 && (lo == 0 || lo%512 != 0) {

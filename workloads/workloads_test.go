@@ -202,6 +202,12 @@ func TestFioCorrections(t *testing.T) {
 	if c.IODepthLow != 2 || c.BatchCompleteMax != 3 || len(c.Adjustments()) != 0 {
 		t.Errorf("values in range changed: iodepth_low %d, iodepth_batch_complete_max %d, %q", c.IODepthLow, c.BatchCompleteMax, c.Adjustments())
 	}
+	if g, err := Parse(strings.NewReader("[s]\nsize=24105\n"), "s.fio"); err != nil || g.Jobs[0].Size != 24064 || len(g.Notices) != 1 {
+		t.Errorf("size=24105: %v", err)
+	}
+	if _, err := Parse(strings.NewReader("[s]\nsize=1000\nbs=4k\n"), "s.fio"); err == nil || !strings.Contains(err.Error(), "size=1000 is less than the smallest block size 4096") {
+		t.Errorf("size=1000 bs=4k: %v", err)
+	}
 	if len(f.Notices) != 2 || !strings.HasPrefix(f.Notices[0], "fix.fio:1: job \"a\": iodepth_low=8 is above iodepth=4") ||
 		!strings.HasPrefix(f.Notices[1], "fix.fio:4: job \"b\": iodepth_batch_complete_max=2 is below") {
 		t.Errorf("notices %q", f.Notices)

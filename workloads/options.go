@@ -418,6 +418,8 @@ var noticeOptions = map[string]string{
 	"log_prio":            "cannot change what is measured: iobench sets no I/O priorities, so the logs' priority column is 0 either way",
 	"nonvectored":         "cannot change what is measured: iobench's io_uring reads and writes are always non-vectored (IORING_OP_READ, IORING_OP_WRITE)",
 	"new_group":           "cannot change what is measured: it starts a new reporting group in fio's output; iobench's group_reporting sums one job's clones, never several jobs",
+	"clocksource":         "cannot change what is measured: iobench reads CLOCK_MONOTONIC (through the vDSO) whatever the source asked for",
+	"significant_figures": "cannot change what is measured: it sets the digits of fio's printed figures; iobench prints its own",
 	"verify_fatal":        "cannot change what is measured: a verify mismatch ends the job either way (fio's default first checks the rest of the block); iobench reports the first mismatch",
 	"threads":             "not a job option in fio's documentation (fio takes it for its tiobench profile); no effect on a job",
 }

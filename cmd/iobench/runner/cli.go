@@ -40,6 +40,9 @@ type settings struct {
 	etaNewline     time.Duration
 	statusInterval time.Duration
 	notices        []string // options accepted with a word to the user
+	eta            string   // --eta: auto, always or never
+	warningsFatal  bool     // --warnings-fatal: a notice fails the run
+	maxJobs        int      // --max-jobs: the most job threads (0: no limit)
 }
 
 // hasFormat reports whether format f was asked for.
@@ -63,13 +66,19 @@ var runnerFlags = map[string]string{
 	"cmdhelp":         "describe an option (--cmdhelp=bs), or every option",
 	"eta-newline":     "print the progress line on a new line every period (e.g. 1s)",
 	"status-interval": "report each period on its own (not cumulative) while jobs run, e.g. 1s; the run total comes at the end",
+	"eta":             "the progress line: auto (the default: on stderr unless JSON goes to stdout), always, never",
+	"minimal":         "terse output (fio's version 3), as --output-format=terse",
+	"terse-version":   "the terse format's version; iobench writes 3, fio's default",
+	"warnings-fatal":  "fail (exit 2) on any notice about the options or job files",
+	"max-jobs":        "refuse a run of more job threads than this",
 	"help":            "this help",
 	"version":         "print the version",
 }
 
 // flagOrder is the order --help lists the runner's options in.
-var flagOrder = []string{"output", "output-format", "section", "parse-only", "showcmd", "cmdhelp", "eta-newline",
-	"status-interval", "target-size", "results", "rounds", "quick", "experiments", "cpuprofile", "help", "version"}
+var flagOrder = []string{"output", "output-format", "minimal", "terse-version", "section", "parse-only", "showcmd", "cmdhelp",
+	"eta", "eta-newline", "status-interval", "warnings-fatal", "max-jobs", "target-size", "results", "rounds", "quick",
+	"experiments", "cpuprofile", "help", "version"}
 
 // cmdLine is what the command line describes: options for every job (as
 // a [global] section: job files and --name jobs start from them), the
@@ -111,6 +120,10 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, n := range st.notices {
 		fmt.Fprintf(stderr, "iobench: notice: %s\n", n)
+	}
+	if st.warningsFatal && len(st.notices) > 0 {
+		fmt.Fprintf(stderr, "iobench: --warnings-fatal: %d notice(s) above\n", len(st.notices))
+		return 2
 	}
 	if st.help || cmd == "help" {
 		usage(stdout)
@@ -158,7 +171,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	out := Output{Formats: st.formats, W: stdout, ETANewline: st.etaNewline}
-	if !st.hasFormat("json") && !st.hasFormat("json+") || st.output != "" {
+	if st.eta == "always" || st.eta != "never" && (!st.hasFormat("json") && !st.hasFormat("json+") || st.output != "") {
 		out.Progress = stderr
 		if f, ok := stderr.(*os.File); ok {
 			out.TTY = isTerminal(f) && st.etaNewline == 0
@@ -276,9 +289,15 @@ func parseArgs(args []string) (settings, cmdLine, error) {
 		}
 		if _, ok := runnerFlags[key]; ok {
 			switch key {
-			case "help", "quick", "version", "parse-only", "showcmd":
+			case "help", "quick", "version", "parse-only", "showcmd", "minimal", "warnings-fatal":
 				b := !hasVal || val == "1" || val == "true" || val == "on"
 				switch key {
+				case "minimal":
+					if b {
+						st.formats = []string{"terse"}
+					}
+				case "warnings-fatal":
+					st.warningsFatal = b
 				case "help":
 					st.help = b
 				case "quick":
@@ -363,6 +382,21 @@ func (st *settings) set(key, val string) error {
 		st.sections = append(st.sections, val)
 	case "experiments":
 		st.only = strings.Split(val, ",")
+	case "eta":
+		if val != "auto" && val != "always" && val != "never" {
+			return fmt.Errorf("--eta=%s: want auto, always or never", val)
+		}
+		st.eta = val
+	case "terse-version":
+		if val != "3" {
+			return fmt.Errorf("--terse-version=%s: iobench writes fio's terse version 3 only", val)
+		}
+	case "max-jobs":
+		var n int
+		if _, err := fmt.Sscan(val, &n); err != nil || n < 1 {
+			return fmt.Errorf("--max-jobs=%s: want a number of threads, at least 1", val)
+		}
+		st.maxJobs = n
 	case "eta-newline", "status-interval":
 		d, err := workloads.ParseTime(val)
 		if err != nil || d < 10*time.Millisecond {
@@ -392,6 +426,9 @@ func buildJobs(cl cmdLine, st settings, stderr io.Writer) ([]workloads.Job, [][]
 		for _, n := range f.Notices {
 			fmt.Fprintf(stderr, "iobench: notice: %s\n", n)
 		}
+		if st.warningsFatal && len(f.Notices) > 0 {
+			return nil, nil, fmt.Errorf("--warnings-fatal: %d notice(s) about %s above", len(f.Notices), path)
+		}
 		base := len(jobs)
 		jobs = append(jobs, f.Jobs...)
 		for _, g := range f.Groups {
@@ -413,11 +450,23 @@ func buildJobs(cl cmdLine, st settings, stderr io.Writer) ([]workloads.Job, [][]
 		for _, a := range j.Adjustments() {
 			fmt.Fprintf(stderr, "iobench: notice: job %q: %s\n", j.Name, a)
 		}
+		if st.warningsFatal && len(j.Adjustments()) > 0 {
+			return nil, nil, fmt.Errorf("--warnings-fatal: job %q: notices above", j.Name)
+		}
 		if len(jobs) == 0 || j.Stonewall {
 			groups = append(groups, nil)
 		}
 		groups[len(groups)-1] = append(groups[len(groups)-1], len(jobs))
 		jobs = append(jobs, j)
+	}
+	if st.maxJobs > 0 {
+		n := 0
+		for _, j := range jobs {
+			n += j.NumJobs
+		}
+		if n > st.maxJobs {
+			return nil, nil, fmt.Errorf("--max-jobs=%d: the jobs ask for %d threads", st.maxJobs, n)
+		}
 	}
 	return jobs, groups, nil
 }

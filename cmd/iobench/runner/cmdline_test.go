@@ -192,3 +192,30 @@ func TestExitAll(t *testing.T) {
 		t.Errorf("short job: %v I/Os, want 64", n)
 	}
 }
+
+// fio's command-line options that scripts pass: --eta, --minimal,
+// --terse-version, --warnings-fatal and --max-jobs.
+func TestFioRunnerFlags(t *testing.T) {
+	base := []string{"--name=j", "--ioengine=null", "--rw=randread", "--size=4m"}
+	code, out, _ := run(t, append(base, "--minimal")...)
+	if code != 0 || !strings.HasPrefix(out, "3;"+Version+";j;") {
+		t.Errorf("--minimal: %d %q", code, out)
+	}
+	if code, out, _ := run(t, append(base, "--terse-version=3", "--output-format=terse")...); code != 0 || !strings.HasPrefix(out, "3;") {
+		t.Errorf("--terse-version=3: %d %q", code, out)
+	}
+	for _, bad := range [][]string{{"--terse-version=2"}, {"--eta=sometimes"}, {"--max-jobs=0"}, {"--max-jobs=1", "--numjobs=2"},
+		{"--warnings-fatal", "--thread"}, {"--warnings-fatal", "--iodepth=2", "--iodepth_low=4"}} {
+		if code, _, errOut := run(t, append(base, bad...)...); code != 2 || errOut == "" {
+			t.Errorf("%q: exit %d, %q", bad, code, errOut)
+		}
+	}
+	if code, _, errOut := run(t, append(base, "--thread")...); code != 0 || !strings.Contains(errOut, "notice") {
+		t.Errorf("--thread without --warnings-fatal: exit %d, %q", code, errOut)
+	}
+	for _, eta := range []string{"never", "always", "auto"} {
+		if code, _, errOut := run(t, append(base, "--eta="+eta, "--max-jobs=4")...); code != 0 {
+			t.Errorf("--eta=%s: exit %d, %q", eta, code, errOut)
+		}
+	}
+}

@@ -43,6 +43,7 @@ type settings struct {
 	eta            string   // --eta: auto, always or never
 	warningsFatal  bool     // --warnings-fatal: a notice fails the run
 	maxJobs        int      // --max-jobs: the most job threads (0: no limit)
+	readonly       bool     // --readonly: refuse jobs that write or trim
 }
 
 // hasFormat reports whether format f was asked for.
@@ -71,13 +72,40 @@ var runnerFlags = map[string]string{
 	"terse-version":   "the terse format's version; iobench writes 3, fio's default",
 	"warnings-fatal":  "fail (exit 2) on any notice about the options or job files",
 	"max-jobs":        "refuse a run of more job threads than this",
+	"readonly":        "refuse, before any I/O, every job that would write or trim or create a file (a safety net, as fio's)",
 	"help":            "this help",
 	"version":         "print the version",
 }
 
+// fioRunnerRefused are fio's command-line options that iobench knows and
+// does not implement, with the reason.
+var fioRunnerRefused = map[string]string{
+	"client":               "fio's client/server mode is not implemented",
+	"server":               "fio's client/server mode is not implemented",
+	"remote-config":        "fio's client/server mode is not implemented",
+	"daemonize":            "fio's client/server mode is not implemented",
+	"idle-prof":            "CPU idleness profiling is not implemented (the report gives each job thread's CPU time per I/O)",
+	"bandwidth-log":        "aggregate bandwidth logs are not implemented; use write_bw_log per job",
+	"append-terse":         "terse output is written with --output-format=terse or --minimal",
+	"crctest":              "fio's checksum speed test is not implemented",
+	"cpuclock-test":        "fio's clock test is not implemented",
+	"merge-blktrace-only":  "blktrace replay is not implemented",
+	"inflate-log":          "fio's compressed logs are not implemented",
+	"trigger-file":         "triggers are not implemented",
+	"trigger-timeout":      "triggers are not implemented",
+	"trigger":              "triggers are not implemented",
+	"trigger-remote":       "triggers are not implemented",
+	"aux-path":             "iobench writes no auxiliary files",
+	"alloc-size":           "iobench has no shared-memory pool to size",
+	"debug":                "fio's debug categories are not implemented",
+	"exec_prerun":          "running commands around a job is not implemented",
+	"exec_postrun":         "running commands around a job is not implemented",
+	"status-interval-size": "not implemented",
+}
+
 // flagOrder is the order --help lists the runner's options in.
 var flagOrder = []string{"output", "output-format", "minimal", "terse-version", "section", "parse-only", "showcmd", "cmdhelp",
-	"eta", "eta-newline", "status-interval", "warnings-fatal", "max-jobs", "target-size", "results", "rounds", "quick",
+	"eta", "eta-newline", "status-interval", "warnings-fatal", "max-jobs", "readonly", "target-size", "results", "rounds", "quick",
 	"experiments", "cpuprofile", "help", "version"}
 
 // cmdLine is what the command line describes: options for every job (as
@@ -289,9 +317,11 @@ func parseArgs(args []string) (settings, cmdLine, error) {
 		}
 		if _, ok := runnerFlags[key]; ok {
 			switch key {
-			case "help", "quick", "version", "parse-only", "showcmd", "minimal", "warnings-fatal":
+			case "help", "quick", "version", "parse-only", "showcmd", "minimal", "warnings-fatal", "readonly":
 				b := !hasVal || val == "1" || val == "true" || val == "on"
 				switch key {
+				case "readonly":
+					st.readonly = b
 				case "minimal":
 					if b {
 						st.formats = []string{"terse"}
@@ -324,6 +354,12 @@ func parseArgs(args []string) (settings, cmdLine, error) {
 				return st, cl, err
 			}
 			continue
+		}
+		if why, ok := fioRunnerRefused[key]; ok {
+			return st, cl, fmt.Errorf("--%s: fio's option, not supported by iobench: %s", key, why)
+		}
+		if _, ok := workloads.Lookup(key); !ok && !workloads.IsNotice(key) && !workloads.IsRefused(key) {
+			return st, cl, fmt.Errorf("--%s: %w: %q", key, workloads.ErrUnknownOption, key)
 		}
 		if !hasVal && !workloads.IsBool(key) && !workloads.IsNotice(key) {
 			if err := takesValue(); err != nil {
@@ -458,6 +494,16 @@ func buildJobs(cl cmdLine, st settings, stderr io.Writer) ([]workloads.Job, [][]
 		}
 		groups[len(groups)-1] = append(groups[len(groups)-1], len(jobs))
 		jobs = append(jobs, j)
+	}
+	if st.readonly {
+		for i := range jobs {
+			j := &jobs[i]
+			if j.RW.Writes() || j.RW.Trims() {
+				return nil, nil, fmt.Errorf("--readonly: job %q would write or trim (rw=%s)", j.Name, j.RW)
+			}
+			// Nor lay out a file: missing or short files are refused.
+			j.AllowFileCreate = false
+		}
 	}
 	if st.maxJobs > 0 {
 		n := 0

@@ -219,3 +219,39 @@ func TestFioRunnerFlags(t *testing.T) {
 		}
 	}
 }
+
+// --readonly refuses, before any I/O, a job that writes or trims or would
+// create or extend a file; fio's other command-line options are refused
+// by name, and an unknown one is named as unknown, not as missing a value.
+func TestReadonlyAndUnknownFlags(t *testing.T) {
+	dir := t.TempDir()
+	short := filepath.Join(dir, "short")
+	if err := os.WriteFile(short, make([]byte, 100000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"--name=j", "--rw=randwrite", "--size=1m", "--filename=" + filepath.Join(dir, "w")},
+		{"--name=j", "--rw=trim", "--size=1m", "--filename=" + filepath.Join(dir, "t")},
+		{"--name=j", "--rw=read", "--size=1m", "--filename=" + filepath.Join(dir, "missing")},
+		{"--name=j", "--rw=read", "--size=1m", "--filename=" + short},
+	} {
+		if code, _, errOut := run(t, append([]string{"--readonly"}, args...)...); code == 0 {
+			t.Errorf("--readonly %q: exit 0, %q", args, errOut)
+		}
+	}
+	if st, err := os.Stat(short); err != nil || st.Size() != 100000 {
+		t.Errorf("--readonly changed %s: %v", short, err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("--readonly created files: %v", ents)
+	}
+	if code, _, errOut := run(t, "--readonly", "--name=j", "--ioengine=null", "--rw=randread", "--size=1m"); code != 0 {
+		t.Errorf("--readonly read job: exit %d, %q", code, errOut)
+	}
+	for flag, want := range map[string]string{"--debug=io": "fio's option, not supported", "--bandwidth-log": "fio's option, not supported",
+		"--nosuchthing": "unknown option", "--nosuchthing=1": "unknown option"} {
+		if code, _, errOut := run(t, "--name=j", "--ioengine=null", "--rw=randread", "--size=1m", flag); code != 2 || !strings.Contains(errOut, want) {
+			t.Errorf("%s: exit %d, %q, want %q", flag, code, errOut, want)
+		}
+	}
+}

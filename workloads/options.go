@@ -684,7 +684,7 @@ func parseSplit(v string, kbBase uint64) ([]BSSplit, error) {
 			return nil, err
 		}
 		e := BSSplit{Size: s, Pct: -1}
-		if hasPct {
+		if hasPct && strings.TrimSpace(pct) != "" { // "8k/" is blank too
 			p, err := parsePct(pct)
 			if err != nil {
 				return nil, err

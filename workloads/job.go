@@ -255,7 +255,10 @@ type Job struct {
 	set map[string]bool // options given explicitly
 	// adjusted says what Validate changed, as fio would (Adjustments).
 	adjusted []string
-	raw      map[string]string // size options as given, re-read when kb_base changes
+	// trimBS is bs's third value when it differs from the write size
+	// (trims use the write size: a trimming job with it is refused).
+	trimBS string
+	raw    map[string]string // size options as given, re-read when kb_base changes
 }
 
 // Logs says which fio-format logs a job writes (write_*_log): each
@@ -420,6 +423,11 @@ func (j *Job) Validate() error {
 		// alike is checked for each.
 		if !slices.ContainsFunc(errs, func(e error) bool { return e.Error() == err.Error() }) {
 			errs = append(errs, err)
+		}
+	}
+	if j.trimBS != "" && j.RW.Trims() {
+		if t, err := j.parseSize(j.trimBS); err != nil || t != j.BS[1] {
+			bad("bs: a trim block size (third value %s) other than the write size %d is not implemented: trims use the write block size", j.trimBS, j.BS[1])
 		}
 	}
 	if j.Rate != [2]uint64{} && j.RateIOPS != [2]int{} {

@@ -88,7 +88,7 @@ var options = []Option{
 			j.RWMixRead = 100 - p
 			return err
 		}, get: func(j *Job) string { return strconv.FormatFloat(100-j.RWMixRead, 'g', -1, 64) }},
-	{Name: "bs", Arg: "size[,size]", Default: "4k", Help: "block size, or a range lo-hi (reads,writes; trims use the write size, and a third value other than it is refused); alias blocksize", kind: kindSize,
+	{Name: "bs", Arg: "size[,size]", Default: "4k", Help: "block size, or a range lo-hi (reads,writes,trims as fio: a value left out repeats the one before, an empty one is 4k; trims use the write size, and a trimming job whose third value differs is refused); alias blocksize", kind: kindSize,
 		set: setBS, get: func(j *Job) string { return bsString(j) }},
 	{Name: "bssplit", Arg: "size/pct:...[,size/pct:...]", Help: "mix of block sizes, e.g. 4k/50:64k/40:1m/10 (reads,writes)", kind: kindSize,
 		set: setBSSplit, get: func(j *Job) string { return bssplitString(j.BSSplit) }},
@@ -584,15 +584,26 @@ func setRW(j *Job, v string) error {
 // "4k-64k[,8k-16k]". Trims use the write sizes, as fio's two-value form
 // has it; a third value (fio's trim size) is taken when it says the same.
 func setBS(j *Job, v string) error {
-	r, w, two := strings.Cut(v, ",")
-	if ws, t, three := strings.Cut(w, ","); three {
-		if t != ws && !(ws == "" && t == r) {
-			return fmt.Errorf("a trim block size (third value %q) other than the write size %q is not implemented: trims use the write block size", t, ws)
-		}
-		w = ws
+	// fio's rules: reads,writes,trims; a value left out repeats the one
+	// before it, an empty one is the default (4k).
+	parts := strings.Split(v, ",")
+	if len(parts) > 3 {
+		return fmt.Errorf("want at most three values (reads,writes,trims)")
 	}
-	if !two || w == "" {
-		w = r
+	for len(parts) < 3 {
+		parts = append(parts, parts[len(parts)-1])
+	}
+	for i, p := range parts {
+		if strings.TrimSpace(p) == "" {
+			parts[i] = "4k"
+		}
+	}
+	r, w, t := parts[0], parts[1], parts[2]
+	// A trim size other than the write size matters only to a job that
+	// trims (Validate).
+	j.trimBS = ""
+	if t != w {
+		j.trimBS = t
 	}
 	var bs [2]uint64
 	var rng [2][2]uint64

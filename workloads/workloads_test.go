@@ -91,7 +91,6 @@ func TestParseErrors(t *testing.T) {
 		{"[a]\nbs=4q\n", 2, "bs", ErrBadValue},
 		{"[a]\niodepth=0\n", 2, "iodepth", ErrBadValue},
 		{"[a]\ntrim_percentage=10\n", 2, "trim_percentage", ErrRefused},
-		{"[a]\nbs=4k,8k,16k\n", 2, "bs", ErrBadValue},
 		{"[a]\nfile_service_type=zipf:1.2\n", 2, "file_service_type", ErrRefused},
 		{"[a]\nfile_service_type=roundrobin:0\n", 2, "file_service_type", ErrBadValue},
 		{"[a]\nfilesize=4m-1m\n", 2, "filesize", ErrBadValue},
@@ -738,8 +737,26 @@ func TestTrimPatterns(t *testing.T) {
 			t.Errorf("bs=%s: %v (the trim size is the write size)", bs, err)
 		}
 	}
-	if err := j.Set("bs", "4k,8k,16k"); err == nil || !strings.Contains(err.Error(), "trim") {
-		t.Errorf("bs=4k,8k,16k: %v, want a refusal naming the trim size", err)
+	// A trim size other than the write size is refused for a job that
+	// trims, and means nothing to one that does not.
+	if err := j.Set("bs", "4k,8k,16k"); err != nil {
+		t.Errorf("bs=4k,8k,16k: %v", err)
+	}
+	if err := j.Validate(); err != nil {
+		t.Errorf("bs=4k,8k,16k, rw=%s: %v", j.RW, err)
+	}
+	tj := j.Clone()
+	if err := tj.Set("rw", "randtrim"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tj.Validate(); err == nil || !strings.Contains(err.Error(), "trim block size") {
+		t.Errorf("bs=4k,8k,16k rw=randtrim: %v, want a refusal naming the trim size", err)
+	}
+	for bs, want := range map[string][3]uint64{",8k": {4096, 8192}, "8k,": {8192, 4096}, "8k": {8192, 8192}, "8k,16k,": {8192, 16384}} {
+		k := NewJob("b")
+		if err := k.Set("bs", bs); err != nil || k.BS[0] != want[0] || k.BS[1] != want[1] {
+			t.Errorf("bs=%s: %v %v, want %v", bs, k.BS, err, want[:2])
+		}
 	}
 	if err := j.Set("trim_percentage", "0"); err != nil {
 		t.Errorf("trim_percentage=0: %v", err)

@@ -198,7 +198,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	out := Output{Formats: st.formats, W: stdout, ETANewline: st.etaNewline}
+	out := Output{Formats: st.formats, W: stdout, ETANewline: st.etaNewline, Status: stderr}
 	if st.eta == "always" || st.eta != "never" && (!st.hasFormat("json") && !st.hasFormat("json+") || st.output != "") {
 		out.Progress = stderr
 		if f, ok := stderr.(*os.File); ok {

@@ -255,3 +255,45 @@ func TestReadonlyAndUnknownFlags(t *testing.T) {
 		}
 	}
 }
+
+// SIGUSR1 prints the totals so far on stderr and the run goes on, as fio
+// dumps its status on that signal.
+func TestSIGUSR1Status(t *testing.T) {
+	pr, pw := io.Pipe()
+	var errb bytes.Buffer
+	codec := make(chan int, 1)
+	go func() {
+		codec <- Main([]string{"--name=u", "--ioengine=null", "--rw=randrw", "--runtime=2", "--time_based", "--size=32m",
+			"--status-interval=200ms", "--output-format=json"}, pw, &errb)
+		pw.Close()
+	}()
+	dec := json.NewDecoder(pr)
+	var first map[string]any
+	if err := dec.Decode(&first); err != nil || first["interval"] == nil {
+		t.Fatalf("first status report: %v %v", err, first)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	var last map[string]any
+	for {
+		var d map[string]any
+		if err := dec.Decode(&d); err != nil {
+			break
+		}
+		last = d
+	}
+	if code := <-codec; code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if last == nil || last["interval"] != nil {
+		t.Fatalf("no total report")
+	}
+	if j := last["jobs"].([]any)[0].(map[string]any); num(t, j, "read", "runtime") < 1900 {
+		t.Errorf("the run stopped early: %v ms", num(t, j, "read", "runtime"))
+	}
+	e := errb.String()
+	if !strings.Contains(e, "iobench: status: jobs running 1") || !strings.Contains(e, "  read: ") || !strings.Contains(e, "  write: ") {
+		t.Errorf("stderr: %q", e)
+	}
+}

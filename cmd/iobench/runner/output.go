@@ -32,6 +32,7 @@ type Output struct {
 	Progress   io.Writer     // nil: no progress line
 	TTY        bool          // Progress is a terminal: redraw one line
 	ETANewline time.Duration // >0: a progress line every period, each on a new line
+	Status     io.Writer     // where SIGUSR1 prints the totals so far (nil: nowhere)
 }
 
 // Run is a whole invocation's results.

@@ -58,6 +58,8 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() { progress(out, lv, total, stop); close(done) }()
+	usr1Done := make(chan struct{})
+	go func() { statusOnSignal(out.Status, lv, stop); close(usr1Done) }()
 	var board *statusBoard
 	statusDone := make(chan struct{})
 	if st.statusInterval > 0 {
@@ -108,6 +110,7 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 	}
 	close(stop)
 	<-done
+	<-usr1Done
 	<-statusDone
 	run.Interrupted = interrupted.Load()
 	return run, nil

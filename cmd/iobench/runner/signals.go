@@ -5,8 +5,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
+
+	"github.com/iobench/iobench/workloads"
 )
 
 // exitInterrupted is the exit status of a run stopped by a signal: fio's
@@ -63,4 +67,41 @@ func watchSignals(stderr io.Writer) (unwatch func()) {
 		close(done)
 		<-exited
 	}
+}
+
+// statusOnSignal prints the run's totals so far to w each time the process
+// gets SIGUSR1, as fio dumps its status on that signal (fio prints its
+// whole report; iobench one line per direction), until stop is closed.
+func statusOnSignal(w io.Writer, lv *live, stop <-chan struct{}) {
+	if w == nil {
+		return
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGUSR1)
+	defer signal.Stop(sig)
+	start := time.Now()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-sig:
+			fmt.Fprint(w, statusLine(lv, time.Since(start)))
+		}
+	}
+}
+
+// statusLine is the totals of lv after elapsed.
+func statusLine(lv *live, elapsed time.Duration) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "iobench: status: jobs running %d, elapsed %v\n", lv.jobs.Load(), elapsed.Round(time.Millisecond))
+	for d := range workloads.NumDirs {
+		n, bytes := lv.ios[d].Load(), lv.bytes[d].Load()
+		if n == 0 {
+			continue
+		}
+		sec := max(elapsed.Seconds(), 1e-9)
+		fmt.Fprintf(&b, "  %s: %d I/Os, %s (%s IOPS, %s/s mean)\n", [...]string{"read", "write", "trim"}[d], n, humanBytes(bytes),
+			fmtCount(float64(n)/sec), humanBytes(uint64(float64(bytes)/sec)))
+	}
+	return b.String()
 }

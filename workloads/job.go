@@ -513,6 +513,11 @@ func (j *Job) Validate() error {
 	if j.FsyncEvery > 0 && j.FdatasyncEvery > 0 {
 		bad("fsync=%d and fdatasync=%d: choose one", j.FsyncEvery, j.FdatasyncEvery)
 	}
+	if j.ZoneMode == "none" && j.ZoneSize > 0 {
+		// fio refuses the pair; fio before zonemode took zonesize alone
+		// as strided zones.
+		bad("zonesize=%d with zonemode=none: the two are not compatible, as in fio; set zonemode=strided for zones (what fio before zonemode did with zonesize)", j.ZoneSize)
+	}
 	if j.ZoneMode == "strided" {
 		if j.ZoneSize == 0 {
 			bad("zonemode=strided needs zonesize")

@@ -172,7 +172,7 @@ numjobs=2
 		len(g.Jobs[0].BSSplit[0]) != 3 || g.Jobs[0].BSSplit[0][1].Pct != 25 || g.Jobs[0].BSSplit[0][2].Pct != 25 {
 		t.Errorf("bssplit=4k/50:8k/:16k: %v", err)
 	}
-	for _, bad := range []string{"[a]\nbs=$IOB_TEST_BS\n", "[a]\nbs=${IOB_UNSET_VAR}\n", "[a]\nfilename_format=x.$clientuid\n",
+	for _, bad := range []string{"[a]\nzonesize=1m\nzoneskip=1m\n", "[a]\nbs=$IOB_TEST_BS\n", "[a]\nbs=${IOB_UNSET_VAR}\n", "[a]\nfilename_format=x.$clientuid\n",
 		"[a]\nfilename_format=x.$jobid\n", "[a]\nrandom_distribution=zoned:50/50:50/50:0/\n"} {
 		if _, err := Parse(strings.NewReader(bad), "bad.fio"); err == nil {
 			t.Errorf("%q: accepted", bad)

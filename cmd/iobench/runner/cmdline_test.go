@@ -139,33 +139,10 @@ func TestSIGINTReports(t *testing.T) {
 		t.Skip("needs root for the loop device target")
 	}
 	t.Cleanup(func() { interrupted.Store(false) })
-	pr, pw := io.Pipe()
-	var errb bytes.Buffer
-	codec := make(chan int, 1)
-	go func() {
-		codec <- Main([]string{"--name=i", "--rw=randread", "--runtime=60", "--time_based", "--size=32m",
-			"--status-interval=200ms", "--output-format=json", "--target-size=128m"}, pw, &errb)
-		pw.Close()
-	}()
-	dec := json.NewDecoder(pr)
-	var first map[string]any
-	if err := dec.Decode(&first); err != nil || first["interval"] == nil {
-		t.Fatalf("first status report: %v %v", err, first)
-	}
-	// The run is under way and its signal handler installed.
-	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	var last map[string]any
-	for {
-		var d map[string]any
-		if err := dec.Decode(&d); err != nil {
-			break
-		}
-		last = d
-	}
-	if code := <-codec; code != exitInterrupted {
-		t.Fatalf("exit %d, want %d: %s", code, exitInterrupted, errb.String())
+	code, last, errb := signalDuringRun(t, syscall.SIGINT, "--name=i", "--rw=randread", "--runtime=60", "--time_based", "--size=32m",
+		"--status-interval=200ms", "--output-format=json", "--target-size=128m")
+	if code != exitInterrupted {
+		t.Fatalf("exit %d, want %d: %s", code, exitInterrupted, errb)
 	}
 	if last == nil || last["interval"] != nil {
 		t.Fatalf("no total report after the interrupt")
@@ -174,8 +151,8 @@ func TestSIGINTReports(t *testing.T) {
 	if num(t, j, "read", "total_ios") == 0 || num(t, j, "read", "runtime") >= 60000 {
 		t.Errorf("total: %v I/Os in %v ms", num(t, j, "read", "total_ios"), num(t, j, "read", "runtime"))
 	}
-	if !strings.Contains(errb.String(), "interrupt") {
-		t.Errorf("stderr: %q", errb.String())
+	if !strings.Contains(errb, "interrupt") {
+		t.Errorf("stderr: %q", errb)
 	}
 }
 
@@ -259,12 +236,33 @@ func TestReadonlyAndUnknownFlags(t *testing.T) {
 // SIGUSR1 prints the totals so far on stderr and the run goes on, as fio
 // dumps its status on that signal.
 func TestSIGUSR1Status(t *testing.T) {
+	code, last, e := signalDuringRun(t, syscall.SIGUSR1, "--name=u", "--ioengine=null", "--rw=randrw", "--runtime=2", "--time_based",
+		"--size=32m", "--status-interval=200ms", "--output-format=json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, e)
+	}
+	if last == nil || last["interval"] != nil {
+		t.Fatalf("no total report")
+	}
+	if j := last["jobs"].([]any)[0].(map[string]any); num(t, j, "read", "runtime") < 1900 {
+		t.Errorf("the run stopped early: %v ms", num(t, j, "read", "runtime"))
+	}
+	if !strings.Contains(e, "iobench: status: jobs running 1") || !strings.Contains(e, "  read: ") || !strings.Contains(e, "  write: ") {
+		t.Errorf("stderr: %q", e)
+	}
+}
+
+// signalDuringRun runs iobench with args (JSON status reports at an
+// interval), sends this process sig once the first report shows the run
+// under way with its handlers installed, and returns the exit status, the
+// last JSON document written and stderr.
+func signalDuringRun(t *testing.T, sig syscall.Signal, args ...string) (int, map[string]any, string) {
+	t.Helper()
 	pr, pw := io.Pipe()
 	var errb bytes.Buffer
 	codec := make(chan int, 1)
 	go func() {
-		codec <- Main([]string{"--name=u", "--ioengine=null", "--rw=randrw", "--runtime=2", "--time_based", "--size=32m",
-			"--status-interval=200ms", "--output-format=json"}, pw, &errb)
+		codec <- Main(args, pw, &errb)
 		pw.Close()
 	}()
 	dec := json.NewDecoder(pr)
@@ -272,7 +270,7 @@ func TestSIGUSR1Status(t *testing.T) {
 	if err := dec.Decode(&first); err != nil || first["interval"] == nil {
 		t.Fatalf("first status report: %v %v", err, first)
 	}
-	if err := syscall.Kill(os.Getpid(), syscall.SIGUSR1); err != nil {
+	if err := syscall.Kill(os.Getpid(), sig); err != nil {
 		t.Fatal(err)
 	}
 	var last map[string]any
@@ -283,17 +281,5 @@ func TestSIGUSR1Status(t *testing.T) {
 		}
 		last = d
 	}
-	if code := <-codec; code != 0 {
-		t.Fatalf("exit %d: %s", code, errb.String())
-	}
-	if last == nil || last["interval"] != nil {
-		t.Fatalf("no total report")
-	}
-	if j := last["jobs"].([]any)[0].(map[string]any); num(t, j, "read", "runtime") < 1900 {
-		t.Errorf("the run stopped early: %v ms", num(t, j, "read", "runtime"))
-	}
-	e := errb.String()
-	if !strings.Contains(e, "iobench: status: jobs running 1") || !strings.Contains(e, "  read: ") || !strings.Contains(e, "  write: ") {
-		t.Errorf("stderr: %q", e)
-	}
+	return <-codec, last, errb.String()
 }

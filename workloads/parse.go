@@ -402,52 +402,55 @@ type exprParser struct {
 
 const maxExprDepth = 64
 
-func (p *exprParser) sum() (int64, bool) {
-	a, ok := p.product()
-	for ok && p.i < len(p.s) && (p.s[p.i] == '+' || p.s[p.i] == '-') {
+func (p *exprParser) sum() (int64, bool)     { return p.level("+-", p.product) }
+func (p *exprParser) product() (int64, bool) { return p.level("*/%", p.factor) }
+
+// level parses operands joined by the operators ops of one precedence
+// level, left to right.
+func (p *exprParser) level(ops string, operand func() (int64, bool)) (int64, bool) {
+	a, ok := operand()
+	for ok && p.i < len(p.s) && strings.IndexByte(ops, p.s[p.i]) >= 0 {
 		op := p.s[p.i]
 		p.i++
 		var b int64
-		if b, ok = p.product(); op == '+' {
-			a += b
-		} else {
-			a -= b
+		if b, ok = operand(); ok {
+			a, ok = apply(op, a, b)
 		}
 	}
 	return a, ok
 }
 
-func (p *exprParser) product() (int64, bool) {
-	a, ok := p.factor()
-	for ok && p.i < len(p.s) && strings.IndexByte("*/%", p.s[p.i]) >= 0 {
-		op := p.s[p.i]
-		p.i++
-		var b int64
-		if b, ok = p.factor(); !ok {
-			break
-		}
-		switch {
-		case op == '*':
-			a *= b
-		case b == 0:
-			return 0, false
-		case op == '/':
-			a /= b
-		default:
-			a %= b
-		}
+// apply computes a op b; division by zero fails.
+func apply(op byte, a, b int64) (int64, bool) {
+	switch {
+	case op == '+':
+		return a + b, true
+	case op == '-':
+		return a - b, true
+	case op == '*':
+		return a * b, true
+	case b == 0:
+		return 0, false
+	case op == '/':
+		return a / b, true
 	}
-	return a, ok
+	return a % b, true
+}
+
+// nested parses with f one level deeper, failing past maxExprDepth.
+func (p *exprParser) nested(f func() (int64, bool)) (int64, bool) {
+	if p.depth >= maxExprDepth {
+		return 0, false
+	}
+	p.depth++
+	defer func() { p.depth-- }()
+	return f()
 }
 
 func (p *exprParser) factor() (int64, bool) {
 	if p.i < len(p.s) && p.s[p.i] == '(' {
-		if p.depth++; p.depth > maxExprDepth {
-			return 0, false
-		}
 		p.i++
-		n, ok := p.sum()
-		p.depth--
+		n, ok := p.nested(p.sum)
 		if !ok || p.i >= len(p.s) || p.s[p.i] != ')' {
 			return 0, false
 		}
@@ -455,12 +458,8 @@ func (p *exprParser) factor() (int64, bool) {
 		return n, true
 	}
 	if p.i < len(p.s) && p.s[p.i] == '-' {
-		if p.depth++; p.depth > maxExprDepth {
-			return 0, false
-		}
 		p.i++
-		n, ok := p.factor()
-		p.depth--
+		n, ok := p.nested(p.factor)
 		return -n, ok
 	}
 	j := p.i

@@ -203,6 +203,9 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 		}
 		// Anything after a ; or # is a comment, as fio reads a line.
 		if i := strings.IndexAny(text, ";#"); i >= 0 {
+			if strings.HasPrefix(strings.ToLower(text[i:]), Pragma) {
+				out.Notices = append(out.Notices, fmt.Sprintf("%s:%d: %s after a value is a comment; put it on a line of its own", at.file, line, Pragma))
+			}
 			text = strings.TrimSpace(text[:i])
 		}
 		k, v, _ := strings.Cut(text, "=")

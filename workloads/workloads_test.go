@@ -211,6 +211,10 @@ func TestFioCorrections(t *testing.T) {
 	if _, err := Parse(strings.NewReader("[s]\nsize=1000\nbs=4k\n"), "s.fio"); err == nil || !strings.Contains(err.Error(), "size=1000 is less than the smallest block size 4096") {
 		t.Errorf("size=1000 bs=4k: %v", err)
 	}
+	if g, err := Parse(strings.NewReader("[p]\nbs=4k #iobench: mapper=cow\n"), "p.fio"); err != nil || g.Jobs[0].Mapper != "linear" ||
+		len(g.Notices) != 1 || !strings.Contains(g.Notices[0], "on a line of its own") {
+		t.Errorf("pragma after a value: %v %v", err, g)
+	}
 	if len(f.Notices) != 2 || !strings.HasPrefix(f.Notices[0], "fix.fio:1: job \"a\": iodepth_low=8 is above iodepth=4") ||
 		!strings.HasPrefix(f.Notices[1], "fix.fio:4: job \"b\": iodepth_batch_complete_max=2 is below") {
 		t.Errorf("notices %q", f.Notices)

@@ -390,7 +390,7 @@ var options = []Option{
 	{Name: "warm", Arg: "bool", Help: "scattered: fill the extent cache before the run (no mapper cost), to measure a warm cache", Engine: true, kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.Warm, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.Warm) }},
-	boolOption("fixedbufs", "bool", "", "registered (fixed) buffers; unset: on where the kernel will pin them (with CAP_IPC_LOCK, as root has it, or within RLIMIT_MEMLOCK), which saves CPU per I/O (fio's default is off)", kindBool, func(j *Job) *bool { return &j.FixedBufs }),
+	boolOption("fixedbufs", "bool", "", "registered (fixed) buffers; unset: on where the kernel will pin them (with CAP_IPC_LOCK, as root has it, or within RLIMIT_MEMLOCK) and the job's buffers (numjobs x iodepth x the largest block, plus 4 MiB) come to at most 256 MiB, which saves CPU per I/O (fio's default is off)", kindBool, func(j *Job) *bool { return &j.FixedBufs }),
 	boolOption("registerfiles", "bool", "", "registered files; unset: on, which saves CPU per I/O (fio's default is off)", kindBool, func(j *Job) *bool { return &j.RegisterFiles }),
 	boolOption("sqthread_poll", "bool", "", "kernel submission polling (SQPOLL)", kindBool, func(j *Job) *bool { return &j.SQPoll }),
 	boolOption("hipri", "bool", "", "polled completions (IOPOLL; needs device poll queues)", kindBool, func(j *Job) *bool { return &j.HiPri }),

@@ -915,19 +915,25 @@ func (w *worker) finish() {
 // 3.8-4.1 µs at depth 8 and 1.7-1.8 instead of 1.9-2.0 at 32, with 3-8%
 // more IOPS; over a written file 7-11% less CPU per I/O at the same IOPS
 // (README, "The data path"). The arena is registered only where the
-// kernel will pin it: with CAP_IPC_LOCK, or within RLIMIT_MEMLOCK.
+// kernel will pin it (with CAP_IPC_LOCK, or within RLIMIT_MEMLOCK) and
+// only up to maxDefaultFixed.
 func registered(j *workloads.Job, arenaBytes int) (fixed, files bool) {
 	fixed, files = j.FixedBufs, j.RegisterFiles
 	if !j.IsSet("registerfiles") {
 		files = true
 	}
-	if !j.IsSet("fixedbufs") {
+	if !j.IsSet("fixedbufs") && arenaBytes <= maxDefaultFixed {
 		var lim unix.Rlimit
 		fixed = canLockMemory() ||
 			unix.Getrlimit(unix.RLIMIT_MEMLOCK, &lim) == nil && (lim.Cur == unix.RLIM_INFINITY || lim.Cur >= uint64(arenaBytes)+1<<20)
 	}
 	return fixed, files
 }
+
+// maxDefaultFixed is the largest arena registered without fixedbufs=1:
+// registering pins (and so allocates) every page, where an unregistered
+// arena takes memory only where buffers are used.
+const maxDefaultFixed = 256 << 20
 
 // canLockMemory reports CAP_IPC_LOCK in the effective set (root has it,
 // unless a container took it away), from /proc/self/status.

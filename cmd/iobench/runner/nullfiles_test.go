@@ -99,3 +99,18 @@ func TestRegisteredByDefault(t *testing.T) {
 		t.Errorf("fixedbufs=1 registerfiles=0:\n%s", out)
 	}
 }
+
+// An arena above maxDefaultFixed is not registered unless fixedbufs=1
+// asks: registering pins every page of it.
+func TestLargeArenaNotRegisteredByDefault(t *testing.T) {
+	j := workloads.NewJob("j")
+	if fixed, files := registered(&j, maxDefaultFixed+1); fixed || !files {
+		t.Errorf("arena over the cap: fixed %v files %v", fixed, files)
+	}
+	if err := j.Set("fixedbufs", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if fixed, _ := registered(&j, maxDefaultFixed+1); !fixed {
+		t.Errorf("fixedbufs=1 over the cap: not registered")
+	}
+}

@@ -1,6 +1,7 @@
 package workloads
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -114,8 +115,8 @@ const defaultFilenameFormat = "$jobname.$jobnum.$filenum"
 // first directory when directory= is set (fio prefixes absolute names
 // too). Without filename= each clone has files of its own, named by
 // filename_format (fio's default jobname.clone.file), in directory number
-// clone mod the number of directories (or the working directory). Nil when the job names no files
-// (NamesFiles is false).
+// clone mod the number of directories (or the working directory). Nil
+// when the job names no files (NamesFiles is false).
 func (j *Job) FilePaths(clone int) []string {
 	if !j.NamesFiles() {
 		return nil
@@ -137,10 +138,8 @@ func (j *Job) FilePaths(clone int) []string {
 	}
 	out := make([]string, max(j.NrFiles, 1))
 	for i := range out {
-		name := fmt.Sprintf("%s.%d.%d", j.Name, clone, i)
-		if f := j.FilenameFormat; f != "" && f != defaultFilenameFormat {
-			name = strings.NewReplacer("$jobname", j.Name, "$jobnum", strconv.Itoa(clone), "$filenum", strconv.Itoa(i)).Replace(f)
-		}
+		name := strings.NewReplacer("$jobname", j.Name, "$jobnum", strconv.Itoa(clone), "$filenum", strconv.Itoa(i)).
+			Replace(cmp.Or(j.FilenameFormat, defaultFilenameFormat))
 		out[i] = filepath.Join(dir, name)
 	}
 	return out

@@ -409,8 +409,9 @@ const bareLogName = "\x00job name"
 
 // Adjustments says what the last Validate corrected: values fio accepts
 // and corrects (an iodepth_low above iodepth, an
-// iodepth_batch_complete_max below iodepth_batch_complete_min), corrected
-// the same way. Callers print them as notices.
+// iodepth_batch_complete_max below iodepth_batch_complete_min, a size
+// that is not a whole number of sectors), corrected the same way. Callers
+// print them as notices.
 func (j *Job) Adjustments() []string { return j.adjusted }
 
 // Validate checks the options against each other, correcting the values

@@ -600,7 +600,12 @@ func setBS(j *Job, v string) error {
 	}
 	r, w, t := parts[0], parts[1], parts[2]
 	// A trim size other than the write size matters only to a job that
-	// trims (Validate).
+	// trims (Validate); its syntax is checked now.
+	for _, sz := range strings.SplitN(t, "-", 2) {
+		if _, err := j.parseSize(sz); err != nil {
+			return fmt.Errorf("trim size %s: %w", t, err)
+		}
+	}
 	j.trimBS = ""
 	if t != w {
 		j.trimBS = t

@@ -749,6 +749,9 @@ func TestTrimPatterns(t *testing.T) {
 	if err := j.Validate(); err != nil {
 		t.Errorf("bs=4k,8k,16k, rw=%s: %v", j.RW, err)
 	}
+	if err := NewJob("z").Set("bs", "4k,4k,zz"); err == nil {
+		t.Errorf("bs=4k,4k,zz: accepted")
+	}
 	tj := j.Clone()
 	if err := tj.Set("rw", "randtrim"); err != nil {
 		t.Fatal(err)

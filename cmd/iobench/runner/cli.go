@@ -498,7 +498,7 @@ func buildJobs(cl cmdLine, st settings, stderr io.Writer) ([]workloads.Job, [][]
 	if st.readonly {
 		for i := range jobs {
 			j := &jobs[i]
-			if j.RW.Writes() || j.RW.Trims() {
+			if (j.RW.Writes() || j.RW.Trims()) && !j.VerifyOnly {
 				return nil, nil, fmt.Errorf("--readonly: job %q would write or trim (rw=%s)", j.Name, j.RW)
 			}
 			// Nor lay out a file: missing or short files are refused.

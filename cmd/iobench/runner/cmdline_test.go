@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -224,6 +225,18 @@ func TestReadonlyAndUnknownFlags(t *testing.T) {
 	}
 	if code, _, errOut := run(t, "--readonly", "--name=j", "--ioengine=null", "--rw=randread", "--size=1m"); code != 0 {
 		t.Errorf("--readonly read job: exit %d, %q", code, errOut)
+	}
+	// verify_only only reads back: allowed (the zeros fail to verify).
+	zeros := filepath.Join(dir, "zeros")
+	if err := os.WriteFile(zeros, make([]byte, 1<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "--readonly", "--name=j", "--rw=write", "--verify=crc32c", "--verify_only=1", "--size=1m", "--filename="+zeros)
+	if code != 1 || strings.Contains(errOut, "--readonly") || !strings.Contains(out, "mismatch") {
+		t.Errorf("--readonly verify_only: exit %d, %q", code, errOut)
+	}
+	if b, err := os.ReadFile(zeros); err != nil || len(b) != 1<<20 || slices.ContainsFunc(b, func(c byte) bool { return c != 0 }) {
+		t.Errorf("--readonly verify_only changed %s: %v", zeros, err)
 	}
 	for flag, want := range map[string]string{"--debug=io": "fio's option, not supported", "--bandwidth-log": "fio's option, not supported",
 		"--nosuchthing": "unknown option", "--nosuchthing=1": "unknown option"} {

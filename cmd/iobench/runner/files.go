@@ -51,7 +51,7 @@ func planTargets(jobs []workloads.Job, st settings, run *Run) ([]*jobTarget, *Ta
 		j := &jobs[i]
 		t := &jobTarget{shared: true}
 		targets[i] = t
-		if !j.NamesFiles() || nullStandIn(j) {
+		if onAutoTarget(j) {
 			if auto == nil {
 				a, err := AutoTarget(int64(autoSize(jobs, st)))
 				if err != nil {
@@ -97,6 +97,10 @@ func planTargets(jobs []workloads.Job, st settings, run *Run) ([]*jobTarget, *Ta
 	return targets, auto, nil
 }
 
+// onAutoTarget reports a job that runs on the automatic target: it names
+// no files, or it is a null job whose files do not exist (nullStandIn).
+func onAutoTarget(j *workloads.Job) bool { return !j.NamesFiles() || nullStandIn(j) }
+
 // nullStandIn reports an ioengine=null job whose files do not exist: fio's
 // null engine never opens them, so the job runs on the automatic target
 // instead, creating nothing.
@@ -125,7 +129,7 @@ func autoSize(jobs []workloads.Job, st settings) uint64 {
 	}
 	for i := range jobs {
 		j := &jobs[i]
-		if (!j.NamesFiles() || nullStandIn(j)) && j.NullIO() && j.Size > 0 && j.OffsetPct == 0 {
+		if onAutoTarget(j) && j.NullIO() && j.Size > 0 && j.OffsetPct == 0 {
 			need := j.Offset + j.Size + j.OffsetIncrement*uint64(max(j.NumJobs-1, 0))
 			size = max(size, (need+1<<20-1)/(1<<20)*(1<<20))
 		}

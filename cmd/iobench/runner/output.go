@@ -35,6 +35,9 @@ type Output struct {
 	Status     io.Writer     // where SIGUSR1 prints the totals so far (nil: nowhere)
 }
 
+// dirNames names the directions in fio's order (workloads.DirRead, ...).
+var dirNames = [workloads.NumDirs]string{"read", "write", "trim"}
+
 // Run is a whole invocation's results.
 type Run struct {
 	Time   time.Time
@@ -581,7 +584,7 @@ func WriteNormal(w io.Writer, run *Run) {
 		if r.Interrupted {
 			fmt.Fprintf(w, "  interrupted: the figures cover the time before the signal\n")
 		}
-		for d, name := range []string{"read", "write", "trim"} {
+		for d, name := range dirNames {
 			dr := &r.Dir[d]
 			if dr.IOs == 0 && dr.Errors == 0 {
 				continue

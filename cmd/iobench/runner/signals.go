@@ -100,7 +100,7 @@ func statusLine(lv *live, elapsed time.Duration) string {
 			continue
 		}
 		sec := max(elapsed.Seconds(), 1e-9)
-		fmt.Fprintf(&b, "  %s: %d I/Os, %s (%s IOPS, %s/s mean)\n", [...]string{"read", "write", "trim"}[d], n, humanBytes(bytes),
+		fmt.Fprintf(&b, "  %s: %d I/Os, %s (%s IOPS, %s/s mean)\n", dirNames[d], n, humanBytes(bytes),
 			fmtCount(float64(n)/sec), humanBytes(uint64(float64(bytes)/sec)))
 	}
 	return b.String()

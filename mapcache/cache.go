@@ -623,7 +623,13 @@ func (c *Cache) Lookup(f Fork, off, length uint64) (Mapping, uint64, Result) {
 	var start, n, addr uint64
 	var md meta
 	found := false
-	if l := t.find(off); l != nil {
+	l := t.indexed(off)
+	if l == nil {
+		if l = t.find(off); l != nil && l.n > 0 && l.off[0] <= off {
+			t.remember(off, l)
+		}
+	}
+	if l != nil {
 		// Loading the dictionary's line early, alongside the keys',
 		// measured slower: more lines in flight per lookup.
 		i := l.search(off)

@@ -629,8 +629,23 @@ func TestLookupAtTopOfAddressSpace(t *testing.T) {
 // for multi-level trees (thousands of records), where splits, merges and
 // the line-at-a-time searches cross leaf and inner-node boundaries, and
 // ends out-of-place writes the way the engine does (CommitWriteAt,
-// DropWriteAt). Check runs after every step.
+// DropWriteAt). Check runs after every step. It runs twice: as the cache
+// is, and with the leaf index on from the smallest multi-leaf tree, so
+// that lookups go through index slots whose leaves split, merge, shed
+// records and leave the tree between them.
 func TestRandomizedBigTree(t *testing.T) {
+	t.Run("default", randomizedBigTree)
+	t.Run("indexed", func(t *testing.T) {
+		defer func(n int) { indexMinLeaves = n }(indexMinLeaves)
+		indexMinLeaves = 2
+		randomizedBigTree(t)
+		if c := sequential(4 * leafCap); c.forks[ReadFork].index.Load() == nil {
+			t.Fatal("no leaf index on a tree of four leaves with indexMinLeaves 2")
+		}
+	})
+}
+
+func randomizedBigTree(t *testing.T) {
 	seed := rand.Uint64()
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 2))

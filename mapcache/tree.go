@@ -2,6 +2,7 @@ package mapcache
 
 import (
 	"fmt"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -319,6 +320,9 @@ type tree struct {
 	bytes  uint64 // sum of record lengths
 	shift  uint8  // log2 of the block size; survives clear
 	side   map[uint64]sideRec
+	// index is the leaf index of a large tree (see leafIndex); nil
+	// while the tree is small.
+	index atomic.Pointer[leafIndex]
 }
 
 // maxChunk returns the longest record of type typ, in bytes.
@@ -522,6 +526,7 @@ func (t *tree) insert(m Mapping, cont bool) {
 		t.root.insertAt(1, key, in, lf)
 		t.height++
 	}
+	t.sizeIndex()
 }
 
 // insertNode inserts m below n and returns a new right sibling of n's
@@ -760,6 +765,9 @@ func (t *tree) deleteNode(n *inner, h int, off uint64) {
 }
 
 func (t *tree) unlink(l *leaf) {
+	if ix := t.index.Load(); ix != nil && (t.leaves <= ix.sizedFor/2 || t.leaves <= indexMinLeaves) {
+		t.index.Store(nil) // shrunk: drop it (and what it keeps alive)
+	}
 	if l.prev != nil {
 		l.prev.next = l.next
 	} else {
@@ -823,11 +831,109 @@ func (t *tree) mergeInner(n *inner, c int) {
 	n.deleteAt(b)
 }
 
-func (t *tree) clear() { *t = tree{shift: t.shift} }
+func (t *tree) clear() {
+	t.index.Store(nil)
+	*t = tree{shift: t.shift}
+}
 
 // memory returns the bytes the tree's nodes and side table hold.
 func (t *tree) memory() uint64 {
-	return uint64(t.leaves)*leafBytes + uint64(t.inners)*innerBytes + uint64(len(t.side))*sideRecBytes
+	m := uint64(t.leaves)*leafBytes + uint64(t.inners)*innerBytes + uint64(len(t.side))*sideRecBytes
+	if ix := t.index.Load(); ix != nil {
+		m += uint64(len(ix.slots)) * 8
+	}
+	return m
+}
+
+// A leafIndex takes a lookup in a large tree straight to its leaf,
+// without the walk down the inner nodes, where a lookup at a million
+// extents spent about as long as in the leaf itself (three levels of
+// branches that no predictor guesses on random offsets). It is a
+// direct-mapped table, one slot per 1<<shift bytes of file offsets, three
+// to six per leaf, each holding the leaf the last lookup in its span
+// found. It is a hint, checked on every use: a slot's leaf serves a
+// lookup only if it still has records (a leaf taken out of the tree is
+// left with none) and off lies between its first and last offsets, where
+// the floor record of off can only be in that leaf. Anything else goes
+// down the tree, and the leaf found there takes the slot.
+//
+// Lookups fill slots while holding the cache's read lock, so slots are
+// atomic; changes to the tree hold the write lock, and only they replace
+// or drop the index. A slot keeps its leaf alive: a leaf taken out of the
+// tree stays in memory until its slot is overwritten or the index is
+// dropped, which happens whenever the tree shrinks to half of what the
+// index was made for.
+type leafIndex struct {
+	shift    uint8
+	sizedFor int // leaves when the index was made
+	slots    []atomic.Pointer[leaf]
+}
+
+// indexSlotsPerLeaf is the most slots per leaf an index is made with (it
+// has at least half as many): with fewer, more slots straddle two leaves
+// and send lookups in one of them down the tree.
+const indexSlotsPerLeaf = 6
+
+// indexMinLeaves is the size at which a tree gets a leaf index: where its
+// inner nodes no longer fit in a processor's L1 and L2 caches with room
+// to spare (tests lower it, to put the index under the model tests).
+var indexMinLeaves = hugeLeaves
+
+// sizeIndex makes a new, empty index when the tree has become large (as
+// many leaves as indexMinLeaves) or has doubled since its index was made. It
+// covers the offsets up to a quarter past the last record's; lookups
+// beyond go down the tree.
+func (t *tree) sizeIndex() {
+	if t.leaves < indexMinLeaves || t.root == nil {
+		return
+	}
+	if ix := t.index.Load(); ix != nil && t.leaves < 2*ix.sizedFor {
+		return
+	}
+	n := t.root
+	for h := t.height; h > 1; h-- {
+		n = n.inners[n.n-1]
+	}
+	last := n.leaves[n.n-1]
+	span := last.off[last.n-1]
+	span += span / 4
+	want := uint64(t.leaves) * indexSlotsPerLeaf
+	shift := 0
+	for span>>shift >= want {
+		shift++
+	}
+	t.index.Store(&leafIndex{shift: uint8(shift), sizedFor: t.leaves,
+		slots: make([]atomic.Pointer[leaf], span>>shift+1)})
+}
+
+// indexed returns the leaf the index holds for off if it serves a lookup
+// of off (see leafIndex), else nil.
+func (t *tree) indexed(off uint64) *leaf {
+	ix := t.index.Load()
+	if ix == nil {
+		return nil
+	}
+	b := off >> ix.shift
+	if b >= uint64(len(ix.slots)) {
+		return nil
+	}
+	l := ix.slots[b].Load()
+	if l == nil || l.n == 0 || off < l.off[0] || off > l.off[l.n-1] {
+		return nil
+	}
+	return l
+}
+
+// remember stores l, the leaf that holds the floor record of off, in
+// off's slot.
+func (t *tree) remember(off uint64, l *leaf) {
+	ix := t.index.Load()
+	if ix == nil {
+		return
+	}
+	if b := off >> ix.shift; b < uint64(len(ix.slots)) && ix.slots[b].Load() != l {
+		ix.slots[b].Store(l)
+	}
 }
 
 // checkSlots verifies that the leaf's count is in range, its offsets
@@ -982,5 +1088,32 @@ func (t *tree) check() error {
 	if n != t.count {
 		return fmt.Errorf("%d records, recorded %d", n, t.count)
 	}
+	if err := t.checkIndex(leaves); err != nil {
+		return err
+	}
 	return t.checkLeaves()
+}
+
+// checkIndex verifies that every leaf the index holds is either one of
+// the tree's leaves or taken out of it (no records): a leaf with records
+// outside the tree would serve lookups with records the tree no longer
+// has.
+func (t *tree) checkIndex(leaves []*leaf) error {
+	ix := t.index.Load()
+	if ix == nil {
+		return nil
+	}
+	if t.leaves < indexMinLeaves {
+		return fmt.Errorf("leaf index on a tree of %d leaves", t.leaves)
+	}
+	in := make(map[*leaf]bool, len(leaves))
+	for _, l := range leaves {
+		in[l] = true
+	}
+	for b := range ix.slots {
+		if l := ix.slots[b].Load(); l != nil && l.n > 0 && !in[l] {
+			return fmt.Errorf("leaf index slot %d holds a leaf with %d records that is not in the tree", b, l.n)
+		}
+	}
+	return nil
 }

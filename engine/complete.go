@@ -171,7 +171,13 @@ func (q *Queue) retireFreed(freed []mapcache.Mapping) {
 // pieceDone drops one pending unit of r and finishes r when none is left.
 func (q *Queue) pieceDone(r *Request) {
 	r.pending--
-	if r.pending > 0 {
+	switch r.pending {
+	case 1:
+		q.single++
+		return
+	case 0:
+		q.single--
+	default:
 		return
 	}
 	f := r.File

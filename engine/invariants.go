@@ -9,7 +9,8 @@ import "fmt"
 //     len(freeSlot) + in-flight slots == depth, no index is free twice.
 //   - Every request with pieces on the backlog or in a slot has pending at
 //     least that many, and the queue counts at least as many requests as
-//     there are distinct such requests.
+//     there are distinct such requests; single counts exactly the
+//     requests with one pending piece.
 //   - The published oldest epoch is the smallest live epoch run.
 func (q *Queue) checkInvariants() {
 	if !invariants {
@@ -40,10 +41,17 @@ func (q *Queue) checkInvariants() {
 	for i := q.bhead; i < len(q.backlog); i++ {
 		pieces[q.backlog[i].req]++
 	}
+	single := 0
 	for r, n := range pieces {
 		if r.pending < n {
 			panic(fmt.Sprintf("engine: invariant violated: request @%d has %d pieces queued but pending %d", r.Offset, n, r.pending))
 		}
+		if r.pending == 1 {
+			single++
+		}
+	}
+	if single != q.single {
+		panic(fmt.Sprintf("engine: invariant violated: %d requests with one piece pending, the queue counts %d of %d", single, q.single, q.requests))
 	}
 	if len(pieces) > q.requests {
 		panic(fmt.Sprintf("engine: invariant violated: %d requests have pieces, the queue counts %d", len(pieces), q.requests))

@@ -84,8 +84,10 @@ type Queue struct {
 	// field is read by other goroutines (reclaim.go).
 	epochs inflight
 	// requests counts requests started and not yet finished: each holds
-	// pending > 0 until its last piece completes.
+	// pending > 0 until its last piece completes. single counts those of
+	// them with pending == 1, which one completion can finish.
 	requests int
+	single   int
 
 	// tally is what the queue counted for tallyFile and has not yet added
 	// to the engine's and the file's counters (stats.go).
@@ -225,7 +227,7 @@ func (q *Queue) ReapBatch(dst []*Request, min, max int) ([]*Request, error) {
 		return dst, ErrClosed
 	}
 	for len(q.ready) < min && q.requests > 0 {
-		if err := q.pump(min-len(q.ready), 0); err != nil {
+		if err := q.pump(q.completionsFor(min-len(q.ready)), 0); err != nil {
 			return dst, err
 		}
 	}
@@ -278,6 +280,27 @@ func (q *Queue) drain() error {
 	return nil
 }
 
+// completionsFor returns how many completions to wait for so that n more
+// requests may be ready: n, unless n is 1 and every request has several
+// pieces outstanding, where it is the fewest any request has. A request
+// split into eight device I/Os is then waited for in one sleep rather than
+// eight (fewer pieces than that cannot finish any request, so the wait
+// never outlasts the first one ready). Pieces not yet on the ring count
+// too: the wait is capped by what is in flight (pump), and completions
+// free the slots they need.
+func (q *Queue) completionsFor(n int) int {
+	if n != 1 || q.single > 0 {
+		return n
+	}
+	fewest := 0
+	for i := range q.slots {
+		if r := q.slots[i].req; r != nil && (fewest == 0 || r.pending < fewest) {
+			fewest = r.pending
+		}
+	}
+	return max(fewest, 1)
+}
+
 func (q *Queue) inflightIOs() int { return q.depth - len(q.freeSlot) }
 func (q *Queue) backlogLen() int  { return len(q.backlog) - q.bhead }
 
@@ -293,6 +316,7 @@ func (q *Queue) start(r *Request) {
 	r.startNs = e.nowNs()
 	q.requests++
 	r.pending = 1 // guard: released at the end of start
+	q.single++
 	r.epoch = e.epoch.Load()
 	q.epochs.enter(r.epoch)
 
@@ -310,7 +334,10 @@ func (q *Queue) start(r *Request) {
 	if n := len(q.scratch); n > 1 {
 		q.count(r.File, cSplits, 1)
 	}
-	r.pending += len(q.scratch)
+	if len(q.scratch) > 0 {
+		r.pending += len(q.scratch)
+		q.single--
+	}
 	q.backlog = append(q.backlog, q.scratch...)
 	clear(q.scratch)
 	q.scratch = q.scratch[:0]

@@ -282,14 +282,13 @@ func (q *Queue) drain() error {
 
 // completionsFor returns how many completions to wait for so that n more
 // requests may be ready: n, unless n is 1 and every request has several
-// pieces outstanding, where it is the fewest any request has. A request
-// split into eight device I/Os is then waited for in one sleep rather than
-// eight (fewer pieces than that cannot finish any request, so the wait
-// never outlasts the first one ready). Pieces not yet on the ring count
-// too: the wait is capped by what is in flight (pump), and completions
-// free the slots they need.
+// pieces outstanding, all of them on the ring, where it is the fewest any
+// request has. A request split into eight device I/Os is then waited for
+// in one sleep rather than eight (fewer completions cannot finish any
+// request, so the wait never outlasts the first one ready). With pieces
+// waiting for slots it stays n: each completion lets one of them start.
 func (q *Queue) completionsFor(n int) int {
-	if n != 1 || q.single > 0 {
+	if n != 1 || q.single > 0 || q.backlogLen() > 0 {
 		return n
 	}
 	fewest := 0

@@ -49,7 +49,8 @@ func (r *stingyRing) Close() error                   { return nil }
 // I/Os outstanding waits for as many completions as the one closest to
 // finishing needs, in one wait, rather than for one completion at a time;
 // while a request one completion can finish is in flight, it waits for
-// one at a time.
+// one at a time, and so it does while device I/Os wait for ring slots
+// (TestWaitForSlots).
 func TestWaitForWholeRequest(t *testing.T) {
 	const blocks = 64
 	for _, tc := range []struct {
@@ -126,6 +127,53 @@ func TestWaitForWholeRequest(t *testing.T) {
 				t.Fatalf("reaped %d of the rest, %v", len(rest), err)
 			}
 		})
+	}
+}
+
+// TestWaitForSlots: while device I/Os of a split request wait for ring
+// slots, the queue waits for one completion at a time (each lets one of
+// them start); once all are on the ring, for all that are left.
+func TestWaitForSlots(t *testing.T) {
+	const blocks = 64
+	ring := &stingyRing{}
+	m := newStripeMapper(blocks, bs, 7)
+	e, _ := newEngine(t, blocks*bs, m, func(c *engine.Config) {
+		c.QueueDepth = 4
+		c.EagerSubmit = -1
+		c.NoYield = true
+		c.NewRing = func(engine.RingOptions) (engine.Ring, error) { return ring, nil }
+	})
+	f, _ := e.Open("f", engine.FileOptions{})
+	q, err := e.NewQueue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	// Find six blocks in a row that are six device I/Os.
+	start := -1
+	for b := 0; b+6 <= blocks && start < 0; b++ {
+		start = b
+		for k := b + 1; k < b+6; k++ {
+			if m.perm[k] == m.perm[k-1]+1 {
+				start = -1
+				break
+			}
+		}
+	}
+	if start < 0 {
+		t.Fatal("no six blocks in a row of the stripe mapper are six extents")
+	}
+	r := engine.Request{File: f, Offset: uint64(start) * bs, Buf: e.Buffer(6 * bs)}
+	if err := q.Submit(&r); err != nil {
+		t.Fatal(err)
+	}
+	if done, err := q.Reap(nil, 1); err != nil || len(done) != 1 || done[0].Err != nil {
+		t.Fatalf("reaped %d, %v", len(done), err)
+	}
+	// Four slots: two I/Os wait for them, one completion each; then the
+	// four on the ring in one wait.
+	if want := []int{1, 1, 4}; !slices.Equal(ring.waits, want) {
+		t.Errorf("waits %v, want %v", ring.waits, want)
 	}
 }
 

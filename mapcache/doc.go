@@ -134,15 +134,17 @@
 // 355, RemoveWhole 506 against 548, one run each). In the data path it
 // changed nothing that could be measured: a 1M-extent scattered file read
 // at depth 32 on a loop device, alternating with the linear mapper, ran at
-// 0.88-0.93x of it with the index as without, its lookups' time going to
-// the cache misses on the leaf and the slot table (both stay in the core's
-// 2 MiB L2 cache in the benchmark, and do not between a lookup and the
-// next one's system call in the data path). The model test
+// 0.88-0.93x of it with the index as without: its lookups' time goes to
+// cache misses on the leaf and the slot table, where it went to the leaf
+// and the inner nodes (in the benchmark the slot table and the inner
+// nodes stay in the core's 2 MiB L2 cache from one lookup to the next; in
+// the data path the kernel's work between two lookups evicts them, and
+// there the walk's branches were not what cost). The model test
 // (TestRandomizedBigTree/indexed) runs with the index on from two leaves,
 // and Check verifies that no slot holds a leaf with records outside the
 // tree. A PREFETCHT0 of the next requests' leaves through the index before
 // the queue's wait for completions (and, failing that, plain loads of
-// them) did not move that row either (0.90-0.93x), and was not kept.
+// them) did not move that row either (0.88-0.94x), and was not kept.
 //
 // Replacing a record in place. An upsert that covers exactly one record
 // (a chain of one, not escaped) and merges with neither neighbour rewrites

@@ -831,10 +831,7 @@ func (t *tree) mergeInner(n *inner, c int) {
 	n.deleteAt(b)
 }
 
-func (t *tree) clear() {
-	t.index.Store(nil)
-	*t = tree{shift: t.shift}
-}
+func (t *tree) clear() { *t = tree{shift: t.shift} }
 
 // memory returns the bytes the tree's nodes and side table hold.
 func (t *tree) memory() uint64 {

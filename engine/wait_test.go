@@ -45,6 +45,32 @@ func (r *stingyRing) Info() string                   { return "stingy" }
 func (r *stingyRing) Enters() uint64                 { return r.enters }
 func (r *stingyRing) Close() error                   { return nil }
 
+// stingyQueue returns a queue of the given depth over a stingyRing, on a
+// file of the given number of blocks that a stripeMapper scatters over
+// the device, with no early submission and no yield (every wait is one
+// the ring sees).
+func stingyQueue(t *testing.T, blocks, depth int) (*stingyRing, *stripeMapper, *engine.Engine, *engine.File, *engine.Queue) {
+	t.Helper()
+	ring := &stingyRing{}
+	m := newStripeMapper(blocks, bs, 7)
+	e, _ := newEngine(t, int64(blocks)*bs, m, func(c *engine.Config) {
+		c.QueueDepth = depth
+		c.EagerSubmit = -1
+		c.NoYield = true
+		c.NewRing = func(engine.RingOptions) (engine.Ring, error) { return ring, nil }
+	})
+	f, err := e.Open("f", engine.FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := e.NewQueue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	return ring, m, e, f, q
+}
+
 // TestWaitForWholeRequest: a queue whose requests all have several device
 // I/Os outstanding waits for as many completions as the one closest to
 // finishing needs, in one wait, rather than for one completion at a time;
@@ -63,20 +89,7 @@ func TestWaitForWholeRequest(t *testing.T) {
 		{"a single-block request behind", []int{5, 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ring := &stingyRing{}
-			m := newStripeMapper(blocks, bs, 7)
-			e, _ := newEngine(t, blocks*bs, m, func(c *engine.Config) {
-				c.QueueDepth = 32
-				c.EagerSubmit = -1
-				c.NoYield = true
-				c.NewRing = func(engine.RingOptions) (engine.Ring, error) { return ring, nil }
-			})
-			f, _ := e.Open("f", engine.FileOptions{})
-			q, err := e.NewQueue()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer q.Close()
+			ring, m, e, f, q := stingyQueue(t, blocks, 32)
 			reqs := make([]engine.Request, len(tc.sizes))
 			pending := make([]int, len(tc.sizes)) // device I/Os per request
 			var b uint64
@@ -135,20 +148,7 @@ func TestWaitForWholeRequest(t *testing.T) {
 // them start); once all are on the ring, for all that are left.
 func TestWaitForSlots(t *testing.T) {
 	const blocks = 64
-	ring := &stingyRing{}
-	m := newStripeMapper(blocks, bs, 7)
-	e, _ := newEngine(t, blocks*bs, m, func(c *engine.Config) {
-		c.QueueDepth = 4
-		c.EagerSubmit = -1
-		c.NoYield = true
-		c.NewRing = func(engine.RingOptions) (engine.Ring, error) { return ring, nil }
-	})
-	f, _ := e.Open("f", engine.FileOptions{})
-	q, err := e.NewQueue()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
+	ring, m, e, f, q := stingyQueue(t, blocks, 4)
 	// Find six blocks in a row that are six device I/Os.
 	start := -1
 	for b := 0; b+6 <= blocks && start < 0; b++ {

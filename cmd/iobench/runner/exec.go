@@ -189,7 +189,7 @@ func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult
 	case ios == 0 && !rc.stopped():
 		errs = append(errs, errNothingMeasured)
 	case j.Verify != "" && j.DoVerify && j.RW.Writes():
-		n, err := s.verifyPass()
+		n, err := s.verifyPass(&workers[0].measure)
 		workers[0].verified += n
 		switch {
 		case errors.Is(err, errInterrupted):
@@ -244,9 +244,12 @@ func (s *jobSetup) verifyOnly(res *JobResult) []error {
 }
 
 // verify reads the job's region back and checks it, adding the bytes
-// checked to res; an interrupt marks res instead of failing it.
+// checked to res and its reads to res's read statistics; an interrupt
+// marks res instead of failing it.
 func (res *JobResult) verify(s *jobSetup) error {
-	n, err := s.verifyPass()
+	m := newMeasure()
+	n, err := s.verifyPass(m)
+	res.Dir[workloads.DirRead] = collect([]*measure{m}, -1).Dir[workloads.DirRead]
 	res.Verified += n
 	if errors.Is(err, errInterrupted) {
 		res.Interrupted = true
@@ -482,7 +485,16 @@ func collect(workers []*measure, clone int) JobResult {
 			r.Slat.Merge(w.slat[d])
 			r.Clat.Merge(w.clat[d])
 			r.Lat.Merge(w.lat[d])
-			r.Runtime = max(r.Runtime, w.measured)
+			run := w.measured
+			if d == workloads.DirRead && w.verifyTime > 0 {
+				// The verify pass's reads: its time, after the
+				// workload's if that read too.
+				if w.ios[d] == w.verifyIOs {
+					run = 0
+				}
+				run += w.verifyTime
+			}
+			r.Runtime = max(r.Runtime, run)
 			r.BWSamples = addSamples(r.BWSamples, w.bwSamples[d])
 			r.IOPSSamples = addSamples(r.IOPSSamples, w.iopsSamples[d])
 		}
@@ -584,9 +596,14 @@ type measure struct {
 	usage                  threadUsage
 	measured               time.Duration
 	verified               uint64
-	pinned                 []int // the CPUs the thread was pinned to, read back
-	err                    error // the first error
-	clone                  int   // the clone's index
+	// verifyIOs are the reads of the verify pass among ios (and
+	// verifyTime its time), which fio counts as reads with a runtime of
+	// their own.
+	verifyIOs  uint64
+	verifyTime time.Duration
+	pinned     []int // the CPUs the thread was pinned to, read back
+	err        error // the first error
+	clone      int   // the clone's index
 	// Submissions by queue depth (fio's iodepth_level), and requests
 	// handed to the kernel and reaped per call (iodepth_submit,
 	// iodepth_complete).
@@ -1402,26 +1419,81 @@ func (s *jobSetup) prefill() error {
 }
 
 // verifyPass reads the job's region of each file back and checks every
-// block.
-func (s *jobSetup) verifyPass() (uint64, error) {
-	ver := newVerifier(s.job)
+// block, as fio's verify phase does: reads of the job's smallest block
+// size, iodepth of them in flight, each recorded in m as a read (fio
+// counts its verify reads in the read statistics) and the pass's time in
+// m.verifyTime (the reads' runtime). A mismatch stops the pass; of the
+// reads then in flight, the bad block with the lowest offset is the one
+// reported, so the first bad block is named whatever order the reads
+// complete in.
+func (s *jobSetup) verifyPass(m *measure) (uint64, error) {
+	j := s.job
+	ver := newVerifier(j)
+	q, err := s.eng.NewQueue()
+	if err != nil {
+		return 0, err
+	}
+	defer q.Close()
+	unit := int(j.MinBS())
+	idle := make([]*engine.Request, max(j.IODepth, 1))
+	for i := range idle {
+		buf := s.eng.Buffer(unit)
+		if buf == nil {
+			return 0, fmt.Errorf("buffer arena exhausted")
+		}
+		defer s.eng.PutBuffer(buf)
+		idle[i] = &engine.Request{Buf: buf}
+	}
+	start := time.Now()
+	defer func() { m.verifyTime += time.Since(start) }()
 	var n uint64
+	done := make([]*engine.Request, 0, len(idle))
 	for i, f := range s.files {
-		err := sweep(s.eng, s.fileJob(i), s.sizes[i], func(buf []byte, off uint64) error {
-			if _, err := f.ReadAt(buf, int64(off)); err != nil {
-				return err
-			}
-			if _, err := ver.Check(buf, off); err != nil {
-				if len(s.files) > 1 {
-					return fmt.Errorf("%s: %w", s.tgt.paths[i], err)
+		gen := workloads.NewGenerator(s.fileJob(i), 0, s.sizes[i])
+		base, span := gen.Base(), gen.Span()
+		var next uint64
+		var bad error
+		badOff := ^uint64(0)
+		for next < span && bad == nil || q.InFlight() > 0 {
+			for len(idle) > 0 && next < span && bad == nil {
+				if interrupted.Load() {
+					bad, badOff = errInterrupted, 0
+					break
 				}
-				return err
+				r := idle[len(idle)-1]
+				idle = idle[:len(idle)-1]
+				l := min(uint64(unit), span-next)
+				r.File, r.Offset, r.Write, r.Buf = f, base+next, false, r.Buf[:l]
+				next += l
+				if err := q.Submit(r); err != nil {
+					return n, err
+				}
 			}
-			n += uint64(len(buf))
-			return nil
-		})
-		if err != nil {
-			return n, err
+			if q.InFlight() == 0 {
+				break
+			}
+			if done, err = q.ReapBatch(done[:0], 1, 0); err != nil {
+				return n, err
+			}
+			for _, r := range done {
+				idle = append(idle, r)
+				err := r.Err
+				if err == nil {
+					m.record(j, r, workloads.DirRead)
+					m.verifyIOs++
+					n += uint64(r.N)
+					_, err = ver.Check(r.Buf[:r.N], r.Offset)
+				}
+				if err != nil && r.Offset < badOff {
+					bad, badOff = err, r.Offset
+				}
+			}
+		}
+		if bad != nil {
+			if len(s.files) > 1 && !errors.Is(bad, errInterrupted) {
+				bad = fmt.Errorf("%s: %w", s.tgt.paths[i], bad)
+			}
+			return n, bad
 		}
 	}
 	return n, nil

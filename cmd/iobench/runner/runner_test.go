@@ -366,6 +366,59 @@ func TestVerifyOnlyRereadsEarlierRun(t *testing.T) {
 	}
 }
 
+// TestVerifyReadsCounted: the verify pass's reads are reads in the job's
+// statistics, as fio counts them: the whole region at the job's block
+// size, with a runtime of their own; verify_only's too. With reads in
+// flight together, a corrupted region is reported at its first bad block
+// whatever order the reads complete in.
+func TestVerifyReadsCounted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "target.img")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Truncate(path, 16<<20)
+	common := []string{"--filename=" + path, "--size=8m", "--verify=crc32c", "--bs=4k", "--iodepth=16", "--output-format=json"}
+	type dir struct {
+		IOBytes   uint64  `json:"io_bytes"`
+		TotalIOs  uint64  `json:"total_ios"`
+		RuntimeMs int64   `json:"runtime"`
+		IOPS      float64 `json:"iops"`
+	}
+	type job struct{ Read, Write dir }
+	decode := func(out string) job {
+		t.Helper()
+		var got struct{ Jobs []job }
+		if err := json.Unmarshal([]byte(out), &got); err != nil || len(got.Jobs) != 1 {
+			t.Fatalf("decode: %v\n%s", err, out)
+		}
+		return got.Jobs[0]
+	}
+	code, out, errs := run(t, append(common, "--rw=write")...)
+	if code != 0 {
+		t.Fatalf("write+verify: exit %d %s", code, errs)
+	}
+	j := decode(out)
+	if j.Write.IOBytes != 8<<20 || j.Read.IOBytes != 8<<20 || j.Read.TotalIOs != 2048 || j.Read.RuntimeMs < 0 || j.Read.IOPS <= 0 {
+		t.Errorf("write+verify: write %d bytes, read %d bytes in %d I/Os, %d ms, %.0f IOPS; want 8 MiB each, 2048 reads",
+			j.Write.IOBytes, j.Read.IOBytes, j.Read.TotalIOs, j.Read.RuntimeMs, j.Read.IOPS)
+	}
+	code, out, errs = run(t, append(common, "--rw=read", "--verify_only")...)
+	if j := decode(out); code != 0 || j.Read.IOBytes != 8<<20 || j.Read.TotalIOs != 2048 {
+		t.Errorf("verify_only: exit %d (%s), read %d bytes in %d I/Os", code, errs, j.Read.IOBytes, j.Read.TotalIOs)
+	}
+	f, _ := os.OpenFile(path, os.O_RDWR, 0)
+	f.WriteAt([]byte{0xff}, 9*4096+7)
+	f.WriteAt([]byte{0xff}, 3*4096+100)
+	f.WriteAt([]byte{0xff}, 12*4096+1)
+	f.Close()
+	for range 5 {
+		code, out, _ = run(t, "--filename="+path, "--size=8m", "--verify=crc32c", "--bs=4k", "--iodepth=16", "--rw=read", "--verify_only")
+		if code != 1 || !strings.Contains(out, "offset 12288") {
+			t.Fatalf("corrupted at blocks 3, 9 and 12: exit %d, want block 3 (offset 12288) named:\n%s", code, out)
+		}
+	}
+}
+
 // TestFileTarget checks the memory-speed target of the bench's mapper-cost
 // sweep: a sparse file of the asked size, readable by a job with O_DIRECT,
 // removed by Close.

@@ -486,6 +486,9 @@ func collect(workers []*measure, clone int) JobResult {
 			r.Clat.Merge(w.clat[d])
 			r.Lat.Merge(w.lat[d])
 			run := w.measured
+			if w.ios[d] == 0 {
+				run = 0 // as fio: no runtime for a direction without I/O
+			}
 			if d == workloads.DirRead && w.verifyTime > 0 {
 				// The verify pass's reads: its time, after the
 				// workload's if that read too.

@@ -368,7 +368,8 @@ func TestVerifyOnlyRereadsEarlierRun(t *testing.T) {
 
 // TestVerifyReadsCounted: the verify pass's reads are reads in the job's
 // statistics, as fio counts them: the whole region at the job's block
-// size, with a runtime of their own; verify_only's too. With reads in
+// size, with a runtime of their own; verify_only's too. Without the pass
+// a writing job has no reads and no read runtime. With reads in
 // flight together, a corrupted region is reported at its first bad block
 // whatever order the reads complete in.
 func TestVerifyReadsCounted(t *testing.T) {
@@ -393,7 +394,11 @@ func TestVerifyReadsCounted(t *testing.T) {
 		}
 		return got.Jobs[0]
 	}
-	code, out, errs := run(t, append(common, "--rw=write")...)
+	code, out, errs := run(t, append(common, "--rw=write", "--do_verify=0")...)
+	if j := decode(out); code != 0 || j.Read.TotalIOs != 0 || j.Read.RuntimeMs != 0 || j.Write.RuntimeMs < 0 {
+		t.Errorf("write without the verify pass: exit %d (%s), %d reads, read runtime %d ms (want none, as fio)", code, errs, j.Read.TotalIOs, j.Read.RuntimeMs)
+	}
+	code, out, errs = run(t, append(common, "--rw=write")...)
 	if code != 0 {
 		t.Fatalf("write+verify: exit %d %s", code, errs)
 	}

@@ -3,6 +3,7 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"math/bits"
 	"os"
 	"slices"
@@ -177,6 +178,12 @@ func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult
 		r.Err = errors.Join(errs...)
 		return []JobResult{r}
 	}
+	if j.Verify != "" && j.DoVerify && j.RW.Writes() {
+		for i := range s.files {
+			gen := workloads.NewGenerator(s.fileJob(i), 0, s.sizes[i])
+			s.written = append(s.written, newBlockSet(gen.Base(), gen.Span(), j.MinBS()))
+		}
+	}
 	workers, elapsed := s.runWorkers(rc, groupID)
 	var errs []error
 	intr := interrupted.Load()
@@ -277,6 +284,46 @@ type jobSetup struct {
 	eng    *engine.Engine
 	files  []*engine.File // the engine's file over each device
 	sizes  []uint64       // bytes of each file
+	// written has, for each file, the blocks the workload wrote: the
+	// verify pass reads back those (fio's verify reads what was
+	// written, not the whole region). nil without a verify pass.
+	written []*blockSet
+}
+
+// blockSet is a set of the blocks of a job's region of a file, in units
+// of the job's smallest block size, safe for concurrent marking.
+type blockSet struct {
+	base, span, unit uint64
+	bits             []atomic.Uint64
+}
+
+func newBlockSet(base, span, unit uint64) *blockSet {
+	n := (span + unit - 1) / unit
+	return &blockSet{base: base, span: span, unit: unit, bits: make([]atomic.Uint64, (n+63)/64)}
+}
+
+// mark adds the blocks [off, off+n) touches.
+func (b *blockSet) mark(off, n uint64) {
+	if off < b.base || n == 0 {
+		return
+	}
+	last := min(off-b.base+n-1, b.span-1) / b.unit
+	for i := (off - b.base) / b.unit; i <= last; i++ {
+		b.bits[i/64].Or(1 << (i % 64))
+	}
+}
+
+// blocks yields the region offsets of the blocks in the set, in order.
+func (b *blockSet) blocks() func(yield func(uint64) bool) {
+	return func(yield func(uint64) bool) {
+		for w := range b.bits {
+			for v := b.bits[w].Load(); v != 0; v &= v - 1 {
+				if !yield(uint64(w*64+bits.TrailingZeros64(v)) * b.unit) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // openJob opens the devices (read-only unless the job writes), the engine
@@ -1168,6 +1215,7 @@ func (w *worker) issue(r *engine.Request) bool {
 		r.Tag = 0
 		r.Sync, r.Trim, r.Write = engine.NoSync, false, true
 		r.Buf = r.Buf[:r.Length]
+		w.noteWrite(r)
 		w.writeGen++
 		if w.fill != nil {
 			w.fill.beforeWrite(r.Buf, r.Offset)
@@ -1206,6 +1254,7 @@ func (w *worker) issue(r *engine.Request) bool {
 	r.File, r.Offset, r.Write, r.Trim, r.Length = w.files[fi], io.Offset, io.Write, io.Trim, int(io.Length)
 	r.Buf = r.Buf[:io.Length]
 	if io.Write {
+		w.noteWrite(r)
 		w.writeGen++
 	}
 	switch {
@@ -1223,6 +1272,18 @@ func (w *worker) issue(r *engine.Request) bool {
 		w.writesSinceSync++
 	}
 	return true
+}
+
+// noteWrite adds r's blocks to those the verify pass reads back.
+func (w *worker) noteWrite(r *engine.Request) {
+	if ws := w.setup.written; ws != nil {
+		for i, f := range w.setup.files {
+			if f == r.File {
+				ws[i].mark(r.Offset, uint64(r.Length))
+				return
+			}
+		}
+	}
 }
 
 // synced accounts for one flush (fsync=n) that took lat and ended with err.
@@ -1421,8 +1482,9 @@ func (s *jobSetup) prefill() error {
 	return nil
 }
 
-// verifyPass reads the job's region of each file back and checks every
-// block, as fio's verify phase does: reads of the job's smallest block
+// verifyPass reads back the blocks of each file the workload wrote (all
+// of the job's region when that is not known: verify_only) and checks
+// them, as fio's verify phase does: reads of the job's smallest block
 // size, iodepth of them in flight, each recorded in m as a read (fio
 // counts its verify reads in the read statistics) and the pass's time in
 // m.verifyTime (the reads' runtime). A mismatch stops the pass; of the
@@ -1454,20 +1516,29 @@ func (s *jobSetup) verifyPass(m *measure) (uint64, error) {
 	for i, f := range s.files {
 		gen := workloads.NewGenerator(s.fileJob(i), 0, s.sizes[i])
 		base, span := gen.Base(), gen.Span()
-		var next uint64
+		blocks := func(yield func(uint64) bool) {
+			for off := uint64(0); off < span && yield(off); off += uint64(unit) {
+			}
+		}
+		if s.written != nil {
+			blocks = s.written[i].blocks()
+		}
+		next, stop := iter.Pull(blocks)
+		defer stop()
+		off, more := next()
 		var bad error
 		badOff := ^uint64(0)
-		for next < span && bad == nil || q.InFlight() > 0 {
-			for len(idle) > 0 && next < span && bad == nil {
+		for more && bad == nil || q.InFlight() > 0 {
+			for len(idle) > 0 && more && bad == nil {
 				if interrupted.Load() {
 					bad, badOff = errInterrupted, 0
 					break
 				}
 				r := idle[len(idle)-1]
 				idle = idle[:len(idle)-1]
-				l := min(uint64(unit), span-next)
-				r.File, r.Offset, r.Write, r.Buf = f, base+next, false, r.Buf[:l]
-				next += l
+				l := min(uint64(unit), span-off)
+				r.File, r.Offset, r.Write, r.Buf = f, base+off, false, r.Buf[:l]
+				off, more = next()
 				if err := q.Submit(r); err != nil {
 					return n, err
 				}

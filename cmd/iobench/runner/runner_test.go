@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -367,8 +368,9 @@ func TestVerifyOnlyRereadsEarlierRun(t *testing.T) {
 }
 
 // TestVerifyReadsCounted: the verify pass's reads are reads in the job's
-// statistics, as fio counts them: the whole region at the job's block
-// size, with a runtime of their own; verify_only's too. Without the pass
+// statistics, as fio counts them: what the workload wrote, at the job's
+// block size, with a runtime of their own; verify_only's (the whole
+// region) too. Without the pass
 // a writing job has no reads and no read runtime. With reads in
 // flight together, a corrupted region is reported at its first bad block
 // whatever order the reads complete in.
@@ -406,6 +408,15 @@ func TestVerifyReadsCounted(t *testing.T) {
 	if j.Write.IOBytes != 8<<20 || j.Read.IOBytes != 8<<20 || j.Read.TotalIOs != 2048 || j.Read.RuntimeMs < 0 || j.Read.IOPS <= 0 {
 		t.Errorf("write+verify: write %d bytes, read %d bytes in %d I/Os, %d ms, %.0f IOPS; want 8 MiB each, 2048 reads",
 			j.Write.IOBytes, j.Read.IOBytes, j.Read.TotalIOs, j.Read.RuntimeMs, j.Read.IOPS)
+	}
+	// A workload that writes part of the region: the pass reads back
+	// what it wrote (fio reads back its log of writes), not the region.
+	for _, args := range [][]string{{"--rw=randwrite", "--number_ios=300"}, {"--rw=write", "--io_size=2m"}} {
+		code, out, errs := run(t, append(common, args...)...)
+		if j := decode(out); code != 0 || j.Read.TotalIOs != j.Write.TotalIOs || j.Read.IOBytes != j.Write.IOBytes || j.Write.IOBytes == 8<<20 {
+			t.Errorf("%v: exit %d (%s), wrote %d bytes in %d I/Os, read back %d in %d", args, code, errs,
+				j.Write.IOBytes, j.Write.TotalIOs, j.Read.IOBytes, j.Read.TotalIOs)
+		}
 	}
 	code, out, errs = run(t, append(common, "--rw=read", "--verify_only")...)
 	if j := decode(out); code != 0 || j.Read.IOBytes != 8<<20 || j.Read.TotalIOs != 2048 {
@@ -480,5 +491,23 @@ func TestNullEngine(t *testing.T) {
 	}
 	if code, _, errOut := run(t, "--filename="+target, "--ioengine=null", "--rw=write", "--size=4m", "--verify=crc32c"); code != 2 || !strings.Contains(errOut, "nothing to verify") {
 		t.Errorf("null with verify: exit %d, %s", code, errOut)
+	}
+}
+
+// TestBlockSet: mark adds every block a write touches, within the region
+// only; blocks yields them in order, once each.
+func TestBlockSet(t *testing.T) {
+	b := newBlockSet(1<<20, 300<<10, 4096) // 75 blocks from 1 MiB
+	b.mark(1<<20+4096, 4096)               // block 1
+	b.mark(1<<20+70*4096+100, 8192)        // blocks 70-72, unaligned
+	b.mark(1<<20+74*4096, 64<<10)          // block 74, then past the region
+	b.mark(0, 1<<20)                       // before the region: nothing
+	b.mark(1<<20+4096, 4096)               // block 1 again
+	var got []uint64
+	for off := range b.blocks() {
+		got = append(got, off/4096)
+	}
+	if want := []uint64{1, 70, 71, 72, 74}; !slices.Equal(got, want) {
+		t.Errorf("blocks %v, want %v", got, want)
 	}
 }

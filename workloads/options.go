@@ -369,6 +369,21 @@ var options = []Option{
 		set: func(j *Job, v string) (err error) { j.LatencyPercentile, err = parsePct(v); return },
 		get: func(j *Job) string { return strconv.FormatFloat(j.LatencyPercentile, 'g', -1, 64) }},
 	boolOption("group_reporting", "bool", "", "report a job's numjobs clones as one", kindBool, func(j *Job) *bool { return &j.GroupReporting }),
+	{Name: "unified_rw_reporting", Arg: "none", Default: "none", Help: "report each direction on its own (none, 0); mixed (1) and both (2), the directions summed, are refused", kind: kindString,
+		refuse: func(v string) string {
+			switch strings.ToLower(v) {
+			case "mixed", "1", "both", "2":
+				return "not implemented: each direction is reported on its own (none)"
+			}
+			return ""
+		},
+		set: func(j *Job, v string) error {
+			switch strings.ToLower(v) {
+			case "none", "0":
+				return nil
+			}
+			return fmt.Errorf("want none, mixed or both")
+		}, get: func(j *Job) string { return "none" }},
 	boolOption("exitall", "bool", "", "when one job of the group finishes, stop the others", kindBool, func(j *Job) *bool { return &j.ExitAll }),
 
 	{Name: "mapper", Arg: "name", Default: "linear", Help: "linear (raw device), scattered (synthetic fragmented file), cow (out-of-place writes), fiemap (a real file's layout), ext4 (a file of an unmounted ext4 filesystem, read from its own structures), cowlog (durable out-of-place writes over the whole target)", Engine: true, kind: kindString,
@@ -402,57 +417,131 @@ var options = []Option{
 // aliases map other spellings to the table's names.
 var aliases = map[string]string{"readwrite": "rw", "timeout": "runtime", "sqpoll": "sqthread_poll", "fixedbuffers": "fixedbufs",
 	"blocksize": "bs", "disable_bw": "disable_bw_measurement", "io_limit": "io_size", "ba": "blockalign",
-	"blocksize_range": "bsrange", "iodepth_batch": "iodepth_batch_submit", "iodepth_batch_complete": "iodepth_batch_complete_min"}
+	"blocksize_range": "bsrange", "iodepth_batch": "iodepth_batch_submit", "iodepth_batch_complete": "iodepth_batch_complete_min",
+	"steadystate": "ss", "steadystate_duration": "ss_dur", "steadystate_ramp_time": "ss_ramp", "iomem": "mem"}
 
 // noticeOptions are fio options that cannot change what iobench
 // measures; iobench accepts them and says why they make no difference.
 var noticeOptions = map[string]string{
-	"trim_verify_zero":    "cannot change what is measured: it checks blocks trim_percentage trimmed, and iobench takes only trim_percentage=0",
-	"thread":              "cannot change what is measured: iobench's jobs are always threads of one process",
-	"description":         "cannot change what is measured: a job's description",
-	"unit_base":           "cannot change what is measured: it only selects bits or bytes in fio's printed bandwidth",
-	"allow_mounted_write": "cannot change what is measured: iobench refuses a device in use unless force is given",
-	"create_serialize":    "cannot change what is measured: iobench lays files out one after another before any job runs",
-	"verify_dump":         "cannot change what is measured: it dumps the blocks of a failed verify to files; iobench reports the first mismatch's offset and bytes",
-	"error_dump":          "cannot change what is measured: it only adds detail to the messages of I/O errors",
-	"log_prio":            "cannot change what is measured: iobench sets no I/O priorities, so the logs' priority column is 0 either way",
-	"nonvectored":         "cannot change what is measured: iobench's io_uring reads and writes are always non-vectored (IORING_OP_READ, IORING_OP_WRITE)",
-	"new_group":           "cannot change what is measured: it starts a new reporting group in fio's output; iobench's group_reporting sums one job's clones, never several jobs",
-	"clocksource":         "cannot change what is measured: iobench reads CLOCK_MONOTONIC (through the vDSO) whatever the source asked for",
-	"significant_figures": "cannot change what is measured: it sets the digits of fio's printed figures; iobench prints its own",
-	"verify_fatal":        "cannot change what is measured: a verify mismatch ends the job either way (fio's default first checks the rest of the block); iobench reports the first mismatch",
-	"threads":             "not a job option in fio's documentation (fio takes it for its tiobench profile); no effect on a job",
+	"trim_verify_zero":        "cannot change what is measured: it checks blocks trim_percentage trimmed, and iobench takes only trim_percentage=0",
+	"thread":                  "cannot change what is measured: iobench's jobs are always threads of one process",
+	"description":             "cannot change what is measured: a job's description",
+	"unit_base":               "cannot change what is measured: it only selects bits or bytes in fio's printed bandwidth",
+	"allow_mounted_write":     "cannot change what is measured: iobench refuses a device in use unless force is given",
+	"create_serialize":        "cannot change what is measured: iobench lays files out one after another before any job runs",
+	"verify_dump":             "cannot change what is measured: it dumps the blocks of a failed verify to files; iobench reports the first mismatch's offset and bytes",
+	"error_dump":              "cannot change what is measured: it only adds detail to the messages of I/O errors",
+	"log_prio":                "cannot change what is measured: iobench sets no I/O priorities, so the logs' priority column is 0 either way",
+	"nonvectored":             "cannot change what is measured: iobench's io_uring reads and writes are always non-vectored (IORING_OP_READ, IORING_OP_WRITE)",
+	"new_group":               "cannot change what is measured: it starts a new reporting group in fio's output; iobench's group_reporting sums one job's clones, never several jobs",
+	"clocksource":             "cannot change what is measured: iobench reads CLOCK_MONOTONIC (through the vDSO) whatever the source asked for",
+	"significant_figures":     "cannot change what is measured: it sets the digits of fio's printed figures; iobench prints its own",
+	"verify_fatal":            "cannot change what is measured: a verify mismatch ends the job either way (fio's default first checks the rest of the block); iobench reports the first mismatch",
+	"threads":                 "not a job option in fio's documentation (fio takes it for its tiobench profile); no effect on a job",
+	"allrandrepeat":           "cannot change what is measured: every random sequence of iobench's follows randrepeat and randseed",
+	"block_error_percentiles": "cannot change what is measured: it reports trim and verify block errors as percentiles in fio's output",
+	"disk_util":               "cannot change what is measured: it turns fio's disk utilization report on or off; iobench prints its disk statistics either way",
+	"fadvise_hint":            "iobench gives the kernel no fadvise hints; with direct=1 (iobench's default) there is no page cache for them to act on",
+	"gtod_cpu":                "cannot change what is measured: it gives fio's clock thread a CPU; iobench reads the clock through the vDSO",
+	"log_compression":         "cannot change what is measured: it compresses fio's in-memory logs; iobench writes the same entries",
+	"log_compression_cpus":    "cannot change what is measured: it places fio's log compression threads",
+	"log_entries":             "cannot change what is measured: the first size of fio's log buffers; iobench's grow as needed",
+	"log_hist_coarseness":     "cannot change what is measured: iobench writes histogram logs at full resolution",
+	"mem":                     "cannot change what is measured: iobench's buffers come from its own arena (mmap'd, registered with the ring)",
+	"stats":                   "cannot change what is measured: iobench always collects its statistics",
+	"unique_filename":         "cannot change what is measured: it names files of network engines only",
 }
 
 // refusedOptions are fio options iobench knows but does not implement:
 // each would change what runs, so the job is refused with the reason.
 var refusedOptions = map[string]string{
-	"include":            "include is a directive, not an option: write 'include FILE' on a line of its own",
-	"create_on_open":     "not implemented: iobench lays files out before the job, not when it opens them",
-	"create_only":        "not implemented: iobench lays files out as part of a job that then runs",
-	"fill_device":        "not implemented: writing until the device or filesystem is full",
-	"fill_fs":            "not implemented: writing until the filesystem is full",
-	"file_append":        "not implemented: offsets start at 0 in each file, not at its end",
-	"unlink_each_loop":   "not implemented: files are removed (unlink) only when the job ends",
-	"flow":               "not implemented: flow's weighted interleaving of jobs",
-	"flow_sleep":         "not implemented: flow's weighted interleaving of jobs",
-	"ss":                 "not implemented: steady-state detection (ss, ss_dur, ss_ramp)",
-	"ss_dur":             "not implemented: steady-state detection (ss, ss_dur, ss_ramp)",
-	"ss_ramp":            "not implemented: steady-state detection (ss, ss_dur, ss_ramp)",
-	"continue_on_error":  "not implemented: a job stops at its first I/O error",
-	"ignore_error":       "not implemented: a job stops at its first I/O error",
-	"prio":               "not implemented: I/O priorities (prio, prioclass, cmdprio_*)",
-	"prioclass":          "not implemented: I/O priorities (prio, prioclass, cmdprio_*)",
-	"cmdprio":            "not implemented: I/O priorities (prio, prioclass, cmdprio_*)",
-	"cmdprio_class":      "not implemented: I/O priorities (prio, prioclass, cmdprio_*)",
-	"cmdprio_percentage": "not implemented: I/O priorities (prio, prioclass, cmdprio_*)",
-	"cmdprio_bssplit":    "not implemented: I/O priorities (prio, prioclass, cmdprio_*)",
-	"numa_cpu_nodes":     "not implemented: NUMA placement (use cpus_allowed)",
-	"numa_mem_policy":    "not implemented: NUMA placement (use cpus_allowed)",
-	"verify_async":       "not implemented: verification runs in the job's own thread",
-	"sqthread_poll_cpu":  "not implemented: the SQ polling thread runs where the kernel puts it",
-	"io_submit_mode":     "not implemented: the job's thread submits its own I/O (fio's default, inline)",
-	"pre_read":           "not implemented: files are not read into the page cache before the job",
+	"include":                       "include is a directive, not an option: write 'include FILE' on a line of its own",
+	"create_on_open":                "not implemented: iobench lays files out before the job, not when it opens them",
+	"create_only":                   "not implemented: iobench lays files out as part of a job that then runs",
+	"fill_device":                   "not implemented: writing until the device or filesystem is full",
+	"fill_fs":                       "not implemented: writing until the filesystem is full",
+	"file_append":                   "not implemented: offsets start at 0 in each file, not at its end",
+	"unlink_each_loop":              "not implemented: files are removed (unlink) only when the job ends",
+	"flow":                          "not implemented: flow's weighted interleaving of jobs",
+	"flow_sleep":                    "not implemented: flow's weighted interleaving of jobs",
+	"ss":                            "not implemented: steady-state detection (ss, ss_dur, ss_ramp)",
+	"ss_dur":                        "not implemented: steady-state detection (ss, ss_dur, ss_ramp)",
+	"ss_ramp":                       "not implemented: steady-state detection (ss, ss_dur, ss_ramp)",
+	"continue_on_error":             "not implemented: a job stops at its first I/O error",
+	"ignore_error":                  "not implemented: a job stops at its first I/O error",
+	"prio":                          "not implemented: I/O priorities (prio, prioclass, cmdprio_*)",
+	"prioclass":                     "not implemented: I/O priorities (prio, prioclass, cmdprio_*)",
+	"cmdprio":                       "not implemented: I/O priorities (prio, prioclass, cmdprio_*)",
+	"cmdprio_class":                 "not implemented: I/O priorities (prio, prioclass, cmdprio_*)",
+	"cmdprio_percentage":            "not implemented: I/O priorities (prio, prioclass, cmdprio_*)",
+	"cmdprio_bssplit":               "not implemented: I/O priorities (prio, prioclass, cmdprio_*)",
+	"numa_cpu_nodes":                "not implemented: NUMA placement (use cpus_allowed)",
+	"numa_mem_policy":               "not implemented: NUMA placement (use cpus_allowed)",
+	"verify_async":                  "not implemented: verification runs in the job's own thread",
+	"sqthread_poll_cpu":             "not implemented: the SQ polling thread runs where the kernel puts it",
+	"io_submit_mode":                "not implemented: the job's thread submits its own I/O (fio's default, inline)",
+	"pre_read":                      "not implemented: files are not read into the page cache before the job",
+	"exec_prerun":                   "not implemented: running commands before or after a job",
+	"exec_postrun":                  "not implemented: running commands before or after a job",
+	"atomic":                        "not implemented: atomic writes (RWF_ATOMIC)",
+	"bs_unaligned":                  "not implemented: I/O sizes are multiples of the smallest block size",
+	"cgroup":                        "not implemented: running jobs in cgroups",
+	"cgroup_nodelete":               "not implemented: running jobs in cgroups",
+	"cgroup_weight":                 "not implemented: running jobs in cgroups",
+	"dedupe_global":                 "not implemented: dedupe_percentage's buffers are the job's own",
+	"dedupe_mode":                   "not implemented: dedupe_percentage repeats the job's earlier buffers (fio's repeat mode)",
+	"dedupe_working_set_percentage": "not implemented: dedupe_percentage repeats any earlier buffer of the job",
+	"exit_what":                     "not implemented: exitall ends every job of the run",
+	"experimental_verify":           "not implemented: the verify pass reads back the blocks the workload wrote",
+	"flow_id":                       "not implemented: flow's weighted interleaving of jobs",
+	"gid":                           "not implemented: jobs run as the program's own user and group",
+	"uid":                           "not implemented: jobs run as the program's own user and group",
+	"ignore_zone_limits":            "not implemented: zoned block devices (zonemode=zbd)",
+	"job_max_open_zones":            "not implemented: zoned block devices (zonemode=zbd)",
+	"max_open_zones":                "not implemented: zoned block devices (zonemode=zbd)",
+	"read_beyond_wp":                "not implemented: zoned block devices (zonemode=zbd)",
+	"zone_reset_frequency":          "not implemented: zoned block devices (zonemode=zbd)",
+	"zone_reset_threshold":          "not implemented: zoned block devices (zonemode=zbd)",
+	"zonecapacity":                  "not implemented: zoned block devices (zonemode=zbd)",
+	"ioscheduler":                   "not implemented: iobench leaves the device's I/O scheduler as it is",
+	"latency_run":                   "not implemented: latency_target searches for the depth once",
+	"lockfile":                      "not implemented: locking files between jobs",
+	"lockmem":                       "not implemented: locking memory away before the job",
+	"log_alternate_epoch":           "not implemented: log times are milliseconds from the job's start",
+	"log_alternate_epoch_clock_id":  "not implemented: log times are milliseconds from the job's start",
+	"log_unix_epoch":                "not implemented: log times are milliseconds from the job's start",
+	"log_store_compressed":          "not implemented: logs are written plain",
+	"max_latency":                   "not implemented: ending a job when a latency passes a limit (latency_target searches for a depth)",
+	"merge_blktrace_file":           "not implemented: replaying I/O logs and blktraces",
+	"merge_blktrace_iters":          "not implemented: replaying I/O logs and blktraces",
+	"merge_blktrace_scalars":        "not implemented: replaying I/O logs and blktraces",
+	"read_iolog":                    "not implemented: replaying I/O logs and blktraces",
+	"read_iolog_chunked":            "not implemented: replaying I/O logs and blktraces",
+	"replay_align":                  "not implemented: replaying I/O logs and blktraces",
+	"replay_no_stall":               "not implemented: replaying I/O logs and blktraces",
+	"replay_redirect":               "not implemented: replaying I/O logs and blktraces",
+	"replay_scale":                  "not implemented: replaying I/O logs and blktraces",
+	"replay_skip":                   "not implemented: replaying I/O logs and blktraces",
+	"replay_time_scale":             "not implemented: replaying I/O logs and blktraces",
+	"write_iolog":                   "not implemented: recording I/O logs",
+	"nice":                          "not implemented: changing the job's CPU priority",
+	"offset_align":                  "not implemented: offset_increment's offsets are aligned to the smallest block size",
+	"opendir":                       "not implemented: name the files (filename, directory, nrfiles)",
+	"profile":                       "not implemented: fio's built-in profiles",
+	"rate_cycle":                    "not implemented: rate_min's bandwidth is taken over each second",
+	"rate_ignore_thinktime":         "not implemented: rate counts thinktime pauses",
+	"rate_iops_min":                 "not implemented: a minimum rate in IOPS (rate_min takes bytes per second)",
+	"rw_sequencer":                  "not implemented: rw's :N skips N bytes (sequential) or repeats an offset N times (random), as fio's default sequencer",
+	"serialize_overlap":             "not implemented: overlapping I/O in flight is not held back",
+	"sync_file_range":               "not implemented: sync_file_range(2) (fsync and fdatasync are)",
+	"thinktime_blocks_type":         "not implemented: thinktime_blocks counts the job's I/Os (fio's complete)",
+	"thinktime_iotime":              "not implemented: thinktime pauses after thinktime_blocks I/Os",
+	"verify_backlog_batch":          "not implemented: verify_backlog reads back every write it counts",
+	"verify_offset":                 "not implemented: the verify header is at the start of each interval",
+	"verify_state_load":             "not implemented: saving and loading verify state",
+	"verify_state_save":             "not implemented: saving and loading verify state",
+	"write_barrier":                 "not implemented: barrier writes",
+	"write_hint":                    "not implemented: write lifetime hints",
 }
 
 var optionIndex = func() map[string]*Option {
@@ -470,11 +559,7 @@ func Options() []Option { return options }
 // Lookup returns the option named name (or one of its aliases), with
 // Aliases filled in.
 func Lookup(name string) (Option, bool) {
-	name = strings.ToLower(name)
-	if a, ok := aliases[name]; ok {
-		name = a
-	}
-	o, ok := optionIndex[name]
+	o, ok := optionIndex[Canonical(name)]
 	if !ok {
 		return Option{}, false
 	}
@@ -503,7 +588,17 @@ func IsBool(key string) bool {
 }
 
 // IsNotice reports whether key is accepted with a notice only.
-func IsNotice(key string) bool { _, ok := noticeOptions[strings.ToLower(key)]; return ok }
+func IsNotice(key string) bool { _, ok := noticeOptions[Canonical(key)]; return ok }
+
+// Canonical returns the table's name for key: lower case, aliases
+// resolved.
+func Canonical(key string) string {
+	key = strings.ToLower(key)
+	if a, ok := aliases[key]; ok {
+		return a
+	}
+	return key
+}
 
 // Refused returns the fio options iobench knows and refuses, with the
 // reason each gives.
@@ -514,7 +609,7 @@ func Refused() map[string]string { return maps.Clone(refusedOptions) }
 func Notices() map[string]string { return maps.Clone(noticeOptions) }
 
 // IsRefused reports whether key is a fio option iobench refuses.
-func IsRefused(key string) bool { _, ok := refusedOptions[strings.ToLower(key)]; return ok }
+func IsRefused(key string) bool { _, ok := refusedOptions[Canonical(key)]; return ok }
 
 func rwString(j *Job) string {
 	switch {

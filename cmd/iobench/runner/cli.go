@@ -98,8 +98,6 @@ var fioRunnerRefused = map[string]string{
 	"aux-path":             "iobench writes no auxiliary files",
 	"alloc-size":           "iobench has no shared-memory pool to size",
 	"debug":                "fio's debug categories are not implemented",
-	"exec_prerun":          "running commands around a job is not implemented",
-	"exec_postrun":         "running commands around a job is not implemented",
 	"status-interval-size": "not implemented",
 }
 
@@ -543,7 +541,7 @@ func cmdHelp(w io.Writer, name string) error {
 	}
 	o, ok := workloads.Lookup(name)
 	if !ok {
-		key := strings.ToLower(name)
+		key := workloads.Canonical(name)
 		if why, ok := workloads.Notices()[key]; ok {
 			fmt.Fprintf(w, "%20s: fio's option, accepted with no effect: %s\n", key, why)
 			return nil

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/iobench/iobench/workloads"
 )
 
 // These tests run fio's own post-processing tools, as Debian's fio
@@ -457,5 +459,30 @@ func TestLogsAndTerse(t *testing.T) {
 	want := num(t, doc["jobs"].([]any)[2].(map[string]any), "read", "lat_ns", "max")
 	if lo, hi, _, _ := sampleStats(maxes); len(maxes) < 2 || math.Abs(hi-want) > 0.002*want || lo == hi {
 		t.Errorf("log_max_value: window maxima %v, the run's maximum %v", maxes, want)
+	}
+}
+
+// TestEveryFioOptionKnown: every job option the installed fio lists
+// (fio --cmdhelp=all) is one iobench knows: honoured, refused with its
+// reason, or accepted with a notice; none is "unknown".
+func TestEveryFioOptionKnown(t *testing.T) {
+	fio, err := fioPath()
+	if err != nil {
+		t.Skip(err)
+	}
+	out, err := exec.Command(fio, "--cmdhelp=all").Output()
+	if err != nil {
+		t.Fatalf("fio --cmdhelp=all: %v", err)
+	}
+	re := regexp.MustCompile(`(?m)^\s*([a-z0-9_]+)\s+: `)
+	names := re.FindAllStringSubmatch(string(out), -1)
+	if len(names) < 100 {
+		t.Fatalf("fio --cmdhelp=all listed %d options:\n%s", len(names), out)
+	}
+	for _, m := range names {
+		name := m[1]
+		if _, ok := workloads.Lookup(name); !ok && !workloads.IsRefused(name) && !workloads.IsNotice(name) {
+			t.Errorf("fio's option %s is unknown to iobench", name)
+		}
 	}
 }

@@ -463,8 +463,9 @@ func TestLogsAndTerse(t *testing.T) {
 }
 
 // TestEveryFioOptionKnown: every job option the installed fio lists
-// (fio --cmdhelp=all) is one iobench knows: honoured, refused with its
-// reason, or accepted with a notice; none is "unknown".
+// (fio --cmdhelp=all, and its io_uring engine's, --enghelp=io_uring) is
+// one iobench knows: honoured, refused with its reason, or accepted with a
+// notice; none is "unknown".
 func TestEveryFioOptionKnown(t *testing.T) {
 	fio, err := fioPath()
 	if err != nil {
@@ -474,6 +475,11 @@ func TestEveryFioOptionKnown(t *testing.T) {
 	if err != nil {
 		t.Fatalf("fio --cmdhelp=all: %v", err)
 	}
+	eng, err := exec.Command(fio, "--enghelp=io_uring").Output()
+	if err != nil {
+		t.Fatalf("fio --enghelp=io_uring: %v", err)
+	}
+	out = append(out, eng...)
 	re := regexp.MustCompile(`(?m)^\s*([a-z0-9_]+)\s+: `)
 	names := re.FindAllStringSubmatch(string(out), -1)
 	if len(names) < 100 {

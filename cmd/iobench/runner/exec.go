@@ -1493,84 +1493,99 @@ func (s *jobSetup) prefill() error {
 // complete in.
 func (s *jobSetup) verifyPass(m *measure) (uint64, error) {
 	j := s.job
-	ver := newVerifier(j)
-	q, err := s.eng.NewQueue()
-	if err != nil {
-		return 0, err
-	}
-	defer q.Close()
-	unit := int(j.MinBS())
-	idle := make([]*engine.Request, max(j.IODepth, 1))
-	for i := range idle {
-		buf := s.eng.Buffer(unit)
+	v := verifyRun{s: s, m: m, ver: newVerifier(j), unit: j.MinBS()}
+	for range max(j.IODepth, 1) {
+		buf := s.eng.Buffer(int(v.unit))
 		if buf == nil {
 			return 0, fmt.Errorf("buffer arena exhausted")
 		}
 		defer s.eng.PutBuffer(buf)
-		idle[i] = &engine.Request{Buf: buf}
+		v.idle = append(v.idle, &engine.Request{Buf: buf})
 	}
+	q, err := s.eng.NewQueue()
+	if err != nil {
+		return 0, err
+	}
+	defer q.Close() // first: nothing is in flight when the buffers go back
+	v.q, v.done = q, make([]*engine.Request, 0, len(v.idle))
 	start := time.Now()
 	defer func() { m.verifyTime += time.Since(start) }()
-	var n uint64
-	done := make([]*engine.Request, 0, len(idle))
-	for i, f := range s.files {
-		gen := workloads.NewGenerator(s.fileJob(i), 0, s.sizes[i])
-		base, span := gen.Base(), gen.Span()
-		blocks := func(yield func(uint64) bool) {
-			for off := uint64(0); off < span && yield(off); off += uint64(unit) {
+	for i := range s.files {
+		if err := v.file(i); err != nil {
+			if len(s.files) > 1 && !errors.Is(err, errInterrupted) {
+				err = fmt.Errorf("%s: %w", s.tgt.paths[i], err)
 			}
-		}
-		if s.written != nil {
-			blocks = s.written[i].blocks()
-		}
-		next, stop := iter.Pull(blocks)
-		defer stop()
-		off, more := next()
-		var bad error
-		badOff := ^uint64(0)
-		for more && bad == nil || q.InFlight() > 0 {
-			for len(idle) > 0 && more && bad == nil {
-				if interrupted.Load() {
-					bad, badOff = errInterrupted, 0
-					break
-				}
-				r := idle[len(idle)-1]
-				idle = idle[:len(idle)-1]
-				l := min(uint64(unit), span-off)
-				r.File, r.Offset, r.Write, r.Buf = f, base+off, false, r.Buf[:l]
-				off, more = next()
-				if err := q.Submit(r); err != nil {
-					return n, err
-				}
-			}
-			if q.InFlight() == 0 {
-				break
-			}
-			if done, err = q.ReapBatch(done[:0], 1, 0); err != nil {
-				return n, err
-			}
-			for _, r := range done {
-				idle = append(idle, r)
-				err := r.Err
-				if err == nil {
-					m.record(j, r, workloads.DirRead)
-					m.verifyIOs++
-					n += uint64(r.N)
-					_, err = ver.Check(r.Buf[:r.N], r.Offset)
-				}
-				if err != nil && r.Offset < badOff {
-					bad, badOff = err, r.Offset
-				}
-			}
-		}
-		if bad != nil {
-			if len(s.files) > 1 && !errors.Is(bad, errInterrupted) {
-				bad = fmt.Errorf("%s: %w", s.tgt.paths[i], bad)
-			}
-			return n, bad
+			return v.n, err
 		}
 	}
-	return n, nil
+	return v.n, nil
+}
+
+// verifyRun is one verify pass: its queue, its idle requests (each with a
+// buffer of one block) and what it has checked.
+type verifyRun struct {
+	s          *jobSetup
+	m          *measure
+	q          *engine.Queue
+	ver        *workloads.Verifier
+	unit       uint64
+	idle, done []*engine.Request
+	n          uint64 // bytes checked
+}
+
+// file reads back and checks file i's blocks (see verifyPass).
+func (v *verifyRun) file(i int) error {
+	s, f := v.s, v.s.files[i]
+	gen := workloads.NewGenerator(s.fileJob(i), 0, s.sizes[i])
+	base, span := gen.Base(), gen.Span()
+	blocks := func(yield func(uint64) bool) {
+		for off := uint64(0); off < span && yield(off); off += v.unit {
+		}
+	}
+	if s.written != nil {
+		blocks = s.written[i].blocks()
+	}
+	next, stop := iter.Pull(blocks)
+	defer stop()
+	off, more := next()
+	var bad error
+	badOff := ^uint64(0)
+	for more && bad == nil || v.q.InFlight() > 0 {
+		for len(v.idle) > 0 && more && bad == nil {
+			if interrupted.Load() {
+				bad, badOff = errInterrupted, 0
+				break
+			}
+			r := v.idle[len(v.idle)-1]
+			v.idle = v.idle[:len(v.idle)-1]
+			r.File, r.Offset, r.Write, r.Buf = f, base+off, false, r.Buf[:min(v.unit, span-off)]
+			off, more = next()
+			if err := v.q.Submit(r); err != nil {
+				return err
+			}
+		}
+		if v.q.InFlight() == 0 {
+			break
+		}
+		var err error
+		if v.done, err = v.q.ReapBatch(v.done[:0], 1, 0); err != nil {
+			return err
+		}
+		for _, r := range v.done {
+			v.idle = append(v.idle, r)
+			err := r.Err
+			if err == nil {
+				v.m.record(s.job, r, workloads.DirRead)
+				v.m.verifyIOs++
+				v.n += uint64(r.N)
+				_, err = v.ver.Check(r.Buf[:r.N], r.Offset)
+			}
+			if err != nil && r.Offset < badOff {
+				bad, badOff = err, r.Offset
+			}
+		}
+	}
+	return bad
 }
 
 func sweep(eng *engine.Engine, j *workloads.Job, size uint64, fn func([]byte, uint64) error) error {

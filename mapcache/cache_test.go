@@ -830,3 +830,68 @@ func TestExactOverwritesAgainstModel(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexedConcurrentLookups: lookups from several goroutines, which
+// fill the leaf index's slots under the read lock, while another
+// goroutine upserts and removes records (splitting, merging and dropping
+// leaves the slots point to), with the index on from two leaves. Blocks
+// at even indexes are never touched by the writer: every lookup of one
+// must return its record exactly. Run with -race, it checks the slots'
+// atomics too.
+func TestIndexedConcurrentLookups(t *testing.T) {
+	defer func(n int) { indexMinLeaves = n }(indexMinLeaves)
+	indexMinLeaves = 2
+	const blocks = 6000
+	c := New(bs)
+	for b := uint64(0); b < blocks; b += 2 {
+		if err := c.Upsert(ReadFork, mapped(b, 1, 3*b+7)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(g), 9))
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				b := rng.Uint64N(blocks/2) * 2
+				m, _, r := c.Lookup(ReadFork, b*bs, bs)
+				if r != Hit || m.Offset != b*bs || m.Addr != (3*b+7)*bs || m.Length != bs {
+					errs <- fmt.Errorf("block %d: %v %+v", b, r, m)
+					return
+				}
+			}
+		}()
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 3000 {
+		b := rng.Uint64N(blocks/2)*2 + 1 // odd blocks only
+		if rng.IntN(2) == 0 {
+			if err := c.Upsert(ReadFork, mapped(b, 1, 5*b+1)); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := c.Remove(ReadFork, b*bs, bs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if c.forks[ReadFork].index.Load() == nil {
+		t.Error("the tree had no leaf index")
+	}
+	if err := c.Check(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -196,8 +196,12 @@ func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult
 	case ios == 0 && !rc.stopped():
 		errs = append(errs, errNothingMeasured)
 	case j.Verify != "" && j.DoVerify && j.RW.Writes():
-		n, err := s.verifyPass(&workers[0].measure)
-		workers[0].verified += n
+		_, err := s.verifyPass(func(i int) *measure {
+			// Each file's reads go to the clone that wrote it
+			// first (clones with files of their own, as fio's
+			// clones each verify what they wrote).
+			return &workers[max(s.written[i].owner.Load(), 0)].measure
+		})
 		switch {
 		case errors.Is(err, errInterrupted):
 			intr = true
@@ -255,7 +259,7 @@ func (s *jobSetup) verifyOnly(res *JobResult) []error {
 // marks res instead of failing it.
 func (res *JobResult) verify(s *jobSetup) error {
 	m := newMeasure()
-	n, err := s.verifyPass(m)
+	n, err := s.verifyPass(func(int) *measure { return m })
 	res.Dir[workloads.DirRead] = collect([]*measure{m}, -1).Dir[workloads.DirRead]
 	res.Verified += n
 	if errors.Is(err, errInterrupted) {
@@ -295,11 +299,14 @@ type jobSetup struct {
 type blockSet struct {
 	base, span, unit uint64
 	bits             []atomic.Uint64
+	owner            atomic.Int32 // the first worker to mark a block; -1 before
 }
 
 func newBlockSet(base, span, unit uint64) *blockSet {
 	n := (span + unit - 1) / unit
-	return &blockSet{base: base, span: span, unit: unit, bits: make([]atomic.Uint64, (n+63)/64)}
+	b := &blockSet{base: base, span: span, unit: unit, bits: make([]atomic.Uint64, (n+63)/64)}
+	b.owner.Store(-1)
+	return b
 }
 
 // mark adds the blocks [off, off+n) touches.
@@ -1279,6 +1286,9 @@ func (w *worker) noteWrite(r *engine.Request) {
 	if ws := w.setup.written; ws != nil {
 		for i, f := range w.setup.files {
 			if f == r.File {
+				if ws[i].owner.Load() < 0 {
+					ws[i].owner.CompareAndSwap(-1, int32(w.idx))
+				}
 				ws[i].mark(r.Offset, uint64(r.Length))
 				return
 			}
@@ -1485,15 +1495,16 @@ func (s *jobSetup) prefill() error {
 // verifyPass reads back the blocks of each file the workload wrote (all
 // of the job's region when that is not known: verify_only) and checks
 // them, as fio's verify phase does: reads of the job's smallest block
-// size, iodepth of them in flight, each recorded in m as a read (fio
-// counts its verify reads in the read statistics) and the pass's time in
-// m.verifyTime (the reads' runtime). A mismatch stops the pass; of the
+// size, iodepth of them in flight, each recorded as a read (fio counts
+// its verify reads in the read statistics), with the bytes checked and
+// the time of the file's pass (the reads' runtime), in the measure
+// measureOf gives for the file. A mismatch stops the pass; of the
 // reads then in flight, the bad block with the lowest offset is the one
 // reported, so the first bad block is named whatever order the reads
 // complete in.
-func (s *jobSetup) verifyPass(m *measure) (uint64, error) {
+func (s *jobSetup) verifyPass(measureOf func(file int) *measure) (uint64, error) {
 	j := s.job
-	v := verifyRun{s: s, m: m, ver: newVerifier(j), unit: j.MinBS()}
+	v := verifyRun{s: s, ver: newVerifier(j), unit: j.MinBS()}
 	for range max(j.IODepth, 1) {
 		buf := s.eng.Buffer(int(v.unit))
 		if buf == nil {
@@ -1508,10 +1519,12 @@ func (s *jobSetup) verifyPass(m *measure) (uint64, error) {
 	}
 	defer q.Close() // first: nothing is in flight when the buffers go back
 	v.q, v.done = q, make([]*engine.Request, 0, len(v.idle))
-	start := time.Now()
-	defer func() { m.verifyTime += time.Since(start) }()
 	for i := range s.files {
-		if err := v.file(i); err != nil {
+		v.m = measureOf(i)
+		start := time.Now()
+		err := v.file(i)
+		v.m.verifyTime += time.Since(start)
+		if err != nil {
 			if len(s.files) > 1 && !errors.Is(err, errInterrupted) {
 				err = fmt.Errorf("%s: %w", s.tgt.paths[i], err)
 			}
@@ -1522,7 +1535,8 @@ func (s *jobSetup) verifyPass(m *measure) (uint64, error) {
 }
 
 // verifyRun is one verify pass: its queue, its idle requests (each with a
-// buffer of one block) and what it has checked.
+// buffer of one block), the measure the file being read back records
+// into, and what it has checked.
 type verifyRun struct {
 	s          *jobSetup
 	m          *measure
@@ -1577,6 +1591,7 @@ func (v *verifyRun) file(i int) error {
 			if err == nil {
 				v.m.record(s.job, r, workloads.DirRead)
 				v.m.verifyIOs++
+				v.m.verified += uint64(r.N)
 				v.n += uint64(r.N)
 				_, err = v.ver.Check(r.Buf[:r.N], r.Offset)
 			}

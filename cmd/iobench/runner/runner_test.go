@@ -418,6 +418,18 @@ func TestVerifyReadsCounted(t *testing.T) {
 				j.Write.IOBytes, j.Write.TotalIOs, j.Read.IOBytes, j.Read.TotalIOs)
 		}
 	}
+	// Clones with files of their own each report the reads of theirs.
+	code, out, errs = run(t, "--directory="+t.TempDir(), "--name=c", "--numjobs=2", "--rw=randwrite", "--size=4m",
+		"--verify=crc32c", "--bs=4k", "--iodepth=4", "--output-format=json")
+	var clones struct{ Jobs []job }
+	if err := json.Unmarshal([]byte(out), &clones); code != 0 || err != nil || len(clones.Jobs) != 2 {
+		t.Fatalf("numjobs=2: exit %d (%s), %v:\n%s", code, errs, err, out)
+	}
+	for i, j := range clones.Jobs {
+		if j.Read.TotalIOs != 1024 || j.Write.TotalIOs != 1024 {
+			t.Errorf("clone %d: %d writes, %d reads read back; want 1024 each", i, j.Write.TotalIOs, j.Read.TotalIOs)
+		}
+	}
 	code, out, errs = run(t, append(common, "--rw=read", "--verify_only")...)
 	if j := decode(out); code != 0 || j.Read.IOBytes != 8<<20 || j.Read.TotalIOs != 2048 {
 		t.Errorf("verify_only: exit %d (%s), read %d bytes in %d I/Os", code, errs, j.Read.IOBytes, j.Read.TotalIOs)

@@ -472,6 +472,11 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 			j.LatDepth, j.LatWindow = r.LatencyDepth, r.Job.LatencyWindow.Microseconds()
 		}
 		j.Sync = jsonSync{TotalIOs: r.Syncs, LatNs: latJSON(r.SyncLat, r.Job.PercentileList)}
+		if r.Job.FdatasyncEvery > 0 {
+			// fio counts fsyncs in total_ios, not fdatasyncs (whose
+			// latencies are in lat_ns all the same).
+			j.Sync.TotalIOs = 0
+		}
 		for _, kv := range r.Job.Values() {
 			j.JobOptions[kv[0]] = kv[1]
 		}

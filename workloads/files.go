@@ -223,7 +223,7 @@ func NewFileGen(j *Job, clone int, gens []*Generator) *FileGen {
 		g.svc = FileService{Kind: "roundrobin", N: 1}
 	}
 	for _, x := range gens {
-		g.span += x.Span()
+		g.span += x.PassBytes()
 	}
 	if len(gens) > 1 && j.FileSize[1] > 0 && j.Size > 0 {
 		g.span = min(g.span, j.Size)
@@ -232,7 +232,8 @@ func NewFileGen(j *Job, clone int, gens []*Generator) *FileGen {
 	return g
 }
 
-// Span returns the bytes of one pass over all the files.
+// Span returns the bytes one pass over all the files transfers (see
+// Generator.PassBytes).
 func (g *FileGen) Span() uint64 { return g.span }
 
 // Files returns the number of files.
@@ -243,7 +244,7 @@ func (g *FileGen) Gen(i int) *Generator { return g.gens[i] }
 
 func (g *FileGen) refill() {
 	for i, x := range g.gens {
-		g.left[i] = x.Span()
+		g.left[i] = x.PassBytes()
 	}
 }
 

@@ -123,6 +123,26 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 // Span returns the region's length in bytes; Base its start.
 func (g *Generator) Span() uint64 { return g.span }
 
+// PassBytes returns the bytes one pass over the region transfers: its
+// span, except for a sequential read, write or trim that skips (rw=read:N
+// with a fixed block size), which ends its pass at the region's end, as
+// fio's does, having transferred only the blocks between the skips.
+func (g *Generator) PassBytes() uint64 {
+	d := 0
+	switch g.rw {
+	case Read:
+	case Write, Trim:
+		d = 1
+	default:
+		return g.span
+	}
+	size := g.bs[d]
+	if g.rwMod == 0 || g.rwBack || g.zoned || g.bsRange[d][1] > 0 || len(g.split[d]) > 0 || size == 0 || size > g.span {
+		return g.span
+	}
+	return ((g.span-size)/(size+g.rwMod) + 1) * size
+}
+
 // Base returns the region's start in the target.
 func (g *Generator) Base() uint64 { return g.base }
 

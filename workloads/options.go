@@ -124,7 +124,7 @@ var options = []Option{
 	{Name: "io_size", Arg: "size", Help: "bytes to transfer per pass, wrapping over the region (default: size); alias io_limit", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.IOSize, err = j.parseSize(v); return },
 		get: func(j *Job) string { return sizeString(j.IOSize) }},
-	intOption("number_ios", "n", "", "stop after this many I/Os", 0, math.MaxInt32, func(j *Job) *int { return &j.NumberIOs }),
+	intOption("number_ios", "n", "", "stop after this many I/Os (in each of loops)", 0, math.MaxInt32, func(j *Job) *int { return &j.NumberIOs }),
 	{Name: "percentage_random", Arg: "pct", Default: "100", Help: "share of a random pattern's I/Os at random offsets; the others continue sequentially", kind: kindFloat,
 		set: func(j *Job, v string) (err error) { j.PercentageRandom, err = parsePct(v); return },
 		get: func(j *Job) string { return strconv.FormatFloat(j.PercentageRandom, 'g', -1, 64) }},

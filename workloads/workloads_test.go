@@ -795,6 +795,33 @@ func TestBackwardsSkip(t *testing.T) {
 	}
 }
 
+// TestPassBytes: a sequential read, write or trim that skips with a fixed
+// block size transfers only the blocks between the skips in a pass (the
+// last one whole); other patterns transfer the region's span.
+func TestPassBytes(t *testing.T) {
+	for _, tc := range []struct {
+		job  string
+		want uint64
+	}{
+		{"rw=read:8k\nbs=4k", 683 * 4096}, // (8 MiB - 4k) / 12k + 1 blocks
+		{"rw=write:4k\nbs=8k", 683 * 8192},
+		{"rw=read:4k\nbs=4k", 1024 * 4096},
+		{"rw=read", 8 << 20},
+		{"rw=randread:8\nbs=4k", 8 << 20},
+		{"rw=read:-8k\nbs=4k", 8 << 20},
+		{"rw=read:8k\nbsrange=4k-16k", 8 << 20},
+		{"rw=rw:8k\nbs=4k", 8 << 20},
+	} {
+		f, err := Parse(strings.NewReader("[p]\nsize=8m\n"+tc.job+"\n"), "x.fio")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := NewGenerator(&f.Jobs[0], 0, 8<<20).PassBytes(); got != tc.want {
+			t.Errorf("%q: %d bytes a pass, want %d", tc.job, got, tc.want)
+		}
+	}
+}
+
 // A write_*_log given with no value names the logs after the job, as fio
 // does, also from [global].
 func TestBareLogOptions(t *testing.T) {

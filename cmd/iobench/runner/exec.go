@@ -1230,7 +1230,8 @@ func (w *worker) issue(r *engine.Request) bool {
 		w.writesSinceSync++
 		return true
 	}
-	if !j.TimeBased && w.issued >= w.passBytes || j.NumberIOs > 0 && w.issuedIOs >= j.NumberIOs {
+	if !j.TimeBased && w.issued >= w.passBytes || j.NumberIOs > 0 && w.issuedIOs >= j.NumberIOs*max(j.Loops, 1) {
+		// number_ios counts per loop, as fio's.
 		return false
 	}
 	if n, kind := w.syncEvery(); n > 0 && w.writesSinceSync >= n {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"unsafe"
 
 	"github.com/dustin/go-humanize"
@@ -23,6 +24,11 @@ type Options struct {
 	// Sync opens the device O_SYNC (each write durable with its metadata
 	// before it completes), DSync O_DSYNC (durable data); fio's sync=.
 	Sync, DSync bool
+	// ShareHold lets an open for writing share the exclusive hold this
+	// process already has on the block device through another Device
+	// open for writing (fio runs several writing jobs on one device);
+	// without it such an open is refused as in use.
+	ShareHold bool
 }
 
 // Geometry describes a device or file for direct I/O.
@@ -88,12 +94,35 @@ type Device struct {
 	geo      Geometry
 	readOnly bool
 	block    bool
+	held     uint64 // the block device this Device holds for writing (writeHolds); 0: none
+}
+
+// writeHolds is the process's exclusive hold on each block device it has
+// open for writing: one O_EXCL descriptor per device, taken after the
+// safety checks by the first Open for writing and given up when the last
+// Device writing to it closes, with the number of those Devices. While
+// the hold is there, more opens for writing from this process with
+// Options.ShareHold (fio runs several writing jobs on one device at once)
+// share it instead of being refused as "in use" by the process itself:
+// the kernel's exclusive open,
+// which the checks end with, would fail on the process's own hold, and
+// what the first job wrote may look like a filesystem to the signature
+// check. Another program's hold is refused as before.
+var writeHolds struct {
+	sync.Mutex
+	m map[uint64]*writeHold
+}
+
+type writeHold struct {
+	fd, n int
 }
 
 // Open opens path, a block device or a regular file (symlinks followed),
 // for direct I/O unless opts.NoDirect. Before opening a block device for
-// writing it runs CheckWritable (unless opts.Force) and opens it O_EXCL, so
-// that a device in use is refused with a clear error. A block device the
+// writing it runs CheckWritable (unless opts.Force) and takes an exclusive
+// (O_EXCL) hold on it, so that a device in use is refused with a clear
+// error; more opens for writing from this process while the hold is there
+// share it with opts.ShareHold and are refused without (writeHolds). A block device the
 // kernel marks read-only is refused for writing with ErrReadOnly.
 // Geometry is read once, here.
 func Open(path string, opts Options) (*Device, error) {
@@ -120,25 +149,36 @@ func Open(path string, opts Options) (*Device, error) {
 	case opts.DSync:
 		flags |= unix.O_DSYNC
 	}
+	var hold *writeHold
+	var rdev uint64
 	if block && !opts.ReadOnly {
-		if !opts.Force {
-			if err := CheckWritable(path); err != nil {
-				return nil, err
-			}
+		rdev = st.Sys().(*syscall.Stat_t).Rdev
+		writeHolds.Lock()
+		defer writeHolds.Unlock()
+		if hold = writeHolds.m[rdev]; hold != nil && !opts.ShareHold {
+			return nil, fmt.Errorf("device: %s: %w: this program already has it open for writing (Options.ShareHold shares that)", path, ErrInUse)
 		}
-		flags |= unix.O_EXCL
+		if hold == nil {
+			if !opts.Force {
+				if err := CheckWritable(path); err != nil {
+					return nil, err
+				}
+			}
+			fd, err := unix.Open(path, unix.O_RDONLY|unix.O_EXCL|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return nil, openError(path, err, opts)
+			}
+			hold = &writeHold{fd: fd}
+			defer func() {
+				if hold.n == 0 {
+					unix.Close(hold.fd) // this Open failed: no hold
+				}
+			}()
+		}
 	}
 	fd, err := unix.Open(path, flags, 0)
 	if err != nil {
-		switch {
-		case errors.Is(err, unix.EBUSY):
-			return nil, fmt.Errorf("device: %s: %w: %w (another program holds it: mounted, in a RAID/LVM/dm stack, or opened exclusively)", path, ErrInUse, err)
-		case errors.Is(err, unix.EROFS), errors.Is(err, unix.EACCES) && !opts.ReadOnly:
-			return nil, fmt.Errorf("device: %s: %w: %w", path, ErrReadOnly, err)
-		case errors.Is(err, unix.EINVAL) && !opts.NoDirect:
-			return nil, fmt.Errorf("device: %s: %w: %w (the filesystem lacks O_DIRECT: use a block device, another filesystem, or NoDirect)", path, ErrNoDirectIO, err)
-		}
-		return nil, fmt.Errorf("device: open %s: %w", path, err)
+		return nil, openError(path, err, opts)
 	}
 	d := &Device{fd: fd, path: path, readOnly: opts.ReadOnly, block: block}
 	if err := d.probe(); err != nil {
@@ -149,7 +189,28 @@ func Open(path string, opts Options) (*Device, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("device: %s: %w: the kernel marks it read-only (blockdev --setro, losetup -r); open it read-only", path, ErrReadOnly)
 	}
+	if hold != nil {
+		if writeHolds.m == nil {
+			writeHolds.m = make(map[uint64]*writeHold)
+		}
+		hold.n++
+		writeHolds.m[rdev] = hold
+		d.held = rdev
+	}
 	return d, nil
+}
+
+// openError says why opening path failed.
+func openError(path string, err error, opts Options) error {
+	switch {
+	case errors.Is(err, unix.EBUSY):
+		return fmt.Errorf("device: %s: %w: %w (another program holds it: mounted, in a RAID/LVM/dm stack, or opened exclusively)", path, ErrInUse, err)
+	case errors.Is(err, unix.EROFS), errors.Is(err, unix.EACCES) && !opts.ReadOnly:
+		return fmt.Errorf("device: %s: %w: %w", path, ErrReadOnly, err)
+	case errors.Is(err, unix.EINVAL) && !opts.NoDirect:
+		return fmt.Errorf("device: %s: %w: %w (the filesystem lacks O_DIRECT: use a block device, another filesystem, or NoDirect)", path, ErrNoDirectIO, err)
+	}
+	return fmt.Errorf("device: open %s: %w", path, err)
 }
 
 // Fd returns the file descriptor, or -1 after Close.
@@ -186,6 +247,7 @@ func (d *Device) Close() error {
 	}
 	fd := d.fd
 	d.fd = -1
+	defer d.releaseHold()
 	// An O_PATH descriptor refuses read and write (EBADF). dup3 swaps it
 	// in atomically: the number is never free, not even for an instant.
 	tomb, err := unix.Open("/", unix.O_PATH|unix.O_CLOEXEC, 0)
@@ -199,6 +261,23 @@ func (d *Device) Close() error {
 	}
 	runtime.AddCleanup(d, func(fd int) { unix.Close(fd) }, fd)
 	return nil
+}
+
+// releaseHold counts d out of its device's write hold, giving the hold up
+// with the last writer (after d's descriptor is closed).
+func (d *Device) releaseHold() {
+	if d.held == 0 {
+		return
+	}
+	writeHolds.Lock()
+	defer writeHolds.Unlock()
+	if h := writeHolds.m[d.held]; h != nil {
+		if h.n--; h.n == 0 {
+			unix.Close(h.fd)
+			delete(writeHolds.m, d.held)
+		}
+	}
+	d.held = 0
 }
 
 func (d *Device) probe() error {

@@ -51,6 +51,64 @@ func TestBusyHeldExclusively(t *testing.T) {
 	d.Close()
 }
 
+// TestWriteHoldShared: a second open for writing from the same process is
+// refused, unless it asks to share the first one's exclusive hold
+// (ShareHold: fio runs several writing jobs on one device), which it
+// then does even after what the first wrote looks like a filesystem;
+// the hold keeps other programs' exclusive opens out until the last
+// writer closes, and then the checks run again for the next one.
+func TestWriteHoldShared(t *testing.T) {
+	l := looptest.New(t, 8<<20, looptest.Options{})
+	foreign := func() error {
+		fd, err := unix.Open(l.Path, unix.O_RDONLY|unix.O_EXCL|unix.O_CLOEXEC, 0)
+		if err == nil {
+			unix.Close(fd)
+		}
+		return err
+	}
+	d1, err := device.Open(l.Path, device.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first writer lays down an ext4 superblock magic (0xEF53 at
+	// byte 1080): a fresh open would now be refused for the signature.
+	if _, err := unix.Pwrite(d1.Fd(), alignedMagic(t), 1024); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := device.Open(l.Path, device.Options{}); !errors.Is(err, device.ErrInUse) {
+		t.Fatalf("second open for writing without ShareHold: %v, want ErrInUse", err)
+	}
+	d2, err := device.Open(l.Path, device.Options{ShareHold: true})
+	if err != nil {
+		t.Fatalf("second open for writing from the same process, ShareHold: %v", err)
+	}
+	if err := foreign(); !errors.Is(err, unix.EBUSY) {
+		t.Fatalf("another exclusive open while two writers hold the device: %v, want EBUSY", err)
+	}
+	d1.Close()
+	if err := foreign(); !errors.Is(err, unix.EBUSY) {
+		t.Fatalf("another exclusive open while one writer is left: %v, want EBUSY", err)
+	}
+	d2.Close()
+	if err := foreign(); err != nil {
+		t.Fatalf("exclusive open after the last writer closed: %v", err)
+	}
+	if _, err := device.Open(l.Path, device.Options{}); !errors.Is(err, device.ErrHasSignature) {
+		t.Fatalf("a new first writer after the hold was given up: %v, want the signature refusal", err)
+	}
+}
+
+// alignedMagic returns a 4 KiB block with an ext4 superblock's magic where
+// it sits when the block is written at byte 1024 (s_magic at 56).
+func alignedMagic(t *testing.T) []byte {
+	t.Helper()
+	b := make([]byte, 8192)
+	off := int(-uintptr(unsafe.Pointer(&b[0])) & 4095)
+	blk := b[off : off+4096]
+	blk[56], blk[57] = 0x53, 0xef
+	return blk
+}
+
 // writeMBR writes a DOS partition table with one Linux partition of
 // sizeSectors from startSector.
 func writeMBR(t *testing.T, backing string, startSector, sizeSectors uint32) {

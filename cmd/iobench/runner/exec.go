@@ -348,9 +348,11 @@ func openJob(j *workloads.Job, tgt *jobTarget) (*jobSetup, error) {
 			}
 		}
 		// direct=0 goes through the page cache, still through io_uring,
-		// as fio's buffered I/O does.
+		// as fio's buffered I/O does. Jobs that write one device at once
+		// share the run's hold on it (the first one's checks stand for
+		// all of them), as fio runs them.
 		dev, err := device.Open(p, device.Options{ReadOnly: !writes(j), Force: j.Force, NoDirect: !j.Direct,
-			Sync: j.SyncMode == "sync", DSync: j.SyncMode == "dsync"})
+			Sync: j.SyncMode == "sync", DSync: j.SyncMode == "dsync", ShareHold: true})
 		if err != nil {
 			s.close()
 			return nil, err
@@ -1258,6 +1260,12 @@ func (w *worker) issue(r *engine.Request) bool {
 		if w.ver == nil || tries > 64 || !overlaps(w.inflight, w.files[fi], io) {
 			break
 		}
+	}
+	if left := w.passBytes - w.issued; !j.TimeBased && io.Length > left {
+		// The last I/O of the job takes what is left (with mixed block
+		// sizes it may be less than one), so the job moves its size
+		// exactly, as fio's does.
+		io.Length = max(left/j.MinBS()*j.MinBS(), min(io.Length, j.MinBS()))
 	}
 	r.File, r.Offset, r.Write, r.Trim, r.Length = w.files[fi], io.Offset, io.Write, io.Trim, int(io.Length)
 	r.Buf = r.Buf[:io.Length]

@@ -327,12 +327,13 @@ func TestFlushes(t *testing.T) {
 }
 
 // TestSizesRun: size=N%, io_size, number_ios and bs ranges decide what
-// a job moves.
+// a job moves, to the byte.
 func TestSizesRun(t *testing.T) {
 	jobs, _ := jsonRunOf(t, "--name=p", "--rw=read", "--bs=64k", "--size=25%",
 		"--name=io", "--rw=read", "--bs=4k", "--size=1m", "--io_size=3m",
 		"--name=n", "--rw=randwrite", "--bs=4k", "--number_ios=100",
-		"--name=r", "--rw=randread", "--bs=4k-16k", "--size=8m", "--number_ios=400")
+		"--name=r", "--rw=randread", "--bs=4k-16k", "--size=8m", "--number_ios=400",
+		"--name=exact", "--rw=randwrite", "--bsrange=4k-12k", "--size=8m", "--randseed=3")
 	// 25% of the 128 MiB target.
 	if got := num(t, jobs[0], "read", "io_bytes"); got != 32<<20 {
 		t.Errorf("size=25%%: %v bytes", got)
@@ -346,6 +347,11 @@ func TestSizesRun(t *testing.T) {
 	ios, bytes := num(t, jobs[3], "read", "total_ios"), num(t, jobs[3], "read", "io_bytes")
 	if avg := bytes / ios; ios != 400 || avg < 8<<10 || avg > 12<<10 {
 		t.Errorf("bs=4k-16k: %v I/Os averaging %v bytes (want about 10k)", ios, avg)
+	}
+	// Mixed sizes: the last I/O takes what is left, so the job moves its
+	// size exactly, as fio's does.
+	if got := num(t, jobs[4], "write", "io_bytes"); got != 8<<20 {
+		t.Errorf("bsrange=4k-12k over size=8m: %v bytes, want 8 MiB exactly", got)
 	}
 }
 
@@ -398,6 +404,19 @@ func TestSkipPassAndLoops(t *testing.T) {
 	}{{"read", 683}, {"write", 683}, {"read", 1366}, {"read", 30}} {
 		if got := num(t, jobs[i], want.dir, "total_ios"); got != want.ios {
 			t.Errorf("%v: %v %ss, want %v", jobs[i]["jobname"], got, want.dir, want.ios)
+		}
+	}
+}
+
+// TestTwoWritersOneDevice: two writing jobs of one group on one device
+// run at once, as fio runs them (the second shares the first's hold on
+// the device rather than being refused as in use).
+func TestTwoWritersOneDevice(t *testing.T) {
+	jobs, _ := jsonRunOf(t, "--name=a", "--rw=randwrite", "--bs=4k", "--size=4m",
+		"--name=b", "--rw=write", "--bs=64k", "--size=4m", "--offset=8m")
+	for i, want := range []float64{1024, 64} {
+		if got, e := num(t, jobs[i], "write", "total_ios"), num(t, jobs[i], "error"); got != want || e != 0 {
+			t.Errorf("%v: %v writes, error %v; want %v, 0", jobs[i]["jobname"], got, e, want)
 		}
 	}
 }

@@ -893,11 +893,15 @@ func (w *worker) start() error {
 	}
 	w.pacer = newPacer(j, now, j.RandSeed+uint64(w.idx))
 	w.lat = newLatTarget(j, now)
-	w.passBytes = w.gen.Span()
+	// The bytes of the whole job: a pass over the region per loop; with
+	// io_size, a pass of at most io_size per loop, and io_size at least
+	// (passes wrap over the region until it is reached), as fio counts
+	// them.
+	loops := uint64(max(j.Loops, 1))
+	w.passBytes = loops * w.gen.Span()
 	if j.IOSize > 0 {
-		w.passBytes = j.IOSize
+		w.passBytes = max(loops*min(w.gen.Span(), j.IOSize), j.IOSize)
 	}
-	w.passBytes *= uint64(max(j.Loops, 1))
 	w.measuring, w.measureStart = j.RampTime == 0, now
 	if w.measuring {
 		w.startSampling(now)

@@ -390,18 +390,24 @@ func TestVerifyVariants(t *testing.T) {
 
 // TestSkipPassAndLoops: a sequential job that skips (rw=read:N) ends its
 // pass at the region's end, as fio's does, so it moves only the blocks
-// between the skips, once per loop; number_ios counts per loop. The
-// counts are fio 3.33's for the same jobs.
+// between the skips, once per loop; number_ios counts per loop; io_size
+// caps each loop's pass and is the job's least. The counts are fio 3.33's
+// for the same jobs.
 func TestSkipPassAndLoops(t *testing.T) {
 	jobs, _ := jsonRunOf(t,
 		"--name=skip", "--rw=read:8k", "--bs=4k", "--size=8m",
 		"--name=skipw", "--rw=write:4k", "--bs=8k", "--size=8m",
 		"--name=loops", "--rw=read:8k", "--bs=4k", "--size=8m", "--loops=2",
-		"--name=nios", "--rw=read", "--bs=4k", "--size=8m", "--number_ios=10", "--loops=3")
+		"--name=nios", "--rw=read", "--bs=4k", "--size=8m", "--number_ios=10", "--loops=3",
+		// io_size with loops: each loop moves at most io_size (and the
+		// region at most), the job io_size at least.
+		"--name=iosmall", "--rw=read", "--bs=4k", "--size=8m", "--io_size=4m", "--loops=2",
+		"--name=iobig", "--rw=read", "--bs=4k", "--size=8m", "--io_size=16m", "--loops=3",
+		"--name=iobig2", "--rw=randread", "--bs=4k", "--size=8m", "--io_size=16m", "--loops=2")
 	for i, want := range []struct {
 		dir string
 		ios float64
-	}{{"read", 683}, {"write", 683}, {"read", 1366}, {"read", 30}} {
+	}{{"read", 683}, {"write", 683}, {"read", 1366}, {"read", 30}, {"read", 2048}, {"read", 6144}, {"read", 4096}} {
 		if got := num(t, jobs[i], want.dir, "total_ios"); got != want.ios {
 			t.Errorf("%v: %v %ss, want %v", jobs[i]["jobname"], got, want.dir, want.ios)
 		}

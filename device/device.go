@@ -152,7 +152,7 @@ func Open(path string, opts Options) (*Device, error) {
 	var hold *writeHold
 	var rdev uint64
 	if block && !opts.ReadOnly {
-		rdev = st.Sys().(*syscall.Stat_t).Rdev
+		rdev = uint64(st.Sys().(*syscall.Stat_t).Rdev) // uint32 on some architectures
 		writeHolds.Lock()
 		defer writeHolds.Unlock()
 		if hold = writeHolds.m[rdev]; hold != nil && !opts.ShareHold {

@@ -106,14 +106,20 @@ func TestArena(t *testing.T) {
 				}
 				b[0] = byte(g)
 				a.Put(b)
-				if b[0] != Poison {
-					t.Error("returned buffer not poisoned")
-					return
-				}
 			}
 		}()
 	}
 	wg.Wait()
+	// Poisoning, with no other goroutine to take the buffer back out
+	// between the Put and the check.
+	for n := 512; n <= 8192; n *= 2 {
+		b := a.Get(n)
+		b[0], b[n-1] = 1, 1
+		a.Put(b)
+		if b[0] != Poison || b[n-1] != Poison {
+			t.Fatalf("returned %d-byte buffer not poisoned", n)
+		}
+	}
 	if a.Index(make([]byte, 8)) != -1 {
 		t.Fatal("heap buffer reported inside the arena")
 	}

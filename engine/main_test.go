@@ -3,8 +3,12 @@ package engine_test
 import (
 	"bytes"
 	"os"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+	"unsafe"
 
 	"github.com/iobench/iobench/device"
 	"github.com/iobench/iobench/device/looptest"
@@ -76,12 +80,58 @@ func countFDs(t *testing.T) int {
 	return len(ents)
 }
 
-func countMaps(t *testing.T) int {
+// mappings returns /proc/self/maps: each mapping's range and name.
+func mappings(t *testing.T) []mapping {
 	b, err := os.ReadFile("/proc/self/maps")
 	if err != nil {
 		t.Skipf("no /proc/self/maps: %v", err)
 	}
-	return strings.Count(string(b), "\n")
+	var out []mapping
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Fields(line)
+		lo, hi, ok := strings.Cut(f[0], "-")
+		if !ok {
+			t.Fatalf("/proc/self/maps line %q", line)
+		}
+		m := mapping{name: f[len(f)-1]}
+		m.lo, _ = strconv.ParseUint(lo, 16, 64)
+		m.hi, _ = strconv.ParseUint(hi, 16, 64)
+		out = append(out, m)
+	}
+	return out
+}
+
+type mapping struct {
+	lo, hi uint64
+	name   string
+}
+
+// ringMappings counts the io_uring mappings among ms.
+func ringMappings(ms []mapping) int {
+	n := 0
+	for _, m := range ms {
+		if strings.Contains(m.name, "io_uring") {
+			n++
+		}
+	}
+	return n
+}
+
+// settledFDs counts the open file descriptors once the descriptors of
+// Devices closed earlier (kept until the Device is garbage) are gone:
+// garbage collections until the count holds still.
+func settledFDs(t *testing.T) int {
+	n := -1
+	for range 20 {
+		runtime.GC()
+		time.Sleep(5 * time.Millisecond) // cleanups run on their own goroutine
+		m := countFDs(t)
+		if m == n {
+			return m
+		}
+		n = m
+	}
+	return n
 }
 
 // TestCloseReleasesEverything: after Engine.Close nothing the engine made
@@ -91,7 +141,8 @@ func countMaps(t *testing.T) int {
 func TestCloseReleasesEverything(t *testing.T) {
 	path := backing(t, 1<<20)
 	d := openDev(t, path, false)
-	fds, maps := countFDs(t), countMaps(t)
+	fds, rings := settledFDs(t), ringMappings(mappings(t))
+	var arenas []mapping // each engine's buffer arena, while it was open
 	for range 3 {
 		e, err := engine.New(engine.Config{Devices: []*device.Device{d}, Mapper: newStripeMapper(256, bs, 1),
 			Queues: 2, FixedBuffers: true, RegisterFiles: true})
@@ -102,6 +153,12 @@ func TestCloseReleasesEverything(t *testing.T) {
 		b := e.Buffer(bs)
 		if _, err := f.ReadAt(b, 0); err != nil {
 			t.Fatal(err)
+		}
+		addr := uint64(uintptr(unsafe.Pointer(&b[0])))
+		for _, m := range mappings(t) {
+			if m.lo <= addr && addr < m.hi {
+				arenas = append(arenas, m)
+			}
 		}
 		done := make(chan error, 1)
 		go func() {
@@ -118,14 +175,30 @@ func TestCloseReleasesEverything(t *testing.T) {
 		if got := countFDs(t); got <= fds {
 			t.Fatalf("an open engine holds no file descriptors (%d, before %d)", got, fds)
 		}
+		if got := ringMappings(mappings(t)); got <= rings {
+			t.Fatalf("an open engine maps no rings (%d io_uring mappings, before %d)", got, rings)
+		}
 		if err := e.Close(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got := countFDs(t); got != fds {
+	if got := settledFDs(t); got != fds {
 		t.Fatalf("%d file descriptors after Close, %d before", got, fds)
 	}
-	if got := countMaps(t); got > maps+2 { // the Go runtime may map a little
-		t.Fatalf("%d memory mappings after Close, %d before", got, maps)
+	// The rings' mappings are gone, and so are the arenas' (counting all
+	// mappings would count the Go runtime's heap growth too).
+	ms := mappings(t)
+	if got := ringMappings(ms); got != rings {
+		t.Fatalf("%d io_uring mappings after Close, %d before", got, rings)
+	}
+	if len(arenas) != 3 {
+		t.Fatalf("found %d arena mappings for 3 engines", len(arenas))
+	}
+	for _, a := range arenas {
+		for _, m := range ms {
+			if m.lo == a.lo && m.hi == a.hi {
+				t.Fatalf("an arena's mapping %#x-%#x is still there after Close", a.lo, a.hi)
+			}
+		}
 	}
 }

@@ -147,6 +147,7 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 		return nil, err
 	}
 	var at srcLine
+	var unknown error // the first unknown option (see below)
 	line := 0
 	perr := func(opt string, err error) error {
 		return &ParseError{File: at.file, Line: at.line, Option: opt, Err: err}
@@ -214,8 +215,20 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 			return nil, perr(strings.TrimSpace(k), fmt.Errorf("%w: %w", ErrBadValue, err))
 		}
 		if err := setOpt(cur, k, v, out, at.file, line, false); err != nil {
-			return nil, err
+			if !errors.Is(err, ErrUnknownOption) {
+				return nil, err
+			}
+			// An option iobench does not know may be an I/O engine's
+			// that comes before its ioengine= (nfs_url, then
+			// ioengine=nfs): that ioengine's refusal says more, so
+			// the first unknown option waits for the end of the file.
+			if unknown == nil {
+				unknown = err
+			}
 		}
+	}
+	if unknown != nil {
+		return nil, unknown
 	}
 	if cur != nil && !inGlobal {
 		out.Jobs = append(out.Jobs, *cur)

@@ -834,3 +834,19 @@ func TestBareLogOptions(t *testing.T) {
 		t.Errorf("logs %+v, %+v", a, b)
 	}
 }
+
+// TestEngineOptionBeforeIOEngine: an I/O engine's own option before its
+// ioengine= line (fio's nfs.fio: nfs_url, then ioengine=nfs) is reported
+// as the engine iobench does not run, not as an unknown option; an
+// unknown option with no such engine is still reported, with its line.
+func TestEngineOptionBeforeIOEngine(t *testing.T) {
+	_, err := Parse(strings.NewReader("[global]\nnfs_url=nfs://127.0.0.1/nfs\nioengine=nfs\n[j]\nrw=read\nsize=1m\n"), "nfs.fio")
+	var pe *ParseError
+	if !errors.As(err, &pe) || pe.Option != "ioengine" || pe.Line != 3 || errors.Is(err, ErrUnknownOption) {
+		t.Errorf("nfs_url before ioengine=nfs: %v, want the ioengine refused at line 3", err)
+	}
+	_, err = Parse(strings.NewReader("[j]\nrw=read\nbogus=1\nsize=1m\nalso_bogus=2\n"), "b.fio")
+	if !errors.As(err, &pe) || pe.Option != "bogus" || pe.Line != 3 || !errors.Is(err, ErrUnknownOption) {
+		t.Errorf("unknown options: %v, want the first (line 3) reported as unknown", err)
+	}
+}

@@ -180,8 +180,8 @@ func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult
 	}
 	if j.Verify != "" && j.DoVerify && j.RW.Writes() {
 		for i := range s.files {
-			gen := workloads.NewGenerator(s.fileJob(i), 0, s.sizes[i])
-			s.written = append(s.written, newBlockSet(gen.Base(), gen.Span(), j.MinBS()))
+			base, span := s.region(i)
+			s.written = append(s.written, newBlockSet(base, span, j.MinBS()))
 		}
 	}
 	workers, elapsed := s.runWorkers(rc, groupID)
@@ -439,6 +439,13 @@ func (s *jobSetup) close() {
 	for _, d := range s.devs {
 		d.Close()
 	}
+}
+
+// region returns the job's region of file i: where it starts and its
+// length.
+func (s *jobSetup) region(i int) (base, span uint64) {
+	gen := workloads.NewGenerator(s.fileJob(i), 0, s.sizes[i])
+	return gen.Base(), gen.Span()
 }
 
 // fileJob returns the job as it runs on file i of the target: its size
@@ -1563,8 +1570,7 @@ type verifyRun struct {
 // file reads back and checks file i's blocks (see verifyPass).
 func (v *verifyRun) file(i int) error {
 	s, f := v.s, v.s.files[i]
-	gen := workloads.NewGenerator(s.fileJob(i), 0, s.sizes[i])
-	base, span := gen.Base(), gen.Span()
+	base, span := s.region(i)
 	blocks := func(yield func(uint64) bool) {
 		for off := uint64(0); off < span && yield(off); off += v.unit {
 		}

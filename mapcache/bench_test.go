@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 var sizes = []int{1_000, 100_000, 1_000_000, 10_000_000}
@@ -230,6 +231,32 @@ func BenchmarkMemory10M(b *testing.B) {
 			runtime.KeepAlive(c)
 			b.ReportMetric(float64(held)/1e6, "MB")
 			b.ReportMetric(float64(held)/n, "B/extent")
+		})
+	}
+}
+
+// BenchmarkMemoryLatency is the machine's side of a lookup's cost: a chase
+// of dependent loads through a random cycle of 64-byte lines in 1 to 64
+// MiB (on huge pages where the kernel gives them, as a large tree's nodes
+// are), ns per load. A lookup in a million-extent tree needs the leaf and
+// one load before it; this says what each costs once it misses the core's
+// caches.
+func BenchmarkMemoryLatency(b *testing.B) {
+	for _, mib := range []int{1, 4, 16, 64} {
+		b.Run(fmt.Sprintf("%dMiB", mib), func(b *testing.B) {
+			lines := make([][8]uint64, mib<<20/64)
+			for off := 0; off < len(lines)*64; off += hugePage {
+				adviseHuge(uintptr(unsafe.Pointer(&lines[off/64])))
+			}
+			perm := rand.New(rand.NewPCG(1, 2)).Perm(len(lines))
+			for i := range perm {
+				lines[perm[i]][0] = uint64(perm[(i+1)%len(perm)])
+			}
+			j := uint64(0)
+			for b.Loop() {
+				j = lines[j][0]
+			}
+			runtime.KeepAlive(j)
 		})
 	}
 }

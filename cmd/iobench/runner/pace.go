@@ -95,9 +95,9 @@ func maxTime(a, b time.Time) time.Time {
 // wait pauses until t, spinning on the CPU for the first spin of it (fio's
 // thinktime_spin) and sleeping the rest; it returns early when stop says
 // so. It sleeps in nanosleep, as fio does, not time.Sleep: on the job's
-// locked thread a time.Sleep of 100 µs took 1.1 ms here (the runtime's
-// timer wakes the thread), a nanosleep 0.19 ms, so short thinktime and
-// rate pauses would run long.
+// locked thread a time.Sleep of 100 µs took 1.16-1.18 ms here (the
+// runtime's timer wakes the thread), a nanosleep 0.17-0.18 ms
+// (BenchmarkPause), so short thinktime and rate pauses would run long.
 func wait(t time.Time, spin time.Duration, stop func() bool) {
 	spinEnd := time.Now().Add(spin)
 	for now := time.Now(); now.Before(spinEnd) && now.Before(t); now = time.Now() {

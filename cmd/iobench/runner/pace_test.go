@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -164,5 +165,27 @@ func TestLatencyTarget(t *testing.T) {
 	}
 	if num(t, loose, "latency_target") != 10e9 || num(t, loose, "latency_window") != 100000 {
 		t.Errorf("latency_target %v, latency_window %v", num(t, loose, "latency_target"), num(t, loose, "latency_window"))
+	}
+}
+
+// BenchmarkPause times a 100 µs pause on a locked thread, as a job's
+// thinktime and rate pauses run: wait (nanosleep) against time.Sleep.
+func BenchmarkPause(b *testing.B) {
+	const d = 100 * time.Microsecond
+	never := func() bool { return false }
+	for _, tc := range []struct {
+		name  string
+		pause func()
+	}{
+		{"wait", func() { wait(time.Now().Add(d), 0, never) }},
+		{"time.Sleep", func() { time.Sleep(d) }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			for b.Loop() {
+				tc.pause()
+			}
+		})
 	}
 }

@@ -67,7 +67,7 @@ func (c *Cache) enforceBudget() {
 		l := t.first
 		last, _ := t.chunk(l, l.n-1)
 		n, bytes := uint64(t.heads), t.bytes
-		c.remove(t, l.off[0], last.End())
+		c.remove(t, l.recs[0].off, last.End())
 		// Heads cannot grow: the range starts at the first record, so no
 		// chain is cut in two.
 		b.evicted.Add(n - uint64(t.heads))

@@ -247,14 +247,14 @@ func (c *Cache) upsert(f Fork, m Mapping) {
 		l = nil
 	}
 	rightJoin, rightMore := false, false
-	if rl, ri, ok := t.after(l, i); ok && rl.off[ri] == end {
+	if rl, ri, ok := t.after(l, i); ok && rl.recs[ri].off == end {
 		right, _ := t.chunk(rl, ri)
 		if sameKind(m, right) && t.chainEnd(rl, ri)-start <= 1<<63 {
 			rightJoin = true
 			// Take the right chain's first record into m; the rest of
 			// the chain (if any) continues m's.
 			nl, ni, ok := t.after(rl, ri)
-			rightMore = ok && nl.word[ni]&contBit != 0
+			rightMore = ok && nl.recs[ni].word&contBit != 0
 			t.delete(right.Offset)
 			m.Length += right.Length
 			c.merges.Add(1)
@@ -296,8 +296,8 @@ func (c *Cache) upsert(f Fork, m Mapping) {
 // 4 KiB random out-of-place writes spent a quarter of their CPU time in
 // upsert, over half of it in the remove.
 func (t *tree) replace(l *leaf, i int, m Mapping) bool {
-	w := l.word[i]
-	if l.off[i] != m.Offset || w&contBit != 0 || w>>slotShift&slotMask == escSlot {
+	w := l.recs[i].word
+	if l.recs[i].off != m.Offset || w&contBit != 0 || w>>slotShift&slotMask == escSlot {
 		return false
 	}
 	old, _ := t.chunk(l, i)
@@ -306,7 +306,7 @@ func (t *tree) replace(l *leaf, i int, m Mapping) bool {
 	}
 	nl, ni, okn := t.after(l, i)
 	if okn {
-		if nl.word[ni]&contBit != 0 {
+		if nl.recs[ni].word&contBit != 0 {
 			return false // old continues in a chain
 		}
 		if right, _ := t.chunk(nl, ni); right.Offset == m.End() && sameKind(m, right) {
@@ -322,7 +322,7 @@ func (t *tree) replace(l *leaf, i int, m Mapping) bool {
 	if !ok {
 		return false // it would be escaped
 	}
-	l.word[i] = p
+	l.recs[i].word = p
 	return true
 }
 
@@ -330,7 +330,7 @@ func (t *tree) replace(l *leaf, i int, m Mapping) bool {
 // the two records could merge, and reports whether it did.
 func (t *tree) join(x uint64) bool {
 	rl, ri, ok := t.at(x)
-	if !ok || rl.word[ri]&contBit != 0 {
+	if !ok || rl.recs[ri].word&contBit != 0 {
 		return false
 	}
 	ll, li, ok := t.before(rl, ri)
@@ -358,7 +358,7 @@ func (t *tree) overlaps(l *leaf, i int, ok bool, off, end uint64) bool {
 		l = nil
 	}
 	l, i, ok = t.after(l, i)
-	return ok && l.off[i] < end
+	return ok && l.recs[i].off < end
 }
 
 // advance drops the first n bytes of m.
@@ -403,10 +403,10 @@ func (t *tree) insertChain(m Mapping, cont bool) {
 
 // chainStart returns the offset of the chain that record i of l is part of.
 func (t *tree) chainStart(l *leaf, i int) uint64 {
-	for l.word[i]&contBit != 0 {
+	for l.recs[i].word&contBit != 0 {
 		l, i, _ = t.before(l, i)
 	}
-	return l.off[i]
+	return l.recs[i].off
 }
 
 // chainEnd returns the end of the chain that record i of l is part of.
@@ -415,7 +415,7 @@ func (t *tree) chainEnd(l *leaf, i int) uint64 {
 	end := m.End()
 	for {
 		var ok bool
-		if l, i, ok = t.after(l, i); !ok || l.word[i]&contBit == 0 {
+		if l, i, ok = t.after(l, i); !ok || l.recs[i].word&contBit == 0 {
 			return end
 		}
 		m, _ = t.chunk(l, i)
@@ -428,7 +428,7 @@ func (t *tree) chainEnd(l *leaf, i int) uint64 {
 func (t *tree) extend(l *leaf, i int, end, limit uint64) uint64 {
 	for end < limit {
 		var ok bool
-		if l, i, ok = t.after(l, i); !ok || l.word[i]&contBit == 0 {
+		if l, i, ok = t.after(l, i); !ok || l.recs[i].word&contBit == 0 {
 			break
 		}
 		m, _ := t.chunk(l, i)
@@ -442,7 +442,7 @@ func (t *tree) extend(l *leaf, i int, end, limit uint64) uint64 {
 func (t *tree) fuseAt(l *leaf, i int) {
 	a, _ := t.chunk(l, i)
 	nl, ni, ok := t.after(l, i)
-	if !ok || nl.word[ni]&contBit == 0 {
+	if !ok || nl.recs[ni].word&contBit == 0 {
 		return
 	}
 	b, _ := t.chunk(nl, ni)
@@ -478,7 +478,7 @@ func (t *tree) mendLeft(off uint64) {
 	if !ok {
 		return
 	}
-	if l.word[i]&contBit != 0 {
+	if l.recs[i].word&contBit != 0 {
 		pl, pi, _ := t.before(l, i)
 		t.fuseAt(pl, pi)
 		l, i, _ = t.floor(off - 1)
@@ -489,7 +489,7 @@ func (t *tree) mendLeft(off uint64) {
 // kin reports whether record i of l continues the one before it or could
 // (adjacent, of the same kind).
 func (t *tree) kin(l *leaf, i int) bool {
-	if l.word[i]&contBit != 0 {
+	if l.recs[i].word&contBit != 0 {
 		return true
 	}
 	pl, pi, ok := t.before(l, i)
@@ -559,7 +559,7 @@ func (c *Cache) remove(t *tree, off, end uint64) bool {
 		}
 		if r.End() >= end {
 			nl, ni, ok := t.after(l, i)
-			mendRight = ok && nl.off[ni] == r.End()
+			mendRight = ok && nl.recs[ni].off == r.End()
 		}
 		if r.Offset < off {
 			// Keep the left part where it is: its offset, and so its
@@ -625,7 +625,7 @@ func (c *Cache) Lookup(f Fork, off, length uint64) (Mapping, uint64, Result) {
 	found := false
 	l := t.indexed(off)
 	if l == nil {
-		if l = t.find(off); l != nil && l.n > 0 && l.off[0] <= off {
+		if l = t.find(off); l != nil && l.n > 0 && l.recs[0].off <= off {
 			t.remember(off, l)
 		}
 	}
@@ -634,9 +634,9 @@ func (c *Cache) Lookup(f Fork, off, length uint64) (Mapping, uint64, Result) {
 		// measured slower: more lines in flight per lookup.
 		i := l.search(off)
 		if i >= 0 {
-			w := l.word[i]
+			w := l.recs[i].word
 			md = l.dict[w>>slotShift&slotMask]
-			start = l.off[i]
+			start = l.recs[i].off
 			if md.typ.hasStorage() {
 				n = (w>>addrBits&lenMask + 1) << t.shift
 				addr = (w & addrMask) << t.shift
@@ -859,7 +859,7 @@ func (c *Cache) NextMapped(f Fork, off uint64) (uint64, bool) {
 		}
 	}
 	if l, i, ok = t.after(l, i); ok {
-		return l.off[i], true
+		return l.recs[i].off, true
 	}
 	return 0, false
 }

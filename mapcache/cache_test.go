@@ -564,17 +564,17 @@ func TestSearchEveryPosition(t *testing.T) {
 	for n := 1; n <= leafCap; n++ {
 		l := newLeaf()
 		for i := range n {
-			l.off[i] = uint64(10 + 10*i)
+			l.recs[i].off = uint64(10 + 10*i)
 		}
 		l.n = n
 		queries := []uint64{0, 9, noKey - 2, noKey - 1}
 		for i := range n {
-			queries = append(queries, l.off[i]-1, l.off[i], l.off[i]+1)
+			queries = append(queries, l.recs[i].off-1, l.recs[i].off, l.recs[i].off+1)
 		}
 		for _, q := range queries {
 			want := -1
 			for i := range n {
-				if l.off[i] <= q {
+				if l.recs[i].off <= q {
 					want = i
 				}
 			}

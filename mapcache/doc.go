@@ -40,11 +40,13 @@
 // storage store no address, and their records hold up to 2^61 blocks.
 //
 // A leaf is 1016 bytes, the 1024-byte size class with Go's 8-byte header:
-// links, count and dictionary in the first cache line, then 64 keys in
-// eight whole lines (unused slots hold a sentinel above every offset),
-// then 56 packed words. A search compares the first key of each line
-// (independent loads), then searches one line. Inner nodes hold 63
-// children and search the same way (1536-byte class). Appends split full
+// links, count and dictionary in the first cache line, then 60 records,
+// each key beside its word, four to a line in fifteen whole lines (unused
+// records hold a sentinel key above every offset). A search compares the
+// first key of each line (independent loads: a cold leaf costs one
+// memory latency, not one per probe), then searches one line, which holds
+// the record's word too. Inner nodes hold 63 children and search the same
+// way over eight lines of keys (1536-byte class). Appends split full
 // nodes so the left stays full, so sequential builds have full leaves; a
 // full leaf first sheds records into a sibling with room, so random builds
 // leave leaves about 85% full. Deletes merge an underfull node into a
@@ -52,33 +54,36 @@
 // once.
 //
 // Measured on this project's CI machine class (2 vCPU, shared and busy:
-// single runs vary by 30%), in three rounds alternating with the layout of
-// 32-byte records (30 per 1024-byte leaf) it replaced, each with
+// single runs vary by 30%), in three rounds alternating with the layout
+// before it (the 64 keys in eight lines, then 56 words: 56 records per
+// leaf), each with
 // `go test -run - -bench 'LookupVsFlat|Memory|Build1M' -benchtime 20x ./mapcache`
 // and `go test -run - -bench 'Upsert|Remove' -benchtime 1000000x ./mapcache`.
 // Lookups are of random offsets (half in holes), timed in the same
 // benchmark as the reference, a binary search over a sorted []uint64 of
 // the same starts, in alternating blocks of 64K probes; x-flat is the
-// ratio (mean of the rounds, range in brackets).
+// ratio (range over the rounds).
 //
-//	extents   Lookup   FlatSearch  x-flat            before: 32-byte records
-//	1K         68 ns     51 ns     1.35 (1.33-1.36)  1.38 (0.97-1.96)
-//	100K      121 ns     97 ns     1.25 (1.24-1.25)  1.39 (1.28-1.51)
-//	1M        126 ns    208 ns     0.60 (0.59-0.62)  1.35 (1.12-1.78)
-//	10M       334 ns    473 ns     0.71 (0.69-0.73)  1.28 (1.25-1.32)
+//	extents   Lookup        FlatSearch  x-flat     keys, then words
+//	1K         66-74 ns      46-52 ns   1.43-1.44  1.34-1.35
+//	100K      104-141 ns     84-110 ns  1.24-1.28  1.23-1.25
+//	1M        120-165 ns    178-216 ns  0.67-0.77  0.63-0.69
+//	10M       322-364 ns    382-460 ns  0.79-0.84  0.75-0.83
 //
-//	Build1M sequential    19.3 B/extent (before 35.0; target <= 20)
-//	Build1M random        22.9 B/extent (before 51.8; target <= 30)
-//	Memory10M sequential  192 MB, 19.2 B/extent (target < 250 MB)
-//	Memory10M random      227 MB, 22.7 B/extent
-//	UpsertAppend 181 ns (before 275), UpsertRandom 765 (1015),
-//	RemoveSplit 561 (589), RemoveWhole 939 (800)
+//	Build1M sequential    18.1 B/extent (keys, then words: 19.3; target <= 20)
+//	Build1M random        21.4 B/extent (22.9; target <= 30)
+//	Memory10M sequential  180 MB, 18.0 B/extent (192 MB; target < 250 MB)
+//	Memory10M random      212 MB, 21.2 B/extent (227 MB)
+//	UpsertAppend 146-157 ns (133-137), UpsertRandom 348-368 (351-355),
+//	RemoveSplit 330-335 (304-322), RemoveWhole 440-478 (416-462)
 //
-// RemoveWhole is an allocation of a fresh leaf per operation and the
-// noisiest: five more alternating rounds of it alone gave 798 ns against
-// 931, 849 against 882 over all eight. At 1K extents (18 leaves, all in
-// the core's caches) the longer leaf search costs more than the smaller
-// tree saves.
+// Against the 32-byte records (30 per leaf) before both, x-flat was
+// 1.38 at 1K, 1.39 at 100K, 1.35 at 1M and 1.28 at 10M, with 35.0
+// B/extent sequential and 51.8 random. The records side by side cost a
+// search more compares (fifteen lines, not eight), which shows at 1K
+// where every leaf is in the core's caches, and leave the miss on the
+// word out: in the data path a lookup's search and its record are one
+// round of loads.
 //
 // Lookup allocates nothing. What was measured and not used, as lookup
 // time against the layout before at 1M extents (the chosen layout ranged
@@ -92,10 +97,8 @@
 // from the tree rather than the leaf (no load depending on the word),
 // 1.01 against 1.04 at 1M and 1.00 against 1.01 at 10M, within the noise
 // and not worth a fixed slot. Those comparisons interleaved the versions'
-// lookups in one process, in blocks of 64K probes. A lookup pays a miss for the
-// leaf's keys, then its word, then its dictionary entry (a dependent load
-// the layout before did not have); what the smaller tree buys back is
-// fewer leaves to miss on.
+// lookups in one process, in blocks of 64K probes. Those figures were for the
+// layout with keys and words apart.
 //
 // Huge pages. Once a tree has 2048 leaves (about 2 MiB of them), each
 // 2 MiB region of the heap that a new node of it lands in is collapsed
@@ -144,7 +147,30 @@
 // and Check verifies that no slot holds a leaf with records outside the
 // tree. A PREFETCHT0 of the next requests' leaves through the index before
 // the queue's wait for completions (and, failing that, plain loads of
-// them) did not move that row either (0.88-0.94x), and was not kept.
+// them) did not move that row either (0.88-0.94x): the slot's load, which
+// the leaf's prefetch waits for, still missed. See Prefetcher below.
+//
+// Prefetching. A caller that knows its offsets ahead, as a workload
+// generator does, announces each to a Prefetcher some lookups before
+// making it. A lookup at a million extents misses twice in a row, on its
+// index slot and then on its leaf; the Prefetcher starts the slot's load
+// when the offset is announced and the leaf's (all sixteen lines) half the
+// distance later, when the slot has arrived, so each load has the time of
+// several lookups to land. It reads the index without the cache's lock:
+// the index pointer and the slots are atomic, the tree's clear stores the
+// index atomically too (TestPrefetchWhileChanging, under the race
+// detector, fails when it does not), and a prefetch instruction on a leaf
+// that has left the tree loads a line and nothing else. Lookups chained so
+// that each waits for the one before, as the engine's do among the rest
+// of each I/O's work (BenchmarkLookupPrefetched, offsets announced 16
+// lookups ahead): at 1M extents 87-88 ns against 175-183, at 10M 188-190
+// against 458-490; no change below 2048 leaves, where there is no index.
+// In the data path (iobench announces each I/O's offset 16 I/Os before
+// issuing it), a warm 1M-extent scattered file read at depth 32 on a loop
+// device went from 0.90x the linear mapper's IOPS (0.86-0.97, eight
+// alternating rounds) to 0.97x (0.91-1.00), its job thread's user CPU
+// from 29.5% to 24.2% (linear 17.6%). Prefetching only the leaf, with the
+// slot loaded when announced, gave 0.93x.
 //
 // Replacing a record in place. An upsert that covers exactly one record
 // (a chain of one, not escaped) and merges with neither neighbour rewrites

@@ -40,14 +40,15 @@ import (
 // is what Check verifies of the chunks.
 //
 // Layout of a leaf: its first cache line (after Go's 8-byte allocation
-// header) holds the links, the count and the dictionary; then the 64
-// offsets, line-aligned, eight lines of eight keys (unused slots hold
-// noKey, which sorts after every offset, so a search needs no count); then
-// the 56 packed words. 1016 bytes: with the header, exactly the 1024-byte
-// size class. A search compares the first key of each line (independent
-// loads: a cold leaf costs one memory latency, not one per probe), then
-// searches the eight keys of one line. Inner nodes do the same over 63
-// children and eight lines of keys (1536-byte class).
+// header) holds the links, the count and the dictionary; then 60
+// records, each offset beside its packed word, four to a line-aligned
+// line (unused records hold noKey, which sorts after every offset, so a
+// search needs no count). 1016 bytes: with the header, exactly the
+// 1024-byte size class. A search compares the first key of each line
+// (independent loads: a cold leaf costs one memory latency, not one per
+// probe), then searches the four records of one line, whose word is then
+// at hand. Inner nodes do the same over 63 children and eight lines of
+// eight keys (1536-byte class).
 //
 // Appends at the end of a full node split it so the left node stays full:
 // sequentially built trees have full leaves. Elsewhere a full leaf first
@@ -62,16 +63,17 @@ import (
 // above keys[1].
 
 const (
-	leafCap  = 56
+	leafCap  = 60
 	innerCap = 63
 	// A node with fewer than minFill entries is merged into a neighbour
 	// when the two fit in one node.
 	minFill = leafCap / 4
 
-	// Key arrays are a power of two long, whole cache lines, with at
-	// least one noKey slot.
-	leafKeys  = 64
-	innerKeys = 64
+	// An inner node's key array is a power of two long, whole cache
+	// lines, with at least one noKey slot. A leaf's records are 16 bytes,
+	// four to a line.
+	innerKeys   = 64
+	recsPerLine = 4
 
 	leafBytes  = 1024
 	innerBytes = 1536
@@ -128,8 +130,13 @@ type leaf struct {
 	prev, next *leaf
 	n          int
 	dict       [dictSlots + 1]meta
-	off        [leafKeys]uint64 // off[n:] hold noKey
-	word       [leafCap]uint64  // word[n:] hold 0
+	recs       [leafCap]leafRec // recs[n:] hold {noKey, 0}
+}
+
+// leafRec is a record in a leaf: its offset and its packed word, side by
+// side so that the line a search ends in holds the word too.
+type leafRec struct {
+	off, word uint64
 }
 
 type inner struct {
@@ -141,8 +148,8 @@ type inner struct {
 
 func newLeaf() *leaf {
 	l := &leaf{}
-	for i := range l.off {
-		l.off[i] = noKey
+	for i := range l.recs {
+		l.recs[i].off = noKey
 	}
 	for s := range dictSlots {
 		l.dict[s] = meta{typ: freeType}
@@ -160,23 +167,21 @@ func newInner() *inner {
 }
 
 func (l *leaf) insertAt(i int, key, w uint64) {
-	copy(l.off[i+1:l.n+1], l.off[i:l.n])
-	copy(l.word[i+1:l.n+1], l.word[i:l.n])
-	l.off[i], l.word[i] = key, w
+	copy(l.recs[i+1:l.n+1], l.recs[i:l.n])
+	l.recs[i] = leafRec{key, w}
 	l.n++
 }
 
 func (l *leaf) deleteAt(i int) {
-	copy(l.off[i:], l.off[i+1:l.n])
-	copy(l.word[i:], l.word[i+1:l.n])
+	copy(l.recs[i:], l.recs[i+1:l.n])
 	l.n--
-	l.off[l.n], l.word[l.n] = noKey, 0
+	l.recs[l.n] = leafRec{off: noKey}
 }
 
 // truncate drops the records from i on.
 func (l *leaf) truncate(i int) {
 	for k := i; k < l.n; k++ {
-		l.off[k], l.word[k] = noKey, 0
+		l.recs[k] = leafRec{off: noKey}
 	}
 	l.n = i
 }
@@ -213,8 +218,8 @@ func (l *leaf) addSlot(md meta) (int, bool) {
 // compactDict frees the dictionary entries no record uses.
 func (l *leaf) compactDict() {
 	var used [dictSlots + 1]bool
-	for _, w := range l.word[:l.n] {
-		used[w>>slotShift&slotMask] = true
+	for _, rc := range l.recs[:l.n] {
+		used[rc.word>>slotShift&slotMask] = true
 	}
 	for s := range dictSlots {
 		if !used[s] {
@@ -231,25 +236,21 @@ func (l *leaf) search(off uint64) int {
 	// branches, not conditional moves, on purpose: with random lookups
 	// the processor's speculation past them (into the record, and into
 	// the next lookup) measured 1.8x faster than branch-free code.
-	k := &l.off
+	r := &l.recs
 	i := 0
-	for line := 8; line < len(k); line += 8 {
-		if k[line] <= off {
-			i += 8
+	for line := recsPerLine; line < len(r); line += recsPerLine {
+		if r[line].off <= off {
+			i += recsPerLine
 		}
 	}
 	// noKey slots never compare <= off, so the result stays below n.
-	const mask = len(l.off) - 1
-	if k[(i+4)&mask] <= off {
-		i += 4
-	}
-	if k[(i+2)&mask] <= off {
+	if r[i+2].off <= off {
 		i += 2
 	}
-	if k[(i+1)&mask] <= off {
+	if r[i+1].off <= off {
 		i++
 	}
-	if k[i&mask] > off {
+	if r[i].off > off {
 		return -1 // only at i == 0: every record is after off
 	}
 	return i
@@ -309,6 +310,16 @@ func (n *inner) truncate(i int) {
 
 // tree is one fork's B+tree.
 type tree struct {
+	nodes       // what clear resets
+	shift uint8 // log2 of the block size
+	// index is the leaf index of a large tree (see leafIndex); nil
+	// while the tree is small. Prefetches read it without the cache's
+	// lock, so it is only ever stored atomically.
+	index atomic.Pointer[leafIndex]
+}
+
+// nodes is a tree's nodes and counts.
+type nodes struct {
 	root   *inner // nil while the tree is a single leaf
 	single *leaf  // the only leaf, when root is nil
 	height int    // levels of inner nodes
@@ -318,11 +329,7 @@ type tree struct {
 	leaves int
 	inners int
 	bytes  uint64 // sum of record lengths
-	shift  uint8  // log2 of the block size; survives clear
 	side   map[uint64]sideRec
-	// index is the leaf index of a large tree (see leafIndex); nil
-	// while the tree is small.
-	index atomic.Pointer[leafIndex]
 }
 
 // maxChunk returns the longest record of type typ, in bytes.
@@ -338,7 +345,7 @@ func (t *tree) maxChunk(typ Type) uint64 {
 
 // chunk decodes record i of l; cont reports its cont bit.
 func (t *tree) chunk(l *leaf, i int) (m Mapping, cont bool) {
-	w, key := l.word[i], l.off[i]
+	w, key := l.recs[i].word, l.recs[i].off
 	md := l.dict[w>>slotShift&slotMask]
 	m.Offset, m.Addr = key, NullAddr
 	switch {
@@ -399,26 +406,26 @@ func (t *tree) pack(l *leaf, m Mapping) (uint64, bool) {
 func (t *tree) setLength(l *leaf, i int, length uint64) {
 	old, _ := t.chunk(l, i)
 	t.bytes += length - old.Length
-	w := l.word[i]
+	w := l.recs[i].word
 	blocks := length>>t.shift - 1
 	if w>>slotShift&slotMask != escSlot && old.Type.hasStorage() {
-		l.word[i] = w&^(lenMask<<addrBits) | blocks<<addrBits
+		l.recs[i].word = w&^(lenMask<<addrBits) | blocks<<addrBits
 	} else {
-		l.word[i] = w&^longMask | blocks
+		l.recs[i].word = w&^longMask | blocks
 	}
 }
 
 // setCont sets or clears the cont bit of record i of l.
 func (t *tree) setCont(l *leaf, i int, cont bool) {
-	was := l.word[i]&contBit != 0
+	was := l.recs[i].word&contBit != 0
 	if was == cont {
 		return
 	}
 	if cont {
-		l.word[i] |= contBit
+		l.recs[i].word |= contBit
 		t.heads--
 	} else {
-		l.word[i] &^= contBit
+		l.recs[i].word &^= contBit
 		t.heads++
 	}
 }
@@ -461,7 +468,7 @@ func (t *tree) floor(off uint64) (*leaf, int, bool) {
 // at returns the record that starts at off.
 func (t *tree) at(off uint64) (*leaf, int, bool) {
 	l, i, ok := t.floor(off)
-	if !ok || l.off[i] != off {
+	if !ok || l.recs[i].off != off {
 		return nil, 0, false
 	}
 	return l, i, true
@@ -512,7 +519,7 @@ func (t *tree) insert(m Mapping, cont bool) {
 			t.root = newInner()
 			t.inners++
 			t.root.insertAt(0, 0, nil, t.single)
-			t.root.insertAt(1, right.off[0], nil, right)
+			t.root.insertAt(1, right.recs[0].off, nil, right)
 			t.single, t.height = nil, 1
 		}
 		return
@@ -541,7 +548,7 @@ func (t *tree) insertNode(n *inner, h int, m Mapping, cont bool) (uint64, *inner
 			c = n.route(m.Offset) // m may belong to the sibling now
 		}
 		if r := t.insertLeaf(n.leaves[c], m, cont); r != nil {
-			key, nlf = r.off[0], r
+			key, nlf = r.recs[0].off, r
 		}
 	} else {
 		key, nin, nlf = t.insertNode(n.inners[c], h-1, m, cont)
@@ -603,8 +610,7 @@ func (t *tree) insertLeaf(l *leaf, m Mapping, cont bool) *leaf {
 	}
 	right.n = l.n - at
 	right.dict = l.dict // the moved records' slots stay valid
-	copy(right.off[:], l.off[at:l.n])
-	copy(right.word[:], l.word[at:l.n])
+	copy(right.recs[:], l.recs[at:l.n])
 	l.truncate(at)
 	if i < at || (i == at && at < leafCap) {
 		l.insertAt(i, m.Offset, t.encode(l, m, cont))
@@ -629,14 +635,14 @@ func (t *tree) shed(n *inner, c int) bool {
 		if r := n.leaves[c+1]; leafCap-r.n >= 2 {
 			k := (leafCap - r.n) / 2
 			if to, ok := slotsFor(r, l, l.n-k, l.n); ok {
-				copy(r.off[k:k+r.n], r.off[:r.n])
-				copy(r.word[k:k+r.n], r.word[:r.n])
+				copy(r.recs[k:k+r.n], r.recs[:r.n])
 				for j := range k {
-					r.off[j], r.word[j] = l.off[l.n-k+j], remap(l.word[l.n-k+j], &to)
+					src := l.recs[l.n-k+j]
+					r.recs[j] = leafRec{src.off, remap(src.word, &to)}
 				}
 				r.n += k
 				l.truncate(l.n - k)
-				n.keys[c+1] = r.off[0]
+				n.keys[c+1] = r.recs[0].off
 				return true
 			}
 		}
@@ -646,16 +652,15 @@ func (t *tree) shed(n *inner, c int) bool {
 			k := (leafCap - p.n) / 2
 			if to, ok := slotsFor(p, l, 0, k); ok {
 				for j := range k {
-					p.off[p.n+j], p.word[p.n+j] = l.off[j], remap(l.word[j], &to)
+					p.recs[p.n+j] = leafRec{l.recs[j].off, remap(l.recs[j].word, &to)}
 				}
 				p.n += k
-				copy(l.off[:], l.off[k:l.n])
-				copy(l.word[:], l.word[k:l.n])
+				copy(l.recs[:], l.recs[k:l.n])
 				for j := l.n - k; j < l.n; j++ {
-					l.off[j], l.word[j] = noKey, 0
+					l.recs[j] = leafRec{off: noKey}
 				}
 				l.n -= k
-				n.keys[c] = l.off[0]
+				n.keys[c] = l.recs[0].off
 				return true
 			}
 		}
@@ -667,8 +672,8 @@ func (t *tree) shed(n *inner, c int) bool {
 // dst's dictionary, adding entries there; false when they do not fit.
 func slotsFor(dst, src *leaf, from, to int) ([dictSlots + 1]uint64, bool) {
 	var used [dictSlots + 1]bool
-	for _, w := range src.word[from:to] {
-		used[w>>slotShift&slotMask] = true
+	for _, rc := range src.recs[from:to] {
+		used[rc.word>>slotShift&slotMask] = true
 	}
 	var m [dictSlots + 1]uint64
 	m[escSlot] = escSlot
@@ -701,7 +706,7 @@ func (t *tree) forget(l *leaf, i int) {
 		t.heads--
 	}
 	t.bytes -= m.Length
-	if l.word[i]>>slotShift&slotMask == escSlot {
+	if l.recs[i].word>>slotShift&slotMask == escSlot {
 		delete(t.side, m.Offset)
 	}
 }
@@ -799,7 +804,7 @@ func (t *tree) mergeLeaf(n *inner, c int) {
 		return // too many kinds for one leaf: leave them apart
 	}
 	for k := range right.n {
-		left.off[left.n+k], left.word[left.n+k] = right.off[k], remap(right.word[k], &to)
+		left.recs[left.n+k] = leafRec{right.recs[k].off, remap(right.recs[k].word, &to)}
 	}
 	left.n += right.n
 	right.n = 0
@@ -831,7 +836,10 @@ func (t *tree) mergeInner(n *inner, c int) {
 	n.deleteAt(b)
 }
 
-func (t *tree) clear() { *t = tree{shift: t.shift} }
+func (t *tree) clear() {
+	t.nodes = nodes{}
+	t.index.Store(nil)
+}
 
 // memory returns the bytes the tree's nodes and side table hold.
 func (t *tree) memory() uint64 {
@@ -892,7 +900,7 @@ func (t *tree) sizeIndex() {
 		n = n.inners[n.n-1]
 	}
 	last := n.leaves[n.n-1]
-	span := last.off[last.n-1]
+	span := last.recs[last.n-1].off
 	span += span / 4
 	want := uint64(t.leaves) * indexSlotsPerLeaf
 	shift := 0
@@ -915,7 +923,7 @@ func (t *tree) indexed(off uint64) *leaf {
 		return nil
 	}
 	l := ix.slots[b].Load()
-	if l == nil || l.n == 0 || off < l.off[0] || off > l.off[l.n-1] {
+	if l == nil || l.n == 0 || off < l.recs[0].off || off > l.recs[l.n-1].off {
 		return nil
 	}
 	return l
@@ -941,12 +949,12 @@ func (l *leaf) checkSlots() error {
 		return fmt.Errorf("leaf with %d records", l.n)
 	}
 	for i := 1; i < l.n; i++ {
-		if l.off[i] <= l.off[i-1] {
+		if l.recs[i].off <= l.recs[i-1].off {
 			return fmt.Errorf("leaf offsets out of order at %d", i)
 		}
 	}
-	for i := l.n; i < len(l.off); i++ {
-		if l.off[i] != noKey || (i < leafCap && l.word[i] != 0) {
+	for i := l.n; i < len(l.recs); i++ {
+		if l.recs[i] != (leafRec{off: noKey}) {
 			return fmt.Errorf("leaf slot %d of %d not empty", i, l.n)
 		}
 	}
@@ -964,8 +972,8 @@ func (l *leaf) checkSlots() error {
 			}
 		}
 	}
-	for i, w := range l.word[:l.n] {
-		if l.dict[w>>slotShift&slotMask].typ == freeType {
+	for i, rc := range l.recs[:l.n] {
+		if l.dict[rc.word>>slotShift&slotMask].typ == freeType {
 			return fmt.Errorf("record %d uses a free dictionary slot", i)
 		}
 	}
@@ -977,15 +985,16 @@ func (l *leaf) checkSlots() error {
 func (t *tree) checkLeaves() error {
 	n, heads, escaped := 0, 0, 0
 	for l := t.first; l != nil; l = l.next {
-		for i, w := range l.word[:l.n] {
+		for i, rc := range l.recs[:l.n] {
+			w := rc.word
 			n++
 			if w&contBit == 0 {
 				heads++
 			}
 			if w>>slotShift&slotMask == escSlot {
 				escaped++
-				if _, ok := t.side[l.off[i]]; !ok {
-					return fmt.Errorf("escaped record at %d has no side-table entry", l.off[i])
+				if _, ok := t.side[l.recs[i].off]; !ok {
+					return fmt.Errorf("escaped record at %d has no side-table entry", l.recs[i].off)
 				}
 			}
 		}
@@ -1048,8 +1057,8 @@ func (t *tree) check() error {
 					return err
 				}
 				for k := range l.n {
-					if l.off[k] < clo || l.off[k] >= chi {
-						return fmt.Errorf("record %d outside its routing range [%d,%d)", l.off[k], clo, chi)
+					if l.recs[k].off < clo || l.recs[k].off >= chi {
+						return fmt.Errorf("record %d outside its routing range [%d,%d)", l.recs[k].off, clo, chi)
 					}
 				}
 				leaves = append(leaves, l)

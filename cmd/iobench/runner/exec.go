@@ -16,6 +16,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/iobench/iobench/device"
 	"github.com/iobench/iobench/engine"
+	"github.com/iobench/iobench/mapcache"
 	"github.com/iobench/iobench/workloads"
 	"golang.org/x/sys/unix"
 )
@@ -784,6 +785,44 @@ type worker struct {
 	// (iodepth_batch_submit).
 	draining  bool
 	unflushed int
+	// ahead holds the generator's next I/Os, drawn aheadIOs early so
+	// that the prefetcher can bring their cache lookups' memory in
+	// (nil while verifying: a verifying job draws again on overlaps).
+	ahead   []lookahead
+	aheadAt int
+	pf      *mapcache.Prefetcher
+}
+
+// aheadIOs is how many I/Os ahead of their issue a job draws them and
+// announces their offsets to a mapcache.Prefetcher. With a warm cache of
+// a million extents (4 KiB random reads at depth 32 from a loop device
+// over tmpfs) it took the lookups' share of the job thread from about a
+// tenth to a twentieth.
+const aheadIOs = 16
+
+type lookahead struct {
+	fi int
+	io workloads.IO
+}
+
+// next returns the next I/O of the workload, drawn aheadIOs calls ago.
+func (w *worker) next() (int, workloads.IO) {
+	if w.ahead == nil {
+		return w.gen.Next()
+	}
+	a := w.ahead[w.aheadAt]
+	w.ahead[w.aheadAt] = w.draw()
+	if w.aheadAt++; w.aheadAt == len(w.ahead) {
+		w.aheadAt = 0
+	}
+	return a.fi, a.io
+}
+
+// draw takes the generator's next I/O and announces it to the prefetcher.
+func (w *worker) draw() lookahead {
+	fi, io := w.gen.Next()
+	w.pf.Ahead(w.files[fi].Cache(), io.Offset)
+	return lookahead{fi, io}
 }
 
 // stopped reports whether another job asked this one to stop (exitall,
@@ -878,6 +917,13 @@ func (w *worker) start() error {
 	if j.Verify != "" {
 		w.ver = newVerifier(j)
 		w.inflight = map[fileOffset]uint64{}
+	}
+	if w.ver == nil {
+		w.pf = mapcache.NewPrefetcher(aheadIOs)
+		w.ahead = make([]lookahead, aheadIOs)
+		for i := range w.ahead {
+			w.ahead[i] = w.draw()
+		}
 	}
 	if j.Verify == "" && j.RW.Writes() {
 		w.fill = newBufferFiller(j, j.RandSeed^uint64(w.idx)<<32)
@@ -1267,7 +1313,7 @@ func (w *worker) issue(r *engine.Request) bool {
 	var io workloads.IO
 	var fi int
 	for tries := 0; ; tries++ {
-		fi, io = w.gen.Next()
+		fi, io = w.next()
 		if w.ver == nil || tries > 64 || !overlaps(w.inflight, w.files[fi], io) {
 			break
 		}

@@ -181,7 +181,10 @@ func (q *Queue) pieceDone(r *Request) {
 		return
 	}
 	f := r.File
-	r.pinner.Unpin()
+	if r.pinned {
+		r.pinner.Unpin()
+		r.pinned = false
+	}
 	q.epochs.leave(r.epoch)
 	q.requests--
 	r.Latency = time.Duration(q.now() - r.startNs)

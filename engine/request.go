@@ -67,6 +67,7 @@ type Request struct {
 	handed  bool // a device I/O of it is on the ring (SubmitLatency is due)
 	want    int  // N to report on success
 	pinner  runtime.Pinner
+	pinned  bool          // pinner holds Buf (a Go heap buffer, not the arena's)
 	sync    chan *Request // for ReadAt/WriteAt
 }
 

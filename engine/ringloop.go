@@ -123,10 +123,11 @@ func (q *Queue) adaptEager(ready bool) {
 // when the kernel holds fewer than q.eager of the queue's I/Os
 // (Config.EagerSubmit, adapted by adaptEager). Completions it brings are
 // reaped at the next pump. A failed call leaves the I/O queued for the
-// next pump, which reports the error.
-func (q *Queue) submitEarly() {
+// next pump, which reports the error. It reports whether it entered the
+// kernel.
+func (q *Queue) submitEarly() bool {
 	if q.unsubmitted == 0 || q.inflightIOs()-q.unsubmitted >= q.eager {
-		return
+		return false
 	}
 	enters := q.ring.Enters()
 	err := q.ring.Submit(0, 0)
@@ -135,6 +136,7 @@ func (q *Queue) submitEarly() {
 		q.unsubmitted = 0
 		q.stampSubmitted()
 	}
+	return true
 }
 
 // yieldDepth is the most I/Os in flight at which a queue about to sleep

@@ -187,7 +187,7 @@ func (q *Queue) rawDo(kind rawKind, dev uint32, p []byte, addr uint64) error {
 	e := q.eng
 	r := e.getRequest()
 	r.raw, r.rawDev, r.Offset, r.Buf, r.Write = kind, dev, addr, p, kind == rawWrite || kind == rawCommit
-	q.start(r)
+	q.start(r, e.nowNs())
 	q.fill()
 	q.deliver()
 	for {

@@ -715,6 +715,12 @@ type worker struct {
 	job   *workloads.Job
 	idx   int
 	lv    *live
+	// lvIOs and lvBytes are what complete counted since the last
+	// publishLive: the live counters take them once per reap, not two
+	// atomic adds per I/O.
+	lvIOs, lvBytes [workloads.NumDirs]uint64
+	// batch holds the requests admitted since the last submitBatch.
+	batch []*engine.Request
 	stop  *atomic.Bool // set: stop issuing (exitall); may be nil
 
 	// What the worker measured, read by collect once it has finished.
@@ -1113,6 +1119,9 @@ func (w *worker) submitFirst() error {
 			submitted++
 		}
 	}
+	if err := w.submitBatch(); err != nil {
+		return err
+	}
 	if submitted > 0 && w.measuring {
 		w.submitDist[batchBucket(submitted)]++
 	}
@@ -1162,6 +1171,7 @@ func (w *worker) loop() error {
 			}
 			continue
 		}
+		w.publishLive()
 		var err error
 		done, err = w.q.ReapBatch(done[:0], w.completeMin(), w.job.BatchCompleteMax)
 		if err != nil {
@@ -1227,13 +1237,29 @@ func (w *worker) loop() error {
 				issued++
 			}
 		}
+		if err := w.submitBatch(); err != nil {
+			return err
+		}
 		if w.measuring && issued > 0 {
 			// Handed to the kernel together at the next reap.
 			w.submitDist[batchBucket(issued)]++
 		}
 		w.noteFull()
 	}
+	w.publishLive()
 	return nil
+}
+
+// publishLive adds what complete counted to the live counters (the
+// progress line and SIGUSR1's status).
+func (w *worker) publishLive() {
+	for d := range w.lvIOs {
+		if w.lvIOs[d] != 0 {
+			w.lv.ios[d].Add(w.lvIOs[d])
+			w.lv.bytes[d].Add(w.lvBytes[d])
+			w.lvIOs[d], w.lvBytes[d] = 0, 0
+		}
+	}
 }
 
 // completeMin is how many completions a wait asks for: fio's
@@ -1252,15 +1278,19 @@ func (w *worker) completeMin() int {
 // a queue that was full drain to its low-water mark before it is filled
 // again.
 func (w *worker) holdBack() bool {
-	if w.lat != nil && w.q.InFlight() >= w.lat.depth {
+	if w.lat != nil && w.inFlight() >= w.lat.depth {
 		return true
 	}
-	if w.draining && w.q.InFlight() > w.job.IODepthLow {
+	if w.draining && w.inFlight() > w.job.IODepthLow {
 		return true
 	}
 	w.draining = false
 	return false
 }
+
+// inFlight is the queue's requests and those admitted to the next
+// submitBatch.
+func (w *worker) inFlight() int { return w.q.InFlight() + len(w.batch) }
 
 // noteFull starts draining (iodepth_low) once the queue is full.
 func (w *worker) noteFull() {
@@ -1461,8 +1491,8 @@ func (w *worker) complete(r *engine.Request) {
 		if w.logger != nil {
 			w.logger.record(r, d, w.now)
 		}
-		w.lv.ios[d].Add(1)
-		w.lv.bytes[d].Add(uint64(r.N))
+		w.lvIOs[d]++
+		w.lvBytes[d] += uint64(r.N)
 	}
 	if r.Trim && w.job.RW.Writes() {
 		r.Tag = tagWriteTrimmed // trimwrite: the block is written next

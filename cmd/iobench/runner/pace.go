@@ -125,6 +125,11 @@ func (w *worker) admit(r *engine.Request, now time.Time) (submitted bool, err er
 			return false, nil
 		}
 	}
+	if w.job.BatchSubmit == workloads.BatchAuto {
+		// Submitted with the rest of this round (submitBatch).
+		w.batch = append(w.batch, r)
+		return true, nil
+	}
 	if err := w.q.Submit(r); err != nil {
 		return false, err
 	}
@@ -139,6 +144,23 @@ func (w *worker) admit(r *engine.Request, now time.Time) (submitted bool, err er
 		}
 	}
 	return true, nil
+}
+
+// submitBatch submits the requests admit gathered, in one Queue.Submit:
+// the engine reads the clock for their start once, not once each (a
+// tenth of its own time per I/O over NOPs).
+func (w *worker) submitBatch() error {
+	if len(w.batch) == 0 {
+		return nil
+	}
+	depth := w.q.InFlight()
+	err := w.q.Submit(w.batch...)
+	for i := range w.batch {
+		w.markDepth(depth + i + 1)
+	}
+	clear(w.batch)
+	w.batch = w.batch[:0]
+	return err
 }
 
 // releaseParked runs once the queue is quiesced: it waits for the first

@@ -9,4 +9,4 @@ import "unsafe"
 func prefetchLine(p unsafe.Pointer)
 
 //go:noescape
-func prefetchNode(p unsafe.Pointer)
+func prefetchHalf(p unsafe.Pointer)

@@ -6,10 +6,11 @@ TEXT ·prefetchLine(SB), NOSPLIT, $0-8
 	PREFETCHT0 (AX)
 	RET
 
-// func prefetchNode(p unsafe.Pointer)
-// Starts loading the sixteen cache lines of the 1024-byte leaf at p: its
-// block begins 8 bytes before p, with Go's allocation header.
-TEXT ·prefetchNode(SB), NOSPLIT, $0-8
+// func prefetchHalf(p unsafe.Pointer)
+// Starts loading eight cache lines, 512 bytes from p-8: half of a leaf
+// (whose 1024-byte block begins 8 bytes before the leaf, with Go's
+// allocation header).
+TEXT ·prefetchHalf(SB), NOSPLIT, $0-8
 	MOVQ p+0(FP), AX
 	PREFETCHT0 -8(AX)
 	PREFETCHT0 56(AX)
@@ -19,12 +20,4 @@ TEXT ·prefetchNode(SB), NOSPLIT, $0-8
 	PREFETCHT0 312(AX)
 	PREFETCHT0 376(AX)
 	PREFETCHT0 440(AX)
-	PREFETCHT0 504(AX)
-	PREFETCHT0 568(AX)
-	PREFETCHT0 632(AX)
-	PREFETCHT0 696(AX)
-	PREFETCHT0 760(AX)
-	PREFETCHT0 824(AX)
-	PREFETCHT0 888(AX)
-	PREFETCHT0 952(AX)
 	RET

@@ -7,4 +7,4 @@ import "unsafe"
 // Elsewhere a prefetch is a no-op.
 
 func prefetchLine(unsafe.Pointer) {}
-func prefetchNode(unsafe.Pointer) {}
+func prefetchHalf(unsafe.Pointer) {}

@@ -37,7 +37,7 @@ func TestPrefetchWhileChanging(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			pf := NewPrefetcher(g * 5) // 0 and 5 are rounded to 2 and 4
+			pf := NewPrefetcher(g * 5) // 0 is raised to the least, 4
 			rng := rand.New(rand.NewPCG(uint64(g), 3))
 			for {
 				select {

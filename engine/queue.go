@@ -63,6 +63,9 @@ type Queue struct {
 	// reapNs is the clock reading shared by the completions being
 	// processed (ringloop.go), 0 outside a reap.
 	reapNs int64
+	// mappedNs is the clock reading callMapper took when the mapper
+	// returned (0: no call since Submit cleared it).
+	mappedNs int64
 
 	// Scratch space reused by every request, so that the I/O path does
 	// not allocate: pieces of the request being resolved, completions,
@@ -196,15 +199,20 @@ func (q *Queue) Submit(reqs ...*Request) error {
 	if q.ring == nil {
 		return ErrClosed
 	}
-	// One clock reading stamps the requests' start, read again after an
-	// early submission's system call: a request's latency starts before
-	// its resolution, and no later than its own.
+	// One clock reading stamps the requests' start, taken again after an
+	// early submission's system call or a mapper call (callMapper's own
+	// reading): a request's latency starts before its resolution, and
+	// includes no other request's waits.
 	now := q.eng.nowNs()
 	for _, r := range reqs {
+		q.mappedNs = 0
 		q.start(r, now)
 		q.fill()
-		if q.submitEarly() {
+		switch {
+		case q.submitEarly():
 			now = q.eng.nowNs()
+		case q.mappedNs != 0:
+			now = q.mappedNs
 		}
 	}
 	if len(q.finished) > 0 {

@@ -377,7 +377,8 @@ func (q *Queue) callMapper(r *Request, write bool, off, end, seq uint64) ([]mapc
 	} else {
 		reply, err = e.cfg.Mapper.MapRead(mr, q.replies[:0])
 	}
-	dt := uint64(e.nowNs() - t0)
+	q.mappedNs = e.nowNs()
+	dt := uint64(q.mappedNs - t0)
 	*mr = MapRequest{}
 	q.count(f, cMapperCalls, 1)
 	q.count(f, cMapperNs, dt)

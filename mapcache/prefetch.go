@@ -18,7 +18,7 @@ import "unsafe"
 // waited. Nothing is locked and nothing changes: a
 // prefetch of a slot or leaf that the cache replaces meanwhile costs a
 // wasted load, never a wrong answer. Small caches (no leaf index) cost
-// one atomic load per call.
+// a few atomic loads per call.
 //
 // A Prefetcher belongs to one goroutine.
 type Prefetcher struct {

@@ -48,17 +48,26 @@ func (p *Prefetcher) Ahead(c *Cache, off uint64) {
 	// The leaf's lines in two halves, so that fewer loads are in flight
 	// at once: the first half for the offset announced n/2 calls ago,
 	// the second for the one announced 3n/4 ago.
-	if q := p.ring[(p.at+n-n/2)%n]; q.c != nil {
+	if q := p.ring[back(p.at, n/2, n)]; q.c != nil {
 		q.c.forks[ReadFork].prefetchLeaf(q.off, 0)
 		q.c.forks[WriteFork].prefetchLeaf(q.off, 0)
 	}
-	if q := p.ring[(p.at+n-3*n/4)%n]; q.c != nil {
+	if q := p.ring[back(p.at, 3*n/4, n)]; q.c != nil {
 		q.c.forks[ReadFork].prefetchLeaf(q.off, 1)
 		q.c.forks[WriteFork].prefetchLeaf(q.off, 1)
 	}
 	if p.at++; p.at == n {
 		p.at = 0
 	}
+}
+
+// back is the ring index k places before i in a ring of n (k <= n), with
+// no division on the per-I/O path.
+func back(i, k, n int) int {
+	if i -= k; i < 0 {
+		i += n
+	}
+	return i
 }
 
 // prefetchSlot starts loading the index slot of off.

@@ -215,7 +215,9 @@ type FileGen struct {
 
 // NewFileGen returns clone's chooser over gens, one Generator per file.
 // With filesize and size both set, a pass covers at most size bytes of
-// all the files together (fio stops the job there).
+// all the files together, offsets drawn over the whole of each file (fio
+// stops the job there: filesize=16m size=2m reads 2 MiB at offsets over
+// the 16 MiB).
 func NewFileGen(j *Job, clone int, gens []*Generator) *FileGen {
 	g := &FileGen{gens: gens, left: make([]uint64, len(gens)), svc: j.FileService, cur: -1,
 		rng: rand.New(rand.NewPCG(j.RandSeed^0x66696c6573657276, uint64(clone)))}
@@ -225,7 +227,7 @@ func NewFileGen(j *Job, clone int, gens []*Generator) *FileGen {
 	for _, x := range gens {
 		g.span += x.PassBytes()
 	}
-	if len(gens) > 1 && j.FileSize[1] > 0 && j.Size > 0 {
+	if j.FileSize[1] > 0 && j.Size > 0 {
 		g.span = min(g.span, j.Size)
 	}
 	g.refill()
@@ -303,7 +305,7 @@ func (g *FileGen) choose() {
 
 // setFileSize sets filesize: one size, or a range lo-hi.
 func setFileSize(j *Job, v string) error {
-	lo, hi, isRange := strings.Cut(v, "-")
+	lo, hi, isRange := cutRange(v)
 	a, err := j.parseSize(lo)
 	if err != nil {
 		return err

@@ -236,6 +236,30 @@ func TestFileGenBudget(t *testing.T) {
 	}
 }
 
+// TestFileGenBudgetOneFile: size caps a pass over one file of filesize
+// too, its offsets drawn over the whole file (fio 3.33: filename=f
+// filesize=16m size=2m rw=randread bs=4k reads 512 distinct blocks spread
+// over the 16 MiB).
+func TestFileGenBudgetOneFile(t *testing.T) {
+	j := jobWith(t, "rw", "randread", "size", "2m", "filesize", "16m")
+	c := j.Clone()
+	c.Size = 16 << 20
+	g := NewFileGen(&j, 0, []*Generator{NewGenerator(&c, 0, 16<<20)})
+	if g.Span() != 2<<20 {
+		t.Fatalf("span %d, want 2 MiB", g.Span())
+	}
+	var hi uint64
+	seen := map[uint64]bool{}
+	for range g.Span() / 4096 {
+		_, io := g.Next()
+		hi = max(hi, io.Offset)
+		seen[io.Offset] = true
+	}
+	if len(seen) != 512 || hi < 8<<20 {
+		t.Errorf("%d distinct offsets up to %d, want 512 spread over 16 MiB", len(seen), hi)
+	}
+}
+
 // TestFileOptionErrors: refusals and bad combinations name the option.
 func TestFileOptionErrors(t *testing.T) {
 	for _, c := range []struct {

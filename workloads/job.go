@@ -414,6 +414,13 @@ const bareLogName = "\x00job name"
 // print them as notices.
 func (j *Job) Adjustments() []string { return j.adjusted }
 
+// note adds msg to the adjustments once.
+func (j *Job) note(msg string) {
+	if !slices.Contains(j.adjusted, msg) {
+		j.adjusted = append(j.adjusted, msg)
+	}
+}
+
 // Validate checks the options against each other, correcting the values
 // fio corrects (Adjustments).
 func (j *Job) Validate() error {
@@ -577,6 +584,20 @@ func (j *Job) Validate() error {
 	}
 	if j.Verify == "pattern" && len(j.VerifyPattern) == 0 {
 		bad("verify=pattern needs verify_pattern")
+	}
+	if j.Verify != "" && j.DoVerify && j.RW.Writes() && !j.VerifyOnly {
+		// Where iobench's verify differs from fio's, say so.
+		if j.Loops > 1 {
+			j.note(fmt.Sprintf("loops=%d with verify: the written blocks are read back once, after the last loop (fio reads them back after each loop)", j.Loops))
+		}
+		if j.NumJobs > 1 && j.OffsetIncrement == 0 && (j.Filename != "" || !j.NamesFiles()) {
+			j.note(fmt.Sprintf("numjobs=%d with verify on one target: each clone writes and reads back its own 1/%d of the region, so that none checks blocks another overwrote (fio's clones each write the whole region, and fio warns that their verify may fail)", j.NumJobs, j.NumJobs))
+		}
+	}
+	if vi, bs := j.VerifyInterval, j.MinBS(); vi > bs && bs > 0 && vi%512 == 0 {
+		// fio writes one header per I/O shorter than the interval.
+		j.VerifyInterval = bs
+		j.adjusted = append(j.adjusted, fmt.Sprintf("verify_interval=%d is above the smallest block size %d: lowered to %d (fio writes one header for each I/O shorter than the interval)", vi, bs, bs))
 	}
 	if vi := j.VerifyInterval; vi > 0 && (vi < 512 || vi%512 != 0 || j.MinBS()%vi != 0) {
 		bad("verify_interval=%d: want a multiple of 512 that divides the smallest block size %d", vi, j.MinBS())

@@ -124,7 +124,7 @@ var options = []Option{
 	{Name: "io_size", Arg: "size", Help: "bytes to transfer per pass, wrapping over the region (default: size); alias io_limit", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.IOSize, err = j.parseSize(v); return },
 		get: func(j *Job) string { return sizeString(j.IOSize) }},
-	intOption("number_ios", "n", "", "stop after this many I/Os (in each of loops)", 0, math.MaxInt32, func(j *Job) *int { return &j.NumberIOs }),
+	countOption("number_ios", "n", "", "stop after this many I/Os (in each of loops)", 0, math.MaxInt32, func(j *Job) *int { return &j.NumberIOs }),
 	{Name: "percentage_random", Arg: "pct", Default: "100", Help: "share of a random pattern's I/Os at random offsets; the others continue sequentially", kind: kindFloat,
 		set: func(j *Job, v string) (err error) { j.PercentageRandom, err = parsePct(v); return },
 		get: func(j *Job) string { return strconv.FormatFloat(j.PercentageRandom, 'g', -1, 64) }},
@@ -197,7 +197,7 @@ var options = []Option{
 	{Name: "verify_interval", Arg: "size", Help: "bytes per verify header (default: the smallest block size, at most 4k)", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.VerifyInterval, err = j.parseSize(v); return },
 		get: func(j *Job) string { return sizeString(j.VerifyInterval) }},
-	intOption("verify_backlog", "n", "", "after every n writes, let in-flight I/O finish and read those n back to check them", 0, math.MaxInt32, func(j *Job) *int { return &j.VerifyBacklog }),
+	countOption("verify_backlog", "n", "", "after every n writes, let in-flight I/O finish and read those n back to check them", 0, math.MaxInt32, func(j *Job) *int { return &j.VerifyBacklog }),
 	boolOption("do_verify", "bool", "1", "read the region back and check it after a writing job (0: only verify_backlog and reads check)", kindBool, func(j *Job) *bool { return &j.DoVerify }),
 	boolOption("verify_only", "bool", "", "only read back and check data an earlier run wrote", kindBool, func(j *Job) *bool { return &j.VerifyOnly }),
 	trimVerifyOption("trim_percentage", "percent of verify blocks trimmed before they are checked"),
@@ -418,7 +418,9 @@ var options = []Option{
 var aliases = map[string]string{"readwrite": "rw", "timeout": "runtime", "sqpoll": "sqthread_poll", "fixedbuffers": "fixedbufs",
 	"blocksize": "bs", "disable_bw": "disable_bw_measurement", "io_limit": "io_size", "ba": "blockalign",
 	"blocksize_range": "bsrange", "iodepth_batch": "iodepth_batch_submit", "iodepth_batch_complete": "iodepth_batch_complete_min",
-	"steadystate": "ss", "steadystate_duration": "ss_dur", "steadystate_ramp_time": "ss_ramp", "iomem": "mem"}
+	"steadystate": "ss", "steadystate_duration": "ss_dur", "steadystate_ramp_time": "ss_ramp", "iomem": "mem",
+	"ratemin": "rate_min", "nr_files": "nrfiles", "fileoffset": "offset", "ratecycle": "rate_cycle",
+	"blocksize_unaligned": "bs_unaligned", "wait_for_previous": "stonewall"}
 
 // noticeOptions are fio options that cannot change what iobench
 // measures; iobench accepts them and says why they make no difference.
@@ -533,6 +535,7 @@ var refusedOptions = map[string]string{
 	"opendir":                       "not implemented: name the files (filename, directory, nrfiles)",
 	"profile":                       "not implemented: fio's built-in profiles",
 	"rate_cycle":                    "not implemented: rate_min's bandwidth is taken over each second",
+	"rwmixcycle":                    "deprecated in fio, which refuses it too: it no longer has an effect; remove the line",
 	"rate_ignore_thinktime":         "not implemented: rate counts thinktime pauses",
 	"rate_iops_min":                 "not implemented: a minimum rate in IOPS (rate_min takes bytes per second)",
 	"rw_sequencer":                  "not implemented: rw's :N skips N bytes (sequential) or repeats an offset N times (random), as fio's default sequencer",
@@ -689,6 +692,7 @@ func setBS(j *Job, v string) error {
 	if len(parts) > 3 {
 		return fmt.Errorf("want at most three values (reads,writes,trims)")
 	}
+	given := len(parts)
 	for len(parts) < 3 {
 		parts = append(parts, parts[len(parts)-1])
 	}
@@ -697,44 +701,54 @@ func setBS(j *Job, v string) error {
 			parts[i] = "4k"
 		}
 	}
-	r, w, t := parts[0], parts[1], parts[2]
-	// A trim size other than the write size matters only to a job that
-	// trims (Validate); its syntax is checked now.
-	for _, sz := range strings.SplitN(t, "-", 2) {
-		if _, err := j.parseSize(sz); err != nil {
-			return fmt.Errorf("trim size %s: %w", t, err)
+	// Name the direction whose value is bad when several were given.
+	named := func(d int, err error) error {
+		if given == 1 {
+			return err
 		}
-	}
-	j.trimBS = ""
-	if t != w {
-		j.trimBS = t
+		return fmt.Errorf("%s size %s: %w", [...]string{"read", "write", "trim"}[d], parts[d], err)
 	}
 	var bs [2]uint64
 	var rng [2][2]uint64
-	for d, part := range []string{r, w} {
-		lo, hi, isRange := strings.Cut(part, "-")
+	for d, part := range parts {
+		lo, hi, isRange := cutRange(part)
 		a, err := j.parseSize(lo)
 		if err != nil {
-			return err
+			return named(d, err)
 		}
-		bs[d] = a
+		b := a
 		if isRange {
-			b, err := j.parseSize(hi)
-			if err != nil {
-				return err
-			}
-			if b < a {
-				// fio takes the bounds in either order.
-				a, b = b, a
-				bs[d] = a
-			}
-			if b > a {
-				rng[d] = [2]uint64{a, b}
+			if b, err = j.parseSize(hi); err != nil {
+				return named(d, err)
 			}
 		}
+		if d == 2 {
+			// A trim size other than the write size matters only to a
+			// job that trims (Validate); its syntax is checked now.
+			break
+		}
+		// fio takes the bounds in either order.
+		a, b = min(a, b), max(a, b)
+		bs[d] = a
+		if b > a {
+			rng[d] = [2]uint64{a, b}
+		}
+	}
+	j.trimBS = ""
+	if parts[2] != parts[1] {
+		j.trimBS = parts[2]
 	}
 	j.BS, j.BSRange = bs, rng
 	return nil
+}
+
+// cutRange splits a range lo-hi; fio also takes lo:hi when there is no
+// dash.
+func cutRange(v string) (lo, hi string, ok bool) {
+	if lo, hi, ok = strings.Cut(v, "-"); ok {
+		return lo, hi, ok
+	}
+	return strings.Cut(v, ":")
 }
 
 func bsString(j *Job) string {
@@ -873,8 +887,12 @@ func parsePattern(v string) ([]byte, error) {
 			return nil, fmt.Errorf("empty pattern")
 		}
 		return b, nil
-	case len(v) >= 3 && (v[0] == '"' && v[len(v)-1] == '"' || v[0] == '\'' && v[len(v)-1] == '\''):
+	case len(v) >= 3 && v[0] == '"' && v[len(v)-1] == '"':
 		return []byte(v[1 : len(v)-1]), nil
+	case len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'':
+		// fio 3.33 refuses the form; later fio reads the pattern from the
+		// file it names.
+		return nil, fmt.Errorf("%s: a single-quoted pattern names a file to read it from in newer fio (fio 3.33 refuses it); iobench reads no pattern files: give 0xHEX, a \"string\" or a number", v)
 	}
 	n, err := strconv.ParseUint(v, 10, 32)
 	if err != nil {
@@ -1255,6 +1273,25 @@ func intOption(name, arg, def, help string, lo, hi int, field func(*Job) *int) O
 	return Option{Name: name, Arg: arg, Default: def, Help: help, kind: kindInt,
 		set: func(j *Job, v string) (err error) { *field(j), err = parseInt(v, lo, hi); return },
 		get: func(j *Job) string { return strconv.Itoa(*field(j)) }}
+}
+
+// countOption is intOption for a count that fio reads as a value with an
+// optional unit (its STR_VAL options): number_ios=1k is 1024 I/Os, 1000
+// with kb_base=1000.
+func countOption(name, arg, def, help string, lo, hi int, field func(*Job) *int) Option {
+	o := intOption(name, arg, def, help, lo, hi, field)
+	o.set = func(j *Job, v string) error {
+		n, err := j.parseSize(v)
+		if err != nil {
+			return err
+		}
+		if n < uint64(lo) || n > uint64(hi) {
+			return fmt.Errorf("want %d..%d", lo, hi)
+		}
+		*field(j) = int(n)
+		return nil
+	}
+	return o
 }
 
 // boolOption is a switch (kindBool, or kindFlag for one given bare) held

@@ -189,12 +189,10 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 			}
 			// fio runs a section name that comes twice as two jobs.
 			inGlobal = false
+			// Every option of [global] applies to each job after it,
+			// stonewall and wait_for too, as in fio.
 			j := global.Clone()
 			j.Name = sect
-			// Per-job options do not inherit from [global].
-			j.Stonewall, j.WaitFor = false, ""
-			delete(j.set, "stonewall")
-			delete(j.set, "wait_for")
 			cur = &j
 			out.Lines = append(out.Lines, line)
 			continue
@@ -271,6 +269,9 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 			out.Notices = append(out.Notices, fmt.Sprintf("%s:%d: job %q: %s", name, line, j.Name, a))
 		}
 		if j.WaitFor != "" {
+			if j.WaitFor == j.Name {
+				return nil, perr("wait_for", fmt.Errorf("%w: job %q cannot wait for itself", ErrBadValue, j.Name))
+			}
 			if _, ok := names[j.WaitFor]; !ok {
 				return nil, perr("wait_for", fmt.Errorf("%w: no earlier job named %q", ErrBadValue, j.WaitFor))
 			}

@@ -80,6 +80,24 @@ thread
 	}
 }
 
+// TestGlobalStonewall checks that stonewall and wait_for in [global]
+// apply to every job after them, as fio's do: each job of the file below
+// is a group of its own (fio 3.33 runs them one after another).
+func TestGlobalStonewall(t *testing.T) {
+	f, err := Parse(strings.NewReader("[global]\nioengine=null\nsize=1m\nstonewall\n[a]\nrw=read\n[b]\nrw=read\n[c]\nwait_for_previous=0\nrw=read\n"), "g.fio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Groups) != 2 || len(f.Groups[0]) != 1 || len(f.Groups[1]) != 2 || !f.Jobs[1].Stonewall || f.Jobs[2].Stonewall {
+		t.Errorf("groups %v, stonewall %v %v %v", f.Groups, f.Jobs[0].Stonewall, f.Jobs[1].Stonewall, f.Jobs[2].Stonewall)
+	}
+	// A wait_for in [global] names a job that would wait for itself.
+	_, err = Parse(strings.NewReader("[global]\nioengine=null\nsize=1m\nwait_for=a\n[a]\nrw=read\n[b]\nrw=read\n"), "w.fio")
+	if err == nil || !strings.Contains(err.Error(), `job "a" cannot wait for itself`) {
+		t.Errorf("wait_for=a in [global]: %v", err)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	cases := []struct {
 		src    string
@@ -218,6 +236,47 @@ func TestFioCorrections(t *testing.T) {
 	if len(f.Notices) != 2 || !strings.HasPrefix(f.Notices[0], "fix.fio:1: job \"a\": iodepth_low=8 is above iodepth=4") ||
 		!strings.HasPrefix(f.Notices[1], "fix.fio:4: job \"b\": iodepth_batch_complete_max=2 is below") {
 		t.Errorf("notices %q", f.Notices)
+	}
+}
+
+// TestFioExampleForms: forms found in fio's own example and test job files
+// that fio 3.33 takes: a range written lo:hi, counts with units, a
+// verify_interval above the block size (lowered, as fio writes one header
+// per shorter I/O); and a single-quoted pattern, which it refuses.
+func TestFioExampleForms(t *testing.T) {
+	j := jobWith(t, "bsrange", "512:1M", "filesize", "1m:2m", "number_ios", "1k", "verify_backlog", "1m")
+	if j.BS[0] != 512 || j.BSRange[1] != [2]uint64{512, 1 << 20} || j.FileSize != [2]uint64{1 << 20, 2 << 20} ||
+		j.NumberIOs != 1024 || j.VerifyBacklog != 1<<20 {
+		t.Errorf("bs %v range %v filesize %v number_ios %d verify_backlog %d", j.BS, j.BSRange, j.FileSize, j.NumberIOs, j.VerifyBacklog)
+	}
+	if k := jobWith(t, "kb_base", "1000", "number_ios", "2k"); k.NumberIOs != 2000 {
+		t.Errorf("number_ios=2k with kb_base=1000: %d", k.NumberIOs)
+	}
+	v := jobWith(t, "bs", "512", "verify", "md5", "verify_interval", "1m")
+	if v.VerifyInterval != 512 || v.VerifyBlock() != 512 || len(v.Adjustments()) != 1 || !strings.Contains(v.Adjustments()[0], "lowered to 512") {
+		t.Errorf("verify_interval=1m bs=512: %d, %q", v.VerifyInterval, v.Adjustments())
+	}
+	for _, c := range []struct{ k, v, want string }{
+		{"bs", "4k,8x", "write size 8x"},
+		{"bsrange", "1k:4q", "unknown size unit"},
+		{"verify_interval", "768", ""},
+		{"buffer_pattern", "'t0027.pattern'", "single-quoted pattern names a file"},
+		{"number_ios", "-1", ""},
+	} {
+		j := NewJob("j")
+		err := j.Set(c.k, c.v)
+		if err == nil {
+			err = j.Validate()
+		}
+		if err == nil || c.want != "" && !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s=%s: %v, want an error saying %q", c.k, c.v, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "trim size") {
+			t.Errorf("%s=%s: %v names a trim size", c.k, c.v, err)
+		}
+	}
+	if j := jobWith(t, "buffer_pattern", `"ab"`); string(j.Buffers.Pattern) != "ab" {
+		t.Errorf(`buffer_pattern="ab": %q`, j.Buffers.Pattern)
 	}
 }
 

@@ -494,10 +494,33 @@ func TestEveryFioOptionKnown(t *testing.T) {
 	if len(names) < 100 {
 		t.Fatalf("fio --cmdhelp=all listed %d options:\n%s", len(names), out)
 	}
+	known := func(name string) bool {
+		_, ok := workloads.Lookup(name)
+		return ok || workloads.IsRefused(name) || workloads.IsNotice(name)
+	}
+	aliasRe := regexp.MustCompile(`(?m)^\s*alias: ([a-z0-9_]+)`)
+	aliases := 0
 	for _, m := range names {
 		name := m[1]
-		if _, ok := workloads.Lookup(name); !ok && !workloads.IsRefused(name) && !workloads.IsNotice(name) {
+		if !known(name) {
 			t.Errorf("fio's option %s is unknown to iobench", name)
 		}
+		// --cmdhelp=all leaves the aliases out; each option's own help
+		// names them.
+		help, err := exec.Command(fio, "--cmdhelp="+name).Output()
+		if err != nil {
+			t.Fatalf("fio --cmdhelp=%s: %v", name, err)
+		}
+		for _, a := range aliasRe.FindAllStringSubmatch(string(help), -1) {
+			aliases++
+			if !known(a[1]) {
+				t.Errorf("fio's alias %s (of %s) is unknown to iobench", a[1], name)
+			} else if workloads.Canonical(a[1]) != workloads.Canonical(name) && !workloads.IsRefused(a[1]) {
+				t.Errorf("fio's alias %s stands for %s; iobench takes it for %s", a[1], name, workloads.Canonical(a[1]))
+			}
+		}
+	}
+	if aliases < 10 {
+		t.Errorf("found %d aliases in fio's option help; its format changed?", aliases)
 	}
 }

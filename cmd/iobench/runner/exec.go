@@ -179,12 +179,6 @@ func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult
 		r.Err = errors.Join(errs...)
 		return []JobResult{r}
 	}
-	if j.Verify != "" && j.DoVerify && j.RW.Writes() {
-		for i := range s.files {
-			base, span := s.region(i)
-			s.written = append(s.written, newBlockSet(base, span, j.MinBS()))
-		}
-	}
 	workers, elapsed := s.runWorkers(rc, groupID)
 	var errs []error
 	intr := interrupted.Load()
@@ -197,12 +191,15 @@ func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult
 	case ios == 0 && !rc.stopped():
 		errs = append(errs, errNothingMeasured)
 	case j.Verify != "" && j.DoVerify && j.RW.Writes():
-		_, err := s.verifyPass(func(i int) *measure {
-			// Each file's reads go to the clone that wrote it
-			// first (clones with files of their own, as fio's
-			// clones each verify what they wrote).
-			return &workers[max(s.written[i].owner.Load(), 0)].measure
-		})
+		// Each clone reads back and checks what it wrote, as fio's
+		// clones each verify their own writes.
+		var parts []verifyPart
+		for _, w := range workers {
+			for k, fi := range s.tgt.clones[w.idx] {
+				parts = append(parts, verifyPart{file: fi, m: &w.measure, blocks: w.written[k]})
+			}
+		}
+		_, err := s.verifyPass(parts)
 		switch {
 		case errors.Is(err, errInterrupted):
 			intr = true
@@ -260,7 +257,11 @@ func (s *jobSetup) verifyOnly(res *JobResult) []error {
 // marks res instead of failing it.
 func (res *JobResult) verify(s *jobSetup) error {
 	m := newMeasure()
-	n, err := s.verifyPass(func(int) *measure { return m })
+	parts := make([]verifyPart, len(s.files))
+	for i := range parts {
+		parts[i] = verifyPart{file: i, m: m}
+	}
+	n, err := s.verifyPass(parts)
 	res.Dir[workloads.DirRead] = collect([]*measure{m}, -1).Dir[workloads.DirRead]
 	res.Verified += n
 	if errors.Is(err, errInterrupted) {
@@ -289,10 +290,6 @@ type jobSetup struct {
 	eng    *engine.Engine
 	files  []*engine.File // the engine's file over each device
 	sizes  []uint64       // bytes of each file
-	// written has, for each file, the blocks the workload wrote: the
-	// verify pass reads back those (fio's verify reads what was
-	// written, not the whole region). nil without a verify pass.
-	written []*blockSet
 }
 
 // blockSet is a set of the blocks of a job's region of a file, in units
@@ -300,14 +297,11 @@ type jobSetup struct {
 type blockSet struct {
 	base, span, unit uint64
 	bits             []atomic.Uint64
-	owner            atomic.Int32 // the first worker to mark a block; -1 before
 }
 
 func newBlockSet(base, span, unit uint64) *blockSet {
 	n := (span + unit - 1) / unit
-	b := &blockSet{base: base, span: span, unit: unit, bits: make([]atomic.Uint64, (n+63)/64)}
-	b.owner.Store(-1)
-	return b
+	return &blockSet{base: base, span: span, unit: unit, bits: make([]atomic.Uint64, (n+63)/64)}
 }
 
 // mark adds the blocks [off, off+n) touches.
@@ -714,7 +708,11 @@ type worker struct {
 	files []*engine.File // the clone's files, in file order
 	job   *workloads.Job
 	idx   int
-	lv    *live
+	// written has, for each of the clone's files, the blocks it wrote:
+	// the verify pass reads back those (fio's verify reads what was
+	// written, not the whole region). nil without a verify pass.
+	written []*blockSet
+	lv      *live
 	// lvIOs and lvBytes are what complete counted since the last
 	// publishLive: the live counters take them once per reap, not two
 	// atomic adds per I/O.
@@ -913,10 +911,13 @@ func (w *worker) start() error {
 	for k, fi := range s.tgt.clones[w.idx] {
 		w.files = append(w.files, s.files[fi])
 		gens[k] = workloads.NewGenerator(s.fileJob(fi), w.idx, s.sizes[fi])
-		if j.Verify != "" && j.NumJobs > 1 && s.tgt.shared {
+		if sliceForVerify(j, s.tgt.shared) {
 			// Clones write disjoint slices, so a read never races a write
 			// of another clone.
 			gens[k] = sliceGenerator(s.fileJob(fi), w.idx, s.sizes[fi])
+		}
+		if j.Verify != "" && j.DoVerify && j.RW.Writes() {
+			w.written = append(w.written, newBlockSet(gens[k].Base(), gens[k].Span(), j.MinBS()))
 		}
 	}
 	w.gen = workloads.NewFileGen(j, w.idx, gens)
@@ -1379,13 +1380,10 @@ func (w *worker) issue(r *engine.Request) bool {
 
 // noteWrite adds r's blocks to those the verify pass reads back.
 func (w *worker) noteWrite(r *engine.Request) {
-	if ws := w.setup.written; ws != nil {
-		for i, f := range w.setup.files {
+	if w.written != nil {
+		for k, f := range w.files {
 			if f == r.File {
-				if ws[i].owner.Load() < 0 {
-					ws[i].owner.CompareAndSwap(-1, int32(w.idx))
-				}
-				ws[i].mark(r.Offset, uint64(r.Length))
+				w.written[k].mark(r.Offset, uint64(r.Length))
 				return
 			}
 		}
@@ -1552,6 +1550,15 @@ func overlaps(inflight map[fileOffset]uint64, f *engine.File, io workloads.IO) b
 	return false
 }
 
+// sliceForVerify reports whether a verifying job's clones each write a
+// slice of their shared files rather than the whole region, as they do
+// when numjobs is over 1 and offset_increment does not already set them
+// apart (fio's clones each write the whole file, and fio warns that their
+// verify may then fail).
+func sliceForVerify(j *workloads.Job, shared bool) bool {
+	return j.Verify != "" && j.NumJobs > 1 && shared && j.OffsetIncrement == 0
+}
+
 // sliceGenerator gives clone idx its own 1/numjobs of the region.
 func sliceGenerator(j *workloads.Job, idx int, size uint64) *workloads.Generator {
 	c := j.Clone()
@@ -1588,17 +1595,17 @@ func (s *jobSetup) prefill() error {
 	return nil
 }
 
-// verifyPass reads back the blocks of each file the workload wrote (all
-// of the job's region when that is not known: verify_only) and checks
-// them, as fio's verify phase does: reads of the job's smallest block
-// size, iodepth of them in flight, each recorded as a read (fio counts
-// its verify reads in the read statistics), with the bytes checked and
-// the time of the file's pass (the reads' runtime), in the measure
-// measureOf gives for the file. A mismatch stops the pass; of the
+// verifyPass reads back the blocks each part names (the blocks a clone
+// wrote to a file, or all of the job's region when that is not known:
+// verify_only) and checks them, as fio's verify phase does: reads of the
+// job's smallest block size, iodepth of them in flight, each recorded as
+// a read (fio counts its verify reads in the read statistics), with the
+// bytes checked and the time of the part's pass (the reads' runtime), in
+// the part's measure. A mismatch stops the pass; of the
 // reads then in flight, the bad block with the lowest offset is the one
 // reported, so the first bad block is named whatever order the reads
 // complete in.
-func (s *jobSetup) verifyPass(measureOf func(file int) *measure) (uint64, error) {
+func (s *jobSetup) verifyPass(parts []verifyPart) (uint64, error) {
 	j := s.job
 	v := verifyRun{s: s, ver: newVerifier(j), unit: j.MinBS()}
 	for range max(j.IODepth, 1) {
@@ -1615,19 +1622,27 @@ func (s *jobSetup) verifyPass(measureOf func(file int) *measure) (uint64, error)
 	}
 	defer q.Close() // first: nothing is in flight when the buffers go back
 	v.q, v.done = q, make([]*engine.Request, 0, len(v.idle))
-	for i := range s.files {
-		v.m = measureOf(i)
+	for _, p := range parts {
+		v.m = p.m
 		start := time.Now()
-		err := v.file(i)
+		err := v.file(p)
 		v.m.verifyTime += time.Since(start)
 		if err != nil {
 			if len(s.files) > 1 && !errors.Is(err, errInterrupted) {
-				err = fmt.Errorf("%s: %w", s.tgt.paths[i], err)
+				err = fmt.Errorf("%s: %w", s.tgt.paths[p.file], err)
 			}
 			return v.n, err
 		}
 	}
 	return v.n, nil
+}
+
+// verifyPart is what one step of a verify pass reads back: the blocks of
+// a file (its whole region when blocks is nil), recorded in m.
+type verifyPart struct {
+	file   int
+	m      *measure
+	blocks *blockSet
 }
 
 // verifyRun is one verify pass: its queue, its idle requests (each with a
@@ -1643,16 +1658,17 @@ type verifyRun struct {
 	n          uint64 // bytes checked
 }
 
-// file reads back and checks file i's blocks (see verifyPass).
-func (v *verifyRun) file(i int) error {
-	s, f := v.s, v.s.files[i]
-	base, span := s.region(i)
+// file reads back and checks the blocks of p (see verifyPass).
+func (v *verifyRun) file(p verifyPart) error {
+	s, f := v.s, v.s.files[p.file]
+	base, span := s.region(p.file)
 	blocks := func(yield func(uint64) bool) {
 		for off := uint64(0); off < span && yield(off); off += v.unit {
 		}
 	}
-	if s.written != nil {
-		blocks = s.written[i].blocks()
+	if p.blocks != nil {
+		base, span = p.blocks.base, p.blocks.span
+		blocks = p.blocks.blocks()
 	}
 	next, stop := iter.Pull(blocks)
 	defer stop()

@@ -430,6 +430,34 @@ func TestVerifyReadsCounted(t *testing.T) {
 			t.Errorf("clone %d: %d writes, %d reads read back; want 1024 each", i, j.Write.TotalIOs, j.Read.TotalIOs)
 		}
 	}
+	// Clones on one file: each reads back its own writes, whether they
+	// write slices of the region (with a notice) or regions of their own
+	// set apart by offset_increment (as fio's: 64 writes and 64 reads
+	// each below; clone 1 writes at 2-3 MiB, past the first clone's
+	// region).
+	for _, c := range []struct {
+		args   []string
+		writes uint64
+		notice string
+	}{
+		{[]string{"--rw=write", "--size=1m", "--bs=16k"}, 32, "each clone writes and reads back its own 1/2"},
+		{[]string{"--rw=write", "--size=1m", "--bs=16k", "--offset_increment=2m"}, 64, ""},
+		{[]string{"--rw=randwrite", "--size=1m", "--bs=16k", "--offset_increment=2m", "--iodepth=8"}, 64, ""},
+	} {
+		code, out, errs := run(t, append([]string{"--filename=" + path, "--name=s", "--numjobs=2", "--verify=crc32c", "--output-format=json"}, c.args...)...)
+		var got struct{ Jobs []job }
+		if err := json.Unmarshal([]byte(out), &got); code != 0 || err != nil || len(got.Jobs) != 2 {
+			t.Fatalf("%v: exit %d (%s), %v:\n%s", c.args, code, errs, err, out)
+		}
+		for i, j := range got.Jobs {
+			if j.Write.TotalIOs != c.writes || j.Read.TotalIOs != c.writes {
+				t.Errorf("%v: clone %d wrote %d blocks and read back %d; want %d each", c.args, i, j.Write.TotalIOs, j.Read.TotalIOs, c.writes)
+			}
+		}
+		if c.notice != "" && !strings.Contains(errs, c.notice) || c.notice == "" && strings.Contains(errs, "notice") {
+			t.Errorf("%v: stderr %q, want notice %q", c.args, errs, c.notice)
+		}
+	}
 	code, out, errs = run(t, append(common, "--rw=read", "--verify_only")...)
 	if j := decode(out); code != 0 || j.Read.IOBytes != 8<<20 || j.Read.TotalIOs != 2048 {
 		t.Errorf("verify_only: exit %d (%s), read %d bytes in %d I/Os", code, errs, j.Read.IOBytes, j.Read.TotalIOs)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -75,6 +76,22 @@ const Pragma = "#iobench:"
 const maxIncludeDepth = 16
 
 // srcLine is one line of a job file or of a file it includes.
+// optLines maps an option's name to the line that last set it.
+type optLines map[string]srcLine
+
+// of returns the line of the option a message about a job starts with
+// ("verify_interval=1048576: ..."), or def.
+func (o optLines) of(msg string, def srcLine) srcLine {
+	name := msg
+	if i := strings.IndexAny(msg, "=: ,"); i > 0 {
+		name = msg[:i]
+	}
+	if at, ok := o[Canonical(name)]; ok {
+		return at
+	}
+	return def
+}
+
 type srcLine struct {
 	file string
 	line int
@@ -142,6 +159,10 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 	}
 	var cur *Job // nil: before any section
 	inGlobal := false
+	// Where each option of [global] and of the job being read was last
+	// set, and of each job read: a job's error names the option's line.
+	globalAt, curAt := optLines{}, optLines(nil)
+	var jobAt []optLines
 	lines, err := readLines(r, name, 0, nil)
 	if err != nil {
 		return nil, err
@@ -167,6 +188,7 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 				if err := setOpt(cur, k, v, out, at.file, line, true); err != nil {
 					return nil, err
 				}
+				curAt[Canonical(strings.TrimSpace(k))] = at
 			}
 			continue
 		case text[0] == '#' || text[0] == ';':
@@ -181,10 +203,11 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 			}
 			if cur != nil && !inGlobal {
 				out.Jobs = append(out.Jobs, *cur)
+				jobAt = append(jobAt, curAt)
 			}
 			if strings.EqualFold(sect, "global") {
 				inGlobal = true
-				cur = &global
+				cur, curAt = &global, globalAt
 				continue
 			}
 			// fio runs a section name that comes twice as two jobs.
@@ -193,7 +216,7 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 			// stonewall and wait_for too, as in fio.
 			j := global.Clone()
 			j.Name = sect
-			cur = &j
+			cur, curAt = &j, maps.Clone(globalAt)
 			out.Lines = append(out.Lines, line)
 			continue
 		}
@@ -223,21 +246,26 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 			if unknown == nil {
 				unknown = err
 			}
+			continue
 		}
+		curAt[Canonical(strings.TrimSpace(k))] = at
 	}
 	if unknown != nil {
 		return nil, unknown
 	}
 	if cur != nil && !inGlobal {
 		out.Jobs = append(out.Jobs, *cur)
+		jobAt = append(jobAt, curAt)
 	}
 	if len(opts.Sections) > 0 {
 		var kept []Job
 		var keptLines []int
+		var keptAt []optLines
 		for i, j := range out.Jobs {
 			if slices.Contains(opts.Sections, j.Name) {
 				kept = append(kept, j)
 				keptLines = append(keptLines, out.Lines[i])
+				keptAt = append(keptAt, jobAt[i])
 			}
 		}
 		for _, s := range opts.Sections {
@@ -245,7 +273,7 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 				return nil, &ParseError{File: name, Line: line, Err: fmt.Errorf("%w: no job section [%s]", ErrSyntax, s)}
 			}
 		}
-		out.Jobs, out.Lines = kept, keptLines
+		out.Jobs, out.Lines, jobAt = kept, keptLines, keptAt
 		// A wait_for naming a job left out has nothing to wait for.
 		for i := range out.Jobs {
 			if w := out.Jobs[i].WaitFor; w != "" && !slices.Contains(opts.Sections, w) {
@@ -263,12 +291,15 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 		line = out.Lines[i]
 		at = srcLine{file: name, line: line}
 		if err := j.Validate(); err != nil {
+			at = jobAt[i].of(err.Error(), at)
 			return nil, perr("", fmt.Errorf("job %q: %w", j.Name, err))
 		}
 		for _, a := range j.Adjustments() {
-			out.Notices = append(out.Notices, fmt.Sprintf("%s:%d: job %q: %s", name, line, j.Name, a))
+			w := jobAt[i].of(a, at)
+			out.Notices = append(out.Notices, fmt.Sprintf("%s:%d: job %q: %s", w.file, w.line, j.Name, a))
 		}
 		if j.WaitFor != "" {
+			at = jobAt[i].of("wait_for", at)
 			if j.WaitFor == j.Name {
 				return nil, perr("wait_for", fmt.Errorf("%w: job %q cannot wait for itself", ErrBadValue, j.Name))
 			}

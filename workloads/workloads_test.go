@@ -118,12 +118,14 @@ func TestParseErrors(t *testing.T) {
 		{"rw=read\n[a]\n", 1, "", ErrSyntax},
 		{"[a\nrw=read\n", 1, "", ErrSyntax},
 		{"[global]\nbs=4k\n", 2, "", ErrSyntax},
-		{"[a]\nwait_for=b\n", 1, "wait_for", ErrBadValue},
+		{"[a]\nwait_for=b\n", 2, "wait_for", ErrBadValue},
+		{"[global]\nrate=1m\nrate_iops=9\n[a]\nrw=read\n", 2, "", nil},
+		{"[global]\nverify=md5\n[a]\nbs=4k\n[b]\nbs=512\nverify_interval=768\n", 7, "", nil},
 		{"[a]\nrandom_distribution=zipf:1\n", 2, "random_distribution", ErrBadValue},
 		{"[a]\nrandom_distribution=zoned:50/50:40/50\n", 2, "random_distribution", ErrBadValue},
 		{"[a]\nbssplit=4k/60:8k/60\n", 2, "bssplit", ErrBadValue},
 		{"[a]\nruntime=abc\n", 2, "runtime", ErrBadValue},
-		{"[a]\n#iobench: mapper=zfs\n", 1, "", nil},
+		{"[a]\n#iobench: mapper=zfs\n", 2, "", nil},
 		{"[a]\nioengine=psync\n", 2, "ioengine", ErrRefused},
 		{"[a]\nioengine=libaio\n", 2, "ioengine", ErrRefused},
 		{"[a]\nzonemode=zbd\n", 2, "zonemode", ErrRefused},
@@ -233,8 +235,8 @@ func TestFioCorrections(t *testing.T) {
 		len(g.Notices) != 1 || !strings.Contains(g.Notices[0], "on a line of its own") {
 		t.Errorf("pragma after a value: %v %v", err, g)
 	}
-	if len(f.Notices) != 2 || !strings.HasPrefix(f.Notices[0], "fix.fio:1: job \"a\": iodepth_low=8 is above iodepth=4") ||
-		!strings.HasPrefix(f.Notices[1], "fix.fio:4: job \"b\": iodepth_batch_complete_max=2 is below") {
+	if len(f.Notices) != 2 || !strings.HasPrefix(f.Notices[0], "fix.fio:3: job \"a\": iodepth_low=8 is above iodepth=4") ||
+		!strings.HasPrefix(f.Notices[1], "fix.fio:6: job \"b\": iodepth_batch_complete_max=2 is below") {
 		t.Errorf("notices %q", f.Notices)
 	}
 }

@@ -76,6 +76,9 @@ const Pragma = "#iobench:"
 const maxIncludeDepth = 16
 
 // srcLine is one line of a job file or of a file it includes.
+// maxErrors is the most bad options one parse reports.
+const maxErrors = 10
+
 // optLines maps an option's name to the line that last set it.
 type optLines map[string]srcLine
 
@@ -168,7 +171,9 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 		return nil, err
 	}
 	var at srcLine
-	var unknown error // the first unknown option (see below)
+	// Bad options do not stop the reading: every one is reported, as fio
+	// lists them, those iobench does not know last (see below).
+	var bad, unknown []error
 	line := 0
 	perr := func(opt string, err error) error {
 		return &ParseError{File: at.file, Line: at.line, Option: opt, Err: err}
@@ -233,25 +238,28 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 		k, v, _ := strings.Cut(text, "=")
 		v, err := expandValue(strings.TrimSpace(v))
 		if err != nil {
-			return nil, perr(strings.TrimSpace(k), fmt.Errorf("%w: %w", ErrBadValue, err))
+			bad = append(bad, perr(strings.TrimSpace(k), fmt.Errorf("%w: %w", ErrBadValue, err)))
+			continue
 		}
 		if err := setOpt(cur, k, v, out, at.file, line, false); err != nil {
-			if !errors.Is(err, ErrUnknownOption) {
-				return nil, err
-			}
 			// An option iobench does not know may be an I/O engine's
 			// that comes before its ioengine= (nfs_url, then
 			// ioengine=nfs): that ioengine's refusal says more, so
-			// the first unknown option waits for the end of the file.
-			if unknown == nil {
-				unknown = err
+			// unknown options come after the other errors.
+			if errors.Is(err, ErrUnknownOption) {
+				unknown = append(unknown, err)
+			} else {
+				bad = append(bad, err)
 			}
 			continue
 		}
 		curAt[Canonical(strings.TrimSpace(k))] = at
 	}
-	if unknown != nil {
-		return nil, unknown
+	if bad = append(bad, unknown...); len(bad) > 0 {
+		if len(bad) > maxErrors {
+			bad = append(bad[:maxErrors], fmt.Errorf("%s: %d more bad options not shown", name, len(bad)-maxErrors))
+		}
+		return nil, errors.Join(bad...)
 	}
 	if cur != nil && !inGlobal {
 		out.Jobs = append(out.Jobs, *cur)

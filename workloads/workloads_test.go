@@ -898,13 +898,22 @@ func TestBareLogOptions(t *testing.T) {
 
 // TestEngineOptionBeforeIOEngine: an I/O engine's own option before its
 // ioengine= line (fio's nfs.fio: nfs_url, then ioengine=nfs) is reported
-// as the engine iobench does not run, not as an unknown option; an
-// unknown option with no such engine is still reported, with its line.
+// after the engine iobench does not run; every bad option of a file is
+// reported, as fio lists them, unknown ones last, each with its line.
 func TestEngineOptionBeforeIOEngine(t *testing.T) {
 	_, err := Parse(strings.NewReader("[global]\nnfs_url=nfs://127.0.0.1/nfs\nioengine=nfs\n[j]\nrw=read\nsize=1m\n"), "nfs.fio")
 	var pe *ParseError
-	if !errors.As(err, &pe) || pe.Option != "ioengine" || pe.Line != 3 || errors.Is(err, ErrUnknownOption) {
-		t.Errorf("nfs_url before ioengine=nfs: %v, want the ioengine refused at line 3", err)
+	if !errors.As(err, &pe) || pe.Option != "ioengine" || pe.Line != 3 || !strings.HasSuffix(err.Error(), `nfs.fio:2: option "nfs_url": unknown option: "nfs_url"`) {
+		t.Errorf("nfs_url before ioengine=nfs: %v, want the ioengine refused at line 3, then nfs_url", err)
+	}
+	_, err = Parse(strings.NewReader("[j]\nbs=4q\nrw=read\nbogus=1\nsize=1m\niodepth=0\n"), "m.fio")
+	if got := strings.Split(fmt.Sprint(err), "\n"); len(got) != 3 || !strings.HasPrefix(got[0], "m.fio:2: option \"bs\"") ||
+		!strings.HasPrefix(got[1], "m.fio:6: option \"iodepth\"") || !strings.HasPrefix(got[2], "m.fio:4: option \"bogus\"") {
+		t.Errorf("three bad options: %q, want lines 2, 6, then the unknown 4", got)
+	}
+	_, err = Parse(strings.NewReader("[j]\n"+strings.Repeat("bs=4q\n", 12)), "many.fio")
+	if got := strings.Split(fmt.Sprint(err), "\n"); len(got) != 11 || got[10] != "many.fio: 2 more bad options not shown" {
+		t.Errorf("twelve bad options: %q", got)
 	}
 	_, err = Parse(strings.NewReader("[j]\nrw=read\nbogus=1\nsize=1m\nalso_bogus=2\n"), "b.fio")
 	if !errors.As(err, &pe) || pe.Option != "bogus" || pe.Line != 3 || !errors.Is(err, ErrUnknownOption) {

@@ -35,10 +35,12 @@ func (io IO) Dir() int {
 //   - randread, randwrite, randrw with random_distribution=random: every
 //     block once per pass in a scrambled order (a full-period sequence,
 //     no memory per block), unless norandommap, which draws independently;
-//   - zipf, pareto: hot blocks at the start of the region, the heat falling
-//     off with rank; normal: centred on the middle of the region with σ a
-//     percentage of it; zoned: the given share of I/O to each zone, zones
-//     laid out from the start.
+//   - zipf, pareto, normal: skewed as fio skews them, the heat falling off
+//     with rank (zipf, pareto) or around the mean (normal: fio's mean of 12
+//     uniform draws, spread further by a non-zero deviation), each value
+//     placed as fio places it (scatter): the hottest blocks lie spread
+//     over the region, not side by side; zoned: the given share of I/O to
+//     each zone, zones laid out from the start.
 //
 // rw and randrw choose each I/O's direction by rwmixread. The trim
 // patterns give trims (trimwrite and randtrimwrite too: the runner writes
@@ -73,7 +75,8 @@ type Generator struct {
 	useMap bool
 	zipf   zipfGen
 	pow    float64 // pareto exponent
-	sigma  float64 // normal: σ in blocks
+	spread uint64  // normal: width of the deviation added, in blocks (0: none)
+	off    uint64  // zipf, pareto, normal: where scatter puts value 0
 	zones  []Zone
 }
 
@@ -103,6 +106,13 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 	}
 	g.rng = rand.New(rand.NewPCG(seed, seed^0x5851f42d4c957f2d))
 	g.nBlk = max(g.span/g.unit, 1)
+	if j.Dist.HasCenter {
+		g.off = uint64(j.Dist.Center * float64(g.nBlk))
+		if g.dist == "normal" {
+			// normal's values gather around the middle already.
+			g.off = uint64(int64((j.Dist.Center - 0.5) * float64(g.nBlk)))
+		}
+	}
 	switch g.dist {
 	case "", "random":
 		g.dist = "random"
@@ -110,10 +120,19 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 		g.perm = newPermutation(g.nBlk, g.rng)
 	case "zipf":
 		g.zipf = newZipf(g.nBlk, j.Dist.Param, g.rng)
+		if !j.Dist.HasCenter {
+			g.off = g.rng.Uint64()
+		}
 	case "pareto":
 		g.pow = math.Log(j.Dist.Param) / math.Log(1-j.Dist.Param)
+		if !j.Dist.HasCenter {
+			g.off = g.rng.Uint64()
+		}
 	case "normal":
-		g.sigma = j.Dist.Param / 100 * float64(g.nBlk)
+		if j.Dist.Param > 0 {
+			// fio's width: dev percent of the blocks, at most half.
+			g.spread = min(uint64(math.Ceil(float64(g.nBlk)*j.Dist.Param/100)), g.nBlk/2)
+		}
 	case "zoned":
 		g.zones = j.Dist.Zones
 	}
@@ -266,16 +285,11 @@ func (g *Generator) randomBlock() uint64 {
 	n := g.nBlk
 	switch g.dist {
 	case "zipf":
-		return g.zipf.next() % n
+		return g.scatter(g.zipf.next())
 	case "pareto":
-		return min(uint64(float64(n-1)*math.Pow(g.rng.Float64(), g.pow)), n-1)
+		return g.scatter(uint64(float64(n-1) * math.Pow(g.rng.Float64(), g.pow)))
 	case "normal":
-		for {
-			x := g.rng.NormFloat64()*g.sigma + float64(n)/2
-			if x >= 0 && x < float64(n) {
-				return uint64(x)
-			}
-		}
+		return g.scatter(g.normal())
 	case "zoned":
 		p := g.rng.Float64() * 100
 		start := 0.0
@@ -293,6 +307,39 @@ func (g *Generator) randomBlock() uint64 {
 		return g.perm.next()
 	}
 	return g.rng.Uint64N(n)
+}
+
+// goldenRatio64 is 2^64 divided by the golden ratio, the multiplier of
+// Fibonacci hashing (fio's __hash_u64).
+const goldenRatio64 = 0x61c8864680b583eb
+
+// scatter places value v of a skewed distribution (a zipf rank, hottest
+// first; a pareto or normal draw) as fio does: v times goldenRatio64,
+// plus g.off, modulo the blocks, in 64-bit arithmetic. Neighbouring values
+// land far apart (rank k+1 lies goldenRatio64 mod n blocks after rank k),
+// so the hot set is spread over the region rather than packed at one
+// place, and a device or cache sees fio's pattern.
+func (g *Generator) scatter(v uint64) uint64 { return (v*goldenRatio64 + g.off) % g.nBlk }
+
+// normal draws fio's normal value: the mean (rounded up) of 12 uniform
+// draws over [0, n], plus, with a deviation, a uniform draw over
+// [-spread/2, spread/2), halved until the sum stays below n. The sum may
+// wrap below zero, as fio's unsigned one does.
+func (g *Generator) normal() uint64 {
+	n := g.nBlk
+	var sum uint64
+	for range 12 {
+		sum += g.rng.Uint64N(n + 1)
+	}
+	sum = (sum + 11) / 12
+	if g.spread > 0 {
+		dev := int64(g.rng.Uint64N(g.spread)) - int64(g.spread/2)
+		for dev+int64(sum) >= int64(n) {
+			dev /= 2
+		}
+		sum = uint64(int64(sum) + dev)
+	}
+	return sum
 }
 
 // permutation visits every value in [0, n) once per period, in a scrambled

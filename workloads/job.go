@@ -55,8 +55,13 @@ const (
 // Dist is a random distribution (fio's random_distribution=).
 type Dist struct {
 	Kind  string  // "random", "zipf", "pareto", "normal", "zoned"
-	Param float64 // zipf θ, pareto h, normal σ (percent of the range)
-	Zones []Zone  // zoned: access share and size share, in percent
+	Param float64 // zipf θ, pareto h, normal deviation (fio's, 0..100)
+	// Center, with HasCenter, places the distribution's base at this
+	// fraction of the region (fio's third field, zipf:1.2:0.25); without
+	// it zipf and pareto start at a random block, normal at the middle.
+	Center    float64
+	HasCenter bool
+	Zones     []Zone // zoned: access share and size share, in percent
 }
 
 // Zone is one part of a zoned distribution: AccessPct of the I/O goes to
@@ -73,6 +78,9 @@ func (d Dist) String() string {
 			parts = append(parts, fmt.Sprintf("%g/%g", z.AccessPct, z.SizePct))
 		}
 		return "zoned:" + strings.Join(parts, ":")
+	}
+	if d.HasCenter {
+		return fmt.Sprintf("%s:%g:%g", d.Kind, d.Param, d.Center)
 	}
 	return fmt.Sprintf("%s:%g", d.Kind, d.Param)
 }

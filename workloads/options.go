@@ -148,7 +148,7 @@ var options = []Option{
 			j.Direct = !b
 			return err
 		}, get: func(j *Job) string { return boolString(!j.Direct) }},
-	{Name: "random_distribution", Arg: "dist", Default: "random", Help: "random, zipf:θ, pareto:h, normal:σ%, zoned:a/s:...", kind: kindString,
+	{Name: "random_distribution", Arg: "dist", Default: "random", Help: "random, zipf:θ, pareto:h, normal:dev (fio's deviation, 0 to 100), each with an optional :center (0 to 1), or zoned:a/s:...; zipf, pareto and normal spread their hot blocks over the region as fio does", kind: kindString,
 		set: func(j *Job, v string) (err error) { j.Dist, err = ParseDist(v); return },
 		get: func(j *Job) string { return j.Dist.String() }},
 	boolOption("norandommap", "bool", "", "random offsets may repeat before every block was hit once", kindBool, func(j *Job) *bool { return &j.NoRandomMap }),
@@ -1055,37 +1055,43 @@ func setFilenameFormat(j *Job, v string) error {
 }
 
 // ParseDist parses random_distribution: random, zipf:θ, pareto:h,
-// normal:σ (a percentage of the range), zoned:a/s:a/s:... (access percent
-// to size percent, from the start of the range; both sum to 100).
+// normal:dev (fio's deviation, 0 up to 100), each with an optional
+// :center (0..1), and zoned:a/s:a/s:... (access percent to size percent,
+// from the start of the range; both sum to 100). The ranges and defaults
+// are fio's: zipf 1.1 (θ not 1), pareto 0.2 in (0, 1), normal 0.
 func ParseDist(v string) (Dist, error) {
 	kind, arg, hasArg := strings.Cut(strings.ToLower(strings.TrimSpace(v)), ":")
 	d := Dist{Kind: kind}
-	num := func(lo, hi float64, def float64) error {
+	num := func(def float64, ok func(float64) bool, want string) error {
+		d.Param = def
 		if !hasArg {
-			d.Param = def
 			return nil
 		}
-		p, err := strconv.ParseFloat(arg, 64)
-		if err != nil || !(p > lo) || !(p < hi) {
-			return fmt.Errorf("%s parameter %q: want a number in (%g, %g)", kind, arg, lo, hi)
+		p, c, hasCenter := strings.Cut(arg, ":")
+		x, err := strconv.ParseFloat(p, 64)
+		if err != nil || !ok(x) {
+			return fmt.Errorf("%s parameter %q: want %s", kind, p, want)
 		}
-		d.Param = p
+		d.Param = x
+		if hasCenter {
+			y, err := strconv.ParseFloat(c, 64)
+			if err != nil || !(y >= 0 && y <= 1) {
+				return fmt.Errorf("%s center %q: want a fraction of the region, 0 to 1", kind, c)
+			}
+			d.Center, d.HasCenter = y, true
+		}
 		return nil
 	}
 	switch kind {
 	case "random":
 		return d, nil
 	case "zipf":
-		err := num(0, 100, 1.1)
-		if err == nil && d.Param == 1 {
-			err = fmt.Errorf("zipf parameter 1 is not allowed (use 0.99 or 1.01)")
-		}
-		return d, err
+		return d, num(1.1, func(x float64) bool { return x > 0 && x < 100 && x != 1 }, "θ in (0, 100), not 1 (use 0.99 or 1.01)")
 	case "pareto":
-		return d, num(0, 1, 0.2)
+		return d, num(0.2, func(x float64) bool { return x > 0 && x < 1 }, "h in (0, 1)")
 	case "normal", "gauss":
 		d.Kind = "normal"
-		return d, num(0, 100.0001, 10)
+		return d, num(0, func(x float64) bool { return x >= 0 && x < 100 }, "a deviation in [0, 100)")
 	case "zoned":
 		if !hasArg {
 			return d, fmt.Errorf("zoned needs zones, e.g. zoned:60/10:30/20:10/70")
@@ -1129,7 +1135,7 @@ func ParseDist(v string) (Dist, error) {
 		}
 		return d, nil
 	}
-	return d, fmt.Errorf("%q: want random, zipf:θ, pareto:h, normal:σ or zoned:a/s", v)
+	return d, fmt.Errorf("%q: want random, zipf:θ, pareto:h, normal:dev (each with an optional :center) or zoned:a/s", v)
 }
 
 func boolString(b bool) string {

@@ -69,6 +69,11 @@ type Generator struct {
 	rng                           *rand.Rand
 	pos                           [2]uint64
 
+	// Steer, when set, may change the direction rwmixread drew for the
+	// next I/O of rw or randrw (true: write): the runner's rate caps steer
+	// it as fio's do.
+	Steer func(write bool) bool
+
 	dist   string
 	nBlk   uint64
 	perm   permutation
@@ -173,6 +178,9 @@ func (g *Generator) Next() IO {
 		write = true
 	case ReadWrite, RandRW:
 		write = g.rng.Float64() >= g.readShare
+		if g.Steer != nil {
+			write = g.Steer(write)
+		}
 	case Trim, RandTrim, TrimWrite, RandTrimWrite:
 		trim = true
 	}

@@ -925,7 +925,7 @@ func (w *worker) start() error {
 		w.ver = newVerifier(j)
 		w.inflight = map[fileOffset]uint64{}
 	}
-	if w.ver == nil {
+	if w.ver == nil && !steered(j) {
 		w.pf = mapcache.NewPrefetcher(aheadIOs)
 		w.ahead = make([]lookahead, aheadIOs)
 		for i := range w.ahead {
@@ -952,6 +952,11 @@ func (w *worker) start() error {
 		w.deadline = w.rampEnd.Add(j.Runtime)
 	}
 	w.pacer = newPacer(j, now, j.RandSeed+uint64(w.idx))
+	if steered(j) {
+		for i := range w.gen.Files() {
+			w.gen.Gen(i).Steer = w.pacer.steer
+		}
+	}
 	w.lat = newLatTarget(j, now)
 	// The bytes of the whole job: a pass over the region per loop; with
 	// io_size, a pass of at most io_size per loop, and io_size at least
@@ -1103,15 +1108,16 @@ func eagerSubmit(j *workloads.Job) int {
 
 // submitFirst fills the queue to iodepth.
 func (w *worker) submitFirst() error {
-	n := 0
+	now, submitted := time.Now(), 0
+	if w.pacer != nil {
+		w.pacer.now = now
+	}
+	// Each I/O is scheduled before the next is drawn: a rate cap
+	// steers the next one's direction by what is scheduled (steer).
 	for i := range w.reqs {
 		if !w.issue(&w.reqs[i]) {
 			break
 		}
-		n++
-	}
-	now, submitted := time.Now(), 0
-	for i := range n {
 		ok, err := w.admit(&w.reqs[i], now)
 		if err != nil {
 			return err
@@ -1182,6 +1188,9 @@ func (w *worker) loop() error {
 		// The clock is read once per reap, not per I/O: reading it costs
 		// more than anything else the loop does per I/O.
 		now := time.Now()
+		if w.pacer != nil {
+			w.pacer.now = now
+		}
 		w.pastDeadline = !w.deadline.IsZero() && !now.Before(w.deadline)
 		if !w.measuring && !now.Before(w.rampEnd) {
 			w.measuring, w.measureStart = true, now

@@ -25,6 +25,9 @@ type pacer struct {
 	poisson    [2]time.Time
 	// thinktime: I/Os since the last pause.
 	sinceThink int
+	// now is the worker's clock of the I/Os being issued (read once per
+	// reap), which steer compares with as admit does.
+	now time.Time
 }
 
 // newPacer returns the pacer of j, or nil when j is not paced.
@@ -83,6 +86,52 @@ func (p *pacer) schedule(r *engine.Request) (time.Time, bool) {
 		p.sinceThink++
 	}
 	return due, think
+}
+
+// steer picks the direction of a mixed job's next I/O when rate caps are
+// set, as fio does (rate_ddir): the direction rwmixread drew stands while
+// its cap lets it go now; when it is ahead of its cap and the other
+// direction (which the mix must give a share) may go now, or is due
+// sooner, the other goes instead. So each direction runs up to its own
+// cap whatever the mix: rwmixread=95 with rate=200m,25m does 200 MiB/s of
+// reads and 25 MiB/s of writes, as fio does, not 5% of I/Os as writes.
+func (p *pacer) steer(write bool) bool {
+	d := 0
+	if write {
+		d = 1
+	}
+	now := p.now
+	due := p.due(d)
+	if !due.After(now) {
+		return write
+	}
+	if share := p.job.RWMixRead; d == 0 && share >= 100 || d == 1 && share <= 0 {
+		return write
+	}
+	if other := p.due(1 - d); !other.After(now) || other.Before(due) {
+		return !write
+	}
+	return write
+}
+
+// steered reports whether the rate caps of j steer the direction of its
+// I/Os (pacer.steer): a mixed job with a cap. Such a job draws its I/Os
+// one at a time, when they are issued, not ahead.
+func steered(j *workloads.Job) bool {
+	return (j.RW == workloads.ReadWrite || j.RW == workloads.RandRW) && (j.Rate != [2]uint64{} || j.RateIOPS != [2]int{})
+}
+
+// due returns when the next I/O of direction d may start under its caps.
+func (p *pacer) due(d int) time.Time {
+	j := p.job
+	due := p.start
+	if rate := j.Rate[d]; rate > 0 {
+		due = maxTime(due, p.start.Add(time.Duration(float64(p.bytes[d])/float64(rate)*float64(time.Second))))
+	}
+	if iops := j.RateIOPS[d]; iops > 0 {
+		due = maxTime(due, p.start.Add(time.Duration(float64(p.ios[d])/float64(iops)*float64(time.Second))))
+	}
+	return due
 }
 
 func maxTime(a, b time.Time) time.Time {

@@ -72,6 +72,29 @@ func TestRates(t *testing.T) {
 	}
 }
 
+// TestRatesSteerMix: in a mixed job with rate caps each direction runs up
+// to its own cap whatever rwmixread says, as fio's rate_ddir has it: fio
+// 3.33 did 200 reads and 400 writes in one second of randrw
+// rwmixread=95 bs=1m,64k rate=200m,25m (rwmixread alone would make 5% of
+// the I/Os writes: about 11). With the writes uncapped, the reads keep
+// their cap and the writes take the rest.
+func TestRatesSteerMix(t *testing.T) {
+	dir := t.TempDir()
+	out := runInDir(t, dir, "--output-format=json", "--runtime=1", "--time_based", "--size=16m", "--iodepth=8",
+		"--name=both", "--rw=randrw", "--rwmixread=95", "--bs=1m,64k", "--rate=20m,2560k",
+		"--name=reads", "--rw=randrw", "--rwmixread=95", "--bs=1m,64k", "--rate=20m,", "--stonewall")
+	jobs := decodeAll(t, out)[0]["jobs"].([]any)
+	both := jobs[0].(map[string]any)
+	reads, writes := num(t, both, "read", "total_ios"), num(t, both, "write", "total_ios")
+	if reads < 15 || reads > 22 || writes < 30 || writes > 42 {
+		t.Errorf("rate=20m,2560k rwmixread=95: %v reads of 1 MiB, %v writes of 64 KiB; want about 20 and 40", reads, writes)
+	}
+	one := jobs[1].(map[string]any)
+	if reads, writes := num(t, one, "read", "total_ios"), num(t, one, "write", "total_ios"); reads < 15 || reads > 22 || writes < 200 {
+		t.Errorf("rate=20m, rwmixread=95: %v reads, %v writes; want about 20 reads and the writes uncapped", reads, writes)
+	}
+}
+
 // TestThinkTimeAndStartDelay: thinktime pauses after every
 // thinktime_blocks I/Os (spinning for thinktime_spin of it, which the
 // job's thread spends on the CPU); startdelay delays the start.

@@ -304,6 +304,18 @@ func newBlockSet(base, span, unit uint64) *blockSet {
 	return &blockSet{base: base, span: span, unit: unit, bits: make([]atomic.Uint64, (n+63)/64)}
 }
 
+// unmark removes the blocks wholly inside [off, off+n).
+func (b *blockSet) unmark(off, n uint64) {
+	if off < b.base || n == 0 {
+		return
+	}
+	first := (off - b.base + b.unit - 1) / b.unit
+	end := min(off-b.base+n, b.span) / b.unit
+	for i := first; i < end; i++ {
+		b.bits[i/64].And(^(1 << (i % 64)))
+	}
+}
+
 // mark adds the blocks [off, off+n) touches.
 func (b *blockSet) mark(off, n uint64) {
 	if off < b.base || n == 0 {
@@ -776,10 +788,10 @@ type worker struct {
 	abort        *atomic.Bool // set: stop (exitall_on_error of any job)
 	// verify_backlog: writes completed since the last check, and whether
 	// a check is due (new I/O waits for the queue to quiesce).
-	backlog        []fileIO
-	backlogDue     bool
-	backlogChecked uint64        // writes read back and checked by verify_backlog
-	fill           *bufferFiller // write buffer contents; nil when verifying
+	backlog     []fileIO
+	backlogDue  bool
+	backlogReqs []*engine.Request // the requests it reads with (backlogPool)
+	fill        *bufferFiller     // write buffer contents; nil when verifying
 	// latency_target: the depth search, and the requests held back
 	// while the queue is at the depth it allows.
 	lat  *latTarget
@@ -1048,6 +1060,9 @@ func (w *worker) finish() {
 		if b := w.reqs[i].Buf; b != nil {
 			w.eng.PutBuffer(b[:cap(b)])
 		}
+	}
+	for _, r := range w.backlogReqs {
+		w.eng.PutBuffer(r.Buf[:cap(r.Buf)])
 	}
 	w.q.Close()
 }

@@ -3,6 +3,7 @@ package runner
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -293,28 +294,81 @@ func (w *worker) checkRateMin(now time.Time) {
 }
 
 // checkBacklog reads back the writes of the backlog (verify_backlog),
-// with the queue quiesced, and checks them.
+// with the queue quiesced, and checks them, as fio's verify_backlog does:
+// through the job's queue, up to iodepth reads in flight, each a read of
+// the job (counted, timed and logged as its other reads are). A block read
+// back here is not read again by the verify pass at the end unless it is
+// written again, so each write is checked once, as fio checks it.
 func (w *worker) checkBacklog() error {
 	w.backlogDue = false
-	defer func() { w.backlog = w.backlog[:0] }()
-	buf := w.eng.Buffer(int(w.job.MaxBS()))
-	if buf == nil {
+	todo := slices.Clone(w.backlog)
+	w.backlog = w.backlog[:0]
+	pool := w.backlogPool()
+	if len(pool) == 0 {
 		return fmt.Errorf("verify_backlog: buffer arena exhausted")
 	}
-	defer w.eng.PutBuffer(buf)
-	for _, fio := range w.backlog {
-		io := fio.io
-		b := buf[:io.Length]
-		if _, err := fio.f.ReadAt(b, int64(io.Offset)); err != nil {
-			return fmt.Errorf("verify_backlog: %w", err)
+	idle := slices.Clone(pool)
+	var done []*engine.Request
+	next := 0
+	for next < len(todo) && !w.stopping || w.q.InFlight() > 0 {
+		for len(idle) > 0 && next < len(todo) && !w.stopping {
+			r := idle[len(idle)-1]
+			idle = idle[:len(idle)-1]
+			e := todo[next]
+			next++
+			r.File, r.Offset, r.Length = e.f, e.io.Offset, int(e.io.Length)
+			r.Write, r.Trim, r.Sync, r.Tag = false, false, engine.NoSync, 0
+			r.Buf = r.Buf[:e.io.Length]
+			if err := w.q.Submit(r); err != nil {
+				return err
+			}
 		}
-		if _, err := w.ver.Check(b, io.Offset); err != nil {
+		var err error
+		if done, err = w.q.ReapBatch(done[:0], 1, 0); err != nil {
 			return err
 		}
-		w.verified += io.Length
-		w.backlogChecked++
+		for _, r := range done {
+			w.complete(r) // records the read and checks it (w.ver)
+			idle = append(idle, r)
+		}
+	}
+	if w.err != nil {
+		return w.err
+	}
+	if w.written != nil {
+		for _, e := range todo {
+			for k, f := range w.files {
+				if f == e.f {
+					w.written[k].unmark(e.io.Offset, e.io.Length)
+				}
+			}
+		}
+		// Writes drawn and parked for their time are the written set's
+		// again.
+		for _, p := range w.parked {
+			if p.r.Write {
+				w.noteWrite(p.r)
+			}
+		}
 	}
 	return nil
+}
+
+// backlogPool returns the requests verify_backlog reads with: up to
+// iodepth of them, each with a buffer of the job's largest block, made
+// the first time and kept (as many as the buffer arena holds).
+func (w *worker) backlogPool() []*engine.Request {
+	if w.backlogReqs == nil {
+		n := min(w.job.IODepth, max(w.job.VerifyBacklog, 1))
+		for range n {
+			b := w.eng.Buffer(int(w.job.MaxBS()))
+			if b == nil {
+				break
+			}
+			w.backlogReqs = append(w.backlogReqs, &engine.Request{Buf: b})
+		}
+	}
+	return w.backlogReqs
 }
 
 // latTarget searches, as fio's latency_target does, for the deepest queue

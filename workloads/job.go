@@ -353,6 +353,9 @@ func (j *Job) Set(key, value string) error {
 			return &Notice{Option: key, Msg: n}
 		}
 		if why, ok := refusedOptions[key]; ok {
+			if noEffect(key, value) {
+				return nil
+			}
 			return fmt.Errorf("%w: %s: %s", ErrRefused, key, why)
 		}
 		return fmt.Errorf("%w: %q", ErrUnknownOption, key)
@@ -598,8 +601,12 @@ func (j *Job) Validate() error {
 		if j.Loops > 1 {
 			j.note(fmt.Sprintf("loops=%d with verify: the written blocks are read back once, after the last loop (fio reads them back after each loop)", j.Loops))
 		}
-		if j.NumJobs > 1 && j.OffsetIncrement == 0 && (j.Filename != "" || !j.NamesFiles()) {
+		switch {
+		case j.NumJobs <= 1 || j.OffsetIncrement != 0:
+		case j.Filename != "":
 			j.note(fmt.Sprintf("numjobs=%d with verify on one target: each clone writes and reads back its own 1/%d of the region, so that none checks blocks another overwrote (fio's clones each write the whole region, and fio warns that their verify may fail)", j.NumJobs, j.NumJobs))
+		case !j.NamesFiles():
+			j.note(fmt.Sprintf("numjobs=%d with verify on iobench's automatic target: each clone writes and reads back its own 1/%d of it (fio, given no filename, makes each clone a file of its own, the whole size each)", j.NumJobs, j.NumJobs))
 		}
 	}
 	if vi, bs := j.VerifyInterval, j.MinBS(); vi > bs && bs > 0 && vi%512 == 0 {

@@ -116,7 +116,14 @@ var options = []Option{
 		set: func(j *Job, v string) (err error) { j.Size, j.SizePct, err = j.parseSizeOrPct(v); return },
 		get: func(j *Job) string { return pctOrSize(j.Size, j.SizePct) }},
 	{Name: "offset", Arg: "size|pct%", Default: "0", Help: "start of the region in the target, or a percentage of the target", kind: kindSize,
-		set: func(j *Job, v string) (err error) { j.Offset, j.OffsetPct, err = j.parseSizeOrPct(v); return },
+		set: func(j *Job, v string) (err error) {
+			if p, ok := strings.CutSuffix(strings.TrimSpace(v), "%"); ok && strings.Trim(p, "0.") == "" && p != "" {
+				j.Offset, j.OffsetPct = 0, 0 // offset=0%: the start, as fio takes it
+				return nil
+			}
+			j.Offset, j.OffsetPct, err = j.parseSizeOrPct(v)
+			return
+		},
 		get: func(j *Job) string { return pctOrSize(j.Offset, j.OffsetPct) }},
 	{Name: "offset_increment", Arg: "size", Default: "0", Help: "clone n starts at offset + n*offset_increment", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.OffsetIncrement, err = j.parseSize(v); return },
@@ -255,7 +262,7 @@ var options = []Option{
 		get: func(j *Job) string { return cpuListString(j.CPUs) }},
 	{Name: "cpumask", Arg: "mask", Help: "CPUs the job's threads may run on, as a bit mask (0x3 is CPUs 0 and 1)", kind: kindString,
 		set: func(j *Job, v string) (err error) { j.CPUs, err = parseCPUMask(v); return },
-		get: func(j *Job) string { return cpuListString(j.CPUs) }},
+		get: func(j *Job) string { return cpuMaskString(j.CPUs) }},
 	{Name: "cpus_allowed_policy", Arg: "shared|split", Default: "shared", Help: "shared: every thread of the job may use every CPU of the set; split: each thread gets one CPU of it, in turn over the run's threads", kind: kindString,
 		set: func(j *Job, v string) error {
 			switch strings.ToLower(v) {
@@ -440,6 +447,7 @@ var noticeOptions = map[string]string{
 	"significant_figures":     "cannot change what is measured: it sets the digits of fio's printed figures; iobench prints its own",
 	"verify_fatal":            "cannot change what is measured: a verify mismatch ends the job either way (fio's default first checks the rest of the block); iobench reports the first mismatch",
 	"threads":                 "not a job option in fio's documentation (fio takes it for its tiobench profile); no effect on a job",
+	"hugepage-size":           "cannot change what is measured: iobench's buffers come from its own arena, whatever mem= asks for",
 	"allrandrepeat":           "cannot change what is measured: every random sequence of iobench's follows randrepeat and randseed",
 	"block_error_percentiles": "cannot change what is measured: it reports trim and verify block errors as percentiles in fio's output",
 	"disk_util":               "cannot change what is measured: it turns fio's disk utilization report on or off; iobench prints its disk statistics either way",
@@ -614,6 +622,34 @@ func Refused() map[string]string { return maps.Clone(refusedOptions) }
 // Notices returns the fio options iobench accepts without effect, with
 // why they cannot change what is measured.
 func Notices() map[string]string { return maps.Clone(noticeOptions) }
+
+// noEffectValues are values of options iobench otherwise refuses that ask
+// for what it does anyway (fio's default, or off): a job file that spells
+// out such a default runs, with nothing to say about it.
+var noEffectValues = map[string][]string{
+	"atomic": {"0"}, "cgroup_nodelete": {"0"}, "cmdprio_percentage": {"0"}, "continue_on_error": {"none"},
+	"create_on_open": {"0"}, "create_only": {"0"}, "dedupe_global": {"0"}, "dedupe_mode": {"repeat"},
+	"file_append": {"0"}, "fill_device": {"0"}, "fill_fs": {"0"}, "flow": {"0"}, "flow_id": {"0"}, "flow_sleep": {"0"},
+	"force_async": {"0"}, "ignore_zone_limits": {"0"}, "io_submit_mode": {"inline"}, "job_max_open_zones": {"0"},
+	"latency_run": {"0"}, "lockfile": {"none"}, "lockmem": {"0"}, "max_open_zones": {"0"}, "nice": {"0"},
+	"nowait": {"0"}, "offset_align": {"0"}, "pre_read": {"0"}, "rate_cycle": {"1000"}, "read_beyond_wp": {"0"},
+	"read_iolog_chunked": {"0"}, "replay_no_stall": {"0"}, "rw_sequencer": {"sequential"},
+	"serialize_overlap": {"0"}, "thinktime_blocks_type": {"complete"}, "thinktime_iotime": {"0"},
+	"uncached": {"0"}, "unlink_each_loop": {"0"}, "verify_async": {"0"},
+	// 1 is fio's default: it saves the verify state only when a verify
+	// fails, as a file for a later run; iobench names the bad block.
+	"verify_state_save": {"0", "1"}, "write_barrier": {"0"}, "zonecapacity": {"0"},
+}
+
+// noEffect reports whether value of the refused option key asks for what
+// iobench does anyway (noEffectValues).
+func noEffect(key, value string) bool {
+	v := strings.ToLower(strings.TrimSpace(value))
+	if b, err := parseBool(v); err == nil && !b {
+		v = "0"
+	}
+	return slices.Contains(noEffectValues[key], v)
+}
 
 // IsRefused reports whether key is a fio option iobench refuses.
 func IsRefused(key string) bool { _, ok := refusedOptions[Canonical(key)]; return ok }
@@ -1223,6 +1259,17 @@ func parseCPUMask(v string) ([]int, error) {
 		}
 	}
 	return cpus, nil
+}
+
+// cpuMaskString writes cpus as cpumask takes them: a hex bit mask.
+func cpuMaskString(cpus []int) string {
+	var m uint64
+	for _, c := range cpus {
+		if c < 64 {
+			m |= 1 << c
+		}
+	}
+	return fmt.Sprintf("%#x", m)
 }
 
 func cpuListString(cpus []int) string {

@@ -162,6 +162,9 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 	}
 	var cur *Job // nil: before any section
 	inGlobal := false
+	// skipping: the section is one --section left out; its options are
+	// not read, as fio does not read them.
+	skipping := false
 	// Where each option of [global] and of the job being read was last
 	// set, and of each job read: a job's error names the option's line.
 	globalAt, curAt := optLines{}, optLines(nil)
@@ -184,6 +187,8 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 		switch {
 		case text == "":
 			continue
+		case skipping && text[0] != '[':
+			continue
 		case strings.HasPrefix(strings.ToLower(text), Pragma):
 			if cur == nil {
 				return nil, perr("", fmt.Errorf("%w: %s before any section", ErrSyntax, Pragma))
@@ -203,7 +208,7 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 				return nil, perr("", fmt.Errorf("%w: bad section header %q", ErrSyntax, text))
 			}
 			sect := strings.TrimSpace(text[1 : len(text)-1])
-			if sect == "" || strings.ContainsAny(sect, "[]") {
+			if sect == "" || strings.Contains(sect, "[") {
 				return nil, perr("", fmt.Errorf("%w: bad section name %q", ErrSyntax, sect))
 			}
 			if cur != nil && !inGlobal {
@@ -211,10 +216,11 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 				jobAt = append(jobAt, curAt)
 			}
 			if strings.EqualFold(sect, "global") {
-				inGlobal = true
+				inGlobal, skipping = true, false
 				cur, curAt = &global, globalAt
 				continue
 			}
+			skipping = len(opts.Sections) > 0 && !slices.Contains(opts.Sections, sect)
 			// fio runs a section name that comes twice as two jobs.
 			inGlobal = false
 			// Every option of [global] applies to each job after it,
@@ -305,6 +311,11 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 		for _, a := range j.Adjustments() {
 			w := jobAt[i].of(a, at)
 			out.Notices = append(out.Notices, fmt.Sprintf("%s:%d: job %q: %s", w.file, w.line, j.Name, a))
+		}
+		if !j.IsSet("ioengine") && j.IODepth > 1 {
+			// A job file written for fio: fio's default engine is psync.
+			w := jobAt[i].of("iodepth", at)
+			out.Notices = append(out.Notices, fmt.Sprintf("%s:%d: job %q: no ioengine: fio runs such a job with its default engine, psync, one I/O at a time; iobench runs it on io_uring at iodepth=%d (say ioengine=io_uring to run both tools alike)", w.file, w.line, j.Name, j.IODepth))
 		}
 		if j.WaitFor != "" {
 			at = jobAt[i].of("wait_for", at)

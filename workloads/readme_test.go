@@ -20,7 +20,7 @@ func TestREADMEOptionTable(t *testing.T) {
 		t.Fatal("README has no fio option table")
 	}
 	rows := map[string]string{}
-	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z0-9_]+)` \\| ([^|]+) \\|").FindAllStringSubmatch(s[i:], -1) {
+	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z0-9_-]+)` \\| ([^|]+) \\|").FindAllStringSubmatch(s[i:], -1) {
 		rows[m[1]] = strings.TrimSpace(m[2])
 	}
 	want := map[string]string{}

@@ -72,11 +72,17 @@ thread
 		t.Errorf("groups %v", f.Groups)
 	}
 	var sawThread, sawPragmaHint bool
+	var noEngine []string
 	for _, n := range f.Notices {
 		sawThread = sawThread || strings.Contains(n, "thread: cannot change what is measured")
 		sawPragmaHint = sawPragmaHint || strings.Contains(n, "map_latency is an iobench option")
+		if strings.Contains(n, "no ioengine: fio runs such a job with its default engine, psync") {
+			noEngine = append(noEngine, n)
+		}
 	}
-	if !sawThread || !sawPragmaHint || len(f.Notices) != 2 {
+	// a and b give no ioengine (c does) and run at iodepth 8 (line 6).
+	if !sawThread || !sawPragmaHint || len(f.Notices) != 4 || len(noEngine) != 2 ||
+		!strings.HasPrefix(noEngine[0], "test.fio:6: job \"a\"") || !strings.HasPrefix(noEngine[1], "test.fio:6: job \"b\"") {
 		t.Errorf("notices: %q", f.Notices)
 	}
 }
@@ -214,7 +220,7 @@ numjobs=2
 // Values fio accepts and corrects are corrected as fio does, with a
 // notice naming the line.
 func TestFioCorrections(t *testing.T) {
-	src := "[a]\niodepth=4\niodepth_low=8\n[b]\niodepth_batch_complete_min=4\niodepth_batch_complete_max=2\n[c]\niodepth=8\niodepth_low=2\niodepth_batch_complete_max=3\n"
+	src := "[global]\nioengine=io_uring\n[a]\niodepth=4\niodepth_low=8\n[b]\niodepth_batch_complete_min=4\niodepth_batch_complete_max=2\n[c]\niodepth=8\niodepth_low=2\niodepth_batch_complete_max=3\n"
 	f, err := Parse(strings.NewReader(src), "fix.fio")
 	if err != nil {
 		t.Fatal(err)
@@ -236,8 +242,8 @@ func TestFioCorrections(t *testing.T) {
 		len(g.Notices) != 1 || !strings.Contains(g.Notices[0], "on a line of its own") {
 		t.Errorf("pragma after a value: %v %v", err, g)
 	}
-	if len(f.Notices) != 2 || !strings.HasPrefix(f.Notices[0], "fix.fio:3: job \"a\": iodepth_low=8 is above iodepth=4") ||
-		!strings.HasPrefix(f.Notices[1], "fix.fio:6: job \"b\": iodepth_batch_complete_max=2 is below") {
+	if len(f.Notices) != 2 || !strings.HasPrefix(f.Notices[0], "fix.fio:5: job \"a\": iodepth_low=8 is above iodepth=4") ||
+		!strings.HasPrefix(f.Notices[1], "fix.fio:8: job \"b\": iodepth_batch_complete_max=2 is below") {
 		t.Errorf("notices %q", f.Notices)
 	}
 }
@@ -280,6 +286,52 @@ func TestFioExampleForms(t *testing.T) {
 	}
 	if j := jobWith(t, "buffer_pattern", `"ab"`); string(j.Buffers.Pattern) != "ab" {
 		t.Errorf(`buffer_pattern="ab": %q`, j.Buffers.Pattern)
+	}
+}
+
+// TestFioDefaultsAccepted: an option iobench does not implement, set to
+// fio's default or off (what iobench does anyway), is accepted; other
+// values of it are still refused. Also from third-party job files:
+// offset=0%, a section named with a bracket in it, cpumask written back
+// as a mask, and --section leaving the other sections unread.
+func TestFioDefaultsAccepted(t *testing.T) {
+	for k, vs := range noEffectValues {
+		if !IsRefused(k) {
+			t.Errorf("%s has no-effect values but is not refused", k)
+		}
+		for _, v := range vs {
+			if j := NewJob("j"); j.Set(k, v) != nil {
+				t.Errorf("%s=%s: refused", k, v)
+			}
+		}
+	}
+	for _, kv := range [][2]string{{"nowait", "1"}, {"rw_sequencer", "identical"}, {"verify_async", "2"}, {"lockfile", "exclusive"}} {
+		j := NewJob("j")
+		if err := j.Set(kv[0], kv[1]); !errors.Is(err, ErrRefused) {
+			t.Errorf("%s=%s: %v, want refused", kv[0], kv[1], err)
+		}
+	}
+	if nj := NewJob("j"); nj.Set("nowait", "false") != nil {
+		t.Errorf("nowait=false: refused")
+	}
+	j := jobWith(t, "offset", "0%", "cpumask", "0x5")
+	vals := map[string]string{}
+	for _, kv := range j.Values() {
+		vals[kv[0]] = kv[1]
+	}
+	if j.Offset != 0 || j.OffsetPct != 0 || vals["cpumask"] != "0x5" {
+		t.Errorf("offset=0%%: %d %g; cpumask=0x5 written back as %s", j.Offset, j.OffsetPct, vals["cpumask"])
+	}
+	f, err := Parse(strings.NewReader("[job1]]\nioengine=null\nsize=1m\n"), "b.fio")
+	if err != nil || f.Jobs[0].Name != "job1]" {
+		t.Errorf("[job1]]: %v", err)
+	}
+	src := "[global]\nioengine=null\nsize=1m\n[a]\nrw=read\n[b]\nioengine=libaio\nrw=${UNSET_VAR_OF_THE_TEST}\n"
+	if f, err := ParseWith(strings.NewReader(src), "s.fio", ParseOptions{Sections: []string{"a"}}); err != nil || len(f.Jobs) != 1 {
+		t.Errorf("--section=a: %v", err)
+	}
+	if _, err := ParseWith(strings.NewReader(src), "s.fio", ParseOptions{Sections: []string{"b"}}); err == nil {
+		t.Errorf("--section=b parsed a refused engine")
 	}
 }
 

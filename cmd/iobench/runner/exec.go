@@ -1336,7 +1336,6 @@ func (w *worker) issue(r *engine.Request) bool {
 		r.Tag = 0
 		r.Sync, r.Trim, r.Write = engine.NoSync, false, true
 		r.Buf = r.Buf[:r.Length]
-		w.noteWrite(r)
 		w.writeGen++
 		if w.fill != nil {
 			w.fill.beforeWrite(r.Buf, r.Offset)
@@ -1382,7 +1381,6 @@ func (w *worker) issue(r *engine.Request) bool {
 	r.File, r.Offset, r.Write, r.Trim, r.Length = w.files[fi], io.Offset, io.Write, io.Trim, int(io.Length)
 	r.Buf = r.Buf[:io.Length]
 	if io.Write {
-		w.noteWrite(r)
 		w.writeGen++
 	}
 	switch {
@@ -1518,6 +1516,11 @@ func (w *worker) complete(r *engine.Request) {
 	}
 	if r.Trim && w.job.RW.Writes() {
 		r.Tag = tagWriteTrimmed // trimwrite: the block is written next
+	}
+	if r.Write {
+		// Marked once written, not when issued: a write drawn but never
+		// started (the run ended) is not read back.
+		w.noteWrite(r)
 	}
 	if w.ver != nil && r.Write && w.job.VerifyBacklog > 0 {
 		w.backlog = append(w.backlog, fileIO{r.File, workloads.IO{Offset: r.Offset, Length: uint64(r.N), Write: true}})

@@ -335,19 +335,10 @@ func (w *worker) checkBacklog() error {
 	if w.err != nil {
 		return w.err
 	}
-	if w.written != nil {
-		for _, e := range todo {
-			for k, f := range w.files {
-				if f == e.f {
-					w.written[k].unmark(e.io.Offset, e.io.Length)
-				}
-			}
-		}
-		// Writes drawn and parked for their time are the written set's
-		// again.
-		for _, p := range w.parked {
-			if p.r.Write {
-				w.noteWrite(p.r)
+	for _, e := range todo {
+		for k, f := range w.files {
+			if f == e.f && w.written != nil {
+				w.written[k].unmark(e.io.Offset, e.io.Length)
 			}
 		}
 	}

@@ -489,7 +489,7 @@ func TestEveryFioOptionKnown(t *testing.T) {
 		t.Fatalf("fio --enghelp=io_uring: %v", err)
 	}
 	out = append(out, eng...)
-	re := regexp.MustCompile(`(?m)^\s*([a-z0-9_]+)\s+: `)
+	re := regexp.MustCompile(`(?m)^\s*([a-z0-9_-]+)\s+: `)
 	names := re.FindAllStringSubmatch(string(out), -1)
 	if len(names) < 100 {
 		t.Fatalf("fio --cmdhelp=all listed %d options:\n%s", len(names), out)

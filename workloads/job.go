@@ -214,6 +214,8 @@ type Job struct {
 	// GroupReporting reports a job's numjobs clones as one (merged
 	// histograms) instead of one report per clone.
 	GroupReporting bool
+	// NewGroup starts a new reporting group at this job (new_group).
+	NewGroup bool
 	// ExitAll stops every job of the group when one finishes.
 	ExitAll bool
 	// Logs are the job's fio-format logs.

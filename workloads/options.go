@@ -375,7 +375,8 @@ var options = []Option{
 	{Name: "latency_percentile", Arg: "pct", Default: "100", Help: "share of I/Os that must meet latency_target", kind: kindFloat,
 		set: func(j *Job, v string) (err error) { j.LatencyPercentile, err = parsePct(v); return },
 		get: func(j *Job) string { return strconv.FormatFloat(j.LatencyPercentile, 'g', -1, 64) }},
-	boolOption("group_reporting", "bool", "", "report a job's numjobs clones as one", kindBool, func(j *Job) *bool { return &j.GroupReporting }),
+	boolOption("group_reporting", "bool", "", "report a job's numjobs clones as one, and the jobs of its group (those that run together, up to a stonewall or new_group) as one, as fio does", kindBool, func(j *Job) *bool { return &j.GroupReporting }),
+	boolOption("new_group", "bool", "", "start a new reporting group at this job: group_reporting merges it with the jobs after it, not those before (it still runs with them)", kindFlag, func(j *Job) *bool { return &j.NewGroup }),
 	{Name: "unified_rw_reporting", Arg: "none", Default: "none", Help: "report each direction on its own (none, 0); mixed (1) and both (2), the directions summed, are refused", kind: kindString,
 		refuse: func(v string) string {
 			switch strings.ToLower(v) {
@@ -442,7 +443,6 @@ var noticeOptions = map[string]string{
 	"error_dump":              "cannot change what is measured: it only adds detail to the messages of I/O errors",
 	"log_prio":                "cannot change what is measured: iobench sets no I/O priorities, so the logs' priority column is 0 either way",
 	"nonvectored":             "cannot change what is measured: iobench's io_uring reads and writes are always non-vectored (IORING_OP_READ, IORING_OP_WRITE)",
-	"new_group":               "cannot change what is measured: it starts a new reporting group in fio's output; iobench's group_reporting sums one job's clones, never several jobs",
 	"clocksource":             "cannot change what is measured: iobench reads CLOCK_MONOTONIC (through the vDSO) whatever the source asked for",
 	"significant_figures":     "cannot change what is measured: it sets the digits of fio's printed figures; iobench prints its own",
 	"verify_fatal":            "cannot change what is measured: a verify mismatch ends the job either way (fio's default first checks the rest of the block); iobench reports the first mismatch",

@@ -94,12 +94,26 @@ type JobResult struct {
 	// TrimMethod says how the job's trims reached the device (empty for
 	// a job that does not trim).
 	TrimMethod string
+	// Members names the jobs of a group reported as one (group_reporting
+	// over several jobs, as fio reports them); nil for one job's result.
+	// Clones is then their clones together.
+	Members []string
+	Clones  int
+	ms      []*measure // what the result adds up (nil: not a workload's)
 }
 
 // FileStats is the engine's statistics of one file of a job.
 type FileStats struct {
 	Path  string
 	Stats engine.Stats
+}
+
+// clones returns the clones r adds up: its job's, or a group's.
+func (r *JobResult) clones() int {
+	if r.Clones > 0 {
+		return r.Clones
+	}
+	return r.Job.NumJobs
 }
 
 // IOs returns the I/Os completed in every direction.
@@ -528,11 +542,15 @@ func (s *jobSetup) runWorkers(rc runCtx, groupID int) ([]*worker, time.Duration)
 // one per clone, or one for all with group_reporting or a single clone.
 func results(j *workloads.Job, ms []*measure) []JobResult {
 	if j.GroupReporting || len(ms) == 1 {
-		return []JobResult{collect(ms, -1)}
+		r := collect(ms, -1)
+		r.ms = ms
+		return []JobResult{r}
 	}
 	var out []JobResult
 	for i := range ms {
-		out = append(out, collect(ms[i:i+1], i))
+		r := collect(ms[i:i+1], i)
+		r.ms = ms[i : i+1]
+		out = append(out, r)
 	}
 	return out
 }

@@ -292,6 +292,7 @@ type jsonEngine struct {
 	CPUsAllowed   []int      `json:"cpus_allowed,omitempty"` // as the kernel holds it for the job's threads
 	Clone         int        `json:"clone"`                  // -1: the clones merged (or just one)
 	Clones        int        `json:"clones"`
+	Members       []string   `json:"group_jobs,omitempty"` // the jobs group_reporting merged into this one
 	EngineSharing string     `json:"engine_stats,omitempty"`
 }
 
@@ -496,7 +497,7 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 			ExtentsCached: s.CachedExtents, CacheBytes: s.CacheBytes, Merges: s.Merges, StaleRetries: s.StaleRetries, Splits: s.Splits,
 			DeviceIOs: s.IOs, ZeroFilledBytes: s.ZeroBytes, OutOfPlace: s.OutOfPlace,
 			FreedBytes: s.FreedBytes, ShortIOs: s.ShortIOs, VerifiedBytes: r.Verified, RingEnters: s.RingEnters, Ring: r.Ring,
-			Clone: r.Clone, Clones: r.Job.NumJobs, CPUsAllowed: r.Pinned, TrimMethod: r.TrimMethod, TrimBytes: s.TrimBytes}
+			Clone: r.Clone, Clones: r.clones(), Members: r.Members, CPUsAllowed: r.Pinned, TrimMethod: r.TrimMethod, TrimBytes: s.TrimBytes}
 		if n := r.IOs(); n > 0 {
 			j.IOBench.CPUPerIOUs = float64(r.CPUTime.Microseconds()) / float64(n)
 			j.IOBench.VolCtxPerIO = float64(r.VolCtx) / float64(n)
@@ -578,11 +579,14 @@ func WriteNormal(w io.Writer, run *Run) {
 	for _, r := range run.Jobs {
 		j := r.Job
 		clone := ""
-		if r.Clone >= 0 {
+		switch {
+		case r.Clone >= 0:
 			clone = fmt.Sprintf(" (clone %d of %d)", r.Clone, j.NumJobs)
+		case len(r.Members) > 1:
+			clone = fmt.Sprintf(" (group_reporting: jobs %s)", strings.Join(r.Members, ", "))
 		}
 		fmt.Fprintf(w, "\n%s%s: rw=%s bs=%s iodepth=%d numjobs=%d mapper=%s cache=%s\n",
-			j.Name, clone, j.RW, workloads.FormatSize(j.MinBS()), j.IODepth, j.NumJobs, r.Mapper, onOff(j.Cache))
+			j.Name, clone, j.RW, workloads.FormatSize(j.MinBS()), j.IODepth, r.clones(), r.Mapper, onOff(j.Cache))
 		if r.Err != nil {
 			fmt.Fprintf(w, "  error: %v\n", r.Err)
 		}
@@ -735,9 +739,11 @@ func writeDists(w io.Writer, r *JobResult) {
 
 // writeHeaders writes the line fio prints for each job before it runs.
 func writeHeaders(w io.Writer, jobs []workloads.Job, groups [][]int) {
-	for gi, g := range groups {
+	rg := reportGroups(jobs, groups)
+	for _, g := range groups {
 		for _, ji := range g {
 			j := &jobs[ji]
+			gi := rg[ji]
 			bs := func(d int) string {
 				lo, hi := j.BS[d], j.BS[d]
 				if r := j.BSRange[d]; r[1] > 0 {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/iobench/iobench/device"
+	"github.com/iobench/iobench/engine"
 	"github.com/iobench/iobench/workloads"
 	"golang.org/x/sys/unix"
 )
@@ -69,7 +70,8 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 		close(statusDone)
 	}
 	var abort atomic.Bool // exitall_on_error: a job failed, stop them all
-	for gi, g := range groups {
+	rg := reportGroups(jobs, groups)
+	for _, g := range groups {
 		if interrupted.Load() || abort.Load() {
 			break // the groups left never started
 		}
@@ -80,7 +82,7 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 		var stopGroup atomic.Bool
 		for k, ji := range g {
 			go func() {
-				results[k] = runJob(jobs[ji], gi, targets[ji], runCtx{lv: lv, stop: &stopGroup, abort: &abort, status: board,
+				results[k] = runJob(jobs[ji], rg[ji], targets[ji], runCtx{lv: lv, stop: &stopGroup, abort: &abort, status: board,
 					jobIdx: ji, logs: logs, threadBase: threadBase[ji]})
 				if err := removeFiles(&jobs[ji], targets[ji]); err != nil {
 					fmt.Fprintf(stderr, "iobench: job %q: unlink: %v\n", jobs[ji].Name, err)
@@ -97,9 +99,7 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 		for range g {
 			<-finished
 		}
-		for _, r := range results {
-			run.Jobs = append(run.Jobs, r...)
-		}
+		run.Jobs = append(run.Jobs, groupResults(jobs, g, results)...)
 	}
 	run.Disks = disks.utils()
 	if err := logs.close(); err != nil {
@@ -283,4 +283,109 @@ func checkCPUs(jobs []workloads.Job) error {
 		}
 	}
 	return nil
+}
+
+// reportGroups numbers the reporting groups as fio does (its groupid):
+// each group of jobs that run together starts one, and so does each job
+// with new_group within it. It returns each job's.
+func reportGroups(jobs []workloads.Job, groups [][]int) []int {
+	out := make([]int, len(jobs))
+	n := -1
+	for _, g := range groups {
+		for k, ji := range g {
+			if k == 0 || jobs[ji].NewGroup {
+				n++
+			}
+			out[ji] = n
+		}
+	}
+	return out
+}
+
+// groupResults returns the results of group g's jobs: each job's, or,
+// for a reporting group (the jobs from one new_group to the next) with
+// several jobs of which one has group_reporting, one result for the
+// reporting group, as fio reports it: named after its first job, every
+// clone of every job added up.
+func groupResults(jobs []workloads.Job, g []int, results [][]JobResult) []JobResult {
+	var out []JobResult
+	for from := 0; from < len(g); {
+		to := from + 1
+		for to < len(g) && !jobs[g[to]].NewGroup {
+			to++
+		}
+		out = append(out, mergeReporting(jobs, g[from:to], results[from:to])...)
+		from = to
+	}
+	return out
+}
+
+// mergeReporting reports the jobs g of one reporting group (see
+// groupResults).
+func mergeReporting(jobs []workloads.Job, g []int, results [][]JobResult) []JobResult {
+	var flat []JobResult
+	for _, r := range results {
+		flat = append(flat, r...)
+	}
+	reporting := slices.ContainsFunc(g, func(ji int) bool { return jobs[ji].GroupReporting })
+	if len(g) < 2 || !reporting || slices.ContainsFunc(results, func(r []JobResult) bool { return len(r) == 0 }) ||
+		slices.ContainsFunc(flat, func(r JobResult) bool { return r.ms == nil }) {
+		return flat
+	}
+	var ms []*measure
+	var errs []error
+	for _, r := range flat {
+		ms = append(ms, r.ms...)
+		errs = append(errs, r.Err)
+	}
+	m := collect(ms, -1)
+	first := &results[0][0]
+	m.Job, m.GroupID, m.Mapper, m.Ring, m.ms = first.Job, first.GroupID, first.Mapper, first.Ring, ms
+	for k, ji := range g {
+		r := &results[k][0] // a job's results share its engine and files
+		m.Members = append(m.Members, jobs[ji].Name)
+		m.Clones += jobs[ji].NumJobs
+		m.Engine = addStats(m.Engine, r.Engine)
+		m.Files = append(m.Files, r.Files...)
+		m.Elapsed = max(m.Elapsed, r.Elapsed)
+		m.Interrupted = m.Interrupted || r.Interrupted
+		if m.TrimMethod == "" {
+			m.TrimMethod = r.TrimMethod
+		}
+	}
+	m.Err = errors.Join(errs...)
+	return []JobResult{m}
+}
+
+// addStats adds the engine statistics of two jobs (the most in flight:
+// the larger).
+func addStats(a, b engine.Stats) engine.Stats {
+	a.Requests += b.Requests
+	a.Reads += b.Reads
+	a.Writes += b.Writes
+	a.Errors += b.Errors
+	a.Hits += b.Hits
+	a.Misses += b.Misses
+	a.MapperCalls += b.MapperCalls
+	a.MapperTime += b.MapperTime
+	a.StaleRetries += b.StaleRetries
+	a.IOs += b.IOs
+	a.ReadBytes += b.ReadBytes
+	a.WriteBytes += b.WriteBytes
+	a.ZeroBytes += b.ZeroBytes
+	a.InlineBytes += b.InlineBytes
+	a.Splits += b.Splits
+	a.OutOfPlace += b.OutOfPlace
+	a.ShortIOs += b.ShortIOs
+	a.Retries += b.Retries
+	a.RingEnters += b.RingEnters
+	a.FreedBytes += b.FreedBytes
+	a.MaxInFlight = max(a.MaxInFlight, b.MaxInFlight)
+	a.CachedExtents += b.CachedExtents
+	a.CacheBytes += b.CacheBytes
+	a.Merges += b.Merges
+	a.Evicted += b.Evicted
+	a.Trims += b.Trims
+	a.TrimBytes += b.TrimBytes
+	return a
 }

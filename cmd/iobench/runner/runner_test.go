@@ -551,3 +551,55 @@ func TestBlockSet(t *testing.T) {
 		t.Errorf("blocks %v, want %v", got, want)
 	}
 }
+
+// TestGroupReportingJobs: group_reporting merges the jobs of a reporting
+// group (the jobs that run together, split by new_group) into one result
+// named after the first, as fio 3.33 reports this file: a (16384 reads)
+// with b (2 clones, 2048 writes of 64 KiB) as "a" in group 0; c and d
+// (16384 reads each) as "c" in group 1, new_group's.
+func TestGroupReportingJobs(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "g.fio")
+	src := "[global]\nioengine=null\nsize=64m\ngroup_reporting\n[a]\nrw=read\n[b]\nrw=write\nbs=64k\nnumjobs=2\n[c]\nnew_group\nrw=randread\n[d]\nrw=read\n"
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := run(t, path, "--output-format=json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	type dir struct {
+		TotalIOs uint64 `json:"total_ios"`
+	}
+	var doc struct {
+		Jobs []struct {
+			JobName string `json:"jobname"`
+			GroupID int    `json:"groupid"`
+			Read    dir
+			Write   dir
+			IOBench struct {
+				Clones int `json:"clones"`
+			} `json:"iobench"`
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	type got struct {
+		name          string
+		group         int
+		reads, writes uint64
+		clones        int
+	}
+	var jobs []got
+	for _, j := range doc.Jobs {
+		jobs = append(jobs, got{j.JobName, j.GroupID, j.Read.TotalIOs, j.Write.TotalIOs, j.IOBench.Clones})
+	}
+	want := []got{{"a", 0, 16384, 2048, 3}, {"c", 1, 32768, 0, 2}}
+	if !slices.Equal(jobs, want) {
+		t.Errorf("jobs %+v, want %+v (fio 3.33's)", jobs, want)
+	}
+	code, out, _ = run(t, path)
+	if code != 0 || !strings.Contains(out, "a (group_reporting: jobs a, b): rw=read") || !strings.Contains(out, "Run status group 1") {
+		t.Errorf("normal report:\n%s", out)
+	}
+}

@@ -6,12 +6,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/iobench/iobench/device/looptest"
+	"github.com/iobench/iobench/engine"
 	"golang.org/x/sys/unix"
 )
 
@@ -601,5 +603,36 @@ func TestGroupReportingJobs(t *testing.T) {
 	code, out, _ = run(t, path)
 	if code != 0 || !strings.Contains(out, "a (group_reporting: jobs a, b): rw=read") || !strings.Contains(out, "Run status group 1") {
 		t.Errorf("normal report:\n%s", out)
+	}
+}
+
+// TestAddStatsEveryField: addStats adds every field of engine.Stats, so a
+// field added to it later is not left out of a merged group's report.
+func TestAddStatsEveryField(t *testing.T) {
+	var one engine.Stats
+	v := reflect.ValueOf(&one).Elem()
+	for i := range v.NumField() {
+		if f := v.Field(i); f.CanUint() {
+			f.SetUint(1)
+		} else {
+			f.SetInt(1)
+		}
+	}
+	sum := reflect.ValueOf(addStats(one, one))
+	for i := range sum.NumField() {
+		name := sum.Type().Field(i).Name
+		want := uint64(2)
+		if name == "MaxInFlight" {
+			want = 1
+		}
+		got := uint64(0)
+		if f := sum.Field(i); f.CanUint() {
+			got = f.Uint()
+		} else {
+			got = uint64(f.Int())
+		}
+		if got != want {
+			t.Errorf("%s: %d, want %d", name, got, want)
+		}
 	}
 }

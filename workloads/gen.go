@@ -56,10 +56,10 @@ type Generator struct {
 	split     [2][]BSSplit
 	bsRange   [2][2]uint64
 	readShare float64
-	rwMod     uint64  // rw's ":N"
-	rwBack    bool    // rw's ":-N"
-	sinceRand uint64  // I/Os since the last random offset (rw=rand...:N)
-	pctRandom float64 // percentage_random
+	rwMod     uint64     // rw's ":N"
+	rwBack    bool       // rw's ":-N"
+	sinceRand uint64     // I/Os since the last random offset (rw=rand...:N)
+	pctRandom [2]float64 // percentage_random, reads and writes
 
 	// zonemode=strided: the current zone's start (in the region) and the
 	// bytes done in it.
@@ -196,7 +196,7 @@ func (g *Generator) Next() IO {
 	if g.zoned {
 		return g.nextZoned(size, d, write, trim)
 	}
-	if g.rw.Random() && g.pickRandom() {
+	if g.rw.Random() && g.pickRandom(d) {
 		off = g.randomBlock() * g.unit
 		if off+size > g.span {
 			off = (g.span - size) / g.unit * g.unit
@@ -260,7 +260,7 @@ func (g *Generator) nextZoned(size uint64, d int, write, trim bool) IO {
 
 // pickRandom reports whether a random pattern's next I/O goes to a random
 // offset: every rw=...:N-th I/O with N, and percentage_random of those.
-func (g *Generator) pickRandom() bool {
+func (g *Generator) pickRandom(d int) bool {
 	if g.rwMod > 1 {
 		first := g.sinceRand == 0
 		g.sinceRand = (g.sinceRand + 1) % g.rwMod
@@ -268,7 +268,7 @@ func (g *Generator) pickRandom() bool {
 			return false
 		}
 	}
-	return g.pctRandom >= 100 || g.rng.Float64()*100 < g.pctRandom
+	return g.pctRandom[d] >= 100 || g.rng.Float64()*100 < g.pctRandom[d]
 }
 
 func (g *Generator) size(d int) uint64 {

@@ -146,8 +146,9 @@ type Job struct {
 	IOSize    uint64
 	NumberIOs int
 	// PercentageRandom is the share of a random pattern's I/Os at random
-	// offsets (100 by default); the rest continue sequentially.
-	PercentageRandom float64
+	// offsets, for reads and for writes (and trims); 100 by default; the
+	// rest continue sequentially.
+	PercentageRandom [2]float64
 	// BlockAlign aligns random offsets (0: the smallest block size).
 	BlockAlign uint64
 	// RWMod is rw's ":N": for sequential patterns bytes skipped after each
@@ -300,7 +301,7 @@ func (l *Logs) Any() bool { return l.BW != "" || l.IOPS != "" || l.Lat != "" || 
 func NewJob(name string) Job {
 	return Job{
 		Name: name, RW: Read, RWMixRead: 50, BS: [2]uint64{4096, 4096},
-		IODepth: 1, FilenameFormat: defaultFilenameFormat, BatchSubmit: BatchAuto, BatchCompleteMin: 1, IOEngine: "io_uring", NumJobs: 1, Direct: true, Invalidate: true, PercentageRandom: 100, ThinkBlocks: 1, DoVerify: true, RandomGenerator: "tausworthe", ZoneMode: "none",
+		IODepth: 1, FilenameFormat: defaultFilenameFormat, BatchSubmit: BatchAuto, BatchCompleteMin: 1, IOEngine: "io_uring", NumJobs: 1, Direct: true, Invalidate: true, PercentageRandom: [2]float64{100, 100}, ThinkBlocks: 1, DoVerify: true, RandomGenerator: "tausworthe", ZoneMode: "none",
 		LatencyWindow: time.Second, LatencyPercentile: 100,
 		Buffers: Buffers{Scramble: true, CompressChunk: 512}, Dist: Dist{Kind: "random"},
 		RandRepeat: true, RandSeed: 0x89, Mapper: "linear", Extents: 1024, Cache: true,

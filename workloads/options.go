@@ -132,9 +132,15 @@ var options = []Option{
 		set: func(j *Job, v string) (err error) { j.IOSize, err = j.parseSize(v); return },
 		get: func(j *Job) string { return sizeString(j.IOSize) }},
 	countOption("number_ios", "n", "", "stop after this many I/Os (in each of loops)", 0, math.MaxInt32, func(j *Job) *int { return &j.NumberIOs }),
-	{Name: "percentage_random", Arg: "pct", Default: "100", Help: "share of a random pattern's I/Os at random offsets; the others continue sequentially", kind: kindFloat,
-		set: func(j *Job, v string) (err error) { j.PercentageRandom, err = parsePct(v); return },
-		get: func(j *Job) string { return strconv.FormatFloat(j.PercentageRandom, 'g', -1, 64) }},
+	{Name: "percentage_random", Arg: "pct[,pct]", Default: "100", Help: "share of a random pattern's I/Os at random offsets (reads,writes; one value for both; trims take the writes'); the others continue sequentially", kind: kindFloat,
+		set: setPctRandom,
+		get: func(j *Job) string {
+			r, w := strconv.FormatFloat(j.PercentageRandom[0], 'g', -1, 64), strconv.FormatFloat(j.PercentageRandom[1], 'g', -1, 64)
+			if r == w {
+				return r
+			}
+			return r + "," + w
+		}},
 	{Name: "blockalign", Arg: "size", Help: "alignment of random offsets (default: the smallest block size); alias ba", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.BlockAlign, err = j.parseSize(v); return },
 		get: func(j *Job) string { return sizeString(j.BlockAlign) }},
@@ -1259,6 +1265,34 @@ func parseCPUMask(v string) ([]int, error) {
 		}
 	}
 	return cpus, nil
+}
+
+// setPctRandom parses percentage_random: reads[,writes[,trims]], a value
+// left out taking the one before, as fio reads per-direction values; a
+// third (trims) value other than the writes' is refused (trims take the
+// writes' pattern).
+func setPctRandom(j *Job, v string) error {
+	parts := strings.Split(v, ",")
+	if len(parts) > 3 {
+		return fmt.Errorf("want at most three values (reads,writes,trims)")
+	}
+	var out [3]float64
+	for i := range out {
+		p := parts[min(i, len(parts)-1)]
+		if i < len(parts) && strings.TrimSpace(p) == "" {
+			p = "100"
+		}
+		x, err := parsePct(strings.TrimSpace(p))
+		if err != nil {
+			return err
+		}
+		out[i] = x
+	}
+	if len(parts) == 3 && out[2] != out[1] {
+		return fmt.Errorf("a trim share (%g) other than the writes' (%g) is not implemented: trims follow the writes' pattern", out[2], out[1])
+	}
+	j.PercentageRandom = [2]float64{out[0], out[1]}
+	return nil
 }
 
 // cpuMaskString writes cpus as cpumask takes them: a hex bit mask.

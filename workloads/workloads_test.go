@@ -284,6 +284,31 @@ func TestFioExampleForms(t *testing.T) {
 			t.Errorf("%s=%s: %v names a trim size", c.k, c.v, err)
 		}
 	}
+	// percentage_random per direction (fio: reads,writes,trims).
+	if p := jobWith(t, "percentage_random", "50,30").PercentageRandom; p != [2]float64{50, 30} {
+		t.Errorf("percentage_random=50,30: %v", p)
+	}
+	if p := jobWith(t, "percentage_random", "20").PercentageRandom; p != [2]float64{20, 20} {
+		t.Errorf("percentage_random=20: %v", p)
+	}
+	if pj := NewJob("j"); pj.Set("percentage_random", "50,30,40") == nil {
+		t.Errorf("percentage_random=50,30,40: accepted")
+	}
+	g := NewGenerator(job(t, "rw", "randrw", "percentage_random", "0,100", "size", "64m"), 0, 64<<20)
+	var next uint64
+	seqReads, randWrites, writes := true, 0, 0
+	for range 2000 {
+		io := g.Next()
+		if !io.Write {
+			seqReads = seqReads && io.Offset == next
+			next = io.Offset + io.Length
+		} else if writes++; io.Offset != 0 {
+			randWrites++
+		}
+	}
+	if !seqReads || randWrites < writes*9/10 {
+		t.Errorf("percentage_random=0,100: reads sequential %v, %d of %d writes away from 0", seqReads, randWrites, writes)
+	}
 	if j := jobWith(t, "buffer_pattern", `"ab"`); string(j.Buffers.Pattern) != "ab" {
 		t.Errorf(`buffer_pattern="ab": %q`, j.Buffers.Pattern)
 	}

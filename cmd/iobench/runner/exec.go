@@ -209,6 +209,9 @@ func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult
 		// clones each verify their own writes.
 		var parts []verifyPart
 		for _, w := range workers {
+			if len(w.written) != len(s.tgt.clones[w.idx]) {
+				continue // a clone that never started wrote nothing
+			}
 			for k, fi := range s.tgt.clones[w.idx] {
 				parts = append(parts, verifyPart{file: fi, m: &w.measure, blocks: w.written[k]})
 			}

@@ -1423,14 +1423,22 @@ func (w *worker) issue(r *engine.Request) bool {
 
 // noteWrite adds r's blocks to those the verify pass reads back.
 func (w *worker) noteWrite(r *engine.Request) {
+	if b := w.writtenOf(r.File); b != nil {
+		b.mark(r.Offset, uint64(r.Length))
+	}
+}
+
+// writtenOf returns the set of blocks the clone wrote to f, or nil
+// without a verify pass.
+func (w *worker) writtenOf(f *engine.File) *blockSet {
 	if w.written != nil {
-		for k, f := range w.files {
-			if f == r.File {
-				w.written[k].mark(r.Offset, uint64(r.Length))
-				return
+		for k, g := range w.files {
+			if g == f {
+				return w.written[k]
 			}
 		}
 	}
+	return nil
 }
 
 // synced accounts for one flush (fsync=n) that took lat and ended with err.

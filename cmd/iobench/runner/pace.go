@@ -60,21 +60,9 @@ func (p *pacer) schedule(r *engine.Request) (time.Time, bool) {
 		}
 		n := uint64(len(r.Buf))
 		// The I/O may start once the ones before it fit the caps.
-		if rate := j.Rate[d]; rate > 0 {
-			gap := time.Duration(float64(p.bytes[d]) / float64(rate) * float64(time.Second))
-			if j.RatePoisson {
-				p.poisson[d] = p.poisson[d].Add(time.Duration(p.rng.ExpFloat64() * float64(n) / float64(rate) * float64(time.Second)))
-				gap = p.poisson[d].Sub(p.start)
-			}
-			due = maxTime(due, p.start.Add(gap))
-		}
-		if iops := j.RateIOPS[d]; iops > 0 {
-			gap := time.Duration(float64(p.ios[d]) / float64(iops) * float64(time.Second))
-			if j.RatePoisson {
-				p.poisson[d] = p.poisson[d].Add(time.Duration(p.rng.ExpFloat64() / float64(iops) * float64(time.Second)))
-				gap = p.poisson[d].Sub(p.start)
-			}
-			due = maxTime(due, p.start.Add(gap))
+		due = p.due(d)
+		if j.RatePoisson {
+			due = p.poissonDue(d, n)
 		}
 		p.bytes[d] += n
 		p.ios[d]++
@@ -133,6 +121,25 @@ func (p *pacer) due(d int) time.Time {
 		due = maxTime(due, p.start.Add(time.Duration(float64(p.ios[d])/float64(iops)*float64(time.Second))))
 	}
 	return due
+}
+
+// poissonDue advances direction d's clock of rate_process=poisson by an
+// exponential gap with the mean its cap gives an I/O of n bytes, and
+// returns it (the start for a direction without a cap).
+func (p *pacer) poissonDue(d int, n uint64) time.Time {
+	j := p.job
+	mean := 0.0
+	if rate := j.Rate[d]; rate > 0 {
+		mean = float64(n) / float64(rate)
+	}
+	if iops := j.RateIOPS[d]; iops > 0 {
+		mean = 1 / float64(iops) // rate and rate_iops never come together
+	}
+	if mean == 0 {
+		return p.start
+	}
+	p.poisson[d] = p.poisson[d].Add(time.Duration(p.rng.ExpFloat64() * mean * float64(time.Second)))
+	return maxTime(p.start, p.poisson[d])
 }
 
 func maxTime(a, b time.Time) time.Time {
@@ -336,10 +343,8 @@ func (w *worker) checkBacklog() error {
 		return w.err
 	}
 	for _, e := range todo {
-		for k, f := range w.files {
-			if f == e.f && w.written != nil {
-				w.written[k].unmark(e.io.Offset, e.io.Length)
-			}
+		if b := w.writtenOf(e.f); b != nil {
+			b.unmark(e.io.Offset, e.io.Length)
 		}
 	}
 	return nil

@@ -97,6 +97,11 @@ type Config struct {
 	// NoYield turns off the yield before a queue with at most yieldDepth
 	// I/Os in flight sleeps for a completion (see Queue.pump).
 	NoYield bool
+	// NoFollow keeps a queue's thread where the scheduler puts it; by
+	// default a queue with few I/Os in flight moves its thread to the CPU
+	// where its completions ran when its waits show they ran elsewhere
+	// (see follow.go).
+	NoFollow bool
 	// NewRing creates rings; nil means io_uring (tests pass a fault ring).
 	NewRing RingFactory
 	// DiscardIoctl makes trims of block devices use the BLKDISCARD ioctl

@@ -45,6 +45,10 @@ type Queue struct {
 	// eagerMax; yield is !Config.NoYield (ringloop.go).
 	eager, eagerMin, eagerMax int
 	yield                     bool
+	// follow moves the queue's thread after the waits that show its
+	// completions ran on the other CPU (follow.go); nil: never
+	// (Config.NoFollow, the null ring, rings other than io_uring).
+	follow *follower
 
 	// slots[i] is the device I/O in flight with user data i; freeSlot
 	// lists the free indexes. depth == len(freeSlot) + I/Os in flight.
@@ -141,6 +145,8 @@ func (e *Engine) newQueue(background bool) (*Queue, error) {
 	q.eagerMin, q.yield = max(e.cfg.EagerSubmit, 0), !e.cfg.NoYield
 	if u, ok := ring.(*iouring); ok && u.null {
 		q.eagerMin = 0
+	} else if ok && !e.cfg.NoFollow {
+		q.follow = &follower{move: moveToOtherCPU}
 	}
 	q.eager, q.eagerMax = q.eagerMin, max(q.eagerMin, min(q.depth, eagerCap))
 	if err := e.registerWith(ring); err != nil {

@@ -190,9 +190,19 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 		unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
 		got += q.reapAll()
 	}
+	following := q.follow != nil && waitNr > 0 && q.inflightIOs() <= followDepth
+	long := false
 	if err == nil && got < waitNr {
+		var t0 int64
+		if following {
+			t0 = q.eng.nowNs()
+		}
 		err = q.ring.Submit(waitNr-got, timeout)
+		long = following && q.eng.nowNs()-t0 > followAfter
 		q.reapAll()
+	}
+	if following {
+		q.follow.waited(long)
 	}
 	q.enters += q.ring.Enters() - enters
 	q.fill()

@@ -20,24 +20,38 @@ import (
 // through the hypervisor. That state lasts until the scheduler happens to
 // move one of the two.
 //
-// A queue with few I/Os in flight whose wait for a completion slept longer
-// than followAfter takes that as the sign: its thread moves to the other
-// CPU, where the worker ran. It does so only where there is exactly one
-// other CPU to go to (the thread may run on two), and only while moving
-// pays: a move after which the next wait is long again counts as a
-// failure, and failures in a row space out the next tries exponentially,
-// so on a device whose waits are long for another reason (its own
-// latency) moves soon become rare.
+// A queue with at most followDepth I/Os in flight whose wait for a
+// completion slept longer than followAfter takes that as the sign: its
+// thread moves to the other CPU, where the worker ran. It does so only
+// where there is exactly one other CPU to go to (the thread may run on
+// two), and only while it pays. A long wait is also what a device with
+// its own latency gives (128 KiB transfers, a real disk): moving on every
+// long wait there cost 18-29% of the IOPS of 128 KiB reads and writes at
+// depth 4 on the loop device, each move taking 15-40 µs on the VM (the
+// other vCPU must be woken). A move costs about what a long wait does, so
+// following pays where it at least halves the share of long waits. The
+// queue counts its waits in windows of followWindow, following in all
+// but one window of followEvery, and each window with following must have
+// had fewer than followGain times the share of long waits of the last
+// window without it. When one has not, following stops for
+// followWindow * (fails + 1) waits, fails counting such windows in a row
+// (at most followMaxFails), and those waits measure the share without it
+// afresh.
 //
-// Measured on the 2-vCPU VM of the README (loop device with direct I/O
-// over a 1 GiB tmpfs file, 4 KiB random reads, alternating 3 s runs of
-// fio 3.33 and iobench, medians over rounds): with following, iobench over
-// fio at depth 1 went from 0.67 to 1.01, depth 2 from 0.59 to 0.97, depth
-// 4 from 0.80 to 1.08 and depth 8 from 0.96 to 1.12, with less CPU per
-// I/O (depth 1: 5.4-5.8 µs against 7.5) and the median latency of depth 1
-// from 3.0 µs to 0.35 µs (fio: 0.30). At depth 12 and 16, where the loop
-// device keeps workers busy on both CPUs, moving on every long wait cost
-// a quarter of the IOPS: followDepth keeps it out of there.
+// Shares of long waits seen on the loop device, following on / off: 4 KiB
+// random reads at depth 4 6-9% / 14-50%; at depth 1 the wait sleeps long
+// for 11% of reads with following and most of them without it on a busy
+// host. 128 KiB reads at depth 4: about half with or without.
+//
+// Measured (alternating 3 s runs of fio 3.33 and iobench on a direct-I/O
+// loop device over a 1 GiB tmpfs file, 2 vCPUs, medians, iobench over
+// fio, without following / with it): 4 KiB random reads at depth 1
+// 0.64 / 1.39 on one hour, 0.81 / 2.66 on a slower one (fio at 37k and
+// 15k IOPS), depth 4 0.95 / 1.09-1.25; 128 KiB reads at depth 4 0.99 /
+// 0.94 (the cost of the trial windows), at depth 8 (no following) as
+// before. Above depth 4 the loop device keeps workers busy on both CPUs:
+// moving on every long wait cost a quarter of the IOPS at depths 12 and
+// 16, and at 8 it ran from 0.91x to 1.17x of not moving by the hour.
 
 // followAfter is how long a wait must have slept for the queue to move:
 // with the worker on the same CPU a wait that sleeps lasts 10-20 µs, with
@@ -45,54 +59,81 @@ import (
 const followAfter = 15_000 // ns
 
 // followDepth is the most I/Os in flight at which a queue follows.
-const followDepth = 8
+const followDepth = 4
 
-// followMaxFails bounds the backoff: after that many failed moves in a
-// row, the queue tries once per 2^followMaxFails long waits.
-const followMaxFails = 10
+const (
+	followWindow   = 256 // waits per window
+	followEvery    = 16  // one window in followEvery runs without following
+	followMaxFails = 16  // following is off for at most 256 * 17 waits
+)
+
+// followGain: a window with following on pays if its share of long waits
+// is below followGain times the share of the last window without.
+const followGain = 0.5
 
 // follower decides when a queue's thread moves (see above).
 type follower struct {
-	skip    int  // long waits to let pass before the next move
-	fails   int  // moves that did not pay, less those that did
-	judging bool // a move was made: the next wait says whether it paid
 	// move moves the calling thread to the other CPU and reports whether
 	// it did (moveToOtherCPU; tests count calls).
 	move func() bool
+	// waits and longs count the current window's waits and long waits;
+	// off is how many more waits pass without following (counted in
+	// offWaits and offLongs, the share to beat); windows counts the
+	// windows with following since the last without.
+	waits, longs, off  int
+	offWaits, offLongs int
+	windows, fails     int
 }
 
 // waited is told, for each wait for completions of a queue with at most
-// followDepth I/Os in flight, whether it slept longer than followAfter
-// (a wait that found its completions ready is not long). It moves the
-// thread when that looks worth it.
+// followDepth I/Os in flight, whether it slept longer than followAfter (a
+// wait that found its completions ready is not long). It moves the
+// thread when following is on and the wait was long.
 func (f *follower) waited(long bool) {
-	if f.judging {
-		f.judging = false
-		if !long {
-			f.fails = max(f.fails-1, 0)
+	if f.off == 0 && f.offWaits == 0 {
+		f.stop(followWindow) // measure the share to beat first
+	}
+	if f.off > 0 {
+		f.off--
+		f.offWaits++
+		if long {
+			f.offLongs++
+		}
+		return
+	}
+	f.waits++
+	if long {
+		f.longs++
+		if !f.move() {
+			f.failed() // one CPU: try again much later
 			return
 		}
+	}
+	if f.waits < followWindow {
+		return
+	}
+	// Following pays if longs/waits < followGain * offLongs/offWaits.
+	if float64(f.longs)*float64(f.offWaits) >= followGain*float64(f.offLongs)*float64(f.waits) {
 		f.failed()
 		return
 	}
-	if !long {
-		return
-	}
-	if f.skip > 0 {
-		f.skip--
-		return
-	}
-	if f.move() {
-		f.judging = true
-	} else {
-		f.failed()
+	f.fails = 0
+	f.waits, f.longs = 0, 0
+	if f.windows++; f.windows >= followEvery-1 {
+		f.stop(followWindow)
 	}
 }
 
-// failed spaces out the next move: 2^fails - 1 long waits pass first.
+// failed turns following off for followWindow * (fails + 1) waits.
 func (f *follower) failed() {
 	f.fails = min(f.fails+1, followMaxFails)
-	f.skip = 1<<f.fails - 1
+	f.stop(followWindow * (f.fails + 1))
+}
+
+// stop turns following off for n waits, counting them afresh.
+func (f *follower) stop(n int) {
+	f.off, f.offWaits, f.offLongs = n, 0, 0
+	f.waits, f.longs, f.windows = 0, 0, 0
 }
 
 // moveToOtherCPU moves the calling thread to the one CPU of its affinity

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math/rand/v2"
 	"runtime"
 	"testing"
 	"unsafe"
@@ -8,101 +9,115 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TestFollowerMovesWhilePaying: on a device whose completions ran on the
-// other CPU, each long wait moves the thread once and the short waits
-// after it keep the follower ready to move again at once.
-func TestFollowerMovesWhilePaying(t *testing.T) {
-	moves := 0
-	f := &follower{move: func() bool { moves++; return true }}
-	for range 100 {
-		f.waited(true) // the completion ran on the other CPU
-		f.waited(false)
-		f.waited(false)
-	}
-	if moves != 100 {
-		t.Fatalf("moved %d times for 100 long waits each followed by short ones, want 100", moves)
-	}
-	if f.fails != 0 || f.skip != 0 {
-		t.Fatalf("fails %d, skip %d after moves that paid, want 0 and 0", f.fails, f.skip)
-	}
-	for range 1000 {
-		f.waited(false)
-	}
-	if moves != 100 {
-		t.Fatalf("short waits moved the thread (%d moves)", moves)
-	}
+// placement models a loop device's worker: while it runs on the other CPU
+// every wait is long; a move brings the thread to it; each wait it leaves
+// for the other CPU with probability drift.
+type placement struct {
+	rng   *rand.Rand
+	drift float64
+	away  bool
+	moves int
 }
 
-// TestFollowerBacksOff: on a device whose waits are long whatever the CPU
-// (its own latency), moves that do not pay space out exponentially, and a
-// move that cannot be made (one CPU allowed) counts as one that did not
-// pay.
-func TestFollowerBacksOff(t *testing.T) {
-	for _, canMove := range []bool{true, false} {
-		moves := 0
-		var at []int
-		f := &follower{move: func() bool { moves++; return canMove }}
-		const waits = 100_000
-		for i := range waits {
-			before := moves
-			f.waited(true)
-			if moves != before {
-				at = append(at, i)
+func (p *placement) wait() bool {
+	long := p.away
+	if p.rng.Float64() < p.drift {
+		p.away = true
+	}
+	return long
+}
+
+func (p *placement) move() bool { p.moves++; p.away = false; return true }
+
+// TestFollowerFollowsWherePaying: where moving brings the thread to its
+// completions, following stays on and keeps the long waits rare, but for
+// one window in followEvery that measures the share without it.
+func TestFollowerFollowsWherePaying(t *testing.T) {
+	for _, drift := range []float64{0.02, 0.1} {
+		p := &placement{rng: rand.New(rand.NewPCG(1, 2)), drift: drift, away: true}
+		f := &follower{move: p.move}
+		const waits = 200_000
+		longs := 0
+		for range waits {
+			long := p.wait()
+			if long {
+				longs++
 			}
+			f.waited(long)
 		}
-		// A move that cannot be made fails at once: tries at waits 0, 2,
-		// 6, 14, ... (gaps 2^k, up to the cap). A move that is made is
-		// failed by the wait after it, which adds one to each gap.
-		capped := 0
-		for i := 1; i < len(at); i++ {
-			gap := at[i] - at[i-1]
-			want := 1 << min(i, followMaxFails)
-			if canMove {
-				want++
-			}
-			if gap != want {
-				t.Fatalf("canMove=%v: move %d came %d waits after the one before, want %d (moves at %v)", canMove, i, gap, want, at[:min(len(at), 14)])
-			}
-			if i >= followMaxFails {
-				capped++
-			}
+		// Following on, a long wait is followed by a move: about drift of
+		// the waits are long in the windows with it, all after the first
+		// in the windows without.
+		share := float64(longs) / waits
+		want := drift + 1.0/followEvery
+		if share > want*1.2 {
+			t.Errorf("drift %v: %.3f of the waits long, want at most about %.3f", drift, share, want)
 		}
-		if max := followMaxFails + waits>>followMaxFails + 1; moves > max {
-			t.Fatalf("canMove=%v: %d moves in %d long waits, want at most %d", canMove, moves, waits, max)
+		if f.fails > 1 {
+			t.Errorf("drift %v: %d failed windows in a row where following pays", drift, f.fails)
 		}
-		if capped == 0 {
-			t.Fatalf("canMove=%v: the backoff never reached its cap in %d waits", canMove, waits)
+		if p.moves < int(float64(waits)*drift/2) {
+			t.Errorf("drift %v: %d moves in %d waits", drift, p.moves, waits)
 		}
 	}
 }
 
-// TestFollowerRecovers: a move that pays after failures lowers the backoff
-// one step; the next long wait moves only after the shorter gap.
-func TestFollowerRecovers(t *testing.T) {
+// TestFollowerStopsWhereNotPaying: where waits are long whatever the CPU
+// (a device's own latency), following stops, for longer after each window
+// that did not pay, and moves stay a small share of the long waits.
+func TestFollowerStopsWhereNotPaying(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
 	moves := 0
 	f := &follower{move: func() bool { moves++; return true }}
-	for range 5000 {
-		f.waited(true)
+	const waits = 1_000_000
+	longs := 0
+	for range waits {
+		long := rng.IntN(2) == 0
+		if long {
+			longs++
+		}
+		f.waited(long)
 	}
 	if f.fails != followMaxFails {
-		t.Fatalf("fails %d after 5000 long waits, want the cap %d", f.fails, followMaxFails)
+		t.Errorf("fails %d after %d waits that following did not shorten, want the cap %d", f.fails, waits, followMaxFails)
 	}
-	// Let the backoff run out, then move, and pay.
-	for f.skip > 0 {
+	// At the cap one window in followMaxFails+2 follows.
+	if max := longs / (followMaxFails + 1); moves > max {
+		t.Errorf("%d moves for %d long waits, want at most %d", moves, longs, max)
+	}
+}
+
+// TestFollowerOneCPU: a move that cannot be made (one CPU allowed) stops
+// following as a window that did not pay does.
+func TestFollowerOneCPU(t *testing.T) {
+	tries := 0
+	f := &follower{move: func() bool { tries++; return false }}
+	const waits = 1_000_000
+	for range waits {
 		f.waited(true)
 	}
-	before := moves
-	f.waited(true)
-	if moves != before+1 || !f.judging {
-		t.Fatalf("no move once the backoff ran out")
+	if max := waits/(followWindow*(followMaxFails+1)) + followMaxFails + 1; tries > max {
+		t.Errorf("%d tries to move in %d long waits with nowhere to go, want at most %d", tries, waits, max)
 	}
-	f.waited(false) // paid
-	if f.fails != followMaxFails-1 || f.skip != 0 || f.judging {
-		t.Fatalf("after a move that paid: fails %d skip %d judging %v, want %d, 0, false", f.fails, f.skip, f.judging, followMaxFails-1)
+	if tries == 0 {
+		t.Error("never tried to move")
+	}
+}
+
+// TestFollowerMeasuresFirst: the first window runs without following, to
+// measure the share of long waits to beat.
+func TestFollowerMeasuresFirst(t *testing.T) {
+	moves := 0
+	f := &follower{move: func() bool { moves++; return true }}
+	for range followWindow {
+		f.waited(true)
+	}
+	if moves != 0 {
+		t.Fatalf("%d moves in the first window, want none", moves)
 	}
 	f.waited(true)
-	if moves != before+2 {
-		t.Fatalf("a long wait after a move that paid did not move the thread")
+	if moves != 1 {
+		t.Fatalf("no move on the first long wait after the first window")
 	}
 }
 

@@ -199,7 +199,7 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 		}
 		err = q.ring.Submit(waitNr-got, timeout)
 		long = following && q.eng.nowNs()-t0 > followAfter
-		q.reapAll()
+		got += q.reapAll()
 	}
 	if following {
 		q.follow.waited(long)

@@ -30,13 +30,16 @@ import (
 // depth 4 on the loop device, each move taking 15-40 µs on the VM (the
 // other vCPU must be woken). A move costs about what a long wait does, so
 // following pays where it at least halves the share of long waits. The
-// queue counts its waits in windows of followWindow, following in all
-// but one window of followEvery, and each window with following must have
-// had fewer than followGain times the share of long waits of the last
-// window without it. When one has not, following stops for
-// followWindow * (fails + 1) waits, fails counting such windows in a row
-// (at most followMaxFails), and those waits measure the share without it
-// afresh.
+// queue counts its waits in windows of followWindow with following on,
+// and after followEvery of them it measures followProbe waits without
+// (few, as those are the slow ones: with 72% of them long against 7%,
+// a window as long as the others took a quarter of the time at depth
+// 1). Each window with following must have had fewer than followGain
+// times the share of long waits of the last measure without it, or fewer
+// than 1/followFloor of its waits long. When one has not, following
+// stops for followWindow << fails waits, fails counting such windows in a
+// row (at most followMaxFails), and those waits measure the share without
+// it afresh.
 //
 // Shares of long waits seen on the loop device, following on / off: 4 KiB
 // random reads at depth 4 6-9% / 14-50%; at depth 1 the wait sleeps long
@@ -62,14 +65,21 @@ const followAfter = 15_000 // ns
 const followDepth = 4
 
 const (
-	followWindow   = 256 // waits per window
-	followEvery    = 16  // one window in followEvery runs without following
-	followMaxFails = 16  // following is off for at most 256 * 17 waits
+	followWindow   = 256 // waits per window with following
+	followProbe    = 64  // waits per window without, between followEvery
+	followEvery    = 64  // windows with following
+	followMaxFails = 6   // following is off for at most 256 << 6 waits
 )
 
 // followGain: a window with following on pays if its share of long waits
 // is below followGain times the share of the last window without.
 const followGain = 0.5
+
+// followFloor: a window with following whose share of long waits is below
+// 1/followFloor never stops it. Moves are that rare there, and a measure
+// without following that began with the worker on this CPU can show
+// fewer long waits than the window it is compared with.
+const followFloor = 8
 
 // follower decides when a queue's thread moves (see above).
 type follower struct {
@@ -91,7 +101,7 @@ type follower struct {
 // thread when following is on and the wait was long.
 func (f *follower) waited(long bool) {
 	if f.off == 0 && f.offWaits == 0 {
-		f.stop(followWindow) // measure the share to beat first
+		f.stop(followProbe) // measure the share to beat first
 	}
 	if f.off > 0 {
 		f.off--
@@ -112,22 +122,25 @@ func (f *follower) waited(long bool) {
 	if f.waits < followWindow {
 		return
 	}
-	// Following pays if longs/waits < followGain * offLongs/offWaits.
-	if float64(f.longs)*float64(f.offWaits) >= followGain*float64(f.offLongs)*float64(f.waits) {
+	// Following pays if longs/waits < followGain * offLongs/offWaits,
+	// and costs little if longs/waits < 1/followFloor (it moves only on
+	// long waits).
+	if f.longs*followFloor >= f.waits &&
+		float64(f.longs)*float64(f.offWaits) >= followGain*float64(f.offLongs)*float64(f.waits) {
 		f.failed()
 		return
 	}
 	f.fails = 0
 	f.waits, f.longs = 0, 0
-	if f.windows++; f.windows >= followEvery-1 {
-		f.stop(followWindow)
+	if f.windows++; f.windows >= followEvery {
+		f.stop(followProbe)
 	}
 }
 
-// failed turns following off for followWindow * (fails + 1) waits.
+// failed turns following off for followWindow << fails waits.
 func (f *follower) failed() {
 	f.fails = min(f.fails+1, followMaxFails)
-	f.stop(followWindow * (f.fails + 1))
+	f.stop(followWindow << f.fails)
 }
 
 // stop turns following off for n waits, counting them afresh.

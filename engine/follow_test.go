@@ -31,7 +31,7 @@ func (p *placement) move() bool { p.moves++; p.away = false; return true }
 
 // TestFollowerFollowsWherePaying: where moving brings the thread to its
 // completions, following stays on and keeps the long waits rare, but for
-// one window in followEvery that measures the share without it.
+// the waits that measure the share without it every followEvery windows.
 func TestFollowerFollowsWherePaying(t *testing.T) {
 	for _, drift := range []float64{0.02, 0.1} {
 		p := &placement{rng: rand.New(rand.NewPCG(1, 2)), drift: drift, away: true}
@@ -49,7 +49,7 @@ func TestFollowerFollowsWherePaying(t *testing.T) {
 		// the waits are long in the windows with it, all after the first
 		// in the windows without.
 		share := float64(longs) / waits
-		want := drift + 1.0/followEvery
+		want := drift + float64(followProbe)/(followEvery*followWindow)
 		if share > want*1.2 {
 			t.Errorf("drift %v: %.3f of the waits long, want at most about %.3f", drift, share, want)
 		}
@@ -81,8 +81,9 @@ func TestFollowerStopsWhereNotPaying(t *testing.T) {
 	if f.fails != followMaxFails {
 		t.Errorf("fails %d after %d waits that following did not shorten, want the cap %d", f.fails, waits, followMaxFails)
 	}
-	// At the cap one window in followMaxFails+2 follows.
-	if max := longs / (followMaxFails + 1); moves > max {
+	// At the cap one window follows per followWindow << followMaxFails
+	// waits without: a fiftieth of the long waits, give or take.
+	if max := longs / 32; moves > max {
 		t.Errorf("%d moves for %d long waits, want at most %d", moves, longs, max)
 	}
 }
@@ -96,7 +97,7 @@ func TestFollowerOneCPU(t *testing.T) {
 	for range waits {
 		f.waited(true)
 	}
-	if max := waits/(followWindow*(followMaxFails+1)) + followMaxFails + 1; tries > max {
+	if max := waits/(followWindow<<followMaxFails) + followMaxFails + 1; tries > max {
 		t.Errorf("%d tries to move in %d long waits with nowhere to go, want at most %d", tries, waits, max)
 	}
 	if tries == 0 {
@@ -109,11 +110,11 @@ func TestFollowerOneCPU(t *testing.T) {
 func TestFollowerMeasuresFirst(t *testing.T) {
 	moves := 0
 	f := &follower{move: func() bool { moves++; return true }}
-	for range followWindow {
+	for range followProbe {
 		f.waited(true)
 	}
 	if moves != 0 {
-		t.Fatalf("%d moves in the first window, want none", moves)
+		t.Fatalf("%d moves in the first %d waits, want none", moves, followProbe)
 	}
 	f.waited(true)
 	if moves != 1 {

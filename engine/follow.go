@@ -42,19 +42,18 @@ import (
 // it afresh.
 //
 // Shares of long waits seen on the loop device, following on / off: 4 KiB
-// random reads at depth 4 6-9% / 14-50%; at depth 1 the wait sleeps long
-// for 11% of reads with following and most of them without it on a busy
-// host. 128 KiB reads at depth 4: about half with or without.
+// random reads at depth 1 7% / 72% (sparse backing file), at depth 4
+// 6-9% / 14-50%; 128 KiB reads at depth 4 about half either way.
 //
 // Measured (alternating 3 s runs of fio 3.33 and iobench on a direct-I/O
-// loop device over a 1 GiB tmpfs file, 2 vCPUs, medians, iobench over
-// fio, without following / with it): 4 KiB random reads at depth 1
-// 0.64 / 1.39 on one hour, 0.81 / 2.66 on a slower one (fio at 37k and
-// 15k IOPS), depth 4 0.95 / 1.09-1.25; 128 KiB reads at depth 4 0.99 /
-// 0.94 (the cost of the trial windows), at depth 8 (no following) as
-// before. Above depth 4 the loop device keeps workers busy on both CPUs:
-// moving on every long wait cost a quarter of the IOPS at depths 12 and
-// 16, and at 8 it ran from 0.91x to 1.17x of not moving by the hour.
+// loop device over a 1 GiB tmpfs file, 2 vCPUs, medians of three, iobench
+// over fio, without following / with it): 4 KiB random reads at depth 1
+// 0.58 / 1.53, depth 2 0.75 / 1.60, depth 4 0.82 / 1.02; writes at depth
+// 1 0.64 / 1.75, depth 2 0.75 / 1.50; 128 KiB reads at depth 2 1.19 /
+// 1.12 and depth 4 1.05 / 1.03 (what the windows that try cost). Above
+// depth 4 the loop device keeps workers busy on both CPUs: moving on
+// every long wait cost a quarter of the IOPS at depths 12 and 16, and at
+// 8 it ran from 0.91x to 1.17x of not moving by the hour.
 
 // followAfter is how long a wait must have slept for the queue to move:
 // with the worker on the same CPU a wait that sleeps lasts 10-20 µs, with

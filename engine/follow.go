@@ -97,8 +97,9 @@ type follower struct {
 // waited is told, for each wait for completions of a queue with at most
 // followDepth I/Os in flight, whether it slept longer than followAfter (a
 // wait that found its completions ready is not long). It moves the
-// thread when following is on and the wait was long.
-func (f *follower) waited(long bool) {
+// thread when following is on and the wait was long, and reports whether
+// it did.
+func (f *follower) waited(long bool) (moved bool) {
 	if f.off == 0 && f.offWaits == 0 {
 		f.stop(followProbe) // measure the share to beat first
 	}
@@ -108,18 +109,19 @@ func (f *follower) waited(long bool) {
 		if long {
 			f.offLongs++
 		}
-		return
+		return false
 	}
 	f.waits++
 	if long {
 		f.longs++
 		if !f.move() {
 			f.failed() // one CPU: try again much later
-			return
+			return false
 		}
+		moved = true
 	}
 	if f.waits < followWindow {
-		return
+		return moved
 	}
 	// Following pays if longs/waits < followGain * offLongs/offWaits,
 	// and costs little if longs/waits < 1/followFloor (it moves only on
@@ -127,13 +129,14 @@ func (f *follower) waited(long bool) {
 	if f.longs*followFloor >= f.waits &&
 		float64(f.longs)*float64(f.offWaits) >= followGain*float64(f.offLongs)*float64(f.waits) {
 		f.failed()
-		return
+		return moved
 	}
 	f.fails = 0
 	f.waits, f.longs = 0, 0
 	if f.windows++; f.windows >= followEvery {
 		f.stop(followProbe)
 	}
+	return moved
 }
 
 // failed turns following off for followWindow << fails waits.

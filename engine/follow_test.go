@@ -2,11 +2,15 @@ package engine
 
 import (
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"testing"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/iobench/iobench/device"
+	"github.com/iobench/iobench/mapcache"
 )
 
 // placement models a loop device's worker: while it runs on the other CPU
@@ -186,3 +190,79 @@ func TestMoveToOtherCPU(t *testing.T) {
 		t.Fatalf("affinity mask %v after a refused move, want %v", now, one)
 	}
 }
+
+// TestThreadMovesCounted: the moves a queue's follower makes reach
+// Stats.ThreadMoves when the queue flushes its tally.
+func TestThreadMovesCounted(t *testing.T) {
+	e := &Engine{}
+	q := &Queue{eng: e}
+	moves := 0
+	q.follow = &follower{move: func() bool { moves++; return true }}
+	// The first followProbe waits only measure; then every long wait
+	// moves.
+	for range followProbe + 10 {
+		if q.follow.waited(true) {
+			q.moves++
+		}
+	}
+	q.flushTally()
+	if got := e.counters.snapshot().ThreadMoves; got != uint64(moves) || moves != 10 {
+		t.Fatalf("Stats.ThreadMoves %d after %d moves (want 10)", got, moves)
+	}
+	if q.moves != 0 {
+		t.Fatalf("queue still holds %d moves after the flush", q.moves)
+	}
+}
+
+// TestNoFollowConfig: Config.NoFollow leaves a queue without a follower;
+// by default an io_uring queue has one.
+func TestNoFollowConfig(t *testing.T) {
+	for _, off := range []bool{false, true} {
+		ring, err := NewIOURing(RingOptions{Entries: 8})
+		if err != nil {
+			t.Skipf("io_uring: %v", err)
+		}
+		_ = ring.Close()
+		dir := t.TempDir()
+		path := dir + "/dev"
+		if err := os.WriteFile(path, make([]byte, 1<<20), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		dev, err := device.Open(path, device.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := New(Config{Devices: []*device.Device{dev}, Mapper: identity{}, NoFollow: off})
+		if err != nil {
+			dev.Close()
+			t.Fatal(err)
+		}
+		q, err := e.NewQueue()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (q.follow == nil) != off {
+			t.Errorf("NoFollow=%v: follower %v", off, q.follow)
+		}
+		q.Close()
+		e.Close()
+		dev.Close()
+	}
+}
+
+// identity maps a file's offsets to the same device addresses.
+type identity struct{}
+
+func (identity) MapRead(req *MapRequest, dst []mapcache.Mapping) ([]mapcache.Mapping, error) {
+	return append(dst, mapcache.Mapping{Offset: req.Offset, Length: req.Length, Addr: req.Offset, Type: mapcache.Mapped}), nil
+}
+
+func (identity) MapWrite(req *MapRequest, dst []mapcache.Mapping) ([]mapcache.Mapping, error) {
+	return append(dst, mapcache.Mapping{Offset: req.Offset, Length: req.Length, Addr: mapcache.NullAddr, Type: mapcache.PureOverwrite}), nil
+}
+
+func (identity) EndWrite(_ *WriteEnd, freed []mapcache.Mapping) ([]mapcache.Mapping, error) {
+	return freed, nil
+}
+
+func (identity) Free([]mapcache.Mapping) {}

@@ -49,6 +49,9 @@ type Queue struct {
 	// completions ran on the other CPU (follow.go); nil: never
 	// (Config.NoFollow, the null ring, rings other than io_uring).
 	follow *follower
+	// moves counts the thread's moves not yet added to the engine's
+	// counters (flushTally).
+	moves uint64
 
 	// slots[i] is the device I/O in flight with user data i; freeSlot
 	// lists the free indexes. depth == len(freeSlot) + I/Os in flight.

@@ -201,8 +201,8 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 		long = following && q.eng.nowNs()-t0 > followAfter
 		got += q.reapAll()
 	}
-	if following {
-		q.follow.waited(long)
+	if following && q.follow.waited(long) {
+		q.moves++
 	}
 	q.enters += q.ring.Enters() - enters
 	q.fill()

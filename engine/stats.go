@@ -27,6 +27,7 @@ type Stats struct {
 	ShortIOs      uint64 // short transfers that were continued
 	Retries       uint64 // device I/Os retried after EAGAIN
 	RingEnters    uint64 // io_uring_enter calls (engine-wide; 0 per file)
+	ThreadMoves   uint64 // queue threads moved to their completions' CPU (engine-wide; 0 per file)
 	FreedBytes    uint64 // space handed back to the mapper
 	MaxInFlight   uint64 // most device I/Os in flight on one queue
 	CachedExtents uint64 // records in the caches (read + write fork)
@@ -76,6 +77,7 @@ const (
 	cShortIOs
 	cRetries
 	cRingEnters
+	cThreadMoves
 	cTrims
 	cTrimBytes
 	nTallied
@@ -101,7 +103,7 @@ func (c *counters) snapshot() Stats {
 		ReadBytes: v(cReadBytes), WriteBytes: v(cWriteBytes),
 		ZeroBytes: v(cZeroBytes), InlineBytes: v(cInlineBytes),
 		Splits: v(cSplits), OutOfPlace: v(cOutOfPlace),
-		ShortIOs: v(cShortIOs), Retries: v(cRetries), RingEnters: v(cRingEnters),
+		ShortIOs: v(cShortIOs), Retries: v(cRetries), RingEnters: v(cRingEnters), ThreadMoves: v(cThreadMoves),
 		FreedBytes: c.freedBytes.Load(), MaxInFlight: c.maxInFlight.Load(),
 		Trims: v(cTrims), TrimBytes: v(cTrimBytes),
 	}
@@ -144,6 +146,10 @@ func (q *Queue) flushTally() {
 	if q.enters > 0 {
 		q.eng.counters.c[cRingEnters].Add(q.enters)
 		q.enters = 0
+	}
+	if q.moves > 0 {
+		q.eng.counters.c[cThreadMoves].Add(q.moves)
+		q.moves = 0
 	}
 	dirty := q.tallyDirty
 	if dirty == 0 {

@@ -256,6 +256,7 @@ type Job struct {
 	Extents       int           // scattered: extents in the file
 	MapLatency    time.Duration // scattered: cost of each mapper call
 	Cache         bool          // the extent cache (on by default)
+	Follow        bool          // the queue thread follows its completions (on by default)
 	Warm          bool          // fill the cache before the run
 	FixedBufs     bool
 	RegisterFiles bool
@@ -304,7 +305,7 @@ func NewJob(name string) Job {
 		IODepth: 1, FilenameFormat: defaultFilenameFormat, BatchSubmit: BatchAuto, BatchCompleteMin: 1, IOEngine: "io_uring", NumJobs: 1, Direct: true, Invalidate: true, PercentageRandom: [2]float64{100, 100}, ThinkBlocks: 1, DoVerify: true, RandomGenerator: "tausworthe", ZoneMode: "none",
 		LatencyWindow: time.Second, LatencyPercentile: 100,
 		Buffers: Buffers{Scramble: true, CompressChunk: 512}, Dist: Dist{Kind: "random"},
-		RandRepeat: true, RandSeed: 0x89, Mapper: "linear", Extents: 1024, Cache: true,
+		RandRepeat: true, RandSeed: 0x89, Mapper: "linear", Extents: 1024, Cache: true, Follow: true,
 		Loops: 1, KBBase: 1024, PercentileList: slices.Clone(DefaultPercentiles),
 		BWAvgTime: 500 * time.Millisecond, IOPSAvgTime: 500 * time.Millisecond, ClatPercentiles: true,
 		Logs:    Logs{PerJob: true},

@@ -86,3 +86,24 @@ func TestIODepthLow(t *testing.T) {
 		t.Errorf("iodepth=16 iodepth_low=2: %.1f%% of submissions were of 9-16 I/Os, want all: %v", big, sub)
 	}
 }
+
+// TestFollowOption: follow=0 keeps the job's thread where the scheduler
+// puts it (no moves counted), follow takes fio's boolean spellings only,
+// and the JSON counts the moves of a following job.
+func TestFollowOption(t *testing.T) {
+	l := looptest.New(t, 32<<20, looptest.Options{})
+	base := []string{"--filename=" + l.Path, "--iodepth=1", "--size=16m", "--number_ios=3000", "--force"}
+	off := batchRun(t, append(base, "--follow=0")...)
+	if m := off["iobench"].(map[string]any)["thread_moves"].(float64); m != 0 {
+		t.Errorf("follow=0: %v thread moves, want 0", m)
+	}
+	on := batchRun(t, base...)
+	m, ok := on["iobench"].(map[string]any)["thread_moves"].(float64)
+	if !ok || m < 0 {
+		t.Errorf("default: thread_moves %v in the JSON", on["iobench"].(map[string]any)["thread_moves"])
+	}
+	code, _, errOut := run(t, append(base, "--follow=sometimes")...)
+	if code == 0 || !strings.Contains(errOut, "follow") {
+		t.Errorf("follow=sometimes: exit %d, %q; want an error naming the option", code, errOut)
+	}
+}

@@ -408,7 +408,7 @@ func openJob(j *workloads.Job, tgt *jobTarget) (*jobSetup, error) {
 		QueueDepth: max(j.IODepth, 8) * ringSplitFactor(j), NoCache: !j.Cache, FixedBuffers: fixed,
 		NewRing:       ringFactory(j),
 		RegisterFiles: files, SQPoll: j.SQPoll, IOPoll: j.HiPri, ArenaBytes: arena,
-		EagerSubmit: eagerSubmit(j),
+		EagerSubmit: eagerSubmit(j), NoFollow: !j.Follow,
 	})
 	if err != nil {
 		s.close()

@@ -277,6 +277,7 @@ type jsonEngine struct {
 	ShortIOs        uint64  `json:"short_transfers"`
 	VerifiedBytes   uint64  `json:"verified_bytes"`
 	RingEnters      uint64  `json:"ring_enters"`
+	ThreadMoves     uint64  `json:"thread_moves"` // moves of the job thread to its completions' CPU (follow)
 	Ring            string  `json:"io_uring"`
 	// Per completed I/O: CPU time of the job's threads (µs) and their
 	// voluntary context switches.
@@ -496,7 +497,7 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 			HitRate: s.HitRate(), MapperCalls: s.MapperCalls, MapperLatencyNs: int64(s.MeanMapperLatency()),
 			ExtentsCached: s.CachedExtents, CacheBytes: s.CacheBytes, Merges: s.Merges, StaleRetries: s.StaleRetries, Splits: s.Splits,
 			DeviceIOs: s.IOs, ZeroFilledBytes: s.ZeroBytes, OutOfPlace: s.OutOfPlace,
-			FreedBytes: s.FreedBytes, ShortIOs: s.ShortIOs, VerifiedBytes: r.Verified, RingEnters: s.RingEnters, Ring: r.Ring,
+			FreedBytes: s.FreedBytes, ShortIOs: s.ShortIOs, VerifiedBytes: r.Verified, RingEnters: s.RingEnters, ThreadMoves: s.ThreadMoves, Ring: r.Ring,
 			Clone: r.Clone, Clones: r.clones(), Members: r.Members, CPUsAllowed: r.Pinned, TrimMethod: r.TrimMethod, TrimBytes: s.TrimBytes}
 		if n := r.IOs(); n > 0 {
 			j.IOBench.CPUPerIOUs = float64(r.CPUTime.Microseconds()) / float64(n)
@@ -633,8 +634,8 @@ func WriteNormal(w io.Writer, run *Run) {
 		fmt.Fprintf(w, "  engine: cache hit rate %.1f%% (%d hits, %d misses), %d mapper calls (mean %s), %d extents cached in %s (%d merges)\n",
 			100*s.HitRate(), s.Hits, s.Misses, s.MapperCalls, fmtLat(float64(s.MeanMapperLatency())), s.CachedExtents,
 			humanBytes(s.CacheBytes), s.Merges)
-		fmt.Fprintf(w, "          %d device I/Os, %d split requests, %s zero-filled, %d out-of-place writes, %d stale retries\n",
-			s.IOs, s.Splits, humanBytes(s.ZeroBytes), s.OutOfPlace, s.StaleRetries)
+		fmt.Fprintf(w, "          %d device I/Os, %d split requests, %s zero-filled, %d out-of-place writes, %d stale retries, %d thread moves\n",
+			s.IOs, s.Splits, humanBytes(s.ZeroBytes), s.OutOfPlace, s.StaleRetries, s.ThreadMoves)
 		switch {
 		case errors.Is(r.Err, workloads.ErrVerify):
 			fmt.Fprintf(w, "  verify: %s checked before the first mismatch\n", humanBytes(r.Verified))

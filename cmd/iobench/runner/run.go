@@ -379,6 +379,7 @@ func addStats(a, b engine.Stats) engine.Stats {
 	a.ShortIOs += b.ShortIOs
 	a.Retries += b.Retries
 	a.RingEnters += b.RingEnters
+	a.ThreadMoves += b.ThreadMoves
 	a.FreedBytes += b.FreedBytes
 	a.MaxInFlight = max(a.MaxInFlight, b.MaxInFlight)
 	a.CachedExtents += b.CachedExtents

@@ -24,26 +24,29 @@ import (
 // completion slept longer than followAfter takes that as the sign: its
 // thread moves to the other CPU, where the worker ran. It does so only
 // where there is exactly one other CPU to go to (the thread may run on
-// two), and only while it pays. A long wait is also what a device with
-// its own latency gives (128 KiB transfers, a real disk): moving on every
-// long wait there cost 18-29% of the IOPS of 128 KiB reads and writes at
-// depth 4 on the loop device, each move taking 15-40 µs on the VM (the
-// other vCPU must be woken). A move costs about what a long wait does, so
-// following pays where it at least halves the share of long waits. The
-// queue counts its waits in windows of followWindow with following on,
-// and after followEvery of them it measures followProbe waits without
-// (few, as those are the slow ones: with 72% of them long against 7%,
-// a window as long as the others took a quarter of the time at depth
-// 1). Each window with following must have had fewer than followGain
-// times the share of long waits of the last measure without it, or fewer
-// than 1/followFloor of its waits long. When one has not, following
-// stops for followWindow << fails waits, fails counting such windows in a
-// row (at most followMaxFails), and those waits measure the share without
-// it afresh.
+// two), and only while it pays. A long wait is also what a device with its
+// own latency gives (128 KiB transfers, a real disk): moving on every long
+// wait there cost 20-30% of the IOPS of 128 KiB reads and writes at depth
+// 4 on the loop device, each move taking 15-40 µs on the VM at the 10th
+// percentile to median (the other vCPU must be woken). A move costs about
+// what a long wait does, so following pays where it at least halves the
+// share of long waits. The queue counts its waits in windows of
+// followWindow with following on, and after followEvery of them it
+// measures followProbe waits without (few, as those are the slow ones:
+// with 72% of them long against 7% and long waits of 50-70 µs against 7-8
+// µs for the others, a window as long as the others would take about a
+// quarter of the time at depth 1; a probe of 1 window in 16 ran 0.89x fio
+// where this one runs 1.06x). Each window with following must have had
+// fewer than followGain times the share of long waits of the last measure
+// without it, or fewer than 1/followFloor of its waits long. When one has
+// not, following stops for followWindow << fails waits, fails counting
+// such windows in a row (at most followMaxFails), and those waits measure
+// the share without it afresh.
 //
 // Shares of long waits seen on the loop device, following on / off: 4 KiB
 // random reads at depth 1 7% / 72% (sparse backing file), at depth 4
-// 6-9% / 14-50%; 128 KiB reads at depth 4 about half either way.
+// 6-9% / 14-50%; 128 KiB reads at depth 4 51-52% with following on
+// every long wait.
 //
 // Measured (alternating 3 s runs of fio 3.33 and iobench on a direct-I/O
 // loop device over a 1 GiB tmpfs file, 2 vCPUs, medians of three, iobench
@@ -52,12 +55,13 @@ import (
 // 1 0.64 / 1.75, depth 2 0.75 / 1.50; 128 KiB reads at depth 2 1.19 /
 // 1.12 and depth 4 1.05 / 1.03 (what the windows that try cost). Above
 // depth 4 the loop device keeps workers busy on both CPUs: moving on
-// every long wait cost a quarter of the IOPS at depths 12 and 16, and at
+// every long wait cost 13% of the IOPS at depth 12 and 22% at 16, and at
 // 8 it ran from 0.91x to 1.17x of not moving by the hour.
 
 // followAfter is how long a wait must have slept for the queue to move:
 // with the worker on the same CPU a wait that sleeps lasts 10-20 µs, with
-// it on the other CPU 50-70 µs. Thresholds from 10 to 25 µs ran the same.
+// it on the other CPU 50-70 µs. Thresholds from 10 to 25 µs ran the same
+// (4 KiB reads at depth 1, following on every long wait).
 const followAfter = 15_000 // ns
 
 // followDepth is the most I/Os in flight at which a queue follows.

@@ -173,6 +173,9 @@ func (u *iouring) Reap(dst []Completion) int {
 	return n
 }
 
+// Pending implements PendingRing.
+func (u *iouring) Pending() bool { return len(u.done) > 0 || u.r.Pending() }
+
 func (u *iouring) RegisterBuffers(bufs [][]byte) error {
 	err := u.r.RegisterBuffers(bufs)
 	u.bufs = err == nil

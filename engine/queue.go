@@ -52,6 +52,14 @@ type Queue struct {
 	// moves counts the thread's moves not yet added to the engine's
 	// counters (flushTally).
 	moves uint64
+	// spinner is the ring to poll before a wait sleeps, for up to spinNs
+	// (Config.SpinWait); nil: never spin. spins and spinHits count the
+	// polls and those that found a completion, not yet added to the
+	// engine's counters (flushTally).
+	spinner         PendingRing
+	spinNs          int64
+	spinCtl         *spinCtl // measures whether to poll (SpinWait 0); nil: always
+	spins, spinHits uint64
 
 	// slots[i] is the device I/O in flight with user data i; freeSlot
 	// lists the free indexes. depth == len(freeSlot) + I/Os in flight.
@@ -146,12 +154,23 @@ func (e *Engine) newQueue(background bool) (*Queue, error) {
 	}
 	q.ring = ring
 	q.eagerMin, q.yield = max(e.cfg.EagerSubmit, 0), !e.cfg.NoYield
-	if u, ok := ring.(*iouring); ok && u.null {
+	u, isUring := ring.(*iouring)
+	null := isUring && u.null
+	if null {
 		q.eagerMin = 0
-	} else if ok && !e.cfg.NoFollow {
+	} else if isUring && !e.cfg.NoFollow {
 		q.follow = &follower{move: moveToOtherCPU}
 	}
 	q.eager, q.eagerMax = q.eagerMin, max(q.eagerMin, min(q.depth, eagerCap))
+	if p, ok := ring.(PendingRing); ok && !null {
+		// The null ring's NOPs complete inline: nothing to poll for.
+		switch {
+		case e.cfg.SpinWait > 0:
+			q.spinner, q.spinNs = p, e.cfg.SpinWait.Nanoseconds()
+		case e.cfg.SpinWait == 0 && threadCPU() > 0:
+			q.spinner, q.spinNs, q.spinCtl = p, spinAuto, newSpinCtl(threadCPU)
+		}
+	}
 	if err := e.registerWith(ring); err != nil {
 		_ = ring.Close()
 		return nil, err

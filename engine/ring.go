@@ -37,6 +37,15 @@ type Ring interface {
 	Close() error
 }
 
+// PendingRing is a Ring that can tell, without a system call, whether
+// completions are available to Reap or would come with a Submit that does
+// not wait. Config.SpinWait polls it; with a ring that does not implement
+// it, queues never spin.
+type PendingRing interface {
+	Ring
+	Pending() bool
+}
+
 // Op is one device operation.
 type Op struct {
 	Write     bool

@@ -190,6 +190,10 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 		unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
 		got += q.reapAll()
 	}
+	if err == nil && got < waitNr && q.spinner != nil && (q.spinCtl == nil || q.spinCtl.on) &&
+		q.inflightIOs() > spinAbove && q.spin() {
+		got += q.reapAll()
+	}
 	following := q.follow != nil && waitNr > 0 && q.inflightIOs() <= followDepth
 	long := false
 	if err == nil && got < waitNr {
@@ -205,6 +209,9 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 		q.moves++
 	}
 	q.enters += q.ring.Enters() - enters
+	if q.spinCtl != nil {
+		q.spinCtl.completed(got)
+	}
 	q.fill()
 	q.deliver()
 	q.eng.reclaim(false)
@@ -212,6 +219,45 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 		return fmt.Errorf("engine: io_uring submit: %w", err)
 	}
 	return nil
+}
+
+// spinAbove: a queue spins (Config.SpinWait) only with more I/Os than this
+// in flight. With one, the device's worker often runs on this thread's
+// CPU (see follow.go), and polling there keeps it from running: at depth
+// 1, 20 µs of polling took reads from 1.56x fio to 0.81x, at 21.6 µs of
+// CPU per read instead of 6.3.
+const spinAbove = 1
+
+// spin polls the ring for up to q.spinNs (Config.SpinWait) before a wait
+// that would sleep, and reports whether completions arrived meanwhile.
+//
+// Measured on a loop device over tmpfs (2 vCPUs, 4 KiB random reads,
+// alternating 3 s runs of fio, iobench and iobench polling, three of
+// each; iobench/fio IOPS, and CPU time of the job thread per I/O against
+// fio's): with 20 µs, depth 2 ran 2.04x fio instead of 1.58x (6.9 µs of
+// CPU per read against fio's 7.8), depth 4 2.3-2.6x instead of 0.96-1.09x
+// (3.3-4.4 µs against 4.3-5.6), depth 8 3.1x instead of 0.94x (2.7 against
+// 3.8), depth 16 1.6-1.7x instead of 0.91-0.93x but at 1.1-1.2x fio's CPU
+// per read, depth 32 1.15x at 1.4x, depth 128 no faster at about fio's;
+// 128 KiB reads at depth 8 1.3x at 2.2x. With 10 µs, depths 2 and 4 ran
+// slower than without (0.64x and 0.95x fio, at twice the CPU): their
+// waits outlast the poll, which then only adds to the sleep. What it
+// avoids is the wake-up of a halted vCPU (context switches per I/O fell
+// to a tenth at depth 16); where that is cheap there is less to gain.
+// Hence, by default, a queue polls only while its spinCtl (spin.go)
+// measures that polling costs no more CPU time per I/O than sleeping.
+func (q *Queue) spin() bool {
+	q.spins++
+	t0 := q.eng.nowNs()
+	for i := 0; !q.spinner.Pending(); i++ {
+		// The clock is read every 8 polls: a poll is a load, a clock
+		// read tens of ns.
+		if i&7 == 7 && q.eng.nowNs()-t0 >= q.spinNs {
+			return false
+		}
+	}
+	q.spinHits++
+	return true
 }
 
 // stampSubmitted sets SubmitLatency of the requests whose first device

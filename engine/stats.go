@@ -28,6 +28,8 @@ type Stats struct {
 	Retries       uint64 // device I/Os retried after EAGAIN
 	RingEnters    uint64 // io_uring_enter calls (engine-wide; 0 per file)
 	ThreadMoves   uint64 // queue threads moved to their completions' CPU (engine-wide; 0 per file)
+	Spins         uint64 // waits that polled the ring first (Config.SpinWait; engine-wide; 0 per file)
+	SpinHits      uint64 // of those, the ones a completion ended without a sleep
 	FreedBytes    uint64 // space handed back to the mapper
 	MaxInFlight   uint64 // most device I/Os in flight on one queue
 	CachedExtents uint64 // records in the caches (read + write fork)
@@ -78,6 +80,8 @@ const (
 	cRetries
 	cRingEnters
 	cThreadMoves
+	cSpins
+	cSpinHits
 	cTrims
 	cTrimBytes
 	nTallied
@@ -104,6 +108,7 @@ func (c *counters) snapshot() Stats {
 		ZeroBytes: v(cZeroBytes), InlineBytes: v(cInlineBytes),
 		Splits: v(cSplits), OutOfPlace: v(cOutOfPlace),
 		ShortIOs: v(cShortIOs), Retries: v(cRetries), RingEnters: v(cRingEnters), ThreadMoves: v(cThreadMoves),
+		Spins: v(cSpins), SpinHits: v(cSpinHits),
 		FreedBytes: c.freedBytes.Load(), MaxInFlight: c.maxInFlight.Load(),
 		Trims: v(cTrims), TrimBytes: v(cTrimBytes),
 	}
@@ -150,6 +155,11 @@ func (q *Queue) flushTally() {
 	if q.moves > 0 {
 		q.eng.counters.c[cThreadMoves].Add(q.moves)
 		q.moves = 0
+	}
+	if q.spins > 0 {
+		q.eng.counters.c[cSpins].Add(q.spins)
+		q.eng.counters.c[cSpinHits].Add(q.spinHits)
+		q.spins, q.spinHits = 0, 0
 	}
 	dirty := q.tallyDirty
 	if dirty == 0 {

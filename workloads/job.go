@@ -257,6 +257,7 @@ type Job struct {
 	MapLatency    time.Duration // scattered: cost of each mapper call
 	Cache         bool          // the extent cache (on by default)
 	Follow        bool          // the queue thread follows its completions (on by default)
+	SpinWait      time.Duration // poll before a wait sleeps: 0 measures whether to (auto), < 0 never, > 0 always this long
 	Warm          bool          // fill the cache before the run
 	FixedBufs     bool
 	RegisterFiles bool

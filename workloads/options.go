@@ -413,6 +413,9 @@ var options = []Option{
 	{Name: "map_latency", Arg: "time", Default: "0", Help: "cost of each mapper call (a filesystem upcall), e.g. 5us", Engine: true, kind: kindTime,
 		set: func(j *Job, v string) (err error) { j.MapLatency, err = parseDuration(v, time.Microsecond); return },
 		get: func(j *Job) string { return j.MapLatency.String() }},
+	{Name: "spin_wait", Arg: "auto|0|time", Default: "auto", Help: "with 2 or more I/Os in flight, poll for a completion before sleeping for one: auto polls 20us only while that costs the job thread no more CPU time per I/O than sleeping (measured as the job runs); a time (e.g. 20us) always polls that long: more IOPS where waking a sleeping CPU is slow (a VM), often for more CPU time per I/O; 0 never polls", Engine: true, kind: kindString,
+		set: func(j *Job, v string) (err error) { j.SpinWait, err = parseSpinWait(v); return },
+		get: func(j *Job) string { return spinWaitString(j.SpinWait) }},
 	{Name: "cache", Arg: "bool", Default: "on", Help: "the extent cache; off calls the mapper for every I/O", Engine: true, kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.Cache, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.Cache) }},
@@ -1406,4 +1409,30 @@ func trimVerifyOption(name, help string) Option {
 		return "trimming verify blocks and checking them (fio's trim-verify) is not implemented; rw=trim, randtrim, trimwrite and randtrimwrite trim"
 	}
 	return o
+}
+
+// parseSpinWait reads spin_wait: auto (0, engine.Config.SpinWait's
+// measuring default), 0 (never: negative) or a time.
+func parseSpinWait(v string) (time.Duration, error) {
+	if strings.EqualFold(strings.TrimSpace(v), "auto") {
+		return 0, nil
+	}
+	d, err := parseDuration(v, time.Microsecond)
+	if err != nil {
+		return 0, err
+	}
+	if d == 0 {
+		return -1, nil
+	}
+	return d, nil
+}
+
+func spinWaitString(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "auto"
+	case d < 0:
+		return "0"
+	}
+	return d.String()
 }

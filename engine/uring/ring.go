@@ -472,6 +472,12 @@ func (r *Ring) cqNeedsFlush() bool {
 	return atomic.LoadUint32(r.sqFlags)&(sqCQOverflow|sqTaskrun) != 0
 }
 
+// Pending reports whether completions are available: posted in the
+// completion queue, or finished in the kernel and waiting for this thread
+// to post them (deferred task work, overflow). It reads shared memory
+// only, no system call.
+func (r *Ring) Pending() bool { return r.CQReady() > 0 || r.cqNeedsFlush() }
+
 // PeekBatchCQE copies up to len(dst) available completions into dst without
 // consuming them and returns how many it copied. Call CQAdvance after.
 func (r *Ring) PeekBatchCQE(dst []CQE) int {

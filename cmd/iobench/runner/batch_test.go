@@ -107,3 +107,34 @@ func TestFollowOption(t *testing.T) {
 		t.Errorf("follow=sometimes: exit %d, %q; want an error naming the option", code, errOut)
 	}
 }
+
+// TestSpinWaitOption: spin_wait reaches the engine (its polls are counted
+// in the JSON and the normal report), 0 turns polling off (no polls in the
+// JSON), auto (the default) is accepted, and a malformed value is refused
+// naming the option.
+func TestSpinWaitOption(t *testing.T) {
+	l := looptest.New(t, 32<<20, looptest.Options{})
+	base := []string{"--filename=" + l.Path, "--iodepth=8", "--size=16m", "--number_ios=3000", "--force"}
+	off := batchRun(t, append(base, "--spin_wait=0")...)
+	if v, ok := off["iobench"].(map[string]any)["spins"]; ok {
+		t.Errorf("spin_wait=0: spins %v in the JSON, want none", v)
+	}
+	batchRun(t, append(base, "--spin_wait=auto")...)
+	on := batchRun(t, append(base, "--spin_wait=50us")...)
+	ib := on["iobench"].(map[string]any)
+	spins, _ := ib["spins"].(float64)
+	hits, _ := ib["spin_hits"].(float64)
+	if spins <= 0 || hits > spins {
+		t.Errorf("spin_wait=50us: spins %v, spin_hits %v; want polls counted, hits among them", ib["spins"], ib["spin_hits"])
+	}
+	code, out, errOut := run(t, append(base, "--rw=randread", "--spin_wait=50us")...)
+	if code != 0 || !strings.Contains(out, "waits polled first (spin_wait)") {
+		t.Errorf("normal report: exit %d, %s\n%s; want the polls on the engine lines", code, errOut, out)
+	}
+	for _, bad := range []string{"soon", "-5us"} {
+		code, _, errOut = run(t, append(base, "--spin_wait="+bad)...)
+		if code == 0 || !strings.Contains(errOut, "spin_wait") {
+			t.Errorf("spin_wait=%s: exit %d, %q; want an error naming the option", bad, code, errOut)
+		}
+	}
+}

@@ -409,6 +409,7 @@ func openJob(j *workloads.Job, tgt *jobTarget) (*jobSetup, error) {
 		NewRing:       ringFactory(j),
 		RegisterFiles: files, SQPoll: j.SQPoll, IOPoll: j.HiPri, ArenaBytes: arena,
 		EagerSubmit: eagerSubmit(j), NoFollow: !j.Follow,
+		SpinWait: j.SpinWait,
 	})
 	if err != nil {
 		s.close()

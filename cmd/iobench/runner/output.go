@@ -277,7 +277,9 @@ type jsonEngine struct {
 	ShortIOs        uint64  `json:"short_transfers"`
 	VerifiedBytes   uint64  `json:"verified_bytes"`
 	RingEnters      uint64  `json:"ring_enters"`
-	ThreadMoves     uint64  `json:"thread_moves"` // moves of the job thread to its completions' CPU (follow)
+	ThreadMoves     uint64  `json:"thread_moves"`        // moves of the job thread to its completions' CPU (follow)
+	Spins           uint64  `json:"spins,omitempty"`     // waits that polled the ring first (spin_wait)
+	SpinHits        uint64  `json:"spin_hits,omitempty"` // of those, the ones that ended without a sleep
 	Ring            string  `json:"io_uring"`
 	// Per completed I/O: CPU time of the job's threads (µs) and their
 	// voluntary context switches.
@@ -497,7 +499,8 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 			HitRate: s.HitRate(), MapperCalls: s.MapperCalls, MapperLatencyNs: int64(s.MeanMapperLatency()),
 			ExtentsCached: s.CachedExtents, CacheBytes: s.CacheBytes, Merges: s.Merges, StaleRetries: s.StaleRetries, Splits: s.Splits,
 			DeviceIOs: s.IOs, ZeroFilledBytes: s.ZeroBytes, OutOfPlace: s.OutOfPlace,
-			FreedBytes: s.FreedBytes, ShortIOs: s.ShortIOs, VerifiedBytes: r.Verified, RingEnters: s.RingEnters, ThreadMoves: s.ThreadMoves, Ring: r.Ring,
+			FreedBytes: s.FreedBytes, ShortIOs: s.ShortIOs, VerifiedBytes: r.Verified, RingEnters: s.RingEnters, ThreadMoves: s.ThreadMoves,
+			Spins: s.Spins, SpinHits: s.SpinHits, Ring: r.Ring,
 			Clone: r.Clone, Clones: r.clones(), Members: r.Members, CPUsAllowed: r.Pinned, TrimMethod: r.TrimMethod, TrimBytes: s.TrimBytes}
 		if n := r.IOs(); n > 0 {
 			j.IOBench.CPUPerIOUs = float64(r.CPUTime.Microseconds()) / float64(n)
@@ -636,6 +639,10 @@ func WriteNormal(w io.Writer, run *Run) {
 			humanBytes(s.CacheBytes), s.Merges)
 		fmt.Fprintf(w, "          %d device I/Os, %d split requests, %s zero-filled, %d out-of-place writes, %d stale retries, %d thread moves\n",
 			s.IOs, s.Splits, humanBytes(s.ZeroBytes), s.OutOfPlace, s.StaleRetries, s.ThreadMoves)
+		if s.Spins > 0 {
+			fmt.Fprintf(w, "          %d waits polled first (spin_wait), %d of them (%.1f%%) without a sleep\n",
+				s.Spins, s.SpinHits, 100*float64(s.SpinHits)/float64(s.Spins))
+		}
 		switch {
 		case errors.Is(r.Err, workloads.ErrVerify):
 			fmt.Fprintf(w, "  verify: %s checked before the first mismatch\n", humanBytes(r.Verified))

@@ -380,6 +380,8 @@ func addStats(a, b engine.Stats) engine.Stats {
 	a.Retries += b.Retries
 	a.RingEnters += b.RingEnters
 	a.ThreadMoves += b.ThreadMoves
+	a.Spins += b.Spins
+	a.SpinHits += b.SpinHits
 	a.FreedBytes += b.FreedBytes
 	a.MaxInFlight = max(a.MaxInFlight, b.MaxInFlight)
 	a.CachedExtents += b.CachedExtents

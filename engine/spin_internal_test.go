@@ -57,7 +57,8 @@ func TestSpinCtlStopsWhereNotPaying(t *testing.T) {
 }
 
 // TestSpinCtlMeasuresFirst: a new controller does not poll before it has
-// measured both ways, and batches of completions larger than a stage move
+// measured both ways, polling that costs the same as not is not chosen
+// (it must save spinMarginNum/spinMarginDen), and batches of completions larger than a stage move
 // it through the stages all the same.
 func TestSpinCtlMeasuresFirst(t *testing.T) {
 	var clock int64
@@ -67,9 +68,25 @@ func TestSpinCtlMeasuresFirst(t *testing.T) {
 	}
 	for range 10 {
 		clock += 1000
-		c.completed(spinWindow) // costs the same both ways: polling wins ties
+		c.completed(spinWindow) // costs the same both ways: polling must save more
 	}
-	if c.probes != 1 || !c.on || c.state != spinExploit {
-		t.Errorf("after measuring: probes %d, on %v, state %d; want one probe, polling, exploiting", c.probes, c.on, c.state)
+	if c.probes != 1 || c.on || c.state != spinExploit {
+		t.Errorf("after measuring: probes %d, on %v, state %d; want one probe, not polling, exploiting", c.probes, c.on, c.state)
+	}
+}
+
+// TestSpinCtlMargin: polling that saves less than the margin (3% here) is
+// not chosen; one that saves more (10%) is.
+func TestSpinCtlMargin(t *testing.T) {
+	for _, tc := range []struct {
+		on     int64
+		lo, hi float64
+		saving string
+	}{{2910, 0, 0.05, "3%"}, {2700, 0.9, 1, "10%"}} {
+		var clock int64
+		c := newSpinCtl(func() int64 { return clock })
+		if share := runSpinCtl(c, &clock, 1000*spinWindow, tc.on, 3000); share < tc.lo || share > tc.hi {
+			t.Errorf("polling saving %s: polled for %.2f of the completions, want %.2f to %.2f", tc.saving, share, tc.lo, tc.hi)
+		}
 	}
 }

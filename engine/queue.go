@@ -146,8 +146,10 @@ const maxAgain = 8
 
 func (e *Engine) newQueue(background bool) (*Queue, error) {
 	q := &Queue{eng: e, background: background, depth: e.cfg.QueueDepth, cached: !e.cfg.NoCache}
+	spinAutoOK := e.cfg.SpinWait == 0 && q.depth <= spinAutoDepth && threadCPU() > 0
+	polled := e.cfg.SpinWait > 0 || spinAutoOK
 	ring, err := e.cfg.NewRing(RingOptions{
-		Entries: uint32(q.depth), SQPoll: e.cfg.SQPoll, IOPoll: e.cfg.IOPoll,
+		Entries: uint32(q.depth), SQPoll: e.cfg.SQPoll, IOPoll: e.cfg.IOPoll, Polled: polled,
 	})
 	if err != nil {
 		return nil, err
@@ -162,12 +164,12 @@ func (e *Engine) newQueue(background bool) (*Queue, error) {
 		q.follow = &follower{move: moveToOtherCPU}
 	}
 	q.eager, q.eagerMax = q.eagerMin, max(q.eagerMin, min(q.depth, eagerCap))
-	if p, ok := ring.(PendingRing); ok && !null {
+	if p, ok := ring.(PendingRing); ok && polled && !null {
 		// The null ring's NOPs complete inline: nothing to poll for.
 		switch {
 		case e.cfg.SpinWait > 0:
 			q.spinner, q.spinNs = p, e.cfg.SpinWait.Nanoseconds()
-		case e.cfg.SpinWait == 0 && threadCPU() > 0:
+		case spinAutoOK:
 			q.spinner, q.spinNs, q.spinCtl = p, spinAuto, newSpinCtl(threadCPU)
 		}
 	}

@@ -108,6 +108,12 @@ type RingOptions struct {
 	Entries uint32 // submission queue entries; the CQ is at least twice that
 	SQPoll  bool   // kernel submission polling thread
 	IOPoll  bool   // completion polling (needs device poll queues)
+	// Polled: the queue may poll the ring for completions before it
+	// sleeps (Config.SpinWait, PendingRing), so Pending must see
+	// completions the kernel holds back as task work. Unset, a ring may
+	// leave out what makes them visible (io_uring's TASKRUN_FLAG), which
+	// costs the completing CPU an atomic per batch of completions.
+	Polled bool
 }
 
 // RingFactory creates a ring. It is called on the goroutine that will own

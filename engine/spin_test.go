@@ -161,3 +161,58 @@ func TestSpinWaitOff(t *testing.T) {
 		})
 	}
 }
+
+// TestSpinAutoDepth: left to measure (SpinWait 0), a queue deeper than 16
+// never polls and asks for a ring that need not be pollable
+// (RingOptions.Polled false, which leaves out io_uring's TASKRUN_FLAG); at
+// 16 and below it asks for a pollable ring, and so does any queue told to
+// poll (SpinWait above 0), whatever its depth.
+func TestSpinAutoDepth(t *testing.T) {
+	for _, tc := range []struct {
+		depth      int
+		spin       time.Duration
+		wantPolled bool
+	}{
+		{16, 0, true},
+		{17, 0, false},
+		{64, 0, false},
+		{64, time.Millisecond, true},
+		{4, -1, false},
+	} {
+		ring := &pollRing{pollsToComplete: 1}
+		var asked []engine.RingOptions // the engine's own queue, then q's
+		const blocks = 64
+		e, _ := newEngine(t, blocks*bs, newStripeMapper(blocks, bs, 3), func(c *engine.Config) {
+			c.QueueDepth = tc.depth
+			c.EagerSubmit = -1
+			c.NoYield = true
+			c.NoFollow = true
+			c.SpinWait = tc.spin
+			c.NewRing = func(o engine.RingOptions) (engine.Ring, error) {
+				asked = append(asked, o)
+				return ring, nil
+			}
+		})
+		f, err := e.Open("f", engine.FileOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := e.NewQueue()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(asked) == 0 || asked[len(asked)-1].Polled != tc.wantPolled {
+			t.Errorf("depth %d, SpinWait %v: ring options %+v, want Polled %v", tc.depth, tc.spin, asked, tc.wantPolled)
+		}
+		if !tc.wantPolled {
+			submitBlocks(t, e, f, q, tc.depth)
+			if done, err := q.Reap(nil, tc.depth); err != nil || len(done) != tc.depth {
+				t.Fatalf("depth %d: reaped %d, %v", tc.depth, len(done), err)
+			}
+			if ring.polls != 0 || e.Stats().Spins != 0 {
+				t.Errorf("depth %d, SpinWait %v: polled %d times (Spins %d), want never", tc.depth, tc.spin, ring.polls, e.Stats().Spins)
+			}
+		}
+		q.Close()
+	}
+}

@@ -91,6 +91,41 @@ func TestNopRoundTrip(t *testing.T) {
 	}
 }
 
+// TestNoTaskrunFlag: NoTaskrunFlag leaves TASKRUN_FLAG out of the set-up
+// flags, which New asks for otherwise wherever DEFER_TASKRUN or
+// COOP_TASKRUN is in force; the ring completes operations either way.
+func TestNoTaskrunFlag(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	with := newRing(t, 4, Params{})
+	if with.Flags()&(SetupDeferTaskrun|SetupCoopTaskrun) != 0 && with.Flags()&SetupTaskrunFlag == 0 {
+		t.Errorf("default ring %v: taskrun_flag missing beside defer/coop_taskrun", with)
+	}
+	without := newRing(t, 4, Params{NoTaskrunFlag: true})
+	if without.Flags()&SetupTaskrunFlag != 0 {
+		t.Errorf("ring %v has taskrun_flag despite NoTaskrunFlag", without)
+	}
+	if with.Flags()&^SetupTaskrunFlag != without.Flags() {
+		t.Errorf("flags differ beyond taskrun_flag: %v against %v", with, without)
+	}
+	for _, r := range []*Ring{with, without} {
+		for i := range 4 {
+			s := r.GetSQE()
+			s.PrepNop()
+			s.UserData = uint64(i)
+		}
+		if _, err := r.SubmitAndWait(4); err != nil {
+			t.Fatal(err)
+		}
+		cqes := make([]CQE, 8)
+		if n := r.PeekBatchCQE(cqes); n != 4 {
+			t.Errorf("ring %v: %d completions, want 4", r, n)
+		} else {
+			r.CQAdvance(n)
+		}
+	}
+}
+
 // TestOverflowKeepsCompletions submits far more operations than the CQ
 // holds without reaping, then checks every one arrives.
 func TestOverflowKeepsCompletions(t *testing.T) {

@@ -44,14 +44,26 @@ func (r *pollRing) Pending() bool {
 // Config.SpinWait spin, no early submission and no yield.
 func spinQueue(t *testing.T, ring engine.Ring, depth int, spin time.Duration) (*engine.Engine, *engine.File, *engine.Queue) {
 	t.Helper()
+	e, f, q, _ := spinQueueOpts(t, ring, depth, spin)
+	return e, f, q
+}
+
+// spinQueueOpts is spinQueue that also returns the options of every ring
+// the engine asked for: its own queue's, then the returned queue's.
+func spinQueueOpts(t *testing.T, ring engine.Ring, depth int, spin time.Duration) (*engine.Engine, *engine.File, *engine.Queue, *[]engine.RingOptions) {
+	t.Helper()
 	const blocks = 64
+	asked := new([]engine.RingOptions)
 	e, _ := newEngine(t, blocks*bs, newStripeMapper(blocks, bs, 3), func(c *engine.Config) {
 		c.QueueDepth = depth
 		c.EagerSubmit = -1
 		c.NoYield = true
 		c.NoFollow = true
 		c.SpinWait = spin
-		c.NewRing = func(engine.RingOptions) (engine.Ring, error) { return ring, nil }
+		c.NewRing = func(o engine.RingOptions) (engine.Ring, error) {
+			*asked = append(*asked, o)
+			return ring, nil
+		}
 	})
 	f, err := e.Open("f", engine.FileOptions{})
 	if err != nil {
@@ -62,7 +74,7 @@ func spinQueue(t *testing.T, ring engine.Ring, depth int, spin time.Duration) (*
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { q.Close() })
-	return e, f, q
+	return e, f, q, asked
 }
 
 // submitBlocks submits n one-block reads of f.
@@ -180,27 +192,8 @@ func TestSpinAutoDepth(t *testing.T) {
 		{4, -1, false},
 	} {
 		ring := &pollRing{pollsToComplete: 1}
-		var asked []engine.RingOptions // the engine's own queue, then q's
-		const blocks = 64
-		e, _ := newEngine(t, blocks*bs, newStripeMapper(blocks, bs, 3), func(c *engine.Config) {
-			c.QueueDepth = tc.depth
-			c.EagerSubmit = -1
-			c.NoYield = true
-			c.NoFollow = true
-			c.SpinWait = tc.spin
-			c.NewRing = func(o engine.RingOptions) (engine.Ring, error) {
-				asked = append(asked, o)
-				return ring, nil
-			}
-		})
-		f, err := e.Open("f", engine.FileOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		q, err := e.NewQueue()
-		if err != nil {
-			t.Fatal(err)
-		}
+		e, f, q, opts := spinQueueOpts(t, ring, tc.depth, tc.spin)
+		asked := *opts
 		if len(asked) == 0 || asked[len(asked)-1].Polled != tc.wantPolled {
 			t.Errorf("depth %d, SpinWait %v: ring options %+v, want Polled %v", tc.depth, tc.spin, asked, tc.wantPolled)
 		}
@@ -213,6 +206,5 @@ func TestSpinAutoDepth(t *testing.T) {
 				t.Errorf("depth %d, SpinWait %v: polled %d times (Spins %d), want never", tc.depth, tc.spin, ring.polls, e.Stats().Spins)
 			}
 		}
-		q.Close()
 	}
 }

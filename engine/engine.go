@@ -94,8 +94,8 @@ type Config struct {
 	// 16; negative: only at Flush and Reap. The null ring never submits
 	// early (its NOPs complete inline).
 	EagerSubmit int
-	// NoYield turns off the yield before a queue with at most yieldDepth
-	// I/Os in flight sleeps for a completion (see Queue.pump).
+	// NoYield turns off the yield before a queue with yieldDepth (2) I/Os
+	// in flight sleeps for a completion (see Queue.pump).
 	NoYield bool
 	// NoFollow keeps a queue's thread where the scheduler puts it; by
 	// default a queue with few I/Os in flight moves its thread to the CPU

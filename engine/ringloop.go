@@ -139,13 +139,23 @@ func (q *Queue) submitEarly() bool {
 	return true
 }
 
-// yieldDepth is the most I/Os in flight at which a queue about to sleep
-// for a completion first yields its CPU (pump). At depth 4 the yield cost
-// more than it saved: 4 KiB random reads from a loop device over tmpfs ran
-// 67-71k IOPS with it and 74-82k without (alternating 3 s runs, four
-// each; writes the same either way); at depth 2 it still paid (47-55k
-// with, 37-52k without).
+// yieldDepth is the number of I/Os in flight at which a queue about to
+// sleep for a completion first yields its CPU (pump); with any other
+// number it does not. At depth 4 the yield cost more than it saved: 4 KiB
+// random reads from a loop device over tmpfs ran 67-71k IOPS with it and
+// 74-82k without (alternating 3 s runs, four each; writes the same either
+// way); at depth 2 it still paid (47-55k with, 37-52k without; 2.35x fio
+// with against 1.82x without, five more rounds). With one I/O in flight it
+// no longer pays now that the queue follows its completions (follow.go):
+// at depth 1 reads ran 0.73x and 0.76x fio with it against 0.82x and
+// 0.84x without (two sets of five alternating rounds), writes 0.64x and
+// 0.75x against 0.78x and 0.80x, and the clat p50 was 1.1-5.2 µs with it
+// against 0.51-0.53 µs without (fio's 0.51-0.54); with two CPU-bound
+// processes running, 3.3x fio with it and 3.7x without (three rounds).
 const yieldDepth = 2
+
+// yieldsFirst reports whether a wait that would sleep yields the CPU first.
+func (q *Queue) yieldsFirst() bool { return q.yield && q.inflightIOs() == yieldDepth }
 
 // pump submits what is queued, waits for waitNr completions (at most
 // timeout, if positive) and processes what completed: it completes pieces
@@ -174,19 +184,13 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 	if waitNr > 0 && q.eagerMin > 0 {
 		q.adaptEager(got >= waitNr)
 	}
-	if err == nil && got < waitNr && q.yield && q.inflightIOs() <= yieldDepth {
+	if err == nil && got < waitNr && q.yieldsFirst() {
 		// A device that completes its I/O in a kernel worker (a loop
 		// device) may have had that worker woken on this CPU by the
 		// submission: yielding lets it run now, and its completion is
 		// then ready without a sleep. Without the yield the worker ran
 		// on the other, idle vCPU, whose wake-up costs tens of µs on a
-		// VM: at depth 1 (2 vCPUs, loop device over tmpfs, alternating
-		// 3 s runs, six each) the yield took 4 KiB random reads from
-		// 0.31-0.51x fio to 0.53-0.77x on a quiet machine, and with two
-		// CPU-bound processes running from 0.3-3x to 2.2-13.5x fio (fio
-		// itself varied from 13k to 69k IOPS there), at 2.3-2.6 instead
-		// of 10-20 µs of CPU per read. One system call more when the
-		// completion is not ready.
+		// VM. One system call more when the completion is not ready.
 		unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
 		got += q.reapAll()
 	}

@@ -90,3 +90,18 @@ func TestSpinCtlMargin(t *testing.T) {
 		}
 	}
 }
+
+// TestYieldsOnlyAtYieldDepth: a wait yields first with exactly yieldDepth
+// I/Os in flight, never with one (the queue follows its completions
+// there instead) or with more, and never with Config.NoYield.
+func TestYieldsOnlyAtYieldDepth(t *testing.T) {
+	for _, noYield := range []bool{false, true} {
+		for inflight := 0; inflight <= 8; inflight++ {
+			q := &Queue{depth: 8, freeSlot: make([]uint32, 8-inflight), yield: !noYield}
+			want := !noYield && inflight == 2
+			if got := q.yieldsFirst(); got != want {
+				t.Errorf("NoYield %v, %d in flight: yields %v, want %v", noYield, inflight, got, want)
+			}
+		}
+	}
+}

@@ -23,6 +23,9 @@ type Engine struct {
 	align   uint32     // request alignment: the largest logical block size
 	memAlgn uint32     // buffer address alignment
 	arena   *arena     // buffers handed out by Buffer
+	// eagerAuto: Config.EagerSubmit was 0, so each queue's eager
+	// threshold falls no lower than defaultEagerMin of its depth.
+	eagerAuto bool
 
 	// epoch orders cache changes against I/O, and frees holds the space
 	// waiting for in-flight I/O to drain (reclaim.go).
@@ -91,8 +94,9 @@ type Config struct {
 	// threshold starts at EagerSubmit and adapts: each wait that has to
 	// sleep raises it (up to the queue depth, at most 64), each that
 	// finds completions ready lowers it, never below EagerSubmit. 0 means
-	// 16; negative: only at Flush and Reap. The null ring never submits
-	// early (its NOPs complete inline).
+	// 16, or half the queue depth for a queue of 16 to 31 entries;
+	// negative: only at Flush and Reap. The null ring never submits early
+	// (its NOPs complete inline).
 	EagerSubmit int
 	// NoYield turns off the yield before a queue with yieldDepth (2) I/Os
 	// in flight sleeps for a completion (see Queue.pump).
@@ -154,13 +158,14 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.ArenaBytes <= 0 {
 		cfg.ArenaBytes = 16 << 20
 	}
-	if cfg.EagerSubmit == 0 {
+	eagerAuto := cfg.EagerSubmit == 0
+	if eagerAuto {
 		cfg.EagerSubmit = defaultEagerSubmit
 	}
 	if cfg.NewRing == nil {
 		cfg.NewRing = NewIOURing
 	}
-	e := &Engine{cfg: cfg, align: 512, memAlgn: 512, files: make(map[string]*File), base: time.Now()}
+	e := &Engine{cfg: cfg, eagerAuto: eagerAuto, align: 512, memAlgn: 512, files: make(map[string]*File), base: time.Now()}
 	if len(cfg.Devices) > math.MaxInt32 {
 		return nil, errors.New("engine: too many devices")
 	}

@@ -40,21 +40,27 @@ func submitFlagged(t *testing.T, q *engine.Queue, inSubmit *bool, r *engine.Requ
 // TestEagerSubmit: Queue.Submit hands I/O to the kernel at once while the
 // kernel holds fewer than Config.EagerSubmit of the queue's I/Os, and
 // leaves it for the next wait otherwise; a negative EagerSubmit never
-// submits early.
+// submits early. Left 0, the threshold is 16, or half the depth for a
+// queue of 16 to 31 entries.
 func TestEagerSubmit(t *testing.T) {
 	for _, tc := range []struct {
-		eager int
-		early []int // after each of 6 Submits: early submissions so far
+		depth, eager int
+		early        []int // after each Submit: early submissions so far
 	}{
-		{eager: 3, early: []int{1, 2, 3, 3, 3, 3}},
-		{eager: -1, early: []int{0, 0, 0, 0, 0, 0}},
+		{depth: 8, eager: 3, early: []int{1, 2, 3, 3, 3, 3}},
+		{depth: 8, eager: -1, early: []int{0, 0, 0, 0, 0, 0}},
+		{depth: 8, eager: 0, early: []int{1, 2, 3, 4, 5, 6, 7, 8}},
+		{depth: 16, eager: 0, early: []int{1, 2, 3, 4, 5, 6, 7, 8, 8, 8, 8, 8}},
+		{depth: 24, eager: 0, early: []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 12, 12}},
+		{depth: 32, eager: 0, early: []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 16, 16}},
+		{depth: 16, eager: 16, early: []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}},
 	} {
 		const blocks = 64
 		var inSubmit bool
 		var ring *countingRing
 		m := newStripeMapper(blocks, bs, 1)
 		e, _ := newEngine(t, blocks*bs, m, func(c *engine.Config) {
-			c.QueueDepth = 8
+			c.QueueDepth = tc.depth
 			c.EagerSubmit = tc.eager
 			c.NewRing = func(o engine.RingOptions) (engine.Ring, error) {
 				r, err := engine.NewIOURing(o)
@@ -72,7 +78,7 @@ func TestEagerSubmit(t *testing.T) {
 			reqs[i] = engine.Request{File: f, Offset: uint64(i) * bs, Buf: e.Buffer(bs)}
 			submitFlagged(t, q, &inSubmit, &reqs[i])
 			if ring.early != tc.early[i] {
-				t.Errorf("EagerSubmit %d: after %d requests, %d early submissions, want %d", tc.eager, i+1, ring.early, tc.early[i])
+				t.Errorf("depth %d, EagerSubmit %d: after %d requests, %d early submissions, want %d", tc.depth, tc.eager, i+1, ring.early, tc.early[i])
 			}
 		}
 		done, err := q.Reap(nil, len(reqs))

@@ -96,11 +96,13 @@ const defaultEagerSubmit = 16
 // depth 16), where the job thread is the bottleneck, ran 1.08x fio at
 // 2.61 µs per write instead of 0.87x at 3.48 (four rounds; the bundled
 // overwrite-out-of-place job 347k-360k IOPS instead of 259k-276k, three
-// rounds); 4 KiB random reads at depth 16 ran 1.05x and 0.995x fio
-// against 0.97x and 1.05x (six and five rounds) at 2.44-2.45 µs of CPU
-// per read instead of 2.52-2.67; random writes 0.98x and 1.01x against
-// 0.96x and 1.06x. Below 16 the threshold stays at 16, above the depth:
-// every I/O goes to the kernel at once.
+// rounds); 4 KiB random reads at depth 16 ran 1.05x fio's best settings
+// against 0.97x (six rounds, a sparse backing file) and 0.995x fio's
+// defaults against 1.05x (five rounds, a written one), at 2.44-2.45 µs of
+// CPU per read instead of 2.52-2.67; random writes 0.98x fio's best
+// against 0.96x and 1.01x fio's defaults against 1.06x. Below 16 the
+// threshold stays at 16, above the depth: every I/O goes to the kernel at
+// once.
 func defaultEagerMin(depth int) int {
 	if depth >= defaultEagerSubmit && depth < 2*defaultEagerSubmit {
 		return depth / 2

@@ -23,9 +23,6 @@ type Engine struct {
 	align   uint32     // request alignment: the largest logical block size
 	memAlgn uint32     // buffer address alignment
 	arena   *arena     // buffers handed out by Buffer
-	// eagerAuto: Config.EagerSubmit was 0, so each queue's eager
-	// threshold falls no lower than defaultEagerMin of its depth.
-	eagerAuto bool
 
 	// epoch orders cache changes against I/O, and frees holds the space
 	// waiting for in-flight I/O to drain (reclaim.go).
@@ -158,14 +155,13 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.ArenaBytes <= 0 {
 		cfg.ArenaBytes = 16 << 20
 	}
-	eagerAuto := cfg.EagerSubmit == 0
-	if eagerAuto {
-		cfg.EagerSubmit = defaultEagerSubmit
+	if cfg.EagerSubmit == 0 {
+		cfg.EagerSubmit = defaultEagerMin(cfg.QueueDepth)
 	}
 	if cfg.NewRing == nil {
 		cfg.NewRing = NewIOURing
 	}
-	e := &Engine{cfg: cfg, eagerAuto: eagerAuto, align: 512, memAlgn: 512, files: make(map[string]*File), base: time.Now()}
+	e := &Engine{cfg: cfg, align: 512, memAlgn: 512, files: make(map[string]*File), base: time.Now()}
 	if len(cfg.Devices) > math.MaxInt32 {
 		return nil, errors.New("engine: too many devices")
 	}

@@ -156,9 +156,6 @@ func (e *Engine) newQueue(background bool) (*Queue, error) {
 	}
 	q.ring = ring
 	q.eagerMin, q.yield = max(e.cfg.EagerSubmit, 0), !e.cfg.NoYield
-	if e.eagerAuto {
-		q.eagerMin = defaultEagerMin(q.depth)
-	}
 	u, isUring := ring.(*iouring)
 	null := isUring && u.null
 	if null {

@@ -86,8 +86,8 @@ func (q *Queue) queueOp(slot uint32, p *piece) bool {
 // fio at depth 32 and 1.05x at 16 with less CPU per I/O than fio.
 const defaultEagerSubmit = 16
 
-// defaultEagerMin is the least the eager threshold falls to in a queue of
-// depth entries when Config.EagerSubmit is left 0: defaultEagerSubmit, or
+// defaultEagerMin is Config.EagerSubmit's default for queues of depth
+// entries, the least the eager threshold falls to: defaultEagerSubmit, or
 // half the depth for a queue of 16 to 31 entries. With the threshold at
 // the depth, a queue of 16 handed each I/O to the kernel on its own as a
 // completion freed its slot, one io_uring_enter per I/O; at half, new I/O

@@ -271,7 +271,13 @@ type Job struct {
 	// trimBS is bs's third value when it differs from the write size
 	// (trims use the write size: a trimming job with it is refused).
 	trimBS string
-	raw    map[string]string // size options as given, re-read when kb_base changes
+	// trimRate says whether rate, rate_iops and rate_min set a trim value
+	// (their third, or their only one): a trimming job with one is refused.
+	trimRate [3]bool
+	// trimSplit is bssplit's third value when it differs from the write
+	// split (refused for a trimming job, as trimBS).
+	trimSplit string
+	raw       map[string]string // size options as given, re-read when kb_base changes
 }
 
 // Logs says which fio-format logs a job writes (write_*_log): each
@@ -448,6 +454,9 @@ func (j *Job) Validate() error {
 		if !slices.ContainsFunc(errs, func(e error) bool { return e.Error() == err.Error() }) {
 			errs = append(errs, err)
 		}
+	}
+	if j.trimSplit != "" && j.RW.Trims() {
+		bad("bssplit: a trim split (third value %s) other than the write split is not implemented: trims use the write sizes", j.trimSplit)
 	}
 	if j.trimBS != "" && j.RW.Trims() {
 		if t, err := j.parseSize(j.trimBS); err != nil || t != j.BS[1] {
@@ -723,7 +732,7 @@ func (j *Job) validateTrims(bad func(string, ...any)) {
 	if j.Verify != "" || j.VerifyOnly {
 		bad("rw=%s with verify: checking trimmed blocks (fio's trim_verify_zero) is not implemented", j.RW)
 	}
-	if j.Rate != [2]uint64{} || j.RateIOPS != [2]int{} || j.RateMin != [2]uint64{} {
+	if j.Rate != [2]uint64{} || j.RateIOPS != [2]int{} || j.RateMin != [2]uint64{} || j.trimRate != [3]bool{} {
 		bad("rw=%s with rate, rate_iops or rate_min: rates for trims (fio's third value) are not implemented", j.RW)
 	}
 }

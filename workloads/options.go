@@ -141,8 +141,8 @@ var options = []Option{
 			}
 			return r + "," + w
 		}},
-	{Name: "blockalign", Arg: "size", Help: "alignment of random offsets (default: the smallest block size); alias ba", kind: kindSize,
-		set: func(j *Job, v string) (err error) { j.BlockAlign, err = j.parseSize(v); return },
+	{Name: "blockalign", Arg: "size", Help: "alignment of random offsets (default: the smallest block size); fio's per-direction form reads,writes,trims is taken when the values given agree; alias ba", kind: kindSize,
+		set: setBlockAlign,
 		get: func(j *Job) string { return sizeString(j.BlockAlign) }},
 	{Name: "bsrange", Arg: "lo-hi[,lo-hi]", Help: "block sizes drawn from a range, in multiples of lo (reads,writes), bounds in either order; bs=lo-hi does the same", kind: kindSize,
 		set: setBS, get: func(j *Job) string { return bsString(j) }},
@@ -325,14 +325,14 @@ var options = []Option{
 			}
 			return nil
 		}, get: func(j *Job) string { return map[string]string{"": "0"}[j.SyncMode] + j.SyncMode }},
-	{Name: "rate", Arg: "bytes/s[,bytes/s]", Help: "cap bandwidth per direction (reads,writes; one value caps each); 0 is no cap", kind: kindSize,
-		set: func(j *Job, v string) (err error) { j.Rate, err = j.parsePair(v); return },
+	{Name: "rate", Arg: "bytes/s[,bytes/s[,bytes/s]]", Help: "cap bandwidth per direction (reads,writes,trims; one value caps each; a trimming job with a rate is refused); 0 is no cap", kind: kindSize,
+		set: func(j *Job, v string) (err error) { j.Rate, j.trimRate[0], err = j.parsePair(v); return },
 		get: func(j *Job) string { return sizeString(j.Rate[0]) + "," + sizeString(j.Rate[1]) }},
-	{Name: "rate_iops", Arg: "n[,n]", Help: "cap IOPS per direction (reads,writes); not with rate (fio refuses the pair)", kind: kindString,
-		set: func(j *Job, v string) (err error) { j.RateIOPS, err = parseIntPair(v); return },
+	{Name: "rate_iops", Arg: "n[,n[,n]]", Help: "cap IOPS per direction (reads,writes,trims, as rate); not with rate (fio refuses the pair)", kind: kindString,
+		set: func(j *Job, v string) (err error) { j.RateIOPS, j.trimRate[1], err = parseIntPair(v); return },
 		get: func(j *Job) string { return fmt.Sprintf("%d,%d", j.RateIOPS[0], j.RateIOPS[1]) }},
-	{Name: "rate_min", Arg: "bytes/s[,bytes/s]", Help: "fail the job when a direction's bandwidth over a second falls below this", kind: kindSize,
-		set: func(j *Job, v string) (err error) { j.RateMin, err = j.parsePair(v); return },
+	{Name: "rate_min", Arg: "bytes/s[,bytes/s[,bytes/s]]", Help: "fail the job when a direction's bandwidth over a second falls below this (reads,writes,trims, as rate)", kind: kindSize,
+		set: func(j *Job, v string) (err error) { j.RateMin, j.trimRate[2], err = j.parsePair(v); return },
 		get: func(j *Job) string { return sizeString(j.RateMin[0]) + "," + sizeString(j.RateMin[1]) }},
 	{Name: "rate_process", Arg: "linear|poisson", Default: "linear", Help: "spacing of rate-capped I/Os: even, or exponential gaps with the same mean", kind: kindString,
 		set: func(j *Job, v string) error {
@@ -830,18 +830,50 @@ func pctOrSize(n uint64, pct float64) string {
 }
 
 func setBSSplit(j *Job, v string) error {
-	r, w, two := strings.Cut(v, ",")
-	rs, err := parseSplit(r, j.KBBase)
+	parts := strings.Split(v, ",")
+	if len(parts) > 3 {
+		return fmt.Errorf("want at most three splits (reads,writes,trims)")
+	}
+	var sets [3][]BSSplit
+	for d, part := range parts {
+		if part == "" && d > 0 {
+			sets[d] = sets[d-1] // left out: as the direction before
+			continue
+		}
+		s, err := parseSplit(part, j.KBBase)
+		if err != nil {
+			if len(parts) > 1 {
+				err = fmt.Errorf("%s split %s: %w", dirNames[d], part, err)
+			}
+			return err
+		}
+		sets[d] = s
+	}
+	for d := len(parts); d < 3; d++ {
+		sets[d] = sets[d-1]
+	}
+	j.trimSplit = ""
+	if len(parts) == 3 && parts[2] != "" && parts[2] != parts[1] {
+		j.trimSplit = parts[2]
+	}
+	j.BSSplit = [2][]BSSplit{sets[0], sets[1]}
+	return nil
+}
+
+// setBlockAlign takes blockalign: one alignment for the random offsets
+// of every direction, so fio's per-direction form is taken only when the
+// values it gives are the same.
+func setBlockAlign(j *Job, v string) error {
+	out, err := parseDirs(v, j.parseSize)
 	if err != nil {
 		return err
 	}
-	ws := rs
-	if two && w != "" {
-		if ws, err = parseSplit(w, j.KBBase); err != nil {
-			return err
+	for d := range 3 {
+		if out[d] != 0 && out[d] != out[0] || out[0] == 0 && out[d] != 0 {
+			return fmt.Errorf("alignments per direction (%s) are not implemented: one alignment applies to the random offsets of every direction", v)
 		}
 	}
-	j.BSSplit = [2][]BSSplit{rs, ws}
+	j.BlockAlign = out[0]
 	return nil
 }
 
@@ -1320,44 +1352,46 @@ func cpuListString(cpus []int) string {
 	return strings.Join(parts, ",")
 }
 
-// parsePair parses "a[,b]" sizes: one value applies to both directions,
-// an empty one leaves that direction at 0.
-func (j *Job) parsePair(v string) ([2]uint64, error) {
-	r, w, two := strings.Cut(v, ",")
-	var out [2]uint64
-	for d, part := range []string{r, w} {
-		if strings.TrimSpace(part) == "" {
+// dirNames names the directions of a per-direction value, in fio's order.
+var dirNames = [3]string{"read", "write", "trim"}
+
+// parseDirs parses a per-direction value as fio takes it,
+// reads[,writes[,trims]]: a single value applies to every direction, an
+// empty one leaves its direction at zero.
+func parseDirs[T any](v string, parse func(string) (T, error)) (out [3]T, err error) {
+	parts := strings.Split(v, ",")
+	if len(parts) > 3 {
+		return out, fmt.Errorf("want at most three values (reads,writes,trims)")
+	}
+	for d, part := range parts {
+		part = strings.TrimSpace(part)
+		if part == "" {
 			continue
 		}
-		n, err := j.parseSize(part)
-		if err != nil {
+		if out[d], err = parse(part); err != nil {
+			if len(parts) > 1 {
+				err = fmt.Errorf("%s value %s: %w", dirNames[d], part, err)
+			}
 			return out, err
 		}
-		out[d] = n
 	}
-	if !two {
-		out[1] = out[0]
+	if len(parts) == 1 {
+		out[1], out[2] = out[0], out[0]
 	}
 	return out, nil
 }
 
-func parseIntPair(v string) ([2]int, error) {
-	r, w, two := strings.Cut(v, ",")
-	var out [2]int
-	for d, part := range []string{r, w} {
-		if strings.TrimSpace(part) == "" {
-			continue
-		}
-		n, err := parseInt(strings.TrimSpace(part), 0, math.MaxInt32)
-		if err != nil {
-			return out, err
-		}
-		out[d] = n
-	}
-	if !two {
-		out[1] = out[0]
-	}
-	return out, nil
+// parsePair parses per-direction sizes (parseDirs): those of reads and
+// writes, and whether a trim value is set.
+func (j *Job) parsePair(v string) ([2]uint64, bool, error) {
+	out, err := parseDirs(v, j.parseSize)
+	return [2]uint64{out[0], out[1]}, out[2] != 0, err
+}
+
+// parseIntPair is parsePair for whole numbers.
+func parseIntPair(v string) ([2]int, bool, error) {
+	out, err := parseDirs(v, func(s string) (int, error) { return parseInt(s, 0, math.MaxInt32) })
+	return [2]int{out[0], out[1]}, out[2] != 0, err
 }
 
 // intOption is an option holding a whole number from lo to hi in the job

@@ -314,6 +314,58 @@ func TestFioExampleForms(t *testing.T) {
 	}
 }
 
+// TestPerDirectionValues: rate, rate_iops, rate_min, bssplit and
+// blockalign take fio's reads,writes,trims form (fio's exitwhat.fio has
+// rate=300,300,300); a trim value matters only to a job that trims, which
+// refuses what it cannot do, and a bad part is named by its direction.
+func TestPerDirectionValues(t *testing.T) {
+	j := jobWith(t, "rw", "randrw", "rate", "1m,2m,3m", "rate_min", "1k,,1k", "blockalign", "8k,8k,8k")
+	if j.Rate != [2]uint64{1 << 20, 2 << 20} || j.RateMin != [2]uint64{1024, 0} || j.BlockAlign != 8192 {
+		t.Errorf("rate %v rate_min %v blockalign %d", j.Rate, j.RateMin, j.BlockAlign)
+	}
+	if r := jobWith(t, "rw", "randrw", "rate_iops", "10,20,30").RateIOPS; r != [2]int{10, 20} {
+		t.Errorf("rate_iops=10,20,30: %v", r)
+	}
+	if r := jobWith(t, "rw", "randrw", "rate", "5m").Rate; r != [2]uint64{5 << 20, 5 << 20} {
+		t.Errorf("rate=5m: %v", r)
+	}
+	if r := jobWith(t, "rw", "randrw", "rate", ",,1m").Rate; r != [2]uint64{} {
+		t.Errorf("rate=,,1m: %v, want no read or write cap", r)
+	}
+	s := jobWith(t, "rw", "randrw", "bssplit", "4k/50:8k/50,16k/100,4k/100").BSSplit
+	if len(s[0]) != 2 || len(s[1]) != 1 || s[1][0].Size != 16384 {
+		t.Errorf("bssplit with three splits: %v", s)
+	}
+	if s := jobWith(t, "rw", "randrw", "bssplit", "4k/50:8k/50,,16k").BSSplit; len(s[1]) != 2 {
+		t.Errorf("bssplit with the write split left out: %v, want the read split", s)
+	}
+	jobWith(t, "rw", "randtrim", "bssplit", "4k,8k,8k")
+	for _, c := range []struct{ rw, k, v, want string }{
+		{"randrw", "rate", "1m,2m,3m,4m", "at most three values"},
+		{"randrw", "rate", "1m,x", "write value x"},
+		{"randrw", "rate_iops", "1,2,z", "trim value z"},
+		{"randrw", "rate_min", "1m,2q", "write value 2q"},
+		{"randrw", "blockalign", "4k,8k", "alignments per direction"},
+		{"randrw", "bssplit", "4k,8k,16k,32k", "at most three splits"},
+		{"randrw", "bssplit", "4k,8k/x", "write split 8k/x"},
+		{"randtrim", "rate", ",,1m", "rates for trims"},
+		{"randtrim", "rate_iops", "5", "rates for trims"},
+		{"randtrim", "bssplit", "4k,4k,8k", "trim split (third value 8k)"},
+	} {
+		j := NewJob("j")
+		err := j.Set("rw", c.rw)
+		if err == nil {
+			err = j.Set(c.k, c.v)
+		}
+		if err == nil {
+			err = j.Validate()
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("rw=%s %s=%s: %v, want an error saying %q", c.rw, c.k, c.v, err, c.want)
+		}
+	}
+}
+
 // TestFioDefaultsAccepted: an option iobench does not implement, set to
 // fio's default or off (what iobench does anyway), is accepted; other
 // values of it are still refused. Also from third-party job files:

@@ -148,11 +148,11 @@ var options = []Option{
 		set: setBS, get: func(j *Job) string { return bsString(j) }},
 	{Name: "runtime", Arg: "time", Help: "stop after this long (seconds unless a unit is given)", kind: kindTime,
 		set: func(j *Job, v string) (err error) { j.Runtime, err = ParseTime(v); return },
-		get: func(j *Job) string { return j.Runtime.String() }},
+		get: func(j *Job) string { return timeString(j.Runtime) }},
 	boolOption("time_based", "bool", "", "run for runtime even when size is done (repeat)", kindBool, func(j *Job) *bool { return &j.TimeBased }),
 	{Name: "ramp_time", Arg: "time", Help: "run this long before measuring", kind: kindTime,
 		set: func(j *Job, v string) (err error) { j.RampTime, err = ParseTime(v); return },
-		get: func(j *Job) string { return j.RampTime.String() }},
+		get: func(j *Job) string { return timeString(j.RampTime) }},
 	boolOption("direct", "bool", "1", "O_DIRECT I/O; 0: through the page cache (io_uring, as fio's buffered I/O)", kindBool, func(j *Job) *bool { return &j.Direct }),
 	boolOption("invalidate", "bool", "1", "drop the target's page cache before the job (matters with direct=0)", kindBool, func(j *Job) *bool { return &j.Invalidate }),
 	{Name: "buffered", Arg: "bool", Default: "0", Help: "the opposite of direct", kind: kindBool,
@@ -355,7 +355,7 @@ var options = []Option{
 	intOption("thinktime_blocks", "n", "1", "I/Os between thinktime pauses", 1, math.MaxInt32, func(j *Job) *int { return &j.ThinkBlocks }),
 	{Name: "startdelay", Arg: "time", Help: "wait this long before the job starts", kind: kindTime,
 		set: func(j *Job, v string) (err error) { j.StartDelay, err = ParseTime(v); return },
-		get: func(j *Job) string { return j.StartDelay.String() }},
+		get: func(j *Job) string { return timeString(j.StartDelay) }},
 	boolOption("exitall_on_error", "bool", "", "when this job fails, stop every job of the run", kindBool, func(j *Job) *bool { return &j.ExitAllOnError }),
 	boolOption("refill_buffers", "bool", "", "fresh random data in every write buffer", kindBool, func(j *Job) *bool { return &j.Buffers.Refill }),
 	boolOption("zero_buffers", "bool", "", "write zeros", kindBool, func(j *Job) *bool { return &j.Buffers.Zero }),
@@ -412,7 +412,7 @@ var options = []Option{
 		get: func(j *Job) string { return strconv.Itoa(j.Extents) }},
 	{Name: "map_latency", Arg: "time", Default: "0", Help: "cost of each mapper call (a filesystem upcall), e.g. 5us", Engine: true, kind: kindTime,
 		set: func(j *Job, v string) (err error) { j.MapLatency, err = parseDuration(v, time.Microsecond); return },
-		get: func(j *Job) string { return j.MapLatency.String() }},
+		get: func(j *Job) string { return timeString(j.MapLatency) }},
 	{Name: "spin_wait", Arg: "auto|0|time", Default: "auto", Help: "with 2 or more I/Os in flight, poll for a completion before sleeping for one: auto polls 20us only while that costs the job thread no more CPU time per I/O than sleeping (measured as the job runs), and only at iodepth 16 or less; a time (e.g. 20us) always polls that long: more IOPS where waking a sleeping CPU is slow (a VM), often for more CPU time per I/O; 0 never polls", Engine: true, kind: kindString,
 		set: func(j *Job, v string) (err error) { j.SpinWait, err = parseSpinWait(v); return },
 		get: func(j *Job) string { return spinWaitString(j.SpinWait) }},
@@ -1468,5 +1468,27 @@ func spinWaitString(d time.Duration) string {
 	case d < 0:
 		return "0"
 	}
-	return d.String()
+	return timeString(d)
+}
+
+// timeUnits are the units timeString writes, largest first.
+var timeUnits = []struct {
+	d    time.Duration
+	name string
+}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"},
+	{time.Millisecond, "ms"}, {time.Microsecond, "us"}, {time.Nanosecond, "ns"}}
+
+// timeString writes d as a time option takes it back (parseDuration):
+// a whole number in the largest unit that holds it exactly, 90 s as
+// "90s", not Go's "1m30s".
+func timeString(d time.Duration) string {
+	if d == 0 {
+		return "0"
+	}
+	for _, u := range timeUnits {
+		if d%u.d == 0 {
+			return strconv.FormatInt(int64(d/u.d), 10) + u.name
+		}
+	}
+	return d.String() // negative: not a time any option takes
 }

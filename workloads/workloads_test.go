@@ -366,6 +366,36 @@ func TestPerDirectionValues(t *testing.T) {
 	}
 }
 
+// TestTimesRoundTrip: what a time option writes (--showcmd) reads back
+// as the same time: 90 s is "90s", not Go's "1m30s", which no time
+// option takes (fio's tiobench-example.fio has runtime=60).
+func TestTimesRoundTrip(t *testing.T) {
+	for _, o := range Options() {
+		if o.kind != kindTime && o.Name != "spin_wait" {
+			continue
+		}
+		for _, v := range []string{"60", "90s", "1h", "3600", "1.5", "250ms", "7us", "2d", "1500ns"} {
+			j := NewJob("j")
+			if j.Set(o.Name, v) != nil {
+				continue // outside what the option takes
+			}
+			got := o.get(&j)
+			k := NewJob("j")
+			if err := k.Set(o.Name, got); err != nil {
+				t.Errorf("%s=%s is written %q, which reads back as %v", o.Name, v, got, err)
+			} else if again := o.get(&k); again != got {
+				t.Errorf("%s=%s is written %q, read back and written %q", o.Name, v, got, again)
+			}
+		}
+	}
+	for d, want := range map[time.Duration]string{0: "0", 90 * time.Second: "90s", time.Hour: "1h",
+		1500 * time.Millisecond: "1500ms", 48 * time.Hour: "2d", 7 * time.Microsecond: "7us", 1500: "1500ns"} {
+		if got := timeString(d); got != want {
+			t.Errorf("timeString(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
 // TestFioDefaultsAccepted: an option iobench does not implement, set to
 // fio's default or off (what iobench does anyway), is accepted; other
 // values of it are still refused. Also from third-party job files:

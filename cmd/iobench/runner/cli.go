@@ -493,6 +493,16 @@ func buildJobs(cl cmdLine, st settings, stderr io.Writer) ([]workloads.Job, [][]
 		groups[len(groups)-1] = append(groups[len(groups)-1], len(jobs))
 		jobs = append(jobs, j)
 	}
+	for i := range jobs {
+		j := &jobs[i]
+		named, err := nameAsFile(j)
+		if err != nil {
+			return nil, nil, fmt.Errorf("job %q: %w", j.Name, err)
+		}
+		if named {
+			fmt.Fprintf(stderr, "iobench: job %q names no file: it runs on %s, the block device its name names, as in fio\n", j.Name, j.Name)
+		}
+	}
 	if st.readonly {
 		for i := range jobs {
 			j := &jobs[i]

@@ -101,6 +101,25 @@ func planTargets(jobs []workloads.Job, st settings, run *Run) ([]*jobTarget, *Ta
 // no files, or it is a null job whose files do not exist (nullStandIn).
 func onAutoTarget(j *workloads.Job) bool { return !j.NamesFiles() || nullStandIn(j) }
 
+// nameAsFile gives a job that names no file (no filename=, directory=,
+// nrfiles=, filename_format= or filesize=) the block device its name
+// names, as fio takes a job name that is an existing file other than a
+// regular one for its file (fio's disk-zone-profile.fio has a section
+// [/dev/sdb] and no filename=). Without it such a job would measure the
+// automatic target. Only block devices are taken: a name that happens to
+// be a directory or a pipe keeps the automatic target. It reports whether
+// it set the file.
+func nameAsFile(j *workloads.Job) (bool, error) {
+	if j.NamesFiles() || strings.ContainsRune(j.Name, ':') {
+		return false, nil
+	}
+	fi, err := os.Stat(j.Name)
+	if err != nil || fi.Mode()&os.ModeDevice == 0 || fi.Mode()&os.ModeCharDevice != 0 {
+		return false, nil
+	}
+	return true, j.Set("filename", j.Name)
+}
+
 // nullStandIn reports an ioengine=null job whose files do not exist: fio's
 // null engine never opens them, so the job runs on the automatic target
 // instead, creating nothing.

@@ -301,3 +301,55 @@ func TestCompareRefusesFiles(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 }
+
+// TestJobNamedAfterDevice: a job that names no file but whose name is a
+// block device runs on that device, as fio runs a section [/dev/sdb]
+// (fio's disk-zone-profile.fio), and says so; a name that is a directory
+// keeps the automatic target, and filename= still wins over the name.
+func TestJobNamedAfterDevice(t *testing.T) {
+	l := looptest.New(t, 16<<20, looptest.Options{})
+	other := looptest.New(t, 16<<20, looptest.Options{})
+	dir := t.TempDir()
+	path := filepath.Join(dir, "dev.fio")
+	// ranOn runs the job file and returns the job's name, the bytes it
+	// read and the disks the report's disk_util names.
+	ranOn := func(src string) (string, float64, []string, string) {
+		t.Helper()
+		os.WriteFile(path, []byte(src), 0o644)
+		code, out, errs := run(t, "--output-format=json", path)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		var doc struct {
+			Jobs []struct {
+				Name string      `json:"jobname"`
+				Read fioDirCount `json:"read"`
+			} `json:"jobs"`
+			Disks []struct {
+				Name string `json:"name"`
+			} `json:"disk_util"`
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Jobs) != 1 {
+			t.Fatalf("JSON: %v\n%s", err, out)
+		}
+		var disks []string
+		for _, d := range doc.Disks {
+			disks = append(disks, d.Name)
+		}
+		return doc.Jobs[0].Name, doc.Jobs[0].Read.IOBytes, disks, errs
+	}
+	name, read, disks, errs := ranOn("[global]\nrw=read\nbs=64k\nsize=4m\n[" + l.Path + "]\n")
+	if name != l.Path || read != 4<<20 || !slices.Equal(disks, []string{filepath.Base(l.Path)}) || !strings.Contains(errs, "runs on "+l.Path) {
+		t.Errorf("job %q read %v bytes, disks %v, stderr %q: want 4 MiB from %s, said", name, read, disks, errs, l.Path)
+	}
+	// filename= names the file, whatever the job is called.
+	name, _, disks, errs = ranOn("[global]\nrw=read\nbs=64k\nsize=1m\n[" + l.Path + "]\nfilename=" + other.Path + "\n")
+	if name != l.Path || !slices.Equal(disks, []string{filepath.Base(other.Path)}) || strings.Contains(errs, "runs on") {
+		t.Errorf("with filename=%s: disks %v, stderr %q", other.Path, disks, errs)
+	}
+	// A directory's name is not taken for a file.
+	os.WriteFile(path, []byte("[global]\nrw=read\nsize=1m\n["+dir+"]\n"), 0o644)
+	if code, _, errs := run(t, "--parse-only", path); code != 0 || strings.Contains(errs, "runs on") {
+		t.Errorf("section named after a directory: exit %d, stderr %q", code, errs)
+	}
+}

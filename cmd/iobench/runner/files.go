@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -120,21 +121,47 @@ func nameAsFile(j *workloads.Job) (bool, error) {
 	return true, j.Set("filename", j.Name)
 }
 
-// nullStandIn reports an ioengine=null job whose files do not exist: fio's
-// null engine never opens them, so the job runs on the automatic target
-// instead, creating nothing.
+// nullStandIn reports an ioengine=null job whose files do not exist, or
+// whose one file is smaller than the job's extent: fio's null engine
+// never opens them, so the job runs on the automatic target instead,
+// creating and extending nothing (fio's null.fio asks for 100g).
 func nullStandIn(j *workloads.Job) bool {
 	if !j.NullIO() {
 		return false
 	}
+	var need uint64 // the extent of a job on one file; 0 when not known
+	if j.Size > 0 && j.OffsetPct == 0 && j.NumFiles() == 1 {
+		need = j.Offset + j.Size + j.OffsetIncrement*uint64(max(j.NumJobs-1, 0))
+	}
 	for c := range j.NumJobs {
 		for _, p := range j.FilePaths(c) {
-			if _, err := os.Stat(p); err == nil {
+			if size, ok := existingSize(p); ok && size >= need {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// existingSize returns the size of the regular file or block device at
+// p, the largest size for any other file, and false when p does not
+// exist or a device's size cannot be read.
+func existingSize(p string) (uint64, bool) {
+	st, err := os.Stat(p)
+	switch {
+	case err != nil:
+		return 0, false
+	case st.Mode().IsRegular():
+		return uint64(st.Size()), true
+	case st.Mode()&os.ModeDevice == 0 || st.Mode()&os.ModeCharDevice != 0:
+		return math.MaxUint64, true
+	}
+	d, err := device.Open(p, device.Options{ReadOnly: true})
+	if err != nil {
+		return 0, false
+	}
+	defer d.Close()
+	return d.Geometry().SizeBytes, true
 }
 
 // autoSize is the size of the automatic target: --target-size, or larger

@@ -11,8 +11,9 @@ import (
 
 // fio's null engine opens no file, so jobs fio runs with it run here too:
 // fio's own example asks for 100g with no file (the automatic target grows
-// to it, sparse), and named files that do not exist are stood in for by the
-// automatic target, with nothing created where they were named.
+// to it, sparse), and named files that do not exist, or one smaller than
+// the job, are stood in for by the automatic target, with nothing created
+// or extended where they were named.
 func TestNullEngineNeedsNoFiles(t *testing.T) {
 	dir := t.TempDir()
 	job := filepath.Join(dir, "null.fio")
@@ -50,6 +51,15 @@ func TestNullEngineNeedsNoFiles(t *testing.T) {
 	code, out, errOut = run(t, "--name=j", "--ioengine=null", "--rw=randread", "--size=2m", "--filename="+named)
 	if code != 0 || !strings.Contains(out, named) {
 		t.Errorf("existing file: exit %d\n%s\n%s", code, out, errOut)
+	}
+	// One too small for the job is stood in for too (fio runs null.fio's
+	// 100g on any --filename), and left as it was: no bigger.
+	code, out, errOut = run(t, "--name=j", "--ioengine=null", "--rw=randread", "--size=64m", "--filename="+named)
+	if code != 0 || strings.Contains(out, named) || !strings.Contains(out, "read : IOPS=") {
+		t.Errorf("existing file smaller than size: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if st, err := os.Stat(named); err != nil || st.Size() != 4<<20 {
+		t.Errorf("the null job changed %s: %v, %v", named, st.Size(), err)
 	}
 }
 

@@ -1044,6 +1044,8 @@ func parseSizeBase(v string, kbBase uint64) (uint64, error) {
 		mult = math.Pow(base, 4)
 	case "p":
 		mult = math.Pow(base, 5)
+	case "z":
+		return 0, fmt.Errorf("%q: sizes in zones (fio's z unit, a number of zonesize) are not implemented: give bytes, e.g. 4m", v)
 	default:
 		return 0, fmt.Errorf("%q: unknown size unit %q (k, m, g, t, p)", v, s[i:])
 	}

@@ -268,6 +268,8 @@ func TestFioExampleForms(t *testing.T) {
 	for _, c := range []struct{ k, v, want string }{
 		{"bs", "4k,8x", "write size 8x"},
 		{"bsrange", "1k:4q", "unknown size unit"},
+		{"size", "4z", "sizes in zones"},
+		{"offset", "2z", "sizes in zones"},
 		{"verify_interval", "768", ""},
 		{"buffer_pattern", "'t0027.pattern'", "single-quoted pattern names a file"},
 		{"number_ios", "-1", ""},

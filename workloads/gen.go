@@ -68,6 +68,7 @@ type Generator struct {
 	zoneStart, zoneDone           uint64
 	rng                           *rand.Rand
 	pos                           [2]uint64
+	backDone                      [2]uint64 // rw=read:-N: bytes of the pass so far
 
 	// Steer, when set, may change the direction rwmixread drew for the
 	// next I/O of rw or randrw (true: write): the runner's rate caps steer
@@ -215,12 +216,17 @@ func (g *Generator) Next() IO {
 		case g.rw.Random():
 		case g.rwBack:
 			// rw=read:-N: the next I/O starts N bytes before this one's
-			// end; below the region's start it wraps to the region's last
-			// block (the check above).
-			if g.pos[d] >= g.rwMod {
+			// end; below the region's start it wraps to N bytes before
+			// the region's end, as fio's does (read:-8k with 4k blocks
+			// reads 0, then end-8k: fio never reads the last block), and
+			// a pass (the region's span in bytes) ends with the next one
+			// starting over at the start.
+			if g.backDone[d] += size; g.backDone[d] >= g.span {
+				g.backDone[d], g.pos[d] = 0, 0
+			} else if g.pos[d] >= g.rwMod {
 				g.pos[d] -= g.rwMod
 			} else {
-				g.pos[d] = g.span
+				g.pos[d] = g.span - min(g.rwMod, g.span)
 			}
 		default:
 			g.pos[d] += g.rwMod // rw=read:N skips N bytes

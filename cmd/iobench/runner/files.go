@@ -302,12 +302,22 @@ func (t *jobTarget) plan(j *workloads.Job) error {
 		}
 		switch {
 		case !t.regular[i] || !layoutAllowed(j):
-			return fmt.Errorf("job %q: offset %d (+ offset_increment for its clones) + size %d exceed %s's %d bytes", j.Name, need-t.plans[i].IO, t.plans[i].IO, p, t.have[i])
+			return fmt.Errorf("job %q: %s + size %d exceed %s's %d bytes", j.Name, startSaid(j, need-t.plans[i].IO), t.plans[i].IO, p, t.have[i])
 		case !j.AllowFileCreate:
 			return fmt.Errorf("job %q: %s holds %d bytes, the job needs %d, and allow_file_create=0 forbids laying it out", j.Name, p, t.have[i], need)
 		}
 	}
 	return nil
+}
+
+// startSaid names the start of a job's I/O in an error: its offset, or
+// for clones spread by offset_increment the last clone's start and how
+// it comes about.
+func startSaid(j *workloads.Job, last uint64) string {
+	if j.NumJobs > 1 && j.OffsetIncrement > 0 {
+		return fmt.Sprintf("the last clone's offset %d (offset %d + %d x offset_increment %d)", last, j.Offset, j.NumJobs-1, j.OffsetIncrement)
+	}
+	return fmt.Sprintf("offset %d", last)
 }
 
 // layOutFiles creates and extends the regular files each job needs, as

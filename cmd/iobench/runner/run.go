@@ -147,7 +147,7 @@ func preflight(j *workloads.Job, target string, io uint64) error {
 	}
 	last := j.Offset + uint64(j.NumJobs-1)*j.OffsetIncrement // the last clone's start
 	if last >= size || last+io > size {
-		return fmt.Errorf("job %q: offset %d (+ offset_increment for its clones) + size %d exceed the target's %d bytes", j.Name, last, io, size)
+		return fmt.Errorf("job %q: %s + size %d exceed the target's %d bytes", j.Name, startSaid(j, last), io, size)
 	}
 	for _, bs := range blockSizes(j) {
 		if bs%align != 0 {

@@ -70,9 +70,18 @@ func TestHeaderEngineAndRange(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	want := "j: (g=0): rw=randrw, bs=(R) 4096B-8192B, (W) 2048B-16384B, (T) 2048B-16384B, ioengine=null, iodepth=1\n"
+	// fio 3.33's line for the same options.
+	want := "j: (g=0): rw=randrw, bs=(R) 4096B-8192B, (W) 2048B-16.0KiB, (T) 2048B-16.0KiB, ioengine=null, iodepth=1\n"
 	if !strings.HasPrefix(out, want) {
 		t.Errorf("header:\n%s\nwant %s", strings.SplitN(out, "\n", 2)[0], want)
+	}
+	// Block sizes as fio 3.33 writes them on that line (bs=N).
+	for n, want := range map[uint64]string{512: "512B", 4096: "4096B", 9728: "9728B", 12288: "12.0KiB", 15872: "15.5KiB",
+		65536: "64.0KiB", 131072: "128KiB", 1 << 20: "1024KiB", 4 << 20: "4096KiB", 10 << 20: "10.0MiB",
+		1000448: "977KiB", 1043968: "1020KiB", 1047552: "1023KiB"} {
+		if got := fioBytes(n); got != want {
+			t.Errorf("fioBytes(%d) = %q, want %q", n, got, want)
+		}
 	}
 }
 

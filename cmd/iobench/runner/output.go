@@ -745,6 +745,31 @@ func writeDists(w io.Writer, r *JobResult) {
 	fmt.Fprintf(w, "     issued rwts: total=%d,%d,%d,0 short=0,0,0,0 dropped=0,0,0,0\n", r.Dir[0].IOs, r.Dir[1].IOs, r.Dir[2].IOs)
 }
 
+// fioBytes writes n bytes as fio's job line does: at most four digits,
+// in powers of 1024 with one decimal where there is room (4096B, 12.0KiB,
+// 128KiB, 10.0MiB), the last digit rounded half up when there is none.
+func fioBytes(n uint64) string {
+	const maxDigits = 4
+	prefixes := []string{"", "Ki", "Mi", "Gi", "Ti", "Pi"}
+	p, rem, scaled := 0, uint64(0), false
+	for p < len(prefixes)-1 && len(strconv.FormatUint(n, 10)) > maxDigits {
+		rem, n, scaled = n%1024, n/1024, true
+		p++
+	}
+	digits := len(strconv.FormatUint(n, 10))
+	switch {
+	case !scaled:
+	case maxDigits-digits <= 1:
+		if rem >= 512 {
+			n++
+		}
+	default:
+		frac := strconv.FormatFloat(float64(rem)/1024, 'f', maxDigits-digits-1, 64)
+		return fmt.Sprintf("%d.%s%sB", n, frac[2:], prefixes[p])
+	}
+	return fmt.Sprintf("%d%sB", n, prefixes[p])
+}
+
 // writeHeaders writes the line fio prints for each job before it runs.
 func writeHeaders(w io.Writer, jobs []workloads.Job, groups [][]int) {
 	rg := reportGroups(jobs, groups)
@@ -763,7 +788,7 @@ func writeHeaders(w io.Writer, jobs []workloads.Job, groups [][]int) {
 						lo, hi = min(lo, s.Size), max(hi, s.Size)
 					}
 				}
-				return fmt.Sprintf("%dB-%dB", lo, hi)
+				return fioBytes(lo) + "-" + fioBytes(hi)
 			}
 			fmt.Fprintf(w, "%s: (g=%d): rw=%s, bs=(R) %s, (W) %s, (T) %s, ioengine=%s, iodepth=%d\n",
 				j.Name, gi, j.RW, bs(0), bs(1), bs(1), j.IOEngine, j.IODepth)

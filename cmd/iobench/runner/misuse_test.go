@@ -193,6 +193,11 @@ func TestPreflightRefusals(t *testing.T) {
 		{[]string{"--filename=" + small + `\:x`, "--rw=read"}, `target.img:x does not exist`},
 		{[]string{"--filename=" + small + ":" + small + ".new", "--rw=read"}, "target.img.new does not exist or is empty and the job gives no size"},
 		{[]string{"--filename=" + small, "--rw=randwrite", "--mapper=cow", "--size=1m"}, "half the target"},
+		// Kernel interfaces look like short regular files, which layout
+		// would write to, even for a reading job (these two take no
+		// write: procfs's version file, a read-only sysfs attribute).
+		{[]string{"--filename=/proc/version", "--rw=read", "--size=8k"}, "a file of procfs, a kernel interface"},
+		{[]string{"--filename=/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "--rw=read", "--size=8k"}, "a file of sysfs, a kernel interface"},
 	}
 	for _, c := range cases {
 		code, stdout, stderr := run(t, append(c.args, "--output="+out)...)

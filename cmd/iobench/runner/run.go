@@ -254,6 +254,9 @@ func checkTarget(j *workloads.Job, path string) error {
 		if !st.Mode().IsRegular() {
 			return fmt.Errorf("job %q: %s is neither a block device nor a regular file", j.Name, path)
 		}
+		if fs := kernelFS(path); fs != "" {
+			return fmt.Errorf("job %q: %s is a file of %s, a kernel interface, not storage: refused (laying it out would write into it)", j.Name, path, fs)
+		}
 		return nil
 	}
 	if writes(j) && !j.Force {
@@ -262,6 +265,26 @@ func checkTarget(j *workloads.Job, path string) error {
 		}
 	}
 	return nil
+}
+
+// kernelFSNames are the filesystems whose files are kernel interfaces
+// (statfs magic numbers): their files look regular, but writing one
+// (laying it out) can change the kernel's settings.
+var kernelFSNames = map[int64]string{
+	unix.PROC_SUPER_MAGIC: "procfs", unix.SYSFS_MAGIC: "sysfs", unix.DEBUGFS_MAGIC: "debugfs",
+	unix.SECURITYFS_MAGIC: "securityfs", unix.CGROUP_SUPER_MAGIC: "cgroupfs", unix.CGROUP2_SUPER_MAGIC: "cgroup2",
+	unix.TRACEFS_MAGIC: "tracefs", unix.BPF_FS_MAGIC: "bpffs", unix.EFIVARFS_MAGIC: "efivarfs",
+	unix.PSTOREFS_MAGIC: "pstore", unix.SELINUX_MAGIC: "selinuxfs", unix.SMACK_MAGIC: "smackfs",
+	unix.DEVPTS_SUPER_MAGIC: "devpts", 0x62656570: "configfs",
+}
+
+// kernelFS names the kernel-interface filesystem path is on, or "".
+func kernelFS(path string) string {
+	var fs unix.Statfs_t
+	if unix.Statfs(path, &fs) != nil {
+		return ""
+	}
+	return kernelFSNames[int64(fs.Type)]
 }
 
 // errNothingMeasured is a job's error when its whole run fell in the ramp

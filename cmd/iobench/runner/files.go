@@ -352,7 +352,9 @@ func layOutFiles(jobs []workloads.Job, targets []*jobTarget, stderr io.Writer) e
 			if !t.regular[i] || t.plans[i].Need <= t.have[i] {
 				continue
 			}
-			if err := layOut(j, p, t.have[i], t.plans[i].Need); err != nil {
+			if err := layOut(j, p, t.have[i], t.plans[i].Need); errors.Is(err, errInterrupted) {
+				return err
+			} else if err != nil {
 				return fmt.Errorf("job %q: lay out %s: %w", j.Name, p, err)
 			}
 			t.have[i] = t.plans[i].Need
@@ -362,15 +364,30 @@ func layOutFiles(jobs []workloads.Job, targets []*jobTarget, stderr io.Writer) e
 }
 
 // layOut makes the regular file at path hold need bytes (it holds have).
-func layOut(j *workloads.Job, path string, have, need uint64) error {
+// Interrupted (the user's signal), it stops within a MiB and leaves the
+// file as it found it: removed when it made it, cut back to have bytes
+// otherwise, and returns errInterrupted.
+func layOut(j *workloads.Job, path string, have, need uint64) (err error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
+	_, statErr := os.Stat(path)
+	made := errors.Is(statErr, fs.ErrNotExist)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	defer func() {
+		if !errors.Is(err, errInterrupted) {
+			return
+		}
+		if made {
+			os.Remove(path)
+		} else {
+			f.Truncate(int64(have))
+		}
+	}()
 	if !j.RW.Reads() && !j.Overwrite {
 		if j.Fallocate == "native" {
 			err := unix.Fallocate(int(f.Fd()), 0, int64(have), int64(need-have))
@@ -387,6 +404,9 @@ func layOut(j *workloads.Job, path string, have, need uint64) error {
 	buf := make([]byte, 1<<20)
 	fill.initial(buf)
 	for off := have; off < need; {
+		if interrupted.Load() {
+			return errInterrupted
+		}
 		n := min(uint64(len(buf)), need-off)
 		if _, err := f.WriteAt(buf[:n], int64(off)); err != nil {
 			return err

@@ -1,16 +1,23 @@
 package runner
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/iobench/iobench/device/looptest"
+	"github.com/iobench/iobench/workloads"
 )
 
 // filesReport is the part of iobench's JSON a multi-file test reads.
@@ -351,5 +358,56 @@ func TestJobNamedAfterDevice(t *testing.T) {
 	os.WriteFile(path, []byte("[global]\nrw=read\nsize=1m\n["+dir+"]\n"), 0o644)
 	if code, _, errs := run(t, "--parse-only", path); code != 0 || strings.Contains(errs, "runs on") {
 		t.Errorf("section named after a directory: exit %d, stderr %q", code, errs)
+	}
+}
+
+// TestLayoutStopsOnSignal: SIGINT while a file is being laid out stops
+// the layout at once (it went on to the end before) and leaves the file as
+// it was: a file iobench was making is removed, a short one it was
+// extending is cut back to what it held, its data untouched.
+func TestLayoutStopsOnSignal(t *testing.T) {
+	t.Cleanup(func() { interrupted.Store(false) })
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.dat")
+	codec := make(chan int, 1)
+	var errb strings.Builder
+	go func() {
+		codec <- Main([]string{"--name=j", "--filename=" + big, "--size=2g", "--rw=read", "--runtime=1"}, io.Discard, &errb)
+	}()
+	for {
+		if st, err := os.Stat(big); err == nil && st.Size() >= 4<<20 {
+			break
+		}
+		select {
+		case code := <-codec:
+			t.Fatalf("the run ended (exit %d) before its layout was seen: %s", code, errb.String())
+		case <-time.After(time.Millisecond):
+		}
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-codec:
+		if code != exitInterrupted {
+			t.Errorf("exit %d, want %d", code, exitInterrupted)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the layout went on after SIGINT")
+	}
+	if _, err := os.Stat(big); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the half-laid-out file is still there: %v", err)
+	}
+	// A short file being extended keeps what it held.
+	interrupted.Store(true)
+	short := filepath.Join(dir, "short.dat")
+	held := bytes.Repeat([]byte("A"), 1<<20)
+	os.WriteFile(short, held, 0o644)
+	j := workloads.NewJob("j")
+	if err := layOut(&j, short, 1<<20, 64<<20); !errors.Is(err, errInterrupted) {
+		t.Errorf("layOut when interrupted: %v", err)
+	}
+	if got, err := os.ReadFile(short); err != nil || !bytes.Equal(got, held) {
+		t.Errorf("the short file after an interrupted layout: %d bytes, %v", len(got), err)
 	}
 }

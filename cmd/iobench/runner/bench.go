@@ -2,6 +2,7 @@ package runner
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -75,20 +76,28 @@ func ratios(xs []float64) Ratio {
 
 // abRounds runs j under fio (A) and iobench (B) alternately, rounds times,
 // and returns both sides' metrics per round. Without fio it runs B only.
+// Stopped by an error or an interrupt, it returns the rounds it finished
+// (both sides of each) with the error.
 func abRounds(j workloads.Job, target string, rounds int, save func(name string, b []byte)) (a, b []Metrics, err error) {
 	_, fioErr := fioPath()
+	stop := func(err error) ([]Metrics, []Metrics, error) {
+		if len(a) > len(b) {
+			a = a[:len(b)] // fio's side of a round iobench did not finish
+		}
+		return a, b, err
+	}
 	for r := range rounds {
 		if interrupted.Load() {
-			return nil, nil, errInterrupted
+			return stop(errInterrupted)
 		}
 		if fioErr == nil {
 			out, err := runFio(j, target)
 			if err != nil {
-				return nil, nil, err
+				return stop(err)
 			}
 			ms, order, err := ParseFioJSON(out)
 			if err != nil || len(order) == 0 {
-				return nil, nil, fmt.Errorf("fio output: %v", err)
+				return stop(fmt.Errorf("fio output: %v", err))
 			}
 			a = append(a, ms[order[0]])
 			if save != nil && r == 0 {
@@ -97,11 +106,11 @@ func abRounds(j workloads.Job, target string, rounds int, save func(name string,
 		}
 		_, js, err := runOne(j, target)
 		if err != nil {
-			return nil, nil, err
+			return stop(err)
 		}
 		ms, order, err := ParseFioJSON(js)
 		if err != nil || len(order) == 0 {
-			return nil, nil, fmt.Errorf("iobench output: %v", err)
+			return stop(fmt.Errorf("iobench output: %v", err))
 		}
 		b = append(b, ms[order[0]])
 		if save != nil && r == 0 {
@@ -187,13 +196,24 @@ func runCompare(st settings, cl cmdLine, stdout, stderr io.Writer) error {
 		"p99 clat ratio min/med/max", "CPU/IO ratio min/med/max", "ctx/IO ratio min/med/max", "iobench enters/IO")
 	for _, j := range jobs {
 		a, b, err := abRounds(j, target, st.rounds, nil)
+		if len(b) > 0 {
+			// Stopped early, the rounds that finished are still shown.
+			name := j.Name
+			if err != nil {
+				name = fmt.Sprintf("%s (%d of %d rounds)", j.Name, len(b), st.rounds)
+			}
+			r := compareRow(j.Name, a, b)
+			mmm := func(x Ratio) string { return fmt.Sprintf("%.2f / %.2f / %.2f", x.Min, x.Median, x.Max) }
+			tw.row(name, fmtCount(r.meanFI), fmtCount(r.meanIO), mmm(r.iops), mmm(r.bw), mmm(r.p99),
+				mmm(r.cpu), mmm(r.ctx), fmt.Sprintf("%.2f", r.enters))
+		}
 		if err != nil {
+			tw.flush()
+			if errors.Is(err, errInterrupted) {
+				fmt.Fprintf(stdout, "\ninterrupted: the rows cover the rounds that finished; later rounds and jobs did not run\n")
+			}
 			return fmt.Errorf("job %s: %w", j.Name, err)
 		}
-		r := compareRow(j.Name, a, b)
-		mmm := func(x Ratio) string { return fmt.Sprintf("%.2f / %.2f / %.2f", x.Min, x.Median, x.Max) }
-		tw.row(j.Name, fmtCount(r.meanFI), fmtCount(r.meanIO), mmm(r.iops), mmm(r.bw), mmm(r.p99),
-			mmm(r.cpu), mmm(r.ctx), fmt.Sprintf("%.2f", r.enters))
 	}
 	tw.flush()
 	return nil

@@ -255,6 +255,34 @@ func TestSignalStopsCompareWithFio(t *testing.T) {
 	}
 }
 
+// TestInterruptedCompareKeepsRounds: compare stopped after a round keeps
+// that round in its table, marked with how many rounds finished (it
+// printed nothing but the header before).
+func TestInterruptedCompareKeepsRounds(t *testing.T) {
+	needLoopRoot(t)
+	if _, err := exec.LookPath("fio"); err != nil {
+		t.Skip("fio not installed (make deps installs it)")
+	}
+	s := startIobench(t, "compare", "--name=c", "--rw=randread", "--size=32m", "--runtime=300ms", "--time_based", "--target-size=64m", "--rounds=3")
+	pid := s.cmd.Process.Pid
+	var first []int
+	waitFor(t, 20*time.Second, "fio's first round", func() bool { first = children(pid, "fio"); return len(first) > 0 })
+	// fio again under a new pid: round 1 (fio, then iobench) is done.
+	waitFor(t, 20*time.Second, "fio's second round", func() bool {
+		now := children(pid, "fio")
+		return len(now) > 0 && now[0] != first[0]
+	})
+	s.cmd.Process.Signal(syscall.SIGINT)
+	if code := s.wait(t, 15*time.Second); code != exitInterrupted {
+		t.Fatalf("exit %d, want %d; stderr %s", code, exitInterrupted, s.stderr.String())
+	}
+	out := s.stdout.String()
+	if !strings.Contains(out, "c (1 of 3 rounds)") || !strings.Contains(out, "interrupted: the rows cover the rounds that finished") {
+		t.Errorf("stdout after the interrupt:\n%s", out)
+	}
+	checkNothingLeft(t, pid)
+}
+
 // TestSIGKILLReclaimed: a run killed with SIGKILL cannot clean up; the
 // kernel detaches its autoclear loop device, and the next run removes the
 // directory its target was in.

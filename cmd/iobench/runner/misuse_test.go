@@ -187,6 +187,9 @@ func TestPreflightRefusals(t *testing.T) {
 		{[]string{"--filename=" + l4k.Path, "--rw=randread", "--bssplit=4k/50:2k/50"}, "bs=2k is not a multiple"},
 		{[]string{"--filename=" + ro.Path, "--rw=randwrite", "--force"}, "the kernel marks it read-only"},
 		{[]string{"--filename=" + l4k.Path, "--rw=read", "--size=32m"}, "exceed"},
+		// No size: the region is the device, smaller than a block (it
+		// ran with iodepth blocks of buffers and reported a ramp_time).
+		{[]string{"--filename=" + l4k.Path, "--rw=read", "--bs=32m", "--iodepth=4"}, "bs=32m is larger than the 16777216 bytes"},
 		{[]string{"--filename=" + small, "--rw=read", "--size=4m", "--allow_file_create=0"}, "forbids laying it out"},
 		{[]string{"--filename=" + small + ".new", "--rw=read", "--size=4m", "--allow_file_create=0"}, "forbids creating it"},
 		{[]string{"--directory=" + small + ".dir", "--nrfiles=2", "--rw=read", "--size=4m"}, "not a directory"},

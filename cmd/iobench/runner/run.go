@@ -149,6 +149,9 @@ func preflight(j *workloads.Job, target string, io uint64) error {
 	if last >= size || last+io > size {
 		return fmt.Errorf("job %q: %s + size %d exceed the target's %d bytes", j.Name, startSaid(j, last), io, size)
 	}
+	if mb := j.MinBS(); io < mb {
+		return fmt.Errorf("job %q: bs=%s is larger than the %d bytes the job covers on %s (its size, or the target from its offset on)", j.Name, workloads.FormatSize(mb), io, target)
+	}
 	for _, bs := range blockSizes(j) {
 		if bs%align != 0 {
 			return fmt.Errorf("job %q: bs=%s is not a multiple of %s's %d-byte logical block", j.Name, workloads.FormatSize(bs), target, align)

@@ -869,10 +869,6 @@ func (w *worker) stopped() bool {
 	return w.stop != nil && w.stop.Load() || w.abort != nil && w.abort.Load()
 }
 
-// errLimit stops a job after this many failed I/Os: something is wrong
-// with the target, and the first error says what.
-const errLimit = 100
-
 // run runs the worker to the end; what it measured and the first error
 // are in its fields afterwards.
 func (w *worker) run() {
@@ -1529,9 +1525,10 @@ func (w *worker) complete(r *engine.Request) {
 		if w.err == nil {
 			w.err = r.Err
 		}
-		if w.errs[0]+w.errs[1]+w.errs[2] >= errLimit {
-			w.stopping = true
-		}
+		// The job stops at its first failed I/O, as fio's does
+		// (continue_on_error=none): it issues nothing more, and what is
+		// in flight completes.
+		w.stopping = true
 		return
 	case w.measuring:
 		w.measure.record(w.job, r, d)

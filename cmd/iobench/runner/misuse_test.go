@@ -266,3 +266,37 @@ func TestSizePercentOfTarget(t *testing.T) {
 		t.Fatalf("rwmix conflict: exit %d, stderr %q", code, errs)
 	}
 }
+
+// TestStopsAtFirstIOError: a job stops issuing at its first failed I/O, as
+// fio's does: the failures counted are at most what was in flight (the
+// job went on to 100 and more before), the report names the first one,
+// and the exit status is 1. The device fails reads past its backing
+// file's end, cut short after the device was attached.
+func TestStopsAtFirstIOError(t *testing.T) {
+	l := looptest.New(t, 64<<20, looptest.Options{})
+	if err := os.Truncate(l.Backing, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := run(t, "--name=e", "--filename="+l.Path, "--rw=read", "--bs=64k", "--iodepth=8", "--size=64m", "--output-format=json")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1: %s", code, errs)
+	}
+	var doc struct {
+		Jobs []struct {
+			Error     int    `json:"error"`
+			ErrorText string `json:"error_text"`
+			Read      struct {
+				TotalIOs uint64 `json:"total_ios"`
+				Errors   uint64 `json:"errors"`
+			} `json:"read"`
+		} `json:"jobs"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Jobs) != 1 {
+		t.Fatalf("JSON: %v\n%s", err, out)
+	}
+	j := doc.Jobs[0]
+	if j.Read.TotalIOs != 16 || j.Read.Errors < 1 || j.Read.Errors > 8 || j.Error != int(unix.EIO) ||
+		!strings.Contains(j.ErrorText, "@1048576") || !strings.Contains(j.ErrorText, l.Path) {
+		t.Errorf("%d reads, %d failed (want 16, and 1 to 8), error %d %q", j.Read.TotalIOs, j.Read.Errors, j.Error, j.ErrorText)
+	}
+}

@@ -227,10 +227,25 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "iobench: %v\n", err)
 		return 1
 	}
+	// A failed job is also said on stderr, as fio says each I/O error
+	// there: the report may be in a file or in JSON.
+	failed, said := false, map[string]bool{}
 	for _, r := range run.Jobs {
-		if r.Err != nil {
-			return 1
+		if r.Err == nil {
+			continue
 		}
+		failed = true
+		msg := fmt.Sprintf("job %q: %v", r.Job.Name, r.Err)
+		if r.Clone >= 0 && r.Job.NumJobs > 1 {
+			msg = fmt.Sprintf("job %q (clone %d): %v", r.Job.Name, r.Clone, r.Err)
+		}
+		if !said[msg] {
+			said[msg] = true
+			fmt.Fprintf(stderr, "iobench: %s\n", msg)
+		}
+	}
+	if failed {
+		return 1
 	}
 	return 0
 }

@@ -299,4 +299,8 @@ func TestStopsAtFirstIOError(t *testing.T) {
 		!strings.Contains(j.ErrorText, "@1048576") || !strings.Contains(j.ErrorText, l.Path) {
 		t.Errorf("%d reads, %d failed (want 16, and 1 to 8), error %d %q", j.Read.TotalIOs, j.Read.Errors, j.Error, j.ErrorText)
 	}
+	// The error is said on stderr too: the report may be JSON, or in a file.
+	if !strings.Contains(errs, `iobench: job "e": read raw @1048576`) {
+		t.Errorf("stderr: %q", errs)
+	}
 }

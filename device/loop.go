@@ -89,6 +89,14 @@ func attachLoop(backing string, o LoopOptions, legacy bool) (*Loop, error) {
 			return nil, fmt.Errorf("device: open %s: %w", path, err)
 		}
 		err = configure(int(lf.Fd()), int(bf.Fd()), o, legacy)
+		if err == nil && !o.ReadOnly {
+			// A read-only policy set on this device before (blockdev
+			// --setro) outlives its detach and would make this writable
+			// attachment read-only: clear it. On failure the device
+			// stays as it is and is reported read-only where a write
+			// needs it.
+			_ = unix.IoctlSetPointerInt(int(lf.Fd()), unix.BLKROSET, 0)
+		}
 		if err == nil && o.AutoClear {
 			return &Loop{path: path, backing: backing, hold: lf}, nil
 		}

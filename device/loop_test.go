@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/iobench/iobench/device"
@@ -114,6 +115,60 @@ func TestReadOnlyLoop(t *testing.T) {
 	}
 	if _, err := device.Open(l.Path, device.Options{}); !errors.Is(err, device.ErrReadOnly) {
 		t.Fatalf("write open of a read-only device: %v, want ErrReadOnly", err)
+	}
+}
+
+// TestStaleReadOnlyPolicyCleared: a read-only policy left on a loop
+// device (blockdev --setro) outlives its detach; a writable attachment of
+// that device clears it instead of coming up read-only.
+func TestStaleReadOnlyPolicyCleared(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("loop devices need root")
+	}
+	dir := t.TempDir()
+	backing := filepath.Join(dir, "first.img")
+	if err := os.WriteFile(backing, make([]byte, 8<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	first, err := device.AttachLoop(backing, device.LoopOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { first.Detach() }) // once more, should the test stop early
+	f, err := os.OpenFile(first.Path(), os.O_RDONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = unix.IoctlSetPointerInt(int(f.Fd()), unix.BLKROSET, 1)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := first.Path()
+	if err := first.Detach(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := device.AttachLoop(backing, device.LoopOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := again.Detach(); err != nil {
+			t.Errorf("detach %s: %v", again.Path(), err)
+		}
+	})
+	if again.Path() != dev {
+		// Another device came free first: set its policy right too.
+		t.Logf("attached %s, not %s", again.Path(), dev)
+	}
+	d, err := device.Open(again.Path(), device.Options{})
+	if err != nil {
+		t.Fatalf("write open of the new attachment: %v", err)
+	}
+	d.Close()
+	// dev itself must not stay read-only for the next user either.
+	if b, _ := os.ReadFile("/sys/block/" + filepath.Base(dev) + "/ro"); again.Path() == dev && strings.TrimSpace(string(b)) != "0" {
+		t.Errorf("%s ro=%s after a writable attach", dev, b)
 	}
 }
 

@@ -309,6 +309,16 @@ type jobSetup struct {
 	sizes  []uint64       // bytes of each file
 }
 
+// pathOf returns the path of the target file f is over.
+func (s *jobSetup) pathOf(f *engine.File) string {
+	for i, g := range s.files {
+		if g == f {
+			return s.tgt.paths[i]
+		}
+	}
+	return "?"
+}
+
 // blockSet is a set of the blocks of a job's region of a file, in units
 // of the job's smallest block size, safe for concurrent marking.
 type blockSet struct {
@@ -1556,7 +1566,7 @@ func (w *worker) complete(r *engine.Request) {
 	if w.ver != nil && !r.Write {
 		if _, err := w.ver.Check(r.Buf[:r.N], r.Offset); err != nil {
 			if w.err == nil {
-				w.err = err
+				w.err = fmt.Errorf("%s: %w", w.setup.pathOf(r.File), err)
 			}
 			w.stopping = true
 		} else {
@@ -1682,7 +1692,7 @@ func (s *jobSetup) verifyPass(parts []verifyPart) (uint64, error) {
 		err := v.file(p)
 		v.m.verifyTime += time.Since(start)
 		if err != nil {
-			if len(s.files) > 1 && !errors.Is(err, errInterrupted) {
+			if !errors.Is(err, errInterrupted) {
 				err = fmt.Errorf("%s: %w", s.tgt.paths[p.file], err)
 			}
 			return v.n, err

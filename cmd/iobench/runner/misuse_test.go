@@ -304,3 +304,13 @@ func TestStopsAtFirstIOError(t *testing.T) {
 		t.Errorf("stderr: %q", errs)
 	}
 }
+
+// TestVerifyMismatchNamesTarget: a verify mismatch names the file or
+// device it was found on, with the offset (a job may have several).
+func TestVerifyMismatchNamesTarget(t *testing.T) {
+	l := looptest.New(t, 16<<20, looptest.Options{})
+	code, _, errs := run(t, "--name=v", "--filename="+l.Path, "--rw=randread", "--verify=crc32c", "--size=8m", "--output-format=json")
+	if code != 1 || !strings.Contains(errs, `iobench: job "v": `+l.Path+": verify: block at offset ") {
+		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+}

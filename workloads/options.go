@@ -438,7 +438,7 @@ var options = []Option{
 var aliases = map[string]string{"readwrite": "rw", "timeout": "runtime", "sqpoll": "sqthread_poll", "fixedbuffers": "fixedbufs",
 	"blocksize": "bs", "disable_bw": "disable_bw_measurement", "io_limit": "io_size", "ba": "blockalign",
 	"blocksize_range": "bsrange", "iodepth_batch": "iodepth_batch_submit", "iodepth_batch_complete": "iodepth_batch_complete_min",
-	"steadystate": "ss", "steadystate_duration": "ss_dur", "steadystate_ramp_time": "ss_ramp", "iomem": "mem",
+	"mem_align": "iomem_align", "steadystate": "ss", "steadystate_duration": "ss_dur", "steadystate_ramp_time": "ss_ramp", "iomem": "mem",
 	"ratemin": "rate_min", "nr_files": "nrfiles", "fileoffset": "offset", "ratecycle": "rate_cycle",
 	"blocksize_unaligned": "bs_unaligned", "wait_for_previous": "stonewall"}
 
@@ -470,6 +470,19 @@ var noticeOptions = map[string]string{
 	"log_entries":             "cannot change what is measured: the first size of fio's log buffers; iobench's grow as needed",
 	"log_hist_coarseness":     "cannot change what is measured: iobench writes histogram logs at full resolution",
 	"mem":                     "cannot change what is measured: iobench's buffers come from its own arena (mmap'd, registered with the ring)",
+	"softrandommap":           "cannot change what is measured: iobench's random map (a full-period sequence over the blocks) needs no allocation that could fail",
+	"verify_async_cpus":       "cannot change what is measured: it places fio's verify_async threads; iobench verifies in the job's own thread (verify_async is refused)",
+	"load":                    "an option of fio's act profile (profile= is refused); no effect on a job",
+	"prep":                    "an option of fio's act profile (profile= is refused); no effect on a job",
+	"test-duration":           "an option of fio's act profile (profile= is refused); no effect on a job",
+	"threads-per-queue":       "an option of fio's act profile (profile= is refused); no effect on a job",
+	"device-names":            "an option of fio's act profile (profile= is refused); no effect on a job",
+	"large-block-op-kbytes":   "an option of fio's act profile (profile= is refused); no effect on a job",
+	"read-req-num-512-blocks": "an option of fio's act profile (profile= is refused); no effect on a job",
+	"block":                   "an option of fio's tiobench profile (profile= is refused); no effect on a job",
+	"numruns":                 "an option of fio's tiobench profile (profile= is refused); no effect on a job",
+	"dir":                     "an option of fio's tiobench profile (profile= is refused); no effect on a job (a job's directory is directory=)",
+	"iomem_align":             "cannot change what is measured: iobench's buffers come from its own arena, each aligned to the page (4096 bytes) and to its own size rounded up to a power of two, whatever alignment is asked for",
 	"stats":                   "cannot change what is measured: iobench always collects its statistics",
 	"unique_filename":         "cannot change what is measured: it names files of network engines only",
 }
@@ -554,6 +567,7 @@ var refusedOptions = map[string]string{
 	"offset_align":                  "not implemented: offset_increment's offsets are aligned to the smallest block size",
 	"opendir":                       "not implemented: name the files (filename, directory, nrfiles)",
 	"profile":                       "not implemented: fio's built-in profiles",
+	"bs_is_seq_rand":                "not implemented: bs's values apply to reads and writes, not to sequential and random I/O",
 	"rate_cycle":                    "not implemented: rate_min's bandwidth is taken over each second",
 	"rwmixcycle":                    "deprecated in fio, which refuses it too: it no longer has an effect; remove the line",
 	"rate_ignore_thinktime":         "not implemented: rate counts thinktime pauses",
@@ -639,7 +653,7 @@ func Notices() map[string]string { return maps.Clone(noticeOptions) }
 // for what it does anyway (fio's default, or off): a job file that spells
 // out such a default runs, with nothing to say about it.
 var noEffectValues = map[string][]string{
-	"atomic": {"0"}, "cgroup_nodelete": {"0"}, "cmdprio_percentage": {"0"}, "continue_on_error": {"none"},
+	"atomic": {"0"}, "bs_is_seq_rand": {"0"}, "cgroup_nodelete": {"0"}, "cmdprio_percentage": {"0"}, "continue_on_error": {"none"},
 	"create_on_open": {"0"}, "create_only": {"0"}, "dedupe_global": {"0"}, "dedupe_mode": {"repeat"},
 	"file_append": {"0"}, "fill_device": {"0"}, "fill_fs": {"0"}, "flow": {"0"}, "flow_id": {"0"}, "flow_sleep": {"0"},
 	"force_async": {"0"}, "ignore_zone_limits": {"0"}, "io_submit_mode": {"inline"}, "job_max_open_zones": {"0"},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -523,4 +524,58 @@ func TestEveryFioOptionKnown(t *testing.T) {
 	if aliases < 10 {
 		t.Errorf("found %d aliases in fio's option help; its format changed?", aliases)
 	}
+	// --cmdhelp=all leaves some job options out (iomem_align,
+	// softrandommap, the options of fio's profiles, which fio takes in any
+	// job): fio's HOWTO, which its Debian package installs, lists them all.
+	const howto = "/usr/share/doc/fio/HOWTO.rst.gz"
+	f, err := os.Open(howto)
+	if err != nil {
+		t.Logf("no %s: %v", howto, err)
+		return
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := 0
+	for _, name := range howtoJobOptions(string(text)) {
+		listed++
+		if !known(name) {
+			t.Errorf("fio's option %s (in its HOWTO) is unknown to iobench", name)
+		}
+	}
+	if listed < 200 {
+		t.Errorf("found %d job options in %s; its format changed?", listed, howto)
+	}
+}
+
+// howtoJobOptions returns the job options fio's HOWTO describes
+// (".. option:: name=type"), leaving out its command-line options and the
+// I/O engines' own (the section "I/O engine specific parameters", up to
+// "I/O depth").
+func howtoJobOptions(text string) []string {
+	var out []string
+	engines := false
+	for _, line := range strings.Split(text, "\n") {
+		switch strings.TrimSpace(line) {
+		case "I/O engine specific parameters":
+			engines = true
+		case "I/O depth":
+			engines = false
+		}
+		rest, ok := strings.CutPrefix(line, ".. option:: ")
+		if !ok || engines || strings.HasPrefix(rest, "-") {
+			continue
+		}
+		if i := strings.IndexAny(rest, "=, "); i >= 0 {
+			rest = rest[:i]
+		}
+		out = append(out, rest)
+	}
+	return out
 }

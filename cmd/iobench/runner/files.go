@@ -194,6 +194,15 @@ func (t *jobTarget) add(path string) int {
 	return len(t.paths) - 1
 }
 
+// noCreateWhy names what keeps job j from creating or laying out files:
+// its allow_file_create=0, or else --readonly (which clears it).
+func noCreateWhy(j *workloads.Job) string {
+	if j.IsSet("allow_file_create") {
+		return "allow_file_create=0"
+	}
+	return "--readonly"
+}
+
 // layoutAllowed reports whether iobench lays out job j's regular files:
 // fio does so for every engine that does I/O; with a mapper other than
 // linear the file is a device image, whose size the mapper reads.
@@ -214,7 +223,7 @@ func (t *jobTarget) check(j *workloads.Job) error {
 		st, err := os.Stat(p)
 		switch {
 		case errors.Is(err, fs.ErrNotExist) && !j.AllowFileCreate:
-			return fmt.Errorf("job %q: %s does not exist, and allow_file_create=0 forbids creating it", j.Name, p)
+			return fmt.Errorf("job %q: %s does not exist, and %s forbids creating it", j.Name, p, noCreateWhy(j))
 		case errors.Is(err, fs.ErrNotExist) && !layoutAllowed(j):
 			return fmt.Errorf("job %q: filename: %w", j.Name, err)
 		case errors.Is(err, fs.ErrNotExist):
@@ -304,7 +313,7 @@ func (t *jobTarget) plan(j *workloads.Job) error {
 		case !t.regular[i] || !layoutAllowed(j):
 			return fmt.Errorf("job %q: %s + size %d exceed %s's %d bytes", j.Name, startSaid(j, need-t.plans[i].IO), t.plans[i].IO, p, t.have[i])
 		case !j.AllowFileCreate:
-			return fmt.Errorf("job %q: %s holds %d bytes, the job needs %d, and allow_file_create=0 forbids laying it out", j.Name, p, t.have[i], need)
+			return fmt.Errorf("job %q: %s holds %d bytes, the job needs %d, and %s forbids laying it out", j.Name, p, t.have[i], need, noCreateWhy(j))
 		}
 	}
 	return nil

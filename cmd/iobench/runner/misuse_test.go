@@ -191,7 +191,9 @@ func TestPreflightRefusals(t *testing.T) {
 		// ran with iodepth blocks of buffers and reported a ramp_time).
 		{[]string{"--filename=" + l4k.Path, "--rw=read", "--bs=32m", "--iodepth=4"}, "bs=32m is larger than the 16777216 bytes"},
 		{[]string{"--filename=" + small, "--rw=read", "--size=4m", "--allow_file_create=0"}, "forbids laying it out"},
-		{[]string{"--filename=" + small + ".new", "--rw=read", "--size=4m", "--allow_file_create=0"}, "forbids creating it"},
+		{[]string{"--filename=" + small + ".new", "--rw=read", "--size=4m", "--allow_file_create=0"}, "allow_file_create=0 forbids creating it"},
+		{[]string{"--readonly", "--filename=" + small + ".new", "--rw=read", "--size=4m"}, "--readonly forbids creating it"},
+		{[]string{"--readonly", "--filename=" + small, "--rw=read", "--size=4m"}, "--readonly forbids laying it out"},
 		{[]string{"--directory=" + small + ".dir", "--nrfiles=2", "--rw=read", "--size=4m"}, "not a directory"},
 		{[]string{"--filename=" + small + `\:x`, "--rw=read"}, `target.img:x does not exist`},
 		{[]string{"--filename=" + small + ":" + small + ".new", "--rw=read"}, "target.img.new does not exist or is empty and the job gives no size"},

@@ -1172,8 +1172,8 @@ func (w *worker) submitFirst() error {
 	if err := w.submitBatch(); err != nil {
 		return err
 	}
-	if submitted > 0 && w.measuring {
-		w.submitDist[batchBucket(submitted)]++
+	if submitted > 0 {
+		w.markSubmit(submitted)
 	}
 	w.noteFull()
 	return nil
@@ -1187,6 +1187,29 @@ func (w *worker) markDepth(n int) {
 	w.depthDist[depthBucket(n)]++
 	if w.iv != nil {
 		w.iv.depthDist[depthBucket(n)]++
+	}
+}
+
+// markSubmit counts n requests handed to the kernel together, and
+// markComplete n reaped together (fio's iodepth_submit and
+// iodepth_complete), in the run's measure and the period's.
+func (w *worker) markSubmit(n int) {
+	if !w.measuring {
+		return
+	}
+	w.submitDist[batchBucket(n)]++
+	if w.iv != nil {
+		w.iv.submitDist[batchBucket(n)]++
+	}
+}
+
+func (w *worker) markComplete(n int) {
+	if !w.measuring {
+		return
+	}
+	w.completeDist[batchBucket(n)]++
+	if w.iv != nil {
+		w.iv.completeDist[batchBucket(n)]++
 	}
 }
 
@@ -1249,9 +1272,7 @@ func (w *worker) loop() error {
 		if w.logger != nil {
 			w.logger.tick(now, false)
 		}
-		if w.measuring {
-			w.completeDist[batchBucket(len(done))]++
-		}
+		w.markComplete(len(done))
 		w.checkRateMin(now)
 		if w.lat != nil {
 			for _, r := range done {
@@ -1293,9 +1314,9 @@ func (w *worker) loop() error {
 		if err := w.submitBatch(); err != nil {
 			return err
 		}
-		if w.measuring && issued > 0 {
+		if issued > 0 {
 			// Handed to the kernel together at the next reap.
-			w.submitDist[batchBucket(issued)]++
+			w.markSubmit(issued)
 		}
 		w.noteFull()
 	}

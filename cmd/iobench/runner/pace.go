@@ -263,8 +263,8 @@ func (w *worker) releaseParked() error {
 		w.markDepth(w.q.InFlight())
 		n++
 	}
-	if w.measuring && n > 0 {
-		w.submitDist[batchBucket(n)]++
+	if n > 0 {
+		w.markSubmit(n)
 	}
 	w.parked = append(w.parked[:0], w.parked[n:]...)
 	return nil

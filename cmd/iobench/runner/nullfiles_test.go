@@ -31,7 +31,7 @@ func TestNullEngineNeedsNoFiles(t *testing.T) {
 		{"--nrfiles=3", "--numjobs=2", "--directory=" + dir},
 	} {
 		code, out, errOut := run(t, append([]string{"--name=j", "--ioengine=null", "--rw=randread", "--size=2m"}, args...)...)
-		if code != 0 || !strings.Contains(out, "read : IOPS=") {
+		if code != 0 || !strings.Contains(out, "  read: IOPS=") {
 			t.Errorf("%q: exit %d\n%s\n%s", args, code, out, errOut)
 		}
 	}
@@ -55,7 +55,7 @@ func TestNullEngineNeedsNoFiles(t *testing.T) {
 	// One too small for the job is stood in for too (fio runs null.fio's
 	// 100g on any --filename), and left as it was: no bigger.
 	code, out, errOut = run(t, "--name=j", "--ioengine=null", "--rw=randread", "--size=64m", "--filename="+named)
-	if code != 0 || strings.Contains(out, named) || !strings.Contains(out, "read : IOPS=") {
+	if code != 0 || strings.Contains(out, named) || !strings.Contains(out, "  read: IOPS=") {
 		t.Errorf("existing file smaller than size: exit %d\n%s\n%s", code, out, errOut)
 	}
 	if st, err := os.Stat(named); err != nil || st.Size() != 4<<20 {

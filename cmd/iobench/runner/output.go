@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,9 +57,15 @@ type Run struct {
 	Disks []DiskUtil
 }
 
-// writeFormats writes run in each of formats, in order.
+// formatRank orders the formats as fio 3.33 writes them, whatever order
+// --output-format lists them in: terse, then JSON, then normal.
+var formatRank = map[string]int{"terse": 0, "json": 1, "json+": 1, "normal": 2}
+
+// writeFormats writes run in each of formats, in fio's order (formatRank).
 func writeFormats(w io.Writer, formats []string, run *Run) error {
-	for _, f := range formats {
+	ordered := slices.Clone(formats)
+	slices.SortStableFunc(ordered, func(a, b string) int { return formatRank[a] - formatRank[b] })
+	for _, f := range ordered {
 		switch f {
 		case "json", "json+":
 			if err := writeJSON(w, run, f == "json+"); err != nil {
@@ -119,7 +126,8 @@ var (
 	batchKeys = []string{"0", "4", "8", "16", "32", "64", ">=64"}
 )
 
-// distPcts turns counts into percentages of their sum under keys.
+// distPcts turns counts into percentages of their sum under keys; a
+// bucket that holds anything shows as at least 0.1%, as in fio.
 func distPcts(keys []string, counts [7]uint64) pcts {
 	var sum uint64
 	for _, c := range counts {
@@ -129,6 +137,9 @@ func distPcts(keys []string, counts [7]uint64) pcts {
 	for i := range keys {
 		if sum > 0 {
 			p.vals[i] = 100 * float64(counts[i]) / float64(sum)
+			if counts[i] > 0 {
+				p.vals[i] = max(p.vals[i], 0.1)
+			}
 		}
 	}
 	return p
@@ -143,39 +154,31 @@ var (
 	latMsBoundsMs = []uint64{2, 4, 10, 20, 50, 100, 250, 500, 750, 1000, 2000}
 )
 
-// latBuckets returns the percentages of the I/Os of hs (together) in
-// fio's ns, µs and ms latency buckets.
-func latBuckets(hs ...*hdrhistogram.Histogram) (ns, us, ms pcts) {
-	ns = pcts{keys: latBoundKeys, vals: make([]float64, 10)}
-	us = pcts{keys: latBoundKeys, vals: make([]float64, 10)}
-	ms = pcts{keys: latMsKeys, vals: make([]float64, 12)}
-	var total int64
+// latCounts counts the I/Os of hs (together) in fio's ns, µs and ms
+// latency buckets.
+func latCounts(hs ...*hdrhistogram.Histogram) (ns, us [10]int64, ms [12]int64, total int64) {
 	for _, h := range hs {
 		total += h.TotalCount()
 	}
-	if total == 0 {
-		return
-	}
 	add := func(v uint64, n int64) {
-		p := 100 * float64(n) / float64(total)
-		var vals []float64
+		var counts []int64
 		var x uint64
 		bounds := latBounds
 		switch {
 		case v < 1000:
-			vals, x = ns.vals, v
+			counts, x = ns[:], v
 		case v < 1000000:
-			vals, x = us.vals, v/1000
+			counts, x = us[:], v/1000
 		default:
-			vals, x, bounds = ms.vals, v/1000000, latMsBoundsMs
+			counts, x, bounds = ms[:], v/1000000, latMsBoundsMs
 		}
 		for i, b := range bounds {
 			if x < b {
-				vals[i] += p
+				counts[i] += n
 				return
 			}
 		}
-		vals[len(vals)-1] += p
+		counts[len(counts)-1] += n
 	}
 	for _, h := range hs {
 		if h.TotalCount() == 0 {
@@ -188,6 +191,29 @@ func latBuckets(hs ...*hdrhistogram.Histogram) (ns, us, ms pcts) {
 		}
 	}
 	return
+}
+
+// latPcts turns bucket counts into percentages of total under keys; a
+// bucket that holds anything shows as at least 0.01%, as in fio.
+func latPcts(keys []string, counts []int64, total int64) pcts {
+	p := pcts{keys: keys, vals: make([]float64, len(keys))}
+	if total == 0 {
+		return p
+	}
+	for i, c := range counts {
+		p.vals[i] = 100 * float64(c) / float64(total)
+		if c > 0 {
+			p.vals[i] = max(p.vals[i], 0.01)
+		}
+	}
+	return p
+}
+
+// latBuckets returns the percentages of the I/Os of hs (together) in
+// fio's ns, µs and ms latency buckets.
+func latBuckets(hs ...*hdrhistogram.Histogram) (ns, us, ms pcts) {
+	n, u, m, total := latCounts(hs...)
+	return latPcts(latBoundKeys, n[:], total), latPcts(latBoundKeys, u[:], total), latPcts(latMsKeys, m[:], total)
 }
 
 // percentiles is a percentile map that encodes in numeric order (a Go
@@ -430,8 +456,8 @@ func dirJSON(r *JobResult, d int, groupBW float64, plus bool) jsonDir {
 	}
 	lo, hi, mean, dev := sampleStats(dr.BWSamples)
 	out.BWMin, out.BWMax, out.BWMean, out.BWDev, out.BWSamples = uint64(lo), uint64(hi), mean, dev, len(dr.BWSamples)
-	if groupBW > 0 {
-		out.BWAgg = 100 * mean * 1024 / groupBW
+	if len(dr.BWSamples) > 0 {
+		out.BWAgg = bwShare(mean, groupBW)
 	}
 	lo, hi, mean, dev = sampleStats(dr.IOPSSamples)
 	out.IOPSMin, out.IOPSMax, out.IOPSMean, out.IOPSStddev, out.IOPSSamples = uint64(lo), uint64(hi), mean, dev, len(dr.IOPSSamples)
@@ -471,16 +497,9 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 			IODepth:    distPcts(depthKeys, r.DepthDist), IOSubmit: distPcts(batchKeys, r.SubmitDist),
 			IOComplete: distPcts(batchKeys, r.CompleteDist)}
 		j.LatencyNs, j.LatencyUs, j.LatencyMs = latBuckets(r.Dir[0].Clat, r.Dir[1].Clat, r.Dir[2].Clat)
-		j.LatDepth, j.LatTarget, j.LatPct, j.LatWindow = r.Job.IODepth, r.Job.LatencyTarget.Nanoseconds(), r.Job.LatencyPercentile, 0
-		if r.Job.LatencyTarget > 0 {
-			j.LatDepth, j.LatWindow = r.LatencyDepth, r.Job.LatencyWindow.Microseconds()
-		}
-		j.Sync = jsonSync{TotalIOs: r.Syncs, LatNs: latJSON(r.SyncLat, r.Job.PercentileList)}
-		if r.Job.FdatasyncEvery > 0 {
-			// fio counts fsyncs in total_ios, not fdatasyncs (whose
-			// latencies are in lat_ns all the same).
-			j.Sync.TotalIOs = 0
-		}
+		lt := latencyTargetOf(r)
+		j.LatDepth, j.LatTarget, j.LatPct, j.LatWindow = lt.depth, lt.target, lt.pct, lt.window
+		j.Sync = jsonSync{TotalIOs: syncIOs(r), LatNs: latJSON(r.SyncLat, r.Job.PercentileList)}
 		for _, kv := range r.Job.Values() {
 			j.JobOptions[kv[0]] = kv[1]
 		}
@@ -550,6 +569,23 @@ func errnoOf(err error) int {
 
 // ---- normal output ----
 
+// The normal report follows fio 3.33's, line for line: a job block per
+// job (or clone) headed "NAME: (groupid=G, jobs=N): err= E: pid=P: DATE",
+// then the "Run status group" lines and "Disk stats". iobench's own lines
+// (the target, the job's description, the engine's statistics, the
+// io_uring set-up) close each job block, after fio's "latency" line, each
+// under a label fio never prints ("  engine       : ..."), so that a
+// parser of fio's report can skip them.
+
+// iobenchLabels are the labels of iobench's own lines in a job block.
+var iobenchLabels = []string{"iobench", "job", "failed I/Os", "interrupted", "engine", "verify", "io_uring", "trims"}
+
+// ownLine writes one of iobench's own lines of a job block, its label
+// padded as fio pads "cpu" and "IO depths".
+func ownLine(w io.Writer, label, format string, args ...any) {
+	fmt.Fprintf(w, "  %-13s: %s\n", label, fmt.Sprintf(format, args...))
+}
+
 func fmtLat(ns float64) string {
 	switch {
 	case ns >= 1e9:
@@ -572,89 +608,84 @@ func fmtCount(v float64) string {
 	return fmt.Sprintf("%.0f", v)
 }
 
-// WriteNormal writes run for people: per job and direction IOPS,
-// bandwidth, latency and percentiles, CPU, and the engine's statistics.
+// fioSigFigs is fio's sig_figs default: the digits its normal report
+// gives IOPS, bandwidths and sizes.
+const fioSigFigs = 4
+
+// num2str writes n as fio's normal report writes counts, rates and sizes:
+// scaled by 1000 (SI prefixes k, M, G, ...) or, with pow2, 1024 (Ki, Mi,
+// Gi, ...) until at most maxDigits digits are left, then with as many
+// decimals as fit in maxDigits (the point counted), or with the last
+// digit rounded half up when none fit; unit follows the prefix. So 1999
+// stays 1999, 298123 is 298k, 30712 is 30.7k, 1221225472 B/s with pow2 is
+// 1165MiB/s. The decimals are those of the remainder printed with that
+// many places, as fio prints them (a remainder that rounds up to 1 shows
+// as .0).
+func num2str(n uint64, maxDigits int, pow2 bool, unit string) string {
+	prefixes := []string{"", "k", "M", "G", "T", "P"}
+	base := uint64(1000)
+	if pow2 {
+		prefixes = []string{"", "Ki", "Mi", "Gi", "Ti", "Pi"}
+		base = 1024
+	}
+	p, rem, scaled := 0, uint64(0), false
+	for len(strconv.FormatUint(n, 10)) > maxDigits && p < len(prefixes)-1 {
+		rem, n, scaled = n%base, n/base, true
+		p++
+	}
+	room := maxDigits - len(strconv.FormatUint(n, 10))
+	switch {
+	case !scaled:
+	case room <= 1:
+		if rem >= base/2 {
+			n++
+		}
+	default:
+		frac := strconv.FormatFloat(float64(rem)/float64(base), 'f', room-1, 64)
+		return fmt.Sprintf("%d.%s%s%s", n, frac[2:], prefixes[p], unit)
+	}
+	return fmt.Sprintf("%d%s%s", n, prefixes[p], unit)
+}
+
+// fioBytes writes n bytes as fio's job line does: at most four digits,
+// in powers of 1024 with one decimal where there is room (4096B, 12.0KiB,
+// 128KiB, 10.0MiB), the last digit rounded half up when there is none.
+func fioBytes(n uint64) string { return num2str(n, 4, true, "B") }
+
+// pow2Units says whether the job's report gives sizes and rates in
+// powers of 1024 first (fio's kb_base=1024, its default) or of 1000.
+func pow2Units(j *workloads.Job) bool { return j.KBBase != 1000 }
+
+// percentilePrecision is the decimals fio gives percentiles in the
+// normal report: the most any value of percentile_list has (2 for the
+// default list, whose 99.95 has two).
+func percentilePrecision(list []float64) int {
+	prec := 0
+	for _, p := range list {
+		if _, frac, ok := strings.Cut(strconv.FormatFloat(p, 'f', -1, 64), "."); ok {
+			prec = max(prec, len(frac))
+		}
+	}
+	return prec
+}
+
+// WriteNormal writes run as fio 3.33's normal report: per job (or clone)
+// and direction IOPS, bandwidth, latencies and percentiles, bandwidth and
+// IOPS samples, latency buckets, CPU and depths, then iobench's own lines;
+// then the groups' bandwidth and the disks' statistics.
 func WriteNormal(w io.Writer, run *Run) {
 	if run.Interval != nil {
 		intervalHeader(w, run.Interval)
-	} else {
-		fmt.Fprintf(w, "%s on %s (%s)\n", Version, run.Target, run.Kernel)
 	}
-	for _, r := range run.Jobs {
-		j := r.Job
-		clone := ""
-		switch {
-		case r.Clone >= 0:
-			clone = fmt.Sprintf(" (clone %d of %d)", r.Clone, j.NumJobs)
-		case len(r.Members) > 1:
-			clone = fmt.Sprintf(" (group_reporting: jobs %s)", strings.Join(r.Members, ", "))
-		}
-		fmt.Fprintf(w, "\n%s%s: rw=%s bs=%s iodepth=%d numjobs=%d mapper=%s cache=%s\n",
-			j.Name, clone, j.RW, workloads.FormatSize(j.MinBS()), j.IODepth, r.clones(), r.Mapper, onOff(j.Cache))
-		if r.Err != nil {
-			fmt.Fprintf(w, "  error: %v\n", r.Err)
-		}
-		if r.Interrupted {
-			fmt.Fprintf(w, "  interrupted: the figures cover the time before the signal\n")
-		}
-		for d, name := range dirNames {
-			dr := &r.Dir[d]
-			if dr.IOs == 0 && dr.Errors == 0 {
-				continue
-			}
-			fmt.Fprintf(w, "  %-5s: IOPS=%s, BW=%s/s (%s in %v)", name, fmtCount(dr.IOPS()),
-				humanBytes(uint64(dr.BW())), humanBytes(dr.Bytes), dr.Runtime.Round(time.Millisecond))
-			if dr.Errors > 0 {
-				fmt.Fprintf(w, ", %d errors", dr.Errors)
-			}
-			fmt.Fprintln(w)
-			for _, l := range []struct {
-				name string
-				h    *hdrhistogram.Histogram
-				pct  bool
-			}{{"slat", dr.Slat, j.SlatPercentiles}, {"clat", dr.Clat, j.ClatPercentiles}, {"lat", dr.Lat, j.LatPercentiles}} {
-				writeLat(w, l.name, l.h, l.pct, j.PercentileList)
-			}
-			if len(dr.BWSamples) > 0 {
-				lo, hi, mean, dev := sampleStats(dr.BWSamples)
-				fmt.Fprintf(w, "    bw (KiB/s): min=%.0f, max=%.0f, avg=%.2f, stdev=%.2f, samples=%d\n", lo, hi, mean, dev, len(dr.BWSamples))
-			}
-			if len(dr.IOPSSamples) > 0 {
-				lo, hi, mean, dev := sampleStats(dr.IOPSSamples)
-				fmt.Fprintf(w, "    iops      : min=%.0f, max=%.0f, avg=%.2f, stdev=%.2f, samples=%d\n", lo, hi, mean, dev, len(dr.IOPSSamples))
-			}
-		}
-		if r.Syncs > 0 {
-			fmt.Fprintf(w, "  fsync/fdatasync/sync_file_range: %d flushes\n", r.Syncs)
-			writeLat(w, "sync", r.SyncLat, true, j.PercentileList)
-		}
-		fmt.Fprintf(w, "  cpu: usr=%.2f%%, sys=%.2f%%, ctx=%d, majf=%d, minf=%d\n", r.UsrCPU, r.SysCPU, r.Ctx, r.Majf, r.Minf)
-		writeDists(w, &r)
-		if run.Interval != nil {
-			continue // the engine's statistics come with the run's total
-		}
-		s := r.Engine
-		fmt.Fprintf(w, "  engine: cache hit rate %.1f%% (%d hits, %d misses), %d mapper calls (mean %s), %d extents cached in %s (%d merges)\n",
-			100*s.HitRate(), s.Hits, s.Misses, s.MapperCalls, fmtLat(float64(s.MeanMapperLatency())), s.CachedExtents,
-			humanBytes(s.CacheBytes), s.Merges)
-		fmt.Fprintf(w, "          %d device I/Os, %d split requests, %s zero-filled, %d out-of-place writes, %d stale retries, %d thread moves\n",
-			s.IOs, s.Splits, humanBytes(s.ZeroBytes), s.OutOfPlace, s.StaleRetries, s.ThreadMoves)
-		if s.Spins > 0 {
-			fmt.Fprintf(w, "          %d waits polled first (spin_wait), %d of them (%.1f%%) without a sleep\n",
-				s.Spins, s.SpinHits, 100*float64(s.SpinHits)/float64(s.Spins))
-		}
-		switch {
-		case errors.Is(r.Err, workloads.ErrVerify):
-			fmt.Fprintf(w, "  verify: %s checked before the first mismatch\n", humanBytes(r.Verified))
-		case r.Verified > 0:
-			fmt.Fprintf(w, "  verify: %s checked, no mismatch\n", humanBytes(r.Verified))
-		}
-		if r.Ring != "" {
-			fmt.Fprintf(w, "  io_uring: %s\n", r.Ring)
-		}
-		if r.TrimMethod != "" {
-			fmt.Fprintf(w, "  trims: %s discarded by %s\n", humanBytes(s.TrimBytes), r.TrimMethod)
-		}
+	fmt.Fprintln(w) // fio's report starts with a blank line
+	groupBW := groupBandwidth(run)
+	date := time.Now().Format(time.ANSIC) // fio dates a report when it writes it
+	for i := range run.Jobs {
+		r := &run.Jobs[i]
+		writeJobNormal(w, run, r, groupBW[r.GroupID], date)
+	}
+	if run.Interrupted {
+		fmt.Fprintf(w, "\nInterrupted by a signal: jobs not started are not listed.\n")
 	}
 	writeRunStatus(w, run)
 	if len(run.Disks) > 0 && run.Interval == nil {
@@ -666,10 +697,319 @@ func WriteNormal(w io.Writer, run *Run) {
 	}
 }
 
+// writeJobNormal writes the block of one job (or clone) r; groupBW is the
+// bandwidth of each direction over r's group, for the per= shares.
+func writeJobNormal(w io.Writer, run *Run, r *JobResult, groupBW [workloads.NumDirs]float64, date string) {
+	j := &r.Job
+	members := r.clones()
+	if r.Clone >= 0 {
+		members = 1
+	}
+	if r.Err == nil {
+		fmt.Fprintf(w, "%s: (groupid=%d, jobs=%d): err=%2d: pid=%d: %s\n", j.Name, r.GroupID, members, 0, os.Getpid(), date)
+	} else {
+		msg := strings.ReplaceAll(r.Err.Error(), "\n", "; ")
+		fmt.Fprintf(w, "%s: (groupid=%d, jobs=%d): err=%2d (%s): pid=%d: %s\n", j.Name, r.GroupID, members,
+			errnoOf(r.Err), msg, os.Getpid(), date)
+	}
+	for d := range workloads.NumDirs {
+		if r.Dir[d].IOs > 0 || r.Dir[d].Bytes > 0 {
+			writeDirNormal(w, r, d, groupBW[d])
+		}
+	}
+	writeLatBuckets(w, r)
+	if r.SyncLat.TotalCount() > 0 {
+		fmt.Fprintf(w, "  fsync/fdatasync/sync_file_range:\n")
+		writeLatLine(w, "sync", r.SyncLat)
+		writePercentiles(w, "sync", r.SyncLat, j.PercentileList)
+	}
+	fmt.Fprintf(w, "  cpu          : usr=%3.2f%%, sys=%3.2f%%, ctx=%d, majf=%d, minf=%d\n", r.UsrCPU, r.SysCPU, r.Ctx, r.Majf, r.Minf)
+	dist := func(p pcts) string {
+		parts := make([]string, len(p.keys))
+		for i, k := range p.keys {
+			parts[i] = fmt.Sprintf("%s=%3.1f%%", k, p.vals[i])
+		}
+		return strings.Join(parts, ", ")
+	}
+	fmt.Fprintf(w, "  IO depths    : %s\n", dist(distPcts(depthKeys, r.DepthDist)))
+	fmt.Fprintf(w, "     submit    : %s\n", dist(distPcts(batchKeys, r.SubmitDist)))
+	fmt.Fprintf(w, "     complete  : %s\n", dist(distPcts(batchKeys, r.CompleteDist)))
+	fmt.Fprintf(w, "     issued rwts: total=%d,%d,%d,%d short=0,0,0,0 dropped=0,0,0,0\n",
+		r.Dir[0].IOs, r.Dir[1].IOs, r.Dir[2].IOs, syncIOs(r))
+	lt := latencyTargetOf(r)
+	fmt.Fprintf(w, "     latency   : target=%d, window=%d, percentile=%.2f%%, depth=%d\n", lt.target, lt.window, lt.pct, lt.depth)
+	writeOwnLines(w, run, r)
+}
+
+// writeOwnLines writes iobench's own lines of r's job block (interval
+// reports leave out the engine's statistics, which come with the total).
+func writeOwnLines(w io.Writer, run *Run, r *JobResult) {
+	j := &r.Job
+	if run.Interval == nil {
+		ownLine(w, "iobench", "%s on %s (%s)", Version, run.Target, run.Kernel)
+	}
+	desc := fmt.Sprintf("rw=%s %s iodepth=%d numjobs=%d mapper=%s cache=%s", j.RW, bsDescription(j), j.IODepth, r.clones(), r.Mapper, onOff(j.Cache))
+	switch {
+	case r.Clone >= 0:
+		desc += fmt.Sprintf(", clone %d of %d", r.Clone, j.NumJobs)
+	case len(r.Members) > 1:
+		desc += ", group_reporting over jobs " + strings.Join(r.Members, ", ")
+	}
+	ownLine(w, "job", "%s", desc)
+	if e := r.Dir[0].Errors + r.Dir[1].Errors + r.Dir[2].Errors; e > 0 {
+		ownLine(w, "failed I/Os", "%d reads, %d writes, %d trims", r.Dir[0].Errors, r.Dir[1].Errors, r.Dir[2].Errors)
+	}
+	if r.Interrupted {
+		ownLine(w, "interrupted", "the figures cover the time before the signal")
+	}
+	if run.Interval != nil {
+		return
+	}
+	s := r.Engine
+	ownLine(w, "engine", "cache hit rate %.1f%% (%d hits, %d misses), %d mapper calls (mean %s), %d extents cached in %s (%d merges)",
+		100*s.HitRate(), s.Hits, s.Misses, s.MapperCalls, fmtLat(float64(s.MeanMapperLatency())), s.CachedExtents,
+		humanBytes(s.CacheBytes), s.Merges)
+	ownLine(w, "engine", "%d device I/Os, %d split requests, %s zero-filled, %d out-of-place writes, %d stale retries, %d thread moves",
+		s.IOs, s.Splits, humanBytes(s.ZeroBytes), s.OutOfPlace, s.StaleRetries, s.ThreadMoves)
+	if s.Spins > 0 {
+		ownLine(w, "engine", "%d waits polled first (spin_wait), %d of them (%.1f%%) without a sleep",
+			s.Spins, s.SpinHits, 100*float64(s.SpinHits)/float64(s.Spins))
+	}
+	switch {
+	case errors.Is(r.Err, workloads.ErrVerify):
+		ownLine(w, "verify", "%s checked before the first mismatch", humanBytes(r.Verified))
+	case r.Verified > 0:
+		ownLine(w, "verify", "%s checked, no mismatch", humanBytes(r.Verified))
+	}
+	if r.Ring != "" {
+		ownLine(w, "io_uring", "%s", r.Ring)
+	}
+	if r.TrimMethod != "" {
+		ownLine(w, "trims", "%s discarded by %s", humanBytes(s.TrimBytes), r.TrimMethod)
+	}
+}
+
+// bsDescription gives the job's block sizes for its description line:
+// its split, its sizes or ranges per direction when they differ, or the
+// one size it uses.
+func bsDescription(j *workloads.Job) string {
+	for _, kv := range j.Values() {
+		if kv[0] == "bssplit" {
+			return "bssplit=" + kv[1]
+		}
+	}
+	if j.BSRange != [2][2]uint64{} || j.BS[0] != j.BS[1] {
+		for _, kv := range j.Values() {
+			if kv[0] == "bs" {
+				return "bs=" + kv[1]
+			}
+		}
+	}
+	return "bs=" + workloads.FormatSize(j.MinBS())
+}
+
+// syncIOs is what fio counts as the job's syncs (issued rwts' fourth
+// field, JSON's sync.total_ios): the flushes of fsync=, none for those of
+// fdatasync= (whose latencies it reports all the same).
+func syncIOs(r *JobResult) uint64 {
+	if r.Job.FdatasyncEvery > 0 {
+		return 0
+	}
+	return r.Syncs
+}
+
+// latencyTarget is fio's latency_target report of a job: the depth it
+// ran at (the one the search settled on with a target), the target (ns),
+// its window (µs) and percentile.
+type latencyTarget struct {
+	depth          int
+	target, window int64
+	pct            float64
+}
+
+func latencyTargetOf(r *JobResult) latencyTarget {
+	lt := latencyTarget{depth: r.Job.IODepth, pct: r.Job.LatencyPercentile}
+	if r.Job.LatencyTarget > 0 {
+		lt.depth, lt.target, lt.window = r.LatencyDepth, r.Job.LatencyTarget.Nanoseconds(), r.Job.LatencyWindow.Microseconds()
+	}
+	return lt
+}
+
+// writeDirNormal writes direction d of r: the IOPS and bandwidth line,
+// the latencies and their percentiles, the bandwidth and IOPS samples.
+func writeDirNormal(w io.Writer, r *JobResult, d int, groupBW float64) {
+	dr := &r.Dir[d]
+	j := &r.Job
+	p2 := pow2Units(j)
+	bw := uint64(dr.BW())
+	post := ""
+	if d == workloads.DirWrite {
+		post = "; 0 zone resets" // fio 3.33 counts them on every write line
+	}
+	fmt.Fprintf(w, "  %s: IOPS=%s, BW=%s (%s)(%s/%dmsec)%s\n", dirNames[d], num2str(uint64(dr.IOPS()), fioSigFigs, false, ""),
+		num2str(bw, fioSigFigs, p2, "B/s"), num2str(bw, fioSigFigs, !p2, "B/s"), num2str(dr.Bytes, fioSigFigs, p2, "B"),
+		dr.Runtime.Milliseconds(), post)
+	writeLatLine(w, "slat", dr.Slat)
+	writeLatLine(w, "clat", dr.Clat)
+	writeLatLine(w, " lat", dr.Lat)
+	for _, l := range []struct {
+		name string
+		h    *hdrhistogram.Histogram
+		on   bool
+	}{{"slat", dr.Slat, j.SlatPercentiles}, {"clat", dr.Clat, j.ClatPercentiles}, {"lat", dr.Lat, j.LatPercentiles}} {
+		if l.on {
+			writePercentiles(w, l.name, l.h, j.PercentileList)
+		}
+	}
+	if len(dr.BWSamples) > 0 {
+		// Samples are KiB/s; fio labels them kB/s with kb_base=1000 all
+		// the same, and gives them in MiB/s above 1 GiB/s.
+		lo, hi, mean, dev := sampleStats(dr.BWSamples)
+		unit, kb := "KiB", 1024.0
+		if !p2 {
+			unit, kb = "kB", 1000
+		}
+		share := bwShare(mean, groupBW)
+		minKB, maxKB := uint64(lo), uint64(hi)
+		if mean > kb*kb {
+			minKB, maxKB = uint64(float64(minKB)/kb), uint64(float64(maxKB)/kb)
+			mean, dev = mean/kb, dev/kb
+			unit = "MiB" // fio's label, whatever kb_base
+		}
+		fmt.Fprintf(w, "   bw (%5s/s): min=%5d, max=%5d, per=%3.2f%%, avg=%5.2f, stdev=%5.2f, samples=%d\n",
+			unit, minKB, maxKB, share, mean, dev, len(dr.BWSamples))
+	}
+	if len(dr.IOPSSamples) > 0 {
+		lo, hi, mean, dev := sampleStats(dr.IOPSSamples)
+		fmt.Fprintf(w, "   iops        : min=%5d, max=%5d, avg=%5.2f, stdev=%5.2f, samples=%d\n",
+			uint64(lo), uint64(hi), mean, dev, len(dr.IOPSSamples))
+	}
+}
+
+// bwShare is fio's per= (JSON bw_agg): the mean of a job's bandwidth
+// samples (KiB/s) as a percentage of its group's bandwidth (bytes/s),
+// at most 100.
+func bwShare(meanKiB, groupBW float64) float64 {
+	if groupBW <= 0 {
+		return 0
+	}
+	return min(100*meanKiB*1024/groupBW, 100)
+}
+
+// latUnit is how fio writes a latency line's values: in ns, or in µs or
+// ms (integer division) when the minimum, maximum and deviation are all
+// large enough for that unit.
+func latUnit(lo, hi int64, dev float64) (name string, div int64) {
+	switch {
+	case lo > 2000000 && hi > 99999999 && dev > 1e6:
+		return "msec", 1000000
+	case lo > 2000 && hi > 99999 && dev > 1000:
+		return "usec", 1000
+	}
+	return "nsec", 1
+}
+
+// writeLatLine writes one latency line ("    clat (usec): min=17,
+// max=8654, avg=50.46, stdev=56.82"), one unit for the whole line; name
+// is "slat", "clat", " lat" or "sync". Nothing when h is empty.
+func writeLatLine(w io.Writer, name string, h *hdrhistogram.Histogram) {
+	if h.TotalCount() == 0 {
+		return
+	}
+	unit, div := latUnit(h.Min(), h.Max(), h.StdDev())
+	fmt.Fprintf(w, "    %s (%s): min=%s, max=%s, avg=%5.2f, stdev=%5.2f\n", name, unit,
+		num2str(uint64(h.Min()/div), 6, false, ""), num2str(uint64(h.Max()/div), 6, false, ""),
+		h.Mean()/float64(div), h.StdDev()/float64(div))
+}
+
+// writePercentiles writes the percentiles of h over list as fio does:
+// "    clat percentiles (usec):" and rows "     |  1.00th=[   35], ...",
+// in one unit chosen from the smallest and largest percentile (values
+// rounded up into it), as many per row as fit in 80 columns, with the
+// list's own decimals. Nothing when h is empty.
+func writePercentiles(w io.Writer, name string, h *hdrhistogram.Histogram, list []float64) {
+	if h.TotalCount() == 0 || len(list) == 0 {
+		return
+	}
+	ps := slices.Sorted(slices.Values(list))
+	vals := make([]int64, len(ps))
+	for i, p := range ps {
+		vals[i] = h.ValueAtQuantile(p)
+	}
+	lo, hi := slices.Min(vals), slices.Max(vals)
+	unit, steps := "nsec", 0
+	switch {
+	case lo > 2000000 && hi > 99999999:
+		unit, steps = "msec", 2
+	case lo > 2000 && hi > 99999:
+		unit, steps = "usec", 1
+	}
+	div := int64(1)
+	for range steps {
+		div *= 1000
+	}
+	width := 5
+	if v := hi / div; v > 0 {
+		width = max(width, int(math.Log10(float64(v)))+1)
+	}
+	prec := percentilePrecision(ps)
+	perRow := max((80-7)/(prec+10+width), 1)
+	fmt.Fprintf(w, "    %s percentiles (%s):\n", name, unit)
+	for i, p := range ps {
+		if i%perRow == 0 {
+			fmt.Fprint(w, "     |")
+		}
+		v := vals[i]
+		for range steps {
+			v = (v + 999) / 1000
+		}
+		sep := ","
+		switch {
+		case i == len(ps)-1:
+			sep = "\n"
+		case i%perRow == perRow-1:
+			sep = ",\n"
+		}
+		fmt.Fprintf(w, " %*.*fth=[%*d]%s", prec+3, prec, p, width, v, sep)
+	}
+}
+
+// writeLatBuckets writes the job's latency buckets as fio does: the
+// non-empty ones, ns then µs then ms, at most five to a line, each shown
+// as at least 0.01%.
+func writeLatBuckets(w io.Writer, r *JobResult) {
+	ns, us, ms := latBuckets(r.Dir[0].Clat, r.Dir[1].Clat, r.Dir[2].Clat)
+	for _, b := range []struct {
+		unit string
+		p    pcts
+	}{{"nsec", ns}, {"usec", us}, {"msec", ms}} {
+		n := 0
+		for i, v := range b.p.vals {
+			if v <= 0 {
+				continue
+			}
+			switch {
+			case n%5 == 0 && n > 0:
+				fmt.Fprintf(w, "\n  lat (%s)   : ", b.unit)
+			case n == 0:
+				fmt.Fprintf(w, "  lat (%s)   : ", b.unit)
+			default:
+				fmt.Fprint(w, ", ")
+			}
+			fmt.Fprintf(w, "%s=%3.2f%%", b.p.keys[i], v)
+			n++
+		}
+		if n > 0 {
+			fmt.Fprintln(w)
+		}
+	}
+}
+
 // writeRunStatus writes fio's "Run status group" lines: per group and
 // direction the bandwidth of the whole group (its bytes over its longest
-// runtime), the range of its jobs' bandwidths, the bytes and the range
-// of runtimes.
+// runtime), the range of its jobs' bandwidths, the bytes (each in powers
+// of 1024 and, in brackets, of 1000: the other way round with
+// kb_base=1000) and the range of runtimes.
 func writeRunStatus(w io.Writer, run *Run) {
 	var ids []int
 	byGroup := map[int][]*JobResult{}
@@ -681,96 +1021,53 @@ func writeRunStatus(w io.Writer, run *Run) {
 		byGroup[r.GroupID] = append(byGroup[r.GroupID], r)
 	}
 	sort.Ints(ids)
-	fmt.Fprintln(w)
-	if run.Interrupted {
-		fmt.Fprintf(w, "Interrupted by a signal: jobs not started are not listed.\n")
-	}
 	for _, id := range ids {
-		fmt.Fprintf(w, "Run status group %d (all jobs):\n", id)
+		fmt.Fprintf(w, "\nRun status group %d (all jobs):\n", id)
+		p2 := pow2Units(&byGroup[id][0].Job)
 		for d, name := range []string{"READ", "WRITE", "TRIM"} {
-			var bytes uint64
-			var runMin, runMax time.Duration
-			bwMin, bwMax := math.Inf(1), 0.0
-			for _, r := range byGroup[id] {
-				dr := &r.Dir[d]
-				if dr.IOs == 0 {
-					continue
-				}
-				bytes += dr.Bytes
-				if runMin == 0 || dr.Runtime < runMin {
-					runMin = dr.Runtime
-				}
-				runMax = max(runMax, dr.Runtime)
-				bwMin, bwMax = min(bwMin, dr.BW()), max(bwMax, dr.BW())
-			}
-			if bytes == 0 || runMax <= 0 {
+			g := groupDir(byGroup[id], d)
+			if g.bytes == 0 || g.runMax <= 0 {
 				continue
 			}
-			agg := float64(bytes) / runMax.Seconds()
-			fmt.Fprintf(w, "  %5s: bw=%s/s (%s/s), %s/s-%s/s, io=%s, run=%d-%dmsec\n", name,
-				humanBytes(uint64(agg)), humanize.Bytes(uint64(agg)), humanBytes(uint64(bwMin)), humanBytes(uint64(bwMax)),
-				humanBytes(bytes), runMin.Milliseconds(), runMax.Milliseconds())
+			agg := uint64(float64(g.bytes) / g.runMax.Seconds())
+			n := func(v uint64, pow2 bool, unit string) string { return num2str(v, fioSigFigs, pow2, unit) }
+			fmt.Fprintf(w, "%7s: bw=%s (%s), %s-%s (%s-%s), io=%s (%s), run=%d-%dmsec\n", name,
+				n(agg, p2, "B/s"), n(agg, !p2, "B/s"), n(uint64(g.bwMin), p2, "B/s"), n(uint64(g.bwMax), p2, "B/s"),
+				n(uint64(g.bwMin), !p2, "B/s"), n(uint64(g.bwMax), !p2, "B/s"), n(g.bytes, p2, "B"), n(g.bytes, !p2, "B"),
+				g.runMin.Milliseconds(), g.runMax.Milliseconds())
 		}
 	}
 }
 
-// writeDists writes the latency buckets and the depth distributions of r,
-// as fio's normal report does.
-func writeDists(w io.Writer, r *JobResult) {
-	ns, us, ms := latBuckets(r.Dir[0].Clat, r.Dir[1].Clat, r.Dir[2].Clat)
-	for _, b := range []struct {
-		unit string
-		p    pcts
-	}{{"nsec", ns}, {"usec", us}, {"msec", ms}} {
-		var parts []string
-		for i, v := range b.p.vals {
-			if v >= 0.01 {
-				parts = append(parts, fmt.Sprintf("%s=%.2f%%", b.p.keys[i], v))
-			}
-		}
-		if len(parts) > 0 {
-			fmt.Fprintf(w, "  lat (%s)   : %s\n", b.unit, strings.Join(parts, ", "))
-		}
-	}
-	dist := func(p pcts) string {
-		parts := make([]string, len(p.keys))
-		for i, k := range p.keys {
-			parts[i] = fmt.Sprintf("%s=%.1f%%", k, p.vals[i])
-		}
-		return strings.Join(parts, ", ")
-	}
-	fmt.Fprintf(w, "  IO depths    : %s\n", dist(distPcts(depthKeys, r.DepthDist)))
-	fmt.Fprintf(w, "     submit    : %s\n", dist(distPcts(batchKeys, r.SubmitDist)))
-	fmt.Fprintf(w, "     complete  : %s\n", dist(distPcts(batchKeys, r.CompleteDist)))
-	fmt.Fprintf(w, "     issued rwts: total=%d,%d,%d,0 short=0,0,0,0 dropped=0,0,0,0\n", r.Dir[0].IOs, r.Dir[1].IOs, r.Dir[2].IOs)
+// groupStats is one direction over a reporting group's jobs.
+type groupStats struct {
+	bytes          uint64
+	runMin, runMax time.Duration
+	bwMin, bwMax   float64 // bytes/s
 }
 
-// fioBytes writes n bytes as fio's job line does: at most four digits,
-// in powers of 1024 with one decimal where there is room (4096B, 12.0KiB,
-// 128KiB, 10.0MiB), the last digit rounded half up when there is none.
-func fioBytes(n uint64) string {
-	const maxDigits = 4
-	prefixes := []string{"", "Ki", "Mi", "Gi", "Ti", "Pi"}
-	p, rem, scaled := 0, uint64(0), false
-	for p < len(prefixes)-1 && len(strconv.FormatUint(n, 10)) > maxDigits {
-		rem, n, scaled = n%1024, n/1024, true
-		p++
-	}
-	digits := len(strconv.FormatUint(n, 10))
-	switch {
-	case !scaled:
-	case maxDigits-digits <= 1:
-		if rem >= 512 {
-			n++
+// groupDir adds up direction d over the jobs of one group (those that
+// did I/O in it).
+func groupDir(jobs []*JobResult, d int) groupStats {
+	g := groupStats{bwMin: math.Inf(1)}
+	for _, r := range jobs {
+		dr := &r.Dir[d]
+		if dr.IOs == 0 {
+			continue
 		}
-	default:
-		frac := strconv.FormatFloat(float64(rem)/1024, 'f', maxDigits-digits-1, 64)
-		return fmt.Sprintf("%d.%s%sB", n, frac[2:], prefixes[p])
+		g.bytes += dr.Bytes
+		if g.runMin == 0 || dr.Runtime < g.runMin {
+			g.runMin = dr.Runtime
+		}
+		g.runMax = max(g.runMax, dr.Runtime)
+		g.bwMin, g.bwMax = min(g.bwMin, dr.BW()), max(g.bwMax, dr.BW())
 	}
-	return fmt.Sprintf("%d%sB", n, prefixes[p])
+	return g
 }
 
-// writeHeaders writes the line fio prints for each job before it runs.
+// writeHeaders writes the lines fio prints before the jobs run: one per
+// job ("..." after it for its clones), the version, and how many threads
+// start.
 func writeHeaders(w io.Writer, jobs []workloads.Job, groups [][]int) {
 	rg := reportGroups(jobs, groups)
 	for _, g := range groups {
@@ -790,38 +1087,21 @@ func writeHeaders(w io.Writer, jobs []workloads.Job, groups [][]int) {
 				}
 				return fioBytes(lo) + "-" + fioBytes(hi)
 			}
+			// Trims use the write sizes in iobench (a trimming job that
+			// sets others is refused).
 			fmt.Fprintf(w, "%s: (g=%d): rw=%s, bs=(R) %s, (W) %s, (T) %s, ioengine=%s, iodepth=%d\n",
 				j.Name, gi, j.RW, bs(0), bs(1), bs(1), j.IOEngine, j.IODepth)
+			if j.NumJobs > 1 {
+				fmt.Fprintln(w, "...")
+			}
 		}
 	}
 	n := 0
 	for _, j := range jobs {
 		n += j.NumJobs
 	}
+	fmt.Fprintln(w, Version)
 	fmt.Fprintf(w, "Starting %d thread%s\n", n, map[bool]string{true: "s"}[n != 1])
-}
-
-// writeLat writes one latency line (fio's "clat (usec): min=..., ...")
-// and, with pct, its percentiles.
-func writeLat(w io.Writer, name string, h *hdrhistogram.Histogram, pct bool, list []float64) {
-	if h.TotalCount() == 0 {
-		return
-	}
-	fmt.Fprintf(w, "    %s: min=%s, max=%s, avg=%s, stdev=%s\n", name, fmtLat(float64(h.Min())),
-		fmtLat(float64(h.Max())), fmtLat(h.Mean()), fmtLat(h.StdDev()))
-	if !pct {
-		return
-	}
-	fmt.Fprintf(w, "    %s percentiles:\n", name)
-	for i, p := range list {
-		if i%4 == 0 {
-			fmt.Fprintf(w, "     |")
-		}
-		fmt.Fprintf(w, " %6.2fth=[%8s]", p, fmtLat(float64(h.ValueAtQuantile(p))))
-		if i%4 == 3 || i == len(list)-1 {
-			fmt.Fprintln(w)
-		}
-	}
 }
 
 func onOff(b bool) string {

@@ -172,7 +172,10 @@ iodepth=16
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	for _, want := range []string{"w: rw=write", "r: rw=randread", "mapper=cow", "mapper=scattered", "IOPS=", "clat percentiles", "99.99th", "slat:", "bw (KiB/s)", "ctx=", "cache hit rate", "io_uring:", "group 1"} {
+	for _, want := range []string{"\nw: (groupid=0, jobs=1): err= 0: pid=", "\nr: (groupid=1, jobs=1): err= 0: pid=",
+		"  job          : rw=write", "  job          : rw=randread", "mapper=cow", "mapper=scattered", "  write: IOPS=", "  read: IOPS=",
+		"    clat percentiles (", "99.99th=[", "    slat (", "   bw (", "  cpu          : usr=", "ctx=", "cache hit rate",
+		"\n  io_uring     : ", "\n\nRun status group 1 (all jobs):\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("normal output lacks %q:\n%s", want, out)
 		}
@@ -601,7 +604,8 @@ func TestGroupReportingJobs(t *testing.T) {
 		t.Errorf("jobs %+v, want %+v (fio 3.33's)", jobs, want)
 	}
 	code, out, _ = run(t, path)
-	if code != 0 || !strings.Contains(out, "a (group_reporting: jobs a, b): rw=read") || !strings.Contains(out, "Run status group 1") {
+	if code != 0 || !strings.Contains(out, "\na: (groupid=0, jobs=3): err= 0: ") ||
+		!strings.Contains(out, "  job          : rw=read ") || !strings.Contains(out, ", group_reporting over jobs a, b\n") || !strings.Contains(out, "Run status group 1") {
 		t.Errorf("normal report:\n%s", out)
 	}
 }

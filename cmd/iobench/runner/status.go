@@ -34,6 +34,7 @@ type ivSnap struct {
 	jobIdx  int
 	groupID int
 	m       *measure
+	end     time.Duration // since the run's start: the period's end, or the worker's when it ended first
 }
 
 func newStatusBoard(period time.Duration, t0 time.Time) *statusBoard {
@@ -163,8 +164,14 @@ func writeInterval(out Output, run *Run, b *statusBoard, k int, snaps []ivSnap) 
 		byJob[s.jobIdx] = append(byJob[s.jobIdx], s)
 	}
 	sort.Ints(order)
+	// The last period ends when its last worker did, not at the period's
+	// end.
+	var end time.Duration
+	for _, s := range snaps {
+		end = max(end, s.end)
+	}
 	iv := &Run{Time: b.t0.Add(time.Duration(k) * b.period), Target: run.Target, Kernel: run.Kernel,
-		Interval: &Interval{Index: k, Start: time.Duration(k) * b.period, End: time.Duration(k+1) * b.period}}
+		Interval: &Interval{Index: k, Start: time.Duration(k) * b.period, End: min(end, time.Duration(k+1)*b.period)}}
 	for _, ji := range order {
 		ss := byJob[ji]
 		sort.Slice(ss, func(a, c int) bool { return ss[a].m.clone < ss[c].m.clone })
@@ -205,7 +212,7 @@ func (w *worker) publishInterval(now time.Time, final bool) {
 	if final {
 		upTo = b.index(now)
 	}
-	b.publish(w.id, w.ivIdx, upTo, ivSnap{job: w.job, jobIdx: w.jobIdx, groupID: w.groupID, m: m})
+	b.publish(w.id, w.ivIdx, upTo, ivSnap{job: w.job, jobIdx: w.jobIdx, groupID: w.groupID, m: m, end: end.Sub(b.t0)})
 	if final {
 		return
 	}
@@ -216,7 +223,9 @@ func (w *worker) publishInterval(now time.Time, final bool) {
 	w.ivNext = b.end(w.ivIdx)
 }
 
-// formatLine is the line that heads a normal-format interval report.
+// intervalHeader writes the line that heads a normal-format interval
+// report (not one of fio's: its reports under --status-interval are
+// cumulative, iobench's are of the period alone).
 func intervalHeader(w io.Writer, iv *Interval) {
-	fmt.Fprintf(w, "\n--- interval %d: %v to %v (this period only) ---\n", iv.Index, iv.Start, iv.End)
+	fmt.Fprintf(w, "\n--- interval %d: %v to %v (this period only) ---\n", iv.Index, iv.Start, iv.End.Truncate(time.Millisecond))
 }

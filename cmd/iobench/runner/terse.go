@@ -32,9 +32,16 @@ func writeTerse(w io.Writer, run *Run) {
 		for _, v := range depth.vals {
 			f = append(f, fmt.Sprintf("%3.1f%%", v))
 		}
-		ns, us, ms := latBuckets(r.Dir[0].Clat, r.Dir[1].Clat, r.Dir[2].Clat)
-		for _, v := range ns.vals {
-			us.vals[0] += v // the terse format has no ns buckets
+		ns, usCounts, msCounts, total := latCounts(r.Dir[0].Clat, r.Dir[1].Clat, r.Dir[2].Clat)
+		us, ms := latPcts(latBoundKeys, usCounts[:], total), latPcts(latMsKeys, msCounts[:], total)
+		var nsTotal int64
+		for _, c := range ns {
+			nsTotal += c
+		}
+		if total > 0 {
+			// The terse format has no ns buckets: fio adds their share
+			// (as it is, without the 0.01% floor) to the first µs one.
+			us.vals[0] += 100 * float64(nsTotal) / float64(total)
 		}
 		for _, v := range append(us.vals, ms.vals...) {
 			f = append(f, fmt.Sprintf("%3.2f%%", v))
@@ -72,11 +79,20 @@ func terseDir(r *JobResult, d int, groupBW float64) []string {
 	}
 	lat(dr.Slat)
 	lat(dr.Clat)
+	// As fio: the total latency's percentiles with lat_percentiles, else
+	// the completion latency's with clat_percentiles, else none.
+	var pct *hdrhistogram.Histogram
+	switch {
+	case j.LatPercentiles:
+		pct = dr.Lat
+	case j.ClatPercentiles:
+		pct = dr.Clat
+	}
 	for i := range terseMaxPercentiles {
 		switch {
-		case i < len(j.PercentileList) && j.ClatPercentiles:
+		case i < len(j.PercentileList) && pct != nil:
 			p := j.PercentileList[i]
-			f = append(f, fmt.Sprintf("%f%%=%d", p, dr.Clat.ValueAtQuantile(p)/1000))
+			f = append(f, fmt.Sprintf("%f%%=%d", p, pct.ValueAtQuantile(p)/1000))
 		default:
 			f = append(f, "0%=0")
 		}
@@ -84,24 +100,32 @@ func terseDir(r *JobResult, d int, groupBW float64) []string {
 	lat(dr.Lat)
 	lo, hi, mean, dev := sampleStats(dr.BWSamples)
 	agg := 0.0
-	if groupBW > 0 {
-		agg = 100 * mean * 1024 / groupBW
+	if len(dr.BWSamples) > 0 {
+		agg = bwShare(mean, groupBW)
 	}
 	f = append(f, fmt.Sprint(uint64(lo)), fmt.Sprint(uint64(hi)), fmt.Sprintf("%f%%", agg),
 		fmt.Sprintf("%f", mean), fmt.Sprintf("%f", dev))
 	return f
 }
 
-// groupBandwidth is each group's bandwidth per direction (bytes/s): what
-// fio's per-job bandwidth share is taken of.
+// groupBandwidth is each group's bandwidth per direction (bytes/s), as
+// its "Run status group" line gives it (its bytes over its longest
+// runtime): what fio's per-job bandwidth share is taken of.
 func groupBandwidth(run *Run) [][workloads.NumDirs]float64 {
 	var groupBW [][workloads.NumDirs]float64
-	for _, r := range run.Jobs {
+	byGroup := map[int][]*JobResult{}
+	for i := range run.Jobs {
+		r := &run.Jobs[i]
 		for len(groupBW) <= r.GroupID {
 			groupBW = append(groupBW, [workloads.NumDirs]float64{})
 		}
+		byGroup[r.GroupID] = append(byGroup[r.GroupID], r)
+	}
+	for id, jobs := range byGroup {
 		for d := range workloads.NumDirs {
-			groupBW[r.GroupID][d] += r.Dir[d].BW()
+			if g := groupDir(jobs, d); g.runMax > 0 {
+				groupBW[id][d] = float64(g.bytes) / g.runMax.Seconds()
+			}
 		}
 	}
 	return groupBW

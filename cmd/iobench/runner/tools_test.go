@@ -417,8 +417,8 @@ func TestLogsAndTerse(t *testing.T) {
 	dir := t.TempDir()
 	out := runInDir(t, dir, "--name=a", "--rw=randread", "--size=4m", "--write_lat_log=a", "--log_offset=1",
 		"--write_iops_log=a", "--output-format=json,terse")
-	i := strings.LastIndex(out, "}\n")
-	jsonPart, terse := out[:i+2], strings.TrimSpace(out[i+2:])
+	// As fio 3.33 writes them: the terse line first, then the JSON.
+	terse, jsonPart, _ := strings.Cut(out, "\n")
 	var doc map[string]any
 	if err := json.Unmarshal([]byte(jsonPart), &doc); err != nil {
 		t.Fatalf("json part: %v", err)

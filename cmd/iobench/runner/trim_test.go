@@ -119,7 +119,7 @@ func TestTrimJobs(t *testing.T) {
 			// The normal report, on the same device (no --force needed
 			// twice: the device holds no signature).
 			code, out, errs = run(t, "--name=t", "--filename="+l.Path, "--rw="+rw, "--bs=16k", "--size=1m", "--force")
-			if code != 0 || !strings.Contains(out, "  trim : IOPS=") || !strings.Contains(out, "   TRIM: bw=") ||
+			if code != 0 || !strings.Contains(out, "  trim: IOPS=") || !strings.Contains(out, "   TRIM: bw=") ||
 				!strings.Contains(out, "issued rwts: total=0,") || !strings.Contains(out, "discarded by ") {
 				t.Fatalf("normal report: exit %d\n%s%s", code, out, errs)
 			}

@@ -3,6 +3,7 @@ package runner
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/iobench/iobench/workloads"
+	"golang.org/x/sys/unix"
 )
 
 // Pieces of the regexps of fio's normal-report lines.
@@ -464,5 +466,19 @@ func TestIntervalSubmitComplete(t *testing.T) {
 				t.Errorf("document %d: %s adds up to %.1f%%", i, k, sum)
 			}
 		}
+	}
+}
+
+// TestFailedJobHeader: a failed job's header carries its errno and the
+// error, on one line, as fio's "err= 5 (...)" does.
+func TestFailedJobHeader(t *testing.T) {
+	r := fakeResult()
+	r.Err = errors.Join(fmt.Errorf("read %s @4096: %w", "/dev/x", unix.EIO), errors.New("second clone"))
+	var b bytes.Buffer
+	WriteNormal(&b, &Run{Jobs: []JobResult{r}})
+	kinds, lines := lineKinds(t, b.String())
+	if len(kinds) < 2 || kinds[1] != "header" ||
+		!strings.HasPrefix(lines[1], "f: (groupid=0, jobs=1): err= 5 (read /dev/x @4096: input/output error; second clone): pid=") {
+		t.Errorf("header of a failed job:\n%s", b.String())
 	}
 }

@@ -1179,37 +1179,26 @@ func (w *worker) submitFirst() error {
 	return nil
 }
 
-// markDepth counts a submission at depth n (fio's iodepth_level).
-func (w *worker) markDepth(n int) {
-	if !w.measuring {
-		return
-	}
-	w.depthDist[depthBucket(n)]++
-	if w.iv != nil {
-		w.iv.depthDist[depthBucket(n)]++
-	}
-}
+// markDepth counts a submission at depth n (fio's iodepth_level),
+// markSubmit n requests handed to the kernel together and markComplete n
+// reaped together (fio's iodepth_submit and iodepth_complete), each in
+// the run's measure and the period's.
+func (w *worker) markDepth(n int)    { w.mark(depthDistOf, depthBucket(n)) }
+func (w *worker) markSubmit(n int)   { w.mark(submitDistOf, batchBucket(n)) }
+func (w *worker) markComplete(n int) { w.mark(completeDistOf, batchBucket(n)) }
 
-// markSubmit counts n requests handed to the kernel together, and
-// markComplete n reaped together (fio's iodepth_submit and
-// iodepth_complete), in the run's measure and the period's.
-func (w *worker) markSubmit(n int) {
-	if !w.measuring {
-		return
-	}
-	w.submitDist[batchBucket(n)]++
-	if w.iv != nil {
-		w.iv.submitDist[batchBucket(n)]++
-	}
-}
+func depthDistOf(m *measure) *[7]uint64    { return &m.depthDist }
+func submitDistOf(m *measure) *[7]uint64   { return &m.submitDist }
+func completeDistOf(m *measure) *[7]uint64 { return &m.completeDist }
 
-func (w *worker) markComplete(n int) {
+// mark counts one in bucket b of the distribution dist picks.
+func (w *worker) mark(dist func(*measure) *[7]uint64, b int) {
 	if !w.measuring {
 		return
 	}
-	w.completeDist[batchBucket(n)]++
+	dist(&w.measure)[b]++
 	if w.iv != nil {
-		w.iv.completeDist[batchBucket(n)]++
+		dist(w.iv)[b]++
 	}
 }
 

@@ -216,11 +216,13 @@ func (l *jobLogger) tick(now time.Time, final bool) {
 			if w.ios == 0 {
 				continue
 			}
+			// A window's entry has bs 0 and, with log_offset, offset 0:
+			// fio's columns, so the line has as many as a per-I/O one.
 			if l.bw != nil {
-				l.bw.entry(t, uint64(float64(w.bytes)/1024/secs), d, 0, 0, false)
+				l.bw.entry(t, uint64(float64(w.bytes)/1024/secs), d, 0, 0, lg.Offset)
 			}
 			if l.iops != nil {
-				l.iops.entry(t, uint64(float64(w.ios)/secs), d, 0, 0, false)
+				l.iops.entry(t, uint64(float64(w.ios)/secs), d, 0, 0, lg.Offset)
 			}
 			for k, f := range l.lat {
 				if f == nil {
@@ -230,7 +232,7 @@ func (l *jobLogger) tick(now time.Time, final bool) {
 				if lg.MaxValue {
 					v = w.latMax[k]
 				}
-				f.entry(t, v, d, 0, 0, false)
+				f.entry(t, v, d, 0, 0, lg.Offset)
 			}
 			*w = logWindow{}
 		}

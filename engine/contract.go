@@ -38,13 +38,26 @@ type Mapper interface {
 
 	// EndWrite is the ioend: it is called once for every device write the
 	// engine issued on the mapper's behalf, after the device completed it
-	// (end.Err says how). On success the mapper records end.Written as the
-	// file's data for the range and appends to freed the space that the
-	// write made unused. The engine then moves the range from the write
-	// fork to the read fork and hands freed back through Free once no I/O
-	// that could still target it is in flight. On failure the mapper
-	// appends the space it had allocated for the write, the engine drops
-	// the write-fork range and the old data stays readable.
+	// (end.Err says how), and once, with an error, for every location of
+	// a MapWrite reply the engine dropped unwritten (the file's cache
+	// changed while the mapper worked; end.Err then says so). On success
+	// the mapper records end.Written as the file's data for the range and
+	// appends to freed the space that the write made unused. The engine
+	// then moves the range from the write fork to the read fork and hands
+	// freed back through Free once no I/O that could still target it is in
+	// flight. On failure the engine drops the write-fork range and the old
+	// data stays readable; the mapper appends to freed only space that
+	// holds no file data.
+	//
+	// A mapper that writes out of place must allow for writes sharing a
+	// location: a second write to a range finds the first's location in
+	// the write fork and goes there too, before the first has ended, so
+	// one location can be ended several times, in any order and with
+	// either outcome. Space that one of them made the file's data must
+	// not be freed when another fails (nor when a failure ends first and
+	// a success later: the success makes it data again), and an end for
+	// space a newer write has since replaced must change nothing.
+	// mapper.COW is a worked example.
 	EndWrite(end *WriteEnd, freed []mapcache.Mapping) ([]mapcache.Mapping, error)
 
 	// Free returns space to the mapper. It is called only after every I/O

@@ -36,7 +36,10 @@ type Request struct {
 
 	// Callback, when set, is called on the queue's goroutine when the
 	// request completes. It must not block and must not submit to the
-	// queue it is called from.
+	// queue it is called from: no File.ReadAt, File.WriteAt, Engine.Sync
+	// or Engine.Close either, which wait for a queue and would wait for
+	// this one forever (hand such work to another goroutine). Nor may it
+	// panic: that ends the program, as on any goroutine.
 	Callback func(*Request)
 	// Done, when set, receives the request when it completes. It must have
 	// room (a buffered channel), or the queue stalls until it is read.

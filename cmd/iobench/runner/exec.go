@@ -66,6 +66,7 @@ type JobResult struct {
 	// has it), context switches and page faults.
 	UsrCPU, SysCPU float64
 	CPUTime        time.Duration // user + system
+	RunTime        time.Duration // the clones' run times, ramp excluded, added up: fio's total_run_time
 	Ctx, VolCtx    uint64        // context switches (all; voluntary)
 	Majf, Minf     uint64
 	// LatencyDepth is the queue depth latency_target settled on.
@@ -625,7 +626,7 @@ func collect(workers []*measure, clone int) JobResult {
 			errs = append(errs, w.err)
 		}
 	}
-	res.CPUTime = usr + sys
+	res.CPUTime, res.RunTime = usr+sys, run
 	if run > 0 {
 		res.UsrCPU = 100 * usr.Seconds() / run.Seconds()
 		res.SysCPU = 100 * sys.Seconds() / run.Seconds()
@@ -1250,6 +1251,7 @@ func (w *worker) loop() error {
 		if !w.measuring && !now.Before(w.rampEnd) {
 			w.measuring, w.measureStart = true, now
 			w.startSampling(now)
+			w.usage.begin() // as fio, CPU and run time count from the ramp's end
 		}
 		if w.measuring {
 			w.sample(now, false)

@@ -55,6 +55,19 @@ type Run struct {
 	Interval *Interval
 	// Disks is what the targets' block devices did during the run.
 	Disks []DiskUtil
+	// Elapsed is the time from the run's start to its report (for an
+	// interval's report, Interval.End is).
+	Elapsed time.Duration
+}
+
+// elapsedSec is fio's "elapsed" of every job in run's report: the
+// seconds since the run started, rounded up, when the report is made.
+func (run *Run) elapsedSec() int64 {
+	d := run.Elapsed
+	if run.Interval != nil {
+		d = run.Interval.End
+	}
+	return (d.Milliseconds() + 999) / 1000
 }
 
 // formatRank orders the formats as fio 3.33 writes them, whatever order
@@ -489,11 +502,11 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 	for i := range run.Jobs {
 		r := &run.Jobs[i]
 		g := groupBW[r.GroupID]
-		j := jsonJob{JobName: r.Job.Name, GroupID: r.GroupID, Elapsed: int64(r.Elapsed.Seconds()),
+		j := jsonJob{JobName: r.Job.Name, GroupID: r.GroupID, Elapsed: run.elapsedSec(),
 			JobOptions: map[string]string{}, Read: dirJSON(r, 0, g[0], plus), Write: dirJSON(r, 1, g[1], plus),
 			Trim:        dirJSON(r, 2, g[2], plus),
 			Interrupted: r.Interrupted, UsrCPU: r.UsrCPU, SysCPU: r.SysCPU, Ctx: r.Ctx, Majf: r.Majf, Minf: r.Minf,
-			JobRuntime: max(r.Dir[0].Runtime, r.Dir[1].Runtime, r.Dir[2].Runtime).Milliseconds(),
+			JobRuntime: jobRuntime(r).Milliseconds(),
 			IODepth:    distPcts(depthKeys, r.DepthDist), IOSubmit: distPcts(batchKeys, r.SubmitDist),
 			IOComplete: distPcts(batchKeys, r.CompleteDist)}
 		j.LatencyNs, j.LatencyUs, j.LatencyMs = latBuckets(r.Dir[0].Clat, r.Dir[1].Clat, r.Dir[2].Clat)
@@ -542,6 +555,13 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+// jobRuntime is fio's job_runtime: the run times of r's clones added up
+// (the time usr_cpu and sys_cpu are over), or, for a result that ran no
+// workload (verify_only) or a longer verify pass, its longest direction.
+func jobRuntime(r *JobResult) time.Duration {
+	return max(r.RunTime, r.Dir[0].Runtime, r.Dir[1].Runtime, r.Dir[2].Runtime)
 }
 
 // errnoOf gives err the errno fio would report for it: the errno it

@@ -102,6 +102,7 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 		run.Jobs = append(run.Jobs, groupResults(jobs, g, results)...)
 	}
 	run.Disks = disks.utils()
+	run.Elapsed = time.Since(run.Time)
 	if err := logs.close(); err != nil {
 		fmt.Fprintf(stderr, "iobench: %v\n", err)
 	}

@@ -200,13 +200,15 @@ func (l *jobLogger) record(r *engine.Request, d int, now time.Time) {
 }
 
 // tick writes the windows that have ended by now (checked once per
-// reap); with final set, also the last partial window, so that the log
-// accounts for every I/O.
+// reap); with final set, also the last partial window's latencies, so
+// that the latency logs account for every I/O. As fio, the bandwidth and
+// IOPS logs leave a partial window out: its rate, over what may be a few
+// µs, is no rate of the run's.
 func (l *jobLogger) tick(now time.Time, final bool) {
 	lg := &l.job.Logs
 	if lg.Avg > 0 && (!now.Before(l.winNext) || final && now.After(l.winStart)) {
-		end := l.winNext
-		if now.Before(end) {
+		end, partial := l.winNext, now.Before(l.winNext)
+		if partial {
 			end = now
 		}
 		secs := end.Sub(l.winStart).Seconds()
@@ -218,10 +220,10 @@ func (l *jobLogger) tick(now time.Time, final bool) {
 			}
 			// A window's entry has bs 0 and, with log_offset, offset 0:
 			// fio's columns, so the line has as many as a per-I/O one.
-			if l.bw != nil {
+			if l.bw != nil && !partial {
 				l.bw.entry(t, uint64(float64(w.bytes)/1024/secs), d, 0, 0, lg.Offset)
 			}
-			if l.iops != nil {
+			if l.iops != nil && !partial {
 				l.iops.entry(t, uint64(float64(w.ios)/secs), d, 0, 0, lg.Offset)
 			}
 			for k, f := range l.lat {

@@ -92,3 +92,64 @@ func TestAveragedLogsWithOffset(t *testing.T) {
 		}
 	}
 }
+
+// TestNoPartialRateWindow: with log_avg_msec, the bandwidth and IOPS logs
+// end with the last whole window, as fio's (a rate over the few µs
+// between it and the end of the run would be a spike in a plot), while
+// the latency logs also have the partial window, so that they account
+// for every I/O, as fio's do. A run that ends on a window's end has that
+// window in every log.
+func TestNoPartialRateWindow(t *testing.T) {
+	const avg = 100 * time.Millisecond
+	for _, c := range []struct {
+		end       time.Duration // when the run ends
+		rateTimes []string      // the bw and iops entries' times, per direction
+		latTimes  []string
+	}{
+		{250*time.Millisecond + 20*time.Microsecond, []string{"100", "200"}, []string{"100", "200", "250"}},
+		{300 * time.Millisecond, []string{"100", "200", "300"}, []string{"100", "200", "300"}},
+	} {
+		dir := t.TempDir()
+		j := logJob(dir, workloads.Logs{Avg: avg, PerJob: true})
+		set := newLogSet()
+		t0 := time.Unix(1000, 0)
+		l, err := newJobLogger(j, 1, set, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ios := 0
+		for at := time.Duration(0); at < c.end; at += 10 * time.Millisecond {
+			now := t0.Add(at)
+			l.tick(now, false)
+			l.record(completion(8192, 8192, 50*time.Microsecond, 5*time.Microsecond), ios%2, now)
+			ios++
+		}
+		// The last I/O completes a moment before the end.
+		l.record(completion(8192, 8192, 50*time.Microsecond, 5*time.Microsecond), 0, t0.Add(c.end))
+		l.tick(t0.Add(c.end), true)
+		if err := set.close(); err != nil {
+			t.Fatal(err)
+		}
+		times := func(kind string, ddir string) []string {
+			var out []string
+			for _, f := range readLog(t, filepath.Join(dir, "a_"+kind+".1.log")) {
+				if f[2] == ddir {
+					out = append(out, f[0])
+				}
+			}
+			return out
+		}
+		for _, kind := range []string{"bw", "iops"} {
+			for _, ddir := range []string{"0", "1"} {
+				if got := times(kind, ddir); strings.Join(got, " ") != strings.Join(c.rateTimes, " ") {
+					t.Errorf("end %v: %s log, ddir %s: entries at %v ms, want %v", c.end, kind, ddir, got, c.rateTimes)
+				}
+			}
+		}
+		for _, kind := range []string{"lat", "clat", "slat"} {
+			if got := times(kind, "0"); strings.Join(got, " ") != strings.Join(c.latTimes, " ") {
+				t.Errorf("end %v: %s log: read entries at %v ms, want %v", c.end, kind, got, c.latTimes)
+			}
+		}
+	}
+}

@@ -406,13 +406,19 @@ type jsonRun struct {
 // PercentileKey formats p as fio keys its percentile maps ("99.990000").
 func PercentileKey(p float64) string { return fmt.Sprintf("%f", p) }
 
-func latJSON(h *hdrhistogram.Histogram, pcts []float64) jsonLat {
+// latJSON is h in fio's form: with pcts, its percentiles; with plus as
+// well, json+'s bins (fio gives bins for the latencies it gives
+// percentiles of).
+func latJSON(h *hdrhistogram.Histogram, pcts []float64, plus bool) jsonLat {
 	if h == nil || h.TotalCount() == 0 {
 		return jsonLat{}
 	}
 	l := jsonLat{Min: h.Min(), Max: h.Max(), Mean: h.Mean(), Stddev: h.StdDev(), N: h.TotalCount()}
 	for _, p := range pcts {
 		l.Percentile = append(l.Percentile, percentile{p, h.ValueAtQuantile(p)})
+	}
+	if plus && len(pcts) > 0 {
+		l.Bins = fioBuckets(h)
 	}
 	return l
 }
@@ -452,21 +458,9 @@ func dirJSON(r *JobResult, d int, groupBW float64, plus bool) jsonDir {
 		}
 		return nil
 	}
-	out.SlatNs = latJSON(dr.Slat, pick(j.SlatPercentiles))
-	out.ClatNs = latJSON(dr.Clat, pick(j.ClatPercentiles))
-	out.LatNs = latJSON(dr.Lat, pick(j.LatPercentiles))
-	if plus {
-		// fio's json+ gives bins for the latencies it gives percentiles of.
-		for _, l := range []struct {
-			dst *jsonLat
-			h   *hdrhistogram.Histogram
-			on  bool
-		}{{&out.SlatNs, dr.Slat, j.SlatPercentiles}, {&out.ClatNs, dr.Clat, j.ClatPercentiles}, {&out.LatNs, dr.Lat, j.LatPercentiles}} {
-			if l.on && l.h.TotalCount() > 0 {
-				l.dst.Bins = fioBuckets(l.h)
-			}
-		}
-	}
+	out.SlatNs = latJSON(dr.Slat, pick(j.SlatPercentiles), plus)
+	out.ClatNs = latJSON(dr.Clat, pick(j.ClatPercentiles), plus)
+	out.LatNs = latJSON(dr.Lat, pick(j.LatPercentiles), plus)
 	lo, hi, mean, dev := sampleStats(dr.BWSamples)
 	out.BWMin, out.BWMax, out.BWMean, out.BWDev, out.BWSamples = uint64(lo), uint64(hi), mean, dev, len(dr.BWSamples)
 	if len(dr.BWSamples) > 0 {
@@ -512,7 +506,13 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 		j.LatencyNs, j.LatencyUs, j.LatencyMs = latBuckets(r.Dir[0].Clat, r.Dir[1].Clat, r.Dir[2].Clat)
 		lt := latencyTargetOf(r)
 		j.LatDepth, j.LatTarget, j.LatPct, j.LatWindow = lt.depth, lt.target, lt.pct, lt.window
-		j.Sync = jsonSync{TotalIOs: syncIOs(r), LatNs: latJSON(r.SyncLat, r.Job.PercentileList)}
+		// As fio: the flushes' percentiles (and json+'s bins) with
+		// clat_percentiles or lat_percentiles.
+		var syncPcts []float64
+		if r.Job.ClatPercentiles || r.Job.LatPercentiles {
+			syncPcts = r.Job.PercentileList
+		}
+		j.Sync = jsonSync{TotalIOs: syncIOs(r), LatNs: latJSON(r.SyncLat, syncPcts, plus)}
 		for _, kv := range r.Job.Values() {
 			j.JobOptions[kv[0]] = kv[1]
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -82,5 +83,50 @@ func TestMergedJobRuntime(t *testing.T) {
 		Jobs: []JobResult{collect(clonesMeasured(1, time.Second, 0, time.Second), 0)}}
 	if e := num(t, jsonOf(t, iv, false)["jobs"].([]any)[0].(map[string]any), "elapsed"); e != 3 {
 		t.Errorf("interval ending at 2001 ms: elapsed %v, want 3", e)
+	}
+}
+
+// TestSyncBins: json+ gives the flushes of fsync=/fdatasync= their bins,
+// as fio does for every latency it gives percentiles of: fio's buckets,
+// adding up to the flushes; plain JSON has none, and without
+// clat_percentiles or lat_percentiles there are neither percentiles nor
+// bins, as in fio.
+func TestSyncBins(t *testing.T) {
+	r := fakeResult()
+	r.Job.RW, r.Job.FsyncEvery = workloads.Write, 8
+	r.Syncs = 500
+	for k := range 500 {
+		_ = r.SyncLat.RecordValue(int64(20000 + 37*k))
+	}
+	sync := func(plus bool, r JobResult) map[string]any {
+		doc := jsonOf(t, &Run{Time: time.Now(), Jobs: []JobResult{r}}, plus)
+		return doc["jobs"].([]any)[0].(map[string]any)["sync"].(map[string]any)["lat_ns"].(map[string]any)
+	}
+	lat := sync(true, r)
+	bins, ok := lat["bins"].(map[string]any)
+	if !ok || lat["percentile"] == nil {
+		t.Fatalf("json+ sync.lat_ns: no bins or no percentiles: %v", lat)
+	}
+	var n float64
+	for k, v := range bins {
+		ns, err := strconv.ParseUint(k, 10, 64)
+		if err != nil || fioPlatValue(fioPlatIdx(ns)) != ns {
+			t.Errorf("bin %q is not one of fio's buckets", k)
+		}
+		n += v.(float64)
+	}
+	if n != 500 || lat["N"].(float64) != 500 {
+		t.Errorf("sync bins add up to %v, N is %v, want 500", n, lat["N"])
+	}
+	if lat := sync(false, r); lat["bins"] != nil {
+		t.Errorf("plain JSON has sync bins")
+	}
+	r.Job.ClatPercentiles, r.Job.LatPercentiles = false, false
+	if lat := sync(true, r); lat["bins"] != nil || lat["percentile"] != nil {
+		t.Errorf("without clat_percentiles or lat_percentiles: sync.lat_ns %v, want neither percentiles nor bins", lat)
+	}
+	r.Job.LatPercentiles = true
+	if lat := sync(true, r); lat["bins"] == nil || lat["percentile"] == nil {
+		t.Errorf("with lat_percentiles: sync.lat_ns %v, want percentiles and bins", lat)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -171,8 +172,38 @@ func TestUnaligned(t *testing.T) {
 			t.Errorf("ReadAt(len %d, off %d): %v, want ErrUnaligned", len(c.buf), c.off, err)
 		}
 	}
-	if _, err := f.ReadAt(b, -512); err == nil {
-		t.Error("negative offset accepted")
+	if _, err := f.ReadAt(b, -512); !errors.Is(err, engine.ErrNegativeOffset) || !strings.Contains(err.Error(), "-512") {
+		t.Errorf("ReadAt at -512: %v, want ErrNegativeOffset naming the offset", err)
+	}
+	// A read at an offset whose range overflows is past the end of the
+	// file (io.EOF, as ReadAt gives); the write-only ErrBeyondEOF is for
+	// writes.
+	done := make(chan *engine.Request, 1)
+	r := &engine.Request{File: f, Offset: math.MaxUint64 - bs + 1, Buf: b[:bs], Done: done}
+	if err := e.Submit(r); err != nil {
+		t.Fatal(err)
+	}
+	if r = <-done; r.Err != io.EOF || r.N != 0 {
+		t.Errorf("read at 2^64-%d: N %d, %v; want 0, io.EOF", bs, r.N, r.Err)
+	}
+	w := &engine.Request{File: f, Offset: math.MaxUint64 - bs + 1, Buf: b[:bs], Write: true, Done: done}
+	if err := e.Submit(w); err != nil {
+		t.Fatal(err)
+	}
+	if w = <-done; !errors.Is(w.Err, engine.ErrBeyondEOF) {
+		t.Errorf("write at 2^64-%d: %v, want ErrBeyondEOF", bs, w.Err)
+	}
+	// nil requests are refused, not a panic.
+	if err := e.Submit(nil); err == nil {
+		t.Error("Engine.Submit(nil) accepted")
+	}
+	q, err := e.NewQueue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if err := q.Submit(nil); err == nil {
+		t.Error("Queue.Submit(nil) accepted")
 	}
 }
 

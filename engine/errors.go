@@ -24,6 +24,9 @@ var (
 	ErrReadOnly = errors.New("read-only")
 	// ErrBeyondEOF is returned when a write reaches past the end of a file.
 	ErrBeyondEOF = errors.New("write beyond end of file")
+	// ErrNegativeOffset is returned by File.ReadAt and File.WriteAt for
+	// an offset below zero.
+	ErrNegativeOffset = errors.New("negative offset")
 	// ErrShortIO is returned when the device transferred fewer bytes than
 	// asked and no more could be had.
 	ErrShortIO = errors.New("short transfer")

@@ -102,7 +102,7 @@ func (f *File) WriteAt(p []byte, off int64) (int, error) {
 
 func (f *File) rw(p []byte, off int64, write bool) (int, error) {
 	if off < 0 {
-		return 0, newIOError(opName(write), f.name, 0, uint64(len(p)), nil, 0, fmt.Errorf("negative offset %d", off))
+		return 0, fmt.Errorf("engine: %s %s: offset %d: %w", opName(write), f.name, off, ErrNegativeOffset)
 	}
 	if f.closed.Load() && !f.eng.closed.Load() {
 		return 0, newIOError(opName(write), f.name, uint64(off), uint64(len(p)), nil, 0, ErrFileClosed)

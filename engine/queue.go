@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/iobench/iobench/mapcache"
@@ -229,6 +230,9 @@ func (q *Queue) Submit(reqs ...*Request) error {
 	if q.ring == nil {
 		return ErrClosed
 	}
+	if slices.Contains(reqs, nil) {
+		return errors.New("engine: Queue.Submit: nil request")
+	}
 	// One clock reading stamps the requests' start, taken again after an
 	// early submission's system call or a mapper call (callMapper's own
 	// reading): a request's latency starts before its resolution, and
@@ -410,6 +414,9 @@ const idleWait = 200 * time.Microsecond
 // Callback or Done (one of which must be set). Any goroutine may call it.
 // The request must not be touched until it completes.
 func (e *Engine) Submit(r *Request) error {
+	if r == nil {
+		return errors.New("engine: Submit: nil request")
+	}
 	if r.Callback == nil && r.Done == nil {
 		return errors.New("engine: Submit: request has neither Callback nor Done")
 	}

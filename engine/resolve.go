@@ -52,11 +52,11 @@ func (q *Queue) resolve(r *Request) error {
 	}
 	size := f.Size()
 	end := r.Offset + length
-	if end < r.Offset {
-		return q.requestError(r, r.Offset, length, fmt.Errorf("%w: range overflows", ErrBeyondEOF))
-	}
 	r.want = len(r.Buf)
 	if r.Write {
+		if end < r.Offset {
+			return q.requestError(r, r.Offset, length, fmt.Errorf("%w: range overflows", ErrBeyondEOF))
+		}
 		if end > size {
 			return q.requestError(r, r.Offset, length, fmt.Errorf("%w (file size %d)", ErrBeyondEOF, size))
 		}

@@ -4,7 +4,11 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -13,56 +17,118 @@ import (
 	"github.com/iobench/iobench/workloads"
 )
 
-// logFile is one fio-format log, shared by the threads that write to it
-// (per_job_logs=0 puts every thread of a prefix in one file).
+// logFile is one thread's series of a fio-format log. Only that thread
+// writes to it (no lock), until the set is closed: straight to its file,
+// or, for a file the threads of per_job_logs=0 share, to an unnamed file
+// of its own that the set appends to the shared one at its close.
 type logFile struct {
-	mu  sync.Mutex
 	f   *os.File
 	w   *bufio.Writer
 	buf []byte
 }
 
-// logSet opens each log file once per run and closes them all at its end.
-type logSet struct {
-	mu    sync.Mutex
-	files map[string]*logFile
+func newLogFile(f *os.File) *logFile { return &logFile{f: f, w: bufio.NewWriterSize(f, 64<<10)} }
+
+// sharedLog is a log file of per_job_logs=0 and the series of the
+// threads that write to it, by thread number.
+type sharedLog struct {
+	f      *os.File
+	series map[int]*logFile
 }
 
-func newLogSet() *logSet { return &logSet{files: map[string]*logFile{}} }
+// logSet opens each log file once per run and closes them all at its
+// end. A file the threads of per_job_logs=0 share gets each thread's
+// whole series in turn, in the threads' order (the jobs', then their
+// clones'), as fio writes it, not their entries interleaved as they
+// come: fio's tools read a series until its time goes back.
+type logSet struct {
+	mu     sync.Mutex
+	own    map[string]*logFile
+	shared map[string]*sharedLog
+}
 
-// open returns the log at path, creating (truncating) it on first use.
-func (s *logSet) open(path string) (*logFile, error) {
+func newLogSet() *logSet {
+	return &logSet{own: map[string]*logFile{}, shared: map[string]*sharedLog{}}
+}
+
+// open returns thread's log at path, creating (truncating) the file on
+// first use; shared says the file is per_job_logs=0's, for every thread
+// of the prefix.
+func (s *logSet) open(path string, thread int, shared bool) (*logFile, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if l, ok := s.files[path]; ok {
+	if !shared {
+		if l, ok := s.own[path]; ok {
+			return l, nil
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			return nil, fmt.Errorf("log: %w", err)
+		}
+		l := newLogFile(f)
+		s.own[path] = l
 		return l, nil
 	}
-	f, err := os.Create(path)
+	sl, ok := s.shared[path]
+	if !ok {
+		f, err := os.Create(path)
+		if err != nil {
+			return nil, fmt.Errorf("log: %w", err)
+		}
+		sl = &sharedLog{f: f, series: map[int]*logFile{}}
+		s.shared[path] = sl
+	}
+	if l, ok := sl.series[thread]; ok {
+		return l, nil
+	}
+	// The thread's series waits in a file beside the log, unlinked at
+	// once so that nothing is left behind whatever happens to the run.
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return nil, fmt.Errorf("log: %w", err)
 	}
-	l := &logFile{f: f, w: bufio.NewWriterSize(f, 64<<10)}
-	s.files[path] = l
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("log: %w", err)
+	}
+	l := newLogFile(f)
+	sl.series[thread] = l
 	return l, nil
 }
 
-// close flushes and closes every log.
+// close flushes and closes every log, after writing each shared one's
+// series in thread order. The threads must have stopped writing.
 func (s *logSet) close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error
-	for _, l := range s.files {
-		l.mu.Lock()
+	for _, l := range s.own {
 		errs = append(errs, l.w.Flush(), l.f.Close())
-		l.mu.Unlock()
 	}
-	s.files = map[string]*logFile{}
+	for path, sl := range s.shared {
+		w := bufio.NewWriterSize(sl.f, 64<<10)
+		for _, th := range slices.Sorted(maps.Keys(sl.series)) {
+			l := sl.series[th]
+			err := l.w.Flush()
+			if err == nil {
+				_, err = l.f.Seek(0, io.SeekStart)
+			}
+			if err == nil {
+				_, err = io.Copy(w, l.f)
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("log %s: thread %d's entries: %w", path, th, err))
+			}
+			errs = append(errs, l.f.Close())
+		}
+		errs = append(errs, w.Flush(), sl.f.Close())
+	}
+	s.own, s.shared = map[string]*logFile{}, map[string]*sharedLog{}
 	return errors.Join(errs...)
 }
 
 // entry writes "time, value, ddir, bs[, offset], prio", fio's log line.
 func (l *logFile) entry(tMs, value uint64, ddir int, bs uint64, offset uint64, withOffset bool) {
-	l.mu.Lock()
 	b := l.buf[:0]
 	b = strconv.AppendUint(b, tMs, 10)
 	b = append(b, ", "...)
@@ -78,13 +144,11 @@ func (l *logFile) entry(tMs, value uint64, ddir int, bs uint64, offset uint64, w
 	b = append(b, ", 0\n"...)
 	_, _ = l.w.Write(b)
 	l.buf = b
-	l.mu.Unlock()
 }
 
 // histEntry writes "time, ddir, bs, count0, ..., count1855", a line of
 // fio's histogram log.
 func (l *logFile) histEntry(tMs uint64, ddir int, bs uint64, counts []uint64) {
-	l.mu.Lock()
 	b := l.buf[:0]
 	b = strconv.AppendUint(b, tMs, 10)
 	b = append(b, ", "...)
@@ -98,7 +162,6 @@ func (l *logFile) histEntry(tMs uint64, ddir int, bs uint64, counts []uint64) {
 	b = append(b, '\n')
 	_, _ = l.w.Write(b)
 	l.buf = b
-	l.mu.Unlock()
 }
 
 // Which latency a log holds.
@@ -145,7 +208,7 @@ func newJobLogger(j *workloads.Job, n int, set *logSet, t0 time.Time) (*jobLogge
 			return nil
 		}
 		var f *logFile
-		f, err = set.open(name(prefix, kind))
+		f, err = set.open(name(prefix, kind), n, !j.Logs.PerJob)
 		return f
 	}
 	lg := j.Logs

@@ -3,6 +3,7 @@ package runner
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -152,4 +153,76 @@ func TestNoPartialRateWindow(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestSharedLogInThreadOrder: with per_job_logs=0, the threads of a
+// prefix share a file that holds each thread's whole series in turn, in
+// thread order, as fio writes it, however their entries were interleaved
+// in time; no file but the logs is left in the directory.
+func TestSharedLogInThreadOrder(t *testing.T) {
+	for _, avg := range []time.Duration{0, 100 * time.Millisecond} {
+		dir := t.TempDir()
+		j := logJob(dir, workloads.Logs{Avg: avg})
+		set := newLogSet()
+		t0 := time.Unix(1000, 0)
+		// Threads 3, 1 and 2 (opened in that order), each I/O's latency
+		// naming its thread.
+		threads := []int{3, 1, 2}
+		loggers := map[int]*jobLogger{}
+		for _, n := range threads {
+			l, err := newJobLogger(j, n, set, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			loggers[n] = l
+		}
+		const ios = 25
+		for i := range ios {
+			now := t0.Add(time.Duration(i) * 10 * time.Millisecond)
+			for _, n := range threads {
+				loggers[n].tick(now, false)
+				loggers[n].record(completion(8192, 8192, time.Duration(n)*100*time.Microsecond, time.Microsecond), 0, now)
+			}
+		}
+		for _, n := range threads {
+			loggers[n].tick(t0.Add(ios*10*time.Millisecond), true)
+		}
+		if err := set.close(); err != nil {
+			t.Fatal(err)
+		}
+		lines := readLog(t, filepath.Join(dir, "a_lat.log"))
+		var order []string // the threads, as the file's runs of entries have them
+		last := -1
+		for i, f := range lines {
+			if f[1] != lastOf(order) {
+				order = append(order, f[1])
+				last = -1
+			}
+			tm, _ := strconv.Atoi(f[0])
+			if tm < last {
+				t.Fatalf("avg %v: line %d %q: time goes back within a thread's series", avg, i+1, f)
+			}
+			last = tm
+		}
+		if want := []string{"100000", "200000", "300000"}; strings.Join(order, " ") != strings.Join(want, " ") {
+			t.Errorf("avg %v: the file has the threads' series as runs %v, want %v (threads 1, 2, 3, one run each)", avg, order, want)
+		}
+		if avg == 0 && len(lines) != 3*ios {
+			t.Errorf("per-I/O: %d entries, want %d", len(lines), 3*ios)
+		}
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if !strings.HasSuffix(e.Name(), ".log") || strings.HasPrefix(e.Name(), ".") {
+				t.Errorf("avg %v: %s left in the log directory", avg, e.Name())
+			}
+		}
+	}
+}
+
+// lastOf is the last of order, or "" when it is empty.
+func lastOf(order []string) string {
+	if len(order) == 0 {
+		return ""
+	}
+	return order[len(order)-1]
 }

@@ -30,8 +30,8 @@ type Stats struct {
 	ThreadMoves   uint64 // queue threads moved to their completions' CPU (engine-wide; 0 per file)
 	Spins         uint64 // waits that polled the ring first (Config.SpinWait; engine-wide; 0 per file)
 	SpinHits      uint64 // of those, the ones a completion ended without a sleep
-	FreedBytes    uint64 // space handed back to the mapper
-	MaxInFlight   uint64 // most device I/Os in flight on one queue
+	FreedBytes    uint64 // space handed back to the mapper (engine-wide; 0 per file)
+	MaxInFlight   uint64 // most device I/Os in flight on one queue (engine-wide; 0 per file)
 	CachedExtents uint64 // records in the caches (read + write fork)
 	CacheBytes    uint64 // memory the caches' trees hold
 	Merges        uint64 // cache records merged with a neighbour

@@ -103,11 +103,26 @@ func kernel() string {
 
 // ---- fio-schema JSON ----
 
+// fioFloat is a number fio's JSON writes as a float ("%f"): always with
+// six decimals, so that a whole value reads as a float too ("100.000000",
+// not "100"), as parsers that check types expect of fio's fields.
+type fioFloat float64
+
+// MarshalJSON writes f with six decimals; NaN and infinities, which JSON
+// has no number for, are an error, as encoding/json has them.
+func (f fioFloat) MarshalJSON() ([]byte, error) {
+	v := float64(f)
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil, fmt.Errorf("json: unsupported value: %v", v)
+	}
+	return strconv.AppendFloat(nil, v, 'f', 6, 64), nil
+}
+
 type jsonLat struct {
 	Min        int64       `json:"min"`
 	Max        int64       `json:"max"`
-	Mean       float64     `json:"mean"`
-	Stddev     float64     `json:"stddev"`
+	Mean       fioFloat    `json:"mean"`
+	Stddev     fioFloat    `json:"stddev"`
 	N          int64       `json:"N"`
 	Percentile percentiles `json:"percentile,omitempty"`
 	Bins       fioBins     `json:"bins,omitempty"` // json+: fio's buckets
@@ -253,30 +268,30 @@ func (ps percentiles) MarshalJSON() ([]byte, error) {
 }
 
 type jsonDir struct {
-	IOBytes     uint64  `json:"io_bytes"`
-	IOKBytes    uint64  `json:"io_kbytes"`
-	BWBytes     uint64  `json:"bw_bytes"`
-	BW          uint64  `json:"bw"`
-	IOPS        float64 `json:"iops"`
-	Runtime     int64   `json:"runtime"`
-	TotalIOs    uint64  `json:"total_ios"`
-	ShortIOs    uint64  `json:"short_ios"`
-	DropIOs     uint64  `json:"drop_ios"`
-	Errors      uint64  `json:"errors"`
-	SlatNs      jsonLat `json:"slat_ns"`
-	ClatNs      jsonLat `json:"clat_ns"`
-	LatNs       jsonLat `json:"lat_ns"`
-	BWMin       uint64  `json:"bw_min"`
-	BWMax       uint64  `json:"bw_max"`
-	BWAgg       float64 `json:"bw_agg"`
-	BWMean      float64 `json:"bw_mean"`
-	BWDev       float64 `json:"bw_dev"`
-	BWSamples   int     `json:"bw_samples"`
-	IOPSMin     uint64  `json:"iops_min"`
-	IOPSMax     uint64  `json:"iops_max"`
-	IOPSMean    float64 `json:"iops_mean"`
-	IOPSStddev  float64 `json:"iops_stddev"`
-	IOPSSamples int     `json:"iops_samples"`
+	IOBytes     uint64   `json:"io_bytes"`
+	IOKBytes    uint64   `json:"io_kbytes"`
+	BWBytes     uint64   `json:"bw_bytes"`
+	BW          uint64   `json:"bw"`
+	IOPS        fioFloat `json:"iops"`
+	Runtime     int64    `json:"runtime"`
+	TotalIOs    uint64   `json:"total_ios"`
+	ShortIOs    uint64   `json:"short_ios"`
+	DropIOs     uint64   `json:"drop_ios"`
+	Errors      uint64   `json:"errors"`
+	SlatNs      jsonLat  `json:"slat_ns"`
+	ClatNs      jsonLat  `json:"clat_ns"`
+	LatNs       jsonLat  `json:"lat_ns"`
+	BWMin       uint64   `json:"bw_min"`
+	BWMax       uint64   `json:"bw_max"`
+	BWAgg       fioFloat `json:"bw_agg"`
+	BWMean      fioFloat `json:"bw_mean"`
+	BWDev       fioFloat `json:"bw_dev"`
+	BWSamples   int      `json:"bw_samples"`
+	IOPSMin     uint64   `json:"iops_min"`
+	IOPSMax     uint64   `json:"iops_max"`
+	IOPSMean    fioFloat `json:"iops_mean"`
+	IOPSStddev  fioFloat `json:"iops_stddev"`
+	IOPSSamples int      `json:"iops_samples"`
 }
 
 // jsonSync is fio's "sync" object: the flushes of fsync=/fdatasync=.
@@ -350,8 +365,8 @@ type jsonJob struct {
 	Trim        jsonDir           `json:"trim"`
 	Interrupted bool              `json:"interrupted,omitempty"`
 	Sync        jsonSync          `json:"sync"`
-	UsrCPU      float64           `json:"usr_cpu"`
-	SysCPU      float64           `json:"sys_cpu"`
+	UsrCPU      fioFloat          `json:"usr_cpu"`
+	SysCPU      fioFloat          `json:"sys_cpu"`
 	JobRuntime  int64             `json:"job_runtime"`
 	Ctx         uint64            `json:"ctx"`
 	Majf        uint64            `json:"majf"`
@@ -364,7 +379,7 @@ type jsonJob struct {
 	LatencyMs   pcts              `json:"latency_ms"`
 	LatDepth    int               `json:"latency_depth"`
 	LatTarget   int64             `json:"latency_target"`
-	LatPct      float64           `json:"latency_percentile"`
+	LatPct      fioFloat          `json:"latency_percentile"`
 	LatWindow   int64             `json:"latency_window"`
 	IOBench     *jsonEngine       `json:"iobench,omitempty"`
 }
@@ -378,15 +393,15 @@ type jsonInterval struct {
 }
 
 type jsonDisk struct {
-	Name        string  `json:"name"`
-	ReadIOs     uint64  `json:"read_ios"`
-	WriteIOs    uint64  `json:"write_ios"`
-	ReadMerges  uint64  `json:"read_merges"`
-	WriteMerges uint64  `json:"write_merges"`
-	ReadTicks   uint64  `json:"read_ticks"`
-	WriteTicks  uint64  `json:"write_ticks"`
-	InQueue     uint64  `json:"in_queue"`
-	Util        float64 `json:"util"`
+	Name        string   `json:"name"`
+	ReadIOs     uint64   `json:"read_ios"`
+	WriteIOs    uint64   `json:"write_ios"`
+	ReadMerges  uint64   `json:"read_merges"`
+	WriteMerges uint64   `json:"write_merges"`
+	ReadTicks   uint64   `json:"read_ticks"`
+	WriteTicks  uint64   `json:"write_ticks"`
+	InQueue     uint64   `json:"in_queue"`
+	Util        fioFloat `json:"util"`
 }
 
 type jsonRun struct {
@@ -413,7 +428,7 @@ func latJSON(h *hdrhistogram.Histogram, pcts []float64, plus bool) jsonLat {
 	if h == nil || h.TotalCount() == 0 {
 		return jsonLat{}
 	}
-	l := jsonLat{Min: h.Min(), Max: h.Max(), Mean: h.Mean(), Stddev: h.StdDev(), N: h.TotalCount()}
+	l := jsonLat{Min: h.Min(), Max: h.Max(), Mean: fioFloat(h.Mean()), Stddev: fioFloat(h.StdDev()), N: h.TotalCount()}
 	for _, p := range pcts {
 		l.Percentile = append(l.Percentile, percentile{p, h.ValueAtQuantile(p)})
 	}
@@ -451,7 +466,7 @@ func dirJSON(r *JobResult, d int, groupBW float64, plus bool) jsonDir {
 	j := &r.Job
 	bw := uint64(dr.BW())
 	out := jsonDir{IOBytes: dr.Bytes, IOKBytes: dr.Bytes / 1024, BWBytes: bw, BW: bw / 1024,
-		IOPS: dr.IOPS(), Runtime: dr.Runtime.Milliseconds(), TotalIOs: dr.IOs, Errors: dr.Errors}
+		IOPS: fioFloat(dr.IOPS()), Runtime: dr.Runtime.Milliseconds(), TotalIOs: dr.IOs, Errors: dr.Errors}
 	pick := func(on bool) []float64 {
 		if on {
 			return j.PercentileList
@@ -462,12 +477,12 @@ func dirJSON(r *JobResult, d int, groupBW float64, plus bool) jsonDir {
 	out.ClatNs = latJSON(dr.Clat, pick(j.ClatPercentiles), plus)
 	out.LatNs = latJSON(dr.Lat, pick(j.LatPercentiles), plus)
 	lo, hi, mean, dev := sampleStats(dr.BWSamples)
-	out.BWMin, out.BWMax, out.BWMean, out.BWDev, out.BWSamples = uint64(lo), uint64(hi), mean, dev, len(dr.BWSamples)
+	out.BWMin, out.BWMax, out.BWMean, out.BWDev, out.BWSamples = uint64(lo), uint64(hi), fioFloat(mean), fioFloat(dev), len(dr.BWSamples)
 	if len(dr.BWSamples) > 0 {
-		out.BWAgg = bwShare(mean, groupBW)
+		out.BWAgg = fioFloat(bwShare(mean, groupBW))
 	}
 	lo, hi, mean, dev = sampleStats(dr.IOPSSamples)
-	out.IOPSMin, out.IOPSMax, out.IOPSMean, out.IOPSStddev, out.IOPSSamples = uint64(lo), uint64(hi), mean, dev, len(dr.IOPSSamples)
+	out.IOPSMin, out.IOPSMax, out.IOPSMean, out.IOPSStddev, out.IOPSSamples = uint64(lo), uint64(hi), fioFloat(mean), fioFloat(dev), len(dr.IOPSSamples)
 	return out
 }
 
@@ -482,7 +497,9 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 		Time: run.Time.Format(time.ANSIC), Target: run.Target, Kernel: run.Kernel, Interrupted: run.Interrupted,
 		Global: map[string]string{}, DiskUtil: []jsonDisk{}}
 	for _, d := range run.Disks {
-		out.DiskUtil = append(out.DiskUtil, jsonDisk(d))
+		out.DiskUtil = append(out.DiskUtil, jsonDisk{Name: d.Name, ReadIOs: d.ReadIOs, WriteIOs: d.WriteIOs,
+			ReadMerges: d.ReadMerges, WriteMerges: d.WriteMerges, ReadTicks: d.ReadTicks, WriteTicks: d.WriteTicks,
+			InQueue: d.InQueue, Util: fioFloat(d.Util)})
 	}
 	for _, kv := range run.Global {
 		if kv[0] != "name" {
@@ -499,13 +516,13 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 		j := jsonJob{JobName: r.Job.Name, GroupID: r.GroupID, Elapsed: run.elapsedSec(),
 			JobOptions: map[string]string{}, Read: dirJSON(r, 0, g[0], plus), Write: dirJSON(r, 1, g[1], plus),
 			Trim:        dirJSON(r, 2, g[2], plus),
-			Interrupted: r.Interrupted, UsrCPU: r.UsrCPU, SysCPU: r.SysCPU, Ctx: r.Ctx, Majf: r.Majf, Minf: r.Minf,
+			Interrupted: r.Interrupted, UsrCPU: fioFloat(r.UsrCPU), SysCPU: fioFloat(r.SysCPU), Ctx: r.Ctx, Majf: r.Majf, Minf: r.Minf,
 			JobRuntime: jobRuntime(r).Milliseconds(),
 			IODepth:    distPcts(depthKeys, r.DepthDist), IOSubmit: distPcts(batchKeys, r.SubmitDist),
 			IOComplete: distPcts(batchKeys, r.CompleteDist)}
 		j.LatencyNs, j.LatencyUs, j.LatencyMs = latBuckets(r.Dir[0].Clat, r.Dir[1].Clat, r.Dir[2].Clat)
 		lt := latencyTargetOf(r)
-		j.LatDepth, j.LatTarget, j.LatPct, j.LatWindow = lt.depth, lt.target, lt.pct, lt.window
+		j.LatDepth, j.LatTarget, j.LatPct, j.LatWindow = lt.depth, lt.target, fioFloat(lt.pct), lt.window
 		// As fio: the flushes' percentiles (and json+'s bins) with
 		// clat_percentiles or lat_percentiles.
 		var syncPcts []float64

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -128,5 +129,133 @@ func TestSyncBins(t *testing.T) {
 	r.Job.LatPercentiles = true
 	if lat := sync(true, r); lat["bins"] == nil || lat["percentile"] == nil {
 		t.Errorf("with lat_percentiles: sync.lat_ns %v, want percentiles and bins", lat)
+	}
+}
+
+// jsonKinds returns, for each path to a number in the JSON document b
+// (objects' keys that are numbers or ">=N", such as percentiles, bins
+// and buckets, as "#"; arrays' elements as "[]"), whether it is written
+// as a "float" (with a decimal point) or an "int".
+func jsonKinds(t *testing.T, b []byte) map[string]string {
+	t.Helper()
+	if i := bytes.IndexByte(b, '{'); i > 0 {
+		b = b[i:]
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var doc any
+	if err := d.Decode(&doc); err != nil {
+		t.Fatalf("JSON: %v", err)
+	}
+	out := map[string]string{}
+	var walk func(v any, path string)
+	walk = func(v any, path string) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				if _, err := strconv.ParseFloat(strings.TrimPrefix(k, ">="), 64); err == nil {
+					k = "#"
+				}
+				walk(x, path+"."+k)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x, path+"[]")
+			}
+		case json.Number:
+			kind := "int"
+			if strings.ContainsAny(string(v), ".eE") {
+				kind = "float"
+			}
+			if prev, ok := out[path]; ok && prev != kind {
+				kind = "both"
+			}
+			out[path] = kind
+		}
+	}
+	walk(doc, "")
+	return out
+}
+
+// fioFloatFields are the fields fio 3.33's JSON writes as floats ("%f",
+// json_object_add_value_float in its stat.c); every other number it
+// writes is an integer.
+var fioFloatFields = []string{
+	".disk_util[].util",
+	".jobs[].usr_cpu", ".jobs[].sys_cpu", ".jobs[].latency_percentile",
+	".jobs[].iodepth_level.#", ".jobs[].iodepth_submit.#", ".jobs[].iodepth_complete.#",
+	".jobs[].latency_ns.#", ".jobs[].latency_us.#", ".jobs[].latency_ms.#",
+	".jobs[].sync.lat_ns.mean", ".jobs[].sync.lat_ns.stddev",
+}
+
+func init() {
+	for _, d := range []string{"read", "write", "trim"} {
+		for _, f := range []string{"iops", "bw_agg", "bw_mean", "bw_dev", "iops_mean", "iops_stddev"} {
+			fioFloatFields = append(fioFloatFields, ".jobs[]."+d+"."+f)
+		}
+		for _, l := range []string{"slat_ns", "clat_ns", "lat_ns"} {
+			fioFloatFields = append(fioFloatFields, ".jobs[]."+d+"."+l+".mean", ".jobs[]."+d+"."+l+".stddev")
+		}
+	}
+}
+
+// TestJSONFloatsAsFio: the fields fio writes as floats are written with
+// six decimals also when their value is whole or zero ("0.000000",
+// "100.000000"), and the others as integers, so that a parser that
+// checks types takes iobench's JSON as it takes fio's; checked against
+// the installed fio's own JSON where it is there.
+func TestJSONFloatsAsFio(t *testing.T) {
+	r := fakeResult()
+	r.UsrCPU, r.SysCPU = 0, 100 // whole values
+	run := &Run{Time: time.Now(), Elapsed: time.Second, Jobs: []JobResult{r},
+		Disks: []DiskUtil{{Name: "loop9", ReadIOs: 3, Util: 100}}}
+	var b bytes.Buffer
+	if err := writeJSON(&b, run, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"iops": 0.000000`, `"usr_cpu": 0.000000`, `"sys_cpu": 100.000000`,
+		`"latency_percentile": 100.000000`, `"util": 100.000000`, `"bw_agg": 100.000000`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("no %s in\n%s", want, b.String())
+		}
+	}
+	ours := jsonKinds(t, b.Bytes())
+	floats := map[string]bool{}
+	for _, p := range fioFloatFields {
+		floats[p] = true
+		if ours[p] != "float" {
+			t.Errorf("%s: written as %q, fio writes a float", p, ours[p])
+		}
+	}
+	for p, k := range ours {
+		if !floats[p] && !strings.HasPrefix(p, ".jobs[].iobench.") && k != "int" {
+			t.Errorf("%s: written as %q, fio writes an integer", p, k)
+		}
+	}
+	fio, err := fioPath()
+	if err != nil {
+		t.Skip(err)
+	}
+	out, err := exec.Command(fio, "--name=f", "--ioengine=null", "--size=16m", "--rw=randrw", "--fsync=4",
+		"--output-format=json+").Output()
+	if err != nil {
+		t.Fatalf("fio: %v", err)
+	}
+	theirs := jsonKinds(t, out)
+	shared := 0
+	for p, k := range theirs {
+		if ours[p] == "" {
+			continue // a field iobench does not write (eta, job_start, ...)
+		}
+		shared++
+		if ours[p] != k {
+			t.Errorf("%s: fio writes %s, iobench %s", p, k, ours[p])
+		}
+		if (k == "float") != floats[p] {
+			t.Errorf("%s: fio writes %s; fioFloatFields says otherwise", p, k)
+		}
+	}
+	if shared < 100 {
+		t.Errorf("only %d number fields in common with fio's JSON", shared)
 	}
 }

@@ -44,15 +44,18 @@ func ParseFioJSON(b []byte) (map[string]Metrics, []string, error) {
 	}
 	var doc struct {
 		Jobs []struct {
-			Name    string  `json:"jobname"`
-			Error   int     `json:"error"`
-			Read    fioDir  `json:"read"`
-			Write   fioDir  `json:"write"`
-			Trim    fioDir  `json:"trim"`
-			UsrCPU  float64 `json:"usr_cpu"`
-			SysCPU  float64 `json:"sys_cpu"`
-			Ctx     uint64  `json:"ctx"`
-			IOBench *struct {
+			Name   string  `json:"jobname"`
+			Error  int     `json:"error"`
+			Read   fioDir  `json:"read"`
+			Write  fioDir  `json:"write"`
+			Trim   fioDir  `json:"trim"`
+			UsrCPU float64 `json:"usr_cpu"`
+			SysCPU float64 `json:"sys_cpu"`
+			// JobRuntime is what usr_cpu and sys_cpu are percentages
+			// of: a merged report's clones' run times added up.
+			JobRuntime int64  `json:"job_runtime"`
+			Ctx        uint64 `json:"ctx"`
+			IOBench    *struct {
 				RingEnters uint64 `json:"ring_enters"`
 			} `json:"iobench"`
 		} `json:"jobs"`
@@ -76,6 +79,9 @@ func ParseFioJSON(b []byte) (map[string]Metrics, []string, error) {
 		m.P50 = float64(d.Clat.Percentile["50.000000"])
 		m.P99 = float64(d.Clat.Percentile["99.000000"])
 		runtimeMs := max(j.Read.RuntimeMs, j.Write.RuntimeMs, j.Trim.RuntimeMs)
+		if j.JobRuntime > 0 {
+			runtimeMs = j.JobRuntime
+		}
 		s := acc[j.Name]
 		if prev, ok := out[j.Name]; ok { // numjobs without group_reporting
 			m.IOPS += prev.IOPS

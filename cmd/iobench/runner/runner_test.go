@@ -140,6 +140,14 @@ func TestParseFioJSONWithPreamble(t *testing.T) {
 	if _, _, err := ParseFioJSON([]byte("fio: no such file")); err == nil {
 		t.Fatal("garbage accepted")
 	}
+	// A merged report's usr_cpu and sys_cpu are percentages of job_runtime,
+	// its clones' run times added up (two clones of 1000 ms here): 2000 ms
+	// at 50% is 1 s of CPU for 1000 I/Os, 1000 µs each.
+	merged := `{"jobs" : [{"jobname" : "g", "usr_cpu" : 25.0, "sys_cpu" : 25.0, "job_runtime" : 2000,
+	 "read" : {"iops" : 1000, "total_ios" : 1000, "runtime" : 1000, "clat_ns" : {"mean" : 1}}}]}`
+	if ms, _, err := ParseFioJSON([]byte(merged)); err != nil || ms["g"].CPUPerIO != 1000 {
+		t.Errorf("merged report: CPU per I/O %v µs, want 1000 (%v)", ms["g"].CPUPerIO, err)
+	}
 }
 
 func TestNormalOutputAndJobFile(t *testing.T) {

@@ -116,9 +116,11 @@ type Queue struct {
 	tallyFile  *File
 
 	// Background queues only: requests arrive on in; the serving
-	// goroutine reports its exit on stopped.
-	in      chan *Request
-	stopped chan error
+	// goroutine reports its exit on stopped; yieldedNs is the clock
+	// reading of its last yield to the Go scheduler (serve).
+	in        chan *Request
+	stopped   chan error
+	yieldedNs int64
 }
 
 // piece is one device I/O of a request: a file range, the buffer part it
@@ -481,6 +483,7 @@ func (q *Queue) serve() error {
 				open = false
 				continue
 			}
+			q.yieldAfterWake()
 			q.take(r, fatal)
 		}
 		// Take whatever else is waiting, up to a ring's worth.
@@ -520,6 +523,41 @@ func (q *Queue) serve() error {
 	err := q.ring.Close()
 	q.eng.unregister(q)
 	return errors.Join(fatal, err)
+}
+
+// fairSlice is how long a background queue's goroutine may go between
+// yields to the Go scheduler (yieldAfterWake).
+const fairSlice = time.Millisecond
+
+// yieldAfterWake yields the queue's P to the Go scheduler, at most once per
+// fairSlice, right after its goroutine was woken by a request.
+//
+// Without it, background queues at or above GOMAXPROCS starved other
+// goroutines for up to seconds. A goroutine that wakes another puts it in
+// its P's runnext slot, ahead of the P's run queue; a caller wakes a
+// parked queue goroutine by sending a request and then blocks, the queue
+// wakes the caller by delivering the result and then parks, and so the P
+// passes from one to the next through runnext without ever taking a
+// goroutine from its run queue. The Go scheduler ends such a chain by
+// preempting it after 10 ms on the same time slice (sysmon), but running
+// a goroutine locked to its thread (every queue's) always starts a new
+// slice: the chain was never preempted. Goroutines woken while runnext was
+// taken, such as callers whose requests completed in the same reap, waited
+// in the run queue until the chain happened to break, which with as many
+// queues as Ps or more took 0.1 s to 6.9 s (4 queues at GOMAXPROCS 2, five
+// goroutines reading 4 KiB at random from a loop device: the time was all
+// between the queue delivering a result and its caller running).
+//
+// Here, just after the queue goroutine was taken from runnext, runnext is
+// empty: the yield lets the P run the head of its run queue, and the
+// queue goroutine goes on from the global run queue. It costs one hand-off
+// of the P to another thread and back (tens of µs on a VM), at most once
+// per fairSlice, and only when the queue had gone idle.
+func (q *Queue) yieldAfterWake() {
+	if now := q.eng.nowNs(); now-q.yieldedNs >= int64(fairSlice) {
+		runtime.Gosched()
+		q.yieldedNs = q.eng.nowNs()
+	}
 }
 
 // take starts r, or fails it at once when the queue's ring is broken.

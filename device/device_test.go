@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"unsafe"
 
@@ -62,12 +65,66 @@ func TestOpenFlags(t *testing.T) {
 		if sync, dsync := fl&unix.O_SYNC == unix.O_SYNC, fl&unix.O_DSYNC != 0; sync != o.Sync || dsync != (o.Sync || o.DSync) {
 			t.Errorf("%+v: O_SYNC %v O_DSYNC %v", o, sync, dsync)
 		}
+		if fl&unix.O_NOATIME == 0 {
+			t.Errorf("%+v: no O_NOATIME (flags %#x)", o, fl)
+		}
 		if rw := fl&unix.O_ACCMODE == unix.O_RDWR; rw == o.ReadOnly {
 			t.Errorf("%+v: flags %#x", o, fl)
 		}
 		if d.ReadOnly() != o.ReadOnly || d.IsBlock() || d.Path() != path {
 			t.Errorf("%+v: ReadOnly %v IsBlock %v Path %s", o, d.ReadOnly(), d.IsBlock(), d.Path())
 		}
+	}
+}
+
+// TestOpenNoatimeNotOwner opens a file the process neither owns nor may
+// act as owner of (CAP_FOWNER): O_NOATIME is refused there, and Open opens
+// it without. It runs itself again as user nobody, which needs root.
+func TestOpenNoatimeNotOwner(t *testing.T) {
+	if path := os.Getenv("DEVICE_TEST_NOATIME_PATH"); path != "" {
+		d, err := Open(path, Options{ReadOnly: true, NoDirect: true})
+		if err != nil {
+			fmt.Println("open:", err)
+			os.Exit(1)
+		}
+		fl, err := unix.FcntlInt(uintptr(d.Fd()), unix.F_GETFL, 0)
+		if err != nil || fl&unix.O_NOATIME != 0 {
+			fmt.Printf("flags %#x, %v\n", fl, err)
+			os.Exit(1)
+		}
+		fmt.Println("ok")
+		os.Exit(0)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root, to run a child process as another user")
+	}
+	dir, err := os.MkdirTemp("", "noatime")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	path := filepath.Join(dir, "f")
+	if err := os.WriteFile(path, make([]byte, 4096), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// The test binary's own directory is not open to other users.
+	bin, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := filepath.Join(dir, "device.test")
+	if err := os.WriteFile(self, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(self, "-test.run=^TestOpenNoatimeNotOwner$")
+	cmd.Env = append(os.Environ(), "DEVICE_TEST_NOATIME_PATH="+path)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "ok") {
+		t.Fatalf("as nobody: %v: %s", err, out)
 	}
 }
 

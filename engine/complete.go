@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -217,6 +218,11 @@ func (q *Queue) deliver() {
 	q.flushTally()
 	for i, r := range q.finished {
 		q.finished[i] = nil
+		if q.background {
+			atomic.StoreUint32(&r.sent, 0)
+		} else if r.sync != nil || r.Callback != nil || r.Done != nil {
+			r.busy = false // handed back below; a Reap's are handed back there
+		}
 		switch {
 		case r.sync != nil:
 			r.sync <- r

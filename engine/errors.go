@@ -30,6 +30,10 @@ var (
 	// ErrShortIO is returned when the device transferred fewer bytes than
 	// asked and no more could be had.
 	ErrShortIO = errors.New("short transfer")
+	// ErrInFlight is returned by Submit for a request that was submitted
+	// and has not been handed back yet (or appears twice in one
+	// Queue.Submit): nothing of that call is submitted.
+	ErrInFlight = errors.New("request already in flight")
 	// ErrClosed is returned for requests made to, or cancelled by, a closed
 	// engine.
 	ErrClosed = errors.New("engine closed")

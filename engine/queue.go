@@ -2,8 +2,10 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/iobench/iobench/mapcache"
@@ -235,6 +237,15 @@ func (q *Queue) Submit(reqs ...*Request) error {
 	if slices.Contains(reqs, nil) {
 		return errors.New("engine: Queue.Submit: nil request")
 	}
+	for i, r := range reqs {
+		if r.busy || atomic.LoadUint32(&r.sent) != 0 {
+			for _, s := range reqs[:i] {
+				s.busy = false
+			}
+			return fmt.Errorf("engine: Queue.Submit: %s: %w", r.describe(), ErrInFlight)
+		}
+		r.busy = true
+	}
 	// One clock reading stamps the requests' start, taken again after an
 	// early submission's system call or a mapper call (callMapper's own
 	// reading): a request's latency starts before its resolution, and
@@ -297,6 +308,9 @@ func (q *Queue) ReapBatch(dst []*Request, min, max int) ([]*Request, error) {
 	if max > 0 && n > max {
 		n = max
 	}
+	for _, r := range q.ready[:n] {
+		r.busy = false
+	}
 	dst = append(dst, q.ready[:n]...)
 	rest := copy(q.ready, q.ready[n:])
 	clear(q.ready[rest:])
@@ -311,6 +325,9 @@ func (q *Queue) Close() error {
 		return nil
 	}
 	err := q.drain()
+	for _, r := range q.ready {
+		r.busy = false // dropped: the caller may submit it elsewhere
+	}
 	clear(q.ready)
 	q.ready = q.ready[:0]
 	err = errors.Join(err, q.ring.Close())
@@ -427,9 +444,13 @@ func (e *Engine) Submit(r *Request) error {
 
 // send hands r to a background queue.
 func (e *Engine) send(r *Request) error {
+	if !atomic.CompareAndSwapUint32(&r.sent, 0, 1) {
+		return fmt.Errorf("engine: Submit: %s: %w", r.describe(), ErrInFlight)
+	}
 	e.submitMu.RLock()
 	defer e.submitMu.RUnlock()
 	if e.closed.Load() {
+		atomic.StoreUint32(&r.sent, 0)
 		return ErrClosed
 	}
 	q := e.bg[int(e.bgNext.Add(1)-1)%len(e.bg)]

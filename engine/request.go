@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"runtime"
 	"time"
 )
@@ -16,7 +17,9 @@ import (
 // duration of the I/O.
 //
 // A Request can be reused once it has completed: the engine resets its
-// results when it is submitted again.
+// results when it is submitted again. Submitting it again before it has
+// been handed back (its Callback called, sent on Done, returned by Reap)
+// is refused with ErrInFlight.
 type Request struct {
 	File   *File
 	Offset uint64
@@ -68,10 +71,20 @@ type Request struct {
 	epoch   uint64
 	pending int  // device I/Os still outstanding
 	handed  bool // a device I/O of it is on the ring (SubmitLatency is due)
-	want    int  // N to report on success
-	pinner  runtime.Pinner
-	pinned  bool          // pinner holds Buf (a Go heap buffer, not the arena's)
-	sync    chan *Request // for ReadAt/WriteAt
+	// busy is set from Queue.Submit until the request is handed back
+	// (callback, Done, Reap): a second Submit in between is refused with
+	// ErrInFlight. Only the queue's goroutine touches it. sent is the
+	// same for requests that go to a background queue (Engine.Submit,
+	// ReadAt): set by whichever goroutine sends, cleared by the queue's,
+	// hence atomic (its cost is small beside the channel's): 1 while
+	// sent. A plain uint32, not an atomic.Bool, so that a Request can
+	// still be copied.
+	busy   bool
+	sent   uint32
+	want   int // N to report on success
+	pinner runtime.Pinner
+	pinned bool          // pinner holds Buf (a Go heap buffer, not the arena's)
+	sync   chan *Request // for ReadAt/WriteAt
 }
 
 // reset prepares r for a new submission.
@@ -88,4 +101,10 @@ func (r *Request) fail(err error) {
 	if r.Err == nil {
 		r.Err = err
 	}
+}
+
+// describe names r for an error about the request itself: its operation,
+// file and offset.
+func (r *Request) describe() string {
+	return fmt.Sprintf("%s of %s at offset %d", r.opName(), r.fileName(), r.Offset)
 }

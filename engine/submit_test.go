@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -228,4 +229,76 @@ func TestNullRingNeverEager(t *testing.T) {
 	if n := e.Stats().RingEnters; n != 1 {
 		t.Errorf("%d io_uring_enter calls for one batch, want 1", n)
 	}
+}
+
+// TestResubmitInFlight: a request submitted again before it was handed
+// back is refused with ErrInFlight, on a caller's queue (also twice in one
+// Submit, which then submits nothing) and through Engine.Submit; once
+// handed back (Reap, Done, a queue's Close dropping it) it can go again.
+func TestResubmitInFlight(t *testing.T) {
+	const blocks = 64
+	m := newStripeMapper(blocks, bs, 1)
+	e, _ := newEngine(t, blocks*bs, m, func(c *engine.Config) { c.QueueDepth = 8 })
+	f, err := e.Open("f", engine.FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := e.NewQueue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &engine.Request{File: f, Offset: 0, Buf: e.Buffer(bs)}
+	b := &engine.Request{File: f, Offset: bs, Buf: e.Buffer(bs)}
+	if err := q.Submit(a); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Submit(a); !errors.Is(err, engine.ErrInFlight) {
+		t.Fatalf("resubmitting a request in flight: %v, want ErrInFlight", err)
+	}
+	if err := q.Submit(b, a); !errors.Is(err, engine.ErrInFlight) {
+		t.Fatalf("a batch holding a request in flight: %v, want ErrInFlight", err)
+	}
+	if n := q.InFlight(); n != 1 {
+		t.Fatalf("%d requests in flight after the refused batch, want 1 (b must not have gone)", n)
+	}
+	done, err := q.Reap(nil, 1)
+	if err != nil || len(done) != 1 || done[0] != a || a.Err != nil {
+		t.Fatalf("reap: %v %v, a.Err %v", done, err, a.Err)
+	}
+	if err := q.Submit(b, b); !errors.Is(err, engine.ErrInFlight) {
+		t.Fatalf("the same request twice in one batch: %v, want ErrInFlight", err)
+	}
+	if err := q.Submit(a, b); err != nil {
+		t.Fatalf("resubmitting after Reap: %v", err)
+	}
+	if done, err = q.Reap(done[:0], 2); err != nil || len(done) != 2 {
+		t.Fatalf("reap: %d, %v", len(done), err)
+	}
+	// A queue closed with a request never reaped drops it: it is free.
+	if err := q.Submit(a); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	ch := make(chan *engine.Request, 2)
+	a.Done = ch
+	if err := e.Submit(a); err != nil {
+		t.Fatalf("submitting the request a closed queue dropped: %v", err)
+	}
+	if err := e.Submit(a); !errors.Is(err, engine.ErrInFlight) {
+		// It may have completed already: only a refusal or its Done counts.
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-ch
+	}
+	if r := <-ch; r != a || a.Err != nil {
+		t.Fatalf("Done: %v, err %v", r, a.Err)
+	}
+	if err := e.Submit(a); err != nil {
+		t.Fatalf("resubmitting after Done: %v", err)
+	}
+	<-ch
 }

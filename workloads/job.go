@@ -277,7 +277,13 @@ type Job struct {
 	// trimSplit is bssplit's third value when it differs from the write
 	// split (refused for a trimming job, as trimBS).
 	trimSplit string
-	raw       map[string]string // size options as given, re-read when kb_base changes
+	// patternHdr is verify=pattern_hdr (Verify is meta): it needs
+	// verify_pattern, as fio's does.
+	patternHdr bool
+	// uncached is fio's io_uring uncached (RWF_DONTCACHE on buffered
+	// I/O): refused with direct=0, of no effect with direct=1 (in fio too).
+	uncached int
+	raw      map[string]string // size options as given, re-read when kb_base changes
 }
 
 // Logs says which fio-format logs a job writes (write_*_log): each
@@ -609,6 +615,12 @@ func (j *Job) Validate() error {
 	}
 	if j.Verify == "pattern" && len(j.VerifyPattern) == 0 {
 		bad("verify=pattern needs verify_pattern")
+	}
+	if j.patternHdr && len(j.VerifyPattern) == 0 {
+		bad("verify=pattern_hdr needs verify_pattern")
+	}
+	if j.uncached != 0 && !j.Direct {
+		bad("uncached=%d with direct=0: uncached buffered I/O (RWF_DONTCACHE) is not implemented (with direct=1 it has no effect, in fio too)", j.uncached)
 	}
 	if j.Verify != "" && j.DoVerify && j.RW.Writes() && !j.VerifyOnly {
 		// Where iobench's verify differs from fio's, say so.

@@ -75,7 +75,15 @@ var options = []Option{
 		},
 		set: func(j *Job, v string) error { _, err := parseBool(v); return err }, get: func(j *Job) string { return "1" }},
 	{Name: "rw", Arg: "pattern", Default: "read", Help: "read, write, randread, randwrite, rw (readwrite), randrw, trim, randtrim, trimwrite, randtrimwrite, with :N (sequential: skip N bytes after each I/O; :-N starts each I/O N bytes before the end of the last; random: N I/Os per random offset)", kind: kindString,
-		set: setRW, get: rwString},
+		set: setRW, get: rwString,
+		refuse: func(v string) string {
+			pat, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(v)), ":")
+			switch pat {
+			case "filecreate", "filestat", "filedelete":
+				return "not implemented: fio's file operations (its filecreate, filestat and filedelete engines) do no block I/O"
+			}
+			return ""
+		}},
 	{Name: "rwmixread", Arg: "pct", Default: "50", Help: "read share of rw and randrw, percent", kind: kindFloat,
 		set: func(j *Job, v string) error {
 			p, err := parsePct(v)
@@ -163,7 +171,17 @@ var options = []Option{
 		}, get: func(j *Job) string { return boolString(!j.Direct) }},
 	{Name: "random_distribution", Arg: "dist", Default: "random", Help: "random, zipf:θ, pareto:h, normal:dev (fio's deviation, 0 to 100), each with an optional :center (0 to 1), or zoned:a/s:...; zipf, pareto and normal spread their hot blocks over the region as fio does", kind: kindString,
 		set: func(j *Job, v string) (err error) { j.Dist, err = ParseDist(v); return },
-		get: func(j *Job) string { return j.Dist.String() }},
+		get: func(j *Job) string { return j.Dist.String() },
+		refuse: func(v string) string {
+			kind, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(v)), ":")
+			switch kind {
+			case "zoned_abs":
+				return "not implemented: zones of absolute sizes (zoned_abs); zoned takes the zones' sizes in percent"
+			case "sequence":
+				return "not implemented: a fixed order of blocks (newer fio's sequence distribution, with random_sequence_stride)"
+			}
+			return ""
+		}},
 	boolOption("norandommap", "bool", "", "random offsets may repeat before every block was hit once", kindBool, func(j *Job) *bool { return &j.NoRandomMap }),
 	{Name: "zonemode", Arg: "none|strided", Default: "none", Help: "strided: I/O within one zone of zonerange bytes until zonesize bytes are done, then zoneskip bytes on (zbd is refused)", kind: kindString,
 		set: func(j *Job, v string) error {
@@ -198,12 +216,17 @@ var options = []Option{
 			}
 			return fmt.Errorf("want lfsr, tausworthe or tausworthe64")
 		}, get: func(j *Job) string { return j.RandomGenerator }},
-	boolOption("randrepeat", "bool", "1", "the same random sequence every run", kindBool, func(j *Job) *bool { return &j.RandRepeat }),
+	boolOption("randrepeat", "bool", "1", "the same random sequence every run; alias allrandrepeat (newer fio's spelling: its randrepeat seeds every generator, as iobench's does)", kindBool, func(j *Job) *bool { return &j.RandRepeat }),
 	{Name: "randseed", Arg: "n", Help: "seed of the random sequence", kind: kindInt,
 		set: func(j *Job, v string) (err error) { j.RandSeed, err = strconv.ParseUint(v, 0, 64); return },
 		get: func(j *Job) string { return strconv.FormatUint(j.RandSeed, 10) }},
-	{Name: "verify", Arg: "hash", Help: "check data: crc32c (crc32c-intel), crc32, md5, sha256, xxhash, meta (header only), pattern (verify_pattern only); 0 to disable", kind: kindString,
-		set: setVerify, get: func(j *Job) string { return j.Verify }},
+	{Name: "verify", Arg: "hash", Help: "check data: crc32c (crc32c-intel), crc32, md5, sha256, xxhash, meta (header only), pattern (verify_pattern only), pattern_hdr (newer fio's: a header, then verify_pattern, both checked; meta with verify_pattern); 0 to disable", kind: kindString,
+		set: setVerify, get: func(j *Job) string {
+			if j.patternHdr {
+				return "pattern_hdr"
+			}
+			return j.Verify
+		}},
 	{Name: "verify_pattern", Arg: "0xhex|\"str\"", Help: "data of verify blocks after their header (verify=pattern: all of it)", kind: kindString,
 		set: func(j *Job, v string) (err error) { j.VerifyPattern, err = parsePattern(v); return },
 		get: func(j *Job) string { return fmt.Sprintf("0x%x", j.VerifyPattern) }},
@@ -224,6 +247,9 @@ var options = []Option{
 		refuse: func(v string) string {
 			if strings.EqualFold(v, "io_uring") || strings.EqualFold(v, "null") {
 				return ""
+			}
+			if strings.EqualFold(v, "io_uring_cmd") {
+				return "passthrough commands (NVMe or SCSI, fio's io_uring_cmd) are not implemented; ioengine=io_uring runs the same kind of ring with ordinary reads and writes"
 			}
 			return "iobench runs its own io_uring engine (or null) only; set ioengine=io_uring (fio then runs the same kind of engine)"
 		}},
@@ -304,7 +330,25 @@ var options = []Option{
 			return
 		},
 		get: func(j *Job) string { return strconv.FormatInt(j.Logs.HistPeriod.Milliseconds(), 10) }},
-	boolOption("log_max_value", "bool", "", "averaged latency logs give the period's maximum, not its mean", kindBool, func(j *Job) *bool { return &j.Logs.MaxValue }),
+	{Name: "log_max_value", Arg: "bool|avg|max", Help: "averaged latency logs give the period's maximum (1, max), not its mean (0, avg); both, newer fio's mean and maximum side by side, is refused; alias log_window_value (newer fio's name)", kind: kindBool,
+		set: func(j *Job, v string) (err error) {
+			switch strings.ToLower(v) {
+			case "max":
+				j.Logs.MaxValue = true
+			case "avg":
+				j.Logs.MaxValue = false
+			default:
+				j.Logs.MaxValue, err = parseBool(v)
+			}
+			return err
+		},
+		get: func(j *Job) string { return boolString(j.Logs.MaxValue) },
+		refuse: func(v string) string {
+			if strings.EqualFold(strings.TrimSpace(v), "both") {
+				return "not implemented: logging each window's mean and maximum side by side (avg or max)"
+			}
+			return ""
+		}},
 	boolOption("log_offset", "bool", "", "add each I/O's offset to per-I/O log entries", kindBool, func(j *Job) *bool { return &j.Logs.Offset }),
 	boolOption("per_job_logs", "bool", "1", "one log file per job thread (PREFIX_bw.N.log); 0: one for all (PREFIX_bw.log)", kindBool, func(j *Job) *bool { return &j.Logs.PerJob }),
 	intOption("fsync", "n", "0", "flush the device (fsync, through io_uring) after every n writes", 0, 1<<30, func(j *Job) *int { return &j.FsyncEvery }),
@@ -429,6 +473,9 @@ var options = []Option{
 	boolOption("registerfiles", "bool", "", "registered files; unset: on, which saves CPU per I/O (fio's default is off)", kindBool, func(j *Job) *bool { return &j.RegisterFiles }),
 	boolOption("sqthread_poll", "bool", "", "kernel submission polling (SQPOLL)", kindBool, func(j *Job) *bool { return &j.SQPoll }),
 	boolOption("hipri", "bool", "", "polled completions (IOPOLL; needs device poll queues)", kindBool, func(j *Job) *bool { return &j.HiPri }),
+	{Name: "uncached", Arg: "n", Default: "0", Help: "fio's io_uring RWF_DONTCACHE on buffered I/O (fio 3.33's asked for RWF_UNCACHED, a flag mainline kernels never took): 0, or any value with direct=1, where fio ignores it too; another value with direct=0 is refused (uncached buffered I/O is not implemented)", kind: kindInt,
+		set: func(j *Job, v string) (err error) { j.uncached, err = parseInt(v, 0, math.MaxInt32); return },
+		get: func(j *Job) string { return strconv.Itoa(j.uncached) }},
 	{Name: "force", Arg: "bool", Help: "write to a block device even if it looks in use or holds data", Engine: true, kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.Force, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.Force) }},
@@ -440,7 +487,13 @@ var aliases = map[string]string{"readwrite": "rw", "timeout": "runtime", "sqpoll
 	"blocksize_range": "bsrange", "iodepth_batch": "iodepth_batch_submit", "iodepth_batch_complete": "iodepth_batch_complete_min",
 	"mem_align": "iomem_align", "steadystate": "ss", "steadystate_duration": "ss_dur", "steadystate_ramp_time": "ss_ramp", "iomem": "mem",
 	"ratemin": "rate_min", "nr_files": "nrfiles", "fileoffset": "offset", "ratecycle": "rate_cycle",
-	"blocksize_unaligned": "bs_unaligned", "wait_for_previous": "stonewall"}
+	"blocksize_unaligned": "bs_unaligned", "wait_for_previous": "stonewall",
+	// Newer fio's spellings: of options it renamed (log_max_value is
+	// log_window_value there, fdp_pli plids, fdp_pli_select plid_select),
+	// of allrandrepeat (an alias of randrepeat there) and of new options
+	// with two names.
+	"allrandrepeat": "randrepeat", "log_window_value": "log_max_value", "fdp_pli": "plids",
+	"fdp_pli_select": "plid_select", "data_placement": "dataplacement", "steadystate_check_interval": "ss_interval"}
 
 // noticeOptions are fio options that cannot change what iobench
 // measures; iobench accepts them and says why they make no difference.
@@ -460,7 +513,6 @@ var noticeOptions = map[string]string{
 	"verify_fatal":            "cannot change what is measured: a verify mismatch ends the job either way (fio's default first checks the rest of the block); iobench reports the first mismatch",
 	"threads":                 "not a job option in fio's documentation (fio takes it for its tiobench profile); no effect on a job",
 	"hugepage-size":           "cannot change what is measured: iobench's buffers come from its own arena, whatever mem= asks for",
-	"allrandrepeat":           "cannot change what is measured: every random sequence of iobench's follows randrepeat and randseed",
 	"block_error_percentiles": "cannot change what is measured: it reports trim and verify block errors as percentiles in fio's output",
 	"disk_util":               "cannot change what is measured: it turns fio's disk utilization report on or off; iobench prints its disk statistics either way",
 	"fadvise_hint":            "iobench gives the kernel no fadvise hints; with direct=1 (iobench's default) there is no page cache for them to act on",
@@ -485,6 +537,33 @@ var noticeOptions = map[string]string{
 	"iomem_align":             "cannot change what is measured: iobench's buffers come from its own arena, each aligned to the page (4096 bytes) and to its own size rounded up to a power of two, whatever alignment is asked for",
 	"stats":                   "cannot change what is measured: iobench always collects its statistics",
 	"unique_filename":         "cannot change what is measured: it names files of network engines only",
+	// Options of fio versions other than 3.33 (README: which versions).
+	"verifysort":             "deprecated in fio, which accepts it and ignores it; no effect",
+	"verifysort_nr":          "deprecated in fio, which accepts it and ignores it; no effect",
+	"flow_watermark":         "deprecated in fio, which accepts it and ignores it; no effect",
+	"use_os_rand":            "an option of older fio (the OS's random generator for offsets), which fio 3 no longer has; no effect: iobench's offsets follow random_generator",
+	"gpu_dev_id":             "cannot change what is measured: it picks the GPU of fio's mem=cudamalloc buffers (its rdma engine); iobench's buffers come from its own arena",
+	"job_start_clock_id":     "cannot change what is measured: it picks the clock of the job_start time in newer fio's JSON, which iobench's JSON (fio 3.33's) does not have",
+	"comm":                   "cannot change what is measured: it names fio's job processes (as ps shows them); iobench's jobs are threads of its own process",
+	"filetype":               "cannot change what is measured: it tells fio each file's type to spare it finding out; iobench finds out itself (a block device or a regular file)",
+	"verify_write_sequence":  "cannot change what is measured: it turns fio's check of each verify header's write sequence on (1) or off (0); iobench checks each header's magic, offset, run seed, length and digest, never a write sequence",
+	"verify_header_seed":     "cannot change what is measured: it turns fio's check of each verify header's seed on (1) or off (0); iobench checks the run's seed in every header either way",
+	"readfua":                "cannot change what is measured: fio sets FUA on reads only on its io_uring_cmd (passthrough) and sg engines, which iobench refuses; with ioengine=io_uring fio ignores it too",
+	"writefua":               "cannot change what is measured: fio sets FUA on writes only on its io_uring_cmd (passthrough) and sg engines, which iobench refuses; with ioengine=io_uring fio ignores it too",
+	"write_mode":             "cannot change what is measured: fio sends write-zeroes, write-uncorrectable or verify commands for writes only on its io_uring_cmd engine (NVMe passthrough), which iobench refuses; with ioengine=io_uring fio ignores it too",
+	"verify_mode":            "cannot change what is measured: fio verifies with compare commands only on its io_uring_cmd engine (NVMe passthrough), which iobench refuses; with ioengine=io_uring fio ignores it too",
+	"deac":                   "cannot change what is measured: the deallocate bit of write-zeroes commands on fio's io_uring_cmd engine (NVMe passthrough), which iobench refuses; with ioengine=io_uring fio ignores it too",
+	"pi_act":                 "cannot change what is measured: it shapes the protection information of md_per_io_size or of fio's io_uring_cmd engine, both refused; without them fio ignores it too",
+	"pi_chk":                 "cannot change what is measured: it shapes the protection information of md_per_io_size or of fio's io_uring_cmd engine, both refused; without them fio ignores it too",
+	"apptag":                 "cannot change what is measured: it shapes the protection information of md_per_io_size or of fio's io_uring_cmd engine, both refused; without them fio ignores it too",
+	"apptag_mask":            "cannot change what is measured: it shapes the protection information of md_per_io_size or of fio's io_uring_cmd engine, both refused; without them fio ignores it too",
+	"plids":                  "cannot change what is measured: it sets up NVMe data placement (fdp, dataplacement), which iobench refuses; without it fio ignores it too",
+	"plid_select":            "cannot change what is measured: it sets up NVMe data placement (fdp, dataplacement), which iobench refuses; without it fio ignores it too",
+	"dp_scheme":              "cannot change what is measured: it sets up NVMe data placement (fdp, dataplacement), which iobench refuses; without it fio ignores it too",
+	"spr_op":                 "cannot change what is measured: it tunes sprandom, which iobench refuses; without it fio ignores it too",
+	"spr_num_regions":        "cannot change what is measured: it tunes sprandom, which iobench refuses; without it fio ignores it too",
+	"spr_cs":                 "cannot change what is measured: it tunes sprandom, which iobench refuses; without it fio ignores it too",
+	"random_sequence_stride": "cannot change what is measured: it tunes random_distribution=sequence, which iobench refuses; with another distribution fio ignores it too",
 }
 
 // refusedOptions are fio options iobench knows but does not implement:
@@ -519,7 +598,6 @@ var refusedOptions = map[string]string{
 	"cmd_type":                      "not implemented: the io_uring_cmd engine's passthrough commands",
 	"force_async":                   "not implemented: IOSQE_ASYNC on every Nth request",
 	"nowait":                        "not implemented: RWF_NOWAIT on reads and writes",
-	"uncached":                      "not implemented: uncached buffered I/O (RWF_DONTCACHE)",
 	"exec_prerun":                   "not implemented: running commands before or after a job",
 	"exec_postrun":                  "not implemented: running commands before or after a job",
 	"atomic":                        "not implemented: atomic writes (RWF_ATOMIC)",
@@ -583,6 +661,23 @@ var refusedOptions = map[string]string{
 	"verify_state_save":             "not implemented: saving and loading verify state",
 	"write_barrier":                 "not implemented: barrier writes",
 	"write_hint":                    "not implemented: write lifetime hints",
+	// Options of fio versions other than 3.33 (README: which versions).
+	"percentage_sequential":   "deprecated in fio, which refuses it too: write percentage_random=100-N instead",
+	"thinkcycles":             "not implemented: spinning a count of CPU cycles between I/Os (thinktime pauses for a time)",
+	"ramp_size":               "not implemented: a ramp counted in bytes (ramp_time ramps for a time)",
+	"num_range":               "not implemented: trims of several ranges in one command (fio's io_uring_cmd and xnvme engines send them); each trim is one range",
+	"sprandom":                "not implemented: SanDisk pseudo-random preconditioning (sprandom)",
+	"fdp":                     "not implemented: NVMe data placement (fdp, dataplacement)",
+	"dataplacement":           "not implemented: NVMe data placement (fdp, dataplacement)",
+	"md_per_io_size":          "not implemented: a metadata (protection information) buffer with each I/O",
+	"log_issue_time":          "not implemented: log entries with each I/O's issue time",
+	"end_syncfs":              "not implemented: syncfs(2) of the files' filesystem when the job ends (end_fsync flushes the job's files)",
+	"recover_zbd_write_error": "not implemented: zoned block devices (zonemode=zbd)",
+	"write_zone_remainder":    "not implemented: zoned block devices (zonemode=zbd)",
+	"ss_interval":             "not implemented: steady-state detection (ss, ss_dur, ss_ramp)",
+	"priohint":                "not implemented: I/O priorities (prio, prioclass, cmdprio_*)",
+	"cmdprio_hint":            "not implemented: I/O priorities (prio, prioclass, cmdprio_*)",
+	"verify_pattern_interval": "not implemented: starting verify_pattern afresh every N bytes (it repeats over each verify block)",
 }
 
 var optionIndex = func() map[string]*Option {
@@ -661,10 +756,14 @@ var noEffectValues = map[string][]string{
 	"nowait": {"0"}, "offset_align": {"0"}, "pre_read": {"0"}, "rate_cycle": {"1000"}, "read_beyond_wp": {"0"},
 	"read_iolog_chunked": {"0"}, "replay_no_stall": {"0"}, "rw_sequencer": {"sequential"},
 	"serialize_overlap": {"0"}, "thinktime_blocks_type": {"complete"}, "thinktime_iotime": {"0"},
-	"uncached": {"0"}, "unlink_each_loop": {"0"}, "verify_async": {"0"},
+	"unlink_each_loop": {"0"}, "verify_async": {"0"},
 	// 1 is fio's default: it saves the verify state only when a verify
 	// fails, as a file for a later run; iobench names the bad block.
 	"verify_state_save": {"0", "1"}, "write_barrier": {"0"}, "zonecapacity": {"0"},
+	// Newer fio's, at their defaults.
+	"thinkcycles": {"0"}, "ramp_size": {"0"}, "num_range": {"1"}, "sprandom": {"0"}, "fdp": {"0"},
+	"dataplacement": {"none"}, "md_per_io_size": {"0"}, "log_issue_time": {"0"}, "end_syncfs": {"0"},
+	"recover_zbd_write_error": {"0"}, "write_zone_remainder": {"0"}, "priohint": {"0"}, "verify_pattern_interval": {"0"},
 }
 
 // noEffect reports whether value of the refused option key asks for what
@@ -944,7 +1043,11 @@ func bssplitString(s [2][]BSSplit) string {
 	return f(s[0]) + "," + f(s[1])
 }
 
+// setVerify sets verify. Newer fio's pattern_hdr (a header, then
+// verify_pattern) is iobench's meta with verify_pattern: its header's
+// fields and the pattern after it are checked, with no digest.
 func setVerify(j *Job, v string) error {
+	hdr := false
 	switch strings.ToLower(v) {
 	case "0", "", "none", "off":
 		j.Verify = ""
@@ -952,9 +1055,12 @@ func setVerify(j *Job, v string) error {
 		j.Verify = "crc32c"
 	case "crc32", "md5", "sha256", "xxhash", "meta", "pattern":
 		j.Verify = strings.ToLower(v)
+	case "pattern_hdr":
+		j.Verify, hdr = "meta", true
 	default:
-		return fmt.Errorf("want crc32c, crc32, md5, sha256, xxhash, meta or pattern (other fio hashes are not implemented)")
+		return fmt.Errorf("want crc32c, crc32, md5, sha256, xxhash, meta, pattern or pattern_hdr (other fio hashes are not implemented)")
 	}
+	j.patternHdr = hdr
 	return nil
 }
 

@@ -176,7 +176,7 @@ type Job struct {
 	ZoneSize, ZoneRange, ZoneSkip uint64
 	RandRepeat                    bool
 	RandSeed                      uint64
-	Verify                        string // "", crc32c, crc32, md5, sha256, xxhash, meta, pattern
+	Verify                        string // "", a digest of Hashes, meta, pattern or null
 	VerifyOnly                    bool
 	// VerifyPattern fills verify blocks after their header (all of a block
 	// with verify=pattern); VerifyInterval is the bytes per header (0: the

@@ -220,7 +220,7 @@ var options = []Option{
 	{Name: "randseed", Arg: "n", Help: "seed of the random sequence", kind: kindInt,
 		set: func(j *Job, v string) (err error) { j.RandSeed, err = strconv.ParseUint(v, 0, 64); return },
 		get: func(j *Job) string { return strconv.FormatUint(j.RandSeed, 10) }},
-	{Name: "verify", Arg: "hash", Help: "check data: crc32c (crc32c-intel), crc32, md5, sha256, xxhash, meta (header only), pattern (verify_pattern only), pattern_hdr (newer fio's: a header, then verify_pattern, both checked; meta with verify_pattern); 0 to disable", kind: kindString,
+	{Name: "verify", Arg: "hash", Help: "check data: crc32c (crc32c-intel), crc32, crc64, crc16, crc7, md5, sha1, sha256, sha512, sha3-224, sha3-256, sha3-384, sha3-512 (digests over 32 bytes keep their first 32), xxhash, meta (header only), pattern (verify_pattern only), pattern_hdr (newer fio's: a header, then verify_pattern, both checked; meta with verify_pattern), null (fio's pretend verify: read back, nothing checked); 0 to disable", kind: kindString,
 		set: setVerify, get: func(j *Job) string {
 			if j.patternHdr {
 				return "pattern_hdr"
@@ -1053,12 +1053,15 @@ func setVerify(j *Job, v string) error {
 		j.Verify = ""
 	case "crc32c", "crc32c-intel":
 		j.Verify = "crc32c"
-	case "crc32", "md5", "sha256", "xxhash", "meta", "pattern":
+	case "meta", "pattern", "null":
 		j.Verify = strings.ToLower(v)
 	case "pattern_hdr":
 		j.Verify, hdr = "meta", true
 	default:
-		return fmt.Errorf("want crc32c, crc32, md5, sha256, xxhash, meta, pattern or pattern_hdr (other fio hashes are not implemented)")
+		if !slices.Contains(Hashes(), strings.ToLower(v)) {
+			return fmt.Errorf("want one of %s, meta, pattern, pattern_hdr or null", strings.Join(Hashes(), ", "))
+		}
+		j.Verify = strings.ToLower(v)
 	}
 	j.patternHdr = hdr
 	return nil

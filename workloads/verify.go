@@ -3,11 +3,15 @@ package workloads
 import (
 	"bytes"
 	"crypto/md5"
+	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/sha3"
+	"crypto/sha512"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"hash/crc64"
 
 	"github.com/cespare/xxhash/v2"
 )
@@ -26,9 +30,13 @@ var ErrVerify = errors.New("verify: data mismatch")
 //	[24:32) seed of the run
 //	[32:36) block length
 //	[36]    hash: 1 crc32c, 2 sha256, 3 md5, 4 crc32 (IEEE), 5 xxhash
-//	        (64-bit), 6 meta (the header's fields only, no digest); crc32c
+//	        (64-bit), 6 meta (the header's fields only, no digest), 7 crc64
+//	        (ECMA), 8 crc16 (the ARC polynomial, reflected 0xA001, as
+//	        Linux's crc16), 9 crc7 (Linux's crc7_be, polynomial 0x09),
+//	        10 sha1, 11 sha512, 12-15 sha3-224, -256, -384, -512; crc32c
 //	        and crc32 digests go in [4:8), the others at [40:72), each over
-//	        the block with its digest zeroed
+//	        the block with its digest zeroed; a digest longer than 32 bytes
+//	        (sha512, sha3-384, sha3-512) keeps its first 32
 //
 // and the rest is a pattern derived from (seed, offset, generation), so a
 // block from elsewhere, an older write or a torn write all show; with
@@ -43,19 +51,99 @@ const (
 	hashCRC32   = 4
 	hashXXHash  = 5
 	hashMeta    = 6
+	hashCRC64   = 7
+	hashCRC16   = 8
+	hashCRC7    = 9
+	hashSHA1    = 10
+	hashSHA512  = 11
+	hashSHA3224 = 12
+	hashSHA3256 = 13
+	hashSHA3384 = 14
+	hashSHA3512 = 15
+	hashLast    = hashSHA3512
 )
 
 // hashCodes are the header codes of the hashes by name.
 var hashCodes = map[string]byte{"crc32c": hashCRC32C, "sha256": hashSHA256, "md5": hashMD5,
-	"crc32": hashCRC32, "xxhash": hashXXHash, "meta": hashMeta}
+	"crc32": hashCRC32, "xxhash": hashXXHash, "meta": hashMeta, "crc64": hashCRC64,
+	"crc16": hashCRC16, "crc7": hashCRC7, "sha1": hashSHA1, "sha512": hashSHA512,
+	"sha3-224": hashSHA3224, "sha3-256": hashSHA3256, "sha3-384": hashSHA3384, "sha3-512": hashSHA3512}
+
+// hashNames are the hashes' names by header code.
+var hashNames = func() map[byte]string {
+	m := make(map[byte]string, len(hashCodes))
+	for name, code := range hashCodes {
+		m[code] = name
+	}
+	return m
+}()
+
+// Hashes are the names verify accepts as digests, besides "pattern" and
+// "null" (Verifier.Hash).
+func Hashes() []string {
+	names := make([]string, 0, len(hashCodes))
+	for code := byte(1); code <= hashLast; code++ {
+		names = append(names, hashNames[code])
+	}
+	return names
+}
+
+var ecma = crc64.MakeTable(crc64.ECMA)
+
+// crc16Table and crc7Table drive the bytewise CRCs of Linux's crc16
+// (reflected 0xA001, initial value 0) and crc7_be (0x09, kept in the
+// top 7 bits of a byte, initial value 0).
+var crc16Table, crc7Table = func() (t16 [256]uint16, t7 [256]byte) {
+	for i := range 256 {
+		c := uint16(i)
+		for range 8 {
+			if c&1 != 0 {
+				c = c>>1 ^ 0xA001
+			} else {
+				c >>= 1
+			}
+		}
+		t16[i] = c
+		b := byte(i)
+		for range 8 {
+			if b&0x80 != 0 {
+				b = b<<1 ^ 0x12
+			} else {
+				b <<= 1
+			}
+		}
+		t7[i] = b
+	}
+	return
+}()
+
+func crc16(b []byte) uint16 {
+	var c uint16
+	for _, x := range b {
+		c = c>>8 ^ crc16Table[byte(c)^x]
+	}
+	return c
+}
+
+// crc7 returns the CRC in the top 7 bits, as Linux's crc7_be.
+func crc7(b []byte) byte {
+	var c byte
+	for _, x := range b {
+		c = crc7Table[c^x]
+	}
+	return c
+}
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Verifier fills and checks verify blocks of one size with one hash.
 type Verifier struct {
-	Interval int    // bytes per verify block (the smallest I/O size)
-	Hash     string // crc32c, sha256, md5, crc32, xxhash, meta or pattern
-	Seed     uint64
+	Interval int // bytes per verify block (the smallest I/O size)
+	// Hash is a digest of Hashes, "pattern" (the pattern alone, checked
+	// byte by byte) or "null" (blocks filled as with meta, nothing
+	// checked: fio's pretend verify).
+	Hash string
+	Seed uint64
 	// Pattern, when set, fills the blocks after the header (verify=pattern:
 	// the whole block) instead of the generated pattern.
 	Pattern []byte
@@ -112,7 +200,10 @@ func (v *Verifier) fillBlock(b []byte, offset, gen uint64) {
 		}
 	}
 	code, ok := hashCodes[v.Hash]
-	if !ok {
+	switch {
+	case v.Hash == "null":
+		code = hashMeta
+	case !ok:
 		code = hashCRC32C
 	}
 	b[36] = code
@@ -135,6 +226,30 @@ func putDigest(b []byte, code byte) {
 		copy(b[40:56], sum[:])
 	case hashXXHash:
 		binary.LittleEndian.PutUint64(b[40:], xxhash.Sum64(b))
+	case hashCRC64:
+		binary.LittleEndian.PutUint64(b[40:], crc64.Checksum(b, ecma))
+	case hashCRC16:
+		binary.LittleEndian.PutUint16(b[40:], crc16(b))
+	case hashCRC7:
+		b[40] = crc7(b)
+	case hashSHA1:
+		sum := sha1.Sum(b)
+		copy(b[40:60], sum[:])
+	case hashSHA512:
+		sum := sha512.Sum512(b)
+		copy(b[40:72], sum[:])
+	case hashSHA3224:
+		sum := sha3.Sum224(b)
+		copy(b[40:68], sum[:])
+	case hashSHA3256:
+		sum := sha3.Sum256(b)
+		copy(b[40:72], sum[:])
+	case hashSHA3384:
+		sum := sha3.Sum384(b)
+		copy(b[40:72], sum[:])
+	case hashSHA3512:
+		sum := sha3.Sum512(b)
+		copy(b[40:72], sum[:])
 	}
 }
 
@@ -145,6 +260,9 @@ func putDigest(b []byte, code byte) {
 // with one verify interval checks with another, as long as reads start on
 // a block boundary (VerifyInterval keeps intervals compatible).
 func (v *Verifier) Check(buf []byte, offset uint64) (maxGen uint64, err error) {
+	if v.Hash == "null" {
+		return 0, nil // fio's verify=null: read back, nothing checked
+	}
 	if v.Hash == "pattern" {
 		for i := range buf {
 			if want := v.Pattern[i%len(v.Pattern)]; buf[i] != want {
@@ -196,8 +314,8 @@ func (v *Verifier) checkBlock(b []byte, offset uint64) (uint64, error) {
 	}
 	gen := binary.LittleEndian.Uint64(b[16:])
 	code := b[36]
-	if code < hashCRC32C || code > hashMeta {
-		return 0, mm("hash type", "1..6", code)
+	if code < hashCRC32C || code > hashLast {
+		return 0, mm("hash type", fmt.Sprintf("1..%d", hashLast), code)
 	}
 	if len(v.Pattern) > 0 && !bytes.Equal(b[headerBytes:], patternOf(len(b)-headerBytes, v.Pattern)) {
 		return 0, mm("data (verify_pattern)", "the pattern", "other bytes")
@@ -216,8 +334,7 @@ func (v *Verifier) checkBlock(b []byte, offset uint64) (uint64, error) {
 	got := fmt.Sprintf("%x", field[:min(len(field), 8)])
 	copy(field, saved[:len(field)])
 	if !ok {
-		name := map[byte]string{hashCRC32C: "crc32c", hashSHA256: "sha256", hashMD5: "md5", hashCRC32: "crc32", hashXXHash: "xxhash"}[code]
-		return 0, mm(name, fmt.Sprintf("%x", saved[:min(len(field), 8)]), got)
+		return 0, mm(hashNames[code], fmt.Sprintf("%x", saved[:min(len(field), 8)]), got)
 	}
 	return gen, nil
 }

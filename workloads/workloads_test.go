@@ -617,7 +617,7 @@ func TestDistributionsSkew(t *testing.T) {
 }
 
 func TestVerifyRoundTripAndCorruption(t *testing.T) {
-	for _, h := range []string{"crc32c", "sha256", "md5", "crc32", "xxhash", "pattern", "meta"} {
+	for _, h := range append(Hashes(), "pattern", "meta") {
 		v := &Verifier{Interval: 4096, Hash: h, Seed: 7}
 		if h == "pattern" || h == "meta" {
 			v.Pattern = []byte{0xde, 0xad, 0xbe, 0xef}
@@ -700,6 +700,36 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestVerifyHashes: every fio 3.33 verify name is taken (crc32c-intel as
+// crc32c), the small CRCs give the catalogue's check values for
+// "123456789", and verify=null reads back without checking.
+func TestVerifyHashes(t *testing.T) {
+	for _, name := range []string{"md5", "crc64", "crc32", "crc32c-intel", "crc32c", "crc16", "crc7", "sha1", "sha256", "sha512",
+		"sha3-224", "sha3-256", "sha3-384", "sha3-512", "xxhash", "meta", "pattern", "null", "SHA1"} {
+		j := &Job{}
+		if err := setVerify(j, name); err != nil {
+			t.Errorf("verify=%s: %v", name, err)
+		}
+	}
+	if err := setVerify(&Job{}, "crc8"); err == nil || !strings.Contains(err.Error(), "sha3-512") {
+		t.Errorf("verify=crc8: %v, want the list of hashes", err)
+	}
+	check := []byte("123456789")
+	if c := crc16(check); c != 0xBB3D {
+		t.Errorf("crc16 check value %#x, want 0xbb3d (CRC-16/ARC)", c)
+	}
+	if c := crc7(check) >> 1; c != 0x75 {
+		t.Errorf("crc7 check value %#x, want 0x75 (CRC-7/MMC)", c)
+	}
+	v := &Verifier{Interval: 4096, Hash: "null", Seed: 7}
+	buf := make([]byte, 8192)
+	v.Fill(buf, 0, 1)
+	clear(buf)
+	if _, err := v.Check(buf, 4096); err != nil {
+		t.Errorf("verify=null checked something: %v", err)
+	}
 }
 
 func TestVerifyAcrossIntervals(t *testing.T) {

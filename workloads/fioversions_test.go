@@ -113,7 +113,7 @@ func TestFioVersionOptionsKnown(t *testing.T) {
 				t.Errorf("%s=%s: %v, want it taken", c.name, c.value, err)
 			}
 		case "refused":
-			if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), Canonical(c.name)) ||
+			if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), c.name) ||
 				!strings.Contains(err.Error(), "not implemented") && !strings.Contains(err.Error(), "deprecated") {
 				t.Errorf("%s=%s: %v, want a refusal naming it with its reason", c.name, c.value, err)
 			}
@@ -327,5 +327,20 @@ func TestOlderFioJobFile(t *testing.T) {
 	}
 	if len(f.Jobs) != 1 || f.Jobs[0].RW != RandRW {
 		t.Errorf("jobs %d, rw %v", len(f.Jobs), f.Jobs[0].RW)
+	}
+}
+
+// TestErrorsNameTheSpellingGiven: an option given under an alias is named
+// in its refusal or bad-value error as the job file spells it.
+func TestErrorsNameTheSpellingGiven(t *testing.T) {
+	for _, c := range []struct{ key, value, want, not string }{
+		{"log_window_value", "both", "log_window_value=both", "log_max_value"},
+		{"readwrite", "bogus", "readwrite=bogus", "rw="},
+	} {
+		j := NewJob("x")
+		err := j.Set(c.key, c.value)
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), c.not) {
+			t.Errorf("%s=%s: %v, want it named %q", c.key, c.value, err, c.want)
+		}
 	}
 }

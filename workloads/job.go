@@ -361,19 +361,20 @@ func (j Job) Clone() Job {
 func (j *Job) Set(key, value string) error {
 	key = strings.ToLower(strings.TrimSpace(key))
 	value = strings.TrimSpace(value)
+	given := key // errors name the option as the job file spells it
 	if alias, ok := aliases[key]; ok {
 		key = alias
 	}
 	o, ok := optionIndex[key]
 	if !ok {
 		if n, ok := noticeOptions[key]; ok {
-			return &Notice{Option: key, Msg: n}
+			return &Notice{Option: given, Msg: n}
 		}
 		if why, ok := refusedOptions[key]; ok {
 			if noEffect(key, value) {
 				return nil
 			}
-			return fmt.Errorf("%w: %s: %s", ErrRefused, key, why)
+			return fmt.Errorf("%w: %s: %s", ErrRefused, given, why)
 		}
 		return fmt.Errorf("%w: %q", ErrUnknownOption, key)
 	}
@@ -381,16 +382,16 @@ func (j *Job) Set(key, value string) error {
 		value = bareLogName
 	}
 	if value == "" && o.kind != kindBool && o.kind != kindFlag {
-		return fmt.Errorf("%w: %s needs a value", ErrBadValue, key)
+		return fmt.Errorf("%w: %s needs a value", ErrBadValue, given)
 	}
 	if o.refuse != nil {
 		if msg := o.refuse(value); msg != "" {
-			return fmt.Errorf("%w: %s=%s: %s", ErrRefused, key, value, msg)
+			return fmt.Errorf("%w: %s=%s: %s", ErrRefused, given, value, msg)
 		}
 	}
 	mixRead := j.RWMixRead
 	if err := o.set(j, value); err != nil {
-		return fmt.Errorf("%w: %s=%s: %w", ErrBadValue, key, value, err)
+		return fmt.Errorf("%w: %s=%s: %w", ErrBadValue, given, value, err)
 	}
 	if j.set == nil {
 		j.set = map[string]bool{}

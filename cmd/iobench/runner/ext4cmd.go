@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -20,73 +21,105 @@ import (
 )
 
 const ext4Usage = `Usage:
-  iobench ext4 ls DEVICE [PATH]            list a directory (or one file) of the ext4 filesystem on DEVICE
+  iobench ext4 ls DEVICE [PATH]            list a directory (default /) or one file of the ext4
+                                           filesystem on DEVICE: inode, mode, size, name
   iobench ext4 cat DEVICE PATH             copy a file to stdout, read through the engine
   iobench ext4 tree DEVICE [DIR] [--passes=N]
-                                           read every file under DIR through the engine, N times
-                                           (files stay open: passes after the first run on a warm
-                                           cache), and report the cache statistics
+                                           read every file under DIR (default /) through the engine,
+                                           N times (default 1; files stay open: passes after the
+                                           first run on a warm cache), and report the cache statistics
   iobench ext4 bench [--rounds=N] [--runtime=S]
                                            the ext4 section of 'make bench' alone: a fragmented file read
-                                           by the kernel's ext4 (fio, O_DIRECT) and by the engine, A B A B
+                                           by the kernel's ext4 (fio, O_DIRECT) and by the engine, A B A B,
+                                           N rounds (default 3) of S seconds (default 5); needs root and fio
 
 DEVICE is a block device or an image file holding an ext2/3/4 filesystem that
 is not mounted, or mounted read-only. Nothing is ever written. Paths are inside
 the filesystem; symbolic links are followed inside it.
+
+Examples:
+  iobench ext4 ls disk.img /etc
+  iobench ext4 cat disk.img /etc/passwd > passwd
+  iobench ext4 tree /dev/sdb1 /usr --passes=2
+  iobench ext4 bench --rounds=5 --runtime=3
 `
 
 // ext4Main runs "iobench ext4 ..." and returns the exit status.
 func ext4Main(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "--help" || args[0] == "-h" {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, "iobench: ext4: missing command (ls, cat, tree or bench)\n\n"+ext4Usage)
+		return 2
+	}
+	if args[0] == "help" || args[0] == "--help" || args[0] == "-h" || slices.Contains(args, "--help") || slices.Contains(args, "-h") {
 		fmt.Fprint(stdout, ext4Usage)
-		if len(args) == 0 {
-			return 2
-		}
 		return 0
 	}
 	cmd, args := args[0], args[1:]
-	passes, rounds, runtime := 1, 3, "5"
-	var pos []string
-	for _, a := range args {
-		if v, ok := strings.CutPrefix(a, "--rounds="); ok && cmd == "bench" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 100 {
-				return exit(stderr, &badInput{fmt.Errorf("ext4 bench: --rounds=%s: want 1..100", v)})
-			}
-			rounds = n
-			continue
-		}
-		if v, ok := strings.CutPrefix(a, "--runtime="); ok && cmd == "bench" {
-			if _, err := strconv.ParseUint(v, 10, 32); err != nil {
-				return exit(stderr, &badInput{fmt.Errorf("ext4 bench: --runtime=%s: want whole seconds", v)})
-			}
-			runtime = v
-			continue
-		}
-		if v, ok := strings.CutPrefix(a, "--passes="); ok {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 1000 {
-				return exit(stderr, &badInput{fmt.Errorf("ext4 tree: --passes=%s: want 1..1000", v)})
-			}
-			passes = n
-			continue
-		}
-		if strings.HasPrefix(a, "--") {
-			return exit(stderr, &badInput{fmt.Errorf("ext4 %s: unknown option %s", cmd, a)})
-		}
-		pos = append(pos, a)
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "iobench: ext4 %s: %s\nRun 'iobench ext4 help' for the usage.\n", cmd, fmt.Sprintf(format, a...))
+		return 2
 	}
-	if cmd == "bench" && len(pos) == 0 {
-		return exit(stderr, ext4BenchMain(rounds, runtime, stdout, stderr))
-	}
-	want := map[string][2]int{"ls": {1, 2}, "cat": {2, 2}, "tree": {1, 2}}
+	want := map[string][2]int{"ls": {1, 2}, "cat": {2, 2}, "tree": {1, 2}, "bench": {0, 0}}
 	n, ok := want[cmd]
 	if !ok {
-		return exit(stderr, &badInput{fmt.Errorf("ext4: unknown command %q (want ls, cat, tree or bench)", cmd)})
+		fmt.Fprintf(stderr, "iobench: ext4: unknown command %q (want ls, cat, tree or bench)\nRun 'iobench ext4 help' for the usage.\n", cmd)
+		return 2
+	}
+	// The options each command takes, and their values.
+	opts := map[string][]string{"bench": {"rounds", "runtime"}, "tree": {"passes"}}[cmd]
+	passes, rounds, runtime := 1, 3, "5"
+	var pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if len(a) < 2 || a[0] != '-' {
+			pos = append(pos, a)
+			continue
+		}
+		key, v, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !slices.Contains(opts, key) {
+			takes := "takes no options"
+			if len(opts) > 0 {
+				takes = "takes --" + strings.Join(opts, "=N, --") + "=N"
+			}
+			return usageErr("unknown option %s (%s %s)", a, cmd, takes)
+		}
+		if !hasVal {
+			if i+1 >= len(args) {
+				return usageErr("--%s needs a value", key)
+			}
+			i++
+			v = args[i]
+		}
+		switch key {
+		case "rounds":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 100 {
+				return usageErr("--rounds=%s: want 1..100", v)
+			}
+			rounds = n
+		case "runtime":
+			if s, err := strconv.ParseUint(v, 10, 32); err != nil || s < 1 {
+				return usageErr("--runtime=%s: want whole seconds, at least 1", v)
+			}
+			runtime = v
+		case "passes":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 1000 {
+				return usageErr("--passes=%s: want 1..1000", v)
+			}
+			passes = n
+		}
 	}
 	if len(pos) < n[0] || len(pos) > n[1] {
-		fmt.Fprint(stderr, ext4Usage)
-		return exit(stderr, &badInput{fmt.Errorf("ext4 %s: wrong number of arguments", cmd)})
+		args := map[string]string{"ls": "DEVICE [PATH]", "cat": "DEVICE PATH", "tree": "DEVICE [DIR]", "bench": "no arguments"}[cmd]
+		got := "none"
+		if len(pos) > 0 {
+			got = strconv.Quote(strings.Join(pos, " "))
+		}
+		return usageErr("want %s, got %s", args, got)
+	}
+	if cmd == "bench" {
+		return exit(stderr, ext4BenchMain(rounds, runtime, stdout, stderr))
 	}
 	target := "/"
 	if len(pos) > 1 {
@@ -97,6 +130,10 @@ func ext4Main(args []string, stdout, stderr io.Writer) int {
 		return exit(stderr, err)
 	}
 	defer s.Close()
+	if _, err := s.m.FS().Lookup(target, false); err != nil {
+		// A path the filesystem does not have is the user's input.
+		return exit(stderr, &badInput{fmt.Errorf("ext4 %s: %w (in the filesystem on %s; list a directory with 'iobench ext4 ls %s DIR')", cmd, err, pos[0], pos[0])})
+	}
 	switch cmd {
 	case "ls":
 		err = s.ls(target, stdout)
@@ -213,6 +250,9 @@ func (s *ext4Session) ls(p string, w io.Writer) error {
 }
 
 func (s *ext4Session) cat(p string, w io.Writer) error {
+	if in, err := s.m.FS().Lookup(p, true); err == nil && in.IsDir() {
+		return &badInput{fmt.Errorf("ext4 cat: %s is not a regular file but a directory: list it with 'iobench ext4 ls'", p)}
+	}
 	f, err := s.eng.Open(p, engine.FileOptions{BlockSize: s.bs})
 	if err != nil {
 		return err

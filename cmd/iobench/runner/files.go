@@ -203,6 +203,15 @@ func noCreateWhy(j *workloads.Job) string {
 	return "--readonly"
 }
 
+// underDev reports whether path is under /dev (but not /dev/shm, a tmpfs
+// for files), where a missing name is a mistyped device, not a file to
+// create (fio would lay out a regular file in devtmpfs, that is in
+// memory, and measure that).
+func underDev(path string) bool {
+	abs, err := filepath.Abs(path)
+	return err == nil && strings.HasPrefix(abs, "/dev/") && !strings.HasPrefix(abs, "/dev/shm/")
+}
+
 // layoutAllowed reports whether iobench lays out job j's regular files:
 // fio does so for every engine that does I/O; with a mapper other than
 // linear the file is a device image, whose size the mapper reads.
@@ -222,6 +231,8 @@ func (t *jobTarget) check(j *workloads.Job) error {
 	for i, p := range t.paths {
 		st, err := os.Stat(p)
 		switch {
+		case errors.Is(err, fs.ErrNotExist) && underDev(p):
+			return fmt.Errorf("job %q: %s does not exist: no such device (iobench creates no files under /dev; check the name with lsblk)", j.Name, p)
 		case errors.Is(err, fs.ErrNotExist) && !j.AllowFileCreate:
 			return fmt.Errorf("job %q: %s does not exist, and %s forbids creating it", j.Name, p, noCreateWhy(j))
 		case errors.Is(err, fs.ErrNotExist) && !layoutAllowed(j):

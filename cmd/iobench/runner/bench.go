@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -166,18 +167,23 @@ func compareRow(name string, a, b []Metrics) cmpRow {
 
 // runCompare is `iobench compare`.
 func runCompare(st settings, cl cmdLine, stdout, stderr io.Writer) error {
-	if err := ensureFio(stderr); err != nil {
-		return err
-	}
+	// The jobs are checked first: bad input is said before fio is looked for.
 	job := cl.global
 	jobs, _, err := buildJobs(cl, st, stderr)
 	if err != nil {
 		return &badInput{err}
 	}
+	if err := ensureFio(stderr); err != nil {
+		return fmt.Errorf("compare: %w", err)
+	}
 	if len(jobs) == 0 {
 		j := job.Clone()
 		j.Name = "randread-4k"
-		for _, kv := range [][2]string{{"rw", "randread"}, {"iodepth", "32"}, {"runtime", "5"}, {"time_based", "1"}, {"size", "256m"}} {
+		rt := "5"
+		if st.quick {
+			rt = "2"
+		}
+		for _, kv := range [][2]string{{"rw", "randread"}, {"iodepth", "32"}, {"runtime", rt}, {"time_based", "1"}, {"size", "256m"}} {
 			if !j.IsSet(kv[0]) {
 				_ = j.Set(kv[0], kv[1])
 			}
@@ -340,6 +346,34 @@ func selectExperiments(only []string) ([]experiment, error) {
 	return out, nil
 }
 
+// checkResultsDir refuses a --results directory that bench must not
+// empty: one that is not a directory, or that holds anything but what
+// bench writes there (*.json, *.svg, *.md files), lest a mistyped DIR
+// (--results=$HOME) remove what it holds.
+func checkResultsDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("--results=%s: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("--results=%s: not a directory: name a new directory or an old results directory", dir)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("--results=%s: %w", dir, err)
+	}
+	for _, e := range ents {
+		ext := filepath.Ext(e.Name())
+		if !e.Type().IsRegular() || ext != ".json" && ext != ".svg" && ext != ".md" {
+			return fmt.Errorf("--results=%s: holds %s, which bench did not write; bench empties the directory first: name a new directory or an old results directory", dir, e.Name())
+		}
+	}
+	return nil
+}
+
 // runBench is `iobench bench` (make bench): runs every experiment and
 // writes summary.md, the plots and the JSON of each run to st.results
 // afresh.
@@ -349,6 +383,9 @@ func runBench(st settings, stdout, stderr io.Writer) error {
 		return err
 	}
 	dir := st.results
+	if err := checkResultsDir(dir); err != nil {
+		return &badInput{err}
+	}
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}

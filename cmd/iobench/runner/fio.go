@@ -133,8 +133,11 @@ func ensureFio(w io.Writer) error {
 		return nil
 	}
 	apt, err := exec.LookPath("apt-get")
-	if err != nil || os.Geteuid() != 0 {
-		return errors.New("fio is not installed and cannot be installed here (needs root and apt-get): install fio")
+	switch {
+	case err != nil:
+		return errors.New("fio is not on PATH, and apt-get (to install it) is not either: install fio, or put it on PATH")
+	case os.Geteuid() != 0:
+		return errors.New("fio is not on PATH, and installing it needs root: install fio (apt-get install fio, or make deps)")
 	}
 	fmt.Fprintln(w, "iobench: installing fio with apt-get")
 	cmd := exec.Command(apt, "install", "-y", "-qq", "fio")

@@ -44,6 +44,7 @@ type settings struct {
 	warningsFatal  bool     // --warnings-fatal: a notice fails the run
 	maxJobs        int      // --max-jobs: the most job threads (0: no limit)
 	readonly       bool     // --readonly: refuse jobs that write or trim
+	given          []string // the runner options given, in order (for flagScope)
 }
 
 // hasFormat reports whether format f was asked for.
@@ -55,10 +56,10 @@ var outputFormats = []string{"normal", "json", "json+", "terse"}
 var runnerFlags = map[string]string{
 	"output":          "write the report to this file instead of stdout",
 	"output-format":   "normal, json (fio's JSON schema), json+ (with latency bins), terse (fio's version 3); several comma-separated",
-	"target-size":     "size of the automatically created target (default 1g)",
+	"target-size":     "size of the automatically created target, at least 64m (default 1g)",
 	"results":         "bench: directory to write results to (default results)",
-	"rounds":          "compare: A/B rounds (default 3)",
-	"quick":           "bench/compare: shorter runs",
+	"rounds":          "compare: A/B rounds, 1..100 (default 3)",
+	"quick":           "shorter runs: 2 s instead of 5 for the default suite and compare's default job; bench: a shorter suite",
 	"experiments":     "bench: run only these experiments (comma-separated: workloads, qd, null, mapper-cost, 1m-extents, ...)",
 	"cpuprofile":      "write a Go CPU profile of the run to this file",
 	"section":         "run only this job section of the job files (repeat for more)",
@@ -75,6 +76,48 @@ var runnerFlags = map[string]string{
 	"readonly":        "refuse, before any I/O, every job that would write or trim or create a file (a safety net, as fio's)",
 	"help":            "this help",
 	"version":         "print the version",
+}
+
+// flagScope names the commands each runner option applies to ("" is a
+// plain run); an option given to another command is refused rather than
+// ignored. Options not listed (help, version, cmdhelp) apply everywhere.
+var flagScope = map[string][]string{
+	"output": {""}, "output-format": {""}, "minimal": {""}, "terse-version": {""}, "parse-only": {""}, "showcmd": {""},
+	"eta": {""}, "eta-newline": {""}, "status-interval": {""}, "cpuprofile": {""},
+	"section": {"", "compare"}, "warnings-fatal": {"", "compare"}, "max-jobs": {"", "compare"}, "readonly": {"", "compare"},
+	"target-size": {"", "compare", "bench"}, "quick": {"", "compare", "bench"},
+	"results": {"bench"}, "experiments": {"bench"}, "rounds": {"compare"},
+}
+
+// checkScope refuses a runner option given to a command it does not
+// apply to, and job options and job files given to bench.
+func checkScope(cmd string, st settings, cl cmdLine) error {
+	name := func(c string) string {
+		if c == "" {
+			return "plain runs"
+		}
+		return "'iobench " + c + "'"
+	}
+	for _, k := range st.given {
+		scope, ok := flagScope[k]
+		if !ok || slices.Contains(scope, cmd) {
+			continue
+		}
+		var to []string
+		for _, c := range scope {
+			to = append(to, name(c))
+		}
+		return fmt.Errorf("--%s does not apply to %s (only to %s)", k, name(cmd), strings.Join(to, " and "))
+	}
+	if cmd == "bench" {
+		if len(cl.files) > 0 {
+			return fmt.Errorf("bench takes no job files (got %s): it runs its own suite; to measure a job file against fio use 'iobench compare %s'", cl.files[0], cl.files[0])
+		}
+		if cl.jobOpt != "" {
+			return fmt.Errorf("bench takes no job options (got --%s): it runs its own suite; use 'iobench compare' with the options", cl.jobOpt)
+		}
+	}
+	return nil
 }
 
 // fioRunnerRefused are fio's command-line options that iobench knows and
@@ -113,6 +156,7 @@ type cmdLine struct {
 	global workloads.Job
 	jobs   []workloads.Job
 	files  []string
+	jobOpt string // the first job option given ("" none)
 }
 
 // Main runs iobench with args (without the program name) and returns the
@@ -151,9 +195,32 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "iobench: --warnings-fatal: %d notice(s) above\n", len(st.notices))
 		return 2
 	}
+	if cmd == "help" && len(cl.files) > 0 {
+		// iobench help COMMAND
+		cmd, cl.files = cl.files[0], cl.files[1:]
+		if len(cl.files) > 0 || cmd != "bench" && cmd != "compare" && cmd != "ext4" {
+			fmt.Fprintf(stderr, "iobench: help: no help on %q: try 'iobench --help', 'iobench compare --help', 'iobench bench --help' or 'iobench ext4 help'\n", strings.Join(append([]string{cmd}, cl.files...), " "))
+			return 2
+		}
+		st.help = true
+	}
 	if st.help || cmd == "help" {
-		usage(stdout)
+		switch cmd {
+		case "bench":
+			benchUsage(stdout)
+		case "compare":
+			compareUsage(stdout)
+		case "ext4":
+			fmt.Fprint(stdout, ext4Usage)
+		default:
+			usage(stdout)
+		}
 		return 0
+	}
+	if err := checkScope(cmd, st, cl); err != nil {
+		fmt.Fprintf(stderr, "iobench: %v\n", err)
+		fmt.Fprintf(stderr, "Run 'iobench %s--help' for the options.\n", map[string]string{"": "", "bench": "bench ", "compare": "compare "}[cmd])
+		return 2
 	}
 	if st.version {
 		fmt.Fprintln(stdout, Version)
@@ -329,6 +396,7 @@ func parseArgs(args []string) (settings, cmdLine, error) {
 			return nil
 		}
 		if _, ok := runnerFlags[key]; ok {
+			st.given = append(st.given, key)
 			switch key {
 			case "help", "quick", "version", "parse-only", "showcmd", "minimal", "warnings-fatal", "readonly":
 				b := !hasVal || val == "1" || val == "true" || val == "on"
@@ -378,6 +446,9 @@ func parseArgs(args []string) (settings, cmdLine, error) {
 			if err := takesValue(); err != nil {
 				return st, cl, err
 			}
+		}
+		if cl.jobOpt == "" {
+			cl.jobOpt = key
 		}
 		if key == "name" {
 			cl.jobs = append(cl.jobs, cl.global.Clone())
@@ -632,16 +703,24 @@ Usage:
   iobench                              run the default suite on an automatically created target
   iobench [options]                    run one job described by fio-style options
   iobench [options] JOBFILE.fio...     run fio job files (options apply to every job)
-  iobench bench [--results DIR]        the benchmark suite behind 'make bench'; writes DIR afresh
-  iobench compare [options|JOBFILE]    run the same job under fio and iobench, A B A B, print ratios
-  iobench ext4 ls|cat|tree DEVICE ...  read an unmounted ext4 filesystem through the engine ('iobench ext4 help')
+  iobench bench [--results DIR]        the benchmark suite behind 'make bench'; writes DIR afresh ('iobench bench --help')
+  iobench compare [options|JOBFILE]    run the same job under fio and iobench, A B A B, print ratios ('iobench compare --help')
+  iobench ext4 ls|cat|tree|bench ...   read an unmounted ext4 filesystem through the engine ('iobench ext4 help')
+  iobench help [bench|compare|ext4]    this help, or a command's
+
+Examples:
+  iobench --rw=randread --bs=4k --iodepth=32 --runtime=10 --time_based --size=256m
+  iobench --filename=/dev/nvme0n1 --rw=randread --bs=4k --iodepth=32 --runtime=10 --time_based
+  iobench --output-format=json jobs.fio
 
 Without --filename, iobench makes its own target: a loop device over a tmpfs
 file when run as root, else a file in the temporary directory, removed after.
 Writing to a block device that is mounted, partitioned, held or carries a
-filesystem is refused unless --force.
+filesystem is refused unless --force. A --filename under /dev (but /dev/shm)
+that does not exist is refused as a mistyped device name, not created.
 
-Runner options:
+Runner options (for plain runs unless marked; one given to a command it does
+not apply to is refused):
 `)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, k := range flagOrder {
@@ -662,4 +741,75 @@ Runner options:
 	}
 	tw.Flush()
 	fmt.Fprint(w, "\nSizes take fio's units (4k = 4096; k, m, g are powers of 1024); times are seconds unless given a unit.\n")
+}
+
+// flagsFor writes the runner options that apply to command cmd.
+// and then the rows of extra (name, description).
+func flagsFor(w io.Writer, cmd string, extra ...[2]string) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, k := range flagOrder {
+		if slices.Contains(flagScope[k], cmd) {
+			fmt.Fprintf(tw, "  --%s\t%s\n", k, runnerFlags[k])
+		}
+	}
+	for _, e := range extra {
+		fmt.Fprintf(tw, "  %s\t%s\n", e[0], e[1])
+	}
+	tw.Flush()
+}
+
+func compareUsage(w io.Writer) {
+	fmt.Fprint(w, `Usage: iobench compare [options] [JOBFILE.fio...]
+
+Runs each job under fio (ioengine=io_uring) and under iobench on the same
+target, alternating A B A B for --rounds rounds, and prints per job each
+tool's mean IOPS and the iobench/fio ratios (min / median / max over the
+rounds) of IOPS, bandwidth, p99 completion latency, CPU time per I/O and
+context switches per I/O. Above 1 iobench is faster (IOPS, BW) or slower
+(latency) or costlier (CPU, context switches).
+
+Needs fio on PATH (as root on a Debian-like system iobench installs it with
+apt-get when it is missing). Jobs come from job files and job options as in
+a plain run (see 'iobench --help'); without any (no JOBFILE, --name, --rw or
+--filename) compare runs 4 KiB random reads at QD 32 for 5 s (2 s with
+--quick) over 256 MiB. Without --filename the target is made automatically
+(--target-size, default 1g). Jobs on files of their own (filename lists,
+directory, nrfiles, filesize) are refused: both tools need one target.
+
+Options:
+`)
+	flagsFor(w, "compare", [2]string{"--help", "this help"}, [2]string{"job options", "any job option of 'iobench --help'"})
+	fmt.Fprint(w, `
+Examples:
+  iobench compare                                   # what 'make compare' runs
+  iobench compare workloads/randread-4k.fio --rounds 5
+  iobench compare --filename=/dev/nvme0n1 --rw=randread --bs=4k --iodepth=32 --runtime=10 --time_based
+`)
+}
+
+func benchUsage(w io.Writer) {
+	ids := []string{}
+	for _, e := range experiments() {
+		ids = append(ids, e.id)
+	}
+	fmt.Fprintf(w, `Usage: iobench bench [--results=DIR] [--experiments=LIST] [--quick] [--target-size=SIZE]
+
+The benchmark suite behind 'make bench' (about 16 minutes; --quick is
+shorter): the experiments %s, each
+under fio and iobench alternately where fio is installed (iobench alone
+otherwise), on an automatic target. Writes DIR (default results) afresh: one
+JSON per run in fio's schema, the SVG plots, and summary.md, which is also
+printed. DIR is emptied first; a directory holding anything else than what
+bench writes (*.json, *.svg, *.md files) is refused. Root makes the target a
+loop device over tmpfs and is needed for the ext4 experiment. Job options and
+job files are refused: to measure a job against fio use 'iobench compare'.
+
+Options:
+`, strings.Join(ids, ", "))
+	flagsFor(w, "bench", [2]string{"--help", "this help"})
+	fmt.Fprint(w, `
+Examples:
+  iobench bench --results results                   # what 'make bench' runs
+  iobench bench --experiments=qd,null --quick --results /tmp/r
+`)
 }

@@ -399,7 +399,11 @@ func parseArgs(args []string) (settings, cmdLine, error) {
 			st.given = append(st.given, key)
 			switch key {
 			case "help", "quick", "version", "parse-only", "showcmd", "minimal", "warnings-fatal", "readonly":
-				b := !hasVal || val == "1" || val == "true" || val == "on"
+				b := !hasVal || val == "1" || val == "true" || val == "on" || val == "yes"
+				if hasVal && !b && val != "0" && val != "false" && val != "off" && val != "no" {
+					// --readonly=y must not turn the safety net off.
+					return st, cl, fmt.Errorf("--%s=%s: want 1, true, on or yes, or 0, false, off or no", key, val)
+				}
 				switch key {
 				case "readonly":
 					st.readonly = b

@@ -30,6 +30,8 @@ func TestCLIUsageErrors(t *testing.T) {
 		{[]string{"bench", "--rw=read"}, "bench takes no job options (got --rw)"},
 		{[]string{"bench", "job.fio"}, "bench takes no job files (got job.fio)"},
 		{[]string{"help", "nonsense"}, `help: no help on "nonsense"`},
+		// A runner switch with a value it does not know is refused, not off.
+		{[]string{"--readonly=y", "--rw=write", "--parse-only"}, "--readonly=y: want 1, true, on or yes"},
 		// ext4.
 		{[]string{"ext4"}, "ext4: missing command"},
 		{[]string{"ext4", "bench", "extra"}, `ext4 bench: want no arguments, got "extra"`},

@@ -67,9 +67,25 @@ func NewExt4(dev uint32, r io.ReaderAt, devBytes uint64, opts Ext4Options) (*Ext
 	}
 	fs, err := ext4.Open(r, devBytes)
 	if err != nil {
-		return nil, fmt.Errorf("ext4: %w", err)
+		return nil, ext4Error("", err)
 	}
 	return &Ext4{dev: dev, fs: fs, opts: opts}, nil
+}
+
+// ext4Error names the file (when name is set) in err, with the "ext4: "
+// prefix the filesystem package's own errors already carry added only to
+// those that lack it (a device's read error).
+func ext4Error(name string, err error) error {
+	if !strings.HasPrefix(err.Error(), "ext4: ") {
+		if name == "" {
+			return fmt.Errorf("ext4: %w", err)
+		}
+		return fmt.Errorf("ext4: %s: %w", name, err)
+	}
+	if name == "" {
+		return err
+	}
+	return fmt.Errorf("%s: %w", name, err)
 }
 
 // BlockSize returns the filesystem's block size. Files must be opened
@@ -94,7 +110,7 @@ func (m *Ext4) OpenFile(f *engine.File) (uint64, error) {
 	}
 	in, err := m.fs.Lookup(name, true)
 	if err != nil {
-		return 0, fmt.Errorf("ext4: %s: %w", name, err)
+		return 0, ext4Error(name, err)
 	}
 	if !in.IsRegular() {
 		return 0, fmt.Errorf("%w: ext4: %s is not a regular file (%v)", ErrConfig, name, in.FileMode())
@@ -102,7 +118,7 @@ func (m *Ext4) OpenFile(f *engine.File) (uint64, error) {
 	ef := &ext4File{in: in}
 	if in.HasInlineData() {
 		if ef.inline, err = m.fs.InlineData(in); err != nil {
-			return 0, fmt.Errorf("ext4: %s: %w", name, err)
+			return 0, ext4Error(name, err)
 		}
 		if in.Size > 0 {
 			ef.segs = []mapcache.Mapping{{Offset: 0, Length: (in.Size + fsbs - 1) / fsbs * fsbs,
@@ -111,12 +127,12 @@ func (m *Ext4) OpenFile(f *engine.File) (uint64, error) {
 	} else {
 		ext, err := m.fs.Extents(in)
 		if err != nil {
-			return 0, fmt.Errorf("ext4: %s: %w", name, err)
+			return 0, ext4Error(name, err)
 		}
 		ef.segs = m.segments(ext, in.Size)
 	}
 	if err := checkSegs(ef.segs, f.Engine().DeviceSize(m.dev)); err != nil {
-		return 0, fmt.Errorf("ext4: %s: %w", name, err)
+		return 0, ext4Error(name, err)
 	}
 	f.SetPrivate(ef)
 	if err := m.armWrites(f, ef); err != nil {

@@ -1,6 +1,7 @@
 package mapper_test
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"os/exec"
@@ -225,4 +226,20 @@ func TestExt4LayoutPastDevice(t *testing.T) {
 		t.Fatalf("open of a file reaching past the engine's device: %v", err)
 	}
 	t.Log(err)
+}
+
+// TestExt4ErrorsSayExt4Once: a filesystem error reads "ext4: corrupt
+// filesystem: ...", not "ext4: ext4: ...", and a device's read error gets
+// the prefix it lacks.
+func TestExt4ErrorsSayExt4Once(t *testing.T) {
+	zero := bytes.NewReader(make([]byte, 1<<20))
+	_, err := mapper.NewExt4(0, zero, 1<<20, mapper.Ext4Options{})
+	if err == nil || !strings.HasPrefix(err.Error(), "ext4: corrupt filesystem") || strings.Contains(err.Error(), "ext4: ext4:") {
+		t.Errorf("zeroed image: %v", err)
+	}
+	short := bytes.NewReader(make([]byte, 512))
+	_, err = mapper.NewExt4(0, short, 1<<20, mapper.Ext4Options{})
+	if err == nil || !strings.HasPrefix(err.Error(), "ext4: ") || strings.Contains(err.Error(), "ext4: ext4:") {
+		t.Errorf("image shorter than its device: %v", err)
+	}
 }

@@ -3,6 +3,8 @@ package mapper
 import (
 	"errors"
 	"fmt"
+
+	"github.com/iobench/iobench/engine/mapper/internal/ext4"
 )
 
 // ErrConfig is returned when a mapper's configuration cannot work: a range
@@ -22,6 +24,13 @@ var ErrNotOpen = errors.New("mapper: file not opened through this mapper")
 // (or mounted at all, for in-place overwrite): the kernel may change it
 // under the mapper.
 var ErrExt4Mounted = errors.New("mapper: ext4 filesystem is mounted")
+
+// ErrExt4NotFound and ErrExt4NotDir are returned (wrapped) for a path
+// the ext4 filesystem does not have, or whose parent is no directory.
+var (
+	ErrExt4NotFound = ext4.ErrNotFound
+	ErrExt4NotDir   = ext4.ErrNotDir
+)
 
 // checkRange fails when [start, start+length) of device dev reaches past
 // the end of the device, for an engine that has the device (an engine

@@ -747,8 +747,8 @@ not apply to is refused):
 	fmt.Fprint(w, "\nSizes take fio's units (4k = 4096; k, m, g are powers of 1024); times are seconds unless given a unit.\n")
 }
 
-// flagsFor writes the runner options that apply to command cmd.
-// and then the rows of extra (name, description).
+// flagsFor writes the runner options that apply to command cmd, then the
+// rows of extra (name, description).
 func flagsFor(w io.Writer, cmd string, extra ...[2]string) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, k := range flagOrder {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -206,5 +207,37 @@ func TestCLIExt4Paths(t *testing.T) {
 		if code != 2 || !strings.Contains(errs, c.want) || out != "" {
 			t.Errorf("ext4 %q: exit %d, stdout %q, stderr %q; want 2 and %q", c.args, code, out, errs, c.want)
 		}
+	}
+}
+
+// TestCLIExt4CorruptPath: a lookup that fails on a corrupt directory block
+// is not the user's mistyped path: exit 1, the checksum named, no hint to
+// list a directory.
+func TestCLIExt4CorruptPath(t *testing.T) {
+	img, _ := ext4Image(t, "-b", "4096")
+	if _, err := exec.LookPath("debugfs"); err != nil {
+		t.Skipf("needs debugfs: %v", err)
+	}
+	out, err := exec.Command("debugfs", "-R", "blocks /", img).Output()
+	blk, perr := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+	if err != nil || perr != nil {
+		t.Fatalf("debugfs blocks /: %q, %v, %v", out, err, perr)
+	}
+	f, err := os.OpenFile(img, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 1)
+	if _, err := f.ReadAt(b, blk*4096+40); err != nil {
+		t.Fatal(err)
+	}
+	b[0] ^= 0xff
+	if _, err := f.WriteAt(b, blk*4096+40); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	code, _, errs := run(t, "ext4", "ls", img, "/missing")
+	if code != 1 || !strings.Contains(errs, "checksum mismatch") || strings.Contains(errs, "list a directory") {
+		t.Errorf("exit %d, stderr %q; want 1 and the checksum mismatch", code, errs)
 	}
 }

@@ -131,6 +131,9 @@ func ext4Main(args []string, stdout, stderr io.Writer) int {
 	}
 	defer s.Close()
 	if _, err := s.m.FS().Lookup(target, false); err != nil {
+		if !errors.Is(err, mapper.ErrExt4NotFound) && !errors.Is(err, mapper.ErrExt4NotDir) {
+			return exit(stderr, fmt.Errorf("ext4 %s: %w", cmd, err)) // a corrupt filesystem, a read error
+		}
 		// A path the filesystem does not have is the user's input.
 		return exit(stderr, &badInput{fmt.Errorf("ext4 %s: %w (in the filesystem on %s; list a directory with 'iobench ext4 ls %s DIR')", cmd, err, pos[0], pos[0])})
 	}

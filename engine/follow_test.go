@@ -13,6 +13,28 @@ import (
 	"github.com/iobench/iobench/mapcache"
 )
 
+// Cycle times of the models below, as on a VM whose cross-vCPU wake-ups
+// are dear (follow.go): an I/O whose wait slept long, one whose wait did
+// not, and what a move adds.
+const (
+	longCycle  = 50_000 // ns
+	shortCycle = 8_000
+	moveCost   = 20_000
+)
+
+// clock is the models' time.
+type clock struct{ now int64 }
+
+// cycle advances the clock by one I/O, long or not, and returns it.
+func (c *clock) cycle(long bool) int64 {
+	if long {
+		c.now += longCycle
+	} else {
+		c.now += shortCycle
+	}
+	return c.now
+}
+
 // placement models a loop device's worker: while it runs on the other CPU
 // every wait is long; a move brings the thread to it; each wait it leaves
 // for the other CPU with probability drift.
@@ -21,6 +43,7 @@ type placement struct {
 	drift float64
 	away  bool
 	moves int
+	clock clock
 }
 
 func (p *placement) wait() bool {
@@ -31,7 +54,7 @@ func (p *placement) wait() bool {
 	return long
 }
 
-func (p *placement) move() bool { p.moves++; p.away = false; return true }
+func (p *placement) move() bool { p.moves++; p.away = false; p.clock.now += moveCost; return true }
 
 // TestFollowerFollowsWherePaying: where moving brings the thread to its
 // completions, following stays on and keeps the long waits rare, but for
@@ -47,7 +70,7 @@ func TestFollowerFollowsWherePaying(t *testing.T) {
 			if long {
 				longs++
 			}
-			f.waited(long)
+			f.waited(long, p.clock.cycle(long))
 		}
 		// Following on, a long wait is followed by a move: about drift of
 		// the waits are long in the windows with it, all after the first
@@ -72,7 +95,8 @@ func TestFollowerFollowsWherePaying(t *testing.T) {
 func TestFollowerStopsWhereNotPaying(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	moves := 0
-	f := &follower{move: func() bool { moves++; return true }}
+	var c clock
+	f := &follower{move: func() bool { moves++; c.now += moveCost; return true }}
 	const waits = 1_000_000
 	longs := 0
 	for range waits {
@@ -80,7 +104,7 @@ func TestFollowerStopsWhereNotPaying(t *testing.T) {
 		if long {
 			longs++
 		}
-		f.waited(long)
+		f.waited(long, c.cycle(long))
 	}
 	if f.fails != followMaxFails {
 		t.Errorf("fails %d after %d waits that following did not shorten, want the cap %d", f.fails, waits, followMaxFails)
@@ -98,8 +122,9 @@ func TestFollowerOneCPU(t *testing.T) {
 	tries := 0
 	f := &follower{move: func() bool { tries++; return false }}
 	const waits = 1_000_000
+	var c clock
 	for range waits {
-		f.waited(true)
+		f.waited(true, c.cycle(true))
 	}
 	if max := waits/(followWindow<<followMaxFails) + followMaxFails + 1; tries > max {
 		t.Errorf("%d tries to move in %d long waits with nowhere to go, want at most %d", tries, waits, max)
@@ -114,13 +139,14 @@ func TestFollowerOneCPU(t *testing.T) {
 func TestFollowerMeasuresFirst(t *testing.T) {
 	moves := 0
 	f := &follower{move: func() bool { moves++; return true }}
+	var c clock
 	for range followProbe {
-		f.waited(true)
+		f.waited(true, c.cycle(true))
 	}
 	if moves != 0 {
 		t.Fatalf("%d moves in the first %d waits, want none", moves, followProbe)
 	}
-	f.waited(true)
+	f.waited(true, c.cycle(true))
 	if moves != 1 {
 		t.Fatalf("no move on the first long wait after the first window")
 	}
@@ -211,8 +237,9 @@ func TestThreadMovesCounted(t *testing.T) {
 	q.follow = &follower{move: func() bool { moves++; return true }}
 	// The first followProbe waits only measure; then every long wait
 	// moves.
+	var c clock
 	for range followProbe + 10 {
-		if q.follow.waited(true) {
+		if q.follow.waited(true, c.cycle(true)) {
 			q.moves++
 		}
 	}
@@ -277,3 +304,67 @@ func (identity) EndWrite(_ *WriteEnd, freed []mapcache.Mapping) ([]mapcache.Mapp
 }
 
 func (identity) Free([]mapcache.Mapping) {}
+
+// TestFollowerChase: where each move sends the worker to the CPU the
+// thread left (the scheduler places a woken worker on the idle CPU), every
+// wait after a move is long, against a few without following. Each window
+// with following then ends as soon as it has failed, after
+// followWindow/followFloor moves, not after a move on each of its waits.
+func TestFollowerChase(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	moved := false
+	moves, windows := 0, 0
+	var c clock
+	f := &follower{move: func() bool { moves++; moved = true; c.now += moveCost; return true }}
+	const waits = 1_000_000
+	for range waits {
+		long := moved || rng.Float64() < 0.05
+		moved = false
+		wasOff := f.off > 0
+		f.waited(long, c.cycle(long))
+		if wasOff && f.off == 0 {
+			windows++ // following starts again
+		}
+	}
+	if f.fails != followMaxFails {
+		t.Errorf("fails %d after %d waits of chasing, want the cap %d", f.fails, waits, followMaxFails)
+	}
+	if max := (windows + 1) * (followWindow/followFloor + 1); moves > max {
+		t.Errorf("%d moves in %d windows with following, want at most %d", moves, windows, max)
+	}
+	t.Logf("%d moves in %d waits, %d windows with following", moves, waits, windows)
+}
+
+// TestFollowerNoShorterCycle: where following makes the waits short but
+// not the I/O (a cheap wake-up across the vCPUs: the worker now on the
+// thread's CPU takes the time the thread no longer sleeps), it stops as
+// where it does not pay, though its windows have few long waits.
+func TestFollowerNoShorterCycle(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	const cycle = 15_000 // ns, with following or without
+	var now int64
+	moves, longs := 0, 0
+	f := &follower{move: func() bool { moves++; now += moveCost / 4; return true }}
+	const waits = 1_000_000
+	for range waits {
+		// Without following 40% of the waits are long, with it 4%.
+		share := 0.4
+		if f.off == 0 && f.offWaits != 0 {
+			share = 0.04
+		}
+		long := rng.Float64() < share
+		if long {
+			longs++
+		}
+		now += cycle
+		f.waited(long, now)
+	}
+	if f.fails != followMaxFails {
+		t.Errorf("fails %d after %d waits that following did not shorten, want the cap %d", f.fails, waits, followMaxFails)
+	}
+	// At the cap one window of followWindow waits follows in
+	// followWindow << followMaxFails: its 4% of long waits move.
+	if max := waits / 1000; moves > max {
+		t.Errorf("%d moves in %d waits, want at most %d", moves, waits, max)
+	}
+}

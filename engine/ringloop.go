@@ -226,17 +226,26 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 	}
 	following := q.follow != nil && waitNr > 0 && q.inflightIOs() <= followDepth
 	long := false
+	var waitedNs int64
 	if err == nil && got < waitNr {
 		var t0 int64
 		if following {
 			t0 = q.eng.nowNs()
 		}
 		err = q.ring.Submit(waitNr-got, timeout)
-		long = following && q.eng.nowNs()-t0 > followAfter
+		if following {
+			waitedNs = q.eng.nowNs()
+			long = waitedNs-t0 > followAfter
+		}
 		got += q.reapAll()
 	}
-	if following && q.follow.waited(long) {
-		q.moves++
+	if following {
+		if waitedNs == 0 {
+			waitedNs = q.eng.nowNs()
+		}
+		if q.follow.waited(long, waitedNs) {
+			q.moves++
+		}
 	}
 	q.enters += q.ring.Enters() - enters
 	if q.spinCtl != nil {

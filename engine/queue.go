@@ -255,10 +255,11 @@ func (q *Queue) Submit(reqs ...*Request) error {
 		q.mappedNs = 0
 		q.start(r, now)
 		q.fill()
-		switch {
-		case q.submitEarly():
-			now = q.eng.nowNs()
-		case q.mappedNs != 0:
+		if entered, stamp := q.submitEarly(); entered {
+			if now = stamp; now == 0 {
+				now = q.eng.nowNs()
+			}
+		} else if q.mappedNs != 0 {
 			now = q.mappedNs
 		}
 	}

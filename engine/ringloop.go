@@ -150,19 +150,20 @@ func (q *Queue) adaptEager(ready bool) {
 // (Config.EagerSubmit, adapted by adaptEager). Completions it brings are
 // reaped at the next pump. A failed call leaves the I/O queued for the
 // next pump, which reports the error. It reports whether it entered the
-// kernel.
-func (q *Queue) submitEarly() bool {
+// kernel, and the clock read when it returned (0: none read).
+func (q *Queue) submitEarly() (bool, int64) {
 	if q.unsubmitted == 0 || q.inflightIOs()-q.unsubmitted >= q.eager {
-		return false
+		return false, 0
 	}
 	enters := q.ring.Enters()
 	err := q.ring.Submit(0, 0)
 	q.enters += q.ring.Enters() - enters
+	var now int64
 	if err == nil {
 		q.unsubmitted = 0
-		q.stampSubmitted()
+		now = q.stampSubmitted()
 	}
-	return true
+	return true, now
 }
 
 // yieldDepth is the number of I/Os in flight at which a queue about to
@@ -201,12 +202,13 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 	waitNr = min(waitNr, q.inflightIOs())
 	enters := q.ring.Enters()
 	var err error
+	var stamp int64 // a clock read after the submission, for its completions
 	if q.unsubmitted > 0 || waitNr == 0 {
 		err = q.ring.Submit(0, 0)
 		q.unsubmitted = 0
-		q.stampSubmitted()
+		stamp = q.stampSubmitted()
 	}
-	got := q.reapAll()
+	got := q.reapAt(stamp)
 	if waitNr > 0 && q.eagerMin > 0 {
 		q.adaptEager(got >= waitNr)
 	}
@@ -237,7 +239,7 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 			waitedNs = q.eng.nowNs()
 			long = waitedNs-t0 > followAfter
 		}
-		got += q.reapAll()
+		got += q.reapAt(waitedNs)
 	}
 	if following {
 		if waitedNs == 0 {
@@ -302,10 +304,11 @@ func (q *Queue) spin() bool {
 // stampSubmitted sets SubmitLatency of the requests whose first device
 // I/O the io_uring_enter that just returned handed to the kernel, as fio
 // takes its slat (the submission call included): one clock read per
-// enter, none per I/O.
-func (q *Queue) stampSubmitted() {
+// enter, none per I/O. It returns the reading (0: none was needed), which
+// serves what else happens before the next system call.
+func (q *Queue) stampSubmitted() int64 {
 	if len(q.unsent) == 0 {
-		return
+		return 0
 	}
 	now := q.eng.nowNs()
 	for i, r := range q.unsent {
@@ -313,19 +316,30 @@ func (q *Queue) stampSubmitted() {
 		q.unsent[i] = nil
 	}
 	q.unsent = q.unsent[:0]
+	return now
 }
 
 // reapAll completes every completion the ring has and returns how many.
+func (q *Queue) reapAll() int { return q.reapAt(0) }
+
+// reapAt is reapAll given a clock read since the ring was last entered
+// (0: none).
 //
 // The completions of one reap share one clock reading (q.reapNs), taken
 // when they were seen: the latency of each is measured to that moment,
-// which costs one clock read per batch instead of one or two per I/O.
-func (q *Queue) reapAll() int {
+// which costs one clock read per batch instead of one or two per I/O. The
+// first batch takes the reading given, when there is one: a reading
+// taken since the last system call sees the same completions.
+func (q *Queue) reapAt(now int64) int {
 	total := 0
 	for {
 		n := q.ring.Reap(q.cqes)
 		if n > 0 {
-			q.reapNs = q.eng.nowNs()
+			if now != 0 {
+				q.reapNs, now = now, 0
+			} else {
+				q.reapNs = q.eng.nowNs()
+			}
 		}
 		for i := range n {
 			q.complete(q.cqes[i])

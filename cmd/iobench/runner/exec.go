@@ -538,7 +538,7 @@ func (s *jobSetup) runWorkers(rc runCtx, groupID int) ([]*worker, time.Duration)
 	lv := rc.lv
 	lv.jobs.Add(int32(j.NumJobs))
 	for i := range workers {
-		w := &worker{eng: s.eng, setup: s, job: j, idx: i, lv: lv, stop: rc.stop,
+		w := &worker{epoch: time.Now(), eng: s.eng, setup: s, job: j, idx: i, lv: lv, stop: rc.stop,
 			status: rc.status, jobIdx: rc.jobIdx, groupID: groupID, logs: rc.logs, thread: rc.threadBase + i + 1,
 			abort: rc.abort}
 		workers[i] = w
@@ -748,6 +748,9 @@ func (m *measure) record(j *workloads.Job, r *engine.Request, d int) {
 // on its own engine queue until the job's runtime or region is used up,
 // an error stops it, or the user interrupts the run.
 type worker struct {
+	// epoch is when the worker was made: clock reads in the I/O loop are
+	// epoch plus the monotonic time since (clock).
+	epoch time.Time
 	eng   *engine.Engine
 	setup *jobSetup
 	files []*engine.File // the clone's files, in file order
@@ -1150,6 +1153,11 @@ func eagerSubmit(j *workloads.Job) int {
 	return -1
 }
 
+// clock is time.Now with one clock read instead of two: the wall clock
+// it carries is the epoch's advanced by the monotonic time since, which
+// is all the loop compares or logs.
+func (w *worker) clock() time.Time { return w.epoch.Add(time.Since(w.epoch)) }
+
 // submitFirst fills the queue to iodepth.
 func (w *worker) submitFirst() error {
 	now, submitted := time.Now(), 0
@@ -1243,7 +1251,7 @@ func (w *worker) loop() error {
 		w.unflushed = 0 // the wait handed everything queued to the kernel
 		// The clock is read once per reap, not per I/O: reading it costs
 		// more than anything else the loop does per I/O.
-		now := time.Now()
+		now := w.clock()
 		if w.pacer != nil {
 			w.pacer.now = now
 		}

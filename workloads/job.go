@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -723,10 +722,32 @@ func parseBool(v string) (bool, error) {
 	return false, fmt.Errorf("not a boolean (1/0, true/false, on/off)")
 }
 
-func parseInt(v string, lo, hi int) (int, error) {
-	n, err := strconv.Atoi(v)
+// parseInt reads an integer option as fio does (kb_base=1024).
+func parseInt(v string, lo, hi int) (int, error) { return parseIntBase(v, lo, hi, 1024) }
+
+// parseIntBase reads an integer option as fio reads one: decimal or 0x
+// hexadecimal, with an optional unit suffix in kb_base's units
+// (iodepth=0x20 is 32, rate_iops=1k is 1024), a sign allowed. A fraction
+// or trailing text, which fio drops without a word (iodepth=1.5 is 1
+// there), is refused.
+func parseIntBase(v string, lo, hi int, kbBase uint64) (int, error) {
+	s := strings.TrimSpace(v)
+	neg := false
+	if rest, ok := strings.CutPrefix(s, "-"); ok {
+		neg, s = true, rest
+	} else {
+		s = strings.TrimPrefix(s, "+")
+	}
+	if s == "" || s[0] < '0' || s[0] > '9' || strings.Contains(s, ".") {
+		return 0, fmt.Errorf("not an integer")
+	}
+	u, err := parseSizeBase(s, kbBase)
 	if err != nil {
 		return 0, fmt.Errorf("not an integer")
+	}
+	n := int(min(u, 1<<40)) // past any bound: refused below
+	if neg {
+		n = -n
 	}
 	if n < lo || n > hi {
 		return 0, fmt.Errorf("want %d..%d", lo, hi)

@@ -86,13 +86,13 @@ var options = []Option{
 		}},
 	{Name: "rwmixread", Arg: "pct", Default: "50", Help: "read share of rw and randrw, percent", kind: kindFloat,
 		set: func(j *Job, v string) error {
-			p, err := parsePct(v)
+			p, err := parseMix(j, v)
 			j.RWMixRead = p
 			return err
 		}, get: func(j *Job) string { return strconv.FormatFloat(j.RWMixRead, 'g', -1, 64) }},
 	{Name: "rwmixwrite", Arg: "pct", Default: "50", Help: "write share of rw and randrw, percent", kind: kindFloat,
 		set: func(j *Job, v string) error {
-			p, err := parsePct(v)
+			p, err := parseMix(j, v)
 			j.RWMixRead = 100 - p
 			return err
 		}, get: func(j *Job) string { return strconv.FormatFloat(100-j.RWMixRead, 'g', -1, 64) }},
@@ -1523,8 +1523,23 @@ func parseIntPair(v string) ([2]int, bool, error) {
 // field that field points to.
 func intOption(name, arg, def, help string, lo, hi int, field func(*Job) *int) Option {
 	return Option{Name: name, Arg: arg, Default: def, Help: help, kind: kindInt,
-		set: func(j *Job, v string) (err error) { *field(j), err = parseInt(v, lo, hi); return },
+		set: func(j *Job, v string) (err error) { *field(j), err = parseIntBase(v, lo, hi, j.KBBase); return },
 		get: func(j *Job) string { return strconv.Itoa(*field(j)) }}
+}
+
+// parseMix reads rwmixread or rwmixwrite: a whole percentage, as fio's
+// integer (rwmixread=0x20 is 32). fio drops a fraction without a word
+// (rwmixread=33.3 reads 33% there), so one is refused, naming fio's
+// reading.
+func parseMix(j *Job, v string) (float64, error) {
+	n, err := parseIntBase(v, 0, 100, j.KBBase)
+	if err == nil {
+		return float64(n), nil
+	}
+	if p, perr := parsePct(v); perr == nil {
+		return 0, fmt.Errorf("%q: fio reads a whole percentage (%d there): give %d", v, int(p), int(p))
+	}
+	return 0, fmt.Errorf("%q is not a percentage (0..100)", v)
 }
 
 // countOption is intOption for a count that fio reads as a value with an

@@ -1,0 +1,60 @@
+package workloads
+
+import (
+	"strings"
+	"testing"
+)
+
+// Cases found by comparing iobench's reading of generated job files with
+// fio 3.33's (fio --parse-only --debug=parse prints each value it reads).
+
+// parseOne parses a job file of one job with body as its options.
+func parseOne(t *testing.T, body string) (*Job, error) {
+	t.Helper()
+	f, err := Parse(strings.NewReader("[j]\nioengine=null\nsize=1m\n"+body+"\n"), "parity.fio")
+	if err != nil {
+		return nil, err
+	}
+	return &f.Jobs[0], nil
+}
+
+// TestParityIntSyntax: fio reads an integer option as it reads a size:
+// decimal or 0x hexadecimal with an optional unit suffix (iodepth=0x10 is
+// 16, rate_iops=1k 1024, in kb_base's units), and rwmixread too. iobench
+// called these "not an integer".
+func TestParityIntSyntax(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		get  func(*Job) float64
+		want float64
+	}{
+		{"iodepth=0x10", func(j *Job) float64 { return float64(j.IODepth) }, 16},
+		{"iodepth=+3", func(j *Job) float64 { return float64(j.IODepth) }, 3},
+		{"numjobs=0x2", func(j *Job) float64 { return float64(j.NumJobs) }, 2},
+		{"loops=1k", func(j *Job) float64 { return float64(j.Loops) }, 1024},
+		{"kb_base=1000\nloops=1k", func(j *Job) float64 { return float64(j.Loops) }, 1000},
+		{"nrfiles=0x3", func(j *Job) float64 { return float64(j.NrFiles) }, 3},
+		{"rate_iops=1k", func(j *Job) float64 { return float64(j.RateIOPS[0]) }, 1024},
+		{"rwmixread=0x20", func(j *Job) float64 { return j.RWMixRead }, 32},
+		{"rwmixwrite=0x20", func(j *Job) float64 { return j.RWMixRead }, 68},
+	} {
+		j, err := parseOne(t, c.body)
+		if err != nil {
+			t.Errorf("%q: %v", c.body, err)
+			continue
+		}
+		if got := c.get(j); got != c.want {
+			t.Errorf("%q: read %g, fio reads %g", c.body, got, c.want)
+		}
+	}
+	// What fio truncates without a word (iodepth=1.5 is 1 there,
+	// rwmixread=33.3 is 33) or reads as garbage is refused, saying so.
+	for _, body := range []string{"iodepth=1.5", "iodepth=4x", "iodepth=0x", "iodepth=1e2", "rwmixread=33.3", "rwmixread=0x65", "numjobs=-1"} {
+		if _, err := parseOne(t, body); err == nil {
+			t.Errorf("%q accepted", body)
+		}
+	}
+	if _, err := parseOne(t, "rwmixread=33.3"); err == nil || !strings.Contains(err.Error(), "give 33") {
+		t.Errorf("rwmixread=33.3: %v, want a message naming fio's 33", err)
+	}
+}

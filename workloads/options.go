@@ -1117,9 +1117,10 @@ func parsePct(v string) (float64, error) {
 }
 
 // ParseSize parses a size the way fio does by default (kb_base=1024):
-// "4096", "4k" and "4kb" are 4096: k, m, g, t, p suffixes are powers of
-// 1024, with or without a trailing "b"; with an "ib" ("4KiB") they are
-// powers of 1000, as fio has them. "1.5g" is allowed.
+// "4096", "4k", "4ki" and "4kb" are 4096: k, m, g, t, p suffixes are
+// powers of 1024, with or without a trailing "b" or "i"; with an "ib"
+// ("4KiB") they are powers of 1000, as fio 3.33 has them. "1.5g" is
+// allowed.
 func ParseSize(v string) (uint64, error) { return parseSizeBase(v, 1024) }
 
 // parseSize parses a size in the job's kb_base.
@@ -1143,8 +1144,11 @@ func parseSizeBase(v string, kbBase uint64) (uint64, error) {
 	for i < len(s) && (s[i] >= '0' && s[i] <= '9' || s[i] == '.') {
 		i++
 	}
+	// Only a unit ending in "ib" (kib, MiB) takes the other base: fio
+	// 3.33 reads "ki" and "mi" as it reads "k" and "m" (4ki is 4096 at
+	// kb_base=1024, 4000 at 1000), whatever its HOWTO's table says.
 	num, unit := s[:i], strings.TrimSuffix(s[i:], "b")
-	iec := strings.HasSuffix(unit, "i")
+	iec := unit != s[i:] && strings.HasSuffix(unit, "i")
 	unit = strings.TrimSuffix(unit, "i")
 	f, err := strconv.ParseFloat(num, 64)
 	if err != nil {

@@ -58,3 +58,24 @@ func TestParityIntSyntax(t *testing.T) {
 		t.Errorf("rwmixread=33.3: %v, want a message naming fio's 33", err)
 	}
 }
+
+// TestParitySizeUnits: fio 3.33 swaps a unit's base only for a suffix
+// ending in "ib" (4kib is 4000 at the default kb_base=1024, 4096 at
+// 1000); "4ki" and "1Mi" are read as "4k" and "1m". iobench read 4ki as
+// 4000 and size=1mi as 1000000. Values are fio --debug=parse's.
+func TestParitySizeUnits(t *testing.T) {
+	fio := map[uint64]map[string]uint64{
+		1024: {"4k": 4096, "4ki": 4096, "4kib": 4000, "4KiB": 4000, "4kb": 4096, "4KB": 4096, "1mi": 1 << 20, "1Mi": 1 << 20,
+			"1mib": 1000000, "2MB": 2 << 20, "1gi": 1 << 30, "1Gib": 1000000000, "512b": 512, "3Ki": 3072},
+		1000: {"4k": 4000, "4ki": 4000, "4kib": 4096, "4KiB": 4096, "4kb": 4000, "4KB": 4000, "1mi": 1000000, "1Mi": 1000000,
+			"1mib": 1 << 20, "2MB": 2000000, "1gi": 1000000000, "1Gib": 1 << 30, "512b": 512, "3Ki": 3000},
+	}
+	for kb, m := range fio {
+		for v, want := range m {
+			got, err := parseSizeBase(v, kb)
+			if err != nil || got != want {
+				t.Errorf("kb_base=%d %s: %d, %v; fio reads %d", kb, v, got, err, want)
+			}
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -397,7 +398,7 @@ func (j *Job) Set(key, value string) error {
 		j.raw = map[string]string{}
 	}
 	j.set[o.Name] = true
-	if o.kind == kindSize {
+	if o.kind == kindSize || o.Name == "rw" { // rw=read:8k holds a size
 		j.raw[o.Name] = value
 	}
 	if o.Name == "kb_base" {
@@ -701,16 +702,26 @@ func (j *Job) String() string {
 	return b.String()
 }
 
-// Values returns the options set, in table order, for reports.
+// Values returns the options set, in table order, for reports and
+// command lines. Sizes are written in units of 1024 (4k, 1m); in a job
+// with kb_base=1000, where fio and iobench read 4k as 4000, they are
+// written 4kib, 1mib, which read back as 4096 and 1048576 there.
 func (j *Job) Values() [][2]string {
 	var out [][2]string
 	for _, o := range Options() {
 		if j.set[o.Name] {
-			out = append(out, [2]string{o.Name, o.get(j)})
+			v := o.get(j)
+			if j.KBBase == 1000 && (o.kind == kindSize || o.Name == "rw") {
+				v = binaryUnit.ReplaceAllString(v, "${1}ib")
+			}
+			out = append(out, [2]string{o.Name, v})
 		}
 	}
 	return out
 }
+
+// binaryUnit matches a size sizeString wrote with a unit of 1024.
+var binaryUnit = regexp.MustCompile(`(\d[kmgt])\b`)
 
 func parseBool(v string) (bool, error) {
 	switch strings.ToLower(v) {

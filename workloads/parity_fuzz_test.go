@@ -1,6 +1,9 @@
 package workloads
 
 import (
+	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -78,4 +81,64 @@ func TestParitySizeUnits(t *testing.T) {
 			}
 		}
 	}
+}
+
+// roundTrip sets each of j's Values on a fresh job, as a command line
+// built from them (--showcmd, fio --showcmd, compare's fio command) is
+// read back, and returns where the two jobs' values differ.
+func roundTrip(j *Job) (string, bool) {
+	k := NewJob(j.Name)
+	for _, kv := range j.Values() {
+		if err := k.Set(kv[0], kv[1]); err != nil {
+			var n *Notice
+			if !errors.As(err, &n) {
+				return fmt.Sprintf("%s=%s: %v", kv[0], kv[1], err), false
+			}
+		}
+	}
+	a, b := j.Values(), k.Values()
+	if !slices.Equal(a, b) {
+		return fmt.Sprintf("%v\nread back as\n%v", a, b), false
+	}
+	return "", true
+}
+
+// TestParityKBBaseValues: a job with kb_base=1000 listed its sizes in
+// units of 1024 (size=1mib as 1m), which that job's kb_base reads as
+// 1000000: --showcmd and the fio command line of compare changed the
+// job. They are written 1mib there.
+func TestParityKBBaseValues(t *testing.T) {
+	for _, body := range []string{
+		"kb_base=1000\nsize=1mib\nbs=4kib\nrw=read:8kib",
+		"kb_base=1000\nsize=2m\nbssplit=4kib/50:64kib/50\noffset=1mib",
+		"size=1mib\nkb_base=1000\nbsrange=4kib-16kib\nrate=1m,2mib",
+	} {
+		j, err := parseOne(t, body)
+		if err != nil {
+			t.Fatalf("%q: %v", body, err)
+		}
+		if d, ok := roundTrip(j); !ok {
+			t.Errorf("%q: %s", body, d)
+		}
+	}
+}
+
+// FuzzParseJobFile: a job file that parses gives jobs whose Values, read
+// back as a command line built from them is, give the same jobs (the
+// property --showcmd and compare's fio command line rely on).
+func FuzzParseJobFile(f *testing.F) {
+	f.Add("[j]\nkb_base=1000\nsize=1mib\nbs=4kib\nrw=read:8kib\n")
+	f.Add("[global]\nsize=2m\n[a]\niodepth=0x10\nrwmixread=0x20\nrw=randrw:8\n[b]\nstonewall\nbs=4ki,8k\n")
+	f.Add("[j]\nbsrange=4k-16k,8k:32k\nbssplit=4k/50:8k/50\nrate_iops=1k\nloops=0x2\n")
+	f.Fuzz(func(t *testing.T, src string) {
+		file, err := Parse(strings.NewReader(src), "fuzz.fio")
+		if err != nil {
+			return
+		}
+		for i := range file.Jobs {
+			if d, ok := roundTrip(&file.Jobs[i]); !ok {
+				t.Fatalf("job %d: %s", i, d)
+			}
+		}
+	})
 }

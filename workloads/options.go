@@ -135,6 +135,12 @@ var options = []Option{
 		get: func(j *Job) string { return pctOrSize(j.Offset, j.OffsetPct) }},
 	{Name: "offset_increment", Arg: "size", Default: "0", Help: "clone n starts at offset + n*offset_increment", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.OffsetIncrement, err = j.parseSize(v); return },
+		refuse: func(v string) string {
+			if strings.HasSuffix(strings.TrimSpace(v), "%") {
+				return "not implemented: a percentage of the target (give bytes, e.g. 64m)"
+			}
+			return ""
+		},
 		get: func(j *Job) string { return sizeString(j.OffsetIncrement) }},
 	{Name: "io_size", Arg: "size", Help: "bytes to transfer per pass, wrapping over the region (default: size); alias io_limit", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.IOSize, err = j.parseSize(v); return },
@@ -152,8 +158,10 @@ var options = []Option{
 	{Name: "blockalign", Arg: "size", Help: "alignment of random offsets (default: the smallest block size); fio's per-direction form reads,writes,trims is taken when the values given agree; alias ba", kind: kindSize,
 		set: setBlockAlign,
 		get: func(j *Job) string { return sizeString(j.BlockAlign) }},
-	{Name: "bsrange", Arg: "lo-hi[,lo-hi]", Help: "block sizes drawn from a range, in multiples of lo (reads,writes), bounds in either order; bs=lo-hi does the same", kind: kindSize,
-		set: setBS, get: func(j *Job) string { return bsString(j) }},
+	{Name: "bsrange", Arg: "lo-hi[,lo-hi]", Help: "block sizes drawn from a range, in multiples of lo (reads,writes, separated by , or / as in fio), bounds in either order; bs=lo-hi does the same", kind: kindSize,
+		// fio's ranges (its irange) separate the directions' ranges
+		// with , or /: bsrange=4k-16k/8k-32k.
+		set: func(j *Job, v string) error { return setBS(j, strings.ReplaceAll(v, "/", ",")) }, get: func(j *Job) string { return bsString(j) }},
 	{Name: "runtime", Arg: "time", Help: "stop after this long (seconds unless a unit is given)", kind: kindTime,
 		set: func(j *Job, v string) (err error) { j.Runtime, err = ParseTime(v); return },
 		get: func(j *Job) string { return timeString(j.Runtime) }},
@@ -399,6 +407,12 @@ var options = []Option{
 	intOption("thinktime_blocks", "n", "1", "I/Os between thinktime pauses", 1, math.MaxInt32, func(j *Job) *int { return &j.ThinkBlocks }),
 	{Name: "startdelay", Arg: "time", Help: "wait this long before the job starts", kind: kindTime,
 		set: func(j *Job, v string) (err error) { j.StartDelay, err = ParseTime(v); return },
+		refuse: func(v string) string {
+			if _, _, ok := cutRange(v); ok {
+				return "not implemented: a range (fio's random delay for each clone, lo-hi or lo:hi): give one time"
+			}
+			return ""
+		},
 		get: func(j *Job) string { return timeString(j.StartDelay) }},
 	boolOption("exitall_on_error", "bool", "", "when this job fails, stop every job of the run", kindBool, func(j *Job) *bool { return &j.ExitAllOnError }),
 	boolOption("refill_buffers", "bool", "", "fresh random data in every write buffer", kindBool, func(j *Job) *bool { return &j.Buffers.Refill }),

@@ -142,3 +142,27 @@ func FuzzParseJobFile(f *testing.F) {
 		}
 	})
 }
+
+// TestParityRanges: fio separates bsrange's two ranges with , or / (its
+// irange); iobench called 4k-16k/8k-32k a bad size. startdelay=lo-hi (a
+// random delay per clone) and offset_increment=N% (a share of the
+// target), which fio takes, were refused as a bad time unit "-3" and a
+// bad size unit "%": they are refused by name, saying what is missing.
+func TestParityRanges(t *testing.T) {
+	j, err := parseOne(t, "bsrange=4k-16k/8k-32k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := [2][2]uint64{{4 << 10, 16 << 10}, {8 << 10, 32 << 10}}; j.BSRange != want {
+		t.Errorf("bsrange=4k-16k/8k-32k: %v, fio reads %v", j.BSRange, want)
+	}
+	for _, body := range []string{"startdelay=1-3", "startdelay=1s:2s", "offset_increment=10%"} {
+		_, err := parseOne(t, body)
+		if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "not implemented") {
+			t.Errorf("%q: %v, want a refusal by name", body, err)
+		}
+	}
+	if j, err := parseOne(t, "startdelay=2s\noffset_increment=64k"); err != nil || j.StartDelay != 2e9 || j.OffsetIncrement != 64<<10 {
+		t.Errorf("startdelay=2s offset_increment=64k: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package mapper_test
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -241,5 +242,94 @@ func TestExt4ErrorsSayExt4Once(t *testing.T) {
 	_, err = mapper.NewExt4(0, short, 1<<20, mapper.Ext4Options{})
 	if err == nil || !strings.HasPrefix(err.Error(), "ext4: ") || strings.Contains(err.Error(), "ext4: ext4:") {
 		t.Errorf("image shorter than its device: %v", err)
+	}
+}
+
+// TestExt4InlineFileLargerThanItsData: mkfs.ext4 -d with inline_data makes
+// a file that is all hole ("truncate -s") an inline-data inode whose size
+// is far past its 60 bytes of inline data. e2fsck finds it clean and the
+// kernel reads the bytes past the inline data as zeros; the mapper serves
+// the same (it refused the file as corrupt), a short one still reads its
+// bytes, and a read at any offset of the file, through the engine or the
+// filesystem reader, is zeros past the inline data.
+func TestExt4InlineFileLargerThanItsData(t *testing.T) {
+	if _, err := exec.LookPath("mkfs.ext4"); err != nil {
+		t.Skipf("needs mkfs.ext4: %v", err)
+	}
+	const holeSize = 7015583
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "hole"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(filepath.Join(src, "hole"), holeSize); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "small"), []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	img := filepath.Join(t.TempDir(), "fs.img")
+	if err := os.WriteFile(img, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(img, 32<<20); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mkfs.ext4", "-q", "-F", "-b", "4096", "-O", "inline_data", "-d", src, img).CombinedOutput(); err != nil {
+		t.Fatalf("mkfs.ext4: %v: %s", err, out)
+	}
+	m := newExt4OnImage(t, img, mapper.Ext4Options{})
+	in, err := m.FS().Lookup("/hole", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !in.HasInlineData() || in.Size != holeSize {
+		t.Skipf("this mkfs.ext4 made /hole without inline data (flags %#x, %d bytes): nothing to check", in.Flags, in.Size)
+	}
+	d, err := device.Open(img, device.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	e, err := engine.New(engine.Config{Devices: []*device.Device{d}, Mapper: m, ArenaBytes: 4 << 20})
+	if err != nil {
+		t.Skipf("io_uring unavailable: %v", err)
+	}
+	defer e.Close()
+	f, err := e.Open("/hole", engine.FileOptions{})
+	if err != nil {
+		t.Fatalf("open an inline file larger than its inline data: %v", err)
+	}
+	defer f.Close()
+	if f.Size() != holeSize {
+		t.Fatalf("size %d, want %d", f.Size(), holeSize)
+	}
+	buf := e.Buffer(1 << 20)
+	defer e.PutBuffer(buf)
+	for off := uint64(0); off < holeSize; off += uint64(len(buf)) {
+		for i := range buf {
+			buf[i] = 0xa5
+		}
+		n, err := f.ReadAt(buf, int64(off))
+		if err != nil && !errors.Is(err, io.EOF) {
+			t.Fatalf("read at %d: %v", off, err)
+		}
+		if want := min(uint64(len(buf)), holeSize-off); uint64(n) != want || !bytes.Equal(buf[:n], make([]byte, n)) {
+			t.Fatalf("read at %d: %d bytes, zeros %v; want %d zeros", off, n, bytes.Equal(buf[:n], make([]byte, n)), want)
+		}
+	}
+	p := make([]byte, 100)
+	for _, off := range []uint64{0, 50, 4096, holeSize - 100} {
+		p[0] = 1
+		if n, err := m.FS().ReadFileAt(in, nil, p, off); n != len(p) || err != nil || !bytes.Equal(p, make([]byte, len(p))) {
+			t.Fatalf("ReadFileAt(%d) = %d, %v, zeros %v", off, n, err, bytes.Equal(p, make([]byte, len(p))))
+		}
+	}
+	small, err := e.Open("/small", engine.FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer small.Close()
+	if n, err := small.ReadAt(buf[:4096], 0); n != 5 || string(buf[:5]) != "hello" || (err != nil && !errors.Is(err, io.EOF)) {
+		t.Fatalf("small: %d bytes %q, %v", n, buf[:n], err)
 	}
 }

@@ -227,7 +227,9 @@ type Job struct {
 	// RateIOPS I/Os per second, RateMin fails the job below that many
 	// bytes/s over a second; RatePoisson spaces capped I/Os with
 	// exponential gaps. ThinkTime pauses after every ThinkBlocks I/Os
-	// (ThinkSpin of it on the CPU). StartDelay delays the job's start.
+	// (ThinkSpin of it on the CPU). StartDelay delays the job's start;
+	// with StartDelayMax above it (fio's startdelay=lo-hi), each clone
+	// starts after its own random delay between the two.
 	Rate, RateMin  [2]uint64
 	RateIOPS       [2]int
 	RatePoisson    bool
@@ -235,6 +237,7 @@ type Job struct {
 	ThinkSpin      time.Duration
 	ThinkBlocks    int
 	StartDelay     time.Duration
+	StartDelayMax  time.Duration
 	ExitAllOnError bool
 	// LatencyTarget, when set, searches for the deepest queue (up to
 	// iodepth) at which LatencyPercentile of the I/Os in each

@@ -405,15 +405,31 @@ var options = []Option{
 		set: func(j *Job, v string) (err error) { j.ThinkSpin, err = parseDuration(v, time.Microsecond); return },
 		get: func(j *Job) string { return strconv.FormatInt(j.ThinkSpin.Microseconds(), 10) }},
 	intOption("thinktime_blocks", "n", "1", "I/Os between thinktime pauses", 1, math.MaxInt32, func(j *Job) *int { return &j.ThinkBlocks }),
-	{Name: "startdelay", Arg: "time", Help: "wait this long before the job starts", kind: kindTime,
-		set: func(j *Job, v string) (err error) { j.StartDelay, err = ParseTime(v); return },
-		refuse: func(v string) string {
-			if _, _, ok := cutRange(v); ok {
-				return "not implemented: a range (fio's random delay for each clone, lo-hi or lo:hi): give one time"
+	{Name: "startdelay", Arg: "time", Help: "wait this long before the job starts; a range lo-hi (or lo:hi): each clone waits a random time in it", kind: kindTime,
+		set: func(j *Job, v string) (err error) {
+			lo, hi, ok := cutRange(v)
+			if !ok {
+				j.StartDelay, err = ParseTime(v)
+				j.StartDelayMax = j.StartDelay
+				return err
 			}
-			return ""
+			if j.StartDelay, err = ParseTime(lo); err != nil {
+				return err
+			}
+			if j.StartDelayMax, err = ParseTime(hi); err != nil {
+				return err
+			}
+			if j.StartDelayMax < j.StartDelay {
+				return fmt.Errorf("the range's end %s is before its start %s", hi, lo)
+			}
+			return nil
 		},
-		get: func(j *Job) string { return timeString(j.StartDelay) }},
+		get: func(j *Job) string {
+			if j.StartDelayMax > j.StartDelay {
+				return timeString(j.StartDelay) + "-" + timeString(j.StartDelayMax)
+			}
+			return timeString(j.StartDelay)
+		}},
 	boolOption("exitall_on_error", "bool", "", "when this job fails, stop every job of the run", kindBool, func(j *Job) *bool { return &j.ExitAllOnError }),
 	boolOption("refill_buffers", "bool", "", "fresh random data in every write buffer", kindBool, func(j *Job) *bool { return &j.Buffers.Refill }),
 	boolOption("zero_buffers", "bool", "", "write zeros", kindBool, func(j *Job) *bool { return &j.Buffers.Zero }),

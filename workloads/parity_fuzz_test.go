@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Cases found by comparing iobench's reading of generated job files with
@@ -144,10 +145,10 @@ func FuzzParseJobFile(f *testing.F) {
 }
 
 // TestParityRanges: fio separates bsrange's two ranges with , or / (its
-// irange); iobench called 4k-16k/8k-32k a bad size. startdelay=lo-hi (a
-// random delay per clone) and offset_increment=N% (a share of the
-// target), which fio takes, were refused as a bad time unit "-3" and a
-// bad size unit "%": they are refused by name, saying what is missing.
+// irange); iobench called 4k-16k/8k-32k a bad size. startdelay=lo-hi or
+// lo:hi is fio's random delay for each clone (iobench called "-3" a bad
+// time unit); offset_increment=N% (a share of the target), which fio
+// takes, is refused by name, saying what is missing.
 func TestParityRanges(t *testing.T) {
 	j, err := parseOne(t, "bsrange=4k-16k/8k-32k")
 	if err != nil {
@@ -156,7 +157,31 @@ func TestParityRanges(t *testing.T) {
 	if want := [2][2]uint64{{4 << 10, 16 << 10}, {8 << 10, 32 << 10}}; j.BSRange != want {
 		t.Errorf("bsrange=4k-16k/8k-32k: %v, fio reads %v", j.BSRange, want)
 	}
-	for _, body := range []string{"startdelay=1-3", "startdelay=1s:2s", "offset_increment=10%"} {
+	for body, want := range map[string][2]time.Duration{
+		"startdelay=1-3": {time.Second, 3 * time.Second}, "startdelay=500ms:2s": {500 * time.Millisecond, 2 * time.Second},
+		"startdelay=2": {2 * time.Second, 2 * time.Second},
+	} {
+		j, err := parseOne(t, body)
+		if err != nil || j.StartDelay != want[0] || j.StartDelayMax != want[1] {
+			t.Errorf("%q: %v-%v (%v), want %v-%v", body, j.StartDelay, j.StartDelayMax, err, want[0], want[1])
+			continue
+		}
+		// What --showcmd writes reads back the same.
+		written := ""
+		for _, kv := range j.Values() {
+			if kv[0] == "startdelay" {
+				written = kv[1]
+			}
+		}
+		k, err := parseOne(t, "startdelay="+written)
+		if err != nil || k.StartDelay != j.StartDelay || k.StartDelayMax != j.StartDelayMax {
+			t.Errorf("%q: written %q, read back %v-%v (%v)", body, written, k.StartDelay, k.StartDelayMax, err)
+		}
+	}
+	if _, err := parseOne(t, "startdelay=3-1"); err == nil || !strings.Contains(err.Error(), "before its start") {
+		t.Errorf("startdelay=3-1: %v, want the range's end before its start", err)
+	}
+	for _, body := range []string{"offset_increment=10%"} {
 		_, err := parseOne(t, body)
 		if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "not implemented") {
 			t.Errorf("%q: %v, want a refusal by name", body, err)

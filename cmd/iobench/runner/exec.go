@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"math/bits"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"strconv"
@@ -527,11 +528,13 @@ func (s *jobSetup) prepare() error {
 // time they took.
 func (s *jobSetup) runWorkers(rc runCtx, groupID int) ([]*worker, time.Duration) {
 	j := s.job
-	if j.StartDelay > 0 {
-		wait(time.Now().Add(j.StartDelay), 0, func() bool {
-			return interrupted.Load() || rc.stop != nil && rc.stop.Load() || rc.abort != nil && rc.abort.Load()
-		})
+	stopped := func() bool {
+		return interrupted.Load() || rc.stop != nil && rc.stop.Load() || rc.abort != nil && rc.abort.Load()
 	}
+	if j.StartDelay > 0 {
+		wait(time.Now().Add(j.StartDelay), 0, stopped)
+	}
+	delays := cloneDelays(j)
 	start := time.Now()
 	workers := make([]*worker, j.NumJobs)
 	var wg sync.WaitGroup
@@ -542,15 +545,34 @@ func (s *jobSetup) runWorkers(rc runCtx, groupID int) ([]*worker, time.Duration)
 			status: rc.status, jobIdx: rc.jobIdx, groupID: groupID, logs: rc.logs, thread: rc.threadBase + i + 1,
 			abort: rc.abort}
 		workers[i] = w
+		delay := delays[i]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer lv.jobs.Add(-1)
+			if delay > 0 {
+				wait(time.Now().Add(delay), 0, stopped)
+				w.epoch = time.Now()
+			}
 			w.run()
 		}()
 	}
 	wg.Wait()
 	return workers, time.Since(start)
+}
+
+// cloneDelays returns how long each clone of j waits after the job's
+// startdelay: with a range (startdelay=lo-hi) a random time up to hi-lo
+// for each, drawn from the job's seed as its offsets are; otherwise none.
+func cloneDelays(j *workloads.Job) []time.Duration {
+	delays := make([]time.Duration, j.NumJobs)
+	if j.StartDelayMax > j.StartDelay {
+		rng := rand.New(rand.NewPCG(j.RandSeed, 0x5eed_de1a7))
+		for i := range delays {
+			delays[i] = time.Duration(rng.Int64N(int64(j.StartDelayMax-j.StartDelay) + 1))
+		}
+	}
+	return delays
 }
 
 // results makes the reports of a job's clones from what they measured:

@@ -5,12 +5,14 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/iobench/iobench/engine"
+	"github.com/iobench/iobench/workloads"
 )
 
 // scheduleGaps returns the gaps (s) between the times the pacer of a job
@@ -115,6 +117,36 @@ func TestThinkTimeAndStartDelay(t *testing.T) {
 	spin, sleep := num(t, j, "iobench", "cpu_us_per_io")*20, num(t, jobs[0], "iobench", "cpu_us_per_io")*20
 	if spin < 30000 || spin < 3*sleep {
 		t.Errorf("CPU of the job's thread: %.0f µs spinning, %.0f µs sleeping", spin, sleep)
+	}
+}
+
+// TestStartDelayRange: startdelay=lo-hi (fio's random delay for each
+// clone) gives each clone its own delay in [lo, hi], the same for the
+// same seed; a run waits at least lo and about hi at most.
+func TestStartDelayRange(t *testing.T) {
+	nj := workloads.NewJob("d")
+	j := &nj
+	j.NumJobs, j.StartDelay, j.StartDelayMax = 8, 100*time.Millisecond, 300*time.Millisecond
+	a, b := cloneDelays(j), cloneDelays(j)
+	if !slices.Equal(a, b) {
+		t.Errorf("delays %v, then %v for the same seed", a, b)
+	}
+	if slices.Min(a) == slices.Max(a) {
+		t.Errorf("every clone waits %v", a[0])
+	}
+	for i, d := range a {
+		if d < 0 || d > j.StartDelayMax-j.StartDelay {
+			t.Errorf("clone %d waits %v after startdelay's %v: outside the range's %v", i, d, j.StartDelay, j.StartDelayMax-j.StartDelay)
+		}
+	}
+	j.StartDelayMax = j.StartDelay
+	if d := cloneDelays(j); slices.Max(d) != 0 {
+		t.Errorf("one startdelay, clones wait %v more", d)
+	}
+	start := time.Now()
+	jsonRunOf(t, "--name=t", "--rw=read", "--number_ios=4", "--numjobs=3", "--startdelay=200ms-400ms")
+	if el := time.Since(start); el < 200*time.Millisecond || el > 5*time.Second {
+		t.Errorf("run took %v with startdelay=200ms-400ms", el)
 	}
 }
 

@@ -138,8 +138,11 @@ type Job struct {
 	// SizePct and OffsetPct, when > 0, are size and offset as
 	// percentages of the target, resolved by ResolvePct.
 	SizePct, OffsetPct float64
-	// OffsetIncrement moves clone n's region by n*OffsetIncrement.
-	OffsetIncrement uint64
+	// OffsetIncrement moves clone n's region by n*OffsetIncrement;
+	// OffsetIncrementPct, when > 0, gives it as a percentage of the
+	// target, resolved by ResolvePct.
+	OffsetIncrement    uint64
+	OffsetIncrementPct float64
 	// IOSize is the bytes per pass (io_size), wrapping over the region;
 	// 0: the region's size. NumberIOs stops the job after that many
 	// I/Os (0: no limit).
@@ -604,8 +607,8 @@ func (j *Job) Validate() error {
 		if j.Mapper != "linear" {
 			bad("mapper=%s runs on one file: the job has %d (several files need mapper=linear)", j.Mapper, n)
 		}
-		if j.SizePct > 0 || j.OffsetPct > 0 {
-			bad("size and offset as percentages take one target: the job has %d files", n)
+		if j.HasPct() {
+			bad("size, offset and offset_increment as percentages take one target: the job has %d files", n)
 		}
 	}
 	if j.OpenFiles > 0 && j.OpenFiles < j.NumFiles() {
@@ -632,7 +635,7 @@ func (j *Job) Validate() error {
 			j.note(fmt.Sprintf("loops=%d with verify: the written blocks are read back once, after the last loop (fio reads them back after each loop)", j.Loops))
 		}
 		switch {
-		case j.NumJobs <= 1 || j.OffsetIncrement != 0:
+		case j.NumJobs <= 1 || j.OffsetIncrement != 0 || j.OffsetIncrementPct > 0:
 		case j.Filename != "":
 			j.note(fmt.Sprintf("numjobs=%d with verify on one target: each clone writes and reads back its own 1/%d of the region, so that none checks blocks another overwrote (fio's clones each write the whole region, and fio warns that their verify may fail)", j.NumJobs, j.NumJobs))
 		case !j.NamesFiles():
@@ -650,8 +653,13 @@ func (j *Job) Validate() error {
 	return errors.Join(errs...)
 }
 
-// ResolvePct turns size=N% and offset=N% into bytes of a target of
-// targetBytes, rounded down to the smallest block size.
+// HasPct reports whether the job gives size, offset or offset_increment
+// as a percentage of its target (ResolvePct).
+func (j *Job) HasPct() bool { return j.SizePct > 0 || j.OffsetPct > 0 || j.OffsetIncrementPct > 0 }
+
+// ResolvePct turns size=N%, offset=N% and offset_increment=N% into bytes
+// of a target of targetBytes, rounded down to the smallest block size (as
+// fio aligns them).
 func (j *Job) ResolvePct(targetBytes uint64) {
 	unit := max(j.MinBS(), 1)
 	if j.SizePct > 0 {
@@ -659,6 +667,9 @@ func (j *Job) ResolvePct(targetBytes uint64) {
 	}
 	if j.OffsetPct > 0 {
 		j.Offset = uint64(float64(targetBytes)*j.OffsetPct/100) / unit * unit
+	}
+	if j.OffsetIncrementPct > 0 {
+		j.OffsetIncrement = uint64(float64(targetBytes)*j.OffsetIncrementPct/100) / unit * unit
 	}
 }
 

@@ -133,15 +133,12 @@ var options = []Option{
 			return
 		},
 		get: func(j *Job) string { return pctOrSize(j.Offset, j.OffsetPct) }},
-	{Name: "offset_increment", Arg: "size", Default: "0", Help: "clone n starts at offset + n*offset_increment", kind: kindSize,
-		set: func(j *Job, v string) (err error) { j.OffsetIncrement, err = j.parseSize(v); return },
-		refuse: func(v string) string {
-			if strings.HasSuffix(strings.TrimSpace(v), "%") {
-				return "not implemented: a percentage of the target (give bytes, e.g. 64m)"
-			}
-			return ""
+	{Name: "offset_increment", Arg: "size|pct%", Default: "0", Help: "clone n starts at offset + n*offset_increment; a percentage is of the target", kind: kindSize,
+		set: func(j *Job, v string) (err error) {
+			j.OffsetIncrement, j.OffsetIncrementPct, err = j.parseSizeOrPct(v)
+			return
 		},
-		get: func(j *Job) string { return sizeString(j.OffsetIncrement) }},
+		get: func(j *Job) string { return pctOrSize(j.OffsetIncrement, j.OffsetIncrementPct) }},
 	{Name: "io_size", Arg: "size", Help: "bytes to transfer per pass, wrapping over the region (default: size); alias io_limit", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.IOSize, err = j.parseSize(v); return },
 		get: func(j *Job) string { return sizeString(j.IOSize) }},

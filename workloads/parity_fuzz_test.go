@@ -147,8 +147,8 @@ func FuzzParseJobFile(f *testing.F) {
 // TestParityRanges: fio separates bsrange's two ranges with , or / (its
 // irange); iobench called 4k-16k/8k-32k a bad size. startdelay=lo-hi or
 // lo:hi is fio's random delay for each clone (iobench called "-3" a bad
-// time unit); offset_increment=N% (a share of the target), which fio
-// takes, is refused by name, saying what is missing.
+// time unit); offset_increment=N% is a share of the target (iobench
+// called "%" a bad size unit).
 func TestParityRanges(t *testing.T) {
 	j, err := parseOne(t, "bsrange=4k-16k/8k-32k")
 	if err != nil {
@@ -181,11 +181,21 @@ func TestParityRanges(t *testing.T) {
 	if _, err := parseOne(t, "startdelay=3-1"); err == nil || !strings.Contains(err.Error(), "before its start") {
 		t.Errorf("startdelay=3-1: %v, want the range's end before its start", err)
 	}
-	for _, body := range []string{"offset_increment=10%"} {
-		_, err := parseOne(t, body)
-		if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "not implemented") {
-			t.Errorf("%q: %v, want a refusal by name", body, err)
+	j, err = parseOne(t, "numjobs=2\nbs=16k\noffset_increment=25%")
+	if err != nil || !j.HasPct() {
+		t.Fatalf("offset_increment=25%%: %v", err)
+	}
+	for _, kv := range j.Values() {
+		if kv[0] == "offset_increment" && kv[1] != "25%" {
+			t.Errorf("offset_increment=25%% written as %q", kv[1])
 		}
+	}
+	j.ResolvePct(8<<20 + 4096) // rounded down to the block size, as fio aligns it
+	if j.OffsetIncrement != 2<<20+0 {
+		t.Errorf("offset_increment=25%% of 8 MiB + 4 KiB: %d, want %d", j.OffsetIncrement, 2<<20)
+	}
+	if g := NewGenerator(j, 1, 8<<20); g.Base() != 2<<20 {
+		t.Errorf("offset_increment=25%%: clone 1 starts at %d, want %d", g.Base(), 2<<20)
 	}
 	if j, err := parseOne(t, "startdelay=2s\noffset_increment=64k"); err != nil || j.StartDelay != 2e9 || j.OffsetIncrement != 64<<10 {
 		t.Errorf("startdelay=2s offset_increment=64k: %v", err)

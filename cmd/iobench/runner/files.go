@@ -130,7 +130,7 @@ func nullStandIn(j *workloads.Job) bool {
 		return false
 	}
 	var need uint64 // the extent of a job on one file; 0 when not known
-	if j.Size > 0 && j.OffsetPct == 0 && j.NumFiles() == 1 {
+	if j.Size > 0 && j.OffsetPct == 0 && j.OffsetIncrementPct == 0 && j.NumFiles() == 1 {
 		need = j.Offset + j.Size + j.OffsetIncrement*uint64(max(j.NumJobs-1, 0))
 	}
 	for c := range j.NumJobs {
@@ -175,7 +175,7 @@ func autoSize(jobs []workloads.Job, st settings) uint64 {
 	}
 	for i := range jobs {
 		j := &jobs[i]
-		if onAutoTarget(j) && j.NullIO() && j.Size > 0 && j.OffsetPct == 0 {
+		if onAutoTarget(j) && j.NullIO() && j.Size > 0 && j.OffsetPct == 0 && j.OffsetIncrementPct == 0 {
 			need := j.Offset + j.Size + j.OffsetIncrement*uint64(max(j.NumJobs-1, 0))
 			size = max(size, (need+1<<20-1)/(1<<20)*(1<<20))
 		}
@@ -284,7 +284,7 @@ func (t *jobTarget) plan(j *workloads.Job) error {
 		t.have[i] = d.Geometry().SizeBytes
 		d.Close()
 	}
-	if len(t.paths) == 1 && (j.SizePct > 0 || j.OffsetPct > 0) {
+	if len(t.paths) == 1 && j.HasPct() {
 		// As preflight resolves them against the device (which it
 		// then does again, to the same values).
 		size := t.have[0]

@@ -137,7 +137,7 @@ func preflight(j *workloads.Job, target string, io uint64) error {
 	}
 	size := g.SizeBytes
 	align := uint64(max(g.LogicalBlockSize, g.DIOOffsetAlign))
-	if j.SizePct > 0 || j.OffsetPct > 0 {
+	if j.HasPct() {
 		j.ResolvePct(size)
 		if j.SizePct > 0 && j.Size == 0 {
 			return fmt.Errorf("job %q: size=%g%% of %s's %d bytes is less than a block", j.Name, j.SizePct, target, size)

@@ -456,6 +456,8 @@ func TestVerifyReadsCounted(t *testing.T) {
 		{[]string{"--rw=write", "--size=1m", "--bs=16k"}, 32, "each clone writes and reads back its own 1/2"},
 		{[]string{"--rw=write", "--size=1m", "--bs=16k", "--offset_increment=2m"}, 64, ""},
 		{[]string{"--rw=randwrite", "--size=1m", "--bs=16k", "--offset_increment=2m", "--iodepth=8"}, 64, ""},
+		// A quarter of the 8 MiB file: 2 MiB, as above.
+		{[]string{"--rw=write", "--size=1m", "--bs=16k", "--offset_increment=25%"}, 64, ""},
 	} {
 		code, out, errs := run(t, append([]string{"--filename=" + path, "--name=s", "--numjobs=2", "--verify=crc32c", "--output-format=json"}, c.args...)...)
 		var got struct{ Jobs []job }

@@ -554,7 +554,9 @@ func (j *Job) Validate() error {
 		bad("rw=%s:%d: the skip must be a multiple of 512", j.RW, j.RWMod)
 	}
 	if j.TimeBased && j.Runtime == 0 {
-		bad("time_based needs runtime")
+		// fio too: without a runtime there is no time to run for.
+		j.TimeBased = false
+		j.note("time_based without runtime has no effect, as in fio: the job ends when its size is done")
 	}
 	if j.FsyncEvery > 0 && j.FdatasyncEvery > 0 {
 		bad("fsync=%d and fdatasync=%d: choose one", j.FsyncEvery, j.FdatasyncEvery)

@@ -201,3 +201,22 @@ func TestParityRanges(t *testing.T) {
 		t.Errorf("startdelay=2s offset_increment=64k: %v", err)
 	}
 }
+
+// TestParityTimeBasedWithoutRuntime: fio runs a time_based job without a
+// runtime once over its size (time_based has nothing to run for);
+// iobench refused it.
+func TestParityTimeBasedWithoutRuntime(t *testing.T) {
+	j, err := parseOne(t, "time_based")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.TimeBased {
+		t.Error("time_based without runtime kept: the job would never end")
+	}
+	if !slices.ContainsFunc(j.Adjustments(), func(m string) bool { return strings.Contains(m, "time_based without runtime") }) {
+		t.Errorf("no notice: %q", j.Adjustments())
+	}
+	if j, err := parseOne(t, "time_based\nruntime=2"); err != nil || !j.TimeBased {
+		t.Errorf("time_based runtime=2: %v, time_based %v", err, j.TimeBased)
+	}
+}

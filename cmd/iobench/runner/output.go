@@ -466,7 +466,7 @@ func dirJSON(r *JobResult, d int, groupBW float64, plus bool) jsonDir {
 	j := &r.Job
 	bw := uint64(dr.BW())
 	out := jsonDir{IOBytes: dr.Bytes, IOKBytes: dr.Bytes / 1024, BWBytes: bw, BW: bw / 1024,
-		IOPS: fioFloat(dr.IOPS()), Runtime: dr.Runtime.Milliseconds(), TotalIOs: dr.IOs, Errors: dr.Errors}
+		IOPS: fioFloat(dr.IOPS()), Runtime: runtimeMs(dr.Runtime), TotalIOs: dr.IOs, Errors: dr.Errors}
 	pick := func(on bool) []float64 {
 		if on {
 			return j.PercentileList
@@ -885,7 +885,7 @@ func writeDirNormal(w io.Writer, r *JobResult, d int, groupBW float64) {
 	}
 	fmt.Fprintf(w, "  %s: IOPS=%s, BW=%s (%s)(%s/%dmsec)%s\n", dirNames[d], num2str(uint64(dr.IOPS()), fioSigFigs, false, ""),
 		num2str(bw, fioSigFigs, p2, "B/s"), num2str(bw, fioSigFigs, !p2, "B/s"), num2str(dr.Bytes, fioSigFigs, p2, "B"),
-		dr.Runtime.Milliseconds(), post)
+		runtimeMs(dr.Runtime), post)
 	writeLatLine(w, "slat", dr.Slat)
 	writeLatLine(w, "clat", dr.Clat)
 	writeLatLine(w, " lat", dr.Lat)
@@ -1071,10 +1071,15 @@ func writeRunStatus(w io.Writer, run *Run) {
 			fmt.Fprintf(w, "%7s: bw=%s (%s), %s-%s (%s-%s), io=%s (%s), run=%d-%dmsec\n", name,
 				n(agg, p2, "B/s"), n(agg, !p2, "B/s"), n(uint64(g.bwMin), p2, "B/s"), n(uint64(g.bwMax), p2, "B/s"),
 				n(uint64(g.bwMin), !p2, "B/s"), n(uint64(g.bwMax), !p2, "B/s"), n(g.bytes, p2, "B"), n(g.bytes, !p2, "B"),
-				g.runMin.Milliseconds(), g.runMax.Milliseconds())
+				runtimeMs(g.runMin), runtimeMs(g.runMax))
 		}
 	}
 }
+
+// runtimeMs is a run time in whole milliseconds as fio writes it: its
+// microseconds rounded up, so that a run shorter than a millisecond that
+// did I/O reads 1, not 0 (a tool dividing by it would fail).
+func runtimeMs(d time.Duration) int64 { return (d.Microseconds() + 999) / 1000 }
 
 // groupStats is one direction over a reporting group's jobs.
 type groupStats struct {

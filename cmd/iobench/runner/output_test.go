@@ -259,3 +259,29 @@ func TestJSONFloatsAsFio(t *testing.T) {
 		t.Errorf("only %d number fields in common with fio's JSON", shared)
 	}
 }
+
+// TestRuntimeRoundedUp: run times are written in milliseconds rounded up
+// from microseconds, as fio writes them: a job done in less than a
+// millisecond reads 1 ms in the JSON, the normal and terse reports, never
+// 0 (which a tool dividing by it cannot take), and whole seconds stay
+// whole.
+func TestRuntimeRoundedUp(t *testing.T) {
+	for d, want := range map[time.Duration]int64{
+		0: 0, 300 * time.Microsecond: 1, time.Millisecond: 1, time.Millisecond + 1500: 2,
+		3 * time.Second: 3000, 3*time.Second + 999: 3000, 3*time.Second + 1000: 3001,
+	} {
+		if got := runtimeMs(d); got != want {
+			t.Errorf("runtimeMs(%v) = %d, want %d", d, got, want)
+		}
+	}
+	code, out, errs := run(t, "--name=j", "--ioengine=null", "--size=64k", "--output-format=json,normal")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, `"runtime" : 1,`) && !strings.Contains(out, `"runtime": 1,`) {
+		t.Errorf("JSON runtime of a run under 1 ms is not 1:\n%s", out)
+	}
+	if strings.Contains(out, "/0msec)") || strings.Contains(out, "run=0-0msec") {
+		t.Errorf("normal report says 0 msec:\n%s", out)
+	}
+}

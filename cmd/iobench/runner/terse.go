@@ -68,7 +68,7 @@ func terseDir(r *JobResult, d int, groupBW float64) []string {
 	j := &r.Job
 	bw := dr.BW()
 	f := []string{fmt.Sprint(dr.Bytes / 1024), fmt.Sprint(uint64(bw / 1024)), fmt.Sprint(uint64(dr.IOPS())),
-		fmt.Sprint(dr.Runtime.Milliseconds())}
+		fmt.Sprint(runtimeMs(dr.Runtime))}
 	lat := func(h *hdrhistogram.Histogram) {
 		if h.TotalCount() == 0 {
 			f = append(f, "0", "0", "0.000000", "0.000000")

@@ -131,13 +131,16 @@ type follower struct {
 // was long, and reports whether it did.
 func (f *follower) waited(long bool, now int64) (moved bool) {
 	cycle := now - f.last
-	timed := f.last != 0 && cycle > 0 && cycle < followMaxCycle
+	timed := f.last != 0 && now != 0 && cycle > 0 && cycle < followMaxCycle
 	f.last = now
 	if f.off == 0 && f.offWaits == 0 {
 		f.stop(followProbe) // measure the share to beat first
 	}
 	if f.off > 0 {
 		f.off--
+		if now == 0 {
+			return false // early in a long stretch without: not measured
+		}
 		f.offWaits++
 		if long {
 			f.offLongs++
@@ -203,6 +206,13 @@ func (f *follower) waited(long bool, now int64) (moved bool) {
 	}
 	return moved
 }
+
+// timing reports whether the next wait is to be timed and measured:
+// always but in a stretch without following longer than followWindow,
+// whose last followWindow waits alone measure it (what following is to
+// beat is the state before it starts again). The waits before those
+// save the queue two clock reads each.
+func (f *follower) timing() bool { return f.off <= followWindow }
 
 // failed turns following off for followWindow << fails waits.
 func (f *follower) failed() {

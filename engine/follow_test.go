@@ -35,6 +35,15 @@ func (c *clock) cycle(long bool) int64 {
 	return c.now
 }
 
+// pumpWaited tells f of a wait as Queue.pump does: a wait f does not
+// time (timing) is reported without its clock or length.
+func pumpWaited(f *follower, long bool, now int64) bool {
+	if !f.timing() {
+		return f.waited(false, 0)
+	}
+	return f.waited(long, now)
+}
+
 // placement models a loop device's worker: while it runs on the other CPU
 // every wait is long; a move brings the thread to it; each wait it leaves
 // for the other CPU with probability drift.
@@ -70,7 +79,7 @@ func TestFollowerFollowsWherePaying(t *testing.T) {
 			if long {
 				longs++
 			}
-			f.waited(long, p.clock.cycle(long))
+			pumpWaited(f, long, p.clock.cycle(long))
 		}
 		// Following on, a long wait is followed by a move: about drift of
 		// the waits are long in the windows with it, all after the first
@@ -104,7 +113,7 @@ func TestFollowerStopsWhereNotPaying(t *testing.T) {
 		if long {
 			longs++
 		}
-		f.waited(long, c.cycle(long))
+		pumpWaited(f, long, c.cycle(long))
 	}
 	if f.fails != followMaxFails {
 		t.Errorf("fails %d after %d waits that following did not shorten, want the cap %d", f.fails, waits, followMaxFails)
@@ -124,7 +133,7 @@ func TestFollowerOneCPU(t *testing.T) {
 	const waits = 1_000_000
 	var c clock
 	for range waits {
-		f.waited(true, c.cycle(true))
+		pumpWaited(f, true, c.cycle(true))
 	}
 	if max := waits/(followWindow<<followMaxFails) + followMaxFails + 1; tries > max {
 		t.Errorf("%d tries to move in %d long waits with nowhere to go, want at most %d", tries, waits, max)
@@ -321,7 +330,7 @@ func TestFollowerChase(t *testing.T) {
 		long := moved || rng.Float64() < 0.05
 		moved = false
 		wasOff := f.off > 0
-		f.waited(long, c.cycle(long))
+		pumpWaited(f, long, c.cycle(long))
 		if wasOff && f.off == 0 {
 			windows++ // following starts again
 		}
@@ -357,7 +366,7 @@ func TestFollowerNoShorterCycle(t *testing.T) {
 			longs++
 		}
 		now += cycle
-		f.waited(long, now)
+		pumpWaited(f, long, now)
 	}
 	if f.fails != followMaxFails {
 		t.Errorf("fails %d after %d waits that following did not shorten, want the cap %d", f.fails, waits, followMaxFails)
@@ -366,5 +375,30 @@ func TestFollowerNoShorterCycle(t *testing.T) {
 	// followWindow << followMaxFails: its 4% of long waits move.
 	if max := waits / 1000; moves > max {
 		t.Errorf("%d moves in %d waits, want at most %d", moves, waits, max)
+	}
+}
+
+// TestFollowerTimesOnlyWhatItMeasures: in a stretch without following
+// longer than followWindow, only its last followWindow waits are timed
+// (two clock reads each in the pump) and measured; the others cost none.
+func TestFollowerTimesOnlyWhatItMeasures(t *testing.T) {
+	var c clock
+	f := &follower{move: func() bool { return true }}
+	f.stop(followWindow << 3)
+	untimed := 0
+	for f.off > 0 {
+		if !f.timing() {
+			untimed++
+		}
+		pumpWaited(f, true, c.cycle(true))
+	}
+	if want := followWindow<<3 - followWindow; untimed != want {
+		t.Errorf("%d waits untimed in a stretch of %d, want %d", untimed, followWindow<<3, want)
+	}
+	if f.offWaits != followWindow || f.offLongs != followWindow || f.offN != followWindow-1 {
+		t.Errorf("measured %d waits (%d long, %d cycles), want the last %d", f.offWaits, f.offLongs, f.offN, followWindow)
+	}
+	if !f.timing() {
+		t.Error("following on, the wait is not timed")
 	}
 }

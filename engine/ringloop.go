@@ -227,22 +227,23 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 		got += q.reapAll()
 	}
 	following := q.follow != nil && waitNr > 0 && q.inflightIOs() <= followDepth
+	timing := following && q.follow.timing()
 	long := false
 	var waitedNs int64
 	if err == nil && got < waitNr {
 		var t0 int64
-		if following {
+		if timing {
 			t0 = q.eng.nowNs()
 		}
 		err = q.ring.Submit(waitNr-got, timeout)
-		if following {
+		if timing {
 			waitedNs = q.eng.nowNs()
 			long = waitedNs-t0 > followAfter
 		}
 		got += q.reapAt(waitedNs)
 	}
 	if following {
-		if waitedNs == 0 {
+		if timing && waitedNs == 0 {
 			waitedNs = q.eng.nowNs()
 		}
 		if q.follow.waited(long, waitedNs) {

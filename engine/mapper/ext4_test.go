@@ -37,6 +37,13 @@ func ext4ImageFile(t *testing.T, args ...string) string {
 	if err := os.WriteFile(filepath.Join(src, "tiny"), []byte("tiny"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return mkfsFromDir(t, src, args...)
+}
+
+// mkfsFromDir makes a 32 MiB image file of the tree at src with
+// mkfs.ext4 -d and the given options.
+func mkfsFromDir(t *testing.T, src string, args ...string) string {
+	t.Helper()
 	img := filepath.Join(t.TempDir(), "fs.img")
 	if err := os.WriteFile(img, nil, 0o644); err != nil {
 		t.Fatal(err)
@@ -212,16 +219,7 @@ func TestExt4LayoutPastDevice(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := newExt4OnImage(t, img, mapper.Ext4Options{})
-	d, err := device.Open(short, device.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	e, err := engine.New(engine.Config{Devices: []*device.Device{d}, Mapper: m, ArenaBytes: 1 << 20})
-	if err != nil {
-		t.Skipf("io_uring unavailable: %v", err)
-	}
-	defer e.Close()
+	e := readOnlyEngine(t, short, m, 1<<20)
 	_, err = e.Open("big", engine.FileOptions{})
 	if err == nil || !strings.Contains(err.Error(), "past the") {
 		t.Fatalf("open of a file reaching past the engine's device: %v", err)
@@ -267,16 +265,7 @@ func TestExt4InlineFileLargerThanItsData(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(src, "small"), []byte("hello"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	img := filepath.Join(t.TempDir(), "fs.img")
-	if err := os.WriteFile(img, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(img, 32<<20); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mkfs.ext4", "-q", "-F", "-b", "4096", "-O", "inline_data", "-d", src, img).CombinedOutput(); err != nil {
-		t.Fatalf("mkfs.ext4: %v: %s", err, out)
-	}
+	img := mkfsFromDir(t, src, "-b", "4096", "-O", "inline_data")
 	m := newExt4OnImage(t, img, mapper.Ext4Options{})
 	in, err := m.FS().Lookup("/hole", true)
 	if err != nil {
@@ -285,16 +274,7 @@ func TestExt4InlineFileLargerThanItsData(t *testing.T) {
 	if !in.HasInlineData() || in.Size != holeSize {
 		t.Skipf("this mkfs.ext4 made /hole without inline data (flags %#x, %d bytes): nothing to check", in.Flags, in.Size)
 	}
-	d, err := device.Open(img, device.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	e, err := engine.New(engine.Config{Devices: []*device.Device{d}, Mapper: m, ArenaBytes: 4 << 20})
-	if err != nil {
-		t.Skipf("io_uring unavailable: %v", err)
-	}
-	defer e.Close()
+	e := readOnlyEngine(t, img, m, 4<<20)
 	f, err := e.Open("/hole", engine.FileOptions{})
 	if err != nil {
 		t.Fatalf("open an inline file larger than its inline data: %v", err)
@@ -332,4 +312,22 @@ func TestExt4InlineFileLargerThanItsData(t *testing.T) {
 	if n, err := small.ReadAt(buf[:4096], 0); n != 5 || string(buf[:5]) != "hello" || (err != nil && !errors.Is(err, io.EOF)) {
 		t.Fatalf("small: %d bytes %q, %v", n, buf[:n], err)
 	}
+}
+
+// readOnlyEngine is an engine over the image or device at path opened
+// read-only, mapped by m, with arena bytes of buffers; the test skips
+// where io_uring is unavailable. Both close with the test.
+func readOnlyEngine(t *testing.T, path string, m engine.Mapper, arena int) *engine.Engine {
+	t.Helper()
+	d, err := device.Open(path, device.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	e, err := engine.New(engine.Config{Devices: []*device.Device{d}, Mapper: m, ArenaBytes: arena})
+	if err != nil {
+		t.Skipf("io_uring unavailable: %v", err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
 }

@@ -1228,6 +1228,12 @@ func ParseTime(v string) (time.Duration, error) { return parseDuration(v, time.S
 
 func parseDuration(v string, bare time.Duration) (time.Duration, error) {
 	s := strings.ToLower(strings.TrimSpace(v))
+	if strings.HasPrefix(s, "0x") {
+		// fio 3.33 reads a hex time as a bare count of µs, its unit
+		// ignored (runtime=0x2 is 2 µs, 0x10ms 16 µs): surely not what
+		// was meant, and not what the same digits in decimal give.
+		return 0, fmt.Errorf("%q: a time in hex is not taken (fio reads it as µs whatever its unit: 0x2 is 2 µs); give it in decimal, e.g. 30s", v)
+	}
 	i := 0
 	for i < len(s) && (s[i] >= '0' && s[i] <= '9' || s[i] == '.') {
 		i++

@@ -220,3 +220,19 @@ func TestParityTimeBasedWithoutRuntime(t *testing.T) {
 		t.Errorf("time_based runtime=2: %v, time_based %v", err, j.TimeBased)
 	}
 }
+
+// TestParityHexTimes: fio 3.33 reads a time given in hex as a bare count
+// of µs, its unit ignored (fio --parse-only --debug=parse: runtime=2 is
+// 2000000, runtime=0x2 2, runtime=0x10ms 16); iobench called "x2" an
+// unknown time unit. It refuses hex times, saying why.
+func TestParityHexTimes(t *testing.T) {
+	for _, body := range []string{"runtime=0x2", "runtime=0x10ms", "startdelay=0x1", "ramp_time=0X5"} {
+		_, err := parseOne(t, body)
+		if err == nil || !strings.Contains(err.Error(), "in hex is not taken") {
+			t.Errorf("%s: %v, want hex refused with the reason", body, err)
+		}
+	}
+	if j, err := parseOne(t, "runtime=10"); err != nil || j.Runtime != 10*time.Second {
+		t.Errorf("runtime=10: %v (%v)", j.Runtime, err)
+	}
+}

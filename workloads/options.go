@@ -1136,7 +1136,16 @@ func parsePattern(v string) ([]byte, error) {
 }
 
 func parsePct(v string) (float64, error) {
-	p, err := strconv.ParseFloat(strings.TrimSuffix(v, "%"), 64)
+	num := strings.TrimSuffix(v, "%")
+	if hex, ok := strings.CutPrefix(strings.ToLower(num), "0x"); ok {
+		// An integer in hex, as fio reads one (percentage_random=0x20 is 32).
+		n, err := strconv.ParseUint(hex, 16, 8)
+		if err != nil || n > 100 {
+			return 0, fmt.Errorf("%q is not a percentage (0..100)", v)
+		}
+		return float64(n), nil
+	}
+	p, err := strconv.ParseFloat(num, 64)
 	if err != nil || p < 0 || p > 100 || math.IsNaN(p) {
 		return 0, fmt.Errorf("%q is not a percentage (0..100)", v)
 	}

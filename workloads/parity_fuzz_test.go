@@ -236,3 +236,18 @@ func TestParityHexTimes(t *testing.T) {
 		t.Errorf("runtime=10: %v (%v)", j.Runtime, err)
 	}
 }
+
+// TestParityHexPercentages: fio reads a percentage given as a hex integer
+// (percentage_random=0x20 is 32, as fio --parse-only --debug=parse
+// shows); iobench called it "not a percentage".
+func TestParityHexPercentages(t *testing.T) {
+	j, err := parseOne(t, "rw=randread\npercentage_random=0x20")
+	if err != nil || j.PercentageRandom != [2]float64{32, 32} {
+		t.Errorf("percentage_random=0x20: %v (%v), want 32", j.PercentageRandom, err)
+	}
+	for _, body := range []string{"rw=randread\npercentage_random=0x65", "rw=randread\npercentage_random=0x", "rw=randread\npercentage_random=0xzz"} {
+		if _, err := parseOne(t, body); err == nil {
+			t.Errorf("%q: no error", body)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"regexp"
 	"slices"
 	"strings"
@@ -746,7 +747,32 @@ func parseBool(v string) (bool, error) {
 	case "0", "false", "no", "off":
 		return false, nil
 	}
+	if n, err := parseIntBase(v, 0, 1, 1024); err == nil {
+		return n == 1, nil // 0x1, as fio reads a boolean
+	}
 	return false, fmt.Errorf("not a boolean (1/0, true/false, on/off)")
+}
+
+// fioFlags are the options fio 3.33 types "empty or boolean value"
+// (fio --cmdhelp=NAME): set when given bare or any integer but 0, where
+// its other booleans take 0 or 1 only (group_reporting=2 is set there,
+// direct=2 refused).
+var fioFlags = map[string]bool{
+	"bs_unaligned": true, "norandommap": true, "time_based": true, "verify_only": true,
+	"exitall": true, "exitall_on_error": true, "stonewall": true, "new_group": true,
+	"thread": true, "group_reporting": true, "zero_buffers": true, "refill_buffers": true,
+}
+
+// parseFlag reads one of fioFlags: a boolean, or any integer (0: unset).
+func parseFlag(v string) (bool, error) {
+	if b, err := parseBool(v); err == nil {
+		return b, nil
+	}
+	n, err := parseIntBase(v, math.MinInt, math.MaxInt, 1024)
+	if err != nil {
+		return false, fmt.Errorf("not a boolean or an integer (1/0, true/false, on/off, or any integer: 0 unsets)")
+	}
+	return n != 0, nil
 }
 
 // parseInt reads an integer option as fio does (kb_base=1024).

@@ -1610,8 +1610,12 @@ func countOption(name, arg, def, help string, lo, hi int, field func(*Job) *int)
 // boolOption is a switch (kindBool, or kindFlag for one given bare) held
 // in the job field that field points to.
 func boolOption(name, arg, def, help string, kind optKind, field func(*Job) *bool) Option {
+	parse := parseBool
+	if fioFlags[name] {
+		parse = parseFlag
+	}
 	return Option{Name: name, Arg: arg, Default: def, Help: help, kind: kind,
-		set: func(j *Job, v string) (err error) { *field(j), err = parseBool(v); return },
+		set: func(j *Job, v string) (err error) { *field(j), err = parse(v); return },
 		get: func(j *Job) string { return boolString(*field(j)) }}
 }
 

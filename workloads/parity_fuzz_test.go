@@ -251,3 +251,28 @@ func TestParityHexPercentages(t *testing.T) {
 		}
 	}
 }
+
+// TestParityFlags: fio's "empty or boolean" options (group_reporting,
+// time_based, exitall, ...) are set by any integer but 0, in hex too, and
+// its other booleans take 0 or 1, in hex too (fio --parse-only:
+// group_reporting=2 and time_based=0x1 set, direct=0x1 set, direct=2 and
+// randrepeat=5 refused). iobench refused the first three.
+func TestParityFlags(t *testing.T) {
+	for body, want := range map[string]func(*Job) bool{
+		"group_reporting=2":            func(j *Job) bool { return j.GroupReporting },
+		"time_based=0x1\nruntime=1":    func(j *Job) bool { return j.TimeBased },
+		"direct=0x1":                   func(j *Job) bool { return j.Direct },
+		"group_reporting=-3":           func(j *Job) bool { return j.GroupReporting },
+		"group_reporting=0\nexitall=0": func(j *Job) bool { return !j.GroupReporting && !j.ExitAll },
+	} {
+		j, err := parseOne(t, body)
+		if err != nil || !want(j) {
+			t.Errorf("%q: %v, not read as fio reads it", body, err)
+		}
+	}
+	for _, body := range []string{"direct=2", "randrepeat=5", "group_reporting=maybe"} {
+		if _, err := parseOne(t, body); err == nil {
+			t.Errorf("%q: no error (fio refuses it)", body)
+		}
+	}
+}

@@ -40,6 +40,21 @@ func (r *pollRing) Pending() bool {
 	return true
 }
 
+// fileAndQueue opens file "f" of e and a queue of e; the caller closes
+// the queue.
+func fileAndQueue(t *testing.T, e *engine.Engine) (*engine.File, *engine.Queue) {
+	t.Helper()
+	f, err := e.Open("f", engine.FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := e.NewQueue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, q
+}
+
 // spinQueue returns an engine and queue of the given depth over ring, with
 // Config.SpinWait spin, no early submission and no yield.
 func spinQueue(t *testing.T, ring engine.Ring, depth int, spin time.Duration) (*engine.Engine, *engine.File, *engine.Queue) {
@@ -65,14 +80,7 @@ func spinQueueOpts(t *testing.T, ring engine.Ring, depth int, spin time.Duration
 			return ring, nil
 		}
 	})
-	f, err := e.Open("f", engine.FileOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := e.NewQueue()
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, q := fileAndQueue(t, e)
 	t.Cleanup(func() { q.Close() })
 	return e, f, q, asked
 }

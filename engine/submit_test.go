@@ -239,14 +239,7 @@ func TestResubmitInFlight(t *testing.T) {
 	const blocks = 64
 	m := newStripeMapper(blocks, bs, 1)
 	e, _ := newEngine(t, blocks*bs, m, func(c *engine.Config) { c.QueueDepth = 8 })
-	f, err := e.Open("f", engine.FileOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := e.NewQueue()
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, q := fileAndQueue(t, e)
 	a := &engine.Request{File: f, Offset: 0, Buf: e.Buffer(bs)}
 	b := &engine.Request{File: f, Offset: bs, Buf: e.Buffer(bs)}
 	if err := q.Submit(a); err != nil {

@@ -59,14 +59,7 @@ func stingyQueue(t *testing.T, blocks, depth int) (*stingyRing, *stripeMapper, *
 		c.NoYield = true
 		c.NewRing = func(engine.RingOptions) (engine.Ring, error) { return ring, nil }
 	})
-	f, err := e.Open("f", engine.FileOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := e.NewQueue()
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, q := fileAndQueue(t, e)
 	t.Cleanup(func() { q.Close() })
 	return ring, m, e, f, q
 }

@@ -101,11 +101,14 @@ func (r Result) String() string {
 // modifications are exclusive. A cookie from Lookup or Seq stays valid
 // (Valid) until the next change to either fork.
 type Cache struct {
-	mu       sync.RWMutex
-	bs       uint64
-	seq      atomic.Uint64
-	forks    [2]tree
-	hasWrite bool
+	mu    sync.RWMutex
+	bs    uint64
+	seq   atomic.Uint64
+	forks [2]tree
+	// hasWrite is set, under the exclusive lock and before the sequence
+	// changes, when the write fork is created; it is never cleared.
+	// Lookup reads it without the lock.
+	hasWrite atomic.Bool
 	budget   *Budget
 	// accounted is the memory last reported to the budget.
 	accounted int64
@@ -211,11 +214,11 @@ func (c *Cache) UpsertIf(cookie uint64, f Fork, ms ...Mapping) (bool, error) {
 }
 
 func (c *Cache) upsert(f Fork, m Mapping) {
-	if f == WriteFork && !c.hasWrite {
+	if f == WriteFork && !c.hasWrite.Load() {
 		if m.Type == PureOverwrite {
 			return // no write fork already means pure overwrite
 		}
-		c.hasWrite = true
+		c.hasWrite.Store(true)
 	}
 	if !m.Type.hasStorage() {
 		m.Addr = NullAddr
@@ -610,13 +613,17 @@ func (c *Cache) Lookup(f Fork, off, length uint64) (Mapping, uint64, Result) {
 	} else if aend = (aend + c.bs - 1) &^ (c.bs - 1); aend == 0 {
 		aend = ToEOF
 	}
+	if f == WriteFork {
+		// Without a write fork the answer needs no lock: the cookie is
+		// read first, and creating the fork changes it.
+		cookie := c.seq.Load()
+		if !c.hasWrite.Load() {
+			c.noForks.Add(1)
+			return Mapping{}, cookie, NoFork
+		}
+	}
 	c.mu.RLock()
 	cookie := c.seq.Load()
-	if f == WriteFork && !c.hasWrite {
-		c.mu.RUnlock()
-		c.noForks.Add(1)
-		return Mapping{}, cookie, NoFork
-	}
 	t := &c.forks[f&1]
 	// Decode the record as scalars: building a Mapping here costs
 	// store-forwarding stalls on the hot path.
@@ -688,7 +695,7 @@ func (t *tree) lookupAt(l *leaf, i int, off, aend uint64) (start, n, addr uint64
 func (c *Cache) lookupLastByte(f Fork) (Mapping, uint64, Result) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if f == WriteFork && !c.hasWrite {
+	if f == WriteFork && !c.hasWrite.Load() {
 		c.noForks.Add(1)
 		return Mapping{}, c.seq.Load(), NoFork
 	}
@@ -875,11 +882,7 @@ func (c *Cache) Len(f Fork) int {
 }
 
 // HasWriteFork reports whether the write fork exists.
-func (c *Cache) HasWriteFork() bool {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.hasWrite
-}
+func (c *Cache) HasWriteFork() bool { return c.hasWrite.Load() }
 
 // changed bumps the sequence after a modification (the caller holds the
 // exclusive lock) and, in invariant builds, checks everything.
@@ -905,7 +908,7 @@ func (c *Cache) Check() error {
 }
 
 func (c *Cache) check() error {
-	if !c.hasWrite && c.forks[WriteFork].count != 0 {
+	if !c.hasWrite.Load() && c.forks[WriteFork].count != 0 {
 		return fmt.Errorf("%w: records in a write fork that does not exist", ErrCorrupt)
 	}
 	for f := range c.forks {

@@ -95,11 +95,17 @@ func TestWriteForkAndLookup(t *testing.T) {
 	if err := c.Upsert(WriteFork, Mapping{Offset: 0, Length: bs, Type: PureOverwrite}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, r := c.Lookup(WriteFork, 0, bs); r != NoFork || c.Stats().MemoryBytes != 0 {
+	_, noFork, r := c.Lookup(WriteFork, 0, bs)
+	if r != NoFork || c.Stats().MemoryBytes != 0 || c.HasWriteFork() {
 		t.Fatalf("pure overwrite created the write fork: %v", r)
 	}
 	if err := c.Upsert(WriteFork, Mapping{Offset: 0, Length: 16 * bs, Type: Delalloc}); err != nil {
 		t.Fatal(err)
+	}
+	// NoFork is answered without the lock; creating the fork changes its
+	// cookie all the same.
+	if c.Valid(noFork) || !c.HasWriteFork() {
+		t.Fatalf("cookie of a NoFork answer valid after the write fork was created (%v)", c.HasWriteFork())
 	}
 	if _, _, r := c.Lookup(WriteFork, 20*bs, bs); r != Miss {
 		t.Fatalf("write fork beyond its records: %v", r)

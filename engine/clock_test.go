@@ -69,3 +69,41 @@ func TestSubmitClocks(t *testing.T) {
 		t.Errorf("the hit submitted with it took %v: the miss's mapper wait (%v) was counted in it", hit.Latency, wait)
 	}
 }
+
+// endWriteRecorder is sleepyMapper recording what EndWrite is told.
+type endWriteRecorder struct {
+	sleepyMapper
+	ends []time.Duration
+}
+
+func (m *endWriteRecorder) EndWrite(w *engine.WriteEnd, freed []mapcache.Mapping) ([]mapcache.Mapping, error) {
+	m.ends = append(m.ends, w.Latency)
+	return freed, nil
+}
+
+// TestWriteEndLatency: the device time EndWrite is given starts after the
+// write's mapper call, where the request's latency starts before it.
+func TestWriteEndLatency(t *testing.T) {
+	const wait = 100 * time.Millisecond
+	m := &endWriteRecorder{sleepyMapper: sleepyMapper{size: 16 * bs, d: wait}}
+	e, _ := newEngine(t, 16*bs, m, nil)
+	f, q := fileAndQueue(t, e)
+	defer q.Close()
+	r := &engine.Request{File: f, Offset: 0, Buf: e.Buffer(bs), Write: true}
+	defer e.PutBuffer(r.Buf)
+	if err := q.Submit(r); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Reap(nil, 1); err != nil || r.Err != nil {
+		t.Fatalf("reap: %v, %v", err, r.Err)
+	}
+	if len(m.ends) != 1 {
+		t.Fatalf("EndWrite called %d times, want 1", len(m.ends))
+	}
+	if r.Latency < wait {
+		t.Errorf("the write took %v, less than its mapper's %v", r.Latency, wait)
+	}
+	if d := m.ends[0]; d <= 0 || d >= wait || d > r.Latency-wait {
+		t.Errorf("EndWrite's device time %v: want it above 0 and without the mapper's %v (request latency %v)", d, wait, r.Latency)
+	}
+}

@@ -95,8 +95,11 @@ type WriteEnd struct {
 	// OutOfPlace is true when Written came from the write fork (a fresh
 	// location), false for a write through the read mapping.
 	OutOfPlace bool
-	Err        error         // nil when the device write succeeded
-	Latency    time.Duration // device time of the write
+	Err        error // nil when the device write succeeded
+	// Latency is the device time of the write: from when it was resolved
+	// (the request's start, or the end of its mapper call) to when its
+	// completion was reaped.
+	Latency time.Duration
 }
 
 // InPlace can be embedded by mappers that never write out of place: every

@@ -254,13 +254,14 @@ func (q *Queue) Submit(reqs ...*Request) error {
 	for _, r := range reqs {
 		q.mappedNs = 0
 		q.start(r, now)
-		q.fill()
+		if q.mappedNs != 0 {
+			now = q.mappedNs
+		}
+		q.fill(now) // the writes' device time starts at the reading taken
 		if entered, stamp := q.submitEarly(); entered {
 			if now = stamp; now == 0 {
 				now = q.eng.nowNs()
 			}
-		} else if q.mappedNs != 0 {
-			now = q.mappedNs
 		}
 	}
 	if len(q.finished) > 0 {
@@ -522,7 +523,7 @@ func (q *Queue) serve() error {
 				break drain
 			}
 		}
-		q.fill()
+		q.fill(0)
 		q.deliver()
 		if q.requests == 0 {
 			continue

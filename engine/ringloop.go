@@ -15,8 +15,9 @@ import (
 // completions, which complete.go finishes.
 
 // fill moves backlog pieces into free slots and queues them on the ring.
-func (q *Queue) fill() {
-	var nowNs int64 // read once per fill, when a write needs it
+// nowNs is a clock reading taken since the last system call or mapper
+// call, or 0: then fill reads the clock once, when a write needs it.
+func (q *Queue) fill(nowNs int64) {
 	for q.bhead < len(q.backlog) && len(q.freeSlot) > 0 {
 		p := &q.backlog[q.bhead]
 		if int(p.raw.chain) > len(q.freeSlot) {
@@ -198,7 +199,7 @@ func (q *Queue) yieldsFirst() bool { return q.yield && q.inflightIOs() == yieldD
 // reads from a loop device at depth 1 made 0.5-0.7 voluntary context
 // switches per I/O instead of 1.0-1.2 (alternating 3 s runs of each).
 func (q *Queue) pump(waitNr int, timeout time.Duration) error {
-	q.fill()
+	q.fill(0)
 	waitNr = min(waitNr, q.inflightIOs())
 	enters := q.ring.Enters()
 	var err error
@@ -254,7 +255,7 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 	if q.spinCtl != nil {
 		q.spinCtl.completed(got)
 	}
-	q.fill()
+	q.fill(0) // completions ran the mappers' EndWrite since any reading
 	q.deliver()
 	q.eng.reclaim(false)
 	if err != nil && !errors.Is(err, syscall.EINTR) {

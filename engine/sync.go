@@ -187,8 +187,9 @@ func (q *Queue) rawDo(kind rawKind, dev uint32, p []byte, addr uint64) error {
 	e := q.eng
 	r := e.getRequest()
 	r.raw, r.rawDev, r.Offset, r.Buf, r.Write = kind, dev, addr, p, kind == rawWrite || kind == rawCommit
-	q.start(r, e.nowNs())
-	q.fill()
+	now := e.nowNs()
+	q.start(r, now)
+	q.fill(now)
 	q.deliver()
 	for {
 		select {

@@ -107,3 +107,37 @@ func TestWriteEndLatency(t *testing.T) {
 		t.Errorf("EndWrite's device time %v: want it above 0 and without the mapper's %v (request latency %v)", d, wait, r.Latency)
 	}
 }
+
+// TestCompletedOnEngineClock: Completed is on Engine.Clock, between a
+// reading before the submission and one after the reap, and Latency
+// ends at it.
+func TestCompletedOnEngineClock(t *testing.T) {
+	m := &sleepyMapper{size: 16 * bs}
+	e, _ := newEngine(t, 16*bs, m, nil)
+	f, q := fileAndQueue(t, e)
+	defer q.Close()
+	var reqs []*engine.Request
+	for i := range 4 {
+		r := &engine.Request{File: f, Offset: uint64(i) * bs, Buf: e.Buffer(bs)}
+		defer e.PutBuffer(r.Buf)
+		reqs = append(reqs, r)
+	}
+	before := e.Clock()
+	if err := q.Submit(reqs...); err != nil {
+		t.Fatal(err)
+	}
+	done, err := q.Reap(nil, len(reqs))
+	after := e.Clock()
+	if err != nil || len(done) != len(reqs) {
+		t.Fatalf("reaped %d: %v", len(done), err)
+	}
+	for _, r := range reqs {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+		if start := r.Completed - r.Latency; start < before || r.Completed > after || r.Latency <= 0 {
+			t.Errorf("request at %d: started %v, completed %v (latency %v), outside [%v, %v]",
+				r.Offset, start, r.Completed, r.Latency, before, after)
+		}
+	}
+}

@@ -188,7 +188,8 @@ func (q *Queue) pieceDone(r *Request) {
 	}
 	q.epochs.leave(r.epoch)
 	q.requests--
-	r.Latency = time.Duration(q.now() - r.startNs)
+	now := q.now()
+	r.Latency, r.Completed = time.Duration(now-r.startNs), time.Duration(now)
 	if r.Err == nil {
 		r.N = r.want
 		if r.N < len(r.Buf) && !r.Write && r.Sync == NoSync && !r.Trim {

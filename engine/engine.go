@@ -368,6 +368,10 @@ func (e *Engine) Stats() Stats {
 	return s
 }
 
+// Clock returns the time on the engine's clock, the monotonic time since
+// New, on which Request.Completed is taken.
+func (e *Engine) Clock() time.Duration { return time.Since(e.base) }
+
 func (e *Engine) nowNs() int64 { return int64(time.Since(e.base)) }
 
 // registerWith registers the device table and the buffer arena with ring,

@@ -541,9 +541,10 @@ func (s *jobSetup) runWorkers(rc runCtx, groupID int) ([]*worker, time.Duration)
 	lv := rc.lv
 	lv.jobs.Add(int32(j.NumJobs))
 	for i := range workers {
-		w := &worker{epoch: time.Now(), eng: s.eng, setup: s, job: j, idx: i, lv: lv, stop: rc.stop,
+		w := &worker{eng: s.eng, setup: s, job: j, idx: i, lv: lv, stop: rc.stop,
 			status: rc.status, jobIdx: rc.jobIdx, groupID: groupID, logs: rc.logs, thread: rc.threadBase + i + 1,
 			abort: rc.abort}
+		w.setEpoch()
 		workers[i] = w
 		delay := delays[i]
 		wg.Add(1)
@@ -552,7 +553,7 @@ func (s *jobSetup) runWorkers(rc runCtx, groupID int) ([]*worker, time.Duration)
 			defer lv.jobs.Add(-1)
 			if delay > 0 {
 				wait(time.Now().Add(delay), 0, stopped)
-				w.epoch = time.Now()
+				w.setEpoch()
 			}
 			w.run()
 		}()
@@ -771,13 +772,15 @@ func (m *measure) record(j *workloads.Job, r *engine.Request, d int) {
 // an error stops it, or the user interrupts the run.
 type worker struct {
 	// epoch is when the worker was made: clock reads in the I/O loop are
-	// epoch plus the monotonic time since (clock).
-	epoch time.Time
-	eng   *engine.Engine
-	setup *jobSetup
-	files []*engine.File // the clone's files, in file order
-	job   *workloads.Job
-	idx   int
+	// epoch plus the monotonic time since (clock), or since epochClock on
+	// the engine's clock (reapClock).
+	epoch      time.Time
+	epochClock time.Duration
+	eng        *engine.Engine
+	setup      *jobSetup
+	files      []*engine.File // the clone's files, in file order
+	job        *workloads.Job
+	idx        int
 	// written has, for each of the clone's files, the blocks it wrote:
 	// the verify pass reads back those (fio's verify reads what was
 	// written, not the whole region). nil without a verify pass.
@@ -1180,6 +1183,32 @@ func eagerSubmit(j *workloads.Job) int {
 // is all the loop compares or logs.
 func (w *worker) clock() time.Time { return w.epoch.Add(time.Since(w.epoch)) }
 
+// setEpoch starts the worker's clock.
+func (w *worker) setEpoch() {
+	w.epoch = time.Now()
+	if w.eng != nil {
+		w.epochClock = w.eng.Clock()
+	}
+}
+
+// reapClock is the time of a reap that returned done: the engine's
+// reading of its latest completion (Request.Completed), which saves the
+// loop a clock read per reap, or a reading of its own when done is empty.
+// It never goes back past the loop's last reading.
+func (w *worker) reapClock(done []*engine.Request) time.Time {
+	var last time.Duration
+	for _, r := range done {
+		last = max(last, r.Completed)
+	}
+	if last == 0 {
+		return w.clock()
+	}
+	if t := w.epoch.Add(last - w.epochClock); t.After(w.now) {
+		return t
+	}
+	return w.now
+}
+
 // submitFirst fills the queue to iodepth.
 func (w *worker) submitFirst() error {
 	now, submitted := time.Now(), 0
@@ -1271,9 +1300,9 @@ func (w *worker) loop() error {
 			return err
 		}
 		w.unflushed = 0 // the wait handed everything queued to the kernel
-		// The clock is read once per reap, not per I/O: reading it costs
-		// more than anything else the loop does per I/O.
-		now := w.clock()
+		// The clock is read once per reap, not per I/O, and by the engine:
+		// reading it costs more than anything else the loop does per I/O.
+		now := w.reapClock(done)
 		if w.pacer != nil {
 			w.pacer.now = now
 		}

@@ -108,10 +108,11 @@ func TestWriteEndLatency(t *testing.T) {
 	}
 }
 
-// TestCompletedOnEngineClock: Completed is on Engine.Clock, between a
-// reading before the submission and one after the reap, and Latency
-// ends at it.
-func TestCompletedOnEngineClock(t *testing.T) {
+// TestLastReap: a reap that finds completions in the ring reports the
+// reading their latencies end at, on Engine.Clock, between a reading
+// before the submission and one after the reap; a reap that only hands
+// back what an earlier one found, or nothing, reports none.
+func TestLastReap(t *testing.T) {
 	m := &sleepyMapper{size: 16 * bs}
 	e, _ := newEngine(t, 16*bs, m, nil)
 	f, q := fileAndQueue(t, e)
@@ -122,22 +123,43 @@ func TestCompletedOnEngineClock(t *testing.T) {
 		defer e.PutBuffer(r.Buf)
 		reqs = append(reqs, r)
 	}
+	if _, ok := q.LastReap(); ok {
+		t.Fatal("a queue that never reaped reports a reap")
+	}
 	before := e.Clock()
 	if err := q.Submit(reqs...); err != nil {
 		t.Fatal(err)
 	}
-	done, err := q.Reap(nil, len(reqs))
+	// Wait for all four, hand back one: the others wait for the next call.
+	done, err := q.ReapBatch(nil, len(reqs), 1)
 	after := e.Clock()
-	if err != nil || len(done) != len(reqs) {
+	if err != nil || len(done) != 1 {
 		t.Fatalf("reaped %d: %v", len(done), err)
+	}
+	at, ok := q.LastReap()
+	if !ok || at < before || at > after {
+		t.Fatalf("last reap at %v (%v), want one in [%v, %v]", at, ok, before, after)
 	}
 	for _, r := range reqs {
 		if r.Err != nil {
 			t.Fatal(r.Err)
 		}
-		if start := r.Completed - r.Latency; start < before || r.Completed > after || r.Latency <= 0 {
-			t.Errorf("request at %d: started %v, completed %v (latency %v), outside [%v, %v]",
-				r.Offset, start, r.Completed, r.Latency, before, after)
+		// Every latency ends at a reading of this call, the last at it.
+		if start := at - r.Latency; r.Latency <= 0 || start > at || start < before {
+			t.Errorf("request at %d: latency %v does not fit between %v and the reap at %v", r.Offset, r.Latency, before, at)
 		}
+	}
+	done, err = q.ReapBatch(done[:0], 0, 0)
+	if err != nil || len(done) != len(reqs)-1 {
+		t.Fatalf("second reap returned %d: %v", len(done), err)
+	}
+	if at, ok := q.LastReap(); ok {
+		t.Errorf("a reap of what an earlier one found reports a reading (%v)", at)
+	}
+	if done, err = q.Reap(done[:0], 0); err != nil || len(done) != 0 {
+		t.Fatalf("empty reap returned %d: %v", len(done), err)
+	}
+	if _, ok := q.LastReap(); ok {
+		t.Error("an empty reap reports a reading")
 	}
 }

@@ -188,8 +188,7 @@ func (q *Queue) pieceDone(r *Request) {
 	}
 	q.epochs.leave(r.epoch)
 	q.requests--
-	now := q.now()
-	r.Latency, r.Completed = time.Duration(now-r.startNs), time.Duration(now)
+	r.Latency = time.Duration(q.now() - r.startNs)
 	if r.Err == nil {
 		r.N = r.want
 		if r.N < len(r.Buf) && !r.Write && r.Sync == NoSync && !r.Trim {

@@ -369,7 +369,7 @@ func (e *Engine) Stats() Stats {
 }
 
 // Clock returns the time on the engine's clock, the monotonic time since
-// New, on which Request.Completed is taken.
+// New, on which Queue.LastReap is taken.
 func (e *Engine) Clock() time.Duration { return time.Since(e.base) }
 
 func (e *Engine) nowNs() int64 { return int64(time.Since(e.base)) }

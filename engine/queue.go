@@ -79,8 +79,9 @@ type Queue struct {
 	// counters (flushTally).
 	enters uint64
 	// reapNs is the clock reading shared by the completions being
-	// processed (ringloop.go), 0 outside a reap.
-	reapNs int64
+	// processed (ringloop.go), 0 outside a reap; lastReapNs is the latest
+	// the current or last ReapBatch took (LastReap), 0 if it took none.
+	reapNs, lastReapNs int64
 	// mappedNs is the clock reading callMapper took when the mapper
 	// returned (0: no call since Submit cleared it).
 	mappedNs int64
@@ -295,6 +296,7 @@ func (q *Queue) ReapBatch(dst []*Request, min, max int) ([]*Request, error) {
 	if q.ring == nil {
 		return dst, ErrClosed
 	}
+	q.lastReapNs = 0
 	for len(q.ready) < min && q.requests > 0 {
 		if err := q.pump(q.completionsFor(min-len(q.ready)), 0); err != nil {
 			return dst, err
@@ -318,6 +320,15 @@ func (q *Queue) ReapBatch(dst []*Request, min, max int) ([]*Request, error) {
 	clear(q.ready[rest:])
 	q.ready = q.ready[:rest]
 	return dst, nil
+}
+
+// LastReap returns when the last Reap or ReapBatch found completions in
+// the ring, on the engine's clock (Engine.Clock): the reading their
+// latencies end at, taken after that call's system call. It reports
+// false when the call found none there (it returned only requests an
+// earlier call found, or nothing); the caller then reads the clock.
+func (q *Queue) LastReap() (time.Duration, bool) {
+	return time.Duration(q.lastReapNs), q.lastReapNs != 0
 }
 
 // Close waits for the queue's requests to complete (they are dropped from

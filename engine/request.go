@@ -9,7 +9,7 @@ import (
 // A Request reads or writes one range of a file. The caller fills File,
 // Offset, Buf and Write (and optionally Tag, Callback, Done), hands it to
 // Engine.Submit or Queue.Submit, and must not touch it again until it
-// completes. The engine then sets N, Err, Latency and Completed.
+// completes. The engine then sets N, Err and Latency.
 //
 // Offset, len(Buf) and the address of Buf must be aligned as
 // Engine.Alignment says. Buffers from Engine.Buffer live outside the Go heap
@@ -57,10 +57,6 @@ type Request struct {
 	Err error
 	// Latency is the time from submission to completion.
 	Latency time.Duration
-	// Completed is when the engine saw the request complete (the end of
-	// Latency), on the engine's clock (Engine.Clock). The completions of
-	// one reap share it: the clock is read once for them.
-	Completed time.Duration
 	// SubmitLatency is the part of Latency before the engine handed the
 	// request's first device I/O to the kernel (resolving it, waiting for
 	// a free slot, waiting for the next io_uring_enter): fio's slat. It is
@@ -93,7 +89,7 @@ type Request struct {
 
 // reset prepares r for a new submission.
 func (r *Request) reset() {
-	r.N, r.Err, r.Latency, r.SubmitLatency, r.Completed = 0, nil, 0, 0, 0
+	r.N, r.Err, r.Latency, r.SubmitLatency = 0, nil, 0, 0
 	r.handed = false
 	r.pending, r.want, r.epoch = 0, 0, 0
 	r.q = nil

@@ -342,6 +342,7 @@ func (q *Queue) reapAt(now int64) int {
 			} else {
 				q.reapNs = q.eng.nowNs()
 			}
+			q.lastReapNs = q.reapNs
 		}
 		for i := range n {
 			q.complete(q.cqes[i])

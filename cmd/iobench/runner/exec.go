@@ -1191,22 +1191,14 @@ func (w *worker) setEpoch() {
 	}
 }
 
-// reapClock is the time of a reap that returned done: the engine's
-// reading of its latest completion (Request.Completed), which saves the
-// loop a clock read per reap, or a reading of its own when done is empty.
-// It never goes back past the loop's last reading.
-func (w *worker) reapClock(done []*engine.Request) time.Time {
-	var last time.Duration
-	for _, r := range done {
-		last = max(last, r.Completed)
+// reapClock is the time of the reap just made: the engine's reading of
+// the completions it found (Queue.LastReap), which saves the loop a clock
+// read per reap, or a reading of its own when it found none.
+func (w *worker) reapClock() time.Time {
+	if at, ok := w.q.LastReap(); ok {
+		return w.epoch.Add(at - w.epochClock)
 	}
-	if last == 0 {
-		return w.clock()
-	}
-	if t := w.epoch.Add(last - w.epochClock); t.After(w.now) {
-		return t
-	}
-	return w.now
+	return w.clock()
 }
 
 // submitFirst fills the queue to iodepth.
@@ -1302,7 +1294,7 @@ func (w *worker) loop() error {
 		w.unflushed = 0 // the wait handed everything queued to the kernel
 		// The clock is read once per reap, not per I/O, and by the engine:
 		// reading it costs more than anything else the loop does per I/O.
-		now := w.reapClock(done)
+		now := w.reapClock()
 		if w.pacer != nil {
 			w.pacer.now = now
 		}

@@ -244,22 +244,3 @@ func BenchmarkPause(b *testing.B) {
 		})
 	}
 }
-
-// TestReapClock: the loop's time after a reap is its latest completion's
-// stamp on the engine's clock, moved onto the worker's epoch; it never
-// goes back, and a reap that returned nothing reads the clock.
-func TestReapClock(t *testing.T) {
-	w := &worker{epoch: time.Now(), epochClock: 5 * time.Second}
-	done := []*engine.Request{{Completed: 5*time.Second + 3*time.Millisecond}, {Completed: 5*time.Second + 7*time.Millisecond}, {Completed: 5*time.Second + time.Millisecond}}
-	if got, want := w.reapClock(done), w.epoch.Add(7*time.Millisecond); !got.Equal(want) {
-		t.Fatalf("reap at %v after the epoch, want %v", got.Sub(w.epoch), want.Sub(w.epoch))
-	}
-	w.now = w.epoch.Add(10 * time.Millisecond)
-	if got := w.reapClock(done); !got.Equal(w.now) {
-		t.Fatalf("a reap of earlier completions went back to %v after the epoch, from %v", got.Sub(w.epoch), w.now.Sub(w.epoch))
-	}
-	before := time.Now()
-	if got := w.reapClock(nil); got.Before(before) {
-		t.Fatalf("an empty reap's time %v is before a reading taken before it", got.Sub(before))
-	}
-}

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"io"
 	"maps"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -209,5 +211,32 @@ func FuzzSuperblock(f *testing.F) {
 		if s.BlockSize() < 1024 || s.BlockSize() > 65536 || s.BlocksCount*uint64(s.BlockSize()) > size || s.Groups() == 0 {
 			t.Fatalf("accepted superblock with %d blocks of %d bytes, %d groups, device %d", s.BlocksCount, s.BlockSize(), s.Groups(), size)
 		}
+		if hi, lo := bits.Mul64(s.Groups(), uint64(s.InodesPerGroup)); hi != 0 || lo != uint64(s.InodesCount) {
+			t.Fatalf("accepted %d inodes for %d groups of %d", s.InodesCount, s.Groups(), s.InodesPerGroup)
+		}
 	})
+}
+
+// TestSuperblockInodeCountWraps: groups x inodes per group is compared
+// without wrapping. 2^45 groups of one 64 KiB block (a device of 2^61
+// bytes) with 2^19 inodes each make 2^64, which wrapped to the 0 inodes
+// this superblock claims, and it was accepted.
+func TestSuperblockInodeCountWraps(t *testing.T) {
+	b := make([]byte, 1024)
+	le := binary.LittleEndian
+	le.PutUint16(b[0x38:], 0xef53)   // magic
+	le.PutUint32(b[0x18:], 6)        // 64 KiB blocks
+	le.PutUint32(b[0x1c:], 6)        // and clusters
+	le.PutUint32(b[0x20:], 1)        // blocks per group
+	le.PutUint32(b[0x24:], 1)        // clusters per group
+	le.PutUint32(b[0x28:], 1<<19)    // inodes per group
+	le.PutUint32(b[0x150:], 1<<13)   // 2^45 blocks (the high half)
+	le.PutUint32(b[0x4c:], 1)        // dynamic revision
+	le.PutUint32(b[0x54:], 11)       // first inode
+	le.PutUint16(b[0x58:], 256)      // inode size
+	le.PutUint32(b[0x60:], 0x80|0x2) // 64bit, filetype
+	le.PutUint16(b[0xfe:], 64)       // descriptor size
+	if _, err := ParseSuperblock(b, 1<<63); err == nil || !strings.Contains(err.Error(), "0 inodes") {
+		t.Fatalf("ParseSuperblock: %v, want the inode count refused", err)
+	}
 }

@@ -255,7 +255,9 @@ func ParseSuperblock(b []byte, devBytes uint64) (*Superblock, error) {
 		return nil, corrupt(what, blk, "%d blocks of %d bytes do not fit the %d-byte device", s.BlocksCount, bs, devBytes)
 	}
 	groups := s.Groups()
-	if uint64(s.InodesCount) != groups*uint64(s.InodesPerGroup) {
+	// groups x InodesPerGroup wraps only past 2^64 (a device of 2^61
+	// bytes or more); compared as a quotient it cannot.
+	if groups > uint64(s.InodesCount)/uint64(s.InodesPerGroup) || uint64(s.InodesCount) != groups*uint64(s.InodesPerGroup) {
 		return nil, corrupt(what, blk, "%d inodes, want %d groups x %d", s.InodesCount, groups, s.InodesPerGroup)
 	}
 	if s.FeatureIncompat&incompatCsumSeed == 0 {

@@ -372,7 +372,7 @@ func (e *Engine) Stats() Stats {
 // New, on which Queue.LastReap is taken.
 func (e *Engine) Clock() time.Duration { return time.Since(e.base) }
 
-func (e *Engine) nowNs() int64 { return int64(time.Since(e.base)) }
+func (e *Engine) nowNs() int64 { return int64(e.Clock()) }
 
 // registerWith registers the device table and the buffer arena with ring,
 // as the configuration asks.

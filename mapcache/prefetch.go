@@ -18,7 +18,7 @@ import "unsafe"
 // waited. Nothing is locked and nothing changes: a
 // prefetch of a slot or leaf that the cache replaces meanwhile costs a
 // wasted load, never a wrong answer. Small caches (no leaf index) cost
-// a few atomic loads per call.
+// two atomic loads per call.
 //
 // A Prefetcher belongs to one goroutine.
 type Prefetcher struct {
@@ -40,6 +40,9 @@ func NewPrefetcher(distance int) *Prefetcher {
 // Ahead announces a lookup of off in c, in either fork. c may be nil.
 func (p *Prefetcher) Ahead(c *Cache, off uint64) {
 	n := len(p.ring)
+	if c != nil && c.forks[ReadFork].index.Load() == nil && c.forks[WriteFork].index.Load() == nil {
+		c = nil // too small for an index: its lines stay in the processor's caches
+	}
 	p.ring[p.at] = pending{c, off}
 	if c != nil {
 		c.forks[ReadFork].prefetchSlot(off)

@@ -113,8 +113,10 @@ func readLines(r io.Reader, name string, depth int, lines []srcLine) ([]srcLine,
 		if n == 1 {
 			text = strings.TrimPrefix(text, "\ufeff")
 		}
-		if rest, ok := strings.CutPrefix(text, "include "); ok {
-			path := strings.TrimSpace(rest)
+		if path, ok := includePath(text); ok {
+			if path == "" {
+				return nil, &ParseError{File: name, Line: n, Option: "include", Err: fmt.Errorf("%w: include names no file", ErrSyntax)}
+			}
 			if !filepath.IsAbs(path) {
 				path = filepath.Join(filepath.Dir(name), path)
 			}
@@ -143,12 +145,33 @@ func readLines(r io.Reader, name string, depth int, lines []srcLine) ([]srcLine,
 	return lines, nil
 }
 
+// includePath returns the file an include directive names: "include",
+// a space or a tab, the path, and perhaps a comment after it, cut as fio
+// cuts it from every line.
+func includePath(text string) (string, bool) {
+	rest, ok := strings.CutPrefix(text, "include")
+	if !ok || rest == "" || rest[0] != ' ' && rest[0] != '\t' {
+		return "", false
+	}
+	return strings.TrimSpace(cutComment(rest)), true
+}
+
+// cutComment cuts a comment from a line: anything from a ; or a #, as
+// fio reads every line of a job file (a section header's too).
+func cutComment(text string) string {
+	if i := strings.IndexAny(text, ";#"); i >= 0 {
+		return text[:i]
+	}
+	return text
+}
+
 // Parse parses a job file in fio's format (ParseWith with no options).
 func Parse(r io.Reader, name string) (*File, error) { return ParseWith(r, name, ParseOptions{}) }
 
 // ParseWith parses a job file in fio's format: [global] and job sections,
 // a job inheriting the [global] options that precede it (a later [global]
-// affects only later jobs), whole-line comments (# and ;), key=value and
+// affects only later jobs), comments (from a # or ; to the end of the
+// line, on a line of their own or after a value or a header), key=value and
 // bare boolean keys, ${VAR} from the environment, "include file",
 // stonewall and wait_for. Options iobench does not implement stop the
 // parse with the option, the file and the line; options that cannot
@@ -204,6 +227,7 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 		case text[0] == '#' || text[0] == ';':
 			continue
 		case text[0] == '[':
+			text = strings.TrimSpace(cutComment(text)) // [job] ; a comment
 			if !strings.HasSuffix(text, "]") || len(text) < 3 {
 				return nil, perr("", fmt.Errorf("%w: bad section header %q", ErrSyntax, text))
 			}
@@ -239,7 +263,7 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 			if strings.HasPrefix(strings.ToLower(text[i:]), Pragma) {
 				out.Notices = append(out.Notices, fmt.Sprintf("%s:%d: %s after a value is a comment; put it on a line of its own", at.file, line, Pragma))
 			}
-			text = strings.TrimSpace(text[:i])
+			text = strings.TrimSpace(cutComment(text))
 		}
 		k, v, _ := strings.Cut(text, "=")
 		v, err := expandValue(strings.TrimSpace(v))

@@ -835,6 +835,30 @@ func TestIncludeSectionsAndGlobal(t *testing.T) {
 	}
 }
 
+// TestCommentsOnHeaderAndIncludeLines: fio cuts a comment (from ; or #)
+// from every line before it reads it, so a section header or an include
+// line may end in one, and include takes a tab before its path as it
+// takes a space.
+func TestCommentsOnHeaderAndIncludeLines(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "depth.inc"), []byte("iodepth=4\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "bs.inc"), []byte("bs=8k\n"), 0o644)
+	src := "[global] ; shared\ninclude depth.inc ; queue depth\n[a] # the first job\nrw=read\n[b]\t; the second\ninclude\tbs.inc\n"
+	f, err := Parse(strings.NewReader(src), filepath.Join(dir, "c.fio"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Jobs) != 2 || f.Jobs[0].Name != "a" || f.Jobs[1].Name != "b" {
+		t.Fatalf("jobs %v", f.Jobs)
+	}
+	if a, b := f.Jobs[0], f.Jobs[1]; a.IODepth != 4 || b.IODepth != 4 || b.BS[0] != 8<<10 || a.BS[0] != 4<<10 {
+		t.Errorf("a: iodepth %d bs %d; b: iodepth %d bs %d", a.IODepth, a.BS[0], b.IODepth, b.BS[0])
+	}
+	if _, err := Parse(strings.NewReader("[a]\ninclude ; nothing\n"), filepath.Join(dir, "e.fio")); !errors.Is(err, ErrSyntax) {
+		t.Errorf("include with no file: %v", err)
+	}
+}
+
 // genJob parses one job section for generator tests.
 func genJob(t *testing.T, opts string) Job {
 	t.Helper()

@@ -166,10 +166,17 @@ type cmdLine struct {
 // what iobench made (the automatic target, fio) is cleaned up.
 func Main(args []string, stdout, stderr io.Writer) int {
 	unwatch := watchSignals(stderr)
-	code := runMain(args, stdout, stderr)
+	out := &stickyWriter{w: stdout}
+	code := runMain(args, out, stderr)
 	unwatch()
 	if interrupted.Load() {
 		return exitInterrupted
+	}
+	if out.err != nil && code == 0 {
+		// What stdout was to get is lost (a full disk, a closed
+		// descriptor): a success would hide that.
+		fmt.Fprintf(stderr, "iobench: writing to stdout: %v\n", out.err)
+		return 1
 	}
 	return code
 }
@@ -332,16 +339,21 @@ func checkWritable(path string) error {
 
 // writeReport writes run to --output (or stdout) in the chosen formats.
 func writeReport(st settings, stdout io.Writer, run *Run) error {
-	w := stdout
-	if st.output != "" {
-		f, err := os.Create(st.output)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		w = f
+	if st.output == "" {
+		return writeFormats(stdout, st.formats, run)
 	}
-	return writeFormats(w, st.formats, run)
+	f, err := os.Create(st.output)
+	if err != nil {
+		return err
+	}
+	if err := writeFormats(f, st.formats, run); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", st.output, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("%s: writing the report: %w", st.output, err)
+	}
+	return nil
 }
 
 func exit(stderr io.Writer, err error) int {

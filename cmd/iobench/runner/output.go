@@ -76,21 +76,45 @@ var formatRank = map[string]int{"terse": 0, "json": 1, "json+": 1, "normal": 2}
 
 // writeFormats writes run in each of formats, in fio's order (formatRank).
 func writeFormats(w io.Writer, formats []string, run *Run) error {
+	sw := &stickyWriter{w: w}
 	ordered := slices.Clone(formats)
 	slices.SortStableFunc(ordered, func(a, b string) int { return formatRank[a] - formatRank[b] })
 	for _, f := range ordered {
 		switch f {
 		case "json", "json+":
-			if err := writeJSON(w, run, f == "json+"); err != nil {
+			if err := writeJSON(sw, run, f == "json+"); err != nil && sw.err == nil {
 				return err
 			}
 		case "terse":
-			writeTerse(w, run)
+			writeTerse(sw, run)
 		default:
-			WriteNormal(w, run)
+			WriteNormal(sw, run)
+		}
+		if sw.err != nil {
+			return fmt.Errorf("writing the report: %w", sw.err)
 		}
 	}
 	return nil
+}
+
+// stickyWriter keeps the first error of its writes and fails every write
+// after it, so that a report printed line by line fails as a whole on a
+// full disk or a closed pipe instead of losing its end unsaid.
+type stickyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stickyWriter) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.w.Write(p)
+	if err == nil && n < len(p) {
+		err = io.ErrShortWrite
+	}
+	s.err = err
+	return n, err
 }
 
 func kernel() string {

@@ -3,10 +3,14 @@ package runner
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"math"
+	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -296,5 +300,47 @@ func TestRuntimeRoundedUp(t *testing.T) {
 	}
 	if strings.Contains(out, "/0msec)") || strings.Contains(out, "run=0-0msec") {
 		t.Errorf("normal report says 0 msec:\n%s", out)
+	}
+}
+
+// failAfter is a writer that takes n bytes and fails every write after.
+type failAfter struct{ n int }
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	if len(p) > f.n {
+		k := f.n
+		f.n = 0
+		return k, syscall.ENOSPC
+	}
+	f.n -= len(p)
+	return len(p), nil
+}
+
+// TestReportWriteFailure: a report that cannot be written in full (a full
+// disk, here /dev/full and a writer that fails part way) fails the run
+// with exit status 1 and says why on stderr, in every format and whether
+// it goes to stdout or to --output; it is not a success.
+func TestReportWriteFailure(t *testing.T) {
+	job := []string{"--name=j", "--ioengine=null", "--rw=read", "--bs=4k", "--size=1m"}
+	for _, format := range []string{"normal", "json", "json+", "terse"} {
+		var full bytes.Buffer
+		if code := Main(append(slices.Clone(job), "--output-format="+format), &full, io.Discard); code != 0 {
+			t.Fatalf("%s with room: exit %d", format, code)
+		}
+		for _, room := range []int{0, 100, full.Len() / 2} { // the size varies a little from run to run
+			var errb bytes.Buffer
+			code := Main(append(slices.Clone(job), "--output-format="+format), &failAfter{n: room}, &errb)
+			if code != 1 || !strings.Contains(errb.String(), "no space left on device") {
+				t.Errorf("%s to stdout failing after %d bytes: exit %d, stderr %q; want 1 and the write error", format, room, code, errb.String())
+			}
+		}
+		if _, err := os.Stat("/dev/full"); err != nil {
+			continue
+		}
+		var errb bytes.Buffer
+		code := Main(append(slices.Clone(job), "--output-format="+format, "--output=/dev/full"), io.Discard, &errb)
+		if code != 1 || !strings.Contains(errb.String(), "/dev/full") || !strings.Contains(errb.String(), "no space left on device") {
+			t.Errorf("%s to --output=/dev/full: exit %d, stderr %q; want 1, the file and the write error", format, code, errb.String())
+		}
 	}
 }

@@ -98,7 +98,7 @@ var options = []Option{
 		}, get: func(j *Job) string { return strconv.FormatFloat(100-j.RWMixRead, 'g', -1, 64) }},
 	{Name: "bs", Arg: "size[,size]", Default: "4k", Help: "block size, or a range lo-hi (reads,writes,trims as fio: a value left out repeats the one before, an empty one is 4k; trims use the write size, and a trimming job whose third value differs is refused); alias blocksize", kind: kindSize,
 		set: setBS, get: func(j *Job) string { return bsString(j) }},
-	{Name: "bssplit", Arg: "size/pct:...[,size/pct:...]", Help: "mix of block sizes, e.g. 4k/50:64k/40:1m/10 (reads,writes)", kind: kindSize,
+	{Name: "bssplit", Arg: "size/pct:...[,size/pct:...]", Help: "mix of block sizes, e.g. 4k/50:64k/40:1m/10 (reads,writes; an empty one leaves that direction to bs)", kind: kindSize,
 		set: setBSSplit, get: func(j *Job) string { return bssplitString(j.BSSplit) }},
 	intOption("iodepth", "n", "1", "I/Os in flight per job", 1, 4096, func(j *Job) *int { return &j.IODepth }),
 	{Name: "iodepth_batch_submit", Arg: "n", Default: "auto", Help: "I/Os handed to the kernel together, as fio counts them (0: every queued I/O in one call when the job next waits; fio's default is 1, each I/O at once); auto (unset): at once while the device holds fewer than a threshold of the job's I/Os (16, or half the depth at depths 16 to 31, rising to at most 64 while the job's waits find nothing completed), together when the job next waits otherwise; alias iodepth_batch", kind: kindInt,
@@ -976,8 +976,9 @@ func setBSSplit(j *Job, v string) error {
 	}
 	var sets [3][]BSSplit
 	for d, part := range parts {
-		if part == "" && d > 0 {
-			sets[d] = sets[d-1] // left out: as the direction before
+		if part == "" {
+			// Empty (",8k/100", "4k/100,", "4k/100,,8k/100"): no split
+			// for this direction, whose I/Os take bs's size, as in fio.
 			continue
 		}
 		s, err := parseSplit(part, j.KBBase)
@@ -990,11 +991,14 @@ func setBSSplit(j *Job, v string) error {
 		sets[d] = s
 	}
 	for d := len(parts); d < 3; d++ {
-		sets[d] = sets[d-1]
+		sets[d] = sets[d-1] // left out: as the direction before
 	}
 	j.trimSplit = ""
-	if len(parts) == 3 && parts[2] != "" && parts[2] != parts[1] {
+	if len(parts) == 3 && parts[2] != parts[1] {
 		j.trimSplit = parts[2]
+		if parts[2] == "" {
+			j.trimSplit = "left empty: trims of bs's size"
+		}
 	}
 	j.BSSplit = [2][]BSSplit{sets[0], sets[1]}
 	return nil

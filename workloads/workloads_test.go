@@ -338,8 +338,32 @@ func TestPerDirectionValues(t *testing.T) {
 	if len(s[0]) != 2 || len(s[1]) != 1 || s[1][0].Size != 16384 {
 		t.Errorf("bssplit with three splits: %v", s)
 	}
-	if s := jobWith(t, "rw", "randrw", "bssplit", "4k/50:8k/50,,16k").BSSplit; len(s[1]) != 2 {
-		t.Errorf("bssplit with the write split left out: %v, want the read split", s)
+	// An empty split leaves its direction to bs, as fio 3.33 does
+	// (bssplit=8k/100,,16k/100 with rw=randwrite writes 4k, bs's
+	// default; bssplit=,8k/100 with rw=randread reads 4k); only a split
+	// left off the end repeats the one before it.
+	if s := jobWith(t, "rw", "randrw", "bssplit", "4k/50:8k/50,,16k").BSSplit; len(s[0]) != 2 || len(s[1]) != 0 {
+		t.Errorf("bssplit with the write split left empty: %v, want no write split", s)
+	}
+	for _, c := range []struct {
+		split    string
+		read, wr uint64 // every I/O's size in each direction
+	}{
+		{"8k/100,", 8 << 10, 64 << 10},
+		{",8k/100", 64 << 10, 8 << 10},
+		{"8k/100,,16k/100", 8 << 10, 64 << 10},
+		{"8k/100", 8 << 10, 8 << 10},
+		{"8k/100,16k/100", 8 << 10, 16 << 10},
+	} {
+		j := jobWith(t, "rw", "randrw", "bs", "64k", "size", "16m", "bssplit", c.split)
+		g := NewGenerator(&j, 0, 16<<20)
+		for range 64 {
+			io := g.Next()
+			if want := map[bool]uint64{true: c.wr, false: c.read}[io.Write]; io.Length != want {
+				t.Errorf("bs=64k bssplit=%s: an I/O (write %v) of %d bytes, want %d", c.split, io.Write, io.Length, want)
+				break
+			}
+		}
 	}
 	jobWith(t, "rw", "randtrim", "bssplit", "4k,8k,8k")
 	for _, c := range []struct{ rw, k, v, want string }{
@@ -353,6 +377,8 @@ func TestPerDirectionValues(t *testing.T) {
 		{"randtrim", "rate", ",,1m", "rates for trims"},
 		{"randtrim", "rate_iops", "5", "rates for trims"},
 		{"randtrim", "bssplit", "4k,4k,8k", "trim split (third value 8k)"},
+		{"randtrim", "bssplit", "4k,8k,", "trim split (third value left empty"},
+		{"trimwrite", "bssplit", "4k,,8k", "trim split (third value 8k)"},
 	} {
 		j := NewJob("j")
 		err := j.Set("rw", c.rw)

@@ -101,8 +101,9 @@ type srcLine struct {
 	text string
 }
 
-// readLines reads r's lines, expanding "include path" directives (a path
-// relative to the including file's directory, as fio resolves it).
+// readLines reads r's lines, expanding "include path" directives (a
+// relative path from the working directory, or else from the including
+// file's directory, as fio resolves it).
 func readLines(r io.Reader, name string, depth int, lines []srcLine) ([]srcLine, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -117,7 +118,9 @@ func readLines(r io.Reader, name string, depth int, lines []srcLine) ([]srcLine,
 			if path == "" {
 				return nil, &ParseError{File: name, Line: n, Option: "include", Err: fmt.Errorf("%w: include names no file", ErrSyntax)}
 			}
-			if !filepath.IsAbs(path) {
+			// fio opens a relative path from the working directory when
+			// it is there, else from the including file's directory.
+			if _, err := os.Stat(path); err != nil && !filepath.IsAbs(path) {
 				path = filepath.Join(filepath.Dir(name), path)
 			}
 			if depth >= maxIncludeDepth {

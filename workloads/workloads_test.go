@@ -885,6 +885,24 @@ func TestCommentsOnHeaderAndIncludeLines(t *testing.T) {
 	}
 }
 
+// TestIncludeFromWorkingDirectory: fio opens an include's relative path
+// from the working directory when the file is there, and only else from
+// the including file's directory.
+func TestIncludeFromWorkingDirectory(t *testing.T) {
+	jobs, wd := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(jobs, "bs.inc"), []byte("bs=8k\n"), 0o644)
+	os.WriteFile(filepath.Join(jobs, "depth.inc"), []byte("iodepth=4\n"), 0o644)
+	os.WriteFile(filepath.Join(wd, "bs.inc"), []byte("bs=16k\n"), 0o644)
+	t.Chdir(wd)
+	f, err := Parse(strings.NewReader("[a]\ninclude bs.inc\ninclude depth.inc\n"), filepath.Join(jobs, "a.fio"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := f.Jobs[0]; a.BS[0] != 16<<10 || a.IODepth != 4 {
+		t.Errorf("bs %d (want the working directory's 16k), iodepth %d (want the job file's directory's 4)", a.BS[0], a.IODepth)
+	}
+}
+
 // genJob parses one job section for generator tests.
 func genJob(t *testing.T, opts string) Job {
 	t.Helper()

@@ -242,10 +242,18 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 				out.Jobs = append(out.Jobs, *cur)
 				jobAt = append(jobAt, curAt)
 			}
-			if strings.EqualFold(sect, "global") {
+			// fio takes every section whose name starts with "global"
+			// (case and all) for [global]; [Global] is a job there.
+			if strings.HasPrefix(sect, "global") {
+				if sect != "global" {
+					out.Notices = append(out.Notices, fmt.Sprintf("%s:%d: [%s] is read as [global], as fio reads every section whose name starts with global", at.file, line, sect))
+				}
 				inGlobal, skipping = true, false
 				cur, curAt = &global, globalAt
 				continue
+			}
+			if strings.EqualFold(sect, "global") {
+				out.Notices = append(out.Notices, fmt.Sprintf("%s:%d: [%s] is a job, as in fio, whose [global] is lower case", at.file, line, sect))
 			}
 			skipping = len(opts.Sections) > 0 && !slices.Contains(opts.Sections, sect)
 			// fio runs a section name that comes twice as two jobs.

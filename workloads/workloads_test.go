@@ -885,6 +885,25 @@ func TestCommentsOnHeaderAndIncludeLines(t *testing.T) {
 	}
 }
 
+// TestGlobalSectionNames: fio takes a section whose name starts with
+// "global" for [global], and [GLOBAL] for a job (fio 3.33 runs it).
+func TestGlobalSectionNames(t *testing.T) {
+	f, err := Parse(strings.NewReader("[global-opts]\nbs=8k\n[GLOBAL]\nsize=1m\n[a]\n"), "g.fio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Jobs) != 2 || f.Jobs[0].Name != "GLOBAL" || f.Jobs[1].Name != "a" || f.Jobs[0].BS[0] != 8<<10 || f.Jobs[1].BS[0] != 8<<10 {
+		var got []string
+		for _, j := range f.Jobs {
+			got = append(got, fmt.Sprintf("%s bs=%d", j.Name, j.BS[0]))
+		}
+		t.Errorf("jobs %q, want GLOBAL and a, each with bs=8k", got)
+	}
+	if len(f.Notices) != 2 {
+		t.Errorf("notices %q, want one for each section name", f.Notices)
+	}
+}
+
 // TestIncludeFromWorkingDirectory: fio opens an include's relative path
 // from the working directory when the file is there, and only else from
 // the including file's directory.

@@ -16,7 +16,7 @@ PKGS        := ./...
 FUZZTIME    ?= 20s
 BENCHTIME   ?= 1s
 
-.PHONY: all build test lint vet fmt-check staticcheck deps tools bench compare fuzz gobench clean
+.PHONY: all build test lint vet fmt-check staticcheck deps tools bench compare pgo fuzz gobench clean
 
 all: build
 
@@ -91,6 +91,34 @@ bench: deps
 
 compare: deps
 	$(GO) run ./cmd/iobench compare
+
+# pgo rewrites cmd/iobench/default.pgo, the CPU profile the Go compiler
+# optimizes iobench with (profile-guided optimization: go build and go run
+# use it by themselves). A build without the old profile runs each job
+# below (separated by +) for 3 s on an automatically created target (root:
+# a loop device over tmpfs) with --cpuprofile, and the profiles are merged.
+PGO_JOBS := \
+	--rw=randread --iodepth=1 --size=1g + \
+	--rw=randread --iodepth=32 --size=1g + \
+	--rw=randread --iodepth=128 --size=1g + \
+	--rw=randwrite --iodepth=4 --size=1g + \
+	--rw=randwrite --iodepth=64 --size=1g + \
+	--ioengine=null --rw=randread --iodepth=1 --size=1g + \
+	--ioengine=null --rw=randread --iodepth=32 --size=1g + \
+	--rw=randwrite --iodepth=16 --mapper=cow --size=512m + \
+	--rw=randread --iodepth=32 --mapper=scattered --extents=1000000 --warm=1 --size=4g --target-size=8g
+
+pgo: deps
+	@set -e; dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; \
+	$(GO) build -pgo=off -o $$dir/iobench ./cmd/iobench; \
+	i=0; job=""; for a in $(PGO_JOBS) +; do \
+		if [ "$$a" != + ]; then job="$$job $$a"; continue; fi; \
+		i=$$((i+1)); echo "pgo:$$job"; \
+		$$dir/iobench --name=pgo --bs=4k --runtime=3 --time_based $$job --cpuprofile=$$dir/$$i.prof --output-format=json >/dev/null; \
+		job=""; \
+	done; \
+	$(GO) tool pprof -proto $$dir/*.prof > cmd/iobench/default.pgo; \
+	echo "pgo: wrote cmd/iobench/default.pgo from $$i profiles"
 
 clean:
 	$(GO) clean -testcache

@@ -95,13 +95,7 @@ func randReads(b *testing.B, e *engine.Engine, f *engine.File, qd int, blocks ui
 	}
 	defer q.Close()
 	reqs := make([]engine.Request, qd)
-	x := uint64(88172645463325252)
-	next := func() uint64 {
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		return x % blocks * bs
-	}
+	next := randomBlocks(blocks)
 	for i := range reqs {
 		reqs[i] = engine.Request{File: f, Offset: next(), Buf: e.Buffer(bs)}
 		if err := q.Submit(&reqs[i]); err != nil {
@@ -147,13 +141,7 @@ func BenchmarkDepth1Loop(b *testing.B) {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
 			l := looptest.New(b, size, looptest.Options{})
-			x := uint64(88172645463325252)
-			next := func() uint64 {
-				x ^= x << 13
-				x ^= x >> 7
-				x ^= x << 17
-				return x % blocks * bs
-			}
+			next := randomBlocks(blocks)
 			var read func() error
 			if via == "ring" {
 				read = bareRingReads(b, l.Path, next)
@@ -253,5 +241,17 @@ func engineReads(b *testing.B, path string, size uint64, next func() uint64) fun
 			return err
 		}
 		return done[0].Err
+	}
+}
+
+// randomBlocks returns a generator of the byte offsets of random blocks
+// among the first blocks (xorshift, the same sequence every run).
+func randomBlocks(blocks uint64) func() uint64 {
+	x := uint64(88172645463325252)
+	return func() uint64 {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		return x % blocks * bs
 	}
 }

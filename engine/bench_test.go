@@ -214,10 +214,15 @@ func bareRingReads(b *testing.B, path string, next func() uint64) func() error {
 // gives through the engine: a queue of depth 1 over the device, mapped
 // linearly, every lookup a cache hit after the first.
 func engineReads(b *testing.B, path string, size uint64, next func() uint64) func() error {
+	if r, err := uring.New(4, uring.Params{}); err != nil {
+		b.Skipf("io_uring: %v", err)
+	} else {
+		r.Close()
+	}
 	e, err := engine.New(engine.Config{Devices: []*device.Device{openDev(b, path, true)},
 		Mapper: mapper.NewLinear(0, 0, size), QueueDepth: 1})
 	if err != nil {
-		b.Skipf("engine: %v", err)
+		b.Fatal(err)
 	}
 	b.Cleanup(func() { e.Close() })
 	f, err := e.Open("f", engine.FileOptions{})

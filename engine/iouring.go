@@ -86,6 +86,9 @@ func (u *iouring) Queue(op *Op) bool {
 	default:
 		s.PrepRead(op.Fd, op.Addr, op.Len, op.Offset)
 	}
+	if op.Sync == NoSync {
+		s.IOPrio = op.Prio
+	}
 	if op.FixedFile {
 		s.SetFixedFile()
 	}
@@ -103,6 +106,9 @@ func (u *iouring) queueTrim(s *uring.SQE, op *Op) bool {
 		s.PrepBlockDiscard(op.Fd, op.Offset, uint64(op.Len))
 	} else {
 		s.PrepFallocate(op.Fd, uring.FallocPunchHole|uring.FallocKeepSize, op.Offset, uint64(op.Len))
+	}
+	if op.Sync == NoSync {
+		s.IOPrio = op.Prio
 	}
 	if op.FixedFile {
 		s.SetFixedFile()

@@ -36,6 +36,12 @@ type Request struct {
 	Length int
 	// Tag is the caller's; the engine does not look at it.
 	Tag uint64
+	// Prio is the I/O priority of the request's device reads and writes,
+	// as ioprio_set(2) takes it: class<<13 | level (IOPrio builds it). 0
+	// leaves them the thread's priority. The kernel refuses a value it
+	// does not know (EINVAL) and the real-time class without
+	// CAP_SYS_ADMIN or CAP_SYS_NICE (EPERM), in the request's Err.
+	Prio uint16
 
 	// Callback, when set, is called on the queue's goroutine when the
 	// request completes. It must not block and must not submit to the
@@ -108,3 +114,15 @@ func (r *Request) fail(err error) {
 func (r *Request) describe() string {
 	return fmt.Sprintf("%s of %s at offset %d", r.opName(), r.fileName(), r.Offset)
 }
+
+// I/O priority classes (ioprio_set(2)), for IOPrio.
+const (
+	PrioClassNone = 0 // the thread's priority
+	PrioClassRT   = 1 // real time: served before the others
+	PrioClassBE   = 2 // best effort: the default class
+	PrioClassIdle = 3 // served only when the device has nothing else
+)
+
+// IOPrio returns the Request.Prio of an I/O priority class and level (0,
+// the highest, to 7), as the kernel's IOPRIO_PRIO_VALUE builds it.
+func IOPrio(class, level int) uint16 { return uint16(class&7)<<13 | uint16(level&7) }

@@ -57,6 +57,7 @@ type Op struct {
 	Len       uint32
 	Offset    uint64 // device byte address
 	UserData  uint64
+	Prio      uint16 // I/O priority of a read or write (Request.Prio)
 	// Sync, when set, makes the op a flush of Fd (no data, no buffer).
 	Sync Sync
 	// Trim, when set, makes the op a discard of [Offset, Offset+Len) of

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/iobench/iobench/device"
-	"github.com/iobench/iobench/engine"
 	"github.com/iobench/iobench/device/looptest"
+	"github.com/iobench/iobench/engine"
 )
 
 // prioRing records the priority of every read and write queued on it.

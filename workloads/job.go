@@ -256,6 +256,9 @@ type Job struct {
 	EndFsync, FsyncOnClose     bool
 	SyncMode                   string
 
+	// Prio is the job's I/O priorities (prio, prioclass, cmdprio_*).
+	Prio IOPrio
+
 	// Engine options (iobench only).
 	Mapper        string        // linear, scattered, cow, fiemap, ext4
 	Ext4File      string        // ext4: path of the file inside the filesystem
@@ -301,6 +304,7 @@ type Logs struct {
 	HistPeriod          time.Duration // log_hist_msec; 0: no histogram entries
 	MaxValue            bool          // log_max_value
 	Offset              bool          // log_offset
+	Prio                bool          // log_prio
 	PerJob              bool          // per_job_logs
 }
 
@@ -330,7 +334,65 @@ func NewJob(name string) Job {
 		BWAvgTime: 500 * time.Millisecond, IOPSAvgTime: 500 * time.Millisecond, ClatPercentiles: true,
 		Logs:    Logs{PerJob: true},
 		NrFiles: 1, FileService: FileService{Kind: "roundrobin", N: 1}, AllowFileCreate: true, Fallocate: "native",
+		Prio: IOPrio{Class: -1, Level: -1, CmdClass: [2]int{PrioClassRT, PrioClassRT}},
 	}
+}
+
+// I/O priority classes (ioprio_set(2)).
+const (
+	PrioClassNone = 0
+	PrioClassRT   = 1 // real time
+	PrioClassBE   = 2 // best effort
+	PrioClassIdle = 3
+)
+
+// IOPrio is a job's I/O priorities, with fio's meanings: every read and
+// write goes out with the job's priority (prioclass and prio), except
+// CmdPct percent of those of each direction (cmdprio_percentage), which
+// go out with CmdClass and CmdLevel (cmdprio_class, cmdprio).
+type IOPrio struct {
+	Class, Level int    // prioclass, prio; -1: not given
+	CmdPct       [2]int // cmdprio_percentage of reads and writes
+	CmdClass     [2]int // cmdprio_class (real time unless given)
+	CmdLevel     [2]int // cmdprio
+}
+
+// prioValue is an I/O priority as ioprio_set(2) and io_uring take it.
+func prioValue(class, level int) uint16 { return uint16(class)<<13 | uint16(level) }
+
+// Default is the priority of the job's reads and writes that
+// cmdprio_percentage leaves (ioprio value; 0: the thread's). A level
+// without a class (or with class 0) is best effort's, a class without a
+// level takes 0, as fio has them.
+func (p IOPrio) Default() uint16 {
+	class := p.Class
+	if class <= PrioClassNone {
+		if p.Level < 0 {
+			return 0
+		}
+		class = PrioClassBE
+	}
+	return prioValue(class, max(p.Level, 0))
+}
+
+// Cmd is the priority cmdprio_percentage gives its share of direction d's
+// I/Os (DirRead or DirWrite).
+func (p IOPrio) Cmd(d int) uint16 { return prioValue(p.CmdClass[d], p.CmdLevel[d]) }
+
+// Mixed reports whether direction d's I/Os go out with two priorities
+// (some with Cmd, the others with Default): their completion latencies
+// are then also reported per priority, as fio's clat_prio.
+func (p IOPrio) Mixed(d int) bool {
+	return d < 2 && p.CmdPct[d] > 0 && p.CmdPct[d] < 100 && p.Cmd(d) != p.Default()
+}
+
+// Pick returns the priority of a read or write (write: DirWrite) given a
+// uniform draw from [0, 100).
+func (p IOPrio) Pick(d int, draw int) uint16 {
+	if d < 2 && draw < p.CmdPct[d] {
+		return p.Cmd(d)
+	}
+	return p.Default()
 }
 
 // BatchAuto is BatchSubmit when iodepth_batch_submit is not given: I/O

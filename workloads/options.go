@@ -499,6 +499,22 @@ var options = []Option{
 	boolOption("fixedbufs", "bool", "", "registered (fixed) buffers; unset: on where the kernel will pin them (with CAP_IPC_LOCK, as root has it, or within RLIMIT_MEMLOCK) and the job's buffers (numjobs x iodepth x the largest block, plus 4 MiB) come to at most 256 MiB, which saves CPU per I/O (fio's default is off)", kindBool, func(j *Job) *bool { return &j.FixedBufs }),
 	boolOption("registerfiles", "bool", "", "registered files; unset: on, which saves CPU per I/O (fio's default is off)", kindBool, func(j *Job) *bool { return &j.RegisterFiles }),
 	boolOption("sqthread_poll", "bool", "", "kernel submission polling (SQPOLL)", kindBool, func(j *Job) *bool { return &j.SQPoll }),
+	{Name: "prioclass", Arg: "0-3", Help: "I/O priority class of the job's reads and writes: 1 real time (needs CAP_SYS_ADMIN or CAP_SYS_NICE), 2 best effort, 3 idle, 0 none (the thread's); with prio unset the level is 0", kind: kindInt,
+		set: func(j *Job, v string) (err error) { j.Prio.Class, err = parseIntBase(v, 0, 3, j.KBBase); return },
+		get: func(j *Job) string { return strconv.Itoa(j.Prio.Class) }},
+	{Name: "prio", Arg: "0-7", Help: "I/O priority level of the job's reads and writes, 0 the highest; with prioclass unset the class is best effort", kind: kindInt,
+		set: func(j *Job, v string) (err error) { j.Prio.Level, err = parseIntBase(v, 0, 7, j.KBBase); return },
+		get: func(j *Job) string { return strconv.Itoa(j.Prio.Level) }},
+	{Name: "cmdprio_percentage", Arg: "pct[,pct]", Default: "0", Help: "percentage of reads,writes (one value: both) that go out with cmdprio_class and cmdprio instead of the job's priority; their completion latency is also reported per priority", kind: kindString,
+		set: func(j *Job, v string) (err error) { j.Prio.CmdPct, err = parsePrioPair(v, 0, 100); return },
+		get: func(j *Job) string { return prioPairString(j.Prio.CmdPct) }},
+	{Name: "cmdprio_class", Arg: "1-3[,1-3]", Default: "1", Help: "I/O priority class of cmdprio_percentage's share of reads,writes: 1 real time (the default), 2 best effort, 3 idle", kind: kindString,
+		set: func(j *Job, v string) (err error) { j.Prio.CmdClass, err = parsePrioPair(v, 1, 3); return },
+		get: func(j *Job) string { return prioPairString(j.Prio.CmdClass) }},
+	{Name: "cmdprio", Arg: "0-7[,0-7]", Default: "0", Help: "I/O priority level of cmdprio_percentage's share of reads,writes", kind: kindString,
+		set: func(j *Job, v string) (err error) { j.Prio.CmdLevel, err = parsePrioPair(v, 0, 7); return },
+		get: func(j *Job) string { return prioPairString(j.Prio.CmdLevel) }},
+	boolOption("log_prio", "bool", "", "the per-I/O logs' last column is each I/O's priority (0x followed by its ioprio value in hex, as fio writes it) instead of 1 for a real-time one and 0 for the others", kindBool, func(j *Job) *bool { return &j.Logs.Prio }),
 	boolOption("hipri", "bool", "", "polled completions (IOPOLL; needs device poll queues)", kindBool, func(j *Job) *bool { return &j.HiPri }),
 	{Name: "uncached", Arg: "n", Default: "0", Help: "fio's io_uring RWF_DONTCACHE on buffered I/O (fio 3.33's asked for RWF_UNCACHED, a flag mainline kernels never took): 0, or any value with direct=1, where fio ignores it too; another value with direct=0 is refused (uncached buffered I/O is not implemented)", kind: kindInt,
 		set: func(j *Job, v string) (err error) { j.uncached, err = parseInt(v, 0, math.MaxInt32); return },
@@ -533,7 +549,6 @@ var noticeOptions = map[string]string{
 	"create_serialize":        "cannot change what is measured: iobench lays files out one after another before any job runs",
 	"verify_dump":             "cannot change what is measured: it dumps the blocks of a failed verify to files; iobench reports the first mismatch's offset and bytes",
 	"error_dump":              "cannot change what is measured: it only adds detail to the messages of I/O errors",
-	"log_prio":                "cannot change what is measured: iobench sets no I/O priorities, so the logs' priority column is 0 either way",
 	"nonvectored":             "cannot change what is measured: iobench's io_uring reads and writes are always non-vectored (IORING_OP_READ, IORING_OP_WRITE)",
 	"clocksource":             "cannot change what is measured: iobench reads CLOCK_MONOTONIC (through the vDSO) whatever the source asked for",
 	"significant_figures":     "cannot change what is measured: it sets the digits of fio's printed figures; iobench prints its own",
@@ -611,12 +626,7 @@ var refusedOptions = map[string]string{
 	"ss_ramp":                       "not implemented: steady-state detection (ss, ss_dur, ss_ramp)",
 	"continue_on_error":             "not implemented: a job stops at its first I/O error",
 	"ignore_error":                  "not implemented: a job stops at its first I/O error",
-	"prio":                          "not implemented: I/O priorities (prio, prioclass, cmdprio_*)",
-	"prioclass":                     "not implemented: I/O priorities (prio, prioclass, cmdprio_*)",
-	"cmdprio":                       "not implemented: I/O priorities (prio, prioclass, cmdprio_*)",
-	"cmdprio_class":                 "not implemented: I/O priorities (prio, prioclass, cmdprio_*)",
-	"cmdprio_percentage":            "not implemented: I/O priorities (prio, prioclass, cmdprio_*)",
-	"cmdprio_bssplit":               "not implemented: I/O priorities (prio, prioclass, cmdprio_*)",
+	"cmdprio_bssplit":               "not implemented: priorities by block size (prio, prioclass, cmdprio_percentage, cmdprio_class and cmdprio are)",
 	"numa_cpu_nodes":                "not implemented: NUMA placement (use cpus_allowed)",
 	"numa_mem_policy":               "not implemented: NUMA placement (use cpus_allowed)",
 	"verify_async":                  "not implemented: verification runs in the job's own thread",
@@ -702,8 +712,8 @@ var refusedOptions = map[string]string{
 	"recover_zbd_write_error": "not implemented: zoned block devices (zonemode=zbd)",
 	"write_zone_remainder":    "not implemented: zoned block devices (zonemode=zbd)",
 	"ss_interval":             "not implemented: steady-state detection (ss, ss_dur, ss_ramp)",
-	"priohint":                "not implemented: I/O priorities (prio, prioclass, cmdprio_*)",
-	"cmdprio_hint":            "not implemented: I/O priorities (prio, prioclass, cmdprio_*)",
+	"priohint":                "not implemented: I/O priority hints (prio, prioclass, cmdprio_percentage, cmdprio_class and cmdprio are)",
+	"cmdprio_hint":            "not implemented: I/O priority hints (prio, prioclass, cmdprio_percentage, cmdprio_class and cmdprio are)",
 	"verify_pattern_interval": "not implemented: starting verify_pattern afresh every N bytes (it repeats over each verify block)",
 }
 
@@ -775,7 +785,7 @@ func Notices() map[string]string { return maps.Clone(noticeOptions) }
 // for what it does anyway (fio's default, or off): a job file that spells
 // out such a default runs, with nothing to say about it.
 var noEffectValues = map[string][]string{
-	"atomic": {"0"}, "bs_is_seq_rand": {"0"}, "cgroup_nodelete": {"0"}, "cmdprio_percentage": {"0"}, "continue_on_error": {"none"},
+	"atomic": {"0"}, "bs_is_seq_rand": {"0"}, "cgroup_nodelete": {"0"}, "continue_on_error": {"none"},
 	"create_on_open": {"0"}, "create_only": {"0"}, "dedupe_global": {"0"}, "dedupe_mode": {"repeat"},
 	"file_append": {"0"}, "fill_device": {"0"}, "fill_fs": {"0"}, "flow": {"0"}, "flow_id": {"0"}, "flow_sleep": {"0"},
 	"force_async": {"0"}, "ignore_zone_limits": {"0"}, "io_submit_mode": {"inline"}, "job_max_open_zones": {"0"},
@@ -1561,6 +1571,37 @@ func parseDirs[T any](v string, parse func(string) (T, error)) (out [3]T, err er
 func (j *Job) parsePair(v string) ([2]uint64, bool, error) {
 	out, err := parseDirs(v, j.parseSize)
 	return [2]uint64{out[0], out[1]}, out[2] != 0, err
+}
+
+// parsePrioPair parses a priority option of reads and writes (one value:
+// both), each from lo to hi; fio's cmdprio options have no trim value.
+func parsePrioPair(v string, lo, hi int) ([2]int, error) {
+	parts := strings.Split(v, ",")
+	if len(parts) > 2 {
+		return [2]int{}, fmt.Errorf("want at most two values (reads,writes)")
+	}
+	var out [2]int
+	for d, part := range parts {
+		n, err := parseInt(strings.TrimSpace(part), lo, hi)
+		if err != nil {
+			if len(parts) > 1 {
+				err = fmt.Errorf("%s value %q: %w", dirNames[d], part, err)
+			}
+			return out, err
+		}
+		out[d] = n
+	}
+	if len(parts) == 1 {
+		out[1] = out[0]
+	}
+	return out, nil
+}
+
+func prioPairString(p [2]int) string {
+	if p[0] == p[1] {
+		return strconv.Itoa(p[0])
+	}
+	return fmt.Sprintf("%d,%d", p[0], p[1])
 }
 
 // parseIntPair is parsePair for whole numbers.

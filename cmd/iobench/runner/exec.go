@@ -33,9 +33,34 @@ type DirResult struct {
 	// completion, Lat the whole. A histogram is empty when the job
 	// disables that measurement.
 	Slat, Clat, Lat *hdrhistogram.Histogram
+	// Prios, for a direction whose I/Os went out with two priorities
+	// (cmdprio_percentage), holds the latency of those of each, the job's
+	// priority first: their clat, or their lat with lat_percentiles
+	// (fio's clat_prio).
+	Prios []PrioLat
 	// BWSamples (KiB/s) and IOPSSamples are the rates over each bwavgtime
 	// and iopsavgtime period of the measured run, as fio samples them.
 	BWSamples, IOPSSamples []float64
+}
+
+// PrioLat is the latency histogram (ns) of the I/Os of one priority.
+type PrioLat struct {
+	Prio uint16 // ioprio value: class<<13 | level
+	Lat  *hdrhistogram.Histogram
+}
+
+// mergePrios adds src's per-priority latencies to dst's, priority by
+// priority (in the order first seen), and returns dst.
+func mergePrios(dst, src []PrioLat) []PrioLat {
+	for _, p := range src {
+		i := slices.IndexFunc(dst, func(q PrioLat) bool { return q.Prio == p.Prio })
+		if i < 0 {
+			dst = append(dst, PrioLat{Prio: p.Prio, Lat: newHist()})
+			i = len(dst) - 1
+		}
+		dst[i].Lat.Merge(p.Lat)
+	}
+	return dst
 }
 
 // IOPS returns I/Os per second over the runtime.
@@ -611,6 +636,7 @@ func collect(workers []*measure, clone int) JobResult {
 			r.Slat.Merge(w.slat[d])
 			r.Clat.Merge(w.clat[d])
 			r.Lat.Merge(w.lat[d])
+			r.Prios = mergePrios(r.Prios, w.prios[d])
 			run := w.measured
 			if w.ios[d] == 0 {
 				run = 0 // as fio: no runtime for a direction without I/O
@@ -721,6 +747,7 @@ func pow2(n int) int {
 type measure struct {
 	ios, bytes, errs       [workloads.NumDirs]uint64 // read, write, trim
 	slat, clat, lat        [workloads.NumDirs]*hdrhistogram.Histogram
+	prios                  [workloads.NumDirs][]PrioLat // DirResult.Prios
 	bwSamples, iopsSamples [workloads.NumDirs][]float64
 	usage                  threadUsage
 	measured               time.Duration
@@ -765,6 +792,27 @@ func (m *measure) record(j *workloads.Job, r *engine.Request, d int) {
 	if !j.DisableLat {
 		_ = m.lat[d].RecordValue(max(int64(r.Latency), 1))
 	}
+	if j.Prio.CmdPct != [2]int{} && j.Prio.Mixed(d) {
+		m.recordPrio(j, r, d)
+	}
+}
+
+// recordPrio accounts for r's latency by its priority (DirResult.Prios).
+func (m *measure) recordPrio(j *workloads.Job, r *engine.Request, d int) {
+	lat := r.Latency - r.SubmitLatency
+	if j.LatPercentiles {
+		lat = r.Latency
+	} else if j.DisableClat {
+		return
+	}
+	if m.prios[d] == nil {
+		m.prios[d] = []PrioLat{{j.Prio.Default(), newHist()}, {j.Prio.Cmd(d), newHist()}}
+	}
+	i := 0
+	if r.Prio != m.prios[d][0].Prio {
+		i = 1
+	}
+	_ = m.prios[d][i].Lat.RecordValue(max(int64(lat), 1))
 }
 
 // worker is one clone of a job: it keeps up to iodepth requests in flight
@@ -792,7 +840,9 @@ type worker struct {
 	lvIOs, lvBytes [workloads.NumDirs]uint64
 	// batch holds the requests admitted since the last submitBatch.
 	batch []*engine.Request
-	stop  *atomic.Bool // set: stop issuing (exitall); may be nil
+	// prioRand draws which I/Os go out with cmdprio (nil until needed).
+	prioRand *rand.Rand
+	stop     *atomic.Bool // set: stop issuing (exitall); may be nil
 
 	// What the worker measured, read by collect once it has finished.
 	measure
@@ -1154,7 +1204,11 @@ const maxDefaultFixed = 256 << 20
 
 // canLockMemory reports CAP_IPC_LOCK in the effective set (root has it,
 // unless a container took it away), from /proc/self/status.
-func canLockMemory() bool {
+func canLockMemory() bool { return hasCap(unix.CAP_IPC_LOCK) }
+
+// hasCap reports whether the process holds capability c (CapEff of
+// /proc/self/status).
+func hasCap(c int) bool {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return false
@@ -1162,7 +1216,7 @@ func canLockMemory() bool {
 	for _, line := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
 			caps, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-			return err == nil && caps&(1<<unix.CAP_IPC_LOCK) != 0
+			return err == nil && caps&(1<<c) != 0
 		}
 	}
 	return false
@@ -1470,6 +1524,7 @@ func (w *worker) issue(r *engine.Request) bool {
 		io.Length = max(left/j.MinBS()*j.MinBS(), min(io.Length, j.MinBS()))
 	}
 	r.File, r.Offset, r.Write, r.Trim, r.Length = w.files[fi], io.Offset, io.Write, io.Trim, int(io.Length)
+	r.Prio = w.pickPrio(io)
 	r.Buf = r.Buf[:io.Length]
 	if io.Write {
 		w.writeGen++
@@ -1489,6 +1544,24 @@ func (w *worker) issue(r *engine.Request) bool {
 		w.writesSinceSync++
 	}
 	return true
+}
+
+// pickPrio returns the I/O priority of io: the job's, or for
+// cmdprio_percentage's share of its direction cmdprio's (a draw of the
+// worker's own generator, seeded from the job's seed and the clone).
+func (w *worker) pickPrio(io workloads.IO) uint16 {
+	p := &w.job.Prio
+	d := workloads.DirRead
+	if io.Write {
+		d = workloads.DirWrite
+	}
+	if io.Trim || p.CmdPct[d] == 0 {
+		return p.Default()
+	}
+	if w.prioRand == nil {
+		w.prioRand = rand.New(rand.NewPCG(w.job.RandSeed, 0x10_9410+uint64(w.idx)))
+	}
+	return p.Pick(d, w.prioRand.IntN(100))
 }
 
 // noteWrite adds r's blocks to those the verify pass reads back.

@@ -127,8 +127,14 @@ func (s *logSet) close() error {
 	return errors.Join(errs...)
 }
 
+// logCols is how a log's lines end: with the offset column or not, and
+// the priority column as a flag or as the I/O's priority (log_prio).
+type logCols struct{ offset, prio bool }
+
 // entry writes "time, value, ddir, bs[, offset], prio", fio's log line.
-func (l *logFile) entry(tMs, value uint64, ddir int, bs uint64, offset uint64, withOffset bool) {
+// The last column is, as fio's, 1 for an I/O of the real-time class and
+// 0 for any other, or with log_prio its priority in hex (0x0000: none).
+func (l *logFile) entry(tMs, value uint64, ddir int, bs uint64, offset uint64, cols logCols, prio uint16) {
 	b := l.buf[:0]
 	b = strconv.AppendUint(b, tMs, 10)
 	b = append(b, ", "...)
@@ -137,11 +143,20 @@ func (l *logFile) entry(tMs, value uint64, ddir int, bs uint64, offset uint64, w
 	b = strconv.AppendInt(b, int64(ddir), 10)
 	b = append(b, ", "...)
 	b = strconv.AppendUint(b, bs, 10)
-	if withOffset {
+	if cols.offset {
 		b = append(b, ", "...)
 		b = strconv.AppendUint(b, offset, 10)
 	}
-	b = append(b, ", 0\n"...)
+	switch {
+	case cols.prio:
+		const hex = "0123456789abcdef"
+		b = append(b, ", 0x"...)
+		b = append(b, hex[prio>>12], hex[prio>>8&15], hex[prio>>4&15], hex[prio&15], '\n')
+	case prio>>13 == workloads.PrioClassRT:
+		b = append(b, ", 1\n"...)
+	default:
+		b = append(b, ", 0\n"...)
+	}
 	_, _ = l.w.Write(b)
 	l.buf = b
 }
@@ -226,6 +241,8 @@ func newJobLogger(j *workloads.Job, n int, set *logSet, t0 time.Time) (*jobLogge
 	return l, err
 }
 
+func (l *jobLogger) cols() logCols { return logCols{l.job.Logs.Offset, l.job.Logs.Prio} }
+
 func (l *jobLogger) ms(t time.Time) uint64 { return uint64(max(t.Sub(l.t0).Milliseconds(), 0)) }
 
 // record logs the completed request r (direction d) at now: an entry per
@@ -246,19 +263,19 @@ func (l *jobLogger) record(r *engine.Request, d int, now time.Time) {
 		return
 	}
 	t := l.ms(now)
-	bs, off, withOff := uint64(len(r.Buf)), r.Offset, l.job.Logs.Offset
+	bs, off, cols := uint64(len(r.Buf)), r.Offset, l.cols()
 	for k, f := range l.lat {
 		if f != nil && !(k == logSlat && r.SubmitLatency == 0) {
-			f.entry(t, lat[k], d, bs, off, withOff)
+			f.entry(t, lat[k], d, bs, off, cols, r.Prio)
 		}
 	}
 	if l.bw != nil && lat[logClat] > 0 {
 		// fio's per-I/O bandwidth: the I/O's bytes over its completion
 		// latency, in bytes per ms.
-		l.bw.entry(t, uint64(r.N)*1000000/lat[logClat], d, bs, off, withOff)
+		l.bw.entry(t, uint64(r.N)*1000000/lat[logClat], d, bs, off, cols, r.Prio)
 	}
 	if l.iops != nil {
-		l.iops.entry(t, 1, d, bs, off, withOff)
+		l.iops.entry(t, 1, d, bs, off, cols, r.Prio)
 	}
 }
 
@@ -281,13 +298,14 @@ func (l *jobLogger) tick(now time.Time, final bool) {
 			if w.ios == 0 {
 				continue
 			}
-			// A window's entry has bs 0 and, with log_offset, offset 0:
-			// fio's columns, so the line has as many as a per-I/O one.
+			// A window's entry has bs 0, with log_offset offset 0, and
+			// priority 0: fio's columns, so the line has as many as a
+			// per-I/O one.
 			if l.bw != nil && !partial {
-				l.bw.entry(t, uint64(float64(w.bytes)/1024/secs), d, 0, 0, lg.Offset)
+				l.bw.entry(t, uint64(float64(w.bytes)/1024/secs), d, 0, 0, l.cols(), 0)
 			}
 			if l.iops != nil && !partial {
-				l.iops.entry(t, uint64(float64(w.ios)/secs), d, 0, 0, lg.Offset)
+				l.iops.entry(t, uint64(float64(w.ios)/secs), d, 0, 0, l.cols(), 0)
 			}
 			for k, f := range l.lat {
 				if f == nil {
@@ -297,7 +315,7 @@ func (l *jobLogger) tick(now time.Time, final bool) {
 				if lg.MaxValue {
 					v = w.latMax[k]
 				}
-				f.entry(t, v, d, 0, 0, lg.Offset)
+				f.entry(t, v, d, 0, 0, l.cols(), 0)
 			}
 			*w = logWindow{}
 		}

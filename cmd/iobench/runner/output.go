@@ -292,30 +292,31 @@ func (ps percentiles) MarshalJSON() ([]byte, error) {
 }
 
 type jsonDir struct {
-	IOBytes     uint64   `json:"io_bytes"`
-	IOKBytes    uint64   `json:"io_kbytes"`
-	BWBytes     uint64   `json:"bw_bytes"`
-	BW          uint64   `json:"bw"`
-	IOPS        fioFloat `json:"iops"`
-	Runtime     int64    `json:"runtime"`
-	TotalIOs    uint64   `json:"total_ios"`
-	ShortIOs    uint64   `json:"short_ios"`
-	DropIOs     uint64   `json:"drop_ios"`
-	Errors      uint64   `json:"errors"`
-	SlatNs      jsonLat  `json:"slat_ns"`
-	ClatNs      jsonLat  `json:"clat_ns"`
-	LatNs       jsonLat  `json:"lat_ns"`
-	BWMin       uint64   `json:"bw_min"`
-	BWMax       uint64   `json:"bw_max"`
-	BWAgg       fioFloat `json:"bw_agg"`
-	BWMean      fioFloat `json:"bw_mean"`
-	BWDev       fioFloat `json:"bw_dev"`
-	BWSamples   int      `json:"bw_samples"`
-	IOPSMin     uint64   `json:"iops_min"`
-	IOPSMax     uint64   `json:"iops_max"`
-	IOPSMean    fioFloat `json:"iops_mean"`
-	IOPSStddev  fioFloat `json:"iops_stddev"`
-	IOPSSamples int      `json:"iops_samples"`
+	IOBytes     uint64     `json:"io_bytes"`
+	IOKBytes    uint64     `json:"io_kbytes"`
+	BWBytes     uint64     `json:"bw_bytes"`
+	BW          uint64     `json:"bw"`
+	IOPS        fioFloat   `json:"iops"`
+	Runtime     int64      `json:"runtime"`
+	TotalIOs    uint64     `json:"total_ios"`
+	ShortIOs    uint64     `json:"short_ios"`
+	DropIOs     uint64     `json:"drop_ios"`
+	Errors      uint64     `json:"errors"`
+	SlatNs      jsonLat    `json:"slat_ns"`
+	ClatNs      jsonLat    `json:"clat_ns"`
+	LatNs       jsonLat    `json:"lat_ns"`
+	Prios       []jsonPrio `json:"prios,omitempty"`
+	BWMin       uint64     `json:"bw_min"`
+	BWMax       uint64     `json:"bw_max"`
+	BWAgg       fioFloat   `json:"bw_agg"`
+	BWMean      fioFloat   `json:"bw_mean"`
+	BWDev       fioFloat   `json:"bw_dev"`
+	BWSamples   int        `json:"bw_samples"`
+	IOPSMin     uint64     `json:"iops_min"`
+	IOPSMax     uint64     `json:"iops_max"`
+	IOPSMean    fioFloat   `json:"iops_mean"`
+	IOPSStddev  fioFloat   `json:"iops_stddev"`
+	IOPSSamples int        `json:"iops_samples"`
 }
 
 // jsonSync is fio's "sync" object: the flushes of fsync=/fdatasync=.
@@ -483,6 +484,15 @@ func sampleStats(xs []float64) (lo, hi, mean, dev float64) {
 	return lo, hi, mean, dev
 }
 
+// jsonPrio is the latency of the I/Os of one priority (fio's prios
+// entries): clat_ns, or lat_ns with lat_percentiles.
+type jsonPrio struct {
+	PrioClass int      `json:"prioclass"`
+	Prio      int      `json:"prio"`
+	ClatNs    *jsonLat `json:"clat_ns,omitempty"`
+	LatNs     *jsonLat `json:"lat_ns,omitempty"`
+}
+
 // dirJSON is one direction of r; groupBW is the bandwidth (bytes/s) of
 // the direction over r's whole group, for bw_agg.
 func dirJSON(r *JobResult, d int, groupBW float64, plus bool) jsonDir {
@@ -500,6 +510,14 @@ func dirJSON(r *JobResult, d int, groupBW float64, plus bool) jsonDir {
 	out.SlatNs = latJSON(dr.Slat, pick(j.SlatPercentiles), plus)
 	out.ClatNs = latJSON(dr.Clat, pick(j.ClatPercentiles), plus)
 	out.LatNs = latJSON(dr.Lat, pick(j.LatPercentiles), plus)
+	for _, p := range dr.Prios {
+		lat := latJSON(p.Lat, pick(j.ClatPercentiles || j.LatPercentiles), plus)
+		jp := jsonPrio{PrioClass: int(p.Prio >> 13), Prio: int(p.Prio & 0x1fff), ClatNs: &lat}
+		if j.LatPercentiles {
+			jp.ClatNs, jp.LatNs = nil, &lat
+		}
+		out.Prios = append(out.Prios, jp)
+	}
 	lo, hi, mean, dev := sampleStats(dr.BWSamples)
 	out.BWMin, out.BWMax, out.BWMean, out.BWDev, out.BWSamples = uint64(lo), uint64(hi), fioFloat(mean), fioFloat(dev), len(dr.BWSamples)
 	if len(dr.BWSamples) > 0 {
@@ -913,6 +931,15 @@ func writeDirNormal(w io.Writer, r *JobResult, d int, groupBW float64) {
 	writeLatLine(w, "slat", dr.Slat)
 	writeLatLine(w, "clat", dr.Clat)
 	writeLatLine(w, " lat", dr.Lat)
+	prioName := func(p PrioLat) string {
+		if j.LatPercentiles {
+			return fmt.Sprintf("lat prio %d/%d", p.Prio>>13, p.Prio&0x1fff)
+		}
+		return fmt.Sprintf("clat prio %d/%d", p.Prio>>13, p.Prio&0x1fff)
+	}
+	for _, p := range dr.Prios {
+		writeLatLine(w, prioName(p), p.Lat)
+	}
 	for _, l := range []struct {
 		name string
 		h    *hdrhistogram.Histogram
@@ -920,6 +947,16 @@ func writeDirNormal(w io.Writer, r *JobResult, d int, groupBW float64) {
 	}{{"slat", dr.Slat, j.SlatPercentiles}, {"clat", dr.Clat, j.ClatPercentiles}, {"lat", dr.Lat, j.LatPercentiles}} {
 		if l.on {
 			writePercentiles(w, l.name, l.h, j.PercentileList)
+		}
+	}
+	if j.ClatPercentiles || j.LatPercentiles {
+		var all int64
+		for _, p := range dr.Prios {
+			all += p.Lat.TotalCount()
+		}
+		for _, p := range dr.Prios {
+			share := 100 * float64(p.Lat.TotalCount()) / float64(max(all, 1))
+			writePercentiles(w, fmt.Sprintf("%s (%.2f%% of IOs)", prioName(p), share), p.Lat, j.PercentileList)
 		}
 	}
 	if len(dr.BWSamples) > 0 {

@@ -117,6 +117,21 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 	return run, nil
 }
 
+// prioPreflight refuses a job whose reads or writes would go out with
+// the real-time I/O priority class without the capability the kernel
+// asks for it (each I/O would fail with EPERM).
+func prioPreflight(j *workloads.Job) error {
+	p := j.Prio
+	rt := p.Default()>>13 == workloads.PrioClassRT && (j.RW.Reads() || j.RW.Writes())
+	for d, on := range []bool{j.RW.Reads(), j.RW.Writes()} {
+		rt = rt || on && p.CmdPct[d] > 0 && p.CmdClass[d] == workloads.PrioClassRT
+	}
+	if rt && !hasCap(unix.CAP_SYS_ADMIN) && !hasCap(unix.CAP_SYS_NICE) {
+		return fmt.Errorf("job %q: the real-time I/O priority class (prioclass=1, or cmdprio_class=1, cmdprio_percentage's default) needs CAP_SYS_ADMIN or CAP_SYS_NICE, which iobench does not have: run it as root or choose class 2 (best effort) or 3 (idle)", j.Name)
+	}
+	return nil
+}
+
 // preflight checks, before any I/O, that job j can run on target, of
 // which it covers io bytes per pass from its offset: that region fits,
 // its block sizes and offset suit the device's alignment, the device is
@@ -132,6 +147,9 @@ func preflight(j *workloads.Job, target string, io uint64) error {
 	}
 	defer d.Close()
 	g := d.Geometry()
+	if err := prioPreflight(j); err != nil {
+		return err
+	}
 	if j.HiPri && !g.PollQueues {
 		return fmt.Errorf("job %q: hipri needs a device with poll queues; %s has none (NVMe: load nvme with poll_queues=N)", j.Name, target)
 	}

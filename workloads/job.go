@@ -355,6 +355,18 @@ type IOPrio struct {
 	CmdPct       [2]int // cmdprio_percentage of reads and writes
 	CmdClass     [2]int // cmdprio_class (real time unless given)
 	CmdLevel     [2]int // cmdprio
+	// BSSplit is cmdprio_bssplit, per direction: the share of the I/Os
+	// of each block size that go out with a priority of their own.
+	BSSplit [2][]PrioSplit
+}
+
+// PrioSplit is an entry of cmdprio_bssplit: Pct percent of the I/Os of
+// Size bytes go out with Class and Level (cmdprio_class and cmdprio
+// where the entry names none: Class -1).
+type PrioSplit struct {
+	Size         uint64
+	Pct          int
+	Class, Level int
 }
 
 // prioValue is an I/O priority as ioprio_set(2) and io_uring take it.
@@ -379,17 +391,85 @@ func (p IOPrio) Default() uint16 {
 // I/Os (DirRead or DirWrite).
 func (p IOPrio) Cmd(d int) uint16 { return prioValue(p.CmdClass[d], p.CmdLevel[d]) }
 
-// Mixed reports whether direction d's I/Os go out with two priorities
-// (some with Cmd, the others with Default): their completion latencies
-// are then also reported per priority, as fio's clat_prio.
-func (p IOPrio) Mixed(d int) bool {
-	return d < 2 && p.CmdPct[d] > 0 && p.CmdPct[d] < 100 && p.Cmd(d) != p.Default()
+// splitPrio is the priority of a cmdprio_bssplit entry of direction d.
+func (p IOPrio) splitPrio(d int, e PrioSplit) uint16 {
+	if e.Class < 0 {
+		return p.Cmd(d)
+	}
+	return prioValue(e.Class, e.Level)
 }
 
-// Pick returns the priority of a read or write (write: DirWrite) given a
-// uniform draw from [0, 100).
-func (p IOPrio) Pick(d int, draw int) uint16 {
-	if d < 2 && draw < p.CmdPct[d] {
+// Drawn reports whether direction d's priorities depend on a draw per
+// I/O (cmdprio_percentage or cmdprio_bssplit is set for it).
+func (p IOPrio) Drawn(d int) bool { return d < 2 && (p.CmdPct[d] > 0 || len(p.BSSplit[d]) > 0) }
+
+// Values returns the priorities direction d's I/Os can go out with, the
+// job's first where any I/O keeps it, each once, given the block sizes the
+// direction issues.
+func (p IOPrio) Values(d int, sizes []uint64) []uint16 {
+	if !p.Drawn(d) {
+		return []uint16{p.Default()}
+	}
+	var vals []uint16
+	add := func(v uint16) {
+		if !slices.Contains(vals, v) {
+			vals = append(vals, v)
+		}
+	}
+	if len(p.BSSplit[d]) == 0 {
+		if p.CmdPct[d] < 100 {
+			add(p.Default())
+		}
+		add(p.Cmd(d))
+		return vals
+	}
+	if sizes == nil {
+		add(p.Default()) // sizes from a range: some have no entry
+	}
+	for _, bs := range sizes {
+		total := 0
+		for _, e := range p.BSSplit[d] {
+			if e.Size == bs {
+				total += e.Pct
+			}
+		}
+		if total < 100 {
+			add(p.Default())
+			break
+		}
+	}
+	for _, e := range p.BSSplit[d] {
+		if e.Pct > 0 && (sizes == nil || slices.Contains(sizes, e.Size)) {
+			add(p.splitPrio(d, e))
+		}
+	}
+	return vals
+}
+
+// Mixed reports whether direction d's I/Os go out with more than one
+// priority (Values): their completion latencies are then also reported
+// per priority, as fio's clat_prio.
+func (p IOPrio) Mixed(d int, sizes []uint64) bool { return p.Drawn(d) && len(p.Values(d, sizes)) > 1 }
+
+// Pick returns the priority of a read or write of bs bytes (d: DirRead or
+// DirWrite) given a uniform draw from [0, 100).
+func (p IOPrio) Pick(d int, bs uint64, draw int) uint16 {
+	if d > 1 {
+		return p.Default()
+	}
+	if len(p.BSSplit[d]) > 0 {
+		cum := 0
+		for _, e := range p.BSSplit[d] {
+			if e.Size != bs {
+				continue
+			}
+			if cum += e.Pct; draw < cum {
+				return p.splitPrio(d, e)
+			}
+		}
+		return p.Default()
+	}
+	if draw < p.CmdPct[d] {
 		return p.Cmd(d)
 	}
 	return p.Default()
@@ -419,6 +499,7 @@ func (j Job) Clone() Job {
 	c.VerifyPattern = slices.Clone(j.VerifyPattern)
 	c.Buffers.Pattern = slices.Clone(j.Buffers.Pattern)
 	c.BSSplit = [2][]BSSplit{slices.Clone(j.BSSplit[0]), slices.Clone(j.BSSplit[1])}
+	c.Prio.BSSplit = [2][]PrioSplit{slices.Clone(j.Prio.BSSplit[0]), slices.Clone(j.Prio.BSSplit[1])}
 	c.Dist.Zones = slices.Clone(j.Dist.Zones)
 	c.adjusted = slices.Clone(j.adjusted)
 	return c
@@ -545,6 +626,9 @@ func (j *Job) Validate() error {
 	}
 	if j.IODepth < 1 || j.IODepth > 4096 {
 		bad("iodepth=%d: want 1..4096", j.IODepth)
+	}
+	if j.IsSet("cmdprio_bssplit") && j.IsSet("cmdprio_percentage") {
+		bad("cmdprio_bssplit and cmdprio_percentage are mutually exclusive (as in fio): give the share per block size or for all")
 	}
 	// A bare write_*_log names the logs after the job, as fio does; the
 	// name is known only now (the option may come from [global]).
@@ -756,6 +840,24 @@ func (j *Job) MaxBS() uint64 {
 		}
 	}
 	return m
+}
+
+// DirSizes returns the block sizes direction d's reads or writes take
+// (bssplit's, or bs), or nil where they are drawn from a range.
+func (j *Job) DirSizes(d int) []uint64 {
+	if len(j.BSSplit[d]) > 0 {
+		var out []uint64
+		for _, s := range j.BSSplit[d] {
+			if s.Pct > 0 {
+				out = append(out, s.Size)
+			}
+		}
+		return out
+	}
+	if j.BSRange[d][1] > 0 {
+		return nil
+	}
+	return []uint64{j.BS[d]}
 }
 
 // MinBS returns the smallest block size the job uses.

@@ -508,10 +508,13 @@ var options = []Option{
 	{Name: "cmdprio_percentage", Arg: "pct[,pct]", Default: "0", Help: "percentage of reads,writes (one value: both) that go out with cmdprio_class and cmdprio instead of the job's priority; their completion latency is also reported per priority", kind: kindString,
 		set: func(j *Job, v string) (err error) { j.Prio.CmdPct, err = parsePrioPair(v, 0, 100); return },
 		get: func(j *Job) string { return prioPairString(j.Prio.CmdPct) }},
-	{Name: "cmdprio_class", Arg: "1-3[,1-3]", Default: "1", Help: "I/O priority class of cmdprio_percentage's share of reads,writes: 1 real time (the default), 2 best effort, 3 idle", kind: kindString,
+	{Name: "cmdprio_bssplit", Arg: "size/pct[/class/level]:...[,...]", Help: "per block size, the percentage of reads,writes of that size that go out with a priority of their own: the entry's class and level, or cmdprio_class and cmdprio (e.g. 64k/25/1/1:64k/75/3/2:1m/0,1m/0); not with cmdprio_percentage", kind: kindString,
+		set: func(j *Job, v string) (err error) { j.Prio.BSSplit, err = j.parsePrioSplit(v); return },
+		get: func(j *Job) string { return prioSplitString(j.Prio.BSSplit) }},
+	{Name: "cmdprio_class", Arg: "1-3[,1-3]", Default: "1", Help: "I/O priority class of cmdprio_percentage's share of reads,writes (and of cmdprio_bssplit entries that name none): 1 real time (the default), 2 best effort, 3 idle", kind: kindString,
 		set: func(j *Job, v string) (err error) { j.Prio.CmdClass, err = parsePrioPair(v, 1, 3); return },
 		get: func(j *Job) string { return prioPairString(j.Prio.CmdClass) }},
-	{Name: "cmdprio", Arg: "0-7[,0-7]", Default: "0", Help: "I/O priority level of cmdprio_percentage's share of reads,writes", kind: kindString,
+	{Name: "cmdprio", Arg: "0-7[,0-7]", Default: "0", Help: "I/O priority level of cmdprio_percentage's share of reads,writes (and of cmdprio_bssplit entries that name none)", kind: kindString,
 		set: func(j *Job, v string) (err error) { j.Prio.CmdLevel, err = parsePrioPair(v, 0, 7); return },
 		get: func(j *Job) string { return prioPairString(j.Prio.CmdLevel) }},
 	boolOption("log_prio", "bool", "", "the per-I/O logs' last column is each I/O's priority (0x followed by its ioprio value in hex, as fio writes it) instead of 1 for a real-time one and 0 for the others", kindBool, func(j *Job) *bool { return &j.Logs.Prio }),
@@ -626,7 +629,6 @@ var refusedOptions = map[string]string{
 	"ss_ramp":                       "not implemented: steady-state detection (ss, ss_dur, ss_ramp)",
 	"continue_on_error":             "not implemented: a job stops at its first I/O error",
 	"ignore_error":                  "not implemented: a job stops at its first I/O error",
-	"cmdprio_bssplit":               "not implemented: priorities by block size (prio, prioclass, cmdprio_percentage, cmdprio_class and cmdprio are)",
 	"numa_cpu_nodes":                "not implemented: NUMA placement (use cpus_allowed)",
 	"numa_mem_policy":               "not implemented: NUMA placement (use cpus_allowed)",
 	"verify_async":                  "not implemented: verification runs in the job's own thread",
@@ -712,8 +714,8 @@ var refusedOptions = map[string]string{
 	"recover_zbd_write_error": "not implemented: zoned block devices (zonemode=zbd)",
 	"write_zone_remainder":    "not implemented: zoned block devices (zonemode=zbd)",
 	"ss_interval":             "not implemented: steady-state detection (ss, ss_dur, ss_ramp)",
-	"priohint":                "not implemented: I/O priority hints (prio, prioclass, cmdprio_percentage, cmdprio_class and cmdprio are)",
-	"cmdprio_hint":            "not implemented: I/O priority hints (prio, prioclass, cmdprio_percentage, cmdprio_class and cmdprio are)",
+	"priohint":                "not implemented: I/O priority hints (prio, prioclass and the cmdprio options are)",
+	"cmdprio_hint":            "not implemented: I/O priority hints (prio, prioclass and the cmdprio options are)",
 	"verify_pattern_interval": "not implemented: starting verify_pattern afresh every N bytes (it repeats over each verify block)",
 }
 
@@ -1595,6 +1597,70 @@ func parsePrioPair(v string, lo, hi int) ([2]int, error) {
 		out[1] = out[0]
 	}
 	return out, nil
+}
+
+// parsePrioSplit parses cmdprio_bssplit: per direction (reads,writes;
+// one value: both), entries size/pct or size/pct/class/level separated by
+// colons, the percentages of one size adding up to at most 100.
+func (j *Job) parsePrioSplit(v string) ([2][]PrioSplit, error) {
+	var out [2][]PrioSplit
+	dirs := strings.Split(v, ",")
+	if len(dirs) > 3 {
+		return out, fmt.Errorf("want at most three values (reads,writes,trims; trims are not given priorities)")
+	}
+	for d, dv := range dirs[:min(len(dirs), 2)] {
+		total := map[uint64]int{}
+		for _, ent := range strings.Split(dv, ":") {
+			ent = strings.TrimSpace(ent)
+			if ent == "" {
+				continue
+			}
+			f := strings.Split(ent, "/")
+			if len(f) != 2 && len(f) != 4 {
+				return out, fmt.Errorf("%s entry %q: want size/percentage or size/percentage/class/level", dirNames[d], ent)
+			}
+			e := PrioSplit{Class: -1}
+			var err error
+			if e.Size, err = j.parseSize(f[0]); err != nil || e.Size == 0 {
+				return out, fmt.Errorf("%s entry %q: bad block size %q", dirNames[d], ent, f[0])
+			}
+			if e.Pct, err = parseInt(f[1], 0, 100); err != nil {
+				return out, fmt.Errorf("%s entry %q: percentage: %w", dirNames[d], ent, err)
+			}
+			if len(f) == 4 {
+				if e.Class, err = parseInt(f[2], 1, 3); err != nil {
+					return out, fmt.Errorf("%s entry %q: class: %w", dirNames[d], ent, err)
+				}
+				if e.Level, err = parseInt(f[3], 0, 7); err != nil {
+					return out, fmt.Errorf("%s entry %q: level: %w", dirNames[d], ent, err)
+				}
+			}
+			if total[e.Size] += e.Pct; total[e.Size] > 100 {
+				return out, fmt.Errorf("%s: the percentages of %s add up to %d, more than 100", dirNames[d], FormatSize(e.Size), total[e.Size])
+			}
+			out[d] = append(out[d], e)
+		}
+	}
+	if len(dirs) == 1 {
+		out[1] = slices.Clone(out[0])
+	}
+	return out, nil
+}
+
+func prioSplitString(s [2][]PrioSplit) string {
+	var dirs []string
+	for d := range 2 {
+		var ents []string
+		for _, e := range s[d] {
+			ent := fmt.Sprintf("%s/%d", FormatSize(e.Size), e.Pct)
+			if e.Class >= 0 {
+				ent += fmt.Sprintf("/%d/%d", e.Class, e.Level)
+			}
+			ents = append(ents, ent)
+		}
+		dirs = append(dirs, strings.Join(ents, ":"))
+	}
+	return strings.Join(dirs, ",")
 }
 
 func prioPairString(p [2]int) string {

@@ -792,7 +792,7 @@ func (m *measure) record(j *workloads.Job, r *engine.Request, d int) {
 	if !j.DisableLat {
 		_ = m.lat[d].RecordValue(max(int64(r.Latency), 1))
 	}
-	if j.Prio.CmdPct != [2]int{} && j.Prio.Mixed(d) {
+	if j.Prio.Drawn(d) {
 		m.recordPrio(j, r, d)
 	}
 }
@@ -806,13 +806,20 @@ func (m *measure) recordPrio(j *workloads.Job, r *engine.Request, d int) {
 		return
 	}
 	if m.prios[d] == nil {
-		m.prios[d] = []PrioLat{{j.Prio.Default(), newHist()}, {j.Prio.Cmd(d), newHist()}}
+		vals := j.Prio.Values(d, j.DirSizes(d))
+		m.prios[d] = []PrioLat{}
+		if len(vals) > 1 {
+			for _, v := range vals {
+				m.prios[d] = append(m.prios[d], PrioLat{v, newHist()})
+			}
+		}
 	}
-	i := 0
-	if r.Prio != m.prios[d][0].Prio {
-		i = 1
+	for i := range m.prios[d] {
+		if m.prios[d][i].Prio == r.Prio {
+			_ = m.prios[d][i].Lat.RecordValue(max(int64(lat), 1))
+			return
+		}
 	}
-	_ = m.prios[d][i].Lat.RecordValue(max(int64(lat), 1))
 }
 
 // worker is one clone of a job: it keeps up to iodepth requests in flight
@@ -1547,21 +1554,22 @@ func (w *worker) issue(r *engine.Request) bool {
 }
 
 // pickPrio returns the I/O priority of io: the job's, or for
-// cmdprio_percentage's share of its direction cmdprio's (a draw of the
-// worker's own generator, seeded from the job's seed and the clone).
+// cmdprio_percentage's share of its direction (cmdprio_bssplit's of its
+// size) cmdprio's or the entry's, by a draw of the worker's own
+// generator, seeded from the job's seed and the clone.
 func (w *worker) pickPrio(io workloads.IO) uint16 {
 	p := &w.job.Prio
 	d := workloads.DirRead
 	if io.Write {
 		d = workloads.DirWrite
 	}
-	if io.Trim || p.CmdPct[d] == 0 {
+	if io.Trim || !p.Drawn(d) {
 		return p.Default()
 	}
 	if w.prioRand == nil {
 		w.prioRand = rand.New(rand.NewPCG(w.job.RandSeed, 0x10_9410+uint64(w.idx)))
 	}
-	return p.Pick(d, w.prioRand.IntN(100))
+	return p.Pick(d, io.Length, w.prioRand.IntN(100))
 }
 
 // noteWrite adds r's blocks to those the verify pass reads back.

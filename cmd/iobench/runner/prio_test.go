@@ -201,3 +201,28 @@ func TestPrioRealTimeNeedsCapability(t *testing.T) {
 		}
 	}
 }
+
+// TestPrioBySize: cmdprio_bssplit gives the I/Os of each size their
+// priority: here every 4 KiB read one of its own, the 8 KiB reads the
+// job's; the per-priority counts match the log's.
+func TestPrioBySize(t *testing.T) {
+	read, _, log := prioRun(t, "--rw=randread", "--bssplit=4k/50:8k/50", "--cmdprio_bssplit=4k/100/3/1:8k/0", "--log_prio=1")
+	if read.Prios == nil || len(*read.Prios) != 2 {
+		t.Fatalf("read prios: %+v, want two", read.Prios)
+	}
+	ps := *read.Prios
+	if ps[0].PrioClass != 0 || ps[1].PrioClass != 3 || ps[1].Prio != 1 {
+		t.Errorf("priorities %d/%d and %d/%d, want 0/0 and 3/1", ps[0].PrioClass, ps[0].Prio, ps[1].PrioClass, ps[1].Prio)
+	}
+	bySize := map[string]map[string]int64{}
+	for _, f := range log {
+		if bySize[f[3]] == nil {
+			bySize[f[3]] = map[string]int64{}
+		}
+		bySize[f[3]][f[4]]++
+	}
+	if len(bySize["4096"]) != 1 || bySize["4096"]["0x6001"] != ps[1].ClatNs.N ||
+		len(bySize["8192"]) != 1 || bySize["8192"]["0x0000"] != ps[0].ClatNs.N {
+		t.Errorf("log priorities by size %v, want 4096 all 0x6001 (%d), 8192 all 0x0000 (%d)", bySize, ps[1].ClatNs.N, ps[0].ClatNs.N)
+	}
+}

@@ -121,13 +121,14 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 // the real-time I/O priority class without the capability the kernel
 // asks for it (each I/O would fail with EPERM).
 func prioPreflight(j *workloads.Job) error {
-	p := j.Prio
-	rt := p.Default()>>13 == workloads.PrioClassRT && (j.RW.Reads() || j.RW.Writes())
+	rt := false
 	for d, on := range []bool{j.RW.Reads(), j.RW.Writes()} {
-		rt = rt || on && p.CmdPct[d] > 0 && p.CmdClass[d] == workloads.PrioClassRT
+		for _, v := range j.Prio.Values(d, j.DirSizes(d)) {
+			rt = rt || on && v>>13 == workloads.PrioClassRT
+		}
 	}
 	if rt && !hasCap(unix.CAP_SYS_ADMIN) && !hasCap(unix.CAP_SYS_NICE) {
-		return fmt.Errorf("job %q: the real-time I/O priority class (prioclass=1, or cmdprio_class=1, cmdprio_percentage's default) needs CAP_SYS_ADMIN or CAP_SYS_NICE, which iobench does not have: run it as root or choose class 2 (best effort) or 3 (idle)", j.Name)
+		return fmt.Errorf("job %q: the real-time I/O priority class (prioclass=1, or cmdprio_class=1, the default of cmdprio_percentage and cmdprio_bssplit) needs CAP_SYS_ADMIN or CAP_SYS_NICE, which iobench does not have: run it as root or choose class 2 (best effort) or 3 (idle)", j.Name)
 	}
 	return nil
 }

@@ -145,6 +145,12 @@ func (fsys *FS) parseInode(ino uint32, raw []byte, blk uint64) (*Inode, error) {
 			return nil, badSum(what, blk, stored, c)
 		}
 	}
+	// Logical block numbers are 32 bits: no block map reaches past 2^32
+	// blocks. A larger size is corrupt, and taken as it is it would make
+	// a reader copy zeros for days or wrap size+block-1 to a small number.
+	if in.Size > maxFileBlocks*uint64(fsys.sb.BlockSize()) {
+		return nil, corrupt(what, blk, "size %d bytes is past the largest file, 2^32 blocks of %d bytes", in.Size, fsys.sb.BlockSize())
+	}
 	if in.Flags&flagEncrypt != 0 {
 		return nil, &StructError{Struct: what, Block: blk, Detail: "file is encrypted", Err: ErrUnsupported}
 	}

@@ -258,6 +258,8 @@ type Job struct {
 
 	// Prio is the job's I/O priorities (prio, prioclass, cmdprio_*).
 	Prio IOPrio
+	// SS is steady-state detection (ss, ss_dur, ss_ramp).
+	SS SteadyState
 
 	// Engine options (iobench only).
 	Mapper        string        // linear, scattered, cow, fiemap, ext4
@@ -335,7 +337,39 @@ func NewJob(name string) Job {
 		Logs:    Logs{PerJob: true},
 		NrFiles: 1, FileService: FileService{Kind: "roundrobin", N: 1}, AllowFileCreate: true, Fallocate: "native",
 		Prio: IOPrio{Class: -1, Level: -1, CmdClass: [2]int{PrioClassRT, PrioClassRT}},
+		SS:   SteadyState{Mode: "iops_slope", Limit: 0.01, Pct: true},
 	}
+}
+
+// SteadyState is fio's steady-state detection: once a second after Ramp,
+// the job's IOPS and bandwidth over that second are sampled; once the
+// last Dur of samples of the measure Mode names meet Limit, the job
+// stops. Dur 0: no detection.
+type SteadyState struct {
+	// Mode: iops or bw (the samples' largest distance from their mean is
+	// below Limit), iops_slope or bw_slope (the least-squares slope of
+	// the samples, per second, is within Limit of zero).
+	Mode  string
+	Limit float64 // in IOPS or bytes/s, or a percentage of the mean with Pct
+	Pct   bool
+	Dur   time.Duration // ss_dur, whole seconds
+	Ramp  time.Duration // ss_ramp
+}
+
+// Slope reports a slope criterion (iops_slope, bw_slope).
+func (s SteadyState) Slope() bool { return strings.HasSuffix(s.Mode, "_slope") }
+
+// IOPS reports a criterion on IOPS (iops, iops_slope) rather than
+// bandwidth.
+func (s SteadyState) IOPS() bool { return strings.HasPrefix(s.Mode, "iops") }
+
+// String is the criterion as fio's JSON gives it: "iops_slope:0.010000%".
+func (s SteadyState) String() string {
+	pct := ""
+	if s.Pct {
+		pct = "%"
+	}
+	return fmt.Sprintf("%s:%f%s", s.Mode, s.Limit, pct)
 }
 
 // I/O priority classes (ioprio_set(2)).

@@ -499,6 +499,22 @@ var options = []Option{
 	boolOption("fixedbufs", "bool", "", "registered (fixed) buffers; unset: on where the kernel will pin them (with CAP_IPC_LOCK, as root has it, or within RLIMIT_MEMLOCK) and the job's buffers (numjobs x iodepth x the largest block, plus 4 MiB) come to at most 256 MiB, which saves CPU per I/O (fio's default is off)", kindBool, func(j *Job) *bool { return &j.FixedBufs }),
 	boolOption("registerfiles", "bool", "", "registered files; unset: on, which saves CPU per I/O (fio's default is off)", kindBool, func(j *Job) *bool { return &j.RegisterFiles }),
 	boolOption("sqthread_poll", "bool", "", "kernel submission polling (SQPOLL)", kindBool, func(j *Job) *bool { return &j.SQPoll }),
+	{Name: "ss", Arg: "mode:limit[%]", Default: "iops_slope:0.01%", Help: "steady-state criterion, with ss_dur: iops or bw (every sample of the last ss_dur within limit of their mean), iops_slope or bw_slope (their least-squares slope per second within limit of 0); limit in IOPS or bytes/s (bw: a size, 10M), or with % a percentage of the mean", kind: kindString,
+		set: func(j *Job, v string) (err error) {
+			j.SS.Mode, j.SS.Limit, j.SS.Pct, err = j.parseSteadyState(v)
+			return
+		}, get: func(j *Job) string {
+			return j.SS.Mode + ":" + strconv.FormatFloat(j.SS.Limit, 'g', -1, 64) + map[bool]string{true: "%"}[j.SS.Pct]
+		}},
+	{Name: "ss_dur", Arg: "time", Help: "steady state: how many seconds of samples must meet ss; the job stops as soon as they do (s unless a unit is given; whole seconds); unset: no steady-state detection", kind: kindTime,
+		set: func(j *Job, v string) error {
+			d, err := parseDuration(v, time.Second)
+			j.SS.Dur = d.Truncate(time.Second)
+			return err
+		}, get: func(j *Job) string { return strconv.FormatInt(int64(j.SS.Dur/time.Second), 10) }},
+	{Name: "ss_ramp", Arg: "time", Help: "steady state: how long into the job sampling starts (s unless a unit is given)", kind: kindTime,
+		set: func(j *Job, v string) (err error) { j.SS.Ramp, err = parseDuration(v, time.Second); return },
+		get: func(j *Job) string { return timeString(j.SS.Ramp) }},
 	{Name: "prioclass", Arg: "0-3", Help: "I/O priority class of the job's reads and writes: 1 real time (needs CAP_SYS_ADMIN or CAP_SYS_NICE), 2 best effort, 3 idle, 0 none (the thread's); with prio unset the level is 0", kind: kindInt,
 		set: func(j *Job, v string) (err error) { j.Prio.Class, err = parseIntBase(v, 0, 3, j.KBBase); return },
 		get: func(j *Job) string { return strconv.Itoa(j.Prio.Class) }},
@@ -624,9 +640,6 @@ var refusedOptions = map[string]string{
 	"unlink_each_loop":              "not implemented: files are removed (unlink) only when the job ends",
 	"flow":                          "not implemented: flow's weighted interleaving of jobs",
 	"flow_sleep":                    "not implemented: flow's weighted interleaving of jobs",
-	"ss":                            "not implemented: steady-state detection (ss, ss_dur, ss_ramp)",
-	"ss_dur":                        "not implemented: steady-state detection (ss, ss_dur, ss_ramp)",
-	"ss_ramp":                       "not implemented: steady-state detection (ss, ss_dur, ss_ramp)",
 	"continue_on_error":             "not implemented: a job stops at its first I/O error",
 	"ignore_error":                  "not implemented: a job stops at its first I/O error",
 	"numa_cpu_nodes":                "not implemented: NUMA placement (use cpus_allowed)",
@@ -713,7 +726,7 @@ var refusedOptions = map[string]string{
 	"end_syncfs":              "not implemented: syncfs(2) of the files' filesystem when the job ends (end_fsync flushes the job's files)",
 	"recover_zbd_write_error": "not implemented: zoned block devices (zonemode=zbd)",
 	"write_zone_remainder":    "not implemented: zoned block devices (zonemode=zbd)",
-	"ss_interval":             "not implemented: steady-state detection (ss, ss_dur, ss_ramp)",
+	"ss_interval":             "not implemented: steady-state samples at another interval than 1 s (fio 3.33's, which iobench takes)",
 	"priohint":                "not implemented: I/O priority hints (prio, prioclass and the cmdprio options are)",
 	"cmdprio_hint":            "not implemented: I/O priority hints (prio, prioclass and the cmdprio options are)",
 	"verify_pattern_interval": "not implemented: starting verify_pattern afresh every N bytes (it repeats over each verify block)",
@@ -1573,6 +1586,34 @@ func parseDirs[T any](v string, parse func(string) (T, error)) (out [3]T, err er
 func (j *Job) parsePair(v string) ([2]uint64, bool, error) {
 	out, err := parseDirs(v, j.parseSize)
 	return [2]uint64{out[0], out[1]}, out[2] != 0, err
+}
+
+// parseSteadyState parses ss: a mode, a colon and a limit (a number, a
+// size for bw modes, or a percentage with %), as fio reads it.
+func (j *Job) parseSteadyState(v string) (mode string, limit float64, pct bool, err error) {
+	mode, lim, ok := strings.Cut(strings.TrimSpace(v), ":")
+	switch mode {
+	case "iops", "iops_slope", "bw", "bw_slope":
+	default:
+		return "", 0, false, fmt.Errorf("%q: want iops, iops_slope, bw or bw_slope, a colon and a limit", v)
+	}
+	if !ok || strings.TrimSpace(lim) == "" {
+		return "", 0, false, fmt.Errorf("%q: the limit must be given with the mode (iops_slope:0.01%%)", v)
+	}
+	lim = strings.TrimSpace(lim)
+	if l, isPct := strings.CutSuffix(lim, "%"); isPct {
+		limit, err = strconv.ParseFloat(l, 64)
+		return mode, limit, true, err
+	}
+	if limit, err = strconv.ParseFloat(lim, 64); err == nil {
+		return mode, limit, false, nil
+	}
+	if strings.HasPrefix(mode, "bw") {
+		if n, serr := j.parseSize(lim); serr == nil {
+			return mode, float64(n), false, nil
+		}
+	}
+	return "", 0, false, fmt.Errorf("%q: bad limit %q", v, lim)
 }
 
 // parsePrioPair parses a priority option of reads and writes (one value:

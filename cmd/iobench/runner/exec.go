@@ -97,6 +97,8 @@ type JobResult struct {
 	Majf, Minf     uint64
 	// LatencyDepth is the queue depth latency_target settled on.
 	LatencyDepth int
+	// SS is what steady-state detection found (nil: the job has none).
+	SS *SteadyResult
 	// Syncs is the flushes issued after every fsync/fdatasync writes;
 	// SyncLat their latency (ns).
 	Syncs   uint64
@@ -175,6 +177,10 @@ type runCtx struct {
 	// in the run: its clones are threads threadBase+1, threadBase+2, ...
 	// (fio's numbering of log files).
 	threadBase int
+	// ss is the steady-state detection of the job's reporting group, for
+	// a job with group_reporting and ss_dur (nil otherwise: each clone
+	// has its own).
+	ss *steady
 }
 
 // stopped reports whether another job stopped this one (exitall,
@@ -568,8 +574,11 @@ func (s *jobSetup) runWorkers(rc runCtx, groupID int) ([]*worker, time.Duration)
 	for i := range workers {
 		w := &worker{eng: s.eng, setup: s, job: j, idx: i, lv: lv, stop: rc.stop,
 			status: rc.status, jobIdx: rc.jobIdx, groupID: groupID, logs: rc.logs, thread: rc.threadBase + i + 1,
-			abort: rc.abort}
+			abort: rc.abort, ss: rc.ss}
 		w.setEpoch()
+		if j.SS.Dur > 0 && w.ss == nil {
+			w.ss, w.ownSS = newSteady(j.SS), true
+		}
 		workers[i] = w
 		delay := delays[i]
 		wg.Add(1)
@@ -584,6 +593,12 @@ func (s *jobSetup) runWorkers(rc runCtx, groupID int) ([]*worker, time.Duration)
 		}()
 	}
 	wg.Wait()
+	for _, w := range workers {
+		if w.ownSS {
+			res := w.ss.close()
+			w.ssRes = &res
+		}
+	}
 	return workers, time.Since(start)
 }
 
@@ -662,6 +677,9 @@ func collect(workers []*measure, clone int) JobResult {
 			res.CompleteDist[i] += w.completeDist[i]
 		}
 		res.Verified += w.verified
+		if res.SS == nil {
+			res.SS = w.ssRes
+		}
 		res.Pinned = unionCPUs(res.Pinned, w.pinned)
 		u := &w.usage
 		usr += u.usr
@@ -757,9 +775,12 @@ type measure struct {
 	// their own.
 	verifyIOs  uint64
 	verifyTime time.Duration
-	pinned     []int // the CPUs the thread was pinned to, read back
-	err        error // the first error
-	clone      int   // the clone's index
+	// ssRes is what the clone's own steady-state detection found (nil:
+	// none, or its reporting group's, set on the group's result).
+	ssRes  *SteadyResult
+	pinned []int // the CPUs the thread was pinned to, read back
+	err    error // the first error
+	clone  int   // the clone's index
 	// Submissions by queue depth (fio's iodepth_level), and requests
 	// handed to the kernel and reaped per call (iodepth_submit,
 	// iodepth_complete).
@@ -849,7 +870,11 @@ type worker struct {
 	batch []*engine.Request
 	// prioRand draws which I/Os go out with cmdprio (nil until needed).
 	prioRand *rand.Rand
-	stop     *atomic.Bool // set: stop issuing (exitall); may be nil
+	// ss is the steady-state detection the worker counts for (nil:
+	// none); ownSS: the worker's alone, not its reporting group's.
+	ss    *steady
+	ownSS bool
+	stop  *atomic.Bool // set: stop issuing (exitall); may be nil
 
 	// What the worker measured, read by collect once it has finished.
 	measure
@@ -962,7 +987,7 @@ func (w *worker) draw() lookahead {
 // stopped reports whether another job asked this one to stop (exitall,
 // exitall_on_error).
 func (w *worker) stopped() bool {
-	return w.stop != nil && w.stop.Load() || w.abort != nil && w.abort.Load()
+	return w.stop != nil && w.stop.Load() || w.abort != nil && w.abort.Load() || w.ss != nil && w.ss.attained.Load()
 }
 
 // run runs the worker to the end; what it measured and the first error
@@ -975,6 +1000,9 @@ func (w *worker) run() {
 		return
 	}
 	defer w.finish()
+	if w.ss != nil {
+		w.ss.begin(time.Now())
+	}
 	if err := w.submitFirst(); err != nil {
 		w.err = err
 		return
@@ -1430,6 +1458,17 @@ func (w *worker) loop() error {
 // publishLive adds what complete counted to the live counters (the
 // progress line and SIGUSR1's status).
 func (w *worker) publishLive() {
+	if w.ss != nil {
+		var ios, bytes uint64
+		for d := range w.lvIOs {
+			ios += w.lvIOs[d]
+			bytes += w.lvBytes[d]
+		}
+		if ios != 0 {
+			w.ss.ios.Add(ios)
+			w.ss.bytes.Add(bytes)
+		}
+	}
 	for d := range w.lvIOs {
 		if w.lvIOs[d] != 0 {
 			w.lv.ios[d].Add(w.lvIOs[d])

@@ -406,7 +406,51 @@ type jsonJob struct {
 	LatTarget   int64             `json:"latency_target"`
 	LatPct      fioFloat          `json:"latency_percentile"`
 	LatWindow   int64             `json:"latency_window"`
+	SteadyState *jsonSteady       `json:"steadystate,omitempty"`
 	IOBench     *jsonEngine       `json:"iobench,omitempty"`
+}
+
+// jsonSteady is fio's steadystate object: the criterion, whether it was
+// met, the last check's figures and the window's samples.
+type jsonSteady struct {
+	SS           string   `json:"ss"`
+	Duration     int64    `json:"duration"`
+	Attained     int      `json:"attained"`
+	Criterion    string   `json:"criterion"`
+	MaxDeviation fioFloat `json:"max_deviation"`
+	Slope        fioFloat `json:"slope"`
+	Data         struct {
+		BWMean   uint64   `json:"bw_mean"`
+		IOPSMean uint64   `json:"iops_mean"`
+		IOPS     []uint64 `json:"iops"`
+		BW       []uint64 `json:"bw"`
+	} `json:"data"`
+}
+
+// steadyJSON is r's steady-state report, nil without one.
+func steadyJSON(r *JobResult) *jsonSteady {
+	ss := r.SS
+	if ss == nil {
+		return nil
+	}
+	out := &jsonSteady{SS: ss.Cfg.String(), Duration: int64(ss.Cfg.Dur / time.Second),
+		Criterion: steadyCriterion(ss), MaxDeviation: fioFloat(ss.Deviation), Slope: fioFloat(ss.Slope)}
+	if ss.Attained {
+		out.Attained = 1
+	}
+	out.Data.BWMean, out.Data.IOPSMean = ss.means()
+	out.Data.IOPS, out.Data.BW = ss.IOPS, ss.BW
+	return out
+}
+
+// steadyCriterion is the last check's value as fio writes it: six
+// decimals, and a % for a percentage.
+func steadyCriterion(ss *SteadyResult) string {
+	pct := ""
+	if ss.Cfg.Pct {
+		pct = "%"
+	}
+	return strconv.FormatFloat(ss.Criterion, 'f', 6, 64) + pct
 }
 
 // jsonInterval says which --status-interval period a report covers (ms
@@ -565,6 +609,7 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 		j.LatencyNs, j.LatencyUs, j.LatencyMs = latBuckets(r.Dir[0].Clat, r.Dir[1].Clat, r.Dir[2].Clat)
 		lt := latencyTargetOf(r)
 		j.LatDepth, j.LatTarget, j.LatPct, j.LatWindow = lt.depth, lt.target, fioFloat(lt.pct), lt.window
+		j.SteadyState = steadyJSON(r)
 		// As fio: the flushes' percentiles (and json+'s bins) with
 		// clat_percentiles or lat_percentiles.
 		var syncPcts []float64
@@ -817,6 +862,23 @@ func writeJobNormal(w io.Writer, run *Run, r *JobResult, groupBW [workloads.NumD
 		r.Dir[0].IOs, r.Dir[1].IOs, r.Dir[2].IOs, syncIOs(r))
 	lt := latencyTargetOf(r)
 	fmt.Fprintf(w, "     latency   : target=%d, window=%d, percentile=%.2f%%, depth=%d\n", lt.target, lt.window, lt.pct, lt.depth)
+	if ss := r.SS; ss != nil {
+		bw, iops := ss.means()
+		p2 := pow2Units(&r.Job)
+		what, how := "bw", " mean dev"
+		if ss.Cfg.IOPS() {
+			what = "iops"
+		}
+		if ss.Cfg.Slope() {
+			how = " slope"
+		}
+		pct := ""
+		if ss.Cfg.Pct {
+			pct = "%"
+		}
+		fmt.Fprintf(w, "  steadystate  : attained=%s, bw=%s (%s), iops=%s, %s%s=%.3f%s\n", map[bool]string{true: "yes", false: "no"}[ss.Attained],
+			num2str(bw, fioSigFigs, p2, "B/s"), num2str(bw, fioSigFigs, !p2, "B/s"), num2str(iops, fioSigFigs, false, ""), what, how, ss.Criterion, pct)
+	}
 	writeOwnLines(w, run, r)
 }
 

@@ -80,10 +80,22 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 		// exitall: the first job of the group to finish with it set
 		// stops the others.
 		var stopGroup atomic.Bool
+		// Steady-state detection with group_reporting watches the
+		// reporting group's jobs together.
+		groupSS := map[int]*steady{}
+		for _, ji := range g {
+			if j := &jobs[ji]; j.GroupReporting && j.SS.Dur > 0 && groupSS[rg[ji]] == nil {
+				groupSS[rg[ji]] = newSteady(j.SS)
+			}
+		}
 		for k, ji := range g {
 			go func() {
+				var ss *steady
+				if jobs[ji].GroupReporting {
+					ss = groupSS[rg[ji]]
+				}
 				results[k] = runJob(jobs[ji], rg[ji], targets[ji], runCtx{lv: lv, stop: &stopGroup, abort: &abort, status: board,
-					jobIdx: ji, logs: logs, threadBase: threadBase[ji]})
+					jobIdx: ji, logs: logs, threadBase: threadBase[ji], ss: ss})
 				if err := removeFiles(&jobs[ji], targets[ji]); err != nil {
 					fmt.Fprintf(stderr, "iobench: job %q: unlink: %v\n", jobs[ji].Name, err)
 				}
@@ -99,7 +111,16 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 		for range g {
 			<-finished
 		}
-		run.Jobs = append(run.Jobs, groupResults(jobs, g, results)...)
+		ssRes := map[int]SteadyResult{}
+		for id, ss := range groupSS {
+			ssRes[id] = ss.close()
+		}
+		for _, r := range groupResults(jobs, g, results) {
+			if res, ok := ssRes[r.GroupID]; ok && r.Job.GroupReporting {
+				r.SS = &res
+			}
+			run.Jobs = append(run.Jobs, r)
+		}
 	}
 	run.Disks = disks.utils()
 	run.Elapsed = time.Since(run.Time)

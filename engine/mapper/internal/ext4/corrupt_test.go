@@ -257,6 +257,13 @@ func TestCorruptExtents(t *testing.T) {
 		le.PutUint32(im.b[leaf+12+8:], 1<<30) // first extent's start
 		wantErr(t, readAll(im.fs(t), "/frag"), ErrCorrupt, "outside the filesystem")
 	})
+	t.Run("extent over the superblock", func(t *testing.T) {
+		// Block 1 holds the superblock with 1 KiB blocks: as file data it
+		// was read back as the file, and an overwrite would have gone there.
+		im.b = bytes.Clone(pristine)
+		le.PutUint32(im.b[leaf+12+8:], 1)
+		wantErr(t, readAll(im.fs(t), "/frag"), ErrCorrupt, "extent", "superblock")
+	})
 	t.Run("extent high bits past the device", func(t *testing.T) {
 		im.b = bytes.Clone(pristine)
 		le.PutUint16(im.b[leaf+12+6:], 0xffff)
@@ -345,4 +352,42 @@ func TestSymlinkLoop(t *testing.T) {
 	wantErr(t, err, ErrSymlinkLoop)
 	_, err = fsys.Lookup("/nope", true)
 	wantErr(t, err, ErrNotFound, "/nope")
+}
+
+// TestCorruptBlockMap corrupts an ext2 file's block pointers: a direct
+// pointer to the superblock's block or past the filesystem, and double
+// and triple indirect blocks that lead back into the map.
+func TestCorruptBlockMap(t *testing.T) {
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "big"), bytes.Repeat([]byte("0123456789abcdef"), 300<<10/16), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := mkfs(t, 4<<20, src, "-b", "1024", "-t", "ext2", "-I", "128")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pristine := &image{b: b, bs: 1024}
+	off, _ := pristine.inodeOff(t, "/big")
+	iblock := off + 0x28
+	double := int(le.Uint32(b[iblock+4*13:]))
+	if double == 0 || le.Uint32(b[iblock+4*12:]) == 0 {
+		t.Fatalf("/big: no single and double indirect blocks")
+	}
+	for _, c := range []struct {
+		name    string
+		corrupt func(b []byte)
+		mention []string
+	}{
+		{"direct pointer to the superblock", func(b []byte) { le.PutUint32(b[iblock:], 1) }, []string{"extent", "superblock"}},
+		{"direct pointer past the end", func(b []byte) { le.PutUint32(b[iblock:], 1<<30) }, []string{"outside the filesystem"}},
+		{"double indirect pointing to itself", func(b []byte) { le.PutUint32(b[double*1024+4:], uint32(double)) }, []string{"indirect block", "a loop"}},
+		{"triple indirect is the double", func(b []byte) { le.PutUint32(b[iblock+4*14:], uint32(double)) }, []string{"indirect block", "a loop"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			im := &image{b: bytes.Clone(pristine.b), bs: 1024}
+			c.corrupt(im.b)
+			wantErr(t, readAll(im.fs(t), "/big"), ErrCorrupt, c.mention...)
+		})
+	}
 }

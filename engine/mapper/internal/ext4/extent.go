@@ -65,7 +65,14 @@ type walker struct {
 // add appends an extent, merging it into the last one when contiguous.
 func (w *walker) add(e Extent, blk uint64) error {
 	sb := w.fs.sb
-	if e.Physical < uint64(sb.FirstDataBlock) || e.Physical >= sb.BlocksCount || sb.BlocksCount-e.Physical < e.Len {
+	// The block holding the superblock (0, or 1 with 1 KiB blocks) is
+	// never file data (the kernel refuses it too): mapped, an overwrite
+	// of the file would go over the superblock.
+	if e.Physical <= uint64(sb.FirstDataBlock) {
+		return corrupt(w.in.what()+" extent", blk, "blocks [%d,+%d) for file block %d start at or before the superblock's block %d",
+			e.Physical, e.Len, e.Logical, sb.FirstDataBlock)
+	}
+	if e.Physical >= sb.BlocksCount || sb.BlocksCount-e.Physical < e.Len {
 		return corrupt(w.in.what()+" extent", blk, "blocks [%d,+%d) for file block %d are outside the filesystem's %d blocks",
 			e.Physical, e.Len, e.Logical, sb.BlocksCount)
 	}

@@ -120,7 +120,7 @@ func walk(t *testing.T, fsys *FS) int {
 func checkExtents(t *testing.T, fsys *FS, ext []Extent, tree []uint64) {
 	sb := fsys.Superblock()
 	for i, e := range ext {
-		if e.Len == 0 || e.Physical+e.Len > sb.BlocksCount || e.Physical < uint64(sb.FirstDataBlock) || e.Logical+e.Len > maxFileBlocks {
+		if e.Len == 0 || e.Physical+e.Len > sb.BlocksCount || e.Physical <= uint64(sb.FirstDataBlock) || e.Logical+e.Len > maxFileBlocks {
 			t.Fatalf("extent %d %+v outside the filesystem (%d blocks)", i, e, sb.BlocksCount)
 		}
 		if i > 0 && ext[i-1].Logical+ext[i-1].Len > e.Logical {

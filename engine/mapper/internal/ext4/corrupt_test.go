@@ -323,6 +323,11 @@ func TestCorruptDirectory(t *testing.T) {
 		}
 		le.PutUint16(im.b[blk*1024+4:], 2000) // "." record length past the block
 		wantErr(t, readAll(im.fs(t), "/d"), ErrCorrupt, "directory block 0", "record length")
+		// A record length of 0 (only 64 KiB blocks write the whole block
+		// so) was taken as the whole block: the block's other names were
+		// silently missing.
+		le.PutUint16(im.b[blk*1024+4:], 0)
+		wantErr(t, readAll(im.fs(t), "/d"), ErrCorrupt, "directory block 0", "record length 0")
 		le.PutUint16(im.b[blk*1024+4:], 12)
 		le.PutUint32(im.b[blk*1024:], 1<<30) // "." names an inode past the last
 		wantErr(t, readAll(im.fs(t), "/d"), ErrCorrupt, "names inode")

@@ -344,9 +344,16 @@ func (fsys *FS) dxCheck(in *Inode, b []byte, countOff int, pb uint64, what strin
 	return nil
 }
 
+// recLen decodes a directory record length. Only 64 KiB blocks need the
+// encoding of lengths past 16 bits (0 or 0xffff for the whole block, the
+// low two bits as bits 16-17); below that the value is the length, and a
+// 0 is corrupt (taken as the whole block, it hid the rest of the block).
 func (fsys *FS) recLen(v uint16) int {
+	if fsys.sb.BlockSize() < 65536 {
+		return int(v)
+	}
 	if v == 0xffff || v == 0 {
-		return int(fsys.sb.BlockSize())
+		return 65536
 	}
 	return int(v&0xfffc) | int(v&3)<<16
 }

@@ -235,6 +235,10 @@ type Job struct {
 	// with StartDelayMax above it (fio's startdelay=lo-hi), each clone
 	// starts after its own random delay between the two.
 	Rate, RateMin  [2]uint64
+	RateIOPSMin    [2]int // rate_iops_min: fails the job below that many IOPS over a second
+	// MaxLatency fails the job at the first read, write or trim whose
+	// latency (fio's lat) is above it (max_latency; 0: no limit).
+	MaxLatency [NumDirs]time.Duration
 	RateIOPS       [2]int
 	RatePoisson    bool
 	ThinkTime      time.Duration
@@ -283,9 +287,10 @@ type Job struct {
 	// trimBS is bs's third value when it differs from the write size
 	// (trims use the write size: a trimming job with it is refused).
 	trimBS string
-	// trimRate says whether rate, rate_iops and rate_min set a trim value
+	// trimRate says whether rate, rate_iops, rate_min and rate_iops_min
+	// set a trim value
 	// (their third, or their only one): a trimming job with one is refused.
-	trimRate [3]bool
+	trimRate [4]bool
 	// trimSplit is bssplit's third value when it differs from the write
 	// split (refused for a trimming job, as trimBS).
 	trimSplit string
@@ -1017,7 +1022,7 @@ func (j *Job) validateTrims(bad func(string, ...any)) {
 	if j.Verify != "" || j.VerifyOnly {
 		bad("rw=%s with verify: checking trimmed blocks (fio's trim_verify_zero) is not implemented", j.RW)
 	}
-	if j.Rate != [2]uint64{} || j.RateIOPS != [2]int{} || j.RateMin != [2]uint64{} || j.trimRate != [3]bool{} {
-		bad("rw=%s with rate, rate_iops or rate_min: rates for trims (fio's third value) are not implemented", j.RW)
+	if j.Rate != [2]uint64{} || j.RateIOPS != [2]int{} || j.RateMin != [2]uint64{} || j.RateIOPSMin != [2]int{} || j.trimRate != [4]bool{} {
+		bad("rw=%s with rate, rate_iops, rate_min or rate_iops_min: rates for trims (fio's third value) are not implemented", j.RW)
 	}
 }

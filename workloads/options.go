@@ -383,6 +383,16 @@ var options = []Option{
 	{Name: "rate_min", Arg: "bytes/s[,bytes/s[,bytes/s]]", Help: "fail the job when a direction's bandwidth over a second falls below this (reads,writes,trims, as rate)", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.RateMin, j.trimRate[2], err = j.parsePair(v); return },
 		get: func(j *Job) string { return sizeString(j.RateMin[0]) + "," + sizeString(j.RateMin[1]) }},
+	{Name: "max_latency", Arg: "time[,time[,time]]", Help: "fail the job (ETIMEDOUT) at the first I/O whose latency, submission to completion, is above this: reads,writes,trims, one value for all (µs unless a unit is given)", kind: kindTime,
+		set: func(j *Job, v string) (err error) {
+			j.MaxLatency, err = parseDirs(v, func(s string) (time.Duration, error) { return parseDuration(s, time.Microsecond) })
+			return
+		}, get: func(j *Job) string {
+			return timeString(j.MaxLatency[0]) + "," + timeString(j.MaxLatency[1]) + "," + timeString(j.MaxLatency[2])
+		}},
+	{Name: "rate_iops_min", Arg: "n[,n[,n]]", Help: "fail the job when a direction's IOPS over a second fall below this (reads,writes,trims, as rate)", kind: kindString,
+		set: func(j *Job, v string) (err error) { j.RateIOPSMin, j.trimRate[3], err = parseIntPair(v); return },
+		get: func(j *Job) string { return fmt.Sprintf("%d,%d", j.RateIOPSMin[0], j.RateIOPSMin[1]) }},
 	{Name: "rate_process", Arg: "linear|poisson", Default: "linear", Help: "spacing of rate-capped I/Os: even, or exponential gaps with the same mean", kind: kindString,
 		set: func(j *Job, v string) error {
 			switch strings.ToLower(v) {
@@ -680,7 +690,6 @@ var refusedOptions = map[string]string{
 	"log_alternate_epoch_clock_id":  "not implemented: log times are milliseconds from the job's start",
 	"log_unix_epoch":                "not implemented: log times are milliseconds from the job's start",
 	"log_store_compressed":          "not implemented: logs are written plain",
-	"max_latency":                   "not implemented: ending a job when a latency passes a limit (latency_target searches for a depth)",
 	"merge_blktrace_file":           "not implemented: replaying I/O logs and blktraces",
 	"merge_blktrace_iters":          "not implemented: replaying I/O logs and blktraces",
 	"merge_blktrace_scalars":        "not implemented: replaying I/O logs and blktraces",
@@ -701,7 +710,6 @@ var refusedOptions = map[string]string{
 	"rate_cycle":                    "not implemented: rate_min's bandwidth is taken over each second",
 	"rwmixcycle":                    "deprecated in fio, which refuses it too: it no longer has an effect; remove the line",
 	"rate_ignore_thinktime":         "not implemented: rate counts thinktime pauses",
-	"rate_iops_min":                 "not implemented: a minimum rate in IOPS (rate_min takes bytes per second)",
 	"rw_sequencer":                  "not implemented: rw's :N skips N bytes (sequential) or repeats an offset N times (random), as fio's default sequencer",
 	"serialize_overlap":             "not implemented: overlapping I/O in flight is not held back",
 	"sync_file_range":               "not implemented: sync_file_range(2) (fsync and fdatasync are)",

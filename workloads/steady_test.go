@@ -50,3 +50,28 @@ func TestSteadyStateOptions(t *testing.T) {
 		t.Errorf("ss_ramp=10: %v %v", j.SS.Ramp, err)
 	}
 }
+
+// TestMaxLatencyAndRateIOPSMin: max_latency in µs unless a unit is given,
+// one value for every direction or one each; rate_iops_min per direction.
+func TestMaxLatencyAndRateIOPSMin(t *testing.T) {
+	for v, want := range map[string][NumDirs]time.Duration{
+		"30":         {30 * time.Microsecond, 30 * time.Microsecond, 30 * time.Microsecond},
+		"2ms,,1s":    {2 * time.Millisecond, 0, time.Second},
+		"1s,500":     {time.Second, 500 * time.Microsecond, 0},
+		"100ns,1,2s": {100, time.Microsecond, 2 * time.Second},
+	} {
+		j := NewJob("l")
+		if err := j.Set("max_latency", v); err != nil || j.MaxLatency != want {
+			t.Errorf("max_latency=%s: %v %v, want %v", v, j.MaxLatency, err, want)
+		}
+	}
+	j := NewJob("l")
+	if err := j.Set("rate_iops_min", "100,200"); err != nil || j.RateIOPSMin != [2]int{100, 200} {
+		t.Errorf("rate_iops_min=100,200: %v %v", j.RateIOPSMin, err)
+	}
+	_ = j.Set("rw", "randtrim")
+	_ = j.Set("rate_iops_min", "1,1,1")
+	if err := j.Validate(); err == nil || !strings.Contains(err.Error(), "rate_iops_min") {
+		t.Errorf("a trim rate_iops_min: %v", err)
+	}
+}

@@ -928,6 +928,7 @@ type worker struct {
 	parked       []parked
 	rateMinNext  time.Time
 	rateMinBytes [workloads.NumDirs]uint64
+	rateMinIOs   [workloads.NumDirs]uint64
 	abort        *atomic.Bool // set: stop (exitall_on_error of any job)
 	// verify_backlog: writes completed since the last check, and whether
 	// a check is due (new I/O waits for the queue to quiesce).
@@ -1723,6 +1724,17 @@ func (w *worker) complete(r *engine.Request) {
 		// in flight completes.
 		w.stopping = true
 		return
+	case w.job.MaxLatency[d] > 0 && r.Latency > w.job.MaxLatency[d]:
+		// max_latency: the job fails at the first I/O over the limit,
+		// counted as done (as fio counts it).
+		if w.measuring {
+			w.measure.record(w.job, r, d)
+		}
+		if w.err == nil {
+			w.err = fmt.Errorf("latency of %d nsec exceeds specified max (%d nsec): %s %s %d %d: %w", r.Latency.Nanoseconds(),
+				w.job.MaxLatency[d].Nanoseconds(), w.setup.pathOf(r.File), dirNames[d], r.Offset, r.N, unix.ETIMEDOUT)
+		}
+		w.stopping = true
 	case w.measuring:
 		w.measure.record(w.job, r, d)
 		if w.iv != nil {

@@ -271,14 +271,15 @@ func (w *worker) releaseParked() error {
 }
 
 // checkRateMin fails the job when a direction's bandwidth over the last
-// second fell below rate_min (checked once per reap).
+// second fell below rate_min, or its IOPS below rate_iops_min (checked
+// once per reap).
 func (w *worker) checkRateMin(now time.Time) {
 	j := w.job
-	if j.RateMin == [2]uint64{} || !w.measuring {
+	if j.RateMin == [2]uint64{} && j.RateIOPSMin == [2]int{} || !w.measuring {
 		return
 	}
 	if w.rateMinNext.IsZero() {
-		w.rateMinNext, w.rateMinBytes = now.Add(time.Second), w.bytes
+		w.rateMinNext, w.rateMinBytes, w.rateMinIOs = now.Add(time.Second), w.bytes, w.ios
 		return
 	}
 	if now.Before(w.rateMinNext) {
@@ -296,8 +297,17 @@ func (w *worker) checkRateMin(now time.Time) {
 				w.stopping = true
 			}
 		}
+		if min := j.RateIOPSMin[d]; min > 0 && dirs[d] {
+			iops := float64(w.ios[d]-w.rateMinIOs[d]) / secs
+			if iops < float64(min) {
+				if w.err == nil {
+					w.err = fmt.Errorf("rate_iops_min: %s IOPS %.0f over the last second are below %d", [2]string{"read", "write"}[d], iops, min)
+				}
+				w.stopping = true
+			}
+		}
 	}
-	w.rateMinNext, w.rateMinBytes = now.Add(time.Second), w.bytes
+	w.rateMinNext, w.rateMinBytes, w.rateMinIOs = now.Add(time.Second), w.bytes, w.ios
 }
 
 // checkBacklog reads back the writes of the backlog (verify_backlog),

@@ -234,11 +234,11 @@ type Job struct {
 	// (ThinkSpin of it on the CPU). StartDelay delays the job's start;
 	// with StartDelayMax above it (fio's startdelay=lo-hi), each clone
 	// starts after its own random delay between the two.
-	Rate, RateMin  [2]uint64
-	RateIOPSMin    [2]int // rate_iops_min: fails the job below that many IOPS over a second
+	Rate, RateMin [2]uint64
+	RateIOPSMin   [2]int // rate_iops_min: fails the job below that many IOPS over a second
 	// MaxLatency fails the job at the first read, write or trim whose
 	// latency (fio's lat) is above it (max_latency; 0: no limit).
-	MaxLatency [NumDirs]time.Duration
+	MaxLatency     [NumDirs]time.Duration
 	RateIOPS       [2]int
 	RatePoisson    bool
 	ThinkTime      time.Duration

@@ -313,6 +313,11 @@ type Logs struct {
 	Offset              bool          // log_offset
 	Prio                bool          // log_prio
 	PerJob              bool          // per_job_logs
+	// Epoch is where log times count from: "" the job's start, "unix"
+	// the Unix epoch (log_unix_epoch), "alternate" the epoch of clock
+	// EpochClock (log_alternate_epoch, log_alternate_epoch_clock_id).
+	Epoch      string
+	EpochClock int
 }
 
 // Buffers is what a job writes: random data (by default, scrambled a

@@ -543,6 +543,11 @@ var options = []Option{
 	{Name: "cmdprio", Arg: "0-7[,0-7]", Default: "0", Help: "I/O priority level of cmdprio_percentage's share of reads,writes (and of cmdprio_bssplit entries that name none)", kind: kindString,
 		set: func(j *Job, v string) (err error) { j.Prio.CmdLevel, err = parsePrioPair(v, 0, 7); return },
 		get: func(j *Job) string { return prioPairString(j.Prio.CmdLevel) }},
+	{Name: "log_unix_epoch", Arg: "bool", Help: "log times in ms since the Unix epoch instead of since the job's start", kind: kindBool,
+		set: func(j *Job, v string) error { return setEpoch(j, v, "unix") }, get: func(j *Job) string { return boolString(j.Logs.Epoch == "unix") }},
+	{Name: "log_alternate_epoch", Arg: "bool", Help: "log times in ms on the clock log_alternate_epoch_clock_id names (clock_gettime's, CLOCK_REALTIME 0 by default) instead of since the job's start", kind: kindBool,
+		set: func(j *Job, v string) error { return setEpoch(j, v, "alternate") }, get: func(j *Job) string { return boolString(j.Logs.Epoch == "alternate") }},
+	intOption("log_alternate_epoch_clock_id", "id", "0", "the clock of log_alternate_epoch: a clock_gettime(2) clock id (0 CLOCK_REALTIME, 1 CLOCK_MONOTONIC, 7 CLOCK_BOOTTIME, ...)", 0, 11, func(j *Job) *int { return &j.Logs.EpochClock }),
 	boolOption("log_prio", "bool", "", "the per-I/O logs' last column is each I/O's priority (0x followed by its ioprio value in hex, as fio writes it) instead of 1 for a real-time one and 0 for the others", kindBool, func(j *Job) *bool { return &j.Logs.Prio }),
 	boolOption("hipri", "bool", "", "polled completions (IOPOLL; needs device poll queues)", kindBool, func(j *Job) *bool { return &j.HiPri }),
 	{Name: "uncached", Arg: "n", Default: "0", Help: "fio's io_uring RWF_DONTCACHE on buffered I/O (fio 3.33's asked for RWF_UNCACHED, a flag mainline kernels never took): 0, or any value with direct=1, where fio ignores it too; another value with direct=0 is refused (uncached buffered I/O is not implemented)", kind: kindInt,
@@ -686,9 +691,6 @@ var refusedOptions = map[string]string{
 	"latency_run":                   "not implemented: latency_target searches for the depth once",
 	"lockfile":                      "not implemented: locking files between jobs",
 	"lockmem":                       "not implemented: locking memory away before the job",
-	"log_alternate_epoch":           "not implemented: log times are milliseconds from the job's start",
-	"log_alternate_epoch_clock_id":  "not implemented: log times are milliseconds from the job's start",
-	"log_unix_epoch":                "not implemented: log times are milliseconds from the job's start",
 	"log_store_compressed":          "not implemented: logs are written plain",
 	"merge_blktrace_file":           "not implemented: replaying I/O logs and blktraces",
 	"merge_blktrace_iters":          "not implemented: replaying I/O logs and blktraces",
@@ -1622,6 +1624,21 @@ func (j *Job) parseSteadyState(v string) (mode string, limit float64, pct bool, 
 		}
 	}
 	return "", 0, false, fmt.Errorf("%q: bad limit %q", v, lim)
+}
+
+// setEpoch sets the log epoch to kind when v is true, and back to the
+// job's start when v is false and kind is the one set.
+func setEpoch(j *Job, v, kind string) error {
+	on, err := parseBool(v)
+	switch {
+	case err != nil:
+		return err
+	case on:
+		j.Logs.Epoch = kind
+	case j.Logs.Epoch == kind:
+		j.Logs.Epoch = ""
+	}
+	return nil
 }
 
 // parsePrioPair parses a priority option of reads and writes (one value:

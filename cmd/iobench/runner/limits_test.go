@@ -4,8 +4,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // limitRun runs a 4 KiB random job with opts on a file target and returns
@@ -62,5 +66,49 @@ func TestRateIOPSMin(t *testing.T) {
 	}
 	if code, errOut, errno, _ = limitRun(t, "--rw=randwrite", "--runtime=2", "--time_based", "--rate_iops_min=1"); code != 0 || errno != 0 {
 		t.Errorf("rate_iops_min=1: exit %d, error %d: %s", code, errno, errOut)
+	}
+}
+
+// TestLogEpochs: log_unix_epoch stamps log entries with Unix time in ms,
+// log_alternate_epoch with the time of the clock it names; both count on
+// from the job's start.
+func TestLogEpochs(t *testing.T) {
+	for _, c := range []struct {
+		opts []string
+		now  func() int64 // the epoch's clock, ms
+	}{
+		{[]string{"--log_unix_epoch=1"}, func() int64 { return time.Now().UnixMilli() }},
+		{[]string{"--log_alternate_epoch=1", "--log_alternate_epoch_clock_id=1"}, func() int64 {
+			var ts unix.Timespec
+			_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+			return ts.Nano() / 1e6
+		}},
+		{nil, func() int64 { return 0 }},
+	} {
+		dir := t.TempDir()
+		target := filepath.Join(dir, "t.img")
+		if err := os.WriteFile(target, make([]byte, 8<<20), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		before := c.now()
+		args := append([]string{"--name=e", "--filename=" + target, "--rw=randread", "--bs=4k", "--size=8m", "--runtime=1",
+			"--time_based", "--write_iops_log=" + filepath.Join(dir, "e"), "--log_avg_msec=200", "--output-format=terse"}, c.opts...)
+		if code, _, errOut := run(t, args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", c.opts, code, errOut)
+		}
+		after := c.now()
+		log := readLog(t, filepath.Join(dir, "e_iops.1.log"))
+		if len(log) < 3 {
+			t.Fatalf("%v: %d log lines", c.opts, len(log))
+		}
+		first, _ := strconv.ParseInt(log[0][0], 10, 64)
+		last, _ := strconv.ParseInt(log[len(log)-1][0], 10, 64)
+		lo, hi := before, after
+		if c.opts == nil {
+			lo, hi = 0, 1500 // from the job's start
+		}
+		if first < lo || last > hi || last-first < 600 {
+			t.Errorf("%v: log times %d..%d, want within %d..%d and about a second apart", c.opts, first, last, lo, hi)
+		}
 	}
 }

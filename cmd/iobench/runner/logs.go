@@ -15,6 +15,7 @@ import (
 
 	"github.com/iobench/iobench/engine"
 	"github.com/iobench/iobench/workloads"
+	"golang.org/x/sys/unix"
 )
 
 // logFile is one thread's series of a fio-format log. Only that thread
@@ -197,6 +198,7 @@ type logWindow struct {
 type jobLogger struct {
 	job       *workloads.Job
 	t0        time.Time
+	base      uint64 // the log epoch's ms at t0 (0: times from the job's start)
 	bw, iops  *logFile
 	lat       [3]*logFile // lat, clat, slat
 	hist      *logFile
@@ -211,6 +213,17 @@ type jobLogger struct {
 // across the run, as fio numbers them).
 func newJobLogger(j *workloads.Job, n int, set *logSet, t0 time.Time) (*jobLogger, error) {
 	l := &jobLogger{job: j, t0: t0, winStart: t0, winNext: t0.Add(j.Logs.Avg), histNext: t0.Add(j.Logs.HistPeriod)}
+	switch j.Logs.Epoch {
+	case "unix":
+		l.base = uint64(t0.UnixMilli())
+	case "alternate":
+		var ts unix.Timespec
+		if err := unix.ClockGettime(int32(j.Logs.EpochClock), &ts); err != nil {
+			return nil, fmt.Errorf("log_alternate_epoch_clock_id=%d: %w", j.Logs.EpochClock, err)
+		}
+		// The clock's reading at t0: now on that clock, less the time since.
+		l.base = uint64(max(ts.Nano()-time.Since(t0).Nanoseconds(), 0) / 1e6)
+	}
 	name := func(prefix, kind string) string {
 		if j.Logs.PerJob {
 			return fmt.Sprintf("%s_%s.%d.log", prefix, kind, n)
@@ -243,7 +256,11 @@ func newJobLogger(j *workloads.Job, n int, set *logSet, t0 time.Time) (*jobLogge
 
 func (l *jobLogger) cols() logCols { return logCols{l.job.Logs.Offset, l.job.Logs.Prio} }
 
-func (l *jobLogger) ms(t time.Time) uint64 { return uint64(max(t.Sub(l.t0).Milliseconds(), 0)) }
+// ms is the log time of t: ms since the job's start, plus the epoch's
+// time at the start with log_unix_epoch or log_alternate_epoch.
+func (l *jobLogger) ms(t time.Time) uint64 {
+	return l.base + uint64(max(t.Sub(l.t0).Milliseconds(), 0))
+}
 
 // record logs the completed request r (direction d) at now: an entry per
 // log without log_avg_msec, else into the window.

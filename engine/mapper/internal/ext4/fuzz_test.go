@@ -10,6 +10,7 @@ import (
 	"math/bits"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -238,5 +239,47 @@ func TestSuperblockInodeCountWraps(t *testing.T) {
 	le.PutUint16(b[0xfe:], 64)       // descriptor size
 	if _, err := ParseSuperblock(b, 1<<63); err == nil || !strings.Contains(err.Error(), "0 inodes") {
 		t.Fatalf("ParseSuperblock: %v, want the inode count refused", err)
+	}
+}
+
+// zeroDevice is a device of zeros but for the bytes of b at its start.
+type zeroDevice []byte
+
+func (d zeroDevice) ReadAt(p []byte, off int64) (int, error) {
+	clear(p)
+	if off < int64(len(d)) {
+		copy(p, d[off:])
+	}
+	return len(p), nil
+}
+
+// TestGroupCountNotTrusted: a superblock claiming 2^26 one-block groups
+// on a 64 GiB device of zeros is refused at the first group descriptor
+// without first allocating room for all of them (1 GiB, and 64 GiB for
+// the 2^32 groups a 4 TiB device allows).
+func TestGroupCountNotTrusted(t *testing.T) {
+	const groups = 1 << 26
+	b := make([]byte, 2048)
+	sb := b[1024:]
+	le := binary.LittleEndian
+	le.PutUint16(sb[0x38:], 0xef53)   // magic
+	le.PutUint32(sb[0x00:], groups)   // inodes: one per group
+	le.PutUint32(sb[0x04:], groups+1) // blocks, 1 KiB each
+	le.PutUint32(sb[0x14:], 1)        // first data block
+	le.PutUint32(sb[0x20:], 1)        // blocks per group
+	le.PutUint32(sb[0x24:], 1)        // clusters per group
+	le.PutUint32(sb[0x28:], 1)        // inodes per group
+	le.PutUint32(sb[0x4c:], 1)        // dynamic revision
+	le.PutUint16(sb[0x58:], 128)      // inode size
+	le.PutUint32(sb[0x60:], 0x2)      // filetype
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := Open(zeroDevice(b), (groups+1)*1024)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "group descriptor 0") {
+		t.Fatalf("Open: %v, want group descriptor 0 refused", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+		t.Fatalf("Open allocated %d bytes to refuse the first descriptor", n)
 	}
 }

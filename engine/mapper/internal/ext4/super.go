@@ -366,7 +366,9 @@ func (fs *FS) readGroups() error {
 	ds := uint64(s.DescSize)
 	perBlock := bs / ds
 	n := s.Groups()
-	fs.groups = make([]Group, 0, n)
+	// Not make([]Group, 0, n): n is the superblock's word (up to 2^32
+	// groups, 64 GiB of Group), and the descriptors are what bear it out.
+	fs.groups = nil
 	buf := make([]byte, bs)
 	for i := uint64(0); i*perBlock < n; i++ {
 		blk := s.descBlock(i)

@@ -396,3 +396,47 @@ func TestCorruptBlockMap(t *testing.T) {
 		})
 	}
 }
+
+// TestCorruptSymlink: a NUL inside a link target (fast, slow or inline)
+// is corrupt; it was looked up as part of a name, and the error was "no
+// such file" with the raw bytes in the path.
+func TestCorruptSymlink(t *testing.T) {
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "f"), []byte("data"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, target := range map[string]string{"fast": "./f", "slow": strings.Repeat("./", 40) + "f"} {
+		if err := os.Symlink(target, filepath.Join(src, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{
+		{"-b", "1024", "-O", "^has_journal,^metadata_csum"},
+		{"-b", "1024", "-I", "256", "-O", "^has_journal,^metadata_csum,inline_data"},
+	} {
+		path := mkfs(t, 2<<20, src, args...)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pristine := &image{b: b, bs: 1024}
+		for _, link := range []string{"/fast", "/slow"} {
+			im := &image{b: bytes.Clone(pristine.b), bs: 1024}
+			off, in := im.inodeOff(t, link)
+			at := off + 0x28 + 1 // i_block: a fast or inline target
+			if !in.HasInlineData() && in.Size >= 60 {
+				ext, err := im.fs(t).Extents(in)
+				if err != nil || len(ext) == 0 {
+					t.Fatalf("%s: %v %v", link, ext, err)
+				}
+				at = int(ext[0].Physical)*1024 + 1
+			}
+			if im.b[at] != '/' {
+				t.Fatalf("%s: byte %d is %q, want the target's '/'", link, at, im.b[at])
+			}
+			im.b[at] = 0
+			_, err := im.fs(t).Lookup(link, true)
+			wantErr(t, err, ErrCorrupt, "inode "+itoa(int(in.Ino)), "NUL at byte 1")
+		}
+	}
+}

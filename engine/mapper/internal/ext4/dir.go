@@ -1,6 +1,7 @@
 package ext4
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"slices"
@@ -109,20 +110,30 @@ func (fsys *FS) ReadLink(in *Inode) (string, error) {
 	if in.Size == 0 || in.Size > maxPathBytes {
 		return "", corrupt(in.what(), in.Block, "symbolic link of %d bytes", in.Size)
 	}
-	if in.HasInlineData() {
-		b, err := fsys.InlineData(in)
-		return string(b), err
+	var b []byte
+	switch {
+	case in.HasInlineData():
+		var err error
+		if b, err = fsys.InlineData(in); err != nil {
+			return "", err
+		}
+	case fsys.fastSymlink(in):
+		b = in.Blocks[:in.Size]
+	default:
+		ext, err := fsys.Extents(in)
+		if err != nil {
+			return "", err
+		}
+		b = make([]byte, in.Size)
+		if _, err := fsys.ReadFileAt(in, ext, b, 0); err != nil {
+			return "", err
+		}
 	}
-	if fsys.fastSymlink(in) {
-		return string(in.Blocks[:in.Size]), nil
-	}
-	ext, err := fsys.Extents(in)
-	if err != nil {
-		return "", err
-	}
-	b := make([]byte, in.Size)
-	if _, err := fsys.ReadFileAt(in, ext, b, 0); err != nil {
-		return "", err
+	// A target is a C string of i_size bytes (e2fsck checks the same): a
+	// NUL inside it, a hole in a slow link's block included, is damage,
+	// not a name to look up.
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		return "", corrupt(in.what(), in.Block, "symbolic link target of %d bytes has a NUL at byte %d", in.Size, i)
 	}
 	return string(b), nil
 }

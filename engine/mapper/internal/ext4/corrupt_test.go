@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -439,4 +440,60 @@ func TestCorruptSymlink(t *testing.T) {
 			wantErr(t, err, ErrCorrupt, "inode "+itoa(int(in.Ino)), "NUL at byte 1")
 		}
 	}
+}
+
+// TestCorruptDirParent: the inode numbers of "." and ".." in an htree
+// root block and of the parent in an inline directory are checked as
+// every other entry's are; they were returned as they stood, and only a
+// later lookup of ".." failed, naming block 0 instead of the directory.
+func TestCorruptDirParent(t *testing.T) {
+	if _, err := exec.LookPath("e2fsck"); err != nil {
+		t.Skipf("needs e2fsck (e2fsprogs): %v", err)
+	}
+	im := loadImage(t, false)
+	path := filepath.Join(t.TempDir(), "htree.img")
+	if err := os.WriteFile(path, im.b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// e2fsck -D rebuilds every directory of more than a block as an
+	// htree, and exits 1 for "filesystem changed".
+	out, err := exec.Command("e2fsck", "-fyD", path).CombinedOutput()
+	if ee := (*exec.ExitError)(nil); err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 1) {
+		t.Fatalf("e2fsck -fyD: %v: %s", err, out)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im = &image{b: b, bs: 1024}
+	_, d := im.inodeOff(t, "/d")
+	if d.Flags&flagIndex == 0 {
+		t.Fatalf("/d is not an htree after e2fsck -D (flags %#x)", d.Flags)
+	}
+	ext, err := im.fs(t).Extents(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := int(ext[0].Physical) * 1024
+	for _, at := range []int{0, 12} {
+		im := &image{b: bytes.Clone(b), bs: 1024}
+		le.PutUint32(im.b[root+at:], 0xffffffff)
+		wantErr(t, readAll(im.fs(t), "/d"), ErrCorrupt, "directory block 0", "byte "+itoa(at), "names inode 4294967295")
+	}
+
+	src := t.TempDir()
+	if err := os.Mkdir(filepath.Join(src, "in"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path = mkfs(t, 2<<20, src, "-b", "1024", "-I", "256", "-O", "^has_journal,^metadata_csum,inline_data")
+	if b, err = os.ReadFile(path); err != nil {
+		t.Fatal(err)
+	}
+	im = &image{b: b, bs: 1024}
+	off, in := im.inodeOff(t, "/in")
+	if !in.HasInlineData() {
+		t.Fatalf("/in is not inline (flags %#x)", in.Flags)
+	}
+	le.PutUint32(im.b[off+0x28:], 0xffffffff)
+	wantErr(t, readAll(im.fs(t), "/in"), ErrCorrupt, "inline directory", "names inode 4294967295")
 }

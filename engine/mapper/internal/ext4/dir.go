@@ -235,6 +235,9 @@ func (fsys *FS) walkDir(in *Inode, fn func(DirEntry) bool) error {
 		if len(d) < 4 {
 			return corrupt(in.what(), in.Block, "inline directory of %d bytes", len(d))
 		}
+		if err := fsys.checkIno(le.Uint32(d), in.what()+" inline directory", in.Block, 0); err != nil {
+			return err
+		}
 		if !fn(DirEntry{Name: ".", Ino: in.Ino, Type: 2}) || !fn(DirEntry{Name: "..", Ino: le.Uint32(d), Type: 2}) {
 			return nil
 		}
@@ -310,6 +313,12 @@ func (fsys *FS) dirBlock(in *Inode, b []byte, lb, pb uint64, what string, fn fun
 				return true, nil
 			}
 			// The root block's "." and ".." are real entries.
+			if err := fsys.checkIno(le.Uint32(b), what, pb, 0); err != nil {
+				return false, err
+			}
+			if err := fsys.checkIno(le.Uint32(b[12:]), what, pb, 12); err != nil {
+				return false, err
+			}
 			if !fn(DirEntry{Name: ".", Ino: le.Uint32(b), Type: b[7]}) {
 				return false, nil
 			}
@@ -369,6 +378,14 @@ func (fsys *FS) recLen(v uint16) int {
 	return int(v&0xfffc) | int(v&3)<<16
 }
 
+// checkIno checks the inode number of the directory entry at byte off.
+func (fsys *FS) checkIno(ino uint32, what string, blk uint64, off int) error {
+	if ino > fsys.sb.InodesCount {
+		return corrupt(what, blk, "entry at byte %d names inode %d, past the last %d", off, ino, fsys.sb.InodesCount)
+	}
+	return nil
+}
+
 // dirents walks the linear entries of b.
 func (fsys *FS) dirents(b []byte, what string, blk uint64, fn func(DirEntry) bool) (bool, error) {
 	for off := 0; off < len(b); {
@@ -386,8 +403,8 @@ func (fsys *FS) dirents(b []byte, what string, blk uint64, fn func(DirEntry) boo
 		if rl < 8 || rl%4 != 0 || rl > len(b)-off || nameLen+8 > rl {
 			return false, corrupt(what, blk, "entry at byte %d: record length %d, name length %d, %d bytes left", off, rl, nameLen, len(b)-off)
 		}
-		if ino > fsys.sb.InodesCount {
-			return false, corrupt(what, blk, "entry at byte %d names inode %d, past the last %d", off, ino, fsys.sb.InodesCount)
+		if err := fsys.checkIno(ino, what, blk, off); err != nil {
+			return false, err
 		}
 		if ino != 0 && nameLen > 0 {
 			if !fn(DirEntry{Name: string(b[off+8 : off+8+nameLen]), Ino: ino, Type: typ}) {

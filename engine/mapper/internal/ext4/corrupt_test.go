@@ -275,6 +275,17 @@ func TestCorruptExtents(t *testing.T) {
 		le.PutUint32(im.b[leaf+24:], le.Uint32(im.b[leaf+12:])) // second starts where the first does
 		wantErr(t, readAll(im.fs(t), "/frag"), ErrCorrupt)
 	})
+	t.Run("two extents on the same blocks", func(t *testing.T) {
+		im.b = bytes.Clone(pristine)
+		copy(im.b[leaf+24+6:leaf+24+12], im.b[leaf+12+6:leaf+12+12]) // second extent's start = first's
+		wantErr(t, readAll(im.fs(t), "/frag"), ErrCorrupt, "block map", "mapped twice", "file blocks [0,+1)", "file blocks [2,+1)")
+	})
+	t.Run("extent over its own leaf", func(t *testing.T) {
+		im.b = bytes.Clone(pristine)
+		le.PutUint16(im.b[leaf+12+6:], 0)
+		le.PutUint32(im.b[leaf+12+8:], uint32(leafBlock))
+		wantErr(t, readAll(im.fs(t), "/frag"), ErrCorrupt, "block map", "block "+itoa(leafBlock)+" is mapped twice", "a map block")
+	})
 	t.Run("index past the device", func(t *testing.T) {
 		im.b = bytes.Clone(pristine)
 		le.PutUint32(im.b[root+12+4:], 1<<31)
@@ -376,8 +387,9 @@ func TestCorruptBlockMap(t *testing.T) {
 	pristine := &image{b: b, bs: 1024}
 	off, _ := pristine.inodeOff(t, "/big")
 	iblock := off + 0x28
+	single := int(le.Uint32(b[iblock+4*12:]))
 	double := int(le.Uint32(b[iblock+4*13:]))
-	if double == 0 || le.Uint32(b[iblock+4*12:]) == 0 {
+	if double == 0 || single == 0 {
 		t.Fatalf("/big: no single and double indirect blocks")
 	}
 	for _, c := range []struct {
@@ -387,6 +399,8 @@ func TestCorruptBlockMap(t *testing.T) {
 	}{
 		{"direct pointer to the superblock", func(b []byte) { le.PutUint32(b[iblock:], 1) }, []string{"extent", "superblock"}},
 		{"direct pointer past the end", func(b []byte) { le.PutUint32(b[iblock:], 1<<30) }, []string{"outside the filesystem"}},
+		{"indirect block mapped as data", func(b []byte) { le.PutUint32(b[single*1024+8:], uint32(single)) }, []string{"block map", "mapped twice", "a map block"}},
+		{"two pointers to one block", func(b []byte) { le.PutUint32(b[iblock+4:], le.Uint32(b[iblock:])) }, []string{"block map", "mapped twice", "file blocks [0,+1)"}},
 		{"double indirect pointing to itself", func(b []byte) { le.PutUint32(b[double*1024+4:], uint32(double)) }, []string{"indirect block", "a loop"}},
 		{"triple indirect is the double", func(b []byte) { le.PutUint32(b[iblock+4*14:], uint32(double)) }, []string{"indirect block", "a loop"}},
 	} {

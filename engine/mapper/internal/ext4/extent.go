@@ -1,7 +1,9 @@
 package ext4
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 )
 
 // Extent maps Len file blocks from file block Logical to filesystem block
@@ -50,7 +52,43 @@ func (fsys *FS) BlockMap(in *Inode) (ext []Extent, mapBlocks []uint64, err error
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := w.checkShared(); err != nil {
+		return nil, nil, err
+	}
 	return w.out, w.order, nil
+}
+
+// checkShared refuses a map that reaches a filesystem block twice, as
+// data of two file blocks or as data and a map block: ext4 shares no
+// blocks (shared_blocks is refused), and without this check a few
+// hundred bytes of extents naming one run of blocks over and over made
+// a directory read the same blocks up to the filesystem's block count.
+func (w *walker) checkShared() error {
+	type run struct {
+		start, len uint64
+		logical    int64 // file block, or -1 for a tree or indirect block
+	}
+	runs := make([]run, 0, len(w.out)+len(w.order))
+	for _, e := range w.out {
+		runs = append(runs, run{e.Physical, e.Len, int64(e.Logical)})
+	}
+	for _, b := range w.order {
+		runs = append(runs, run{b, 1, -1})
+	}
+	slices.SortFunc(runs, func(a, b run) int { return cmp.Compare(a.start, b.start) })
+	name := func(r run) string {
+		if r.logical < 0 {
+			return "a map block"
+		}
+		return fmt.Sprintf("file blocks [%d,+%d) at block %d", r.logical, r.len, r.start)
+	}
+	for i := 1; i < len(runs); i++ {
+		if p, r := runs[i-1], runs[i]; p.start+p.len > r.start {
+			return corrupt(w.in.what()+" block map", w.in.Block, "filesystem block %d is mapped twice: as %s and as %s",
+				r.start, name(p), name(r))
+		}
+	}
+	return nil
 }
 
 type walker struct {

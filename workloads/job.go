@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // RW is a job's I/O pattern (fio's rw= option).
@@ -236,6 +238,12 @@ type Job struct {
 	// starts after its own random delay between the two.
 	Rate, RateMin [2]uint64
 	RateIOPSMin   [2]int // rate_iops_min: fails the job below that many IOPS over a second
+	// ContinueOnError names the kinds of failed I/O the job goes on after
+	// (continue_on_error: ContinueRead, ContinueWrite; 0: none), when
+	// their error is one IgnoreError lists for that kind (reads, writes;
+	// empty: fio's non-fatal EIO and EILSEQ).
+	ContinueOnError int
+	IgnoreError     [2][]unix.Errno
 	// MaxLatency fails the job at the first read, write or trim whose
 	// latency (fio's lat) is above it (max_latency; 0: no limit).
 	MaxLatency     [NumDirs]time.Duration
@@ -349,6 +357,33 @@ func NewJob(name string) Job {
 		Prio: IOPrio{Class: -1, Level: -1, CmdClass: [2]int{PrioClassRT, PrioClassRT}},
 		SS:   SteadyState{Mode: "iops_slope", Limit: 0.01, Pct: true},
 	}
+}
+
+// Kinds of failed I/O that continue_on_error lets a job go on after.
+const (
+	ContinueRead  = 1 << 0
+	ContinueWrite = 1 << 1
+)
+
+// nonFatal are the errors a job goes on after under continue_on_error
+// where ignore_error lists none for the kind (fio's).
+var nonFatal = []unix.Errno{unix.EIO, unix.EILSEQ}
+
+// Continues reports whether the job goes on after a read (write: a write
+// or trim) that failed with err.
+func (j *Job) Continues(write bool, err unix.Errno) bool {
+	kind, d := ContinueRead, 0
+	if write {
+		kind, d = ContinueWrite, 1
+	}
+	if j.ContinueOnError&kind == 0 {
+		return false
+	}
+	list := j.IgnoreError[d]
+	if len(list) == 0 {
+		list = nonFatal
+	}
+	return slices.Contains(list, err)
 }
 
 // SteadyState is fio's steady-state detection: once a second after Ramp,

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 type optKind uint8
@@ -383,6 +385,21 @@ var options = []Option{
 	{Name: "rate_min", Arg: "bytes/s[,bytes/s[,bytes/s]]", Help: "fail the job when a direction's bandwidth over a second falls below this (reads,writes,trims, as rate)", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.RateMin, j.trimRate[2], err = j.parsePair(v); return },
 		get: func(j *Job) string { return sizeString(j.RateMin[0]) + "," + sizeString(j.RateMin[1]) }},
+	{Name: "continue_on_error", Arg: "none|read|write|io|verify|all", Default: "none", Help: "go on after a read or write that fails with a non-fatal error (EIO, EILSEQ, or ignore_error's), counting it: read, write, io (both), all or 1 (both; verify mismatches still end the job), none or 0", kind: kindString,
+		set: func(j *Job, v string) error {
+			k, ok := map[string]int{"none": 0, "0": 0, "read": ContinueRead, "write": ContinueWrite, "io": ContinueRead | ContinueWrite,
+				"verify": 0, "all": ContinueRead | ContinueWrite, "1": ContinueRead | ContinueWrite}[strings.ToLower(strings.TrimSpace(v))]
+			if !ok {
+				return fmt.Errorf("want none, read, write, io, verify or all")
+			}
+			j.ContinueOnError = k
+			return nil
+		}, get: func(j *Job) string {
+			return [4]string{"none", "read", "write", "io"}[j.ContinueOnError&3]
+		}},
+	{Name: "ignore_error", Arg: "errs[,errs[,errs]]", Help: "with continue_on_error, the errors a failed read, write (and verify) goes on after, instead of EIO and EILSEQ: reads,writes,verify, each a colon-separated list of names or numbers (EIO:ENOSPC:28)", kind: kindString,
+		set: func(j *Job, v string) (err error) { j.IgnoreError, err = parseErrnoLists(v); return },
+		get: func(j *Job) string { return errnoListsString(j.IgnoreError) }},
 	{Name: "max_latency", Arg: "time[,time[,time]]", Help: "fail the job (ETIMEDOUT) at the first I/O whose latency, submission to completion, is above this: reads,writes,trims, one value for all (µs unless a unit is given)", kind: kindTime,
 		set: func(j *Job, v string) (err error) {
 			j.MaxLatency, err = parseDirs(v, func(s string) (time.Duration, error) { return parseDuration(s, time.Microsecond) })
@@ -655,8 +672,6 @@ var refusedOptions = map[string]string{
 	"unlink_each_loop":              "not implemented: files are removed (unlink) only when the job ends",
 	"flow":                          "not implemented: flow's weighted interleaving of jobs",
 	"flow_sleep":                    "not implemented: flow's weighted interleaving of jobs",
-	"continue_on_error":             "not implemented: a job stops at its first I/O error",
-	"ignore_error":                  "not implemented: a job stops at its first I/O error",
 	"numa_cpu_nodes":                "not implemented: NUMA placement (use cpus_allowed)",
 	"numa_mem_policy":               "not implemented: NUMA placement (use cpus_allowed)",
 	"verify_async":                  "not implemented: verification runs in the job's own thread",
@@ -810,7 +825,7 @@ func Notices() map[string]string { return maps.Clone(noticeOptions) }
 // for what it does anyway (fio's default, or off): a job file that spells
 // out such a default runs, with nothing to say about it.
 var noEffectValues = map[string][]string{
-	"atomic": {"0"}, "bs_is_seq_rand": {"0"}, "cgroup_nodelete": {"0"}, "continue_on_error": {"none"},
+	"atomic": {"0"}, "bs_is_seq_rand": {"0"}, "cgroup_nodelete": {"0"},
 	"create_on_open": {"0"}, "create_only": {"0"}, "dedupe_global": {"0"}, "dedupe_mode": {"repeat"},
 	"file_append": {"0"}, "fill_device": {"0"}, "fill_fs": {"0"}, "flow": {"0"}, "flow_id": {"0"}, "flow_sleep": {"0"},
 	"force_async": {"0"}, "ignore_zone_limits": {"0"}, "io_submit_mode": {"inline"}, "job_max_open_zones": {"0"},
@@ -1624,6 +1639,62 @@ func (j *Job) parseSteadyState(v string) (mode string, limit float64, pct bool, 
 		}
 	}
 	return "", 0, false, fmt.Errorf("%q: bad limit %q", v, lim)
+}
+
+// parseErrnoLists parses ignore_error: reads,writes[,verify], each a
+// colon-separated list of errno names or numbers. The verify list is
+// checked and dropped: verify mismatches end the job whatever it says.
+func parseErrnoLists(v string) ([2][]unix.Errno, error) {
+	var out [2][]unix.Errno
+	lists := strings.Split(v, ",")
+	if len(lists) > 3 {
+		return out, fmt.Errorf("want at most three lists (reads,writes,verify)")
+	}
+	for k, list := range lists {
+		for _, name := range strings.Split(list, ":") {
+			name = strings.TrimSpace(name)
+			if name == "" {
+				continue
+			}
+			e, err := parseErrno(name)
+			if err != nil {
+				return out, fmt.Errorf("%s list: %w", [3]string{"read", "write", "verify"}[k], err)
+			}
+			if k < 2 {
+				out[k] = append(out[k], e)
+			}
+		}
+	}
+	return out, nil
+}
+
+// parseErrno reads an errno by name (EIO, or eio) or number.
+func parseErrno(s string) (unix.Errno, error) {
+	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 4096 {
+		return unix.Errno(n), nil
+	}
+	for e := unix.Errno(1); e < 4096; e++ {
+		if unix.ErrnoName(e) == strings.ToUpper(s) {
+			return e, nil
+		}
+	}
+	return 0, fmt.Errorf("%q is not an error name (EIO) or number", s)
+}
+
+func errnoListsString(l [2][]unix.Errno) string {
+	var lists []string
+	for _, list := range l {
+		var names []string
+		for _, e := range list {
+			if n := unix.ErrnoName(e); n != "" {
+				names = append(names, n)
+			} else {
+				names = append(names, strconv.Itoa(int(e)))
+			}
+		}
+		lists = append(lists, strings.Join(names, ":"))
+	}
+	return strings.Join(lists, ",")
 }
 
 // setEpoch sets the log epoch to kind when v is true, and back to the

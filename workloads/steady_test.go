@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestSteadyStateOptions: ss, ss_dur and ss_ramp as fio reads them.
@@ -73,5 +75,53 @@ func TestMaxLatencyAndRateIOPSMin(t *testing.T) {
 	_ = j.Set("rate_iops_min", "1,1,1")
 	if err := j.Validate(); err == nil || !strings.Contains(err.Error(), "rate_iops_min") {
 		t.Errorf("a trim rate_iops_min: %v", err)
+	}
+}
+
+// TestContinueOnErrorOptions: continue_on_error's kinds and ignore_error's
+// lists, as fio reads them, and which failures a job goes on after.
+func TestContinueOnErrorOptions(t *testing.T) {
+	for v, want := range map[string]int{"none": 0, "0": 0, "read": ContinueRead, "write": ContinueWrite,
+		"io": ContinueRead | ContinueWrite, "all": ContinueRead | ContinueWrite, "1": ContinueRead | ContinueWrite, "verify": 0} {
+		j := NewJob("c")
+		if err := j.Set("continue_on_error", v); err != nil || j.ContinueOnError != want {
+			t.Errorf("continue_on_error=%s: %d %v, want %d", v, j.ContinueOnError, err, want)
+		}
+	}
+	j := NewJob("c")
+	if err := j.Set("continue_on_error", "sometimes"); err == nil {
+		t.Error("continue_on_error=sometimes accepted")
+	}
+	_ = j.Set("continue_on_error", "io")
+	for _, c := range []struct {
+		write bool
+		err   unix.Errno
+		want  bool
+	}{{false, unix.EIO, true}, {true, unix.EILSEQ, true}, {false, unix.ENOSPC, false}, {true, unix.EPERM, false}} {
+		if got := j.Continues(c.write, c.err); got != c.want {
+			t.Errorf("default lists, write %v, %v: %v", c.write, c.err, got)
+		}
+	}
+	if err := j.Set("ignore_error", "ENOSPC:5,eperm,EILSEQ"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		write bool
+		err   unix.Errno
+		want  bool
+	}{{false, unix.EIO, true}, {false, unix.ENOSPC, true}, {false, unix.EILSEQ, false}, {true, unix.EPERM, true}, {true, unix.EIO, false}} {
+		if got := j.Continues(c.write, c.err); got != c.want {
+			t.Errorf("ignore_error=ENOSPC:5,eperm: write %v, %v: %v, want %v", c.write, c.err, got, c.want)
+		}
+	}
+	_ = j.Set("continue_on_error", "read")
+	if j.Continues(true, unix.EPERM) {
+		t.Error("continue_on_error=read went on after a write")
+	}
+	for _, v := range []string{"EBOGUS", "a,b,c,d", "0"} {
+		k := NewJob("c")
+		if err := k.Set("ignore_error", v); err == nil {
+			t.Errorf("ignore_error=%s accepted", v)
+		}
 	}
 }

@@ -99,6 +99,11 @@ type JobResult struct {
 	LatencyDepth int
 	// SS is what steady-state detection found (nil: the job has none).
 	SS *SteadyResult
+	// IOErrs is the failed reads and writes continue_on_error went on
+	// after, FirstErr the first one's error (fio's total_err and
+	// first_error).
+	IOErrs   uint64
+	FirstErr unix.Errno
 	// Syncs is the flushes issued after every fsync/fdatasync writes;
 	// SyncLat their latency (ns).
 	Syncs   uint64
@@ -680,6 +685,10 @@ func collect(workers []*measure, clone int) JobResult {
 		if res.SS == nil {
 			res.SS = w.ssRes
 		}
+		res.IOErrs += w.ioErrs
+		if res.FirstErr == 0 {
+			res.FirstErr = w.firstErr
+		}
 		res.Pinned = unionCPUs(res.Pinned, w.pinned)
 		u := &w.usage
 		usr += u.usr
@@ -775,6 +784,10 @@ type measure struct {
 	// their own.
 	verifyIOs  uint64
 	verifyTime time.Duration
+	// ioErrs counts the failed I/Os continue_on_error went on after;
+	// firstErr is the first one's error.
+	ioErrs   uint64
+	firstErr unix.Errno
 	// ssRes is what the clone's own steady-state detection found (nil:
 	// none, or its reporting group's, set on the group's result).
 	ssRes  *SteadyResult
@@ -1593,6 +1606,21 @@ func (w *worker) issue(r *engine.Request) bool {
 	return true
 }
 
+// continues reports whether the job goes on after r's failure
+// (continue_on_error, ignore_error), and counts it as fio does: the
+// errors gone on after, and the first one's number.
+func (w *worker) continues(r *engine.Request) bool {
+	var e unix.Errno
+	if w.job.ContinueOnError == 0 || !errors.As(r.Err, &e) || !w.job.Continues(r.Write || r.Trim, e) {
+		return false
+	}
+	w.ioErrs++
+	if w.firstErr == 0 {
+		w.firstErr = e
+	}
+	return true
+}
+
 // pickPrio returns the I/O priority of io: the job's, or for
 // cmdprio_percentage's share of its direction (cmdprio_bssplit's of its
 // size) cmdprio's or the entry's, by a draw of the worker's own
@@ -1714,6 +1742,15 @@ func (w *worker) complete(r *engine.Request) {
 		delete(w.inflight, fileOffset{r.File, r.Offset})
 	}
 	switch {
+	case r.Err != nil && w.continues(r):
+		// continue_on_error: counted, as fio counts it (an I/O of no
+		// bytes), and the job goes on.
+		w.errs[d]++
+		if w.measuring {
+			w.measure.record(w.job, r, d)
+			w.lvIOs[d]++
+		}
+		return
 	case r.Err != nil:
 		w.errs[d]++
 		if w.err == nil {

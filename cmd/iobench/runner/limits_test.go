@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/iobench/iobench/device/looptest"
 	"golang.org/x/sys/unix"
 )
 
@@ -110,5 +112,66 @@ func TestLogEpochs(t *testing.T) {
 		if first < lo || last > hi || last-first < 600 {
 			t.Errorf("%v: log times %d..%d, want within %d..%d and about a second apart", c.opts, first, last, lo, hi)
 		}
+	}
+}
+
+// TestContinueOnError: on a loop device whose backing file lost its last
+// three quarters, reads there fail with EIO. continue_on_error=read goes on
+// after them, counting them as fio does (total_err, first_error, the
+// job's error 5, exit 0, the errors line); ignore_error that does not
+// list EIO, or no continue_on_error, stops the job at the first (exit 1).
+func TestContinueOnError(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for the loop device")
+	}
+	l := looptest.New(t, 16<<20, looptest.Options{})
+	if err := os.Truncate(l.Backing, 4<<20); err != nil {
+		t.Fatal(err)
+	}
+	runOn := func(opts ...string) (int, string, string) {
+		args := append([]string{"--name=c", "--filename=" + l.Path, "--rw=randread", "--bs=4k", "--size=16m",
+			"--number_ios=2000", "--force=1"}, opts...)
+		return run(t, args...)
+	}
+	code, out, errOut := runOn("--continue_on_error=read", "--output-format=json")
+	if code != 0 {
+		t.Fatalf("continue_on_error=read: exit %d: %s", code, errOut)
+	}
+	var doc struct {
+		Jobs []struct {
+			Error      int     `json:"error"`
+			TotalErr   *uint64 `json:"total_err"`
+			FirstError *int    `json:"first_error"`
+			Read       struct {
+				TotalIOs uint64 `json:"total_ios"`
+				IOBytes  uint64 `json:"io_bytes"`
+			} `json:"read"`
+		} `json:"jobs"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	j := doc.Jobs[0]
+	if j.Error != 5 || j.TotalErr == nil || j.FirstError == nil || *j.FirstError != 5 {
+		t.Fatalf("error %d, total_err %v, first_error %v: want 5, some, 5", j.Error, j.TotalErr, j.FirstError)
+	}
+	// About three quarters of random reads land past the backing file.
+	if share := float64(*j.TotalErr) / float64(j.Read.TotalIOs); j.Read.TotalIOs != 2000 || share < 0.6 || share > 0.9 {
+		t.Errorf("%d of %d reads failed, want about 3/4 of 2000", *j.TotalErr, j.Read.TotalIOs)
+	}
+	if j.Read.IOBytes != (j.Read.TotalIOs-*j.TotalErr)*4096 {
+		t.Errorf("io_bytes %d, want the %d reads that succeeded", j.Read.IOBytes, j.Read.TotalIOs-*j.TotalErr)
+	}
+	code, out, _ = runOn("--continue_on_error=io")
+	if code != 0 || !strings.Contains(out, "err= 5 ():") || !regexp.MustCompile(`(?m)^     errors    : total=[0-9]+, first_error=5/<Input/output error>$`).MatchString(out) {
+		t.Errorf("normal output: exit %d\n%s", code, out)
+	}
+	for _, opts := range [][]string{{"--continue_on_error=read", "--ignore_error=ENOSPC"}, {"--continue_on_error=write"}, nil} {
+		if code, _, errOut := runOn(opts...); code != 1 || !strings.Contains(errOut, "input/output error") {
+			t.Errorf("%v: exit %d, %s; want the first EIO to stop the job", opts, code, errOut)
+		}
+	}
+	if code, _, _ := runOn("--continue_on_error=read", "--ignore_error=5:ENOSPC"); code != 0 {
+		t.Errorf("ignore_error=5:ENOSPC: exit %d, want EIO (5) gone on after", code)
 	}
 }

@@ -402,6 +402,8 @@ type jsonJob struct {
 	LatencyNs   pcts              `json:"latency_ns"`
 	LatencyUs   pcts              `json:"latency_us"`
 	LatencyMs   pcts              `json:"latency_ms"`
+	TotalErr    *uint64           `json:"total_err,omitempty"`
+	FirstError  *int              `json:"first_error,omitempty"`
 	LatDepth    int               `json:"latency_depth"`
 	LatTarget   int64             `json:"latency_target"`
 	LatPct      fioFloat          `json:"latency_percentile"`
@@ -620,6 +622,11 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 		for _, kv := range r.Job.Values() {
 			j.JobOptions[kv[0]] = kv[1]
 		}
+		if r.Job.ContinueOnError != 0 {
+			first := int(r.FirstErr)
+			j.TotalErr, j.FirstError = &r.IOErrs, &first
+			j.Error = first // as fio: the job's error is the first one it went on after
+		}
 		if r.Err != nil {
 			j.Error = errnoOf(r.Err)
 			j.ErrorText = r.Err.Error()
@@ -671,6 +678,16 @@ func jobRuntime(r *JobResult) time.Duration {
 // errnoOf gives err the errno fio would report for it: the errno it
 // wraps, the errno of the refusal it is, EILSEQ for a verify mismatch
 // (as fio), else EIO.
+// strerror is the C library's message for e ("Input/output error",
+// "Success" for 0), as fio prints it.
+func strerror(e unix.Errno) string {
+	if e == 0 {
+		return "Success"
+	}
+	msg := e.Error()
+	return strings.ToUpper(msg[:1]) + msg[1:]
+}
+
 func errnoOf(err error) int {
 	var e unix.Errno
 	if errors.As(err, &e) {
@@ -829,9 +846,14 @@ func writeJobNormal(w io.Writer, run *Run, r *JobResult, groupBW [workloads.NumD
 	if r.Clone >= 0 {
 		members = 1
 	}
-	if r.Err == nil {
+	switch {
+	case r.Err == nil && r.FirstErr != 0:
+		// continue_on_error went on after errors: fio names the first
+		// one's number, with no message.
+		fmt.Fprintf(w, "%s: (groupid=%d, jobs=%d): err=%2d (): pid=%d: %s\n", j.Name, r.GroupID, members, r.FirstErr, os.Getpid(), date)
+	case r.Err == nil:
 		fmt.Fprintf(w, "%s: (groupid=%d, jobs=%d): err=%2d: pid=%d: %s\n", j.Name, r.GroupID, members, 0, os.Getpid(), date)
-	} else {
+	default:
 		msg := strings.ReplaceAll(r.Err.Error(), "\n", "; ")
 		fmt.Fprintf(w, "%s: (groupid=%d, jobs=%d): err=%2d (%s): pid=%d: %s\n", j.Name, r.GroupID, members,
 			errnoOf(r.Err), msg, os.Getpid(), date)
@@ -860,6 +882,9 @@ func writeJobNormal(w io.Writer, run *Run, r *JobResult, groupBW [workloads.NumD
 	fmt.Fprintf(w, "     complete  : %s\n", dist(distPcts(batchKeys, r.CompleteDist)))
 	fmt.Fprintf(w, "     issued rwts: total=%d,%d,%d,%d short=0,0,0,0 dropped=0,0,0,0\n",
 		r.Dir[0].IOs, r.Dir[1].IOs, r.Dir[2].IOs, syncIOs(r))
+	if j.ContinueOnError != 0 {
+		fmt.Fprintf(w, "     errors    : total=%d, first_error=%d/<%s>\n", r.IOErrs, r.FirstErr, strerror(r.FirstErr))
+	}
 	lt := latencyTargetOf(r)
 	fmt.Fprintf(w, "     latency   : target=%d, window=%d, percentile=%.2f%%, depth=%d\n", lt.target, lt.window, lt.pct, lt.depth)
 	if ss := r.SS; ss != nil {

@@ -22,7 +22,7 @@ func writeTerse(w io.Writer, run *Run) {
 	groupBW := groupBandwidth(run)
 	for i := range run.Jobs {
 		r := &run.Jobs[i]
-		f := []string{"3", Version, r.Job.Name, fmt.Sprint(r.GroupID), fmt.Sprint(errnoOrZero(r.Err))}
+		f := []string{"3", Version, r.Job.Name, fmt.Sprint(r.GroupID), fmt.Sprint(jobErrno(r))}
 		for d := range 2 {
 			f = append(f, terseDir(r, d, groupBW[r.GroupID][d])...)
 		}
@@ -55,11 +55,13 @@ func writeTerse(w io.Writer, run *Run) {
 	}
 }
 
-func errnoOrZero(err error) int {
-	if err == nil {
-		return 0
+// jobErrno is r's error number: its error's, or the first error
+// continue_on_error went on after, or 0.
+func jobErrno(r *JobResult) int {
+	if r.Err == nil {
+		return int(r.FirstErr)
 	}
-	return errnoOf(err)
+	return errnoOf(r.Err)
 }
 
 // terseDir is one direction's 41 fields.

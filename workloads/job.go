@@ -272,6 +272,9 @@ type Job struct {
 	Prio IOPrio
 	// SS is steady-state detection (ss, ss_dur, ss_ramp).
 	SS SteadyState
+	// WriteIOLog names the file the job records its issued I/O in, in
+	// fio's iolog format version 3 (write_iolog).
+	WriteIOLog string
 
 	// Engine options (iobench only).
 	Mapper        string        // linear, scattered, cow, fiemap, ext4
@@ -705,6 +708,9 @@ func (j *Job) Validate() error {
 	}
 	if j.IODepth < 1 || j.IODepth > 4096 {
 		bad("iodepth=%d: want 1..4096", j.IODepth)
+	}
+	if j.WriteIOLog != "" && j.NumJobs > 1 {
+		bad("write_iolog with numjobs=%d: the clones would write one log over each other; give each job its own write_iolog", j.NumJobs)
 	}
 	if j.IsSet("cmdprio_bssplit") && j.IsSet("cmdprio_percentage") {
 		bad("cmdprio_bssplit and cmdprio_percentage are mutually exclusive (as in fio): give the share per block size or for all")

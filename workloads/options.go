@@ -526,6 +526,8 @@ var options = []Option{
 	boolOption("fixedbufs", "bool", "", "registered (fixed) buffers; unset: on where the kernel will pin them (with CAP_IPC_LOCK, as root has it, or within RLIMIT_MEMLOCK) and the job's buffers (numjobs x iodepth x the largest block, plus 4 MiB) come to at most 256 MiB, which saves CPU per I/O (fio's default is off)", kindBool, func(j *Job) *bool { return &j.FixedBufs }),
 	boolOption("registerfiles", "bool", "", "registered files; unset: on, which saves CPU per I/O (fio's default is off)", kindBool, func(j *Job) *bool { return &j.RegisterFiles }),
 	boolOption("sqthread_poll", "bool", "", "kernel submission polling (SQPOLL)", kindBool, func(j *Job) *bool { return &j.SQPoll }),
+	{Name: "write_iolog", Arg: "file", Help: "record the job's issued I/O in file, in fio's iolog format (version 3: times in µs), which fio replays with read_iolog", kind: kindString,
+		set: func(j *Job, v string) error { j.WriteIOLog = v; return nil }, get: func(j *Job) string { return j.WriteIOLog }},
 	{Name: "ss", Arg: "mode:limit[%]", Default: "iops_slope:0.01%", Help: "steady-state criterion, with ss_dur: iops or bw (every sample of the last ss_dur within limit of their mean), iops_slope or bw_slope (their least-squares slope per second within limit of 0); limit in IOPS or bytes/s (bw: a size, 10M), or with % a percentage of the mean", kind: kindString,
 		set: func(j *Job, v string) (err error) {
 			j.SS.Mode, j.SS.Limit, j.SS.Pct, err = j.parseSteadyState(v)
@@ -718,7 +720,6 @@ var refusedOptions = map[string]string{
 	"replay_scale":                  "not implemented: replaying I/O logs and blktraces",
 	"replay_skip":                   "not implemented: replaying I/O logs and blktraces",
 	"replay_time_scale":             "not implemented: replaying I/O logs and blktraces",
-	"write_iolog":                   "not implemented: recording I/O logs",
 	"nice":                          "not implemented: changing the job's CPU priority",
 	"offset_align":                  "not implemented: offset_increment's offsets are aligned to the smallest block size",
 	"opendir":                       "not implemented: name the files (filename, directory, nrfiles)",

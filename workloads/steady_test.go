@@ -125,3 +125,17 @@ func TestContinueOnErrorOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteIOLogOneClone: one log per clone: write_iolog with numjobs
+// above 1 is refused.
+func TestWriteIOLogOneClone(t *testing.T) {
+	j := NewJob("w")
+	_ = j.Set("write_iolog", "x.log")
+	if err := j.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	_ = j.Set("numjobs", "2")
+	if err := j.Validate(); err == nil || !strings.Contains(err.Error(), "write_iolog with numjobs=2") {
+		t.Errorf("write_iolog with numjobs=2: %v", err)
+	}
+}

@@ -348,6 +348,15 @@ type jobSetup struct {
 }
 
 // pathOf returns the path of the target file f is over.
+// clonePaths returns the paths of a clone's files, in its file order.
+func (s *jobSetup) clonePaths(files []*engine.File) []string {
+	out := make([]string, len(files))
+	for i, f := range files {
+		out[i] = s.pathOf(f)
+	}
+	return out
+}
+
 func (s *jobSetup) pathOf(f *engine.File) string {
 	for i, g := range s.files {
 		if g == f {
@@ -883,6 +892,8 @@ type worker struct {
 	batch []*engine.Request
 	// prioRand draws which I/Os go out with cmdprio (nil until needed).
 	prioRand *rand.Rand
+	// iolog records the issued I/O (write_iolog; nil: not asked for).
+	iolog *ioLog
 	// ss is the steady-state detection the worker counts for (nil:
 	// none); ownSS: the worker's alone, not its reporting group's.
 	ss    *steady
@@ -1144,6 +1155,11 @@ func (w *worker) start() error {
 			return err
 		}
 	}
+	if j.WriteIOLog != "" {
+		if w.iolog, err = newIOLog(j.WriteIOLog, w.setup.clonePaths(w.files), now); err != nil {
+			return err
+		}
+	}
 	if b := w.status; b != nil {
 		w.id = b.join(now)
 		w.iv = newMeasure()
@@ -1204,6 +1220,11 @@ func (w *worker) finish() {
 	}
 	if w.logger != nil {
 		w.logger.tick(time.Now(), true)
+	}
+	if w.iolog != nil {
+		if err := w.iolog.close(time.Now()); err != nil && w.err == nil {
+			w.err = err
+		}
 	}
 	if w.lat != nil {
 		w.latencyDepth = w.lat.depth
@@ -1531,6 +1552,19 @@ func (w *worker) noteFull() {
 
 // issue fills r with the next I/O and reports whether there is one.
 func (w *worker) issue(r *engine.Request) bool {
+	if !w.nextIO(r) {
+		return false
+	}
+	if w.iolog != nil {
+		fi := max(slices.Index(w.files, r.File), 0)
+		w.iolog.issued(time.Now(), fi, r)
+	}
+	return true
+}
+
+// nextIO fills r with the next I/O and reports whether there is one
+// (issue, without write_iolog's record).
+func (w *worker) nextIO(r *engine.Request) bool {
 	j := w.job
 	if w.stopping || w.pastDeadline || interrupted.Load() || w.stopped() {
 		return false

@@ -343,6 +343,11 @@ func TestCorruptDirectory(t *testing.T) {
 		le.PutUint16(im.b[blk*1024+4:], 12)
 		le.PutUint32(im.b[blk*1024:], 1<<30) // "." names an inode past the last
 		wantErr(t, readAll(im.fs(t), "/d"), ErrCorrupt, "names inode")
+		// A name for the journal (inode 8) or another reserved inode: the
+		// kernel refuses it; opened, it read (and with --ext4_overwrite=1
+		// wrote) the journal as a file.
+		le.PutUint32(im.b[blk*1024:], 8)
+		wantErr(t, readAll(im.fs(t), "/d"), ErrCorrupt, "directory block 0", "reserved inode 8")
 	}
 	// A lookup through a corrupt root directory fails the same way.
 	im := loadImage(t, true)

@@ -378,10 +378,15 @@ func (fsys *FS) recLen(v uint16) int {
 	return int(v&0xfffc) | int(v&3)<<16
 }
 
-// checkIno checks the inode number of the directory entry at byte off.
+// checkIno checks the inode number of the directory entry at byte off:
+// no entry names a reserved inode (the journal, the resize inode, ...)
+// but the root, as the kernel and e2fsck hold.
 func (fsys *FS) checkIno(ino uint32, what string, blk uint64, off int) error {
 	if ino > fsys.sb.InodesCount {
 		return corrupt(what, blk, "entry at byte %d names inode %d, past the last %d", off, ino, fsys.sb.InodesCount)
+	}
+	if ino != 0 && ino != RootIno && ino < fsys.sb.FirstIno {
+		return corrupt(what, blk, "entry at byte %d names reserved inode %d (files start at %d)", off, ino, fsys.sb.FirstIno)
 	}
 	return nil
 }

@@ -270,6 +270,7 @@ func TestGroupCountNotTrusted(t *testing.T) {
 	le.PutUint32(sb[0x24:], 1)        // clusters per group
 	le.PutUint32(sb[0x28:], 1)        // inodes per group
 	le.PutUint32(sb[0x4c:], 1)        // dynamic revision
+	le.PutUint32(sb[0x54:], 11)       // first inode
 	le.PutUint16(sb[0x58:], 128)      // inode size
 	le.PutUint32(sb[0x60:], 0x2)      // filetype
 	var before, after runtime.MemStats

@@ -134,6 +134,7 @@ type Superblock struct {
 	State           uint16
 	RevLevel        uint32
 	InodeSize       uint16
+	FirstIno        uint32 // the first inode for files; those below it but the root are reserved
 	FeatureCompat   uint32
 	FeatureIncompat uint32
 	FeatureRoCompat uint32
@@ -178,6 +179,7 @@ func ParseSuperblock(b []byte, devBytes uint64) (*Superblock, error) {
 		State:           le.Uint16(b[0x3a:]),
 		RevLevel:        le.Uint32(b[0x4c:]),
 		InodeSize:       128,
+		FirstIno:        11,
 		FeatureCompat:   le.Uint32(b[0x5c:]),
 		FeatureIncompat: le.Uint32(b[0x60:]),
 		FeatureRoCompat: le.Uint32(b[0x64:]),
@@ -202,6 +204,7 @@ func ParseSuperblock(b []byte, devBytes uint64) (*Superblock, error) {
 	bs := s.BlockSize()
 	if s.RevLevel >= 1 {
 		s.InodeSize = le.Uint16(b[0x58:])
+		s.FirstIno = le.Uint32(b[0x54:])
 	}
 	// The metadata checksum comes first: a flipped bit anywhere is then
 	// reported as what it is.
@@ -241,6 +244,9 @@ func ParseSuperblock(b []byte, devBytes uint64) (*Superblock, error) {
 		}
 	} else if s.FirstDataBlock != want {
 		return nil, corrupt(what, blk, "first data block %d, want %d for %d-byte blocks", s.FirstDataBlock, want, bs)
+	}
+	if s.FirstIno < 11 {
+		return nil, corrupt(what, blk, "first file inode %d, want 11 or more", s.FirstIno)
 	}
 	if s.BlocksPerGroup == 0 || s.BlocksPerGroup > 8*bs {
 		return nil, corrupt(what, blk, "%d blocks per group, want 1..%d", s.BlocksPerGroup, 8*bs)

@@ -88,6 +88,9 @@ func (u *iouring) Queue(op *Op) bool {
 	}
 	if op.Sync == NoSync {
 		s.IOPrio = op.Prio
+		if op.Async {
+			s.Flags |= uring.SQEAsync
+		}
 	}
 	if op.FixedFile {
 		s.SetFixedFile()
@@ -106,9 +109,6 @@ func (u *iouring) queueTrim(s *uring.SQE, op *Op) bool {
 		s.PrepBlockDiscard(op.Fd, op.Offset, uint64(op.Len))
 	} else {
 		s.PrepFallocate(op.Fd, uring.FallocPunchHole|uring.FallocKeepSize, op.Offset, uint64(op.Len))
-	}
-	if op.Sync == NoSync {
-		s.IOPrio = op.Prio
 	}
 	if op.FixedFile {
 		s.SetFixedFile()

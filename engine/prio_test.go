@@ -2,33 +2,39 @@ package engine_test
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/iobench/iobench/device"
 	"github.com/iobench/iobench/device/looptest"
 	"github.com/iobench/iobench/engine"
+	"golang.org/x/sys/unix"
 )
 
-// prioRing records the priority of every read and write queued on it.
-type prioRing struct {
+// opRing records every read and write queued on it.
+type opRing struct {
 	engine.Ring
-	prios *[]uint16
+	ops *[]engine.Op
 }
 
-func (r prioRing) Queue(op *engine.Op) bool {
+func (r opRing) Queue(op *engine.Op) bool {
 	ok := r.Ring.Queue(op)
 	if ok && op.Sync == engine.NoSync && op.Trim == engine.NoTrim {
-		*r.prios = append(*r.prios, op.Prio)
+		*r.ops = append(*r.ops, *op)
 	}
 	return ok
 }
 
 // prioEngine is an engine on a fresh loop device whose rings record the
-// priorities queued (into *prios) and whose mapper puts every other
+// reads and writes queued (into *ops) and whose mapper puts every other
 // 4 KiB block of the file on a separate extent, so that a request of
 // several blocks is split.
-func prioEngine(t *testing.T, prios *[]uint16) (*engine.Engine, *engine.File) {
+func prioEngine(t *testing.T, ops *[]engine.Op) (*engine.Engine, *engine.File) {
 	t.Helper()
 	l := looptest.New(t, 8<<20, looptest.Options{})
 	d, err := device.Open(l.Path, device.Options{})
@@ -42,7 +48,7 @@ func prioEngine(t *testing.T, prios *[]uint16) (*engine.Engine, *engine.File) {
 			if err != nil {
 				return nil, err
 			}
-			return prioRing{r, prios}, nil
+			return opRing{r, ops}, nil
 		}})
 	if err != nil {
 		t.Skipf("io_uring: %v", err)
@@ -59,11 +65,12 @@ func prioEngine(t *testing.T, prios *[]uint16) (*engine.Engine, *engine.File) {
 	return e, f
 }
 
-// TestPrioReachesTheRing: Request.Prio goes with each device I/O of the
-// request, all pieces of a split one included, and 0 stays 0.
+// TestPrioReachesTheRing: Request.Prio and Request.Async go with each
+// device I/O of the request, all pieces of a split one included, and 0
+// stays 0.
 func TestPrioReachesTheRing(t *testing.T) {
-	var prios []uint16
-	e, f := prioEngine(t, &prios)
+	var ops []engine.Op
+	e, f := prioEngine(t, &ops)
 	q, err := e.NewQueue()
 	if err != nil {
 		t.Fatal(err)
@@ -73,16 +80,17 @@ func TestPrioReachesTheRing(t *testing.T) {
 		write  bool
 		blocks int
 		prio   uint16
+		async  bool
 	}{
-		{false, 1, engine.IOPrio(engine.PrioClassRT, 0)},
-		{true, 1, engine.IOPrio(engine.PrioClassIdle, 0)},
-		{false, 4, engine.IOPrio(engine.PrioClassBE, 5)},
-		{true, 3, engine.IOPrio(engine.PrioClassBE, 7)},
-		{false, 2, 0},
+		{false, 1, engine.IOPrio(engine.PrioClassRT, 0), false},
+		{true, 1, engine.IOPrio(engine.PrioClassIdle, 0), true},
+		{false, 4, engine.IOPrio(engine.PrioClassBE, 5), true},
+		{true, 3, engine.IOPrio(engine.PrioClassBE, 7), false},
+		{false, 2, 0, false},
 	} {
-		prios = prios[:0]
+		ops = ops[:0]
 		buf := e.Buffer(c.blocks * bs)
-		r := &engine.Request{File: f, Offset: 8 * bs, Buf: buf, Write: c.write, Prio: c.prio}
+		r := &engine.Request{File: f, Offset: 8 * bs, Buf: buf, Write: c.write, Prio: c.prio, Async: c.async}
 		if err := q.Submit(r); err != nil {
 			t.Fatal(err)
 		}
@@ -91,12 +99,12 @@ func TestPrioReachesTheRing(t *testing.T) {
 			t.Fatalf("%+v: %v %v", c, err, done)
 		}
 		e.PutBuffer(buf)
-		if len(prios) < c.blocks {
-			t.Fatalf("%+v: %d device I/Os queued, want at least %d (the mapper splits every block)", c, len(prios), c.blocks)
+		if len(ops) < c.blocks {
+			t.Fatalf("%+v: %d device I/Os queued, want at least %d (the mapper splits every block)", c, len(ops), c.blocks)
 		}
-		for i, p := range prios {
-			if p != c.prio {
-				t.Errorf("%+v: device I/O %d had priority %#x, want %#x", c, i, p, c.prio)
+		for i, op := range ops {
+			if op.Prio != c.prio || op.Async != c.async {
+				t.Errorf("%+v: device I/O %d had priority %#x, async %v", c, i, op.Prio, op.Async)
 			}
 		}
 	}
@@ -106,8 +114,8 @@ func TestPrioReachesTheRing(t *testing.T) {
 // class it knows (as root, real time included) and refuses a class it
 // does not know with EINVAL, in the request's Err.
 func TestPrioKernelChecks(t *testing.T) {
-	var prios []uint16
-	e, f := prioEngine(t, &prios)
+	var ops []engine.Op
+	e, f := prioEngine(t, &ops)
 	buf := e.Buffer(bs)
 	defer e.PutBuffer(buf)
 	done := make(chan *engine.Request, 1)
@@ -130,6 +138,70 @@ func TestPrioKernelChecks(t *testing.T) {
 			if c.want == nil && got != nil || c.want != nil && !errors.Is(got, c.want) {
 				t.Errorf("priority %#x, write %v: %v, want %v", c.prio, write, got, c.want)
 			}
+		}
+	}
+}
+
+// ioWorkerRuns returns how many times the io_uring async worker threads
+// of thread tid (named iou-wrk-<tid>) have been switched to, in total:
+// each I/O a worker runs costs it at least one switch.
+func ioWorkerRuns(t *testing.T, tid int) int {
+	t.Helper()
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, task := range tasks {
+		dir := "/proc/self/task/" + task.Name()
+		if b, err := os.ReadFile(dir + "/comm"); err != nil || strings.TrimSpace(string(b)) != fmt.Sprintf("iou-wrk-%d", tid) {
+			continue
+		}
+		b, _ := os.ReadFile(dir + "/status")
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "voluntary_ctxt_switches:"); ok {
+				k, _ := strconv.Atoi(strings.TrimSpace(v))
+				n += k
+			}
+		}
+	}
+	return n
+}
+
+// TestAsync: Request.Async sends a request's device I/O to the kernel's
+// async workers: while a queue reads with it, the io-wq worker threads of
+// the queue's thread (iou-wrk-<tid>) run about once per read; while it
+// reads without it, issued inline to the loop device, they do not run.
+func TestAsync(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	tid := unix.Gettid()
+	var ops []engine.Op
+	e, f := prioEngine(t, &ops)
+	const reads = 64
+	for _, async := range []bool{false, true} {
+		q, err := e.NewQueue()
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := e.Buffer(bs)
+		before := ioWorkerRuns(t, tid)
+		for i := range reads {
+			r := &engine.Request{File: f, Offset: uint64(i%32) * bs, Buf: buf, Async: async}
+			if err := q.Submit(r); err != nil {
+				t.Fatal(err)
+			}
+			if done, err := q.Reap(nil, 1); err != nil || done[0].Err != nil {
+				t.Fatalf("async %v: %v %v", async, err, done)
+			}
+		}
+		runs := ioWorkerRuns(t, tid) - before
+		e.PutBuffer(buf)
+		if err := q.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if async && runs < reads/2 || !async && runs >= reads/2 {
+			t.Errorf("Async %v: the io-wq workers ran %d times for %d reads", async, runs, reads)
 		}
 	}
 }

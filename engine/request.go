@@ -42,6 +42,10 @@ type Request struct {
 	// does not know (EINVAL) and the real-time class without
 	// CAP_SYS_ADMIN or CAP_SYS_NICE (EPERM), in the request's Err.
 	Prio uint16
+	// Async makes the kernel run the request's device reads and writes in
+	// its async workers (io-wq, IOSQE_ASYNC) instead of trying them
+	// inline first: what fio's force_async measures.
+	Async bool
 
 	// Callback, when set, is called on the queue's goroutine when the
 	// request completes. It must not block and must not submit to the

@@ -58,6 +58,7 @@ type Op struct {
 	Offset    uint64 // device byte address
 	UserData  uint64
 	Prio      uint16 // I/O priority of a read or write (Request.Prio)
+	Async     bool   // IOSQE_ASYNC on a read or write (Request.Async)
 	// Sync, when set, makes the op a flush of Fd (no data, no buffer).
 	Sync Sync
 	// Trim, when set, makes the op a discard of [Offset, Offset+Len) of

@@ -272,6 +272,9 @@ type Job struct {
 	Prio IOPrio
 	// SS is steady-state detection (ss, ss_dur, ss_ramp).
 	SS SteadyState
+	// ForceAsync sends every ForceAsync-th read or write to the kernel's
+	// async workers (force_async; 0: none).
+	ForceAsync int
 	// WriteIOLog names the file the job records its issued I/O in, in
 	// fio's iolog format version 3 (write_iolog).
 	WriteIOLog string

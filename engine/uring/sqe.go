@@ -114,6 +114,9 @@ const (
 	SQEFixedFile uint8 = 1 << 0
 	SQEIODrain   uint8 = 1 << 1
 	SQEIOLink    uint8 = 1 << 2
+	// SQEAsync makes the kernel run the operation in its async workers
+	// (io-wq) instead of trying it inline first (IOSQE_ASYNC).
+	SQEAsync uint8 = 1 << 4
 )
 
 // FsyncDatasync makes PrepFsync an fdatasync.

@@ -894,6 +894,8 @@ type worker struct {
 	prioRand *rand.Rand
 	// iolog records the issued I/O (write_iolog; nil: not asked for).
 	iolog *ioLog
+	// asyncCount counts the reads and writes issued, for force_async.
+	asyncCount int
 	// ss is the steady-state detection the worker counts for (nil:
 	// none); ownSS: the worker's alone, not its reporting group's.
 	ss    *steady
@@ -1554,6 +1556,14 @@ func (w *worker) noteFull() {
 func (w *worker) issue(r *engine.Request) bool {
 	if !w.nextIO(r) {
 		return false
+	}
+	if n := w.job.ForceAsync; n > 0 {
+		// force_async: every nth read or write, as fio counts them.
+		r.Async = false
+		if r.Sync == engine.NoSync && !r.Trim {
+			w.asyncCount++
+			r.Async = w.asyncCount%n == 0
+		}
 	}
 	if w.iolog != nil {
 		fi := max(slices.Index(w.files, r.File), 0)

@@ -6,8 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/iobench/iobench/device/looptest"
 )
 
 // prioDir is the part of a direction's JSON that I/O priorities add.
@@ -224,5 +227,55 @@ func TestPrioBySize(t *testing.T) {
 	if len(bySize["4096"]) != 1 || bySize["4096"]["0x6001"] != ps[1].ClatNs.N ||
 		len(bySize["8192"]) != 1 || bySize["8192"]["0x0000"] != ps[0].ClatNs.N {
 		t.Errorf("log priorities by size %v, want 4096 all 0x6001 (%d), 8192 all 0x0000 (%d)", bySize, ps[1].ClatNs.N, ps[0].ClatNs.N)
+	}
+}
+
+// ioWorkerRuns returns how many times the process's io_uring async worker
+// threads (iou-wrk-*) have been switched to, in total.
+func ioWorkerRuns(t *testing.T) int {
+	t.Helper()
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, task := range tasks {
+		dir := "/proc/self/task/" + task.Name()
+		if b, err := os.ReadFile(dir + "/comm"); err != nil || !strings.HasPrefix(string(b), "iou-wrk-") {
+			continue
+		}
+		b, _ := os.ReadFile(dir + "/status")
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "voluntary_ctxt_switches:"); ok {
+				k, _ := strconv.Atoi(strings.TrimSpace(v))
+				n += k
+			}
+		}
+	}
+	return n
+}
+
+// TestForceAsync: with force_async=N every Nth read goes to the kernel's
+// async workers: on a loop device, whose reads are otherwise issued inline,
+// the io-wq workers run about once per such read.
+func TestForceAsync(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for the loop device")
+	}
+	l := looptest.New(t, 16<<20, looptest.Options{})
+	const reads = 2000
+	for _, c := range []struct {
+		n        string
+		min, max int
+	}{{"0", 0, reads / 10}, {"1", reads / 2, 3 * reads}, {"4", reads / 8, reads}} {
+		before := ioWorkerRuns(t)
+		code, _, errOut := run(t, "--name=a", "--filename="+l.Path, "--rw=randread", "--bs=4k", "--size=16m",
+			"--number_ios="+strconv.Itoa(reads), "--force_async="+c.n, "--output-format=terse")
+		if code != 0 {
+			t.Fatalf("force_async=%s: exit %d: %s", c.n, code, errOut)
+		}
+		if runs := ioWorkerRuns(t) - before; runs < c.min || runs > c.max {
+			t.Errorf("force_async=%s: the io-wq workers ran %d times for %d reads, want %d to %d", c.n, runs, reads, c.min, c.max)
+		}
 	}
 }

@@ -284,7 +284,18 @@ func TestCorruptExtents(t *testing.T) {
 		im.b = bytes.Clone(pristine)
 		le.PutUint16(im.b[leaf+12+6:], 0)
 		le.PutUint32(im.b[leaf+12+8:], uint32(leafBlock))
-		wantErr(t, readAll(im.fs(t), "/frag"), ErrCorrupt, "block map", "block "+itoa(leafBlock)+" is mapped twice", "a map block")
+		wantErr(t, readAll(im.fs(t), "/frag"), ErrCorrupt, "block map", "block "+itoa(leafBlock)+" is mapped twice", "map block "+itoa(leafBlock))
+	})
+	t.Run("extent over an inode table", func(t *testing.T) {
+		im.b = bytes.Clone(pristine)
+		it := im.fs(t).groups[0].InodeTable
+		le.PutUint32(im.b[leaf+12+8:], uint32(it)+1)
+		wantErr(t, readAll(im.fs(t), "/frag"), ErrCorrupt, "block map", "file blocks [0,+1) at block "+itoa(int(it)+1), "inode tables")
+	})
+	t.Run("extent over the group descriptors", func(t *testing.T) {
+		im.b = bytes.Clone(pristine)
+		le.PutUint32(im.b[leaf+12+8:], 2) // 1 KiB blocks: the descriptors are in block 2
+		wantErr(t, readAll(im.fs(t), "/frag"), ErrCorrupt, "file blocks [0,+1) at block 2", "group descriptors")
 	})
 	t.Run("index past the device", func(t *testing.T) {
 		im.b = bytes.Clone(pristine)
@@ -404,7 +415,7 @@ func TestCorruptBlockMap(t *testing.T) {
 	}{
 		{"direct pointer to the superblock", func(b []byte) { le.PutUint32(b[iblock:], 1) }, []string{"extent", "superblock"}},
 		{"direct pointer past the end", func(b []byte) { le.PutUint32(b[iblock:], 1<<30) }, []string{"outside the filesystem"}},
-		{"indirect block mapped as data", func(b []byte) { le.PutUint32(b[single*1024+8:], uint32(single)) }, []string{"block map", "mapped twice", "a map block"}},
+		{"indirect block mapped as data", func(b []byte) { le.PutUint32(b[single*1024+8:], uint32(single)) }, []string{"block map", "mapped twice", "map block"}},
 		{"two pointers to one block", func(b []byte) { le.PutUint32(b[iblock+4:], le.Uint32(b[iblock:])) }, []string{"block map", "mapped twice", "file blocks [0,+1)"}},
 		{"double indirect pointing to itself", func(b []byte) { le.PutUint32(b[double*1024+4:], uint32(double)) }, []string{"indirect block", "a loop"}},
 		{"triple indirect is the double", func(b []byte) { le.PutUint32(b[iblock+4*14:], uint32(double)) }, []string{"indirect block", "a loop"}},

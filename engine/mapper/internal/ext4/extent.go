@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"sort"
 )
 
 // Extent maps Len file blocks from file block Logical to filesystem block
@@ -52,18 +53,21 @@ func (fsys *FS) BlockMap(in *Inode) (ext []Extent, mapBlocks []uint64, err error
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := w.checkShared(); err != nil {
+	if err := w.checkBlocks(); err != nil {
 		return nil, nil, err
 	}
 	return w.out, w.order, nil
 }
 
-// checkShared refuses a map that reaches a filesystem block twice, as
-// data of two file blocks or as data and a map block: ext4 shares no
-// blocks (shared_blocks is refused), and without this check a few
-// hundred bytes of extents naming one run of blocks over and over made
-// a directory read the same blocks up to the filesystem's block count.
-func (w *walker) checkShared() error {
+// checkBlocks refuses a map that reaches a filesystem block twice, as
+// data of two file blocks or as data and a map block, or that reaches
+// the group descriptors or an inode table: ext4 shares no blocks
+// (shared_blocks is refused). Without it a few hundred bytes of extents
+// naming one run of blocks over and over made a directory read the same
+// blocks up to the filesystem's block count, and a file over an inode
+// table served (and, with in-place overwrite, let a write go over) the
+// filesystem's own metadata.
+func (w *walker) checkBlocks() error {
 	type run struct {
 		start, len uint64
 		logical    int64 // file block, or -1 for a tree or indirect block
@@ -78,14 +82,22 @@ func (w *walker) checkShared() error {
 	slices.SortFunc(runs, func(a, b run) int { return cmp.Compare(a.start, b.start) })
 	name := func(r run) string {
 		if r.logical < 0 {
-			return "a map block"
+			return fmt.Sprintf("map block %d", r.start)
 		}
 		return fmt.Sprintf("file blocks [%d,+%d) at block %d", r.logical, r.len, r.start)
 	}
-	for i := 1; i < len(runs); i++ {
-		if p, r := runs[i-1], runs[i]; p.start+p.len > r.start {
-			return corrupt(w.in.what()+" block map", w.in.Block, "filesystem block %d is mapped twice: as %s and as %s",
-				r.start, name(p), name(r))
+	meta := w.fs.meta
+	for i, r := range runs {
+		if i > 0 {
+			if p := runs[i-1]; p.start+p.len > r.start {
+				return corrupt(w.in.what()+" block map", w.in.Block, "filesystem block %d is mapped twice: as %s and as %s",
+					r.start, name(p), name(r))
+			}
+		}
+		j := sort.Search(len(meta), func(j int) bool { return meta[j].start+meta[j].len > r.start })
+		if j < len(meta) && meta[j].start < r.start+r.len {
+			return corrupt(w.in.what()+" block map", w.in.Block, "%s overlaps the group descriptors or inode tables at blocks [%d,+%d)",
+				name(r), meta[j].start, meta[j].len)
 		}
 	}
 	return nil

@@ -14,6 +14,9 @@ type FS struct {
 	devBytes uint64
 	sb       *Superblock
 	groups   []Group
+	// The group descriptor blocks and inode tables, sorted by start and
+	// merged: never file data or a map block.
+	meta []blockRun
 
 	// Directories looked up in, by inode: name -> inode number, so that
 	// resolving every name of a large directory reads it once.

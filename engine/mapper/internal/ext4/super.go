@@ -1,10 +1,12 @@
 package ext4
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -376,6 +378,7 @@ func (fs *FS) readGroups() error {
 	// groups, 64 GiB of Group), and the descriptors are what bear it out.
 	fs.groups = nil
 	buf := make([]byte, bs)
+	itBlocks := (uint64(s.InodesPerGroup)*uint64(s.InodeSize) + bs - 1) / bs
 	for i := uint64(0); i*perBlock < n; i++ {
 		blk := s.descBlock(i)
 		if blk >= s.BlocksCount {
@@ -384,15 +387,35 @@ func (fs *FS) readGroups() error {
 		if err := fs.readBlock(buf, blk, "group descriptor block"); err != nil {
 			return err
 		}
+		fs.meta = append(fs.meta, blockRun{blk, 1})
 		for j := uint64(0); j < perBlock && i*perBlock+j < n; j++ {
 			g, err := s.parseGroup(i*perBlock+j, buf[j*ds:(j+1)*ds], blk)
 			if err != nil {
 				return err
 			}
 			fs.groups = append(fs.groups, g)
+			fs.meta = append(fs.meta, blockRun{g.InodeTable, itBlocks})
 		}
 	}
+	fs.meta = mergeRuns(fs.meta)
 	return nil
+}
+
+// blockRun is len filesystem blocks from start.
+type blockRun struct{ start, len uint64 }
+
+// mergeRuns sorts runs by start and merges those that overlap or touch.
+func mergeRuns(runs []blockRun) []blockRun {
+	slices.SortFunc(runs, func(a, b blockRun) int { return cmp.Compare(a.start, b.start) })
+	out := runs[:0]
+	for _, r := range runs {
+		if n := len(out); n > 0 && out[n-1].start+out[n-1].len >= r.start {
+			out[n-1].len = max(out[n-1].len, r.start+r.len-out[n-1].start)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // readBlock reads filesystem block blk into buf (len(buf) <= block size).

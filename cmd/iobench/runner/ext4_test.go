@@ -7,7 +7,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/iobench/iobench/device/looptest"
 )
@@ -158,5 +160,52 @@ func TestExt4Mounted(t *testing.T) {
 	// mount check would.
 	if code != 1 || !strings.Contains(out, "device is in use") && !strings.Contains(out, "mounted read-only") {
 		t.Fatalf("overwrite under a read-only mount: exit %d, %q", code, out)
+	}
+}
+
+// TestSignalStopsExt4Cat: SIGTERM stops 'iobench ext4 cat' of a long file
+// between reads (exit 128), as it stops a run; a terabyte of holes would
+// otherwise take minutes to copy.
+func TestSignalStopsExt4Cat(t *testing.T) {
+	if _, err := exec.LookPath("mkfs.ext4"); err != nil {
+		t.Skipf("needs mkfs.ext4: %v", err)
+	}
+	src := t.TempDir()
+	f, err := os.Create(filepath.Join(src, "big"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(1 << 40); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	img := filepath.Join(t.TempDir(), "fs.img")
+	if err := os.WriteFile(img, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(img, 64<<20); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mkfs.ext4", "-q", "-F", "-d", src, img).CombinedOutput(); err != nil {
+		t.Fatalf("mkfs.ext4: %v: %s", err, out)
+	}
+	var stderr strings.Builder
+	cmd := exec.Command(iobenchBinary(t), "ext4", "cat", img, "/big") // stdout: /dev/null
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-done })
+	time.Sleep(500 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("ext4 cat still running 10 s after SIGTERM; stderr %s", stderr.String())
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Errorf("exit %d, want %d; stderr %s", code, exitInterrupted, stderr.String())
 	}
 }

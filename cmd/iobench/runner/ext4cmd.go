@@ -272,6 +272,9 @@ func (s *ext4Session) copyFile(f *engine.File, w io.Writer) (uint64, error) {
 	defer s.eng.PutBuffer(buf)
 	var done uint64
 	for done < f.Size() {
+		if interrupted.Load() {
+			return done, errInterrupted // SIGINT, SIGTERM, SIGHUP: stop between reads
+		}
 		n, err := f.ReadAt(buf, int64(done))
 		if err != nil && !errors.Is(err, io.EOF) {
 			return done, err
@@ -305,6 +308,9 @@ func (s *ext4Session) tree(dir string, passes int, w io.Writer) error {
 	seen := map[uint32]bool{}
 	var walk func(p string, depth int) error
 	walk = func(p string, depth int) error {
+		if interrupted.Load() {
+			return errInterrupted
+		}
 		in, err := fsys.Lookup(p, false)
 		if err != nil {
 			return err

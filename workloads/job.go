@@ -237,7 +237,8 @@ type Job struct {
 	// with StartDelayMax above it (fio's startdelay=lo-hi), each clone
 	// starts after its own random delay between the two.
 	Rate, RateMin [2]uint64
-	RateIOPSMin   [2]int // rate_iops_min: fails the job below that many IOPS over a second
+	RateIOPSMin   [2]int        // rate_iops_min: fails the job below that many IOPS over a rate cycle
+	RateCycle     time.Duration // rate_cycle: the period rate_min and rate_iops_min average over
 	// ContinueOnError names the kinds of failed I/O the job goes on after
 	// (continue_on_error: ContinueRead, ContinueWrite; 0: none), when
 	// their error is one IgnoreError lists for that kind (reads, writes;
@@ -360,8 +361,9 @@ func NewJob(name string) Job {
 		BWAvgTime: 500 * time.Millisecond, IOPSAvgTime: 500 * time.Millisecond, ClatPercentiles: true,
 		Logs:    Logs{PerJob: true},
 		NrFiles: 1, FileService: FileService{Kind: "roundrobin", N: 1}, AllowFileCreate: true, Fallocate: "native",
-		Prio: IOPrio{Class: -1, Level: -1, CmdClass: [2]int{PrioClassRT, PrioClassRT}},
-		SS:   SteadyState{Mode: "iops_slope", Limit: 0.01, Pct: true},
+		RateCycle: time.Second,
+		Prio:      IOPrio{Class: -1, Level: -1, CmdClass: [2]int{PrioClassRT, PrioClassRT}},
+		SS:        SteadyState{Mode: "iops_slope", Limit: 0.01, Pct: true},
 	}
 }
 

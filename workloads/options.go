@@ -382,7 +382,7 @@ var options = []Option{
 	{Name: "rate_iops", Arg: "n[,n[,n]]", Help: "cap IOPS per direction (reads,writes,trims, as rate); not with rate (fio refuses the pair)", kind: kindString,
 		set: func(j *Job, v string) (err error) { j.RateIOPS, j.trimRate[1], err = parseIntPair(v); return },
 		get: func(j *Job) string { return fmt.Sprintf("%d,%d", j.RateIOPS[0], j.RateIOPS[1]) }},
-	{Name: "rate_min", Arg: "bytes/s[,bytes/s[,bytes/s]]", Help: "fail the job when a direction's bandwidth over a second falls below this (reads,writes,trims, as rate)", kind: kindSize,
+	{Name: "rate_min", Arg: "bytes/s[,bytes/s[,bytes/s]]", Help: "fail the job when a direction's bandwidth over a rate_cycle (a second) falls below this (reads,writes,trims, as rate)", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.RateMin, j.trimRate[2], err = j.parsePair(v); return },
 		get: func(j *Job) string { return sizeString(j.RateMin[0]) + "," + sizeString(j.RateMin[1]) }},
 	{Name: "continue_on_error", Arg: "none|read|write|io|verify|all", Default: "none", Help: "go on after a read or write that fails with a non-fatal error (EIO, EILSEQ, or ignore_error's), counting it: read, write, io (both), all or 1 (both; verify mismatches still end the job), none or 0", kind: kindString,
@@ -407,7 +407,13 @@ var options = []Option{
 		}, get: func(j *Job) string {
 			return timeString(j.MaxLatency[0]) + "," + timeString(j.MaxLatency[1]) + "," + timeString(j.MaxLatency[2])
 		}},
-	{Name: "rate_iops_min", Arg: "n[,n[,n]]", Help: "fail the job when a direction's IOPS over a second fall below this (reads,writes,trims, as rate)", kind: kindString,
+	{Name: "rate_cycle", Arg: "ms", Default: "1000", Help: "the period rate_min and rate_iops_min average over, in ms (alias ratecycle)", kind: kindInt,
+		set: func(j *Job, v string) error {
+			n, err := parseIntBase(v, 1, 3_600_000, j.KBBase)
+			j.RateCycle = time.Duration(n) * time.Millisecond
+			return err
+		}, get: func(j *Job) string { return strconv.FormatInt(j.RateCycle.Milliseconds(), 10) }},
+	{Name: "rate_iops_min", Arg: "n[,n[,n]]", Help: "fail the job when a direction's IOPS over a rate_cycle (a second) fall below this (reads,writes,trims, as rate)", kind: kindString,
 		set: func(j *Job, v string) (err error) { j.RateIOPSMin, j.trimRate[3], err = parseIntPair(v); return },
 		get: func(j *Job) string { return fmt.Sprintf("%d,%d", j.RateIOPSMin[0], j.RateIOPSMin[1]) }},
 	{Name: "rate_process", Arg: "linear|poisson", Default: "linear", Help: "spacing of rate-capped I/Os: even, or exponential gaps with the same mean", kind: kindString,
@@ -725,7 +731,6 @@ var refusedOptions = map[string]string{
 	"opendir":                       "not implemented: name the files (filename, directory, nrfiles)",
 	"profile":                       "not implemented: fio's built-in profiles",
 	"bs_is_seq_rand":                "not implemented: bs's values apply to reads and writes, not to sequential and random I/O",
-	"rate_cycle":                    "not implemented: rate_min's bandwidth is taken over each second",
 	"rwmixcycle":                    "deprecated in fio, which refuses it too: it no longer has an effect; remove the line",
 	"rate_ignore_thinktime":         "not implemented: rate counts thinktime pauses",
 	"rw_sequencer":                  "not implemented: rw's :N skips N bytes (sequential) or repeats an offset N times (random), as fio's default sequencer",
@@ -831,7 +836,7 @@ var noEffectValues = map[string][]string{
 	"file_append": {"0"}, "fill_device": {"0"}, "fill_fs": {"0"}, "flow": {"0"}, "flow_id": {"0"}, "flow_sleep": {"0"},
 	"ignore_zone_limits": {"0"}, "io_submit_mode": {"inline"}, "job_max_open_zones": {"0"},
 	"latency_run": {"0"}, "lockfile": {"none"}, "lockmem": {"0"}, "max_open_zones": {"0"}, "nice": {"0"},
-	"nowait": {"0"}, "offset_align": {"0"}, "pre_read": {"0"}, "rate_cycle": {"1000"}, "read_beyond_wp": {"0"},
+	"nowait": {"0"}, "offset_align": {"0"}, "pre_read": {"0"}, "read_beyond_wp": {"0"},
 	"read_iolog_chunked": {"0"}, "replay_no_stall": {"0"}, "rw_sequencer": {"sequential"},
 	"serialize_overlap": {"0"}, "thinktime_blocks_type": {"complete"}, "thinktime_iotime": {"0"},
 	"unlink_each_loop": {"0"}, "verify_async": {"0"},

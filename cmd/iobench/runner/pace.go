@@ -271,28 +271,29 @@ func (w *worker) releaseParked() error {
 }
 
 // checkRateMin fails the job when a direction's bandwidth over the last
-// second fell below rate_min, or its IOPS below rate_iops_min (checked
-// once per reap).
+// rate_cycle (a second by default) fell below rate_min, or its IOPS below
+// rate_iops_min (checked once per reap).
 func (w *worker) checkRateMin(now time.Time) {
 	j := w.job
 	if j.RateMin == [2]uint64{} && j.RateIOPSMin == [2]int{} || !w.measuring {
 		return
 	}
+	cycle := max(j.RateCycle, time.Millisecond)
 	if w.rateMinNext.IsZero() {
-		w.rateMinNext, w.rateMinBytes, w.rateMinIOs = now.Add(time.Second), w.bytes, w.ios
+		w.rateMinNext, w.rateMinBytes, w.rateMinIOs = now.Add(cycle), w.bytes, w.ios
 		return
 	}
 	if now.Before(w.rateMinNext) {
 		return
 	}
-	secs := now.Sub(w.rateMinNext.Add(-time.Second)).Seconds()
+	secs := now.Sub(w.rateMinNext.Add(-cycle)).Seconds()
 	dirs := [2]bool{j.RW.Reads(), j.RW.Writes()}
 	for d := range 2 {
 		if min := j.RateMin[d]; min > 0 && dirs[d] {
 			bw := float64(w.bytes[d]-w.rateMinBytes[d]) / secs
 			if bw < float64(min) {
 				if w.err == nil {
-					w.err = fmt.Errorf("rate_min: %s bandwidth %.0f B/s over the last second is below %d B/s", [2]string{"read", "write"}[d], bw, min)
+					w.err = fmt.Errorf("rate_min: %s bandwidth %.0f B/s over the last rate_cycle is below %d B/s", [2]string{"read", "write"}[d], bw, min)
 				}
 				w.stopping = true
 			}
@@ -301,13 +302,13 @@ func (w *worker) checkRateMin(now time.Time) {
 			iops := float64(w.ios[d]-w.rateMinIOs[d]) / secs
 			if iops < float64(min) {
 				if w.err == nil {
-					w.err = fmt.Errorf("rate_iops_min: %s IOPS %.0f over the last second are below %d", [2]string{"read", "write"}[d], iops, min)
+					w.err = fmt.Errorf("rate_iops_min: %s IOPS %.0f over the last rate_cycle are below %d", [2]string{"read", "write"}[d], iops, min)
 				}
 				w.stopping = true
 			}
 		}
 	}
-	w.rateMinNext, w.rateMinBytes, w.rateMinIOs = now.Add(time.Second), w.bytes, w.ios
+	w.rateMinNext, w.rateMinBytes, w.rateMinIOs = now.Add(cycle), w.bytes, w.ios
 }
 
 // checkBacklog reads back the writes of the backlog (verify_backlog),

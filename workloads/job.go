@@ -276,6 +276,11 @@ type Job struct {
 	// ForceAsync sends every ForceAsync-th read or write to the kernel's
 	// async workers (force_async; 0: none).
 	ForceAsync int
+	// ReadIOLog names an iolog the job replays instead of drawing its I/O
+	// (read_iolog), on the files it names or on ReplayRedirect; with
+	// ReplayNoStall, as fast as the depth allows rather than on time.
+	ReadIOLog, ReplayRedirect string
+	ReplayNoStall             bool
 	// WriteIOLog names the file the job records its issued I/O in, in
 	// fio's iolog format version 3 (write_iolog).
 	WriteIOLog string
@@ -713,6 +718,18 @@ func (j *Job) Validate() error {
 	}
 	if j.IODepth < 1 || j.IODepth > 4096 {
 		bad("iodepth=%d: want 1..4096", j.IODepth)
+	}
+	if j.ReadIOLog != "" {
+		switch {
+		case j.NumJobs > 1:
+			bad("read_iolog with numjobs=%d: each clone would replay the whole log; give each job its own", j.NumJobs)
+		case j.Verify != "" || j.VerifyOnly:
+			bad("read_iolog with verify: a replay does not know what the blocks should hold")
+		case j.IOEngine == "null":
+			bad("read_iolog with ioengine=null: a replay needs the log's files")
+		}
+	} else if j.ReplayRedirect != "" || j.ReplayNoStall {
+		bad("replay_redirect and replay_no_stall need read_iolog")
 	}
 	if j.WriteIOLog != "" && j.NumJobs > 1 {
 		bad("write_iolog with numjobs=%d: the clones would write one log over each other; give each job its own write_iolog", j.NumJobs)

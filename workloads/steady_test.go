@@ -139,3 +139,29 @@ func TestWriteIOLogOneClone(t *testing.T) {
 		t.Errorf("write_iolog with numjobs=2: %v", err)
 	}
 }
+
+// TestReadIOLogCombinations: what read_iolog cannot go with is refused.
+func TestReadIOLogCombinations(t *testing.T) {
+	for _, c := range []struct {
+		opts map[string]string
+		want string
+	}{
+		{map[string]string{"read_iolog": "x.log", "numjobs": "2"}, "read_iolog with numjobs=2"},
+		{map[string]string{"read_iolog": "x.log", "verify": "crc32c"}, "read_iolog with verify"},
+		{map[string]string{"read_iolog": "x.log", "ioengine": "null"}, "read_iolog with ioengine=null"},
+		{map[string]string{"replay_redirect": "/dev/x"}, "need read_iolog"},
+		{map[string]string{"replay_no_stall": "1"}, "need read_iolog"},
+		{map[string]string{"read_iolog": "x.log", "replay_no_stall": "1", "replay_redirect": "/dev/x"}, ""},
+	} {
+		j := NewJob("r")
+		for k, v := range c.opts {
+			if err := j.Set(k, v); err != nil {
+				t.Fatalf("%v: %v", c.opts, err)
+			}
+		}
+		err := j.Validate()
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%v: %v, want %q", c.opts, err, c.want)
+		}
+	}
+}

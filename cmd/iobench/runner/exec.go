@@ -894,6 +894,10 @@ type worker struct {
 	prioRand *rand.Rand
 	// iolog records the issued I/O (write_iolog; nil: not asked for).
 	iolog *ioLog
+	// replayPos is the next entry of the log the job replays
+	// (read_iolog), replayDue when the last one drawn is due.
+	replayPos int
+	replayDue time.Time
 	// asyncCount counts the reads and writes issued, for force_async.
 	asyncCount int
 	// ss is the steady-state detection the worker counts for (nil:
@@ -1579,6 +1583,9 @@ func (w *worker) nextIO(r *engine.Request) bool {
 	if w.stopping || w.pastDeadline || interrupted.Load() || w.stopped() {
 		return false
 	}
+	if l := w.setup.tgt.replay; l != nil {
+		return w.nextReplay(r, l)
+	}
 	if r.Tag == tagWriteTrimmed {
 		// trimwrite: write the block whose trim has just completed
 		// (counted with its trim against size and number_ios).
@@ -1682,6 +1689,38 @@ func (w *worker) pickPrio(io workloads.IO) uint16 {
 		w.prioRand = rand.New(rand.NewPCG(w.job.RandSeed, 0x10_9410+uint64(w.idx)))
 	}
 	return p.Pick(d, io.Length, w.prioRand.IntN(100))
+}
+
+// nextReplay fills r with the log's next I/O (read_iolog) and reports
+// whether there is one; w.replayDue is when it is due (zero: at once).
+func (w *worker) nextReplay(r *engine.Request, l *replayLog) bool {
+	if w.replayPos == len(l.entries) {
+		return false
+	}
+	e := l.entries[w.replayPos]
+	w.replayPos++
+	fi := e.file
+	if w.job.ReplayRedirect != "" {
+		fi = 0
+	}
+	r.File, r.Sync, r.Trim, r.Write = w.files[fi], e.sync, false, e.write
+	r.Offset, r.Length = e.off, int(e.length)
+	if e.sync == engine.NoSync {
+		r.Buf = r.Buf[:e.length]
+		w.issued += e.length
+		w.issuedIOs++
+	}
+	if e.write {
+		w.writeGen++
+		if w.fill != nil {
+			w.fill.beforeWrite(r.Buf, r.Offset)
+		}
+	}
+	w.replayDue = time.Time{}
+	if !w.job.ReplayNoStall && e.at > 0 {
+		w.replayDue = w.epoch.Add(e.at)
+	}
+	return true
 }
 
 // noteWrite adds r's blocks to those the verify pass reads back.

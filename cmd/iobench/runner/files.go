@@ -26,6 +26,9 @@ import (
 // runner serves both.
 type jobTarget struct {
 	paths []string // every file of the job, once, in device order
+	// replay is the iolog the job replays (read_iolog; nil: none): its
+	// files are paths, in its order.
+	replay *replayLog
 	// clones[c] lists clone c's files in file order, as indexes into
 	// paths: every clone has the same list when the files are named
 	// (filename=), and files of its own when iobench names them.

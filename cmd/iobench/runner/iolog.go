@@ -2,12 +2,16 @@ package runner
 
 import (
 	"bufio"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/iobench/iobench/device"
 	"github.com/iobench/iobench/engine"
+	"github.com/iobench/iobench/workloads"
 )
 
 // ioLog records the I/O a clone issues in fio's iolog, version 3
@@ -93,6 +97,210 @@ func (l *ioLog) close(now time.Time) error {
 	}
 	if err != nil {
 		return fmt.Errorf("write_iolog: %w", err)
+	}
+	return nil
+}
+
+// replayLog is an iolog read for replay (read_iolog): fio's version 2 or
+// 3 text format.
+type replayLog struct {
+	files   []string      // in the order the log adds them
+	entries []replayEntry // the I/O, in the log's order
+	reads   bool          // the log holds reads
+	writes  bool          // the log holds writes or flushes
+	maxLen  uint64        // the longest I/O
+}
+
+// replayEntry is one I/O of a replayLog.
+type replayEntry struct {
+	at     time.Duration // when it is due after the job's start (v3: its time; v2: the waits before it)
+	file   int           // index into files
+	sync   engine.Sync   // a flush (Offset and Length unused)
+	write  bool
+	off    uint64
+	length uint64
+}
+
+// parseReplayLog reads an iolog: a "fio version 2 iolog" or "fio version
+// 3 iolog" header, then per line "[time] file action [offset length]",
+// times in µs (version 3), actions add, open, close, read, write, sync,
+// datasync and (version 2) wait. It refuses what iobench does not replay
+// (trims, blktrace binaries) and malformed lines, naming the line.
+func parseReplayLog(path string) (*replayLog, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read_iolog: %w", err)
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	version := 0
+	switch strings.TrimSpace(lines[0]) {
+	case "fio version 2 iolog":
+		version = 2
+	case "fio version 3 iolog":
+		version = 3
+	default:
+		const blktraceMagic = 0x65617400 // a blk_io_trace's first word, its low byte the version
+		if len(b) >= 4 && (binary.LittleEndian.Uint32(b)&^0xff == blktraceMagic || binary.BigEndian.Uint32(b)&^0xff == blktraceMagic) {
+			return nil, fmt.Errorf("read_iolog: %s is a blktrace binary trace: iobench replays fio's text iologs (versions 2 and 3) only", path)
+		}
+		return nil, fmt.Errorf("read_iolog: %s: line 1 is %q: want fio's iolog header, \"fio version 2 iolog\" or \"fio version 3 iolog\"", path, firstN(lines[0], 40))
+	}
+	l := &replayLog{}
+	fileIdx := map[string]int{}
+	var waited time.Duration // version 2: the waits so far
+	for n, line := range lines[1:] {
+		bad := func(format string, a ...any) error {
+			return fmt.Errorf("read_iolog: %s:%d: %q: %s", path, n+2, firstN(line, 80), fmt.Sprintf(format, a...))
+		}
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		var at time.Duration
+		if version == 3 {
+			us, err := strconv.ParseUint(f[0], 10, 63)
+			if err != nil {
+				return nil, bad("the first field is not a time in µs")
+			}
+			at, f = time.Duration(us)*time.Microsecond, f[1:]
+		}
+		if len(f) != 2 && len(f) != 4 {
+			return nil, bad("want %sfile action, or file action offset length", map[bool]string{true: "time "}[version == 3])
+		}
+		name, action := f[0], f[1]
+		fi, ok := fileIdx[name]
+		if !ok {
+			fi = len(l.files)
+			fileIdx[name] = fi
+			l.files = append(l.files, name)
+		}
+		var off, length uint64
+		if len(f) == 4 {
+			var err1, err2 error
+			off, err1 = strconv.ParseUint(f[2], 10, 64)
+			length, err2 = strconv.ParseUint(f[3], 10, 64)
+			if err1 != nil || err2 != nil {
+				return nil, bad("offset and length are not whole numbers")
+			}
+		}
+		e := replayEntry{at: at, file: fi, off: off, length: length}
+		switch action {
+		case "add", "open", "close":
+			continue
+		case "wait":
+			if version != 2 {
+				return nil, bad("wait is an action of version 2 logs only")
+			}
+			if off >= 100 { // as fio: waits below 100 µs are dropped
+				waited += time.Duration(off) * time.Microsecond
+			}
+			continue
+		case "read":
+			l.reads = true
+		case "write":
+			e.write, l.writes = true, true
+		case "sync", "datasync":
+			e.sync, e.off, e.length = engine.Fsync, 0, 0
+			if action == "datasync" {
+				e.sync = engine.Fdatasync
+			}
+			l.writes = true
+		case "trim":
+			return nil, bad("trims are not replayed by iobench (reads, writes and flushes are)")
+		default:
+			return nil, bad("unknown action %q", action)
+		}
+		if len(f) != 4 {
+			return nil, bad("%s needs an offset and a length", action)
+		}
+		if e.sync == engine.NoSync && e.length == 0 {
+			return nil, bad("an I/O of 0 bytes")
+		}
+		if version == 2 {
+			e.at = waited
+		}
+		l.maxLen = max(l.maxLen, e.length)
+		l.entries = append(l.entries, e)
+	}
+	if len(l.entries) == 0 {
+		return nil, fmt.Errorf("read_iolog: %s holds no read or write to replay", path)
+	}
+	return l, nil
+}
+
+func firstN(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
+// prepareReplays reads the iolog of each job that replays one and makes
+// the job the log's: its files (or replay_redirect), its directions, its
+// largest block for the buffers, the whole files as its region. It
+// returns each job's log (nil for the others).
+func prepareReplays(jobs []workloads.Job) ([]*replayLog, error) {
+	logs := make([]*replayLog, len(jobs))
+	for i := range jobs {
+		j := &jobs[i]
+		if j.ReadIOLog == "" {
+			continue
+		}
+		l, err := parseReplayLog(j.ReadIOLog)
+		if err != nil {
+			return nil, fmt.Errorf("job %q: %w", j.Name, err)
+		}
+		logs[i] = l
+		if j.ReplayRedirect != "" {
+			j.Filename = j.ReplayRedirect
+		} else {
+			for _, f := range l.files {
+				if strings.Contains(f, ":") {
+					return nil, fmt.Errorf("job %q: read_iolog: the file %q has a colon in its name: give it with replay_redirect", j.Name, f)
+				}
+			}
+			j.Filename = strings.Join(l.files, ":")
+		}
+		switch {
+		case l.reads && l.writes:
+			j.RW = workloads.RandRW
+		case l.writes:
+			j.RW = workloads.RandWrite
+		default:
+			j.RW = workloads.RandRead
+		}
+		j.BS = [2]uint64{l.maxLen, l.maxLen}
+		j.BSRange, j.BSSplit = [2][2]uint64{}, [2][]workloads.BSSplit{}
+		j.Size, j.SizePct, j.Offset, j.NumberIOs = 0, 0, 0, 0
+	}
+	return logs, nil
+}
+
+// replayPreflight checks, before any I/O, that every I/O the log sends to
+// the job's file k (at path) lies within it and suits its alignment.
+func replayPreflight(j *workloads.Job, l *replayLog, k int, path string) error {
+	if l == nil {
+		return nil
+	}
+	d, err := device.Open(path, device.Options{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	g := d.Geometry()
+	align := uint64(max(g.LogicalBlockSize, g.DIOOffsetAlign))
+	for _, e := range l.entries {
+		if e.sync != engine.NoSync || j.ReplayRedirect == "" && e.file != k {
+			continue
+		}
+		if e.off+e.length > g.SizeBytes || e.off+e.length < e.off {
+			return fmt.Errorf("job %q: read_iolog: a %s of %d bytes at %d is past the end of %s (%d bytes)", j.Name,
+				map[bool]string{true: "write", false: "read"}[e.write], e.length, e.off, path, g.SizeBytes)
+		}
+		if j.Direct && (e.off%align != 0 || e.length%align != 0) {
+			return fmt.Errorf("job %q: read_iolog: a %s of %d bytes at %d is not aligned to %s's %d-byte blocks (direct I/O)", j.Name,
+				map[bool]string{true: "write", false: "read"}[e.write], e.length, e.off, path, align)
+		}
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestWriteIOLogReplaysInFio: write_iolog records every issued read,
@@ -95,5 +96,155 @@ func TestWriteIOLogReplaysInFio(t *testing.T) {
 	if f := fdoc.Jobs[0]; f.Error != 0 || f.Read.TotalIOs != j.Read.TotalIOs || f.Write.TotalIOs != j.Write.TotalIOs {
 		t.Errorf("fio replayed %d reads and %d writes (error %d), iobench issued %d and %d", f.Read.TotalIOs, f.Write.TotalIOs, f.Error,
 			j.Read.TotalIOs, j.Write.TotalIOs)
+	}
+}
+
+// TestReadIOLogReplays: read_iolog replays a log's reads, writes and
+// flushes in its order (a replay recorded with write_iolog lists the same
+// I/O as the log it replays), on the log's file or replay_redirect's, at
+// the log's times unless replay_no_stall, in version 2 (waits) and 3
+// (times); a log fio wrote replays with fio's counts.
+func TestReadIOLogReplays(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "t.img")
+	if err := os.WriteFile(target, make([]byte, 8<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	orig, again := filepath.Join(dir, "orig.log"), filepath.Join(dir, "again.log")
+	if code, _, errOut := run(t, "--name=w", "--filename="+target, "--rw=randrw", "--bsrange=4k-16k", "--size=8m",
+		"--number_ios=200", "--iodepth=4", "--fsync=7", "--write_iolog="+orig, "--output-format=terse"); code != 0 {
+		t.Fatalf("recording: exit %d: %s", code, errOut)
+	}
+	if code, _, errOut := run(t, "--name=r", "--read_iolog="+orig, "--iodepth=4", "--write_iolog="+again, "--output-format=terse"); code != 0 {
+		t.Fatalf("replay: exit %d: %s", code, errOut)
+	}
+	ios := func(path string) []string {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, l := range strings.Split(string(b), "\n")[1:] {
+			if f := strings.Fields(l); len(f) == 5 {
+				out = append(out, strings.Join(f[1:], " "))
+			}
+		}
+		return out
+	}
+	if a, b := ios(orig), ios(again); len(a) < 200 || strings.Join(a, "\n") != strings.Join(b, "\n") {
+		t.Errorf("the replay issued %d I/Os, the log %d, or in another order", len(b), len(a))
+	}
+
+	// Times: version 3's, version 2's waits; replay_no_stall ignores them.
+	v3 := "fio version 3 iolog\n0 " + target + " add\n0 " + target + " open\n100 " + target + " read 0 4096\n600000 " + target +
+		" write 4096 4096\n900000 " + target + " sync 0 0\n900100 " + target + " read 8192 8192\n900200 " + target + " close\n"
+	v2 := "fio version 2 iolog\n" + target + " add\n" + target + " read 0 4096\n" + target + " wait 500000 0\n" + target +
+		" read 4096 4096\n" + target + " wait 400000 0\n" + target + " write 0 4096\n" + target + " close\n"
+	for _, c := range []struct {
+		name, log string
+		stall     bool
+	}{{"v3", v3, true}, {"v3-nostall", v3, false}, {"v2", v2, true}, {"v2-nostall", v2, false}} {
+		p := filepath.Join(dir, c.name+".log")
+		if err := os.WriteFile(p, []byte(c.log), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args := []string{"--name=r", "--read_iolog=" + p, "--output-format=json"}
+		if !c.stall {
+			args = append(args, "--replay_no_stall=1")
+		}
+		start := time.Now()
+		code, out, errOut := run(t, args...)
+		took := time.Since(start)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", c.name, code, errOut)
+		}
+		var doc struct {
+			Jobs []struct {
+				Read, Write struct {
+					TotalIOs uint64 `json:"total_ios"`
+				}
+			} `json:"jobs"`
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if r, w := doc.Jobs[0].Read.TotalIOs, doc.Jobs[0].Write.TotalIOs; r+w != 3 || w != 1 {
+			t.Errorf("%s: %d reads and %d writes, want 2 and 1", c.name, r, w)
+		}
+		if c.stall && took < 850*time.Millisecond || !c.stall && took > 700*time.Millisecond {
+			t.Errorf("%s: the replay took %v (the log spans 0.9 s)", c.name, took)
+		}
+	}
+
+	// replay_redirect sends the log's I/O to another file.
+	other := filepath.Join(dir, "other.img")
+	if err := os.WriteFile(other, make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	redir := filepath.Join(dir, "redir.log")
+	if code, _, errOut := run(t, "--name=r", "--read_iolog="+filepath.Join(dir, "v3.log"), "--replay_redirect="+other,
+		"--replay_no_stall=1", "--write_iolog="+redir, "--output-format=terse"); code != 0 {
+		t.Fatalf("replay_redirect: exit %d: %s", code, errOut)
+	}
+	if b, _ := os.ReadFile(redir); strings.Contains(string(b), target) || !strings.Contains(string(b), other+" write 4096 4096") {
+		t.Errorf("replay_redirect: the replay's own log:\n%s", b)
+	}
+
+	fio, err := exec.LookPath("fio")
+	if err != nil {
+		t.Skip("fio not installed (make deps installs it)")
+	}
+	fioLog := filepath.Join(dir, "fio.log")
+	if out, err := exec.Command(fio, "--name=w", "--filename="+target, "--ioengine=io_uring", "--direct=1", "--rw=randrw",
+		"--bs=4k", "--size=1m", "--write_iolog="+fioLog, "--output-format=terse").CombinedOutput(); err != nil {
+		t.Fatalf("fio write_iolog: %v: %s", err, out)
+	}
+	code, out, errOut := run(t, "--name=r", "--read_iolog="+fioLog, "--replay_no_stall=1", "--output-format=json")
+	if code != 0 {
+		t.Fatalf("replaying fio's log: exit %d: %s", code, errOut)
+	}
+	var doc struct {
+		Jobs []struct {
+			Read, Write struct {
+				TotalIOs uint64 `json:"total_ios"`
+			}
+		} `json:"jobs"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if got := doc.Jobs[0].Read.TotalIOs + doc.Jobs[0].Write.TotalIOs; got != 256 {
+		t.Errorf("replaying fio's log of 256 I/Os: %d", got)
+	}
+}
+
+// TestReadIOLogRefusals: what iobench does not replay, and logs that do
+// not fit their files, are refused before any I/O (exit 2), naming the
+// line or the I/O.
+func TestReadIOLogRefusals(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "t.img")
+	if err := os.WriteFile(target, make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	blk := string([]byte{0x07, 0x74, 0x61, 0x65, 0, 0, 0, 0})
+	for _, c := range []struct{ log, want string }{
+		{"not a log\n", "want fio's iolog header"},
+		{blk, "blktrace binary"},
+		{"fio version 2 iolog\n" + target + " trim 0 4096\n", ":2: " + `"` + target + ` trim 0 4096": trims are not replayed`},
+		{"fio version 2 iolog\n" + target + " frob 0 4096\n", `unknown action "frob"`},
+		{"fio version 3 iolog\nx " + target + " read 0 4096\n", "not a time"},
+		{"fio version 3 iolog\n5 " + target + " read 0\n", "want time file action"},
+		{"fio version 3 iolog\n5 " + target + " read 1048576 4096\n", "past the end"},
+		{"fio version 3 iolog\n5 " + target + " read 100 4096\n", "not aligned"},
+		{"fio version 3 iolog\n5 " + target + " add\n", "no read or write"},
+	} {
+		p := filepath.Join(dir, "bad.log")
+		if err := os.WriteFile(p, []byte(c.log), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if code, _, errOut := run(t, "--name=r", "--read_iolog="+p, "--output-format=terse"); code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%q: exit %d, %s; want 2 and %q", c.log, code, errOut, c.want)
+		}
 	}
 }

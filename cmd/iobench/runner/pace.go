@@ -175,6 +175,11 @@ func (w *worker) admit(r *engine.Request, now time.Time) (submitted bool, err er
 		w.parked = append(w.parked, parked{r: r, due: now})
 		return false, nil
 	}
+	if !w.replayDue.IsZero() && w.replayDue.After(now) {
+		// read_iolog: not before its time in the log.
+		w.parked = append(w.parked, parked{r: r, due: w.replayDue})
+		return false, nil
+	}
 	if w.pacer != nil {
 		due, think := w.pacer.schedule(r)
 		if think || due.After(now) {

@@ -23,12 +23,19 @@ import (
 // and report, later groups do not run, and the Run is marked Interrupted.
 func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stderr io.Writer) (*Run, error) {
 	run := &Run{Time: time.Now(), Kernel: kernel()}
+	replays, err := prepareReplays(jobs)
+	if err != nil {
+		return nil, &badInput{err}
+	}
 	targets, auto, err := planTargets(jobs, st, run)
 	if auto != nil {
 		defer auto.Close()
 	}
 	if err != nil {
 		return nil, err
+	}
+	for i, l := range replays {
+		targets[i].replay = l
 	}
 	if err := checkCPUs(jobs); err != nil {
 		return nil, &badInput{err}
@@ -40,6 +47,9 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 	for i, t := range targets {
 		for k, p := range t.paths {
 			if err := preflight(&jobs[i], p, t.plans[k].IO); err != nil {
+				return nil, &badInput{err}
+			}
+			if err := replayPreflight(&jobs[i], t.replay, k, p); err != nil {
 				return nil, &badInput{err}
 			}
 		}

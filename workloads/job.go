@@ -273,6 +273,11 @@ type Job struct {
 	Prio IOPrio
 	// SS is steady-state detection (ss, ss_dur, ss_ramp).
 	SS SteadyState
+	// Flow is the job's weight among the jobs of flow FlowID (flow,
+	// flow_id; 0: none): each issues I/O in proportion to its weight,
+	// held back for FlowSleep while ahead of its share.
+	Flow, FlowID int
+	FlowSleep    time.Duration
 	// ForceAsync sends every ForceAsync-th read or write to the kernel's
 	// async workers (force_async; 0: none).
 	ForceAsync int

@@ -407,6 +407,11 @@ var options = []Option{
 		}, get: func(j *Job) string {
 			return timeString(j.MaxLatency[0]) + "," + timeString(j.MaxLatency[1]) + "," + timeString(j.MaxLatency[2])
 		}},
+	intOption("flow", "0-1000", "0", "weight of the job among the jobs of its flow_id that run together: each issues I/O in proportion to its weight, held back (flow_sleep) while ahead of it; 0: no flow control", 0, 1000, func(j *Job) *int { return &j.Flow }),
+	intOption("flow_id", "n", "0", "the flow the job's weight (flow) counts in", 0, math.MaxInt32, func(j *Job) *int { return &j.FlowID }),
+	{Name: "flow_sleep", Arg: "time", Help: "how long a job held back by flow waits, once its I/O in flight has completed, before it looks again (µs unless a unit is given; at least 10 µs)", kind: kindTime,
+		set: func(j *Job, v string) (err error) { j.FlowSleep, err = parseDuration(v, time.Microsecond); return },
+		get: func(j *Job) string { return timeString(j.FlowSleep) }},
 	{Name: "rate_cycle", Arg: "ms", Default: "1000", Help: "the period rate_min and rate_iops_min average over, in ms (alias ratecycle)", kind: kindInt,
 		set: func(j *Job, v string) error {
 			n, err := parseIntBase(v, 1, 3_600_000, j.KBBase)
@@ -684,8 +689,6 @@ var refusedOptions = map[string]string{
 	"fill_fs":                       "not implemented: writing until the filesystem is full",
 	"file_append":                   "not implemented: offsets start at 0 in each file, not at its end",
 	"unlink_each_loop":              "not implemented: files are removed (unlink) only when the job ends",
-	"flow":                          "not implemented: flow's weighted interleaving of jobs",
-	"flow_sleep":                    "not implemented: flow's weighted interleaving of jobs",
 	"numa_cpu_nodes":                "not implemented: NUMA placement (use cpus_allowed)",
 	"numa_mem_policy":               "not implemented: NUMA placement (use cpus_allowed)",
 	"verify_async":                  "not implemented: verification runs in the job's own thread",
@@ -705,7 +708,6 @@ var refusedOptions = map[string]string{
 	"dedupe_working_set_percentage": "not implemented: dedupe_percentage repeats any earlier buffer of the job",
 	"exit_what":                     "not implemented: exitall ends every job of the run",
 	"experimental_verify":           "not implemented: the verify pass reads back the blocks the workload wrote",
-	"flow_id":                       "not implemented: flow's weighted interleaving of jobs",
 	"gid":                           "not implemented: jobs run as the program's own user and group",
 	"uid":                           "not implemented: jobs run as the program's own user and group",
 	"ignore_zone_limits":            "not implemented: zoned block devices (zonemode=zbd)",
@@ -835,7 +837,7 @@ func Notices() map[string]string { return maps.Clone(noticeOptions) }
 var noEffectValues = map[string][]string{
 	"atomic": {"0"}, "bs_is_seq_rand": {"0"}, "cgroup_nodelete": {"0"},
 	"create_on_open": {"0"}, "create_only": {"0"}, "dedupe_global": {"0"}, "dedupe_mode": {"repeat"},
-	"file_append": {"0"}, "fill_device": {"0"}, "fill_fs": {"0"}, "flow": {"0"}, "flow_id": {"0"}, "flow_sleep": {"0"},
+	"file_append": {"0"}, "fill_device": {"0"}, "fill_fs": {"0"}, 
 	"ignore_zone_limits": {"0"}, "io_submit_mode": {"inline"}, "job_max_open_zones": {"0"},
 	"latency_run": {"0"}, "lockfile": {"none"}, "lockmem": {"0"}, "max_open_zones": {"0"}, "nice": {"0"},
 	"nowait": {"0"}, "offset_align": {"0"}, "pre_read": {"0"}, "read_beyond_wp": {"0"},

@@ -182,6 +182,9 @@ type runCtx struct {
 	// in the run: its clones are threads threadBase+1, threadBase+2, ...
 	// (fio's numbering of log files).
 	threadBase int
+	// flow is the job's flow (flow, flow_id; nil: none), its weight
+	// already joined for every clone.
+	flow *flow
 	// ss is the steady-state detection of the job's reporting group, for
 	// a job with group_reporting and ss_dur (nil otherwise: each clone
 	// has its own).
@@ -593,6 +596,9 @@ func (s *jobSetup) runWorkers(rc runCtx, groupID int) ([]*worker, time.Duration)
 		if j.SS.Dur > 0 && w.ss == nil {
 			w.ss, w.ownSS = newSteady(j.SS), true
 		}
+		if rc.flow != nil {
+			w.flow = &flowMember{f: rc.flow, weight: int64(j.Flow)}
+		}
 		workers[i] = w
 		delay := delays[i]
 		wg.Add(1)
@@ -607,6 +613,9 @@ func (s *jobSetup) runWorkers(rc runCtx, groupID int) ([]*worker, time.Duration)
 		}()
 	}
 	wg.Wait()
+	if rc.flow != nil {
+		rc.flow.weight.Add(-int64(j.Flow * j.NumJobs)) // as fio: a job that ended no longer counts
+	}
 	for _, w := range workers {
 		if w.ownSS {
 			res := w.ss.close()
@@ -900,6 +909,8 @@ type worker struct {
 	replayDue time.Time
 	// asyncCount counts the reads and writes issued, for force_async.
 	asyncCount int
+	// flow is the clone's part in its job's flow (nil: none).
+	flow *flowMember
 	// ss is the steady-state detection the worker counts for (nil:
 	// none); ownSS: the worker's alone, not its reporting group's.
 	ss    *steady

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -180,5 +181,44 @@ func TestContinueOnError(t *testing.T) {
 	}
 	if code, _, _ := runOn("--continue_on_error=read", "--ignore_error=5:ENOSPC"); code != 0 {
 		t.Errorf("ignore_error=5:ENOSPC: exit %d, want EIO (5) gone on after", code)
+	}
+}
+
+// TestFlow: two jobs running together in one flow issue I/O in the ratio
+// of their weights (1:4 here, as fio's flow.fio has it 1:8), whatever
+// their own speeds; in different flows they do not hold each other back.
+func TestFlow(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "t.img")
+	if err := os.WriteFile(target, make([]byte, 16<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		ids      [2]string
+		min, max float64
+	}{{[2]string{"0", "0"}, 3.5, 4.5}, {[2]string{"1", "2"}, 0, 0}} {
+		job := fmt.Sprintf("[global]\nfilename=%s\nsize=16m\nbs=4k\niodepth=8\ntime_based\nruntime=1\nflow_sleep=100\n"+
+			"[slow]\nrw=write\nflow=1\nflow_id=%s\n[fast]\nrw=randread\nflow=4\nflow_id=%s\n", target, c.ids[0], c.ids[1])
+		p := filepath.Join(dir, "flow.fio")
+		if err := os.WriteFile(p, []byte(job), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errOut := run(t, "--output-format=json", p)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		var doc struct {
+			Jobs []struct{ Read, Write struct{ TotalIOs float64 `json:"total_ios"` } } `json:"jobs"`
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Jobs) != 2 {
+			t.Fatalf("JSON: %v\n%s", err, out)
+		}
+		ratio := doc.Jobs[1].Read.TotalIOs / doc.Jobs[0].Write.TotalIOs
+		if c.max > 0 && (ratio < c.min || ratio > c.max) {
+			t.Errorf("flow_id %v: reads/writes %.2f, want %.1f to %.1f", c.ids, ratio, c.min, c.max)
+		}
+		if c.max == 0 && doc.Jobs[0].Write.TotalIOs < 1000 {
+			t.Errorf("flow_id %v: the writer held back (%.0f writes) by a job of another flow", c.ids, doc.Jobs[0].Write.TotalIOs)
+		}
 	}
 }

@@ -45,6 +45,7 @@ type parked struct {
 	r     *engine.Request
 	due   time.Time
 	think bool // due counts from when the queue is quiesced
+	flow  bool // held back by flow: it looks again when due
 }
 
 // schedule returns when r (just filled with its next I/O) may be issued,
@@ -175,6 +176,12 @@ func (w *worker) admit(r *engine.Request, now time.Time) (submitted bool, err er
 		w.parked = append(w.parked, parked{r: r, due: now})
 		return false, nil
 	}
+	if w.flow != nil && !w.flow.take() {
+		// flow: ahead of its share; it looks again once its I/O in
+		// flight has completed and flow_sleep has passed.
+		w.parked = append(w.parked, parked{r: r, due: now.Add(flowSleep(w.job)), flow: true})
+		return false, nil
+	}
 	if !w.replayDue.IsZero() && w.replayDue.After(now) {
 		// read_iolog: not before its time in the log.
 		w.parked = append(w.parked, parked{r: r, due: w.replayDue})
@@ -260,6 +267,10 @@ func (w *worker) releaseParked() error {
 	n := 0
 	for i, p := range w.parked {
 		if i > 0 && (p.think || p.due.After(now)) {
+			break
+		}
+		if p.flow && !w.flow.take() {
+			w.parked[i].due = now.Add(flowSleep(j)) // still ahead: wait again
 			break
 		}
 		if err := w.q.Submit(p.r); err != nil {
@@ -422,3 +433,8 @@ func (l *latTarget) tick(j *workloads.Job, now time.Time) {
 	l.win.Reset()
 	l.next = now.Add(j.LatencyWindow)
 }
+
+// flowSleep is how long a clone held back by flow waits before it looks
+// again: flow_sleep, or 10 µs (fio looks again at once; the floor keeps
+// the thread from spinning).
+func flowSleep(j *workloads.Job) time.Duration { return max(j.FlowSleep, 10*time.Microsecond) }

@@ -80,6 +80,7 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 		close(statusDone)
 	}
 	var abort atomic.Bool // exitall_on_error: a job failed, stop them all
+	var runFlows flows    // flow_id's flows
 	rg := reportGroups(jobs, groups)
 	for _, g := range groups {
 		if interrupted.Load() || abort.Load() {
@@ -90,6 +91,14 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 		// exitall: the first job of the group to finish with it set
 		// stops the others.
 		var stopGroup atomic.Bool
+		// Flows: the weights of every clone of the group's jobs join
+		// before any starts.
+		jobFlow := map[int]*flow{}
+		for _, ji := range g {
+			if j := &jobs[ji]; j.Flow > 0 {
+				jobFlow[ji] = runFlows.join(j.FlowID, j.Flow*j.NumJobs)
+			}
+		}
 		// Steady-state detection with group_reporting watches the
 		// reporting group's jobs together.
 		groupSS := map[int]*steady{}
@@ -105,7 +114,7 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 					ss = groupSS[rg[ji]]
 				}
 				results[k] = runJob(jobs[ji], rg[ji], targets[ji], runCtx{lv: lv, stop: &stopGroup, abort: &abort, status: board,
-					jobIdx: ji, logs: logs, threadBase: threadBase[ji], ss: ss})
+					jobIdx: ji, logs: logs, threadBase: threadBase[ji], ss: ss, flow: jobFlow[ji]})
 				if err := removeFiles(&jobs[ji], targets[ji]); err != nil {
 					fmt.Fprintf(stderr, "iobench: job %q: unlink: %v\n", jobs[ji].Name, err)
 				}

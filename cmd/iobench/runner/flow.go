@@ -1,0 +1,61 @@
+package runner
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// Flow control (flow, flow_id, flow_sleep), as fio has it: the clones of
+// the jobs with a flow weight that share a flow_id issue I/O in
+// proportion to their weights. A clone about to issue compares its share
+// of the flow's I/O so far with its share of the flow's weight; ahead of
+// it, it holds the I/O back (it waits until its I/O in flight has
+// completed and flow_sleep has passed, then looks again), otherwise it
+// counts the I/O and issues it.
+
+// flow is the shared state of one flow_id.
+type flow struct {
+	ios    atomic.Int64 // I/O issued by all its clones
+	weight atomic.Int64 // the weights of its clones
+}
+
+// flows holds the run's flows by flow_id.
+type flows struct {
+	mu sync.Mutex
+	m  map[int]*flow
+}
+
+// join adds a clone of weight w to flow id and returns the flow.
+func (fs *flows) join(id, w int) *flow {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.m == nil {
+		fs.m = map[int]*flow{}
+	}
+	f := fs.m[id]
+	if f == nil {
+		f = &flow{}
+		fs.m[id] = f
+	}
+	f.weight.Add(int64(w))
+	return f
+}
+
+// flowMember is a clone's part in a flow.
+type flowMember struct {
+	f      *flow
+	weight int64
+	ios    int64 // I/O this clone issued
+}
+
+// take reports whether the clone may issue an I/O now, and counts it if
+// so: not while its share of the flow's I/O is above its share of the
+// flow's weight.
+func (m *flowMember) take() bool {
+	if all := m.f.ios.Load(); all > 0 && float64(m.ios)/float64(all) > float64(m.weight)/float64(m.f.weight.Load()) {
+		return false
+	}
+	m.f.ios.Add(1)
+	m.ios++
+	return true
+}

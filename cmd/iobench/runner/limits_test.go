@@ -208,7 +208,11 @@ func TestFlow(t *testing.T) {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
 		var doc struct {
-			Jobs []struct{ Read, Write struct{ TotalIOs float64 `json:"total_ios"` } } `json:"jobs"`
+			Jobs []struct {
+				Read, Write struct {
+					TotalIOs float64 `json:"total_ios"`
+				}
+			} `json:"jobs"`
 		}
 		if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Jobs) != 2 {
 			t.Fatalf("JSON: %v\n%s", err, out)

@@ -273,6 +273,9 @@ type Job struct {
 	Prio IOPrio
 	// SS is steady-state detection (ss, ss_dur, ss_ramp).
 	SS SteadyState
+	// Nice is the nice value of the job's threads (nice; applied when
+	// given).
+	Nice int
 	// Flow is the job's weight among the jobs of flow FlowID (flow,
 	// flow_id; 0: none): each issues I/O in proportion to its weight,
 	// held back for FlowSleep while ahead of its share.

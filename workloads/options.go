@@ -407,6 +407,7 @@ var options = []Option{
 		}, get: func(j *Job) string {
 			return timeString(j.MaxLatency[0]) + "," + timeString(j.MaxLatency[1]) + "," + timeString(j.MaxLatency[2])
 		}},
+	intOption("nice", "-20..19", "0", "the nice value (CPU priority) of the job's threads; below 0 needs CAP_SYS_NICE", -20, 19, func(j *Job) *int { return &j.Nice }),
 	intOption("flow", "0-1000", "0", "weight of the job among the jobs of its flow_id that run together: each issues I/O in proportion to its weight, held back (flow_sleep) while ahead of it; 0: no flow control", 0, 1000, func(j *Job) *int { return &j.Flow }),
 	intOption("flow_id", "n", "0", "the flow the job's weight (flow) counts in", 0, math.MaxInt32, func(j *Job) *int { return &j.FlowID }),
 	{Name: "flow_sleep", Arg: "time", Help: "how long a job held back by flow waits, once its I/O in flight has completed, before it looks again (µs unless a unit is given; at least 10 µs)", kind: kindTime,
@@ -730,7 +731,6 @@ var refusedOptions = map[string]string{
 	"replay_scale":                  "not implemented: read_iolog replays each I/O as logged (replay_redirect and replay_no_stall are honoured)",
 	"replay_skip":                   "not implemented: read_iolog replays each I/O as logged (replay_redirect and replay_no_stall are honoured)",
 	"replay_time_scale":             "not implemented: read_iolog replays each I/O as logged (replay_redirect and replay_no_stall are honoured)",
-	"nice":                          "not implemented: changing the job's CPU priority",
 	"offset_align":                  "not implemented: offset_increment's offsets are aligned to the smallest block size",
 	"opendir":                       "not implemented: name the files (filename, directory, nrfiles)",
 	"profile":                       "not implemented: fio's built-in profiles",
@@ -839,7 +839,7 @@ var noEffectValues = map[string][]string{
 	"create_on_open": {"0"}, "create_only": {"0"}, "dedupe_global": {"0"}, "dedupe_mode": {"repeat"},
 	"file_append": {"0"}, "fill_device": {"0"}, "fill_fs": {"0"},
 	"ignore_zone_limits": {"0"}, "io_submit_mode": {"inline"}, "job_max_open_zones": {"0"},
-	"latency_run": {"0"}, "lockfile": {"none"}, "lockmem": {"0"}, "max_open_zones": {"0"}, "nice": {"0"},
+	"latency_run": {"0"}, "lockfile": {"none"}, "lockmem": {"0"}, "max_open_zones": {"0"},
 	"nowait": {"0"}, "offset_align": {"0"}, "pre_read": {"0"}, "read_beyond_wp": {"0"},
 	"read_iolog_chunked": {"0"}, "rw_sequencer": {"sequential"},
 	"serialize_overlap": {"0"}, "thinktime_blocks_type": {"complete"}, "thinktime_iotime": {"0"},

@@ -911,6 +911,8 @@ type worker struct {
 	asyncCount int
 	// flow is the clone's part in its job's flow (nil: none).
 	flow *flowMember
+	// restoreNice puts the thread's nice value back (nil: nice not set).
+	restoreNice func()
 	// ss is the steady-state detection the worker counts for (nil:
 	// none); ownSS: the worker's alone, not its reporting group's.
 	ss    *steady
@@ -1072,6 +1074,19 @@ func (w *worker) start() error {
 		return err
 	}
 	w.q = q
+	if j.IsSet("nice") {
+		// nice: the queue's thread (locked to this goroutine) runs at the
+		// job's nice value; finish puts the thread's back.
+		tid := unix.Gettid()
+		old, err := unix.Getpriority(unix.PRIO_PROCESS, tid)
+		if err != nil {
+			return fmt.Errorf("nice: %w", err)
+		}
+		if err := unix.Setpriority(unix.PRIO_PROCESS, tid, j.Nice); err != nil {
+			return fmt.Errorf("nice=%d: %w", j.Nice, err)
+		}
+		w.restoreNice = func() { _ = unix.Setpriority(unix.PRIO_PROCESS, tid, 20-old) } // getpriority gives 20-nice
+	}
 	// The queue has locked this goroutine to its OS thread: pin that
 	// thread and measure its usage.
 	if len(j.CPUs) > 0 {
@@ -1249,6 +1264,9 @@ func (w *worker) finish() {
 	w.usage.end()
 	if w.affinity != nil {
 		_ = unix.SchedSetaffinity(0, w.affinity)
+	}
+	if w.restoreNice != nil {
+		w.restoreNice()
 	}
 	for i := range w.reqs {
 		if b := w.reqs[i].Buf; b != nil {

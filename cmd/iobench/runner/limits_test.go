@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -223,6 +224,72 @@ func TestFlow(t *testing.T) {
 		}
 		if c.max == 0 && doc.Jobs[0].Write.TotalIOs < 1000 {
 			t.Errorf("flow_id %v: the writer held back (%.0f writes) by a job of another flow", c.ids, doc.Jobs[0].Write.TotalIOs)
+		}
+	}
+}
+
+// threadNices returns the nice value of each thread of process pid.
+func threadNices(pid int) map[string]int {
+	out := map[string]int{}
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	tasks, _ := os.ReadDir(dir)
+	for _, task := range tasks {
+		b, err := os.ReadFile(dir + "/" + task.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// The fields after the command's closing parenthesis: state is
+		// the first, nice the 17th.
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		if len(f) > 16 {
+			n, _ := strconv.Atoi(f[16])
+			out[task.Name()] = n
+		}
+	}
+	return out
+}
+
+// TestNice: nice runs the job's thread at that nice value while the job
+// runs, and the thread gets its own back afterwards; below 0 without
+// CAP_SYS_NICE it is refused before any I/O.
+func TestNice(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "t.img")
+	if err := os.WriteFile(target, make([]byte, 8<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(iobenchBinary(t), "--name=n", "--filename="+target, "--rw=randread", "--bs=4k", "--size=8m",
+		"--time_based", "--runtime=2", "--nice=7", "--output-format=terse")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	seen := false
+	for deadline := time.Now().Add(1500 * time.Millisecond); time.Now().Before(deadline) && !seen; time.Sleep(50 * time.Millisecond) {
+		for _, n := range threadNices(cmd.Process.Pid) {
+			seen = seen || n == 7
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if !seen {
+		t.Error("no thread of the run had nice 7")
+	}
+	// In this process: the worker's thread goes back to its own value.
+	if code, _, errOut := run(t, "--name=n", "--filename="+target, "--rw=randread", "--bs=4k", "--size=8m", "--number_ios=500",
+		"--nice=9", "--output-format=terse"); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for tid, n := range threadNices(os.Getpid()) {
+		if n == 9 {
+			t.Errorf("thread %s still at nice 9 after the job", tid)
+		}
+	}
+	if os.Geteuid() == 0 {
+		out, err := exec.Command("setpriv", "--bounding-set=-sys_nice", "--", iobenchBinary(t), "--name=n", "--filename="+target,
+			"--rw=randread", "--size=1m", "--nice=-5", "--output-format=terse").CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "needs CAP_SYS_NICE") {
+			t.Errorf("nice=-5 without CAP_SYS_NICE: %v: %s", err, out)
 		}
 	}
 }

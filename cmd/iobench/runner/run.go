@@ -167,6 +167,9 @@ func prioPreflight(j *workloads.Job) error {
 			rt = rt || on && v>>13 == workloads.PrioClassRT
 		}
 	}
+	if j.IsSet("nice") && j.Nice < 0 && !hasCap(unix.CAP_SYS_NICE) {
+		return fmt.Errorf("job %q: nice=%d: a nice value below 0 needs CAP_SYS_NICE, which iobench does not have", j.Name, j.Nice)
+	}
 	if rt && !hasCap(unix.CAP_SYS_ADMIN) && !hasCap(unix.CAP_SYS_NICE) {
 		return fmt.Errorf("job %q: the real-time I/O priority class (prioclass=1, or cmdprio_class=1, the default of cmdprio_percentage and cmdprio_bssplit) needs CAP_SYS_ADMIN or CAP_SYS_NICE, which iobench does not have: run it as root or choose class 2 (best effort) or 3 (idle)", j.Name)
 	}

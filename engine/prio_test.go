@@ -2,11 +2,7 @@ package engine_test
 
 import (
 	"errors"
-	"fmt"
-	"os"
 	"runtime"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 
@@ -130,43 +126,6 @@ func TestPrioKernelChecks(t *testing.T) {
 	}
 }
 
-// ioWorkerRuns returns, per thread, how many times the io_uring async worker threads
-// of thread tid (named iou-wrk-<tid>) have been switched to:
-// each I/O a worker runs costs it at least one switch.
-func ioWorkerRuns(t *testing.T, tid int) map[string]int {
-	t.Helper()
-	tasks, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		t.Fatal(err)
-	}
-	runs := map[string]int{}
-	for _, task := range tasks {
-		dir := "/proc/self/task/" + task.Name()
-		if b, err := os.ReadFile(dir + "/comm"); err != nil || strings.TrimSpace(string(b)) != fmt.Sprintf("iou-wrk-%d", tid) {
-			continue
-		}
-		b, _ := os.ReadFile(dir + "/status")
-		for _, line := range strings.Split(string(b), "\n") {
-			if _, v, ok := strings.Cut(line, "voluntary_ctxt_switches:"); ok { // and nonvoluntary_
-				k, _ := strconv.Atoi(strings.TrimSpace(v))
-				runs[task.Name()] += k
-			}
-		}
-	}
-	return runs
-}
-
-// runsSince is how many times the workers ran between two ioWorkerRuns:
-// what each thread of before added, and all of a thread started since (a
-// worker that exited meanwhile takes its part away).
-func runsSince(before, after map[string]int) int {
-	n := 0
-	for id, k := range after {
-		n += k - before[id]
-	}
-	return n
-}
-
 // TestAsync: Request.Async sends a request's device I/O to the kernel's
 // async workers: while a queue reads with it, the io-wq worker threads of
 // the queue's thread (iou-wrk-<tid>) are switched to for a good part of
@@ -186,7 +145,7 @@ func TestAsync(t *testing.T) {
 			t.Fatal(err)
 		}
 		buf := e.Buffer(bs)
-		before := ioWorkerRuns(t, tid)
+		before := looptest.IOWorkerRuns(tid)
 		for i := range reads {
 			r := &engine.Request{File: f, Offset: uint64(i%32) * bs, Buf: buf, Async: async}
 			if err := q.Submit(r); err != nil {
@@ -196,7 +155,7 @@ func TestAsync(t *testing.T) {
 				t.Fatalf("async %v: %v %v", async, err, done)
 			}
 		}
-		runs := runsSince(before, ioWorkerRuns(t, tid))
+		runs := looptest.RunsSince(before, looptest.IOWorkerRuns(tid))
 		e.PutBuffer(buf)
 		if err := q.Close(); err != nil {
 			t.Fatal(err)

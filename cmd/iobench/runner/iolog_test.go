@@ -158,17 +158,7 @@ func TestReadIOLogReplays(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("%s: exit %d: %s", c.name, code, errOut)
 		}
-		var doc struct {
-			Jobs []struct {
-				Read, Write struct {
-					TotalIOs uint64 `json:"total_ios"`
-				}
-			} `json:"jobs"`
-		}
-		if err := json.Unmarshal([]byte(out), &doc); err != nil {
-			t.Fatal(err)
-		}
-		if r, w := doc.Jobs[0].Read.TotalIOs, doc.Jobs[0].Write.TotalIOs; r+w != 3 || w != 1 {
+		if r, w := ioCounts(t, out); r+w != 3 || w != 1 {
 			t.Errorf("%s: %d reads and %d writes, want 2 and 1", c.name, r, w)
 		}
 		if c.stall && took < 850*time.Millisecond || !c.stall && took > 700*time.Millisecond {
@@ -203,18 +193,8 @@ func TestReadIOLogReplays(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("replaying fio's log: exit %d: %s", code, errOut)
 	}
-	var doc struct {
-		Jobs []struct {
-			Read, Write struct {
-				TotalIOs uint64 `json:"total_ios"`
-			}
-		} `json:"jobs"`
-	}
-	if err := json.Unmarshal([]byte(out), &doc); err != nil {
-		t.Fatal(err)
-	}
-	if got := doc.Jobs[0].Read.TotalIOs + doc.Jobs[0].Write.TotalIOs; got != 256 {
-		t.Errorf("replaying fio's log of 256 I/Os: %d", got)
+	if r, w := ioCounts(t, out); r+w != 256 {
+		t.Errorf("replaying fio's log of 256 I/Os: %d", r+w)
 	}
 }
 
@@ -247,4 +227,20 @@ func TestReadIOLogRefusals(t *testing.T) {
 			t.Errorf("%q: exit %d, %s; want 2 and %q", c.log, code, errOut, c.want)
 		}
 	}
+}
+
+// ioCounts returns the reads and writes of the first job of a JSON report.
+func ioCounts(t *testing.T, out string) (reads, writes uint64) {
+	t.Helper()
+	var doc struct {
+		Jobs []struct {
+			Read, Write struct {
+				TotalIOs uint64 `json:"total_ios"`
+			}
+		} `json:"jobs"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Jobs) == 0 {
+		t.Fatalf("JSON: %v\n%s", err, out)
+	}
+	return doc.Jobs[0].Read.TotalIOs, doc.Jobs[0].Write.TotalIOs
 }

@@ -230,42 +230,6 @@ func TestPrioBySize(t *testing.T) {
 	}
 }
 
-// ioWorkerRuns returns, per thread, how many times the process's io_uring async worker
-// threads (iou-wrk-*) have been switched to.
-func ioWorkerRuns(t *testing.T) map[string]int {
-	t.Helper()
-	tasks, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		t.Fatal(err)
-	}
-	runs := map[string]int{}
-	for _, task := range tasks {
-		dir := "/proc/self/task/" + task.Name()
-		if b, err := os.ReadFile(dir + "/comm"); err != nil || !strings.HasPrefix(string(b), "iou-wrk-") {
-			continue
-		}
-		b, _ := os.ReadFile(dir + "/status")
-		for _, line := range strings.Split(string(b), "\n") {
-			if _, v, ok := strings.Cut(line, "voluntary_ctxt_switches:"); ok { // and nonvoluntary_
-				k, _ := strconv.Atoi(strings.TrimSpace(v))
-				runs[task.Name()] += k
-			}
-		}
-	}
-	return runs
-}
-
-// runsSince is how many times the workers ran between two ioWorkerRuns:
-// what each thread of before added, and all of a thread started since (a
-// worker that exited meanwhile takes its part away).
-func runsSince(before, after map[string]int) int {
-	n := 0
-	for id, k := range after {
-		n += k - before[id]
-	}
-	return n
-}
-
 // TestForceAsync: with force_async=N every Nth read goes to the kernel's
 // async workers: on a loop device, whose reads are otherwise issued inline,
 // the io-wq workers run about once per such read.
@@ -279,13 +243,13 @@ func TestForceAsync(t *testing.T) {
 		n        string
 		min, max int
 	}{{"0", 0, reads / 10}, {"1", reads / 2, 3 * reads}, {"4", reads / 8, reads}} {
-		before := ioWorkerRuns(t)
+		before := looptest.IOWorkerRuns(0)
 		code, _, errOut := run(t, "--name=a", "--filename="+l.Path, "--rw=randread", "--bs=4k", "--size=16m",
 			"--number_ios="+strconv.Itoa(reads), "--force_async="+c.n, "--output-format=terse")
 		if code != 0 {
 			t.Fatalf("force_async=%s: exit %d: %s", c.n, code, errOut)
 		}
-		if runs := runsSince(before, ioWorkerRuns(t)); runs < c.min || runs > c.max {
+		if runs := looptest.RunsSince(before, looptest.IOWorkerRuns(0)); runs < c.min || runs > c.max {
 			t.Errorf("force_async=%s: the io-wq workers ran %d times for %d reads, want %d to %d", c.n, runs, reads, c.min, c.max)
 		}
 	}

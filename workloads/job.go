@@ -273,6 +273,9 @@ type Job struct {
 	Prio IOPrio
 	// SS is steady-state detection (ss, ss_dur, ss_ramp).
 	SS SteadyState
+	// FillDevice makes the job cover its whole block device from its
+	// offset, whatever size says (fill_device, fill_fs).
+	FillDevice bool
 	// Nice is the nice value of the job's threads (nice; applied when
 	// given).
 	Nice int
@@ -738,6 +741,11 @@ func (j *Job) Validate() error {
 		}
 	} else if j.ReplayRedirect != "" || j.ReplayNoStall {
 		bad("replay_redirect and replay_no_stall need read_iolog")
+	}
+	if j.FillDevice {
+		// fill_device overrides size wherever it stands: the job covers
+		// the device from its offset (the default without size).
+		j.Size, j.SizePct = 0, 0
 	}
 	if j.WriteIOLog != "" && j.NumJobs > 1 {
 		bad("write_iolog with numjobs=%d: the clones would write one log over each other; give each job its own write_iolog", j.NumJobs)

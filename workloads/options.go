@@ -407,6 +407,7 @@ var options = []Option{
 		}, get: func(j *Job) string {
 			return timeString(j.MaxLatency[0]) + "," + timeString(j.MaxLatency[1]) + "," + timeString(j.MaxLatency[2])
 		}},
+	boolOption("fill_device", "bool", "", "cover the whole block device from offset, whatever size says (fio's fill_device on a device node); on a regular file, where fio writes until the filesystem is full, it is refused (alias fill_fs)", kindBool, func(j *Job) *bool { return &j.FillDevice }),
 	intOption("nice", "-20..19", "0", "the nice value (CPU priority) of the job's threads; below 0 needs CAP_SYS_NICE", -20, 19, func(j *Job) *int { return &j.Nice }),
 	intOption("flow", "0-1000", "0", "weight of the job among the jobs of its flow_id that run together: each issues I/O in proportion to its weight, held back (flow_sleep) while ahead of it; 0: no flow control", 0, 1000, func(j *Job) *int { return &j.Flow }),
 	intOption("flow_id", "n", "0", "the flow the job's weight (flow) counts in", 0, math.MaxInt32, func(j *Job) *int { return &j.FlowID }),
@@ -599,7 +600,7 @@ var options = []Option{
 var aliases = map[string]string{"readwrite": "rw", "timeout": "runtime", "sqpoll": "sqthread_poll", "fixedbuffers": "fixedbufs",
 	"blocksize": "bs", "disable_bw": "disable_bw_measurement", "io_limit": "io_size", "ba": "blockalign",
 	"blocksize_range": "bsrange", "iodepth_batch": "iodepth_batch_submit", "iodepth_batch_complete": "iodepth_batch_complete_min",
-	"mem_align": "iomem_align", "steadystate": "ss", "steadystate_duration": "ss_dur", "steadystate_ramp_time": "ss_ramp", "iomem": "mem",
+	"mem_align": "iomem_align", "steadystate": "ss", "fill_fs": "fill_device", "steadystate_duration": "ss_dur", "steadystate_ramp_time": "ss_ramp", "iomem": "mem",
 	"ratemin": "rate_min", "nr_files": "nrfiles", "fileoffset": "offset", "ratecycle": "rate_cycle",
 	"blocksize_unaligned": "bs_unaligned", "wait_for_previous": "stonewall",
 	// Newer fio's spellings: of options it renamed (log_max_value is
@@ -686,8 +687,6 @@ var refusedOptions = map[string]string{
 	"include":                       "include is a directive, not an option: write 'include FILE' on a line of its own",
 	"create_on_open":                "not implemented: iobench lays files out before the job, not when it opens them",
 	"create_only":                   "not implemented: iobench lays files out as part of a job that then runs",
-	"fill_device":                   "not implemented: writing until the device or filesystem is full",
-	"fill_fs":                       "not implemented: writing until the filesystem is full",
 	"file_append":                   "not implemented: offsets start at 0 in each file, not at its end",
 	"unlink_each_loop":              "not implemented: files are removed (unlink) only when the job ends",
 	"numa_cpu_nodes":                "not implemented: NUMA placement (use cpus_allowed)",
@@ -837,7 +836,7 @@ func Notices() map[string]string { return maps.Clone(noticeOptions) }
 var noEffectValues = map[string][]string{
 	"atomic": {"0"}, "bs_is_seq_rand": {"0"}, "cgroup_nodelete": {"0"},
 	"create_on_open": {"0"}, "create_only": {"0"}, "dedupe_global": {"0"}, "dedupe_mode": {"repeat"},
-	"file_append": {"0"}, "fill_device": {"0"}, "fill_fs": {"0"},
+	"file_append": {"0"},
 	"ignore_zone_limits": {"0"}, "io_submit_mode": {"inline"}, "job_max_open_zones": {"0"},
 	"latency_run": {"0"}, "lockfile": {"none"}, "lockmem": {"0"}, "max_open_zones": {"0"},
 	"nowait": {"0"}, "offset_align": {"0"}, "pre_read": {"0"}, "read_beyond_wp": {"0"},

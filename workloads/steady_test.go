@@ -165,3 +165,22 @@ func TestReadIOLogCombinations(t *testing.T) {
 		}
 	}
 }
+
+// TestFillDevice: fill_device (and its alias fill_fs) drops size, wherever
+// it stands in the job, so that the job covers its device.
+func TestFillDeviceDropsSize(t *testing.T) {
+	for _, opts := range [][2][2]string{
+		{{"fill_device", "1"}, {"size", "1g"}},
+		{{"size", "50%"}, {"fill_fs", "1"}},
+	} {
+		j := NewJob("f")
+		for _, kv := range opts {
+			if err := j.Set(kv[0], kv[1]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := j.Validate(); err != nil || !j.FillDevice || j.Size != 0 || j.SizePct != 0 {
+			t.Errorf("%v: fill %v, size %d, size%% %g, %v", opts, j.FillDevice, j.Size, j.SizePct, err)
+		}
+	}
+}

@@ -120,7 +120,7 @@ func TestParseErrors(t *testing.T) {
 		{"[a]\nfile_service_type=roundrobin:0\n", 2, "file_service_type", ErrBadValue},
 		{"[a]\nfilesize=4m-1m\n", 2, "filesize", ErrBadValue},
 		{"[a]\nfallocate=keep\n", 2, "fallocate", ErrRefused},
-		{"[a]\nfill_device=1\n", 2, "fill_device", ErrRefused},
+		{"[a]\nfile_append=1\n", 2, "file_append", ErrRefused},
 		{"[a]\ncreate_fsync=0\n", 2, "create_fsync", ErrRefused},
 		{"rw=read\n[a]\n", 1, "", ErrSyntax},
 		{"[a\nrw=read\n", 1, "", ErrSyntax},

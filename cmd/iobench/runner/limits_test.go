@@ -293,3 +293,43 @@ func TestNice(t *testing.T) {
 		}
 	}
 }
+
+// TestFillDevice: fill_device covers the whole block device from the
+// job's offset, whatever size says; on a regular file it is refused
+// before any I/O.
+func TestFillDevice(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for the loop device")
+	}
+	l := looptest.New(t, 16<<20, looptest.Options{})
+	for _, c := range []struct {
+		opts []string
+		want uint64
+	}{{[]string{"--size=1m", "--fill_device=1"}, 16 << 20}, {[]string{"--fill_fs=1", "--offset=4m", "--size=1m"}, 12 << 20}} {
+		args := append([]string{"--name=f", "--filename=" + l.Path, "--rw=write", "--bs=64k", "--output-format=json"}, c.opts...)
+		code, out, errOut := run(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", c.opts, code, errOut)
+		}
+		var doc struct {
+			Jobs []struct {
+				Write struct {
+					IOBytes uint64 `json:"io_bytes"`
+				} `json:"write"`
+			} `json:"jobs"`
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if got := doc.Jobs[0].Write.IOBytes; got != c.want {
+			t.Errorf("%v: wrote %d bytes, want %d", c.opts, got, c.want)
+		}
+	}
+	target := filepath.Join(t.TempDir(), "t.img")
+	if err := os.WriteFile(target, make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := run(t, "--name=f", "--filename="+target, "--rw=write", "--fill_device=1"); code != 2 || !strings.Contains(errOut, "fill_device on") {
+		t.Errorf("fill_device on a regular file: exit %d, %s", code, errOut)
+	}
+}

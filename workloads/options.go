@@ -836,7 +836,7 @@ func Notices() map[string]string { return maps.Clone(noticeOptions) }
 var noEffectValues = map[string][]string{
 	"atomic": {"0"}, "bs_is_seq_rand": {"0"}, "cgroup_nodelete": {"0"},
 	"create_on_open": {"0"}, "create_only": {"0"}, "dedupe_global": {"0"}, "dedupe_mode": {"repeat"},
-	"file_append": {"0"},
+	"file_append":        {"0"},
 	"ignore_zone_limits": {"0"}, "io_submit_mode": {"inline"}, "job_max_open_zones": {"0"},
 	"latency_run": {"0"}, "lockfile": {"none"}, "lockmem": {"0"}, "max_open_zones": {"0"},
 	"nowait": {"0"}, "offset_align": {"0"}, "pre_read": {"0"}, "read_beyond_wp": {"0"},

@@ -223,8 +223,11 @@ type Job struct {
 	GroupReporting bool
 	// NewGroup starts a new reporting group at this job (new_group).
 	NewGroup bool
-	// ExitAll stops every job of the group when one finishes.
-	ExitAll bool
+	// ExitAll stops, when the job finishes, the other jobs of its
+	// reporting group, or with ExitWhat "stonewall" every job running,
+	// or with "all" every job and the groups after (exit_what).
+	ExitAll  bool
+	ExitWhat string
 	// Logs are the job's fio-format logs.
 	Logs Logs
 	// Buffers says what write buffers hold (when the job does not verify).

@@ -509,7 +509,16 @@ var options = []Option{
 			}
 			return fmt.Errorf("want none, mixed or both")
 		}, get: func(j *Job) string { return "none" }},
-	boolOption("exitall", "bool", "", "when one job of the group finishes, stop the others", kindBool, func(j *Job) *bool { return &j.ExitAll }),
+	boolOption("exitall", "bool", "", "when the job finishes, stop the other jobs of its reporting group (exit_what says which others)", kindBool, func(j *Job) *bool { return &j.ExitAll }),
+	{Name: "exit_what", Arg: "group|stonewall|all", Default: "group", Help: "which jobs exitall stops: those of the job's reporting group, every job running (stonewall), or every job and the groups after it (all)", kind: kindString,
+		set: func(j *Job, v string) error {
+			switch v = strings.ToLower(strings.TrimSpace(v)); v {
+			case "group", "stonewall", "all":
+				j.ExitWhat = v
+				return nil
+			}
+			return fmt.Errorf("want group, stonewall or all")
+		}, get: func(j *Job) string { return map[string]string{"": "group"}[j.ExitWhat] + j.ExitWhat }},
 
 	{Name: "mapper", Arg: "name", Default: "linear", Help: "linear (raw device), scattered (synthetic fragmented file), cow (out-of-place writes), fiemap (a real file's layout), ext4 (a file of an unmounted ext4 filesystem, read from its own structures), cowlog (durable out-of-place writes over the whole target)", Engine: true, kind: kindString,
 		set: func(j *Job, v string) error { j.Mapper = strings.ToLower(v); return nil }, get: func(j *Job) string { return j.Mapper }},
@@ -706,7 +715,6 @@ var refusedOptions = map[string]string{
 	"dedupe_global":                 "not implemented: dedupe_percentage's buffers are the job's own",
 	"dedupe_mode":                   "not implemented: dedupe_percentage repeats the job's earlier buffers (fio's repeat mode)",
 	"dedupe_working_set_percentage": "not implemented: dedupe_percentage repeats any earlier buffer of the job",
-	"exit_what":                     "not implemented: exitall ends every job of the run",
 	"experimental_verify":           "not implemented: the verify pass reads back the blocks the workload wrote",
 	"gid":                           "not implemented: jobs run as the program's own user and group",
 	"uid":                           "not implemented: jobs run as the program's own user and group",

@@ -296,3 +296,33 @@ func signalDuringRun(t *testing.T, sig syscall.Signal, args ...string) (int, map
 	}
 	return <-codec, last, errb.String()
 }
+
+// TestExitWhat: exitall stops the other jobs of its reporting group by
+// default (exit_what=group), every job running with exit_what=stonewall,
+// and every job and the groups after it with exit_what=all.
+func TestExitWhat(t *testing.T) {
+	for _, c := range []struct {
+		what         string
+		otherStopped bool // the job of the other reporting group
+		laterRan     bool // the job after the stonewall
+	}{{"group", false, true}, {"stonewall", true, true}, {"all", true, false}} {
+		path := filepath.Join(t.TempDir(), "x.fio")
+		job := "[short]\nrw=read\nsize=4m\nbs=64k\nexitall\nexit_what=" + c.what + "\n\n[long]\nrw=randread\nsize=16m\ntime_based\nruntime=2\n\n" +
+			"[other]\nnew_group\nrw=randread\nsize=16m\ntime_based\nruntime=2\n\n[later]\nstonewall\nrw=read\nsize=1m\n"
+		os.WriteFile(path, []byte(job), 0o644)
+		jobs, _ := jsonRunOf(t, path)
+		names := map[string]map[string]any{}
+		for _, j := range jobs {
+			names[j["jobname"].(string)] = j
+		}
+		if rt := num(t, names["long"], "read", "runtime"); rt >= 1800 {
+			t.Errorf("exit_what=%s: the job of short's reporting group ran %v ms", c.what, rt)
+		}
+		if rt := num(t, names["other"], "read", "runtime"); (rt < 1800) != c.otherStopped {
+			t.Errorf("exit_what=%s: the job of the other reporting group ran %v ms (stopped: want %v)", c.what, rt, c.otherStopped)
+		}
+		if _, ran := names["later"]; ran != c.laterRan {
+			t.Errorf("exit_what=%s: the job after the stonewall ran: %v, want %v", c.what, ran, c.laterRan)
+		}
+	}
+}

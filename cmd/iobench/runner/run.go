@@ -90,7 +90,13 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 		finished := make(chan struct{}, len(g))
 		// exitall: the first job of the group to finish with it set
 		// stops the others.
-		var stopGroup atomic.Bool
+		// One stop flag per reporting group of the group's jobs.
+		stopRG := map[int]*atomic.Bool{}
+		for _, ji := range g {
+			if stopRG[rg[ji]] == nil {
+				stopRG[rg[ji]] = new(atomic.Bool)
+			}
+		}
 		// Flows: the weights of every clone of the group's jobs join
 		// before any starts.
 		jobFlow := map[int]*flow{}
@@ -113,13 +119,22 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 				if jobs[ji].GroupReporting {
 					ss = groupSS[rg[ji]]
 				}
-				results[k] = runJob(jobs[ji], rg[ji], targets[ji], runCtx{lv: lv, stop: &stopGroup, abort: &abort, status: board,
+				results[k] = runJob(jobs[ji], rg[ji], targets[ji], runCtx{lv: lv, stop: stopRG[rg[ji]], abort: &abort, status: board,
 					jobIdx: ji, logs: logs, threadBase: threadBase[ji], ss: ss, flow: jobFlow[ji]})
 				if err := removeFiles(&jobs[ji], targets[ji]); err != nil {
 					fmt.Fprintf(stderr, "iobench: job %q: unlink: %v\n", jobs[ji].Name, err)
 				}
-				if jobs[ji].ExitAll {
-					stopGroup.Store(true)
+				if j := &jobs[ji]; j.ExitAll {
+					switch j.ExitWhat {
+					case "all": // every job, and no group after this one
+						abort.Store(true)
+					case "stonewall": // every job running, in every reporting group
+						for _, f := range stopRG {
+							f.Store(true)
+						}
+					default: // the job's reporting group
+						stopRG[rg[ji]].Store(true)
+					}
 				}
 				if jobs[ji].ExitAllOnError && slices.ContainsFunc(results[k], func(r JobResult) bool { return r.Err != nil }) {
 					abort.Store(true)

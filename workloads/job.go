@@ -276,6 +276,9 @@ type Job struct {
 	Prio IOPrio
 	// SS is steady-state detection (ss, ss_dur, ss_ramp).
 	SS SteadyState
+	// OffsetAlign is what offset=N% and offset_increment=N% are rounded
+	// up to (offset_align; 0: the smallest block size).
+	OffsetAlign uint64
 	// FillDevice makes the job cover its whole block device from its
 	// offset, whatever size says (fill_device, fill_fs).
 	FillDevice bool
@@ -933,18 +936,24 @@ func (j *Job) Validate() error {
 func (j *Job) HasPct() bool { return j.SizePct > 0 || j.OffsetPct > 0 || j.OffsetIncrementPct > 0 }
 
 // ResolvePct turns size=N%, offset=N% and offset_increment=N% into bytes
-// of a target of targetBytes, rounded down to the smallest block size (as
-// fio aligns them).
+// of a target of targetBytes, as fio aligns them: the size rounded down to
+// the smallest block size, the offsets rounded up to offset_align (the
+// smallest block size when 0).
 func (j *Job) ResolvePct(targetBytes uint64) {
 	unit := max(j.MinBS(), 1)
 	if j.SizePct > 0 {
 		j.Size = uint64(float64(targetBytes)*j.SizePct/100) / unit * unit
 	}
+	align := unit
+	if j.OffsetAlign > 0 {
+		align = j.OffsetAlign
+	}
+	up := func(n uint64) uint64 { return (n + align - 1) / align * align }
 	if j.OffsetPct > 0 {
-		j.Offset = uint64(float64(targetBytes)*j.OffsetPct/100) / unit * unit
+		j.Offset = up(uint64(float64(targetBytes) * j.OffsetPct / 100))
 	}
 	if j.OffsetIncrementPct > 0 {
-		j.OffsetIncrement = uint64(float64(targetBytes)*j.OffsetIncrementPct/100) / unit * unit
+		j.OffsetIncrement = up(uint64(float64(targetBytes) * j.OffsetIncrementPct / 100))
 	}
 }
 

@@ -407,6 +407,9 @@ var options = []Option{
 		}, get: func(j *Job) string {
 			return timeString(j.MaxLatency[0]) + "," + timeString(j.MaxLatency[1]) + "," + timeString(j.MaxLatency[2])
 		}},
+	{Name: "offset_align", Arg: "size", Default: "0", Help: "what offset=N% and offset_increment=N% are rounded up to; 0: the smallest block size", kind: kindSize,
+		set: func(j *Job, v string) (err error) { j.OffsetAlign, err = j.parseSize(v); return },
+		get: func(j *Job) string { return sizeString(j.OffsetAlign) }},
 	boolOption("fill_device", "bool", "", "cover the whole block device from offset, whatever size says (fio's fill_device on a device node); on a regular file, where fio writes until the filesystem is full, it is refused (alias fill_fs)", kindBool, func(j *Job) *bool { return &j.FillDevice }),
 	intOption("nice", "-20..19", "0", "the nice value (CPU priority) of the job's threads; below 0 needs CAP_SYS_NICE", -20, 19, func(j *Job) *int { return &j.Nice }),
 	intOption("flow", "0-1000", "0", "weight of the job among the jobs of its flow_id that run together: each issues I/O in proportion to its weight, held back (flow_sleep) while ahead of it; 0: no flow control", 0, 1000, func(j *Job) *int { return &j.Flow }),
@@ -738,7 +741,6 @@ var refusedOptions = map[string]string{
 	"replay_scale":                  "not implemented: read_iolog replays each I/O as logged (replay_redirect and replay_no_stall are honoured)",
 	"replay_skip":                   "not implemented: read_iolog replays each I/O as logged (replay_redirect and replay_no_stall are honoured)",
 	"replay_time_scale":             "not implemented: read_iolog replays each I/O as logged (replay_redirect and replay_no_stall are honoured)",
-	"offset_align":                  "not implemented: offset_increment's offsets are aligned to the smallest block size",
 	"opendir":                       "not implemented: name the files (filename, directory, nrfiles)",
 	"profile":                       "not implemented: fio's built-in profiles",
 	"bs_is_seq_rand":                "not implemented: bs's values apply to reads and writes, not to sequential and random I/O",
@@ -847,7 +849,7 @@ var noEffectValues = map[string][]string{
 	"file_append":        {"0"},
 	"ignore_zone_limits": {"0"}, "io_submit_mode": {"inline"}, "job_max_open_zones": {"0"},
 	"latency_run": {"0"}, "lockfile": {"none"}, "lockmem": {"0"}, "max_open_zones": {"0"},
-	"nowait": {"0"}, "offset_align": {"0"}, "pre_read": {"0"}, "read_beyond_wp": {"0"},
+	"nowait": {"0"}, "pre_read": {"0"}, "read_beyond_wp": {"0"},
 	"read_iolog_chunked": {"0"}, "rw_sequencer": {"sequential"},
 	"serialize_overlap": {"0"}, "thinktime_blocks_type": {"complete"}, "thinktime_iotime": {"0"},
 	"unlink_each_loop": {"0"}, "verify_async": {"0"},

@@ -190,12 +190,24 @@ func TestParityRanges(t *testing.T) {
 			t.Errorf("offset_increment=25%% written as %q", kv[1])
 		}
 	}
-	j.ResolvePct(8<<20 + 4096) // rounded down to the block size, as fio aligns it
-	if j.OffsetIncrement != 2<<20+0 {
-		t.Errorf("offset_increment=25%% of 8 MiB + 4 KiB: %d, want %d", j.OffsetIncrement, 2<<20)
+	// Rounded up to the block size, as fio aligns it: fio 3.33's clone 1
+	// of this job on a device of 8 MiB + 4 KiB reads first at 2113536
+	// (write_iolog), 25% being 2098176.
+	const want = 2<<20 + 16<<10
+	j.ResolvePct(8<<20 + 4096)
+	if j.OffsetIncrement != want {
+		t.Errorf("offset_increment=25%% of 8 MiB + 4 KiB: %d, want %d", j.OffsetIncrement, want)
 	}
-	if g := NewGenerator(j, 1, 8<<20); g.Base() != 2<<20 {
-		t.Errorf("offset_increment=25%%: clone 1 starts at %d, want %d", g.Base(), 2<<20)
+	if g := NewGenerator(j, 1, 8<<20+4096); g.Base() != want {
+		t.Errorf("offset_increment=25%%: clone 1 starts at %d, want %d", g.Base(), want)
+	}
+	// offset_align rounds them up to itself instead.
+	k, err := parseOne(t, "bs=16k\noffset=33%\noffset_align=1m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.ResolvePct(64 << 20); k.Offset != 22<<20 {
+		t.Errorf("offset=33%% of 64 MiB with offset_align=1m: %d, want %d (fio 3.33's)", k.Offset, 22<<20)
 	}
 	if j, err := parseOne(t, "startdelay=2s\noffset_increment=64k"); err != nil || j.StartDelay != 2e9 || j.OffsetIncrement != 64<<10 {
 		t.Errorf("startdelay=2s offset_increment=64k: %v", err)

@@ -65,6 +65,7 @@ type Generator struct {
 	// bytes done in it.
 	zoned                         bool
 	zoneSize, zoneRange, zoneSkip uint64
+	zoneEnd                       uint64 // where zones wrap: the target's end, from base
 	zoneStart, zoneDone           uint64
 	rng                           *rand.Rand
 	pos                           [2]uint64
@@ -106,6 +107,9 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 		g.span = j.Size
 	}
 	g.span = g.span / g.unit * g.unit
+	// Zones march on past size, which bounds only the bytes moved, to the
+	// target's end (fio's strided zones move the region itself).
+	g.zoneEnd = (targetBytes - g.base) / g.unit * g.unit
 	seed := j.RandSeed + uint64(jobIndex)*0x9e3779b97f4a7c15
 	if !j.RandRepeat {
 		seed ^= uint64(time.Now().UnixNano())
@@ -147,6 +151,15 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 
 // Span returns the region's length in bytes; Base its start.
 func (g *Generator) Span() uint64 { return g.span }
+
+// Reach returns how far from Base the generator's I/O can go: its span,
+// or with strided zones the target's end (zones go past the span).
+func (g *Generator) Reach() uint64 {
+	if g.zoned {
+		return g.zoneEnd
+	}
+	return g.span
+}
 
 // PassBytes returns the bytes one pass over the region transfers: its
 // span, except for a sequential read, write or trim that skips (rw=read:N
@@ -237,9 +250,10 @@ func (g *Generator) Next() IO {
 
 // nextZoned is Next for zonemode=strided: a random or the next sequential
 // offset within the current zone, moving to the next zone (zonerange +
-// zoneskip on, wrapping at the end of the region) after zonesize bytes.
+// zoneskip on, past the region's size as fio's zones go, wrapping at the
+// target's end) after zonesize bytes.
 func (g *Generator) nextZoned(size uint64, d int, write, trim bool) IO {
-	zone := min(g.zoneRange, g.span-min(g.zoneStart, g.span))
+	zone := min(g.zoneRange, g.zoneEnd-min(g.zoneStart, g.zoneEnd))
 	size = min(size, zone)
 	var off uint64
 	if g.rw.Random() {
@@ -257,7 +271,7 @@ func (g *Generator) nextZoned(size uint64, d int, write, trim bool) IO {
 	if g.zoneDone >= g.zoneSize {
 		g.zoneDone, g.pos = 0, [2]uint64{}
 		g.zoneStart += g.zoneRange + g.zoneSkip
-		if g.zoneStart+size > g.span {
+		if g.zoneStart+size > g.zoneEnd {
 			g.zoneStart = 0
 		}
 	}

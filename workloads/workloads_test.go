@@ -1039,16 +1039,24 @@ func TestStridedZones(t *testing.T) {
 			t.Fatalf("I/O %d at %d, want %d", i, io.Offset, w)
 		}
 	}
+	// Zones go on past size (16m) to the target's end (64m), size bounding
+	// only the bytes moved, as fio's do (its write_iolog of such jobs).
+	past := false
 	for range 100 {
-		if io := g.Next(); io.Offset >= 16<<20 || (io.Offset/(1<<20))%2 != 0 || io.Offset%(1<<20) >= 8192 {
+		io := g.Next()
+		if io.Offset >= 64<<20 || (io.Offset/(1<<20))%2 != 0 || io.Offset%(1<<20) >= 8192 {
 			t.Fatalf("sequential zoned I/O at %d", io.Offset)
 		}
+		past = past || io.Offset >= 16<<20
+	}
+	if !past {
+		t.Error("no zone past size")
 	}
 	j = genJob(t, "rw=randread\nbs=4k\nsize=16m\nzonemode=strided\nzonesize=64k\nzonerange=2m\n")
 	g = NewGenerator(&j, 0, 64<<20)
 	for i := range 160 {
 		io := g.Next()
-		zone := uint64(i/16) % 8 // 16 I/Os of 4k per 64k zonesize, 8 zones of 2m
+		zone := uint64(i/16) % 32 // 16 I/Os of 4k per 64k zonesize, 32 zones of 2m in 64m
 		if io.Offset < zone*2<<20 || io.Offset >= (zone+1)*2<<20 {
 			t.Fatalf("random I/O %d at %d, outside zone %d", i, io.Offset, zone)
 		}

@@ -1128,7 +1128,7 @@ func (w *worker) start() error {
 			gens[k] = sliceGenerator(s.fileJob(fi), w.idx, s.sizes[fi])
 		}
 		if j.Verify != "" && j.DoVerify && j.RW.Writes() {
-			w.written = append(w.written, newBlockSet(gens[k].Base(), gens[k].Span(), j.MinBS()))
+			w.written = append(w.written, newBlockSet(gens[k].Base(), gens[k].Reach(), j.MinBS()))
 		}
 	}
 	w.gen = workloads.NewFileGen(j, w.idx, gens)

@@ -244,3 +244,66 @@ func ioCounts(t *testing.T, out string) (reads, writes uint64) {
 	}
 	return doc.Jobs[0].Read.TotalIOs, doc.Jobs[0].Write.TotalIOs
 }
+
+// TestIOSequenceMatchesFio: for patterns with nothing random in them, the
+// I/O iobench issues is fio's, offset for offset: both record it with
+// write_iolog and the read, write, trim and flush lines must be the same
+// (the flushes' offsets aside: fio writes the last write's there).
+func TestIOSequenceMatchesFio(t *testing.T) {
+	fio, err := exec.LookPath("fio")
+	if err != nil {
+		t.Skip("fio not installed (make deps installs it)")
+	}
+	dir := t.TempDir()
+	target := filepath.Join(dir, "t.img")
+	if err := os.WriteFile(target, make([]byte, 64<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ios := func(path string) []string {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, l := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(l); len(f) == 5 {
+				if f[2] == "sync" || f[2] == "datasync" {
+					f[3] = "-"
+				}
+				out = append(out, strings.Join(f[2:], " "))
+			}
+		}
+		return out
+	}
+	for _, opts := range []string{
+		"--rw=read --bs=4k --size=64k",
+		"--rw=write --bs=4k --size=64k --offset=1m",
+		"--rw=read:8k --bs=4k --size=64k",
+		"--rw=write:12k --bs=4k --size=128k",
+		"--rw=read --bs=4k --size=64k --loops=2",
+		"--rw=read --bs=4k --size=32k --io_size=96k",
+		"--rw=read --bs=4k --size=64k --number_ios=5",
+		"--rw=read --bs=4k --size=10% --offset=33%",
+		"--rw=read --bs=16k --size=64k --offset=33% --offset_align=1m",
+		"--rw=read --bs=4k --size=64k --zonemode=strided --zonesize=16k --zoneskip=16k",
+		"--rw=read --bs=4k --size=64k --zonemode=strided --zonerange=32k --zonesize=8k",
+		"--rw=read --bs=4k --size=128k --zonemode=strided --zonesize=16k --zoneskip=16m",
+		"--rw=write --bs=4k --size=64k --fsync=4",
+		"--rw=write --bs=4k --size=64k --fdatasync=3",
+	} {
+		fl, il := filepath.Join(dir, "fio.log"), filepath.Join(dir, "iobench.log")
+		os.Remove(fl) // fio appends to a log that exists
+		args := append([]string{"--name=p", "--filename=" + target}, strings.Fields(opts)...)
+		if out, err := exec.Command(fio, append(args, "--ioengine=io_uring", "--direct=1", "--write_iolog="+fl, "--output-format=terse")...).CombinedOutput(); err != nil {
+			t.Fatalf("fio %s: %v: %s", opts, err, out)
+		}
+		if code, _, errOut := run(t, append(args, "--write_iolog="+il, "--output-format=terse")...); code != 0 {
+			t.Fatalf("iobench %s: exit %d: %s", opts, code, errOut)
+		}
+		if f, i := ios(fl), ios(il); strings.Join(f, "\n") != strings.Join(i, "\n") {
+			t.Errorf("%s: fio issued %d I/Os, iobench %d, not the same:\nfio     %v\niobench %v", opts, len(f), len(i), firstOf(f, 8), firstOf(i, 8))
+		}
+	}
+}
+
+func firstOf(s []string, n int) []string { return s[:min(n, len(s))] }

@@ -1828,6 +1828,9 @@ func (w *worker) closeSyncs() error {
 		}
 		r := &w.reqs[0]
 		r.File, r.Sync = w.files[0], engine.Fsync
+		if w.iolog != nil {
+			w.iolog.issued(time.Now(), 0, r)
+		}
 		if err := w.q.Submit(r); err != nil {
 			return err
 		}

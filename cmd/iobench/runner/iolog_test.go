@@ -290,6 +290,10 @@ func TestIOSequenceMatchesFio(t *testing.T) {
 		"--rw=read --bs=4k --size=128k --zonemode=strided --zonesize=16k --zoneskip=16m",
 		"--rw=write --bs=4k --size=64k --fsync=4",
 		"--rw=write --bs=4k --size=64k --fdatasync=3",
+		"--rw=write --bs=4k --size=32k --end_fsync=1",
+		"--rw=write --bs=4k --size=32k --fsync_on_close=1",
+		"--rw=randread --percentage_random=0 --bs=4k --size=64k",
+		"--rw=read --bs=4k --size=64k --number_ios=20 --loops=3",
 	} {
 		fl, il := filepath.Join(dir, "fio.log"), filepath.Join(dir, "iobench.log")
 		os.Remove(fl) // fio appends to a log that exists

@@ -270,12 +270,21 @@ func TestIOSequenceMatchesFio(t *testing.T) {
 				if f[2] == "sync" || f[2] == "datasync" {
 					f[3] = "-"
 				}
-				out = append(out, strings.Join(f[2:], " "))
+				out = append(out, strings.Join(f[1:], " "))
 			}
 		}
 		return out
 	}
+	files := filepath.Join(dir, "files")
+	if err := os.Mkdir(files, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for _, opts := range []string{
+		// Several files, laid out by each tool in the directory.
+		"@--directory=" + files + " --nrfiles=2 --rw=write --bs=4k --size=64k",
+		"@--directory=" + files + " --nrfiles=3 --rw=write --bs=4k --size=96k --file_service_type=sequential",
+		"@--directory=" + files + " --nrfiles=2 --rw=write --bs=4k --size=64k --file_service_type=roundrobin:2",
+		"@--filename=" + filepath.Join(files, "a") + ":" + filepath.Join(files, "b") + " --rw=write --bs=4k --size=64k",
 		"--rw=read --bs=4k --size=64k",
 		"--rw=write --bs=4k --size=64k --offset=1m",
 		"--rw=read:8k --bs=4k --size=64k",
@@ -298,9 +307,23 @@ func TestIOSequenceMatchesFio(t *testing.T) {
 		fl, il := filepath.Join(dir, "fio.log"), filepath.Join(dir, "iobench.log")
 		os.Remove(fl) // fio appends to a log that exists
 		args := append([]string{"--name=p", "--filename=" + target}, strings.Fields(opts)...)
+		own, hasOwn := strings.CutPrefix(opts, "@")
+		if hasOwn { // the job names its own files, made afresh for each tool
+			args = append([]string{"--name=p"}, strings.Fields(own)...)
+		}
+		clean := func() {
+			if hasOwn {
+				ents, _ := os.ReadDir(files)
+				for _, e := range ents {
+					os.Remove(filepath.Join(files, e.Name()))
+				}
+			}
+		}
+		clean()
 		if out, err := exec.Command(fio, append(args, "--ioengine=io_uring", "--direct=1", "--write_iolog="+fl, "--output-format=terse")...).CombinedOutput(); err != nil {
 			t.Fatalf("fio %s: %v: %s", opts, err, out)
 		}
+		clean()
 		if code, _, errOut := run(t, append(args, "--write_iolog="+il, "--output-format=terse")...); code != 0 {
 			t.Fatalf("iobench %s: exit %d: %s", opts, code, errOut)
 		}

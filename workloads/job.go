@@ -298,6 +298,16 @@ type Job struct {
 	// ReplayNoStall, as fast as the depth allows rather than on time.
 	ReadIOLog, ReplayRedirect string
 	ReplayNoStall             bool
+	// ReplaySkip is the set of a replayed log's actions left out
+	// (replay_skip: ReplaySkipRead and the others). ReplayScale divides
+	// each logged offset (replay_scale; 0 and 1: none) and ReplayAlign
+	// then rounds it down to a multiple of itself (replay_align, a power
+	// of two; 0: none). ReplayTimeScale is the pace of a version 3 log's
+	// times, in percent (replay_time_scale: 200 replays twice as fast).
+	ReplaySkip      uint8
+	ReplayScale     uint64
+	ReplayAlign     uint64
+	ReplayTimeScale int
 	// WriteIOLog names the file the job records its issued I/O in, in
 	// fio's iolog format version 3 (write_iolog).
 	WriteIOLog string
@@ -383,9 +393,9 @@ func NewJob(name string) Job {
 		BWAvgTime: 500 * time.Millisecond, IOPSAvgTime: 500 * time.Millisecond, ClatPercentiles: true,
 		Logs:    Logs{PerJob: true},
 		NrFiles: 1, FileService: FileService{Kind: "roundrobin", N: 1}, AllowFileCreate: true, Fallocate: "native",
-		RateCycle: time.Second,
-		Prio:      IOPrio{Class: -1, Level: -1, CmdClass: [2]int{PrioClassRT, PrioClassRT}},
-		SS:        SteadyState{Mode: "iops_slope", Limit: 0.01, Pct: true},
+		RateCycle: time.Second, ReplayScale: 1, ReplayTimeScale: 100,
+		Prio: IOPrio{Class: -1, Level: -1, CmdClass: [2]int{PrioClassRT, PrioClassRT}},
+		SS:   SteadyState{Mode: "iops_slope", Limit: 0.01, Pct: true},
 	}
 }
 
@@ -745,8 +755,11 @@ func (j *Job) Validate() error {
 		case j.IOEngine == "null":
 			bad("read_iolog with ioengine=null: a replay needs the log's files")
 		}
-	} else if j.ReplayRedirect != "" || j.ReplayNoStall {
-		bad("replay_redirect and replay_no_stall need read_iolog")
+	} else if j.ReplayRedirect != "" || j.ReplayNoStall || j.ReplaySkip != 0 || j.ReplayScale > 1 || j.ReplayAlign != 0 || j.ReplayTimeScale != 100 {
+		bad("replay_redirect, replay_no_stall, replay_skip, replay_scale, replay_align and replay_time_scale need read_iolog")
+	}
+	if j.ReplayAlign&(j.ReplayAlign-1) != 0 {
+		bad("replay_align=%d: want a power of two (fio masks the offset's low bits with it)", j.ReplayAlign)
 	}
 	if j.FillDevice {
 		// fill_device overrides size wherever it stands: the job covers

@@ -557,6 +557,16 @@ var options = []Option{
 	boolOption("replay_no_stall", "bool", "", "read_iolog: replay each I/O as soon as the depth allows, not at its time in the log", kindBool, func(j *Job) *bool { return &j.ReplayNoStall }),
 	{Name: "replay_redirect", Arg: "file", Help: "read_iolog: send the I/O of every file the log names to this one instead", kind: kindString,
 		set: func(j *Job, v string) error { j.ReplayRedirect = v; return nil }, get: func(j *Job) string { return j.ReplayRedirect }},
+	{Name: "replay_skip", Arg: "list", Help: "read_iolog: leave out the log's actions of these kinds, a comma-separated list of read, write, trim and sync (as in fio, sync leaves datasync in); a log with trims, which iobench does not replay, runs with trim among them", kind: kindString,
+		set: func(j *Job, v string) (err error) { j.ReplaySkip, err = parseReplaySkip(v); return },
+		get: func(j *Job) string { return replaySkipString(j.ReplaySkip) }},
+	{Name: "replay_scale", Arg: "n", Default: "1", Help: "read_iolog: divide each logged offset by n (0 or 1: as logged), before replay_align", kind: kindInt,
+		set: func(j *Job, v string) (err error) { j.ReplayScale, err = j.parseSize(v); return },
+		get: func(j *Job) string { return strconv.FormatUint(j.ReplayScale, 10) }},
+	{Name: "replay_align", Arg: "size", Default: "0", Help: "read_iolog: round each logged offset (after replay_scale) down to a multiple of this power of two; 0: as logged", kind: kindSize,
+		set: func(j *Job, v string) (err error) { j.ReplayAlign, err = j.parseSize(v); return },
+		get: func(j *Job) string { return sizeString(j.ReplayAlign) }},
+	intOption("replay_time_scale", "percent", "100", "read_iolog: the pace of a version 3 log's times, in percent: 200 replays twice as fast, 50 at half speed (version 2 waits are kept as logged, as in fio)", 1, math.MaxInt32, func(j *Job) *int { return &j.ReplayTimeScale }),
 	{Name: "write_iolog", Arg: "file", Help: "record the job's issued I/O in file, in fio's iolog format (version 3: times in µs), which fio replays with read_iolog", kind: kindString,
 		set: func(j *Job, v string) error { j.WriteIOLog = v; return nil }, get: func(j *Job) string { return j.WriteIOLog }},
 	{Name: "ss", Arg: "mode:limit[%]", Default: "iops_slope:0.01%", Help: "steady-state criterion, with ss_dur: iops or bw (every sample of the last ss_dur within limit of their mean), iops_slope or bw_slope (their least-squares slope per second within limit of 0); limit in IOPS or bytes/s (bw: a size, 10M), or with % a percentage of the mean", kind: kindString,
@@ -737,10 +747,6 @@ var refusedOptions = map[string]string{
 	"merge_blktrace_iters":          "not implemented: merging blktrace traces (read_iolog replays fio's text iologs)",
 	"merge_blktrace_scalars":        "not implemented: merging blktrace traces (read_iolog replays fio's text iologs)",
 	"read_iolog_chunked":            "not implemented: read_iolog reads the whole log before the job starts",
-	"replay_align":                  "not implemented: read_iolog replays each I/O as logged (replay_redirect and replay_no_stall are honoured)",
-	"replay_scale":                  "not implemented: read_iolog replays each I/O as logged (replay_redirect and replay_no_stall are honoured)",
-	"replay_skip":                   "not implemented: read_iolog replays each I/O as logged (replay_redirect and replay_no_stall are honoured)",
-	"replay_time_scale":             "not implemented: read_iolog replays each I/O as logged (replay_redirect and replay_no_stall are honoured)",
 	"opendir":                       "not implemented: name the files (filename, directory, nrfiles)",
 	"profile":                       "not implemented: fio's built-in profiles",
 	"bs_is_seq_rand":                "not implemented: bs's values apply to reads and writes, not to sequential and random I/O",
@@ -1948,4 +1954,40 @@ func timeString(d time.Duration) string {
 		}
 	}
 	return d.String() // negative: not a time any option takes
+}
+
+// The kinds of a replayed log's actions replay_skip leaves out
+// (Job.ReplaySkip).
+const (
+	ReplaySkipRead uint8 = 1 << iota
+	ReplaySkipWrite
+	ReplaySkipTrim
+	ReplaySkipSync
+)
+
+var replaySkipNames = []string{"read", "write", "trim", "sync"}
+
+// parseReplaySkip reads replay_skip's comma-separated list of action
+// kinds.
+func parseReplaySkip(v string) (uint8, error) {
+	var mask uint8
+	for _, k := range strings.Split(v, ",") {
+		k = strings.TrimSpace(k)
+		i := slices.Index(replaySkipNames, k)
+		if i < 0 {
+			return 0, fmt.Errorf("%q: want a comma-separated list of read, write, trim and sync", k)
+		}
+		mask |= 1 << i
+	}
+	return mask, nil
+}
+
+func replaySkipString(mask uint8) string {
+	var names []string
+	for i, n := range replaySkipNames {
+		if mask&(1<<i) != 0 {
+			names = append(names, n)
+		}
+	}
+	return strings.Join(names, ",")
 }

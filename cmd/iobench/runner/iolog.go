@@ -126,7 +126,12 @@ type replayEntry struct {
 // times in µs (version 3), actions add, open, close, read, write, sync,
 // datasync and (version 2) wait. It refuses what iobench does not replay
 // (trims, blktrace binaries) and malformed lines, naming the line.
-func parseReplayLog(path string) (*replayLog, error) {
+//
+// The job's replay options apply as fio applies them: replay_skip leaves
+// out the actions it names, replay_scale divides each offset and
+// replay_align then rounds it down, and replay_time_scale paces a version
+// 3 log's times (a version 2 log's waits stay as logged).
+func parseReplayLog(path string, j *workloads.Job) (*replayLog, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read_iolog: %w", err)
@@ -162,6 +167,9 @@ func parseReplayLog(path string) (*replayLog, error) {
 			if err != nil {
 				return nil, bad("the first field is not a time in µs")
 			}
+			if j.ReplayTimeScale != 100 {
+				us = uint64(float64(us) * 100 / float64(j.ReplayTimeScale))
+			}
 			at, f = time.Duration(us)*time.Microsecond, f[1:]
 		}
 		if len(f) != 2 && len(f) != 4 {
@@ -182,6 +190,9 @@ func parseReplayLog(path string) (*replayLog, error) {
 			if err1 != nil || err2 != nil {
 				return nil, bad("offset and length are not whole numbers")
 			}
+		}
+		if j.ReplaySkip&replaySkipBit(action) != 0 {
+			continue
 		}
 		e := replayEntry{at: at, file: fi, off: off, length: length}
 		switch action {
@@ -206,7 +217,7 @@ func parseReplayLog(path string) (*replayLog, error) {
 			}
 			l.writes = true
 		case "trim":
-			return nil, bad("trims are not replayed by iobench (reads, writes and flushes are)")
+			return nil, bad("trims are not replayed by iobench (reads, writes and flushes are); replay_skip=trim leaves them out")
 		default:
 			return nil, bad("unknown action %q", action)
 		}
@@ -215,6 +226,14 @@ func parseReplayLog(path string) (*replayLog, error) {
 		}
 		if e.sync == engine.NoSync && e.length == 0 {
 			return nil, bad("an I/O of 0 bytes")
+		}
+		if e.sync == engine.NoSync {
+			if j.ReplayScale > 1 {
+				e.off /= j.ReplayScale
+			}
+			if j.ReplayAlign > 0 {
+				e.off &^= j.ReplayAlign - 1
+			}
 		}
 		if version == 2 {
 			e.at = waited
@@ -226,6 +245,23 @@ func parseReplayLog(path string) (*replayLog, error) {
 		return nil, fmt.Errorf("read_iolog: %s holds no read or write to replay", path)
 	}
 	return l, nil
+}
+
+// replaySkipBit is the replay_skip kind (Job.ReplaySkip) of a logged
+// action; 0 for those replay_skip cannot name (datasync among them, as
+// in fio).
+func replaySkipBit(action string) uint8 {
+	switch action {
+	case "read":
+		return workloads.ReplaySkipRead
+	case "write":
+		return workloads.ReplaySkipWrite
+	case "trim":
+		return workloads.ReplaySkipTrim
+	case "sync":
+		return workloads.ReplaySkipSync
+	}
+	return 0
 }
 
 func firstN(s string, n int) string {
@@ -246,7 +282,7 @@ func prepareReplays(jobs []workloads.Job) ([]*replayLog, error) {
 		if j.ReadIOLog == "" {
 			continue
 		}
-		l, err := parseReplayLog(j.ReadIOLog)
+		l, err := parseReplayLog(j.ReadIOLog, j)
 		if err != nil {
 			return nil, fmt.Errorf("job %q: %w", j.Name, err)
 		}

@@ -229,6 +229,121 @@ func TestReadIOLogRefusals(t *testing.T) {
 	}
 }
 
+// TestReadIOLogReplayOptions: replay_scale divides each logged offset and
+// replay_align rounds it down, as fio 3.33 does (its debug output lists
+// the I/O it takes from the log); replay_skip leaves out the kinds it
+// names, as newer fio does (3.33 applies it to blktrace replays only);
+// replay_time_scale paces a version 3 log's times.
+func TestReadIOLogReplayOptions(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "t.img")
+	if err := os.WriteFile(target, make([]byte, 8<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in := filepath.Join(dir, "in.log")
+	lines := []string{"fio version 2 iolog", target + " add", target + " open"}
+	for i, a := range []string{"read 1052672 4096", "write 16384 8192", "trim 65536 4096", "sync 0 0", "datasync 0 0",
+		"read 3145728 4096", "write 700416 4096", "read 7340032 16384", "write 24576 4096"} {
+		lines = append(lines, target+" "+a)
+		if i == 4 {
+			lines = append(lines, target+" wait 200 0")
+		}
+	}
+	lines = append(lines, target+" close")
+	if err := os.WriteFile(in, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// replayed runs the log with opts and returns what the replay issued,
+	// from its own write_iolog: "action offset length" per I/O.
+	replayed := func(opts ...string) []string {
+		t.Helper()
+		rec := filepath.Join(dir, "rec.log")
+		os.Remove(rec)
+		args := append([]string{"--name=r", "--read_iolog=" + in, "--replay_no_stall=1", "--write_iolog=" + rec, "--output-format=terse"}, opts...)
+		if code, _, errOut := run(t, args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", opts, code, errOut)
+		}
+		b, err := os.ReadFile(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, l := range strings.Split(string(b), "\n")[1:] {
+			if f := strings.Fields(l); len(f) == 5 {
+				out = append(out, strings.Join(f[2:], " "))
+			}
+		}
+		return out
+	}
+
+	want := []string{"read 344064 4096", "write 0 8192", "sync 0 0", "datasync 0 0", "read 1048576 4096",
+		"write 229376 4096", "read 2441216 16384", "write 8192 4096"}
+	scaled := replayed("--replay_skip=trim", "--replay_scale=3", "--replay_align=8k")
+	if strings.Join(scaled, ",") != strings.Join(want, ",") {
+		t.Errorf("replay_scale=3, replay_align=8k:\n got %q\nwant %q", scaled, want)
+	}
+	if got, want := replayed("--replay_skip=read,sync,trim"), []string{"write 16384 8192", "datasync 0 0", "write 700416 4096", "write 24576 4096"}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("replay_skip=read,sync,trim (datasync stays, as in fio):\n got %q\nwant %q", got, want)
+	}
+
+	// fio 3.33 as the oracle for scale and align: its debug output names
+	// each I/O it takes from the log (it cannot record a replay with
+	// write_iolog). It drops the trim line itself ("bad ddir").
+	if fio, err := exec.LookPath("fio"); err == nil {
+		out, err := exec.Command(fio, "--name=r", "--read_iolog="+in, "--replay_no_stall=1", "--replay_scale=3", "--replay_align=8192",
+			"--ioengine=io_uring", "--direct=1", "--output-format=terse", "--debug=io").CombinedOutput()
+		if err != nil {
+			t.Fatalf("fio: %v: %s", err, out)
+		}
+		var fioIOs, ours []string
+		for _, l := range strings.Split(string(out), "\n") {
+			if _, rest, ok := strings.Cut(l, "iolog: get "); ok {
+				f := strings.SplitN(rest, "/", 3)
+				fioIOs = append(fioIOs, f[0]+" "+f[1])
+			}
+		}
+		for _, a := range scaled {
+			ours = append(ours, a[strings.IndexByte(a, ' ')+1:])
+		}
+		if strings.Join(fioIOs, ",") != strings.Join(ours, ",") {
+			t.Errorf("offset and length of each I/O:\n fio %q\n iobench %q", fioIOs, ours)
+		}
+	} else {
+		t.Log("fio not installed (make deps installs it): scale and align checked against the expected offsets only")
+	}
+
+	// replay_time_scale=300 replays a log of 0.9 s in 0.3 s.
+	v3 := filepath.Join(dir, "v3.log")
+	if err := os.WriteFile(v3, []byte("fio version 3 iolog\n0 "+target+" add\n100 "+target+" read 0 4096\n450000 "+target+
+		" read 4096 4096\n900000 "+target+" read 8192 4096\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if code, out, errOut := run(t, "--name=r", "--read_iolog="+v3, "--replay_time_scale=300", "--output-format=json"); code != 0 {
+		t.Fatalf("replay_time_scale: exit %d: %s", code, errOut)
+	} else if r, _ := ioCounts(t, out); r != 3 {
+		t.Errorf("replay_time_scale: %d reads, want 3", r)
+	}
+	if took := time.Since(start); took < 250*time.Millisecond || took > 700*time.Millisecond {
+		t.Errorf("replay_time_scale=300: a log of 0.9 s replayed in %v, want about 0.3 s", took)
+	}
+
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--read_iolog=" + in, "--replay_align=3000"}, "want a power of two"},
+		{[]string{"--read_iolog=" + in, "--replay_skip=reads"}, "want a comma-separated list"},
+		{[]string{"--read_iolog=" + in, "--replay_time_scale=0"}, "replay_time_scale"},
+		{[]string{"--filename=" + target, "--replay_scale=2"}, "need read_iolog"},
+		{[]string{"--read_iolog=" + in, "--replay_skip=read,write"}, "trims are not replayed"},
+	} {
+		if code, _, errOut := run(t, append([]string{"--name=r", "--output-format=terse"}, c.args...)...); code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, %s; want 2 and %q", c.args, code, errOut, c.want)
+		}
+	}
+}
+
 // ioCounts returns the reads and writes of the first job of a JSON report.
 func ioCounts(t *testing.T, out string) (reads, writes uint64) {
 	t.Helper()

@@ -308,6 +308,9 @@ type Job struct {
 	ReplayScale     uint64
 	ReplayAlign     uint64
 	ReplayTimeScale int
+	// ExecPrerun and ExecPostrun are shell commands run before the job's
+	// I/O and after it (exec_prerun, exec_postrun).
+	ExecPrerun, ExecPostrun string
 	// WriteIOLog names the file the job records its issued I/O in, in
 	// fio's iolog format version 3 (write_iolog).
 	WriteIOLog string

@@ -170,6 +170,15 @@ type live struct {
 	jobs       atomic.Int32
 }
 
+// failedResult is the result of job j that err stopped before any I/O.
+func failedResult(j workloads.Job, groupID int, err error) JobResult {
+	res := JobResult{Job: j, GroupID: groupID, Clone: -1, Mapper: j.Mapper, Err: err, SyncLat: newHist()}
+	for d := range workloads.NumDirs {
+		res.Dir[d].Slat, res.Dir[d].Clat, res.Dir[d].Lat = newHist(), newHist(), newHist()
+	}
+	return res
+}
+
 // runCtx is what the jobs of a run share.
 type runCtx struct {
 	lv     *live
@@ -203,13 +212,7 @@ func (rc runCtx) stopped() bool {
 // group_reporting. Whatever fails is in the results' Err. stop, when
 // set, stops the job early (exitall).
 func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult {
-	fail := func(err error) []JobResult {
-		res := JobResult{Job: j, GroupID: groupID, Clone: -1, Mapper: j.Mapper, Err: err, SyncLat: newHist()}
-		for d := range workloads.NumDirs {
-			res.Dir[d].Slat, res.Dir[d].Clat, res.Dir[d].Lat = newHist(), newHist(), newHist()
-		}
-		return []JobResult{res}
-	}
+	fail := func(err error) []JobResult { return []JobResult{failedResult(j, groupID, err)} }
 	s, err := openJob(&j, tgt)
 	if err != nil {
 		return fail(err)

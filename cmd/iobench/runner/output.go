@@ -699,7 +699,7 @@ func errnoOf(err error) int {
 	}{
 		{device.ErrReadOnly, unix.EROFS}, {device.ErrInUse, unix.EBUSY}, {device.ErrMounted, unix.EBUSY},
 		{device.ErrPartitioned, unix.EBUSY}, {device.ErrHasSignature, unix.EBUSY}, {device.ErrNotDevice, unix.ENODEV},
-		{device.ErrNoDirectIO, unix.EINVAL}, {workloads.ErrVerify, unix.EILSEQ}, {errNothingMeasured, unix.ENODATA},
+		{device.ErrNoDirectIO, unix.EINVAL}, {workloads.ErrVerify, unix.EILSEQ}, {errNothingMeasured, unix.ENODATA}, {errHookFailed, unix.ECANCELED},
 	} {
 		if errors.Is(err, m.err) {
 			return int(m.errno)

@@ -119,8 +119,15 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 				if jobs[ji].GroupReporting {
 					ss = groupSS[rg[ji]]
 				}
-				results[k] = runJob(jobs[ji], rg[ji], targets[ji], runCtx{lv: lv, stop: stopRG[rg[ji]], abort: &abort, status: board,
-					jobIdx: ji, logs: logs, threadBase: threadBase[ji], ss: ss, flow: jobFlow[ji]})
+				if err := runHook(&jobs[ji], "prerun", jobs[ji].ExecPrerun, stderr); err != nil {
+					results[k] = []JobResult{failedResult(jobs[ji], rg[ji], err)}
+				} else {
+					results[k] = runJob(jobs[ji], rg[ji], targets[ji], runCtx{lv: lv, stop: stopRG[rg[ji]], abort: &abort, status: board,
+						jobIdx: ji, logs: logs, threadBase: threadBase[ji], ss: ss, flow: jobFlow[ji]})
+					if err := runHook(&jobs[ji], "postrun", jobs[ji].ExecPostrun, stderr); err != nil {
+						fmt.Fprintf(stderr, "iobench: job %q: %v\n", jobs[ji].Name, err)
+					}
+				}
 				if err := removeFiles(&jobs[ji], targets[ji]); err != nil {
 					fmt.Fprintf(stderr, "iobench: job %q: unlink: %v\n", jobs[ji].Name, err)
 				}

@@ -1,0 +1,58 @@
+package runner
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestExecPrerunPostrun: exec_prerun runs before the job's I/O and
+// exec_postrun after it, each with its whole output in JOBNAME.WHICH.txt;
+// a failing prerun calls the job off before any I/O (err=125, exit 1)
+// and skips its postrun; a failing postrun is reported on stderr.
+func TestExecPrerunPostrun(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	target := filepath.Join(dir, "t.img")
+	if err := os.WriteFile(target, make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Each command records the target's first bytes: zeros before the
+	// job's writes, the job's pattern after them.
+	peek := "od -An -tx1 -N4 " + target + " | tr -d ' \\n'"
+	code, _, errOut := run(t, "--name=hk", "--filename="+target, "--rw=write", "--bs=4k", "--size=64k", "--buffer_pattern=0xab",
+		"--exec_prerun=echo out; echo err >&2; "+peek+" > pre.txt", "--exec_postrun="+peek+" > post.txt", "--output-format=terse")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for file, want := range map[string]string{"pre.txt": "00000000", "post.txt": "abababab", "hk.prerun.txt": "out\nerr\n", "hk.postrun.txt": ""} {
+		if b, err := os.ReadFile(file); err != nil || string(b) != want {
+			t.Errorf("%s holds %q (%v), want %q", file, b, err, want)
+		}
+	}
+	if !strings.Contains(errOut, "exec_prerun: saving its output in hk.prerun.txt") {
+		t.Errorf("stderr does not say where the prerun's output is: %s", errOut)
+	}
+
+	os.Remove("post.txt")
+	code, out, errOut := run(t, "--name=hk", "--filename="+target, "--rw=write", "--bs=4k", "--size=64k", "--buffer_pattern=0xcd",
+		"--exec_prerun=echo no; exit 3", "--exec_postrun=touch post.txt", "--output-format=normal")
+	if code != 1 || !strings.Contains(out, `err=125 (exec_prerun "echo no; exit 3": the command failed: exit status 3`) {
+		t.Errorf("a failing prerun: exit %d, report:\n%s\nstderr: %s", code, out, errOut)
+	}
+	if b, _ := os.ReadFile(target); b[0] != 0xab {
+		t.Errorf("a failing prerun: the job wrote (first byte %#x)", b[0])
+	}
+	if _, err := os.Stat("post.txt"); err == nil {
+		t.Error("a failing prerun: the postrun ran")
+	}
+	if b, _ := os.ReadFile("hk.prerun.txt"); string(b) != "no\n" {
+		t.Errorf("hk.prerun.txt holds %q", b)
+	}
+
+	code, _, errOut = run(t, "--name=hk", "--filename="+target, "--size=64k", "--exec_postrun=exit 4", "--output-format=terse")
+	if code != 0 || !strings.Contains(errOut, `exec_postrun "exit 4": the command failed: exit status 4`) {
+		t.Errorf("a failing postrun: exit %d (want 0), stderr: %s", code, errOut)
+	}
+}

@@ -168,8 +168,10 @@ type Job struct {
 	TimeBased bool
 	RampTime  time.Duration
 	Direct    bool
-	// Invalidate drops the target's page cache before the job.
+	// Invalidate drops the target's page cache before the job; PreRead
+	// reads the job's part of each file into it instead (pre_read).
 	Invalidate  bool
+	PreRead     bool
 	Dist        Dist
 	NoRandomMap bool
 	// RandomGenerator is fio's random_generator: "lfsr" walks every block

@@ -214,6 +214,11 @@ func (rc runCtx) stopped() bool {
 func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult {
 	fail := func(err error) []JobResult { return []JobResult{failedResult(j, groupID, err)} }
 	s, err := openJob(&j, tgt)
+	if errors.Is(err, errInterrupted) { // a signal during pre_read
+		r := failedResult(j, groupID, nil)
+		r.Interrupted = true
+		return []JobResult{r}
+	}
 	if err != nil {
 		return fail(err)
 	}
@@ -427,8 +432,14 @@ func (b *blockSet) blocks() func(yield func(uint64) bool) {
 // onto its own device (linearFiles).
 func openJob(j *workloads.Job, tgt *jobTarget) (*jobSetup, error) {
 	s := &jobSetup{job: j, tgt: tgt}
-	for _, p := range tgt.paths {
-		if j.Invalidate {
+	for k, p := range tgt.paths {
+		switch {
+		case j.PreRead:
+			if err := preRead(p, tgt.plans[k]); err != nil {
+				s.close()
+				return nil, fmt.Errorf("pre_read: %w", err)
+			}
+		case j.Invalidate:
 			if err := dropCache(p); err != nil {
 				s.close()
 				return nil, fmt.Errorf("invalidate: %w", err)

@@ -1,0 +1,70 @@
+package runner
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestPreRead: pre_read leaves the job's part of its file in the page
+// cache (from offset, size bytes) and nothing else of it, although the
+// job itself reads with direct I/O; without it, invalidate (the default)
+// drops the file's cached pages before the job.
+func TestPreRead(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f") // a disk filesystem's page cache, not tmpfs's
+	b := make([]byte, 4<<20)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	m, err := unix.Mmap(int(f.Fd()), 0, len(b), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(m)
+	// resident returns how many of the file's 4 KiB pages in [lo, hi) are
+	// in the page cache.
+	resident := func(lo, hi int) int {
+		vec := make([]byte, len(b)/4096)
+		if _, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)), uintptr(unsafe.Pointer(&vec[0]))); e != 0 {
+			t.Fatal(e)
+		}
+		n := 0
+		for _, v := range vec[lo/4096 : hi/4096] {
+			n += int(v & 1)
+		}
+		return n
+	}
+	if err := unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED); err != nil {
+		t.Fatal(err)
+	}
+	if n := resident(0, len(b)); n > 16 {
+		t.Skipf("the page cache kept %d pages after FADV_DONTNEED: cannot see what pre_read adds", n)
+	}
+	job := []string{"--name=p", "--filename=" + path, "--rw=randread", "--bs=4k", "--offset=1m", "--size=1m", "--number_ios=4", "--direct=1", "--output-format=terse"}
+	if code, _, errOut := run(t, append(job, "--pre_read=1")...); code != 0 {
+		t.Fatalf("pre_read=1: exit %d: %s", code, errOut)
+	}
+	if in, out := resident(1<<20, 2<<20), resident(0, 1<<20)+resident(2<<20, 4<<20); in != 256 || out > 16 {
+		t.Errorf("after pre_read=1: %d of the job's 256 pages cached (want all), %d of the others (want none)", in, out)
+	}
+	if code, _, errOut := run(t, job...); code != 0 {
+		t.Fatalf("pre_read=0: exit %d: %s", code, errOut)
+	}
+	if n := resident(1<<20, 2<<20); n > 16 {
+		t.Errorf("without pre_read, invalidate left %d of the job's pages cached", n)
+	}
+}

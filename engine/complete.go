@@ -11,7 +11,7 @@ import (
 )
 
 // Completion: each device completion finishes its piece. Short transfers
-// and EAGAIN go back to the front of the backlog; errors fail the request;
+// and EAGAIN (but a NoWait request's) go back to the front of the backlog; errors fail the request;
 // a write's ioend (endWrite, or dropReply for write space that was never
 // written) tells the mapper and moves or drops the write fork. When a
 // request's last piece is done it is delivered to its owner.
@@ -32,7 +32,7 @@ func (q *Queue) complete(c Completion) {
 	switch {
 	case c.Res < 0:
 		errno := syscall.Errno(-c.Res)
-		if errno == syscall.EAGAIN && p.retries < maxAgain {
+		if errno == syscall.EAGAIN && !p.req.NoWait && p.retries < maxAgain {
 			p.retries++
 			q.count(f, cRetries, 1)
 			q.requeue(p)

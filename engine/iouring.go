@@ -91,6 +91,9 @@ func (u *iouring) Queue(op *Op) bool {
 		if op.Async {
 			s.Flags |= uring.SQEAsync
 		}
+		if op.NoWait {
+			s.OpFlags |= uring.RWFNoWait
+		}
 	}
 	if op.FixedFile {
 		s.SetFixedFile()

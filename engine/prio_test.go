@@ -2,12 +2,16 @@ package engine_test
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"runtime"
 	"syscall"
 	"testing"
 
+	"github.com/iobench/iobench/device"
 	"github.com/iobench/iobench/device/looptest"
 	"github.com/iobench/iobench/engine"
+	"github.com/iobench/iobench/engine/mapper"
 	"golang.org/x/sys/unix"
 )
 
@@ -49,9 +53,9 @@ func prioEngine(t *testing.T, ops *[]engine.Op) (*engine.Engine, *engine.File) {
 	})
 }
 
-// TestPrioReachesTheRing: Request.Prio and Request.Async go with each
-// device I/O of the request, all pieces of a split one included, and 0
-// stays 0.
+// TestPrioReachesTheRing: Request.Prio, Request.Async and Request.NoWait
+// go with each device I/O of the request, all pieces of a split one
+// included, and 0 stays 0.
 func TestPrioReachesTheRing(t *testing.T) {
 	var ops []engine.Op
 	e, f := prioEngine(t, &ops)
@@ -65,16 +69,17 @@ func TestPrioReachesTheRing(t *testing.T) {
 		blocks int
 		prio   uint16
 		async  bool
+		nowait bool
 	}{
-		{false, 1, engine.IOPrio(engine.PrioClassRT, 0), false},
-		{true, 1, engine.IOPrio(engine.PrioClassIdle, 0), true},
-		{false, 4, engine.IOPrio(engine.PrioClassBE, 5), true},
-		{true, 3, engine.IOPrio(engine.PrioClassBE, 7), false},
-		{false, 2, 0, false},
+		{false, 1, engine.IOPrio(engine.PrioClassRT, 0), false, true},
+		{true, 1, engine.IOPrio(engine.PrioClassIdle, 0), true, false},
+		{false, 4, engine.IOPrio(engine.PrioClassBE, 5), true, true},
+		{true, 3, engine.IOPrio(engine.PrioClassBE, 7), false, true},
+		{false, 2, 0, false, false},
 	} {
 		ops = ops[:0]
 		buf := e.Buffer(c.blocks * bs)
-		r := &engine.Request{File: f, Offset: 8 * bs, Buf: buf, Write: c.write, Prio: c.prio, Async: c.async}
+		r := &engine.Request{File: f, Offset: 8 * bs, Buf: buf, Write: c.write, Prio: c.prio, Async: c.async, NoWait: c.nowait}
 		if err := q.Submit(r); err != nil {
 			t.Fatal(err)
 		}
@@ -87,8 +92,8 @@ func TestPrioReachesTheRing(t *testing.T) {
 			t.Fatalf("%+v: %d device I/Os queued, want at least %d (the mapper splits every block)", c, len(ops), c.blocks)
 		}
 		for i, op := range ops {
-			if op.Prio != c.prio || op.Async != c.async {
-				t.Errorf("%+v: device I/O %d had priority %#x, async %v", c, i, op.Prio, op.Async)
+			if op.Prio != c.prio || op.Async != c.async || op.NoWait != c.nowait {
+				t.Errorf("%+v: device I/O %d had priority %#x, async %v, nowait %v", c, i, op.Prio, op.Async, op.NoWait)
 			}
 		}
 	}
@@ -163,5 +168,59 @@ func TestAsync(t *testing.T) {
 		if async && runs < reads/4 || !async && runs >= reads/8 {
 			t.Errorf("Async %v: the io-wq workers ran %d times for %d reads", async, runs, reads)
 		}
+	}
+}
+
+// TestNoWait: the kernel honours Request.NoWait (RWF_NOWAIT): a buffered
+// read of pages that are not in the page cache fails with EAGAIN, which
+// the engine hands back without retrying, where the same read without it
+// succeeds (and caches them, so that a NoWait read then succeeds too).
+func TestNoWait(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f") // a disk filesystem: tmpfs's pages are always in memory
+	if err := os.WriteFile(path, make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err := device.Open(path, device.Options{NoDirect: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := unix.Fsync(d.Fd()); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Fadvise(d.Fd(), 0, 0, unix.FADV_DONTNEED); err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.New(engine.Config{Devices: []*device.Device{d}, Mapper: mapper.NewLinear(0, 0, 1<<20), QueueDepth: 8})
+	if err != nil {
+		t.Skipf("io_uring: %v", err)
+	}
+	defer e.Close()
+	f, err := e.Open("f", engine.FileOptions{Size: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := e.Buffer(16 * bs)
+	defer e.PutBuffer(buf)
+	done := make(chan *engine.Request, 1)
+	read := func(nowait bool) error {
+		r := &engine.Request{File: f, Offset: 64 * bs, Buf: buf, NoWait: nowait, Done: done}
+		if err := e.Submit(r); err != nil {
+			t.Fatal(err)
+		}
+		return (<-done).Err
+	}
+	retries := e.Stats().Retries
+	if err := read(true); !errors.Is(err, syscall.EAGAIN) {
+		t.Fatalf("NoWait read of uncached pages: %v, want EAGAIN", err)
+	}
+	if n := e.Stats().Retries - retries; n != 0 {
+		t.Errorf("the engine retried the NoWait read %d times", n)
+	}
+	if err := read(false); err != nil {
+		t.Fatalf("the read without NoWait: %v", err)
+	}
+	if err := read(true); err != nil {
+		t.Errorf("NoWait read of cached pages: %v", err)
 	}
 }

@@ -46,6 +46,12 @@ type Request struct {
 	// its async workers (io-wq, IOSQE_ASYNC) instead of trying them
 	// inline first: what fio's force_async measures.
 	Async bool
+	// NoWait asks the kernel to fail the request's device reads and
+	// writes with EAGAIN (RWF_NOWAIT) rather than block or hand them to
+	// its async workers: a buffered read of pages not in the page cache,
+	// a device whose queue is full. The engine does not retry them: the
+	// EAGAIN is the request's Err, what fio's nowait measures.
+	NoWait bool
 
 	// Callback, when set, is called on the queue's goroutine when the
 	// request completes. It must not block and must not submit to the

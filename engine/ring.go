@@ -59,6 +59,7 @@ type Op struct {
 	UserData  uint64
 	Prio      uint16 // I/O priority of a read or write (Request.Prio)
 	Async     bool   // IOSQE_ASYNC on a read or write (Request.Async)
+	NoWait    bool   // RWF_NOWAIT on a read or write (Request.NoWait)
 	// Sync, when set, makes the op a flush of Fd (no data, no buffer).
 	Sync Sync
 	// Trim, when set, makes the op a discard of [Offset, Offset+Len) of

@@ -65,7 +65,7 @@ func (q *Queue) queueOp(slot uint32, p *piece) bool {
 	*op = Op{
 		Write: p.req.Write, Fd: d.fd, BufIndex: -1,
 		Addr: uintptr(unsafe.Pointer(unsafe.SliceData(buf))), Len: uint32(len(buf)),
-		Offset: p.addr + uint64(p.done), UserData: uint64(slot), Prio: p.req.Prio, Async: p.req.Async,
+		Offset: p.addr + uint64(p.done), UserData: uint64(slot), Prio: p.req.Prio, Async: p.req.Async, NoWait: p.req.NoWait,
 	}
 	p.raw.prep(op)
 	if e.filesRegistered {

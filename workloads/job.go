@@ -295,6 +295,9 @@ type Job struct {
 	// ForceAsync sends every ForceAsync-th read or write to the kernel's
 	// async workers (force_async; 0: none).
 	ForceAsync int
+	// NoWait sends reads and writes with RWF_NOWAIT (nowait): one that
+	// would block fails with EAGAIN.
+	NoWait bool
 	// ReadIOLog names an iolog the job replays instead of drawing its I/O
 	// (read_iolog), on the files it names or on ReplayRedirect; with
 	// ReplayNoStall, as fast as the depth allows rather than on time.

@@ -122,6 +122,10 @@ const (
 // FsyncDatasync makes PrepFsync an fdatasync.
 const FsyncDatasync uint32 = 1 << 0
 
+// RWFNoWait in a read's or write's OpFlags (rw_flags) makes it fail with
+// EAGAIN where it would block (RWF_NOWAIT, preadv2(2)).
+const RWFNoWait uint32 = 0x8
+
 const (
 	offSQRing = 0
 	offCQRing = 0x8000000

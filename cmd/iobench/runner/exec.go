@@ -1604,6 +1604,7 @@ func (w *worker) issue(r *engine.Request) bool {
 	if !w.nextIO(r) {
 		return false
 	}
+	r.NoWait = w.job.NoWait
 	if n := w.job.ForceAsync; n > 0 {
 		// force_async: every nth read or write, as fio counts them.
 		r.Async = false

@@ -857,7 +857,7 @@ var noEffectValues = map[string][]string{
 	"file_append":        {"0"},
 	"ignore_zone_limits": {"0"}, "io_submit_mode": {"inline"}, "job_max_open_zones": {"0"},
 	"latency_run": {"0"}, "lockfile": {"none"}, "lockmem": {"0"}, "max_open_zones": {"0"},
-	"read_beyond_wp": {"0"},
+	"read_beyond_wp":     {"0"},
 	"read_iolog_chunked": {"0"}, "rw_sequencer": {"sequential"},
 	"serialize_overlap": {"0"}, "thinktime_blocks_type": {"complete"}, "thinktime_iotime": {"0"},
 	"unlink_each_loop": {"0"}, "verify_async": {"0"},

@@ -290,7 +290,7 @@ func TestCorruptExtents(t *testing.T) {
 		im.b = bytes.Clone(pristine)
 		it := im.fs(t).groups[0].InodeTable
 		le.PutUint32(im.b[leaf+12+8:], uint32(it)+1)
-		wantErr(t, readAll(im.fs(t), "/frag"), ErrCorrupt, "block map", "file blocks [0,+1) at block "+itoa(int(it)+1), "inode tables")
+		wantErr(t, readAll(im.fs(t), "/frag"), ErrCorrupt, "block map", "file blocks [0,+1) at block "+itoa(int(it)+1), "the inode table of group 0 at blocks ["+itoa(int(it))+",")
 	})
 	t.Run("extent over the group descriptors", func(t *testing.T) {
 		im.b = bytes.Clone(pristine)

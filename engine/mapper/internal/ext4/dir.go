@@ -12,6 +12,9 @@ import (
 // RootIno is the inode number of the root directory.
 const RootIno = 2
 
+// resizeIno is the resize inode, whose blocks are the reserved GDT blocks.
+const resizeIno = 7
+
 // DirEntry is one name in a directory.
 type DirEntry struct {
 	Name string

@@ -12,7 +12,11 @@
 // so a damaged or hostile image gives an error (a *StructError naming the
 // structure and its block, wrapping ErrCorrupt, ErrChecksum or
 // ErrUnsupported), never a panic, an unbounded walk or a read outside the
-// device.
+// device. No file's block map may reach a filesystem metadata block (the
+// superblock and descriptors with their backups, the reserved GDT blocks,
+// the bitmaps, the inode tables, the journal, the quota and orphan files,
+// the resize inode's block, the MMP block): an in-place overwrite of the
+// file would go over them.
 //
 // Refused by name: encryption, compression, casefold, dirdata,
 // journal_dev, needs_recovery (a journal not yet replayed), bigalloc,

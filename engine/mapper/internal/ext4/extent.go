@@ -61,12 +61,14 @@ func (fsys *FS) BlockMap(in *Inode) (ext []Extent, mapBlocks []uint64, err error
 
 // checkBlocks refuses a map that reaches a filesystem block twice, as
 // data of two file blocks or as data and a map block, or that reaches
-// the group descriptors or an inode table: ext4 shares no blocks
-// (shared_blocks is refused). Without it a few hundred bytes of extents
-// naming one run of blocks over and over made a directory read the same
-// blocks up to the filesystem's block count, and a file over an inode
-// table served (and, with in-place overwrite, let a write go over) the
-// filesystem's own metadata.
+// any metadata block (meta.go: superblocks, group descriptors, reserved
+// GDT blocks, bitmaps, inode tables, the journal, ...): ext4 shares no
+// blocks (shared_blocks is refused). Without it a few hundred bytes of
+// extents naming one run of blocks over and over made a directory read
+// the same blocks up to the filesystem's block count, and a file over an
+// inode table served (and, with in-place overwrite, let a write go over)
+// the filesystem's own metadata. Each run is looked up in the merged
+// metadata set by binary search.
 func (w *walker) checkBlocks() error {
 	type run struct {
 		start, len uint64
@@ -96,8 +98,9 @@ func (w *walker) checkBlocks() error {
 		}
 		j := sort.Search(len(meta), func(j int) bool { return meta[j].start+meta[j].len > r.start })
 		if j < len(meta) && meta[j].start < r.start+r.len {
-			return corrupt(w.in.what()+" block map", w.in.Block, "%s overlaps the group descriptors or inode tables at blocks [%d,+%d)",
-				name(r), meta[j].start, meta[j].len)
+			m := w.fs.metaAt(max(r.start, meta[j].start))
+			return corrupt(w.in.what()+" block map", w.in.Block, "%s overlaps %s at blocks [%d,+%d)",
+				name(r), m, m.start, m.len)
 		}
 	}
 	return nil

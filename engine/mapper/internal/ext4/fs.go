@@ -14,9 +14,13 @@ type FS struct {
 	devBytes uint64
 	sb       *Superblock
 	groups   []Group
-	// The group descriptor blocks and inode tables, sorted by start and
-	// merged: never file data or a map block.
+	// Every metadata block (meta.go): the superblock and its backups, the
+	// group descriptors and their backups, the reserved GDT blocks, the
+	// bitmaps, the inode tables, the special inodes' blocks and the MMP
+	// block, sorted by start and merged: never file data or a map block.
 	meta []blockRun
+	// The special inodes' blocks and the MMP block, named, for errors.
+	special []metaRun
 
 	// Directories looked up in, by inode: name -> inode number, so that
 	// resolving every name of a large directory reads it once.
@@ -28,7 +32,8 @@ type FS struct {
 const maxCachedDirs = 64
 
 // Open reads and checks the superblock and every group descriptor of the
-// filesystem on r, a device of devBytes bytes. Nothing it reads later is
+// filesystem on r, a device of devBytes bytes, and the block maps of the
+// journal and the other special inodes, to know every metadata block. Nothing it reads later is
 // trusted either: every address is checked against the filesystem and the
 // device before it is read.
 func Open(r io.ReaderAt, devBytes uint64) (*FS, error) {
@@ -43,6 +48,9 @@ func Open(r io.ReaderAt, devBytes uint64) (*FS, error) {
 	}
 	fs.sb = sb
 	if err := fs.readGroups(); err != nil {
+		return nil, err
+	}
+	if err := fs.buildMeta(); err != nil {
 		return nil, err
 	}
 	return fs, nil

@@ -221,6 +221,7 @@ func TestImages(t *testing.T) {
 			fsys, _ := openImage(t, img)
 			t.Logf("block size %d, features %s", fsys.BlockSize(), fsys.Superblock().Features())
 			checkTree(t, fsys, src)
+			checkMeta(t, fsys, img)
 		})
 	}
 }

@@ -42,7 +42,10 @@ const (
 
 // Feature bits (superblock s_feature_compat, _incompat, _ro_compat).
 const (
+	compatHasJournal   = 0x4
+	compatResizeInode  = 0x10
 	compatSparseSuper2 = 0x200
+	compatOrphanFile   = 0x1000
 
 	incompatCompression = 0x1
 	incompatFiletype    = 0x2
@@ -147,6 +150,17 @@ type Superblock struct {
 	BackupBGs       [2]uint32
 	ChecksumSeed    uint32
 	Checksum        uint32
+
+	// Where the metadata outside the groups' descriptors lives: the
+	// blocks reserved after the group descriptors for online resize, the
+	// journal's inode (0 without has_journal or with an external journal),
+	// the MMP block (mmp), the quota files (quota, project) and the orphan
+	// file (orphan_file); 0 when the feature is off.
+	ReservedGDTBlocks uint16
+	JournalInum       uint32
+	MMPBlock          uint64
+	QuotaInums        [3]uint32 // user, group, project
+	OrphanFileInum    uint32
 }
 
 // BlockSize returns the block size in bytes.
@@ -190,6 +204,23 @@ func ParseSuperblock(b []byte, devBytes uint64) (*Superblock, error) {
 		BackupBGs:       [2]uint32{le.Uint32(b[0x24c:]), le.Uint32(b[0x250:])},
 		ChecksumSeed:    le.Uint32(b[0x270:]),
 		Checksum:        le.Uint32(b[0x3fc:]),
+
+		ReservedGDTBlocks: le.Uint16(b[0xce:]),
+	}
+	if s.FeatureCompat&compatHasJournal != 0 {
+		s.JournalInum = le.Uint32(b[0xe0:])
+	}
+	if s.FeatureIncompat&incompatMMP != 0 {
+		s.MMPBlock = le.Uint64(b[0x168:])
+	}
+	if s.FeatureRoCompat&roQuota != 0 {
+		s.QuotaInums[0], s.QuotaInums[1] = le.Uint32(b[0x240:]), le.Uint32(b[0x244:])
+		if s.FeatureRoCompat&roProject != 0 {
+			s.QuotaInums[2] = le.Uint32(b[0x26c:])
+		}
+	}
+	if s.FeatureCompat&compatOrphanFile != 0 {
+		s.OrphanFileInum = le.Uint32(b[0x280:])
 	}
 	copy(s.UUID[:], b[0x68:0x78])
 	s.VolumeName = strings.TrimRight(string(b[0x78:0x88]), "\x00")
@@ -239,6 +270,11 @@ func ParseSuperblock(b []byte, devBytes uint64) (*Superblock, error) {
 	if s.InodeSize < 128 || s.InodeSize > uint16(min(bs, 32768)) || s.InodeSize&(s.InodeSize-1) != 0 {
 		return nil, corrupt(what, blk, "inode size %d, want a power of two in 128..%d", s.InodeSize, bs)
 	}
+	// One block of pointers (the resize inode's double indirect block)
+	// lists the reserved GDT blocks, as e2fsck requires.
+	if uint32(s.ReservedGDTBlocks) > bs/4 {
+		return nil, corrupt(what, blk, "%d reserved GDT blocks, more than the %d a %d-byte block of pointers lists", s.ReservedGDTBlocks, bs/4, bs)
+	}
 	if want := uint32(0); bs == 1024 {
 		want = 1
 		if s.FirstDataBlock != want {
@@ -267,6 +303,9 @@ func ParseSuperblock(b []byte, devBytes uint64) (*Superblock, error) {
 	// bytes or more); compared as a quotient it cannot.
 	if groups > uint64(s.InodesCount)/uint64(s.InodesPerGroup) || uint64(s.InodesCount) != groups*uint64(s.InodesPerGroup) {
 		return nil, corrupt(what, blk, "%d inodes, want %d groups x %d", s.InodesCount, groups, s.InodesPerGroup)
+	}
+	if s.FeatureIncompat&incompatMetaBG != 0 && uint64(s.FirstMetaBG) > s.descBlocks() {
+		return nil, corrupt(what, blk, "first meta_bg %d is past the %d group descriptor blocks", s.FirstMetaBG, s.descBlocks())
 	}
 	if s.FeatureIncompat&incompatCsumSeed == 0 {
 		s.ChecksumSeed = crc32c(^uint32(0), s.UUID[:])
@@ -308,6 +347,17 @@ func (s *Superblock) groupHasSuper(g uint64) bool {
 	return false
 }
 
+// inodeTableBlocks returns the length of a group's inode table in blocks.
+func (s *Superblock) inodeTableBlocks() uint64 {
+	return (uint64(s.InodesPerGroup)*uint64(s.InodeSize) + uint64(s.BlockSize()) - 1) / uint64(s.BlockSize())
+}
+
+// descBlocks returns the number of group descriptor blocks.
+func (s *Superblock) descBlocks() uint64 {
+	perBlock := uint64(s.BlockSize()) / uint64(s.DescSize)
+	return (s.Groups() + perBlock - 1) / perBlock
+}
+
 // descBlock returns the block holding group descriptor block i.
 func (s *Superblock) descBlock(i uint64) uint64 {
 	first := uint64(s.FirstDataBlock)
@@ -323,10 +373,13 @@ func (s *Superblock) descBlock(i uint64) uint64 {
 	return b
 }
 
-// Group is a block group descriptor: where the group's inode table is.
+// Group is a block group descriptor: where the group's bitmaps and inode
+// table are (with flex_bg, possibly in another group).
 type Group struct {
-	InodeTable uint64
-	Flags      uint16
+	BlockBitmap uint64
+	InodeBitmap uint64
+	InodeTable  uint64
+	Flags       uint16
 }
 
 func (s *Superblock) parseGroup(g uint64, d []byte, block uint64) (Group, error) {
@@ -356,11 +409,28 @@ func (s *Superblock) parseGroup(g uint64, d []byte, block uint64) (Group, error)
 			return Group{}, badSum(what, block, uint32(stored), uint32(c))
 		}
 	}
-	gr := Group{InodeTable: uint64(le.Uint32(d[0x08:])), Flags: le.Uint16(d[0x12:])}
+	gr := Group{
+		BlockBitmap: uint64(le.Uint32(d[0x00:])),
+		InodeBitmap: uint64(le.Uint32(d[0x04:])),
+		InodeTable:  uint64(le.Uint32(d[0x08:])),
+		Flags:       le.Uint16(d[0x12:]),
+	}
 	if len(d) >= 64 {
+		gr.BlockBitmap |= uint64(le.Uint32(d[0x20:])) << 32
+		gr.InodeBitmap |= uint64(le.Uint32(d[0x24:])) << 32
 		gr.InodeTable |= uint64(le.Uint32(d[0x28:])) << 32
 	}
-	itBlocks := (uint64(s.InodesPerGroup)*uint64(s.InodeSize) + uint64(s.BlockSize()) - 1) / uint64(s.BlockSize())
+	// The kernel refuses to mount with a bitmap outside the filesystem or
+	// on the superblock's block (ext4_check_descriptors).
+	for _, b := range []struct {
+		name string
+		at   uint64
+	}{{"block bitmap", gr.BlockBitmap}, {"inode bitmap", gr.InodeBitmap}} {
+		if b.at <= uint64(s.FirstDataBlock) || b.at >= s.BlocksCount {
+			return Group{}, corrupt(what, block, "%s at block %d is outside the filesystem's blocks %d..%d", b.name, b.at, s.FirstDataBlock+1, s.BlocksCount-1)
+		}
+	}
+	itBlocks := s.inodeTableBlocks()
 	if gr.InodeTable <= uint64(s.FirstDataBlock) || gr.InodeTable > s.BlocksCount || s.BlocksCount-gr.InodeTable < itBlocks {
 		return Group{}, corrupt(what, block, "inode table at block %d (+%d) is outside the filesystem's %d blocks", gr.InodeTable, itBlocks, s.BlocksCount)
 	}
@@ -378,7 +448,6 @@ func (fs *FS) readGroups() error {
 	// groups, 64 GiB of Group), and the descriptors are what bear it out.
 	fs.groups = nil
 	buf := make([]byte, bs)
-	itBlocks := (uint64(s.InodesPerGroup)*uint64(s.InodeSize) + bs - 1) / bs
 	for i := uint64(0); i*perBlock < n; i++ {
 		blk := s.descBlock(i)
 		if blk >= s.BlocksCount {
@@ -387,17 +456,14 @@ func (fs *FS) readGroups() error {
 		if err := fs.readBlock(buf, blk, "group descriptor block"); err != nil {
 			return err
 		}
-		fs.meta = append(fs.meta, blockRun{blk, 1})
 		for j := uint64(0); j < perBlock && i*perBlock+j < n; j++ {
 			g, err := s.parseGroup(i*perBlock+j, buf[j*ds:(j+1)*ds], blk)
 			if err != nil {
 				return err
 			}
 			fs.groups = append(fs.groups, g)
-			fs.meta = append(fs.meta, blockRun{g.InodeTable, itBlocks})
 		}
 	}
-	fs.meta = mergeRuns(fs.meta)
 	return nil
 }
 

@@ -133,6 +133,19 @@ func checkExtents(t *testing.T, fsys *FS, ext []Extent, tree []uint64) {
 			t.Fatalf("map block %d outside the filesystem", b)
 		}
 	}
+	// No data or map block is metadata (a linear scan: the sets are small).
+	for _, m := range fsys.meta {
+		for _, e := range ext {
+			if e.Physical < m.start+m.len && m.start < e.Physical+e.Len {
+				t.Fatalf("extent %+v overlaps metadata blocks [%d,+%d)", e, m.start, m.len)
+			}
+		}
+		for _, b := range tree {
+			if m.start <= b && b < m.start+m.len {
+				t.Fatalf("map block %d is metadata [%d,+%d)", b, m.start, m.len)
+			}
+		}
+	}
 }
 
 // TestSeedImages makes sure the fuzz seeds are whole, valid filesystems.

@@ -295,6 +295,9 @@ type Job struct {
 	// ForceAsync sends every ForceAsync-th read or write to the kernel's
 	// async workers (force_async; 0: none).
 	ForceAsync int
+	// SerializeOverlap holds an I/O back while one of the job's that
+	// overlaps it is in flight (serialize_overlap).
+	SerializeOverlap bool
 	// NoWait sends reads and writes with RWF_NOWAIT (nowait): one that
 	// would block fails with EAGAIN.
 	NoWait bool

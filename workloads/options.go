@@ -551,6 +551,7 @@ var options = []Option{
 	boolOption("fixedbufs", "bool", "", "registered (fixed) buffers; unset: on where the kernel will pin them (with CAP_IPC_LOCK, as root has it, or within RLIMIT_MEMLOCK) and the job's buffers (numjobs x iodepth x the largest block, plus 4 MiB) come to at most 256 MiB, which saves CPU per I/O (fio's default is off)", kindBool, func(j *Job) *bool { return &j.FixedBufs }),
 	boolOption("registerfiles", "bool", "", "registered files; unset: on, which saves CPU per I/O (fio's default is off)", kindBool, func(j *Job) *bool { return &j.RegisterFiles }),
 	boolOption("sqthread_poll", "bool", "", "kernel submission polling (SQPOLL)", kindBool, func(j *Job) *bool { return &j.SQPoll }),
+	boolOption("serialize_overlap", "bool", "0", "never issue an I/O while one of the job's that overlaps it is in flight: the job stops issuing at it until what it overlaps completes, as fio does (with iodepth above 1; writes that meet with norandommap or random_distribution then land in the order drawn)", kindBool, func(j *Job) *bool { return &j.SerializeOverlap }),
 	boolOption("nowait", "bool", "0", "reads and writes go out with RWF_NOWAIT: one that would block (a buffered read of pages not in the page cache, a device queue that is full) fails with EAGAIN (err=11), as in fio; continue_on_error with ignore_error=EAGAIN counts them and goes on", kindBool, func(j *Job) *bool { return &j.NoWait }),
 	intOption("force_async", "n", "0", "every nth read or write goes to the kernel's async workers (IOSQE_ASYNC) instead of being tried inline first; 0: none", 0, math.MaxInt32, func(j *Job) *int { return &j.ForceAsync }),
 	boolOption("pre_read", "bool", "0", "read the job's part of each file through the page cache before the job (buffered reads, whatever direct says), and leave invalidate off, as fio does", kindBool, func(j *Job) *bool { return &j.PreRead }),
@@ -755,7 +756,6 @@ var refusedOptions = map[string]string{
 	"rwmixcycle":                    "deprecated in fio, which refuses it too: it no longer has an effect; remove the line",
 	"rate_ignore_thinktime":         "not implemented: rate counts thinktime pauses",
 	"rw_sequencer":                  "not implemented: rw's :N skips N bytes (sequential) or repeats an offset N times (random), as fio's default sequencer",
-	"serialize_overlap":             "not implemented: overlapping I/O in flight is not held back",
 	"sync_file_range":               "not implemented: sync_file_range(2) (fsync and fdatasync are)",
 	"thinktime_blocks_type":         "not implemented: thinktime_blocks counts the job's I/Os (fio's complete)",
 	"thinktime_iotime":              "not implemented: thinktime pauses after thinktime_blocks I/Os",
@@ -859,7 +859,7 @@ var noEffectValues = map[string][]string{
 	"latency_run": {"0"}, "lockfile": {"none"}, "lockmem": {"0"}, "max_open_zones": {"0"},
 	"read_beyond_wp":     {"0"},
 	"read_iolog_chunked": {"0"}, "rw_sequencer": {"sequential"},
-	"serialize_overlap": {"0"}, "thinktime_blocks_type": {"complete"}, "thinktime_iotime": {"0"},
+	"thinktime_blocks_type": {"complete"}, "thinktime_iotime": {"0"},
 	"unlink_each_loop": {"0"}, "verify_async": {"0"},
 	// 1 is fio's default: it saves the verify state only when a verify
 	// fails, as a file for a later run; iobench names the bad block.

@@ -440,14 +440,14 @@ func TestFioDefaultsAccepted(t *testing.T) {
 			}
 		}
 	}
-	for _, kv := range [][2]string{{"serialize_overlap", "1"}, {"rw_sequencer", "identical"}, {"verify_async", "2"}, {"lockfile", "exclusive"}} {
+	for _, kv := range [][2]string{{"unlink_each_loop", "1"}, {"rw_sequencer", "identical"}, {"verify_async", "2"}, {"lockfile", "exclusive"}} {
 		j := NewJob("j")
 		if err := j.Set(kv[0], kv[1]); !errors.Is(err, ErrRefused) {
 			t.Errorf("%s=%s: %v, want refused", kv[0], kv[1], err)
 		}
 	}
-	if nj := NewJob("j"); nj.Set("serialize_overlap", "false") != nil {
-		t.Errorf("serialize_overlap=false: refused")
+	if nj := NewJob("j"); nj.Set("unlink_each_loop", "false") != nil {
+		t.Errorf("unlink_each_loop=false: refused")
 	}
 	j := jobWith(t, "offset", "0%", "cpumask", "0x5")
 	vals := map[string]string{}

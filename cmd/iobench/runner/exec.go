@@ -997,6 +997,8 @@ type worker struct {
 	// while the queue is at the depth it allows.
 	lat  *latTarget
 	idle []*engine.Request
+	// ovl is serialize_overlap's bookkeeping (nil without it).
+	ovl *overlapState
 	// draining is set while a queue that was full drains to iodepth_low;
 	// unflushed counts I/O queued since the kernel last saw the queue
 	// (iodepth_batch_submit).
@@ -1183,6 +1185,9 @@ func (w *worker) start() error {
 		}
 	}
 	w.lat = newLatTarget(j, now)
+	if j.SerializeOverlap && j.IODepth > 1 {
+		w.ovl = &overlapState{flying: make([]*engine.Request, 0, j.IODepth)}
+	}
 	// The bytes of the whole job: a pass over the region per loop; with
 	// io_size, a pass of at most io_size per loop, and io_size at least
 	// (passes wrap over the region until it is reached), as fio counts
@@ -1383,6 +1388,10 @@ func (w *worker) submitFirst() error {
 	// Each I/O is scheduled before the next is drawn: a rate cap
 	// steers the next one's direction by what is scheduled (steer).
 	for i := range w.reqs {
+		if w.ovl != nil && w.ovl.held != nil {
+			w.idle = append(w.idle, &w.reqs[i]) // for when the held I/O has gone
+			continue
+		}
 		if !w.issue(&w.reqs[i]) {
 			break
 		}
@@ -1451,8 +1460,18 @@ func batchBucket(n int) int {
 // request's place, until nothing is in flight.
 func (w *worker) loop() error {
 	done := make([]*engine.Request, 0, len(w.reqs))
-	for w.q.InFlight() > 0 || len(w.parked) > 0 {
+	for w.q.InFlight() > 0 || len(w.parked) > 0 || w.ovl != nil && w.ovl.held != nil {
 		if w.q.InFlight() == 0 {
+			if w.ovl != nil && w.ovl.held != nil {
+				// Nothing in flight: nothing overlaps it.
+				if _, err := w.tryHeld(time.Now()); err != nil {
+					return err
+				}
+				if err := w.submitBatch(); err != nil {
+					return err
+				}
+				continue
+			}
 			if err := w.releaseParked(); err != nil {
 				return err
 			}
@@ -1496,6 +1515,16 @@ func (w *worker) loop() error {
 			w.lat.tick(w.job, now)
 		}
 		issued := 0
+		if w.ovl != nil {
+			w.ovl.landed(done)
+			ok, err := w.tryHeld(now)
+			if err != nil {
+				return err
+			}
+			if ok {
+				issued++
+			}
+		}
 		for _, r := range done {
 			w.complete(r)
 			if w.holdBack() {
@@ -1574,10 +1603,13 @@ func (w *worker) completeMin() int {
 }
 
 // holdBack reports whether a completed request waits instead of being
-// issued again: latency_target holds the depth down, and iodepth_low lets
-// a queue that was full drain to its low-water mark before it is filled
-// again.
+// issued again: serialize_overlap holds an I/O back, latency_target holds
+// the depth down, and iodepth_low lets a queue that was full drain to its
+// low-water mark before it is filled again.
 func (w *worker) holdBack() bool {
+	if w.ovl != nil && w.ovl.held != nil {
+		return true // serialize_overlap: nothing passes the held I/O
+	}
 	if w.lat != nil && w.inFlight() >= w.lat.depth {
 		return true
 	}

@@ -170,8 +170,26 @@ func wait(t time.Time, spin time.Duration, stop func() bool) {
 	}
 }
 
-// admit submits r now, or parks it when the pacer says it is not due.
+// admit submits r now, parks it when the pacer says it is not due, or
+// holds it (serialize_overlap) while an I/O it overlaps is in flight.
 func (w *worker) admit(r *engine.Request, now time.Time) (submitted bool, err error) {
+	o := w.ovl
+	if o == nil {
+		return w.admitNow(r, now)
+	}
+	if o.overlaps(r) {
+		o.held = r // serialize_overlap: after what it overlaps
+		return false, nil
+	}
+	submitted, err = w.admitNow(r, now)
+	if submitted {
+		o.flying = append(o.flying, r)
+	}
+	return submitted, err
+}
+
+// admitNow is admit but for serialize_overlap.
+func (w *worker) admitNow(r *engine.Request, now time.Time) (submitted bool, err error) {
 	if w.backlogDue {
 		w.parked = append(w.parked, parked{r: r, due: now})
 		return false, nil
@@ -275,6 +293,9 @@ func (w *worker) releaseParked() error {
 		}
 		if err := w.q.Submit(p.r); err != nil {
 			return err
+		}
+		if w.ovl != nil {
+			w.ovl.flying = append(w.ovl.flying, p.r)
 		}
 		w.markDepth(w.q.InFlight())
 		n++

@@ -252,12 +252,17 @@ type Job struct {
 	IgnoreError     [2][]unix.Errno
 	// MaxLatency fails the job at the first read, write or trim whose
 	// latency (fio's lat) is above it (max_latency; 0: no limit).
-	MaxLatency     [NumDirs]time.Duration
-	RateIOPS       [2]int
-	RatePoisson    bool
-	ThinkTime      time.Duration
-	ThinkSpin      time.Duration
-	ThinkBlocks    int
+	MaxLatency  [NumDirs]time.Duration
+	RateIOPS    [2]int
+	RatePoisson bool
+	ThinkTime   time.Duration
+	ThinkSpin   time.Duration
+	ThinkBlocks int
+	// ThinkIssue counts ThinkBlocks in issued I/Os, not completed ones
+	// (thinktime_blocks_type=issue); ThinkIOTime pauses after each
+	// ThinkIOTime of I/O (thinktime_iotime).
+	ThinkIssue     bool
+	ThinkIOTime    time.Duration
 	StartDelay     time.Duration
 	StartDelayMax  time.Duration
 	ExitAllOnError bool

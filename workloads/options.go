@@ -445,6 +445,21 @@ var options = []Option{
 		set: func(j *Job, v string) (err error) { j.ThinkSpin, err = parseDuration(v, time.Microsecond); return },
 		get: func(j *Job) string { return strconv.FormatInt(j.ThinkSpin.Microseconds(), 10) }},
 	intOption("thinktime_blocks", "n", "1", "I/Os between thinktime pauses", 1, math.MaxInt32, func(j *Job) *int { return &j.ThinkBlocks }),
+	{Name: "thinktime_blocks_type", Arg: "complete|issue", Default: "complete", Help: "what thinktime_blocks counts: completed I/Os (complete: at depth above 1 the I/O in flight when the count is reached runs on before the pause) or issued ones (issue)", kind: kindString,
+		set: func(j *Job, v string) error {
+			switch v {
+			case "complete":
+				j.ThinkIssue = false
+			case "issue":
+				j.ThinkIssue = true
+			default:
+				return fmt.Errorf("want complete or issue")
+			}
+			return nil
+		}, get: func(j *Job) string { return map[bool]string{false: "complete", true: "issue"}[j.ThinkIssue] }},
+	{Name: "thinktime_iotime", Arg: "time", Help: "pause for thinktime after each this long of I/O (s unless a unit is given); with thinktime_blocks given too, after whichever comes first", kind: kindTime,
+		set: func(j *Job, v string) (err error) { j.ThinkIOTime, err = parseDuration(v, time.Second); return },
+		get: func(j *Job) string { return timeString(j.ThinkIOTime) }},
 	{Name: "startdelay", Arg: "time", Help: "wait this long before the job starts; a range lo-hi (or lo:hi): each clone waits a random time in it", kind: kindTime,
 		set: func(j *Job, v string) (err error) {
 			lo, hi, ok := cutRange(v)
@@ -757,8 +772,6 @@ var refusedOptions = map[string]string{
 	"rate_ignore_thinktime":         "not implemented: rate counts thinktime pauses",
 	"rw_sequencer":                  "not implemented: rw's :N skips N bytes (sequential) or repeats an offset N times (random), as fio's default sequencer",
 	"sync_file_range":               "not implemented: sync_file_range(2) (fsync and fdatasync are)",
-	"thinktime_blocks_type":         "not implemented: thinktime_blocks counts the job's I/Os (fio's complete)",
-	"thinktime_iotime":              "not implemented: thinktime pauses after thinktime_blocks I/Os",
 	"verify_backlog_batch":          "not implemented: verify_backlog reads back every write it counts",
 	"verify_offset":                 "not implemented: the verify header is at the start of each interval",
 	"verify_state_load":             "not implemented: saving and loading verify state",
@@ -859,7 +872,7 @@ var noEffectValues = map[string][]string{
 	"latency_run": {"0"}, "lockfile": {"none"}, "lockmem": {"0"}, "max_open_zones": {"0"},
 	"read_beyond_wp":     {"0"},
 	"read_iolog_chunked": {"0"}, "rw_sequencer": {"sequential"},
-	"thinktime_blocks_type": {"complete"}, "thinktime_iotime": {"0"},
+
 	"unlink_each_loop": {"0"}, "verify_async": {"0"},
 	// 1 is fio's default: it saves the verify state only when a verify
 	// fails, as a file for a later run; iobench names the bad block.

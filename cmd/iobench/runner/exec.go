@@ -1489,6 +1489,11 @@ func (w *worker) loop() error {
 		now := w.reapClock()
 		if w.pacer != nil {
 			w.pacer.now = now
+			for _, r := range done {
+				if r.Sync == engine.NoSync {
+					w.pacer.completed++ // thinktime_blocks_type=complete
+				}
+			}
 		}
 		w.pastDeadline = !w.deadline.IsZero() && !now.Before(w.deadline)
 		if !w.measuring && !now.Before(w.rampEnd) {
@@ -1645,11 +1650,16 @@ func (w *worker) issue(r *engine.Request) bool {
 			r.Async = w.asyncCount%n == 0
 		}
 	}
+	return true
+}
+
+// logIssued records r in write_iolog's log as it goes to the queue (a
+// request that waits for its time, parked, is recorded when it goes).
+func (w *worker) logIssued(r *engine.Request) {
 	if w.iolog != nil {
 		fi := max(slices.Index(w.files, r.File), 0)
 		w.iolog.issued(time.Now(), fi, r)
 	}
-	return true
 }
 
 // nextIO fills r with the next I/O and reports whether there is one

@@ -24,8 +24,14 @@ type pacer struct {
 	// rate_process=poisson allows.
 	bytes, ios [2]uint64
 	poisson    [2]time.Time
-	// thinktime: I/Os since the last pause.
-	sinceThink int
+	// thinktime: I/Os issued since the last pause
+	// (thinktime_blocks_type=issue); I/Os completed (the worker counts
+	// them in completed) and their count when the last pause was due
+	// (complete, fio's default); when the last pause ended
+	// (thinktime_iotime).
+	sinceThink           int
+	completed, thinkMark uint64
+	thinkEnd             time.Time
 	// now is the worker's clock of the I/Os being issued (read once per
 	// reap), which steer compares with as admit does.
 	now time.Time
@@ -37,7 +43,7 @@ func newPacer(j *workloads.Job, start time.Time, seed uint64) *pacer {
 		return nil
 	}
 	return &pacer{job: j, start: start, rng: rand.New(rand.NewPCG(seed, seed^0x2545f4914f6cdd1d)),
-		poisson: [2]time.Time{start, start}}
+		poisson: [2]time.Time{start, start}, thinkEnd: start}
 }
 
 // parked is a request filled with its I/O, waiting for its time.
@@ -68,14 +74,41 @@ func (p *pacer) schedule(r *engine.Request) (time.Time, bool) {
 		p.bytes[d] += n
 		p.ios[d]++
 	}
-	if j.ThinkTime > 0 {
-		if p.sinceThink >= j.ThinkBlocks {
-			p.sinceThink = 0
-			think = true
-		}
+	if j.ThinkTime > 0 && r.Sync == engine.NoSync {
+		think = p.thinkDue()
 		p.sinceThink++
 	}
 	return due, think
+}
+
+// thinkDue reports whether a thinktime pause comes before the I/O being
+// scheduled, as fio decides it after each I/O it issues: once
+// thinktime_iotime has passed since the last pause ended, or once
+// thinktime_blocks I/Os were issued (issue) or completed (complete) since
+// the last pause was due; thinktime_iotime alone leaves the count out.
+func (p *pacer) thinkDue() bool {
+	j := p.job
+	if j.ThinkIOTime > 0 {
+		if !p.now.Before(p.thinkEnd.Add(j.ThinkIOTime)) {
+			p.sinceThink, p.thinkMark = 0, p.completed
+			return true
+		}
+		if !j.IsSet("thinktime_blocks") {
+			return false
+		}
+	}
+	if j.ThinkIssue {
+		if p.sinceThink >= j.ThinkBlocks {
+			p.sinceThink = 0
+			return true
+		}
+		return false
+	}
+	if p.completed >= p.thinkMark+uint64(j.ThinkBlocks) {
+		p.thinkMark = p.completed
+		return true
+	}
+	return false
 }
 
 // steer picks the direction of a mixed job's next I/O when rate caps are
@@ -207,11 +240,14 @@ func (w *worker) admitNow(r *engine.Request, now time.Time) (submitted bool, err
 	}
 	if w.pacer != nil {
 		due, think := w.pacer.schedule(r)
-		if think || due.After(now) {
+		// Nothing passes a parked request: a thinktime pause holds back
+		// every I/O after it until it is over.
+		if think || due.After(now) || len(w.parked) > 0 {
 			w.parked = append(w.parked, parked{r: r, due: due, think: think})
 			return false, nil
 		}
 	}
+	w.logIssued(r)
 	if w.job.BatchSubmit == workloads.BatchAuto {
 		// Submitted with the rest of this round (submitBatch).
 		w.batch = append(w.batch, r)
@@ -266,6 +302,7 @@ func (w *worker) releaseParked() error {
 	}
 	now := time.Now()
 	first := &w.parked[0]
+	thinking := first.think
 	if first.think {
 		first.due = maxTime(first.due, now.Add(j.ThinkTime))
 		first.think = false
@@ -277,6 +314,9 @@ func (w *worker) releaseParked() error {
 		}
 		wait(first.due, spin, stop)
 		now = time.Now()
+	}
+	if thinking && w.pacer != nil {
+		w.pacer.thinkEnd = now // thinktime_iotime counts from here
 	}
 	if stop() || !w.deadline.IsZero() && !now.Before(w.deadline) {
 		w.parked = w.parked[:0] // the run is over; these never start
@@ -291,6 +331,7 @@ func (w *worker) releaseParked() error {
 			w.parked[i].due = now.Add(flowSleep(j)) // still ahead: wait again
 			break
 		}
+		w.logIssued(p.r)
 		if err := w.q.Submit(p.r); err != nil {
 			return err
 		}

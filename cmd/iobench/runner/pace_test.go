@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -242,5 +243,80 @@ func BenchmarkPause(b *testing.B) {
 				tc.pause()
 			}
 		})
+	}
+}
+
+// TestThinkTimeBursts: a thinktime pause holds back every I/O after it
+// (at depth 8 the first pause comes after 16 I/Os, not after the queue's
+// other requests ran on); thinktime_blocks_type=issue pauses after every
+// thinktime_blocks issued I/Os, complete (the default) once that many
+// more have completed (those in flight at a pause count towards the next
+// one), and thinktime_iotime after each that long of I/O
+// (with thinktime_blocks too, whichever comes first). The bursts are
+// read from write_iolog's log, which records each I/O as it goes out.
+func TestThinkTimeBursts(t *testing.T) {
+	target := filepath.Join(t.TempDir(), "t.img")
+	if err := os.WriteFile(target, make([]byte, 8<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// bursts runs the job and returns the number of I/Os between pauses
+	// (gaps of 40 ms or more) and the length of each burst in time.
+	bursts := func(args ...string) (sizes []int, spans []time.Duration) {
+		t.Helper()
+		log := filepath.Join(t.TempDir(), "io.log")
+		code, _, errOut := run(t, append([]string{"--name=t", "--filename=" + target, "--rw=randread", "--bs=4k", "--thinktime=50ms",
+			"--write_iolog=" + log, "--output-format=terse"}, args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut)
+		}
+		b, err := os.ReadFile(log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var times []time.Duration
+		for _, l := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(l); len(f) == 5 && f[2] == "read" {
+				us, _ := strconv.Atoi(f[0])
+				times = append(times, time.Duration(us)*time.Microsecond)
+			}
+		}
+		n, first := 1, times[0]
+		for i := 1; i < len(times); i++ {
+			if times[i]-times[i-1] >= 40*time.Millisecond {
+				sizes, spans = append(sizes, n), append(spans, times[i-1]-first)
+				n, first = 0, times[i]
+			}
+			n++
+		}
+		return append(sizes, n), append(spans, times[len(times)-1]-first)
+	}
+	sizes, _ := bursts("--iodepth=8", "--thinktime_blocks=16", "--thinktime_blocks_type=issue", "--number_ios=64")
+	if got := fmt.Sprint(sizes); got != "[16 16 16 16]" {
+		t.Errorf("thinktime_blocks=16, issue, depth 8: bursts of %s I/Os, want [16 16 16 16]", got)
+	}
+	// complete: the first pause once 16 have completed (16 to 24 issued);
+	// each next one once 16 more have, counting those the last pause
+	// waited for (as fio counts from its count before the wait), so a
+	// burst after a pause holds 9 to 24.
+	sizes, _ = bursts("--iodepth=8", "--thinktime_blocks=16", "--number_ios=96")
+	for i, n := range sizes[:len(sizes)-1] {
+		if n < 9 || n > 24 || i == 0 && n < 16 {
+			t.Errorf("thinktime_blocks=16, complete, depth 8: bursts of %v I/Os; burst %d is out of bounds", sizes, i)
+			break
+		}
+	}
+	sizes, spans := bursts("--rw=read", "--thinktime_iotime=100ms", "--runtime=700ms", "--time_based", "--rate_iops=1000")
+	if len(sizes) < 3 || len(sizes) > 6 {
+		t.Errorf("thinktime_iotime=100ms, thinktime=50ms over 0.7 s: %d bursts (%v), want about 5", len(sizes), spans)
+	}
+	for i, s := range spans[:len(spans)-1] {
+		if s < 90*time.Millisecond || s > 150*time.Millisecond {
+			t.Errorf("thinktime_iotime=100ms: bursts of %v; burst %d: want about 100 ms", spans, i)
+			break
+		}
+	}
+	sizes, _ = bursts("--iodepth=1", "--thinktime_iotime=10s", "--thinktime_blocks=10", "--number_ios=30")
+	if got := fmt.Sprint(sizes); got != "[10 10 10]" {
+		t.Errorf("thinktime_iotime=10s with thinktime_blocks=10: bursts of %s I/Os, want [10 10 10]", got)
 	}
 }

@@ -261,8 +261,14 @@ type Job struct {
 	// ThinkIssue counts ThinkBlocks in issued I/Os, not completed ones
 	// (thinktime_blocks_type=issue); ThinkIOTime pauses after each
 	// ThinkIOTime of I/O (thinktime_iotime).
-	ThinkIssue     bool
-	ThinkIOTime    time.Duration
+	ThinkIssue  bool
+	ThinkIOTime time.Duration
+	// RateIgnoreThink lets a capped job go on at its pace after a
+	// thinktime pause rather than catch up (rate_ignore_thinktime).
+	RateIgnoreThink bool
+	// LockMem is the memory pinned (mlock) per clone while the job runs
+	// (lockmem).
+	LockMem        uint64
 	StartDelay     time.Duration
 	StartDelayMax  time.Duration
 	ExitAllOnError bool

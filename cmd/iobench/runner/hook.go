@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/iobench/iobench/workloads"
 )
 
@@ -37,4 +39,30 @@ func runHook(j *workloads.Job, which, command string, stderr io.Writer) error {
 		return fmt.Errorf("exec_%s %q: %w: %w (its output is in %s)", which, command, errHookFailed, err, path)
 	}
 	return nil
+}
+
+// pinMemory pins lockmem's memory for each of the job's clones (mlock),
+// as fio does before a job, and returns what releases it. As in fio it
+// pins no more than the machine's memory less 128 MiB, saying so.
+func pinMemory(j *workloads.Job, stderr io.Writer) (func(), error) {
+	if j.LockMem == 0 {
+		return func() {}, nil
+	}
+	n := j.LockMem * uint64(j.NumJobs)
+	var si unix.Sysinfo_t
+	if err := unix.Sysinfo(&si); err == nil {
+		if phys := uint64(si.Totalram) * uint64(si.Unit); phys > 128<<20 && n+128<<20 > phys {
+			n = phys - 128<<20
+			fmt.Fprintf(stderr, "iobench: job %q: lockmem: pinning %s, the machine's memory less 128 MiB\n", j.Name, humanBytes(n))
+		}
+	}
+	b, err := unix.Mmap(-1, 0, int(n), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return nil, fmt.Errorf("lockmem: %w", err)
+	}
+	if err := unix.Mlock(b); err != nil {
+		_ = unix.Munmap(b)
+		return nil, fmt.Errorf("lockmem: mlock of %s: %w (RLIMIT_MEMLOCK or CAP_IPC_LOCK)", humanBytes(n), err)
+	}
+	return func() { _ = unix.Munmap(b) }, nil
 }

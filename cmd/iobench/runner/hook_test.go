@@ -3,6 +3,7 @@ package runner
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -54,5 +55,42 @@ func TestExecPrerunPostrun(t *testing.T) {
 	code, _, errOut = run(t, "--name=hk", "--filename="+target, "--size=64k", "--exec_postrun=exit 4", "--output-format=terse")
 	if code != 0 || !strings.Contains(errOut, `exec_postrun "exit 4": the command failed: exit status 4`) {
 		t.Errorf("a failing postrun: exit %d (want 0), stderr: %s", code, errOut)
+	}
+}
+
+// TestLockMem: lockmem pins its memory (mlock) while the job runs, as
+// the process's VmLck shows to the job's prerun, and releases it after.
+func TestLockMem(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	target := filepath.Join(dir, "t.img")
+	if err := os.WriteFile(target, make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	locked := func(status string) int {
+		for _, l := range strings.Split(status, "\n") {
+			if f := strings.Fields(l); len(f) == 3 && f[0] == "VmLck:" {
+				kb, _ := strconv.Atoi(f[1])
+				return kb
+			}
+		}
+		t.Fatalf("no VmLck in %q", status)
+		return 0
+	}
+	code, _, errOut := run(t, "--name=lm", "--filename="+target, "--size=1m", "--lockmem=32m", "--numjobs=2",
+		"--exec_prerun=cat /proc/$PPID/status > during.txt", "--output-format=terse")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	during, err := os.ReadFile("during.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, a := locked(string(during)), locked(string(after)); d < 64<<10 || a >= 32<<10 {
+		t.Errorf("VmLck %d KiB during the job (want 64 MiB: 32 MiB for each of 2 clones), %d KiB after it (want it released)", d, a)
 	}
 }

@@ -111,6 +111,15 @@ func (p *pacer) thinkDue() bool {
 	return false
 }
 
+// shift moves the rate schedule on by d (rate_ignore_thinktime: the
+// pause d took is not caught up).
+func (p *pacer) shift(d time.Duration) {
+	p.start = p.start.Add(d)
+	for i := range p.poisson {
+		p.poisson[i] = p.poisson[i].Add(d)
+	}
+}
+
 // steer picks the direction of a mixed job's next I/O when rate caps are
 // set, as fio does (rate_ddir): the direction rwmixread drew stands while
 // its cap lets it go now; when it is ahead of its cap and the other
@@ -302,7 +311,7 @@ func (w *worker) releaseParked() error {
 	}
 	now := time.Now()
 	first := &w.parked[0]
-	thinking := first.think
+	thinking, pauseStart := first.think, now
 	if first.think {
 		first.due = maxTime(first.due, now.Add(j.ThinkTime))
 		first.think = false
@@ -317,6 +326,9 @@ func (w *worker) releaseParked() error {
 	}
 	if thinking && w.pacer != nil {
 		w.pacer.thinkEnd = now // thinktime_iotime counts from here
+		if j.RateIgnoreThink {
+			w.pacer.shift(now.Sub(pauseStart))
+		}
 	}
 	if stop() || !w.deadline.IsZero() && !now.Before(w.deadline) {
 		w.parked = w.parked[:0] // the run is over; these never start

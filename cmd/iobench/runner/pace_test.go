@@ -320,3 +320,24 @@ func TestThinkTimeBursts(t *testing.T) {
 		t.Errorf("thinktime_iotime=10s with thinktime_blocks=10: bursts of %s I/Os, want [10 10 10]", got)
 	}
 }
+
+// TestRateIgnoreThinktime: after a thinktime pause a capped job catches
+// up the I/O the pause cost (fio's default), unless rate_ignore_thinktime,
+// when it goes on at the cap's pace: 100 I/Os at 1000/s then 200 ms of
+// pause is about 333 I/Os a second, where catching up does more.
+func TestRateIgnoreThinktime(t *testing.T) {
+	target := filepath.Join(t.TempDir(), "t.img")
+	if err := os.WriteFile(target, make([]byte, 8<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	iops := func(extra ...string) float64 {
+		t.Helper()
+		jobs, _ := jsonRunOf(t, append([]string{"--name=r", "--filename=" + target, "--rw=randread", "--bs=4k", "--rate_iops=1000",
+			"--thinktime=200ms", "--thinktime_blocks=100", "--thinktime_blocks_type=issue", "--runtime=1500ms", "--time_based"}, extra...)...)
+		return num(t, jobs[0], "read", "iops")
+	}
+	ignore, catchUp := iops("--rate_ignore_thinktime=1"), iops()
+	if ignore < 250 || ignore > 420 || catchUp < 1.25*ignore {
+		t.Errorf("%.0f IOPS with rate_ignore_thinktime (want about 333), %.0f catching up (want more)", ignore, catchUp)
+	}
+}

@@ -119,7 +119,11 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 				if jobs[ji].GroupReporting {
 					ss = groupSS[rg[ji]]
 				}
-				if err := runHook(&jobs[ji], "prerun", jobs[ji].ExecPrerun, stderr); err != nil {
+				unpin, err := pinMemory(&jobs[ji], stderr)
+				if err == nil {
+					err = runHook(&jobs[ji], "prerun", jobs[ji].ExecPrerun, stderr)
+				}
+				if err != nil {
 					results[k] = []JobResult{failedResult(jobs[ji], rg[ji], err)}
 				} else {
 					results[k] = runJob(jobs[ji], rg[ji], targets[ji], runCtx{lv: lv, stop: stopRG[rg[ji]], abort: &abort, status: board,
@@ -127,6 +131,9 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 					if err := runHook(&jobs[ji], "postrun", jobs[ji].ExecPostrun, stderr); err != nil {
 						fmt.Fprintf(stderr, "iobench: job %q: %v\n", jobs[ji].Name, err)
 					}
+				}
+				if unpin != nil {
+					unpin()
 				}
 				if err := removeFiles(&jobs[ji], targets[ji]); err != nil {
 					fmt.Fprintf(stderr, "iobench: job %q: unlink: %v\n", jobs[ji].Name, err)

@@ -268,7 +268,10 @@ type Job struct {
 	RateIgnoreThink bool
 	// LockMem is the memory pinned (mlock) per clone while the job runs
 	// (lockmem).
-	LockMem        uint64
+	LockMem uint64
+	// CreateOnly lays the job's files out and runs none of its I/O
+	// (create_only).
+	CreateOnly     bool
 	StartDelay     time.Duration
 	StartDelayMax  time.Duration
 	ExitAllOnError bool

@@ -573,6 +573,7 @@ var options = []Option{
 	{Name: "lockmem", Arg: "size", Default: "0", Help: "pin this much memory (mlock) for each of the job's threads while the job runs, to leave the rest of the system less; at most the machine's memory less 128 MiB, as fio caps it", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.LockMem, err = j.parseSize(v); return },
 		get: func(j *Job) string { return sizeString(j.LockMem) }},
+	boolOption("create_only", "bool", "0", "only lay out the job's files (create them, or extend those too short), as fio's setup phase does, and run none of its I/O; the job is reported with none", kindBool, func(j *Job) *bool { return &j.CreateOnly }),
 	boolOption("pre_read", "bool", "0", "read the job's part of each file through the page cache before the job (buffered reads, whatever direct says), and leave invalidate off, as fio does", kindBool, func(j *Job) *bool { return &j.PreRead }),
 	{Name: "exec_prerun", Arg: "command", Help: "run this shell command (/bin/sh -c) before the job's I/O, its output in JOBNAME.prerun.txt; if it fails the job does not run and reports the failure", kind: kindString,
 		set: func(j *Job, v string) error { j.ExecPrerun = v; return nil }, get: func(j *Job) string { return j.ExecPrerun }},
@@ -734,7 +735,6 @@ var noticeOptions = map[string]string{
 var refusedOptions = map[string]string{
 	"include":                       "include is a directive, not an option: write 'include FILE' on a line of its own",
 	"create_on_open":                "not implemented: iobench lays files out before the job, not when it opens them",
-	"create_only":                   "not implemented: iobench lays files out as part of a job that then runs",
 	"file_append":                   "not implemented: offsets start at 0 in each file, not at its end",
 	"unlink_each_loop":              "not implemented: files are removed (unlink) only when the job ends",
 	"numa_cpu_nodes":                "not implemented: NUMA placement (use cpus_allowed)",
@@ -868,7 +868,7 @@ func Notices() map[string]string { return maps.Clone(noticeOptions) }
 // out such a default runs, with nothing to say about it.
 var noEffectValues = map[string][]string{
 	"atomic": {"0"}, "bs_is_seq_rand": {"0"}, "cgroup_nodelete": {"0"},
-	"create_on_open": {"0"}, "create_only": {"0"}, "dedupe_global": {"0"}, "dedupe_mode": {"repeat"},
+	"create_on_open": {"0"}, "dedupe_global": {"0"}, "dedupe_mode": {"repeat"},
 	"file_append":        {"0"},
 	"ignore_zone_limits": {"0"}, "io_submit_mode": {"inline"}, "job_max_open_zones": {"0"},
 	"latency_run": {"0"}, "lockfile": {"none"}, "max_open_zones": {"0"},

@@ -94,3 +94,21 @@ func TestLockMem(t *testing.T) {
 		t.Errorf("VmLck %d KiB during the job (want 64 MiB: 32 MiB for each of 2 clones), %d KiB after it (want it released)", d, a)
 	}
 }
+
+// TestCreateOnly: create_only lays the job's file out and runs none of
+// its I/O: the file has the job's size, the job reports no I/O and no
+// error, and the next job of the run goes on.
+func TestCreateOnly(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "co.img")
+	code, out, errOut := run(t, "--name=co", "--filename="+path, "--size=2m", "--rw=randwrite", "--create_only=1", "--output-format=json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if st, err := os.Stat(path); err != nil || st.Size() != 2<<20 {
+		t.Fatalf("the laid-out file: %v, %v", st, err)
+	}
+	if r, w := ioCounts(t, out); r+w != 0 || !strings.Contains(out, `"error": 0,`) {
+		t.Errorf("create_only: %d reads, %d writes:\n%s", r, w, out)
+	}
+}

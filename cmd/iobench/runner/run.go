@@ -119,6 +119,12 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 				if jobs[ji].GroupReporting {
 					ss = groupSS[rg[ji]]
 				}
+				if jobs[ji].CreateOnly {
+					// Its files were laid out with the others'.
+					results[k] = []JobResult{failedResult(jobs[ji], rg[ji], nil)}
+					finished <- struct{}{}
+					return
+				}
 				unpin, err := pinMemory(&jobs[ji], stderr)
 				if err == nil {
 					err = runHook(&jobs[ji], "prerun", jobs[ji].ExecPrerun, stderr)

@@ -271,7 +271,10 @@ type Job struct {
 	LockMem uint64
 	// CreateOnly lays the job's files out and runs none of its I/O
 	// (create_only).
-	CreateOnly     bool
+	CreateOnly bool
+	// WriteHint is the write lifetime hint set on the job's files
+	// (write_hint, one of WriteHints; empty: none set).
+	WriteHint      string
 	StartDelay     time.Duration
 	StartDelayMax  time.Duration
 	ExitAllOnError bool

@@ -574,6 +574,14 @@ var options = []Option{
 		set: func(j *Job, v string) (err error) { j.LockMem, err = j.parseSize(v); return },
 		get: func(j *Job) string { return sizeString(j.LockMem) }},
 	boolOption("create_only", "bool", "0", "only lay out the job's files (create them, or extend those too short), as fio's setup phase does, and run none of its I/O; the job is reported with none", kindBool, func(j *Job) *bool { return &j.CreateOnly }),
+	{Name: "write_hint", Arg: "none|short|medium|long|extreme", Help: "the expected lifetime of the data the job writes, set on each of its files (fcntl F_SET_RW_HINT) for the kernel and the device (NVMe data placement) to use", kind: kindString,
+		set: func(j *Job, v string) error {
+			if !slices.Contains(WriteHints, v) {
+				return fmt.Errorf("want none, short, medium, long or extreme")
+			}
+			j.WriteHint = v
+			return nil
+		}, get: func(j *Job) string { return j.WriteHint }},
 	boolOption("pre_read", "bool", "0", "read the job's part of each file through the page cache before the job (buffered reads, whatever direct says), and leave invalidate off, as fio does", kindBool, func(j *Job) *bool { return &j.PreRead }),
 	{Name: "exec_prerun", Arg: "command", Help: "run this shell command (/bin/sh -c) before the job's I/O, its output in JOBNAME.prerun.txt; if it fails the job does not run and reports the failure", kind: kindString,
 		set: func(j *Job, v string) error { j.ExecPrerun = v; return nil }, get: func(j *Job) string { return j.ExecPrerun }},
@@ -779,7 +787,6 @@ var refusedOptions = map[string]string{
 	"verify_state_load":             "not implemented: saving and loading verify state",
 	"verify_state_save":             "not implemented: saving and loading verify state",
 	"write_barrier":                 "not implemented: barrier writes",
-	"write_hint":                    "not implemented: write lifetime hints",
 	// Options of fio versions other than 3.33 (README: which versions).
 	"percentage_sequential":   "deprecated in fio, which refuses it too: write percentage_random=100-N instead",
 	"thinkcycles":             "not implemented: spinning a count of CPU cycles between I/Os (thinktime pauses for a time)",
@@ -2008,3 +2015,7 @@ func replaySkipString(mask uint8) string {
 	}
 	return strings.Join(names, ",")
 }
+
+// WriteHints are write_hint's values, in the order of the kernel's
+// RWH_WRITE_LIFE_NONE (1) to RWH_WRITE_LIFE_EXTREME (5).
+var WriteHints = []string{"none", "short", "medium", "long", "extreme"}

@@ -455,6 +455,13 @@ func openJob(j *workloads.Job, tgt *jobTarget) (*jobSetup, error) {
 			s.close()
 			return nil, err
 		}
+		if j.WriteHint != "" {
+			if err := setWriteHint(dev.Fd(), j.WriteHint); err != nil {
+				dev.Close()
+				s.close()
+				return nil, fmt.Errorf("write_hint=%s on %s: %w", j.WriteHint, p, err)
+			}
+		}
 		s.devs = append(s.devs, dev)
 	}
 	var names []string

@@ -3,6 +3,10 @@ package runner
 import (
 	"fmt"
 	"os"
+	"slices"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/iobench/iobench/workloads"
 )
@@ -31,6 +35,19 @@ func preRead(path string, plan workloads.FilePlan) error {
 			return fmt.Errorf("%s: %w", path, err)
 		}
 		off += uint64(n)
+	}
+	return nil
+}
+
+// setWriteHint sets the write lifetime hint (write_hint) of the file open
+// at fd: fcntl F_SET_RW_HINT with RWH_WRITE_LIFE_NONE (1) to _EXTREME (5).
+func setWriteHint(fd int, hint string) error {
+	v := uint64(slices.Index(workloads.WriteHints, hint) + 1)
+	if v == 0 {
+		return fmt.Errorf("unknown hint %q", hint)
+	}
+	if _, _, e := unix.Syscall(unix.SYS_FCNTL, uintptr(fd), unix.F_SET_RW_HINT, uintptr(unsafe.Pointer(&v))); e != 0 {
+		return e
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package runner
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -66,5 +67,30 @@ func TestPreRead(t *testing.T) {
 	}
 	if n := resident(1<<20, 2<<20); n > 16 {
 		t.Errorf("without pre_read, invalidate left %d of the job's pages cached", n)
+	}
+}
+
+// TestWriteHint: write_hint sets the write lifetime hint of the job's
+// file, which the kernel keeps with its inode (F_GET_RW_HINT reads it
+// back), and an unknown hint is refused before any I/O.
+func TestWriteHint(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	for i, hint := range []string{"none", "short", "medium", "long", "extreme"} {
+		if code, _, errOut := run(t, "--name=h", "--filename="+path, "--rw=write", "--size=64k", "--write_hint="+hint, "--output-format=terse"); code != 0 {
+			t.Fatalf("write_hint=%s: exit %d: %s", hint, code, errOut)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got uint64
+		_, _, e := unix.Syscall(unix.SYS_FCNTL, f.Fd(), 1035 /* F_GET_RW_HINT */, uintptr(unsafe.Pointer(&got)))
+		f.Close()
+		if e != 0 || got != uint64(i+1) {
+			t.Errorf("write_hint=%s: the file's hint is %d (%v), want %d", hint, got, e, i+1)
+		}
+	}
+	if code, _, errOut := run(t, "--name=h", "--filename="+path, "--size=64k", "--write_hint=forever"); code != 2 || !strings.Contains(errOut, "want none, short, medium, long or extreme") {
+		t.Errorf("write_hint=forever: exit %d: %s", code, errOut)
 	}
 }

@@ -274,7 +274,10 @@ type Job struct {
 	CreateOnly bool
 	// WriteHint is the write lifetime hint set on the job's files
 	// (write_hint, one of WriteHints; empty: none set).
-	WriteHint      string
+	WriteHint string
+	// IOScheduler is the I/O scheduler the job's devices run during the
+	// job (ioscheduler; empty: as they are).
+	IOScheduler    string
 	StartDelay     time.Duration
 	StartDelayMax  time.Duration
 	ExitAllOnError bool

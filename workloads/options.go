@@ -582,6 +582,8 @@ var options = []Option{
 			j.WriteHint = v
 			return nil
 		}, get: func(j *Job) string { return j.WriteHint }},
+	{Name: "ioscheduler", Arg: "name", Help: "switch the block device that holds each of the job's files to this I/O scheduler (none, mq-deadline, kyber, bfq: what the kernel offers) for the job, and back after it", kind: kindString,
+		set: func(j *Job, v string) error { j.IOScheduler = v; return nil }, get: func(j *Job) string { return j.IOScheduler }},
 	boolOption("pre_read", "bool", "0", "read the job's part of each file through the page cache before the job (buffered reads, whatever direct says), and leave invalidate off, as fio does", kindBool, func(j *Job) *bool { return &j.PreRead }),
 	{Name: "exec_prerun", Arg: "command", Help: "run this shell command (/bin/sh -c) before the job's I/O, its output in JOBNAME.prerun.txt; if it fails the job does not run and reports the failure", kind: kindString,
 		set: func(j *Job, v string) error { j.ExecPrerun = v; return nil }, get: func(j *Job) string { return j.ExecPrerun }},
@@ -768,7 +770,6 @@ var refusedOptions = map[string]string{
 	"zone_reset_frequency":          "not implemented: zoned block devices (zonemode=zbd)",
 	"zone_reset_threshold":          "not implemented: zoned block devices (zonemode=zbd)",
 	"zonecapacity":                  "not implemented: zoned block devices (zonemode=zbd)",
-	"ioscheduler":                   "not implemented: iobench leaves the device's I/O scheduler as it is",
 	"latency_run":                   "not implemented: latency_target searches for the depth once",
 	"lockfile":                      "not implemented: locking files between jobs",
 	"log_store_compressed":          "not implemented: logs are written plain",

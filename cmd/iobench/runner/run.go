@@ -126,6 +126,10 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 					return
 				}
 				unpin, err := pinMemory(&jobs[ji], stderr)
+				var unsched func()
+				if err == nil {
+					unsched, err = switchScheduler(&jobs[ji], targets[ji].paths)
+				}
 				if err == nil {
 					err = runHook(&jobs[ji], "prerun", jobs[ji].ExecPrerun, stderr)
 				}
@@ -137,6 +141,9 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 					if err := runHook(&jobs[ji], "postrun", jobs[ji].ExecPostrun, stderr); err != nil {
 						fmt.Fprintf(stderr, "iobench: job %q: %v\n", jobs[ji].Name, err)
 					}
+				}
+				if unsched != nil {
+					unsched()
 				}
 				if unpin != nil {
 					unpin()

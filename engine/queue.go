@@ -293,12 +293,41 @@ func (q *Queue) Reap(dst []*Request, min int) ([]*Request, error) {
 // ready); the rest stay for the next call. With min and max it follows
 // fio's iodepth_batch_complete_min and iodepth_batch_complete_max.
 func (q *Queue) ReapBatch(dst []*Request, min, max int) ([]*Request, error) {
+	return q.reapBatch(dst, min, max, -1)
+}
+
+// ReapBatchWithin is ReapBatch that waits at most timeout for min
+// requests to be ready: when it runs out it returns those that are, perhaps
+// none. A timeout of 0 looks without waiting. It lets a caller that has
+// work due at a time of its own (I/O paced to a rate) wait for
+// completions until then.
+func (q *Queue) ReapBatchWithin(dst []*Request, min, max int, timeout time.Duration) ([]*Request, error) {
+	if timeout < 0 {
+		timeout = 0
+	}
+	return q.reapBatch(dst, min, max, timeout)
+}
+
+// reapBatch is ReapBatch waiting at most timeout (-1: without limit).
+func (q *Queue) reapBatch(dst []*Request, min, max int, timeout time.Duration) ([]*Request, error) {
 	if q.ring == nil {
 		return dst, ErrClosed
 	}
 	q.lastReapNs = 0
+	var deadline int64
+	if timeout >= 0 {
+		deadline = q.eng.nowNs() + int64(timeout)
+	}
 	for len(q.ready) < min && q.requests > 0 {
-		if err := q.pump(q.completionsFor(min-len(q.ready)), 0); err != nil {
+		var wait time.Duration // 0: without limit
+		if timeout >= 0 {
+			left := deadline - q.eng.nowNs()
+			if left <= 0 {
+				break
+			}
+			wait = time.Duration(left)
+		}
+		if err := q.pump(q.completionsFor(min-len(q.ready)), wait); err != nil {
 			return dst, err
 		}
 	}

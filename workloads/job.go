@@ -277,7 +277,10 @@ type Job struct {
 	WriteHint string
 	// IOScheduler is the I/O scheduler the job's devices run during the
 	// job (ioscheduler; empty: as they are).
-	IOScheduler    string
+	IOScheduler string
+	// SubmitOffload sends I/O that a rate holds back at its time whatever
+	// is in flight, not once the queue has drained (io_submit_mode=offload).
+	SubmitOffload  bool
 	StartDelay     time.Duration
 	StartDelayMax  time.Duration
 	ExitAllOnError bool

@@ -444,6 +444,18 @@ var options = []Option{
 	{Name: "thinktime_spin", Arg: "time", Help: "the part of thinktime spent spinning on the CPU (µs unless a unit is given)", kind: kindTime,
 		set: func(j *Job, v string) (err error) { j.ThinkSpin, err = parseDuration(v, time.Microsecond); return },
 		get: func(j *Job) string { return strconv.FormatInt(j.ThinkSpin.Microseconds(), 10) }},
+	{Name: "io_submit_mode", Arg: "inline|offload", Default: "inline", Help: "inline: an I/O a rate holds back waits for the job's I/O in flight to complete, then for its time; offload: it goes out at its time whatever is in flight (up to iodepth), for a fixed rate of submission whatever the device's completions do", kind: kindString,
+		set: func(j *Job, v string) error {
+			switch v {
+			case "inline":
+				j.SubmitOffload = false
+			case "offload":
+				j.SubmitOffload = true
+			default:
+				return fmt.Errorf("want inline or offload")
+			}
+			return nil
+		}, get: func(j *Job) string { return map[bool]string{false: "inline", true: "offload"}[j.SubmitOffload] }},
 	boolOption("rate_ignore_thinktime", "bool", "0", "after a thinktime pause, go on at the rate's pace instead of catching up the I/O the pause cost (by default a capped job catches up, as fio's)", kindBool, func(j *Job) *bool { return &j.RateIgnoreThink }),
 	intOption("thinktime_blocks", "n", "1", "I/Os between thinktime pauses", 1, math.MaxInt32, func(j *Job) *int { return &j.ThinkBlocks }),
 	{Name: "thinktime_blocks_type", Arg: "complete|issue", Default: "complete", Help: "what thinktime_blocks counts: completed I/Os (complete: at depth above 1 the I/O in flight when the count is reached runs on before the pause) or issued ones (issue)", kind: kindString,
@@ -751,7 +763,6 @@ var refusedOptions = map[string]string{
 	"numa_mem_policy":               "not implemented: NUMA placement (use cpus_allowed)",
 	"verify_async":                  "not implemented: verification runs in the job's own thread",
 	"sqthread_poll_cpu":             "not implemented: the SQ polling thread runs where the kernel puts it",
-	"io_submit_mode":                "not implemented: the job's thread submits its own I/O (fio's default, inline)",
 	"atomic":                        "not implemented: atomic writes (RWF_ATOMIC)",
 	"bs_unaligned":                  "not implemented: I/O sizes are multiples of the smallest block size",
 	"cgroup":                        "not implemented: running jobs in cgroups",
@@ -878,7 +889,7 @@ var noEffectValues = map[string][]string{
 	"atomic": {"0"}, "bs_is_seq_rand": {"0"}, "cgroup_nodelete": {"0"},
 	"create_on_open": {"0"}, "dedupe_global": {"0"}, "dedupe_mode": {"repeat"},
 	"file_append":        {"0"},
-	"ignore_zone_limits": {"0"}, "io_submit_mode": {"inline"}, "job_max_open_zones": {"0"},
+	"ignore_zone_limits": {"0"}, "job_max_open_zones": {"0"},
 	"latency_run": {"0"}, "lockfile": {"none"}, "max_open_zones": {"0"},
 	"read_beyond_wp":     {"0"},
 	"read_iolog_chunked": {"0"}, "rw_sequencer": {"sequential"},

@@ -1486,7 +1486,13 @@ func (w *worker) loop() error {
 		}
 		w.publishLive()
 		var err error
-		done, err = w.q.ReapBatch(done[:0], w.completeMin(), w.job.BatchCompleteMax)
+		if due, ok := w.offloadDue(); ok {
+			// io_submit_mode=offload: wait for completions only until the
+			// first held-back I/O is due.
+			done, err = w.q.ReapBatchWithin(done[:0], w.completeMin(), w.job.BatchCompleteMax, time.Until(due))
+		} else {
+			done, err = w.q.ReapBatch(done[:0], w.completeMin(), w.job.BatchCompleteMax)
+		}
 		if err != nil {
 			return err
 		}
@@ -1573,6 +1579,9 @@ func (w *worker) loop() error {
 		if issued > 0 {
 			// Handed to the kernel together at the next reap.
 			w.markSubmit(issued)
+		}
+		if err := w.releaseDue(); err != nil {
+			return err
 		}
 		w.noteFull()
 	}

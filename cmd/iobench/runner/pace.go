@@ -512,3 +512,50 @@ func (l *latTarget) tick(j *workloads.Job, now time.Time) {
 // again: flow_sleep, or 10 µs (fio looks again at once; the floor keeps
 // the thread from spinning).
 func flowSleep(j *workloads.Job) time.Duration { return max(j.FlowSleep, 10*time.Microsecond) }
+
+// offloadDue returns when the first I/O a rate holds back is due, for a
+// job with io_submit_mode=offload (ok false otherwise, or when a
+// thinktime pause, which waits for the queue to drain, comes first).
+func (w *worker) offloadDue() (time.Time, bool) {
+	if !w.job.SubmitOffload || len(w.parked) == 0 || w.parked[0].think || w.parked[0].flow {
+		return time.Time{}, false
+	}
+	return w.parked[0].due, true
+}
+
+// releaseDue submits, with io_submit_mode=offload, the held-back I/O that
+// is due by now, in order, whatever is in flight: the rate's submissions
+// do not wait for the device's completions (inline, the default, waits
+// for the queue to drain first: releaseParked).
+func (w *worker) releaseDue() error {
+	if !w.job.SubmitOffload {
+		return nil
+	}
+	if w.stopping || w.pastDeadline || interrupted.Load() || w.stopped() {
+		return nil // releaseParked drops them once the queue has drained
+	}
+	now := time.Now()
+	n := 0
+	for _, p := range w.parked {
+		if p.think || p.flow || p.due.After(now) || w.ovl != nil && w.ovl.overlaps(p.r) {
+			break
+		}
+		w.logIssued(p.r)
+		if err := w.q.Submit(p.r); err != nil {
+			return err
+		}
+		if w.ovl != nil {
+			w.ovl.flying = append(w.ovl.flying, p.r)
+		}
+		w.markDepth(w.q.InFlight())
+		n++
+	}
+	if n > 0 {
+		w.markSubmit(n)
+		if err := w.q.Flush(); err != nil {
+			return err
+		}
+		w.parked = append(w.parked[:0], w.parked[n:]...)
+	}
+	return nil
+}

@@ -341,3 +341,46 @@ func TestRateIgnoreThinktime(t *testing.T) {
 		t.Errorf("%.0f IOPS with rate_ignore_thinktime (want about 333), %.0f catching up (want more)", ignore, catchUp)
 	}
 }
+
+// TestSubmitOffload: fio's fixed-rate-submission.fio example
+// (io_submit_mode=offload, rate_iops=1000, iodepth=32) runs at its rate,
+// each read going out at its time (gaps of about 1 ms in write_iolog's
+// record, none of them bursts); an unknown mode is refused.
+// Queue.ReapBatchWithin, which lets the job wait for completions only
+// until the next read is due, is tested in the engine (TestReapBatchWithin).
+func TestSubmitOffload(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "t.img")
+	if err := os.WriteFile(target, make([]byte, 8<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(dir, "io.log")
+	jobs, _ := jsonRunOf(t, "--name=fixed-rate-submit", "--filename="+target, "--size=8m", "--rw=read", "--iodepth=32",
+		"--io_submit_mode=offload", "--rate_iops=1000", "--runtime=1s", "--time_based", "--write_iolog="+log)
+	if iops := num(t, jobs[0], "read", "iops"); iops < 900 || iops > 1100 {
+		t.Errorf("rate_iops=1000 with io_submit_mode=offload: %.0f IOPS", iops)
+	}
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var times []int
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) == 5 && f[2] == "read" {
+			us, _ := strconv.Atoi(f[0])
+			times = append(times, us)
+		}
+	}
+	bunched := 0
+	for i := 1; i < len(times); i++ {
+		if times[i]-times[i-1] < 500 {
+			bunched++
+		}
+	}
+	if len(times) < 900 || bunched > len(times)/10 {
+		t.Errorf("%d reads, %d of them less than 0.5 ms after the one before (want each at its time, 1 ms apart)", len(times), bunched)
+	}
+	if code, _, errOut := run(t, "--name=x", "--filename="+target, "--io_submit_mode=later"); code != 2 || !strings.Contains(errOut, "want inline or offload") {
+		t.Errorf("io_submit_mode=later: exit %d: %s", code, errOut)
+	}
+}

@@ -89,6 +89,10 @@ type Config struct {
 	// SQPoll and IOPoll ask for kernel submission polling and completion
 	// polling (IOPoll needs devices with poll queues).
 	SQPoll, IOPoll bool
+	// SQPollCPU binds each ring's SQPoll thread to a CPU
+	// (IORING_SETUP_SQ_AFF): the CPU's number plus one, so that 0, the
+	// zero value, leaves the thread where the kernel puts it.
+	SQPollCPU int
 	// ArenaBytes is the size of the aligned buffer arena that Buffer hands
 	// out from. Default 16 MiB.
 	ArenaBytes int

@@ -32,7 +32,8 @@ type iouring struct {
 // NewIOURing is the default RingFactory: a real io_uring with the set-up
 // flags the kernel supports (see uring.New).
 func NewIOURing(opts RingOptions) (Ring, error) {
-	r, err := uring.New(opts.Entries, uring.Params{SQPoll: opts.SQPoll, IOPoll: opts.IOPoll, NoTaskrunFlag: !opts.Polled})
+	r, err := uring.New(opts.Entries, uring.Params{SQPoll: opts.SQPoll, SQAff: opts.SQPollCPU > 0, SQThreadCPU: uint32(max(opts.SQPollCPU-1, 0)),
+		IOPoll: opts.IOPoll, NoTaskrunFlag: !opts.Polled})
 	if err != nil {
 		return nil, err
 	}

@@ -155,7 +155,7 @@ func (e *Engine) newQueue(background bool) (*Queue, error) {
 	spinAutoOK := e.cfg.SpinWait == 0 && q.depth <= spinAutoDepth && threadCPU() > 0
 	polled := e.cfg.SpinWait > 0 || spinAutoOK
 	ring, err := e.cfg.NewRing(RingOptions{
-		Entries: uint32(q.depth), SQPoll: e.cfg.SQPoll, IOPoll: e.cfg.IOPoll, Polled: polled,
+		Entries: uint32(q.depth), SQPoll: e.cfg.SQPoll, SQPollCPU: e.cfg.SQPollCPU, IOPoll: e.cfg.IOPoll, Polled: polled,
 	})
 	if err != nil {
 		return nil, err

@@ -110,7 +110,10 @@ type Completion struct {
 type RingOptions struct {
 	Entries uint32 // submission queue entries; the CQ is at least twice that
 	SQPoll  bool   // kernel submission polling thread
-	IOPoll  bool   // completion polling (needs device poll queues)
+	// SQPollCPU is the CPU the polling thread is bound to, plus one (0:
+	// unbound; Config.SQPollCPU).
+	SQPollCPU int
+	IOPoll    bool // completion polling (needs device poll queues)
 	// Polled: the queue may poll the ring for completions before it
 	// sleeps (Config.SpinWait, PendingRing), so Pending must see
 	// completions the kernel holds back as task work. Unset, a ring may

@@ -280,7 +280,10 @@ type Job struct {
 	IOScheduler string
 	// SubmitOffload sends I/O that a rate holds back at its time whatever
 	// is in flight, not once the queue has drained (io_submit_mode=offload).
-	SubmitOffload  bool
+	SubmitOffload bool
+	// SQPollCPU is the CPU the SQPOLL thread is bound to
+	// (sqthread_poll_cpu; -1: unbound).
+	SQPollCPU      int
 	StartDelay     time.Duration
 	StartDelayMax  time.Duration
 	ExitAllOnError bool
@@ -427,7 +430,7 @@ func NewJob(name string) Job {
 		BWAvgTime: 500 * time.Millisecond, IOPSAvgTime: 500 * time.Millisecond, ClatPercentiles: true,
 		Logs:    Logs{PerJob: true},
 		NrFiles: 1, FileService: FileService{Kind: "roundrobin", N: 1}, AllowFileCreate: true, Fallocate: "native",
-		RateCycle: time.Second, ReplayScale: 1, ReplayTimeScale: 100,
+		RateCycle: time.Second, ReplayScale: 1, ReplayTimeScale: 100, SQPollCPU: -1,
 		Prio: IOPrio{Class: -1, Level: -1, CmdClass: [2]int{PrioClassRT, PrioClassRT}},
 		SS:   SteadyState{Mode: "iops_slope", Limit: 0.01, Pct: true},
 	}

@@ -23,6 +23,10 @@ type Params struct {
 	SQPoll bool
 	// SQThreadIdle is how long the SQPOLL thread spins before sleeping.
 	SQThreadIdle time.Duration
+	// SQAff binds the SQPOLL thread to CPU SQThreadCPU
+	// (IORING_SETUP_SQ_AFF); unset, it runs where the kernel puts it.
+	SQAff       bool
+	SQThreadCPU uint32
 	// IOPoll asks for polled completions (devices with poll queues only).
 	IOPoll bool
 	// Plain disables the optional flags (SINGLE_ISSUER, DEFER_TASKRUN,
@@ -94,6 +98,9 @@ func New(entries uint32, p Params) (*Ring, error) {
 	}
 	if p.SQPoll {
 		base |= SetupSQPoll
+		if p.SQAff {
+			base |= SetupSQAff
+		}
 	}
 	optional := []uint32{SetupNoSQArray, SetupDeferTaskrun, SetupCoopTaskrun, SetupSingleIssuer}
 	if p.Plain {
@@ -152,6 +159,9 @@ func setup(entries, flags uint32, p Params) (*Ring, error) {
 	kp.cqEntries = p.CQEntries
 	if p.SQThreadIdle > 0 {
 		kp.sqThreadIdle = uint32(p.SQThreadIdle / time.Millisecond)
+	}
+	if flags&SetupSQAff != 0 {
+		kp.sqThreadCPU = p.SQThreadCPU
 	}
 	fd, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, uintptr(entries), uintptr(unsafe.Pointer(&kp)), 0)
 	if errno != 0 {

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -652,4 +653,63 @@ func submitOne(t *testing.T, r *Ring) CQE {
 	}
 	r.CQAdvance(1)
 	return cqes[0]
+}
+
+// TestSQPollAffinity: SQAff binds the kernel's submission thread
+// (iou-sqp-PID, a thread of this process) to SQThreadCPU, as its allowed
+// CPU list in /proc shows, and it still runs NOPs.
+func TestSQPollAffinity(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	// sqThreads maps the process's submission threads to their allowed CPUs.
+	sqThreads := func() map[string]string {
+		tasks, err := os.ReadDir("/proc/self/task")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, task := range tasks {
+			comm, _ := os.ReadFile("/proc/self/task/" + task.Name() + "/comm")
+			if !strings.HasPrefix(string(comm), "iou-sqp-") {
+				continue
+			}
+			status, _ := os.ReadFile("/proc/self/task/" + task.Name() + "/status")
+			for _, l := range strings.Split(string(status), "\n") {
+				if v, ok := strings.CutPrefix(l, "Cpus_allowed_list:"); ok {
+					out[task.Name()] = strings.TrimSpace(v)
+				}
+			}
+		}
+		return out
+	}
+	before := sqThreads() // other tests' rings' threads may still be exiting
+	cpu := runtime.NumCPU() - 1
+	r, err := New(8, Params{SQPoll: true, SQAff: true, SQThreadCPU: uint32(cpu)})
+	if err != nil {
+		if errors.Is(err, syscall.EPERM) {
+			t.Skipf("SQPOLL not permitted here: %v", err)
+		}
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if r.Flags()&SetupSQAff == 0 {
+		t.Fatalf("SQ_AFF asked for but not in force: %v", r)
+	}
+	s := r.GetSQE()
+	s.PrepNop()
+	if _, err := r.Submit(); err != nil {
+		t.Fatal(err)
+	}
+	if c := waitOne(t, r); c.Res != 0 {
+		t.Fatalf("nop: %d", c.Res)
+	}
+	var allowed []string
+	for tid, cpus := range sqThreads() {
+		if _, old := before[tid]; !old {
+			allowed = append(allowed, cpus)
+		}
+	}
+	if want := strconv.Itoa(cpu); len(allowed) != 1 || allowed[0] != want {
+		t.Errorf("the ring's submission thread may run on CPUs %q, want %s", allowed, want)
+	}
 }

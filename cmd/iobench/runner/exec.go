@@ -488,7 +488,7 @@ func openJob(j *workloads.Job, tgt *jobTarget) (*jobSetup, error) {
 		Devices: s.devs, Mapper: s.mapper, Queues: 1,
 		QueueDepth: max(j.IODepth, 8) * ringSplitFactor(j), NoCache: !j.Cache, FixedBuffers: fixed,
 		NewRing:       ringFactory(j),
-		RegisterFiles: files, SQPoll: j.SQPoll, IOPoll: j.HiPri, ArenaBytes: arena,
+		RegisterFiles: files, SQPoll: j.SQPoll, SQPollCPU: j.SQPollCPU + 1, IOPoll: j.HiPri, ArenaBytes: arena,
 		EagerSubmit: eagerSubmit(j), NoFollow: !j.Follow,
 		SpinWait: j.SpinWait,
 	})

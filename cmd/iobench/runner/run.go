@@ -415,6 +415,9 @@ func checkCPUs(jobs []workloads.Job) error {
 				return fmt.Errorf("job %q: cpus_allowed: CPU %d is not available to this process (%d CPUs are)", jobs[i].Name, c, avail.Count())
 			}
 		}
+		if c := jobs[i].SQPollCPU; jobs[i].SQPoll && c >= 0 && (c >= 1024 || !avail.IsSet(c)) {
+			return fmt.Errorf("job %q: sqthread_poll_cpu: CPU %d is not available to this process (%d CPUs are)", jobs[i].Name, c, avail.Count())
+		}
 	}
 	return nil
 }

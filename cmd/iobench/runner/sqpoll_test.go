@@ -1,0 +1,74 @@
+package runner
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSQPollCPU: with sqthread_poll, sqthread_poll_cpu binds the kernel's
+// submission thread of the job's ring (iou-sqp-PID, a thread of this
+// process while the job runs) to that CPU; a CPU the process may not use
+// is refused before any I/O.
+func TestSQPollCPU(t *testing.T) {
+	target := filepath.Join(t.TempDir(), "t.img")
+	if err := os.WriteFile(target, make([]byte, 4<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sqThreads := func() map[string]string {
+		tasks, _ := os.ReadDir("/proc/self/task")
+		out := map[string]string{}
+		for _, task := range tasks {
+			comm, _ := os.ReadFile("/proc/self/task/" + task.Name() + "/comm")
+			if !strings.HasPrefix(string(comm), "iou-sqp-") {
+				continue
+			}
+			status, _ := os.ReadFile("/proc/self/task/" + task.Name() + "/status")
+			for _, l := range strings.Split(string(status), "\n") {
+				if v, ok := strings.CutPrefix(l, "Cpus_allowed_list:"); ok {
+					out[task.Name()] = strings.TrimSpace(v)
+				}
+			}
+		}
+		return out
+	}
+	before := sqThreads()
+	cpu := strconv.Itoa(runtime.NumCPU() - 1)
+	done := make(chan int)
+	go func() {
+		code, _, _ := run(t, "--name=sq", "--filename="+target, "--rw=randread", "--size=4m", "--sqthread_poll=1",
+			"--sqthread_poll_cpu="+cpu, "--runtime=600ms", "--time_based", "--output-format=terse")
+		done <- code
+	}()
+	seen := map[string]string{}
+	for running := true; running; {
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Fatalf("exit %d", code)
+			}
+			running = false
+		case <-time.After(20 * time.Millisecond):
+			for tid, cpus := range sqThreads() {
+				if _, old := before[tid]; !old {
+					seen[tid] = cpus
+				}
+			}
+		}
+	}
+	if len(seen) == 0 {
+		t.Fatal("no submission thread seen while the job ran")
+	}
+	for tid, cpus := range seen {
+		if cpus != cpu {
+			t.Errorf("submission thread %s may run on CPUs %s, want %s", tid, cpus, cpu)
+		}
+	}
+	if code, _, errOut := run(t, "--name=sq", "--filename="+target, "--size=4m", "--sqthread_poll=1", "--sqthread_poll_cpu=1023"); code != 2 || !strings.Contains(errOut, "sqthread_poll_cpu: CPU 1023 is not available") {
+		t.Errorf("sqthread_poll_cpu=1023: exit %d: %s", code, errOut)
+	}
+}

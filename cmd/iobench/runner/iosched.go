@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -14,18 +15,18 @@ import (
 
 // switchScheduler sets the I/O scheduler (ioscheduler) of the block
 // device that holds each of the job's files, as fio does before a job,
-// and returns what puts the ones it replaced back after it (fio leaves
-// its choice in place). A scheduler the kernel does not offer for a
-// device is an error naming those it does.
+// and returns what puts the one the device ran before back once the last
+// job of the run that switched it is done (fio leaves its choice in
+// place). A scheduler the kernel does not offer for a device is an error
+// naming those it does.
 func switchScheduler(j *workloads.Job, paths []string) (func(), error) {
 	if j.IOScheduler == "" {
 		return func() {}, nil
 	}
-	type prior struct{ file, name string }
-	var restore []prior
+	var taken []string
 	undo := func() {
-		for i := len(restore) - 1; i >= 0; i-- {
-			_ = os.WriteFile(restore[i].file, []byte(restore[i].name), 0)
+		for i := len(taken) - 1; i >= 0; i-- {
+			schedulers.release(taken[i])
 		}
 	}
 	seen := map[string]bool{}
@@ -39,25 +40,68 @@ func switchScheduler(j *workloads.Job, paths []string) (func(), error) {
 			continue
 		}
 		seen[file] = true
-		old, avail, err := readScheduler(file)
-		if err != nil {
+		if err := schedulers.take(file, j.IOScheduler); err != nil {
 			undo()
-			return nil, fmt.Errorf("ioscheduler: %w", err)
+			return nil, fmt.Errorf("ioscheduler=%s for %s: %w", j.IOScheduler, p, err)
 		}
-		if old == j.IOScheduler {
-			continue
-		}
-		if err := os.WriteFile(file, []byte(j.IOScheduler), 0); err != nil {
-			undo()
-			return nil, fmt.Errorf("ioscheduler=%s for %s: %w (%s offers %s)", j.IOScheduler, p, err, file, strings.Join(avail, ", "))
-		}
-		if now, _, err := readScheduler(file); err != nil || now != j.IOScheduler {
-			undo()
-			return nil, fmt.Errorf("ioscheduler=%s for %s: the device runs %q (%s offers %s)", j.IOScheduler, p, now, file, strings.Join(avail, ", "))
-		}
-		restore = append(restore, prior{file, old})
+		taken = append(taken, file)
 	}
 	return undo, nil
+}
+
+// schedulers remembers, for each device whose scheduler jobs of this run
+// switched, the one it ran before and how many jobs still hold it, so
+// that jobs running together on one device leave it as they found it
+// whatever order they end in.
+var schedulers = schedulerTable{held: map[string]*heldScheduler{}}
+
+type schedulerTable struct {
+	mu   sync.Mutex
+	held map[string]*heldScheduler
+}
+
+type heldScheduler struct {
+	orig  string
+	users int
+}
+
+// take switches the device of the sysfs scheduler file to name.
+func (t *schedulerTable) take(file, name string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	cur, avail, err := readScheduler(file)
+	if err != nil {
+		return err
+	}
+	if cur != name {
+		if err := os.WriteFile(file, []byte(name), 0); err != nil {
+			return fmt.Errorf("%w (%s offers %s)", err, file, strings.Join(avail, ", "))
+		}
+		if now, _, err := readScheduler(file); err != nil || now != name {
+			return fmt.Errorf("the device runs %q (%s offers %s)", now, file, strings.Join(avail, ", "))
+		}
+	}
+	h := t.held[file]
+	if h == nil {
+		h = &heldScheduler{orig: cur}
+		t.held[file] = h
+	}
+	h.users++
+	return nil
+}
+
+// release puts the device's scheduler back once its last user is done.
+func (t *schedulerTable) release(file string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	h := t.held[file]
+	if h == nil {
+		return
+	}
+	if h.users--; h.users == 0 {
+		_ = os.WriteFile(file, []byte(h.orig), 0)
+		delete(t.held, file)
+	}
 }
 
 // schedulerFile returns the sysfs file that selects the I/O scheduler of

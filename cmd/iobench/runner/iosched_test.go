@@ -42,6 +42,27 @@ func TestIOScheduler(t *testing.T) {
 		t.Errorf("after the job the device runs %s, want %s back", now, before)
 	}
 
+	// Two jobs running together on the device with two schedulers, ending
+	// in either order, leave it as they found it.
+	var others []string
+	for _, a := range avail {
+		if a != before {
+			others = append(others, a)
+		}
+	}
+	if len(others) >= 2 {
+		for _, order := range [][2]string{{"200ms", "500ms"}, {"500ms", "200ms"}} {
+			if code, _, errOut := run(t, "--filename="+l.Path, "--size=1m", "--time_based", "--output-format=terse",
+				"--name=a", "--ioscheduler="+others[0], "--runtime="+order[0],
+				"--name=b", "--ioscheduler="+others[1], "--runtime="+order[1]); code != 0 {
+				t.Fatalf("two jobs: exit %d: %s", code, errOut)
+			}
+			if now, _, _ := readScheduler(file); now != before {
+				t.Errorf("two jobs with %s and %s, ending after %v: the device runs %s, want %s back", others[0], others[1], order, now, before)
+			}
+		}
+	}
+
 	// The error is the job's, in its report.
 	code, out, _ := run(t, "--name=s", "--filename="+l.Path, "--size=1m", "--ioscheduler=nosuch")
 	if code != 1 || !strings.Contains(out, "ioscheduler=nosuch") || !strings.Contains(out, strings.Join(avail, ", ")) {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -35,10 +37,31 @@ func runHook(j *workloads.Job, which, command string, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "iobench: job %q: exec_%s: saving its output in %s\n", j.Name, which, path)
 	cmd := exec.Command("/bin/sh", "-c", command)
 	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("exec_%s %q: %w: %w (its output is in %s)", which, command, errHookFailed, err, path)
+	// A group of its own, so that an interrupt stops the command and
+	// whatever it started, not just the shell.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("exec_%s %q: %w: %w", which, command, errHookFailed, err)
 	}
-	return nil
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				return fmt.Errorf("exec_%s %q: %w: %w (its output is in %s)", which, command, errHookFailed, err, path)
+			}
+			return nil
+		case <-tick.C:
+			if interrupted.Load() {
+				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+				<-done
+				return fmt.Errorf("exec_%s %q: %w", which, command, errInterrupted)
+			}
+		}
+	}
 }
 
 // pinMemory pins lockmem's memory for each of the job's clones (mlock),

@@ -5,7 +5,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // TestExecPrerunPostrun: exec_prerun runs before the job's I/O and
@@ -110,5 +112,46 @@ func TestCreateOnly(t *testing.T) {
 	}
 	if r, w := ioCounts(t, out); r+w != 0 || !strings.Contains(out, `"error": 0,`) {
 		t.Errorf("create_only: %d reads, %d writes:\n%s", r, w, out)
+	}
+}
+
+// TestSignalStopsPrerun: an interrupt during a job's exec_prerun stops
+// the command (and what it started) and the run, which exits as
+// interrupted without running the job.
+func TestSignalStopsPrerun(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	t.Cleanup(func() { interrupted.Store(false) })
+	target := filepath.Join(dir, "t.img")
+	if err := os.WriteFile(target, make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	codec := make(chan int, 1)
+	start := time.Now()
+	go func() {
+		code, _, _ := run(t, "--name=p", "--filename="+target, "--size=1m", "--rw=write", "--buffer_pattern=0x5a",
+			"--exec_prerun=sleep 30; echo done > after.txt", "--output-format=terse")
+		codec <- code
+	}()
+	time.Sleep(300 * time.Millisecond)
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-codec:
+		if code != exitInterrupted {
+			t.Errorf("exit %d, want %d", code, exitInterrupted)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the run went on 10 s after the interrupt")
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("the run ended %v after it started: the prerun's sleep was not stopped", took)
+	}
+	if b, _ := os.ReadFile(target); b[0] != 0 {
+		t.Error("the job ran after its prerun was interrupted")
+	}
+	if _, err := os.Stat("after.txt"); err == nil {
+		t.Error("the prerun's command went on after the interrupt")
 	}
 }

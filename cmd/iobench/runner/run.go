@@ -133,9 +133,16 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 				if err == nil {
 					err = runHook(&jobs[ji], "prerun", jobs[ji].ExecPrerun, stderr)
 				}
-				if err != nil {
+				switch {
+				case err != nil && interrupted.Load():
+					// A signal stopped the prerun (its shell gets the
+					// terminal's too): the job was interrupted, not failed.
+					r := failedResult(jobs[ji], rg[ji], nil)
+					r.Interrupted = true
+					results[k] = []JobResult{r}
+				case err != nil:
 					results[k] = []JobResult{failedResult(jobs[ji], rg[ji], err)}
-				} else {
+				default:
 					results[k] = runJob(jobs[ji], rg[ji], targets[ji], runCtx{lv: lv, stop: stopRG[rg[ji]], abort: &abort, status: board,
 						jobIdx: ji, logs: logs, threadBase: threadBase[ji], ss: ss, flow: jobFlow[ji]})
 					if err := runHook(&jobs[ji], "postrun", jobs[ji].ExecPostrun, stderr); err != nil {

@@ -283,7 +283,10 @@ type Job struct {
 	SubmitOffload bool
 	// SQPollCPU is the CPU the SQPOLL thread is bound to
 	// (sqthread_poll_cpu; -1: unbound).
-	SQPollCPU      int
+	SQPollCPU int
+	// NumaNodes are the NUMA nodes whose CPUs the job runs on
+	// (numa_cpu_nodes; {-1}: all of them), in place of CPUs.
+	NumaNodes      []int
 	StartDelay     time.Duration
 	StartDelayMax  time.Duration
 	ExitAllOnError bool
@@ -652,6 +655,7 @@ func (j Job) Clone() Job {
 	}
 	c.PercentileList = slices.Clone(j.PercentileList)
 	c.CPUs = slices.Clone(j.CPUs)
+	c.NumaNodes = slices.Clone(j.NumaNodes)
 	c.VerifyPattern = slices.Clone(j.VerifyPattern)
 	c.Buffers.Pattern = slices.Clone(j.Buffers.Pattern)
 	c.BSSplit = [2][]BSSplit{slices.Clone(j.BSSplit[0]), slices.Clone(j.BSSplit[1])}

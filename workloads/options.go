@@ -599,6 +599,24 @@ var options = []Option{
 		}, get: func(j *Job) string { return j.WriteHint }},
 	{Name: "ioscheduler", Arg: "name", Help: "switch the block device that holds each of the job's files to this I/O scheduler (none, mq-deadline, kyber, bfq: what the kernel offers) for the job, and back after it", kind: kindString,
 		set: func(j *Job, v string) error { j.IOScheduler = v; return nil }, get: func(j *Job) string { return j.IOScheduler }},
+	{Name: "numa_cpu_nodes", Arg: "nodes", Help: "run the job's threads on the CPUs of these NUMA nodes (a list such as 0,2-3, or all), in place of cpus_allowed, as fio does", kind: kindString,
+		set: func(j *Job, v string) error {
+			if v == "all" {
+				j.NumaNodes = []int{-1}
+				return nil
+			}
+			nodes, err := parseCPUList(v)
+			if err != nil {
+				return fmt.Errorf("%q: want node numbers or ranges such as 0,2-3, or all", v)
+			}
+			j.NumaNodes = nodes
+			return nil
+		}, get: func(j *Job) string {
+			if len(j.NumaNodes) == 1 && j.NumaNodes[0] < 0 {
+				return "all"
+			}
+			return cpuListString(j.NumaNodes)
+		}},
 	boolOption("pre_read", "bool", "0", "read the job's part of each file through the page cache before the job (buffered reads, whatever direct says), and leave invalidate off, as fio does", kindBool, func(j *Job) *bool { return &j.PreRead }),
 	{Name: "exec_prerun", Arg: "command", Help: "run this shell command (/bin/sh -c) before the job's I/O, its output in JOBNAME.prerun.txt; if it fails the job does not run and reports the failure", kind: kindString,
 		set: func(j *Job, v string) error { j.ExecPrerun = v; return nil }, get: func(j *Job) string { return j.ExecPrerun }},
@@ -762,7 +780,6 @@ var refusedOptions = map[string]string{
 	"create_on_open":                "not implemented: iobench lays files out before the job, not when it opens them",
 	"file_append":                   "not implemented: offsets start at 0 in each file, not at its end",
 	"unlink_each_loop":              "not implemented: files are removed (unlink) only when the job ends",
-	"numa_cpu_nodes":                "not implemented: NUMA placement (use cpus_allowed)",
 	"numa_mem_policy":               "not implemented: NUMA placement (use cpus_allowed)",
 	"verify_async":                  "not implemented: verification runs in the job's own thread",
 	"atomic":                        "not implemented: atomic writes (RWF_ATOMIC)",
@@ -1549,6 +1566,10 @@ func percentileListString(ps []float64) string {
 
 // maxCPU bounds CPU numbers in cpus_allowed and cpumask.
 const maxCPU = 4096
+
+// ParseCPUList parses a list such as "0-3,6,8-9" (cpus_allowed's, and the
+// kernel's CPU and node lists) into sorted numbers.
+func ParseCPUList(v string) ([]int, error) { return parseCPUList(v) }
 
 // parseCPUList parses "0-3,6,8-9" into sorted CPU numbers.
 func parseCPUList(v string) ([]int, error) {

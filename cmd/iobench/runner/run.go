@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -36,6 +37,9 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 	}
 	for i, l := range replays {
 		targets[i].replay = l
+	}
+	if err := numaCPUs(jobs); err != nil {
+		return nil, &badInput{err}
 	}
 	if err := checkCPUs(jobs); err != nil {
 		return nil, &badInput{err}
@@ -408,6 +412,43 @@ func kernelFS(path string) string {
 // errNothingMeasured is a job's error when its whole run fell in the ramp
 // time: it issued I/O but measured none.
 var errNothingMeasured = errors.New("nothing measured: ramp_time used up the job's region or runtime (raise size or runtime, or set time_based)")
+
+// numaCPUs gives each job with numa_cpu_nodes the CPUs of those nodes
+// (from /sys/devices/system/node), in place of cpus_allowed's, as fio
+// binds such a job after setting its affinity.
+func numaCPUs(jobs []workloads.Job) error {
+	for i := range jobs {
+		j := &jobs[i]
+		if len(j.NumaNodes) == 0 {
+			continue
+		}
+		nodes := j.NumaNodes
+		if len(nodes) == 1 && nodes[0] < 0 {
+			b, err := os.ReadFile("/sys/devices/system/node/online")
+			if err != nil {
+				return fmt.Errorf("job %q: numa_cpu_nodes=all: %w", j.Name, err)
+			}
+			if nodes, err = workloads.ParseCPUList(strings.TrimSpace(string(b))); err != nil {
+				return fmt.Errorf("job %q: numa_cpu_nodes=all: /sys/devices/system/node/online: %w", j.Name, err)
+			}
+		}
+		var cpus []int
+		for _, n := range nodes {
+			b, err := os.ReadFile(fmt.Sprintf("/sys/devices/system/node/node%d/cpulist", n))
+			if err != nil {
+				return fmt.Errorf("job %q: numa_cpu_nodes: node %d: %w", j.Name, n, err)
+			}
+			c, err := workloads.ParseCPUList(strings.TrimSpace(string(b)))
+			if err != nil {
+				return fmt.Errorf("job %q: numa_cpu_nodes: node %d has no CPUs", j.Name, n)
+			}
+			cpus = append(cpus, c...)
+		}
+		slices.Sort(cpus)
+		j.CPUs = slices.Compact(cpus)
+	}
+	return nil
+}
 
 // checkCPUs refuses, before any I/O, a job pinned to CPUs this process
 // may not run on.

@@ -72,3 +72,61 @@ func TestSQPollCPU(t *testing.T) {
 		t.Errorf("sqthread_poll_cpu=1023: exit %d: %s", code, errOut)
 	}
 }
+
+// TestNumaCPUNodes: numa_cpu_nodes runs the job's thread on its nodes'
+// CPUs in place of cpus_allowed's (as fio binds it after setting the
+// affinity); a node the machine lacks is refused before any I/O.
+func TestNumaCPUNodes(t *testing.T) {
+	node0, err := os.ReadFile("/sys/devices/system/node/node0/cpulist")
+	if err != nil {
+		t.Skipf("no NUMA node information here: %v", err)
+	}
+	if runtime.NumCPU() < 2 {
+		t.Skip("needs two CPUs")
+	}
+	target := filepath.Join(t.TempDir(), "t.img")
+	if err := os.WriteFile(target, make([]byte, 4<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// affinities runs the job (follow off: following binds the thread
+	// to one CPU at a time) and returns the allowed CPU lists of the
+	// threads of this process seen while it ran.
+	affinities := func(extra ...string) map[string]bool {
+		t.Helper()
+		done := make(chan int)
+		go func() {
+			code, _, _ := run(t, append([]string{"--name=n", "--filename=" + target, "--rw=randread", "--size=4m",
+				"--runtime=400ms", "--time_based", "--follow=off", "--output-format=terse"}, extra...)...)
+			done <- code
+		}()
+		seen := map[string]bool{}
+		for {
+			select {
+			case code := <-done:
+				if code != 0 {
+					t.Fatalf("%v: exit %d", extra, code)
+				}
+				return seen
+			case <-time.After(20 * time.Millisecond):
+				tasks, _ := os.ReadDir("/proc/self/task")
+				for _, task := range tasks {
+					status, _ := os.ReadFile("/proc/self/task/" + task.Name() + "/status")
+					for _, l := range strings.Split(string(status), "\n") {
+						if v, ok := strings.CutPrefix(l, "Cpus_allowed_list:"); ok {
+							seen[strings.TrimSpace(v)] = true
+						}
+					}
+				}
+			}
+		}
+	}
+	if seen := affinities("--cpus_allowed=1"); !seen["1"] {
+		t.Fatalf("cpus_allowed=1: no thread bound to CPU 1 seen (%v)", seen)
+	}
+	if seen := affinities("--cpus_allowed=1", "--numa_cpu_nodes=0"); seen["1"] {
+		t.Errorf("numa_cpu_nodes=0 (CPUs %s) with cpus_allowed=1: a thread was bound to CPU 1 alone", strings.TrimSpace(string(node0)))
+	}
+	if code, _, errOut := run(t, "--name=n", "--filename="+target, "--size=4m", "--numa_cpu_nodes=63"); code != 2 || !strings.Contains(errOut, "numa_cpu_nodes: node 63") {
+		t.Errorf("numa_cpu_nodes=63: exit %d: %s", code, errOut)
+	}
+}

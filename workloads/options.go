@@ -780,7 +780,7 @@ var refusedOptions = map[string]string{
 	"create_on_open":                "not implemented: iobench lays files out before the job, not when it opens them",
 	"file_append":                   "not implemented: offsets start at 0 in each file, not at its end",
 	"unlink_each_loop":              "not implemented: files are removed (unlink) only when the job ends",
-	"numa_mem_policy":               "not implemented: NUMA placement (use cpus_allowed)",
+	"numa_mem_policy":               "not implemented: a NUMA memory policy for the job's buffers (numa_cpu_nodes places its threads)",
 	"verify_async":                  "not implemented: verification runs in the job's own thread",
 	"atomic":                        "not implemented: atomic writes (RWF_ATOMIC)",
 	"bs_unaligned":                  "not implemented: I/O sizes are multiples of the smallest block size",

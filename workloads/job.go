@@ -415,7 +415,12 @@ type Buffers struct {
 	Refill, Zero, Scramble bool
 	Pattern                []byte
 	CompressPct, DedupePct float64
-	CompressChunk          uint64
+	// DedupeWorkingSet draws duplicates from a working set of the job's
+	// first fresh writes, DedupeWorkingSetPct of its blocks
+	// (dedupe_mode=working_set), not from the last one (repeat).
+	DedupeWorkingSet    bool
+	DedupeWorkingSetPct float64
+	CompressChunk       uint64
 }
 
 // Any reports whether any log is asked for.
@@ -427,7 +432,7 @@ func NewJob(name string) Job {
 		Name: name, RW: Read, RWMixRead: 50, BS: [2]uint64{4096, 4096},
 		IODepth: 1, FilenameFormat: defaultFilenameFormat, BatchSubmit: BatchAuto, BatchCompleteMin: 1, IOEngine: "io_uring", NumJobs: 1, Direct: true, Invalidate: true, PercentageRandom: [2]float64{100, 100}, ThinkBlocks: 1, DoVerify: true, RandomGenerator: "tausworthe", ZoneMode: "none",
 		LatencyWindow: time.Second, LatencyPercentile: 100,
-		Buffers: Buffers{Scramble: true, CompressChunk: 512}, Dist: Dist{Kind: "random"},
+		Buffers: Buffers{Scramble: true, CompressChunk: 512, DedupeWorkingSetPct: 5}, Dist: Dist{Kind: "random"},
 		RandRepeat: true, RandSeed: 0x89, Mapper: "linear", Extents: 1024, Cache: true, Follow: true,
 		Loops: 1, KBBase: 1024, PercentileList: slices.Clone(DefaultPercentiles),
 		BWAvgTime: 500 * time.Millisecond, IOPSAvgTime: 500 * time.Millisecond, ClatPercentiles: true,

@@ -14,15 +14,31 @@ import (
 type bufferFiller struct {
 	opts    workloads.Buffers
 	rng     *rand.Rand
-	dedupe  []byte // the data dedupe_percentage repeats
 	counter uint64 // scramble_buffers: changes per write
+	// dedupe_percentage: each fresh write's data comes from a seed of
+	// its own (seeded, over pcg), so that a duplicate regenerates it:
+	// the last fresh write's (dedupe_mode=repeat, as fio repeats its
+	// previous unique write) or one of the first wsCap (working_set:
+	// dedupe_working_set_percentage of the job's blocks).
+	pcg      *rand.PCG
+	seeded   *rand.Rand
+	lastSeed uint64
+	haveLast bool
+	ws       []uint64
+	wsCap    int
 }
 
-func newBufferFiller(j *workloads.Job, seed uint64) *bufferFiller {
+// newBufferFiller returns the filler of j's write buffers; span is the
+// bytes of the job's region, which dedupe_working_set_percentage is a
+// share of (0 where there is no working set).
+func newBufferFiller(j *workloads.Job, seed, span uint64) *bufferFiller {
 	f := &bufferFiller{opts: j.Buffers, rng: rand.New(rand.NewPCG(seed, seed^0x6a09e667f3bcc909))}
 	if f.opts.DedupePct > 0 {
-		f.dedupe = make([]byte, j.MaxBS())
-		f.random(f.dedupe)
+		f.pcg = rand.NewPCG(0, 0)
+		f.seeded = rand.New(f.pcg)
+		if f.opts.DedupeWorkingSet {
+			f.wsCap = max(int(float64(span/max(j.MinBS(), 1))*f.opts.DedupeWorkingSetPct/100), 1)
+		}
 	}
 	return f
 }
@@ -46,7 +62,16 @@ func (f *bufferFiller) initial(b []byte) {
 
 // random fills b with random data, compressible by buffer_compress_percentage
 // (the start of each chunk zero, the rest random).
-func (f *bufferFiller) random(b []byte) {
+func (f *bufferFiller) random(b []byte) { f.randomFrom(b, f.rng) }
+
+// fillSeed fills b as random does, from seed: the same seed gives the
+// same data.
+func (f *bufferFiller) fillSeed(b []byte, seed uint64) {
+	f.pcg.Seed(seed, 0x510e527fade682d1)
+	f.randomFrom(b, f.seeded)
+}
+
+func (f *bufferFiller) randomFrom(b []byte, rng *rand.Rand) {
 	chunk := int(max(f.opts.CompressChunk, 1))
 	zeros := int(float64(chunk) * f.opts.CompressPct / 100)
 	for c := 0; c < len(b); c += chunk {
@@ -55,10 +80,10 @@ func (f *bufferFiller) random(b []byte) {
 		clear(part[:z])
 		i := z
 		for ; i+8 <= len(part); i += 8 {
-			binary.LittleEndian.PutUint64(part[i:], f.rng.Uint64())
+			binary.LittleEndian.PutUint64(part[i:], rng.Uint64())
 		}
 		for ; i < len(part); i++ {
-			part[i] = byte(f.rng.Uint32())
+			part[i] = byte(rng.Uint32())
 		}
 	}
 }
@@ -71,10 +96,21 @@ func (f *bufferFiller) beforeWrite(b []byte, offset uint64) {
 		return
 	case o.DedupePct > 0:
 		if f.rng.Float64()*100 < o.DedupePct {
-			copy(b, f.dedupe)
-			return
+			switch {
+			case o.DedupeWorkingSet && len(f.ws) > 0:
+				f.fillSeed(b, f.ws[f.rng.IntN(len(f.ws))])
+				return
+			case !o.DedupeWorkingSet && f.haveLast:
+				f.fillSeed(b, f.lastSeed)
+				return
+			}
 		}
-		f.random(b)
+		seed := f.rng.Uint64()
+		f.fillSeed(b, seed)
+		f.lastSeed, f.haveLast = seed, true
+		if len(f.ws) < f.wsCap {
+			f.ws = append(f.ws, seed)
+		}
 	case o.Refill:
 		f.random(b)
 	case o.Scramble:

@@ -3,7 +3,9 @@ package runner
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/iobench/iobench/device/looptest"
@@ -76,6 +78,41 @@ func TestBufferContents(t *testing.T) {
 		{[]string{"--dedupe_percentage=50"}, func(b [][]byte) string {
 			if d := distinct(b); d < 1024*35/100 || d > 1024*65/100 {
 				return "distinct blocks not about half"
+			}
+			return ""
+		}},
+		{[]string{"--dedupe_percentage=50", "--dedupe_mode=repeat"}, func(b [][]byte) string {
+			// As fio's repeat mode: a duplicate is the last fresh write's data.
+			seen := map[string]bool{}
+			var last []byte
+			for i, x := range b {
+				switch {
+				case !seen[string(x)]:
+					seen[string(x)], last = true, x
+				case !bytes.Equal(x, last):
+					return fmt.Sprintf("block %d repeats an older write than the last fresh one", i)
+				}
+			}
+			return ""
+		}},
+		{[]string{"--dedupe_percentage=50", "--dedupe_mode=working_set", "--dedupe_working_set_percentage=5"}, func(b [][]byte) string {
+			// Duplicates come from the first fresh writes, 5% of the
+			// job's 1024 blocks (51), several of them.
+			var fresh []string
+			seen, from := map[string]bool{}, map[string]bool{}
+			for i, x := range b {
+				if !seen[string(x)] {
+					seen[string(x)] = true
+					fresh = append(fresh, string(x))
+					continue
+				}
+				if k := slices.Index(fresh, string(x)); k < 0 || k >= 51 {
+					return fmt.Sprintf("block %d repeats fresh write %d, outside the working set of 51", i, k)
+				}
+				from[string(x)] = true
+			}
+			if d := distinct(b); d < 1024*35/100 || d > 1024*65/100 || len(from) < 10 {
+				return fmt.Sprintf("%d distinct blocks, duplicates of %d working-set blocks", d, len(from))
 			}
 			return ""
 		}},

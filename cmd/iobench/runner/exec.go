@@ -1167,7 +1167,7 @@ func (w *worker) start() error {
 		}
 	}
 	if j.Verify == "" && j.RW.Writes() {
-		w.fill = newBufferFiller(j, j.RandSeed^uint64(w.idx)<<32)
+		w.fill = newBufferFiller(j, j.RandSeed^uint64(w.idx)<<32, w.gen.Span())
 	}
 	w.reqs = make([]engine.Request, j.IODepth)
 	for i := range w.reqs {

@@ -423,7 +423,7 @@ func layOut(j *workloads.Job, path string, have, need uint64) (err error) {
 		}
 		return f.Sync()
 	}
-	fill := newBufferFiller(j, j.RandSeed^0x6c61796f7574)
+	fill := newBufferFiller(j, j.RandSeed^0x6c61796f7574, 0)
 	buf := make([]byte, 1<<20)
 	fill.initial(buf)
 	for off := have; off < need; {

@@ -420,7 +420,10 @@ type Buffers struct {
 	// (dedupe_mode=working_set), not from the last one (repeat).
 	DedupeWorkingSet    bool
 	DedupeWorkingSetPct float64
-	CompressChunk       uint64
+	// DedupeGlobal shares the duplicates' source among the run's jobs
+	// that set it (dedupe_global).
+	DedupeGlobal  bool
+	CompressChunk uint64
 }
 
 // Any reports whether any log is asked for.

@@ -531,6 +531,7 @@ var options = []Option{
 	{Name: "dedupe_working_set_percentage", Arg: "pct", Default: "5", Help: "dedupe_mode=working_set: the share of the job's blocks whose first fresh writes make the working set duplicates are drawn from", kind: kindFloat,
 		set: func(j *Job, v string) (err error) { j.Buffers.DedupeWorkingSetPct, err = parsePct(v); return },
 		get: func(j *Job) string { return strconv.FormatFloat(j.Buffers.DedupeWorkingSetPct, 'g', -1, 64) }},
+	boolOption("dedupe_global", "bool", "0", "share dedupe_percentage's duplicates among the run's jobs that set it: a job's duplicates may repeat another's writes (one working set, or one last fresh write, for all of them)", kindBool, func(j *Job) *bool { return &j.Buffers.DedupeGlobal }),
 	{Name: "latency_target", Arg: "time", Help: "find the deepest queue (up to iodepth) whose latency_percentile of latency stays within this (µs unless a unit is given)", kind: kindTime,
 		set: func(j *Job, v string) (err error) { j.LatencyTarget, err = parseDuration(v, time.Microsecond); return },
 		get: func(j *Job) string { return strconv.FormatInt(j.LatencyTarget.Microseconds(), 10) }},
@@ -804,7 +805,6 @@ var refusedOptions = map[string]string{
 	"cgroup":                 "not implemented: running jobs in cgroups",
 	"cgroup_nodelete":        "not implemented: running jobs in cgroups",
 	"cgroup_weight":          "not implemented: running jobs in cgroups",
-	"dedupe_global":          "not implemented: dedupe_percentage's buffers are the job's own, not shared among jobs",
 	"experimental_verify":    "not implemented: the verify pass reads back the blocks the workload wrote",
 	"gid":                    "not implemented: jobs run as the program's own user and group",
 	"uid":                    "not implemented: jobs run as the program's own user and group",
@@ -921,7 +921,7 @@ func Notices() map[string]string { return maps.Clone(noticeOptions) }
 // out such a default runs, with nothing to say about it.
 var noEffectValues = map[string][]string{
 	"atomic": {"0"}, "bs_is_seq_rand": {"0"}, "cgroup_nodelete": {"0"},
-	"create_on_open": {"0"}, "dedupe_global": {"0"},
+	"create_on_open":     {"0"},
 	"file_append":        {"0"},
 	"ignore_zone_limits": {"0"}, "job_max_open_zones": {"0"},
 	"latency_run": {"0"}, "lockfile": {"none"}, "max_open_zones": {"0"},

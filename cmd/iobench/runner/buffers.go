@@ -3,6 +3,7 @@ package runner
 import (
 	"encoding/binary"
 	"math/rand/v2"
+	"sync"
 
 	"github.com/iobench/iobench/workloads"
 )
@@ -20,12 +21,36 @@ type bufferFiller struct {
 	// the last fresh write's (dedupe_mode=repeat, as fio repeats its
 	// previous unique write) or one of the first wsCap (working_set:
 	// dedupe_working_set_percentage of the job's blocks).
-	pcg      *rand.PCG
-	seeded   *rand.Rand
+	pcg    *rand.PCG
+	seeded *rand.Rand
+	set    *dedupeSet
+}
+
+// dedupeSet is where a job's duplicates come from: the seed of its last
+// fresh write and its working set. With dedupe_global the jobs of a run
+// that set it share one (each adds its working set's size to the cap),
+// so that one job's writes repeat another's, as fio spreads the buffers
+// among them.
+type dedupeSet struct {
+	mu       sync.Mutex
 	lastSeed uint64
 	haveLast bool
 	ws       []uint64
 	wsCap    int
+}
+
+// globalDedupe is the run's shared dedupeSet (dedupe_global), made
+// afresh by each run (Execute).
+var globalDedupe struct {
+	mu  sync.Mutex
+	set *dedupeSet
+}
+
+// resetGlobalDedupe starts a run's shared dedupe set.
+func resetGlobalDedupe() {
+	globalDedupe.mu.Lock()
+	globalDedupe.set = &dedupeSet{}
+	globalDedupe.mu.Unlock()
 }
 
 // newBufferFiller returns the filler of j's write buffers; span is the
@@ -36,8 +61,19 @@ func newBufferFiller(j *workloads.Job, seed, span uint64) *bufferFiller {
 	if f.opts.DedupePct > 0 {
 		f.pcg = rand.NewPCG(0, 0)
 		f.seeded = rand.New(f.pcg)
+		f.set = &dedupeSet{}
+		if f.opts.DedupeGlobal && span > 0 {
+			globalDedupe.mu.Lock()
+			if globalDedupe.set == nil {
+				globalDedupe.set = &dedupeSet{}
+			}
+			f.set = globalDedupe.set
+			globalDedupe.mu.Unlock()
+		}
 		if f.opts.DedupeWorkingSet {
-			f.wsCap = max(int(float64(span/max(j.MinBS(), 1))*f.opts.DedupeWorkingSetPct/100), 1)
+			f.set.mu.Lock()
+			f.set.wsCap += max(int(float64(span/max(j.MinBS(), 1))*f.opts.DedupeWorkingSetPct/100), 1)
+			f.set.mu.Unlock()
 		}
 	}
 	return f
@@ -96,21 +132,14 @@ func (f *bufferFiller) beforeWrite(b []byte, offset uint64) {
 		return
 	case o.DedupePct > 0:
 		if f.rng.Float64()*100 < o.DedupePct {
-			switch {
-			case o.DedupeWorkingSet && len(f.ws) > 0:
-				f.fillSeed(b, f.ws[f.rng.IntN(len(f.ws))])
-				return
-			case !o.DedupeWorkingSet && f.haveLast:
-				f.fillSeed(b, f.lastSeed)
+			if seed, ok := f.set.duplicate(o.DedupeWorkingSet, f.rng); ok {
+				f.fillSeed(b, seed)
 				return
 			}
 		}
 		seed := f.rng.Uint64()
 		f.fillSeed(b, seed)
-		f.lastSeed, f.haveLast = seed, true
-		if len(f.ws) < f.wsCap {
-			f.ws = append(f.ws, seed)
-		}
+		f.set.fresh(seed)
 	case o.Refill:
 		f.random(b)
 	case o.Scramble:
@@ -159,4 +188,29 @@ func scramble(buf []byte, offset, seq uint64) {
 	for i := 0; i+8 <= len(buf); i += scrambleBytes {
 		binary.LittleEndian.PutUint64(buf[i:], (offset+uint64(i))^stamp)
 	}
+}
+
+// duplicate returns the seed of a duplicate's data: one of the working
+// set's (workingSet) or the last fresh write's; ok is false before there
+// is one.
+func (d *dedupeSet) duplicate(workingSet bool, rng *rand.Rand) (seed uint64, ok bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case workingSet && len(d.ws) > 0:
+		return d.ws[rng.IntN(len(d.ws))], true
+	case !workingSet && d.haveLast:
+		return d.lastSeed, true
+	}
+	return 0, false
+}
+
+// fresh records the seed of a fresh write's data.
+func (d *dedupeSet) fresh(seed uint64) {
+	d.mu.Lock()
+	d.lastSeed, d.haveLast = seed, true
+	if len(d.ws) < d.wsCap {
+		d.ws = append(d.ws, seed)
+	}
+	d.mu.Unlock()
 }

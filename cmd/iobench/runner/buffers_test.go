@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -129,6 +130,39 @@ func TestBufferContents(t *testing.T) {
 	} {
 		if msg := c.check(writtenBlocks(t, c.args...)); msg != "" {
 			t.Errorf("%v: %s", c.args, msg)
+		}
+	}
+}
+
+// TestDedupeGlobal: with dedupe_global the jobs that set it share where
+// duplicates come from, so one job's duplicates repeat blocks the other
+// wrote; without it no block of one job's file is in the other's.
+func TestDedupeGlobal(t *testing.T) {
+	for _, global := range []bool{false, true} {
+		dir := t.TempDir()
+		a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+		args := []string{"--rw=write", "--bs=4k", "--size=4m", "--dedupe_percentage=50", "--dedupe_mode=working_set",
+			"--dedupe_working_set_percentage=5", "--dedupe_global=" + map[bool]string{false: "0", true: "1"}[global]}
+		jsonRunOf(t, append(append(append([]string{}, args...), "--name=a", "--filename="+a), append([]string{"--name=b", "--filename=" + b}, args...)...)...)
+		blocks := func(path string) map[string]bool {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := map[string]bool{}
+			for i := 0; i+4096 <= len(data); i += 4096 {
+				out[string(data[i:i+4096])] = true
+			}
+			return out
+		}
+		inA, shared := blocks(a), 0
+		for x := range blocks(b) {
+			if inA[x] {
+				shared++
+			}
+		}
+		if global && shared == 0 || !global && shared != 0 {
+			t.Errorf("dedupe_global=%v: %d distinct blocks of b's file are in a's", global, shared)
 		}
 	}
 }

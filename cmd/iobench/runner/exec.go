@@ -1167,7 +1167,9 @@ func (w *worker) start() error {
 		}
 	}
 	if j.Verify == "" && j.RW.Writes() {
-		w.fill = newBufferFiller(j, j.RandSeed^uint64(w.idx)<<32, w.gen.Span())
+		// Seeded by the run's thread number, so that two jobs' writes
+		// differ, as fio seeds each job's buffers by its thread number.
+		w.fill = newBufferFiller(j, j.RandSeed^uint64(w.thread)<<32, w.gen.Span())
 	}
 	w.reqs = make([]engine.Request, j.IODepth)
 	for i := range w.reqs {

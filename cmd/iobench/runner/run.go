@@ -24,6 +24,7 @@ import (
 // and report, later groups do not run, and the Run is marked Interrupted.
 func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stderr io.Writer) (*Run, error) {
 	run := &Run{Time: time.Now(), Kernel: kernel()}
+	resetGlobalDedupe()
 	replays, err := prepareReplays(jobs)
 	if err != nil {
 		return nil, &badInput{err}

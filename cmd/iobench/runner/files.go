@@ -353,6 +353,9 @@ func startSaid(j *workloads.Job, last uint64) string {
 // iobench writes only past its end: what a short file held stays. The
 // line saying so goes to stderr.
 func layOutFiles(jobs []workloads.Job, targets []*jobTarget, stderr io.Writer) error {
+	if err := checkLayoutSpace(jobs, targets); err != nil {
+		return err
+	}
 	for ji, t := range targets {
 		j := &jobs[ji]
 		var n int
@@ -386,10 +389,63 @@ func layOutFiles(jobs []workloads.Job, targets []*jobTarget, stderr io.Writer) e
 	return nil
 }
 
+// checkLayoutSpace refuses, before anything is written, files to lay out
+// that need more space than their filesystems have free (a job file
+// written for a 4 TB device, run on a file). The bytes each file lacks
+// are added up per filesystem; a file several jobs share counts once, at
+// the most any of them needs.
+func checkLayoutSpace(jobs []workloads.Job, targets []*jobTarget) error {
+	need := map[string]uint64{} // path: the most any job needs of it
+	have := map[string]uint64{}
+	for _, t := range targets {
+		for i, p := range t.paths {
+			if t.regular[i] && t.plans[i].Need > t.have[i] {
+				need[p] = max(need[p], t.plans[i].Need)
+				have[p] = t.have[i]
+			}
+		}
+	}
+	type fsys struct {
+		dir        string
+		lack, free uint64
+		files      int
+	}
+	byDev := map[uint64]*fsys{}
+	for p, n := range need {
+		dir := filepath.Dir(p)
+		for {
+			if _, err := os.Stat(dir); err == nil || dir == filepath.Dir(dir) {
+				break
+			}
+			dir = filepath.Dir(dir) // made by the layout
+		}
+		var st unix.Stat_t
+		var sf unix.Statfs_t
+		if unix.Stat(dir, &st) != nil || unix.Statfs(dir, &sf) != nil {
+			continue // the layout reports what is wrong with the path
+		}
+		fs := byDev[st.Dev]
+		if fs == nil {
+			fs = &fsys{dir: dir, free: sf.Bavail * uint64(sf.Bsize)}
+			byDev[st.Dev] = fs
+		}
+		fs.lack += n - have[p]
+		fs.files++
+	}
+	for _, fs := range byDev {
+		if fs.lack > fs.free {
+			return &badInput{fmt.Errorf("laying out the jobs' files needs %s more on the filesystem of %s (%d file(s)), which has %s free: give a smaller size or filesize, or a device",
+				humanBytes(fs.lack), fs.dir, fs.files, humanBytes(fs.free))}
+		}
+	}
+	return nil
+}
+
 // layOut makes the regular file at path hold need bytes (it holds have).
-// Interrupted (the user's signal), it stops within a MiB and leaves the
-// file as it found it: removed when it made it, cut back to have bytes
-// otherwise, and returns errInterrupted.
+// Interrupted (the user's signal) or failing (ENOSPC, an I/O error), it
+// stops within a MiB and leaves the file as it found it: removed when it
+// made it, cut back to have bytes otherwise (so that a failed fallocate
+// gives back what it took); interrupted, it returns errInterrupted.
 func layOut(j *workloads.Job, path string, have, need uint64) (err error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
@@ -402,7 +458,7 @@ func layOut(j *workloads.Job, path string, have, need uint64) (err error) {
 	}
 	defer f.Close()
 	defer func() {
-		if !errors.Is(err, errInterrupted) {
+		if err == nil {
 			return
 		}
 		if made {

@@ -94,3 +94,33 @@ func TestWriteHint(t *testing.T) {
 		t.Errorf("write_hint=forever: exit %d: %s", code, errOut)
 	}
 }
+
+// TestLayoutNeedsSpace: files to lay out that need more than their
+// filesystem has free are refused before anything is written (a job file
+// written for a large device, run on a file, filled the disk before), and
+// no file is left behind. The filesystem is a 4 MiB tmpfs of the test's
+// own, so that a regression fills that and not the machine's disk.
+func TestLayoutNeedsSpace(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a small tmpfs")
+	}
+	dir := t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=4m"); err != nil {
+		t.Skipf("mount tmpfs: %v", err)
+	}
+	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+	path := filepath.Join(dir, "big.img")
+	for _, rw := range []string{"read", "write"} {
+		code, _, errOut := run(t, "--name=big", "--filename="+path, "--rw="+rw, "--direct=0", "--size=64m", "--output-format=terse")
+		if code != 2 || !strings.Contains(errOut, "needs 64 MiB more") || !strings.Contains(errOut, "which has 4.0 MiB free") {
+			t.Errorf("rw=%s, a 64 MiB file on a 4 MiB filesystem: exit %d: %s", rw, code, errOut)
+		}
+		if _, err := os.Stat(path); err == nil {
+			t.Errorf("rw=%s: the refused file was left behind", rw)
+		}
+	}
+	// What fits is laid out.
+	if code, _, errOut := run(t, "--name=fits", "--filename="+path, "--rw=read", "--direct=0", "--size=2m", "--output-format=terse"); code != 0 {
+		t.Errorf("a 2 MiB file on the 4 MiB filesystem: exit %d: %s", code, errOut)
+	}
+}

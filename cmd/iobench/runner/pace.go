@@ -343,20 +343,29 @@ func (w *worker) releaseParked() error {
 			w.parked[i].due = now.Add(flowSleep(j)) // still ahead: wait again
 			break
 		}
-		w.logIssued(p.r)
-		if err := w.q.Submit(p.r); err != nil {
+		if err := w.submitParked(p.r); err != nil {
 			return err
 		}
-		if w.ovl != nil {
-			w.ovl.flying = append(w.ovl.flying, p.r)
-		}
-		w.markDepth(w.q.InFlight())
 		n++
 	}
 	if n > 0 {
 		w.markSubmit(n)
 	}
 	w.parked = append(w.parked[:0], w.parked[n:]...)
+	return nil
+}
+
+// submitParked submits a parked request whose time has come, recording
+// it as admit records those it submits.
+func (w *worker) submitParked(r *engine.Request) error {
+	w.logIssued(r)
+	if err := w.q.Submit(r); err != nil {
+		return err
+	}
+	if w.ovl != nil {
+		w.ovl.flying = append(w.ovl.flying, r)
+	}
+	w.markDepth(w.q.InFlight())
 	return nil
 }
 
@@ -540,14 +549,9 @@ func (w *worker) releaseDue() error {
 		if p.think || p.flow || p.due.After(now) || w.ovl != nil && w.ovl.overlaps(p.r) {
 			break
 		}
-		w.logIssued(p.r)
-		if err := w.q.Submit(p.r); err != nil {
+		if err := w.submitParked(p.r); err != nil {
 			return err
 		}
-		if w.ovl != nil {
-			w.ovl.flying = append(w.ovl.flying, p.r)
-		}
-		w.markDepth(w.q.InFlight())
 		n++
 	}
 	if n > 0 {

@@ -269,17 +269,7 @@ func TestThinkTimeBursts(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("%v: exit %d: %s", args, code, errOut)
 		}
-		b, err := os.ReadFile(log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var times []time.Duration
-		for _, l := range strings.Split(string(b), "\n") {
-			if f := strings.Fields(l); len(f) == 5 && f[2] == "read" {
-				us, _ := strconv.Atoi(f[0])
-				times = append(times, time.Duration(us)*time.Microsecond)
-			}
-		}
+		times := readLogTimes(t, log)
 		n, first := 1, times[0]
 		for i := 1; i < len(times); i++ {
 			if times[i]-times[i-1] >= 40*time.Millisecond {
@@ -342,17 +332,7 @@ func TestRateIgnoreThinktime(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("%v: exit %d: %s", extra, code, errOut)
 		}
-		b, err := os.ReadFile(log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var times []time.Duration
-		for _, l := range strings.Split(string(b), "\n") {
-			if f := strings.Fields(l); len(f) == 5 && f[2] == "read" {
-				us, _ := strconv.Atoi(f[0])
-				times = append(times, time.Duration(us)*time.Microsecond)
-			}
-		}
+		times := readLogTimes(t, log)
 		var gaps []time.Duration
 		paused := false
 		for i := 1; i < len(times); i++ {
@@ -393,26 +373,34 @@ func TestSubmitOffload(t *testing.T) {
 	if iops := num(t, jobs[0], "read", "iops"); iops < 900 || iops > 1100 {
 		t.Errorf("rate_iops=1000 with io_submit_mode=offload: %.0f IOPS", iops)
 	}
-	b, err := os.ReadFile(log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var times []int
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) == 5 && f[2] == "read" {
-			us, _ := strconv.Atoi(f[0])
-			times = append(times, us)
-		}
-	}
-	var gaps []int
+	times := readLogTimes(t, log)
+	var gaps []time.Duration
 	for i := 1; i < len(times); i++ {
 		gaps = append(gaps, times[i]-times[i-1])
 	}
 	slices.Sort(gaps)
-	if len(times) < 900 || gaps[len(gaps)/2] < 700 || gaps[len(gaps)/2] > 1300 {
-		t.Errorf("%d reads, the median gap between them %d µs (want each at its time, 1 ms apart)", len(times), gaps[len(gaps)/2])
+	if med := gaps[len(gaps)/2]; len(times) < 900 || med < 700*time.Microsecond || med > 1300*time.Microsecond {
+		t.Errorf("%d reads, the median gap between them %v (want each at its time, 1 ms apart)", len(times), med)
 	}
 	if code, _, errOut := run(t, "--name=x", "--filename="+target, "--io_submit_mode=later"); code != 2 || !strings.Contains(errOut, "want inline or offload") {
 		t.Errorf("io_submit_mode=later: exit %d: %s", code, errOut)
 	}
+}
+
+// readLogTimes returns the times, from the job's start, of the reads a
+// write_iolog log records, in its order.
+func readLogTimes(t *testing.T, path string) []time.Duration {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var times []time.Duration
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) == 5 && f[2] == "read" {
+			us, _ := strconv.Atoi(f[0])
+			times = append(times, time.Duration(us)*time.Microsecond)
+		}
+	}
+	return times
 }

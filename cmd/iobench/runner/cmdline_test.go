@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestCommandLineIsGlobal: command-line options act as [global]; a job
@@ -329,5 +330,23 @@ func TestExitWhat(t *testing.T) {
 		if _, ran := names["later"]; ran != c.laterRan {
 			t.Errorf("exit_what=%s: the job after the stonewall ran: %v, want %v", c.what, ran, c.laterRan)
 		}
+	}
+}
+
+// interruptRun sends this process SIGINT and waits, at most within, for
+// the run started with its exit code on codec to end as interrupted;
+// stuck says what it means when it does not.
+func interruptRun(t *testing.T, codec <-chan int, within time.Duration, stuck string) {
+	t.Helper()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-codec:
+		if code != exitInterrupted {
+			t.Errorf("exit %d, want %d", code, exitInterrupted)
+		}
+	case <-time.After(within):
+		t.Fatal(stuck)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -384,17 +383,7 @@ func TestLayoutStopsOnSignal(t *testing.T) {
 		case <-time.After(time.Millisecond):
 		}
 	}
-	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case code := <-codec:
-		if code != exitInterrupted {
-			t.Errorf("exit %d, want %d", code, exitInterrupted)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("the layout went on after SIGINT")
-	}
+	interruptRun(t, codec, 20*time.Second, "the layout went on after SIGINT")
 	if _, err := os.Stat(big); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the half-laid-out file is still there: %v", err)
 	}

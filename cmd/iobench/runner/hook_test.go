@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -134,17 +133,7 @@ func TestSignalStopsPrerun(t *testing.T) {
 		codec <- code
 	}()
 	time.Sleep(300 * time.Millisecond)
-	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case code := <-codec:
-		if code != exitInterrupted {
-			t.Errorf("exit %d, want %d", code, exitInterrupted)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the run went on 10 s after the interrupt")
-	}
+	interruptRun(t, codec, 10*time.Second, "the run went on 10 s after the interrupt")
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("the run ended %v after it started: the prerun's sleep was not stopped", took)
 	}

@@ -482,7 +482,7 @@ func openJob(j *workloads.Job, tgt *jobTarget) (*jobSetup, error) {
 			s.sizes = append(s.sizes, 0) // the device's, set by OpenFile
 		}
 	}
-	arena := j.NumJobs*j.IODepth*pow2(int(j.MaxBS())) + 4<<20
+	arena := jobArena(j)
 	fixed, files := registered(j, arena)
 	s.eng, err = engine.New(engine.Config{
 		Devices: s.devs, Mapper: s.mapper, Queues: 1,
@@ -1305,6 +1305,13 @@ func (w *worker) finish() {
 		w.eng.PutBuffer(r.Buf[:cap(r.Buf)])
 	}
 	w.q.Close()
+}
+
+// jobArena is the size of job j's buffer arena: a buffer of the largest
+// block (rounded up to a power of two) for each request of each clone,
+// and 4 MiB for the engine's own.
+func jobArena(j *workloads.Job) int {
+	return j.NumJobs*j.IODepth*pow2(int(j.MaxBS())) + 4<<20
 }
 
 // registered says whether job j's rings register the buffer arena of

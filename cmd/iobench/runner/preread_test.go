@@ -3,6 +3,7 @@ package runner
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"unsafe"
@@ -122,5 +123,26 @@ func TestLayoutNeedsSpace(t *testing.T) {
 	// What fits is laid out.
 	if code, _, errOut := run(t, "--name=fits", "--filename="+path, "--rw=read", "--direct=0", "--size=2m", "--output-format=terse"); code != 0 {
 		t.Errorf("a 2 MiB file on the 4 MiB filesystem: exit %d: %s", code, errOut)
+	}
+}
+
+// TestMemoryCheck: jobs running together whose buffers come to more than
+// the machine's available memory are refused before anything is laid out
+// or allocated, naming both sizes; two jobs that each fit but not
+// together are refused as a group.
+func TestMemoryCheck(t *testing.T) {
+	avail, ok := memAvailable()
+	if !ok {
+		t.Skip("no MemAvailable in /proc/meminfo")
+	}
+	depth := strconv.FormatUint(avail>>30+2, 10) // 1 GiB buffers: more than is available
+	code, _, errOut := run(t, "--name=big", "--ioengine=null", "--bs=1g", "--iodepth="+depth, "--size=1t", "--output-format=terse")
+	if code != 2 || !strings.Contains(errOut, `job "big": its buffers`) || !strings.Contains(errOut, "of memory available") {
+		t.Errorf("iodepth=%s of 1 GiB: exit %d: %s", depth, code, errOut)
+	}
+	half := strconv.FormatUint(avail>>30/2+1, 10)
+	code, _, errOut = run(t, "--ioengine=null", "--bs=1g", "--iodepth="+half, "--size=1t", "--output-format=terse", "--name=a", "--name=b")
+	if code != 2 || !strings.Contains(errOut, `jobs "a", "b", which run together`) {
+		t.Errorf("two jobs of iodepth=%s of 1 GiB: exit %d: %s", half, code, errOut)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -40,6 +41,9 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 		targets[i].replay = l
 	}
 	if err := numaCPUs(jobs); err != nil {
+		return nil, &badInput{err}
+	}
+	if err := checkMemory(jobs, groups); err != nil {
 		return nil, &badInput{err}
 	}
 	if err := checkCPUs(jobs); err != nil {
@@ -413,6 +417,52 @@ func kernelFS(path string) string {
 // errNothingMeasured is a job's error when its whole run fell in the ramp
 // time: it issued I/O but measured none.
 var errNothingMeasured = errors.New("nothing measured: ramp_time used up the job's region or runtime (raise size or runtime, or set time_based)")
+
+// checkMemory refuses, before anything is laid out, a group of jobs
+// whose buffers (iodepth buffers of the largest block per clone, which
+// the jobs fill as they run) come to more than the memory the machine
+// has available (MemAvailable), rather than let them drive it out of
+// memory.
+func checkMemory(jobs []workloads.Job, groups [][]int) error {
+	avail, ok := memAvailable()
+	if !ok {
+		return nil
+	}
+	for _, g := range groups {
+		var total uint64
+		for _, ji := range g {
+			total += uint64(jobArena(&jobs[ji]))
+		}
+		if total > avail {
+			names := make([]string, len(g))
+			for k, ji := range g {
+				names[k] = strconv.Quote(jobs[ji].Name)
+			}
+			who := "job " + names[0] + ": its"
+			if len(names) > 1 {
+				who = "jobs " + strings.Join(names, ", ") + ", which run together: their"
+			}
+			return fmt.Errorf("%s buffers (numjobs x iodepth x the largest block) come to %s, and the machine has %s of memory available: lower iodepth, bs or numjobs",
+				who, humanBytes(total), humanBytes(avail))
+		}
+	}
+	return nil
+}
+
+// memAvailable reads MemAvailable from /proc/meminfo.
+func memAvailable() (uint64, bool) {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0, false
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "MemAvailable:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10, err == nil
+		}
+	}
+	return 0, false
+}
 
 // numaCPUs gives each job with numa_cpu_nodes the CPUs of those nodes
 // (from /sys/devices/system/node), in place of cpus_allowed's, as fio

@@ -1589,8 +1589,10 @@ func (w *worker) loop() error {
 			// Handed to the kernel together at the next reap.
 			w.markSubmit(issued)
 		}
-		if err := w.releaseDue(); err != nil {
-			return err
+		if w.job.SubmitOffload {
+			if err := w.releaseDue(); err != nil {
+				return err
+			}
 		}
 		w.noteFull()
 	}

@@ -537,9 +537,6 @@ func (w *worker) offloadDue() (time.Time, bool) {
 // do not wait for the device's completions (inline, the default, waits
 // for the queue to drain first: releaseParked).
 func (w *worker) releaseDue() error {
-	if !w.job.SubmitOffload {
-		return nil
-	}
 	if w.stopping || w.pastDeadline || interrupted.Load() || w.stopped() {
 		return nil // releaseParked drops them once the queue has drained
 	}

@@ -193,10 +193,13 @@ type Job struct {
 	VerifyPattern  []byte
 	VerifyInterval uint64
 	VerifyBacklog  int
-	DoVerify       bool
-	Stonewall      bool
-	WaitFor        string
-	IOEngine       string
+	// VerifyAsync checks the verify pass's reads in that many goroutines
+	// (verify_async; 0: in the job's thread).
+	VerifyAsync int
+	DoVerify    bool
+	Stonewall   bool
+	WaitFor     string
+	IOEngine    string
 	// Loops is how many passes over the region a job makes when it is
 	// not time_based (fio's loops).
 	Loops int
@@ -981,6 +984,9 @@ func (j *Job) Validate() error {
 		case !j.NamesFiles():
 			j.note(fmt.Sprintf("numjobs=%d with verify on iobench's automatic target: each clone writes and reads back its own 1/%d of it (fio, given no filename, makes each clone a file of its own, the whole size each)", j.NumJobs, j.NumJobs))
 		}
+	}
+	if j.VerifyAsync > 0 && j.Verify != "" && (j.VerifyBacklog > 0 || !j.RW.Writes() && !j.VerifyOnly) {
+		j.note(fmt.Sprintf("verify_async=%d: the job's own verify reads (a read job's, verify_backlog's) are checked in its thread; only the verify pass's go to the %d checking goroutines (fio offloads both)", j.VerifyAsync, j.VerifyAsync))
 	}
 	if vi, bs := j.VerifyInterval, j.MinBS(); vi > bs && bs > 0 && vi%512 == 0 {
 		// fio writes one header per I/O shorter than the interval.

@@ -240,6 +240,7 @@ var options = []Option{
 	{Name: "verify_interval", Arg: "size", Help: "bytes per verify header (default: the smallest block size, at most 4k)", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.VerifyInterval, err = j.parseSize(v); return },
 		get: func(j *Job) string { return sizeString(j.VerifyInterval) }},
+	intOption("verify_async", "n", "0", "check the verify pass's reads in n goroutines of their own rather than in the job's thread (a read job's own verify reads and verify_backlog's are still checked in the job's thread)", 0, 64, func(j *Job) *int { return &j.VerifyAsync }),
 	countOption("verify_backlog", "n", "", "after every n writes, let in-flight I/O finish and read those n back to check them", 0, math.MaxInt32, func(j *Job) *int { return &j.VerifyBacklog }),
 	boolOption("do_verify", "bool", "1", "read the region back and check it after a writing job (0: only verify_backlog and reads check)", kindBool, func(j *Job) *bool { return &j.DoVerify }),
 	boolOption("verify_only", "bool", "", "only read back and check data an earlier run wrote", kindBool, func(j *Job) *bool { return &j.VerifyOnly }),
@@ -799,7 +800,6 @@ var refusedOptions = map[string]string{
 	"file_append":            "not implemented: offsets start at 0 in each file, not at its end",
 	"unlink_each_loop":       "not implemented: files are removed (unlink) only when the job ends",
 	"numa_mem_policy":        "not implemented: a NUMA memory policy for the job's buffers (numa_cpu_nodes places its threads)",
-	"verify_async":           "not implemented: verification runs in the job's own thread",
 	"atomic":                 "not implemented: atomic writes (RWF_ATOMIC)",
 	"bs_unaligned":           "not implemented: I/O sizes are multiples of the smallest block size",
 	"cgroup":                 "not implemented: running jobs in cgroups",
@@ -928,7 +928,7 @@ var noEffectValues = map[string][]string{
 	"read_beyond_wp":     {"0"},
 	"read_iolog_chunked": {"0"}, "rw_sequencer": {"sequential"},
 
-	"unlink_each_loop": {"0"}, "verify_async": {"0"},
+	"unlink_each_loop": {"0"},
 	// 1 is fio's default: it saves the verify state only when a verify
 	// fails, as a file for a later run; iobench names the bad block.
 	"verify_state_save": {"0", "1"}, "write_barrier": {"0"}, "zonecapacity": {"0"},

@@ -2117,6 +2117,10 @@ func (s *jobSetup) verifyPass(parts []verifyPart) (uint64, error) {
 	}
 	defer q.Close() // first: nothing is in flight when the buffers go back
 	v.q, v.done = q, make([]*engine.Request, 0, len(v.idle))
+	if j.VerifyAsync > 0 {
+		v.checkers = newAsyncChecks(j, j.VerifyAsync, len(v.idle))
+		defer close(v.checkers.in) // v.file waits for every check it hands out
+	}
 	for _, p := range parts {
 		v.m = p.m
 		start := time.Now()
@@ -2151,6 +2155,39 @@ type verifyRun struct {
 	unit       uint64
 	idle, done []*engine.Request
 	n          uint64 // bytes checked
+	// checkers, with verify_async, check the reads in goroutines of
+	// their own; pending counts the reads they hold.
+	checkers *asyncChecks
+	pending  int
+}
+
+// asyncChecks are verify_async's checking goroutines: each takes reads
+// from in, checks them with a verifier of its own, and hands each back
+// on out with what its check found.
+type asyncChecks struct {
+	in  chan *engine.Request
+	out chan checked
+}
+
+type checked struct {
+	r   *engine.Request
+	err error
+}
+
+// newAsyncChecks starts n checking goroutines for job j, for up to depth
+// reads at once; close(in) stops them.
+func newAsyncChecks(j *workloads.Job, n, depth int) *asyncChecks {
+	c := &asyncChecks{in: make(chan *engine.Request, depth), out: make(chan checked, depth)}
+	for range n {
+		go func() {
+			ver := newVerifier(j)
+			for r := range c.in {
+				_, err := ver.Check(r.Buf[:r.N], r.Offset)
+				c.out <- checked{r, err}
+			}
+		}()
+	}
+	return c
 }
 
 // file reads back and checks the blocks of p (see verifyPass).
@@ -2170,7 +2207,30 @@ func (v *verifyRun) file(p verifyPart) error {
 	off, more := next()
 	var bad error
 	badOff := ^uint64(0)
-	for more && bad == nil || v.q.InFlight() > 0 {
+	// done takes back a read whose check is over: err is what it found.
+	done := func(r *engine.Request, err error) {
+		v.idle = append(v.idle, r)
+		if err != nil && r.Offset < badOff {
+			bad, badOff = err, r.Offset
+		}
+	}
+	for more && bad == nil || v.q.InFlight() > 0 || v.pending > 0 {
+		for v.checkers != nil && v.pending > 0 {
+			select {
+			case c := <-v.checkers.out:
+				v.pending--
+				done(c.r, c.err)
+				continue
+			default:
+			}
+			if v.q.InFlight() == 0 && (len(v.idle) == 0 || !more || bad != nil) {
+				c := <-v.checkers.out // nothing else to do: wait for a check
+				v.pending--
+				done(c.r, c.err)
+				continue
+			}
+			break
+		}
 		for len(v.idle) > 0 && more && bad == nil {
 			if interrupted.Load() {
 				bad, badOff = errInterrupted, 0
@@ -2185,6 +2245,9 @@ func (v *verifyRun) file(p verifyPart) error {
 			}
 		}
 		if v.q.InFlight() == 0 {
+			if v.pending > 0 {
+				continue // the checks still out come back at the top
+			}
 			break
 		}
 		var err error
@@ -2192,18 +2255,21 @@ func (v *verifyRun) file(p verifyPart) error {
 			return err
 		}
 		for _, r := range v.done {
-			v.idle = append(v.idle, r)
-			err := r.Err
-			if err == nil {
-				v.m.record(s.job, r, workloads.DirRead)
-				v.m.verifyIOs++
-				v.m.verified += uint64(r.N)
-				v.n += uint64(r.N)
-				_, err = v.ver.Check(r.Buf[:r.N], r.Offset)
+			if r.Err != nil {
+				done(r, r.Err)
+				continue
 			}
-			if err != nil && r.Offset < badOff {
-				bad, badOff = err, r.Offset
+			v.m.record(s.job, r, workloads.DirRead)
+			v.m.verifyIOs++
+			v.m.verified += uint64(r.N)
+			v.n += uint64(r.N)
+			if v.checkers != nil {
+				v.pending++
+				v.checkers.in <- r // never blocks: it holds a ring's worth
+				continue
 			}
+			_, err := v.ver.Check(r.Buf[:r.N], r.Offset)
+			done(r, err)
 		}
 	}
 	return bad

@@ -144,3 +144,39 @@ func TestSignalStopsPrerun(t *testing.T) {
 		t.Error("the prerun's command went on after the interrupt")
 	}
 }
+
+// TestVerifyAsync: with verify_async the verify pass's reads are checked
+// in goroutines of their own, with the same results: a job's writes read
+// back whole, and in a file with two blocks corrupted afterwards the
+// first bad block named, whichever check finishes first; a read job's
+// own verify reads stay in its thread, which a notice says.
+func TestVerifyAsync(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v.img")
+	job := []string{"--name=v", "--filename=" + path, "--rw=randwrite", "--bs=4k", "--size=8m", "--iodepth=16", "--verify=crc32c"}
+	code, out, errOut := run(t, append(job, "--verify_async=3", "--output-format=json")...)
+	if code != 0 {
+		t.Fatalf("verify_async=3: exit %d: %s", code, errOut)
+	}
+	if r, w := ioCounts(t, out); w != 2048 || r != 2048 {
+		t.Errorf("verify_async=3: %d writes, %d verify reads, want 2048 of each", w, r)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, off := range []int64{6 << 20, 3<<20 + 4096} {
+		if _, err := f.WriteAt([]byte("corrupt"), off+100); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.Close()
+	for _, async := range []string{"0", "3"} {
+		code, out, _ := run(t, append(job, "--verify_only=1", "--verify_async="+async)...)
+		if code != 1 || !strings.Contains(out, "verify: block at offset 3149824") {
+			t.Errorf("verify_only, verify_async=%s: exit %d, want the block at 3149824 named:\n%s", async, code, out)
+		}
+	}
+	if _, _, errOut := run(t, "--name=r", "--filename="+path, "--rw=read", "--size=8m", "--verify=crc32c", "--verify_async=2", "--output-format=terse"); !strings.Contains(errOut, "verify_async=2: the job's own verify reads") {
+		t.Errorf("a read job with verify_async: no notice: %s", errOut)
+	}
+}

@@ -604,7 +604,7 @@ var options = []Option{
 		set: func(j *Job, v string) (err error) { j.SQPollCPU, err = parseInt(v, 0, 1<<20); return },
 		get: func(j *Job) string { return strconv.Itoa(j.SQPollCPU) }},
 	intOption("force_async", "n", "0", "every nth read or write goes to the kernel's async workers (IOSQE_ASYNC) instead of being tried inline first; 0: none", 0, math.MaxInt32, func(j *Job) *int { return &j.ForceAsync }),
-	{Name: "lockmem", Arg: "size", Default: "0", Help: "pin this much memory (mlock) for each of the job's threads while the job runs, to leave the rest of the system less; at most the machine's memory less 128 MiB, as fio caps it", kind: kindSize,
+	{Name: "lockmem", Arg: "size", Default: "0", Help: "pin this much memory (mlock) for each of the job's threads while the job runs, to leave the rest of the system less; refused when it would leave less than 1 GiB available besides the jobs' buffers (fio pins up to the machine's memory less 128 MiB, which can bring the out-of-memory killer)", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.LockMem, err = j.parseSize(v); return },
 		get: func(j *Job) string { return sizeString(j.LockMem) }},
 	boolOption("create_only", "bool", "0", "only lay out the job's files (create them, or extend those too short), as fio's setup phase does, and run none of its I/O; the job is reported with none", kindBool, func(j *Job) *bool { return &j.CreateOnly }),

@@ -65,19 +65,18 @@ func runHook(j *workloads.Job, which, command string, stderr io.Writer) error {
 }
 
 // pinMemory pins lockmem's memory for each of the job's clones (mlock),
-// as fio does before a job, and returns what releases it. As in fio it
-// pins no more than the machine's memory less 128 MiB, saying so.
-func pinMemory(j *workloads.Job, stderr io.Writer) (func(), error) {
+// as fio does before a job, and returns what releases it. Where fio pins
+// up to the machine's memory less 128 MiB, iobench refuses to leave less
+// than lockMemMargin available.
+func pinMemory(j *workloads.Job) (func(), error) {
 	if j.LockMem == 0 {
 		return func() {}, nil
 	}
 	n := j.LockMem * uint64(j.NumJobs)
-	var si unix.Sysinfo_t
-	if err := unix.Sysinfo(&si); err == nil {
-		if phys := uint64(si.Totalram) * uint64(si.Unit); phys > 128<<20 && n+128<<20 > phys {
-			n = phys - 128<<20
-			fmt.Fprintf(stderr, "iobench: job %q: lockmem: pinning %s, the machine's memory less 128 MiB\n", j.Name, humanBytes(n))
-		}
+	// checkMemory refused what the machine cannot spare before the run;
+	// memory other programs took since is checked again here.
+	if avail, ok := memAvailable(); ok && n+lockMemMargin > avail {
+		return nil, fmt.Errorf("lockmem: pinning %s would leave less than %s of the %s available", humanBytes(n), humanBytes(lockMemMargin), humanBytes(avail))
 	}
 	b, err := unix.Mmap(-1, 0, int(n), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
 	if err != nil {

@@ -60,7 +60,8 @@ func TestExecPrerunPostrun(t *testing.T) {
 }
 
 // TestLockMem: lockmem pins its memory (mlock) while the job runs, as
-// the process's VmLck shows to the job's prerun, and releases it after.
+// the process's VmLck shows to the job's prerun, and releases it after;
+// more than the machine can spare is refused.
 func TestLockMem(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
@@ -93,6 +94,12 @@ func TestLockMem(t *testing.T) {
 	}
 	if d, a := locked(string(during)), locked(string(after)); d < 64<<10 || a >= 32<<10 {
 		t.Errorf("VmLck %d KiB during the job (want 64 MiB: 32 MiB for each of 2 clones), %d KiB after it (want it released)", d, a)
+	}
+	// More than the machine can spare is refused before the run: pinning
+	// it would bring the out-of-memory killer.
+	code, _, errOut = run(t, "--name=lm", "--filename="+target, "--size=1m", "--lockmem=1t")
+	if code != 2 || !strings.Contains(errOut, "lockmem: the jobs of a group would pin 1.0 TiB") {
+		t.Errorf("lockmem=1t: exit %d: %s", code, errOut)
 	}
 }
 

@@ -134,7 +134,7 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 					finished <- struct{}{}
 					return
 				}
-				unpin, err := pinMemory(&jobs[ji], stderr)
+				unpin, err := pinMemory(&jobs[ji])
 				var unsched func()
 				if err == nil {
 					unsched, err = switchScheduler(&jobs[ji], targets[ji].paths)
@@ -429,9 +429,14 @@ func checkMemory(jobs []workloads.Job, groups [][]int) error {
 		return nil
 	}
 	for _, g := range groups {
-		var total uint64
+		var total, pinned uint64
 		for _, ji := range g {
 			total += uint64(jobArena(&jobs[ji]))
+			pinned += jobs[ji].LockMem * uint64(jobs[ji].NumJobs)
+		}
+		if pinned > 0 && pinned+total+lockMemMargin > avail {
+			return fmt.Errorf("lockmem: the jobs of a group would pin %s and use %s of buffers, and the machine has %s of memory available (pinning it all would bring the out-of-memory killer): give at most %s",
+				humanBytes(pinned), humanBytes(total), humanBytes(avail), humanBytes(avail-min(avail, total+lockMemMargin)))
 		}
 		if total > avail {
 			names := make([]string, len(g))
@@ -448,6 +453,11 @@ func checkMemory(jobs []workloads.Job, groups [][]int) error {
 	}
 	return nil
 }
+
+// lockMemMargin is the memory lockmem must leave available besides the
+// jobs' buffers: pinning a machine's memory but 128 MiB, fio's cap, had
+// the out-of-memory killer end iobench on a 24 GiB machine.
+const lockMemMargin = 1 << 30
 
 // memAvailable reads MemAvailable from /proc/meminfo.
 func memAvailable() (uint64, bool) {

@@ -13,6 +13,7 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -165,6 +166,9 @@ type cmdLine struct {
 // the run; the report of what ran before the signal is still written, and
 // what iobench made (the automatic target, fio) is cleaned up.
 func Main(args []string, stdout, stderr io.Writer) int {
+	// The jobs' goroutines (hooks, unlink errors) and the signal watcher
+	// write to stderr at once.
+	stderr = &lockedWriter{w: stderr}
 	unwatch := watchSignals(stderr)
 	out := &stickyWriter{w: stdout}
 	code := runMain(args, out, stderr)
@@ -828,4 +832,16 @@ Examples:
   iobench bench --results results                   # what 'make bench' runs
   iobench bench --experiments=qd,null --quick --results /tmp/r
 `)
+}
+
+// lockedWriter serializes writes to w from several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

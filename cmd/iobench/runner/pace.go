@@ -242,19 +242,23 @@ func (w *worker) admitNow(r *engine.Request, now time.Time) (submitted bool, err
 		w.parked = append(w.parked, parked{r: r, due: now.Add(flowSleep(w.job)), flow: true})
 		return false, nil
 	}
-	if !w.replayDue.IsZero() && w.replayDue.After(now) {
+	// Nothing passes a parked request: a thinktime pause holds back every
+	// I/O after it until it is over, and a replayed I/O that came due
+	// while the one before it waited goes after it, in the log's order.
+	if !w.replayDue.IsZero() && (w.replayDue.After(now) || len(w.parked) > 0) {
 		// read_iolog: not before its time in the log.
 		w.parked = append(w.parked, parked{r: r, due: w.replayDue})
 		return false, nil
 	}
 	if w.pacer != nil {
 		due, think := w.pacer.schedule(r)
-		// Nothing passes a parked request: a thinktime pause holds back
-		// every I/O after it until it is over.
 		if think || due.After(now) || len(w.parked) > 0 {
 			w.parked = append(w.parked, parked{r: r, due: due, think: think})
 			return false, nil
 		}
+	} else if len(w.parked) > 0 {
+		w.parked = append(w.parked, parked{r: r, due: now})
+		return false, nil
 	}
 	w.logIssued(r)
 	if w.job.BatchSubmit == workloads.BatchAuto {

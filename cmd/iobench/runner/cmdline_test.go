@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/iobench/iobench/workloads"
 )
 
 // TestCommandLineIsGlobal: command-line options act as [global]; a job
@@ -348,5 +350,29 @@ func interruptRun(t *testing.T, codec <-chan int, within time.Duration, stuck st
 		}
 	case <-time.After(within):
 		t.Fatal(stuck)
+	}
+}
+
+// TestExpectedTime: the progress line's ETA counts the groups one after
+// the other and the jobs of a group together: the group as long as its
+// longest job, start delay and ramp included (a group of 200 one-second
+// jobs was given 3m20s).
+func TestExpectedTime(t *testing.T) {
+	job := func(delay, ramp, runtime time.Duration) workloads.Job {
+		j := workloads.NewJob("j")
+		j.StartDelay, j.RampTime, j.Runtime = delay, ramp, runtime
+		return j
+	}
+	jobs := []workloads.Job{job(0, 0, time.Second), job(0, 0, 3*time.Second), job(500*time.Millisecond, time.Second, 2*time.Second)}
+	if got, want := expectedTime(jobs, [][]int{{0, 1}, {2}}), 6500*time.Millisecond; got != want {
+		t.Errorf("two groups: %v, want %v", got, want)
+	}
+	many := make([]workloads.Job, 200)
+	group := make([]int, 200)
+	for i := range many {
+		many[i], group[i] = job(0, 0, time.Second), i
+	}
+	if got := expectedTime(many, [][]int{group}); got != time.Second {
+		t.Errorf("200 one-second jobs together: %v, want 1s", got)
 	}
 }

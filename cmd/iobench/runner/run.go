@@ -65,10 +65,7 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 		paths = append(paths, t.paths...)
 	}
 	lv := &live{}
-	var total time.Duration
-	for _, j := range jobs {
-		total += j.RampTime + j.Runtime
-	}
+	total := expectedTime(jobs, groups)
 	disks := watchDisks(paths)
 	logs := newLogSet()
 	threadBase := make([]int, len(jobs))
@@ -417,6 +414,23 @@ func kernelFS(path string) string {
 // errNothingMeasured is a job's error when its whole run fell in the ramp
 // time: it issued I/O but measured none.
 var errNothingMeasured = errors.New("nothing measured: ramp_time used up the job's region or runtime (raise size or runtime, or set time_based)")
+
+// expectedTime is how long the run should take by its runtimes, for the
+// progress line's ETA: the groups one after the other, each as long as
+// its longest job (the jobs of a group run together), start delays and
+// ramps included.
+func expectedTime(jobs []workloads.Job, groups [][]int) time.Duration {
+	var total time.Duration
+	for _, g := range groups {
+		var longest time.Duration
+		for _, ji := range g {
+			j := &jobs[ji]
+			longest = max(longest, max(j.StartDelay, j.StartDelayMax)+j.RampTime+j.Runtime)
+		}
+		total += longest
+	}
+	return total
+}
 
 // checkMemory refuses, before anything is laid out, a group of jobs
 // whose buffers (iodepth buffers of the largest block per clone, which

@@ -277,7 +277,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	out := Output{Formats: st.formats, W: stdout, ETANewline: st.etaNewline, Status: stderr}
 	if st.eta == "always" || st.eta != "never" && (!st.hasFormat("json") && !st.hasFormat("json+") || st.output != "") {
 		out.Progress = stderr
-		if f, ok := stderr.(*os.File); ok {
+		if f, ok := fileOf(stderr); ok {
 			out.TTY = isTerminal(f) && st.etaNewline == 0
 		}
 	}
@@ -832,6 +832,15 @@ Examples:
   iobench bench --results results                   # what 'make bench' runs
   iobench bench --experiments=qd,null --quick --results /tmp/r
 `)
+}
+
+// fileOf returns the file w writes to, seeing through lockedWriter.
+func fileOf(w io.Writer) (*os.File, bool) {
+	if l, ok := w.(*lockedWriter); ok {
+		w = l.w
+	}
+	f, ok := w.(*os.File)
+	return f, ok
 }
 
 // lockedWriter serializes writes to w from several goroutines.

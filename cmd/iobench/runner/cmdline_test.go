@@ -4,16 +4,19 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/iobench/iobench/workloads"
+	"golang.org/x/sys/unix"
 )
 
 // TestCommandLineIsGlobal: command-line options act as [global]; a job
@@ -374,5 +377,49 @@ func TestExpectedTime(t *testing.T) {
 	}
 	if got := expectedTime(many, [][]int{group}); got != time.Second {
 		t.Errorf("200 one-second jobs together: %v, want 1s", got)
+	}
+}
+
+// TestProgressOnTerminal: with stderr on a terminal the progress line is
+// rewritten in place (carriage return, erase), every half second.
+func TestProgressOnTerminal(t *testing.T) {
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	defer master.Close()
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tty, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	got := make(chan string)
+	go func() {
+		var all []byte
+		buf := make([]byte, 4096)
+		for {
+			k, err := master.Read(buf)
+			all = append(all, buf[:k]...)
+			if err != nil || bytes.Contains(all, []byte("done")) {
+				got <- string(all)
+				return
+			}
+		}
+	}()
+	var out bytes.Buffer
+	code := Main([]string{"--name=p", "--ioengine=null", "--rw=randread", "--size=1m", "--runtime=1200ms", "--time_based", "--output-format=terse"}, &out, tty)
+	fmt.Fprint(tty, "done")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if s := <-got; strings.Count(s, "\r\033[KJobs: ") < 2 {
+		t.Errorf("the terminal got %q: want the progress line rewritten in place", s)
 	}
 }

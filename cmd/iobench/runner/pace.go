@@ -325,7 +325,13 @@ func (w *worker) releaseParked() error {
 		if j.ThinkTime > 0 {
 			spin = j.ThinkSpin
 		}
-		wait(first.due, spin, stop)
+		// No pause outlasts the job's runtime (fio cuts a thinktime pause
+		// to the runtime left).
+		until := first.due
+		if !w.deadline.IsZero() && w.deadline.Before(until) {
+			until = w.deadline
+		}
+		wait(until, spin, stop)
 		now = time.Now()
 	}
 	if thinking && w.pacer != nil {

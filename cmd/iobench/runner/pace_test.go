@@ -404,3 +404,22 @@ func readLogTimes(t *testing.T, path string) []time.Duration {
 	}
 	return times
 }
+
+// TestPauseEndsAtRuntime: a thinktime pause longer than the runtime left
+// ends with the runtime, as fio cuts it: thinktime=10s after 5 reads in
+// a 1 s job ends the job after about a second, with its 5 reads.
+func TestPauseEndsAtRuntime(t *testing.T) {
+	target := filepath.Join(t.TempDir(), "t.img")
+	if err := os.WriteFile(target, make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	jobs, _ := jsonRunOf(t, "--name=t", "--filename="+target, "--size=1m", "--thinktime=10s", "--thinktime_blocks=5",
+		"--runtime=1", "--time_based")
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("the run took %v: the 10 s pause outlasted the 1 s runtime", took)
+	}
+	if n := num(t, jobs[0], "read", "total_ios"); n != 5 {
+		t.Errorf("%v reads, want the 5 before the pause", n)
+	}
+}

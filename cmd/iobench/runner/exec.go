@@ -2038,12 +2038,15 @@ type fileIO struct {
 // overlaps reports whether io on f overlaps an I/O in flight.
 func overlaps(inflight map[fileOffset]uint64, f *engine.File, io workloads.IO) bool {
 	for k, n := range inflight {
-		if k.f == f && io.Offset < k.off+n && k.off < io.Offset+io.Length {
+		if k.f == f && rangesMeet(io.Offset, io.Length, k.off, n) {
 			return true
 		}
 	}
 	return false
 }
+
+// rangesMeet reports whether [a, a+an) and [b, b+bn) share a byte.
+func rangesMeet(a, an, b, bn uint64) bool { return a < b+bn && b < a+an }
 
 // sliceForVerify reports whether a verifying job's clones each write a
 // slice of their shared files rather than the whole region, as they do

@@ -19,14 +19,15 @@ type overlapState struct {
 }
 
 // overlaps reports whether r's bytes meet those of a request in flight
-// on the same file (flushes move none).
+// on the same file (flushes move none). Unlike verify's in-flight set
+// (overlaps, w.inflight), which holds I/O from when it is drawn, this
+// holds I/O from when it is submitted: a held or parked I/O is not in it.
 func (o *overlapState) overlaps(r *engine.Request) bool {
 	if r.Sync != engine.NoSync {
 		return false
 	}
-	end := r.Offset + uint64(r.Length)
 	for _, x := range o.flying {
-		if x.File == r.File && x.Sync == engine.NoSync && x.Offset < end && r.Offset < x.Offset+uint64(x.Length) {
+		if x.File == r.File && x.Sync == engine.NoSync && rangesMeet(r.Offset, uint64(r.Length), x.Offset, uint64(x.Length)) {
 			return true
 		}
 	}

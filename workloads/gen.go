@@ -58,6 +58,8 @@ type Generator struct {
 	readShare float64
 	rwMod     uint64     // rw's ":N"
 	rwBack    bool       // rw's ":-N"
+	identical bool       // rw_sequencer=identical
+	last      [2]uint64  // the last I/O's offset in the region, per direction
 	sinceRand uint64     // I/Os since the last random offset (rw=rand...:N)
 	pctRandom [2]float64 // percentage_random, reads and writes
 
@@ -92,7 +94,8 @@ type Generator struct {
 func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 	g := &Generator{rw: j.RW, base: j.Offset + uint64(jobIndex)*j.OffsetIncrement, bs: j.BS, split: j.BSSplit,
 		bsRange: j.BSRange, readShare: j.RWMixRead / 100, unit: j.MinBS(), dist: j.Dist.Kind,
-		rwMod: j.RWMod, rwBack: j.RWBack, pctRandom: j.PercentageRandom}
+		rwMod: j.RWMod, rwBack: j.RWBack, identical: j.RWIdentical && j.RW.Random() && j.RWMod > 1,
+		pctRandom: j.PercentageRandom}
 	if j.BlockAlign > 0 && j.RW.Random() {
 		g.unit = j.BlockAlign
 	}
@@ -216,6 +219,12 @@ func (g *Generator) Next() IO {
 			off = (g.span - size) / g.unit * g.unit
 		}
 		g.pos[d] = off + size
+	} else if g.identical && g.sinceRand != 1 {
+		// rw_sequencer=identical: the offset of the last I/O again,
+		// between the random ones (an N-th I/O that percentage_random
+		// kept sequential continues sequentially, as in fio).
+		off = min(g.last[d], (g.span-size)/g.unit*g.unit)
+		g.pos[d] = off + size
 	} else {
 		if g.pos[d]+size > g.span {
 			g.pos[d] = 0
@@ -245,6 +254,7 @@ func (g *Generator) Next() IO {
 			g.pos[d] += g.rwMod // rw=read:N skips N bytes
 		}
 	}
+	g.last[d] = off
 	return IO{Offset: g.base + off, Length: size, Write: write, Trim: trim}
 }
 

@@ -162,12 +162,16 @@ type Job struct {
 	// sequential ":-N": each I/O starts N bytes before the end of the last
 	// (reading backwards with N twice the block size), wrapping from the
 	// region's start to its end.
-	RWMod     uint64
-	RWBack    bool
-	Runtime   time.Duration
-	TimeBased bool
-	RampTime  time.Duration
-	Direct    bool
+	RWMod  uint64
+	RWBack bool
+	// RWIdentical is rw_sequencer=identical: with a random RWMod, the
+	// I/Os between random offsets repeat the last one's offset instead of
+	// continuing after it.
+	RWIdentical bool
+	Runtime     time.Duration
+	TimeBased   bool
+	RampTime    time.Duration
+	Direct      bool
 	// Invalidate drops the target's page cache before the job; PreRead
 	// reads the job's part of each file into it instead (pre_read).
 	Invalidate  bool

@@ -214,6 +214,18 @@ var options = []Option{
 	{Name: "zoneskip", Arg: "size", Help: "strided: bytes skipped after a zone", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.ZoneSkip, err = j.parseSize(v); return },
 		get: func(j *Job) string { return sizeString(j.ZoneSkip) }},
+	{Name: "rw_sequencer", Arg: "name", Default: "sequential", Help: "what rw=rand...:N does between its random offsets: sequential (the I/Os that follow one continue from it) or identical (they repeat its offset); sequential patterns take no effect, as in fio", kind: kindString,
+		set: func(j *Job, v string) error {
+			switch strings.ToLower(v) {
+			case "sequential":
+				j.RWIdentical = false
+			case "identical":
+				j.RWIdentical = true
+			default:
+				return fmt.Errorf("want sequential or identical")
+			}
+			return nil
+		}, get: func(j *Job) string { return map[bool]string{false: "sequential", true: "identical"}[j.RWIdentical] }},
 	{Name: "random_generator", Arg: "name", Default: "tausworthe", Help: "lfsr: every block once per pass without a block map, even with norandommap; tausworthe, tausworthe64: iobench's generator", kind: kindString,
 		set: func(j *Job, v string) error {
 			switch strings.ToLower(v) {
@@ -826,7 +838,6 @@ var refusedOptions = map[string]string{
 	"profile":                "not implemented: fio's built-in profiles",
 	"bs_is_seq_rand":         "not implemented: bs's values apply to reads and writes, not to sequential and random I/O",
 	"rwmixcycle":             "deprecated in fio, which refuses it too: it no longer has an effect; remove the line",
-	"rw_sequencer":           "not implemented: rw's :N skips N bytes (sequential) or repeats an offset N times (random), as fio's default sequencer",
 	"sync_file_range":        "not implemented: sync_file_range(2) (fsync and fdatasync are)",
 	"verify_backlog_batch":   "not implemented: verify_backlog reads back every write it counts",
 	"verify_offset":          "not implemented: the verify header is at the start of each interval",
@@ -926,7 +937,7 @@ var noEffectValues = map[string][]string{
 	"ignore_zone_limits": {"0"}, "job_max_open_zones": {"0"},
 	"latency_run": {"0"}, "lockfile": {"none"}, "max_open_zones": {"0"},
 	"read_beyond_wp":     {"0"},
-	"read_iolog_chunked": {"0"}, "rw_sequencer": {"sequential"},
+	"read_iolog_chunked": {"0"},
 
 	"unlink_each_loop": {"0"},
 	// 1 is fio's default: it saves the verify state only when a verify

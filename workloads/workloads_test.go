@@ -440,7 +440,7 @@ func TestFioDefaultsAccepted(t *testing.T) {
 			}
 		}
 	}
-	for _, kv := range [][2]string{{"unlink_each_loop", "1"}, {"rw_sequencer", "identical"}, {"create_on_open", "1"}, {"lockfile", "exclusive"}} {
+	for _, kv := range [][2]string{{"unlink_each_loop", "1"}, {"write_barrier", "1"}, {"create_on_open", "1"}, {"lockfile", "exclusive"}} {
 		j := NewJob("j")
 		if err := j.Set(kv[0], kv[1]); !errors.Is(err, ErrRefused) {
 			t.Errorf("%s=%s: %v, want refused", kv[0], kv[1], err)
@@ -974,6 +974,53 @@ func TestGeneratorShapes(t *testing.T) {
 	}
 	if jumps < 90 {
 		t.Errorf("rw=randread:4: %d random jumps in 400 I/Os, want about 100", jumps)
+	}
+
+	// rw_sequencer=identical: every fourth I/O goes to a random offset,
+	// counted over both directions, and the others repeat the offset of
+	// the last I/O in their own direction (0 before the first), as fio's
+	// write_iolog shows; percentage_random keeps some of the N-th I/Os
+	// sequential (after the repeated block), as in fio. Sequential
+	// patterns take no effect.
+	j = genJob(t, "rw=randrw:4\nbs=4k\nrw_sequencer=identical\n")
+	g = NewGenerator(&j, 0, target)
+	var last [2]uint64
+	distinct := map[uint64]bool{}
+	for i := range 800 {
+		io := g.Next()
+		d := map[bool]int{false: 0, true: 1}[io.Write]
+		if i%4 != 0 && io.Offset != last[d] {
+			t.Fatalf("rw_sequencer=identical: I/O %d (write %v) at %d, the last of its direction at %d", i, io.Write, io.Offset, last[d])
+		}
+		last[d] = io.Offset
+		distinct[io.Offset] = true
+	}
+	if len(distinct) < 150 || len(distinct) > 202 {
+		t.Errorf("rw_sequencer=identical: %d distinct offsets in 800 I/Os, want about 200", len(distinct))
+	}
+	j = genJob(t, "rw=randread:2\nbs=4k\nrw_sequencer=identical\npercentage_random=50\n")
+	g = NewGenerator(&j, 0, target)
+	seq := 0
+	prev = g.Next()
+	for i := 1; i < 400; i++ {
+		io := g.Next()
+		switch {
+		case i%2 == 1 && io.Offset != prev.Offset:
+			t.Fatalf("rw_sequencer=identical percentage_random=50: I/O %d at %d, the last at %d", i, io.Offset, prev.Offset)
+		case i%2 == 0 && io.Offset == prev.Offset+4096:
+			seq++
+		}
+		prev = io
+	}
+	if seq < 70 || seq > 130 {
+		t.Errorf("rw_sequencer=identical percentage_random=50: %d of 200 new offsets sequential, want about 100", seq)
+	}
+	j = genJob(t, "rw=write:4k\nbs=4k\nrw_sequencer=identical\n")
+	g = NewGenerator(&j, 0, target)
+	for i := range 5 {
+		if io := g.Next(); io.Offset != uint64(i)*8192 {
+			t.Fatalf("rw=write:4k rw_sequencer=identical I/O %d: %+v", i, io)
+		}
 	}
 
 	j = genJob(t, "rw=read\nbs=4k\noffset=1m\noffset_increment=8m\nsize=4m\nnumjobs=3\n")

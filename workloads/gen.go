@@ -59,6 +59,7 @@ type Generator struct {
 	rwMod     uint64     // rw's ":N"
 	rwBack    bool       // rw's ":-N"
 	identical bool       // rw_sequencer=identical
+	seqRand   bool       // bs_is_seq_rand
 	last      [2]uint64  // the last I/O's offset in the region, per direction
 	sinceRand uint64     // I/Os since the last random offset (rw=rand...:N)
 	pctRandom [2]float64 // percentage_random, reads and writes
@@ -95,7 +96,7 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 	g := &Generator{rw: j.RW, base: j.Offset + uint64(jobIndex)*j.OffsetIncrement, bs: j.BS, split: j.BSSplit,
 		bsRange: j.BSRange, readShare: j.RWMixRead / 100, unit: j.MinBS(), dist: j.Dist.Kind,
 		rwMod: j.RWMod, rwBack: j.RWBack, identical: j.RWIdentical && j.RW.Random() && j.RWMod > 1,
-		pctRandom: j.PercentageRandom}
+		seqRand: j.BSIsSeqRand, pctRandom: j.PercentageRandom}
 	if j.BlockAlign > 0 && j.RW.Random() {
 		g.unit = j.BlockAlign
 	}
@@ -177,6 +178,9 @@ func (g *Generator) PassBytes() uint64 {
 	default:
 		return g.span
 	}
+	if g.seqRand {
+		d = 0 // bs_is_seq_rand: sequential I/O takes the read sizes
+	}
 	size := g.bs[d]
 	if g.rwMod == 0 || g.rwBack || g.zoned || g.bsRange[d][1] > 0 || len(g.split[d]) > 0 || size == 0 || size > g.span {
 		return g.span
@@ -205,7 +209,16 @@ func (g *Generator) Next() IO {
 	if write || trim {
 		d = 1 // trims take the write sizes
 	}
-	size := g.size(d)
+	var random bool
+	var size uint64
+	if g.seqRand && !g.zoned {
+		// bs_is_seq_rand: the read sizes for sequential I/O, the write
+		// sizes for random, whatever the direction.
+		random = g.rw.Random() && g.pickRandom(d)
+		size = g.size(map[bool]int{false: 0, true: 1}[random])
+	} else {
+		size = g.size(d)
+	}
 	if size > g.span {
 		size = g.span
 	}
@@ -213,7 +226,10 @@ func (g *Generator) Next() IO {
 	if g.zoned {
 		return g.nextZoned(size, d, write, trim)
 	}
-	if g.rw.Random() && g.pickRandom(d) {
+	if !g.seqRand {
+		random = g.rw.Random() && g.pickRandom(d)
+	}
+	if random {
 		off = g.randomBlock() * g.unit
 		if off+size > g.span {
 			off = (g.span - size) / g.unit * g.unit

@@ -168,6 +168,10 @@ type Job struct {
 	// I/Os between random offsets repeat the last one's offset instead of
 	// continuing after it.
 	RWIdentical bool
+	// BSIsSeqRand is bs_is_seq_rand: the read sizes (BS[0], BSSplit[0],
+	// BSRange[0]) serve sequential I/O and the write sizes random I/O,
+	// whatever the direction.
+	BSIsSeqRand bool
 	Runtime     time.Duration
 	TimeBased   bool
 	RampTime    time.Duration
@@ -1050,8 +1054,20 @@ func (j *Job) MaxBS() uint64 {
 }
 
 // DirSizes returns the block sizes direction d's reads or writes take
-// (bssplit's, or bs), or nil where they are drawn from a range.
+// (bssplit's, or bs), or nil where they are drawn from a range. With
+// bs_is_seq_rand either direction may take the sizes of both.
 func (j *Job) DirSizes(d int) []uint64 {
+	if j.BSIsSeqRand {
+		r, w := j.dirSizes(0), j.dirSizes(1)
+		if r == nil || w == nil {
+			return nil
+		}
+		return append(r, w...)
+	}
+	return j.dirSizes(d)
+}
+
+func (j *Job) dirSizes(d int) []uint64 {
 	if len(j.BSSplit[d]) > 0 {
 		var out []uint64
 		for _, s := range j.BSSplit[d] {

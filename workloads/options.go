@@ -214,6 +214,7 @@ var options = []Option{
 	{Name: "zoneskip", Arg: "size", Help: "strided: bytes skipped after a zone", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.ZoneSkip, err = j.parseSize(v); return },
 		get: func(j *Job) string { return sizeString(j.ZoneSkip) }},
+	boolOption("bs_is_seq_rand", "bool", "0", "take bs, bssplit and bsrange's read sizes for sequential I/O and their write sizes for random I/O, whatever the direction, as fio does", kindBool, func(j *Job) *bool { return &j.BSIsSeqRand }),
 	{Name: "rw_sequencer", Arg: "name", Default: "sequential", Help: "what rw=rand...:N does between its random offsets: sequential (the I/Os that follow one continue from it) or identical (they repeat its offset); sequential patterns take no effect, as in fio", kind: kindString,
 		set: func(j *Job, v string) error {
 			switch strings.ToLower(v) {
@@ -836,7 +837,6 @@ var refusedOptions = map[string]string{
 	"read_iolog_chunked":     "not implemented: read_iolog reads the whole log before the job starts",
 	"opendir":                "not implemented: name the files (filename, directory, nrfiles)",
 	"profile":                "not implemented: fio's built-in profiles",
-	"bs_is_seq_rand":         "not implemented: bs's values apply to reads and writes, not to sequential and random I/O",
 	"rwmixcycle":             "deprecated in fio, which refuses it too: it no longer has an effect; remove the line",
 	"sync_file_range":        "not implemented: sync_file_range(2) (fsync and fdatasync are)",
 	"verify_backlog_batch":   "not implemented: verify_backlog reads back every write it counts",
@@ -931,7 +931,7 @@ func Notices() map[string]string { return maps.Clone(noticeOptions) }
 // for what it does anyway (fio's default, or off): a job file that spells
 // out such a default runs, with nothing to say about it.
 var noEffectValues = map[string][]string{
-	"atomic": {"0"}, "bs_is_seq_rand": {"0"}, "cgroup_nodelete": {"0"},
+	"atomic": {"0"}, "cgroup_nodelete": {"0"},
 	"create_on_open":     {"0"},
 	"file_append":        {"0"},
 	"ignore_zone_limits": {"0"}, "job_max_open_zones": {"0"},

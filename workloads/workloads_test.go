@@ -1023,6 +1023,39 @@ func TestGeneratorShapes(t *testing.T) {
 		}
 	}
 
+	// bs_is_seq_rand: random I/O takes the write sizes, sequential the
+	// read sizes, whatever the direction (checked against fio 3.33's
+	// write_iolog: randwrite with percentage_random=50 and bs=4k,64k
+	// wrote 64k at its jumps and 4k after them).
+	for _, c := range []struct {
+		opts       string
+		seq, rand_ uint64
+	}{
+		{"rw=randwrite:2\nbs=4k,64k", 4 << 10, 64 << 10},
+		{"rw=randread:2\nbs=4k,64k", 4 << 10, 64 << 10},
+		{"rw=randrw:2\nbssplit=8k/50:16k/50,64k", 0, 64 << 10},
+		{"rw=write\nbs=4k,64k", 4 << 10, 0},
+	} {
+		j = genJob(t, c.opts+"\nbs_is_seq_rand=1\n")
+		g = NewGenerator(&j, 0, target)
+		for i := range 200 {
+			io := g.Next()
+			want := c.seq
+			if i%2 == 0 && j.RW.Random() {
+				want = c.rand_
+			}
+			if want == 0 && io.Length != 8<<10 && io.Length != 16<<10 || want != 0 && io.Length != want {
+				t.Fatalf("%q bs_is_seq_rand: I/O %d %+v, want %d bytes", c.opts, i, io, want)
+			}
+		}
+		if c.opts == "rw=write\nbs=4k,64k" && g.PassBytes() != target {
+			t.Errorf("%q: PassBytes %d", c.opts, g.PassBytes())
+		}
+	}
+	if j := genJob(t, "rw=randrw\nbssplit=8k/50:16k/50,64k\nbs_is_seq_rand=1\n"); !slices.Equal(j.DirSizes(0), []uint64{8 << 10, 16 << 10, 64 << 10}) {
+		t.Errorf("bs_is_seq_rand: DirSizes(0) = %v, want both directions' sizes", j.DirSizes(0))
+	}
+
 	j = genJob(t, "rw=read\nbs=4k\noffset=1m\noffset_increment=8m\nsize=4m\nnumjobs=3\n")
 	for clone := range 3 {
 		g = NewGenerator(&j, clone, target)

@@ -737,6 +737,7 @@ var aliases = map[string]string{"readwrite": "rw", "timeout": "runtime", "sqpoll
 // noticeOptions are fio options that cannot change what iobench
 // measures; iobench accepts them and says why they make no difference.
 var noticeOptions = map[string]string{
+	"write_barrier":           "cannot change what is measured: only fio's binject engine (gone from fio) sent barrier writes; with ioengine=io_uring fio ignores it too, and the kernel has no barrier writes",
 	"trim_verify_zero":        "cannot change what is measured: it checks blocks trim_percentage trimmed, and iobench takes only trim_percentage=0",
 	"thread":                  "cannot change what is measured: iobench's jobs are always threads of one process",
 	"description":             "cannot change what is measured: a job's description",
@@ -843,7 +844,6 @@ var refusedOptions = map[string]string{
 	"verify_offset":          "not implemented: the verify header is at the start of each interval",
 	"verify_state_load":      "not implemented: saving and loading verify state",
 	"verify_state_save":      "not implemented: saving and loading verify state",
-	"write_barrier":          "not implemented: barrier writes",
 	// Options of fio versions other than 3.33 (README: which versions).
 	"percentage_sequential":   "deprecated in fio, which refuses it too: write percentage_random=100-N instead",
 	"thinkcycles":             "not implemented: spinning a count of CPU cycles between I/Os (thinktime pauses for a time)",
@@ -942,7 +942,7 @@ var noEffectValues = map[string][]string{
 	"unlink_each_loop": {"0"},
 	// 1 is fio's default: it saves the verify state only when a verify
 	// fails, as a file for a later run; iobench names the bad block.
-	"verify_state_save": {"0", "1"}, "write_barrier": {"0"}, "zonecapacity": {"0"},
+	"verify_state_save": {"0", "1"}, "zonecapacity": {"0"},
 	// Newer fio's, at their defaults.
 	"thinkcycles": {"0"}, "ramp_size": {"0"}, "num_range": {"1"}, "sprandom": {"0"}, "fdp": {"0"},
 	"dataplacement": {"none"}, "md_per_io_size": {"0"}, "log_issue_time": {"0"}, "end_syncfs": {"0"},

@@ -440,7 +440,7 @@ func TestFioDefaultsAccepted(t *testing.T) {
 			}
 		}
 	}
-	for _, kv := range [][2]string{{"unlink_each_loop", "1"}, {"write_barrier", "1"}, {"create_on_open", "1"}, {"lockfile", "exclusive"}} {
+	for _, kv := range [][2]string{{"unlink_each_loop", "1"}, {"verify_offset", "8"}, {"create_on_open", "1"}, {"lockfile", "exclusive"}} {
 		j := NewJob("j")
 		if err := j.Set(kv[0], kv[1]); !errors.Is(err, ErrRefused) {
 			t.Errorf("%s=%s: %v, want refused", kv[0], kv[1], err)

@@ -374,8 +374,8 @@ var options = []Option{
 	boolOption("per_job_logs", "bool", "1", "one log file per job thread (PREFIX_bw.N.log); 0: one for all (PREFIX_bw.log)", kindBool, func(j *Job) *bool { return &j.Logs.PerJob }),
 	intOption("fsync", "n", "0", "flush the device (fsync, through io_uring) after every n writes", 0, 1<<30, func(j *Job) *int { return &j.FsyncEvery }),
 	intOption("fdatasync", "n", "0", "flush the device's data (fdatasync, through io_uring) after every n writes", 0, 1<<30, func(j *Job) *int { return &j.FdatasyncEvery }),
-	boolOption("end_fsync", "bool", "", "flush the device when the job's writes are done", kindBool, func(j *Job) *bool { return &j.EndFsync }),
-	boolOption("fsync_on_close", "bool", "", "flush the device when the job closes it", kindBool, func(j *Job) *bool { return &j.FsyncOnClose }),
+	boolOption("end_fsync", "bool", "", "flush every file of the job once when its writes are done (with loops, once at the end; fio flushes after each loop)", kindBool, func(j *Job) *bool { return &j.EndFsync }),
+	boolOption("fsync_on_close", "bool", "", "flush every file of the job once when the job closes them; with end_fsync too, still once, as in fio 3.33", kindBool, func(j *Job) *bool { return &j.FsyncOnClose }),
 	{Name: "sync", Arg: "0|1|sync|dsync", Default: "0", Help: "open the target O_SYNC (1, sync) or O_DSYNC (dsync)", kind: kindBool,
 		set: func(j *Job, v string) error {
 			switch strings.ToLower(v) {

@@ -1893,8 +1893,10 @@ func (w *worker) syncEvery() (int, engine.Sync) {
 	return 0, engine.NoSync
 }
 
-// closeSyncs flushes the device once for end_fsync and once for
-// fsync_on_close, after the job's I/O.
+// closeSyncs flushes the clone's files once, after the job's I/O, for
+// end_fsync or fsync_on_close (both: still once, as in fio 3.33). One
+// flush request flushes every device of the engine, so every file; the
+// iolog has a sync for each file, as fio's has.
 func (w *worker) closeSyncs() error {
 	j := w.job
 	if !j.RW.Writes() || j.VerifyOnly {
@@ -1905,28 +1907,26 @@ func (w *worker) closeSyncs() error {
 		// as unmounting a filesystem does (end_fsync or not).
 		return w.q.Sync()
 	}
-	var done []*engine.Request
-	for _, on := range []bool{j.EndFsync, j.FsyncOnClose} {
-		if !on {
-			continue
-		}
-		r := &w.reqs[0]
-		r.File, r.Sync = w.files[0], engine.Fsync
-		if w.iolog != nil {
-			w.iolog.issued(time.Now(), 0, r)
-		}
-		if err := w.q.Submit(r); err != nil {
-			return err
-		}
-		var err error
-		if done, err = w.q.Reap(done[:0], 1); err != nil {
-			return err
-		}
-		if r.Err != nil {
-			return r.Err
+	if !j.EndFsync && !j.FsyncOnClose {
+		return nil
+	}
+	r := &w.reqs[0]
+	r.File, r.Sync = w.files[0], engine.Fsync
+	if w.iolog != nil {
+		now := time.Now()
+		for fi, f := range w.files {
+			if slices.Index(w.files, f) == fi { // a file named twice once
+				w.iolog.issued(now, fi, r)
+			}
 		}
 	}
-	return nil
+	if err := w.q.Submit(r); err != nil {
+		return err
+	}
+	if _, err := w.q.Reap(nil, 1); err != nil {
+		return err
+	}
+	return r.Err
 }
 
 // complete accounts for the completed request r and checks what it read

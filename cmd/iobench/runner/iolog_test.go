@@ -400,6 +400,8 @@ func TestIOSequenceMatchesFio(t *testing.T) {
 		"@--directory=" + files + " --nrfiles=3 --rw=write --bs=4k --size=96k --file_service_type=sequential",
 		"@--directory=" + files + " --nrfiles=2 --rw=write --bs=4k --size=64k --file_service_type=roundrobin:2",
 		"@--filename=" + filepath.Join(files, "a") + ":" + filepath.Join(files, "b") + " --rw=write --bs=4k --size=64k",
+		// Each file is flushed, once for each option.
+		"@--filename=" + filepath.Join(files, "a") + ":" + filepath.Join(files, "b") + " --rw=write --bs=4k --size=64k --end_fsync=1 --fsync_on_close=1",
 		"--rw=read --bs=4k --size=64k",
 		"--rw=write --bs=4k --size=64k --offset=1m",
 		"--rw=read:8k --bs=4k --size=64k",

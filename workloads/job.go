@@ -200,7 +200,10 @@ type Job struct {
 	// DoVerify reads a writing job's region back at its end.
 	VerifyPattern  []byte
 	VerifyInterval uint64
-	VerifyBacklog  int
+	// VerifyOffset moves each block's header that many bytes into the
+	// block (verify_offset).
+	VerifyOffset  uint64
+	VerifyBacklog int
 	// VerifyAsync checks the verify pass's reads in that many goroutines
 	// (verify_async; 0: in the job's thread).
 	VerifyAsync int
@@ -1003,6 +1006,12 @@ func (j *Job) Validate() error {
 	}
 	if vi := j.VerifyInterval; vi > 0 && (vi < 512 || vi%512 != 0 || j.MinBS()%vi != 0) {
 		bad("verify_interval=%d: want a multiple of 512 that divides the smallest block size %d", vi, j.MinBS())
+	}
+	if vo := j.VerifyOffset; vo > 0 && j.Verify != "" && j.Verify != "pattern" && vo+HeaderBytes > uint64(j.VerifyBlock()) {
+		bad("verify_offset=%d: the %d-byte verify header would end past the verify block (%d bytes, verify_interval)", vo, HeaderBytes, j.VerifyBlock())
+	}
+	if j.VerifyOffset > 0 && j.Verify == "pattern" {
+		j.note(fmt.Sprintf("verify_offset=%d: verify=pattern writes no header to move", j.VerifyOffset))
 	}
 	return errors.Join(errs...)
 }

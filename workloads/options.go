@@ -250,6 +250,9 @@ var options = []Option{
 	{Name: "verify_pattern", Arg: "0xhex|\"str\"", Help: "data of verify blocks after their header (verify=pattern: all of it)", kind: kindString,
 		set: func(j *Job, v string) (err error) { j.VerifyPattern, err = parsePattern(v); return },
 		get: func(j *Job) string { return fmt.Sprintf("0x%x", j.VerifyPattern) }},
+	{Name: "verify_offset", Arg: "size", Help: "move each verify header that many bytes into its block before the write (the bytes it passes go to the block's start; fio swaps the two) and back before the check; the header, 72 bytes, must fit in verify_interval", kind: kindSize,
+		set: func(j *Job, v string) (err error) { j.VerifyOffset, err = j.parseSize(v); return },
+		get: func(j *Job) string { return sizeString(j.VerifyOffset) }},
 	{Name: "verify_interval", Arg: "size", Help: "bytes per verify header (default: the smallest block size, at most 4k)", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.VerifyInterval, err = j.parseSize(v); return },
 		get: func(j *Job) string { return sizeString(j.VerifyInterval) }},
@@ -841,7 +844,6 @@ var refusedOptions = map[string]string{
 	"rwmixcycle":             "deprecated in fio, which refuses it too: it no longer has an effect; remove the line",
 	"sync_file_range":        "not implemented: sync_file_range(2) (fsync and fdatasync are)",
 	"verify_backlog_batch":   "not implemented: verify_backlog reads back every write it counts",
-	"verify_offset":          "not implemented: the verify header is at the start of each interval",
 	"verify_state_load":      "not implemented: saving and loading verify state",
 	"verify_state_save":      "not implemented: saving and loading verify state",
 	// Options of fio versions other than 3.33 (README: which versions).

@@ -147,6 +147,11 @@ type Verifier struct {
 	// Pattern, when set, fills the blocks after the header (verify=pattern:
 	// the whole block) instead of the generated pattern.
 	Pattern []byte
+	// HeaderAt, when not 0, moves each block's header to that offset in
+	// the block once it is filled, the bytes it passes moving to the
+	// block's start, and back before it is checked (verify_offset). Blocks
+	// are then walked by Interval.
+	HeaderAt int
 }
 
 // Mismatch describes the first difference found.
@@ -170,9 +175,20 @@ func (v *Verifier) Fill(buf []byte, offset, gen uint64) {
 		return
 	}
 	for i := 0; i < len(buf); i += v.Interval {
-		v.fillBlock(buf[i:min(i+v.Interval, len(buf))], offset+uint64(i), gen)
+		b := buf[i:min(i+v.Interval, len(buf))]
+		v.fillBlock(b, offset+uint64(i), gen)
+		if at := v.HeaderAt; at > 0 && len(b) >= at+headerBytes {
+			var h [headerBytes]byte
+			copy(h[:], b)
+			copy(b, b[headerBytes:headerBytes+at])
+			copy(b[at:], h[:])
+		}
 	}
 }
+
+// HeaderBytes is the size of the header at the start of each verify
+// block.
+const HeaderBytes = headerBytes
 
 // fillPattern repeats pattern over buf.
 func fillPattern(buf, pattern []byte) {
@@ -270,6 +286,24 @@ func (v *Verifier) Check(buf []byte, offset uint64) (maxGen uint64, err error) {
 			}
 		}
 		return 0, nil
+	}
+	if v.HeaderAt > 0 {
+		// verify_offset: each block's header goes back to its start.
+		for i := 0; i < len(buf); i += v.Interval {
+			b := buf[i:min(i+v.Interval, len(buf))]
+			if at := v.HeaderAt; len(b) >= at+headerBytes {
+				var h [headerBytes]byte
+				copy(h[:], b[at:])
+				copy(b[headerBytes:], b[:at])
+				copy(b, h[:])
+			}
+			g, err := v.checkBlock(b, offset+uint64(i))
+			if err != nil {
+				return 0, err
+			}
+			maxGen = max(maxGen, g)
+		}
+		return maxGen, nil
 	}
 	for i := 0; i < len(buf); {
 		n := len(buf) - i

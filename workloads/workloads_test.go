@@ -1,6 +1,7 @@
 package workloads
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"maps"
@@ -440,7 +441,7 @@ func TestFioDefaultsAccepted(t *testing.T) {
 			}
 		}
 	}
-	for _, kv := range [][2]string{{"unlink_each_loop", "1"}, {"verify_offset", "8"}, {"create_on_open", "1"}, {"lockfile", "exclusive"}} {
+	for _, kv := range [][2]string{{"unlink_each_loop", "1"}, {"verify_state_load", "1"}, {"create_on_open", "1"}, {"lockfile", "exclusive"}} {
 		j := NewJob("j")
 		if err := j.Set(kv[0], kv[1]); !errors.Is(err, ErrRefused) {
 			t.Errorf("%s=%s: %v, want refused", kv[0], kv[1], err)
@@ -755,6 +756,47 @@ func TestVerifyHashes(t *testing.T) {
 	clear(buf)
 	if _, err := v.Check(buf, 4096); err != nil {
 		t.Errorf("verify=null checked something: %v", err)
+	}
+}
+
+// TestVerifyOffset: verify_offset moves each header into its block and
+// the check moves it back, whether or not the two ranges overlap; the
+// header is no longer at the block's start, and a flipped byte in the
+// moved header or in the data swapped to the start is found.
+func TestVerifyOffset(t *testing.T) {
+	for _, at := range []int{8, 71, 72, 100, 4096 - HeaderBytes} {
+		v := &Verifier{Interval: 4096, Hash: "crc32c", Seed: 3, HeaderAt: at}
+		buf := make([]byte, 16<<10)
+		v.Fill(buf, 1<<20, 2)
+		plain := &Verifier{Interval: 4096, Hash: "crc32c", Seed: 3}
+		want := make([]byte, 16<<10)
+		plain.Fill(want, 1<<20, 2)
+		if bytes.Equal(buf, want) || string(buf[at:at+4]) != "IOBv" {
+			t.Fatalf("verify_offset=%d: the header is not at %d: %q", at, at, buf[at:at+4])
+		}
+		got := slices.Clone(buf)
+		if gen, err := v.Check(got, 1<<20); err != nil || gen != 2 {
+			t.Fatalf("verify_offset=%d: %d %v", at, gen, err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("verify_offset=%d: the check did not put the blocks back as written without it", at)
+		}
+		for _, flip := range []int{at + 9, 0, 4096 + at + 20} {
+			bad := slices.Clone(buf)
+			bad[flip] ^= 1
+			if _, err := v.Check(bad, 1<<20); !errors.Is(err, ErrVerify) {
+				t.Errorf("verify_offset=%d: byte %d flipped, check says %v", at, flip, err)
+			}
+		}
+		if _, err := plain.Check(slices.Clone(buf), 1<<20); err == nil {
+			t.Errorf("verify_offset=%d: a check without it passed", at)
+		}
+	}
+	if _, err := Parse(strings.NewReader("[a]\nverify=md5\nbs=4k\nverify_offset=4030\n"), "vo.fio"); err == nil || !strings.Contains(err.Error(), "verify_offset=4030") {
+		t.Errorf("verify_offset past the block: %v", err)
+	}
+	if _, err := Parse(strings.NewReader("[a]\nverify=md5\nbs=4k\nverify_offset=4024\n"), "vo.fio"); err != nil {
+		t.Errorf("verify_offset=4024 in 4k blocks: %v", err)
 	}
 }
 

@@ -2074,7 +2074,11 @@ func sliceGenerator(j *workloads.Job, idx int, size uint64) *workloads.Generator
 
 // newVerifier returns the verifier of j's verify options.
 func newVerifier(j *workloads.Job) *workloads.Verifier {
-	return &workloads.Verifier{Interval: j.VerifyBlock(), Hash: j.Verify, Seed: j.RandSeed, Pattern: j.VerifyPattern}
+	v := &workloads.Verifier{Interval: j.VerifyBlock(), Hash: j.Verify, Seed: j.RandSeed, Pattern: j.VerifyPattern}
+	if j.Verify != "pattern" {
+		v.HeaderAt = int(j.VerifyOffset)
+	}
+	return v
 }
 
 // prefill writes verify blocks over the job's whole region of each file.

@@ -378,6 +378,20 @@ func TestVerifyVariants(t *testing.T) {
 	if !bytes.Equal(data[:1<<20], bytes.Repeat([]byte{0xde, 0xad, 0xbe, 0xef}, 1<<18)) {
 		t.Errorf("the device does not hold the pattern")
 	}
+	// verify_offset: the headers sit that far into each 4 KiB block on
+	// the device, and the run's own verify finds every block good.
+	jobs, _ = jsonRunOf(t, "--name=o", "--rw=randwrite", "--size=1m", "--verify=md5", "--verify_offset=1000", "--filename="+l.Path, "--force")
+	if num(t, jobs[0], "error") != 0 || num(t, jobs[0], "iobench", "verified_bytes") != 1<<20 {
+		t.Errorf("verify_offset=1000: error %v, verified %v bytes", jobs[0]["error_text"], num(t, jobs[0], "iobench", "verified_bytes"))
+	}
+	if data, err = os.ReadFile(l.Backing); err != nil {
+		t.Fatal(err)
+	}
+	for b := 0; b < 1<<20; b += 4096 {
+		if string(data[b+1000:b+1004]) != "IOBv" || string(data[b:b+4]) == "IOBv" {
+			t.Fatalf("verify_offset=1000: block at %d has %q at 0 and %q at 1000", b, data[b:b+4], data[b+1000:b+1004])
+		}
+	}
 	jobs, _ = jsonRunOf(t, "--name=b", "--rw=randwrite", "--size=1m", "--verify=crc32c", "--verify_backlog=16", "--do_verify=0", "--iodepth=8")
 	if v := num(t, jobs[0], "iobench", "verified_bytes"); v != num(t, jobs[0], "write", "io_bytes") {
 		t.Errorf("verify_backlog with do_verify=0: verified %v of %v written bytes", v, num(t, jobs[0], "write", "io_bytes"))

@@ -120,6 +120,12 @@ type RingOptions struct {
 	// leave out what makes them visible (io_uring's TASKRUN_FLAG), which
 	// costs the completing CPU an atomic per batch of completions.
 	Polled bool
+	// RuntimeWaits: the ring's waits go through the Go runtime, as
+	// ordinary system calls that let other goroutines have the thread's
+	// P. The engine's background queues ask for it: they serve the
+	// mapper's occasional requests. Unset, a ring may keep its P through
+	// short waits (uring.Params.RuntimeWaits).
+	RuntimeWaits bool
 }
 
 // RingFactory creates a ring. It is called on the goroutine that will own

@@ -121,7 +121,7 @@ var options = []Option{
 	intOption("iodepth_batch_complete_min", "n", "1", "completions to wait for at least, each time the job waits; alias iodepth_batch_complete", 0, 4096, func(j *Job) *int { return &j.BatchCompleteMin }),
 	intOption("iodepth_batch_complete_max", "n", "0", "completions to take at most each time; 0: all that are ready (fio takes iodepth_batch_complete_min, 1, by default: the same speed at depth 8 on a loop device, up to 15% slower at 128); below iodepth_batch_complete_min it is raised to it, as fio does", 0, 4096, func(j *Job) *int { return &j.BatchCompleteMax }),
 	intOption("iodepth_low", "n", "0", "once the queue was full, let it drain to this depth before filling it again; 0: refill at once (fio's default, iodepth); above iodepth it is lowered to it, as fio does", 0, 4096, func(j *Job) *int { return &j.IODepthLow }),
-	intOption("numjobs", "n", "1", "clones of the job, each with its own queue", 1, 256, func(j *Job) *int { return &j.NumJobs }),
+	intOption("numjobs", "n", "1", "clones of the job, each with its own queue; they set up, then start their I/O together, as fio's threads wait for each other (clones with a startdelay range start when theirs ends)", 1, 256, func(j *Job) *int { return &j.NumJobs }),
 	{Name: "size", Arg: "size|pct%", Help: "bytes of the target each job covers, or a percentage of the target (default: all of it)", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.Size, j.SizePct, err = j.parseSizeOrPct(v); return },
 		get: func(j *Job) string { return pctOrSize(j.Size, j.SizePct) }},

@@ -536,6 +536,42 @@ func TestSQPoll(t *testing.T) {
 	}
 }
 
+// TestRawSlots: at most GOMAXPROCS-1 open rings wait raw; a ring set up
+// beyond them, or with RuntimeWaits, waits through the runtime, and a
+// closed ring's slot goes to the next one.
+func TestRawSlots(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	base := rawSlots.Load() // rings other tests left open
+	var rs []*Ring
+	for range 5 - int(base) {
+		rs = append(rs, newRing(t, 2, Params{}))
+	}
+	if len(rs) < 4 {
+		t.Skipf("%d rings of other tests open", base)
+	}
+	raw := 0
+	for _, r := range rs {
+		if r.rawWaits {
+			raw++
+		}
+	}
+	if rawSlots.Load() != 3 || raw != 3-int(base) || rs[len(rs)-1].rawWaits || rs[len(rs)-2].rawWaits {
+		t.Fatalf("GOMAXPROCS 4: %d of %d rings wait raw, %d slots taken; want 3 slots", raw, len(rs), rawSlots.Load())
+	}
+	if r := newRing(t, 2, Params{RuntimeWaits: true}); r.rawWaits || rawSlots.Load() != 3 {
+		t.Errorf("RuntimeWaits: raw %v, %d slots taken", r.rawWaits, rawSlots.Load())
+	}
+	if err := rs[0].Close(); err != nil {
+		t.Fatal(err)
+	}
+	if rawSlots.Load() != 2 {
+		t.Errorf("after a close: %d slots taken, want 2", rawSlots.Load())
+	}
+	if r := newRing(t, 2, Params{}); !r.rawWaits {
+		t.Errorf("a ring set up after a close does not wait raw")
+	}
+}
+
 // A wait longer than rawWait goes on through the runtime: a raw call that
 // times out, then an ordinary call for the rest, and the whole timeout is
 // honoured. With a single P the wait is an ordinary call from the start.

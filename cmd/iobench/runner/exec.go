@@ -607,12 +607,20 @@ func (s *jobSetup) runWorkers(rc runCtx, groupID int) ([]*worker, time.Duration)
 	start := time.Now()
 	workers := make([]*worker, j.NumJobs)
 	var wg sync.WaitGroup
+	// The clones start their I/O together, once each has set up its
+	// queue and buffers, as fio's threads wait for each other; clones
+	// with start delays of their own start when those end.
+	var ready *sync.WaitGroup
+	if j.NumJobs > 1 && !slices.ContainsFunc(delays, func(d time.Duration) bool { return d > 0 }) {
+		ready = new(sync.WaitGroup)
+		ready.Add(j.NumJobs)
+	}
 	lv := rc.lv
 	lv.jobs.Add(int32(j.NumJobs))
 	for i := range workers {
 		w := &worker{eng: s.eng, setup: s, job: j, idx: i, lv: lv, stop: rc.stop,
 			status: rc.status, jobIdx: rc.jobIdx, groupID: groupID, logs: rc.logs, thread: rc.threadBase + i + 1,
-			abort: rc.abort, ss: rc.ss}
+			abort: rc.abort, ss: rc.ss, ready: ready}
 		w.setEpoch()
 		if j.SS.Dur > 0 && w.ss == nil {
 			w.ss, w.ownSS = newSteady(j.SS), true
@@ -909,6 +917,10 @@ type worker struct {
 	files      []*engine.File // the clone's files, in file order
 	job        *workloads.Job
 	idx        int
+	// ready is the job's start line (runWorkers), nil when its clones
+	// start on their own; arrived is set once this clone has reached it.
+	ready   *sync.WaitGroup
+	arrived bool
 	// written has, for each of the clone's files, the blocks it wrote:
 	// the verify pass reads back those (fio's verify reads what was
 	// written, not the whole region). nil without a verify pass.
@@ -1062,7 +1074,9 @@ func (w *worker) stopped() bool {
 func (w *worker) run() {
 	w.measure = *newMeasure()
 	w.clone = w.idx
-	if err := w.start(); err != nil {
+	err := w.start()
+	w.arrive() // a clone that failed to start lets the others go
+	if err != nil {
 		w.err = err
 		return
 	}
@@ -1086,6 +1100,21 @@ func (w *worker) run() {
 	}
 	if err := w.closeSyncs(); err != nil && w.err == nil {
 		w.err = err
+	}
+}
+
+// setUpHook, when set (by tests), runs as each clone finishes setting
+// up, before it reaches the start line.
+var setUpHook func(clone int)
+
+// arrive waits, the first time it is called, until every clone of the
+// job has set up (runWorkers' ready), so that they start their I/O
+// together.
+func (w *worker) arrive() {
+	if w.ready != nil && !w.arrived {
+		w.arrived = true
+		w.ready.Done()
+		w.ready.Wait()
 	}
 }
 
@@ -1182,6 +1211,10 @@ func (w *worker) start() error {
 		}
 		w.reqs[i].Buf = b
 	}
+	if setUpHook != nil {
+		setUpHook(w.idx)
+	}
+	w.arrive()
 	now := time.Now()
 	w.rampEnd = now.Add(j.RampTime)
 	if j.Runtime > 0 {

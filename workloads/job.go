@@ -55,6 +55,30 @@ const (
 	NumDirs
 )
 
+// UnifiedRW is how a job's directions are reported (fio's
+// unified_rw_reporting).
+type UnifiedRW uint8
+
+// UnifiedNone reports each direction on its own (fio's default);
+// UnifiedMixed reports the directions summed, as one "mixed" direction in
+// their place; UnifiedBoth reports each on its own, then the sum.
+const (
+	UnifiedNone UnifiedRW = iota
+	UnifiedMixed
+	UnifiedBoth
+)
+
+// String is the value's name as fio spells it (none, mixed, both).
+func (u UnifiedRW) String() string {
+	switch u {
+	case UnifiedMixed:
+		return "mixed"
+	case UnifiedBoth:
+		return "both"
+	}
+	return "none"
+}
+
 // Dist is a random distribution (fio's random_distribution=).
 type Dist struct {
 	Kind  string  // "random", "zipf", "pareto", "normal", "zoned"
@@ -239,6 +263,10 @@ type Job struct {
 	GroupReporting bool
 	// NewGroup starts a new reporting group at this job (new_group).
 	NewGroup bool
+	// UnifiedRW says how the job's directions are reported
+	// (unified_rw_reporting): each on its own, summed into one mixed
+	// section in their place, or each on its own and then summed.
+	UnifiedRW UnifiedRW
 	// ExitAll stops, when the job finishes, the other jobs of its
 	// reporting group, or with ExitWhat "stonewall" every job running,
 	// or with "all" every job and the groups after (exit_what).

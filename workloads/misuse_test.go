@@ -94,3 +94,29 @@ func TestValidateSaysOnce(t *testing.T) {
 		t.Fatalf("got %v, want the bssplit message once", err)
 	}
 }
+
+// TestUnifiedRWSpellings: unified_rw_reporting takes the six spellings
+// fio 3.33 takes (fio --cmdhelp=unified_rw_reporting) and refuses what it
+// refuses (MIXED, 3), as a bad value; a job file keeps the one set.
+func TestUnifiedRWSpellings(t *testing.T) {
+	for v, want := range map[string]UnifiedRW{"none": UnifiedNone, "0": UnifiedNone, "mixed": UnifiedMixed, "1": UnifiedMixed,
+		"both": UnifiedBoth, "2": UnifiedBoth} {
+		j := NewJob("x")
+		if err := j.Set("unified_rw_reporting", v); err != nil || j.UnifiedRW != want {
+			t.Errorf("unified_rw_reporting=%s: %v, %v, want %v", v, err, j.UnifiedRW, want)
+		}
+	}
+	for _, v := range []string{"MIXED", "Both", "3", "bo", "mixedx"} {
+		j := NewJob("x")
+		if err := j.Set("unified_rw_reporting", v); !errors.Is(err, ErrBadValue) {
+			t.Errorf("unified_rw_reporting=%s: %v, want a bad value", v, err)
+		}
+	}
+	f, err := Parse(strings.NewReader("[global]\nunified_rw_reporting=both\n[a]\n[b]\nunified_rw_reporting=1\n"), "u.fio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Jobs[0].UnifiedRW != UnifiedBoth || f.Jobs[1].UnifiedRW != UnifiedMixed {
+		t.Errorf("jobs a and b: %v and %v, want both and mixed", f.Jobs[0].UnifiedRW, f.Jobs[1].UnifiedRW)
+	}
+}

@@ -560,21 +560,21 @@ var options = []Option{
 		get: func(j *Job) string { return strconv.FormatFloat(j.LatencyPercentile, 'g', -1, 64) }},
 	boolOption("group_reporting", "bool", "", "report a job's numjobs clones as one, and the jobs of its group (those that run together, up to a stonewall or new_group) as one, as fio does", kindBool, func(j *Job) *bool { return &j.GroupReporting }),
 	boolOption("new_group", "bool", "", "start a new reporting group at this job: group_reporting merges it with the jobs after it, not those before (it still runs with them)", kindFlag, func(j *Job) *bool { return &j.NewGroup }),
-	{Name: "unified_rw_reporting", Arg: "none", Default: "none", Help: "report each direction on its own (none, 0); mixed (1) and both (2), the directions summed, are refused", kind: kindString,
-		refuse: func(v string) string {
-			switch strings.ToLower(v) {
-			case "mixed", "1", "both", "2":
-				return "not implemented: each direction is reported on its own (none)"
-			}
-			return ""
-		},
+	{Name: "unified_rw_reporting", Arg: "none|mixed|both", Default: "none", Help: "how the directions are reported: each on its own (none, 0); summed, as one mixed direction in their place (mixed, 1); or each on its own, then summed (both, 2). Only the reports change: logs keep each I/O's direction", kind: kindString,
 		set: func(j *Job, v string) error {
-			switch strings.ToLower(v) {
+			// As fio 3.33: these spellings only (it refuses MIXED).
+			switch v {
 			case "none", "0":
-				return nil
+				j.UnifiedRW = UnifiedNone
+			case "mixed", "1":
+				j.UnifiedRW = UnifiedMixed
+			case "both", "2":
+				j.UnifiedRW = UnifiedBoth
+			default:
+				return fmt.Errorf("want none, mixed, both, 0, 1 or 2")
 			}
-			return fmt.Errorf("want none, mixed or both")
-		}, get: func(j *Job) string { return "none" }},
+			return nil
+		}, get: func(j *Job) string { return j.UnifiedRW.String() }},
 	boolOption("exitall", "bool", "", "when the job finishes, stop the other jobs of its reporting group (exit_what says which others)", kindBool, func(j *Job) *bool { return &j.ExitAll }),
 	{Name: "exit_what", Arg: "group|stonewall|all", Default: "group", Help: "which jobs exitall stops: those of the job's reporting group, every job running (stonewall), or every job and the groups after it (all)", kind: kindString,
 		set: func(j *Job, v string) error {

@@ -44,11 +44,14 @@ func ParseFioJSON(b []byte) (map[string]Metrics, []string, error) {
 	}
 	var doc struct {
 		Jobs []struct {
-			Name   string  `json:"jobname"`
-			Error  int     `json:"error"`
-			Read   fioDir  `json:"read"`
-			Write  fioDir  `json:"write"`
-			Trim   fioDir  `json:"trim"`
+			Name  string  `json:"jobname"`
+			Error int     `json:"error"`
+			Read  *fioDir `json:"read"`
+			Write *fioDir `json:"write"`
+			Trim  *fioDir `json:"trim"`
+			// Mixed is the directions summed (unified_rw_reporting),
+			// which stands in their place with mixed.
+			Mixed  *fioDir `json:"mixed"`
 			UsrCPU float64 `json:"usr_cpu"`
 			SysCPU float64 `json:"sys_cpu"`
 			// JobRuntime is what usr_cpu and sys_cpu are percentages
@@ -68,9 +71,20 @@ func ParseFioJSON(b []byte) (map[string]Metrics, []string, error) {
 	out := map[string]Metrics{}
 	var order []string
 	for _, j := range doc.Jobs {
-		m := Metrics{IOPS: j.Read.IOPS + j.Write.IOPS + j.Trim.IOPS, BW: float64(j.Read.BWBytes + j.Write.BWBytes + j.Trim.BWBytes)}
-		d := j.Read
-		for _, o := range []fioDir{j.Write, j.Trim} {
+		var rd, wr, tr fioDir
+		switch {
+		case j.Read == nil && j.Write == nil && j.Trim == nil && j.Mixed != nil:
+			rd = *j.Mixed // unified_rw_reporting=mixed: the one direction given
+		default:
+			for _, p := range []struct{ dst, src *fioDir }{{&rd, j.Read}, {&wr, j.Write}, {&tr, j.Trim}} {
+				if p.src != nil {
+					*p.dst = *p.src
+				}
+			}
+		}
+		m := Metrics{IOPS: rd.IOPS + wr.IOPS + tr.IOPS, BW: float64(rd.BWBytes + wr.BWBytes + tr.BWBytes)}
+		d := rd
+		for _, o := range []fioDir{wr, tr} {
 			if o.IOPS > d.IOPS {
 				d = o // the latencies of the busiest direction
 			}
@@ -78,7 +92,7 @@ func ParseFioJSON(b []byte) (map[string]Metrics, []string, error) {
 		m.MeanLat = d.Clat.Mean
 		m.P50 = float64(d.Clat.Percentile["50.000000"])
 		m.P99 = float64(d.Clat.Percentile["99.000000"])
-		runtimeMs := max(j.Read.RuntimeMs, j.Write.RuntimeMs, j.Trim.RuntimeMs)
+		runtimeMs := max(rd.RuntimeMs, wr.RuntimeMs, tr.RuntimeMs)
 		if j.JobRuntime > 0 {
 			runtimeMs = j.JobRuntime
 		}
@@ -91,7 +105,7 @@ func ParseFioJSON(b []byte) (map[string]Metrics, []string, error) {
 			acc[j.Name] = s
 			order = append(order, j.Name)
 		}
-		s.ios += float64(j.Read.TotalIOs + j.Write.TotalIOs + j.Trim.TotalIOs)
+		s.ios += float64(rd.TotalIOs + wr.TotalIOs + tr.TotalIOs)
 		s.cpuUs += (j.UsrCPU + j.SysCPU) / 100 * float64(runtimeMs) * 1e3
 		s.ctx += float64(j.Ctx)
 		if j.IOBench != nil {

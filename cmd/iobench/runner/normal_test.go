@@ -43,7 +43,7 @@ var normalLineKinds = []struct {
 	{"starting", regexp.MustCompile(`^Starting \d+ (process|processes|thread|threads)$`)},
 	{"blank", regexp.MustCompile(`^$`)},
 	{"header", regexp.MustCompile(`^\S+: \(groupid=\d+, jobs=\d+\): err= *\d+( \(.*\))?: pid=\d+: \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}$`)},
-	{"direction", regexp.MustCompile(`^  (read|write|trim): IOPS=` + reNum + `, BW=` + reRate + ` \(` + reRate + `\)\(` + reSize +
+	{"direction", regexp.MustCompile(`^  (read|write|trim|mixed): IOPS=` + reNum + `, BW=` + reRate + ` \(` + reRate + `\)\(` + reSize +
 		`/\d+msec\)(; \d+ zone resets)?$`)},
 	{"slat", regexp.MustCompile(`^    slat ` + reUnit + `: min=` + reNum + `, max=` + reNum + `, avg=` + reF2 + `, stdev=` + reF2 + `$`)},
 	{"clat", regexp.MustCompile(`^    clat ` + reUnit + `: min=` + reNum + `, max=` + reNum + `, avg=` + reF2 + `, stdev=` + reF2 + `$`)},
@@ -65,7 +65,7 @@ var normalLineKinds = []struct {
 	{"issued", regexp.MustCompile(`^     issued rwts: total=\d+,\d+,\d+,\d+ short=\d+,\d+,\d+,\d+ dropped=\d+,\d+,\d+,\d+$`)},
 	{"latency", regexp.MustCompile(`^     latency   : target=\d+, window=\d+, percentile=\d+\.\d\d%, depth=\d+$`)},
 	{"run status", regexp.MustCompile(`^Run status group \d+ \(all jobs\):$`)},
-	{"group line", regexp.MustCompile(`^ *(READ|WRITE|TRIM): bw=` + reRate + ` \(` + reRate + `\), ` + reRate + `-` + reRate + ` \(` + reRate + `-` +
+	{"group line", regexp.MustCompile(`^ *(READ|WRITE|TRIM|MIXED): bw=` + reRate + ` \(` + reRate + `\), ` + reRate + `-` + reRate + ` \(` + reRate + `-` +
 		reRate + `\), io=` + reSize + ` \(` + reSize + `\), run=\d+-\d+msec$`)},
 }
 

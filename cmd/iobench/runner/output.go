@@ -379,37 +379,41 @@ type jsonEngine struct {
 }
 
 type jsonJob struct {
-	JobName     string            `json:"jobname"`
-	GroupID     int               `json:"groupid"`
-	Error       int               `json:"error"`
-	ErrorText   string            `json:"error_text,omitempty"`
-	Elapsed     int64             `json:"elapsed"`
-	JobOptions  map[string]string `json:"job options"`
-	Read        jsonDir           `json:"read"`
-	Write       jsonDir           `json:"write"`
-	Trim        jsonDir           `json:"trim"`
-	Interrupted bool              `json:"interrupted,omitempty"`
-	Sync        jsonSync          `json:"sync"`
-	UsrCPU      fioFloat          `json:"usr_cpu"`
-	SysCPU      fioFloat          `json:"sys_cpu"`
-	JobRuntime  int64             `json:"job_runtime"`
-	Ctx         uint64            `json:"ctx"`
-	Majf        uint64            `json:"majf"`
-	Minf        uint64            `json:"minf"`
-	IODepth     pcts              `json:"iodepth_level"`
-	IOSubmit    pcts              `json:"iodepth_submit"`
-	IOComplete  pcts              `json:"iodepth_complete"`
-	LatencyNs   pcts              `json:"latency_ns"`
-	LatencyUs   pcts              `json:"latency_us"`
-	LatencyMs   pcts              `json:"latency_ms"`
-	TotalErr    *uint64           `json:"total_err,omitempty"`
-	FirstError  *int              `json:"first_error,omitempty"`
-	LatDepth    int               `json:"latency_depth"`
-	LatTarget   int64             `json:"latency_target"`
-	LatPct      fioFloat          `json:"latency_percentile"`
-	LatWindow   int64             `json:"latency_window"`
-	SteadyState *jsonSteady       `json:"steadystate,omitempty"`
-	IOBench     *jsonEngine       `json:"iobench,omitempty"`
+	JobName    string            `json:"jobname"`
+	GroupID    int               `json:"groupid"`
+	Error      int               `json:"error"`
+	ErrorText  string            `json:"error_text,omitempty"`
+	Elapsed    int64             `json:"elapsed"`
+	JobOptions map[string]string `json:"job options"`
+	// Read, Write, Trim and Sync are left out, as fio leaves them out,
+	// with unified_rw_reporting=mixed, whose Mixed sums the directions
+	// in their place (with both, Mixed follows them).
+	Read        *jsonDir    `json:"read,omitempty"`
+	Write       *jsonDir    `json:"write,omitempty"`
+	Trim        *jsonDir    `json:"trim,omitempty"`
+	Interrupted bool        `json:"interrupted,omitempty"`
+	Sync        *jsonSync   `json:"sync,omitempty"`
+	Mixed       *jsonDir    `json:"mixed,omitempty"`
+	UsrCPU      fioFloat    `json:"usr_cpu"`
+	SysCPU      fioFloat    `json:"sys_cpu"`
+	JobRuntime  int64       `json:"job_runtime"`
+	Ctx         uint64      `json:"ctx"`
+	Majf        uint64      `json:"majf"`
+	Minf        uint64      `json:"minf"`
+	IODepth     pcts        `json:"iodepth_level"`
+	IOSubmit    pcts        `json:"iodepth_submit"`
+	IOComplete  pcts        `json:"iodepth_complete"`
+	LatencyNs   pcts        `json:"latency_ns"`
+	LatencyUs   pcts        `json:"latency_us"`
+	LatencyMs   pcts        `json:"latency_ms"`
+	TotalErr    *uint64     `json:"total_err,omitempty"`
+	FirstError  *int        `json:"first_error,omitempty"`
+	LatDepth    int         `json:"latency_depth"`
+	LatTarget   int64       `json:"latency_target"`
+	LatPct      fioFloat    `json:"latency_percentile"`
+	LatWindow   int64       `json:"latency_window"`
+	SteadyState *jsonSteady `json:"steadystate,omitempty"`
+	IOBench     *jsonEngine `json:"iobench,omitempty"`
 }
 
 // jsonSteady is fio's steadystate object: the criterion, whether it was
@@ -539,10 +543,10 @@ type jsonPrio struct {
 	LatNs     *jsonLat `json:"lat_ns,omitempty"`
 }
 
-// dirJSON is one direction of r; groupBW is the bandwidth (bytes/s) of
-// the direction over r's whole group, for bw_agg.
-func dirJSON(r *JobResult, d int, groupBW float64, plus bool) jsonDir {
-	dr := &r.Dir[d]
+// dirJSON is dr, one direction of r (or its directions summed); groupBW
+// is the bandwidth (bytes/s) of the direction over r's whole group, for
+// bw_agg.
+func dirJSON(r *JobResult, dr *DirResult, groupBW float64, plus bool) jsonDir {
 	j := &r.Job
 	bw := uint64(dr.BW())
 	out := jsonDir{IOBytes: dr.Bytes, IOKBytes: dr.Bytes / 1024, BWBytes: bw, BW: bw / 1024,
@@ -597,13 +601,13 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 	if iv := run.Interval; iv != nil {
 		out.Interval = &jsonInterval{Index: iv.Index, StartMs: iv.Start.Milliseconds(), EndMs: iv.End.Milliseconds()}
 	}
-	groupBW := groupBandwidth(run)
+	mixed := mixedDirs(run)
+	groupBW := groupBandwidth(run, mixed)
 	for i := range run.Jobs {
 		r := &run.Jobs[i]
 		g := groupBW[r.GroupID]
 		j := jsonJob{JobName: r.Job.Name, GroupID: r.GroupID, Elapsed: run.elapsedSec(),
-			JobOptions: map[string]string{}, Read: dirJSON(r, 0, g[0], plus), Write: dirJSON(r, 1, g[1], plus),
-			Trim:        dirJSON(r, 2, g[2], plus),
+			JobOptions:  map[string]string{},
 			Interrupted: r.Interrupted, UsrCPU: fioFloat(r.UsrCPU), SysCPU: fioFloat(r.SysCPU), Ctx: r.Ctx, Majf: r.Majf, Minf: r.Minf,
 			JobRuntime: jobRuntime(r).Milliseconds(),
 			IODepth:    distPcts(depthKeys, r.DepthDist), IOSubmit: distPcts(batchKeys, r.SubmitDist),
@@ -618,7 +622,15 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 		if r.Job.ClatPercentiles || r.Job.LatPercentiles {
 			syncPcts = r.Job.PercentileList
 		}
-		j.Sync = jsonSync{TotalIOs: syncIOs(r), LatNs: latJSON(r.SyncLat, syncPcts, plus)}
+		if perDirection(r) {
+			rd, wr, tr := dirJSON(r, &r.Dir[0], g[0], plus), dirJSON(r, &r.Dir[1], g[1], plus), dirJSON(r, &r.Dir[2], g[2], plus)
+			j.Read, j.Write, j.Trim = &rd, &wr, &tr
+			j.Sync = &jsonSync{TotalIOs: syncIOs(r), LatNs: latJSON(r.SyncLat, syncPcts, plus)}
+		}
+		if reportsMixed(r) {
+			m := dirJSON(r, mixed[i], g[dirMixed], plus)
+			j.Mixed = &m
+		}
 		for _, kv := range r.Job.Values() {
 			j.JobOptions[kv[0]] = kv[1]
 		}
@@ -819,16 +831,17 @@ func WriteNormal(w io.Writer, run *Run) {
 		intervalHeader(w, run.Interval)
 	}
 	fmt.Fprintln(w) // fio's report starts with a blank line
-	groupBW := groupBandwidth(run)
+	mixed := mixedDirs(run)
+	groupBW := groupBandwidth(run, mixed)
 	date := time.Now().Format(time.ANSIC) // fio dates a report when it writes it
 	for i := range run.Jobs {
 		r := &run.Jobs[i]
-		writeJobNormal(w, run, r, groupBW[r.GroupID], date)
+		writeJobNormal(w, run, r, mixed[i], groupBW[r.GroupID], date)
 	}
 	if run.Interrupted {
 		fmt.Fprintf(w, "\nInterrupted by a signal: jobs not started are not listed.\n")
 	}
-	writeRunStatus(w, run)
+	writeRunStatus(w, run, mixed)
 	if len(run.Disks) > 0 && run.Interval == nil {
 		fmt.Fprintf(w, "\nDisk stats (read/write):\n")
 		for _, d := range run.Disks {
@@ -838,9 +851,10 @@ func WriteNormal(w io.Writer, run *Run) {
 	}
 }
 
-// writeJobNormal writes the block of one job (or clone) r; groupBW is the
+// writeJobNormal writes the block of one job (or clone) r; mixed is its
+// directions summed (nil when no report needs them); groupBW is the
 // bandwidth of each direction over r's group, for the per= shares.
-func writeJobNormal(w io.Writer, run *Run, r *JobResult, groupBW [workloads.NumDirs]float64, date string) {
+func writeJobNormal(w io.Writer, run *Run, r *JobResult, mixed *DirResult, groupBW groupRates, date string) {
 	j := &r.Job
 	members := r.clones()
 	if r.Clone >= 0 {
@@ -859,9 +873,12 @@ func writeJobNormal(w io.Writer, run *Run, r *JobResult, groupBW [workloads.NumD
 			errnoOf(r.Err), msg, os.Getpid(), date)
 	}
 	for d := range workloads.NumDirs {
-		if r.Dir[d].IOs > 0 || r.Dir[d].Bytes > 0 {
-			writeDirNormal(w, r, d, groupBW[d])
+		if perDirection(r) && (r.Dir[d].IOs > 0 || r.Dir[d].Bytes > 0) {
+			writeDirNormal(w, r, dirNames[d], &r.Dir[d], d == workloads.DirWrite, groupBW[d])
 		}
+	}
+	if reportsMixed(r) && (mixed.IOs > 0 || mixed.Bytes > 0) {
+		writeDirNormal(w, r, "mixed", mixed, false, groupBW[dirMixed])
 	}
 	writeLatBuckets(w, r)
 	if r.SyncLat.TotalCount() > 0 {
@@ -880,8 +897,12 @@ func writeJobNormal(w io.Writer, run *Run, r *JobResult, groupBW [workloads.NumD
 	fmt.Fprintf(w, "  IO depths    : %s\n", dist(distPcts(depthKeys, r.DepthDist)))
 	fmt.Fprintf(w, "     submit    : %s\n", dist(distPcts(batchKeys, r.SubmitDist)))
 	fmt.Fprintf(w, "     complete  : %s\n", dist(distPcts(batchKeys, r.CompleteDist)))
+	issued := [workloads.NumDirs]uint64{r.Dir[0].IOs, r.Dir[1].IOs, r.Dir[2].IOs}
+	if !perDirection(r) {
+		issued = [workloads.NumDirs]uint64{r.IOs()} // as fio: the sum in the first field
+	}
 	fmt.Fprintf(w, "     issued rwts: total=%d,%d,%d,%d short=0,0,0,0 dropped=0,0,0,0\n",
-		r.Dir[0].IOs, r.Dir[1].IOs, r.Dir[2].IOs, syncIOs(r))
+		issued[0], issued[1], issued[2], syncIOs(r))
 	if j.ContinueOnError != 0 {
 		fmt.Fprintf(w, "     errors    : total=%d, first_error=%d/<%s>\n", r.IOErrs, r.FirstErr, strerror(r.FirstErr))
 	}
@@ -1001,18 +1022,19 @@ func latencyTargetOf(r *JobResult) latencyTarget {
 	return lt
 }
 
-// writeDirNormal writes direction d of r: the IOPS and bandwidth line,
-// the latencies and their percentiles, the bandwidth and IOPS samples.
-func writeDirNormal(w io.Writer, r *JobResult, d int, groupBW float64) {
-	dr := &r.Dir[d]
+// writeDirNormal writes dr, the direction of r called name ("read",
+// "write", "trim", or "mixed" for its directions summed): the IOPS and
+// bandwidth line (with fio 3.33's zone resets on a write line), the
+// latencies and their percentiles, the bandwidth and IOPS samples.
+func writeDirNormal(w io.Writer, r *JobResult, name string, dr *DirResult, zoneResets bool, groupBW float64) {
 	j := &r.Job
 	p2 := pow2Units(j)
 	bw := uint64(dr.BW())
 	post := ""
-	if d == workloads.DirWrite {
+	if zoneResets {
 		post = "; 0 zone resets" // fio 3.33 counts them on every write line
 	}
-	fmt.Fprintf(w, "  %s: IOPS=%s, BW=%s (%s)(%s/%dmsec)%s\n", dirNames[d], num2str(uint64(dr.IOPS()), fioSigFigs, false, ""),
+	fmt.Fprintf(w, "  %s: IOPS=%s, BW=%s (%s)(%s/%dmsec)%s\n", name, num2str(uint64(dr.IOPS()), fioSigFigs, false, ""),
 		num2str(bw, fioSigFigs, p2, "B/s"), num2str(bw, fioSigFigs, !p2, "B/s"), num2str(dr.Bytes, fioSigFigs, p2, "B"),
 		runtimeMs(dr.Runtime), post)
 	writeLatLine(w, "slat", dr.Slat)
@@ -1194,23 +1216,28 @@ func writeLatBuckets(w io.Writer, r *JobResult) {
 // direction the bandwidth of the whole group (its bytes over its longest
 // runtime), the range of its jobs' bandwidths, the bytes (each in powers
 // of 1024 and, in brackets, of 1000: the other way round with
-// kb_base=1000) and the range of runtimes.
-func writeRunStatus(w io.Writer, run *Run) {
-	var ids []int
-	byGroup := map[int][]*JobResult{}
-	for i := range run.Jobs {
-		r := &run.Jobs[i]
-		if _, ok := byGroup[r.GroupID]; !ok {
-			ids = append(ids, r.GroupID)
-		}
-		byGroup[r.GroupID] = append(byGroup[r.GroupID], r)
-	}
-	sort.Ints(ids)
+// kb_base=1000) and the range of runtimes. With unified_rw_reporting,
+// a MIXED line gives the same of the group's directions summed (mixed:
+// the jobs' directions summed), in place of the directions' lines
+// (mixed) or after them (both). A group whose jobs differ in the option
+// has the lines any of its jobs asks for, each over every job of the
+// group.
+func writeRunStatus(w io.Writer, run *Run, mixed []*DirResult) {
+	ids, members := reportingGroups(run)
 	for _, id := range ids {
+		idx := members[id]
 		fmt.Fprintf(w, "\nRun status group %d (all jobs):\n", id)
-		p2 := pow2Units(&byGroup[id][0].Job)
-		for d, name := range []string{"READ", "WRITE", "TRIM"} {
-			g := groupDir(byGroup[id], d)
+		p2 := pow2Units(&run.Jobs[idx[0]].Job)
+		perDir, mix := false, false
+		for _, i := range idx {
+			perDir = perDir || perDirection(&run.Jobs[i])
+			mix = mix || reportsMixed(&run.Jobs[i])
+		}
+		for d, name := range []string{"READ", "WRITE", "TRIM", "MIXED"} {
+			if d == dirMixed && !mix || d < dirMixed && !perDir {
+				continue
+			}
+			g := groupDir(groupDirs(run, mixed, idx, d))
 			if g.bytes == 0 || g.runMax <= 0 {
 				continue
 			}
@@ -1222,6 +1249,36 @@ func writeRunStatus(w io.Writer, run *Run) {
 				runtimeMs(g.runMin), runtimeMs(g.runMax))
 		}
 	}
+}
+
+// reportingGroups returns the ids of run's reporting groups in order, and
+// the jobs of each (their indices in run.Jobs).
+func reportingGroups(run *Run) (ids []int, members map[int][]int) {
+	members = map[int][]int{}
+	for i := range run.Jobs {
+		id := run.Jobs[i].GroupID
+		if _, ok := members[id]; !ok {
+			ids = append(ids, id)
+		}
+		members[id] = append(members[id], i)
+	}
+	sort.Ints(ids)
+	return ids, members
+}
+
+// groupDirs returns direction d of the jobs idx of run, or with d
+// dirMixed their directions summed (from mixed, mixedDirs' result).
+func groupDirs(run *Run, mixed []*DirResult, idx []int, d int) []*DirResult {
+	var out []*DirResult
+	for _, i := range idx {
+		switch {
+		case d < dirMixed:
+			out = append(out, &run.Jobs[i].Dir[d])
+		case mixed[i] != nil:
+			out = append(out, mixed[i])
+		}
+	}
+	return out
 }
 
 // runtimeMs is a run time in whole milliseconds as fio writes it: its
@@ -1236,12 +1293,11 @@ type groupStats struct {
 	bwMin, bwMax   float64 // bytes/s
 }
 
-// groupDir adds up direction d over the jobs of one group (those that
+// groupDir adds up one direction of the jobs of a group, drs (those that
 // did I/O in it).
-func groupDir(jobs []*JobResult, d int) groupStats {
+func groupDir(drs []*DirResult) groupStats {
 	g := groupStats{bwMin: math.Inf(1)}
-	for _, r := range jobs {
-		dr := &r.Dir[d]
+	for _, dr := range drs {
 		if dr.IOs == 0 {
 			continue
 		}

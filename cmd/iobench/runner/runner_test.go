@@ -150,6 +150,35 @@ func TestParseFioJSONWithPreamble(t *testing.T) {
 	}
 }
 
+// TestParseFioJSONMixed: compare reads a job reported with
+// unified_rw_reporting: with mixed, the mixed object stands for the
+// directions; with both, the directions are read and the mixed object,
+// their sum, is not added to them again.
+func TestParseFioJSONMixed(t *testing.T) {
+	mixed := `{"jobs" : [{"jobname" : "m", "job_runtime" : 1000, "usr_cpu" : 10, "sys_cpu" : 0,
+	 "mixed" : {"iops" : 3000, "bw_bytes" : 12288000, "total_ios" : 3000, "runtime" : 1000,
+	  "clat_ns" : {"mean" : 2000, "percentile" : {"50.000000" : 1500, "99.000000" : 9000}}}}]}`
+	ms, order, err := ParseFioJSON([]byte(mixed))
+	if err != nil || len(order) != 1 {
+		t.Fatal(order, err)
+	}
+	if m := ms["m"]; m.IOPS != 3000 || m.BW != 12288000 || m.MeanLat != 2000 || m.P99 != 9000 || m.CPUPerIO != 100000.0/3000 {
+		t.Errorf("mixed: %+v", m)
+	}
+	both := `{"jobs" : [{"jobname" : "b",
+	 "read" : {"iops" : 2000, "bw_bytes" : 8192000, "total_ios" : 2000, "clat_ns" : {"mean" : 1000}},
+	 "write" : {"iops" : 1000, "bw_bytes" : 4096000, "total_ios" : 1000, "clat_ns" : {"mean" : 3000}},
+	 "trim" : {"iops" : 0},
+	 "mixed" : {"iops" : 3000, "bw_bytes" : 12288000, "total_ios" : 3000, "clat_ns" : {"mean" : 1666}}}]}`
+	ms, _, err = ParseFioJSON([]byte(both))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := ms["b"]; m.IOPS != 3000 || m.BW != 12288000 || m.MeanLat != 1000 {
+		t.Errorf("both: %+v (want the directions': 3000 IOPS, the reads' latency)", m)
+	}
+}
+
 func TestNormalOutputAndJobFile(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root for the loop device target")

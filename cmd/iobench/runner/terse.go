@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
-	"github.com/iobench/iobench/workloads"
 )
 
 // terseMaxPercentiles is how many percentile fields each direction has in
@@ -19,12 +18,20 @@ const terseMaxPercentiles = 20
 // block device was measured, its utilisation. Version 3 has no trim
 // block (fio added one in version 4), so trims are not in it, as in fio's.
 func writeTerse(w io.Writer, run *Run) {
-	groupBW := groupBandwidth(run)
+	mixed := mixedDirs(run)
+	groupBW := groupBandwidth(run, mixed)
 	for i := range run.Jobs {
 		r := &run.Jobs[i]
 		f := []string{"3", Version, r.Job.Name, fmt.Sprint(r.GroupID), fmt.Sprint(jobErrno(r))}
-		for d := range 2 {
-			f = append(f, terseDir(r, d, groupBW[r.GroupID][d])...)
+		if perDirection(r) {
+			for d := range 2 {
+				f = append(f, terseDir(r, &r.Dir[d], groupBW[r.GroupID][d])...)
+			}
+		}
+		if reportsMixed(r) {
+			// As fio: the directions summed, in place of the read and
+			// write blocks (mixed) or after them (both).
+			f = append(f, terseDir(r, mixed[i], groupBW[r.GroupID][dirMixed])...)
 		}
 		f = append(f, fmt.Sprintf("%f%%", r.UsrCPU), fmt.Sprintf("%f%%", r.SysCPU),
 			fmt.Sprint(r.Ctx), fmt.Sprint(r.Majf), fmt.Sprint(r.Minf))
@@ -64,9 +71,9 @@ func jobErrno(r *JobResult) int {
 	return errnoOf(r.Err)
 }
 
-// terseDir is one direction's 41 fields.
-func terseDir(r *JobResult, d int, groupBW float64) []string {
-	dr := &r.Dir[d]
+// terseDir is the 41 fields of dr, one direction of r (or its directions
+// summed).
+func terseDir(r *JobResult, dr *DirResult, groupBW float64) []string {
 	j := &r.Job
 	bw := dr.BW()
 	f := []string{fmt.Sprint(dr.Bytes / 1024), fmt.Sprint(uint64(bw / 1024)), fmt.Sprint(uint64(dr.IOPS())),
@@ -110,22 +117,19 @@ func terseDir(r *JobResult, d int, groupBW float64) []string {
 	return f
 }
 
-// groupBandwidth is each group's bandwidth per direction (bytes/s), as
-// its "Run status group" line gives it (its bytes over its longest
-// runtime): what fio's per-job bandwidth share is taken of.
-func groupBandwidth(run *Run) [][workloads.NumDirs]float64 {
-	var groupBW [][workloads.NumDirs]float64
-	byGroup := map[int][]*JobResult{}
-	for i := range run.Jobs {
-		r := &run.Jobs[i]
-		for len(groupBW) <= r.GroupID {
-			groupBW = append(groupBW, [workloads.NumDirs]float64{})
-		}
-		byGroup[r.GroupID] = append(byGroup[r.GroupID], r)
+// groupBandwidth is each group's bandwidth per direction (bytes/s), and
+// of its directions summed (from mixed, mixedDirs' result), as its "Run
+// status group" lines give it (its bytes over its longest runtime): what
+// fio's per-job bandwidth share is taken of.
+func groupBandwidth(run *Run, mixed []*DirResult) []groupRates {
+	var groupBW []groupRates
+	ids, members := reportingGroups(run)
+	if len(ids) > 0 {
+		groupBW = make([]groupRates, ids[len(ids)-1]+1)
 	}
-	for id, jobs := range byGroup {
-		for d := range workloads.NumDirs {
-			if g := groupDir(jobs, d); g.runMax > 0 {
+	for _, id := range ids {
+		for d := range dirMixed + 1 {
+			if g := groupDir(groupDirs(run, mixed, members[id], d)); g.runMax > 0 {
 				groupBW[id][d] = float64(g.bytes) / g.runMax.Seconds()
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"syscall"
 	"testing"
+	"unsafe"
 
 	"github.com/iobench/iobench/device"
 	"github.com/iobench/iobench/device/looptest"
@@ -188,8 +189,30 @@ func TestNoWait(t *testing.T) {
 	if err := unix.Fsync(d.Fd()); err != nil {
 		t.Fatal(err)
 	}
-	if err := unix.Fadvise(d.Fd(), 0, 0, unix.FADV_DONTNEED); err != nil {
+	// The read must find its pages out of the page cache: drop them, and
+	// check with mincore that they went (DONTNEED leaves pages it cannot
+	// drop at that moment; once, under load, a read here found them all).
+	m, err := unix.Mmap(d.Fd(), 0, 1<<20, unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
 		t.Fatal(err)
+	}
+	defer unix.Munmap(m)
+	vec := make([]byte, (1<<20)/os.Getpagesize())
+	cached := -1
+	for try := 0; try < 10 && cached != 0; try++ {
+		if err := unix.Fadvise(d.Fd(), 0, 0, unix.FADV_DONTNEED); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)), uintptr(unsafe.Pointer(&vec[0]))); e != 0 {
+			t.Fatal(e)
+		}
+		cached = 0
+		for _, v := range vec {
+			cached += int(v & 1)
+		}
+	}
+	if cached != 0 {
+		t.Fatalf("%d pages of the file stay in the page cache after FADV_DONTNEED", cached)
 	}
 	e, err := engine.New(engine.Config{Devices: []*device.Device{d}, Mapper: mapper.NewLinear(0, 0, 1<<20), QueueDepth: 8})
 	if err != nil {

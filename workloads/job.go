@@ -118,7 +118,10 @@ type Job struct {
 	Overwrite       bool
 	Unlink          bool
 	Fallocate       string
-	RW              RW
+	// FileAppend starts the job's I/O on each regular file at the
+	// file's end (file_append).
+	FileAppend bool
+	RW         RW
 	// RWMixRead is the read share (percent) of rw and randrw.
 	RWMixRead float64
 	BS        [2]uint64 // block size for reads and writes

@@ -66,6 +66,7 @@ var options = []Option{
 	boolOption("allow_file_create", "bool", "1", "create and lay out files that are missing or too short; 0: refuse them", kindBool, func(j *Job) *bool { return &j.AllowFileCreate }),
 	boolOption("overwrite", "bool", "", "a writing job lays its files out with data first (as a reading job does), not only allocated", kindBool, func(j *Job) *bool { return &j.Overwrite }),
 	boolOption("unlink", "bool", "", "remove the job's regular files when it ends", kindBool, func(j *Job) *bool { return &j.Unlink }),
+	boolOption("file_append", "bool", "0", "each regular file's I/O starts at its end: the job covers [file size, file size + size), laid out first as a short file is; offset and offset_increment give way, and clones sharing a file take its next size bytes in turn; one pass, as fio makes (loops and time_based end after it); no effect on block devices, as in fio", kindBool, func(j *Job) *bool { return &j.FileAppend }),
 	{Name: "fallocate", Arg: "native|posix|none", Default: "native", Help: "how files a writing job creates are allocated: fallocate(2) (native, posix, 1) or not at all (none, 0: sparse)", kind: kindString,
 		set: setFallocate, get: func(j *Job) string { return j.Fallocate }},
 	{Name: "create_fsync", Arg: "1", Default: "1", Help: "flush laid-out files before the job (0 is refused: iobench always flushes them)", kind: kindBool,
@@ -797,7 +798,6 @@ var noticeOptions = map[string]string{
 var refusedOptions = map[string]string{
 	"include":                "include is a directive, not an option: write 'include FILE' on a line of its own",
 	"create_on_open":         "not implemented: iobench lays files out before the job, not when it opens them",
-	"file_append":            "not implemented: offsets start at 0 in each file, not at its end",
 	"unlink_each_loop":       "not implemented: files are removed (unlink) only when the job ends",
 	"numa_mem_policy":        "not implemented: a NUMA memory policy for the job's buffers (numa_cpu_nodes places its threads)",
 	"atomic":                 "not implemented: atomic writes (RWF_ATOMIC)",
@@ -922,7 +922,6 @@ func Notices() map[string]string { return maps.Clone(noticeOptions) }
 var noEffectValues = map[string][]string{
 	"atomic": {"0"}, "bs_is_seq_rand": {"0"}, "cgroup_nodelete": {"0"},
 	"create_on_open":     {"0"},
-	"file_append":        {"0"},
 	"ignore_zone_limits": {"0"}, "job_max_open_zones": {"0"},
 	"latency_run": {"0"}, "lockfile": {"none"}, "max_open_zones": {"0"},
 	"read_beyond_wp":     {"0"},

@@ -561,7 +561,23 @@ func (s *jobSetup) fileJob(i int) *workloads.Job {
 	c := s.job.Clone()
 	c.Size = s.tgt.plans[i].IO
 	c.RandSeed += uint64(i) * 0x9e3779b97f4a7c15
+	if s.tgt.appends(i) {
+		// file_append: the region is what the clones append, together.
+		c.Offset, c.OffsetPct, c.OffsetIncrement, c.OffsetIncrementPct = s.tgt.appendAt[i], 0, 0, 0
+		c.Size *= uint64(s.tgt.sharers[i])
+	}
 	return &c
+}
+
+// cloneJob returns the job as clone c runs on file i: fileJob, with a
+// file_append clone's own part of what the clones append.
+func (s *jobSetup) cloneJob(i, c int) *workloads.Job {
+	j := s.fileJob(i)
+	if s.tgt.appends(i) {
+		j.Size = s.tgt.plans[i].IO
+		j.Offset += uint64(s.tgt.appendRank(c, i)) * j.Size
+	}
+	return j
 }
 
 // prepare does what comes before the measured run: warming the cache
@@ -1144,7 +1160,7 @@ func (w *worker) start() error {
 	gens := make([]*workloads.Generator, len(s.tgt.clones[w.idx]))
 	for k, fi := range s.tgt.clones[w.idx] {
 		w.files = append(w.files, s.files[fi])
-		gens[k] = workloads.NewGenerator(s.fileJob(fi), w.idx, s.sizes[fi])
+		gens[k] = workloads.NewGenerator(s.cloneJob(fi, w.idx), w.idx, s.sizes[fi])
 		if sliceForVerify(j, s.tgt.shared) {
 			// Clones write disjoint slices, so a read never races a write
 			// of another clone.

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -41,6 +42,13 @@ type jobTarget struct {
 	regular []bool
 	have    []uint64
 	shared  bool // the clones share their files
+	// appendAt[i], for a job with file_append, is where its I/O on
+	// regular file i starts: the file's end once the jobs before it are
+	// laid out (nil: no file_append, or no regular file). sharers[i]
+	// counts the clones working on file i, each taking the next IO
+	// bytes after it in clone order.
+	appendAt []uint64
+	sharers  []int
 }
 
 // planTargets returns each job's target, checking named files first, and
@@ -51,6 +59,7 @@ type jobTarget struct {
 func planTargets(jobs []workloads.Job, st settings, run *Run) ([]*jobTarget, *Target, error) {
 	targets := make([]*jobTarget, len(jobs))
 	var auto *Target
+	ends := map[string]uint64{} // each regular file's size once laid out for the jobs planned
 	for i := range jobs {
 		j := &jobs[i]
 		t := &jobTarget{shared: true}
@@ -68,7 +77,7 @@ func planTargets(jobs []workloads.Job, st settings, run *Run) ([]*jobTarget, *Ta
 			for range j.NumJobs {
 				t.clones = append(t.clones, []int{0})
 			}
-			if err := t.plan(j); err != nil {
+			if err := t.plan(j, ends); err != nil {
 				return nil, auto, &badInput{err}
 			}
 			continue
@@ -94,8 +103,13 @@ func planTargets(jobs []workloads.Job, st settings, run *Run) ([]*jobTarget, *Ta
 		if err := t.check(j); err != nil {
 			return nil, auto, &badInput{err}
 		}
-		if err := t.plan(j); err != nil {
+		if err := t.plan(j, ends); err != nil {
 			return nil, auto, &badInput{err}
+		}
+		for i, p := range t.paths {
+			if t.regular[i] {
+				ends[p] = max(ends[p], t.have[i], t.plans[i].Need)
+			}
 		}
 	}
 	return targets, auto, nil
@@ -266,8 +280,10 @@ func (t *jobTarget) check(j *workloads.Job) error {
 // plan sizes the job's files (workloads.PlanFiles) from the sizes they
 // have, and refuses what cannot be laid out: a block device too small for
 // the job, a regular file too short when allow_file_create=0 or when the
-// job's mapper reads the file as an image.
-func (t *jobTarget) plan(j *workloads.Job) error {
+// job's mapper reads the file as an image. ends holds the size each
+// regular file has once the jobs planned before are laid out, where a
+// file_append job's I/O starts.
+func (t *jobTarget) plan(j *workloads.Job, ends map[string]uint64) error {
 	t.have = make([]uint64, len(t.paths))
 	t.plans = make([]workloads.FilePlan, len(t.paths))
 	if t.regular == nil {
@@ -318,6 +334,11 @@ func (t *jobTarget) plan(j *workloads.Job) error {
 			t.plans[pi], seen[pi] = p, true
 		}
 	}
+	if j.FileAppend {
+		if err := t.planAppend(j, ends); err != nil {
+			return err
+		}
+	}
 	for i, p := range t.paths {
 		need := t.plans[i].Need
 		if need <= t.have[i] {
@@ -331,6 +352,52 @@ func (t *jobTarget) plan(j *workloads.Job) error {
 		}
 	}
 	return nil
+}
+
+// planAppend places a file_append job's I/O on each regular file after
+// the file's end (as fio 3.33 does: its offset and offset_increment give
+// way; clones sharing the file append one after the other, as fio's
+// clones, laying it out in turn, each find it longer), and sizes the
+// layout to match. Block devices keep the job's offsets, as fio ignores
+// file_append on them.
+func (t *jobTarget) planAppend(j *workloads.Job, ends map[string]uint64) error {
+	t.sharers = make([]int, len(t.paths))
+	for _, list := range t.clones {
+		for _, pi := range list {
+			t.sharers[pi]++
+		}
+	}
+	for i, p := range t.paths {
+		if !t.regular[i] {
+			continue
+		}
+		if j.Size == 0 && j.FileSize[1] == 0 {
+			return fmt.Errorf("job %q: file_append on %s needs size= or filesize= (the bytes to append; fio finds nothing to do without)", j.Name, p)
+		}
+		if t.appendAt == nil {
+			t.appendAt = make([]uint64, len(t.paths))
+		}
+		t.appendAt[i] = max(t.have[i], ends[p])
+		t.plans[i].Need = t.appendAt[i] + uint64(t.sharers[i])*t.plans[i].IO
+	}
+	return nil
+}
+
+// appends reports whether file i of the target takes a file_append
+// job's I/O after its end.
+func (t *jobTarget) appends(i int) bool { return t.appendAt != nil && t.regular[i] }
+
+// appendRank is clone c's place among the clones working on file i
+// (file_append: the clone's I/O on it starts rank x IO bytes after
+// appendAt[i]).
+func (t *jobTarget) appendRank(c, i int) int {
+	rank := 0
+	for k := range c {
+		if slices.Contains(t.clones[k], i) {
+			rank++
+		}
+	}
+	return rank
 }
 
 // startSaid names the start of a job's I/O in an error: its offset, or

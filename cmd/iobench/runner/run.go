@@ -52,10 +52,18 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 	if err := layOutFiles(jobs, targets, stderr); err != nil {
 		return nil, err
 	}
+	onePassAppends(jobs, targets, stderr)
 	var paths []string
 	for i, t := range targets {
 		for k, p := range t.paths {
-			if err := preflight(&jobs[i], p, t.plans[k].IO); err != nil {
+			j, io := &jobs[i], t.plans[k].IO
+			if t.appends(k) {
+				// Its region starts at the file's old end.
+				c := j.Clone()
+				c.Offset, c.OffsetPct, c.OffsetIncrement, c.OffsetIncrementPct = t.appendAt[k], 0, 0, 0
+				j, io = &c, io*uint64(t.sharers[k])
+			}
+			if err := preflight(j, p, io); err != nil {
 				return nil, &badInput{err}
 			}
 			if err := replayPreflight(&jobs[i], t.replay, k, p); err != nil {
@@ -212,6 +220,21 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 	return run, nil
 }
 
+// onePassAppends makes a file_append job on regular files one pass, as
+// fio 3.33 runs it: fio's later passes (loops, time_based) start at the
+// file's new end, past the job's region, and do nothing. A notice on
+// stderr says so.
+func onePassAppends(jobs []workloads.Job, targets []*jobTarget, stderr io.Writer) {
+	for i := range jobs {
+		j := &jobs[i]
+		if targets[i].appendAt == nil || j.Loops <= 1 && !j.TimeBased {
+			continue
+		}
+		fmt.Fprintf(stderr, "iobench: notice: job %q: file_append: one pass over what it appends, as in fio, whose later passes (loops, time_based) start at the file's new end and do nothing\n", j.Name)
+		j.Loops, j.TimeBased = 1, false
+	}
+}
+
 // prioPreflight refuses a job whose reads or writes would go out with
 // the real-time I/O priority class without the capability the kernel
 // asks for it (each I/O would fail with EPERM).
@@ -277,6 +300,9 @@ func preflight(j *workloads.Job, target string, io uint64) error {
 		if bs%align != 0 {
 			return fmt.Errorf("job %q: bs=%s is not a multiple of %s's %d-byte logical block", j.Name, workloads.FormatSize(bs), target, align)
 		}
+	}
+	if j.Offset%align != 0 && j.FileAppend && !d.IsBlock() {
+		return fmt.Errorf("job %q: file_append: %s's I/O would start at %d bytes, its end, which is not a multiple of its %d-byte logical block", j.Name, target, j.Offset, align)
 	}
 	if j.Offset%align != 0 {
 		return fmt.Errorf("job %q: offset=%d is not a multiple of %s's %d-byte logical block", j.Name, j.Offset, target, align)

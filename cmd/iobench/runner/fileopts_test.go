@@ -1,0 +1,135 @@
+package runner
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/iobench/iobench/device/looptest"
+)
+
+// iologIOs returns the reads, writes and trims of a write_iolog log, each
+// as "path op offset length", in the log's order.
+func iologIOs(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 5 && (f[2] == "read" || f[2] == "write" || f[2] == "trim") {
+			out = append(out, strings.Join(f[1:], " "))
+		}
+	}
+	return out
+}
+
+// fioIOLog runs fio on the job file at job (which writes its iolog to
+// logPath) and returns the log's I/Os; it skips the test without fio.
+func fioIOLog(t *testing.T, job, logPath string) []string {
+	t.Helper()
+	fio, err := exec.LookPath("fio")
+	if err != nil {
+		t.Skip("fio not installed (make deps installs it)")
+	}
+	os.Remove(logPath)
+	if out, err := exec.Command(fio, "--output-format=terse", job).CombinedOutput(); err != nil {
+		t.Fatalf("fio %s: %v\n%s", job, err, out)
+	}
+	return iologIOs(t, logPath)
+}
+
+// writeJob writes a job file into dir and returns its path.
+func writeJob(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// markedFile makes a file of n bytes at path that starts with a marker,
+// and returns the marker.
+func markedFile(t *testing.T, path string, n int64) []byte {
+	t.Helper()
+	mark := []byte("iobench-marker-" + filepath.Base(path))
+	if err := os.WriteFile(path, mark, 0o644); err != nil || os.Truncate(path, n) != nil {
+		t.Fatal(err)
+	}
+	return mark
+}
+
+// TestFileAppend: file_append puts a job's I/O after the end of each
+// regular file: [size, size + io), whatever offset says; the file is laid
+// out that far first and keeps what it held; clones sharing the file
+// append one after the other; loops and time_based make one pass (fio's
+// later passes do nothing); a block device keeps the job's offsets (fio
+// ignores file_append there); without size there is nothing to append.
+// The offsets are fio's own (its write_iolog of the same job files).
+func TestFileAppend(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "f")
+	logPath := filepath.Join(dir, "io.log")
+	job := func(rw, extra string) string {
+		return writeJob(t, dir, "a.fio", "[a]\nfilename="+f+"\nrw="+rw+"\nbs=64k\nsize=128k\noffset=64k\nioengine=io_uring\ndirect=1\nfile_append=1\nwrite_iolog="+logPath+"\n"+extra)
+	}
+	for _, rw := range []string{"write", "randread"} {
+		mark := markedFile(t, f, 1<<20)
+		jf := job(rw, "loops=3\n")
+		code, _, errs := run(t, jf, "--output-format=terse")
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", rw, code, errs)
+		}
+		got := iologIOs(t, logPath)
+		op := strings.TrimPrefix(rw, "rand")
+		want := []string{f + " " + op + " 1048576 65536", f + " " + op + " 1114112 65536"}
+		if sorted := slices.Sorted(slices.Values(got)); !slices.Equal(sorted, want) {
+			t.Errorf("%s: I/O %q, want %q (one pass after the 1 MiB end)", rw, got, want)
+		}
+		if !strings.Contains(errs, "file_append: one pass") {
+			t.Errorf("%s: loops=3: no notice of the one pass: %q", rw, errs)
+		}
+		b, _ := os.ReadFile(f)
+		if len(b) != 1<<20+128<<10 || !bytes.HasPrefix(b, mark) {
+			t.Errorf("%s: file of %d bytes after the job (want %d), marker kept: %v", rw, len(b), 1<<20+128<<10, bytes.HasPrefix(b, mark))
+		}
+		markedFile(t, f, 1<<20)
+		if fio := fioIOLog(t, jf, logPath); !slices.Equal(slices.Sorted(slices.Values(fio)), want) {
+			t.Errorf("%s: fio's I/O %q, iobench's %q", rw, fio, got)
+		}
+	}
+
+	// Two clones on one file: each appends its 128 KiB after the other's.
+	markedFile(t, f, 1<<20)
+	code, _, errs := run(t, "--name=two", "--filename="+f, "--rw=write", "--bs=64k", "--size=128k", "--numjobs=2",
+		"--file_append=1", "--buffer_pattern=0xab", "--output-format=terse")
+	if code != 0 {
+		t.Fatalf("numjobs=2: exit %d: %s", code, errs)
+	}
+	b, _ := os.ReadFile(f)
+	if len(b) != 1<<20+256<<10 || bytes.Count(b[1<<20:], []byte{0xab}) != 256<<10 {
+		t.Errorf("numjobs=2: %d bytes, %d of the appended ones written (want %d and 256 KiB)", len(b), bytes.Count(b[min(len(b), 1<<20):], []byte{0xab}), 1<<20+256<<10)
+	}
+
+	// Nothing to append without a size.
+	if code, _, errs := run(t, "--name=nosize", "--filename="+f, "--rw=write", "--file_append=1"); code != 2 || !strings.Contains(errs, "file_append") {
+		t.Errorf("no size: exit %d, %q; want 2 naming file_append", code, errs)
+	}
+
+	// A block device: offsets as the job gives them.
+	l := looptest.New(t, 4<<20, looptest.Options{})
+	os.Remove(logPath)
+	code, _, errs = run(t, "--name=dev", "--filename="+l.Path, "--rw=write", "--bs=64k", "--size=128k", "--offset=64k",
+		"--file_append=1", "--write_iolog="+logPath, "--output-format=terse")
+	want := []string{l.Path + " write 65536 65536", l.Path + " write 131072 65536"}
+	if got := iologIOs(t, logPath); code != 0 || !slices.Equal(got, want) {
+		t.Errorf("block device: exit %d (%s), I/O %q, want %q", code, errs, got, want)
+	}
+}

@@ -121,7 +121,12 @@ type Job struct {
 	// FileAppend starts the job's I/O on each regular file at the
 	// file's end (file_append).
 	FileAppend bool
-	RW         RW
+	// OpenDir is opendir= as given: a directory whose regular files,
+	// found recursively, are the job's files. OpenDirFiles are they, in
+	// the order found, once the runner has looked (its findOpenDirs).
+	OpenDir      string
+	OpenDirFiles []string
+	RW           RW
 	// RWMixRead is the read share (percent) of rw and randrw.
 	RWMixRead float64
 	BS        [2]uint64 // block size for reads and writes
@@ -668,6 +673,7 @@ func (j Job) Clone() Job {
 		c.raw[k] = v
 	}
 	c.PercentileList = slices.Clone(j.PercentileList)
+	c.OpenDirFiles = slices.Clone(j.OpenDirFiles)
 	c.CPUs = slices.Clone(j.CPUs)
 	c.NumaNodes = slices.Clone(j.NumaNodes)
 	c.VerifyPattern = slices.Clone(j.VerifyPattern)
@@ -949,16 +955,15 @@ func (j *Job) Validate() error {
 	if j.Extents < 1 {
 		bad("extents=%d: want at least 1", j.Extents)
 	}
-	if n := j.NumFiles(); n > 1 {
-		if j.Mapper != "linear" {
-			bad("mapper=%s runs on one file: the job has %d (several files need mapper=linear)", j.Mapper, n)
-		}
-		if j.HasPct() {
-			bad("size, offset and offset_increment as percentages take one target: the job has %d files", n)
-		}
+	if err := j.CheckFileCount(); err != nil {
+		errs = append(errs, err)
 	}
-	if j.OpenFiles > 0 && j.OpenFiles < j.NumFiles() {
-		bad("openfiles=%d is below the job's %d files: iobench keeps every file of a job open (each is a device of the job's engine)", j.OpenFiles, j.NumFiles())
+	if j.OpenDir != "" {
+		for _, o := range []string{"filename", "directory", "nrfiles", "filename_format", "read_iolog"} {
+			if j.IsSet(o) {
+				bad("opendir with %s: opendir names the job's files (fio adds them to the others in the order the options come, which a job file does not keep here)", o)
+			}
+		}
 	}
 	if j.IsSet("filename") && len(j.Filenames()) == 0 {
 		bad("filename=%s names no file", j.Filename)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/iobench/iobench/device/looptest"
 )
 
@@ -131,5 +133,96 @@ func TestFileAppend(t *testing.T) {
 	want := []string{l.Path + " write 65536 65536", l.Path + " write 131072 65536"}
 	if got := iologIOs(t, logPath); code != 0 || !slices.Equal(got, want) {
 		t.Errorf("block device: exit %d (%s), I/O %q, want %q", code, errs, got, want)
+	}
+}
+
+// TestOpenDir: opendir makes the regular files under a directory, found
+// recursively, the job's files, in the order fio finds them (its
+// write_iolog of the same job file lists the same I/O in the same
+// order), each read whole when the job gives no size; clones share them.
+// Symbolic links, FIFOs and device nodes are passed over (a block device
+// node for a loop device of the test is never written), an empty file is
+// left out with a notice, and a directory on a kernel interface
+// filesystem, a directory with no file, and opendir with filename are
+// refused before any I/O.
+func TestOpenDir(t *testing.T) {
+	dir := t.TempDir()
+	tree := filepath.Join(dir, "tree")
+	sizes := map[string]int{"b": 256 << 10, "a": 128 << 10, ".hidden": 64 << 10, "sub/c": 64 << 10, "sub/deeper/e": 192 << 10, "zero": 0}
+	for name, n := range sizes {
+		p := filepath.Join(tree, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, bytes.Repeat([]byte{7}, n), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(tree, "emptydir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("b", filepath.Join(tree, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mkfifo(filepath.Join(tree, "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l := looptest.New(t, 4<<20, looptest.Options{})
+	var st unix.Stat_t
+	if err := unix.Stat(l.Path, &st); err != nil {
+		t.Fatal(err)
+	}
+	node := filepath.Join(tree, "sub", "blk")
+	if err := unix.Mknod(node, unix.S_IFBLK|0o600, int(st.Rdev)); err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(dir, "io.log")
+	jf := writeJob(t, dir, "o.fio", "[o]\nopendir="+tree+"\nrw=read\nbs=64k\nioengine=io_uring\ndirect=1\nwrite_iolog="+logPath+"\n")
+	code, _, errs := run(t, jf, "--output-format=terse")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	got := iologIOs(t, logPath)
+	reads := map[string]int{}
+	for _, l := range got {
+		rel, _ := filepath.Rel(tree, strings.Fields(l)[0])
+		reads[rel]++
+	}
+	want := map[string]int{"b": 4, "a": 2, ".hidden": 1, "sub/c": 1, "sub/deeper/e": 3}
+	if !mapsEqual(reads, want) {
+		t.Errorf("reads per file %v, want %v", reads, want)
+	}
+	if !strings.Contains(errs, "zero is empty") {
+		t.Errorf("no notice of the empty file: %q", errs)
+	}
+	if fio := fioIOLog(t, jf, logPath); !slices.Equal(fio, got) {
+		t.Errorf("fio's I/O\n%q\niobench's\n%q", fio, got)
+	}
+
+	// A writing job with two clones: both write every file, never the
+	// device node.
+	doc := runFiles(t, "--name=w", "--opendir="+tree, "--rw=write", "--bs=64k", "--size=384k", "--numjobs=2", "--group_reporting")
+	pf := perFile(doc, 0)
+	if len(pf) != 6 || doc.Jobs[0].Write.TotalIOs != 12 {
+		t.Errorf("numjobs=2: per file %v, %v writes; want 6 files, 12 writes", pf, doc.Jobs[0].Write.TotalIOs)
+	}
+	if _, ok := pf["blk"]; ok {
+		t.Errorf("the device node was a file of the job: %v", pf)
+	}
+
+	empty := filepath.Join(dir, "none")
+	os.MkdirAll(filepath.Join(empty, "sub"), 0o755)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--opendir=/sys/kernel"}, "kernel interface"},
+		{[]string{"--opendir=" + empty}, "no regular file"},
+		{[]string{"--opendir=" + tree, "--filename=" + filepath.Join(tree, "a")}, "opendir with filename"},
+		{[]string{"--opendir=" + filepath.Join(dir, "missing")}, "no such file"},
+	} {
+		if code, _, errs := run(t, append([]string{"--name=bad", "--rw=read"}, c.args...)...); code != 2 || !strings.Contains(errs, c.want) {
+			t.Errorf("%q: exit %d, %q; want 2 and %q", c.args, code, errs, c.want)
+		}
 	}
 }

@@ -83,10 +83,13 @@ func planTargets(jobs []workloads.Job, st settings, run *Run) ([]*jobTarget, *Ta
 			continue
 		}
 		run.Target = j.Filename
-		if j.Filename == "" {
+		switch {
+		case j.OpenDir != "":
+			run.Target = j.OpenDir
+		case j.Filename == "":
 			run.Target = strings.Join(j.FilePaths(0), ":")
 		}
-		t.shared = j.Filename != ""
+		t.shared = len(j.Filenames()) > 0
 		for c := range j.NumJobs {
 			var list []int
 			for _, p := range j.FilePaths(c) {
@@ -113,6 +116,75 @@ func planTargets(jobs []workloads.Job, st settings, run *Run) ([]*jobTarget, *Ta
 		}
 	}
 	return targets, auto, nil
+}
+
+// findOpenDirs finds the files of each job with opendir: the regular
+// files under the directory, found as fio 3.33 finds them (each
+// directory's entries in the order it lists them, a subdirectory's files
+// where the subdirectory comes; symbolic links, devices and other files
+// passed over). A directory on a kernel interface filesystem is refused
+// before its entries are read, as its files would be (checkTarget). An
+// empty file is left out, with a notice, when the job gives no size: fio
+// leaves it out too ("may be ignored"). A directory with no file to work
+// on is refused (fio runs the job on none, doing nothing).
+func findOpenDirs(jobs []workloads.Job, stderr io.Writer) error {
+	for i := range jobs {
+		j := &jobs[i]
+		if j.OpenDir == "" {
+			continue
+		}
+		files, err := walkOpenDir(j.OpenDir)
+		if err != nil {
+			return fmt.Errorf("job %q: opendir=%s: %w", j.Name, j.OpenDir, err)
+		}
+		j.OpenDirFiles = j.OpenDirFiles[:0]
+		for _, f := range files {
+			if st, err := os.Stat(f); err == nil && st.Size() == 0 && j.Size == 0 && j.FileSize[1] == 0 {
+				fmt.Fprintf(stderr, "iobench: notice: job %q: opendir: %s is empty and the job gives no size: left out, as fio leaves it\n", j.Name, f)
+				continue
+			}
+			j.OpenDirFiles = append(j.OpenDirFiles, f)
+		}
+		if len(j.OpenDirFiles) == 0 {
+			return fmt.Errorf("job %q: opendir=%s: no regular file to work on under it (fio runs such a job on no file, doing nothing)", j.Name, j.OpenDir)
+		}
+		if err := j.CheckFileCount(); err != nil {
+			return fmt.Errorf("job %q: opendir=%s found %d files: %w", j.Name, j.OpenDir, len(j.OpenDirFiles), err)
+		}
+	}
+	return nil
+}
+
+// walkOpenDir lists the regular files under dir, recursively, in the
+// order the directories list them (not sorted: as fio's readdir walk).
+func walkOpenDir(dir string) ([]string, error) {
+	if fs := kernelFS(dir); fs != "" {
+		return nil, fmt.Errorf("%s is on %s, a kernel interface, not storage: refused", dir, fs)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	ents, err := d.ReadDir(-1) // directory order; os.ReadDir would sort
+	d.Close()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		p := filepath.Join(dir, e.Name())
+		switch {
+		case e.Type().IsRegular():
+			out = append(out, p)
+		case e.IsDir():
+			sub, err := walkOpenDir(p)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, sub...)
+		}
+	}
+	return out, nil
 }
 
 // onAutoTarget reports a job that runs on the automatic target: it names

@@ -26,6 +26,9 @@ import (
 func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stderr io.Writer) (*Run, error) {
 	run := &Run{Time: time.Now(), Kernel: kernel()}
 	resetGlobalDedupe()
+	if err := findOpenDirs(jobs, stderr); err != nil {
+		return nil, &badInput{err}
+	}
 	replays, err := prepareReplays(jobs)
 	if err != nil {
 		return nil, &badInput{err}

@@ -121,6 +121,9 @@ type Job struct {
 	// FileAppend starts the job's I/O on each regular file at the
 	// file's end (file_append).
 	FileAppend bool
+	// UnlinkEachLoop removes the job's regular files between its loops,
+	// each loop creating them afresh (unlink_each_loop).
+	UnlinkEachLoop bool
 	// OpenDir is opendir= as given: a directory whose regular files,
 	// found recursively, are the job's files. OpenDirFiles are they, in
 	// the order found, once the runner has looked (its findOpenDirs).
@@ -957,6 +960,9 @@ func (j *Job) Validate() error {
 	}
 	if err := j.CheckFileCount(); err != nil {
 		errs = append(errs, err)
+	}
+	if j.UnlinkEachLoop && j.IsSet("registerfiles") && j.RegisterFiles {
+		bad("unlink_each_loop with registerfiles=1: the rings would keep the files removed between loops; leave registerfiles unset")
 	}
 	if j.OpenDir != "" {
 		for _, o := range []string{"filename", "directory", "nrfiles", "filename_format", "read_iolog"} {

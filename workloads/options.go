@@ -68,6 +68,7 @@ var options = []Option{
 	boolOption("allow_file_create", "bool", "1", "create and lay out files that are missing or too short; 0: refuse them", kindBool, func(j *Job) *bool { return &j.AllowFileCreate }),
 	boolOption("overwrite", "bool", "", "a writing job lays its files out with data first (as a reading job does), not only allocated", kindBool, func(j *Job) *bool { return &j.Overwrite }),
 	boolOption("unlink", "bool", "", "remove the job's regular files when it ends", kindBool, func(j *Job) *bool { return &j.Unlink }),
+	boolOption("unlink_each_loop", "bool", "0", "with loops, remove the job's regular files after each loop but the last, as fio does, each loop's writes creating them afresh, empty (a job that reads is refused: fio's next loop fails on the removed file); block devices stay", kindBool, func(j *Job) *bool { return &j.UnlinkEachLoop }),
 	boolOption("file_append", "bool", "0", "each regular file's I/O starts at its end: the job covers [file size, file size + size), laid out first as a short file is; offset and offset_increment give way, and clones sharing a file take its next size bytes in turn; one pass, as fio makes (loops and time_based end after it); no effect on block devices, as in fio", kindBool, func(j *Job) *bool { return &j.FileAppend }),
 	{Name: "fallocate", Arg: "native|posix|none", Default: "native", Help: "how files a writing job creates are allocated: fallocate(2) (native, posix, 1) or not at all (none, 0: sparse)", kind: kindString,
 		set: setFallocate, get: func(j *Job) string { return j.Fallocate }},
@@ -800,7 +801,6 @@ var noticeOptions = map[string]string{
 var refusedOptions = map[string]string{
 	"include":                "include is a directive, not an option: write 'include FILE' on a line of its own",
 	"create_on_open":         "not implemented: iobench lays files out before the job, not when it opens them",
-	"unlink_each_loop":       "not implemented: files are removed (unlink) only when the job ends",
 	"numa_mem_policy":        "not implemented: a NUMA memory policy for the job's buffers (numa_cpu_nodes places its threads)",
 	"atomic":                 "not implemented: atomic writes (RWF_ATOMIC)",
 	"bs_unaligned":           "not implemented: I/O sizes are multiples of the smallest block size",
@@ -928,7 +928,6 @@ var noEffectValues = map[string][]string{
 	"read_beyond_wp":     {"0"},
 	"read_iolog_chunked": {"0"}, "rw_sequencer": {"sequential"},
 
-	"unlink_each_loop": {"0"},
 	// 1 is fio's default: it saves the verify state only when a verify
 	// fails, as a file for a later run; iobench names the bad block.
 	"verify_state_save": {"0", "1"}, "write_barrier": {"0"}, "zonecapacity": {"0"},

@@ -3,6 +3,7 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"iter"
 	"math/bits"
 	"math/rand/v2"
@@ -484,6 +485,9 @@ func openJob(j *workloads.Job, tgt *jobTarget) (*jobSetup, error) {
 	}
 	arena := jobArena(j)
 	fixed, files := registered(j, arena)
+	if unlinksEachLoop(j) {
+		files = false // the rings would keep the files it removes (nextLoop)
+	}
 	s.eng, err = engine.New(engine.Config{
 		Devices: s.devs, Mapper: s.mapper, Queues: 1,
 		QueueDepth: max(j.IODepth, 8) * ringSplitFactor(j), NoCache: !j.Cache, FixedBuffers: fixed,
@@ -983,6 +987,12 @@ type worker struct {
 	// restored before the thread goes back to Go's scheduler.
 	affinity *unix.CPUSet
 
+	// loopEnd, for unlink_each_loop, is where the current loop's bytes
+	// end while a loop follows it (0: none follows); atLoopEnd says the
+	// worker stopped issuing there, to lay the next loop's files.
+	loopEnd   uint64
+	atLoopEnd bool
+
 	// The loop's state, set up by start.
 	q            *engine.Queue
 	gen          *workloads.FileGen
@@ -1094,6 +1104,21 @@ func (w *worker) run() {
 		w.err = err
 		return
 	}
+	for w.atLoopEnd && !interrupted.Load() && !w.stopped() && !w.pastDeadline && !w.stopping {
+		// unlink_each_loop: the next loop on files laid afresh.
+		if err := w.nextLoop(); err != nil {
+			w.err = err
+			return
+		}
+		if err := w.submitFirst(); err != nil {
+			w.err = err
+			return
+		}
+		if err := w.loop(); err != nil {
+			w.err = err
+			return
+		}
+	}
 	if len(w.backlog) > 0 && w.err == nil {
 		if err := w.checkBacklog(); err != nil {
 			w.err = err
@@ -1103,6 +1128,70 @@ func (w *worker) run() {
 	if err := w.closeSyncs(); err != nil && w.err == nil {
 		w.err = err
 	}
+}
+
+// unlinksEachLoop reports whether job j removes its regular files
+// between loops (unlink_each_loop): as fio, only between the loops of a
+// job that is not time_based (fio's time_based job runs one loop).
+func unlinksEachLoop(j *workloads.Job) bool {
+	return j.UnlinkEachLoop && j.Loops > 1 && !j.TimeBased
+}
+
+// nextLoop starts the next loop of an unlink_each_loop job, once the
+// worker has nothing in flight: as fio does between loops, each of the
+// clone's regular files is removed and created again, empty, with the
+// flags it was open with (fio reopens it with O_CREAT; the loop's writes
+// extend it). The new file takes the old one's descriptor (dup3), which
+// the engine's rings use (the job's files are not registered with them,
+// so no ring keeps the old file). Block devices stay as they are. The
+// blocks the clone wrote, for the verify pass, start afresh with the
+// files; write_iolog records each file's close and open.
+func (w *worker) nextLoop() error {
+	s, j := w.setup, w.job
+	w.atLoopEnd = false
+	w.idle = w.idle[:0]
+	if w.loopEnd += w.passBytes / uint64(j.Loops); w.loopEnd >= w.passBytes {
+		w.loopEnd = 0 // the last loop runs to the job's end
+	}
+	now := time.Now()
+	for k, fi := range s.tgt.clones[w.idx] {
+		if !s.tgt.regular[fi] {
+			continue
+		}
+		if err := recreate(s.devs[fi].Fd(), s.tgt.paths[fi]); err != nil {
+			return fmt.Errorf("unlink_each_loop: %w", err)
+		}
+		if w.iolog != nil {
+			w.iolog.line(now, s.tgt.paths[fi], "close", false, 0, 0)
+			w.iolog.line(now, s.tgt.paths[fi], "open", false, 0, 0)
+		}
+		if w.written != nil {
+			g := w.gen.Gen(k)
+			w.written[k] = newBlockSet(g.Base(), g.Reach(), j.MinBS())
+		}
+	}
+	return nil
+}
+
+// recreate removes the regular file at path, open as fd, creates it
+// again, empty, with fd's flags, and makes fd the new file's.
+func recreate(fd int, path string) error {
+	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	nfd, err := unix.Open(path, flags|unix.O_CREAT|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	defer unix.Close(nfd)
+	if err := unix.Dup3(nfd, fd, unix.O_CLOEXEC); err != nil {
+		return fmt.Errorf("%s: dup3: %w", path, err)
+	}
+	return nil
 }
 
 // start makes the worker's queue, generator, verifier and requests.
@@ -1221,6 +1310,9 @@ func (w *worker) start() error {
 	w.passBytes = loops * w.gen.Span()
 	if j.IOSize > 0 {
 		w.passBytes = max(loops*min(w.gen.Span(), j.IOSize), j.IOSize)
+	}
+	if unlinksEachLoop(j) {
+		w.loopEnd = w.passBytes / loops
 	}
 	w.measuring, w.measureStart = j.RampTime == 0, now
 	if w.measuring {
@@ -1730,6 +1822,11 @@ func (w *worker) nextIO(r *engine.Request) bool {
 	}
 	if !j.TimeBased && w.issued >= w.passBytes || j.NumberIOs > 0 && w.issuedIOs >= j.NumberIOs*max(j.Loops, 1) {
 		// number_ios counts per loop, as fio's.
+		return false
+	}
+	if w.loopEnd > 0 && w.issued >= w.loopEnd {
+		// unlink_each_loop: the loop's I/O drains before its files go.
+		w.atLoopEnd = true
 		return false
 	}
 	if n, kind := w.syncEvery(); n > 0 && w.writesSinceSync >= n {

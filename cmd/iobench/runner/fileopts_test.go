@@ -226,3 +226,127 @@ func TestOpenDir(t *testing.T) {
 		}
 	}
 }
+
+// iologOps returns a write_iolog log's lines without their times.
+func iologOps(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n")[1:] {
+		out = append(out, strings.Join(strings.Fields(l)[1:], " "))
+	}
+	return out
+}
+
+// hasMarker reports whether the file at path holds mark at off.
+func hasMarker(path string, off int64, mark []byte) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b := make([]byte, len(mark))
+	n, _ := f.ReadAt(b, off)
+	return n == len(mark) && bytes.Equal(b, mark)
+}
+
+// TestUnlinkEachLoop: with loops, unlink_each_loop removes a writing
+// job's regular files after each loop but the last and the next loop
+// creates them afresh, empty: a file of 1 MiB with a marker past the
+// job's 256 KiB ends the job holding 256 KiB and no marker (without the
+// option, or with one loop, or time_based, it keeps both), and the
+// write_iolog (closes and opens between loops) is fio's own. Files the
+// job did not create go too, as in fio; each clone's own files go; a
+// block device stays. A job that reads, clones sharing a file, and
+// registerfiles=1 are refused before any I/O.
+func TestUnlinkEachLoop(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "f")
+	logPath := filepath.Join(dir, "io.log")
+	mark := []byte("marker past the job's region")
+	prepare := func(p string) {
+		markedFile(t, p, 1<<20)
+		g, err := os.OpenFile(p, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.WriteAt(mark, 512<<10)
+		g.Close()
+	}
+	jf := writeJob(t, dir, "u.fio", "[u]\nfilename="+f+"\nrw=write\nbs=64k\nsize=256k\nloops=3\nunlink_each_loop=1\nioengine=io_uring\ndirect=1\nwrite_iolog="+logPath+"\n")
+	prepare(f)
+	code, _, errs := run(t, jf, "--output-format=terse")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	st, err := os.Stat(f)
+	if err != nil || st.Size() != 256<<10 || hasMarker(f, 512<<10, mark) {
+		t.Errorf("after three loops: %v, size %d, marker kept %v; want a new file of 256 KiB", err, st.Size(), hasMarker(f, 512<<10, mark))
+	}
+	got := iologOps(t, logPath)
+	if n := strings.Count(strings.Join(got, "\n"), f+" close"); n != 3 || len(got) != 2+12+2*2+1 {
+		t.Errorf("log: %d closes, %d lines:\n%q", n, len(got), got)
+	}
+	prepare(f)
+	fioIOLog(t, jf, logPath)
+	if fio := iologOps(t, logPath); !slices.Equal(fio, got) {
+		t.Errorf("fio's log\n%q\niobench's\n%q", fio, got)
+	}
+	st, _ = os.Stat(f)
+	if st.Size() != 256<<10 || hasMarker(f, 512<<10, mark) {
+		t.Errorf("fio: the file holds %d bytes, marker kept %v", st.Size(), hasMarker(f, 512<<10, mark))
+	}
+
+	// One loop, time_based, or no unlink_each_loop: the file stays.
+	for _, extra := range [][]string{{"--loops=1", "--unlink_each_loop=1"}, {"--loops=3", "--time_based", "--runtime=200ms", "--unlink_each_loop=1"}, {"--loops=3"}} {
+		prepare(f)
+		args := append([]string{"--name=k", "--filename=" + f, "--rw=write", "--bs=64k", "--size=256k", "--output-format=terse"}, extra...)
+		if code, _, errs := run(t, args...); code != 0 || !hasMarker(f, 512<<10, mark) {
+			t.Errorf("%q: exit %d (%s), marker kept %v; want it kept", extra, code, errs, hasMarker(f, 512<<10, mark))
+		}
+	}
+
+	// Two clones, each on a file of its own: both files laid afresh.
+	sub := filepath.Join(dir, "clones")
+	os.Mkdir(sub, 0o755)
+	for c := range 2 {
+		prepare(filepath.Join(sub, "c."+string(rune('0'+c))+".0"))
+	}
+	doc := runFiles(t, "--name=c", "--directory="+sub, "--rw=randwrite", "--bs=64k", "--size=256k", "--numjobs=2",
+		"--loops=2", "--unlink_each_loop=1", "--group_reporting")
+	if w := doc.Jobs[0].Write.TotalIOs; w != 16 {
+		t.Errorf("two clones: %v writes, want 16", w)
+	}
+	for c := range 2 {
+		p := filepath.Join(sub, "c."+string(rune('0'+c))+".0")
+		if hasMarker(p, 512<<10, mark) {
+			t.Errorf("%s: marker kept", p)
+		}
+	}
+
+	// A block device: written in every loop, and still there.
+	l := looptest.New(t, 4<<20, looptest.Options{})
+	doc = runFiles(t, "--name=dev", "--filename="+l.Path, "--rw=write", "--bs=64k", "--size=256k", "--loops=2", "--unlink_each_loop=1")
+	if st, err := os.Stat(l.Path); err != nil || st.Mode()&os.ModeDevice == 0 || doc.Jobs[0].Write.TotalIOs != 8 {
+		t.Errorf("block device: %v, %v writes; want the device kept and 8 writes", err, doc.Jobs[0].Write.TotalIOs)
+	}
+
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--filename=" + f, "--rw=read"}, "removed after the first"},
+		{[]string{"--filename=" + f, "--rw=randrw"}, "removed after the first"},
+		{[]string{"--filename=" + f, "--rw=write", "--numjobs=2"}, "each would remove the file"},
+		{[]string{"--filename=" + f, "--rw=write", "--registerfiles=1"}, "registerfiles"},
+	} {
+		prepare(f)
+		args := append([]string{"--name=bad", "--size=256k", "--loops=2", "--unlink_each_loop=1"}, c.args...)
+		if code, _, errs := run(t, args...); code != 2 || !strings.Contains(errs, c.want) || !hasMarker(f, 512<<10, mark) {
+			t.Errorf("%q: exit %d, %q, marker kept %v; want 2, %q, the file untouched", c.args, code, errs, hasMarker(f, 512<<10, mark), c.want)
+		}
+	}
+}

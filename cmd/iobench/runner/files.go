@@ -109,6 +109,9 @@ func planTargets(jobs []workloads.Job, st settings, run *Run) ([]*jobTarget, *Ta
 		if err := t.plan(j, ends); err != nil {
 			return nil, auto, &badInput{err}
 		}
+		if err := t.checkUnlinkEachLoop(j); err != nil {
+			return nil, auto, &badInput{err}
+		}
 		for i, p := range t.paths {
 			if t.regular[i] {
 				ends[p] = max(ends[p], t.have[i], t.plans[i].Need)
@@ -451,6 +454,39 @@ func (t *jobTarget) planAppend(j *workloads.Job, ends map[string]uint64) error {
 		}
 		t.appendAt[i] = max(t.have[i], ends[p])
 		t.plans[i].Need = t.appendAt[i] + uint64(t.sharers[i])*t.plans[i].IO
+	}
+	return nil
+}
+
+// checkUnlinkEachLoop refuses, before any I/O, an unlink_each_loop job
+// whose regular files cannot be removed and created afresh between its
+// loops (nextLoop) as fio does it: a job that reads (fio's next loop
+// finds the file gone, ENOENT, or empty, EIO, and fails), one that
+// replays an iolog, one whose mapper reads the file as an image, and
+// clones sharing a file (each of fio's clones removes it under the
+// others, which go on writing the removed one).
+func (t *jobTarget) checkUnlinkEachLoop(j *workloads.Job) error {
+	if !unlinksEachLoop(j) || !slices.Contains(t.regular, true) {
+		return nil
+	}
+	sharers := make([]int, len(t.paths))
+	for _, list := range t.clones {
+		for _, pi := range list {
+			sharers[pi]++
+		}
+	}
+	for i, p := range t.paths {
+		switch {
+		case !t.regular[i]:
+		case j.RW.Reads() || j.VerifyOnly:
+			return fmt.Errorf("job %q: unlink_each_loop with rw=%s: the job's second loop would read %s, removed after the first (fio's fails: the file is gone, or empty)", j.Name, j.RW, p)
+		case j.ReadIOLog != "":
+			return fmt.Errorf("job %q: unlink_each_loop with read_iolog: not implemented (the log's I/O is one pass)", j.Name)
+		case !layoutAllowed(j):
+			return fmt.Errorf("job %q: unlink_each_loop with mapper=%s: the mapper reads %s as an image, which removing it would destroy", j.Name, j.Mapper, p)
+		case sharers[i] > 1:
+			return fmt.Errorf("job %q: unlink_each_loop with %d clones on %s: each would remove the file the others write (fio's do); give each clone files of its own (no filename=)", j.Name, sharers[i], p)
+		}
 	}
 	return nil
 }

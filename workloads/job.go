@@ -286,6 +286,10 @@ type Job struct {
 	// CreateOnly lays the job's files out and runs none of its I/O
 	// (create_only).
 	CreateOnly bool
+	// CreateOnOpen leaves the job's missing or short regular files to
+	// its open, which creates them, rather than laying them out before
+	// the jobs (create_on_open).
+	CreateOnOpen bool
 	// WriteHint is the write lifetime hint set on the job's files
 	// (write_hint, one of WriteHints; empty: none set).
 	WriteHint string

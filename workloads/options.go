@@ -611,6 +611,7 @@ var options = []Option{
 	{Name: "lockmem", Arg: "size", Default: "0", Help: "pin this much memory (mlock) for each of the job's threads while the job runs, to leave the rest of the system less; refused when it would leave less than 1 GiB available besides the jobs' buffers (fio pins up to the machine's memory less 128 MiB, which can bring the out-of-memory killer)", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.LockMem, err = j.parseSize(v); return },
 		get: func(j *Job) string { return sizeString(j.LockMem) }},
+	boolOption("create_on_open", "bool", "0", "a missing or short regular file is not laid out before the jobs: the job's open (after its startdelay and exec_prerun) creates it, empty, and its writes extend it, as fio does (a job that reads such a file is refused: fio's reads past its end fail)", kindBool, func(j *Job) *bool { return &j.CreateOnOpen }),
 	boolOption("create_only", "bool", "0", "only lay out the job's files (create them, or extend those too short), as fio's setup phase does, and run none of its I/O; the job is reported with none", kindBool, func(j *Job) *bool { return &j.CreateOnly }),
 	{Name: "write_hint", Arg: "none|short|medium|long|extreme", Help: "the expected lifetime of the data the job writes, set on each of its files (fcntl F_SET_RW_HINT) for the kernel and the device (NVMe data placement) to use", kind: kindString,
 		set: func(j *Job, v string) error {
@@ -800,7 +801,6 @@ var noticeOptions = map[string]string{
 // each would change what runs, so the job is refused with the reason.
 var refusedOptions = map[string]string{
 	"include":                "include is a directive, not an option: write 'include FILE' on a line of its own",
-	"create_on_open":         "not implemented: iobench lays files out before the job, not when it opens them",
 	"numa_mem_policy":        "not implemented: a NUMA memory policy for the job's buffers (numa_cpu_nodes places its threads)",
 	"atomic":                 "not implemented: atomic writes (RWF_ATOMIC)",
 	"bs_unaligned":           "not implemented: I/O sizes are multiples of the smallest block size",
@@ -922,7 +922,6 @@ func Notices() map[string]string { return maps.Clone(noticeOptions) }
 // out such a default runs, with nothing to say about it.
 var noEffectValues = map[string][]string{
 	"atomic": {"0"}, "bs_is_seq_rand": {"0"}, "cgroup_nodelete": {"0"},
-	"create_on_open":     {"0"},
 	"ignore_zone_limits": {"0"}, "job_max_open_zones": {"0"},
 	"latency_run": {"0"}, "lockfile": {"none"}, "max_open_zones": {"0"},
 	"read_beyond_wp":     {"0"},

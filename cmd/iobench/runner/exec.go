@@ -8,6 +8,7 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -434,6 +435,21 @@ func (b *blockSet) blocks() func(yield func(uint64) bool) {
 func openJob(j *workloads.Job, tgt *jobTarget) (*jobSetup, error) {
 	s := &jobSetup{job: j, tgt: tgt}
 	for k, p := range tgt.paths {
+		var extent uint64
+		if tgt.createsOnOpen(k) {
+			// create_on_open: the job's open makes the file, empty (or
+			// leaves it short), as fio's does; its writes extend it.
+			// Its checks wait for it (Execute skips them).
+			if err := createOnOpen(p); err != nil {
+				s.close()
+				return nil, fmt.Errorf("create_on_open: %w", err)
+			}
+			if err := tgt.preflight(j, k); err != nil {
+				s.close()
+				return nil, err
+			}
+			extent = tgt.plans[k].Need
+		}
 		switch {
 		case j.PreRead:
 			if err := preRead(p, tgt.plans[k]); err != nil {
@@ -451,7 +467,7 @@ func openJob(j *workloads.Job, tgt *jobTarget) (*jobSetup, error) {
 		// share the run's hold on it (the first one's checks stand for
 		// all of them), as fio runs them.
 		dev, err := device.Open(p, device.Options{ReadOnly: !writes(j), Force: j.Force, NoDirect: !j.Direct,
-			Sync: j.SyncMode == "sync", DSync: j.SyncMode == "dsync", ShareHold: true})
+			Sync: j.SyncMode == "sync", DSync: j.SyncMode == "dsync", ShareHold: true, Extent: extent})
 		if err != nil {
 			s.close()
 			return nil, err
@@ -522,6 +538,19 @@ func openJob(j *workloads.Job, tgt *jobTarget) (*jobSetup, error) {
 		}
 	}
 	return s, nil
+}
+
+// createOnOpen creates the regular file at path (and its directory)
+// unless it exists, leaving what it holds.
+func createOnOpen(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // dropCache drops the page cache of path (a file or a block device),
@@ -619,9 +648,6 @@ func (s *jobSetup) runWorkers(rc runCtx, groupID int) ([]*worker, time.Duration)
 	j := s.job
 	stopped := func() bool {
 		return interrupted.Load() || rc.stop != nil && rc.stop.Load() || rc.abort != nil && rc.abort.Load()
-	}
-	if j.StartDelay > 0 {
-		wait(time.Now().Add(j.StartDelay), 0, stopped)
 	}
 	delays := cloneDelays(j)
 	start := time.Now()

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -350,3 +351,94 @@ func TestUnlinkEachLoop(t *testing.T) {
 		}
 	}
 }
+
+// TestCreateOnOpen: with create_on_open a job's missing file is not laid
+// out before the jobs: the job's open creates it, empty, after its
+// exec_prerun (which finds no file), and its writes extend it (one 64
+// KiB write leaves a file of 64 KiB, where the layout would make it the
+// job's 256 KiB); a job of a later stonewall'd group has no file while an
+// earlier group runs (without the option, every file is laid out first).
+// fio leaves the same files. A job that would read past a file's end, a
+// file of a kernel interface filesystem, and files needing more space
+// than the filesystem has are refused before any file is made.
+func TestCreateOnOpen(t *testing.T) {
+	dir := t.TempDir()
+	fa, fb := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	probe := writeJob(t, dir, "probe.sh", "#!/bin/sh\ntag=$1; shift\nfor f in \"$@\"; do if [ -e \"$f\" ]; then stat -c '%n %s' \"$f\"; else echo \"$f missing\"; fi; done > \"$0.$tag.out\"\n")
+	os.Chmod(probe, 0o755)
+	job := func(coo string) string {
+		return writeJob(t, dir, "c.fio", "[global]\nioengine=io_uring\ndirect=1\nbs=64k\nsize=256k\nrw=write\ncreate_on_open="+coo+"\n"+
+			"[a]\nfilename="+fa+"\nnumber_ios=1\nexec_prerun="+probe+" 1 "+fa+" "+fb+"\nexec_postrun="+probe+" 2 "+fb+"\n"+
+			"[b]\nstonewall\nfilename="+fb+"\nexec_prerun="+probe+" 3 "+fb+"\n")
+	}
+	outputs := func() string {
+		var b strings.Builder
+		for _, n := range []string{"1", "2", "3"} {
+			out, _ := os.ReadFile(probe + "." + n + ".out")
+			os.Remove(probe + "." + n + ".out")
+			b.Write(out)
+		}
+		st, _ := os.Stat(fa)
+		sb, _ := os.Stat(fb)
+		if st != nil && sb != nil {
+			b.WriteString(strings.Join([]string{"sizes", filepath.Base(fa), fmtInt(st.Size()), filepath.Base(fb), fmtInt(sb.Size())}, " "))
+		}
+		return strings.ReplaceAll(b.String(), dir+"/", "")
+	}
+	runBoth := func(coo string) (string, string) {
+		os.Remove(fa)
+		os.Remove(fb)
+		jf := job(coo)
+		if code, _, errs := run(t, jf, "--output-format=terse"); code != 0 {
+			t.Fatalf("create_on_open=%s: exit %d: %s", coo, code, errs)
+		}
+		ours := outputs()
+		fio, err := exec.LookPath("fio")
+		if err != nil {
+			return ours, ""
+		}
+		os.Remove(fa)
+		os.Remove(fb)
+		if out, err := exec.Command(fio, "--output-format=terse", jf).CombinedOutput(); err != nil {
+			t.Fatalf("fio: %v\n%s", err, out)
+		}
+		return ours, outputs()
+	}
+	ours, fio := runBoth("1")
+	// a's prerun: neither file; its postrun: b (a later group's) still
+	// missing; b's prerun: b missing; a holds its one write.
+	want := "a missing\nb missing\nb missing\nb missing\nsizes a 65536 b 262144"
+	if ours != want {
+		t.Errorf("create_on_open=1:\n%s\nwant\n%s", ours, want)
+	}
+	if fio != "" && fio != ours {
+		t.Errorf("create_on_open=1: fio\n%s\niobench\n%s", fio, ours)
+	}
+	ours, fio = runBoth("0")
+	if want := "a 262144\nb 262144\nb 262144\nb 262144\nsizes a 262144 b 262144"; ours != want {
+		t.Errorf("create_on_open=0:\n%s\nwant\n%s", ours, want)
+	}
+	if fio != "" && fio != ours {
+		t.Errorf("create_on_open=0: fio\n%s\niobench\n%s", fio, ours)
+	}
+
+	os.Remove(fa)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--filename=" + fa, "--rw=randrw", "--size=256k"}, "reads past the end fail"},
+		{[]string{"--filename=/proc/version", "--rw=write", "--size=256k"}, "kernel interface"},
+		{[]string{"--filename=" + fa, "--rw=write", "--size=1p"}, "free"},
+	} {
+		args := append([]string{"--name=bad", "--create_on_open=1"}, c.args...)
+		if code, _, errs := run(t, args...); code != 2 || !strings.Contains(errs, c.want) {
+			t.Errorf("%q: exit %d, %q; want 2 and %q", c.args, code, errs, c.want)
+		}
+		if _, err := os.Stat(fa); err == nil {
+			t.Errorf("%q: %s was made", c.args, fa)
+		}
+	}
+}
+
+func fmtInt(n int64) string { return strconv.FormatInt(n, 10) }

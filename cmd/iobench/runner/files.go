@@ -49,7 +49,15 @@ type jobTarget struct {
 	// bytes after it in clone order.
 	appendAt []uint64
 	sharers  []int
+	// onOpen[i] is a regular file that a create_on_open job creates (or
+	// leaves short) when it opens it, not laid out before the jobs: its
+	// writes extend it, as fio's do (nil: none).
+	onOpen []bool
 }
+
+// createsOnOpen reports whether file i is made by the job's open
+// (create_on_open), not laid out.
+func (t *jobTarget) createsOnOpen(i int) bool { return t.onOpen != nil && t.onOpen[i] }
 
 // planTargets returns each job's target, checking named files first, and
 // the automatic target that jobs naming no file share (the caller closes
@@ -424,6 +432,13 @@ func (t *jobTarget) plan(j *workloads.Job, ends map[string]uint64) error {
 			return fmt.Errorf("job %q: %s + size %d exceed %s's %d bytes", j.Name, startSaid(j, need-t.plans[i].IO), t.plans[i].IO, p, t.have[i])
 		case !j.AllowFileCreate:
 			return fmt.Errorf("job %q: %s holds %d bytes, the job needs %d, and %s forbids laying it out", j.Name, p, t.have[i], need, noCreateWhy(j))
+		case j.CreateOnOpen && (j.RW.Reads() || j.VerifyOnly):
+			return fmt.Errorf("job %q: create_on_open with rw=%s: %s holds %d bytes and the job reads up to %d: fio creates it at the job's open without laying it out, and its reads past the end fail (EIO)", j.Name, j.RW, p, t.have[i], need)
+		case j.CreateOnOpen:
+			if t.onOpen == nil {
+				t.onOpen = make([]bool, len(t.paths))
+			}
+			t.onOpen[i] = true
 		}
 	}
 	return nil
@@ -536,7 +551,7 @@ func layOutFiles(jobs []workloads.Job, targets []*jobTarget, stderr io.Writer) e
 		var n int
 		var total uint64
 		for i := range t.paths {
-			if t.regular[i] && t.plans[i].Need > t.have[i] {
+			if t.regular[i] && t.plans[i].Need > t.have[i] && !t.createsOnOpen(i) {
 				n++
 				total += t.plans[i].Need
 			}
@@ -550,7 +565,7 @@ func layOutFiles(jobs []workloads.Job, targets []*jobTarget, stderr io.Writer) e
 			fmt.Fprintf(stderr, "%s: Laying out IO files (%d files / total %dMiB)\n", j.Name, n, total>>20)
 		}
 		for i, p := range t.paths {
-			if !t.regular[i] || t.plans[i].Need <= t.have[i] {
+			if !t.regular[i] || t.plans[i].Need <= t.have[i] || t.createsOnOpen(i) {
 				continue
 			}
 			if err := layOut(j, p, t.have[i], t.plans[i].Need); errors.Is(err, errInterrupted) {
@@ -568,7 +583,8 @@ func layOutFiles(jobs []workloads.Job, targets []*jobTarget, stderr io.Writer) e
 // that need more space than their filesystems have free (a job file
 // written for a 4 TB device, run on a file). The bytes each file lacks
 // are added up per filesystem; a file several jobs share counts once, at
-// the most any of them needs.
+// the most any of them needs. Files that create_on_open jobs make at
+// their open count too: their writes will take the space.
 func checkLayoutSpace(jobs []workloads.Job, targets []*jobTarget) error {
 	need := map[string]uint64{} // path: the most any job needs of it
 	have := map[string]uint64{}

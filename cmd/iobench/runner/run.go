@@ -59,14 +59,10 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 	var paths []string
 	for i, t := range targets {
 		for k, p := range t.paths {
-			j, io := &jobs[i], t.plans[k].IO
-			if t.appends(k) {
-				// Its region starts at the file's old end.
-				c := j.Clone()
-				c.Offset, c.OffsetPct, c.OffsetIncrement, c.OffsetIncrementPct = t.appendAt[k], 0, 0, 0
-				j, io = &c, io*uint64(t.sharers[k])
+			if t.createsOnOpen(k) {
+				continue // checked when the job creates it (openJob)
 			}
-			if err := preflight(j, p, io); err != nil {
+			if err := t.preflight(&jobs[i], k); err != nil {
 				return nil, &badInput{err}
 			}
 			if err := replayPreflight(&jobs[i], t.replay, k, p); err != nil {
@@ -141,6 +137,13 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 					results[k] = []JobResult{failedResult(jobs[ji], rg[ji], nil)}
 					finished <- struct{}{}
 					return
+				}
+				if d := jobs[ji].StartDelay; d > 0 {
+					// As fio: the job starts after its delay, its
+					// exec_prerun and its open (create_on_open) too.
+					wait(time.Now().Add(d), 0, func() bool {
+						return interrupted.Load() || stopRG[rg[ji]].Load() || abort.Load()
+					})
 				}
 				unpin, err := pinMemory(&jobs[ji])
 				var unsched func()
@@ -257,16 +260,33 @@ func prioPreflight(j *workloads.Job) error {
 	return nil
 }
 
+// preflight checks file k of the target for job j (preflight), with a
+// file_append job's region after the file's old end.
+func (t *jobTarget) preflight(j *workloads.Job, k int) error {
+	io := t.plans[k].IO
+	if t.appends(k) {
+		c := j.Clone()
+		c.Offset, c.OffsetPct, c.OffsetIncrement, c.OffsetIncrementPct = t.appendAt[k], 0, 0, 0
+		j, io = &c, io*uint64(t.sharers[k])
+	}
+	var extent uint64
+	if t.createsOnOpen(k) {
+		extent = t.plans[k].Need
+	}
+	return preflight(j, t.paths[k], io, extent)
+}
+
 // preflight checks, before any I/O, that job j can run on target, of
 // which it covers io bytes per pass from its offset: that region fits,
 // its block sizes and offset suit the device's alignment, the device is
 // writable if the job writes, hipri has poll queues, and the mapper has
-// room.
-func preflight(j *workloads.Job, target string, io uint64) error {
+// room. A regular file shorter than extent is taken to hold extent
+// bytes (create_on_open: the job's writes extend it).
+func preflight(j *workloads.Job, target string, io, extent uint64) error {
 	if j.Mapper == "fiemap" {
 		return nil // the file's size and layout, known when it is opened
 	}
-	d, err := device.Open(target, device.Options{ReadOnly: true})
+	d, err := device.Open(target, device.Options{ReadOnly: true, Extent: extent})
 	if err != nil {
 		return err
 	}

@@ -363,6 +363,7 @@ func TestUnlinkEachLoop(t *testing.T) {
 // than the filesystem has are refused before any file is made.
 func TestCreateOnOpen(t *testing.T) {
 	dir := t.TempDir()
+	t.Chdir(dir) // where the hooks' JOBNAME.prerun.txt go
 	fa, fb := filepath.Join(dir, "a"), filepath.Join(dir, "b")
 	probe := writeJob(t, dir, "probe.sh", "#!/bin/sh\ntag=$1; shift\nfor f in \"$@\"; do if [ -e \"$f\" ]; then stat -c '%n %s' \"$f\"; else echo \"$f missing\"; fi; done > \"$0.$tag.out\"\n")
 	os.Chmod(probe, 0o755)

@@ -29,6 +29,12 @@ type Options struct {
 	// open for writing (fio runs several writing jobs on one device);
 	// without it such an open is refused as in use.
 	ShareHold bool
+	// Extent, for a regular file shorter than it, is the size the
+	// Geometry reports: the bytes the caller addresses, past the file's
+	// end, which its writes extend (a file created empty at the job's
+	// open, as fio's create_on_open makes it). No effect on block
+	// devices.
+	Extent uint64
 }
 
 // Geometry describes a device or file for direct I/O.
@@ -193,6 +199,9 @@ func Open(path string, opts Options) (*Device, error) {
 	if err := d.probe(); err != nil {
 		unix.Close(fd)
 		return nil, err
+	}
+	if !block {
+		d.geo.SizeBytes = max(d.geo.SizeBytes, opts.Extent)
 	}
 	if d.readOnly && !opts.ReadOnly {
 		unix.Close(fd)

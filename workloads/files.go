@@ -2,6 +2,7 @@ package workloads
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -83,20 +84,46 @@ func splitList(v string) []string {
 	return out
 }
 
-// Filenames returns the names filename= gives, unescaped; nil when it is
-// not set.
-func (j *Job) Filenames() []string { return splitList(j.Filename) }
+// Filenames returns the names filename= gives, unescaped, or with
+// opendir the files found under it (OpenDirFiles); nil when neither is
+// set.
+func (j *Job) Filenames() []string {
+	if j.OpenDir != "" {
+		return j.OpenDirFiles
+	}
+	return splitList(j.Filename)
+}
+
+// CheckFileCount refuses what a job's number of files rules out: several
+// files with a mapper other than linear, or with sizes in percent, and
+// openfiles below the files. With opendir it is known once the files are
+// found, and checked again then.
+func (j *Job) CheckFileCount() error {
+	var errs []error
+	if n := j.NumFiles(); n > 1 {
+		if j.Mapper != "linear" {
+			errs = append(errs, fmt.Errorf("mapper=%s runs on one file: the job has %d (several files need mapper=linear)", j.Mapper, n))
+		}
+		if j.HasPct() {
+			errs = append(errs, fmt.Errorf("size, offset and offset_increment as percentages take one target: the job has %d files", n))
+		}
+	}
+	if j.OpenFiles > 0 && j.OpenFiles < j.NumFiles() {
+		errs = append(errs, fmt.Errorf("openfiles=%d is below the job's %d files: iobench keeps every file of a job open (each is a device of the job's engine)", j.OpenFiles, j.NumFiles()))
+	}
+	return errors.Join(errs...)
+}
 
 // Directories returns the directories directory= gives; nil when it is
 // not set.
 func (j *Job) Directories() []string { return splitList(j.Directory) }
 
 // NamesFiles reports whether the job runs on files of its own rather than
-// iobench's automatic target: it names them (filename), or asks for files
+// iobench's automatic target: it names them (filename, opendir), or asks for files
 // by directory, nrfiles, filename_format or filesize, which fio then
 // names by filename_format (jobname.clone.file).
 func (j *Job) NamesFiles() bool {
-	return j.Filename != "" || j.IsSet("directory") || j.IsSet("nrfiles") || j.IsSet("filename_format") || j.FileSize[1] > 0
+	return j.Filename != "" || j.OpenDir != "" || j.IsSet("directory") || j.IsSet("nrfiles") || j.IsSet("filename_format") || j.FileSize[1] > 0
 }
 
 // NumFiles returns how many files each clone of the job works on.

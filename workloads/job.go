@@ -142,7 +142,18 @@ type Job struct {
 	Overwrite       bool
 	Unlink          bool
 	Fallocate       string
-	RW              RW
+	// FileAppend starts the job's I/O on each regular file at the
+	// file's end (file_append).
+	FileAppend bool
+	// UnlinkEachLoop removes the job's regular files between its loops,
+	// each loop creating them afresh (unlink_each_loop).
+	UnlinkEachLoop bool
+	// OpenDir is opendir= as given: a directory whose regular files,
+	// found recursively, are the job's files. OpenDirFiles are they, in
+	// the order found, once the runner has looked (its findOpenDirs).
+	OpenDir      string
+	OpenDirFiles []string
+	RW           RW
 	// RWMixRead is the read share (percent) of rw and randrw.
 	RWMixRead float64
 	BS        [2]uint64 // block size for reads and writes
@@ -314,6 +325,10 @@ type Job struct {
 	// CreateOnly lays the job's files out and runs none of its I/O
 	// (create_only).
 	CreateOnly bool
+	// CreateOnOpen leaves the job's missing or short regular files to
+	// its open, which creates them, rather than laying them out before
+	// the jobs (create_on_open).
+	CreateOnOpen bool
 	// WriteHint is the write lifetime hint set on the job's files
 	// (write_hint, one of WriteHints; empty: none set).
 	WriteHint string
@@ -704,6 +719,7 @@ func (j Job) Clone() Job {
 		c.raw[k] = v
 	}
 	c.PercentileList = slices.Clone(j.PercentileList)
+	c.OpenDirFiles = slices.Clone(j.OpenDirFiles)
 	c.CPUs = slices.Clone(j.CPUs)
 	c.NumaNodes = slices.Clone(j.NumaNodes)
 	c.VerifyPattern = slices.Clone(j.VerifyPattern)
@@ -985,16 +1001,18 @@ func (j *Job) Validate() error {
 	if j.Extents < 1 {
 		bad("extents=%d: want at least 1", j.Extents)
 	}
-	if n := j.NumFiles(); n > 1 {
-		if j.Mapper != "linear" {
-			bad("mapper=%s runs on one file: the job has %d (several files need mapper=linear)", j.Mapper, n)
-		}
-		if j.HasPct() {
-			bad("size, offset and offset_increment as percentages take one target: the job has %d files", n)
-		}
+	if err := j.CheckFileCount(); err != nil {
+		errs = append(errs, err)
 	}
-	if j.OpenFiles > 0 && j.OpenFiles < j.NumFiles() {
-		bad("openfiles=%d is below the job's %d files: iobench keeps every file of a job open (each is a device of the job's engine)", j.OpenFiles, j.NumFiles())
+	if j.UnlinkEachLoop && j.IsSet("registerfiles") && j.RegisterFiles {
+		bad("unlink_each_loop with registerfiles=1: the rings would keep the files removed between loops; leave registerfiles unset")
+	}
+	if j.OpenDir != "" {
+		for _, o := range []string{"filename", "directory", "nrfiles", "filename_format", "read_iolog"} {
+			if j.IsSet(o) {
+				bad("opendir with %s: opendir names the job's files (fio adds them to the others in the order the options come, which a job file does not keep here)", o)
+			}
+		}
 	}
 	if j.IsSet("filename") && len(j.Filenames()) == 0 {
 		bad("filename=%s names no file", j.Filename)

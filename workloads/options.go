@@ -54,6 +54,8 @@ var options = []Option{
 		set: func(j *Job, v string) error { j.Filename = v; return nil }, get: func(j *Job) string { return j.Filename }},
 	{Name: "directory", Arg: "dir[:dir...]", Help: "directory of the job's files; several separated by ':' are dealt to the clones in turn", kind: kindString,
 		set: func(j *Job, v string) error { j.Directory = v; return nil }, get: func(j *Job) string { return j.Directory }},
+	{Name: "opendir", Arg: "dir", Help: "the job's files are the regular files under dir, found recursively in directory order as fio finds them (symbolic links, devices and other files are passed over); every clone works on them all", kind: kindString,
+		set: func(j *Job, v string) error { j.OpenDir = v; return nil }, get: func(j *Job) string { return j.OpenDir }},
 	intOption("nrfiles", "n", "1", "files per clone, named jobname.clone.file, when no filename is given", 1, 1<<20, func(j *Job) *int { return &j.NrFiles }),
 	{Name: "filename_format", Arg: "str", Default: "$jobname.$jobnum.$filenum", Help: "how files are named when no filename is given: $jobname, $jobnum (the clone) and $filenum are replaced; clones whose names agree share the files", kind: kindString,
 		set: setFilenameFormat, get: func(j *Job) string { return j.FilenameFormat }},
@@ -66,6 +68,8 @@ var options = []Option{
 	boolOption("allow_file_create", "bool", "1", "create and lay out files that are missing or too short; 0: refuse them", kindBool, func(j *Job) *bool { return &j.AllowFileCreate }),
 	boolOption("overwrite", "bool", "", "a writing job lays its files out with data first (as a reading job does), not only allocated", kindBool, func(j *Job) *bool { return &j.Overwrite }),
 	boolOption("unlink", "bool", "", "remove the job's regular files when it ends", kindBool, func(j *Job) *bool { return &j.Unlink }),
+	boolOption("unlink_each_loop", "bool", "0", "with loops, remove the job's regular files after each loop but the last, as fio does, each loop's writes creating them afresh, empty (a job that reads is refused: fio's next loop fails on the removed file); block devices stay", kindBool, func(j *Job) *bool { return &j.UnlinkEachLoop }),
+	boolOption("file_append", "bool", "0", "each regular file's I/O starts at its end: the job covers [file size, file size + size), laid out first as a short file is; offset and offset_increment give way, and clones sharing a file take its next size bytes in turn; one pass, as fio makes (loops and time_based end after it); no effect on block devices, as in fio", kindBool, func(j *Job) *bool { return &j.FileAppend }),
 	{Name: "fallocate", Arg: "native|posix|none", Default: "native", Help: "how files a writing job creates are allocated: fallocate(2) (native, posix, 1) or not at all (none, 0: sparse)", kind: kindString,
 		set: setFallocate, get: func(j *Job) string { return j.Fallocate }},
 	{Name: "create_fsync", Arg: "1", Default: "1", Help: "flush laid-out files before the job (0 is refused: iobench always flushes them)", kind: kindBool,
@@ -623,6 +627,7 @@ var options = []Option{
 	{Name: "lockmem", Arg: "size", Default: "0", Help: "pin this much memory (mlock) for each of the job's threads while the job runs, to leave the rest of the system less; refused when it would leave less than 1 GiB available besides the jobs' buffers (fio pins up to the machine's memory less 128 MiB, which can bring the out-of-memory killer)", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.LockMem, err = j.parseSize(v); return },
 		get: func(j *Job) string { return sizeString(j.LockMem) }},
+	boolOption("create_on_open", "bool", "0", "a missing or short regular file is not laid out before the jobs: the job's open (after its startdelay and exec_prerun) creates it, empty, and its writes extend it, as fio does (a job that reads such a file is refused: fio's reads past its end fail)", kindBool, func(j *Job) *bool { return &j.CreateOnOpen }),
 	boolOption("create_only", "bool", "0", "only lay out the job's files (create them, or extend those too short), as fio's setup phase does, and run none of its I/O; the job is reported with none", kindBool, func(j *Job) *bool { return &j.CreateOnly }),
 	{Name: "write_hint", Arg: "none|short|medium|long|extreme", Help: "the expected lifetime of the data the job writes, set on each of its files (fcntl F_SET_RW_HINT) for the kernel and the device (NVMe data placement) to use", kind: kindString,
 		set: func(j *Job, v string) error {
@@ -813,9 +818,6 @@ var noticeOptions = map[string]string{
 // each would change what runs, so the job is refused with the reason.
 var refusedOptions = map[string]string{
 	"include":                "include is a directive, not an option: write 'include FILE' on a line of its own",
-	"create_on_open":         "not implemented: iobench lays files out before the job, not when it opens them",
-	"file_append":            "not implemented: offsets start at 0 in each file, not at its end",
-	"unlink_each_loop":       "not implemented: files are removed (unlink) only when the job ends",
 	"numa_mem_policy":        "not implemented: a NUMA memory policy for the job's buffers (numa_cpu_nodes places its threads)",
 	"atomic":                 "not implemented: atomic writes (RWF_ATOMIC)",
 	"bs_unaligned":           "not implemented: I/O sizes are multiples of the smallest block size",
@@ -839,7 +841,6 @@ var refusedOptions = map[string]string{
 	"merge_blktrace_iters":   "not implemented: merging blktrace traces (read_iolog replays fio's text iologs)",
 	"merge_blktrace_scalars": "not implemented: merging blktrace traces (read_iolog replays fio's text iologs)",
 	"read_iolog_chunked":     "not implemented: read_iolog reads the whole log before the job starts",
-	"opendir":                "not implemented: name the files (filename, directory, nrfiles)",
 	"profile":                "not implemented: fio's built-in profiles",
 	"rwmixcycle":             "deprecated in fio, which refuses it too: it no longer has an effect; remove the line",
 	"sync_file_range":        "not implemented: sync_file_range(2) (fsync and fdatasync are)",
@@ -934,14 +935,11 @@ func Notices() map[string]string { return maps.Clone(noticeOptions) }
 // out such a default runs, with nothing to say about it.
 var noEffectValues = map[string][]string{
 	"atomic": {"0"}, "cgroup_nodelete": {"0"},
-	"create_on_open":     {"0"},
-	"file_append":        {"0"},
 	"ignore_zone_limits": {"0"}, "job_max_open_zones": {"0"},
 	"latency_run": {"0"}, "lockfile": {"none"}, "max_open_zones": {"0"},
 	"read_beyond_wp":     {"0"},
 	"read_iolog_chunked": {"0"},
 
-	"unlink_each_loop": {"0"},
 	// 1 is fio's default: it saves the verify state only when a verify
 	// fails, as a file for a later run; iobench names the bad block.
 	"verify_state_save": {"0", "1"}, "zonecapacity": {"0"},

@@ -121,7 +121,7 @@ func TestParseErrors(t *testing.T) {
 		{"[a]\nfile_service_type=roundrobin:0\n", 2, "file_service_type", ErrBadValue},
 		{"[a]\nfilesize=4m-1m\n", 2, "filesize", ErrBadValue},
 		{"[a]\nfallocate=keep\n", 2, "fallocate", ErrRefused},
-		{"[a]\nfile_append=1\n", 2, "file_append", ErrRefused},
+		{"[a]\nbs_unaligned=1\n", 2, "bs_unaligned", ErrRefused},
 		{"[a]\ncreate_fsync=0\n", 2, "create_fsync", ErrRefused},
 		{"rw=read\n[a]\n", 1, "", ErrSyntax},
 		{"[a\nrw=read\n", 1, "", ErrSyntax},
@@ -441,14 +441,14 @@ func TestFioDefaultsAccepted(t *testing.T) {
 			}
 		}
 	}
-	for _, kv := range [][2]string{{"unlink_each_loop", "1"}, {"verify_state_load", "1"}, {"create_on_open", "1"}, {"lockfile", "exclusive"}} {
+	for _, kv := range [][2]string{{"verify_state_load", "1"}, {"experimental_verify", "1"}, {"bs_unaligned", "1"}, {"lockfile", "exclusive"}} {
 		j := NewJob("j")
 		if err := j.Set(kv[0], kv[1]); !errors.Is(err, ErrRefused) {
 			t.Errorf("%s=%s: %v, want refused", kv[0], kv[1], err)
 		}
 	}
-	if nj := NewJob("j"); nj.Set("unlink_each_loop", "false") != nil {
-		t.Errorf("unlink_each_loop=false: refused")
+	if nj := NewJob("j"); nj.Set("lockfile", "none") != nil {
+		t.Errorf("lockfile=none: refused")
 	}
 	j := jobWith(t, "offset", "0%", "cpumask", "0x5")
 	vals := map[string]string{}

@@ -64,8 +64,8 @@ func TestSectionParseOnlyShowcmdCmdhelp(t *testing.T) {
 	if code, out, _ := run(t, "--cmdhelp=thread"); code != 0 || !strings.Contains(out, "accepted with no effect") {
 		t.Errorf("cmdhelp=thread: %d %q", code, out)
 	}
-	if code, out, _ := run(t, "--cmdhelp=file_append"); code != 0 || !strings.Contains(out, "refused: not implemented") {
-		t.Errorf("cmdhelp=file_append: %d %q", code, out)
+	if code, out, _ := run(t, "--cmdhelp=bs_unaligned"); code != 0 || !strings.Contains(out, "refused: not implemented") {
+		t.Errorf("cmdhelp=bs_unaligned: %d %q", code, out)
 	}
 	if code, _, errs := run(t, "--cmdhelp=nosuch"); code != 2 || !strings.Contains(errs, "nosuch") {
 		t.Errorf("cmdhelp=nosuch: %d %q", code, errs)

@@ -3,10 +3,12 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"iter"
 	"math/bits"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -433,6 +435,21 @@ func (b *blockSet) blocks() func(yield func(uint64) bool) {
 func openJob(j *workloads.Job, tgt *jobTarget) (*jobSetup, error) {
 	s := &jobSetup{job: j, tgt: tgt}
 	for k, p := range tgt.paths {
+		var extent uint64
+		if tgt.createsOnOpen(k) {
+			// create_on_open: the job's open makes the file, empty (or
+			// leaves it short), as fio's does; its writes extend it.
+			// Its checks wait for it (Execute skips them).
+			if err := createOnOpen(p); err != nil {
+				s.close()
+				return nil, fmt.Errorf("create_on_open: %w", err)
+			}
+			if err := tgt.preflight(j, k); err != nil {
+				s.close()
+				return nil, err
+			}
+			extent = tgt.plans[k].Need
+		}
 		switch {
 		case j.PreRead:
 			if err := preRead(p, tgt.plans[k]); err != nil {
@@ -450,7 +467,7 @@ func openJob(j *workloads.Job, tgt *jobTarget) (*jobSetup, error) {
 		// share the run's hold on it (the first one's checks stand for
 		// all of them), as fio runs them.
 		dev, err := device.Open(p, device.Options{ReadOnly: !writes(j), Force: j.Force, NoDirect: !j.Direct,
-			Sync: j.SyncMode == "sync", DSync: j.SyncMode == "dsync", ShareHold: true})
+			Sync: j.SyncMode == "sync", DSync: j.SyncMode == "dsync", ShareHold: true, Extent: extent})
 		if err != nil {
 			s.close()
 			return nil, err
@@ -484,6 +501,9 @@ func openJob(j *workloads.Job, tgt *jobTarget) (*jobSetup, error) {
 	}
 	arena := jobArena(j)
 	fixed, files := registered(j, arena)
+	if unlinksEachLoop(j) {
+		files = false // the rings would keep the files it removes (nextLoop)
+	}
 	s.eng, err = engine.New(engine.Config{
 		Devices: s.devs, Mapper: s.mapper, Queues: 1,
 		QueueDepth: max(j.IODepth, 8) * ringSplitFactor(j), NoCache: !j.Cache, FixedBuffers: fixed,
@@ -518,6 +538,19 @@ func openJob(j *workloads.Job, tgt *jobTarget) (*jobSetup, error) {
 		}
 	}
 	return s, nil
+}
+
+// createOnOpen creates the regular file at path (and its directory)
+// unless it exists, leaving what it holds.
+func createOnOpen(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // dropCache drops the page cache of path (a file or a block device),
@@ -561,7 +594,23 @@ func (s *jobSetup) fileJob(i int) *workloads.Job {
 	c := s.job.Clone()
 	c.Size = s.tgt.plans[i].IO
 	c.RandSeed += uint64(i) * 0x9e3779b97f4a7c15
+	if s.tgt.appends(i) {
+		// file_append: the region is what the clones append, together.
+		c.Offset, c.OffsetPct, c.OffsetIncrement, c.OffsetIncrementPct = s.tgt.appendAt[i], 0, 0, 0
+		c.Size *= uint64(s.tgt.sharers[i])
+	}
 	return &c
+}
+
+// cloneJob returns the job as clone c runs on file i: fileJob, with a
+// file_append clone's own part of what the clones append.
+func (s *jobSetup) cloneJob(i, c int) *workloads.Job {
+	j := s.fileJob(i)
+	if s.tgt.appends(i) {
+		j.Size = s.tgt.plans[i].IO
+		j.Offset += uint64(s.tgt.appendRank(c, i)) * j.Size
+	}
+	return j
 }
 
 // prepare does what comes before the measured run: warming the cache
@@ -599,9 +648,6 @@ func (s *jobSetup) runWorkers(rc runCtx, groupID int) ([]*worker, time.Duration)
 	j := s.job
 	stopped := func() bool {
 		return interrupted.Load() || rc.stop != nil && rc.stop.Load() || rc.abort != nil && rc.abort.Load()
-	}
-	if j.StartDelay > 0 {
-		wait(time.Now().Add(j.StartDelay), 0, stopped)
 	}
 	delays := cloneDelays(j)
 	start := time.Now()
@@ -979,6 +1025,12 @@ type worker struct {
 	// restored before the thread goes back to Go's scheduler.
 	affinity *unix.CPUSet
 
+	// loopEnd, for unlink_each_loop, is where the current loop's bytes
+	// end while a loop follows it (0: none follows); atLoopEnd says the
+	// worker stopped issuing there, to lay the next loop's files.
+	loopEnd   uint64
+	atLoopEnd bool
+
 	// The loop's state, set up by start.
 	q            *engine.Queue
 	gen          *workloads.FileGen
@@ -1092,6 +1144,21 @@ func (w *worker) run() {
 		w.err = err
 		return
 	}
+	for w.atLoopEnd && !interrupted.Load() && !w.stopped() && !w.pastDeadline && !w.stopping {
+		// unlink_each_loop: the next loop on files laid afresh.
+		if err := w.nextLoop(); err != nil {
+			w.err = err
+			return
+		}
+		if err := w.submitFirst(); err != nil {
+			w.err = err
+			return
+		}
+		if err := w.loop(); err != nil {
+			w.err = err
+			return
+		}
+	}
 	if len(w.backlog) > 0 && w.err == nil {
 		if err := w.checkBacklog(); err != nil {
 			w.err = err
@@ -1116,6 +1183,70 @@ func (w *worker) arrive() {
 		w.ready.Done()
 		w.ready.Wait()
 	}
+}
+
+// unlinksEachLoop reports whether job j removes its regular files
+// between loops (unlink_each_loop): as fio, only between the loops of a
+// job that is not time_based (fio's time_based job runs one loop).
+func unlinksEachLoop(j *workloads.Job) bool {
+	return j.UnlinkEachLoop && j.Loops > 1 && !j.TimeBased
+}
+
+// nextLoop starts the next loop of an unlink_each_loop job, once the
+// worker has nothing in flight: as fio does between loops, each of the
+// clone's regular files is removed and created again, empty, with the
+// flags it was open with (fio reopens it with O_CREAT; the loop's writes
+// extend it). The new file takes the old one's descriptor (dup3), which
+// the engine's rings use (the job's files are not registered with them,
+// so no ring keeps the old file). Block devices stay as they are. The
+// blocks the clone wrote, for the verify pass, start afresh with the
+// files; write_iolog records each file's close and open.
+func (w *worker) nextLoop() error {
+	s, j := w.setup, w.job
+	w.atLoopEnd = false
+	w.idle = w.idle[:0]
+	if w.loopEnd += w.passBytes / uint64(j.Loops); w.loopEnd >= w.passBytes {
+		w.loopEnd = 0 // the last loop runs to the job's end
+	}
+	now := time.Now()
+	for k, fi := range s.tgt.clones[w.idx] {
+		if !s.tgt.regular[fi] {
+			continue
+		}
+		if err := recreate(s.devs[fi].Fd(), s.tgt.paths[fi]); err != nil {
+			return fmt.Errorf("unlink_each_loop: %w", err)
+		}
+		if w.iolog != nil {
+			w.iolog.line(now, s.tgt.paths[fi], "close", false, 0, 0)
+			w.iolog.line(now, s.tgt.paths[fi], "open", false, 0, 0)
+		}
+		if w.written != nil {
+			g := w.gen.Gen(k)
+			w.written[k] = newBlockSet(g.Base(), g.Reach(), j.MinBS())
+		}
+	}
+	return nil
+}
+
+// recreate removes the regular file at path, open as fd, creates it
+// again, empty, with fd's flags, and makes fd the new file's.
+func recreate(fd int, path string) error {
+	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	nfd, err := unix.Open(path, flags|unix.O_CREAT|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	defer unix.Close(nfd)
+	if err := unix.Dup3(nfd, fd, unix.O_CLOEXEC); err != nil {
+		return fmt.Errorf("%s: dup3: %w", path, err)
+	}
+	return nil
 }
 
 // start makes the worker's queue, generator, verifier and requests.
@@ -1173,7 +1304,7 @@ func (w *worker) start() error {
 	gens := make([]*workloads.Generator, len(s.tgt.clones[w.idx]))
 	for k, fi := range s.tgt.clones[w.idx] {
 		w.files = append(w.files, s.files[fi])
-		gens[k] = workloads.NewGenerator(s.fileJob(fi), w.idx, s.sizes[fi])
+		gens[k] = workloads.NewGenerator(s.cloneJob(fi, w.idx), w.idx, s.sizes[fi])
 		if sliceForVerify(j, s.tgt.shared) {
 			// Clones write disjoint slices, so a read never races a write
 			// of another clone.
@@ -1238,6 +1369,9 @@ func (w *worker) start() error {
 	w.passBytes = loops * w.gen.Span()
 	if j.IOSize > 0 {
 		w.passBytes = max(loops*min(w.gen.Span(), j.IOSize), j.IOSize)
+	}
+	if unlinksEachLoop(j) {
+		w.loopEnd = w.passBytes / loops
 	}
 	w.measuring, w.measureStart = j.RampTime == 0, now
 	if w.measuring {
@@ -1747,6 +1881,11 @@ func (w *worker) nextIO(r *engine.Request) bool {
 	}
 	if !j.TimeBased && w.issued >= w.passBytes || j.NumberIOs > 0 && w.issuedIOs >= j.NumberIOs*max(j.Loops, 1) {
 		// number_ios counts per loop, as fio's.
+		return false
+	}
+	if w.loopEnd > 0 && w.issued >= w.loopEnd {
+		// unlink_each_loop: the loop's I/O drains before its files go.
+		w.atLoopEnd = true
 		return false
 	}
 	if n, kind := w.syncEvery(); n > 0 && w.writesSinceSync >= n {

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -41,7 +42,22 @@ type jobTarget struct {
 	regular []bool
 	have    []uint64
 	shared  bool // the clones share their files
+	// appendAt[i], for a job with file_append, is where its I/O on
+	// regular file i starts: the file's end once the jobs before it are
+	// laid out (nil: no file_append, or no regular file). sharers[i]
+	// counts the clones working on file i, each taking the next IO
+	// bytes after it in clone order.
+	appendAt []uint64
+	sharers  []int
+	// onOpen[i] is a regular file that a create_on_open job creates (or
+	// leaves short) when it opens it, not laid out before the jobs: its
+	// writes extend it, as fio's do (nil: none).
+	onOpen []bool
 }
+
+// createsOnOpen reports whether file i is made by the job's open
+// (create_on_open), not laid out.
+func (t *jobTarget) createsOnOpen(i int) bool { return t.onOpen != nil && t.onOpen[i] }
 
 // planTargets returns each job's target, checking named files first, and
 // the automatic target that jobs naming no file share (the caller closes
@@ -51,6 +67,7 @@ type jobTarget struct {
 func planTargets(jobs []workloads.Job, st settings, run *Run) ([]*jobTarget, *Target, error) {
 	targets := make([]*jobTarget, len(jobs))
 	var auto *Target
+	ends := map[string]uint64{} // each regular file's size once laid out for the jobs planned
 	for i := range jobs {
 		j := &jobs[i]
 		t := &jobTarget{shared: true}
@@ -68,16 +85,19 @@ func planTargets(jobs []workloads.Job, st settings, run *Run) ([]*jobTarget, *Ta
 			for range j.NumJobs {
 				t.clones = append(t.clones, []int{0})
 			}
-			if err := t.plan(j); err != nil {
+			if err := t.plan(j, ends); err != nil {
 				return nil, auto, &badInput{err}
 			}
 			continue
 		}
 		run.Target = j.Filename
-		if j.Filename == "" {
+		switch {
+		case j.OpenDir != "":
+			run.Target = j.OpenDir
+		case j.Filename == "":
 			run.Target = strings.Join(j.FilePaths(0), ":")
 		}
-		t.shared = j.Filename != ""
+		t.shared = len(j.Filenames()) > 0
 		for c := range j.NumJobs {
 			var list []int
 			for _, p := range j.FilePaths(c) {
@@ -94,11 +114,88 @@ func planTargets(jobs []workloads.Job, st settings, run *Run) ([]*jobTarget, *Ta
 		if err := t.check(j); err != nil {
 			return nil, auto, &badInput{err}
 		}
-		if err := t.plan(j); err != nil {
+		if err := t.plan(j, ends); err != nil {
 			return nil, auto, &badInput{err}
+		}
+		if err := t.checkUnlinkEachLoop(j); err != nil {
+			return nil, auto, &badInput{err}
+		}
+		for i, p := range t.paths {
+			if t.regular[i] {
+				ends[p] = max(ends[p], t.have[i], t.plans[i].Need)
+			}
 		}
 	}
 	return targets, auto, nil
+}
+
+// findOpenDirs finds the files of each job with opendir: the regular
+// files under the directory, found as fio 3.33 finds them (each
+// directory's entries in the order it lists them, a subdirectory's files
+// where the subdirectory comes; symbolic links, devices and other files
+// passed over). A directory on a kernel interface filesystem is refused
+// before its entries are read, as its files would be (checkTarget). An
+// empty file is left out, with a notice, when the job gives no size: fio
+// leaves it out too ("may be ignored"). A directory with no file to work
+// on is refused (fio runs the job on none, doing nothing).
+func findOpenDirs(jobs []workloads.Job, stderr io.Writer) error {
+	for i := range jobs {
+		j := &jobs[i]
+		if j.OpenDir == "" {
+			continue
+		}
+		files, err := walkOpenDir(j.OpenDir)
+		if err != nil {
+			return fmt.Errorf("job %q: opendir=%s: %w", j.Name, j.OpenDir, err)
+		}
+		j.OpenDirFiles = j.OpenDirFiles[:0]
+		for _, f := range files {
+			if st, err := os.Stat(f); err == nil && st.Size() == 0 && j.Size == 0 && j.FileSize[1] == 0 {
+				fmt.Fprintf(stderr, "iobench: notice: job %q: opendir: %s is empty and the job gives no size: left out, as fio leaves it\n", j.Name, f)
+				continue
+			}
+			j.OpenDirFiles = append(j.OpenDirFiles, f)
+		}
+		if len(j.OpenDirFiles) == 0 {
+			return fmt.Errorf("job %q: opendir=%s: no regular file to work on under it (fio runs such a job on no file, doing nothing)", j.Name, j.OpenDir)
+		}
+		if err := j.CheckFileCount(); err != nil {
+			return fmt.Errorf("job %q: opendir=%s found %d files: %w", j.Name, j.OpenDir, len(j.OpenDirFiles), err)
+		}
+	}
+	return nil
+}
+
+// walkOpenDir lists the regular files under dir, recursively, in the
+// order the directories list them (not sorted: as fio's readdir walk).
+func walkOpenDir(dir string) ([]string, error) {
+	if fs := kernelFS(dir); fs != "" {
+		return nil, fmt.Errorf("%s is on %s, a kernel interface, not storage: refused", dir, fs)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	ents, err := d.ReadDir(-1) // directory order; os.ReadDir would sort
+	d.Close()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		p := filepath.Join(dir, e.Name())
+		switch {
+		case e.Type().IsRegular():
+			out = append(out, p)
+		case e.IsDir():
+			sub, err := walkOpenDir(p)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, sub...)
+		}
+	}
+	return out, nil
 }
 
 // onAutoTarget reports a job that runs on the automatic target: it names
@@ -266,8 +363,10 @@ func (t *jobTarget) check(j *workloads.Job) error {
 // plan sizes the job's files (workloads.PlanFiles) from the sizes they
 // have, and refuses what cannot be laid out: a block device too small for
 // the job, a regular file too short when allow_file_create=0 or when the
-// job's mapper reads the file as an image.
-func (t *jobTarget) plan(j *workloads.Job) error {
+// job's mapper reads the file as an image. ends holds the size each
+// regular file has once the jobs planned before are laid out, where a
+// file_append job's I/O starts.
+func (t *jobTarget) plan(j *workloads.Job, ends map[string]uint64) error {
 	t.have = make([]uint64, len(t.paths))
 	t.plans = make([]workloads.FilePlan, len(t.paths))
 	if t.regular == nil {
@@ -318,6 +417,11 @@ func (t *jobTarget) plan(j *workloads.Job) error {
 			t.plans[pi], seen[pi] = p, true
 		}
 	}
+	if j.FileAppend {
+		if err := t.planAppend(j, ends); err != nil {
+			return err
+		}
+	}
 	for i, p := range t.paths {
 		need := t.plans[i].Need
 		if need <= t.have[i] {
@@ -328,9 +432,95 @@ func (t *jobTarget) plan(j *workloads.Job) error {
 			return fmt.Errorf("job %q: %s + size %d exceed %s's %d bytes", j.Name, startSaid(j, need-t.plans[i].IO), t.plans[i].IO, p, t.have[i])
 		case !j.AllowFileCreate:
 			return fmt.Errorf("job %q: %s holds %d bytes, the job needs %d, and %s forbids laying it out", j.Name, p, t.have[i], need, noCreateWhy(j))
+		case j.CreateOnOpen && (j.RW.Reads() || j.VerifyOnly):
+			return fmt.Errorf("job %q: create_on_open with rw=%s: %s holds %d bytes and the job reads up to %d: fio creates it at the job's open without laying it out, and its reads past the end fail (EIO)", j.Name, j.RW, p, t.have[i], need)
+		case j.CreateOnOpen:
+			if t.onOpen == nil {
+				t.onOpen = make([]bool, len(t.paths))
+			}
+			t.onOpen[i] = true
 		}
 	}
 	return nil
+}
+
+// planAppend places a file_append job's I/O on each regular file after
+// the file's end (as fio 3.33 does: its offset and offset_increment give
+// way; clones sharing the file append one after the other, as fio's
+// clones, laying it out in turn, each find it longer), and sizes the
+// layout to match. Block devices keep the job's offsets, as fio ignores
+// file_append on them.
+func (t *jobTarget) planAppend(j *workloads.Job, ends map[string]uint64) error {
+	t.sharers = make([]int, len(t.paths))
+	for _, list := range t.clones {
+		for _, pi := range list {
+			t.sharers[pi]++
+		}
+	}
+	for i, p := range t.paths {
+		if !t.regular[i] {
+			continue
+		}
+		if j.Size == 0 && j.FileSize[1] == 0 {
+			return fmt.Errorf("job %q: file_append on %s needs size= or filesize= (the bytes to append; fio finds nothing to do without)", j.Name, p)
+		}
+		if t.appendAt == nil {
+			t.appendAt = make([]uint64, len(t.paths))
+		}
+		t.appendAt[i] = max(t.have[i], ends[p])
+		t.plans[i].Need = t.appendAt[i] + uint64(t.sharers[i])*t.plans[i].IO
+	}
+	return nil
+}
+
+// checkUnlinkEachLoop refuses, before any I/O, an unlink_each_loop job
+// whose regular files cannot be removed and created afresh between its
+// loops (nextLoop) as fio does it: a job that reads (fio's next loop
+// finds the file gone, ENOENT, or empty, EIO, and fails), one that
+// replays an iolog, one whose mapper reads the file as an image, and
+// clones sharing a file (each of fio's clones removes it under the
+// others, which go on writing the removed one).
+func (t *jobTarget) checkUnlinkEachLoop(j *workloads.Job) error {
+	if !unlinksEachLoop(j) || !slices.Contains(t.regular, true) {
+		return nil
+	}
+	sharers := make([]int, len(t.paths))
+	for _, list := range t.clones {
+		for _, pi := range list {
+			sharers[pi]++
+		}
+	}
+	for i, p := range t.paths {
+		switch {
+		case !t.regular[i]:
+		case j.RW.Reads() || j.VerifyOnly:
+			return fmt.Errorf("job %q: unlink_each_loop with rw=%s: the job's second loop would read %s, removed after the first (fio's fails: the file is gone, or empty)", j.Name, j.RW, p)
+		case j.ReadIOLog != "":
+			return fmt.Errorf("job %q: unlink_each_loop with read_iolog: not implemented (the log's I/O is one pass)", j.Name)
+		case !layoutAllowed(j):
+			return fmt.Errorf("job %q: unlink_each_loop with mapper=%s: the mapper reads %s as an image, which removing it would destroy", j.Name, j.Mapper, p)
+		case sharers[i] > 1:
+			return fmt.Errorf("job %q: unlink_each_loop with %d clones on %s: each would remove the file the others write (fio's do); give each clone files of its own (no filename=)", j.Name, sharers[i], p)
+		}
+	}
+	return nil
+}
+
+// appends reports whether file i of the target takes a file_append
+// job's I/O after its end.
+func (t *jobTarget) appends(i int) bool { return t.appendAt != nil && t.regular[i] }
+
+// appendRank is clone c's place among the clones working on file i
+// (file_append: the clone's I/O on it starts rank x IO bytes after
+// appendAt[i]).
+func (t *jobTarget) appendRank(c, i int) int {
+	rank := 0
+	for k := range c {
+		if slices.Contains(t.clones[k], i) {
+			rank++
+		}
+	}
+	return rank
 }
 
 // startSaid names the start of a job's I/O in an error: its offset, or
@@ -361,7 +551,7 @@ func layOutFiles(jobs []workloads.Job, targets []*jobTarget, stderr io.Writer) e
 		var n int
 		var total uint64
 		for i := range t.paths {
-			if t.regular[i] && t.plans[i].Need > t.have[i] {
+			if t.regular[i] && t.plans[i].Need > t.have[i] && !t.createsOnOpen(i) {
 				n++
 				total += t.plans[i].Need
 			}
@@ -375,7 +565,7 @@ func layOutFiles(jobs []workloads.Job, targets []*jobTarget, stderr io.Writer) e
 			fmt.Fprintf(stderr, "%s: Laying out IO files (%d files / total %dMiB)\n", j.Name, n, total>>20)
 		}
 		for i, p := range t.paths {
-			if !t.regular[i] || t.plans[i].Need <= t.have[i] {
+			if !t.regular[i] || t.plans[i].Need <= t.have[i] || t.createsOnOpen(i) {
 				continue
 			}
 			if err := layOut(j, p, t.have[i], t.plans[i].Need); errors.Is(err, errInterrupted) {
@@ -393,7 +583,8 @@ func layOutFiles(jobs []workloads.Job, targets []*jobTarget, stderr io.Writer) e
 // that need more space than their filesystems have free (a job file
 // written for a 4 TB device, run on a file). The bytes each file lacks
 // are added up per filesystem; a file several jobs share counts once, at
-// the most any of them needs.
+// the most any of them needs. Files that create_on_open jobs make at
+// their open count too: their writes will take the space.
 func checkLayoutSpace(jobs []workloads.Job, targets []*jobTarget) error {
 	need := map[string]uint64{} // path: the most any job needs of it
 	have := map[string]uint64{}

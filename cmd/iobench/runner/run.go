@@ -27,6 +27,9 @@ import (
 func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stderr io.Writer) (*Run, error) {
 	run := &Run{Time: time.Now(), Kernel: kernel()}
 	resetGlobalDedupe()
+	if err := findOpenDirs(jobs, stderr); err != nil {
+		return nil, &badInput{err}
+	}
 	replays, err := prepareReplays(jobs)
 	if err != nil {
 		return nil, &badInput{err}
@@ -53,10 +56,14 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 	if err := layOutFiles(jobs, targets, stderr); err != nil {
 		return nil, err
 	}
+	onePassAppends(jobs, targets, stderr)
 	var paths []string
 	for i, t := range targets {
 		for k, p := range t.paths {
-			if err := preflight(&jobs[i], p, t.plans[k].IO); err != nil {
+			if t.createsOnOpen(k) {
+				continue // checked when the job creates it (openJob)
+			}
+			if err := t.preflight(&jobs[i], k); err != nil {
 				return nil, &badInput{err}
 			}
 			if err := replayPreflight(&jobs[i], t.replay, k, p); err != nil {
@@ -132,6 +139,13 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 					results[k] = []JobResult{failedResult(jobs[ji], rg[ji], nil)}
 					finished <- struct{}{}
 					return
+				}
+				if d := jobs[ji].StartDelay; d > 0 {
+					// As fio: the job starts after its delay, its
+					// exec_prerun and its open (create_on_open) too.
+					wait(time.Now().Add(d), 0, func() bool {
+						return interrupted.Load() || stopRG[rg[ji]].Load() || abort.Load()
+					})
 				}
 				unpin, err := pinMemory(&jobs[ji])
 				var unsched func()
@@ -215,6 +229,21 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 	return run, nil
 }
 
+// onePassAppends makes a file_append job on regular files one pass, as
+// fio 3.33 runs it: fio's later passes (loops, time_based) start at the
+// file's new end, past the job's region, and do nothing. A notice on
+// stderr says so.
+func onePassAppends(jobs []workloads.Job, targets []*jobTarget, stderr io.Writer) {
+	for i := range jobs {
+		j := &jobs[i]
+		if targets[i].appendAt == nil || j.Loops <= 1 && !j.TimeBased {
+			continue
+		}
+		fmt.Fprintf(stderr, "iobench: notice: job %q: file_append: one pass over what it appends, as in fio, whose later passes (loops, time_based) start at the file's new end and do nothing\n", j.Name)
+		j.Loops, j.TimeBased = 1, false
+	}
+}
+
 // prioPreflight refuses a job whose reads or writes would go out with
 // the real-time I/O priority class without the capability the kernel
 // asks for it (each I/O would fail with EPERM).
@@ -234,16 +263,33 @@ func prioPreflight(j *workloads.Job) error {
 	return nil
 }
 
+// preflight checks file k of the target for job j (preflight), with a
+// file_append job's region after the file's old end.
+func (t *jobTarget) preflight(j *workloads.Job, k int) error {
+	io := t.plans[k].IO
+	if t.appends(k) {
+		c := j.Clone()
+		c.Offset, c.OffsetPct, c.OffsetIncrement, c.OffsetIncrementPct = t.appendAt[k], 0, 0, 0
+		j, io = &c, io*uint64(t.sharers[k])
+	}
+	var extent uint64
+	if t.createsOnOpen(k) {
+		extent = t.plans[k].Need
+	}
+	return preflight(j, t.paths[k], io, extent)
+}
+
 // preflight checks, before any I/O, that job j can run on target, of
 // which it covers io bytes per pass from its offset: that region fits,
 // its block sizes and offset suit the device's alignment, the device is
 // writable if the job writes, hipri has poll queues, and the mapper has
-// room.
-func preflight(j *workloads.Job, target string, io uint64) error {
+// room. A regular file shorter than extent is taken to hold extent
+// bytes (create_on_open: the job's writes extend it).
+func preflight(j *workloads.Job, target string, io, extent uint64) error {
 	if j.Mapper == "fiemap" {
 		return nil // the file's size and layout, known when it is opened
 	}
-	d, err := device.Open(target, device.Options{ReadOnly: true})
+	d, err := device.Open(target, device.Options{ReadOnly: true, Extent: extent})
 	if err != nil {
 		return err
 	}
@@ -280,6 +326,9 @@ func preflight(j *workloads.Job, target string, io uint64) error {
 		if bs%align != 0 {
 			return fmt.Errorf("job %q: bs=%s is not a multiple of %s's %d-byte logical block", j.Name, workloads.FormatSize(bs), target, align)
 		}
+	}
+	if j.Offset%align != 0 && j.FileAppend && !d.IsBlock() {
+		return fmt.Errorf("job %q: file_append: %s's I/O would start at %d bytes, its end, which is not a multiple of its %d-byte logical block", j.Name, target, j.Offset, align)
 	}
 	if j.Offset%align != 0 {
 		return fmt.Errorf("job %q: offset=%d is not a multiple of %s's %d-byte logical block", j.Name, j.Offset, target, align)

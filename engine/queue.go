@@ -156,7 +156,7 @@ func (e *Engine) newQueue(background bool) (*Queue, error) {
 	polled := e.cfg.SpinWait > 0 || spinAutoOK
 	ring, err := e.cfg.NewRing(RingOptions{
 		Entries: uint32(q.depth), SQPoll: e.cfg.SQPoll, SQPollCPU: e.cfg.SQPollCPU, IOPoll: e.cfg.IOPoll, Polled: polled,
-		RuntimeWaits: background,
+		Background: background,
 	})
 	if err != nil {
 		return nil, err

@@ -120,12 +120,10 @@ type RingOptions struct {
 	// leave out what makes them visible (io_uring's TASKRUN_FLAG), which
 	// costs the completing CPU an atomic per batch of completions.
 	Polled bool
-	// RuntimeWaits: the ring's waits go through the Go runtime, as
-	// ordinary system calls that let other goroutines have the thread's
-	// P. The engine's background queues ask for it: they serve the
-	// mapper's occasional requests. Unset, a ring may keep its P through
-	// short waits (uring.Params.RuntimeWaits).
-	RuntimeWaits bool
+	// Background: the ring is a background queue's, which waits only
+	// while other goroutines wait on it; its waits start raw without
+	// counting against the bound on raw waiters (uring.Params.Unslotted).
+	Background bool
 }
 
 // RingFactory creates a ring. It is called on the goroutine that will own

@@ -32,10 +32,15 @@ type Params struct {
 	// Plain disables the optional flags (SINGLE_ISSUER, DEFER_TASKRUN,
 	// COOP_TASKRUN, NO_SQARRAY), for comparison.
 	Plain bool
-	// RuntimeWaits sends every wait through the runtime, as ordinary
-	// system calls, and leaves the ring out of the raw waiters (see
-	// rawSlots): for a ring that waits rarely, or for long.
-	RuntimeWaits bool
+	// Unslotted: the ring's waits start raw whenever GOMAXPROCS is above
+	// 1, without taking one of rawSlots. For rings that wait only while
+	// other goroutines wait on them (the engine's background queues,
+	// which serve other goroutines' requests): counted, the first of them
+	// would take the one slot of GOMAXPROCS 2 from the queue the program
+	// runs its own I/O on, and waiting through the runtime, four of them
+	// at GOMAXPROCS 2 left single reads waiting 20 ms to 1.8 s where raw
+	// waits left them 5-8 ms (TestBackgroundQueuesAtGOMAXPROCS).
+	Unslotted bool
 	// NoTaskrunFlag leaves out TASKRUN_FLAG, which New otherwise asks
 	// for with DEFER_TASKRUN or COOP_TASKRUN. With the flag the kernel
 	// marks completions it holds back as task work in the shared SQ
@@ -173,7 +178,9 @@ func setup(entries, flags uint32, p Params) (*Ring, error) {
 		return nil, errno
 	}
 	r := &Ring{fd: int(fd), enterFd: int(fd), flags: flags, features: kp.features}
-	if !p.RuntimeWaits {
+	if p.Unslotted {
+		r.rawWaits = runtime.GOMAXPROCS(0) > 1
+	} else {
 		r.rawSlot = claimRawSlot()
 		r.rawWaits = r.rawSlot
 	}
@@ -354,7 +361,7 @@ func (r *Ring) SubmitAndWaitTimeout(waitNr uint32, timeout time.Duration) (int, 
 // rawSlots counts the open rings whose waits start as raw system calls.
 // A thread in a raw wait keeps its P (the runtime's right to run Go
 // code), so that at most GOMAXPROCS-1 rings may wait raw at once: a ring
-// set up beyond that waits through the runtime, and the program always
+// set up beyond that (Unslotted rings aside) waits through the runtime, and the program always
 // has a P for its other goroutines, however many rings it opens. Without
 // the bound, 16 jobs at depth 1 on 2 Ps ran with one or two reads in
 // flight instead of 16 (clat p50 11 µs against fio's 100), at 0.58x fio's

@@ -537,8 +537,8 @@ func TestSQPoll(t *testing.T) {
 }
 
 // TestRawSlots: at most GOMAXPROCS-1 open rings wait raw; a ring set up
-// beyond them, or with RuntimeWaits, waits through the runtime, and a
-// closed ring's slot goes to the next one.
+// beyond them waits through the runtime, an Unslotted ring waits raw
+// without a slot, and a closed ring's slot goes to the next one.
 func TestRawSlots(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
 	base := rawSlots.Load() // rings other tests left open
@@ -558,8 +558,8 @@ func TestRawSlots(t *testing.T) {
 	if rawSlots.Load() != 3 || raw != 3-int(base) || rs[len(rs)-1].rawWaits || rs[len(rs)-2].rawWaits {
 		t.Fatalf("GOMAXPROCS 4: %d of %d rings wait raw, %d slots taken; want 3 slots", raw, len(rs), rawSlots.Load())
 	}
-	if r := newRing(t, 2, Params{RuntimeWaits: true}); r.rawWaits || rawSlots.Load() != 3 {
-		t.Errorf("RuntimeWaits: raw %v, %d slots taken", r.rawWaits, rawSlots.Load())
+	if r := newRing(t, 2, Params{Unslotted: true}); !r.rawWaits || rawSlots.Load() != 3 {
+		t.Errorf("Unslotted: raw %v, %d slots taken; want raw waits and no slot", r.rawWaits, rawSlots.Load())
 	}
 	if err := rs[0].Close(); err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/iobench/iobench/device"
 	"github.com/iobench/iobench/engine"
+	"github.com/iobench/iobench/engine/mapper"
 	"github.com/iobench/iobench/mapcache"
 )
 
@@ -623,5 +624,46 @@ func TestNewRefusesClosedDevice(t *testing.T) {
 	_, err := engine.New(engine.Config{Devices: []*device.Device{d}, Mapper: newStripeMapper(4, bs, 1)})
 	if err == nil || !strings.Contains(err.Error(), "closed") {
 		t.Fatalf("New over a closed device: %v", err)
+	}
+}
+
+// TestReadMemoFollowsTheCache: a queue keeps the whole mapping its last
+// read resolved through (readMapping's memo) and answers reads within it
+// without the cache; a read after the cache changed goes where the cache
+// says. Block 9 is remapped to block 40 in the read fork between reads.
+func TestReadMemoFollowsTheCache(t *testing.T) {
+	const blocks = 64
+	e, _ := newEngine(t, blocks*bs, mapper.NewLinear(0, 0, blocks*bs), nil)
+	f, err := e.Open("f", engine.FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := e.Buffer(blocks * bs)
+	defer e.PutBuffer(buf)
+	for i := range blocks {
+		for k := range bs {
+			buf[i*bs+k] = byte(i + 1)
+		}
+	}
+	if _, err := f.WriteAt(buf, 0); err != nil {
+		t.Fatal(err)
+	}
+	one := e.Buffer(bs)
+	defer e.PutBuffer(one)
+	read := func(block int) byte {
+		t.Helper()
+		if _, err := f.ReadAt(one, int64(block*bs)); err != nil {
+			t.Fatal(err)
+		}
+		return one[0]
+	}
+	if a, b := read(5), read(9); a != 6 || b != 10 {
+		t.Fatalf("blocks 5 and 9 read %d and %d, want 6 and 10", a, b)
+	}
+	if err := f.Cache().Upsert(mapcache.ReadFork, mapcache.Mapping{Offset: 9 * bs, Length: bs, Addr: 40 * bs, Type: mapcache.Mapped}); err != nil {
+		t.Fatal(err)
+	}
+	if a, b, c := read(9), read(5), read(10); a != 41 || b != 6 || c != 11 {
+		t.Fatalf("after block 9 went to block 40: blocks 9, 5 and 10 read %d, %d and %d, want 41, 6 and 11", a, b, c)
 	}
 }

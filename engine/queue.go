@@ -43,6 +43,13 @@ type Queue struct {
 	background bool
 	depth      int  // ring entries: the most device I/Os in flight
 	cached     bool // !Config.NoCache: resolve through the extent cache
+	// memo is the read mapping the queue last took from the cache, whole,
+	// with its file and the cache's sequence then (readMapping).
+	memo struct {
+		f   *File
+		seq uint64
+		m   mapcache.Mapping
+	}
 	// eager is the threshold of early submission, which moves between
 	// eagerMin (Config.EagerSubmit; 0 for the null ring: never early) and
 	// eagerMax; yield is !Config.NoYield (ringloop.go).

@@ -151,6 +151,12 @@ func (q *Queue) readInline(r *Request, off uint64, buf []byte) error {
 
 // readMapping returns the read mapping covering off: from the cache, or from
 // the mapper (stored in the cache if the cache did not change meanwhile).
+// A cached answer is the whole mapping (Cache.Extent), which the queue
+// keeps (memo): while the cache's sequence stands, a read anywhere in it
+// is answered without the cache's lock and tree. 4 KiB random reads at
+// depth 1 over one extent (a loop device) took 4510 instructions per read
+// in iobench's I/O loop with a lookup each time, 4229 with the memo
+// (callgrind, --toggle-collect of the loop, 16384 reads).
 func (q *Queue) readMapping(r *Request, off, end uint64) (mapcache.Mapping, error) {
 	if !q.cached {
 		reply, i, err := q.askMapper(r, false, off, end, 0)
@@ -160,11 +166,16 @@ func (q *Queue) readMapping(r *Request, off, end uint64) (mapcache.Mapping, erro
 		return reply[i], nil
 	}
 	f := r.File
+	if mm := &q.memo; mm.f == f && off-mm.m.Offset < mm.m.Length && off >= mm.m.Offset && f.cache.Seq() == mm.seq {
+		q.count(f, cHits, 1)
+		return mm.m, nil
+	}
 	for range maxResolve {
 		seq := f.cache.Seq()
-		m, _, res := f.cache.Lookup(mapcache.ReadFork, off, end-off)
+		m, cookie, res := f.cache.Extent(mapcache.ReadFork, off)
 		if res == mapcache.Hit {
 			q.count(f, cHits, 1)
+			q.memo.f, q.memo.seq, q.memo.m = f, cookie, m
 			return m, nil
 		}
 		q.count(f, cMisses, 1)

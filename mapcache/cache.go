@@ -677,6 +677,61 @@ func (c *Cache) Lookup(f Fork, off, length uint64) (Mapping, uint64, Result) {
 		Type: md.typ, Flags: md.flags, Dev: md.dev}, cookie, Hit
 }
 
+// Extent returns the mapping of fork f that holds off, whole: from the
+// head of the chain of records it is kept in (a mapping longer than a
+// record holds is kept as a chain) to the chain's end, not trimmed to a
+// request as Lookup's answer is; Addr is the address of its start. With
+// the cookie it returns, a caller may keep the mapping and use it for any
+// offset in it for as long as Seq returns that cookie: every change to
+// the cache moves the sequence. It counts as a lookup (Stats), as
+// Lookup does; what a caller then answers from the mapping it keeps is
+// not counted here.
+func (c *Cache) Extent(f Fork, off uint64) (Mapping, uint64, Result) {
+	if off == noKey {
+		return c.lookupLastByte(f)
+	}
+	if f == WriteFork {
+		cookie := c.seq.Load()
+		if !c.hasWrite.Load() {
+			c.noForks.Add(1)
+			return Mapping{}, cookie, NoFork
+		}
+	}
+	c.mu.RLock()
+	cookie := c.seq.Load()
+	t := &c.forks[f&1]
+	var m Mapping
+	l, i, found := t.floor(off)
+	if found {
+		var cont bool
+		m, cont = t.chunk(l, i)
+		found = m.End() > off
+		if found {
+			m.Length = t.extend(l, i, m.End(), ToEOF) - m.Offset
+			// Back to the chain's head: a chained record continues the
+			// one before it, which ends where it starts, at the address
+			// before its own.
+			for hl, hi := l, i; cont; {
+				var ok bool
+				if hl, hi, ok = t.before(hl, hi); !ok {
+					break
+				}
+				var h Mapping
+				h, cont = t.chunk(hl, hi)
+				m.Offset, m.Length = h.Offset, m.Length+h.Length
+				m.Addr = h.Addr
+			}
+		}
+	}
+	c.mu.RUnlock()
+	if !found {
+		c.misses.Add(1)
+		return Mapping{}, cookie, Miss
+	}
+	c.hits.Add(1)
+	return m, cookie, Hit
+}
+
 // lookupAt is Lookup's general case for record i of l, the floor of off:
 // it decodes the record (escaped or not) and follows its chain towards
 // aend, returning the record's start, its length up to where the chain

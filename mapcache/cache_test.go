@@ -338,6 +338,7 @@ func step(t testing.TB, c *Cache, md *model, g opGen) {
 	for f := range Fork(2) {
 		for b := uint64(0); b < 80; b++ {
 			lookupAgrees(t, c, md, f, b)
+			extentAgrees(t, c, md, f, b)
 		}
 		// Records are the maximal runs.
 		for m := range c.All(f) {
@@ -373,6 +374,30 @@ func lookupAgrees(t testing.TB, c *Cache, md *model, f Fork, b uint64) {
 	}
 	if m != want {
 		t.Fatalf("%v block %d: cache %+v, model %+v", f, b, m, want)
+	}
+}
+
+// extentAgrees checks Extent at block b of fork f against the model: the
+// maximal run holding b, whole.
+func extentAgrees(t testing.TB, c *Cache, md *model, f Fork, b uint64) {
+	t.Helper()
+	seq := c.Seq()
+	m, cookie, r := c.Extent(f, b*bs)
+	if cookie != seq {
+		t.Fatalf("Extent's cookie %d, Seq %d", cookie, seq)
+	}
+	if f == WriteFork && !md.hasWrite {
+		if r != NoFork {
+			t.Fatalf("Extent: write fork exists in the cache only")
+		}
+		return
+	}
+	want, ok := md.expect(f, b)
+	if ok != (r == Hit) {
+		t.Fatalf("Extent: %v block %d: cache %v, model %v", f, b, r, ok)
+	}
+	if ok && m != want {
+		t.Fatalf("Extent: %v block %d: cache %+v, model's maximal run %+v", f, b, m, want)
 	}
 }
 
@@ -899,5 +924,47 @@ func TestIndexedConcurrentLookups(t *testing.T) {
 	}
 	if err := c.Check(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestExtentWholeChain: a mapping longer than a record holds is kept as a
+// chain of records; Extent returns it whole from any offset in it, and
+// the pieces when a write splits it.
+func TestExtentWholeChain(t *testing.T) {
+	c := New(512) // records hold at most 2^21 blocks: 1 GiB
+	big := Mapping{Offset: 1 << 20, Length: 5<<30 + 3*512, Addr: 7 << 30, Type: Mapped, Dev: 1}
+	if err := c.Upsert(ReadFork, big); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.forks[ReadFork].count; n != 6 || c.Len(ReadFork) != 1 {
+		t.Fatalf("a 5 GiB mapping in %d records, %d chains; want one chain of 6", n, c.Len(ReadFork))
+	}
+	for _, off := range []uint64{big.Offset, big.Offset + 512, big.Offset + 2<<30 + 77*512, big.End() - 1} {
+		m, _, r := c.Extent(ReadFork, off)
+		if r != Hit || m != big {
+			t.Fatalf("Extent at %d: %v %+v, want %+v", off, r, m, big)
+		}
+	}
+	for _, off := range []uint64{0, big.Offset - 1, big.End()} {
+		if _, _, r := c.Extent(ReadFork, off); r != Miss {
+			t.Errorf("Extent at %d, outside the mapping: %v", off, r)
+		}
+	}
+	// A write in the third record splits the chain in three.
+	mid := Mapping{Offset: big.Offset + 2<<30, Length: 4096, Addr: 99 << 30, Type: Mapped, Dev: 1}
+	if err := c.Upsert(ReadFork, mid); err != nil {
+		t.Fatal(err)
+	}
+	before := Mapping{Offset: big.Offset, Length: 2 << 30, Addr: big.Addr, Type: Mapped, Dev: 1}
+	after := Mapping{Offset: mid.End(), Length: big.End() - mid.End(), Addr: big.Addr + (mid.End() - big.Offset), Type: Mapped, Dev: 1}
+	for _, want := range []Mapping{before, mid, after} {
+		for _, off := range []uint64{want.Offset, want.Offset + want.Length/2, want.End() - 1} {
+			if m, _, r := c.Extent(ReadFork, off); r != Hit || m != want {
+				t.Fatalf("after the split, Extent at %d: %v %+v, want %+v", off, r, m, want)
+			}
+		}
+	}
+	if _, _, r := c.Extent(WriteFork, big.Offset); r != NoFork {
+		t.Errorf("Extent in a write fork that does not exist: %v", r)
 	}
 }

@@ -1408,8 +1408,8 @@ func (w *worker) startSampling(now time.Time) {
 // (checked once per reap), and with final set, the partial last one.
 func (w *worker) sample(now time.Time, final bool) {
 	j := w.job
-	if j.DisableBW {
-		return
+	if j.DisableBW || !final && now.Before(w.bwNext) && now.Before(w.iopsNext) {
+		return // the commonest call: neither sample is due
 	}
 	dirs := [workloads.NumDirs]bool{j.RW.Reads() || j.VerifyOnly, j.RW.Writes() && !j.VerifyOnly, j.RW.Trims()}
 	if !now.Before(w.bwNext) || final && now.Sub(w.bwLast) >= j.BWAvgTime/2 {

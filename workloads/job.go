@@ -344,6 +344,12 @@ type Job struct {
 	FsyncEvery, FdatasyncEvery int
 	EndFsync, FsyncOnClose     bool
 	SyncMode                   string
+	// SyncFileRangeEvery, when positive, writes back the range each file
+	// was written over since the last one with sync_file_range(2) after
+	// every SyncFileRangeEvery writes, with SyncFileRangeFlags
+	// (sync_file_range's: 1 wait_before, 2 write, 4 wait_after).
+	SyncFileRangeEvery int
+	SyncFileRangeFlags uint8
 
 	// Prio is the job's I/O priorities (prio, prioclass, cmdprio_*).
 	Prio IOPrio

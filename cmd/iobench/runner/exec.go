@@ -104,10 +104,11 @@ type JobResult struct {
 	// first_error).
 	IOErrs   uint64
 	FirstErr unix.Errno
-	// Syncs is the flushes issued after every fsync/fdatasync writes;
-	// SyncLat their latency (ns).
-	Syncs   uint64
-	SyncLat *hdrhistogram.Histogram
+	// Syncs is the flushes issued after every fsync/fdatasync writes
+	// and the sync_file_range calls (RangeSyncs of them); SyncLat their
+	// latency (ns).
+	Syncs, RangeSyncs uint64
+	SyncLat           *hdrhistogram.Histogram
 	// Submissions by queue depth, and requests per submit and per reap
 	// (fio's iodepth_level, iodepth_submit, iodepth_complete buckets).
 	DepthDist, SubmitDist, CompleteDist [7]uint64
@@ -722,6 +723,7 @@ func collect(workers []*measure, clone int) JobResult {
 		}
 		res.LatencyDepth = max(res.LatencyDepth, w.latencyDepth)
 		res.Syncs += w.syncs
+		res.RangeSyncs += w.rangeSyncs
 		res.SyncLat.Merge(w.syncLat)
 		for i := range 7 {
 			res.DepthDist[i] += w.depthDist[i]
@@ -847,9 +849,10 @@ type measure struct {
 	depthDist, submitDist, completeDist [7]uint64
 	// latencyDepth is the depth latency_target settled on (0: no target).
 	latencyDepth int
-	// Flushes after every fsync/fdatasync writes, and their latency.
-	syncs   uint64
-	syncLat *hdrhistogram.Histogram
+	// Flushes after every fsync/fdatasync writes and sync_file_range
+	// calls (rangeSyncs of them), and their latency.
+	syncs, rangeSyncs uint64
+	syncLat           *hdrhistogram.Histogram
 }
 
 func newMeasure() *measure {
@@ -998,6 +1001,8 @@ type worker struct {
 	// writesSinceSync counts writes issued since the last flush
 	// (fsync=, fdatasync=).
 	writesSinceSync int
+	// sfr is sync_file_range's state; nil without it.
+	sfr *rangeSyncs
 	// Pacing (rate, rate_iops, thinktime): requests filled and waiting
 	// for their time; rate_min's last check.
 	pacer        *pacer
@@ -1184,6 +1189,9 @@ func (w *worker) start() error {
 		}
 	}
 	w.gen = workloads.NewFileGen(j, w.idx, gens)
+	if j.SyncFileRangeEvery > 0 && j.RW.Writes() && w.setup.tgt.replay == nil {
+		w.sfr = newRangeSyncs(j, w.files)
+	}
 	if j.Verify != "" {
 		w.ver = newVerifier(j)
 		w.inflight = map[fileOffset]uint64{}
@@ -1745,12 +1753,24 @@ func (w *worker) nextIO(r *engine.Request) bool {
 		w.writesSinceSync++
 		return true
 	}
+	if s := w.sfr; s != nil && len(s.due) > 0 {
+		// The rest of a sync_file_range point: one call per file.
+		s.fill(r)
+		return true
+	}
 	if !j.TimeBased && w.issued >= w.passBytes || j.NumberIOs > 0 && w.issuedIOs >= j.NumberIOs*max(j.Loops, 1) {
 		// number_ios counts per loop, as fio's.
 		return false
 	}
 	if n, kind := w.syncEvery(); n > 0 && w.writesSinceSync >= n {
 		w.writesSinceSync = 0
+		if s := w.sfr; s != nil {
+			// The flush covers every write completed so far: the
+			// ranges start afresh, as fio's do. fio syncs once at a
+			// count of writes, the flush first: a sync_file_range due
+			// at this one is skipped.
+			s.flushed(w.writeGen)
+		}
 		if !w.mapperSyncs() {
 			r.File, r.Sync = w.files[0], kind // a flush is of every device
 			return true
@@ -1760,9 +1780,16 @@ func (w *worker) nextIO(r *engine.Request) bool {
 		// I/O is issued.
 		t0 := time.Now()
 		err := w.q.Sync()
-		w.synced(time.Since(t0), err)
+		w.synced(kind, time.Since(t0), err)
 		if w.stopping {
 			return false
+		}
+	}
+	if s := w.sfr; s != nil && s.isDue(w.writeGen) {
+		s.at = w.writeGen
+		if s.collect() {
+			s.fill(r)
+			return true
 		}
 	}
 	r.Sync = engine.NoSync
@@ -1889,16 +1916,25 @@ func (w *worker) writtenOf(f *engine.File) *blockSet {
 	return nil
 }
 
-// synced accounts for one flush (fsync=n) that took lat and ended with err.
-func (w *worker) synced(lat time.Duration, err error) {
+// synced accounts for one flush (fsync=n, fdatasync=n) or
+// sync_file_range call of the given kind that took lat and ended with
+// err.
+func (w *worker) synced(kind engine.Sync, lat time.Duration, err error) {
 	switch {
 	case err != nil:
 		if w.err == nil {
-			w.err = fmt.Errorf("fsync: %w", err)
+			name := "fsync"
+			if kind == engine.SyncRange {
+				name = "sync_file_range"
+			}
+			w.err = fmt.Errorf("%s: %w", name, err)
 		}
 		w.stopping = true
 	case w.measuring:
 		w.syncs++
+		if kind == engine.SyncRange {
+			w.rangeSyncs++
+		}
 		_ = w.syncLat.RecordValue(max(int64(lat), 1))
 		if w.iv != nil {
 			w.iv.syncs++
@@ -1966,7 +2002,7 @@ func (w *worker) closeSyncs() error {
 // when the job verifies.
 func (w *worker) complete(r *engine.Request) {
 	if r.Sync != engine.NoSync {
-		w.synced(r.Latency, r.Err)
+		w.synced(r.Sync, r.Latency, r.Err)
 		return
 	}
 	d := dirOf(r)
@@ -2022,6 +2058,11 @@ func (w *worker) complete(r *engine.Request) {
 		// Marked once written, not when issued: a write drawn but never
 		// started (the run ended) is not read back.
 		w.noteWrite(r)
+		if w.sfr != nil {
+			// The range the next sync_file_range of the file covers
+			// grows with each write completed, as fio's does.
+			w.sfr.wrote(r.File, r.Offset, uint64(r.N))
+		}
 	}
 	if w.ver != nil && r.Write && w.job.VerifyBacklog > 0 {
 		w.backlog = append(w.backlog, fileIO{r.File, workloads.IO{Offset: r.Offset, Length: uint64(r.N), Write: true}})

@@ -350,6 +350,10 @@ type Job struct {
 	// (sync_file_range's: 1 wait_before, 2 write, 4 wait_after).
 	SyncFileRangeEvery int
 	SyncFileRangeFlags uint8
+	// EndSyncfs syncs the filesystem of each of the job's regular files
+	// once (syncfs(2)) when its writes are done, in place of the flush of
+	// EndFsync and FsyncOnClose, as newer fio does.
+	EndSyncfs bool
 
 	// Prio is the job's I/O priorities (prio, prioclass, cmdprio_*).
 	Prio IOPrio

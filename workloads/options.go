@@ -384,6 +384,7 @@ var options = []Option{
 			return err
 		},
 		get: func(j *Job) string { return syncFileRangeString(j.SyncFileRangeFlags, j.SyncFileRangeEvery) }},
+	boolOption("end_syncfs", "bool", "", "newer fio's: syncfs(2) once on the filesystem of each of the job's regular files when its writes are done, in place of the flush of end_fsync and fsync_on_close (as newer fio); block devices have no filesystem of their own and take nothing", kindBool, func(j *Job) *bool { return &j.EndSyncfs }),
 	boolOption("fsync_on_close", "bool", "", "flush every file of the job once when the job closes them; with end_fsync too, still once, as in fio 3.33", kindBool, func(j *Job) *bool { return &j.FsyncOnClose }),
 	{Name: "sync", Arg: "0|1|sync|dsync", Default: "0", Help: "open the target O_SYNC (1, sync) or O_DSYNC (dsync)", kind: kindBool,
 		set: func(j *Job, v string) error {
@@ -861,7 +862,6 @@ var refusedOptions = map[string]string{
 	"dataplacement":           "not implemented: NVMe data placement (fdp, dataplacement)",
 	"md_per_io_size":          "not implemented: a metadata (protection information) buffer with each I/O",
 	"log_issue_time":          "not implemented: log entries with each I/O's issue time",
-	"end_syncfs":              "not implemented: syncfs(2) of the files' filesystem when the job ends (end_fsync flushes the job's files)",
 	"recover_zbd_write_error": "not implemented: zoned block devices (zonemode=zbd)",
 	"write_zone_remainder":    "not implemented: zoned block devices (zonemode=zbd)",
 	"ss_interval":             "not implemented: steady-state samples at another interval than 1 s (fio 3.33's, which iobench takes)",
@@ -952,7 +952,7 @@ var noEffectValues = map[string][]string{
 	"verify_state_save": {"0", "1"}, "zonecapacity": {"0"},
 	// Newer fio's, at their defaults.
 	"thinkcycles": {"0"}, "ramp_size": {"0"}, "num_range": {"1"}, "sprandom": {"0"}, "fdp": {"0"},
-	"dataplacement": {"none"}, "md_per_io_size": {"0"}, "log_issue_time": {"0"}, "end_syncfs": {"0"},
+	"dataplacement": {"none"}, "md_per_io_size": {"0"}, "log_issue_time": {"0"},
 	"recover_zbd_write_error": {"0"}, "write_zone_remainder": {"0"}, "priohint": {"0"}, "verify_pattern_interval": {"0"},
 }
 

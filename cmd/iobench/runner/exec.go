@@ -1965,7 +1965,8 @@ func (w *worker) syncEvery() (int, engine.Sync) {
 // closeSyncs flushes the clone's files once, after the job's I/O, for
 // end_fsync or fsync_on_close (both: still once, as in fio 3.33). One
 // flush request flushes every device of the engine, so every file; the
-// iolog has a sync for each file, as fio's has.
+// iolog has a sync for each file, as fio's has. end_syncfs syncs their
+// filesystems instead (endSyncfs), as newer fio does.
 func (w *worker) closeSyncs() error {
 	j := w.job
 	if !j.RW.Writes() || j.VerifyOnly {
@@ -1974,7 +1975,14 @@ func (w *worker) closeSyncs() error {
 	if w.mapperSyncs() {
 		// A durable mapper's run that ends leaves its writes durable,
 		// as unmounting a filesystem does (end_fsync or not).
-		return w.q.Sync()
+		if err := w.q.Sync(); err != nil {
+			return err
+		}
+		return w.endSyncfs()
+	}
+	if j.EndSyncfs {
+		// Newer fio: syncfs takes the place of the files' flush.
+		return w.endSyncfs()
 	}
 	if !j.EndFsync && !j.FsyncOnClose {
 		return nil
@@ -1996,6 +2004,42 @@ func (w *worker) closeSyncs() error {
 		return err
 	}
 	return r.Err
+}
+
+// syncfs is syncfs(2); tests see the calls through it.
+var syncfs = unix.Syncfs
+
+// endSyncfs syncs, for end_syncfs, the filesystem of each of the clone's
+// regular files, once per filesystem (files with the same st_dev), with
+// syncfs(2) on the file's descriptor, when the clone's I/O is done, as
+// newer fio does. A block device has no filesystem of its own (syncfs on
+// it would sync the one holding its device node, not the device), so it
+// takes nothing, as newer fio leaves devices out. It is not timed with the
+// syncs nor logged by write_iolog (fio 3.33's iolog has no action for it).
+func (w *worker) endSyncfs() error {
+	if !w.job.EndSyncfs {
+		return nil
+	}
+	s := w.setup
+	var done []uint64
+	for _, fi := range s.tgt.clones[w.idx] {
+		d := s.devs[fi]
+		if d.IsBlock() {
+			continue
+		}
+		var st unix.Stat_t
+		if err := unix.Fstat(d.Fd(), &st); err != nil {
+			return fmt.Errorf("end_syncfs: %s: %w", d.Path(), err)
+		}
+		if slices.Contains(done, st.Dev) {
+			continue
+		}
+		done = append(done, st.Dev)
+		if err := syncfs(d.Fd()); err != nil {
+			return fmt.Errorf("end_syncfs: syncfs of the filesystem of %s: %w", d.Path(), err)
+		}
+	}
+	return nil
 }
 
 // complete accounts for the completed request r and checks what it read

@@ -1753,13 +1753,10 @@ func (w *worker) nextIO(r *engine.Request) bool {
 		w.writesSinceSync++
 		return true
 	}
-	if s := w.sfr; s != nil && len(s.due) > 0 {
-		// The rest of a sync_file_range point: one call per file.
-		s.fill(r)
+	if s := w.sfr; s != nil && w.nextRangeSync(s, r) {
 		return true
 	}
-	if !j.TimeBased && w.issued >= w.passBytes || j.NumberIOs > 0 && w.issuedIOs >= j.NumberIOs*max(j.Loops, 1) {
-		// number_ios counts per loop, as fio's.
+	if w.ioDone() {
 		return false
 	}
 	if n, kind := w.syncEvery(); n > 0 && w.writesSinceSync >= n {
@@ -1783,13 +1780,6 @@ func (w *worker) nextIO(r *engine.Request) bool {
 		w.synced(kind, time.Since(t0), err)
 		if w.stopping {
 			return false
-		}
-	}
-	if s := w.sfr; s != nil && s.isDue(w.writeGen) {
-		s.at = w.writeGen
-		if s.collect() {
-			s.fill(r)
-			return true
 		}
 	}
 	r.Sync = engine.NoSync
@@ -1827,6 +1817,35 @@ func (w *worker) nextIO(r *engine.Request) bool {
 	if io.Write {
 		w.writesSinceSync++
 	}
+	return true
+}
+
+// ioDone reports whether the job has issued all its I/O (size, or
+// number_ios, which counts per loop, as fio's).
+func (w *worker) ioDone() bool {
+	j := w.job
+	return !j.TimeBased && w.issued >= w.passBytes || j.NumberIOs > 0 && w.issuedIOs >= j.NumberIOs*max(j.Loops, 1)
+}
+
+// nextRangeSync fills r with the next sync_file_range call of s and
+// reports whether there is one: the rest of a point under way (one call
+// per file), or the first of a point due before the next I/O. None comes
+// after the job's last I/O, and a flush due at the same count of writes
+// goes instead (nextIO issues it, and it skips the point), as in fio.
+func (w *worker) nextRangeSync(s *rangeSyncs, r *engine.Request) bool {
+	if len(s.due) == 0 {
+		if !s.isDue(w.writeGen) || w.ioDone() {
+			return false
+		}
+		if n, _ := w.syncEvery(); n > 0 && w.writesSinceSync >= n {
+			return false
+		}
+		s.at = w.writeGen
+		if !s.collect() {
+			return false
+		}
+	}
+	s.fill(r)
 	return true
 }
 

@@ -1,6 +1,8 @@
 package runner
 
 import (
+	"slices"
+
 	"github.com/iobench/iobench/engine"
 	"github.com/iobench/iobench/workloads"
 )
@@ -61,10 +63,8 @@ func (s *rangeSyncs) flushed(writes uint64) {
 func (s *rangeSyncs) wrote(f *engine.File, off, n uint64) {
 	i := 0
 	if len(s.files) > 1 {
-		for i = range s.files {
-			if s.files[i] == f {
-				break
-			}
+		if i = slices.Index(s.files, f); i < 0 {
+			return // not one of the clone's files (cannot happen)
 		}
 	}
 	w := &s.ranges[i]

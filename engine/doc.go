@@ -29,6 +29,9 @@
 // every device is flushed (IORING_OP_FSYNC). Mappers do their metadata
 // I/O through DeviceIO (FlushDevice, WriteDevice, CommitDevice, the last a
 // linked flush-write-flush chain), which goes through the same rings.
+// A SyncRange request (File.SyncRange) is sync_file_range(2) of one file
+// range: it writes the range's page-cache pages back to the device ranges
+// under it (IORING_OP_SYNC_FILE_RANGE), and flushes no device cache.
 //
 // # Paths
 //

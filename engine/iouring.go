@@ -74,10 +74,8 @@ func (u *iouring) Queue(op *Op) bool {
 	switch {
 	case op.Trim != NoTrim:
 		return u.queueTrim(s, op)
-	case op.Sync == Fsync:
-		s.PrepFsync(op.Fd, 0)
-	case op.Sync == Fdatasync:
-		s.PrepFsync(op.Fd, uring.FsyncDatasync)
+	case op.Sync != NoSync:
+		prepSync(s, op)
 	case op.BufIndex >= 0 && op.Write:
 		s.PrepWriteFixed(op.Fd, op.Addr, op.Len, op.Offset, uint16(op.BufIndex))
 	case op.BufIndex >= 0:
@@ -104,6 +102,20 @@ func (u *iouring) Queue(op *Op) bool {
 	}
 	s.UserData = op.UserData
 	return true
+}
+
+// prepSync prepares the flush or range sync op on s.
+func prepSync(s *uring.SQE, op *Op) {
+	switch op.Sync {
+	case Fdatasync:
+		s.PrepFsync(op.Fd, uring.FsyncDatasync)
+	case SyncRange:
+		// Only the range and the flags: the kernel refuses the op when
+		// addr is set (op.Addr may point at a stale buffer).
+		s.PrepSyncFileRange(op.Fd, op.Offset, op.Len, uint32(op.SyncFlags))
+	default:
+		s.PrepFsync(op.Fd, 0)
+	}
 }
 
 // queueTrim prepares the discard op on s (a block device command or a

@@ -27,8 +27,13 @@ type Request struct {
 	Write  bool
 	// Sync, when set, makes the request a flush of the engine's devices
 	// (Offset, Buf and Write are not used): it completes once every
-	// device has made what it acknowledged before durable.
+	// device has made what it acknowledged before durable. SyncRange
+	// instead writes back Length bytes of File at Offset from the page
+	// cache, as SyncFlags says (Buf and Write are not used; see
+	// File.SyncRange).
 	Sync Sync
+	// SyncFlags are a SyncRange request's sync_file_range(2) flags.
+	SyncFlags SyncRangeFlags
 	// Trim, when set, makes the request a discard of Length bytes of the
 	// file at Offset (Buf and Write are not used; see File.Trim for what a
 	// trim of a file range does). On success N is Length.

@@ -27,6 +27,9 @@ func (q *Queue) resolve(r *Request) error {
 		return q.resolveRaw(r)
 	}
 	if r.Sync != NoSync {
+		if r.Sync == SyncRange {
+			return q.resolveSyncRange(r)
+		}
 		q.resolveSync(r)
 		return nil
 	}

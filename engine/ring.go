@@ -60,8 +60,11 @@ type Op struct {
 	Prio      uint16 // I/O priority of a read or write (Request.Prio)
 	Async     bool   // IOSQE_ASYNC on a read or write (Request.Async)
 	NoWait    bool   // RWF_NOWAIT on a read or write (Request.NoWait)
-	// Sync, when set, makes the op a flush of Fd (no data, no buffer).
-	Sync Sync
+	// Sync, when set, makes the op a flush of Fd (no data, no buffer);
+	// SyncRange makes it sync_file_range(2) of [Offset, Offset+Len) of Fd
+	// with SyncFlags (Addr is not used).
+	Sync      Sync
+	SyncFlags SyncRangeFlags
 	// Trim, when set, makes the op a discard of [Offset, Offset+Len) of
 	// Fd, in the way it names (no buffer). Its completion reports Len
 	// bytes on success, like a transfer.

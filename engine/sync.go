@@ -34,6 +34,14 @@ const (
 	// Fdatasync flushes data and the metadata needed to read it back
 	// (IORING_FSYNC_DATASYNC).
 	Fdatasync
+	// SyncRange writes back the page-cache pages of a range of one file,
+	// as sync_file_range(2) does (IORING_OP_SYNC_FILE_RANGE): the
+	// request's File, Offset and Length give the range and its SyncFlags
+	// what to do. Unlike Fsync and Fdatasync it is about one file: the
+	// engine translates the range to the device ranges under it (see
+	// File.SyncRange). It flushes no device cache and makes no metadata
+	// durable, as the system call does not.
+	SyncRange
 )
 
 func (s Sync) String() string {
@@ -42,8 +50,115 @@ func (s Sync) String() string {
 		return "fsync"
 	case Fdatasync:
 		return "fdatasync"
+	case SyncRange:
+		return "sync_file_range"
 	}
 	return "none"
+}
+
+// SyncRangeFlags says what a SyncRange request does: sync_file_range(2)'s
+// flags, with their values.
+type SyncRangeFlags uint8
+
+const (
+	// SyncRangeWaitBefore waits for write-out of the range already under
+	// way before starting any (SYNC_FILE_RANGE_WAIT_BEFORE).
+	SyncRangeWaitBefore SyncRangeFlags = 1
+	// SyncRangeWrite starts write-out of the range's dirty pages
+	// (SYNC_FILE_RANGE_WRITE).
+	SyncRangeWrite SyncRangeFlags = 2
+	// SyncRangeWaitAfter waits for the range's write-out to end
+	// (SYNC_FILE_RANGE_WAIT_AFTER). With the other two, every page of the
+	// range dirtied before the request has reached the device (its
+	// volatile cache, perhaps) when it completes.
+	SyncRangeWaitAfter SyncRangeFlags = 4
+
+	syncRangeAll = SyncRangeWaitBefore | SyncRangeWrite | SyncRangeWaitAfter
+)
+
+// SyncRange writes back the page-cache pages of [off, off+n) of the file
+// and waits: sync_file_range(2) with flags, on the device range under each
+// mapped extent of the file range (through the read fork, as a read finds
+// them); holes, unwritten, delalloc and inline ranges hold nothing on the
+// device and are skipped, and a range past the end of the file stops
+// there. With every flag set, what was written to the range through the
+// page cache (a device opened without O_DIRECT) and acknowledged before
+// the call has reached the device when it returns nil; the device's
+// volatile cache is not flushed and a mapper's metadata is not written
+// (Engine.Sync does both). Writes that went around the page cache
+// (O_DIRECT) leave nothing for it to do. It may be called from any
+// goroutine.
+func (f *File) SyncRange(off, n int64, flags SyncRangeFlags) error {
+	if off < 0 || n < 0 {
+		return fmt.Errorf("engine: sync_file_range %s: negative offset %d or length %d", f.name, off, n)
+	}
+	e := f.eng
+	r := e.getRequest()
+	r.File, r.Sync, r.SyncFlags, r.Offset, r.Length = f, SyncRange, flags, uint64(off), int(n)
+	_, err := e.do(r)
+	e.putRequest(r)
+	return err
+}
+
+// resolveSyncRange turns a SyncRange request into one sync_file_range
+// piece per device range under the file range's mapped extents (one
+// piece for extents that follow each other on a device, split at
+// maxPiece: io_uring's length is 32 bits). The request moves no data: its
+// pieces have no length to transfer (raw.n is the range).
+func (q *Queue) resolveSyncRange(r *Request) error {
+	e, f := q.eng, r.File
+	switch {
+	case f == nil:
+		return fmt.Errorf("engine: sync_file_range request has no file")
+	case f.eng != e:
+		return fmt.Errorf("engine: file %s belongs to another engine", f.name)
+	case r.Length < 0:
+		return q.requestError(r, r.Offset, 0, fmt.Errorf("negative length %d", r.Length))
+	case r.SyncFlags&^syncRangeAll != 0:
+		return q.requestError(r, r.Offset, uint64(r.Length), fmt.Errorf("unknown sync_file_range flags %#x", uint8(r.SyncFlags&^syncRangeAll)))
+	}
+	length := uint64(r.Length)
+	if f.closed.Load() {
+		return q.requestError(r, r.Offset, length, ErrFileClosed)
+	}
+	end := r.Offset + length
+	if end < r.Offset {
+		return q.requestError(r, r.Offset, length, fmt.Errorf("%w: range overflows", ErrBeyondEOF))
+	}
+	end = min(end, f.Size())
+	for off := r.Offset; off < end; {
+		m, err := q.readMapping(r, off, end)
+		if err != nil {
+			return err
+		}
+		pend := min(end, m.Offset+m.Length)
+		if m.Type == mapcache.Mapped {
+			q.addSyncRangePieces(r, off, pend, m)
+		}
+		off = pend
+	}
+	return nil
+}
+
+// addSyncRangePieces queues the sync_file_range of the device range under
+// [off, end) of r through m, extending r's last piece where the range
+// follows it on the same device.
+func (q *Queue) addSyncRangePieces(r *Request, off, end uint64, m mapcache.Mapping) {
+	addr := m.Addr + (off - m.Offset)
+	n := end - off
+	if k := len(q.scratch); k > 0 {
+		if last := &q.scratch[k-1]; last.req == r && last.dev == m.Dev && last.addr+uint64(last.raw.n) == addr {
+			add := min(n, maxPiece-uint64(last.raw.n))
+			last.raw.n += uint32(add)
+			off, addr, n = off+add, addr+add, n-add
+		}
+	}
+	for n > 0 {
+		k := min(n, maxPiece)
+		q.scratch = append(q.scratch, piece{req: r, fileOff: off, dev: m.Dev, addr: addr, m: m,
+			raw: rawPiece{sync: SyncRange, flags: r.SyncFlags, n: uint32(k)}})
+		off, addr, n = off+k, addr+k, n-k
+	}
 }
 
 // resolveSync turns a flush request (Request.Sync) into one flush piece
@@ -100,22 +215,24 @@ const (
 
 // rawPiece is what a device request's piece needs beyond a file piece's.
 type rawPiece struct {
-	sync  Sync  // a flush (fsync or fdatasync), not a transfer
-	link  bool  // IOSQE_IO_LINK to the next piece
-	chain uint8 // on a chain's first piece: how many pieces it has
+	sync  Sync           // a flush (fsync or fdatasync) or a range sync, not a transfer
+	link  bool           // IOSQE_IO_LINK to the next piece
+	chain uint8          // on a chain's first piece: how many pieces it has
+	flags SyncRangeFlags // a range sync's flags
+	n     uint32         // a range sync's length on the device, from the piece's addr
 }
 
 // prep sets what p says on op.
 func (p *rawPiece) prep(op *Op) {
 	op.Sync, op.Link = p.sync, p.link
 	if p.sync != NoSync {
-		op.Write = false
+		op.Write, op.Len, op.SyncFlags = false, p.n, p.flags
 	}
 }
 
 // unlink makes p a lone operation (a piece issued again after a short
 // transfer or EAGAIN: the rest of its chain was cancelled or has run).
-func (p *rawPiece) unlink() { *p = rawPiece{sync: p.sync} }
+func (p *rawPiece) unlink() { *p = rawPiece{sync: p.sync, flags: p.flags, n: p.n} }
 
 // Sync makes every write acknowledged before the call durable: through
 // the mapper when it is a Syncer, otherwise by flushing every device. It

@@ -55,7 +55,7 @@ var fioVersionOptions = []struct{ name, status, value string }{
 	{"spr_cs", "notice", "1m"},
 	{"random_sequence_stride", "notice", "1"},
 	{"log_issue_time", "refused", "1"},
-	{"end_syncfs", "refused", "1"},
+	{"end_syncfs", "honoured", "1"},
 	{"recover_zbd_write_error", "refused", "1"},
 	{"write_zone_remainder", "refused", "1"},
 	{"ss_interval", "refused", "5s"},

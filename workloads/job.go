@@ -359,6 +359,16 @@ type Job struct {
 	FsyncEvery, FdatasyncEvery int
 	EndFsync, FsyncOnClose     bool
 	SyncMode                   string
+	// SyncFileRangeEvery, when positive, writes back the range each file
+	// was written over since the last one with sync_file_range(2) after
+	// every SyncFileRangeEvery writes, with SyncFileRangeFlags
+	// (sync_file_range's: 1 wait_before, 2 write, 4 wait_after).
+	SyncFileRangeEvery int
+	SyncFileRangeFlags uint8
+	// EndSyncfs syncs the filesystem of each of the job's regular files
+	// once (syncfs(2)) when its writes are done, in place of the flush of
+	// EndFsync and FsyncOnClose, as newer fio does.
+	EndSyncfs bool
 
 	// Prio is the job's I/O priorities (prio, prioclass, cmdprio_*).
 	Prio IOPrio

@@ -382,6 +382,13 @@ var options = []Option{
 	intOption("fsync", "n", "0", "flush the device (fsync, through io_uring) after every n writes", 0, 1<<30, func(j *Job) *int { return &j.FsyncEvery }),
 	intOption("fdatasync", "n", "0", "flush the device's data (fdatasync, through io_uring) after every n writes", 0, 1<<30, func(j *Job) *int { return &j.FdatasyncEvery }),
 	boolOption("end_fsync", "bool", "", "flush every file of the job once when its writes are done (with loops, once at the end; fio flushes after each loop)", kindBool, func(j *Job) *bool { return &j.EndFsync }),
+	{Name: "sync_file_range", Arg: "flags[:n]", Help: "after every n writes (default 1; 0: never), sync_file_range(2) through io_uring of the range each file was written over since the last one, for each file written; flags: wait_before, write, wait_after, comma-separated", kind: kindString,
+		set: func(j *Job, v string) (err error) {
+			j.SyncFileRangeFlags, j.SyncFileRangeEvery, err = parseSyncFileRange(v)
+			return err
+		},
+		get: func(j *Job) string { return syncFileRangeString(j.SyncFileRangeFlags, j.SyncFileRangeEvery) }},
+	boolOption("end_syncfs", "bool", "", "newer fio's: syncfs(2) once on the filesystem of each of the job's regular files when its writes are done, in place of the flush of end_fsync and fsync_on_close (as newer fio); block devices have no filesystem of their own and take nothing", kindBool, func(j *Job) *bool { return &j.EndSyncfs }),
 	boolOption("fsync_on_close", "bool", "", "flush every file of the job once when the job closes them; with end_fsync too, still once, as in fio 3.33", kindBool, func(j *Job) *bool { return &j.FsyncOnClose }),
 	{Name: "sync", Arg: "0|1|sync|dsync", Default: "0", Help: "open the target O_SYNC (1, sync) or O_DSYNC (dsync)", kind: kindBool,
 		set: func(j *Job, v string) error {
@@ -662,7 +669,7 @@ var options = []Option{
 		set: func(j *Job, v string) error { j.ExecPrerun = v; return nil }, get: func(j *Job) string { return j.ExecPrerun }},
 	{Name: "exec_postrun", Arg: "command", Help: "run this shell command (/bin/sh -c) after the job, its output in JOBNAME.postrun.txt; a failure is reported on stderr", kind: kindString,
 		set: func(j *Job, v string) error { j.ExecPostrun = v; return nil }, get: func(j *Job) string { return j.ExecPostrun }},
-	{Name: "read_iolog", Arg: "file", Help: "replay the reads, writes and flushes of an iolog of fio's (version 2 or 3, as write_iolog writes them) on the files it names, each when its time comes (replay_no_stall: at once); the job's rw, bs, size and offsets give way to the log's", kind: kindString,
+	{Name: "read_iolog", Arg: "file", Help: "replay the reads, writes and flushes of an iolog of fio's (version 2 or 3, as write_iolog writes them; sync_file_range lines left out, as fio 3.33 does) on the files it names, each when its time comes (replay_no_stall: at once); the job's rw, bs, size and offsets give way to the log's", kind: kindString,
 		set: func(j *Job, v string) error { j.ReadIOLog = v; return nil }, get: func(j *Job) string { return j.ReadIOLog }},
 	boolOption("replay_no_stall", "bool", "", "read_iolog: replay each I/O as soon as the depth allows, not at its time in the log", kindBool, func(j *Job) *bool { return &j.ReplayNoStall }),
 	{Name: "replay_redirect", Arg: "file", Help: "read_iolog: send the I/O of every file the log names to this one instead", kind: kindString,
@@ -677,7 +684,7 @@ var options = []Option{
 		set: func(j *Job, v string) (err error) { j.ReplayAlign, err = j.parseSize(v); return },
 		get: func(j *Job) string { return sizeString(j.ReplayAlign) }},
 	intOption("replay_time_scale", "percent", "100", "read_iolog: the pace of a version 3 log's times, in percent: 200 replays twice as fast, 50 at half speed (version 2 waits are kept as logged, as in fio)", 1, math.MaxInt32, func(j *Job) *int { return &j.ReplayTimeScale }),
-	{Name: "write_iolog", Arg: "file", Help: "record the job's issued I/O in file, in fio's iolog format (version 3: times in µs), which fio replays with read_iolog", kind: kindString,
+	{Name: "write_iolog", Arg: "file", Help: "record the job's issued I/O in file, in fio's iolog format (version 3: times in µs; sync_file_range lines with their range), which fio replays with read_iolog", kind: kindString,
 		set: func(j *Job, v string) error { j.WriteIOLog = v; return nil }, get: func(j *Job) string { return j.WriteIOLog }},
 	{Name: "ss", Arg: "mode:limit[%]", Default: "iops_slope:0.01%", Help: "steady-state criterion, with ss_dur: iops or bw (every sample of the last ss_dur within limit of their mean), iops_slope or bw_slope (their least-squares slope per second within limit of 0); limit in IOPS or bytes/s (bw: a size, 10M), or with % a percentage of the mean", kind: kindString,
 		set: func(j *Job, v string) (err error) {
@@ -843,7 +850,6 @@ var refusedOptions = map[string]string{
 	"read_iolog_chunked":     "not implemented: read_iolog reads the whole log before the job starts",
 	"profile":                "not implemented: fio's built-in profiles",
 	"rwmixcycle":             "deprecated in fio, which refuses it too: it no longer has an effect; remove the line",
-	"sync_file_range":        "not implemented: sync_file_range(2) (fsync and fdatasync are)",
 	"verify_backlog_batch":   "not implemented: verify_backlog reads back every write it counts",
 	"verify_state_load":      "not implemented: saving and loading verify state",
 	"verify_state_save":      "not implemented: saving and loading verify state",
@@ -857,7 +863,6 @@ var refusedOptions = map[string]string{
 	"dataplacement":           "not implemented: NVMe data placement (fdp, dataplacement)",
 	"md_per_io_size":          "not implemented: a metadata (protection information) buffer with each I/O",
 	"log_issue_time":          "not implemented: log entries with each I/O's issue time",
-	"end_syncfs":              "not implemented: syncfs(2) of the files' filesystem when the job ends (end_fsync flushes the job's files)",
 	"recover_zbd_write_error": "not implemented: zoned block devices (zonemode=zbd)",
 	"write_zone_remainder":    "not implemented: zoned block devices (zonemode=zbd)",
 	"ss_interval":             "not implemented: steady-state samples at another interval than 1 s (fio 3.33's, which iobench takes)",
@@ -945,7 +950,7 @@ var noEffectValues = map[string][]string{
 	"verify_state_save": {"0", "1"}, "zonecapacity": {"0"},
 	// Newer fio's, at their defaults.
 	"thinkcycles": {"0"}, "ramp_size": {"0"}, "num_range": {"1"}, "sprandom": {"0"}, "fdp": {"0"},
-	"dataplacement": {"none"}, "md_per_io_size": {"0"}, "log_issue_time": {"0"}, "end_syncfs": {"0"},
+	"dataplacement": {"none"}, "md_per_io_size": {"0"}, "log_issue_time": {"0"},
 	"recover_zbd_write_error": {"0"}, "write_zone_remainder": {"0"}, "priohint": {"0"}, "verify_pattern_interval": {"0"},
 }
 
@@ -1975,6 +1980,52 @@ func boolOption(name, arg, def, help string, kind optKind, field func(*Job) *boo
 	return Option{Name: name, Arg: arg, Default: def, Help: help, kind: kind,
 		set: func(j *Job, v string) (err error) { *field(j), err = parse(v); return },
 		get: func(j *Job) string { return boolString(*field(j)) }}
+}
+
+// syncFileRangeFlags are sync_file_range's flags by fio's names, in the
+// order of their values.
+var syncFileRangeFlags = []string{"wait_before", "write", "wait_after"}
+
+// parseSyncFileRange reads sync_file_range=flags[:n] as fio 3.33 does:
+// one or more of wait_before, write and wait_after, comma-separated and
+// lowercase, then after how many writes (no ":n" is 1, an empty n is 0,
+// which syncs nothing).
+func parseSyncFileRange(v string) (uint8, int, error) {
+	names, nr, hasNr := strings.Cut(v, ":")
+	every := 1
+	if hasNr {
+		every = 0
+		if nr != "" {
+			n, err := parseInt(nr, 0, 1<<30)
+			if err != nil {
+				return 0, 0, fmt.Errorf("sync_file_range=%s: the number of writes: %w", v, err)
+			}
+			every = n
+		}
+	}
+	var flags uint8
+	for _, name := range strings.Split(names, ",") {
+		i := slices.Index(syncFileRangeFlags, name)
+		if i < 0 {
+			return 0, 0, fmt.Errorf("sync_file_range=%s: %q is not one of %s", v, name, strings.Join(syncFileRangeFlags, ", "))
+		}
+		flags |= 1 << i
+	}
+	return flags, every, nil
+}
+
+// syncFileRangeString is sync_file_range's value: its flags and count.
+func syncFileRangeString(flags uint8, every int) string {
+	var names []string
+	for i, name := range syncFileRangeFlags {
+		if flags&(1<<i) != 0 {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return strings.Join(names, ",") + ":" + strconv.Itoa(every)
 }
 
 // trimVerifyOption is one of fio's trim-then-verify options: 0 (fio's

@@ -90,10 +90,13 @@ const (
 	OpFsync      uint8 = 3
 	OpReadFixed  uint8 = 4
 	OpWriteFixed uint8 = 5
-	OpFallocate  uint8 = 17
-	OpRead       uint8 = 22
-	OpWrite      uint8 = 23
-	OpURingCmd   uint8 = 46
+	// OpSyncFileRange is sync_file_range(2) of a range of the file
+	// (PrepSyncFileRange).
+	OpSyncFileRange uint8 = 8
+	OpFallocate     uint8 = 17
+	OpRead          uint8 = 22
+	OpWrite         uint8 = 23
+	OpURingCmd      uint8 = 46
 )
 
 // BlockURingCmdDiscard is the block layer's io_uring command that
@@ -121,6 +124,17 @@ const (
 
 // FsyncDatasync makes PrepFsync an fdatasync.
 const FsyncDatasync uint32 = 1 << 0
+
+// sync_file_range(2) flags (SYNC_FILE_RANGE_*) for PrepSyncFileRange.
+const (
+	// SyncRangeWaitBefore waits for write-out already under way in the
+	// range before starting any.
+	SyncRangeWaitBefore uint32 = 1
+	// SyncRangeWrite starts write-out of the range's dirty pages.
+	SyncRangeWrite uint32 = 2
+	// SyncRangeWaitAfter waits for the range's write-out to finish.
+	SyncRangeWaitAfter uint32 = 4
+)
 
 // RWFNoWait in a read's or write's OpFlags (rw_flags) makes it fail with
 // EAGAIN where it would block (RWF_NOWAIT, preadv2(2)).
@@ -260,6 +274,19 @@ func (s *SQE) PrepWriteFixed(fd int32, addr uintptr, n uint32, off uint64, bufIn
 // PrepFsync prepares an fsync (flags FsyncDatasync for fdatasync).
 func (s *SQE) PrepFsync(fd int32, flags uint32) {
 	s.Opcode, s.Fd, s.OpFlags = OpFsync, fd, flags
+}
+
+// PrepSyncFileRange prepares sync_file_range(fd, off, n, flags): the
+// offset in sqe->off, the length in sqe->len (32 bits: 0 reaches to the
+// end of the file) and the flags in sqe->sync_range_flags (OpFlags,
+// SyncRange*). The kernel refuses the operation (EINVAL) unless sqe->addr,
+// sqe->buf_index and sqe->splice_fd_in are 0, so nothing else is set: an
+// SQE reused from a read or write must be zeroed first, as GetSQE's are.
+// Like the system call, it writes back page-cache pages and flushes no
+// device cache; on a file opened O_DIRECT whose writes bypassed the page
+// cache it has nothing to write.
+func (s *SQE) PrepSyncFileRange(fd int32, off uint64, n uint32, flags uint32) {
+	s.Opcode, s.Fd, s.Off, s.Len, s.OpFlags = OpSyncFileRange, fd, off, n, flags
 }
 
 // SetFixedFile marks Fd as an index into the registered files.

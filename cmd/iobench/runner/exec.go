@@ -106,10 +106,11 @@ type JobResult struct {
 	// first_error).
 	IOErrs   uint64
 	FirstErr unix.Errno
-	// Syncs is the flushes issued after every fsync/fdatasync writes;
-	// SyncLat their latency (ns).
-	Syncs   uint64
-	SyncLat *hdrhistogram.Histogram
+	// Syncs is the flushes issued after every fsync/fdatasync writes
+	// and the sync_file_range calls (RangeSyncs of them); SyncLat their
+	// latency (ns).
+	Syncs, RangeSyncs uint64
+	SyncLat           *hdrhistogram.Histogram
 	// Submissions by queue depth, and requests per submit and per reap
 	// (fio's iodepth_level, iodepth_submit, iodepth_complete buckets).
 	DepthDist, SubmitDist, CompleteDist [7]uint64
@@ -768,6 +769,7 @@ func collect(workers []*measure, clone int) JobResult {
 		}
 		res.LatencyDepth = max(res.LatencyDepth, w.latencyDepth)
 		res.Syncs += w.syncs
+		res.RangeSyncs += w.rangeSyncs
 		res.SyncLat.Merge(w.syncLat)
 		for i := range 7 {
 			res.DepthDist[i] += w.depthDist[i]
@@ -893,9 +895,10 @@ type measure struct {
 	depthDist, submitDist, completeDist [7]uint64
 	// latencyDepth is the depth latency_target settled on (0: no target).
 	latencyDepth int
-	// Flushes after every fsync/fdatasync writes, and their latency.
-	syncs   uint64
-	syncLat *hdrhistogram.Histogram
+	// Flushes after every fsync/fdatasync writes and sync_file_range
+	// calls (rangeSyncs of them), and their latency.
+	syncs, rangeSyncs uint64
+	syncLat           *hdrhistogram.Histogram
 }
 
 func newMeasure() *measure {
@@ -1050,6 +1053,8 @@ type worker struct {
 	// writesSinceSync counts writes issued since the last flush
 	// (fsync=, fdatasync=).
 	writesSinceSync int
+	// sfr is sync_file_range's state; nil without it.
+	sfr *rangeSyncs
 	// Pacing (rate, rate_iops, thinktime): requests filled and waiting
 	// for their time; rate_min's last check.
 	pacer        *pacer
@@ -1315,6 +1320,9 @@ func (w *worker) start() error {
 		}
 	}
 	w.gen = workloads.NewFileGen(j, w.idx, gens)
+	if j.SyncFileRangeEvery > 0 && j.RW.Writes() && w.setup.tgt.replay == nil {
+		w.sfr = newRangeSyncs(j, w.files)
+	}
 	if j.Verify != "" {
 		w.ver = newVerifier(j)
 		w.inflight = map[fileOffset]uint64{}
@@ -1879,8 +1887,10 @@ func (w *worker) nextIO(r *engine.Request) bool {
 		w.writesSinceSync++
 		return true
 	}
-	if !j.TimeBased && w.issued >= w.passBytes || j.NumberIOs > 0 && w.issuedIOs >= j.NumberIOs*max(j.Loops, 1) {
-		// number_ios counts per loop, as fio's.
+	if s := w.sfr; s != nil && w.nextRangeSync(s, r) {
+		return true
+	}
+	if w.ioDone() {
 		return false
 	}
 	if w.loopEnd > 0 && w.issued >= w.loopEnd {
@@ -1890,6 +1900,13 @@ func (w *worker) nextIO(r *engine.Request) bool {
 	}
 	if n, kind := w.syncEvery(); n > 0 && w.writesSinceSync >= n {
 		w.writesSinceSync = 0
+		if s := w.sfr; s != nil {
+			// The flush covers every write completed so far: the
+			// ranges start afresh, as fio's do. fio syncs once at a
+			// count of writes, the flush first: a sync_file_range due
+			// at this one is skipped.
+			s.flushed(w.writeGen)
+		}
 		if !w.mapperSyncs() {
 			r.File, r.Sync = w.files[0], kind // a flush is of every device
 			return true
@@ -1899,7 +1916,7 @@ func (w *worker) nextIO(r *engine.Request) bool {
 		// I/O is issued.
 		t0 := time.Now()
 		err := w.q.Sync()
-		w.synced(time.Since(t0), err)
+		w.synced(kind, time.Since(t0), err)
 		if w.stopping {
 			return false
 		}
@@ -1939,6 +1956,35 @@ func (w *worker) nextIO(r *engine.Request) bool {
 	if io.Write {
 		w.writesSinceSync++
 	}
+	return true
+}
+
+// ioDone reports whether the job has issued all its I/O (size, or
+// number_ios, which counts per loop, as fio's).
+func (w *worker) ioDone() bool {
+	j := w.job
+	return !j.TimeBased && w.issued >= w.passBytes || j.NumberIOs > 0 && w.issuedIOs >= j.NumberIOs*max(j.Loops, 1)
+}
+
+// nextRangeSync fills r with the next sync_file_range call of s and
+// reports whether there is one: the rest of a point under way (one call
+// per file), or the first of a point due before the next I/O. None comes
+// after the job's last I/O, and a flush due at the same count of writes
+// goes instead (nextIO issues it, and it skips the point), as in fio.
+func (w *worker) nextRangeSync(s *rangeSyncs, r *engine.Request) bool {
+	if len(s.due) == 0 {
+		if !s.isDue(w.writeGen) || w.ioDone() {
+			return false
+		}
+		if n, _ := w.syncEvery(); n > 0 && w.writesSinceSync >= n {
+			return false
+		}
+		s.at = w.writeGen
+		if !s.collect() {
+			return false
+		}
+	}
+	s.fill(r)
 	return true
 }
 
@@ -2028,16 +2074,25 @@ func (w *worker) writtenOf(f *engine.File) *blockSet {
 	return nil
 }
 
-// synced accounts for one flush (fsync=n) that took lat and ended with err.
-func (w *worker) synced(lat time.Duration, err error) {
+// synced accounts for one flush (fsync=n, fdatasync=n) or
+// sync_file_range call of the given kind that took lat and ended with
+// err.
+func (w *worker) synced(kind engine.Sync, lat time.Duration, err error) {
 	switch {
 	case err != nil:
 		if w.err == nil {
-			w.err = fmt.Errorf("fsync: %w", err)
+			name := "fsync"
+			if kind == engine.SyncRange {
+				name = "sync_file_range"
+			}
+			w.err = fmt.Errorf("%s: %w", name, err)
 		}
 		w.stopping = true
 	case w.measuring:
 		w.syncs++
+		if kind == engine.SyncRange {
+			w.rangeSyncs++
+		}
 		_ = w.syncLat.RecordValue(max(int64(lat), 1))
 		if w.iv != nil {
 			w.iv.syncs++
@@ -2068,7 +2123,8 @@ func (w *worker) syncEvery() (int, engine.Sync) {
 // closeSyncs flushes the clone's files once, after the job's I/O, for
 // end_fsync or fsync_on_close (both: still once, as in fio 3.33). One
 // flush request flushes every device of the engine, so every file; the
-// iolog has a sync for each file, as fio's has.
+// iolog has a sync for each file, as fio's has. end_syncfs syncs their
+// filesystems instead (endSyncfs), as newer fio does.
 func (w *worker) closeSyncs() error {
 	j := w.job
 	if !j.RW.Writes() || j.VerifyOnly {
@@ -2077,7 +2133,14 @@ func (w *worker) closeSyncs() error {
 	if w.mapperSyncs() {
 		// A durable mapper's run that ends leaves its writes durable,
 		// as unmounting a filesystem does (end_fsync or not).
-		return w.q.Sync()
+		if err := w.q.Sync(); err != nil {
+			return err
+		}
+		return w.endSyncfs()
+	}
+	if j.EndSyncfs {
+		// Newer fio: syncfs takes the place of the files' flush.
+		return w.endSyncfs()
 	}
 	if !j.EndFsync && !j.FsyncOnClose {
 		return nil
@@ -2101,11 +2164,47 @@ func (w *worker) closeSyncs() error {
 	return r.Err
 }
 
+// syncfs is syncfs(2); tests see the calls through it.
+var syncfs = unix.Syncfs
+
+// endSyncfs syncs, for end_syncfs, the filesystem of each of the clone's
+// regular files, once per filesystem (files with the same st_dev), with
+// syncfs(2) on the file's descriptor, when the clone's I/O is done, as
+// newer fio does. A block device has no filesystem of its own (syncfs on
+// it would sync the one holding its device node, not the device), so it
+// takes nothing, as newer fio leaves devices out. It is not timed with the
+// syncs nor logged by write_iolog (fio 3.33's iolog has no action for it).
+func (w *worker) endSyncfs() error {
+	if !w.job.EndSyncfs {
+		return nil
+	}
+	s := w.setup
+	var done []uint64
+	for _, fi := range s.tgt.clones[w.idx] {
+		d := s.devs[fi]
+		if d.IsBlock() {
+			continue
+		}
+		var st unix.Stat_t
+		if err := unix.Fstat(d.Fd(), &st); err != nil {
+			return fmt.Errorf("end_syncfs: %s: %w", d.Path(), err)
+		}
+		if slices.Contains(done, st.Dev) {
+			continue
+		}
+		done = append(done, st.Dev)
+		if err := syncfs(d.Fd()); err != nil {
+			return fmt.Errorf("end_syncfs: syncfs of the filesystem of %s: %w", d.Path(), err)
+		}
+	}
+	return nil
+}
+
 // complete accounts for the completed request r and checks what it read
 // when the job verifies.
 func (w *worker) complete(r *engine.Request) {
 	if r.Sync != engine.NoSync {
-		w.synced(r.Latency, r.Err)
+		w.synced(r.Sync, r.Latency, r.Err)
 		return
 	}
 	d := dirOf(r)
@@ -2161,6 +2260,11 @@ func (w *worker) complete(r *engine.Request) {
 		// Marked once written, not when issued: a write drawn but never
 		// started (the run ended) is not read back.
 		w.noteWrite(r)
+		if w.sfr != nil {
+			// The range the next sync_file_range of the file covers
+			// grows with each write completed, as fio's does.
+			w.sfr.wrote(r.File, r.Offset, uint64(r.N))
+		}
 	}
 	if w.ver != nil && r.Write && w.job.VerifyBacklog > 0 {
 		w.backlog = append(w.backlog, fileIO{r.File, workloads.IO{Offset: r.Offset, Length: uint64(r.N), Write: true}})

@@ -17,8 +17,10 @@ import (
 // ioLog records the I/O a clone issues in fio's iolog, version 3
 // (write_iolog): a header line, then "time file action" lines for the
 // files (add, open, close) and "time file action offset length" for each
-// I/O when it is issued (read, write, trim, sync, datasync), times in µs
-// from the clone's start. fio replays such a log with read_iolog.
+// I/O when it is issued (read, write, trim, sync, datasync,
+// sync_file_range), times in µs from the clone's start. fio replays such a
+// log with read_iolog (fio 3.33 skips sync_file_range lines, as iobench's
+// read_iolog does).
 type ioLog struct {
 	f     *os.File
 	w     *bufio.Writer
@@ -70,6 +72,8 @@ func (l *ioLog) issued(now time.Time, fi int, r *engine.Request) {
 		action = "sync"
 	case r.Sync == engine.Fdatasync:
 		action = "datasync"
+	case r.Sync == engine.SyncRange:
+		action = "sync_file_range"
 	case r.Trim:
 		action = "trim"
 	case r.Write:
@@ -80,9 +84,11 @@ func (l *ioLog) issued(now time.Time, fi int, r *engine.Request) {
 		length = uint64(len(r.Buf))
 	}
 	off := r.Offset
-	if r.Sync != engine.NoSync {
-		off, length = 0, 0
+	if r.Sync == engine.Fsync || r.Sync == engine.Fdatasync {
+		off, length = 0, 0 // a flush of the whole file
 	}
+	// A sync_file_range's range: fio logs its I/O unit's last offset and
+	// a length of 0 instead.
 	l.line(now, l.paths[fi], action, true, off, length)
 }
 
@@ -216,6 +222,11 @@ func parseReplayLog(path string, j *workloads.Job) (*replayLog, error) {
 				e.sync = engine.Fdatasync
 			}
 			l.writes = true
+		case "sync_file_range":
+			// fio 3.33 skips them too ("bad iolog file action"): the
+			// range written since the last one is not a replayed
+			// I/O's.
+			continue
 		case "trim":
 			return nil, bad("trims are not replayed by iobench (reads, writes and flushes are); replay_skip=trim leaves them out")
 		default:

@@ -997,12 +997,13 @@ func bsDescription(j *workloads.Job) string {
 
 // syncIOs is what fio counts as the job's syncs (issued rwts' fourth
 // field, JSON's sync.total_ios): the flushes of fsync=, none for those of
-// fdatasync= (whose latencies it reports all the same).
+// fdatasync= or the calls of sync_file_range= (whose latencies it reports
+// all the same).
 func syncIOs(r *JobResult) uint64 {
 	if r.Job.FdatasyncEvery > 0 {
 		return 0
 	}
-	return r.Syncs
+	return r.Syncs - r.RangeSyncs
 }
 
 // latencyTarget is fio's latency_target report of a job: the depth it

@@ -2139,8 +2139,15 @@ func (w *worker) closeSyncs() error {
 		return w.endSyncfs()
 	}
 	if j.EndSyncfs {
-		// Newer fio: syncfs takes the place of the files' flush.
-		return w.endSyncfs()
+		// Newer fio: syncfs takes the place of the files' flush. A block
+		// device, which syncfs leaves out, still takes end_fsync's or
+		// fsync_on_close's flush here (newer fio's would take none).
+		if err := w.endSyncfs(); err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(w.setup.tgt.clones[w.idx], func(fi int) bool { return w.setup.devs[fi].IsBlock() }) {
+			return nil
+		}
 	}
 	if !j.EndFsync && !j.FsyncOnClose {
 		return nil

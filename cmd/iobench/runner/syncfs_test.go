@@ -81,6 +81,15 @@ func TestEndSyncfs(t *testing.T) {
 			t.Errorf("%v: syncfs called on %v, want no call", args, *calls)
 		}
 	}
+	// A block device takes no syncfs, and end_fsync still flushes it.
+	devLog := filepath.Join(t.TempDir(), "dev.log")
+	if code, _, errs := run(t, "--name=d", "--bs=4k", "--size=64k", "--rw=write", "--end_syncfs=1", "--end_fsync=1",
+		"--filename="+looptest.New(t, 8<<20, looptest.Options{}).Path, "--force", "--write_iolog="+devLog, "--output-format=terse"); code != 0 {
+		t.Fatalf("end_syncfs with end_fsync on a device: exit %d: %s", code, errs)
+	}
+	if log, err := os.ReadFile(devLog); err != nil || !strings.Contains(string(log), " sync ") || len(*calls) != 0 {
+		t.Errorf("end_syncfs with end_fsync on a device: syncfs on %v, iolog (%v) without a flush: %s", *calls, err, log)
+	}
 }
 
 // TestEndSyncfsReachesDevice: a buffered job on a file of an ext4 mount

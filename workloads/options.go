@@ -427,7 +427,7 @@ var options = []Option{
 	{Name: "offset_align", Arg: "size", Default: "0", Help: "what offset=N% and offset_increment=N% are rounded up to; 0: the smallest block size", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.OffsetAlign, err = j.parseSize(v); return },
 		get: func(j *Job) string { return sizeString(j.OffsetAlign) }},
-	boolOption("fill_device", "bool", "", "cover the whole block device from offset, whatever size says (fio's fill_device on a device node); on a regular file, where fio writes until the filesystem is full, it is refused (alias fill_fs)", kindBool, func(j *Job) *bool { return &j.FillDevice }),
+	boolOption("fill_device", "bool", "", "cover the whole block device from offset unless size gives bytes (a size=N% is dropped, as fio does); on a regular file without a size in bytes, where fio writes until the filesystem is full, it is refused (alias fill_fs)", kindBool, func(j *Job) *bool { return &j.FillDevice }),
 	intOption("nice", "-20..19", "0", "the nice value (CPU priority) of the job's threads; below 0 needs CAP_SYS_NICE", -20, 19, func(j *Job) *int { return &j.Nice }),
 	intOption("flow", "0-1000", "0", "weight of the job among the jobs of its flow_id that run together: each issues I/O in proportion to its weight, held back (flow_sleep) while ahead of it; 0: no flow control", 0, 1000, func(j *Job) *int { return &j.Flow }),
 	intOption("flow_id", "n", "0", "the flow the job's weight (flow) counts in", 0, math.MaxInt32, func(j *Job) *int { return &j.FlowID }),

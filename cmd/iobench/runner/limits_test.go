@@ -295,18 +295,29 @@ func TestNice(t *testing.T) {
 }
 
 // TestFillDevice: fill_device covers the whole block device from the
-// job's offset, whatever size says; on a regular file it is refused
-// before any I/O.
+// job's offset when the job gives no size or a percentage, and size bytes
+// when it gives them, as fio 3.33 does on a device node; on a regular
+// file it runs with a size in bytes (surface-scan.fio's write phase, with
+// --size) and is refused before any I/O without one, where fio would
+// write until the filesystem is full.
 func TestFillDevice(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root for the loop device")
 	}
 	l := looptest.New(t, 16<<20, looptest.Options{})
+	file := filepath.Join(t.TempDir(), "t.img")
 	for _, c := range []struct {
-		opts []string
-		want uint64
-	}{{[]string{"--size=1m", "--fill_device=1"}, 16 << 20}, {[]string{"--fill_fs=1", "--offset=4m", "--size=1m"}, 12 << 20}} {
-		args := append([]string{"--name=f", "--filename=" + l.Path, "--rw=write", "--bs=64k", "--output-format=json"}, c.opts...)
+		target string
+		opts   []string
+		want   uint64
+	}{
+		{l.Path, []string{"--fill_device=1"}, 16 << 20},
+		{l.Path, []string{"--size=1m", "--fill_device=1"}, 1 << 20},
+		{l.Path, []string{"--fill_fs=1", "--offset=4m", "--size=1m"}, 1 << 20},
+		{l.Path, []string{"--fill_fs=1", "--offset=4m", "--size=25%"}, 12 << 20},
+		{file, []string{"--fill_device=1", "--size=2m"}, 2 << 20},
+	} {
+		args := append([]string{"--name=f", "--filename=" + c.target, "--rw=write", "--bs=64k", "--output-format=json"}, c.opts...)
 		code, out, errOut := run(t, args...)
 		if code != 0 {
 			t.Fatalf("%v: exit %d: %s", c.opts, code, errOut)
@@ -322,14 +333,13 @@ func TestFillDevice(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got := doc.Jobs[0].Write.IOBytes; got != c.want {
-			t.Errorf("%v: wrote %d bytes, want %d", c.opts, got, c.want)
+			t.Errorf("%s %v: wrote %d bytes, want %d", c.target, c.opts, got, c.want)
 		}
 	}
-	target := filepath.Join(t.TempDir(), "t.img")
-	if err := os.WriteFile(target, make([]byte, 1<<20), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if code, _, errOut := run(t, "--name=f", "--filename="+target, "--rw=write", "--fill_device=1"); code != 2 || !strings.Contains(errOut, "fill_device on") {
-		t.Errorf("fill_device on a regular file: exit %d, %s", code, errOut)
+	for _, opts := range [][]string{{"--fill_device=1"}, {"--fill_device=1", "--size=50%"}} {
+		args := append([]string{"--name=f", "--filename=" + file, "--rw=write"}, opts...)
+		if code, _, errOut := run(t, args...); code != 2 || !strings.Contains(errOut, "fill_device on") {
+			t.Errorf("%v on a regular file: exit %d, %s", opts, code, errOut)
+		}
 	}
 }

@@ -249,8 +249,8 @@ func preflight(j *workloads.Job, target string, io uint64) error {
 	}
 	defer d.Close()
 	g := d.Geometry()
-	if j.FillDevice && !d.IsBlock() {
-		return fmt.Errorf("job %q: fill_device on %s, a regular file: writing until the filesystem is full is not implemented (on a block device fill_device covers the whole device); give size= instead", j.Name, target)
+	if j.FillDevice && !d.IsBlock() && j.Size == 0 {
+		return fmt.Errorf("job %q: fill_device on %s, a regular file, without a size in bytes: writing until the filesystem is full is not implemented (on a block device fill_device covers the whole device); give size= instead", j.Name, target)
 	}
 	if err := prioPreflight(j); err != nil {
 		return err

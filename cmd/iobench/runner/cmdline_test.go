@@ -40,6 +40,36 @@ func TestCommandLineIsGlobal(t *testing.T) {
 	}
 }
 
+// TestJobFileOnStdin: a job file named "-" is read from standard input,
+// as fio reads one (fio's examples piped in: iobench took "-" for an
+// option and said `--: unknown option ""`); errors in it name <stdin>.
+func TestJobFileOnStdin(t *testing.T) {
+	defer func(r io.Reader) { stdin = r }(stdin)
+	target := filepath.Join(t.TempDir(), "t.img")
+	stdin = strings.NewReader("[a]\nrw=read\nbs=64k\n[b]\nstonewall\nrw=write\n")
+	code, out, errs := run(t, "--filename="+target, "--size=1m", "--output-format=terse", "-")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var names []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if f := strings.Split(l, ";"); len(f) > 3 {
+			names = append(names, f[2]+"/"+f[3])
+		}
+	}
+	if !slices.Equal(names, []string{"a/0", "b/1"}) {
+		t.Errorf("jobs (name/group) %v, want [a/0 b/1]:\n%s", names, out)
+	}
+	stdin = strings.NewReader("[a]\nrw=bogus\n")
+	if code, _, errs := run(t, "--parse-only", "-"); code != 2 || !strings.Contains(errs, "<stdin>:2: option \"rw\"") {
+		t.Errorf("a bad option on stdin: exit %d %q", code, errs)
+	}
+	stdin = strings.NewReader("[a]\nrw=read\n")
+	if code, _, errs := run(t, "--parse-only", "-", "-"); code != 2 || !strings.Contains(errs, "standard input") {
+		t.Errorf("- twice: exit %d %q", code, errs)
+	}
+}
+
 // TestSectionParseOnlyShowcmdCmdhelp covers the options that describe
 // rather than run.
 func TestSectionParseOnlyShowcmdCmdhelp(t *testing.T) {

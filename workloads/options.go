@@ -429,7 +429,7 @@ var options = []Option{
 		get: func(j *Job) string { return sizeString(j.OffsetAlign) }},
 	boolOption("fill_device", "bool", "", "cover the whole block device from offset unless size gives bytes (a size=N% is dropped, as fio does); on a regular file without a size in bytes, where fio writes until the filesystem is full, it is refused (alias fill_fs)", kindBool, func(j *Job) *bool { return &j.FillDevice }),
 	intOption("nice", "-20..19", "0", "the nice value (CPU priority) of the job's threads; below 0 needs CAP_SYS_NICE", -20, 19, func(j *Job) *int { return &j.Nice }),
-	intOption("flow", "0-1000", "0", "weight of the job among the jobs of its flow_id that run together: each issues I/O in proportion to its weight, held back (flow_sleep) while ahead of it; 0: no flow control", 0, 1000, func(j *Job) *int { return &j.Flow }),
+	intOption("flow", "0-1000", "0", "weight of the job among the jobs of its flow_id that run together: each issues I/O in proportion to its weight, held back (flow_sleep) while ahead of it; 0: no flow control; a negative weight counts as fio 3.33 counts it, as an unsigned 32-bit number, the flow's sum wrapping", math.MinInt32, 1000, func(j *Job) *int { return &j.Flow }),
 	intOption("flow_id", "n", "0", "the flow the job's weight (flow) counts in", 0, math.MaxInt32, func(j *Job) *int { return &j.FlowID }),
 	{Name: "flow_sleep", Arg: "time", Help: "how long a job held back by flow waits, once its I/O in flight has completed, before it looks again (µs unless a unit is given; at least 10 µs)", kind: kindTime,
 		set: func(j *Job, v string) (err error) { j.FlowSleep, err = parseDuration(v, time.Microsecond); return },

@@ -228,6 +228,45 @@ func TestFlow(t *testing.T) {
 	}
 }
 
+// TestFlowNegativeWeight: fio's butterfly.fio gives its two jobs flow=2
+// and flow=-2 (weights from fio's older flow counter); fio 3.33 accepts
+// the negative weight and counts weights as unsigned 32-bit numbers, whose
+// sum here wraps to 0, so that neither job is held back: both run to
+// their size, as iobench runs them (it refused flow=-2). Weights above
+// 1000 are refused, as fio refuses them.
+func TestFlowNegativeWeight(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "t.img")
+	if err := os.WriteFile(target, make([]byte, 4<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "butterfly.fio")
+	job := fmt.Sprintf("[global]\nfilename=%s\nbs=4k\n[forward]\nrw=read\nflow=2\n[backward]\nrw=read:-8k\nflow=-2\n", target)
+	if err := os.WriteFile(p, []byte(job), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "--output-format=json", p)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var doc struct {
+		Jobs []struct {
+			Read struct {
+				TotalIOs float64 `json:"total_ios"`
+			}
+		} `json:"jobs"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Jobs) != 2 {
+		t.Fatalf("JSON: %v\n%s", err, out)
+	}
+	if doc.Jobs[0].Read.TotalIOs != 1024 || doc.Jobs[1].Read.TotalIOs != 1024 {
+		t.Errorf("reads %v and %v, want 1024 each (fio's)", doc.Jobs[0].Read.TotalIOs, doc.Jobs[1].Read.TotalIOs)
+	}
+	if code, _, errOut := run(t, "--name=x", "--flow=1001", "--parse-only"); code != 2 || !strings.Contains(errOut, "flow") {
+		t.Errorf("flow=1001: exit %d: %s", code, errOut)
+	}
+}
+
 // threadNices returns the nice value of each thread of process pid.
 func threadNices(pid int) map[string]int {
 	out := map[string]int{}

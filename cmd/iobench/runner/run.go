@@ -109,8 +109,8 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 		// before any starts.
 		jobFlow := map[int]*flow{}
 		for _, ji := range g {
-			if j := &jobs[ji]; j.Flow > 0 {
-				jobFlow[ji] = runFlows.join(j.FlowID, j.Flow*j.NumJobs)
+			if j := &jobs[ji]; j.Flow != 0 {
+				jobFlow[ji] = runFlows.join(j.FlowID, flowWeight(j.Flow)*int64(j.NumJobs))
 			}
 		}
 		// Steady-state detection with group_reporting watches the

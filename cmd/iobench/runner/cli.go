@@ -565,7 +565,7 @@ func buildJobs(cl cmdLine, st settings, stderr io.Writer) ([]workloads.Job, [][]
 	var jobs []workloads.Job
 	var groups [][]int
 	for _, path := range cl.files {
-		opts := workloads.ParseOptions{Global: &cl.global, Sections: st.sections}
+		opts := workloads.ParseOptions{Global: &cl.global, Sections: st.sections, SectionsElsewhere: true}
 		var f *workloads.File
 		var err error
 		if path == "-" {
@@ -590,6 +590,11 @@ func buildJobs(cl cmdLine, st settings, stderr io.Writer) ([]workloads.Job, [][]
 				ng[i] = base + x
 			}
 			groups = append(groups, ng)
+		}
+	}
+	for _, s := range st.sections {
+		if len(cl.files) > 0 && !slices.ContainsFunc(jobs, func(j workloads.Job) bool { return j.Name == s }) {
+			return nil, nil, fmt.Errorf("--section=%s: no job section [%s] in %s", s, s, strings.Join(cl.files, ", "))
 		}
 	}
 	cliJobs := cl.jobs

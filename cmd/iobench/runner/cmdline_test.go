@@ -82,8 +82,22 @@ func TestSectionParseOnlyShowcmdCmdhelp(t *testing.T) {
 	if code, out, errs := run(t, "--parse-only", path); code != 0 || out != "" || errs != "" {
 		t.Errorf("parse-only: exit %d %q %q", code, out, errs)
 	}
-	if code, _, errs := run(t, "--parse-only", "--section=zz", path); code != 2 || !strings.Contains(errs, "no job section [zz]") {
+	if code, _, errs := run(t, "--parse-only", "--section=zz", path); code != 2 || !strings.Contains(errs, "--section=zz: no job section [zz] in "+path) || strings.Contains(errs, "syntax") {
 		t.Errorf("unknown section: exit %d %q", code, errs)
+	}
+	// With several job files, --section picks among all of them, as
+	// fio's does (a section of the second file was refused as missing
+	// from the first).
+	other := filepath.Join(t.TempDir(), "k.fio")
+	os.WriteFile(other, []byte("[c]\nrw=randread\nsize=1m\n"), 0o644)
+	if code, out, errs := run(t, "--showcmd", "--section=c", path, other); code != 0 || strings.TrimSpace(out) != "iobench --name=c --rw=randread --size=1m" {
+		t.Errorf("--section=c of the second file: exit %d %q %s", code, out, errs)
+	}
+	if code, out, errs := run(t, "--showcmd", "--section=a", "--section=c", path, other); code != 0 || strings.Count(out, "--name=") != 2 {
+		t.Errorf("--section=a --section=c: exit %d %q %s", code, out, errs)
+	}
+	if code, _, errs := run(t, "--parse-only", "--section=zz", path, other); code != 2 || !strings.Contains(errs, "no job section [zz] in "+path+", "+other) {
+		t.Errorf("unknown section, two files: exit %d %q", code, errs)
 	}
 	code, out, _ = run(t, "--cmdhelp=blocksize")
 	if code != 0 || !strings.Contains(out, "bs: block size") || !strings.Contains(out, "alias: blocksize") || !strings.Contains(out, "default: 4k") {

@@ -60,6 +60,7 @@ type Generator struct {
 	rwBack    bool       // rw's ":-N"
 	identical bool       // rw_sequencer=identical
 	seqRand   bool       // bs_is_seq_rand
+	whole     bool       // the region is the whole target, from its start
 	last      [2]uint64  // the last I/O's offset in the region, per direction
 	sinceRand uint64     // I/Os since the last random offset (rw=rand...:N)
 	pctRandom [2]float64 // percentage_random, reads and writes
@@ -110,6 +111,7 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 	if j.Size > 0 && j.Size < g.span {
 		g.span = j.Size
 	}
+	g.whole = g.base == 0 && g.span == targetBytes
 	g.span = g.span / g.unit * g.unit
 	// Zones march on past size, which bounds only the bytes moved, to the
 	// target's end (fio's strided zones move the region itself).
@@ -168,7 +170,10 @@ func (g *Generator) Reach() uint64 {
 // PassBytes returns the bytes one pass over the region transfers: its
 // span, except for a sequential read, write or trim that skips (rw=read:N
 // with a fixed block size), which ends its pass at the region's end, as
-// fio's does, having transferred only the blocks between the skips.
+// fio's does, having transferred only the blocks between the skips. Where
+// the region is the whole target and the skip after the last block
+// reaches the target's end, fio's skip wraps to the start instead, and
+// the pass goes on: it transfers the span.
 func (g *Generator) PassBytes() uint64 {
 	d := 0
 	switch g.rw {
@@ -185,7 +190,11 @@ func (g *Generator) PassBytes() uint64 {
 	if g.rwMod == 0 || g.rwBack || g.zoned || g.bsRange[d][1] > 0 || len(g.split[d]) > 0 || size == 0 || size > g.span {
 		return g.span
 	}
-	return ((g.span-size)/(size+g.rwMod) + 1) * size
+	n := (g.span-size)/(size+g.rwMod) + 1 // blocks up to the region's end
+	if end := (n-1)*(size+g.rwMod) + size; g.whole && end < g.span && end+g.rwMod >= g.span {
+		return g.span
+	}
+	return n * size
 }
 
 // Base returns the region's start in the target.

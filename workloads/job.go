@@ -378,7 +378,7 @@ type Job struct {
 	// up to (offset_align; 0: the smallest block size).
 	OffsetAlign uint64
 	// FillDevice makes the job cover its whole block device from its
-	// offset, whatever size says (fill_device, fill_fs).
+	// offset unless it gives a size in bytes (fill_device, fill_fs).
 	FillDevice bool
 	// Nice is the nice value of the job's threads (nice; applied when
 	// given).
@@ -878,10 +878,11 @@ func (j *Job) Validate() error {
 	if j.ReplayAlign&(j.ReplayAlign-1) != 0 {
 		bad("replay_align=%d: want a power of two (fio masks the offset's low bits with it)", j.ReplayAlign)
 	}
-	if j.FillDevice {
-		// fill_device overrides size wherever it stands: the job covers
-		// the device from its offset (the default without size).
-		j.Size, j.SizePct = 0, 0
+	if j.FillDevice && j.SizePct > 0 {
+		// fill_device replaces a size of 0, as fio 3.33's does, and
+		// size=N% leaves fio's size at 0: the job covers the device from
+		// its offset (the default without size). A size in bytes stays.
+		j.SizePct = 0
 	}
 	if j.WriteIOLog != "" && j.NumJobs > 1 {
 		bad("write_iolog with numjobs=%d: the clones would write one log over each other; give each job its own write_iolog", j.NumJobs)

@@ -51,6 +51,11 @@ type ParseOptions struct {
 	// Sections, when not empty, keeps only the jobs of these names
 	// (fio's --section); [global] sections still apply.
 	Sections []string
+	// SectionsElsewhere: Sections may name jobs of other job files (fio's
+	// --section picks among all the files given), so a file holding none
+	// of them gives no jobs rather than an error; the caller checks that
+	// each section was found somewhere.
+	SectionsElsewhere bool
 }
 
 // ParseFile parses the job file at path.
@@ -318,7 +323,7 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 			}
 		}
 		for _, s := range opts.Sections {
-			if !slices.ContainsFunc(kept, func(j Job) bool { return j.Name == s }) {
+			if !opts.SectionsElsewhere && !slices.ContainsFunc(kept, func(j Job) bool { return j.Name == s }) {
 				return nil, &ParseError{File: name, Line: line, Err: fmt.Errorf("%w: no job section [%s]", ErrSyntax, s)}
 			}
 		}
@@ -329,6 +334,9 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 				out.Jobs[i].WaitFor = ""
 			}
 		}
+	}
+	if len(out.Jobs) == 0 && len(opts.Sections) > 0 && opts.SectionsElsewhere {
+		return out, nil
 	}
 	if len(out.Jobs) == 0 {
 		return nil, &ParseError{File: name, Line: line, Err: fmt.Errorf("%w: no job sections", ErrSyntax)}

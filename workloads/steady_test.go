@@ -166,21 +166,28 @@ func TestReadIOLogCombinations(t *testing.T) {
 	}
 }
 
-// TestFillDevice: fill_device (and its alias fill_fs) drops size, wherever
-// it stands in the job, so that the job covers its device.
-func TestFillDeviceDropsSize(t *testing.T) {
-	for _, opts := range [][2][2]string{
-		{{"fill_device", "1"}, {"size", "1g"}},
-		{{"size", "50%"}, {"fill_fs", "1"}},
+// TestFillDeviceSize: fill_device (and its alias fill_fs) drops a size
+// given as a percentage, wherever it stands in the job, so that the job
+// covers its device; a size in bytes stays, as fio 3.33 keeps it (its
+// fill_device replaces only a size of 0, and size=N% leaves that 0).
+func TestFillDeviceSize(t *testing.T) {
+	for _, c := range []struct {
+		opts [2][2]string
+		size uint64
+	}{
+		{[2][2]string{{"fill_device", "1"}, {"size", "1g"}}, 1 << 30},
+		{[2][2]string{{"size", "1m"}, {"fill_fs", "1"}}, 1 << 20},
+		{[2][2]string{{"size", "50%"}, {"fill_fs", "1"}}, 0},
+		{[2][2]string{{"fill_device", "1"}, {"size", "25%"}}, 0},
 	} {
 		j := NewJob("f")
-		for _, kv := range opts {
+		for _, kv := range c.opts {
 			if err := j.Set(kv[0], kv[1]); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := j.Validate(); err != nil || !j.FillDevice || j.Size != 0 || j.SizePct != 0 {
-			t.Errorf("%v: fill %v, size %d, size%% %g, %v", opts, j.FillDevice, j.Size, j.SizePct, err)
+		if err := j.Validate(); err != nil || !j.FillDevice || j.Size != c.size || j.SizePct != 0 {
+			t.Errorf("%v: fill %v, size %d (want %d), size%% %g, %v", c.opts, j.FillDevice, j.Size, c.size, j.SizePct, err)
 		}
 	}
 }

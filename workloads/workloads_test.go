@@ -1294,27 +1294,39 @@ func TestBackwardsSkip(t *testing.T) {
 
 // TestPassBytes: a sequential read, write or trim that skips with a fixed
 // block size transfers only the blocks between the skips in a pass (the
-// last one whole); other patterns transfer the region's span.
+// last one whole) when its region ends short of the target or the skip
+// after its last block stops short of the target's end; one that covers
+// its whole target from offset 0 and whose skip reaches the end wraps to
+// the start, so its pass transfers the region's span, as fio 3.33's does
+// (rw=write:112k bs=16k over a 32 MiB file, reduced from fio's
+// cross-stripe-verify.fio, moved 32 MiB; on an 8 MiB file read:8k bs=4k reads 2048 blocks,
+// write:4k bs=8k writes 683, the last ending at the end). Other patterns
+// transfer the region's span.
 func TestPassBytes(t *testing.T) {
 	for _, tc := range []struct {
-		job  string
-		want uint64
+		job    string
+		target uint64
+		want   uint64
 	}{
-		{"rw=read:8k\nbs=4k", 683 * 4096}, // (8 MiB - 4k) / 12k + 1 blocks
-		{"rw=write:4k\nbs=8k", 683 * 8192},
-		{"rw=read:4k\nbs=4k", 1024 * 4096},
-		{"rw=read", 8 << 20},
-		{"rw=randread:8\nbs=4k", 8 << 20},
-		{"rw=read:-8k\nbs=4k", 8 << 20},
-		{"rw=read:8k\nbsrange=4k-16k", 8 << 20},
-		{"rw=rw:8k\nbs=4k", 8 << 20},
+		{"rw=read:8k\nbs=4k", 16 << 20, 683 * 4096}, // (8 MiB - 4k) / 12k + 1 blocks
+		{"rw=write:4k\nbs=8k", 16 << 20, 683 * 8192},
+		{"rw=read:4k\nbs=4k", 16 << 20, 1024 * 4096},
+		{"rw=read:8k\nbs=4k", 8 << 20, 8 << 20},
+		{"rw=write:4k\nbs=8k", 8 << 20, 683 * 8192}, // the last block ends at the end
+		{"rw=write:4k\nbs=8k", 64 << 10, 5 * 8192},  // the skip ends 4k short of it
+		{"rw=read:8k\nbs=4k\noffset=4k", 8<<20 + 4096, 683 * 4096},
+		{"rw=read", 8 << 20, 8 << 20},
+		{"rw=randread:8\nbs=4k", 8 << 20, 8 << 20},
+		{"rw=read:-8k\nbs=4k", 8 << 20, 8 << 20},
+		{"rw=read:8k\nbsrange=4k-16k", 8 << 20, 8 << 20},
+		{"rw=rw:8k\nbs=4k", 8 << 20, 8 << 20},
 	} {
 		f, err := Parse(strings.NewReader("[p]\nsize=8m\n"+tc.job+"\n"), "x.fio")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := NewGenerator(&f.Jobs[0], 0, 8<<20).PassBytes(); got != tc.want {
-			t.Errorf("%q: %d bytes a pass, want %d", tc.job, got, tc.want)
+		if got := NewGenerator(&f.Jobs[0], 0, tc.target).PassBytes(); got != tc.want {
+			t.Errorf("%q on %d bytes: %d bytes a pass, want %d", tc.job, tc.target, got, tc.want)
 		}
 	}
 }

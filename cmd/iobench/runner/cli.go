@@ -391,8 +391,11 @@ func parseArgs(args []string) (settings, cmdLine, error) {
 	cur := &cl.global
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		if !strings.HasPrefix(a, "-") {
-			cl.files = append(cl.files, a)
+		if a == "-" && slices.Contains(cl.files, a) {
+			return st, cl, fmt.Errorf("job file - given twice: standard input can be read once")
+		}
+		if a == "-" || !strings.HasPrefix(a, "-") {
+			cl.files = append(cl.files, a) // "-": standard input, as fio reads it
 			continue
 		}
 		key, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
@@ -551,6 +554,9 @@ func (st *settings) set(key, val string) error {
 	return nil
 }
 
+// stdin is where a job file named "-" is read from, as fio reads one.
+var stdin io.Reader = os.Stdin
+
 // buildJobs makes the jobs to run: the job files' (each starting from the
 // command line's options, which their sections override, as fio's
 // [global] would be), then the command line's --name jobs. Without
@@ -559,7 +565,14 @@ func buildJobs(cl cmdLine, st settings, stderr io.Writer) ([]workloads.Job, [][]
 	var jobs []workloads.Job
 	var groups [][]int
 	for _, path := range cl.files {
-		f, err := workloads.ParseFileWith(path, workloads.ParseOptions{Global: &cl.global, Sections: st.sections})
+		opts := workloads.ParseOptions{Global: &cl.global, Sections: st.sections, SectionsElsewhere: true}
+		var f *workloads.File
+		var err error
+		if path == "-" {
+			f, err = workloads.ParseWith(stdin, "<stdin>", opts)
+		} else {
+			f, err = workloads.ParseFileWith(path, opts)
+		}
 		if err != nil {
 			return nil, nil, err
 		}
@@ -577,6 +590,11 @@ func buildJobs(cl cmdLine, st settings, stderr io.Writer) ([]workloads.Job, [][]
 				ng[i] = base + x
 			}
 			groups = append(groups, ng)
+		}
+	}
+	for _, s := range st.sections {
+		if len(cl.files) > 0 && !slices.ContainsFunc(jobs, func(j workloads.Job) bool { return j.Name == s }) {
+			return nil, nil, fmt.Errorf("--section=%s: no job section [%s] in %s", s, s, strings.Join(cl.files, ", "))
 		}
 	}
 	cliJobs := cl.jobs
@@ -722,7 +740,7 @@ func usage(w io.Writer) {
 Usage:
   iobench                              run the default suite on an automatically created target
   iobench [options]                    run one job described by fio-style options
-  iobench [options] JOBFILE.fio...     run fio job files (options apply to every job)
+  iobench [options] JOBFILE.fio...     run fio job files (options apply to every job; - reads one from stdin)
   iobench bench [--results DIR]        the benchmark suite behind 'make bench'; writes DIR afresh ('iobench bench --help')
   iobench compare [options|JOBFILE]    run the same job under fio and iobench, A B A B, print ratios ('iobench compare --help')
   iobench ext4 ls|cat|tree|bench ...   read an unmounted ext4 filesystem through the engine ('iobench ext4 help')

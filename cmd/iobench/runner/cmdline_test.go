@@ -40,6 +40,36 @@ func TestCommandLineIsGlobal(t *testing.T) {
 	}
 }
 
+// TestJobFileOnStdin: a job file named "-" is read from standard input,
+// as fio reads one (fio's examples piped in: iobench took "-" for an
+// option and said `--: unknown option ""`); errors in it name <stdin>.
+func TestJobFileOnStdin(t *testing.T) {
+	defer func(r io.Reader) { stdin = r }(stdin)
+	target := filepath.Join(t.TempDir(), "t.img")
+	stdin = strings.NewReader("[a]\nrw=read\nbs=64k\n[b]\nstonewall\nrw=write\n")
+	code, out, errs := run(t, "--filename="+target, "--size=1m", "--output-format=terse", "-")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var names []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if f := strings.Split(l, ";"); len(f) > 3 {
+			names = append(names, f[2]+"/"+f[3])
+		}
+	}
+	if !slices.Equal(names, []string{"a/0", "b/1"}) {
+		t.Errorf("jobs (name/group) %v, want [a/0 b/1]:\n%s", names, out)
+	}
+	stdin = strings.NewReader("[a]\nrw=bogus\n")
+	if code, _, errs := run(t, "--parse-only", "-"); code != 2 || !strings.Contains(errs, "<stdin>:2: option \"rw\"") {
+		t.Errorf("a bad option on stdin: exit %d %q", code, errs)
+	}
+	stdin = strings.NewReader("[a]\nrw=read\n")
+	if code, _, errs := run(t, "--parse-only", "-", "-"); code != 2 || !strings.Contains(errs, "standard input") {
+		t.Errorf("- twice: exit %d %q", code, errs)
+	}
+}
+
 // TestSectionParseOnlyShowcmdCmdhelp covers the options that describe
 // rather than run.
 func TestSectionParseOnlyShowcmdCmdhelp(t *testing.T) {
@@ -52,8 +82,22 @@ func TestSectionParseOnlyShowcmdCmdhelp(t *testing.T) {
 	if code, out, errs := run(t, "--parse-only", path); code != 0 || out != "" || errs != "" {
 		t.Errorf("parse-only: exit %d %q %q", code, out, errs)
 	}
-	if code, _, errs := run(t, "--parse-only", "--section=zz", path); code != 2 || !strings.Contains(errs, "no job section [zz]") {
+	if code, _, errs := run(t, "--parse-only", "--section=zz", path); code != 2 || !strings.Contains(errs, "--section=zz: no job section [zz] in "+path) || strings.Contains(errs, "syntax") {
 		t.Errorf("unknown section: exit %d %q", code, errs)
+	}
+	// With several job files, --section picks among all of them, as
+	// fio's does (a section of the second file was refused as missing
+	// from the first).
+	other := filepath.Join(t.TempDir(), "k.fio")
+	os.WriteFile(other, []byte("[c]\nrw=randread\nsize=1m\n"), 0o644)
+	if code, out, errs := run(t, "--showcmd", "--section=c", path, other); code != 0 || strings.TrimSpace(out) != "iobench --name=c --rw=randread --size=1m" {
+		t.Errorf("--section=c of the second file: exit %d %q %s", code, out, errs)
+	}
+	if code, out, errs := run(t, "--showcmd", "--section=a", "--section=c", path, other); code != 0 || strings.Count(out, "--name=") != 2 {
+		t.Errorf("--section=a --section=c: exit %d %q %s", code, out, errs)
+	}
+	if code, _, errs := run(t, "--parse-only", "--section=zz", path, other); code != 2 || !strings.Contains(errs, "no job section [zz] in "+path+", "+other) {
+		t.Errorf("unknown section, two files: exit %d %q", code, errs)
 	}
 	code, out, _ = run(t, "--cmdhelp=blocksize")
 	if code != 0 || !strings.Contains(out, "bs: block size") || !strings.Contains(out, "alias: blocksize") || !strings.Contains(out, "default: 4k") {

@@ -673,7 +673,7 @@ func (s *jobSetup) runWorkers(rc runCtx, groupID int) ([]*worker, time.Duration)
 			w.ss, w.ownSS = newSteady(j.SS), true
 		}
 		if rc.flow != nil {
-			w.flow = &flowMember{f: rc.flow, weight: int64(j.Flow)}
+			w.flow = &flowMember{f: rc.flow, weight: flowWeight(j.Flow)}
 		}
 		workers[i] = w
 		delay := delays[i]
@@ -690,7 +690,7 @@ func (s *jobSetup) runWorkers(rc runCtx, groupID int) ([]*worker, time.Duration)
 	}
 	wg.Wait()
 	if rc.flow != nil {
-		rc.flow.weight.Add(-int64(j.Flow * j.NumJobs)) // as fio: a job that ended no longer counts
+		rc.flow.add(-flowWeight(j.Flow) * int64(j.NumJobs)) // as fio: a job that ended no longer counts
 	}
 	for _, w := range workers {
 		if w.ownSS {

@@ -16,7 +16,24 @@ import (
 // flow is the shared state of one flow_id.
 type flow struct {
 	ios    atomic.Int64 // I/O issued by all its clones
-	weight atomic.Int64 // the weights of its clones
+	weight atomic.Int64 // the weights of its clones, summed as fio's unsigned 32-bit total
+}
+
+// flowWeight is a job's flow weight as fio 3.33 counts it: an unsigned
+// 32-bit number (fio accepts a negative flow, as older fio's flow counter
+// took one, and stores it unsigned: flow=-2 weighs 2^32-2).
+func flowWeight(flow int) int64 { return int64(uint32(int32(flow))) }
+
+// add adds w to the flow's weight, wrapping as fio's unsigned total does
+// (butterfly.fio's flow=2 and flow=-2 sum to 0: neither job is held back,
+// its share of the weight being infinite).
+func (f *flow) add(w int64) {
+	for {
+		old := f.weight.Load()
+		if f.weight.CompareAndSwap(old, int64(uint32(old+w))) {
+			return
+		}
+	}
 }
 
 // flows holds the run's flows by flow_id.
@@ -25,8 +42,9 @@ type flows struct {
 	m  map[int]*flow
 }
 
-// join adds a clone of weight w to flow id and returns the flow.
-func (fs *flows) join(id, w int) *flow {
+// join adds clones of weight w (flowWeight's) to flow id and returns the
+// flow.
+func (fs *flows) join(id int, w int64) *flow {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	if fs.m == nil {
@@ -37,7 +55,7 @@ func (fs *flows) join(id, w int) *flow {
 		f = &flow{}
 		fs.m[id] = f
 	}
-	f.weight.Add(int64(w))
+	f.add(w)
 	return f
 }
 

@@ -412,6 +412,10 @@ func TestIOSequenceMatchesFio(t *testing.T) {
 		"--rw=write --bs=4k --size=64k --offset=1m",
 		"--rw=read:8k --bs=4k --size=64k",
 		"--rw=write:12k --bs=4k --size=128k",
+		// Skips over a whole file wrap to its start.
+		"@--filename=" + filepath.Join(files, "w") + " --rw=read:8k --bs=4k --size=64k",
+		"@--filename=" + filepath.Join(files, "w") + " --rw=write:12k --bs=4k --size=128k --loops=2",
+		"@--filename=" + filepath.Join(files, "w") + " --rw=write:4k --bs=8k --size=64k",
 		"--rw=read --bs=4k --size=64k --loops=2",
 		"--rw=read --bs=4k --size=32k --io_size=96k",
 		"--rw=read --bs=4k --size=64k --number_ios=5",

@@ -228,6 +228,45 @@ func TestFlow(t *testing.T) {
 	}
 }
 
+// TestFlowNegativeWeight: fio's butterfly.fio gives its two jobs flow=2
+// and flow=-2 (weights from fio's older flow counter); fio 3.33 accepts
+// the negative weight and counts weights as unsigned 32-bit numbers, whose
+// sum here wraps to 0, so that neither job is held back: both run to
+// their size, as iobench runs them (it refused flow=-2). Weights above
+// 1000 are refused, as fio refuses them.
+func TestFlowNegativeWeight(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "t.img")
+	if err := os.WriteFile(target, make([]byte, 4<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "butterfly.fio")
+	job := fmt.Sprintf("[global]\nfilename=%s\nbs=4k\n[forward]\nrw=read\nflow=2\n[backward]\nrw=read:-8k\nflow=-2\n", target)
+	if err := os.WriteFile(p, []byte(job), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "--output-format=json", p)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var doc struct {
+		Jobs []struct {
+			Read struct {
+				TotalIOs float64 `json:"total_ios"`
+			}
+		} `json:"jobs"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Jobs) != 2 {
+		t.Fatalf("JSON: %v\n%s", err, out)
+	}
+	if doc.Jobs[0].Read.TotalIOs != 1024 || doc.Jobs[1].Read.TotalIOs != 1024 {
+		t.Errorf("reads %v and %v, want 1024 each (fio's)", doc.Jobs[0].Read.TotalIOs, doc.Jobs[1].Read.TotalIOs)
+	}
+	if code, _, errOut := run(t, "--name=x", "--flow=1001", "--parse-only"); code != 2 || !strings.Contains(errOut, "flow") {
+		t.Errorf("flow=1001: exit %d: %s", code, errOut)
+	}
+}
+
 // threadNices returns the nice value of each thread of process pid.
 func threadNices(pid int) map[string]int {
 	out := map[string]int{}
@@ -295,18 +334,29 @@ func TestNice(t *testing.T) {
 }
 
 // TestFillDevice: fill_device covers the whole block device from the
-// job's offset, whatever size says; on a regular file it is refused
-// before any I/O.
+// job's offset when the job gives no size or a percentage, and size bytes
+// when it gives them, as fio 3.33 does on a device node; on a regular
+// file it runs with a size in bytes (surface-scan.fio's write phase, with
+// --size) and is refused before any I/O without one, where fio would
+// write until the filesystem is full.
 func TestFillDevice(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root for the loop device")
 	}
 	l := looptest.New(t, 16<<20, looptest.Options{})
+	file := filepath.Join(t.TempDir(), "t.img")
 	for _, c := range []struct {
-		opts []string
-		want uint64
-	}{{[]string{"--size=1m", "--fill_device=1"}, 16 << 20}, {[]string{"--fill_fs=1", "--offset=4m", "--size=1m"}, 12 << 20}} {
-		args := append([]string{"--name=f", "--filename=" + l.Path, "--rw=write", "--bs=64k", "--output-format=json"}, c.opts...)
+		target string
+		opts   []string
+		want   uint64
+	}{
+		{l.Path, []string{"--fill_device=1"}, 16 << 20},
+		{l.Path, []string{"--size=1m", "--fill_device=1"}, 1 << 20},
+		{l.Path, []string{"--fill_fs=1", "--offset=4m", "--size=1m"}, 1 << 20},
+		{l.Path, []string{"--fill_fs=1", "--offset=4m", "--size=25%"}, 12 << 20},
+		{file, []string{"--fill_device=1", "--size=2m"}, 2 << 20},
+	} {
+		args := append([]string{"--name=f", "--filename=" + c.target, "--rw=write", "--bs=64k", "--output-format=json"}, c.opts...)
 		code, out, errOut := run(t, args...)
 		if code != 0 {
 			t.Fatalf("%v: exit %d: %s", c.opts, code, errOut)
@@ -322,14 +372,13 @@ func TestFillDevice(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got := doc.Jobs[0].Write.IOBytes; got != c.want {
-			t.Errorf("%v: wrote %d bytes, want %d", c.opts, got, c.want)
+			t.Errorf("%s %v: wrote %d bytes, want %d", c.target, c.opts, got, c.want)
 		}
 	}
-	target := filepath.Join(t.TempDir(), "t.img")
-	if err := os.WriteFile(target, make([]byte, 1<<20), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if code, _, errOut := run(t, "--name=f", "--filename="+target, "--rw=write", "--fill_device=1"); code != 2 || !strings.Contains(errOut, "fill_device on") {
-		t.Errorf("fill_device on a regular file: exit %d, %s", code, errOut)
+	for _, opts := range [][]string{{"--fill_device=1"}, {"--fill_device=1", "--size=50%"}} {
+		args := append([]string{"--name=f", "--filename=" + file, "--rw=write"}, opts...)
+		if code, _, errOut := run(t, args...); code != 2 || !strings.Contains(errOut, "fill_device on") {
+			t.Errorf("%v on a regular file: exit %d, %s", opts, code, errOut)
+		}
 	}
 }

@@ -116,8 +116,8 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 		// before any starts.
 		jobFlow := map[int]*flow{}
 		for _, ji := range g {
-			if j := &jobs[ji]; j.Flow > 0 {
-				jobFlow[ji] = runFlows.join(j.FlowID, j.Flow*j.NumJobs)
+			if j := &jobs[ji]; j.Flow != 0 {
+				jobFlow[ji] = runFlows.join(j.FlowID, flowWeight(j.Flow)*int64(j.NumJobs))
 			}
 		}
 		// Steady-state detection with group_reporting watches the
@@ -295,8 +295,8 @@ func preflight(j *workloads.Job, target string, io, extent uint64) error {
 	}
 	defer d.Close()
 	g := d.Geometry()
-	if j.FillDevice && !d.IsBlock() {
-		return fmt.Errorf("job %q: fill_device on %s, a regular file: writing until the filesystem is full is not implemented (on a block device fill_device covers the whole device); give size= instead", j.Name, target)
+	if j.FillDevice && !d.IsBlock() && j.Size == 0 {
+		return fmt.Errorf("job %q: fill_device on %s, a regular file, without a size in bytes: writing until the filesystem is full is not implemented (on a block device fill_device covers the whole device); give size= instead", j.Name, target)
 	}
 	if err := prioPreflight(j); err != nil {
 		return err

@@ -262,6 +262,14 @@ func TestFioExampleForms(t *testing.T) {
 	if k := jobWith(t, "kb_base", "1000", "number_ios", "2k"); k.NumberIOs != 2000 {
 		t.Errorf("number_ios=2k with kb_base=1000: %d", k.NumberIOs)
 	}
+	// verify with io_size beyond the region: iobench reads back once, fio
+	// after each pass; a notice says so (and none without the wrap).
+	if w := jobWith(t, "rw", "write", "size", "8m", "io_size", "16m", "verify", "crc32c"); len(w.Adjustments()) != 1 || !strings.Contains(w.Adjustments()[0], "reads the written blocks back once") {
+		t.Errorf("io_size=16m size=8m verify: notices %q", w.Adjustments())
+	}
+	if w := jobWith(t, "rw", "write", "size", "8m", "io_size", "4m", "verify", "crc32c"); len(w.Adjustments()) != 0 {
+		t.Errorf("io_size=4m size=8m verify: notices %q", w.Adjustments())
+	}
 	v := jobWith(t, "bs", "512", "verify", "md5", "verify_interval", "1m")
 	if v.VerifyInterval != 512 || v.VerifyBlock() != 512 || len(v.Adjustments()) != 1 || !strings.Contains(v.Adjustments()[0], "lowered to 512") {
 		t.Errorf("verify_interval=1m bs=512: %d, %q", v.VerifyInterval, v.Adjustments())

@@ -481,6 +481,11 @@ func validateReply(e *Engine, f *File, write bool, off uint64, reply []mapcache.
 // checkAligned reports what about r is not aligned, and by how much.
 func (e *Engine) checkAligned(r *Request) error {
 	a := uint64(e.align)
+	addr := uint64(uintptr(unsafe.Pointer(unsafe.SliceData(r.Buf))))
+	if a&(a-1) == 0 && e.memAlgn&(e.memAlgn-1) == 0 &&
+		(r.Offset|uint64(len(r.Buf)))&(a-1) == 0 && (len(r.Buf) == 0 || addr&uint64(e.memAlgn-1) == 0) {
+		return nil // powers of two, as block sizes are: masks, no divisions
+	}
 	if rem := r.Offset % a; rem != 0 {
 		return fmt.Errorf("%w: offset %d is %d bytes past a %d-byte boundary", ErrUnaligned, r.Offset, rem, a)
 	}
@@ -488,7 +493,6 @@ func (e *Engine) checkAligned(r *Request) error {
 		return fmt.Errorf("%w: length %d is %d bytes past a multiple of %d", ErrUnaligned, len(r.Buf), rem, a)
 	}
 	if len(r.Buf) > 0 {
-		addr := uint64(uintptr(unsafe.Pointer(unsafe.SliceData(r.Buf))))
 		if rem := addr % uint64(e.memAlgn); rem != 0 {
 			return fmt.Errorf("%w: buffer address %#x is %d bytes past a %d-byte boundary (use Engine.Buffer)", ErrUnaligned, addr, rem, e.memAlgn)
 		}

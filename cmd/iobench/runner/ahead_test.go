@@ -16,7 +16,7 @@ import (
 // I/Os in issue order.
 func TestDrawnAheadInOrder(t *testing.T) {
 	dir := t.TempDir()
-	opts := [][2]string{{"rw", "randrw"}, {"bs", "4k"}, {"size", "1m"}, {"iodepth", "1"}}
+	opts := [][2]string{{"rw", "randrw"}, {"bs", "4k"}, {"size", "1m"}, {"iodepth", "1"}, {"mapper", "scattered"}}
 	args := []string{"--name=a", "--write_lat_log=a", "--log_offset=1"}
 	j := workloads.NewJob("a")
 	for _, kv := range opts {

@@ -1327,7 +1327,10 @@ func (w *worker) start() error {
 		w.ver = newVerifier(j)
 		w.inflight = map[fileOffset]uint64{}
 	}
-	if w.ver == nil && !steered(j) {
+	if w.ver == nil && !steered(j) && j.Mapper != "linear" {
+		// The linear mapper's cache holds one extent per file, which the
+		// queue keeps (engine's read memo): nothing to prefetch, and
+		// drawing ahead cost 150-250 instructions per I/O.
 		w.pf = mapcache.NewPrefetcher(aheadIOs)
 		w.ahead = make([]lookahead, aheadIOs)
 		for i := range w.ahead {

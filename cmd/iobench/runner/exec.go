@@ -1086,6 +1086,10 @@ type worker struct {
 	ahead   []lookahead
 	aheadAt int
 	pf      *mapcache.Prefetcher
+	// prioDefault is the job's priority; prioDrawn is set when cmdprio
+	// options draw some I/Os' priorities (pickPrio).
+	prioDefault uint16
+	prioDrawn   bool
 }
 
 // aheadIOs is how many I/Os ahead of their issue a job draws them and
@@ -1327,6 +1331,7 @@ func (w *worker) start() error {
 		w.ver = newVerifier(j)
 		w.inflight = map[fileOffset]uint64{}
 	}
+	w.prioDefault, w.prioDrawn = j.Prio.Default(), j.Prio.Drawn(workloads.DirRead) || j.Prio.Drawn(workloads.DirWrite)
 	if w.ver == nil && !steered(j) && j.Mapper != "linear" {
 		// The linear mapper's cache holds one extent per file, which the
 		// queue keeps (engine's read memo): nothing to prefetch, and
@@ -2011,6 +2016,9 @@ func (w *worker) continues(r *engine.Request) bool {
 // size) cmdprio's or the entry's, by a draw of the worker's own
 // generator, seeded from the job's seed and the clone.
 func (w *worker) pickPrio(io workloads.IO) uint16 {
+	if !w.prioDrawn {
+		return w.prioDefault // no cmdprio option: every I/O the job's priority
+	}
 	p := &w.job.Prio
 	d := workloads.DirRead
 	if io.Write {

@@ -106,15 +106,11 @@ func (f *File) SyncRange(off, n int64, flags SyncRangeFlags) error {
 // maxPiece: io_uring's length is 32 bits). The request moves no data: its
 // pieces have no length to transfer (raw.n is the range).
 func (q *Queue) resolveSyncRange(r *Request) error {
-	e, f := q.eng, r.File
-	switch {
-	case f == nil:
-		return fmt.Errorf("engine: sync_file_range request has no file")
-	case f.eng != e:
-		return fmt.Errorf("engine: file %s belongs to another engine", f.name)
-	case r.Length < 0:
-		return q.requestError(r, r.Offset, 0, fmt.Errorf("negative length %d", r.Length))
-	case r.SyncFlags&^syncRangeAll != 0:
+	f := r.File
+	if err := q.checkRangeRequest(r, "sync_file_range"); err != nil {
+		return err
+	}
+	if r.SyncFlags&^syncRangeAll != 0 {
 		return q.requestError(r, r.Offset, uint64(r.Length), fmt.Errorf("unknown sync_file_range flags %#x", uint8(r.SyncFlags&^syncRangeAll)))
 	}
 	length := uint64(r.Length)

@@ -179,16 +179,26 @@ func (f *File) Trim(off, n int64) error {
 	return err
 }
 
-// resolveTrim turns a trim request into discard pieces in q.scratch.
-func (q *Queue) resolveTrim(r *Request) error {
-	e, f := q.eng, r.File
-	switch {
+// checkRangeRequest checks what a trim or sync_file_range request (what)
+// needs before its range is resolved: a file of this engine and a length
+// that is not negative.
+func (q *Queue) checkRangeRequest(r *Request, what string) error {
+	switch f := r.File; {
 	case f == nil:
-		return fmt.Errorf("engine: trim request has no file")
-	case f.eng != e:
+		return fmt.Errorf("engine: %s request has no file", what)
+	case f.eng != q.eng:
 		return fmt.Errorf("engine: file %s belongs to another engine", f.name)
 	case r.Length < 0:
 		return q.requestError(r, r.Offset, 0, fmt.Errorf("negative length %d", r.Length))
+	}
+	return nil
+}
+
+// resolveTrim turns a trim request into discard pieces in q.scratch.
+func (q *Queue) resolveTrim(r *Request) error {
+	e, f := q.eng, r.File
+	if err := q.checkRangeRequest(r, "trim"); err != nil {
+		return err
 	}
 	length := uint64(r.Length)
 	if f.closed.Load() {

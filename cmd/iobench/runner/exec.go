@@ -1145,25 +1145,20 @@ func (w *worker) run() {
 	if w.ss != nil {
 		w.ss.begin(time.Now())
 	}
-	if err := w.submitFirst(); err != nil {
-		w.err = err
-		return
-	}
-	if err := w.loop(); err != nil {
-		w.err = err
-		return
-	}
-	for w.atLoopEnd && !interrupted.Load() && !w.stopped() && !w.pastDeadline && !w.stopping {
-		// unlink_each_loop: the next loop on files laid afresh.
-		if err := w.nextLoop(); err != nil {
-			w.err = err
-			return
-		}
+	for {
 		if err := w.submitFirst(); err != nil {
 			w.err = err
 			return
 		}
 		if err := w.loop(); err != nil {
+			w.err = err
+			return
+		}
+		if !w.atLoopEnd || interrupted.Load() || w.stopped() || w.pastDeadline || w.stopping {
+			break
+		}
+		// unlink_each_loop: the next loop on files laid afresh.
+		if err := w.nextLoop(); err != nil {
 			w.err = err
 			return
 		}

@@ -239,6 +239,9 @@ type Job struct {
 	// block (verify_offset).
 	VerifyOffset  uint64
 	VerifyBacklog int
+	// VerifyBacklogBatch is how many of the backlog each check reads
+	// back (verify_backlog_batch; 0: VerifyBacklog).
+	VerifyBacklogBatch int
 	// VerifyAsync checks the verify pass's reads in that many goroutines
 	// (verify_async; 0: in the job's thread).
 	VerifyAsync int

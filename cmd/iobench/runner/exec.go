@@ -1068,6 +1068,10 @@ type worker struct {
 	backlog     []fileIO
 	backlogDue  bool
 	backlogReqs []*engine.Request // the requests it reads with (backlogPool)
+	// backlogCredit: what is left of the last check's batch
+	// (verify_backlog_batch larger than the backlog), read back from
+	// the writes that follow, each as it completes.
+	backlogCredit int
 	fill        *bufferFiller     // write buffer contents; nil when verifying
 	// latency_target: the depth search, and the requests held back
 	// while the queue is at the depth it allows.
@@ -1165,6 +1169,7 @@ func (w *worker) run() {
 		}
 	}
 	if len(w.backlog) > 0 && w.err == nil {
+		w.backlogCredit = len(w.backlog) // the rest, whatever the batch
 		if err := w.checkBacklog(); err != nil {
 			w.err = err
 			return
@@ -2275,7 +2280,7 @@ func (w *worker) complete(r *engine.Request) {
 	}
 	if w.ver != nil && r.Write && w.job.VerifyBacklog > 0 {
 		w.backlog = append(w.backlog, fileIO{r.File, workloads.IO{Offset: r.Offset, Length: uint64(r.N), Write: true}})
-		w.backlogDue = len(w.backlog) >= w.job.VerifyBacklog
+		w.backlogDue = len(w.backlog) >= w.job.VerifyBacklog || w.backlogCredit > 0
 	}
 	if w.ver != nil && !r.Write {
 		if _, err := w.ver.Check(r.Buf[:r.N], r.Offset); err != nil {

@@ -1072,7 +1072,7 @@ type worker struct {
 	// (verify_backlog_batch larger than the backlog), read back from
 	// the writes that follow, each as it completes.
 	backlogCredit int
-	fill        *bufferFiller     // write buffer contents; nil when verifying
+	fill          *bufferFiller // write buffer contents; nil when verifying
 	// latency_target: the depth search, and the requests held back
 	// while the queue is at the depth it allows.
 	lat  *latTarget

@@ -40,7 +40,7 @@ func TestVerifyBacklogBatch(t *testing.T) {
 		if code != 0 || got != c.want {
 			t.Errorf("verify_backlog_batch=%s: exit %d (%s)\n got %s\nwant %s", c.batch, code, errs, got, c.want)
 		}
-		job := writeJob(t, dir, "b"+c.batch+".fio", "[b]\nioengine=sync\n"+strings.Join(opts, "\n")+"\n")
+		job := writeJob(t, dir, "b"+c.batch+".fio", "[b]\nioengine=sync\nverify_state_save=0\n"+strings.Join(opts, "\n")+"\n")
 		fioIOLog(t, job, logPath)
 		if fio := backlogSeq(t, logPath); fio != c.want {
 			t.Errorf("verify_backlog_batch=%s: fio's log\n got %s\nwant %s", c.batch, fio, c.want)

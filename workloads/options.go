@@ -672,6 +672,7 @@ var options = []Option{
 		set: func(j *Job, v string) error { j.ExecPostrun = v; return nil }, get: func(j *Job) string { return j.ExecPostrun }},
 	{Name: "read_iolog", Arg: "file", Help: "replay the reads, writes and flushes of an iolog of fio's (version 2 or 3, as write_iolog writes them; sync_file_range lines left out, as fio 3.33 does) on the files it names, each when its time comes (replay_no_stall: at once); the job's rw, bs, size and offsets give way to the log's", kind: kindString,
 		set: func(j *Job, v string) error { j.ReadIOLog = v; return nil }, get: func(j *Job) string { return j.ReadIOLog }},
+	boolOption("read_iolog_chunked", "bool", "0", "read_iolog: read the log as the replay goes, a little ahead of it, rather than whole before the job starts (a log too large for memory, or a FIFO still being written); the files are those the log adds before its first I/O (or replay_redirect), the job may write, and its buffers hold the largest of bs and the log's first I/O", kindBool, func(j *Job) *bool { return &j.ReadIOLogChunked }),
 	boolOption("replay_no_stall", "bool", "", "read_iolog: replay each I/O as soon as the depth allows, not at its time in the log", kindBool, func(j *Job) *bool { return &j.ReplayNoStall }),
 	{Name: "replay_redirect", Arg: "file", Help: "read_iolog: send the I/O of every file the log names to this one instead", kind: kindString,
 		set: func(j *Job, v string) error { j.ReplayRedirect = v; return nil }, get: func(j *Job) string { return j.ReplayRedirect }},
@@ -848,7 +849,6 @@ var refusedOptions = map[string]string{
 	"merge_blktrace_file":    "not implemented: merging blktrace traces (read_iolog replays fio's text iologs)",
 	"merge_blktrace_iters":   "not implemented: merging blktrace traces (read_iolog replays fio's text iologs)",
 	"merge_blktrace_scalars": "not implemented: merging blktrace traces (read_iolog replays fio's text iologs)",
-	"read_iolog_chunked":     "not implemented: read_iolog reads the whole log before the job starts",
 	"profile":                "not implemented: fio's built-in profiles",
 	"rwmixcycle":             "deprecated in fio, which refuses it too: it no longer has an effect; remove the line",
 	"verify_state_load":      "not implemented: saving and loading verify state",
@@ -942,8 +942,7 @@ var noEffectValues = map[string][]string{
 	"atomic": {"0"}, "cgroup_nodelete": {"0"},
 	"ignore_zone_limits": {"0"}, "job_max_open_zones": {"0"},
 	"latency_run": {"0"}, "lockfile": {"none"}, "max_open_zones": {"0"},
-	"read_beyond_wp":     {"0"},
-	"read_iolog_chunked": {"0"},
+	"read_beyond_wp": {"0"},
 
 	// 1 is fio's default: it saves the verify state only when a verify
 	// fails, as a file for a later run; iobench names the bad block.

@@ -216,6 +216,9 @@ func (rc runCtx) stopped() bool {
 // set, stops the job early (exitall).
 func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult {
 	fail := func(err error) []JobResult { return []JobResult{failedResult(j, groupID, err)} }
+	if tgt.replay != nil && tgt.replay.chunked != nil {
+		defer tgt.replay.chunked.close()
+	}
 	s, err := openJob(&j, tgt)
 	if errors.Is(err, errInterrupted) { // a signal during pre_read
 		r := failedResult(j, groupID, nil)
@@ -2030,11 +2033,29 @@ func (w *worker) pickPrio(io workloads.IO) uint16 {
 // nextReplay fills r with the log's next I/O (read_iolog) and reports
 // whether there is one; w.replayDue is when it is due (zero: at once).
 func (w *worker) nextReplay(r *engine.Request, l *replayLog) bool {
-	if w.replayPos == len(l.entries) {
+	var e replayEntry
+	switch {
+	case w.replayPos < len(l.entries):
+		e = l.entries[w.replayPos]
+		w.replayPos++
+	case l.chunked == nil:
 		return false
+	default:
+		var ok bool
+		var err error
+		e, ok, err = l.chunked.take(func() bool {
+			return w.stopping || interrupted.Load() || w.stopped() || !w.deadline.IsZero() && !time.Now().Before(w.deadline)
+		})
+		if err != nil {
+			if w.err == nil {
+				w.err = fmt.Errorf("job %q: %w", w.job.Name, err)
+			}
+			w.stopping = true
+		}
+		if !ok {
+			return false
+		}
 	}
-	e := l.entries[w.replayPos]
-	w.replayPos++
 	fi := e.file
 	if w.job.ReplayRedirect != "" {
 		fi = 0

@@ -239,6 +239,9 @@ type Job struct {
 	// block (verify_offset).
 	VerifyOffset  uint64
 	VerifyBacklog int
+	// VerifyBacklogBatch is how many of the backlog each check reads
+	// back (verify_backlog_batch; 0: VerifyBacklog).
+	VerifyBacklogBatch int
 	// VerifyAsync checks the verify pass's reads in that many goroutines
 	// (verify_async; 0: in the job's thread).
 	VerifyAsync int
@@ -402,6 +405,9 @@ type Job struct {
 	// ReplayNoStall, as fast as the depth allows rather than on time.
 	ReadIOLog, ReplayRedirect string
 	ReplayNoStall             bool
+	// ReadIOLogChunked reads the log as the replay goes rather than
+	// whole before the job (read_iolog_chunked).
+	ReadIOLogChunked bool
 	// ReplaySkip is the set of a replayed log's actions left out
 	// (replay_skip: ReplaySkipRead and the others). ReplayScale divides
 	// each logged offset (replay_scale; 0 and 1: none) and ReplayAlign
@@ -872,6 +878,8 @@ func (j *Job) Validate() error {
 		case j.IOEngine == "null":
 			bad("read_iolog with ioengine=null: a replay needs the log's files")
 		}
+	} else if j.ReadIOLogChunked {
+		bad("read_iolog_chunked needs read_iolog")
 	} else if j.ReplayRedirect != "" || j.ReplayNoStall || j.ReplaySkip != 0 || j.ReplayScale > 1 || j.ReplayAlign != 0 || j.ReplayTimeScale != 100 {
 		bad("replay_redirect, replay_no_stall, replay_skip, replay_scale, replay_align and replay_time_scale need read_iolog")
 	}

@@ -262,6 +262,7 @@ var options = []Option{
 		get: func(j *Job) string { return sizeString(j.VerifyInterval) }},
 	intOption("verify_async", "n", "0", "check the verify pass's reads in n goroutines of their own rather than in the job's thread (a read job's own verify reads and verify_backlog's are still checked in the job's thread)", 0, 64, func(j *Job) *int { return &j.VerifyAsync }),
 	countOption("verify_backlog", "n", "", "after every n writes, let in-flight I/O finish and read those n back to check them", 0, math.MaxInt32, func(j *Job) *int { return &j.VerifyBacklog }),
+	countOption("verify_backlog_batch", "n", "", "verify_backlog: how many of the backlogged writes each check reads back, oldest first (default: verify_backlog's n); those left wait for the next check, and a batch larger than the backlog reads back the writes that follow, each as it completes", 0, math.MaxInt32, func(j *Job) *int { return &j.VerifyBacklogBatch }),
 	boolOption("do_verify", "bool", "1", "read the region back and check it after a writing job (0: only verify_backlog and reads check)", kindBool, func(j *Job) *bool { return &j.DoVerify }),
 	boolOption("verify_only", "bool", "", "only read back and check data an earlier run wrote", kindBool, func(j *Job) *bool { return &j.VerifyOnly }),
 	trimVerifyOption("trim_percentage", "percent of verify blocks trimmed before they are checked"),
@@ -671,6 +672,7 @@ var options = []Option{
 		set: func(j *Job, v string) error { j.ExecPostrun = v; return nil }, get: func(j *Job) string { return j.ExecPostrun }},
 	{Name: "read_iolog", Arg: "file", Help: "replay the reads, writes and flushes of an iolog of fio's (version 2 or 3, as write_iolog writes them; sync_file_range lines left out, as fio 3.33 does) on the files it names, each when its time comes (replay_no_stall: at once); the job's rw, bs, size and offsets give way to the log's", kind: kindString,
 		set: func(j *Job, v string) error { j.ReadIOLog = v; return nil }, get: func(j *Job) string { return j.ReadIOLog }},
+	boolOption("read_iolog_chunked", "bool", "0", "read_iolog: read the log as the replay goes, a little ahead of it, rather than whole before the job starts (a log too large for memory, or a FIFO still being written); the files are those the log adds before its first I/O (or replay_redirect), the job may write, and its buffers hold the largest of bs and the log's first I/O", kindBool, func(j *Job) *bool { return &j.ReadIOLogChunked }),
 	boolOption("replay_no_stall", "bool", "", "read_iolog: replay each I/O as soon as the depth allows, not at its time in the log", kindBool, func(j *Job) *bool { return &j.ReplayNoStall }),
 	{Name: "replay_redirect", Arg: "file", Help: "read_iolog: send the I/O of every file the log names to this one instead", kind: kindString,
 		set: func(j *Job, v string) error { j.ReplayRedirect = v; return nil }, get: func(j *Job) string { return j.ReplayRedirect }},
@@ -847,10 +849,8 @@ var refusedOptions = map[string]string{
 	"merge_blktrace_file":    "not implemented: merging blktrace traces (read_iolog replays fio's text iologs)",
 	"merge_blktrace_iters":   "not implemented: merging blktrace traces (read_iolog replays fio's text iologs)",
 	"merge_blktrace_scalars": "not implemented: merging blktrace traces (read_iolog replays fio's text iologs)",
-	"read_iolog_chunked":     "not implemented: read_iolog reads the whole log before the job starts",
 	"profile":                "not implemented: fio's built-in profiles",
 	"rwmixcycle":             "deprecated in fio, which refuses it too: it no longer has an effect; remove the line",
-	"verify_backlog_batch":   "not implemented: verify_backlog reads back every write it counts",
 	"verify_state_load":      "not implemented: saving and loading verify state",
 	"verify_state_save":      "not implemented: saving and loading verify state",
 	// Options of fio versions other than 3.33 (README: which versions).
@@ -942,8 +942,7 @@ var noEffectValues = map[string][]string{
 	"atomic": {"0"}, "cgroup_nodelete": {"0"},
 	"ignore_zone_limits": {"0"}, "job_max_open_zones": {"0"},
 	"latency_run": {"0"}, "lockfile": {"none"}, "max_open_zones": {"0"},
-	"read_beyond_wp":     {"0"},
-	"read_iolog_chunked": {"0"},
+	"read_beyond_wp": {"0"},
 
 	// 1 is fio's default: it saves the verify state only when a verify
 	// fails, as a file for a later run; iobench names the bad block.

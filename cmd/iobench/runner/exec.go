@@ -216,6 +216,9 @@ func (rc runCtx) stopped() bool {
 // set, stops the job early (exitall).
 func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult {
 	fail := func(err error) []JobResult { return []JobResult{failedResult(j, groupID, err)} }
+	if tgt.replay != nil && tgt.replay.chunked != nil {
+		defer tgt.replay.chunked.close()
+	}
 	s, err := openJob(&j, tgt)
 	if errors.Is(err, errInterrupted) { // a signal during pre_read
 		r := failedResult(j, groupID, nil)
@@ -1068,7 +1071,11 @@ type worker struct {
 	backlog     []fileIO
 	backlogDue  bool
 	backlogReqs []*engine.Request // the requests it reads with (backlogPool)
-	fill        *bufferFiller     // write buffer contents; nil when verifying
+	// backlogCredit: what is left of the last check's batch
+	// (verify_backlog_batch larger than the backlog), read back from
+	// the writes that follow, each as it completes.
+	backlogCredit int
+	fill          *bufferFiller // write buffer contents; nil when verifying
 	// latency_target: the depth search, and the requests held back
 	// while the queue is at the depth it allows.
 	lat  *latTarget
@@ -1164,6 +1171,7 @@ func (w *worker) run() {
 		}
 	}
 	if len(w.backlog) > 0 && w.err == nil {
+		w.backlogCredit = len(w.backlog) // the rest, whatever the batch
 		if err := w.checkBacklog(); err != nil {
 			w.err = err
 			return
@@ -2031,11 +2039,29 @@ func (w *worker) pickPrio(io workloads.IO) uint16 {
 // nextReplay fills r with the log's next I/O (read_iolog) and reports
 // whether there is one; w.replayDue is when it is due (zero: at once).
 func (w *worker) nextReplay(r *engine.Request, l *replayLog) bool {
-	if w.replayPos == len(l.entries) {
+	var e replayEntry
+	switch {
+	case w.replayPos < len(l.entries):
+		e = l.entries[w.replayPos]
+		w.replayPos++
+	case l.chunked == nil:
 		return false
+	default:
+		var ok bool
+		var err error
+		e, ok, err = l.chunked.take(func() bool {
+			return w.stopping || interrupted.Load() || w.stopped() || !w.deadline.IsZero() && !time.Now().Before(w.deadline)
+		})
+		if err != nil {
+			if w.err == nil {
+				w.err = fmt.Errorf("job %q: %w", w.job.Name, err)
+			}
+			w.stopping = true
+		}
+		if !ok {
+			return false
+		}
 	}
-	e := l.entries[w.replayPos]
-	w.replayPos++
 	fi := e.file
 	if w.job.ReplayRedirect != "" {
 		fi = 0
@@ -2281,7 +2307,7 @@ func (w *worker) complete(r *engine.Request) {
 	}
 	if w.ver != nil && r.Write && w.job.VerifyBacklog > 0 {
 		w.backlog = append(w.backlog, fileIO{r.File, workloads.IO{Offset: r.Offset, Length: uint64(r.N), Write: true}})
-		w.backlogDue = len(w.backlog) >= w.job.VerifyBacklog
+		w.backlogDue = len(w.backlog) >= w.job.VerifyBacklog || w.backlogCredit > 0
 	}
 	if w.ver != nil && !r.Write {
 		if _, err := w.ver.Check(r.Buf[:r.N], r.Offset); err != nil {

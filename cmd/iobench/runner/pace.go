@@ -426,10 +426,25 @@ func (w *worker) checkRateMin(now time.Time) {
 // the job (counted, timed and logged as its other reads are). A block read
 // back here is not read again by the verify pass at the end unless it is
 // written again, so each write is checked once, as fio checks it.
+//
+// Each check reads back verify_backlog_batch writes (default
+// verify_backlog's n), oldest first, as fio 3.33 does: those left wait
+// for the next check, due when the backlog is n long again; what a batch
+// larger than the backlog has left (backlogCredit) reads back the writes
+// that follow, each as it completes, before the count starts again.
 func (w *worker) checkBacklog() error {
 	w.backlogDue = false
-	todo := slices.Clone(w.backlog)
-	w.backlog = w.backlog[:0]
+	budget := w.backlogCredit
+	if budget == 0 {
+		budget = w.job.VerifyBacklogBatch
+		if budget == 0 {
+			budget = w.job.VerifyBacklog
+		}
+	}
+	n := min(budget, len(w.backlog))
+	w.backlogCredit = budget - n
+	todo := slices.Clone(w.backlog[:n])
+	w.backlog = append(w.backlog[:0], w.backlog[n:]...)
 	pool := w.backlogPool()
 	if len(pool) == 0 {
 		return fmt.Errorf("verify_backlog: buffer arena exhausted")
@@ -446,6 +461,7 @@ func (w *worker) checkBacklog() error {
 			r.File, r.Offset, r.Length = e.f, e.io.Offset, int(e.io.Length)
 			r.Write, r.Trim, r.Sync, r.Tag = false, false, engine.NoSync, 0
 			r.Buf = r.Buf[:e.io.Length]
+			w.logIssued(r)
 			if err := w.q.Submit(r); err != nil {
 				return err
 			}
@@ -475,7 +491,7 @@ func (w *worker) checkBacklog() error {
 // the first time and kept (as many as the buffer arena holds).
 func (w *worker) backlogPool() []*engine.Request {
 	if w.backlogReqs == nil {
-		n := min(w.job.IODepth, max(w.job.VerifyBacklog, 1))
+		n := min(w.job.IODepth, max(w.job.VerifyBacklog, w.job.VerifyBacklogBatch, 1))
 		for range n {
 			b := w.eng.Buffer(int(w.job.MaxBS()))
 			if b == nil {

@@ -701,7 +701,24 @@ func (c *Cache) Extent(f Fork, off uint64) (Mapping, uint64, Result) {
 	cookie := c.seq.Load()
 	t := &c.forks[f&1]
 	var m Mapping
-	l, i, found := t.floor(off)
+	// The leaf as Lookup finds it: through the leaf index where there is
+	// one (a large cache), whose slots a Prefetcher loads ahead.
+	l := t.indexed(off)
+	if l == nil {
+		if l = t.find(off); l != nil && l.n > 0 && l.recs[0].off <= off {
+			t.remember(off, l)
+		}
+	}
+	i, found := -1, false
+	if l != nil {
+		if i = l.search(off); i >= 0 {
+			found = true
+		} else {
+			// Every record of the leaf is after off: the floor, if any,
+			// is in an earlier leaf.
+			l, i, found = t.floor(off)
+		}
+	}
 	if found {
 		var cont bool
 		m, cont = t.chunk(l, i)

@@ -71,7 +71,7 @@ type Ring struct {
 	enters     uint64 // io_uring_enter calls made
 	slowWaits  uint64 // waits that went on through the runtime (see submit)
 	rawSlot    bool   // the ring holds one of rawSlots
-	rawWaits   bool   // waits start as raw calls (it holds a raw slot)
+	rawWaits   bool   // waits start as raw calls (it holds a raw slot, or is Unslotted)
 
 	sqMem, cqMem, sqeMem []byte
 	argMem               []byte // getevents arg + timespec, outside the Go heap

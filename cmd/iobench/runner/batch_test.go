@@ -114,7 +114,9 @@ func TestFollowOption(t *testing.T) {
 // naming the option.
 func TestSpinWaitOption(t *testing.T) {
 	l := looptest.New(t, 32<<20, looptest.Options{})
-	base := []string{"--filename=" + l.Path, "--iodepth=8", "--size=16m", "--number_ios=3000", "--force"}
+	// 64 KiB reads: long enough that waits sleep, where polls happen (with
+	// 4 KiB ones, five runs once found every completion ready).
+	base := []string{"--filename=" + l.Path, "--iodepth=8", "--size=16m", "--number_ios=3000", "--bs=64k", "--force"}
 	off := batchRun(t, append(base, "--spin_wait=0")...)
 	if v, ok := off["iobench"].(map[string]any)["spins"]; ok {
 		t.Errorf("spin_wait=0: spins %v in the JSON, want none", v)

@@ -59,25 +59,10 @@ func syncFileRangeRun(t *testing.T, mapper string) bool {
 	if code != 0 {
 		t.Fatalf("mapper=%s: exit %d: %s", mapper, code, errs)
 	}
-	var doc struct {
-		Jobs []struct {
-			Write struct {
-				TotalIOs uint64 `json:"total_ios"`
-			} `json:"write"`
-			Sync struct {
-				TotalIOs uint64 `json:"total_ios"`
-				Lat      struct {
-					N uint64 `json:"N"`
-				} `json:"lat_ns"`
-			} `json:"sync"`
-		} `json:"jobs"`
-	}
-	if err := json.Unmarshal([]byte(out), &doc); err != nil {
-		t.Fatal(err)
-	}
-	if j := doc.Jobs[0]; j.Write.TotalIOs != 32 || j.Sync.Lat.N != 6 || j.Sync.TotalIOs != 0 {
+	c := syncCounts(t, []byte(out))
+	if c != [3]uint64{32, 6, 0} {
 		t.Fatalf("mapper=%s: %d writes, %d sync_file_range calls timed, total_ios %d; want 32, 6 (after writes 5, 10, ... 30) and 0, as fio counts them",
-			mapper, j.Write.TotalIOs, j.Sync.Lat.N, j.Sync.TotalIOs)
+			mapper, c[0], c[1], c[2])
 	}
 	cached := make([]byte, devSize) // through the device's page cache: what the job wrote
 	if _, err := hold.ReadAt(cached, 0); err != nil {
@@ -224,26 +209,6 @@ func TestSyncFileRangeCountsLikeFio(t *testing.T) {
 	}
 	dir := t.TempDir()
 	target := filepath.Join(dir, "t.img")
-	counts := func(out []byte) [3]uint64 {
-		var doc struct {
-			Jobs []struct {
-				Write struct {
-					TotalIOs uint64 `json:"total_ios"`
-				} `json:"write"`
-				Sync struct {
-					TotalIOs uint64 `json:"total_ios"`
-					Lat      struct {
-						N uint64 `json:"N"`
-					} `json:"lat_ns"`
-				} `json:"sync"`
-			} `json:"jobs"`
-		}
-		if err := json.Unmarshal(out[bytes.IndexByte(out, '{'):], &doc); err != nil {
-			t.Fatalf("%v\n%s", err, out)
-		}
-		j := doc.Jobs[0]
-		return [3]uint64{j.Write.TotalIOs, j.Sync.Lat.N, j.Sync.TotalIOs}
-	}
 	for _, opts := range []string{
 		"--rw=write --sync_file_range=wait_before,write:3",
 		"--rw=randwrite --sync_file_range=write,wait_after:4",
@@ -262,7 +227,7 @@ func TestSyncFileRangeCountsLikeFio(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("iobench %s: exit %d: %s", opts, code, errs)
 		}
-		if f, i := counts(fout), counts([]byte(out)); f != i {
+		if f, i := syncCounts(t, fout), syncCounts(t, []byte(out)); f != i {
 			t.Errorf("%s: fio %d writes, %d syncs timed, total_ios %d; iobench %d, %d, %d", opts, f[0], f[1], f[2], i[0], i[1], i[2])
 		}
 	}
@@ -304,4 +269,29 @@ func TestReadIOLogSkipsSyncFileRange(t *testing.T) {
 	if want := actions(orig, true); strings.Join(rep, "\n") != strings.Join(want, "\n") {
 		t.Errorf("the replay issued %v, want the log's writes and flushes %v", rep, want)
 	}
+}
+
+// syncCounts reads the first job of a JSON report (fio's or iobench's,
+// after any text before it): its writes, the syncs timed and the sync
+// total_ios.
+func syncCounts(t *testing.T, out []byte) [3]uint64 {
+	t.Helper()
+	var doc struct {
+		Jobs []struct {
+			Write struct {
+				TotalIOs uint64 `json:"total_ios"`
+			} `json:"write"`
+			Sync struct {
+				TotalIOs uint64 `json:"total_ios"`
+				Lat      struct {
+					N uint64 `json:"N"`
+				} `json:"lat_ns"`
+			} `json:"sync"`
+		} `json:"jobs"`
+	}
+	if i := bytes.IndexByte(out, '{'); i < 0 || json.Unmarshal(out[i:], &doc) != nil || len(doc.Jobs) == 0 {
+		t.Fatalf("no JSON report in:\n%s", out)
+	}
+	j := doc.Jobs[0]
+	return [3]uint64{j.Write.TotalIOs, j.Sync.Lat.N, j.Sync.TotalIOs}
 }

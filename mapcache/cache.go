@@ -613,14 +613,8 @@ func (c *Cache) Lookup(f Fork, off, length uint64) (Mapping, uint64, Result) {
 	} else if aend = (aend + c.bs - 1) &^ (c.bs - 1); aend == 0 {
 		aend = ToEOF
 	}
-	if f == WriteFork {
-		// Without a write fork the answer needs no lock: the cookie is
-		// read first, and creating the fork changes it.
-		cookie := c.seq.Load()
-		if !c.hasWrite.Load() {
-			c.noForks.Add(1)
-			return Mapping{}, cookie, NoFork
-		}
+	if cookie, none := c.noWriteFork(f); none {
+		return Mapping{}, cookie, NoFork
 	}
 	c.mu.RLock()
 	cookie := c.seq.Load()
@@ -677,6 +671,22 @@ func (c *Cache) Lookup(f Fork, off, length uint64) (Mapping, uint64, Result) {
 		Type: md.typ, Flags: md.flags, Dev: md.dev}, cookie, Hit
 }
 
+// noWriteFork reports, for a lookup in fork f, that f is the write fork
+// and it does not exist (counted), with the cookie that answer holds for.
+// Without a write fork the answer needs no lock: the cookie is read
+// first, and creating the fork changes it.
+func (c *Cache) noWriteFork(f Fork) (uint64, bool) {
+	if f != WriteFork {
+		return 0, false
+	}
+	cookie := c.seq.Load()
+	if c.hasWrite.Load() {
+		return 0, false
+	}
+	c.noForks.Add(1)
+	return cookie, true
+}
+
 // Extent returns the mapping of fork f that holds off, whole: from the
 // head of the chain of records it is kept in (a mapping longer than a
 // record holds is kept as a chain) to the chain's end, not trimmed to a
@@ -690,12 +700,8 @@ func (c *Cache) Extent(f Fork, off uint64) (Mapping, uint64, Result) {
 	if off == noKey {
 		return c.lookupLastByte(f)
 	}
-	if f == WriteFork {
-		cookie := c.seq.Load()
-		if !c.hasWrite.Load() {
-			c.noForks.Add(1)
-			return Mapping{}, cookie, NoFork
-		}
+	if cookie, none := c.noWriteFork(f); none {
+		return Mapping{}, cookie, NoFork
 	}
 	c.mu.RLock()
 	cookie := c.seq.Load()

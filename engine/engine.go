@@ -113,8 +113,9 @@ type Config struct {
 	NoYield bool
 	// NoFollow keeps a queue's thread where the scheduler puts it; by
 	// default a queue with few I/Os in flight moves its thread to the CPU
-	// where its completions ran when its waits show they ran elsewhere
-	// (see follow.go).
+	// where its completions ran when its waits show they ran elsewhere,
+	// while at most four such queues are open in the process (see
+	// follow.go).
 	NoFollow bool
 	// SpinWait: before a queue with 2 or more I/Os in flight sleeps for a
 	// completion, it may poll the ring (memory reads, no system call) and
@@ -399,6 +400,9 @@ func (e *Engine) registerWith(ring Ring) error {
 }
 
 func (e *Engine) register(q *Queue) {
+	if q.follow != nil {
+		followers.Add(1)
+	}
 	e.queuesMu.Lock()
 	e.queues = append(e.queues, q)
 	e.queuesMu.Unlock()
@@ -413,5 +417,8 @@ func (e *Engine) unregister(q *Queue) {
 		}
 	}
 	e.queuesMu.Unlock()
+	if q.follow != nil {
+		followers.Add(-1)
+	}
 	e.reclaim(false)
 }

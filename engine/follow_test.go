@@ -297,6 +297,68 @@ func TestNoFollowConfig(t *testing.T) {
 	}
 }
 
+// TestFollowersCrowded: queues that follow are counted while open, and
+// with more than followQueues of them none follows.
+func TestFollowersCrowded(t *testing.T) {
+	ring, err := NewIOURing(RingOptions{Entries: 8})
+	if err != nil {
+		t.Skipf("io_uring: %v", err)
+	}
+	_ = ring.Close()
+	path := t.TempDir() + "/dev"
+	if err := os.WriteFile(path, make([]byte, 1<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dev, err := device.Open(path, device.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	e, err := New(Config{Devices: []*device.Device{dev}, Mapper: identity{}, QueueDepth: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	base := followers.Load()
+	var qs []*Queue
+	defer func() {
+		for _, q := range qs {
+			q.Close()
+		}
+	}()
+	for i := range followQueues + 1 {
+		q, err := e.NewQueue()
+		if err != nil {
+			t.Fatal(err)
+		}
+		qs = append(qs, q)
+		if got := followers.Load() - base; got != int32(i+1) {
+			t.Fatalf("%d queues open, %d counted", i+1, got)
+		}
+		if want := int(base)+i+1 <= followQueues; qs[0].following(1) != want {
+			t.Fatalf("%d queues that follow open: following %v, want %v", int(base)+i+1, !want, want)
+		}
+	}
+	if qs[0].following(0) {
+		t.Error("a call that waits for nothing is a wait the follower is told of")
+	}
+	for i, q := range qs {
+		q.Close()
+		if got := followers.Load() - base; got != int32(len(qs)-i-1) {
+			t.Fatalf("%d of %d queues closed, %d still counted", i+1, len(qs), got)
+		}
+	}
+	qs = nil
+	q, err := e.NewQueue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs = append(qs, q)
+	if base == 0 && !q.following(1) {
+		t.Error("one queue open: it does not follow")
+	}
+}
+
 // identity maps a file's offsets to the same device addresses.
 type identity struct{}
 

@@ -227,7 +227,7 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 		q.inflightIOs() > spinAbove && q.spin() {
 		got += q.reapAll()
 	}
-	following := q.follow != nil && waitNr > 0 && q.inflightIOs() <= followDepth
+	following := q.following(waitNr)
 	timing := following && q.follow.timing()
 	long := false
 	var waitedNs int64
@@ -262,6 +262,12 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 		return fmt.Errorf("engine: io_uring submit: %w", err)
 	}
 	return nil
+}
+
+// following reports whether a wait for waitNr completions is one the
+// queue's follower is told of (follow.go).
+func (q *Queue) following(waitNr int) bool {
+	return q.follow != nil && waitNr > 0 && q.inflightIOs() <= followDepth && !crowded()
 }
 
 // spinAbove: a queue spins (Config.SpinWait) only with more I/Os than this

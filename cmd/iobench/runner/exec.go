@@ -750,9 +750,9 @@ func collect(workers []*measure, clone int) JobResult {
 			r.IOs += w.ios[d]
 			r.Bytes += w.bytes[d]
 			r.Errors += w.errs[d]
-			r.Slat.Merge(w.slat[d])
-			r.Clat.Merge(w.clat[d])
-			r.Lat.Merge(w.lat[d])
+			r.Slat.Merge(w.slat[d].hdr())
+			r.Clat.Merge(w.clat[d].hdr())
+			r.Lat.Merge(w.lat[d].hdr())
 			r.Prios = mergePrios(r.Prios, w.prios[d])
 			run := w.measured
 			if w.ios[d] == 0 {
@@ -871,7 +871,7 @@ func pow2(n int) int {
 // interval.
 type measure struct {
 	ios, bytes, errs       [workloads.NumDirs]uint64 // read, write, trim
-	slat, clat, lat        [workloads.NumDirs]*hdrhistogram.Histogram
+	slat, clat, lat        [workloads.NumDirs]*latHist
 	prios                  [workloads.NumDirs][]PrioLat // DirResult.Prios
 	bwSamples, iopsSamples [workloads.NumDirs][]float64
 	usage                  threadUsage
@@ -907,7 +907,7 @@ type measure struct {
 func newMeasure() *measure {
 	m := &measure{syncLat: newHist()}
 	for d := range workloads.NumDirs {
-		m.slat[d], m.clat[d], m.lat[d] = newHist(), newHist(), newHist()
+		m.slat[d], m.clat[d], m.lat[d] = newLatHist(), newLatHist(), newLatHist()
 	}
 	return m
 }
@@ -917,13 +917,13 @@ func (m *measure) record(j *workloads.Job, r *engine.Request, d int) {
 	m.ios[d]++
 	m.bytes[d] += uint64(r.N)
 	if !j.DisableSlat && r.SubmitLatency > 0 {
-		_ = m.slat[d].RecordValue(max(int64(r.SubmitLatency), 1))
+		m.slat[d].record(max(int64(r.SubmitLatency), 1))
 	}
 	if !j.DisableClat {
-		_ = m.clat[d].RecordValue(max(int64(r.Latency-r.SubmitLatency), 1))
+		m.clat[d].record(max(int64(r.Latency-r.SubmitLatency), 1))
 	}
 	if !j.DisableLat {
-		_ = m.lat[d].RecordValue(max(int64(r.Latency), 1))
+		m.lat[d].record(max(int64(r.Latency), 1))
 	}
 	if j.Prio.Drawn(d) {
 		m.recordPrio(j, r, d)

@@ -41,8 +41,8 @@ func clonesMeasured(n int, wall, usr, runtime time.Duration) []*measure {
 		m.clone = i
 		m.ios[0], m.bytes[0], m.measured = 1000, 1000*4096, runtime
 		for k := range 1000 {
-			_ = m.clat[0].RecordValue(int64(10000 + k))
-			_ = m.lat[0].RecordValue(int64(12000 + k))
+			m.clat[0].record(int64(10000 + k))
+			m.lat[0].record(int64(12000 + k))
 		}
 		m.usage.wall, m.usage.usr = wall, usr
 		ms = append(ms, m)

@@ -1,0 +1,48 @@
+package runner
+
+import (
+	"math/bits"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// latHist records latencies in the I/O loop, bucketed exactly as newHist's
+// HdrHistogram buckets them, and becomes one (hdr) when results are made.
+// HdrHistogram's RecordValue took about 60 instructions per value, three
+// values per I/O (slat, clat, lat): 4% of the I/O loop's instructions at
+// depth 1 under callgrind; record takes a third of that.
+type latHist struct {
+	counts []int64
+}
+
+// The bucket layout of newHist (1 ns to 100 s at 3 significant digits):
+// 3 digits need 2000 distinct values at unit resolution, so sub-buckets
+// count 2^11; a value v with bits.Len64(v|histSubMask) = 11+b falls in
+// bucket b, at index (b+1)<<10 + v>>b - 1<<10. TestLatHistMatchesHdr
+// checks the layout against HdrHistogram's own RecordValue.
+const (
+	histSubBits = 11
+	histHalfMag = histSubBits - 1
+	histSubMask = 1<<histSubBits - 1
+)
+
+// histLen is the number of counts of newHist.
+var histLen = len(newHist().Export().Counts)
+
+func newLatHist() *latHist { return &latHist{counts: make([]int64, histLen)} }
+
+// record counts v (ns, at least 1); values beyond newHist's range are
+// dropped, as HdrHistogram's RecordValue drops them.
+func (h *latHist) record(v int64) {
+	b := bits.Len64(uint64(v)|histSubMask) - histSubBits
+	if i := (b+1)<<histHalfMag + int(v>>uint(b)) - 1<<histHalfMag; uint(i) < uint(len(h.counts)) {
+		h.counts[i]++
+	}
+}
+
+// hdr returns the values recorded as newHist's HdrHistogram.
+func (h *latHist) hdr() *hdrhistogram.Histogram {
+	s := newHist().Export()
+	s.Counts = h.counts
+	return hdrhistogram.Import(s)
+}

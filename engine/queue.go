@@ -76,7 +76,8 @@ type Queue struct {
 	slots    []piece
 	freeSlot []uint32
 	// backlog[bhead:] are pieces resolved but not yet given a slot, in
-	// submission order (continuations of short transfers go first).
+	// submission order (continuations of short transfers go first); the
+	// request being resolved appends its pieces (start).
 	backlog []piece
 	bhead   int
 	// unsubmitted counts operations queued on the ring since the last
@@ -94,10 +95,8 @@ type Queue struct {
 	mappedNs int64
 
 	// Scratch space reused by every request, so that the I/O path does
-	// not allocate: pieces of the request being resolved, completions,
-	// mapper replies, freed space, the mapper's request and ioend, the
-	// ring operation being built.
-	scratch []piece
+	// not allocate: completions, mapper replies, freed space, the
+	// mapper's request and ioend, the ring operation being built.
 	cqes    []Completion
 	replies []mapcache.Mapping
 	frees   []mapcache.Mapping
@@ -442,6 +441,7 @@ func (q *Queue) start(r *Request, now int64) {
 	r.epoch = e.epoch.Load()
 	q.epochs.enter(r.epoch)
 
+	base := len(q.backlog) // r's pieces are appended after it
 	if err := q.resolve(r); err != nil {
 		r.fail(err)
 	}
@@ -453,20 +453,18 @@ func (q *Queue) start(r *Request, now int64) {
 		r.pinned = true
 	}
 	if r.Err != nil {
-		q.scratch = q.scratch[:0]
+		clear(q.backlog[base:])
+		q.backlog = q.backlog[:base]
 		q.pieceDone(r)
 		return
 	}
-	if n := len(q.scratch); n > 1 {
-		q.count(r.File, cSplits, 1)
-	}
-	if len(q.scratch) > 0 {
-		r.pending += len(q.scratch)
+	if n := len(q.backlog) - base; n > 0 {
+		if n > 1 {
+			q.count(r.File, cSplits, 1)
+		}
+		r.pending += n
 		q.single--
 	}
-	q.backlog = append(q.backlog, q.scratch...)
-	clear(q.scratch)
-	q.scratch = q.scratch[:0]
 	q.pieceDone(r)
 }
 

@@ -8,7 +8,8 @@ import (
 	"github.com/iobench/iobench/mapcache"
 )
 
-// Resolution: a request's file range becomes device pieces in q.scratch.
+// Resolution: a request's file range becomes device pieces, appended to
+// q.backlog.
 // Mapped ranges become device I/Os; holes, unwritten and delalloc ranges
 // of a read are zero-filled and inline ranges copied right here. Nothing is
 // issued: a bad mapping anywhere fails the whole request before any byte is
@@ -21,7 +22,7 @@ var ioEOF = io.EOF
 // request.
 const maxResolve = 64
 
-// resolve turns r into pieces in q.scratch.
+// resolve turns r into pieces appended to q.backlog.
 func (q *Queue) resolve(r *Request) error {
 	if r.raw != rawNone {
 		return q.resolveRaw(r)
@@ -128,7 +129,7 @@ func (q *Queue) addPieces(r *Request, off, end uint64, m mapcache.Mapping, oop, 
 	}
 	for off < end {
 		n := min(end-off, maxPiece)
-		q.scratch = append(q.scratch, piece{
+		q.backlog = append(q.backlog, piece{
 			req: r, fileOff: off, bufOff: int(off - r.Offset), length: int(n),
 			dev: m.Dev, addr: addr, oop: oop, unwrit: unw, m: m,
 		})

@@ -142,8 +142,8 @@ func (q *Queue) resolveSyncRange(r *Request) error {
 func (q *Queue) addSyncRangePieces(r *Request, off, end uint64, m mapcache.Mapping) {
 	addr := m.Addr + (off - m.Offset)
 	n := end - off
-	if k := len(q.scratch); k > 0 {
-		if last := &q.scratch[k-1]; last.req == r && last.dev == m.Dev && last.addr+uint64(last.raw.n) == addr {
+	if k := len(q.backlog); k > q.bhead {
+		if last := &q.backlog[k-1]; last.req == r && last.dev == m.Dev && last.addr+uint64(last.raw.n) == addr {
 			add := min(n, maxPiece-uint64(last.raw.n))
 			last.raw.n += uint32(add)
 			off, addr, n = off+add, addr+add, n-add
@@ -151,7 +151,7 @@ func (q *Queue) addSyncRangePieces(r *Request, off, end uint64, m mapcache.Mappi
 	}
 	for n > 0 {
 		k := min(n, maxPiece)
-		q.scratch = append(q.scratch, piece{req: r, fileOff: off, dev: m.Dev, addr: addr, m: m,
+		q.backlog = append(q.backlog, piece{req: r, fileOff: off, dev: m.Dev, addr: addr, m: m,
 			raw: rawPiece{sync: SyncRange, flags: r.SyncFlags, n: uint32(k)}})
 		off, addr, n = off+k, addr+k, n-k
 	}
@@ -163,7 +163,7 @@ func (q *Queue) addSyncRangePieces(r *Request, off, end uint64, m mapcache.Mappi
 // back costs little.
 func (q *Queue) resolveSync(r *Request) {
 	for i := range q.eng.devs {
-		q.scratch = append(q.scratch, piece{req: r, dev: uint32(i), m: mapcache.Mapping{Addr: mapcache.NullAddr},
+		q.backlog = append(q.backlog, piece{req: r, dev: uint32(i), m: mapcache.Mapping{Addr: mapcache.NullAddr},
 			raw: rawPiece{sync: r.Sync}})
 	}
 }
@@ -379,7 +379,7 @@ func (q *Queue) resolveRaw(r *Request) error {
 		if length != 0 {
 			return fail(fmt.Errorf("flush with a %d-byte buffer", length))
 		}
-		q.scratch = append(q.scratch, piece{req: r, dev: r.rawDev, m: mapcache.Mapping{Addr: mapcache.NullAddr}, raw: rawPiece{sync: Fsync}})
+		q.backlog = append(q.backlog, piece{req: r, dev: r.rawDev, m: mapcache.Mapping{Addr: mapcache.NullAddr}, raw: rawPiece{sync: Fsync}})
 		return nil
 	}
 	if err := e.checkAligned(r); err != nil {
@@ -406,7 +406,7 @@ func (q *Queue) resolveRaw(r *Request) error {
 		first, last := flush, flush
 		first.raw = rawPiece{sync: Fsync, link: true, chain: 3}
 		last.raw = rawPiece{sync: Fsync}
-		q.scratch = append(q.scratch, first,
+		q.backlog = append(q.backlog, first,
 			piece{req: r, fileOff: r.Offset, length: int(length), dev: r.rawDev, addr: r.Offset,
 				m: mapcache.Mapping{Addr: mapcache.NullAddr}, raw: rawPiece{link: true}},
 			last)
@@ -414,7 +414,7 @@ func (q *Queue) resolveRaw(r *Request) error {
 	}
 	for off := uint64(0); off < length; off += maxPiece {
 		n := min(length-off, maxPiece)
-		q.scratch = append(q.scratch, piece{req: r, fileOff: r.Offset + off, bufOff: int(off), length: int(n),
+		q.backlog = append(q.backlog, piece{req: r, fileOff: r.Offset + off, bufOff: int(off), length: int(n),
 			dev: r.rawDev, addr: r.Offset + off, m: mapcache.Mapping{Addr: mapcache.NullAddr}})
 	}
 	return nil

@@ -194,7 +194,8 @@ func (q *Queue) checkRangeRequest(r *Request, what string) error {
 	return nil
 }
 
-// resolveTrim turns a trim request into discard pieces in q.scratch.
+// resolveTrim turns a trim request into discard pieces appended to
+// q.backlog.
 func (q *Queue) resolveTrim(r *Request) error {
 	e, f := q.eng, r.File
 	if err := q.checkRangeRequest(r, "trim"); err != nil {
@@ -257,7 +258,7 @@ func (q *Queue) addTrimPieces(r *Request, off, end uint64, m mapcache.Mapping) e
 	}
 	for off < end {
 		n := min(end-off, d.trimMax)
-		q.scratch = append(q.scratch, piece{req: r, fileOff: off, length: int(n), dev: m.Dev, addr: addr, m: m})
+		q.backlog = append(q.backlog, piece{req: r, fileOff: off, length: int(n), dev: m.Dev, addr: addr, m: m})
 		off += n
 		addr += n
 	}

@@ -348,10 +348,17 @@ func (q *Queue) reapBatch(dst []*Request, min, max int, timeout time.Duration) (
 	if max > 0 && n > max {
 		n = max
 	}
-	for _, r := range q.ready[:n] {
+	// One pass for the few requests of a reap: bulk copies and clears
+	// cost more per call than they save.
+	for i, r := range q.ready[:n] {
 		r.busy = false
+		dst = append(dst, r)
+		q.ready[i] = nil
 	}
-	dst = append(dst, q.ready[:n]...)
+	if n == len(q.ready) {
+		q.ready = q.ready[:0]
+		return dst, nil
+	}
 	rest := copy(q.ready, q.ready[n:])
 	clear(q.ready[rest:])
 	q.ready = q.ready[:rest]

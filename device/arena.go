@@ -36,7 +36,8 @@ type Arena struct {
 	free    [][]uintptr // per size class: free buffer addresses
 	bump    int         // bytes carved so far
 	regions [][]byte
-	regSize int
+	regSize int // a power of two: 1 << regLog
+	regLog  int
 	// out has a bit per align-sized unit, set at the first unit of every
 	// buffer handed out and not yet put back; nOut counts them.
 	out    []uint64
@@ -67,7 +68,7 @@ func NewArena(sizeBytes, align int) (*Arena, error) {
 		return nil, fmt.Errorf("device: arena of %d bytes: mmap: %w", n*regSize, err)
 	}
 	a := &Arena{mem: mem, base: uintptr(unsafe.Pointer(&mem[0])), align: align,
-		minLog: bits.TrailingZeros(uint(align)), regSize: regSize}
+		minLog: bits.TrailingZeros(uint(align)), regSize: regSize, regLog: bits.TrailingZeros(uint(regSize))}
 	for i := range n {
 		a.regions = append(a.regions, mem[i*regSize:(i+1)*regSize:(i+1)*regSize])
 	}
@@ -160,7 +161,7 @@ func (a *Arena) Index(b []byte) int {
 	if p < a.base || p >= a.base+uintptr(len(a.mem)) {
 		return -1
 	}
-	return int(p-a.base) / a.regSize
+	return int((p - a.base) >> a.regLog) // a shift: Index runs twice per I/O
 }
 
 // Contains reports whether b lies in the arena.

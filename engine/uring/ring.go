@@ -81,6 +81,10 @@ type Ring struct {
 	sqMask, sqEntries       uint32
 	sqes                    unsafe.Pointer
 	sqeTail                 uint32 // next SQE to hand out (local)
+	// sqPublished is the tail last stored to the shared ring (submit):
+	// a call that queued nothing since stores nothing, as the store is a
+	// full barrier (an XCHG) and a wait follows every submission at depth 1.
+	sqPublished uint32
 
 	cqHead, cqTail    *uint32
 	cqOverflow        *uint32
@@ -267,6 +271,7 @@ func (r *Ring) mmap(kp *params) error {
 	r.cqEntries = *(*uint32)(unsafe.Add(cq, kp.cqOff.ringEntries))
 	r.cqes = unsafe.Add(cq, kp.cqOff.cqes)
 	r.sqeTail = atomic.LoadUint32(r.sqTail)
+	r.sqPublished = r.sqeTail
 	return nil
 }
 
@@ -405,7 +410,10 @@ const rawWait = 10 * time.Millisecond
 // and rewait waits again.
 func (r *Ring) submit(waitNr uint32, timeout time.Duration) (int, error) {
 	// Publish the new tail: the store orders the SQE contents before it.
-	atomic.StoreUint32(r.sqTail, r.sqeTail)
+	if r.sqeTail != r.sqPublished {
+		atomic.StoreUint32(r.sqTail, r.sqeTail)
+		r.sqPublished = r.sqeTail
+	}
 	toSubmit := r.sqeTail - atomic.LoadUint32(r.sqHead)
 	flags := r.enterFlags
 	if waitNr > 0 || r.flags&SetupDeferTaskrun != 0 || r.cqNeedsFlush() {

@@ -1791,10 +1791,11 @@ func (w *worker) loop() error {
 }
 
 // liveEvery is how often the I/O loop publishes its counts to the live
-// counters: the progress line, SIGUSR1's status and steady-state
-// detection read them at most every 100 ms, and at depth 1 publishing
-// before every reap was two to four of the dozen atomic operations per
-// I/O.
+// counters. Their readers (the progress line, every 500 ms by default;
+// steady-state detection, every second; SIGUSR1's status) see the counts
+// a millisecond late at most, plus the wait under way; at depth 1
+// publishing before every reap was two to four of the dozen atomic
+// operations per I/O.
 const liveEvery = time.Millisecond
 
 // publishLive adds what complete counted to the live counters (the

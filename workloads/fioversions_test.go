@@ -62,6 +62,7 @@ var fioVersionOptions = []struct{ name, status, value string }{
 	{"verify_write_sequence", "notice", "0"},
 	{"verify_header_seed", "notice", "0"},
 	{"verify_pattern_interval", "refused", "512"},
+	{"iodepth_mode", "refused", "stepped:10-130/5,5/30"},
 	{"filetype", "notice", "block"},
 	{"comm", "notice", "bench-job"},
 	{"job_start_clock_id", "notice", "1"},

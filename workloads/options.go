@@ -869,6 +869,7 @@ var refusedOptions = map[string]string{
 	"priohint":                "not implemented: I/O priority hints (prio, prioclass and the cmdprio options are)",
 	"cmdprio_hint":            "not implemented: I/O priority hints (prio, prioclass and the cmdprio options are)",
 	"verify_pattern_interval": "not implemented: starting verify_pattern afresh every N bytes (it repeats over each verify block)",
+	"iodepth_mode":            "not implemented: stepping the queue depth through a range of iodepth during the job (iodepth_mode=stepped); each job keeps its iodepth",
 }
 
 var optionIndex = func() map[string]*Option {

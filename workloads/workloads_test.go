@@ -1354,13 +1354,19 @@ func TestBareLogOptions(t *testing.T) {
 
 // TestEngineOptionBeforeIOEngine: an I/O engine's own option before its
 // ioengine= line (fio's nfs.fio: nfs_url, then ioengine=nfs) is reported
-// after the engine iobench does not run; every bad option of a file is
-// reported, as fio lists them, unknown ones last, each with its line.
+// after the engine iobench does not run, refused with it rather than
+// called unknown; every bad option of a file is reported, as fio lists
+// them, unknown ones last, each with its line.
 func TestEngineOptionBeforeIOEngine(t *testing.T) {
 	_, err := Parse(strings.NewReader("[global]\nnfs_url=nfs://127.0.0.1/nfs\nioengine=nfs\n[j]\nrw=read\nsize=1m\n"), "nfs.fio")
 	var pe *ParseError
-	if !errors.As(err, &pe) || pe.Option != "ioengine" || pe.Line != 3 || !strings.HasSuffix(err.Error(), `nfs.fio:2: option "nfs_url": unknown option: "nfs_url"`) {
-		t.Errorf("nfs_url before ioengine=nfs: %v, want the ioengine refused at line 3, then nfs_url", err)
+	if !errors.As(err, &pe) || pe.Option != "ioengine" || pe.Line != 3 || errors.Is(err, ErrUnknownOption) ||
+		!strings.HasSuffix(err.Error(), `nfs.fio:2: option "nfs_url": not supported by iobench: neither fio's job option nor an io_uring one; taken for an option of ioengine=nfs, refused above`) {
+		t.Errorf("nfs_url before ioengine=nfs: %v, want the ioengine refused at line 3, then nfs_url refused with it", err)
+	}
+	_, err = Parse(strings.NewReader("[cpu]\nioengine=cpuio\ncpuload=50\ncpumode=qsort\n"), "cpuio.fio")
+	if errors.Is(err, ErrUnknownOption) || strings.Count(fmt.Sprint(err), "taken for an option of ioengine=cpuio") != 2 {
+		t.Errorf("cpuio's options: %v, want both refused with ioengine=cpuio", err)
 	}
 	_, err = Parse(strings.NewReader("[j]\nbs=4q\nrw=read\nbogus=1\nsize=1m\niodepth=0\n"), "m.fio")
 	if got := strings.Split(fmt.Sprint(err), "\n"); len(got) != 3 || !strings.HasPrefix(got[0], "m.fio:2: option \"bs\"") ||

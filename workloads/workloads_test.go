@@ -712,6 +712,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add("[a]\nrw=randrw\nbssplit=4k/50:8k/50,16k\n#iobench: mapper=cow\n")
 	f.Add("[global]\nbs=4k\n[a]\nstonewall\n[b]\nwait_for=a\n")
+	f.Add("[a]\nrw=randrw\nsize=48k\nrandom_distribution=sequence:2,0,1\nrandom_sequence_stride=1\n[b]\nrw=randread\nrandom_distribution=sequence: 9 ,3\n")
 	f.Add("[a]\nsize=1m ; c\niodepth=(2*$ncpus)-1\nbs=$pagesize # c\nrw=read:-8k\n[a]\nrandom_distribution=zoned:50/5:50/\nfilename_format=x.$jobnum.$filenum\nwrite_bw_log\n")
 	f.Fuzz(func(t *testing.T, src string) {
 		file, err := Parse(strings.NewReader(src), "fuzz.fio")

@@ -53,7 +53,7 @@ var fioVersionOptions = []struct{ name, status, value string }{
 	{"spr_op", "notice", "0.2"},
 	{"spr_num_regions", "notice", "50"},
 	{"spr_cs", "notice", "1m"},
-	{"random_sequence_stride", "notice", "1"},
+	{"random_sequence_stride", "honoured", "1"},
 	{"log_issue_time", "refused", "1"},
 	{"end_syncfs", "honoured", "1"},
 	{"recover_zbd_write_error", "refused", "1"},
@@ -62,6 +62,7 @@ var fioVersionOptions = []struct{ name, status, value string }{
 	{"verify_write_sequence", "notice", "0"},
 	{"verify_header_seed", "notice", "0"},
 	{"verify_pattern_interval", "refused", "512"},
+	{"iodepth_mode", "refused", "stepped:10-130/5,5/30"},
 	{"filetype", "notice", "block"},
 	{"comm", "notice", "bench-job"},
 	{"job_start_clock_id", "notice", "1"},
@@ -132,7 +133,7 @@ func TestFioVersionDefaultsTaken(t *testing.T) {
 	for _, kv := range [][2]string{{"num_range", "1"}, {"fdp", "0"}, {"dataplacement", "none"}, {"data_placement", "none"},
 		{"sprandom", "0"}, {"thinkcycles", "0"}, {"ramp_size", "0"}, {"md_per_io_size", "0"}, {"log_issue_time", "0"},
 		{"end_syncfs", "0"}, {"priohint", "0"}, {"verify_pattern_interval", "0"}, {"recover_zbd_write_error", "0"},
-		{"write_zone_remainder", "0"}, {"uncached", "0"}, {"atomic", "0"}} {
+		{"write_zone_remainder", "0"}, {"uncached", "0"}, {"atomic", "0"}, {"random_sequence_stride", "0"}} {
 		j := NewJob("x")
 		if err := j.Set(kv[0], kv[1]); err != nil {
 			t.Errorf("%s=%s: %v, want it taken", kv[0], kv[1], err)
@@ -236,9 +237,6 @@ func TestNewerFioRefusals(t *testing.T) {
 		{"both log values",
 			"[logs]\nwrite_lat_log=l\nlog_avg_msec=100\nlog_window_value=both\n",
 			[]string{`:4: option "log_window_value"`, "mean and maximum"}},
-		{"sequence distribution",
-			"[seq]\nioengine=null\nrw=randread\nrandom_distribution=sequence:3,1,2\nrandom_sequence_stride=1\n",
-			[]string{`:4: option "random_distribution"`, "fixed order of blocks"}},
 		{"absolute zones",
 			"[zones]\nrw=randread\nrandom_distribution=zoned_abs:50/1g:50/2g\n",
 			[]string{`:3: option "random_distribution"`, "zoned_abs"}},

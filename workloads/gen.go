@@ -1,6 +1,7 @@
 package workloads
 
 import (
+	"fmt"
 	"math"
 	"math/bits"
 	"math/rand/v2"
@@ -12,6 +13,10 @@ import (
 type IO struct {
 	Offset, Length uint64
 	Write, Trim    bool
+	// End, when set, is no I/O: the workload's offsets have run out (a
+	// strided sequence past the region's end), and the job issues nothing
+	// more, as fio's does.
+	End bool
 }
 
 // Dir returns the I/O's direction: DirRead, DirWrite or DirTrim.
@@ -40,7 +45,11 @@ func (io IO) Dir() int {
 //     uniform draws, spread further by a non-zero deviation), each value
 //     placed as fio places it (scatter): the hottest blocks lie spread
 //     over the region, not side by side; zoned: the given share of I/O to
-//     each zone, zones laid out from the start.
+//     each zone, zones laid out from the start; sequence (newer fio's):
+//     the blocks its list names, in turn, repeating, indexed by the count
+//     of I/Os the direction issued so far (fio's io_issues), each
+//     repetition moved on by the list's length with random_sequence_stride
+//     (then an IO with End set follows the last block inside the region).
 //
 // rw and randrw choose each I/O's direction by rwmixread. The trim
 // patterns give trims (trimwrite and randtrimwrite too: the runner writes
@@ -89,6 +98,10 @@ type Generator struct {
 	spread uint64  // normal: width of the deviation added, in blocks (0: none)
 	off    uint64  // zipf, pareto, normal: where scatter puts value 0
 	zones  []Zone
+
+	seq       []uint64  // sequence: the block indexes
+	seqStride bool      // random_sequence_stride
+	issues    [3]uint64 // I/Os issued so far: reads, writes, trims
 }
 
 // NewGenerator returns the generator of clone jobIndex of j over a target
@@ -151,8 +164,24 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 		}
 	case "zoned":
 		g.zones = j.Dist.Zones
+	case "sequence":
+		g.seq, g.seqStride = j.Dist.Seq, j.SeqStride
 	}
 	return g
+}
+
+// CheckSequence reports a random_distribution=sequence index that lies
+// past the region's end (nil for other distributions). fio fails the job
+// with EINVAL when its I/O reaches such an index; iobench refuses it
+// before any I/O.
+func (g *Generator) CheckSequence() error {
+	for _, b := range g.seq {
+		if b >= g.nBlk {
+			return fmt.Errorf("random_distribution=%s: block %d lies past the region's end: its %d bytes hold blocks 0 to %d of %d bytes",
+				Dist{Kind: "sequence", Seq: g.seq}, b, g.span, g.nBlk-1, g.unit)
+		}
+	}
+	return nil
 }
 
 // Span returns the region's length in bytes; Base its start.
@@ -238,7 +267,28 @@ func (g *Generator) Next() IO {
 	if !g.seqRand {
 		random = g.rw.Random() && g.pickRandom(d)
 	}
-	if random {
+	dir := d
+	if trim {
+		dir = 2
+	}
+	n := g.issues[dir]
+	g.issues[dir]++
+	if random && g.seq != nil {
+		// fio's sequence: the list's entry for the direction's count of
+		// I/Os so far, moved on a list's length per repetition with the
+		// stride; past the region's end the strided sequence has run out.
+		b := g.seq[n%uint64(len(g.seq))]
+		if g.seqStride {
+			b += n / uint64(len(g.seq)) * uint64(len(g.seq))
+		}
+		if b >= g.nBlk {
+			return IO{End: true}
+		}
+		if off = b * g.unit; off+size > g.span {
+			off = (g.span - size) / g.unit * g.unit
+		}
+		g.pos[d] = off + size
+	} else if random {
 		off = g.randomBlock() * g.unit
 		if off+size > g.span {
 			off = (g.span - size) / g.unit * g.unit

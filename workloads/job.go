@@ -7,6 +7,7 @@ import (
 	"math"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -89,6 +90,10 @@ type Dist struct {
 	Center    float64
 	HasCenter bool
 	Zones     []Zone // zoned: access share and size share, in percent
+	// Seq, for sequence (newer fio's), lists the block indexes (in units
+	// of the block alignment) the random I/Os visit, in order, repeating;
+	// random_sequence_stride moves each repetition on by len(Seq) blocks.
+	Seq []uint64
 }
 
 // Zone is one part of a zoned distribution: AccessPct of the I/O goes to
@@ -105,6 +110,12 @@ func (d Dist) String() string {
 			parts = append(parts, fmt.Sprintf("%g/%g", z.AccessPct, z.SizePct))
 		}
 		return "zoned:" + strings.Join(parts, ":")
+	case "sequence":
+		parts := make([]string, len(d.Seq))
+		for i, b := range d.Seq {
+			parts[i] = strconv.FormatUint(b, 10)
+		}
+		return "sequence:" + strings.Join(parts, ",")
 	}
 	if d.HasCenter {
 		return fmt.Sprintf("%s:%g:%g", d.Kind, d.Param, d.Center)
@@ -217,6 +228,8 @@ type Job struct {
 	PreRead     bool
 	Dist        Dist
 	NoRandomMap bool
+	// SeqStride: random_sequence_stride, for random_distribution=sequence.
+	SeqStride bool
 	// RandomGenerator is fio's random_generator: "lfsr" walks every block
 	// once per pass (a full-period sequence, no memory per block) even
 	// with norandommap.
@@ -743,6 +756,7 @@ func (j Job) Clone() Job {
 	c.BSSplit = [2][]BSSplit{slices.Clone(j.BSSplit[0]), slices.Clone(j.BSSplit[1])}
 	c.Prio.BSSplit = [2][]PrioSplit{slices.Clone(j.Prio.BSSplit[0]), slices.Clone(j.Prio.BSSplit[1])}
 	c.Dist.Zones = slices.Clone(j.Dist.Zones)
+	c.Dist.Seq = slices.Clone(j.Dist.Seq)
 	c.adjusted = slices.Clone(j.adjusted)
 	return c
 }

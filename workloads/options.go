@@ -180,7 +180,7 @@ var options = []Option{
 			j.Direct = !b
 			return err
 		}, get: func(j *Job) string { return boolString(!j.Direct) }},
-	{Name: "random_distribution", Arg: "dist", Default: "random", Help: "random, zipf:θ, pareto:h, normal:dev (fio's deviation, 0 to 100), each with an optional :center (0 to 1), or zoned:a/s:...; zipf, pareto and normal spread their hot blocks over the region as fio does", kind: kindString,
+	{Name: "random_distribution", Arg: "dist", Default: "random", Help: "random, zipf:θ, pareto:h, normal:dev (fio's deviation, 0 to 100), each with an optional :center (0 to 1), zoned:a/s:..., or sequence:i,j,... (newer fio's: the random I/Os visit blocks i, j, ... in turn, counted in blocks of the block alignment from the region's start, repeating; see random_sequence_stride); zipf, pareto and normal spread their hot blocks over the region as fio does", kind: kindString,
 		set: func(j *Job, v string) (err error) { j.Dist, err = ParseDist(v); return },
 		get: func(j *Job) string { return j.Dist.String() },
 		refuse: func(v string) string {
@@ -188,11 +188,10 @@ var options = []Option{
 			switch kind {
 			case "zoned_abs":
 				return "not implemented: zones of absolute sizes (zoned_abs); zoned takes the zones' sizes in percent"
-			case "sequence":
-				return "not implemented: a fixed order of blocks (newer fio's sequence distribution, with random_sequence_stride)"
 			}
 			return ""
 		}},
+	boolOption("random_sequence_stride", "bool", "0", "with random_distribution=sequence:i,j,...: each repetition of the list moves on by as many blocks as it lists (sequence:2,0,1 visits 2,0,1, then 5,3,4, then 8,6,7 ...), and the job's I/O ends where the next block would lie past the region's end, as in newer fio; 0: the same blocks every repetition. No effect with another distribution, as in fio", kindBool, func(j *Job) *bool { return &j.SeqStride }),
 	boolOption("norandommap", "bool", "", "random offsets may repeat before every block was hit once", kindBool, func(j *Job) *bool { return &j.NoRandomMap }),
 	{Name: "zonemode", Arg: "none|strided", Default: "none", Help: "strided: I/O within one zone of zonerange bytes until zonesize bytes are done, then zoneskip bytes on (zbd is refused)", kind: kindString,
 		set: func(j *Job, v string) error {
@@ -794,33 +793,32 @@ var noticeOptions = map[string]string{
 	"stats":                   "cannot change what is measured: iobench always collects its statistics",
 	"unique_filename":         "cannot change what is measured: it names files of network engines only",
 	// Options of fio versions other than 3.33 (README: which versions).
-	"verifysort":             "deprecated in fio, which accepts it and ignores it; no effect",
-	"verifysort_nr":          "deprecated in fio, which accepts it and ignores it; no effect",
-	"flow_watermark":         "deprecated in fio, which accepts it and ignores it; no effect",
-	"use_os_rand":            "an option of older fio (the OS's random generator for offsets), which fio 3 no longer has; no effect: iobench's offsets follow random_generator",
-	"gpu_dev_id":             "cannot change what is measured: it picks the GPU of fio's mem=cudamalloc buffers (its rdma engine); iobench's buffers come from its own arena",
-	"job_start_clock_id":     "cannot change what is measured: it picks the clock of the job_start time in newer fio's JSON, which iobench's JSON (fio 3.33's) does not have",
-	"comm":                   "cannot change what is measured: it names fio's job processes (as ps shows them); iobench's jobs are threads of its own process",
-	"filetype":               "cannot change what is measured: it tells fio each file's type to spare it finding out; iobench finds out itself (a block device or a regular file)",
-	"verify_write_sequence":  "cannot change what is measured: it turns fio's check of each verify header's write sequence on (1) or off (0); iobench checks each header's magic, offset, run seed, length and digest, never a write sequence",
-	"verify_header_seed":     "cannot change what is measured: it turns fio's check of each verify header's seed on (1) or off (0); iobench checks the run's seed in every header either way",
-	"readfua":                "cannot change what is measured: fio sets FUA on reads only on its io_uring_cmd (passthrough) and sg engines, which iobench refuses; with ioengine=io_uring fio ignores it too",
-	"writefua":               "cannot change what is measured: fio sets FUA on writes only on its io_uring_cmd (passthrough) and sg engines, which iobench refuses; with ioengine=io_uring fio ignores it too",
-	"write_mode":             "cannot change what is measured: fio sends write-zeroes, write-uncorrectable or verify commands for writes only on its io_uring_cmd engine (NVMe passthrough), which iobench refuses; with ioengine=io_uring fio ignores it too",
-	"verify_mode":            "cannot change what is measured: fio verifies with compare commands only on its io_uring_cmd engine (NVMe passthrough), which iobench refuses; with ioengine=io_uring fio ignores it too",
-	"cmd_type":               "cannot change what is measured: the kind of passthrough command (nvme, bsg) of fio's io_uring_cmd engine, which iobench refuses; with ioengine=io_uring fio ignores it too",
-	"deac":                   "cannot change what is measured: the deallocate bit of write-zeroes commands on fio's io_uring_cmd engine (NVMe passthrough), which iobench refuses; with ioengine=io_uring fio ignores it too",
-	"pi_act":                 "cannot change what is measured: it shapes the protection information of md_per_io_size or of fio's io_uring_cmd engine, both refused; without them fio ignores it too",
-	"pi_chk":                 "cannot change what is measured: it shapes the protection information of md_per_io_size or of fio's io_uring_cmd engine, both refused; without them fio ignores it too",
-	"apptag":                 "cannot change what is measured: it shapes the protection information of md_per_io_size or of fio's io_uring_cmd engine, both refused; without them fio ignores it too",
-	"apptag_mask":            "cannot change what is measured: it shapes the protection information of md_per_io_size or of fio's io_uring_cmd engine, both refused; without them fio ignores it too",
-	"plids":                  "cannot change what is measured: it sets up NVMe data placement (fdp, dataplacement), which iobench refuses; without it fio ignores it too",
-	"plid_select":            "cannot change what is measured: it sets up NVMe data placement (fdp, dataplacement), which iobench refuses; without it fio ignores it too",
-	"dp_scheme":              "cannot change what is measured: it sets up NVMe data placement (fdp, dataplacement), which iobench refuses; without it fio ignores it too",
-	"spr_op":                 "cannot change what is measured: it tunes sprandom, which iobench refuses; without it fio ignores it too",
-	"spr_num_regions":        "cannot change what is measured: it tunes sprandom, which iobench refuses; without it fio ignores it too",
-	"spr_cs":                 "cannot change what is measured: it tunes sprandom, which iobench refuses; without it fio ignores it too",
-	"random_sequence_stride": "cannot change what is measured: it tunes random_distribution=sequence, which iobench refuses; with another distribution fio ignores it too",
+	"verifysort":            "deprecated in fio, which accepts it and ignores it; no effect",
+	"verifysort_nr":         "deprecated in fio, which accepts it and ignores it; no effect",
+	"flow_watermark":        "deprecated in fio, which accepts it and ignores it; no effect",
+	"use_os_rand":           "an option of older fio (the OS's random generator for offsets), which fio 3 no longer has; no effect: iobench's offsets follow random_generator",
+	"gpu_dev_id":            "cannot change what is measured: it picks the GPU of fio's mem=cudamalloc buffers (its rdma engine); iobench's buffers come from its own arena",
+	"job_start_clock_id":    "cannot change what is measured: it picks the clock of the job_start time in newer fio's JSON, which iobench's JSON (fio 3.33's) does not have",
+	"comm":                  "cannot change what is measured: it names fio's job processes (as ps shows them); iobench's jobs are threads of its own process",
+	"filetype":              "cannot change what is measured: it tells fio each file's type to spare it finding out; iobench finds out itself (a block device or a regular file)",
+	"verify_write_sequence": "cannot change what is measured: it turns fio's check of each verify header's write sequence on (1) or off (0); iobench checks each header's magic, offset, run seed, length and digest, never a write sequence",
+	"verify_header_seed":    "cannot change what is measured: it turns fio's check of each verify header's seed on (1) or off (0); iobench checks the run's seed in every header either way",
+	"readfua":               "cannot change what is measured: fio sets FUA on reads only on its io_uring_cmd (passthrough) and sg engines, which iobench refuses; with ioengine=io_uring fio ignores it too",
+	"writefua":              "cannot change what is measured: fio sets FUA on writes only on its io_uring_cmd (passthrough) and sg engines, which iobench refuses; with ioengine=io_uring fio ignores it too",
+	"write_mode":            "cannot change what is measured: fio sends write-zeroes, write-uncorrectable or verify commands for writes only on its io_uring_cmd engine (NVMe passthrough), which iobench refuses; with ioengine=io_uring fio ignores it too",
+	"verify_mode":           "cannot change what is measured: fio verifies with compare commands only on its io_uring_cmd engine (NVMe passthrough), which iobench refuses; with ioengine=io_uring fio ignores it too",
+	"cmd_type":              "cannot change what is measured: the kind of passthrough command (nvme, bsg) of fio's io_uring_cmd engine, which iobench refuses; with ioengine=io_uring fio ignores it too",
+	"deac":                  "cannot change what is measured: the deallocate bit of write-zeroes commands on fio's io_uring_cmd engine (NVMe passthrough), which iobench refuses; with ioengine=io_uring fio ignores it too",
+	"pi_act":                "cannot change what is measured: it shapes the protection information of md_per_io_size or of fio's io_uring_cmd engine, both refused; without them fio ignores it too",
+	"pi_chk":                "cannot change what is measured: it shapes the protection information of md_per_io_size or of fio's io_uring_cmd engine, both refused; without them fio ignores it too",
+	"apptag":                "cannot change what is measured: it shapes the protection information of md_per_io_size or of fio's io_uring_cmd engine, both refused; without them fio ignores it too",
+	"apptag_mask":           "cannot change what is measured: it shapes the protection information of md_per_io_size or of fio's io_uring_cmd engine, both refused; without them fio ignores it too",
+	"plids":                 "cannot change what is measured: it sets up NVMe data placement (fdp, dataplacement), which iobench refuses; without it fio ignores it too",
+	"plid_select":           "cannot change what is measured: it sets up NVMe data placement (fdp, dataplacement), which iobench refuses; without it fio ignores it too",
+	"dp_scheme":             "cannot change what is measured: it sets up NVMe data placement (fdp, dataplacement), which iobench refuses; without it fio ignores it too",
+	"spr_op":                "cannot change what is measured: it tunes sprandom, which iobench refuses; without it fio ignores it too",
+	"spr_num_regions":       "cannot change what is measured: it tunes sprandom, which iobench refuses; without it fio ignores it too",
+	"spr_cs":                "cannot change what is measured: it tunes sprandom, which iobench refuses; without it fio ignores it too",
 }
 
 // refusedOptions are fio options iobench knows but does not implement:
@@ -869,6 +867,7 @@ var refusedOptions = map[string]string{
 	"priohint":                "not implemented: I/O priority hints (prio, prioclass and the cmdprio options are)",
 	"cmdprio_hint":            "not implemented: I/O priority hints (prio, prioclass and the cmdprio options are)",
 	"verify_pattern_interval": "not implemented: starting verify_pattern afresh every N bytes (it repeats over each verify block)",
+	"iodepth_mode":            "not implemented: stepping the queue depth through a range of iodepth during the job (iodepth_mode=stepped); each job keeps its iodepth",
 }
 
 var optionIndex = func() map[string]*Option {
@@ -1472,8 +1471,10 @@ func setFilenameFormat(j *Job, v string) error {
 // ParseDist parses random_distribution: random, zipf:θ, pareto:h,
 // normal:dev (fio's deviation, 0 up to 100), each with an optional
 // :center (0..1), and zoned:a/s:a/s:... (access percent to size percent,
-// from the start of the range; both sum to 100). The ranges and defaults
-// are fio's: zipf 1.1 (θ not 1), pareto 0.2 in (0, 1), normal 0.
+// from the start of the range; both sum to 100), and newer fio's
+// sequence:i,j,... (block indexes, each a whole number, separated by
+// commas, spaces around each allowed, as fio reads them). The ranges and
+// defaults are fio's: zipf 1.1 (θ not 1), pareto 0.2 in (0, 1), normal 0.
 func ParseDist(v string) (Dist, error) {
 	kind, arg, hasArg := strings.Cut(strings.ToLower(strings.TrimSpace(v)), ":")
 	d := Dist{Kind: kind}
@@ -1549,8 +1550,26 @@ func ParseDist(v string) (Dist, error) {
 			return d, fmt.Errorf("zones add up to %g%% of accesses and %g%% of the size; both must be 100", sa, ss)
 		}
 		return d, nil
+	case "sequence":
+		// fio refuses a missing list and an element that is empty or
+		// not all digits (a sign, a space inside, a unit).
+		if !hasArg {
+			return d, fmt.Errorf("sequence needs a list of block indexes, e.g. sequence:2,0,1")
+		}
+		for _, e := range strings.Split(arg, ",") {
+			e = strings.TrimSpace(e)
+			if e == "" || strings.Trim(e, "0123456789") != "" {
+				return d, fmt.Errorf("sequence element %q: want a block index, a whole number 0 or more", e)
+			}
+			b, err := strconv.ParseUint(e, 10, 32)
+			if err != nil {
+				return d, fmt.Errorf("sequence element %q: want a block index below 2^32, as fio's", e)
+			}
+			d.Seq = append(d.Seq, b)
+		}
+		return d, nil
 	}
-	return d, fmt.Errorf("%q: want random, zipf:θ, pareto:h, normal:dev (each with an optional :center) or zoned:a/s", v)
+	return d, fmt.Errorf("%q: want random, zipf:θ, pareto:h, normal:dev (each with an optional :center), zoned:a/s or sequence:i,j (a list of block indexes)", v)
 }
 
 func boolString(b bool) string {

@@ -131,6 +131,7 @@ func FuzzParseJobFile(f *testing.F) {
 	f.Add("[j]\nkb_base=1000\nsize=1mib\nbs=4kib\nrw=read:8kib\n")
 	f.Add("[global]\nsize=2m\n[a]\niodepth=0x10\nrwmixread=0x20\nrw=randrw:8\n[b]\nstonewall\nbs=4ki,8k\n")
 	f.Add("[j]\nbsrange=4k-16k,8k:32k\nbssplit=4k/50:8k/50\nrate_iops=1k\nloops=0x2\n")
+	f.Add("[j]\nrw=randread\nrandom_distribution=sequence: 2, 0 ,1\nrandom_sequence_stride=1\n")
 	f.Fuzz(func(t *testing.T, src string) {
 		file, err := Parse(strings.NewReader(src), "fuzz.fio")
 		if err != nil {

@@ -208,6 +208,9 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 	// Bad options do not stop the reading: every one is reported, as fio
 	// lists them, those iobench does not know last (see below).
 	var bad, unknown []error
+	// refusedEngines are the ioengine= values refused in the file: an
+	// option iobench does not know is then taken for one of theirs.
+	var refusedEngines []string
 	line := 0
 	perr := func(opt string, err error) error {
 		return &ParseError{File: at.file, Line: at.line, Option: opt, Err: err}
@@ -297,9 +300,24 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 			} else {
 				bad = append(bad, err)
 			}
+			if Canonical(strings.TrimSpace(k)) == "ioengine" && errors.Is(err, ErrRefused) && !slices.Contains(refusedEngines, v) {
+				refusedEngines = append(refusedEngines, v)
+			}
 			continue
 		}
 		curAt[Canonical(strings.TrimSpace(k))] = at
+	}
+	if len(refusedEngines) > 0 {
+		// fio's engines have options of their own (cpuio's cpuload,
+		// nfs's nfs_url): with such an engine refused, an option iobench
+		// does not know is refused with it rather than called unknown.
+		for i, err := range unknown {
+			var pe *ParseError
+			if errors.As(err, &pe) {
+				unknown[i] = &ParseError{File: pe.File, Line: pe.Line, Option: pe.Option,
+					Err: fmt.Errorf("%w: neither fio's job option nor an io_uring one; taken for an option of ioengine=%s, refused above", ErrRefused, strings.Join(refusedEngines, ", ioengine="))}
+			}
+		}
 	}
 	if bad = append(bad, unknown...); len(bad) > 0 {
 		if len(bad) > maxErrors {

@@ -712,6 +712,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add("[a]\nrw=randrw\nbssplit=4k/50:8k/50,16k\n#iobench: mapper=cow\n")
 	f.Add("[global]\nbs=4k\n[a]\nstonewall\n[b]\nwait_for=a\n")
+	f.Add("[a]\nrw=randrw\nsize=48k\nrandom_distribution=sequence:2,0,1\nrandom_sequence_stride=1\n[b]\nrw=randread\nrandom_distribution=sequence: 9 ,3\n")
 	f.Add("[a]\nsize=1m ; c\niodepth=(2*$ncpus)-1\nbs=$pagesize # c\nrw=read:-8k\n[a]\nrandom_distribution=zoned:50/5:50/\nfilename_format=x.$jobnum.$filenum\nwrite_bw_log\n")
 	f.Fuzz(func(t *testing.T, src string) {
 		file, err := Parse(strings.NewReader(src), "fuzz.fio")
@@ -1354,13 +1355,19 @@ func TestBareLogOptions(t *testing.T) {
 
 // TestEngineOptionBeforeIOEngine: an I/O engine's own option before its
 // ioengine= line (fio's nfs.fio: nfs_url, then ioengine=nfs) is reported
-// after the engine iobench does not run; every bad option of a file is
-// reported, as fio lists them, unknown ones last, each with its line.
+// after the engine iobench does not run, refused with it rather than
+// called unknown; every bad option of a file is reported, as fio lists
+// them, unknown ones last, each with its line.
 func TestEngineOptionBeforeIOEngine(t *testing.T) {
 	_, err := Parse(strings.NewReader("[global]\nnfs_url=nfs://127.0.0.1/nfs\nioengine=nfs\n[j]\nrw=read\nsize=1m\n"), "nfs.fio")
 	var pe *ParseError
-	if !errors.As(err, &pe) || pe.Option != "ioengine" || pe.Line != 3 || !strings.HasSuffix(err.Error(), `nfs.fio:2: option "nfs_url": unknown option: "nfs_url"`) {
-		t.Errorf("nfs_url before ioengine=nfs: %v, want the ioengine refused at line 3, then nfs_url", err)
+	if !errors.As(err, &pe) || pe.Option != "ioengine" || pe.Line != 3 || errors.Is(err, ErrUnknownOption) ||
+		!strings.HasSuffix(err.Error(), `nfs.fio:2: option "nfs_url": not supported by iobench: neither fio's job option nor an io_uring one; taken for an option of ioengine=nfs, refused above`) {
+		t.Errorf("nfs_url before ioengine=nfs: %v, want the ioengine refused at line 3, then nfs_url refused with it", err)
+	}
+	_, err = Parse(strings.NewReader("[cpu]\nioengine=cpuio\ncpuload=50\ncpumode=qsort\n"), "cpuio.fio")
+	if errors.Is(err, ErrUnknownOption) || strings.Count(fmt.Sprint(err), "taken for an option of ioengine=cpuio") != 2 {
+		t.Errorf("cpuio's options: %v, want both refused with ioengine=cpuio", err)
 	}
 	_, err = Parse(strings.NewReader("[j]\nbs=4q\nrw=read\nbogus=1\nsize=1m\niodepth=0\n"), "m.fio")
 	if got := strings.Split(fmt.Sprint(err), "\n"); len(got) != 3 || !strings.HasPrefix(got[0], "m.fio:2: option \"bs\"") ||

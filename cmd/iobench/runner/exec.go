@@ -541,6 +541,21 @@ func openJob(j *workloads.Job, tgt *jobTarget) (*jobSetup, error) {
 			return nil, fmt.Errorf("rw=%s: %w", j.RW, err)
 		}
 	}
+	if j.Dist.Kind == "sequence" && j.RW.Random() {
+		// fio counts the sequence over all of a job's I/O, whatever file
+		// each goes to; iobench's files each keep their own count.
+		if len(names) > 1 {
+			s.close()
+			return nil, fmt.Errorf("random_distribution=%s over %d files: %w: a sequence over several files (fio counts it over the job's I/O to them all)",
+				j.Dist, len(names), workloads.ErrRefused)
+		}
+		for i := range names {
+			if err := workloads.NewGenerator(s.fileJob(i), 0, s.sizes[i]).CheckSequence(); err != nil {
+				s.close()
+				return nil, err
+			}
+		}
+	}
 	return s, nil
 }
 
@@ -1046,6 +1061,7 @@ type worker struct {
 	rampEnd      time.Time
 	deadline     time.Time             // zero: no runtime limit
 	passBytes    uint64                // one pass over the region
+	offsetsEnded bool                  // the generator's offsets ran out (IO.End)
 	issued       uint64                // bytes issued so far
 	issuedIOs    int                   // I/Os issued so far (number_ios)
 	writeGen     uint64                // writes issued: the verify generation, the scramble sequence
@@ -1949,6 +1965,12 @@ func (w *worker) nextIO(r *engine.Request) bool {
 	var fi int
 	for tries := 0; ; tries++ {
 		fi, io = w.next()
+		if io.End {
+			// The offsets have run out (random_sequence_stride past the
+			// region's end): the job's I/O ends here, as fio's does.
+			w.offsetsEnded = true
+			return false
+		}
 		if w.ver == nil || tries > 64 || !overlaps(w.inflight, w.files[fi], io) {
 			break
 		}
@@ -1986,7 +2008,7 @@ func (w *worker) nextIO(r *engine.Request) bool {
 // number_ios, which counts per loop, as fio's).
 func (w *worker) ioDone() bool {
 	j := w.job
-	return !j.TimeBased && w.issued >= w.passBytes || j.NumberIOs > 0 && w.issuedIOs >= j.NumberIOs*max(j.Loops, 1)
+	return w.offsetsEnded || !j.TimeBased && w.issued >= w.passBytes || j.NumberIOs > 0 && w.issuedIOs >= j.NumberIOs*max(j.Loops, 1)
 }
 
 // nextRangeSync fills r with the next sync_file_range call of s and

@@ -108,6 +108,12 @@ type Request struct {
 	sync   chan *Request // for ReadAt/WriteAt
 }
 
+// Started returns when r was last submitted, on the engine's clock
+// (Engine.Clock): its Latency and SubmitLatency count from there, so
+// that Started()+SubmitLatency is when its first device I/O went to the
+// kernel (fio's issue time) and Started()+Latency when it completed.
+func (r *Request) Started() time.Duration { return time.Duration(r.startNs) }
+
 // reset prepares r for a new submission.
 func (r *Request) reset() {
 	r.N, r.Err, r.Latency, r.SubmitLatency = 0, nil, 0, 0

@@ -47,14 +47,14 @@ var fioVersionOptions = []struct{ name, status, value string }{
 	{"plid_select", "notice", "scheme"},
 	{"dp_scheme", "notice", "ruh.scheme"},
 	{"priohint", "refused", "1"},
-	{"thinkcycles", "refused", "1000"},
-	{"ramp_size", "refused", "1g"},
+	{"thinkcycles", "honoured", "1000"},
+	{"ramp_size", "honoured", "1g"},
 	{"sprandom", "refused", "1"},
 	{"spr_op", "notice", "0.2"},
 	{"spr_num_regions", "notice", "50"},
 	{"spr_cs", "notice", "1m"},
 	{"random_sequence_stride", "honoured", "1"},
-	{"log_issue_time", "refused", "1"},
+	{"log_issue_time", "honoured", "1"},
 	{"end_syncfs", "honoured", "1"},
 	{"recover_zbd_write_error", "refused", "1"},
 	{"write_zone_remainder", "refused", "1"},
@@ -246,9 +246,6 @@ func TestNewerFioRefusals(t *testing.T) {
 		{"older fio's inverse of percentage_random",
 			"[mixed]\nrw=randread\npercentage_sequential=30\n",
 			[]string{`:3: option "percentage_sequential"`, "percentage_random=100-N"}},
-		{"issue times in logs",
-			"[logs]\nwrite_lat_log=l\nlog_issue_time=1\n",
-			[]string{`:3: option "log_issue_time"`, "issue time"}},
 	}
 	for _, c := range cases {
 		_, err := Parse(strings.NewReader(c.job), "job.fio")
@@ -339,6 +336,33 @@ func TestErrorsNameTheSpellingGiven(t *testing.T) {
 		err := j.Set(c.key, c.value)
 		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), c.not) {
 			t.Errorf("%s=%s: %v, want it named %q", c.key, c.value, err, c.want)
+		}
+	}
+}
+
+// TestNewerFioRampSizeThinkCyclesIssueTime: ramp_size, thinkcycles and
+// log_issue_time take fio's values, and a job combining them as fio
+// refuses is refused: ramp_size with ramp_time, log_issue_time without
+// write_lat_log or log_offset.
+func TestNewerFioRampSizeThinkCyclesIssueTime(t *testing.T) {
+	f, err := Parse(strings.NewReader("[a]\nioengine=null\nsize=4m\nramp_size=1m\nthinkcycles=2k\n"+
+		"write_lat_log=a\nlog_offset=1\nlog_issue_time=1\n"), "job.fio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := f.Jobs[0]
+	if j.RampSize != 1<<20 || j.ThinkCycles != 2048 || !j.Logs.IssueTime {
+		t.Errorf("ramp_size %d, thinkcycles %d, log_issue_time %v", j.RampSize, j.ThinkCycles, j.Logs.IssueTime)
+	}
+	for _, c := range []struct{ job, want string }{
+		{"ramp_time=2\nramp_size=1m\n", "ramp_time and ramp_size"},
+		{"write_lat_log=a\nlog_issue_time=1\n", "log_issue_time needs write_lat_log and log_offset"},
+		{"write_bw_log=a\nlog_offset=1\nlog_issue_time=1\n", "log_issue_time needs write_lat_log and log_offset"},
+		{"thinkcycles=-1\n", "thinkcycles"},
+	} {
+		_, err := Parse(strings.NewReader("[a]\nioengine=null\nsize=4m\n"+c.job), "job.fio")
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want an error saying %q", c.job, err, c.want)
 		}
 	}
 }

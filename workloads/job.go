@@ -221,7 +221,12 @@ type Job struct {
 	Runtime     time.Duration
 	TimeBased   bool
 	RampTime    time.Duration
-	Direct      bool
+	// RampSize is ramp_size: the job runs until its clones have completed
+	// this many bytes (reads, writes and trims) before it measures; each
+	// clone counts its own, or with group_reporting the reporting group
+	// counts its clones' together, as fio does.
+	RampSize uint64
+	Direct   bool
 	// Invalidate drops the target's page cache before the job; PreRead
 	// reads the job's part of each file into it instead (pre_read).
 	Invalidate  bool
@@ -332,6 +337,9 @@ type Job struct {
 	// ThinkIOTime of I/O (thinktime_iotime).
 	ThinkIssue  bool
 	ThinkIOTime time.Duration
+	// ThinkCycles is thinkcycles: after issuing each read, write or trim
+	// the job spins a CPU loop of this many iterations.
+	ThinkCycles int
 	// RateIgnoreThink lets a capped job go on at its pace after a
 	// thinktime pause rather than catch up (rate_ignore_thinktime).
 	RateIgnoreThink bool
@@ -485,6 +493,7 @@ type Logs struct {
 	MaxValue            bool          // log_max_value
 	Offset              bool          // log_offset
 	Prio                bool          // log_prio
+	IssueTime           bool          // log_issue_time
 	PerJob              bool          // per_job_logs
 	// Epoch is where log times count from: "" the job's start, "unix"
 	// the Unix epoch (log_unix_epoch), "alternate" the epoch of clock
@@ -1006,6 +1015,12 @@ func (j *Job) Validate() error {
 	}
 	if j.LatencyTarget > 0 && j.LatencyWindow <= 0 {
 		bad("latency_target needs a latency_window")
+	}
+	if j.RampTime > 0 && j.RampSize > 0 {
+		bad("ramp_time and ramp_size: choose one (fio refuses the two together)")
+	}
+	if j.Logs.IssueTime && (j.Logs.Lat == "" || !j.Logs.Offset) {
+		bad("log_issue_time needs write_lat_log and log_offset, as in fio")
 	}
 	if j.ThinkSpin > j.ThinkTime {
 		bad("thinktime_spin=%v is longer than thinktime=%v", j.ThinkSpin, j.ThinkTime)

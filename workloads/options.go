@@ -172,6 +172,9 @@ var options = []Option{
 	{Name: "ramp_time", Arg: "time", Help: "run this long before measuring", kind: kindTime,
 		set: func(j *Job, v string) (err error) { j.RampTime, err = ParseTime(v); return },
 		get: func(j *Job) string { return timeString(j.RampTime) }},
+	{Name: "ramp_size", Arg: "size", Default: "0", Help: "run until this many bytes are done (reads, writes and trims; each clone its own, with group_reporting the reporting group's together) before measuring; the ramp's bytes count toward size and io_size", kind: kindSize,
+		set: func(j *Job, v string) (err error) { j.RampSize, err = j.parseSize(v); return },
+		get: func(j *Job) string { return sizeString(j.RampSize) }},
 	boolOption("direct", "bool", "1", "O_DIRECT I/O; 0: through the page cache (io_uring, as fio's buffered I/O)", kindBool, func(j *Job) *bool { return &j.Direct }),
 	boolOption("invalidate", "bool", "1", "drop the target's page cache before the job (matters with direct=0)", kindBool, func(j *Job) *bool { return &j.Invalidate }),
 	{Name: "buffered", Arg: "bool", Default: "0", Help: "the opposite of direct", kind: kindBool,
@@ -378,6 +381,7 @@ var options = []Option{
 			return ""
 		}},
 	boolOption("log_offset", "bool", "", "add each I/O's offset to per-I/O log entries", kindBool, func(j *Job) *bool { return &j.Logs.Offset }),
+	boolOption("log_issue_time", "bool", "", "end each log entry with its I/O's issue time in ns from the log's time origin (clat and slat logs; 0 in the others and in log_avg_msec windows); needs write_lat_log and log_offset", kindBool, func(j *Job) *bool { return &j.Logs.IssueTime }),
 	boolOption("per_job_logs", "bool", "1", "one log file per job thread (PREFIX_bw.N.log); 0: one for all (PREFIX_bw.log)", kindBool, func(j *Job) *bool { return &j.Logs.PerJob }),
 	intOption("fsync", "n", "0", "flush the device (fsync, through io_uring) after every n writes", 0, 1<<30, func(j *Job) *int { return &j.FsyncEvery }),
 	intOption("fdatasync", "n", "0", "flush the device's data (fdatasync, through io_uring) after every n writes", 0, 1<<30, func(j *Job) *int { return &j.FdatasyncEvery }),
@@ -501,6 +505,7 @@ var options = []Option{
 	{Name: "thinktime_iotime", Arg: "time", Help: "pause for thinktime after each this long of I/O (s unless a unit is given); with thinktime_blocks given too, after whichever comes first", kind: kindTime,
 		set: func(j *Job, v string) (err error) { j.ThinkIOTime, err = parseDuration(v, time.Second); return },
 		get: func(j *Job) string { return timeString(j.ThinkIOTime) }},
+	intOption("thinkcycles", "n", "0", "after issuing each read, write or trim, spin a CPU loop of this many iterations", 0, math.MaxUint32, func(j *Job) *int { return &j.ThinkCycles }),
 	{Name: "startdelay", Arg: "time", Help: "wait this long before the job starts; a range lo-hi (or lo:hi): each clone waits a random time in it", kind: kindTime,
 		set: func(j *Job, v string) (err error) {
 			lo, hi, ok := cutRange(v)
@@ -853,14 +858,11 @@ var refusedOptions = map[string]string{
 	"verify_state_save":      "not implemented: saving and loading verify state",
 	// Options of fio versions other than 3.33 (README: which versions).
 	"percentage_sequential":   "deprecated in fio, which refuses it too: write percentage_random=100-N instead",
-	"thinkcycles":             "not implemented: spinning a count of CPU cycles between I/Os (thinktime pauses for a time)",
-	"ramp_size":               "not implemented: a ramp counted in bytes (ramp_time ramps for a time)",
 	"num_range":               "not implemented: trims of several ranges in one command (fio's io_uring_cmd and xnvme engines send them); each trim is one range",
 	"sprandom":                "not implemented: SanDisk pseudo-random preconditioning (sprandom)",
 	"fdp":                     "not implemented: NVMe data placement (fdp, dataplacement)",
 	"dataplacement":           "not implemented: NVMe data placement (fdp, dataplacement)",
 	"md_per_io_size":          "not implemented: a metadata (protection information) buffer with each I/O",
-	"log_issue_time":          "not implemented: log entries with each I/O's issue time",
 	"recover_zbd_write_error": "not implemented: zoned block devices (zonemode=zbd)",
 	"write_zone_remainder":    "not implemented: zoned block devices (zonemode=zbd)",
 	"ss_interval":             "not implemented: steady-state samples at another interval than 1 s (fio 3.33's, which iobench takes)",
@@ -947,8 +949,8 @@ var noEffectValues = map[string][]string{
 	// fails, as a file for a later run; iobench names the bad block.
 	"verify_state_save": {"0", "1"}, "zonecapacity": {"0"},
 	// Newer fio's, at their defaults.
-	"thinkcycles": {"0"}, "ramp_size": {"0"}, "num_range": {"1"}, "sprandom": {"0"}, "fdp": {"0"},
-	"dataplacement": {"none"}, "md_per_io_size": {"0"}, "log_issue_time": {"0"},
+	"num_range": {"1"}, "sprandom": {"0"}, "fdp": {"0"},
+	"dataplacement": {"none"}, "md_per_io_size": {"0"},
 	"recover_zbd_write_error": {"0"}, "write_zone_remainder": {"0"}, "priohint": {"0"}, "verify_pattern_interval": {"0"},
 }
 

@@ -201,6 +201,10 @@ type runCtx struct {
 	// a job with group_reporting and ss_dur (nil otherwise: each clone
 	// has its own).
 	ss *steady
+	// ramp is ramp_size's count of the job's reporting group, for a job
+	// with group_reporting and ramp_size (nil otherwise: each clone
+	// counts its own).
+	ramp *rampCount
 }
 
 // stopped reports whether another job stopped this one (exitall,
@@ -685,8 +689,11 @@ func (s *jobSetup) runWorkers(rc runCtx, groupID int) ([]*worker, time.Duration)
 	for i := range workers {
 		w := &worker{eng: s.eng, setup: s, job: j, idx: i, lv: lv, stop: rc.stop,
 			status: rc.status, jobIdx: rc.jobIdx, groupID: groupID, logs: rc.logs, thread: rc.threadBase + i + 1,
-			abort: rc.abort, ss: rc.ss, ready: ready}
+			abort: rc.abort, ss: rc.ss, ramp: rc.ramp, ready: ready}
 		w.setEpoch()
+		if j.RampSize > 0 && w.ramp == nil {
+			w.ramp = &rampCount{size: j.RampSize}
+		}
 		if j.SS.Dur > 0 && w.ss == nil {
 			w.ss, w.ownSS = newSteady(j.SS), true
 		}
@@ -1068,8 +1075,10 @@ type worker struct {
 	inflight     map[fileOffset]uint64 // verify: the I/O in flight, its length
 	stopping     bool                  // an error limit or a mismatch stops issuing
 	pastDeadline bool
-	measuring    bool // past the ramp time
+	measuring    bool // past the ramp (ramp_time, ramp_size)
 	measureStart time.Time
+	// ramp counts the bytes done in ramp_size's ramp (nil without it).
+	ramp *rampCount
 	// writesSinceSync counts writes issued since the last flush
 	// (fsync=, fdatasync=).
 	writesSinceSync int
@@ -1384,7 +1393,8 @@ func (w *worker) start() error {
 	w.arrive()
 	now := time.Now()
 	w.rampEnd = now.Add(j.RampTime)
-	if j.Runtime > 0 {
+	if j.Runtime > 0 && j.RampSize == 0 {
+		// After ramp_size's ramp, the runtime counts from its end (endRamp).
 		w.deadline = w.rampEnd.Add(j.Runtime)
 	}
 	w.pacer = newPacer(j, now, j.RandSeed+uint64(w.idx))
@@ -1409,7 +1419,7 @@ func (w *worker) start() error {
 	if unlinksEachLoop(j) {
 		w.loopEnd = w.passBytes / loops
 	}
-	w.measuring, w.measureStart = j.RampTime == 0, now
+	w.measuring, w.measureStart = j.RampTime == 0 && j.RampSize == 0, now
 	if w.measuring {
 		w.startSampling(now)
 	}
@@ -1432,6 +1442,37 @@ func (w *worker) start() error {
 		w.ivNext = b.end(w.ivIdx)
 	}
 	return nil
+}
+
+// endRamp ends the ramp (ramp_time, ramp_size) at now: the worker
+// measures from now on, and with ramp_size its runtime starts, as fio's
+// does (fio's reset at the ramp's end restarts the job's clock).
+func (w *worker) endRamp(now time.Time) {
+	w.measuring, w.measureStart = true, now
+	w.startSampling(now)
+	w.usage.begin() // as fio, CPU and run time count from the ramp's end
+	if w.ramp != nil && w.job.Runtime > 0 {
+		w.deadline = now.Add(w.job.Runtime)
+	}
+}
+
+// rampCount is ramp_size's count of the bytes done (read, written and
+// trimmed) in the ramp: a clone's own, or, with group_reporting, the
+// reporting group's clones' together, whose ramps end together, as fio
+// counts them.
+type rampCount struct {
+	size uint64
+	done atomic.Uint64
+	over atomic.Bool
+}
+
+// add counts n bytes done in the ramp and reports whether the ramp is
+// over.
+func (c *rampCount) add(n uint64) bool {
+	if c.done.Add(n) >= c.size {
+		c.over.Store(true)
+	}
+	return c.over.Load()
 }
 
 // startSampling starts the bandwidth and IOPS sample periods at now.
@@ -1588,6 +1629,16 @@ func (w *worker) setEpoch() {
 	}
 }
 
+// issuedAt is when r's first device I/O went to the kernel (fio's issue
+// time), on the worker's clock; the zero time unless the job logs it
+// (log_issue_time).
+func (w *worker) issuedAt(r *engine.Request) time.Time {
+	if !w.job.Logs.IssueTime || w.eng == nil {
+		return time.Time{}
+	}
+	return w.epoch.Add(r.Started() + r.SubmitLatency - w.epochClock)
+}
+
 // reapClock is the time of the reap just made: the engine's reading of
 // the completions it found (Queue.LastReap), which saves the loop a clock
 // read per reap, or a reading of its own when it found none.
@@ -1724,10 +1775,8 @@ func (w *worker) loop() error {
 			}
 		}
 		w.pastDeadline = !w.deadline.IsZero() && !now.Before(w.deadline)
-		if !w.measuring && !now.Before(w.rampEnd) {
-			w.measuring, w.measureStart = true, now
-			w.startSampling(now)
-			w.usage.begin() // as fio, CPU and run time count from the ramp's end
+		if !w.measuring && (w.ramp == nil && !now.Before(w.rampEnd) || w.ramp != nil && w.ramp.over.Load()) {
+			w.endRamp(now)
 		}
 		if w.measuring {
 			w.sample(now, false)
@@ -2321,10 +2370,16 @@ func (w *worker) complete(r *engine.Request) {
 			w.iv.record(w.job, r, d)
 		}
 		if w.logger != nil {
-			w.logger.record(r, d, w.now)
+			w.logger.record(r, d, w.now, w.issuedAt(r))
 		}
 		w.lvIOs[d]++
 		w.lvBytes[d] += uint64(r.N)
+	case w.ramp != nil:
+		// ramp_size: the I/O that completes the ramp is the ramp's, the
+		// next is measured.
+		if w.ramp.add(uint64(r.N)) {
+			w.endRamp(w.now)
+		}
 	}
 	if r.Trim && w.job.RW.Writes() {
 		r.Tag = tagWriteTrimmed // trimwrite: the block is written next

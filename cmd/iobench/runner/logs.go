@@ -128,14 +128,17 @@ func (s *logSet) close() error {
 	return errors.Join(errs...)
 }
 
-// logCols is how a log's lines end: with the offset column or not, and
-// the priority column as a flag or as the I/O's priority (log_prio).
-type logCols struct{ offset, prio bool }
+// logCols is how a log's lines end: with the offset column or not, the
+// priority column as a flag or as the I/O's priority (log_prio), and
+// with the issue time column or not (log_issue_time).
+type logCols struct{ offset, prio, issue bool }
 
-// entry writes "time, value, ddir, bs[, offset], prio", fio's log line.
-// The last column is, as fio's, 1 for an I/O of the real-time class and
-// 0 for any other, or with log_prio its priority in hex (0x0000: none).
-func (l *logFile) entry(tMs, value uint64, ddir int, bs uint64, offset uint64, cols logCols, prio uint16) {
+// entry writes "time, value, ddir, bs[, offset], prio[, issue]", fio's
+// log line. The priority column is, as fio's, 1 for an I/O of the
+// real-time class and 0 for any other, or with log_prio its priority in
+// hex (0x0000: none); the issue column (log_issue_time) the I/O's issue
+// time in ns.
+func (l *logFile) entry(tMs, value uint64, ddir int, bs uint64, offset uint64, cols logCols, prio uint16, issueNs uint64) {
 	b := l.buf[:0]
 	b = strconv.AppendUint(b, tMs, 10)
 	b = append(b, ", "...)
@@ -152,12 +155,17 @@ func (l *logFile) entry(tMs, value uint64, ddir int, bs uint64, offset uint64, c
 	case cols.prio:
 		const hex = "0123456789abcdef"
 		b = append(b, ", 0x"...)
-		b = append(b, hex[prio>>12], hex[prio>>8&15], hex[prio>>4&15], hex[prio&15], '\n')
+		b = append(b, hex[prio>>12], hex[prio>>8&15], hex[prio>>4&15], hex[prio&15])
 	case prio>>13 == workloads.PrioClassRT:
-		b = append(b, ", 1\n"...)
+		b = append(b, ", 1"...)
 	default:
-		b = append(b, ", 0\n"...)
+		b = append(b, ", 0"...)
 	}
+	if cols.issue {
+		b = append(b, ", "...)
+		b = strconv.AppendUint(b, issueNs, 10)
+	}
+	b = append(b, '\n')
 	_, _ = l.w.Write(b)
 	l.buf = b
 }
@@ -254,7 +262,9 @@ func newJobLogger(j *workloads.Job, n int, set *logSet, t0 time.Time) (*jobLogge
 	return l, err
 }
 
-func (l *jobLogger) cols() logCols { return logCols{l.job.Logs.Offset, l.job.Logs.Prio} }
+func (l *jobLogger) cols() logCols {
+	return logCols{l.job.Logs.Offset, l.job.Logs.Prio, l.job.Logs.IssueTime}
+}
 
 // ms is the log time of t: ms since the job's start, plus the epoch's
 // time at the start with log_unix_epoch or log_alternate_epoch.
@@ -262,9 +272,14 @@ func (l *jobLogger) ms(t time.Time) uint64 {
 	return l.base + uint64(max(t.Sub(l.t0).Milliseconds(), 0))
 }
 
-// record logs the completed request r (direction d) at now: an entry per
-// log without log_avg_msec, else into the window.
-func (l *jobLogger) record(r *engine.Request, d int, now time.Time) {
+// record logs the completed request r (direction d) at now, issued (its
+// first device I/O handed to the kernel) at issued: an entry per log
+// without log_avg_msec, else into the window. With log_issue_time, the
+// clat and slat entries end with the issue time in ns from where the
+// time column counts from, without the epoch log_unix_epoch or
+// log_alternate_epoch adds to that column (fio adds none to it either),
+// and those of the other logs with 0, as fio's.
+func (l *jobLogger) record(r *engine.Request, d int, now, issued time.Time) {
 	lat := [3]uint64{uint64(r.Latency), uint64(r.Latency - r.SubmitLatency), uint64(r.SubmitLatency)}
 	if l.hist != nil {
 		l.histCount[d][fioPlatIdx(lat[logClat])]++
@@ -281,18 +296,26 @@ func (l *jobLogger) record(r *engine.Request, d int, now time.Time) {
 	}
 	t := l.ms(now)
 	bs, off, cols := uint64(len(r.Buf)), r.Offset, l.cols()
+	var issueNs uint64
+	if cols.issue {
+		issueNs = uint64(max(issued.Sub(l.t0).Nanoseconds(), 0))
+	}
 	for k, f := range l.lat {
 		if f != nil && !(k == logSlat && r.SubmitLatency == 0) {
-			f.entry(t, lat[k], d, bs, off, cols, r.Prio)
+			var at uint64
+			if k != logLat {
+				at = issueNs
+			}
+			f.entry(t, lat[k], d, bs, off, cols, r.Prio, at)
 		}
 	}
 	if l.bw != nil && lat[logClat] > 0 {
 		// fio's per-I/O bandwidth: the I/O's bytes over its completion
 		// latency, in bytes per ms.
-		l.bw.entry(t, uint64(r.N)*1000000/lat[logClat], d, bs, off, cols, r.Prio)
+		l.bw.entry(t, uint64(r.N)*1000000/lat[logClat], d, bs, off, cols, r.Prio, 0)
 	}
 	if l.iops != nil {
-		l.iops.entry(t, 1, d, bs, off, cols, r.Prio)
+		l.iops.entry(t, 1, d, bs, off, cols, r.Prio, 0)
 	}
 }
 
@@ -315,14 +338,14 @@ func (l *jobLogger) tick(now time.Time, final bool) {
 			if w.ios == 0 {
 				continue
 			}
-			// A window's entry has bs 0, with log_offset offset 0, and
-			// priority 0: fio's columns, so the line has as many as a
-			// per-I/O one.
+			// A window's entry has bs 0, with log_offset offset 0,
+			// priority 0 and with log_issue_time issue time 0: fio's
+			// columns, so the line has as many as a per-I/O one.
 			if l.bw != nil && !partial {
-				l.bw.entry(t, uint64(float64(w.bytes)/1024/secs), d, 0, 0, l.cols(), 0)
+				l.bw.entry(t, uint64(float64(w.bytes)/1024/secs), d, 0, 0, l.cols(), 0, 0)
 			}
 			if l.iops != nil && !partial {
-				l.iops.entry(t, uint64(float64(w.ios)/secs), d, 0, 0, l.cols(), 0)
+				l.iops.entry(t, uint64(float64(w.ios)/secs), d, 0, 0, l.cols(), 0, 0)
 			}
 			for k, f := range l.lat {
 				if f == nil {
@@ -332,7 +355,7 @@ func (l *jobLogger) tick(now time.Time, final bool) {
 				if lg.MaxValue {
 					v = w.latMax[k]
 				}
-				f.entry(t, v, d, 0, 0, l.cols(), 0)
+				f.entry(t, v, d, 0, 0, l.cols(), 0, 0)
 			}
 			*w = logWindow{}
 		}

@@ -64,7 +64,7 @@ func TestAveragedLogsWithOffset(t *testing.T) {
 		}
 		for i := range 30 {
 			now := t0.Add(time.Duration(i) * 10 * time.Millisecond)
-			l.record(completion(uint64(i+1)*8192, 8192, 50*time.Microsecond, 5*time.Microsecond), i%2, now)
+			l.record(completion(uint64(i+1)*8192, 8192, 50*time.Microsecond, 5*time.Microsecond), i%2, now, time.Time{})
 			l.tick(now, false)
 		}
 		l.tick(t0.Add(300*time.Millisecond), true)
@@ -122,11 +122,11 @@ func TestNoPartialRateWindow(t *testing.T) {
 		for at := time.Duration(0); at < c.end; at += 10 * time.Millisecond {
 			now := t0.Add(at)
 			l.tick(now, false)
-			l.record(completion(8192, 8192, 50*time.Microsecond, 5*time.Microsecond), ios%2, now)
+			l.record(completion(8192, 8192, 50*time.Microsecond, 5*time.Microsecond), ios%2, now, time.Time{})
 			ios++
 		}
 		// The last I/O completes a moment before the end.
-		l.record(completion(8192, 8192, 50*time.Microsecond, 5*time.Microsecond), 0, t0.Add(c.end))
+		l.record(completion(8192, 8192, 50*time.Microsecond, 5*time.Microsecond), 0, t0.Add(c.end), time.Time{})
 		l.tick(t0.Add(c.end), true)
 		if err := set.close(); err != nil {
 			t.Fatal(err)
@@ -181,7 +181,7 @@ func TestSharedLogInThreadOrder(t *testing.T) {
 			now := t0.Add(time.Duration(i) * 10 * time.Millisecond)
 			for _, n := range threads {
 				loggers[n].tick(now, false)
-				loggers[n].record(completion(8192, 8192, time.Duration(n)*100*time.Microsecond, time.Microsecond), 0, now)
+				loggers[n].record(completion(8192, 8192, time.Duration(n)*100*time.Microsecond, time.Microsecond), 0, now, time.Time{})
 			}
 		}
 		for _, n := range threads {

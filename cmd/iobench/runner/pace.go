@@ -264,11 +264,19 @@ func (w *worker) admitNow(r *engine.Request, now time.Time) (submitted bool, err
 	if w.job.BatchSubmit == workloads.BatchAuto {
 		// Submitted with the rest of this round (submitBatch).
 		w.batch = append(w.batch, r)
-		return true, nil
+		if w.job.ThinkCycles == 0 || r.Sync != engine.NoSync {
+			return true, nil
+		}
+		// thinkcycles: the I/O goes to the queue before the spin, as
+		// fio's goes out before its spin.
+		err := w.submitBatch()
+		thinkCycles(w.job.ThinkCycles)
+		return true, err
 	}
 	if err := w.q.Submit(r); err != nil {
 		return false, err
 	}
+	defer w.thinkAfter(r)
 	w.markDepth(w.q.InFlight())
 	if n := w.job.BatchSubmit; n > 0 {
 		// iodepth_batch_submit: every n queued I/Os go to the kernel.
@@ -280,6 +288,37 @@ func (w *worker) admitNow(r *engine.Request, now time.Time) (submitted bool, err
 		}
 	}
 	return true, nil
+}
+
+// thinkAfter spins thinkcycles' loop after the read, write or trim r has
+// gone to the queue (a flush spins none, as in fio).
+func (w *worker) thinkAfter(r *engine.Request) {
+	if w.job.ThinkCycles > 0 && r.Sync == engine.NoSync {
+		thinkCycles(w.job.ThinkCycles)
+	}
+}
+
+// thinkSink keeps thinkCycles' loop from being optimized away.
+var thinkSink uint64
+
+// thinkSpinHook, when set (by tests), is told how many iterations each
+// thinkcycles spin ran.
+var thinkSpinHook func(n int)
+
+// thinkCycles spins a CPU loop of n iterations (thinkcycles), as fio's
+// between I/Os. fio's iterations each run the CPU's pause instruction
+// (nop on the architectures without one); these a multiply and an add,
+// so the same count may take a different time in fio.
+func thinkCycles(n int) {
+	x := thinkSink
+	i := 0
+	for ; i < n; i++ {
+		x = x*6364136223846793005 + 1442695040888963407
+	}
+	thinkSink = x
+	if thinkSpinHook != nil {
+		thinkSpinHook(i)
+	}
 }
 
 // submitBatch submits the requests admit gathered, in one Queue.Submit:
@@ -372,6 +411,7 @@ func (w *worker) submitParked(r *engine.Request) error {
 	if err := w.q.Submit(r); err != nil {
 		return err
 	}
+	defer w.thinkAfter(r)
 	if w.ovl != nil {
 		w.ovl.flying = append(w.ovl.flying, r)
 	}

@@ -53,6 +53,9 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 	if err := checkCPUs(jobs); err != nil {
 		return nil, &badInput{err}
 	}
+	if err := checkRampSizes(jobs, reportGroups(jobs, groups)); err != nil {
+		return nil, &badInput{err}
+	}
 	if err := layOutFiles(jobs, targets, stderr); err != nil {
 		return nil, err
 	}
@@ -128,11 +131,20 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 				groupSS[rg[ji]] = newSteady(j.SS)
 			}
 		}
+		// ramp_size with group_reporting counts the reporting group's
+		// bytes together, and its jobs' ramps end together (as fio).
+		groupRamp := map[int]*rampCount{}
+		for _, ji := range g {
+			if j := &jobs[ji]; j.GroupReporting && j.RampSize > 0 && groupRamp[rg[ji]] == nil {
+				groupRamp[rg[ji]] = &rampCount{size: j.RampSize}
+			}
+		}
 		for k, ji := range g {
 			go func() {
 				var ss *steady
+				var ramp *rampCount
 				if jobs[ji].GroupReporting {
-					ss = groupSS[rg[ji]]
+					ss, ramp = groupSS[rg[ji]], groupRamp[rg[ji]]
 				}
 				if jobs[ji].CreateOnly {
 					// Its files were laid out with the others'.
@@ -166,7 +178,7 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 					results[k] = []JobResult{failedResult(jobs[ji], rg[ji], err)}
 				default:
 					results[k] = runJob(jobs[ji], rg[ji], targets[ji], runCtx{lv: lv, stop: stopRG[rg[ji]], abort: &abort, status: board,
-						jobIdx: ji, logs: logs, threadBase: threadBase[ji], ss: ss, flow: jobFlow[ji]})
+						jobIdx: ji, logs: logs, threadBase: threadBase[ji], ss: ss, ramp: ramp, flow: jobFlow[ji]})
 					if err := runHook(&jobs[ji], "postrun", jobs[ji].ExecPostrun, stderr); err != nil {
 						fmt.Fprintf(stderr, "iobench: job %q: %v\n", jobs[ji].Name, err)
 					}
@@ -465,7 +477,25 @@ func kernelFS(path string) string {
 
 // errNothingMeasured is a job's error when its whole run fell in the ramp
 // time: it issued I/O but measured none.
-var errNothingMeasured = errors.New("nothing measured: ramp_time used up the job's region or runtime (raise size or runtime, or set time_based)")
+var errNothingMeasured = errors.New("nothing measured: ramp_time or ramp_size used up the job's region or runtime (raise size or runtime, or set time_based)")
+
+// checkRampSizes refuses a job with a ramp (ramp_time or ramp_size) whose
+// ramp_size differs from that of a job before it in its reporting group
+// (rg: each job's), as fio refuses it.
+func checkRampSizes(jobs []workloads.Job, rg []int) error {
+	for i := range jobs {
+		if jobs[i].RampTime == 0 && jobs[i].RampSize == 0 {
+			continue
+		}
+		for k := range i {
+			if rg[k] == rg[i] && jobs[k].RampSize != jobs[i].RampSize {
+				return fmt.Errorf("job %q: ramp_size=%d, job %q of its reporting group ramp_size=%d: fio refuses a ramp_size that differs within a reporting group",
+					jobs[i].Name, jobs[i].RampSize, jobs[k].Name, jobs[k].RampSize)
+			}
+		}
+	}
+	return nil
+}
 
 // procsFor raises GOMAXPROCS, for the group g, to one more than its
 // clones, and returns what puts it back. Each clone's queue keeps its

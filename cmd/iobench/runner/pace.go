@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -298,8 +299,9 @@ func (w *worker) thinkAfter(r *engine.Request) {
 	}
 }
 
-// thinkSink keeps thinkCycles' loop from being optimized away.
-var thinkSink uint64
+// thinkSink keeps thinkCycles' loop from being optimized away (atomic:
+// the clones of a job spin at once).
+var thinkSink atomic.Uint64
 
 // thinkSpinHook, when set (by tests), is told how many iterations each
 // thinkcycles spin ran.
@@ -310,12 +312,12 @@ var thinkSpinHook func(n int)
 // (nop on the architectures without one); these a multiply and an add,
 // so the same count may take a different time in fio.
 func thinkCycles(n int) {
-	x := thinkSink
+	x := thinkSink.Load()
 	i := 0
 	for ; i < n; i++ {
 		x = x*6364136223846793005 + 1442695040888963407
 	}
-	thinkSink = x
+	thinkSink.Store(x)
 	if thinkSpinHook != nil {
 		thinkSpinHook(i)
 	}

@@ -32,6 +32,9 @@ func TestThinkCyclesSpinsPerIO(t *testing.T) {
 		{"writes and flushes", []string{"--rw=write", "--fsync=4", "--thinkcycles=1000"}, 16},
 		{"thinktime", []string{"--rw=read", "--thinktime=100", "--thinktime_blocks=4", "--thinkcycles=1000"}, 16},
 		{"none", []string{"--rw=read", "--thinkcycles=0"}, 0},
+		// Clones spin at once (under the race detector, a shared sink
+		// written without synchronization shows here).
+		{"two clones", []string{"--rw=read", "--numjobs=2", "--thinkcycles=1000"}, 32},
 	} {
 		spins = nil
 		args := append([]string{"--name=t", "--filename=" + path, "--bs=4k", "--size=64k"}, c.args...)

@@ -114,7 +114,7 @@ type Config struct {
 	// NoFollow keeps a queue's thread where the scheduler puts it; by
 	// default a queue with few I/Os in flight moves its thread to the CPU
 	// where its completions ran when its waits show they ran elsewhere,
-	// while at most four such queues are open in the process (see
+	// while at most four such caller-owned queues are open in the process (see
 	// follow.go).
 	NoFollow bool
 	// SpinWait: before a queue with 2 or more I/Os in flight sleeps for a
@@ -400,7 +400,7 @@ func (e *Engine) registerWith(ring Ring) error {
 }
 
 func (e *Engine) register(q *Queue) {
-	if q.follow != nil {
+	if q.follow != nil && !q.background {
 		followers.Add(1)
 	}
 	e.queuesMu.Lock()
@@ -417,7 +417,7 @@ func (e *Engine) unregister(q *Queue) {
 		}
 	}
 	e.queuesMu.Unlock()
-	if q.follow != nil {
+	if q.follow != nil && !q.background {
 		followers.Add(-1)
 	}
 	e.reclaim(false)

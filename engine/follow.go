@@ -73,8 +73,10 @@ const followAfter = 15_000 // ns
 // followDepth is the most I/Os in flight at which a queue follows.
 const followDepth = 4
 
-// followQueues is the most queues open in the process, each able to
-// follow, at which they follow. With more threads doing I/O than twice the
+// followQueues is the most caller-owned queues (Engine.NewQueue) open in
+// the process, each able to follow, at which they follow; background
+// queues, which a program using Queues of its own leaves idle, are not
+// counted. With more threads doing I/O than twice the
 // CPUs, every CPU has threads waiting for it: a long wait shows the CPUs
 // are busy, not that the completions ran elsewhere, and a move only adds
 // a thread to the other CPU's line. Measured on a loop device over tmpfs
@@ -88,12 +90,12 @@ const followDepth = 4
 // 7.7-10.4 µs, 0.10 moves per read (fio: 158-216k at 6.1-8.0 µs).
 const followQueues = 4
 
-// followers counts the open queues that have a follower (register,
-// unregister).
+// followers counts the open caller-owned queues that have a follower
+// (register, unregister).
 var followers atomic.Int32
 
-// crowded reports whether more queues that follow are open in the process
-// than followQueues: then none follows.
+// crowded reports whether more caller-owned queues that follow are open
+// in the process than followQueues: then none follows.
 func crowded() bool { return followers.Load() > followQueues }
 
 const (

@@ -114,8 +114,8 @@ type Config struct {
 	// NoFollow keeps a queue's thread where the scheduler puts it; by
 	// default a queue with few I/Os in flight moves its thread to the CPU
 	// where its completions ran when its waits show they ran elsewhere,
-	// while at most four such caller-owned queues are open in the process (see
-	// follow.go).
+	// while at most four such caller-owned queues are open in the
+	// process (see follow.go).
 	NoFollow bool
 	// SpinWait: before a queue with 2 or more I/Os in flight sleeps for a
 	// completion, it may poll the ring (memory reads, no system call) and

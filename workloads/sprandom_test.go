@@ -29,6 +29,11 @@ func TestSPRandomPlan(t *testing.T) {
 	if p.physical != 1208320 || p.regionSz != 402773 || p.writes != 98 || !slices.Equal(p.share, []uint32{2479, 1327, 0}) {
 		t.Errorf("op 0.15, 3 regions: %+v", p)
 	}
+	// spr_op=0: write amplification without bound, every validity 1: the
+	// region alone, nothing kept but on a draw of 0.
+	if p = newSprPlan(1<<20, 4096, 0, 4); p.physical != 1<<20 || !slices.Equal(p.share, []uint32{0, 0, 0, 0}) {
+		t.Errorf("op 0: %+v", p)
+	}
 	// One region: validity 1, nothing written again.
 	if p = newSprPlan(1<<20, 4096, 0.15, 1); !slices.Equal(p.share, []uint32{0}) {
 		t.Errorf("1 region: shares %v", p.share)

@@ -49,10 +49,10 @@ var fioVersionOptions = []struct{ name, status, value string }{
 	{"priohint", "refused", "1"},
 	{"thinkcycles", "honoured", "1000"},
 	{"ramp_size", "honoured", "1g"},
-	{"sprandom", "refused", "1"},
-	{"spr_op", "notice", "0.2"},
-	{"spr_num_regions", "notice", "50"},
-	{"spr_cs", "notice", "1m"},
+	{"sprandom", "honoured", "1"},
+	{"spr_op", "honoured", "0.2"},
+	{"spr_num_regions", "honoured", "50"},
+	{"spr_cs", "honoured", "0"},
 	{"random_sequence_stride", "honoured", "1"},
 	{"log_issue_time", "honoured", "1"},
 	{"end_syncfs", "honoured", "1"},
@@ -222,9 +222,6 @@ func TestNewerFioRefusals(t *testing.T) {
 		name, job string
 		want      []string // in the error, in this order
 	}{
-		{"sprandom preconditioning",
-			"[precondition]\nioengine=io_uring\nrw=randwrite\nnorandommap=1\nsprandom=1\nspr_op=0.28\nspr_num_regions=200\n",
-			[]string{`:5: option "sprandom"`, "pseudo-random preconditioning"}},
 		{"FDP over passthrough",
 			"[global]\nioengine=io_uring_cmd\ncmd_type=nvme\nfdp=1\n[hot]\nrw=randwrite\nfdp_pli=2,3\n",
 			[]string{`:2: option "ioengine"`, "passthrough", `:4: option "fdp"`, "data placement"}},

@@ -99,6 +99,8 @@ type Generator struct {
 	off    uint64  // zipf, pareto, normal: where scatter puts value 0
 	zones  []Zone
 
+	spr *sprState // sprandom: the blocks to write, in fio's order
+
 	seq       []uint64  // sequence: the block indexes
 	seqStride bool      // random_sequence_stride
 	issues    [3]uint64 // I/Os issued so far: reads, writes, trims
@@ -124,6 +126,7 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 	if j.Size > 0 && j.Size < g.span {
 		g.span = j.Size
 	}
+	logical := g.span // sprandom sizes its pass from the region before rounding, as fio does
 	g.whole = g.base == 0 && g.span == targetBytes
 	g.span = g.span / g.unit * g.unit
 	// Zones march on past size, which bounds only the bytes moved, to the
@@ -141,6 +144,23 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 			// normal's values gather around the middle already.
 			g.off = uint64(int64((j.Dist.Center - 0.5) * float64(g.nBlk)))
 		}
+	}
+	if j.SPRandom && j.BS[1] > 0 {
+		// Fresh blocks: each logical block once (fio walks them with its
+		// LFSR), then no more; the draws that keep blocks come from the
+		// job's generator.
+		g.unit = j.BS[1] // blocks of the write size (blockalign is the same or unset)
+		n := max(logical/g.unit, 1)
+		walk, left := newPermutation(n, g.rng), logical/g.unit
+		fresh := func() (uint64, bool) {
+			if left == 0 {
+				return 0, false
+			}
+			left--
+			return walk.next(), true
+		}
+		g.spr = newSprState(newSprPlan(logical, j.BS[1], j.SPROp, j.SPRRegions), fresh,
+			func() int { return g.rng.IntN(sprScale + 1) })
 	}
 	switch g.dist {
 	case "", "random":
@@ -226,11 +246,28 @@ func (g *Generator) PassBytes() uint64 {
 	return n * size
 }
 
+// SPRandomBytes returns the bytes a sprandom job writes (the region plus
+// spr_op of it, rounded up to the block size: fio's io_size for it), or
+// 0 without sprandom.
+func (g *Generator) SPRandomBytes() uint64 {
+	if g.spr == nil {
+		return 0
+	}
+	return g.spr.plan.physical
+}
+
 // Base returns the region's start in the target.
 func (g *Generator) Base() uint64 { return g.base }
 
 // Next returns the next I/O.
 func (g *Generator) Next() IO {
+	if g.spr != nil {
+		b, ok := g.spr.next()
+		if !ok {
+			return IO{End: true}
+		}
+		return IO{Offset: g.base + b*g.unit, Length: g.bs[1], Write: true}
+	}
 	write, trim := false, false
 	switch g.rw {
 	case Write, RandWrite:

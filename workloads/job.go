@@ -239,6 +239,13 @@ type Job struct {
 	// once per pass (a full-period sequence, no memory per block) even
 	// with norandommap.
 	RandomGenerator string
+	// SPRandom is newer fio's sprandom: SanDisk pseudo-random
+	// preconditioning (sprandom.go), over-provisioning SPROp, in
+	// SPRRegions regions; SPRCache is spr_cs (only 0 is implemented).
+	SPRandom   bool
+	SPROp      float64
+	SPRRegions int
+	SPRCache   uint64
 	// ZoneMode "strided": I/O stays in a zone of ZoneRange bytes until
 	// ZoneSize bytes are done there, then moves ZoneRange+ZoneSkip on.
 	ZoneMode                      string
@@ -528,7 +535,7 @@ func (l *Logs) Any() bool { return l.BW != "" || l.IOPS != "" || l.Lat != "" || 
 func NewJob(name string) Job {
 	return Job{
 		Name: name, RW: Read, RWMixRead: 50, BS: [2]uint64{4096, 4096},
-		IODepth: 1, FilenameFormat: defaultFilenameFormat, BatchSubmit: BatchAuto, BatchCompleteMin: 1, IOEngine: "io_uring", NumJobs: 1, Direct: true, Invalidate: true, PercentageRandom: [2]float64{100, 100}, ThinkBlocks: 1, DoVerify: true, RandomGenerator: "tausworthe", ZoneMode: "none",
+		IODepth: 1, FilenameFormat: defaultFilenameFormat, BatchSubmit: BatchAuto, BatchCompleteMin: 1, IOEngine: "io_uring", NumJobs: 1, Direct: true, Invalidate: true, PercentageRandom: [2]float64{100, 100}, ThinkBlocks: 1, DoVerify: true, RandomGenerator: "tausworthe", ZoneMode: "none", SPROp: 0.15, SPRRegions: 100,
 		LatencyWindow: time.Second, LatencyPercentile: 100,
 		Buffers: Buffers{Scramble: true, CompressChunk: 512, DedupeWorkingSetPct: 5}, Dist: Dist{Kind: "random"},
 		RandRepeat: true, RandSeed: 0x89, Mapper: "linear", Extents: 1024, Cache: true, Follow: true,
@@ -1046,6 +1053,9 @@ func (j *Job) Validate() error {
 	if j.RW.Trims() {
 		j.validateTrims(bad)
 	}
+	if j.SPRandom {
+		j.validateSPRandom(bad)
+	}
 	if j.Extents < 1 {
 		bad("extents=%d: want at least 1", j.Extents)
 	}
@@ -1314,5 +1324,65 @@ func (j *Job) validateTrims(bad func(string, ...any)) {
 	}
 	if j.Rate != [2]uint64{} || j.RateIOPS != [2]int{} || j.RateMin != [2]uint64{} || j.RateIOPSMin != [2]int{} || j.trimRate != [4]bool{} {
 		bad("rw=%s with rate, rate_iops, rate_min or rate_iops_min: rates for trims (fio's third value) are not implemented", j.RW)
+	}
+}
+
+// validateSPRandom checks a sprandom job: what newer fio refuses (a
+// pattern other than random writes, random_generator other than lfsr,
+// norandommap=0 given, a block size not a power of two) and what iobench
+// does not implement with it.
+func (j *Job) validateSPRandom(bad func(string, ...any)) {
+	switch j.RW {
+	case RandWrite:
+	case RandRW, RandTrimWrite:
+		bad("sprandom with rw=%s: not implemented: sprandom places rw=randwrite's writes only (fio's reads and trims of rw=%s would draw from the same walk of blocks)", j.RW, j.RW)
+	default:
+		bad("sprandom with rw=%s: sprandom needs random writes (rw=randwrite), as in fio", j.RW)
+	}
+	if j.set["random_generator"] && j.RandomGenerator != "lfsr" {
+		bad("sprandom with random_generator=%s: sprandom needs random_generator=lfsr, as in fio (which sets it when it is not given)", j.RandomGenerator)
+	}
+	if j.set["norandommap"] && !j.NoRandomMap {
+		bad("sprandom with norandommap=0: sprandom needs norandommap=1, as in fio (which sets it when it is not given)")
+	}
+	if bs := j.BS[1]; bs == 0 || bs&(bs-1) != 0 {
+		bad("sprandom with bs=%d: the write block size must be a power of two, as in fio", bs)
+	}
+	if j.BSRange[1][1] > 0 || len(j.BSSplit[1]) > 0 {
+		bad("sprandom with bsrange or bssplit: not implemented: sprandom writes one block size")
+	}
+	if j.BlockAlign != 0 && j.BlockAlign != j.BS[1] {
+		bad("sprandom with blockalign=%d: not implemented: sprandom's blocks are aligned to the write block size %d", j.BlockAlign, j.BS[1])
+	}
+	if k := j.Dist.Kind; k != "" && k != "random" {
+		bad("sprandom with random_distribution=%s: sprandom places every write itself (fio ignores the distribution); give random or leave it out", k)
+	}
+	if j.PercentageRandom[1] != 100 || j.RWMod != 0 {
+		bad("sprandom with percentage_random or rw=randwrite:N: not implemented: sprandom places every write")
+	}
+	if j.ZoneMode == "strided" {
+		bad("sprandom with zonemode=strided: not implemented")
+	}
+	if j.Loops > 1 || j.TimeBased {
+		bad("sprandom with loops or time_based: not implemented: sprandom ends the job when its pass is done, as fio's does")
+	}
+	if j.NrFiles > 1 || len(j.Filenames()) > 1 {
+		bad("sprandom over several files: not implemented: fio's sprandom sizes the job's I/O from each file in turn (its example asks for a single file)")
+	}
+	if j.Verify != "" && j.DoVerify {
+		bad("sprandom with verify: not implemented")
+	}
+	if op := j.SPROp; op < 0 || op >= sprMaxOP {
+		bad("spr_op=%g: want 0 to below 5/3 (fio's model needs its write amplification, 0.5/spr_op + 0.7, above 1, and fio aborts otherwise)", op)
+	}
+	if j.SPRCache > 0 {
+		bad("spr_cs=%d: not implemented: sprandom with a device cache size (fio defers the writes again of each region by the cache size; only spr_cs=0, fio's default, is implemented)", j.SPRCache)
+	}
+	if !j.set["random_generator"] {
+		j.RandomGenerator = "lfsr"
+	}
+	j.NoRandomMap = true
+	if j.IOSize > 0 {
+		j.note(fmt.Sprintf("io_size=%d with sprandom: the job writes the region plus spr_op of it instead, as fio's does", j.IOSize))
 	}
 }

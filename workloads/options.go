@@ -242,6 +242,20 @@ var options = []Option{
 			}
 			return fmt.Errorf("want lfsr, tausworthe or tausworthe64")
 		}, get: func(j *Job) string { return j.RandomGenerator }},
+	boolOption("sprandom", "bool", "0", "newer fio's SanDisk pseudo-random preconditioning (rw=randwrite, one file): writes the region plus spr_op of it, region by region (spr_num_regions), writing again in each region a share of the blocks the region before wrote, so that a flash device's blocks end about as valid as a long random write leaves them; the job's I/O is the region plus spr_op of it, rounded up to the block size", kindBool, func(j *Job) *bool { return &j.SPRandom }),
+	{Name: "spr_op", Arg: "ratio", Default: "0.15", Help: "sprandom's over-provisioning: the share of the region written on top of it (0 to below 5/3); no effect without sprandom, as in fio", kind: kindFloat,
+		set: func(j *Job, v string) error {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+				return fmt.Errorf("want a number")
+			}
+			j.SPROp = f
+			return nil
+		}, get: func(j *Job) string { return strconv.FormatFloat(j.SPROp, 'g', -1, 64) }},
+	intOption("spr_num_regions", "n", "100", "sprandom's regions: how many parts the region plus spr_op is written in, each with its own share written again in the next; no effect without sprandom, as in fio", 1, math.MaxInt32, func(j *Job) *int { return &j.SPRRegions }),
+	{Name: "spr_cs", Arg: "size", Default: "0", Help: "sprandom's device cache size; only 0 (none) is implemented: another size is refused; no effect without sprandom, as in fio", kind: kindSize,
+		set: func(j *Job, v string) (err error) { j.SPRCache, err = j.parseSize(v); return },
+		get: func(j *Job) string { return sizeString(j.SPRCache) }},
 	boolOption("randrepeat", "bool", "1", "the same random sequence every run; alias allrandrepeat (newer fio's spelling: its randrepeat seeds every generator, as iobench's does)", kindBool, func(j *Job) *bool { return &j.RandRepeat }),
 	{Name: "randseed", Arg: "n", Help: "seed of the random sequence", kind: kindInt,
 		set: func(j *Job, v string) (err error) { j.RandSeed, err = strconv.ParseUint(v, 0, 64); return },
@@ -821,9 +835,6 @@ var noticeOptions = map[string]string{
 	"plids":                 "cannot change what is measured: it sets up NVMe data placement (fdp, dataplacement), which iobench refuses; without it fio ignores it too",
 	"plid_select":           "cannot change what is measured: it sets up NVMe data placement (fdp, dataplacement), which iobench refuses; without it fio ignores it too",
 	"dp_scheme":             "cannot change what is measured: it sets up NVMe data placement (fdp, dataplacement), which iobench refuses; without it fio ignores it too",
-	"spr_op":                "cannot change what is measured: it tunes sprandom, which iobench refuses; without it fio ignores it too",
-	"spr_num_regions":       "cannot change what is measured: it tunes sprandom, which iobench refuses; without it fio ignores it too",
-	"spr_cs":                "cannot change what is measured: it tunes sprandom, which iobench refuses; without it fio ignores it too",
 }
 
 // refusedOptions are fio options iobench knows but does not implement:
@@ -859,7 +870,6 @@ var refusedOptions = map[string]string{
 	// Options of fio versions other than 3.33 (README: which versions).
 	"percentage_sequential":   "deprecated in fio, which refuses it too: write percentage_random=100-N instead",
 	"num_range":               "not implemented: trims of several ranges in one command (fio's io_uring_cmd and xnvme engines send them); each trim is one range",
-	"sprandom":                "not implemented: SanDisk pseudo-random preconditioning (sprandom)",
 	"fdp":                     "not implemented: NVMe data placement (fdp, dataplacement)",
 	"dataplacement":           "not implemented: NVMe data placement (fdp, dataplacement)",
 	"md_per_io_size":          "not implemented: a metadata (protection information) buffer with each I/O",
@@ -949,7 +959,7 @@ var noEffectValues = map[string][]string{
 	// fails, as a file for a later run; iobench names the bad block.
 	"verify_state_save": {"0", "1"}, "zonecapacity": {"0"},
 	// Newer fio's, at their defaults.
-	"num_range": {"1"}, "sprandom": {"0"}, "fdp": {"0"},
+	"num_range": {"1"}, "fdp": {"0"},
 	"dataplacement": {"none"}, "md_per_io_size": {"0"},
 	"recover_zbd_write_error": {"0"}, "write_zone_remainder": {"0"}, "priohint": {"0"}, "verify_pattern_interval": {"0"},
 }

@@ -1416,6 +1416,10 @@ func (w *worker) start() error {
 	if j.IOSize > 0 {
 		w.passBytes = max(loops*min(w.gen.Span(), j.IOSize), j.IOSize)
 	}
+	if b := w.gen.Gen(0).SPRandomBytes(); b > 0 {
+		// sprandom: the region plus spr_op of it (fio sets io_size so).
+		w.passBytes = b
+	}
 	if unlinksEachLoop(j) {
 		w.loopEnd = w.passBytes / loops
 	}

@@ -59,6 +59,19 @@ type Geometry struct {
 	// with fallocate's punch hole instead.
 	DiscardGranularity uint32
 	DiscardMaxBytes    uint64
+	// AtomicWriteUnitMin and AtomicWriteUnitMax bound the length of one
+	// atomic write (RWF_ATOMIC): a power of two between them, at an
+	// offset that is a multiple of it. Both are 0 where the kernel
+	// reports no atomic write support. They come from statx's
+	// STATX_WRITE_ATOMIC (stx_atomic_write_unit_min, _max), for block
+	// devices and regular files alike; AtomicWriteSegmentsMax is its
+	// stx_atomic_write_segments_max, the most buffers one atomic write
+	// may gather.
+	AtomicWriteUnitMin, AtomicWriteUnitMax, AtomicWriteSegmentsMax uint32
+	// AtomicWriteMaxBytes is a block device's queue/atomic_write_max_bytes
+	// (0 for regular files): the largest atomic write the block layer
+	// sends as one, merged writes included.
+	AtomicWriteMaxBytes uint32
 }
 
 // String prints the geometry for people.
@@ -342,6 +355,11 @@ func (d *Device) probe() error {
 	if g.PhysicalBlockSize == 0 {
 		g.PhysicalBlockSize = g.LogicalBlockSize
 	}
+	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_WRITE_ATOMIC, &sx); err == nil &&
+		sx.Mask&unix.STATX_WRITE_ATOMIC != 0 {
+		g.AtomicWriteUnitMin, g.AtomicWriteUnitMax = sx.Atomic_write_unit_min, sx.Atomic_write_unit_max
+		g.AtomicWriteSegmentsMax = sx.Atomic_write_segments_max
+	}
 	return nil
 }
 
@@ -370,6 +388,7 @@ func (d *Device) sysfs() {
 	g.PollQueues = read("queue/io_poll") == "1"
 	g.DiscardGranularity = num("queue/discard_granularity")
 	g.DiscardMaxBytes, _ = strconv.ParseUint(read("queue/discard_max_bytes"), 10, 64)
+	g.AtomicWriteMaxBytes = num("queue/atomic_write_max_bytes")
 	g.Model = read("device/model")
 	g.Kind = kindOf(filepath.Base(disk))
 }

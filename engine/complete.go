@@ -43,6 +43,10 @@ func (q *Queue) complete(c Completion) {
 	case c.Res == 0 && want > 0:
 		q.pieceFailed(&p, ErrShortIO)
 		return
+	case int(c.Res) < want && p.req.Atomic:
+		// Never continued: the rest would be a second atomic write.
+		q.pieceFailed(&p, fmt.Errorf("%w: an atomic write transferred %d of %d bytes", ErrShortIO, c.Res, want))
+		return
 	case int(c.Res) < want:
 		// Continue a short transfer from the last aligned byte: the
 		// device needs aligned I/O, and redoing a few bytes is harmless.

@@ -49,6 +49,12 @@ var (
 	// not allow trims (it is no Trimmer, or its Trim refused the range).
 	// Nothing is discarded.
 	ErrTrimRefused = errors.New("trim refused by the mapper")
+	// ErrAtomicSplit is returned for an Atomic request that is not one
+	// write the engine sends as one device write: it would be split into
+	// several (its range crosses extents or devices, or exceeds the
+	// largest device I/O), or it is a read, trim or flush. Nothing is
+	// written.
+	ErrAtomicSplit = errors.New("atomic write cannot go out as one device write")
 )
 
 // IOError describes a failed request or device I/O, in the shape of

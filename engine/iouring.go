@@ -93,6 +93,9 @@ func (u *iouring) Queue(op *Op) bool {
 		if op.NoWait {
 			s.OpFlags |= uring.RWFNoWait
 		}
+		if op.Atomic {
+			s.OpFlags |= uring.RWFAtomic
+		}
 	}
 	if op.FixedFile {
 		s.SetFixedFile()

@@ -57,6 +57,15 @@ type Request struct {
 	// a device whose queue is full. The engine does not retry them: the
 	// EAGAIN is the request's Err, what fio's nowait measures.
 	NoWait bool
+	// Atomic makes a write an atomic write (RWF_ATOMIC): the device
+	// stores all of it or none. It must go out as one device write: a
+	// request the engine would split (over extents, devices, or past the
+	// largest device I/O) fails with ErrAtomicSplit before anything is
+	// written, as does an Atomic read, trim or flush. The kernel checks
+	// the rest (EOPNOTSUPP from a device without atomic writes or a file
+	// not open O_DIRECT, EINVAL for a length or offset outside the
+	// device's atomic write units), in the request's Err.
+	Atomic bool
 
 	// Callback, when set, is called on the queue's goroutine when the
 	// request completes. It must not block and must not submit to the

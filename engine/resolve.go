@@ -24,6 +24,9 @@ const maxResolve = 64
 
 // resolve turns r into pieces appended to q.backlog.
 func (q *Queue) resolve(r *Request) error {
+	if r.Atomic && (!r.Write || r.Trim || r.Sync != NoSync || r.raw != rawNone) {
+		return q.requestError(r, r.Offset, uint64(len(r.Buf)), fmt.Errorf("%w: an atomic %s (only writes can be atomic)", ErrAtomicSplit, r.opName()))
+	}
 	if r.raw != rawNone {
 		return q.resolveRaw(r)
 	}
@@ -74,6 +77,7 @@ func (q *Queue) resolve(r *Request) error {
 			end = r.Offset + roundUp(avail, uint64(e.align))
 		}
 	}
+	first := len(q.backlog) // r's pieces are appended from here
 	for off := r.Offset; off < end; {
 		var (
 			m        mapcache.Mapping
@@ -106,6 +110,11 @@ func (q *Queue) resolve(r *Request) error {
 			}
 		}
 		off = pend
+	}
+	if n := len(q.backlog) - first; r.Atomic && n != 1 {
+		// One device write or none: the kernel makes each of several
+		// atomic on its own, never the request as a whole.
+		return q.requestError(r, r.Offset, length, fmt.Errorf("%w: its %d bytes map to %d device writes", ErrAtomicSplit, length, n))
 	}
 	return nil
 }

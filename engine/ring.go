@@ -60,6 +60,7 @@ type Op struct {
 	Prio      uint16 // I/O priority of a read or write (Request.Prio)
 	Async     bool   // IOSQE_ASYNC on a read or write (Request.Async)
 	NoWait    bool   // RWF_NOWAIT on a read or write (Request.NoWait)
+	Atomic    bool   // RWF_ATOMIC on a write (Request.Atomic)
 	// Sync, when set, makes the op a flush of Fd (no data, no buffer);
 	// SyncRange makes it sync_file_range(2) of [Offset, Offset+Len) of Fd
 	// with SyncFlags (Addr is not used).

@@ -67,6 +67,7 @@ func (q *Queue) queueOp(slot uint32, p *piece) bool {
 		Addr: uintptr(unsafe.Pointer(unsafe.SliceData(buf))), Len: uint32(len(buf)),
 		Offset: p.addr + uint64(p.done), UserData: uint64(slot), Prio: p.req.Prio, Async: p.req.Async, NoWait: p.req.NoWait,
 	}
+	op.Atomic = p.req.Atomic
 	p.raw.prep(op)
 	if e.filesRegistered {
 		op.FixedFile, op.Fd = true, int32(p.dev)

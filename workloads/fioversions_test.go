@@ -39,7 +39,7 @@ var fioVersionOptions = []struct{ name, status, value string }{
 	{"apptag_mask", "notice", "0x00ff"},
 	{"cmdprio_hint", "refused", "1"},
 	// Job options newer fio added.
-	{"atomic", "refused", "1"},
+	{"atomic", "honoured", "1"},
 	{"num_range", "refused", "8"},
 	{"fdp", "refused", "1"},
 	{"dataplacement", "refused", "fdp"},

@@ -428,6 +428,12 @@ type Job struct {
 	// NoWait sends reads and writes with RWF_NOWAIT (nowait): one that
 	// would block fails with EAGAIN.
 	NoWait bool
+	// Atomic sends the job's writes with RWF_ATOMIC (atomic): each is
+	// stored whole or not at all. Validate checks what the job alone
+	// decides (direct=1, power-of-two write sizes, offsets that are
+	// multiples of them); the runner checks the target's atomic write
+	// units before any I/O.
+	Atomic bool
 	// ReadIOLog names an iolog the job replays instead of drawing its I/O
 	// (read_iolog), on the files it names or on ReplayRedirect; with
 	// ReplayNoStall, as fast as the depth allows rather than on time.
@@ -1084,6 +1090,9 @@ func (j *Job) Validate() error {
 	if j.patternHdr && len(j.VerifyPattern) == 0 {
 		bad("verify=pattern_hdr needs verify_pattern")
 	}
+	if j.Atomic && j.RW.Writes() && !j.VerifyOnly {
+		j.validateAtomic(bad)
+	}
 	if j.uncached != 0 && !j.Direct {
 		bad("uncached=%d with direct=0: uncached buffered I/O (RWF_DONTCACHE) is not implemented (with direct=1 it has no effect, in fio too)", j.uncached)
 	}
@@ -1384,5 +1393,77 @@ func (j *Job) validateSPRandom(bad func(string, ...any)) {
 	j.NoRandomMap = true
 	if j.IOSize > 0 {
 		j.note(fmt.Sprintf("io_size=%d with sprandom: the job writes the region plus spr_op of it instead, as fio's does", j.IOSize))
+	}
+}
+
+// AtomicWriteSizes lists the sizes of the job's writes (with
+// bs_is_seq_rand, the reads' sizes too, which its writes may take), each
+// once, smallest first. A size range gives its multiples of the lower
+// bound up to three times it: the first that is no power of two.
+func (j *Job) AtomicWriteSizes() []uint64 {
+	dirs := []int{DirWrite}
+	if j.BSIsSeqRand {
+		dirs = []int{DirRead, DirWrite}
+	}
+	var out []uint64
+	for _, d := range dirs {
+		switch r := j.BSRange[d]; {
+		case len(j.BSSplit[d]) > 0:
+			for _, s := range j.BSSplit[d] {
+				if s.Pct > 0 {
+					out = append(out, s.Size)
+				}
+			}
+		case r[1] > 0:
+			for s := r[0]; s > 0 && s <= r[1] && s <= 3*r[0]; s += r[0] {
+				out = append(out, s)
+			}
+		default:
+			out = append(out, j.BS[d])
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// validateAtomic checks what atomic=1 asks of a writing job itself: the
+// kernel takes an atomic write only through O_DIRECT, of a power-of-two
+// length, at an offset that is a multiple of that length (RWF_ATOMIC,
+// pwritev2(2)); and only the linear mapper keeps the device address at the
+// file offset, where that alignment is decided.
+func (j *Job) validateAtomic(bad func(string, ...any)) {
+	if !j.Direct {
+		bad("atomic=1 with direct=0: the kernel takes atomic writes (RWF_ATOMIC) only with direct I/O, which fio's atomic implies; set direct=1")
+	}
+	if j.Mapper != "linear" {
+		bad("atomic=1 with mapper=%s: an atomic write must be one device write at an address that is a multiple of its length, which only the linear mapper keeps (the address is the file offset)", j.Mapper)
+	}
+	if j.ReadIOLog != "" {
+		bad("atomic=1 with read_iolog: the replayed offsets and sizes are not known before the job runs, so they cannot be checked against the atomic write units")
+	}
+	sizes := j.AtomicWriteSizes()
+	for _, s := range sizes {
+		if s&(s-1) != 0 {
+			bad("atomic=1: a write size of %s is not a power of two (an atomic write's length must be one); give write sizes such as 4k, 8k, 16k", FormatSize(s))
+			return // the alignment checks below assume powers of two
+		}
+	}
+	big := sizes[len(sizes)-1]
+	unit := j.MinBS()
+	if j.BlockAlign > 0 {
+		unit = j.BlockAlign
+	}
+	seq := !j.RW.Random() || j.PercentageRandom[DirWrite] < 100 || j.RWMod > 1 && !j.RWIdentical
+	switch {
+	case j.Offset%big != 0 || j.OffsetIncrement%big != 0:
+		bad("atomic=1: offset=%d (offset_increment=%d) is not a multiple of the largest write size %s: an atomic write's offset must be a multiple of its length", j.Offset, j.OffsetIncrement, FormatSize(big))
+	case j.RW.Random() && unit%big != 0:
+		bad("atomic=1: random offsets are aligned to %s (blockalign, or the smallest block size), not to the largest write size %s: an atomic write's offset must be a multiple of its length; set blockalign=%s", FormatSize(unit), FormatSize(big), FormatSize(big))
+	case seq && len(sizes) > 1:
+		bad("atomic=1: sequential writes of several sizes (%s to %s) start where the last ended, not at multiples of their own length: give one write size", FormatSize(sizes[0]), FormatSize(big))
+	case !j.RW.Random() && j.RWMod%big != 0:
+		bad("atomic=1: rw=%s: the skip of %d bytes is not a multiple of the write size %s: an atomic write's offset must be a multiple of its length", j.RW, j.RWMod, FormatSize(big))
+	case j.ZoneMode == "strided" && (j.ZoneSize%big != 0 || j.ZoneRange%big != 0 || j.ZoneSkip%big != 0):
+		bad("atomic=1: zonesize, zonerange and zoneskip must be multiples of the largest write size %s: an atomic write's offset must be a multiple of its length", FormatSize(big))
 	}
 }

@@ -175,6 +175,7 @@ var options = []Option{
 	{Name: "ramp_size", Arg: "size", Default: "0", Help: "run until this many bytes are done (reads, writes and trims; each clone its own, with group_reporting the reporting group's together) before measuring; the ramp's bytes count toward size and io_size", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.RampSize, err = j.parseSize(v); return },
 		get: func(j *Job) string { return sizeString(j.RampSize) }},
+	boolOption("atomic", "bool", "0", "writes go out as atomic writes (RWF_ATOMIC), as newer fio's: each one reaches the device whole or not at all; needs direct=1, power-of-two write sizes, offsets that are multiples of them and the linear mapper, and refuses the job before any I/O where the target's atomic write units (statx STATX_WRITE_ATOMIC) do not take every write size; reads are not atomic", kindBool, func(j *Job) *bool { return &j.Atomic }),
 	boolOption("direct", "bool", "1", "O_DIRECT I/O; 0: through the page cache (io_uring, as fio's buffered I/O)", kindBool, func(j *Job) *bool { return &j.Direct }),
 	boolOption("invalidate", "bool", "1", "drop the target's page cache before the job (matters with direct=0)", kindBool, func(j *Job) *bool { return &j.Invalidate }),
 	{Name: "buffered", Arg: "bool", Default: "0", Help: "the opposite of direct", kind: kindBool,
@@ -842,7 +843,6 @@ var noticeOptions = map[string]string{
 var refusedOptions = map[string]string{
 	"include":                "include is a directive, not an option: write 'include FILE' on a line of its own",
 	"numa_mem_policy":        "not implemented: a NUMA memory policy for the job's buffers (numa_cpu_nodes places its threads)",
-	"atomic":                 "not implemented: atomic writes (RWF_ATOMIC)",
 	"bs_unaligned":           "not implemented: I/O sizes are multiples of the smallest block size",
 	"cgroup":                 "not implemented: running jobs in cgroups",
 	"cgroup_nodelete":        "not implemented: running jobs in cgroups",
@@ -950,7 +950,7 @@ func Notices() map[string]string { return maps.Clone(noticeOptions) }
 // for what it does anyway (fio's default, or off): a job file that spells
 // out such a default runs, with nothing to say about it.
 var noEffectValues = map[string][]string{
-	"atomic": {"0"}, "cgroup_nodelete": {"0"},
+	"cgroup_nodelete":    {"0"},
 	"ignore_zone_limits": {"0"}, "job_max_open_zones": {"0"},
 	"latency_run": {"0"}, "lockfile": {"none"}, "max_open_zones": {"0"},
 	"read_beyond_wp": {"0"},

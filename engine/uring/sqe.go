@@ -140,6 +140,15 @@ const (
 // EAGAIN where it would block (RWF_NOWAIT, preadv2(2)).
 const RWFNoWait uint32 = 0x8
 
+// RWFAtomic in a write's OpFlags (rw_flags) makes it an atomic write
+// (RWF_ATOMIC, pwritev2(2), Linux 6.11+): all of it reaches the device or
+// none, never a mix of old and new data. The kernel refuses it with
+// EOPNOTSUPP on a file that cannot write atomically (one not open O_DIRECT,
+// a device without atomic write units) and with EINVAL when the length is
+// not a power of two within the file's atomic write unit limits or the
+// offset is not a multiple of the length; it refuses it on reads.
+const RWFAtomic uint32 = 0x40
+
 const (
 	offSQRing = 0
 	offCQRing = 0x8000000

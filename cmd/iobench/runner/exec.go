@@ -1936,6 +1936,7 @@ func (w *worker) issue(r *engine.Request) bool {
 		return false
 	}
 	r.NoWait = w.job.NoWait
+	r.Atomic = w.job.Atomic && r.Write && r.Sync == engine.NoSync && !r.Trim
 	if n := w.job.ForceAsync; n > 0 {
 		// force_async: every nth read or write, as fio counts them.
 		r.Async = false

@@ -350,6 +350,11 @@ func preflight(j *workloads.Job, target string, io, extent uint64) error {
 			return err
 		}
 	}
+	if j.Atomic && j.RW.Writes() && !j.VerifyOnly && j.Mapper != "fiemap" {
+		if err := atomicPreflight(j, target, d.IsBlock(), g); err != nil {
+			return err
+		}
+	}
 	if writes(j) && g.ReadOnly {
 		return fmt.Errorf("job %q: %s: %w: the kernel marks it read-only (blockdev --setro, losetup -r)", j.Name, target, device.ErrReadOnly)
 	}
@@ -392,6 +397,35 @@ func trimPreflight(j *workloads.Job, target string, d *device.Device, align uint
 	}
 	if j.Offset%align != 0 || j.OffsetIncrement%align != 0 {
 		return fmt.Errorf("job %q: rw=%s: offset=%d (offset_increment=%d) is not in %s's %d-byte discard units", j.Name, j.RW, j.Offset, j.OffsetIncrement, target, align)
+	}
+	return nil
+}
+
+// testAtomicUnits, set by tests, changes the atomic write limits
+// atomicPreflight reads, as a device that has them would report them.
+var testAtomicUnits func(g *device.Geometry)
+
+// atomicPreflight refuses, before any I/O, an atomic=1 job on a target
+// that cannot write atomically, or whose atomic write units (statx
+// STATX_WRITE_ATOMIC) do not take every write size of the job; the
+// message names the limits read. What the job alone decides (direct I/O,
+// powers of two, alignment) workloads.Job.Validate has checked.
+func atomicPreflight(j *workloads.Job, target string, block bool, g device.Geometry) error {
+	if testAtomicUnits != nil {
+		testAtomicUnits(&g)
+	}
+	limits := fmt.Sprintf("statx STATX_WRITE_ATOMIC: atomic_write_unit_min %d, atomic_write_unit_max %d bytes", g.AtomicWriteUnitMin, g.AtomicWriteUnitMax)
+	if block {
+		limits += fmt.Sprintf("; queue/atomic_write_max_bytes %d", g.AtomicWriteMaxBytes)
+	}
+	if g.AtomicWriteUnitMax == 0 {
+		return fmt.Errorf("job %q: atomic=1: %s cannot write atomically (%s)", j.Name, target, limits)
+	}
+	for _, bs := range j.AtomicWriteSizes() {
+		if bs < uint64(g.AtomicWriteUnitMin) || bs > uint64(g.AtomicWriteUnitMax) {
+			return fmt.Errorf("job %q: atomic=1: writes of %s are outside %s's atomic write units, %s to %s (%s)", j.Name, workloads.FormatSize(bs), target,
+				workloads.FormatSize(uint64(g.AtomicWriteUnitMin)), workloads.FormatSize(uint64(g.AtomicWriteUnitMax)), limits)
+		}
 	}
 	return nil
 }

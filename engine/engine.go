@@ -377,7 +377,9 @@ func (e *Engine) Stats() Stats {
 // New, on which Queue.LastReap is taken.
 func (e *Engine) Clock() time.Duration { return time.Since(e.base) }
 
-func (e *Engine) nowNs() int64 { return int64(e.Clock()) }
+// nowNs is Clock in ns, one call less deep on the I/O path (three
+// readings per I/O at depth 1).
+func (e *Engine) nowNs() int64 { return int64(time.Since(e.base)) }
 
 // registerWith registers the device table and the buffer arena with ring,
 // as the configuration asks.

@@ -4,7 +4,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"testing"
 	"time"
@@ -132,23 +131,5 @@ func TestIssueTimeLogsReadByFioTools(t *testing.T) {
 		}
 		vals = append(vals, v)
 	}
-	os.Mkdir(filepath.Join(dir, "g"), 0o755)
-	runTool(t, dir, true, tool, "-b", "-k", "-d", "g/")
-	g, err := os.ReadFile(filepath.Join(dir, "g", "result.global"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lo, hi, mean, _ := sampleStats(vals)
-	for _, c := range []struct {
-		key  string
-		want float64
-	}{{"min", lo}, {"max", hi}, {"avg", mean}, {"values_count", float64(len(vals))}} {
-		m := regexp.MustCompile(c.key + `=([0-9.]+)`).FindStringSubmatch(string(g))
-		if m == nil {
-			t.Fatalf("no %s in %s", c.key, g)
-		}
-		if got, _ := strconv.ParseFloat(m[1], 64); math.Abs(got-c.want) > 0.01 {
-			t.Errorf("fio2gnuplot %s = %v, the log's is %v", c.key, got, c.want)
-		}
-	}
+	checkFio2gnuplot(t, dir, tool, vals)
 }

@@ -232,18 +232,11 @@ func logValues(t *testing.T, path string) (times, values []float64) {
 	return times, values
 }
 
-// TestFio2Gnuplot: fio2gnuplot reads iobench's bandwidth log and finds the
-// minimum, maximum and mean of its values; those match the log, and the
-// log's mean matches the bandwidth in the JSON.
-func TestFio2Gnuplot(t *testing.T) {
-	dir := t.TempDir()
-	tool := fioTool(t, "fio2gnuplot", dir)
-	out := runInDir(t, dir, "--name=a", "--rw=randread", "--runtime=1", "--time_based", "--size=32m",
-		"--write_bw_log=a", "--log_avg_msec=100", "--output-format=json")
-	_, vals := logValues(t, filepath.Join(dir, "a_bw.1.log"))
-	if len(vals) < 10 || len(vals) > 12 {
-		t.Fatalf("%d entries for 1 s at 100 ms", len(vals))
-	}
+// checkFio2gnuplot runs fio2gnuplot (tool) on the bandwidth logs in dir
+// and checks the minimum, maximum, mean and count it finds against vals,
+// the values of the log.
+func checkFio2gnuplot(t *testing.T, dir, tool string, vals []float64) {
+	t.Helper()
 	os.Mkdir(filepath.Join(dir, "g"), 0o755)
 	runTool(t, dir, true, tool, "-b", "-k", "-d", "g/")
 	g, err := os.ReadFile(filepath.Join(dir, "g", "result.global"))
@@ -263,6 +256,21 @@ func TestFio2Gnuplot(t *testing.T) {
 			t.Errorf("fio2gnuplot %s = %v, the log's is %v", c.key, got, c.want)
 		}
 	}
+}
+
+// TestFio2Gnuplot: fio2gnuplot reads iobench's bandwidth log and finds the
+// minimum, maximum and mean of its values; those match the log, and the
+// log's mean matches the bandwidth in the JSON.
+func TestFio2Gnuplot(t *testing.T) {
+	dir := t.TempDir()
+	tool := fioTool(t, "fio2gnuplot", dir)
+	out := runInDir(t, dir, "--name=a", "--rw=randread", "--runtime=1", "--time_based", "--size=32m",
+		"--write_bw_log=a", "--log_avg_msec=100", "--output-format=json")
+	_, vals := logValues(t, filepath.Join(dir, "a_bw.1.log"))
+	if len(vals) < 10 || len(vals) > 12 {
+		t.Fatalf("%d entries for 1 s at 100 ms", len(vals))
+	}
+	checkFio2gnuplot(t, dir, tool, vals)
 	// The windows' rates times their lengths add up to what was read.
 	times, _ := logValues(t, filepath.Join(dir, "a_bw.1.log"))
 	var kib, prev float64

@@ -91,8 +91,7 @@ type Generator struct {
 
 	dist   string
 	nBlk   uint64
-	perm   permutation
-	useMap bool
+	fo     *fioOffsets // random_distribution=random: fio's offsets
 	zipf   zipfGen
 	pow    float64 // pareto exponent
 	spread uint64  // normal: width of the deviation added, in blocks (0: none)
@@ -165,8 +164,9 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 	switch g.dist {
 	case "", "random":
 		g.dist = "random"
-		g.useMap = !j.NoRandomMap || j.RandomGenerator == "lfsr"
-		g.perm = newPermutation(g.nBlk, g.rng)
+		if !g.zoned {
+			g.fo = newFioOffsets(j, j.Thread, logical)
+		}
 	case "zipf":
 		g.zipf = newZipf(g.nBlk, j.Dist.Param, g.rng)
 		if !j.Dist.HasCenter {
@@ -326,9 +326,16 @@ func (g *Generator) Next() IO {
 		}
 		g.pos[d] = off + size
 	} else if random {
-		off = g.randomBlock() * g.unit
+		if g.fo != nil {
+			off = g.fo.block(d) * g.fo.ba[d]
+		} else {
+			off = g.randomBlock() * g.unit
+		}
 		if off+size > g.span {
 			off = (g.span - size) / g.unit * g.unit
+		}
+		if g.fo != nil {
+			g.fo.mark(d, off, size)
 		}
 		g.pos[d] = off + size
 	} else if g.identical && g.sinceRand != 1 {
@@ -452,9 +459,6 @@ func (g *Generator) randomBlock() uint64 {
 			p -= z.AccessPct
 			start += z.SizePct
 		}
-	}
-	if g.useMap {
-		return g.perm.next()
 	}
 	return g.rng.Uint64N(n)
 }

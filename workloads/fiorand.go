@@ -200,9 +200,12 @@ type axmap struct {
 
 const axNone = ^uint64(0)
 
-func newAxmap(n uint64) *axmap {
-	m := &axmap{nbits: n}
-	for bitsLeft := n; ; {
+// newAxmap returns the map of n blocks; its bits are allocated by the
+// first reset (a Generator built only for its region costs nothing).
+func newAxmap(n uint64) *axmap { return &axmap{nbits: n} }
+
+func (m *axmap) alloc() {
+	for bitsLeft := m.nbits; ; {
 		words := (bitsLeft + 63) >> 6
 		m.levels = append(m.levels, make([]uint64, words))
 		if words <= 1 {
@@ -210,10 +213,13 @@ func newAxmap(n uint64) *axmap {
 		}
 		bitsLeft = words
 	}
-	return m
 }
 
 func (m *axmap) reset() {
+	if m.levels == nil {
+		m.alloc()
+		return
+	}
 	for _, l := range m.levels {
 		clear(l)
 	}
@@ -333,7 +339,7 @@ func (f *fioOffsets) seed(seed uint64, rnd *fioRand) {
 	if f.lfsr != nil {
 		*f.lfsr = newFioLFSR(f.blocks, seed)
 	}
-	if f.amap != nil {
+	if f.amap != nil && f.amap.levels != nil {
 		f.amap.reset()
 	}
 	f.pass = rnd.pass
@@ -379,6 +385,9 @@ func (f *fioOffsets) block(d int) uint64 {
 }
 
 func (f *fioOffsets) draw(d int) (uint64, bool) {
+	if f.amap != nil && f.amap.levels == nil {
+		f.amap.alloc()
+	}
 	var b uint64
 	if f.lfsr != nil {
 		v, ok := f.lfsr.next()

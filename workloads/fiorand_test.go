@@ -100,8 +100,8 @@ func TestFioRandomOffsetsFiles(t *testing.T) {
 	}
 }
 
-// TestFioThreadSeeds: the offsets of fio's thread n (a job file's n-th
-// job) are seeded by n.
+// TestFioThreadSeeds: the offsets of fio's thread n (the run's n-th job)
+// are seeded by n.
 func TestFioThreadSeeds(t *testing.T) {
 	j := job(t, "rw", "randread", "size", "64k", "norandommap", "1")
 	a := NewGenerator(j, 0, 64<<10)
@@ -111,9 +111,12 @@ func TestFioThreadSeeds(t *testing.T) {
 	c := NewGenerator(j, 0, 64<<10)
 	var sa, sb, sc []uint64
 	for range 16 {
-		sa, sb, sc = append(sa, a.Next().Offset), append(sb, b.Next().Offset), append(sc, c.Next().Offset)
+		sa, sb, sc = append(sa, a.Next().Offset/4096), append(sb, b.Next().Offset/4096), append(sc, c.Next().Offset/4096)
 	}
-	if fmt.Sprint(sa) != fmt.Sprint(sb) || fmt.Sprint(sb) == fmt.Sprint(sc) {
-		t.Errorf("thread 0 %v, 1 %v, 2 %v: want 0 as 1, 2 apart", sa, sb, sc)
+	// fio --ioengine=null --bs=4k --rw=randread --size=64k --norandommap --name=a --write_iolog=LOG1 --name=b --write_iolog=LOG2
+	// (LOG2: thread 2's blocks)
+	want2 := []uint64{4, 2, 9, 0, 7, 9, 11, 4, 4, 1, 6, 1, 1, 5, 15, 3}
+	if fmt.Sprint(sa) != fmt.Sprint(sb) || fmt.Sprint(sc) != fmt.Sprint(want2) {
+		t.Errorf("thread 0 %v, 1 %v, 2 %v: want 0 as 1, and 2 as fio's %v", sa, sb, sc, want2)
 	}
 }

@@ -37,9 +37,10 @@ func (io IO) Dir() int {
 // the target's), aligned to the smallest block size in use:
 //   - read, write, rw: sequential, each direction from its own position,
 //     wrapping at the end of the region;
-//   - randread, randwrite, randrw with random_distribution=random: every
-//     block once per pass in a scrambled order (a full-period sequence,
-//     no memory per block), unless norandommap, which draws independently;
+//   - randread, randwrite, randrw with random_distribution=random: fio
+//     3.33's offsets (fiorand.go): its random_generator, seeded as fio
+//     seeds the job's thread (Job.Thread), through its random map unless
+//     norandommap;
 //   - zipf, pareto, normal: skewed as fio skews them, the heat falling off
 //     with rank (zipf, pareto) or around the mean (normal: fio's mean of 12
 //     uniform draws, spread further by a non-zero deviation), each value

@@ -24,9 +24,9 @@
 //
 // # Differences from fio
 //
-// Random offsets without norandommap hit every block once per pass, from a
-// full-period sequence, and keep their size (fio shortens an I/O to the
-// free blocks of its block map); zipf and pareto put the hot set at the
+// Random offsets are fio 3.33's, but an I/O keeps its size where it meets
+// blocks of the random map already done (fio shortens it to the free
+// blocks); zipf and pareto put the hot set at the
 // start of the region (fio scrambles it); a wait_for job starts a new
 // group, so it waits for every job before it.
 package workloads

@@ -257,6 +257,17 @@ func NewFileGen(j *Job, clone int, gens []*Generator) *FileGen {
 	if j.FileSize[1] > 0 && j.Size > 0 {
 		g.span = min(g.span, j.Size)
 	}
+	if fo := gens[0].fo; fo != nil {
+		// fio's files of a thread draw from the thread's one random
+		// state, seeded from the job's randseed (the runner's per-file
+		// jobs have seeds of their own).
+		seed := fioOffsetSeed(j, fo.thread)
+		for _, x := range gens {
+			if x.fo != nil {
+				x.fo.seed(seed, fo.rnd)
+			}
+		}
+	}
 	g.refill()
 	return g
 }

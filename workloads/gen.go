@@ -37,9 +37,10 @@ func (io IO) Dir() int {
 // the target's), aligned to the smallest block size in use:
 //   - read, write, rw: sequential, each direction from its own position,
 //     wrapping at the end of the region;
-//   - randread, randwrite, randrw with random_distribution=random: every
-//     block once per pass in a scrambled order (a full-period sequence,
-//     no memory per block), unless norandommap, which draws independently;
+//   - randread, randwrite, randrw with random_distribution=random: fio
+//     3.33's offsets (fiorand.go): its random_generator, seeded as fio
+//     seeds the job's thread (Job.Thread), through its random map unless
+//     norandommap;
 //   - zipf, pareto, normal: skewed as fio skews them, the heat falling off
 //     with rank (zipf, pareto) or around the mean (normal: fio's mean of 12
 //     uniform draws, spread further by a non-zero deviation), each value
@@ -91,8 +92,7 @@ type Generator struct {
 
 	dist   string
 	nBlk   uint64
-	perm   permutation
-	useMap bool
+	fo     *fioOffsets // random_distribution=random: fio's offsets
 	zipf   zipfGen
 	pow    float64 // pareto exponent
 	spread uint64  // normal: width of the deviation added, in blocks (0: none)
@@ -165,8 +165,9 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 	switch g.dist {
 	case "", "random":
 		g.dist = "random"
-		g.useMap = !j.NoRandomMap || j.RandomGenerator == "lfsr"
-		g.perm = newPermutation(g.nBlk, g.rng)
+		if !g.zoned {
+			g.fo = newFioOffsets(j, j.Thread, logical)
+		}
 	case "zipf":
 		g.zipf = newZipf(g.nBlk, j.Dist.Param, g.rng)
 		if !j.Dist.HasCenter {
@@ -326,9 +327,16 @@ func (g *Generator) Next() IO {
 		}
 		g.pos[d] = off + size
 	} else if random {
-		off = g.randomBlock() * g.unit
+		if g.fo != nil {
+			off = g.fo.block(d) * g.fo.ba[d]
+		} else {
+			off = g.randomBlock() * g.unit
+		}
 		if off+size > g.span {
 			off = (g.span - size) / g.unit * g.unit
+		}
+		if g.fo != nil {
+			g.fo.mark(d, off, size)
 		}
 		g.pos[d] = off + size
 	} else if g.identical && g.sinceRand != 1 {
@@ -452,9 +460,6 @@ func (g *Generator) randomBlock() uint64 {
 			p -= z.AccessPct
 			start += z.SizePct
 		}
-	}
-	if g.useMap {
-		return g.perm.next()
 	}
 	return g.rng.Uint64N(n)
 }

@@ -252,8 +252,12 @@ type Job struct {
 	ZoneSize, ZoneRange, ZoneSkip uint64
 	RandRepeat                    bool
 	RandSeed                      uint64
-	Verify                        string // "", a digest of Hashes, meta, pattern or null
-	VerifyOnly                    bool
+	// Thread is the clone's thread number in the run, from 1 (0 counts
+	// as 1), as fio numbers its threads: with randrepeat, fio seeds a
+	// thread's random offsets by its number (the runner sets it).
+	Thread     int
+	Verify     string // "", a digest of Hashes, meta, pattern or null
+	VerifyOnly bool
 	// VerifyPattern fills verify blocks after their header (all of a block
 	// with verify=pattern); VerifyInterval is the bytes per header (0: the
 	// default); VerifyBacklog checks the last n writes after every n;

@@ -196,7 +196,7 @@ var options = []Option{
 			return ""
 		}},
 	boolOption("random_sequence_stride", "bool", "0", "with random_distribution=sequence:i,j,...: each repetition of the list moves on by as many blocks as it lists (sequence:2,0,1 visits 2,0,1, then 5,3,4, then 8,6,7 ...), and the job's I/O ends where the next block would lie past the region's end, as in newer fio; 0: the same blocks every repetition. No effect with another distribution, as in fio", kindBool, func(j *Job) *bool { return &j.SeqStride }),
-	boolOption("norandommap", "bool", "", "random offsets may repeat before every block was hit once", kindBool, func(j *Job) *bool { return &j.NoRandomMap }),
+	boolOption("norandommap", "bool", "", "random offsets may repeat before every block was hit once; without it a draw that lands on a block done takes the first free block after it, wrapping to the region's start, as fio 3.33's random map does (an I/O of more than the smallest block keeps its size, where fio's shortens one that meets blocks done, so with mixed sizes the offsets part from fio's)", kindBool, func(j *Job) *bool { return &j.NoRandomMap }),
 	{Name: "zonemode", Arg: "none|strided", Default: "none", Help: "strided: I/O within one zone of zonerange bytes until zonesize bytes are done, then zoneskip bytes on (zbd is refused)", kind: kindString,
 		set: func(j *Job, v string) error {
 			switch strings.ToLower(v) {
@@ -234,7 +234,7 @@ var options = []Option{
 			}
 			return nil
 		}, get: func(j *Job) string { return map[bool]string{false: "sequential", true: "identical"}[j.RWIdentical] }},
-	{Name: "random_generator", Arg: "name", Default: "tausworthe", Help: "lfsr: every block once per pass without a block map, even with norandommap; tausworthe, tausworthe64: iobench's generator", kind: kindString,
+	{Name: "random_generator", Arg: "name", Default: "tausworthe", Help: "tausworthe, tausworthe64, lfsr: fio 3.33's generators, seeded and scaled as fio's (lfsr without a random map, even without norandommap): the random offsets of random_distribution=random are fio's, block for block, per job (the run's n-th job as fio's n-th thread) and per file, with one-block I/Os (bs, blockalign, offset, nrfiles, loops, time_based checked against fio's write_iolog)", kind: kindString,
 		set: func(j *Job, v string) error {
 			switch strings.ToLower(v) {
 			case "lfsr", "tausworthe", "tausworthe64":
@@ -257,8 +257,8 @@ var options = []Option{
 	{Name: "spr_cs", Arg: "size", Default: "0", Help: "sprandom's device cache size; only 0 (none) is implemented: another size is refused; no effect without sprandom, as in fio", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.SPRCache, err = j.parseSize(v); return },
 		get: func(j *Job) string { return sizeString(j.SPRCache) }},
-	boolOption("randrepeat", "bool", "1", "the same random sequence every run; alias allrandrepeat (newer fio's spelling: its randrepeat seeds every generator, as iobench's does)", kindBool, func(j *Job) *bool { return &j.RandRepeat }),
-	{Name: "randseed", Arg: "n", Help: "seed of the random sequence", kind: kindInt,
+	boolOption("randrepeat", "bool", "1", "the same random sequence every run; the random offsets are then fio 3.33's, seeded by the job's number in the run whatever randseed says, as fio's are; alias allrandrepeat (newer fio's spelling: its randrepeat seeds every generator, as iobench's does)", kindBool, func(j *Job) *bool { return &j.RandRepeat }),
+	{Name: "randseed", Arg: "n", Help: "seed of the random sequence; with randrepeat=0 it seeds the random offsets as fio 3.33's randseed does (fio's offsets ignore it under randrepeat=1, and so do iobench's); sizes, directions and files are drawn from it by iobench's own generator, not fio's", kind: kindInt,
 		set: func(j *Job, v string) (err error) { j.RandSeed, err = strconv.ParseUint(v, 0, 64); return },
 		get: func(j *Job) string { return strconv.FormatUint(j.RandSeed, 10) }},
 	{Name: "verify", Arg: "hash", Help: "check data: crc32c (crc32c-intel), crc32, crc64, crc16, crc7, md5, sha1, sha256, sha512, sha3-224, sha3-256, sha3-384, sha3-512 (digests over 32 bytes keep their first 32), xxhash, meta (header only), pattern (verify_pattern only), pattern_hdr (newer fio's: a header, then verify_pattern, both checked; meta with verify_pattern), null (fio's pretend verify: read back, nothing checked); 0 to disable", kind: kindString,
@@ -797,7 +797,7 @@ var noticeOptions = map[string]string{
 	"log_entries":             "cannot change what is measured: the first size of fio's log buffers; iobench's grow as needed",
 	"log_hist_coarseness":     "cannot change what is measured: iobench writes histogram logs at full resolution",
 	"mem":                     "cannot change what is measured: iobench's buffers come from its own arena (mmap'd, registered with the ring)",
-	"softrandommap":           "cannot change what is measured: iobench's random map (a full-period sequence over the blocks) needs no allocation that could fail",
+	"softrandommap":           "cannot change what is measured: iobench allocates fio's random map (a bit per block) at the job's first random offset, and a run whose memory cannot hold it fails",
 	"verify_async_cpus":       "cannot change what is measured: it places fio's verify_async threads; iobench verifies in the job's own thread (verify_async is refused)",
 	"load":                    "an option of fio's act profile (profile= is refused); no effect on a job",
 	"prep":                    "an option of fio's act profile (profile= is refused); no effect on a job",

@@ -704,6 +704,25 @@ func BenchmarkNext(b *testing.B) {
 	}
 }
 
+// BenchmarkNextRandom: 4 KiB random reads over 64 GiB with each of the
+// offset generators.
+func BenchmarkNextRandom(b *testing.B) {
+	for _, c := range [][]string{
+		{"rw", "randread"},
+		{"rw", "randread", "norandommap", "1"},
+		{"rw", "randread", "random_generator", "lfsr"},
+		{"rw", "randread", "random_generator", "tausworthe64", "norandommap", "1"},
+	} {
+		b.Run(strings.Join(c[2:], "="), func(b *testing.B) {
+			g := NewGenerator(job(b, c...), 0, 64<<30)
+			b.ReportAllocs()
+			for b.Loop() {
+				g.Next()
+			}
+		})
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	paths, _ := filepath.Glob("*.fio")
 	for _, p := range paths {

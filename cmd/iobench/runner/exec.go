@@ -1342,7 +1342,9 @@ func (w *worker) start() error {
 	gens := make([]*workloads.Generator, len(s.tgt.clones[w.idx]))
 	for k, fi := range s.tgt.clones[w.idx] {
 		w.files = append(w.files, s.files[fi])
-		gens[k] = workloads.NewGenerator(s.cloneJob(fi, w.idx), w.idx, s.sizes[fi])
+		cj := s.cloneJob(fi, w.idx)
+		cj.Thread = w.thread // fio seeds a thread's random offsets by its number
+		gens[k] = workloads.NewGenerator(cj, w.idx, s.sizes[fi])
 		if sliceForVerify(j, s.tgt.shared) {
 			// Clones write disjoint slices, so a read never races a write
 			// of another clone.

@@ -1,0 +1,420 @@
+package workloads
+
+import (
+	"math/bits"
+	"time"
+)
+
+// fio's random offsets (fio 3.33): its Tausworthe generators, its LFSR and
+// its random map (axmap), written afresh in Go from what fio's sources
+// say (lib/rand.h, lib/rand.c, lib/lfsr.c, lib/axmap.c, io_u.c, init.c,
+// filesetup.c), and checked against the offsets fio 3.33 writes to its
+// write_iolog (fiorand_test.go).
+
+// fioRandSeed is fio's FIO_RANDSEED: with randrepeat, thread n's offsets
+// are seeded by n times it, whatever randseed says.
+const fioRandSeed = 0xb1899bed
+
+// fioSeedMul is the multiplier fio derives its seeds from randseed with.
+const fioSeedMul = 0x9e370001
+
+// fioBlockSeedIndex is FIO_RAND_BLOCK_OFF in fio 3.33: the index of the
+// seed, among those fio derives from randseed, that seeds the offsets.
+const fioBlockSeedIndex = 6
+
+// fioOffsetSeed returns the seed fio 3.33 gives the random offsets of its
+// thread number thread (from 1): with randrepeat FIO_RANDSEED times the
+// thread; else, with randseed given, fio's seed number 6 derived from it;
+// else a seed from the clock (fio's from /dev/urandom).
+func fioOffsetSeed(j *Job, thread int) uint64 {
+	t := uint64(max(thread, 1))
+	if j.RandRepeat {
+		return fioRandSeed * t
+	}
+	if !j.set["randseed"] {
+		return uint64(time.Now().UnixNano())
+	}
+	s := j.RandSeed
+	for range 4 + fioBlockSeedIndex {
+		s *= fioSeedMul
+	}
+	return s*t + fioBlockSeedIndex
+}
+
+// fioRand is fio's random_state of a thread: Tausworthe's taus88 (32-bit)
+// or taus258 (tausworthe64). One thread's files share it, as in fio.
+type fioRand struct {
+	use64      bool
+	s1, s2, s3 uint32 // taus88
+	t          [5]uint64
+	seed       uint64
+	pass       int // passes started over (reseeded) so far
+}
+
+func fioSeedFloor(x, m uint64) uint64 {
+	if x < m {
+		return x + m
+	}
+	return x
+}
+
+// reseed seeds the state as fio's init_rand_seed does (the 32-bit state
+// takes the seed's low 32 bits), cranking it 6 times. fio's first LCG
+// value starts from (2^31)+(2^17)+(2^7) written in C, where ^ is XOR: 53.
+func (r *fioRand) reseed() {
+	const start = (2 ^ 31) + (2 ^ 17) + (2 ^ 7)
+	if r.use64 {
+		s := r.seed
+		lcg := func(x uint64) uint64 { return x*6906969069 ^ s }
+		r.t[0] = fioSeedFloor(lcg(start), 1)
+		r.t[1] = fioSeedFloor(lcg(r.t[0]), 7)
+		r.t[2] = fioSeedFloor(lcg(r.t[1]), 15)
+		r.t[3] = fioSeedFloor(lcg(r.t[2]), 33)
+		r.t[4] = fioSeedFloor(lcg(r.t[3]), 49)
+	} else {
+		s := uint32(r.seed)
+		lcg := func(x uint32) uint32 { return x*69069 ^ s }
+		floor := func(x, m uint32) uint32 { return uint32(fioSeedFloor(uint64(x), uint64(m))) }
+		r.s1 = floor(lcg(start), 1)
+		r.s2 = floor(lcg(r.s1), 7)
+		r.s3 = floor(lcg(r.s2), 15)
+	}
+	for range 6 {
+		r.next()
+	}
+}
+
+// next returns the next value: 32 bits (taus88) or 64 (taus258).
+func (r *fioRand) next() uint64 {
+	if !r.use64 {
+		r.s1 = (r.s1&0xfffffffe)<<12 ^ (r.s1<<13^r.s1)>>19
+		r.s2 = (r.s2&0xfffffff8)<<4 ^ (r.s2<<2^r.s2)>>25
+		r.s3 = (r.s3&0xfffffff0)<<17 ^ (r.s3<<3^r.s3)>>11
+		return uint64(r.s1 ^ r.s2 ^ r.s3)
+	}
+	t := &r.t
+	t[0] = (t[0]&0xfffffffffffffffe)<<10 ^ (t[0]<<1^t[0])>>53
+	t[1] = (t[1]&0xfffffffffffffe00)<<5 ^ (t[1]<<24^t[1])>>50
+	t[2] = (t[2]&0xfffffffffffff000)<<29 ^ (t[2]<<3^t[2])>>23
+	t[3] = (t[3]&0xfffffffffffe0000)<<23 ^ (t[3]<<5^t[3])>>24
+	t[4] = (t[4]&0xffffffffff800000)<<8 ^ (t[4]<<3^t[4])>>33
+	return t[0] ^ t[1] ^ t[2] ^ t[3] ^ t[4]
+}
+
+// block draws a block in [0, lastb) as fio scales a draw: lastb times the
+// draw over the generator's range plus one, in double precision,
+// truncated.
+func (r *fioRand) block(lastb uint64) uint64 {
+	v := r.next()
+	scale := 4294967296.0
+	if r.use64 {
+		scale = 18446744073709551616.0
+	}
+	return uint64(float64(lastb) * (float64(v) / scale))
+}
+
+// fioLFSRTaps are the taps of fio's maximal-length XNOR LFSRs of n bits,
+// n from 3 to 63 (fio's table, from the LFSR taps of Roy Ward's list).
+var fioLFSRTaps = [64][6]uint8{
+	3: {3, 2}, 4: {4, 3}, 5: {5, 3}, 6: {6, 5}, 7: {7, 6}, 8: {8, 6, 5, 4},
+	9: {9, 5}, 10: {10, 7}, 11: {11, 9}, 12: {12, 6, 4, 1}, 13: {13, 4, 3, 1},
+	14: {14, 5, 3, 1}, 15: {15, 14}, 16: {16, 15, 13, 4}, 17: {17, 14},
+	18: {18, 11}, 19: {19, 6, 2, 1}, 20: {20, 17}, 21: {21, 19}, 22: {22, 21},
+	23: {23, 18}, 24: {24, 23, 22, 17}, 25: {25, 22}, 26: {26, 6, 2, 1},
+	27: {27, 5, 2, 1}, 28: {28, 25}, 29: {29, 27}, 30: {30, 6, 4, 1},
+	31: {31, 28}, 32: {32, 31, 29, 1}, 33: {33, 20}, 34: {34, 27, 2, 1},
+	35: {35, 33}, 36: {36, 25}, 37: {37, 5, 4, 3, 2, 1}, 38: {38, 6, 5, 1},
+	39: {39, 35}, 40: {40, 38, 21, 19}, 41: {41, 38}, 42: {42, 41, 20, 19},
+	43: {43, 42, 38, 37}, 44: {44, 43, 18, 17}, 45: {45, 44, 42, 41},
+	46: {46, 45, 26, 25}, 47: {47, 42}, 48: {48, 47, 21, 20}, 49: {49, 40},
+	50: {50, 49, 24, 23}, 51: {51, 50, 36, 35}, 52: {52, 49},
+	53: {53, 52, 38, 37}, 54: {54, 53, 18, 17}, 55: {55, 31},
+	56: {56, 55, 35, 34}, 57: {57, 50}, 58: {58, 39}, 59: {59, 58, 38, 37},
+	60: {60, 59}, 61: {61, 60, 46, 45}, 62: {62, 61, 6, 5}, 63: {63, 62},
+}
+
+// fioLFSR is fio's random_generator=lfsr over n values (spin 0): the
+// smallest LFSR of more than n states, values past n skipped, each value
+// once per pass. As in fio, the first value of a generator (not of a pass
+// started over) comes after two steps, the others after one.
+type fioLFSR struct {
+	last, max, mask, bit, count uint64
+	first                       bool
+}
+
+func newFioLFSR(n, seed uint64) fioLFSR {
+	var l fioLFSR
+	for i := 3; i < 64; i++ {
+		if uint64(1)<<i > n {
+			for _, t := range fioLFSRTaps[i] {
+				if t > 0 {
+					l.mask |= 1 << (t - 1)
+				}
+			}
+			l.bit = 1 << (fioLFSRTaps[i][0] - 1)
+			break
+		}
+	}
+	l.max, l.first = n-1, true
+	l.reset(seed)
+	return l
+}
+
+// reset starts a pass over from seed, as fio's lfsr_reset does (the
+// all-ones state, which fio refuses, is taken as it comes).
+func (l *fioLFSR) reset(seed uint64) {
+	l.count, l.last = 0, seed&(l.bit<<1-1)
+}
+
+func (l *fioLFSR) step() {
+	l.last = (l.last>>1 | l.bit) ^ ((l.last&1 - 1) & l.mask)
+}
+
+// next returns the pass's next value, or false when the pass has given
+// every value.
+func (l *fioLFSR) next() (uint64, bool) {
+	if l.count > l.max {
+		return 0, false
+	}
+	l.count++
+	for {
+		if l.first {
+			l.first = false
+			l.step()
+		}
+		l.step()
+		if l.last <= l.max {
+			return l.last, true
+		}
+	}
+}
+
+// axmap is fio's random map: a bitmap of the blocks done, above it a
+// bitmap of its full words, and so on up to one word. A draw that lands on
+// a block done takes the first free block after it, wrapping to the
+// region's start (fio's axmap_next_free).
+type axmap struct {
+	levels [][]uint64
+	nbits  uint64
+}
+
+const axNone = ^uint64(0)
+
+// newAxmap returns the map of n blocks; its bits are allocated by the
+// first reset (a Generator built only for its region costs nothing).
+func newAxmap(n uint64) *axmap { return &axmap{nbits: n} }
+
+func (m *axmap) alloc() {
+	for bitsLeft := m.nbits; ; {
+		words := (bitsLeft + 63) >> 6
+		m.levels = append(m.levels, make([]uint64, words))
+		if words <= 1 {
+			break
+		}
+		bitsLeft = words
+	}
+}
+
+func (m *axmap) reset() {
+	if m.levels == nil {
+		m.alloc()
+		return
+	}
+	for _, l := range m.levels {
+		clear(l)
+	}
+}
+
+func (m *axmap) isset(b uint64) bool {
+	return b < m.nbits && m.levels[0][b>>6]&(1<<(b&63)) != 0
+}
+
+// set marks block b done, and above it each word that fills.
+func (m *axmap) set(b uint64) {
+	if b >= m.nbits {
+		return
+	}
+	for i := range m.levels {
+		w := &m.levels[i][b>>6]
+		*w |= 1 << (b & 63)
+		if *w != ^uint64(0) {
+			return
+		}
+		b >>= 6
+	}
+}
+
+// firstFrom returns the first free block at b or after it, or axNone: a
+// search from the top level down, each level starting at the word the
+// level above found not full (or at b's own, if further on).
+func (m *axmap) firstFrom(b uint64) uint64 {
+	var idx uint64
+	for i := len(m.levels) - 1; i >= 0; i-- {
+		l := m.levels[i]
+		idx = max(idx<<6, b>>(6*uint(i)))
+		w := idx >> 6
+		if w >= uint64(len(l)) {
+			return axNone
+		}
+		free := ^l[w] &^ (1<<(idx&63) - 1)
+		for free == 0 {
+			if w++; w >= uint64(len(l)) {
+				return axNone
+			}
+			free = ^l[w]
+		}
+		idx = w<<6 + uint64(bits.TrailingZeros64(free))
+	}
+	if idx >= m.nbits {
+		return axNone
+	}
+	return idx
+}
+
+// nextFree returns the first free block after busy block b, wrapping to
+// the start, or axNone when every block is done.
+func (m *axmap) nextFree(b uint64) uint64 {
+	next := b + 1
+	if next >= m.nbits {
+		next = 0
+	}
+	r := m.firstFrom(next)
+	if r == axNone && next != 0 {
+		r = m.firstFrom(0)
+	}
+	return r
+}
+
+// fioOffsets is a Generator's state for fio's random offsets over one
+// file: the thread's shared Tausworthe state, or the file's LFSR, and the
+// file's random map unless norandommap.
+type fioOffsets struct {
+	rnd       *fioRand
+	lfsr      *fioLFSR
+	amap      *axmap
+	lastb     [2]uint64 // blocks a draw spans, per direction (fio's last_block)
+	ba        [2]uint64 // the block a draw counts in (blockalign), per direction
+	mapBS     [2]uint64 // the block the map counts in (the smallest size), per direction
+	blocks    uint64    // the map's and the LFSR's blocks
+	timeBased bool
+	thread    int
+	pass      int
+}
+
+// newFioOffsets returns the state for a file region of span bytes of job
+// j's thread thread (from 1).
+func newFioOffsets(j *Job, thread int, span uint64) *fioOffsets {
+	f := &fioOffsets{timeBased: j.TimeBased, thread: thread}
+	f.rnd = &fioRand{use64: j.RandomGenerator == "tausworthe64"}
+	rwMin := j.MinBS()
+	for d := range 2 {
+		mbs := minBSDir(j, d)
+		f.mapBS[d], f.ba[d] = mbs, mbs
+		if j.BlockAlign > 0 {
+			f.ba[d] = j.BlockAlign
+		}
+		size := span
+		if mbs > f.ba[d] {
+			size -= min(size, mbs-f.ba[d])
+		}
+		f.lastb[d] = size / max(f.ba[d], 1)
+	}
+	f.blocks = max(span/max(rwMin, 1), 1)
+	if j.RandomGenerator == "lfsr" {
+		l := newFioLFSR(f.blocks, 0)
+		f.lfsr = &l
+	} else if !j.NoRandomMap {
+		f.amap = newAxmap(f.blocks)
+	}
+	f.seed(fioOffsetSeed(j, thread), f.rnd)
+	return f
+}
+
+// seed seeds the state (shared with the thread's other files when rnd is
+// theirs) and starts the file's pass over.
+func (f *fioOffsets) seed(seed uint64, rnd *fioRand) {
+	f.rnd = rnd
+	rnd.seed = seed
+	rnd.reseed()
+	if f.lfsr != nil {
+		*f.lfsr = newFioLFSR(f.blocks, seed)
+	}
+	if f.amap != nil && f.amap.levels != nil {
+		f.amap.reset()
+	}
+	f.pass = rnd.pass
+}
+
+// minBSDir returns fio's min_bs of direction d (0 read, 1 write).
+func minBSDir(j *Job, d int) uint64 {
+	if r := j.BSRange[d]; r[1] > 0 {
+		return r[0]
+	}
+	m := j.BS[d]
+	for i, s := range j.BSSplit[d] {
+		if i == 0 || s.Size < m {
+			m = s.Size
+		}
+	}
+	return m
+}
+
+// block returns the next random block of direction d (in units of
+// f.ba[d]), as fio's get_next_rand_block draws it. Where the file's pass
+// is over (the map full, the LFSR through), a new one starts as fio's next
+// loop does: the map cleared, the LFSR reset, and the shared state seeded
+// afresh once per pass of the thread; time_based, fio keeps the state
+// and draws again.
+func (f *fioOffsets) block(d int) uint64 {
+	for {
+		if b, ok := f.draw(d); ok {
+			return b
+		}
+		if !f.timeBased && f.pass == f.rnd.pass {
+			f.rnd.reseed()
+			f.rnd.pass++
+		}
+		f.pass++
+		if f.amap != nil {
+			f.amap.reset()
+		}
+		if f.lfsr != nil {
+			f.lfsr.reset(f.rnd.seed)
+		}
+	}
+}
+
+func (f *fioOffsets) draw(d int) (uint64, bool) {
+	if f.amap != nil && f.amap.levels == nil {
+		f.amap.alloc()
+	}
+	var b uint64
+	if f.lfsr != nil {
+		v, ok := f.lfsr.next()
+		if !ok {
+			return 0, false
+		}
+		b = v
+	} else {
+		b = f.rnd.block(f.lastb[d])
+	}
+	if f.amap == nil || !f.amap.isset(b) {
+		return b, true
+	}
+	if b = f.amap.nextFree(b); b == axNone {
+		return 0, false
+	}
+	return b, true
+}
+
+// mark marks the blocks of an I/O at off (in the file region) of size
+// bytes done, as fio's mark_random_map does.
+func (f *fioOffsets) mark(d int, off, size uint64) {
+	if f.amap == nil {
+		return
+	}
+	bs := max(f.mapBS[d], 1)
+	for b, end := off/bs, (off+size+bs-1)/bs; b < max(end, off/bs+1); b++ {
+		f.amap.set(b)
+	}
+}

@@ -1,0 +1,122 @@
+package workloads
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestFioRandomOffsets: random offsets are fio 3.33's, block for block.
+// Each case's blocks are those fio 3.33 wrote to its write_iolog (offsets
+// divided by 4096) for the command in its comment; loops and time_based
+// take more than one pass.
+func TestFioRandomOffsets(t *testing.T) {
+	cases := []struct {
+		kv     []string
+		target uint64 // bytes of the file (the region lies in it)
+		ios    int    // I/Os to take (0: one per block given)
+		blocks []uint64
+	}{
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --size=64k --norandommap --write_iolog=LOG
+		{[]string{"rw", "randread", "size", "64k", "norandommap", "1"}, 64 << 10, 0,
+			[]uint64{0, 11, 13, 7, 6, 13, 6, 5, 14, 1, 13, 10, 14, 3, 6, 8}},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --size=64k --write_iolog=LOG
+		{[]string{"rw", "randread", "size", "64k"}, 64 << 10, 0,
+			[]uint64{0, 11, 13, 7, 6, 14, 8, 5, 15, 1, 2, 10, 3, 4, 9, 12}},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --size=64k --loops=2 --write_iolog=LOG
+		{[]string{"rw", "randread", "size", "64k", "loops", "2"}, 64 << 10, 0,
+			[]uint64{0, 11, 13, 7, 6, 14, 8, 5, 15, 1, 2, 10, 3, 4, 9, 12, 0, 11, 13, 7, 6, 14, 8, 5, 15, 1, 2, 10, 3, 4, 9, 12}},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --size=64k --time_based --runtime=1 --write_iolog=LOG
+		// (its first 48 I/Os: after a pass the map starts over, the state goes on)
+		{[]string{"rw", "randread", "size", "64k", "time_based", "1", "runtime", "1"}, 64 << 10, 0,
+			[]uint64{0, 11, 13, 7, 6, 14, 8, 5, 15, 1, 2, 10, 3, 4, 9, 12, 12, 5, 9, 0, 6, 7, 11, 13, 15, 14, 4, 8, 1, 2, 3, 10,
+				0, 1, 2, 3, 5, 8, 14, 11, 4, 6, 7, 15, 9, 10, 12, 13}},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --size=128k --random_generator=lfsr --loops=2 --write_iolog=LOG
+		{[]string{"rw", "randread", "size", "128k", "random_generator", "lfsr", "loops", "2"}, 128 << 10, 0,
+			[]uint64{11, 9, 2, 17, 4, 18, 25, 6, 19, 10, 21, 5, 1, 0, 16, 24, 28, 30, 31, 15, 14, 23, 13, 3, 8, 20, 26, 29, 7, 12, 22, 27,
+				11, 9, 2, 17, 4, 18, 25, 6, 19, 10, 21, 5, 1, 0, 16, 24, 28, 30, 31, 15, 14, 23, 13, 3, 8, 20, 26, 29, 7, 12, 22, 27}},
+		// fio --name=x --ioengine=null --bs=4k --rw=randwrite --size=64k --random_generator=lfsr --write_iolog=LOG
+		{[]string{"rw", "randwrite", "size", "64k", "random_generator", "lfsr"}, 64 << 10, 0,
+			[]uint64{15, 11, 9, 14, 3, 8, 0, 4, 6, 7, 10, 1, 12, 2, 5, 13}},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --size=64k --random_generator=tausworthe64 --write_iolog=LOG
+		{[]string{"rw", "randread", "size", "64k", "random_generator", "tausworthe64"}, 64 << 10, 0,
+			[]uint64{15, 0, 1, 2, 8, 3, 7, 5, 13, 12, 9, 4, 14, 6, 10, 11}},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --size=64k --random_generator=tausworthe64 --norandommap --write_iolog=LOG
+		{[]string{"rw", "randread", "size", "64k", "random_generator", "tausworthe64", "norandommap", "1"}, 64 << 10, 0,
+			[]uint64{15, 0, 1, 1, 8, 0, 7, 5, 13, 12, 9, 1, 14, 12, 15, 1}},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --size=64k --randseed=1234 --randrepeat=0 --norandommap --write_iolog=LOG
+		{[]string{"rw", "randread", "size", "64k", "randseed", "1234", "randrepeat", "0", "norandommap", "1"}, 64 << 10, 0,
+			[]uint64{1, 6, 1, 4, 4, 3, 7, 0, 15, 11, 14, 9, 14, 2, 7, 0}},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --size=64k --randseed=1234 --norandommap --write_iolog=LOG
+		// (with randrepeat, randseed does not move fio's offsets)
+		{[]string{"rw", "randread", "size", "64k", "randseed", "1234", "norandommap", "1"}, 64 << 10, 0,
+			[]uint64{0, 11, 13, 7, 6, 13, 6, 5, 14, 1, 13, 10, 14, 3, 6, 8}},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --size=64k --randseed=99 --randrepeat=0 --random_generator=tausworthe64 --norandommap --write_iolog=LOG
+		{[]string{"rw", "randread", "size", "64k", "randseed", "99", "randrepeat", "0", "random_generator", "tausworthe64", "norandommap", "1"}, 64 << 10, 0,
+			[]uint64{8, 15, 6, 13, 12, 6, 8, 4, 5, 3, 6, 3, 4, 7, 10, 10}},
+		// fio --name=x --ioengine=null --rw=randread --size=128k --bs=8k --blockalign=4k --norandommap --write_iolog=LOG
+		{[]string{"rw", "randread", "size", "128k", "bs", "8k", "blockalign", "4k", "norandommap", "1"}, 128 << 10, 0,
+			[]uint64{1, 22, 26, 14, 12, 26, 11, 10, 28, 2, 26, 20, 28, 7, 12, 17}},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --size=64k --offset=32k --write_iolog=LOG
+		{[]string{"rw", "randread", "size", "64k", "offset", "32k"}, 96 << 10, 0,
+			[]uint64{8, 19, 21, 15, 14, 22, 16, 13, 23, 9, 10, 18, 11, 12, 17, 20}},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --size=1m --norandommap --write_iolog=LOG (its first 64 I/Os)
+		{[]string{"rw", "randread", "size", "1m", "norandommap", "1"}, 1 << 20, 0,
+			[]uint64{15, 189, 215, 120, 102, 215, 97, 90, 233, 17, 218, 166, 237, 63, 100, 143, 112, 205, 92, 158, 1, 108, 80, 176,
+				202, 252, 205, 66, 64, 254, 18, 215, 245, 3, 11, 18, 47, 9, 90, 136, 230, 190, 64, 25, 13, 241, 122, 87, 6, 173, 31,
+				254, 83, 248, 113, 190, 9, 232, 199, 171, 61, 173, 224, 101}},
+	}
+	for _, c := range cases {
+		name := strings.Join(c.kv, " ")
+		g := NewGenerator(job(t, c.kv...), 0, c.target)
+		var got []uint64
+		for range len(c.blocks) {
+			io := g.Next()
+			got = append(got, io.Offset/4096)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(c.blocks) {
+			t.Errorf("%s:\n got %v\nfio %v", name, got, c.blocks)
+		}
+	}
+}
+
+// TestFioRandomOffsetsFiles: a thread's files draw from one state, each
+// through its own map, as fio's do.
+func TestFioRandomOffsetsFiles(t *testing.T) {
+	// fio --name=x --ioengine=null --bs=4k --rw=randread --size=128k --nrfiles=2 --write_iolog=LOG
+	// (file:block)
+	want := "0:0 1:11 0:13 1:7 0:6 1:13 0:7 1:5 0:14 1:1 0:15 1:10 0:1 1:3 0:8 1:8 0:9 1:12 0:5 1:9 0:2 1:6 0:10 1:14 0:12 1:15 0:3 1:4 0:4 1:0 0:11 1:2"
+	j := job(t, "rw", "randread", "size", "128k", "nrfiles", "2")
+	c := *j
+	c.Size = 64 << 10
+	g := NewFileGen(j, 0, []*Generator{NewGenerator(&c, 0, 64<<10), NewGenerator(&c, 0, 64<<10)})
+	var got []string
+	for range 32 {
+		f, io := g.Next()
+		got = append(got, fmt.Sprintf("%d:%d", f, io.Offset/4096))
+	}
+	if s := strings.Join(got, " "); s != want {
+		t.Errorf("got %s\nfio %s", s, want)
+	}
+}
+
+// TestFioThreadSeeds: the offsets of fio's thread n (the run's n-th job)
+// are seeded by n.
+func TestFioThreadSeeds(t *testing.T) {
+	j := job(t, "rw", "randread", "size", "64k", "norandommap", "1")
+	a := NewGenerator(j, 0, 64<<10)
+	j.Thread = 1
+	b := NewGenerator(j, 0, 64<<10)
+	j.Thread = 2
+	c := NewGenerator(j, 0, 64<<10)
+	var sa, sb, sc []uint64
+	for range 16 {
+		sa, sb, sc = append(sa, a.Next().Offset/4096), append(sb, b.Next().Offset/4096), append(sc, c.Next().Offset/4096)
+	}
+	// fio --ioengine=null --bs=4k --rw=randread --size=64k --norandommap --name=a --write_iolog=LOG1 --name=b --write_iolog=LOG2
+	// (LOG2: thread 2's blocks)
+	want2 := []uint64{4, 2, 9, 0, 7, 9, 11, 4, 4, 1, 6, 1, 1, 5, 15, 3}
+	if fmt.Sprint(sa) != fmt.Sprint(sb) || fmt.Sprint(sc) != fmt.Sprint(want2) {
+		t.Errorf("thread 0 %v, 1 %v, 2 %v: want 0 as 1, and 2 as fio's %v", sa, sb, sc, want2)
+	}
+}

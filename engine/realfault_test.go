@@ -313,7 +313,11 @@ func uintptrOf(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceDat
 // writers run. Requests fail with errors or complete; none hangs, and the
 // engine shuts down cleanly. (The kernel defers a loop detach until the
 // last opener closes, so the detach itself fails nothing: the truncation
-// is what takes the data away.)
+// is what takes the data away. A write extends the backing file again up
+// to its block, giving the reads below it their blocks back as zeros: the
+// writers hold off from the truncation until the readers have run into
+// the void for a while, so that reads fail under any load; with all of
+// them running throughout, a loaded machine once saw no read fail.)
 func TestDeviceGoneUnderLoad(t *testing.T) {
 	l := looptest.New(t, 16<<20, looptest.Options{})
 	d, err := device.Open(l.Path, device.Options{})
@@ -329,17 +333,32 @@ func TestDeviceGoneUnderLoad(t *testing.T) {
 	var wg sync.WaitGroup
 	var ok, failed atomic.Int64
 	stop := make(chan struct{})
+	var held atomic.Bool       // writers hold off
+	var holding sync.WaitGroup // writers that have not yet held off
+	holding.Add(3)
 	for g := range 6 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			b := e.Buffer(bs)
 			defer e.PutBuffer(b)
+			acked := false
 			for i := 0; ; i++ {
 				select {
 				case <-stop:
+					if g%2 == 0 && !acked {
+						holding.Done()
+					}
 					return
 				default:
+				}
+				if g%2 == 0 && held.Load() {
+					if !acked {
+						acked = true
+						holding.Done()
+					}
+					time.Sleep(time.Millisecond)
+					continue
 				}
 				off := int64((g*1000+i)%4096) * bs
 				var err error
@@ -357,10 +376,18 @@ func TestDeviceGoneUnderLoad(t *testing.T) {
 		}()
 	}
 	time.Sleep(50 * time.Millisecond)
+	held.Store(true)
+	holding.Wait() // no write in flight
 	if err := os.Truncate(l.Backing, 0); err != nil {
 		t.Fatal(err)
 	}
 	_ = l.Loop.Detach()
+	// Readers alone until reads have failed (a few ms unloaded), then
+	// the writers too.
+	for deadline := time.Now().Add(5 * time.Second); failed.Load() == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	held.Store(false)
 	time.Sleep(100 * time.Millisecond)
 	close(stop)
 	finished := make(chan struct{})

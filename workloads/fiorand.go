@@ -106,11 +106,14 @@ func (r *fioRand) next() uint64 {
 // truncated.
 func (r *fioRand) block(lastb uint64) uint64 {
 	v := r.next()
-	scale := 4294967296.0
+	// The draw over 2^32 (2^64): a multiplication by the exact inverse
+	// of a power of two gives the quotient bit for bit, without a
+	// division per I/O.
+	inv := 1.0 / 4294967296.0
 	if r.use64 {
-		scale = 18446744073709551616.0
+		inv = 1.0 / 18446744073709551616.0
 	}
-	return uint64(float64(lastb) * (float64(v) / scale))
+	return uint64(float64(lastb) * (float64(v) * inv))
 }
 
 // fioLFSRTaps are the taps of fio's maximal-length XNOR LFSRs of n bits,
@@ -414,7 +417,15 @@ func (f *fioOffsets) mark(d int, off, size uint64) {
 		return
 	}
 	bs := max(f.mapBS[d], 1)
-	for b, end := off/bs, (off+size+bs-1)/bs; b < max(end, off/bs+1); b++ {
+	var b, end uint64
+	if bs&(bs-1) == 0 {
+		// Shifts, not two 64-bit divisions per I/O.
+		sh := uint(bits.TrailingZeros64(bs))
+		b, end = off>>sh, (off+size+bs-1)>>sh
+	} else {
+		b, end = off/bs, (off+size+bs-1)/bs
+	}
+	for end = max(end, b+1); b < end; b++ {
 		f.amap.set(b)
 	}
 }

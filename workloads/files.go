@@ -233,6 +233,7 @@ func (j *Job) PlanFiles(paths []string, have []uint64, clone int) ([]FilePlan, e
 type FileGen struct {
 	gens  []*Generator
 	left  []uint64 // bytes of the current pass each file still takes
+	tried []bool   // files whose pass is done that fio would have tried again
 	span  uint64
 	svc   FileService
 	cur   int // the file taking I/O; -1 before the first
@@ -246,7 +247,7 @@ type FileGen struct {
 // stops the job there: filesize=16m size=2m reads 2 MiB at offsets over
 // the 16 MiB).
 func NewFileGen(j *Job, clone int, gens []*Generator) *FileGen {
-	g := &FileGen{gens: gens, left: make([]uint64, len(gens)), svc: j.FileService, cur: -1,
+	g := &FileGen{gens: gens, left: make([]uint64, len(gens)), tried: make([]bool, len(gens)), svc: j.FileService, cur: -1,
 		rng: rand.New(rand.NewPCG(j.RandSeed^0x66696c6573657276, uint64(clone)))}
 	if g.svc.Kind == "" {
 		g.svc = FileService{Kind: "roundrobin", N: 1}
@@ -256,6 +257,14 @@ func NewFileGen(j *Job, clone int, gens []*Generator) *FileGen {
 	}
 	if j.FileSize[1] > 0 && j.Size > 0 {
 		g.span = min(g.span, j.Size)
+	}
+	// fio's thread draws its directions, sizes and sequential-or-random
+	// choices for all its files from one set of states.
+	for _, x := range gens {
+		x.fd = gens[0].fd
+		if x.fo != nil {
+			x.fo.draws = x.fd
+		}
 	}
 	if fo := gens[0].fo; fo != nil {
 		// fio's files of a thread draw from the thread's one random
@@ -285,6 +294,7 @@ func (g *FileGen) Gen(i int) *Generator { return g.gens[i] }
 func (g *FileGen) refill() {
 	for i, x := range g.gens {
 		g.left[i] = x.PassBytes()
+		g.tried[i] = false
 	}
 }
 
@@ -337,6 +347,11 @@ func (g *FileGen) choose() {
 		if g.left[c] > 0 {
 			g.cur = c
 			return
+		}
+		if !g.tried[c] {
+			// fio learns a file is done by trying it once more.
+			g.tried[c] = true
+			g.gens[c].tryDone()
 		}
 	}
 }

@@ -22,23 +22,169 @@ const fioSeedMul = 0x9e370001
 // seed, among those fio derives from randseed, that seeds the offsets.
 const fioBlockSeedIndex = 6
 
+// The indexes of other seeds among those fio 3.33 derives from randseed
+// (its FIO_RAND_*_OFF): the block sizes' (bsrange_state) of reads and
+// writes, the direction's of rw and randrw (rwmix_state), and the
+// sequential-or-random choice's of percentage_random (seq_rand_state: its
+// reads' seed, which fio gives both directions).
+const (
+	fioBSSeedIndex      = 0 // reads; writes 1
+	fioMixSeedIndex     = 4
+	fioSeqRandSeedIndex = 10
+)
+
 // fioOffsetSeed returns the seed fio 3.33 gives the random offsets of its
 // thread number thread (from 1): with randrepeat FIO_RANDSEED times the
-// thread; else, with randseed given, fio's seed number 6 derived from it;
-// else a seed from the clock (fio's from /dev/urandom).
+// thread; else fioSeed's seed number 6.
 func fioOffsetSeed(j *Job, thread int) uint64 {
-	t := uint64(max(thread, 1))
 	if j.RandRepeat {
-		return fioRandSeed * t
+		return fioRandSeed * uint64(max(thread, 1))
 	}
-	if !j.set["randseed"] {
-		return uint64(time.Now().UnixNano())
+	return fioSeed(j, thread, fioBlockSeedIndex)
+}
+
+// fioSeed returns fio 3.33's seed number index of its thread number
+// thread (from 1): derived from randseed (its default with randrepeat),
+// or, with neither randrepeat nor randseed, from the clock (fio's from
+// /dev/urandom).
+func fioSeed(j *Job, thread, index int) uint64 {
+	t := uint64(max(thread, 1))
+	if !j.RandRepeat && !j.set["randseed"] {
+		return uint64(time.Now().UnixNano()) + uint64(index)
 	}
 	s := j.RandSeed
-	for range 4 + fioBlockSeedIndex {
+	for range 4 + index {
 		s *= fioSeedMul
 	}
-	return s*t + fioBlockSeedIndex
+	return s*t + uint64(index)
+}
+
+// fioDraws are the draws of fio 3.33 a thread makes per I/O besides the
+// offset: the direction of rw and randrw (rwmixread), the block size
+// (bssplit, bsrange) and the sequential-or-random choice
+// (percentage_random), each from its own Tausworthe state seeded as fio
+// seeds it. One thread's files share them, as in fio.
+type fioDraws struct {
+	mix     fioRand    // rwmix_state: taus88 whatever random_generator says
+	bs      [2]fioRand // bsrange_state, reads and writes
+	seqRand [2]fioRand // seq_rand_state, reads and writes: taus88
+
+	readPct   uint64    // rwmixread, a whole percentage
+	dir       int       // fio's rwmix_ddir: the direction in force
+	mixIssues uint64    // fio's rwmix_issues: the I/Os before the next draw
+	issues    [2]uint64 // fio's io_issues: reads and writes issued
+}
+
+func newFioDraws(j *Job, thread int) *fioDraws {
+	d := &fioDraws{readPct: uint64(j.RWMixRead)}
+	use64 := j.RandomGenerator == "tausworthe64"
+	d.mix.seed = fioSeed(j, thread, fioMixSeedIndex)
+	for i := range 2 {
+		d.bs[i] = fioRand{use64: use64, seed: fioSeed(j, thread, fioBSSeedIndex+i)}
+		d.seqRand[i].seed = fioSeed(j, thread, fioSeqRandSeedIndex)
+	}
+	if j.Verify != "" {
+		d.bs[1].seed = d.bs[0].seed // fio: verify's writes take the reads' sizes
+	}
+	d.reseed()
+	return d
+}
+
+// reseed starts the draws over, as fio does at each loop with randrepeat:
+// the states seeded afresh, the next I/O drawing a direction anew.
+func (d *fioDraws) reseed() {
+	d.mix.reseed()
+	for i := range 2 {
+		d.bs[i].reseed()
+		d.seqRand[i].reseed()
+	}
+	d.mixIssues = 0
+}
+
+// between100 returns fio's rand_between(state, 1, 100) of 32-bit state r:
+// 1 plus 100 times the draw over 2^32, truncated.
+func (r *fioRand) between100() uint64 {
+	return 1 + uint64(100*(float64(r.next())*(1.0/4294967296.0)))
+}
+
+// direction returns the direction of the next I/O of rw or randrw (1:
+// write), as fio's get_rw_ddir chooses it: a direction is drawn (rwmixread
+// percent of the draws reads) once the direction in force has issued the
+// I/Os it was given; on a change, the new direction is given the old one's
+// issues times its own share, over 100.
+func (d *fioDraws) direction() int {
+	if d.issues[d.dir] >= d.mixIssues {
+		dir := 1
+		if d.mix.between100() <= d.readPct {
+			dir = 0
+		}
+		if dir != d.dir {
+			share := d.readPct
+			if dir == 1 {
+				share = 100 - d.readPct
+			}
+			d.mixIssues = d.issues[d.dir] * share / 100
+		}
+		d.dir = dir
+	}
+	return d.dir
+}
+
+// issued counts an I/O of direction dir (0 read, 1 write), as fio counts
+// its io_issues; dir becomes the direction in force, as a rate cap's
+// choice does in fio.
+func (d *fioDraws) issued(dir int) {
+	d.dir = dir
+	d.issues[dir]++
+}
+
+// random reports whether an I/O of direction dir goes to a random offset
+// under percentage_random pct (1 to 99), as fio's should_do_random draws
+// it.
+func (d *fioDraws) random(dir int, pct uint64) bool {
+	return d.seqRand[dir].between100() <= pct
+}
+
+// size draws a block size of direction dir as fio's get_next_buflen does:
+// from bssplit's entries split (whole percentages, in their order), or
+// else from [lo, hi] (bsrange): lo plus hi times the draw over the
+// generator's range, in multiples of lo (bssplit's smallest size), at most
+// hi (its largest); drawn again while the size is over room, the bytes
+// left before the region's end (at least lo).
+func (d *fioDraws) size(dir int, split []BSSplit, lo, hi, room uint64) uint64 {
+	r := &d.bs[dir]
+	inv, max100 := 1.0/4294967296.0, uint64(0xffffffff)/100
+	if r.use64 {
+		inv, max100 = 1.0/18446744073709551616.0, ^uint64(0)/100
+	}
+	for {
+		v := r.next()
+		var n uint64
+		if len(split) == 0 {
+			n = lo + uint64(float64(hi)*(float64(v)*inv))
+		} else {
+			var perc uint64
+			for _, e := range split {
+				if e.Pct <= 0 {
+					continue
+				}
+				n = e.Size
+				perc += uint64(e.Pct)
+				if v/perc <= max100 && n <= room {
+					break
+				}
+			}
+		}
+		if lo&(lo-1) == 0 {
+			n &^= lo - 1
+		} else {
+			n -= n % lo
+		}
+		n = min(n, hi)
+		if n <= room {
+			return n
+		}
+	}
 }
 
 // fioRand is fio's random_state of a thread: Tausworthe's taus88 (32-bit)
@@ -247,6 +393,23 @@ func (m *axmap) set(b uint64) {
 	}
 }
 
+// setFree marks block b done, as set does, and reports whether it was
+// free (a block done already, or past the end, is left as it is).
+func (m *axmap) setFree(b uint64) bool {
+	if b >= m.nbits {
+		return false
+	}
+	w := &m.levels[0][b>>6]
+	bit := uint64(1) << (b & 63)
+	if *w&bit != 0 {
+		return false
+	}
+	if *w |= bit; *w == ^uint64(0) {
+		m.set(b) // the word is full: mark it above
+	}
+	return true
+}
+
 // firstFrom returns the first free block at b or after it, or axNone: a
 // search from the top level down, each level starting at the word the
 // level above found not full (or at b's own, if further on).
@@ -293,12 +456,14 @@ func (m *axmap) nextFree(b uint64) uint64 {
 // file's random map unless norandommap.
 type fioOffsets struct {
 	rnd       *fioRand
+	draws     *fioDraws // the thread's other draws, started over with rnd
 	lfsr      *fioLFSR
 	amap      *axmap
 	lastb     [2]uint64 // blocks a draw spans, per direction (fio's last_block)
 	ba        [2]uint64 // the block a draw counts in (blockalign), per direction
 	mapBS     [2]uint64 // the block the map counts in (the smallest size), per direction
 	blocks    uint64    // the map's and the LFSR's blocks
+	left      uint64    // the map's blocks not done
 	timeBased bool
 	thread    int
 	pass      int
@@ -345,6 +510,7 @@ func (f *fioOffsets) seed(seed uint64, rnd *fioRand) {
 	if f.amap != nil && f.amap.levels != nil {
 		f.amap.reset()
 	}
+	f.left = f.blocks
 	f.pass = rnd.pass
 }
 
@@ -373,18 +539,37 @@ func (f *fioOffsets) block(d int) uint64 {
 		if b, ok := f.draw(d); ok {
 			return b
 		}
-		if !f.timeBased && f.pass == f.rnd.pass {
-			f.rnd.reseed()
-			f.rnd.pass++
-		}
-		f.pass++
-		if f.amap != nil {
-			f.amap.reset()
-		}
-		if f.lfsr != nil {
-			f.lfsr.reset(f.rnd.seed)
+		f.restart()
+	}
+}
+
+// restart starts the file's next pass (see block); the thread's other
+// draws start over with its offsets' state.
+func (f *fioOffsets) restart() {
+	if !f.timeBased && f.pass == f.rnd.pass {
+		f.rnd.reseed()
+		f.rnd.pass++
+		if f.draws != nil {
+			f.draws.reseed()
 		}
 	}
+	f.pass++
+	if f.amap != nil {
+		f.amap.reset()
+		f.left = f.blocks
+	}
+	if f.lfsr != nil {
+		f.lfsr.reset(f.rnd.seed)
+	}
+}
+
+// passOver reports whether the file's pass has given every block: its
+// map full, or its LFSR through (without either, a pass does not end).
+func (f *fioOffsets) passOver() bool {
+	if f.lfsr != nil {
+		return f.lfsr.count > f.lfsr.max
+	}
+	return f.amap != nil && f.amap.levels != nil && f.left == 0
 }
 
 func (f *fioOffsets) draw(d int) (uint64, bool) {
@@ -411,21 +596,30 @@ func (f *fioOffsets) draw(d int) (uint64, bool) {
 }
 
 // mark marks the blocks of an I/O at off (in the file region) of size
-// bytes done, as fio's mark_random_map does.
-func (f *fioOffsets) mark(d int, off, size uint64) {
+// bytes done, as fio's mark_random_map does: the block off lies in and
+// the blocks size spans after it, up to the first done already; it
+// returns the size cut to the blocks marked, as fio cuts its I/O.
+func (f *fioOffsets) mark(d int, off, size uint64) uint64 {
 	if f.amap == nil {
-		return
+		return size
 	}
 	bs := max(f.mapBS[d], 1)
-	var b, end uint64
+	var b, n uint64
 	if bs&(bs-1) == 0 {
 		// Shifts, not two 64-bit divisions per I/O.
 		sh := uint(bits.TrailingZeros64(bs))
-		b, end = off>>sh, (off+size+bs-1)>>sh
+		b, n = off>>sh, (size+bs-1)>>sh
 	} else {
-		b, end = off/bs, (off+size+bs-1)/bs
+		b, n = off/bs, (size+bs-1)/bs
 	}
-	for end = max(end, b+1); b < end; b++ {
-		f.amap.set(b)
+	n = max(n, 1)
+	var done uint64
+	for done < n && f.amap.setFree(b) {
+		b, done = b+1, done+1
 	}
+	f.left -= min(f.left, done)
+	if done > 0 && done*bs < size {
+		return done * bs
+	}
+	return size
 }

@@ -120,3 +120,92 @@ func TestFioThreadSeeds(t *testing.T) {
 		t.Errorf("thread 0 %v, 1 %v, 2 %v: want 0 as 1, and 2 as fio's %v", sa, sb, sc, want2)
 	}
 }
+
+// fioIO writes an I/O as fio's write_iolog line reads in 4 KiB blocks:
+// r or w, the offset, a dot, the length ("w7.1": a 4 KiB write at 28 KiB).
+func fioIO(io IO) string {
+	d := 'r'
+	if io.Write {
+		d = 'w'
+	}
+	return fmt.Sprintf("%c%d.%d", d, io.Offset/4096, io.Length/4096)
+}
+
+// TestFioDraws: the directions of rw and randrw (rwmixread), the sizes of
+// bssplit and bsrange and the sequential-or-random choice of
+// percentage_random and rw=...:N are fio 3.33's, I/O for I/O, with its
+// offsets. Each case's I/Os are those fio 3.33 wrote to its write_iolog
+// (fioIO's form) for the command in its comment, all of them: a random
+// I/O is cut at the first block its map has done already, as fio's is.
+func TestFioDraws(t *testing.T) {
+	cases := []struct {
+		kv  []string
+		ios string
+	}{
+		// fio --name=x --ioengine=null --bs=4k --rw=randrw --rwmixread=70 --size=64k --write_iolog=LOG
+		{[]string{"rw", "randrw", "rwmixread", "70", "size", "64k"},
+			"r0.1 r11.1 r13.1 w7.1 r6.1 r14.1 w8.1 r5.1 r15.1 r1.1 w2.1 r10.1 w3.1 r4.1 r9.1 r12.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=rw --rwmixread=30 --size=64k --write_iolog=LOG
+		{[]string{"rw", "rw", "rwmixread", "30", "size", "64k"},
+			"w0.1 r0.1 w1.1 w2.1 r1.1 r2.1 w3.1 w4.1 w5.1 r3.1 w6.1 w7.1 w8.1 r4.1 r5.1 w9.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randrw --size=64k --loops=2 --write_iolog=LOG
+		// (each loop draws its directions afresh from the seed)
+		{[]string{"rw", "randrw", "size", "64k", "loops", "2"},
+			"r0.1 r11.1 r13.1 w7.1 r6.1 r14.1 w8.1 w5.1 w15.1 r1.1 w2.1 r10.1 w3.1 r4.1 r9.1 r12.1 " +
+				"r0.1 r11.1 r13.1 w7.1 r6.1 r14.1 w8.1 w5.1 w15.1 r1.1 w2.1 r10.1 w3.1 r4.1 r9.1 r12.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randrw --rwmixread=60 --randseed=99 --randrepeat=0 --random_generator=tausworthe64 --size=64k --write_iolog=LOG
+		{[]string{"rw", "randrw", "rwmixread", "60", "randseed", "99", "randrepeat", "0", "random_generator", "tausworthe64", "size", "64k"},
+			"w8.1 r15.1 w6.1 r13.1 w12.1 w7.1 w9.1 r4.1 w5.1 r3.1 r10.1 r11.1 r14.1 r0.1 w1.1 w2.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --bssplit=4k/50:16k/30:8k/20 --size=128k --write_iolog=LOG
+		{[]string{"rw", "randread", "bssplit", "4k/50:16k/30:8k/20", "size", "128k"},
+			"r1.2 r23.1 r26.1 r15.4 r12.1 r27.2 r13.1 r11.1 r29.1 r3.2 r30.1 r20.3 r31.1 r7.2 r14.1 r19.1 r24.1 r25.1 r0.1 r5.1 r6.1 r9.1 r10.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randwrite --bsrange=4k-16k --size=128k --write_iolog=LOG
+		{[]string{"rw", "randwrite", "bsrange", "4k-16k", "size", "128k"},
+			"w1.1 w23.1 w26.2 w15.3 w12.3 w28.2 w18.4 w11.1 w30.2 w2.4 w0.1 w22.1 w6.2 w8.1 w24.1 w25.1 w9.2"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randrw --bssplit=4k/50:16k/50 --random_generator=tausworthe64 --size=128k --write_iolog=LOG
+		{[]string{"rw", "randrw", "bssplit", "4k/50:16k/50", "random_generator", "tausworthe64", "size", "128k"},
+			"r30.1 r0.1 r2.4 w6.1 r16.1 r1.1 w14.2 w10.1 w27.1 r24.3 w19.4 r7.3 w28.1 r29.1 r31.1 r11.1 w12.2 w17.2 r23.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --percentage_random=40 --size=64k --write_iolog=LOG
+		{[]string{"rw", "randread", "percentage_random", "40", "size", "64k"},
+			"r0.1 r1.1 r2.1 r11.1 r12.1 r13.1 r14.1 r7.1 r6.1 r14.1 r8.1 r9.1 r10.1 r11.1 r12.1 r13.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randrw:3 --percentage_random=50,70 --size=64k --write_iolog=LOG
+		{[]string{"rw", "randrw:3", "percentage_random", "50,70", "size", "64k"},
+			"r0.1 r1.1 r2.1 w11.1 r3.1 r4.1 w13.1 w14.1 w15.1 r5.1 w7.1 r6.1 w6.1 r7.1 r8.1 r9.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=read --bsrange=4k-16k --size=64k --write_iolog=LOG
+		{[]string{"rw", "read", "bsrange", "4k-16k", "size", "64k"},
+			"r0.1 r1.3 r4.4 r8.2 r10.4 r14.1 r15.1"},
+	}
+	for _, c := range cases {
+		name := strings.Join(c.kv, " ")
+		j := job(t, c.kv...)
+		g := NewGenerator(j, 0, j.Size)
+		want := strings.Fields(c.ios)
+		var got []string
+		for range want {
+			got = append(got, fioIO(g.Next()))
+		}
+		if strings.Join(got, " ") != c.ios {
+			t.Errorf("%s:\n got %s\nfio %s", name, strings.Join(got, " "), c.ios)
+		}
+	}
+}
+
+// TestFioDrawsFiles: a thread's files share its directions and sizes, as
+// fio's do.
+func TestFioDrawsFiles(t *testing.T) {
+	// fio --name=x --ioengine=null --bs=4k --rw=randrw --bssplit=4k/50:16k/50 --size=128k --nrfiles=2 --write_iolog=LOG
+	// (file:I/O)
+	want := "0:r0.1 1:r11.4 0:r13.1 1:w7.1 0:r6.4 1:r15.1 0:w10.1 1:w5.1 0:w14.1 1:r1.4 0:w15.1 1:r10.1 0:w1.4 1:r6.1 0:r11.1 1:r8.1 0:w12.1 1:w0.1 0:r5.1 1:r9.1"
+	j := job(t, "rw", "randrw", "bssplit", "4k/50:16k/50", "size", "128k", "nrfiles", "2")
+	c := *j
+	c.Size = 64 << 10
+	g := NewFileGen(j, 0, []*Generator{NewGenerator(&c, 0, 64<<10), NewGenerator(&c, 0, 64<<10)})
+	var got []string
+	for range strings.Fields(want) {
+		f, io := g.Next()
+		got = append(got, fmt.Sprintf("%d:%s", f, fioIO(io)))
+	}
+	if s := strings.Join(got, " "); s != want {
+		t.Errorf("got %s\nfio %s", s, want)
+	}
+}

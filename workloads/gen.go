@@ -1,10 +1,12 @@
 package workloads
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/bits"
 	"math/rand/v2"
+	"slices"
 	"time"
 )
 
@@ -54,9 +56,14 @@ func (io IO) Dir() int {
 //
 // rw and randrw choose each I/O's direction by rwmixread. The trim
 // patterns give trims (trimwrite and randtrimwrite too: the runner writes
-// each trimmed block after its trim), sized and placed as writes are. bssplit chooses
-// sizes by their percentages. With randrepeat (the default) the sequence
-// depends only on randseed and the clone's index.
+// each trimmed block after its trim), sized and placed as writes are.
+// bssplit chooses sizes by their percentages, bsrange from its range. The
+// directions (a whole rwmixread), the sizes of reads and writes (bsrange,
+// bssplit of whole percentages) and percentage_random's choices (a whole
+// percentage) are fio 3.33's draws (fioDraws), seeded as fio seeds the
+// job's thread; a random I/O is cut at the first block its random map has
+// done, as fio's is. With randrepeat (the default) the sequence depends
+// only on randseed, the thread and the clone's index.
 type Generator struct {
 	rw        RW
 	base      uint64 // region start
@@ -74,6 +81,15 @@ type Generator struct {
 	last      [2]uint64  // the last I/O's offset in the region, per direction
 	sinceRand uint64     // I/Os since the last random offset (rw=rand...:N)
 	pctRandom [2]float64 // percentage_random, reads and writes
+
+	// fio 3.33's draws (fiorand.go) where fio's options can express the
+	// job's: the direction with a whole rwmixread, the sizes of a bsrange
+	// or of a bssplit of whole percentages, percentage_random when whole.
+	fd              *fioDraws
+	fioMix          bool
+	fioSize, fioPct [2]bool
+	sizeLo, sizeHi  [2]uint64    // fio's min_bs and max_bs per direction
+	fioSplit        [2][]BSSplit // bssplit in fio's order: by percentage, stably
 
 	// zonemode=strided: the current zone's start (in the region) and the
 	// bytes done in it.
@@ -162,11 +178,28 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 		g.spr = newSprState(newSprPlan(logical, j.BS[1], j.SPROp, j.SPRRegions), fresh,
 			func() int { return g.rng.IntN(sprScale + 1) })
 	}
+	g.fd = newFioDraws(j, j.Thread)
+	g.fioMix = j.RWMixRead == math.Trunc(j.RWMixRead)
+	for d := range 2 {
+		g.fioPct[d] = j.PercentageRandom[d] == math.Trunc(j.PercentageRandom[d])
+		if r := j.BSRange[d]; r[1] > 0 {
+			g.fioSize[d], g.sizeLo[d], g.sizeHi[d] = true, r[0], r[1]
+		} else if s := j.BSSplit[d]; len(s) > 0 {
+			g.fioSize[d], g.sizeLo[d], g.sizeHi[d] = true, s[0].Size, s[0].Size
+			for _, e := range s {
+				g.fioSize[d] = g.fioSize[d] && e.Pct == math.Trunc(e.Pct)
+				g.sizeLo[d], g.sizeHi[d] = min(g.sizeLo[d], e.Size), max(g.sizeHi[d], e.Size)
+			}
+			g.fioSplit[d] = slices.Clone(s)
+			slices.SortStableFunc(g.fioSplit[d], func(a, b BSSplit) int { return cmp.Compare(a.Pct, b.Pct) })
+		}
+	}
 	switch g.dist {
 	case "", "random":
 		g.dist = "random"
 		if !g.zoned {
 			g.fo = newFioOffsets(j, j.Thread, logical)
+			g.fo.draws = g.fd
 		}
 	case "zipf":
 		g.zipf = newZipf(g.nBlk, j.Dist.Param, g.rng)
@@ -269,14 +302,26 @@ func (g *Generator) Next() IO {
 		}
 		return IO{Offset: g.base + b*g.unit, Length: g.bs[1], Write: true}
 	}
+	if g.fo != nil && !g.fo.timeBased && g.fo.passOver() {
+		// A pass is over: fio starts the next (its next loop) before
+		// the next I/O's direction is drawn.
+		g.fo.restart()
+	}
 	write, trim := false, false
 	switch g.rw {
 	case Write, RandWrite:
 		write = true
 	case ReadWrite, RandRW:
-		write = g.rng.Float64() >= g.readShare
+		if g.fioMix {
+			write = g.fd.direction() == 1
+		} else {
+			write = g.rng.Float64() >= g.readShare
+		}
 		if g.Steer != nil {
 			write = g.Steer(write)
+		}
+		if g.fioMix {
+			g.fd.issued(b2i(write))
 		}
 	case Trim, RandTrim, TrimWrite, RandTrimWrite:
 		trim = true
@@ -287,13 +332,21 @@ func (g *Generator) Next() IO {
 	}
 	var random bool
 	var size uint64
+	sd := d // the direction whose sizes the I/O takes
 	if g.seqRand && !g.zoned {
 		// bs_is_seq_rand: the read sizes for sequential I/O, the write
 		// sizes for random, whatever the direction.
-		random = g.rw.Random() && g.pickRandom(d)
-		size = g.size(map[bool]int{false: 0, true: 1}[random])
+		random = g.rw.Random() && g.pickRandom(d, trim)
+		sd = b2i(random)
+	}
+	// fio draws a size after the offset, again while it does not fit
+	// before the region's end: the offset is placed for the smallest size
+	// first (fioSize), the size drawn once it is known (drawSize).
+	fioSize := g.fioSize[sd] && !trim && !g.zoned && g.sizeLo[sd] <= g.span
+	if fioSize {
+		size = g.sizeLo[sd]
 	} else {
-		size = g.size(d)
+		size = g.size(sd)
 	}
 	if size > g.span {
 		size = g.span
@@ -303,7 +356,7 @@ func (g *Generator) Next() IO {
 		return g.nextZoned(size, d, write, trim)
 	}
 	if !g.seqRand {
-		random = g.rw.Random() && g.pickRandom(d)
+		random = g.rw.Random() && g.pickRandom(d, trim)
 	}
 	dir := d
 	if trim {
@@ -325,6 +378,7 @@ func (g *Generator) Next() IO {
 		if off = b * g.unit; off+size > g.span {
 			off = (g.span - size) / g.unit * g.unit
 		}
+		size = g.drawSize(fioSize, sd, off, size)
 		g.pos[d] = off + size
 	} else if random {
 		if g.fo != nil {
@@ -335,8 +389,9 @@ func (g *Generator) Next() IO {
 		if off+size > g.span {
 			off = (g.span - size) / g.unit * g.unit
 		}
+		size = g.drawSize(fioSize, sd, off, size)
 		if g.fo != nil {
-			g.fo.mark(d, off, size)
+			size = g.fo.mark(d, off, size)
 		}
 		g.pos[d] = off + size
 	} else if g.identical && g.sinceRand != 1 {
@@ -344,6 +399,16 @@ func (g *Generator) Next() IO {
 		// between the random ones (an N-th I/O that percentage_random
 		// kept sequential continues sequentially, as in fio).
 		off = min(g.last[d], (g.span-size)/g.unit*g.unit)
+		size = g.drawSize(fioSize, sd, off, size)
+		g.pos[d] = off + size
+	} else if g.rw.Random() && g.fo != nil && g.pos[d]+size > g.span {
+		// A random pattern's sequential I/O past the region's end: fio
+		// takes a random block instead, leaving it out of its map.
+		off = g.fo.block(d) * g.fo.ba[d]
+		if off+size > g.span {
+			off = (g.span - size) / g.unit * g.unit
+		}
+		size = g.drawSize(fioSize, sd, off, size)
 		g.pos[d] = off + size
 	} else {
 		if g.pos[d]+size > g.span {
@@ -353,6 +418,7 @@ func (g *Generator) Next() IO {
 			}
 		}
 		off = g.pos[d]
+		size = g.drawSize(fioSize, sd, off, size)
 		g.pos[d] += size
 		switch {
 		case g.rw.Random():
@@ -376,6 +442,38 @@ func (g *Generator) Next() IO {
 	}
 	g.last[d] = off
 	return IO{Offset: g.base + off, Length: size, Write: write, Trim: trim}
+}
+
+// tryDone makes the draws fio makes when it tries a file whose random
+// map is full, in turn with its other files, and finds it done: the
+// direction's (rw, randrw), and one offset's from the thread's state,
+// which lands on a block done. Only a file of random offsets with a map,
+// at random_generator=tausworthe or tausworthe64, and with every I/O at
+// a random offset, makes them (fio's other cases are not followed).
+func (g *Generator) tryDone() {
+	if g.fo == nil || g.fo.amap == nil || g.fo.lfsr != nil || g.rwMod > 1 || g.pctRandom[0] < 100 || g.pctRandom[1] < 100 {
+		return
+	}
+	if g.fioMix && (g.rw == ReadWrite || g.rw == RandRW) {
+		g.fd.direction()
+	}
+	g.fo.rnd.next()
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// drawSize returns the size of an I/O at off: with fio's sizes (fioSize)
+// fio's draw for direction sd, fitting before the region's end; else size.
+func (g *Generator) drawSize(fioSize bool, sd int, off, size uint64) uint64 {
+	if !fioSize {
+		return size
+	}
+	return g.fd.size(sd, g.fioSplit[sd], g.sizeLo[sd], g.sizeHi[sd], g.span-off)
 }
 
 // nextZoned is Next for zonemode=strided: a random or the next sequential
@@ -410,7 +508,9 @@ func (g *Generator) nextZoned(size uint64, d int, write, trim bool) IO {
 
 // pickRandom reports whether a random pattern's next I/O goes to a random
 // offset: every rw=...:N-th I/O with N, and percentage_random of those.
-func (g *Generator) pickRandom(d int) bool {
+// With a whole percentage (but for trims) the share is drawn as fio 3.33
+// draws it (fioDraws.random).
+func (g *Generator) pickRandom(d int, trim bool) bool {
 	if g.rwMod > 1 {
 		first := g.sinceRand == 0
 		g.sinceRand = (g.sinceRand + 1) % g.rwMod
@@ -418,7 +518,13 @@ func (g *Generator) pickRandom(d int) bool {
 			return false
 		}
 	}
-	return g.pctRandom[d] >= 100 || g.rng.Float64()*100 < g.pctRandom[d]
+	switch p := g.pctRandom[d]; {
+	case p >= 100:
+		return true
+	case g.fioPct[d] && !trim:
+		return g.fd.random(d, uint64(p))
+	}
+	return g.rng.Float64()*100 < g.pctRandom[d]
 }
 
 func (g *Generator) size(d int) uint64 {

@@ -575,7 +575,11 @@ func TestRandomMapCoversEveryBlockOnce(t *testing.T) {
 func TestReproducible(t *testing.T) {
 	j := job(t, "rw", "randrw", "randseed", "42")
 	a, b := NewGenerator(j, 0, 1<<30), NewGenerator(j, 0, 1<<30)
-	c := NewGenerator(j, 1, 1<<30)
+	// The runner gives each clone its thread number, as fio numbers its
+	// threads, and fio's draws are seeded by it.
+	j2 := *j
+	j2.Thread = 2
+	c := NewGenerator(&j2, 1, 1<<30)
 	same := true
 	for range 100 {
 		x, y, z := a.Next(), b.Next(), c.Next()
@@ -1096,7 +1100,9 @@ func TestGeneratorShapes(t *testing.T) {
 	// bs_is_seq_rand: random I/O takes the write sizes, sequential the
 	// read sizes, whatever the direction (checked against fio 3.33's
 	// write_iolog: randwrite with percentage_random=50 and bs=4k,64k
-	// wrote 64k at its jumps and 4k after them).
+	// wrote 64k at its jumps and 4k after them). Without norandommap a
+	// random I/O is cut at the first block done already, as fio's is
+	// (TestFioSizes).
 	for _, c := range []struct {
 		opts       string
 		seq, rand_ uint64
@@ -1106,7 +1112,7 @@ func TestGeneratorShapes(t *testing.T) {
 		{"rw=randrw:2\nbssplit=8k/50:16k/50,64k", 0, 64 << 10},
 		{"rw=write\nbs=4k,64k", 4 << 10, 0},
 	} {
-		j = genJob(t, c.opts+"\nbs_is_seq_rand=1\n")
+		j = genJob(t, c.opts+"\nbs_is_seq_rand=1\nnorandommap=1\n")
 		g = NewGenerator(&j, 0, target)
 		for i := range 200 {
 			io := g.Next()

@@ -10,15 +10,18 @@ import (
 
 // TestRandomOffsetsAsFio runs small random jobs under the installed fio
 // (ioengine=null) and under iobench (buffered, on files in a temporary
-// directory), and compares the offsets each wrote to its write_iolog, file
-// by file, in order: iobench draws fio's random offsets (fio 3.33's).
+// directory), and compares the I/Os each wrote to its write_iolog, file by
+// file, in order, each by its direction, offset and length: iobench draws
+// fio's random offsets (fio 3.33's), and fio's directions (rwmixread),
+// sizes (bssplit, bsrange) and sequential-or-random choices
+// (percentage_random, rw=randrw:N).
 func TestRandomOffsetsAsFio(t *testing.T) {
 	fio, err := exec.LookPath("fio")
 	if err != nil {
 		t.Skip("fio not installed (make deps installs it)")
 	}
-	// The I/O of a log: "file op offset" per read or write, the file by
-	// its base name.
+	// The I/O of a log: "file op offset length" per read or write, the
+	// file by its base name.
 	ios := func(path string) []string {
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -27,7 +30,7 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		var out []string
 		for _, l := range strings.Split(string(b), "\n") {
 			if f := strings.Fields(l); len(f) == 5 && (f[2] == "read" || f[2] == "write") {
-				out = append(out, filepath.Base(f[1])+" "+f[2]+" "+f[3])
+				out = append(out, filepath.Base(f[1])+" "+f[2]+" "+f[3]+" "+f[4])
 			}
 		}
 		return out
@@ -44,6 +47,23 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		{"--rw=randread", "--size=512k", "--nrfiles=3"},
 		{"--rw=randread", "--size=256k", "--loops=2"},
 		{"--rw=randread", "--size=256k", "--loops=2", "--random_generator=lfsr"},
+		{"--rw=randrw", "--size=1m", "--rwmixread=70"},
+		{"--rw=randrw", "--size=1m", "--rwmixwrite=10", "--norandommap"},
+		{"--rw=rw", "--size=1m", "--rwmixread=30"},
+		{"--rw=randrw", "--size=256k", "--loops=2"},
+		{"--rw=randrw", "--size=1m", "--randrepeat=0", "--randseed=99", "--random_generator=tausworthe64"},
+		{"--rw=randrw", "--size=1m", "--randseed=1234"},
+		{"--rw=randrw", "--size=1m", "--bsrange=4k-32k,4k-16k"},
+		{"--rw=randread", "--size=1m", "--bssplit=4k/50:64k/30:16k/20"},
+		{"--rw=randrw", "--size=1m", "--bssplit=4k/10:8k/90,16k/60:4k/40"},
+		{"--rw=randwrite", "--size=1m", "--bsrange=4k-32k"},
+		{"--rw=read", "--size=1m", "--bsrange=4k-16k"},
+		{"--rw=randrw", "--size=512k", "--nrfiles=2", "--bssplit=4k/50:16k/50"},
+		{"--rw=randrw", "--size=768k", "--nrfiles=3", "--bsrange=4k-16k", "--rwmixread=40"},
+		{"--rw=randrw", "--size=256k", "--loops=2", "--bssplit=4k/50:16k/50"},
+		{"--rw=randwrite", "--size=1m", "--bssplit=4k/50:16k/50", "--random_generator=lfsr"},
+		{"--rw=randread", "--size=1m", "--percentage_random=40"},
+		{"--rw=randrw:3", "--size=1m", "--percentage_random=50,70"},
 	} {
 		name := strings.Join(c, " ")
 		dir := t.TempDir()

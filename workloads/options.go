@@ -90,13 +90,13 @@ var options = []Option{
 			}
 			return ""
 		}},
-	{Name: "rwmixread", Arg: "pct", Default: "50", Help: "read share of rw and randrw, percent", kind: kindFloat,
+	{Name: "rwmixread", Arg: "pct", Default: "50", Help: "read share of rw and randrw, percent; a whole percentage gives each I/O fio 3.33's direction (fio's draw and its count of I/Os until the next, seeded as fio's from randseed)", kind: kindFloat,
 		set: func(j *Job, v string) error {
 			p, err := parseMix(j, v)
 			j.RWMixRead = p
 			return err
 		}, get: func(j *Job) string { return strconv.FormatFloat(j.RWMixRead, 'g', -1, 64) }},
-	{Name: "rwmixwrite", Arg: "pct", Default: "50", Help: "write share of rw and randrw, percent", kind: kindFloat,
+	{Name: "rwmixwrite", Arg: "pct", Default: "50", Help: "write share of rw and randrw, percent (rwmixread: 100 less it)", kind: kindFloat,
 		set: func(j *Job, v string) error {
 			p, err := parseMix(j, v)
 			j.RWMixRead = 100 - p
@@ -104,7 +104,7 @@ var options = []Option{
 		}, get: func(j *Job) string { return strconv.FormatFloat(100-j.RWMixRead, 'g', -1, 64) }},
 	{Name: "bs", Arg: "size[,size]", Default: "4k", Help: "block size, or a range lo-hi (reads,writes,trims as fio: a value left out repeats the one before, an empty one is 4k; trims use the write size, and a trimming job whose third value differs is refused); alias blocksize", kind: kindSize,
 		set: setBS, get: func(j *Job) string { return bsString(j) }},
-	{Name: "bssplit", Arg: "size/pct:...[,size/pct:...]", Help: "mix of block sizes, e.g. 4k/50:64k/40:1m/10 (reads,writes; an empty one leaves that direction to bs)", kind: kindSize,
+	{Name: "bssplit", Arg: "size/pct:...[,size/pct:...]", Help: "mix of block sizes, e.g. 4k/50:64k/40:1m/10 (reads,writes; an empty one leaves that direction to bs); with whole percentages the sizes of reads and writes are fio 3.33's draws", kind: kindSize,
 		set: setBSSplit, get: func(j *Job) string { return bssplitString(j.BSSplit) }},
 	intOption("iodepth", "n", "1", "I/Os in flight per job", 1, 4096, func(j *Job) *int { return &j.IODepth }),
 	{Name: "iodepth_batch_submit", Arg: "n", Default: "auto", Help: "I/Os handed to the kernel together, as fio counts them (0: every queued I/O in one call when the job next waits; fio's default is 1, each I/O at once); auto (unset): at once while the device holds fewer than a threshold of the job's I/Os (16, or half the depth at depths 16 to 31, rising to at most 64 while the job's waits find nothing completed), together when the job next waits otherwise; alias iodepth_batch", kind: kindInt,
@@ -149,7 +149,7 @@ var options = []Option{
 		set: func(j *Job, v string) (err error) { j.IOSize, err = j.parseSize(v); return },
 		get: func(j *Job) string { return sizeString(j.IOSize) }},
 	countOption("number_ios", "n", "", "stop after this many I/Os (in each of loops)", 0, math.MaxInt32, func(j *Job) *int { return &j.NumberIOs }),
-	{Name: "percentage_random", Arg: "pct[,pct]", Default: "100", Help: "share of a random pattern's I/Os at random offsets (reads,writes; one value for both; trims take the writes'); the others continue sequentially", kind: kindFloat,
+	{Name: "percentage_random", Arg: "pct[,pct]", Default: "100", Help: "share of a random pattern's I/Os at random offsets (reads,writes; one value for both; trims take the writes'); the others continue sequentially; a whole percentage is drawn as fio 3.33 draws it", kind: kindFloat,
 		set: setPctRandom,
 		get: func(j *Job) string {
 			r, w := strconv.FormatFloat(j.PercentageRandom[0], 'g', -1, 64), strconv.FormatFloat(j.PercentageRandom[1], 'g', -1, 64)
@@ -161,7 +161,7 @@ var options = []Option{
 	{Name: "blockalign", Arg: "size", Help: "alignment of random offsets (default: the smallest block size); fio's per-direction form reads,writes,trims is taken when the values given agree; alias ba", kind: kindSize,
 		set: setBlockAlign,
 		get: func(j *Job) string { return sizeString(j.BlockAlign) }},
-	{Name: "bsrange", Arg: "lo-hi[,lo-hi]", Help: "block sizes drawn from a range, in multiples of lo (reads,writes, separated by , or / as in fio), bounds in either order; bs=lo-hi does the same", kind: kindSize,
+	{Name: "bsrange", Arg: "lo-hi[,lo-hi]", Help: "block sizes drawn from a range, in multiples of lo (reads,writes, separated by , or / as in fio), bounds in either order; bs=lo-hi does the same; the sizes of reads and writes are fio 3.33's draws", kind: kindSize,
 		// fio's ranges (its irange) separate the directions' ranges
 		// with , or /: bsrange=4k-16k/8k-32k.
 		set: func(j *Job, v string) error { return setBS(j, strings.ReplaceAll(v, "/", ",")) }, get: func(j *Job) string { return bsString(j) }},
@@ -234,7 +234,7 @@ var options = []Option{
 			}
 			return nil
 		}, get: func(j *Job) string { return map[bool]string{false: "sequential", true: "identical"}[j.RWIdentical] }},
-	{Name: "random_generator", Arg: "name", Default: "tausworthe", Help: "tausworthe, tausworthe64, lfsr: fio 3.33's generators, seeded and scaled as fio's (lfsr without a random map, even without norandommap): the random offsets of random_distribution=random are fio's, block for block, per job (the run's n-th job as fio's n-th thread) and per file, with one-block I/Os (bs, blockalign, offset, nrfiles, loops, time_based checked against fio's write_iolog)", kind: kindString,
+	{Name: "random_generator", Arg: "name", Default: "tausworthe", Help: "tausworthe, tausworthe64, lfsr: fio 3.33's generators, seeded and scaled as fio's (lfsr without a random map, even without norandommap): the random offsets of random_distribution=random are fio's, block for block, per job (the run's n-th job as fio's n-th thread) and per file (bs, blockalign, offset, nrfiles, loops, time_based checked against fio's write_iolog), with fio's sizes (bssplit, bsrange) and fio's cut of a random I/O at the first block its map has done", kind: kindString,
 		set: func(j *Job, v string) error {
 			switch strings.ToLower(v) {
 			case "lfsr", "tausworthe", "tausworthe64":
@@ -258,7 +258,7 @@ var options = []Option{
 		set: func(j *Job, v string) (err error) { j.SPRCache, err = j.parseSize(v); return },
 		get: func(j *Job) string { return sizeString(j.SPRCache) }},
 	boolOption("randrepeat", "bool", "1", "the same random sequence every run; the random offsets are then fio 3.33's, seeded by the job's number in the run whatever randseed says, as fio's are; alias allrandrepeat (newer fio's spelling: its randrepeat seeds every generator, as iobench's does)", kindBool, func(j *Job) *bool { return &j.RandRepeat }),
-	{Name: "randseed", Arg: "n", Help: "seed of the random sequence; with randrepeat=0 it seeds the random offsets as fio 3.33's randseed does (fio's offsets ignore it under randrepeat=1, and so do iobench's); sizes, directions and files are drawn from it by iobench's own generator, not fio's", kind: kindInt,
+	{Name: "randseed", Arg: "n", Help: "seed of the random sequence; with randrepeat=0 it seeds the random offsets as fio 3.33's randseed does (fio's offsets ignore it under randrepeat=1, and so do iobench's); the directions of rw and randrw, the sizes of bssplit and bsrange and percentage_random's choices are drawn from it as fio 3.33's are, under randrepeat=1 too; the files of file_service_type=random, from iobench's own generator", kind: kindInt,
 		set: func(j *Job, v string) (err error) { j.RandSeed, err = strconv.ParseUint(v, 0, 64); return },
 		get: func(j *Job) string { return strconv.FormatUint(j.RandSeed, 10) }},
 	{Name: "verify", Arg: "hash", Help: "check data: crc32c (crc32c-intel), crc32, crc64, crc16, crc7, md5, sha1, sha256, sha512, sha3-224, sha3-256, sha3-384, sha3-512 (digests over 32 bytes keep their first 32), xxhash, meta (header only), pattern (verify_pattern only), pattern_hdr (newer fio's: a header, then verify_pattern, both checked; meta with verify_pattern), null (fio's pretend verify: read back, nothing checked); 0 to disable", kind: kindString,

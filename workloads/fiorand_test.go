@@ -165,6 +165,19 @@ func TestFioDraws(t *testing.T) {
 		// fio --name=x --ioengine=null --bs=4k --rw=randrw --bssplit=4k/50:16k/50 --random_generator=tausworthe64 --size=128k --write_iolog=LOG
 		{[]string{"rw", "randrw", "bssplit", "4k/50:16k/50", "random_generator", "tausworthe64", "size", "128k"},
 			"r30.1 r0.1 r2.4 w6.1 r16.1 r1.1 w14.2 w10.1 w27.1 r24.3 w19.4 r7.3 w28.1 r29.1 r31.1 r11.1 w12.2 w17.2 r23.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randwrite --bssplit=4k/50:16k/30:8k/20 --size=128k --verify=crc32c --write_iolog=LOG
+		// (its writes: with verify, fio's writes draw their sizes from the
+		// reads' seed; the verify reads that follow are the writes again)
+		{[]string{"rw", "randwrite", "bssplit", "4k/50:16k/30:8k/20", "size", "128k", "verify", "crc32c"},
+			"w1.2 w23.1 w26.1 w15.4 w12.1 w27.2 w13.1 w11.1 w29.1 w3.2 w30.1 w20.3 w31.1 w7.2 w14.1 w19.1 w24.1 w25.1 w0.1 w5.1 w6.1 w9.1 w10.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randrw --bssplit=4k/50:16k/50 --size=128k --verify=crc32c --write_iolog=LOG
+		// (its I/Os before the verify reads)
+		{[]string{"rw", "randrw", "bssplit", "4k/50:16k/50", "size", "128k", "verify", "crc32c"},
+			"r1.1 r23.4 r27.4 w15.1 r12.1 r31.1 w13.2 w11.1 w0.1 r2.4 w6.4 r20.1 w10.1 r16.1 r17.1 r18.1 w19.1 w21.1 r22.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randwrite --bsrange=4k-16k --size=128k --verify=md5 --write_iolog=LOG
+		// (its writes)
+		{[]string{"rw", "randwrite", "bsrange", "4k-16k", "size", "128k", "verify", "md5"},
+			"w1.1 w23.3 w26.4 w15.2 w12.3 w30.1 w17.4 w11.1 w31.1 w2.1 w0.1 w21.2 w3.1 w7.1 w4.1 w5.2 w8.3"},
 		// fio --name=x --ioengine=null --bs=4k --rw=randread --percentage_random=40 --size=64k --write_iolog=LOG
 		{[]string{"rw", "randread", "percentage_random", "40", "size", "64k"},
 			"r0.1 r1.1 r2.1 r11.1 r12.1 r13.1 r14.1 r7.1 r6.1 r14.1 r8.1 r9.1 r10.1 r11.1 r12.1 r13.1"},

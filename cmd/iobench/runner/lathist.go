@@ -26,8 +26,14 @@ const (
 	histSubMask = 1<<histSubBits - 1
 )
 
-// histLen is the number of counts of newHist.
-var histLen = len(newHist().Export().Counts)
+// histShape is newHist's snapshot without its counts, and histLen the
+// number of counts it has: hdr fills in a latHist's counts.
+var histShape, histLen = func() (hdrhistogram.Snapshot, int) {
+	s := *newHist().Export()
+	n := len(s.Counts)
+	s.Counts = nil
+	return s, n
+}()
 
 func newLatHist() *latHist { return &latHist{counts: make([]int64, histLen)} }
 
@@ -42,7 +48,7 @@ func (h *latHist) record(v int64) {
 
 // hdr returns the values recorded as newHist's HdrHistogram.
 func (h *latHist) hdr() *hdrhistogram.Histogram {
-	s := newHist().Export()
+	s := histShape
 	s.Counts = h.counts
-	return hdrhistogram.Import(s)
+	return hdrhistogram.Import(&s)
 }

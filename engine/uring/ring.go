@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -70,6 +71,7 @@ type Ring struct {
 	enterFlags uint32
 	enters     uint64 // io_uring_enter calls made
 	slowWaits  uint64 // waits that went on through the runtime (see submit)
+	timedWaits uint64 // waits with a timer (EnterExtArg)
 	rawSlot    bool   // the ring holds one of rawSlots
 	rawWaits   bool   // waits start as raw calls (it holds a raw slot, or is Unslotted)
 
@@ -384,24 +386,60 @@ func claimRawSlot() bool {
 	return false
 }
 
-// rawWait is how long a wait may last as a raw system call (see submit).
-// It is longer than a scheduler tick: a wait whose timer would expire
-// before the next tick makes the kernel reprogram the timer hardware, which
-// on a VM exits to the hypervisor (a 50 µs bound doubled the time of a
-// 4 KiB read at queue depth 1 in BenchmarkQueueRandRead; 5 ms and more
-// did not).
+// rawWait is how long a wait may last as a raw system call where the
+// runtime does not interrupt it (see submit): a wait with a timeout of
+// its own, or any wait when asynchronous preemption is off. It is longer
+// than a scheduler tick: a wait whose timer would expire before the next
+// tick makes the kernel reprogram the timer hardware, which on a VM exits
+// to the hypervisor (a 50 µs bound doubled the time of a 4 KiB read at
+// queue depth 1 in BenchmarkQueueRandRead; 5 ms and more did not).
 const rawWait = 10 * time.Millisecond
+
+// preemptSignals reports whether the runtime sends its preemption signal
+// to a goroutine that has run for 10 ms (asynchronous preemption, on
+// unless GODEBUG, in the environment or built in, says asyncpreemptoff=1).
+// A raw wait counts as running: the signal ends it with EINTR, as a
+// timer would.
+var preemptSignals = asyncPreemptOn(os.Getenv("GODEBUG"))
+
+// asyncPreemptOn parses asyncpreemptoff from the binary's default GODEBUG
+// and then from env, the later setting winning, as the runtime reads them.
+func asyncPreemptOn(env string) bool {
+	on := true
+	parse := func(s string) {
+		for _, kv := range strings.Split(s, ",") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(kv), "asyncpreemptoff="); ok {
+				on = v == "0"
+			}
+		}
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "DefaultGODEBUG" {
+				parse(s.Value)
+			}
+		}
+	}
+	parse(env)
+	return on
+}
 
 // submit enters the kernel to submit what is queued and wait for waitNr
 // completions, for at most timeout when it is positive.
 //
-// Submissions, and the first rawWait of a wait, are raw system calls: the
-// Go runtime is not told that the thread may block, so it does not hand
-// the thread's P to another thread (on a VM with few vCPUs, that hand-off,
+// Submissions, and the start of a wait, are raw system calls: the Go
+// runtime is not told that the thread may block, so it does not hand the
+// thread's P to another thread (on a VM with few vCPUs, that hand-off,
 // the monitor thread waking every 20 µs and the threads it starts cost
 // more than a fast device's I/O). A wait that lasts longer goes on as an
 // ordinary system call, so that a slow device never holds a P from the
-// program's other goroutines; a ring beyond GOMAXPROCS-1 raw waiters
+// program's other goroutines. The raw part of a wait without a timeout
+// ends at the first signal: the runtime's monitor preempts a goroutine
+// that has run 10 ms, and a raw wait is running as far as it knows. It
+// takes no timer: a timer is armed and cancelled in the kernel at each
+// wait that sleeps, about once per I/O at queue depth 1. A wait with a
+// timeout, or any wait when there are no preemption signals
+// (preemptSignals), is raw for its first rawWait. A ring beyond GOMAXPROCS-1 raw waiters
 // (rawSlots), and every ring with GOMAXPROCS 1, where a raw wait would
 // stop every other goroutine, waits through the runtime. Signals
 // (the runtime's preemption signal) arrive as EINTR and are retried, after
@@ -449,6 +487,16 @@ func (r *Ring) submit(waitNr uint32, timeout time.Duration) (int, error) {
 		}
 		return n, err
 	}
+	if timeout <= 0 && preemptSignals {
+		n, _, err := r.enter(toSubmit, waitNr, flags, 0, true)
+		if err == nil && toSubmit > 0 && uint32(r.CQReady()) < waitNr {
+			// A signal ended the wait after the submission: it goes on
+			// through the runtime, as after EINTR (enter).
+			r.slowWaits++
+			_, _, err = r.enter(0, waitNr, flags, 0, false)
+		}
+		return n, err
+	}
 	first := timeout
 	if timeout <= 0 || timeout > rawWait {
 		first = rawWait
@@ -491,6 +539,7 @@ func (r *Ring) enter(toSubmit, waitNr, flags uint32, timeout time.Duration, raw 
 		// The argument and the timespec live in mmap'd memory, never on
 		// the Go stack or heap.
 		flags |= EnterExtArg
+		r.timedWaits++
 		argp, argsz = uintptr(unsafe.Pointer(r.waitArg(timeout))), unsafe.Sizeof(geteventsArg{})
 	}
 	for {
@@ -512,6 +561,11 @@ func (r *Ring) enter(toSubmit, waitNr, flags uint32, timeout time.Duration, raw 
 			// Let the scheduler run what the signal asked for.
 			if raw {
 				runtime.Gosched()
+				if waitNr > 0 && timeout <= 0 {
+					// An untimed raw wait ends at a signal (submit).
+					r.slowWaits++
+					raw = false
+				}
 			}
 			continue
 		case syscall.ETIME:

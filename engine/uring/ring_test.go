@@ -815,3 +815,83 @@ func TestSyncFileRange(t *testing.T) {
 		t.Errorf("sync_file_range with flag 8: res %d (%v), want EINVAL", c.Res, c.Err())
 	}
 }
+
+// A wait without a timeout takes no timer: it starts as a raw call and,
+// at the first signal (here one sent to the thread, as the runtime's
+// monitor sends one to a goroutine that has run 10 ms), goes on through
+// the runtime until its completion comes. Without preemption signals the
+// raw call is bounded by rawWait instead.
+func TestUntimedWaitLeavesRawCallAtSignal(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	r := newRing(t, 4, Params{Unslotted: true})
+	if !r.rawWaits {
+		t.Skip("GOMAXPROCS 1: every wait goes through the runtime")
+	}
+	buf, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(buf)
+	for _, signals := range []bool{true, false} {
+		old := preemptSignals
+		preemptSignals = signals
+		var p [2]int
+		if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+			t.Fatal(err)
+		}
+		sqe := r.GetSQE()
+		if sqe == nil {
+			t.Fatal("no SQE")
+		}
+		sqe.PrepRead(int32(p[0]), uintptr(unsafe.Pointer(&buf[0])), 1, ^uint64(0))
+		sqe.UserData = 7
+		tid := unix.Gettid()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			time.Sleep(30 * time.Millisecond)
+			if signals {
+				_ = unix.Tgkill(unix.Getpid(), tid, unix.SIGURG)
+				time.Sleep(30 * time.Millisecond)
+			}
+			_, _ = unix.Write(p[1], []byte{1})
+		}()
+		slow, timed := r.slowWaits, r.timedWaits
+		start := time.Now()
+		_, err = r.SubmitAndWait(1)
+		took := time.Since(start)
+		<-done
+		preemptSignals = old
+		unix.Close(p[0])
+		unix.Close(p[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c [1]CQE
+		if n := r.PeekBatchCQE(c[:]); n != 1 || c[0].UserData != 7 || c[0].Res != 1 {
+			t.Fatalf("signals %v: %d completions %+v, want the pipe read of 1 byte", signals, n, c)
+		}
+		r.CQAdvance(1)
+		if took < 25*time.Millisecond {
+			t.Errorf("signals %v: the wait returned after %v, before the read could complete", signals, took)
+		}
+		if r.slowWaits-slow != 1 {
+			t.Errorf("signals %v: %d waits went on through the runtime, want 1", signals, r.slowWaits-slow)
+		}
+		if timers := r.timedWaits - timed; signals && timers != 0 || !signals && timers == 0 {
+			t.Errorf("signals %v: %d calls with a timer", signals, timers)
+		}
+	}
+}
+
+// TestAsyncPreemptOn reads asyncpreemptoff from GODEBUG as the runtime
+// does: the last setting wins.
+func TestAsyncPreemptOn(t *testing.T) {
+	for env, want := range map[string]bool{"": true, "asyncpreemptoff=1": false, "gctrace=1,asyncpreemptoff=1": false,
+		"asyncpreemptoff=1,asyncpreemptoff=0": true, "asyncpreemptoff=0": true, " asyncpreemptoff=1 ": false} {
+		if got := asyncPreemptOn(env); got != want {
+			t.Errorf("GODEBUG %q: preemption signals %v, want %v", env, got, want)
+		}
+	}
+}

@@ -274,6 +274,15 @@ func NewFileGen(j *Job, clone int, gens []*Generator) *FileGen {
 		for _, x := range gens {
 			if x.fo != nil {
 				x.fo.seed(seed, fo.rnd)
+				if d := x.fo.dist; d != nil {
+					// zipf, pareto, normal: each file's own state,
+					// seeded from its name; zoned: the thread's one
+					// zone state.
+					if fo.dist != nil && fo.dist.zone != nil {
+						d.zone = fo.dist.zone
+					}
+					d.seed(j, fo.thread, x.fo.name)
+				}
 			}
 		}
 	}

@@ -187,10 +187,47 @@ func TestFioDraws(t *testing.T) {
 		// fio --name=x --ioengine=null --bs=4k --rw=read --bsrange=4k-16k --size=64k --write_iolog=LOG
 		{[]string{"rw", "read", "bsrange", "4k-16k", "size", "64k"},
 			"r0.1 r1.3 r4.4 r8.2 r10.4 r14.1 r15.1"},
+		// The non-uniform distributions (fiodist.go): fio seeds zipf,
+		// pareto and normal from its hash of the file's name, x.0.0,
+		// and keeps no random map with them.
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --size=64k --random_distribution=zipf:1.2 --write_iolog=LOG
+		{[]string{"rw", "randread", "size", "64k", "random_distribution", "zipf:1.2"},
+			"r8.1 r9.1 r5.1 r13.1 r13.1 r13.1 r8.1 r14.1 r8.1 r13.1 r13.1 r14.1 r13.1 r13.1 r10.1 r9.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --size=64k --random_distribution=zipf:0.8:0.25 --randrepeat=0 --randseed=42 --write_iolog=LOG
+		{[]string{"rw", "randread", "size", "64k", "random_distribution", "zipf:0.8:0.25", "randrepeat", "0", "randseed", "42"},
+			"r3.1 r4.1 r4.1 r15.1 r15.1 r1.1 r4.1 r7.1 r14.1 r4.1 r6.1 r15.1 r5.1 r7.1 r11.1 r11.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randrw --size=128k --random_distribution=zipf:1.5 --bssplit=4k/50:16k/50 --write_iolog=LOG
+		{[]string{"rw", "randrw", "size", "128k", "random_distribution", "zipf:1.5", "bssplit", "4k/50:16k/50"},
+			"r13.1 r14.4 r5.4 w13.1 r13.1 r13.4 w13.1 w3.1 w24.4 r13.1 w13.4 r3.4 w13.1 r13.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --size=64k --random_distribution=zipf:1.1 --loops=2 --write_iolog=LOG
+		// (the state goes on into the second loop)
+		{[]string{"rw", "randread", "size", "64k", "random_distribution", "zipf:1.1", "loops", "2"},
+			"r8.1 r4.1 r0.1 r13.1 r13.1 r13.1 r8.1 r9.1 r3.1 r13.1 r13.1 r14.1 r13.1 r13.1 r5.1 r9.1 " +
+				"r13.1 r14.1 r8.1 r6.1 r3.1 r15.1 r13.1 r8.1 r13.1 r11.1 r13.1 r13.1 r3.1 r4.1 r9.1 r9.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --size=64k --random_distribution=pareto:0.3 --write_iolog=LOG
+		{[]string{"rw", "randread", "size", "64k", "random_distribution", "pareto:0.3"},
+			"r13.1 r4.1 r0.1 r13.1 r13.1 r13.1 r13.1 r9.1 r8.1 r13.1 r13.1 r14.1 r13.1 r13.1 r5.1 r4.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randwrite --size=64k --random_distribution=pareto:0.2:0.7 --random_generator=tausworthe64 --write_iolog=LOG
+		{[]string{"rw", "randwrite", "size", "64k", "random_distribution", "pareto:0.2:0.7", "random_generator", "tausworthe64"},
+			"w11.1 w6.1 w2.1 w11.1 w11.1 w11.1 w11.1 w11.1 w11.1 w11.1 w11.1 w11.1 w11.1 w11.1 w7.1 w6.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --size=64k --random_distribution=normal:10 --write_iolog=LOG
+		{[]string{"rw", "randread", "size", "64k", "random_distribution", "normal:10"},
+			"r3.1 r8.1 r13.1 r8.1 r13.1 r12.1 r13.1 r8.1 r3.1 r8.1 r14.1 r8.1 r8.1 r8.1 r14.1 r13.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --size=64k --random_distribution=normal:25:0.3 --randrepeat=0 --randseed=7 --write_iolog=LOG
+		// (a center below the middle: fio adds its offset in 32 bits)
+		{[]string{"rw", "randread", "size", "64k", "random_distribution", "normal:25:0.3", "randrepeat", "0", "randseed", "7"},
+			"r11.1 r0.1 r11.1 r5.1 r0.1 r11.1 r15.1 r5.1 r0.1 r15.1 r0.1 r15.1 r5.1 r5.1 r11.1 r10.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --size=64k --random_distribution=zoned:60/10:30/20:10/70 --write_iolog=LOG
+		{[]string{"rw", "randread", "size", "64k", "random_distribution", "zoned:60/10:30/20:10/70"},
+			"r0.1 r0.1 r0.1 r9.1 r2.1 r0.1 r2.1 r0.1 r3.1 r4.1 r13.1 r0.1 r0.1 r0.1 r2.1 r0.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randrw --size=64k --random_distribution=zoned:30/20:60/10:10/70 --random_generator=tausworthe64 --write_iolog=LOG
+		{[]string{"rw", "randrw", "size", "64k", "random_distribution", "zoned:30/20:60/10:10/70", "random_generator", "tausworthe64"},
+			"r2.1 r0.1 r3.1 w5.1 r3.1 r3.1 w3.1 w3.1 w3.1 r12.1 w10.1 r0.1 w2.1 r3.1 r3.1 r0.1"},
 	}
 	for _, c := range cases {
 		name := strings.Join(c.kv, " ")
 		j := job(t, c.kv...)
+		j.FilePath = "x.0.0" // fio's name of the file: zipf, pareto and normal are seeded from it
 		g := NewGenerator(j, 0, j.Size)
 		want := strings.Fields(c.ios)
 		var got []string

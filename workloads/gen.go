@@ -201,6 +201,17 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 			g.fo = newFioOffsets(j, j.Thread, logical)
 			g.fo.draws = g.fd
 		}
+	case "zipf", "pareto", "normal", "zoned":
+		if !g.zoned && fioDistExact(j) {
+			g.fo = newFioOffsets(j, j.Thread, logical)
+			g.fo.draws = g.fd
+		}
+	}
+	other := g.dist // iobench's own draws where fio's are not followed
+	if g.fo != nil {
+		other = ""
+	}
+	switch other {
 	case "zipf":
 		g.zipf = newZipf(g.nBlk, j.Dist.Param, g.rng)
 		if !j.Dist.HasCenter {

@@ -137,6 +137,11 @@ type Job struct {
 	// Filename is filename= as given: one or more targets separated by
 	// ':' (Filenames splits it).
 	Filename string
+	// FilePath, set by the runner for each file of a job, is the file's
+	// name as fio's thread would know it (fio seeds the offsets of zipf,
+	// pareto and normal from its hash); empty, fio's default name for
+	// the job's first file: the job's name and ".0.0".
+	FilePath string
 	// FilenameFormat names the files of a job without Filename
 	// (filename_format; fio's default $jobname.$jobnum.$filenum).
 	FilenameFormat string

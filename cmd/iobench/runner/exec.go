@@ -629,6 +629,7 @@ func (s *jobSetup) fileJob(i int) *workloads.Job {
 // file_append clone's own part of what the clones append.
 func (s *jobSetup) cloneJob(i, c int) *workloads.Job {
 	j := s.fileJob(i)
+	j.FilePath = s.tgt.paths[i] // fio seeds zipf, pareto and normal from the file's name
 	if s.tgt.appends(i) {
 		j.Size = s.tgt.plans[i].IO
 		j.Offset += uint64(s.tgt.appendRank(c, i)) * j.Size

@@ -70,12 +70,29 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		{"--rw=randwrite", "--size=1m", "--bssplit=4k/50:16k/30:64k/20", "--verify=crc32c"},
 		{"--rw=randrw", "--size=1m", "--bssplit=4k/10:8k/90,16k/60:4k/40", "--verify=md5"},
 		{"--rw=randwrite", "--size=1m", "--bsrange=4k-32k", "--randrepeat=0", "--randseed=42", "--verify=crc32c"},
+		{"--rw=randread", "--size=4m", "--random_distribution=zipf:1.2"},
+		{"--rw=randread", "--size=4m", "--random_distribution=zipf:0.8:0.25", "--randrepeat=0", "--randseed=42"},
+		{"--rw=randrw", "--size=4m", "--random_distribution=zipf:1.5", "--rwmixread=70", "--bssplit=4k/50:16k/50"},
+		{"--rw=randread", "--size=1m", "--random_distribution=zipf:1.2", "--nrfiles=2"},
+		{"--rw=randread", "--size=1m", "--random_distribution=zipf:1.1", "--loops=2"},
+		{"--rw=randread", "--size=4m", "--random_distribution=pareto:0.3"},
+		{"--rw=randwrite", "--size=4m", "--random_distribution=pareto:0.2:0.7", "--random_generator=tausworthe64"},
+		{"--rw=randread", "--size=4m", "--random_distribution=normal:10"},
+		{"--rw=randread", "--size=4m", "--random_distribution=normal:25:0.3", "--randrepeat=0", "--randseed=7"},
+		{"--rw=randread", "--size=4m", "--random_distribution=normal:0:0.8", "--bs=8k", "--blockalign=4k"},
+		{"--rw=randread", "--size=4m", "--random_distribution=zoned:60/10:30/20:10/70"},
+		{"--rw=randrw", "--size=4m", "--random_distribution=zoned:30/20:60/10:10/70", "--random_generator=tausworthe64"},
+		{"--rw=randread", "--size=2m", "--random_distribution=zoned:50/50:50/50", "--nrfiles=2", "--randrepeat=0", "--randseed=3"},
+		{"--rw=randwrite", "--size=4m", "--random_distribution=zoned:80/20:20/80", "--loops=2"},
+		{"--rw=randrw", "--size=4m", "--random_distribution=zoned:70/30:30/70", "--rwmixread=60", "--randrepeat=0", "--randseed=11"},
 	} {
 		name := strings.Join(c, " ")
 		dir := t.TempDir()
 		flog, ilog := filepath.Join(dir, "fio.log"), filepath.Join(dir, "iobench.log")
 		args := append([]string{"--name=x", "--bs=4k"}, c...)
-		cmd := exec.Command(fio, append(args, "--ioengine=null", "--write_iolog="+flog, "--output-format=terse")...)
+		// fio seeds zipf, pareto and normal from the file's name, as
+		// iobench does: both name the files in dir alike.
+		cmd := exec.Command(fio, append(args, "--directory="+dir, "--ioengine=null", "--write_iolog="+flog, "--output-format=terse")...)
 		cmd.Dir = dir
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("%s: fio: %v\n%s", name, err, out)

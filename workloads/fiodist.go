@@ -109,7 +109,7 @@ type fioDist struct {
 	stddev, goff                       uint32  // normal: width and 32-bit offset
 
 	zone  *fioRand       // zoned: the thread's zone state
-	zones [100][2]uint64 // zoned: the zone of each draw 1 to 100, its start and end percent
+	zones [100][2]uint64 // zoned: the zone of each draw 1 to 100, its start and end percent (zoned_abs: bytes)
 }
 
 // fioDistExact reports whether fio's draws of j's distribution can be
@@ -119,7 +119,7 @@ func fioDistExact(j *Job) bool {
 	switch j.Dist.Kind {
 	case "zipf", "pareto", "normal":
 		return true
-	case "zoned":
+	case "zoned", "zoned_abs":
 		if j.RandomGenerator == "lfsr" {
 			return false
 		}
@@ -130,7 +130,7 @@ func fioDistExact(j *Job) bool {
 			}
 			a, s = a+z.AccessPct, s+z.SizePct
 		}
-		return a == 100 && s == 100
+		return a == 100 && (s == 100 || j.Dist.Kind == "zoned_abs")
 	}
 	return false
 }
@@ -174,11 +174,14 @@ func newFioDist(j *Job, span uint64) *fioDist {
 			// 2^32 less its distance.
 			x.goff = uint32(int64(float64(x.n) * (j.Dist.Center - 0.5)))
 		}
-	case "zoned":
+	case "zoned", "zoned_abs":
 		x.zone = &fioRand{}
 		var a, s uint64
 		for _, z := range j.Dist.Zones {
 			ap, sp := uint64(z.AccessPct), uint64(z.SizePct)
+			if x.kind == "zoned_abs" {
+				sp = z.Size
+			}
 			for i := a; i < a+ap && i < 100; i++ {
 				x.zones[i] = [2]uint64{s, s + sp}
 			}
@@ -193,7 +196,7 @@ func newFioDist(j *Job, span uint64) *fioDist {
 // thread (randrepeat) or the thread's offsets' seed; zoned's zone state
 // from the thread's seed number 16.
 func (x *fioDist) seed(j *Job, thread int, name string) {
-	if x.kind == "zoned" {
+	if x.zone != nil {
 		x.zone.seed = fioSeed(j, thread, fioZoneSeedIndex)
 		x.zone.reseed()
 		return
@@ -219,7 +222,7 @@ func (x *fioDist) unit() float64 { return float64(x.rnd.next()) / 4294967295.0 }
 // units of the block alignment, as fio counts it) for zipf, pareto and
 // normal; for zoned a block of the zone drawn, by rnd (the thread's
 // offsets' state) over the zone's part of lastb blocks.
-func (x *fioDist) next(d int, rnd *fioRand, lastb uint64) uint64 {
+func (x *fioDist) next(rnd *fioRand, lastb, ba uint64) uint64 {
 	var v uint64
 	switch x.kind {
 	case "zipf":
@@ -257,5 +260,11 @@ func (x *fioDist) next(d int, rnd *fioRand, lastb uint64) uint64 {
 	}
 	pick := 1 + uint64(100*(float64(x.zone.next())*inv))
 	z := x.zones[pick-1]
+	if x.kind == "zoned_abs" {
+		// The zone's blocks of the alignment ba (CheckSequence keeps
+		// its end within the region).
+		lo := z[0] / ba
+		return lo + rnd.block(z[1]/ba-lo)
+	}
 	return z[0]*lastb/100 + rnd.block(lastb*(z[1]-z[0])/100)
 }

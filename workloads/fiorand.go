@@ -587,7 +587,7 @@ func (f *fioOffsets) draw(d int) (uint64, bool) {
 	}
 	var b uint64
 	if f.dist != nil {
-		return f.dist.next(d, f.rnd, f.lastb[d]), true
+		return f.dist.next(f.rnd, f.lastb[d], max(f.ba[d], 1)), true
 	}
 	if f.lfsr != nil {
 		v, ok := f.lfsr.next()

@@ -201,12 +201,13 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 			g.fo = newFioOffsets(j, j.Thread, logical)
 			g.fo.draws = g.fd
 		}
-	case "zipf", "pareto", "normal", "zoned":
+	case "zipf", "pareto", "normal", "zoned", "zoned_abs":
 		if !g.zoned && fioDistExact(j) {
 			g.fo = newFioOffsets(j, j.Thread, logical)
 			g.fo.draws = g.fd
 		}
 	}
+	g.zones = j.Dist.Zones
 	other := g.dist // iobench's own draws where fio's are not followed
 	if g.fo != nil {
 		other = ""
@@ -227,8 +228,6 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 			// fio's width: dev percent of the blocks, at most half.
 			g.spread = min(uint64(math.Ceil(float64(g.nBlk)*j.Dist.Param/100)), g.nBlk/2)
 		}
-	case "zoned":
-		g.zones = j.Dist.Zones
 	case "sequence":
 		g.seq, g.seqStride = j.Dist.Seq, j.SeqStride
 	}
@@ -236,10 +235,22 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 }
 
 // CheckSequence reports a random_distribution=sequence index that lies
-// past the region's end (nil for other distributions). fio fails the job
-// with EINVAL when its I/O reaches such an index; iobench refuses it
+// past the region's end, or zoned_abs zones that end past it (nil for
+// other distributions). fio fails the job with EINVAL when its I/O
+// reaches such an index, and ends a job without I/O once it draws such a
+// zone ("zoned_abs sizes exceed file size"); iobench refuses either
 // before any I/O.
 func (g *Generator) CheckSequence() error {
+	if g.dist == "zoned_abs" {
+		var end uint64
+		for _, z := range g.zones {
+			end += z.Size
+		}
+		if end > g.span {
+			return fmt.Errorf("random_distribution=%s: the zones end at byte %d, past the region's %d bytes (fio: zoned_abs sizes exceed file size)",
+				Dist{Kind: g.dist, Zones: g.zones}, end, g.span)
+		}
+	}
 	for _, b := range g.seq {
 		if b >= g.nBlk {
 			return fmt.Errorf("random_distribution=%s: block %d lies past the region's end: its %d bytes hold blocks 0 to %d of %d bytes",
@@ -576,6 +587,18 @@ func (g *Generator) randomBlock() uint64 {
 			}
 			p -= z.AccessPct
 			start += z.SizePct
+		}
+	case "zoned_abs":
+		p := g.rng.Float64() * 100
+		var start uint64
+		for i, z := range g.zones {
+			if p < z.AccessPct || i == len(g.zones)-1 {
+				lo := start / g.unit
+				hi := max((start+z.Size)/g.unit, lo+1)
+				return min(lo+g.rng.Uint64N(hi-lo), n-1)
+			}
+			p -= z.AccessPct
+			start += z.Size
 		}
 	}
 	return g.rng.Uint64N(n)

@@ -82,14 +82,14 @@ func (u UnifiedRW) String() string {
 
 // Dist is a random distribution (fio's random_distribution=).
 type Dist struct {
-	Kind  string  // "random", "zipf", "pareto", "normal", "zoned"
+	Kind  string  // "random", "zipf", "pareto", "normal", "zoned", "zoned_abs"
 	Param float64 // zipf θ, pareto h, normal deviation (fio's, 0..100)
 	// Center, with HasCenter, places the distribution's base at this
 	// fraction of the region (fio's third field, zipf:1.2:0.25); without
 	// it zipf and pareto start at a random block, normal at the middle.
 	Center    float64
 	HasCenter bool
-	Zones     []Zone // zoned: access share and size share, in percent
+	Zones     []Zone // zoned: access share and size share, in percent; zoned_abs: access share and size in bytes
 	// Seq, for sequence (newer fio's), lists the block indexes (in units
 	// of the block alignment) the random I/Os visit, in order, repeating;
 	// random_sequence_stride moves each repetition on by len(Seq) blocks.
@@ -97,8 +97,12 @@ type Dist struct {
 }
 
 // Zone is one part of a zoned distribution: AccessPct of the I/O goes to
-// the next SizePct of the range.
-type Zone struct{ AccessPct, SizePct float64 }
+// the next SizePct of the range (zoned), or to the next Size bytes
+// (zoned_abs).
+type Zone struct {
+	AccessPct, SizePct float64
+	Size               uint64
+}
 
 func (d Dist) String() string {
 	switch d.Kind {
@@ -110,6 +114,12 @@ func (d Dist) String() string {
 			parts = append(parts, fmt.Sprintf("%g/%g", z.AccessPct, z.SizePct))
 		}
 		return "zoned:" + strings.Join(parts, ":")
+	case "zoned_abs":
+		var parts []string
+		for _, z := range d.Zones {
+			parts = append(parts, fmt.Sprintf("%g/%d", z.AccessPct, z.Size))
+		}
+		return "zoned_abs:" + strings.Join(parts, ":")
 	case "sequence":
 		parts := make([]string, len(d.Seq))
 		for i, b := range d.Seq {

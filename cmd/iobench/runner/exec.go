@@ -560,6 +560,16 @@ func openJob(j *workloads.Job, tgt *jobTarget) (*jobSetup, error) {
 			}
 		}
 	}
+	if j.Dist.Kind == "zoned_abs" && j.RW.Random() {
+		// zones past a file's region: fio ends the job without I/O
+		// once it draws one; iobench refuses the job.
+		for i := range names {
+			if err := workloads.NewGenerator(s.fileJob(i), 0, s.sizes[i]).CheckSequence(); err != nil {
+				s.close()
+				return nil, err
+			}
+		}
+	}
 	return s, nil
 }
 

@@ -85,6 +85,8 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		{"--rw=randread", "--size=2m", "--random_distribution=zoned:50/50:50/50", "--nrfiles=2", "--randrepeat=0", "--randseed=3"},
 		{"--rw=randwrite", "--size=4m", "--random_distribution=zoned:80/20:20/80", "--loops=2"},
 		{"--rw=randrw", "--size=4m", "--random_distribution=zoned:70/30:30/70", "--rwmixread=60", "--randrepeat=0", "--randseed=11"},
+		{"--rw=randread", "--size=4m", "--random_distribution=zoned_abs:60/256k:30/1m:10/2m"},
+		{"--rw=randrw", "--size=4m", "--random_distribution=zoned_abs:50/3m:50/1m", "--random_generator=tausworthe64", "--bs=8k"},
 	} {
 		name := strings.Join(c, " ")
 		dir := t.TempDir()

@@ -16,9 +16,9 @@ import (
 // file's name times the thread's number, or (randrepeat=0) by the seed of
 // the thread's offsets; a value is spread over the file's ranges by fio's
 // 64-bit golden-ratio hash plus an offset (a first draw, or the center).
-// zoned draws a zone from the thread's zone state (its seed number 16) and
-// a block in the zone from the thread's offsets' state. fio keeps no
-// random map with any of them.
+// zoned and zoned_abs draw a zone from the thread's zone state (its seed
+// number 16) and a block in the zone from the thread's offsets' state.
+// fio keeps no random map with any of them.
 
 // fioZoneSeedIndex is FIO_RAND_ZONE_OFF in fio 3.33: the index of the seed
 // of the zone choices of random_distribution=zoned.
@@ -218,10 +218,11 @@ func (x *fioDist) seed(j *Job, thread int, name string) {
 // unit returns the next draw over [0, 1]: a 32-bit value over 2^32-1.
 func (x *fioDist) unit() float64 { return float64(x.rnd.next()) / 4294967295.0 }
 
-// next returns the next block of direction d: a range of the file (in
-// units of the block alignment, as fio counts it) for zipf, pareto and
-// normal; for zoned a block of the zone drawn, by rnd (the thread's
-// offsets' state) over the zone's part of lastb blocks.
+// next returns the next block, in units of the block alignment ba (as
+// fio multiplies it): for zipf, pareto and normal a range of the file; for
+// zoned a block of the zone drawn, by rnd (the thread's offsets' state)
+// over the zone's percent of lastb blocks (the direction's); for
+// zoned_abs over the zone's bytes.
 func (x *fioDist) next(rnd *fioRand, lastb, ba uint64) uint64 {
 	var v uint64
 	switch x.kind {

@@ -43,12 +43,12 @@ func (io IO) Dir() int {
 //     3.33's offsets (fiorand.go): its random_generator, seeded as fio
 //     seeds the job's thread (Job.Thread), through its random map unless
 //     norandommap;
-//   - zipf, pareto, normal: skewed as fio skews them, the heat falling off
-//     with rank (zipf, pareto) or around the mean (normal: fio's mean of 12
-//     uniform draws, spread further by a non-zero deviation), each value
-//     placed as fio places it (scatter): the hottest blocks lie spread
-//     over the region, not side by side; zoned: the given share of I/O to
-//     each zone, zones laid out from the start; sequence (newer fio's):
+//   - zipf, pareto, normal, zoned, zoned_abs: fio 3.33's offsets
+//     (fiodist.go), without a random map, as fio keeps none with them;
+//     where fio's draws are not followed (zoned with lfsr, zonemode=
+//     strided) iobench's own, skewed as fio skews them, each value placed
+//     as fio places it (scatter), zones laid out from the start;
+//     sequence (newer fio's):
 //     the blocks its list names, in turn, repeating, indexed by the count
 //     of I/Os the direction issued so far (fio's io_issues), each
 //     repetition moved on by the list's length with random_sequence_stride

@@ -24,6 +24,14 @@ import (
 // of the zone choices of random_distribution=zoned.
 const fioZoneSeedIndex = 16
 
+// fioFileSeedIndex is FIO_RAND_FILE_OFF in fio 3.33: the index of the
+// seed of the file choices of file_service_type; fioFileServiceShift is
+// FIO_FSERVICE_SHIFT, the bits of ranges per file fio draws over.
+const (
+	fioFileSeedIndex    = 5
+	fioFileServiceShift = 10
+)
+
 // fioGoldenRatio64 is the multiplier of fio's 64-bit hash (__hash_u64).
 const fioGoldenRatio64 = 0x61c8864680b583eb
 
@@ -107,6 +115,8 @@ type fioDist struct {
 	theta, zetan, zipfHalf, alpha, eta float64 // zipf
 	pow                                float64 // pareto
 	stddev, goff                       uint32  // normal: width and 32-bit offset
+	center                             float64 // zipf, pareto: :center, or -1
+	noHash                             bool    // file_service_type: values unhashed, as fio's
 
 	zone  *fioRand       // zoned: the thread's zone state
 	zones [100][2]uint64 // zoned: the zone of each draw 1 to 100, its start and end percent (zoned_abs: bytes)
@@ -149,10 +159,19 @@ func fioFileName(j *Job) string {
 // size of reads and writes, rounded up).
 func newFioDist(j *Job, span uint64) *fioDist {
 	rs := max(min(minBSDir(j, 0), minBSDir(j, 1)), 1)
-	x := &fioDist{kind: j.Dist.Kind, n: max((span+rs-1)/rs, 1)}
+	return newFioSkew(j.Dist, max((span+rs-1)/rs, 1))
+}
+
+// newFioSkew returns the state of distribution d over n ranges, to be
+// seeded (seed, seedWith).
+func newFioSkew(d Dist, n uint64) *fioDist {
+	x := &fioDist{kind: d.Kind, n: n, center: -1}
+	if d.HasCenter {
+		x.center = d.Center
+	}
 	switch x.kind {
 	case "zipf":
-		x.theta = j.Dist.Param
+		x.theta = d.Param
 		for i := range min(x.n, fioZipfMaxRanges) {
 			x.zetan += math.Pow(1.0/float64(i+1), x.theta)
 		}
@@ -161,23 +180,23 @@ func newFioDist(j *Job, span uint64) *fioDist {
 		x.eta = (1.0 - math.Pow(2.0/float64(x.n), 1.0-x.theta)) / (1.0 - zeta2/x.zetan)
 		x.zipfHalf = 1.0 + math.Pow(0.5, x.theta)
 	case "pareto":
-		x.pow = math.Log(j.Dist.Param) / math.Log(1.0-j.Dist.Param)
+		x.pow = math.Log(d.Param) / math.Log(1.0-d.Param)
 	case "normal":
-		if dev := j.Dist.Param; dev != 0 {
+		if dev := d.Param; dev != 0 {
 			x.stddev = uint32(math.Ceil(float64(x.n) * dev / 100.0))
 			if uint64(x.stddev) > x.n/2 {
 				x.stddev = uint32(x.n / 2)
 			}
 		}
-		if j.Dist.HasCenter {
+		if d.HasCenter {
 			// fio keeps it in 32 bits: a center below the middle adds
 			// 2^32 less its distance.
-			x.goff = uint32(int64(float64(x.n) * (j.Dist.Center - 0.5)))
+			x.goff = uint32(int64(float64(x.n) * (d.Center - 0.5)))
 		}
 	case "zoned", "zoned_abs":
 		x.zone = &fioRand{}
 		var a, s uint64
-		for _, z := range j.Dist.Zones {
+		for _, z := range d.Zones {
 			ap, sp := uint64(z.AccessPct), uint64(z.SizePct)
 			if x.kind == "zoned_abs" {
 				sp = z.Size
@@ -205,14 +224,30 @@ func (x *fioDist) seed(j *Job, thread int, name string) {
 	if !j.RandRepeat {
 		s = uint32(fioSeed(j, thread, fioBlockSeedIndex))
 	}
+	x.seedWith(s)
+}
+
+// seedWith seeds zipf's, pareto's or normal's own 32-bit state with s,
+// and draws zipf's and pareto's offset (their first value, unless a
+// center gives it), as fio's init does.
+func (x *fioDist) seedWith(s uint32) {
 	x.rnd = fioRand{seed: uint64(s)}
 	x.rnd.reseed()
 	if x.kind == "zipf" || x.kind == "pareto" {
 		x.off = x.rnd.next()
-		if j.Dist.HasCenter {
-			x.off = uint64(float64(x.n) * j.Dist.Center)
+		if x.center != -1 {
+			x.off = uint64(float64(x.n) * x.center)
 		}
 	}
+}
+
+// hash spreads value v as fio does, with its 64-bit golden-ratio hash
+// (not for file_service_type, whose values fio leaves as they are).
+func (x *fioDist) hash(v uint64) uint64 {
+	if x.noHash {
+		return v
+	}
+	return v * fioGoldenRatio64
 }
 
 // unit returns the next draw over [0, 1]: a 32-bit value over 2^32-1.
@@ -235,10 +270,10 @@ func (x *fioDist) next(rnd *fioRand, lastb, ba uint64) uint64 {
 		default:
 			v = uint64(float64(x.n) * math.Pow(float64(x.eta*u)-x.eta+1.0, x.alpha))
 		}
-		return (v*fioGoldenRatio64 + x.off) % x.n
+		return (x.hash(v) + x.off) % x.n
 	case "pareto":
 		v = uint64(float64(x.n-1) * math.Pow(x.unit(), x.pow))
-		return (v*fioGoldenRatio64 + x.off) % x.n
+		return (x.hash(v) + x.off) % x.n
 	case "normal":
 		for range 12 {
 			v += x.rnd.next() % (x.n + 1)
@@ -252,7 +287,7 @@ func (x *fioDist) next(rnd *fioRand, lastb, ba uint64) uint64 {
 			}
 			v += uint64(dev)
 		}
-		return (v*fioGoldenRatio64 + uint64(x.goff)) % x.n
+		return (x.hash(v) + uint64(x.goff)) % x.n
 	}
 	// zoned
 	inv := 1.0 / 4294967296.0

@@ -467,6 +467,7 @@ type fioOffsets struct {
 	blocks    uint64    // the map's and the LFSR's blocks
 	left      uint64    // the map's blocks not done
 	timeBased bool
+	reset     bool // a pass started over within block with timeBased (fio's fio_file_reset)
 	thread    int
 	pass      int
 }
@@ -563,6 +564,7 @@ func (f *fioOffsets) restart() {
 		}
 	}
 	f.pass++
+	f.reset = f.timeBased
 	if f.amap != nil {
 		f.amap.reset()
 		f.left = f.blocks

@@ -295,3 +295,66 @@ func TestZonedAbs(t *testing.T) {
 		}
 	}
 }
+
+// TestFioFileService: file_service_type=zipf, pareto, normal (gauss)
+// choose each I/O's file as fio 3.33 does, and a file whose pass is over
+// starts its next without a new seed. Each case's I/Os (file:block) are
+// the first 40 fio 3.33 wrote to its write_iolog for
+// fio --name=x --ioengine=null --bs=4k --size=256k --nrfiles=4 ARGS --write_iolog=LOG
+// with the ARGS of the case.
+func TestFioFileService(t *testing.T) {
+	cases := []struct {
+		kv  []string
+		ios string
+	}{
+		// --rw=randread --file_service_type=zipf:1.2
+		{[]string{"rw", "randread", "file_service_type", "zipf:1.2"},
+			"3:0 3:11 3:13 3:7 3:6 3:14 0:6 3:5 0:14 3:1 3:15 3:10 3:2 0:3 3:8 3:9 3:12 3:3 2:5 3:4 3:6 3:5 3:11 3:12 3:15 3:13 3:4 2:4 3:0 0:1 3:14 3:1 3:2 3:3 3:7 3:8 3:9 3:10 3:14 3:11"},
+		// --rw=randread --file_service_type=zipf:1.2:0.5
+		{[]string{"rw", "randread", "file_service_type", "zipf:1.2:0.5"},
+			"2:0 2:11 2:13 2:7 2:6 2:14 3:6 2:5 3:14 2:1 2:15 2:10 2:2 2:3 2:8 2:9 2:12 2:4 1:5 2:0 2:6 2:5 2:11 2:12 2:15 2:13 2:4 1:4 2:1 3:1 2:14 2:2 2:3 2:7 2:8 2:9 2:10 2:8 2:14 2:11"},
+		// --rw=read --file_service_type=pareto:0.3 (a file read to its
+		// end starts over, and the file is drawn again)
+		{[]string{"rw", "read", "file_service_type", "pareto:0.3"},
+			"1:0 3:0 3:1 0:0 3:2 0:1 2:0 3:3 2:1 1:1 3:4 3:5 0:2 2:2 3:6 3:7 0:3 3:8 3:9 0:4 3:10 0:5 0:6 3:11 1:2 0:7 3:12 3:13 0:8 2:3 3:14 1:3 3:15 3:0 3:1 3:2 3:3 3:4 1:4 3:5"},
+		// --rw=randread --file_service_type=gauss:20
+		{[]string{"rw", "randread", "file_service_type", "gauss:20"},
+			"1:0 2:11 1:13 1:7 2:6 1:14 1:6 2:5 1:15 2:1 2:13 1:10 1:1 2:3 2:7 1:8 1:9 2:12 2:8 1:11 2:0 1:12 2:9 2:14 1:2 2:15 1:3 1:4 1:5 2:2 1:13 2:4 2:10 1:0 1:1 1:2 1:3 1:5 2:14 2:11"},
+		// --rw=randwrite --file_service_type=normal:10:0.8 --randrepeat=0 --randseed=21
+		{[]string{"rw", "randwrite", "file_service_type", "normal:10:0.8", "randrepeat", "0", "randseed", "21"},
+			"2:14 3:15 2:15 2:9 3:0 3:5 3:12 3:1 3:10 3:2 2:5 3:9 3:11 3:6 3:13 3:3 3:14 3:8 3:4 3:7 3:0 2:12 3:2 3:12 3:7 3:13 3:14 3:15 3:10 3:3 3:1 3:4 3:5 2:4 3:8 3:9 3:6 3:11 3:10 3:0"},
+	}
+	for _, c := range cases {
+		name := strings.Join(c.kv, " ")
+		j := job(t, append(c.kv, "size", "256k", "nrfiles", "4")...)
+		f := *j
+		f.Size = 64 << 10
+		var gens []*Generator
+		for range 4 {
+			gens = append(gens, NewGenerator(&f, 0, 64<<10))
+		}
+		g := NewFileGen(j, 0, gens)
+		var got []string
+		for range strings.Fields(c.ios) {
+			fi, io := g.Next()
+			got = append(got, fmt.Sprintf("%d:%d", fi, io.Offset/4096))
+		}
+		if s := strings.Join(got, " "); s != c.ios {
+			t.Errorf("%s:\n got %s\nfio %s", name, s, c.ios)
+		}
+	}
+	// rw=rw and the trim patterns: fio draws the direction again where a
+	// file's sequential pass ends; not followed, refused.
+	for _, rw := range []string{"rw", "trim", "randtrim"} {
+		j := NewJob("t")
+		if err := j.Set("rw", rw); err != nil {
+			t.Fatal(err)
+		}
+		if err := j.Set("file_service_type", "zipf:1.2"); err != nil {
+			t.Fatal(err)
+		}
+		if err := j.Validate(); err == nil || !strings.Contains(err.Error(), "not implemented") {
+			t.Errorf("rw=%s with file_service_type=zipf:1.2: %v, want refused", rw, err)
+		}
+	}
+}

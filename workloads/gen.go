@@ -120,6 +120,7 @@ type Generator struct {
 	seq       []uint64  // sequence: the block indexes
 	seqStride bool      // random_sequence_stride
 	issues    [3]uint64 // I/Os issued so far: reads, writes, trims
+	thread    int       // fio's thread number of the job (Job.Thread)
 }
 
 // NewGenerator returns the generator of clone jobIndex of j over a target
@@ -128,7 +129,7 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 	g := &Generator{rw: j.RW, base: j.Offset + uint64(jobIndex)*j.OffsetIncrement, bs: j.BS, split: j.BSSplit,
 		bsRange: j.BSRange, readShare: j.RWMixRead / 100, unit: j.MinBS(), dist: j.Dist.Kind,
 		rwMod: j.RWMod, rwBack: j.RWBack, identical: j.RWIdentical && j.RW.Random() && j.RWMod > 1,
-		seqRand: j.BSIsSeqRand, pctRandom: j.PercentageRandom}
+		seqRand: j.BSIsSeqRand, pctRandom: j.PercentageRandom, thread: j.Thread}
 	if j.BlockAlign > 0 && j.RW.Random() {
 		g.unit = j.BlockAlign
 	}
@@ -405,6 +406,7 @@ func (g *Generator) Next() IO {
 	} else if random {
 		if g.fo != nil {
 			off = g.fo.block(d) * g.fo.ba[d]
+			g.fileReset()
 		} else {
 			off = g.randomBlock() * g.unit
 		}
@@ -427,6 +429,7 @@ func (g *Generator) Next() IO {
 		// A random pattern's sequential I/O past the region's end: fio
 		// takes a random block instead, leaving it out of its map.
 		off = g.fo.block(d) * g.fo.ba[d]
+		g.fileReset()
 		if off+size > g.span {
 			off = (g.span - size) / g.unit * g.unit
 		}
@@ -480,6 +483,30 @@ func (g *Generator) tryDone() {
 		g.fd.direction()
 	}
 	g.fo.rnd.next()
+}
+
+// fileReset starts both directions' sequential positions over where the
+// random offsets started a pass over within a time_based job or with a
+// skewed file_service_type, as fio's fio_file_reset does.
+func (g *Generator) fileReset() {
+	if g.fo.reset {
+		g.fo.reset = false
+		g.pos = [2]uint64{}
+	}
+}
+
+// seqAtEnd reports whether a sequential read or write (no skips, not
+// backwards) has reached its region's end, where fio's next offset fails.
+func (g *Generator) seqAtEnd() bool {
+	switch {
+	case g.rwMod != 0 || g.rwBack || g.zoned:
+		return false
+	case g.rw == Read:
+		return g.pos[0] >= g.span
+	case g.rw == Write:
+		return g.pos[1] >= g.span
+	}
+	return false
 }
 
 func b2i(b bool) int {

@@ -917,6 +917,11 @@ func (j *Job) Validate() error {
 			bad("bs: a trim block size (third value %s) other than the write size %d is not implemented: trims use the write block size", j.trimBS, j.BS[1])
 		}
 	}
+	if j.FileService.skewed() && (j.RW == ReadWrite || j.RW.Trims()) {
+		// fio draws a file again where a sequential pass of rw ends,
+		// with the direction drawn anew: not followed.
+		bad("file_service_type=%s with rw=%s: not implemented: skewed file choices are followed for reads, writes and the random patterns", j.FileService, j.RW)
+	}
 	if j.Rate != [2]uint64{} && j.RateIOPS != [2]int{} {
 		// fio refuses the pair even when they cap different directions.
 		bad("rate and rate_iops are mutually exclusive (as in fio): cap bandwidth or IOPS, not both")

@@ -87,6 +87,13 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		{"--rw=randrw", "--size=4m", "--random_distribution=zoned:70/30:30/70", "--rwmixread=60", "--randrepeat=0", "--randseed=11"},
 		{"--rw=randread", "--size=4m", "--random_distribution=zoned_abs:60/256k:30/1m:10/2m"},
 		{"--rw=randrw", "--size=4m", "--random_distribution=zoned_abs:50/3m:50/1m", "--random_generator=tausworthe64", "--bs=8k"},
+		{"--rw=randread", "--size=1m", "--nrfiles=4", "--file_service_type=zipf:1.2"},
+		{"--rw=randread", "--size=1m", "--nrfiles=4", "--file_service_type=zipf:1.1:0.3", "--random_distribution=zipf:1.3"},
+		{"--rw=read", "--size=1m", "--nrfiles=4", "--file_service_type=pareto:0.3"},
+		{"--rw=write", "--size=1m", "--nrfiles=3", "--filesize=128k", "--file_service_type=zipf:0.8"},
+		{"--rw=randwrite", "--size=1m", "--nrfiles=4", "--file_service_type=pareto:0.2", "--randrepeat=0", "--randseed=9", "--random_generator=lfsr"},
+		{"--rw=randread", "--size=512k", "--nrfiles=4", "--file_service_type=gauss:20", "--loops=2"},
+		{"--rw=randrw", "--size=1m", "--nrfiles=4", "--file_service_type=normal:30:0.2", "--percentage_random=50"},
 	} {
 		name := strings.Join(c, " ")
 		dir := t.TempDir()

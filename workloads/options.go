@@ -61,7 +61,7 @@ var options = []Option{
 		set: setFilenameFormat, get: func(j *Job) string { return j.FilenameFormat }},
 	{Name: "filesize", Arg: "size|lo-hi", Help: "size of each file, or a range each file's size is drawn from (default: size divided among the files)", kind: kindSize,
 		set: setFileSize, get: func(j *Job) string { return rangeString(j.FileSize) }},
-	{Name: "file_service_type", Arg: "kind[:n]", Default: "roundrobin", Help: "which file takes the next I/O: roundrobin, sequential (each file to its end) or random, switching after n I/Os", kind: kindString,
+	{Name: "file_service_type", Arg: "kind[:n]", Default: "roundrobin", Help: "which file takes the next I/O: roundrobin, sequential (each file to its end) or random, switching after n I/Os; or zipf:θ, pareto:h, normal:dev (gauss), each with an optional :center, drawing each I/O's file as fio 3.33 does", kind: kindString,
 		set: func(j *Job, v string) (err error) { j.FileService, err = ParseFileService(v); return },
 		get: func(j *Job) string { return j.FileService.String() }},
 	intOption("openfiles", "n", "", "files open at once; iobench keeps every file of a job open, so fewer than the job's files is refused", 0, 1<<20, func(j *Job) *int { return &j.OpenFiles }),

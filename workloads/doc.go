@@ -24,9 +24,8 @@
 //
 // # Differences from fio
 //
-// Random offsets are fio 3.33's, but an I/O keeps its size where it meets
-// blocks of the random map already done (fio shortens it to the free
-// blocks); zipf and pareto put the hot set at the
-// start of the region (fio scrambles it); a wait_for job starts a new
-// group, so it waits for every job before it.
+// Random offsets are fio 3.33's, those of zipf, pareto, normal, zoned and
+// zoned_abs too (but zoned with random_generator=lfsr, and any of them
+// with zonemode=strided, which take iobench's own draws); a wait_for job
+// starts a new group, so it waits for every job before it.
 package workloads

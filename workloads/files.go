@@ -21,15 +21,28 @@ import (
 // FileService is fio's file_service_type: which file takes the next I/O.
 type FileService struct {
 	// Kind is "roundrobin" (each file in turn), "sequential" (a file
-	// until its part of the pass is done, then the next) or "random" (a
-	// file drawn at random among those not done).
+	// until its part of the pass is done, then the next), "random" (a
+	// file drawn at random among those not done), or "zipf", "pareto"
+	// or "normal" (gauss): each I/O's file drawn as fio 3.33 draws it,
+	// Dist giving the parameter and the center.
 	Kind string
 	// N is the I/Os a file takes before the job moves on (roundrobin,
 	// random); 1 unless given as kind:N.
 	N int
+	// Dist is the skewed kinds' distribution (zipf:θ, pareto:h,
+	// normal:dev, each with an optional :center).
+	Dist Dist
+}
+
+// skewed reports whether the files are drawn by zipf, pareto or normal.
+func (s FileService) skewed() bool {
+	return s.Kind == "zipf" || s.Kind == "pareto" || s.Kind == "normal"
 }
 
 func (s FileService) String() string {
+	if s.skewed() {
+		return s.Dist.String()
+	}
 	if s.N > 1 && s.Kind != "sequential" {
 		return s.Kind + ":" + strconv.Itoa(s.N)
 	}
@@ -37,17 +50,20 @@ func (s FileService) String() string {
 }
 
 // ParseFileService parses file_service_type: roundrobin, sequential or
-// random, each with an optional ":N". fio's zipf, pareto, normal and gauss
-// file choices are refused.
+// random, each with an optional ":N", or zipf:θ, pareto:h, normal:dev
+// (or gauss:dev), each with an optional :center, as random_distribution
+// takes them.
 func ParseFileService(v string) (FileService, error) {
 	kind, arg, hasArg := strings.Cut(strings.ToLower(strings.TrimSpace(v)), ":")
 	s := FileService{Kind: kind, N: 1}
 	switch kind {
 	case "roundrobin", "sequential", "random":
 	case "zipf", "pareto", "normal", "gauss":
-		return s, fmt.Errorf("%w: file_service_type=%s: skewed file choices are not implemented (roundrobin, sequential, random)", ErrRefused, kind)
+		d, err := ParseDist(v)
+		s.Kind, s.Dist = d.Kind, d
+		return s, err
 	default:
-		return s, fmt.Errorf("want roundrobin, sequential or random, with an optional :N")
+		return s, fmt.Errorf("want roundrobin, sequential or random, with an optional :N, or zipf, pareto, normal (gauss) with an optional :param[:center]")
 	}
 	if hasArg {
 		n, err := parseInt(arg, 1, 1<<30)
@@ -239,6 +255,7 @@ type FileGen struct {
 	cur   int // the file taking I/O; -1 before the first
 	taken int // I/Os the current file has taken since it was chosen
 	rng   *rand.Rand
+	skew  *fioDist // zipf, pareto, normal: fio's draws of the next file
 }
 
 // NewFileGen returns clone's chooser over gens, one Generator per file.
@@ -266,6 +283,20 @@ func NewFileGen(j *Job, clone int, gens []*Generator) *FileGen {
 			x.fo.draws = x.fd
 		}
 	}
+	if g.svc.skewed() {
+		// fio draws a file per I/O over the files' number times 1024
+		// ranges, unhashed, from a 32-bit state seeded with the thread's
+		// seed number 5; a file whose pass is over starts its next
+		// (its map cleared) without a new seed.
+		g.skew = newFioSkew(g.svc.Dist, uint64(len(gens))<<fioFileServiceShift)
+		g.skew.noHash = true
+		g.skew.seedWith(uint32(fioSeed(j, gens[0].thread, fioFileSeedIndex)))
+		for _, x := range gens {
+			if x.fo != nil {
+				x.fo.timeBased = true
+			}
+		}
+	}
 	if fo := gens[0].fo; fo != nil {
 		// fio's files of a thread draw from the thread's one random
 		// state, seeded from the job's randseed (the runner's per-file
@@ -274,6 +305,15 @@ func NewFileGen(j *Job, clone int, gens []*Generator) *FileGen {
 		for _, x := range gens {
 			if x.fo != nil {
 				x.fo.seed(seed, fo.rnd)
+				if d := x.fo.dist; d != nil {
+					// zipf, pareto, normal: each file's own state,
+					// seeded from its name; zoned: the thread's one
+					// zone state.
+					if fo.dist != nil && fo.dist.zone != nil {
+						d.zone = fo.dist.zone
+					}
+					d.seed(j, fo.thread, x.fo.name)
+				}
 			}
 		}
 	}
@@ -305,6 +345,12 @@ func (g *FileGen) Next() (int, IO) {
 	}
 	if g.cur < 0 || g.left[g.cur] == 0 || g.svc.Kind != "sequential" && g.taken >= g.svc.N {
 		g.choose()
+		for tries := 0; g.skew != nil && g.gens[g.cur].seqAtEnd() && tries < 1<<16; tries++ {
+			// fio's sequential I/O finds the file at its end: fio
+			// starts the file over and draws a file again.
+			g.gens[g.cur].pos = [2]uint64{}
+			g.choose()
+		}
 	}
 	io := g.gens[g.cur].Next()
 	g.left[g.cur] -= min(g.left[g.cur], io.Length)
@@ -326,6 +372,11 @@ func (g *FileGen) choose() {
 	if undone == 0 {
 		g.refill()
 		undone = len(g.left)
+	}
+	if g.skew != nil {
+		// fio marks no file done: each takes its next pass in turn.
+		g.cur = int(g.skew.next(nil, 0, 1) >> fioFileServiceShift)
+		return
 	}
 	if g.svc.Kind == "random" {
 		k := g.rng.IntN(undone)

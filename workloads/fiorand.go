@@ -459,12 +459,15 @@ type fioOffsets struct {
 	draws     *fioDraws // the thread's other draws, started over with rnd
 	lfsr      *fioLFSR
 	amap      *axmap
+	dist      *fioDist  // zipf, pareto, normal, zoned: fio's draws (fiodist.go)
+	name      string    // the file's name, as fio's hash takes it
 	lastb     [2]uint64 // blocks a draw spans, per direction (fio's last_block)
 	ba        [2]uint64 // the block a draw counts in (blockalign), per direction
 	mapBS     [2]uint64 // the block the map counts in (the smallest size), per direction
 	blocks    uint64    // the map's and the LFSR's blocks
 	left      uint64    // the map's blocks not done
 	timeBased bool
+	reset     bool // a pass started over within block with timeBased (fio's fio_file_reset)
 	thread    int
 	pass      int
 }
@@ -488,6 +491,13 @@ func newFioOffsets(j *Job, thread int, span uint64) *fioOffsets {
 		f.lastb[d] = size / max(f.ba[d], 1)
 	}
 	f.blocks = max(span/max(rwMin, 1), 1)
+	if j.Dist.Kind != "" && j.Dist.Kind != "random" {
+		// fio keeps no random map with a non-uniform distribution.
+		f.dist, f.name = newFioDist(j, span), fioFileName(j)
+		f.seed(fioOffsetSeed(j, thread), f.rnd)
+		f.dist.seed(j, thread, f.name)
+		return f
+	}
 	if j.RandomGenerator == "lfsr" {
 		l := newFioLFSR(f.blocks, 0)
 		f.lfsr = &l
@@ -554,6 +564,7 @@ func (f *fioOffsets) restart() {
 		}
 	}
 	f.pass++
+	f.reset = f.timeBased
 	if f.amap != nil {
 		f.amap.reset()
 		f.left = f.blocks
@@ -577,6 +588,9 @@ func (f *fioOffsets) draw(d int) (uint64, bool) {
 		f.amap.alloc()
 	}
 	var b uint64
+	if f.dist != nil {
+		return f.dist.next(f.rnd, f.lastb[d], max(f.ba[d], 1)), true
+	}
 	if f.lfsr != nil {
 		v, ok := f.lfsr.next()
 		if !ok {

@@ -187,10 +187,53 @@ func TestFioDraws(t *testing.T) {
 		// fio --name=x --ioengine=null --bs=4k --rw=read --bsrange=4k-16k --size=64k --write_iolog=LOG
 		{[]string{"rw", "read", "bsrange", "4k-16k", "size", "64k"},
 			"r0.1 r1.3 r4.4 r8.2 r10.4 r14.1 r15.1"},
+		// The non-uniform distributions (fiodist.go): fio seeds zipf,
+		// pareto and normal from its hash of the file's name, x.0.0,
+		// and keeps no random map with them.
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --size=64k --random_distribution=zipf:1.2 --write_iolog=LOG
+		{[]string{"rw", "randread", "size", "64k", "random_distribution", "zipf:1.2"},
+			"r8.1 r9.1 r5.1 r13.1 r13.1 r13.1 r8.1 r14.1 r8.1 r13.1 r13.1 r14.1 r13.1 r13.1 r10.1 r9.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --size=64k --random_distribution=zipf:0.8:0.25 --randrepeat=0 --randseed=42 --write_iolog=LOG
+		{[]string{"rw", "randread", "size", "64k", "random_distribution", "zipf:0.8:0.25", "randrepeat", "0", "randseed", "42"},
+			"r3.1 r4.1 r4.1 r15.1 r15.1 r1.1 r4.1 r7.1 r14.1 r4.1 r6.1 r15.1 r5.1 r7.1 r11.1 r11.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randrw --size=128k --random_distribution=zipf:1.5 --bssplit=4k/50:16k/50 --write_iolog=LOG
+		{[]string{"rw", "randrw", "size", "128k", "random_distribution", "zipf:1.5", "bssplit", "4k/50:16k/50"},
+			"r13.1 r14.4 r5.4 w13.1 r13.1 r13.4 w13.1 w3.1 w24.4 r13.1 w13.4 r3.4 w13.1 r13.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --size=64k --random_distribution=zipf:1.1 --loops=2 --write_iolog=LOG
+		// (the state goes on into the second loop)
+		{[]string{"rw", "randread", "size", "64k", "random_distribution", "zipf:1.1", "loops", "2"},
+			"r8.1 r4.1 r0.1 r13.1 r13.1 r13.1 r8.1 r9.1 r3.1 r13.1 r13.1 r14.1 r13.1 r13.1 r5.1 r9.1 " +
+				"r13.1 r14.1 r8.1 r6.1 r3.1 r15.1 r13.1 r8.1 r13.1 r11.1 r13.1 r13.1 r3.1 r4.1 r9.1 r9.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --size=64k --random_distribution=pareto:0.3 --write_iolog=LOG
+		{[]string{"rw", "randread", "size", "64k", "random_distribution", "pareto:0.3"},
+			"r13.1 r4.1 r0.1 r13.1 r13.1 r13.1 r13.1 r9.1 r8.1 r13.1 r13.1 r14.1 r13.1 r13.1 r5.1 r4.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randwrite --size=64k --random_distribution=pareto:0.2:0.7 --random_generator=tausworthe64 --write_iolog=LOG
+		{[]string{"rw", "randwrite", "size", "64k", "random_distribution", "pareto:0.2:0.7", "random_generator", "tausworthe64"},
+			"w11.1 w6.1 w2.1 w11.1 w11.1 w11.1 w11.1 w11.1 w11.1 w11.1 w11.1 w11.1 w11.1 w11.1 w7.1 w6.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --size=64k --random_distribution=normal:10 --write_iolog=LOG
+		{[]string{"rw", "randread", "size", "64k", "random_distribution", "normal:10"},
+			"r3.1 r8.1 r13.1 r8.1 r13.1 r12.1 r13.1 r8.1 r3.1 r8.1 r14.1 r8.1 r8.1 r8.1 r14.1 r13.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --size=64k --random_distribution=normal:25:0.3 --randrepeat=0 --randseed=7 --write_iolog=LOG
+		// (a center below the middle: fio adds its offset in 32 bits)
+		{[]string{"rw", "randread", "size", "64k", "random_distribution", "normal:25:0.3", "randrepeat", "0", "randseed", "7"},
+			"r11.1 r0.1 r11.1 r5.1 r0.1 r11.1 r15.1 r5.1 r0.1 r15.1 r0.1 r15.1 r5.1 r5.1 r11.1 r10.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --size=64k --random_distribution=zoned:60/10:30/20:10/70 --write_iolog=LOG
+		{[]string{"rw", "randread", "size", "64k", "random_distribution", "zoned:60/10:30/20:10/70"},
+			"r0.1 r0.1 r0.1 r9.1 r2.1 r0.1 r2.1 r0.1 r3.1 r4.1 r13.1 r0.1 r0.1 r0.1 r2.1 r0.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randrw --size=64k --random_distribution=zoned:30/20:60/10:10/70 --random_generator=tausworthe64 --write_iolog=LOG
+		{[]string{"rw", "randrw", "size", "64k", "random_distribution", "zoned:30/20:60/10:10/70", "random_generator", "tausworthe64"},
+			"r2.1 r0.1 r3.1 w5.1 r3.1 r3.1 w3.1 w3.1 w3.1 r12.1 w10.1 r0.1 w2.1 r3.1 r3.1 r0.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --size=64k --random_distribution=zoned_abs:60/8k:30/16k:10/40k --write_iolog=LOG
+		{[]string{"rw", "randread", "size", "64k", "random_distribution", "zoned_abs:60/8k:30/16k:10/40k"},
+			"r0.1 r1.1 r1.1 r10.1 r3.1 r1.1 r3.1 r0.1 r5.1 r6.1 r14.1 r1.1 r1.1 r0.1 r3.1 r1.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randrw --size=64k --random_distribution=zoned_abs:70/32k:30/32k --random_generator=tausworthe64 --write_iolog=LOG
+		{[]string{"rw", "randrw", "size", "64k", "random_distribution", "zoned_abs:70/32k:30/32k", "random_generator", "tausworthe64"},
+			"r7.1 r0.1 r0.1 w8.1 r12.1 r0.1 w11.1 w2.1 w6.1 r14.1 w12.1 r0.1 w7.1 r6.1 r15.1 r0.1"},
 	}
 	for _, c := range cases {
 		name := strings.Join(c.kv, " ")
 		j := job(t, c.kv...)
+		j.FilePath = "x.0.0" // fio's name of the file: zipf, pareto and normal are seeded from it
 		g := NewGenerator(j, 0, j.Size)
 		want := strings.Fields(c.ios)
 		var got []string
@@ -220,5 +263,98 @@ func TestFioDrawsFiles(t *testing.T) {
 	}
 	if s := strings.Join(got, " "); s != want {
 		t.Errorf("got %s\nfio %s", s, want)
+	}
+}
+
+// TestZonedAbs: zoned_abs parses its sizes in bytes and prints them back;
+// zones that end past the region are refused before any I/O (fio ends
+// such a job without I/O: "zoned_abs sizes exceed file size"); and with
+// random_generator=lfsr, whose draws fio's zones do not follow, iobench's
+// own draws keep to the zones.
+func TestZonedAbs(t *testing.T) {
+	j := job(t, "rw", "randread", "size", "1m", "random_distribution", "zoned_abs:60/256k:40/512k")
+	if s := j.Dist.String(); s != "zoned_abs:60/262144:40/524288" {
+		t.Errorf("String: %s", s)
+	}
+	if err := NewGenerator(j, 0, 1<<20).CheckSequence(); err != nil {
+		t.Errorf("zones within the region: %v", err)
+	}
+	if err := NewGenerator(j, 0, 512<<10).CheckSequence(); err == nil || !strings.Contains(err.Error(), "past the region") {
+		t.Errorf("zones past a 512 KiB region: %v", err)
+	}
+	for _, bad := range []string{"zoned_abs", "zoned_abs:50/1m:40/1m", "zoned_abs:100/0", "zoned_abs:100/"} {
+		if _, err := ParseDist(bad); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+	j = job(t, "rw", "randread", "size", "1m", "random_distribution", "zoned_abs:60/256k:40/512k", "random_generator", "lfsr")
+	g := NewGenerator(j, 0, 1<<20)
+	for range 1000 {
+		if off := g.Next().Offset; off >= 768<<10 {
+			t.Fatalf("offset %d past the zones' 768 KiB", off)
+		}
+	}
+}
+
+// TestFioFileService: file_service_type=zipf, pareto, normal (gauss)
+// choose each I/O's file as fio 3.33 does, and a file whose pass is over
+// starts its next without a new seed. Each case's I/Os (file:block) are
+// the first 40 fio 3.33 wrote to its write_iolog for
+// fio --name=x --ioengine=null --bs=4k --size=256k --nrfiles=4 ARGS --write_iolog=LOG
+// with the ARGS of the case.
+func TestFioFileService(t *testing.T) {
+	cases := []struct {
+		kv  []string
+		ios string
+	}{
+		// --rw=randread --file_service_type=zipf:1.2
+		{[]string{"rw", "randread", "file_service_type", "zipf:1.2"},
+			"3:0 3:11 3:13 3:7 3:6 3:14 0:6 3:5 0:14 3:1 3:15 3:10 3:2 0:3 3:8 3:9 3:12 3:3 2:5 3:4 3:6 3:5 3:11 3:12 3:15 3:13 3:4 2:4 3:0 0:1 3:14 3:1 3:2 3:3 3:7 3:8 3:9 3:10 3:14 3:11"},
+		// --rw=randread --file_service_type=zipf:1.2:0.5
+		{[]string{"rw", "randread", "file_service_type", "zipf:1.2:0.5"},
+			"2:0 2:11 2:13 2:7 2:6 2:14 3:6 2:5 3:14 2:1 2:15 2:10 2:2 2:3 2:8 2:9 2:12 2:4 1:5 2:0 2:6 2:5 2:11 2:12 2:15 2:13 2:4 1:4 2:1 3:1 2:14 2:2 2:3 2:7 2:8 2:9 2:10 2:8 2:14 2:11"},
+		// --rw=read --file_service_type=pareto:0.3 (a file read to its
+		// end starts over, and the file is drawn again)
+		{[]string{"rw", "read", "file_service_type", "pareto:0.3"},
+			"1:0 3:0 3:1 0:0 3:2 0:1 2:0 3:3 2:1 1:1 3:4 3:5 0:2 2:2 3:6 3:7 0:3 3:8 3:9 0:4 3:10 0:5 0:6 3:11 1:2 0:7 3:12 3:13 0:8 2:3 3:14 1:3 3:15 3:0 3:1 3:2 3:3 3:4 1:4 3:5"},
+		// --rw=randread --file_service_type=gauss:20
+		{[]string{"rw", "randread", "file_service_type", "gauss:20"},
+			"1:0 2:11 1:13 1:7 2:6 1:14 1:6 2:5 1:15 2:1 2:13 1:10 1:1 2:3 2:7 1:8 1:9 2:12 2:8 1:11 2:0 1:12 2:9 2:14 1:2 2:15 1:3 1:4 1:5 2:2 1:13 2:4 2:10 1:0 1:1 1:2 1:3 1:5 2:14 2:11"},
+		// --rw=randwrite --file_service_type=normal:10:0.8 --randrepeat=0 --randseed=21
+		{[]string{"rw", "randwrite", "file_service_type", "normal:10:0.8", "randrepeat", "0", "randseed", "21"},
+			"2:14 3:15 2:15 2:9 3:0 3:5 3:12 3:1 3:10 3:2 2:5 3:9 3:11 3:6 3:13 3:3 3:14 3:8 3:4 3:7 3:0 2:12 3:2 3:12 3:7 3:13 3:14 3:15 3:10 3:3 3:1 3:4 3:5 2:4 3:8 3:9 3:6 3:11 3:10 3:0"},
+	}
+	for _, c := range cases {
+		name := strings.Join(c.kv, " ")
+		j := job(t, append(c.kv, "size", "256k", "nrfiles", "4")...)
+		f := *j
+		f.Size = 64 << 10
+		var gens []*Generator
+		for range 4 {
+			gens = append(gens, NewGenerator(&f, 0, 64<<10))
+		}
+		g := NewFileGen(j, 0, gens)
+		var got []string
+		for range strings.Fields(c.ios) {
+			fi, io := g.Next()
+			got = append(got, fmt.Sprintf("%d:%d", fi, io.Offset/4096))
+		}
+		if s := strings.Join(got, " "); s != c.ios {
+			t.Errorf("%s:\n got %s\nfio %s", name, s, c.ios)
+		}
+	}
+	// rw=rw and the trim patterns: fio draws the direction again where a
+	// file's sequential pass ends; not followed, refused.
+	for _, rw := range []string{"rw", "trim", "randtrim"} {
+		j := NewJob("t")
+		if err := j.Set("rw", rw); err != nil {
+			t.Fatal(err)
+		}
+		if err := j.Set("file_service_type", "zipf:1.2"); err != nil {
+			t.Fatal(err)
+		}
+		if err := j.Validate(); err == nil || !strings.Contains(err.Error(), "not implemented") {
+			t.Errorf("rw=%s with file_service_type=zipf:1.2: %v, want refused", rw, err)
+		}
 	}
 }

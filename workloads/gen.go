@@ -43,12 +43,12 @@ func (io IO) Dir() int {
 //     3.33's offsets (fiorand.go): its random_generator, seeded as fio
 //     seeds the job's thread (Job.Thread), through its random map unless
 //     norandommap;
-//   - zipf, pareto, normal: skewed as fio skews them, the heat falling off
-//     with rank (zipf, pareto) or around the mean (normal: fio's mean of 12
-//     uniform draws, spread further by a non-zero deviation), each value
-//     placed as fio places it (scatter): the hottest blocks lie spread
-//     over the region, not side by side; zoned: the given share of I/O to
-//     each zone, zones laid out from the start; sequence (newer fio's):
+//   - zipf, pareto, normal, zoned, zoned_abs: fio 3.33's offsets
+//     (fiodist.go), without a random map, as fio keeps none with them;
+//     where fio's draws are not followed (zoned with lfsr, zonemode=
+//     strided) iobench's own, skewed as fio skews them, each value placed
+//     as fio places it (scatter), zones laid out from the start;
+//     sequence (newer fio's):
 //     the blocks its list names, in turn, repeating, indexed by the count
 //     of I/Os the direction issued so far (fio's io_issues), each
 //     repetition moved on by the list's length with random_sequence_stride
@@ -120,6 +120,7 @@ type Generator struct {
 	seq       []uint64  // sequence: the block indexes
 	seqStride bool      // random_sequence_stride
 	issues    [3]uint64 // I/Os issued so far: reads, writes, trims
+	thread    int       // fio's thread number of the job (Job.Thread)
 }
 
 // NewGenerator returns the generator of clone jobIndex of j over a target
@@ -128,7 +129,7 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 	g := &Generator{rw: j.RW, base: j.Offset + uint64(jobIndex)*j.OffsetIncrement, bs: j.BS, split: j.BSSplit,
 		bsRange: j.BSRange, readShare: j.RWMixRead / 100, unit: j.MinBS(), dist: j.Dist.Kind,
 		rwMod: j.RWMod, rwBack: j.RWBack, identical: j.RWIdentical && j.RW.Random() && j.RWMod > 1,
-		seqRand: j.BSIsSeqRand, pctRandom: j.PercentageRandom}
+		seqRand: j.BSIsSeqRand, pctRandom: j.PercentageRandom, thread: j.Thread}
 	if j.BlockAlign > 0 && j.RW.Random() {
 		g.unit = j.BlockAlign
 	}
@@ -201,6 +202,18 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 			g.fo = newFioOffsets(j, j.Thread, logical)
 			g.fo.draws = g.fd
 		}
+	case "zipf", "pareto", "normal", "zoned", "zoned_abs":
+		if !g.zoned && fioDistExact(j) {
+			g.fo = newFioOffsets(j, j.Thread, logical)
+			g.fo.draws = g.fd
+		}
+	}
+	g.zones = j.Dist.Zones
+	other := g.dist // iobench's own draws where fio's are not followed
+	if g.fo != nil {
+		other = ""
+	}
+	switch other {
 	case "zipf":
 		g.zipf = newZipf(g.nBlk, j.Dist.Param, g.rng)
 		if !j.Dist.HasCenter {
@@ -216,8 +229,6 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 			// fio's width: dev percent of the blocks, at most half.
 			g.spread = min(uint64(math.Ceil(float64(g.nBlk)*j.Dist.Param/100)), g.nBlk/2)
 		}
-	case "zoned":
-		g.zones = j.Dist.Zones
 	case "sequence":
 		g.seq, g.seqStride = j.Dist.Seq, j.SeqStride
 	}
@@ -225,10 +236,22 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 }
 
 // CheckSequence reports a random_distribution=sequence index that lies
-// past the region's end (nil for other distributions). fio fails the job
-// with EINVAL when its I/O reaches such an index; iobench refuses it
+// past the region's end, or zoned_abs zones that end past it (nil for
+// other distributions). fio fails the job with EINVAL when its I/O
+// reaches such an index, and ends a job without I/O once it draws such a
+// zone ("zoned_abs sizes exceed file size"); iobench refuses either
 // before any I/O.
 func (g *Generator) CheckSequence() error {
+	if g.dist == "zoned_abs" {
+		var end uint64
+		for _, z := range g.zones {
+			end += z.Size
+		}
+		if end > g.span {
+			return fmt.Errorf("random_distribution=%s: the zones end at byte %d, past the region's %d bytes (fio: zoned_abs sizes exceed file size)",
+				Dist{Kind: g.dist, Zones: g.zones}, end, g.span)
+		}
+	}
 	for _, b := range g.seq {
 		if b >= g.nBlk {
 			return fmt.Errorf("random_distribution=%s: block %d lies past the region's end: its %d bytes hold blocks 0 to %d of %d bytes",
@@ -383,6 +406,7 @@ func (g *Generator) Next() IO {
 	} else if random {
 		if g.fo != nil {
 			off = g.fo.block(d) * g.fo.ba[d]
+			g.fileReset()
 		} else {
 			off = g.randomBlock() * g.unit
 		}
@@ -405,6 +429,7 @@ func (g *Generator) Next() IO {
 		// A random pattern's sequential I/O past the region's end: fio
 		// takes a random block instead, leaving it out of its map.
 		off = g.fo.block(d) * g.fo.ba[d]
+		g.fileReset()
 		if off+size > g.span {
 			off = (g.span - size) / g.unit * g.unit
 		}
@@ -458,6 +483,30 @@ func (g *Generator) tryDone() {
 		g.fd.direction()
 	}
 	g.fo.rnd.next()
+}
+
+// fileReset starts both directions' sequential positions over where the
+// random offsets started a pass over within a time_based job or with a
+// skewed file_service_type, as fio's fio_file_reset does.
+func (g *Generator) fileReset() {
+	if g.fo.reset {
+		g.fo.reset = false
+		g.pos = [2]uint64{}
+	}
+}
+
+// seqAtEnd reports whether a sequential read or write (no skips, not
+// backwards) has reached its region's end, where fio's next offset fails.
+func (g *Generator) seqAtEnd() bool {
+	switch {
+	case g.rwMod != 0 || g.rwBack || g.zoned:
+		return false
+	case g.rw == Read:
+		return g.pos[0] >= g.span
+	case g.rw == Write:
+		return g.pos[1] >= g.span
+	}
+	return false
 }
 
 func b2i(b bool) int {
@@ -565,6 +614,18 @@ func (g *Generator) randomBlock() uint64 {
 			}
 			p -= z.AccessPct
 			start += z.SizePct
+		}
+	case "zoned_abs":
+		p := g.rng.Float64() * 100
+		var start uint64
+		for i, z := range g.zones {
+			if p < z.AccessPct || i == len(g.zones)-1 {
+				lo := start / g.unit
+				hi := max((start+z.Size)/g.unit, lo+1)
+				return min(lo+g.rng.Uint64N(hi-lo), n-1)
+			}
+			p -= z.AccessPct
+			start += z.Size
 		}
 	}
 	return g.rng.Uint64N(n)

@@ -82,14 +82,14 @@ func (u UnifiedRW) String() string {
 
 // Dist is a random distribution (fio's random_distribution=).
 type Dist struct {
-	Kind  string  // "random", "zipf", "pareto", "normal", "zoned"
+	Kind  string  // "random", "zipf", "pareto", "normal", "zoned", "zoned_abs"
 	Param float64 // zipf θ, pareto h, normal deviation (fio's, 0..100)
 	// Center, with HasCenter, places the distribution's base at this
 	// fraction of the region (fio's third field, zipf:1.2:0.25); without
 	// it zipf and pareto start at a random block, normal at the middle.
 	Center    float64
 	HasCenter bool
-	Zones     []Zone // zoned: access share and size share, in percent
+	Zones     []Zone // zoned: access share and size share, in percent; zoned_abs: access share and size in bytes
 	// Seq, for sequence (newer fio's), lists the block indexes (in units
 	// of the block alignment) the random I/Os visit, in order, repeating;
 	// random_sequence_stride moves each repetition on by len(Seq) blocks.
@@ -97,8 +97,12 @@ type Dist struct {
 }
 
 // Zone is one part of a zoned distribution: AccessPct of the I/O goes to
-// the next SizePct of the range.
-type Zone struct{ AccessPct, SizePct float64 }
+// the next SizePct of the range (zoned), or to the next Size bytes
+// (zoned_abs).
+type Zone struct {
+	AccessPct, SizePct float64
+	Size               uint64
+}
 
 func (d Dist) String() string {
 	switch d.Kind {
@@ -110,6 +114,12 @@ func (d Dist) String() string {
 			parts = append(parts, fmt.Sprintf("%g/%g", z.AccessPct, z.SizePct))
 		}
 		return "zoned:" + strings.Join(parts, ":")
+	case "zoned_abs":
+		var parts []string
+		for _, z := range d.Zones {
+			parts = append(parts, fmt.Sprintf("%g/%d", z.AccessPct, z.Size))
+		}
+		return "zoned_abs:" + strings.Join(parts, ":")
 	case "sequence":
 		parts := make([]string, len(d.Seq))
 		for i, b := range d.Seq {
@@ -137,6 +147,11 @@ type Job struct {
 	// Filename is filename= as given: one or more targets separated by
 	// ':' (Filenames splits it).
 	Filename string
+	// FilePath, set by the runner for each file of a job, is the file's
+	// name as fio's thread would know it (fio seeds the offsets of zipf,
+	// pareto and normal from its hash); empty, fio's default name for
+	// the job's first file: the job's name and ".0.0".
+	FilePath string
 	// FilenameFormat names the files of a job without Filename
 	// (filename_format; fio's default $jobname.$jobnum.$filenum).
 	FilenameFormat string
@@ -901,6 +916,11 @@ func (j *Job) Validate() error {
 		if t, err := j.parseSize(j.trimBS); err != nil || t != j.BS[1] {
 			bad("bs: a trim block size (third value %s) other than the write size %d is not implemented: trims use the write block size", j.trimBS, j.BS[1])
 		}
+	}
+	if j.FileService.skewed() && (j.RW == ReadWrite || j.RW.Trims()) {
+		// fio draws a file again where a sequential pass of rw ends,
+		// with the direction drawn anew: not followed.
+		bad("file_service_type=%s with rw=%s: not implemented: skewed file choices are followed for reads, writes and the random patterns", j.FileService, j.RW)
 	}
 	if j.Rate != [2]uint64{} && j.RateIOPS != [2]int{} {
 		// fio refuses the pair even when they cap different directions.

@@ -61,7 +61,7 @@ var options = []Option{
 		set: setFilenameFormat, get: func(j *Job) string { return j.FilenameFormat }},
 	{Name: "filesize", Arg: "size|lo-hi", Help: "size of each file, or a range each file's size is drawn from (default: size divided among the files)", kind: kindSize,
 		set: setFileSize, get: func(j *Job) string { return rangeString(j.FileSize) }},
-	{Name: "file_service_type", Arg: "kind[:n]", Default: "roundrobin", Help: "which file takes the next I/O: roundrobin, sequential (each file to its end) or random, switching after n I/Os", kind: kindString,
+	{Name: "file_service_type", Arg: "kind[:n]", Default: "roundrobin", Help: "which file takes the next I/O: roundrobin, sequential (each file to its end) or random, switching after n I/Os; or zipf:θ, pareto:h, normal:dev (gauss), each with an optional :center, drawing each I/O's file as fio 3.33 does", kind: kindString,
 		set: func(j *Job, v string) (err error) { j.FileService, err = ParseFileService(v); return },
 		get: func(j *Job) string { return j.FileService.String() }},
 	intOption("openfiles", "n", "", "files open at once; iobench keeps every file of a job open, so fewer than the job's files is refused", 0, 1<<20, func(j *Job) *int { return &j.OpenFiles }),
@@ -184,17 +184,10 @@ var options = []Option{
 			j.Direct = !b
 			return err
 		}, get: func(j *Job) string { return boolString(!j.Direct) }},
-	{Name: "random_distribution", Arg: "dist", Default: "random", Help: "random, zipf:θ, pareto:h, normal:dev (fio's deviation, 0 to 100), each with an optional :center (0 to 1), zoned:a/s:..., or sequence:i,j,... (newer fio's: the random I/Os visit blocks i, j, ... in turn, counted in blocks of the block alignment from the region's start, repeating; see random_sequence_stride); zipf, pareto and normal spread their hot blocks over the region as fio does", kind: kindString,
+	{Name: "random_distribution", Arg: "dist", Default: "random", Help: "random, zipf:θ, pareto:h, normal:dev (fio's deviation, 0 to 100), each with an optional :center (0 to 1), zoned:a/s:... (sizes in percent), zoned_abs:a/size:... (sizes in bytes), or sequence:i,j,... (newer fio's: the random I/Os visit blocks i, j, ... in turn, counted in blocks of the block alignment from the region's start, repeating; see random_sequence_stride); zipf, pareto, normal, zoned and zoned_abs draw fio 3.33's offsets (see README)", kind: kindString,
 		set: func(j *Job, v string) (err error) { j.Dist, err = ParseDist(v); return },
 		get: func(j *Job) string { return j.Dist.String() },
-		refuse: func(v string) string {
-			kind, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(v)), ":")
-			switch kind {
-			case "zoned_abs":
-				return "not implemented: zones of absolute sizes (zoned_abs); zoned takes the zones' sizes in percent"
-			}
-			return ""
-		}},
+	},
 	boolOption("random_sequence_stride", "bool", "0", "with random_distribution=sequence:i,j,...: each repetition of the list moves on by as many blocks as it lists (sequence:2,0,1 visits 2,0,1, then 5,3,4, then 8,6,7 ...), and the job's I/O ends where the next block would lie past the region's end, as in newer fio; 0: the same blocks every repetition. No effect with another distribution, as in fio", kindBool, func(j *Job) *bool { return &j.SeqStride }),
 	boolOption("norandommap", "bool", "", "random offsets may repeat before every block was hit once; without it a draw that lands on a block done takes the first free block after it, wrapping to the region's start, as fio 3.33's random map does (an I/O of more than the smallest block keeps its size, where fio's shortens one that meets blocks done, so with mixed sizes the offsets part from fio's)", kindBool, func(j *Job) *bool { return &j.NoRandomMap }),
 	{Name: "zonemode", Arg: "none|strided", Default: "none", Help: "strided: I/O within one zone of zonerange bytes until zonesize bytes are done, then zoneskip bytes on (zbd is refused)", kind: kindString,
@@ -1544,7 +1537,7 @@ func ParseDist(v string) (Dist, error) {
 			if err1 != nil || err2 != nil {
 				return d, fmt.Errorf("zone %q: want access%%/size%% with a non-zero size (or none: the rest)", z)
 			}
-			d.Zones = append(d.Zones, Zone{ap, sp})
+			d.Zones = append(d.Zones, Zone{AccessPct: ap, SizePct: sp})
 			sa += ap
 			ss += sp
 		}
@@ -1560,6 +1553,25 @@ func ParseDist(v string) (Dist, error) {
 		}
 		if math.Abs(sa-100) > 0.01 || math.Abs(ss-100) > 0.01 {
 			return d, fmt.Errorf("zones add up to %g%% of accesses and %g%% of the size; both must be 100", sa, ss)
+		}
+		return d, nil
+	case "zoned_abs":
+		if !hasArg {
+			return d, fmt.Errorf("zoned_abs needs zones, e.g. zoned_abs:60/20g:30/100g:10/500g")
+		}
+		var sa float64
+		for _, z := range strings.Split(arg, ":") {
+			a, s, ok := strings.Cut(z, "/")
+			ap, err1 := parsePct(a)
+			size, err2 := ParseSize(strings.TrimSpace(s))
+			if !ok || err1 != nil || err2 != nil || size == 0 {
+				return d, fmt.Errorf("zone %q: want access%%/size, a size in bytes (with k, m, g ...) more than 0", z)
+			}
+			d.Zones = append(d.Zones, Zone{AccessPct: ap, Size: size})
+			sa += ap
+		}
+		if math.Abs(sa-100) > 0.01 {
+			return d, fmt.Errorf("zones add up to %g%% of accesses; they must add up to 100", sa)
 		}
 		return d, nil
 	case "sequence":
@@ -1581,7 +1593,7 @@ func ParseDist(v string) (Dist, error) {
 		}
 		return d, nil
 	}
-	return d, fmt.Errorf("%q: want random, zipf:θ, pareto:h, normal:dev (each with an optional :center), zoned:a/s or sequence:i,j (a list of block indexes)", v)
+	return d, fmt.Errorf("%q: want random, zipf:θ, pareto:h, normal:dev (each with an optional :center), zoned:a/s, zoned_abs:a/size or sequence:i,j (a list of block indexes)", v)
 }
 
 func boolString(b bool) string {

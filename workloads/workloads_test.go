@@ -117,7 +117,7 @@ func TestParseErrors(t *testing.T) {
 		{"[a]\nbs=4q\n", 2, "bs", ErrBadValue},
 		{"[a]\niodepth=0\n", 2, "iodepth", ErrBadValue},
 		{"[a]\ntrim_percentage=10\n", 2, "trim_percentage", ErrRefused},
-		{"[a]\nfile_service_type=zipf:1.2\n", 2, "file_service_type", ErrRefused},
+		{"[a]\nfile_service_type=zipf:1\n", 2, "file_service_type", ErrBadValue},
 		{"[a]\nfile_service_type=roundrobin:0\n", 2, "file_service_type", ErrBadValue},
 		{"[a]\nfilesize=4m-1m\n", 2, "filesize", ErrBadValue},
 		{"[a]\nfallocate=keep\n", 2, "fallocate", ErrRefused},

@@ -560,6 +560,16 @@ func openJob(j *workloads.Job, tgt *jobTarget) (*jobSetup, error) {
 			}
 		}
 	}
+	if j.Dist.Kind == "zoned_abs" && j.RW.Random() {
+		// zones past a file's region: fio ends the job without I/O
+		// once it draws one; iobench refuses the job.
+		for i := range names {
+			if err := workloads.NewGenerator(s.fileJob(i), 0, s.sizes[i]).CheckSequence(); err != nil {
+				s.close()
+				return nil, err
+			}
+		}
+	}
 	return s, nil
 }
 
@@ -629,6 +639,7 @@ func (s *jobSetup) fileJob(i int) *workloads.Job {
 // file_append clone's own part of what the clones append.
 func (s *jobSetup) cloneJob(i, c int) *workloads.Job {
 	j := s.fileJob(i)
+	j.FilePath = s.tgt.paths[i] // fio seeds zipf, pareto and normal from the file's name
 	if s.tgt.appends(i) {
 		j.Size = s.tgt.plans[i].IO
 		j.Offset += uint64(s.tgt.appendRank(c, i)) * j.Size

@@ -70,12 +70,38 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		{"--rw=randwrite", "--size=1m", "--bssplit=4k/50:16k/30:64k/20", "--verify=crc32c"},
 		{"--rw=randrw", "--size=1m", "--bssplit=4k/10:8k/90,16k/60:4k/40", "--verify=md5"},
 		{"--rw=randwrite", "--size=1m", "--bsrange=4k-32k", "--randrepeat=0", "--randseed=42", "--verify=crc32c"},
+		{"--rw=randread", "--size=4m", "--random_distribution=zipf:1.2"},
+		{"--rw=randread", "--size=4m", "--random_distribution=zipf:0.8:0.25", "--randrepeat=0", "--randseed=42"},
+		{"--rw=randrw", "--size=4m", "--random_distribution=zipf:1.5", "--rwmixread=70", "--bssplit=4k/50:16k/50"},
+		{"--rw=randread", "--size=1m", "--random_distribution=zipf:1.2", "--nrfiles=2"},
+		{"--rw=randread", "--size=1m", "--random_distribution=zipf:1.1", "--loops=2"},
+		{"--rw=randread", "--size=4m", "--random_distribution=pareto:0.3"},
+		{"--rw=randwrite", "--size=4m", "--random_distribution=pareto:0.2:0.7", "--random_generator=tausworthe64"},
+		{"--rw=randread", "--size=4m", "--random_distribution=normal:10"},
+		{"--rw=randread", "--size=4m", "--random_distribution=normal:25:0.3", "--randrepeat=0", "--randseed=7"},
+		{"--rw=randread", "--size=4m", "--random_distribution=normal:0:0.8", "--bs=8k", "--blockalign=4k"},
+		{"--rw=randread", "--size=4m", "--random_distribution=zoned:60/10:30/20:10/70"},
+		{"--rw=randrw", "--size=4m", "--random_distribution=zoned:30/20:60/10:10/70", "--random_generator=tausworthe64"},
+		{"--rw=randread", "--size=2m", "--random_distribution=zoned:50/50:50/50", "--nrfiles=2", "--randrepeat=0", "--randseed=3"},
+		{"--rw=randwrite", "--size=4m", "--random_distribution=zoned:80/20:20/80", "--loops=2"},
+		{"--rw=randrw", "--size=4m", "--random_distribution=zoned:70/30:30/70", "--rwmixread=60", "--randrepeat=0", "--randseed=11"},
+		{"--rw=randread", "--size=4m", "--random_distribution=zoned_abs:60/256k:30/1m:10/2m"},
+		{"--rw=randrw", "--size=4m", "--random_distribution=zoned_abs:50/3m:50/1m", "--random_generator=tausworthe64", "--bs=8k"},
+		{"--rw=randread", "--size=1m", "--nrfiles=4", "--file_service_type=zipf:1.2"},
+		{"--rw=randread", "--size=1m", "--nrfiles=4", "--file_service_type=zipf:1.1:0.3", "--random_distribution=zipf:1.3"},
+		{"--rw=read", "--size=1m", "--nrfiles=4", "--file_service_type=pareto:0.3"},
+		{"--rw=write", "--size=1m", "--nrfiles=3", "--filesize=128k", "--file_service_type=zipf:0.8"},
+		{"--rw=randwrite", "--size=1m", "--nrfiles=4", "--file_service_type=pareto:0.2", "--randrepeat=0", "--randseed=9", "--random_generator=lfsr"},
+		{"--rw=randread", "--size=512k", "--nrfiles=4", "--file_service_type=gauss:20", "--loops=2"},
+		{"--rw=randrw", "--size=1m", "--nrfiles=4", "--file_service_type=normal:30:0.2", "--percentage_random=50"},
 	} {
 		name := strings.Join(c, " ")
 		dir := t.TempDir()
 		flog, ilog := filepath.Join(dir, "fio.log"), filepath.Join(dir, "iobench.log")
 		args := append([]string{"--name=x", "--bs=4k"}, c...)
-		cmd := exec.Command(fio, append(args, "--ioengine=null", "--write_iolog="+flog, "--output-format=terse")...)
+		// fio seeds zipf, pareto and normal from the file's name, as
+		// iobench does: both name the files in dir alike.
+		cmd := exec.Command(fio, append(args, "--directory="+dir, "--ioengine=null", "--write_iolog="+flog, "--output-format=terse")...)
 		cmd.Dir = dir
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("%s: fio: %v\n%s", name, err, out)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"iter"
+	"math"
 	"math/bits"
 	"math/rand/v2"
 	"os"
@@ -734,12 +735,12 @@ func collect(workers []*measure, clone int) JobResult {
 			r.Clat.Merge(w.clat[d].hdr())
 			r.Lat.Merge(w.lat[d].hdr())
 			r.Prios = mergePrios(r.Prios, w.prios[d])
-			run := w.measured
+			run := w.measured - min(w.verifyInRun, w.measured)
 			if w.ios[d] == 0 {
 				run = 0 // as fio: no runtime for a direction without I/O
 			}
 			if d == workloads.DirRead && w.verifyTime > 0 {
-				// The verify pass's reads: its time, after the
+				// The verify passes' reads: their time, after the
 				// workload's if that read too.
 				if w.ios[d] == w.verifyIOs {
 					run = 0
@@ -862,6 +863,10 @@ type measure struct {
 	// their own.
 	verifyIOs  uint64
 	verifyTime time.Duration
+	// verifyInRun is the part of verifyTime within measured: the verify
+	// passes a clone ran between its passes (loops, io_size), which fio
+	// counts in the reads' runtime, not in the writes'.
+	verifyInRun time.Duration
 	// ioErrs counts the failed I/Os continue_on_error went on after;
 	// firstErr is the first one's error.
 	ioErrs   uint64
@@ -1017,6 +1022,13 @@ type worker struct {
 	// worker stopped issuing there, to lay the next loop's files.
 	loopEnd   uint64
 	atLoopEnd bool
+	// verifyEach, for a verifying job of several passes (loops, or an
+	// io_size above the region), has the clone read back and check what
+	// each pass wrote before the next, as fio does: passes of passLen
+	// bytes each, passes done so far (see morePasses).
+	verifyEach bool
+	passLen    uint64
+	passes     int
 
 	// The loop's state, set up by start.
 	q            *engine.Queue
@@ -1148,6 +1160,19 @@ func (w *worker) run() {
 		if !w.atLoopEnd || interrupted.Load() || w.stopped() || w.pastDeadline || w.stopping {
 			break
 		}
+		if w.verifyEach {
+			if !w.morePasses() {
+				// The last pass: Execute's verify pass reads it back.
+				w.passBytes, w.atLoopEnd = w.issued, false
+				break
+			}
+			if err := w.verifyLoop(); errors.Is(err, errInterrupted) {
+				break
+			} else if err != nil {
+				w.err = err
+				return
+			}
+		}
 		// unlink_each_loop: the next loop on files laid afresh.
 		if err := w.nextLoop(); err != nil {
 			w.err = err
@@ -1201,8 +1226,16 @@ func (w *worker) nextLoop() error {
 	s, j := w.setup, w.job
 	w.atLoopEnd = false
 	w.idle = w.idle[:0]
-	if w.loopEnd += w.passBytes / uint64(j.Loops); w.loopEnd >= w.passBytes {
-		w.loopEnd = 0 // the last loop runs to the job's end
+	switch {
+	case w.verifyEach:
+		w.loopEnd += w.passLen // run decides at each pass's end whether one follows
+	default:
+		if w.loopEnd += w.passBytes / uint64(j.Loops); w.loopEnd >= w.passBytes {
+			w.loopEnd = 0 // the last loop runs to the job's end
+		}
+	}
+	if !unlinksEachLoop(j) {
+		return nil
 	}
 	now := time.Now()
 	for k, fi := range s.tgt.clones[w.idx] {
@@ -1383,6 +1416,14 @@ func (w *worker) start() error {
 	}
 	if unlinksEachLoop(j) {
 		w.loopEnd = w.passBytes / loops
+	}
+	if w.verifyEach = verifiesEachPass(j, w.gen.Span()) && s.tgt.replay == nil; w.verifyEach {
+		// Passes of the region (or io_size), as many as run decides.
+		w.passLen = w.gen.Span()
+		if j.IOSize > 0 {
+			w.passLen = min(w.passLen, j.IOSize)
+		}
+		w.passBytes, w.loopEnd = math.MaxUint64, w.passLen
 	}
 	w.measuring, w.measureStart = j.RampTime == 0 && j.RampSize == 0, now
 	if w.measuring {
@@ -1999,7 +2040,11 @@ func (w *worker) nextIO(r *engine.Request) bool {
 			break
 		}
 	}
-	if left := w.passBytes - w.issued; !j.TimeBased && io.Length > left {
+	end := w.passBytes
+	if w.verifyEach {
+		end = w.loopEnd // each pass ends at its size, as fio's
+	}
+	if left := end - w.issued; !j.TimeBased && io.Length > left {
 		// The last I/O of the job takes what is left (with mixed block
 		// sizes it may be less than one), so the job moves its size
 		// exactly, as fio's does.

@@ -19,7 +19,8 @@ import (
 // verify job's final pass, listed after its I/O: with a random map the
 // writes in the order written, without one (norandommap, lfsr, rw=write)
 // the writes kept by offset, file by file, one that a later write
-// overlapped left out.
+// overlapped left out; after each pass with loops or an io_size above
+// the region.
 func TestRandomOffsetsAsFio(t *testing.T) {
 	fio, err := exec.LookPath("fio")
 	if err != nil {
@@ -83,6 +84,15 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		{"--rw=randwrite", "--size=256k", "--nrfiles=2", "--verify=crc32c"},
 		{"--rw=randwrite", "--size=256k", "--nrfiles=2", "--norandommap", "--verify=crc32c"},
 		{"--rw=randwrite", "--size=256k", "--percentage_random=50", "--verify=crc32c"},
+		{"--rw=randwrite", "--size=256k", "--loops=2", "--verify=crc32c"},
+		{"--rw=write", "--size=256k", "--loops=3", "--verify=crc32c"},
+		{"--rw=randwrite", "--size=256k", "--loops=2", "--bssplit=4k/50:16k/50", "--verify=crc32c"},
+		{"--rw=randwrite", "--size=256k", "--loops=2", "--norandommap", "--verify=crc32c"},
+		{"--rw=randwrite", "--size=256k", "--io_size=640k", "--verify=crc32c"},
+		{"--rw=write", "--size=256k", "--io_size=384k", "--verify=crc32c"},
+		{"--rw=randrw", "--size=256k", "--io_size=768k", "--verify=crc32c"},
+		{"--rw=randwrite", "--size=256k", "--io_size=640k", "--norandommap", "--verify=crc32c"},
+		{"--rw=write", "--size=256k", "--loops=3", "--verify_backlog=3", "--verify=crc32c"},
 	} {
 		name := strings.Join(c, " ")
 		dir := t.TempDir()

@@ -2,7 +2,9 @@ package runner
 
 import (
 	"iter"
+	"time"
 
+	"github.com/iobench/iobench/engine"
 	"github.com/iobench/iobench/workloads"
 )
 
@@ -241,4 +243,96 @@ func (m *offsetMap) all() iter.Seq2[uint64, uint64] {
 			}
 		}
 	}
+}
+
+// bytes is what a verify pass of the history reads back.
+func (h *writeHistory) bytes() uint64 {
+	var n uint64
+	for e := range h.writes() {
+		n += uint64(e.n)
+	}
+	return n
+}
+
+// clear forgets every write kept.
+func (h *writeHistory) clear() {
+	h.list, h.head = h.list[:0], 0
+	for _, m := range h.maps {
+		m.reset()
+	}
+}
+
+// verifiesEachPass reports whether job j, over a region of span bytes,
+// reads back what it wrote after each pass rather than once at its end,
+// as fio 3.33 does: after each of its loops, and with an io_size above
+// the region after each pass of the region, passes following one another
+// until the job's reads and writes together reach io_size. A random
+// writing job with norandommap is left out: fio writes all of its bytes
+// (io_size, or the region once per loop) in one pass and reads them back
+// once, as iobench does.
+func verifiesEachPass(j *workloads.Job, span uint64) bool {
+	if j.Verify == "" || !j.DoVerify || !j.RW.Writes() || j.VerifyOnly || j.TimeBased || j.NumberIOs > 0 {
+		return false
+	}
+	if j.RW.Random() && j.NoRandomMap {
+		return false
+	}
+	return j.Loops > 1 || j.IOSize > span
+}
+
+// morePasses counts the pass that has just ended (verifyEach) and reports
+// whether another follows, as fio's keep_running decides after the pass's
+// verify: one per loop, then, with io_size, another while the job's
+// reads and writes (its verify reads too, this pass's included) fall
+// short of io_size by at least its largest block.
+func (w *worker) morePasses() bool {
+	w.passes++
+	if w.passes < max(w.job.Loops, 1) {
+		return true
+	}
+	limit := w.job.IOSize
+	if limit == 0 {
+		return false
+	}
+	done := w.written.bytes()
+	for d := range workloads.NumDirs {
+		done += w.bytes[d]
+	}
+	return done < limit && limit-done >= w.job.MaxBS()
+}
+
+// verifyLoop reads back and checks what the pass that has just ended
+// wrote, and forgets it, before the next pass: on the clone's own queue,
+// with nothing in flight, in its requests' buffers, as the verify pass at
+// the job's end does (verifyRun: the reads are the job's, in its
+// write_iolog, their time the reads' runtime and not the writes'). What
+// verify_backlog holds is read back first, as at the job's end.
+func (w *worker) verifyLoop() error {
+	if len(w.backlog) > 0 {
+		w.backlogCredit = len(w.backlog) // the rest, whatever the batch
+		if err := w.checkBacklog(); err != nil {
+			return err
+		}
+	}
+	s, j := w.setup, w.job
+	v := verifyRun{s: s, ver: w.ver, q: w.q, m: &w.measure}
+	for i := range w.reqs {
+		b := w.reqs[i].Buf
+		v.idle = append(v.idle, &engine.Request{Buf: b[:cap(b)]})
+	}
+	v.done = make([]*engine.Request, 0, len(v.idle))
+	if j.VerifyAsync > 0 {
+		v.checkers = newAsyncChecks(j, j.VerifyAsync, len(v.idle))
+		defer close(v.checkers.in)
+	}
+	start := time.Now()
+	err := v.run(verifyPart{m: &w.measure, written: w.written, files: s.tgt.clones[w.idx], log: w.iolog})
+	d := time.Since(start)
+	w.verifyTime += d
+	w.verifyInRun += d
+	if w.iolog != nil {
+		w.iolog.reopen(time.Now()) // fio's next pass opens its files again
+	}
+	w.written.clear()
+	return err
 }

@@ -110,3 +110,38 @@ func TestWriteHistory(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifiesEachPass: the jobs that read back after each pass, as fio
+// 3.33 does (loops, io_size above the region), and those that read back
+// once at the end (one pass, time_based, number_ios, a random writer
+// with norandommap, which fio writes in one pass, do_verify=0).
+func TestVerifiesEachPass(t *testing.T) {
+	const span = 1 << 20
+	for _, c := range []struct {
+		opts []string
+		want bool
+	}{
+		{[]string{"rw", "randwrite"}, false},
+		{[]string{"rw", "randwrite", "loops", "2"}, true},
+		{[]string{"rw", "write", "io_size", "3m"}, true},
+		{[]string{"rw", "write", "io_size", "512k", "loops", "2"}, true},
+		{[]string{"rw", "randrw", "io_size", "2m"}, true},
+		{[]string{"rw", "randwrite", "loops", "2", "norandommap", "1"}, false},
+		{[]string{"rw", "randwrite", "loops", "2", "random_generator", "lfsr"}, true},
+		{[]string{"rw", "randwrite", "loops", "2", "number_ios", "10"}, false},
+		{[]string{"rw", "randwrite", "loops", "2", "time_based", "1", "runtime", "1"}, false},
+		{[]string{"rw", "randwrite", "loops", "2", "do_verify", "0"}, false},
+		{[]string{"rw", "randread", "loops", "2"}, false},
+	} {
+		j := workloads.NewJob("x")
+		opts := append([]string{"verify", "crc32c", "size", "1m"}, c.opts...)
+		for i := 0; i < len(opts); i += 2 {
+			if err := j.Set(opts[i], opts[i+1]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := verifiesEachPass(&j, span); got != c.want {
+			t.Errorf("%v: reads back after each pass %v, want %v", c.opts, got, c.want)
+		}
+	}
+}

@@ -1122,11 +1122,8 @@ func (j *Job) Validate() error {
 	}
 	if j.Verify != "" && j.DoVerify && j.RW.Writes() && !j.VerifyOnly {
 		// Where iobench's verify differs from fio's, say so.
-		if j.Loops > 1 {
-			j.note(fmt.Sprintf("loops=%d with verify: the written blocks are read back once, after the last loop (fio reads them back after each loop)", j.Loops))
-		}
-		if j.IOSize > j.Size && j.Size > 0 {
-			j.note(fmt.Sprintf("io_size=%d with verify over a region of %d: the job writes io_size, wrapping over the region, and reads the written blocks back once at the end (fio writes a pass of size, reads it back, and repeats until its writes and reads together reach io_size)", j.IOSize, j.Size))
+		if (j.Loops > 1 || j.IOSize > j.Size && j.Size > 0) && j.NumberIOs > 0 && !j.TimeBased && !(j.RW.Random() && j.NoRandomMap) {
+			j.note(fmt.Sprintf("number_ios=%d with verify and several passes (loops, or io_size above size): the written blocks are read back once, at the end (fio reads them back after each pass)", j.NumberIOs))
 		}
 		switch {
 		case j.NumJobs <= 1 || j.OffsetIncrement != 0 || j.OffsetIncrementPct > 0:

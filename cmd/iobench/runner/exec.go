@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"iter"
+	"math"
 	"math/bits"
 	"math/rand/v2"
 	"os"
@@ -268,12 +269,10 @@ func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult
 		// clones each verify their own writes.
 		var parts []verifyPart
 		for _, w := range workers {
-			if len(w.written) != len(s.tgt.clones[w.idx]) {
+			if w.written == nil {
 				continue // a clone that never started wrote nothing
 			}
-			for k, fi := range s.tgt.clones[w.idx] {
-				parts = append(parts, verifyPart{file: fi, m: &w.measure, blocks: w.written[k]})
-			}
+			parts = append(parts, verifyPart{m: &w.measure, written: w.written, files: s.tgt.clones[w.idx], log: w.iolog})
 		}
 		_, err := s.verifyPass(parts)
 		switch {
@@ -281,6 +280,14 @@ func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult
 			intr = true
 		case err != nil:
 			errs = append(errs, err)
+		}
+	}
+	for _, w := range workers {
+		// The logs finish kept open for the verify pass's reads.
+		if w.iolog != nil && w.written != nil {
+			if err := w.iolog.close(time.Now()); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	stats := s.eng.Stats()
@@ -335,7 +342,7 @@ func (res *JobResult) verify(s *jobSetup) error {
 	m := newMeasure()
 	parts := make([]verifyPart, len(s.files))
 	for i := range parts {
-		parts[i] = verifyPart{file: i, m: m}
+		parts[i] = verifyPart{m: m, file: i}
 	}
 	n, err := s.verifyPass(parts)
 	res.Dir[workloads.DirRead] = collect([]*measure{m}, -1).Dir[workloads.DirRead]
@@ -385,54 +392,6 @@ func (s *jobSetup) pathOf(f *engine.File) string {
 		}
 	}
 	return "?"
-}
-
-// blockSet is a set of the blocks of a job's region of a file, in units
-// of the job's smallest block size, safe for concurrent marking.
-type blockSet struct {
-	base, span, unit uint64
-	bits             []atomic.Uint64
-}
-
-func newBlockSet(base, span, unit uint64) *blockSet {
-	n := (span + unit - 1) / unit
-	return &blockSet{base: base, span: span, unit: unit, bits: make([]atomic.Uint64, (n+63)/64)}
-}
-
-// unmark removes the blocks wholly inside [off, off+n).
-func (b *blockSet) unmark(off, n uint64) {
-	if off < b.base || n == 0 {
-		return
-	}
-	first := (off - b.base + b.unit - 1) / b.unit
-	end := min(off-b.base+n, b.span) / b.unit
-	for i := first; i < end; i++ {
-		b.bits[i/64].And(^(1 << (i % 64)))
-	}
-}
-
-// mark adds the blocks [off, off+n) touches.
-func (b *blockSet) mark(off, n uint64) {
-	if off < b.base || n == 0 {
-		return
-	}
-	last := min(off-b.base+n-1, b.span-1) / b.unit
-	for i := (off - b.base) / b.unit; i <= last; i++ {
-		b.bits[i/64].Or(1 << (i % 64))
-	}
-}
-
-// blocks yields the region offsets of the blocks in the set, in order.
-func (b *blockSet) blocks() func(yield func(uint64) bool) {
-	return func(yield func(uint64) bool) {
-		for w := range b.bits {
-			for v := b.bits[w].Load(); v != 0; v &= v - 1 {
-				if !yield(uint64(w*64+bits.TrailingZeros64(v)) * b.unit) {
-					return
-				}
-			}
-		}
-	}
 }
 
 // openJob opens the devices (read-only unless the job writes), the engine
@@ -787,12 +746,12 @@ func collect(workers []*measure, clone int) JobResult {
 			r.Clat.Merge(w.clat[d].hdr())
 			r.Lat.Merge(w.lat[d].hdr())
 			r.Prios = mergePrios(r.Prios, w.prios[d])
-			run := w.measured
+			run := w.measured - min(w.verifyInRun, w.measured)
 			if w.ios[d] == 0 {
 				run = 0 // as fio: no runtime for a direction without I/O
 			}
 			if d == workloads.DirRead && w.verifyTime > 0 {
-				// The verify pass's reads: its time, after the
+				// The verify passes' reads: their time, after the
 				// workload's if that read too.
 				if w.ios[d] == w.verifyIOs {
 					run = 0
@@ -915,6 +874,10 @@ type measure struct {
 	// their own.
 	verifyIOs  uint64
 	verifyTime time.Duration
+	// verifyInRun is the part of verifyTime within measured: the verify
+	// passes a clone ran between its passes (loops, io_size), which fio
+	// counts in the reads' runtime, not in the writes'.
+	verifyInRun time.Duration
 	// ioErrs counts the failed I/Os continue_on_error went on after;
 	// firstErr is the first one's error.
 	ioErrs   uint64
@@ -1006,10 +969,10 @@ type worker struct {
 	// start on their own; arrived is set once this clone has reached it.
 	ready   *sync.WaitGroup
 	arrived bool
-	// written has, for each of the clone's files, the blocks it wrote:
-	// the verify pass reads back those (fio's verify reads what was
-	// written, not the whole region). nil without a verify pass.
-	written []*blockSet
+	// written is the clone's writes the verify pass reads back (fio's
+	// verify reads what was written, not the whole region), as fio keeps
+	// them (writeHistory). nil without a verify pass.
+	written *writeHistory
 	lv      *live
 	// lvIOs and lvBytes are what complete counted since the last
 	// publishLive: the live counters take them before a reap at most
@@ -1070,6 +1033,13 @@ type worker struct {
 	// worker stopped issuing there, to lay the next loop's files.
 	loopEnd   uint64
 	atLoopEnd bool
+	// verifyEach, for a verifying job of several passes (loops, or an
+	// io_size above the region), has the clone read back and check what
+	// each pass wrote before the next, as fio does: passes of passLen
+	// bytes each, passes done so far (see morePasses).
+	verifyEach bool
+	passLen    uint64
+	passes     int
 
 	// The loop's state, set up by start.
 	q            *engine.Queue
@@ -1201,6 +1171,19 @@ func (w *worker) run() {
 		if !w.atLoopEnd || interrupted.Load() || w.stopped() || w.pastDeadline || w.stopping {
 			break
 		}
+		if w.verifyEach {
+			if !w.morePasses() {
+				// The last pass: Execute's verify pass reads it back.
+				w.passBytes, w.atLoopEnd = w.issued, false
+				break
+			}
+			if err := w.verifyLoop(); errors.Is(err, errInterrupted) {
+				break
+			} else if err != nil {
+				w.err = err
+				return
+			}
+		}
 		// unlink_each_loop: the next loop on files laid afresh.
 		if err := w.nextLoop(); err != nil {
 			w.err = err
@@ -1254,8 +1237,16 @@ func (w *worker) nextLoop() error {
 	s, j := w.setup, w.job
 	w.atLoopEnd = false
 	w.idle = w.idle[:0]
-	if w.loopEnd += w.passBytes / uint64(j.Loops); w.loopEnd >= w.passBytes {
-		w.loopEnd = 0 // the last loop runs to the job's end
+	switch {
+	case w.verifyEach:
+		w.loopEnd += w.passLen // run decides at each pass's end whether one follows
+	default:
+		if w.loopEnd += w.passBytes / uint64(j.Loops); w.loopEnd >= w.passBytes {
+			w.loopEnd = 0 // the last loop runs to the job's end
+		}
+	}
+	if !unlinksEachLoop(j) {
+		return nil
 	}
 	now := time.Now()
 	for k, fi := range s.tgt.clones[w.idx] {
@@ -1270,8 +1261,7 @@ func (w *worker) nextLoop() error {
 			w.iolog.line(now, s.tgt.paths[fi], "open", false, 0, 0)
 		}
 		if w.written != nil {
-			g := w.gen.Gen(k)
-			w.written[k] = newBlockSet(g.Base(), g.Reach(), j.MinBS())
+			w.written.reset(k)
 		}
 	}
 	return nil
@@ -1351,6 +1341,7 @@ func (w *worker) start() error {
 	w.usage.begin()
 	s := w.setup
 	gens := make([]*workloads.Generator, len(s.tgt.clones[w.idx]))
+	var bases, reaches []uint64
 	for k, fi := range s.tgt.clones[w.idx] {
 		w.files = append(w.files, s.files[fi])
 		cj := s.cloneJob(fi, w.idx)
@@ -1361,9 +1352,10 @@ func (w *worker) start() error {
 			// of another clone.
 			gens[k] = sliceGenerator(s.fileJob(fi), w.idx, s.sizes[fi])
 		}
-		if j.Verify != "" && j.DoVerify && j.RW.Writes() {
-			w.written = append(w.written, newBlockSet(gens[k].Base(), gens[k].Reach(), j.MinBS()))
-		}
+		bases, reaches = append(bases, gens[k].Base()), append(reaches, gens[k].Reach())
+	}
+	if j.Verify != "" && j.DoVerify && j.RW.Writes() {
+		w.written = newWriteHistory(j, bases, reaches)
 	}
 	w.gen = workloads.NewFileGen(j, w.idx, gens)
 	if j.SyncFileRangeEvery > 0 && j.RW.Writes() && w.setup.tgt.replay == nil {
@@ -1435,6 +1427,14 @@ func (w *worker) start() error {
 	}
 	if unlinksEachLoop(j) {
 		w.loopEnd = w.passBytes / loops
+	}
+	if w.verifyEach = verifiesEachPass(j, w.gen.Span()) && s.tgt.replay == nil; w.verifyEach {
+		// Passes of the region (or io_size), as many as run decides.
+		w.passLen = w.gen.Span()
+		if j.IOSize > 0 {
+			w.passLen = min(w.passLen, j.IOSize)
+		}
+		w.passBytes, w.loopEnd = math.MaxUint64, w.passLen
 	}
 	w.measuring, w.measureStart = j.RampTime == 0 && j.RampSize == 0, now
 	if w.measuring {
@@ -1542,7 +1542,9 @@ func (w *worker) finish() {
 	if w.logger != nil {
 		w.logger.tick(time.Now(), true)
 	}
-	if w.iolog != nil {
+	if w.iolog != nil && w.written == nil {
+		// (With a verify pass, its reads are logged too: Execute closes
+		// the log after them.)
 		if err := w.iolog.close(time.Now()); err != nil && w.err == nil {
 			w.err = err
 		}
@@ -1961,9 +1963,16 @@ func (w *worker) issue(r *engine.Request) bool {
 	return true
 }
 
-// logIssued records r in write_iolog's log as it goes to the queue (a
+// logIssued records r as it goes to the queue: a write in the history
+// the verify pass reads back (as fio logs its writes for verify when
+// it issues them), and every I/O in write_iolog's log (a
 // request that waits for its time, parked, is recorded when it goes).
 func (w *worker) logIssued(r *engine.Request) {
+	if w.written != nil && r.Write && !r.Trim && r.Sync == engine.NoSync {
+		if k := w.fileIndex(r.File); k >= 0 {
+			w.written.add(k, r.Offset, uint64(len(r.Buf)))
+		}
+	}
 	if w.iolog != nil {
 		fi := max(slices.Index(w.files, r.File), 0)
 		w.iolog.issued(time.Now(), fi, r)
@@ -2042,7 +2051,11 @@ func (w *worker) nextIO(r *engine.Request) bool {
 			break
 		}
 	}
-	if left := w.passBytes - w.issued; !j.TimeBased && io.Length > left {
+	end := w.passBytes
+	if w.verifyEach {
+		end = w.loopEnd // each pass ends at its size, as fio's
+	}
+	if left := end - w.issued; !j.TimeBased && io.Length > left {
 		// The last I/O of the job takes what is left (with mixed block
 		// sizes it may be less than one), so the job moves its size
 		// exactly, as fio's does.
@@ -2187,24 +2200,9 @@ func (w *worker) nextReplay(r *engine.Request, l *replayLog) bool {
 	return true
 }
 
-// noteWrite adds r's blocks to those the verify pass reads back.
-func (w *worker) noteWrite(r *engine.Request) {
-	if b := w.writtenOf(r.File); b != nil {
-		b.mark(r.Offset, uint64(r.Length))
-	}
-}
-
-// writtenOf returns the set of blocks the clone wrote to f, or nil
-// without a verify pass.
-func (w *worker) writtenOf(f *engine.File) *blockSet {
-	if w.written != nil {
-		for k, g := range w.files {
-			if g == f {
-				return w.written[k]
-			}
-		}
-	}
-	return nil
+// fileIndex returns the index of f among the clone's files (-1: none).
+func (w *worker) fileIndex(f *engine.File) int {
+	return slices.Index(w.files, f)
 }
 
 // synced accounts for one flush (fsync=n, fdatasync=n) or
@@ -2360,6 +2358,10 @@ func (w *worker) complete(r *engine.Request) {
 			w.measure.record(w.job, r, d)
 			w.lvIOs[d]++
 		}
+		if w.written != nil && d == workloads.DirWrite {
+			// Not read back: fio drops a failed write from its log.
+			w.written.drop(w.fileIndex(r.File), r.Offset, uint64(len(r.Buf)), true)
+		}
 		return
 	case r.Err != nil:
 		w.errs[d]++
@@ -2403,9 +2405,6 @@ func (w *worker) complete(r *engine.Request) {
 		r.Tag = tagWriteTrimmed // trimwrite: the block is written next
 	}
 	if r.Write {
-		// Marked once written, not when issued: a write drawn but never
-		// started (the run ended) is not read back.
-		w.noteWrite(r)
 		if w.sfr != nil {
 			// The range the next sync_file_range of the file covers
 			// grows with each write completed, as fio's does.
@@ -2519,21 +2518,20 @@ func (s *jobSetup) prefill() error {
 	return nil
 }
 
-// verifyPass reads back the blocks each part names (the blocks a clone
-// wrote to a file, or all of the job's region when that is not known:
-// verify_only) and checks them, as fio's verify phase does: reads of the
-// job's smallest block size, iodepth of them in flight, each recorded as
-// a read (fio counts its verify reads in the read statistics), with the
-// bytes checked and the time of the part's pass (the reads' runtime), in
-// the part's measure. A mismatch stops the pass; of the
-// reads then in flight, the bad block with the lowest offset is the one
-// reported, so the first bad block is named whatever order the reads
-// complete in.
+// verifyPass reads back what each part names (the writes a clone kept,
+// or all of the job's region when that is not known: verify_only) and
+// checks them, as fio's verify phase does: iodepth reads in flight, each
+// recorded as a read (fio counts its verify reads in the read
+// statistics), with the bytes checked and the time of the part's pass
+// (the reads' runtime), in the part's measure. A mismatch stops the pass;
+// of the reads then in flight, the bad block with the lowest offset is
+// the one reported, so the first bad block is named whatever order the
+// reads complete in.
 func (s *jobSetup) verifyPass(parts []verifyPart) (uint64, error) {
 	j := s.job
-	v := verifyRun{s: s, ver: newVerifier(j), unit: j.MinBS()}
+	v := verifyRun{s: s, ver: newVerifier(j)}
 	for range max(j.IODepth, 1) {
-		buf := s.eng.Buffer(int(v.unit))
+		buf := s.eng.Buffer(int(j.MaxBS()))
 		if buf == nil {
 			return 0, fmt.Errorf("buffer arena exhausted")
 		}
@@ -2548,40 +2546,70 @@ func (s *jobSetup) verifyPass(parts []verifyPart) (uint64, error) {
 	v.q, v.done = q, make([]*engine.Request, 0, len(v.idle))
 	if j.VerifyAsync > 0 {
 		v.checkers = newAsyncChecks(j, j.VerifyAsync, len(v.idle))
-		defer close(v.checkers.in) // v.file waits for every check it hands out
+		defer close(v.checkers.in) // v.run waits for every check it hands out
 	}
 	for _, p := range parts {
 		v.m = p.m
 		start := time.Now()
-		err := v.file(p)
+		err := v.run(p)
 		v.m.verifyTime += time.Since(start)
 		if err != nil {
-			if !errors.Is(err, errInterrupted) {
-				err = fmt.Errorf("%s: %w", s.tgt.paths[p.file], err)
-			}
 			return v.n, err
 		}
 	}
 	return v.n, nil
 }
 
-// verifyPart is what one step of a verify pass reads back: the blocks of
-// a file (its whole region when blocks is nil), recorded in m.
+// verifyPart is what one step of a verify pass reads back, recorded in
+// m: the writes a clone kept (written), on its files (files: the job's
+// index of each of the clone's files), each listed in log (the clone's
+// write_iolog, nil for none); or, with written nil, the whole region of
+// the job's file file, in reads of the job's smallest block size.
 type verifyPart struct {
-	file   int
-	m      *measure
-	blocks *blockSet
+	m       *measure
+	written *writeHistory
+	files   []int
+	log     *ioLog
+	file    int
+}
+
+// verifyRead is one read of a verify pass: n bytes at off of the job's
+// file file, the clone's file k.
+type verifyRead struct {
+	file, k int
+	off, n  uint64
+}
+
+// reads yields the reads of p, in order.
+func (p verifyPart) reads(s *jobSetup) iter.Seq[verifyRead] {
+	if p.written != nil {
+		return func(yield func(verifyRead) bool) {
+			for e := range p.written.writes() {
+				if !yield(verifyRead{file: p.files[e.file], k: int(e.file), off: e.off, n: uint64(e.n)}) {
+					return
+				}
+			}
+		}
+	}
+	base, span := s.region(p.file)
+	unit := s.job.MinBS()
+	return func(yield func(verifyRead) bool) {
+		for off := uint64(0); off < span; off += unit {
+			if !yield(verifyRead{file: p.file, off: base + off, n: min(unit, span-off)}) {
+				return
+			}
+		}
+	}
 }
 
 // verifyRun is one verify pass: its queue, its idle requests (each with a
-// buffer of one block), the measure the file being read back records
-// into, and what it has checked.
+// buffer of the job's largest block), the measure the part being read
+// back records into, and what it has checked.
 type verifyRun struct {
 	s          *jobSetup
 	m          *measure
 	q          *engine.Queue
 	ver        *workloads.Verifier
-	unit       uint64
 	idle, done []*engine.Request
 	n          uint64 // bytes checked
 	// checkers, with verify_async, check the reads in goroutines of
@@ -2619,28 +2647,28 @@ func newAsyncChecks(j *workloads.Job, n, depth int) *asyncChecks {
 	return c
 }
 
-// file reads back and checks the blocks of p (see verifyPass).
-func (v *verifyRun) file(p verifyPart) error {
-	s, f := v.s, v.s.files[p.file]
-	base, span := s.region(p.file)
-	blocks := func(yield func(uint64) bool) {
-		for off := uint64(0); off < span && yield(off); off += v.unit {
-		}
+// run reads back and checks the reads of p (see verifyPass). As fio's
+// write_iolog does, p's log has each of the clone's files closed and
+// opened again before the reads, and each read as it is issued.
+func (v *verifyRun) run(p verifyPart) error {
+	s := v.s
+	if p.log != nil {
+		p.log.reopen(time.Now())
 	}
-	if p.blocks != nil {
-		base, span = p.blocks.base, p.blocks.span
-		blocks = p.blocks.blocks()
-	}
-	next, stop := iter.Pull(blocks)
+	next, stop := iter.Pull(p.reads(s))
 	defer stop()
-	off, more := next()
+	rd, more := next()
 	var bad error
-	badOff := ^uint64(0)
+	badFile, badOff := len(s.files), ^uint64(0)
 	// done takes back a read whose check is over: err is what it found.
 	done := func(r *engine.Request, err error) {
 		v.idle = append(v.idle, r)
-		if err != nil && r.Offset < badOff {
-			bad, badOff = err, r.Offset
+		if err == nil {
+			return
+		}
+		fi := slices.Index(s.files, r.File)
+		if fi < badFile || fi == badFile && r.Offset < badOff {
+			bad, badFile, badOff = fmt.Errorf("%s: %w", s.tgt.paths[fi], err), fi, r.Offset
 		}
 	}
 	for more && bad == nil || v.q.InFlight() > 0 || v.pending > 0 {
@@ -2662,15 +2690,18 @@ func (v *verifyRun) file(p verifyPart) error {
 		}
 		for len(v.idle) > 0 && more && bad == nil {
 			if interrupted.Load() {
-				bad, badOff = errInterrupted, 0
+				bad, badFile, badOff = errInterrupted, -1, 0
 				break
 			}
 			r := v.idle[len(v.idle)-1]
 			v.idle = v.idle[:len(v.idle)-1]
-			r.File, r.Offset, r.Write, r.Buf = f, base+off, false, r.Buf[:min(v.unit, span-off)]
-			off, more = next()
+			r.File, r.Offset, r.Write, r.Buf = s.files[rd.file], rd.off, false, r.Buf[:rd.n]
+			if p.log != nil {
+				p.log.issued(time.Now(), rd.k, r)
+			}
+			rd, more = next()
 			if err := v.q.Submit(r); err != nil {
-				return err
+				return fmt.Errorf("%s: %w", s.pathOf(r.File), err)
 			}
 		}
 		if v.q.InFlight() == 0 {

@@ -92,6 +92,17 @@ func (l *ioLog) issued(now time.Time, fi int, r *engine.Request) {
 	l.line(now, l.paths[fi], action, true, off, length)
 }
 
+// reopen writes each file's close, then each file's open, at now: fio's
+// log has its files closed after the job's I/O and opened again for its
+// verify pass.
+func (l *ioLog) reopen(now time.Time) {
+	for _, action := range []string{"close", "open"} {
+		for _, p := range l.paths {
+			l.line(now, p, action, false, 0, 0)
+		}
+	}
+}
+
 // close writes each file's close at now and closes the log.
 func (l *ioLog) close(now time.Time) error {
 	for _, p := range l.paths {

@@ -520,9 +520,9 @@ func (w *worker) checkBacklog() error {
 	if w.err != nil {
 		return w.err
 	}
-	for _, e := range todo {
-		if b := w.writtenOf(e.f); b != nil {
-			b.unmark(e.io.Offset, e.io.Length)
+	if w.written != nil {
+		for _, e := range todo {
+			w.written.drop(w.fileIndex(e.f), e.io.Offset, e.io.Length, false)
 		}
 	}
 	return nil

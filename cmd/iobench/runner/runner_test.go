@@ -578,24 +578,6 @@ func TestNullEngine(t *testing.T) {
 	}
 }
 
-// TestBlockSet: mark adds every block a write touches, within the region
-// only; blocks yields them in order, once each.
-func TestBlockSet(t *testing.T) {
-	b := newBlockSet(1<<20, 300<<10, 4096) // 75 blocks from 1 MiB
-	b.mark(1<<20+4096, 4096)               // block 1
-	b.mark(1<<20+70*4096+100, 8192)        // blocks 70-72, unaligned
-	b.mark(1<<20+74*4096, 64<<10)          // block 74, then past the region
-	b.mark(0, 1<<20)                       // before the region: nothing
-	b.mark(1<<20+4096, 4096)               // block 1 again
-	var got []uint64
-	for off := range b.blocks() {
-		got = append(got, off/4096)
-	}
-	if want := []uint64{1, 70, 71, 72, 74}; !slices.Equal(got, want) {
-		t.Errorf("blocks %v, want %v", got, want)
-	}
-}
-
 // TestGroupReportingJobs: group_reporting merges the jobs of a reporting
 // group (the jobs that run together, split by new_group) into one result
 // named after the first, as fio 3.33 reports this file: a (16384 reads)

@@ -256,6 +256,9 @@ type FileGen struct {
 	taken int // I/Os the current file has taken since it was chosen
 	rng   *rand.Rand
 	skew  *fioDist // zipf, pareto, normal: fio's draws of the next file
+	// mapless: the files' random offsets fill no map (Generator.mapless),
+	// so no file's part of the pass runs out.
+	mapless bool
 }
 
 // NewFileGen returns clone's chooser over gens, one Generator per file.
@@ -317,6 +320,7 @@ func NewFileGen(j *Job, clone int, gens []*Generator) *FileGen {
 			}
 		}
 	}
+	g.mapless = gens[0].mapless()
 	g.refill()
 	return g
 }
@@ -353,7 +357,9 @@ func (g *FileGen) Next() (int, IO) {
 		}
 	}
 	io := g.gens[g.cur].Next()
-	g.left[g.cur] -= min(g.left[g.cur], io.Length)
+	if !g.mapless {
+		g.left[g.cur] -= min(g.left[g.cur], io.Length)
+	}
 	g.taken++
 	return g.cur, io
 }

@@ -485,6 +485,15 @@ func (g *Generator) tryDone() {
 	g.fo.rnd.next()
 }
 
+// mapless reports whether every I/O of g lands at a random offset with
+// no random map to fill (norandommap, or a skewed random_distribution):
+// fio never finds such a file done, so its share of the pass ends none of
+// its turns (with mixed block sizes the files' shares come out uneven).
+func (g *Generator) mapless() bool {
+	return g.fo != nil && g.fo.amap == nil && g.fo.lfsr == nil && g.rw.Random() && g.rwMod <= 1 &&
+		g.pctRandom[0] >= 100 && g.pctRandom[1] >= 100
+}
+
 // fileReset starts both directions' sequential positions over where the
 // random offsets started a pass over within a time_based job or with a
 // skewed file_service_type, as fio's fio_file_reset does.

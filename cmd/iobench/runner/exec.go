@@ -1982,7 +1982,6 @@ func (w *worker) logIssued(r *engine.Request) {
 // nextIO fills r with the next I/O and reports whether there is one
 // (issue, without write_iolog's record).
 func (w *worker) nextIO(r *engine.Request) bool {
-	j := w.job
 	if w.stopping || w.pastDeadline || interrupted.Load() || w.stopped() {
 		return false
 	}
@@ -2051,16 +2050,10 @@ func (w *worker) nextIO(r *engine.Request) bool {
 			break
 		}
 	}
-	end := w.passBytes
-	if w.verifyEach {
-		end = w.loopEnd // each pass ends at its size, as fio's
-	}
-	if left := end - w.issued; !j.TimeBased && io.Length > left {
-		// The last I/O of the job takes what is left (with mixed block
-		// sizes it may be less than one), so the job moves its size
-		// exactly, as fio's does.
-		io.Length = max(left/j.MinBS()*j.MinBS(), min(io.Length, j.MinBS()))
-	}
+	// The last I/O of a pass goes whole, past the pass's size with mixed
+	// block sizes, as fio's: fio cuts an I/O only at the region's end
+	// and (random map) at the first block already done, both of which
+	// the generator does.
 	r.File, r.Offset, r.Write, r.Trim, r.Length = w.files[fi], io.Offset, io.Write, io.Trim, int(io.Length)
 	r.Prio = w.pickPrio(io)
 	r.Buf = r.Buf[:io.Length]

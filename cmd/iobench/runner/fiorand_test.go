@@ -117,6 +117,19 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		{"--rw=randrw", "--size=256k", "--io_size=768k", "--verify=crc32c"},
 		{"--rw=randwrite", "--size=256k", "--io_size=640k", "--norandommap", "--verify=crc32c"},
 		{"--rw=write", "--size=256k", "--loops=3", "--verify_backlog=3", "--verify=crc32c"},
+		// Mixed block sizes with no random map: the last I/O of a pass
+		// goes whole, and no file's part of the pass runs out.
+		{"--rw=randread", "--size=1m", "--norandommap", "--bssplit=4k/50:64k/50"},
+		{"--rw=randwrite", "--size=1m", "--norandommap", "--bsrange=4k-64k"},
+		{"--rw=randrw", "--size=1m", "--random_distribution=pareto:0.3", "--bsrange=4k-64k"},
+		{"--rw=randread", "--size=1m", "--loops=3", "--random_distribution=zipf:1.2", "--bssplit=4k/50:64k/50"},
+		{"--rw=randread", "--size=1m", "--io_size=1500k", "--bsrange=4k-64k"},
+		{"--rw=randread", "--size=1m", "--io_size=300k", "--loops=3", "--norandommap", "--bsrange=4k-64k"},
+		{"--rw=read", "--size=1m", "--io_size=300k", "--loops=2", "--bsrange=4k-64k"},
+		{"--rw=randwrite", "--size=512k", "--io_size=1300k", "--norandommap", "--bsrange=4k-64k", "--verify=crc32c"},
+		{"--rw=randwrite", "--size=512k", "--loops=3", "--norandommap", "--bsrange=4k-64k", "--verify=crc32c"},
+		{"--rw=randread", "--size=1m", "--nrfiles=2", "--norandommap", "--bsrange=4k-64k"},
+		{"--rw=randread", "--size=1m", "--nrfiles=2", "--random_distribution=zipf:1.2", "--bsrange=4k-64k"},
 	} {
 		name := strings.Join(c, " ")
 		dir := t.TempDir()

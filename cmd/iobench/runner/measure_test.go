@@ -348,8 +348,8 @@ func TestSizesRun(t *testing.T) {
 	if avg := bytes / ios; ios != 400 || avg < 8<<10 || avg > 12<<10 {
 		t.Errorf("bs=4k-16k: %v I/Os averaging %v bytes (want about 10k)", ios, avg)
 	}
-	// Mixed sizes: the last I/O takes what is left, so the job moves its
-	// size exactly, as fio's does.
+	// Mixed sizes over a random map: each I/O is cut at the first block
+	// done, so the job moves its size exactly, as fio's does.
 	if got := num(t, jobs[4], "write", "io_bytes"); got != 8<<20 {
 		t.Errorf("bsrange=4k-12k over size=8m: %v bytes, want 8 MiB exactly", got)
 	}

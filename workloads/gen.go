@@ -121,6 +121,14 @@ type Generator struct {
 	seqStride bool      // random_sequence_stride
 	issues    [3]uint64 // I/Os issued so far: reads, writes, trims
 	thread    int       // fio's thread number of the job (Job.Thread)
+
+	// logical is the region's length before rounding to the block (fio's
+	// io_size of the file). dropUnfit: a random offset where the
+	// smallest I/O does not fit before it ends the file's I/O (IO.End),
+	// as fio marks the file done; NewFileGen sets it for a file without
+	// a random map (mapless) and no skewed file_service_type.
+	logical   uint64
+	dropUnfit bool
 }
 
 // NewGenerator returns the generator of clone jobIndex of j over a target
@@ -144,6 +152,7 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 		g.span = j.Size
 	}
 	logical := g.span // sprandom sizes its pass from the region before rounding, as fio does
+	g.logical = logical
 	g.whole = g.base == 0 && g.span == targetBytes
 	g.span = g.span / g.unit * g.unit
 	// Zones march on past size, which bounds only the bytes moved, to the
@@ -411,6 +420,12 @@ func (g *Generator) Next() IO {
 			off = g.randomBlock() * g.unit
 		}
 		if off+size > g.span {
+			if g.dropUnfit && off+size > g.logical {
+				// fio's zipf, pareto and normal count the part block
+				// at the region's end as a range: an offset there
+				// does not fit, and fio marks the file done.
+				return IO{End: true}
+			}
 			off = (g.span - size) / g.unit * g.unit
 		}
 		size = g.drawSize(fioSize, sd, off, size)

@@ -130,6 +130,19 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		{"--rw=randwrite", "--size=512k", "--loops=3", "--norandommap", "--bsrange=4k-64k", "--verify=crc32c"},
 		{"--rw=randread", "--size=1m", "--nrfiles=2", "--norandommap", "--bsrange=4k-64k"},
 		{"--rw=randread", "--size=1m", "--nrfiles=2", "--random_distribution=zipf:1.2", "--bsrange=4k-64k"},
+		// Regions that are not whole blocks (nrfiles=3 over size=1m,
+		// size=1026k): zipf, pareto and normal count the part block as
+		// a range, an offset there ends the file, and a job without a
+		// random map moves the files' unrounded sizes.
+		{"--rw=randread", "--size=1m", "--nrfiles=3", "--random_distribution=zipf:1.2"},
+		{"--rw=randread", "--size=1m", "--nrfiles=3", "--norandommap"},
+		{"--rw=randread", "--size=1m", "--nrfiles=3", "--random_distribution=normal:20"},
+		{"--rw=randwrite", "--size=1m", "--nrfiles=3", "--random_distribution=pareto:0.3"},
+		{"--rw=randrw", "--size=1m", "--nrfiles=3", "--random_distribution=zipf:1.2", "--bssplit=4k/50:16k/50"},
+		{"--rw=randread", "--size=1030k", "--nrfiles=3", "--random_distribution=zipf:1.2"},
+		{"--rw=randread", "--size=1026k", "--nrfiles=2", "--random_distribution=zipf:1.2"},
+		{"--rw=randread", "--size=1026k", "--random_distribution=zipf:1.2"},
+		{"--rw=randread", "--size=1026k", "--norandommap"},
 	} {
 		name := strings.Join(c, " ")
 		dir := t.TempDir()

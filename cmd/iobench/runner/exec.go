@@ -2413,6 +2413,12 @@ func (w *worker) complete(r *engine.Request) {
 	if w.ver != nil && r.Write && w.job.VerifyBacklog > 0 {
 		w.backlog = append(w.backlog, fileIO{r.File, workloads.IO{Offset: r.Offset, Length: uint64(r.N), Write: true}})
 		w.backlogDue = len(w.backlog) >= w.job.VerifyBacklog || w.backlogCredit > 0
+		if h := w.written; h != nil && !h.ordered {
+			// fio's writes kept by offset: a check is due when their
+			// number (a write drops those it overlaps) is a multiple
+			// of verify_backlog.
+			w.backlogDue = h.kept()%w.job.VerifyBacklog == 0 || w.backlogCredit > 0
+		}
 	}
 	if w.ver != nil && !r.Write {
 		if _, err := w.ver.Check(r.Buf[:r.N], r.Offset); err != nil {

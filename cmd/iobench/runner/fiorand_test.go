@@ -143,6 +143,18 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		{"--rw=randread", "--size=1026k", "--nrfiles=2", "--random_distribution=zipf:1.2"},
 		{"--rw=randread", "--size=1026k", "--random_distribution=zipf:1.2"},
 		{"--rw=randread", "--size=1026k", "--norandommap"},
+		// verify_backlog without a random map: the lowest offsets kept,
+		// a check due when the writes kept are a multiple of the
+		// backlog; zipf, pareto and zoned keep no map.
+		{"--rw=randwrite", "--size=256k", "--norandommap", "--verify=crc32c", "--verify_backlog=4"},
+		{"--rw=randwrite", "--size=256k", "--random_generator=lfsr", "--verify=crc32c", "--verify_backlog=4"},
+		{"--rw=randwrite", "--size=256k", "--norandommap", "--bssplit=4k/50:16k/50", "--verify=crc32c", "--verify_backlog=4"},
+		{"--rw=randrw", "--size=256k", "--norandommap", "--verify=crc32c", "--verify_backlog=4"},
+		{"--rw=randwrite", "--size=256k", "--nrfiles=2", "--norandommap", "--verify=crc32c", "--verify_backlog=4"},
+		{"--rw=randwrite", "--size=256k", "--norandommap", "--verify=crc32c", "--verify_backlog=4", "--verify_backlog_batch=2"},
+		{"--rw=randwrite", "--size=256k", "--random_distribution=zipf:1.2", "--verify=crc32c"},
+		{"--rw=randwrite", "--size=256k", "--random_distribution=zipf:1.2", "--verify=crc32c", "--verify_backlog=4"},
+		{"--rw=randwrite", "--size=256k", "--random_distribution=pareto:0.3", "--verify=crc32c", "--verify_backlog=4"},
 	} {
 		name := strings.Join(c, " ")
 		dir := t.TempDir()

@@ -13,7 +13,8 @@ import (
 // back whole (its offset and length), one read per write kept.
 //
 // With a random map (a random job without norandommap, and not
-// random_generator=lfsr, which has no map in fio either) every write is
+// random_generator=lfsr or a skewed random_distribution, which have no
+// map in fio either) every write is
 // kept in the order issued, across the clone's files, and read back in
 // that order: a block written twice is read twice. Otherwise each file's
 // writes are kept by offset, a write dropping every write kept before
@@ -41,7 +42,7 @@ type histWrite struct {
 // issued (fio's list of writes, kept when the job has a random map)
 // rather than by offset (fio's tree).
 func historyOrdered(j *workloads.Job) bool {
-	return j.RW.Random() && !j.NoRandomMap && j.RandomGenerator != "lfsr"
+	return j.RW.Random() && !j.NoRandomMap && j.RandomGenerator != "lfsr" && (j.Dist.Kind == "" || j.Dist.Kind == "random")
 }
 
 // newWriteHistory returns an empty history for job j's clone, whose files
@@ -162,6 +163,7 @@ type offsetMap struct {
 	base, span, unit uint64
 	longest          uint64 // the longest write kept, in units
 	pages            [][]uint32
+	kept             int // writes kept
 }
 
 const offsetPage = 4096 // units per page
@@ -188,6 +190,12 @@ func (m *offsetMap) set(u uint64, n uint32) {
 			return
 		}
 		m.pages[p] = make([]uint32, offsetPage)
+	}
+	switch old := &m.pages[p][u%offsetPage]; {
+	case *old == 0 && n != 0:
+		m.kept++
+	case *old != 0 && n == 0:
+		m.kept--
 	}
 	m.pages[p][u%offsetPage] = n
 }
@@ -229,7 +237,17 @@ func (m *offsetMap) drop(off, n uint64) {
 
 func (m *offsetMap) reset() {
 	clear(m.pages)
-	m.longest = 0
+	m.longest, m.kept = 0, 0
+}
+
+// kept returns the number of writes kept by offset (fio's io_hist_len
+// of its tree); 0 for a history kept in the order issued.
+func (h *writeHistory) kept() int {
+	n := 0
+	for _, m := range h.maps {
+		n += m.kept
+	}
+	return n
 }
 
 // all yields the writes kept, by offset: each one's offset and length.

@@ -1046,6 +1046,7 @@ type worker struct {
 	verifyEach bool
 	passLen    uint64
 	passes     int
+	passReads  int // the verify reads of the passes read back so far (number_ios counts them)
 
 	// The loop's state, set up by start.
 	q            *engine.Queue
@@ -2087,7 +2088,7 @@ func (w *worker) nextIO(r *engine.Request) bool {
 // number_ios, which counts per loop, as fio's).
 func (w *worker) ioDone() bool {
 	j := w.job
-	return w.offsetsEnded || !j.TimeBased && w.issued >= w.passBytes || j.NumberIOs > 0 && w.issuedIOs >= j.NumberIOs*max(j.Loops, 1)
+	return w.offsetsEnded || !j.TimeBased && w.issued >= w.passBytes || j.NumberIOs > 0 && w.issuedIOs+w.passReads >= j.NumberIOs*max(j.Loops, 1)
 }
 
 // nextRangeSync fills r with the next sync_file_range call of s and

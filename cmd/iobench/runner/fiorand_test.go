@@ -155,6 +155,16 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		{"--rw=randwrite", "--size=256k", "--random_distribution=zipf:1.2", "--verify=crc32c"},
 		{"--rw=randwrite", "--size=256k", "--random_distribution=zipf:1.2", "--verify=crc32c", "--verify_backlog=4"},
 		{"--rw=randwrite", "--size=256k", "--random_distribution=pareto:0.3", "--verify=crc32c", "--verify_backlog=4"},
+		// number_ios with verify and several passes: each pass read back
+		// before the next, the reads counted against number_ios times
+		// loops, as fio's.
+		{"--rw=write", "--size=256k", "--loops=3", "--number_ios=100", "--verify=crc32c"},
+		{"--rw=randwrite", "--size=256k", "--loops=3", "--number_ios=70", "--verify=crc32c"},
+		{"--rw=write", "--size=256k", "--loops=3", "--number_ios=64", "--verify=crc32c"},
+		{"--rw=randwrite", "--size=256k", "--loops=3", "--number_ios=20", "--verify=crc32c"},
+		{"--rw=randwrite", "--size=256k", "--io_size=768k", "--number_ios=100", "--verify=crc32c"},
+		{"--rw=write", "--size=256k", "--io_size=640k", "--number_ios=150", "--verify=crc32c"},
+		{"--rw=randrw", "--size=256k", "--loops=2", "--number_ios=100", "--verify=crc32c"},
 	} {
 		name := strings.Join(c, " ")
 		dir := t.TempDir()

@@ -289,7 +289,7 @@ func (h *writeHistory) clear() {
 // (io_size, or the region once per loop) in one pass and reads them back
 // once, as iobench does.
 func verifiesEachPass(j *workloads.Job, span uint64) bool {
-	if j.Verify == "" || !j.DoVerify || !j.RW.Writes() || j.VerifyOnly || j.TimeBased || j.NumberIOs > 0 {
+	if j.Verify == "" || !j.DoVerify || !j.RW.Writes() || j.VerifyOnly || j.TimeBased {
 		return false
 	}
 	if j.RW.Random() && j.NoRandomMap {
@@ -305,6 +305,18 @@ func verifiesEachPass(j *workloads.Job, span uint64) bool {
 // short of io_size by at least its largest block.
 func (w *worker) morePasses() bool {
 	w.passes++
+	if n := w.job.NumberIOs; n > 0 {
+		// number_ios caps the job's I/O, loops times over, the verify
+		// reads of each pass counted too, as fio's: no pass follows
+		// one whose reads reach it.
+		reads := 0
+		for range w.written.writes() {
+			reads++
+		}
+		if w.issuedIOs+w.passReads+reads >= n*max(w.job.Loops, 1) {
+			return false
+		}
+	}
 	if w.passes < max(w.job.Loops, 1) {
 		return true
 	}
@@ -333,6 +345,9 @@ func (w *worker) verifyLoop() error {
 		}
 	}
 	s, j := w.setup, w.job
+	for range w.written.writes() {
+		w.passReads++ // number_ios counts them (ioDone, morePasses)
+	}
 	v := verifyRun{s: s, ver: w.ver, q: w.q, m: &w.measure}
 	for i := range w.reqs {
 		b := w.reqs[i].Buf

@@ -328,6 +328,9 @@ func NewFileGen(j *Job, clone int, gens []*Generator) *FileGen {
 			}
 		}
 	}
+	if len(gens) == 1 && j.RW == ReadWrite && !j.TimeBased && j.RWMod == 0 && !j.RWBack && !gens[0].zoned {
+		gens[0].mixLoops = true
+	}
 	if g.mapless = gens[0].mapless(); g.mapless {
 		// fio's job without a random map moves its size, or its files'
 		// sizes together before they are rounded to blocks when those

@@ -17,8 +17,9 @@ type IO struct {
 	Write, Trim    bool
 	// End, when set, is no I/O: the workload's offsets have run out (a
 	// strided sequence past the region's end), and the job issues nothing
-	// more, as fio's does.
-	End bool
+	// more, as fio's does. With PassEnd too only the pass has ended
+	// (Generator.PassEnds): the next I/O starts the next.
+	End, PassEnd bool
 }
 
 // Dir returns the I/O's direction: DirRead, DirWrite or DirTrim.
@@ -129,6 +130,13 @@ type Generator struct {
 	// a random map (mapless) and no skewed file_service_type.
 	logical   uint64
 	dropUnfit bool
+	// mixLoops: rw=rw on one file, not time_based: a direction that
+	// finds the region's end ends fio's loop (the file is done), and the
+	// next starts both directions at the start, the draws from their
+	// seeds (set by NewFileGen). PassEnds, when set (by the runner),
+	// makes Next return IO{End: true, PassEnd: true} there first.
+	mixLoops bool
+	PassEnds bool
 }
 
 // NewGenerator returns the generator of clone jobIndex of j over a target
@@ -451,6 +459,16 @@ func (g *Generator) Next() IO {
 		size = g.drawSize(fioSize, sd, off, size)
 		g.pos[d] = off + size
 	} else {
+		if g.pos[d]+size > g.span && g.mixLoops {
+			g.pos = [2]uint64{}
+			if g.fd != nil {
+				g.fd.reseed()
+			}
+			if g.PassEnds {
+				return IO{End: true, PassEnd: true}
+			}
+			return g.Next()
+		}
 		if g.pos[d]+size > g.span {
 			g.pos[d] = 0
 			if g.rwBack && !g.rw.Random() {
@@ -508,6 +526,10 @@ func (g *Generator) mapless() bool {
 	return g.fo != nil && g.fo.amap == nil && g.fo.lfsr == nil && g.rw.Random() && g.rwMod <= 1 &&
 		g.pctRandom[0] >= 100 && g.pctRandom[1] >= 100
 }
+
+// MixLoops reports whether g ends a pass where a direction of its rw=rw
+// finds the region's end, as fio's loop (see PassEnds).
+func (g *Generator) MixLoops() bool { return g.mixLoops }
 
 // fileReset starts both directions' sequential positions over where the
 // random offsets started a pass over within a time_based job or with a

@@ -1046,7 +1046,8 @@ type worker struct {
 	verifyEach bool
 	passLen    uint64
 	passes     int
-	passReads  int // the verify reads of the passes read back so far (number_ios counts them)
+	passReads  int  // the verify reads of the passes read back so far (number_ios counts them)
+	mixPasses  bool // rw=rw: the generator ends each pass (IO.PassEnd), not passLen
 
 	// The loop's state, set up by start.
 	q            *engine.Queue
@@ -1245,6 +1246,7 @@ func (w *worker) nextLoop() error {
 	w.atLoopEnd = false
 	w.idle = w.idle[:0]
 	switch {
+	case w.mixPasses:
 	case w.verifyEach:
 		w.loopEnd += w.passLen // run decides at each pass's end whether one follows
 	default:
@@ -1442,6 +1444,17 @@ func (w *worker) start() error {
 			w.passLen = min(w.passLen, j.IOSize)
 		}
 		w.passBytes, w.loopEnd = math.MaxUint64, w.passLen
+		if g := w.gen.Gen(0); w.gen.Files() == 1 && g.MixLoops() {
+			// rw=rw: a pass ends where a direction finds the region's
+			// end (the generator says so), and the job's reads and
+			// writes stop at size times loops (or io_size), the
+			// verify reads apart, as fio's.
+			g.PassEnds, w.mixPasses = true, true
+			w.passBytes, w.loopEnd = loops*w.gen.Span(), math.MaxUint64
+			if j.IOSize > 0 {
+				w.passBytes = max(loops*min(w.gen.Span(), j.IOSize), j.IOSize)
+			}
+		}
 	}
 	w.measuring, w.measureStart = j.RampTime == 0 && j.RampSize == 0, now
 	if w.measuring {
@@ -2048,6 +2061,10 @@ func (w *worker) nextIO(r *engine.Request) bool {
 	for tries := 0; ; tries++ {
 		fi, io = w.next()
 		if io.End {
+			if io.PassEnd {
+				w.atLoopEnd = true // rw=rw's pass is over (mixPasses)
+				return false
+			}
 			// The offsets have run out (random_sequence_stride past the
 			// region's end): the job's I/O ends here, as fio's does.
 			w.offsetsEnded = true

@@ -328,8 +328,11 @@ func NewFileGen(j *Job, clone int, gens []*Generator) *FileGen {
 			}
 		}
 	}
-	if len(gens) == 1 && j.RW == ReadWrite && !j.TimeBased && j.RWMod == 0 && !j.RWBack && !gens[0].zoned {
-		gens[0].mixLoops = true
+	if len(gens) == 1 && !j.TimeBased && j.RWMod == 0 && !j.RWBack && !gens[0].zoned {
+		// fio's loop ends where the sequential I/O finds the region's
+		// end (Generator.mixLoops, seqLoops).
+		gens[0].mixLoops = j.RW == ReadWrite
+		gens[0].seqLoops = j.RW == Read || j.RW == Write
 	}
 	if g.mapless = gens[0].mapless(); g.mapless {
 		// fio's job without a random map moves its size, or its files'

@@ -137,6 +137,10 @@ type Generator struct {
 	// makes Next return IO{End: true, PassEnd: true} there first.
 	mixLoops bool
 	PassEnds bool
+	// seqLoops: rw=read or rw=write on one file, not time_based, no :N:
+	// the region's end ends fio's loop, and the next draws its sizes
+	// from their seeds again (set by NewFileGen).
+	seqLoops bool
 }
 
 // NewGenerator returns the generator of clone jobIndex of j over a target
@@ -459,17 +463,20 @@ func (g *Generator) Next() IO {
 		size = g.drawSize(fioSize, sd, off, size)
 		g.pos[d] = off + size
 	} else {
-		if g.pos[d]+size > g.span && g.mixLoops {
-			g.pos = [2]uint64{}
-			if g.fd != nil {
+		if g.pos[d]+size > g.span {
+			if g.mixLoops {
+				g.pos = [2]uint64{}
+				if g.fd != nil {
+					g.fd.reseed()
+				}
+				if g.PassEnds {
+					return IO{End: true, PassEnd: true}
+				}
+				return g.Next()
+			}
+			if g.seqLoops && g.fd != nil {
 				g.fd.reseed()
 			}
-			if g.PassEnds {
-				return IO{End: true, PassEnd: true}
-			}
-			return g.Next()
-		}
-		if g.pos[d]+size > g.span {
 			g.pos[d] = 0
 			if g.rwBack && !g.rw.Random() {
 				g.pos[d] = (g.span - size) / g.unit * g.unit

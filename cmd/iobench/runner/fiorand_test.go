@@ -178,6 +178,13 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		{"--rw=rw", "--size=256k", "--loops=2", "--bsrange=4k-16k", "--verify=crc32c"},
 		{"--rw=rw", "--size=256k", "--loops=2", "--number_ios=100", "--verify=crc32c"},
 		{"--rw=rw", "--size=256k", "--loops=2", "--verify=crc32c", "--verify_backlog=8"},
+		// A sequential read or write of mixed sizes: each loop (or pass
+		// of io_size) draws its sizes from their seeds again.
+		{"--rw=read", "--size=1m", "--loops=2", "--bsrange=4k-64k"},
+		{"--rw=write", "--size=1m", "--loops=2", "--bssplit=4k/50:16k/50"},
+		{"--rw=read", "--size=1m", "--io_size=1500k", "--bsrange=4k-64k"},
+		{"--rw=write", "--size=256k", "--io_size=600k", "--bsrange=4k-16k"},
+		{"--rw=write", "--size=1m", "--io_size=2500k", "--bsrange=4k-64k", "--verify=crc32c"},
 	} {
 		name := strings.Join(c, " ")
 		dir := t.TempDir()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -202,7 +203,9 @@ type FilePlan struct {
 // covers of it, given the bytes each holds now (have; 0 for a file that
 // does not exist), as fio sizes them:
 //   - without filesize, each file takes size/files bytes of the job's
-//     size, or all it holds when the job gives no size;
+//     size (the first files a block more each for the whole blocks of
+//     the remainder, as fio's), or all it holds when the job gives no
+//     size;
 //   - with filesize, a file keeps its size when it lies in the range;
 //     otherwise it gets the size, or one drawn from the range, rounded
 //     down to the smallest block size (reproducible from randseed).
@@ -220,6 +223,11 @@ func (j *Job) PlanFiles(paths []string, have []uint64, clone int) ([]FilePlan, e
 		switch {
 		case hi == 0 && j.Size > 0:
 			p.IO = j.Size / n
+			if uint64(i) < (j.Size-p.IO*n)/unit {
+				// fio gives the first files a block more each where
+				// the remainder holds whole blocks.
+				p.IO += unit
+			}
 		case hi == 0:
 			p.IO = have[i] - min(start, have[i])
 		case have[i] >= lo && have[i] <= hi:
@@ -256,6 +264,9 @@ type FileGen struct {
 	taken int // I/Os the current file has taken since it was chosen
 	rng   *rand.Rand
 	skew  *fioDist // zipf, pareto, normal: fio's draws of the next file
+	// mapless: the files' random offsets fill no map (Generator.mapless),
+	// so no file's part of the pass runs out.
+	mapless bool
 }
 
 // NewFileGen returns clone's chooser over gens, one Generator per file.
@@ -317,6 +328,29 @@ func NewFileGen(j *Job, clone int, gens []*Generator) *FileGen {
 			}
 		}
 	}
+	if len(gens) == 1 && !j.TimeBased && j.RWMod == 0 && !j.RWBack && !gens[0].zoned {
+		// fio's loop ends where the sequential I/O finds the region's
+		// end (Generator.mixLoops, seqLoops).
+		gens[0].mixLoops = j.RW == ReadWrite
+		gens[0].seqLoops = j.RW == Read || j.RW == Write
+	}
+	if g.mapless = gens[0].mapless(); g.mapless {
+		// fio's job without a random map moves its size, or its files'
+		// sizes together before they are rounded to blocks when those
+		// are less (nrfiles=3 over size=1m: 1048575 bytes, so 256 I/Os
+		// of 4k), and a file whose random offset leaves no room for an
+		// I/O is done (a skewed file_service_type starts it over
+		// instead: not followed, the offset is moved back to fit).
+		var span uint64
+		for _, x := range gens {
+			span += x.logical
+			x.dropUnfit = g.skew == nil
+		}
+		if j.FileSize[1] > 0 && j.Size > 0 {
+			span = min(span, j.Size)
+		}
+		g.span = max(g.span, span)
+	}
 	g.refill()
 	return g
 }
@@ -353,7 +387,19 @@ func (g *FileGen) Next() (int, IO) {
 		}
 	}
 	io := g.gens[g.cur].Next()
-	g.left[g.cur] -= min(g.left[g.cur], io.Length)
+	for io.End && g.mapless {
+		// fio finds the file done; the others go on, and the job ends
+		// when every file is done.
+		g.left[g.cur] = 0
+		if !slices.ContainsFunc(g.left, func(l uint64) bool { return l > 0 }) {
+			return g.cur, io
+		}
+		g.choose()
+		io = g.gens[g.cur].Next()
+	}
+	if !g.mapless {
+		g.left[g.cur] -= min(g.left[g.cur], io.Length)
+	}
 	g.taken++
 	return g.cur, io
 }

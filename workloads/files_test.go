@@ -80,6 +80,14 @@ func TestPlanFiles(t *testing.T) {
 	if err != nil || p[0] != (FilePlan{Need: 5592405, IO: 5592405}) {
 		t.Fatalf("size/3: %v %v", p, err)
 	}
+	// size=1000960 over 1000 files of bs=512: 1000 bytes each and a
+	// remainder of 960, one whole block, which the first file takes, as
+	// fio's setup_files gives it.
+	j = jobWith(t, "nrfiles", "1000", "size", "1000960", "bs", "512")
+	many := make([]string, 1000)
+	if p, err = j.PlanFiles(many, make([]uint64, 1000), 0); err != nil || p[0].IO != 1512 || p[1].IO != 1000 || p[999].IO != 1000 {
+		t.Fatalf("size/1000 with a block over: %v %v", p[:2], err)
+	}
 	// No size: each file as it is; a missing one is an error naming it.
 	j = jobWith(t, "nrfiles", "3")
 	if p, err = j.PlanFiles(paths, []uint64{1 << 20, 2 << 20, 4 << 20}, 0); err != nil || p[2].IO != 4<<20 || p[2].Need != 4<<20 {

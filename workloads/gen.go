@@ -17,8 +17,9 @@ type IO struct {
 	Write, Trim    bool
 	// End, when set, is no I/O: the workload's offsets have run out (a
 	// strided sequence past the region's end), and the job issues nothing
-	// more, as fio's does.
-	End bool
+	// more, as fio's does. With PassEnd too only the pass has ended
+	// (Generator.PassEnds): the next I/O starts the next.
+	End, PassEnd bool
 }
 
 // Dir returns the I/O's direction: DirRead, DirWrite or DirTrim.
@@ -121,6 +122,25 @@ type Generator struct {
 	seqStride bool      // random_sequence_stride
 	issues    [3]uint64 // I/Os issued so far: reads, writes, trims
 	thread    int       // fio's thread number of the job (Job.Thread)
+
+	// logical is the region's length before rounding to the block (fio's
+	// io_size of the file). dropUnfit: a random offset where the
+	// smallest I/O does not fit before it ends the file's I/O (IO.End),
+	// as fio marks the file done; NewFileGen sets it for a file without
+	// a random map (mapless) and no skewed file_service_type.
+	logical   uint64
+	dropUnfit bool
+	// mixLoops: rw=rw on one file, not time_based: a direction that
+	// finds the region's end ends fio's loop (the file is done), and the
+	// next starts both directions at the start, the draws from their
+	// seeds (set by NewFileGen). PassEnds, when set (by the runner),
+	// makes Next return IO{End: true, PassEnd: true} there first.
+	mixLoops bool
+	PassEnds bool
+	// seqLoops: rw=read or rw=write on one file, not time_based, no :N:
+	// the region's end ends fio's loop, and the next draws its sizes
+	// from their seeds again (set by NewFileGen).
+	seqLoops bool
 }
 
 // NewGenerator returns the generator of clone jobIndex of j over a target
@@ -144,6 +164,7 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 		g.span = j.Size
 	}
 	logical := g.span // sprandom sizes its pass from the region before rounding, as fio does
+	g.logical = logical
 	g.whole = g.base == 0 && g.span == targetBytes
 	g.span = g.span / g.unit * g.unit
 	// Zones march on past size, which bounds only the bytes moved, to the
@@ -411,6 +432,12 @@ func (g *Generator) Next() IO {
 			off = g.randomBlock() * g.unit
 		}
 		if off+size > g.span {
+			if g.dropUnfit && off+size > g.logical {
+				// fio's zipf, pareto and normal count the part block
+				// at the region's end as a range: an offset there
+				// does not fit, and fio marks the file done.
+				return IO{End: true}
+			}
 			off = (g.span - size) / g.unit * g.unit
 		}
 		size = g.drawSize(fioSize, sd, off, size)
@@ -437,6 +464,19 @@ func (g *Generator) Next() IO {
 		g.pos[d] = off + size
 	} else {
 		if g.pos[d]+size > g.span {
+			if g.mixLoops {
+				g.pos = [2]uint64{}
+				if g.fd != nil {
+					g.fd.reseed()
+				}
+				if g.PassEnds {
+					return IO{End: true, PassEnd: true}
+				}
+				return g.Next()
+			}
+			if g.seqLoops && g.fd != nil {
+				g.fd.reseed()
+			}
 			g.pos[d] = 0
 			if g.rwBack && !g.rw.Random() {
 				g.pos[d] = (g.span - size) / g.unit * g.unit
@@ -484,6 +524,19 @@ func (g *Generator) tryDone() {
 	}
 	g.fo.rnd.next()
 }
+
+// mapless reports whether every I/O of g lands at a random offset with
+// no random map to fill (norandommap, or a skewed random_distribution):
+// fio never finds such a file done, so its share of the pass ends none of
+// its turns (with mixed block sizes the files' shares come out uneven).
+func (g *Generator) mapless() bool {
+	return g.fo != nil && g.fo.amap == nil && g.fo.lfsr == nil && g.rw.Random() && g.rwMod <= 1 &&
+		g.pctRandom[0] >= 100 && g.pctRandom[1] >= 100
+}
+
+// MixLoops reports whether g ends a pass where a direction of its rw=rw
+// finds the region's end, as fio's loop (see PassEnds).
+func (g *Generator) MixLoops() bool { return g.mixLoops }
 
 // fileReset starts both directions' sequential positions over where the
 // random offsets started a pass over within a time_based job or with a

@@ -1122,9 +1122,6 @@ func (j *Job) Validate() error {
 	}
 	if j.Verify != "" && j.DoVerify && j.RW.Writes() && !j.VerifyOnly {
 		// Where iobench's verify differs from fio's, say so.
-		if (j.Loops > 1 || j.IOSize > j.Size && j.Size > 0) && j.NumberIOs > 0 && !j.TimeBased && !(j.RW.Random() && j.NoRandomMap) {
-			j.note(fmt.Sprintf("number_ios=%d with verify and several passes (loops, or io_size above size): the written blocks are read back once, at the end (fio reads them back after each pass)", j.NumberIOs))
-		}
 		switch {
 		case j.NumJobs <= 1 || j.OffsetIncrement != 0 || j.OffsetIncrementPct > 0:
 		case j.Filename != "":

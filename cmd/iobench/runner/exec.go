@@ -491,7 +491,13 @@ func openJob(j *workloads.Job, tgt *jobTarget) (*jobSetup, error) {
 		}
 		s.files = append(s.files, f)
 		if s.sizes[i] == 0 && len(names) > 1 {
-			s.sizes[i] = f.Size()
+			// The device's bytes, as one file's are (newMapper), not
+			// the mapper's whole blocks: the generator rounds its
+			// region to the job's block, and zipf, pareto and normal
+			// count their ranges over the region before rounding
+			// (nrfiles=3 over size=1m: 86 ranges of 4k a file, as
+			// fio's).
+			s.sizes[i] = max(f.Size(), s.devs[i].Geometry().SizeBytes)
 		}
 	}
 	if off, _ := s.eng.Alignment(); uint64(off) > j.MinBS() {
@@ -1040,6 +1046,8 @@ type worker struct {
 	verifyEach bool
 	passLen    uint64
 	passes     int
+	passReads  int  // the verify reads of the passes read back so far (number_ios counts them)
+	mixPasses  bool // rw=rw: the generator ends each pass (IO.PassEnd), not passLen
 
 	// The loop's state, set up by start.
 	q            *engine.Queue
@@ -1238,6 +1246,7 @@ func (w *worker) nextLoop() error {
 	w.atLoopEnd = false
 	w.idle = w.idle[:0]
 	switch {
+	case w.mixPasses:
 	case w.verifyEach:
 		w.loopEnd += w.passLen // run decides at each pass's end whether one follows
 	default:
@@ -1435,6 +1444,17 @@ func (w *worker) start() error {
 			w.passLen = min(w.passLen, j.IOSize)
 		}
 		w.passBytes, w.loopEnd = math.MaxUint64, w.passLen
+		if g := w.gen.Gen(0); w.gen.Files() == 1 && g.MixLoops() {
+			// rw=rw: a pass ends where a direction finds the region's
+			// end (the generator says so), and the job's reads and
+			// writes stop at size times loops (or io_size), the
+			// verify reads apart, as fio's.
+			g.PassEnds, w.mixPasses = true, true
+			w.passBytes, w.loopEnd = loops*w.gen.Span(), math.MaxUint64
+			if j.IOSize > 0 {
+				w.passBytes = max(loops*min(w.gen.Span(), j.IOSize), j.IOSize)
+			}
+		}
 	}
 	w.measuring, w.measureStart = j.RampTime == 0 && j.RampSize == 0, now
 	if w.measuring {
@@ -1982,7 +2002,6 @@ func (w *worker) logIssued(r *engine.Request) {
 // nextIO fills r with the next I/O and reports whether there is one
 // (issue, without write_iolog's record).
 func (w *worker) nextIO(r *engine.Request) bool {
-	j := w.job
 	if w.stopping || w.pastDeadline || interrupted.Load() || w.stopped() {
 		return false
 	}
@@ -2042,6 +2061,10 @@ func (w *worker) nextIO(r *engine.Request) bool {
 	for tries := 0; ; tries++ {
 		fi, io = w.next()
 		if io.End {
+			if io.PassEnd {
+				w.atLoopEnd = true // rw=rw's pass is over (mixPasses)
+				return false
+			}
 			// The offsets have run out (random_sequence_stride past the
 			// region's end): the job's I/O ends here, as fio's does.
 			w.offsetsEnded = true
@@ -2051,16 +2074,10 @@ func (w *worker) nextIO(r *engine.Request) bool {
 			break
 		}
 	}
-	end := w.passBytes
-	if w.verifyEach {
-		end = w.loopEnd // each pass ends at its size, as fio's
-	}
-	if left := end - w.issued; !j.TimeBased && io.Length > left {
-		// The last I/O of the job takes what is left (with mixed block
-		// sizes it may be less than one), so the job moves its size
-		// exactly, as fio's does.
-		io.Length = max(left/j.MinBS()*j.MinBS(), min(io.Length, j.MinBS()))
-	}
+	// The last I/O of a pass goes whole, past the pass's size with mixed
+	// block sizes, as fio's: fio cuts an I/O only at the region's end
+	// and (random map) at the first block already done, both of which
+	// the generator does.
 	r.File, r.Offset, r.Write, r.Trim, r.Length = w.files[fi], io.Offset, io.Write, io.Trim, int(io.Length)
 	r.Prio = w.pickPrio(io)
 	r.Buf = r.Buf[:io.Length]
@@ -2088,7 +2105,7 @@ func (w *worker) nextIO(r *engine.Request) bool {
 // number_ios, which counts per loop, as fio's).
 func (w *worker) ioDone() bool {
 	j := w.job
-	return w.offsetsEnded || !j.TimeBased && w.issued >= w.passBytes || j.NumberIOs > 0 && w.issuedIOs >= j.NumberIOs*max(j.Loops, 1)
+	return w.offsetsEnded || !j.TimeBased && w.issued >= w.passBytes || j.NumberIOs > 0 && w.issuedIOs+w.passReads >= j.NumberIOs*max(j.Loops, 1)
 }
 
 // nextRangeSync fills r with the next sync_file_range call of s and
@@ -2414,6 +2431,12 @@ func (w *worker) complete(r *engine.Request) {
 	if w.ver != nil && r.Write && w.job.VerifyBacklog > 0 {
 		w.backlog = append(w.backlog, fileIO{r.File, workloads.IO{Offset: r.Offset, Length: uint64(r.N), Write: true}})
 		w.backlogDue = len(w.backlog) >= w.job.VerifyBacklog || w.backlogCredit > 0
+		if h := w.written; h != nil && !h.ordered {
+			// fio's writes kept by offset: a check is due when their
+			// number (a write drops those it overlaps) is a multiple
+			// of verify_backlog.
+			w.backlogDue = h.kept()%w.job.VerifyBacklog == 0 || w.backlogCredit > 0
+		}
 	}
 	if w.ver != nil && !r.Write {
 		if _, err := w.ver.Check(r.Buf[:r.N], r.Offset); err != nil {

@@ -117,6 +117,74 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		{"--rw=randrw", "--size=256k", "--io_size=768k", "--verify=crc32c"},
 		{"--rw=randwrite", "--size=256k", "--io_size=640k", "--norandommap", "--verify=crc32c"},
 		{"--rw=write", "--size=256k", "--loops=3", "--verify_backlog=3", "--verify=crc32c"},
+		// Mixed block sizes with no random map: the last I/O of a pass
+		// goes whole, and no file's part of the pass runs out.
+		{"--rw=randread", "--size=1m", "--norandommap", "--bssplit=4k/50:64k/50"},
+		{"--rw=randwrite", "--size=1m", "--norandommap", "--bsrange=4k-64k"},
+		{"--rw=randrw", "--size=1m", "--random_distribution=pareto:0.3", "--bsrange=4k-64k"},
+		{"--rw=randread", "--size=1m", "--loops=3", "--random_distribution=zipf:1.2", "--bssplit=4k/50:64k/50"},
+		{"--rw=randread", "--size=1m", "--io_size=1500k", "--bsrange=4k-64k"},
+		{"--rw=randread", "--size=1m", "--io_size=300k", "--loops=3", "--norandommap", "--bsrange=4k-64k"},
+		{"--rw=read", "--size=1m", "--io_size=300k", "--loops=2", "--bsrange=4k-64k"},
+		{"--rw=randwrite", "--size=512k", "--io_size=1300k", "--norandommap", "--bsrange=4k-64k", "--verify=crc32c"},
+		{"--rw=randwrite", "--size=512k", "--loops=3", "--norandommap", "--bsrange=4k-64k", "--verify=crc32c"},
+		{"--rw=randread", "--size=1m", "--nrfiles=2", "--norandommap", "--bsrange=4k-64k"},
+		{"--rw=randread", "--size=1m", "--nrfiles=2", "--random_distribution=zipf:1.2", "--bsrange=4k-64k"},
+		// Regions that are not whole blocks (nrfiles=3 over size=1m,
+		// size=1026k): zipf, pareto and normal count the part block as
+		// a range, an offset there ends the file, and a job without a
+		// random map moves the files' unrounded sizes.
+		{"--rw=randread", "--size=1m", "--nrfiles=3", "--random_distribution=zipf:1.2"},
+		{"--rw=randread", "--size=1m", "--nrfiles=3", "--norandommap"},
+		{"--rw=randread", "--size=1m", "--nrfiles=3", "--random_distribution=normal:20"},
+		{"--rw=randwrite", "--size=1m", "--nrfiles=3", "--random_distribution=pareto:0.3"},
+		{"--rw=randrw", "--size=1m", "--nrfiles=3", "--random_distribution=zipf:1.2", "--bssplit=4k/50:16k/50"},
+		{"--rw=randread", "--size=1030k", "--nrfiles=3", "--random_distribution=zipf:1.2"},
+		{"--rw=randread", "--size=1026k", "--nrfiles=2", "--random_distribution=zipf:1.2"},
+		{"--rw=randread", "--size=1026k", "--random_distribution=zipf:1.2"},
+		{"--rw=randread", "--size=1026k", "--norandommap"},
+		// verify_backlog without a random map: the lowest offsets kept,
+		// a check due when the writes kept are a multiple of the
+		// backlog; zipf, pareto and zoned keep no map.
+		{"--rw=randwrite", "--size=256k", "--norandommap", "--verify=crc32c", "--verify_backlog=4"},
+		{"--rw=randwrite", "--size=256k", "--random_generator=lfsr", "--verify=crc32c", "--verify_backlog=4"},
+		{"--rw=randwrite", "--size=256k", "--norandommap", "--bssplit=4k/50:16k/50", "--verify=crc32c", "--verify_backlog=4"},
+		{"--rw=randrw", "--size=256k", "--norandommap", "--verify=crc32c", "--verify_backlog=4"},
+		{"--rw=randwrite", "--size=256k", "--nrfiles=2", "--norandommap", "--verify=crc32c", "--verify_backlog=4"},
+		{"--rw=randwrite", "--size=256k", "--norandommap", "--verify=crc32c", "--verify_backlog=4", "--verify_backlog_batch=2"},
+		{"--rw=randwrite", "--size=256k", "--random_distribution=zipf:1.2", "--verify=crc32c"},
+		{"--rw=randwrite", "--size=256k", "--random_distribution=zipf:1.2", "--verify=crc32c", "--verify_backlog=4"},
+		{"--rw=randwrite", "--size=256k", "--random_distribution=pareto:0.3", "--verify=crc32c", "--verify_backlog=4"},
+		// number_ios with verify and several passes: each pass read back
+		// before the next, the reads counted against number_ios times
+		// loops, as fio's.
+		{"--rw=write", "--size=256k", "--loops=3", "--number_ios=100", "--verify=crc32c"},
+		{"--rw=randwrite", "--size=256k", "--loops=3", "--number_ios=70", "--verify=crc32c"},
+		{"--rw=write", "--size=256k", "--loops=3", "--number_ios=64", "--verify=crc32c"},
+		{"--rw=randwrite", "--size=256k", "--loops=3", "--number_ios=20", "--verify=crc32c"},
+		{"--rw=randwrite", "--size=256k", "--io_size=768k", "--number_ios=100", "--verify=crc32c"},
+		{"--rw=write", "--size=256k", "--io_size=640k", "--number_ios=150", "--verify=crc32c"},
+		{"--rw=randrw", "--size=256k", "--loops=2", "--number_ios=100", "--verify=crc32c"},
+		// rw=rw's pass ends where a direction finds the region's end;
+		// the next starts both at the start, its draws from their seeds.
+		{"--rw=rw", "--size=256k", "--loops=2"},
+		{"--rw=rw", "--size=256k", "--loops=3", "--rwmixread=30"},
+		{"--rw=rw", "--size=256k", "--io_size=600k", "--rwmixread=70"},
+		{"--rw=rw", "--size=256k", "--loops=2", "--bsrange=4k-16k"},
+		{"--rw=rw", "--size=256k", "--loops=2", "--verify=crc32c"},
+		{"--rw=rw", "--size=256k", "--loops=3", "--rwmixread=30", "--verify=crc32c"},
+		{"--rw=rw", "--size=256k", "--loops=2", "--rwmixread=90", "--verify=crc32c"},
+		{"--rw=rw", "--size=256k", "--io_size=768k", "--verify=crc32c"},
+		{"--rw=rw", "--size=256k", "--loops=2", "--bsrange=4k-16k", "--verify=crc32c"},
+		{"--rw=rw", "--size=256k", "--loops=2", "--number_ios=100", "--verify=crc32c"},
+		{"--rw=rw", "--size=256k", "--loops=2", "--verify=crc32c", "--verify_backlog=8"},
+		// A sequential read or write of mixed sizes: each loop (or pass
+		// of io_size) draws its sizes from their seeds again.
+		{"--rw=read", "--size=1m", "--loops=2", "--bsrange=4k-64k"},
+		{"--rw=write", "--size=1m", "--loops=2", "--bssplit=4k/50:16k/50"},
+		{"--rw=read", "--size=1m", "--io_size=1500k", "--bsrange=4k-64k"},
+		{"--rw=write", "--size=256k", "--io_size=600k", "--bsrange=4k-16k"},
+		{"--rw=write", "--size=1m", "--io_size=2500k", "--bsrange=4k-64k", "--verify=crc32c"},
 	} {
 		name := strings.Join(c, " ")
 		dir := t.TempDir()

@@ -474,6 +474,9 @@ func (w *worker) checkRateMin(now time.Time) {
 // for the next check, due when the backlog is n long again; what a batch
 // larger than the backlog has left (backlogCredit) reads back the writes
 // that follow, each as it completes, before the count starts again.
+// Without a random map (writeHistory not ordered) the writes are those
+// the history keeps, lowest offset first, and a check is due when their
+// number is a multiple of n, as fio's tree of writes.
 func (w *worker) checkBacklog() error {
 	w.backlogDue = false
 	budget := w.backlogCredit
@@ -483,10 +486,25 @@ func (w *worker) checkBacklog() error {
 			budget = w.job.VerifyBacklog
 		}
 	}
-	n := min(budget, len(w.backlog))
-	w.backlogCredit = budget - n
-	todo := slices.Clone(w.backlog[:n])
-	w.backlog = append(w.backlog[:0], w.backlog[n:]...)
+	var todo []fileIO
+	if h := w.written; h != nil && !h.ordered {
+		// Without a random map fio keeps its writes by offset and reads
+		// back the lowest first, file by file: those the history keeps
+		// (a write dropped those it overlaps), not the oldest.
+		for e := range h.writes() {
+			if len(todo) == budget {
+				break
+			}
+			todo = append(todo, fileIO{w.files[e.file], workloads.IO{Offset: e.off, Length: uint64(e.n), Write: true}})
+		}
+		w.backlogCredit = budget - len(todo)
+		w.backlog = w.backlog[:0]
+	} else {
+		n := min(budget, len(w.backlog))
+		w.backlogCredit = budget - n
+		todo = slices.Clone(w.backlog[:n])
+		w.backlog = append(w.backlog[:0], w.backlog[n:]...)
+	}
 	pool := w.backlogPool()
 	if len(pool) == 0 {
 		return fmt.Errorf("verify_backlog: buffer arena exhausted")

@@ -13,7 +13,8 @@ import (
 // back whole (its offset and length), one read per write kept.
 //
 // With a random map (a random job without norandommap, and not
-// random_generator=lfsr, which has no map in fio either) every write is
+// random_generator=lfsr or a skewed random_distribution, which have no
+// map in fio either) every write is
 // kept in the order issued, across the clone's files, and read back in
 // that order: a block written twice is read twice. Otherwise each file's
 // writes are kept by offset, a write dropping every write kept before
@@ -41,7 +42,7 @@ type histWrite struct {
 // issued (fio's list of writes, kept when the job has a random map)
 // rather than by offset (fio's tree).
 func historyOrdered(j *workloads.Job) bool {
-	return j.RW.Random() && !j.NoRandomMap && j.RandomGenerator != "lfsr"
+	return j.RW.Random() && !j.NoRandomMap && j.RandomGenerator != "lfsr" && (j.Dist.Kind == "" || j.Dist.Kind == "random")
 }
 
 // newWriteHistory returns an empty history for job j's clone, whose files
@@ -162,6 +163,7 @@ type offsetMap struct {
 	base, span, unit uint64
 	longest          uint64 // the longest write kept, in units
 	pages            [][]uint32
+	kept             int // writes kept
 }
 
 const offsetPage = 4096 // units per page
@@ -188,6 +190,12 @@ func (m *offsetMap) set(u uint64, n uint32) {
 			return
 		}
 		m.pages[p] = make([]uint32, offsetPage)
+	}
+	switch old := &m.pages[p][u%offsetPage]; {
+	case *old == 0 && n != 0:
+		m.kept++
+	case *old != 0 && n == 0:
+		m.kept--
 	}
 	m.pages[p][u%offsetPage] = n
 }
@@ -229,7 +237,17 @@ func (m *offsetMap) drop(off, n uint64) {
 
 func (m *offsetMap) reset() {
 	clear(m.pages)
-	m.longest = 0
+	m.longest, m.kept = 0, 0
+}
+
+// kept returns the number of writes kept by offset (fio's io_hist_len
+// of its tree); 0 for a history kept in the order issued.
+func (h *writeHistory) kept() int {
+	n := 0
+	for _, m := range h.maps {
+		n += m.kept
+	}
+	return n
 }
 
 // all yields the writes kept, by offset: each one's offset and length.
@@ -271,7 +289,7 @@ func (h *writeHistory) clear() {
 // (io_size, or the region once per loop) in one pass and reads them back
 // once, as iobench does.
 func verifiesEachPass(j *workloads.Job, span uint64) bool {
-	if j.Verify == "" || !j.DoVerify || !j.RW.Writes() || j.VerifyOnly || j.TimeBased || j.NumberIOs > 0 {
+	if j.Verify == "" || !j.DoVerify || !j.RW.Writes() || j.VerifyOnly || j.TimeBased {
 		return false
 	}
 	if j.RW.Random() && j.NoRandomMap {
@@ -287,6 +305,18 @@ func verifiesEachPass(j *workloads.Job, span uint64) bool {
 // short of io_size by at least its largest block.
 func (w *worker) morePasses() bool {
 	w.passes++
+	if n := w.job.NumberIOs; n > 0 {
+		// number_ios caps the job's I/O, loops times over, the verify
+		// reads of each pass counted too, as fio's: no pass follows
+		// one whose reads reach it.
+		reads := 0
+		for range w.written.writes() {
+			reads++
+		}
+		if w.issuedIOs+w.passReads+reads >= n*max(w.job.Loops, 1) {
+			return false
+		}
+	}
 	if w.passes < max(w.job.Loops, 1) {
 		return true
 	}
@@ -315,6 +345,9 @@ func (w *worker) verifyLoop() error {
 		}
 	}
 	s, j := w.setup, w.job
+	for range w.written.writes() {
+		w.passReads++ // number_ios counts them (ioDone, morePasses)
+	}
 	v := verifyRun{s: s, ver: w.ver, q: w.q, m: &w.measure}
 	for i := range w.reqs {
 		b := w.reqs[i].Buf

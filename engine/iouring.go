@@ -172,12 +172,26 @@ func (u *iouring) Submit(waitNr int, timeout time.Duration) error {
 	return err
 }
 
-func (u *iouring) Reap(dst []Completion) int {
+func (u *iouring) Reap(dst []Completion) int { return u.reap(dst, true) }
+
+// ReapPosted implements PostedReaper.
+func (u *iouring) ReapPosted(dst []Completion) (int, bool) {
+	n := u.reap(dst, false)
+	return n, n < len(dst) && u.r.Unposted()
+}
+
+// reap is Reap; without flush it takes only the completions posted.
+func (u *iouring) reap(dst []Completion, flush bool) int {
 	k := copy(dst, u.done)
 	if k > 0 {
 		u.done = u.done[:copy(u.done, u.done[k:])]
 	}
-	got := u.r.PeekBatchCQE(u.cqes[:min(len(dst)-k, len(u.cqes))])
+	var got int
+	if flush {
+		got = u.r.PeekBatchCQE(u.cqes[:min(len(dst)-k, len(u.cqes))])
+	} else {
+		got = u.r.PeekPostedCQE(u.cqes[:min(len(dst)-k, len(u.cqes))])
+	}
 	n := k
 	for i := range got {
 		c := Completion{UserData: u.cqes[i].UserData, Res: u.cqes[i].Res}

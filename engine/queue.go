@@ -66,7 +66,10 @@ type Queue struct {
 	// (Config.SpinWait); nil: never spin. spins and spinHits count the
 	// polls and those that found a completion, not yet added to the
 	// engine's counters (flushTally).
-	spinner         PendingRing
+	spinner PendingRing
+	// posted is the ring, when it can reap without posting (PostedReaper):
+	// a pump about to wait reaps so (reapPosted).
+	posted          PostedReaper
 	spinNs          int64
 	spinCtl         *spinCtl // measures whether to poll (SpinWait 0); nil: always
 	spins, spinHits uint64
@@ -177,6 +180,9 @@ func (e *Engine) newQueue(background bool) (*Queue, error) {
 		q.follow = &follower{move: moveToOtherCPU}
 	}
 	q.eager, q.eagerMax = q.eagerMin, max(q.eagerMin, min(q.depth, eagerCap))
+	if p, ok := ring.(PostedReaper); ok {
+		q.posted = p
+	}
 	if p, ok := ring.(PendingRing); ok && polled && !null {
 		// The null ring's NOPs complete inline: nothing to poll for.
 		switch {

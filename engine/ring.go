@@ -46,6 +46,17 @@ type PendingRing interface {
 	Pending() bool
 }
 
+// PostedReaper is a Ring whose completions may wait in the kernel to be
+// posted (deferred task work, an overflowed queue) until the ring is
+// entered. ReapPosted is Reap without that entering: it moves only what
+// is posted, and reports whether more waits to be posted. A queue about to
+// wait reaps so, and lets its wait post the rest: one io_uring_enter
+// where Reap and then a wait made two.
+type PostedReaper interface {
+	Ring
+	ReapPosted(dst []Completion) (n int, unposted bool)
+}
+
 // Op is one device operation.
 type Op struct {
 	Write     bool

@@ -210,11 +210,17 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 		q.unsubmitted = 0
 		stamp = q.stampSubmitted()
 	}
-	got := q.reapAt(stamp)
-	if waitNr > 0 && q.eagerMin > 0 {
-		q.adaptEager(got >= waitNr)
+	var got int
+	unposted := false // completions the wait below posts (see PostedReaper)
+	if waitNr > 0 {
+		got, unposted = q.reapPosted(stamp)
+	} else {
+		got = q.reapAt(stamp)
 	}
-	if err == nil && got < waitNr && q.yieldsFirst() {
+	if waitNr > 0 && q.eagerMin > 0 {
+		q.adaptEager(got >= waitNr || unposted)
+	}
+	if err == nil && got < waitNr && !unposted && q.yieldsFirst() {
 		// A device that completes its I/O in a kernel worker (a loop
 		// device) may have had that worker woken on this CPU by the
 		// submission: yielding lets it run now, and its completion is
@@ -224,7 +230,7 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 		unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
 		got += q.reapAll()
 	}
-	if err == nil && got < waitNr && q.spinner != nil && (q.spinCtl == nil || q.spinCtl.on) &&
+	if err == nil && got < waitNr && !unposted && q.spinner != nil && (q.spinCtl == nil || q.spinCtl.on) &&
 		q.inflightIOs() > spinAbove && q.spin() {
 		got += q.reapAll()
 	}
@@ -340,9 +346,34 @@ func (q *Queue) reapAll() int { return q.reapAt(0) }
 // first batch takes the reading given, when there is one: a reading
 // taken since the last system call sees the same completions.
 func (q *Queue) reapAt(now int64) int {
+	n, _ := q.reapLoop(now, false)
+	return n
+}
+
+// reapPosted is reapAt taking only the completions the kernel has
+// posted, for a pump that waits next: it reports whether more wait in
+// the kernel to be posted, which that wait then posts in the same
+// io_uring_enter (with deferred task work, reaping them first was a call
+// of its own: 0.03 to 0.46 per read at depth 4, where fio makes none).
+func (q *Queue) reapPosted(now int64) (int, bool) {
+	if q.posted == nil {
+		return q.reapAt(now), false
+	}
+	return q.reapLoop(now, true)
+}
+
+// reapLoop reaps and completes until the ring has no more, through
+// ReapPosted when posted is set (reporting what it left unposted).
+func (q *Queue) reapLoop(now int64, posted bool) (int, bool) {
 	total := 0
 	for {
-		n := q.ring.Reap(q.cqes)
+		var n int
+		unposted := false
+		if posted {
+			n, unposted = q.posted.ReapPosted(q.cqes)
+		} else {
+			n = q.ring.Reap(q.cqes)
+		}
 		if n > 0 {
 			if now != 0 {
 				q.reapNs, now = now, 0
@@ -357,7 +388,7 @@ func (q *Queue) reapAt(now int64) int {
 		total += n
 		if n < len(q.cqes) {
 			q.reapNs = 0
-			return total
+			return total, unposted
 		}
 	}
 }

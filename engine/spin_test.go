@@ -216,3 +216,78 @@ func TestSpinAutoDepth(t *testing.T) {
 		}
 	}
 }
+
+// deferRing is a stingyRing whose completions, once the device has done
+// them (done), wait in the kernel to be posted until the ring is entered,
+// as deferred task work does: a flushing Reap enters (counted) and posts
+// them, ReapPosted takes only what is posted, and any Submit posts them.
+type deferRing struct {
+	stingyRing
+	done    []engine.Completion // completed, not posted
+	flushes int                 // Reap calls that entered the kernel to post
+}
+
+func (r *deferRing) post() { r.avail, r.done = append(r.avail, r.done...), r.done[:0] }
+
+func (r *deferRing) Submit(waitNr int, timeout time.Duration) error {
+	r.post()
+	if waitNr > len(r.avail) {
+		return r.stingyRing.Submit(waitNr-len(r.avail), timeout)
+	}
+	r.enters++
+	if waitNr > 0 {
+		r.waits = append(r.waits, waitNr)
+	}
+	return nil
+}
+
+func (r *deferRing) Reap(dst []engine.Completion) int {
+	if len(r.avail) == 0 && len(r.done) > 0 {
+		r.enters++
+		r.flushes++
+		r.post()
+	}
+	return r.stingyRing.Reap(dst)
+}
+
+func (r *deferRing) ReapPosted(dst []engine.Completion) (int, bool) {
+	n := r.stingyRing.Reap(dst)
+	return n, n < len(dst) && len(r.done) > 0
+}
+
+// TestWaitPostsDeferredCompletions: a queue about to wait for a
+// completion the kernel holds unposted (deferred task work) does not enter
+// the kernel once to post it and again to wait: its wait posts it, one
+// io_uring_enter per reap, as fio's wait does.
+func TestWaitPostsDeferredCompletions(t *testing.T) {
+	ring := &deferRing{}
+	e, f, q := spinQueue(t, ring, 4, 0)
+	submitBlocks(t, e, f, q, 4)
+	for i := range 8 {
+		// The device finishes the oldest I/O; the kernel holds it.
+		if err := q.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		ring.done = append(ring.done, ring.queued[0])
+		ring.queued = ring.queued[1:]
+		enters := ring.enters
+		done, err := q.Reap(nil, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(done) != 1 || done[0].Err != nil {
+			t.Fatalf("reap %d: %d requests (%v), want 1", i, len(done), done)
+		}
+		if calls := ring.enters - enters; calls != 1 {
+			t.Errorf("reap %d: %d ring entries, want 1 (the wait, posting the completion)", i, calls)
+		}
+		r := done[0]
+		r.Offset = uint64(4+i) % 64 * bs
+		if err := q.Submit(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ring.flushes != 0 {
+		t.Errorf("%d reaps entered the kernel only to post completions", ring.flushes)
+	}
+}

@@ -606,10 +606,20 @@ func (r *Ring) Pending() bool { return r.CQReady() > 0 || r.cqNeedsFlush() }
 
 // PeekBatchCQE copies up to len(dst) available completions into dst without
 // consuming them and returns how many it copied. Call CQAdvance after.
-func (r *Ring) PeekBatchCQE(dst []CQE) int {
+func (r *Ring) PeekBatchCQE(dst []CQE) int { return r.peek(dst, true) }
+
+// PeekPostedCQE is PeekBatchCQE without entering the kernel: it copies
+// only the completions already posted in the completion queue.
+func (r *Ring) PeekPostedCQE(dst []CQE) int { return r.peek(dst, false) }
+
+// Unposted reports completions the kernel holds until the ring is
+// entered: deferred task work or an overflowed completion queue.
+func (r *Ring) Unposted() bool { return r.cqNeedsFlush() }
+
+func (r *Ring) peek(dst []CQE, flush bool) int {
 	head := atomic.LoadUint32(r.cqHead)
 	tail := atomic.LoadUint32(r.cqTail)
-	if head == tail && r.cqNeedsFlush() {
+	if flush && head == tail && r.cqNeedsFlush() {
 		// Overflowed completions or deferred task work: have the kernel
 		// post them, then look again.
 		_, _ = r.submit(0, 0)

@@ -23,7 +23,7 @@ import (
 type FileService struct {
 	// Kind is "roundrobin" (each file in turn), "sequential" (a file
 	// until its part of the pass is done, then the next), "random" (a
-	// file drawn at random among those not done), or "zipf", "pareto"
+	// file drawn among those not done, as fio 3.33 draws it), or "zipf", "pareto"
 	// or "normal" (gauss): each I/O's file drawn as fio 3.33 draws it,
 	// Dist giving the parameter and the center.
 	Kind string
@@ -262,8 +262,11 @@ type FileGen struct {
 	svc   FileService
 	cur   int // the file taking I/O; -1 before the first
 	taken int // I/Os the current file has taken since it was chosen
-	rng   *rand.Rand
-	skew  *fioDist // zipf, pareto, normal: fio's draws of the next file
+	// pick: random, fio's draws of the next file (its next_file_state);
+	// reseed: a new pass seeds it afresh (randrepeat, as fio's loop).
+	pick   *fioRand
+	reseed bool
+	skew   *fioDist // zipf, pareto, normal: fio's draws of the next file
 	// mapless: the files' random offsets fill no map (Generator.mapless),
 	// so no file's part of the pass runs out.
 	mapless bool
@@ -275,10 +278,17 @@ type FileGen struct {
 // stops the job there: filesize=16m size=2m reads 2 MiB at offsets over
 // the 16 MiB).
 func NewFileGen(j *Job, clone int, gens []*Generator) *FileGen {
-	g := &FileGen{gens: gens, left: make([]uint64, len(gens)), tried: make([]bool, len(gens)), svc: j.FileService, cur: -1,
-		rng: rand.New(rand.NewPCG(j.RandSeed^0x66696c6573657276, uint64(clone)))}
+	g := &FileGen{gens: gens, left: make([]uint64, len(gens)), tried: make([]bool, len(gens)), svc: j.FileService, cur: -1}
 	if g.svc.Kind == "" {
 		g.svc = FileService{Kind: "roundrobin", N: 1}
+	}
+	if g.svc.Kind == "random" {
+		// fio draws the next file from the thread's state of seed
+		// number 5, 64-bit with random_generator=tausworthe64, seeded
+		// afresh at each loop with randrepeat.
+		g.pick = &fioRand{use64: j.RandomGenerator == "tausworthe64", seed: fioSeed(j, gens[0].thread, fioFileSeedIndex)}
+		g.pick.reseed()
+		g.reseed = j.RandRepeat
 	}
 	for _, x := range gens {
 		g.span += x.PassBytes()
@@ -390,7 +400,7 @@ func (g *FileGen) Next() (int, IO) {
 	for io.End && g.mapless {
 		// fio finds the file done; the others go on, and the job ends
 		// when every file is done.
-		g.left[g.cur] = 0
+		g.left[g.cur], g.tried[g.cur] = 0, true
 		if !slices.ContainsFunc(g.left, func(l uint64) bool { return l > 0 }) {
 			return g.cur, io
 		}
@@ -408,6 +418,9 @@ func (g *FileGen) Next() (int, IO) {
 // sequential) or one drawn at random, among the files whose part of the
 // pass is not done; when every file's is, a new pass starts.
 func (g *FileGen) choose() {
+	// fio tries the current file once more when it has I/Os of its
+	// turn left (random:N).
+	retry := g.cur >= 0 && g.taken < g.svc.N
 	g.taken = 0
 	undone := 0
 	for _, l := range g.left {
@@ -417,24 +430,23 @@ func (g *FileGen) choose() {
 	}
 	if undone == 0 {
 		g.refill()
-		undone = len(g.left)
+		if g.pick != nil && g.reseed {
+			g.pick.reseed()
+		}
+		for _, l := range g.left {
+			if l > 0 {
+				undone++
+			}
+		}
 	}
 	if g.skew != nil {
 		// fio marks no file done: each takes its next pass in turn.
 		g.cur = int(g.skew.next(nil, 0, 1) >> fioFileServiceShift)
 		return
 	}
-	if g.svc.Kind == "random" {
-		k := g.rng.IntN(undone)
-		for i, l := range g.left {
-			if l > 0 {
-				if k == 0 {
-					g.cur = i
-					return
-				}
-				k--
-			}
-		}
+	if g.pick != nil && undone > 0 {
+		g.choosePick(retry)
+		return
 	}
 	for i := 1; i <= len(g.gens); i++ {
 		c := (g.cur + i) % len(g.gens)
@@ -447,6 +459,30 @@ func (g *FileGen) choose() {
 		}
 		if !g.tried[c] {
 			// fio learns a file is done by trying it once more.
+			g.tried[c] = true
+			g.gens[c].tryDone()
+		}
+	}
+}
+
+// choosePick draws the next file as fio's get_next_file_rand does: the
+// number of files times the draw over the generator's range, truncated,
+// drawn again while it lands on a file fio has found done. fio finds a
+// file done by trying it: the current one when it has I/Os of its turn
+// left (retry), or one drawn whose part of the pass is over; the try makes
+// the draws of a failed I/O (Generator.tryDone) and marks it done.
+func (g *FileGen) choosePick(retry bool) {
+	if retry && g.left[g.cur] == 0 && !g.tried[g.cur] {
+		g.tried[g.cur] = true
+		g.gens[g.cur].tryDone()
+	}
+	for {
+		c := int(g.pick.block(uint64(len(g.gens))))
+		if g.left[c] > 0 {
+			g.cur = c
+			return
+		}
+		if !g.tried[c] {
 			g.tried[c] = true
 			g.gens[c].tryDone()
 		}

@@ -298,8 +298,10 @@ func TestZonedAbs(t *testing.T) {
 
 // TestFioFileService: file_service_type=zipf, pareto, normal (gauss)
 // choose each I/O's file as fio 3.33 does, and a file whose pass is over
-// starts its next without a new seed. Each case's I/Os (file:block) are
-// the first 40 fio 3.33 wrote to its write_iolog for
+// starts its next without a new seed; file_service_type=random and
+// random:N draw theirs as fio does, a file found done drawn past. Each
+// case's I/Os (file:block) are the first 40 (random: all 64) fio 3.33
+// wrote to its write_iolog for
 // fio --name=x --ioengine=null --bs=4k --size=256k --nrfiles=4 ARGS --write_iolog=LOG
 // with the ARGS of the case.
 func TestFioFileService(t *testing.T) {
@@ -323,6 +325,22 @@ func TestFioFileService(t *testing.T) {
 		// --rw=randwrite --file_service_type=normal:10:0.8 --randrepeat=0 --randseed=21
 		{[]string{"rw", "randwrite", "file_service_type", "normal:10:0.8", "randrepeat", "0", "randseed", "21"},
 			"2:14 3:15 2:15 2:9 3:0 3:5 3:12 3:1 3:10 3:2 2:5 3:9 3:11 3:6 3:13 3:3 3:14 3:8 3:4 3:7 3:0 2:12 3:2 3:12 3:7 3:13 3:14 3:15 3:10 3:3 3:1 3:4 3:5 2:4 3:8 3:9 3:6 3:11 3:10 3:0"},
+		// --rw=randread --file_service_type=random
+		{[]string{"rw", "randread", "file_service_type", "random"},
+			"3:0 3:11 0:13 0:7 2:6 0:14 2:7 3:5 2:14 3:1 3:13 1:10 1:14 2:3 3:6 0:8 2:8 2:12 1:5 3:9 2:0 0:6 3:7 2:11 1:12 3:15 3:12 2:4 3:4 2:15 3:2 0:15 " +
+				"3:3 0:0 1:0 1:1 0:2 0:1 1:6 2:9 3:14 2:13 0:4 0:3 2:1 3:8 0:9 0:5 2:2 2:10 1:2 1:15 1:7 3:10 0:10 0:11 2:5 0:12 1:11 1:3 1:8 1:9 1:13 1:4"},
+		// --rw=read --file_service_type=random:3
+		{[]string{"rw", "read", "file_service_type", "random:3"},
+			"3:0 3:1 3:2 3:3 3:4 3:5 0:0 0:1 0:2 0:3 0:4 0:5 2:0 2:1 2:2 0:6 0:7 0:8 2:3 2:4 2:5 3:6 3:7 3:8 2:6 2:7 2:8 3:9 3:10 3:11 3:12 3:13 " +
+				"3:14 1:0 1:1 1:2 1:3 1:4 1:5 2:9 2:10 2:11 3:15 0:9 0:10 0:11 2:12 2:13 2:14 2:15 1:6 1:7 1:8 0:12 0:13 0:14 1:9 1:10 1:11 0:15 1:12 1:13 1:14 1:15"},
+		// --rw=randwrite --file_service_type=random --randrepeat=0 --randseed=21
+		{[]string{"rw", "randwrite", "file_service_type", "random", "randrepeat", "0", "randseed", "21"},
+			"2:14 0:15 3:14 0:9 2:0 1:5 2:12 2:1 0:10 2:2 0:5 1:9 0:11 0:6 1:10 1:3 2:15 3:8 2:13 3:15 3:9 0:0 2:3 1:2 1:12 2:7 0:12 0:13 1:13 0:14 2:4 1:14 " +
+				"1:1 3:5 0:4 1:7 1:11 0:2 3:3 1:15 2:10 1:0 0:1 3:6 1:4 3:10 3:2 0:3 0:8 0:7 3:7 1:6 1:8 2:5 3:11 3:12 3:13 2:6 2:8 2:9 2:11 3:1 3:0 3:4"},
+		// --rw=randread --file_service_type=random:3 --random_generator=tausworthe64
+		{[]string{"rw", "randread", "file_service_type", "random:3", "random_generator", "tausworthe64"},
+			"0:15 0:0 0:1 2:1 2:8 2:0 0:7 0:5 0:13 2:12 2:9 2:2 0:14 0:12 0:2 0:3 0:4 0:6 1:8 1:6 1:15 3:4 3:10 3:12 1:9 1:4 1:13 0:8 0:9 0:10 1:14 1:1 " +
+				"1:0 2:5 2:13 2:3 2:4 2:7 2:15 2:10 2:11 2:14 1:3 1:10 1:2 0:11 1:11 1:5 1:7 2:6 3:6 3:11 3:9 1:12 3:0 3:1 3:5 3:15 3:14 3:3 3:7 3:2 3:8 3:13"},
 	}
 	for _, c := range cases {
 		name := strings.Join(c.kv, " ")

@@ -457,11 +457,17 @@ func (g *FileGen) choose() {
 			g.cur = c
 			return
 		}
-		if !g.tried[c] {
-			// fio learns a file is done by trying it once more.
-			g.tried[c] = true
-			g.gens[c].tryDone()
-		}
+		// fio learns a file is done by trying it once more.
+		g.tryOnce(c)
+	}
+}
+
+// tryOnce makes, once per pass, the try by which fio finds file c done
+// (Generator.tryDone).
+func (g *FileGen) tryOnce(c int) {
+	if !g.tried[c] {
+		g.tried[c] = true
+		g.gens[c].tryDone()
 	}
 }
 
@@ -472,9 +478,8 @@ func (g *FileGen) choose() {
 // left (retry), or one drawn whose part of the pass is over; the try makes
 // the draws of a failed I/O (Generator.tryDone) and marks it done.
 func (g *FileGen) choosePick(retry bool) {
-	if retry && g.left[g.cur] == 0 && !g.tried[g.cur] {
-		g.tried[g.cur] = true
-		g.gens[g.cur].tryDone()
+	if retry && g.left[g.cur] == 0 {
+		g.tryOnce(g.cur)
 	}
 	for {
 		c := int(g.pick.block(uint64(len(g.gens))))
@@ -482,10 +487,7 @@ func (g *FileGen) choosePick(retry bool) {
 			g.cur = c
 			return
 		}
-		if !g.tried[c] {
-			g.tried[c] = true
-			g.gens[c].tryDone()
-		}
+		g.tryOnce(c)
 	}
 }
 

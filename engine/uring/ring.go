@@ -449,7 +449,7 @@ func asyncPreemptOn(env string) bool {
 func (r *Ring) submit(waitNr uint32, timeout time.Duration) (int, error) {
 	// Publish the new tail: the store orders the SQE contents before it.
 	if r.sqeTail != r.sqPublished {
-		atomic.StoreUint32(r.sqTail, r.sqeTail)
+		storeRelease(r.sqTail, r.sqeTail)
 		r.sqPublished = r.sqeTail
 	}
 	toSubmit := r.sqeTail - atomic.LoadUint32(r.sqHead)
@@ -635,7 +635,9 @@ func (r *Ring) peek(dst []CQE, flush bool) int {
 // CQAdvance marks n completions as consumed.
 func (r *Ring) CQAdvance(n int) {
 	if n > 0 {
-		atomic.StoreUint32(r.cqHead, atomic.LoadUint32(r.cqHead)+uint32(n))
+		// The completions are read before the head moves past them:
+		// the kernel may reuse their entries once it has.
+		storeRelease(r.cqHead, atomic.LoadUint32(r.cqHead)+uint32(n))
 	}
 }
 

@@ -182,8 +182,9 @@ func (u *iouring) ReapPosted(dst []Completion) (int, bool) {
 
 // reap is Reap; without flush it takes only the completions posted.
 func (u *iouring) reap(dst []Completion, flush bool) int {
-	k := copy(dst, u.done)
-	if k > 0 {
+	k := 0
+	if len(u.done) > 0 { // rare: a copy costs a call even when empty
+		k = copy(dst, u.done)
 		u.done = u.done[:copy(u.done, u.done[k:])]
 	}
 	var got int

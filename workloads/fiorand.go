@@ -104,7 +104,13 @@ func (d *fioDraws) reseed() {
 // between100 returns fio's rand_between(state, 1, 100) of 32-bit state r:
 // 1 plus 100 times the draw over 2^32, truncated.
 func (r *fioRand) between100() uint64 {
-	return 1 + uint64(100*(float64(r.next())*(1.0/4294967296.0)))
+	v := r.next()
+	if !r.use64 {
+		// 100 times a 32-bit draw is below 2^53: fio's double product
+		// is exact, and its truncation the integer quotient (scale).
+		return 1 + 100*v>>32
+	}
+	return 1 + uint64(100*(float64(v)*(1.0/4294967296.0)))
 }
 
 // direction returns the direction of the next I/O of rw or randrw (1:
@@ -153,15 +159,15 @@ func (d *fioDraws) random(dir int, pct uint64) bool {
 // left before the region's end (at least lo).
 func (d *fioDraws) size(dir int, split []BSSplit, lo, hi, room uint64) uint64 {
 	r := &d.bs[dir]
-	inv, max100 := 1.0/4294967296.0, uint64(0xffffffff)/100
+	max100 := uint64(0xffffffff) / 100
 	if r.use64 {
-		inv, max100 = 1.0/18446744073709551616.0, ^uint64(0)/100
+		max100 = ^uint64(0) / 100
 	}
 	for {
 		v := r.next()
 		var n uint64
 		if len(split) == 0 {
-			n = lo + uint64(float64(hi)*(float64(v)*inv))
+			n = lo + r.scale(hi, v)
 		} else {
 			var perc uint64
 			for _, e := range split {
@@ -250,8 +256,20 @@ func (r *fioRand) next() uint64 {
 // block draws a block in [0, lastb) as fio scales a draw: lastb times the
 // draw over the generator's range plus one, in double precision,
 // truncated.
-func (r *fioRand) block(lastb uint64) uint64 {
-	v := r.next()
+func (r *fioRand) block(lastb uint64) uint64 { return r.scale(lastb, r.next()) }
+
+// scale returns n times draw v over the generator's range plus one (2^32,
+// or 2^64 with tausworthe64), truncated, as fio computes it in double
+// precision.
+func (r *fioRand) scale(n, v uint64) uint64 {
+	if !r.use64 && n <= 1<<21 {
+		// v < 2^32 and n <= 2^21: n*v < 2^53 is a double, so are
+		// float64(n) and v/2^32, and fio's product n*(v/2^32) is exact:
+		// its truncation is the integer quotient n*v>>32, bit for bit,
+		// without the conversions to and from double (2^21 blocks of
+		// 4 KiB: 8 GiB).
+		return n * v >> 32
+	}
 	// The draw over 2^32 (2^64): a multiplication by the exact inverse
 	// of a power of two gives the quotient bit for bit, without a
 	// division per I/O.
@@ -259,7 +277,7 @@ func (r *fioRand) block(lastb uint64) uint64 {
 	if r.use64 {
 		inv = 1.0 / 18446744073709551616.0
 	}
-	return uint64(float64(lastb) * (float64(v) * inv))
+	return uint64(float64(n) * (float64(v) * inv))
 }
 
 // fioLFSRTaps are the taps of fio's maximal-length XNOR LFSRs of n bits,

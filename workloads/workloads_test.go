@@ -730,6 +730,17 @@ func BenchmarkNextRandom(b *testing.B) {
 	}
 }
 
+// BenchmarkNextRandomSmall: 4 KiB random reads over 256 MiB, fio's
+// defaults otherwise: the random map fills and starts over every 65536
+// I/Os, so collisions with blocks done are taken as they come in a pass.
+func BenchmarkNextRandomSmall(b *testing.B) {
+	g := NewFileGen(job(b, "rw", "randread", "size", "256m"), 0, []*Generator{NewGenerator(job(b, "rw", "randread", "size", "256m"), 0, 1<<30)})
+	b.ReportAllocs()
+	for b.Loop() {
+		g.Next()
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	paths, _ := filepath.Glob("*.fio")
 	for _, p := range paths {

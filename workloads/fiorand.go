@@ -392,10 +392,6 @@ func (m *axmap) reset() {
 	}
 }
 
-func (m *axmap) isset(b uint64) bool {
-	return b < m.nbits && m.levels[0][b>>6]&(1<<(b&63)) != 0
-}
-
 // set marks block b done, and above it each word that fills.
 func (m *axmap) set(b uint64) {
 	if b >= m.nbits {
@@ -453,6 +449,27 @@ func (m *axmap) firstFrom(b uint64) uint64 {
 		return axNone
 	}
 	return idx
+}
+
+// free returns b when it is free (or past the end: a block the map does
+// not hold is taken as it comes), else nextFree's block. Most draws that land on a block done find a free one
+// further on in the same word of the map, which the one word read for b
+// gives without firstFrom's search from the top level down.
+func (m *axmap) free(b uint64) uint64 {
+	if b >= m.nbits {
+		return b
+	}
+	w := m.levels[0][b>>6]
+	if w&(1<<(b&63)) == 0 {
+		return b
+	}
+	// The word's free blocks after b (none when b is its last bit).
+	if after := ^w &^ (uint64(2)<<(b&63) - 1); after != 0 {
+		if r := b&^63 + uint64(bits.TrailingZeros64(after)); r < m.nbits {
+			return r
+		}
+	}
+	return m.nextFree(b)
 }
 
 // nextFree returns the first free block after busy block b, wrapping to
@@ -618,10 +635,10 @@ func (f *fioOffsets) draw(d int) (uint64, bool) {
 	} else {
 		b = f.rnd.block(f.lastb[d])
 	}
-	if f.amap == nil || !f.amap.isset(b) {
+	if f.amap == nil {
 		return b, true
 	}
-	if b = f.amap.nextFree(b); b == axNone {
+	if b = f.amap.free(b); b == axNone {
 		return 0, false
 	}
 	return b, true

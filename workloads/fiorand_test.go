@@ -407,3 +407,33 @@ func TestFioScaleExact(t *testing.T) {
 		}
 	}
 }
+
+// TestAxmapFree: free gives the block a lookup of b and, when it is done,
+// nextFree give, over maps of several sizes at fills from empty to full.
+func TestAxmapFree(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []uint64{1, 63, 64, 65, 100, 4095, 4096, 4097, 70000} {
+		m := newAxmap(n)
+		m.reset()
+		for fill := 0; fill < 8; fill++ {
+			for range n/4 + 1 {
+				m.setFree(rng.Uint64N(n))
+			}
+			if fill == 7 {
+				for b := range n {
+					m.setFree(b)
+				}
+			}
+			for range 2000 {
+				b := rng.Uint64N(n + 2)
+				want := b
+				if b < n && m.levels[0][b>>6]&(1<<(b&63)) != 0 {
+					want = m.nextFree(b)
+				}
+				if got := m.free(b); got != want {
+					t.Fatalf("%d blocks, fill %d: free(%d) = %d, want %d", n, fill, b, got, want)
+				}
+			}
+		}
+	}
+}

@@ -352,11 +352,17 @@ func (g *Generator) SPRandomBytes() uint64 {
 // Base returns the region's start in the target.
 func (g *Generator) Base() uint64 { return g.base }
 
-// Next returns the next I/O.
+// Next returns the next I/O. It is small enough to be inlined in its
+// callers, so that a plain generator's I/O (nextPlain) takes one call.
 func (g *Generator) Next() IO {
 	if g.plain {
 		return g.nextPlain()
 	}
+	return g.next()
+}
+
+// next is Next for a generator that is not plain.
+func (g *Generator) next() IO {
 	if g.spr != nil {
 		b, ok := g.spr.next()
 		if !ok {

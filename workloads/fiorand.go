@@ -499,6 +499,7 @@ type fioOffsets struct {
 	lastb     [2]uint64 // blocks a draw spans, per direction (fio's last_block)
 	ba        [2]uint64 // the block a draw counts in (blockalign), per direction
 	mapBS     [2]uint64 // the block the map counts in (the smallest size), per direction
+	mapShift  [2]uint   // log2 of max(mapBS, 1), or 64 when it is no power of two
 	blocks    uint64    // the map's and the LFSR's blocks
 	left      uint64    // the map's blocks not done
 	timeBased bool
@@ -516,6 +517,10 @@ func newFioOffsets(j *Job, thread int, span uint64) *fioOffsets {
 	for d := range 2 {
 		mbs := minBSDir(j, d)
 		f.mapBS[d], f.ba[d] = mbs, mbs
+		f.mapShift[d] = 64
+		if bs := max(mbs, 1); bs&(bs-1) == 0 {
+			f.mapShift[d] = uint(bits.TrailingZeros64(bs))
+		}
 		if j.BlockAlign > 0 {
 			f.ba[d] = j.BlockAlign
 		}
@@ -649,21 +654,35 @@ func (f *fioOffsets) draw(d int) (uint64, bool) {
 // the blocks size spans after it, up to the first done already; it
 // returns the size cut to the blocks marked, as fio cuts its I/O.
 func (f *fioOffsets) mark(d int, off, size uint64) uint64 {
-	if f.amap == nil {
+	m := f.amap
+	if m == nil {
 		return size
 	}
 	bs := max(f.mapBS[d], 1)
-	var b, n uint64
-	if bs&(bs-1) == 0 {
-		// Shifts, not two 64-bit divisions per I/O.
-		sh := uint(bits.TrailingZeros64(bs))
-		b, n = off>>sh, (size+bs-1)>>sh
+	// Shifts, not 64-bit divisions, where bs is a power of two.
+	sh := f.mapShift[d]
+	var b uint64
+	if sh < 64 {
+		b = off >> sh
 	} else {
-		b, n = off/bs, (size+bs-1)/bs
+		b = off / bs
 	}
-	n = max(n, 1)
+	if size <= bs {
+		// One block (the most common I/O), which the I/O does not
+		// outgrow: nothing to cut, whether the block was free or not.
+		if m.setFree(b) && f.left > 0 {
+			f.left--
+		}
+		return size
+	}
+	var n uint64
+	if sh < 64 {
+		n = (size + bs - 1) >> sh
+	} else {
+		n = (size + bs - 1) / bs
+	}
 	var done uint64
-	for done < n && f.amap.setFree(b) {
+	for done < n && m.setFree(b) {
 		b, done = b+1, done+1
 	}
 	f.left -= min(f.left, done)

@@ -620,7 +620,7 @@ func (f *fioOffsets) passOver() bool {
 	if f.lfsr != nil {
 		return f.lfsr.count > f.lfsr.max
 	}
-	return f.amap != nil && f.amap.levels != nil && f.left == 0
+	return f.left == 0 && f.amap != nil && f.amap.levels != nil // left first: the test that fails
 }
 
 func (f *fioOffsets) draw(d int) (uint64, bool) {
@@ -638,7 +638,10 @@ func (f *fioOffsets) draw(d int) (uint64, bool) {
 		}
 		b = v
 	} else {
-		b = f.rnd.block(f.lastb[d])
+		// fioRand.block written out: with its two calls it is over
+		// the inliner's budget, and a call of it per I/O costs more
+		// than the draw it makes.
+		b = f.rnd.scale(f.lastb[d], f.rnd.next())
 	}
 	if f.amap == nil {
 		return b, true

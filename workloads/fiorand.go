@@ -623,33 +623,30 @@ func (f *fioOffsets) passOver() bool {
 	return f.left == 0 && f.amap != nil && f.amap.levels != nil // left first: the test that fails
 }
 
+// draw returns the next block of direction d, or false where the file's
+// pass is over. A file draws through at most one of a random map, an
+// LFSR and a skewed distribution (newFioOffsets), so the map's case, the
+// common one, is tested first.
 func (f *fioOffsets) draw(d int) (uint64, bool) {
-	if f.amap != nil && f.amap.levels == nil {
-		f.amap.alloc()
+	if m := f.amap; m != nil {
+		if m.levels == nil {
+			m.alloc()
+		}
+		// fioRand.block written out: with its two calls it is over
+		// the inliner's budget, and a call of it per I/O costs more
+		// than the draw it makes.
+		if b := m.free(f.rnd.scale(f.lastb[d], f.rnd.next())); b != axNone {
+			return b, true
+		}
+		return 0, false
 	}
-	var b uint64
 	if f.dist != nil {
 		return f.dist.next(f.rnd, f.lastb[d], max(f.ba[d], 1)), true
 	}
 	if f.lfsr != nil {
-		v, ok := f.lfsr.next()
-		if !ok {
-			return 0, false
-		}
-		b = v
-	} else {
-		// fioRand.block written out: with its two calls it is over
-		// the inliner's budget, and a call of it per I/O costs more
-		// than the draw it makes.
-		b = f.rnd.scale(f.lastb[d], f.rnd.next())
+		return f.lfsr.next()
 	}
-	if f.amap == nil {
-		return b, true
-	}
-	if b = f.amap.free(b); b == axNone {
-		return 0, false
-	}
-	return b, true
+	return f.rnd.block(f.lastb[d]), true
 }
 
 // mark marks the blocks of an I/O at off (in the file region) of size

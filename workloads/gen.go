@@ -142,15 +142,15 @@ type Generator struct {
 	// from their seeds again (set by NewFileGen).
 	seqLoops bool
 
-	// plain: every I/O is a random one of direction plainDir (0 read, 1
-	// write) and of plainSize bytes at fio's offsets: randread or
+	// plain: every I/O is a random one, a write with plainWrite (else a
+	// read), of plainSize bytes at fio's offsets: randread or
 	// randwrite, one block size, no percentage_random, rw's :N, bssplit,
 	// bsrange, bs_is_seq_rand, strided zones, sprandom or sequence.
 	// NewGenerator decides it once, and Next skips the tests of the
 	// other cases (nextPlain).
-	plain     bool
-	plainDir  int
-	plainSize uint64
+	plain      bool
+	plainWrite bool
+	plainSize  uint64
 }
 
 // NewGenerator returns the generator of clone jobIndex of j over a target
@@ -267,7 +267,7 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 	g.plain = (g.rw == RandRead || g.rw == RandWrite) && g.fo != nil && g.spr == nil && g.seq == nil &&
 		!g.zoned && !g.seqRand && g.rwMod <= 1 && g.pctRandom[d] >= 100 &&
 		g.bsRange[d][1] == 0 && len(g.split[d]) == 0 && !g.fioSize[d]
-	g.plainDir, g.plainSize = d, min(g.bs[d], g.span)
+	g.plainWrite, g.plainSize = d == 1, min(g.bs[d], g.span)
 	return g
 }
 
@@ -542,7 +542,7 @@ func (g *Generator) nextPlain() IO {
 	if !fo.timeBased && fo.passOver() {
 		fo.restart()
 	}
-	d, size := g.plainDir, g.plainSize
+	d, size := b2i(g.plainWrite), g.plainSize
 	g.issues[d]++
 	off := fo.block(d) * fo.ba[d]
 	g.fileReset()
@@ -555,7 +555,7 @@ func (g *Generator) nextPlain() IO {
 	size = fo.mark(d, off, size)
 	g.pos[d] = off + size
 	g.last[d] = off
-	return IO{Offset: g.base + off, Length: size, Write: d == 1}
+	return IO{Offset: g.base + off, Length: size, Write: g.plainWrite}
 }
 
 // tryDone makes the draws fio makes when it tries a file whose random

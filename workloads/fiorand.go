@@ -104,7 +104,13 @@ func (d *fioDraws) reseed() {
 // between100 returns fio's rand_between(state, 1, 100) of 32-bit state r:
 // 1 plus 100 times the draw over 2^32, truncated.
 func (r *fioRand) between100() uint64 {
-	return 1 + uint64(100*(float64(r.next())*(1.0/4294967296.0)))
+	v := r.next()
+	if !r.use64 {
+		// 100 times a 32-bit draw is below 2^53: fio's double product
+		// is exact, and its truncation the integer quotient (scale).
+		return 1 + 100*v>>32
+	}
+	return 1 + uint64(100*(float64(v)*(1.0/4294967296.0)))
 }
 
 // direction returns the direction of the next I/O of rw or randrw (1:
@@ -153,15 +159,15 @@ func (d *fioDraws) random(dir int, pct uint64) bool {
 // left before the region's end (at least lo).
 func (d *fioDraws) size(dir int, split []BSSplit, lo, hi, room uint64) uint64 {
 	r := &d.bs[dir]
-	inv, max100 := 1.0/4294967296.0, uint64(0xffffffff)/100
+	max100 := uint64(0xffffffff) / 100
 	if r.use64 {
-		inv, max100 = 1.0/18446744073709551616.0, ^uint64(0)/100
+		max100 = ^uint64(0) / 100
 	}
 	for {
 		v := r.next()
 		var n uint64
 		if len(split) == 0 {
-			n = lo + uint64(float64(hi)*(float64(v)*inv))
+			n = lo + r.scale(hi, v)
 		} else {
 			var perc uint64
 			for _, e := range split {
@@ -250,8 +256,20 @@ func (r *fioRand) next() uint64 {
 // block draws a block in [0, lastb) as fio scales a draw: lastb times the
 // draw over the generator's range plus one, in double precision,
 // truncated.
-func (r *fioRand) block(lastb uint64) uint64 {
-	v := r.next()
+func (r *fioRand) block(lastb uint64) uint64 { return r.scale(lastb, r.next()) }
+
+// scale returns n times draw v over the generator's range plus one (2^32,
+// or 2^64 with tausworthe64), truncated, as fio computes it in double
+// precision.
+func (r *fioRand) scale(n, v uint64) uint64 {
+	if !r.use64 && n <= 1<<21 {
+		// v < 2^32 and n <= 2^21: n*v < 2^53 is a double, so are
+		// float64(n) and v/2^32, and fio's product n*(v/2^32) is exact:
+		// its truncation is the integer quotient n*v>>32, bit for bit,
+		// without the conversions to and from double (2^21 blocks of
+		// 4 KiB: 8 GiB).
+		return n * v >> 32
+	}
 	// The draw over 2^32 (2^64): a multiplication by the exact inverse
 	// of a power of two gives the quotient bit for bit, without a
 	// division per I/O.
@@ -259,7 +277,7 @@ func (r *fioRand) block(lastb uint64) uint64 {
 	if r.use64 {
 		inv = 1.0 / 18446744073709551616.0
 	}
-	return uint64(float64(lastb) * (float64(v) * inv))
+	return uint64(float64(n) * (float64(v) * inv))
 }
 
 // fioLFSRTaps are the taps of fio's maximal-length XNOR LFSRs of n bits,
@@ -374,10 +392,6 @@ func (m *axmap) reset() {
 	}
 }
 
-func (m *axmap) isset(b uint64) bool {
-	return b < m.nbits && m.levels[0][b>>6]&(1<<(b&63)) != 0
-}
-
 // set marks block b done, and above it each word that fills.
 func (m *axmap) set(b uint64) {
 	if b >= m.nbits {
@@ -437,6 +451,27 @@ func (m *axmap) firstFrom(b uint64) uint64 {
 	return idx
 }
 
+// free returns b when it is free (or past the end: a block the map does
+// not hold is taken as it comes), else nextFree's block. Most draws that land on a block done find a free one
+// further on in the same word of the map, which the one word read for b
+// gives without firstFrom's search from the top level down.
+func (m *axmap) free(b uint64) uint64 {
+	if b >= m.nbits {
+		return b
+	}
+	w := m.levels[0][b>>6]
+	if w&(1<<(b&63)) == 0 {
+		return b
+	}
+	// The word's free blocks after b (none when b is its last bit).
+	if after := ^w &^ (uint64(2)<<(b&63) - 1); after != 0 {
+		if r := b&^63 + uint64(bits.TrailingZeros64(after)); r < m.nbits {
+			return r
+		}
+	}
+	return m.nextFree(b)
+}
+
 // nextFree returns the first free block after busy block b, wrapping to
 // the start, or axNone when every block is done.
 func (m *axmap) nextFree(b uint64) uint64 {
@@ -464,6 +499,7 @@ type fioOffsets struct {
 	lastb     [2]uint64 // blocks a draw spans, per direction (fio's last_block)
 	ba        [2]uint64 // the block a draw counts in (blockalign), per direction
 	mapBS     [2]uint64 // the block the map counts in (the smallest size), per direction
+	mapShift  [2]uint   // log2 of max(mapBS, 1), or 64 when it is no power of two
 	blocks    uint64    // the map's and the LFSR's blocks
 	left      uint64    // the map's blocks not done
 	timeBased bool
@@ -481,6 +517,10 @@ func newFioOffsets(j *Job, thread int, span uint64) *fioOffsets {
 	for d := range 2 {
 		mbs := minBSDir(j, d)
 		f.mapBS[d], f.ba[d] = mbs, mbs
+		f.mapShift[d] = 64
+		if bs := max(mbs, 1); bs&(bs-1) == 0 {
+			f.mapShift[d] = uint(bits.TrailingZeros64(bs))
+		}
 		if j.BlockAlign > 0 {
 			f.ba[d] = j.BlockAlign
 		}
@@ -580,33 +620,33 @@ func (f *fioOffsets) passOver() bool {
 	if f.lfsr != nil {
 		return f.lfsr.count > f.lfsr.max
 	}
-	return f.amap != nil && f.amap.levels != nil && f.left == 0
+	return f.left == 0 && f.amap != nil && f.amap.levels != nil // left first: the test that fails
 }
 
+// draw returns the next block of direction d, or false where the file's
+// pass is over. A file draws through at most one of a random map, an
+// LFSR and a skewed distribution (newFioOffsets), so the map's case, the
+// common one, is tested first.
 func (f *fioOffsets) draw(d int) (uint64, bool) {
-	if f.amap != nil && f.amap.levels == nil {
-		f.amap.alloc()
+	if m := f.amap; m != nil {
+		if m.levels == nil {
+			m.alloc()
+		}
+		// fioRand.block written out: with its two calls it is over
+		// the inliner's budget, and a call of it per I/O costs more
+		// than the draw it makes.
+		if b := m.free(f.rnd.scale(f.lastb[d], f.rnd.next())); b != axNone {
+			return b, true
+		}
+		return 0, false
 	}
-	var b uint64
 	if f.dist != nil {
 		return f.dist.next(f.rnd, f.lastb[d], max(f.ba[d], 1)), true
 	}
 	if f.lfsr != nil {
-		v, ok := f.lfsr.next()
-		if !ok {
-			return 0, false
-		}
-		b = v
-	} else {
-		b = f.rnd.block(f.lastb[d])
+		return f.lfsr.next()
 	}
-	if f.amap == nil || !f.amap.isset(b) {
-		return b, true
-	}
-	if b = f.amap.nextFree(b); b == axNone {
-		return 0, false
-	}
-	return b, true
+	return f.rnd.block(f.lastb[d]), true
 }
 
 // mark marks the blocks of an I/O at off (in the file region) of size
@@ -614,21 +654,35 @@ func (f *fioOffsets) draw(d int) (uint64, bool) {
 // the blocks size spans after it, up to the first done already; it
 // returns the size cut to the blocks marked, as fio cuts its I/O.
 func (f *fioOffsets) mark(d int, off, size uint64) uint64 {
-	if f.amap == nil {
+	m := f.amap
+	if m == nil {
 		return size
 	}
 	bs := max(f.mapBS[d], 1)
-	var b, n uint64
-	if bs&(bs-1) == 0 {
-		// Shifts, not two 64-bit divisions per I/O.
-		sh := uint(bits.TrailingZeros64(bs))
-		b, n = off>>sh, (size+bs-1)>>sh
+	// Shifts, not 64-bit divisions, where bs is a power of two.
+	sh := f.mapShift[d]
+	var b uint64
+	if sh < 64 {
+		b = off >> sh
 	} else {
-		b, n = off/bs, (size+bs-1)/bs
+		b = off / bs
 	}
-	n = max(n, 1)
+	if size <= bs {
+		// One block (the most common I/O), which the I/O does not
+		// outgrow: nothing to cut, whether the block was free or not.
+		if m.setFree(b) && f.left > 0 {
+			f.left--
+		}
+		return size
+	}
+	var n uint64
+	if sh < 64 {
+		n = (size + bs - 1) >> sh
+	} else {
+		n = (size + bs - 1) / bs
+	}
 	var done uint64
-	for done < n && f.amap.setFree(b) {
+	for done < n && m.setFree(b) {
 		b, done = b+1, done+1
 	}
 	f.left -= min(f.left, done)

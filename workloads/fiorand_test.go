@@ -2,6 +2,7 @@ package workloads
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -373,6 +374,66 @@ func TestFioFileService(t *testing.T) {
 		}
 		if err := j.Validate(); err == nil || !strings.Contains(err.Error(), "not implemented") {
 			t.Errorf("rw=%s with file_service_type=zipf:1.2: %v, want refused", rw, err)
+		}
+	}
+}
+
+// TestFioScaleExact: the integer quotient scale takes for a 32-bit draw
+// and n up to 2^21 is fio's double product, truncated (the edges and
+// random pairs tried); so is between100's.
+func TestFioScaleExact(t *testing.T) {
+	r := &fioRand{}
+	rng := rand.New(rand.NewPCG(3, 4))
+	ns := []uint64{0, 1, 2, 3, 100, 1<<21 - 1, 1 << 21}
+	vs := []uint64{0, 1, 1<<31 - 1, 1 << 31, 1<<32 - 2, 1<<32 - 1}
+	for range 1 << 18 {
+		ns = append(ns, rng.Uint64N(1<<21+1))
+		vs = append(vs, rng.Uint64N(1<<32))
+	}
+	fio := func(n, v uint64) uint64 { return uint64(float64(n) * (float64(v) * (1.0 / 4294967296.0))) }
+	for i, n := range ns {
+		for _, v := range []uint64{vs[i%len(vs)], vs[(i*7+3)%len(vs)], 1<<32 - 1} {
+			if got, want := r.scale(n, v), fio(n, v); got != want {
+				t.Fatalf("scale(%d, %d) = %d, fio's %d", n, v, got, want)
+			}
+		}
+	}
+	for _, v := range vs {
+		r.s1, r.s2, r.s3 = uint32(v)|2, uint32(v>>7)|8, uint32(v>>3)|16
+		c := *r
+		want := 1 + uint64(100*(float64(c.next())*(1.0/4294967296.0)))
+		if got := r.between100(); got != want {
+			t.Fatalf("between100 after state %d = %d, fio's %d", v, got, want)
+		}
+	}
+}
+
+// TestAxmapFree: free gives the block a lookup of b and, when it is done,
+// nextFree give, over maps of several sizes at fills from empty to full.
+func TestAxmapFree(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []uint64{1, 63, 64, 65, 100, 4095, 4096, 4097, 70000} {
+		m := newAxmap(n)
+		m.reset()
+		for fill := 0; fill < 8; fill++ {
+			for range n/4 + 1 {
+				m.setFree(rng.Uint64N(n))
+			}
+			if fill == 7 {
+				for b := range n {
+					m.setFree(b)
+				}
+			}
+			for range 2000 {
+				b := rng.Uint64N(n + 2)
+				want := b
+				if b < n && m.levels[0][b>>6]&(1<<(b&63)) != 0 {
+					want = m.nextFree(b)
+				}
+				if got := m.free(b); got != want {
+					t.Fatalf("%d blocks, fill %d: free(%d) = %d, want %d", n, fill, b, got, want)
+				}
+			}
 		}
 	}
 }

@@ -141,6 +141,16 @@ type Generator struct {
 	// the region's end ends fio's loop, and the next draws its sizes
 	// from their seeds again (set by NewFileGen).
 	seqLoops bool
+
+	// plain: every I/O is a random one, a write with plainWrite (else a
+	// read), of plainSize bytes at fio's offsets: randread or
+	// randwrite, one block size, no percentage_random, rw's :N, bssplit,
+	// bsrange, bs_is_seq_rand, strided zones, sprandom or sequence.
+	// NewGenerator decides it once, and Next skips the tests of the
+	// other cases (nextPlain).
+	plain      bool
+	plainWrite bool
+	plainSize  uint64
 }
 
 // NewGenerator returns the generator of clone jobIndex of j over a target
@@ -253,6 +263,11 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 	case "sequence":
 		g.seq, g.seqStride = j.Dist.Seq, j.SeqStride
 	}
+	d := b2i(g.rw == RandWrite)
+	g.plain = (g.rw == RandRead || g.rw == RandWrite) && g.fo != nil && g.spr == nil && g.seq == nil &&
+		!g.zoned && !g.seqRand && g.rwMod <= 1 && g.pctRandom[d] >= 100 &&
+		g.bsRange[d][1] == 0 && len(g.split[d]) == 0 && !g.fioSize[d]
+	g.plainWrite, g.plainSize = d == 1, min(g.bs[d], g.span)
 	return g
 }
 
@@ -337,8 +352,18 @@ func (g *Generator) SPRandomBytes() uint64 {
 // Base returns the region's start in the target.
 func (g *Generator) Base() uint64 { return g.base }
 
-// Next returns the next I/O.
+// Next returns the next I/O. It only chooses between nextPlain and next,
+// so that a compiler that inlines it (in FileGen.Next with cmd/iobench's
+// profile) leaves a plain generator's I/O one call.
 func (g *Generator) Next() IO {
+	if g.plain {
+		return g.nextPlain()
+	}
+	return g.next()
+}
+
+// next is Next for a generator that is not plain.
+func (g *Generator) next() IO {
 	if g.spr != nil {
 		b, ok := g.spr.next()
 		if !ok {
@@ -507,6 +532,30 @@ func (g *Generator) Next() IO {
 	}
 	g.last[d] = off
 	return IO{Offset: g.base + off, Length: size, Write: write, Trim: trim}
+}
+
+// nextPlain is Next for a plain generator: Next's steps for a random I/O,
+// in Next's order, with the direction, the size (bs, at most the region)
+// and the choice of a random offset known beforehand.
+func (g *Generator) nextPlain() IO {
+	fo := g.fo
+	if !fo.timeBased && fo.passOver() {
+		fo.restart()
+	}
+	d, size := b2i(g.plainWrite), g.plainSize
+	g.issues[d]++
+	off := fo.block(d) * fo.ba[d]
+	g.fileReset()
+	if off+size > g.span {
+		if g.dropUnfit && off+size > g.logical {
+			return IO{End: true} // as Next's, which see
+		}
+		off = (g.span - size) / g.unit * g.unit
+	}
+	size = fo.mark(d, off, size)
+	g.pos[d] = off + size
+	g.last[d] = off
+	return IO{Offset: g.base + off, Length: size, Write: g.plainWrite}
 }
 
 // tryDone makes the draws fio makes when it tries a file whose random

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -730,6 +731,17 @@ func BenchmarkNextRandom(b *testing.B) {
 	}
 }
 
+// BenchmarkNextRandomSmall: 4 KiB random reads over 256 MiB, fio's
+// defaults otherwise: the random map fills and starts over every 65536
+// I/Os, so collisions with blocks done are taken as they come in a pass.
+func BenchmarkNextRandomSmall(b *testing.B) {
+	g := NewFileGen(job(b, "rw", "randread", "size", "256m"), 0, []*Generator{NewGenerator(job(b, "rw", "randread", "size", "256m"), 0, 1<<30)})
+	b.ReportAllocs()
+	for b.Loop() {
+		g.Next()
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	paths, _ := filepath.Glob("*.fio")
 	for _, p := range paths {
@@ -1409,5 +1421,76 @@ func TestEngineOptionBeforeIOEngine(t *testing.T) {
 	_, err = Parse(strings.NewReader("[j]\nrw=read\nbogus=1\nsize=1m\nalso_bogus=2\n"), "b.fio")
 	if !errors.As(err, &pe) || pe.Option != "bogus" || pe.Line != 3 || !errors.Is(err, ErrUnknownOption) {
 		t.Errorf("unknown options: %v, want the first (line 3) reported as unknown", err)
+	}
+}
+
+// TestNextPlain: a plain generator's I/Os (nextPlain) are those Next's
+// general steps give, over random jobs of random I/O (about a fifth of
+// them plain), up to three passes of each, through Generator and FileGen,
+// with time_based (passes that go on) and without.
+func TestNextPlain(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	pick := func(s ...string) string { return s[rng.IntN(len(s))] }
+	plain := 0
+	for i := range 300 {
+		kv := []string{"rw", pick("randread", "randwrite", "randread", "randwrite", "randrw", "randtrim", "randread:1", "randread:4")}
+		if rng.IntN(3) > 0 {
+			kv = append(kv, "bs", pick("4k", "8k", "512", "3k", "4k,16k", "1m"))
+		}
+		opts := [][]string{
+			{"norandommap", "1"},
+			{"random_generator", pick("tausworthe", "tausworthe64", "lfsr")},
+			{"blockalign", pick("4k", "8k", "2k")},
+			{"random_distribution", pick("zipf:1.2", "pareto:0.3", "normal:10", "zoned:50/10:50/90")},
+			{"size", pick("1m", "256k", "100k", "1000000", "24k")},
+			{"offset", pick("4k", "1m", "6000")},
+			{"randseed", pick("1", "12345")},
+			{"time_based", "1", "runtime", "1"},
+			{"percentage_random", pick("100", "50", "100,20")},
+			{"bsrange", "4k-16k"},
+			{"bssplit", "4k/50:16k/50"},
+			{"bs_is_seq_rand", "1"},
+			{"zonemode", "strided", "zonesize", "64k", "zonerange", "256k"},
+		}
+		for _, o := range opts {
+			if rng.IntN(5) == 0 {
+				kv = append(kv, o...)
+			}
+		}
+		j := NewJob("t")
+		bad := false
+		for k := 0; k < len(kv); k += 2 {
+			bad = bad || j.Set(kv[k], kv[k+1]) != nil
+		}
+		if bad || j.Validate() != nil {
+			continue
+		}
+		j.Thread = 1 + rng.IntN(3)
+		target := []uint64{1 << 20, 5<<20 + 512, 64 << 20, 16 << 30}[rng.IntN(4)]
+		clone := rng.IntN(2)
+		a, b := NewGenerator(&j, clone, target), NewGenerator(&j, clone, target)
+		if a.plain {
+			plain++
+		}
+		b.plain = false
+		var fa, fb *FileGen
+		if i%2 == 1 {
+			fa, fb = NewFileGen(&j, clone, []*Generator{a}), NewFileGen(&j, clone, []*Generator{b})
+		}
+		for n := range 3 * int(min(a.nBlk, 300)) {
+			var x, y IO
+			if fa != nil {
+				_, x = fa.Next()
+				_, y = fb.Next()
+			} else {
+				x, y = a.Next(), b.Next()
+			}
+			if x != y {
+				t.Fatalf("%v over %d bytes (plain %v), I/O %d: %+v, Next's general steps %+v", kv, target, a.plain, n, x, y)
+			}
+		}
+	}
+	if plain < 40 {
+		t.Errorf("%d plain jobs of 300", plain)
 	}
 }

@@ -962,8 +962,10 @@ func (m *measure) recordPrio(j *workloads.Job, r *engine.Request, d int) {
 // an error stops it, or the user interrupts the run.
 type worker struct {
 	// epoch is when the worker was made: clock reads in the I/O loop are
-	// epoch plus the monotonic time since (clock), or since epochClock on
-	// the engine's clock (reapClock).
+	// epoch plus the monotonic time since, or since epochClock on the
+	// engine's clock (reapSince). With one clock read instead of the two
+	// of time.Now, the wall clock they carry is the epoch's advanced by
+	// the monotonic time since, which is all the loop compares or logs.
 	epoch      time.Time
 	epochClock time.Duration
 	eng        *engine.Engine
@@ -982,9 +984,10 @@ type worker struct {
 	lv      *live
 	// lvIOs and lvBytes are what complete counted since the last
 	// publishLive: the live counters take them before a reap at most
-	// every liveEvery (lvNext), not with two atomic adds per I/O.
+	// every liveEvery (lvNext, since epoch), not with two atomic adds
+	// per I/O.
 	lvIOs, lvBytes [workloads.NumDirs]uint64
-	lvNext         time.Time
+	lvNext         time.Duration
 	// batch holds the requests admitted since the last submitBatch.
 	batch []*engine.Request
 	// prioRand draws which I/Os go out with cmdprio (nil until needed).
@@ -1025,6 +1028,9 @@ type worker struct {
 	thread int // the thread's number in the run, from 1
 	logger *jobLogger
 	now    time.Time // the clock at the last reap
+	// nowSince is now as the time since epoch, which the loop compares
+	// as an integer (a time.Time comparison is a call).
+	nowSince time.Duration
 
 	// Sampling: the counts at the last bandwidth and IOPS samples.
 	bwNext, iopsNext   time.Time
@@ -1655,11 +1661,6 @@ func eagerSubmit(j *workloads.Job) int {
 	return -1
 }
 
-// clock is time.Now with one clock read instead of two: the wall clock
-// it carries is the epoch's advanced by the monotonic time since, which
-// is all the loop compares or logs.
-func (w *worker) clock() time.Time { return w.epoch.Add(time.Since(w.epoch)) }
-
 // setEpoch starts the worker's clock.
 func (w *worker) setEpoch() {
 	w.epoch = time.Now()
@@ -1678,14 +1679,14 @@ func (w *worker) issuedAt(r *engine.Request) time.Time {
 	return w.epoch.Add(r.Started() + r.SubmitLatency - w.epochClock)
 }
 
-// reapClock is the time of the reap just made: the engine's reading of
-// the completions it found (Queue.LastReap), which saves the loop a clock
-// read per reap, or a reading of its own when it found none.
-func (w *worker) reapClock() time.Time {
+// reapSince is the time of the reap just made, since epoch: the engine's
+// reading of the completions it found (Queue.LastReap), which saves the
+// loop a clock read per reap, or a reading of its own when it found none.
+func (w *worker) reapSince() time.Duration {
 	if at, ok := w.q.LastReap(); ok {
-		return w.epoch.Add(at - w.epochClock)
+		return at - w.epochClock
 	}
-	return w.clock()
+	return time.Since(w.epoch)
 }
 
 // submitFirst fills the queue to iodepth.
@@ -1786,9 +1787,9 @@ func (w *worker) loop() error {
 			}
 			continue
 		}
-		if !w.now.Before(w.lvNext) {
+		if w.nowSince >= w.lvNext {
 			w.publishLive()
-			w.lvNext = w.now.Add(liveEvery)
+			w.lvNext = w.nowSince + liveEvery
 		}
 		var err error
 		if due, ok := w.offloadDue(); ok {
@@ -1804,7 +1805,8 @@ func (w *worker) loop() error {
 		w.unflushed = 0 // the wait handed everything queued to the kernel
 		// The clock is read once per reap, not per I/O, and by the engine:
 		// reading it costs more than anything else the loop does per I/O.
-		now := w.reapClock()
+		since := w.reapSince()
+		now := w.epoch.Add(since)
 		if w.pacer != nil {
 			w.pacer.now = now
 			for _, r := range done {
@@ -1823,7 +1825,7 @@ func (w *worker) loop() error {
 		if w.iv != nil && !now.Before(w.ivNext) {
 			w.publishInterval(now, false)
 		}
-		w.now = now
+		w.now, w.nowSince = now, since
 		if w.logger != nil {
 			w.logger.tick(now, false)
 		}
@@ -2079,7 +2081,10 @@ func (w *worker) nextIO(r *engine.Request) bool {
 	// and (random map) at the first block already done, both of which
 	// the generator does.
 	r.File, r.Offset, r.Write, r.Trim, r.Length = w.files[fi], io.Offset, io.Write, io.Trim, int(io.Length)
-	r.Prio = w.pickPrio(io)
+	r.Prio = w.prioDefault
+	if w.prioDrawn {
+		r.Prio = w.pickPrio(io) // a call, io copied, only when there is a draw
+	}
 	r.Buf = r.Buf[:io.Length]
 	if io.Write {
 		w.writeGen++

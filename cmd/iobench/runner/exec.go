@@ -1760,6 +1760,8 @@ func batchBucket(n int) int {
 	switch {
 	case n <= 0:
 		return 0
+	case n <= 4:
+		return 1 // depth 1 to 4's batches, without the bit count
 	case n > 64:
 		return 6
 	}

@@ -332,10 +332,14 @@ func (w *worker) submitBatch() error {
 	}
 	depth := w.q.InFlight()
 	err := w.q.Submit(w.batch...)
+	// Each slot is cleared as it is counted: a clear of the slice after
+	// the loop is a call to the runtime (memclrHasPointers), 28
+	// instructions per I/O at depth 1 where the stores cost about 10
+	// (callgrind).
 	for i := range w.batch {
 		w.markDepth(depth + i + 1)
+		w.batch[i] = nil
 	}
-	clear(w.batch)
 	w.batch = w.batch[:0]
 	return err
 }

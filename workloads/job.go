@@ -670,7 +670,7 @@ func prioValue(class, level int) uint16 { return uint16(class)<<13 | uint16(leve
 // cmdprio_percentage leaves (ioprio value; 0: the thread's). A level
 // without a class (or with class 0) is best effort's, a class without a
 // level takes 0, as fio has them.
-func (p IOPrio) Default() uint16 {
+func (p *IOPrio) Default() uint16 {
 	class := p.Class
 	if class <= PrioClassNone {
 		if p.Level < 0 {
@@ -683,10 +683,10 @@ func (p IOPrio) Default() uint16 {
 
 // Cmd is the priority cmdprio_percentage gives its share of direction d's
 // I/Os (DirRead or DirWrite).
-func (p IOPrio) Cmd(d int) uint16 { return prioValue(p.CmdClass[d], p.CmdLevel[d]) }
+func (p *IOPrio) Cmd(d int) uint16 { return prioValue(p.CmdClass[d], p.CmdLevel[d]) }
 
 // splitPrio is the priority of a cmdprio_bssplit entry of direction d.
-func (p IOPrio) splitPrio(d int, e PrioSplit) uint16 {
+func (p *IOPrio) splitPrio(d int, e PrioSplit) uint16 {
 	if e.Class < 0 {
 		return p.Cmd(d)
 	}
@@ -695,12 +695,12 @@ func (p IOPrio) splitPrio(d int, e PrioSplit) uint16 {
 
 // Drawn reports whether direction d's priorities depend on a draw per
 // I/O (cmdprio_percentage or cmdprio_bssplit is set for it).
-func (p IOPrio) Drawn(d int) bool { return d < 2 && (p.CmdPct[d] > 0 || len(p.BSSplit[d]) > 0) }
+func (p *IOPrio) Drawn(d int) bool { return d < 2 && (p.CmdPct[d] > 0 || len(p.BSSplit[d]) > 0) }
 
 // Values returns the priorities direction d's I/Os can go out with, the
 // job's first where any I/O keeps it, each once, given the block sizes the
 // direction issues.
-func (p IOPrio) Values(d int, sizes []uint64) []uint16 {
+func (p *IOPrio) Values(d int, sizes []uint64) []uint16 {
 	if !p.Drawn(d) {
 		return []uint16{p.Default()}
 	}
@@ -743,11 +743,11 @@ func (p IOPrio) Values(d int, sizes []uint64) []uint16 {
 // Mixed reports whether direction d's I/Os go out with more than one
 // priority (Values): their completion latencies are then also reported
 // per priority, as fio's clat_prio.
-func (p IOPrio) Mixed(d int, sizes []uint64) bool { return p.Drawn(d) && len(p.Values(d, sizes)) > 1 }
+func (p *IOPrio) Mixed(d int, sizes []uint64) bool { return p.Drawn(d) && len(p.Values(d, sizes)) > 1 }
 
 // Pick returns the priority of a read or write of bs bytes (d: DirRead or
 // DirWrite) given a uniform draw from [0, 100).
-func (p IOPrio) Pick(d int, bs uint64, draw int) uint16 {
+func (p *IOPrio) Pick(d int, bs uint64, draw int) uint16 {
 	if d > 1 {
 		return p.Default()
 	}

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/iobench/iobench/device/looptest"
-	"github.com/iobench/iobench/workloads"
 )
 
 // prioDir is the part of a direction's JSON that I/O priorities add.
@@ -252,27 +251,6 @@ func TestForceAsync(t *testing.T) {
 		}
 		if runs := looptest.RunsSince(before, looptest.IOWorkerRuns(0)); runs < c.min || runs > c.max {
 			t.Errorf("force_async=%s: the io-wq workers ran %d times for %d reads, want %d to %d", c.n, runs, reads, c.min, c.max)
-		}
-	}
-}
-
-// TestPrioDrawnMatches checks prioDrawn, measure.record's copy of
-// workloads.IOPrio.Drawn, against Drawn in every direction.
-func TestPrioDrawnMatches(t *testing.T) {
-	split := []workloads.PrioSplit{{Size: 4096, Pct: 50}}
-	for _, p := range []workloads.IOPrio{
-		{},
-		{CmdPct: [2]int{30, 0}},
-		{CmdPct: [2]int{0, 70}},
-		{BSSplit: [2][]workloads.PrioSplit{split, nil}},
-		{BSSplit: [2][]workloads.PrioSplit{nil, split}},
-		{CmdPct: [2]int{10, 20}, BSSplit: [2][]workloads.PrioSplit{split, split}},
-	} {
-		j := &workloads.Job{Prio: p}
-		for d := range workloads.NumDirs {
-			if got, want := prioDrawn(j, d), p.Drawn(d); got != want {
-				t.Errorf("prioDrawn(%+v, %d) = %v, Drawn says %v", p, d, got, want)
-			}
 		}
 	}
 }

@@ -452,9 +452,10 @@ func (m *axmap) firstFrom(b uint64) uint64 {
 }
 
 // free returns b when it is free (or past the end: a block the map does
-// not hold is taken as it comes), else nextFree's block. Most draws that land on a block done find a free one
-// further on in the same word of the map, which the one word read for b
-// gives without firstFrom's search from the top level down.
+// not hold is taken as it comes), else nextFree's block. Most draws that
+// land on a block done find a free one further on in the same word of
+// the map, which the one word read for b gives without firstFrom's
+// search from the top level down.
 func (m *axmap) free(b uint64) uint64 {
 	if b >= m.nbits {
 		return b

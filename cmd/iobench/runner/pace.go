@@ -323,12 +323,19 @@ func thinkCycles(n int) {
 	}
 }
 
+// submitHook, when set (by tests), sees each batch submitBatch submits,
+// with the clone's number and whether its loop is loopPlain.
+var submitHook func(clone int, plain bool, batch []*engine.Request)
+
 // submitBatch submits the requests admit gathered, in one Queue.Submit:
 // the engine reads the clock for their start once, not once each (a
 // tenth of its own time per I/O over NOPs).
 func (w *worker) submitBatch() error {
 	if len(w.batch) == 0 {
 		return nil
+	}
+	if submitHook != nil {
+		submitHook(w.idx, w.plain, w.batch)
 	}
 	depth := w.q.InFlight()
 	err := w.q.Submit(w.batch...)

@@ -43,6 +43,8 @@ type Queue struct {
 	background bool
 	depth      int  // ring entries: the most device I/Os in flight
 	cached     bool // !Config.NoCache: resolve through the extent cache
+	noFast     bool // tests: every request takes the general path (issueFast)
+	fastIssued int  // invariant builds: requests issueFast took
 	// memo is the read mapping the queue last took from the cache, whole,
 	// with its file and the cache's sequence then (readMapping).
 	memo struct {
@@ -248,17 +250,30 @@ func (q *Queue) Submit(reqs ...*Request) error {
 	if q.ring == nil {
 		return ErrClosed
 	}
-	if slices.Contains(reqs, nil) {
-		return errors.New("engine: Queue.Submit: nil request")
-	}
-	for i, r := range reqs {
+	if len(reqs) == 1 {
+		// The commonest call, checked without the loops below (the
+		// same errors).
+		r := reqs[0]
+		if r == nil {
+			return errors.New("engine: Queue.Submit: nil request")
+		}
 		if r.busy || atomic.LoadUint32(&r.sent) != 0 {
-			for _, s := range reqs[:i] {
-				s.busy = false
-			}
 			return fmt.Errorf("engine: Queue.Submit: %s: %w", r.describe(), ErrInFlight)
 		}
 		r.busy = true
+	} else {
+		if slices.Contains(reqs, nil) {
+			return errors.New("engine: Queue.Submit: nil request")
+		}
+		for i, r := range reqs {
+			if r.busy || atomic.LoadUint32(&r.sent) != 0 {
+				for _, s := range reqs[:i] {
+					s.busy = false
+				}
+				return fmt.Errorf("engine: Queue.Submit: %s: %w", r.describe(), ErrInFlight)
+			}
+			r.busy = true
+		}
 	}
 	// One clock reading stamps the requests' start, taken again after an
 	// early submission's system call or a mapper call (callMapper's own
@@ -266,12 +281,15 @@ func (q *Queue) Submit(reqs ...*Request) error {
 	// includes no other request's waits.
 	now := q.eng.nowNs()
 	for _, r := range reqs {
-		q.mappedNs = 0
-		q.start(r, now)
-		if q.mappedNs != 0 {
-			now = q.mappedNs
+		q.begin(r, now)
+		if !q.issueFast(r, now) {
+			q.mappedNs = 0
+			q.resolveStarted(r)
+			if q.mappedNs != 0 {
+				now = q.mappedNs
+			}
+			q.fill(now) // the writes' device time starts at the reading taken
 		}
-		q.fill(now) // the writes' device time starts at the reading taken
 		if entered, stamp := q.submitEarly(); entered {
 			if now = stamp; now == 0 {
 				now = q.eng.nowNs()
@@ -444,16 +462,28 @@ func (q *Queue) backlogLen() int  { return len(q.backlog) - q.bhead }
 // (ringloop.go) gives them slots. A request that finishes without device
 // I/O (an error, zeros, inline data) goes straight to q.finished.
 func (q *Queue) start(r *Request, now int64) {
-	e := q.eng
+	q.begin(r, now)
+	q.resolveStarted(r)
+}
+
+// begin is the first half of start: it takes r into the queue, with one
+// pending unit (the guard resolveStarted releases), and registers its
+// epoch.
+func (q *Queue) begin(r *Request, now int64) {
 	r.reset()
 	r.q = q
 	r.startNs = now
 	q.requests++
-	r.pending = 1 // guard: released at the end of start
+	r.pending = 1 // guard: released at the end of resolveStarted
 	q.single++
-	r.epoch = e.epoch.Load()
+	r.epoch = q.eng.epoch.Load()
 	q.epochs.enter(r.epoch)
+}
 
+// resolveStarted is the second half of start: it resolves r, which begin
+// took, onto the backlog, or finishes it.
+func (q *Queue) resolveStarted(r *Request) {
+	e := q.eng
 	base := len(q.backlog) // r's pieces are appended after it
 	if err := q.resolve(r); err != nil {
 		r.fail(err)

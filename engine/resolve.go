@@ -119,6 +119,88 @@ func (q *Queue) resolve(r *Request) error {
 	return nil
 }
 
+// issueFast resolves and queues r, which begin took at now, when it is
+// the commonest request: a plain read, or a write in place (no write fork:
+// the cache says NoFork), of at most maxPiece bytes, aligned, within the
+// file, inside one Mapped extent of the cache (the memo, or the cache's
+// extent, which then becomes the memo as readMapping makes it), with
+// nothing on the backlog and a slot free. It does what resolveStarted and
+// fill do for such a request (the same counts, pin, pending units, slot,
+// ring operation and stamps) without the piece going through the
+// backlog, and reports whether it took r. When it does not, r and the
+// queue are as begin left them (but for the memo), and resolveStarted
+// takes over.
+func (q *Queue) issueFast(r *Request, now int64) bool {
+	e, f := q.eng, r.File
+	n := uint64(len(r.Buf))
+	if q.noFast || r.Trim || r.Atomic || r.Sync != NoSync || r.raw != rawNone || f == nil || f.eng != e ||
+		!q.cached || len(q.backlog) != 0 || len(q.freeSlot) == 0 || n-1 >= maxPiece {
+		return false // n-1 also refuses n == 0
+	}
+	off := r.Offset
+	a, ma := uint64(e.align), uint64(e.memAlgn)
+	addr := uint64(uintptr(unsafe.Pointer(unsafe.SliceData(r.Buf))))
+	if a&(a-1) != 0 || ma&(ma-1) != 0 || (off|n)&(a-1) != 0 || addr&(ma-1) != 0 || f.closed.Load() {
+		return false
+	}
+	if size := f.Size(); off >= size || size-off < n {
+		return false
+	}
+	if r.Write {
+		// cachedWriteMapping: no write fork sends the write to the read
+		// mapping, in place.
+		if _, _, res := f.cache.Lookup(mapcache.WriteFork, off, n); res != mapcache.NoFork {
+			return false
+		}
+	}
+	mm := &q.memo
+	if mm.f != f || off-mm.m.Offset >= mm.m.Length || off < mm.m.Offset || f.cache.Seq() != mm.seq {
+		m, cookie, res := f.cache.Extent(mapcache.ReadFork, off)
+		if res != mapcache.Hit {
+			return false
+		}
+		mm.f, mm.seq, mm.m = f, cookie, m
+	}
+	m := &mm.m
+	if m.Type != mapcache.Mapped || n > m.Length-(off-m.Offset) || (r.Write && e.devs[m.Dev].readOnly) {
+		return false
+	}
+	if invariants {
+		q.fastIssued++
+	}
+	q.count(f, cHits, 1)
+	r.want = int(n)
+	if e.arena == nil || e.arena.index(r.Buf) < 0 {
+		r.pinner.Pin(&r.Buf[0]) // as resolveStarted pins
+		r.pinned = true
+	}
+	// What fill does with the piece, put in its slot at once.
+	slot := q.freeSlot[len(q.freeSlot)-1]
+	p := &q.slots[slot]
+	*p = piece{req: r, fileOff: off, length: int(n), dev: m.Dev, addr: m.Addr + (off - m.Offset), m: *m}
+	if q.queueOp(slot, p) {
+		q.unsubmitted++
+		q.freeSlot = q.freeSlot[:len(q.freeSlot)-1]
+		r.handed = true
+		q.unsent = append(q.unsent, r)
+		if r.Write {
+			if now == 0 {
+				now = e.nowNs()
+			}
+			p.startNs = now
+		}
+	} else {
+		// Submission queue full: the piece waits on the backlog.
+		q.backlog = append(q.backlog, *p)
+		*p = piece{}
+	}
+	if n := uint64(q.inflightIOs()); n > e.counters.maxInFlight.Load() {
+		e.counters.maxInFlight.Store(n)
+	}
+	q.checkInvariants()
+	return true
+}
+
 // requestError is the IOError of a request range that failed before any
 // device was chosen.
 func (q *Queue) requestError(r *Request, off, length uint64, err error) error {

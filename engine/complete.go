@@ -26,9 +26,16 @@ func (q *Queue) complete(c Completion) {
 		// The commonest completion, a device I/O done whole: what the
 		// general path below does for it, on the slot itself rather
 		// than a copy of its piece.
-		r := sp.req
-		q.count(r.File, cIOs, 1)
-		q.countBytes(sp, sp.length-sp.done)
+		r, f, n := sp.req, sp.req.File, uint64(sp.length-sp.done)
+		q.count(f, cIOs, 1)
+		switch { // countBytes
+		case r.Trim:
+			q.count(f, cTrimBytes, n)
+		case r.Write:
+			q.count(f, cWriteBytes, n)
+		default:
+			q.count(f, cReadBytes, n)
+		}
 		if r.Write {
 			sp.done = sp.length
 			q.endWrite(sp, nil)

@@ -174,10 +174,15 @@ func (q *Queue) issueFast(r *Request, now int64) bool {
 		r.pinner.Pin(&r.Buf[0]) // as resolveStarted pins
 		r.pinned = true
 	}
-	// What fill does with the piece, put in its slot at once.
+	// What fill does with the piece, put in its slot at once. A free
+	// slot is all zeros (complete clears it): only the fields a
+	// one-piece read or write sets are stored.
 	slot := q.freeSlot[len(q.freeSlot)-1]
 	p := &q.slots[slot]
-	*p = piece{req: r, fileOff: off, length: int(n), dev: m.Dev, addr: m.Addr + (off - m.Offset), m: *m}
+	if invariants && *p != (piece{}) {
+		panic(fmt.Sprintf("engine: invariant violated: free slot %d is not cleared", slot))
+	}
+	p.req, p.fileOff, p.length, p.dev, p.addr, p.m = r, off, int(n), m.Dev, m.Addr+(off-m.Offset), *m
 	if q.queueOp(slot, p) {
 		q.unsubmitted++
 		q.freeSlot = q.freeSlot[:len(q.freeSlot)-1]

@@ -52,6 +52,9 @@ type Queue struct {
 		seq uint64
 		m   mapcache.Mapping
 	}
+	// stash is a cache answer issueFast got for the request it left to
+	// resolve, which then takes it instead of looking up again.
+	stash cacheAnswer
 	// eager is the threshold of early submission, which moves between
 	// eagerMin (Config.EagerSubmit; 0 for the null ring: never early) and
 	// eagerMax; yield is !Config.NoYield (ringloop.go).
@@ -297,6 +300,7 @@ func (q *Queue) Submit(reqs ...*Request) error {
 func (q *Queue) resolveAndFill(r *Request, now int64) int64 {
 	q.mappedNs = 0
 	q.resolveStarted(r)
+	q.stash = cacheAnswer{} // used, or not wanted (r failed before its lookup)
 	if q.mappedNs != 0 {
 		now = q.mappedNs
 	}

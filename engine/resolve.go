@@ -146,23 +146,34 @@ func (q *Queue) issueFast(r *Request, now int64) bool {
 	if size := f.Size(); off >= size || size-off < n {
 		return false
 	}
+	// The cache's answers below are those resolve would get first, and
+	// count as its lookups would (Cache.Stats): one that does not lead
+	// here is left to resolve (stash), or is in the memo.
+	mm := &q.memo
+	memoed := mm.f == f && off-mm.m.Offset < mm.m.Length && off >= mm.m.Offset && f.cache.Seq() == mm.seq
+	var wa cacheAnswer // a write's lookup of the write fork
 	if r.Write {
 		// cachedWriteMapping: no write fork sends the write to the read
-		// mapping, in place.
-		if _, _, res := f.cache.Lookup(mapcache.WriteFork, off, n); res != mapcache.NoFork {
+		// mapping, in place; only the memo answers it here.
+		wa = cacheAnswer{f: f, fork: mapcache.WriteFork, off: off, length: n}
+		wa.m, wa.cookie, wa.res = f.cache.Lookup(mapcache.WriteFork, off, n)
+		if wa.res != mapcache.NoFork || !memoed {
+			q.stash = wa
 			return false
 		}
-	}
-	mm := &q.memo
-	if mm.f != f || off-mm.m.Offset >= mm.m.Length || off < mm.m.Offset || f.cache.Seq() != mm.seq {
+	} else if !memoed {
 		m, cookie, res := f.cache.Extent(mapcache.ReadFork, off)
 		if res != mapcache.Hit {
+			q.stash = cacheAnswer{f: f, fork: mapcache.ReadFork, off: off, m: m, cookie: cookie, res: res}
 			return false
 		}
-		mm.f, mm.seq, mm.m = f, cookie, m
+		mm.f, mm.seq, mm.m = f, cookie, m // as readMapping keeps it
 	}
 	m := &mm.m
 	if m.Type != mapcache.Mapped || n > m.Length-(off-m.Offset) || (r.Write && e.devs[m.Dev].readOnly) {
+		if r.Write {
+			q.stash = wa
+		}
 		return false
 	}
 	if invariants {
@@ -204,6 +215,35 @@ func (q *Queue) issueFast(r *Request, now int64) bool {
 	}
 	q.checkInvariants()
 	return true
+}
+
+// A cacheAnswer is what the cache answered issueFast for a lookup resolve
+// makes next (q.stash), when issueFast left the request to resolve: a
+// lookup made once, and counted once, whichever path takes the request.
+// f is nil when there is none.
+type cacheAnswer struct {
+	f           *File
+	fork        mapcache.Fork
+	off, length uint64 // length: a Lookup's; 0 for an Extent
+	m           mapcache.Mapping
+	cookie      uint64
+	res         mapcache.Result
+}
+
+// stashed returns and forgets the answer issueFast stashed, if it is the
+// answer to this lookup (an Extent for length 0) and the cache has not
+// changed since (its sequence is the answer's cookie): the answer a new
+// lookup would get. ok is false otherwise.
+func (q *Queue) stashed(f *File, fork mapcache.Fork, off, length uint64) (m mapcache.Mapping, cookie uint64, res mapcache.Result, ok bool) {
+	a := &q.stash
+	if a.f == nil {
+		return
+	}
+	if a.f == f && a.fork == fork && a.off == off && a.length == length && a.cookie == f.cache.Seq() {
+		m, cookie, res, ok = a.m, a.cookie, a.res, true
+	}
+	*a = cacheAnswer{}
+	return
 }
 
 // requestError is the IOError of a request range that failed before any
@@ -272,7 +312,10 @@ func (q *Queue) readMapping(r *Request, off, end uint64) (mapcache.Mapping, erro
 	}
 	for range maxResolve {
 		seq := f.cache.Seq()
-		m, cookie, res := f.cache.Extent(mapcache.ReadFork, off)
+		m, cookie, res, ok := q.stashed(f, mapcache.ReadFork, off, 0)
+		if !ok {
+			m, cookie, res = f.cache.Extent(mapcache.ReadFork, off)
+		}
 		if res == mapcache.Hit {
 			q.count(f, cHits, 1)
 			q.memo.f, q.memo.seq, q.memo.m = f, cookie, m
@@ -354,7 +397,10 @@ func (q *Queue) writeMapping(r *Request, off, end uint64) (mapcache.Mapping, boo
 // and Delalloc when the write fork missed.
 func (q *Queue) cachedWriteMapping(r *Request, off, end uint64, noStorage bool) (m mapcache.Mapping, oop, found bool, err error) {
 	f := r.File
-	wm, _, res := f.cache.Lookup(mapcache.WriteFork, off, end-off)
+	wm, _, res, ok := q.stashed(f, mapcache.WriteFork, off, end-off)
+	if !ok {
+		wm, _, res = f.cache.Lookup(mapcache.WriteFork, off, end-off)
+	}
 	switch {
 	case res == mapcache.Hit && wm.Type == mapcache.Mapped:
 		q.count(f, cHits, 1)

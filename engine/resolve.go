@@ -151,20 +151,20 @@ func (q *Queue) issueFast(r *Request, now int64) bool {
 	// here is left to resolve (stash), or is in the memo.
 	mm := &q.memo
 	memoed := mm.f == f && off-mm.m.Offset < mm.m.Length && off >= mm.m.Offset && f.cache.Seq() == mm.seq
-	var wa cacheAnswer // a write's lookup of the write fork
+	var wcookie uint64 // a write's lookup of the write fork: NoFork at wcookie
 	if r.Write {
 		// cachedWriteMapping: no write fork sends the write to the read
 		// mapping, in place; only the memo answers it here.
-		wa = cacheAnswer{f: f, fork: mapcache.WriteFork, off: off, length: n}
-		wa.m, wa.cookie, wa.res = f.cache.Lookup(mapcache.WriteFork, off, n)
-		if wa.res != mapcache.NoFork || !memoed {
-			q.stash = wa
+		wm, cookie, res := f.cache.Lookup(mapcache.WriteFork, off, n)
+		if res != mapcache.NoFork || !memoed {
+			q.stashAnswer(f, mapcache.WriteFork, off, n, &wm, cookie, res)
 			return false
 		}
+		wcookie = cookie
 	} else if !memoed {
 		m, cookie, res := f.cache.Extent(mapcache.ReadFork, off)
 		if res != mapcache.Hit {
-			q.stash = cacheAnswer{f: f, fork: mapcache.ReadFork, off: off, m: m, cookie: cookie, res: res}
+			q.stashAnswer(f, mapcache.ReadFork, off, 0, &m, cookie, res)
 			return false
 		}
 		mm.f, mm.seq, mm.m = f, cookie, m // as readMapping keeps it
@@ -172,7 +172,7 @@ func (q *Queue) issueFast(r *Request, now int64) bool {
 	m := &mm.m
 	if m.Type != mapcache.Mapped || n > m.Length-(off-m.Offset) || (r.Write && e.devs[m.Dev].readOnly) {
 		if r.Write {
-			q.stash = wa
+			q.stashAnswer(f, mapcache.WriteFork, off, n, &mapcache.Mapping{}, wcookie, mapcache.NoFork)
 		}
 		return false
 	}
@@ -228,6 +228,11 @@ type cacheAnswer struct {
 	m           mapcache.Mapping
 	cookie      uint64
 	res         mapcache.Result
+}
+
+// stashAnswer keeps the cache's answer to a lookup for resolve (stashed).
+func (q *Queue) stashAnswer(f *File, fork mapcache.Fork, off, length uint64, m *mapcache.Mapping, cookie uint64, res mapcache.Result) {
+	q.stash = cacheAnswer{f: f, fork: fork, off: off, length: length, m: *m, cookie: cookie, res: res}
 }
 
 // stashed returns and forgets the answer issueFast stashed, if it is the

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/iobench/iobench/mapcache"
 )
@@ -191,6 +192,9 @@ func (q *Queue) dropReply(r *Request, reply []mapcache.Mapping, cause error) {
 // retireFreed hands the space an EndWrite freed to reclaim and keeps the
 // slice for the next call.
 func (q *Queue) retireFreed(freed []mapcache.Mapping) {
+	if len(freed) == 0 && cap(freed) == cap(q.frees) && unsafe.SliceData(freed) == unsafe.SliceData(q.frees) {
+		return // nothing freed, and the slice is the queue's already: what an in-place write's EndWrite gives
+	}
 	q.eng.retire(freed)
 	clear(freed)
 	q.frees = freed[:0]

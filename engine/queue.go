@@ -43,6 +43,8 @@ type Queue struct {
 	background bool
 	depth      int  // ring entries: the most device I/Os in flight
 	cached     bool // !Config.NoCache: resolve through the extent cache
+	noFast     bool // tests: every request takes the general path (issueFast)
+	fastIssued int  // invariant builds: requests issueFast took
 	// memo is the read mapping the queue last took from the cache, whole,
 	// with its file and the cache's sequence then (readMapping).
 	memo struct {
@@ -50,6 +52,9 @@ type Queue struct {
 		seq uint64
 		m   mapcache.Mapping
 	}
+	// stash is a cache answer issueFast got for the request it left to
+	// resolve, which then takes it instead of looking up again.
+	stash cacheAnswer
 	// eager is the threshold of early submission, which moves between
 	// eagerMin (Config.EagerSubmit; 0 for the null ring: never early) and
 	// eagerMax; yield is !Config.NoYield (ringloop.go).
@@ -266,12 +271,12 @@ func (q *Queue) Submit(reqs ...*Request) error {
 	// includes no other request's waits.
 	now := q.eng.nowNs()
 	for _, r := range reqs {
-		q.mappedNs = 0
-		q.start(r, now)
-		if q.mappedNs != 0 {
-			now = q.mappedNs
+		q.begin(r, now)
+		if !q.issueFast(r, now) {
+			now = q.resolveAndFill(r, now)
 		}
-		q.fill(now) // the writes' device time starts at the reading taken
+		// (default.pgo inlines submitEarly at this call's line offset
+		// in Submit: moving it costs a call per request.)
 		if entered, stamp := q.submitEarly(); entered {
 			if now = stamp; now == 0 {
 				now = q.eng.nowNs()
@@ -286,6 +291,21 @@ func (q *Queue) Submit(reqs ...*Request) error {
 		q.deliver()
 	}
 	return nil
+}
+
+// resolveAndFill resolves r, which begin took at now, and gives the
+// backlog slots. It returns the clock reading to go on with: now, or the
+// one a mapper call took (callMapper's), from which the writes' device
+// time then starts.
+func (q *Queue) resolveAndFill(r *Request, now int64) int64 {
+	q.mappedNs = 0
+	q.resolveStarted(r)
+	q.stash = cacheAnswer{} // used, or not wanted (r failed before its lookup)
+	if q.mappedNs != 0 {
+		now = q.mappedNs
+	}
+	q.fill(now)
+	return now
 }
 
 // Flush hands the queued I/O to the kernel without waiting.
@@ -444,16 +464,28 @@ func (q *Queue) backlogLen() int  { return len(q.backlog) - q.bhead }
 // (ringloop.go) gives them slots. A request that finishes without device
 // I/O (an error, zeros, inline data) goes straight to q.finished.
 func (q *Queue) start(r *Request, now int64) {
-	e := q.eng
+	q.begin(r, now)
+	q.resolveStarted(r)
+}
+
+// begin is the first half of start: it takes r into the queue, with one
+// pending unit (the guard resolveStarted releases), and registers its
+// epoch.
+func (q *Queue) begin(r *Request, now int64) {
 	r.reset()
 	r.q = q
 	r.startNs = now
 	q.requests++
-	r.pending = 1 // guard: released at the end of start
+	r.pending = 1 // guard: released at the end of resolveStarted
 	q.single++
-	r.epoch = e.epoch.Load()
+	r.epoch = q.eng.epoch.Load()
 	q.epochs.enter(r.epoch)
+}
 
+// resolveStarted is the second half of start: it resolves r, which begin
+// took, onto the backlog, or finishes it.
+func (q *Queue) resolveStarted(r *Request) {
+	e := q.eng
 	base := len(q.backlog) // r's pieces are appended after it
 	if err := q.resolve(r); err != nil {
 		r.fail(err)

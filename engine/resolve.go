@@ -119,6 +119,138 @@ func (q *Queue) resolve(r *Request) error {
 	return nil
 }
 
+// issueFast resolves and queues r, which begin took at now, when it is
+// the commonest request: a plain read, or a write in place (no write fork:
+// the cache says NoFork), of at most maxPiece bytes, aligned, within the
+// file, inside one Mapped extent of the cache (the memo, or the cache's
+// extent, which then becomes the memo as readMapping makes it), with
+// nothing on the backlog and a slot free. It does what resolveStarted and
+// fill do for such a request (the same counts, pin, pending units, slot,
+// ring operation and stamps) without the piece going through the
+// backlog, and reports whether it took r. When it does not, r and the
+// queue are as begin left them (but for the memo), and resolveStarted
+// takes over.
+func (q *Queue) issueFast(r *Request, now int64) bool {
+	e, f := q.eng, r.File
+	n := uint64(len(r.Buf))
+	if q.noFast || r.Trim || r.Atomic || r.Sync != NoSync || r.raw != rawNone || f == nil || f.eng != e ||
+		!q.cached || len(q.backlog) != 0 || len(q.freeSlot) == 0 || n-1 >= maxPiece {
+		return false // n-1 also refuses n == 0
+	}
+	off := r.Offset
+	a, ma := uint64(e.align), uint64(e.memAlgn)
+	addr := uint64(uintptr(unsafe.Pointer(unsafe.SliceData(r.Buf))))
+	if a&(a-1) != 0 || ma&(ma-1) != 0 || (off|n)&(a-1) != 0 || addr&(ma-1) != 0 || f.closed.Load() {
+		return false
+	}
+	if size := f.Size(); off >= size || size-off < n {
+		return false
+	}
+	// The cache's answers below are those resolve would get first, and
+	// count as its lookups would (Cache.Stats): one that does not lead
+	// here is left to resolve (stash), or is in the memo.
+	mm := &q.memo
+	memoed := mm.f == f && off-mm.m.Offset < mm.m.Length && off >= mm.m.Offset && f.cache.Seq() == mm.seq
+	var wcookie uint64 // a write's lookup of the write fork: NoFork at wcookie
+	if r.Write {
+		// cachedWriteMapping: no write fork sends the write to the read
+		// mapping, in place; only the memo answers it here.
+		wm, cookie, res := f.cache.Lookup(mapcache.WriteFork, off, n)
+		if res != mapcache.NoFork || !memoed {
+			q.stashAnswer(f, mapcache.WriteFork, off, n, &wm, cookie, res)
+			return false
+		}
+		wcookie = cookie
+	} else if !memoed {
+		m, cookie, res := f.cache.Extent(mapcache.ReadFork, off)
+		if res != mapcache.Hit {
+			q.stashAnswer(f, mapcache.ReadFork, off, 0, &m, cookie, res)
+			return false
+		}
+		mm.f, mm.seq, mm.m = f, cookie, m // as readMapping keeps it
+	}
+	m := &mm.m
+	if m.Type != mapcache.Mapped || n > m.Length-(off-m.Offset) || (r.Write && e.devs[m.Dev].readOnly) {
+		if r.Write {
+			q.stashAnswer(f, mapcache.WriteFork, off, n, &mapcache.Mapping{}, wcookie, mapcache.NoFork)
+		}
+		return false
+	}
+	if invariants {
+		q.fastIssued++
+	}
+	q.count(f, cHits, 1)
+	r.want = int(n)
+	if e.arena == nil || e.arena.index(r.Buf) < 0 {
+		r.pinner.Pin(&r.Buf[0]) // as resolveStarted pins
+		r.pinned = true
+	}
+	// What fill does with the piece, put in its slot at once. A free
+	// slot is all zeros (complete clears it): only the fields a
+	// one-piece read or write sets are stored.
+	slot := q.freeSlot[len(q.freeSlot)-1]
+	p := &q.slots[slot]
+	if invariants && *p != (piece{}) {
+		panic(fmt.Sprintf("engine: invariant violated: free slot %d is not cleared", slot))
+	}
+	p.req, p.fileOff, p.length, p.dev, p.addr, p.m = r, off, int(n), m.Dev, m.Addr+(off-m.Offset), *m
+	if q.queueOp(slot, p) {
+		q.unsubmitted++
+		q.freeSlot = q.freeSlot[:len(q.freeSlot)-1]
+		r.handed = true
+		q.unsent = append(q.unsent, r)
+		if r.Write {
+			if now == 0 {
+				now = e.nowNs()
+			}
+			p.startNs = now
+		}
+	} else {
+		// Submission queue full: the piece waits on the backlog.
+		q.backlog = append(q.backlog, *p)
+		*p = piece{}
+	}
+	if n := uint64(q.inflightIOs()); n > e.counters.maxInFlight.Load() {
+		e.counters.maxInFlight.Store(n)
+	}
+	q.checkInvariants()
+	return true
+}
+
+// A cacheAnswer is what the cache answered issueFast for a lookup resolve
+// makes next (q.stash), when issueFast left the request to resolve: a
+// lookup made once, and counted once, whichever path takes the request.
+// f is nil when there is none.
+type cacheAnswer struct {
+	f           *File
+	fork        mapcache.Fork
+	off, length uint64 // length: a Lookup's; 0 for an Extent
+	m           mapcache.Mapping
+	cookie      uint64
+	res         mapcache.Result
+}
+
+// stashAnswer keeps the cache's answer to a lookup for resolve (stashed).
+func (q *Queue) stashAnswer(f *File, fork mapcache.Fork, off, length uint64, m *mapcache.Mapping, cookie uint64, res mapcache.Result) {
+	q.stash = cacheAnswer{f: f, fork: fork, off: off, length: length, m: *m, cookie: cookie, res: res}
+}
+
+// stashed returns and forgets the answer issueFast stashed, if it is the
+// answer to this lookup (an Extent for length 0) and the cache has not
+// changed since (its sequence is the answer's cookie): the answer a new
+// lookup would get. ok is false otherwise.
+func (q *Queue) stashed(f *File, fork mapcache.Fork, off, length uint64) (m mapcache.Mapping, cookie uint64, res mapcache.Result, ok bool) {
+	a := &q.stash
+	if a.f == nil {
+		return
+	}
+	if a.f == f && a.fork == fork && a.off == off && a.length == length && a.cookie == f.cache.Seq() {
+		m, cookie, res, ok = a.m, a.cookie, a.res, true
+	}
+	*a = cacheAnswer{}
+	return
+}
+
 // requestError is the IOError of a request range that failed before any
 // device was chosen.
 func (q *Queue) requestError(r *Request, off, length uint64, err error) error {
@@ -185,7 +317,10 @@ func (q *Queue) readMapping(r *Request, off, end uint64) (mapcache.Mapping, erro
 	}
 	for range maxResolve {
 		seq := f.cache.Seq()
-		m, cookie, res := f.cache.Extent(mapcache.ReadFork, off)
+		m, cookie, res, ok := q.stashed(f, mapcache.ReadFork, off, 0)
+		if !ok {
+			m, cookie, res = f.cache.Extent(mapcache.ReadFork, off)
+		}
 		if res == mapcache.Hit {
 			q.count(f, cHits, 1)
 			q.memo.f, q.memo.seq, q.memo.m = f, cookie, m
@@ -267,7 +402,10 @@ func (q *Queue) writeMapping(r *Request, off, end uint64) (mapcache.Mapping, boo
 // and Delalloc when the write fork missed.
 func (q *Queue) cachedWriteMapping(r *Request, off, end uint64, noStorage bool) (m mapcache.Mapping, oop, found bool, err error) {
 	f := r.File
-	wm, _, res := f.cache.Lookup(mapcache.WriteFork, off, end-off)
+	wm, _, res, ok := q.stashed(f, mapcache.WriteFork, off, end-off)
+	if !ok {
+		wm, _, res = f.cache.Lookup(mapcache.WriteFork, off, end-off)
+	}
 	switch {
 	case res == mapcache.Hit && wm.Type == mapcache.Mapped:
 		q.count(f, cHits, 1)

@@ -55,19 +55,19 @@ func (q *Queue) fill(nowNs int64) {
 
 // queueOp builds the ring operation for the untransferred part of p.
 func (q *Queue) queueOp(slot uint32, p *piece) bool {
-	if p.req.Trim {
+	r := p.req
+	if r.Trim {
 		return q.queueTrim(slot, p)
 	}
 	e := q.eng
 	d := &e.devs[p.dev]
-	buf := p.req.Buf[p.bufOff+p.done : p.bufOff+p.length]
+	buf := r.Buf[p.bufOff+p.done : p.bufOff+p.length]
+	// Cleared, then set field by field: an Op literal was built on the
+	// stack and copied over.
 	op := &q.op
-	*op = Op{
-		Write: p.req.Write, Fd: d.fd, BufIndex: -1,
-		Addr: uintptr(unsafe.Pointer(unsafe.SliceData(buf))), Len: uint32(len(buf)),
-		Offset: p.addr + uint64(p.done), UserData: uint64(slot), Prio: p.req.Prio, Async: p.req.Async, NoWait: p.req.NoWait,
-	}
-	op.Atomic = p.req.Atomic
+	*op = Op{}
+	op.Write, op.Fd, op.BufIndex, op.Addr, op.Len = r.Write, d.fd, -1, uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uint32(len(buf))
+	op.Offset, op.UserData, op.Prio, op.Async, op.NoWait, op.Atomic = p.addr+uint64(p.done), uint64(slot), r.Prio, r.Async, r.NoWait, r.Atomic
 	p.raw.prep(op)
 	if e.filesRegistered {
 		op.FixedFile, op.Fd = true, int32(p.dev)

@@ -260,3 +260,27 @@ func randomBlocks(blocks uint64) func() uint64 {
 		return x % blocks * bs
 	}
 }
+
+// BenchmarkReadAtNull is 4 KiB random File.ReadAt calls from one
+// goroutine over the null ring, through the engine's background queue:
+// the library's synchronous path, one request at a time.
+func BenchmarkReadAtNull(b *testing.B) {
+	const blocks = 16384
+	m := newStripeMapper(blocks, bs, 1)
+	e, _ := newEngine(b, blocks*bs, m, func(c *engine.Config) { c.QueueDepth = 64; c.NewRing = engine.NewNullRing })
+	f, _ := e.Open("f", engine.FileOptions{})
+	buf := e.Buffer(bs)
+	next := randomBlocks(blocks)
+	for range 1000 { // warm the cache
+		if _, err := f.ReadAt(buf, int64(next())); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := f.ReadAt(buf, int64(next())); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -674,7 +674,8 @@ func (q *Queue) yieldAfterWake() {
 	}
 }
 
-// take starts r, or fails it at once when the queue's ring is broken.
+// take starts r (through issueFast when it can), or fails it at once
+// when the queue's ring is broken.
 func (q *Queue) take(r *Request, fatal error) {
 	if fatal != nil {
 		r.reset()
@@ -683,7 +684,12 @@ func (q *Queue) take(r *Request, fatal error) {
 		q.finished = append(q.finished, r)
 		return
 	}
-	q.start(r, q.eng.nowNs())
+	now := q.eng.nowNs()
+	q.begin(r, now)
+	if !q.issueFast(r, now) {
+		q.resolveStarted(r)
+		q.stash = cacheAnswer{} // used, or not wanted
+	}
 }
 
 // stopBackground closes the queue's channel and waits for it to finish.

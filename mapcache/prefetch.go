@@ -27,6 +27,9 @@ import (
 type Prefetcher struct {
 	ring []pending // the last len(ring) announcements, oldest at at
 	at   int
+	// half and late are the distances back to the entries whose leaves'
+	// halves a call prefetches: len(ring)/2 and 3*len(ring)/4.
+	half, late int
 }
 
 // pending is an announced lookup: its offset's index slot in each fork
@@ -44,7 +47,8 @@ type pending struct {
 // NewPrefetcher returns a Prefetcher for lookups made distance calls of
 // Ahead after their offsets (at least 4).
 func NewPrefetcher(distance int) *Prefetcher {
-	return &Prefetcher{ring: make([]pending, max(distance, 4))}
+	n := max(distance, 4)
+	return &Prefetcher{ring: make([]pending, n), half: n / 2, late: 3 * n / 4}
 }
 
 // Ahead announces a lookup of off in c, in either fork. c may be nil.
@@ -60,16 +64,18 @@ func (p *Prefetcher) Ahead(c *Cache, off uint64) {
 	// at once: the first half for the offset announced n/2 calls ago
 	// (whose slot has arrived by now), the second for the one announced
 	// 3n/4 ago (whose leaf the n/2 step read: 3n/4 > n/2 from n = 4 on).
-	h := &p.ring[back(p.at, n/2, n)]
+	h := &p.ring[back(p.at, p.half, n)]
 	h.leaves[0], h.leaves[1] = load(h.slots[0]), load(h.slots[1])
-	q := &p.ring[back(p.at, 3*n/4, n)]
+	q := &p.ring[back(p.at, p.late, n)]
 	// One call per fork for its three: a call to assembly goes through a
 	// wrapper that passes its arguments on the stack. A fork without an
-	// index (every fork of a small cache) makes none.
-	for f := range e.slots {
-		if e.slots[f] != nil || h.leaves[f] != nil || q.leaves[f] != nil {
-			prefetchStep(unsafe.Pointer(e.slots[f]), unsafe.Pointer(h.leaves[f]), unsafe.Pointer(q.leaves[f]))
-		}
+	// index (every fork of a small cache) makes none. Written out: a
+	// loop over the forks cost 50 instructions a call.
+	if e.slots[0] != nil || h.leaves[0] != nil || q.leaves[0] != nil {
+		prefetchStep(unsafe.Pointer(e.slots[0]), unsafe.Pointer(h.leaves[0]), unsafe.Pointer(q.leaves[0]))
+	}
+	if e.slots[1] != nil || h.leaves[1] != nil || q.leaves[1] != nil {
+		prefetchStep(unsafe.Pointer(e.slots[1]), unsafe.Pointer(h.leaves[1]), unsafe.Pointer(q.leaves[1]))
 	}
 	if p.at++; p.at == n {
 		p.at = 0

@@ -719,13 +719,30 @@ func (c *Cache) Extent(f Fork, off uint64) (Mapping, uint64, Result) {
 	if l != nil {
 		if i = l.search(off); i >= 0 {
 			found = true
+			// The common case decoded here, as Lookup does: a record of
+			// a mapping with storage, in the dictionary, alone in its
+			// chain (it continues nothing, and the next record, in the
+			// same leaf, does not continue it). The general case below
+			// calls chunk and extend, twice the instructions.
+			w := l.recs[i].word
+			md := l.dict[w>>slotShift&slotMask]
+			if md.typ.hasStorage() && w&contBit == 0 && i+1 < l.n && l.recs[i+1].word&contBit == 0 {
+				start, n := l.recs[i].off, (w>>addrBits&lenMask+1)<<t.shift
+				if start+n <= off {
+					found = false
+				} else {
+					m = Mapping{Offset: start, Length: n, Addr: (w & addrMask) << t.shift,
+						Type: md.typ, Flags: md.flags, Dev: md.dev}
+					l = nil // decoded
+				}
+			}
 		} else {
 			// Every record of the leaf is after off: the floor, if any,
 			// is in an earlier leaf.
 			l, i, found = t.floor(off)
 		}
 	}
-	if found {
+	if found && l != nil {
 		var cont bool
 		m, cont = t.chunk(l, i)
 		found = m.End() > off

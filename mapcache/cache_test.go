@@ -745,12 +745,15 @@ func randomizedBigTree(t *testing.T) {
 			t.Fatalf("step %d: %v", step, err)
 		}
 		for range 8 {
-			lookupAgrees(t, c, md, Fork(rng.IntN(2)), rng.Uint64N(blocks+16))
+			f, b := Fork(rng.IntN(2)), rng.Uint64N(blocks+16)
+			lookupAgrees(t, c, md, f, b)
+			extentAgrees(t, c, md, f, b)
 		}
 	}
 	for f := range Fork(2) {
 		for b := uint64(0); b < blocks+16; b++ {
 			lookupAgrees(t, c, md, f, b)
+			extentAgrees(t, c, md, f, b)
 		}
 		for m := range c.All(f) {
 			if want, _ := md.expect(f, m.Offset/bs); m != want {
@@ -853,6 +856,7 @@ func TestExactOverwritesAgainstModel(t *testing.T) {
 		}
 		for b := uint64(0); b < blocks; b++ {
 			lookupAgrees(t, c, md, ReadFork, b)
+			extentAgrees(t, c, md, ReadFork, b)
 		}
 		for m := range c.All(ReadFork) {
 			if want, _ := md.expect(ReadFork, m.Offset/bs); m != want {

@@ -108,6 +108,10 @@ func TestRandomizedChains(t *testing.T) {
 			if ok != (r == Hit) {
 				t.Fatalf("step %d: unit %d: cache %v, model %v", step, u, r, ok)
 			}
+			// Extent: the whole run, chains joined.
+			if e, _, er := c.Extent(ReadFork, off); er != r || (ok && e != want) {
+				t.Fatalf("step %d: Extent at %d: cache %v %+v, model %v %+v", step, off, er, e, ok, want)
+			}
 			if !ok {
 				continue
 			}

@@ -1,6 +1,9 @@
 package mapcache
 
-import "unsafe"
+import (
+	"sync/atomic"
+	"unsafe"
+)
 
 // A Prefetcher hides the memory latency of lookups in large caches from a
 // caller that knows its offsets some lookups ahead, as a workload
@@ -18,50 +21,73 @@ import "unsafe"
 // waited. Nothing is locked and nothing changes: a
 // prefetch of a slot or leaf that the cache replaces meanwhile costs a
 // wasted load, never a wrong answer. Small caches (no leaf index) cost
-// two atomic loads per call.
+// two atomic loads per call and no prefetch.
 //
 // A Prefetcher belongs to one goroutine.
 type Prefetcher struct {
 	ring []pending // the last len(ring) announcements, oldest at at
 	at   int
+	// half and late are the distances back to the entries whose leaves'
+	// halves a call prefetches: len(ring)/2 and 3*len(ring)/4.
+	half, late int
 }
 
+// pending is an announced lookup: its offset's index slot in each fork
+// (nil where the fork has no index, or the offset is past it), found once
+// when announced, and the leaves in those slots, read half the distance
+// later. A slot of an index that the tree has since replaced, or a leaf
+// it has since dropped, is kept alive here until the entry is reused and
+// costs a wasted load, never a wrong answer: nothing reads the leaf but a
+// prefetch instruction.
 type pending struct {
-	c   *Cache
-	off uint64
+	slots  [2]*atomic.Pointer[leaf]
+	leaves [2]*leaf
 }
 
 // NewPrefetcher returns a Prefetcher for lookups made distance calls of
 // Ahead after their offsets (at least 4).
 func NewPrefetcher(distance int) *Prefetcher {
-	return &Prefetcher{ring: make([]pending, max(distance, 4))}
+	n := max(distance, 4)
+	return &Prefetcher{ring: make([]pending, n), half: n / 2, late: 3 * n / 4}
 }
 
 // Ahead announces a lookup of off in c, in either fork. c may be nil.
 func (p *Prefetcher) Ahead(c *Cache, off uint64) {
 	n := len(p.ring)
-	if c != nil && c.forks[ReadFork].index.Load() == nil && c.forks[WriteFork].index.Load() == nil {
-		c = nil // too small for an index: its lines stay in the processor's caches
-	}
-	p.ring[p.at] = pending{c, off}
+	e := &p.ring[p.at]
+	e.slots[0], e.slots[1] = nil, nil
 	if c != nil {
-		c.forks[ReadFork].prefetchSlot(off)
-		c.forks[WriteFork].prefetchSlot(off)
+		e.slots[0] = c.forks[ReadFork].slotOf(off)
+		e.slots[1] = c.forks[WriteFork].slotOf(off)
 	}
 	// The leaf's lines in two halves, so that fewer loads are in flight
-	// at once: the first half for the offset announced n/2 calls ago,
-	// the second for the one announced 3n/4 ago.
-	if q := p.ring[back(p.at, n/2, n)]; q.c != nil {
-		q.c.forks[ReadFork].prefetchLeaf(q.off, 0)
-		q.c.forks[WriteFork].prefetchLeaf(q.off, 0)
+	// at once: the first half for the offset announced n/2 calls ago
+	// (whose slot has arrived by now), the second for the one announced
+	// 3n/4 ago (whose leaf the n/2 step read: 3n/4 > n/2 from n = 4 on).
+	h := &p.ring[back(p.at, p.half, n)]
+	h.leaves[0], h.leaves[1] = load(h.slots[0]), load(h.slots[1])
+	q := &p.ring[back(p.at, p.late, n)]
+	// One call per fork for its three: a call to assembly goes through a
+	// wrapper that passes its arguments on the stack. A fork without an
+	// index (every fork of a small cache) makes none. Written out: a
+	// loop over the forks cost 50 instructions a call.
+	if e.slots[0] != nil || h.leaves[0] != nil || q.leaves[0] != nil {
+		prefetchStep(unsafe.Pointer(e.slots[0]), unsafe.Pointer(h.leaves[0]), unsafe.Pointer(q.leaves[0]))
 	}
-	if q := p.ring[back(p.at, 3*n/4, n)]; q.c != nil {
-		q.c.forks[ReadFork].prefetchLeaf(q.off, 1)
-		q.c.forks[WriteFork].prefetchLeaf(q.off, 1)
+	if e.slots[1] != nil || h.leaves[1] != nil || q.leaves[1] != nil {
+		prefetchStep(unsafe.Pointer(e.slots[1]), unsafe.Pointer(h.leaves[1]), unsafe.Pointer(q.leaves[1]))
 	}
 	if p.at++; p.at == n {
 		p.at = 0
 	}
+}
+
+// load returns the leaf in slot s, nil for no slot.
+func load(s *atomic.Pointer[leaf]) *leaf {
+	if s == nil {
+		return nil
+	}
+	return s.Load()
 }
 
 // back is the ring index k places before i in a ring of n (k <= n), with
@@ -73,23 +99,13 @@ func back(i, k, n int) int {
 	return i
 }
 
-// prefetchSlot starts loading the index slot of off.
-func (t *tree) prefetchSlot(off uint64) {
+// slotOf returns the index slot of off, or nil when the tree has no index
+// or off is past it.
+func (t *tree) slotOf(off uint64) *atomic.Pointer[leaf] {
 	if ix := t.index.Load(); ix != nil {
 		if b := off >> ix.shift; b < uint64(len(ix.slots)) {
-			prefetchLine(unsafe.Pointer(&ix.slots[b]))
+			return &ix.slots[b]
 		}
 	}
-}
-
-// prefetchLeaf starts loading half of the lines of the leaf in off's
-// index slot: a search reads one key in each.
-func (t *tree) prefetchLeaf(off uint64, half int) {
-	if ix := t.index.Load(); ix != nil {
-		if b := off >> ix.shift; b < uint64(len(ix.slots)) {
-			if l := ix.slots[b].Load(); l != nil {
-				prefetchHalf(unsafe.Add(unsafe.Pointer(l), half*512))
-			}
-		}
-	}
+	return nil
 }

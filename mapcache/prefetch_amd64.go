@@ -2,11 +2,10 @@ package mapcache
 
 import "unsafe"
 
-// Prefetch instructions (prefetch_amd64.s): they start a load into the
-// processor's caches and do not wait for it, and never fault.
-
+// prefetchStep starts loading (prefetch_amd64.s) the cache line at slot,
+// the first half of leaf a's lines and the second half of leaf b's,
+// skipping the nil ones, and does not wait for them. A prefetch
+// instruction never faults.
+//
 //go:noescape
-func prefetchLine(p unsafe.Pointer)
-
-//go:noescape
-func prefetchHalf(p unsafe.Pointer)
+func prefetchStep(slot, a, b unsafe.Pointer)

@@ -6,5 +6,4 @@ import "unsafe"
 
 // Elsewhere a prefetch is a no-op.
 
-func prefetchLine(unsafe.Pointer) {}
-func prefetchHalf(unsafe.Pointer) {}
+func prefetchStep(slot, a, b unsafe.Pointer) {}

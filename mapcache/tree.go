@@ -228,6 +228,9 @@ func (l *leaf) compactDict() {
 	}
 }
 
+// The search below is written out for leaves of 60 records.
+const _ = uint(leafCap-60) + uint(60-leafCap)
+
 // search returns the index of the last record with offset <= off, or -1.
 // off must be below noKey.
 func (l *leaf) search(off uint64) int {
@@ -236,12 +239,45 @@ func (l *leaf) search(off uint64) int {
 	// branches, not conditional moves, on purpose: with random lookups
 	// the processor's speculation past them (into the record, and into
 	// the next lookup) measured 1.8x faster than branch-free code.
+	//
+	// The line is the last whose first key is <= off: a chain of
+	// compares that stops at the first line past off, written out (the
+	// compiler unrolls no loop). A loop over all fifteen lines, counting
+	// those <= off, took 137 instructions per read where this takes about
+	// 20 (callgrind, 4 KiB random reads of a warm 1M-extent file).
 	r := &l.recs
-	i := 0
-	for line := recsPerLine; line < len(r); line += recsPerLine {
-		if r[line].off <= off {
-			i += recsPerLine
-		}
+	var i int
+	switch {
+	case r[4].off > off:
+		i = 0
+	case r[8].off > off:
+		i = 4
+	case r[12].off > off:
+		i = 8
+	case r[16].off > off:
+		i = 12
+	case r[20].off > off:
+		i = 16
+	case r[24].off > off:
+		i = 20
+	case r[28].off > off:
+		i = 24
+	case r[32].off > off:
+		i = 28
+	case r[36].off > off:
+		i = 32
+	case r[40].off > off:
+		i = 36
+	case r[44].off > off:
+		i = 40
+	case r[48].off > off:
+		i = 44
+	case r[52].off > off:
+		i = 48
+	case r[56].off > off:
+		i = 52
+	default:
+		i = 56
 	}
 	// noKey slots never compare <= off, so the result stays below n.
 	if r[i+2].off <= off {
@@ -855,12 +891,13 @@ func (t *tree) memory() uint64 {
 // extents spent about as long as in the leaf itself (three levels of
 // branches that no predictor guesses on random offsets). It is a
 // direct-mapped table, one slot per 1<<shift bytes of file offsets, three
-// to six per leaf, each holding the leaf the last lookup in its span
-// found. It is a hint, checked on every use: a slot's leaf serves a
-// lookup only if it still has records (a leaf taken out of the tree is
-// left with none) and off lies between its first and last offsets, where
-// the floor record of off can only be in that leaf. Anything else goes
-// down the tree, and the leaf found there takes the slot.
+// to six per leaf, each holding a leaf of its span: filled when the index
+// is made, and after that by lookups that had to walk down the tree. It is
+// a hint, checked on every use: a slot's leaf serves a lookup only if it
+// still has records (a leaf taken out of the tree is left with none) and
+// the floor record of off is in it or in one of its two neighbours, which
+// the leaf's own first and last offsets and the neighbour's tell. Anything
+// else goes down the tree, and the leaf found there takes the slot.
 //
 // Lookups fill slots while holding the cache's read lock, so slots are
 // atomic; changes to the tree hold the write lock, and only they replace
@@ -907,8 +944,30 @@ func (t *tree) sizeIndex() {
 	for span>>shift >= want {
 		shift++
 	}
-	t.index.Store(&leafIndex{shift: uint8(shift), sizedFor: t.leaves,
-		slots: make([]atomic.Pointer[leaf], span>>shift+1)})
+	ix := &leafIndex{shift: uint8(shift), sizedFor: t.leaves,
+		slots: make([]atomic.Pointer[leaf], span>>shift+1)}
+	ix.fill(t.first)
+	t.index.Store(ix)
+}
+
+// fill points every slot of a new index from the first leaf's first
+// record on at the leaf that holds the floor of the slot's first offset
+// (a slot that two leaves share gets the later one), so that lookups find
+// their leaves through the index from the start: filled only by lookups,
+// a million-extent file's 100K slots took a few hundred thousand random
+// reads to fill, each of the others a walk down the tree.
+func (ix *leafIndex) fill(first *leaf) {
+	n := uint64(len(ix.slots))
+	for l := first; l != nil; l = l.next {
+		b := l.recs[0].off >> ix.shift
+		end := n - 1 // the last leaf's slots run to the index's end
+		if l.next != nil {
+			end = min(end, l.next.recs[0].off>>ix.shift)
+		}
+		for ; b <= end && b < n; b++ {
+			ix.slots[b].Store(l)
+		}
+	}
 }
 
 // indexed returns the leaf the index holds for off if it serves a lookup
@@ -923,8 +982,28 @@ func (t *tree) indexed(off uint64) *leaf {
 		return nil
 	}
 	l := ix.slots[b].Load()
-	if l == nil || l.n == 0 || off < l.recs[0].off || off > l.recs[l.n-1].off {
+	if l == nil || l.n == 0 {
 		return nil
+	}
+	// l has records, so it is in the tree (checkIndex) and its links are
+	// its neighbours there. A slot that two leaves share holds one of
+	// them; lookups in the other take the link to it rather than the
+	// walk down the tree (and leave the slot alone: storing in it, they
+	// would take turns), as do lookups past l's last record, whose floor
+	// is that record unless the next leaf starts at or before off.
+	if off < l.recs[0].off {
+		if l = l.prev; l == nil || off < l.recs[0].off {
+			return nil
+		}
+		return l
+	}
+	if off > l.recs[l.n-1].off {
+		if nx := l.next; nx != nil && off >= nx.recs[0].off {
+			if nn := nx.next; off > nx.recs[nx.n-1].off && nn != nil && off >= nn.recs[0].off {
+				return nil
+			}
+			return nx
+		}
 	}
 	return l
 }

@@ -153,14 +153,7 @@ func fastPathWorkload(t *testing.T, seed uint64, fast bool) fastPathRun {
 		c.QueueDepth = depth
 		c.NewRing = faultring.NewFactory(nil, func(r *faultring.Ring) { r.Inject = inject; r.MaxReap = 3 })
 	})
-	f, err := e.Open("f", engine.FileOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := e.NewQueue()
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, q := fileAndQueue(t, e)
 	defer q.Close()
 	q.SetFastPath(fast)
 
@@ -282,8 +275,8 @@ func fastPathWorkload(t *testing.T, seed uint64, fast bool) fastPathRun {
 		}
 		var dst []*engine.Request
 		for got := 0; got < submitted; {
-			dst, err = q.Reap(dst[:0], 1)
-			if err != nil {
+			var err error
+			if dst, err = q.Reap(dst[:0], 1); err != nil {
 				t.Fatal(err)
 			}
 			got += len(dst)

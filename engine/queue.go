@@ -299,8 +299,7 @@ func (q *Queue) Submit(reqs ...*Request) error {
 // time then starts.
 func (q *Queue) resolveAndFill(r *Request, now int64) int64 {
 	q.mappedNs = 0
-	q.resolveStarted(r)
-	q.stash = cacheAnswer{} // used, or not wanted (r failed before its lookup)
+	q.resolveLeft(r)
 	if q.mappedNs != 0 {
 		now = q.mappedNs
 	}
@@ -687,9 +686,16 @@ func (q *Queue) take(r *Request, fatal error) {
 	now := q.eng.nowNs()
 	q.begin(r, now)
 	if !q.issueFast(r, now) {
-		q.resolveStarted(r)
-		q.stash = cacheAnswer{} // used, or not wanted
+		q.resolveLeft(r)
 	}
+}
+
+// resolveLeft is resolveStarted for a request issueFast left: the
+// answer issueFast stashed for it is used by now, or not wanted (r failed
+// before its lookup).
+func (q *Queue) resolveLeft(r *Request) {
+	q.resolveStarted(r)
+	q.stash = cacheAnswer{}
 }
 
 // stopBackground closes the queue's channel and waits for it to finish.

@@ -70,6 +70,10 @@ lint: fmt-check vet staticcheck
 # checks (build tag "race"), so every mutation in tests is verified.
 test: deps lint
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+	# The engine's tests again with every synchronous call (File.ReadAt,
+	# File.WriteAt, Sync, trims) through the background queues instead of
+	# the direct queues (engine/engine_test.go: newTestEngine).
+	IOBENCH_SYNC_PATH=background $(GO) test -race -count=1 -timeout 10m ./engine/
 
 # fuzz runs each fuzz target for FUZZTIME (go test allows one target per run).
 fuzz:

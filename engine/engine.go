@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,7 @@ type Engine struct {
 	queues   []*Queue // guarded by queuesMu: every open queue, background or caller-owned
 
 	bg     []*Queue      // background queues; written by New and Close only
+	direct directPool    // direct queues, lent to synchronous calls (direct.go)
 	bgNext atomic.Uint32 // round-robin index into bg for send
 	reqs   sync.Pool     // *Request for ReadAt and WriteAt
 
@@ -75,6 +77,16 @@ type Config struct {
 	// parallelism, give each goroutine a Queue of its own
 	// (Engine.NewQueue).
 	Queues int
+	// DirectQueues is the most direct queues the engine makes: queues
+	// that File.ReadAt, File.WriteAt and the engine's other synchronous
+	// calls borrow to run on the calling goroutine's thread, one call at
+	// a time each, as pread does, with no hand-off to another goroutine
+	// (see direct.go). They are made when first needed. A call that finds
+	// them all busy goes to a background queue. 0 means four times
+	// GOMAXPROCS at New; negative: none (every synchronous call through a
+	// background queue). A custom NewRing must then give rings that any
+	// thread may enter (RingOptions.Shared).
+	DirectQueues int
 	// QueueDepth is the number of submission entries of every ring, and so
 	// the most device I/Os one queue keeps in flight. Default 128.
 	QueueDepth int
@@ -163,6 +175,9 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.QueueDepth <= 0 {
 		cfg.QueueDepth = 128
 	}
+	if cfg.DirectQueues == 0 {
+		cfg.DirectQueues = 4 * runtime.GOMAXPROCS(0)
+	}
 	if cfg.QueueDepth > 32768 {
 		return nil, fmt.Errorf("engine: queue depth %d exceeds io_uring's 32768", cfg.QueueDepth)
 	}
@@ -203,6 +218,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e.arena = a
 	e.reqs.New = func() any { return &Request{sync: make(chan *Request, 1)} }
+	e.direct.limit = max(cfg.DirectQueues, 0)
 	e.filesRegistered = cfg.RegisterFiles && len(e.devs) > 0
 
 	// Start the background queues; each creates its ring on its own
@@ -219,7 +235,8 @@ func New(cfg Config) (*Engine, error) {
 }
 
 // Close stops the background queues after every request handed to them
-// has completed, and releases the buffer arena. It fails with an error,
+// has completed, waits for the synchronous calls in progress and closes
+// the direct queues, and releases the buffer arena. It fails with an error,
 // changing nothing, while caller-owned Queues are still open. Close is
 // idempotent.
 func (e *Engine) Close() error {
@@ -228,7 +245,7 @@ func (e *Engine) Close() error {
 	e.queuesMu.Lock()
 	owned := 0
 	for _, q := range e.queues {
-		if !q.background {
+		if !q.background && !q.direct {
 			owned++
 		}
 	}
@@ -247,6 +264,7 @@ func (e *Engine) Close() error {
 		errs = append(errs, q.stopBackground())
 	}
 	e.bg = nil
+	errs = append(errs, e.closeDirectQueues())
 	e.reclaim(true)
 	e.filesMu.Lock()
 	files := make([]*File, 0, len(e.files))

@@ -57,6 +57,19 @@ func openDev(t testing.TB, path string, readOnly bool) *device.Device {
 	return d
 }
 
+// newTestEngine is engine.New for the tests. With IOBENCH_SYNC_PATH=background
+// in the environment, as `make test` runs this package a second time,
+// every engine it makes sends its synchronous calls (File.ReadAt,
+// File.WriteAt, Sync, trims) through the background queues
+// (Config.DirectQueues -1); unset, they take the direct queues, the
+// default.
+func newTestEngine(cfg engine.Config) (*engine.Engine, error) {
+	if os.Getenv("IOBENCH_SYNC_PATH") == "background" && cfg.DirectQueues == 0 {
+		cfg.DirectQueues = -1
+	}
+	return engine.New(cfg)
+}
+
 // newEngine makes an engine over one device of devSize bytes.
 func newEngine(t testing.TB, devSize int64, m engine.Mapper, tweak func(*engine.Config)) (*engine.Engine, string) {
 	t.Helper()
@@ -65,7 +78,7 @@ func newEngine(t testing.TB, devSize int64, m engine.Mapper, tweak func(*engine.
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	e, err := engine.New(cfg)
+	e, err := newTestEngine(cfg)
 	if err != nil {
 		if errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EPERM) {
 			t.Skipf("io_uring unavailable here: %v", err)
@@ -621,7 +634,7 @@ func TestNewRefusesClosedDevice(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
-	_, err := engine.New(engine.Config{Devices: []*device.Device{d}, Mapper: newStripeMapper(4, bs, 1)})
+	_, err := newTestEngine(engine.Config{Devices: []*device.Device{d}, Mapper: newStripeMapper(4, bs, 1)})
 	if err == nil || !strings.Contains(err.Error(), "closed") {
 		t.Fatalf("New over a closed device: %v", err)
 	}

@@ -33,7 +33,7 @@ type iouring struct {
 // flags the kernel supports (see uring.New).
 func NewIOURing(opts RingOptions) (Ring, error) {
 	r, err := uring.New(opts.Entries, uring.Params{SQPoll: opts.SQPoll, SQAff: opts.SQPollCPU > 0, SQThreadCPU: uint32(max(opts.SQPollCPU-1, 0)),
-		IOPoll: opts.IOPoll, NoTaskrunFlag: !opts.Polled, Unslotted: opts.Background})
+		IOPoll: opts.IOPoll, NoTaskrunFlag: !opts.Polled, Unslotted: opts.Background, Shared: opts.Shared})
 	if err != nil {
 		return nil, err
 	}

@@ -33,7 +33,7 @@ func TestLoopDeviceRoundTrip(t *testing.T) {
 	t.Cleanup(func() { d.Close() })
 	const blocks = 4096
 	m := newStripeMapper(blocks, bs, 21)
-	e, err := engine.New(engine.Config{Devices: []*device.Device{d}, Mapper: m,
+	e, err := newTestEngine(engine.Config{Devices: []*device.Device{d}, Mapper: m,
 		FixedBuffers: true, RegisterFiles: true, Queues: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +144,7 @@ func TestCloseReleasesEverything(t *testing.T) {
 	fds, rings := settledFDs(t), ringMappings(mappings(t))
 	var arenas []mapping // each engine's buffer arena, while it was open
 	for range 3 {
-		e, err := engine.New(engine.Config{Devices: []*device.Device{d}, Mapper: newStripeMapper(256, bs, 1),
+		e, err := newTestEngine(engine.Config{Devices: []*device.Device{d}, Mapper: newStripeMapper(256, bs, 1),
 			Queues: 2, FixedBuffers: true, RegisterFiles: true})
 		if err != nil {
 			t.Fatal(err)

@@ -214,7 +214,7 @@ func TestNoWait(t *testing.T) {
 	if cached != 0 {
 		t.Fatalf("%d pages of the file stay in the page cache after FADV_DONTNEED", cached)
 	}
-	e, err := engine.New(engine.Config{Devices: []*device.Device{d}, Mapper: mapper.NewLinear(0, 0, 1<<20), QueueDepth: 8})
+	e, err := newTestEngine(engine.Config{Devices: []*device.Device{d}, Mapper: mapper.NewLinear(0, 0, 1<<20), QueueDepth: 8})
 	if err != nil {
 		t.Skipf("io_uring: %v", err)
 	}

@@ -41,6 +41,7 @@ type Queue struct {
 	eng        *Engine
 	ring       Ring // nil once closed
 	background bool
+	direct     bool // one of the engine's direct queues (direct.go)
 	depth      int  // ring entries: the most device I/Os in flight
 	cached     bool // !Config.NoCache: resolve through the extent cache
 	noFast     bool // tests: every request takes the general path (issueFast)
@@ -65,8 +66,8 @@ type Queue struct {
 	// (Config.NoFollow, the null ring, rings other than io_uring).
 	follow *follower
 	// moves counts the thread's moves not yet added to the engine's
-	// counters (flushTally).
-	moves uint64
+	// counters (flushTally), and calls a direct queue's calls.
+	moves, calls uint64
 	// spinner is the ring to poll before a wait sleeps, for up to spinNs
 	// (Config.SpinWait); nil: never spin. spins and spinHits count the
 	// polls and those that found a completion, not yet added to the
@@ -164,24 +165,39 @@ const maxPiece = 1 << 30
 // maxAgain bounds the EAGAIN retries of one device I/O.
 const maxAgain = 8
 
-func (e *Engine) newQueue(background bool) (*Queue, error) {
-	q := &Queue{eng: e, background: background, depth: e.cfg.QueueDepth, cached: !e.cfg.NoCache}
-	spinAutoOK := e.cfg.SpinWait == 0 && q.depth <= spinAutoDepth && threadCPU() > 0
-	polled := e.cfg.SpinWait > 0 || spinAutoOK
+// queueKind says whose a queue is.
+type queueKind uint8
+
+const (
+	ownedQueue      queueKind = iota // Engine.NewQueue: the caller's
+	backgroundQueue                  // serves Engine.Submit (and calls beyond the direct queues)
+	directQueue                      // lent to one synchronous call at a time (direct.go)
+)
+
+func (e *Engine) newQueue(kind queueKind) (*Queue, error) {
+	q := &Queue{eng: e, background: kind == backgroundQueue, direct: kind == directQueue,
+		depth: e.cfg.QueueDepth, cached: !e.cfg.NoCache}
+	// A direct queue serves one call, on whatever thread makes it: it
+	// neither polls (what pays is measured per thread), nor yields, nor
+	// moves the thread.
+	spinAutoOK := !q.direct && e.cfg.SpinWait == 0 && q.depth <= spinAutoDepth && threadCPU() > 0
+	polled := !q.direct && e.cfg.SpinWait > 0 || spinAutoOK
 	ring, err := e.cfg.NewRing(RingOptions{
 		Entries: uint32(q.depth), SQPoll: e.cfg.SQPoll, SQPollCPU: e.cfg.SQPollCPU, IOPoll: e.cfg.IOPoll, Polled: polled,
-		Background: background,
+		Background: q.background, Shared: q.direct,
 	})
 	if err != nil {
 		return nil, err
 	}
 	q.ring = ring
-	q.eagerMin, q.yield = max(e.cfg.EagerSubmit, 0), !e.cfg.NoYield
+	q.eagerMin, q.yield = max(e.cfg.EagerSubmit, 0), !e.cfg.NoYield && !q.direct
 	u, isUring := ring.(*iouring)
 	null := isUring && u.null
-	if null {
+	if null || q.direct {
+		// A direct queue's call submits when it waits (pumpDirect).
 		q.eagerMin = 0
-	} else if isUring && !e.cfg.NoFollow {
+	}
+	if !null && isUring && !e.cfg.NoFollow && !q.direct {
 		q.follow = &follower{move: moveToOtherCPU}
 	}
 	q.eager, q.eagerMax = q.eagerMin, max(q.eagerMin, min(q.depth, eagerCap))
@@ -229,7 +245,7 @@ func (e *Engine) NewQueue() (*Queue, error) {
 		return nil, ErrClosed
 	}
 	runtime.LockOSThread()
-	q, err := e.newQueue(false)
+	q, err := e.newQueue(ownedQueue)
 	if err != nil {
 		runtime.UnlockOSThread()
 		return nil, err
@@ -550,8 +566,13 @@ func (e *Engine) send(r *Request) error {
 	return nil
 }
 
-// do runs r synchronously on a background queue.
+// do runs r synchronously: on a direct queue, on the calling goroutine's
+// thread, or on a background queue when none is free (direct.go).
 func (e *Engine) do(r *Request) (int, error) {
+	if n, err, ok := e.doDirect(r); ok {
+		return n, err
+	}
+	e.counters.handedOff.Add(1)
 	if err := e.send(r); err != nil {
 		return 0, err
 	}
@@ -568,7 +589,7 @@ func (e *Engine) startBackground() (*Queue, error) {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		var err error
-		q, err = e.newQueue(true)
+		q, err = e.newQueue(backgroundQueue)
 		if err == nil {
 			q.in, q.stopped = in, stopped
 		}

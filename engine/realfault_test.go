@@ -66,7 +66,7 @@ func engineOn(t *testing.T, path string, m engine.Mapper) *engine.Engine {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	e, err := engine.New(engine.Config{Devices: []*device.Device{d}, Mapper: m, QueueDepth: 32})
+	e, err := newTestEngine(engine.Config{Devices: []*device.Device{d}, Mapper: m, QueueDepth: 32})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func TestCloseUnderLoad(t *testing.T) {
 	m := newStripeMapper(1024, bs, 8)
 	path := backing(t, 1024*bs)
 	d := openDev(t, path, false)
-	e, err := engine.New(engine.Config{Devices: []*device.Device{d}, Mapper: m, Queues: 2, QueueDepth: 16})
+	e, err := newTestEngine(engine.Config{Devices: []*device.Device{d}, Mapper: m, Queues: 2, QueueDepth: 16})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +325,7 @@ func TestDeviceGoneUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	e, err := engine.New(engine.Config{Devices: []*device.Device{d}, Mapper: newStripeMapper(4096, bs, 9), Queues: 2, QueueDepth: 16})
+	e, err := newTestEngine(engine.Config{Devices: []*device.Device{d}, Mapper: newStripeMapper(4096, bs, 9), Queues: 2, QueueDepth: 16})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -139,8 +139,18 @@ type RingOptions struct {
 	// while other goroutines wait on it; its waits start raw without
 	// counting against the bound on raw waiters (uring.Params.Unslotted).
 	Background bool
+	// Shared: the ring is one of the engine's direct rings, which File.ReadAt,
+	// File.WriteAt and the engine's other synchronous calls use on the
+	// calling goroutine's thread (Config.DirectQueues). Each call has the
+	// ring to itself, locked to its thread from its submission to its
+	// last completion, but successive calls come from any thread: the ring
+	// must not be bound to the thread that made it (io_uring's
+	// SINGLE_ISSUER), and its waits must let the Go scheduler run other
+	// goroutines (uring.Params.Shared).
+	Shared bool
 }
 
 // RingFactory creates a ring. It is called on the goroutine that will own
-// the ring, after that goroutine has been locked to its OS thread.
+// the ring, after that goroutine has been locked to its OS thread; a
+// Shared ring (RingOptions.Shared) is used from other threads in turn.
 type RingFactory func(opts RingOptions) (Ring, error)

@@ -202,6 +202,9 @@ func (q *Queue) yieldsFirst() bool { return q.yield && q.inflightIOs() == yieldD
 func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 	q.fill(0)
 	waitNr = min(waitNr, q.inflightIOs())
+	if q.direct && waitNr > 0 && q.unsubmitted > 0 {
+		return q.pumpDirect(waitNr, timeout)
+	}
 	enters := q.ring.Enters()
 	var err error
 	var stamp int64 // a clock read after the submission, for its completions
@@ -263,6 +266,24 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 		q.spinCtl.completed(got)
 	}
 	q.fill(0) // completions ran the mappers' EndWrite since any reading
+	q.deliver()
+	q.eng.reclaim(false)
+	if err != nil && !errors.Is(err, syscall.EINTR) {
+		return fmt.Errorf("engine: io_uring submit: %w", err)
+	}
+	return nil
+}
+
+// pumpDirect is pump for a direct queue's call (direct.go), which waits
+// for the I/O it has just queued: one system call submits and waits, as
+// pread's one does, where pump makes two.
+func (q *Queue) pumpDirect(waitNr int, timeout time.Duration) error {
+	enters := q.ring.Enters()
+	err := q.ring.Submit(waitNr, timeout)
+	q.unsubmitted = 0
+	q.reapAt(q.stampSubmitted())
+	q.enters += q.ring.Enters() - enters
+	q.fill(0)
 	q.deliver()
 	q.eng.reclaim(false)
 	if err != nil && !errors.Is(err, syscall.EINTR) {

@@ -22,8 +22,19 @@ import (
 // five readers of a loop device, single ReadAt calls took from 0.1 s to
 // seconds. Now the longest is a few ms; the bound here is generous, for
 // loaded machines and the race detector. The readers use no timers, which
-// would end the chain by waking a goroutine of their own.
+// would end the chain by waking a goroutine of their own. The same must
+// hold with the calls on the direct queues (the default), and with fewer
+// direct queues than readers, where the rest go to the background queues.
 func TestBackgroundQueuesAtGOMAXPROCS(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		direct int
+	}{{"background", -1}, {"direct", 0}, {"direct-2", 2}} {
+		t.Run(c.name, func(t *testing.T) { testQueuesAtGOMAXPROCS(t, c.direct) })
+	}
+}
+
+func testQueuesAtGOMAXPROCS(t *testing.T, direct int) {
 	l := looptest.New(t, 64<<20, looptest.Options{})
 	d := openDev(t, l.Path, true)
 	prev := runtime.GOMAXPROCS(2)
@@ -39,7 +50,7 @@ func TestBackgroundQueuesAtGOMAXPROCS(t *testing.T) {
 		run = time.Second
 	}
 	e, err := engine.New(engine.Config{Devices: []*device.Device{d}, Mapper: mapper.NewLinear(0, 0, 0),
-		Queues: queues, QueueDepth: 16})
+		Queues: queues, QueueDepth: 16, DirectQueues: direct})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,6 +38,12 @@ type Stats struct {
 	Evicted       uint64 // read-fork records evicted by a cache budget
 	Trims         uint64 // trim requests completed
 	TrimBytes     uint64 // bytes discarded on devices
+	// DirectCalls are synchronous calls (File.ReadAt, File.WriteAt, Sync,
+	// trims) run on a direct queue, on the caller's thread; HandedOff
+	// are those handed to a background queue instead, every direct queue
+	// being busy or Config.DirectQueues negative (engine-wide; 0 per
+	// file).
+	DirectCalls, HandedOff uint64
 }
 
 // HitRate is Hits / (Hits + Misses), or 0 when nothing was looked up.
@@ -97,6 +103,8 @@ type counters struct {
 	c           [nTallied]atomic.Uint64
 	freedBytes  atomic.Uint64
 	maxInFlight atomic.Uint64
+	directCalls atomic.Uint64
+	handedOff   atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -114,6 +122,7 @@ func (c *counters) snapshot() Stats {
 		Spins: v(cSpins), SpinHits: v(cSpinHits),
 		FreedBytes: c.freedBytes.Load(), MaxInFlight: c.maxInFlight.Load(),
 		Trims: v(cTrims), TrimBytes: v(cTrimBytes),
+		DirectCalls: c.directCalls.Load(), HandedOff: c.handedOff.Load(),
 	}
 }
 
@@ -158,6 +167,10 @@ func (q *Queue) flushTally() {
 	if q.moves > 0 {
 		q.eng.counters.c[cThreadMoves].Add(q.moves)
 		q.moves = 0
+	}
+	if q.calls > 0 {
+		q.eng.counters.directCalls.Add(q.calls)
+		q.calls = 0
 	}
 	if q.spins > 0 {
 		q.eng.counters.c[cSpins].Add(q.spins)

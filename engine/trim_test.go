@@ -40,7 +40,7 @@ func trimEngine(t *testing.T, path string, tweak func(*engine.Config)) (*engine.
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	e, err := engine.New(cfg)
+	e, err := newTestEngine(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestTrimThroughMapper(t *testing.T) {
 	const blocks = 64
 	path := backing(t, blocks*bs)
 	m := newStripeMapper(blocks, bs, 3)
-	e, err := engine.New(engine.Config{Devices: []*device.Device{openDev(t, path, false)}, Mapper: m, QueueDepth: 8})
+	e, err := newTestEngine(engine.Config{Devices: []*device.Device{openDev(t, path, false)}, Mapper: m, QueueDepth: 8})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func TestTrimRefusals(t *testing.T) {
 	})
 	t.Run("read-only device", func(t *testing.T) {
 		path := backing(t, 1<<20)
-		e, err := engine.New(engine.Config{Devices: []*device.Device{openDev(t, path, true)}, Mapper: mapper.NewLinear(0, 0, 0)})
+		e, err := newTestEngine(engine.Config{Devices: []*device.Device{openDev(t, path, true)}, Mapper: mapper.NewLinear(0, 0, 0)})
 		if err != nil {
 			t.Fatal(err)
 		}

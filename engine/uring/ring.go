@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -42,6 +43,14 @@ type Params struct {
 	// at GOMAXPROCS 2 left single reads waiting 20 ms to 1.8 s where raw
 	// waits left them 5-8 ms (TestBackgroundQueuesAtGOMAXPROCS).
 	Unslotted bool
+	// Shared: the ring serves several threads in turn, each for a whole
+	// exchange (submission to its last completion) while locked to it.
+	// New leaves out SINGLE_ISSUER, and with it DEFER_TASKRUN, whose ring
+	// only the thread that made it may enter, and the registered ring fd,
+	// which belongs to one thread. Its waits go through the runtime and
+	// take no raw slot: a shared ring's caller is any goroutine of the
+	// program, and its wait must not keep a P from the others.
+	Shared bool
 	// NoTaskrunFlag leaves out TASKRUN_FLAG, which New otherwise asks
 	// for with DEFER_TASKRUN or COOP_TASKRUN. With the flag the kernel
 	// marks completions it holds back as task work in the shared SQ
@@ -126,6 +135,9 @@ func New(entries uint32, p Params) (*Ring, error) {
 		// DEFER_TASKRUN and COOP_TASKRUN do not combine with SQPOLL.
 		optional = []uint32{SetupNoSQArray, SetupSingleIssuer}
 	}
+	if p.Shared {
+		optional = slices.DeleteFunc(optional, func(f uint32) bool { return f == SetupSingleIssuer })
+	}
 	for {
 		flags := base
 		for _, f := range optional {
@@ -184,9 +196,12 @@ func setup(entries, flags uint32, p Params) (*Ring, error) {
 		return nil, errno
 	}
 	r := &Ring{fd: int(fd), enterFd: int(fd), flags: flags, features: kp.features}
-	if p.Unslotted {
+	switch {
+	case p.Shared:
+		// Waits through the runtime, with no raw slot.
+	case p.Unslotted:
 		r.rawWaits = runtime.GOMAXPROCS(0) > 1
-	} else {
+	default:
 		r.rawSlot = claimRawSlot()
 		r.rawWaits = r.rawSlot
 	}

@@ -572,6 +572,43 @@ func TestRawSlots(t *testing.T) {
 	}
 }
 
+// TestSharedRing: a Shared ring leaves out SINGLE_ISSUER and
+// DEFER_TASKRUN, takes no raw slot, waits through the runtime, and serves
+// threads in turn: NOPs submitted and waited for from three threads.
+func TestSharedRing(t *testing.T) {
+	before := rawSlots.Load()
+	r := newRing(t, 4, Params{Shared: true})
+	if r.flags&(SetupSingleIssuer|SetupDeferTaskrun) != 0 {
+		t.Fatalf("shared ring set up with flags %#x: SINGLE_ISSUER or DEFER_TASKRUN", r.flags)
+	}
+	if r.rawWaits || r.rawSlot || rawSlots.Load() != before {
+		t.Fatalf("shared ring: raw waits %v, raw slot %v (%d slots taken, %d before)", r.rawWaits, r.rawSlot, rawSlots.Load(), before)
+	}
+	for i := range 3 {
+		done := make(chan error)
+		go func() {
+			runtime.LockOSThread() // a thread of its own, exited with the goroutine
+			s := r.GetSQE()
+			s.PrepNop()
+			s.UserData = uint64(i)
+			if _, err := r.SubmitAndWait(1); err != nil {
+				done <- err
+				return
+			}
+			c := make([]CQE, 1)
+			if r.PeekBatchCQE(c) != 1 || c[0].UserData != uint64(i) || c[0].Res != 0 {
+				done <- fmt.Errorf("completion %+v", c[0])
+				return
+			}
+			r.CQAdvance(1)
+			done <- nil
+		}()
+		if err := <-done; err != nil {
+			t.Fatalf("thread %d: %v", i, err)
+		}
+	}
+}
+
 // A wait longer than rawWait goes on through the runtime: a raw call that
 // times out, then an ordinary call for the rest, and the whole timeout is
 // honoured. With a single P the wait is an ordinary call from the start.

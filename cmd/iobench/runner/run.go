@@ -789,5 +789,7 @@ func addStats(a, b engine.Stats) engine.Stats {
 	a.Evicted += b.Evicted
 	a.Trims += b.Trims
 	a.TrimBytes += b.TrimBytes
+	a.DirectCalls += b.DirectCalls
+	a.HandedOff += b.HandedOff
 	return a
 }

@@ -65,17 +65,18 @@ type Config struct {
 	// Mapper resolves file ranges on cache misses.
 	Mapper Mapper
 	// Queues is the number of background queues (one io_uring each, owned
-	// by a goroutine locked to its OS thread) that serve File.ReadAt,
-	// File.WriteAt and Engine.Submit. Default 1. Any number works with any
+	// by a goroutine locked to its OS thread) that serve Engine.Submit,
+	// and File.ReadAt, File.WriteAt and the other synchronous calls that
+	// find no direct queue free (DirectQueues). Default 1. Any number works with any
 	// GOMAXPROCS: a queue woken by a request yields its P to the Go
 	// scheduler at most once a millisecond, so that goroutines waiting
 	// for a P run within milliseconds (see Queue.yieldAfterWake; without
 	// it, 4 queues at GOMAXPROCS 2 left single ReadAt calls waiting 0.1 s
 	// to 6.9 s; now a few ms at most). More queues than Ps ran no faster
-	// there (4 KiB random reads by five goroutines from a loop device:
-	// 30k-39k per second with 4 queues, 42k-46k with 1). For more
-	// parallelism, give each goroutine a Queue of its own
-	// (Engine.NewQueue).
+	// there (4 KiB random reads by five goroutines from a loop device,
+	// all through background queues: 30k-39k per second with 4 queues,
+	// 42k-46k with 1). For many I/Os in flight from one goroutine, give
+	// it a Queue of its own (Engine.NewQueue).
 	Queues int
 	// DirectQueues is the most direct queues the engine makes: queues
 	// that File.ReadAt, File.WriteAt and the engine's other synchronous

@@ -13,9 +13,12 @@ import (
 
 // The life of a request, file by file, in the order a reader follows it:
 //
-//	queue.go     a request reaches a queue: Queue.Submit, or Engine.Submit,
-//	             File.ReadAt and File.WriteAt through a background queue;
-//	             start registers its epoch and resolves it
+//	queue.go     a request reaches a queue: Queue.Submit, or Engine.Submit
+//	             through a background queue; start registers its epoch
+//	             and resolves it
+//	direct.go    File.ReadAt and File.WriteAt borrow a direct queue and
+//	             run on the caller's thread (a background queue when none
+//	             is free)
 //	resolve.go   the file range becomes device pieces: cache lookups,
 //	             mapper calls, reply validation; nothing is issued yet
 //	ringloop.go  pieces take ring slots and go to the kernel; the loop
@@ -30,13 +33,16 @@ import (
 // owned by one goroutine, locked to its OS thread for the ring's lifetime
 // (the ring is set up single-issuer where the kernel allows).
 //
-// Engines run background queues that serve File.ReadAt, File.WriteAt and
-// Engine.Submit. Engine.NewQueue gives a caller its own queue: the fastest
-// path for high queue depths, with no goroutine hand-off per request. A
-// caller-owned queue is not safe for concurrent use.
+// Engines lend direct queues to File.ReadAt, File.WriteAt and their other
+// synchronous calls, one call at a time, on the caller's thread
+// (direct.go), and run background queues that serve Engine.Submit and the
+// calls that find no direct queue free. Engine.NewQueue gives a caller
+// its own queue: the fastest path for high queue depths, with no
+// goroutine hand-off per request. A caller-owned queue is not safe for
+// concurrent use.
 //
-// Every field is owned by the queue's goroutine unless its note says
-// otherwise.
+// Every field is owned by the queue's goroutine (a direct queue's: the
+// goroutine it is lent to) unless its note says otherwise.
 type Queue struct {
 	eng        *Engine
 	ring       Ring // nil once closed

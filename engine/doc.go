@@ -8,9 +8,11 @@
 // An Engine is built over a device table (Config.Devices; a mapping's Dev
 // indexes it) and a Mapper. Engine.Open returns a File with its own cache,
 // size and block size. File.ReadAt and File.WriteAt implement io.ReaderAt
-// and io.WriterAt and may be called from any goroutine; buffers, offsets and
-// lengths must be aligned (Engine.Alignment), and Engine.Buffer hands out
-// aligned buffers from an mmap'd arena outside the Go heap.
+// and io.WriterAt and may be called from any goroutine, each call running
+// on the caller's thread as pread does (a direct queue, Config.DirectQueues);
+// buffers, offsets and lengths must be aligned (Engine.Alignment), and
+// Engine.Buffer hands out aligned buffers from an mmap'd arena outside the
+// Go heap.
 //
 // For high queue depths without a goroutine per I/O there are two batch
 // APIs: Engine.Submit hands a Request to a background queue and delivers it

@@ -39,7 +39,7 @@ type Engine struct {
 	reqs   sync.Pool     // *Request for ReadAt and WriteAt
 
 	closed   atomic.Bool
-	submitMu sync.RWMutex // held shared while sending to background queues, exclusively to close
+	submitMu sync.RWMutex // held shared while sending to background queues and for a direct call, exclusively to close
 	closeMu  sync.Mutex   // serializes Close
 
 	filesMu sync.Mutex
@@ -85,8 +85,8 @@ type Config struct {
 	// (see direct.go). They are made when first needed. A call that finds
 	// them all busy goes to a background queue. 0 means four times
 	// GOMAXPROCS at New; negative: none (every synchronous call through a
-	// background queue). A custom NewRing must then give rings that any
-	// thread may enter (RingOptions.Shared).
+	// background queue). Unless it is negative, a custom NewRing must
+	// give rings that any thread may enter when RingOptions.Shared asks.
 	DirectQueues int
 	// QueueDepth is the number of submission entries of every ring, and so
 	// the most device I/Os one queue keeps in flight. Default 128.

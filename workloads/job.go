@@ -859,6 +859,11 @@ func (j *Job) Set(key, value string) error {
 	if other := mixPartner[o.Name]; other != "" && j.set[other] && j.RWMixRead != mixRead {
 		return &Notice{Option: o.Name, Msg: fmt.Sprintf("overrides %s (they add up to 100): reads %g%%, writes %g%%", other, j.RWMixRead, 100-j.RWMixRead)}
 	}
+	if o.Name == "bs" {
+		if n := bsSeparatorNotice(value); n != "" {
+			return &Notice{Option: given + "=" + value, Msg: n}
+		}
+	}
 	return nil
 }
 

@@ -102,8 +102,8 @@ var options = []Option{
 			j.RWMixRead = 100 - p
 			return err
 		}, get: func(j *Job) string { return strconv.FormatFloat(100-j.RWMixRead, 'g', -1, 64) }},
-	{Name: "bs", Arg: "size[,size]", Default: "4k", Help: "block size, or a range lo-hi (reads,writes,trims as fio: a value left out repeats the one before, an empty one is 4k; trims use the write size, and a trimming job whose third value differs is refused); alias blocksize", kind: kindSize,
-		set: setBS, get: func(j *Job) string { return bsString(j) }},
+	{Name: "bs", Arg: "size[,size]", Default: "4k", Help: "block size (reads,writes,trims as fio: a value left out repeats the one before, an empty one is 4k; ':' or '-' separate them as ',' does, as fio 3.33 reads them: bs=4k-8k is reads of 4k and writes of 8k, with a notice, not a range of sizes, which bsrange gives; trims use the write size, and a trimming job whose third value differs is refused); alias blocksize", kind: kindSize,
+		set: setBS, get: func(j *Job) string { return sizeString(j.BS[0]) + "," + sizeString(j.BS[1]) }},
 	{Name: "bssplit", Arg: "size/pct:...[,size/pct:...]", Help: "mix of block sizes, e.g. 4k/50:64k/40:1m/10 (reads,writes; an empty one leaves that direction to bs); with whole percentages the sizes of reads and writes are fio 3.33's draws", kind: kindSize,
 		set: setBSSplit, get: func(j *Job) string { return bssplitString(j.BSSplit) }},
 	intOption("iodepth", "n", "1", "I/Os in flight per job", 1, 4096, func(j *Job) *int { return &j.IODepth }),
@@ -161,10 +161,10 @@ var options = []Option{
 	{Name: "blockalign", Arg: "size", Help: "alignment of random offsets (default: the smallest block size); fio's per-direction form reads,writes,trims is taken when the values given agree; alias ba", kind: kindSize,
 		set: setBlockAlign,
 		get: func(j *Job) string { return sizeString(j.BlockAlign) }},
-	{Name: "bsrange", Arg: "lo-hi[,lo-hi]", Help: "block sizes drawn from a range, in multiples of lo (reads,writes, separated by , or / as in fio), bounds in either order; bs=lo-hi does the same; the sizes of reads and writes are fio 3.33's draws", kind: kindSize,
+	{Name: "bsrange", Arg: "lo-hi[,lo-hi]", Help: "block sizes drawn from a range, in multiples of lo (reads,writes, separated by , or / as in fio), bounds in either order; the sizes of reads and writes are fio 3.33's draws", kind: kindSize,
 		// fio's ranges (its irange) separate the directions' ranges
 		// with , or /: bsrange=4k-16k/8k-32k.
-		set: func(j *Job, v string) error { return setBS(j, strings.ReplaceAll(v, "/", ",")) }, get: func(j *Job) string { return bsString(j) }},
+		set: func(j *Job, v string) error { return setBSRange(j, strings.ReplaceAll(v, "/", ",")) }, get: func(j *Job) string { return bsString(j) }},
 	{Name: "runtime", Arg: "time", Help: "stop after this long (seconds unless a unit is given)", kind: kindTime,
 		set: func(j *Job, v string) (err error) { j.Runtime, err = ParseTime(v); return },
 		get: func(j *Job) string { return timeString(j.Runtime) }},
@@ -1037,7 +1037,54 @@ func setRW(j *Job, v string) error {
 // setBS sets bs or bsrange: "4k", "4k,8k" (reads,writes), or ranges
 // "4k-64k[,8k-16k]". Trims use the write sizes, as fio's two-value form
 // has it; a third value (fio's trim size) is taken when it says the same.
+// setBS takes bs as fio 3.33 reads it: reads,writes,trims, where ':' or
+// '-' separate the directions as ',' does (fio's handle_option splits a
+// size option's value at the first ',', or with none at ':', or '-'), so
+// bs=4k-8k is reads of 4k and writes of 8k there, not a range of sizes
+// (bsrange is one). A value that mixes the separators, which fio reads
+// by dropping a size (bs=4k-8k,16k is reads of 4k, writes of 16k), is
+// refused.
 func setBS(j *Job, v string) error {
+	comma, colon, dash := strings.Contains(v, ","), strings.Contains(v, ":"), strings.Contains(v, "-")
+	if comma && (colon || dash) || colon && dash {
+		return fmt.Errorf("fio 3.33 reads ':' and '-' in bs as it reads ',' (between the sizes of reads, writes and trims), and mixed they drop a size there: give bs=reads,writes,trims, or bsrange=lo-hi[,lo-hi] for ranges of sizes")
+	}
+	if colon {
+		v = strings.ReplaceAll(v, ":", ",")
+	} else if dash {
+		v = strings.ReplaceAll(v, "-", ",")
+	}
+	return setBlockSizes(j, v, false)
+}
+
+// bsSeparatorNotice says how bs=v is read when ':' or '-' separate its
+// directions (setBS), or is empty.
+func bsSeparatorNotice(v string) string {
+	sep := ":"
+	if !strings.Contains(v, sep) {
+		sep = "-"
+	}
+	parts := strings.Split(v, sep)
+	if len(parts) < 2 || strings.Contains(v, ",") {
+		return ""
+	}
+	for i, p := range parts {
+		if strings.TrimSpace(p) == "" {
+			parts[i] = "4k" // left empty: the default, as setBlockSizes takes it
+		}
+	}
+	if len(parts) == 2 {
+		return fmt.Sprintf("read as fio 3.33 reads it, %s as a comma: reads %s, writes and trims %s, not a range of sizes (bsrange=%s draws sizes from one)", sep, parts[0], parts[1], v)
+	}
+	return fmt.Sprintf("read as fio 3.33 reads it, %s as a comma: reads %s, writes %s, trims %s, not a range of sizes (bsrange=lo-hi draws sizes from one)", sep, parts[0], parts[1], parts[2])
+}
+
+// setBSRange takes bsrange: reads,writes,trims, each a range lo-hi (or
+// lo:hi) or one size.
+func setBSRange(j *Job, v string) error { return setBlockSizes(j, v, true) }
+
+// setBlockSizes sets the block sizes of bs (ranges false) or bsrange.
+func setBlockSizes(j *Job, v string, ranges bool) error {
 	// fio's rules: reads,writes,trims; a value left out repeats the one
 	// before it, an empty one is the default (4k).
 	parts := strings.Split(v, ",")
@@ -1063,7 +1110,10 @@ func setBS(j *Job, v string) error {
 	var bs [2]uint64
 	var rng [2][2]uint64
 	for d, part := range parts {
-		lo, hi, isRange := cutRange(part)
+		lo, hi, isRange := part, "", false
+		if ranges {
+			lo, hi, isRange = cutRange(part)
+		}
 		a, err := j.parseSize(lo)
 		if err != nil {
 			return named(d, err)

@@ -72,3 +72,48 @@ func TestBSDirectionSeparators(t *testing.T) {
 		}
 	}
 }
+
+// TestFractionalSizesAndTimes: fio 3.33 reads a size or time with a
+// decimal point as its whole part, the unit dropped (size=1.5m is one
+// byte there, bs=1.5k one byte, runtime=1.5s and runtime=1.5 one second,
+// thinktime=1.5ms one microsecond, size=50.5% 50 bytes: the '.' ends the
+// number and the unit or '%' is not looked for; percentage_random=50.5 is
+// 50). iobench read them as
+// meant (1.5 MiB, 1.5 s, 50.5% of the target), so one file ran
+// differently under the two tools. They are
+// refused, naming fio's reading and a whole equivalent, as fractional
+// integers (iodepth=1.5) already were.
+func TestFractionalSizesAndTimes(t *testing.T) {
+	for _, c := range []struct{ kv, want string }{
+		{"size=1.5m", "1536k"},
+		{"bs=1.5k", "1536"},
+		{"io_size=0.5g", "512m"},
+		{"rate=1.5m", "1536k"},
+		{"runtime=1.5", "1500ms"},
+		{"runtime=1.5s", "1500ms"},
+		{"ramp_time=0.5m", "30s"},
+		{"thinktime=1.5ms", "1500us"},
+		{"size=50.5%", "whole percentage"},
+		{"offset=12.5%", "whole percentage"},
+		{"offset_increment=0.5%", "whole percentage"},
+		{"rw=randread\npercentage_random=50.5", "give 50"},
+		{"rw=randrw\npercentage_random=50,70.5", "give 70"},
+	} {
+		src := "[j]\nioengine=null\nrw=read\nsize=1m\n" + c.kv + "\n"
+		_, err := Parse(strings.NewReader(src), "frac.fio")
+		if err == nil || !strings.Contains(err.Error(), "fio 3.33 reads") || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want it refused with fio's reading and e.g. %s", c.kv, err, c.want)
+		}
+	}
+	// Whole numbers, and the options that take fractions in fio too, are
+	// still read.
+	for _, kv := range []string{"size=1536k", "runtime=1500ms", "random_distribution=zipf:1.2", "rwmixread=70", "spr_op=0.15", "size=50%", "offset=0.0%"} {
+		src := "[j]\nioengine=null\nrw=randrw\nsize=1m\n" + kv + "\n"
+		if _, err := Parse(strings.NewReader(src), "whole.fio"); err != nil {
+			t.Errorf("%s: %v", kv, err)
+		}
+	}
+	if _, err := ParseSize("1.5g"); err == nil {
+		t.Errorf("ParseSize(1.5g) accepted: fio reads it as 1 byte")
+	}
+}

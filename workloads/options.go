@@ -1,6 +1,7 @@
 package workloads
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -621,7 +622,7 @@ var options = []Option{
 		set: func(j *Job, v string) (err error) { j.Extents, err = parseInt(v, 1, 1<<30); return },
 		get: func(j *Job) string { return strconv.Itoa(j.Extents) }},
 	{Name: "map_latency", Arg: "time", Default: "0", Help: "cost of each mapper call (a filesystem upcall), e.g. 5us", Engine: true, kind: kindTime,
-		set: func(j *Job, v string) (err error) { j.MapLatency, err = parseDuration(v, time.Microsecond); return },
+		set: func(j *Job, v string) (err error) { j.MapLatency, err = parseDurationFrac(v, time.Microsecond); return },
 		get: func(j *Job) string { return timeString(j.MapLatency) }},
 	{Name: "spin_wait", Arg: "auto|0|time", Default: "auto", Help: "with 2 or more I/Os in flight, poll for a completion before sleeping for one: auto polls 20us only while that costs the job thread no more CPU time per I/O than sleeping (measured as the job runs), and only at iodepth 16 or less; a time (e.g. 20us) always polls that long: more IOPS where waking a sleeping CPU is slow (a VM), often for more CPU time per I/O; 0 never polls", Engine: true, kind: kindString,
 		set: func(j *Job, v string) (err error) { j.SpinWait, err = parseSpinWait(v); return },
@@ -1166,6 +1167,11 @@ func bsString(j *Job) string {
 // parseSizeOrPct parses a size or a percentage ("50%") of the target.
 func (j *Job) parseSizeOrPct(v string) (uint64, float64, error) {
 	if p, ok := strings.CutSuffix(strings.TrimSpace(v), "%"); ok {
+		if whole, _, frac := strings.Cut(p, "."); frac && strings.Trim(p, "0.") != "" {
+			// fio 3.33 takes a percentage by the character after its
+			// digits: after "50." it reads a size, 50 bytes.
+			return 0, 0, fmt.Errorf("%q: fio 3.33 reads a percentage with a decimal point as a size, its whole part in bytes (%s there): give a whole percentage", v, cmp.Or(whole, "0"))
+		}
 		pct, err := parsePct(p)
 		if err != nil || pct == 0 {
 			return 0, 0, fmt.Errorf("%q: want a percentage in (0, 100]", v)
@@ -1373,8 +1379,8 @@ func parsePct(v string) (float64, error) {
 // ParseSize parses a size the way fio does by default (kb_base=1024):
 // "4096", "4k", "4ki" and "4kb" are 4096: k, m, g, t, p suffixes are
 // powers of 1024, with or without a trailing "b" or "i"; with an "ib"
-// ("4KiB") they are powers of 1000, as fio 3.33 has them. "1.5g" is
-// allowed.
+// ("4KiB") they are powers of 1000, as fio 3.33 has them. A fraction
+// ("1.5g") is refused: fio 3.33 reads it as its whole part in bytes.
 func ParseSize(v string) (uint64, error) { return parseSizeBase(v, 1024) }
 
 // parseSize parses a size in the job's kb_base.
@@ -1434,6 +1440,22 @@ func parseSizeBase(v string, kbBase uint64) (uint64, error) {
 	if r >= math.MaxUint64 || r < 0 {
 		return 0, fmt.Errorf("%q is too large", v)
 	}
+	if whole, _, frac := strings.Cut(num, "."); frac {
+		// fio 3.33 reads the digits before the point and drops the rest,
+		// unit included: size=1.5m is one byte there, bs=1.5k one byte.
+		eg := strconv.FormatUint(uint64(r), 10)
+		if kbBase == 1024 {
+			eg = sizeString(uint64(r))
+		}
+		if whole == "" {
+			whole = "0"
+		}
+		unit := "bytes"
+		if whole == "1" {
+			unit = "byte"
+		}
+		return 0, fmt.Errorf("%q: fio 3.33 reads a size with a decimal point as its whole part, the unit dropped (%s %s there): give a whole number, e.g. %s", v, whole, unit, eg)
+	}
 	return uint64(r), nil
 }
 
@@ -1453,7 +1475,29 @@ func sizeString(n uint64) string {
 // ms, s, m, h, d are accepted.
 func ParseTime(v string) (time.Duration, error) { return parseDuration(v, time.Second) }
 
+// parseDuration parses a time, a bare number in units of bare.
+//
+// A time with a decimal point is refused: fio 3.33 reads it as its whole
+// part in the option's own unit, the unit given dropped (runtime=1.5s and
+// runtime=1.5 are 1 s there, thinktime=1.5ms 1 µs), where the same job
+// file here would run as meant; the message names fio's reading and a
+// whole equivalent. iobench's own options take fractions
+// (parseDurationFrac).
 func parseDuration(v string, bare time.Duration) (time.Duration, error) {
+	d, err := parseDurationFrac(v, bare)
+	if err != nil {
+		return 0, err
+	}
+	if num, _, frac := strings.Cut(strings.TrimSpace(v), "."); frac {
+		whole, _ := strconv.ParseInt(num, 10, 64)
+		return 0, fmt.Errorf("%q: fio 3.33 reads a time with a decimal point as its whole part, in the option's unit whatever unit is given (%s there): give a whole number, e.g. %s", v, timeString(time.Duration(whole)*bare), timeString(d))
+	}
+	return d, nil
+}
+
+// parseDurationFrac is parseDuration taking fractions (map_latency=1.5us),
+// for iobench's own options, which fio does not read.
+func parseDurationFrac(v string, bare time.Duration) (time.Duration, error) {
 	s := strings.ToLower(strings.TrimSpace(v))
 	if strings.HasPrefix(s, "0x") {
 		// fio 3.33 reads a hex time as a bare count of µs, its unit
@@ -1755,6 +1799,10 @@ func setPctRandom(j *Job, v string) error {
 		x, err := parsePct(strings.TrimSpace(p))
 		if err != nil {
 			return err
+		}
+		if x != math.Trunc(x) {
+			// fio's integer: percentage_random=50.5 is 50 there.
+			return fmt.Errorf("%q: fio 3.33 reads a whole percentage (%g there): give %g", strings.TrimSpace(p), math.Trunc(x), math.Trunc(x))
 		}
 		out[i] = x
 	}
@@ -2142,7 +2190,7 @@ func parseSpinWait(v string) (time.Duration, error) {
 	if strings.EqualFold(strings.TrimSpace(v), "auto") {
 		return 0, nil
 	}
-	d, err := parseDuration(v, time.Microsecond)
+	d, err := parseDurationFrac(v, time.Microsecond)
 	if err != nil {
 		return 0, err
 	}

@@ -485,12 +485,12 @@ func TestFioDefaultsAccepted(t *testing.T) {
 
 func TestSizesAndTimes(t *testing.T) {
 	for in, want := range map[string]uint64{"4096": 4096, "4k": 4096, "4K": 4096, "4KiB": 4000, "4kb": 4096, "4KB": 4096,
-		"1m": 1 << 20, "1.5g": 3 << 29, "2t": 2 << 40, "0x1000": 4096} {
+		"1m": 1 << 20, "1536m": 3 << 29, "2t": 2 << 40, "0x1000": 4096} {
 		if got, err := ParseSize(in); err != nil || got != want {
 			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "k", "4x", "-1", "1e400"} {
+	for _, bad := range []string{"", "k", "4x", "-1", "1e400", "1.5g"} {
 		if _, err := ParseSize(bad); err == nil {
 			t.Errorf("ParseSize(%q) accepted", bad)
 		}

@@ -117,3 +117,37 @@ func TestFractionalSizesAndTimes(t *testing.T) {
 		t.Errorf("ParseSize(1.5g) accepted: fio reads it as 1 byte")
 	}
 }
+
+// TestFilenameGivenTwice: fio 3.33 adds the files of every filename= a
+// job sees, [global]'s and the command line's included, rather than
+// replacing them (fio's pmemblk.fio has two filename= lines in [global]):
+// [global] filename=a then [j] filename=b runs j on a and b there, where
+// iobench ran it on b alone. In a job file that is refused, naming both
+// lines; over the command line's filename, which a job file overrides in
+// iobench, it is a notice saying what fio does.
+func TestFilenameGivenTwice(t *testing.T) {
+	for _, c := range []struct{ src, err string }{
+		{"[global]\nfilename=/tmp/fa\n[j]\nfilename=/tmp/fb\n", "t.fio:2"},
+		{"[j]\nfilename=/tmp/fa\nfilename=/tmp/fb\n", "t.fio:2"},
+		{"[global]\nfilename=/tmp/fa\n[global]\nfilename=/tmp/fb\n[j]\n", "t.fio:2"},
+		{"[global]\nfilename=/tmp/fa\n[j]\nfilename=/tmp/fa\n", "t.fio:2"},
+		{"[global]\nfilename=/tmp/fa:/tmp/fb\n[j]\n", ""},
+		{"[i]\nfilename=/tmp/fa\n[j]\nfilename=/tmp/fb\n", ""},
+	} {
+		_, err := Parse(strings.NewReader(c.src+"ioengine=null\nrw=read\nsize=1m\n"), "t.fio")
+		switch {
+		case c.err == "" && err != nil:
+			t.Errorf("%q: %v", c.src, err)
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), "fio 3.33 adds") || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%q: %v, want it refused naming %s and what fio does", c.src, err, c.err)
+		}
+	}
+	g := NewJob("global")
+	if err := g.Set("filename", "/tmp/fa"); err != nil {
+		t.Fatal(err)
+	}
+	f, err := ParseWith(strings.NewReader("[j]\nfilename=/tmp/fb\nioengine=null\nrw=read\nsize=1m\n"), "t.fio", ParseOptions{Global: &g})
+	if err != nil || f.Jobs[0].Filename != "/tmp/fb" || !strings.Contains(strings.Join(f.Notices, "\n"), "fio 3.33 adds") {
+		t.Errorf("--filename=/tmp/fa over filename=/tmp/fb: %v, notices %q", err, f.Notices)
+	}
+}

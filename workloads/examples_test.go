@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Syntax found by a sweep over fio's example job files, each case a
@@ -149,5 +150,31 @@ func TestFilenameGivenTwice(t *testing.T) {
 	f, err := ParseWith(strings.NewReader("[j]\nfilename=/tmp/fb\nioengine=null\nrw=read\nsize=1m\n"), "t.fio", ParseOptions{Global: &g})
 	if err != nil || f.Jobs[0].Filename != "/tmp/fb" || !strings.Contains(strings.Join(f.Notices, "\n"), "fio 3.33 adds") {
 		t.Errorf("--filename=/tmp/fa over filename=/tmp/fb: %v, notices %q", err, f.Notices)
+	}
+}
+
+// TestTrailingComma: fio 3.33 drops a comma at the end of a value
+// (iodepth=4, is 4, size=64k, is 64k, runtime=10, is 10 s), and for a
+// per-direction value leaves the directions after it at their default
+// (percentage_random=50, is 50 for reads, 100 for writes). iobench called
+// the first three "not an integer" or a bad unit, and the last "not a
+// percentage".
+func TestTrailingComma(t *testing.T) {
+	for body, ok := range map[string]func(*Job) bool{
+		"iodepth=4,":                       func(j *Job) bool { return j.IODepth == 4 },
+		"size=64k,":                        func(j *Job) bool { return j.Size == 64<<10 },
+		"runtime=10,\ntime_based":          func(j *Job) bool { return j.Runtime == 10*time.Second },
+		"rw=randrw\npercentage_random=50,": func(j *Job) bool { return j.PercentageRandom == [2]float64{50, 100} },
+		"rate=1m,":                         func(j *Job) bool { return j.Rate == [2]uint64{1 << 20, 0} },
+	} {
+		f, err := Parse(strings.NewReader("[j]\nioengine=null\nrw=read\nsize=1m\n"+body+"\n"), "c.fio")
+		if err != nil || !ok(&f.Jobs[0]) {
+			t.Errorf("%q: %v, not read as fio reads it", body, err)
+		}
+	}
+	for _, body := range []string{"iodepth=4,8", "iodepth=,", "size=,"} {
+		if _, err := Parse(strings.NewReader("[j]\nioengine=null\nrw=read\nsize=1m\n"+body+"\n"), "c.fio"); err == nil {
+			t.Errorf("%q: accepted", body)
+		}
 	}
 }

@@ -1319,7 +1319,7 @@ func parseInt(v string, lo, hi int) (int, error) { return parseIntBase(v, lo, hi
 // or trailing text, which fio drops without a word (iodepth=1.5 is 1
 // there), is refused.
 func parseIntBase(v string, lo, hi int, kbBase uint64) (int, error) {
-	s := strings.TrimSpace(v)
+	s := trimComma(v)
 	neg := false
 	if rest, ok := strings.CutPrefix(s, "-"); ok {
 		neg, s = true, rest

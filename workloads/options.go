@@ -1166,7 +1166,7 @@ func bsString(j *Job) string {
 
 // parseSizeOrPct parses a size or a percentage ("50%") of the target.
 func (j *Job) parseSizeOrPct(v string) (uint64, float64, error) {
-	if p, ok := strings.CutSuffix(strings.TrimSpace(v), "%"); ok {
+	if p, ok := strings.CutSuffix(trimComma(v), "%"); ok {
 		if whole, _, frac := strings.Cut(p, "."); frac && strings.Trim(p, "0.") != "" {
 			// fio 3.33 takes a percentage by the character after its
 			// digits: after "50." it reads a size, 50 bytes.
@@ -1386,10 +1386,17 @@ func ParseSize(v string) (uint64, error) { return parseSizeBase(v, 1024) }
 // parseSize parses a size in the job's kb_base.
 func (j *Job) parseSize(v string) (uint64, error) { return parseSizeBase(v, j.KBBase) }
 
+// trimComma trims v's blanks and one comma at its end, which fio 3.33
+// drops from a value (iodepth=4, is 4 there, size=64k, 64k): its
+// handle_option cuts a value at a comma that ends it.
+func trimComma(v string) string {
+	return strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), ","))
+}
+
 // parseSizeBase parses a size with kb_base kbBase: for 1024, k is 1024
 // and kib 1000; for 1000, k is 1000 and kib 1024 (fio's rules).
 func parseSizeBase(v string, kbBase uint64) (uint64, error) {
-	s := strings.ToLower(strings.TrimSpace(v))
+	s := strings.ToLower(trimComma(v))
 	if s == "" {
 		return 0, fmt.Errorf("empty size")
 	}
@@ -1498,7 +1505,7 @@ func parseDuration(v string, bare time.Duration) (time.Duration, error) {
 // parseDurationFrac is parseDuration taking fractions (map_latency=1.5us),
 // for iobench's own options, which fio does not read.
 func parseDurationFrac(v string, bare time.Duration) (time.Duration, error) {
-	s := strings.ToLower(strings.TrimSpace(v))
+	s := strings.ToLower(trimComma(v))
 	if strings.HasPrefix(s, "0x") {
 		// fio 3.33 reads a hex time as a bare count of µs, its unit
 		// ignored (runtime=0x2 is 2 µs, 0x10ms 16 µs): surely not what
@@ -1793,8 +1800,8 @@ func setPctRandom(j *Job, v string) error {
 	var out [3]float64
 	for i := range out {
 		p := parts[min(i, len(parts)-1)]
-		if i < len(parts) && strings.TrimSpace(p) == "" {
-			p = "100"
+		if strings.TrimSpace(p) == "" {
+			p = "100" // left empty (50, or 50,,50): fio's default
 		}
 		x, err := parsePct(strings.TrimSpace(p))
 		if err != nil {

@@ -178,3 +178,23 @@ func TestTrailingComma(t *testing.T) {
 		}
 	}
 }
+
+// TestSeparatorInOneValue: fio 3.33 splits any option's value at ':' or
+// '-' as at ',' and keeps one part (size=32k-64k is 64k there,
+// iodepth=2-4 is 2, runtime=1-2 1 s), so such a value is no range.
+// iobench refused them as "not an integer" or with a unit "k-64k"; the
+// refusal now says why.
+func TestSeparatorInOneValue(t *testing.T) {
+	for _, body := range []string{"size=32k-64k", "io_size=32k:64k", "iodepth=2-4", "numjobs=1:2", "runtime=1-2", "thinktime=10:20", "rwmixread=30-40", "rw=randread\npercentage_random=50-60", "offset=4k-8k"} {
+		_, err := Parse(strings.NewReader("[j]\nioengine=null\nrw=read\nsize=1m\n"+body+"\n"), "s.fio")
+		if err == nil || !strings.Contains(err.Error(), "splits a value at ':' or '-'") {
+			t.Errorf("%q: %v, want it refused saying how fio splits it", body, err)
+		}
+	}
+	// Ranges where fio takes them, and a sign, are not affected.
+	for _, body := range []string{"bsrange=4k-8k", "filesize=1m-2m", "startdelay=1-2", "rw=read:4k", "flow=-2"} {
+		if _, err := Parse(strings.NewReader("[j]\nioengine=null\nrw=read\nsize=1m\n"+body+"\n"), "s.fio"); err != nil {
+			t.Errorf("%q: %v", body, err)
+		}
+	}
+}

@@ -1331,6 +1331,9 @@ func parseIntBase(v string, lo, hi int, kbBase uint64) (int, error) {
 	}
 	u, err := parseSizeBase(s, kbBase)
 	if err != nil {
+		if serr := separatorErr(s); serr != nil {
+			return 0, serr
+		}
 		return 0, fmt.Errorf("not an integer")
 	}
 	n := int(min(u, 1<<40)) // past any bound: refused below

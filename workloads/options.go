@@ -1371,6 +1371,9 @@ func parsePct(v string) (float64, error) {
 	}
 	p, err := strconv.ParseFloat(num, 64)
 	if err != nil || p < 0 || p > 100 || math.IsNaN(p) {
+		if serr := separatorErr(v); serr != nil {
+			return 0, serr
+		}
 		return 0, fmt.Errorf("%q is not a percentage (0..100)", v)
 	}
 	return p, nil
@@ -1391,6 +1394,17 @@ func (j *Job) parseSize(v string) (uint64, error) { return parseSizeBase(v, j.KB
 // handle_option cuts a value at a comma that ends it.
 func trimComma(v string) string {
 	return strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), ","))
+}
+
+// separatorErr explains a ':' or '-' inside a value an option takes one
+// of, or is nil: fio 3.33 splits any value there as at ',' (between the
+// values of reads, writes and trims) and keeps one of the parts
+// (size=32k-64k is 64k there, iodepth=2-4 is 2), so it is no range.
+func separatorErr(v string) error {
+	if strings.IndexAny(strings.TrimSpace(v), ":-") > 0 {
+		return fmt.Errorf("%q: fio 3.33 splits a value at ':' or '-' as at ',' (between the values of reads, writes and trims) and keeps one of the parts, so this is no range; give one value", v)
+	}
+	return nil
 }
 
 // parseSizeBase parses a size with kb_base kbBase: for 1024, k is 1024
@@ -1441,6 +1455,9 @@ func parseSizeBase(v string, kbBase uint64) (uint64, error) {
 	case "z":
 		return 0, fmt.Errorf("%q: sizes in zones (fio's z unit, a number of zonesize) are not implemented: give bytes, e.g. 4m", v)
 	default:
+		if err := separatorErr(v); err != nil {
+			return 0, err
+		}
 		return 0, fmt.Errorf("%q: unknown size unit %q (k, m, g, t, p)", v, s[i:])
 	}
 	r := f * mult
@@ -1538,6 +1555,9 @@ func parseDurationFrac(v string, bare time.Duration) (time.Duration, error) {
 	case "d":
 		unit = 24 * time.Hour
 	default:
+		if err := separatorErr(v); err != nil {
+			return 0, err
+		}
 		return 0, fmt.Errorf("%q: unknown time unit %q", v, s[i:])
 	}
 	d := f * float64(unit)
@@ -2094,6 +2114,9 @@ func parseMix(j *Job, v string) (float64, error) {
 	}
 	if p, perr := parsePct(v); perr == nil {
 		return 0, fmt.Errorf("%q: fio reads a whole percentage (%d there): give %d", v, int(p), int(p))
+	}
+	if serr := separatorErr(v); serr != nil {
+		return 0, serr
 	}
 	return 0, fmt.Errorf("%q is not a percentage (0..100)", v)
 }

@@ -208,7 +208,7 @@ func TestFileService(t *testing.T) {
 
 // TestFileGenOneFile: one file is its Generator, unchanged.
 func TestFileGenOneFile(t *testing.T) {
-	j := jobWith(t, "rw", "randrw", "bs", "4k-64k")
+	j := jobWith(t, "rw", "randrw", "bsrange", "4k-64k")
 	a, b := NewGenerator(&j, 0, 8<<20), NewGenerator(&j, 0, 8<<20)
 	g := NewFileGen(&j, 0, []*Generator{b})
 	for range 10000 {

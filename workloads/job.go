@@ -859,6 +859,11 @@ func (j *Job) Set(key, value string) error {
 	if other := mixPartner[o.Name]; other != "" && j.set[other] && j.RWMixRead != mixRead {
 		return &Notice{Option: o.Name, Msg: fmt.Sprintf("overrides %s (they add up to 100): reads %g%%, writes %g%%", other, j.RWMixRead, 100-j.RWMixRead)}
 	}
+	if o.Name == "bs" {
+		if n := bsSeparatorNotice(value); n != "" {
+			return &Notice{Option: given + "=" + value, Msg: n}
+		}
+	}
 	return nil
 }
 
@@ -1314,7 +1319,7 @@ func parseInt(v string, lo, hi int) (int, error) { return parseIntBase(v, lo, hi
 // or trailing text, which fio drops without a word (iodepth=1.5 is 1
 // there), is refused.
 func parseIntBase(v string, lo, hi int, kbBase uint64) (int, error) {
-	s := strings.TrimSpace(v)
+	s := trimComma(v)
 	neg := false
 	if rest, ok := strings.CutPrefix(s, "-"); ok {
 		neg, s = true, rest
@@ -1326,6 +1331,9 @@ func parseIntBase(v string, lo, hi int, kbBase uint64) (int, error) {
 	}
 	u, err := parseSizeBase(s, kbBase)
 	if err != nil {
+		if serr := separatorErr(s); serr != nil {
+			return 0, serr
+		}
 		return 0, fmt.Errorf("not an integer")
 	}
 	n := int(min(u, 1<<40)) // past any bound: refused below

@@ -1,6 +1,7 @@
 package workloads
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -102,8 +103,8 @@ var options = []Option{
 			j.RWMixRead = 100 - p
 			return err
 		}, get: func(j *Job) string { return strconv.FormatFloat(100-j.RWMixRead, 'g', -1, 64) }},
-	{Name: "bs", Arg: "size[,size]", Default: "4k", Help: "block size, or a range lo-hi (reads,writes,trims as fio: a value left out repeats the one before, an empty one is 4k; trims use the write size, and a trimming job whose third value differs is refused); alias blocksize", kind: kindSize,
-		set: setBS, get: func(j *Job) string { return bsString(j) }},
+	{Name: "bs", Arg: "size[,size]", Default: "4k", Help: "block size (reads,writes,trims as fio: a value left out repeats the one before, an empty one is 4k; ':' or '-' separate them as ',' does, as fio 3.33 reads them: bs=4k-8k is reads of 4k and writes of 8k, with a notice, not a range of sizes, which bsrange gives; trims use the write size, and a trimming job whose third value differs is refused); alias blocksize", kind: kindSize,
+		set: setBS, get: func(j *Job) string { return sizeString(j.BS[0]) + "," + sizeString(j.BS[1]) }},
 	{Name: "bssplit", Arg: "size/pct:...[,size/pct:...]", Help: "mix of block sizes, e.g. 4k/50:64k/40:1m/10 (reads,writes; an empty one leaves that direction to bs); with whole percentages the sizes of reads and writes are fio 3.33's draws", kind: kindSize,
 		set: setBSSplit, get: func(j *Job) string { return bssplitString(j.BSSplit) }},
 	intOption("iodepth", "n", "1", "I/Os in flight per job", 1, 4096, func(j *Job) *int { return &j.IODepth }),
@@ -161,10 +162,10 @@ var options = []Option{
 	{Name: "blockalign", Arg: "size", Help: "alignment of random offsets (default: the smallest block size); fio's per-direction form reads,writes,trims is taken when the values given agree; alias ba", kind: kindSize,
 		set: setBlockAlign,
 		get: func(j *Job) string { return sizeString(j.BlockAlign) }},
-	{Name: "bsrange", Arg: "lo-hi[,lo-hi]", Help: "block sizes drawn from a range, in multiples of lo (reads,writes, separated by , or / as in fio), bounds in either order; bs=lo-hi does the same; the sizes of reads and writes are fio 3.33's draws", kind: kindSize,
+	{Name: "bsrange", Arg: "lo-hi[,lo-hi]", Help: "block sizes drawn from a range, in multiples of lo (reads,writes, separated by , or / as in fio), bounds in either order; the sizes of reads and writes are fio 3.33's draws", kind: kindSize,
 		// fio's ranges (its irange) separate the directions' ranges
 		// with , or /: bsrange=4k-16k/8k-32k.
-		set: func(j *Job, v string) error { return setBS(j, strings.ReplaceAll(v, "/", ",")) }, get: func(j *Job) string { return bsString(j) }},
+		set: func(j *Job, v string) error { return setBSRange(j, strings.ReplaceAll(v, "/", ",")) }, get: func(j *Job) string { return bsString(j) }},
 	{Name: "runtime", Arg: "time", Help: "stop after this long (seconds unless a unit is given)", kind: kindTime,
 		set: func(j *Job, v string) (err error) { j.Runtime, err = ParseTime(v); return },
 		get: func(j *Job) string { return timeString(j.Runtime) }},
@@ -621,7 +622,7 @@ var options = []Option{
 		set: func(j *Job, v string) (err error) { j.Extents, err = parseInt(v, 1, 1<<30); return },
 		get: func(j *Job) string { return strconv.Itoa(j.Extents) }},
 	{Name: "map_latency", Arg: "time", Default: "0", Help: "cost of each mapper call (a filesystem upcall), e.g. 5us", Engine: true, kind: kindTime,
-		set: func(j *Job, v string) (err error) { j.MapLatency, err = parseDuration(v, time.Microsecond); return },
+		set: func(j *Job, v string) (err error) { j.MapLatency, err = parseDurationFrac(v, time.Microsecond); return },
 		get: func(j *Job) string { return timeString(j.MapLatency) }},
 	{Name: "spin_wait", Arg: "auto|0|time", Default: "auto", Help: "with 2 or more I/Os in flight, poll for a completion before sleeping for one: auto polls 20us only while that costs the job thread no more CPU time per I/O than sleeping (measured as the job runs), and only at iodepth 16 or less; a time (e.g. 20us) always polls that long: more IOPS where waking a sleeping CPU is slow (a VM), often for more CPU time per I/O; 0 never polls", Engine: true, kind: kindString,
 		set: func(j *Job, v string) (err error) { j.SpinWait, err = parseSpinWait(v); return },
@@ -1037,7 +1038,54 @@ func setRW(j *Job, v string) error {
 // setBS sets bs or bsrange: "4k", "4k,8k" (reads,writes), or ranges
 // "4k-64k[,8k-16k]". Trims use the write sizes, as fio's two-value form
 // has it; a third value (fio's trim size) is taken when it says the same.
+// setBS takes bs as fio 3.33 reads it: reads,writes,trims, where ':' or
+// '-' separate the directions as ',' does (fio's handle_option splits a
+// size option's value at the first ',', or with none at ':', or '-'), so
+// bs=4k-8k is reads of 4k and writes of 8k there, not a range of sizes
+// (bsrange is one). A value that mixes the separators, which fio reads
+// by dropping a size (bs=4k-8k,16k is reads of 4k, writes of 16k), is
+// refused.
 func setBS(j *Job, v string) error {
+	comma, colon, dash := strings.Contains(v, ","), strings.Contains(v, ":"), strings.Contains(v, "-")
+	if comma && (colon || dash) || colon && dash {
+		return fmt.Errorf("fio 3.33 reads ':' and '-' in bs as it reads ',' (between the sizes of reads, writes and trims), and mixed they drop a size there: give bs=reads,writes,trims, or bsrange=lo-hi[,lo-hi] for ranges of sizes")
+	}
+	if colon {
+		v = strings.ReplaceAll(v, ":", ",")
+	} else if dash {
+		v = strings.ReplaceAll(v, "-", ",")
+	}
+	return setBlockSizes(j, v, false)
+}
+
+// bsSeparatorNotice says how bs=v is read when ':' or '-' separate its
+// directions (setBS), or is empty.
+func bsSeparatorNotice(v string) string {
+	sep := ":"
+	if !strings.Contains(v, sep) {
+		sep = "-"
+	}
+	parts := strings.Split(v, sep)
+	if len(parts) < 2 || strings.Contains(v, ",") {
+		return ""
+	}
+	for i, p := range parts {
+		if strings.TrimSpace(p) == "" {
+			parts[i] = "4k" // left empty: the default, as setBlockSizes takes it
+		}
+	}
+	if len(parts) == 2 {
+		return fmt.Sprintf("read as fio 3.33 reads it, %s as a comma: reads %s, writes and trims %s, not a range of sizes (bsrange=%s draws sizes from one)", sep, parts[0], parts[1], v)
+	}
+	return fmt.Sprintf("read as fio 3.33 reads it, %s as a comma: reads %s, writes %s, trims %s, not a range of sizes (bsrange=lo-hi draws sizes from one)", sep, parts[0], parts[1], parts[2])
+}
+
+// setBSRange takes bsrange: reads,writes,trims, each a range lo-hi (or
+// lo:hi) or one size.
+func setBSRange(j *Job, v string) error { return setBlockSizes(j, v, true) }
+
+// setBlockSizes sets the block sizes of bs (ranges false) or bsrange.
+func setBlockSizes(j *Job, v string, ranges bool) error {
 	// fio's rules: reads,writes,trims; a value left out repeats the one
 	// before it, an empty one is the default (4k).
 	parts := strings.Split(v, ",")
@@ -1063,7 +1111,10 @@ func setBS(j *Job, v string) error {
 	var bs [2]uint64
 	var rng [2][2]uint64
 	for d, part := range parts {
-		lo, hi, isRange := cutRange(part)
+		lo, hi, isRange := part, "", false
+		if ranges {
+			lo, hi, isRange = cutRange(part)
+		}
 		a, err := j.parseSize(lo)
 		if err != nil {
 			return named(d, err)
@@ -1115,7 +1166,12 @@ func bsString(j *Job) string {
 
 // parseSizeOrPct parses a size or a percentage ("50%") of the target.
 func (j *Job) parseSizeOrPct(v string) (uint64, float64, error) {
-	if p, ok := strings.CutSuffix(strings.TrimSpace(v), "%"); ok {
+	if p, ok := strings.CutSuffix(trimComma(v), "%"); ok {
+		if whole, _, frac := strings.Cut(p, "."); frac && strings.Trim(p, "0.") != "" {
+			// fio 3.33 takes a percentage by the character after its
+			// digits: after "50." it reads a size, 50 bytes.
+			return 0, 0, fmt.Errorf("%q: fio 3.33 reads a percentage with a decimal point as a size, its whole part in bytes (%s there): give a whole percentage", v, cmp.Or(whole, "0"))
+		}
 		pct, err := parsePct(p)
 		if err != nil || pct == 0 {
 			return 0, 0, fmt.Errorf("%q: want a percentage in (0, 100]", v)
@@ -1315,6 +1371,9 @@ func parsePct(v string) (float64, error) {
 	}
 	p, err := strconv.ParseFloat(num, 64)
 	if err != nil || p < 0 || p > 100 || math.IsNaN(p) {
+		if serr := separatorErr(v); serr != nil {
+			return 0, serr
+		}
 		return 0, fmt.Errorf("%q is not a percentage (0..100)", v)
 	}
 	return p, nil
@@ -1323,17 +1382,35 @@ func parsePct(v string) (float64, error) {
 // ParseSize parses a size the way fio does by default (kb_base=1024):
 // "4096", "4k", "4ki" and "4kb" are 4096: k, m, g, t, p suffixes are
 // powers of 1024, with or without a trailing "b" or "i"; with an "ib"
-// ("4KiB") they are powers of 1000, as fio 3.33 has them. "1.5g" is
-// allowed.
+// ("4KiB") they are powers of 1000, as fio 3.33 has them. A fraction
+// ("1.5g") is refused: fio 3.33 reads it as its whole part in bytes.
 func ParseSize(v string) (uint64, error) { return parseSizeBase(v, 1024) }
 
 // parseSize parses a size in the job's kb_base.
 func (j *Job) parseSize(v string) (uint64, error) { return parseSizeBase(v, j.KBBase) }
 
+// trimComma trims v's blanks and one comma at its end, which fio 3.33
+// drops from a value (iodepth=4, is 4 there, size=64k, 64k): its
+// handle_option cuts a value at a comma that ends it.
+func trimComma(v string) string {
+	return strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), ","))
+}
+
+// separatorErr explains a ':' or '-' inside a value an option takes one
+// of, or is nil: fio 3.33 splits any value there as at ',' (between the
+// values of reads, writes and trims) and keeps one of the parts
+// (size=32k-64k is 64k there, iodepth=2-4 is 2), so it is no range.
+func separatorErr(v string) error {
+	if strings.IndexAny(strings.TrimSpace(v), ":-") > 0 {
+		return fmt.Errorf("%q: fio 3.33 splits a value at ':' or '-' as at ',' (between the values of reads, writes and trims) and keeps one of the parts, so this is no range; give one value", v)
+	}
+	return nil
+}
+
 // parseSizeBase parses a size with kb_base kbBase: for 1024, k is 1024
 // and kib 1000; for 1000, k is 1000 and kib 1024 (fio's rules).
 func parseSizeBase(v string, kbBase uint64) (uint64, error) {
-	s := strings.ToLower(strings.TrimSpace(v))
+	s := strings.ToLower(trimComma(v))
 	if s == "" {
 		return 0, fmt.Errorf("empty size")
 	}
@@ -1378,11 +1455,30 @@ func parseSizeBase(v string, kbBase uint64) (uint64, error) {
 	case "z":
 		return 0, fmt.Errorf("%q: sizes in zones (fio's z unit, a number of zonesize) are not implemented: give bytes, e.g. 4m", v)
 	default:
+		if err := separatorErr(v); err != nil {
+			return 0, err
+		}
 		return 0, fmt.Errorf("%q: unknown size unit %q (k, m, g, t, p)", v, s[i:])
 	}
 	r := f * mult
 	if r >= math.MaxUint64 || r < 0 {
 		return 0, fmt.Errorf("%q is too large", v)
+	}
+	if whole, _, frac := strings.Cut(num, "."); frac {
+		// fio 3.33 reads the digits before the point and drops the rest,
+		// unit included: size=1.5m is one byte there, bs=1.5k one byte.
+		eg := strconv.FormatUint(uint64(r), 10)
+		if kbBase == 1024 {
+			eg = sizeString(uint64(r))
+		}
+		if whole == "" {
+			whole = "0"
+		}
+		unit := "bytes"
+		if whole == "1" {
+			unit = "byte"
+		}
+		return 0, fmt.Errorf("%q: fio 3.33 reads a size with a decimal point as its whole part, the unit dropped (%s %s there): give a whole number, e.g. %s", v, whole, unit, eg)
 	}
 	return uint64(r), nil
 }
@@ -1403,8 +1499,30 @@ func sizeString(n uint64) string {
 // ms, s, m, h, d are accepted.
 func ParseTime(v string) (time.Duration, error) { return parseDuration(v, time.Second) }
 
+// parseDuration parses a time, a bare number in units of bare.
+//
+// A time with a decimal point is refused: fio 3.33 reads it as its whole
+// part in the option's own unit, the unit given dropped (runtime=1.5s and
+// runtime=1.5 are 1 s there, thinktime=1.5ms 1 µs), where the same job
+// file here would run as meant; the message names fio's reading and a
+// whole equivalent. iobench's own options take fractions
+// (parseDurationFrac).
 func parseDuration(v string, bare time.Duration) (time.Duration, error) {
-	s := strings.ToLower(strings.TrimSpace(v))
+	d, err := parseDurationFrac(v, bare)
+	if err != nil {
+		return 0, err
+	}
+	if num, _, frac := strings.Cut(strings.TrimSpace(v), "."); frac {
+		whole, _ := strconv.ParseInt(num, 10, 64)
+		return 0, fmt.Errorf("%q: fio 3.33 reads a time with a decimal point as its whole part, in the option's unit whatever unit is given (%s there): give a whole number, e.g. %s", v, timeString(time.Duration(whole)*bare), timeString(d))
+	}
+	return d, nil
+}
+
+// parseDurationFrac is parseDuration taking fractions (map_latency=1.5us),
+// for iobench's own options, which fio does not read.
+func parseDurationFrac(v string, bare time.Duration) (time.Duration, error) {
+	s := strings.ToLower(trimComma(v))
 	if strings.HasPrefix(s, "0x") {
 		// fio 3.33 reads a hex time as a bare count of µs, its unit
 		// ignored (runtime=0x2 is 2 µs, 0x10ms 16 µs): surely not what
@@ -1437,6 +1555,9 @@ func parseDuration(v string, bare time.Duration) (time.Duration, error) {
 	case "d":
 		unit = 24 * time.Hour
 	default:
+		if err := separatorErr(v); err != nil {
+			return 0, err
+		}
 		return 0, fmt.Errorf("%q: unknown time unit %q", v, s[i:])
 	}
 	d := f * float64(unit)
@@ -1699,12 +1820,16 @@ func setPctRandom(j *Job, v string) error {
 	var out [3]float64
 	for i := range out {
 		p := parts[min(i, len(parts)-1)]
-		if i < len(parts) && strings.TrimSpace(p) == "" {
-			p = "100"
+		if strings.TrimSpace(p) == "" {
+			p = "100" // left empty (50, or 50,,50): fio's default
 		}
 		x, err := parsePct(strings.TrimSpace(p))
 		if err != nil {
 			return err
+		}
+		if x != math.Trunc(x) {
+			// fio's integer: percentage_random=50.5 is 50 there.
+			return fmt.Errorf("%q: fio 3.33 reads a whole percentage (%g there): give %g", strings.TrimSpace(p), math.Trunc(x), math.Trunc(x))
 		}
 		out[i] = x
 	}
@@ -1990,6 +2115,9 @@ func parseMix(j *Job, v string) (float64, error) {
 	if p, perr := parsePct(v); perr == nil {
 		return 0, fmt.Errorf("%q: fio reads a whole percentage (%d there): give %d", v, int(p), int(p))
 	}
+	if serr := separatorErr(v); serr != nil {
+		return 0, serr
+	}
 	return 0, fmt.Errorf("%q is not a percentage (0..100)", v)
 }
 
@@ -2092,7 +2220,7 @@ func parseSpinWait(v string) (time.Duration, error) {
 	if strings.EqualFold(strings.TrimSpace(v), "auto") {
 		return 0, nil
 	}
-	d, err := parseDuration(v, time.Microsecond)
+	d, err := parseDurationFrac(v, time.Microsecond)
 	if err != nil {
 		return 0, err
 	}

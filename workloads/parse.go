@@ -290,6 +290,15 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 			bad = append(bad, perr(strings.TrimSpace(k), fmt.Errorf("%w: %w", ErrBadValue, err)))
 			continue
 		}
+		if Canonical(strings.TrimSpace(k)) == "filename" && cur.IsSet("filename") {
+			// fio 3.33 adds the files of each filename= a job sees to
+			// those it has: it never replaces them.
+			if prev, ok := curAt["filename"]; ok {
+				bad = append(bad, perr("filename", fmt.Errorf("%w: a second filename= (%s) for a job that has filename=%s (%s:%d): fio 3.33 adds the files of every filename= a job sees, [global]'s included, rather than replacing them, and would run it on both; give all of the job's files in one filename=, separated by ':'", ErrRefused, v, cur.Filename, prev.file, prev.line)))
+				continue
+			}
+			out.Notices = append(out.Notices, fmt.Sprintf("%s:%d: filename=%s replaces the command line's filename=%s, as a job file's options override the command line's here; fio 3.33 adds the files of both and would run the job on both", at.file, line, v, cur.Filename))
+		}
 		if err := setOpt(cur, k, v, out, at.file, line, false); err != nil {
 			// An option iobench does not know may be an I/O engine's
 			// that comes before its ioengine= (nfs_url, then

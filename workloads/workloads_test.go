@@ -485,12 +485,12 @@ func TestFioDefaultsAccepted(t *testing.T) {
 
 func TestSizesAndTimes(t *testing.T) {
 	for in, want := range map[string]uint64{"4096": 4096, "4k": 4096, "4K": 4096, "4KiB": 4000, "4kb": 4096, "4KB": 4096,
-		"1m": 1 << 20, "1.5g": 3 << 29, "2t": 2 << 40, "0x1000": 4096} {
+		"1m": 1 << 20, "1536m": 3 << 29, "2t": 2 << 40, "0x1000": 4096} {
 		if got, err := ParseSize(in); err != nil || got != want {
 			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "k", "4x", "-1", "1e400"} {
+	for _, bad := range []string{"", "k", "4x", "-1", "1e400", "1.5g"} {
 		if _, err := ParseSize(bad); err == nil {
 			t.Errorf("ParseSize(%q) accepted", bad)
 		}
@@ -1025,18 +1025,18 @@ func genJob(t *testing.T, opts string) Job {
 // rw=...:N, offset_increment and percentage_random on the I/Os made.
 func TestGeneratorShapes(t *testing.T) {
 	const target = 64 << 20
-	j := genJob(t, "rw=randread\nbs=4k-64k\nblockalign=64k\n")
+	j := genJob(t, "rw=randread\nbsrange=4k-64k\nblockalign=64k\n")
 	g := NewGenerator(&j, 0, target)
 	sizes := map[uint64]bool{}
 	for range 2000 {
 		io := g.Next()
 		if io.Length%4096 != 0 || io.Length < 4096 || io.Length > 65536 || io.Offset%65536 != 0 {
-			t.Fatalf("bs=4k-64k blockalign=64k: %+v", io)
+			t.Fatalf("bsrange=4k-64k blockalign=64k: %+v", io)
 		}
 		sizes[io.Length] = true
 	}
 	if len(sizes) != 16 {
-		t.Errorf("bs=4k-64k drew %d of the 16 sizes", len(sizes))
+		t.Errorf("bsrange=4k-64k drew %d of the 16 sizes", len(sizes))
 	}
 
 	j = genJob(t, "rw=write:4k\nbs=4k\n")

@@ -332,7 +332,7 @@ func TestSizesRun(t *testing.T) {
 	jobs, _ := jsonRunOf(t, "--name=p", "--rw=read", "--bs=64k", "--size=25%",
 		"--name=io", "--rw=read", "--bs=4k", "--size=1m", "--io_size=3m",
 		"--name=n", "--rw=randwrite", "--bs=4k", "--number_ios=100",
-		"--name=r", "--rw=randread", "--bs=4k-16k", "--size=8m", "--number_ios=400",
+		"--name=r", "--rw=randread", "--bsrange=4k-16k", "--size=8m", "--number_ios=400",
 		"--name=exact", "--rw=randwrite", "--bsrange=4k-12k", "--size=8m", "--randseed=3")
 	// 25% of the 128 MiB target.
 	if got := num(t, jobs[0], "read", "io_bytes"); got != 32<<20 {
@@ -346,7 +346,7 @@ func TestSizesRun(t *testing.T) {
 	}
 	ios, bytes := num(t, jobs[3], "read", "total_ios"), num(t, jobs[3], "read", "io_bytes")
 	if avg := bytes / ios; ios != 400 || avg < 8<<10 || avg > 12<<10 {
-		t.Errorf("bs=4k-16k: %v I/Os averaging %v bytes (want about 10k)", ios, avg)
+		t.Errorf("bsrange=4k-16k: %v I/Os averaging %v bytes (want about 10k)", ios, avg)
 	}
 	// Mixed sizes over a random map: each I/O is cut at the first block
 	// done, so the job moves its size exactly, as fio's does.

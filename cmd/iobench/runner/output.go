@@ -986,9 +986,13 @@ func bsDescription(j *workloads.Job) string {
 		}
 	}
 	if j.BSRange != [2][2]uint64{} || j.BS[0] != j.BS[1] {
+		key := "bs"
+		if j.BSRange != [2][2]uint64{} {
+			key = "bsrange" // bs is never a range
+		}
 		for _, kv := range j.Values() {
-			if kv[0] == "bs" {
-				return "bs=" + kv[1]
+			if kv[0] == key {
+				return key + "=" + kv[1]
 			}
 		}
 	}

@@ -189,7 +189,9 @@ func (e *Engine) newQueue(kind queueKind) (*Queue, error) {
 	spinAutoOK := !q.direct && e.cfg.SpinWait == 0 && q.depth <= spinAutoDepth && threadCPU() > 0
 	polled := !q.direct && e.cfg.SpinWait > 0 || spinAutoOK
 	ring, err := e.cfg.NewRing(RingOptions{
-		Entries: uint32(q.depth), SQPoll: e.cfg.SQPoll, SQPollCPU: e.cfg.SQPollCPU, IOPoll: e.cfg.IOPoll, Polled: polled,
+		// A direct queue carries one call at a time: a kernel thread
+		// polling its ring (SQPoll) would only add a thread per queue.
+		Entries: uint32(q.depth), SQPoll: e.cfg.SQPoll && !q.direct, SQPollCPU: e.cfg.SQPollCPU, IOPoll: e.cfg.IOPoll, Polled: polled,
 		Background: q.background, Shared: q.direct,
 	})
 	if err != nil {

@@ -148,6 +148,9 @@ type Generator struct {
 	more     bool
 	multi    bool
 	doneFile bool
+	// loopStart: the I/Os issued (issues' sum) when loopOrEnd last
+	// started a loop; none yet: ^0.
+	loopStart uint64
 	// seqLoops: rw=read or rw=write on one file, not time_based, no :N:
 	// the region's end ends fio's loop, and the next draws its sizes
 	// from their seeds again (set by NewFileGen).
@@ -186,7 +189,7 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 	}
 	logical := g.span // sprandom sizes its pass from the region before rounding, as fio does
 	g.logical = logical
-	g.fileEnd, g.loops, g.more = targetBytes-g.base, max(j.Loops, 1), j.IOSize > 0
+	g.fileEnd, g.loops, g.more, g.loopStart = targetBytes-g.base, max(j.Loops, 1), j.IOSize > 0, ^uint64(0)
 	g.whole = g.base == 0 && g.span == targetBytes
 	g.span = g.span / g.unit * g.unit
 	// Zones march on past size, which bounds only the bytes moved, to the
@@ -616,11 +619,18 @@ func (g *Generator) fileDone(off, size uint64, fioSize bool) bool {
 // io_size above the bytes done: the runner stops at them, or time_based),
 // the states seeded afresh and the map cleared; else IO{End: true}, the
 // file's I/O over (FileGen goes on with its other files).
+//
+// A loop that ends before its first I/O (an LFSR whose first block lies
+// past the region) ends the file's I/O too: the loops after it would
+// draw alike (fio's time_based job spends its runtime so, issuing
+// nothing).
 func (g *Generator) loopOrEnd() IO {
-	if g.multi || !g.fo.timeBased && !g.more && g.fo.loopEnds+1 >= g.loops {
+	n := g.issues[0] + g.issues[1] + g.issues[2]
+	if g.multi || n == g.loopStart || !g.fo.timeBased && !g.more && g.fo.loopEnds+1 >= g.loops {
 		g.doneFile = true
 		return IO{End: true}
 	}
+	g.loopStart = n
 	g.fo.newLoop()
 	return g.Next()
 }

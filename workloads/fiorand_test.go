@@ -462,6 +462,11 @@ func TestFioMixedSizesMap(t *testing.T) {
 		// fio --name=x --ioengine=null --rw=randwrite --bs=4k,8k --size=64k --random_generator=lfsr --write_iolog=LOG
 		// (no I/O: the LFSR's first block, in 8k, lies past the region)
 		{[]string{"rw", "randwrite", "bs", "4k,8k", "size", "64k", "random_generator", "lfsr"}, ""},
+		// fio --name=x --ioengine=null --rw=randwrite --bs=4k,8k --size=64k --random_generator=lfsr --loops=3 --write_iolog=LOG
+		// (each loop alike: no I/O; time_based, fio issues none for its
+		// runtime, where iobench's file is done)
+		{[]string{"rw", "randwrite", "bs", "4k,8k", "size", "64k", "random_generator", "lfsr", "loops", "3"}, ""},
+		{[]string{"rw", "randwrite", "bs", "4k,8k", "size", "64k", "random_generator", "lfsr", "time_based", "1", "runtime", "1"}, ""},
 		// fio --name=x --ioengine=null --rw=randread --bs=8k,4k --size=64k --write_iolog=LOG
 		{[]string{"rw", "randread", "bs", "8k,4k", "size", "64k"}, "r0.2 r10.2 r12.2 r6.2 r8.2 r14.2"},
 		// fio --name=x --ioengine=null --rw=randrw --bs=4k,16k --size=256k --write_iolog=LOG

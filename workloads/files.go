@@ -344,6 +344,9 @@ func NewFileGen(j *Job, clone int, gens []*Generator) *FileGen {
 		gens[0].mixLoops = j.RW == ReadWrite
 		gens[0].seqLoops = j.RW == Read || j.RW == Write
 	}
+	for _, x := range gens {
+		x.multi = len(gens) > 1
+	}
 	if g.mapless = gens[0].mapless(); g.mapless {
 		// fio's job without a random map moves its size, or its files'
 		// sizes together before they are rounded to blocks when those
@@ -404,7 +407,7 @@ func (g *FileGen) Next() (int, IO) {
 		}
 	}
 	io := g.gens[g.cur].Next()
-	for io.End && g.mapless {
+	for io.End && (g.mapless || g.gens[g.cur].doneFile) {
 		// fio finds the file done; the others go on, and the job ends
 		// when every file is done.
 		g.left[g.cur], g.tried[g.cur] = 0, true

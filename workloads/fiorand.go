@@ -507,6 +507,7 @@ type fioOffsets struct {
 	reset     bool // a pass started over within block with timeBased (fio's fio_file_reset)
 	thread    int
 	pass      int
+	loopEnds  int // passes ended as fio's loops end (not time_based's resets of a full map)
 }
 
 // newFioOffsets returns the state for a file region of span bytes of job
@@ -604,6 +605,9 @@ func (f *fioOffsets) restart() {
 			f.draws.reseed()
 		}
 	}
+	if !f.timeBased {
+		f.loopEnds++
+	}
 	f.pass++
 	f.reset = f.timeBased
 	if f.amap != nil {
@@ -613,6 +617,17 @@ func (f *fioOffsets) restart() {
 	if f.lfsr != nil {
 		f.lfsr.reset(f.rnd.seed)
 	}
+}
+
+// newLoop starts the file's next loop where fio found the file done at
+// an offset past the region (Generator.fileDone): as restart, the states
+// seeded afresh even time_based (fio's next loop, not its reset of a
+// full map), and the sequential positions started over.
+func (f *fioOffsets) newLoop() {
+	tb := f.timeBased
+	f.timeBased = false
+	f.restart()
+	f.timeBased, f.reset = tb, true
 }
 
 // passOver reports whether the file's pass has given every block: its

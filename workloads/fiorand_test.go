@@ -437,3 +437,113 @@ func TestAxmapFree(t *testing.T) {
 		}
 	}
 }
+
+// TestFioMixedSizesMap: with block sizes that differ by direction, fio
+// 3.33's random map (and LFSR) counts in the job's smallest block size,
+// while each direction draws and marks in its own: a draw that finds its
+// block done and no free one after it below the direction's last block
+// takes a free block of the map past the region's end, and fio finds the
+// file done there (no I/O; the next loop, if one follows, starts over).
+// An LFSR whose value lies past the region ends it so too, at once if its
+// first does. Each case's I/Os (fioIO's form) are all those fio 3.33
+// wrote to its write_iolog for the command in its comment (the file the
+// region's size, and fio's ioengine=null makes it so): the generator
+// gives them, then IO.End.
+func TestFioMixedSizesMap(t *testing.T) {
+	cases := []struct {
+		kv  []string
+		ios string
+	}{
+		// fio --name=x --ioengine=null --rw=randwrite --bs=4k,8k --size=64k --write_iolog=LOG
+		{[]string{"rw", "randwrite", "bs", "4k,8k", "size", "64k"}, "w0.2 w10.2 w12.2 w6.2 w8.2 w14.2"},
+		// fio --name=x --ioengine=null --rw=randwrite --bs=4k,8k --size=64k --loops=2 --write_iolog=LOG
+		{[]string{"rw", "randwrite", "bs", "4k,8k", "size", "64k", "loops", "2"},
+			"w0.2 w10.2 w12.2 w6.2 w8.2 w14.2 w0.2 w10.2 w12.2 w6.2 w8.2 w14.2"},
+		// fio --name=x --ioengine=null --rw=randwrite --bs=4k,8k --size=64k --random_generator=lfsr --write_iolog=LOG
+		// (no I/O: the LFSR's first block, in 8k, lies past the region)
+		{[]string{"rw", "randwrite", "bs", "4k,8k", "size", "64k", "random_generator", "lfsr"}, ""},
+		// fio --name=x --ioengine=null --rw=randwrite --bs=4k,8k --size=64k --random_generator=lfsr --loops=3 --write_iolog=LOG
+		// (each loop alike: no I/O; time_based, fio issues none for its
+		// runtime, where iobench's file is done)
+		{[]string{"rw", "randwrite", "bs", "4k,8k", "size", "64k", "random_generator", "lfsr", "loops", "3"}, ""},
+		{[]string{"rw", "randwrite", "bs", "4k,8k", "size", "64k", "random_generator", "lfsr", "time_based", "1", "runtime", "1"}, ""},
+		// fio --name=x --ioengine=null --rw=randread --bs=8k,4k --size=64k --write_iolog=LOG
+		{[]string{"rw", "randread", "bs", "8k,4k", "size", "64k"}, "r0.2 r10.2 r12.2 r6.2 r8.2 r14.2"},
+		// fio --name=x --ioengine=null --rw=randrw --bs=4k,16k --size=256k --write_iolog=LOG
+		{[]string{"rw", "randrw", "bs", "4k,16k", "size", "256k"},
+			"r3.1 r47.1 r53.1 w28.4 r25.1 r54.1 w24.4 w20.4 w56.4 r4.1 w52.4 r41.1 w60.4 r16.1 r26.1 r35.1 " +
+				"w32.4 w48.4 r23.1 r39.1 w0.4 w36.4 w40.4 w44.4 r50.1"},
+		// fio --name=x --ioengine=null --rw=randrw --bs=4k,16k --size=256k --random_generator=lfsr --write_iolog=LOG
+		{[]string{"rw", "randrw", "bs", "4k,16k", "size", "256k", "random_generator", "lfsr"}, "r27.1 r19.1 r18.1"},
+		// fio --name=x --ioengine=null --rw=randrw --bs=4k,16k --size=256k --random_generator=tausworthe64 --write_iolog=LOG
+		{[]string{"rw", "randrw", "bs", "4k,16k", "size", "256k", "random_generator", "tausworthe64"},
+			"r60.1 r1.1 r5.1 w8.4 r33.1 r3.1 w28.4 w24.4 w52.4 r48.1 w36.4 r8.1 w56.4 r51.1 r61.1 r10.1 " +
+				"w60.4 w0.4 r34.1 r25.1"},
+		// fio --name=x --ioengine=null --rw=randwrite --bssplit=4k/50:8k/50,8k/50:16k/50 --size=256k --write_iolog=LOG
+		{[]string{"rw", "randwrite", "bssplit", "4k/50:8k/50,8k/50:16k/50", "size", "256k"},
+			"w2.2 w46.2 w52.2 w30.4 w24.4 w54.2 w28.2 w22.2 w58.4 w4.4 w56.2 w40.2 w62.2 w14.2 w34.2 w36.2 " +
+				"w38.2 w50.2 w42.4 w48.2 w0.2"},
+		// fio --name=x --ioengine=null --rw=randwrite --bs=4k,12k --size=64k --write_iolog=LOG
+		// (the fifth write's free block, at 60k, leaves no room in the file)
+		{[]string{"rw", "randwrite", "bs", "4k,12k", "size", "64k"}, "w0.3 w9.3 w12.3 w6.3"},
+	}
+	for _, c := range cases {
+		name := strings.Join(c.kv, " ")
+		j := job(t, c.kv...)
+		g := NewGenerator(j, 0, j.Size)
+		var got []string
+		for range len(strings.Fields(c.ios)) + 8 {
+			io := g.Next()
+			if io.End {
+				break
+			}
+			got = append(got, fioIO(io))
+		}
+		if s := strings.Join(got, " "); s != c.ios {
+			t.Errorf("%s:\n got %s\nfio %s", name, s, c.ios)
+		}
+	}
+
+	// Unchanged where the map's block is each direction's: norandommap
+	// keeps no map (its offsets repeat), and bs=8k,4k writes 4k blocks.
+	for _, c := range []struct {
+		kv  []string
+		ios string
+	}{
+		// fio --name=x --ioengine=null --rw=randwrite --bs=4k,8k --size=64k --norandommap --write_iolog=LOG
+		{[]string{"rw", "randwrite", "bs", "4k,8k", "size", "64k", "norandommap", "1"}, "w0.2 w10.2 w12.2 w6.2 w6.2 w12.2 w6.2 w4.2"},
+		// fio --name=x --ioengine=null --rw=randwrite --bs=8k,4k --size=64k --write_iolog=LOG
+		{[]string{"rw", "randwrite", "bs", "8k,4k", "size", "64k"},
+			"w0.1 w11.1 w13.1 w7.1 w6.1 w14.1 w8.1 w5.1 w15.1 w1.1 w2.1 w10.1 w3.1 w4.1 w9.1 w12.1"},
+	} {
+		g := NewGenerator(job(t, c.kv...), 0, 64<<10)
+		want := strings.Fields(c.ios)
+		var got []string
+		for range want {
+			got = append(got, fioIO(g.Next()))
+		}
+		if s := strings.Join(got, " "); s != c.ios {
+			t.Errorf("%s:\n got %s\nfio %s", strings.Join(c.kv, " "), s, c.ios)
+		}
+	}
+
+	// Two files: the one found done is left, the other goes on, and the
+	// job ends when both are done.
+	// fio --name=x --ioengine=null --rw=randwrite --bs=4k,8k --size=128k --nrfiles=2 --directory=DIR --write_iolog=LOG
+	want := "0:w0.2 1:w10.2 0:w12.2 1:w6.2 0:w6.2 1:w12.2 0:w8.2 1:w4.2 0:w14.2 1:w0.2 1:w14.2"
+	j := job(t, "rw", "randwrite", "bs", "4k,8k", "size", "128k", "nrfiles", "2")
+	c := *j
+	c.Size = 64 << 10
+	fg := NewFileGen(j, 0, []*Generator{NewGenerator(&c, 0, 64<<10), NewGenerator(&c, 0, 64<<10)})
+	var got []string
+	for range 20 {
+		f, io := fg.Next()
+		if io.End {
+			break
+		}
+		got = append(got, fmt.Sprintf("%d:%s", f, fioIO(io)))
+	}
+	if s := strings.Join(got, " "); s != want {
+		t.Errorf("nrfiles=2:\n got %s\nfio %s", s, want)
+	}
+}

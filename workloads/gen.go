@@ -137,6 +137,20 @@ type Generator struct {
 	// makes Next return IO{End: true, PassEnd: true} there first.
 	mixLoops bool
 	PassEnds bool
+	// fileEnd: the target's bytes from base (fio's real_file_size of the
+	// file, less its offset). loops: the job's loops; more: with
+	// io_size, a loop follows while the bytes fall short (the runner
+	// stops the job at them). multi: one of several files (FileGen),
+	// which a fileDone ends, the others going on.
+	// doneFile: the End last returned was fileDone's.
+	fileEnd  uint64
+	loops    int
+	more     bool
+	multi    bool
+	doneFile bool
+	// loopStart: the I/Os issued (issues' sum) when loopOrEnd last
+	// started a loop; none yet: ^0.
+	loopStart uint64
 	// seqLoops: rw=read or rw=write on one file, not time_based, no :N:
 	// the region's end ends fio's loop, and the next draws its sizes
 	// from their seeds again (set by NewFileGen).
@@ -175,6 +189,7 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 	}
 	logical := g.span // sprandom sizes its pass from the region before rounding, as fio does
 	g.logical = logical
+	g.fileEnd, g.loops, g.more, g.loopStart = targetBytes-g.base, max(j.Loops, 1), j.IOSize > 0, ^uint64(0)
 	g.whole = g.base == 0 && g.span == targetBytes
 	g.span = g.span / g.unit * g.unit
 	// Zones march on past size, which bounds only the bytes moved, to the
@@ -463,6 +478,15 @@ func (g *Generator) next() IO {
 				// does not fit, and fio marks the file done.
 				return IO{End: true}
 			}
+			if g.fileDone(off, size, fioSize) {
+				// The I/O was never issued: its counts undone, the
+				// next loop's first I/O drawn afresh, or the end.
+				g.issues[dir]--
+				if g.fioMix && (g.rw == ReadWrite || g.rw == RandRW) {
+					g.fd.issues[d]--
+				}
+				return g.loopOrEnd()
+			}
 			off = (g.span - size) / g.unit * g.unit
 		}
 		size = g.drawSize(fioSize, sd, off, size)
@@ -550,12 +574,65 @@ func (g *Generator) nextPlain() IO {
 		if g.dropUnfit && off+size > g.logical {
 			return IO{End: true} // as Next's, which see
 		}
+		if g.fileDone(off, size, false) {
+			g.issues[d]-- // as Next's, which see
+			return g.loopOrEnd()
+		}
 		off = (g.span - size) / g.unit * g.unit
 	}
 	size = fo.mark(d, off, size)
 	g.pos[d] = off + size
 	g.last[d] = off
 	return IO{Offset: g.base + off, Length: size, Write: g.plainWrite}
+}
+
+// fileDone reports whether fio 3.33 finds the file done at the random
+// offset off (in the region) of an I/O of size bytes (fioSize: the
+// smallest of a drawn size), which lies past the region's end. fio's map
+// (and LFSR) counts in the job's smallest block size over the directions,
+// while a direction's draw and its mark count in its own: with reads of
+// 4k and writes of 8k over 64k, the map holds 16 blocks, the writes
+// reach its first 8 only, and a write whose draw lands on a block done
+// with none free after it below the 8th takes the 8th free block, at
+// 64k. fio fails an offset at or past the region's end (io_size), a
+// drawn size whose smallest does not fit before it, and an I/O of one
+// size past the file's end: the file is done, and no I/O issued. Only a
+// map's or an LFSR's offsets get there (a plain draw stays below the
+// last block that fits); where the I/O fits in the file but past the
+// region (a region smaller than its file) the offset is moved back to
+// fit, as before (fio's I/O there is not followed).
+func (g *Generator) fileDone(off, size uint64, fioSize bool) bool {
+	if g.fo == nil || g.fo.amap == nil && g.fo.lfsr == nil {
+		return false
+	}
+	switch {
+	case off >= g.logical:
+		return true
+	case fioSize:
+		return off+size > g.logical
+	}
+	return off+size > g.fileEnd
+}
+
+// loopOrEnd is the I/O after fio found the file done (fileDone): with one
+// file, the first of the next loop where another follows (loops left,
+// io_size above the bytes done: the runner stops at them, or time_based),
+// the states seeded afresh and the map cleared; else IO{End: true}, the
+// file's I/O over (FileGen goes on with its other files).
+//
+// A loop that ends before its first I/O (an LFSR whose first block lies
+// past the region) ends the file's I/O too: the loops after it would
+// draw alike (fio's time_based job spends its runtime so, issuing
+// nothing).
+func (g *Generator) loopOrEnd() IO {
+	n := g.issues[0] + g.issues[1] + g.issues[2]
+	if g.multi || n == g.loopStart || !g.fo.timeBased && !g.more && g.fo.loopEnds+1 >= g.loops {
+		g.doneFile = true
+		return IO{End: true}
+	}
+	g.loopStart = n
+	g.fo.newLoop()
+	return g.Next()
 }
 
 // tryDone makes the draws fio makes when it tries a file whose random

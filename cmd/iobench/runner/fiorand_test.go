@@ -200,6 +200,21 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		{"--rw=read", "--size=1m", "--io_size=1500k", "--bsrange=4k-64k"},
 		{"--rw=write", "--size=256k", "--io_size=600k", "--bsrange=4k-16k"},
 		{"--rw=write", "--size=1m", "--io_size=2500k", "--bsrange=4k-64k", "--verify=crc32c"},
+		// Block sizes that differ by direction: the map counts in the
+		// smallest, a direction draws and marks in its own, and a free
+		// block of the map past the region's end (or one that leaves
+		// the I/O no room in the file) ends the file, or the loop.
+		{"--rw=randwrite", "--size=64k", "--bs=4k,8k"},
+		{"--rw=randwrite", "--size=64k", "--bs=4k,8k", "--loops=2"},
+		{"--rw=randwrite", "--size=64k", "--bs=4k,8k", "--norandommap"},
+		{"--rw=randwrite", "--size=64k", "--bs=8k,4k"},
+		{"--rw=randread", "--size=64k", "--bs=8k,4k"},
+		{"--rw=randwrite", "--size=64k", "--bs=4k,12k"},
+		{"--rw=randrw", "--size=256k", "--bs=4k,16k"},
+		{"--rw=randrw", "--size=256k", "--bs=4k,16k", "--random_generator=lfsr"},
+		{"--rw=randrw", "--size=256k", "--bs=4k,16k", "--random_generator=tausworthe64", "--loops=3"},
+		{"--rw=randrw", "--size=256k", "--bssplit=4k/50:8k/50,8k/50:16k/50"},
+		{"--rw=randwrite", "--size=128k", "--bs=4k,8k", "--nrfiles=2"},
 	} {
 		name := strings.Join(c, " ")
 		dir := t.TempDir()

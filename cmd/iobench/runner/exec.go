@@ -263,7 +263,7 @@ func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult
 	switch {
 	case firstErr(workers) != nil || intr:
 	case ios == 0 && !rc.stopped():
-		errs = append(errs, errNothingMeasured)
+		errs = append(errs, nothingMeasured(&j))
 	case j.Verify != "" && j.DoVerify && j.RW.Writes():
 		// Each clone reads back and checks what it wrote, as fio's
 		// clones each verify their own writes.

@@ -71,3 +71,16 @@ func TestRampSizeRefusals(t *testing.T) {
 		t.Errorf("ramp_size=size: exit %d, want 1 saying nothing was measured\n%s%s", code, out, errs)
 	}
 }
+
+// TestNoIOWithoutRamp: a job that issues no I/O without any ramp (an
+// LFSR whose first write offset, in fio's counting for block sizes that
+// differ by direction, lies past the region) measured nothing and says
+// why, without blaming a ramp it does not have.
+func TestNoIOWithoutRamp(t *testing.T) {
+	path := targetFile(t, 1<<20)
+	code, out, errs := run(t, "--filename="+path, "--name=a", "--rw=randwrite", "--bs=4k,8k", "--size=64k",
+		"--random_generator=lfsr", "--output-format=json")
+	if code != 1 || !strings.Contains(errs+out, "issued no I/O") || strings.Contains(errs+out, "ramp_time") {
+		t.Errorf("exit %d, want 1 saying the job issued no I/O and naming no ramp\n%s%s", code, out, errs)
+	}
+}

@@ -509,9 +509,20 @@ func kernelFS(path string) string {
 	return kernelFSNames[int64(fs.Type)]
 }
 
-// errNothingMeasured is a job's error when its whole run fell in the ramp
-// time: it issued I/O but measured none.
-var errNothingMeasured = errors.New("nothing measured: ramp_time or ramp_size used up the job's region or runtime (raise size or runtime, or set time_based)")
+// errNothingMeasured is a job's error when it measured no I/O: its whole
+// run fell in the ramp, or it issued none (nothingMeasured says which).
+var errNothingMeasured = errors.New("nothing measured")
+
+// nothingMeasured is errNothingMeasured for job j, saying why.
+func nothingMeasured(j *workloads.Job) error {
+	if j.RampTime > 0 || j.RampSize > 0 {
+		return fmt.Errorf("%w: ramp_time or ramp_size used up the job's region or runtime (raise size or runtime, or set time_based)", errNothingMeasured)
+	}
+	// A job whose offsets run out before its first I/O: with block
+	// sizes that differ by direction, fio's random map and LFSR count in
+	// the smallest, and a draw past the region ends the file at once.
+	return fmt.Errorf("%w: the job issued no I/O: its offsets ran out before the first (with block sizes that differ by direction, as fio 3.33 draws them, a random offset can fall past the region and end the file; fio reports such a job with no I/O)", errNothingMeasured)
+}
 
 // checkRampSizes refuses a job with a ramp (ramp_time or ramp_size) whose
 // ramp_size differs from that of a job before it in its reporting group

@@ -135,7 +135,8 @@ type Config struct {
 	// take the completions that arrive meanwhile without sleeping (see
 	// spin.go). 0, the default, polls for 20 µs only while measuring shows
 	// that polling costs the queue's thread no more CPU time per I/O than
-	// sleeping, and only at a QueueDepth of 16 or less (deeper, a queue
+	// sleeping and makes it no slower, and only at a QueueDepth of 16 or
+	// less (deeper, a queue
 	// never polls and its ring leaves out what polling needs: see
 	// spinAutoDepth); a positive SpinWait always polls that long (more I/O per
 	// second where waking a sleeping CPU is slow, a VM, often for more CPU

@@ -218,7 +218,7 @@ func (e *Engine) newQueue(kind queueKind) (*Queue, error) {
 		case e.cfg.SpinWait > 0:
 			q.spinner, q.spinNs = p, e.cfg.SpinWait.Nanoseconds()
 		case spinAutoOK:
-			q.spinner, q.spinNs, q.spinCtl = p, spinAuto, newSpinCtl(threadCPU)
+			q.spinner, q.spinNs, q.spinCtl = p, spinAuto, newSpinCtl(threadCPU, nanotime)
 		}
 	}
 	if err := e.registerWith(ring); err != nil {

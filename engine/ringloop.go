@@ -322,7 +322,8 @@ const spinAbove = 1
 // avoids is the wake-up of a halted vCPU (context switches per I/O fell
 // to a tenth at depth 16); where that is cheap there is less to gain.
 // Hence, by default, a queue polls only while its spinCtl (spin.go)
-// measures that polling costs no more CPU time per I/O than sleeping.
+// measures that polling costs no more CPU time per I/O than sleeping and
+// is no slower.
 func (q *Queue) spin() bool {
 	q.spins++
 	t0 := q.eng.nowNs()

@@ -2,17 +2,30 @@ package engine
 
 import "testing"
 
-// runSpinCtl feeds a spinCtl n completions, one per call, on a CPU clock
-// that advances by onCost or offCost ns per completion as the controller
-// polls or not, and returns the share of completions made polling.
-func runSpinCtl(c *spinCtl, clock *int64, n int, onCost, offCost int64) float64 {
+// spinClocks are a spinCtl's CPU clock and wall clock in a test.
+type spinClocks struct{ cpu, wall int64 }
+
+func newTestSpinCtl(k *spinClocks) *spinCtl {
+	return newSpinCtl(func() int64 { return k.cpu }, func() int64 { return k.wall })
+}
+
+// spinCosts are the ns of CPU time and of wall time a completion takes
+// with polling and without.
+type spinCosts struct{ onCPU, offCPU, onWall, offWall int64 }
+
+// runSpinCtl feeds a spinCtl n completions, one per call, on clocks that
+// advance by the costs of polling or not as the controller polls or not,
+// and returns the share of completions made polling.
+func runSpinCtl(c *spinCtl, k *spinClocks, n int, costs spinCosts) float64 {
 	on := 0
 	for range n {
 		if c.on {
-			*clock += onCost
+			k.cpu += costs.onCPU
+			k.wall += costs.onWall
 			on++
 		} else {
-			*clock += offCost
+			k.cpu += costs.offCPU
+			k.wall += costs.offWall
 		}
 		c.completed(1)
 	}
@@ -20,12 +33,13 @@ func runSpinCtl(c *spinCtl, clock *int64, n int, onCost, offCost int64) float64 
 }
 
 // TestSpinCtlPollsWherePaying: where polling costs less CPU per completion
-// than sleeping, the controller polls for all but its probes without.
+// than sleeping and is faster, the controller polls for all but its
+// probes' windows without.
 func TestSpinCtlPollsWherePaying(t *testing.T) {
-	var clock int64
-	c := newSpinCtl(func() int64 { return clock })
-	share := runSpinCtl(c, &clock, 2000*spinWindow, 2500, 3000)
-	// Probes without polling come ever more rarely.
+	var k spinClocks
+	c := newTestSpinCtl(&k)
+	share := runSpinCtl(c, &k, 2000*spinWindow, spinCosts{2500, 3000, 8000, 10000})
+	// Probes come ever more rarely.
 	if share < 0.95 {
 		t.Errorf("polled for %.2f of the completions, want at least 0.95", share)
 	}
@@ -40,9 +54,9 @@ func TestSpinCtlPollsWherePaying(t *testing.T) {
 // TestSpinCtlStopsWhereNotPaying: where polling costs more CPU per
 // completion, the controller polls only in its probes, ever more rarely.
 func TestSpinCtlStopsWhereNotPaying(t *testing.T) {
-	var clock int64
-	c := newSpinCtl(func() int64 { return clock })
-	share := runSpinCtl(c, &clock, 2000*spinWindow, 3000, 2500)
+	var k spinClocks
+	c := newTestSpinCtl(&k)
+	share := runSpinCtl(c, &k, 2000*spinWindow, spinCosts{3000, 2500, 10000, 10000})
 	if share > 0.05 {
 		t.Errorf("polled for %.2f of the completions, want at most 0.05", share)
 	}
@@ -50,28 +64,40 @@ func TestSpinCtlStopsWhereNotPaying(t *testing.T) {
 		t.Errorf("fails %d, want the backoff at its limit %d", c.fails, spinMaxStreak)
 	}
 	// Once polling pays, the controller comes back to it.
-	share = runSpinCtl(c, &clock, 2000*spinWindow, 2500, 3000)
+	share = runSpinCtl(c, &k, 2000*spinWindow, spinCosts{2500, 3000, 10000, 10000})
 	if share < 0.5 {
 		t.Errorf("after polling became cheaper: polled for %.2f, want most", share)
 	}
 }
 
+// TestSpinCtlStopsWhereSlower: polling that saves CPU time per completion
+// but makes the queue slower (the device's own work loses the CPU) is not
+// chosen.
+func TestSpinCtlStopsWhereSlower(t *testing.T) {
+	var k spinClocks
+	c := newTestSpinCtl(&k)
+	if share := runSpinCtl(c, &k, 1000*spinWindow, spinCosts{2500, 3000, 12000, 10000}); share > 0.05 {
+		t.Errorf("polled for %.2f of the completions, want at most 0.05", share)
+	}
+}
+
 // TestSpinCtlMeasuresFirst: a new controller does not poll before it has
 // measured both ways, polling that costs the same as not is not chosen
-// (it must save spinMarginNum/spinMarginDen), and batches of completions larger than a stage move
-// it through the stages all the same.
+// (it must save spinMarginNum/spinMarginDen), and batches of completions
+// larger than a stage move it through the stages all the same.
 func TestSpinCtlMeasuresFirst(t *testing.T) {
-	var clock int64
-	c := newSpinCtl(func() int64 { return clock })
+	var k spinClocks
+	c := newTestSpinCtl(&k)
 	if c.on {
 		t.Fatal("polls before measuring")
 	}
 	for range 10 {
-		clock += 1000
+		k.cpu += 1000
+		k.wall += 1000
 		c.completed(spinWindow) // costs the same both ways: polling must save more
 	}
-	if c.probes != 1 || c.on || c.state != spinExploit {
-		t.Errorf("after measuring: probes %d, on %v, state %d; want one probe, not polling, exploiting", c.probes, c.on, c.state)
+	if c.probes != 1 || c.on || c.step != len(spinProbeSeq) {
+		t.Errorf("after measuring: probes %d, on %v, step %d; want one probe, not polling, running the choice", c.probes, c.on, c.step)
 	}
 }
 
@@ -83,10 +109,44 @@ func TestSpinCtlMargin(t *testing.T) {
 		lo, hi float64
 		saving string
 	}{{2910, 0, 0.05, "3%"}, {2700, 0.9, 1, "10%"}} {
-		var clock int64
-		c := newSpinCtl(func() int64 { return clock })
-		if share := runSpinCtl(c, &clock, 1000*spinWindow, tc.on, 3000); share < tc.lo || share > tc.hi {
+		var k spinClocks
+		c := newTestSpinCtl(&k)
+		if share := runSpinCtl(c, &k, 1000*spinWindow, spinCosts{tc.on, 3000, 10000, 10000}); share < tc.lo || share > tc.hi {
 			t.Errorf("polling saving %s: polled for %.2f of the completions, want %.2f to %.2f", tc.saving, share, tc.lo, tc.hi)
+		}
+	}
+}
+
+// TestSpinCtlDrift: a rate that drifts steadily through a probe favours
+// neither way. Every completion costs the same with polling and without,
+// but costs grow (or shrink) by a third over the probe: polling must
+// not be chosen, where measuring one way after the other would have
+// credited it with the drift; and polling that saves 10% must be chosen
+// whichever way the drift runs.
+func TestSpinCtlDrift(t *testing.T) {
+	probe := len(spinProbeSeq)*spinWindow + 5*spinWarm // a warm-up first and at each of the 4 changes
+	for _, slope := range []int64{1, -1} {
+		for _, tc := range []struct {
+			onCost int64 // per 1000 of the cost without polling
+			want   bool
+		}{{1000, false}, {900, true}} {
+			var k spinClocks
+			c := newTestSpinCtl(&k)
+			for i := range probe {
+				cost := 10000 + slope*int64(i)*3333/int64(probe)
+				if c.on {
+					cost = cost * tc.onCost / 1000
+				}
+				k.cpu += cost
+				k.wall += cost
+				c.completed(1)
+			}
+			if c.probes != 1 {
+				t.Fatalf("slope %d: %d probes after %d completions, want 1", slope, c.probes, probe)
+			}
+			if c.on != tc.want {
+				t.Errorf("slope %d, polling costing %d/1000: chose polling %v, want %v", slope, tc.onCost, c.on, tc.want)
+			}
 		}
 	}
 }

@@ -624,7 +624,7 @@ var options = []Option{
 	{Name: "map_latency", Arg: "time", Default: "0", Help: "cost of each mapper call (a filesystem upcall), e.g. 5us", Engine: true, kind: kindTime,
 		set: func(j *Job, v string) (err error) { j.MapLatency, err = parseDurationFrac(v, time.Microsecond); return },
 		get: func(j *Job) string { return timeString(j.MapLatency) }},
-	{Name: "spin_wait", Arg: "auto|0|time", Default: "auto", Help: "with 2 or more I/Os in flight, poll for a completion before sleeping for one: auto polls 20us only while that costs the job thread no more CPU time per I/O than sleeping (measured as the job runs), and only at iodepth 16 or less; a time (e.g. 20us) always polls that long: more IOPS where waking a sleeping CPU is slow (a VM), often for more CPU time per I/O; 0 never polls", Engine: true, kind: kindString,
+	{Name: "spin_wait", Arg: "auto|0|time", Default: "auto", Help: "with 2 or more I/Os in flight, poll for a completion before sleeping for one: auto polls 20us only while that costs the job thread no more CPU time per I/O than sleeping and is no slower (measured as the job runs), and only at iodepth 16 or less; a time (e.g. 20us) always polls that long: more IOPS where waking a sleeping CPU is slow (a VM), often for more CPU time per I/O; 0 never polls", Engine: true, kind: kindString,
 		set: func(j *Job, v string) (err error) { j.SpinWait, err = parseSpinWait(v); return },
 		get: func(j *Job) string { return spinWaitString(j.SpinWait) }},
 	{Name: "cache", Arg: "bool", Default: "on", Help: "the extent cache; off calls the mapper for every I/O", Engine: true, kind: kindBool,

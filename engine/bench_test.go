@@ -174,8 +174,10 @@ func BenchmarkDepth1Loop(b *testing.B) {
 // BenchmarkSyncReadLoop is File.ReadAt, the library's synchronous call:
 // 4 KiB random reads of a 256 MiB loop device over tmpfs (written first),
 // one call at a time from each of 1 or 4 goroutines. "direct" is the
-// default (each call on a direct queue, on the caller's thread),
-// "background" hands each call to a background queue (DirectQueues -1),
+// default (each call on a direct queue, on the caller's thread, its one
+// device read run as pread(2)), "direct-ring" the same with the read on
+// the direct queue's ring (SetDirectSyscalls(false)), "background" hands
+// each call to a background queue (DirectQueues -1),
 // and "pread" is the reference: pread(2) with O_DIRECT on the same device
 // from the same goroutines, what a Go program gets from the kernel with no
 // engine. ns/op is wall time per read over all the goroutines; cpu-ns/op
@@ -187,12 +189,13 @@ func BenchmarkSyncReadLoop(b *testing.B) {
 	l := looptest.New(b, size, looptest.Options{})
 	fillDevice(b, l.Path, size)
 	for _, callers := range []int{1, 4} {
-		for _, via := range []string{"pread", "direct", "background"} {
+		for _, via := range []string{"pread", "direct", "direct-ring", "background"} {
 			b.Run(fmt.Sprintf("%s/callers=%d", via, callers), func(b *testing.B) {
 				direct := 0
 				if via == "background" {
 					direct = -1
 				}
+				defer engine.SetDirectSyscalls(via != "direct-ring")()
 				e, err := engine.New(engine.Config{Devices: []*device.Device{openDev(b, l.Path, true)},
 					Mapper: mapper.NewLinear(0, 0, size), QueueDepth: 8, DirectQueues: direct})
 				if err != nil {

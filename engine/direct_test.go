@@ -3,6 +3,8 @@ package engine_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -264,5 +266,75 @@ func TestDirectRingFailure(t *testing.T) {
 	}
 	if made, idle := e.DirectQueuesMade(); made != 1 || idle != 1 {
 		t.Fatalf("%d direct queues made, %d idle after the next call; want 1 and 1", made, idle)
+	}
+}
+
+// TestDirectLoneIOBySyscall: a direct call whose request is one device
+// I/O runs it as pread(2) or pwrite(2). Single-block writes and reads, in
+// place and out of place, read back as written and make no io_uring_enter
+// call; a request of several device I/Os goes through the ring; with the
+// system calls turned off (SetDirectSyscalls) the same single-block calls
+// enter the ring, and read back the same.
+func TestDirectLoneIOBySyscall(t *testing.T) {
+	const fileBlocks, devBlocks = 64, 192
+	for _, syscalls := range []bool{true, false} {
+		for _, cow := range []bool{false, true} {
+			t.Run(fmt.Sprintf("syscalls=%v/cow=%v", syscalls, cow), func(t *testing.T) {
+				defer engine.SetDirectSyscalls(syscalls)()
+				var m engine.Mapper = newStripeMapper(devBlocks, bs, 5)
+				if cow {
+					m = newCOWMapper(devBlocks, fileBlocks, bs)
+				}
+				e, _ := newEngine(t, devBlocks*bs, m, func(c *engine.Config) { c.DirectQueues = 2 })
+				f, err := e.Open("f", engine.FileOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				buf := e.Buffer(fileBlocks * bs)
+				defer e.PutBuffer(buf)
+				want := make([]byte, fileBlocks*bs)
+				fill(want, 11)
+				enters := e.Stats().RingEnters
+				order := rand.New(rand.NewPCG(3, 4)).Perm(fileBlocks)
+				for _, b := range order {
+					blk := buf[b*bs : (b+1)*bs]
+					copy(blk, want[b*bs:])
+					if n, err := f.WriteAt(blk, int64(b*bs)); err != nil || n != bs {
+						t.Fatalf("write of block %d: %d bytes, %v", b, n, err)
+					}
+				}
+				clear(buf)
+				for _, b := range order {
+					if n, err := f.ReadAt(buf[b*bs:(b+1)*bs], int64(b*bs)); err != nil || n != bs {
+						t.Fatalf("read of block %d: %d bytes, %v", b, n, err)
+					}
+				}
+				if !bytes.Equal(buf, want) {
+					t.Fatal("single-block reads differ from the single-block writes")
+				}
+				s := e.Stats()
+				lone := s.RingEnters - enters
+				if syscalls && lone != 0 {
+					t.Errorf("%d io_uring_enter calls for %d single-block calls, want none", lone, 2*fileBlocks)
+				}
+				if !syscalls && lone < 2*fileBlocks {
+					t.Errorf("%d io_uring_enter calls for %d single-block calls on the ring, want one each at least", lone, 2*fileBlocks)
+				}
+				if s.DirectCalls < 2*fileBlocks {
+					t.Errorf("DirectCalls %d, want %d at least", s.DirectCalls, 2*fileBlocks)
+				}
+				// The whole file in one call: many device I/Os, on the ring.
+				clear(buf)
+				if n, err := f.ReadAt(buf, 0); err != nil || n != len(buf) {
+					t.Fatalf("whole-file read: %d bytes, %v", n, err)
+				}
+				if !bytes.Equal(buf, want) {
+					t.Fatal("whole-file read differs from the single-block writes")
+				}
+				if e.Stats().RingEnters == s.RingEnters {
+					t.Error("a read of many device I/Os made no io_uring_enter call")
+				}
+			})
+		}
 	}
 }

@@ -802,18 +802,87 @@ func (j Job) Clone() Job {
 	return c
 }
 
-// Set sets option key to value as a job file or the command line gives it.
-// Boolean options accept an empty value (a bare key, as fio allows) or
-// 1/0/true/false/yes/no/on/off.
-func (j *Job) Set(key, value string) error {
-	key = strings.ToLower(strings.TrimSpace(key))
+// Set sets option key to value as a job file or the command line gives it
+// (key=value). Boolean options take 1/0/true/false/yes/no/on/off; an
+// empty value is refused, as fio 3.33 refuses direct= or time_based=,
+// but for the options that name a log (write_bw_log=). A key given
+// without "=" goes to SetBare. Option names are lower case: fio 3.33
+// knows no other spelling (RW=randread is a "Bad option" there), so
+// neither does iobench.
+func (j *Job) Set(key, value string) error { return j.setOption(key, value, false) }
+
+// SetBare sets option key given alone, without "=" (a bare "time_based"
+// line, or --time_based on the command line). fio 3.33 takes an option
+// alone only where it types it "empty or boolean value" (time_based,
+// group_reporting, stonewall, norandommap, ..., and io_uring's fixedbufs,
+// registerfiles, sqthread_poll and hipri), which it sets, and for the
+// write_*_log options, which then take the job's name; its other
+// booleans (direct, randrepeat, end_fsync, ...) and every option that
+// takes a value fail there ("Option direct requires an argument"), and
+// so they do here. iobench's own engine options (force, warm, ...),
+// which fio never reads, may be given alone too.
+func (j *Job) SetBare(key string) error { return j.setOption(key, "", true) }
+
+// bareIOUring are io_uring options fio 3.33 types "empty or boolean
+// value", which it takes alone (fio --enghelp=io_uring).
+var bareIOUring = map[string]bool{"fixedbufs": true, "registerfiles": true, "sqthread_poll": true, "hipri": true}
+
+// bareNotices are the options accepted with a notice that fio 3.33 takes
+// alone (and runs).
+var bareNotices = map[string]bool{"thread": true, "prep": true}
+
+// bareCrashes are options fio 3.33 takes alone at --parse-only but dies
+// of a segmentation fault on when it runs the job: a value is required
+// for them here.
+var bareCrashes = map[string]bool{
+	"cpus_allowed": true, "ignore_error": true, "numa_cpu_nodes": true, "numa_mem_policy": true,
+	"replay_skip": true, "log_compression_cpus": true, "verify_async_cpus": true,
+}
+
+// needsValue is the error for option given, which takes a value, given
+// alone.
+func needsValue(given, key string) error {
+	if bareCrashes[key] {
+		return fmt.Errorf("%w: %s needs a value: fio 3.33 takes it alone at --parse-only, then dies of a segmentation fault running the job", ErrBadValue, given)
+	}
+	return fmt.Errorf("%w: %s needs a value, as in fio 3.33 (\"Option %s requires an argument\")", ErrBadValue, given, given)
+}
+
+// takesBare reports whether option o may be given alone (SetBare).
+func takesBare(o *Option) bool {
+	return fioFlags[o.Name] || bareIOUring[o.Name] || o.bareName ||
+		o.Engine && (o.kind == kindBool || o.kind == kindFlag)
+}
+
+// lowerCaseHint says an option name with a capital letter is not one:
+// fio 3.33 reads option names as they are spelled ("Bad option
+// <RW=randread>").
+func lowerCaseHint(given string) error {
+	lower := strings.ToLower(given)
+	if _, ok := optionIndex[Canonical(lower)]; ok || IsNotice(lower) || IsRefused(lower) {
+		return fmt.Errorf("%w: %q: option names are lower case, as fio 3.33 reads them (it refuses %s too): write %s", ErrUnknownOption, given, given, lower)
+	}
+	return fmt.Errorf("%w: %q", ErrUnknownOption, given)
+}
+
+func (j *Job) setOption(key, value string, bare bool) error {
+	key = strings.TrimSpace(key)
 	value = strings.TrimSpace(value)
 	given := key // errors name the option as the job file spells it
+	if key != strings.ToLower(key) {
+		return lowerCaseHint(key)
+	}
 	if alias, ok := aliases[key]; ok {
 		key = alias
 	}
 	o, ok := optionIndex[key]
 	if !ok {
+		if _, ok := noticeOptions[key]; ok && bare && !bareNotices[key] {
+			return needsValue(given, key)
+		}
+		if _, ok := noticeOptions[key]; ok && !bare && value == "" {
+			return fmt.Errorf("%w: %s= needs a value, as fio 3.33 refuses an empty one", ErrBadValue, given)
+		}
 		if n, ok := noticeOptions[key]; ok {
 			return &Notice{Option: given, Msg: n}
 		}
@@ -828,8 +897,17 @@ func (j *Job) Set(key, value string) error {
 	if value == "" && o.bareName {
 		value = bareLogName
 	}
-	if value == "" && o.kind != kindBool && o.kind != kindFlag {
-		return fmt.Errorf("%w: %s needs a value", ErrBadValue, given)
+	switch {
+	case value != "":
+	case bare && takesBare(o):
+	case bare && (o.kind == kindBool || o.kind == kindFlag):
+		return fmt.Errorf("%w: %s needs a value (%s=1 or %s=0): fio 3.33 takes alone only the booleans it types \"empty or boolean value\" (time_based, group_reporting, norandommap, ...), not %s (\"Option %s requires an argument\")", ErrBadValue, given, given, given, given, given)
+	case o.Engine && (o.kind == kindBool || o.kind == kindFlag):
+		// An engine option's empty value is its bare form, as before.
+	case bare:
+		return needsValue(given, o.Name)
+	default:
+		return fmt.Errorf("%w: %s= needs a value, as fio 3.33 refuses an empty one", ErrBadValue, given)
 	}
 	if o.refuse != nil {
 		if msg := o.refuse(value); msg != "" {

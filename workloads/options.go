@@ -919,6 +919,16 @@ func IsBool(key string) bool {
 	return ok && (o.kind == kindBool || o.kind == kindFlag)
 }
 
+// TakesBare reports whether key may be given alone, without a value
+// (Job.SetBare): on fio's command line as in its job files, any other
+// option takes the next argument as its value.
+func TakesBare(key string) bool {
+	if o, ok := optionIndex[Canonical(key)]; ok {
+		return takesBare(o)
+	}
+	return bareNotices[Canonical(key)] || IsRefused(key) && fioFlags[Canonical(key)]
+}
+
 // IsNotice reports whether key is accepted with a notice only.
 func IsNotice(key string) bool { _, ok := noticeOptions[Canonical(key)]; return ok }
 

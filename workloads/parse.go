@@ -180,7 +180,7 @@ func Parse(r io.Reader, name string) (*File, error) { return ParseWith(r, name, 
 // a job inheriting the [global] options that precede it (a later [global]
 // affects only later jobs), comments (from a # or ; to the end of the
 // line, on a line of their own or after a value or a header), key=value and
-// bare boolean keys, ${VAR} from the environment, "include file",
+// options alone where fio 3.33 takes them alone (Job.SetBare), ${VAR} from the environment, "include file",
 // stonewall and wait_for. Options iobench does not implement stop the
 // parse with the option, the file and the line; options that cannot
 // change what is measured are accepted with a notice.
@@ -228,8 +228,8 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 				return nil, perr("", fmt.Errorf("%w: %s before any section", ErrSyntax, Pragma))
 			}
 			for _, kv := range strings.Fields(text[len(Pragma):]) {
-				k, v, _ := strings.Cut(kv, "=")
-				if err := setOpt(cur, k, v, out, at.file, line, true); err != nil {
+				k, v, hasValue := strings.Cut(kv, "=")
+				if err := setOpt(cur, k, v, !hasValue, out, at.file, line, true); err != nil {
 					return nil, err
 				}
 				curAt[Canonical(strings.TrimSpace(k))] = at
@@ -284,13 +284,13 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 			}
 			text = strings.TrimSpace(cutComment(text))
 		}
-		k, v, _ := strings.Cut(text, "=")
+		k, v, hasValue := strings.Cut(text, "=")
 		v, err := expandValue(strings.TrimSpace(v))
 		if err != nil {
 			bad = append(bad, perr(strings.TrimSpace(k), fmt.Errorf("%w: %w", ErrBadValue, err)))
 			continue
 		}
-		if Canonical(strings.TrimSpace(k)) == "filename" && cur.IsSet("filename") {
+		if strings.TrimSpace(k) == "filename" && cur.IsSet("filename") {
 			// fio 3.33 adds the files of each filename= a job sees to
 			// those it has: it never replaces them.
 			if prev, ok := curAt["filename"]; ok {
@@ -299,7 +299,7 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 			}
 			out.Notices = append(out.Notices, fmt.Sprintf("%s:%d: filename=%s replaces the command line's filename=%s, as a job file's options override the command line's here; fio 3.33 adds the files of both and would run the job on both", at.file, line, v, cur.Filename))
 		}
-		if err := setOpt(cur, k, v, out, at.file, line, false); err != nil {
+		if err := setOpt(cur, k, v, !hasValue, out, at.file, line, false); err != nil {
 			// An option iobench does not know may be an I/O engine's
 			// that comes before its ioengine= (nfs_url, then
 			// ioengine=nfs): that ioengine's refusal says more, so
@@ -406,19 +406,25 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 	return out, nil
 }
 
-func setOpt(j *Job, k, v string, out *File, file string, line int, pragma bool) error {
+// setOpt sets option k of j to v, or, bare, k given alone (no "=").
+func setOpt(j *Job, k, v string, bare bool, out *File, file string, line int, pragma bool) error {
 	k = strings.TrimSpace(k)
 	if k == "" {
 		return &ParseError{File: file, Line: line, Err: fmt.Errorf("%w: empty option name", ErrSyntax)}
 	}
-	err := j.Set(k, v)
+	var err error
+	if bare {
+		err = j.SetBare(k)
+	} else {
+		err = j.Set(k, v)
+	}
 	var n *Notice
 	if errors.As(err, &n) {
 		out.Notices = append(out.Notices, fmt.Sprintf("%s:%d: %s", file, line, n.Error()))
 		return nil
 	}
 	if err != nil {
-		return &ParseError{File: file, Line: line, Option: strings.ToLower(k), Err: err}
+		return &ParseError{File: file, Line: line, Option: k, Err: err}
 	}
 	if IsEngineOnly(k) && !pragma {
 		out.Notices = append(out.Notices, fmt.Sprintf("%s:%d: %s is an iobench option; put it in a %q line so fio accepts the file too", file, line, k, Pragma))

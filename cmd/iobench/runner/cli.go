@@ -399,7 +399,16 @@ func parseArgs(args []string) (settings, cmdLine, error) {
 			continue
 		}
 		key, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		key = strings.ToLower(key)
+		// Option names are lower case: fio 3.33's command line, as its
+		// job files, knows no other spelling (--RW is unrecognized).
+		if lower := strings.ToLower(key); lower != key {
+			if _, ok := runnerFlags[lower]; ok || workloads.IsNotice(lower) || workloads.IsRefused(lower) {
+				return st, cl, fmt.Errorf("--%s: %w: option names are lower case, as fio 3.33 reads them: --%s", key, workloads.ErrUnknownOption, lower)
+			}
+			if _, ok := workloads.Lookup(lower); ok {
+				return st, cl, fmt.Errorf("--%s: %w: option names are lower case, as fio 3.33 reads them: --%s", key, workloads.ErrUnknownOption, lower)
+			}
+		}
 		if key == "h" {
 			key = "help"
 		}
@@ -465,10 +474,13 @@ func parseArgs(args []string) (settings, cmdLine, error) {
 		if _, ok := workloads.Lookup(key); !ok && !workloads.IsNotice(key) && !workloads.IsRefused(key) {
 			return st, cl, fmt.Errorf("--%s: %w: %q", key, workloads.ErrUnknownOption, key)
 		}
-		if !hasVal && !workloads.IsBool(key) && !workloads.IsNotice(key) {
+		// As on fio's command line, an option that cannot stand alone
+		// (direct, bs, ...) takes the next argument as its value.
+		if !hasVal && !workloads.TakesBare(key) {
 			if err := takesValue(); err != nil {
 				return st, cl, err
 			}
+			hasVal = true
 		}
 		if cl.jobOpt == "" {
 			cl.jobOpt = key
@@ -477,7 +489,11 @@ func parseArgs(args []string) (settings, cmdLine, error) {
 			cl.jobs = append(cl.jobs, cl.global.Clone())
 			cur = &cl.jobs[len(cl.jobs)-1]
 		}
-		if err := cur.Set(key, val); err != nil {
+		set := cur.Set
+		if !hasVal {
+			set = func(key, _ string) error { return cur.SetBare(key) }
+		}
+		if err := set(key, val); err != nil {
 			var n *workloads.Notice
 			if errors.As(err, &n) {
 				st.notices = append(st.notices, "--"+n.Error())

@@ -326,7 +326,7 @@ func TestFioJobFileIsValidForFio(t *testing.T) {
 	}
 	_, cl, err := parseArgs([]string{"--name=x", "--rw=randrw", "--bssplit=4k/50:64k/50", "--runtime=2", "--time_based",
 		"--random_distribution=zipf:1.2", "--mapper=scattered", "--size=64m", "--percentile_list=50:99",
-		"--cpus_allowed=0", "--loops=2", "--lat_percentiles", "--bwavgtime=250", "--fixedbufs", "--kb_base=1000"})
+		"--cpus_allowed=0", "--loops=2", "--lat_percentiles=1", "--bwavgtime=250", "--fixedbufs", "--kb_base=1000"})
 	if err != nil {
 		t.Fatal(err)
 	}

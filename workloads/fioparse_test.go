@@ -1,0 +1,133 @@
+package workloads
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fioParseOnly runs the installed fio's --parse-only on a job file of
+// text and reports whether fio accepted it, with what fio printed; it
+// skips the test where fio is not installed.
+func fioParseOnly(t *testing.T, text string) (bool, string) {
+	t.Helper()
+	fio, err := exec.LookPath("fio")
+	if err != nil {
+		t.Skip("fio not installed (make deps installs it): nothing to compare with")
+	}
+	p := filepath.Join(t.TempDir(), "job.fio")
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(fio, "--parse-only", p).CombinedOutput()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatal(err)
+	}
+	return err == nil, string(out)
+}
+
+// parseCase is a job file with one option line under test, at line 3.
+func parseCase(line string) string {
+	return "[job]\nioengine=io_uring\n" + line + "\n"
+}
+
+// TestOptionNamesLowerCase: fio 3.33 reads option names as they are
+// spelled: RW=randread, BS=4k, Direct=1, Time_Based are each a "Bad
+// option" there, and the job is dropped (exit 1). iobench took any case;
+// it now refuses them as options it does not know, naming the file, the
+// line and the option as written, and the lower-case name to write.
+func TestOptionNamesLowerCase(t *testing.T) {
+	for _, c := range []struct{ line, lower string }{
+		{"RW=randread", "rw"}, {"BS=4k", "bs"}, {"Direct=1", "direct"}, {"Time_Based", "time_based"},
+		{"BlockSize=4k", "blocksize"}, {"Thread", "thread"}, {"Nowait=1", "nowait"},
+	} {
+		_, err := Parse(strings.NewReader(parseCase(c.line)), "up.fio")
+		var pe *ParseError
+		if !errors.As(err, &pe) || !errors.Is(err, ErrUnknownOption) {
+			t.Errorf("%s: got %v, want an unknown option", c.line, err)
+			continue
+		}
+		name, _, _ := strings.Cut(c.line, "=")
+		if pe.File != "up.fio" || pe.Line != 3 || pe.Option != name || !strings.Contains(err.Error(), "write "+c.lower) {
+			t.Errorf("%s: got %q (file %q line %d option %q), want up.fio:3, option %q, naming %s", c.line, err, pe.File, pe.Line, pe.Option, name, c.lower)
+		}
+	}
+	// A job's own name, and values of free text, keep their case.
+	f, err := Parse(strings.NewReader("[Job1]\nname=MyJob\nioengine=io_uring\nbs=4K\n"), "ok.fio")
+	if err != nil || f.Jobs[0].Name != "MyJob" || f.Jobs[0].BS[0] != 4096 {
+		t.Fatalf("got %v, %+v", err, f)
+	}
+	ok, out := fioParseOnly(t, parseCase("RW=randread")+"BS=4k\n")
+	if ok || !strings.Contains(out, "Bad option <RW=randread>") || !strings.Contains(out, "Bad option <BS=4k>") {
+		t.Errorf("fio accepted RW= and BS=, or said otherwise than expected:\n%s", out)
+	}
+}
+
+// bareCases: options given alone (or with an empty value), and whether
+// fio 3.33 takes them (fio --parse-only). fio takes alone the options it
+// types "empty or boolean value" and the write_*_log options; its other
+// booleans fail ("Option direct requires an argument"), and so does an
+// empty value after "=", but for the logs'.
+var bareCases = []struct {
+	line string
+	ok   bool
+}{
+	{"time_based", true}, {"group_reporting", true}, {"norandommap", true}, {"stonewall", true},
+	{"new_group", true}, {"exitall", true}, {"refill_buffers", true}, {"zero_buffers", true},
+	{"fixedbufs", true}, {"registerfiles", true}, {"sqthread_poll", true}, {"thread", true},
+	{"write_bw_log", true}, {"write_lat_log", true}, {"write_iops_log=", true},
+	{"direct", false}, {"randrepeat", false}, {"end_fsync", false}, {"invalidate", false},
+	{"do_verify", false}, {"per_job_logs", false}, {"clat_percentiles", false}, {"buffered", false},
+	{"overwrite", false}, {"fsync_on_close", false}, {"create_on_open", false}, {"nowait", false},
+	{"bs", false}, {"iodepth", false}, {"description", false}, {"stats", false},
+	{"direct=", false}, {"time_based=", false}, {"group_reporting=", false}, {"thread=", false},
+}
+
+// TestBareOptions: iobench took every boolean alone (direct, randrepeat,
+// end_fsync, ...) and an empty value (direct=, time_based=) as true,
+// where fio 3.33 refuses them; it now takes alone what fio takes alone,
+// and refuses the rest naming the file, line and option.
+func TestBareOptions(t *testing.T) {
+	for _, c := range bareCases {
+		_, err := Parse(strings.NewReader(parseCase(c.line)), "bare.fio")
+		if c.ok && err != nil {
+			t.Errorf("%s: %v, want it taken, as fio takes it", c.line, err)
+		}
+		if !c.ok {
+			var pe *ParseError
+			if !errors.As(err, &pe) || pe.Line != 3 || !strings.Contains(err.Error(), "needs a value") {
+				t.Errorf("%s: got %v, want bare.fio:3 refusing it for want of a value", c.line, err)
+			}
+		}
+	}
+	j := NewJob("x")
+	if err := j.SetBare("time_based"); err != nil || !j.TimeBased {
+		t.Errorf("SetBare(time_based): %v, TimeBased %v", err, j.TimeBased)
+	}
+	if err := j.SetBare("force"); err != nil { // iobench's own: fio never reads it
+		t.Errorf("SetBare(force): %v", err)
+	}
+	if !TakesBare("group_reporting") || TakesBare("direct") || !TakesBare("thread") || TakesBare("cpus_allowed") {
+		t.Error("TakesBare disagrees with fio")
+	}
+}
+
+// TestBareOptionsAsFio checks bareCases against the installed fio.
+func TestBareOptionsAsFio(t *testing.T) {
+	if _, err := exec.LookPath("fio"); err != nil {
+		t.Skip("fio not installed (make deps installs it): nothing to compare with")
+	}
+	for _, c := range bareCases {
+		t.Run(c.line, func(t *testing.T) {
+			t.Parallel()
+			ok, out := fioParseOnly(t, parseCase(c.line))
+			if ok != c.ok {
+				t.Errorf("%s: fio --parse-only accepted=%v, the test says %v:\n%s", c.line, ok, c.ok, out)
+			}
+		})
+	}
+}

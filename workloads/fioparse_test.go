@@ -131,3 +131,54 @@ func TestBareOptionsAsFio(t *testing.T) {
 		})
 	}
 }
+
+// TestIncludeBeforeAnySection: fio 3.33 reads an include line of the job
+// file it is given within the section it is in, and fails one before any
+// section ("option <include common.inc> outside of [] job section", exit
+// 1), even where the included file begins with [global]; an included
+// file may begin with an include, read within the including file's
+// section. iobench took the first and read the included [global].
+func TestIncludeBeforeAnySection(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("common.inc", "[global]\nbs=8k\n")
+	write("opts.inc", "bs=8k\n")
+	write("nested.inc", "include opts.inc\n")
+	for _, c := range []struct {
+		text string
+		line int // of the refused include; 0: accepted
+	}{
+		{"include common.inc\n[a]\nioengine=io_uring\n", 1},
+		{"# shared\n\ninclude common.inc\n[a]\nioengine=io_uring\n", 3},
+		{"[global]\ninclude opts.inc\n[a]\nioengine=io_uring\n", 0},
+		{"[global]\ninclude nested.inc\n[a]\nioengine=io_uring\n", 0},
+		{"[a]\nioengine=io_uring\ninclude common.inc\n[b]\nioengine=io_uring\n", 0},
+	} {
+		main := write("main.fio", c.text)
+		f, err := ParseFile(main)
+		var pe *ParseError
+		switch {
+		case c.line == 0 && err != nil:
+			t.Errorf("%q: %v", c.text, err)
+		case c.line == 0 && f.Jobs[len(f.Jobs)-1].BS[0] != 8<<10:
+			t.Errorf("%q: bs %d, want the included 8k", c.text, f.Jobs[0].BS[0])
+		case c.line != 0 && (!errors.As(err, &pe) || pe.File != main || pe.Line != c.line || pe.Option != "include" || !errors.Is(err, ErrSyntax)):
+			t.Errorf("%q: got %v, want main.fio:%d refusing the include", c.text, err, c.line)
+		}
+		if _, err := exec.LookPath("fio"); err != nil {
+			continue
+		}
+		cmd := exec.Command("fio", "--parse-only", main)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if (err == nil) != (c.line == 0) || c.line != 0 && !strings.Contains(string(out), "outside of [] job section") {
+			t.Errorf("%q: fio --parse-only: %v\n%s", c.text, err, out)
+		}
+	}
+}

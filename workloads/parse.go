@@ -113,13 +113,28 @@ func readLines(r io.Reader, name string, depth int, lines []srcLine) ([]srcLine,
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	n := 0
+	// inSection: a section header came before, in this file; an include
+	// of the top file before any refused, as fio 3.33 refuses it.
+	inSection := false
 	for sc.Scan() {
 		n++
 		text := strings.TrimSpace(sc.Text())
 		if n == 1 {
 			text = strings.TrimPrefix(text, "\ufeff")
 		}
+		if strings.HasPrefix(text, "[") {
+			inSection = true
+		}
 		if path, ok := includePath(text); ok {
+			if depth == 0 && !inSection {
+				// fio 3.33 reads an include of the job file it was given
+				// as an option of the section it is in: before any it
+				// fails ("option <include x.fio> outside of [] job
+				// section"), whatever the included file holds. An
+				// included file may begin with one (it is read within a
+				// section of the file including it).
+				return nil, &ParseError{File: name, Line: n, Option: "include", Err: fmt.Errorf("%w: include before any section, which fio 3.33 refuses (\"outside of [] job section\"): put it after a [global] or job section header", ErrSyntax)}
+			}
 			if path == "" {
 				return nil, &ParseError{File: name, Line: n, Option: "include", Err: fmt.Errorf("%w: include names no file", ErrSyntax)}
 			}

@@ -132,7 +132,7 @@ func TestParseErrors(t *testing.T) {
 		{"[global]\nverify=md5\n[a]\nbs=4k\n[b]\nbs=512\nverify_interval=768\n", 7, "", nil},
 		{"[a]\nrandom_distribution=zipf:1\n", 2, "random_distribution", ErrBadValue},
 		{"[a]\nrandom_distribution=zoned:50/50:40/50\n", 2, "random_distribution", ErrBadValue},
-		{"[a]\nbssplit=4k/60:8k/60\n", 2, "bssplit", ErrBadValue},
+		{"[a]\nbssplit=4k/60:8k/60:16k/:32k/\n", 2, "bssplit", ErrBadValue}, // fio: "add to more than 100%"
 		{"[a]\nruntime=abc\n", 2, "runtime", ErrBadValue},
 		{"[a]\n#iobench: mapper=zfs\n", 2, "", nil},
 		{"[a]\nioengine=psync\n", 2, "ioengine", ErrRefused},

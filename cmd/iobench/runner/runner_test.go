@@ -245,7 +245,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"--rw=read", "--cpus_allowed=4000"}, "CPU 4000 is not available"},
 		{[]string{"--rw=write", "--mapper=fiemap", "--filename=/etc/hostname"}, "read-only"},
 		{[]string{"--rw=read", "--hipri", "--filename=/etc/hostname"}, "poll queues"},
-		{[]string{"--rw=randrw", "--bssplit=4k/50", "--size=1m"}, "add up to 50"},
+		{[]string{"--rw=randrw", "--bssplit=4k/60:8k/60:16k/:32k/", "--size=1m"}, "add up to 120, over 100"},
 	}
 	for _, c := range cases {
 		code, _, errs := run(t, c.args...)

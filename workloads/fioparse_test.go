@@ -2,6 +2,7 @@ package workloads
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -180,5 +181,32 @@ func TestIncludeBeforeAnySection(t *testing.T) {
 		if (err == nil) != (c.line == 0) || c.line != 0 && !strings.Contains(string(out), "outside of [] job section") {
 			t.Errorf("%q: fio --parse-only: %v\n%s", c.text, err, out)
 		}
+	}
+}
+
+// TestOwnValuesAndFileGlobal: a parsed file's Global holds what its
+// [global] sections set (fio's "global options"), and each job's
+// OwnValues what its own section set, as written, options given alone
+// left out (fio's "job options"; TestJSONGlobalOptionsAsFio in the
+// runner compares the JSON with fio's).
+func TestOwnValuesAndFileGlobal(t *testing.T) {
+	cli := NewJob("cli")
+	if err := cli.Set("iodepth", "2"); err != nil {
+		t.Fatal(err)
+	}
+	f, err := ParseWith(strings.NewReader("[global]\nbs=8k\nnorandommap\n[a]\nrw=read\n[global]\nbs=16k\n[b]\nbs=4k\ntime_based\n[c]\n"), "g.fio", ParseOptions{Global: &cli})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(f.Global); got != "[[bs 16k]]" {
+		t.Errorf("Global %s, want [[bs 16k]]", got)
+	}
+	for i, want := range []string{"[[rw read]]", "[[bs 4k]]", "[]"} {
+		if got := fmt.Sprint(f.Jobs[i].OwnValues()); got != want {
+			t.Errorf("%s: OwnValues %s, want %s", f.Jobs[i].Name, got, want)
+		}
+	}
+	if f.Jobs[2].OwnValues() != nil || f.Jobs[1].IODepth != 2 || f.Jobs[1].BS[0] != 4<<10 {
+		t.Errorf("c: OwnValues %v, want nil; b: iodepth %d bs %d", f.Jobs[2].OwnValues(), f.Jobs[1].IODepth, f.Jobs[1].BS[0])
 	}
 }

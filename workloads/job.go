@@ -495,6 +495,10 @@ type Job struct {
 	Force         bool
 
 	set map[string]bool // options given explicitly
+	// own: the options set on the job itself since Inherited, each
+	// with its value as given (ownBare for one given alone): fio's "job
+	// options" (OwnValues).
+	own map[string]string
 	// adjusted says what Validate changed, as fio would (Adjustments).
 	adjusted []string
 	// trimBS is bs's third value when it differs from the write size
@@ -784,6 +788,7 @@ func (j Job) Clone() Job {
 	for k, v := range j.set {
 		c.set[k] = v
 	}
+	c.own = maps.Clone(j.own)
 	c.raw = make(map[string]string, len(j.raw))
 	for k, v := range j.raw {
 		c.raw[k] = v
@@ -923,6 +928,13 @@ func (j *Job) setOption(key, value string, bare bool) error {
 		j.raw = map[string]string{}
 	}
 	j.set[o.Name] = true
+	if j.own == nil {
+		j.own = map[string]string{}
+	}
+	j.own[o.Name] = value
+	if bare {
+		j.own[o.Name] = ownBare
+	}
 	if o.kind == kindSize || o.Name == "rw" { // rw=read:8k holds a size
 		j.raw[o.Name] = value
 	}
@@ -1339,6 +1351,51 @@ func (j *Job) Values() [][2]string {
 			v := o.get(j)
 			if j.KBBase == 1000 && (o.kind == kindSize || o.Name == "rw") {
 				v = binaryUnit.ReplaceAllString(v, "${1}ib")
+			}
+			out = append(out, [2]string{o.Name, v})
+		}
+	}
+	return out
+}
+
+// Inherited makes every option j has inherited: OwnValues lists only
+// the options set after it. A job section starts from [global] (and the
+// command line) so, and a --name job from the options before it.
+func (j *Job) Inherited() { j.own = nil }
+
+// SetDerived sets an option as Set does, but as one the job did not give
+// (a value the runner works out for it): OwnValues leaves it out.
+func (j *Job) SetDerived(key, value string) error {
+	own, was := j.own[Canonical(key)]
+	err := j.Set(key, value)
+	if was {
+		j.own[Canonical(key)] = own
+	} else {
+		delete(j.own, Canonical(key))
+	}
+	return err
+}
+
+// ownBare stands in own for an option given alone.
+const ownBare = "\x00bare"
+
+// OwnValues returns the options j was given itself since it was made
+// (Inherited), in table order, each with its value as it was given
+// (bs=8k, not Values' 8k,8k): fio 3.33's "job options" of a job, or the
+// "global options" of [global]. As fio, it leaves out the options given
+// alone (a bare time_based or group_reporting), which fio records with no
+// value and does not print; a job given only such options has an empty
+// list, not a nil one, as fio prints an empty object for it (and none for
+// a job given no option).
+func (j *Job) OwnValues() [][2]string {
+	var out [][2]string
+	if len(j.own) > 0 {
+		out = [][2]string{}
+	}
+	for _, o := range Options() {
+		if v, ok := j.own[o.Name]; ok && v != ownBare {
+			if v == bareLogName {
+				v = "" // write_bw_log= (fio's default name)
 			}
 			out = append(out, [2]string{o.Name, v})
 		}

@@ -23,6 +23,10 @@ type File struct {
 	Lines   []int   // the line of each job's section header
 	Groups  [][]int // indexes into Jobs: groups run one after another, jobs in a group together
 	Notices []string
+	// Global holds the options the file's [global] sections set (the
+	// later of two values of one option), as Job.Values gives them:
+	// fio's "global options" (each job's own are its Job.OwnValues).
+	Global [][2]string
 }
 
 // ParseError says what is wrong in a job file and where.
@@ -206,7 +210,8 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 		global = opts.Global.Clone()
 		global.Name = "global"
 	}
-	var cur *Job // nil: before any section
+	global.Inherited() // File.Global: the options of the file's [global]s
+	var cur *Job       // nil: before any section
 	inGlobal := false
 	// skipping: the section is one --section left out; its options are
 	// not read, as fio does not read them.
@@ -285,6 +290,7 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 			// stonewall and wait_for too, as in fio.
 			j := global.Clone()
 			j.Name = sect
+			j.Inherited()
 			cur, curAt = &j, maps.Clone(globalAt)
 			out.Lines = append(out.Lines, line)
 			continue
@@ -377,6 +383,7 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 			}
 		}
 	}
+	out.Global = global.OwnValues()
 	if len(out.Jobs) == 0 && len(opts.Sections) > 0 && opts.SectionsElsewhere {
 		return out, nil
 	}

@@ -210,3 +210,45 @@ func TestOwnValuesAndFileGlobal(t *testing.T) {
 		t.Errorf("c: OwnValues %v, want nil; b: iodepth %d bs %d", f.Jobs[2].OwnValues(), f.Jobs[1].IODepth, f.Jobs[1].BS[0])
 	}
 }
+
+// TestValueKeywordsLowerCase: fio 3.33 matches the keywords of rw,
+// verify, random_distribution, ... as spelled: rw=READ, verify=MD5 and
+// random_distribution=Zipf:1.2 fail parsing there, and ioengine=NULL
+// parses but fails to load when the job runs; sizes take any case
+// (bs=4K, rw=randread:4K). iobench lowered them all.
+func TestValueKeywordsLowerCase(t *testing.T) {
+	bad := []string{"rw=READ", "readwrite=RandRead:8", "verify=MD5", "fallocate=NONE", "file_service_type=RANDOM",
+		"random_distribution=ZIPF:1.2", "random_generator=LFSR", "unified_rw_reporting=MIXED", "continue_on_error=ALL",
+		"exit_what=ALL", "sync=Sync", "io_submit_mode=OFFLOAD", "cpus_allowed_policy=SPLIT", "rate_process=POISSON",
+		"thinktime_blocks_type=ISSUE", "dedupe_mode=REPEAT", "write_hint=SHORT", "steadystate=IOPS:10%"}
+	good := []string{"rw=read", "rw=randread:4K", "bs=4K", "verify=md5", "random_distribution=zipf:1.2", "size=1M"}
+	for _, c := range bad {
+		_, err := Parse(strings.NewReader(parseCase(c)), "v.fio")
+		var pe *ParseError
+		if !errors.As(err, &pe) || pe.Line != 3 || !errors.Is(err, ErrBadValue) || !strings.Contains(err.Error(), "lower case") {
+			t.Errorf("%s: got %v, want v.fio:3 refusing the keyword's case", c, err)
+		}
+	}
+	for _, c := range good {
+		if _, err := Parse(strings.NewReader(parseCase(c)), "v.fio"); err != nil {
+			t.Errorf("%s: %v", c, err)
+		}
+	}
+	j := NewJob("x")
+	if err := j.Set("ioengine", "NULL"); !errors.Is(err, ErrBadValue) || !strings.Contains(err.Error(), "not loadable") {
+		t.Errorf("ioengine=NULL: %v", err)
+	}
+	if _, err := exec.LookPath("fio"); err != nil {
+		t.Skip("fio not installed (make deps installs it): nothing to compare with")
+	}
+	for _, c := range bad {
+		if ok, out := fioParseOnly(t, parseCase(c)); ok {
+			t.Errorf("%s: fio --parse-only accepted it:\n%s", c, out)
+		}
+	}
+	for _, c := range good {
+		if ok, out := fioParseOnly(t, parseCase(c)); !ok {
+			t.Errorf("%s: fio --parse-only refused it:\n%s", c, out)
+		}
+	}
+}

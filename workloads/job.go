@@ -870,6 +870,33 @@ func lowerCaseHint(given string) error {
 	return fmt.Errorf("%w: %q", ErrUnknownOption, given)
 }
 
+// lowerCaseValues are the options whose values are keywords fio 3.33
+// matches as spelled: rw=READ, verify=MD5, random_distribution=Zipf:1.2
+// fail parsing there (fio --parse-only), and ioengine=NULL parses but
+// fails to load when the job runs. The keyword is the value up to its
+// first ':' (rw=randread:4K is fio's, as sizes take any case).
+var lowerCaseValues = map[string]bool{
+	"rw": true, "verify": true, "fallocate": true, "file_service_type": true,
+	"random_distribution": true, "random_generator": true, "zonemode": true,
+	"unified_rw_reporting": true, "log_max_value": true, "continue_on_error": true,
+	"exit_what": true, "sync": true, "io_submit_mode": true, "cpus_allowed_policy": true,
+	"rate_process": true, "thinktime_blocks_type": true, "dedupe_mode": true,
+	"write_hint": true, "ss": true, "ioengine": true,
+}
+
+// valueCase refuses a keyword value of one of lowerCaseValues that is not
+// in lower case, as fio 3.33 refuses it.
+func valueCase(given, name, value string) error {
+	kw, _, _ := strings.Cut(value, ":")
+	if !lowerCaseValues[name] || kw == strings.ToLower(kw) {
+		return nil
+	}
+	if name == "ioengine" {
+		return fmt.Errorf("%w: %s=%s: fio 3.33 reads engine names as spelled: it takes %s at --parse-only, then fails to run the job (\"engine %s not loadable\"); write %s=%s", ErrBadValue, given, value, value, value, given, strings.ToLower(value))
+	}
+	return fmt.Errorf("%w: %s=%s: fio 3.33 takes %s's keywords in lower case only (\"failed parsing %s=%s\"); write %s=%s%s", ErrBadValue, given, value, name, given, value, given, strings.ToLower(kw), value[len(kw):])
+}
+
 func (j *Job) setOption(key, value string, bare bool) error {
 	key = strings.TrimSpace(key)
 	value = strings.TrimSpace(value)
@@ -913,6 +940,9 @@ func (j *Job) setOption(key, value string, bare bool) error {
 		return needsValue(given, o.Name)
 	default:
 		return fmt.Errorf("%w: %s= needs a value, as fio 3.33 refuses an empty one", ErrBadValue, given)
+	}
+	if err := valueCase(given, o.Name, value); err != nil {
+		return err
 	}
 	if o.refuse != nil {
 		if msg := o.refuse(value); msg != "" {

@@ -252,3 +252,44 @@ func TestValueKeywordsLowerCase(t *testing.T) {
 		}
 	}
 }
+
+// TestBooleanWords: fio 3.33 reads a boolean as a number: direct=true,
+// time_based=yes, norandommap=on, fixedbufs=true, create_fsync=true,
+// sync=on, nowait=off fail parsing there, and verify=off and verify=none
+// are no verify method of its. iobench took the words; its own options
+// keep them (cache=on).
+func TestBooleanWords(t *testing.T) {
+	bad := []string{"direct=true", "direct=off", "time_based=yes", "norandommap=on", "group_reporting=no",
+		"fixedbufs=true", "hipri=on", "create_fsync=true", "sync=on", "sync=false", "log_max_value=true",
+		"buffered=yes", "gtod_reduce=true", "nowait=off", "verify=off", "verify=none"}
+	good := []string{"direct=1", "direct=0x0", "time_based=1", "group_reporting=2", "sync=0", "verify=0", "nowait=0"}
+	for _, c := range bad {
+		_, err := Parse(strings.NewReader(parseCase(c)), "b.fio")
+		var pe *ParseError
+		if !errors.As(err, &pe) || pe.Line != 3 || !errors.Is(err, ErrBadValue) {
+			t.Errorf("%s: got %v, want b.fio:3 refusing the value", c, err)
+		}
+	}
+	for _, c := range good {
+		if _, err := Parse(strings.NewReader(parseCase(c)), "b.fio"); err != nil {
+			t.Errorf("%s: %v", c, err)
+		}
+	}
+	j := NewJob("x")
+	if err := j.Set("cache", "on"); err != nil {
+		t.Errorf("cache=on (iobench's own): %v", err)
+	}
+	if _, err := exec.LookPath("fio"); err != nil {
+		t.Skip("fio not installed (make deps installs it): nothing to compare with")
+	}
+	for _, c := range bad {
+		if ok, out := fioParseOnly(t, parseCase(c)); ok {
+			t.Errorf("%s: fio --parse-only accepted it:\n%s", c, out)
+		}
+	}
+	for _, c := range good {
+		if ok, out := fioParseOnly(t, parseCase(c)); !ok {
+			t.Errorf("%s: fio --parse-only refused it:\n%s", c, out)
+		}
+	}
+}

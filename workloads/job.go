@@ -808,7 +808,8 @@ func (j Job) Clone() Job {
 }
 
 // Set sets option key to value as a job file or the command line gives it
-// (key=value). Boolean options take 1/0/true/false/yes/no/on/off; an
+// (key=value). Boolean options take 1 or 0 (hex too), as fio 3.33's do
+// (iobench's own take true/false/yes/no/on/off as well); an
 // empty value is refused, as fio 3.33 refuses direct= or time_based=,
 // but for the options that name a log (write_bw_log=). A key given
 // without "=" goes to SetBare. Option names are lower case: fio 3.33
@@ -897,6 +898,31 @@ func valueCase(given, name, value string) error {
 	return fmt.Errorf("%w: %s=%s: fio 3.33 takes %s's keywords in lower case only (\"failed parsing %s=%s\"); write %s=%s%s", ErrBadValue, given, value, name, given, value, given, strings.ToLower(kw), value[len(kw):])
 }
 
+// boolWords are the words iobench's own booleans take, which fio 3.33
+// refuses in its own ("failed parsing direct=true": it reads a boolean as
+// a number).
+var boolWords = []string{"true", "false", "yes", "no", "on", "off"}
+
+// boolWord refuses a word for a boolean of fio's, as fio 3.33 refuses it,
+// and verify=off or verify=none, which fio does not know (verify=0 is
+// its off). iobench's own options (cache=on) keep the words.
+func boolWord(given string, o *Option, value string) error {
+	v := strings.ToLower(value)
+	switch {
+	case o.Engine:
+		return nil
+	case (o.kind == kindBool || o.kind == kindFlag) && slices.Contains(boolWords, v):
+		n := "1"
+		if v == "false" || v == "no" || v == "off" {
+			n = "0"
+		}
+		return fmt.Errorf("%w: %s=%s: fio 3.33 takes a boolean as a number, 1 or 0, and fails parsing %s=%s: write %s=%s", ErrBadValue, given, value, given, value, given, n)
+	case o.Name == "verify" && (v == "off" || v == "none"):
+		return fmt.Errorf("%w: %s=%s: fio 3.33 has no such verify method (it fails parsing it): write %s=0", ErrBadValue, given, value, given)
+	}
+	return nil
+}
+
 func (j *Job) setOption(key, value string, bare bool) error {
 	key = strings.TrimSpace(key)
 	value = strings.TrimSpace(value)
@@ -942,6 +968,9 @@ func (j *Job) setOption(key, value string, bare bool) error {
 		return fmt.Errorf("%w: %s= needs a value, as fio 3.33 refuses an empty one", ErrBadValue, given)
 	}
 	if err := valueCase(given, o.Name, value); err != nil {
+		return err
+	}
+	if err := boolWord(given, o, value); err != nil {
 		return err
 	}
 	if o.refuse != nil {
@@ -1446,7 +1475,7 @@ func parseBool(v string) (bool, error) {
 	if n, err := parseIntBase(v, 0, 1, 1024); err == nil {
 		return n == 1, nil // 0x1, as fio reads a boolean
 	}
-	return false, fmt.Errorf("not a boolean (1/0, true/false, on/off)")
+	return false, fmt.Errorf("not a boolean (1 or 0)")
 }
 
 // fioFlags are the options fio 3.33 types "empty or boolean value"
@@ -1466,7 +1495,7 @@ func parseFlag(v string) (bool, error) {
 	}
 	n, err := parseIntBase(v, math.MinInt, math.MaxInt, 1024)
 	if err != nil {
-		return false, fmt.Errorf("not a boolean or an integer (1/0, true/false, on/off, or any integer: 0 unsets)")
+		return false, fmt.Errorf("not a boolean or an integer (1 or 0, or any integer: 0 unsets)")
 	}
 	return n != 0, nil
 }

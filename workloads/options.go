@@ -971,8 +971,10 @@ var noEffectValues = map[string][]string{
 // noEffect reports whether value of the refused option key asks for what
 // iobench does anyway (noEffectValues).
 func noEffect(key, value string) bool {
-	v := strings.ToLower(strings.TrimSpace(value))
-	if b, err := parseBool(v); err == nil && !b {
+	// As spelled: fio 3.33 refuses lockfile=NONE, and a boolean's off is
+	// a number there (0, 0x0), never a word (nowait=off fails parsing).
+	v := strings.TrimSpace(value)
+	if b, err := parseBool(v); err == nil && !b && !slices.Contains(boolWords, strings.ToLower(v)) {
 		v = "0"
 	}
 	return slices.Contains(noEffectValues[key], v)

@@ -942,10 +942,12 @@ func (j *Job) setOption(key, value string, bare bool) error {
 			return fmt.Errorf("%w: %s= needs a value, as fio 3.33 refuses an empty one", ErrBadValue, given)
 		}
 		if n, ok := noticeOptions[key]; ok {
+			j.markOwn(key, value, bare) // fio lists it among the job's options
 			return &Notice{Option: given, Msg: n}
 		}
 		if why, ok := refusedOptions[key]; ok {
 			if noEffect(key, value) {
+				j.markOwn(key, value, bare)
 				return nil
 			}
 			return fmt.Errorf("%w: %s: %s", ErrRefused, given, why)
@@ -987,13 +989,7 @@ func (j *Job) setOption(key, value string, bare bool) error {
 		j.raw = map[string]string{}
 	}
 	j.set[o.Name] = true
-	if j.own == nil {
-		j.own = map[string]string{}
-	}
-	j.own[o.Name] = value
-	if bare {
-		j.own[o.Name] = ownBare
-	}
+	j.markOwn(o.Name, value, bare)
 	if o.kind == kindSize || o.Name == "rw" { // rw=read:8k holds a size
 		j.raw[o.Name] = value
 	}
@@ -1438,6 +1434,17 @@ func (j *Job) SetDerived(key, value string) error {
 // ownBare stands in own for an option given alone.
 const ownBare = "\x00bare"
 
+// markOwn records option name as given to j itself (OwnValues).
+func (j *Job) markOwn(name, value string, bare bool) {
+	if j.own == nil {
+		j.own = map[string]string{}
+	}
+	if bare {
+		value = ownBare
+	}
+	j.own[name] = value
+}
+
 // OwnValues returns the options j was given itself since it was made
 // (Inherited), in table order, each with its value as it was given
 // (bs=8k, not Values' 8k,8k): fio 3.33's "job options" of a job, or the
@@ -1457,6 +1464,13 @@ func (j *Job) OwnValues() [][2]string {
 				v = "" // write_bw_log= (fio's default name)
 			}
 			out = append(out, [2]string{o.Name, v})
+		}
+	}
+	// Then fio's options iobench accepts without effect (thread=1,
+	// nowait=0), as fio lists them too.
+	for _, name := range slices.Sorted(maps.Keys(j.own)) {
+		if _, ok := optionIndex[name]; !ok && j.own[name] != ownBare {
+			out = append(out, [2]string{name, j.own[name]})
 		}
 	}
 	return out

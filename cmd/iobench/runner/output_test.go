@@ -370,7 +370,7 @@ func TestJSONGlobalOptionsAsFio(t *testing.T) {
 	if err := os.WriteFile(target, make([]byte, 4<<20), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	g := writeJob(t, dir, "g.fio", "[global]\nfilename="+target+"\nioengine=null\nsize=1m\nbs=8k\nnorandommap\n\n[a]\nrw=read\n\n[b]\nrw=randread\nbs=4k\nzero_buffers\n")
+	g := writeJob(t, dir, "g.fio", "[global]\nfilename="+target+"\nioengine=null\nsize=1m\nbs=8k\nnorandommap\n\n[a]\nrw=read\nthread=1\n\n[b]\nrw=randread\nbs=4k\nzero_buffers\n")
 	g2 := writeJob(t, dir, "g2.fio", "[global]\nioengine=null\nsize=1m\n[a]\nfilename="+target+"\nrw=read\n[global]\nbs=16k\n[b]\nfilename="+target+"\nrw=randread\n")
 	last := writeJob(t, dir, "last.fio", "[global]\niodepth=3\n[c]\nioengine=null\nsize=1m\nfilename="+target+"\n")
 	none := writeJob(t, dir, "none.fio", "[c]\nioengine=null\nsize=1m\nfilename="+target+"\n")
@@ -386,15 +386,16 @@ func TestJSONGlobalOptionsAsFio(t *testing.T) {
 		want want
 	}{
 		{[]string{g}, want{map[string]string{"filename": target, "ioengine": "null", "size": "1m", "bs": "8k"},
-			[]map[string]string{{"rw": "read"}, {"rw": "randread", "bs": "4k"}}}},
+			[]map[string]string{{"rw": "read", "thread": "1"}, {"rw": "randread", "bs": "4k"}}}},
 		{[]string{"--iodepth=2", "--runtime=1m", g}, want{map[string]string{"iodepth": "2", "runtime": "1m", "filename": target, "ioengine": "null", "size": "1m", "bs": "8k"},
-			[]map[string]string{{"rw": "read"}, {"rw": "randread", "bs": "4k"}}}},
+			[]map[string]string{{"rw": "read", "thread": "1"}, {"rw": "randread", "bs": "4k"}}}},
 		{[]string{g2}, want{map[string]string{"ioengine": "null", "size": "1m", "bs": "16k"},
 			[]map[string]string{{"rw": "read", "filename": target}, {"rw": "randread", "filename": target}}}},
 		{[]string{"--numjobs=1", g, last}, want{map[string]string{"iodepth": "3"},
-			[]map[string]string{{"rw": "read"}, {"rw": "randread", "bs": "4k"}, {"ioengine": "null", "size": "1m", "filename": target}}}},
+			[]map[string]string{{"rw": "read", "thread": "1"}, {"rw": "randread", "bs": "4k"}, {"ioengine": "null", "size": "1m", "filename": target}}}},
 		{[]string{none}, want{nil, []map[string]string{{"ioengine": "null", "size": "1m", "filename": target}}}},
 		{[]string{"--norandommap", none}, want{map[string]string{}, []map[string]string{{"ioengine": "null", "size": "1m", "filename": target}}}},
+		{[]string{"--thread", none}, want{map[string]string{}, []map[string]string{{"ioengine": "null", "size": "1m", "filename": target}}}},
 		{[]string{bare}, want{map[string]string{"filename": target, "ioengine": "null", "size": "1m"}, []map[string]string{nil, {}}}},
 		{[]string{"--filename=" + target, "--ioengine=null", "--size=1m", "--bs=8k", "--name=a", "--rw=read", "--name=b", "--rw=randread", "--bs=4k"},
 			want{map[string]string{"filename": target, "ioengine": "null", "size": "1m", "bs": "8k"},

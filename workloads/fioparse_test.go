@@ -293,3 +293,17 @@ func TestBooleanWords(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyBSSplit: fio 3.33 reads bssplit= in a job file as no split,
+// leaving the job's as it was (a [global] split stays; its write_iolog
+// for the file below drew 4k and 16k), where iobench refused it for want
+// of a value.
+func TestEmptyBSSplit(t *testing.T) {
+	f, err := Parse(strings.NewReader("[global]\nbssplit=4k/50:16k/50\n[x]\nioengine=io_uring\nbs=8k\nbssplit=\n[y]\nioengine=io_uring\nbssplit=\n"), "e.fio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(f.Jobs[0].BSSplit[0]); got != "[{4096 50} {16384 50}]" {
+		t.Errorf("x: split %s, want [global]'s", got)
+	}
+}

@@ -954,6 +954,11 @@ func (j *Job) setOption(key, value string, bare bool) error {
 		}
 		return fmt.Errorf("%w: %q", ErrUnknownOption, key)
 	}
+	if value == "" && !bare && o.Name == "bssplit" {
+		// fio 3.33 reads an empty split as none and leaves the job's
+		// split as it was (a [global] one stays).
+		return nil
+	}
 	if value == "" && o.bareName {
 		value = bareLogName
 	}

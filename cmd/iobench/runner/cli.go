@@ -474,6 +474,12 @@ func parseArgs(args []string) (settings, cmdLine, error) {
 		if _, ok := workloads.Lookup(key); !ok && !workloads.IsNotice(key) && !workloads.IsRefused(key) {
 			return st, cl, fmt.Errorf("--%s: %w: %q", key, workloads.ErrUnknownOption, key)
 		}
+		// fio's command line refuses any job option's empty value
+		// (--bssplit=, --write_bw_log=: "option bssplit requires an
+		// argument"), which a job file may give.
+		if hasVal && strings.TrimSpace(val) == "" {
+			return st, cl, fmt.Errorf("--%s=: %w: an empty value, which fio 3.33 refuses on its command line (\"option %s requires an argument\")", key, workloads.ErrBadValue, key)
+		}
 		// As on fio's command line, an option that cannot stand alone
 		// (direct, bs, ...) takes the next argument as its value.
 		if !hasVal && !workloads.TakesBare(key) {

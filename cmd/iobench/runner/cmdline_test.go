@@ -490,6 +490,10 @@ func TestCommandLineCaseAndBare(t *testing.T) {
 	}
 	for _, args := range [][]string{
 		{"--name=x", "--direct", "--parse-only"}, {"--name=x", "--direct"}, {"--name=x", "--direct="}, {"--name=x", "--time_based="},
+		// fio 3.33: "option bssplit requires an argument", though a job
+		// file may say bssplit= (no split) and write_bw_log= (the job's
+		// name).
+		{"--name=x", "--bssplit="}, {"--name=x", "--write_bw_log="},
 	} {
 		if _, _, err := parseArgs(args); err == nil {
 			t.Errorf("%v: accepted, as fio does not", args)

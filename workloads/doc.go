@@ -7,7 +7,8 @@
 //
 // [global] and job sections, a job inheriting the [global] options that
 // come before it (and ParseOptions.Global, the command line's); whole-line
-// comments (# and ;); key=value or bare boolean keys; "include FILE";
+// comments (# and ;); key=value, or an option alone where fio 3.33 takes
+// it alone (time_based, not direct), names in lower case; "include FILE";
 // fio's units (4k is 4096, 4kib 4000 with the default kb_base=1024);
 // stonewall and wait_for split jobs into groups that run one after
 // another. A fio option iobench does not implement (Refused) stops the

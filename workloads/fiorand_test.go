@@ -1,6 +1,7 @@
 package workloads
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -545,5 +546,76 @@ func TestFioMixedSizesMap(t *testing.T) {
 	}
 	if s := strings.Join(got, " "); s != want {
 		t.Errorf("nrfiles=2:\n got %s\nfio %s", s, want)
+	}
+}
+
+// TestBSSplitAsFio: a bssplit whose percentages do not add up to 100 runs
+// in fio 3.33, which iobench refused: fio takes the entries in order of
+// percentage (stably), and a draw past their sum takes the last; a
+// fraction is dropped (30.5 is 30), a percentage over 100 is 100, 0 is
+// an entry left blank, blanks share what the others leave in whole
+// percents, and a blank where the others add up to over 100 gets fio's
+// unsigned difference, sorted first, so its size is drawn for nearly
+// every I/O. Each case's I/Os are all of those fio 3.33 wrote to its
+// write_iolog (fioIO's form) for the command in its comment. By counts,
+// fio's io_size=64m of bssplit=4k/30:8k/20 was 10857 I/Os of 4k and 2764
+// of 8k (80% and 20%), and of 4k/10:8k/20:16k/10, 812, 6187 and 800.
+func TestBSSplitAsFio(t *testing.T) {
+	for _, c := range []struct{ split, rw, ios string }{
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --bssplit=4k/30:16k/20 --size=128k --write_iolog=LOG
+		{"4k/30:16k/20", "randread",
+			"r1.4 r23.1 r26.1 r15.1 r12.1 r27.4 r13.1 r11.1 r31.1 r5.4 r0.1 r20.1 r9.2 r14.1 r16.4 r21.1 r22.1 r25.1 r24.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --bssplit=4k/10:8k/20:16k/10 --size=128k --write_iolog=LOG
+		{"4k/10:8k/20:16k/10", "randread",
+			"r1.4 r23.2 r26.2 r15.2 r12.2 r28.4 r14.1 r11.1 r0.1 r5.4 r9.2 r20.2 r17.3 r22.1 r25.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --bssplit=4k/60:16k/60 --size=128k --write_iolog=LOG
+		{"4k/60:16k/60", "randread",
+			"r1.1 r23.4 r27.4 r15.1 r12.3 r31.1 r16.4 r11.1 r0.1 r2.1 r3.1 r20.1 r4.1 r7.1 r21.1 r22.1 r5.1 r6.1 r8.3"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --bssplit=4k/30.5:16k/20 --size=128k --write_iolog=LOG
+		{"4k/30.5:16k/20", "randread",
+			"r1.4 r23.1 r26.1 r15.1 r12.1 r27.4 r13.1 r11.1 r31.1 r5.4 r0.1 r20.1 r9.2 r14.1 r16.4 r21.1 r22.1 r25.1 r24.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --bssplit=4k/:8k/:16k/ --size=128k --write_iolog=LOG
+		{"4k/:8k/:16k/", "randread",
+			"r1.1 r23.2 r26.4 r15.1 r12.3 r30.1 r16.4 r11.1 r31.1 r2.1 r0.1 r20.1 r3.1 r7.1 r21.1 r22.1 r25.1 r4.3 r8.3"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --bssplit=4k/60:8k/60:16k/ --size=128k --write_iolog=LOG
+		{"4k/60:8k/60:16k/", "randread",
+			"r1.4 r23.4 r27.4 r15.4 r12.3 r31.1 r19.4 r11.1 r0.1 r5.4 r9.2"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --bssplit=4k/150:16k/120 --size=128k --write_iolog=LOG
+		{"4k/150:16k/120", "randread",
+			"r1.1 r23.1 r26.1 r15.1 r12.1 r27.1 r13.1 r11.1 r29.1 r2.1 r28.1 r20.1 r30.1 r7.1 r14.1 r17.1 r16.1 r25.1 r18.1 r19.1 r0.1 r21.1 r10.1 r22.1 r31.1 r3.1 r4.1 r8.1 r9.1 r5.1 r6.1 r24.1"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randread --bssplit=4k/0:16k/50 --size=128k --write_iolog=LOG
+		{"4k/0:16k/50", "randread",
+			"r1.1 r23.4 r27.4 r15.1 r12.3 r31.1 r16.4 r11.1 r0.1 r2.1 r3.1 r20.1 r4.1 r7.1 r21.1 r22.1 r5.2 r8.3"},
+		// fio --name=x --ioengine=null --bs=4k --rw=randrw --bssplit=4k/30:16k/20,8k/10:16k/30 --size=128k --write_iolog=LOG
+		{"4k/30:16k/20,8k/10:16k/30", "randrw",
+			"r1.4 r23.1 r26.1 w14.4 r12.1 r27.1 w12.2 w10.2 w28.4 r9.3 w26.2 r20.1"},
+	} {
+		j := job(t, "rw", c.rw, "bssplit", c.split, "size", "128k")
+		g := NewGenerator(j, 0, j.Size)
+		want := strings.Fields(c.ios)
+		var got []string
+		for range want {
+			got = append(got, fioIO(g.Next()))
+		}
+		if s := strings.Join(got, " "); s != c.ios {
+			t.Errorf("bssplit=%s:\n got %s\nfio %s", c.split, s, c.ios)
+		}
+	}
+	// More than one blank where the others add up to over 100: fio fails
+	// ("bssplit percentages add to more than 100%").
+	j := NewJob("x")
+	if err := j.Set("bssplit", "4k/60:8k/60:16k/:32k/"); !errors.Is(err, ErrBadValue) {
+		t.Errorf("two blanks over 100: %v", err)
+	}
+	// Printed back, a split reads again as the same split.
+	for _, v := range []string{"4k/60:8k/60:16k/", "4k/:8k/:16k/", "4k/30.5:16k/20"} {
+		a, b := NewJob("a"), NewJob("b")
+		if err := a.Set("bssplit", v); err != nil {
+			t.Fatal(err)
+		}
+		printed := optionIndex["bssplit"].get(&a)
+		if err := b.Set("bssplit", printed); err != nil || fmt.Sprint(a.BSSplit) != fmt.Sprint(b.BSSplit) {
+			t.Errorf("%s: printed %s, read again %v, want %v (%v)", v, printed, b.BSSplit, a.BSSplit, err)
+		}
 	}
 }

@@ -1,12 +1,10 @@
 package workloads
 
 import (
-	"cmp"
 	"fmt"
 	"math"
 	"math/bits"
 	"math/rand/v2"
-	"slices"
 	"time"
 )
 
@@ -237,8 +235,7 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 				g.fioSize[d] = g.fioSize[d] && e.Pct == math.Trunc(e.Pct)
 				g.sizeLo[d], g.sizeHi[d] = min(g.sizeLo[d], e.Size), max(g.sizeHi[d], e.Size)
 			}
-			g.fioSplit[d] = slices.Clone(s)
-			slices.SortStableFunc(g.fioSplit[d], func(a, b BSSplit) int { return cmp.Compare(a.Pct, b.Pct) })
+			g.fioSplit[d] = BSSplitOrder(s)
 		}
 	}
 	switch g.dist {

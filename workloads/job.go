@@ -495,6 +495,10 @@ type Job struct {
 	Force         bool
 
 	set map[string]bool // options given explicitly
+	// own: the options set on the job itself since Inherited, each
+	// with its value as given (ownBare for one given alone): fio's "job
+	// options" (OwnValues).
+	own map[string]string
 	// adjusted says what Validate changed, as fio would (Adjustments).
 	adjusted []string
 	// trimBS is bs's third value when it differs from the write size
@@ -784,6 +788,7 @@ func (j Job) Clone() Job {
 	for k, v := range j.set {
 		c.set[k] = v
 	}
+	c.own = maps.Clone(j.own)
 	c.raw = make(map[string]string, len(j.raw))
 	for k, v := range j.raw {
 		c.raw[k] = v
@@ -802,34 +807,178 @@ func (j Job) Clone() Job {
 	return c
 }
 
-// Set sets option key to value as a job file or the command line gives it.
-// Boolean options accept an empty value (a bare key, as fio allows) or
-// 1/0/true/false/yes/no/on/off.
-func (j *Job) Set(key, value string) error {
-	key = strings.ToLower(strings.TrimSpace(key))
+// Set sets option key to value as a job file or the command line gives it
+// (key=value). Boolean options take 1 or 0 (hex too), as fio 3.33's do
+// (iobench's own take true/false/yes/no/on/off as well); an
+// empty value is refused, as fio 3.33 refuses direct= or time_based=,
+// but for the options that name a log (write_bw_log=). A key given
+// without "=" goes to SetBare. Option names are lower case: fio 3.33
+// knows no other spelling (RW=randread is a "Bad option" there), so
+// neither does iobench.
+func (j *Job) Set(key, value string) error { return j.setOption(key, value, false) }
+
+// SetBare sets option key given alone, without "=" (a bare "time_based"
+// line, or --time_based on the command line). fio 3.33 takes an option
+// alone only where it types it "empty or boolean value" (time_based,
+// group_reporting, stonewall, norandommap, ..., and io_uring's fixedbufs,
+// registerfiles, sqthread_poll and hipri), which it sets, and for the
+// write_*_log options, which then take the job's name; its other
+// booleans (direct, randrepeat, end_fsync, ...) and every option that
+// takes a value fail there ("Option direct requires an argument"), and
+// so they do here. iobench's own engine options (force, warm, ...),
+// which fio never reads, may be given alone too.
+func (j *Job) SetBare(key string) error { return j.setOption(key, "", true) }
+
+// bareIOUring are io_uring options fio 3.33 types "empty or boolean
+// value", which it takes alone (fio --enghelp=io_uring).
+var bareIOUring = map[string]bool{"fixedbufs": true, "registerfiles": true, "sqthread_poll": true, "hipri": true}
+
+// bareNotices are the options accepted with a notice that fio 3.33 takes
+// alone (and runs).
+var bareNotices = map[string]bool{"thread": true, "prep": true}
+
+// bareCrashes are options fio 3.33 takes alone at --parse-only but dies
+// of a segmentation fault on when it runs the job: a value is required
+// for them here.
+var bareCrashes = map[string]bool{
+	"cpus_allowed": true, "ignore_error": true, "numa_cpu_nodes": true, "numa_mem_policy": true,
+	"replay_skip": true, "log_compression_cpus": true, "verify_async_cpus": true,
+}
+
+// needsValue is the error for option given, which takes a value, given
+// alone.
+func needsValue(given, key string) error {
+	if bareCrashes[key] {
+		return fmt.Errorf("%w: %s needs a value: fio 3.33 takes it alone at --parse-only, then dies of a segmentation fault running the job", ErrBadValue, given)
+	}
+	return fmt.Errorf("%w: %s needs a value, as in fio 3.33 (\"Option %s requires an argument\")", ErrBadValue, given, given)
+}
+
+// takesBare reports whether option o may be given alone (SetBare).
+func takesBare(o *Option) bool {
+	return fioFlags[o.Name] || bareIOUring[o.Name] || o.bareName ||
+		o.Engine && (o.kind == kindBool || o.kind == kindFlag)
+}
+
+// lowerCaseHint says an option name with a capital letter is not one:
+// fio 3.33 reads option names as they are spelled ("Bad option
+// <RW=randread>").
+func lowerCaseHint(given string) error {
+	lower := strings.ToLower(given)
+	if _, ok := optionIndex[Canonical(lower)]; ok || IsNotice(lower) || IsRefused(lower) {
+		return fmt.Errorf("%w: %q: option names are lower case, as fio 3.33 reads them (it refuses %s too): write %s", ErrUnknownOption, given, given, lower)
+	}
+	return fmt.Errorf("%w: %q", ErrUnknownOption, given)
+}
+
+// lowerCaseValues are the options whose values are keywords fio 3.33
+// matches as spelled: rw=READ, verify=MD5, random_distribution=Zipf:1.2
+// fail parsing there (fio --parse-only), and ioengine=NULL parses but
+// fails to load when the job runs. The keyword is the value up to its
+// first ':' (rw=randread:4K is fio's, as sizes take any case).
+var lowerCaseValues = map[string]bool{
+	"rw": true, "verify": true, "fallocate": true, "file_service_type": true,
+	"random_distribution": true, "random_generator": true, "zonemode": true,
+	"unified_rw_reporting": true, "log_max_value": true, "continue_on_error": true,
+	"exit_what": true, "sync": true, "io_submit_mode": true, "cpus_allowed_policy": true,
+	"rate_process": true, "thinktime_blocks_type": true, "dedupe_mode": true,
+	"write_hint": true, "ss": true, "ioengine": true,
+}
+
+// valueCase refuses a keyword value of one of lowerCaseValues that is not
+// in lower case, as fio 3.33 refuses it.
+func valueCase(given, name, value string) error {
+	kw, _, _ := strings.Cut(value, ":")
+	if !lowerCaseValues[name] || kw == strings.ToLower(kw) {
+		return nil
+	}
+	if name == "ioengine" {
+		return fmt.Errorf("%w: %s=%s: fio 3.33 reads engine names as spelled: it takes %s at --parse-only, then fails to run the job (\"engine %s not loadable\"); write %s=%s", ErrBadValue, given, value, value, value, given, strings.ToLower(value))
+	}
+	return fmt.Errorf("%w: %s=%s: fio 3.33 takes %s's keywords in lower case only (\"failed parsing %s=%s\"); write %s=%s%s", ErrBadValue, given, value, name, given, value, given, strings.ToLower(kw), value[len(kw):])
+}
+
+// boolWords are the words iobench's own booleans take, which fio 3.33
+// refuses in its own ("failed parsing direct=true": it reads a boolean as
+// a number).
+var boolWords = []string{"true", "false", "yes", "no", "on", "off"}
+
+// boolWord refuses a word for a boolean of fio's, as fio 3.33 refuses it,
+// and verify=off or verify=none, which fio does not know (verify=0 is
+// its off). iobench's own options (cache=on) keep the words.
+func boolWord(given string, o *Option, value string) error {
+	v := strings.ToLower(value)
+	switch {
+	case o.Engine:
+		return nil
+	case (o.kind == kindBool || o.kind == kindFlag) && slices.Contains(boolWords, v):
+		n := "1"
+		if v == "false" || v == "no" || v == "off" {
+			n = "0"
+		}
+		return fmt.Errorf("%w: %s=%s: fio 3.33 takes a boolean as a number, 1 or 0, and fails parsing %s=%s: write %s=%s", ErrBadValue, given, value, given, value, given, n)
+	case o.Name == "verify" && (v == "off" || v == "none"):
+		return fmt.Errorf("%w: %s=%s: fio 3.33 has no such verify method (it fails parsing it): write %s=0", ErrBadValue, given, value, given)
+	}
+	return nil
+}
+
+func (j *Job) setOption(key, value string, bare bool) error {
+	key = strings.TrimSpace(key)
 	value = strings.TrimSpace(value)
 	given := key // errors name the option as the job file spells it
+	if key != strings.ToLower(key) {
+		return lowerCaseHint(key)
+	}
 	if alias, ok := aliases[key]; ok {
 		key = alias
 	}
 	o, ok := optionIndex[key]
 	if !ok {
+		if _, ok := noticeOptions[key]; ok && bare && !bareNotices[key] {
+			return needsValue(given, key)
+		}
+		if _, ok := noticeOptions[key]; ok && !bare && value == "" {
+			return fmt.Errorf("%w: %s= needs a value, as fio 3.33 refuses an empty one", ErrBadValue, given)
+		}
 		if n, ok := noticeOptions[key]; ok {
+			j.markOwn(key, value, bare) // fio lists it among the job's options
 			return &Notice{Option: given, Msg: n}
 		}
 		if why, ok := refusedOptions[key]; ok {
 			if noEffect(key, value) {
+				j.markOwn(key, value, bare)
 				return nil
 			}
 			return fmt.Errorf("%w: %s: %s", ErrRefused, given, why)
 		}
 		return fmt.Errorf("%w: %q", ErrUnknownOption, key)
 	}
+	if value == "" && !bare && o.Name == "bssplit" {
+		// fio 3.33 reads an empty split as none and leaves the job's
+		// split as it was (a [global] one stays).
+		return nil
+	}
 	if value == "" && o.bareName {
 		value = bareLogName
 	}
-	if value == "" && o.kind != kindBool && o.kind != kindFlag {
-		return fmt.Errorf("%w: %s needs a value", ErrBadValue, given)
+	switch {
+	case value != "":
+	case bare && takesBare(o):
+	case bare && (o.kind == kindBool || o.kind == kindFlag):
+		return fmt.Errorf("%w: %s needs a value (%s=1 or %s=0): fio 3.33 takes alone only the booleans it types \"empty or boolean value\" (time_based, group_reporting, norandommap, ...), not %s (\"Option %s requires an argument\")", ErrBadValue, given, given, given, given, given)
+	case o.Engine && (o.kind == kindBool || o.kind == kindFlag):
+		// An engine option's empty value is its bare form, as before.
+	case bare:
+		return needsValue(given, o.Name)
+	default:
+		return fmt.Errorf("%w: %s= needs a value, as fio 3.33 refuses an empty one", ErrBadValue, given)
+	}
+	if err := valueCase(given, o.Name, value); err != nil {
+		return err
+	}
+	if err := boolWord(given, o, value); err != nil {
+		return err
 	}
 	if o.refuse != nil {
 		if msg := o.refuse(value); msg != "" {
@@ -845,6 +994,7 @@ func (j *Job) Set(key, value string) error {
 		j.raw = map[string]string{}
 	}
 	j.set[o.Name] = true
+	j.markOwn(o.Name, value, bare)
 	if o.kind == kindSize || o.Name == "rw" { // rw=read:8k holds a size
 		j.raw[o.Name] = value
 	}
@@ -992,16 +1142,12 @@ func (j *Job) Validate() error {
 		if j.BS[d] == 0 || j.BS[d]%512 != 0 {
 			bad("bs=%d: want a multiple of 512 (the engine works in 512-byte sectors, direct or buffered)", j.BS[d])
 		}
-		if len(j.BSSplit[d]) > 0 {
-			sum := 0.0
-			for _, s := range j.BSSplit[d] {
-				if s.Size == 0 || s.Size%512 != 0 {
-					bad("bssplit: block size %d is not a multiple of 512", s.Size)
-				}
-				sum += s.Pct
-			}
-			if sum < 99.99 || sum > 100.01 {
-				bad("bssplit: percentages add up to %g, not 100", sum)
+		// bssplit's percentages need not add up to 100: fio 3.33 runs
+		// such a split, a draw past their sum taking the entry of the
+		// largest percentage (parseSplit).
+		for _, s := range j.BSSplit[d] {
+			if s.Size == 0 || s.Size%512 != 0 {
+				bad("bssplit: block size %d is not a multiple of 512", s.Size)
 			}
 		}
 	}
@@ -1272,6 +1418,69 @@ func (j *Job) Values() [][2]string {
 	return out
 }
 
+// Inherited makes every option j has inherited: OwnValues lists only
+// the options set after it. A job section starts from [global] (and the
+// command line) so, and a --name job from the options before it.
+func (j *Job) Inherited() { j.own = nil }
+
+// SetDerived sets an option as Set does, but as one the job did not give
+// (a value the runner works out for it): OwnValues leaves it out.
+func (j *Job) SetDerived(key, value string) error {
+	own, was := j.own[Canonical(key)]
+	err := j.Set(key, value)
+	if was {
+		j.own[Canonical(key)] = own
+	} else {
+		delete(j.own, Canonical(key))
+	}
+	return err
+}
+
+// ownBare stands in own for an option given alone.
+const ownBare = "\x00bare"
+
+// markOwn records option name as given to j itself (OwnValues).
+func (j *Job) markOwn(name, value string, bare bool) {
+	if j.own == nil {
+		j.own = map[string]string{}
+	}
+	if bare {
+		value = ownBare
+	}
+	j.own[name] = value
+}
+
+// OwnValues returns the options j was given itself since it was made
+// (Inherited), in table order, each with its value as it was given
+// (bs=8k, not Values' 8k,8k): fio 3.33's "job options" of a job, or the
+// "global options" of [global]. As fio, it leaves out the options given
+// alone (a bare time_based or group_reporting), which fio records with no
+// value and does not print; a job given only such options has an empty
+// list, not a nil one, as fio prints an empty object for it (and none for
+// a job given no option).
+func (j *Job) OwnValues() [][2]string {
+	var out [][2]string
+	if len(j.own) > 0 {
+		out = [][2]string{}
+	}
+	for _, o := range Options() {
+		if v, ok := j.own[o.Name]; ok && v != ownBare {
+			if v == bareLogName {
+				v = "" // write_bw_log= (fio's default name)
+			}
+			out = append(out, [2]string{o.Name, v})
+		}
+	}
+	// Then fio's options iobench accepts without effect (thread=1,
+	// nowait=0), as fio lists them too.
+	for _, name := range slices.Sorted(maps.Keys(j.own)) {
+		if _, ok := optionIndex[name]; !ok && j.own[name] != ownBare {
+			out = append(out, [2]string{name, j.own[name]})
+		}
+	}
+	return out
+}
+
 // binaryUnit matches a size sizeString wrote with a unit of 1024.
 var binaryUnit = regexp.MustCompile(`(\d[kmgt])\b`)
 
@@ -1285,7 +1494,7 @@ func parseBool(v string) (bool, error) {
 	if n, err := parseIntBase(v, 0, 1, 1024); err == nil {
 		return n == 1, nil // 0x1, as fio reads a boolean
 	}
-	return false, fmt.Errorf("not a boolean (1/0, true/false, on/off)")
+	return false, fmt.Errorf("not a boolean (1 or 0)")
 }
 
 // fioFlags are the options fio 3.33 types "empty or boolean value"
@@ -1305,7 +1514,7 @@ func parseFlag(v string) (bool, error) {
 	}
 	n, err := parseIntBase(v, math.MinInt, math.MaxInt, 1024)
 	if err != nil {
-		return false, fmt.Errorf("not a boolean or an integer (1/0, true/false, on/off, or any integer: 0 unsets)")
+		return false, fmt.Errorf("not a boolean or an integer (1 or 0, or any integer: 0 unsets)")
 	}
 	return n != 0, nil
 }

@@ -79,18 +79,19 @@ func TestLongLineNamed(t *testing.T) {
 	}
 }
 
-// TestValidateSaysOnce: a bssplit shared by reads and writes that does not
-// add up to 100 is reported once, not once per direction.
+// TestValidateSaysOnce: a bad bssplit shared by reads and writes is
+// reported once, not once per direction. (It was one not adding up to
+// 100, which fio 3.33 runs: TestBSSplitAsFio.)
 func TestValidateSaysOnce(t *testing.T) {
 	j := NewJob("x")
 	if err := j.Set("rw", "randrw"); err != nil {
 		t.Fatal(err)
 	}
-	if err := j.Set("bssplit", "4k/50"); err != nil {
+	if err := j.Set("bssplit", "4k/50:1000/50"); err != nil {
 		t.Fatal(err)
 	}
 	err := j.Validate()
-	if err == nil || strings.Count(err.Error(), "add up to 50") != 1 {
+	if err == nil || strings.Count(err.Error(), "block size 1000 is not a multiple of 512") != 1 {
 		t.Fatalf("got %v, want the bssplit message once", err)
 	}
 }

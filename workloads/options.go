@@ -105,7 +105,7 @@ var options = []Option{
 		}, get: func(j *Job) string { return strconv.FormatFloat(100-j.RWMixRead, 'g', -1, 64) }},
 	{Name: "bs", Arg: "size[,size]", Default: "4k", Help: "block size (reads,writes,trims as fio: a value left out repeats the one before, an empty one is 4k; ':' or '-' separate them as ',' does, as fio 3.33 reads them: bs=4k-8k is reads of 4k and writes of 8k, with a notice, not a range of sizes, which bsrange gives; trims use the write size, and a trimming job whose third value differs is refused); alias blocksize", kind: kindSize,
 		set: setBS, get: func(j *Job) string { return sizeString(j.BS[0]) + "," + sizeString(j.BS[1]) }},
-	{Name: "bssplit", Arg: "size/pct:...[,size/pct:...]", Help: "mix of block sizes, e.g. 4k/50:64k/40:1m/10 (reads,writes; an empty one leaves that direction to bs); with whole percentages the sizes of reads and writes are fio 3.33's draws", kind: kindSize,
+	{Name: "bssplit", Arg: "size/pct:...[,size/pct:...]", Help: "mix of block sizes, e.g. 4k/50:64k/40:1m/10 (reads,writes; an empty one leaves that direction to bs); percentages as fio 3.33 reads them (whole, a fraction dropped; they need not add up to 100: a draw past their sum takes the largest), the sizes of reads and writes fio 3.33's draws", kind: kindSize,
 		set: setBSSplit, get: func(j *Job) string { return bssplitString(j.BSSplit) }},
 	intOption("iodepth", "n", "1", "I/Os in flight per job", 1, 4096, func(j *Job) *int { return &j.IODepth }),
 	{Name: "iodepth_batch_submit", Arg: "n", Default: "auto", Help: "I/Os handed to the kernel together, as fio counts them (0: every queued I/O in one call when the job next waits; fio's default is 1, each I/O at once); auto (unset): at once while the device holds fewer than a threshold of the job's I/Os (16, or half the depth at depths 16 to 31, rising to at most 64 while the job's waits find nothing completed), together when the job next waits otherwise; alias iodepth_batch", kind: kindInt,
@@ -919,6 +919,16 @@ func IsBool(key string) bool {
 	return ok && (o.kind == kindBool || o.kind == kindFlag)
 }
 
+// TakesBare reports whether key may be given alone, without a value
+// (Job.SetBare): on fio's command line as in its job files, any other
+// option takes the next argument as its value.
+func TakesBare(key string) bool {
+	if o, ok := optionIndex[Canonical(key)]; ok {
+		return takesBare(o)
+	}
+	return bareNotices[Canonical(key)] || IsRefused(key) && fioFlags[Canonical(key)]
+}
+
 // IsNotice reports whether key is accepted with a notice only.
 func IsNotice(key string) bool { _, ok := noticeOptions[Canonical(key)]; return ok }
 
@@ -961,8 +971,10 @@ var noEffectValues = map[string][]string{
 // noEffect reports whether value of the refused option key asks for what
 // iobench does anyway (noEffectValues).
 func noEffect(key, value string) bool {
-	v := strings.ToLower(strings.TrimSpace(value))
-	if b, err := parseBool(v); err == nil && !b {
+	// As spelled: fio 3.33 refuses lockfile=NONE, and a boolean's off is
+	// a number there (0, 0x0), never a word (nowait=off fails parsing).
+	v := strings.TrimSpace(value)
+	if b, err := parseBool(v); err == nil && !b && !slices.Contains(boolWords, strings.ToLower(v)) {
 		v = "0"
 	}
 	return slices.Contains(noEffectValues[key], v)
@@ -1241,11 +1253,21 @@ func setBlockAlign(j *Job, v string) error {
 	return nil
 }
 
-// parseSplit parses "4k/50:64k/40:1m/10". An entry without a percentage
-// shares what the others leave, as fio does.
+// parseSplit parses "4k/50:64k/40:1m/10" into the split fio 3.33 draws
+// sizes from (checked against its write_iolog, TestBSSplitAsFio):
+//   - a percentage is a whole number: fio drops a fraction (4k/30.5 is
+//     4k/30), takes one over 100 for 100 and one below 0 for 0;
+//   - an entry without one, or with 0, shares what the others leave, in
+//     whole percents ((100 - sum) / blanks, truncated); more than one such
+//     entry where the others add up to over 100 is refused, as fio
+//     refuses it; a single one there gets fio's unsigned difference,
+//     2^32 - (sum - 100), which fio sorts first (see BSSplitOrder), so
+//     that its size is drawn for nearly every I/O, as fio draws it;
+//   - the percentages need not add up to 100: fio takes the entries in
+//     order of percentage, and a draw past their sum takes the last.
 func parseSplit(v string, kbBase uint64) ([]BSSplit, error) {
 	var out []BSSplit
-	var sum float64
+	var sum uint32
 	blank := 0
 	for _, part := range strings.Split(v, ":") {
 		if part == "" {
@@ -1258,13 +1280,16 @@ func parseSplit(v string, kbBase uint64) ([]BSSplit, error) {
 		}
 		e := BSSplit{Size: s, Pct: -1}
 		if hasPct && strings.TrimSpace(pct) != "" { // "8k/" is blank too
-			p, err := parsePct(pct)
+			p, err := parseSplitPct(pct)
 			if err != nil {
 				return nil, err
 			}
-			e.Pct = p
-			sum += p
-		} else {
+			if p > 0 { // 4k/0 is blank, as in fio
+				e.Pct = float64(p)
+				sum += p
+			}
+		}
+		if e.Pct < 0 {
 			blank++
 		}
 		out = append(out, e)
@@ -1272,21 +1297,64 @@ func parseSplit(v string, kbBase uint64) ([]BSSplit, error) {
 	if len(out) == 0 {
 		return nil, fmt.Errorf("empty split")
 	}
-	if sum > 100.01 {
-		return nil, fmt.Errorf("percentages add up to %g, over 100", sum)
+	if sum > 100 && blank > 1 {
+		return nil, fmt.Errorf("percentages add up to %d, over 100, with %d entries left to share the rest (fio 3.33 refuses it too)", sum, blank)
+	}
+	if blank == 1 && len(out) == 1 {
+		out[0].Pct = 100 // all of it
+		return out, nil
 	}
 	for i := range out {
 		if out[i].Pct < 0 {
-			out[i].Pct = (100 - sum) / float64(blank)
+			out[i].Pct = float64((100 - sum) / uint32(blank)) // unsigned, as fio's
 		}
 	}
 	return out, nil
 }
 
+// parseSplitPct reads a bssplit percentage as fio 3.33 does: a whole
+// number (a fraction dropped), at most 100, at least 0.
+func parseSplitPct(v string) (uint32, error) {
+	num := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "%"))
+	if strings.HasPrefix(strings.ToLower(num), "0x") {
+		p, err := parsePct(v)
+		return uint32(p), err
+	}
+	p, err := strconv.ParseFloat(num, 64)
+	if err != nil || math.IsNaN(p) {
+		if serr := separatorErr(v); serr != nil {
+			return 0, serr
+		}
+		return 0, fmt.Errorf("%q is not a percentage", v)
+	}
+	return uint32(math.Trunc(min(max(p, 0), 100))), nil
+}
+
+// BSSplitOrder sorts a direction's split into the order fio 3.33 takes
+// its entries in when it draws a size: by percentage, stably, a
+// percentage compared as a signed 32-bit number (the unsigned share of a
+// blank entry where the others add up to over 100 comes first).
+func BSSplitOrder(s []BSSplit) []BSSplit {
+	out := slices.Clone(s)
+	slices.SortStableFunc(out, func(a, b BSSplit) int {
+		return cmp.Compare(int32(uint32(a.Pct)), int32(uint32(b.Pct)))
+	})
+	return out
+}
+
+// bssplitWraps reports whether e is a blank entry given fio's unsigned
+// share (the others adding up to over 100).
+func bssplitWraps(e BSSplit) bool { return e.Pct > 100 }
+
 func bssplitString(s [2][]BSSplit) string {
 	f := func(es []BSSplit) string {
 		var parts []string
 		for _, e := range es {
+			if bssplitWraps(e) {
+				// Left blank: read again, it gets the same share.
+				parts = append(parts, sizeString(e.Size)+"/")
+				continue
+			}
 			parts = append(parts, fmt.Sprintf("%s/%g", sizeString(e.Size), e.Pct))
 		}
 		return strings.Join(parts, ":")

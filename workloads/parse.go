@@ -23,6 +23,10 @@ type File struct {
 	Lines   []int   // the line of each job's section header
 	Groups  [][]int // indexes into Jobs: groups run one after another, jobs in a group together
 	Notices []string
+	// Global holds the options the file's [global] sections set (the
+	// later of two values of one option), as Job.Values gives them:
+	// fio's "global options" (each job's own are its Job.OwnValues).
+	Global [][2]string
 }
 
 // ParseError says what is wrong in a job file and where.
@@ -113,13 +117,28 @@ func readLines(r io.Reader, name string, depth int, lines []srcLine) ([]srcLine,
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	n := 0
+	// inSection: a section header came before, in this file; an include
+	// of the top file before any refused, as fio 3.33 refuses it.
+	inSection := false
 	for sc.Scan() {
 		n++
 		text := strings.TrimSpace(sc.Text())
 		if n == 1 {
 			text = strings.TrimPrefix(text, "\ufeff")
 		}
+		if strings.HasPrefix(text, "[") {
+			inSection = true
+		}
 		if path, ok := includePath(text); ok {
+			if depth == 0 && !inSection {
+				// fio 3.33 reads an include of the job file it was given
+				// as an option of the section it is in: before any it
+				// fails ("option <include x.fio> outside of [] job
+				// section"), whatever the included file holds. An
+				// included file may begin with one (it is read within a
+				// section of the file including it).
+				return nil, &ParseError{File: name, Line: n, Option: "include", Err: fmt.Errorf("%w: include before any section, which fio 3.33 refuses (\"outside of [] job section\"): put it after a [global] or job section header", ErrSyntax)}
+			}
 			if path == "" {
 				return nil, &ParseError{File: name, Line: n, Option: "include", Err: fmt.Errorf("%w: include names no file", ErrSyntax)}
 			}
@@ -180,7 +199,7 @@ func Parse(r io.Reader, name string) (*File, error) { return ParseWith(r, name, 
 // a job inheriting the [global] options that precede it (a later [global]
 // affects only later jobs), comments (from a # or ; to the end of the
 // line, on a line of their own or after a value or a header), key=value and
-// bare boolean keys, ${VAR} from the environment, "include file",
+// options alone where fio 3.33 takes them alone (Job.SetBare), ${VAR} from the environment, "include file",
 // stonewall and wait_for. Options iobench does not implement stop the
 // parse with the option, the file and the line; options that cannot
 // change what is measured are accepted with a notice.
@@ -191,7 +210,8 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 		global = opts.Global.Clone()
 		global.Name = "global"
 	}
-	var cur *Job // nil: before any section
+	global.Inherited() // File.Global: the options of the file's [global]s
+	var cur *Job       // nil: before any section
 	inGlobal := false
 	// skipping: the section is one --section left out; its options are
 	// not read, as fio does not read them.
@@ -228,8 +248,8 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 				return nil, perr("", fmt.Errorf("%w: %s before any section", ErrSyntax, Pragma))
 			}
 			for _, kv := range strings.Fields(text[len(Pragma):]) {
-				k, v, _ := strings.Cut(kv, "=")
-				if err := setOpt(cur, k, v, out, at.file, line, true); err != nil {
+				k, v, hasValue := strings.Cut(kv, "=")
+				if err := setOpt(cur, k, v, !hasValue, out, at.file, line, true); err != nil {
 					return nil, err
 				}
 				curAt[Canonical(strings.TrimSpace(k))] = at
@@ -270,6 +290,7 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 			// stonewall and wait_for too, as in fio.
 			j := global.Clone()
 			j.Name = sect
+			j.Inherited()
 			cur, curAt = &j, maps.Clone(globalAt)
 			out.Lines = append(out.Lines, line)
 			continue
@@ -284,13 +305,13 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 			}
 			text = strings.TrimSpace(cutComment(text))
 		}
-		k, v, _ := strings.Cut(text, "=")
+		k, v, hasValue := strings.Cut(text, "=")
 		v, err := expandValue(strings.TrimSpace(v))
 		if err != nil {
 			bad = append(bad, perr(strings.TrimSpace(k), fmt.Errorf("%w: %w", ErrBadValue, err)))
 			continue
 		}
-		if Canonical(strings.TrimSpace(k)) == "filename" && cur.IsSet("filename") {
+		if strings.TrimSpace(k) == "filename" && cur.IsSet("filename") {
 			// fio 3.33 adds the files of each filename= a job sees to
 			// those it has: it never replaces them.
 			if prev, ok := curAt["filename"]; ok {
@@ -299,7 +320,7 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 			}
 			out.Notices = append(out.Notices, fmt.Sprintf("%s:%d: filename=%s replaces the command line's filename=%s, as a job file's options override the command line's here; fio 3.33 adds the files of both and would run the job on both", at.file, line, v, cur.Filename))
 		}
-		if err := setOpt(cur, k, v, out, at.file, line, false); err != nil {
+		if err := setOpt(cur, k, v, !hasValue, out, at.file, line, false); err != nil {
 			// An option iobench does not know may be an I/O engine's
 			// that comes before its ioengine= (nfs_url, then
 			// ioengine=nfs): that ioengine's refusal says more, so
@@ -362,6 +383,7 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 			}
 		}
 	}
+	out.Global = global.OwnValues()
 	if len(out.Jobs) == 0 && len(opts.Sections) > 0 && opts.SectionsElsewhere {
 		return out, nil
 	}
@@ -406,19 +428,25 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 	return out, nil
 }
 
-func setOpt(j *Job, k, v string, out *File, file string, line int, pragma bool) error {
+// setOpt sets option k of j to v, or, bare, k given alone (no "=").
+func setOpt(j *Job, k, v string, bare bool, out *File, file string, line int, pragma bool) error {
 	k = strings.TrimSpace(k)
 	if k == "" {
 		return &ParseError{File: file, Line: line, Err: fmt.Errorf("%w: empty option name", ErrSyntax)}
 	}
-	err := j.Set(k, v)
+	var err error
+	if bare {
+		err = j.SetBare(k)
+	} else {
+		err = j.Set(k, v)
+	}
 	var n *Notice
 	if errors.As(err, &n) {
 		out.Notices = append(out.Notices, fmt.Sprintf("%s:%d: %s", file, line, n.Error()))
 		return nil
 	}
 	if err != nil {
-		return &ParseError{File: file, Line: line, Option: strings.ToLower(k), Err: err}
+		return &ParseError{File: file, Line: line, Option: k, Err: err}
 	}
 	if IsEngineOnly(k) && !pragma {
 		out.Notices = append(out.Notices, fmt.Sprintf("%s:%d: %s is an iobench option; put it in a %q line so fio accepts the file too", file, line, k, Pragma))

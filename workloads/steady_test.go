@@ -35,7 +35,7 @@ func TestSteadyStateOptions(t *testing.T) {
 		}
 	}
 	for _, c := range []struct{ v, want string }{
-		{"iops", "limit must be given"}, {"foo:5%", "want iops"}, {"IOPS:5%", "want iops"}, {"iops:10M", "bad limit"}, {"iops:x%", "invalid syntax"},
+		{"iops", "limit must be given"}, {"foo:5%", "want iops"}, {"IOPS:5%", "lower case"}, {"iops:10M", "bad limit"}, {"iops:x%", "invalid syntax"},
 	} {
 		j := NewJob("s")
 		if err := j.Set("ss", c.v); err == nil || !strings.Contains(err.Error(), c.want) {

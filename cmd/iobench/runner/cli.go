@@ -250,7 +250,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	case "compare":
 		return exit(stderr, runCompare(st, cl, stdout, stderr))
 	}
-	jobs, groups, err := buildJobs(cl, st, stderr)
+	jobs, groups, global, err := buildJobsGlobal(cl, st, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "iobench: %v\n", err)
 		return 2
@@ -300,7 +300,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exit(stderr, err)
 	}
-	run.Global = cl.global.Values()
+	run.Global = global
 	if err := writeReport(st, stdout, run); err != nil {
 		fmt.Fprintf(stderr, "iobench: %v\n", err)
 		return 1
@@ -399,7 +399,16 @@ func parseArgs(args []string) (settings, cmdLine, error) {
 			continue
 		}
 		key, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		key = strings.ToLower(key)
+		// Option names are lower case: fio 3.33's command line, as its
+		// job files, knows no other spelling (--RW is unrecognized).
+		if lower := strings.ToLower(key); lower != key {
+			if _, ok := runnerFlags[lower]; ok || workloads.IsNotice(lower) || workloads.IsRefused(lower) {
+				return st, cl, fmt.Errorf("--%s: %w: option names are lower case, as fio 3.33 reads them: --%s", key, workloads.ErrUnknownOption, lower)
+			}
+			if _, ok := workloads.Lookup(lower); ok {
+				return st, cl, fmt.Errorf("--%s: %w: option names are lower case, as fio 3.33 reads them: --%s", key, workloads.ErrUnknownOption, lower)
+			}
+		}
 		if key == "h" {
 			key = "help"
 		}
@@ -465,10 +474,19 @@ func parseArgs(args []string) (settings, cmdLine, error) {
 		if _, ok := workloads.Lookup(key); !ok && !workloads.IsNotice(key) && !workloads.IsRefused(key) {
 			return st, cl, fmt.Errorf("--%s: %w: %q", key, workloads.ErrUnknownOption, key)
 		}
-		if !hasVal && !workloads.IsBool(key) && !workloads.IsNotice(key) {
+		// fio's command line refuses any job option's empty value
+		// (--bssplit=, --write_bw_log=: "option bssplit requires an
+		// argument"), which a job file may give.
+		if hasVal && strings.TrimSpace(val) == "" {
+			return st, cl, fmt.Errorf("--%s=: %w: an empty value, which fio 3.33 refuses on its command line (\"option %s requires an argument\")", key, workloads.ErrBadValue, key)
+		}
+		// As on fio's command line, an option that cannot stand alone
+		// (direct, bs, ...) takes the next argument as its value.
+		if !hasVal && !workloads.TakesBare(key) {
 			if err := takesValue(); err != nil {
 				return st, cl, err
 			}
+			hasVal = true
 		}
 		if cl.jobOpt == "" {
 			cl.jobOpt = key
@@ -476,8 +494,13 @@ func parseArgs(args []string) (settings, cmdLine, error) {
 		if key == "name" {
 			cl.jobs = append(cl.jobs, cl.global.Clone())
 			cur = &cl.jobs[len(cl.jobs)-1]
+			cur.Inherited() // its "job options" are those after --name
 		}
-		if err := cur.Set(key, val); err != nil {
+		set := cur.Set
+		if !hasVal {
+			set = func(key, _ string) error { return cur.SetBare(key) }
+		}
+		if err := set(key, val); err != nil {
 			var n *workloads.Notice
 			if errors.As(err, &n) {
 				st.notices = append(st.notices, "--"+n.Error())
@@ -562,9 +585,21 @@ var stdin io.Reader = os.Stdin
 // [global] would be), then the command line's --name jobs. Without
 // either, options naming a workload (rw or filename) make one job.
 func buildJobs(cl cmdLine, st settings, stderr io.Writer) ([]workloads.Job, [][]int, error) {
+	jobs, groups, _, err := buildJobsGlobal(cl, st, stderr)
+	return jobs, groups, err
+}
+
+// buildJobsGlobal is buildJobs, also returning the run's "global
+// options" as fio 3.33 reports them: the command line's options before
+// any --name, then those of the job file's [global] sections. With
+// several job files fio 3.33 starts them afresh at each file after the
+// first, so that they are the last file's [global] options alone (none,
+// and no "global options" object, where it has no [global]): so here.
+func buildJobsGlobal(cl cmdLine, st settings, stderr io.Writer) ([]workloads.Job, [][]int, [][2]string, error) {
 	var jobs []workloads.Job
 	var groups [][]int
-	for _, path := range cl.files {
+	global := cl.global.OwnValues() // those given alone left out, as fio leaves them
+	for i, path := range cl.files {
 		opts := workloads.ParseOptions{Global: &cl.global, Sections: st.sections, SectionsElsewhere: true}
 		var f *workloads.File
 		var err error
@@ -574,13 +609,17 @@ func buildJobs(cl cmdLine, st settings, stderr io.Writer) ([]workloads.Job, [][]
 			f, err = workloads.ParseFileWith(path, opts)
 		}
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
+		if i > 0 {
+			global = nil
+		}
+		global = mergeOptions(global, f.Global)
 		for _, n := range f.Notices {
 			fmt.Fprintf(stderr, "iobench: notice: %s\n", n)
 		}
 		if st.warningsFatal && len(f.Notices) > 0 {
-			return nil, nil, fmt.Errorf("--warnings-fatal: %d notice(s) about %s above", len(f.Notices), path)
+			return nil, nil, nil, fmt.Errorf("--warnings-fatal: %d notice(s) about %s above", len(f.Notices), path)
 		}
 		base := len(jobs)
 		jobs = append(jobs, f.Jobs...)
@@ -594,7 +633,7 @@ func buildJobs(cl cmdLine, st settings, stderr io.Writer) ([]workloads.Job, [][]
 	}
 	for _, s := range st.sections {
 		if len(cl.files) > 0 && !slices.ContainsFunc(jobs, func(j workloads.Job) bool { return j.Name == s }) {
-			return nil, nil, fmt.Errorf("--section=%s: no job section [%s] in %s", s, s, strings.Join(cl.files, ", "))
+			return nil, nil, nil, fmt.Errorf("--section=%s: no job section [%s] in %s", s, s, strings.Join(cl.files, ", "))
 		}
 	}
 	cliJobs := cl.jobs
@@ -603,13 +642,13 @@ func buildJobs(cl cmdLine, st settings, stderr io.Writer) ([]workloads.Job, [][]
 	}
 	for _, j := range cliJobs {
 		if err := j.Validate(); err != nil {
-			return nil, nil, fmt.Errorf("job %q: %w", j.Name, err)
+			return nil, nil, nil, fmt.Errorf("job %q: %w", j.Name, err)
 		}
 		for _, a := range j.Adjustments() {
 			fmt.Fprintf(stderr, "iobench: notice: job %q: %s\n", j.Name, a)
 		}
 		if st.warningsFatal && len(j.Adjustments()) > 0 {
-			return nil, nil, fmt.Errorf("--warnings-fatal: job %q: notices above", j.Name)
+			return nil, nil, nil, fmt.Errorf("--warnings-fatal: job %q: notices above", j.Name)
 		}
 		if len(jobs) == 0 || j.Stonewall {
 			groups = append(groups, nil)
@@ -621,7 +660,7 @@ func buildJobs(cl cmdLine, st settings, stderr io.Writer) ([]workloads.Job, [][]
 		j := &jobs[i]
 		named, err := nameAsFile(j)
 		if err != nil {
-			return nil, nil, fmt.Errorf("job %q: %w", j.Name, err)
+			return nil, nil, nil, fmt.Errorf("job %q: %w", j.Name, err)
 		}
 		if named {
 			fmt.Fprintf(stderr, "iobench: job %q names no file: it runs on %s, the block device its name names, as in fio\n", j.Name, j.Name)
@@ -631,7 +670,7 @@ func buildJobs(cl cmdLine, st settings, stderr io.Writer) ([]workloads.Job, [][]
 		for i := range jobs {
 			j := &jobs[i]
 			if (j.RW.Writes() || j.RW.Trims()) && !j.VerifyOnly {
-				return nil, nil, fmt.Errorf("--readonly: job %q would write or trim (rw=%s)", j.Name, j.RW)
+				return nil, nil, nil, fmt.Errorf("--readonly: job %q would write or trim (rw=%s)", j.Name, j.RW)
 			}
 			// Nor lay out a file: missing or short files are refused.
 			j.AllowFileCreate = false
@@ -643,10 +682,27 @@ func buildJobs(cl cmdLine, st settings, stderr io.Writer) ([]workloads.Job, [][]
 			n += j.NumJobs
 		}
 		if n > st.maxJobs {
-			return nil, nil, fmt.Errorf("--max-jobs=%d: the jobs ask for %d threads", st.maxJobs, n)
+			return nil, nil, nil, fmt.Errorf("--max-jobs=%d: the jobs ask for %d threads", st.maxJobs, n)
 		}
 	}
-	return jobs, groups, nil
+	return jobs, groups, global, nil
+}
+
+// mergeOptions returns opts with more's options after them, one of more
+// replacing a value opts has.
+func mergeOptions(opts, more [][2]string) [][2]string {
+	out := slices.Clone(opts)
+	if out == nil && more != nil {
+		out = [][2]string{} // options given alone only: an empty object
+	}
+	for _, kv := range more {
+		if i := slices.IndexFunc(out, func(o [2]string) bool { return o[0] == kv[0] }); i >= 0 {
+			out[i] = kv
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
 }
 
 // showCmd prints jobs as one iobench command line that runs them (fio's

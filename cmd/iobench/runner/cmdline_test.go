@@ -35,7 +35,7 @@ func TestCommandLineIsGlobal(t *testing.T) {
 			t.Errorf("%s: %v reads, %v writes; want %v", j["jobname"], num(t, j, "read", "total_ios"), num(t, j, "write", "total_ios"), w)
 		}
 	}
-	if !strings.Contains(raw, `"global options": {`) || !strings.Contains(raw, `"bs": "64k,64k"`) {
+	if !strings.Contains(raw, `"global options": {`) || !strings.Contains(raw, `"bs": "64k"`) {
 		t.Errorf("global options missing from the JSON")
 	}
 }
@@ -465,5 +465,38 @@ func TestProgressOnTerminal(t *testing.T) {
 	}
 	if s := <-got; strings.Count(s, "\r\033[KJobs: ") < 2 {
 		t.Errorf("the terminal got %q: want the progress line rewritten in place", s)
+	}
+}
+
+// TestCommandLineCaseAndBare: on fio 3.33's command line an option name
+// is lower case (--RW=read and --Output are unrecognized there), and an
+// option that cannot stand alone takes the next argument as its value
+// (--direct 1 is direct=1; --direct --parse-only fails parsing
+// direct=--parse-only), while those fio types "empty or boolean value"
+// stand alone (--time_based). iobench lowered every name and took any
+// boolean alone.
+func TestCommandLineCaseAndBare(t *testing.T) {
+	for _, args := range [][]string{
+		{"--name=x", "--RW=read"}, {"--name=x", "--Output=o.json"}, {"--name=x", "--BS", "4k"},
+	} {
+		_, _, err := parseArgs(args)
+		if err == nil || !errors.Is(err, workloads.ErrUnknownOption) || !strings.Contains(err.Error(), "lower case") {
+			t.Errorf("%v: %v, want an unknown option in lower case", args, err)
+		}
+	}
+	_, cl, err := parseArgs([]string{"--name=x", "--direct", "0", "--time_based", "--runtime=1"})
+	if err != nil || cl.jobs[0].Direct || !cl.jobs[0].TimeBased || len(cl.files) != 0 {
+		t.Fatalf("--direct 0 --time_based: %v, files %v", err, cl.files)
+	}
+	for _, args := range [][]string{
+		{"--name=x", "--direct", "--parse-only"}, {"--name=x", "--direct"}, {"--name=x", "--direct="}, {"--name=x", "--time_based="},
+		// fio 3.33: "option bssplit requires an argument", though a job
+		// file may say bssplit= (no split) and write_bw_log= (the job's
+		// name).
+		{"--name=x", "--bssplit="}, {"--name=x", "--write_bw_log="},
+	} {
+		if _, _, err := parseArgs(args); err == nil {
+			t.Errorf("%v: accepted, as fio does not", args)
+		}
 	}
 }

@@ -218,7 +218,7 @@ func nameAsFile(j *workloads.Job) (bool, error) {
 	if err != nil || fi.Mode()&os.ModeDevice == 0 || fi.Mode()&os.ModeCharDevice != 0 {
 		return false, nil
 	}
-	return true, j.Set("filename", j.Name)
+	return true, j.SetDerived("filename", j.Name) // not a "job option": fio lists none
 }
 
 // nullStandIn reports an ioengine=null job whose files do not exist, or

@@ -379,12 +379,12 @@ type jsonEngine struct {
 }
 
 type jsonJob struct {
-	JobName    string            `json:"jobname"`
-	GroupID    int               `json:"groupid"`
-	Error      int               `json:"error"`
-	ErrorText  string            `json:"error_text,omitempty"`
-	Elapsed    int64             `json:"elapsed"`
-	JobOptions map[string]string `json:"job options"`
+	JobName    string             `json:"jobname"`
+	GroupID    int                `json:"groupid"`
+	Error      int                `json:"error"`
+	ErrorText  string             `json:"error_text,omitempty"`
+	Elapsed    int64              `json:"elapsed"`
+	JobOptions *map[string]string `json:"job options,omitempty"` // nil: the job was given none, left out as fio leaves it
 	// Read, Write, Trim and Sync are left out, as fio leaves them out,
 	// with unified_rw_reporting=mixed, whose Mixed sums the directions
 	// in their place (with both, Mixed follows them).
@@ -480,17 +480,17 @@ type jsonDisk struct {
 }
 
 type jsonRun struct {
-	Version     string            `json:"iobench version"`
-	Interval    *jsonInterval     `json:"interval,omitempty"`
-	Timestamp   int64             `json:"timestamp"`
-	TimestampMs int64             `json:"timestamp_ms"`
-	Time        string            `json:"time"`
-	Target      string            `json:"target"`
-	Kernel      string            `json:"kernel"`
-	Interrupted bool              `json:"interrupted,omitempty"`
-	Global      map[string]string `json:"global options"`
-	Jobs        []jsonJob         `json:"jobs"`
-	DiskUtil    []jsonDisk        `json:"disk_util"`
+	Version     string             `json:"iobench version"`
+	Interval    *jsonInterval      `json:"interval,omitempty"`
+	Timestamp   int64              `json:"timestamp"`
+	TimestampMs int64              `json:"timestamp_ms"`
+	Time        string             `json:"time"`
+	Target      string             `json:"target"`
+	Kernel      string             `json:"kernel"`
+	Interrupted bool               `json:"interrupted,omitempty"`
+	Global      *map[string]string `json:"global options,omitempty"` // nil: none given, left out as fio leaves it
+	Jobs        []jsonJob          `json:"jobs"`
+	DiskUtil    []jsonDisk         `json:"disk_util"`
 }
 
 // PercentileKey formats p as fio keys its percentile maps ("99.990000").
@@ -587,16 +587,22 @@ func WriteJSON(w io.Writer, run *Run) error { return writeJSON(w, run, false) }
 func writeJSON(w io.Writer, run *Run, plus bool) error {
 	out := jsonRun{Version: Version, Timestamp: run.Time.Unix(), TimestampMs: run.Time.UnixMilli(),
 		Time: run.Time.Format(time.ANSIC), Target: run.Target, Kernel: run.Kernel, Interrupted: run.Interrupted,
-		Global: map[string]string{}, DiskUtil: []jsonDisk{}}
+		DiskUtil: []jsonDisk{}}
 	for _, d := range run.Disks {
 		out.DiskUtil = append(out.DiskUtil, jsonDisk{Name: d.Name, ReadIOs: d.ReadIOs, WriteIOs: d.WriteIOs,
 			ReadMerges: d.ReadMerges, WriteMerges: d.WriteMerges, ReadTicks: d.ReadTicks, WriteTicks: d.WriteTicks,
 			InQueue: d.InQueue, Util: fioFloat(d.Util)})
 	}
-	for _, kv := range run.Global {
-		if kv[0] != "name" {
-			out.Global[kv[0]] = kv[1]
+	if run.Global != nil {
+		// As fio: an object when any global option was given, empty
+		// where all were given alone (--thread).
+		g := map[string]string{}
+		for _, kv := range run.Global {
+			if kv[0] != "name" {
+				g[kv[0]] = kv[1]
+			}
 		}
+		out.Global = &g
 	}
 	if iv := run.Interval; iv != nil {
 		out.Interval = &jsonInterval{Index: iv.Index, StartMs: iv.Start.Milliseconds(), EndMs: iv.End.Milliseconds()}
@@ -607,7 +613,6 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 		r := &run.Jobs[i]
 		g := groupBW[r.GroupID]
 		j := jsonJob{JobName: r.Job.Name, GroupID: r.GroupID, Elapsed: run.elapsedSec(),
-			JobOptions:  map[string]string{},
 			Interrupted: r.Interrupted, UsrCPU: fioFloat(r.UsrCPU), SysCPU: fioFloat(r.SysCPU), Ctx: r.Ctx, Majf: r.Majf, Minf: r.Minf,
 			JobRuntime: jobRuntime(r).Milliseconds(),
 			IODepth:    distPcts(depthKeys, r.DepthDist), IOSubmit: distPcts(batchKeys, r.SubmitDist),
@@ -631,8 +636,14 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 			m := dirJSON(r, mixed[i], g[dirMixed], plus)
 			j.Mixed = &m
 		}
-		for _, kv := range r.Job.Values() {
-			j.JobOptions[kv[0]] = kv[1]
+		// As fio 3.33: the job's own options; those it has from [global]
+		// or the command line are the run's "global options".
+		if own := r.Job.OwnValues(); own != nil {
+			m := map[string]string{}
+			for _, kv := range own {
+				m[kv[0]] = kv[1]
+			}
+			j.JobOptions = &m
 		}
 		if r.Job.ContinueOnError != 0 {
 			first := int(r.FirstErr)

@@ -245,7 +245,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"--rw=read", "--cpus_allowed=4000"}, "CPU 4000 is not available"},
 		{[]string{"--rw=write", "--mapper=fiemap", "--filename=/etc/hostname"}, "read-only"},
 		{[]string{"--rw=read", "--hipri", "--filename=/etc/hostname"}, "poll queues"},
-		{[]string{"--rw=randrw", "--bssplit=4k/50", "--size=1m"}, "add up to 50"},
+		{[]string{"--rw=randrw", "--bssplit=4k/60:8k/60:16k/:32k/", "--size=1m"}, "add up to 120, over 100"},
 	}
 	for _, c := range cases {
 		code, _, errs := run(t, c.args...)
@@ -326,7 +326,7 @@ func TestFioJobFileIsValidForFio(t *testing.T) {
 	}
 	_, cl, err := parseArgs([]string{"--name=x", "--rw=randrw", "--bssplit=4k/50:64k/50", "--runtime=2", "--time_based",
 		"--random_distribution=zipf:1.2", "--mapper=scattered", "--size=64m", "--percentile_list=50:99",
-		"--cpus_allowed=0", "--loops=2", "--lat_percentiles", "--bwavgtime=250", "--fixedbufs", "--kb_base=1000"})
+		"--cpus_allowed=0", "--loops=2", "--lat_percentiles=1", "--bwavgtime=250", "--fixedbufs", "--kb_base=1000"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -222,21 +222,30 @@ func TestValueKeywordsLowerCase(t *testing.T) {
 		"exit_what=ALL", "sync=Sync", "io_submit_mode=OFFLOAD", "cpus_allowed_policy=SPLIT", "rate_process=POISSON",
 		"thinktime_blocks_type=ISSUE", "dedupe_mode=REPEAT", "write_hint=SHORT", "steadystate=IOPS:10%"}
 	good := []string{"rw=read", "rw=randread:4K", "bs=4K", "verify=md5", "random_distribution=zipf:1.2", "size=1M"}
+	j := NewJob("x")
+	if err := j.Set("ioengine", "NULL"); !errors.Is(err, ErrBadValue) || !strings.Contains(err.Error(), "not loadable") {
+		t.Errorf("ioengine=NULL: %v", err)
+	}
+	parseCasesAsFio(t, bad, good, "lower case")
+}
+
+// parseCasesAsFio checks that each option line of bad makes a job file
+// (parseCase) fail at its line 3 with ErrBadValue, its message holding
+// says, and that each of good parses; then, where fio is installed, that
+// fio --parse-only refuses and takes the same.
+func parseCasesAsFio(t *testing.T, bad, good []string, says string) {
+	t.Helper()
 	for _, c := range bad {
 		_, err := Parse(strings.NewReader(parseCase(c)), "v.fio")
 		var pe *ParseError
-		if !errors.As(err, &pe) || pe.Line != 3 || !errors.Is(err, ErrBadValue) || !strings.Contains(err.Error(), "lower case") {
-			t.Errorf("%s: got %v, want v.fio:3 refusing the keyword's case", c, err)
+		if !errors.As(err, &pe) || pe.Line != 3 || !errors.Is(err, ErrBadValue) || !strings.Contains(err.Error(), says) {
+			t.Errorf("%s: got %v, want v.fio:3 refusing the value, saying %q", c, err, says)
 		}
 	}
 	for _, c := range good {
 		if _, err := Parse(strings.NewReader(parseCase(c)), "v.fio"); err != nil {
 			t.Errorf("%s: %v", c, err)
 		}
-	}
-	j := NewJob("x")
-	if err := j.Set("ioengine", "NULL"); !errors.Is(err, ErrBadValue) || !strings.Contains(err.Error(), "not loadable") {
-		t.Errorf("ioengine=NULL: %v", err)
 	}
 	if _, err := exec.LookPath("fio"); err != nil {
 		t.Skip("fio not installed (make deps installs it): nothing to compare with")
@@ -263,35 +272,11 @@ func TestBooleanWords(t *testing.T) {
 		"fixedbufs=true", "hipri=on", "create_fsync=true", "sync=on", "sync=false", "log_max_value=true",
 		"buffered=yes", "gtod_reduce=true", "nowait=off", "verify=off", "verify=none"}
 	good := []string{"direct=1", "direct=0x0", "time_based=1", "group_reporting=2", "sync=0", "verify=0", "nowait=0"}
-	for _, c := range bad {
-		_, err := Parse(strings.NewReader(parseCase(c)), "b.fio")
-		var pe *ParseError
-		if !errors.As(err, &pe) || pe.Line != 3 || !errors.Is(err, ErrBadValue) {
-			t.Errorf("%s: got %v, want b.fio:3 refusing the value", c, err)
-		}
-	}
-	for _, c := range good {
-		if _, err := Parse(strings.NewReader(parseCase(c)), "b.fio"); err != nil {
-			t.Errorf("%s: %v", c, err)
-		}
-	}
 	j := NewJob("x")
 	if err := j.Set("cache", "on"); err != nil {
 		t.Errorf("cache=on (iobench's own): %v", err)
 	}
-	if _, err := exec.LookPath("fio"); err != nil {
-		t.Skip("fio not installed (make deps installs it): nothing to compare with")
-	}
-	for _, c := range bad {
-		if ok, out := fioParseOnly(t, parseCase(c)); ok {
-			t.Errorf("%s: fio --parse-only accepted it:\n%s", c, out)
-		}
-	}
-	for _, c := range good {
-		if ok, out := fioParseOnly(t, parseCase(c)); !ok {
-			t.Errorf("%s: fio --parse-only refused it:\n%s", c, out)
-		}
-	}
+	parseCasesAsFio(t, bad, good, "")
 }
 
 // TestEmptyBSSplit: fio 3.33 reads bssplit= in a job file as no split,

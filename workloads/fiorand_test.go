@@ -527,6 +527,56 @@ func TestFioMixedSizesMap(t *testing.T) {
 		}
 	}
 
+	// A region smaller than its file (size below the file's, or offset
+	// inside it): a free block of the map that puts the I/O past the
+	// region's end, but in the file, is issued there, whole, as fio
+	// issues it; the next one past the region's end ends the pass. fio
+	// 3.33's write_iolog of --ioengine=psync (and of the null engine,
+	// which takes the file to end with the region) on a 1 MiB file made
+	// beforehand.
+	for _, c := range []struct {
+		kv  []string
+		ios string
+	}{
+		// fio --name=x --filename=F --ioengine=psync --rw=randwrite --bs=4k,12k --size=64k --write_iolog=LOG
+		{[]string{"rw", "randwrite", "bs", "4k,12k", "size", "64k"}, "w0.3 w9.3 w12.3 w6.3 w15.3"},
+		// fio --name=x --filename=F --ioengine=psync --rw=randwrite --bs=4k,12k --size=64k --offset=256k --loops=2 --write_iolog=LOG
+		{[]string{"rw", "randwrite", "bs", "4k,12k", "size", "64k", "offset", "256k", "loops", "2"},
+			"w64.3 w73.3 w76.3 w70.3 w79.3 w64.3 w73.3 w76.3 w70.3 w79.3"},
+		// fio --name=x --filename=F --ioengine=psync --rw=randwrite --bs=4k,8k --size=60k --write_iolog=LOG
+		{[]string{"rw", "randwrite", "bs", "4k,8k", "size", "60k"}, "w0.2 w10.2 w12.2 w6.2 w4.2 w14.2 w8.2"},
+		// fio --name=x --filename=F --ioengine=psync --rw=randrw --bs=4k,16k --size=200k --offset=800k --write_iolog=LOG
+		{[]string{"rw", "randrw", "bs", "4k,16k", "size", "200k", "offset", "800k"},
+			"r203.1 r237.1 r242.1 w220.4 r220.1 r243.1 w216.4 w224.4 w240.4 r207.1 w244.4 r232.1 w248.4 r213.1 " +
+				"r219.1 r227.1 w232.4 w236.4 r218.1 r230.1 w200.4"},
+		// fio's null engine takes the file to end with the region: the
+		// I/O past it ends the pass there.
+		// fio --name=x --filename=F --ioengine=null --rw=randwrite --bs=4k,12k --size=64k --offset=256k --write_iolog=LOG
+		{[]string{"rw", "randwrite", "bs", "4k,12k", "size", "64k", "offset", "256k", "ioengine", "null"}, "w64.3 w73.3 w76.3 w70.3"},
+		// fio --name=x --filename=F --ioengine=null --rw=randrw --bs=4k,16k --size=200k --offset=800k --write_iolog=LOG
+		{[]string{"rw", "randrw", "bs", "4k,16k", "size", "200k", "offset", "800k", "ioengine", "null"},
+			"r203.1 r237.1 r242.1 w220.4 r220.1 r243.1 w216.4 w224.4 w240.4 r207.1 w244.4 r232.1"},
+	} {
+		j := job(t, c.kv...)
+		g := NewGenerator(j, 0, 1<<20)
+		var got []string
+		var end uint64
+		for range len(strings.Fields(c.ios)) + 8 {
+			io := g.Next()
+			if io.End {
+				break
+			}
+			got = append(got, fioIO(io))
+			end = max(end, io.Offset+io.Length-g.Base())
+		}
+		if s := strings.Join(got, " "); s != c.ios {
+			t.Errorf("%s, in a 1 MiB file:\n got %s\nfio %s", strings.Join(c.kv, " "), s, c.ios)
+		}
+		if r := g.Reach(); r < end {
+			t.Errorf("%s: Reach %d, short of the I/O's end at %d", strings.Join(c.kv, " "), r, end)
+		}
+	}
+
 	// Two files: the one found done is left, the other goes on, and the
 	// job ends when both are done.
 	// fio --name=x --ioengine=null --rw=randwrite --bs=4k,8k --size=128k --nrfiles=2 --directory=DIR --write_iolog=LOG

@@ -138,10 +138,11 @@ type Generator struct {
 	mixLoops bool
 	PassEnds bool
 	// fileEnd: the target's bytes from base (fio's real_file_size of the
-	// file, less its offset). loops: the job's loops; more: with
-	// io_size, a loop follows while the bytes fall short (the runner
-	// stops the job at them). multi: one of several files (FileGen),
-	// which a fileDone ends, the others going on.
+	// file, less its offset; with ioengine=null the region's). loops:
+	// the job's loops; more: with io_size, a loop follows while the
+	// bytes fall short (the runner stops the job at them). multi: one of
+	// several files (FileGen), which a fileDone ends, the others going
+	// on.
 	// doneFile: the End last returned was fileDone's.
 	fileEnd  uint64
 	loops    int
@@ -190,6 +191,13 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 	logical := g.span // sprandom sizes its pass from the region before rounding, as fio does
 	g.logical = logical
 	g.fileEnd, g.loops, g.more, g.loopStart = targetBytes-g.base, max(j.Loops, 1), j.IOSize > 0, ^uint64(0)
+	if j.NullIO() {
+		// fio's null engine takes each file to end with the job's
+		// region (its real_file_size is the offset plus the region),
+		// whatever the file holds: an I/O past the region is past the
+		// file there (fileDone).
+		g.fileEnd = min(g.fileEnd, logical)
+	}
 	g.whole = g.base == 0 && g.span == targetBytes
 	g.span = g.span / g.unit * g.unit
 	// Zones march on past size, which bounds only the bytes moved, to the
@@ -316,10 +324,17 @@ func (g *Generator) CheckSequence() error {
 func (g *Generator) Span() uint64 { return g.span }
 
 // Reach returns how far from Base the generator's I/O can go: its span,
-// or with strided zones the target's end (zones go past the span).
+// with strided zones the target's end (zones go past the span), and with
+// a random map or an LFSR up to the largest block past the span, within
+// the target (an I/O that starts in the region may end past it, as fio's
+// does: see fileDone).
 func (g *Generator) Reach() uint64 {
 	if g.zoned {
 		return g.zoneEnd
+	}
+	if g.mapped() {
+		most := max(g.bs[0], g.bs[1], g.sizeHi[0], g.sizeHi[1])
+		return max(g.span, min(g.span+most, g.fileEnd))
 	}
 	return g.span
 }
@@ -487,7 +502,15 @@ func (g *Generator) next() IO {
 				}
 				return g.loopOrEnd()
 			}
-			off = (g.span - size) / g.unit * g.unit
+			if !g.mapped() {
+				off = (g.span - size) / g.unit * g.unit
+			} else if fioSize {
+				// Kept past the region's rounded end: fio draws
+				// the size to fit before the region's own end
+				// (fileDone found the smallest fits).
+				size = g.fd.size(sd, g.fioSplit[sd], g.sizeLo[sd], g.sizeHi[sd], g.logical-off)
+				fioSize = false
+			}
 		}
 		size = g.drawSize(fioSize, sd, off, size)
 		if g.fo != nil {
@@ -578,7 +601,9 @@ func (g *Generator) nextPlain() IO {
 			g.issues[d]-- // as Next's, which see
 			return g.loopOrEnd()
 		}
-		off = (g.span - size) / g.unit * g.unit
+		if !g.mapped() {
+			off = (g.span - size) / g.unit * g.unit
+		}
 	}
 	size = fo.mark(d, off, size)
 	g.pos[d] = off + size
@@ -598,11 +623,12 @@ func (g *Generator) nextPlain() IO {
 // drawn size whose smallest does not fit before it, and an I/O of one
 // size past the file's end: the file is done, and no I/O issued. Only a
 // map's or an LFSR's offsets get there (a plain draw stays below the
-// last block that fits); where the I/O fits in the file but past the
-// region (a region smaller than its file) the offset is moved back to
-// fit, as before (fio's I/O there is not followed).
+// last block that fits; see mapped). Where the I/O starts inside the
+// region and fits in the file but ends past the region (a region smaller
+// than its file: size= below the file's size, or offset= inside it), fio
+// issues it there, whole, writing past the region, and so does Next.
 func (g *Generator) fileDone(off, size uint64, fioSize bool) bool {
-	if g.fo == nil || g.fo.amap == nil && g.fo.lfsr == nil {
+	if !g.mapped() {
 		return false
 	}
 	switch {
@@ -612,6 +638,15 @@ func (g *Generator) fileDone(off, size uint64, fioSize bool) bool {
 		return off+size > g.logical
 	}
 	return off+size > g.fileEnd
+}
+
+// mapped reports whether g's random offsets come through fio's random
+// map or its LFSR, whose blocks (counted in the job's smallest block
+// size) may put an I/O of a larger size past the region's end: fio
+// issues such an I/O where it starts in the region and fits in the file
+// (fileDone is the other case), not moved back.
+func (g *Generator) mapped() bool {
+	return g.fo != nil && (g.fo.amap != nil || g.fo.lfsr != nil)
 }
 
 // loopOrEnd is the I/O after fio found the file done (fileDone): with one

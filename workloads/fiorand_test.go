@@ -597,3 +597,60 @@ func TestFioMixedSizesMap(t *testing.T) {
 		t.Errorf("nrfiles=2:\n got %s\nfio %s", s, want)
 	}
 }
+
+// TestFioBlockAlignNoMap: a random pattern whose blockalign differs from
+// a direction's smallest block size (bs's third value, the trims', too)
+// keeps no random map, as fio 3.33 turns its map off then (its offsets
+// repeat); Validate says so. Each case's I/Os are those fio 3.33 wrote to
+// its write_iolog for the command in its comment, all of them.
+func TestFioBlockAlignNoMap(t *testing.T) {
+	for _, c := range []struct {
+		kv  []string
+		ios string
+	}{
+		// fio --name=x --ioengine=null --rw=randwrite --bs=8k --blockalign=4k --size=256k --write_iolog=LOG
+		{[]string{"rw", "randwrite", "bs", "8k", "blockalign", "4k", "size", "256k"},
+			"w3.2 w46.2 w53.2 w29.2 w25.2 w52.2 w23.2 w22.2 w57.2 w4.2 w53.2 w41.2 w58.2 w15.2 w24.2 w35.2 " +
+				"w27.2 w50.2 w22.2 w39.2 w0.2 w26.2 w19.2 w43.2 w49.2 w62.2 w50.2 w16.2 w15.2 w62.2 w4.2 w53.2"},
+		// fio --name=x --ioengine=null --rw=randrw --bs=4k,8k --blockalign=4k --size=128k --write_iolog=LOG
+		{[]string{"rw", "randrw", "bs", "4k,8k", "blockalign", "4k", "size", "128k"},
+			"r1.1 r23.1 r26.1 w14.2 r12.1 r26.1 w11.2 w10.2 w28.2 r2.1 w26.2 r20.1 w28.2 r7.1 r12.1 r17.1 " +
+				"w13.2 w24.2 r11.1 r19.1 w0.2 w13.2"},
+		// fio --name=x --ioengine=null --rw=randread --bs=4k,4k,8k --blockalign=4k --size=64k --write_iolog=LOG
+		{[]string{"rw", "randread", "bs", "4k,4k,8k", "blockalign", "4k", "size", "64k"},
+			"r0.1 r11.1 r13.1 r7.1 r6.1 r13.1 r6.1 r5.1 r14.1 r1.1 r13.1 r10.1 r14.1 r3.1 r6.1 r8.1"},
+	} {
+		name := strings.Join(c.kv, " ")
+		j := job(t, c.kv...)
+		if !j.NoRandomMap || len(j.Adjustments()) != 1 || !strings.Contains(j.Adjustments()[0], "no random map") {
+			t.Errorf("%s: norandommap %v, notices %q", name, j.NoRandomMap, j.Adjustments())
+		}
+		if err := j.Validate(); err != nil || !j.NoRandomMap || len(j.Adjustments()) != 1 {
+			t.Errorf("%s: validated again: %v, norandommap %v, notices %q", name, err, j.NoRandomMap, j.Adjustments())
+		}
+		g := NewGenerator(j, 0, j.Size)
+		var got []string
+		for range strings.Fields(c.ios) {
+			got = append(got, fioIO(g.Next()))
+		}
+		if s := strings.Join(got, " "); s != c.ios {
+			t.Errorf("%s:\n got %s\nfio %s", name, s, c.ios)
+		}
+	}
+	// The map stays where blockalign is every direction's smallest size,
+	// for a sequential pattern, and without a notice where norandommap
+	// was given.
+	for _, kv := range [][]string{
+		{"rw", "randwrite", "bs", "8k", "blockalign", "8k"},
+		{"rw", "randrw", "bsrange", "4k-16k", "blockalign", "4k"},
+		{"rw", "randwrite", "bssplit", "4k/50:8k/50", "blockalign", "4k"},
+		{"rw", "write", "bs", "8k", "blockalign", "4k"},
+	} {
+		if j := job(t, kv...); j.NoRandomMap || len(j.Adjustments()) != 0 {
+			t.Errorf("%s: norandommap %v, notices %q", strings.Join(kv, " "), j.NoRandomMap, j.Adjustments())
+		}
+	}
+	if j := job(t, "rw", "randwrite", "bs", "8k", "blockalign", "4k", "norandommap", "1"); !j.NoRandomMap || len(j.Adjustments()) != 0 {
+		t.Errorf("norandommap given: norandommap %v, notices %q", j.NoRandomMap, j.Adjustments())
+	}
+}

@@ -50,6 +50,12 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		{"--rw=randread", "--size=1m", "--random_generator=tausworthe64", "--randrepeat=0", "--randseed=77"},
 		{"--rw=randread", "--size=1m", "--randrepeat=0", "--randseed=5", "--norandommap"},
 		{"--rw=randread", "--size=512k", "--bs=8k", "--blockalign=4k", "--norandommap"},
+		// blockalign other than a direction's block size turns fio's
+		// random map off.
+		{"--rw=randwrite", "--size=256k", "--bs=8k", "--blockalign=4k"},
+		{"--rw=randrw", "--size=256k", "--bs=4k,8k", "--blockalign=4k"},
+		{"--rw=randread", "--size=256k", "--bs=4k,4k,8k", "--blockalign=4k"},
+		{"--rw=randwrite", "--size=256k", "--bs=8k", "--blockalign=4k", "--verify=crc32c"},
 		{"--rw=randread", "--size=512k", "--offset=256k", "--bs=16k"},
 		{"--rw=randread", "--size=512k", "--nrfiles=3"},
 		{"--rw=randread", "--size=256k", "--loops=2"},

@@ -270,6 +270,10 @@ type FileGen struct {
 	// mapless: the files' random offsets fill no map (Generator.mapless),
 	// so no file's part of the pass runs out.
 	mapless bool
+	// loopsLeft, more: rw=rw (Generator.mixFiles): the loops still to
+	// start when every file is done, and whether io_size asks for more.
+	loopsLeft int
+	more      bool
 }
 
 // NewFileGen returns clone's chooser over gens, one Generator per file.
@@ -346,6 +350,21 @@ func NewFileGen(j *Job, clone int, gens []*Generator) *FileGen {
 	}
 	for _, x := range gens {
 		x.multi = len(gens) > 1
+		x.mixFiles = x.multi && j.RW == ReadWrite && !j.TimeBased && j.RWMod == 0 && !j.RWBack && !x.zoned
+	}
+	if gens[0].mixFiles {
+		g.loopsLeft, g.more = max(j.Loops, 1)-1, j.IOSize > 0
+		// fio's job moves its size, or its files' sizes together
+		// before they are rounded to blocks when those are less (as a
+		// job without a random map, below).
+		var span uint64
+		for _, x := range gens {
+			span += x.logical
+		}
+		if j.FileSize[1] > 0 && j.Size > 0 {
+			span = min(span, j.Size)
+		}
+		g.span = max(g.span, span)
 	}
 	if g.mapless = gens[0].mapless(); g.mapless {
 		// fio's job without a random map moves its size, or its files'
@@ -412,16 +431,45 @@ func (g *FileGen) Next() (int, IO) {
 		// when every file is done.
 		g.left[g.cur], g.tried[g.cur] = 0, true
 		if !slices.ContainsFunc(g.left, func(l uint64) bool { return l > 0 }) {
-			return g.cur, io
+			if !g.nextLoop() {
+				return g.cur, io
+			}
 		}
 		g.choose()
 		io = g.gens[g.cur].Next()
 	}
-	if !g.mapless {
+	if !g.mapless && !g.gens[g.cur].mixFiles {
+		// (rw=rw: a file's part of the pass ends where a direction
+		// finds its end, not after its share of the bytes.)
 		g.left[g.cur] -= min(g.left[g.cur], io.Length)
 	}
 	g.taken++
 	return g.cur, io
+}
+
+// nextLoop starts fio's next loop of rw=rw over several files, once
+// every file is done, where a loop is left (or io_size asks for more:
+// the runner stops the job at its bytes): each file from its start
+// again, the thread's draws from their seeds, the files in turn from the
+// one after the file found done last. It reports false at the job's end.
+func (g *FileGen) nextLoop() bool {
+	if !g.gens[0].mixFiles || g.loopsLeft == 0 && !g.more {
+		return false
+	}
+	if g.loopsLeft > 0 {
+		g.loopsLeft--
+	}
+	for _, x := range g.gens {
+		x.pos, x.doneFile = [2]uint64{}, false
+	}
+	if fd := g.gens[0].fd; fd != nil {
+		fd.newLoop()
+	}
+	if g.pick != nil && g.reseed {
+		g.pick.reseed()
+	}
+	g.refill()
+	return true
 }
 
 // choose picks the next file: the one after the current (roundrobin,
@@ -439,6 +487,14 @@ func (g *FileGen) choose() {
 		}
 	}
 	if undone == 0 {
+		if fo := g.gens[0].fo; fo != nil && !fo.repeat {
+			// fio tries each file not found done yet, in turn, and
+			// finds it done: with randrepeat=0 the next loop's
+			// states go on past the tries' draws.
+			for i := 1; i <= len(g.gens); i++ {
+				g.tryOnce((max(g.cur, 0) + i) % len(g.gens))
+			}
+		}
 		g.refill()
 		if g.pick != nil && g.reseed {
 			g.pick.reseed()

@@ -654,3 +654,66 @@ func TestFioBlockAlignNoMap(t *testing.T) {
 		t.Errorf("norandommap given: norandommap %v, notices %q", j.NoRandomMap, j.Adjustments())
 	}
 }
+
+// TestFioLoops: loops over one file or several, as fio 3.33 runs them.
+// rw=rw over several files: a file is done where one of its directions
+// finds its end (no I/O issued), the others go on, and once every file
+// is done the next loop starts them over, the draws from their seeds.
+// With randrepeat=0 a loop does not seed the states afresh: they go on,
+// past the draws of the I/O that found the pass over. Each case's I/Os
+// are those fio 3.33 wrote to its write_iolog (ioengine=null) for the
+// command in its comment, as many as fio issued (the runner stops the
+// job at its bytes), each with its file's number.
+func TestFioLoops(t *testing.T) {
+	for _, c := range []struct {
+		kv    []string
+		files int
+		ios   string
+	}{
+		// fio --name=x --ioengine=null --rw=rw --bs=4k,16k --rwmixread=10 --size=256k --nrfiles=2 --loops=2 --write_iolog=LOG
+		{[]string{"rw", "rw", "bs", "4k,16k", "rwmixread", "10", "size", "256k", "nrfiles", "2", "loops", "2"}, 2,
+			"0:w0.4 1:r0.1 0:w4.4 1:w0.4 0:w8.4 1:r1.1 0:w12.4 1:w4.4 0:w16.4 1:r2.1 0:w20.4 1:w8.4 0:w24.4 1:r3.1 " +
+				"0:w28.4 1:w12.4 1:w16.4 1:w20.4 1:w24.4 1:w28.4 0:w0.4 1:r0.1 0:w4.4 1:w0.4 0:w8.4 1:r1.1 0:w12.4 " +
+				"1:w4.4 0:w16.4 1:r2.1 0:w20.4 1:w8.4 0:w24.4 1:r3.1 0:w28.4 1:w12.4 1:w16.4 1:w20.4"},
+		// fio --name=x --ioengine=null --rw=randread --size=64k --loops=2 --randrepeat=0 --randseed=9 --write_iolog=LOG
+		{[]string{"rw", "randread", "size", "64k", "loops", "2", "randrepeat", "0", "randseed", "9"}, 1,
+			"0:r1.1 0:r9.1 0:r15.1 0:r5.1 0:r0.1 0:r11.1 0:r13.1 0:r2.1 0:r10.1 0:r4.1 0:r3.1 0:r6.1 0:r7.1 0:r8.1 " +
+				"0:r12.1 0:r14.1 0:r0.1 0:r1.1 0:r8.1 0:r15.1 0:r5.1 0:r9.1 0:r10.1 0:r2.1 0:r4.1 0:r11.1 0:r12.1 " +
+				"0:r13.1 0:r3.1 0:r6.1 0:r7.1 0:r14.1"},
+		// fio --name=x --ioengine=null --rw=randrw --size=64k --loops=2 --randrepeat=0 --randseed=9 --write_iolog=LOG
+		{[]string{"rw", "randrw", "size", "64k", "loops", "2", "randrepeat", "0", "randseed", "9"}, 1,
+			"0:w1.1 0:r9.1 0:w15.1 0:w5.1 0:w0.1 0:w11.1 0:r13.1 0:r2.1 0:r10.1 0:w4.1 0:w3.1 0:r6.1 0:w7.1 0:r8.1 " +
+				"0:w12.1 0:w14.1 0:w0.1 0:w1.1 0:w8.1 0:r15.1 0:r5.1 0:w9.1 0:r10.1 0:r2.1 0:r4.1 0:w11.1 0:w12.1 " +
+				"0:w13.1 0:w3.1 0:r6.1 0:r7.1 0:w14.1"},
+		// fio --name=x --ioengine=null --rw=read --bsrange=4k-16k --size=64k --loops=2 --randrepeat=0 --randseed=9 --write_iolog=LOG
+		{[]string{"rw", "read", "bsrange", "4k-16k", "size", "64k", "loops", "2", "randrepeat", "0", "randseed", "9"}, 1,
+			"0:r0.4 0:r4.4 0:r8.3 0:r11.3 0:r14.1 0:r15.1 0:r0.1 0:r1.1 0:r2.3 0:r5.3 0:r8.1 0:r9.2 0:r11.2 0:r13.2 0:r15.1"},
+		// fio --name=x --ioengine=null --rw=randread --size=64k --nrfiles=2 --loops=2 --randrepeat=0 --randseed=9 --write_iolog=LOG
+		{[]string{"rw", "randread", "size", "64k", "nrfiles", "2", "loops", "2", "randrepeat", "0", "randseed", "9"}, 2,
+			"0:r0.1 1:r4.1 0:r7.1 1:r2.1 0:r1.1 1:r5.1 0:r6.1 1:r1.1 0:r5.1 1:r3.1 0:r2.1 1:r6.1 0:r3.1 1:r7.1 " +
+				"0:r4.1 1:r0.1 0:r0.1 1:r4.1 0:r7.1 1:r2.1 0:r4.1 1:r5.1 0:r1.1 1:r3.1 0:r5.1 1:r6.1 0:r6.1 1:r0.1 " +
+				"0:r3.1 1:r7.1 0:r2.1 1:r1.1"},
+	} {
+		name := strings.Join(c.kv, " ")
+		j := job(t, c.kv...)
+		f := *j
+		f.Size = j.Size / uint64(c.files)
+		gens := make([]*Generator, c.files)
+		for i := range gens {
+			gens[i] = NewGenerator(&f, 0, f.Size)
+		}
+		fg := NewFileGen(j, 0, gens)
+		want := strings.Fields(c.ios)
+		var got []string
+		for range want {
+			k, io := fg.Next()
+			if io.End {
+				break
+			}
+			got = append(got, fmt.Sprintf("%d:%s", k, fioIO(io)))
+		}
+		if s := strings.Join(got, " "); s != c.ios {
+			t.Errorf("%s:\n got %s\nfio %s", name, s, c.ios)
+		}
+	}
+}

@@ -137,6 +137,11 @@ type Generator struct {
 	// makes Next return IO{End: true, PassEnd: true} there first.
 	mixLoops bool
 	PassEnds bool
+	// mixFiles: rw=rw on one of several files, not time_based: a
+	// direction that finds the region's end makes fio find the file
+	// done (doneFile), and FileGen starts the next loop when every file
+	// is (set by NewFileGen).
+	mixFiles bool
 	// fileEnd: the target's bytes from base (fio's real_file_size of the
 	// file, less its offset; with ioengine=null the region's). loops:
 	// the job's loops; more: with io_size, a loop follows while the
@@ -404,6 +409,7 @@ func (g *Generator) next() IO {
 	if g.fo != nil && !g.fo.timeBased && g.fo.passOver() {
 		// A pass is over: fio starts the next (its next loop) before
 		// the next I/O's direction is drawn.
+		g.endDraws()
 		g.fo.restart()
 	}
 	write, trim := false, false
@@ -536,10 +542,20 @@ func (g *Generator) next() IO {
 		g.pos[d] = off + size
 	} else {
 		if g.pos[d]+size > g.span {
+			if g.mixFiles {
+				// fio finds the file done: no I/O issued, its
+				// counts undone (FileGen goes on with the others).
+				g.issues[dir]--
+				if g.fioMix {
+					g.fd.issues[d]--
+				}
+				g.doneFile = true
+				return IO{End: true}
+			}
 			if g.mixLoops {
 				g.pos = [2]uint64{}
 				if g.fd != nil {
-					g.fd.reseed()
+					g.fd.newLoop()
 				}
 				if g.PassEnds {
 					return IO{End: true, PassEnd: true}
@@ -547,7 +563,7 @@ func (g *Generator) next() IO {
 				return g.Next()
 			}
 			if g.seqLoops && g.fd != nil {
-				g.fd.reseed()
+				g.fd.newLoop()
 			}
 			g.pos[d] = 0
 			if g.rwBack && !g.rw.Random() {
@@ -587,6 +603,7 @@ func (g *Generator) next() IO {
 func (g *Generator) nextPlain() IO {
 	fo := g.fo
 	if !fo.timeBased && fo.passOver() {
+		g.endDraws()
 		fo.restart()
 	}
 	d, size := b2i(g.plainWrite), g.plainSize
@@ -684,6 +701,24 @@ func (g *Generator) tryDone() {
 		g.fd.direction()
 	}
 	g.fo.rnd.next()
+}
+
+// endDraws makes the draws of the I/O fio tries when the file's pass is
+// over, which fails and ends the loop: the direction's (rw, randrw) and,
+// through a random map, one offset's. With randrepeat the next loop
+// seeds the states afresh and they make no difference; with
+// randrepeat=0 the states go on past them. One of several files makes
+// them when FileGen tries it (tryDone).
+func (g *Generator) endDraws() {
+	if g.fo.repeat || g.multi {
+		return
+	}
+	if g.fioMix && (g.rw == ReadWrite || g.rw == RandRW) {
+		g.fd.direction()
+	}
+	if g.fo.amap != nil {
+		g.fo.rnd.next()
+	}
 }
 
 // mapless reports whether every I/O of g lands at a random offset with

@@ -222,6 +222,28 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		{"--rw=randrw", "--size=256k", "--bs=4k,16k", "--random_generator=tausworthe64", "--loops=3"},
 		{"--rw=randrw", "--size=256k", "--bssplit=4k/50:8k/50,8k/50:16k/50"},
 		{"--rw=randwrite", "--size=128k", "--bs=4k,8k", "--nrfiles=2"},
+		// rw=rw over several files: a file is done where a direction
+		// finds its end, the others going on; once all are, the next
+		// loop starts them over, the draws from their seeds.
+		{"--rw=rw", "--size=256k", "--nrfiles=2", "--loops=2"},
+		{"--rw=rw", "--size=256k", "--nrfiles=2", "--bs=4k,16k"},
+		{"--rw=rw", "--size=256k", "--nrfiles=2", "--bs=4k,16k", "--rwmixread=10", "--loops=2"},
+		{"--rw=rw", "--size=256k", "--nrfiles=3", "--bssplit=4k/50:16k/50", "--loops=2", "--rwmixread=60"},
+		{"--rw=rw", "--size=1000k", "--nrfiles=3", "--loops=2"},
+		{"--rw=rw", "--size=256k", "--filename=a:b", "--loops=2"},
+		{"--rw=rw", "--size=256k", "--nrfiles=2", "--io_size=700k"},
+		{"--rw=rw", "--size=256k", "--nrfiles=2", "--file_service_type=random", "--loops=2"},
+		{"--rw=rw", "--size=256k", "--nrfiles=3", "--file_service_type=random:2", "--rwmixread=30"},
+		// randrepeat=0: a loop goes on with the states as they are, past
+		// the draws of the I/O that found the pass over.
+		{"--rw=randread", "--size=256k", "--loops=2", "--randrepeat=0", "--randseed=9"},
+		{"--rw=randrw", "--size=256k", "--loops=3", "--bssplit=4k/50:16k/50", "--randrepeat=0", "--randseed=3"},
+		{"--rw=randrw", "--size=256k", "--loops=2", "--randrepeat=0", "--randseed=9", "--random_generator=lfsr"},
+		{"--rw=read", "--size=256k", "--loops=2", "--randrepeat=0", "--randseed=9", "--bsrange=4k-16k"},
+		{"--rw=rw", "--size=256k", "--loops=2", "--randrepeat=0", "--randseed=9"},
+		{"--rw=randread", "--size=256k", "--nrfiles=2", "--loops=2", "--randrepeat=0", "--randseed=9"},
+		{"--rw=randrw", "--size=384k", "--nrfiles=3", "--loops=2", "--randrepeat=0", "--randseed=9"},
+		{"--rw=rw", "--size=256k", "--nrfiles=2", "--loops=2", "--randrepeat=0", "--randseed=9"},
 	} {
 		name := strings.Join(c, " ")
 		dir := t.TempDir()

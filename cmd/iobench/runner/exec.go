@@ -121,10 +121,13 @@ type JobResult struct {
 	Files  []FileStats
 	// Pinned is the CPU set the kernel held for the clones' threads
 	// (cpus_allowed, cpumask), read back after pinning; nil: not pinned.
-	Pinned   []int
-	Ring     string // io_uring set-up in force
-	Mapper   string
-	Err      error
+	Pinned []int
+	Ring   string // io_uring set-up in force
+	Mapper string
+	Err    error
+	// Note, when set, is said on stderr after the job: why it issued no
+	// I/O, where fio too ends it without an error.
+	Note     string
 	Verified uint64 // bytes checked by verify
 	Elapsed  time.Duration
 	// Interrupted is set when a signal stopped the job before its end.
@@ -260,8 +263,13 @@ func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult
 	for _, w := range workers {
 		ios += w.ios[0] + w.ios[1] + w.ios[2] + w.syncs
 	}
+	var note string
 	switch {
 	case firstErr(workers) != nil || intr:
+	case ios == 0 && !rc.stopped() && ranOutFirst(workers):
+		// fio 3.33 ends a job whose offsets run out before its first
+		// I/O without an error (exit 0): so does iobench, saying why.
+		note = noIONote
 	case ios == 0 && !rc.stopped():
 		errs = append(errs, nothingMeasured(&j))
 	case j.Verify != "" && j.DoVerify && j.RW.Writes():
@@ -310,8 +318,26 @@ func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult
 			r.TrimMethod = s.eng.TrimMethod(0).String()
 		}
 		r.Err = errors.Join(append([]error{r.Err}, errs...)...)
+		r.Note = note
 	}
 	return out
+}
+
+// noIONote is the notice of a job whose offsets ran out before its first
+// I/O (ranOutFirst).
+const noIONote = "the job issued no I/O: its offsets ran out before the first (with block sizes that differ by direction, " +
+	"fio 3.33's random map and LFSR count in the smaller size, and a random offset can fall past the region and end the file); " +
+	"fio 3.33 ends such a job so, with no error"
+
+// ranOutFirst reports whether every clone's offsets ran out (IO.End)
+// before it issued any I/O.
+func ranOutFirst(workers []*worker) bool {
+	for _, w := range workers {
+		if !w.offsetsEnded || w.issuedIOs > 0 {
+			return false
+		}
+	}
+	return len(workers) > 0
 }
 
 func firstErr(workers []*worker) error {

@@ -270,8 +270,9 @@ type FileGen struct {
 	// mapless: the files' random offsets fill no map (Generator.mapless),
 	// so no file's part of the pass runs out.
 	mapless bool
-	// loopsLeft, more: rw=rw (Generator.mixFiles): the loops still to
-	// start when every file is done, and whether io_size asks for more.
+	// loopsLeft, more: rw=rw, read or write (Generator.seqFiles): the
+	// loops still to start when every file is done, and whether io_size
+	// asks for more.
 	loopsLeft int
 	more      bool
 }
@@ -350,13 +351,16 @@ func NewFileGen(j *Job, clone int, gens []*Generator) *FileGen {
 	}
 	for _, x := range gens {
 		x.multi = len(gens) > 1
-		x.mixFiles = x.multi && j.RW == ReadWrite && !j.TimeBased && j.RWMod == 0 && !j.RWBack && !x.zoned
+		x.seqFiles = x.multi && (j.RW == ReadWrite || j.RW == Read || j.RW == Write) && !j.TimeBased && j.RWMod == 0 && !j.RWBack && !x.zoned
 	}
-	if gens[0].mixFiles {
+	if gens[0].seqFiles {
 		g.loopsLeft, g.more = max(j.Loops, 1)-1, j.IOSize > 0
-		// fio's job moves its size, or its files' sizes together
-		// before they are rounded to blocks when those are less (as a
-		// job without a random map, below).
+	}
+	if gens[0].seqFiles && j.RW == ReadWrite {
+		// rw=rw's reads and writes of a file together may move more
+		// than the file: fio's job moves its size, or its files'
+		// sizes together before they are rounded to blocks when
+		// those are less (as a job without a random map, below).
 		var span uint64
 		for _, x := range gens {
 			span += x.logical
@@ -438,22 +442,24 @@ func (g *FileGen) Next() (int, IO) {
 		g.choose()
 		io = g.gens[g.cur].Next()
 	}
-	if !g.mapless && !g.gens[g.cur].mixFiles {
-		// (rw=rw: a file's part of the pass ends where a direction
-		// finds its end, not after its share of the bytes.)
+	if !g.mapless && !g.gens[g.cur].seqFiles {
+		// (rw=rw, read, write: a file's part of the pass ends where
+		// a direction finds its end, not after its share of the
+		// bytes.)
 		g.left[g.cur] -= min(g.left[g.cur], io.Length)
 	}
 	g.taken++
 	return g.cur, io
 }
 
-// nextLoop starts fio's next loop of rw=rw over several files, once
-// every file is done, where a loop is left (or io_size asks for more:
-// the runner stops the job at its bytes): each file from its start
-// again, the thread's draws from their seeds, the files in turn from the
+// nextLoop starts fio's next loop of rw=rw, read or write over several
+// files (Generator.seqFiles), once every file is done, where a loop is
+// left (or io_size asks for more: the runner stops the job at its
+// bytes): each file from its start again, the thread's draws from their
+// seeds (randrepeat), the files in turn from the
 // one after the file found done last. It reports false at the job's end.
 func (g *FileGen) nextLoop() bool {
-	if !g.gens[0].mixFiles || g.loopsLeft == 0 && !g.more {
+	if !g.gens[0].seqFiles || g.loopsLeft == 0 && !g.more {
 		return false
 	}
 	if g.loopsLeft > 0 {

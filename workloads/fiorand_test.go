@@ -656,9 +656,10 @@ func TestFioBlockAlignNoMap(t *testing.T) {
 }
 
 // TestFioLoops: loops over one file or several, as fio 3.33 runs them.
-// rw=rw over several files: a file is done where one of its directions
-// finds its end (no I/O issued), the others go on, and once every file
-// is done the next loop starts them over, the draws from their seeds.
+// rw=rw, read or write over several files: a file is done where one of
+// its directions finds its end (no I/O issued), the others go on, and
+// once every file is done the next loop starts them over, the draws from
+// their seeds.
 // With randrepeat=0 a loop does not seed the states afresh: they go on,
 // past the draws of the I/O that found the pass over. Each case's I/Os
 // are those fio 3.33 wrote to its write_iolog (ioengine=null) for the
@@ -675,6 +676,19 @@ func TestFioLoops(t *testing.T) {
 			"0:w0.4 1:r0.1 0:w4.4 1:w0.4 0:w8.4 1:r1.1 0:w12.4 1:w4.4 0:w16.4 1:r2.1 0:w20.4 1:w8.4 0:w24.4 1:r3.1 " +
 				"0:w28.4 1:w12.4 1:w16.4 1:w20.4 1:w24.4 1:w28.4 0:w0.4 1:r0.1 0:w4.4 1:w0.4 0:w8.4 1:r1.1 0:w12.4 " +
 				"1:w4.4 0:w16.4 1:r2.1 0:w20.4 1:w8.4 0:w24.4 1:r3.1 0:w28.4 1:w12.4 1:w16.4 1:w20.4"},
+		// A sequential read or write over several files: each file is
+		// done at its end, and the next loop draws the sizes from their
+		// seeds again.
+		// fio --name=x --ioengine=null --rw=read --bsrange=4k-16k --size=128k --nrfiles=2 --loops=2 --write_iolog=LOG
+		{[]string{"rw", "read", "bsrange", "4k-16k", "size", "128k", "nrfiles", "2", "loops", "2"}, 2,
+			"0:r0.1 1:r0.3 0:r1.4 1:r3.2 0:r5.4 1:r5.1 0:r9.4 1:r6.1 0:r13.1 1:r7.1 0:r14.1 1:r8.2 0:r15.1 1:r10.1 " +
+				"1:r11.1 1:r12.3 1:r15.1 0:r0.1 1:r0.3 0:r1.4 1:r3.2 0:r5.4 1:r5.1 0:r9.4 1:r6.1 0:r13.1 1:r7.1 " +
+				"0:r14.1 1:r8.2 0:r15.1 1:r10.1 1:r11.1 1:r12.3 1:r15.1"},
+		// fio --name=x --ioengine=null --rw=write --bssplit=4k/50:16k/50 --size=96k --nrfiles=3 --loops=2 --write_iolog=LOG
+		{[]string{"rw", "write", "bssplit", "4k/50:16k/50", "size", "96k", "nrfiles", "3", "loops", "2"}, 3,
+			"0:w0.1 1:w0.1 2:w0.1 0:w1.4 1:w1.4 2:w1.1 0:w5.1 1:w5.1 2:w2.4 0:w6.1 1:w6.1 2:w6.1 0:w7.1 1:w7.1 " +
+				"2:w7.1 0:w0.1 1:w0.1 2:w0.1 0:w1.4 1:w1.4 2:w1.1 0:w5.1 1:w5.1 2:w2.4 0:w6.1 1:w6.1 2:w6.1 0:w7.1 " +
+				"1:w7.1 2:w7.1"},
 		// fio --name=x --ioengine=null --rw=randread --size=64k --loops=2 --randrepeat=0 --randseed=9 --write_iolog=LOG
 		{[]string{"rw", "randread", "size", "64k", "loops", "2", "randrepeat", "0", "randseed", "9"}, 1,
 			"0:r1.1 0:r9.1 0:r15.1 0:r5.1 0:r0.1 0:r11.1 0:r13.1 0:r2.1 0:r10.1 0:r4.1 0:r3.1 0:r6.1 0:r7.1 0:r8.1 " +

@@ -137,11 +137,11 @@ type Generator struct {
 	// makes Next return IO{End: true, PassEnd: true} there first.
 	mixLoops bool
 	PassEnds bool
-	// mixFiles: rw=rw on one of several files, not time_based: a
-	// direction that finds the region's end makes fio find the file
-	// done (doneFile), and FileGen starts the next loop when every file
-	// is (set by NewFileGen).
-	mixFiles bool
+	// seqFiles: rw=rw, read or write on one of several files, not
+	// time_based, no :N: a direction that finds the region's end makes
+	// fio find the file done (doneFile), and FileGen starts the next
+	// loop when every file is (set by NewFileGen).
+	seqFiles bool
 	// fileEnd: the target's bytes from base (fio's real_file_size of the
 	// file, less its offset; with ioengine=null the region's). loops:
 	// the job's loops; more: with io_size, a loop follows while the
@@ -542,7 +542,7 @@ func (g *Generator) next() IO {
 		g.pos[d] = off + size
 	} else {
 		if g.pos[d]+size > g.span {
-			if g.mixFiles {
+			if g.seqFiles {
 				// fio finds the file done: no I/O issued, its
 				// counts undone (FileGen goes on with the others).
 				g.issues[dir]--

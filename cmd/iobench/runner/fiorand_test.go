@@ -233,6 +233,13 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		{"--rw=rw", "--size=256k", "--filename=a:b", "--loops=2"},
 		{"--rw=rw", "--size=256k", "--nrfiles=2", "--io_size=700k"},
 		{"--rw=rw", "--size=256k", "--nrfiles=2", "--file_service_type=random", "--loops=2"},
+		// A sequential read or write over several files: the next loop
+		// draws the sizes from their seeds again.
+		{"--rw=read", "--size=256k", "--nrfiles=2", "--loops=2", "--bsrange=4k-16k"},
+		{"--rw=write", "--size=256k", "--nrfiles=3", "--loops=3", "--bssplit=4k/50:16k/50"},
+		{"--rw=read", "--size=256k", "--nrfiles=3", "--loops=2", "--file_service_type=random", "--bsrange=4k-16k"},
+		{"--rw=read", "--nrfiles=2", "--filesize=128k", "--size=192k", "--loops=3"},
+		{"--rw=write", "--size=256k", "--filename=a:b:c", "--loops=2", "--bs=8k"},
 		{"--rw=rw", "--size=256k", "--nrfiles=3", "--file_service_type=random:2", "--rwmixread=30"},
 		// randrepeat=0: a loop goes on with the states as they are, past
 		// the draws of the I/O that found the pass over.

@@ -731,3 +731,50 @@ func TestFioLoops(t *testing.T) {
 		}
 	}
 }
+
+// TestFioSequentialInRandom: the sequential I/O of a random pattern
+// (rw=randrw:N, percentage_random) with block sizes that differ by
+// direction, where it does not fit before the region's end: fio 3.33
+// takes the sequential offset all the same, finding the file done (the
+// loop's end) where the I/O would not fit in the file, and issuing it
+// there, past the region, where the file is larger than the region. The
+// I/Os are those fio 3.33 wrote to its write_iolog, with ioengine=null
+// (the file ends with the region) and with ioengine=psync on a 1 MiB
+// file made beforehand, for the command in the comment.
+func TestFioSequentialInRandom(t *testing.T) {
+	for _, c := range []struct {
+		kv     []string
+		target uint64
+		ios    string
+	}{
+		// fio --name=x --ioengine=null --rw=randrw:2 --bs=4k,12k --size=128k --write_iolog=LOG
+		{[]string{"rw", "randrw:2", "bs", "4k,12k", "size", "128k"}, 128 << 10,
+			"r1.1 r2.1 r23.1 w0.3 r26.1 r27.1 w12.3 w15.3 w15.3 r28.1 w24.3 r29.1 w9.3 r30.1 r11.1 r12.1 w27.3"},
+		// fio --name=x --filename=F --ioengine=psync --rw=randrw:2 --bs=4k,12k --size=128k --write_iolog=LOG
+		{[]string{"rw", "randrw:2", "bs", "4k,12k", "size", "128k"}, 1 << 20,
+			"r1.1 r2.1 r23.1 w0.3 r26.1 r27.1 w12.3 w15.3 w15.3 r28.1 w24.3 r29.1 w9.3 r30.1 r11.1 r12.1 w27.3 w30.3"},
+		// fio --name=x --ioengine=null --rw=randwrite --bs=4k,12k --size=64k --percentage_random=50 --loops=3 --write_iolog=LOG
+		{[]string{"rw", "randwrite", "bs", "4k,12k", "size", "64k", "percentage_random", "50", "loops", "3"}, 64 << 10,
+			"w0.3 w3.3 w6.3 w9.3 w12.3 w12.3 w0.3 w3.3 w6.3 w9.3 w12.3 w12.3 w0.3 w3.3 w6.3 w9.3"},
+		// fio --name=x --filename=F --ioengine=psync --rw=randwrite --bs=4k,12k --size=64k --percentage_random=50 --loops=3 --write_iolog=LOG
+		{[]string{"rw", "randwrite", "bs", "4k,12k", "size", "64k", "percentage_random", "50", "loops", "3"}, 1 << 20,
+			"w0.3 w3.3 w6.3 w9.3 w12.3 w12.3 w15.3 w6.3 w15.3 w0.3 w3.3 w6.3 w9.3 w12.3 w12.3 w15.3"},
+	} {
+		name := fmt.Sprintf("%s over %d bytes", strings.Join(c.kv, " "), c.target)
+		g := NewGenerator(job(t, c.kv...), 0, c.target)
+		var got []string
+		for range strings.Fields(c.ios) {
+			io := g.Next()
+			if io.End {
+				break
+			}
+			got = append(got, fioIO(io))
+		}
+		if io := g.Next(); !io.End && c.target == 128<<10 {
+			got = append(got, fioIO(io)) // fio found the file done there
+		}
+		if s := strings.Join(got, " "); s != c.ios {
+			t.Errorf("%s:\n got %s\nfio %s", name, s, c.ios)
+		}
+	}
+}

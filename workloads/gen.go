@@ -530,6 +530,24 @@ func (g *Generator) next() IO {
 		off = min(g.last[d], (g.span-size)/g.unit*g.unit)
 		size = g.drawSize(fioSize, sd, off, size)
 		g.pos[d] = off + size
+	} else if g.rw.Random() && g.fo != nil && !g.fo.timeBased && g.pos[d]+size > g.span && g.pos[d] < g.fileEnd {
+		// A random pattern's sequential I/O that does not fit before
+		// the region's end, at an offset inside the file: fio takes
+		// the offset, and issues the I/O there, past the region, where
+		// it starts in the region and fits in the file (a region
+		// smaller than its file); else it finds the file done.
+		off = g.pos[d]
+		if off >= g.logical || fioSize && off+size > g.logical || off+size > g.fileEnd {
+			g.issues[dir]--
+			if g.fioMix && (g.rw == ReadWrite || g.rw == RandRW) {
+				g.fd.issues[d]--
+			}
+			return g.loopOrEnd()
+		}
+		if fioSize {
+			size = g.fd.size(sd, g.fioSplit[sd], g.sizeLo[sd], g.sizeHi[sd], g.logical-off)
+		}
+		g.pos[d] = off + size
 	} else if g.rw.Random() && g.fo != nil && g.pos[d]+size > g.span {
 		// A random pattern's sequential I/O past the region's end: fio
 		// takes a random block instead, leaving it out of its map.

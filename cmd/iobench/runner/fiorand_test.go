@@ -54,6 +54,11 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		// random map off.
 		{"--rw=randwrite", "--size=256k", "--bs=8k", "--blockalign=4k"},
 		{"--rw=randrw", "--size=256k", "--bs=4k,8k", "--blockalign=4k"},
+		// The sequential I/O of a random pattern that does not fit
+		// before the region's end ends the file (the loop).
+		{"--rw=randrw:2", "--size=128k", "--bs=4k,12k"},
+		{"--rw=randwrite", "--size=64k", "--bs=4k,12k", "--percentage_random=50", "--loops=3"},
+		{"--rw=randrw:3", "--size=128k", "--bssplit=4k/50:12k/50"},
 		{"--rw=randread", "--size=256k", "--bs=4k,4k,8k", "--blockalign=4k"},
 		{"--rw=randwrite", "--size=256k", "--bs=8k", "--blockalign=4k", "--verify=crc32c"},
 		{"--rw=randread", "--size=512k", "--offset=256k", "--bs=16k"},
@@ -300,6 +305,8 @@ func TestRandomOffsetsInFileAsFio(t *testing.T) {
 		{"--rw=randrw", "--size=200k", "--bssplit=4k/50:8k/50,8k/50:16k/50"},
 		{"--rw=randrw", "--size=128k", "--bs=4k,12k", "--random_generator=lfsr", "--loops=2"},
 		{"--rw=randwrite", "--size=64k", "--bs=4k,12k", "--verify=crc32c"},
+		{"--rw=randrw:2", "--size=128k", "--bs=4k,12k"},
+		{"--rw=randwrite", "--size=64k", "--bs=4k,12k", "--percentage_random=50", "--loops=3"},
 		// fio's null engine takes the file to end with the region.
 		{"--rw=randwrite", "--size=64k", "--offset=256k", "--bs=4k,12k", "--ioengine=null"},
 		{"--rw=randrw", "--size=200k", "--offset=800k", "--bs=4k,16k", "--ioengine=null"},

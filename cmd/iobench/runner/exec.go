@@ -323,6 +323,28 @@ func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult
 	return out
 }
 
+// ioSizeBytes returns the bytes a job with io_size moves over a region
+// of span bytes, and in how many passes, as fio 3.33 counts them: with
+// one loop, io_size (the pass wraps over the region until it is
+// reached); with loops, whole passes of the region (or of io_size, if
+// less), as many as the loops, and more while io_size lies a largest
+// block or more beyond them (size=256k loops=2 io_size=700k: three
+// passes, 768 KiB; io_size=513k: two).
+func ioSizeBytes(j *workloads.Job, span uint64) (total, passes uint64) {
+	loops := uint64(max(j.Loops, 1))
+	pass := min(span, j.IOSize)
+	if loops == 1 || pass == 0 || j.RW == workloads.ReadWrite {
+		// (rw=rw's passes end where a direction finds the region's
+		// end, after more than its span: not followed.)
+		return max(loops*pass, j.IOSize), loops
+	}
+	passes = loops
+	for j.IOSize > passes*pass && j.IOSize-passes*pass >= j.MaxBS() {
+		passes++
+	}
+	return passes * pass, passes
+}
+
 // noIONote is the notice of a job whose offsets ran out before its first
 // I/O (ranOutFirst).
 const noIONote = "the job issued no I/O: its offsets ran out before the first (with block sizes that differ by direction, " +
@@ -1458,20 +1480,19 @@ func (w *worker) start() error {
 		w.ovl = &overlapState{flying: make([]*engine.Request, 0, j.IODepth)}
 	}
 	// The bytes of the whole job: a pass over the region per loop; with
-	// io_size, a pass of at most io_size per loop, and io_size at least
-	// (passes wrap over the region until it is reached), as fio counts
-	// them.
+	// io_size, ioSizeBytes's.
 	loops := uint64(max(j.Loops, 1))
 	w.passBytes = loops * w.gen.Span()
+	passes := loops
 	if j.IOSize > 0 {
-		w.passBytes = max(loops*min(w.gen.Span(), j.IOSize), j.IOSize)
+		w.passBytes, passes = ioSizeBytes(j, w.gen.Span())
 	}
 	if b := w.gen.Gen(0).SPRandomBytes(); b > 0 {
 		// sprandom: the region plus spr_op of it (fio sets io_size so).
 		w.passBytes = b
 	}
 	if unlinksEachLoop(j) {
-		w.loopEnd = w.passBytes / loops
+		w.loopEnd = w.passBytes / passes
 	}
 	if w.verifyEach = verifiesEachPass(j, w.gen.Span()) && s.tgt.replay == nil; w.verifyEach {
 		// Passes of the region (or io_size), as many as run decides.

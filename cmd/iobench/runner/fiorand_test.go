@@ -1,12 +1,15 @@
 package runner
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/iobench/iobench/workloads"
 )
 
 // TestRandomOffsetsAsFio runs small random jobs under the installed fio
@@ -241,6 +244,13 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		// A sequential read or write over several files: the next loop
 		// draws the sizes from their seeds again.
 		{"--rw=read", "--size=256k", "--nrfiles=2", "--loops=2", "--bsrange=4k-16k"},
+		// io_size above size with loops: whole passes until io_size is
+		// reached, within a largest block.
+		{"--rw=write", "--size=256k", "--loops=2", "--io_size=700k"},
+		{"--rw=randread", "--size=256k", "--loops=3", "--io_size=1000k"},
+		{"--rw=write", "--size=256k", "--loops=2", "--io_size=513k"},
+		{"--rw=randread", "--size=256k", "--loops=2", "--io_size=700k", "--bsrange=4k-16k"},
+		{"--rw=write", "--size=256k", "--nrfiles=2", "--loops=2", "--io_size=700k"},
 		{"--rw=write", "--size=256k", "--nrfiles=3", "--loops=3", "--bssplit=4k/50:16k/50"},
 		{"--rw=read", "--size=256k", "--nrfiles=3", "--loops=2", "--file_service_type=random", "--bsrange=4k-16k"},
 		{"--rw=read", "--nrfiles=2", "--filesize=128k", "--size=192k", "--loops=3"},
@@ -349,6 +359,28 @@ func TestRandomOffsetsInFileAsFio(t *testing.T) {
 			}
 			t.Errorf("%s: fio issued %d I/Os, iobench %d; the first %d alike, then fio %q, iobench %q", name, len(f), len(i), n,
 				f[n:min(n+4, len(f))], i[n:min(n+4, len(i))])
+		}
+	}
+}
+
+// TestIOSizeBytes: the bytes of a job with io_size, as fio 3.33 moves
+// them (its write_iolog's writes of --rw=write --size=256k, times 4 KiB).
+func TestIOSizeBytes(t *testing.T) {
+	for _, c := range []struct {
+		loops, ioSize, want uint64
+	}{
+		{1, 700 << 10, 700 << 10}, {1, 520 << 10, 520 << 10}, {2, 700 << 10, 768 << 10}, {2, 600 << 10, 768 << 10},
+		{2, 520 << 10, 768 << 10}, {2, 513 << 10, 512 << 10}, {2, 300 << 10, 512 << 10}, {3, 1000 << 10, 1 << 20},
+		{2, 1000 << 10, 1 << 20}, {3, 100 << 10, 300 << 10},
+	} {
+		j := workloads.NewJob("x")
+		for k, v := range map[string]string{"rw": "write", "size": "256k", "loops": fmt.Sprint(c.loops), "io_size": fmt.Sprint(c.ioSize)} {
+			if err := j.Set(k, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, _ := ioSizeBytes(&j, 256<<10); got != c.want {
+			t.Errorf("loops=%d io_size=%d: %d bytes, fio %d", c.loops, c.ioSize, got, c.want)
 		}
 	}
 }

@@ -494,11 +494,22 @@ func (g *FileGen) choose() {
 	}
 	if undone == 0 {
 		if fo := g.gens[0].fo; fo != nil && !fo.repeat {
-			// fio tries each file not found done yet, in turn, and
-			// finds it done: with randrepeat=0 the next loop's
-			// states go on past the tries' draws.
-			for i := 1; i <= len(g.gens); i++ {
-				g.tryOnce((max(g.cur, 0) + i) % len(g.gens))
+			// fio tries each file not found done yet, in turn (or
+			// as random draws them), and finds it done: with
+			// randrepeat=0 the next loop's states go on past the
+			// tries' draws.
+			switch {
+			case g.pick != nil:
+				if retry {
+					g.tryOnce(g.cur)
+				}
+				for slices.Contains(g.tried, false) {
+					g.tryOnce(int(g.pick.block(uint64(len(g.gens)))))
+				}
+			default:
+				for i := 1; i <= len(g.gens); i++ {
+					g.tryOnce((max(g.cur, 0) + i) % len(g.gens))
+				}
 			}
 		}
 		g.refill()

@@ -702,6 +702,12 @@ func TestFioLoops(t *testing.T) {
 		// fio --name=x --ioengine=null --rw=read --bsrange=4k-16k --size=64k --loops=2 --randrepeat=0 --randseed=9 --write_iolog=LOG
 		{[]string{"rw", "read", "bsrange", "4k-16k", "size", "64k", "loops", "2", "randrepeat", "0", "randseed", "9"}, 1,
 			"0:r0.4 0:r4.4 0:r8.3 0:r11.3 0:r14.1 0:r15.1 0:r0.1 0:r1.1 0:r2.3 0:r5.3 0:r8.1 0:r9.2 0:r11.2 0:r13.2 0:r15.1"},
+		// fio --name=x --ioengine=null --rw=randread --size=64k --nrfiles=2 --loops=2 --randrepeat=0 --randseed=9 --file_service_type=random --write_iolog=LOG
+		// (at the loop's end fio draws files until it has tried each)
+		{[]string{"rw", "randread", "size", "64k", "nrfiles", "2", "loops", "2", "randrepeat", "0", "randseed", "9", "file_service_type", "random"}, 2,
+			"1:r0.1 1:r4.1 0:r7.1 0:r2.1 0:r0.1 1:r5.1 0:r6.1 1:r1.1 1:r6.1 0:r3.1 0:r1.1 1:r2.1 1:r3.1 0:r4.1 " +
+				"1:r7.1 0:r5.1 1:r0.1 0:r4.1 0:r7.1 1:r2.1 1:r4.1 1:r5.1 0:r0.1 1:r3.1 1:r6.1 1:r7.1 0:r5.1 1:r1.1 " +
+				"0:r3.1 0:r1.1 0:r6.1 0:r2.1"},
 		// fio --name=x --ioengine=null --rw=randread --size=64k --nrfiles=2 --loops=2 --randrepeat=0 --randseed=9 --write_iolog=LOG
 		{[]string{"rw", "randread", "size", "64k", "nrfiles", "2", "loops", "2", "randrepeat", "0", "randseed", "9"}, 2,
 			"0:r0.1 1:r4.1 0:r7.1 1:r2.1 0:r1.1 1:r5.1 0:r6.1 1:r1.1 0:r5.1 1:r3.1 0:r2.1 1:r6.1 0:r3.1 1:r7.1 " +

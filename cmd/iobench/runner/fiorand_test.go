@@ -266,6 +266,8 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		{"--rw=randread", "--size=256k", "--nrfiles=2", "--loops=2", "--randrepeat=0", "--randseed=9"},
 		{"--rw=randrw", "--size=384k", "--nrfiles=3", "--loops=2", "--randrepeat=0", "--randseed=9"},
 		{"--rw=rw", "--size=256k", "--nrfiles=2", "--loops=2", "--randrepeat=0", "--randseed=9"},
+		{"--rw=randread", "--size=256k", "--nrfiles=2", "--loops=3", "--randrepeat=0", "--randseed=9", "--file_service_type=random"},
+		{"--rw=randrw", "--size=384k", "--nrfiles=3", "--loops=2", "--randrepeat=0", "--randseed=5", "--file_service_type=random:2"},
 	} {
 		name := strings.Join(c, " ")
 		dir := t.TempDir()

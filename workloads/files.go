@@ -275,7 +275,16 @@ type FileGen struct {
 	// asks for more.
 	loopsLeft int
 	more      bool
+	// PassEnds, when set (by the runner), makes Next return
+	// IO{End: true, PassEnd: true} where such a loop ends, before the
+	// next loop's first I/O (see Generator.PassEnds).
+	PassEnds bool
 }
+
+// SeqLoops reports whether the files end their loops where their
+// sequential I/O finds their ends (Generator.seqFiles): rw=rw, read or
+// write over several files, not time_based.
+func (g *FileGen) SeqLoops() bool { return len(g.gens) > 1 && g.gens[0].seqFiles }
 
 // NewFileGen returns clone's chooser over gens, one Generator per file.
 // With filesize and size both set, a pass covers at most size bytes of
@@ -437,6 +446,10 @@ func (g *FileGen) Next() (int, IO) {
 		if !slices.ContainsFunc(g.left, func(l uint64) bool { return l > 0 }) {
 			if !g.nextLoop() {
 				return g.cur, io
+			}
+			if g.PassEnds {
+				g.taken = g.svc.N // the next I/O chooses its file
+				return g.cur, IO{End: true, PassEnd: true}
 			}
 		}
 		g.choose()

@@ -736,6 +736,32 @@ func TestFioLoops(t *testing.T) {
 			t.Errorf("%s:\n got %s\nfio %s", name, s, c.ios)
 		}
 	}
+
+	// With PassEnds (the runner's, to read back each loop's writes with
+	// verify), the loop's end comes first, as its own IO.
+	j := job(t, "rw", "rw", "bs", "4k,16k", "rwmixread", "10", "size", "256k", "nrfiles", "2", "loops", "2")
+	f := *j
+	f.Size = j.Size / 2
+	fg := NewFileGen(j, 0, []*Generator{NewGenerator(&f, 0, f.Size), NewGenerator(&f, 0, f.Size)})
+	if !fg.SeqLoops() {
+		t.Fatal("rw=rw over 2 files: SeqLoops false")
+	}
+	fg.PassEnds = true
+	var got []string
+	for range 22 {
+		k, io := fg.Next()
+		switch {
+		case io.PassEnd:
+			got = append(got, "end")
+		case io.End:
+			t.Fatalf("IO %d: the job's end", len(got))
+		default:
+			got = append(got, fmt.Sprintf("%d:%s", k, fioIO(io)))
+		}
+	}
+	if s := strings.Join(got[18:], " "); s != "1:w24.4 1:w28.4 end 0:w0.4" {
+		t.Errorf("PassEnds: %s, want 1:w24.4 1:w28.4 end 0:w0.4", s)
+	}
 }
 
 // TestFioSequentialInRandom: the sequential I/O of a random pattern

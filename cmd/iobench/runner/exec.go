@@ -1483,16 +1483,15 @@ func (w *worker) start() error {
 	// io_size, ioSizeBytes's.
 	loops := uint64(max(j.Loops, 1))
 	w.passBytes = loops * w.gen.Span()
-	passes := loops
 	if j.IOSize > 0 {
-		w.passBytes, passes = ioSizeBytes(j, w.gen.Span())
+		w.passBytes, _ = ioSizeBytes(j, w.gen.Span())
 	}
 	if b := w.gen.Gen(0).SPRandomBytes(); b > 0 {
 		// sprandom: the region plus spr_op of it (fio sets io_size so).
 		w.passBytes = b
 	}
 	if unlinksEachLoop(j) {
-		w.loopEnd = w.passBytes / passes
+		w.loopEnd = w.passBytes / loops
 	}
 	if w.verifyEach = verifiesEachPass(j, w.gen.Span()) && s.tgt.replay == nil; w.verifyEach {
 		// Passes of the region (or io_size), as many as run decides.
@@ -1501,12 +1500,12 @@ func (w *worker) start() error {
 			w.passLen = min(w.passLen, j.IOSize)
 		}
 		w.passBytes, w.loopEnd = math.MaxUint64, w.passLen
-		if g := w.gen.Gen(0); w.gen.Files() == 1 && g.MixLoops() {
+		if g := w.gen.Gen(0); w.gen.Files() == 1 && g.MixLoops() || w.gen.SeqLoops() && j.RW == workloads.ReadWrite {
 			// rw=rw: a pass ends where a direction finds the region's
 			// end (the generator says so), and the job's reads and
 			// writes stop at size times loops (or io_size), the
 			// verify reads apart, as fio's.
-			g.PassEnds, w.mixPasses = true, true
+			g.PassEnds, w.gen.PassEnds, w.mixPasses = true, true, true
 			w.passBytes, w.loopEnd = loops*w.gen.Span(), math.MaxUint64
 			if j.IOSize > 0 {
 				w.passBytes = max(loops*min(w.gen.Span(), j.IOSize), j.IOSize)

@@ -208,6 +208,12 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		{"--rw=rw", "--size=256k", "--loops=2", "--bsrange=4k-16k", "--verify=crc32c"},
 		{"--rw=rw", "--size=256k", "--loops=2", "--number_ios=100", "--verify=crc32c"},
 		{"--rw=rw", "--size=256k", "--loops=2", "--verify=crc32c", "--verify_backlog=8"},
+		// Over several files: each loop's writes read back once every
+		// file is done.
+		{"--rw=rw", "--size=256k", "--nrfiles=2", "--loops=2", "--rwmixread=30", "--verify=crc32c"},
+		{"--rw=rw", "--size=384k", "--nrfiles=3", "--loops=3", "--rwmixread=70", "--verify=crc32c"},
+		{"--rw=rw", "--size=256k", "--nrfiles=2", "--io_size=768k", "--verify=crc32c"},
+		{"--rw=rw", "--size=256k", "--filename=a:b", "--loops=2", "--bs=4k,16k", "--verify=md5"},
 		// A sequential read or write of mixed sizes: each loop (or pass
 		// of io_size) draws its sizes from their seeds again.
 		{"--rw=read", "--size=1m", "--loops=2", "--bsrange=4k-64k"},

@@ -270,7 +270,21 @@ type FileGen struct {
 	// mapless: the files' random offsets fill no map (Generator.mapless),
 	// so no file's part of the pass runs out.
 	mapless bool
+	// loopsLeft, more: rw=rw, read or write (Generator.seqFiles): the
+	// loops still to start when every file is done, and whether io_size
+	// asks for more.
+	loopsLeft int
+	more      bool
+	// PassEnds, when set (by the runner), makes Next return
+	// IO{End: true, PassEnd: true} where such a loop ends, before the
+	// next loop's first I/O (see Generator.PassEnds).
+	PassEnds bool
 }
+
+// SeqLoops reports whether the files end their loops where their
+// sequential I/O finds their ends (Generator.seqFiles): rw=rw, read or
+// write over several files, not time_based.
+func (g *FileGen) SeqLoops() bool { return len(g.gens) > 1 && g.gens[0].seqFiles }
 
 // NewFileGen returns clone's chooser over gens, one Generator per file.
 // With filesize and size both set, a pass covers at most size bytes of
@@ -346,6 +360,24 @@ func NewFileGen(j *Job, clone int, gens []*Generator) *FileGen {
 	}
 	for _, x := range gens {
 		x.multi = len(gens) > 1
+		x.seqFiles = x.multi && (j.RW == ReadWrite || j.RW == Read || j.RW == Write) && !j.TimeBased && j.RWMod == 0 && !j.RWBack && !x.zoned
+	}
+	if gens[0].seqFiles {
+		g.loopsLeft, g.more = max(j.Loops, 1)-1, j.IOSize > 0
+	}
+	if gens[0].seqFiles && j.RW == ReadWrite {
+		// rw=rw's reads and writes of a file together may move more
+		// than the file: fio's job moves its size, or its files'
+		// sizes together before they are rounded to blocks when
+		// those are less (as a job without a random map, below).
+		var span uint64
+		for _, x := range gens {
+			span += x.logical
+		}
+		if j.FileSize[1] > 0 && j.Size > 0 {
+			span = min(span, j.Size)
+		}
+		g.span = max(g.span, span)
 	}
 	if g.mapless = gens[0].mapless(); g.mapless {
 		// fio's job without a random map moves its size, or its files'
@@ -412,16 +444,51 @@ func (g *FileGen) Next() (int, IO) {
 		// when every file is done.
 		g.left[g.cur], g.tried[g.cur] = 0, true
 		if !slices.ContainsFunc(g.left, func(l uint64) bool { return l > 0 }) {
-			return g.cur, io
+			if !g.nextLoop() {
+				return g.cur, io
+			}
+			if g.PassEnds {
+				g.taken = g.svc.N // the next I/O chooses its file
+				return g.cur, IO{End: true, PassEnd: true}
+			}
 		}
 		g.choose()
 		io = g.gens[g.cur].Next()
 	}
-	if !g.mapless {
+	if !g.mapless && !g.gens[g.cur].seqFiles {
+		// (rw=rw, read, write: a file's part of the pass ends where
+		// a direction finds its end, not after its share of the
+		// bytes.)
 		g.left[g.cur] -= min(g.left[g.cur], io.Length)
 	}
 	g.taken++
 	return g.cur, io
+}
+
+// nextLoop starts fio's next loop of rw=rw, read or write over several
+// files (Generator.seqFiles), once every file is done, where a loop is
+// left (or io_size asks for more: the runner stops the job at its
+// bytes): each file from its start again, the thread's draws from their
+// seeds (randrepeat), the files in turn from the
+// one after the file found done last. It reports false at the job's end.
+func (g *FileGen) nextLoop() bool {
+	if !g.gens[0].seqFiles || g.loopsLeft == 0 && !g.more {
+		return false
+	}
+	if g.loopsLeft > 0 {
+		g.loopsLeft--
+	}
+	for _, x := range g.gens {
+		x.pos, x.doneFile = [2]uint64{}, false
+	}
+	if fd := g.gens[0].fd; fd != nil {
+		fd.newLoop()
+	}
+	if g.pick != nil && g.reseed {
+		g.pick.reseed()
+	}
+	g.refill()
+	return true
 }
 
 // choose picks the next file: the one after the current (roundrobin,
@@ -439,6 +506,25 @@ func (g *FileGen) choose() {
 		}
 	}
 	if undone == 0 {
+		if fo := g.gens[0].fo; fo != nil && !fo.repeat {
+			// fio tries each file not found done yet, in turn (or
+			// as random draws them), and finds it done: with
+			// randrepeat=0 the next loop's states go on past the
+			// tries' draws.
+			switch {
+			case g.pick != nil:
+				if retry {
+					g.tryOnce(g.cur)
+				}
+				for slices.Contains(g.tried, false) {
+					g.tryOnce(int(g.pick.block(uint64(len(g.gens)))))
+				}
+			default:
+				for i := 1; i <= len(g.gens); i++ {
+					g.tryOnce((max(g.cur, 0) + i) % len(g.gens))
+				}
+			}
+		}
 		g.refill()
 		if g.pick != nil && g.reseed {
 			g.pick.reseed()

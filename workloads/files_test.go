@@ -179,7 +179,8 @@ func TestFileService(t *testing.T) {
 		{"roundrobin:3", "000111222333" + "0123" + "000111222333" + "0123"},
 		{"sequential", "0000111122223333" + "0000111122223333"},
 	} {
-		j := jobWith(t, "rw", "write", "file_service_type", c.fst)
+		// fio --name=x --ioengine=null --rw=write --size=64k --nrfiles=4 --loops=2 --file_service_type=FST
+		j := jobWith(t, "rw", "write", "file_service_type", c.fst, "loops", "2")
 		if got := str(fileSequence(t, j, 4, span, 2)); got != c.want {
 			t.Errorf("%s: %s, want %s", c.fst, got, c.want)
 		}

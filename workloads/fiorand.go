@@ -69,6 +69,7 @@ type fioDraws struct {
 	bs      [2]fioRand // bsrange_state, reads and writes
 	seqRand [2]fioRand // seq_rand_state, reads and writes: taus88
 
+	repeat    bool      // randrepeat: each loop starts the states over (newLoop)
 	readPct   uint64    // rwmixread, a whole percentage
 	dir       int       // fio's rwmix_ddir: the direction in force
 	mixIssues uint64    // fio's rwmix_issues: the I/Os before the next draw
@@ -76,7 +77,7 @@ type fioDraws struct {
 }
 
 func newFioDraws(j *Job, thread int) *fioDraws {
-	d := &fioDraws{readPct: uint64(j.RWMixRead)}
+	d := &fioDraws{readPct: uint64(j.RWMixRead), repeat: j.RandRepeat}
 	use64 := j.RandomGenerator == "tausworthe64"
 	d.mix.seed = fioSeed(j, thread, fioMixSeedIndex)
 	for i := range 2 {
@@ -97,6 +98,16 @@ func (d *fioDraws) reseed() {
 	for i := range 2 {
 		d.bs[i].reseed()
 		d.seqRand[i].reseed()
+	}
+	d.mixIssues = 0
+}
+
+// newLoop starts the draws of fio's next loop: over from their seeds
+// with randrepeat, as fio seeds them afresh then; with randrepeat=0 the
+// states go on, and only the next I/O draws a direction anew.
+func (d *fioDraws) newLoop() {
+	if d.repeat {
+		d.reseed()
 	}
 	d.mixIssues = 0
 }
@@ -504,6 +515,7 @@ type fioOffsets struct {
 	blocks    uint64    // the map's and the LFSR's blocks
 	left      uint64    // the map's blocks not done
 	timeBased bool
+	repeat    bool // randrepeat: a loop seeds the state afresh (restart)
 	reset     bool // a pass started over within block with timeBased (fio's fio_file_reset)
 	thread    int
 	pass      int
@@ -513,7 +525,7 @@ type fioOffsets struct {
 // newFioOffsets returns the state for a file region of span bytes of job
 // j's thread thread (from 1).
 func newFioOffsets(j *Job, thread int, span uint64) *fioOffsets {
-	f := &fioOffsets{timeBased: j.TimeBased, thread: thread}
+	f := &fioOffsets{timeBased: j.TimeBased, thread: thread, repeat: j.RandRepeat}
 	f.rnd = &fioRand{use64: j.RandomGenerator == "tausworthe64"}
 	rwMin := j.MinBS()
 	for d := range 2 {
@@ -599,10 +611,12 @@ func (f *fioOffsets) block(d int) uint64 {
 // draws start over with its offsets' state.
 func (f *fioOffsets) restart() {
 	if !f.timeBased && f.pass == f.rnd.pass {
-		f.rnd.reseed()
+		if f.repeat {
+			f.rnd.reseed()
+		}
 		f.rnd.pass++
 		if f.draws != nil {
-			f.draws.reseed()
+			f.draws.newLoop()
 		}
 	}
 	if !f.timeBased {

@@ -528,6 +528,56 @@ func TestFioMixedSizesMap(t *testing.T) {
 		}
 	}
 
+	// A region smaller than its file (size below the file's, or offset
+	// inside it): a free block of the map that puts the I/O past the
+	// region's end, but in the file, is issued there, whole, as fio
+	// issues it; the next one past the region's end ends the pass. fio
+	// 3.33's write_iolog of --ioengine=psync (and of the null engine,
+	// which takes the file to end with the region) on a 1 MiB file made
+	// beforehand.
+	for _, c := range []struct {
+		kv  []string
+		ios string
+	}{
+		// fio --name=x --filename=F --ioengine=psync --rw=randwrite --bs=4k,12k --size=64k --write_iolog=LOG
+		{[]string{"rw", "randwrite", "bs", "4k,12k", "size", "64k"}, "w0.3 w9.3 w12.3 w6.3 w15.3"},
+		// fio --name=x --filename=F --ioengine=psync --rw=randwrite --bs=4k,12k --size=64k --offset=256k --loops=2 --write_iolog=LOG
+		{[]string{"rw", "randwrite", "bs", "4k,12k", "size", "64k", "offset", "256k", "loops", "2"},
+			"w64.3 w73.3 w76.3 w70.3 w79.3 w64.3 w73.3 w76.3 w70.3 w79.3"},
+		// fio --name=x --filename=F --ioengine=psync --rw=randwrite --bs=4k,8k --size=60k --write_iolog=LOG
+		{[]string{"rw", "randwrite", "bs", "4k,8k", "size", "60k"}, "w0.2 w10.2 w12.2 w6.2 w4.2 w14.2 w8.2"},
+		// fio --name=x --filename=F --ioengine=psync --rw=randrw --bs=4k,16k --size=200k --offset=800k --write_iolog=LOG
+		{[]string{"rw", "randrw", "bs", "4k,16k", "size", "200k", "offset", "800k"},
+			"r203.1 r237.1 r242.1 w220.4 r220.1 r243.1 w216.4 w224.4 w240.4 r207.1 w244.4 r232.1 w248.4 r213.1 " +
+				"r219.1 r227.1 w232.4 w236.4 r218.1 r230.1 w200.4"},
+		// fio's null engine takes the file to end with the region: the
+		// I/O past it ends the pass there.
+		// fio --name=x --filename=F --ioengine=null --rw=randwrite --bs=4k,12k --size=64k --offset=256k --write_iolog=LOG
+		{[]string{"rw", "randwrite", "bs", "4k,12k", "size", "64k", "offset", "256k", "ioengine", "null"}, "w64.3 w73.3 w76.3 w70.3"},
+		// fio --name=x --filename=F --ioengine=null --rw=randrw --bs=4k,16k --size=200k --offset=800k --write_iolog=LOG
+		{[]string{"rw", "randrw", "bs", "4k,16k", "size", "200k", "offset", "800k", "ioengine", "null"},
+			"r203.1 r237.1 r242.1 w220.4 r220.1 r243.1 w216.4 w224.4 w240.4 r207.1 w244.4 r232.1"},
+	} {
+		j := job(t, c.kv...)
+		g := NewGenerator(j, 0, 1<<20)
+		var got []string
+		var end uint64
+		for range len(strings.Fields(c.ios)) + 8 {
+			io := g.Next()
+			if io.End {
+				break
+			}
+			got = append(got, fioIO(io))
+			end = max(end, io.Offset+io.Length-g.Base())
+		}
+		if s := strings.Join(got, " "); s != c.ios {
+			t.Errorf("%s, in a 1 MiB file:\n got %s\nfio %s", strings.Join(c.kv, " "), s, c.ios)
+		}
+		if r := g.Reach(); r < end {
+			t.Errorf("%s: Reach %d, short of the I/O's end at %d", strings.Join(c.kv, " "), r, end)
+		}
+	}
+
 	// Two files: the one found done is left, the other goes on, and the
 	// job ends when both are done.
 	// fio --name=x --ioengine=null --rw=randwrite --bs=4k,8k --size=128k --nrfiles=2 --directory=DIR --write_iolog=LOG
@@ -616,6 +666,219 @@ func TestBSSplitAsFio(t *testing.T) {
 		printed := optionIndex["bssplit"].get(&a)
 		if err := b.Set("bssplit", printed); err != nil || fmt.Sprint(a.BSSplit) != fmt.Sprint(b.BSSplit) {
 			t.Errorf("%s: printed %s, read again %v, want %v (%v)", v, printed, b.BSSplit, a.BSSplit, err)
+		}
+	}
+}
+
+// TestFioBlockAlignNoMap: a random pattern whose blockalign differs from
+// a direction's smallest block size (bs's third value, the trims', too)
+// keeps no random map, as fio 3.33 turns its map off then (its offsets
+// repeat); Validate says so. Each case's I/Os are those fio 3.33 wrote to
+// its write_iolog for the command in its comment, all of them.
+func TestFioBlockAlignNoMap(t *testing.T) {
+	for _, c := range []struct {
+		kv  []string
+		ios string
+	}{
+		// fio --name=x --ioengine=null --rw=randwrite --bs=8k --blockalign=4k --size=256k --write_iolog=LOG
+		{[]string{"rw", "randwrite", "bs", "8k", "blockalign", "4k", "size", "256k"},
+			"w3.2 w46.2 w53.2 w29.2 w25.2 w52.2 w23.2 w22.2 w57.2 w4.2 w53.2 w41.2 w58.2 w15.2 w24.2 w35.2 " +
+				"w27.2 w50.2 w22.2 w39.2 w0.2 w26.2 w19.2 w43.2 w49.2 w62.2 w50.2 w16.2 w15.2 w62.2 w4.2 w53.2"},
+		// fio --name=x --ioengine=null --rw=randrw --bs=4k,8k --blockalign=4k --size=128k --write_iolog=LOG
+		{[]string{"rw", "randrw", "bs", "4k,8k", "blockalign", "4k", "size", "128k"},
+			"r1.1 r23.1 r26.1 w14.2 r12.1 r26.1 w11.2 w10.2 w28.2 r2.1 w26.2 r20.1 w28.2 r7.1 r12.1 r17.1 " +
+				"w13.2 w24.2 r11.1 r19.1 w0.2 w13.2"},
+		// fio --name=x --ioengine=null --rw=randread --bs=4k,4k,8k --blockalign=4k --size=64k --write_iolog=LOG
+		{[]string{"rw", "randread", "bs", "4k,4k,8k", "blockalign", "4k", "size", "64k"},
+			"r0.1 r11.1 r13.1 r7.1 r6.1 r13.1 r6.1 r5.1 r14.1 r1.1 r13.1 r10.1 r14.1 r3.1 r6.1 r8.1"},
+	} {
+		name := strings.Join(c.kv, " ")
+		j := job(t, c.kv...)
+		if !j.NoRandomMap || len(j.Adjustments()) != 1 || !strings.Contains(j.Adjustments()[0], "no random map") {
+			t.Errorf("%s: norandommap %v, notices %q", name, j.NoRandomMap, j.Adjustments())
+		}
+		if err := j.Validate(); err != nil || !j.NoRandomMap || len(j.Adjustments()) != 1 {
+			t.Errorf("%s: validated again: %v, norandommap %v, notices %q", name, err, j.NoRandomMap, j.Adjustments())
+		}
+		g := NewGenerator(j, 0, j.Size)
+		var got []string
+		for range strings.Fields(c.ios) {
+			got = append(got, fioIO(g.Next()))
+		}
+		if s := strings.Join(got, " "); s != c.ios {
+			t.Errorf("%s:\n got %s\nfio %s", name, s, c.ios)
+		}
+	}
+	// The map stays where blockalign is every direction's smallest size,
+	// for a sequential pattern, and without a notice where norandommap
+	// was given.
+	for _, kv := range [][]string{
+		{"rw", "randwrite", "bs", "8k", "blockalign", "8k"},
+		{"rw", "randrw", "bsrange", "4k-16k", "blockalign", "4k"},
+		{"rw", "randwrite", "bssplit", "4k/50:8k/50", "blockalign", "4k"},
+		{"rw", "write", "bs", "8k", "blockalign", "4k"},
+	} {
+		if j := job(t, kv...); j.NoRandomMap || len(j.Adjustments()) != 0 {
+			t.Errorf("%s: norandommap %v, notices %q", strings.Join(kv, " "), j.NoRandomMap, j.Adjustments())
+		}
+	}
+	if j := job(t, "rw", "randwrite", "bs", "8k", "blockalign", "4k", "norandommap", "1"); !j.NoRandomMap || len(j.Adjustments()) != 0 {
+		t.Errorf("norandommap given: norandommap %v, notices %q", j.NoRandomMap, j.Adjustments())
+	}
+}
+
+// TestFioLoops: loops over one file or several, as fio 3.33 runs them.
+// rw=rw, read or write over several files: a file is done where one of
+// its directions finds its end (no I/O issued), the others go on, and
+// once every file is done the next loop starts them over, the draws from
+// their seeds.
+// With randrepeat=0 a loop does not seed the states afresh: they go on,
+// past the draws of the I/O that found the pass over. Each case's I/Os
+// are those fio 3.33 wrote to its write_iolog (ioengine=null) for the
+// command in its comment, as many as fio issued (the runner stops the
+// job at its bytes), each with its file's number.
+func TestFioLoops(t *testing.T) {
+	for _, c := range []struct {
+		kv    []string
+		files int
+		ios   string
+	}{
+		// fio --name=x --ioengine=null --rw=rw --bs=4k,16k --rwmixread=10 --size=256k --nrfiles=2 --loops=2 --write_iolog=LOG
+		{[]string{"rw", "rw", "bs", "4k,16k", "rwmixread", "10", "size", "256k", "nrfiles", "2", "loops", "2"}, 2,
+			"0:w0.4 1:r0.1 0:w4.4 1:w0.4 0:w8.4 1:r1.1 0:w12.4 1:w4.4 0:w16.4 1:r2.1 0:w20.4 1:w8.4 0:w24.4 1:r3.1 " +
+				"0:w28.4 1:w12.4 1:w16.4 1:w20.4 1:w24.4 1:w28.4 0:w0.4 1:r0.1 0:w4.4 1:w0.4 0:w8.4 1:r1.1 0:w12.4 " +
+				"1:w4.4 0:w16.4 1:r2.1 0:w20.4 1:w8.4 0:w24.4 1:r3.1 0:w28.4 1:w12.4 1:w16.4 1:w20.4"},
+		// A sequential read or write over several files: each file is
+		// done at its end, and the next loop draws the sizes from their
+		// seeds again.
+		// fio --name=x --ioengine=null --rw=read --bsrange=4k-16k --size=128k --nrfiles=2 --loops=2 --write_iolog=LOG
+		{[]string{"rw", "read", "bsrange", "4k-16k", "size", "128k", "nrfiles", "2", "loops", "2"}, 2,
+			"0:r0.1 1:r0.3 0:r1.4 1:r3.2 0:r5.4 1:r5.1 0:r9.4 1:r6.1 0:r13.1 1:r7.1 0:r14.1 1:r8.2 0:r15.1 1:r10.1 " +
+				"1:r11.1 1:r12.3 1:r15.1 0:r0.1 1:r0.3 0:r1.4 1:r3.2 0:r5.4 1:r5.1 0:r9.4 1:r6.1 0:r13.1 1:r7.1 " +
+				"0:r14.1 1:r8.2 0:r15.1 1:r10.1 1:r11.1 1:r12.3 1:r15.1"},
+		// fio --name=x --ioengine=null --rw=write --bssplit=4k/50:16k/50 --size=96k --nrfiles=3 --loops=2 --write_iolog=LOG
+		{[]string{"rw", "write", "bssplit", "4k/50:16k/50", "size", "96k", "nrfiles", "3", "loops", "2"}, 3,
+			"0:w0.1 1:w0.1 2:w0.1 0:w1.4 1:w1.4 2:w1.1 0:w5.1 1:w5.1 2:w2.4 0:w6.1 1:w6.1 2:w6.1 0:w7.1 1:w7.1 " +
+				"2:w7.1 0:w0.1 1:w0.1 2:w0.1 0:w1.4 1:w1.4 2:w1.1 0:w5.1 1:w5.1 2:w2.4 0:w6.1 1:w6.1 2:w6.1 0:w7.1 " +
+				"1:w7.1 2:w7.1"},
+		// fio --name=x --ioengine=null --rw=randread --size=64k --loops=2 --randrepeat=0 --randseed=9 --write_iolog=LOG
+		{[]string{"rw", "randread", "size", "64k", "loops", "2", "randrepeat", "0", "randseed", "9"}, 1,
+			"0:r1.1 0:r9.1 0:r15.1 0:r5.1 0:r0.1 0:r11.1 0:r13.1 0:r2.1 0:r10.1 0:r4.1 0:r3.1 0:r6.1 0:r7.1 0:r8.1 " +
+				"0:r12.1 0:r14.1 0:r0.1 0:r1.1 0:r8.1 0:r15.1 0:r5.1 0:r9.1 0:r10.1 0:r2.1 0:r4.1 0:r11.1 0:r12.1 " +
+				"0:r13.1 0:r3.1 0:r6.1 0:r7.1 0:r14.1"},
+		// fio --name=x --ioengine=null --rw=randrw --size=64k --loops=2 --randrepeat=0 --randseed=9 --write_iolog=LOG
+		{[]string{"rw", "randrw", "size", "64k", "loops", "2", "randrepeat", "0", "randseed", "9"}, 1,
+			"0:w1.1 0:r9.1 0:w15.1 0:w5.1 0:w0.1 0:w11.1 0:r13.1 0:r2.1 0:r10.1 0:w4.1 0:w3.1 0:r6.1 0:w7.1 0:r8.1 " +
+				"0:w12.1 0:w14.1 0:w0.1 0:w1.1 0:w8.1 0:r15.1 0:r5.1 0:w9.1 0:r10.1 0:r2.1 0:r4.1 0:w11.1 0:w12.1 " +
+				"0:w13.1 0:w3.1 0:r6.1 0:r7.1 0:w14.1"},
+		// fio --name=x --ioengine=null --rw=read --bsrange=4k-16k --size=64k --loops=2 --randrepeat=0 --randseed=9 --write_iolog=LOG
+		{[]string{"rw", "read", "bsrange", "4k-16k", "size", "64k", "loops", "2", "randrepeat", "0", "randseed", "9"}, 1,
+			"0:r0.4 0:r4.4 0:r8.3 0:r11.3 0:r14.1 0:r15.1 0:r0.1 0:r1.1 0:r2.3 0:r5.3 0:r8.1 0:r9.2 0:r11.2 0:r13.2 0:r15.1"},
+		// fio --name=x --ioengine=null --rw=randread --size=64k --nrfiles=2 --loops=2 --randrepeat=0 --randseed=9 --file_service_type=random --write_iolog=LOG
+		// (at the loop's end fio draws files until it has tried each)
+		{[]string{"rw", "randread", "size", "64k", "nrfiles", "2", "loops", "2", "randrepeat", "0", "randseed", "9", "file_service_type", "random"}, 2,
+			"1:r0.1 1:r4.1 0:r7.1 0:r2.1 0:r0.1 1:r5.1 0:r6.1 1:r1.1 1:r6.1 0:r3.1 0:r1.1 1:r2.1 1:r3.1 0:r4.1 " +
+				"1:r7.1 0:r5.1 1:r0.1 0:r4.1 0:r7.1 1:r2.1 1:r4.1 1:r5.1 0:r0.1 1:r3.1 1:r6.1 1:r7.1 0:r5.1 1:r1.1 " +
+				"0:r3.1 0:r1.1 0:r6.1 0:r2.1"},
+		// fio --name=x --ioengine=null --rw=randread --size=64k --nrfiles=2 --loops=2 --randrepeat=0 --randseed=9 --write_iolog=LOG
+		{[]string{"rw", "randread", "size", "64k", "nrfiles", "2", "loops", "2", "randrepeat", "0", "randseed", "9"}, 2,
+			"0:r0.1 1:r4.1 0:r7.1 1:r2.1 0:r1.1 1:r5.1 0:r6.1 1:r1.1 0:r5.1 1:r3.1 0:r2.1 1:r6.1 0:r3.1 1:r7.1 " +
+				"0:r4.1 1:r0.1 0:r0.1 1:r4.1 0:r7.1 1:r2.1 0:r4.1 1:r5.1 0:r1.1 1:r3.1 0:r5.1 1:r6.1 0:r6.1 1:r0.1 " +
+				"0:r3.1 1:r7.1 0:r2.1 1:r1.1"},
+	} {
+		name := strings.Join(c.kv, " ")
+		j := job(t, c.kv...)
+		f := *j
+		f.Size = j.Size / uint64(c.files)
+		gens := make([]*Generator, c.files)
+		for i := range gens {
+			gens[i] = NewGenerator(&f, 0, f.Size)
+		}
+		fg := NewFileGen(j, 0, gens)
+		want := strings.Fields(c.ios)
+		var got []string
+		for range want {
+			k, io := fg.Next()
+			if io.End {
+				break
+			}
+			got = append(got, fmt.Sprintf("%d:%s", k, fioIO(io)))
+		}
+		if s := strings.Join(got, " "); s != c.ios {
+			t.Errorf("%s:\n got %s\nfio %s", name, s, c.ios)
+		}
+	}
+
+	// With PassEnds (the runner's, to read back each loop's writes with
+	// verify), the loop's end comes first, as its own IO.
+	j := job(t, "rw", "rw", "bs", "4k,16k", "rwmixread", "10", "size", "256k", "nrfiles", "2", "loops", "2")
+	f := *j
+	f.Size = j.Size / 2
+	fg := NewFileGen(j, 0, []*Generator{NewGenerator(&f, 0, f.Size), NewGenerator(&f, 0, f.Size)})
+	if !fg.SeqLoops() {
+		t.Fatal("rw=rw over 2 files: SeqLoops false")
+	}
+	fg.PassEnds = true
+	var got []string
+	for range 22 {
+		k, io := fg.Next()
+		switch {
+		case io.PassEnd:
+			got = append(got, "end")
+		case io.End:
+			t.Fatalf("IO %d: the job's end", len(got))
+		default:
+			got = append(got, fmt.Sprintf("%d:%s", k, fioIO(io)))
+		}
+	}
+	if s := strings.Join(got[18:], " "); s != "1:w24.4 1:w28.4 end 0:w0.4" {
+		t.Errorf("PassEnds: %s, want 1:w24.4 1:w28.4 end 0:w0.4", s)
+	}
+}
+
+// TestFioSequentialInRandom: the sequential I/O of a random pattern
+// (rw=randrw:N, percentage_random) with block sizes that differ by
+// direction, where it does not fit before the region's end: fio 3.33
+// takes the sequential offset all the same, finding the file done (the
+// loop's end) where the I/O would not fit in the file, and issuing it
+// there, past the region, where the file is larger than the region. The
+// I/Os are those fio 3.33 wrote to its write_iolog, with ioengine=null
+// (the file ends with the region) and with ioengine=psync on a 1 MiB
+// file made beforehand, for the command in the comment.
+func TestFioSequentialInRandom(t *testing.T) {
+	for _, c := range []struct {
+		kv     []string
+		target uint64
+		ios    string
+	}{
+		// fio --name=x --ioengine=null --rw=randrw:2 --bs=4k,12k --size=128k --write_iolog=LOG
+		{[]string{"rw", "randrw:2", "bs", "4k,12k", "size", "128k"}, 128 << 10,
+			"r1.1 r2.1 r23.1 w0.3 r26.1 r27.1 w12.3 w15.3 w15.3 r28.1 w24.3 r29.1 w9.3 r30.1 r11.1 r12.1 w27.3"},
+		// fio --name=x --filename=F --ioengine=psync --rw=randrw:2 --bs=4k,12k --size=128k --write_iolog=LOG
+		{[]string{"rw", "randrw:2", "bs", "4k,12k", "size", "128k"}, 1 << 20,
+			"r1.1 r2.1 r23.1 w0.3 r26.1 r27.1 w12.3 w15.3 w15.3 r28.1 w24.3 r29.1 w9.3 r30.1 r11.1 r12.1 w27.3 w30.3"},
+		// fio --name=x --ioengine=null --rw=randwrite --bs=4k,12k --size=64k --percentage_random=50 --loops=3 --write_iolog=LOG
+		{[]string{"rw", "randwrite", "bs", "4k,12k", "size", "64k", "percentage_random", "50", "loops", "3"}, 64 << 10,
+			"w0.3 w3.3 w6.3 w9.3 w12.3 w12.3 w0.3 w3.3 w6.3 w9.3 w12.3 w12.3 w0.3 w3.3 w6.3 w9.3"},
+		// fio --name=x --filename=F --ioengine=psync --rw=randwrite --bs=4k,12k --size=64k --percentage_random=50 --loops=3 --write_iolog=LOG
+		{[]string{"rw", "randwrite", "bs", "4k,12k", "size", "64k", "percentage_random", "50", "loops", "3"}, 1 << 20,
+			"w0.3 w3.3 w6.3 w9.3 w12.3 w12.3 w15.3 w6.3 w15.3 w0.3 w3.3 w6.3 w9.3 w12.3 w12.3 w15.3"},
+	} {
+		name := fmt.Sprintf("%s over %d bytes", strings.Join(c.kv, " "), c.target)
+		g := NewGenerator(job(t, c.kv...), 0, c.target)
+		var got []string
+		for range strings.Fields(c.ios) {
+			io := g.Next()
+			if io.End {
+				break
+			}
+			got = append(got, fioIO(io))
+		}
+		if io := g.Next(); !io.End && c.target == 128<<10 {
+			got = append(got, fioIO(io)) // fio found the file done there
+		}
+		if s := strings.Join(got, " "); s != c.ios {
+			t.Errorf("%s:\n got %s\nfio %s", name, s, c.ios)
 		}
 	}
 }

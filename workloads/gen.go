@@ -135,11 +135,17 @@ type Generator struct {
 	// makes Next return IO{End: true, PassEnd: true} there first.
 	mixLoops bool
 	PassEnds bool
+	// seqFiles: rw=rw, read or write on one of several files, not
+	// time_based, no :N: a direction that finds the region's end makes
+	// fio find the file done (doneFile), and FileGen starts the next
+	// loop when every file is (set by NewFileGen).
+	seqFiles bool
 	// fileEnd: the target's bytes from base (fio's real_file_size of the
-	// file, less its offset). loops: the job's loops; more: with
-	// io_size, a loop follows while the bytes fall short (the runner
-	// stops the job at them). multi: one of several files (FileGen),
-	// which a fileDone ends, the others going on.
+	// file, less its offset; with ioengine=null the region's). loops:
+	// the job's loops; more: with io_size, a loop follows while the
+	// bytes fall short (the runner stops the job at them). multi: one of
+	// several files (FileGen), which a fileDone ends, the others going
+	// on.
 	// doneFile: the End last returned was fileDone's.
 	fileEnd  uint64
 	loops    int
@@ -188,6 +194,13 @@ func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
 	logical := g.span // sprandom sizes its pass from the region before rounding, as fio does
 	g.logical = logical
 	g.fileEnd, g.loops, g.more, g.loopStart = targetBytes-g.base, max(j.Loops, 1), j.IOSize > 0, ^uint64(0)
+	if j.NullIO() {
+		// fio's null engine takes each file to end with the job's
+		// region (its real_file_size is the offset plus the region),
+		// whatever the file holds: an I/O past the region is past the
+		// file there (fileDone).
+		g.fileEnd = min(g.fileEnd, logical)
+	}
 	g.whole = g.base == 0 && g.span == targetBytes
 	g.span = g.span / g.unit * g.unit
 	// Zones march on past size, which bounds only the bytes moved, to the
@@ -313,10 +326,17 @@ func (g *Generator) CheckSequence() error {
 func (g *Generator) Span() uint64 { return g.span }
 
 // Reach returns how far from Base the generator's I/O can go: its span,
-// or with strided zones the target's end (zones go past the span).
+// with strided zones the target's end (zones go past the span), and with
+// a random map or an LFSR up to the largest block past the span, within
+// the target (an I/O that starts in the region may end past it, as fio's
+// does: see fileDone).
 func (g *Generator) Reach() uint64 {
 	if g.zoned {
 		return g.zoneEnd
+	}
+	if g.mapped() {
+		most := max(g.bs[0], g.bs[1], g.sizeHi[0], g.sizeHi[1])
+		return max(g.span, min(g.span+most, g.fileEnd))
 	}
 	return g.span
 }
@@ -386,6 +406,7 @@ func (g *Generator) next() IO {
 	if g.fo != nil && !g.fo.timeBased && g.fo.passOver() {
 		// A pass is over: fio starts the next (its next loop) before
 		// the next I/O's direction is drawn.
+		g.endDraws()
 		g.fo.restart()
 	}
 	write, trim := false, false
@@ -484,7 +505,15 @@ func (g *Generator) next() IO {
 				}
 				return g.loopOrEnd()
 			}
-			off = (g.span - size) / g.unit * g.unit
+			if !g.mapped() {
+				off = (g.span - size) / g.unit * g.unit
+			} else if fioSize {
+				// Kept past the region's rounded end: fio draws
+				// the size to fit before the region's own end
+				// (fileDone found the smallest fits).
+				size = g.fd.size(sd, g.fioSplit[sd], g.sizeLo[sd], g.sizeHi[sd], g.logical-off)
+				fioSize = false
+			}
 		}
 		size = g.drawSize(fioSize, sd, off, size)
 		if g.fo != nil {
@@ -498,6 +527,24 @@ func (g *Generator) next() IO {
 		off = min(g.last[d], (g.span-size)/g.unit*g.unit)
 		size = g.drawSize(fioSize, sd, off, size)
 		g.pos[d] = off + size
+	} else if g.rw.Random() && g.fo != nil && !g.fo.timeBased && g.pos[d]+size > g.span && g.pos[d] < g.fileEnd {
+		// A random pattern's sequential I/O that does not fit before
+		// the region's end, at an offset inside the file: fio takes
+		// the offset, and issues the I/O there, past the region, where
+		// it starts in the region and fits in the file (a region
+		// smaller than its file); else it finds the file done.
+		off = g.pos[d]
+		if off >= g.logical || fioSize && off+size > g.logical || off+size > g.fileEnd {
+			g.issues[dir]--
+			if g.fioMix && (g.rw == ReadWrite || g.rw == RandRW) {
+				g.fd.issues[d]--
+			}
+			return g.loopOrEnd()
+		}
+		if fioSize {
+			size = g.fd.size(sd, g.fioSplit[sd], g.sizeLo[sd], g.sizeHi[sd], g.logical-off)
+		}
+		g.pos[d] = off + size
 	} else if g.rw.Random() && g.fo != nil && g.pos[d]+size > g.span {
 		// A random pattern's sequential I/O past the region's end: fio
 		// takes a random block instead, leaving it out of its map.
@@ -510,10 +557,20 @@ func (g *Generator) next() IO {
 		g.pos[d] = off + size
 	} else {
 		if g.pos[d]+size > g.span {
+			if g.seqFiles {
+				// fio finds the file done: no I/O issued, its
+				// counts undone (FileGen goes on with the others).
+				g.issues[dir]--
+				if g.fioMix {
+					g.fd.issues[d]--
+				}
+				g.doneFile = true
+				return IO{End: true}
+			}
 			if g.mixLoops {
 				g.pos = [2]uint64{}
 				if g.fd != nil {
-					g.fd.reseed()
+					g.fd.newLoop()
 				}
 				if g.PassEnds {
 					return IO{End: true, PassEnd: true}
@@ -521,7 +578,7 @@ func (g *Generator) next() IO {
 				return g.Next()
 			}
 			if g.seqLoops && g.fd != nil {
-				g.fd.reseed()
+				g.fd.newLoop()
 			}
 			g.pos[d] = 0
 			if g.rwBack && !g.rw.Random() {
@@ -561,6 +618,7 @@ func (g *Generator) next() IO {
 func (g *Generator) nextPlain() IO {
 	fo := g.fo
 	if !fo.timeBased && fo.passOver() {
+		g.endDraws()
 		fo.restart()
 	}
 	d, size := b2i(g.plainWrite), g.plainSize
@@ -575,7 +633,9 @@ func (g *Generator) nextPlain() IO {
 			g.issues[d]-- // as Next's, which see
 			return g.loopOrEnd()
 		}
-		off = (g.span - size) / g.unit * g.unit
+		if !g.mapped() {
+			off = (g.span - size) / g.unit * g.unit
+		}
 	}
 	size = fo.mark(d, off, size)
 	g.pos[d] = off + size
@@ -595,11 +655,12 @@ func (g *Generator) nextPlain() IO {
 // drawn size whose smallest does not fit before it, and an I/O of one
 // size past the file's end: the file is done, and no I/O issued. Only a
 // map's or an LFSR's offsets get there (a plain draw stays below the
-// last block that fits); where the I/O fits in the file but past the
-// region (a region smaller than its file) the offset is moved back to
-// fit, as before (fio's I/O there is not followed).
+// last block that fits; see mapped). Where the I/O starts inside the
+// region and fits in the file but ends past the region (a region smaller
+// than its file: size= below the file's size, or offset= inside it), fio
+// issues it there, whole, writing past the region, and so does Next.
 func (g *Generator) fileDone(off, size uint64, fioSize bool) bool {
-	if g.fo == nil || g.fo.amap == nil && g.fo.lfsr == nil {
+	if !g.mapped() {
 		return false
 	}
 	switch {
@@ -609,6 +670,15 @@ func (g *Generator) fileDone(off, size uint64, fioSize bool) bool {
 		return off+size > g.logical
 	}
 	return off+size > g.fileEnd
+}
+
+// mapped reports whether g's random offsets come through fio's random
+// map or its LFSR, whose blocks (counted in the job's smallest block
+// size) may put an I/O of a larger size past the region's end: fio
+// issues such an I/O where it starts in the region and fits in the file
+// (fileDone is the other case), not moved back.
+func (g *Generator) mapped() bool {
+	return g.fo != nil && (g.fo.amap != nil || g.fo.lfsr != nil)
 }
 
 // loopOrEnd is the I/O after fio found the file done (fileDone): with one
@@ -646,6 +716,24 @@ func (g *Generator) tryDone() {
 		g.fd.direction()
 	}
 	g.fo.rnd.next()
+}
+
+// endDraws makes the draws of the I/O fio tries when the file's pass is
+// over, which fails and ends the loop: the direction's (rw, randrw) and,
+// through a random map, one offset's. With randrepeat the next loop
+// seeds the states afresh and they make no difference; with
+// randrepeat=0 the states go on past them. One of several files makes
+// them when FileGen tries it (tryDone).
+func (g *Generator) endDraws() {
+	if g.fo.repeat || g.multi {
+		return
+	}
+	if g.fioMix && (g.rw == ReadWrite || g.rw == RandRW) {
+		g.fd.direction()
+	}
+	if g.fo.amap != nil {
+		g.fo.rnd.next()
+	}
 }
 
 // mapless reports whether every I/O of g lands at a random offset with

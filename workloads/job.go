@@ -511,6 +511,8 @@ type Job struct {
 	// trimSplit is bssplit's third value when it differs from the write
 	// split (refused for a trimming job, as trimBS).
 	trimSplit string
+	// baNoMap: Validate set NoRandomMap for blockalign (blockAlignNoMap).
+	baNoMap bool
 	// patternHdr is verify=pattern_hdr (Verify is meta): it needs
 	// verify_pattern, as fio's does.
 	patternHdr bool
@@ -1052,6 +1054,25 @@ func (j *Job) note(msg string) {
 	}
 }
 
+// blockAlignNoMap reports whether fio 3.33 turns the random map off for
+// j: a random pattern with blockalign given, which differs from the
+// smallest block size of a direction (reads, writes, or trims: bs's
+// third value, else the writes'), whatever directions the job issues.
+// A job that gave norandommap itself keeps it, unnoticed; baNoMap
+// remembers the correction for a Validate again.
+func (j *Job) blockAlignNoMap() bool {
+	if !j.RW.Random() || j.BlockAlign == 0 || !j.baNoMap && j.NoRandomMap {
+		return false
+	}
+	trim := minBSDir(j, DirWrite)
+	if j.trimBS != "" {
+		if t, err := j.parseSize(j.trimBS); err == nil && t > 0 {
+			trim = t
+		}
+	}
+	return j.BlockAlign != minBSDir(j, DirRead) || j.BlockAlign != minBSDir(j, DirWrite) || j.BlockAlign != trim
+}
+
 // Validate checks the options against each other, correcting the values
 // fio corrects (Adjustments).
 func (j *Job) Validate() error {
@@ -1131,6 +1152,12 @@ func (j *Job) Validate() error {
 	if j.IODepthLow > j.IODepth && j.IODepth >= 1 {
 		j.adjusted = append(j.adjusted, fmt.Sprintf("iodepth_low=%d is above iodepth=%d: lowered to %d, as fio does", j.IODepthLow, j.IODepth, j.IODepth))
 		j.IODepthLow = j.IODepth
+	}
+	if j.blockAlignNoMap() {
+		// fio 3.33 keeps no random map for a random pattern whose
+		// blockalign differs from a direction's smallest block size.
+		j.adjusted = append(j.adjusted, fmt.Sprintf("blockalign=%d differs from a direction's smallest block size: no random map (norandommap=1), as fio turns it off", j.BlockAlign))
+		j.NoRandomMap, j.baNoMap = true, true
 	}
 	if j.NullIO() && (j.Verify != "" || j.VerifyOnly) {
 		bad("ioengine=null does no device I/O: there is nothing to verify")

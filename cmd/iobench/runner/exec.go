@@ -121,10 +121,13 @@ type JobResult struct {
 	Files  []FileStats
 	// Pinned is the CPU set the kernel held for the clones' threads
 	// (cpus_allowed, cpumask), read back after pinning; nil: not pinned.
-	Pinned   []int
-	Ring     string // io_uring set-up in force
-	Mapper   string
-	Err      error
+	Pinned []int
+	Ring   string // io_uring set-up in force
+	Mapper string
+	Err    error
+	// Note, when set, is said on stderr after the job: why it issued no
+	// I/O, where fio too ends it without an error.
+	Note     string
 	Verified uint64 // bytes checked by verify
 	Elapsed  time.Duration
 	// Interrupted is set when a signal stopped the job before its end.
@@ -260,8 +263,13 @@ func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult
 	for _, w := range workers {
 		ios += w.ios[0] + w.ios[1] + w.ios[2] + w.syncs
 	}
+	var note string
 	switch {
 	case firstErr(workers) != nil || intr:
+	case ios == 0 && !rc.stopped() && ranOutFirst(workers):
+		// fio 3.33 ends a job whose offsets run out before its first
+		// I/O without an error (exit 0): so does iobench, saying why.
+		note = noIONote
 	case ios == 0 && !rc.stopped():
 		errs = append(errs, nothingMeasured(&j))
 	case j.Verify != "" && j.DoVerify && j.RW.Writes():
@@ -310,8 +318,48 @@ func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult
 			r.TrimMethod = s.eng.TrimMethod(0).String()
 		}
 		r.Err = errors.Join(append([]error{r.Err}, errs...)...)
+		r.Note = note
 	}
 	return out
+}
+
+// ioSizeBytes returns the bytes a job with io_size moves over a region
+// of span bytes, and in how many passes, as fio 3.33 counts them: with
+// one loop, io_size (the pass wraps over the region until it is
+// reached); with loops, whole passes of the region (or of io_size, if
+// less), as many as the loops, and more while io_size lies a largest
+// block or more beyond them (size=256k loops=2 io_size=700k: three
+// passes, 768 KiB; io_size=513k: two).
+func ioSizeBytes(j *workloads.Job, span uint64) (total, passes uint64) {
+	loops := uint64(max(j.Loops, 1))
+	pass := min(span, j.IOSize)
+	if loops == 1 || pass == 0 || j.RW == workloads.ReadWrite {
+		// (rw=rw's passes end where a direction finds the region's
+		// end, after more than its span: not followed.)
+		return max(loops*pass, j.IOSize), loops
+	}
+	passes = loops
+	for j.IOSize > passes*pass && j.IOSize-passes*pass >= j.MaxBS() {
+		passes++
+	}
+	return passes * pass, passes
+}
+
+// noIONote is the notice of a job whose offsets ran out before its first
+// I/O (ranOutFirst).
+const noIONote = "the job issued no I/O: its offsets ran out before the first (with block sizes that differ by direction, " +
+	"fio 3.33's random map and LFSR count in the smaller size, and a random offset can fall past the region and end the file); " +
+	"fio 3.33 ends such a job so, with no error"
+
+// ranOutFirst reports whether every clone's offsets ran out (IO.End)
+// before it issued any I/O.
+func ranOutFirst(workers []*worker) bool {
+	for _, w := range workers {
+		if !w.offsetsEnded || w.issuedIOs > 0 {
+			return false
+		}
+	}
+	return len(workers) > 0
 }
 
 func firstErr(workers []*worker) error {
@@ -1432,13 +1480,11 @@ func (w *worker) start() error {
 		w.ovl = &overlapState{flying: make([]*engine.Request, 0, j.IODepth)}
 	}
 	// The bytes of the whole job: a pass over the region per loop; with
-	// io_size, a pass of at most io_size per loop, and io_size at least
-	// (passes wrap over the region until it is reached), as fio counts
-	// them.
+	// io_size, ioSizeBytes's.
 	loops := uint64(max(j.Loops, 1))
 	w.passBytes = loops * w.gen.Span()
 	if j.IOSize > 0 {
-		w.passBytes = max(loops*min(w.gen.Span(), j.IOSize), j.IOSize)
+		w.passBytes, _ = ioSizeBytes(j, w.gen.Span())
 	}
 	if b := w.gen.Gen(0).SPRandomBytes(); b > 0 {
 		// sprandom: the region plus spr_op of it (fio sets io_size so).
@@ -1454,12 +1500,12 @@ func (w *worker) start() error {
 			w.passLen = min(w.passLen, j.IOSize)
 		}
 		w.passBytes, w.loopEnd = math.MaxUint64, w.passLen
-		if g := w.gen.Gen(0); w.gen.Files() == 1 && g.MixLoops() {
+		if g := w.gen.Gen(0); w.gen.Files() == 1 && g.MixLoops() || w.gen.SeqLoops() && j.RW == workloads.ReadWrite {
 			// rw=rw: a pass ends where a direction finds the region's
 			// end (the generator says so), and the job's reads and
 			// writes stop at size times loops (or io_size), the
 			// verify reads apart, as fio's.
-			g.PassEnds, w.mixPasses = true, true
+			g.PassEnds, w.gen.PassEnds, w.mixPasses = true, true, true
 			w.passBytes, w.loopEnd = loops*w.gen.Span(), math.MaxUint64
 			if j.IOSize > 0 {
 				w.passBytes = max(loops*min(w.gen.Span(), j.IOSize), j.IOSize)

@@ -1,11 +1,15 @@
 package runner
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/iobench/iobench/workloads"
 )
 
 // TestRandomOffsetsAsFio runs small random jobs under the installed fio
@@ -49,6 +53,17 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		{"--rw=randread", "--size=1m", "--random_generator=tausworthe64", "--randrepeat=0", "--randseed=77"},
 		{"--rw=randread", "--size=1m", "--randrepeat=0", "--randseed=5", "--norandommap"},
 		{"--rw=randread", "--size=512k", "--bs=8k", "--blockalign=4k", "--norandommap"},
+		// blockalign other than a direction's block size turns fio's
+		// random map off.
+		{"--rw=randwrite", "--size=256k", "--bs=8k", "--blockalign=4k"},
+		{"--rw=randrw", "--size=256k", "--bs=4k,8k", "--blockalign=4k"},
+		// The sequential I/O of a random pattern that does not fit
+		// before the region's end ends the file (the loop).
+		{"--rw=randrw:2", "--size=128k", "--bs=4k,12k"},
+		{"--rw=randwrite", "--size=64k", "--bs=4k,12k", "--percentage_random=50", "--loops=3"},
+		{"--rw=randrw:3", "--size=128k", "--bssplit=4k/50:12k/50"},
+		{"--rw=randread", "--size=256k", "--bs=4k,4k,8k", "--blockalign=4k"},
+		{"--rw=randwrite", "--size=256k", "--bs=8k", "--blockalign=4k", "--verify=crc32c"},
 		{"--rw=randread", "--size=512k", "--offset=256k", "--bs=16k"},
 		{"--rw=randread", "--size=512k", "--nrfiles=3"},
 		{"--rw=randread", "--size=256k", "--loops=2"},
@@ -193,6 +208,12 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		{"--rw=rw", "--size=256k", "--loops=2", "--bsrange=4k-16k", "--verify=crc32c"},
 		{"--rw=rw", "--size=256k", "--loops=2", "--number_ios=100", "--verify=crc32c"},
 		{"--rw=rw", "--size=256k", "--loops=2", "--verify=crc32c", "--verify_backlog=8"},
+		// Over several files: each loop's writes read back once every
+		// file is done.
+		{"--rw=rw", "--size=256k", "--nrfiles=2", "--loops=2", "--rwmixread=30", "--verify=crc32c"},
+		{"--rw=rw", "--size=384k", "--nrfiles=3", "--loops=3", "--rwmixread=70", "--verify=crc32c"},
+		{"--rw=rw", "--size=256k", "--nrfiles=2", "--io_size=768k", "--verify=crc32c"},
+		{"--rw=rw", "--size=256k", "--filename=a:b", "--loops=2", "--bs=4k,16k", "--verify=md5"},
 		// A sequential read or write of mixed sizes: each loop (or pass
 		// of io_size) draws its sizes from their seeds again.
 		{"--rw=read", "--size=1m", "--loops=2", "--bsrange=4k-64k"},
@@ -215,6 +236,44 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		{"--rw=randrw", "--size=256k", "--bs=4k,16k", "--random_generator=tausworthe64", "--loops=3"},
 		{"--rw=randrw", "--size=256k", "--bssplit=4k/50:8k/50,8k/50:16k/50"},
 		{"--rw=randwrite", "--size=128k", "--bs=4k,8k", "--nrfiles=2"},
+		// rw=rw over several files: a file is done where a direction
+		// finds its end, the others going on; once all are, the next
+		// loop starts them over, the draws from their seeds.
+		{"--rw=rw", "--size=256k", "--nrfiles=2", "--loops=2"},
+		{"--rw=rw", "--size=256k", "--nrfiles=2", "--bs=4k,16k"},
+		{"--rw=rw", "--size=256k", "--nrfiles=2", "--bs=4k,16k", "--rwmixread=10", "--loops=2"},
+		{"--rw=rw", "--size=256k", "--nrfiles=3", "--bssplit=4k/50:16k/50", "--loops=2", "--rwmixread=60"},
+		{"--rw=rw", "--size=1000k", "--nrfiles=3", "--loops=2"},
+		{"--rw=rw", "--size=256k", "--filename=a:b", "--loops=2"},
+		{"--rw=rw", "--size=256k", "--nrfiles=2", "--io_size=700k"},
+		{"--rw=rw", "--size=256k", "--nrfiles=2", "--file_service_type=random", "--loops=2"},
+		// A sequential read or write over several files: the next loop
+		// draws the sizes from their seeds again.
+		{"--rw=read", "--size=256k", "--nrfiles=2", "--loops=2", "--bsrange=4k-16k"},
+		// io_size above size with loops: whole passes until io_size is
+		// reached, within a largest block.
+		{"--rw=write", "--size=256k", "--loops=2", "--io_size=700k"},
+		{"--rw=randread", "--size=256k", "--loops=3", "--io_size=1000k"},
+		{"--rw=write", "--size=256k", "--loops=2", "--io_size=513k"},
+		{"--rw=randread", "--size=256k", "--loops=2", "--io_size=700k", "--bsrange=4k-16k"},
+		{"--rw=write", "--size=256k", "--nrfiles=2", "--loops=2", "--io_size=700k"},
+		{"--rw=write", "--size=256k", "--nrfiles=3", "--loops=3", "--bssplit=4k/50:16k/50"},
+		{"--rw=read", "--size=256k", "--nrfiles=3", "--loops=2", "--file_service_type=random", "--bsrange=4k-16k"},
+		{"--rw=read", "--nrfiles=2", "--filesize=128k", "--size=192k", "--loops=3"},
+		{"--rw=write", "--size=256k", "--filename=a:b:c", "--loops=2", "--bs=8k"},
+		{"--rw=rw", "--size=256k", "--nrfiles=3", "--file_service_type=random:2", "--rwmixread=30"},
+		// randrepeat=0: a loop goes on with the states as they are, past
+		// the draws of the I/O that found the pass over.
+		{"--rw=randread", "--size=256k", "--loops=2", "--randrepeat=0", "--randseed=9"},
+		{"--rw=randrw", "--size=256k", "--loops=3", "--bssplit=4k/50:16k/50", "--randrepeat=0", "--randseed=3"},
+		{"--rw=randrw", "--size=256k", "--loops=2", "--randrepeat=0", "--randseed=9", "--random_generator=lfsr"},
+		{"--rw=read", "--size=256k", "--loops=2", "--randrepeat=0", "--randseed=9", "--bsrange=4k-16k"},
+		{"--rw=rw", "--size=256k", "--loops=2", "--randrepeat=0", "--randseed=9"},
+		{"--rw=randread", "--size=256k", "--nrfiles=2", "--loops=2", "--randrepeat=0", "--randseed=9"},
+		{"--rw=randrw", "--size=384k", "--nrfiles=3", "--loops=2", "--randrepeat=0", "--randseed=9"},
+		{"--rw=rw", "--size=256k", "--nrfiles=2", "--loops=2", "--randrepeat=0", "--randseed=9"},
+		{"--rw=randread", "--size=256k", "--nrfiles=2", "--loops=3", "--randrepeat=0", "--randseed=9", "--file_service_type=random"},
+		{"--rw=randrw", "--size=384k", "--nrfiles=3", "--loops=2", "--randrepeat=0", "--randseed=5", "--file_service_type=random:2"},
 	} {
 		name := strings.Join(c, " ")
 		dir := t.TempDir()
@@ -238,6 +297,98 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 			}
 			t.Errorf("%s: fio issued %d I/Os, iobench %d; the first %d alike, then fio %q, iobench %q", name, len(f), len(i), n,
 				f[n:min(n+4, len(f))], i[n:min(n+4, len(i))])
+		}
+	}
+}
+
+// TestRandomOffsetsInFileAsFio compares, as TestRandomOffsetsAsFio does,
+// jobs on a region smaller than its file (size= below the file's size,
+// offset= inside it), where fio's null engine cannot be the reference (it
+// takes the file to end with the region): fio runs with ioengine=psync on
+// a 1 MiB file of its own, iobench buffered on another; and both with
+// ioengine=null, which iobench's null engine matches. With block sizes
+// that differ by direction, a free block of the random map (or the LFSR)
+// may put an I/O past the region's end, which fio issues there, whole,
+// where it fits in the file.
+func TestRandomOffsetsInFileAsFio(t *testing.T) {
+	fio, err := exec.LookPath("fio")
+	if err != nil {
+		t.Skip("fio not installed (make deps installs it)")
+	}
+	for _, c := range [][]string{
+		{"--rw=randwrite", "--size=64k", "--bs=4k,12k"},
+		{"--rw=randwrite", "--size=64k", "--offset=256k", "--bs=4k,12k", "--loops=2"},
+		{"--rw=randwrite", "--size=60k", "--bs=4k,8k"},
+		{"--rw=randrw", "--size=200k", "--offset=800k", "--bs=4k,16k"},
+		{"--rw=randrw", "--size=200k", "--bssplit=4k/50:8k/50,8k/50:16k/50"},
+		{"--rw=randrw", "--size=128k", "--bs=4k,12k", "--random_generator=lfsr", "--loops=2"},
+		{"--rw=randwrite", "--size=64k", "--bs=4k,12k", "--verify=crc32c"},
+		{"--rw=randrw:2", "--size=128k", "--bs=4k,12k"},
+		{"--rw=randwrite", "--size=64k", "--bs=4k,12k", "--percentage_random=50", "--loops=3"},
+		// fio's null engine takes the file to end with the region.
+		{"--rw=randwrite", "--size=64k", "--offset=256k", "--bs=4k,12k", "--ioengine=null"},
+		{"--rw=randrw", "--size=200k", "--offset=800k", "--bs=4k,16k", "--ioengine=null"},
+	} {
+		name := strings.Join(c, " ")
+		dir := t.TempDir()
+		flog, ilog := filepath.Join(dir, "fio.log"), filepath.Join(dir, "iobench.log")
+		var files [2]string
+		for k, n := range []string{"f", "i"} {
+			files[k] = filepath.Join(dir, n)
+			if err := os.WriteFile(files[k], nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Truncate(files[k], 1<<20); err != nil {
+				t.Fatal(err)
+			}
+		}
+		args := append([]string{"--name=x", "--bs=4k"}, c...)
+		engine := "--ioengine=psync"
+		if slices.Contains(c, "--ioengine=null") {
+			engine = "--ioengine=null"
+		}
+		cmd := exec.Command(fio, append(args, "--filename="+files[0], engine, "--write_iolog="+flog, "--output-format=terse")...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: fio: %v\n%s", name, err, out)
+		}
+		if code, _, errOut := run(t, append(args, "--filename="+files[1], "--direct=0", "--write_iolog="+ilog, "--output-format=terse")...); code != 0 {
+			t.Fatalf("%s: iobench: exit %d: %s", name, code, errOut)
+		}
+		// The files differ by name only.
+		f, i := iologIOs(t, flog), iologIOs(t, ilog)
+		for k := range i {
+			i[k] = files[0] + strings.TrimPrefix(i[k], files[1])
+		}
+		if len(f) == 0 || strings.Join(f, "\n") != strings.Join(i, "\n") {
+			n := 0
+			for n < min(len(f), len(i)) && f[n] == i[n] {
+				n++
+			}
+			t.Errorf("%s: fio issued %d I/Os, iobench %d; the first %d alike, then fio %q, iobench %q", name, len(f), len(i), n,
+				f[n:min(n+4, len(f))], i[n:min(n+4, len(i))])
+		}
+	}
+}
+
+// TestIOSizeBytes: the bytes of a job with io_size, as fio 3.33 moves
+// them (its write_iolog's writes of --rw=write --size=256k, times 4 KiB).
+func TestIOSizeBytes(t *testing.T) {
+	for _, c := range []struct {
+		loops, ioSize, want uint64
+	}{
+		{1, 700 << 10, 700 << 10}, {1, 520 << 10, 520 << 10}, {2, 700 << 10, 768 << 10}, {2, 600 << 10, 768 << 10},
+		{2, 520 << 10, 768 << 10}, {2, 513 << 10, 512 << 10}, {2, 300 << 10, 512 << 10}, {3, 1000 << 10, 1 << 20},
+		{2, 1000 << 10, 1 << 20}, {3, 100 << 10, 300 << 10},
+	} {
+		j := workloads.NewJob("x")
+		for k, v := range map[string]string{"rw": "write", "size": "256k", "loops": fmt.Sprint(c.loops), "io_size": fmt.Sprint(c.ioSize)} {
+			if err := j.Set(k, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, _ := ioSizeBytes(&j, 256<<10); got != c.want {
+			t.Errorf("loops=%d io_size=%d: %d bytes, fio %d", c.loops, c.ioSize, got, c.want)
 		}
 	}
 }

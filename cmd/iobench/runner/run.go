@@ -179,6 +179,9 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 				default:
 					results[k] = runJob(jobs[ji], rg[ji], targets[ji], runCtx{lv: lv, stop: stopRG[rg[ji]], abort: &abort, status: board,
 						jobIdx: ji, logs: logs, threadBase: threadBase[ji], ss: ss, ramp: ramp, flow: jobFlow[ji]})
+					if rs := results[k]; len(rs) > 0 && rs[0].Note != "" {
+						fmt.Fprintf(stderr, "iobench: notice: job %q: %s\n", jobs[ji].Name, rs[0].Note)
+					}
 					if err := runHook(&jobs[ji], "postrun", jobs[ji].ExecPostrun, stderr); err != nil {
 						fmt.Fprintf(stderr, "iobench: job %q: %v\n", jobs[ji].Name, err)
 					}
@@ -518,10 +521,9 @@ func nothingMeasured(j *workloads.Job) error {
 	if j.RampTime > 0 || j.RampSize > 0 {
 		return fmt.Errorf("%w: ramp_time or ramp_size used up the job's region or runtime (raise size or runtime, or set time_based)", errNothingMeasured)
 	}
-	// A job whose offsets run out before its first I/O: with block
-	// sizes that differ by direction, fio's random map and LFSR count in
-	// the smallest, and a draw past the region ends the file at once.
-	return fmt.Errorf("%w: the job issued no I/O: its offsets ran out before the first (with block sizes that differ by direction, as fio 3.33 draws them, a random offset can fall past the region and end the file; fio reports such a job with no I/O)", errNothingMeasured)
+	// (A job whose offsets run out before its first I/O ends without an
+	// error, as fio's does: noIONote.)
+	return fmt.Errorf("%w: the job issued no I/O", errNothingMeasured)
 }
 
 // checkRampSizes refuses a job with a ramp (ramp_time or ramp_size) whose

@@ -117,7 +117,8 @@ type Config struct {
 	// threshold starts at EagerSubmit and adapts: each wait that has to
 	// sleep raises it (up to the queue depth, at most 64), each that
 	// finds completions ready lowers it, never below EagerSubmit. 0 means
-	// 16, or half the queue depth for a queue of 16 to 31 entries;
+	// 16, half the queue depth for a queue of 16 to 31 entries, and only
+	// at Flush and Reap for one of 4 to 15 (see defaultEagerMin);
 	// negative: only at Flush and Reap. The null ring never submits early
 	// (its NOPs complete inline).
 	EagerSubmit int

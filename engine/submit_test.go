@@ -41,8 +41,9 @@ func submitFlagged(t *testing.T, q *engine.Queue, inSubmit *bool, r *engine.Requ
 // TestEagerSubmit: Queue.Submit hands I/O to the kernel at once while the
 // kernel holds fewer than Config.EagerSubmit of the queue's I/Os, and
 // leaves it for the next wait otherwise; a negative EagerSubmit never
-// submits early. Left 0, the threshold is 16, or half the depth for a
-// queue of 16 to 31 entries.
+// submits early. Left 0, the threshold is 16, half the depth for a
+// queue of 16 to 31 entries, and none (no early submission) for one of 4
+// to 15.
 func TestEagerSubmit(t *testing.T) {
 	for _, tc := range []struct {
 		depth, eager int
@@ -50,7 +51,9 @@ func TestEagerSubmit(t *testing.T) {
 	}{
 		{depth: 8, eager: 3, early: []int{1, 2, 3, 3, 3, 3}},
 		{depth: 8, eager: -1, early: []int{0, 0, 0, 0, 0, 0}},
-		{depth: 8, eager: 0, early: []int{1, 2, 3, 4, 5, 6, 7, 8}},
+		{depth: 8, eager: 0, early: []int{0, 0, 0, 0, 0, 0, 0, 0}},
+		{depth: 4, eager: 0, early: []int{0, 0, 0, 0}},
+		{depth: 3, eager: 0, early: []int{1, 2, 3}},
 		{depth: 16, eager: 0, early: []int{1, 2, 3, 4, 5, 6, 7, 8, 8, 8, 8, 8}},
 		{depth: 24, eager: 0, early: []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 12, 12}},
 		{depth: 32, eager: 0, early: []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 16, 16}},

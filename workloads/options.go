@@ -108,7 +108,7 @@ var options = []Option{
 	{Name: "bssplit", Arg: "size/pct:...[,size/pct:...]", Help: "mix of block sizes, e.g. 4k/50:64k/40:1m/10 (reads,writes; an empty one leaves that direction to bs); percentages as fio 3.33 reads them (whole, a fraction dropped; they need not add up to 100: a draw past their sum takes the largest), the sizes of reads and writes fio 3.33's draws", kind: kindSize,
 		set: setBSSplit, get: func(j *Job) string { return bssplitString(j.BSSplit) }},
 	intOption("iodepth", "n", "1", "I/Os in flight per job", 1, 4096, func(j *Job) *int { return &j.IODepth }),
-	{Name: "iodepth_batch_submit", Arg: "n", Default: "auto", Help: "I/Os handed to the kernel together, as fio counts them (0: every queued I/O in one call when the job next waits; fio's default is 1, each I/O at once); auto (unset): at once while the device holds fewer than a threshold of the job's I/Os (16, or half the depth at depths 16 to 31, rising to at most 64 while the job's waits find nothing completed), together when the job next waits otherwise; alias iodepth_batch", kind: kindInt,
+	{Name: "iodepth_batch_submit", Arg: "n", Default: "auto", Help: "I/Os handed to the kernel together, as fio counts them (0: every queued I/O in one call when the job next waits; fio's default is 1, each I/O at once); auto (unset): at once while the device holds fewer than a threshold of the job's I/Os (16 at depths 1 to 3, half the depth at depths 16 to 31, rising to at most 64 while the job's waits find nothing completed; at depths 4 to 15 none: every queued I/O when the job next waits), together when the job next waits otherwise; alias iodepth_batch", kind: kindInt,
 		set: func(j *Job, v string) (err error) {
 			if strings.EqualFold(v, "auto") {
 				j.BatchSubmit = BatchAuto

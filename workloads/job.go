@@ -856,6 +856,12 @@ func needsValue(given, key string) error {
 	return fmt.Errorf("%w: %s needs a value, as in fio 3.33 (\"Option %s requires an argument\")", ErrBadValue, given, given)
 }
 
+// emptyValue is the error for option given with an empty value
+// (direct=), which fio 3.33 refuses.
+func emptyValue(given string) error {
+	return fmt.Errorf("%w: %s= needs a value, as fio 3.33 refuses an empty one", ErrBadValue, given)
+}
+
 // takesBare reports whether option o may be given alone (SetBare).
 func takesBare(o *Option) bool {
 	return fioFlags[o.Name] || bareIOUring[o.Name] || o.bareName ||
@@ -941,7 +947,7 @@ func (j *Job) setOption(key, value string, bare bool) error {
 			return needsValue(given, key)
 		}
 		if _, ok := noticeOptions[key]; ok && !bare && value == "" {
-			return fmt.Errorf("%w: %s= needs a value, as fio 3.33 refuses an empty one", ErrBadValue, given)
+			return emptyValue(given)
 		}
 		if n, ok := noticeOptions[key]; ok {
 			j.markOwn(key, value, bare) // fio lists it among the job's options
@@ -970,11 +976,11 @@ func (j *Job) setOption(key, value string, bare bool) error {
 	case bare && (o.kind == kindBool || o.kind == kindFlag):
 		return fmt.Errorf("%w: %s needs a value (%s=1 or %s=0): fio 3.33 takes alone only the booleans it types \"empty or boolean value\" (time_based, group_reporting, norandommap, ...), not %s (\"Option %s requires an argument\")", ErrBadValue, given, given, given, given, given)
 	case o.Engine && (o.kind == kindBool || o.kind == kindFlag):
-		// An engine option's empty value is its bare form, as before.
+		// An engine option's empty value is its bare form.
 	case bare:
 		return needsValue(given, o.Name)
 	default:
-		return fmt.Errorf("%w: %s= needs a value, as fio 3.33 refuses an empty one", ErrBadValue, given)
+		return emptyValue(given)
 	}
 	if err := valueCase(given, o.Name, value); err != nil {
 		return err

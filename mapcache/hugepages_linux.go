@@ -29,15 +29,22 @@ const hugePage = 2 << 20
 const madvCollapse = 25
 
 var hugeRegions struct {
-	last atomic.Uintptr // the region collapsed last: most new nodes land there
-	mu   sync.Mutex
-	done map[uintptr]bool
+	last    atomic.Uintptr // the region collapsed last: most new nodes land there
+	mu      sync.Mutex
+	done    map[uintptr]bool
+	refused int           // regions the kernel did not collapse
+	lastErr syscall.Errno // and why, the last time
 }
 
+// collapseTries is how many times a region is offered to MADV_COLLAPSE
+// while the kernel answers EAGAIN (a transient failure: a page locked or
+// off the LRU lists for a moment).
+const collapseTries = 3
+
 // adviseHuge collapses the 2 MiB region holding addr into a huge page,
-// once per region. Errors are ignored: where the kernel cannot (no THP,
-// no memory to spare, a region not wholly mapped yet) the region simply
-// stays in small pages.
+// once per region. Errors are counted (for tests) and otherwise ignored:
+// where the kernel cannot (no THP, no memory to spare, a region not
+// wholly mapped yet) the region simply stays in small pages.
 func adviseHuge(addr uintptr) {
 	r := addr &^ (hugePage - 1)
 	if hugeRegions.last.Load() == r {
@@ -50,7 +57,17 @@ func adviseHuge(addr uintptr) {
 	}
 	if !hugeRegions.done[r] {
 		hugeRegions.done[r] = true
-		_, _, _ = syscall.Syscall(syscall.SYS_MADVISE, r, hugePage, madvCollapse)
+		for try := 1; ; try++ {
+			_, _, e := syscall.Syscall(syscall.SYS_MADVISE, r, hugePage, madvCollapse)
+			if e == 0 {
+				break
+			}
+			if e != syscall.EAGAIN || try == collapseTries {
+				hugeRegions.refused++
+				hugeRegions.lastErr = e
+				break
+			}
+		}
 	}
 	hugeRegions.last.Store(r)
 }

@@ -197,7 +197,11 @@ func runCompare(st settings, cl cmdLine, stdout, stderr io.Writer) error {
 	defer cleanup()
 	fmt.Fprintf(stdout, "Comparing with fio on %s, %d rounds (A = fio io_uring, B = iobench, alternating A B A B)\n", target, st.rounds)
 	fmt.Fprintf(stdout, "Ratios are iobench / fio per round: above 1 iobench is faster (IOPS, BW) or slower (latency)\n")
-	fmt.Fprintf(stdout, "or costlier (CPU time and context switches per I/O, of each tool's job threads).\n\n")
+	fmt.Fprintf(stdout, "or costlier (CPU time and context switches per I/O, of each tool's job threads).\n")
+	if idle := cpuIdle("/"); idle != "" {
+		fmt.Fprintf(stdout, "Idle CPUs: %s.\n", idle)
+	}
+	fmt.Fprintln(stdout)
 	tw := newTable(stdout, "job", "fio IOPS", "iobench IOPS", "IOPS ratio min/med/max", "BW ratio min/med/max",
 		"p99 clat ratio min/med/max", "CPU/IO ratio min/med/max", "ctx/IO ratio min/med/max", "iobench enters/IO")
 	for _, j := range jobs {
@@ -440,6 +444,9 @@ func summary(t *Target, ring string, sections []section) string {
 	fmt.Fprintf(&md, "# iobench results\n\nMeasured by `make bench` (`iobench bench`) on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&md, "- Target: %s\n- Kernel: %s\n- CPUs: %d\n", t.Desc, kernel(), numCPU())
 	fmt.Fprintf(&md, "- io_uring: `%s`\n", ring)
+	if idle := cpuIdle("/"); idle != "" {
+		fmt.Fprintf(&md, "- Idle CPUs: %s\n", idle)
+	}
 	var targets []targetRow
 	var plots []plotSpec
 	for _, s := range sections {

@@ -73,6 +73,7 @@ var fioVersionOptions = []struct{ name, status, value string }{
 	{"verifysort_nr", "notice", "4"},
 	{"flow_watermark", "notice", "10"},
 	{"percentage_sequential", "refused", "10"},
+	{"rate_poisson", "refused", "1"},
 }
 
 // TestFioVersionOptionsKnown: every option of another fio version is
@@ -115,7 +116,7 @@ func TestFioVersionOptionsKnown(t *testing.T) {
 			}
 		case "refused":
 			if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), c.name) ||
-				!strings.Contains(err.Error(), "not implemented") && !strings.Contains(err.Error(), "deprecated") {
+				!strings.Contains(err.Error(), "not implemented") && !strings.Contains(err.Error(), "deprecated") && !strings.Contains(err.Error(), "renamed") {
 				t.Errorf("%s=%s: %v, want a refusal naming it with its reason", c.name, c.value, err)
 			}
 		case "notice":
@@ -240,6 +241,9 @@ func TestNewerFioRefusals(t *testing.T) {
 		{"older fio's inverse of percentage_random",
 			"[mixed]\nrw=randread\npercentage_sequential=30\n",
 			[]string{`:3: option "percentage_sequential"`, "percentage_random=100-N"}},
+		{"older fio sources' Poisson arrivals, after a refused engine",
+			"[poisson]\nioengine=libaio\nrate_iops=50\nrate_poisson=1\n",
+			[]string{`:2: option "ioengine"`, `:4: option "rate_poisson"`, "write rate_process=poisson"}},
 	}
 	for _, c := range cases {
 		_, err := Parse(strings.NewReader(c.job), "job.fio")

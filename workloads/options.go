@@ -959,6 +959,9 @@ var noEffectValues = map[string][]string{
 	"ignore_zone_limits": {"0"}, "job_max_open_zones": {"0"},
 	"latency_run": {"0"}, "lockfile": {"none"}, "max_open_zones": {"0"},
 	"read_beyond_wp": {"0"},
+	// Booleans off by default in fio 3.33 (no default, fio --cmdhelp).
+	"bs_unaligned": {"0"}, "experimental_verify": {"0"},
+	"log_store_compressed": {"0"}, "verify_state_load": {"0"},
 
 	// 1 is fio's default: it saves the verify state only when a verify
 	// fails, as a file for a later run; iobench names the bad block.

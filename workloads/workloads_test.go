@@ -437,6 +437,21 @@ func TestTimesRoundTrip(t *testing.T) {
 	}
 }
 
+// TestRefusedBooleansOffAccepted: a boolean iobench refuses, turned off
+// (fio 3.33's default for each), is accepted in a job file, as off is
+// what iobench does; turned on it is refused naming the line.
+func TestRefusedBooleansOffAccepted(t *testing.T) {
+	for _, k := range []string{"bs_unaligned", "blocksize_unaligned", "experimental_verify", "log_store_compressed", "verify_state_load"} {
+		if _, err := Parse(strings.NewReader("[j]\nsize=1m\n"+k+"=0\n"), "off.fio"); err != nil {
+			t.Errorf("%s=0: %v", k, err)
+		}
+		_, err := Parse(strings.NewReader("[j]\nsize=1m\n"+k+"=1\n"), "on.fio")
+		if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "on.fio:3:") {
+			t.Errorf("%s=1: %v, want refused at on.fio:3", k, err)
+		}
+	}
+}
+
 // TestFioDefaultsAccepted: an option iobench does not implement, set to
 // fio's default or off (what iobench does anyway), is accepted; other
 // values of it are still refused. Also from third-party job files:

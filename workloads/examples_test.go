@@ -198,3 +198,28 @@ func TestSeparatorInOneValue(t *testing.T) {
 		}
 	}
 }
+
+// TestIECUnitRefusalExplained: a block size written with KiB under
+// kb_base=1024 is read in powers of 1000, as fio 3.33 reads it (fio's
+// librpma_apm-client.fio has blocksize=4KiB, 4000 bytes there); its
+// refusal names the value as the job file gives it and why it is 4000.
+// Under kb_base=1000 4KiB is 4096 and runs.
+func TestIECUnitRefusalExplained(t *testing.T) {
+	for _, c := range []struct{ job, want string }{
+		{"[j]\nsize=1m\nblocksize=4KiB\n", "bs=4KiB: with kb_base=1024"},
+		{"[j]\nsize=1m\nbssplit=4KiB/50:8k/50\n", "bssplit=4KiB/50:8k/50: with kb_base=1024"},
+		{"[j]\nsize=1m\noffset=10KiB\n", "offset=10KiB: with kb_base=1024"},
+	} {
+		_, err := Parse(strings.NewReader(c.job), "kib.fio")
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "4KiB as 4000 bytes") {
+			t.Errorf("%q: %v, want it to say %q", c.job, err, c.want)
+		}
+	}
+	f, err := Parse(strings.NewReader("[j]\nkb_base=1000\nsize=1m\nblocksize=4KiB\n"), "kib.fio")
+	if err != nil || f.Jobs[0].BS[0] != 4096 {
+		t.Errorf("kb_base=1000 with blocksize=4KiB: %v", err)
+	}
+	if _, err := Parse(strings.NewReader("[j]\nsize=1m\nbs=3000\n"), "kib.fio"); err == nil || strings.Contains(err.Error(), "kb_base") {
+		t.Errorf("bs=3000: %v, want a refusal without the unit's explanation", err)
+	}
+}

@@ -1173,14 +1173,14 @@ func (j *Job) Validate() error {
 	}
 	for d := range 2 {
 		if j.BS[d] == 0 || j.BS[d]%512 != 0 {
-			bad("bs=%d: want a multiple of 512 (the engine works in 512-byte sectors, direct or buffered)", j.BS[d])
+			bad("bs=%d: want a multiple of 512 (the engine works in 512-byte sectors, direct or buffered)%s", j.BS[d], j.decimalUnitHint("bs", "bsrange"))
 		}
 		// bssplit's percentages need not add up to 100: fio 3.33 runs
 		// such a split, a draw past their sum taking the entry of the
 		// largest percentage (parseSplit).
 		for _, s := range j.BSSplit[d] {
 			if s.Size == 0 || s.Size%512 != 0 {
-				bad("bssplit: block size %d is not a multiple of 512", s.Size)
+				bad("bssplit: block size %d is not a multiple of 512%s", s.Size, j.decimalUnitHint("bssplit"))
 			}
 		}
 	}
@@ -1188,7 +1188,7 @@ func (j *Job) Validate() error {
 		bad("rwmixread=%g: want 0..100", j.RWMixRead)
 	}
 	if j.Offset%512 != 0 {
-		bad("offset=%d: want a multiple of 512", j.Offset)
+		bad("offset=%d: want a multiple of 512%s", j.Offset, j.decimalUnitHint("offset"))
 	}
 	switch {
 	case j.Size > 0 && j.Size < j.MinBS():
@@ -1516,6 +1516,27 @@ func (j *Job) OwnValues() [][2]string {
 
 // binaryUnit matches a size sizeString wrote with a unit of 1024.
 var binaryUnit = regexp.MustCompile(`(\d[kmgt])\b`)
+
+// iecUnit matches a size written with a unit ending in "ib" (4KiB, 1mib),
+// which fio 3.33 reads in powers of 1000 under kb_base=1024, its default.
+var iecUnit = regexp.MustCompile(`(?i)\d\s*[kmgtp]ib`)
+
+// decimalUnitHint explains a size the job gave in one of names with a
+// unit such as KiB under kb_base=1024, where it is read in powers of
+// 1000, as fio 3.33 reads it: without it a refusal of bs=4000 for
+// blocksize=4KiB (fio's librpma_apm-client.fio) names a number the job
+// file does not have.
+func (j *Job) decimalUnitHint(names ...string) string {
+	if j.KBBase != 1024 {
+		return ""
+	}
+	for _, name := range names {
+		if v := j.raw[name]; iecUnit.MatchString(v) {
+			return fmt.Sprintf(" (%s=%s: with kb_base=1024, fio's default, fio reads KiB, MiB, GiB in powers of 1000, 4KiB as 4000 bytes; write 4k for 4096)", name, v)
+		}
+	}
+	return ""
+}
 
 func parseBool(v string) (bool, error) {
 	switch strings.ToLower(v) {

@@ -2091,8 +2091,9 @@ func parsePrioPair(v string, lo, hi int) ([2]int, error) {
 }
 
 // parsePrioSplit parses cmdprio_bssplit: per direction (reads,writes;
-// one value: both), entries size/pct or size/pct/class/level separated by
-// colons, the percentages of one size adding up to at most 100.
+// one value: both), entries size/pct or size/pct/class/level (or newer
+// fio's size/pct/class/level/hint with hint 0) separated by colons, the
+// percentages of one size adding up to at most 100.
 func (j *Job) parsePrioSplit(v string) ([2][]PrioSplit, error) {
 	var out [2][]PrioSplit
 	dirs := strings.Split(v, ",")
@@ -2107,8 +2108,21 @@ func (j *Job) parsePrioSplit(v string) ([2][]PrioSplit, error) {
 				continue
 			}
 			f := strings.Split(ent, "/")
+			if len(f) == 5 {
+				// Newer fio's fifth field is the entry's priority hint
+				// (fio's cmdprio-bssplit.fio has 1M/60/2/0/0); 0 is
+				// none, the four-field entry fio 3.33 runs.
+				h, err := parseInt(f[4], 0, 7)
+				if err != nil {
+					return out, fmt.Errorf("%s entry %q: priority hint (newer fio's fifth field): %w", dirNames[d], ent, err)
+				}
+				if h != 0 {
+					return out, fmt.Errorf("%s entry %q: priority hint %d (newer fio's fifth field) is not implemented, as priohint is not: give 0 or leave the field out", dirNames[d], ent, h)
+				}
+				f = f[:4]
+			}
 			if len(f) != 2 && len(f) != 4 {
-				return out, fmt.Errorf("%s entry %q: want size/percentage or size/percentage/class/level", dirNames[d], ent)
+				return out, fmt.Errorf("%s entry %q: want size/percentage or size/percentage/class/level (or newer fio's size/percentage/class/level/hint, hint 0)", dirNames[d], ent)
 			}
 			e := PrioSplit{Class: -1}
 			var err error

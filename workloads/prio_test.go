@@ -1,6 +1,7 @@
 package workloads
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -54,11 +55,29 @@ func TestPrioOptions(t *testing.T) {
 		{"cmdprio_class", "1,x", "write value"},
 		{"cmdprio_bssplit", "4k/60:4k/50", "add up to 110"}, {"cmdprio_bssplit", "4k/20/4/0", "class"},
 		{"cmdprio_bssplit", "4k/20/1", "size/percentage/class/level"}, {"cmdprio_bssplit", "4k/20/1/8", "level"},
+		{"cmdprio_bssplit", "1m/10/2/0/1:1m/90/2/0/0", "priority hint 1 (newer fio's fifth field) is not implemented"},
+		{"cmdprio_bssplit", "1m/10/2/0/9", "priority hint"}, {"cmdprio_bssplit", "1m/10/2/0/0/0", "size/percentage/class/level"},
 	} {
 		j := NewJob("p")
 		if err := j.Set(c.key, c.value); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s=%s: %v, want an error saying %q", c.key, c.value, err, c.want)
 		}
+	}
+}
+
+// TestPrioBSSplitHintZero: newer fio's five-field cmdprio_bssplit entry
+// (its cmdprio-bssplit.fio's cmdprio-hints job) with hint 0, no hint, is
+// the four-field entry, which fio 3.33 runs too.
+func TestPrioBSSplitHintZero(t *testing.T) {
+	a, b := NewJob("a"), NewJob("b")
+	if err := a.Set("cmdprio_bssplit", "1m/60/2/0/0:2m/90/3/1/0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Set("cmdprio_bssplit", "1m/60/2/0:2m/90/3/1"); err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Prio.BSSplit[DirRead]) != 2 || a.Prio.BSSplit[DirRead][1].Class != 3 || !reflect.DeepEqual(a.Prio, b.Prio) {
+		t.Errorf("hint 0: %+v, want the four-field entry's %+v", a.Prio, b.Prio)
 	}
 }
 

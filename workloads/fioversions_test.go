@@ -74,6 +74,7 @@ var fioVersionOptions = []struct{ name, status, value string }{
 	{"flow_watermark", "notice", "10"},
 	{"percentage_sequential", "refused", "10"},
 	{"rate_poisson", "refused", "1"},
+	{"fadvise_stream", "refused", "1"},
 }
 
 // TestFioVersionOptionsKnown: every option of another fio version is

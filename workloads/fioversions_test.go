@@ -117,7 +117,7 @@ func TestFioVersionOptionsKnown(t *testing.T) {
 			}
 		case "refused":
 			if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), c.name) ||
-				!strings.Contains(err.Error(), "not implemented") && !strings.Contains(err.Error(), "deprecated") && !strings.Contains(err.Error(), "renamed") {
+				!strings.Contains(err.Error(), "not implemented") && !strings.Contains(err.Error(), "deprecated") && !strings.Contains(err.Error(), "refuses it too") {
 				t.Errorf("%s=%s: %v, want a refusal naming it with its reason", c.name, c.value, err)
 			}
 		case "notice":

@@ -864,7 +864,7 @@ var refusedOptions = map[string]string{
 	// Options of fio versions other than 3.33 (README: which versions).
 	"percentage_sequential":   "deprecated in fio, which refuses it too: write percentage_random=100-N instead",
 	"fadvise_stream":          "not implemented: older fio's write stream ID, given to the kernel with posix_fadvise(2); fio 3.33 no longer has the option and refuses it too",
-	"rate_poisson":            "renamed in fio to rate_process=poisson (fio's first poisson-rate-submission.fio spells it so), and fio 3.33 refuses it too: write rate_process=poisson instead",
+	"rate_poisson":            "the spelling of fio's first poisson-rate-submission.fio for what fio names rate_process=poisson; fio 3.33 refuses it too: write rate_process=poisson instead",
 	"num_range":               "not implemented: trims of several ranges in one command (fio's io_uring_cmd and xnvme engines send them); each trim is one range",
 	"fdp":                     "not implemented: NVMe data placement (fdp, dataplacement)",
 	"dataplacement":           "not implemented: NVMe data placement (fdp, dataplacement)",

@@ -73,6 +73,11 @@ func planTargets(jobs []workloads.Job, st settings, run *Run) ([]*jobTarget, *Ta
 		t := &jobTarget{shared: true}
 		targets[i] = t
 		if onAutoTarget(j) {
+			if err := checkDirectories(j); err != nil {
+				// fio refuses a missing directory= whatever the engine,
+				// null too, whose files the automatic target stands in for.
+				return nil, auto, &badInput{err}
+			}
 			if auto == nil {
 				a, err := AutoTarget(int64(autoSize(jobs, st)))
 				if err != nil {
@@ -312,6 +317,17 @@ func underDev(path string) bool {
 	return err == nil && strings.HasPrefix(abs, "/dev/") && !strings.HasPrefix(abs, "/dev/shm/")
 }
 
+// checkDirectories reports a directory= of job j that is not a
+// directory, as fio refuses it ("is not a directory").
+func checkDirectories(j *workloads.Job) error {
+	for _, d := range j.Directories() {
+		if st, err := os.Stat(d); err != nil || !st.IsDir() {
+			return fmt.Errorf("job %q: directory=%s: not a directory", j.Name, d)
+		}
+	}
+	return nil
+}
+
 // layoutAllowed reports whether iobench lays out job j's regular files:
 // fio does so for every engine that does I/O; with a mapper other than
 // linear the file is a device image, whose size the mapper reads.
@@ -323,10 +339,8 @@ func layoutAllowed(j *workloads.Job) bool { return j.Mapper == "linear" && !j.Nu
 // or its directory does not exist. A mapper=fiemap job reads its file
 // through the block device under it, which becomes the target.
 func (t *jobTarget) check(j *workloads.Job) error {
-	for _, d := range j.Directories() {
-		if st, err := os.Stat(d); err != nil || !st.IsDir() {
-			return fmt.Errorf("job %q: directory=%s: not a directory", j.Name, d)
-		}
+	if err := checkDirectories(j); err != nil {
+		return err
 	}
 	for i, p := range t.paths {
 		st, err := os.Stat(p)

@@ -63,6 +63,20 @@ func TestNullEngineNeedsNoFiles(t *testing.T) {
 	}
 }
 
+// A directory= that does not exist is refused on the null engine too, as
+// fio 3.33 refuses it ("is not a directory"), though the null engine's
+// files are stood in for (fio's 1mbs_clients example has directory=tmp).
+func TestNullEngineMissingDirectory(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "none")
+	code, _, errOut := run(t, "--name=j", "--ioengine=null", "--rw=read", "--size=2m", "--directory="+missing)
+	if code == 0 || !strings.Contains(errOut, "directory="+missing+": not a directory") {
+		t.Errorf("missing directory: exit %d\n%s", code, errOut)
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Errorf("%s was created", missing)
+	}
+}
+
 // The header line fio prints before a job names its engine and its block
 // size range; a reversed range is taken in either order, as fio takes it.
 func TestHeaderEngineAndRange(t *testing.T) {

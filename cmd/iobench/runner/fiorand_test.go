@@ -208,6 +208,16 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		{"--rw=rw", "--size=256k", "--loops=2", "--bsrange=4k-16k", "--verify=crc32c"},
 		{"--rw=rw", "--size=256k", "--loops=2", "--number_ios=100", "--verify=crc32c"},
 		{"--rw=rw", "--size=256k", "--loops=2", "--verify=crc32c", "--verify_backlog=8"},
+		// With loops and an io_size above the region: each loop a pass
+		// that ends where a direction finds the end, passes following
+		// the loops while io_size is not reached, the reads and writes
+		// stopped at io_size times loops.
+		{"--rw=rw", "--size=256k", "--loops=2", "--io_size=640k"},
+		{"--rw=rw", "--size=256k", "--loops=2", "--io_size=2m", "--rwmixread=30"},
+		{"--rw=rw", "--size=256k", "--loops=2", "--io_size=384k", "--verify=crc32c"},
+		{"--rw=rw", "--size=256k", "--loops=3", "--io_size=1m", "--verify=crc32c"},
+		{"--rw=rw", "--size=256k", "--nrfiles=2", "--loops=2", "--io_size=700k"},
+		{"--rw=rw", "--size=256k", "--nrfiles=2", "--loops=2", "--io_size=2m", "--verify=crc32c"},
 		// Over several files: each loop's writes read back once every
 		// file is done.
 		{"--rw=rw", "--size=256k", "--nrfiles=2", "--loops=2", "--rwmixread=30", "--verify=crc32c"},

@@ -299,10 +299,10 @@ func NewFileGen(j *Job, clone int, gens []*Generator) *FileGen {
 	if g.svc.Kind == "random" {
 		// fio draws the next file from the thread's state of seed
 		// number 5, 64-bit with random_generator=tausworthe64, seeded
-		// afresh at each loop with randrepeat.
+		// afresh at each loop with randrepeat (fioRepeatable).
 		g.pick = &fioRand{use64: j.RandomGenerator == "tausworthe64", seed: fioSeed(j, gens[0].thread, fioFileSeedIndex)}
 		g.pick.reseed()
-		g.reseed = j.RandRepeat
+		g.reseed = fioRepeatable(j)
 	}
 	for _, x := range gens {
 		g.span += x.PassBytes()

@@ -284,6 +284,17 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		{"--rw=rw", "--size=256k", "--nrfiles=2", "--loops=2", "--randrepeat=0", "--randseed=9"},
 		{"--rw=randread", "--size=256k", "--nrfiles=2", "--loops=3", "--randrepeat=0", "--randseed=9", "--file_service_type=random"},
 		{"--rw=randrw", "--size=384k", "--nrfiles=3", "--loops=2", "--randrepeat=0", "--randseed=5", "--file_service_type=random:2"},
+		// A randseed with randrepeat=1: the first loop's offsets as
+		// without it, the later loops' going on with the states as
+		// randrepeat=0's do, whatever the seed; zipf, pareto and normal
+		// seeded from the offsets' seed.
+		{"--rw=randread", "--size=256k", "--loops=2", "--randseed=9"},
+		{"--rw=randrw", "--size=256k", "--loops=3", "--randseed=12345", "--bssplit=4k/50:16k/50"},
+		{"--rw=randwrite", "--size=256k", "--loops=2", "--randseed=9", "--random_generator=tausworthe64", "--verify=crc32c"},
+		{"--rw=rw", "--size=256k", "--nrfiles=2", "--loops=2", "--randseed=9", "--bsrange=4k-16k"},
+		{"--rw=randread", "--size=256k", "--nrfiles=2", "--loops=2", "--randseed=9", "--file_service_type=random"},
+		{"--rw=randread", "--size=256k", "--loops=2", "--randseed=9", "--random_distribution=zipf:1.2"},
+		{"--rw=randread", "--size=256k", "--randseed=9", "--random_distribution=normal:20"},
 	} {
 		name := strings.Join(c, " ")
 		dir := t.TempDir()

@@ -357,6 +357,7 @@ func NewFileGen(j *Job, clone int, gens []*Generator) *FileGen {
 		// end (Generator.mixLoops, seqLoops).
 		gens[0].mixLoops = j.RW == ReadWrite
 		gens[0].seqLoops = j.RW == Read || j.RW == Write
+		gens[0].seqEnds = j.RW == Read || j.RW == Write || j.RW == Trim || j.RW == TrimWrite
 	}
 	for _, x := range gens {
 		x.multi = len(gens) > 1

@@ -183,6 +183,10 @@ type Job struct {
 	// RWMixRead is the read share (percent) of rw and randrw.
 	RWMixRead float64
 	BS        [2]uint64 // block size for reads and writes
+	// TrimBS is the size of a trim-only job's trims (rw=trim, randtrim)
+	// where bs's third value differs from the write size; 0: trims take
+	// the write sizes. Validate sets it.
+	TrimBS uint64
 	// BSRange, when [d][1] > 0, draws direction d's sizes from
 	// [lo, hi] in multiples of lo (bs=lo-hi, bsrange).
 	BSRange [2][2]uint64
@@ -1094,9 +1098,21 @@ func (j *Job) Validate() error {
 	if j.trimSplit != "" && j.RW.Trims() {
 		bad("bssplit: a trim split (third value %s) other than the write split is not implemented: trims use the write sizes", j.trimSplit)
 	}
+	j.TrimBS = 0
 	if j.trimBS != "" && j.RW.Trims() {
-		if t, err := j.parseSize(j.trimBS); err != nil || t != j.BS[1] {
-			bad("bs: a trim block size (third value %s) other than the write size %d is not implemented: trims use the write block size", j.trimBS, j.BS[1])
+		t, err := j.parseSize(j.trimBS)
+		switch {
+		case err == nil && t == j.BS[1]:
+		case err == nil && (j.RW == Trim || j.RW == RandTrim) && j.BSRange == [2][2]uint64{} && len(j.BSSplit[0])+len(j.BSSplit[1]) == 0:
+			// Trims only: they take bs's third value, as fio's do, the
+			// random map counting in the smallest of the three
+			// (NewGenerator).
+			if t == 0 || t%512 != 0 {
+				bad("bs: trim size %d: want a multiple of 512 (the engine works in 512-byte sectors)", t)
+			}
+			j.TrimBS = t
+		default:
+			bad("bs: a trim block size (third value %s) other than the write size %d is not implemented with rw=%s, bssplit or bsrange: its trims use the write block size (rw=trim and randtrim take it)", j.trimBS, j.BS[1], j.RW)
 		}
 	}
 	if j.FileService.skewed() && (j.RW == ReadWrite || j.RW.Trims()) {
@@ -1371,7 +1387,7 @@ func (j *Job) VerifyBlock() int {
 
 // MaxBS returns the largest block size the job uses.
 func (j *Job) MaxBS() uint64 {
-	m := max(j.BS[0], j.BS[1], j.BSRange[0][1], j.BSRange[1][1])
+	m := max(j.BS[0], j.BS[1], j.BSRange[0][1], j.BSRange[1][1], j.TrimBS)
 	for d := range 2 {
 		for _, s := range j.BSSplit[d] {
 			m = max(m, s.Size)
@@ -1413,6 +1429,9 @@ func (j *Job) dirSizes(d int) []uint64 {
 // MinBS returns the smallest block size the job uses.
 func (j *Job) MinBS() uint64 {
 	m := min(j.BS[0], j.BS[1])
+	if j.TrimBS > 0 {
+		m = min(m, j.TrimBS)
+	}
 	for d := range 2 {
 		for _, s := range j.BSSplit[d] {
 			m = min(m, s.Size)

@@ -103,7 +103,7 @@ var options = []Option{
 			j.RWMixRead = 100 - p
 			return err
 		}, get: func(j *Job) string { return strconv.FormatFloat(100-j.RWMixRead, 'g', -1, 64) }},
-	{Name: "bs", Arg: "size[,size]", Default: "4k", Help: "block size (reads,writes,trims as fio: a value left out repeats the one before, an empty one is 4k; ':' or '-' separate them as ',' does, as fio 3.33 reads them: bs=4k-8k is reads of 4k and writes of 8k, with a notice, not a range of sizes, which bsrange gives; trims use the write size, and a trimming job whose third value differs is refused); alias blocksize", kind: kindSize,
+	{Name: "bs", Arg: "size[,size]", Default: "4k", Help: "block size (reads,writes,trims as fio: a value left out repeats the one before, an empty one is 4k; ':' or '-' separate them as ',' does, as fio 3.33 reads them: bs=4k-8k is reads of 4k and writes of 8k, with a notice, not a range of sizes, which bsrange gives; trims use the write size, or with rw=trim and randtrim the third value, as fio's (the random map counting in the smallest of the three), and a trimwrite, randtrimwrite, bssplit or bsrange job whose third value differs is refused); alias blocksize", kind: kindSize,
 		set: setBS, get: func(j *Job) string { return sizeString(j.BS[0]) + "," + sizeString(j.BS[1]) }},
 	{Name: "bssplit", Arg: "size/pct:...[,size/pct:...]", Help: "mix of block sizes, e.g. 4k/50:64k/40:1m/10 (reads,writes; an empty one leaves that direction to bs); percentages as fio 3.33 reads them (whole, a fraction dropped; they need not add up to 100: a draw past their sum takes the largest), the sizes of reads and writes fio 3.33's draws", kind: kindSize,
 		set: setBSSplit, get: func(j *Job) string { return bssplitString(j.BSSplit) }},

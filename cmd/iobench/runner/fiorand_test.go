@@ -30,8 +30,8 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 	if err != nil {
 		t.Skip("fio not installed (make deps installs it)")
 	}
-	// The I/O of a log: "file op offset length" per read or write, the
-	// file by its base name.
+	// The I/O of a log: "file op offset length" per read, write or
+	// trim, the file by its base name.
 	ios := func(path string) []string {
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -39,7 +39,7 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		}
 		var out []string
 		for _, l := range strings.Split(string(b), "\n") {
-			if f := strings.Fields(l); len(f) == 5 && (f[2] == "read" || f[2] == "write") {
+			if f := strings.Fields(l); len(f) == 5 && (f[2] == "read" || f[2] == "write" || f[2] == "trim") {
 				out = append(out, filepath.Base(f[1])+" "+f[2]+" "+f[3]+" "+f[4])
 			}
 		}
@@ -295,6 +295,19 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		{"--rw=randread", "--size=256k", "--nrfiles=2", "--loops=2", "--randseed=9", "--file_service_type=random"},
 		{"--rw=randread", "--size=256k", "--loops=2", "--randseed=9", "--random_distribution=zipf:1.2"},
 		{"--rw=randread", "--size=256k", "--randseed=9", "--random_distribution=normal:20"},
+		// Trims: rw=trim's and randtrim's take bs's third value, the
+		// random map counting in the smallest of the three sizes; a
+		// sequential pass ends where the next I/O does not fit before
+		// the region's end (size=256k in 12k blocks: 21 of them).
+		{"--rw=trim", "--size=256k", "--bs=4k,8k,16k"},
+		{"--rw=randtrim", "--size=256k", "--bs=4k,8k,16k"},
+		{"--rw=randtrim", "--size=256k", "--bs=16k,4k,8k", "--loops=2"},
+		{"--rw=randtrim", "--size=256k", "--bs=16k,16k,4k", "--nrfiles=2"},
+		{"--rw=randtrim", "--size=256k", "--bs=4k,4k,16k", "--norandommap"},
+		{"--rw=trim", "--size=256k", "--bs=4k,4k,12k", "--loops=2"},
+		{"--rw=write", "--size=256k", "--bs=4k,12k"},
+		{"--rw=trimwrite", "--size=256k", "--bs=4k,12k"},
+		{"--rw=randtrimwrite", "--size=256k"},
 	} {
 		name := strings.Join(c, " ")
 		dir := t.TempDir()

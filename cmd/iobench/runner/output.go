@@ -1349,10 +1349,15 @@ func writeHeaders(w io.Writer, jobs []workloads.Job, groups [][]int) {
 				}
 				return fioBytes(lo) + "-" + fioBytes(hi)
 			}
-			// Trims use the write sizes in iobench (a trimming job that
-			// sets others is refused).
+			// Trims use the write sizes in iobench, but rw=trim's and
+			// randtrim's bs third value (a trimming job that sets
+			// others is refused).
+			trims := bs(1)
+			if t := j.TrimBS; t > 0 {
+				trims = fioBytes(t) + "-" + fioBytes(t)
+			}
 			fmt.Fprintf(w, "%s: (g=%d): rw=%s, bs=(R) %s, (W) %s, (T) %s, ioengine=%s, iodepth=%d\n",
-				j.Name, gi, j.RW, bs(0), bs(1), bs(1), j.IOEngine, j.IODepth)
+				j.Name, gi, j.RW, bs(0), bs(1), trims, j.IOEngine, j.IODepth)
 			if j.NumJobs > 1 {
 				fmt.Fprintln(w, "...")
 			}

@@ -719,8 +719,17 @@ func (g *Generator) mapped() bool {
 // past the region) ends the file's I/O too: the loops after it would
 // draw alike (fio's time_based job spends its runtime so, issuing
 // nothing).
+//
+// With PassEnds (a verifying job's passes, the runner deciding whether
+// another follows), a loop that issued I/O ends with IO{End: true,
+// PassEnd: true}, the next loop's states seeded for the next call.
 func (g *Generator) loopOrEnd() IO {
 	n := g.issues[0] + g.issues[1] + g.issues[2]
+	if g.PassEnds && !g.multi && n != g.loopStart && !g.fo.timeBased {
+		g.loopStart = n
+		g.fo.newLoop()
+		return IO{End: true, PassEnd: true}
+	}
 	if g.multi || n == g.loopStart || !g.fo.timeBased && !g.more && g.fo.loopEnds+1 >= g.loops {
 		g.doneFile = true
 		return IO{End: true}

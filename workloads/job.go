@@ -1426,6 +1426,15 @@ func (j *Job) dirSizes(d int) []uint64 {
 	return []uint64{j.BS[d]}
 }
 
+// PassMayEndShort reports whether a pass of job j's random offsets may
+// end before it has covered its region: through fio's random map or
+// LFSR, which count in the job's smallest block size, with a direction
+// whose smallest block is larger, fio finds the file done where such an
+// I/O does not fit (randwrite bs=4k,8k lfsr size=256k: 3 writes).
+func (j *Job) PassMayEndShort() bool {
+	return j.RW.Random() && (j.RandomGenerator == "lfsr" || !j.NoRandomMap) && minBSDir(j, DirRead) != minBSDir(j, DirWrite)
+}
+
 // MinBS returns the smallest block size the job uses.
 func (j *Job) MinBS() uint64 {
 	m := min(j.BS[0], j.BS[1])

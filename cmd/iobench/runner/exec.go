@@ -1103,6 +1103,7 @@ type worker struct {
 	passes     int
 	passReads  int  // the verify reads of the passes read back so far (number_ios counts them)
 	mixPasses  bool // rw=rw: the generator ends each pass (IO.PassEnd), not passLen
+	passEnded  bool // verifyEach: the generator ended the pass (IO.PassEnd) short of passLen
 
 	// The loop's state, set up by start.
 	q            *engine.Queue
@@ -1332,6 +1333,9 @@ func (w *worker) nextLoop() error {
 	w.idle = w.idle[:0]
 	switch {
 	case w.mixPasses:
+	case w.verifyEach && w.passEnded:
+		// The pass ended short, at the generator's PassEnd.
+		w.loopEnd, w.passEnded = w.issued+w.passLen, false
 	case w.verifyEach:
 		w.loopEnd += w.passLen // run decides at each pass's end whether one follows
 	default:
@@ -1527,6 +1531,14 @@ func (w *worker) start() error {
 			w.passLen = min(w.passLen, j.IOSize)
 		}
 		w.passBytes, w.loopEnd = math.MaxUint64, w.passLen
+		if j.PassMayEndShort() {
+			// A pass may end short of passLen, where the generator
+			// finds its file done (IO.PassEnd).
+			for i := range w.gen.Files() {
+				w.gen.Gen(i).PassEnds = true
+			}
+			w.gen.PassEnds = true
+		}
 		if w.mixPassesOf(j) {
 			// rw=rw: a pass ends where a direction finds the region's
 			// end (the generator says so), and the job's reads and
@@ -2091,7 +2103,7 @@ func (w *worker) nextPlain(r *engine.Request) bool {
 	fi, io := w.next()
 	if io.End {
 		if io.PassEnd {
-			w.atLoopEnd = true // rw=rw's pass is over (mixPasses)
+			w.atLoopEnd, w.passEnded = true, true // rw=rw's pass is over (mixPasses), or one ended short
 		} else {
 			w.offsetsEnded = true
 		}
@@ -2316,7 +2328,7 @@ func (w *worker) nextIO(r *engine.Request) bool {
 		fi, io = w.next()
 		if io.End {
 			if io.PassEnd {
-				w.atLoopEnd = true // rw=rw's pass is over (mixPasses)
+				w.atLoopEnd, w.passEnded = true, true // rw=rw's pass is over (mixPasses), or one ended short
 				return false
 			}
 			// The offsets have run out (random_sequence_stride past the

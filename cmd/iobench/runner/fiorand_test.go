@@ -295,6 +295,16 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		{"--rw=randread", "--size=256k", "--nrfiles=2", "--loops=2", "--randseed=9", "--file_service_type=random"},
 		{"--rw=randread", "--size=256k", "--loops=2", "--randseed=9", "--random_distribution=zipf:1.2"},
 		{"--rw=randread", "--size=256k", "--randseed=9", "--random_distribution=normal:20"},
+		// Verify where a pass ends short (an LFSR's or a map's block
+		// past the region for the larger writes): fio reads the pass
+		// back and runs passes until the writes and reads reach size
+		// (or io_size), or loops.
+		{"--rw=randwrite", "--size=256k", "--bs=4k,8k", "--random_generator=lfsr", "--verify=crc32c"},
+		{"--rw=randwrite", "--size=256k", "--bs=4k,8k", "--random_generator=lfsr", "--verify=crc32c", "--io_size=600k"},
+		{"--rw=randwrite", "--size=256k", "--bs=4k,8k", "--random_generator=lfsr", "--verify=crc32c", "--loops=8"},
+		{"--rw=randwrite", "--size=256k", "--bs=4k,8k", "--random_generator=lfsr", "--verify=crc32c", "--nrfiles=2"},
+		{"--rw=randwrite", "--size=128k", "--bs=4k,12k", "--nrfiles=2", "--verify=crc32c"},
+		{"--rw=randrw", "--size=256k", "--bs=4k,8k", "--rwmixread=30", "--random_generator=lfsr", "--verify=crc32c"},
 		// Trims: rw=trim's and randtrim's take bs's third value, the
 		// random map counting in the smallest of the three sizes; a
 		// sequential pass ends where the next I/O does not fit before

@@ -295,7 +295,7 @@ func verifiesEachPass(j *workloads.Job, span uint64) bool {
 	if j.RW.Random() && j.NoRandomMap {
 		return false
 	}
-	return j.Loops > 1 || j.IOSize > span
+	return j.Loops > 1 || j.IOSize > span || j.PassMayEndShort()
 }
 
 // morePasses counts the pass that has just ended (verifyEach, or
@@ -331,7 +331,11 @@ func (w *worker) morePasses() bool {
 	}
 	limit := w.job.IOSize
 	if limit == 0 {
-		return false
+		// fio's size: a pass that ended short (PassMayEndShort) is
+		// followed by more, its files found done cleared for the
+		// verify (randwrite bs=4k,8k lfsr size=256k: six passes of 3
+		// writes and 3 reads).
+		limit = w.gen.Span()
 	}
 	done := w.written.bytes()
 	for d := range workloads.NumDirs {

@@ -847,6 +847,9 @@ func WriteNormal(w io.Writer, run *Run) {
 	date := time.Now().Format(time.ANSIC) // fio dates a report when it writes it
 	for i := range run.Jobs {
 		r := &run.Jobs[i]
+		if noIOBlock(r) {
+			continue
+		}
 		writeJobNormal(w, run, r, mixed[i], groupBW[r.GroupID], date)
 	}
 	if run.Interrupted {
@@ -860,6 +863,23 @@ func WriteNormal(w io.Writer, run *Run) {
 				d.ReadIOs, d.WriteIOs, d.ReadMerges, d.WriteMerges, d.ReadTicks, d.WriteTicks, d.InQueue, d.Util)
 		}
 	}
+}
+
+// noIOBlock reports whether the normal report leaves out job (or clone)
+// r's block, as fio 3.33 leaves out the block of a job that moved no
+// bytes and issued no I/O (its show_thread_status_normal): the report
+// goes from the job lines to "Run status group" (its line then alone).
+// A job that ended with an error keeps its block, which says the error.
+func noIOBlock(r *JobResult) bool {
+	if r.Err != nil || r.FirstErr != 0 || r.IOErrs != 0 {
+		return false
+	}
+	for d := range workloads.NumDirs {
+		if r.Dir[d].IOs > 0 || r.Dir[d].Bytes > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // writeJobNormal writes the block of one job (or clone) r; mixed is its

@@ -503,6 +503,8 @@ type Job struct {
 	// with its value as given (ownBare for one given alone): fio's "job
 	// options" (OwnValues).
 	own map[string]string
+	// ownOrder: own's names in the order first given (OwnValues).
+	ownOrder []string
 	// adjusted says what Validate changed, as fio would (Adjustments).
 	adjusted []string
 	// trimBS is bs's third value when it differs from the write size
@@ -794,7 +796,7 @@ func (j Job) Clone() Job {
 	for k, v := range j.set {
 		c.set[k] = v
 	}
-	c.own = maps.Clone(j.own)
+	c.own, c.ownOrder = maps.Clone(j.own), slices.Clone(j.ownOrder)
 	c.raw = make(map[string]string, len(j.raw))
 	for k, v := range j.raw {
 		c.raw[k] = v
@@ -1482,7 +1484,7 @@ func (j *Job) Values() [][2]string {
 // Inherited makes every option j has inherited: OwnValues lists only
 // the options set after it. A job section starts from [global] (and the
 // command line) so, and a --name job from the options before it.
-func (j *Job) Inherited() { j.own = nil }
+func (j *Job) Inherited() { j.own, j.ownOrder = nil, nil }
 
 // SetDerived sets an option as Set does, but as one the job did not give
 // (a value the runner works out for it): OwnValues leaves it out.
@@ -1491,8 +1493,9 @@ func (j *Job) SetDerived(key, value string) error {
 	err := j.Set(key, value)
 	if was {
 		j.own[Canonical(key)] = own
-	} else {
+	} else if _, ok := j.own[Canonical(key)]; ok {
 		delete(j.own, Canonical(key))
+		j.ownOrder = slices.DeleteFunc(j.ownOrder, func(n string) bool { return n == Canonical(key) })
 	}
 	return err
 }
@@ -1508,12 +1511,29 @@ func (j *Job) markOwn(name, value string, bare bool) {
 	if bare {
 		value = ownBare
 	}
+	if _, ok := j.own[name]; !ok {
+		j.ownOrder = append(j.ownOrder, name)
+	}
 	j.own[name] = value
 }
 
+// fioOptionPrio is fio 3.33's parse priority of the options that have
+// one (others: 0): fio sorts a job file section's options by it, highest
+// first, keeping their order otherwise, and lists its "job options" and
+// "global options" so.
+var fioOptionPrio = map[string]int{"kb_base": 1, "unit_base": 1, "lockfile": 1, "filename": -1, "filename_format": -1}
+
+// sortOwnAsFio puts the options j was given in a job file section in
+// the order fio 3.33 parses them (fioOptionPrio), as it lists them.
+func (j *Job) sortOwnAsFio() {
+	slices.SortStableFunc(j.ownOrder, func(a, b string) int { return fioOptionPrio[b] - fioOptionPrio[a] })
+}
+
 // OwnValues returns the options j was given itself since it was made
-// (Inherited), in table order, each with its value as it was given
-// (bs=8k, not Values' 8k,8k): fio 3.33's "job options" of a job, or the
+// (Inherited), in the order first given (a job file section's in fio's
+// order of parsing them, sortOwnAsFio; an option given twice at its
+// first place, where fio lists it twice), each with its value as it was
+// given (bs=8k, not Values' 8k,8k): fio 3.33's "job options" of a job, or the
 // "global options" of [global]. As fio, it leaves out the options given
 // alone (a bare time_based or group_reporting), which fio records with no
 // value and does not print; a job given only such options has an empty
@@ -1524,19 +1544,14 @@ func (j *Job) OwnValues() [][2]string {
 	if len(j.own) > 0 {
 		out = [][2]string{}
 	}
-	for _, o := range Options() {
-		if v, ok := j.own[o.Name]; ok && v != ownBare {
-			if v == bareLogName {
+	// fio's options iobench accepts without effect (thread=1,
+	// nowait=0) among them, as fio lists them too.
+	for _, name := range j.ownOrder {
+		if v := j.own[name]; v != ownBare {
+			if _, ok := optionIndex[name]; ok && v == bareLogName {
 				v = "" // write_bw_log= (fio's default name)
 			}
-			out = append(out, [2]string{o.Name, v})
-		}
-	}
-	// Then fio's options iobench accepts without effect (thread=1,
-	// nowait=0), as fio lists them too.
-	for _, name := range slices.Sorted(maps.Keys(j.own)) {
-		if _, ok := optionIndex[name]; !ok && j.own[name] != ownBare {
-			out = append(out, [2]string{name, j.own[name]})
+			out = append(out, [2]string{name, v})
 		}
 	}
 	return out

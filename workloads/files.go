@@ -279,6 +279,9 @@ type FileGen struct {
 	// IO{End: true, PassEnd: true} where such a loop ends, before the
 	// next loop's first I/O (see Generator.PassEnds).
 	PassEnds bool
+	// passStart: the files' I/Os issued when restartFiles last started
+	// a pass; none yet: ^0.
+	passStart uint64
 }
 
 // SeqLoops reports whether the files end their loops where their
@@ -292,17 +295,17 @@ func (g *FileGen) SeqLoops() bool { return len(g.gens) > 1 && g.gens[0].seqFiles
 // stops the job there: filesize=16m size=2m reads 2 MiB at offsets over
 // the 16 MiB).
 func NewFileGen(j *Job, clone int, gens []*Generator) *FileGen {
-	g := &FileGen{gens: gens, left: make([]uint64, len(gens)), tried: make([]bool, len(gens)), svc: j.FileService, cur: -1}
+	g := &FileGen{gens: gens, left: make([]uint64, len(gens)), tried: make([]bool, len(gens)), svc: j.FileService, cur: -1, passStart: ^uint64(0)}
 	if g.svc.Kind == "" {
 		g.svc = FileService{Kind: "roundrobin", N: 1}
 	}
 	if g.svc.Kind == "random" {
 		// fio draws the next file from the thread's state of seed
 		// number 5, 64-bit with random_generator=tausworthe64, seeded
-		// afresh at each loop with randrepeat.
+		// afresh at each loop with randrepeat (fioRepeatable).
 		g.pick = &fioRand{use64: j.RandomGenerator == "tausworthe64", seed: fioSeed(j, gens[0].thread, fioFileSeedIndex)}
 		g.pick.reseed()
-		g.reseed = j.RandRepeat
+		g.reseed = fioRepeatable(j)
 	}
 	for _, x := range gens {
 		g.span += x.PassBytes()
@@ -357,6 +360,7 @@ func NewFileGen(j *Job, clone int, gens []*Generator) *FileGen {
 		// end (Generator.mixLoops, seqLoops).
 		gens[0].mixLoops = j.RW == ReadWrite
 		gens[0].seqLoops = j.RW == Read || j.RW == Write
+		gens[0].seqEnds = j.RW == Read || j.RW == Write || j.RW == Trim || j.RW == TrimWrite
 	}
 	for _, x := range gens {
 		x.multi = len(gens) > 1
@@ -445,6 +449,9 @@ func (g *FileGen) Next() (int, IO) {
 		g.left[g.cur], g.tried[g.cur] = 0, true
 		if !slices.ContainsFunc(g.left, func(l uint64) bool { return l > 0 }) {
 			if !g.nextLoop() {
+				if g.PassEnds && g.restartFiles() {
+					return g.cur, IO{End: true, PassEnd: true}
+				}
 				return g.cur, io
 			}
 			if g.PassEnds {
@@ -488,6 +495,35 @@ func (g *FileGen) nextLoop() bool {
 		g.pick.reseed()
 	}
 	g.refill()
+	return true
+}
+
+// restartFiles starts the next pass of random files with a random map or
+// an LFSR (Generator.loopOrEnd's, for PassEnds) once every file is done,
+// where the pass issued I/O: each file's states seeded for its next
+// loop, the files in turn from the one after the file found done last.
+// It reports false where it starts none.
+func (g *FileGen) restartFiles() bool {
+	var n uint64
+	for _, x := range g.gens {
+		if !x.mapped() || x.seqFiles || x.fo.timeBased {
+			return false
+		}
+		n += x.issues[0] + x.issues[1] + x.issues[2]
+	}
+	if n == g.passStart {
+		return false
+	}
+	g.passStart = n
+	for _, x := range g.gens {
+		x.fo.newLoop()
+		x.pos, x.doneFile = [2]uint64{}, false
+	}
+	g.refill()
+	if g.pick != nil && g.reseed {
+		g.pick.reseed()
+	}
+	g.taken = g.svc.N // the next I/O chooses its file
 	return true
 }
 

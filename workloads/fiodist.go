@@ -212,8 +212,8 @@ func newFioSkew(d Dist, n uint64) *fioDist {
 
 // seed seeds the state as fio seeds it for the file name of job j's
 // thread thread: zipf, pareto and normal from the name's hash times the
-// thread (randrepeat) or the thread's offsets' seed; zoned's zone state
-// from the thread's seed number 16.
+// thread (randrepeat, no randseed: fioRepeatable) or the thread's
+// offsets' seed; zoned's zone state from the thread's seed number 16.
 func (x *fioDist) seed(j *Job, thread int, name string) {
 	if x.zone != nil {
 		x.zone.seed = fioSeed(j, thread, fioZoneSeedIndex)
@@ -221,8 +221,8 @@ func (x *fioDist) seed(j *Job, thread int, name string) {
 		return
 	}
 	s := fioJHash(name) * uint32(max(thread, 1))
-	if !j.RandRepeat {
-		s = uint32(fioSeed(j, thread, fioBlockSeedIndex))
+	if !fioRepeatable(j) {
+		s = uint32(fioOffsetSeed(j, thread))
 	}
 	x.seedWith(s)
 }

@@ -43,6 +43,17 @@ func fioOffsetSeed(j *Job, thread int) uint64 {
 	return fioSeed(j, thread, fioBlockSeedIndex)
 }
 
+// fioRepeatable reports whether fio 3.33's rand_repeatable holds for job
+// j once its random offsets are seeded: with randrepeat and no randseed
+// given. A randseed, which the first loop's random offsets ignore with
+// randrepeat (fioOffsetSeed), clears it for what follows, whatever its
+// value: fio's later loops go on with the thread's states as they are,
+// as with randrepeat=0, and zipf, pareto and normal take their seed from
+// the random offsets' (fio's write_iolog of randread size=256k loops=2,
+// and of zipf:1.2, with randseed 9 or 12345: the same offsets, unlike
+// those without a randseed).
+func fioRepeatable(j *Job) bool { return j.RandRepeat && !j.set["randseed"] }
+
 // fioSeed returns fio 3.33's seed number index of its thread number
 // thread (from 1): derived from randseed (its default with randrepeat),
 // or, with neither randrepeat nor randseed, from the clock (fio's from
@@ -69,7 +80,7 @@ type fioDraws struct {
 	bs      [2]fioRand // bsrange_state, reads and writes
 	seqRand [2]fioRand // seq_rand_state, reads and writes: taus88
 
-	repeat    bool      // randrepeat: each loop starts the states over (newLoop)
+	repeat    bool      // randrepeat, no randseed: each loop starts the states over (newLoop, fioRepeatable)
 	readPct   uint64    // rwmixread, a whole percentage
 	dir       int       // fio's rwmix_ddir: the direction in force
 	mixIssues uint64    // fio's rwmix_issues: the I/Os before the next draw
@@ -77,7 +88,7 @@ type fioDraws struct {
 }
 
 func newFioDraws(j *Job, thread int) *fioDraws {
-	d := &fioDraws{readPct: uint64(j.RWMixRead), repeat: j.RandRepeat}
+	d := &fioDraws{readPct: uint64(j.RWMixRead), repeat: fioRepeatable(j)}
 	use64 := j.RandomGenerator == "tausworthe64"
 	d.mix.seed = fioSeed(j, thread, fioMixSeedIndex)
 	for i := range 2 {
@@ -515,7 +526,7 @@ type fioOffsets struct {
 	blocks    uint64    // the map's and the LFSR's blocks
 	left      uint64    // the map's blocks not done
 	timeBased bool
-	repeat    bool // randrepeat: a loop seeds the state afresh (restart)
+	repeat    bool // randrepeat, no randseed: a loop seeds the state afresh (restart, fioRepeatable)
 	reset     bool // a pass started over within block with timeBased (fio's fio_file_reset)
 	thread    int
 	pass      int
@@ -525,7 +536,7 @@ type fioOffsets struct {
 // newFioOffsets returns the state for a file region of span bytes of job
 // j's thread thread (from 1).
 func newFioOffsets(j *Job, thread int, span uint64) *fioOffsets {
-	f := &fioOffsets{timeBased: j.TimeBased, thread: thread, repeat: j.RandRepeat}
+	f := &fioOffsets{timeBased: j.TimeBased, thread: thread, repeat: fioRepeatable(j)}
 	f.rnd = &fioRand{use64: j.RandomGenerator == "tausworthe64"}
 	rwMin := j.MinBS()
 	for d := range 2 {

@@ -159,6 +159,12 @@ type Generator struct {
 	// the region's end ends fio's loop, and the next draws its sizes
 	// from their seeds again (set by NewFileGen).
 	seqLoops bool
+	// seqEnds: rw=read, write, trim or trimwrite on one file, not
+	// time_based, no :N: the region's end ends fio's loop, and the last
+	// loop's end the job's I/O where no io_size asks for more (set by
+	// NewFileGen); seqWraps counts the loops so ended.
+	seqEnds  bool
+	seqWraps int
 
 	// plain: every I/O is a random one, a write with plainWrite (else a
 	// read), of plainSize bytes at fio's offsets: randread or
@@ -174,6 +180,17 @@ type Generator struct {
 // NewGenerator returns the generator of clone jobIndex of j over a target
 // of targetBytes.
 func NewGenerator(j *Job, jobIndex int, targetBytes uint64) *Generator {
+	if j.TrimBS > 0 {
+		// rw=trim or randtrim with bs's third value: the trims, which
+		// take the write sizes here, take it, and the reads' size,
+		// which no I/O takes, stands for the smallest of reads and
+		// writes, fio's random map counting in the smallest of the
+		// three (randtrim bs=4k,8k,16k places its trims as randwrite
+		// bs=4k,16k places its writes).
+		t := *j
+		t.BS, t.TrimBS = [2]uint64{min(j.BS[0], j.BS[1]), j.TrimBS}, 0
+		j = &t
+	}
 	g := &Generator{rw: j.RW, base: j.Offset + uint64(jobIndex)*j.OffsetIncrement, bs: j.BS, split: j.BSSplit,
 		bsRange: j.BSRange, readShare: j.RWMixRead / 100, unit: j.MinBS(), dist: j.Dist.Kind,
 		rwMod: j.RWMod, rwBack: j.RWBack, identical: j.RWIdentical && j.RW.Random() && j.RWMod > 1,
@@ -577,6 +594,17 @@ func (g *Generator) next() IO {
 				}
 				return g.Next()
 			}
+			if g.seqEnds && !g.more {
+				// The region's end ends fio's loop; after the last,
+				// without io_size, the job: where the region is no
+				// whole number of I/Os (bs=4k,12k size=256k writes
+				// 21 blocks of 12k, fio's 252k), the I/O that would
+				// start over at the region's start is not issued.
+				if g.seqWraps++; g.seqWraps >= g.loops {
+					g.issues[dir]--
+					return IO{End: true}
+				}
+			}
 			if g.seqLoops && g.fd != nil {
 				g.fd.newLoop()
 			}
@@ -691,8 +719,17 @@ func (g *Generator) mapped() bool {
 // past the region) ends the file's I/O too: the loops after it would
 // draw alike (fio's time_based job spends its runtime so, issuing
 // nothing).
+//
+// With PassEnds (a verifying job's passes, the runner deciding whether
+// another follows), a loop that issued I/O ends with IO{End: true,
+// PassEnd: true}, the next loop's states seeded for the next call.
 func (g *Generator) loopOrEnd() IO {
 	n := g.issues[0] + g.issues[1] + g.issues[2]
+	if g.PassEnds && !g.multi && n != g.loopStart && !g.fo.timeBased {
+		g.loopStart = n
+		g.fo.newLoop()
+		return IO{End: true, PassEnd: true}
+	}
 	if g.multi || n == g.loopStart || !g.fo.timeBased && !g.more && g.fo.loopEnds+1 >= g.loops {
 		g.doneFile = true
 		return IO{End: true}

@@ -183,6 +183,10 @@ type Job struct {
 	// RWMixRead is the read share (percent) of rw and randrw.
 	RWMixRead float64
 	BS        [2]uint64 // block size for reads and writes
+	// TrimBS is the size of a trim-only job's trims (rw=trim, randtrim)
+	// where bs's third value differs from the write size; 0: trims take
+	// the write sizes. Validate sets it.
+	TrimBS uint64
 	// BSRange, when [d][1] > 0, draws direction d's sizes from
 	// [lo, hi] in multiples of lo (bs=lo-hi, bsrange).
 	BSRange [2][2]uint64
@@ -499,6 +503,8 @@ type Job struct {
 	// with its value as given (ownBare for one given alone): fio's "job
 	// options" (OwnValues).
 	own map[string]string
+	// ownOrder: own's names in the order first given (OwnValues).
+	ownOrder []string
 	// adjusted says what Validate changed, as fio would (Adjustments).
 	adjusted []string
 	// trimBS is bs's third value when it differs from the write size
@@ -790,7 +796,7 @@ func (j Job) Clone() Job {
 	for k, v := range j.set {
 		c.set[k] = v
 	}
-	c.own = maps.Clone(j.own)
+	c.own, c.ownOrder = maps.Clone(j.own), slices.Clone(j.ownOrder)
 	c.raw = make(map[string]string, len(j.raw))
 	for k, v := range j.raw {
 		c.raw[k] = v
@@ -1094,9 +1100,21 @@ func (j *Job) Validate() error {
 	if j.trimSplit != "" && j.RW.Trims() {
 		bad("bssplit: a trim split (third value %s) other than the write split is not implemented: trims use the write sizes", j.trimSplit)
 	}
+	j.TrimBS = 0
 	if j.trimBS != "" && j.RW.Trims() {
-		if t, err := j.parseSize(j.trimBS); err != nil || t != j.BS[1] {
-			bad("bs: a trim block size (third value %s) other than the write size %d is not implemented: trims use the write block size", j.trimBS, j.BS[1])
+		t, err := j.parseSize(j.trimBS)
+		switch {
+		case err == nil && t == j.BS[1]:
+		case err == nil && (j.RW == Trim || j.RW == RandTrim) && j.BSRange == [2][2]uint64{} && len(j.BSSplit[0])+len(j.BSSplit[1]) == 0:
+			// Trims only: they take bs's third value, as fio's do, the
+			// random map counting in the smallest of the three
+			// (NewGenerator).
+			if t == 0 || t%512 != 0 {
+				bad("bs: trim size %d: want a multiple of 512 (the engine works in 512-byte sectors)", t)
+			}
+			j.TrimBS = t
+		default:
+			bad("bs: a trim block size (third value %s) other than the write size %d is not implemented with rw=%s, bssplit or bsrange: its trims use the write block size (rw=trim and randtrim take it)", j.trimBS, j.BS[1], j.RW)
 		}
 	}
 	if j.FileService.skewed() && (j.RW == ReadWrite || j.RW.Trims()) {
@@ -1371,7 +1389,7 @@ func (j *Job) VerifyBlock() int {
 
 // MaxBS returns the largest block size the job uses.
 func (j *Job) MaxBS() uint64 {
-	m := max(j.BS[0], j.BS[1], j.BSRange[0][1], j.BSRange[1][1])
+	m := max(j.BS[0], j.BS[1], j.BSRange[0][1], j.BSRange[1][1], j.TrimBS)
 	for d := range 2 {
 		for _, s := range j.BSSplit[d] {
 			m = max(m, s.Size)
@@ -1410,9 +1428,21 @@ func (j *Job) dirSizes(d int) []uint64 {
 	return []uint64{j.BS[d]}
 }
 
+// PassMayEndShort reports whether a pass of job j's random offsets may
+// end before it has covered its region: through fio's random map or
+// LFSR, which count in the job's smallest block size, with a direction
+// whose smallest block is larger, fio finds the file done where such an
+// I/O does not fit (randwrite bs=4k,8k lfsr size=256k: 3 writes).
+func (j *Job) PassMayEndShort() bool {
+	return j.RW.Random() && (j.RandomGenerator == "lfsr" || !j.NoRandomMap) && minBSDir(j, DirRead) != minBSDir(j, DirWrite)
+}
+
 // MinBS returns the smallest block size the job uses.
 func (j *Job) MinBS() uint64 {
 	m := min(j.BS[0], j.BS[1])
+	if j.TrimBS > 0 {
+		m = min(m, j.TrimBS)
+	}
 	for d := range 2 {
 		for _, s := range j.BSSplit[d] {
 			m = min(m, s.Size)
@@ -1454,7 +1484,7 @@ func (j *Job) Values() [][2]string {
 // Inherited makes every option j has inherited: OwnValues lists only
 // the options set after it. A job section starts from [global] (and the
 // command line) so, and a --name job from the options before it.
-func (j *Job) Inherited() { j.own = nil }
+func (j *Job) Inherited() { j.own, j.ownOrder = nil, nil }
 
 // SetDerived sets an option as Set does, but as one the job did not give
 // (a value the runner works out for it): OwnValues leaves it out.
@@ -1463,8 +1493,9 @@ func (j *Job) SetDerived(key, value string) error {
 	err := j.Set(key, value)
 	if was {
 		j.own[Canonical(key)] = own
-	} else {
+	} else if _, ok := j.own[Canonical(key)]; ok {
 		delete(j.own, Canonical(key))
+		j.ownOrder = slices.DeleteFunc(j.ownOrder, func(n string) bool { return n == Canonical(key) })
 	}
 	return err
 }
@@ -1480,12 +1511,29 @@ func (j *Job) markOwn(name, value string, bare bool) {
 	if bare {
 		value = ownBare
 	}
+	if _, ok := j.own[name]; !ok {
+		j.ownOrder = append(j.ownOrder, name)
+	}
 	j.own[name] = value
 }
 
+// fioOptionPrio is fio 3.33's parse priority of the options that have
+// one (others: 0): fio sorts a job file section's options by it, highest
+// first, keeping their order otherwise, and lists its "job options" and
+// "global options" so.
+var fioOptionPrio = map[string]int{"kb_base": 1, "unit_base": 1, "lockfile": 1, "filename": -1, "filename_format": -1}
+
+// sortOwnAsFio puts the options j was given in a job file section in
+// the order fio 3.33 parses them (fioOptionPrio), as it lists them.
+func (j *Job) sortOwnAsFio() {
+	slices.SortStableFunc(j.ownOrder, func(a, b string) int { return fioOptionPrio[b] - fioOptionPrio[a] })
+}
+
 // OwnValues returns the options j was given itself since it was made
-// (Inherited), in table order, each with its value as it was given
-// (bs=8k, not Values' 8k,8k): fio 3.33's "job options" of a job, or the
+// (Inherited), in the order first given (a job file section's in fio's
+// order of parsing them, sortOwnAsFio; an option given twice at its
+// first place, where fio lists it twice), each with its value as it was
+// given (bs=8k, not Values' 8k,8k): fio 3.33's "job options" of a job, or the
 // "global options" of [global]. As fio, it leaves out the options given
 // alone (a bare time_based or group_reporting), which fio records with no
 // value and does not print; a job given only such options has an empty
@@ -1496,19 +1544,14 @@ func (j *Job) OwnValues() [][2]string {
 	if len(j.own) > 0 {
 		out = [][2]string{}
 	}
-	for _, o := range Options() {
-		if v, ok := j.own[o.Name]; ok && v != ownBare {
-			if v == bareLogName {
+	// fio's options iobench accepts without effect (thread=1,
+	// nowait=0) among them, as fio lists them too.
+	for _, name := range j.ownOrder {
+		if v := j.own[name]; v != ownBare {
+			if _, ok := optionIndex[name]; ok && v == bareLogName {
 				v = "" // write_bw_log= (fio's default name)
 			}
-			out = append(out, [2]string{o.Name, v})
-		}
-	}
-	// Then fio's options iobench accepts without effect (thread=1,
-	// nowait=0), as fio lists them too.
-	for _, name := range slices.Sorted(maps.Keys(j.own)) {
-		if _, ok := optionIndex[name]; !ok && j.own[name] != ownBare {
-			out = append(out, [2]string{name, j.own[name]})
+			out = append(out, [2]string{name, v})
 		}
 	}
 	return out

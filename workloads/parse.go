@@ -383,7 +383,11 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 			}
 		}
 	}
+	global.sortOwnAsFio()
 	out.Global = global.OwnValues()
+	for i := range out.Jobs {
+		out.Jobs[i].sortOwnAsFio()
+	}
 	if len(out.Jobs) == 0 && len(opts.Sections) > 0 && opts.SectionsElsewhere {
 		return out, nil
 	}

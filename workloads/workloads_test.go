@@ -1312,12 +1312,22 @@ func TestTrimPatterns(t *testing.T) {
 	if z := NewJob("z"); z.Set("bs", "4k,4k,zz") == nil {
 		t.Errorf("bs=4k,4k,zz: accepted")
 	}
+	// rw=trim and randtrim take the third value (fio's randtrim
+	// bs=4k,8k,16k trims 16k blocks, its map counting in 4k);
+	// trimwrite's trims and writes of different sizes are refused.
 	tj := j.Clone()
 	if err := tj.Set("rw", "randtrim"); err != nil {
 		t.Fatal(err)
 	}
-	if err := tj.Validate(); err == nil || !strings.Contains(err.Error(), "trim block size") {
-		t.Errorf("bs=4k,8k,16k rw=randtrim: %v, want a refusal naming the trim size", err)
+	if err := tj.Validate(); err != nil || tj.TrimBS != 16<<10 || tj.MaxBS() != 16<<10 || tj.MinBS() != 4<<10 {
+		t.Errorf("bs=4k,8k,16k rw=randtrim: %v, trims of %d, sizes %d to %d; want trims of 16k, sizes 4k to 16k", err, tj.TrimBS, tj.MinBS(), tj.MaxBS())
+	}
+	ww := j.Clone()
+	if err := ww.Set("rw", "trimwrite"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ww.Validate(); err == nil || !strings.Contains(err.Error(), "trim block size") {
+		t.Errorf("bs=4k,8k,16k rw=trimwrite: %v, want a refusal naming the trim size", err)
 	}
 	for bs, want := range map[string][3]uint64{",8k": {4096, 8192}, "8k,": {8192, 4096}, "8k": {8192, 8192}, "8k,16k,": {8192, 16384}} {
 		k := NewJob("b")

@@ -335,7 +335,8 @@ func ioSizeBytes(j *workloads.Job, span uint64) (total, passes uint64) {
 	pass := min(span, j.IOSize)
 	if loops == 1 || pass == 0 || j.RW == workloads.ReadWrite {
 		// (rw=rw's passes end where a direction finds the region's
-		// end, after more than its span: not followed.)
+		// end, after more than its span: start and run follow them,
+		// mixPasses.)
 		return max(loops*pass, j.IOSize), loops
 	}
 	passes = loops
@@ -1102,6 +1103,7 @@ type worker struct {
 	passes     int
 	passReads  int  // the verify reads of the passes read back so far (number_ios counts them)
 	mixPasses  bool // rw=rw: the generator ends each pass (IO.PassEnd), not passLen
+	passEnded  bool // verifyEach: the generator ended the pass (IO.PassEnd) short of passLen
 
 	// The loop's state, set up by start.
 	q            *engine.Queue
@@ -1237,12 +1239,14 @@ func (w *worker) run() {
 		if !w.atLoopEnd || interrupted.Load() || w.stopped() || w.pastDeadline || w.stopping {
 			break
 		}
-		if w.verifyEach {
+		if w.verifyEach || w.mixPasses {
 			if !w.morePasses() {
 				// The last pass: Execute's verify pass reads it back.
 				w.passBytes, w.atLoopEnd = w.issued, false
 				break
 			}
+		}
+		if w.verifyEach {
 			if err := w.verifyLoop(); errors.Is(err, errInterrupted) {
 				break
 			} else if err != nil {
@@ -1283,6 +1287,30 @@ func (w *worker) arrive() {
 	}
 }
 
+// mixPassesOf reports whether w's passes end where a direction of job j's
+// rw=rw finds the region's end (one file: Generator.MixLoops; several:
+// FileGen.SeqLoops), and if so has the generator end each pass with
+// IO.PassEnd (mixPasses): run decides at each whether another follows.
+func (w *worker) mixPassesOf(j *workloads.Job) bool {
+	g := w.gen.Gen(0)
+	if !(w.gen.Files() == 1 && g.MixLoops() || w.gen.SeqLoops() && j.RW == workloads.ReadWrite) {
+		return false
+	}
+	g.PassEnds, w.gen.PassEnds, w.mixPasses = true, true, true
+	return true
+}
+
+// mixLimit is where fio 3.33 stops the reads and writes of job j's rw=rw
+// passes (mixPasses), whatever pass it is in: size (the region), or
+// io_size, times loops (fio's io_bytes_exceeded), the verify reads apart.
+func (w *worker) mixLimit(j *workloads.Job) uint64 {
+	limit := w.gen.Span()
+	if j.IOSize > 0 {
+		limit = j.IOSize
+	}
+	return uint64(max(j.Loops, 1)) * limit
+}
+
 // unlinksEachLoop reports whether job j removes its regular files
 // between loops (unlink_each_loop): as fio, only between the loops of a
 // job that is not time_based (fio's time_based job runs one loop).
@@ -1305,6 +1333,9 @@ func (w *worker) nextLoop() error {
 	w.idle = w.idle[:0]
 	switch {
 	case w.mixPasses:
+	case w.verifyEach && w.passEnded:
+		// The pass ended short, at the generator's PassEnd.
+		w.loopEnd, w.passEnded = w.issued+w.passLen, false
 	case w.verifyEach:
 		w.loopEnd += w.passLen // run decides at each pass's end whether one follows
 	default:
@@ -1500,17 +1531,27 @@ func (w *worker) start() error {
 			w.passLen = min(w.passLen, j.IOSize)
 		}
 		w.passBytes, w.loopEnd = math.MaxUint64, w.passLen
-		if g := w.gen.Gen(0); w.gen.Files() == 1 && g.MixLoops() || w.gen.SeqLoops() && j.RW == workloads.ReadWrite {
+		if j.PassMayEndShort() {
+			// A pass may end short of passLen, where the generator
+			// finds its file done (IO.PassEnd).
+			for i := range w.gen.Files() {
+				w.gen.Gen(i).PassEnds = true
+			}
+			w.gen.PassEnds = true
+		}
+		if w.mixPassesOf(j) {
 			// rw=rw: a pass ends where a direction finds the region's
 			// end (the generator says so), and the job's reads and
-			// writes stop at size times loops (or io_size), the
+			// writes stop at size (or io_size) times loops, the
 			// verify reads apart, as fio's.
-			g.PassEnds, w.gen.PassEnds, w.mixPasses = true, true, true
-			w.passBytes, w.loopEnd = loops*w.gen.Span(), math.MaxUint64
-			if j.IOSize > 0 {
-				w.passBytes = max(loops*min(w.gen.Span(), j.IOSize), j.IOSize)
-			}
+			w.passBytes, w.loopEnd = w.mixLimit(j), math.MaxUint64
 		}
+	} else if j.IOSize > 0 && j.Loops > 1 && s.tgt.replay == nil && w.mixPassesOf(j) {
+		// rw=rw with loops and io_size: fio's loops end where a
+		// direction finds the region's end, each longer than the
+		// region, and passes follow the loops while io_size is not
+		// reached (morePasses), within io_size times loops.
+		w.passBytes = w.mixLimit(j)
 	}
 	w.measuring, w.measureStart = j.RampTime == 0 && j.RampSize == 0, now
 	if w.measuring {
@@ -2062,7 +2103,7 @@ func (w *worker) nextPlain(r *engine.Request) bool {
 	fi, io := w.next()
 	if io.End {
 		if io.PassEnd {
-			w.atLoopEnd = true // rw=rw's pass is over (mixPasses)
+			w.atLoopEnd, w.passEnded = true, true // rw=rw's pass is over (mixPasses), or one ended short
 		} else {
 			w.offsetsEnded = true
 		}
@@ -2287,7 +2328,7 @@ func (w *worker) nextIO(r *engine.Request) bool {
 		fi, io = w.next()
 		if io.End {
 			if io.PassEnd {
-				w.atLoopEnd = true // rw=rw's pass is over (mixPasses)
+				w.atLoopEnd, w.passEnded = true, true // rw=rw's pass is over (mixPasses), or one ended short
 				return false
 			}
 			// The offsets have run out (random_sequence_stride past the

@@ -30,8 +30,8 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 	if err != nil {
 		t.Skip("fio not installed (make deps installs it)")
 	}
-	// The I/O of a log: "file op offset length" per read or write, the
-	// file by its base name.
+	// The I/O of a log: "file op offset length" per read, write or
+	// trim, the file by its base name.
 	ios := func(path string) []string {
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -39,7 +39,7 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		}
 		var out []string
 		for _, l := range strings.Split(string(b), "\n") {
-			if f := strings.Fields(l); len(f) == 5 && (f[2] == "read" || f[2] == "write") {
+			if f := strings.Fields(l); len(f) == 5 && (f[2] == "read" || f[2] == "write" || f[2] == "trim") {
 				out = append(out, filepath.Base(f[1])+" "+f[2]+" "+f[3]+" "+f[4])
 			}
 		}
@@ -208,6 +208,16 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		{"--rw=rw", "--size=256k", "--loops=2", "--bsrange=4k-16k", "--verify=crc32c"},
 		{"--rw=rw", "--size=256k", "--loops=2", "--number_ios=100", "--verify=crc32c"},
 		{"--rw=rw", "--size=256k", "--loops=2", "--verify=crc32c", "--verify_backlog=8"},
+		// With loops and an io_size above the region: each loop a pass
+		// that ends where a direction finds the end, passes following
+		// the loops while io_size is not reached, the reads and writes
+		// stopped at io_size times loops.
+		{"--rw=rw", "--size=256k", "--loops=2", "--io_size=640k"},
+		{"--rw=rw", "--size=256k", "--loops=2", "--io_size=2m", "--rwmixread=30"},
+		{"--rw=rw", "--size=256k", "--loops=2", "--io_size=384k", "--verify=crc32c"},
+		{"--rw=rw", "--size=256k", "--loops=3", "--io_size=1m", "--verify=crc32c"},
+		{"--rw=rw", "--size=256k", "--nrfiles=2", "--loops=2", "--io_size=700k"},
+		{"--rw=rw", "--size=256k", "--nrfiles=2", "--loops=2", "--io_size=2m", "--verify=crc32c"},
 		// Over several files: each loop's writes read back once every
 		// file is done.
 		{"--rw=rw", "--size=256k", "--nrfiles=2", "--loops=2", "--rwmixread=30", "--verify=crc32c"},
@@ -274,6 +284,40 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		{"--rw=rw", "--size=256k", "--nrfiles=2", "--loops=2", "--randrepeat=0", "--randseed=9"},
 		{"--rw=randread", "--size=256k", "--nrfiles=2", "--loops=3", "--randrepeat=0", "--randseed=9", "--file_service_type=random"},
 		{"--rw=randrw", "--size=384k", "--nrfiles=3", "--loops=2", "--randrepeat=0", "--randseed=5", "--file_service_type=random:2"},
+		// A randseed with randrepeat=1: the first loop's offsets as
+		// without it, the later loops' going on with the states as
+		// randrepeat=0's do, whatever the seed; zipf, pareto and normal
+		// seeded from the offsets' seed.
+		{"--rw=randread", "--size=256k", "--loops=2", "--randseed=9"},
+		{"--rw=randrw", "--size=256k", "--loops=3", "--randseed=12345", "--bssplit=4k/50:16k/50"},
+		{"--rw=randwrite", "--size=256k", "--loops=2", "--randseed=9", "--random_generator=tausworthe64", "--verify=crc32c"},
+		{"--rw=rw", "--size=256k", "--nrfiles=2", "--loops=2", "--randseed=9", "--bsrange=4k-16k"},
+		{"--rw=randread", "--size=256k", "--nrfiles=2", "--loops=2", "--randseed=9", "--file_service_type=random"},
+		{"--rw=randread", "--size=256k", "--loops=2", "--randseed=9", "--random_distribution=zipf:1.2"},
+		{"--rw=randread", "--size=256k", "--randseed=9", "--random_distribution=normal:20"},
+		// Verify where a pass ends short (an LFSR's or a map's block
+		// past the region for the larger writes): fio reads the pass
+		// back and runs passes until the writes and reads reach size
+		// (or io_size), or loops.
+		{"--rw=randwrite", "--size=256k", "--bs=4k,8k", "--random_generator=lfsr", "--verify=crc32c"},
+		{"--rw=randwrite", "--size=256k", "--bs=4k,8k", "--random_generator=lfsr", "--verify=crc32c", "--io_size=600k"},
+		{"--rw=randwrite", "--size=256k", "--bs=4k,8k", "--random_generator=lfsr", "--verify=crc32c", "--loops=8"},
+		{"--rw=randwrite", "--size=256k", "--bs=4k,8k", "--random_generator=lfsr", "--verify=crc32c", "--nrfiles=2"},
+		{"--rw=randwrite", "--size=128k", "--bs=4k,12k", "--nrfiles=2", "--verify=crc32c"},
+		{"--rw=randrw", "--size=256k", "--bs=4k,8k", "--rwmixread=30", "--random_generator=lfsr", "--verify=crc32c"},
+		// Trims: rw=trim's and randtrim's take bs's third value, the
+		// random map counting in the smallest of the three sizes; a
+		// sequential pass ends where the next I/O does not fit before
+		// the region's end (size=256k in 12k blocks: 21 of them).
+		{"--rw=trim", "--size=256k", "--bs=4k,8k,16k"},
+		{"--rw=randtrim", "--size=256k", "--bs=4k,8k,16k"},
+		{"--rw=randtrim", "--size=256k", "--bs=16k,4k,8k", "--loops=2"},
+		{"--rw=randtrim", "--size=256k", "--bs=16k,16k,4k", "--nrfiles=2"},
+		{"--rw=randtrim", "--size=256k", "--bs=4k,4k,16k", "--norandommap"},
+		{"--rw=trim", "--size=256k", "--bs=4k,4k,12k", "--loops=2"},
+		{"--rw=write", "--size=256k", "--bs=4k,12k"},
+		{"--rw=trimwrite", "--size=256k", "--bs=4k,12k"},
+		{"--rw=randtrimwrite", "--size=256k"},
 	} {
 		name := strings.Join(c, " ")
 		dir := t.TempDir()

@@ -482,3 +482,63 @@ func TestFailedJobHeader(t *testing.T) {
 		t.Errorf("header of a failed job:\n%s", b.String())
 	}
 }
+
+// TestNoIOJobBlockAsFio: the normal report leaves out the block of a job
+// that issued no I/O (randwrite with an LFSR whose first block lies past
+// the region for its 12k writes), as fio 3.33's does, going from the
+// job lines to "Run status group" as fio's does; another job's block
+// stays.
+func TestNoIOJobBlockAsFio(t *testing.T) {
+	fio, err := exec.LookPath("fio")
+	if err != nil {
+		t.Skip("fio not installed (make deps installs it)")
+	}
+	// From the line after "Starting" to "Run status group", fio's
+	// laying out of its files left out; and the jobs' block headers.
+	between := func(out string) (string, []string) {
+		lines := strings.Split(out, "\n")
+		var keep, blocks []string
+		in := false
+		for _, l := range lines {
+			switch {
+			case strings.HasPrefix(l, "Starting "):
+				in = true
+				continue
+			case strings.HasPrefix(l, "Run status group"):
+				return strings.Join(keep, "\n"), blocks
+			case strings.Contains(l, "Laying out"):
+				continue
+			case strings.Contains(l, ": (groupid="):
+				blocks = append(blocks, strings.SplitN(l, ":", 2)[0])
+			}
+			if in && len(blocks) == 0 {
+				keep = append(keep, l)
+			}
+		}
+		return "", nil
+	}
+	noIO := []string{"--size=256k", "--rw=randwrite", "--random_generator=lfsr", "--bs=4k,12k"}
+	for _, c := range []struct {
+		args   []string
+		blocks []string
+	}{
+		{append([]string{"--name=x"}, noIO...), nil},
+		{append(append([]string{"--name=x"}, noIO...), "--name=y", "--rw=read", "--size=64k", "--bs=4k"), []string{"y"}},
+	} {
+		dir := t.TempDir()
+		args := append([]string{"--directory=" + dir}, c.args...)
+		fout, ferr := exec.Command(fio, args...).CombinedOutput()
+		if ferr != nil {
+			t.Fatalf("%v: fio: %v\n%s", c.args, ferr, fout)
+		}
+		code, out, errOut := run(t, append([]string{"--direct=0"}, args...)...)
+		if code != 0 {
+			t.Fatalf("%v: iobench: exit %d: %s", c.args, code, errOut)
+		}
+		fb, fblocks := between(string(fout))
+		ib, iblocks := between(out)
+		if !slices.Equal(fblocks, c.blocks) || !slices.Equal(iblocks, c.blocks) || fb != ib {
+			t.Errorf("%v: blocks: fio %q, iobench %q, want %q; before them: fio %q, iobench %q", c.args, fblocks, iblocks, c.blocks, fb, ib)
+		}
+	}
+}

@@ -89,6 +89,12 @@ func TestHeaderEngineAndRange(t *testing.T) {
 	if !strings.HasPrefix(out, want) {
 		t.Errorf("header:\n%s\nwant %s", strings.SplitN(out, "\n", 2)[0], want)
 	}
+	// rw=randtrim's trims take bs's third value, which the line shows.
+	code, out, errOut = run(t, "--name=j", "--ioengine=null", "--rw=randtrim", "--size=2m", "--bs=4k,8k,16k")
+	want = "j: (g=0): rw=randtrim, bs=(R) 4096B-4096B, (W) 8192B-8192B, (T) 16.0KiB-16.0KiB, ioengine=null, iodepth=1\n"
+	if code != 0 || !strings.HasPrefix(out, want) {
+		t.Errorf("randtrim bs=4k,8k,16k: exit %d, header:\n%s\nwant %s%s", code, strings.SplitN(out, "\n", 2)[0], want, errOut)
+	}
 	// Block sizes as fio 3.33 writes them on that line (bs=N).
 	for n, want := range map[uint64]string{512: "512B", 4096: "4096B", 9728: "9728B", 12288: "12.0KiB", 15872: "15.5KiB",
 		65536: "64.0KiB", 131072: "128KiB", 1 << 20: "1024KiB", 4 << 20: "4096KiB", 10 << 20: "10.0MiB",

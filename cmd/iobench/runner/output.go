@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -378,13 +379,53 @@ type jsonEngine struct {
 	EngineSharing string     `json:"engine_stats,omitempty"`
 }
 
+// optionList is fio's "job options" or "global options" object: each
+// option's value, in the order fio lists them (Job.OwnValues), which a
+// map would sort.
+type optionList [][2]string
+
+func (l optionList) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, kv := range l {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		k, _ := json.Marshal(kv[0])
+		v, _ := json.Marshal(kv[1])
+		b = append(append(append(b, k...), ':'), v...)
+	}
+	return append(b, '}'), nil
+}
+
+func (l *optionList) UnmarshalJSON(b []byte) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	if t, err := d.Token(); err != nil || t != json.Delim('{') {
+		return fmt.Errorf("options: want an object: %v", err)
+	}
+	*l = optionList{}
+	for d.More() {
+		var k, v string
+		t, err := d.Token()
+		if err != nil {
+			return err
+		}
+		k, _ = t.(string)
+		if err := d.Decode(&v); err != nil {
+			return err
+		}
+		*l = append(*l, [2]string{k, v})
+	}
+	_, err := d.Token()
+	return err
+}
+
 type jsonJob struct {
-	JobName    string             `json:"jobname"`
-	GroupID    int                `json:"groupid"`
-	Error      int                `json:"error"`
-	ErrorText  string             `json:"error_text,omitempty"`
-	Elapsed    int64              `json:"elapsed"`
-	JobOptions *map[string]string `json:"job options,omitempty"` // nil: the job was given none, left out as fio leaves it
+	JobName    string      `json:"jobname"`
+	GroupID    int         `json:"groupid"`
+	Error      int         `json:"error"`
+	ErrorText  string      `json:"error_text,omitempty"`
+	Elapsed    int64       `json:"elapsed"`
+	JobOptions *optionList `json:"job options,omitempty"` // nil: the job was given none, left out as fio leaves it
 	// Read, Write, Trim and Sync are left out, as fio leaves them out,
 	// with unified_rw_reporting=mixed, whose Mixed sums the directions
 	// in their place (with both, Mixed follows them).
@@ -394,9 +435,9 @@ type jsonJob struct {
 	Interrupted bool        `json:"interrupted,omitempty"`
 	Sync        *jsonSync   `json:"sync,omitempty"`
 	Mixed       *jsonDir    `json:"mixed,omitempty"`
+	JobRuntime  int64       `json:"job_runtime"` // before usr_cpu, as fio 3.33 writes it
 	UsrCPU      fioFloat    `json:"usr_cpu"`
 	SysCPU      fioFloat    `json:"sys_cpu"`
-	JobRuntime  int64       `json:"job_runtime"`
 	Ctx         uint64      `json:"ctx"`
 	Majf        uint64      `json:"majf"`
 	Minf        uint64      `json:"minf"`
@@ -480,17 +521,17 @@ type jsonDisk struct {
 }
 
 type jsonRun struct {
-	Version     string             `json:"iobench version"`
-	Interval    *jsonInterval      `json:"interval,omitempty"`
-	Timestamp   int64              `json:"timestamp"`
-	TimestampMs int64              `json:"timestamp_ms"`
-	Time        string             `json:"time"`
-	Target      string             `json:"target"`
-	Kernel      string             `json:"kernel"`
-	Interrupted bool               `json:"interrupted,omitempty"`
-	Global      *map[string]string `json:"global options,omitempty"` // nil: none given, left out as fio leaves it
-	Jobs        []jsonJob          `json:"jobs"`
-	DiskUtil    []jsonDisk         `json:"disk_util"`
+	Version     string        `json:"iobench version"`
+	Interval    *jsonInterval `json:"interval,omitempty"`
+	Timestamp   int64         `json:"timestamp"`
+	TimestampMs int64         `json:"timestamp_ms"`
+	Time        string        `json:"time"`
+	Target      string        `json:"target"`
+	Kernel      string        `json:"kernel"`
+	Interrupted bool          `json:"interrupted,omitempty"`
+	Global      *optionList   `json:"global options,omitempty"` // nil: none given, left out as fio leaves it
+	Jobs        []jsonJob     `json:"jobs"`
+	DiskUtil    []jsonDisk    `json:"disk_util"`
 }
 
 // PercentileKey formats p as fio keys its percentile maps ("99.990000").
@@ -596,10 +637,10 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 	if run.Global != nil {
 		// As fio: an object when any global option was given, empty
 		// where all were given alone (--thread).
-		g := map[string]string{}
+		g := optionList{}
 		for _, kv := range run.Global {
 			if kv[0] != "name" {
-				g[kv[0]] = kv[1]
+				g = append(g, kv)
 			}
 		}
 		out.Global = &g
@@ -639,10 +680,7 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 		// As fio 3.33: the job's own options; those it has from [global]
 		// or the command line are the run's "global options".
 		if own := r.Job.OwnValues(); own != nil {
-			m := map[string]string{}
-			for _, kv := range own {
-				m[kv[0]] = kv[1]
-			}
+			m := optionList(own)
 			j.JobOptions = &m
 		}
 		if r.Job.ContinueOnError != 0 {
@@ -847,6 +885,9 @@ func WriteNormal(w io.Writer, run *Run) {
 	date := time.Now().Format(time.ANSIC) // fio dates a report when it writes it
 	for i := range run.Jobs {
 		r := &run.Jobs[i]
+		if noIOBlock(r) {
+			continue
+		}
 		writeJobNormal(w, run, r, mixed[i], groupBW[r.GroupID], date)
 	}
 	if run.Interrupted {
@@ -860,6 +901,23 @@ func WriteNormal(w io.Writer, run *Run) {
 				d.ReadIOs, d.WriteIOs, d.ReadMerges, d.WriteMerges, d.ReadTicks, d.WriteTicks, d.InQueue, d.Util)
 		}
 	}
+}
+
+// noIOBlock reports whether the normal report leaves out job (or clone)
+// r's block, as fio 3.33 leaves out the block of a job that moved no
+// bytes and issued no I/O (its show_thread_status_normal): the report
+// goes from the job lines to "Run status group" (its line then alone).
+// A job that ended with an error keeps its block, which says the error.
+func noIOBlock(r *JobResult) bool {
+	if r.Err != nil || r.FirstErr != 0 || r.IOErrs != 0 {
+		return false
+	}
+	for d := range workloads.NumDirs {
+		if r.Dir[d].IOs > 0 || r.Dir[d].Bytes > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // writeJobNormal writes the block of one job (or clone) r; mixed is its
@@ -1349,10 +1407,15 @@ func writeHeaders(w io.Writer, jobs []workloads.Job, groups [][]int) {
 				}
 				return fioBytes(lo) + "-" + fioBytes(hi)
 			}
-			// Trims use the write sizes in iobench (a trimming job that
-			// sets others is refused).
+			// Trims use the write sizes in iobench, but rw=trim's and
+			// randtrim's bs third value (a trimming job that sets
+			// others is refused).
+			trims := bs(1)
+			if t := j.TrimBS; t > 0 {
+				trims = fioBytes(t) + "-" + fioBytes(t)
+			}
 			fmt.Fprintf(w, "%s: (g=%d): rw=%s, bs=(R) %s, (W) %s, (T) %s, ioengine=%s, iodepth=%d\n",
-				j.Name, gi, j.RW, bs(0), bs(1), bs(1), j.IOEngine, j.IODepth)
+				j.Name, gi, j.RW, bs(0), bs(1), trims, j.IOEngine, j.IODepth)
 			if j.NumJobs > 1 {
 				fmt.Fprintln(w, "...")
 			}

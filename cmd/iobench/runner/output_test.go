@@ -444,3 +444,104 @@ func TestJSONGlobalOptionsAsFio(t *testing.T) {
 		check("fio", args, out, c.want)
 	}
 }
+
+// objectKeys returns the keys of the JSON object b, in order.
+func objectKeys(t *testing.T, b []byte) []string {
+	t.Helper()
+	d := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := d.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("not an object: %v: %.80s", err, b)
+	}
+	var keys []string
+	for d.More() {
+		tok, err := d.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, tok.(string))
+		var skip json.RawMessage
+		if err := d.Decode(&skip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keys
+}
+
+// TestJSONKeyOrderAsFio: the keys of a job's JSON object that fio 3.33
+// writes too come in fio's order (job_runtime before usr_cpu), and the
+// "job options" and "global options" in the order fio lists them: as
+// given on the command line, and a job file section's in fio's order of
+// parsing them (kb_base, unit_base and lockfile first, filename and
+// filename_format last).
+func TestJSONKeyOrderAsFio(t *testing.T) {
+	fio, err := exec.LookPath("fio")
+	if err != nil {
+		t.Skip("fio not installed (make deps installs it)")
+	}
+	dir := t.TempDir()
+	target := filepath.Join(dir, "target")
+	if err := os.WriteFile(target, make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	jf := writeJob(t, dir, "o.fio", "[global]\nfilename_format=$jobname\nsize=256k\nkb_base=1024\nbs=8k\n[a]\nrw=read\nfilename="+target+
+		"\niodepth=2\nunit_base=8\nruntime=10\n")
+	for _, args := range [][]string{
+		{"--name=x", "--size=256k", "--rw=randrw", "--filename=" + target, "--bs=4k", "--iodepth=2"},
+		{"--size=256k", "--filename=" + target, "--bs=4k", "--name=x", "--rw=write", "--iodepth=2", "--name=y", "--rw=read"},
+		{jf},
+		{"--iodepth=4", jf},
+	} {
+		args = append(args, "--output-format=json")
+		fout, err := exec.Command(fio, args...).Output()
+		if err != nil {
+			t.Fatalf("fio %v: %v", args, err)
+		}
+		code, iout, errs := run(t, append([]string{"--direct=0"}, args...)...)
+		if code != 0 {
+			t.Fatalf("iobench %v: exit %d: %s", args, code, errs)
+		}
+		type doc struct {
+			Global *optionList       `json:"global options"`
+			Jobs   []json.RawMessage `json:"jobs"`
+		}
+		var f, i doc
+		if err := json.Unmarshal(fout[bytes.IndexByte(fout, '{'):], &f); err != nil {
+			t.Fatalf("fio %v: %v", args, err)
+		}
+		if err := json.Unmarshal([]byte(iout), &i); err != nil || len(i.Jobs) != len(f.Jobs) {
+			t.Fatalf("iobench %v: %v, %d jobs, fio's %d", args, err, len(i.Jobs), len(f.Jobs))
+		}
+		// The keys of a that b has too, in a's order.
+		common := func(a, b []string) []string {
+			return slices.DeleteFunc(slices.Clone(a), func(k string) bool { return !slices.Contains(b, k) })
+		}
+		names := func(l *optionList) []string {
+			if l == nil {
+				return nil
+			}
+			var out []string
+			for _, kv := range *l {
+				out = append(out, kv[0]+"="+kv[1])
+			}
+			return out
+		}
+		if g, h := names(f.Global), names(i.Global); !slices.Equal(g, slices.DeleteFunc(h, func(s string) bool { return strings.HasPrefix(s, "direct=") })) {
+			t.Errorf("%v: global options: fio %q, iobench %q", args, g, h)
+		}
+		for n := range f.Jobs {
+			fk, ik := objectKeys(t, f.Jobs[n]), objectKeys(t, i.Jobs[n])
+			if a, b := common(fk, ik), common(ik, fk); !slices.Equal(a, b) {
+				t.Errorf("%v: job %d's keys: fio %q, iobench %q", args, n, a, b)
+			}
+			var fo, io struct {
+				Opts *optionList `json:"job options"`
+			}
+			if json.Unmarshal(f.Jobs[n], &fo) != nil || json.Unmarshal(i.Jobs[n], &io) != nil {
+				t.Fatalf("%v: job %d: options undecodable", args, n)
+			}
+			if g, h := names(fo.Opts), names(io.Opts); !slices.Equal(g, h) {
+				t.Errorf("%v: job %d's options: fio %q, iobench %q", args, n, g, h)
+			}
+		}
+	}
+}

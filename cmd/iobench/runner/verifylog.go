@@ -295,16 +295,25 @@ func verifiesEachPass(j *workloads.Job, span uint64) bool {
 	if j.RW.Random() && j.NoRandomMap {
 		return false
 	}
-	return j.Loops > 1 || j.IOSize > span
+	return j.Loops > 1 || j.IOSize > span || j.PassMayEndShort()
 }
 
-// morePasses counts the pass that has just ended (verifyEach) and reports
-// whether another follows, as fio's keep_running decides after the pass's
-// verify: one per loop, then, with io_size, another while the job's
-// reads and writes (its verify reads too, this pass's included) fall
-// short of io_size by at least its largest block.
+// morePasses counts the pass that has just ended (verifyEach, or
+// mixPasses without verify) and reports whether another follows, as
+// fio's keep_running decides after the pass's verify: one per loop, then,
+// with io_size, another while the job's reads and writes (its verify
+// reads too, this pass's included) fall short of io_size by at least its
+// largest block.
 func (w *worker) morePasses() bool {
 	w.passes++
+	if w.written == nil {
+		// No verify: the pass's I/O has drained, all of it done.
+		if w.passes < max(w.job.Loops, 1) {
+			return true
+		}
+		limit := w.job.IOSize
+		return w.issued < limit && limit-w.issued >= w.job.MaxBS()
+	}
 	if n := w.job.NumberIOs; n > 0 {
 		// number_ios caps the job's I/O, loops times over, the verify
 		// reads of each pass counted too, as fio's: no pass follows
@@ -322,7 +331,11 @@ func (w *worker) morePasses() bool {
 	}
 	limit := w.job.IOSize
 	if limit == 0 {
-		return false
+		// fio's size: a pass that ended short (PassMayEndShort) is
+		// followed by more, its files found done cleared for the
+		// verify (randwrite bs=4k,8k lfsr size=256k: six passes of 3
+		// writes and 3 reads).
+		limit = w.gen.Span()
 	}
 	done := w.written.bytes()
 	for d := range workloads.NumDirs {

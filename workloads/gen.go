@@ -510,7 +510,14 @@ func (g *Generator) next() IO {
 			if g.dropUnfit && off+size > g.logical {
 				// fio's zipf, pareto and normal count the part block
 				// at the region's end as a range: an offset there
-				// does not fit, and fio marks the file done.
+				// does not fit, and fio marks the file done. The I/O
+				// was never issued: its counts undone, as below (fio's
+				// io_issues, which time rw=randrw's next direction
+				// draw, count only I/Os issued).
+				g.issues[dir]--
+				if g.fioMix && (g.rw == ReadWrite || g.rw == RandRW) {
+					g.fd.issues[d]--
+				}
 				return IO{End: true}
 			}
 			if g.fileDone(off, size, fioSize) {
@@ -655,7 +662,8 @@ func (g *Generator) nextPlain() IO {
 	g.fileReset()
 	if off+size > g.span {
 		if g.dropUnfit && off+size > g.logical {
-			return IO{End: true} // as Next's, which see
+			g.issues[d]-- // as Next's, which see
+			return IO{End: true}
 		}
 		if g.fileDone(off, size, false) {
 			g.issues[d]-- // as Next's, which see

@@ -62,14 +62,7 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 			t.Fatalf("%s: iobench: exit %d: %s", name, code, errOut)
 		}
 		f, i := ios(flog), ios(ilog)
-		if len(f) == 0 || strings.Join(f, "\n") != strings.Join(i, "\n") {
-			n := 0
-			for n < min(len(f), len(i)) && f[n] == i[n] {
-				n++
-			}
-			t.Errorf("%s: fio issued %d I/Os, iobench %d; the first %d alike, then fio %q, iobench %q", name, len(f), len(i), n,
-				f[n:min(n+4, len(f))], i[n:min(n+4, len(i))])
-		}
+		sameIOs(t, name, f, i)
 	}
 	for _, c := range [][]string{
 		{"--rw=randread", "--size=1m"},
@@ -421,15 +414,23 @@ func TestRandomOffsetsInFileAsFio(t *testing.T) {
 		for k := range i {
 			i[k] = files[0] + strings.TrimPrefix(i[k], files[1])
 		}
-		if len(f) == 0 || strings.Join(f, "\n") != strings.Join(i, "\n") {
-			n := 0
-			for n < min(len(f), len(i)) && f[n] == i[n] {
-				n++
-			}
-			t.Errorf("%s: fio issued %d I/Os, iobench %d; the first %d alike, then fio %q, iobench %q", name, len(f), len(i), n,
-				f[n:min(n+4, len(f))], i[n:min(n+4, len(i))])
-		}
+		sameIOs(t, name, f, i)
 	}
+}
+
+// sameIOs fails test t for case name unless iobench issued the I/O fio
+// did (f, i: one line per I/O, from their logs), saying where they part.
+func sameIOs(t *testing.T, name string, f, i []string) {
+	t.Helper()
+	if len(f) > 0 && slices.Equal(f, i) {
+		return
+	}
+	n := 0
+	for n < min(len(f), len(i)) && f[n] == i[n] {
+		n++
+	}
+	t.Errorf("%s: fio issued %d I/Os, iobench %d; the first %d alike, then fio %q, iobench %q", name, len(f), len(i), n,
+		f[n:min(n+4, len(f))], i[n:min(n+4, len(i))])
 }
 
 // TestIOSizeBytes: the bytes of a job with io_size, as fio 3.33 moves

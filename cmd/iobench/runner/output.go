@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -395,28 +394,6 @@ func (l optionList) MarshalJSON() ([]byte, error) {
 		b = append(append(append(b, k...), ':'), v...)
 	}
 	return append(b, '}'), nil
-}
-
-func (l *optionList) UnmarshalJSON(b []byte) error {
-	d := json.NewDecoder(bytes.NewReader(b))
-	if t, err := d.Token(); err != nil || t != json.Delim('{') {
-		return fmt.Errorf("options: want an object: %v", err)
-	}
-	*l = optionList{}
-	for d.More() {
-		var k, v string
-		t, err := d.Token()
-		if err != nil {
-			return err
-		}
-		k, _ = t.(string)
-		if err := d.Decode(&v); err != nil {
-			return err
-		}
-		*l = append(*l, [2]string{k, v})
-	}
-	_, err := d.Token()
-	return err
 }
 
 type jsonJob struct {

@@ -3,6 +3,7 @@ package runner
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"maps"
 	"math"
@@ -544,4 +545,30 @@ func TestJSONKeyOrderAsFio(t *testing.T) {
 			}
 		}
 	}
+}
+
+// UnmarshalJSON reads an options object back in its order (the tests'
+// check of fio's order).
+func (l *optionList) UnmarshalJSON(b []byte) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	if t, err := d.Token(); err != nil {
+		return err
+	} else if t != json.Delim('{') {
+		return fmt.Errorf("options: want an object, not %v", t)
+	}
+	*l = optionList{}
+	for d.More() {
+		var k, v string
+		t, err := d.Token()
+		if err != nil {
+			return err
+		}
+		k, _ = t.(string)
+		if err := d.Decode(&v); err != nil {
+			return err
+		}
+		*l = append(*l, [2]string{k, v})
+	}
+	_, err := d.Token()
+	return err
 }

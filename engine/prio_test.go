@@ -191,28 +191,30 @@ func TestNoWait(t *testing.T) {
 	}
 	// The read must find its pages out of the page cache: drop them, and
 	// check with mincore that they went (DONTNEED leaves pages it cannot
-	// drop at that moment; once, under load, a read here found them all).
+	// drop at that moment).
 	m, err := unix.Mmap(d.Fd(), 0, 1<<20, unix.PROT_READ, unix.MAP_SHARED)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer unix.Munmap(m)
 	vec := make([]byte, (1<<20)/os.Getpagesize())
-	cached := -1
-	for try := 0; try < 10 && cached != 0; try++ {
-		if err := unix.Fadvise(d.Fd(), 0, 0, unix.FADV_DONTNEED); err != nil {
-			t.Fatal(err)
+	drop := func() {
+		cached := -1
+		for try := 0; try < 10 && cached != 0; try++ {
+			if err := unix.Fadvise(d.Fd(), 0, 0, unix.FADV_DONTNEED); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)), uintptr(unsafe.Pointer(&vec[0]))); e != 0 {
+				t.Fatal(e)
+			}
+			cached = 0
+			for _, v := range vec {
+				cached += int(v & 1)
+			}
 		}
-		if _, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)), uintptr(unsafe.Pointer(&vec[0]))); e != 0 {
-			t.Fatal(e)
+		if cached != 0 {
+			t.Fatalf("%d pages of the file stay in the page cache after FADV_DONTNEED", cached)
 		}
-		cached = 0
-		for _, v := range vec {
-			cached += int(v & 1)
-		}
-	}
-	if cached != 0 {
-		t.Fatalf("%d pages of the file stay in the page cache after FADV_DONTNEED", cached)
 	}
 	e, err := newTestEngine(engine.Config{Devices: []*device.Device{d}, Mapper: mapper.NewLinear(0, 0, 1<<20), QueueDepth: 8})
 	if err != nil {
@@ -233,12 +235,27 @@ func TestNoWait(t *testing.T) {
 		}
 		return (<-done).Err
 	}
-	retries := e.Stats().Retries
-	if err := read(true); !errors.Is(err, syscall.EAGAIN) {
-		t.Fatalf("NoWait read of uncached pages: %v, want EAGAIN", err)
+	// A NOWAIT buffered read may still start the page cache's readahead,
+	// and where the device answers before the kernel looks at the page
+	// again the read succeeds (CI saw it once in the background-queue
+	// run). So a success is tried again, with the pages dropped again;
+	// where the engine did not pass NoWait on, every try succeeds.
+	const tries = 5
+	var nowaitErr error
+	for try := 0; try < tries; try++ {
+		drop()
+		retries := e.Stats().Retries
+		nowaitErr = read(true)
+		if n := e.Stats().Retries - retries; n != 0 {
+			t.Errorf("the engine retried the NoWait read %d times", n)
+		}
+		if nowaitErr != nil {
+			break
+		}
+		t.Logf("try %d: the NoWait read of dropped pages succeeded", try+1)
 	}
-	if n := e.Stats().Retries - retries; n != 0 {
-		t.Errorf("the engine retried the NoWait read %d times", n)
+	if !errors.Is(nowaitErr, syscall.EAGAIN) {
+		t.Fatalf("NoWait read of uncached pages (%d tries): %v, want EAGAIN", tries, nowaitErr)
 	}
 	if err := read(false); err != nil {
 		t.Fatalf("the read without NoWait: %v", err)

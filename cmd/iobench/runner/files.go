@@ -442,6 +442,8 @@ func (t *jobTarget) plan(j *workloads.Job, ends map[string]uint64) error {
 			continue
 		}
 		switch {
+		case !t.regular[i] && t.have[i] == 0:
+			return fmt.Errorf("job %q: %s is empty (0 bytes: a loop device with no file attached, or a device with no medium), and the job needs %d bytes", j.Name, p, need)
 		case !t.regular[i] || !layoutAllowed(j):
 			return fmt.Errorf("job %q: %s + size %d exceed %s's %d bytes", j.Name, startSaid(j, need-t.plans[i].IO), t.plans[i].IO, p, t.have[i])
 		case !j.AllowFileCreate:

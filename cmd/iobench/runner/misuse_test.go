@@ -176,6 +176,7 @@ func BenchmarkScramble(b *testing.B) {
 func TestPreflightRefusals(t *testing.T) {
 	l4k := looptest.New(t, 16<<20, looptest.Options{LogicalBlockSize: 4096})
 	ro := looptest.New(t, 16<<20, looptest.Options{ReadOnly: true})
+	empty := looptest.New(t, 0, looptest.Options{BufferedIO: true})
 	small := targetFile(t, 1<<20)
 	out := filepath.Join(t.TempDir(), "report.json")
 	os.WriteFile(out, []byte("earlier report"), 0o644)
@@ -187,6 +188,8 @@ func TestPreflightRefusals(t *testing.T) {
 		{[]string{"--filename=" + l4k.Path, "--rw=randread", "--bssplit=4k/50:2k/50"}, "bs=2k is not a multiple"},
 		{[]string{"--filename=" + ro.Path, "--rw=randwrite", "--force"}, "the kernel marks it read-only"},
 		{[]string{"--filename=" + l4k.Path, "--rw=read", "--size=32m"}, "exceed"},
+		// A loop device over an empty file, as a detached one: 0 bytes.
+		{[]string{"--filename=" + empty.Path, "--rw=read", "--size=1m"}, "is empty (0 bytes: a loop device with no file attached"},
 		// No size: the region is the device, smaller than a block (it
 		// ran with iodepth blocks of buffers and reported a ramp_time).
 		{[]string{"--filename=" + l4k.Path, "--rw=read", "--bs=32m", "--iodepth=4"}, "bs=32m is larger than the 16777216 bytes"},

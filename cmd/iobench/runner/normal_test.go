@@ -423,6 +423,25 @@ func TestTerseAsFio(t *testing.T) {
 	}
 }
 
+// TestTerseContinueOnError: a job with continue_on_error ends its terse
+// line with the errors it went on after, their count and the first one's
+// error number, as fio's does (after the disk utilisation); a job
+// without it has neither field.
+func TestTerseContinueOnError(t *testing.T) {
+	r := fakeResult()
+	var b bytes.Buffer
+	writeTerse(&b, &Run{Jobs: []JobResult{r}})
+	plain := strings.Split(strings.TrimSpace(b.String()), ";")
+	r.Job.ContinueOnError = 1
+	r.IOErrs, r.FirstErr = 7, unix.ENOSPC
+	b.Reset()
+	writeTerse(&b, &Run{Jobs: []JobResult{r}})
+	f := strings.Split(strings.TrimSpace(b.String()), ";")
+	if len(f) != len(plain)+2 || f[len(f)-2] != "7" || f[len(f)-1] != "28" {
+		t.Errorf("continue_on_error: %d fields ending %q, want %d ending 7;28 (without it: %d)", len(f), f[len(f)-2:], len(plain)+2, len(plain))
+	}
+}
+
 // TestDistFloors: a depth bucket holding anything shows as at least 0.1%,
 // as fio's do (normal, JSON and terse alike).
 func TestDistFloors(t *testing.T) {

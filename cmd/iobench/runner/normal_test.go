@@ -442,6 +442,52 @@ func TestTerseContinueOnError(t *testing.T) {
 	}
 }
 
+// TestDescription: a job's description is in its results as fio prints
+// it: a Description line under the job's heading, desc in JSON, the last
+// terse field; a job without one has none of them.
+func TestDescription(t *testing.T) {
+	r := fakeResult()
+	var plain bytes.Buffer
+	writeTerse(&plain, &Run{Jobs: []JobResult{r}})
+	var b bytes.Buffer
+	WriteNormal(&b, &Run{Jobs: []JobResult{r}})
+	if strings.Contains(b.String(), "Description") {
+		t.Errorf("no description given, yet:\n%s", b.String())
+	}
+	r.Job.Description = "Sequential fill, 1 MiB"
+	run := &Run{Jobs: []JobResult{r}}
+	b.Reset()
+	WriteNormal(&b, run)
+	lines := strings.Split(b.String(), "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "(groupid=") {
+			if i+1 >= len(lines) || lines[i+1] != "  Description  : [Sequential fill, 1 MiB]" {
+				t.Errorf("normal: the heading is not followed by the description line:\n%s", b.String())
+			}
+			break
+		}
+	}
+	b.Reset()
+	if err := WriteJSON(&b, run); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Jobs []map[string]any `json:"jobs"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if got := doc.Jobs[0]["desc"]; got != "Sequential fill, 1 MiB" {
+		t.Errorf("JSON desc %v", got)
+	}
+	b.Reset()
+	writeTerse(&b, run)
+	f := strings.Split(strings.TrimSpace(b.String()), ";")
+	if n := len(strings.Split(strings.TrimSpace(plain.String()), ";")); len(f) != n+1 || f[len(f)-1] != "Sequential fill, 1 MiB" {
+		t.Errorf("terse: %d fields ending %q, want %d ending with the description", len(f), f[len(f)-1], n+1)
+	}
+}
+
 // TestDistFloors: a depth bucket holding anything shows as at least 0.1%,
 // as fio's do (normal, JSON and terse alike).
 func TestDistFloors(t *testing.T) {

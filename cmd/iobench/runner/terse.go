@@ -17,7 +17,7 @@ const terseMaxPercentiles = 20
 // blocks, CPU, depth and latency distributions, when the target's
 // block device was measured, its utilisation and, with continue_on_error,
 // the errors the job went on after (their count and the first one's
-// error number), as fio's. Version 3 has no trim
+// error number) and, with description, the job's description, as fio's. Version 3 has no trim
 // block (fio added one in version 4), so trims are not in it, as in fio's.
 func writeTerse(w io.Writer, run *Run) {
 	mixed := mixedDirs(run)
@@ -64,6 +64,9 @@ func writeTerse(w io.Writer, run *Run) {
 			// As fio: a job with continue_on_error ends with the count of
 			// errors it went on after and the first one's error number.
 			f = append(f, fmt.Sprint(r.IOErrs), fmt.Sprint(int(r.FirstErr)))
+		}
+		if r.Job.Description != "" {
+			f = append(f, r.Job.Description) // as fio: the last field, when given
 		}
 		fmt.Fprintln(w, strings.Join(f, ";"))
 	}

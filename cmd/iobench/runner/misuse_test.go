@@ -187,6 +187,10 @@ func TestPreflightRefusals(t *testing.T) {
 		{[]string{"--filename=" + l4k.Path, "--rw=randread", "--bssplit=4k/50:2k/50"}, "bs=2k is not a multiple"},
 		{[]string{"--filename=" + ro.Path, "--rw=randwrite", "--force"}, "the kernel marks it read-only"},
 		{[]string{"--filename=" + l4k.Path, "--rw=read", "--size=32m"}, "exceed"},
+		// No size with clones spread by offset_increment: fio gives each
+		// clone the rest of the target from its start; the refusal says
+		// so and what size fits.
+		{[]string{"--filename=" + l4k.Path, "--rw=read", "--numjobs=4", "--offset_increment=4m"}, "without size=, fio gives each clone the target from its own start to the end, which iobench does not; give size= (at most 4194304 here)"},
 		// No size: the region is the device, smaller than a block (it
 		// ran with iodepth blocks of buffers and reported a ramp_time).
 		{[]string{"--filename=" + l4k.Path, "--rw=read", "--bs=32m", "--iodepth=4"}, "bs=32m is larger than the 16777216 bytes"},

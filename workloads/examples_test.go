@@ -223,3 +223,23 @@ func TestIECUnitRefusalExplained(t *testing.T) {
 		t.Errorf("bs=3000: %v, want a refusal without the unit's explanation", err)
 	}
 }
+
+// TestDescriptionOption: description= is the job's own, a job's section
+// overriding [global]'s, with no notice, its spaces and commas kept and a
+// trailing comment dropped, as fio reads it.
+func TestDescriptionOption(t *testing.T) {
+	src := "[global]\ndescription=shared phase\nrw=write\n\n[fill]\ndescription=Sequential fill, 1 MiB ; the first pass\nbs=1m\n\n[steady]\nstonewall\nrw=randwrite\n"
+	f, err := Parse(strings.NewReader(src), "desc.fio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Notices) != 0 {
+		t.Errorf("notices: %q", f.Notices)
+	}
+	if got := f.Jobs[0].Description; got != "Sequential fill, 1 MiB" {
+		t.Errorf("fill: description %q", got)
+	}
+	if got := f.Jobs[1].Description; got != "shared phase" {
+		t.Errorf("steady: description %q, want [global]'s", got)
+	}
+}

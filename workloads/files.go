@@ -241,6 +241,8 @@ func (j *Job) PlanFiles(paths []string, have []uint64, clone int) ([]FilePlan, e
 		switch {
 		case p.IO == 0 && have[i] > 0:
 			return nil, fmt.Errorf("job %q: offset %d is past the end of %s (%d bytes)", j.Name, start, paths[i], have[i])
+		case p.IO == 0 && j.FillDevice:
+			return nil, fmt.Errorf("job %q: fill_device on %s, a regular file that does not exist or is empty, without a size in bytes: writing until the filesystem is full is not implemented (on a block device fill_device covers the whole device); give size= or filesize=", j.Name, paths[i])
 		case p.IO == 0:
 			return nil, fmt.Errorf("job %q: %s does not exist or is empty and the job gives no size: give size= or filesize=", j.Name, paths[i])
 		}

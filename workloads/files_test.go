@@ -96,6 +96,13 @@ func TestPlanFiles(t *testing.T) {
 	if _, err = j.PlanFiles(paths, []uint64{1 << 20, 0, 4 << 20}, 0); err == nil || !strings.Contains(err.Error(), "b does not exist") {
 		t.Fatalf("missing file without size: %v", err)
 	}
+	// fill_device on a missing file without a size: the error says that
+	// fill_device, which fio runs until the filesystem is full, is what
+	// is refused, not only that the file has no size.
+	j = jobWith(t, "rw", "write", "fill_device", "1")
+	if _, err = j.PlanFiles([]string{"datafile"}, []uint64{0}, 0); err == nil || !strings.Contains(err.Error(), "fill_device on datafile") || !strings.Contains(err.Error(), "until the filesystem is full is not implemented") {
+		t.Fatalf("fill_device on a missing file without size: %v", err)
+	}
 	// filesize: fixed, kept when in range, drawn within bounds otherwise.
 	j = jobWith(t, "nrfiles", "3", "filesize", "2m", "size", "4m")
 	if p, _ = j.PlanFiles(paths, missing, 0); p[1].IO != 2<<20 {

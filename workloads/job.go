@@ -144,6 +144,9 @@ type BSSplit struct {
 // Set changes one option and remembers that it was given (IsSet).
 type Job struct {
 	Name string
+	// Description is description=: printed with the job's results, as
+	// fio prints it.
+	Description string
 	// Filename is filename= as given: one or more targets separated by
 	// ':' (Filenames splits it).
 	Filename string

@@ -51,6 +51,8 @@ type Option struct {
 var options = []Option{
 	{Name: "name", Arg: "str", Help: "job name", kind: kindString,
 		set: func(j *Job, v string) error { j.Name = v; return nil }, get: func(j *Job) string { return j.Name }},
+	{Name: "description", Arg: "str", Help: "a description of the job, printed with its results as fio prints it: a Description line under the job's heading, desc in JSON, a last field in terse", kind: kindString,
+		set: func(j *Job, v string) error { j.Description = v; return nil }, get: func(j *Job) string { return j.Description }},
 	{Name: "filename", Arg: "path[:path...]", Help: "target block devices or regular files, several separated by ':' ('\\:' is a colon in a name); default: an automatically created loop device", kind: kindString,
 		set: func(j *Job, v string) error { j.Filename = v; return nil }, get: func(j *Job) string { return j.Filename }},
 	{Name: "directory", Arg: "dir[:dir...]", Help: "directory of the job's files; several separated by ':' are dealt to the clones in turn", kind: kindString,
@@ -770,7 +772,6 @@ var noticeOptions = map[string]string{
 	"write_barrier":           "cannot change what is measured: only fio's binject engine (gone from fio) sent barrier writes; with ioengine=io_uring fio ignores it too, and the kernel has no barrier writes",
 	"trim_verify_zero":        "cannot change what is measured: it checks blocks trim_percentage trimmed, and iobench takes only trim_percentage=0",
 	"thread":                  "cannot change what is measured: iobench's jobs are always threads of one process",
-	"description":             "cannot change what is measured: a job's description",
 	"unit_base":               "cannot change what is measured: it only selects bits or bytes in fio's printed bandwidth",
 	"allow_mounted_write":     "cannot change what is measured: iobench refuses a device in use unless force is given",
 	"create_serialize":        "cannot change what is measured: iobench lays files out one after another before any job runs",

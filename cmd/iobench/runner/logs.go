@@ -309,10 +309,16 @@ func (l *jobLogger) record(r *engine.Request, d int, now, issued time.Time) {
 			f.entry(t, lat[k], d, bs, off, cols, r.Prio, at)
 		}
 	}
-	if l.bw != nil && lat[logClat] > 0 {
+	if l.bw != nil {
 		// fio's per-I/O bandwidth: the I/O's bytes over its completion
-		// latency, in bytes per ms.
-		l.bw.entry(t, uint64(r.N)*1000000/lat[logClat], d, bs, off, cols, r.Prio, 0)
+		// latency, in bytes per ms; 0 for an I/O whose completion latency
+		// is 0 (one the kernel completed as it was submitted), as fio's
+		// add_bw_sample writes it: every I/O has its entry.
+		var rate uint64
+		if lat[logClat] > 0 {
+			rate = uint64(r.N) * 1000000 / lat[logClat]
+		}
+		l.bw.entry(t, rate, d, bs, off, cols, r.Prio, 0)
 	}
 	if l.iops != nil {
 		l.iops.entry(t, 1, d, bs, off, cols, r.Prio, 0)

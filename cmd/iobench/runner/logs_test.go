@@ -226,3 +226,38 @@ func lastOf(order []string) string {
 	}
 	return order[len(order)-1]
 }
+
+// TestPerIOBandwidthEntryForInlineCompletion: without log_avg_msec, every
+// I/O has its entry in the bandwidth log, as in fio's, one the kernel
+// completed as it was submitted (completion latency 0: a read of a hole
+// or of the page cache) too, with rate 0 as fio's add_bw_sample writes
+// it, so that the bw log has as many entries as the iops and lat logs.
+func TestPerIOBandwidthEntryForInlineCompletion(t *testing.T) {
+	dir := t.TempDir()
+	j := logJob(dir, workloads.Logs{PerJob: true})
+	set := newLogSet()
+	t0 := time.Unix(1000, 0)
+	l, err := newJobLogger(j, 1, set, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 8 KiB in 50 µs of which 10 µs before submission: 8192 B / 40 µs.
+	l.record(completion(0, 8192, 50*time.Microsecond, 10*time.Microsecond), 0, t0.Add(time.Millisecond), time.Time{})
+	// Completed as submitted: all of its latency is submission latency.
+	l.record(completion(8192, 8192, 30*time.Microsecond, 30*time.Microsecond), 0, t0.Add(2*time.Millisecond), time.Time{})
+	l.tick(t0.Add(3*time.Millisecond), true)
+	if err := set.close(); err != nil {
+		t.Fatal(err)
+	}
+	bw := readLog(t, filepath.Join(dir, "a_bw.1.log"))
+	iops := readLog(t, filepath.Join(dir, "a_iops.1.log"))
+	if len(bw) != 2 || len(iops) != 2 {
+		t.Fatalf("bw log %q, iops log %q: want an entry per I/O in each", bw, iops)
+	}
+	if want := strconv.Itoa(8192 * 1000000 / 40000); bw[0][1] != want {
+		t.Errorf("bw entry %q: rate %s, want %s", bw[0], bw[0][1], want)
+	}
+	if bw[1][0] != "2" || bw[1][1] != "0" || bw[1][3] != "8192" {
+		t.Errorf("bw entry %q for the I/O completed at submission: want rate 0 at 2 ms, bs 8192", bw[1])
+	}
+}

@@ -190,6 +190,10 @@ func TestPreflightRefusals(t *testing.T) {
 		{[]string{"--filename=" + l4k.Path, "--rw=read", "--size=32m"}, "exceed"},
 		// A loop device over an empty file, as a detached one: 0 bytes.
 		{[]string{"--filename=" + empty.Path, "--rw=read", "--size=1m"}, "is empty (0 bytes: a loop device with no file attached"},
+		// No size with clones spread by offset_increment: fio gives each
+		// clone the rest of the target from its start; the refusal says
+		// so and what size fits.
+		{[]string{"--filename=" + l4k.Path, "--rw=read", "--numjobs=4", "--offset_increment=4m"}, "without size=, fio gives each clone the target from its own start to the end, which iobench does not; give size= (at most 4194304 here)"},
 		// No size: the region is the device, smaller than a block (it
 		// ran with iodepth blocks of buffers and reported a ramp_time).
 		{[]string{"--filename=" + l4k.Path, "--rw=read", "--bs=32m", "--iodepth=4"}, "bs=32m is larger than the 16777216 bytes"},

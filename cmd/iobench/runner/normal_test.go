@@ -423,6 +423,71 @@ func TestTerseAsFio(t *testing.T) {
 	}
 }
 
+// TestTerseContinueOnError: a job with continue_on_error ends its terse
+// line with the errors it went on after, their count and the first one's
+// error number, as fio's does (after the disk utilisation); a job
+// without it has neither field.
+func TestTerseContinueOnError(t *testing.T) {
+	r := fakeResult()
+	var b bytes.Buffer
+	writeTerse(&b, &Run{Jobs: []JobResult{r}})
+	plain := strings.Split(strings.TrimSpace(b.String()), ";")
+	r.Job.ContinueOnError = 1
+	r.IOErrs, r.FirstErr = 7, unix.ENOSPC
+	b.Reset()
+	writeTerse(&b, &Run{Jobs: []JobResult{r}})
+	f := strings.Split(strings.TrimSpace(b.String()), ";")
+	if len(f) != len(plain)+2 || f[len(f)-2] != "7" || f[len(f)-1] != "28" {
+		t.Errorf("continue_on_error: %d fields ending %q, want %d ending 7;28 (without it: %d)", len(f), f[len(f)-2:], len(plain)+2, len(plain))
+	}
+}
+
+// TestDescription: a job's description is in its results as fio prints
+// it: a Description line under the job's heading, desc in JSON, the last
+// terse field; a job without one has none of them.
+func TestDescription(t *testing.T) {
+	r := fakeResult()
+	var plain bytes.Buffer
+	writeTerse(&plain, &Run{Jobs: []JobResult{r}})
+	var b bytes.Buffer
+	WriteNormal(&b, &Run{Jobs: []JobResult{r}})
+	if strings.Contains(b.String(), "Description") {
+		t.Errorf("no description given, yet:\n%s", b.String())
+	}
+	r.Job.Description = "Sequential fill, 1 MiB"
+	run := &Run{Jobs: []JobResult{r}}
+	b.Reset()
+	WriteNormal(&b, run)
+	lines := strings.Split(b.String(), "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "(groupid=") {
+			if i+1 >= len(lines) || lines[i+1] != "  Description  : [Sequential fill, 1 MiB]" {
+				t.Errorf("normal: the heading is not followed by the description line:\n%s", b.String())
+			}
+			break
+		}
+	}
+	b.Reset()
+	if err := WriteJSON(&b, run); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Jobs []map[string]any `json:"jobs"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if got := doc.Jobs[0]["desc"]; got != "Sequential fill, 1 MiB" {
+		t.Errorf("JSON desc %v", got)
+	}
+	b.Reset()
+	writeTerse(&b, run)
+	f := strings.Split(strings.TrimSpace(b.String()), ";")
+	if n := len(strings.Split(strings.TrimSpace(plain.String()), ";")); len(f) != n+1 || f[len(f)-1] != "Sequential fill, 1 MiB" {
+		t.Errorf("terse: %d fields ending %q, want %d ending with the description", len(f), f[len(f)-1], n+1)
+	}
+}
+
 // TestDistFloors: a depth bucket holding anything shows as at least 0.1%,
 // as fio's do (normal, JSON and terse alike).
 func TestDistFloors(t *testing.T) {

@@ -430,6 +430,7 @@ type jsonJob struct {
 	LatTarget   int64       `json:"latency_target"`
 	LatPct      fioFloat    `json:"latency_percentile"`
 	LatWindow   int64       `json:"latency_window"`
+	Desc        string      `json:"desc,omitempty"` // description=, as fio: only when given
 	SteadyState *jsonSteady `json:"steadystate,omitempty"`
 	IOBench     *jsonEngine `json:"iobench,omitempty"`
 }
@@ -639,6 +640,7 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 		lt := latencyTargetOf(r)
 		j.LatDepth, j.LatTarget, j.LatPct, j.LatWindow = lt.depth, lt.target, fioFloat(lt.pct), lt.window
 		j.SteadyState = steadyJSON(r)
+		j.Desc = r.Job.Description
 		// As fio: the flushes' percentiles (and json+'s bins) with
 		// clat_percentiles or lat_percentiles.
 		var syncPcts []float64
@@ -917,6 +919,9 @@ func writeJobNormal(w io.Writer, run *Run, r *JobResult, mixed *DirResult, group
 		msg := strings.ReplaceAll(r.Err.Error(), "\n", "; ")
 		fmt.Fprintf(w, "%s: (groupid=%d, jobs=%d): err=%2d (%s): pid=%d: %s\n", j.Name, r.GroupID, members,
 			errnoOf(r.Err), msg, os.Getpid(), date)
+	}
+	if j.Description != "" {
+		fmt.Fprintf(w, "  Description  : [%s]\n", j.Description)
 	}
 	for d := range workloads.NumDirs {
 		if perDirection(r) && (r.Dir[d].IOs > 0 || r.Dir[d].Bytes > 0) {

@@ -332,7 +332,13 @@ func preflight(j *workloads.Job, target string, io, extent uint64) error {
 	}
 	last := j.Offset + uint64(j.NumJobs-1)*j.OffsetIncrement // the last clone's start
 	if last >= size || last+io > size {
-		return fmt.Errorf("job %q: %s + size %d exceed the target's %d bytes", j.Name, startSaid(j, last), io, size)
+		msg := fmt.Sprintf("job %q: %s + size %d exceed the target's %d bytes", j.Name, startSaid(j, last), io, size)
+		if j.Size == 0 && j.NumJobs > 1 && j.OffsetIncrement > 0 && last < size {
+			// fio's clones without a size each cover the target from their
+			// own start to its end; iobench's clones cover one size each.
+			msg += fmt.Sprintf(": without size=, fio gives each clone the target from its own start to the end, which iobench does not; give size= (at most %d here)", size-last)
+		}
+		return errors.New(msg)
 	}
 	if mb := j.MinBS(); io < mb {
 		return fmt.Errorf("job %q: bs=%s is larger than the %d bytes the job covers on %s (its size, or the target from its offset on)", j.Name, workloads.FormatSize(mb), io, target)

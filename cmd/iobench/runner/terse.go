@@ -14,8 +14,10 @@ const terseMaxPercentiles = 20
 
 // writeTerse writes run in fio's terse format, version 3: one line per
 // job of semicolon-separated fields (latencies in µs), the read and write
-// blocks, CPU, depth and latency distributions and, when the target's
-// block device was measured, its utilisation. Version 3 has no trim
+// blocks, CPU, depth and latency distributions, when the target's
+// block device was measured, its utilisation and, with continue_on_error,
+// the errors the job went on after (their count and the first one's
+// error number) and, with description, the job's description, as fio's. Version 3 has no trim
 // block (fio added one in version 4), so trims are not in it, as in fio's.
 func writeTerse(w io.Writer, run *Run) {
 	mixed := mixedDirs(run)
@@ -57,6 +59,14 @@ func writeTerse(w io.Writer, run *Run) {
 			f = append(f, d.Name, fmt.Sprint(d.ReadIOs), fmt.Sprint(d.WriteIOs), fmt.Sprint(d.ReadMerges),
 				fmt.Sprint(d.WriteMerges), fmt.Sprint(d.ReadTicks), fmt.Sprint(d.WriteTicks),
 				fmt.Sprint(d.InQueue), fmt.Sprintf("%3.2f%%", d.Util))
+		}
+		if r.Job.ContinueOnError != 0 {
+			// As fio: a job with continue_on_error ends with the count of
+			// errors it went on after and the first one's error number.
+			f = append(f, fmt.Sprint(r.IOErrs), fmt.Sprint(int(r.FirstErr)))
+		}
+		if r.Job.Description != "" {
+			f = append(f, r.Job.Description) // as fio: the last field, when given
 		}
 		fmt.Fprintln(w, strings.Join(f, ";"))
 	}

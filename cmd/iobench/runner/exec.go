@@ -817,7 +817,9 @@ func collect(workers []*measure, clone int) JobResult {
 			r.BWSamples = addSamples(r.BWSamples, w.bwSamples[d])
 			r.IOPSSamples = addSamples(r.IOPSSamples, w.iopsSamples[d])
 		}
-		res.LatencyDepth = max(res.LatencyDepth, w.latencyDepth)
+		if w.latencyDepth > 0 {
+			res.LatencyDepth = w.latencyDepth // as fio: the last clone's
+		}
 		res.Syncs += w.syncs
 		res.RangeSyncs += w.rangeSyncs
 		res.SyncLat.Merge(w.syncLat)

@@ -762,6 +762,13 @@ func TestLatencyTargetReport(t *testing.T) {
 			t.Errorf("job %d: latency_depth, latency_target, latency_percentile, latency_window %v, want %v", i, got, want)
 		}
 	}
+	// A merged report (group_reporting) gives the last clone's depth,
+	// as fio's does.
+	ms := clonesMeasured(3, time.Second, 0, time.Second)
+	ms[0].latencyDepth, ms[1].latencyDepth, ms[2].latencyDepth = 8, 16, 4
+	if d := collect(ms, -1).LatencyDepth; d != 4 {
+		t.Errorf("merged clones at depths 8, 16 and 4: latency_depth %d, want the last's, 4", d)
+	}
 	var b bytes.Buffer
 	if err := writeFormats(&b, []string{"normal"}, run); err != nil {
 		t.Fatal(err)

@@ -1335,8 +1335,12 @@ func (w *worker) nextLoop() error {
 	s, j := w.setup, w.job
 	w.atLoopEnd = false
 	w.idle = w.idle[:0]
-	if w.lat != nil {
-		w.lat.begin(time.Now())
+	if l := w.lat; l != nil {
+		now := time.Now()
+		if l.draining && l.drained(now) {
+			w.restartMeasure(now) // the depth settled as the loop ended
+		}
+		l.begin(now)
 	}
 	switch {
 	case w.mixPasses:

@@ -811,3 +811,33 @@ func TestLatencyTargetRestart(t *testing.T) {
 		t.Errorf("measured from %v to %v, want from %v for the runtime", w.measureStart, w.deadline, now)
 	}
 }
+
+// TestLatencyTargetLoops: each of loops' loops starts the search afresh
+// at depth 1, as fio's does at each loop; a depth that settled as the
+// loop ended has the statistics start afresh first, and the next loop
+// may settle it again.
+func TestLatencyTargetLoops(t *testing.T) {
+	j := workloads.NewJob("loops")
+	j.Loops, j.IODepth, j.LatencyTarget, j.LatencyWindow = 3, 16, time.Millisecond, 10*time.Millisecond
+	now := time.Now()
+	w := &worker{job: &j, lat: newLatTarget(&j, now), passBytes: 3 << 20, loopEnd: 1 << 20}
+	w.measure = *newMeasure()
+	s := &latSearch{t: t, l: w.lat, now: now}
+	s.window(10, 0)
+	s.window(10, 0)
+	w.ios[0] = 20
+	if err := w.nextLoop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.state(); got != [3]int{1, 1, 16} || w.ios[0] != 20 || w.loopEnd != 2<<20 {
+		t.Errorf("next loop: depth, low, high %v, %d reads counted, loop end %d; want [1 1 16], 20, %d", got, w.ios[0], w.loopEnd, 2<<20)
+	}
+	w.lat.depth, w.lat.final, w.lat.draining, w.lat.restart = 16, true, true, true
+	if err := w.nextLoop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.state(); got != [3]int{1, 1, 16} || w.ios[0] != 0 || w.lat.final || w.lat.draining {
+		t.Errorf("next loop after the depth settled: depth, low, high %v, %d reads counted, final %v, draining %v; want [1 1 16], 0, false, false",
+			got, w.ios[0], w.lat.final, w.lat.draining)
+	}
+}

@@ -406,9 +406,12 @@ type Job struct {
 	ExitAllOnError bool
 	// LatencyTarget, when set, searches for the deepest queue (up to
 	// iodepth) at which LatencyPercentile of the I/Os in each
-	// LatencyWindow complete within it.
+	// LatencyWindow complete within it; LatencyRun searches for the
+	// whole job, where without it the job ends one window after the
+	// depth settles.
 	LatencyTarget, LatencyWindow time.Duration
 	LatencyPercentile            float64
+	LatencyRun                   bool
 	// Durability: a device flush after every FsyncEvery (FdatasyncEvery)
 	// writes, one when the writes are done (EndFsync) and one at close
 	// (FsyncOnClose); SyncMode "sync" or "dsync" opens the target O_SYNC

@@ -585,6 +585,7 @@ var options = []Option{
 	{Name: "latency_percentile", Arg: "pct", Default: "100", Help: "share of I/Os that must meet latency_target", kind: kindFloat,
 		set: func(j *Job, v string) (err error) { j.LatencyPercentile, err = parsePct(v); return },
 		get: func(j *Job) string { return strconv.FormatFloat(j.LatencyPercentile, 'g', -1, 64) }},
+	boolOption("latency_run", "bool", "0", "with latency_target: search on for the whole job instead of ending it one latency_window after the depth settles", kindBool, func(j *Job) *bool { return &j.LatencyRun }),
 	boolOption("group_reporting", "bool", "", "report a job's numjobs clones as one, and the jobs of its group (those that run together, up to a stonewall or new_group) as one, as fio does", kindBool, func(j *Job) *bool { return &j.GroupReporting }),
 	boolOption("new_group", "bool", "", "start a new reporting group at this job: group_reporting merges it with the jobs after it, not those before (it still runs with them)", kindFlag, func(j *Job) *bool { return &j.NewGroup }),
 	{Name: "unified_rw_reporting", Arg: "none|mixed|both", Default: "none", Help: "how the directions are reported: each on its own (none, 0); summed, as one mixed direction in their place (mixed, 1); or each on its own, then summed (both, 2). Only the reports change: logs keep each I/O's direction", kind: kindString,
@@ -852,7 +853,6 @@ var refusedOptions = map[string]string{
 	"zone_reset_frequency":   "not implemented: zoned block devices (zonemode=zbd)",
 	"zone_reset_threshold":   "not implemented: zoned block devices (zonemode=zbd)",
 	"zonecapacity":           "not implemented: zoned block devices (zonemode=zbd)",
-	"latency_run":            "not implemented: latency_target searches for the depth once",
 	"lockfile":               "not implemented: locking files between jobs",
 	"log_store_compressed":   "not implemented: logs are written plain",
 	"merge_blktrace_file":    "not implemented: merging blktrace traces (read_iolog replays fio's text iologs)",
@@ -959,7 +959,7 @@ func Notices() map[string]string { return maps.Clone(noticeOptions) }
 var noEffectValues = map[string][]string{
 	"cgroup_nodelete":    {"0"},
 	"ignore_zone_limits": {"0"}, "job_max_open_zones": {"0"},
-	"latency_run": {"0"}, "lockfile": {"none"}, "max_open_zones": {"0"},
+	"lockfile": {"none"}, "max_open_zones": {"0"},
 	"read_beyond_wp": {"0"},
 	// Booleans off by default in fio 3.33 (no default, fio --cmdhelp).
 	"bs_unaligned": {"0"}, "experimental_verify": {"0"},

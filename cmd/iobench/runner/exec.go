@@ -817,7 +817,9 @@ func collect(workers []*measure, clone int) JobResult {
 			r.BWSamples = addSamples(r.BWSamples, w.bwSamples[d])
 			r.IOPSSamples = addSamples(r.IOPSSamples, w.iopsSamples[d])
 		}
-		res.LatencyDepth = max(res.LatencyDepth, w.latencyDepth)
+		if w.latencyDepth > 0 {
+			res.LatencyDepth = w.latencyDepth // as fio: the last clone's
+		}
 		res.Syncs += w.syncs
 		res.RangeSyncs += w.rangeSyncs
 		res.SyncLat.Merge(w.syncLat)
@@ -1326,11 +1328,20 @@ func unlinksEachLoop(j *workloads.Job) bool {
 // the engine's rings use (the job's files are not registered with them,
 // so no ring keeps the old file). Block devices stay as they are. The
 // blocks the clone wrote, for the verify pass, start afresh with the
-// files; write_iolog records each file's close and open.
+// files; write_iolog records each file's close and open. With
+// latency_target, every loop (or pass) starts the search afresh at
+// depth 1, as fio's does.
 func (w *worker) nextLoop() error {
 	s, j := w.setup, w.job
 	w.atLoopEnd = false
 	w.idle = w.idle[:0]
+	if l := w.lat; l != nil {
+		now := time.Now()
+		if l.draining && l.drained(now) {
+			w.restartMeasure(now) // the depth settled as the loop ended
+		}
+		l.begin(now)
+	}
 	switch {
 	case w.mixPasses:
 	case w.verifyEach && w.passEnded:
@@ -1521,7 +1532,10 @@ func (w *worker) start() error {
 		// sprandom: the region plus spr_op of it (fio sets io_size so).
 		w.passBytes = b
 	}
-	if unlinksEachLoop(j) {
+	if unlinksEachLoop(j) || w.lat != nil && j.Loops > 1 && !j.TimeBased {
+		// Each loop's I/O drains before the next: its files go
+		// (unlink_each_loop), or latency_target's search starts afresh,
+		// as fio's does at each of its loops.
 		w.loopEnd = w.passBytes / loops
 	}
 	if w.verifyEach = verifiesEachPass(j, w.gen.Span()) && s.tgt.replay == nil; w.verifyEach {
@@ -1587,6 +1601,57 @@ func (w *worker) endRamp(now time.Time) {
 	w.usage.begin() // as fio, CPU and run time count from the ramp's end
 	if w.ramp != nil && w.job.Runtime > 0 {
 		w.deadline = now.Add(w.job.Runtime)
+	}
+	if w.lat != nil {
+		w.lat.rampEnded(now) // the search starts with the measurement
+	}
+}
+
+// latOf is the latency latency_target judges r by: its total latency,
+// or none with disable_lat (fio judges only the latencies it takes).
+func latOf(j *workloads.Job, r *engine.Request) time.Duration {
+	if j.DisableLat {
+		return 0
+	}
+	return r.Latency
+}
+
+// latReaped does latency_target's part of a reap at now, after its
+// completions: the window is judged, the job ends once the depth has
+// settled twice, and once the queue has drained the next window starts,
+// after the depth settled with the job's statistics afresh.
+func (w *worker) latReaped(now time.Time) {
+	l := w.lat
+	if !w.measuring {
+		return
+	}
+	l.tick(now)
+	if l.done {
+		w.stopping = true
+		return
+	}
+	if l.draining && w.inFlight() == 0 && l.drained(now) {
+		w.restartMeasure(now)
+	}
+}
+
+// restartMeasure starts the job's statistics afresh at now, as fio's
+// do once latency_target's depth has settled: the report covers what
+// follows (counts, latencies, depths, bandwidth and IOPS samples, CPU
+// usage, the runtime), and the job's runtime counts from now. Errors
+// continue_on_error counted, and the first error, stay.
+func (w *worker) restartMeasure(now time.Time) {
+	m := newMeasure()
+	m.errs, m.ioErrs, m.firstErr, m.err = w.errs, w.ioErrs, w.firstErr, w.err
+	m.clone, m.pinned, m.ssRes, m.verified = w.clone, w.pinned, w.ssRes, w.verified
+	w.measure = *m
+	w.measureStart = now
+	w.bwBytes, w.iopsCount = [workloads.NumDirs]uint64{}, [workloads.NumDirs]uint64{}
+	w.startSampling(now)
+	w.rateMinNext = time.Time{}
+	w.usage.begin()
+	if j := w.job; j.Runtime > 0 {
+		w.deadline = now.Add(j.Runtime)
 	}
 }
 
@@ -1789,8 +1854,10 @@ func (w *worker) submitFirst() error {
 	// Each I/O is scheduled before the next is drawn: a rate cap
 	// steers the next one's direction by what is scheduled (steer).
 	for i := range w.reqs {
-		if w.ovl != nil && w.ovl.held != nil {
-			w.idle = append(w.idle, &w.reqs[i]) // for when the held I/O has gone
+		if w.ovl != nil && w.ovl.held != nil || w.lat != nil && w.inFlight() >= w.lat.depth {
+			// For when the held I/O has gone, or latency_target's
+			// depth allows more.
+			w.idle = append(w.idle, &w.reqs[i])
 			continue
 		}
 		if !w.issue(&w.reqs[i]) {
@@ -1939,6 +2006,9 @@ func (w *worker) loop() error {
 				}
 			}
 		}
+		if w.lat != nil {
+			w.latReaped(now)
+		}
 		for len(w.idle) > 0 && !w.holdBack() {
 			r := w.idle[len(w.idle)-1]
 			w.idle = w.idle[:len(w.idle)-1]
@@ -2001,12 +2071,6 @@ func (w *worker) reaped(done []*engine.Request, since time.Duration) time.Durati
 		w.logger.tick(now, false)
 	}
 	w.checkRateMin(now)
-	if w.lat != nil {
-		for _, r := range done {
-			w.lat.record(r.Latency)
-		}
-		w.lat.tick(w.job, now)
-	}
 	return w.quietUntil()
 }
 
@@ -2210,7 +2274,7 @@ func (w *worker) holdBack() bool {
 	if w.ovl != nil && w.ovl.held != nil {
 		return true // serialize_overlap: nothing passes the held I/O
 	}
-	if w.lat != nil && w.inFlight() >= w.lat.depth {
+	if w.lat != nil && (w.lat.draining || w.inFlight() >= w.lat.depth) {
 		return true
 	}
 	if w.draining && w.inFlight() > w.job.IODepthLow {
@@ -2628,6 +2692,8 @@ func (w *worker) endSyncfs() error {
 // when the job verifies.
 func (w *worker) complete(r *engine.Request) {
 	if r.Sync != engine.NoSync {
+		// (fio 3.33 judges no flush by latency_target: with fsync=1 and
+		// flushes over the target, it fails a job only at a write over it.)
 		w.synced(r.Sync, r.Latency, r.Err)
 		return
 	}
@@ -2635,6 +2701,7 @@ func (w *worker) complete(r *engine.Request) {
 	if w.ver != nil {
 		delete(w.inflight, fileOffset{r.File, r.Offset})
 	}
+	measured := w.measuring // (the I/O that ends ramp_size's ramp is the ramp's)
 	switch {
 	case r.Err != nil && w.continues(r):
 		// continue_on_error: counted, as fio counts it (an I/O of no
@@ -2686,6 +2753,13 @@ func (w *worker) complete(r *engine.Request) {
 		if w.ramp.add(uint64(r.N)) {
 			w.endRamp(w.now)
 		}
+	}
+	if w.lat != nil && measured && w.lat.complete(latOf(w.job, r)) && w.err == nil {
+		// latency_target with latency_percentile=100: an I/O over the
+		// target at depth 1 fails the job, as max_latency's does.
+		w.err = fmt.Errorf("latency of %d nsec exceeds specified max (%d nsec): %s %s %d %d: %w", r.Latency.Nanoseconds(),
+			w.job.LatencyTarget.Nanoseconds(), w.setup.pathOf(r.File), dirNames[d], r.Offset, r.N, unix.ETIMEDOUT)
+		w.stopping = true
 	}
 	if r.Trim && w.job.RW.Writes() {
 		r.Tag = tagWriteTrimmed // trimwrite: the block is written next

@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/iobench/iobench/engine"
 	"github.com/iobench/iobench/workloads"
 	"golang.org/x/sys/unix"
@@ -574,44 +573,166 @@ func (w *worker) backlogPool() []*engine.Request {
 	return w.backlogReqs
 }
 
-// latTarget searches, as fio's latency_target does, for the deepest queue
-// at which latency_percentile of each latency_window's I/Os complete
-// within latency_target: it starts at iodepth and halves the range
-// between the deepest depth that met the target and the shallowest that
-// missed it, one window at a time.
+// latTarget is latency_target's search for the deepest queue (up to
+// iodepth) at which latency_percentile of the I/Os of a latency_window
+// complete within latency_target, as fio 3.33 searches:
+//
+//   - It starts at depth 1, with iodepth as the shallowest depth known to
+//     miss (high) and 1 as the deepest known to meet (low).
+//   - Each I/O over the target is a miss. With latency_percentile=100 a
+//     miss ramps the depth down at once; at depth 1 it fails the job
+//     (ETIMEDOUT). Below 100 misses are counted.
+//   - Once a window has passed, its I/Os are judged: when the share
+//     within the target reaches latency_percentile, the depth met it and
+//     goes up: doubled while no depth has missed (high is still iodepth),
+//     else halfway to high. Otherwise it missed, and goes down (at depth
+//     1 nothing changes, and the window runs on).
+//   - A ramp down makes high the depth that missed and takes the depth
+//     halfway down to low (low one lower when the depth was low itself);
+//     the queue drains before the next window starts.
+//   - When a met window leaves the depth where it was, the depth has
+//     settled: the queue drains, the job's statistics start afresh and
+//     one more window runs; the next time the depth settles the job
+//     ends. latency_run=1 never settles: the search goes on for the
+//     whole job, and with it a heuristic of fio's: three met windows in
+//     a row one below high raise high by one.
+//
+// Each I/O goes to complete, and once per reap tick judges the window;
+// while draining is set the worker issues nothing, and calls drained
+// once the queue is empty.
 type latTarget struct {
+	target, window time.Duration
+	pct            float64
+	maxDepth       int
+	run            bool // latency_run
+
 	depth, low, high int
-	next             time.Time
-	win              *hdrhistogram.Histogram
+	stable           int       // met windows in a row one below high
+	start            time.Time // the window's start
+	ios, missed      uint64    // the window's I/Os, and those over the target
+	// final: the depth settled once, and the job is in its last window
+	// (fio's latency_end_run); draining: the queue drains before the
+	// next window; restart: the statistics start afresh once it has
+	// drained (the depth settled); done: the job ends.
+	final, draining, restart, done bool
 }
 
+// newLatTarget returns the search of a job with latency_target (nil
+// without it), starting at now.
 func newLatTarget(j *workloads.Job, now time.Time) *latTarget {
 	if j.LatencyTarget <= 0 {
 		return nil
 	}
-	return &latTarget{depth: j.IODepth, low: 1, high: j.IODepth, next: now.Add(j.LatencyWindow), win: newHist()}
+	l := &latTarget{target: j.LatencyTarget, window: j.LatencyWindow, pct: j.LatencyPercentile,
+		maxDepth: j.IODepth, run: j.LatencyRun}
+	l.begin(now)
+	return l
 }
 
-// record adds a completed I/O's latency to the window.
-func (l *latTarget) record(lat time.Duration) { _ = l.win.RecordValue(max(int64(lat), 1)) }
+// begin starts the search afresh at depth 1 (fio's lat_target_init).
+func (l *latTarget) begin(now time.Time) {
+	l.final = false
+	l.depth, l.low, l.high = 1, 1, l.maxDepth
+	l.newWindow(now)
+}
 
-// tick judges the window once it has ended and moves the depth.
-func (l *latTarget) tick(j *workloads.Job, now time.Time) {
-	if now.Before(l.next) || l.win.TotalCount() == 0 {
+// rampEnded starts the search afresh at the end of the ramp (the
+// statistics' reset there is fio's lat_target_reset), unless the depth
+// already settled.
+func (l *latTarget) rampEnded(now time.Time) {
+	if !l.final {
+		l.begin(now)
+	}
+}
+
+func (l *latTarget) newWindow(now time.Time) {
+	l.start, l.ios, l.missed = now, 0, 0
+}
+
+// complete counts an I/O of latency lat, and reports whether it fails
+// the job: over the target at depth 1 with latency_percentile=100.
+// While the queue drains, the I/O belongs to no window, but with
+// latency_percentile=100 one over the target still ramps the depth down.
+func (l *latTarget) complete(lat time.Duration) (fatal bool) {
+	if !l.draining {
+		l.ios++
+	}
+	if lat <= l.target {
+		return false
+	}
+	if l.pct == 100 {
+		return l.rampDown()
+	}
+	if !l.draining {
+		l.missed++
+	}
+	return false
+}
+
+// tick judges the window once it has passed (at a reap, after its
+// completions).
+func (l *latTarget) tick(now time.Time) {
+	if l.draining || l.done || now.Sub(l.start) < l.window {
 		return
 	}
-	met := time.Duration(l.win.ValueAtQuantile(j.LatencyPercentile)) <= j.LatencyTarget
-	if met {
-		l.low = l.depth
+	// No I/O in the window is a miss, as fio's 0/0 is.
+	if l.ios > 0 && float64(l.ios-l.missed)/float64(l.ios)*100 >= l.pct {
+		l.met(now)
 	} else {
-		l.high = max(l.depth-1, l.low)
-		if l.depth == l.low {
-			l.low = max(l.low/2, 1) // the last good depth no longer holds
+		l.rampDown()
+	}
+}
+
+// rampDown lowers the depth after a miss and has the queue drain; at
+// depth 1 it changes nothing and reports true.
+func (l *latTarget) rampDown() bool {
+	if l.depth == 1 {
+		return true
+	}
+	l.high = l.depth
+	if l.depth == l.low {
+		l.low--
+	}
+	l.depth = (l.depth + l.low) / 2
+	l.stable = 0
+	l.draining = true
+	return false
+}
+
+// met raises the depth after a window that met the target, or, where
+// it stays, settles it.
+func (l *latTarget) met(now time.Time) {
+	was := l.depth
+	l.low = l.depth
+	if l.depth+1 == l.high {
+		if l.stable++; l.stable >= 3 {
+			l.high++
+			l.stable = 0
 		}
 	}
-	l.depth = max((l.low+l.high+1)/2, 1)
-	l.win.Reset()
-	l.next = now.Add(j.LatencyWindow)
+	if l.high != l.maxDepth {
+		l.depth = (l.depth + l.high) / 2
+	} else {
+		l.depth *= 2
+	}
+	l.depth = min(l.depth, l.maxDepth)
+	if !l.run && l.depth == was {
+		if l.final {
+			l.done = true
+		} else {
+			l.final, l.draining, l.restart = true, true, true
+		}
+	}
+	l.newWindow(now)
+}
+
+// drained starts the next window once the queue has drained, and
+// reports whether the statistics start afresh with it.
+func (l *latTarget) drained(now time.Time) (restart bool) {
+	restart = l.restart
+	l.draining, l.restart = false, false
+	l.newWindow(now)
+	return restart
 }
 
 // flowSleep is how long a clone held back by flow waits before it looks

@@ -1,6 +1,8 @@
 package runner
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/iobench/iobench/engine"
 	"github.com/iobench/iobench/workloads"
+	"golang.org/x/sys/unix"
 )
 
 // scheduleGaps returns the gaps (s) between the times the pacer of a job
@@ -200,27 +203,73 @@ size=1m
 	}
 }
 
-// TestLatencyTarget: a target no depth can meet drives the queue down to
-// one I/O in flight; one every depth meets keeps iodepth.
+// latRun runs a 4 KiB random read job with opts on an 8 MiB file
+// target and returns its exit status, stderr and JSON report.
+func latRun(t *testing.T, opts ...string) (code int, errOut string, job map[string]any) {
+	t.Helper()
+	target := filepath.Join(t.TempDir(), "t.img")
+	if err := os.WriteFile(target, make([]byte, 8<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"--name=lt", "--filename=" + target, "--rw=randread", "--bs=4k", "--size=8m",
+		"--output-format=json"}, opts...)
+	code, out, errOut := run(t, args...)
+	var doc struct {
+		Jobs []map[string]any `json:"jobs"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Jobs) != 1 {
+		t.Fatalf("%v: JSON: %v\n%s\n%s", opts, err, out, errOut)
+	}
+	return code, errOut, doc.Jobs[0]
+}
+
+// TestLatencyTarget runs the search in jobs: with latency_percentile=100
+// (the default) a target no depth meets fails the job at its first I/O,
+// at depth 1, as fio's does; below 100 the job runs on at depth 1; a
+// target every depth meets settles at iodepth, and the job ends one
+// window after that, its report that window's; latency_run=1 runs the
+// job to its end.
 func TestLatencyTarget(t *testing.T) {
-	jobs, _ := jsonRunOf(t, "--runtime=1200ms", "--time_based", "--size=16m", "--iodepth=16", "--latency_window=100ms",
-		"--name=tight", "--rw=randread", "--latency_target=1ns",
-		"--name=loose", "--rw=randread", "--latency_target=10s", "--stonewall")
-	tight, loose := jobs[0], jobs[1]
-	if d := num(t, tight, "latency_depth"); d != 1 {
-		t.Errorf("unmeetable target: depth %v, want 1", d)
+	code, errOut, job := latRun(t, "--iodepth=16", "--runtime=10", "--time_based", "--latency_target=1ns")
+	if code != 1 || num(t, job, "error") != 110 || !strings.Contains(errOut, "exceeds specified max (1 nsec)") {
+		t.Errorf("latency_target=1ns: exit %d, error %v: %s", code, num(t, job, "error"), errOut)
 	}
-	// The search takes a few windows at greater depths, then stays at 1.
-	tl, ll := tight["iodepth_level"].(map[string]any), loose["iodepth_level"].(map[string]any)
-	deep := func(m map[string]any) float64 { return m["8"].(float64) + m["16"].(float64) }
-	if tl["1"].(float64) < 20 || tl["1"].(float64) < 10*ll["1"].(float64) || deep(tl) > deep(ll)/2 {
-		t.Errorf("submissions by depth: unmeetable target %v, easy target %v", tl, ll)
+	if ios, d := num(t, job, "read", "total_ios"), num(t, job, "latency_depth"); ios != 1 || d != 1 {
+		t.Errorf("latency_target=1ns: %v I/Os at depth %v, want the one at depth 1", ios, d)
 	}
-	if d := num(t, loose, "latency_depth"); d != 16 {
-		t.Errorf("easy target: depth %v, want 16", d)
+
+	code, errOut, job = latRun(t, "--iodepth=16", "--runtime=300ms", "--time_based", "--latency_target=1ns",
+		"--latency_percentile=50", "--latency_window=20ms")
+	if code != 0 || num(t, job, "latency_depth") != 1 || num(t, job, "iodepth_level", "1") != 100 {
+		t.Errorf("latency_target=1ns, latency_percentile=50: exit %d, depth %v, depths %v: %s", code,
+			num(t, job, "latency_depth"), job["iodepth_level"], errOut)
 	}
-	if num(t, loose, "latency_target") != 10e9 || num(t, loose, "latency_window") != 100000 {
-		t.Errorf("latency_target %v, latency_window %v", num(t, loose, "latency_target"), num(t, loose, "latency_window"))
+
+	code, errOut, job = latRun(t, "--iodepth=16", "--runtime=10", "--time_based", "--latency_target=10s",
+		"--latency_window=20ms")
+	if code != 0 || num(t, job, "latency_depth") != 16 {
+		t.Errorf("latency_target=10s: exit %d, depth %v, want 16: %s", code, num(t, job, "latency_depth"), errOut)
+	}
+	// Windows at depths 1, 2, 4, 8 and 16, the one that settles it at
+	// 16, and the last: far short of the runtime, whose report is the
+	// last window's, at depths up to 16 (the search's at depth 1 are not
+	// in it).
+	if rt := num(t, job, "read", "runtime"); rt > 5000 {
+		t.Errorf("latency_target=10s: read runtime %v ms, want the last 20 ms window's", rt)
+	}
+	if lvl := num(t, job, "iodepth_level", "1"); lvl > 5 {
+		t.Errorf("latency_target=10s: %v%% of the submissions at depth 1, want few (the search's are not reported): %v", lvl, job["iodepth_level"])
+	}
+	if num(t, job, "latency_target") != 10e9 || num(t, job, "latency_window") != 20000 || num(t, job, "latency_percentile") != 100 {
+		t.Errorf("latency_target %v, latency_window %v, latency_percentile %v", num(t, job, "latency_target"),
+			num(t, job, "latency_window"), num(t, job, "latency_percentile"))
+	}
+
+	code, errOut, job = latRun(t, "--iodepth=16", "--runtime=400ms", "--time_based", "--latency_target=10s",
+		"--latency_window=20ms", "--latency_run=1")
+	if code != 0 || num(t, job, "latency_depth") != 16 || num(t, job, "read", "runtime") < 399 {
+		t.Errorf("latency_run=1: exit %d, depth %v, runtime %v ms, want 16 and the whole 400: %s", code,
+			num(t, job, "latency_depth"), num(t, job, "read", "runtime"), errOut)
 	}
 }
 
@@ -421,5 +470,374 @@ func TestPauseEndsAtRuntime(t *testing.T) {
 	}
 	if n := num(t, jobs[0], "read", "total_ios"); n != 5 {
 		t.Errorf("%v reads, want the 5 before the pause", n)
+	}
+}
+
+// latSearch drives a latency_target search (newLatTarget) with a fake
+// latency source: windows of I/Os at given latencies, at times the test
+// sets, and records the depth after each window.
+type latSearch struct {
+	t   *testing.T
+	l   *latTarget
+	now time.Time
+}
+
+func newLatSearch(t *testing.T, iodepth int, pct float64, run bool) *latSearch {
+	t.Helper()
+	j := workloads.NewJob("lt")
+	j.IODepth, j.LatencyTarget, j.LatencyWindow, j.LatencyPercentile, j.LatencyRun = iodepth, 500*time.Microsecond, 10*time.Millisecond, pct, run
+	now := time.Unix(1000, 0)
+	return &latSearch{t: t, l: newLatTarget(&j, now), now: now}
+}
+
+// window completes good I/Os within the target and bad ones over it,
+// then lets the window pass and judges it (a drain after a ramp down or
+// a settled depth ends at once, as if nothing were in flight). It
+// reports a fatal I/O.
+func (s *latSearch) window(good, bad int) (fatal bool) {
+	for range good {
+		s.l.complete(100 * time.Microsecond)
+	}
+	for range bad {
+		if s.l.complete(time.Millisecond) {
+			fatal = true
+		}
+	}
+	s.now = s.now.Add(s.l.window)
+	s.l.tick(s.now)
+	if s.l.draining {
+		s.l.drained(s.now)
+	}
+	return fatal
+}
+
+// state is the search's depth, low and high.
+func (s *latSearch) state() [3]int { return [3]int{s.l.depth, s.l.low, s.l.high} }
+
+// TestLatTargetDoubles: with every window met the depth doubles from 1
+// up to iodepth (capped there); met again at iodepth it has settled: the
+// queue drains, the statistics start afresh (drained says so) and one
+// more window runs, after which the job ends.
+func TestLatTargetDoubles(t *testing.T) {
+	s := newLatSearch(t, 24, 100, false)
+	var depths []int
+	for !s.l.done {
+		if len(depths) > 20 {
+			t.Fatal("the search never ended")
+		}
+		s.window(100, 0)
+		depths = append(depths, s.l.depth)
+	}
+	if want := []int{2, 4, 8, 16, 24, 24, 24}; !slices.Equal(depths, want) {
+		t.Errorf("depths after each window %v, want %v", depths, want)
+	}
+	// The same again, step by step at the settling window.
+	s = newLatSearch(t, 2, 100, false)
+	s.window(10, 0) // 1 met: 2
+	for range 10 {
+		s.l.complete(100 * time.Microsecond)
+	}
+	s.now = s.now.Add(s.l.window)
+	s.l.tick(s.now) // 2 met, and stays: settled
+	if !s.l.final || !s.l.draining || s.l.done {
+		t.Fatalf("settled: final %v draining %v done %v, want true true false", s.l.final, s.l.draining, s.l.done)
+	}
+	s.l.tick(s.now.Add(time.Hour)) // no judging while the queue drains
+	if !s.l.draining || s.l.done {
+		t.Fatal("a window was judged while the queue drained")
+	}
+	if !s.l.drained(s.now) {
+		t.Error("drained after the depth settled: the statistics should start afresh")
+	}
+	s.window(10, 0)
+	if !s.l.done || s.l.depth != 2 {
+		t.Errorf("after the last window: done %v at depth %d, want done at 2", s.l.done, s.l.depth)
+	}
+}
+
+// TestLatTargetBisects: with latency_percentile=100 the first I/O over
+// the target ramps the depth down at once, halfway to the deepest depth
+// that met it; from there the depth goes halfway up to the one that
+// missed, and settles one below it.
+func TestLatTargetBisects(t *testing.T) {
+	s := newLatSearch(t, 128, 100, false)
+	for range 4 {
+		s.window(50, 0) // 1, 2, 4, 8 met
+	}
+	if got := s.state(); got != [3]int{16, 8, 128} {
+		t.Fatalf("after four met windows: depth, low, high %v, want [16 8 128]", got)
+	}
+	if s.l.complete(100*time.Microsecond) || s.l.complete(time.Millisecond) {
+		t.Fatal("a miss at depth 16 failed the job")
+	}
+	if got := s.state(); got != [3]int{12, 8, 16} || !s.l.draining {
+		t.Fatalf("a miss at 16: depth, low, high %v (draining %v), want [12 8 16], draining", got, s.l.draining)
+	}
+	s.now = s.now.Add(time.Millisecond)
+	if s.l.drained(s.now) {
+		t.Error("a ramp down restarts the statistics")
+	}
+	if s.l.ios != 0 || !s.l.start.Equal(s.now) {
+		t.Errorf("the window after the drain: %d I/Os from %v, want none from %v", s.l.ios, s.l.start, s.now)
+	}
+	var depths []int
+	for !s.l.done && len(depths) < 10 {
+		s.window(50, 0)
+		depths = append(depths, s.l.depth)
+	}
+	if want := []int{14, 15, 15, 15}; !slices.Equal(depths, want) || !s.l.done {
+		t.Errorf("depths after each met window %v (done %v), want %v and done", depths, s.l.done, want)
+	}
+	if got := s.state(); got != [3]int{15, 15, 16} {
+		t.Errorf("settled: depth, low, high %v, want [15 15 16]", got)
+	}
+	// A miss at iodepth itself leaves iodepth the bound, which fio takes
+	// for no miss yet: the next met window doubles the depth, back to
+	// iodepth.
+	s = newLatSearch(t, 16, 100, false)
+	for range 4 {
+		s.window(10, 0)
+	}
+	s.l.complete(time.Millisecond)
+	s.l.drained(s.now)
+	if got := s.state(); got != [3]int{12, 8, 16} {
+		t.Fatalf("a miss at iodepth 16: depth, low, high %v, want [12 8 16]", got)
+	}
+	s.window(10, 0)
+	if got := s.state(); got != [3]int{16, 12, 16} {
+		t.Errorf("met at 12 under iodepth 16: depth, low, high %v, want [16 12 16]", got)
+	}
+}
+
+// TestLatTargetFailsAtDepthOne: with latency_percentile=100 an I/O over
+// the target at depth 1 fails the job; I/Os over it while the queue
+// drains ramp the depth down further, down to that failure (fio's
+// quiesce completes them through the same check).
+func TestLatTargetFailsAtDepthOne(t *testing.T) {
+	s := newLatSearch(t, 16, 100, false)
+	if !s.l.complete(501 * time.Microsecond) {
+		t.Error("an I/O over the target at depth 1 did not fail the job")
+	}
+	if s.l.complete(500 * time.Microsecond) {
+		t.Error("an I/O at the target failed the job")
+	}
+	s = newLatSearch(t, 16, 100, false)
+	s.window(10, 0)
+	s.window(10, 0) // depth 4, low 2
+	var got [][3]int
+	fatal := false
+	for range 4 {
+		fatal = s.l.complete(time.Millisecond)
+		got = append(got, s.state())
+	}
+	if want := [][3]int{{3, 2, 4}, {2, 2, 3}, {1, 1, 2}, {1, 1, 2}}; !slices.Equal(got, want) || !fatal {
+		t.Errorf("misses while draining: depth, low, high %v (fatal %v), want %v, the last fatal", got, fatal, want)
+	}
+}
+
+// TestLatTargetPercentile: below 100 a window is judged by the share of
+// its I/Os within the target (misses are counted, none ramps down on its
+// own); at depth 1 a missed window changes nothing, not even the window,
+// which runs on and is judged again with the I/Os that follow; an empty
+// window is a miss; the I/Os completing while the queue drains count in
+// no window.
+func TestLatTargetPercentile(t *testing.T) {
+	s := newLatSearch(t, 8, 90, false)
+	if s.window(5, 5) {
+		t.Fatal("a miss below latency_percentile=100 failed the job")
+	}
+	if s.l.depth != 1 || s.l.ios != 10 || s.l.missed != 5 {
+		t.Fatalf("a missed window at depth 1: depth %d, window %d I/Os %d missed; want 1, and the window runs on (10, 5)", s.l.depth, s.l.ios, s.l.missed)
+	}
+	s.window(20, 0) // 25 of 30: 83%, missed
+	if s.l.depth != 1 || s.l.ios != 30 {
+		t.Fatalf("83%%: depth %d over %d I/Os, want 1 over 30", s.l.depth, s.l.ios)
+	}
+	s.window(30, 0) // 55 of 60: 91.7%, met
+	if s.l.depth != 2 || s.l.ios != 0 {
+		t.Fatalf("91.7%%: depth %d, window %d I/Os; want 2, a new window", s.l.depth, s.l.ios)
+	}
+	s.window(90, 10) // exactly 90%: met
+	if s.l.depth != 4 {
+		t.Fatalf("90%%: depth %d, want 4", s.l.depth)
+	}
+	s.window(89, 11) // 89%: missed, down halfway to low (2)
+	if got := s.state(); got != [3]int{3, 2, 4} {
+		t.Fatalf("89%% at 4: depth, low, high %v, want [3 2 4]", got)
+	}
+	s.window(0, 0) // nothing completed: missed
+	if got := s.state(); got != [3]int{2, 2, 3} {
+		t.Fatalf("an empty window at 3: depth, low, high %v, want [2 2 3]", got)
+	}
+	// An I/O completing while the queue drains counts in no window.
+	s.l.complete(time.Millisecond)
+	s.l.tick(s.now.Add(s.l.window))
+	s.l.complete(time.Millisecond)
+	if s.l.missed != 1 || s.l.ios != 1 {
+		t.Fatalf("window %d I/Os %d missed, want 1 and 1", s.l.ios, s.l.missed)
+	}
+}
+
+// TestLatTargetRun: latency_run=1 never settles: the search goes on at
+// the deepest depth that meets the target, and three met windows in a
+// row one below the shallowest miss raise that bound by one.
+func TestLatTargetRun(t *testing.T) {
+	s := newLatSearch(t, 128, 100, true)
+	for range 4 {
+		s.window(10, 0) // 1, 2, 4, 8 met
+	}
+	s.l.complete(time.Millisecond) // at 16: down to 12
+	s.l.drained(s.now)
+	var got [][3]int
+	for range 8 {
+		s.window(10, 0)
+		got = append(got, s.state())
+	}
+	want := [][3]int{{14, 12, 16}, {15, 14, 16}, {15, 15, 16}, {15, 15, 16}, {16, 15, 17}, {16, 16, 17}, {16, 16, 17}, {17, 16, 18}}
+	if !slices.Equal(got, want) {
+		t.Errorf("met windows: depth, low, high %v, want %v", got, want)
+	}
+	if s.l.done || s.l.final {
+		t.Error("latency_run: the search settled")
+	}
+	// A ramp down clears the count of met windows.
+	s = newLatSearch(t, 128, 100, true)
+	for range 4 {
+		s.window(10, 0)
+	}
+	s.l.complete(time.Millisecond)
+	s.l.drained(s.now)
+	s.window(10, 0)
+	s.window(10, 0)
+	s.window(10, 0) // 15, one below 16, met once
+	s.l.complete(time.Millisecond)
+	s.l.drained(s.now)
+	if got := s.state(); got != [3]int{14, 14, 15} || s.l.stable != 0 {
+		t.Errorf("a miss at 15: depth, low, high %v (count %d), want [14 14 15] and 0", got, s.l.stable)
+	}
+}
+
+// TestLatTargetWindowAndRamp: a window is judged only once it has
+// passed; the end of the ramp starts the search afresh at depth 1,
+// unless the depth has already settled.
+func TestLatTargetWindowAndRamp(t *testing.T) {
+	s := newLatSearch(t, 8, 100, false)
+	s.l.complete(time.Microsecond)
+	s.l.tick(s.now.Add(s.l.window - time.Nanosecond))
+	if s.l.depth != 1 {
+		t.Fatalf("judged before the window passed: depth %d", s.l.depth)
+	}
+	s.l.tick(s.now.Add(s.l.window))
+	if s.l.depth != 2 {
+		t.Fatalf("a met window: depth %d, want 2", s.l.depth)
+	}
+	s.l.rampEnded(s.now)
+	if got := s.state(); got != [3]int{1, 1, 8} {
+		t.Errorf("after the ramp: depth, low, high %v, want [1 1 8]", got)
+	}
+	s.l.final, s.l.depth = true, 8
+	s.l.rampEnded(s.now)
+	if s.l.depth != 8 {
+		t.Errorf("a settled depth started afresh at %d", s.l.depth)
+	}
+}
+
+// TestLatencyTargetReport: the report's latency fields are fio's: the
+// depth the search ended at (latency_depth), the target in ns, the
+// window in µs and the percentile, in JSON and in the normal output's
+// latency line; without a target the depth is iodepth, target and
+// window 0.
+func TestLatencyTargetReport(t *testing.T) {
+	r := fakeResult()
+	r.Job.IODepth, r.Job.LatencyTarget, r.Job.LatencyWindow, r.Job.LatencyPercentile = 128, 500*time.Microsecond, 5*time.Millisecond, 99.9
+	r.LatencyDepth = 12
+	plain := fakeResult()
+	plain.Job.IODepth = 32
+	run := &Run{Time: time.Now(), Target: "t", Kernel: "k", Jobs: []JobResult{r, plain}}
+	jobs := jsonOf(t, run, false)["jobs"].([]any)
+	for i, want := range [][4]float64{{12, 500000, 99.9, 5000}, {32, 0, 100, 0}} {
+		job := jobs[i].(map[string]any)
+		got := [4]float64{num(t, job, "latency_depth"), num(t, job, "latency_target"), num(t, job, "latency_percentile"), num(t, job, "latency_window")}
+		if got != want {
+			t.Errorf("job %d: latency_depth, latency_target, latency_percentile, latency_window %v, want %v", i, got, want)
+		}
+	}
+	// A merged report (group_reporting) gives the last clone's depth,
+	// as fio's does.
+	ms := clonesMeasured(3, time.Second, 0, time.Second)
+	ms[0].latencyDepth, ms[1].latencyDepth, ms[2].latencyDepth = 8, 16, 4
+	if d := collect(ms, -1).LatencyDepth; d != 4 {
+		t.Errorf("merged clones at depths 8, 16 and 4: latency_depth %d, want the last's, 4", d)
+	}
+	var b bytes.Buffer
+	if err := writeFormats(&b, []string{"normal"}, run); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"     latency   : target=500000, window=5000, percentile=99.90%, depth=12\n",
+		"     latency   : target=0, window=0, percentile=100.00%, depth=32\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("normal output lacks %q:\n%s", want, b.String())
+		}
+	}
+}
+
+// TestLatencyTargetRestart: once the depth settles the job's statistics
+// start afresh (fio's reset at its last window): counts, latencies,
+// depths, samples and the runtime's start, and the runtime counts from
+// then; the errors continue_on_error counted and the first error stay.
+func TestLatencyTargetRestart(t *testing.T) {
+	j := workloads.NewJob("r")
+	j.Runtime = time.Second
+	w := &worker{job: &j}
+	w.measure = *newMeasure()
+	w.ios[0], w.bytes[0], w.errs[0], w.ioErrs, w.firstErr = 10, 40960, 2, 2, unix.EIO
+	w.measure.lat[0].record(1000)
+	w.depthDist[3], w.syncs = 5, 1
+	w.bwSamples[0] = []float64{1}
+	w.err = fmt.Errorf("kept")
+	start := time.Now()
+	w.measureStart, w.deadline, w.bwBytes[0] = start, start.Add(j.Runtime), 40960
+	now := start.Add(300 * time.Millisecond)
+	w.restartMeasure(now)
+	if w.ios[0] != 0 || w.bytes[0] != 0 || w.measure.lat[0].hdr().TotalCount() != 0 || w.depthDist[3] != 0 || w.syncs != 0 ||
+		len(w.bwSamples[0]) != 0 || w.bwBytes[0] != 0 {
+		t.Errorf("not afresh: ios %v bytes %v lat %d depths %v syncs %d bw samples %v", w.ios, w.bytes,
+			w.measure.lat[0].hdr().TotalCount(), w.depthDist, w.syncs, w.bwSamples[0])
+	}
+	if w.errs[0] != 2 || w.ioErrs != 2 || w.firstErr != unix.EIO || w.err == nil {
+		t.Errorf("errors lost: %v %d %v %v", w.errs, w.ioErrs, w.firstErr, w.err)
+	}
+	if !w.measureStart.Equal(now) || !w.deadline.Equal(now.Add(j.Runtime)) {
+		t.Errorf("measured from %v to %v, want from %v for the runtime", w.measureStart, w.deadline, now)
+	}
+}
+
+// TestLatencyTargetLoops: each of loops' loops starts the search afresh
+// at depth 1, as fio's does at each loop; a depth that settled as the
+// loop ended has the statistics start afresh first, and the next loop
+// may settle it again.
+func TestLatencyTargetLoops(t *testing.T) {
+	j := workloads.NewJob("loops")
+	j.Loops, j.IODepth, j.LatencyTarget, j.LatencyWindow = 3, 16, time.Millisecond, 10*time.Millisecond
+	now := time.Now()
+	w := &worker{job: &j, lat: newLatTarget(&j, now), passBytes: 3 << 20, loopEnd: 1 << 20}
+	w.measure = *newMeasure()
+	s := &latSearch{t: t, l: w.lat, now: now}
+	s.window(10, 0)
+	s.window(10, 0)
+	w.ios[0] = 20
+	if err := w.nextLoop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.state(); got != [3]int{1, 1, 16} || w.ios[0] != 20 || w.loopEnd != 2<<20 {
+		t.Errorf("next loop: depth, low, high %v, %d reads counted, loop end %d; want [1 1 16], 20, %d", got, w.ios[0], w.loopEnd, 2<<20)
+	}
+	w.lat.depth, w.lat.final, w.lat.draining, w.lat.restart = 16, true, true, true
+	if err := w.nextLoop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.state(); got != [3]int{1, 1, 16} || w.ios[0] != 0 || w.lat.final || w.lat.draining {
+		t.Errorf("next loop after the depth settled: depth, low, high %v, %d reads counted, final %v, draining %v; want [1 1 16], 0, false, false",
+			got, w.ios[0], w.lat.final, w.lat.draining)
 	}
 }

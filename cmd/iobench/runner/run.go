@@ -291,7 +291,27 @@ func (t *jobTarget) preflight(j *workloads.Job, k int) error {
 	if t.createsOnOpen(k) {
 		extent = t.plans[k].Need
 	}
-	return preflight(j, t.paths[k], io, extent)
+	lo, hi := t.cloneSpan(k, j.NumJobs)
+	return preflight(j, t.paths[k], io, extent, lo, hi)
+}
+
+// cloneSpan returns the first and the last of the job's numjobs clones
+// that work on file k: every clone when they share their files, one
+// when each clone has files of its own.
+func (t *jobTarget) cloneSpan(k, numjobs int) (lo, hi int) {
+	lo, hi = -1, -1
+	for c, list := range t.clones {
+		if slices.Contains(list, k) {
+			if lo < 0 {
+				lo = c
+			}
+			hi = c
+		}
+	}
+	if lo < 0 {
+		return 0, max(numjobs-1, 0)
+	}
+	return lo, hi
 }
 
 // preflight checks, before any I/O, that job j can run on target, of
@@ -299,8 +319,9 @@ func (t *jobTarget) preflight(j *workloads.Job, k int) error {
 // its block sizes and offset suit the device's alignment, the device is
 // writable if the job writes, hipri has poll queues, and the mapper has
 // room. A regular file shorter than extent is taken to hold extent
-// bytes (create_on_open: the job's writes extend it).
-func preflight(j *workloads.Job, target string, io, extent uint64) error {
+// bytes (create_on_open: the job's writes extend it). Clones lo to hi
+// work on the target, clone n from offset + n*offset_increment.
+func preflight(j *workloads.Job, target string, io, extent uint64, lo, hi int) error {
 	if j.Mapper == "fiemap" {
 		return nil // the file's size and layout, known when it is opened
 	}
@@ -330,7 +351,7 @@ func preflight(j *workloads.Job, target string, io, extent uint64) error {
 			j.Size = min(j.Size, size-min(j.Offset, size))
 		}
 	}
-	last := j.Offset + uint64(j.NumJobs-1)*j.OffsetIncrement // the last clone's start
+	last := j.Offset + uint64(hi)*j.OffsetIncrement // the last clone's start
 	if last >= size || last+io > size {
 		msg := fmt.Sprintf("job %q: %s + size %d exceed the target's %d bytes", j.Name, startSaid(j, last), io, size)
 		if j.Size == 0 && j.NumJobs > 1 && j.OffsetIncrement > 0 && last < size {

@@ -239,6 +239,8 @@ func (j *Job) PlanFiles(paths []string, have []uint64, clone int) ([]FilePlan, e
 			p.IO = max(s/unit*unit, lo)
 		}
 		switch {
+		case p.IO == 0 && have[i] > 0 && clone > 0 && j.OffsetIncrement > 0:
+			return nil, j.ClonePastEnd(clone, start, paths[i], have[i])
 		case p.IO == 0 && have[i] > 0:
 			return nil, fmt.Errorf("job %q: offset %d is past the end of %s (%d bytes)", j.Name, start, paths[i], have[i])
 		case p.IO == 0 && j.FillDevice:
@@ -249,6 +251,41 @@ func (j *Job) PlanFiles(paths []string, have []uint64, clone int) ([]FilePlan, e
 		p.Need = start + p.IO
 	}
 	return out, nil
+}
+
+// ToEnd reports whether each clone's region of a file runs from the
+// clone's start (offset + n*offset_increment) to the end of the file: the
+// job gives neither size nor filesize, as fio 3.33 then gives each clone
+// the rest of the file from its own start (numjobs=4
+// offset_increment=16m on 64 MiB: 64, 48, 32 and 16 MiB).
+func (j *Job) ToEnd() bool { return j.Size == 0 && j.FileSize[1] == 0 }
+
+// ClonesFitting returns how many of the job's first clones start a
+// block or more before the end of a file of size bytes, each with room
+// for its smallest block (ToEnd's regions).
+func (j *Job) ClonesFitting(size uint64) int {
+	mb := max(j.MinBS(), 1)
+	if j.Offset+mb > size {
+		return 0
+	}
+	if j.OffsetIncrement == 0 {
+		return j.NumJobs
+	}
+	return int(min(uint64(j.NumJobs), (size-j.Offset-mb)/j.OffsetIncrement+1))
+}
+
+// ClonePastEnd is the error for clone n of a job without size whose
+// start, offset + n*offset_increment, is at or past the end of the file
+// of size bytes at path: fio 3.33 fails that clone ("you need to specify
+// valid offset=" past the end; at the end, no byte to do, "blocksize is
+// larger than data set range") and runs the others, exiting non-zero.
+func (j *Job) ClonePastEnd(clone int, start uint64, path string, size uint64) error {
+	where, says := "past", "you need to specify valid offset="
+	if start == size {
+		where, says = "at", "blocksize is larger than data set range"
+	}
+	return fmt.Errorf("job %q: clone %d starts at %d (offset %d + %d x offset_increment %d), %s the end of %s (%d bytes): without size= each clone covers %s from its own start to the end, and fio 3.33 fails this clone (%q) while the others run; give numjobs=%d or less, or a smaller offset_increment",
+		j.Name, clone, start, j.Offset, clone, j.OffsetIncrement, where, path, size, path, says, j.ClonesFitting(size))
 }
 
 // FileGen spreads one clone's I/O over its files as file_service_type

@@ -320,7 +320,9 @@ func (t *jobTarget) cloneSpan(k, numjobs int) (lo, hi int) {
 // writable if the job writes, hipri has poll queues, and the mapper has
 // room. A regular file shorter than extent is taken to hold extent
 // bytes (create_on_open: the job's writes extend it). Clones lo to hi
-// work on the target, clone n from offset + n*offset_increment.
+// work on the target, clone n from offset + n*offset_increment; without
+// size (workloads.Job.ToEnd) each covers the target from there to its
+// end, io standing for none of them.
 func preflight(j *workloads.Job, target string, io, extent uint64, lo, hi int) error {
 	if j.Mapper == "fiemap" {
 		return nil // the file's size and layout, known when it is opened
@@ -352,16 +354,22 @@ func preflight(j *workloads.Job, target string, io, extent uint64, lo, hi int) e
 		}
 	}
 	last := j.Offset + uint64(hi)*j.OffsetIncrement // the last clone's start
-	if last >= size || last+io > size {
-		msg := fmt.Sprintf("job %q: %s + size %d exceed the target's %d bytes", j.Name, startSaid(j, last), io, size)
-		if j.Size == 0 && j.NumJobs > 1 && j.OffsetIncrement > 0 && last < size {
-			// fio's clones without a size each cover the target from their
-			// own start to its end; iobench's clones cover one size each.
-			msg += fmt.Sprintf(": without size=, fio gives each clone the target from its own start to the end, which iobench does not; give size= (at most %d here)", size-last)
-		}
-		return errors.New(msg)
+	spread := hi > 0 && j.OffsetIncrement > 0
+	if j.ToEnd() && last < size {
+		// Each clone covers the target from its own start to the end,
+		// as fio's: the last clone covers the least.
+		io = size - last
 	}
-	if mb := j.MinBS(); io < mb {
+	switch {
+	case j.ToEnd() && spread && last >= size:
+		return j.ClonePastEnd(hi, last, target, size)
+	case last >= size || last+io > size:
+		return fmt.Errorf("job %q: %s + size %d exceed the target's %d bytes", j.Name, startSaid(j, last), io, size)
+	}
+	if mb := j.MinBS(); io < mb && j.ToEnd() && spread {
+		return fmt.Errorf("job %q: bs=%s is larger than the %d bytes %s leaves of %s's %d: without size= each clone covers the target from its own start to the end, and fio 3.33 fails such a clone (\"blocksize is larger than data set range\") while the others run; give numjobs=%d or less, or a smaller offset_increment",
+			j.Name, workloads.FormatSize(mb), io, startSaid(j, last), target, size, j.ClonesFitting(size))
+	} else if io < mb {
 		return fmt.Errorf("job %q: bs=%s is larger than the %d bytes the job covers on %s (its size, or the target from its offset on)", j.Name, workloads.FormatSize(mb), io, target)
 	}
 	for _, bs := range blockSizes(j) {

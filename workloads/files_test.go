@@ -333,7 +333,24 @@ func TestPlanFilesClonesToEnd(t *testing.T) {
 	if j := jobWith(t, "numjobs", "4", "offset_increment", "16m", "size", "16m"); j.ToEnd() {
 		t.Error("a job with size: ToEnd")
 	}
-	if j := jobWith(t, "numjobs", "4", "offset_increment", "16m", "filesize", "16m"); j.ToEnd() {
-		t.Error("a job with filesize: ToEnd")
+	// filesize: the regions run to the file's end as filesize sizes it
+	// (fio 3.33, offset=1m filesize=2m: 1 MiB read, the file laid out to
+	// 2 MiB), size bounding only the bytes moved.
+	j = jobWith(t, "numjobs", "3", "offset", "1m", "offset_increment", "512k", "filesize", "2m", "size", "4m", "bs", "256k")
+	if !j.ToEnd() {
+		t.Error("a job with filesize: not ToEnd")
+	}
+	for c, want := range []uint64{1 << 20, 512 << 10} {
+		p, err := j.PlanFiles([]string{"f"}, []uint64{8 << 20}, c)
+		if err != nil || p[0] != (FilePlan{Need: 2 << 20, IO: want}) {
+			t.Errorf("filesize, clone %d: %+v %v, want %d bytes to 2 MiB", c, p, err, want)
+		}
+	}
+	if _, err := j.PlanFiles([]string{"f"}, []uint64{0}, 2); err == nil || !strings.Contains(err.Error(), "clone 2 starts at 2097152") || !strings.Contains(err.Error(), "with filesize= each clone covers") {
+		t.Errorf("filesize, clone 2 at the end: %v", err)
+	}
+	j = jobWith(t, "offset", "2m", "filesize", "2m")
+	if _, err := j.PlanFiles([]string{"f"}, []uint64{0}, 0); err == nil || !strings.Contains(err.Error(), "offset 2097152 is at or past the end of f, 2097152 bytes with filesize=2m") {
+		t.Errorf("filesize, offset at the end: %v", err)
 	}
 }

@@ -83,6 +83,12 @@ func TestOffsetIncrementWithoutSize(t *testing.T) {
 			[][2]uint64{{20 * mib, 20}, {20 * mib, 20}, {20 * mib, 20}, {16 * mib, 16}}},
 		{[]string{"--rw=read", "--bs=1m", "--numjobs=4", "--offset_increment=16m", "--loops=2"},
 			[][2]uint64{{128 * mib, 128}, {96 * mib, 96}, {64 * mib, 64}, {32 * mib, 32}}},
+		// filesize: the file's end, which each clone's region runs to
+		// (size bounds only the bytes moved).
+		{[]string{"--rw=read", "--bs=1m", "--numjobs=2", "--offset_increment=16m", "--filesize=32m"},
+			[][2]uint64{{32 * mib, 32}, {16 * mib, 16}}},
+		{[]string{"--rw=randread", "--bs=1m", "--numjobs=2", "--offset=8m", "--offset_increment=16m", "--filesize=32m", "--size=20m"},
+			[][2]uint64{{20 * mib, 20}, {8 * mib, 8}}},
 		// fio's cross-stripe-verify.fio, scaled down: each clone skips
 		// over the rest of the file from its start, wrapping there.
 		{[]string{"--rw=write:112k", "--bs=16k", "--offset=120k", "--numjobs=4", "--offset_increment=1m", "--io_size=16m", "--loops=2"},

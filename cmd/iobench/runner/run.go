@@ -355,20 +355,25 @@ func preflight(j *workloads.Job, target string, io, extent uint64, lo, hi int) e
 	}
 	last := j.Offset + uint64(hi)*j.OffsetIncrement // the last clone's start
 	spread := hi > 0 && j.OffsetIncrement > 0
-	if j.ToEnd() && last < size {
+	end := size // where the clones' regions end (ToEnd)
+	if j.FileSize[1] > 0 {
+		// filesize's end: the first clone's start and what it covers.
+		end = min(j.Offset+uint64(lo)*j.OffsetIncrement+io, size)
+	}
+	if j.ToEnd() && last < end {
 		// Each clone covers the target from its own start to the end,
 		// as fio's: the last clone covers the least.
-		io = size - last
+		io = end - last
 	}
 	switch {
-	case j.ToEnd() && spread && last >= size:
-		return j.ClonePastEnd(hi, last, target, size)
+	case j.ToEnd() && spread && last >= end:
+		return j.ClonePastEnd(hi, last, target, end)
 	case last >= size || last+io > size:
 		return fmt.Errorf("job %q: %s + size %d exceed the target's %d bytes", j.Name, startSaid(j, last), io, size)
 	}
 	if mb := j.MinBS(); io < mb && j.ToEnd() && spread {
-		return fmt.Errorf("job %q: bs=%s is larger than the %d bytes %s leaves of %s's %d: without size= each clone covers the target from its own start to the end, and fio 3.33 fails such a clone (\"blocksize is larger than data set range\") while the others run; give numjobs=%d or less, or a smaller offset_increment",
-			j.Name, workloads.FormatSize(mb), io, startSaid(j, last), target, size, j.ClonesFitting(size))
+		return fmt.Errorf("job %q: bs=%s is larger than the %d bytes %s leaves of %s's %d: %s each clone covers the target from its own start to the end, and fio 3.33 fails such a clone (\"blocksize is larger than data set range\") while the others run; give numjobs=%d or less, or a smaller offset_increment",
+			j.Name, workloads.FormatSize(mb), io, startSaid(j, last), target, end, j.ToEndWhy(), j.ClonesFitting(end))
 	} else if io < mb {
 		return fmt.Errorf("job %q: bs=%s is larger than the %d bytes the job covers on %s (its size, or the target from its offset on)", j.Name, workloads.FormatSize(mb), io, target)
 	}

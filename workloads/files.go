@@ -208,7 +208,10 @@ type FilePlan struct {
 //     size;
 //   - with filesize, a file keeps its size when it lies in the range;
 //     otherwise it gets the size, or one drawn from the range, rounded
-//     down to the smallest block size (reproducible from randseed).
+//     down to the smallest block size (reproducible from randseed); the
+//     clone covers it from its start to that end, as fio does
+//     (offset=1m filesize=2m: 1 MiB of a 2 MiB file), a file_append job
+//     the whole size after the file's end.
 //
 // A file of zero bytes with no size to give it is an error naming it.
 func (j *Job) PlanFiles(paths []string, have []uint64, clone int) ([]FilePlan, error) {
@@ -230,15 +233,34 @@ func (j *Job) PlanFiles(paths []string, have []uint64, clone int) ([]FilePlan, e
 			}
 		case hi == 0:
 			p.IO = have[i] - min(start, have[i])
-		case have[i] >= lo && have[i] <= hi:
-			p.IO = have[i]
-		case lo == hi:
-			p.IO = lo
 		default:
-			s := lo + rng.Uint64N(hi-lo+1)
-			p.IO = max(s/unit*unit, lo)
+			// The file's size: what it holds when in the range, else
+			// filesize's.
+			end := have[i]
+			switch {
+			case have[i] >= lo && have[i] <= hi:
+			case lo == hi:
+				end = lo
+			default:
+				s := lo + rng.Uint64N(hi-lo+1)
+				end = max(s/unit*unit, lo)
+			}
+			p.IO = end
+			if !j.FileAppend {
+				// fio covers the file from the start to its end
+				// (offset=1m filesize=2m: 1 MiB).
+				p.IO = end - min(start, end)
+				if p.IO == 0 && clone > 0 && j.OffsetIncrement > 0 {
+					return nil, j.ClonePastEnd(clone, start, paths[i], end)
+				}
+				if p.IO == 0 {
+					return nil, fmt.Errorf("job %q: offset %d is at or past the end of %s, %d bytes with filesize=%s (fio: \"you need to specify valid offset=\", or at the end \"blocksize is larger than data set range\")", j.Name, start, paths[i], end, rangeString(j.FileSize))
+				}
+			}
 		}
 		switch {
+		case p.IO == 0 && have[i] > 0 && clone > 0 && j.OffsetIncrement > 0:
+			return nil, j.ClonePastEnd(clone, start, paths[i], have[i])
 		case p.IO == 0 && have[i] > 0:
 			return nil, fmt.Errorf("job %q: offset %d is past the end of %s (%d bytes)", j.Name, start, paths[i], have[i])
 		case p.IO == 0 && j.FillDevice:
@@ -249,6 +271,52 @@ func (j *Job) PlanFiles(paths []string, have []uint64, clone int) ([]FilePlan, e
 		p.Need = start + p.IO
 	}
 	return out, nil
+}
+
+// ToEnd reports whether each clone's region of a file runs from the
+// clone's start (offset + n*offset_increment) to the end of the file: the
+// job gives no size, as fio 3.33 then gives each clone the rest of the
+// file from its own start (numjobs=4 offset_increment=16m on 64 MiB: 64,
+// 48, 32 and 16 MiB), or filesize, whose end the regions run to (size
+// then bounds only the bytes moved). Not with file_append, whose I/O
+// goes after the file's end.
+func (j *Job) ToEnd() bool { return !j.FileAppend && (j.Size == 0 || j.FileSize[1] > 0) }
+
+// ClonesFitting returns how many of the job's first clones start a
+// block or more before the end of a file of size bytes, each with room
+// for its smallest block (ToEnd's regions).
+func (j *Job) ClonesFitting(size uint64) int {
+	mb := max(j.MinBS(), 1)
+	if j.Offset+mb > size {
+		return 0
+	}
+	if j.OffsetIncrement == 0 {
+		return j.NumJobs
+	}
+	return int(min(uint64(j.NumJobs), (size-j.Offset-mb)/j.OffsetIncrement+1))
+}
+
+// ClonePastEnd is the error for clone n of a job without size whose
+// start, offset + n*offset_increment, is at or past the end of the file
+// of size bytes at path: fio 3.33 fails that clone ("you need to specify
+// valid offset=" past the end; at the end, no byte to do, "blocksize is
+// larger than data set range") and runs the others, exiting non-zero.
+func (j *Job) ClonePastEnd(clone int, start uint64, path string, size uint64) error {
+	where, says := "past", "you need to specify valid offset="
+	if start == size {
+		where, says = "at", "blocksize is larger than data set range"
+	}
+	return fmt.Errorf("job %q: clone %d starts at %d (offset %d + %d x offset_increment %d), %s the end of %s (%d bytes): %s each clone covers %s from its own start to the end, and fio 3.33 fails this clone (%q) while the others run; give numjobs=%d or less, or a smaller offset_increment",
+		j.Name, clone, start, j.Offset, clone, j.OffsetIncrement, where, path, size, j.ToEndWhy(), path, says, j.ClonesFitting(size))
+}
+
+// ToEndWhy names what makes a job's regions run to the end of its files
+// (ToEnd): "without size=", or "with filesize=".
+func (j *Job) ToEndWhy() string {
+	if j.FileSize[1] > 0 {
+		return "with filesize="
+	}
+	return "without size="
 }
 
 // FileGen spreads one clone's I/O over its files as file_service_type

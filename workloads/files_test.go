@@ -302,3 +302,55 @@ func TestFileOptionErrors(t *testing.T) {
 		t.Error("openfiles=4 with 4 files")
 	}
 }
+
+// TestPlanFilesClonesToEnd: without size each clone covers a file from its
+// own start (offset + n*offset_increment) to the end, as fio 3.33's
+// clones do (numjobs=4 offset_increment=16m on 64 MiB: 64, 48, 32 and 16
+// MiB); a clone at or past the end is an error naming it, what fio says
+// of it, and the numjobs that fit.
+func TestPlanFilesClonesToEnd(t *testing.T) {
+	j := jobWith(t, "numjobs", "4", "offset_increment", "16m", "bs", "1m")
+	if !j.ToEnd() {
+		t.Fatal("a job without size or filesize: not ToEnd")
+	}
+	for c, want := range []uint64{64 << 20, 48 << 20, 32 << 20, 16 << 20} {
+		p, err := j.PlanFiles([]string{"f"}, []uint64{64 << 20}, c)
+		if err != nil || p[0] != (FilePlan{Need: 64 << 20, IO: want}) {
+			t.Errorf("clone %d: %+v %v, want %d bytes to the end", c, p, err, want)
+		}
+	}
+	j = jobWith(t, "numjobs", "4", "offset_increment", "32m", "bs", "1m")
+	if n := j.ClonesFitting(64 << 20); n != 2 {
+		t.Errorf("ClonesFitting: %d, want 2", n)
+	}
+	for c, want := range map[int]string{2: `clone 2 starts at 67108864 (offset 0 + 2 x offset_increment 33554432), at the end of f (67108864 bytes)`,
+		3: `clone 3 starts at 100663296 (offset 0 + 3 x offset_increment 33554432), past the end of f (67108864 bytes)`} {
+		_, err := j.PlanFiles([]string{"f"}, []uint64{64 << 20}, c)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "give numjobs=2 or less") {
+			t.Errorf("clone %d: %v, want %q", c, err, want)
+		}
+	}
+	if j := jobWith(t, "numjobs", "4", "offset_increment", "16m", "size", "16m"); j.ToEnd() {
+		t.Error("a job with size: ToEnd")
+	}
+	// filesize: the regions run to the file's end as filesize sizes it
+	// (fio 3.33, offset=1m filesize=2m: 1 MiB read, the file laid out to
+	// 2 MiB), size bounding only the bytes moved.
+	j = jobWith(t, "numjobs", "3", "offset", "1m", "offset_increment", "512k", "filesize", "2m", "size", "4m", "bs", "256k")
+	if !j.ToEnd() {
+		t.Error("a job with filesize: not ToEnd")
+	}
+	for c, want := range []uint64{1 << 20, 512 << 10} {
+		p, err := j.PlanFiles([]string{"f"}, []uint64{8 << 20}, c)
+		if err != nil || p[0] != (FilePlan{Need: 2 << 20, IO: want}) {
+			t.Errorf("filesize, clone %d: %+v %v, want %d bytes to 2 MiB", c, p, err, want)
+		}
+	}
+	if _, err := j.PlanFiles([]string{"f"}, []uint64{0}, 2); err == nil || !strings.Contains(err.Error(), "clone 2 starts at 2097152") || !strings.Contains(err.Error(), "with filesize= each clone covers") {
+		t.Errorf("filesize, clone 2 at the end: %v", err)
+	}
+	j = jobWith(t, "offset", "2m", "filesize", "2m")
+	if _, err := j.PlanFiles([]string{"f"}, []uint64{0}, 0); err == nil || !strings.Contains(err.Error(), "offset 2097152 is at or past the end of f, 2097152 bytes with filesize=2m") {
+		t.Errorf("filesize, offset at the end: %v", err)
+	}
+}

@@ -657,6 +657,11 @@ func (s *jobSetup) cloneJob(i, c int) *workloads.Job {
 	if s.tgt.appends(i) {
 		j.Size = s.tgt.plans[i].IO
 		j.Offset += uint64(s.tgt.appendRank(c, i)) * j.Size
+	} else if j.FileSize[1] > 0 {
+		// filesize: the clone covers the file from its start to the
+		// end filesize gives it (fileJob's size is the first clone's).
+		end := s.tgt.plans[i].Need
+		j.Size = end - min(j.Offset+uint64(c)*j.OffsetIncrement, end)
 	}
 	return j
 }

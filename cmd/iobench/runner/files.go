@@ -540,13 +540,18 @@ func (t *jobTarget) appendRank(c, i int) int {
 }
 
 // startSaid names the start of a job's I/O in an error: its offset, or
-// for clones spread by offset_increment the last clone's start and how
-// it comes about.
-func startSaid(j *workloads.Job, last uint64) string {
-	if j.NumJobs > 1 && j.OffsetIncrement > 0 {
-		return fmt.Sprintf("the last clone's offset %d (offset %d + %d x offset_increment %d)", last, j.Offset, j.NumJobs-1, j.OffsetIncrement)
+// for a clone spread by offset_increment (clone n starts at start) that
+// clone's start and how it comes about.
+func startSaid(j *workloads.Job, start uint64) string {
+	if j.NumJobs > 1 && j.OffsetIncrement > 0 && start > j.Offset {
+		n := (start - j.Offset) / j.OffsetIncrement
+		who := fmt.Sprintf("clone %d's", n)
+		if n == uint64(j.NumJobs-1) {
+			who = "the last clone's"
+		}
+		return fmt.Sprintf("%s offset %d (offset %d + %d x offset_increment %d)", who, start, j.Offset, n, j.OffsetIncrement)
 	}
-	return fmt.Sprintf("offset %d", last)
+	return fmt.Sprintf("offset %d", start)
 }
 
 // layOutFiles creates and extends the regular files each job needs, as

@@ -190,10 +190,18 @@ func TestPreflightRefusals(t *testing.T) {
 		{[]string{"--filename=" + l4k.Path, "--rw=read", "--size=32m"}, "exceed"},
 		// A loop device over an empty file, as a detached one: 0 bytes.
 		{[]string{"--filename=" + empty.Path, "--rw=read", "--size=1m"}, "is empty (0 bytes: a loop device with no file attached"},
-		// No size with clones spread by offset_increment: fio gives each
-		// clone the rest of the target from its start; the refusal says
-		// so and what size fits.
-		{[]string{"--filename=" + l4k.Path, "--rw=read", "--numjobs=4", "--offset_increment=4m"}, "without size=, fio gives each clone the target from its own start to the end, which iobench does not; give size= (at most 4194304 here)"},
+		// No size with clones spread by offset_increment: each clone
+		// covers the target from its own start to the end; fio 3.33
+		// fails a clone that starts at or past the end, or whose part
+		// is less than a block, and runs the others (exit 2): fio
+		// --name=j --filename=F --rw=read --bs=1m --numjobs=4
+		// --offset_increment=32m on 64 MiB says "blocksize is larger
+		// than data set range" for clone 2 and "you need to specify
+		// valid offset=" for clone 3.
+		{[]string{"--filename=" + l4k.Path, "--rw=read", "--numjobs=4", "--offset_increment=8m"}, `clone 2 starts at 16777216 (offset 0 + 2 x offset_increment 8388608), at the end of ` + l4k.Path + ` (16777216 bytes): without size= each clone covers ` + l4k.Path + ` from its own start to the end, and fio 3.33 fails this clone ("blocksize is larger than data set range") while the others run; give numjobs=2 or less`},
+		{[]string{"--filename=" + l4k.Path, "--rw=read", "--numjobs=2", "--offset_increment=20m"}, `clone 1 starts at 20971520 (offset 0 + 1 x offset_increment 20971520), past the end of ` + l4k.Path + ` (16777216 bytes): without size= each clone covers ` + l4k.Path + ` from its own start to the end, and fio 3.33 fails this clone ("you need to specify valid offset=")`},
+		{[]string{"--filename=" + l4k.Path, "--rw=read", "--bs=4m", "--numjobs=2", "--offset_increment=14m"}, `bs=4m is larger than the 2097152 bytes the last clone's offset 14680064 (offset 0 + 1 x offset_increment 14680064) leaves of ` + l4k.Path + `'s 16777216: without size= each clone covers the target from its own start to the end, and fio 3.33 fails such a clone ("blocksize is larger than data set range") while the others run; give numjobs=1 or less`},
+		{[]string{"--filename=" + small, "--rw=read", "--numjobs=3", "--offset_increment=512k"}, `clone 2 starts at 1048576 (offset 0 + 2 x offset_increment 524288), at the end of ` + small},
 		// No size: the region is the device, smaller than a block (it
 		// ran with iodepth blocks of buffers and reported a ramp_time).
 		{[]string{"--filename=" + l4k.Path, "--rw=read", "--bs=32m", "--iodepth=4"}, "bs=32m is larger than the 16777216 bytes"},

@@ -291,7 +291,27 @@ func (t *jobTarget) preflight(j *workloads.Job, k int) error {
 	if t.createsOnOpen(k) {
 		extent = t.plans[k].Need
 	}
-	return preflight(j, t.paths[k], io, extent)
+	lo, hi := t.cloneSpan(k, j.NumJobs)
+	return preflight(j, t.paths[k], io, extent, lo, hi)
+}
+
+// cloneSpan returns the first and the last of the job's numjobs clones
+// that work on file k: every clone when they share their files, one
+// when each clone has files of its own.
+func (t *jobTarget) cloneSpan(k, numjobs int) (lo, hi int) {
+	lo, hi = -1, -1
+	for c, list := range t.clones {
+		if slices.Contains(list, k) {
+			if lo < 0 {
+				lo = c
+			}
+			hi = c
+		}
+	}
+	if lo < 0 {
+		return 0, max(numjobs-1, 0)
+	}
+	return lo, hi
 }
 
 // preflight checks, before any I/O, that job j can run on target, of
@@ -299,8 +319,11 @@ func (t *jobTarget) preflight(j *workloads.Job, k int) error {
 // its block sizes and offset suit the device's alignment, the device is
 // writable if the job writes, hipri has poll queues, and the mapper has
 // room. A regular file shorter than extent is taken to hold extent
-// bytes (create_on_open: the job's writes extend it).
-func preflight(j *workloads.Job, target string, io, extent uint64) error {
+// bytes (create_on_open: the job's writes extend it). Clones lo to hi
+// work on the target, clone n from offset + n*offset_increment; without
+// size (workloads.Job.ToEnd) each covers the target from there to its
+// end, io standing for none of them.
+func preflight(j *workloads.Job, target string, io, extent uint64, lo, hi int) error {
 	if j.Mapper == "fiemap" {
 		return nil // the file's size and layout, known when it is opened
 	}
@@ -330,17 +353,28 @@ func preflight(j *workloads.Job, target string, io, extent uint64) error {
 			j.Size = min(j.Size, size-min(j.Offset, size))
 		}
 	}
-	last := j.Offset + uint64(j.NumJobs-1)*j.OffsetIncrement // the last clone's start
-	if last >= size || last+io > size {
-		msg := fmt.Sprintf("job %q: %s + size %d exceed the target's %d bytes", j.Name, startSaid(j, last), io, size)
-		if j.Size == 0 && j.NumJobs > 1 && j.OffsetIncrement > 0 && last < size {
-			// fio's clones without a size each cover the target from their
-			// own start to its end; iobench's clones cover one size each.
-			msg += fmt.Sprintf(": without size=, fio gives each clone the target from its own start to the end, which iobench does not; give size= (at most %d here)", size-last)
-		}
-		return errors.New(msg)
+	last := j.Offset + uint64(hi)*j.OffsetIncrement // the last clone's start
+	spread := hi > 0 && j.OffsetIncrement > 0
+	end := size // where the clones' regions end (ToEnd)
+	if j.FileSize[1] > 0 {
+		// filesize's end: the first clone's start and what it covers.
+		end = min(j.Offset+uint64(lo)*j.OffsetIncrement+io, size)
 	}
-	if mb := j.MinBS(); io < mb {
+	if j.ToEnd() && last < end {
+		// Each clone covers the target from its own start to the end,
+		// as fio's: the last clone covers the least.
+		io = end - last
+	}
+	switch {
+	case j.ToEnd() && spread && last >= end:
+		return j.ClonePastEnd(hi, last, target, end)
+	case last >= size || last+io > size:
+		return fmt.Errorf("job %q: %s + size %d exceed the target's %d bytes", j.Name, startSaid(j, last), io, size)
+	}
+	if mb := j.MinBS(); io < mb && j.ToEnd() && spread {
+		return fmt.Errorf("job %q: bs=%s is larger than the %d bytes %s leaves of %s's %d: %s each clone covers the target from its own start to the end, and fio 3.33 fails such a clone (\"blocksize is larger than data set range\") while the others run; give numjobs=%d or less, or a smaller offset_increment",
+			j.Name, workloads.FormatSize(mb), io, startSaid(j, last), target, end, j.ToEndWhy(), j.ClonesFitting(end))
+	} else if io < mb {
 		return fmt.Errorf("job %q: bs=%s is larger than the %d bytes the job covers on %s (its size, or the target from its offset on)", j.Name, workloads.FormatSize(mb), io, target)
 	}
 	for _, bs := range blockSizes(j) {

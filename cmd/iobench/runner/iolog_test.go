@@ -17,10 +17,7 @@ import (
 // (read_iolog) with as many reads, writes and syncs as iobench issued.
 func TestWriteIOLogReplaysInFio(t *testing.T) {
 	dir := t.TempDir()
-	target := filepath.Join(dir, "t.img")
-	if err := os.WriteFile(target, make([]byte, 8<<20), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	target := zeroTarget(t, dir)
 	logPath := filepath.Join(dir, "io.log")
 	code, out, errOut := run(t, "--name=w", "--filename="+target, "--rw=randrw", "--bsrange=4k-16k", "--size=8m",
 		"--number_ios=300", "--iodepth=4", "--fsync=10", "--write_iolog="+logPath, "--output-format=json")
@@ -106,10 +103,7 @@ func TestWriteIOLogReplaysInFio(t *testing.T) {
 // (times); a log fio wrote replays with fio's counts.
 func TestReadIOLogReplays(t *testing.T) {
 	dir := t.TempDir()
-	target := filepath.Join(dir, "t.img")
-	if err := os.WriteFile(target, make([]byte, 8<<20), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	target := zeroTarget(t, dir)
 	orig, again := filepath.Join(dir, "orig.log"), filepath.Join(dir, "again.log")
 	if code, _, errOut := run(t, "--name=w", "--filename="+target, "--rw=randrw", "--bsrange=4k-16k", "--size=8m",
 		"--number_ios=200", "--iodepth=4", "--fsync=7", "--write_iolog="+orig, "--output-format=terse"); code != 0 {
@@ -236,10 +230,7 @@ func TestReadIOLogRefusals(t *testing.T) {
 // replay_time_scale paces a version 3 log's times.
 func TestReadIOLogReplayOptions(t *testing.T) {
 	dir := t.TempDir()
-	target := filepath.Join(dir, "t.img")
-	if err := os.WriteFile(target, make([]byte, 8<<20), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	target := zeroTarget(t, dir)
 	in := filepath.Join(dir, "in.log")
 	lines := []string{"fio version 2 iolog", target + " add", target + " open"}
 	for i, a := range []string{"read 1052672 4096", "write 16384 8192", "trim 65536 4096", "sync 0 0", "datasync 0 0",

@@ -20,10 +20,7 @@ import (
 // its exit status, stderr and JSON error number and I/Os.
 func limitRun(t *testing.T, opts ...string) (code int, errOut string, errno int, ios uint64) {
 	t.Helper()
-	target := filepath.Join(t.TempDir(), "t.img")
-	if err := os.WriteFile(target, make([]byte, 8<<20), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	target := zeroTarget(t, t.TempDir())
 	args := append([]string{"--name=l", "--filename=" + target, "--bs=4k", "--size=8m", "--iodepth=4",
 		"--output-format=json"}, opts...)
 	code, out, errOut := run(t, args...)
@@ -97,10 +94,7 @@ func TestLogEpochs(t *testing.T) {
 		{nil, func() int64 { return 0 }},
 	} {
 		dir := t.TempDir()
-		target := filepath.Join(dir, "t.img")
-		if err := os.WriteFile(target, make([]byte, 8<<20), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		target := zeroTarget(t, dir)
 		before := c.now()
 		args := append([]string{"--name=e", "--filename=" + target, "--rw=randread", "--bs=4k", "--size=8m", "--runtime=1",
 			"--time_based", "--write_iops_log=" + filepath.Join(dir, "e"), "--log_avg_msec=200", "--output-format=terse"}, c.opts...)
@@ -293,10 +287,7 @@ func threadNices(pid int) map[string]int {
 // CAP_SYS_NICE it is refused before any I/O.
 func TestNice(t *testing.T) {
 	dir := t.TempDir()
-	target := filepath.Join(dir, "t.img")
-	if err := os.WriteFile(target, make([]byte, 8<<20), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	target := zeroTarget(t, dir)
 	cmd := exec.Command(iobenchBinary(t), "--name=n", "--filename="+target, "--rw=randread", "--bs=4k", "--size=8m",
 		"--time_based", "--runtime=2", "--nice=7", "--output-format=terse")
 	if err := cmd.Start(); err != nil {

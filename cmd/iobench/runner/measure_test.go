@@ -461,10 +461,7 @@ func TestSkipPassAndLoops(t *testing.T) {
 // ends there, and at the region's end where the region is shorter. The
 // counts are fio 3.33's on the same 8 MiB file.
 func TestSkipWrapsOverWholeTarget(t *testing.T) {
-	target := filepath.Join(t.TempDir(), "t.img")
-	if err := os.WriteFile(target, make([]byte, 8<<20), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	target := zeroTarget(t, t.TempDir())
 	for _, c := range []struct {
 		args []string
 		dir  string

@@ -207,10 +207,7 @@ size=1m
 // target and returns its exit status, stderr and JSON report.
 func latRun(t *testing.T, opts ...string) (code int, errOut string, job map[string]any) {
 	t.Helper()
-	target := filepath.Join(t.TempDir(), "t.img")
-	if err := os.WriteFile(target, make([]byte, 8<<20), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	target := zeroTarget(t, t.TempDir())
 	args := append([]string{"--name=lt", "--filename=" + target, "--rw=randread", "--bs=4k", "--size=8m",
 		"--output-format=json"}, opts...)
 	code, out, errOut := run(t, args...)
@@ -304,10 +301,7 @@ func BenchmarkPause(b *testing.B) {
 // (with thinktime_blocks too, whichever comes first). The bursts are
 // read from write_iolog's log, which records each I/O as it goes out.
 func TestThinkTimeBursts(t *testing.T) {
-	target := filepath.Join(t.TempDir(), "t.img")
-	if err := os.WriteFile(target, make([]byte, 8<<20), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	target := zeroTarget(t, t.TempDir())
 	// bursts runs the job and returns the number of I/Os between pauses
 	// (gaps of 40 ms or more) and the length of each burst in time.
 	bursts := func(args ...string) (sizes []int, spans []time.Duration) {
@@ -366,10 +360,7 @@ func TestThinkTimeBursts(t *testing.T) {
 // on at the cap's pace, 10 ms apart at rate_iops=100. Gaps are read from
 // write_iolog's record, within the bursts after the first pause.
 func TestRateIgnoreThinktime(t *testing.T) {
-	target := filepath.Join(t.TempDir(), "t.img")
-	if err := os.WriteFile(target, make([]byte, 8<<20), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	target := zeroTarget(t, t.TempDir())
 	// medianGap runs the job and returns the median gap between reads of
 	// the same burst, leaving out the first burst (before any pause).
 	medianGap := func(extra ...string) time.Duration {
@@ -412,10 +403,7 @@ func TestRateIgnoreThinktime(t *testing.T) {
 // until the next read is due, is tested in the engine (TestReapBatchWithin).
 func TestSubmitOffload(t *testing.T) {
 	dir := t.TempDir()
-	target := filepath.Join(dir, "t.img")
-	if err := os.WriteFile(target, make([]byte, 8<<20), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	target := zeroTarget(t, dir)
 	log := filepath.Join(dir, "io.log")
 	jobs, _ := jsonRunOf(t, "--name=fixed-rate-submit", "--filename="+target, "--size=8m", "--rw=read", "--iodepth=32",
 		"--io_submit_mode=offload", "--rate_iops=1000", "--runtime=1s", "--time_based", "--write_iolog="+log)

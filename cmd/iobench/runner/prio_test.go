@@ -38,10 +38,7 @@ type prioDir struct {
 func prioRun(t *testing.T, opts ...string) (read, write prioDir, log [][]string) {
 	t.Helper()
 	dir := t.TempDir()
-	target := filepath.Join(dir, "t.img")
-	if err := os.WriteFile(target, make([]byte, 8<<20), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	target := zeroTarget(t, dir)
 	args := append([]string{"--name=p", "--filename=" + target, "--rw=randrw", "--bs=4k", "--iodepth=4",
 		"--number_ios=3000", "--size=8m", "--output-format=json", "--write_lat_log=" + filepath.Join(dir, "l")}, opts...)
 	code, out, errOut := run(t, args...)
@@ -153,10 +150,7 @@ func TestPrioOneValue(t *testing.T) {
 // TestPrioNormalOutput: fio's per-priority lines in the normal report.
 func TestPrioNormalOutput(t *testing.T) {
 	dir := t.TempDir()
-	target := filepath.Join(dir, "t.img")
-	if err := os.WriteFile(target, make([]byte, 8<<20), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	target := zeroTarget(t, dir)
 	code, out, errOut := run(t, "--name=p", "--filename="+target, "--rw=randread", "--bs=4k", "--iodepth=4",
 		"--number_ios=2000", "--size=8m", "--prioclass=3", "--cmdprio_percentage=20")
 	if code != 0 {

@@ -56,6 +56,17 @@ type fioJSONDir struct {
 	} `json:"lat_ns"`
 }
 
+// zeroTarget writes dir/t.img, 8 MiB of zeros, the target of the jobs
+// that need a small regular file, and returns its path.
+func zeroTarget(t *testing.T, dir string) string {
+	t.Helper()
+	target := filepath.Join(dir, "t.img")
+	if err := os.WriteFile(target, make([]byte, 8<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return target
+}
+
 func run(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
@@ -554,10 +565,7 @@ func TestFileTarget(t *testing.T) {
 // verify (nothing reaches the device).
 func TestNullEngine(t *testing.T) {
 	dir := t.TempDir()
-	target := filepath.Join(dir, "t.img")
-	if err := os.WriteFile(target, make([]byte, 8<<20), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	target := zeroTarget(t, dir)
 	code, out, errOut := run(t, "--filename="+target, "--ioengine=null", "--rw=randwrite", "--bs=4k", "--iodepth=8",
 		"--size=4m", "--output-format=json")
 	if code != 0 {

@@ -3,8 +3,6 @@ package runner
 import (
 	"encoding/json"
 	"math"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -104,10 +102,7 @@ type ssJSON struct {
 // file target and returns each job report's steadystate and runtime (ms).
 func ssRun(t *testing.T, opts ...string) ([]*ssJSON, []int64) {
 	t.Helper()
-	target := filepath.Join(t.TempDir(), "t.img")
-	if err := os.WriteFile(target, make([]byte, 8<<20), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	target := zeroTarget(t, t.TempDir())
 	args := append([]string{"--name=s", "--filename=" + target, "--rw=randread", "--bs=4k", "--size=8m", "--time_based",
 		"--output-format=json"}, opts...)
 	code, out, errOut := run(t, args...)
@@ -185,10 +180,7 @@ func TestSteadyStateGroupReporting(t *testing.T) {
 // TestSteadyStateNormalLine: fio's steadystate line after the latency
 // line.
 func TestSteadyStateNormalLine(t *testing.T) {
-	target := filepath.Join(t.TempDir(), "t.img")
-	if err := os.WriteFile(target, make([]byte, 8<<20), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	target := zeroTarget(t, t.TempDir())
 	code, out, errOut := run(t, "--name=s", "--filename="+target, "--rw=randread", "--bs=4k", "--size=8m", "--time_based",
 		"--runtime=30", "--ss=iops_slope:1000%", "--ss_dur=2")
 	if code != 0 {

@@ -72,6 +72,38 @@ func TestBatchOptions(t *testing.T) {
 	}
 }
 
+// TestBatchDepthLevels: with iodepth_batch_submit=n the depth
+// distribution (fio's iodepth_level) counts each n queued I/Os together,
+// at the depth when the nth is queued, as fio marks a batch when it
+// commits it; the count carries over a wait that hands fewer to the
+// kernel, as fio's io_u_queued does; 0 counts iodepth at a time. With
+// ioengine=null every I/O completes at once, so the depths are exact:
+// lockstep batches of 8 at depth 16 count all but the first batch at 16
+// (per I/O, 7 in 8 would count at 9-15); one completion per wait with
+// batches of 8 counts at 16 (a count reset by each wait would count
+// none); and without the option each I/O counts at the depth it brings
+// the queue to (after a reap of 16: 1, 2-3, 4-7, 8-15, 16).
+func TestBatchDepthLevels(t *testing.T) {
+	base := []string{"--ioengine=null", "--iodepth=16", "--size=16m"}
+	level := func(j map[string]any, k string) float64 { return j["iodepth_level"].(map[string]any)[k].(float64) }
+	for _, opts := range [][]string{
+		{"--iodepth_batch_submit=8", "--iodepth_batch_complete_min=8", "--iodepth_batch_complete_max=8"},
+		{"--iodepth_batch_submit=8", "--iodepth_batch_complete_max=1"},
+		{"--iodepth_batch_submit=0", "--iodepth_batch_complete_max=1"},
+	} {
+		j := batchRun(t, append(base, opts...)...)
+		if l := level(j, "16"); l < 99.8 {
+			t.Errorf("%v: %.1f%% counted at depth 16, want all but the first batch: %v", opts, l, j["iodepth_level"])
+		}
+	}
+	j := batchRun(t, base...)
+	for k, want := range map[string]float64{"1": 6.25, "2": 12.5, "4": 25, "8": 50, "16": 6.25} {
+		if l := level(j, k); l < want-0.5 || l > want+0.5 {
+			t.Errorf("default: %.2f%% counted at depth %s, want %.2f: %v", l, k, want, j["iodepth_level"])
+		}
+	}
+}
+
 // iodepth_low: once the queue was full, it drains to the low-water mark
 // before it is refilled, so every refill submits at least iodepth-low
 // I/Os at once (fio's submit distribution, bucket 9-16).

@@ -1162,9 +1162,10 @@ type worker struct {
 	ovl *overlapState
 	// draining is set while a queue that was full drains to iodepth_low;
 	// unflushed counts I/O queued since the kernel last saw the queue
-	// (iodepth_batch_submit).
-	draining  bool
-	unflushed int
+	// (iodepth_batch_submit); uncounted, I/O queued since the depth was
+	// last counted (fio's io_u_queued; queuedDepth).
+	draining             bool
+	unflushed, uncounted int
 	// ahead holds the generator's next I/Os, drawn aheadIOs early so
 	// that the prefetcher can bring their cache lookups' memory in
 	// (nil while verifying: a verifying job draws again on overlaps).
@@ -1890,22 +1891,44 @@ func (w *worker) submitFirst() error {
 // markSubmit n requests handed to the kernel together and markComplete n
 // reaped together (fio's iodepth_submit and iodepth_complete), each in
 // the run's measure and the period's.
-func (w *worker) markDepth(n int)    { w.mark(depthDistOf, depthBucket(n)) }
-func (w *worker) markSubmit(n int)   { w.mark(submitDistOf, batchBucket(n)) }
-func (w *worker) markComplete(n int) { w.mark(completeDistOf, batchBucket(n)) }
+func (w *worker) markDepth(n int)    { w.mark(depthDistOf, depthBucket(n), 1) }
+func (w *worker) markSubmit(n int)   { w.mark(submitDistOf, batchBucket(n), 1) }
+func (w *worker) markComplete(n int) { w.mark(completeDistOf, batchBucket(n), 1) }
+
+// queuedDepth counts an I/O just queued in the depth distribution, as
+// fio counts it with iodepth_batch_submit=n (0: the iodepth): once n have
+// been queued since the last count, all n at the depth then (fio marks a
+// batch when it commits it, at its cur_depth; a wait in between hands
+// the queued I/O to the kernel without a count, so the count carries
+// over it, as fio's io_u_queued does). Without iodepth_batch_submit each
+// I/O counts at the depth it brings the queue to.
+func (w *worker) queuedDepth() {
+	n := w.job.BatchSubmit
+	if n == workloads.BatchAuto {
+		w.markDepth(w.q.InFlight())
+		return
+	}
+	if n == 0 {
+		n = w.job.IODepth
+	}
+	if w.uncounted++; w.uncounted >= n {
+		w.mark(depthDistOf, depthBucket(w.q.InFlight()), uint64(w.uncounted))
+		w.uncounted = 0
+	}
+}
 
 func depthDistOf(m *measure) *[7]uint64    { return &m.depthDist }
 func submitDistOf(m *measure) *[7]uint64   { return &m.submitDist }
 func completeDistOf(m *measure) *[7]uint64 { return &m.completeDist }
 
-// mark counts one in bucket b of the distribution dist picks.
-func (w *worker) mark(dist func(*measure) *[7]uint64, b int) {
+// mark counts n in bucket b of the distribution dist picks.
+func (w *worker) mark(dist func(*measure) *[7]uint64, b int, n uint64) {
 	if !w.measuring {
 		return
 	}
-	dist(&w.measure)[b]++
+	dist(&w.measure)[b] += n
 	if w.iv != nil {
-		dist(w.iv)[b]++
+		dist(w.iv)[b] += n
 	}
 }
 

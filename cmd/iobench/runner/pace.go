@@ -277,7 +277,7 @@ func (w *worker) admitNow(r *engine.Request, now time.Time) (submitted bool, err
 		return false, err
 	}
 	defer w.thinkAfter(r)
-	w.markDepth(w.q.InFlight())
+	w.queuedDepth()
 	if n := w.job.BatchSubmit; n > 0 {
 		// iodepth_batch_submit: every n queued I/Os go to the kernel.
 		if w.unflushed++; w.unflushed >= n {
@@ -427,7 +427,7 @@ func (w *worker) submitParked(r *engine.Request) error {
 	if w.ovl != nil {
 		w.ovl.flying = append(w.ovl.flying, r)
 	}
-	w.markDepth(w.q.InFlight())
+	w.queuedDepth()
 	return nil
 }
 

@@ -104,6 +104,41 @@ func TestBatchDepthLevels(t *testing.T) {
 	}
 }
 
+// TestBatchSubmitCommits: with iodepth_batch_submit the job hands its
+// queued I/O to the kernel when fio would. Each wait hands over what was
+// queued since the last (fio's getevents commits before it reaps), also
+// when completions reaped before serve it: with batches of 8 and one
+// completion per wait, about one io_uring_enter per I/O, where keeping
+// the new I/O back until the engine had to wait made one per 16. The
+// count of queued I/O carries over the waits (fio's io_u_queued), so with
+// batches of 3 and two completions per wait every third I/O is handed
+// over on its own too: 2 enters per 3 I/Os (1 per 2 if each wait
+// restarted the count). A batch above the iodepth is the iodepth, as fio
+// takes it: with iodepth=4 and batch 6, 1 enter per 4 I/Os, each batch
+// counted at depth 4 (batches of 6 made 1 per 3, half of them counted at
+// depth 2-3). With ioengine=null every I/O completes as it is submitted,
+// so the counts are exact.
+func TestBatchSubmitCommits(t *testing.T) {
+	for _, c := range []struct {
+		opts   []string
+		lo, hi float64
+	}{
+		{[]string{"--iodepth=16", "--iodepth_batch_submit=8", "--iodepth_batch_complete_max=1"}, 0.95, 1.01},
+		{[]string{"--iodepth=16", "--iodepth_batch_submit=3", "--iodepth_batch_complete_min=2", "--iodepth_batch_complete_max=2"}, 0.64, 0.69},
+		{[]string{"--iodepth=4", "--iodepth_batch_submit=6"}, 0.24, 0.26},
+	} {
+		j := batchRun(t, append([]string{"--ioengine=null", "--size=16m"}, c.opts...)...)
+		if e := entersPerIO(t, j); e < c.lo || e > c.hi {
+			t.Errorf("%v: %.3f io_uring_enter calls per I/O, want %.2f to %.2f", c.opts, e, c.lo, c.hi)
+		}
+		if c.opts[0] == "--iodepth=4" {
+			if l := j["iodepth_level"].(map[string]any)["4"].(float64); l < 99.9 {
+				t.Errorf("%v: %.1f%% counted at depth 4, want all: %v", c.opts, l, j["iodepth_level"])
+			}
+		}
+	}
+}
+
 // iodepth_low: once the queue was full, it drains to the low-water mark
 // before it is refilled, so every refill submits at least iodepth-low
 // I/Os at once (fio's submit distribution, bucket 9-16).

@@ -1161,11 +1161,11 @@ type worker struct {
 	// ovl is serialize_overlap's bookkeeping (nil without it).
 	ovl *overlapState
 	// draining is set while a queue that was full drains to iodepth_low;
-	// unflushed counts I/O queued since the kernel last saw the queue
-	// (iodepth_batch_submit); uncounted, I/O queued since the depth was
-	// last counted (fio's io_u_queued; queuedDepth).
-	draining             bool
-	unflushed, uncounted int
+	// with iodepth_batch_submit, queued counts I/O queued since the last
+	// batch (fio's io_u_queued; queuedDepth) and unflushed I/O queued
+	// since the kernel last saw the queue.
+	draining          bool
+	queued, unflushed int
 	// ahead holds the generator's next I/Os, drawn aheadIOs early so
 	// that the prefetcher can bring their cache lookups' memory in
 	// (nil while verifying: a verifying job draws again on overlaps).
@@ -1895,26 +1895,40 @@ func (w *worker) markDepth(n int)    { w.mark(depthDistOf, depthBucket(n), 1) }
 func (w *worker) markSubmit(n int)   { w.mark(submitDistOf, batchBucket(n), 1) }
 func (w *worker) markComplete(n int) { w.mark(completeDistOf, batchBucket(n), 1) }
 
-// queuedDepth counts an I/O just queued in the depth distribution, as
-// fio counts it with iodepth_batch_submit=n (0: the iodepth): once n have
-// been queued since the last count, all n at the depth then (fio marks a
-// batch when it commits it, at its cur_depth; a wait in between hands
-// the queued I/O to the kernel without a count, so the count carries
-// over it, as fio's io_u_queued does). Without iodepth_batch_submit each
-// I/O counts at the depth it brings the queue to.
-func (w *worker) queuedDepth() {
+// queuedDepth counts an I/O just queued, as fio's io_u_queued counts it
+// with iodepth_batch_submit=n (0, or more than the iodepth: the iodepth,
+// as fio takes it), and reports whether the queued I/O is due to go to
+// the kernel now. Once n have been queued since the last count, all n are
+// counted in the depth distribution at the depth then, and they are due:
+// fio commits a batch when io_u_queued reaches n and marks it then, at its
+// cur_depth. A wait in between hands the queued I/O to the kernel without
+// resetting the count (fio's getevents commits through the engine, not
+// through td_io_commit), so the count carries over it: with n=8 and one
+// completion per wait, every eighth I/O is handed over on its own as well
+// as by the waits. Without iodepth_batch_submit each I/O counts at the
+// depth it brings the queue to, and the engine decides when it goes.
+func (w *worker) queuedDepth() bool {
 	n := w.job.BatchSubmit
 	if n == workloads.BatchAuto {
 		w.markDepth(w.q.InFlight())
-		return
+		return false
 	}
-	if n == 0 {
+	if n == 0 || n > w.job.IODepth {
 		n = w.job.IODepth
 	}
-	if w.uncounted++; w.uncounted >= n {
-		w.mark(depthDistOf, depthBucket(w.q.InFlight()), uint64(w.uncounted))
-		w.uncounted = 0
+	w.unflushed++
+	if w.queued++; w.queued < n {
+		return false
 	}
+	w.mark(depthDistOf, depthBucket(w.q.InFlight()), uint64(w.queued))
+	w.queued = 0
+	return true
+}
+
+// flush hands the queued I/O to the kernel.
+func (w *worker) flush() error {
+	w.unflushed = 0
+	return w.q.Flush()
 }
 
 func depthDistOf(m *measure) *[7]uint64    { return &m.depthDist }
@@ -1984,17 +1998,28 @@ func (w *worker) loop() error {
 			w.lvNext = w.nowSince + liveEvery
 		}
 		var err error
+		min := w.completeMin()
+		if w.unflushed > 0 && min > 0 {
+			// iodepth_batch_submit: a wait hands what is queued to the
+			// kernel first, as fio's getevents commits before it reaps,
+			// also when completions reaped before serve it
+			// (iodepth_batch_complete_max), where the engine would keep
+			// the new I/O back until it has to wait.
+			if err := w.flush(); err != nil {
+				return err
+			}
+		}
 		if due, ok := w.offloadDue(); ok {
 			// io_submit_mode=offload: wait for completions only until the
 			// first held-back I/O is due.
-			done, err = w.q.ReapBatchWithin(done[:0], w.completeMin(), w.job.BatchCompleteMax, time.Until(due))
+			done, err = w.q.ReapBatchWithin(done[:0], min, w.job.BatchCompleteMax, time.Until(due))
 		} else {
-			done, err = w.q.ReapBatch(done[:0], w.completeMin(), w.job.BatchCompleteMax)
+			done, err = w.q.ReapBatch(done[:0], min, w.job.BatchCompleteMax)
 		}
 		if err != nil {
 			return err
 		}
-		w.unflushed = 0 // the wait handed everything queued to the kernel
+		w.unflushed = 0 // what a reap without min left queued it handed over
 		// The clock is read once per reap, not per I/O, and by the engine:
 		// reading it costs more than anything else the loop does per I/O.
 		since := w.reapSince()
@@ -2142,7 +2167,6 @@ func (w *worker) loopPlain() error {
 		if err != nil {
 			return err
 		}
-		w.unflushed = 0
 		since := w.reapSince()
 		w.nowSince = since
 		if since >= quiet {

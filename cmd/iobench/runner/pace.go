@@ -277,14 +277,10 @@ func (w *worker) admitNow(r *engine.Request, now time.Time) (submitted bool, err
 		return false, err
 	}
 	defer w.thinkAfter(r)
-	w.queuedDepth()
-	if n := w.job.BatchSubmit; n > 0 {
+	if w.queuedDepth() {
 		// iodepth_batch_submit: every n queued I/Os go to the kernel.
-		if w.unflushed++; w.unflushed >= n {
-			w.unflushed = 0
-			if err := w.q.Flush(); err != nil {
-				return true, err
-			}
+		if err := w.flush(); err != nil {
+			return true, err
 		}
 	}
 	return true, nil
@@ -427,7 +423,7 @@ func (w *worker) submitParked(r *engine.Request) error {
 	if w.ovl != nil {
 		w.ovl.flying = append(w.ovl.flying, r)
 	}
-	w.queuedDepth()
+	w.queuedDepth() // the lot goes to the kernel together: releaseDue flushes it, releaseParked leaves it to the next wait
 	return nil
 }
 
@@ -771,7 +767,7 @@ func (w *worker) releaseDue() error {
 	}
 	if n > 0 {
 		w.markSubmit(n)
-		if err := w.q.Flush(); err != nil {
+		if err := w.flush(); err != nil {
 			return err
 		}
 		w.parked = append(w.parked[:0], w.parked[n:]...)

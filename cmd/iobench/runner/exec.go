@@ -1998,8 +1998,8 @@ func (w *worker) loop() error {
 			w.lvNext = w.nowSince + liveEvery
 		}
 		var err error
-		min := w.completeMin()
-		if w.unflushed > 0 && min > 0 {
+		want := w.completeMin()
+		if w.unflushed > 0 && want > 0 {
 			// iodepth_batch_submit: a wait hands what is queued to the
 			// kernel first, as fio's getevents commits before it reaps,
 			// also when completions reaped before serve it
@@ -2012,14 +2012,13 @@ func (w *worker) loop() error {
 		if due, ok := w.offloadDue(); ok {
 			// io_submit_mode=offload: wait for completions only until the
 			// first held-back I/O is due.
-			done, err = w.q.ReapBatchWithin(done[:0], min, w.job.BatchCompleteMax, time.Until(due))
+			done, err = w.q.ReapBatchWithin(done[:0], want, w.job.BatchCompleteMax, time.Until(due))
 		} else {
-			done, err = w.q.ReapBatch(done[:0], min, w.job.BatchCompleteMax)
+			done, err = w.q.ReapBatch(done[:0], want, w.job.BatchCompleteMax)
 		}
 		if err != nil {
 			return err
 		}
-		w.unflushed = 0 // what a reap without min left queued it handed over
 		// The clock is read once per reap, not per I/O, and by the engine:
 		// reading it costs more than anything else the loop does per I/O.
 		since := w.reapSince()

@@ -423,7 +423,9 @@ func (w *worker) submitParked(r *engine.Request) error {
 	if w.ovl != nil {
 		w.ovl.flying = append(w.ovl.flying, r)
 	}
-	w.queuedDepth() // the lot goes to the kernel together: releaseDue flushes it, releaseParked leaves it to the next wait
+	// The lot goes to the kernel together: releaseDue flushes it,
+	// releaseParked leaves it to the next wait.
+	w.queuedDepth()
 	return nil
 }
 

@@ -125,7 +125,7 @@ var options = []Option{
 			}
 			return strconv.Itoa(j.BatchSubmit)
 		}},
-	intOption("iodepth_batch_complete_min", "n", "1", "completions to wait for at least, each time the job waits; alias iodepth_batch_complete", 0, 4096, func(j *Job) *int { return &j.BatchCompleteMin }),
+	intOption("iodepth_batch_complete_min", "n", "1", "completions to wait for at least, each time the job waits; 0 as fio 3.33 takes it: one, and with iodepth_batch_complete_max=0 (fio's polling) after every I/O queued, so the job runs at depth 1, its wait polling the ring without sleeping; alias iodepth_batch_complete", 0, 4096, func(j *Job) *int { return &j.BatchCompleteMin }),
 	intOption("iodepth_batch_complete_max", "n", "0", "completions to take at most each time; 0: all that are ready (fio takes iodepth_batch_complete_min, 1, by default: the same speed at depth 8 on a loop device, up to 15% slower at 128); below iodepth_batch_complete_min it is raised to it, as fio does", 0, 4096, func(j *Job) *int { return &j.BatchCompleteMax }),
 	intOption("iodepth_low", "n", "0", "once the queue was full, let it drain to this depth before filling it again; 0: refill at once (fio's default, iodepth); above iodepth it is lowered to it, as fio does", 0, 4096, func(j *Job) *int { return &j.IODepthLow }),
 	intOption("numjobs", "n", "1", "clones of the job, each with its own queue; they set up, then start their I/O together, as fio's threads wait for each other (clones with a startdelay range start when theirs ends)", 1, 256, func(j *Job) *int { return &j.NumJobs }),

@@ -139,6 +139,39 @@ func TestBatchSubmitCommits(t *testing.T) {
 	}
 }
 
+// TestBatchCompleteMinZero: iodepth_batch_complete_min=0 takes fio
+// 3.33's meaning. With iodepth_batch_complete_max 0 too (its default
+// here; fio's polling) the job waits for a completion after every I/O it
+// queues, so it runs at depth 1 whatever the iodepth, and the wait polls
+// the ring, entering the kernel without sleeping, as fio's io_uring
+// engine does: on a loop device almost no voluntary context switches
+// per I/O (fio 0.02, a sleeping wait 1.0) and several io_uring_enter
+// calls. With a maximum the job waits for one completion when the queue
+// is full, as with the default minimum.
+func TestBatchCompleteMinZero(t *testing.T) {
+	level := func(j map[string]any, k string) float64 { return j["iodepth_level"].(map[string]any)[k].(float64) }
+	j := batchRun(t, "--ioengine=null", "--size=16m", "--iodepth=16", "--iodepth_batch_complete_min=0")
+	if l := level(j, "1"); l < 99.9 {
+		t.Errorf("iodepth_batch_complete_min=0: %.1f%% counted at depth 1, want all: %v", l, j["iodepth_level"])
+	}
+	j = batchRun(t, "--ioengine=null", "--size=16m", "--iodepth=16", "--iodepth_batch_complete_min=0", "--iodepth_batch_complete_max=4")
+	if l := level(j, "1"); l > 1 {
+		t.Errorf("iodepth_batch_complete_min=0 with a maximum: %.1f%% counted at depth 1, want the queue filled: %v", l, j["iodepth_level"])
+	}
+	l := looptest.New(t, 32<<20, looptest.Options{})
+	j = batchRun(t, "--filename="+l.Path, "--iodepth=16", "--iodepth_batch_complete_min=0", "--size=16m", "--force")
+	ib := j["iobench"].(map[string]any)
+	if c := ib["vol_ctx_per_io"].(float64); c > 0.1 {
+		t.Errorf("polling on a loop device: %.3f voluntary context switches per I/O, want about none", c)
+	}
+	if e := ib["enters_per_io"].(float64); e < 2 {
+		t.Errorf("polling on a loop device: %.2f io_uring_enter calls per I/O, want the polls", e)
+	}
+	if l := level(j, "1"); l < 99.9 {
+		t.Errorf("polling on a loop device: %.1f%% counted at depth 1: %v", l, j["iodepth_level"])
+	}
+}
+
 // iodepth_low: once the queue was full, it drains to the low-water mark
 // before it is refilled, so every refill submits at least iodepth-low
 // I/Os at once (fio's submit distribution, bucket 9-16).

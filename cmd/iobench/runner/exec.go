@@ -1860,9 +1860,10 @@ func (w *worker) submitFirst() error {
 	// Each I/O is scheduled before the next is drawn: a rate cap
 	// steers the next one's direction by what is scheduled (steer).
 	for i := range w.reqs {
-		if w.ovl != nil && w.ovl.held != nil || w.lat != nil && w.inFlight() >= w.lat.depth {
+		if w.ovl != nil && w.ovl.held != nil || w.lat != nil && w.inFlight() >= w.lat.depth || w.pollingOne() && w.inFlight() >= 1 {
 			// For when the held I/O has gone, or latency_target's
-			// depth allows more.
+			// depth allows more, or (fio's polling) the one in flight
+			// has completed.
 			w.idle = append(w.idle, &w.reqs[i])
 			continue
 		}
@@ -2009,7 +2010,9 @@ func (w *worker) loop() error {
 				return err
 			}
 		}
-		if due, ok := w.offloadDue(); ok {
+		if w.pollingOne() {
+			done, err = w.pollReap(done[:0])
+		} else if due, ok := w.offloadDue(); ok {
 			// io_submit_mode=offload: wait for completions only until the
 			// first held-back I/O is due.
 			done, err = w.q.ReapBatchWithin(done[:0], want, w.job.BatchCompleteMax, time.Until(due))
@@ -2133,7 +2136,8 @@ func (w *worker) reaped(done []*engine.Request, since time.Duration) time.Durati
 // flow, read_iolog, write_iolog, serialize_overlap, latency_target,
 // io_submit_mode=offload, iodepth_batch_submit, iodepth_low, verify,
 // fsync, fdatasync, sync_file_range, cmdprio, force_async, nowait,
-// atomic, thinkcycles, max_latency, logs, trims, unlink_each_loop).
+// atomic, thinkcycles, max_latency, logs, trims, unlink_each_loop, fio's
+// polling: pollingOne).
 func (w *worker) plainJob() bool {
 	j := w.job
 	return !plainLoopOff && w.ovl == nil && w.pacer == nil && w.flow == nil && w.lat == nil && w.setup.tgt.replay == nil &&
@@ -2141,7 +2145,7 @@ func (w *worker) plainJob() bool {
 		len(w.parked) == 0 && len(w.idle) == 0 && !w.backlogDue && w.loopEnd == 0 &&
 		!j.SubmitOffload && j.BatchSubmit == workloads.BatchAuto && j.ThinkCycles == 0 &&
 		!(j.IODepthLow > 0 && j.IODepthLow < j.IODepth) &&
-		j.FsyncEvery == 0 && j.FdatasyncEvery == 0 && !w.prioDrawn && j.ForceAsync == 0 &&
+		j.FsyncEvery == 0 && j.FdatasyncEvery == 0 && !w.pollingOne() && !w.prioDrawn && j.ForceAsync == 0 &&
 		!j.NoWait && !j.Atomic && j.MaxLatency == [workloads.NumDirs]time.Duration{} && !j.RW.Trims()
 }
 
@@ -2307,14 +2311,34 @@ func (w *worker) publishLive() {
 }
 
 // completeMin is how many completions a wait asks for: fio's
-// iodepth_batch_complete_min, never more than are in flight; 0 polls
-// without waiting, unless the queue is full, where one is needed.
+// iodepth_batch_complete_min, never more than are in flight, and 1 for
+// 0, as fio 3.33's wait_for_completions takes it (with
+// iodepth_batch_complete_max 0 too, fio's polling, the wait comes after
+// every I/O queued: pollingOne).
 func (w *worker) completeMin() int {
-	n := min(w.job.BatchCompleteMin, w.q.InFlight())
-	if n == 0 && w.q.InFlight() >= w.job.IODepth {
-		n = 1
+	return min(max(w.job.BatchCompleteMin, 1), w.q.InFlight())
+}
+
+// pollReap is the wait of fio's polling mode (pollingOne): it looks for
+// a completion without sleeping, entering the kernel each time, until one
+// is there, as fio's io_uring engine asks io_uring_enter for none when
+// iodepth_batch_complete_min is 0. The job thread stays busy while its
+// I/O is in flight, as fio's does.
+func (w *worker) pollReap(dst []*engine.Request) ([]*engine.Request, error) {
+	for {
+		done, err := w.q.ReapBatchWithin(dst, 1, 0, 0)
+		if err != nil || len(done) > 0 || w.q.InFlight() == 0 {
+			return done, err
+		}
 	}
-	return n
+}
+
+// pollingOne reports whether the job is in fio's polling mode
+// (iodepth_batch_complete_min and iodepth_batch_complete_max both 0), in
+// which fio waits for a completion after each I/O it queues, so that it
+// never has more than one in flight whatever the iodepth.
+func (w *worker) pollingOne() bool {
+	return w.job.BatchCompleteMin == 0 && w.job.BatchCompleteMax == 0
 }
 
 // holdBack reports whether a completed request waits instead of being
@@ -2326,6 +2350,9 @@ func (w *worker) holdBack() bool {
 		return true // serialize_overlap: nothing passes the held I/O
 	}
 	if w.lat != nil && (w.lat.draining || w.inFlight() >= w.lat.depth) {
+		return true
+	}
+	if w.pollingOne() && w.inFlight() >= 1 {
 		return true
 	}
 	if w.draining && w.inFlight() > w.job.IODepthLow {

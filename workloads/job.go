@@ -1174,6 +1174,13 @@ func (j *Job) Validate() error {
 	// Values fio accepts and corrects, corrected the same way; the
 	// caller prints what changed (Adjustments).
 	j.adjusted = nil
+	if j.BatchCompleteMax == 0 && j.BatchCompleteMin > 0 && (j.set["iodepth_batch_complete_min"] || j.set["iodepth_batch_complete_max"]) {
+		// Given either, the batching is fio's: its maximum of 0 (its
+		// default) is raised to the minimum, each wait taking exactly
+		// that many. Given neither, 0 stays iobench's own default: all
+		// that are ready.
+		j.BatchCompleteMax = j.BatchCompleteMin
+	}
 	if j.BatchCompleteMax > 0 && j.BatchCompleteMax < j.BatchCompleteMin {
 		j.adjusted = append(j.adjusted, fmt.Sprintf("iodepth_batch_complete_max=%d is below iodepth_batch_complete_min=%d: raised to %d, as fio does",
 			j.BatchCompleteMax, j.BatchCompleteMin, j.BatchCompleteMin))

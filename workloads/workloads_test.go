@@ -219,6 +219,30 @@ numjobs=2
 	}
 }
 
+// TestBatchCompleteMaxAsFio: given iodepth_batch_complete_min or _max,
+// the maximum is fio's: its 0 (fio's default) raised to the minimum, so
+// that each wait takes exactly the minimum, also from [global]; given
+// neither, 0 stays iobench's default (all that are ready), and a minimum
+// of 0 keeps it 0 (fio's polling).
+func TestBatchCompleteMaxAsFio(t *testing.T) {
+	src := "[global]\nioengine=io_uring\n[min4]\niodepth_batch_complete_min=4\n[alias]\niodepth_batch_complete=2\n[max0]\niodepth_batch_complete_max=0\n" +
+		"[none]\n[poll]\niodepth_batch_complete_min=0\n[both]\niodepth_batch_complete_min=2\niodepth_batch_complete_max=8\n"
+	f, err := Parse(strings.NewReader(src), "batch.fio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"min4": 4, "alias": 2, "max0": 1, "none": 0, "poll": 0, "both": 8}
+	for _, j := range f.Jobs {
+		if j.BatchCompleteMax != want[j.Name] {
+			t.Errorf("job %s: iodepth_batch_complete_max %d, want %d", j.Name, j.BatchCompleteMax, want[j.Name])
+		}
+	}
+	g, err := Parse(strings.NewReader("[global]\niodepth_batch_complete_min=3\n[a]\n"), "g.fio")
+	if err != nil || g.Jobs[0].BatchCompleteMax != 3 {
+		t.Errorf("from [global]: %v, max %d, want 3", err, g.Jobs[0].BatchCompleteMax)
+	}
+}
+
 // Values fio accepts and corrects are corrected as fio does, with a
 // notice naming the line.
 func TestFioCorrections(t *testing.T) {

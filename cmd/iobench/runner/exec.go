@@ -2010,14 +2010,15 @@ func (w *worker) loop() error {
 				return err
 			}
 		}
+		take := w.reapMax(want)
 		if w.pollingOne() {
 			done, err = w.pollReap(done[:0])
 		} else if due, ok := w.offloadDue(); ok {
 			// io_submit_mode=offload: wait for completions only until the
 			// first held-back I/O is due.
-			done, err = w.q.ReapBatchWithin(done[:0], want, w.job.BatchCompleteMax, time.Until(due))
+			done, err = w.q.ReapBatchWithin(done[:0], want, take, time.Until(due))
 		} else {
-			done, err = w.q.ReapBatch(done[:0], want, w.job.BatchCompleteMax)
+			done, err = w.q.ReapBatch(done[:0], want, take)
 		}
 		if err != nil {
 			return err
@@ -2317,6 +2318,21 @@ func (w *worker) publishLive() {
 // every I/O queued: pollingOne).
 func (w *worker) completeMin() int {
 	return min(max(w.job.BatchCompleteMin, 1), w.q.InFlight())
+}
+
+// reapMax is how many completions a reap that asks for want takes at
+// most: iodepth_batch_complete_max (0: all that are ready), and while a
+// queue that was full drains to iodepth_low, no more than bring it to
+// the low-water mark (at least want), as fio reaps until its depth is at
+// iodepth_low and no further; the rest stay ready for the next reap.
+func (w *worker) reapMax(want int) int {
+	take := w.job.BatchCompleteMax
+	if w.draining {
+		if left := max(w.q.InFlight()-w.job.IODepthLow, want, 1); take == 0 || left < take {
+			take = left
+		}
+	}
+	return take
 }
 
 // pollReap is the wait of fio's polling mode (pollingOne): it looks for

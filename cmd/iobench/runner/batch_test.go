@@ -124,12 +124,21 @@ func TestBatchSubmitCommits(t *testing.T) {
 		lo, hi float64
 	}{
 		{[]string{"--iodepth=16", "--iodepth_batch_submit=8", "--iodepth_batch_complete_max=1"}, 0.95, 1.01},
+		{[]string{"--iodepth=16", "--iodepth_batch_submit=8"}, 0.12, 0.13},
 		{[]string{"--iodepth=16", "--iodepth_batch_submit=3", "--iodepth_batch_complete_min=2", "--iodepth_batch_complete_max=2"}, 0.64, 0.69},
 		{[]string{"--iodepth=4", "--iodepth_batch_submit=6"}, 0.24, 0.26},
 	} {
 		j := batchRun(t, append([]string{"--ioengine=null", "--size=16m"}, c.opts...)...)
 		if e := entersPerIO(t, j); e < c.lo || e > c.hi {
 			t.Errorf("%v: %.3f io_uring_enter calls per I/O, want %.2f to %.2f", c.opts, e, c.lo, c.hi)
+		}
+		if len(c.opts) == 2 && c.opts[1] == "--iodepth_batch_submit=8" {
+			// Each handover counts in the submit line, as fio counts a
+			// commit: batches of 8 (bucket 5-8), not the refills of up
+			// to 16 that they come from.
+			if sub := j["iodepth_submit"].(map[string]any)["8"].(float64); sub < 99.9 {
+				t.Errorf("%v: %.1f%% of submissions of 5-8 I/Os, want all: %v", c.opts, sub, j["iodepth_submit"])
+			}
 		}
 		if c.opts[0] == "--iodepth=4" {
 			if l := j["iodepth_level"].(map[string]any)["4"].(float64); l < 99.9 {

@@ -1882,7 +1882,7 @@ func (w *worker) submitFirst() error {
 		return err
 	}
 	if submitted > 0 {
-		w.markSubmit(submitted)
+		w.submitted(submitted)
 	}
 	w.noteFull()
 	return nil
@@ -1926,10 +1926,27 @@ func (w *worker) queuedDepth() bool {
 	return true
 }
 
-// flush hands the queued I/O to the kernel.
+// flush hands the queued I/O to the kernel. With iodepth_batch_submit it
+// counts them in the submit distribution as one submission, as fio counts
+// each commit.
 func (w *worker) flush() error {
+	n := w.unflushed
 	w.unflushed = 0
-	return w.q.Flush()
+	err := w.q.Flush()
+	if n > 0 {
+		w.markSubmit(n)
+	}
+	return err
+}
+
+// submitted counts n requests handed over together in the submit
+// distribution, where the job's own flushes do not count them: without
+// iodepth_batch_submit the engine hands a round's I/O to the kernel
+// together; with it, flush counts each handover.
+func (w *worker) submitted(n int) {
+	if w.job.BatchSubmit == workloads.BatchAuto {
+		w.markSubmit(n)
+	}
 }
 
 func depthDistOf(m *measure) *[7]uint64    { return &m.depthDist }
@@ -2084,7 +2101,7 @@ func (w *worker) loop() error {
 		}
 		if issued > 0 {
 			// Handed to the kernel together at the next reap.
-			w.markSubmit(issued)
+			w.submitted(issued)
 		}
 		if w.job.SubmitOffload {
 			if err := w.releaseDue(); err != nil {

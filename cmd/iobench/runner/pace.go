@@ -406,7 +406,7 @@ func (w *worker) releaseParked() error {
 		n++
 	}
 	if n > 0 {
-		w.markSubmit(n)
+		w.submitted(n)
 	}
 	w.parked = append(w.parked[:0], w.parked[n:]...)
 	return nil
@@ -768,7 +768,7 @@ func (w *worker) releaseDue() error {
 		n++
 	}
 	if n > 0 {
-		w.markSubmit(n)
+		w.submitted(n)
 		if err := w.flush(); err != nil {
 			return err
 		}

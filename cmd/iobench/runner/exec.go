@@ -1162,7 +1162,7 @@ type worker struct {
 	ovl *overlapState
 	// draining is set while a queue that was full drains to iodepth_low;
 	// with iodepth_batch_submit, queued counts I/O queued since the last
-	// batch (fio's io_u_queued; queuedDepth) and unflushed I/O queued
+	// batch (fio's io_u_queued; countQueued) and unflushed I/O queued
 	// since the kernel last saw the queue.
 	draining          bool
 	queued, unflushed int
@@ -1896,7 +1896,7 @@ func (w *worker) markDepth(n int)    { w.mark(depthDistOf, depthBucket(n), 1) }
 func (w *worker) markSubmit(n int)   { w.mark(submitDistOf, batchBucket(n), 1) }
 func (w *worker) markComplete(n int) { w.mark(completeDistOf, batchBucket(n), 1) }
 
-// queuedDepth counts an I/O just queued, as fio's io_u_queued counts it
+// countQueued counts an I/O just queued, as fio's io_u_queued counts it
 // with iodepth_batch_submit=n (0, or more than the iodepth: the iodepth,
 // as fio takes it), and reports whether the queued I/O is due to go to
 // the kernel now. Once n have been queued since the last count, all n are
@@ -1908,7 +1908,7 @@ func (w *worker) markComplete(n int) { w.mark(completeDistOf, batchBucket(n), 1)
 // completion per wait, every eighth I/O is handed over on its own as well
 // as by the waits. Without iodepth_batch_submit each I/O counts at the
 // depth it brings the queue to, and the engine decides when it goes.
-func (w *worker) queuedDepth() bool {
+func (w *worker) countQueued() bool {
 	n := w.job.BatchSubmit
 	if n == workloads.BatchAuto {
 		w.markDepth(w.q.InFlight())
@@ -2345,7 +2345,7 @@ func (w *worker) completeMin() int {
 func (w *worker) reapMax(want int) int {
 	take := w.job.BatchCompleteMax
 	if w.draining {
-		if left := max(w.q.InFlight()-w.job.IODepthLow, want, 1); take == 0 || left < take {
+		if left := max(w.q.InFlight()-w.job.IODepthLow, want); take == 0 || left < take {
 			take = left
 		}
 	}

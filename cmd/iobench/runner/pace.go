@@ -277,7 +277,7 @@ func (w *worker) admitNow(r *engine.Request, now time.Time) (submitted bool, err
 		return false, err
 	}
 	defer w.thinkAfter(r)
-	if w.queuedDepth() {
+	if w.countQueued() {
 		// iodepth_batch_submit: every n queued I/Os go to the kernel.
 		if err := w.flush(); err != nil {
 			return true, err
@@ -425,7 +425,7 @@ func (w *worker) submitParked(r *engine.Request) error {
 	}
 	// The lot goes to the kernel together: releaseDue flushes it,
 	// releaseParked leaves it to the next wait.
-	w.queuedDepth()
+	w.countQueued()
 	return nil
 }
 

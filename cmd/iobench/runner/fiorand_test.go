@@ -64,7 +64,26 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		f, i := ios(flog), ios(ilog)
 		sameIOs(t, name, f, i)
 	}
-	for _, c := range [][]string{
+	// zipf, pareto and normal seed from the files' paths, so whether a
+	// draw lands in a file's part block (where no I/O fits and fio finds
+	// the file done, never issuing the I/O) depends on the directory: in
+	// 2 of 1000 temporary directories of random names, fio issued no I/O
+	// at all for the size=1026k job, and a check of nothing fails. Each
+	// case runs in a directory of its own under a fixed path, the same
+	// in every run.
+	root := "/tmp/iobench-fiorand"
+	if err := os.RemoveAll(root); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	caseDir := func(k int) string {
+		d := filepath.Join(root, fmt.Sprintf("%03d", k))
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	for k, c := range [][]string{
 		{"--rw=randread", "--size=1m"},
 		{"--rw=randread", "--size=1m", "--norandommap"},
 		{"--rw=randwrite", "--size=4m", "--random_generator=lfsr"},
@@ -338,18 +357,19 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 		{"--rw=trimwrite", "--size=256k", "--bs=4k,12k"},
 		{"--rw=randtrimwrite", "--size=256k"},
 	} {
-		check(c, t.TempDir())
+		check(c, caseDir(k))
 	}
-	// zipf, pareto and normal seed from the files' paths, so whether a
-	// draw lands in a file's part block (where no I/O fits and fio finds
-	// the file done, never issuing the I/O) depends on the directory. In
-	// this one a draw for x.0.0 lands there early on, and fio's
-	// rw=randrw draws its next direction by the I/Os issued, which the
-	// dropped one is not (iobench counted it: 1 in about 40 temporary
-	// directories gave other directions from there on).
+	// In this directory a draw for x.0.0 lands in the part block early
+	// on, and fio's rw=randrw draws its next direction by the I/Os
+	// issued, which the dropped one is not (iobench counted it: 1 in
+	// about 40 temporary directories gave other directions from there
+	// on).
 	fixed := "/tmp/iobench-partblock-114"
+	if err := os.RemoveAll(fixed); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Mkdir(fixed, 0o755); err != nil {
-		t.Fatalf("%v (a run of this test left it: remove it)", err)
+		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(fixed) })
 	check([]string{"--rw=randrw", "--size=1m", "--nrfiles=3", "--random_distribution=zipf:1.2", "--bssplit=4k/50:16k/50"}, fixed)

@@ -23,10 +23,13 @@ import (
 
 // settings are the runner's own options (not job options).
 type settings struct {
-	output         string
-	formats        []string // normal, json, json+, terse (in the order given)
-	targetSize     uint64
-	targetSizeSet  bool // --target-size was given
+	output        string
+	formats       []string // normal, json, json+, terse (in the order given)
+	targetSize    uint64
+	targetSizeSet bool // --target-size was given
+	// sayAutoTarget: the jobs are the user's (not the default suite), and
+	// those that name no file are told where they run instead.
+	sayAutoTarget  bool
 	results        string
 	rounds         int
 	quick          bool
@@ -262,6 +265,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	if st.parseOnly {
 		return 0
 	}
+	st.sayAutoTarget = len(jobs) > 0
 	if len(jobs) == 0 {
 		jobs, groups = defaultSuite(cl.global, st.quick)
 	}

@@ -41,6 +41,9 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 	if err != nil {
 		return nil, err
 	}
+	if auto != nil && st.sayAutoTarget {
+		sayAutoTarget(jobs, auto, stderr)
+	}
 	for i, l := range replays {
 		targets[i].replay = l
 	}
@@ -845,4 +848,26 @@ func addStats(a, b engine.Stats) engine.Stats {
 	a.DirectCalls += b.DirectCalls
 	a.HandedOff += b.HandedOff
 	return a
+}
+
+// sayAutoTarget tells the user which of jobs run on the automatic target
+// auto because they name no file, where fio would lay out files of the
+// job's name in the working directory (null jobs aside: fio's null
+// engine opens no file either).
+func sayAutoTarget(jobs []workloads.Job, auto *Target, stderr io.Writer) {
+	var names []string
+	for i := range jobs {
+		if j := &jobs[i]; !j.NamesFiles() && !j.NullIO() && !slices.Contains(names, strconv.Quote(j.Name)) {
+			names = append(names, strconv.Quote(j.Name))
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	what, runs := "job "+names[0]+" names", "it runs"
+	if len(names) > 1 {
+		what, runs = "jobs "+strings.Join(names, ", ")+" name", "they run"
+	}
+	fmt.Fprintf(stderr, "iobench: %s no filename= or directory=, so %s on iobench's automatic target, %s; "+
+		"fio would lay out files named JOB.N.0 in the working directory, which directory=. asks of iobench too\n", what, runs, auto.Desc)
 }

@@ -669,3 +669,38 @@ func TestAddStatsEveryField(t *testing.T) {
 		}
 	}
 }
+
+// TestSayAutoTarget: a job of the user's that names no file is told on
+// stderr that it runs on the automatic target (where fio would lay out
+// JOB.N.0 in the working directory), naming the target; a null job, a job
+// with directory= and the default suite are not.
+func TestSayAutoTarget(t *testing.T) {
+	const said = "no filename= or directory=, so"
+	code, _, errOut := run(t, "--name=a", "--rw=read", "--size=1m", "--bs=64k", "--name=b", "--rw=write", "--size=1m", "--bs=64k")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, `iobench: jobs "a", "b" name `+said+" they run on iobench's automatic target, ") ||
+		!strings.Contains(errOut, "fio would lay out files named JOB.N.0 in the working directory") {
+		t.Errorf("two jobs on the automatic target: stderr %q", errOut)
+	}
+	if os.Geteuid() == 0 && !strings.Contains(errOut, "target, loop device /dev/loop") {
+		t.Errorf("the target is not named: %q", errOut)
+	}
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"--name=n", "--ioengine=null", "--size=1m"},
+		{"--name=d", "--rw=read", "--size=1m", "--bs=64k", "--directory=" + dir},
+	} {
+		code, _, errOut := run(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut)
+		}
+		if strings.Contains(errOut, said) {
+			t.Errorf("%v: told of an automatic target: %q", args, errOut)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "d.0.0")); err != nil {
+		t.Errorf("directory= did not lay out d.0.0 as fio does: %v", err)
+	}
+}

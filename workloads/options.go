@@ -293,7 +293,7 @@ var options = []Option{
 			if strings.EqualFold(v, "io_uring_cmd") {
 				return "passthrough commands (NVMe or SCSI, fio's io_uring_cmd) are not implemented; ioengine=io_uring runs the same kind of ring with ordinary reads and writes"
 			}
-			return "iobench runs its own io_uring engine (or null) only; set ioengine=io_uring (fio then runs the same kind of engine)"
+			return "iobench runs its own io_uring engine (or null) only; set ioengine=io_uring (fio then runs the same kind of engine, but not with io_submit_mode=offload, which fio's io_uring engine refuses)"
 		}},
 	intOption("loops", "n", "1", "passes over the region (when not time_based)", 1, 1<<30, func(j *Job) *int { return &j.Loops }),
 	{Name: "kb_base", Arg: "1024|1000", Default: "1024", Help: "units of sizes: 1024 (k is 1024, kib 1000, as fio) or 1000 (k is 1000, kib 1024)", kind: kindInt,
@@ -487,7 +487,7 @@ var options = []Option{
 	{Name: "thinktime_spin", Arg: "time", Help: "the part of thinktime spent spinning on the CPU (µs unless a unit is given)", kind: kindTime,
 		set: func(j *Job, v string) (err error) { j.ThinkSpin, err = parseDuration(v, time.Microsecond); return },
 		get: func(j *Job) string { return strconv.FormatInt(j.ThinkSpin.Microseconds(), 10) }},
-	{Name: "io_submit_mode", Arg: "inline|offload", Default: "inline", Help: "inline: an I/O a rate holds back waits for the job's I/O in flight to complete, then for its time; offload: it goes out at its time whatever is in flight (up to iodepth), for a fixed rate of submission whatever the device's completions do", kind: kindString,
+	{Name: "io_submit_mode", Arg: "inline|offload", Default: "inline", Help: "inline: an I/O a rate holds back waits for the job's I/O in flight to complete, then for its time; offload: it goes out at its time whatever is in flight (up to iodepth), for a fixed rate of submission whatever the device's completions do (fio 3.33 runs offload with its synchronous engines only: its io_uring engine refuses it)", kind: kindString,
 		set: func(j *Job, v string) error {
 			switch v {
 			case "inline":

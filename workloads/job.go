@@ -1546,7 +1546,8 @@ func (j *Job) sortOwnAsFio() {
 // (Inherited), in the order first given (a job file section's in fio's
 // order of parsing them, sortOwnAsFio; an option given twice at its
 // first place, where fio lists it twice), each with its value as it was
-// given (bs=8k, not Values' 8k,8k): fio 3.33's "job options" of a job, or the
+// given (bs=8k, not Values' 8k,8k), each under fio's name of it
+// (fioOptionName): fio 3.33's "job options" of a job, or the
 // "global options" of [global]. As fio, it leaves out the options given
 // alone (a bare time_based or group_reporting), which fio records with no
 // value and does not print; a job given only such options has an empty
@@ -1564,11 +1565,20 @@ func (j *Job) OwnValues() [][2]string {
 			if _, ok := optionIndex[name]; ok && v == bareLogName {
 				v = "" // write_bw_log= (fio's default name)
 			}
+			if n, ok := fioOptionName[name]; ok {
+				name = n
+			}
 			out = append(out, [2]string{name, v})
 		}
 	}
 	return out
 }
+
+// fioOptionName is fio 3.33's name of the options whose name there is
+// another than iobench's (iobench takes fio's as an alias): fio lists
+// an option given by any of its names under its own name.
+var fioOptionName = map[string]string{"blockalign": "ba", "iodepth_batch_submit": "iodepth_batch",
+	"ss": "steadystate", "ss_dur": "steadystate_duration", "ss_ramp": "steadystate_ramp_time"}
 
 // binaryUnit matches a size sizeString wrote with a unit of 1024.
 var binaryUnit = regexp.MustCompile(`(\d[kmgt])\b`)

@@ -378,6 +378,9 @@ func TestJSONGlobalOptionsAsFio(t *testing.T) {
 	// fio leaves out the "job options" of a job given none, and prints an
 	// empty object for one given only options alone.
 	bare := writeJob(t, dir, "bare.fio", "[global]\nfilename="+target+"\nioengine=null\nsize=1m\n[a]\n[b]\nnorandommap\n")
+	// Options given by another of their names are listed under fio's
+	// (ba, iodepth_batch and steadystate*, where iobench's differ).
+	alias := writeJob(t, dir, "alias.fio", "[global]\nfilename="+target+"\nioengine=null\nsize=1m\nblockalign=4k\n[a]\nreadwrite=randread\nss=iops:5%\nss_dur=2\nss_ramp=0\niodepth_batch_submit=2\n")
 	type want struct {
 		global map[string]string
 		jobs   []map[string]string
@@ -398,6 +401,8 @@ func TestJSONGlobalOptionsAsFio(t *testing.T) {
 		{[]string{"--norandommap", none}, want{map[string]string{}, []map[string]string{{"ioengine": "null", "size": "1m", "filename": target}}}},
 		{[]string{"--thread", none}, want{map[string]string{}, []map[string]string{{"ioengine": "null", "size": "1m", "filename": target}}}},
 		{[]string{bare}, want{map[string]string{"filename": target, "ioengine": "null", "size": "1m"}, []map[string]string{nil, {}}}},
+		{[]string{alias}, want{map[string]string{"filename": target, "ioengine": "null", "size": "1m", "ba": "4k"},
+			[]map[string]string{{"rw": "randread", "steadystate": "iops:5%", "steadystate_duration": "2", "steadystate_ramp_time": "0", "iodepth_batch": "2"}}}},
 		{[]string{"--filename=" + target, "--ioengine=null", "--size=1m", "--bs=8k", "--name=a", "--rw=read", "--name=b", "--rw=randread", "--bs=4k"},
 			want{map[string]string{"filename": target, "ioengine": "null", "size": "1m", "bs": "8k"},
 				[]map[string]string{{"name": "a", "rw": "read"}, {"name": "b", "rw": "randread", "bs": "4k"}}}},

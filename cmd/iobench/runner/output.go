@@ -509,7 +509,7 @@ type jsonRun struct {
 	Interrupted bool          `json:"interrupted,omitempty"`
 	Global      *optionList   `json:"global options,omitempty"` // nil: none given, left out as fio leaves it
 	Jobs        []jsonJob     `json:"jobs"`
-	DiskUtil    []jsonDisk    `json:"disk_util"`
+	DiskUtil    []jsonDisk    `json:"disk_util,omitempty"`
 }
 
 // PercentileKey formats p as fio keys its percentile maps ("99.990000").
@@ -605,8 +605,9 @@ func WriteJSON(w io.Writer, run *Run) error { return writeJSON(w, run, false) }
 // "iobench version"; engine statistics go in an "iobench" object per job).
 func writeJSON(w io.Writer, run *Run, plus bool) error {
 	out := jsonRun{Version: Version, Timestamp: run.Time.Unix(), TimestampMs: run.Time.UnixMilli(),
-		Time: run.Time.Format(time.ANSIC), Target: run.Target, Kernel: run.Kernel, Interrupted: run.Interrupted,
-		DiskUtil: []jsonDisk{}}
+		Time: run.Time.Format(time.ANSIC), Target: run.Target, Kernel: run.Kernel, Interrupted: run.Interrupted}
+	// As fio, no disk_util where no block device was under the jobs'
+	// files (tmpfs, null jobs).
 	for _, d := range run.Disks {
 		out.DiskUtil = append(out.DiskUtil, jsonDisk{Name: d.Name, ReadIOs: d.ReadIOs, WriteIOs: d.WriteIOs,
 			ReadMerges: d.ReadMerges, WriteMerges: d.WriteMerges, ReadTicks: d.ReadTicks, WriteTicks: d.WriteTicks,

@@ -577,3 +577,48 @@ func (l *optionList) UnmarshalJSON(b []byte) error {
 	_, err := d.Token()
 	return err
 }
+
+// TestJSONDiskUtilAsFio: fio 3.33's JSON has no disk_util where no block
+// device is under the jobs' files: a null job's (fio's null engine adds
+// no disk, wherever its file is) or a file on tmpfs. iobench listed the
+// disk of a null job's file, and an empty array where there was none.
+func TestJSONDiskUtilAsFio(t *testing.T) {
+	shm, err := os.MkdirTemp("/dev/shm", "iobench-diskutil-")
+	if err != nil {
+		t.Skipf("no /dev/shm to hold a file off any block device: %v", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(shm) })
+	onDisk := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(onDisk, make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := [][]string{
+		{"--name=n", "--ioengine=null", "--size=1m", "--filename=" + onDisk},
+		{"--name=s", "--rw=read", "--size=1m", "--bs=64k", "--filename=" + filepath.Join(shm, "f")},
+	}
+	fio, _ := exec.LookPath("fio")
+	for _, c := range cases {
+		args := append(slices.Clone(c), "--output-format=json")
+		code, out, errOut := run(t, args...)
+		if code != 0 {
+			t.Fatalf("iobench %v: exit %d: %s", c, code, errOut)
+		}
+		if slices.Contains(objectKeys(t, []byte(out)), "disk_util") {
+			t.Errorf("iobench %v: a disk_util where no block device is under the job", c)
+		}
+		if fio == "" {
+			continue
+		}
+		if c[1] != "--ioengine=null" {
+			// fio's own file beside iobench's.
+			args = []string{"--name=s", "--rw=read", "--size=1m", "--bs=64k", "--filename=" + filepath.Join(shm, "ff"), "--ioengine=psync", "--output-format=json"}
+		}
+		b, err := exec.Command(fio, args...).Output()
+		if err != nil {
+			t.Fatalf("fio %v: %v", args, err)
+		}
+		if slices.Contains(objectKeys(t, b[bytes.IndexByte(b, '{'):]), "disk_util") {
+			t.Errorf("fio %v: a disk_util, which the test takes it not to write", args)
+		}
+	}
+}

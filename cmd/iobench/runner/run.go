@@ -63,7 +63,7 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 		return nil, err
 	}
 	onePassAppends(jobs, targets, stderr)
-	var paths []string
+	var paths []string // the targets whose disks the report's disk_util gives
 	for i, t := range targets {
 		for k, p := range t.paths {
 			if t.createsOnOpen(k) {
@@ -76,7 +76,11 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 				return nil, &badInput{err}
 			}
 		}
-		paths = append(paths, t.paths...)
+		if !jobs[i].NullIO() {
+			// As fio's null engine, a null job does no device I/O and
+			// adds no disk to the report's disk_util.
+			paths = append(paths, t.paths...)
+		}
 	}
 	lv := &live{}
 	total := expectedTime(jobs, groups)

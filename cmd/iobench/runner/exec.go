@@ -272,9 +272,10 @@ func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult
 		note = noIONote
 	case ios == 0 && !rc.stopped():
 		errs = append(errs, nothingMeasured(&j))
-	case j.Verify != "" && j.DoVerify && j.RW.Writes():
+	case j.Verify != "" && j.DoVerify && j.RW.Writes() && !pastDeadline(workers):
 		// Each clone reads back and checks what it wrote, as fio's
-		// clones each verify their own writes.
+		// clones each verify their own writes. A job its runtime
+		// stopped reads nothing back: fio's ends there.
 		var parts []verifyPart
 		for _, w := range workers {
 			if w.written == nil {
@@ -361,6 +362,18 @@ func ranOutFirst(workers []*worker) bool {
 		}
 	}
 	return len(workers) > 0
+}
+
+// pastDeadline reports whether a clone of the job ran to its runtime.
+func pastDeadline(workers []*worker) bool {
+	return slices.ContainsFunc(workers, (*worker).runtimeUp)
+}
+
+// runtimeUp reports whether w's runtime is over (the reaps' clock may not
+// have seen it yet: a verify_backlog check or a thinktime pause finds it
+// too).
+func (w *worker) runtimeUp() bool {
+	return w.pastDeadline || !w.deadline.IsZero() && !time.Now().Before(w.deadline)
 }
 
 func firstErr(workers []*worker) error {
@@ -1268,8 +1281,10 @@ func (w *worker) run() {
 			return
 		}
 	}
-	if len(w.backlog) > 0 && w.err == nil {
-		w.backlogCredit = len(w.backlog) // the rest, whatever the batch
+	if len(w.backlog) > 0 && w.err == nil && !w.runtimeUp() {
+		// The rest, whatever the batch; none once the runtime is up, as
+		// fio's job ends there.
+		w.backlogCredit = len(w.backlog)
 		if err := w.checkBacklog(); err != nil {
 			w.err = err
 			return

@@ -704,3 +704,40 @@ func TestSayAutoTarget(t *testing.T) {
 		t.Errorf("directory= did not lay out d.0.0 as fio does: %v", err)
 	}
 }
+
+// TestVerifyEndsAtRuntime: a verifying job that its runtime stops before
+// its size reads nothing back after it, as fio 3.33's job ends at its
+// runtime (its io_uring job of --rw=randwrite --size=2g --runtime=1
+// --verify=md5 wrote 163 MiB and read none in 1000 ms). iobench read
+// back all it had written after the runtime, taking up to twice the
+// runtime.
+func TestVerifyEndsAtRuntime(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "target.img")
+	for _, extra := range [][]string{
+		{"--size=256m", "--runtime=100ms"}, // more than 100 ms of 4 KiB writes
+	} {
+		args := append([]string{"--name=v", "--filename=" + path, "--rw=randwrite", "--bs=4k", "--iodepth=8", "--direct=0",
+			"--verify=crc32c", "--output-format=json"}, extra...)
+		code, out, errOut := run(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", extra, code, errOut)
+		}
+		var doc struct {
+			Jobs []struct {
+				Read, Write struct {
+					TotalIOs uint64 `json:"total_ios"`
+				}
+			}
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Jobs) != 1 {
+			t.Fatalf("%v: %v\n%s", extra, err, out)
+		}
+		j := doc.Jobs[0]
+		if j.Write.TotalIOs == 0 || j.Write.TotalIOs*4096 >= 256<<20 {
+			t.Fatalf("%v: %d writes: the runtime did not stop the job", extra, j.Write.TotalIOs)
+		}
+		if j.Read.TotalIOs != 0 {
+			t.Errorf("%v: %d reads after the runtime stopped %d writes; fio reads none", extra, j.Read.TotalIOs, j.Write.TotalIOs)
+		}
+	}
+}

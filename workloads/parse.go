@@ -296,7 +296,7 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 			continue
 		}
 		if cur == nil {
-			return nil, perr("", fmt.Errorf("%w: option outside of any section", ErrSyntax))
+			return nil, perr("", fmt.Errorf("%w: option %q outside of any section (options go in a [job] section, or in [global] for every job)", ErrSyntax, strings.TrimSpace(cutComment(text))))
 		}
 		// Anything after a ; or # is a comment, as fio reads a line.
 		if i := strings.IndexAny(text, ";#"); i >= 0 {

@@ -1544,3 +1544,13 @@ func TestNextPlain(t *testing.T) {
 		t.Errorf("%d plain jobs of 300", plain)
 	}
 }
+
+// TestOptionOutsideSection: an option before any section is refused with
+// its line and the option itself, as fio names it ("option <x=1> outside
+// of [] job section").
+func TestOptionOutsideSection(t *testing.T) {
+	_, err := Parse(strings.NewReader("; a job file\ntest_size=200GB ; why\n[a]\nrw=read\n"), "o.fio")
+	if err == nil || !strings.Contains(err.Error(), `o.fio:2:`) || !strings.Contains(err.Error(), `option "test_size=200GB" outside of any section`) {
+		t.Errorf("got %v; want the line and the option named", err)
+	}
+}

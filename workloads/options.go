@@ -276,7 +276,7 @@ var options = []Option{
 	intOption("verify_async", "n", "0", "check the verify pass's reads in n goroutines of their own rather than in the job's thread (a read job's own verify reads and verify_backlog's are still checked in the job's thread)", 0, 64, func(j *Job) *int { return &j.VerifyAsync }),
 	countOption("verify_backlog", "n", "", "after every n writes, let in-flight I/O finish and read those n back to check them", 0, math.MaxInt32, func(j *Job) *int { return &j.VerifyBacklog }),
 	countOption("verify_backlog_batch", "n", "", "verify_backlog: how many of the backlogged writes each check reads back, oldest first (default: verify_backlog's n); those left wait for the next check, and a batch larger than the backlog reads back the writes that follow, each as it completes", 0, math.MaxInt32, func(j *Job) *int { return &j.VerifyBacklogBatch }),
-	boolOption("do_verify", "bool", "1", "read the region back and check it after a writing job (0: only verify_backlog and reads check)", kindBool, func(j *Job) *bool { return &j.DoVerify }),
+	boolOption("do_verify", "bool", "1", "read the region back and check it after a writing job, or after each pass of one with loops, an io_size above size or time_based (within its runtime, as fio's io_uring engine); a job its runtime stops reads nothing back after it (0: only verify_backlog and reads check)", kindBool, func(j *Job) *bool { return &j.DoVerify }),
 	boolOption("verify_only", "bool", "", "only read back and check data an earlier run wrote", kindBool, func(j *Job) *bool { return &j.VerifyOnly }),
 	trimVerifyOption("trim_percentage", "percent of verify blocks trimmed before they are checked"),
 	trimVerifyOption("trim_backlog", "trim after every n verify blocks written"),

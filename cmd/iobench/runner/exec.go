@@ -1274,6 +1274,9 @@ func (w *worker) run() {
 				w.err = err
 				return
 			}
+			if w.runtimeUp() {
+				break // the runtime ended the pass's reads: no pass follows
+			}
 		}
 		// unlink_each_loop: the next loop on files laid afresh.
 		if err := w.nextLoop(); err != nil {
@@ -3104,6 +3107,10 @@ type verifyRun struct {
 	ver        *workloads.Verifier
 	idle, done []*engine.Request
 	n          uint64 // bytes checked
+	// stopAt, when set, is the runtime's end: no read starts after it
+	// (a time_based job's pass, whose reads the runtime cuts short as
+	// fio's).
+	stopAt time.Time
 	// checkers, with verify_async, check the reads in goroutines of
 	// their own; pending counts the reads they hold.
 	checkers *asyncChecks
@@ -3183,6 +3190,10 @@ func (v *verifyRun) run(p verifyPart) error {
 		for len(v.idle) > 0 && more && bad == nil {
 			if interrupted.Load() {
 				bad, badFile, badOff = errInterrupted, -1, 0
+				break
+			}
+			if !v.stopAt.IsZero() && !time.Now().Before(v.stopAt) {
+				more = false
 				break
 			}
 			r := v.idle[len(v.idle)-1]

@@ -741,3 +741,53 @@ func TestVerifyEndsAtRuntime(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeBasedVerifyPasses: a time_based verifying job reads back each
+// pass of its region before the next, within its runtime, as fio 3.33's
+// io_uring engine does: with a random map over 16 blocks, 16 writes, the
+// same 16 blocks read back in the order written, 16 writes, and so on,
+// the last pass cut short by the runtime. iobench wrote for the whole
+// runtime and read back every write after it. fio's log, where fio is
+// installed, has the same shape.
+func TestTimeBasedVerifyPasses(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"--name=v", "--rw=randwrite", "--bs=4k", "--size=64k", "--time_based", "--runtime=300ms", "--iodepth=4",
+		"--verify=crc32c", "--output-format=terse"}
+	check := func(tool string, ios []string) {
+		t.Helper()
+		type run struct {
+			op   string
+			offs []string
+		}
+		var runs []run
+		for _, l := range ios {
+			f := strings.Fields(l) // path op offset length
+			if len(runs) == 0 || runs[len(runs)-1].op != f[1] {
+				runs = append(runs, run{op: f[1]})
+			}
+			runs[len(runs)-1].offs = append(runs[len(runs)-1].offs, f[2])
+		}
+		if len(runs) < 5 || runs[0].op != "write" {
+			t.Fatalf("%s: %d runs of reads and writes, want passes of 16 writes and 16 reads in turn", tool, len(runs))
+		}
+		for k, r := range runs[:len(runs)-1] { // the last one the runtime cut
+			if len(r.offs) != 16 || r.op == "read" && !slices.Equal(r.offs, runs[k-1].offs) {
+				t.Fatalf("%s: run %d: %d %ss (want 16; reads as the pass's writes): %v", tool, k, len(r.offs), r.op, r.offs)
+			}
+		}
+	}
+	ilog := filepath.Join(dir, "i.log")
+	if code, _, errOut := run(t, append(args, "--filename="+filepath.Join(dir, "i"), "--direct=0", "--write_iolog="+ilog)...); code != 0 {
+		t.Fatalf("iobench: exit %d: %s", code, errOut)
+	}
+	check("iobench", iologIOs(t, ilog))
+	fio, err := exec.LookPath("fio")
+	if err != nil {
+		return
+	}
+	flog := filepath.Join(dir, "f.log")
+	if out, err := exec.Command(fio, append(args, "--filename="+filepath.Join(dir, "f"), "--ioengine=io_uring", "--write_iolog="+flog)...).CombinedOutput(); err != nil {
+		t.Fatalf("fio: %v\n%s", err, out)
+	}
+	check("fio", iologIOs(t, flog))
+}

@@ -289,8 +289,14 @@ func (h *writeHistory) clear() {
 // (io_size, or the region once per loop) in one pass and reads them back
 // once, as iobench does.
 func verifiesEachPass(j *workloads.Job, span uint64) bool {
-	if j.Verify == "" || !j.DoVerify || !j.RW.Writes() || j.VerifyOnly || j.TimeBased {
+	if j.Verify == "" || !j.DoVerify || !j.RW.Writes() || j.VerifyOnly {
 		return false
+	}
+	if j.TimeBased {
+		// fio 3.33's io_uring engine reads back each pass of the region
+		// within the runtime, a pass without a random map ending at the
+		// region's size in bytes.
+		return true
 	}
 	if j.RW.Random() && j.NoRandomMap {
 		return false
@@ -306,6 +312,9 @@ func verifiesEachPass(j *workloads.Job, span uint64) bool {
 // largest block.
 func (w *worker) morePasses() bool {
 	w.passes++
+	if w.job.TimeBased {
+		return true // until the runtime is up
+	}
 	if w.written == nil {
 		// No verify: the pass's I/O has drained, all of it done.
 		if w.passes < max(w.job.Loops, 1) {
@@ -361,7 +370,7 @@ func (w *worker) verifyLoop() error {
 	for range w.written.writes() {
 		w.passReads++ // number_ios counts them (ioDone, morePasses)
 	}
-	v := verifyRun{s: s, ver: w.ver, q: w.q, m: &w.measure}
+	v := verifyRun{s: s, ver: w.ver, q: w.q, m: &w.measure, stopAt: w.deadline}
 	for i := range w.reqs {
 		b := w.reqs[i].Buf
 		v.idle = append(v.idle, &engine.Request{Buf: b[:cap(b)]})

@@ -112,9 +112,10 @@ func TestWriteHistory(t *testing.T) {
 }
 
 // TestVerifiesEachPass: the jobs that read back after each pass, as fio
-// 3.33 does (loops, io_size above the region), and those that read back
-// once at the end (one pass, time_based, a random writer
-// with norandommap, which fio writes in one pass, do_verify=0).
+// 3.33 does (loops, io_size above the region, time_based, as its io_uring
+// engine does, with or without a random map), and those that read back
+// once at the end (one pass, a random writer with norandommap, which fio
+// writes in one pass, do_verify=0).
 func TestVerifiesEachPass(t *testing.T) {
 	const span = 1 << 20
 	for _, c := range []struct {
@@ -129,7 +130,8 @@ func TestVerifiesEachPass(t *testing.T) {
 		{[]string{"rw", "randwrite", "loops", "2", "norandommap", "1"}, false},
 		{[]string{"rw", "randwrite", "loops", "2", "random_generator", "lfsr"}, true},
 		{[]string{"rw", "randwrite", "loops", "2", "number_ios", "10"}, true},
-		{[]string{"rw", "randwrite", "loops", "2", "time_based", "1", "runtime", "1"}, false},
+		{[]string{"rw", "randwrite", "loops", "2", "time_based", "1", "runtime", "1"}, true},
+		{[]string{"rw", "randwrite", "time_based", "1", "runtime", "1", "norandommap", "1"}, true},
 		{[]string{"rw", "randwrite", "loops", "2", "do_verify", "0"}, false},
 		{[]string{"rw", "randread", "loops", "2"}, false},
 	} {

@@ -272,7 +272,7 @@ func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult
 		note = noIONote
 	case ios == 0 && !rc.stopped():
 		errs = append(errs, nothingMeasured(&j))
-	case j.Verify != "" && j.DoVerify && j.RW.Writes() && !pastDeadline(workers):
+	case j.Verify != "" && j.DoVerify && j.RW.Writes() && !runtimeEnded(workers):
 		// Each clone reads back and checks what it wrote, as fio's
 		// clones each verify their own writes. A job its runtime
 		// stopped reads nothing back: fio's ends there.
@@ -364,8 +364,8 @@ func ranOutFirst(workers []*worker) bool {
 	return len(workers) > 0
 }
 
-// pastDeadline reports whether a clone of the job ran to its runtime.
-func pastDeadline(workers []*worker) bool {
+// runtimeEnded reports whether a clone of the job ran to its runtime.
+func runtimeEnded(workers []*worker) bool {
 	return slices.ContainsFunc(workers, (*worker).runtimeUp)
 }
 

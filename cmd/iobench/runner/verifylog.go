@@ -284,10 +284,11 @@ func (h *writeHistory) clear() {
 // reads back what it wrote after each pass rather than once at its end,
 // as fio 3.33 does: after each of its loops, and with an io_size above
 // the region after each pass of the region, passes following one another
-// until the job's reads and writes together reach io_size. A random
-// writing job with norandommap is left out: fio writes all of its bytes
-// (io_size, or the region once per loop) in one pass and reads them back
-// once, as iobench does.
+// until the job's reads and writes together reach io_size, and a
+// time_based job's passes until its runtime is up. A random writing job
+// with norandommap that is not time_based is left out: fio writes all
+// of its bytes (io_size, or the region once per loop) in one pass and
+// reads them back once, as iobench does.
 func verifiesEachPass(j *workloads.Job, span uint64) bool {
 	if j.Verify == "" || !j.DoVerify || !j.RW.Writes() || j.VerifyOnly {
 		return false

@@ -84,6 +84,7 @@ type Queue struct {
 	posted          PostedReaper
 	spinNs          int64
 	spinCtl         *spinCtl // measures whether to poll (SpinWait 0); nil: always
+	spinAny         bool     // poll at any depth (SQPoll), not only above spinAbove
 	spins, spinHits uint64
 
 	// slots[i] is the device I/O in flight with user data i; freeSlot
@@ -187,7 +188,14 @@ func (e *Engine) newQueue(kind queueKind) (*Queue, error) {
 	// neither polls (what pays is measured per thread), nor yields, nor
 	// moves the thread.
 	spinAutoOK := !q.direct && e.cfg.SpinWait == 0 && q.depth <= spinAutoDepth && threadCPU() > 0
-	polled := !q.direct && e.cfg.SpinWait > 0 || spinAutoOK
+	// With a kernel thread polling the submission queue (SQPoll), the
+	// queue may poll its completions too, at any depth, as fio's io_uring
+	// engine does with sqthread_poll, unless SpinWait says never: the
+	// polling thread posts them without a system call of the queue's,
+	// and a sleep costs a wake-up per I/O. With SpinWait 0 it polls while
+	// that measures no slower and no costlier per I/O (spinCtl).
+	sqPolled := !q.direct && e.cfg.SQPoll && e.cfg.SpinWait >= 0
+	polled := !q.direct && e.cfg.SpinWait > 0 || spinAutoOK || sqPolled
 	ring, err := e.cfg.NewRing(RingOptions{
 		// A direct queue carries one call at a time: a kernel thread
 		// polling its ring (SQPoll) would only add a thread per queue.
@@ -215,6 +223,14 @@ func (e *Engine) newQueue(kind queueKind) (*Queue, error) {
 	if p, ok := ring.(PendingRing); ok && polled && !null {
 		// The null ring's NOPs complete inline: nothing to poll for.
 		switch {
+		case sqPolled:
+			q.spinner, q.spinNs, q.spinAny = p, max(sqPollSpin, e.cfg.SpinWait.Nanoseconds()), true
+			if e.cfg.SpinWait == 0 && threadCPU() > 0 {
+				// Measured, as SpinWait 0 polls: where the device
+				// needs the CPU the job would poll on (a loop
+				// device's worker), sleeping runs faster.
+				q.spinCtl = newSpinCtl(threadCPU, nanotime)
+			}
 		case e.cfg.SpinWait > 0:
 			q.spinner, q.spinNs = p, e.cfg.SpinWait.Nanoseconds()
 		case spinAutoOK:

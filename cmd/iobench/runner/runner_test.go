@@ -712,7 +712,9 @@ func TestSayAutoTarget(t *testing.T) {
 // back all it had written after the runtime, taking up to twice the
 // runtime.
 func TestVerifyEndsAtRuntime(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "target.img")
+	dir := t.TempDir()
+	t.Chdir(dir) // where a stopped verify job saves its state (verify_state_save)
+	path := filepath.Join(dir, "target.img")
 	for _, extra := range [][]string{
 		{"--size=256m", "--runtime=100ms"}, // more than 100 ms of 4 KiB writes
 	} {
@@ -751,6 +753,7 @@ func TestVerifyEndsAtRuntime(t *testing.T) {
 // installed, has the same shape.
 func TestTimeBasedVerifyPasses(t *testing.T) {
 	dir := t.TempDir()
+	t.Chdir(dir) // where a stopped verify job saves its state (verify_state_save)
 	args := []string{"--name=v", "--rw=randwrite", "--bs=4k", "--size=64k", "--time_based", "--runtime=300ms", "--iodepth=4",
 		"--verify=crc32c", "--output-format=terse"}
 	check := func(tool string, ios []string) {

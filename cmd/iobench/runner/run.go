@@ -861,7 +861,7 @@ func addStats(a, b engine.Stats) engine.Stats {
 func sayAutoTarget(jobs []workloads.Job, auto *Target, stderr io.Writer) {
 	var names []string
 	for i := range jobs {
-		if j := &jobs[i]; !j.NamesFiles() && !j.NullIO() && !slices.Contains(names, strconv.Quote(j.Name)) {
+		if j := &jobs[i]; onAutoTarget(j) && !j.NullIO() && !slices.Contains(names, strconv.Quote(j.Name)) {
 			names = append(names, strconv.Quote(j.Name))
 		}
 	}

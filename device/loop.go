@@ -235,3 +235,21 @@ func LoopBacking() map[string]string {
 	}
 	return out
 }
+
+// Unmount unmounts the filesystem mounted on dir (what `umount dir`
+// does), retrying for up to two seconds while it is busy. Right after
+// the last file on it is closed it can still be: the kernel drops the
+// file references of io_uring requests, and of a ring closed with
+// registered files, asynchronously, after the completions are seen.
+func Unmount(dir string) error {
+	for i := 0; ; i++ {
+		err := unix.Unmount(dir, 0)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, unix.EBUSY) || i == 100 {
+			return fmt.Errorf("device: unmount %s: %w", dir, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,12 +1,15 @@
 package device
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // attachForTest attaches a loop device over a sparse file in a temporary
@@ -122,5 +125,37 @@ func TestLoopLegacyAttach(t *testing.T) {
 		if err != nil || strings.TrimSpace(string(b)) != want {
 			t.Errorf("%s = %q, %v; want %s", file, b, err, want)
 		}
+	}
+}
+
+// Unmount waits out a filesystem that is busy for a moment, and reports
+// one that stays busy.
+func TestUnmountWaitsWhileBusy(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting needs root")
+	}
+	dir := t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=1m"); err != nil {
+		t.Skipf("cannot mount tmpfs: %v", err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(dir, unix.MNT_DETACH) })
+	f, err := os.Create(filepath.Join(dir, "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = Unmount(dir)
+	if !errors.Is(err, unix.EBUSY) || !strings.Contains(err.Error(), dir) {
+		t.Fatalf("unmount with a file open: %v", err)
+	}
+	if d := time.Since(start); d < time.Second {
+		t.Errorf("gave up after %v", d)
+	}
+	time.AfterFunc(100*time.Millisecond, func() { f.Close() })
+	if err := Unmount(dir); err != nil {
+		t.Fatalf("unmount once the file is closed: %v", err)
+	}
+	if err := unix.Unmount(dir, 0); !errors.Is(err, unix.EINVAL) {
+		t.Errorf("%s still mounted: %v", dir, err)
 	}
 }

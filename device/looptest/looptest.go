@@ -162,7 +162,7 @@ func (l *leakCheck) Run() int {
 // detached. It skips when the tools are missing or mounting is not allowed.
 func MountExt4(t testing.TB, features string) (mnt, dev string) {
 	t.Helper()
-	for _, tool := range []string{"mkfs.ext4", "mount", "umount"} {
+	for _, tool := range []string{"mkfs.ext4", "mount"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("needs %s: %v", tool, err)
 		}
@@ -180,8 +180,8 @@ func MountExt4(t testing.TB, features string) (mnt, dev string) {
 		t.Skipf("cannot mount ext4: %v: %s", err, out)
 	}
 	t.Cleanup(func() {
-		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", mnt, err, out)
+		if err := device.Unmount(mnt); err != nil {
+			t.Error(err)
 		}
 	})
 	return mnt, l.Path

@@ -36,7 +36,7 @@ type ext4Image struct {
 // saying why, when the tools are missing or the kernel refuses the mount.
 func newExt4Image(t *testing.T, sizeBytes int64, tool string, args ...string) *ext4Image {
 	t.Helper()
-	for _, tl := range []string{tool, "mount", "umount"} {
+	for _, tl := range []string{tool, "mount"} {
 		if _, err := exec.LookPath(tl); err != nil {
 			t.Skipf("needs %s: %v", tl, err)
 		}
@@ -65,8 +65,8 @@ func (img *ext4Image) unmount(t *testing.T) {
 	if !img.mounted {
 		return
 	}
-	if out, err := exec.Command("umount", img.mnt).CombinedOutput(); err != nil {
-		t.Errorf("umount %s: %v: %s", img.mnt, err, out)
+	if err := device.Unmount(img.mnt); err != nil {
+		t.Error(err)
 		return
 	}
 	img.mounted = false
@@ -709,8 +709,8 @@ func bigExtentImage(b *testing.B, n int) *ext4Image {
 		}
 		f.Close()
 	}
-	if out, uerr := exec.Command("umount", mnt).CombinedOutput(); uerr != nil {
-		b.Fatalf("umount: %v: %s", uerr, out)
+	if uerr := device.Unmount(mnt); uerr != nil {
+		b.Fatal(uerr)
 	}
 	if err != nil {
 		b.Fatal(err)

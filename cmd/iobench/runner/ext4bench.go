@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/iobench/iobench/device"
 	"github.com/iobench/iobench/engine/mapper"
 	"github.com/iobench/iobench/workloads"
 )
@@ -48,7 +49,7 @@ func ext4Bench(md *strings.Builder, runtime string, rounds int, save func(string
 	if _, err := fioPath(); err != nil {
 		return nil, err
 	}
-	for _, tool := range []string{"mkfs.ext4", "mount", "umount"} {
+	for _, tool := range []string{"mkfs.ext4", "mount"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return nil, fmt.Errorf("needs %s: %w", tool, err)
 		}
@@ -81,7 +82,7 @@ func ext4Bench(md *strings.Builder, runtime string, rounds int, save func(string
 	mounted := true
 	defer func() {
 		if mounted {
-			_ = run("umount", mnt)
+			_ = device.Unmount(mnt)
 		}
 	}()
 	fmt.Fprintf(stderr, "bench: ext4: writing a fragmented %s file\n", humanBytes(ext4BenchFileBytes))
@@ -150,7 +151,7 @@ func ext4Bench(md *strings.Builder, runtime string, rounds int, save func(string
 		targets = append(targets, targetRow{what: "ext4 through mapper.Ext4 vs the kernel's ext4 (O_DIRECT), " + j.Name, goal: 1.0, measured: row.iops})
 	}
 	mounted = false
-	return targets, run("umount", mnt)
+	return targets, device.Unmount(mnt)
 }
 
 // writeFragmented writes ext4BenchFileBytes at path, fragmented: its

@@ -15,13 +15,19 @@ import (
 //     "oldest in flight" slot BEFORE it looks anything up;
 //   - space freed by a completed write is tagged with epoch.Add(1), AFTER the
 //     cache stopped pointing at it;
-//   - the space goes back to the mapper once every queue's oldest in-flight
-//     epoch is at least the tag.
+//   - a reclaimer loads the epoch, THEN reads every queue's slot, and gives
+//     the space back to the mapper when its tag is at most the epoch it
+//     loaded and every queue's oldest in-flight epoch.
 //
 // A request whose epoch is below the tag may have looked up the old mapping;
 // one whose epoch is at or above it started after the cache changed. If a
 // reclaimer reads a queue's slot before the request published into it, the
-// request's lookup comes after that read, and so after the cache change.
+// request's lookup comes after that read; a tag at most the epoch the
+// reclaimer loaded before it was taken before that load, after the cache
+// change, so the lookup comes after the cache change too. (Without that
+// bound, space freed between the reclaimer's reads of the slots and of the
+// list went back while such a request could still reach it:
+// TestRewritesWhileReading caught 4 in 300 runs.)
 
 // freeList holds freed space waiting for in-flight I/O to drain.
 type freeList struct {
@@ -112,6 +118,10 @@ func (e *Engine) retire(ms []mapcache.Mapping) {
 	e.frees.add(tag, ms)
 }
 
+// afterSlotsRead, set by tests, runs in reclaim between its reads of the
+// queues' slots and of the list.
+var afterSlotsRead func()
+
 // reclaim gives back to the mapper the freed space that no in-flight I/O can
 // target any more; with all set, everything (the engine is shut down).
 func (e *Engine) reclaim(all bool) {
@@ -120,6 +130,10 @@ func (e *Engine) reclaim(all bool) {
 	}
 	min := uint64(math.MaxUint64)
 	if !all {
+		// Space freed after this load may be tagged with an epoch that
+		// a request publishes only after its slot is read below: it is
+		// left for a later reclaim.
+		min = e.epoch.Load()
 		e.queuesMu.Lock()
 		for _, q := range e.queues {
 			if o := q.epochs.oldest.Load(); o < min {
@@ -127,6 +141,9 @@ func (e *Engine) reclaim(all bool) {
 			}
 		}
 		e.queuesMu.Unlock()
+		if afterSlotsRead != nil {
+			afterSlotsRead()
+		}
 	}
 	l := &e.frees
 	l.mu.Lock()

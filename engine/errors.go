@@ -18,7 +18,9 @@ var (
 	// unknown type or lie beyond the device. Nothing is written.
 	ErrBadMapping = errors.New("bad mapping from mapper")
 	// ErrNoSpace is returned (wrapped) by mappers that cannot allocate space
-	// for a write.
+	// for a write. The engine asks again, for up to a second, while space
+	// freed by earlier writes goes back to the mapper as the I/O that
+	// still reached it (on other queues) completes.
 	ErrNoSpace = errors.New("no space left for write")
 	// ErrReadOnly is returned when writing to a read-only device or file.
 	ErrReadOnly = errors.New("read-only")

@@ -4,6 +4,7 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/iobench/iobench/mapcache"
 )
@@ -31,9 +32,11 @@ import (
 
 // freeList holds freed space waiting for in-flight I/O to drain.
 type freeList struct {
-	mu      sync.Mutex
-	pending atomic.Int64 // len(items), readable without the lock
-	items   []freed
+	mu       sync.Mutex
+	pending  atomic.Int64  // len(items), readable without the lock
+	freeing  atomic.Int64  // reclaims between taking items and the mapper's Free
+	released atomic.Uint64 // mapper Free calls made
+	items    []freed
 }
 
 type freed struct {
@@ -123,10 +126,11 @@ func (e *Engine) retire(ms []mapcache.Mapping) {
 var afterSlotsRead func()
 
 // reclaim gives back to the mapper the freed space that no in-flight I/O can
-// target any more; with all set, everything (the engine is shut down).
-func (e *Engine) reclaim(all bool) {
+// target any more; with all set, everything (the engine is shut down). It
+// returns how many mappings it gave back.
+func (e *Engine) reclaim(all bool) int {
 	if e.frees.pending.Load() == 0 {
-		return
+		return 0
 	}
 	min := uint64(math.MaxUint64)
 	if !all {
@@ -158,14 +162,79 @@ func (e *Engine) reclaim(all bool) {
 	}
 	l.items = keep
 	l.pending.Store(int64(len(keep)))
-	l.mu.Unlock()
 	if len(out) == 0 {
-		return
+		l.mu.Unlock()
+		return 0
 	}
+	l.freeing.Add(1)
+	l.mu.Unlock()
+	defer func() {
+		l.released.Add(1)
+		l.freeing.Add(-1)
+	}()
 	var n uint64
 	for _, m := range out {
 		n += m.Length
 	}
 	e.counters.freedBytes.Add(n)
 	e.cfg.Mapper.Free(out)
+	return len(out)
+}
+
+// oldestPending returns the oldest tag of the freed space still waiting,
+// and false when none is.
+func (l *freeList) oldestPending() (uint64, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.items) == 0 {
+		return 0, false
+	}
+	oldest := uint64(math.MaxUint64)
+	for _, it := range l.items {
+		oldest = min(oldest, it.tag)
+	}
+	return oldest, true
+}
+
+// noSpaceWait bounds how long a write whose mapper ran out of space waits
+// for freed space that other queues' in-flight I/O still holds.
+const noSpaceWait = time.Second
+
+// awaitFreed is called when the mapper had no space for r's write at off,
+// when the mapper's Free had been called released times. Freed space that
+// no I/O can reach any more is given back at once; space that in-flight
+// I/O on other queues holds is waited for, until deadline, as those I/Os
+// complete on their own. It reports whether space went back to the mapper
+// since, so that asking again makes sense.
+//
+// It does not wait while this queue has other requests (it would have to
+// reap them itself). r's own epoch holds everything freed after r
+// started; when off is r's first byte, r has looked nothing up that it
+// still uses, so it takes the current epoch, as if it started now.
+func (q *Queue) awaitFreed(r *Request, off, released uint64, deadline time.Time) bool {
+	e := q.eng
+	if q.requests > 1 {
+		return (e.reclaim(false) > 0 || e.frees.released.Load() != released) && time.Now().Before(deadline)
+	}
+	for pause := 20 * time.Microsecond; ; pause = min(2*pause, time.Millisecond) {
+		if off == r.Offset {
+			if now := e.epoch.Load(); now != r.epoch {
+				q.epochs.leave(r.epoch)
+				r.epoch = now
+				q.epochs.enter(now)
+			}
+		}
+		if e.reclaim(false) > 0 || e.frees.released.Load() != released {
+			return true
+		}
+		if e.frees.freeing.Load() == 0 {
+			if tag, ok := e.frees.oldestPending(); !ok || tag > r.epoch && off != r.Offset {
+				return false
+			}
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(pause)
+	}
 }

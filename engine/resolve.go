@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"time"
 	"unsafe"
 
 	"github.com/iobench/iobench/mapcache"
@@ -535,7 +537,20 @@ func (q *Queue) callMapper(r *Request, write bool, off, end, seq uint64) ([]mapc
 	var reply []mapcache.Mapping
 	var err error
 	if write {
-		reply, err = e.cfg.Mapper.MapWrite(mr, q.replies[:0])
+		var deadline time.Time
+		for {
+			released := e.frees.released.Load()
+			reply, err = e.cfg.Mapper.MapWrite(mr, q.replies[:0])
+			if err == nil || !errors.Is(err, ErrNoSpace) {
+				break
+			}
+			if deadline.IsZero() {
+				deadline = time.Now().Add(noSpaceWait)
+			}
+			if !q.awaitFreed(r, off, released, deadline) {
+				break
+			}
+		}
 	} else {
 		reply, err = e.cfg.Mapper.MapRead(mr, q.replies[:0])
 	}

@@ -228,7 +228,7 @@ func TestIECUnitRefusalExplained(t *testing.T) {
 // overriding [global]'s, with no notice, its spaces and commas kept and a
 // trailing comment dropped, as fio reads it.
 func TestDescriptionOption(t *testing.T) {
-	src := "[global]\ndescription=shared phase\nrw=write\n\n[fill]\ndescription=Sequential fill, 1 MiB ; the first pass\nbs=1m\n\n[steady]\nstonewall\nrw=randwrite\n"
+	src := "[global]\ndescription=shared phase\nrw=write\ndirect=1\n\n[fill]\ndescription=Sequential fill, 1 MiB ; the first pass\nbs=1m\n\n[steady]\nstonewall\nrw=randwrite\n"
 	f, err := Parse(strings.NewReader(src), "desc.fio")
 	if err != nil {
 		t.Fatal(err)

@@ -396,6 +396,7 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 	}
 	// Groups: stonewall and wait_for start a new group.
 	names := map[string]int{}
+	var undirected []int // jobs that say neither direct nor buffered
 	for i := range out.Jobs {
 		j := &out.Jobs[i]
 		line = out.Lines[i]
@@ -413,6 +414,9 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 			w := jobAt[i].of("iodepth", at)
 			out.Notices = append(out.Notices, fmt.Sprintf("%s:%d: job %q: no ioengine: fio runs such a job with its default engine, psync, one I/O at a time; iobench runs it on io_uring at iodepth=%d (say ioengine=io_uring to run both tools alike)", w.file, w.line, j.Name, j.IODepth))
 		}
+		if !j.IsSet("direct") && !j.IsSet("buffered") && j.Direct && !j.NullIO() {
+			undirected = append(undirected, i)
+		}
 		if j.WaitFor != "" {
 			at = jobAt[i].of("wait_for", at)
 			if j.WaitFor == j.Name {
@@ -428,6 +432,16 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 		g := len(out.Groups) - 1
 		out.Groups[g] = append(out.Groups[g], i)
 		names[j.Name] = i
+	}
+	if len(undirected) > 0 {
+		// fio's default is buffered I/O: a job file written for fio
+		// that says neither measures the page cache there.
+		i := undirected[0]
+		which := fmt.Sprintf("job %q", out.Jobs[i].Name)
+		if n := len(undirected) - 1; n > 0 {
+			which += fmt.Sprintf(" and %d more", n)
+		}
+		out.Notices = append(out.Notices, fmt.Sprintf("%s:%d: %s: no direct: fio runs such a job buffered, through the page cache; iobench runs it with O_DIRECT (say direct=1, or direct=0, to run both tools alike)", name, out.Lines[i], which))
 	}
 	return out, nil
 }

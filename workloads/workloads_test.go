@@ -75,15 +75,20 @@ thread
 	}
 	var sawThread, sawPragmaHint bool
 	var noEngine []string
+	noDirect := 0
 	for _, n := range f.Notices {
 		sawThread = sawThread || strings.Contains(n, "thread: cannot change what is measured")
 		sawPragmaHint = sawPragmaHint || strings.Contains(n, "map_latency is an iobench option")
 		if strings.Contains(n, "no ioengine: fio runs such a job with its default engine, psync") {
 			noEngine = append(noEngine, n)
 		}
+		if strings.HasPrefix(n, "test.fio:11: job \"a\" and 2 more: no direct: fio runs such a job buffered") {
+			noDirect++
+		}
 	}
-	// a and b give no ioengine (c does) and run at iodepth 8 (line 6).
-	if !sawThread || !sawPragmaHint || len(f.Notices) != 4 || len(noEngine) != 2 ||
+	// a and b give no ioengine (c does) and run at iodepth 8 (line 6);
+	// no job gives direct (one notice, at the first job's line).
+	if !sawThread || !sawPragmaHint || len(f.Notices) != 5 || len(noEngine) != 2 || noDirect != 1 ||
 		!strings.HasPrefix(noEngine[0], "test.fio:6: job \"a\"") || !strings.HasPrefix(noEngine[1], "test.fio:6: job \"b\"") {
 		t.Errorf("notices: %q", f.Notices)
 	}
@@ -246,7 +251,7 @@ func TestBatchCompleteMaxAsFio(t *testing.T) {
 // Values fio accepts and corrects are corrected as fio does, with a
 // notice naming the line.
 func TestFioCorrections(t *testing.T) {
-	src := "[global]\nioengine=io_uring\n[a]\niodepth=4\niodepth_low=8\n[b]\niodepth_batch_complete_min=4\niodepth_batch_complete_max=2\n[c]\niodepth=8\niodepth_low=2\niodepth_batch_complete_max=3\n"
+	src := "[global]\nioengine=io_uring\ndirect=1\n[a]\niodepth=4\niodepth_low=8\n[b]\niodepth_batch_complete_min=4\niodepth_batch_complete_max=2\n[c]\niodepth=8\niodepth_low=2\niodepth_batch_complete_max=3\n"
 	f, err := Parse(strings.NewReader(src), "fix.fio")
 	if err != nil {
 		t.Fatal(err)
@@ -258,18 +263,18 @@ func TestFioCorrections(t *testing.T) {
 	if c.IODepthLow != 2 || c.BatchCompleteMax != 3 || len(c.Adjustments()) != 0 {
 		t.Errorf("values in range changed: iodepth_low %d, iodepth_batch_complete_max %d, %q", c.IODepthLow, c.BatchCompleteMax, c.Adjustments())
 	}
-	if g, err := Parse(strings.NewReader("[s]\nsize=24105\n"), "s.fio"); err != nil || g.Jobs[0].Size != 24064 || len(g.Notices) != 1 {
+	if g, err := Parse(strings.NewReader("[s]\nsize=24105\ndirect=1\n"), "s.fio"); err != nil || g.Jobs[0].Size != 24064 || len(g.Notices) != 1 {
 		t.Errorf("size=24105: %v", err)
 	}
 	if _, err := Parse(strings.NewReader("[s]\nsize=1000\nbs=4k\n"), "s.fio"); err == nil || !strings.Contains(err.Error(), "size=1000 is less than the smallest block size 4096") {
 		t.Errorf("size=1000 bs=4k: %v", err)
 	}
-	if g, err := Parse(strings.NewReader("[p]\nbs=4k #iobench: mapper=cow\n"), "p.fio"); err != nil || g.Jobs[0].Mapper != "linear" ||
+	if g, err := Parse(strings.NewReader("[p]\ndirect=1\nbs=4k #iobench: mapper=cow\n"), "p.fio"); err != nil || g.Jobs[0].Mapper != "linear" ||
 		len(g.Notices) != 1 || !strings.Contains(g.Notices[0], "on a line of its own") {
 		t.Errorf("pragma after a value: %v %v", err, g)
 	}
-	if len(f.Notices) != 2 || !strings.HasPrefix(f.Notices[0], "fix.fio:5: job \"a\": iodepth_low=8 is above iodepth=4") ||
-		!strings.HasPrefix(f.Notices[1], "fix.fio:8: job \"b\": iodepth_batch_complete_max=2 is below") {
+	if len(f.Notices) != 2 || !strings.HasPrefix(f.Notices[0], "fix.fio:6: job \"a\": iodepth_low=8 is above iodepth=4") ||
+		!strings.HasPrefix(f.Notices[1], "fix.fio:9: job \"b\": iodepth_batch_complete_max=2 is below") {
 		t.Errorf("notices %q", f.Notices)
 	}
 }
@@ -1017,7 +1022,7 @@ func TestCommentsOnHeaderAndIncludeLines(t *testing.T) {
 // TestGlobalSectionNames: fio takes a section whose name starts with
 // "global" for [global], and [GLOBAL] for a job (fio 3.33 runs it).
 func TestGlobalSectionNames(t *testing.T) {
-	f, err := Parse(strings.NewReader("[global-opts]\nbs=8k\n[GLOBAL]\nsize=1m\n[a]\n"), "g.fio")
+	f, err := Parse(strings.NewReader("[global-opts]\nbs=8k\ndirect=1\n[GLOBAL]\nsize=1m\n[a]\n"), "g.fio")
 	if err != nil {
 		t.Fatal(err)
 	}

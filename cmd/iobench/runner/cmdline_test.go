@@ -74,9 +74,9 @@ func TestJobFileOnStdin(t *testing.T) {
 // rather than run.
 func TestSectionParseOnlyShowcmdCmdhelp(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "j.fio")
-	os.WriteFile(path, []byte("[global]\nsize=1m\n[a]\nrw=read\n[b]\nrw=write\nbs=8k\n"), 0o644)
+	os.WriteFile(path, []byte("[global]\nsize=1m\ndirect=1\n[a]\nrw=read\n[b]\nrw=write\nbs=8k\n"), 0o644)
 	code, out, errs := run(t, "--showcmd", "--section=b", path)
-	if code != 0 || strings.TrimSpace(out) != "iobench --name=b --rw=write --bs=8k,8k --size=1m" {
+	if code != 0 || strings.TrimSpace(out) != "iobench --name=b --rw=write --bs=8k,8k --size=1m --direct=1" {
 		t.Errorf("showcmd: exit %d %q %s", code, out, errs)
 	}
 	if code, out, errs := run(t, "--parse-only", path); code != 0 || out != "" || errs != "" {

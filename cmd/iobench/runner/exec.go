@@ -140,7 +140,10 @@ type JobResult struct {
 	// Clones is then their clones together.
 	Members []string
 	Clones  int
-	ms      []*measure // what the result adds up (nil: not a workload's)
+	// lastMember is the group's last job, whose options fio lists as the
+	// merged result's "job options"; nil for one job's result.
+	lastMember *workloads.Job
+	ms         []*measure // what the result adds up (nil: not a workload's)
 }
 
 // FileStats is the engine's statistics of one file of a job.

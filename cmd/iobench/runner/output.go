@@ -616,11 +616,9 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 	if run.Global != nil {
 		// As fio: an object when any global option was given, empty
 		// where all were given alone (--thread).
-		g := optionList{}
-		for _, kv := range run.Global {
-			if kv[0] != "name" {
-				g = append(g, kv)
-			}
+		g := optionList(slices.Clone(run.Global))
+		if g == nil {
+			g = optionList{}
 		}
 		out.Global = &g
 	}
@@ -658,8 +656,13 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 			j.Mixed = &m
 		}
 		// As fio 3.33: the job's own options; those it has from [global]
-		// or the command line are the run's "global options".
-		if own := r.Job.OwnValues(); own != nil {
+		// or the command line are the run's "global options". A group
+		// reported as one lists its last job's, as fio does.
+		optsJob := r.Job
+		if r.lastMember != nil {
+			optsJob = *r.lastMember
+		}
+		if own := optsJob.OwnValues(); own != nil {
 			m := optionList(own)
 			j.JobOptions = &m
 		}

@@ -381,6 +381,9 @@ func TestJSONGlobalOptionsAsFio(t *testing.T) {
 	// Options given by another of their names are listed under fio's
 	// (ba, iodepth_batch and steadystate*, where iobench's differ).
 	alias := writeJob(t, dir, "alias.fio", "[global]\nfilename="+target+"\nioengine=null\nsize=1m\nblockalign=4k\n[a]\nreadwrite=randread\nss=iops:5%\nss_dur=2\nss_ramp=0\niodepth_batch_submit=2\n")
+	// [global]'s name= is a global option; a group reported as one
+	// lists its last job's options (fio names it after its first).
+	group := writeJob(t, dir, "group.fio", "[global]\nname=gname\nfilename="+target+"\nioengine=null\nsize=1m\ngroup_reporting\n[a]\nrw=read\nbs=4k\n[b]\nrw=write\nbs=8k\n[c]\nrw=randread\niodepth=2\n[d]\nstonewall\nrw=read\n[e]\nrw=write\nbs=16k\n")
 	type want struct {
 		global map[string]string
 		jobs   []map[string]string
@@ -403,6 +406,8 @@ func TestJSONGlobalOptionsAsFio(t *testing.T) {
 		{[]string{bare}, want{map[string]string{"filename": target, "ioengine": "null", "size": "1m"}, []map[string]string{nil, {}}}},
 		{[]string{alias}, want{map[string]string{"filename": target, "ioengine": "null", "size": "1m", "ba": "4k"},
 			[]map[string]string{{"rw": "randread", "steadystate": "iops:5%", "steadystate_duration": "2", "steadystate_ramp_time": "0", "iodepth_batch": "2"}}}},
+		{[]string{group}, want{map[string]string{"name": "gname", "filename": target, "ioengine": "null", "size": "1m"},
+			[]map[string]string{{"rw": "randread", "iodepth": "2"}, {"rw": "write", "bs": "16k"}}}},
 		{[]string{"--filename=" + target, "--ioengine=null", "--size=1m", "--bs=8k", "--name=a", "--rw=read", "--name=b", "--rw=randread", "--bs=4k"},
 			want{map[string]string{"filename": target, "ioengine": "null", "size": "1m", "bs": "8k"},
 				[]map[string]string{{"name": "a", "rw": "read"}, {"name": "b", "rw": "randread", "bs": "4k"}}}},

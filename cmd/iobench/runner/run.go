@@ -812,6 +812,7 @@ func mergeReporting(jobs []workloads.Job, g []int, results [][]JobResult) []JobR
 			m.TrimMethod = r.TrimMethod
 		}
 	}
+	m.lastMember = &jobs[g[len(g)-1]]
 	m.Err = errors.Join(errs...)
 	return []JobResult{m}
 }

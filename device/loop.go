@@ -237,19 +237,53 @@ func LoopBacking() map[string]string {
 }
 
 // Unmount unmounts the filesystem mounted on dir (what `umount dir`
-// does), retrying for up to two seconds while it is busy. Right after
+// does), retrying for up to ten seconds while it is busy. Right after
 // the last file on it is closed it can still be: the kernel drops the
 // file references of io_uring requests, and of a ring closed with
-// registered files, asynchronously, after the completions are seen.
+// registered files, asynchronously, after the completions are seen. A
+// filesystem still busy then is an error naming the processes that hold
+// files or working directories on it.
 func Unmount(dir string) error {
-	for i := 0; ; i++ {
+	deadline := time.Now().Add(unmountWait)
+	for {
 		err := unix.Unmount(dir, 0)
 		if err == nil {
 			return nil
 		}
-		if !errors.Is(err, unix.EBUSY) || i == 100 {
+		if !errors.Is(err, unix.EBUSY) || time.Now().After(deadline) {
+			if errors.Is(err, unix.EBUSY) {
+				if h := holders(dir); h != "" {
+					return fmt.Errorf("device: unmount %s: %w: held by %s", dir, err, h)
+				}
+				return fmt.Errorf("device: unmount %s: %w: no process holds a file there (the kernel does)", dir, err)
+			}
 			return fmt.Errorf("device: unmount %s: %w", dir, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// unmountWait is how long Unmount waits for a busy filesystem.
+var unmountWait = 10 * time.Second
+
+// holders lists the processes with an open file or working directory
+// under dir, from /proc, as "pid 12 (comm) fd 3: path".
+func holders(dir string) string {
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	var out []string
+	under := func(p string) bool { return p == dir || strings.HasPrefix(p, dir+"/") }
+	for _, proc := range procs {
+		comm, _ := os.ReadFile(proc + "/comm")
+		who := fmt.Sprintf("pid %s (%s)", filepath.Base(proc), strings.TrimSpace(string(comm)))
+		if cwd, err := os.Readlink(proc + "/cwd"); err == nil && under(cwd) {
+			out = append(out, who+" cwd: "+cwd)
+		}
+		fds, _ := filepath.Glob(proc + "/fd/*")
+		for _, fd := range fds {
+			if p, err := os.Readlink(fd); err == nil && under(p) {
+				out = append(out, fmt.Sprintf("%s fd %s: %s", who, filepath.Base(fd), p))
+			}
+		}
+	}
+	return strings.Join(out, "; ")
 }

@@ -143,10 +143,14 @@ func TestUnmountWaitsWhileBusy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer func(w time.Duration) { unmountWait = w }(unmountWait)
+	unmountWait = time.Second
 	start := time.Now()
 	err = Unmount(dir)
-	if !errors.Is(err, unix.EBUSY) || !strings.Contains(err.Error(), dir) {
-		t.Fatalf("unmount with a file open: %v", err)
+	holder := fmt.Sprintf("pid %d (", os.Getpid())
+	if !errors.Is(err, unix.EBUSY) || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), holder) ||
+		!strings.Contains(err.Error(), "fd ") {
+		t.Fatalf("unmount with a file open: %v, want EBUSY naming %s and its fd", err, holder)
 	}
 	if d := time.Since(start); d < time.Second {
 		t.Errorf("gave up after %v", d)

@@ -39,10 +39,17 @@ func stopChan() <-chan struct{} {
 	return nil
 }
 
+// signalEcho is how long after a stop signal another one is taken for
+// the same stop: timeout(1), and other supervisors, send a signal to the
+// process and then to its process group, so that it arrives twice at
+// once, where a user asking to abort sends it again later.
+const signalEcho = 100 * time.Millisecond
+
 // watchSignals makes the stop signals interrupt the run, saying so on
-// stderr, until the returned function is called. After the first signal
-// a second one gets the default action (the process ends at once; the
-// automatic target still goes with it, see AutoTarget).
+// stderr, until the returned function is called. A second signal more
+// than signalEcho after the first gets the default action (the process
+// ends at once; the automatic target still goes with it, see
+// AutoTarget).
 func watchSignals(stderr io.Writer) (unwatch func()) {
 	interrupted.Store(false)
 	ch := make(chan struct{})
@@ -55,10 +62,21 @@ func watchSignals(stderr io.Writer) (unwatch func()) {
 		defer close(exited)
 		select {
 		case s := <-sig:
-			signal.Stop(sig)
 			fmt.Fprintf(stderr, "\niobench: %v: stopping, cleaning up (again to abort)\n", s)
 			interrupted.Store(true)
 			close(ch)
+			echo := time.NewTimer(signalEcho)
+			defer echo.Stop()
+			for waiting := true; waiting; {
+				select {
+				case <-sig: // the same stop, sent again at once
+				case <-echo.C:
+					waiting = false
+				case <-done:
+					waiting = false
+				}
+			}
+			signal.Stop(sig)
 		case <-done:
 		}
 	}()

@@ -217,6 +217,30 @@ func TestSignalStopsRun(t *testing.T) {
 	}
 }
 
+// TestSignalSentTwiceAtOnce: a stop signal that arrives twice within
+// microseconds, as timeout(1) sends it (to the process, then to its
+// group), stops the run as one signal does, also while a file is laid
+// out: exit 128, where the second signal used to get the default action
+// (exit 130, the half-written file left) in 4 of 30 runs like these.
+func TestSignalSentTwiceAtOnce(t *testing.T) {
+	needLoopRoot(t)
+	if _, err := exec.LookPath("timeout"); err != nil {
+		t.Skipf("needs timeout(1): %v", err)
+	}
+	bin, dir := iobenchBinary(t), t.TempDir()
+	for i := range 30 {
+		file := filepath.Join(dir, "lay")
+		delay := fmt.Sprintf("%.3f", 0.10+0.25*float64(i)/30)
+		cmd := exec.Command("timeout", "--preserve-status", "-s", "INT", delay, bin,
+			"--name=w", "--rw=read", "--size=256m", "--filename="+file, "--eta=never")
+		out, _ := cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != exitInterrupted && code != 0 {
+			t.Fatalf("SIGINT after %s s: exit %d, want %d:\n%s", delay, code, exitInterrupted, out)
+		}
+		os.Remove(file)
+	}
+}
+
 // TestSignalStopsCompareWithFio: a signal while fio runs under compare
 // stops fio at once, skips the remaining rounds, exits 128 and leaves no
 // fio process, loop device, target file or job file behind.

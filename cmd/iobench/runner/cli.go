@@ -500,6 +500,11 @@ func parseArgs(args []string) (settings, cmdLine, error) {
 			cur = &cl.jobs[len(cl.jobs)-1]
 			cur.Inherited() // its "job options" are those after --name
 		}
+		if key == "filename" && cur.IsSet("filename") {
+			// As a job file's second filename=: fio adds files, never
+			// replaces them.
+			return st, cl, fmt.Errorf("--filename=%s: %w: a second --filename for a job that has --filename=%s (its own or the global one): fio 3.33 adds the files of every filename a job is given rather than replacing them, and would run it on both; give all of the job's files in one --filename, separated by ':'", val, workloads.ErrRefused, cur.Filename)
+		}
 		set := cur.Set
 		if !hasVal {
 			set = func(key, _ string) error { return cur.SetBare(key) }

@@ -500,3 +500,26 @@ func TestCommandLineCaseAndBare(t *testing.T) {
 		}
 	}
 }
+
+// TestFilenameGivenTwiceOnCommandLine: a second --filename for a job, its
+// own or after a global one, is refused as a job file's second filename=
+// is (fio adds the files, and would run the job on both), where it used
+// to replace the first silently.
+func TestFilenameGivenTwiceOnCommandLine(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	for _, args := range [][]string{
+		{"--name=j", "--rw=read", "--size=1m", "--filename=" + a, "--filename=" + b},
+		{"--filename=" + a, "--name=j", "--rw=read", "--size=1m", "--filename=" + b},
+	} {
+		code, out, errs := run(t, append(args, "--parse-only")...)
+		if code != 2 || out != "" || !strings.Contains(errs, "--filename="+b+": not supported by iobench: a second --filename") ||
+			!strings.Contains(errs, "--filename="+a) {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, out, errs)
+		}
+	}
+	// Each job its own file stays fine.
+	if code, _, errs := run(t, "--rw=read", "--size=1m", "--name=j", "--filename="+a, "--name=k", "--filename="+b, "--parse-only"); code != 0 {
+		t.Errorf("a file for each job: exit %d: %s", code, errs)
+	}
+}

@@ -13,7 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-const forceHint = "refusing to write; pass --force (Options.Force) to write anyway and destroy what is there"
+const forceHint = "refusing to write; pass --force (Options.Force in Go) to write anyway and destroy what is there"
 
 // CheckWritable refuses a block device that looks in use or holds data:
 // mounted (compared by device number against /proc/self/mountinfo, so a

@@ -195,7 +195,11 @@ func runCompare(st settings, cl cmdLine, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer cleanup()
-	fmt.Fprintf(stdout, "Comparing with fio on %s, %d rounds (A = fio io_uring, B = iobench, alternating A B A B)\n", target, st.rounds)
+	rounds := fmt.Sprintf("%d rounds", st.rounds)
+	if st.rounds == 1 {
+		rounds = "1 round"
+	}
+	fmt.Fprintf(stdout, "Comparing with fio on %s, %s (A = fio io_uring, B = iobench, alternating A B A B)\n", target, rounds)
 	fmt.Fprintf(stdout, "Ratios are iobench / fio per round: above 1 iobench is faster (IOPS, BW) or slower (latency)\n")
 	fmt.Fprintf(stdout, "or costlier (CPU time and context switches per I/O, of each tool's job threads).\n")
 	if idle := cpuIdle("/"); idle != "" {

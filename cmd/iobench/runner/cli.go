@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -616,6 +617,10 @@ func buildJobsGlobal(cl cmdLine, st settings, stderr io.Writer) ([]workloads.Job
 			f, err = workloads.ParseWith(stdin, "<stdin>", opts)
 		} else {
 			f, err = workloads.ParseFileWith(path, opts)
+		}
+		if errors.Is(err, fs.ErrNotExist) && !strings.ContainsAny(path, "/.") {
+			// A word, not a path: a mistyped command, likelier than a job file.
+			return nil, nil, nil, fmt.Errorf("%w (neither a job file nor a command: the commands are bench, compare, ext4 and help)", err)
 		}
 		if err != nil {
 			return nil, nil, nil, err

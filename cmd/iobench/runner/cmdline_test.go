@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -521,5 +522,37 @@ func TestFilenameGivenTwiceOnCommandLine(t *testing.T) {
 	// Each job its own file stays fine.
 	if code, _, errs := run(t, "--rw=read", "--size=1m", "--name=j", "--filename="+a, "--name=k", "--filename="+b, "--parse-only"); code != 0 {
 		t.Errorf("a file for each job: exit %d: %s", code, errs)
+	}
+}
+
+// TestPlainErrors: errors a new user meets say what is wrong in their
+// terms: a mistyped command names the commands, a directory that does
+// not exist says so, and a file the job cannot write is not called a
+// read-only device.
+func TestPlainErrors(t *testing.T) {
+	if code, _, errs := run(t, "benhc"); code != 2 || !strings.Contains(errs, "open benhc: no such file or directory (neither a job file nor a command: the commands are bench, compare, ext4 and help)") {
+		t.Errorf("mistyped command: exit %d, %q", code, errs)
+	}
+	if code, _, errs := run(t, "./benhc.fio"); code != 2 || strings.Contains(errs, "commands") {
+		t.Errorf("missing job file: exit %d, %q", code, errs)
+	}
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "nodir")
+	if code, _, errs := run(t, "--name=j", "--rw=read", "--size=1m", "--directory="+missing); code == 0 || !strings.Contains(errs, "directory="+missing+": not a directory: it does not exist") {
+		t.Errorf("missing directory: exit %d, %q", code, errs)
+	}
+	if os.Geteuid() == 0 {
+		// root writes any file whatever its mode: make one it cannot.
+		ro := filepath.Join(dir, "ro")
+		os.WriteFile(ro, make([]byte, 1<<20), 0o644)
+		if out, err := exec.Command("chattr", "+i", ro).CombinedOutput(); err != nil {
+			t.Logf("chattr +i: %v: %s (left out)", err, out)
+		} else {
+			defer exec.Command("chattr", "-i", ro).Run()
+			code, _, errs := run(t, "--name=j", "--rw=write", "--size=1m", "--filename="+ro)
+			if code == 0 || !strings.Contains(errs, ro+": the job writes and the file is not writable") || strings.Contains(errs, "device") {
+				t.Errorf("immutable file: exit %d, %q", code, errs)
+			}
+		}
 	}
 }

@@ -321,7 +321,13 @@ func underDev(path string) bool {
 // directory, as fio refuses it ("is not a directory").
 func checkDirectories(j *workloads.Job) error {
 	for _, d := range j.Directories() {
-		if st, err := os.Stat(d); err != nil || !st.IsDir() {
+		st, err := os.Stat(d)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("job %q: directory=%s: not a directory: it does not exist", j.Name, d)
+		case err != nil:
+			return fmt.Errorf("job %q: directory=%s: not a directory: %w", j.Name, d, err)
+		case !st.IsDir():
 			return fmt.Errorf("job %q: directory=%s: not a directory", j.Name, d)
 		}
 	}

@@ -408,8 +408,10 @@ func preflight(j *workloads.Job, target string, io, extent uint64, lo, hi int) e
 	if writes(j) && g.ReadOnly {
 		return fmt.Errorf("job %q: %s: %w: the kernel marks it read-only (blockdev --setro, losetup -r)", j.Name, target, device.ErrReadOnly)
 	}
-	if writes(j) && !d.IsBlock() && unix.Access(target, unix.W_OK) != nil {
-		return fmt.Errorf("job %q: %s: %w: no write permission", j.Name, target, device.ErrReadOnly)
+	if writes(j) && !d.IsBlock() {
+		if err := unix.Access(target, unix.W_OK); err != nil {
+			return fmt.Errorf("job %q: %s: the job writes and the file is not writable: %w", j.Name, target, err)
+		}
 	}
 	if err := mapperFits(j, size); err != nil {
 		return fmt.Errorf("job %q: %w", j.Name, err)

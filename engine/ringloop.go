@@ -235,18 +235,21 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 	}
 	enters := q.ring.Enters()
 	var err error
-	var stamp int64 // a clock read after the submission, for its completions
 	if q.unsubmitted > 0 || waitNr == 0 {
 		err = q.ring.Submit(0, 0)
 		q.unsubmitted = 0
-		stamp = q.stampSubmitted()
+		q.stampSubmitted()
 	}
+	// The completions take a clock read of their own, not the one that
+	// ended the submitted I/Os' slat: with it, an I/O that completed
+	// within the submission had a clat of 0 (fio's shortest are some
+	// tens of ns, the time between its two readings).
 	var got int
 	unposted := false // completions the wait below posts (see PostedReaper)
 	if waitNr > 0 {
-		got, unposted = q.reapPosted(stamp)
+		got, unposted = q.reapPosted(0)
 	} else {
-		got = q.reapAt(stamp)
+		got = q.reapAt(0)
 	}
 	if waitNr > 0 && q.eagerMin > 0 {
 		q.adaptEager(got >= waitNr || unposted)
@@ -309,7 +312,8 @@ func (q *Queue) pumpDirect(waitNr int, timeout time.Duration) error {
 	enters := q.ring.Enters()
 	err := q.ring.Submit(waitNr, timeout)
 	q.unsubmitted = 0
-	q.reapAt(q.stampSubmitted())
+	q.stampSubmitted()
+	q.reapAt(0) // a reading of its own, as in pump
 	q.enters += q.ring.Enters() - enters
 	q.fill(0)
 	q.deliver()

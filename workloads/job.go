@@ -1226,7 +1226,7 @@ func (j *Job) Validate() error {
 		bad("size=%d is less than the smallest block size %d", j.Size, j.MinBS())
 	case j.Size%512 != 0:
 		// fio does I/O only over whole blocks of size.
-		j.adjusted = append(j.adjusted, fmt.Sprintf("size=%d is not a multiple of 512: rounded down to %d (I/O covers whole blocks, as in fio)", j.Size, j.Size/512*512))
+		j.adjusted = append(j.adjusted, fmt.Sprintf("size=%d is not a multiple of 512: rounded down to %d (I/O covers whole blocks, as in fio; on a block device fio's sequential I/O also takes the last part block whole, past the size)", j.Size, j.Size/512*512))
 		j.Size = j.Size / 512 * 512
 	}
 	for d := range 2 {

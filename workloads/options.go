@@ -293,7 +293,7 @@ var options = []Option{
 			if strings.EqualFold(v, "io_uring_cmd") {
 				return "passthrough commands (NVMe or SCSI, fio's io_uring_cmd) are not implemented; ioengine=io_uring runs the same kind of ring with ordinary reads and writes"
 			}
-			return "iobench runs its own io_uring engine (or null) only; set ioengine=io_uring (fio then runs the same kind of engine, but not with io_submit_mode=offload, which fio's io_uring engine refuses)"
+			return "iobench runs its own io_uring engine (or null) only; set ioengine=io_uring, and fio then runs the same kind of engine (should the job also set io_submit_mode=offload, fio's io_uring engine refuses that)"
 		}},
 	intOption("loops", "n", "1", "passes over the region (when not time_based)", 1, 1<<30, func(j *Job) *int { return &j.Loops }),
 	{Name: "kb_base", Arg: "1024|1000", Default: "1024", Help: "units of sizes: 1024 (k is 1024, kib 1000, as fio) or 1000 (k is 1000, kib 1024)", kind: kindInt,

@@ -41,6 +41,9 @@ func (e *ParseError) Error() string {
 	if e.Option != "" {
 		return fmt.Sprintf("%s:%d: option %q: %v", e.File, e.Line, e.Option, e.Err)
 	}
+	if e.Line == 0 { // about the whole file (an empty one has no line)
+		return fmt.Sprintf("%s: %v", e.File, e.Err)
+	}
 	return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
 }
 
@@ -392,7 +395,11 @@ func ParseWith(r io.Reader, name string, opts ParseOptions) (*File, error) {
 		return out, nil
 	}
 	if len(out.Jobs) == 0 {
-		return nil, &ParseError{File: name, Line: line, Err: fmt.Errorf("%w: no job sections", ErrSyntax)}
+		what := "no job sections"
+		if line == 0 {
+			what = "no job sections: the file is empty"
+		}
+		return nil, &ParseError{File: name, Line: line, Err: fmt.Errorf("%w: %s", ErrSyntax, what)}
 	}
 	// Groups: stonewall and wait_for start a new group.
 	names := map[string]int{}

@@ -1559,3 +1559,14 @@ func TestOptionOutsideSection(t *testing.T) {
 		t.Errorf("got %v; want the line and the option named", err)
 	}
 }
+
+// TestEmptyJobFile: an empty job file is said to be empty, with no line
+// 0 in the message; one with lines but no section names its last line.
+func TestEmptyJobFile(t *testing.T) {
+	if _, err := Parse(strings.NewReader(""), "e.fio"); err == nil || err.Error() != "e.fio: syntax error: no job sections: the file is empty" {
+		t.Errorf("empty: %v", err)
+	}
+	if _, err := Parse(strings.NewReader("\n; a comment\n"), "c.fio"); err == nil || err.Error() != "c.fio:2: syntax error: no job sections" {
+		t.Errorf("comments only: %v", err)
+	}
+}

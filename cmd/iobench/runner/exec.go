@@ -699,6 +699,13 @@ func (s *jobSetup) prepare() error {
 		}
 	}
 	if j.Verify != "" && writes(j) {
+		var total uint64 // the regions prefill sweeps
+		for i, n := range s.sizes {
+			total += workloads.NewGenerator(s.fileJob(i), 0, n).Span()
+		}
+		if total >= prefillSaidFrom && s.tgt.stderr != nil {
+			fmt.Fprintf(s.tgt.stderr, "%s: Laying out verify blocks (%dMiB, the job's whole region, which fio does not write first)\n", j.Name, total>>20)
+		}
 		if err := s.prefill(); err != nil {
 			return fmt.Errorf("verify prefill: %w", err)
 		}
@@ -2999,6 +3006,10 @@ func newVerifier(j *workloads.Job) *workloads.Verifier {
 	}
 	return v
 }
+
+// prefillSaidFrom is the region from which a verify prefill is said on
+// stderr before it starts: about a second of writing and hashing.
+const prefillSaidFrom = 256 << 20
 
 // prefill writes verify blocks over the job's whole region of each file.
 func (s *jobSetup) prefill() error {

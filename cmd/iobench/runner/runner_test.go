@@ -815,3 +815,26 @@ func TestClatMeasuredWithinSubmission(t *testing.T) {
 		t.Errorf("clat of %d NOPs: min %d ns, p50 %d ns; want each measured (fio's null engine: 10-20 ns)", c.N, c.Min, c.Percentile["50.000000"])
 	}
 }
+
+// TestPrefillSaid: a writing job with verify lays verify blocks over its
+// whole region first, which fio does not do; from 256 MiB, where that
+// takes a noticeable time, a line on stderr says so before it starts.
+func TestPrefillSaid(t *testing.T) {
+	dir, err := os.MkdirTemp("/dev/shm", "iobench-prefill-") // tmpfs: memory, not the disk
+	if err != nil {
+		dir = t.TempDir()
+	} else {
+		t.Cleanup(func() { os.RemoveAll(dir) })
+	}
+	for _, c := range []struct {
+		size string
+		said bool
+	}{{"256m", true}, {"64m", false}} {
+		code, _, errs := run(t, "--name=p", "--filename="+filepath.Join(dir, "f"+c.size), "--direct=0", "--rw=randwrite", "--bs=4k",
+			"--size="+c.size, "--verify=crc32c", "--number_ios=1", "--do_verify=0")
+		said := strings.Contains(errs, "p: Laying out verify blocks (256MiB, the job's whole region, which fio does not write first)")
+		if code != 0 || said != c.said {
+			t.Errorf("size=%s: exit %d, line said %v, want %v: %s", c.size, code, said, c.said, errs)
+		}
+	}
+}

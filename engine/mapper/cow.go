@@ -32,7 +32,11 @@ type COWConfig struct {
 }
 
 // COW is an out-of-place allocator over a device range: a copy-on-write
-// filesystem in miniature.
+// filesystem in miniature, in memory.
+//
+// Files are known by name: a file closed (File.Close) and opened again,
+// by the same engine or another over the same mapper, holds the data it
+// had, with its size.
 //
 // A file starts as a hole (or preallocated, see COWConfig). OpenFile arms
 // the file's write fork with a Delalloc record over the whole file, so
@@ -53,8 +57,18 @@ type COWConfig struct {
 // Every method is safe for concurrent use.
 type COW struct {
 	cfg   COWConfig
-	mu    sync.Mutex // serialises a deferred build
+	mu    sync.Mutex // serialises a deferred build; guards files
 	space atomic.Pointer[cowspace.Space]
+	// files holds each file's data by name: a file closed and opened
+	// again (by this engine or another over the same mapper) finds its
+	// data, as in a filesystem, and its space is never orphaned.
+	files map[string]cowFileOf
+}
+
+// cowFileOf is a file's data and its size as it was opened.
+type cowFileOf struct {
+	cf   *cowspace.File
+	size uint64
 }
 
 // maxWriteExtents bounds the extents one MapWrite reply holds (the engine
@@ -172,9 +186,11 @@ func cowFile(f *engine.File) (*cowspace.File, error) {
 	return cf, nil
 }
 
-// OpenFile gives f an empty (or preallocated) block table and arms its
-// write fork with Delalloc over the whole file. A file opened with size 0
-// gets COWConfig.FileSize.
+// OpenFile gives f its name's block table (with the data a file of that
+// name was given before), or an empty (or preallocated) one for a new
+// name, and arms its write fork with Delalloc over the whole file. A new
+// file opened with size 0 gets COWConfig.FileSize; a known one opened
+// with size 0 keeps its own, and with another size is refused.
 func (c *COW) OpenFile(f *engine.File) (uint64, error) {
 	s := c.space.Load()
 	if s == nil {
@@ -203,7 +219,17 @@ func (c *COW) OpenFile(f *engine.File) (uint64, error) {
 		// in the space's.
 		return 0, fmt.Errorf("%w: cow: file block size %d is not the allocation block %d", ErrConfig, bs, s.BlockSize())
 	}
-	size := f.Size()
+	c.mu.Lock() // a name's first opens, from two engines, make one file
+	defer c.mu.Unlock()
+	known, reopened := c.files[f.Name()]
+	cf, size := known.cf, f.Size()
+	if reopened {
+		// Its data is kept: the size is the file's, as it was made.
+		if size != 0 && size != known.size {
+			return 0, fmt.Errorf("%w: cow: %s holds %d bytes of data, opened with size %d (open it with its size, or 0)", ErrConfig, f.Name(), known.size, size)
+		}
+		size = known.size
+	}
 	if size == 0 {
 		size = c.cfg.FileSize
 	}
@@ -211,11 +237,17 @@ func (c *COW) OpenFile(f *engine.File) (uint64, error) {
 		return 0, fmt.Errorf("%w: cow: %s: no file size (open it with one, or set COWConfig.FileSize)", ErrConfig, f.Name())
 	}
 	rounded := (size + bs - 1) / bs * bs
-	cf := s.NewFile(rounded)
-	if c.cfg.Preallocate {
-		if err := preallocate(cf, rounded); err != nil {
-			return 0, fmt.Errorf("cow: preallocate %s: %w", f.Name(), err)
+	if !reopened {
+		cf = s.NewFile(rounded)
+		if c.cfg.Preallocate {
+			if err := preallocate(cf, rounded); err != nil {
+				return 0, fmt.Errorf("cow: preallocate %s: %w", f.Name(), err)
+			}
 		}
+		if c.files == nil {
+			c.files = map[string]cowFileOf{}
+		}
+		c.files[f.Name()] = cowFileOf{cf, size}
 	}
 	f.SetPrivate(cf)
 	err := f.Cache().Upsert(mapcache.WriteFork, mapcache.Mapping{

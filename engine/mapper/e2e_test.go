@@ -441,3 +441,47 @@ func TestCOWNoCache(t *testing.T) {
 		t.Fatalf("%d bytes used, want the 64 KiB written (stats %+v)", used, m.Stats())
 	}
 }
+
+// TestCOWReopen: a cow file closed and opened again holds its data and
+// its size, and rewriting it round after round reuses the space its
+// earlier data held. Each Open used to make a new empty file, so that the
+// data was gone and the space it held was never freed: the third round
+// of rewriting a 16 MiB file over 32 MiB of space failed with ErrNoSpace.
+func TestCOWReopen(t *testing.T) {
+	m, err := mapper.NewCOW(mapper.COWConfig{Start: 1 << 20, Length: 32 << 20, FileSize: 16 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := loopEngine(t, 40<<20, m, 1)
+	buf := e.Buffer(1 << 20)
+	defer e.PutBuffer(buf)
+	for round := range 5 {
+		f, err := e.Open("data", engine.FileOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Size() != 16<<20 {
+			t.Fatalf("round %d: size %d", round, f.Size())
+		}
+		for off := int64(0); off < 16<<20; off += 1 << 20 {
+			if round > 0 {
+				if _, err := f.ReadAt(buf, off); err != nil || !bytes.Equal(buf, pattern(len(buf), uint64(round-1)<<8|uint64(off>>20))) {
+					t.Fatalf("round %d: %d MiB: the data of the round before is gone (%v)", round, off>>20, err)
+				}
+			}
+			copy(buf, pattern(len(buf), uint64(round)<<8|uint64(off>>20)))
+			if _, err := f.WriteAt(buf, off); err != nil {
+				t.Fatalf("round %d: write at %d MiB: %v (free %d bytes)", round, off>>20, err, m.FreeBytes())
+			}
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Sync(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.Open("data", engine.FileOptions{Size: 8 << 20}); !errors.Is(err, mapper.ErrConfig) {
+		t.Errorf("reopened with another size: %v, want ErrConfig", err)
+	}
+}

@@ -56,8 +56,8 @@ func TestRefusals(t *testing.T) {
 	if out, err := exec.Command("mkfs.ext4", "-q", "-F", l.Path).CombinedOutput(); err != nil {
 		t.Fatalf("mkfs.ext4: %v: %s", err, out)
 	}
-	if _, err := device.Open(l.Path, device.Options{}); !errors.Is(err, device.ErrHasSignature) {
-		t.Fatalf("ext4 device: %v, want ErrHasSignature", err)
+	if _, err := device.Open(l.Path, device.Options{}); !errors.Is(err, device.ErrHasSignature) || !strings.Contains(err.Error(), "pass --force") {
+		t.Fatalf("ext4 device: %v, want ErrHasSignature, overridden by --force", err)
 	}
 	mnt := t.TempDir()
 	if err := unix.Mount(l.Path, mnt, "ext4", 0, ""); err != nil {
@@ -72,6 +72,10 @@ func TestRefusals(t *testing.T) {
 		err := device.CheckWritable(p)
 		if !errors.Is(err, device.ErrMounted) {
 			t.Fatalf("mounted device via %s: %v, want ErrMounted", p, err)
+		}
+		// --force cannot take it (below): the error does not offer it.
+		if !strings.Contains(err.Error(), "cannot take a device that is held: unmount it") || strings.Contains(err.Error(), "to write anyway") {
+			t.Errorf("mounted device via %s: %v, want it to say that force does not help", p, err)
 		}
 		if _, err := device.Open(p, device.Options{}); !errors.Is(err, device.ErrMounted) {
 			t.Fatalf("write open of a mounted device via %s: %v, want ErrMounted", p, err)

@@ -15,12 +15,17 @@ import (
 
 const forceHint = "refusing to write; pass --force (Options.Force in Go) to write anyway and destroy what is there"
 
+// inUseHint is what a device another user holds is refused with: force
+// does not take it, as the exclusive open that writing takes fails.
+const inUseHint = "refusing to write; --force (Options.Force) cannot take a device that is held: unmount it, or stop what holds it, first"
+
 // CheckWritable refuses a block device that looks in use or holds data:
 // mounted (compared by device number against /proc/self/mountinfo, so a
 // symlink or another name for the device does not get past it), with
 // holders or partitions, or carrying a known signature. Regular files are
 // never refused. The error wraps ErrMounted, ErrInUse, ErrPartitioned or
-// ErrHasSignature and says how to override.
+// ErrHasSignature and says how to override (--force, Options.Force), or,
+// for a device mounted or held, that nothing overrides it.
 func CheckWritable(path string) error {
 	real, err := filepath.EvalSymlinks(path)
 	if err != nil {
@@ -49,10 +54,10 @@ func CheckWritable(path string) error {
 		}
 	}
 	if mnt, ok := mountedOn(devs); ok {
-		return fmt.Errorf("device: %s: %w (%s); %s", name, ErrMounted, mnt, forceHint)
+		return fmt.Errorf("device: %s: %w (%s); %s", name, ErrMounted, mnt, inUseHint)
 	}
 	if holders, _ := os.ReadDir(filepath.Join(sys, "holders")); len(holders) > 0 {
-		return fmt.Errorf("device: %s: %w: held by %s; %s", name, ErrInUse, holders[0].Name(), forceHint)
+		return fmt.Errorf("device: %s: %w: held by %s; %s", name, ErrInUse, holders[0].Name(), inUseHint)
 	}
 	if len(parts) > 0 {
 		return fmt.Errorf("device: %s: %w (%d); %s", name, ErrPartitioned, len(parts), forceHint)
@@ -69,7 +74,7 @@ func CheckWritable(path string) error {
 	fd, err := unix.Open(real, unix.O_RDONLY|unix.O_EXCL|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, unix.EBUSY) {
-			return fmt.Errorf("device: %s: %w: another program has it open exclusively; %s", name, ErrInUse, forceHint)
+			return fmt.Errorf("device: %s: %w: another program has it open exclusively; %s", name, ErrInUse, inUseHint)
 		}
 		return fmt.Errorf("device: open %s: %w", name, err)
 	}

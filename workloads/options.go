@@ -748,7 +748,7 @@ var options = []Option{
 	{Name: "uncached", Arg: "n", Default: "0", Help: "fio's io_uring RWF_DONTCACHE on buffered I/O (fio 3.33's asked for RWF_UNCACHED, a flag mainline kernels never took): 0, or any value with direct=1, where fio ignores it too; another value with direct=0 is refused (uncached buffered I/O is not implemented)", kind: kindInt,
 		set: func(j *Job, v string) (err error) { j.uncached, err = parseInt(v, 0, math.MaxInt32); return },
 		get: func(j *Job) string { return strconv.Itoa(j.uncached) }},
-	{Name: "force", Arg: "bool", Help: "write to a block device even if it looks in use or holds data", Engine: true, kind: kindBool,
+	{Name: "force", Arg: "bool", Help: "write to a block device even if it holds data (a filesystem or other signature, partitions); a device mounted or held by another program stays refused", Engine: true, kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.Force, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.Force) }},
 }
@@ -774,7 +774,7 @@ var noticeOptions = map[string]string{
 	"trim_verify_zero":        "cannot change what is measured: it checks blocks trim_percentage trimmed, and iobench takes only trim_percentage=0",
 	"thread":                  "cannot change what is measured: iobench's jobs are always threads of one process",
 	"unit_base":               "cannot change what is measured: it only selects bits or bytes in fio's printed bandwidth",
-	"allow_mounted_write":     "cannot change what is measured: iobench refuses a device in use unless force is given",
+	"allow_mounted_write":     "cannot change what is measured: iobench refuses a mounted device, force or not",
 	"create_serialize":        "cannot change what is measured: iobench lays files out one after another before any job runs",
 	"verify_dump":             "cannot change what is measured: it dumps the blocks of a failed verify to files; iobench reports the first mismatch's offset and bytes",
 	"error_dump":              "cannot change what is measured: it only adds detail to the messages of I/O errors",

@@ -115,8 +115,10 @@ func (a *Arena) Get(n int) []byte {
 	return a.mem[off : off+n : off+size]
 }
 
-// Put returns a buffer from Get. It must not be in use by any I/O. Putting
-// back a buffer twice, a resliced buffer or one from elsewhere panics.
+// Put returns a buffer from Get. It must not be in use by any I/O. Its
+// length does not matter (b[:n] puts back the whole buffer Get returned);
+// putting back a buffer twice, one resliced to start elsewhere or to a
+// smaller capacity, or one from elsewhere panics.
 func (a *Arena) Put(b []byte) {
 	if cap(b) == 0 {
 		return
@@ -135,7 +137,7 @@ func (a *Arena) Put(b []byte) {
 	defer a.mu.Unlock()
 	unit := int(p-a.base) / a.align
 	if a.out[unit/64]&(1<<(unit%64)) == 0 {
-		panic("device: Arena.Put of a buffer that is not out (put back twice?)")
+		panic("device: Arena.Put of a buffer that is not out (put back twice, or resliced to start inside another buffer?)")
 	}
 	a.out[unit/64] &^= 1 << (unit % 64)
 	a.nOut--

@@ -121,6 +121,7 @@ func TestArenaPutPanics(t *testing.T) {
 	for name, b := range map[string][]byte{
 		"heap":     make([]byte, 4096),
 		"resliced": a.Get(8192)[512:],
+		"inside":   a.Get(8192)[4096:], // starts on a boundary, inside a buffer
 	} {
 		func() {
 			defer func() {
@@ -130,6 +131,12 @@ func TestArenaPutPanics(t *testing.T) {
 			}()
 			a.Put(b)
 		}()
+	}
+	// A shorter length puts back the whole buffer.
+	x := a.Get(8192)
+	a.Put(x[:4096])
+	if y := a.Get(8192); &y[0] != &x[0] || cap(y) != 8192 {
+		t.Errorf("after Put(b[:4096]), Get(8192) gave another buffer or capacity %d", cap(y))
 	}
 	if _, err := NewArena(1<<20, 1000); err == nil {
 		t.Error("alignment 1000 accepted")

@@ -56,8 +56,11 @@ type Engine struct {
 	trimAlign uint32
 }
 
-// Config describes an engine. Devices and Mapper are required; everything
-// else has a sensible default.
+// Config describes an engine. Mapper is required, and Devices for any
+// I/O: an engine with no devices opens files and asks their mapper (what
+// a mapper's tests need), and a request that reaches a device fails with
+// ErrBadMapping naming the device. Everything else has a sensible
+// default.
 type Config struct {
 	// Devices is the device table: a mapping's Dev indexes it. The engine
 	// does not close the devices; the caller does, after Engine.Close.

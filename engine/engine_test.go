@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -679,39 +678,5 @@ func TestReadMemoFollowsTheCache(t *testing.T) {
 	}
 	if a, b, c := read(9), read(5), read(10); a != 41 || b != 6 || c != 11 {
 		t.Fatalf("after block 9 went to block 40: blocks 9, 5 and 10 read %d, %d and %d, want 41, 6 and 11", a, b, c)
-	}
-}
-
-// TestQueueFromAnotherGoroutine: a Queue used from another goroutine than
-// the one that made it (documented misuse: the kernel refuses the ring's
-// enter from another thread) fails with an error that says so, not only
-// the kernel's "invalid argument".
-func TestQueueFromAnotherGoroutine(t *testing.T) {
-	e, _ := newEngine(t, 1<<20, mapper.NewLinear(0, 0, 1<<20), func(c *engine.Config) { c.NewRing = engine.NewNullRing })
-	f, err := e.Open("f", engine.FileOptions{Size: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := e.NewQueue()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
-	buf := e.Buffer(4096)
-	defer e.PutBuffer(buf)
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // surely another thread
-		defer runtime.UnlockOSThread()
-		r := &engine.Request{File: f, Buf: buf}
-		if err := q.Submit(r); err != nil {
-			errc <- err
-			return
-		}
-		_, err := q.Reap(nil, 1)
-		errc <- err
-	}()
-	if err := <-errc; err == nil || !strings.Contains(err.Error(), "a Queue belongs to the goroutine that made it") {
-		t.Fatalf("a queue used from another goroutine: %v", err)
 	}
 }

@@ -300,7 +300,7 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 	q.deliver()
 	q.eng.reclaim(false)
 	if err != nil && !errors.Is(err, syscall.EINTR) {
-		return q.submitError(err)
+		return fmt.Errorf("engine: io_uring submit: %w", err)
 	}
 	return nil
 }
@@ -319,7 +319,7 @@ func (q *Queue) pumpDirect(waitNr int, timeout time.Duration) error {
 	q.deliver()
 	q.eng.reclaim(false)
 	if err != nil && !errors.Is(err, syscall.EINTR) {
-		return q.submitError(err)
+		return fmt.Errorf("engine: io_uring submit: %w", err)
 	}
 	return nil
 }
@@ -478,15 +478,4 @@ func (q *Queue) failBacklog(err error) {
 	}
 	q.backlog, q.bhead = q.backlog[:0], 0
 	q.deliver()
-}
-
-// submitError is the error of a failed io_uring_enter. The kernel refuses
-// a ring's enter from another thread than the one that made it (EEXIST;
-// EINVAL for its registered descriptor): the error then says what the
-// likely misuse is.
-func (q *Queue) submitError(err error) error {
-	if !q.background && (errors.Is(err, syscall.EEXIST) || errors.Is(err, syscall.EINVAL)) {
-		return fmt.Errorf("engine: io_uring submit: %w (a Queue belongs to the goroutine that made it, locked to its thread: was it used from another goroutine?)", err)
-	}
-	return fmt.Errorf("engine: io_uring submit: %w", err)
 }

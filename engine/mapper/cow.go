@@ -34,9 +34,10 @@ type COWConfig struct {
 // COW is an out-of-place allocator over a device range: a copy-on-write
 // filesystem in miniature, in memory.
 //
-// Files are known by name: a file closed (File.Close) and opened again,
-// by the same engine or another over the same mapper, holds the data it
-// had, with its size.
+// Files are known by name: a file closed (File.Close, or Engine.Close)
+// and opened again, by the same engine or another over the same mapper,
+// holds the data it had, with its size. A file is open in one engine at a
+// time.
 //
 // A file starts as a hole (or preallocated, see COWConfig). OpenFile arms
 // the file's write fork with a Delalloc record over the whole file, so
@@ -65,10 +66,12 @@ type COW struct {
 	files map[string]cowFileOf
 }
 
-// cowFileOf is a file's data and its size as it was opened.
+// cowFileOf is a file's data, its size as it was made, and whether an
+// engine has it open.
 type cowFileOf struct {
 	cf   *cowspace.File
 	size uint64
+	open bool
 }
 
 // maxWriteExtents bounds the extents one MapWrite reply holds (the engine
@@ -224,6 +227,11 @@ func (c *COW) OpenFile(f *engine.File) (uint64, error) {
 	known, reopened := c.files[f.Name()]
 	cf, size := known.cf, f.Size()
 	if reopened {
+		// Two engines' caches over one block table would each miss
+		// the other's writes.
+		if known.open {
+			return 0, fmt.Errorf("cow: %s is open in another engine over this mapper: close it there first", f.Name())
+		}
 		// Its data is kept: the size is the file's, as it was made.
 		if size != 0 && size != known.size {
 			return 0, fmt.Errorf("%w: cow: %s holds %d bytes of data, opened with size %d (open it with its size, or 0)", ErrConfig, f.Name(), known.size, size)
@@ -247,8 +255,8 @@ func (c *COW) OpenFile(f *engine.File) (uint64, error) {
 		if c.files == nil {
 			c.files = map[string]cowFileOf{}
 		}
-		c.files[f.Name()] = cowFileOf{cf, size}
 	}
+	c.files[f.Name()] = cowFileOf{cf: cf, size: size} // open once armed, below
 	f.SetPrivate(cf)
 	err := f.Cache().Upsert(mapcache.WriteFork, mapcache.Mapping{
 		Offset: 0, Length: rounded, Addr: mapcache.NullAddr, Type: mapcache.Delalloc, Dev: c.cfg.Dev,
@@ -256,7 +264,20 @@ func (c *COW) OpenFile(f *engine.File) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("cow: arm the write fork of %s: %w", f.Name(), err)
 	}
+	c.files[f.Name()] = cowFileOf{cf: cf, size: size, open: true}
 	return size, nil
+}
+
+// Close implements engine.FileCloser: the file's data stays, for the
+// next open of its name, in this engine or another.
+func (c *COW) Close(f *engine.File) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if k, ok := c.files[f.Name()]; ok && f.Private() == any(k.cf) {
+		k.open = false
+		c.files[f.Name()] = k
+	}
+	return nil
 }
 
 func preallocate(cf *cowspace.File, size uint64) error {

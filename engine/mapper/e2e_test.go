@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -452,7 +453,8 @@ func TestCOWReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, _ := loopEngine(t, 40<<20, m, 1)
+	l := looptest.New(t, 40<<20, looptest.Options{LogicalBlockSize: bs})
+	e, _ := engineOn(t, l.Path, m, 1, false)
 	buf := e.Buffer(1 << 20)
 	defer e.PutBuffer(buf)
 	for round := range 5 {
@@ -483,5 +485,26 @@ func TestCOWReopen(t *testing.T) {
 	}
 	if _, err := e.Open("data", engine.FileOptions{Size: 8 << 20}); !errors.Is(err, mapper.ErrConfig) {
 		t.Errorf("reopened with another size: %v, want ErrConfig", err)
+	}
+	// A file is open in one engine at a time: another engine over the
+	// same mapper is refused while this one has it, and finds the data
+	// once this one closed it.
+	f, err := e.Open("data", engine.FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2, _ := engineOn(t, l.Path, m, 1, true) // read-only: this process holds the device for writing
+	if _, err := e2.Open("data", engine.FileOptions{}); err == nil || !strings.Contains(err.Error(), "open in another engine") {
+		t.Fatalf("open in a second engine while the first has it: %v", err)
+	}
+	f.Close()
+	f2, err := e2.Open("data", engine.FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf2 := e2.Buffer(1 << 20)
+	defer e2.PutBuffer(buf2)
+	if _, err := f2.ReadAt(buf2, 15<<20); err != nil || !bytes.Equal(buf2, pattern(len(buf2), 4<<8|15)) {
+		t.Fatalf("the data, read through a second engine: %v", err)
 	}
 }

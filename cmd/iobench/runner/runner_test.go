@@ -17,7 +17,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func TestMain(m *testing.M) { looptest.Main(m) }
+func TestMain(m *testing.M) { looptest.Main(removesBinary{m}) }
+
+// removesBinary runs the tests, then removes the iobench binary that
+// iobenchBinary built for them (16 MiB in /tmp for every run).
+type removesBinary struct{ m *testing.M }
+
+func (r removesBinary) Run() int {
+	code := r.m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	return code
+}
 
 // fioJSON is the part of fio's JSON schema that fio tooling reads.
 type fioJSON struct {

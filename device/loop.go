@@ -237,29 +237,29 @@ func LoopBacking() map[string]string {
 }
 
 // Unmount unmounts the filesystem mounted on dir (what `umount dir`
-// does), retrying for up to ten seconds while it is busy. Right after
-// the last file on it is closed it can still be: the kernel drops the
-// file references of io_uring requests, and of a ring closed with
-// registered files, asynchronously, after the completions are seen. A
-// filesystem still busy then is an error naming the processes that hold
-// files or working directories on it.
+// does), retrying for up to ten seconds while it is busy: right after
+// the last file on it is closed it can still be, for a while (likely the
+// kernel dropping the file references of finished io_uring requests
+// after their completions were seen). A filesystem still busy then is an
+// error naming the processes that hold files or working directories on
+// it.
 func Unmount(dir string) error {
 	deadline := time.Now().Add(unmountWait)
 	for {
 		err := unix.Unmount(dir, 0)
-		if err == nil {
+		switch {
+		case err == nil:
 			return nil
-		}
-		if !errors.Is(err, unix.EBUSY) || time.Now().After(deadline) {
-			if errors.Is(err, unix.EBUSY) {
-				if h := holders(dir); h != "" {
-					return fmt.Errorf("device: unmount %s: %w: held by %s", dir, err, h)
-				}
-				return fmt.Errorf("device: unmount %s: %w: no process holds a file there (the kernel does)", dir, err)
-			}
+		case !errors.Is(err, unix.EBUSY):
 			return fmt.Errorf("device: unmount %s: %w", dir, err)
+		case time.Now().Before(deadline):
+			time.Sleep(20 * time.Millisecond)
+		default:
+			if h := holders(dir); h != "" {
+				return fmt.Errorf("device: unmount %s: %w: held by %s", dir, err, h)
+			}
+			return fmt.Errorf("device: unmount %s: %w: no process holds a file there (the kernel does)", dir, err)
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -891,6 +891,54 @@ func TestVerifyOffset(t *testing.T) {
 	}
 }
 
+// TestCheckWritten: verify_only's check of a whole region skips the
+// blocks with no verify header (zeros, other data), counting them, and
+// checks the others as Check does, with verify_offset too; blocks of
+// verify=pattern, which carry no header, are all checked.
+func TestCheckWritten(t *testing.T) {
+	noise := make([]byte, 4096)
+	for i := range noise {
+		noise[i] = byte(i*7 + i>>8)
+	}
+	for _, at := range []int{0, 100} {
+		v := &Verifier{Interval: 4096, Hash: "md5", Seed: 3, HeaderAt: at}
+		// Blocks 0 and 2 written, 1 zeros, 3 noise, and 4 written 1 KiB
+		// short of the interval (the region's last 3 KiB).
+		buf := make([]byte, 5*4096-1024)
+		v.Fill(buf[:4096], 1<<20, 1)
+		v.Fill(buf[2*4096:3*4096], 1<<20+2*4096, 1)
+		copy(buf[3*4096:], noise)
+		v.Fill(buf[4*4096:], 1<<20+4*4096, 1)
+		skipped, err := v.CheckWritten(slices.Clone(buf), 1<<20)
+		if err != nil || skipped != 2*4096 {
+			t.Fatalf("verify_offset=%d: skipped %d, %v; want 8192 (the zeros and the noise), nil", at, skipped, err)
+		}
+		for _, c := range []struct {
+			flip int
+			off  uint64
+		}{{2*4096 + at + 9, 2 * 4096}, {2*4096 + 3000, 2 * 4096}, {4*4096 + 2000, 4 * 4096}} {
+			bad := slices.Clone(buf)
+			bad[c.flip] ^= 1
+			var m *Mismatch
+			if _, err := v.CheckWritten(bad, 1<<20); !errors.As(err, &m) || m.Offset != 1<<20+c.off {
+				t.Errorf("verify_offset=%d: byte %d flipped: %v, want a mismatch at %d", at, c.flip, err, 1<<20+c.off)
+			}
+		}
+		// A written block moved elsewhere is still another block's.
+		moved := slices.Clone(buf)
+		copy(moved[4096:2*4096], buf[:4096])
+		if _, err := v.CheckWritten(moved, 1<<20); !errors.Is(err, ErrVerify) {
+			t.Errorf("verify_offset=%d: a block from elsewhere: %v", at, err)
+		}
+	}
+	p := &Verifier{Interval: 4096, Hash: "pattern", Pattern: []byte{0xab}}
+	buf := make([]byte, 2*4096)
+	p.Fill(buf[:4096], 0, 1)
+	if skipped, err := p.CheckWritten(buf, 0); skipped != 0 || !errors.Is(err, ErrVerify) {
+		t.Errorf("verify=pattern over a block of zeros: skipped %d, %v; want 0 and a mismatch", skipped, err)
+	}
+}
+
 func TestVerifyAcrossIntervals(t *testing.T) {
 	w := &Verifier{Interval: 4096, Hash: "crc32c", Seed: 1}
 	r := &Verifier{Interval: 512, Hash: "crc32c", Seed: 1}

@@ -35,8 +35,9 @@ func TestCOWLogKill9(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Wait until the verify blocks laid down first are durable (a
-	// read-only recovery sees the whole file), then let it write a while.
+	// Wait until the random writes have covered the file and are durable
+	// (a read-only recovery sees the whole file), then let it write a
+	// while.
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if p, _ := mapper.ProbeCOWLog(l.Path); p == mapper.ProbeFormatted {
@@ -51,7 +52,7 @@ func TestCOWLogKill9(t *testing.T) {
 		if time.Now().After(deadline) {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
-			t.Fatalf("iobench did not lay down its verify blocks on %s: %s", l.Path, out.String())
+			t.Fatalf("iobench did not write its whole file on %s: %s", l.Path, out.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -129,7 +129,10 @@ type JobResult struct {
 	// I/O, where fio too ends it without an error.
 	Note     string
 	Verified uint64 // bytes checked by verify
-	Elapsed  time.Duration
+	// Unwritten is what verify_only did not check of the region it read
+	// back: bytes with no verify header, which no verifying job wrote.
+	Unwritten uint64
+	Elapsed   time.Duration
 	// Interrupted is set when a signal stopped the job before its end.
 	Interrupted bool
 	// TrimMethod says how the job's trims reached the device (empty for
@@ -286,7 +289,7 @@ func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult
 			}
 			parts = append(parts, verifyPart{m: &w.measure, written: w.written, files: s.tgt.clones[w.idx], log: w.iolog})
 		}
-		_, err := s.verifyPass(parts)
+		_, _, err := s.verifyPass(parts)
 		switch {
 		case errors.Is(err, errInterrupted):
 			intr = true
@@ -400,21 +403,30 @@ func (s *jobSetup) verifyOnly(res *JobResult) []error {
 	return nil
 }
 
-// verify reads the job's region back and checks it, adding the bytes
-// checked to res and its reads to res's read statistics; an interrupt
-// marks res instead of failing it.
+// verify reads the job's region back and checks the blocks of it that
+// carry a verify header, adding the bytes checked to res, those without
+// one to res.Unwritten, and its reads to res's read statistics; an
+// interrupt marks res instead of failing it. A region with no verify
+// header at all is an error: nothing there was written with verify, and
+// a pass that checked nothing would look like one that found nothing
+// wrong.
 func (res *JobResult) verify(s *jobSetup) error {
 	m := newMeasure()
 	parts := make([]verifyPart, len(s.files))
 	for i := range parts {
 		parts[i] = verifyPart{m: m, file: i}
 	}
-	n, err := s.verifyPass(parts)
+	n, skipped, err := s.verifyPass(parts)
 	res.Dir[workloads.DirRead] = collect([]*measure{m}, -1).Dir[workloads.DirRead]
 	res.Verified += n
-	if errors.Is(err, errInterrupted) {
+	res.Unwritten += skipped
+	switch {
+	case errors.Is(err, errInterrupted):
 		res.Interrupted = true
 		return nil
+	case err == nil && n == 0 && skipped > 0:
+		return fmt.Errorf("verify_only: no block of the job's region (%s) carries a verify header: nothing has written it with verify=%s (run the job without verify_only first)",
+			humanBytes(skipped), s.job.Verify)
 	}
 	return err
 }
@@ -683,10 +695,8 @@ func (s *jobSetup) cloneJob(i, c int) *workloads.Job {
 }
 
 // prepare does what comes before the measured run: warming the cache
-// (warm=1), and laying down verify blocks for a writing job that verifies,
-// so that every read of the job, and of a later run with verify_only or a
-// reading job with verify, has something to check. A reading job checks
-// what an earlier writing job wrote, as in fio: it writes nothing.
+// (warm=1). A job with verify lays nothing down first, as fio's: its
+// verify pass reads back what it wrote.
 func (s *jobSetup) prepare() error {
 	j := s.job
 	if j.Warm && j.Cache {
@@ -696,23 +706,6 @@ func (s *jobSetup) prepare() error {
 		}
 		if err := w.Warm(s.files[0]); err != nil {
 			return fmt.Errorf("warm: %w", err)
-		}
-	}
-	if j.Verify != "" && writes(j) {
-		var total uint64 // the regions prefill sweeps
-		for i, n := range s.sizes {
-			total += workloads.NewGenerator(s.fileJob(i), 0, n).Span()
-		}
-		if total >= prefillSaidFrom && s.tgt.stderr != nil {
-			fmt.Fprintf(s.tgt.stderr, "%s: Laying out verify blocks (%dMiB, the job's whole region, which fio does not write first)\n", j.Name, total>>20)
-		}
-		if err := s.prefill(); err != nil {
-			return fmt.Errorf("verify prefill: %w", err)
-		}
-		// Durable before the run, so that a verify after a crash
-		// finds them (cowlog).
-		if err := s.eng.Sync(); err != nil {
-			return fmt.Errorf("verify prefill: sync: %w", err)
 		}
 	}
 	return nil
@@ -2920,7 +2913,10 @@ func (w *worker) complete(r *engine.Request) {
 			w.backlogDue = h.kept()%w.job.VerifyBacklog == 0 || w.backlogCredit > 0
 		}
 	}
-	if w.ver != nil && !r.Write {
+	if w.ver != nil && !r.Write && (r.Tag == tagVerifyRead || !w.job.RW.Writes()) {
+		// As fio's: a read of a job that also writes is not checked
+		// (what it reads may be what no write of the job put there);
+		// the job's writes are, by the verify reads.
 		if _, err := w.ver.Check(r.Buf[:r.N], r.Offset); err != nil {
 			if w.err == nil {
 				w.err = fmt.Errorf("%s: %w", w.setup.pathOf(r.File), err)
@@ -2948,6 +2944,11 @@ func dirOf(r *engine.Request) int {
 // trimwrite does. The write is issued only once the trim completed, so
 // the discard can never land after it.
 const tagWriteTrimmed = 1
+
+// tagVerifyRead marks a read of verify_backlog (Request.Tag), which reads
+// back one of the job's writes: it is checked whatever the job's other
+// reads are.
+const tagVerifyRead = 2
 
 // fileOffset is an offset in one of a job's files.
 type fileOffset struct {
@@ -3007,26 +3008,6 @@ func newVerifier(j *workloads.Job) *workloads.Verifier {
 	return v
 }
 
-// prefillSaidFrom is the region from which a verify prefill is said on
-// stderr before it starts: about a second of writing and hashing.
-const prefillSaidFrom = 256 << 20
-
-// prefill writes verify blocks over the job's whole region of each file.
-func (s *jobSetup) prefill() error {
-	ver := newVerifier(s.job)
-	for i, f := range s.files {
-		err := sweep(s.eng, s.fileJob(i), s.sizes[i], func(buf []byte, off uint64) error {
-			ver.Fill(buf, off, 0)
-			_, err := f.WriteAt(buf, int64(off))
-			return err
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // verifyPass reads back what each part names (the writes a clone kept,
 // or all of the job's region when that is not known: verify_only) and
 // checks them, as fio's verify phase does: iodepth reads in flight, each
@@ -3036,25 +3017,25 @@ func (s *jobSetup) prefill() error {
 // of the reads then in flight, the bad block with the lowest offset is
 // the one reported, so the first bad block is named whatever order the
 // reads complete in.
-func (s *jobSetup) verifyPass(parts []verifyPart) (uint64, error) {
+func (s *jobSetup) verifyPass(parts []verifyPart) (checked, skipped uint64, err error) {
 	j := s.job
-	v := verifyRun{s: s, ver: newVerifier(j)}
+	v := verifyRun{s: s, ver: newVerifier(j), whole: len(parts) > 0 && parts[0].written == nil}
 	for range max(j.IODepth, 1) {
 		buf := s.eng.Buffer(int(j.MaxBS()))
 		if buf == nil {
-			return 0, fmt.Errorf("buffer arena exhausted")
+			return 0, 0, fmt.Errorf("buffer arena exhausted")
 		}
 		defer s.eng.PutBuffer(buf)
 		v.idle = append(v.idle, &engine.Request{Buf: buf})
 	}
 	q, err := s.eng.NewQueue()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer q.Close() // first: nothing is in flight when the buffers go back
 	v.q, v.done = q, make([]*engine.Request, 0, len(v.idle))
 	if j.VerifyAsync > 0 {
-		v.checkers = newAsyncChecks(j, j.VerifyAsync, len(v.idle))
+		v.checkers = newAsyncChecks(j, j.VerifyAsync, len(v.idle), v.whole)
 		defer close(v.checkers.in) // v.run waits for every check it hands out
 	}
 	for _, p := range parts {
@@ -3063,10 +3044,10 @@ func (s *jobSetup) verifyPass(parts []verifyPart) (uint64, error) {
 		err := v.run(p)
 		v.m.verifyTime += time.Since(start)
 		if err != nil {
-			return v.n, err
+			return v.n, v.skipped, err
 		}
 	}
-	return v.n, nil
+	return v.n, v.skipped, nil
 }
 
 // verifyPart is what one step of a verify pass reads back, recorded in
@@ -3121,6 +3102,10 @@ type verifyRun struct {
 	ver        *workloads.Verifier
 	idle, done []*engine.Request
 	n          uint64 // bytes checked
+	// whole is set when the pass reads a whole region (verify_only):
+	// blocks with no verify header are skipped, counted in skipped.
+	whole   bool
+	skipped uint64
 	// stopAt, when set, is the runtime's end: no read starts after it
 	// (a time_based job's pass, whose reads the runtime cuts short as
 	// fio's).
@@ -3140,24 +3125,37 @@ type asyncChecks struct {
 }
 
 type checked struct {
-	r   *engine.Request
-	err error
+	r       *engine.Request
+	skipped int // bytes with no verify header (checkRead)
+	err     error
 }
 
 // newAsyncChecks starts n checking goroutines for job j, for up to depth
-// reads at once; close(in) stops them.
-func newAsyncChecks(j *workloads.Job, n, depth int) *asyncChecks {
+// reads at once, each read checked as checkRead checks it; close(in)
+// stops them.
+func newAsyncChecks(j *workloads.Job, n, depth int, whole bool) *asyncChecks {
 	c := &asyncChecks{in: make(chan *engine.Request, depth), out: make(chan checked, depth)}
 	for range n {
 		go func() {
 			ver := newVerifier(j)
 			for r := range c.in {
-				_, err := ver.Check(r.Buf[:r.N], r.Offset)
-				c.out <- checked{r, err}
+				skipped, err := checkRead(ver, r, whole)
+				c.out <- checked{r, skipped, err}
 			}
 		}()
 	}
 	return c
+}
+
+// checkRead checks the verify read r: all of it, or with whole (a read of
+// verify_only's whole region) the blocks that carry a verify header,
+// returning the bytes of those that do not.
+func checkRead(ver *workloads.Verifier, r *engine.Request, whole bool) (skipped int, err error) {
+	if whole {
+		return ver.CheckWritten(r.Buf[:r.N], r.Offset)
+	}
+	_, err = ver.Check(r.Buf[:r.N], r.Offset)
+	return 0, err
 }
 
 // run reads back and checks the reads of p (see verifyPass). As fio's
@@ -3173,9 +3171,15 @@ func (v *verifyRun) run(p verifyPart) error {
 	rd, more := next()
 	var bad error
 	badFile, badOff := len(s.files), ^uint64(0)
-	// done takes back a read whose check is over: err is what it found.
-	done := func(r *engine.Request, err error) {
+	// done takes back a read whose check is over: err is what it found,
+	// skipped the bytes it did not check (no verify header).
+	done := func(r *engine.Request, skipped int, err error) {
 		v.idle = append(v.idle, r)
+		if skipped > 0 {
+			v.m.verified -= uint64(skipped)
+			v.n -= uint64(skipped)
+			v.skipped += uint64(skipped)
+		}
 		if err == nil {
 			return
 		}
@@ -3189,14 +3193,14 @@ func (v *verifyRun) run(p verifyPart) error {
 			select {
 			case c := <-v.checkers.out:
 				v.pending--
-				done(c.r, c.err)
+				done(c.r, c.skipped, c.err)
 				continue
 			default:
 			}
 			if v.q.InFlight() == 0 && (len(v.idle) == 0 || !more || bad != nil) {
 				c := <-v.checkers.out // nothing else to do: wait for a check
 				v.pending--
-				done(c.r, c.err)
+				done(c.r, c.skipped, c.err)
 				continue
 			}
 			break
@@ -3233,7 +3237,7 @@ func (v *verifyRun) run(p verifyPart) error {
 		}
 		for _, r := range v.done {
 			if r.Err != nil {
-				done(r, r.Err)
+				done(r, 0, r.Err)
 				continue
 			}
 			v.m.record(s.job, r, workloads.DirRead)
@@ -3245,32 +3249,9 @@ func (v *verifyRun) run(p verifyPart) error {
 				v.checkers.in <- r // never blocks: it holds a ring's worth
 				continue
 			}
-			_, err := v.ver.Check(r.Buf[:r.N], r.Offset)
-			done(r, err)
+			skipped, err := checkRead(v.ver, r, v.whole)
+			done(r, skipped, err)
 		}
 	}
 	return bad
-}
-
-func sweep(eng *engine.Engine, j *workloads.Job, size uint64, fn func([]byte, uint64) error) error {
-	gen := workloads.NewGenerator(j, 0, size)
-	base, span := gen.Base(), gen.Span()
-	chunk := uint64(1 << 20)
-	unit := j.MinBS()
-	chunk = chunk / unit * unit
-	buf := eng.Buffer(int(chunk))
-	if buf == nil {
-		return fmt.Errorf("buffer arena exhausted")
-	}
-	defer eng.PutBuffer(buf)
-	for off := uint64(0); off < span; off += chunk {
-		if interrupted.Load() {
-			return errInterrupted
-		}
-		n := min(chunk, span-off)
-		if err := fn(buf[:n], base+off); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -53,8 +53,6 @@ type jobTarget struct {
 	// leaves short) when it opens it, not laid out before the jobs: its
 	// writes extend it, as fio's do (nil: none).
 	onOpen []bool
-	// stderr takes the lines the job says before its I/O (nil: none).
-	stderr io.Writer
 }
 
 // createsOnOpen reports whether file i is made by the job's open

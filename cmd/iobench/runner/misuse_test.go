@@ -56,20 +56,38 @@ func TestVerifyOnlyEveryWritePattern(t *testing.T) {
 				t.Fatalf("write job: exit %d\n%s%s", code, out, errs)
 			}
 			before, _ := os.ReadFile(path)
+			// The blocks the job wrote: all of the 4 MiB for the write
+			// patterns, those its writes reached for the mixed ones.
+			var written []int
+			for k := range 1024 {
+				if string(before[k*4096:k*4096+4]) == "IOBv" {
+					written = append(written, k)
+				}
+			}
+			if len(written) < 10 || strings.HasSuffix(rw[0], "write") && len(written) != 1024 {
+				t.Fatalf("the write job wrote %d blocks of 1024", len(written))
+			}
+			want := fmt.Sprintf("%s checked, no mismatch", humanBytes(uint64(len(written))*4096))
 			code, out, errs := run(t, append(job, "--verify_only")...)
-			if code != 0 || !strings.Contains(out, "4.0 MiB checked, no mismatch") || strings.Contains(out, "error") {
-				t.Fatalf("verify_only on intact data: exit %d\n%s%s", code, out, errs)
+			if code != 0 || !strings.Contains(out, want) || strings.Contains(out, "error") {
+				t.Fatalf("verify_only on intact data: exit %d, want %q\n%s%s", code, want, out, errs)
+			}
+			unchecked := fmt.Sprintf("%s of the region not checked: no verify header", humanBytes(uint64(1024-len(written))*4096))
+			if strings.Contains(out, unchecked) != (len(written) < 1024) {
+				t.Fatalf("verify_only on intact data: %q said %v, want %v\n%s", unchecked, !(len(written) < 1024), len(written) < 1024, out)
 			}
 			if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
 				t.Fatal("verify_only wrote to the target")
 			}
-			corrupt(t, path, 7*4096+100)
-			corrupt(t, path, 9*4096+100)
+			first, second := int64(written[3])*4096, int64(written[6])*4096
+			corrupt(t, path, first+100)
+			corrupt(t, path, second+100)
 			code, out, errs = run(t, append(job, "--verify_only")...)
-			if code != 1 || !strings.Contains(out, "block at offset 28672") || strings.Contains(out, "offset 36864") {
-				t.Fatalf("verify_only on corrupt data: exit %d, want 1 naming offset 28672 (the first bad block)\n%s%s", code, out, errs)
+			at := fmt.Sprintf("block at offset %d", first)
+			if code != 1 || !strings.Contains(out, at) || strings.Contains(out, fmt.Sprintf("offset %d", second)) {
+				t.Fatalf("verify_only on corrupt data: exit %d, want 1 naming offset %d (the first bad block)\n%s%s", code, first, out, errs)
 			}
-			if strings.Contains(out, "no mismatch") || strings.Count(out, "offset 28672") != 1 || strings.Contains(out, "read-only") {
+			if strings.Contains(out, "no mismatch") || strings.Count(out, at) != 1 || strings.Contains(out, "read-only") {
 				t.Fatalf("verify_only report:\n%s", out)
 			}
 		})

@@ -355,11 +355,14 @@ type jsonEngine struct {
 	FreedBytes      uint64  `json:"freed_bytes"`
 	ShortIOs        uint64  `json:"short_transfers"`
 	VerifiedBytes   uint64  `json:"verified_bytes"`
-	RingEnters      uint64  `json:"ring_enters"`
-	ThreadMoves     uint64  `json:"thread_moves"`        // moves of the job thread to its completions' CPU (follow)
-	Spins           uint64  `json:"spins,omitempty"`     // waits that polled the ring first (spin_wait)
-	SpinHits        uint64  `json:"spin_hits,omitempty"` // of those, the ones that ended without a sleep
-	Ring            string  `json:"io_uring"`
+	// UnwrittenBytes is what verify_only read back and did not check: no
+	// verify header (nothing wrote it with verify).
+	UnwrittenBytes uint64 `json:"verify_unwritten_bytes,omitempty"`
+	RingEnters     uint64 `json:"ring_enters"`
+	ThreadMoves    uint64 `json:"thread_moves"`        // moves of the job thread to its completions' CPU (follow)
+	Spins          uint64 `json:"spins,omitempty"`     // waits that polled the ring first (spin_wait)
+	SpinHits       uint64 `json:"spin_hits,omitempty"` // of those, the ones that ended without a sleep
+	Ring           string `json:"io_uring"`
 	// Per completed I/O: CPU time of the job's threads (µs) and their
 	// voluntary context switches.
 	CPUPerIOUs  float64 `json:"cpu_us_per_io"`
@@ -686,7 +689,7 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 			HitRate: s.HitRate(), MapperCalls: s.MapperCalls, MapperLatencyNs: int64(s.MeanMapperLatency()),
 			ExtentsCached: s.CachedExtents, CacheBytes: s.CacheBytes, Merges: s.Merges, StaleRetries: s.StaleRetries, Splits: s.Splits,
 			DeviceIOs: s.IOs, ZeroFilledBytes: s.ZeroBytes, OutOfPlace: s.OutOfPlace,
-			FreedBytes: s.FreedBytes, ShortIOs: s.ShortIOs, VerifiedBytes: r.Verified, RingEnters: s.RingEnters, ThreadMoves: s.ThreadMoves,
+			FreedBytes: s.FreedBytes, ShortIOs: s.ShortIOs, VerifiedBytes: r.Verified, UnwrittenBytes: r.Unwritten, RingEnters: s.RingEnters, ThreadMoves: s.ThreadMoves,
 			Spins: s.Spins, SpinHits: s.SpinHits, Ring: r.Ring,
 			Clone: r.Clone, Clones: r.clones(), Members: r.Members, CPUsAllowed: r.Pinned, TrimMethod: r.TrimMethod, TrimBytes: s.TrimBytes}
 		if n := r.IOs(); n > 0 {
@@ -1022,6 +1025,9 @@ func writeOwnLines(w io.Writer, run *Run, r *JobResult) {
 		ownLine(w, "verify", "%s checked before the first mismatch", humanBytes(r.Verified))
 	case r.Verified > 0:
 		ownLine(w, "verify", "%s checked, no mismatch", humanBytes(r.Verified))
+	}
+	if r.Unwritten > 0 {
+		ownLine(w, "verify", "%s of the region not checked: no verify header (nothing wrote it with verify)", humanBytes(r.Unwritten))
 	}
 	if r.Ring != "" {
 		ownLine(w, "io_uring", "%s", r.Ring)

@@ -527,7 +527,7 @@ func (w *worker) checkBacklog() error {
 			e := todo[next]
 			next++
 			r.File, r.Offset, r.Length = e.f, e.io.Offset, int(e.io.Length)
-			r.Write, r.Trim, r.Sync, r.Tag = false, false, engine.NoSync, 0
+			r.Write, r.Trim, r.Sync, r.Tag = false, false, engine.NoSync, tagVerifyRead
 			r.Buf = r.Buf[:e.io.Length]
 			w.logIssued(r)
 			if err := w.q.Submit(r); err != nil {

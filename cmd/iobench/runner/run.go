@@ -62,9 +62,6 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 	if err := layOutFiles(jobs, targets, stderr); err != nil {
 		return nil, err
 	}
-	for _, t := range targets {
-		t.stderr = stderr
-	}
 	onePassAppends(jobs, targets, stderr)
 	var paths []string // the targets whose disks the report's disk_util gives
 	for i, t := range targets {

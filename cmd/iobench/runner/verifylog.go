@@ -378,7 +378,7 @@ func (w *worker) verifyLoop() error {
 	}
 	v.done = make([]*engine.Request, 0, len(v.idle))
 	if j.VerifyAsync > 0 {
-		v.checkers = newAsyncChecks(j, j.VerifyAsync, len(v.idle))
+		v.checkers = newAsyncChecks(j, j.VerifyAsync, len(v.idle), false)
 		defer close(v.checkers.in)
 	}
 	start := time.Now()

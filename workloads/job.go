@@ -829,7 +829,7 @@ func (j Job) Clone() Job {
 // without "=" goes to SetBare. Option names are lower case: fio 3.33
 // knows no other spelling (RW=randread is a "Bad option" there), so
 // neither does iobench.
-func (j *Job) Set(key, value string) error { return j.setOption(key, value, false) }
+func (j *Job) Set(key, value string) error { return j.setOption(key, value, false, false) }
 
 // SetBare sets option key given alone, without "=" (a bare "time_based"
 // line, or --time_based on the command line). fio 3.33 takes an option
@@ -841,7 +841,17 @@ func (j *Job) Set(key, value string) error { return j.setOption(key, value, fals
 // takes a value fail there ("Option direct requires an argument"), and
 // so they do here. iobench's own engine options (force, warm, ...),
 // which fio never reads, may be given alone too.
-func (j *Job) SetBare(key string) error { return j.setOption(key, "", true) }
+func (j *Job) SetBare(key string) error { return j.setOption(key, "", true, false) }
+
+// SetArg sets an option given on the command line (--key=value, or
+// --key alone with bare), as Set or SetBare do, but for one thing: fio
+// reads its command line in order, so a kb_base there applies to the
+// sizes given after it and leaves those given before it as they were
+// read (--size=1m --kb_base=1000 is 1048576 bytes in fio 3.33), where in
+// a job file it applies to its whole section.
+func (j *Job) SetArg(key, value string, bare bool) error {
+	return j.setOption(key, value, bare, true)
+}
 
 // bareIOUring are io_uring options fio 3.33 types "empty or boolean
 // value", which it takes alone (fio --enghelp=io_uring).
@@ -943,7 +953,7 @@ func boolWord(given string, o *Option, value string) error {
 	return nil
 }
 
-func (j *Job) setOption(key, value string, bare bool) error {
+func (j *Job) setOption(key, value string, bare, inOrder bool) error {
 	key = strings.TrimSpace(key)
 	value = strings.TrimSpace(value)
 	given := key // errors name the option as the job file spells it
@@ -1018,7 +1028,7 @@ func (j *Job) setOption(key, value string, bare bool) error {
 	if o.kind == kindSize || o.Name == "rw" { // rw=read:8k holds a size
 		j.raw[o.Name] = value
 	}
-	if o.Name == "kb_base" {
+	if o.Name == "kb_base" && !inOrder {
 		// Sizes given before kb_base are read again in its units.
 		for _, name := range slices.Sorted(maps.Keys(j.raw)) {
 			if err := optionIndex[name].set(j, j.raw[name]); err != nil {

@@ -296,7 +296,7 @@ var options = []Option{
 			return "iobench runs its own io_uring engine (or null) only; set ioengine=io_uring, and fio then runs the same kind of engine (should the job also set io_submit_mode=offload, fio's io_uring engine refuses that)"
 		}},
 	intOption("loops", "n", "1", "passes over the region (when not time_based)", 1, 1<<30, func(j *Job) *int { return &j.Loops }),
-	{Name: "kb_base", Arg: "1024|1000", Default: "1024", Help: "units of sizes: 1024 (k is 1024, kib 1000, as fio) or 1000 (k is 1000, kib 1024)", kind: kindInt,
+	{Name: "kb_base", Arg: "1024|1000", Default: "1024", Help: "units of sizes: 1024 (k is 1024, kib 1000, as fio) or 1000 (k is 1000, kib 1024); in a job file it applies to its whole section, on the command line to the sizes after it only, as fio reads them (`--size=1m --kb_base=1000` is 1048576 bytes)", kind: kindInt,
 		set: func(j *Job, v string) error {
 			switch v {
 			case "1024":

@@ -506,11 +506,7 @@ func parseArgs(args []string) (settings, cmdLine, error) {
 			// replaces them.
 			return st, cl, fmt.Errorf("--filename=%s: %w: a second --filename for a job that has --filename=%s (its own or the global one): fio 3.33 adds the files of every filename a job is given rather than replacing them, and would run it on both; give all of the job's files in one --filename, separated by ':'", val, workloads.ErrRefused, cur.Filename)
 		}
-		set := cur.Set
-		if !hasVal {
-			set = func(key, _ string) error { return cur.SetBare(key) }
-		}
-		if err := set(key, val); err != nil {
+		if err := cur.SetArg(key, val, !hasVal); err != nil {
 			var n *workloads.Notice
 			if errors.As(err, &n) {
 				st.notices = append(st.notices, "--"+n.Error())

@@ -557,3 +557,40 @@ func TestPlainErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestKBBaseInOrderOnCommandLine: fio 3.33 reads its command line in
+// order, so --kb_base=1000 applies to the sizes after it, its job's and
+// the jobs' that follow, and not to those before it (--size=1m
+// --kb_base=1000 read 1048576 bytes in fio, 1953 reads of 512 with it
+// first), where a job file's kb_base applies to its whole section.
+func TestKBBaseInOrderOnCommandLine(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want []uint64
+	}{
+		{[]string{"--size=1m", "--name=x", "--kb_base=1000"}, []uint64{1 << 20}},
+		{[]string{"--name=x", "--size=1m", "--kb_base=1000", "--name=y", "--size=1m"}, []uint64{1 << 20, 1 << 20}},
+		{[]string{"--kb_base=1000", "--name=x", "--size=1m"}, []uint64{999936}},
+		{[]string{"--name=x", "--kb_base=1000", "--size=1m", "--name=y", "--size=1m"}, []uint64{999936, 1 << 20}},
+	} {
+		st, cl, err := parseArgs(c.args)
+		if err != nil {
+			t.Fatalf("%q: %v", c.args, err)
+		}
+		jobs, _, err := buildJobs(cl, st, io.Discard)
+		if err != nil {
+			t.Fatalf("%q: %v", c.args, err)
+		}
+		var got []uint64
+		for _, j := range jobs {
+			got = append(got, j.Size/512*512) // 1e6 is rounded to the sector size, with a notice
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%q: sizes %v, want %v (fio 3.33's)", c.args, got, c.want)
+		}
+	}
+	f, err := workloads.Parse(strings.NewReader("[x]\nsize=1m\nkb_base=1000\n"), "kb.fio")
+	if err != nil || f.Jobs[0].Size/512*512 != 999936 {
+		t.Errorf("a job file's kb_base after size: %v", err)
+	}
+}

@@ -129,6 +129,9 @@ type JobResult struct {
 	// I/O, where fio too ends it without an error.
 	Note     string
 	Verified uint64 // bytes checked by verify
+	// Pid is the id of the thread the job (its first clone) ran on, as
+	// fio reports each job thread's; 0 for a job that ran none.
+	Pid int
 	// Unwritten is what verify_only did not check of the region it read
 	// back: bytes with no verify header, which no verifying job wrote.
 	Unwritten uint64
@@ -850,6 +853,9 @@ func collect(workers []*measure, clone int) JobResult {
 			res.CompleteDist[i] += w.completeDist[i]
 		}
 		res.Verified += w.verified
+		if res.Pid == 0 {
+			res.Pid = w.tid // a group's: its first clone's, as fio's
+		}
 		if res.SS == nil {
 			res.SS = w.ssRes
 		}
@@ -945,8 +951,11 @@ type measure struct {
 	prios                  [workloads.NumDirs][]PrioLat // DirResult.Prios
 	bwSamples, iopsSamples [workloads.NumDirs][]float64
 	usage                  threadUsage
-	measured               time.Duration
-	verified               uint64
+	// tid is the thread the clone ran on (its queue locks it there):
+	// the job's pid in the report, as fio gives each job thread's.
+	tid      int
+	measured time.Duration
+	verified uint64
 	// verifyIOs are the reads of the verify pass among ios (and
 	// verifyTime its time), which fio counts as reads with a runtime of
 	// their own.
@@ -1432,10 +1441,11 @@ func (w *worker) start() error {
 		return err
 	}
 	w.q = q
+	w.tid = unix.Gettid()
 	if j.IsSet("nice") {
 		// nice: the queue's thread (locked to this goroutine) runs at the
 		// job's nice value; finish puts the thread's back.
-		tid := unix.Gettid()
+		tid := w.tid
 		old, err := unix.Getpriority(unix.PRIO_PROCESS, tid)
 		if err != nil {
 			return fmt.Errorf("nice: %w", err)

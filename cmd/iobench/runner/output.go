@@ -915,17 +915,21 @@ func writeJobNormal(w io.Writer, run *Run, r *JobResult, mixed *DirResult, group
 	if r.Clone >= 0 {
 		members = 1
 	}
+	pid := r.Pid
+	if pid == 0 {
+		pid = os.Getpid() // no clone ran (verify_only, a failed start)
+	}
 	switch {
 	case r.Err == nil && r.FirstErr != 0:
 		// continue_on_error went on after errors: fio names the first
 		// one's number, with no message.
-		fmt.Fprintf(w, "%s: (groupid=%d, jobs=%d): err=%2d (): pid=%d: %s\n", j.Name, r.GroupID, members, r.FirstErr, os.Getpid(), date)
+		fmt.Fprintf(w, "%s: (groupid=%d, jobs=%d): err=%2d (): pid=%d: %s\n", j.Name, r.GroupID, members, r.FirstErr, pid, date)
 	case r.Err == nil:
-		fmt.Fprintf(w, "%s: (groupid=%d, jobs=%d): err=%2d: pid=%d: %s\n", j.Name, r.GroupID, members, 0, os.Getpid(), date)
+		fmt.Fprintf(w, "%s: (groupid=%d, jobs=%d): err=%2d: pid=%d: %s\n", j.Name, r.GroupID, members, 0, pid, date)
 	default:
 		msg := strings.ReplaceAll(r.Err.Error(), "\n", "; ")
 		fmt.Fprintf(w, "%s: (groupid=%d, jobs=%d): err=%2d (%s): pid=%d: %s\n", j.Name, r.GroupID, members,
-			errnoOf(r.Err), msg, os.Getpid(), date)
+			errnoOf(r.Err), msg, pid, date)
 	}
 	if j.Description != "" {
 		fmt.Fprintf(w, "  Description  : [%s]\n", j.Description)

@@ -882,3 +882,20 @@ func TestVerifyWritesOnlyTheJobsIO(t *testing.T) {
 		t.Errorf("reading job on a region partly noise: exit %d, want 1 and a bad magic\n%s%s", code, out, errs)
 	}
 }
+
+// TestClonePids: each clone's block gives the id of the thread it ran on,
+// as fio's gives each job thread's, so that clones running at once show
+// pids of their own (iobench gave every clone the process's).
+func TestClonePids(t *testing.T) {
+	code, out, errs := run(t, "--name=p", "--numjobs=3", "--ioengine=null", "--size=1m", "--time_based", "--runtime=100ms")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	pids := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^p: \(groupid=0, jobs=1\): err= 0: pid=(\d+): `).FindAllStringSubmatch(out, -1) {
+		pids[m[1]] = true
+	}
+	if len(pids) != 3 || pids["0"] {
+		t.Errorf("3 clones running at once showed pids %v, want 3 different threads'\n%s", pids, out)
+	}
+}

@@ -72,7 +72,7 @@ var runnerFlags = map[string]string{
 	"showcmd":         "print the job files as an iobench command line, run nothing",
 	"cmdhelp":         "describe an option (--cmdhelp=bs), or every option",
 	"eta-newline":     "print the progress line on a new line every period (e.g. 1s)",
-	"status-interval": "report each period on its own (not cumulative) while jobs run, e.g. 1s; the run total comes at the end",
+	"status-interval": "report every period while jobs run, e.g. 1s, each from the run's start, as fio's; the run total comes at the end",
 	"eta":             "the progress line: auto (the default: on stderr unless JSON goes to stdout), always, never",
 	"minimal":         "terse output (fio's version 3), as --output-format=terse",
 	"terse-version":   "the terse format's version; iobench writes 3, fio's default",

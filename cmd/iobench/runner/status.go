@@ -3,6 +3,7 @@ package runner
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -11,8 +12,9 @@ import (
 )
 
 // statusBoard collects what workers measured in each --status-interval
-// period, so that each period can be reported on its own (not
-// cumulatively). Periods are aligned to the run's start: period k is
+// period, and the printer adds each period to what came before, so that
+// each report covers the run from its start to the period's end, as
+// fio's do. Periods are aligned to the run's start: period k is
 // [t0+k·period, t0+(k+1)·period). Workers publish a period once their
 // reap loop sees it has ended; the printer waits until every running
 // worker has published a period before it reports it.
@@ -124,11 +126,12 @@ func (b *statusBoard) left() []int {
 // printStatus reports each period as it ends, until the board finishes,
 // then the periods still held.
 func printStatus(b *statusBoard, run *Run, out Output, stop <-chan struct{}) {
+	var sums sofar
 	report := func(k int, snaps []ivSnap) {
 		if len(snaps) == 0 {
 			return
 		}
-		writeInterval(out, run, b, k, snaps)
+		writeInterval(out, run, b, k, sums.add(snaps))
 	}
 	for k := 0; ; k++ {
 		select {
@@ -152,8 +155,73 @@ func printStatus(b *statusBoard, run *Run, out Output, stop <-chan struct{}) {
 	}
 }
 
-// writeInterval writes the report of period k: each job's (or clone's)
-// I/O, latencies and CPU within the period alone.
+// sofar is what each clone measured from its start to the last period
+// reported: one snapshot per clone, of every clone seen so far (one that
+// has finished stays in the reports, as in fio's).
+type sofar struct {
+	snaps []ivSnap
+}
+
+// add adds a period's snapshots to what came before and returns the
+// sums, each snapshot's end the latest of its clone.
+func (s *sofar) add(period []ivSnap) []ivSnap {
+	for _, p := range period {
+		i := slices.IndexFunc(s.snaps, func(q ivSnap) bool { return q.jobIdx == p.jobIdx && q.m.clone == p.m.clone })
+		if i < 0 {
+			m := newMeasure()
+			m.clone = p.m.clone
+			s.snaps = append(s.snaps, ivSnap{job: p.job, jobIdx: p.jobIdx, groupID: p.groupID, m: m})
+			i = len(s.snaps) - 1
+		}
+		s.snaps[i].m.add(p.m)
+		s.snaps[i].end = max(s.snaps[i].end, p.end)
+	}
+	return s.snaps
+}
+
+// add adds what o measured, over a period that follows m's, to m.
+func (m *measure) add(o *measure) {
+	for d := range workloads.NumDirs {
+		m.ios[d] += o.ios[d]
+		m.bytes[d] += o.bytes[d]
+		m.errs[d] += o.errs[d]
+		for _, h := range [][2]*latHist{{m.slat[d], o.slat[d]}, {m.clat[d], o.clat[d]}, {m.lat[d], o.lat[d]}} {
+			for i, n := range h[1].counts {
+				h[0].counts[i] += n
+			}
+		}
+		m.prios[d] = mergePrios(m.prios[d], o.prios[d])
+	}
+	u, v := &m.usage, &o.usage
+	u.usr, u.sys, u.wall = u.usr+v.usr, u.sys+v.sys, u.wall+v.wall
+	u.ctx, u.volCtx, u.majf, u.minf = u.ctx+v.ctx, u.volCtx+v.volCtx, u.majf+v.majf, u.minf+v.minf
+	m.measured += o.measured
+	m.verified += o.verified
+	m.verifyIOs += o.verifyIOs
+	m.verifyTime += o.verifyTime
+	m.verifyInRun += o.verifyInRun
+	m.ioErrs += o.ioErrs
+	if m.firstErr == 0 {
+		m.firstErr = o.firstErr
+	}
+	if m.tid == 0 {
+		m.tid = o.tid
+	}
+	for i := range m.depthDist {
+		m.depthDist[i] += o.depthDist[i]
+		m.submitDist[i] += o.submitDist[i]
+		m.completeDist[i] += o.completeDist[i]
+	}
+	if o.latencyDepth > 0 {
+		m.latencyDepth = o.latencyDepth
+	}
+	m.syncs += o.syncs
+	m.rangeSyncs += o.rangeSyncs
+	m.syncLat.Merge(o.syncLat)
+}
+
+// writeInterval writes the report at the end of period k: each job's (or
+// clone's) I/O, latencies and CPU from the run's start (snaps: sofar's).
 func writeInterval(out Output, run *Run, b *statusBoard, k int, snaps []ivSnap) {
 	byJob := map[int][]ivSnap{}
 	var order []int
@@ -171,7 +239,7 @@ func writeInterval(out Output, run *Run, b *statusBoard, k int, snaps []ivSnap) 
 		end = max(end, s.end)
 	}
 	iv := &Run{Time: b.t0.Add(time.Duration(k) * b.period), Target: run.Target, Kernel: run.Kernel,
-		Interval: &Interval{Index: k, Start: time.Duration(k) * b.period, End: min(end, time.Duration(k+1)*b.period)}}
+		Interval: &Interval{Index: k, End: min(end, time.Duration(k+1)*b.period)}}
 	for _, ji := range order {
 		ss := byJob[ji]
 		sort.Slice(ss, func(a, c int) bool { return ss[a].m.clone < ss[c].m.clone })
@@ -187,7 +255,8 @@ func writeInterval(out Output, run *Run, b *statusBoard, k int, snaps []ivSnap) 
 	writeFormats(out.W, out.Formats, iv)
 }
 
-// Interval marks a report of one --status-interval period.
+// Interval marks the report at the end of one --status-interval period,
+// which covers the run from its start (Start, 0) to End.
 type Interval struct {
 	Index      int
 	Start, End time.Duration // since the run's start
@@ -199,6 +268,7 @@ func (w *worker) publishInterval(now time.Time, final bool) {
 	b := w.status
 	m := w.iv
 	m.usage.end()
+	m.tid = w.tid
 	start := b.t0.Add(time.Duration(w.ivIdx) * b.period)
 	if w.measureStart.After(start) {
 		start = w.measureStart
@@ -224,8 +294,8 @@ func (w *worker) publishInterval(now time.Time, final bool) {
 }
 
 // intervalHeader writes the line that heads a normal-format interval
-// report (not one of fio's: its reports under --status-interval are
-// cumulative, iobench's are of the period alone).
+// report (not one of fio's, whose reports under --status-interval are
+// its final report's blocks, made at that time).
 func intervalHeader(w io.Writer, iv *Interval) {
-	fmt.Fprintf(w, "\n--- interval %d: %v to %v (this period only) ---\n", iv.Index, iv.Start, iv.End.Truncate(time.Millisecond))
+	fmt.Fprintf(w, "\n--- interval %d: %v to %v (from the start) ---\n", iv.Index, iv.Start, iv.End.Truncate(time.Millisecond))
 }

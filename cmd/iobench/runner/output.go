@@ -1030,7 +1030,7 @@ func writeOwnLines(w io.Writer, run *Run, r *JobResult) {
 	case r.Verified > 0:
 		ownLine(w, "verify", "%s checked, no mismatch", humanBytes(r.Verified))
 	}
-	if r.Unwritten > 0 {
+	if r.Unwritten > 0 && r.Err == nil { // a pass a mismatch stopped read part of the region
 		ownLine(w, "verify", "%s of the region not checked: no verify header (nothing wrote it with verify)", humanBytes(r.Unwritten))
 	}
 	if r.Ring != "" {

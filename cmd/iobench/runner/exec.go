@@ -419,7 +419,7 @@ func (res *JobResult) verify(s *jobSetup) error {
 	for i := range parts {
 		parts[i] = verifyPart{m: m, file: i}
 	}
-	n, skipped, err := s.verifyPass(parts)
+	n, skipped, err := s.verifyPassOf(parts, !s.writesWholeRegion())
 	res.Dir[workloads.DirRead] = collect([]*measure{m}, -1).Dir[workloads.DirRead]
 	res.Verified += n
 	res.Unwritten += skipped
@@ -432,6 +432,32 @@ func (res *JobResult) verify(s *jobSetup) error {
 			humanBytes(skipped), s.job.Verify)
 	}
 	return err
+}
+
+// writesWholeRegion reports whether the job, run without verify_only,
+// writes every block of its region: one pass of plain sequential writes,
+// or of random writes with a random map, on every file, with nothing
+// (number_ios, io_size, a runtime, clones' slices or offsets, zones, a
+// replayed log) to stop it short or leave gaps. Its verify_only then
+// checks every block of the region, as fio's would check every block its
+// writes covered: one with no verify header was lost or overwritten.
+func (s *jobSetup) writesWholeRegion() bool {
+	j := s.job
+	switch {
+	case j.RW != workloads.Write && j.RW != workloads.RandWrite,
+		j.RW == workloads.RandWrite && (!historyOrdered(j) || j.PercentageRandom[1] < 100),
+		j.RWMod > 0 || j.RWBack || j.NumberIOs > 0 || j.TimeBased || j.NumJobs > 1,
+		j.ZoneMode != "" && j.ZoneMode != "none" || j.ZoneSize > 0 || j.ZoneSkip > 0 || j.ZoneRange > 0,
+		s.tgt.replay != nil:
+		return false
+	}
+	for i := range s.files {
+		_, span := s.region(i)
+		if span == 0 || span%j.MinBS() != 0 || j.IOSize > 0 && j.IOSize < span {
+			return false
+		}
+	}
+	return true
 }
 
 // ringFactory is the engine's ring for j: io_uring, or with ioengine=null
@@ -3028,8 +3054,14 @@ func newVerifier(j *workloads.Job) *workloads.Verifier {
 // the one reported, so the first bad block is named whatever order the
 // reads complete in.
 func (s *jobSetup) verifyPass(parts []verifyPart) (checked, skipped uint64, err error) {
+	return s.verifyPassOf(parts, false)
+}
+
+// verifyPassOf is verifyPass, skipping (with skipUnwritten) the blocks
+// with no verify header, and counting them (verify_only's whole region).
+func (s *jobSetup) verifyPassOf(parts []verifyPart, skipUnwritten bool) (checked, skipped uint64, err error) {
 	j := s.job
-	v := verifyRun{s: s, ver: newVerifier(j), whole: len(parts) > 0 && parts[0].written == nil}
+	v := verifyRun{s: s, ver: newVerifier(j), whole: skipUnwritten}
 	for range max(j.IODepth, 1) {
 		buf := s.eng.Buffer(int(j.MaxBS()))
 		if buf == nil {

@@ -883,6 +883,54 @@ func TestVerifyWritesOnlyTheJobsIO(t *testing.T) {
 	}
 }
 
+// TestVerifyOnlyLostBlock: verify_only of a job that writes every block
+// of its region (one pass of sequential writes, or of random writes with
+// a random map) fails on a block with no verify header, as fio's would:
+// that block was lost (here: zeroed). A job that writes part of its region
+// (a mixed one, number_ios) has its blocks with no header counted, not
+// checked; a region with none at all fails.
+func TestVerifyOnlyLostBlock(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		job  []string
+		code int
+		want string
+	}{
+		{[]string{"--rw=randwrite"}, 1, "block at offset 409600: bad magic"},
+		{[]string{"--rw=write", "--bs=8k"}, 1, "block at offset 409600: bad magic"},
+		{[]string{"--rw=randwrite", "--number_ios=1000"}, 0, "of the region not checked: no verify header"},
+		{[]string{"--rw=randwrite", "--norandommap"}, 0, "of the region not checked: no verify header"},
+	} {
+		path := filepath.Join(dir, "t")
+		os.Remove(path)
+		job := append([]string{"--name=v", "--filename=" + path, "--bs=4k", "--size=4m", "--verify=crc32c"}, c.job...)
+		if code, out, errs := run(t, job...); code != 0 {
+			t.Fatalf("%q: exit %d\n%s%s", c.job, code, out, errs)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.WriteAt(make([]byte, 4096), 409600) // a lost write: zeros
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, out, errs := run(t, append(job, "--verify_only")...)
+		if code != c.code || !strings.Contains(out, c.want) {
+			t.Errorf("%q, a block zeroed: verify_only exit %d, want %d and %q\n%s%s", c.job, code, c.code, c.want, out, errs)
+		}
+	}
+	zeros := filepath.Join(dir, "zeros")
+	if err := os.WriteFile(zeros, make([]byte, 1<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := run(t, "--name=v", "--filename="+zeros, "--rw=randrw", "--size=1m", "--verify=crc32c", "--verify_only")
+	if code != 1 || !strings.Contains(errs, "no block of the job's region (1.0 MiB) carries a verify header") {
+		t.Errorf("verify_only of a mixed job over zeros: exit %d, %q", code, errs)
+	}
+}
+
 // TestClonePids: each clone's block gives the id of the thread it ran on,
 // as fio's gives each job thread's, so that clones running at once show
 // pids of their own (iobench gave every clone the process's).

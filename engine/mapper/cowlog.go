@@ -262,6 +262,18 @@ func (c *COWLog) Stats() COWLogStats {
 	return c.stats
 }
 
+// COWLogDataLength returns the bytes of the data area FormatCOWLog lays
+// out on a device of devBytes with cfg: what a caller can check a file's
+// size against before formatting or opening the device.
+func COWLogDataLength(devBytes uint64, cfg COWLogConfig) (uint64, error) {
+	cfg.defaults()
+	sb, err := cowlog.NewLayout(devBytes, cfg.BlockSize, cfg.MaxFiles, 0)
+	if err != nil {
+		return 0, fmt.Errorf("%w: cowlog: %w", ErrConfig, err)
+	}
+	return sb.DataBlocks * uint64(sb.BlockSize), nil
+}
+
 // Layout returns the data area: where file data may live.
 func (c *COWLog) Layout() (dataStart, dataLength uint64) {
 	return c.sb.DataStart(), c.sb.DataBlocks * uint64(c.sb.BlockSize)

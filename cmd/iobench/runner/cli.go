@@ -299,7 +299,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		defer func() { pprof.StopCPUProfile(); pf.Close() }()
 	}
 	if st.hasFormat("normal") && st.output == "" {
-		writeHeaders(stdout, jobs, groups)
+		out.Started = func() { writeHeaders(stdout, jobs, groups) }
 	}
 	run, err := Execute(jobs, groups, st, out, stderr)
 	if err != nil {

@@ -67,6 +67,32 @@ func mapperFits(j *workloads.Job, devSize uint64) error {
 	if j.Mapper == "cow" && j.Offset+j.Size > devSize/2 {
 		return fmt.Errorf("mapper=cow: offset+size (%d) must fit in half the target (%d bytes), the rest is space for out-of-place writes", j.Offset+j.Size, devSize/2)
 	}
+	if j.Mapper == "cowlog" {
+		dataLen, err := mapper.COWLogDataLength(devSize, mapper.COWLogConfig{})
+		if err != nil {
+			return fmt.Errorf("mapper=cowlog: %w", err)
+		}
+		if j.Offset+j.Size > dataLen/2/4096*4096 {
+			return fmt.Errorf("mapper=cowlog: offset+size (%d) must fit in half the data area (%d bytes), the rest is space for out-of-place writes", j.Offset+j.Size, dataLen/2)
+		}
+	}
+	return nil
+}
+
+// cowlogPreflight refuses, before any I/O, a cowlog job whose target
+// holds something else (without --force, which formats it), or nothing
+// to verify (verify_only), as newCOWLog would once the job starts.
+func cowlogPreflight(j *workloads.Job, target string) error {
+	probe, err := mapper.ProbeCOWLog(target)
+	if err != nil {
+		return fmt.Errorf("mapper=cowlog: %w", err)
+	}
+	switch {
+	case j.VerifyOnly && probe != mapper.ProbeFormatted:
+		return fmt.Errorf("mapper=cowlog: verify_only: %s holds no cowlog format, nothing to verify", target)
+	case probe == mapper.ProbeForeign && !j.Force:
+		return fmt.Errorf("mapper=cowlog: %s holds data that is not a cowlog format; --force formats it", target)
+	}
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/iobench/iobench/device"
 	"github.com/iobench/iobench/device/looptest"
+	"github.com/iobench/iobench/engine"
 	"github.com/iobench/iobench/workloads"
 	"golang.org/x/sys/unix"
 )
@@ -196,6 +197,11 @@ func TestPreflightRefusals(t *testing.T) {
 	ro := looptest.New(t, 16<<20, looptest.Options{ReadOnly: true})
 	empty := looptest.New(t, 0, looptest.Options{BufferedIO: true})
 	small := targetFile(t, 1<<20)
+	foreign := targetFile(t, 16<<20) // a file that holds data at its start
+	if f, err := os.OpenFile(foreign, os.O_WRONLY, 0); err == nil {
+		f.WriteAt([]byte("some data"), 0)
+		f.Close()
+	}
 	out := filepath.Join(t.TempDir(), "report.json")
 	os.WriteFile(out, []byte("earlier report"), 0o644)
 	cases := []struct {
@@ -231,6 +237,11 @@ func TestPreflightRefusals(t *testing.T) {
 		{[]string{"--filename=" + small + `\:x`, "--rw=read"}, `target.img:x does not exist`},
 		{[]string{"--filename=" + small + ":" + small + ".new", "--rw=read"}, "target.img.new does not exist or is empty and the job gives no size"},
 		{[]string{"--filename=" + small, "--rw=randwrite", "--mapper=cow", "--size=1m"}, "half the target"},
+		// cowlog's refusals, before any I/O as cow's (they came when
+		// the job opened its mapper: exit 1, err=5).
+		{[]string{"--filename=" + l4k.Path, "--rw=randwrite", "--mapper=cowlog", "--size=12m"}, "half the data area"},
+		{[]string{"--filename=" + foreign, "--rw=randwrite", "--mapper=cowlog"}, "holds data that is not a cowlog format; --force formats it"},
+		{[]string{"--filename=" + l4k.Path, "--rw=randwrite", "--mapper=cowlog", "--verify=crc32c", "--verify_only"}, "holds no cowlog format, nothing to verify"},
 		// Kernel interfaces look like short regular files, which layout
 		// would write to, even for a reading job (these two take no
 		// write: procfs's version file, a read-only sysfs attribute).
@@ -259,6 +270,7 @@ func TestRefusalErrno(t *testing.T) {
 		{fmt.Errorf("x: %w", device.ErrInUse), unix.EBUSY},
 		{&workloads.Mismatch{}, unix.EILSEQ},
 		{fmt.Errorf("x: %w", unix.ENOSPC), unix.ENOSPC},
+		{fmt.Errorf("mapper error: %w", engine.ErrNoSpace), unix.ENOSPC}, // cow's space used up
 		{errors.New("other"), unix.EIO},
 	} {
 		if got := errnoOf(c.err); got != int(c.want) {

@@ -17,6 +17,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/dustin/go-humanize"
 	"github.com/iobench/iobench/device"
+	"github.com/iobench/iobench/engine"
 	"github.com/iobench/iobench/workloads"
 	"golang.org/x/sys/unix"
 )
@@ -34,6 +35,10 @@ type Output struct {
 	TTY        bool          // Progress is a terminal: redraw one line
 	ETANewline time.Duration // >0: a progress line every period, each on a new line
 	Status     io.Writer     // where SIGUSR1 prints the totals so far (nil: nowhere)
+	// Started, when set, is called once every check made before any I/O
+	// has passed, as the first job starts: the header lines go out then,
+	// so that a run refused before its I/O writes nothing on stdout.
+	Started func()
 }
 
 // dirNames names the directions in fio's order (workloads.DirRead, ...).
@@ -747,6 +752,7 @@ func errnoOf(err error) int {
 		{device.ErrReadOnly, unix.EROFS}, {device.ErrInUse, unix.EBUSY}, {device.ErrMounted, unix.EBUSY},
 		{device.ErrPartitioned, unix.EBUSY}, {device.ErrHasSignature, unix.EBUSY}, {device.ErrNotDevice, unix.ENODEV},
 		{device.ErrNoDirectIO, unix.EINVAL}, {workloads.ErrVerify, unix.EILSEQ}, {errNothingMeasured, unix.ENODATA}, {errHookFailed, unix.ECANCELED},
+		{engine.ErrNoSpace, unix.ENOSPC},
 	} {
 		if errors.Is(err, m.err) {
 			return int(m.errno)

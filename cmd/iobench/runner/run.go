@@ -82,6 +82,9 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 			paths = append(paths, t.paths...)
 		}
 	}
+	if out.Started != nil {
+		out.Started()
+	}
 	lv := &live{}
 	total := expectedTime(jobs, groups)
 	disks := watchDisks(paths)
@@ -416,6 +419,11 @@ func preflight(j *workloads.Job, target string, io, extent uint64, lo, hi int) e
 	if err := mapperFits(j, size); err != nil {
 		return fmt.Errorf("job %q: %w", j.Name, err)
 	}
+	if j.Mapper == "cowlog" {
+		if err := cowlogPreflight(j, target); err != nil {
+			return fmt.Errorf("job %q: %w", j.Name, err)
+		}
+	}
 	return nil
 }
 
@@ -533,8 +541,11 @@ func checkTarget(j *workloads.Job, path string) error {
 		}
 		return nil
 	}
-	if writes(j) && !j.Force {
-		if err := device.CheckWritable(path); err != nil {
+	if writes(j) {
+		// --force takes a device that holds data, not one that is
+		// mounted or held: its exclusive open would fail later, mid-run.
+		err := device.CheckWritable(path)
+		if err != nil && (!j.Force || errors.Is(err, device.ErrMounted) || errors.Is(err, device.ErrInUse)) {
 			return fmt.Errorf("job %q: %w", j.Name, err)
 		}
 	}

@@ -304,9 +304,11 @@ func TestRefusesDeviceInUse(t *testing.T) {
 	link := filepath.Join(t.TempDir(), "disk")
 	os.Symlink(l.Path, link)
 	for _, p := range []string{l.Path, link} {
-		code, _, errs := run(t, "--rw=randwrite", "--runtime=200ms", "--time_based", "--filename="+p)
-		if code != 2 || !strings.Contains(errs, "--force") {
-			t.Fatalf("%s: exit %d, %q", p, code, errs)
+		// Nothing on stdout: fio's header lines go out once the checks
+		// made before any I/O have passed.
+		code, out, errs := run(t, "--rw=randwrite", "--runtime=200ms", "--time_based", "--filename="+p)
+		if code != 2 || out != "" || !strings.Contains(errs, "--force") {
+			t.Fatalf("%s: exit %d, stdout %q, %q", p, code, out, errs)
 		}
 	}
 	after, _ := os.ReadFile(l.Backing)
@@ -323,6 +325,14 @@ func TestRefusesDeviceInUse(t *testing.T) {
 	code, _, errs := run(t, "--rw=randwrite", "--runtime=200ms", "--time_based", "--filename="+link)
 	if code != 2 || !strings.Contains(errs, "mounted") {
 		t.Fatalf("mounted via symlink: exit %d, %q", code, errs)
+	}
+	// --force does not take it either: refused before any I/O (exit 2,
+	// --output left as it was), not failed in the run (exit 1).
+	outFile := filepath.Join(t.TempDir(), "out.json")
+	os.WriteFile(outFile, []byte("earlier"), 0o644)
+	code, out, errs := run(t, "--rw=randwrite", "--runtime=200ms", "--time_based", "--filename="+l.Path, "--force", "--output="+outFile)
+	if kept, _ := os.ReadFile(outFile); code != 2 || out != "" || string(kept) != "earlier" || !strings.Contains(errs, "cannot take a device that is held") {
+		t.Fatalf("mounted, with --force: exit %d, stdout %q, --output %q, %q", code, out, kept, errs)
 	}
 	// Reading a mounted device is fine.
 	code, _, errs = run(t, "--rw=randread", "--runtime=200ms", "--time_based", "--size=16m", "--filename="+link)

@@ -17,9 +17,11 @@ import (
 // (fio exits 128 when SIGINT or SIGTERM stops it).
 const exitInterrupted = 128
 
-// stopSignals are the signals that stop a run cleanly: Ctrl-C, kill, and
-// a hang-up (an SSH session dropped).
-var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+// stopSignals are the signals that stop a run cleanly: Ctrl-C, kill, a
+// hang-up (an SSH session dropped) and Ctrl-\ (SIGQUIT, which would
+// otherwise end the process with a dump of every goroutine's stack and
+// leave the run unreported; fio dies by it).
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
 
 // interrupted is set when the user asks iobench to stop: jobs stop
 // issuing, drain what is in flight and report; bench and compare stop

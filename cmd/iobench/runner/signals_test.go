@@ -179,7 +179,7 @@ func checkNothingLeft(t *testing.T, pid int) {
 	t.Fatalf("run %d left behind: %v", pid, left)
 }
 
-// TestSignalStopsRun: SIGINT, SIGTERM and SIGHUP each stop a running job:
+// TestSignalStopsRun: SIGINT, SIGTERM, SIGHUP and SIGQUIT each stop a running job:
 // iobench drains, reports what it measured with the run marked
 // interrupted, leaves out the group that never started, exits with fio's
 // 128, and leaves no loop device or target file behind.
@@ -188,7 +188,7 @@ func TestSignalStopsRun(t *testing.T) {
 	dir := t.TempDir()
 	job := filepath.Join(dir, "two.fio")
 	os.WriteFile(job, []byte("[global]\nsize=32m\nruntime=60\ntime_based\n\n[first]\nrw=randread\n\n[second]\nstonewall\nrw=randwrite\n"), 0o644)
-	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			s := startIobench(t, "--target-size=64m", "--output-format=json", job)
 			pid := s.cmd.Process.Pid

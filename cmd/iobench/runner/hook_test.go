@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -149,6 +150,47 @@ func TestSignalStopsPrerun(t *testing.T) {
 	}
 	if _, err := os.Stat("after.txt"); err == nil {
 		t.Error("the prerun's command went on after the interrupt")
+	}
+}
+
+// TestSignalStopsPostrun: an interrupt during a job's exec_postrun stops
+// the command, and the job, which ran, is marked interrupted in the
+// report, as one whose prerun the signal stopped.
+func TestSignalStopsPostrun(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	t.Cleanup(func() { interrupted.Store(false) })
+	target := filepath.Join(dir, "t.img")
+	if err := os.WriteFile(target, make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	codec := make(chan int, 1)
+	var out string
+	go func() {
+		code, o, _ := run(t, "--name=p", "--filename="+target, "--size=1m", "--rw=write",
+			"--exec_postrun=sleep 30; echo done > after.txt", "--output-format=json")
+		out = o
+		codec <- code
+	}()
+	time.Sleep(500 * time.Millisecond)
+	interruptRun(t, codec, 10*time.Second, "the run went on 10 s after the interrupt")
+	var doc struct {
+		Interrupted bool `json:"interrupted"`
+		Jobs        []struct {
+			Interrupted bool `json:"interrupted"`
+			Write       struct {
+				IOs int `json:"total_ios"`
+			} `json:"write"`
+		} `json:"jobs"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Jobs) != 1 {
+		t.Fatalf("report: %v\n%s", err, out)
+	}
+	if j := doc.Jobs[0]; !doc.Interrupted || !j.Interrupted || j.Write.IOs != 256 {
+		t.Errorf("run interrupted %v, job interrupted %v with %d writes; want both, and the job's 256 writes", doc.Interrupted, j.Interrupted, j.Write.IOs)
+	}
+	if _, err := os.Stat("after.txt"); err == nil {
+		t.Error("the postrun's command went on after the interrupt")
 	}
 }
 

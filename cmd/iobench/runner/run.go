@@ -192,7 +192,13 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 					if rs := results[k]; len(rs) > 0 && rs[0].Note != "" {
 						fmt.Fprintf(stderr, "iobench: notice: job %q: %s\n", jobs[ji].Name, rs[0].Note)
 					}
-					if err := runHook(&jobs[ji], "postrun", jobs[ji].ExecPostrun, stderr); err != nil {
+					if err := runHook(&jobs[ji], "postrun", jobs[ji].ExecPostrun, stderr); errors.Is(err, errInterrupted) {
+						// A signal ended the postrun: the job was
+						// interrupted, as one whose prerun it ended.
+						for i := range results[k] {
+							results[k][i].Interrupted = true
+						}
+					} else if err != nil {
 						fmt.Fprintf(stderr, "iobench: job %q: %v\n", jobs[ji].Name, err)
 					}
 				}

@@ -316,8 +316,8 @@ var options = []Option{
 	boolOption("disable_lat", "bool", "", "do not measure total latency", kindBool, func(j *Job) *bool { return &j.DisableLat }),
 	boolOption("disable_clat", "bool", "", "do not measure completion latency", kindBool, func(j *Job) *bool { return &j.DisableClat }),
 	boolOption("disable_slat", "bool", "", "do not measure submission latency", kindBool, func(j *Job) *bool { return &j.DisableSlat }),
-	boolOption("disable_bw_measurement", "bool", "", "do not sample bandwidth and IOPS; alias disable_bw", kindBool, func(j *Job) *bool { return &j.DisableBW }),
-	{Name: "gtod_reduce", Arg: "bool", Help: "disable_lat, disable_clat, disable_slat and disable_bw_measurement together", kind: kindBool,
+	boolOption("disable_bw_measurement", "bool", "", "accepted, as in fio 3.33, whose bandwidth and IOPS samples it leaves as they are; alias disable_bw", kindBool, func(j *Job) *bool { return &j.DisableBW }),
+	{Name: "gtod_reduce", Arg: "bool", Help: "disable_lat, disable_clat, disable_slat and disable_bw_measurement together (the latencies are not measured; bandwidth and IOPS samples are, as fio 3.33 takes them)", kind: kindBool,
 		set: func(j *Job, v string) error {
 			b, err := parseBool(v)
 			if b {

@@ -1744,14 +1744,19 @@ func (w *worker) startSampling(now time.Time) {
 }
 
 // sample closes the bandwidth and IOPS periods that have ended by now
-// (checked once per reap), and with final set, the partial last one.
+// (checked once per reap). As fio 3.33's, a last partial period is no
+// sample, nor one that ends at or past the runtime's end (fio's job stops
+// there first: a 2 s time_based job has 3 samples of 500 ms), and
+// disable_bw_measurement (gtod_reduce) leaves them (fio 3.33 still
+// reports them).
 func (w *worker) sample(now time.Time, final bool) {
 	j := w.job
-	if j.DisableBW || !final && now.Before(w.bwNext) && now.Before(w.iopsNext) {
+	if final || now.Before(w.bwNext) && now.Before(w.iopsNext) {
 		return // the commonest call: neither sample is due
 	}
 	dirs := [workloads.NumDirs]bool{j.RW.Reads() || j.VerifyOnly, j.RW.Writes() && !j.VerifyOnly, j.RW.Trims()}
-	if !now.Before(w.bwNext) || final && now.Sub(w.bwLast) >= j.BWAvgTime/2 {
+	inRuntime := func(next time.Time) bool { return w.deadline.IsZero() || next.Before(w.deadline) }
+	if !now.Before(w.bwNext) && inRuntime(w.bwNext) {
 		secs := now.Sub(w.bwLast).Seconds()
 		for d := range workloads.NumDirs {
 			if dirs[d] {
@@ -1761,7 +1766,7 @@ func (w *worker) sample(now time.Time, final bool) {
 		}
 		w.bwLast, w.bwNext = now, now.Add(j.BWAvgTime)
 	}
-	if !now.Before(w.iopsNext) || final && now.Sub(w.iopsLast) >= j.IOPSAvgTime/2 {
+	if !now.Before(w.iopsNext) && inRuntime(w.iopsNext) {
 		secs := now.Sub(w.iopsLast).Seconds()
 		for d := range workloads.NumDirs {
 			if dirs[d] {
@@ -1785,6 +1790,7 @@ func (w *worker) finish() {
 		w.status.leave(w.id)
 	}
 	if w.logger != nil {
+		w.logger.end = w.deadline
 		w.logger.tick(time.Now(), true)
 	}
 	if w.iolog != nil && w.written == nil {
@@ -2198,6 +2204,7 @@ func (w *worker) reaped(done []*engine.Request, since time.Duration) time.Durati
 	}
 	w.now = now
 	if w.logger != nil {
+		w.logger.end = w.deadline
 		w.logger.tick(now, false)
 	}
 	w.checkRateMin(now)
@@ -2345,7 +2352,7 @@ func (w *worker) quietUntil() time.Duration {
 	switch {
 	case !w.measuring:
 		until = min(until, w.rampEnd.Sub(w.epoch))
-	case !j.DisableBW:
+	default:
 		until = min(until, w.bwNext.Sub(w.epoch), w.iopsNext.Sub(w.epoch))
 	}
 	return until

@@ -215,6 +215,10 @@ type jobLogger struct {
 	winNext   time.Time
 	histCount [workloads.NumDirs][]uint64
 	histNext  time.Time
+	// end is the runtime's end (zero: none), which the worker sets: a
+	// window or histogram period ending there or later is not closed
+	// whole, as fio's job ends first.
+	end time.Time
 }
 
 // newJobLogger opens the logs j asks for, for thread number n (1-based,
@@ -332,8 +336,13 @@ func (l *jobLogger) record(r *engine.Request, d int, now, issued time.Time) {
 // µs, is no rate of the run's.
 func (l *jobLogger) tick(now time.Time, final bool) {
 	lg := &l.job.Logs
-	if lg.Avg > 0 && (!now.Before(l.winNext) || final && now.After(l.winStart)) {
-		end, partial := l.winNext, now.Before(l.winNext)
+	// due: a period ending at next is over by now, and ends before the
+	// runtime does. fio's job stops at its runtime before it closes the
+	// period ending there: that period's latencies go out as the job's
+	// last partial window, its bandwidth, IOPS and histogram not at all.
+	due := func(next time.Time) bool { return !now.Before(next) && (l.end.IsZero() || next.Before(l.end)) }
+	if lg.Avg > 0 && (due(l.winNext) || final && now.After(l.winStart)) {
+		end, partial := l.winNext, !due(l.winNext)
 		if partial {
 			end = now
 		}
@@ -367,7 +376,7 @@ func (l *jobLogger) tick(now time.Time, final bool) {
 		}
 		l.winStart, l.winNext = end, end.Add(lg.Avg)
 	}
-	if l.hist != nil && lg.HistPeriod > 0 && (!now.Before(l.histNext) || final) {
+	if l.hist != nil && lg.HistPeriod > 0 && due(l.histNext) {
 		t := l.ms(now)
 		dirs := [workloads.NumDirs]bool{l.job.RW.Reads(), l.job.RW.Writes(), l.job.RW.Trims()}
 		for d := range workloads.NumDirs {

@@ -261,3 +261,25 @@ func TestPerIOBandwidthEntryForInlineCompletion(t *testing.T) {
 		t.Errorf("bw entry %q for the I/O completed at submission: want rate 0 at 2 ms, bs 8192", bw[1])
 	}
 }
+
+// TestLogWindowsEndBeforeRuntime: as fio 3.33's, the window and the
+// histogram period that end at the runtime's end are not whole ones:
+// with runtime=600ms and 100 ms windows the bandwidth and IOPS logs and
+// the histogram log have 5 entries (100 to 500 ms) and the latency log 6,
+// the last the partial window the job's end closes (fio's counts, its
+// null engine, three runs); iobench logged 6, 6, 7 and 6.
+func TestLogWindowsEndBeforeRuntime(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	code, _, errs := run(t, "--name=g", "--ioengine=null", "--rw=randread", "--size=1g", "--runtime=600ms", "--time_based",
+		"--write_bw_log=x", "--write_iops_log=x", "--write_lat_log=x", "--write_hist_log=x", "--log_avg_msec=100", "--log_hist_msec=100")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for file, want := range map[string]int{"x_bw.1.log": 5, "x_iops.1.log": 5, "x_clat.1.log": 6, "x_clat_hist.1.log": 5} {
+		b, err := os.ReadFile(filepath.Join(dir, file))
+		if n := strings.Count(string(b), "\n"); err != nil || n != want {
+			t.Errorf("%s: %d entries, %v; want %d, as fio's", file, n, err, want)
+		}
+	}
+}

@@ -124,15 +124,17 @@ func TestPercentileSwitches(t *testing.T) {
 			t.Errorf("%s percentiles %v, want 50 and 99.5", l, p)
 		}
 	}
-	jobs, _ = jsonRunOf(t, "--name=g", "--rw=randread", "--runtime=300ms", "--time_based", "--size=16m", "--gtod_reduce=1")
+	jobs, _ = jsonRunOf(t, "--name=g", "--rw=randread", "--runtime=1200ms", "--time_based", "--size=16m", "--gtod_reduce=1")
 	rd = jobs[0]["read"].(map[string]any)
 	for _, k := range []string{"slat_ns", "clat_ns", "lat_ns"} {
 		if n := rd[k].(map[string]any)["N"].(float64); n != 0 {
 			t.Errorf("gtod_reduce: %s has %v samples", k, n)
 		}
 	}
-	if rd["bw_samples"].(float64) != 0 || rd["total_ios"].(float64) == 0 {
-		t.Errorf("gtod_reduce: bw_samples %v, total_ios %v", rd["bw_samples"], rd["total_ios"])
+	// fio 3.33 still samples bandwidth and IOPS under gtod_reduce (and
+	// disable_bw_measurement): at 500 and 1000 ms of a 1.2 s run.
+	if rd["bw_samples"].(float64) != 2 || rd["iops_samples"].(float64) != 2 || rd["total_ios"].(float64) == 0 || rd["bw_mean"].(float64) <= 0 {
+		t.Errorf("gtod_reduce: bw_samples %v, iops_samples %v, bw_mean %v, total_ios %v; want 2, 2 and measured", rd["bw_samples"], rd["iops_samples"], rd["bw_mean"], rd["total_ios"])
 	}
 }
 

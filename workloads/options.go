@@ -425,7 +425,7 @@ var options = []Option{
 	{Name: "rate_iops", Arg: "n[,n[,n]]", Help: "cap IOPS per direction (reads,writes,trims, as rate); not with rate (fio refuses the pair)", kind: kindString,
 		set: func(j *Job, v string) (err error) { j.RateIOPS, j.trimRate[1], err = parseIntPair(v); return },
 		get: func(j *Job) string { return fmt.Sprintf("%d,%d", j.RateIOPS[0], j.RateIOPS[1]) }},
-	{Name: "rate_min", Arg: "bytes/s[,bytes/s[,bytes/s]]", Help: "fail the job when a direction's bandwidth over a rate_cycle (a second) falls below this (reads,writes,trims, as rate)", kind: kindSize,
+	{Name: "rate_min", Arg: "bytes/s[,bytes/s[,bytes/s]]", Help: "fail the job when a direction's bandwidth over a rate_cycle (a second) falls below this (reads,writes,trims, as rate), counted from 2 s into the job, as fio 3.33", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.RateMin, j.trimRate[2], err = j.parsePair(v); return },
 		get: func(j *Job) string { return sizeString(j.RateMin[0]) + "," + sizeString(j.RateMin[1]) }},
 	{Name: "continue_on_error", Arg: "none|read|write|io|verify|all", Default: "none", Help: "go on after a read or write that fails with a non-fatal error (EIO, EILSEQ, or ignore_error's), counting it: read, write, io (both), all or 1 (both; verify mismatches still end the job), none or 0", kind: kindString,
@@ -466,7 +466,7 @@ var options = []Option{
 			j.RateCycle = time.Duration(n) * time.Millisecond
 			return err
 		}, get: func(j *Job) string { return strconv.FormatInt(j.RateCycle.Milliseconds(), 10) }},
-	{Name: "rate_iops_min", Arg: "n[,n[,n]]", Help: "fail the job when a direction's IOPS over a rate_cycle (a second) fall below this (reads,writes,trims, as rate)", kind: kindString,
+	{Name: "rate_iops_min", Arg: "n[,n[,n]]", Help: "fail the job when a direction's IOPS over a rate_cycle (a second) fall below this (reads,writes,trims, as rate), counted from 2 s into the job, as fio 3.33", kind: kindString,
 		set: func(j *Job, v string) (err error) { j.RateIOPSMin, j.trimRate[3], err = parseIntPair(v); return },
 		get: func(j *Job) string { return fmt.Sprintf("%d,%d", j.RateIOPSMin[0], j.RateIOPSMin[1]) }},
 	{Name: "rate_process", Arg: "linear|poisson", Default: "linear", Help: "spacing of rate-capped I/Os: even, or exponential gaps with the same mean", kind: kindString,

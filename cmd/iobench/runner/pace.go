@@ -429,12 +429,17 @@ func (w *worker) submitParked(r *engine.Request) error {
 	return nil
 }
 
+// rateMinSettle is how long a job runs before rate_min and rate_iops_min
+// count, as fio 3.33's "2 second settle period in the beginning": the
+// first rate_cycle starts there, so a job too slow fails a cycle later.
+const rateMinSettle = 2 * time.Second
+
 // checkRateMin fails the job when a direction's bandwidth over the last
 // rate_cycle (a second by default) fell below rate_min, or its IOPS below
-// rate_iops_min (checked once per reap).
+// rate_iops_min (checked once per reap, from rateMinSettle on).
 func (w *worker) checkRateMin(now time.Time) {
 	j := w.job
-	if j.RateMin == [2]uint64{} && j.RateIOPSMin == [2]int{} || !w.measuring {
+	if j.RateMin == [2]uint64{} && j.RateIOPSMin == [2]int{} || !w.measuring || now.Sub(w.measureStart) < rateMinSettle {
 		return
 	}
 	cycle := max(j.RateCycle, time.Millisecond)

@@ -203,6 +203,17 @@ size=1m
 	}
 }
 
+// TestRateMinSettles: rate_min counts from 2 s into the job, as fio
+// 3.33's settle period: a job too slow for it that ends before runs
+// through (fio: exit 0; iobench failed it at 1 s).
+func TestRateMinSettles(t *testing.T) {
+	code, out, errs := run(t, "--name=s", "--ioengine=null", "--rw=randread", "--size=16m", "--rate_iops=200",
+		"--rate_min=1g", "--runtime=1500ms", "--time_based", "--output-format=json")
+	if code != 0 || strings.Contains(out, "rate_min: ") {
+		t.Errorf("a 1.5 s job below rate_min: exit %d, want 0 as fio's\n%s%s", code, out, errs)
+	}
+}
+
 // latRun runs a 4 KiB random read job with opts on an 8 MiB file
 // target and returns its exit status, stderr and JSON report.
 func latRun(t *testing.T, opts ...string) (code int, errOut string, job map[string]any) {

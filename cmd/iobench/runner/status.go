@@ -131,7 +131,13 @@ func printStatus(b *statusBoard, run *Run, out Output, stop <-chan struct{}) {
 		if len(snaps) == 0 {
 			return
 		}
-		writeInterval(out, run, b, k, sums.add(snaps))
+		all := sums.add(snaps)
+		if !slices.ContainsFunc(snaps, func(s ivSnap) bool { return s.end >= b.end(k).Sub(b.t0) }) {
+			// The jobs ended within the period: as fio's, no report
+			// for it; the run's total, which follows, covers it.
+			return
+		}
+		writeInterval(out, run, b, k, all)
 	}
 	for k := 0; ; k++ {
 		select {

@@ -1,0 +1,96 @@
+package runner
+
+import (
+	"reflect"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/iobench/iobench/workloads"
+)
+
+// TestMeasureAddCoversFields: --status-interval's reports add each
+// period's measure to the ones before (measure.add); every field of a
+// measure is either added there or named here as one a report takes from
+// elsewhere, so that a field added to measure later cannot be left out of
+// the reports unnoticed.
+func TestMeasureAddCoversFields(t *testing.T) {
+	notAdded := map[string]string{
+		"bwSamples": "interval reports carry no samples", "iopsSamples": "interval reports carry no samples",
+		"ssRes": "steady state: the run's total", "pinned": "read back once per clone", "err": "the run's total",
+		"clone": "the key periods are added by",
+	}
+	o := newMeasure()
+	for d := range workloads.NumDirs {
+		o.ios[d], o.bytes[d], o.errs[d] = 3, 4096, 1
+		o.slat[d].record(100)
+		o.clat[d].record(200)
+		o.lat[d].record(300)
+		o.prios[d] = mergePrios(nil, []PrioLat{{Prio: 1, Lat: newHist()}})
+		_ = o.prios[d][0].Lat.RecordValue(5)
+	}
+	o.usage = threadUsage{usr: time.Millisecond, sys: time.Millisecond, wall: time.Second, ctx: 2, volCtx: 1, majf: 1, minf: 1}
+	o.tid, o.measured, o.verified, o.verifyIOs = 7, time.Second, 4096, 1
+	o.verifyTime, o.verifyInRun, o.ioErrs, o.firstErr = time.Millisecond, time.Millisecond, 1, 5
+	o.depthDist[1], o.submitDist[2], o.completeDist[3] = 1, 1, 1
+	o.latencyDepth, o.syncs, o.rangeSyncs = 4, 2, 1
+	_ = o.syncLat.RecordValue(9)
+
+	m := newMeasure()
+	m.add(o)
+	m.add(o)
+	mv, ov := reflect.ValueOf(m).Elem(), reflect.ValueOf(o).Elem()
+	for i := range mv.NumField() {
+		name := mv.Type().Field(i).Name
+		if _, ok := notAdded[name]; ok {
+			continue
+		}
+		if ov.Field(i).IsZero() {
+			t.Errorf("field %s: the test sets no value for it: add it here (or to notAdded, saying why)", name)
+			continue
+		}
+		if reflect.DeepEqual(fmtField(readable(mv.Field(i))), fmtField(reflect.New(ov.Field(i).Type()).Elem())) {
+			t.Errorf("field %s: measure.add leaves it out", name)
+		}
+	}
+	for d := range workloads.NumDirs {
+		if m.ios[d] != 6 || m.clat[d].hdr().TotalCount() != 2 || m.prios[d][0].Lat.TotalCount() != 2 {
+			t.Errorf("dir %d: %d I/Os, %d clat values, %d prio values; want each twice", d, m.ios[d], m.clat[d].hdr().TotalCount(), m.prios[d][0].Lat.TotalCount())
+		}
+	}
+	if m.usage.wall != 2*time.Second || m.measured != 2*time.Second || m.syncLat.TotalCount() != 2 || m.firstErr != 5 || m.tid != 7 {
+		t.Errorf("usage %v, measured %v, syncs' latencies %d, first error %d, tid %d", m.usage.wall, m.measured, m.syncLat.TotalCount(), m.firstErr, m.tid)
+	}
+}
+
+// readable returns the field f of an addressable struct, unexported or
+// not, as a value whose Interface can be called.
+func readable(f reflect.Value) reflect.Value {
+	return reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem()
+}
+
+// fmtField is v's value for a comparison with a zero value: pointers
+// compared by what they point to (a histogram by its counts).
+func fmtField(v reflect.Value) any {
+	switch x := v.Interface().(type) {
+	case [workloads.NumDirs]*latHist:
+		var n [workloads.NumDirs]int64
+		for d, h := range x {
+			if h != nil {
+				n[d] = h.hdr().TotalCount()
+			}
+		}
+		return n
+	case threadUsage:
+		return [7]int64{int64(x.usr), int64(x.sys), int64(x.wall), int64(x.ctx), int64(x.volCtx), int64(x.majf), int64(x.minf)}
+	}
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return nil
+		}
+		if h, ok := v.Interface().(interface{ TotalCount() int64 }); ok {
+			return h.TotalCount()
+		}
+	}
+	return v.Interface()
+}

@@ -130,6 +130,12 @@ func readLines(r io.Reader, name string, depth int, lines []srcLine) ([]srcLine,
 			text = strings.TrimPrefix(text, "\ufeff")
 		}
 		if strings.HasPrefix(text, "[") {
+			if depth > 0 {
+				// fio 3.33 reads an included file as options of the
+				// section that includes it, and fails on a header ("No
+				// new sections in included files"), [global] too.
+				return nil, &ParseError{File: name, Line: n, Err: fmt.Errorf("%w: %s in an included file: fio 3.33 refuses section headers there (\"No new sections in included files\"): an included file holds options of the section that includes it", ErrSyntax, text)}
+			}
 			inSection = true
 		}
 		if path, ok := includePath(text); ok {
@@ -137,9 +143,7 @@ func readLines(r io.Reader, name string, depth int, lines []srcLine) ([]srcLine,
 				// fio 3.33 reads an include of the job file it was given
 				// as an option of the section it is in: before any it
 				// fails ("option <include x.fio> outside of [] job
-				// section"), whatever the included file holds. An
-				// included file may begin with one (it is read within a
-				// section of the file including it).
+				// section"), whatever the included file holds.
 				return nil, &ParseError{File: name, Line: n, Option: "include", Err: fmt.Errorf("%w: include before any section, which fio 3.33 refuses (\"outside of [] job section\"): put it after a [global] or job section header", ErrSyntax)}
 			}
 			if path == "" {

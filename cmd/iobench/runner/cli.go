@@ -199,7 +199,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	}
 	st, cl, err := parseArgs(args)
 	if err != nil {
-		fmt.Fprintf(stderr, "iobench: %v\n", err)
+		sayErr(stderr, err)
 		fmt.Fprintf(stderr, "Run 'iobench --help' for the options.\n")
 		return 2
 	}
@@ -233,7 +233,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if err := checkScope(cmd, st, cl); err != nil {
-		fmt.Fprintf(stderr, "iobench: %v\n", err)
+		sayErr(stderr, err)
 		fmt.Fprintf(stderr, "Run 'iobench %s--help' for the options.\n", map[string]string{"": "", "bench": "bench ", "compare": "compare "}[cmd])
 		return 2
 	}
@@ -243,7 +243,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	}
 	if st.cmdHelp != "" {
 		if err := cmdHelp(stdout, st.cmdHelp); err != nil {
-			fmt.Fprintf(stderr, "iobench: %v\n", err)
+			sayErr(stderr, err)
 			return 2
 		}
 		return 0
@@ -256,7 +256,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	}
 	jobs, groups, global, err := buildJobsGlobal(cl, st, stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "iobench: %v\n", err)
+		sayErr(stderr, err)
 		return 2
 	}
 	if st.showCmd {
@@ -289,11 +289,11 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	if st.cpuprofile != "" {
 		pf, err := os.Create(st.cpuprofile)
 		if err != nil {
-			fmt.Fprintf(stderr, "iobench: %v\n", err)
+			sayErr(stderr, err)
 			return 2
 		}
 		if err := pprof.StartCPUProfile(pf); err != nil {
-			fmt.Fprintf(stderr, "iobench: %v\n", err)
+			sayErr(stderr, err)
 			return 2
 		}
 		defer func() { pprof.StopCPUProfile(); pf.Close() }()
@@ -307,7 +307,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	}
 	run.Global = global
 	if err := writeReport(st, stdout, run); err != nil {
-		fmt.Fprintf(stderr, "iobench: %v\n", err)
+		sayErr(stderr, err)
 		return 1
 	}
 	// A failed job is also said on stderr, as fio says each I/O error
@@ -372,12 +372,21 @@ func exit(stderr io.Writer, err error) int {
 	if errors.Is(err, errInterrupted) {
 		return exitInterrupted
 	}
-	fmt.Fprintf(stderr, "iobench: %v\n", err)
+	sayErr(stderr, err)
 	var bad *badInput
 	if errors.As(err, &bad) {
 		return 2
 	}
 	return 1
+}
+
+// sayErr writes err on stderr, each of its lines headed "iobench: ", as
+// errors.Join puts its errors one per line (two refused options of a job
+// file).
+func sayErr(stderr io.Writer, err error) {
+	for line := range strings.Lines(err.Error()) {
+		fmt.Fprintf(stderr, "iobench: %s\n", strings.TrimSuffix(line, "\n"))
+	}
 }
 
 // badInput marks errors that are the user's input, found before any I/O.

@@ -604,3 +604,21 @@ func TestKBBaseInOrderOnCommandLine(t *testing.T) {
 		t.Errorf("a job file's kb_base after size: %v", err)
 	}
 }
+
+// TestEveryErrorLineHeaded: a job file with two refused options gets
+// both said, each on a line of its own headed "iobench: " (the second
+// came bare).
+func TestEveryErrorLineHeaded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tp.fio")
+	os.WriteFile(path, []byte("[x]\nioengine=null\nsize=1m\ntrim_percentage=10\ntrim_backlog=4\n"), 0o644)
+	code, out, errs := run(t, path)
+	lines := strings.Split(strings.TrimSuffix(errs, "\n"), "\n")
+	if code != 2 || out != "" || len(lines) != 2 {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want exit 2 and two lines", code, out, errs)
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "iobench: ") || !strings.Contains(l, "trim_") {
+			t.Errorf("line %q", l)
+		}
+	}
+}

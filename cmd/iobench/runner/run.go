@@ -247,7 +247,7 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 	run.Disks = disks.utils()
 	run.Elapsed = time.Since(run.Time)
 	if err := logs.close(); err != nil {
-		fmt.Fprintf(stderr, "iobench: %v\n", err)
+		sayErr(stderr, err)
 	}
 	if board != nil {
 		board.finish()

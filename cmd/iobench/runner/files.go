@@ -408,8 +408,13 @@ func (t *jobTarget) plan(j *workloads.Job, ends map[string]uint64) error {
 	}
 	if len(t.paths) == 1 && j.HasPct() {
 		// As preflight resolves them against the device (which it
-		// then does again, to the same values).
+		// then does again, to the same values). A regular file a job
+		// before this one lays out counts at that size, as fio
+		// resolves the percentage when the job starts.
 		size := t.have[0]
+		if t.regular[0] {
+			size = max(size, ends[t.paths[0]])
+		}
 		j.ResolvePct(size)
 		if j.SizePct > 0 && j.Size == 0 {
 			return fmt.Errorf("job %q: size=%g%% of %s's %d bytes is less than a block", j.Name, j.SizePct, t.paths[0], size)

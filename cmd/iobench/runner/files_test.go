@@ -400,3 +400,18 @@ func TestLayoutStopsOnSignal(t *testing.T) {
 		t.Errorf("the short file after an interrupted layout: %d bytes, %v", len(got), err)
 	}
 }
+
+// TestSizePctOfFileLaidOutBefore: size=N% of a file that an earlier job
+// of the run lays out is N% of the size that job gives it, as fio
+// resolves the percentage when the job starts (iobench refused the run:
+// "50% of a.dat's 0 bytes is less than a block"); fio 3.33 reads 512 KiB.
+func TestSizePctOfFileLaidOutBefore(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "j.fio")
+	os.WriteFile(path, []byte("[global]\ndirect=1\ndirectory="+dir+"\nbs=4k\n[listed]\nfilename=a.dat:b.dat:c.dat\nsize=3m\nrw=write\n"+
+		"[pct]\nstonewall\nfilename=a.dat\nsize=50%\nrw=randread\n"), 0o644)
+	jobs, _ := jsonRunOf(t, path)
+	if len(jobs) != 2 || num(t, jobs[1], "read", "io_bytes") != 512<<10 {
+		t.Fatalf("pct read %v bytes, want 512 KiB (half of a.dat's 1 MiB)", num(t, jobs[1], "read", "io_bytes"))
+	}
+}

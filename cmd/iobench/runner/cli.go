@@ -412,6 +412,17 @@ func parseArgs(args []string) (settings, cmdLine, error) {
 			cl.files = append(cl.files, a) // "-": standard input, as fio reads it
 			continue
 		}
+		if a == "--" {
+			// The end of the options, as getopt reads it (fio's): what
+			// follows is job files, even a name starting with "-".
+			for _, f := range args[i+1:] {
+				if f == "-" && slices.Contains(cl.files, f) {
+					return st, cl, fmt.Errorf("job file - given twice: standard input can be read once")
+				}
+				cl.files = append(cl.files, f)
+			}
+			break
+		}
 		key, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
 		// Option names are lower case: fio 3.33's command line, as its
 		// job files, knows no other spelling (--RW is unrecognized).
@@ -614,6 +625,31 @@ func buildJobsGlobal(cl cmdLine, st settings, stderr io.Writer) ([]workloads.Job
 	var jobs []workloads.Job
 	var groups [][]int
 	global := cl.global.OwnValues() // those given alone left out, as fio leaves them
+	// The command line's jobs come first, then the job files', as fio
+	// 3.33 adds them: the first file's first job joins the command line's
+	// last group unless it has stonewall, and each later file starts a
+	// group of its own (fio gives its first job stonewall).
+	cliJobs := cl.jobs
+	if len(cl.files) == 0 && len(cliJobs) == 0 && (cl.global.IsSet("rw") || cl.global.IsSet("filename")) {
+		cliJobs = []workloads.Job{cl.global}
+	}
+	for _, j := range cliJobs {
+		if err := j.Validate(); err != nil {
+			return nil, nil, nil, fmt.Errorf("job %q: %w", j.Name, err)
+		}
+		for _, a := range j.Adjustments() {
+			fmt.Fprintf(stderr, "iobench: notice: job %q: %s\n", j.Name, a)
+		}
+		if st.warningsFatal && len(j.Adjustments()) > 0 {
+			return nil, nil, nil, fmt.Errorf("--warnings-fatal: job %q: notices above", j.Name)
+		}
+		if len(jobs) == 0 || j.Stonewall {
+			groups = append(groups, nil)
+		}
+		groups[len(groups)-1] = append(groups[len(groups)-1], len(jobs))
+		jobs = append(jobs, j)
+	}
+	fromCLI := len(jobs)
 	for i, path := range cl.files {
 		opts := workloads.ParseOptions{Global: &cl.global, Sections: st.sections, SectionsElsewhere: true}
 		var f *workloads.File
@@ -642,38 +678,22 @@ func buildJobsGlobal(cl cmdLine, st settings, stderr io.Writer) ([]workloads.Job
 		}
 		base := len(jobs)
 		jobs = append(jobs, f.Jobs...)
-		for _, g := range f.Groups {
+		for gi, g := range f.Groups {
 			ng := make([]int, len(g))
 			for i, x := range g {
 				ng[i] = base + x
+			}
+			if gi == 0 && i == 0 && fromCLI > 0 && !f.Jobs[g[0]].Stonewall {
+				groups[len(groups)-1] = append(groups[len(groups)-1], ng...)
+				continue
 			}
 			groups = append(groups, ng)
 		}
 	}
 	for _, s := range st.sections {
-		if len(cl.files) > 0 && !slices.ContainsFunc(jobs, func(j workloads.Job) bool { return j.Name == s }) {
+		if len(cl.files) > 0 && !slices.ContainsFunc(jobs[fromCLI:], func(j workloads.Job) bool { return j.Name == s }) {
 			return nil, nil, nil, fmt.Errorf("--section=%s: no job section [%s] in %s", s, s, strings.Join(cl.files, ", "))
 		}
-	}
-	cliJobs := cl.jobs
-	if len(cl.files) == 0 && len(cliJobs) == 0 && (cl.global.IsSet("rw") || cl.global.IsSet("filename")) {
-		cliJobs = []workloads.Job{cl.global}
-	}
-	for _, j := range cliJobs {
-		if err := j.Validate(); err != nil {
-			return nil, nil, nil, fmt.Errorf("job %q: %w", j.Name, err)
-		}
-		for _, a := range j.Adjustments() {
-			fmt.Fprintf(stderr, "iobench: notice: job %q: %s\n", j.Name, a)
-		}
-		if st.warningsFatal && len(j.Adjustments()) > 0 {
-			return nil, nil, nil, fmt.Errorf("--warnings-fatal: job %q: notices above", j.Name)
-		}
-		if len(jobs) == 0 || j.Stonewall {
-			groups = append(groups, nil)
-		}
-		groups[len(groups)-1] = append(groups[len(groups)-1], len(jobs))
-		jobs = append(jobs, j)
 	}
 	for i := range jobs {
 		j := &jobs[i]

@@ -622,3 +622,50 @@ func TestEveryErrorLineHeaded(t *testing.T) {
 		}
 	}
 }
+
+// TestCommandLineJobsFirst: jobs given with --name run before those of
+// the job files, as fio 3.33 adds them: the first file's first job joins
+// the command line's group, unless it has stonewall, and each later file
+// starts a group (fio: extra 0, a 0, b 1, c 2; iobench had extra last).
+func TestCommandLineJobsFirst(t *testing.T) {
+	dir := t.TempDir()
+	j1, j2 := filepath.Join(dir, "J.fio"), filepath.Join(dir, "K.fio")
+	os.WriteFile(j1, []byte("[global]\nioengine=null\nsize=1m\n[a]\nrw=write\n[b]\nstonewall\nrw=read\n"), 0o644)
+	os.WriteFile(j2, []byte("[global]\nioengine=null\nsize=1m\n[c]\nrw=read\n"), 0o644)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{j1, "--name=extra", "--ioengine=null", "--size=1m", "--rw=randread"}, "extra/0 a/0 b/1"},
+		{[]string{"--name=extra", "--ioengine=null", "--size=1m", "--rw=randread", "--stonewall", j1, j2}, "extra/0 a/0 b/1 c/2"},
+		{[]string{j1, j2}, "a/0 b/1 c/2"},
+	} {
+		st, cl, err := parseArgs(c.args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs, groups, err := buildJobs(cl, st, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for g, list := range groups {
+			for _, ji := range list {
+				got = append(got, fmt.Sprintf("%s/%d", jobs[ji].Name, g))
+			}
+		}
+		if s := strings.Join(got, " "); s != c.want {
+			t.Errorf("%q: %s, want %s (fio 3.33's)", c.args, s, c.want)
+		}
+	}
+}
+
+// TestDoubleDashEndsOptions: "--" ends the options, as getopt's (fio's):
+// the arguments after it are job files, even one named "-x.fio" (iobench
+// said: unknown option "").
+func TestDoubleDashEndsOptions(t *testing.T) {
+	_, cl, err := parseArgs([]string{"--name=x", "--", "J.fio", "-x.fio"})
+	if err != nil || !slices.Equal(cl.files, []string{"J.fio", "-x.fio"}) {
+		t.Errorf("files %q, %v; want J.fio and -x.fio", cl.files, err)
+	}
+}

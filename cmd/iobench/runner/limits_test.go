@@ -65,11 +65,12 @@ func TestRateIOPSMin(t *testing.T) {
 	if code != 1 || errno == 0 || !strings.Contains(errOut, "rate_iops_min: read IOPS") || !strings.Contains(errOut, "below 1000") {
 		t.Errorf("rate_iops=500 with rate_iops_min=1000: exit %d, error %d, %s", code, errno, errOut)
 	}
-	// rate_cycle sets the period: a fifth of a second fails the job after
-	// about a fifth of the I/Os a second takes.
+	// rate_cycle sets the period, which starts 2 s into the job (fio's
+	// settle period): a fifth of a second fails the job 0.8 s before a
+	// second's cycle does, about 400 I/Os at 500 a second.
 	_, _, _, full := limitRun(t, "--rw=randread", "--runtime=10", "--time_based", "--rate_iops=500", "--rate_iops_min=1000")
 	code, errOut, _, short := limitRun(t, "--rw=randread", "--runtime=10", "--time_based", "--rate_iops=500", "--rate_iops_min=1000", "--rate_cycle=200")
-	if code != 1 || !strings.Contains(errOut, "rate_iops_min") || short*2 > full {
+	if code != 1 || !strings.Contains(errOut, "rate_iops_min") || short+250 > full || short < 1000 {
 		t.Errorf("rate_cycle=200: exit %d after %d I/Os (%d with a second's cycle): %s", code, short, full, errOut)
 	}
 	if code, errOut, errno, _ = limitRun(t, "--rw=randwrite", "--runtime=2", "--time_based", "--rate_iops_min=1"); code != 0 || errno != 0 {

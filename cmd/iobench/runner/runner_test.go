@@ -210,7 +210,7 @@ func TestNormalOutputAndJobFile(t *testing.T) {
 	dir := t.TempDir()
 	job := filepath.Join(dir, "two.fio")
 	os.WriteFile(job, []byte(`[global]
-runtime=300ms
+runtime=700ms
 time_based
 size=16m
 ioengine=io_uring

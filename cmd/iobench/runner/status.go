@@ -244,8 +244,8 @@ func writeInterval(out Output, run *Run, b *statusBoard, k int, snaps []ivSnap) 
 	for _, s := range snaps {
 		end = max(end, s.end)
 	}
-	iv := &Run{Time: b.t0.Add(time.Duration(k) * b.period), Target: run.Target, Kernel: run.Kernel,
-		Interval: &Interval{Index: k, End: min(end, time.Duration(k+1)*b.period)}}
+	ivEnd := min(end, time.Duration(k+1)*b.period)
+	iv := &Run{Time: b.t0.Add(ivEnd), Target: run.Target, Kernel: run.Kernel, Interval: &Interval{Index: k, End: ivEnd}}
 	for _, ji := range order {
 		ss := byJob[ji]
 		sort.Slice(ss, func(a, c int) bool { return ss[a].m.clone < ss[c].m.clone })

@@ -122,10 +122,11 @@ func TestCreateOnly(t *testing.T) {
 	}
 }
 
-// TestSignalStopsPrerun: an interrupt during a job's exec_prerun stops
-// the command (and what it started) and the run, which exits as
-// interrupted without running the job.
-func TestSignalStopsPrerun(t *testing.T) {
+// signalHookTarget makes a 1 MiB target of zeros in a directory of its
+// own, which the test works in, for a run a test interrupts (and resets
+// after it).
+func signalHookTarget(t *testing.T) string {
+	t.Helper()
 	dir := t.TempDir()
 	t.Chdir(dir)
 	t.Cleanup(func() { interrupted.Store(false) })
@@ -133,6 +134,14 @@ func TestSignalStopsPrerun(t *testing.T) {
 	if err := os.WriteFile(target, make([]byte, 1<<20), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return target
+}
+
+// TestSignalStopsPrerun: an interrupt during a job's exec_prerun stops
+// the command (and what it started) and the run, which exits as
+// interrupted without running the job.
+func TestSignalStopsPrerun(t *testing.T) {
+	target := signalHookTarget(t)
 	codec := make(chan int, 1)
 	start := time.Now()
 	go func() {
@@ -157,13 +166,7 @@ func TestSignalStopsPrerun(t *testing.T) {
 // the command, and the job, which ran, is marked interrupted in the
 // report, as one whose prerun the signal stopped.
 func TestSignalStopsPostrun(t *testing.T) {
-	dir := t.TempDir()
-	t.Chdir(dir)
-	t.Cleanup(func() { interrupted.Store(false) })
-	target := filepath.Join(dir, "t.img")
-	if err := os.WriteFile(target, make([]byte, 1<<20), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	target := signalHookTarget(t)
 	codec := make(chan int, 1)
 	var out string
 	go func() {

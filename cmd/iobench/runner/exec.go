@@ -445,7 +445,8 @@ func (s *jobSetup) writesWholeRegion() bool {
 	j := s.job
 	switch {
 	case j.RW != workloads.Write && j.RW != workloads.RandWrite,
-		j.RW == workloads.RandWrite && (!historyOrdered(j) || j.PercentageRandom[1] < 100),
+		j.RW == workloads.RandWrite && (!historyOrdered(j) || j.PercentageRandom[1] < 100 || j.BlockAlign > j.MinBS()),
+		j.FileAppend,
 		j.RWMod > 0 || j.RWBack || j.NumberIOs > 0 || j.TimeBased || j.NumJobs > 1,
 		j.ZoneMode != "" && j.ZoneMode != "none" || j.ZoneSize > 0 || j.ZoneSkip > 0 || j.ZoneRange > 0,
 		s.tgt.replay != nil:

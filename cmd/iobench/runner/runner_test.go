@@ -910,6 +910,7 @@ func TestVerifyOnlyLostBlock(t *testing.T) {
 		{[]string{"--rw=write", "--bs=8k"}, 1, "block at offset 409600: bad magic"},
 		{[]string{"--rw=randwrite", "--number_ios=1000"}, 0, "of the region not checked: no verify header"},
 		{[]string{"--rw=randwrite", "--norandommap"}, 0, "of the region not checked: no verify header"},
+		{[]string{"--rw=randwrite", "--blockalign=8k"}, 0, "of the region not checked: no verify header"}, // every other block
 	} {
 		path := filepath.Join(dir, "t")
 		os.Remove(path)

@@ -431,6 +431,10 @@ func (res *JobResult) verify(s *jobSetup) error {
 		return fmt.Errorf("verify_only: no block of the job's region (%s) carries a verify header: nothing has written it with verify=%s (run the job without verify_only first)",
 			humanBytes(skipped), s.job.Verify)
 	}
+	var mm *workloads.Mismatch
+	if base, _ := s.region(0); errors.As(err, &mm) && mm.What == "magic" && mm.Offset == base {
+		return fmt.Errorf("%w (the first block read carries no verify header: has the job run without verify_only on this target?)", err)
+	}
 	return err
 }
 
@@ -445,16 +449,16 @@ func (s *jobSetup) writesWholeRegion() bool {
 	j := s.job
 	switch {
 	case j.RW != workloads.Write && j.RW != workloads.RandWrite,
-		j.RW == workloads.RandWrite && (!historyOrdered(j) || j.PercentageRandom[1] < 100 || j.BlockAlign > j.MinBS()),
+		j.RW == workloads.RandWrite && (!historyOrdered(j) || j.PercentageRandom[1] < 100 || j.BlockAlign > j.MinBS() || j.PassMayEndShort()),
 		j.FileAppend,
-		j.RWMod > 0 || j.RWBack || j.NumberIOs > 0 || j.TimeBased || j.NumJobs > 1,
+		j.RWMod > 0 || j.RWBack || j.NumberIOs > 0 || j.TimeBased || j.Runtime > 0 || j.NumJobs > 1,
 		j.ZoneMode != "" && j.ZoneMode != "none" || j.ZoneSize > 0 || j.ZoneSkip > 0 || j.ZoneRange > 0,
 		s.tgt.replay != nil:
 		return false
 	}
 	for i := range s.files {
 		_, span := s.region(i)
-		if span == 0 || span%j.MinBS() != 0 || j.IOSize > 0 && j.IOSize < span {
+		if span == 0 || span%j.MaxBS() != 0 || j.IOSize > 0 && j.IOSize < span {
 			return false
 		}
 	}

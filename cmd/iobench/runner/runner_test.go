@@ -911,6 +911,8 @@ func TestVerifyOnlyLostBlock(t *testing.T) {
 		{[]string{"--rw=randwrite", "--number_ios=1000"}, 0, "of the region not checked: no verify header"},
 		{[]string{"--rw=randwrite", "--norandommap"}, 0, "of the region not checked: no verify header"},
 		{[]string{"--rw=randwrite", "--blockalign=8k"}, 0, "of the region not checked: no verify header"}, // every other block
+		{[]string{"--rw=randwrite", "--bs=4k,8k"}, 0, "of the region not checked: no verify header"},      // its pass ends short
+		{[]string{"--rw=write", "--runtime=10"}, 0, "of the region not checked: no verify header"},        // a runtime may cut it
 	} {
 		path := filepath.Join(dir, "t")
 		os.Remove(path)
@@ -939,6 +941,10 @@ func TestVerifyOnlyLostBlock(t *testing.T) {
 	code, _, errs := run(t, "--name=v", "--filename="+zeros, "--rw=randrw", "--size=1m", "--verify=crc32c", "--verify_only")
 	if code != 1 || !strings.Contains(errs, "no block of the job's region (1.0 MiB) carries a verify header") {
 		t.Errorf("verify_only of a mixed job over zeros: exit %d, %q", code, errs)
+	}
+	code, _, errs = run(t, "--name=v", "--filename="+zeros, "--rw=write", "--size=1m", "--verify=crc32c", "--verify_only")
+	if code != 1 || !strings.Contains(errs, "block at offset 0: bad magic") || !strings.Contains(errs, "has the job run without verify_only on this target?") {
+		t.Errorf("verify_only of a writing job over zeros: exit %d, %q", code, errs)
 	}
 }
 

@@ -669,3 +669,30 @@ func TestDoubleDashEndsOptions(t *testing.T) {
 		t.Errorf("files %q, %v; want J.fio and -x.fio", cl.files, err)
 	}
 }
+
+// TestStatusIntervalGroupReporting: with group_reporting the reports of
+// each period add up the reporting group's jobs, as the run's total does
+// (and fio's reports), one of which ends first; they listed each job.
+func TestStatusIntervalGroupReporting(t *testing.T) {
+	code, out, errs := run(t, "--ioengine=null", "--rw=read", "--size=16m", "--time_based", "--rate_iops=1000", "--status-interval=300ms",
+		"--group_reporting", "--output-format=json", "--name=a", "--runtime=500ms", "--name=b", "--runtime=1100ms")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	docs := decodeAll(t, out)
+	if len(docs) < 3 {
+		t.Fatalf("%d documents", len(docs))
+	}
+	prev := 0.0
+	for i, d := range docs {
+		jobs := d["jobs"].([]any)
+		if len(jobs) != 1 {
+			t.Fatalf("document %d: %d jobs, want the group's one", i, len(jobs))
+		}
+		n := num(t, jobs[0].(map[string]any), "read", "total_ios")
+		if n < prev {
+			t.Errorf("document %d: %v I/Os after %v", i, n, prev)
+		}
+		prev = n
+	}
+}

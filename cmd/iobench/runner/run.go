@@ -102,6 +102,7 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 	statusDone := make(chan struct{})
 	if st.statusInterval > 0 {
 		board = newStatusBoard(st.statusInterval, time.Now())
+		board.jobs, board.groups = jobs, groups
 		go func() { printStatus(board, run, out, stop); close(statusDone) }()
 	} else {
 		close(statusDone)

@@ -21,6 +21,11 @@ import (
 type statusBoard struct {
 	period time.Duration
 	t0     time.Time
+	// jobs and groups are the run's, for the reports to add up a
+	// reporting group's jobs (group_reporting) as the total does (nil:
+	// each job reported alone).
+	jobs   []workloads.Job
+	groups [][]int
 
 	mu     sync.Mutex
 	cond   *sync.Cond
@@ -246,6 +251,7 @@ func writeInterval(out Output, run *Run, b *statusBoard, k int, snaps []ivSnap) 
 	}
 	ivEnd := min(end, time.Duration(k+1)*b.period)
 	iv := &Run{Time: b.t0.Add(ivEnd), Target: run.Target, Kernel: run.Kernel, Interval: &Interval{Index: k, End: ivEnd}}
+	perJob := map[int][]JobResult{}
 	for _, ji := range order {
 		ss := byJob[ji]
 		sort.Slice(ss, func(a, c int) bool { return ss[a].m.clone < ss[c].m.clone })
@@ -255,7 +261,26 @@ func writeInterval(out Output, run *Run, b *statusBoard, k int, snaps []ivSnap) 
 		}
 		for _, r := range results(ss[0].job, ms) {
 			r.Job, r.GroupID, r.Mapper = *ss[0].job, ss[0].groupID, ss[0].job.Mapper
-			iv.Jobs = append(iv.Jobs, r)
+			perJob[ji] = append(perJob[ji], r)
+		}
+	}
+	if b.groups == nil {
+		for _, ji := range order {
+			iv.Jobs = append(iv.Jobs, perJob[ji]...)
+		}
+	}
+	for _, g := range b.groups {
+		// The group's jobs that have run, added up by reporting group
+		// as the run's total adds them.
+		var ran []int
+		var res [][]JobResult
+		for _, ji := range g {
+			if r, ok := perJob[ji]; ok {
+				ran, res = append(ran, ji), append(res, r)
+			}
+		}
+		if len(ran) > 0 {
+			iv.Jobs = append(iv.Jobs, groupResults(b.jobs, ran, res)...)
 		}
 	}
 	writeFormats(out.W, out.Formats, iv)

@@ -1673,6 +1673,9 @@ func (w *worker) endRamp(now time.Time) {
 	if w.lat != nil {
 		w.lat.rampEnded(now) // the search starts with the measurement
 	}
+	if w.logger != nil {
+		w.logger.restart(now) // as fio's, the logs start with the measurement
+	}
 }
 
 // latOf is the latency latency_target judges r by: its total latency,
@@ -1794,7 +1797,7 @@ func (w *worker) finish() {
 		w.publishInterval(time.Now(), true)
 		w.status.leave(w.id)
 	}
-	if w.logger != nil {
+	if w.logger != nil && w.measuring {
 		w.logger.end = w.deadline
 		w.logger.tick(time.Now(), true)
 	}
@@ -2208,7 +2211,7 @@ func (w *worker) reaped(done []*engine.Request, since time.Duration) time.Durati
 		w.publishInterval(now, false)
 	}
 	w.now = now
-	if w.logger != nil {
+	if w.logger != nil && w.measuring {
 		w.logger.end = w.deadline
 		w.logger.tick(now, false)
 	}

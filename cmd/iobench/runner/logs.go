@@ -276,6 +276,20 @@ func (l *jobLogger) ms(t time.Time) uint64 {
 	return l.base + uint64(max(t.Sub(l.t0).Milliseconds(), 0))
 }
 
+// restart starts the logs' time and their first window and histogram
+// period at now: the end of ramp_time, from which fio's logs count.
+func (l *jobLogger) restart(now time.Time) {
+	if l.base != 0 {
+		l.base += uint64(max(now.Sub(l.t0).Milliseconds(), 0)) // the epoch's ms at now
+	}
+	lg := &l.job.Logs
+	l.t0, l.winStart, l.winNext, l.histNext = now, now, now.Add(lg.Avg), now.Add(lg.HistPeriod)
+	l.win = [workloads.NumDirs]logWindow{}
+	for d := range l.histCount {
+		clear(l.histCount[d])
+	}
+}
+
 // record logs the completed request r (direction d) at now, issued (its
 // first device I/O handed to the kernel) at issued: an entry per log
 // without log_avg_msec, else into the window. With log_issue_time, the

@@ -283,3 +283,25 @@ func TestLogWindowsEndBeforeRuntime(t *testing.T) {
 		}
 	}
 }
+
+// TestLogsStartAfterRamp: as fio's, the logs start when the measurement
+// does, at the end of ramp_time: their times count from there and the
+// ramp writes no entry (iobench's histogram log held the ramp's periods,
+// empty, and every time was the ramp's length late).
+func TestLogsStartAfterRamp(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	code, _, errs := run(t, "--name=g", "--ioengine=null", "--rw=read", "--size=1g", "--runtime=600ms", "--time_based", "--ramp_time=300ms",
+		"--write_bw_log=x", "--write_hist_log=x", "--log_avg_msec=100", "--log_hist_msec=100")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, file := range []string{"x_bw.1.log", "x_clat_hist.1.log"} {
+		b, err := os.ReadFile(filepath.Join(dir, file))
+		lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+		first, _ := strconv.Atoi(strings.SplitN(lines[0], ",", 2)[0])
+		if err != nil || len(lines) != 5 || first < 90 || first > 150 {
+			t.Errorf("%s: %d entries, the first at %d ms (%v); want 5, the first at 100", file, len(lines), first, err)
+		}
+	}
+}

@@ -1116,6 +1116,15 @@ func (j *Job) Validate() error {
 	if j.trimSplit != "" && j.RW.Trims() {
 		bad("bssplit: a trim split (third value %s) other than the write split is not implemented: trims use the write sizes", j.trimSplit)
 	}
+	for d, name := range []string{"reads", "writes"} {
+		// As fio 3.33 refuses them ("minimum rate exceeds rate").
+		if j.Rate[d] > 0 && j.RateMin[d] > j.Rate[d] {
+			bad("rate_min=%d exceeds rate=%d for %s: the job could only fail (fio 3.33: \"minimum rate exceeds rate\")", j.RateMin[d], j.Rate[d], name)
+		}
+		if j.RateIOPS[d] > 0 && j.RateIOPSMin[d] > j.RateIOPS[d] {
+			bad("rate_iops_min=%d exceeds rate_iops=%d for %s: the job could only fail (fio 3.33: \"minimum rate exceeds rate\")", j.RateIOPSMin[d], j.RateIOPS[d], name)
+		}
+	}
 	j.TrimBS = 0
 	if j.trimBS != "" && j.RW.Trims() {
 		t, err := j.parseSize(j.trimBS)

@@ -61,15 +61,15 @@ func TestMaxLatency(t *testing.T) {
 // TestRateIOPSMin: a job below rate_iops_min over a second fails, naming
 // the direction and both rates; one above it runs to its end.
 func TestRateIOPSMin(t *testing.T) {
-	code, errOut, errno, _ := limitRun(t, "--rw=randread", "--runtime=10", "--time_based", "--rate_iops=500", "--rate_iops_min=1000")
+	code, errOut, errno, _ := limitRun(t, "--rw=randread", "--runtime=10", "--time_based", "--rate=2000k", "--rate_iops_min=1000")
 	if code != 1 || errno == 0 || !strings.Contains(errOut, "rate_iops_min: read IOPS") || !strings.Contains(errOut, "below 1000") {
-		t.Errorf("rate_iops=500 with rate_iops_min=1000: exit %d, error %d, %s", code, errno, errOut)
+		t.Errorf("rate=2000k (500 IOPS of 4 KiB) with rate_iops_min=1000: exit %d, error %d, %s", code, errno, errOut)
 	}
 	// rate_cycle sets the period, which starts 2 s into the job (fio's
 	// settle period): a fifth of a second fails the job 0.8 s before a
 	// second's cycle does, about 400 I/Os at 500 a second.
-	_, _, _, full := limitRun(t, "--rw=randread", "--runtime=10", "--time_based", "--rate_iops=500", "--rate_iops_min=1000")
-	code, errOut, _, short := limitRun(t, "--rw=randread", "--runtime=10", "--time_based", "--rate_iops=500", "--rate_iops_min=1000", "--rate_cycle=200")
+	_, _, _, full := limitRun(t, "--rw=randread", "--runtime=10", "--time_based", "--rate=2000k", "--rate_iops_min=1000")
+	code, errOut, _, short := limitRun(t, "--rw=randread", "--runtime=10", "--time_based", "--rate=2000k", "--rate_iops_min=1000", "--rate_cycle=200")
 	if code != 1 || !strings.Contains(errOut, "rate_iops_min") || short+250 > full || short < 1000 {
 		t.Errorf("rate_cycle=200: exit %d after %d I/Os (%d with a second's cycle): %s", code, short, full, errOut)
 	}
@@ -371,6 +371,18 @@ func TestFillDevice(t *testing.T) {
 		args := append([]string{"--name=f", "--filename=" + file, "--rw=write"}, opts...)
 		if code, _, errOut := run(t, args...); code != 2 || !strings.Contains(errOut, "fill_device on") {
 			t.Errorf("%v on a regular file: exit %d, %s", opts, code, errOut)
+		}
+	}
+}
+
+// TestRateMinAboveRate: a minimum rate above the job's own rate is
+// refused before any I/O, as fio 3.33 refuses it ("minimum rate exceeds
+// rate"): the job could only fail.
+func TestRateMinAboveRate(t *testing.T) {
+	for _, args := range [][]string{{"--rate=1m", "--rate_min=2m"}, {"--rate_iops=10", "--rate_iops_min=20"}} {
+		code, out, errs := run(t, append([]string{"--name=x", "--ioengine=null", "--size=1m"}, args...)...)
+		if code != 2 || out != "" || !strings.Contains(errs, "minimum rate exceeds rate") {
+			t.Errorf("%q: exit %d, %q; want 2 and fio's reason", args, code, errs)
 		}
 	}
 }

@@ -696,3 +696,23 @@ func TestStatusIntervalGroupReporting(t *testing.T) {
 		prev = n
 	}
 }
+
+// TestJSONTimestampIsReportTime: the JSON's timestamp and time are when
+// the report is made, at the run's end, as fio's (they were the run's
+// start, earlier than the --status-interval reports before it).
+func TestJSONTimestampIsReportTime(t *testing.T) {
+	start := time.Now()
+	code, out, errs := run(t, "--name=x", "--ioengine=null", "--size=16m", "--runtime=400ms", "--time_based", "--output-format=json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var doc struct {
+		TimestampMs int64 `json:"timestamp_ms"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if got := time.UnixMilli(doc.TimestampMs); got.Before(start.Add(400*time.Millisecond)) || got.After(time.Now()) {
+		t.Errorf("timestamp_ms %v: want the report's time, after the 400 ms run that began at %v", got, start)
+	}
+}

@@ -46,6 +46,8 @@ var dirNames = [workloads.NumDirs]string{"read", "write", "trim"}
 
 // Run is a whole invocation's results.
 type Run struct {
+	// Time is when the report was made: the run's end (an interval's
+	// report: its period's end), as fio stamps its JSON.
 	Time   time.Time
 	Target string
 	Kernel string

@@ -247,6 +247,7 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 	}
 	run.Disks = disks.utils()
 	run.Elapsed = time.Since(run.Time)
+	run.Time = run.Time.Add(run.Elapsed) // the report's time, as fio stamps its JSON
 	if err := logs.close(); err != nil {
 		sayErr(stderr, err)
 	}

@@ -292,7 +292,7 @@ func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult
 			}
 			parts = append(parts, verifyPart{m: &w.measure, written: w.written, files: s.tgt.clones[w.idx], log: w.iolog})
 		}
-		_, _, err := s.verifyPass(parts)
+		_, _, err := s.verifyPass(parts, false)
 		switch {
 		case errors.Is(err, errInterrupted):
 			intr = true
@@ -419,7 +419,7 @@ func (res *JobResult) verify(s *jobSetup) error {
 	for i := range parts {
 		parts[i] = verifyPart{m: m, file: i}
 	}
-	n, skipped, err := s.verifyPassOf(parts, !s.writesWholeRegion())
+	n, skipped, err := s.verifyPass(parts, !s.writesWholeRegion())
 	res.Dir[workloads.DirRead] = collect([]*measure{m}, -1).Dir[workloads.DirRead]
 	res.Verified += n
 	res.Unwritten += skipped
@@ -3067,16 +3067,12 @@ func newVerifier(j *workloads.Job) *workloads.Verifier {
 // (the reads' runtime), in the part's measure. A mismatch stops the pass;
 // of the reads then in flight, the bad block with the lowest offset is
 // the one reported, so the first bad block is named whatever order the
-// reads complete in.
-func (s *jobSetup) verifyPass(parts []verifyPart) (checked, skipped uint64, err error) {
-	return s.verifyPassOf(parts, false)
-}
-
-// verifyPassOf is verifyPass, skipping (with skipUnwritten) the blocks
-// with no verify header, and counting them (verify_only's whole region).
-func (s *jobSetup) verifyPassOf(parts []verifyPart, skipUnwritten bool) (checked, skipped uint64, err error) {
+// reads complete in. With skipUnwritten (verify_only over a region the
+// job may have written in part) blocks with no verify header are not
+// checked but counted, in skipped.
+func (s *jobSetup) verifyPass(parts []verifyPart, skipUnwritten bool) (checked, skipped uint64, err error) {
 	j := s.job
-	v := verifyRun{s: s, ver: newVerifier(j), whole: skipUnwritten}
+	v := verifyRun{s: s, ver: newVerifier(j), skipUnwritten: skipUnwritten}
 	for range max(j.IODepth, 1) {
 		buf := s.eng.Buffer(int(j.MaxBS()))
 		if buf == nil {
@@ -3092,7 +3088,7 @@ func (s *jobSetup) verifyPassOf(parts []verifyPart, skipUnwritten bool) (checked
 	defer q.Close() // first: nothing is in flight when the buffers go back
 	v.q, v.done = q, make([]*engine.Request, 0, len(v.idle))
 	if j.VerifyAsync > 0 {
-		v.checkers = newAsyncChecks(j, j.VerifyAsync, len(v.idle), v.whole)
+		v.checkers = newAsyncChecks(j, j.VerifyAsync, len(v.idle), v.skipUnwritten)
 		defer close(v.checkers.in) // v.run waits for every check it hands out
 	}
 	for _, p := range parts {
@@ -3159,10 +3155,10 @@ type verifyRun struct {
 	ver        *workloads.Verifier
 	idle, done []*engine.Request
 	n          uint64 // bytes checked
-	// whole is set when the pass reads a whole region (verify_only):
-	// blocks with no verify header are skipped, counted in skipped.
-	whole   bool
-	skipped uint64
+	// skipUnwritten: blocks with no verify header are not checked but
+	// counted, in skipped (see verifyPass).
+	skipUnwritten bool
+	skipped       uint64
 	// stopAt, when set, is the runtime's end: no read starts after it
 	// (a time_based job's pass, whose reads the runtime cuts short as
 	// fio's).
@@ -3190,13 +3186,13 @@ type checked struct {
 // newAsyncChecks starts n checking goroutines for job j, for up to depth
 // reads at once, each read checked as checkRead checks it; close(in)
 // stops them.
-func newAsyncChecks(j *workloads.Job, n, depth int, whole bool) *asyncChecks {
+func newAsyncChecks(j *workloads.Job, n, depth int, skipUnwritten bool) *asyncChecks {
 	c := &asyncChecks{in: make(chan *engine.Request, depth), out: make(chan checked, depth)}
 	for range n {
 		go func() {
 			ver := newVerifier(j)
 			for r := range c.in {
-				skipped, err := checkRead(ver, r, whole)
+				skipped, err := checkRead(ver, r, skipUnwritten)
 				c.out <- checked{r, skipped, err}
 			}
 		}()
@@ -3204,11 +3200,11 @@ func newAsyncChecks(j *workloads.Job, n, depth int, whole bool) *asyncChecks {
 	return c
 }
 
-// checkRead checks the verify read r: all of it, or with whole (a read of
-// verify_only's whole region) the blocks that carry a verify header,
-// returning the bytes of those that do not.
-func checkRead(ver *workloads.Verifier, r *engine.Request, whole bool) (skipped int, err error) {
-	if whole {
+// checkRead checks the verify read r: all of it, or with skipUnwritten
+// the blocks that carry a verify header, returning the bytes of those
+// that do not.
+func checkRead(ver *workloads.Verifier, r *engine.Request, skipUnwritten bool) (skipped int, err error) {
+	if skipUnwritten {
 		return ver.CheckWritten(r.Buf[:r.N], r.Offset)
 	}
 	_, err = ver.Check(r.Buf[:r.N], r.Offset)
@@ -3306,7 +3302,7 @@ func (v *verifyRun) run(p verifyPart) error {
 				v.checkers.in <- r // never blocks: it holds a ring's worth
 				continue
 			}
-			skipped, err := checkRead(v.ver, r, v.whole)
+			skipped, err := checkRead(v.ver, r, v.skipUnwritten)
 			done(r, skipped, err)
 		}
 	}

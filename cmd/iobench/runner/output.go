@@ -633,7 +633,7 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 		out.Global = &g
 	}
 	if iv := run.Interval; iv != nil {
-		out.Interval = &jsonInterval{Index: iv.Index, StartMs: iv.Start.Milliseconds(), EndMs: iv.End.Milliseconds()}
+		out.Interval = &jsonInterval{Index: iv.Index, EndMs: iv.End.Milliseconds()} // from the run's start: start_ms 0
 	}
 	mixed := mixedDirs(run)
 	groupBW := groupBandwidth(run, mixed)

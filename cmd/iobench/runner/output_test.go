@@ -87,7 +87,7 @@ func TestMergedJobRuntime(t *testing.T) {
 			t.Errorf("%d clones: terse read runtime %q, want the longest clone's 1000", clones, f[8])
 		}
 	}
-	iv := &Run{Time: time.Now(), Interval: &Interval{Index: 1, Start: time.Second, End: 2001 * time.Millisecond},
+	iv := &Run{Time: time.Now(), Interval: &Interval{Index: 1, End: 2001 * time.Millisecond},
 		Jobs: []JobResult{collect(clonesMeasured(1, time.Second, 0, time.Second), 0)}}
 	if e := num(t, jsonOf(t, iv, false)["jobs"].([]any)[0].(map[string]any), "elapsed"); e != 3 {
 		t.Errorf("interval ending at 2001 ms: elapsed %v, want 3", e)

@@ -287,10 +287,10 @@ func writeInterval(out Output, run *Run, b *statusBoard, k int, snaps []ivSnap) 
 }
 
 // Interval marks the report at the end of one --status-interval period,
-// which covers the run from its start (Start, 0) to End.
+// which covers the run from its start to End.
 type Interval struct {
-	Index      int
-	Start, End time.Duration // since the run's start
+	Index int
+	End   time.Duration // since the run's start
 }
 
 // publishInterval hands the worker's current period to the board and
@@ -328,5 +328,5 @@ func (w *worker) publishInterval(now time.Time, final bool) {
 // report (not one of fio's, whose reports under --status-interval are
 // its final report's blocks, made at that time).
 func intervalHeader(w io.Writer, iv *Interval) {
-	fmt.Fprintf(w, "\n--- interval %d: %v to %v (from the start) ---\n", iv.Index, iv.Start, iv.End.Truncate(time.Millisecond))
+	fmt.Fprintf(w, "\n--- interval %d: 0s to %v (from the start) ---\n", iv.Index, iv.End.Truncate(time.Millisecond))
 }

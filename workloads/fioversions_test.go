@@ -243,7 +243,7 @@ func TestNewerFioRefusals(t *testing.T) {
 			"[mixed]\nrw=randread\npercentage_sequential=30\n",
 			[]string{`:3: option "percentage_sequential"`, "percentage_random=100-N"}},
 		{"older fio sources' Poisson arrivals, after a refused engine",
-			"[poisson]\nioengine=libaio\nrate_iops=50\nrate_poisson=1\n",
+			"[poisson]\nioengine=rbd\nrate_iops=50\nrate_poisson=1\n",
 			[]string{`:2: option "ioengine"`, `:4: option "rate_poisson"`, "write rate_process=poisson"}},
 	}
 	for _, c := range cases {

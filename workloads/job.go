@@ -525,6 +525,12 @@ type Job struct {
 	trimSplit string
 	// baNoMap: Validate set NoRandomMap for blockalign (blockAlignNoMap).
 	baNoMap bool
+	// engineAsked is the fio engine the job named when iobench runs it
+	// on io_uring in its place (substituteEngines); "" otherwise.
+	engineAsked string
+	// depthCapped is the iodepth a synchronous engine's job gave, which
+	// Validate lowered to 1 as fio caps it (0: not capped).
+	depthCapped int
 	// patternHdr is verify=pattern_hdr (Verify is meta): it needs
 	// verify_pattern, as fio's does.
 	patternHdr bool
@@ -1064,6 +1070,37 @@ func (n *Notice) Error() string { return n.Option + ": " + n.Msg }
 // device I/O.
 func (j *Job) NullIO() bool { return j.IOEngine == "null" }
 
+// substituteEngines are fio's engines that do what iobench's io_uring
+// engine does (reads and writes at file offsets, through the kernel's
+// block layer), only another way: a job naming one runs on io_uring,
+// with a notice (Adjustments). The synchronous ones (true) do one I/O
+// at a time, so their jobs run at iodepth=1, as fio caps the depth of
+// a synchronous engine. fio's other engines (network, mmap, splice,
+// passthrough, ...) do something else and are refused.
+var substituteEngines = map[string]bool{
+	"libaio": false, "posixaio": false,
+	"sync": true, "psync": true, "vsync": true, "pvsync": true, "pvsync2": true,
+}
+
+// EngineAsked returns the fio engine the job named when iobench runs
+// it on io_uring in its place, "" when it runs the engine it named.
+func (j *Job) EngineAsked() string { return j.engineAsked }
+
+// engineNotice says what a job naming a substituted engine runs on,
+// capping a synchronous engine's iodepth at 1 as fio does.
+func engineNotice(j *Job) string {
+	if !substituteEngines[j.engineAsked] {
+		return fmt.Sprintf("ioengine=%s: iobench runs the job on its own engine, io_uring, at iodepth=%d, where fio runs %s (say ioengine=io_uring to run both tools alike)", j.engineAsked, j.IODepth, j.engineAsked)
+	}
+	if j.IODepth > 1 {
+		j.depthCapped, j.IODepth = j.IODepth, 1
+	}
+	if j.depthCapped > 1 {
+		return fmt.Sprintf("ioengine=%s: iobench runs the job on its own engine, io_uring, one I/O at a time: iodepth=%d lowered to 1, as fio caps a synchronous engine's depth (say ioengine=io_uring to run the depth)", j.engineAsked, j.depthCapped)
+	}
+	return fmt.Sprintf("ioengine=%s: iobench runs the job on its own engine, io_uring, one I/O at a time, as fio's synchronous engine does them (say ioengine=io_uring to run both tools alike)", j.engineAsked)
+}
+
 // bareLogName stands for the job's name in a write_*_log given with no
 // value until Validate knows the name.
 const bareLogName = "\x00job name"
@@ -1208,6 +1245,9 @@ func (j *Job) Validate() error {
 	if j.IODepthLow > j.IODepth && j.IODepth >= 1 {
 		j.adjusted = append(j.adjusted, fmt.Sprintf("iodepth_low=%d is above iodepth=%d: lowered to %d, as fio does", j.IODepthLow, j.IODepth, j.IODepth))
 		j.IODepthLow = j.IODepth
+	}
+	if j.engineAsked != "" {
+		j.note(engineNotice(j))
 	}
 	if j.blockAlignNoMap() {
 		// fio 3.33 keeps no random map for a random pattern whose

@@ -285,9 +285,21 @@ var options = []Option{
 	{Name: "wait_for", Arg: "job", Help: "start after the named job finishes", kind: kindString,
 		set: func(j *Job, v string) error { j.WaitFor = v; return nil }, get: func(j *Job) string { return j.WaitFor }},
 	{Name: "ioengine", Arg: "name", Default: "io_uring", Help: "io_uring (iobench's engine), or null: the engine's whole path (cache, mapper, splitting, the ring) with IORING_OP_NOP in place of device I/O, as fio's null engine does no I/O; any other engine is refused. A null job needs no files: missing ones, or its one file when smaller than the job, are stood in for by the automatic target", kind: kindString,
-		set: func(j *Job, v string) error { j.IOEngine = strings.ToLower(v); return nil }, get: func(j *Job) string { return j.IOEngine },
+		set: func(j *Job, v string) error {
+			j.IOEngine, j.engineAsked = strings.ToLower(v), ""
+			if _, ok := substituteEngines[j.IOEngine]; ok {
+				j.IOEngine, j.engineAsked = "io_uring", j.IOEngine
+			}
+			return nil
+		},
+		get: func(j *Job) string {
+			if j.engineAsked != "" {
+				return j.engineAsked
+			}
+			return j.IOEngine
+		},
 		refuse: func(v string) string {
-			if strings.EqualFold(v, "io_uring") || strings.EqualFold(v, "null") {
+			if _, ok := substituteEngines[strings.ToLower(v)]; ok || strings.EqualFold(v, "io_uring") || strings.EqualFold(v, "null") {
 				return ""
 			}
 			if strings.EqualFold(v, "io_uring_cmd") {
@@ -819,6 +831,7 @@ var noticeOptions = map[string]string{
 	"filetype":              "cannot change what is measured: it tells fio each file's type to spare it finding out; iobench finds out itself (a block device or a regular file)",
 	"verify_write_sequence": "cannot change what is measured: it turns fio's check of each verify header's write sequence on (1) or off (0); iobench checks each header's magic, offset, run seed, length and digest, never a write sequence",
 	"verify_header_seed":    "cannot change what is measured: it turns fio's check of each verify header's seed on (1) or off (0); iobench checks the run's seed in every header either way",
+	"userspace_reap":        "cannot change what is measured: fio's libaio engine reaps completions from user space with it; iobench's engine, io_uring, reaps them from the ring's memory without a system call always",
 	"readfua":               "cannot change what is measured: fio sets FUA on reads only on its io_uring_cmd (passthrough) and sg engines, which iobench refuses; with ioengine=io_uring fio ignores it too",
 	"writefua":              "cannot change what is measured: fio sets FUA on writes only on its io_uring_cmd (passthrough) and sg engines, which iobench refuses; with ioengine=io_uring fio ignores it too",
 	"write_mode":            "cannot change what is measured: fio sends write-zeroes, write-uncorrectable or verify commands for writes only on its io_uring_cmd engine (NVMe passthrough), which iobench refuses; with ioengine=io_uring fio ignores it too",
@@ -876,6 +889,7 @@ var refusedOptions = map[string]string{
 	"priohint":                "not implemented: I/O priority hints (prio, prioclass and the cmdprio options are)",
 	"cmdprio_hint":            "not implemented: I/O priority hints (prio, prioclass and the cmdprio options are)",
 	"verify_pattern_interval": "not implemented: starting verify_pattern afresh every N bytes (it repeats over each verify block)",
+	"hipri_percentage":        "not implemented: polled completions (IOPOLL) for a share of the I/O, fio's pvsync2 engine's option (hipri polls them all)",
 	"iodepth_mode":            "not implemented: stepping the queue depth through a range of iodepth during the job (iodepth_mode=stepped); each job keeps its iodepth",
 }
 
@@ -972,6 +986,7 @@ var noEffectValues = map[string][]string{
 	"num_range": {"1"}, "fdp": {"0"},
 	"dataplacement": {"none"}, "md_per_io_size": {"0"},
 	"recover_zbd_write_error": {"0"}, "write_zone_remainder": {"0"}, "priohint": {"0"}, "verify_pattern_interval": {"0"},
+	"hipri_percentage": {"0"},
 }
 
 // noEffect reports whether value of the refused option key asks for what

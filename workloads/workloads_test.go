@@ -140,8 +140,8 @@ func TestParseErrors(t *testing.T) {
 		{"[a]\nbssplit=4k/60:8k/60:16k/:32k/\n", 2, "bssplit", ErrBadValue}, // fio: "add to more than 100%"
 		{"[a]\nruntime=abc\n", 2, "runtime", ErrBadValue},
 		{"[a]\n#iobench: mapper=zfs\n", 2, "", nil},
-		{"[a]\nioengine=psync\n", 2, "ioengine", ErrRefused},
-		{"[a]\nioengine=libaio\n", 2, "ioengine", ErrRefused},
+		{"[a]\nioengine=mmap\n", 2, "ioengine", ErrRefused},
+		{"[a]\nioengine=net\n", 2, "ioengine", ErrRefused},
 		{"[a]\nzonemode=zbd\n", 2, "zonemode", ErrRefused},
 		{"[a]\ncpus_allowed_policy=spread\n", 2, "cpus_allowed_policy", ErrBadValue},
 		{"[a]\nkb_base=999\n", 2, "kb_base", ErrBadValue},
@@ -518,7 +518,7 @@ func TestFioDefaultsAccepted(t *testing.T) {
 	if err != nil || f.Jobs[0].Name != "job1]" {
 		t.Errorf("[job1]]: %v", err)
 	}
-	src := "[global]\nioengine=null\nsize=1m\n[a]\nrw=read\n[b]\nioengine=libaio\nrw=${UNSET_VAR_OF_THE_TEST}\n"
+	src := "[global]\nioengine=null\nsize=1m\n[a]\nrw=read\n[b]\nioengine=splice\nrw=${UNSET_VAR_OF_THE_TEST}\n"
 	if f, err := ParseWith(strings.NewReader(src), "s.fio", ParseOptions{Sections: []string{"a"}}); err != nil || len(f.Jobs) != 1 {
 		t.Errorf("--section=a: %v", err)
 	}
@@ -1616,5 +1616,65 @@ func TestEmptyJobFile(t *testing.T) {
 	}
 	if _, err := Parse(strings.NewReader("\n; a comment\n"), "c.fio"); err == nil || err.Error() != "c.fio:2: syntax error: no job sections" {
 		t.Errorf("comments only: %v", err)
+	}
+}
+
+// TestSubstitutedEngines: fio's engines that read and write at file
+// offsets another way run on io_uring with a notice; the synchronous ones
+// at iodepth=1, as fio caps their depth, and the value given stays what
+// the job's options echo. Engines that do something else stay refused.
+func TestSubstitutedEngines(t *testing.T) {
+	cases := []struct {
+		engine      string
+		depth, want int
+		notice      string
+	}{
+		{"libaio", 32, 32, "io_uring, at iodepth=32, where fio runs libaio"},
+		{"libaio", 1, 1, "io_uring, at iodepth=1, where fio runs libaio"},
+		{"posixaio", 8, 8, "where fio runs posixaio"},
+		{"psync", 16, 1, "iodepth=16 lowered to 1"},
+		{"sync", 2, 1, "iodepth=2 lowered to 1"},
+		{"vsync", 4, 1, "lowered to 1"},
+		{"pvsync", 4, 1, "lowered to 1"},
+		{"pvsync2", 1, 1, "one I/O at a time, as fio's synchronous engine does them"},
+	}
+	for _, c := range cases {
+		src := fmt.Sprintf("[a]\nioengine=%s\niodepth=%d\nrw=randread\ndirect=1\n", c.engine, c.depth)
+		f, err := Parse(strings.NewReader(src), "e.fio")
+		if err != nil {
+			t.Errorf("%s: %v", c.engine, err)
+			continue
+		}
+		j := &f.Jobs[0]
+		if j.IOEngine != "io_uring" || j.IODepth != c.want || j.EngineAsked() != strings.ToLower(c.engine) {
+			t.Errorf("%s iodepth=%d: engine %q depth %d asked %q; want io_uring at %d", c.engine, c.depth, j.IOEngine, j.IODepth, j.EngineAsked(), c.want)
+		}
+		if len(f.Notices) != 1 || !strings.Contains(f.Notices[0], c.notice) || !strings.Contains(f.Notices[0], "e.fio:2:") {
+			t.Errorf("%s iodepth=%d: notices %q; want one at e.fio:2 saying %q", c.engine, c.depth, f.Notices, c.notice)
+		}
+		// A second Validate (the runner's, after the command line) keeps
+		// the cap and says so again.
+		if err := j.Validate(); err != nil || j.IODepth != c.want || len(j.Adjustments()) != 1 || !strings.Contains(j.Adjustments()[0], c.notice) {
+			t.Errorf("%s: Validate again: %v, depth %d, %q", c.engine, err, j.IODepth, j.Adjustments())
+		}
+		if v := j.Values(); !slices.Contains(v, [2]string{"ioengine", strings.ToLower(c.engine)}) {
+			t.Errorf("%s: Values %v; want ioengine as given", c.engine, v)
+		}
+	}
+	// Setting io_uring after a substituted engine runs io_uring as given.
+	nj := NewJob("b")
+	j := &nj
+	for _, kv := range [][2]string{{"ioengine", "psync"}, {"iodepth", "8"}, {"ioengine", "io_uring"}} {
+		if err := j.Set(kv[0], kv[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.Validate(); err != nil || j.IODepth != 8 || j.EngineAsked() != "" || len(j.Adjustments()) != 0 {
+		t.Errorf("psync then io_uring: %v, depth %d, asked %q, %q", err, j.IODepth, j.EngineAsked(), j.Adjustments())
+	}
+	for _, e := range []string{"mmap", "splice", "net", "rbd", "io_uring_cmd", "sg"} {
+		if _, err := Parse(strings.NewReader("[a]\nioengine="+e+"\n"), "e.fio"); !errors.Is(err, ErrRefused) {
+			t.Errorf("ioengine=%s: %v; want refused", e, err)
+		}
 	}
 }

@@ -263,7 +263,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{bad}, "bad.fio:3"},
 		{[]string{filepath.Join(dir, "missing.fio")}, "no such file"},
 		{[]string{"--rw=read", "--filename=" + dir}, "neither a block device nor a regular file"},
-		{[]string{"--rw=read", "--ioengine=psync"}, "ioengine=psync"},
+		{[]string{"--rw=read", "--ioengine=mmap"}, "ioengine=mmap"},
 		{[]string{"--rw=read", "--zonemode=zbd"}, "zonemode"},
 		{[]string{"--rw=read", "--loops=0"}, "loops"},
 		{[]string{"--rw=read", "--cpus_allowed=4000"}, "CPU 4000 is not available"},

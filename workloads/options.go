@@ -284,7 +284,7 @@ var options = []Option{
 	boolOption("stonewall", "", "", "wait for earlier jobs to finish before starting", kindFlag, func(j *Job) *bool { return &j.Stonewall }),
 	{Name: "wait_for", Arg: "job", Help: "start after the named job finishes", kind: kindString,
 		set: func(j *Job, v string) error { j.WaitFor = v; return nil }, get: func(j *Job) string { return j.WaitFor }},
-	{Name: "ioengine", Arg: "name", Default: "io_uring", Help: "io_uring (iobench's engine), or null: the engine's whole path (cache, mapper, splitting, the ring) with IORING_OP_NOP in place of device I/O, as fio's null engine does no I/O; any other engine is refused. A null job needs no files: missing ones, or its one file when smaller than the job, are stood in for by the automatic target", kind: kindString,
+	{Name: "ioengine", Arg: "name", Default: "io_uring", Help: "io_uring (iobench's engine), or null: the engine's whole path (cache, mapper, splitting, the ring) with IORING_OP_NOP in place of device I/O, as fio's null engine does no I/O. fio's libaio and posixaio run on io_uring at the job's iodepth, its synchronous engines (sync, psync, vsync, pvsync, pvsync2) on io_uring at iodepth=1, as fio caps their depth, each with a notice; any other engine is refused. A null job needs no files: missing ones, or its one file when smaller than the job, are stood in for by the automatic target", kind: kindString,
 		set: func(j *Job, v string) error {
 			j.IOEngine, j.engineAsked = strings.ToLower(v), ""
 			if _, ok := substituteEngines[j.IOEngine]; ok {

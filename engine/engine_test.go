@@ -11,8 +11,10 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/iobench/iobench/device"
 	"github.com/iobench/iobench/engine"
@@ -678,5 +680,59 @@ func TestReadMemoFollowsTheCache(t *testing.T) {
 	}
 	if a, b, c := read(9), read(5), read(10); a != 41 || b != 6 || c != 11 {
 		t.Fatalf("after block 9 went to block 40: blocks 9, 5 and 10 read %d, %d and %d, want 41, 6 and 11", a, b, c)
+	}
+}
+
+// TestCallbackSubmits: a Callback may hand new requests to Engine.Submit,
+// which picks the queue itself (round robin), so that one lands on the
+// callback's own queue, whose channel the callback's goroutine is the one
+// to empty. With two queues of depth 4 and each callback submitting two
+// more, the channels fill: every request must still complete (the
+// queue's own goroutine used to wait forever for room in its channel,
+// or in the other queue's while that one waited for it).
+func TestCallbackSubmits(t *testing.T) {
+	const blocks, total = 64, 400
+	m := newStripeMapper(blocks, bs, 2)
+	for _, queues := range []int{1, 2} {
+		e, _ := newEngine(t, blocks*bs, m, func(c *engine.Config) { c.Queues, c.QueueDepth = queues, 4 })
+		f, err := e.Open("f", engine.FileOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var submitted, completed atomic.Int64
+		all := make(chan struct{})
+		var failed atomic.Value
+		var cb func(*engine.Request)
+		submit := func() {
+			n := submitted.Add(1)
+			if n > total {
+				return
+			}
+			r := &engine.Request{File: f, Offset: uint64(n%blocks) * bs, Buf: make([]byte, bs), Callback: cb}
+			if err := e.Submit(r); err != nil {
+				failed.Store(err)
+			}
+		}
+		cb = func(r *engine.Request) {
+			if r.Err != nil {
+				failed.Store(r.Err)
+			}
+			submit()
+			submit()
+			if completed.Add(1) == total {
+				close(all)
+			}
+		}
+		for range 8 {
+			submit()
+		}
+		select {
+		case <-all:
+		case <-time.After(60 * time.Second):
+			t.Fatalf("%d queues: %d of %d requests completed after 60 s: the queues are stuck", queues, completed.Load(), total)
+		}
+		if err, _ := failed.Load().(error); err != nil {
+			t.Fatalf("%d queues: %v", queues, err)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/iobench/iobench/mapcache"
+	"golang.org/x/sys/unix"
 )
 
 // The life of a request, file by file, in the order a reader follows it:
@@ -146,6 +147,12 @@ type Queue struct {
 	in        chan *Request
 	stopped   chan error
 	yieldedNs int64
+	// tid is the thread the serving goroutine is locked to, and overflow
+	// what that goroutine's own Callbacks submitted with Engine.Submit
+	// while a channel was full (send): the goroutine that empties the
+	// channels must not wait for room in one. Only it touches overflow.
+	tid      int
+	overflow []*Request
 }
 
 // piece is one device I/O of a request: a file range, the buffer part it
@@ -586,6 +593,23 @@ func (e *Engine) send(r *Request) error {
 		return ErrClosed
 	}
 	q := e.bg[int(e.bgNext.Add(1)-1)%len(e.bg)]
+	select {
+	case q.in <- r:
+		return nil
+	default:
+	}
+	// The channel is full. A Callback submitting runs on a background
+	// queue's goroutine, which must not wait for room: it, or another
+	// queue's goroutine waiting the same way on its channel, is what
+	// would make the room. Its own queue takes the request once the
+	// callbacks have run.
+	tid := unix.Gettid()
+	for _, own := range e.bg {
+		if own.tid == tid {
+			own.overflow = append(own.overflow, r)
+			return nil
+		}
+	}
 	q.in <- r
 	return nil
 }
@@ -615,7 +639,7 @@ func (e *Engine) startBackground() (*Queue, error) {
 		var err error
 		q, err = e.newQueue(backgroundQueue)
 		if err == nil {
-			q.in, q.stopped = in, stopped
+			q.in, q.stopped, q.tid = in, stopped, unix.Gettid()
 		}
 		ready <- err
 		if err != nil {
@@ -634,8 +658,8 @@ func (e *Engine) startBackground() (*Queue, error) {
 func (q *Queue) serve() error {
 	var fatal error
 	open := true
-	for open || q.requests > 0 {
-		if open && q.requests == 0 {
+	for open || q.requests > 0 || len(q.overflow) > 0 {
+		if open && q.requests == 0 && len(q.overflow) == 0 {
 			r, ok := <-q.in
 			if !ok {
 				open = false
@@ -658,6 +682,11 @@ func (q *Queue) serve() error {
 				break drain
 			}
 		}
+		for i, r := range q.overflow { // what its callbacks submitted (send)
+			q.overflow[i] = nil
+			q.take(r, fatal)
+		}
+		q.overflow = q.overflow[:0]
 		q.fill(0)
 		q.deliver()
 		if q.requests == 0 {
@@ -666,7 +695,7 @@ func (q *Queue) serve() error {
 		wait, timeout := 1, idleWait
 		if !open {
 			timeout = 100 * time.Millisecond
-		} else if len(q.in) > 0 {
+		} else if len(q.in) > 0 || len(q.overflow) > 0 {
 			wait = 0
 		}
 		if err := q.pump(wait, timeout); err != nil {

@@ -68,11 +68,13 @@ type Request struct {
 	Atomic bool
 
 	// Callback, when set, is called on the queue's goroutine when the
-	// request completes. It must not block and must not submit to the
-	// queue it is called from: no File.ReadAt, File.WriteAt, Engine.Sync
-	// or Engine.Close either, which wait for a queue and would wait for
-	// this one forever (hand such work to another goroutine). Nor may it
-	// panic: that ends the program, as on any goroutine.
+	// request completes. It must not block: no File.ReadAt,
+	// File.WriteAt, Engine.Sync or Engine.Close, which wait for a queue
+	// and would wait for this one forever (hand such work to another
+	// goroutine). It may call Engine.Submit, which does not wait for room
+	// when called from a callback: the queue the callback runs on takes
+	// the request after its callbacks. Nor may it panic: that ends the
+	// program, as on any goroutine.
 	Callback func(*Request)
 	// Done, when set, receives the request when it completes. It must have
 	// room (a buffered channel), or the queue stalls until it is read.

@@ -885,7 +885,9 @@ func WriteNormal(w io.Writer, run *Run) {
 		writeJobNormal(w, run, r, mixed[i], groupBW[r.GroupID], date)
 	}
 	if run.Interrupted {
-		fmt.Fprintf(w, "\nInterrupted by a signal: jobs not started are not listed.\n")
+		// Jobs that had not started have no block, as in fio, and are
+		// listed with nothing done in the JSON and terse reports.
+		fmt.Fprintf(w, "\nInterrupted by a signal: jobs that had not started did nothing.\n")
 	}
 	writeRunStatus(w, run, mixed)
 	if len(run.Disks) > 0 && run.Interval == nil {

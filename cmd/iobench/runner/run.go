@@ -59,12 +59,17 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 	if err := checkRampSizes(jobs, reportGroups(jobs, groups)); err != nil {
 		return nil, &badInput{err}
 	}
-	if err := layOutFiles(jobs, targets, stderr); err != nil {
+	// A signal during the layout runs nothing: the report lists the jobs
+	// with nothing done, as fio's does.
+	if err := layOutFiles(jobs, targets, stderr); err != nil && !errors.Is(err, errInterrupted) {
 		return nil, err
 	}
 	onePassAppends(jobs, targets, stderr)
 	var paths []string // the targets whose disks the report's disk_util gives
 	for i, t := range targets {
+		if interrupted.Load() {
+			break // nothing runs: no checks to make
+		}
 		for k, p := range t.paths {
 			if t.createsOnOpen(k) {
 				continue // checked when the job creates it (openJob)
@@ -110,9 +115,18 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 	var abort atomic.Bool // exitall_on_error: a job failed, stop them all
 	var runFlows flows    // flow_id's flows
 	rg := reportGroups(jobs, groups)
-	for _, g := range groups {
+	for gi, g := range groups {
 		if interrupted.Load() || abort.Load() {
-			break // the groups left never started
+			// The groups left never start. Their jobs are reported
+			// with nothing done, as fio lists them.
+			for _, g := range groups[gi:] {
+				results := make([][]JobResult, len(g))
+				for k, ji := range g {
+					results[k] = notStarted(jobs[ji], rg[ji])
+				}
+				run.Jobs = append(run.Jobs, groupResults(jobs, g, results)...)
+			}
+			break
 		}
 		restoreProcs := procsFor(jobs, g)
 		results := make([][]JobResult, len(g))
@@ -782,6 +796,27 @@ func reportGroups(jobs []workloads.Job, groups [][]int) []int {
 	return out
 }
 
+// notStarted returns the results of job j, which the run stopped before
+// it started (a signal, exitall_on_error): one per clone, or one for all
+// with group_reporting, each with nothing done.
+func notStarted(j workloads.Job, groupID int) []JobResult {
+	n := j.NumJobs
+	if n < 2 || j.GroupReporting {
+		n = 1
+	}
+	out := make([]JobResult, n)
+	for k := range out {
+		clone := k
+		if n == 1 {
+			clone = -1
+		}
+		m := newMeasure()
+		out[k] = collect([]*measure{m}, clone)
+		out[k].Job, out[k].GroupID, out[k].Mapper, out[k].ms, out[k].NotStarted = j, groupID, j.Mapper, []*measure{m}, true
+	}
+	return out
+}
+
 // groupResults returns the results of group g's jobs: each job's, or,
 // for a reporting group (the jobs from one new_group to the next) with
 // several jobs of which one has group_reporting, one result for the
@@ -819,6 +854,7 @@ func mergeReporting(jobs []workloads.Job, g []int, results [][]JobResult) []JobR
 		errs = append(errs, r.Err)
 	}
 	m := collect(ms, -1)
+	m.NotStarted = !slices.ContainsFunc(flat, func(r JobResult) bool { return !r.NotStarted })
 	first := &results[0][0]
 	m.Job, m.GroupID, m.Mapper, m.Ring, m.ms = first.Job, first.GroupID, first.Mapper, first.Ring, ms
 	for k, ji := range g {

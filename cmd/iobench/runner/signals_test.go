@@ -181,7 +181,8 @@ func checkNothingLeft(t *testing.T, pid int) {
 
 // TestSignalStopsRun: SIGINT, SIGTERM, SIGHUP and SIGQUIT each stop a running job:
 // iobench drains, reports what it measured with the run marked
-// interrupted, leaves out the group that never started, exits with fio's
+// interrupted, lists the group that never started with nothing done (as
+// fio does), exits with fio's
 // 128, and leaves no loop device or target file behind.
 func TestSignalStopsRun(t *testing.T) {
 	needLoopRoot(t)
@@ -204,12 +205,16 @@ func TestSignalStopsRun(t *testing.T) {
 					Name        string     `json:"jobname"`
 					Interrupted bool       `json:"interrupted"`
 					Read        fioJSONDir `json:"read"`
+					Write       fioJSONDir `json:"write"`
 				} `json:"jobs"`
 			}
 			if err := json.Unmarshal(s.stdout.Bytes(), &doc); err != nil {
 				t.Fatalf("JSON: %v\n%s", err, s.stdout.String())
 			}
-			if !doc.Interrupted || len(doc.Jobs) != 1 || doc.Jobs[0].Name != "first" || !doc.Jobs[0].Interrupted || doc.Jobs[0].Read.TotalIOs == 0 {
+			// The group that never started is listed with nothing done,
+			// as fio lists it.
+			if !doc.Interrupted || len(doc.Jobs) != 2 || doc.Jobs[0].Name != "first" || !doc.Jobs[0].Interrupted || doc.Jobs[0].Read.TotalIOs == 0 ||
+				doc.Jobs[1].Name != "second" || doc.Jobs[1].Write.TotalIOs != 0 {
 				t.Fatalf("JSON of the interrupted run: %+v", doc)
 			}
 			checkNothingLeft(t, pid)
@@ -415,4 +420,34 @@ func TestSIGKILLCompareTakesFioAlong(t *testing.T) {
 		return true
 	})
 	waitFor(t, 10*time.Second, "the loop device to go", func() bool { return device.LoopBacking()[dev] != backing })
+}
+
+// TestSignalDuringLayoutReports: a signal while a job's file is laid out
+// runs nothing, removes the part-written file, and still reports: the
+// JSON lists the job with nothing done, as fio's does (iobench's stdout
+// used to be empty), and the run exits 128.
+func TestSignalDuringLayoutReports(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "lay")
+	s := startIobench(t, "--name=lay", "--rw=read", "--size=4g", "--filename="+file, "--output-format=json", "--eta=never")
+	waitFor(t, 20*time.Second, "the layout", func() bool { st, err := os.Stat(file); return err == nil && st.Size() >= 1<<20 })
+	s.cmd.Process.Signal(syscall.SIGINT)
+	if code := s.wait(t, 20*time.Second); code != exitInterrupted {
+		t.Fatalf("exit %d, want %d; stderr %s", code, exitInterrupted, s.stderr.String())
+	}
+	var doc struct {
+		Interrupted bool `json:"interrupted"`
+		Jobs        []struct {
+			Name string     `json:"jobname"`
+			Read fioJSONDir `json:"read"`
+		} `json:"jobs"`
+	}
+	if err := json.Unmarshal(s.stdout.Bytes(), &doc); err != nil {
+		t.Fatalf("JSON: %v\n%q", err, s.stdout.String())
+	}
+	if !doc.Interrupted || len(doc.Jobs) != 1 || doc.Jobs[0].Name != "lay" || doc.Jobs[0].Read.TotalIOs != 0 {
+		t.Fatalf("JSON of the run stopped in its layout: %+v", doc)
+	}
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Errorf("the part-written file is still there: %v", err)
+	}
 }

@@ -1,7 +1,9 @@
 package runner
 
 import (
+	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -144,6 +146,35 @@ func TestVerifiesEachPass(t *testing.T) {
 		}
 		if got := verifiesEachPass(&j, span); got != c.want {
 			t.Errorf("%v: reads back after each pass %v, want %v", c.opts, got, c.want)
+		}
+	}
+}
+
+// TestVerifyMixDrawsIndependentOfDepth: a verifying rw=rw job issues the
+// reads and writes fio's draws give, whatever its depth: 62 reads and 66
+// writes of 64 KiB over 8 MiB, as fio 3.33 (io_uring) issues them at
+// depth 1 and 512, its 66 writes then read back. A read drawn over a
+// write in flight used to be drawn again, which at depth 512 turned the
+// job into 33 reads and 95 writes.
+func TestVerifyMixDrawsIndependentOfDepth(t *testing.T) {
+	file := filepath.Join(shmDir(t), "mix")
+	for _, depth := range []string{"1", "512"} {
+		code, out, errs := run(t, "--name=mix", "--filename="+file, "--size=8m", "--bs=64k", "--rw=rw", "--verify=md5",
+			"--iodepth="+depth, "--output-format=json")
+		if code != 0 {
+			t.Fatalf("iodepth=%s: exit %d: %s", depth, code, errs)
+		}
+		var doc struct {
+			Jobs []struct {
+				Read  fioJSONDir `json:"read"`
+				Write fioJSONDir `json:"write"`
+			} `json:"jobs"`
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Jobs) != 1 {
+			t.Fatalf("iodepth=%s: %v", depth, err)
+		}
+		if r, w := doc.Jobs[0].Read.TotalIOs, doc.Jobs[0].Write.TotalIOs; r != 62+66 || w != 66 {
+			t.Errorf("iodepth=%s: %d reads, %d writes; want 128 (62 and 66 read back) and 66, as fio", depth, r, w)
 		}
 	}
 }

@@ -65,6 +65,7 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 		return nil, err
 	}
 	onePassAppends(jobs, targets, stderr)
+	trimFileNotices(jobs, targets, stderr)
 	var paths []string // the targets whose disks the report's disk_util gives
 	for i, t := range targets {
 		if interrupted.Load() {
@@ -274,6 +275,21 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 	<-statusDone
 	run.Interrupted = interrupted.Load()
 	return run, nil
+}
+
+// trimFileNotices says, once per job, that a trimming job's trims of a
+// regular file punch holes in it, where fio 3.33's fail (err=25: its
+// trims are BLKDISCARD, an ioctl of block devices, on every engine).
+func trimFileNotices(jobs []workloads.Job, targets []*jobTarget, stderr io.Writer) {
+	for i := range jobs {
+		j := &jobs[i]
+		if !j.RW.Trims() || j.NullIO() {
+			continue
+		}
+		if k := slices.Index(targets[i].regular, true); k >= 0 {
+			fmt.Fprintf(stderr, "iobench: notice: job %q: trims of the regular file %s punch holes in it (fallocate); fio 3.33 fails them with err=25 (its trims are BLKDISCARD, a block device's ioctl)\n", j.Name, targets[i].paths[k])
+		}
+	}
 }
 
 // onePassAppends makes a file_append job on regular files one pass, as

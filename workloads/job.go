@@ -1022,8 +1022,14 @@ func (j *Job) setOption(key, value string, bare, inOrder bool) error {
 		}
 	}
 	mixRead := j.RWMixRead
+	var ignored *Notice // text after a number, which fio 3.33 ignores
 	if err := o.set(j, value); err != nil {
-		return fmt.Errorf("%w: %s=%s: %w", ErrBadValue, given, value, err)
+		head, rest, ok := trailingText(o, value)
+		if !ok || o.set(j, head) != nil {
+			return fmt.Errorf("%w: %s=%s: %w", ErrBadValue, given, value, err)
+		}
+		ignored = &Notice{Option: given + "=" + value, Msg: fmt.Sprintf("%q after the value ignored, as fio 3.33 reads the number and ignores the rest: %s=%s", rest, given, head)}
+		value = head
 	}
 	if j.set == nil {
 		j.set = map[string]bool{}
@@ -1050,7 +1056,32 @@ func (j *Job) setOption(key, value string, bare, inOrder bool) error {
 			return &Notice{Option: given + "=" + value, Msg: n}
 		}
 	}
+	if ignored != nil {
+		return ignored
+	}
 	return nil
+}
+
+// trailingText splits a numeric option's value into the number and text
+// after it past a blank (fsync=10  // writes only, iodepth=4 x), which
+// fio 3.33 reads as the number, ignoring the rest, as job files written
+// for it rely on. Other options' values, and text glued to the number,
+// are taken whole.
+func trailingText(o *Option, value string) (head, rest string, ok bool) {
+	switch o.kind {
+	case kindInt, kindSize, kindTime, kindBool, kindFloat:
+	default:
+		return "", "", false
+	}
+	i := strings.IndexAny(value, " \t")
+	if i <= 0 {
+		return "", "", false
+	}
+	head = value[:i]
+	if _, err := strconv.ParseUint(head, 10, 64); err != nil && o.kind == kindBool {
+		return "", "", false // fio reads a boolean's number so, not its words (direct=yes x fails)
+	}
+	return head, strings.TrimSpace(value[i:]), true
 }
 
 // mixPartner pairs the two options that set one read/write mix: given

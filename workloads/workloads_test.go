@@ -1678,3 +1678,35 @@ func TestSubstitutedEngines(t *testing.T) {
 		}
 	}
 }
+
+// TestTextAfterNumber: fio 3.33 reads a numeric option's number and
+// ignores text after it past a blank (a gcsfuse job file writes
+// "fsync=10  // For write tests only"): the job runs with the number and
+// a notice names what was ignored. A boolean's word, a string and text
+// glued to the number stay errors.
+func TestTextAfterNumber(t *testing.T) {
+	src := "[j]\nfsync=10  // For write tests only\niodepth=4 x\nnumjobs=2\tfoo\nsize=1m bar\nruntime=3s later\ndirect=1 x\nrw=randread\n"
+	f, err := Parse(strings.NewReader(src), "t.fio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := f.Jobs[0]
+	if j.FsyncEvery != 10 || j.IODepth != 4 || j.NumJobs != 2 || j.Size != 1<<20 || j.Runtime != 3*time.Second || !j.Direct {
+		t.Errorf("fsync %d iodepth %d numjobs %d size %d runtime %v direct %v; want 10 4 2 1m 3s true",
+			j.FsyncEvery, j.IODepth, j.NumJobs, j.Size, j.Runtime, j.Direct)
+	}
+	var ignored int
+	for _, n := range f.Notices {
+		if strings.Contains(n, "after the value ignored") {
+			ignored++
+		}
+	}
+	if ignored != 6 || !strings.Contains(strings.Join(f.Notices, "\n"), `t.fio:2: fsync=10  // For write tests only: "// For write tests only" after the value ignored`) {
+		t.Errorf("notices %q; want one per option with text after its number", f.Notices)
+	}
+	for _, bad := range []string{"direct=yes x", "rw=randread x", "iodepth=x 4", "iodepth=4x"} {
+		if _, err := Parse(strings.NewReader("[j]\n"+bad+"\n"), "t.fio"); !errors.Is(err, ErrBadValue) {
+			t.Errorf("%s: %v; want a bad value", bad, err)
+		}
+	}
+}

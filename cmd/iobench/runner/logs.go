@@ -389,6 +389,14 @@ func (l *jobLogger) tick(now time.Time, final bool) {
 			*w = logWindow{}
 		}
 		l.winStart, l.winNext = end, end.Add(lg.Avg)
+		if skip := now.Sub(l.winStart) / lg.Avg; skip > 0 && !partial {
+			// Windows that went by with no I/O (a rate cap, thinktime,
+			// I/O slower than the window) log nothing, as fio's: the
+			// next window is the one the clock is in, so that later
+			// entries keep their times.
+			l.winStart = l.winStart.Add(skip * lg.Avg)
+			l.winNext = l.winStart.Add(lg.Avg)
+		}
 	}
 	if l.hist != nil && lg.HistPeriod > 0 && due(l.histNext) {
 		t := l.ms(now)

@@ -305,3 +305,36 @@ func TestLogsStartAfterRamp(t *testing.T) {
 		}
 	}
 }
+
+// TestIdleWindowsKeepLogTimes: windows in which no I/O completes (a rate
+// cap of 4 I/Os a second against 100 ms windows) log nothing, and the
+// entries after them keep their times, as fio's: over a 2 s run the
+// entries reach past 1.5 s, about 250 ms apart. Each window used to
+// start where the last entry's ended, so the entries of the whole run
+// were stamped 100, 200, 300 ... ms.
+func TestIdleWindowsKeepLogTimes(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	code, _, errs := run(t, "--name=g", "--ioengine=null", "--rw=randread", "--size=1g", "--runtime=2", "--time_based",
+		"--rate_iops=4", "--write_bw_log=x", "--write_lat_log=x", "--log_avg_msec=100")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, file := range []string{"x_bw.1.log", "x_clat.1.log"} {
+		lines := readLog(t, filepath.Join(dir, file))
+		var times []int
+		for _, l := range lines {
+			ms, _ := strconv.Atoi(l[0])
+			times = append(times, ms)
+		}
+		if len(times) < 5 || times[len(times)-1] < 1500 {
+			t.Errorf("%s: entries at %v ms; want them over the 2 s run", file, times)
+		}
+		for i := 1; i < len(times); i++ {
+			if d := times[i] - times[i-1]; d < 150 {
+				t.Errorf("%s: entries at %v ms: %d ms apart at %d, with an I/O every 250 ms", file, times, d, i)
+				break
+			}
+		}
+	}
+}

@@ -589,6 +589,10 @@ func (f *fioOffsets) seed(seed uint64, rnd *fioRand) {
 	f.pass = rnd.pass
 }
 
+// MinBSDir returns fio's min_bs of direction d (0 read, 1 write): the
+// smallest block size of bs, bsrange or bssplit.
+func (j *Job) MinBSDir(d int) uint64 { return minBSDir(j, d) }
+
 // minBSDir returns fio's min_bs of direction d (0 read, 1 write).
 func minBSDir(j *Job, d int) uint64 {
 	if r := j.BSRange[d]; r[1] > 0 {

@@ -69,7 +69,7 @@ func (p *pacer) schedule(r *engine.Request) (time.Time, bool) {
 		// The I/O may start once the ones before it fit the caps.
 		due = p.due(d)
 		if j.RatePoisson {
-			due = p.poissonDue(d, n)
+			due = p.poissonDue(d)
 		}
 		p.bytes[d] += n
 		p.ios[d]++
@@ -161,19 +161,26 @@ func (p *pacer) due(d int) time.Time {
 		due = maxTime(due, p.start.Add(time.Duration(float64(p.bytes[d])/float64(rate)*float64(time.Second))))
 	}
 	if iops := j.RateIOPS[d]; iops > 0 {
-		due = maxTime(due, p.start.Add(time.Duration(float64(p.ios[d])/float64(iops)*float64(time.Second))))
+		// fio caps the bytes: rate_iops times the direction's smallest
+		// block size, so that with mixed sizes (bssplit, bsrange) fewer
+		// I/Os go than rate_iops says; with one size the two agree.
+		rate := float64(iops) * float64(j.MinBSDir(d))
+		due = maxTime(due, p.start.Add(time.Duration(float64(p.bytes[d])/rate*float64(time.Second))))
 	}
 	return due
 }
 
 // poissonDue advances direction d's clock of rate_process=poisson by an
-// exponential gap with the mean its cap gives an I/O of n bytes, and
-// returns it (the start for a direction without a cap).
-func (p *pacer) poissonDue(d int, n uint64) time.Time {
+// exponential gap with the mean its cap gives one I/O of the direction's
+// smallest block size, as fio's, and returns it (the start for a
+// direction without a cap).
+func (p *pacer) poissonDue(d int) time.Time {
 	j := p.job
 	mean := 0.0
 	if rate := j.Rate[d]; rate > 0 {
-		mean = float64(n) / float64(rate)
+		// fio's mean gap is one smallest block at the rate, whatever
+		// this I/O's size.
+		mean = float64(j.MinBSDir(d)) / float64(rate)
 	}
 	if iops := j.RateIOPS[d]; iops > 0 {
 		mean = 1 / float64(iops) // rate and rate_iops never come together

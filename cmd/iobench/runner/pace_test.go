@@ -191,8 +191,11 @@ size=1m
 	}
 	docs := decodeAll(t, out)
 	jobs := docs[0]["jobs"].([]any)
-	if len(jobs) != 2 {
-		t.Fatalf("%d jobs reported, want 2 (the later group never starts)", len(jobs))
+	if len(jobs) != 3 {
+		t.Fatalf("%d jobs reported, want 3 (the later group never starts and is listed with nothing done, as fio lists it)", len(jobs))
+	}
+	if later := jobs[2].(map[string]any); later["jobname"] != "later" || num(t, later, "read", "total_ios") != 0 {
+		t.Errorf("the job that never started: %v, %v reads", later["jobname"], later["read"])
 	}
 	slow := jobs[0].(map[string]any)
 	if !strings.Contains(slow["error_text"].(string), "rate_min") {
@@ -841,5 +844,19 @@ func TestLatencyTargetLoops(t *testing.T) {
 	if got := s.state(); got != [3]int{1, 1, 16} || w.ios[0] != 0 || w.lat.final || w.lat.draining {
 		t.Errorf("next loop after the depth settled: depth, low, high %v, %d reads counted, final %v, draining %v; want [1 1 16], 0, false, false",
 			got, w.ios[0], w.lat.final, w.lat.draining)
+	}
+}
+
+// TestRateIOPSCapsBytesOfSmallestBlock: as fio, rate_iops caps the bytes
+// a direction moves at rate_iops times its smallest block size, so that
+// with mixed sizes fewer I/Os go than rate_iops says (fio 3.33's randrw
+// with bssplit=4k/50:16k/30:64k/20 and rate_iops=300 did 104 reads and
+// 141 writes in 2 s, iobench 600 and 600).
+func TestRateIOPSCapsBytesOfSmallestBlock(t *testing.T) {
+	jobs, _ := jsonRunOf(t, "--name=r", "--ioengine=null", "--rw=randread", "--bssplit=4k/50:64k/50", "--rate_iops=200",
+		"--size=64m", "--runtime=1", "--time_based")
+	ios, bytes := num(t, jobs[0], "read", "total_ios"), num(t, jobs[0], "read", "io_bytes")
+	if want := 200 * 4096.0; bytes < 0.8*want || bytes > 1.2*want || ios > 60 {
+		t.Errorf("%.0f reads, %.0f bytes in 1 s; want about %.0f bytes (200 I/Os of the smallest size, 4k), about 24 I/Os", ios, bytes, want)
 	}
 }

@@ -341,8 +341,9 @@ type FileOptions struct {
 	// Size is the file size in bytes; a mapper implementing Opener may
 	// set it instead.
 	Size uint64
-	// BlockSize is the cache's block size; default 4096. It must be a
-	// power of two and a multiple of the request alignment.
+	// BlockSize is the cache's block size; default 4096, or the request
+	// alignment when that is larger. It must be a power of two and a
+	// multiple of the request alignment (Engine.Alignment).
 	BlockSize uint32
 }
 
@@ -353,10 +354,13 @@ func (e *Engine) Open(name string, opts FileOptions) (*File, error) {
 		return nil, ErrClosed
 	}
 	if opts.BlockSize == 0 {
-		opts.BlockSize = 4096
+		opts.BlockSize = max(4096, e.align)
 	}
 	if opts.BlockSize&(opts.BlockSize-1) != 0 {
 		return nil, fmt.Errorf("engine: open %s: block size %d is not a power of two", name, opts.BlockSize)
+	}
+	if opts.BlockSize%e.align != 0 {
+		return nil, fmt.Errorf("engine: open %s: block size %d is not a multiple of the request alignment, %d", name, opts.BlockSize, e.align)
 	}
 	e.filesMu.Lock()
 	defer e.filesMu.Unlock()

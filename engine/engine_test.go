@@ -736,3 +736,50 @@ func TestCallbackSubmits(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestErrorsMatchable: what a caller gets wrong has an error that
+// errors.Is matches and that names the thing at fault (a library audit
+// found these unmatched, or a closed queue reported as "engine closed").
+func TestRequestErrorsMatchable(t *testing.T) {
+	const blocks = 16
+	e, _ := newEngine(t, blocks*bs, newStripeMapper(blocks, bs, 1), nil)
+	f, err := e.Open("f", engine.FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Trim(-bs, bs); !errors.Is(err, engine.ErrNegativeOffset) {
+		t.Errorf("Trim at -%d: %v; want ErrNegativeOffset", bs, err)
+	}
+	if err := f.SyncRange(0, -1, 0); !errors.Is(err, engine.ErrNegativeOffset) {
+		t.Errorf("SyncRange of -1 bytes: %v; want ErrNegativeOffset", err)
+	}
+	if _, err := e.Open("g", engine.FileOptions{BlockSize: 256}); err == nil || !strings.Contains(err.Error(), "multiple of the request alignment") {
+		t.Errorf("Open with BlockSize 256 under a 512-byte alignment: %v", err)
+	}
+	q, err := e.NewQueue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &engine.Request{File: f, Sync: engine.Sync(77)}
+	if err := q.Submit(r); err != nil {
+		t.Fatal(err)
+	}
+	done, err := q.Reap(nil, 1)
+	if err != nil || len(done) != 1 || !errors.Is(done[0].Err, engine.ErrBadRequest) {
+		t.Errorf("Sync(77): %v, %v; want ErrBadRequest", err, done)
+	}
+	q.Close()
+	if err := q.Submit(&engine.Request{File: f, Buf: make([]byte, bs)}); !errors.Is(err, engine.ErrClosed) || !strings.Contains(err.Error(), "queue closed") {
+		t.Errorf("Submit to a closed queue: %v; want ErrClosed, naming the queue", err)
+	}
+	if _, err := q.Reap(nil, 1); !errors.Is(err, engine.ErrClosed) || !strings.Contains(err.Error(), "queue closed") {
+		t.Errorf("Reap of a closed queue: %v", err)
+	}
+	done2 := make(chan *engine.Request, 1)
+	if err := e.Submit(&engine.Request{Buf: make([]byte, bs), Done: done2}); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-done2; !errors.Is(r.Err, engine.ErrBadRequest) {
+		t.Errorf("a request with no file: %v; want ErrBadRequest", r.Err)
+	}
+}

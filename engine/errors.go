@@ -37,8 +37,12 @@ var (
 	// Queue.Submit): nothing of that call is submitted.
 	ErrInFlight = errors.New("request already in flight")
 	// ErrClosed is returned for requests made to, or cancelled by, a closed
-	// engine.
+	// engine, and (wrapped, naming the queue) by a closed Queue.
 	ErrClosed = errors.New("engine closed")
+	// ErrBadRequest is returned for a request the engine cannot take as
+	// it is: no file, a file of another engine, an unknown Sync, a
+	// negative length.
+	ErrBadRequest = errors.New("bad request")
 	// ErrFileClosed is returned for requests on a File after its Close.
 	ErrFileClosed = errors.New("file closed")
 	// ErrMapper wraps an error returned by the mapper.
@@ -58,6 +62,10 @@ var (
 	// written.
 	ErrAtomicSplit = errors.New("atomic write cannot go out as one device write")
 )
+
+// errQueueClosed is ErrClosed from a Queue closed while its engine may
+// still be open.
+var errQueueClosed = fmt.Errorf("queue closed: %w", ErrClosed)
 
 // IOError describes a failed request or device I/O, in the shape of
 // fs.PathError: what was done, to which file range, on which device and

@@ -270,7 +270,8 @@ func (e *Engine) newQueue(kind queueKind) (*Queue, error) {
 }
 
 // NewQueue creates a queue owned by the calling goroutine, which it locks to
-// its OS thread until Close. Requests submitted to it complete in Reap.
+// its OS thread until Close. Requests submitted to it complete in Reap, but for
+// those that set Done or Callback, which are delivered there.
 func (e *Engine) NewQueue() (*Queue, error) {
 	if e.closed.Load() {
 		return nil, ErrClosed
@@ -295,10 +296,11 @@ func (q *Queue) Depth() int { return q.depth }
 // once while it holds fewer than Config.EagerSubmit of the queue's I/Os,
 // otherwise at the next Flush or Reap. A request that fails before any I/O
 // completes at once (returned by the next Reap with its Err set); Submit
-// itself fails only for a closed queue.
+// itself fails for a closed queue (ErrClosed), a nil request and one in
+// flight already (ErrInFlight).
 func (q *Queue) Submit(reqs ...*Request) error {
 	if q.ring == nil {
-		return ErrClosed
+		return errQueueClosed
 	}
 	if slices.Contains(reqs, nil) {
 		return errors.New("engine: Queue.Submit: nil request")
@@ -357,7 +359,7 @@ func (q *Queue) resolveAndFill(r *Request, now int64) int64 {
 // Flush hands the queued I/O to the kernel without waiting.
 func (q *Queue) Flush() error {
 	if q.ring == nil {
-		return ErrClosed
+		return errQueueClosed
 	}
 	return q.pump(0, 0)
 }
@@ -390,7 +392,7 @@ func (q *Queue) ReapBatchWithin(dst []*Request, min, max int, timeout time.Durat
 // reapBatch is ReapBatch waiting at most timeout (-1: without limit).
 func (q *Queue) reapBatch(dst []*Request, min, max int, timeout time.Duration) ([]*Request, error) {
 	if q.ring == nil {
-		return dst, ErrClosed
+		return dst, errQueueClosed
 	}
 	q.lastReapNs = 0
 	var deadline int64

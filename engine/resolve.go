@@ -33,21 +33,24 @@ func (q *Queue) resolve(r *Request) error {
 		return q.resolveRaw(r)
 	}
 	if r.Sync != NoSync {
-		if r.Sync == SyncRange {
+		switch r.Sync {
+		case SyncRange:
 			return q.resolveSyncRange(r)
+		case Fsync, Fdatasync:
+			q.resolveSync(r)
+			return nil
 		}
-		q.resolveSync(r)
-		return nil
+		return q.requestError(r, r.Offset, 0, fmt.Errorf("%w: unknown Sync %d", ErrBadRequest, r.Sync))
 	}
 	if r.Trim {
 		return q.resolveTrim(r)
 	}
 	e, f := q.eng, r.File
 	if f == nil {
-		return fmt.Errorf("engine: %s request has no file", opName(r.Write))
+		return fmt.Errorf("engine: %s request has no file: %w", opName(r.Write), ErrBadRequest)
 	}
 	if f.eng != e {
-		return fmt.Errorf("engine: file %s belongs to another engine", f.name)
+		return fmt.Errorf("engine: file %s belongs to another engine: %w", f.name, ErrBadRequest)
 	}
 	if f.closed.Load() {
 		return q.requestError(r, r.Offset, uint64(len(r.Buf)), ErrFileClosed)

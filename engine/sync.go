@@ -90,7 +90,7 @@ const (
 // goroutine.
 func (f *File) SyncRange(off, n int64, flags SyncRangeFlags) error {
 	if off < 0 || n < 0 {
-		return fmt.Errorf("engine: sync_file_range %s: negative offset %d or length %d", f.name, off, n)
+		return fmt.Errorf("engine: sync_file_range %s: offset %d, length %d: %w", f.name, off, n, ErrNegativeOffset)
 	}
 	e := f.eng
 	r := e.getRequest()

@@ -169,7 +169,7 @@ func (e *Engine) CheckTrim() error {
 // file. It may be called from any goroutine.
 func (f *File) Trim(off, n int64) error {
 	if off < 0 || n < 0 {
-		return fmt.Errorf("engine: trim %s: negative offset %d or length %d", f.name, off, n)
+		return fmt.Errorf("engine: trim %s: offset %d, length %d: %w", f.name, off, n, ErrNegativeOffset)
 	}
 	e := f.eng
 	r := e.getRequest()
@@ -185,11 +185,11 @@ func (f *File) Trim(off, n int64) error {
 func (q *Queue) checkRangeRequest(r *Request, what string) error {
 	switch f := r.File; {
 	case f == nil:
-		return fmt.Errorf("engine: %s request has no file", what)
+		return fmt.Errorf("engine: %s request has no file: %w", what, ErrBadRequest)
 	case f.eng != q.eng:
-		return fmt.Errorf("engine: file %s belongs to another engine", f.name)
+		return fmt.Errorf("engine: file %s belongs to another engine: %w", f.name, ErrBadRequest)
 	case r.Length < 0:
-		return q.requestError(r, r.Offset, 0, fmt.Errorf("negative length %d", r.Length))
+		return q.requestError(r, r.Offset, 0, fmt.Errorf("%w: negative length %d", ErrBadRequest, r.Length))
 	}
 	return nil
 }

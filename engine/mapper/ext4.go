@@ -103,17 +103,19 @@ func (m *Ext4) FS() *ext4.FS { return m.fs }
 // written extents only.
 func (m *Ext4) OpenFile(f *engine.File) (uint64, error) {
 	name := f.Name()
-	fsbs := uint64(m.fs.BlockSize())
-	if bs := uint64(f.BlockSize()); bs > fsbs {
-		return 0, fmt.Errorf("%w: ext4: %s: cache block size %d is larger than the filesystem's %d-byte blocks; open it with BlockSize %d",
-			ErrConfig, name, bs, fsbs, fsbs)
-	}
+	// The path first: a missing file or a directory is what the caller
+	// most needs to hear about (ErrExt4NotFound), whatever the block size.
 	in, err := m.fs.Lookup(name, true)
 	if err != nil {
 		return 0, ext4Error(name, err)
 	}
 	if !in.IsRegular() {
 		return 0, fmt.Errorf("%w: ext4: %s is not a regular file (%v)", ErrConfig, name, in.FileMode())
+	}
+	fsbs := uint64(m.fs.BlockSize())
+	if bs := uint64(f.BlockSize()); bs > fsbs {
+		return 0, fmt.Errorf("%w: ext4: %s: cache block size %d is larger than the filesystem's %d-byte blocks; open it with BlockSize %d",
+			ErrConfig, name, bs, fsbs, fsbs)
 	}
 	ef := &ext4File{in: in}
 	if in.HasInlineData() {

@@ -1280,6 +1280,17 @@ func (j *Job) Validate() error {
 	if j.engineAsked != "" {
 		j.note(engineNotice(j))
 	}
+	if j.Logs.Avg > 0 {
+		// fio takes a bandwidth (IOPS) log's log_avg_msec as the job's
+		// sampling period, bwavgtime (iopsavgtime), when the job gives
+		// none: its samples are the log's windows.
+		if j.Logs.BW != "" && !j.set["bwavgtime"] {
+			j.BWAvgTime = j.Logs.Avg
+		}
+		if j.Logs.IOPS != "" && !j.set["iopsavgtime"] {
+			j.IOPSAvgTime = j.Logs.Avg
+		}
+	}
 	if j.blockAlignNoMap() {
 		// fio 3.33 keeps no random map for a random pattern whose
 		// blockalign differs from a direction's smallest block size.

@@ -338,3 +338,21 @@ func TestIdleWindowsKeepLogTimes(t *testing.T) {
 		}
 	}
 }
+
+// TestLogAvgSetsSamplePeriod: as fio, a job writing a bandwidth (IOPS) log
+// with log_avg_msec and no bwavgtime (iopsavgtime) takes its bandwidth
+// (IOPS) samples at log_avg_msec: over 2 s at 250 ms, 7 samples where the
+// default 500 ms gives 3 (fio 3.33: 7 and 3, and 3 and 7 with an IOPS
+// log).
+func TestLogAvgSetsSamplePeriod(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for _, c := range []struct {
+		log      string
+		bw, iops float64
+	}{{"--write_bw_log=x", 7, 3}, {"--write_iops_log=x", 3, 7}, {"--write_lat_log=x", 3, 3}} {
+		jobs, _ := jsonRunOf(t, "--name=g", "--ioengine=null", "--rw=write", "--size=64m", "--runtime=2", "--time_based", "--log_avg_msec=250", c.log)
+		if bw, iops := num(t, jobs[0], "write", "bw_samples"), num(t, jobs[0], "write", "iops_samples"); bw != c.bw || iops != c.iops {
+			t.Errorf("%s: %v bandwidth and %v IOPS samples; want %v and %v", c.log, bw, iops, c.bw, c.iops)
+		}
+	}
+}

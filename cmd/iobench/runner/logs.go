@@ -214,6 +214,9 @@ type jobLogger struct {
 	winStart  time.Time
 	winNext   time.Time
 	histCount [workloads.NumDirs][]uint64
+	// histBS is the size of each direction's last I/O, the bs column of
+	// its next histogram entry, as fio writes it (0: none yet).
+	histBS [workloads.NumDirs]uint64
 	histNext  time.Time
 	// end is the runtime's end (zero: none), which the worker sets: a
 	// window or histogram period ending there or later is not closed
@@ -301,6 +304,7 @@ func (l *jobLogger) record(r *engine.Request, d int, now, issued time.Time) {
 	lat := [3]uint64{uint64(r.Latency), uint64(r.Latency - r.SubmitLatency), uint64(r.SubmitLatency)}
 	if l.hist != nil {
 		l.histCount[d][fioPlatIdx(lat[logClat])]++
+		l.histBS[d] = uint64(len(r.Buf))
 	}
 	if l.job.Logs.Avg > 0 {
 		w := &l.win[d]
@@ -403,7 +407,11 @@ func (l *jobLogger) tick(now time.Time, final bool) {
 		dirs := [workloads.NumDirs]bool{l.job.RW.Reads(), l.job.RW.Writes(), l.job.RW.Trims()}
 		for d := range workloads.NumDirs {
 			if dirs[d] {
-				l.hist.histEntry(t, d, l.job.BS[min(d, workloads.DirWrite)], l.histCount[d])
+				bs := l.histBS[d]
+				if bs == 0 {
+					bs = l.job.BS[min(d, workloads.DirWrite)]
+				}
+				l.hist.histEntry(t, d, bs, l.histCount[d])
 				clear(l.histCount[d])
 			}
 		}

@@ -356,3 +356,25 @@ func TestLogAvgSetsSamplePeriod(t *testing.T) {
 		}
 	}
 }
+
+// TestHistLogBSColumn: a histogram entry's bs column is the size of the
+// direction's last I/O, as fio writes it, not the job's bs (4096 under a
+// bssplit of 64k only).
+func TestHistLogBSColumn(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	code, _, errs := run(t, "--name=h", "--ioengine=null", "--rw=randread", "--size=64m", "--runtime=1", "--time_based",
+		"--bssplit=64k/100", "--write_hist_log=x", "--log_hist_msec=200")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lines := readLog(t, filepath.Join(dir, "x_clat_hist.1.log"))
+	if len(lines) < 3 {
+		t.Fatalf("%d histogram entries", len(lines))
+	}
+	for _, l := range lines {
+		if l[2] != "65536" {
+			t.Fatalf("entry %v: bs %s, want 65536", l[:3], l[2])
+		}
+	}
+}

@@ -546,6 +546,7 @@ type Logs struct {
 	BW, IOPS, Lat, Hist string
 	Avg                 time.Duration // log_avg_msec; 0: an entry per I/O
 	HistPeriod          time.Duration // log_hist_msec; 0: no histogram entries
+	HistCoarseness      int           // log_hist_coarseness: 2^n buckets summed per column
 	MaxValue            bool          // log_max_value
 	Offset              bool          // log_offset
 	Prio                bool          // log_prio

@@ -378,6 +378,7 @@ var options = []Option{
 	{Name: "log_avg_msec", Arg: "ms", Default: "0", Help: "average log entries over this period (0: one entry per I/O)", kind: kindTime,
 		set: func(j *Job, v string) (err error) { j.Logs.Avg, err = parseDuration(v, time.Millisecond); return },
 		get: func(j *Job) string { return strconv.FormatInt(j.Logs.Avg.Milliseconds(), 10) }},
+	intOption("log_hist_coarseness", "0-6", "0", "histogram log resolution: each entry sums 2^n neighbouring buckets of fio's 1856, as fio's (1856/2^n columns of counts)", 0, 6, func(j *Job) *int { return &j.Logs.HistCoarseness }),
 	{Name: "log_hist_msec", Arg: "ms", Default: "0", Help: "period of the histogram log (0: no entries)", kind: kindTime,
 		set: func(j *Job, v string) (err error) {
 			j.Logs.HistPeriod, err = parseDuration(v, time.Millisecond)
@@ -803,7 +804,6 @@ var noticeOptions = map[string]string{
 	"log_compression":         "cannot change what is measured: it compresses fio's in-memory logs; iobench writes the same entries",
 	"log_compression_cpus":    "cannot change what is measured: it places fio's log compression threads",
 	"log_entries":             "cannot change what is measured: the first size of fio's log buffers; iobench's grow as needed",
-	"log_hist_coarseness":     "cannot change what is measured: iobench writes histogram logs at full resolution",
 	"mem":                     "cannot change what is measured: iobench's buffers come from its own arena (mmap'd, registered with the ring)",
 	"softrandommap":           "cannot change what is measured: iobench allocates fio's random map (a bit per block) at the job's first random offset, and a run whose memory cannot hold it fails",
 	"verify_async_cpus":       "cannot change what is measured: it places fio's verify_async threads; iobench verifies in the job's own thread (verify_async is refused)",

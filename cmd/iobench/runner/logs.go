@@ -172,14 +172,21 @@ func (l *logFile) entry(tMs, value uint64, ddir int, bs uint64, offset uint64, c
 
 // histEntry writes "time, ddir, bs, count0, ..., count1855", a line of
 // fio's histogram log.
-func (l *logFile) histEntry(tMs uint64, ddir int, bs uint64, counts []uint64) {
+func (l *logFile) histEntry(tMs uint64, ddir int, bs uint64, counts []uint64, coarseness int) {
 	b := l.buf[:0]
 	b = strconv.AppendUint(b, tMs, 10)
 	b = append(b, ", "...)
 	b = strconv.AppendInt(b, int64(ddir), 10)
 	b = append(b, ", "...)
 	b = strconv.AppendUint(b, bs, 10)
-	for _, c := range counts {
+	// log_hist_coarseness: each column the sum of 2^n neighbouring
+	// buckets, as fio writes them.
+	stride := 1 << coarseness
+	for i := 0; i < len(counts); i += stride {
+		var c uint64
+		for _, v := range counts[i:min(i+stride, len(counts))] {
+			c += v
+		}
 		b = append(b, ", "...)
 		b = strconv.AppendUint(b, c, 10)
 	}
@@ -411,7 +418,7 @@ func (l *jobLogger) tick(now time.Time, final bool) {
 				if bs == 0 {
 					bs = l.job.BS[min(d, workloads.DirWrite)]
 				}
-				l.hist.histEntry(t, d, bs, l.histCount[d])
+				l.hist.histEntry(t, d, bs, l.histCount[d], l.job.Logs.HistCoarseness)
 				clear(l.histCount[d])
 			}
 		}

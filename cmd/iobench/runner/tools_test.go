@@ -391,7 +391,8 @@ func TestFioLogParser(t *testing.T) {
 // TestFioLogParserHist: fiologparser_hist.py reads iobench's histogram
 // log: its sample counts add up to the JSON's I/Os over the periods it
 // holds (as fio's, it leaves out the period the runtime ends: 1000 of
-// the run's 1500 ms) and its median and 99th percentile are the JSON's.
+// the run's 1500 ms), its median is the JSON's and its 99th percentile
+// that of the log's buckets.
 func TestFioLogParserHist(t *testing.T) {
 	dir := t.TempDir()
 	tool := fioTool(t, "fiologparser_hist.py", dir)
@@ -416,13 +417,29 @@ func TestFioLogParserHist(t *testing.T) {
 	if want := n * last / rt; len(entries) != 2 || math.Abs(val(1)-want) > 0.1*want {
 		t.Errorf("histogram log holds %v samples in %d periods to %v ms, the JSON %v I/Os in %v ms", val(1), len(entries), last, n, rt)
 	}
-	for _, c := range []struct {
-		col int
-		key string
-	}{{5, "50.000000"}, {6, "99.000000"}} {
-		want := num(t, job, "read", "clat_ns", "percentile", c.key)
-		if got := val(c.col); math.Abs(got-want) > 0.1*want+2 { // two thirds of the run against all of it
-			t.Errorf("p%s: fiologparser_hist %v ns, JSON %v ns", c.key, got, want)
+	// The median against the JSON's (two thirds of the run against all
+	// of it); the 99th percentile, which one busy moment of a shared
+	// machine moves between the two, against the log's own buckets.
+	if want, got := num(t, job, "read", "clat_ns", "percentile", "50.000000"), val(5); math.Abs(got-want) > 0.1*want+2 {
+		t.Errorf("p50: fiologparser_hist %v ns, JSON %v ns", got, want)
+	}
+	counts := make([]uint64, fioPlatNR)
+	var total uint64
+	for _, e := range entries {
+		for i, c := range strings.Split(e, ", ")[3:] {
+			n, _ := strconv.ParseUint(c, 10, 64)
+			counts[i] += n
+			total += n
+		}
+	}
+	var cum uint64
+	for i, c := range counts {
+		if cum += c; float64(cum) >= 0.99*float64(total) {
+			lo, hi := float64(fioPlatValue(max(i-1, 0))), float64(fioPlatValue(i+1))
+			if got := val(6); got < 0.9*lo || got > 1.1*hi {
+				t.Errorf("p99: fiologparser_hist %v ns, the log's buckets %v-%v ns", got, lo, hi)
+			}
+			break
 		}
 	}
 }

@@ -223,8 +223,8 @@ type jobLogger struct {
 	histCount [workloads.NumDirs][]uint64
 	// histBS is the size of each direction's last I/O, the bs column of
 	// its next histogram entry, as fio writes it (0: none yet).
-	histBS [workloads.NumDirs]uint64
-	histNext  time.Time
+	histBS   [workloads.NumDirs]uint64
+	histNext time.Time
 	// end is the runtime's end (zero: none), which the worker sets: a
 	// window or histogram period ending there or later is not closed
 	// whole, as fio's job ends first.

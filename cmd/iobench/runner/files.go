@@ -578,11 +578,13 @@ func layOutFiles(jobs []workloads.Job, targets []*jobTarget, stderr io.Writer) e
 	if err := checkLayoutSpace(jobs, targets); err != nil {
 		return err
 	}
+	laid := map[string]uint64{} // what an earlier job laid out: a shared file is laid out once
 	for ji, t := range targets {
 		j := &jobs[ji]
 		var n int
 		var total uint64
-		for i := range t.paths {
+		for i, p := range t.paths {
+			t.have[i] = max(t.have[i], laid[p])
 			if t.regular[i] && t.plans[i].Need > t.have[i] && !t.createsOnOpen(i) {
 				n++
 				total += t.plans[i].Need
@@ -606,6 +608,7 @@ func layOutFiles(jobs []workloads.Job, targets []*jobTarget, stderr io.Writer) e
 				return fmt.Errorf("job %q: lay out %s: %w", j.Name, p, err)
 			}
 			t.have[i] = t.plans[i].Need
+			laid[p] = t.have[i]
 		}
 	}
 	return nil

@@ -415,3 +415,23 @@ func TestSizePctOfFileLaidOutBefore(t *testing.T) {
 		t.Fatalf("pct read %v bytes, want 512 KiB (half of a.dat's 1 MiB)", num(t, jobs[1], "read", "io_bytes"))
 	}
 }
+
+// TestSharedFileLaidOutOnce: jobs that share a file lay it out once, as
+// fio does: one "Laying out IO file" line, for the first job (each job
+// printed it, and wrote the file again).
+func TestSharedFileLaidOutOnce(t *testing.T) {
+	dir := shmDir(t)
+	job := filepath.Join(dir, "sh.fio")
+	os.WriteFile(job, []byte("[global]\nfilename="+filepath.Join(dir, "shared")+"\nsize=8m\nbs=4k\ndirect=1\n[a]\nrw=randread\n[b]\nrw=randread\n[c]\nsize=12m\nrw=read\n"), 0o644)
+	code, _, errs := run(t, job)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	// c asks for more than a and b: it extends the file, saying so.
+	if n := strings.Count(errs, "Laying out IO file"); n != 2 || !strings.Contains(errs, "a: Laying out IO file (1 file / 8MiB)") || !strings.Contains(errs, "c: Laying out IO file (1 file / 12MiB)") {
+		t.Errorf("stderr %q: want the file laid out by a, extended by c", errs)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "shared")); err != nil || st.Size() != 12<<20 {
+		t.Errorf("shared file: %v, %v", st, err)
+	}
+}

@@ -946,6 +946,16 @@ func TakesBare(key string) bool {
 	return bareNotices[Canonical(key)] || IsRefused(key) && fioFlags[Canonical(key)]
 }
 
+// TakesBareInFile reports whether key, which TakesBare, may stand alone
+// only in a job file: fio's command line takes the next argument as the
+// value of a write_*_log option (--write_bw_log --write_lat_log names the
+// bandwidth log "--write_lat_log"), and fails one given last ("requires an
+// argument"), where a job file's bare line names the logs after the job.
+func TakesBareInFile(key string) bool {
+	o, ok := optionIndex[Canonical(key)]
+	return ok && o.bareName
+}
+
 // IsNotice reports whether key is accepted with a notice only.
 func IsNotice(key string) bool { _, ok := noticeOptions[Canonical(key)]; return ok }
 

@@ -507,7 +507,7 @@ func parseArgs(args []string) (settings, cmdLine, error) {
 		}
 		// As on fio's command line, an option that cannot stand alone
 		// (direct, bs, ...) takes the next argument as its value.
-		if !hasVal && !workloads.TakesBare(key) {
+		if !hasVal && (!workloads.TakesBare(key) || workloads.TakesBareInFile(key)) {
 			if err := takesValue(); err != nil {
 				return st, cl, err
 			}

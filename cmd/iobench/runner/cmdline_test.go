@@ -719,3 +719,22 @@ func TestJSONTimestampIsReportTime(t *testing.T) {
 		t.Errorf("timestamp_ms %v: want the report's time, after the 400 ms run that began at %v", got, start)
 	}
 }
+
+// TestCommandLineLogNeedsValue: on the command line a write_*_log option
+// takes the next argument as its prefix, as fio's command line reads it,
+// and one given last is refused for want of a value (in a job file, a
+// bare write_bw_log line names the logs after the job).
+func TestCommandLineLogNeedsValue(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	base := []string{"--name=a", "--ioengine=null", "--size=1m", "--rw=read"}
+	if code, _, errs := run(t, append(base, "--write_bw_log")...); code != 2 || !strings.Contains(errs, "--write_bw_log needs a value") {
+		t.Errorf("a last --write_bw_log: exit %d, %q; want it refused", code, errs)
+	}
+	if code, _, errs := run(t, append(base, "--write_bw_log", "--write_lat_log")...); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "--write_lat_log_bw.1.log")); err != nil {
+		t.Errorf("the bandwidth log, prefixed with the next argument as fio names it: %v", err)
+	}
+}

@@ -358,14 +358,14 @@ func TestLogAvgSetsSamplePeriod(t *testing.T) {
 	}
 }
 
-// TestHistLogBSColumn: a histogram entry's bs column is the size of the
-// direction's last I/O, as fio writes it, not the job's bs (4096 under a
-// bssplit of 64k only).
-func TestHistLogBSColumn(t *testing.T) {
+// histLogOf runs a 1 s null job with a histogram log every 200 ms, and
+// the options args, and returns the log's entries (at least 3).
+func histLogOf(t *testing.T, args ...string) [][]string {
+	t.Helper()
 	dir := t.TempDir()
 	t.Chdir(dir)
-	code, _, errs := run(t, "--name=h", "--ioengine=null", "--rw=randread", "--size=64m", "--runtime=1", "--time_based",
-		"--bssplit=64k/100", "--write_hist_log=x", "--log_hist_msec=200")
+	code, _, errs := run(t, append([]string{"--name=h", "--ioengine=null", "--rw=randread", "--size=64m", "--runtime=1", "--time_based",
+		"--write_hist_log=x", "--log_hist_msec=200"}, args...)...)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -373,7 +373,14 @@ func TestHistLogBSColumn(t *testing.T) {
 	if len(lines) < 3 {
 		t.Fatalf("%d histogram entries", len(lines))
 	}
-	for _, l := range lines {
+	return lines
+}
+
+// TestHistLogBSColumn: a histogram entry's bs column is the size of the
+// direction's last I/O, as fio writes it, not the job's bs (4096 under a
+// bssplit of 64k only).
+func TestHistLogBSColumn(t *testing.T) {
+	for _, l := range histLogOf(t, "--bssplit=64k/100") {
 		if l[2] != "65536" {
 			t.Fatalf("entry %v: bs %s, want 65536", l[:3], l[2])
 		}
@@ -385,18 +392,7 @@ func TestHistLogBSColumn(t *testing.T) {
 // 3.33's log has, each entry's counts adding up to the same I/Os as at
 // full resolution (iobench wrote 1859 columns whatever it was).
 func TestHistLogCoarseness(t *testing.T) {
-	dir := t.TempDir()
-	t.Chdir(dir)
-	code, _, errs := run(t, "--name=h", "--ioengine=null", "--rw=randread", "--size=64m", "--runtime=1", "--time_based",
-		"--write_hist_log=x", "--log_hist_msec=200", "--log_hist_coarseness=2")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errs)
-	}
-	lines := readLog(t, filepath.Join(dir, "x_clat_hist.1.log"))
-	if len(lines) < 3 {
-		t.Fatalf("%d histogram entries", len(lines))
-	}
-	for _, l := range lines {
+	for _, l := range histLogOf(t, "--log_hist_coarseness=2") {
 		if len(l) != 3+fioPlatNR/4 {
 			t.Fatalf("entry at %s: %d columns, want %d", l[0], len(l), 3+fioPlatNR/4)
 		}

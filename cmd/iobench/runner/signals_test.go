@@ -86,6 +86,31 @@ func startIobench(t *testing.T, args ...string) *started {
 	return s
 }
 
+// interruptedRun is what the signal tests read of a run's JSON.
+type interruptedRun struct {
+	Interrupted bool `json:"interrupted"`
+	Jobs        []struct {
+		Name        string     `json:"jobname"`
+		Interrupted bool       `json:"interrupted"`
+		Read        fioJSONDir `json:"read"`
+		Write       fioJSONDir `json:"write"`
+	} `json:"jobs"`
+}
+
+// interruptedReport waits up to d for a run stopped by a signal to exit
+// with fio's 128, and decodes its JSON.
+func (s *started) interruptedReport(t *testing.T, d time.Duration) interruptedRun {
+	t.Helper()
+	if code := s.wait(t, d); code != exitInterrupted {
+		t.Fatalf("exit %d, want %d; stderr %s", code, exitInterrupted, s.stderr.String())
+	}
+	var doc interruptedRun
+	if err := json.Unmarshal(s.stdout.Bytes(), &doc); err != nil {
+		t.Fatalf("JSON: %v\n%q", err, s.stdout.String())
+	}
+	return doc
+}
+
 // wait waits up to d for the process to exit and returns its exit code.
 func (s *started) wait(t *testing.T, d time.Duration) int {
 	t.Helper()
@@ -196,21 +221,7 @@ func TestSignalStopsRun(t *testing.T) {
 			waitFor(t, 10*time.Second, "the target", func() bool { return ownLoop(pid) != "" })
 			time.Sleep(500 * time.Millisecond)
 			s.cmd.Process.Signal(sig)
-			if code := s.wait(t, 10*time.Second); code != exitInterrupted {
-				t.Fatalf("exit %d, want %d; stderr %s", code, exitInterrupted, s.stderr.String())
-			}
-			var doc struct {
-				Interrupted bool `json:"interrupted"`
-				Jobs        []struct {
-					Name        string     `json:"jobname"`
-					Interrupted bool       `json:"interrupted"`
-					Read        fioJSONDir `json:"read"`
-					Write       fioJSONDir `json:"write"`
-				} `json:"jobs"`
-			}
-			if err := json.Unmarshal(s.stdout.Bytes(), &doc); err != nil {
-				t.Fatalf("JSON: %v\n%s", err, s.stdout.String())
-			}
+			doc := s.interruptedReport(t, 10*time.Second)
 			// The group that never started is listed with nothing done,
 			// as fio lists it.
 			if !doc.Interrupted || len(doc.Jobs) != 2 || doc.Jobs[0].Name != "first" || !doc.Jobs[0].Interrupted || doc.Jobs[0].Read.TotalIOs == 0 ||
@@ -431,19 +442,7 @@ func TestSignalDuringLayoutReports(t *testing.T) {
 	s := startIobench(t, "--name=lay", "--rw=read", "--size=4g", "--filename="+file, "--output-format=json", "--eta=never")
 	waitFor(t, 20*time.Second, "the layout", func() bool { st, err := os.Stat(file); return err == nil && st.Size() >= 1<<20 })
 	s.cmd.Process.Signal(syscall.SIGINT)
-	if code := s.wait(t, 20*time.Second); code != exitInterrupted {
-		t.Fatalf("exit %d, want %d; stderr %s", code, exitInterrupted, s.stderr.String())
-	}
-	var doc struct {
-		Interrupted bool `json:"interrupted"`
-		Jobs        []struct {
-			Name string     `json:"jobname"`
-			Read fioJSONDir `json:"read"`
-		} `json:"jobs"`
-	}
-	if err := json.Unmarshal(s.stdout.Bytes(), &doc); err != nil {
-		t.Fatalf("JSON: %v\n%q", err, s.stdout.String())
-	}
+	doc := s.interruptedReport(t, 20*time.Second)
 	if !doc.Interrupted || len(doc.Jobs) != 1 || doc.Jobs[0].Name != "lay" || doc.Jobs[0].Read.TotalIOs != 0 {
 		t.Fatalf("JSON of the run stopped in its layout: %+v", doc)
 	}

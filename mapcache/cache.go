@@ -517,6 +517,7 @@ func (c *Cache) Remove(f Fork, off, length uint64) error {
 	if length == ToEOF || end < off {
 		end = ToEOF
 	}
+	defer c.enforceBudget() // after the unlock below: it takes the lock
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.remove(&c.forks[f], off, end) {
@@ -806,6 +807,7 @@ func (c *Cache) CommitWrite(off, length uint64) (int, error) {
 	if length == 0 || off%c.bs != 0 || length%c.bs != 0 || off+length < off {
 		return 0, fmt.Errorf("%w: commit [%d,+%d) with %d-byte blocks", ErrUnaligned, off, length, c.bs)
 	}
+	defer c.enforceBudget() // after the unlock below: it takes the lock
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	end := off + length
@@ -850,6 +852,7 @@ func (c *Cache) endWriteAt(off, length uint64, dev uint32, addr uint64, commit b
 	if length == 0 || off%c.bs != 0 || length%c.bs != 0 || off+length < off || addr+length < addr {
 		return 0, fmt.Errorf("%w: end of write [%d,+%d) with %d-byte blocks", ErrUnaligned, off, length, c.bs)
 	}
+	defer c.enforceBudget() // after the unlock below: it takes the lock
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var buf [8]Mapping
@@ -925,6 +928,9 @@ func (c *Cache) overlapping(f Fork, off, end uint64) iter.Seq[Mapping] {
 // trimmed to the range, in order. It works on a snapshot taken under the
 // shared lock.
 func (c *Cache) Overlapping(f Fork, off, length uint64) iter.Seq[Mapping] {
+	if length == 0 {
+		return func(func(Mapping) bool) {} // an empty range meets nothing
+	}
 	end := off + length
 	if length == ToEOF || end < off {
 		end = ToEOF

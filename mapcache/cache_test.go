@@ -972,3 +972,72 @@ func TestExtentWholeChain(t *testing.T) {
 		t.Errorf("Extent in a write fork that does not exist: %v", r)
 	}
 }
+
+// TestBudgetHeldByEveryChange: the budget is enforced after every change
+// that can add read-fork records, not only after Upsert: a commit of 500
+// out-of-place writes (CommitWrite, CommitWriteAt), a Remove that splits
+// records, and DropWriteAt each leave the budget's use within its limit
+// while the read fork has records to drop. A reference-model audit found
+// a commit leaving 10752 bytes used of a 4096-byte budget.
+func TestBudgetHeldByEveryChange(t *testing.T) {
+	const n = 500
+	ops := map[string]func(c *Cache) error{
+		"CommitWrite": func(c *Cache) error { _, err := c.CommitWrite(0, 2*n*4096); return err },
+		"CommitWriteAt": func(c *Cache) error {
+			for i := uint64(0); i < n; i++ {
+				if _, err := c.CommitWriteAt(2*i*4096, 4096, 0, 4*i*4096); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		"Remove": func(c *Cache) error {
+			// Every other block out of a long read-fork record: n splits.
+			for i := uint64(0); i < n; i++ {
+				if err := c.Remove(ReadFork, (2*i+1)*4096, 4096); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	for name, op := range ops {
+		c := New(4096)
+		b := NewBudget(4096)
+		c.SetBudget(b)
+		if name == "Remove" {
+			if err := c.Upsert(ReadFork, Mapping{Offset: 0, Length: 2 * n * 4096, Addr: 1 << 30, Type: Mapped}); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			for i := uint64(0); i < n; i++ {
+				if err := c.Upsert(WriteFork, Mapping{Offset: 2 * i * 4096, Length: 4096, Addr: 4 * i * 4096, Type: Mapped}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := op(c); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if b.Used() > 4096 && c.Len(ReadFork) > 0 {
+			t.Errorf("%s: budget %d bytes used of 4096, with %d read-fork records left to drop", name, b.Used(), c.Len(ReadFork))
+		}
+		if err := c.Check(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// TestOverlappingEmptyRange: an empty range overlaps nothing, also where
+// it starts inside a record (which yielded a zero-length mapping).
+func TestOverlappingEmptyRange(t *testing.T) {
+	c := New(4096)
+	if err := c.Upsert(ReadFork, Mapping{Offset: 0, Length: 8 * 4096, Addr: 1 << 20, Type: Mapped}); err != nil {
+		t.Fatal(err)
+	}
+	for _, off := range []uint64{0, 4096, 8 * 4096} {
+		for m := range c.Overlapping(ReadFork, off, 0) {
+			t.Errorf("Overlapping(%d, 0) yields %+v", off, m)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"iter"
 	"math/bits"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -178,8 +179,9 @@ func (c *Cache) Upsert(f Fork, m Mapping) error {
 		return err
 	}
 	c.mu.Lock()
-	c.upsert(f, m)
-	c.changed()
+	if c.upsert(f, m) {
+		c.changed()
+	}
 	c.mu.Unlock()
 	c.enforceBudget()
 	return nil
@@ -204,19 +206,31 @@ func (c *Cache) UpsertIf(cookie uint64, f Fork, ms ...Mapping) (bool, error) {
 		c.mu.Unlock()
 		return false, nil
 	}
-	for _, m := range ms {
-		c.upsert(f, m)
+	if f == WriteFork && !c.hasWrite.Load() && slices.ContainsFunc(ms, func(m Mapping) bool { return m.Type != PureOverwrite }) {
+		// The batch makes the write fork: its pure overwrites are
+		// stored too, whatever their place in it (before the fork
+		// exists one would be dropped as what no fork already means).
+		c.hasWrite.Store(true)
 	}
-	c.changed()
+	stored := false
+	for _, m := range ms {
+		stored = c.upsert(f, m) || stored
+	}
+	if stored {
+		c.changed()
+	}
 	c.mu.Unlock()
 	c.enforceBudget()
 	return true, nil
 }
 
-func (c *Cache) upsert(f Fork, m Mapping) {
+// upsert stores m in fork f and reports whether that changed anything: a
+// pure overwrite into a missing write fork, which already means pure
+// overwrite, does not.
+func (c *Cache) upsert(f Fork, m Mapping) bool {
 	if f == WriteFork && !c.hasWrite.Load() {
 		if m.Type == PureOverwrite {
-			return // no write fork already means pure overwrite
+			return false // no write fork already means pure overwrite
 		}
 		c.hasWrite.Store(true)
 	}
@@ -227,7 +241,7 @@ func (c *Cache) upsert(f Fork, m Mapping) {
 	end := m.End()
 	l, i, ok := t.floor(m.Offset)
 	if ok && t.replace(l, i, m) {
-		return
+		return true
 	}
 	if t.overlaps(l, i, ok, m.Offset, end) {
 		c.remove(t, m.Offset, end)
@@ -288,6 +302,7 @@ func (c *Cache) upsert(f Fork, m Mapping) {
 		l, i, _ := t.floor(m.End() - 1)
 		t.fuseAt(l, i)
 	}
+	return true
 }
 
 // replace rewrites record i of l in place as m, and reports whether it

@@ -1041,3 +1041,32 @@ func TestOverlappingEmptyRange(t *testing.T) {
 		}
 	}
 }
+
+// TestPureOverwriteIntoMissingFork: a pure overwrite upserted into a
+// missing write fork changes nothing, so it leaves the sequence (and every
+// cookie) as it was; and a batch that makes the write fork stores its pure
+// overwrites whatever their place in it (one before the Mapped mapping
+// that made the fork was dropped, and its range then missed). From a
+// reference-model audit.
+func TestPureOverwriteIntoMissingFork(t *testing.T) {
+	c := New(4096)
+	seq := c.Seq()
+	if err := c.Upsert(WriteFork, Mapping{Offset: 0, Length: 4096, Addr: NullAddr, Type: PureOverwrite}); err != nil {
+		t.Fatal(err)
+	}
+	if c.Seq() != seq || c.HasWriteFork() {
+		t.Errorf("a pure overwrite into a missing write fork: sequence %d -> %d, write fork %v", seq, c.Seq(), c.HasWriteFork())
+	}
+	ok, err := c.UpsertIf(c.Seq(), WriteFork,
+		Mapping{Offset: 0, Length: 4096, Addr: NullAddr, Type: PureOverwrite},
+		Mapping{Offset: 4096, Length: 4096, Addr: 1 << 20, Type: Mapped})
+	if err != nil || !ok {
+		t.Fatalf("UpsertIf: %v %v", ok, err)
+	}
+	if m, _, r := c.Lookup(WriteFork, 0, 4096); r != Hit || m.Type != PureOverwrite {
+		t.Errorf("write fork at 0 after the batch: %v %+v; want the pure overwrite", r, m)
+	}
+	if err := c.Check(); err != nil {
+		t.Error(err)
+	}
+}

@@ -138,10 +138,6 @@ type JobResult struct {
 	Elapsed   time.Duration
 	// Interrupted is set when a signal stopped the job before its end.
 	Interrupted bool
-	// NotStarted is set for a job the run stopped before its group
-	// started (a signal, exitall_on_error): it did nothing, and is
-	// reported so, as fio lists such a job.
-	NotStarted bool
 	// TrimMethod says how the job's trims reached the device (empty for
 	// a job that does not trim).
 	TrimMethod string

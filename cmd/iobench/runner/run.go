@@ -828,7 +828,7 @@ func notStarted(j workloads.Job, groupID int) []JobResult {
 		}
 		m := newMeasure()
 		out[k] = collect([]*measure{m}, clone)
-		out[k].Job, out[k].GroupID, out[k].Mapper, out[k].ms, out[k].NotStarted = j, groupID, j.Mapper, []*measure{m}, true
+		out[k].Job, out[k].GroupID, out[k].Mapper, out[k].ms = j, groupID, j.Mapper, []*measure{m}
 	}
 	return out
 }
@@ -870,7 +870,6 @@ func mergeReporting(jobs []workloads.Job, g []int, results [][]JobResult) []JobR
 		errs = append(errs, r.Err)
 	}
 	m := collect(ms, -1)
-	m.NotStarted = !slices.ContainsFunc(flat, func(r JobResult) bool { return !r.NotStarted })
 	first := &results[0][0]
 	m.Job, m.GroupID, m.Mapper, m.Ring, m.ms = first.Job, first.GroupID, first.Mapper, first.Ring, ms
 	for k, ji := range g {

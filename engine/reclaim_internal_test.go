@@ -1,6 +1,9 @@
 package engine
 
 import (
+	"cmp"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/iobench/iobench/mapcache"
@@ -60,5 +63,73 @@ func TestReclaimKeepsSpaceFreedWhileReadingSlots(t *testing.T) {
 	e.reclaim(false)
 	if len(rec.freed) != 2 || rec.freed[1] != old {
 		t.Fatalf("after the request left: %+v, want %+v given back", rec.freed, old)
+	}
+}
+
+// TestFreeListAgainstModel drives the free list with adds whose tags come
+// a little out of order (as goroutines racing from epoch.Add to the lock
+// bring them) and takes of random bounds, against a plain slice: a take
+// returns exactly the items tagged at most its bound, oldest tag first and
+// in the order added within a tag, and leaves the rest; the list stays in
+// tag order and its pending count and oldest tag are right after every
+// step.
+func TestFreeListAgainstModel(t *testing.T) {
+	for seed := range uint64(50) {
+		r := rand.New(rand.NewPCG(seed, 3))
+		var l freeList
+		var model []freed // every item waiting, in no order
+		next := uint64(1)
+		var addr uint64
+		for step := range 2000 {
+			if r.IntN(3) > 0 {
+				tag := next + uint64(r.IntN(4)) // later tags may come first
+				next++
+				ms := make([]mapcache.Mapping, 1+r.IntN(3))
+				for i := range ms {
+					addr += 4096
+					ms[i] = mapcache.Mapping{Length: 4096, Addr: addr, Type: mapcache.Mapped}
+					model = append(model, freed{tag: tag, m: ms[i]})
+				}
+				l.add(tag, ms)
+			} else {
+				max := next - uint64(r.IntN(8))
+				got := l.take(max)
+				var want, keep []freed
+				for _, it := range model {
+					if it.tag <= max {
+						want = append(want, it)
+					} else {
+						keep = append(keep, it)
+					}
+				}
+				model = keep
+				slices.SortStableFunc(want, func(a, b freed) int { return cmp.Compare(a.tag, b.tag) })
+				if len(got) != len(want) {
+					t.Fatalf("seed %d step %d: take(%d) gave %d mappings, want %d", seed, step, max, len(got), len(want))
+				}
+				for i := range got {
+					if got[i] != want[i].m {
+						t.Fatalf("seed %d step %d: take(%d)[%d] = %+v, want %+v (tag %d)", seed, step, max, i, got[i], want[i].m, want[i].tag)
+					}
+				}
+			}
+			live := l.items[l.head:]
+			if !slices.IsSortedFunc(live, func(a, b freed) int { return cmp.Compare(a.tag, b.tag) }) {
+				t.Fatalf("seed %d step %d: list out of tag order", seed, step)
+			}
+			if int(l.pending.Load()) != len(model) || len(live) != len(model) {
+				t.Fatalf("seed %d step %d: pending %d, %d items, want %d", seed, step, l.pending.Load(), len(live), len(model))
+			}
+			oldest, ok := l.oldestPending()
+			if ok != (len(model) > 0) {
+				t.Fatalf("seed %d step %d: oldestPending ok=%v with %d waiting", seed, step, ok, len(model))
+			}
+			if ok {
+				want := slices.MinFunc(model, func(a, b freed) int { return cmp.Compare(a.tag, b.tag) }).tag
+				if oldest != want {
+					t.Fatalf("seed %d step %d: oldest pending %d, want %d", seed, step, oldest, want)
+				}
+			}
+		}
 	}
 }

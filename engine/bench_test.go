@@ -22,8 +22,8 @@ import (
 // requests in flight, and reports allocations per I/O (0 in steady state).
 func BenchmarkQueueRandRead(b *testing.B) { benchQueue(b, nil) }
 
-// BenchmarkQueueNull is BenchmarkQueueRandRead over the null ring (NOPs in
-// place of device reads): the engine's own cost per I/O, with the ring.
+// BenchmarkQueueNull is BenchmarkQueueRandRead over the null ring (no
+// device reads, no system calls): the engine's own cost per I/O.
 func BenchmarkQueueNull(b *testing.B) { benchQueue(b, engine.NewNullRing) }
 
 func benchQueue(b *testing.B, ring engine.RingFactory) {

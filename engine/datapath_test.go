@@ -71,8 +71,9 @@ func TestRingEntersCounted(t *testing.T) {
 	}
 }
 
-// The null ring runs the whole engine path with NOPs: reads report every
-// byte and leave the buffer as it was, writes leave the device untouched.
+// The null ring runs the whole engine path with no device I/O and no
+// system call: reads report every byte and leave the buffer as it was,
+// writes leave the device untouched.
 func TestNullRing(t *testing.T) {
 	const blocks = 64
 	e, path := newEngine(t, blocks*bs, newStripeMapper(blocks, bs, 4), func(c *engine.Config) {

@@ -123,7 +123,7 @@ type Config struct {
 	// 16, half the queue depth for a queue of 16 to 31 entries, and only
 	// at Flush and Reap for one of 4 to 15 (see defaultEagerMin);
 	// negative: only at Flush and Reap. The null ring never submits early
-	// (its NOPs complete inline).
+	// (its I/O completes when submitted: the caller gets on with more).
 	EagerSubmit int
 	// NoYield turns off the yield before a queue with yieldDepth (2) I/Os
 	// in flight sleeps for a completion (see Queue.pump).

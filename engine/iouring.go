@@ -17,12 +17,6 @@ type iouring struct {
 	cqes       []uring.CQE
 	bufs, fils bool // registered, to unregister at Close
 
-	// null replaces every read and write with a NOP that reports the
-	// whole length transferred (lens, by user data): the engine's own
-	// ceiling, with no device behind it.
-	null bool
-	lens []uint32
-
 	// Discards complete with 0; Reap reports their length instead
 	// (trimLen, by user data, while trims > 0 are in flight). done holds
 	// the completions of BLKDISCARD ioctls, run when they were queued.
@@ -58,22 +52,8 @@ func NewIOURing(opts RingOptions) (Ring, error) {
 	return &iouring{r: r, cqes: make([]uring.CQE, 2*opts.Entries), direct: opts.Shared && directSyscalls.Load()}, nil
 }
 
-// NewNullRing is a RingFactory for rings that do no device I/O: every read
-// and write becomes an IORING_OP_NOP that completes with the operation's
-// full length, so that a run measures the engine's whole path (lookups,
-// splitting, the ring) without a device. Reads leave the buffer as it was.
-func NewNullRing(opts RingOptions) (Ring, error) {
-	r, err := NewIOURing(opts)
-	if err != nil {
-		return nil, err
-	}
-	u := r.(*iouring)
-	u.null, u.lens = true, make([]uint32, opts.Entries) // user data is a slot below Entries
-	return u, nil
-}
-
 func (u *iouring) Queue(op *Op) bool {
-	if u.direct && !u.null {
+	if u.direct {
 		if u.holding {
 			// A second operation: the one held goes to the ring first.
 			if !u.queueRing(&u.held) {
@@ -129,21 +109,12 @@ func (u *iouring) runHeld() {
 
 // queueRing is Queue onto the ring itself.
 func (u *iouring) queueRing(op *Op) bool {
-	if op.Trim == TrimIoctl && !u.null {
+	if op.Trim == TrimIoctl {
 		return u.trimIoctl(op)
 	}
 	s := u.r.GetSQE()
 	if s == nil {
 		return false
-	}
-	if u.null {
-		s.PrepNop()
-		s.UserData = op.UserData
-		if op.UserData >= uint64(len(u.lens)) {
-			u.lens = append(u.lens, make([]uint32, int(op.UserData)+1-len(u.lens))...)
-		}
-		u.lens[op.UserData] = op.Len
-		return true
 	}
 	switch {
 	case op.Trim != NoTrim:
@@ -282,9 +253,6 @@ func (u *iouring) reap(dst []Completion, flush bool) int {
 	n := k
 	for i := range got {
 		c := Completion{UserData: u.cqes[i].UserData, Res: u.cqes[i].Res}
-		if u.null && c.Res == 0 {
-			c.Res = int32(u.lens[c.UserData])
-		}
 		if u.trims > 0 && c.UserData < uint64(len(u.trimLen)) && u.trimLen[c.UserData] != 0 {
 			if c.Res == 0 {
 				c.Res = int32(u.trimLen[c.UserData])
@@ -317,12 +285,7 @@ func (u *iouring) RegisterFiles(fds []int32) error {
 	return err
 }
 
-func (u *iouring) Info() string {
-	if u.null {
-		return u.r.String() + " (null: NOPs in place of device I/O)"
-	}
-	return u.r.String()
-}
+func (u *iouring) Info() string { return u.r.String() }
 
 func (u *iouring) Enters() uint64 { return u.r.Enters() }
 

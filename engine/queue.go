@@ -214,13 +214,13 @@ func (e *Engine) newQueue(kind queueKind) (*Queue, error) {
 	}
 	q.ring = ring
 	q.eagerMin, q.yield = max(e.cfg.EagerSubmit, 0), !e.cfg.NoYield && !q.direct
-	u, isUring := ring.(*iouring)
-	null := isUring && u.null
+	_, isUring := ring.(*iouring)
+	_, null := ring.(*nullRing)
 	if null || q.direct {
 		// A direct queue's call submits when it waits (pumpDirect).
 		q.eagerMin = 0
 	}
-	if !null && isUring && !e.cfg.NoFollow && !q.direct {
+	if isUring && !e.cfg.NoFollow && !q.direct {
 		q.follow = &follower{move: moveToOtherCPU}
 	}
 	q.eager, q.eagerMax = q.eagerMin, max(q.eagerMin, min(q.depth, eagerCap))
@@ -228,7 +228,7 @@ func (e *Engine) newQueue(kind queueKind) (*Queue, error) {
 		q.posted = p
 	}
 	if p, ok := ring.(PendingRing); ok && polled && !null {
-		// The null ring's NOPs complete inline: nothing to poll for.
+		// The null ring's I/O completes when submitted: nothing to poll for.
 		switch {
 		case sqPolled:
 			q.spinner, q.spinNs, q.spinAny = p, max(sqPollSpin, e.cfg.SpinWait.Nanoseconds()), true

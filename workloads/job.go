@@ -1098,8 +1098,8 @@ type Notice struct {
 
 func (n *Notice) Error() string { return n.Option + ": " + n.Msg }
 
-// NullIO reports ioengine=null: the engine runs with NOPs in place of
-// device I/O.
+// NullIO reports ioengine=null: the engine runs over a ring that
+// completes each I/O when it is submitted, with no device I/O.
 func (j *Job) NullIO() bool { return j.IOEngine == "null" }
 
 // substituteEngines are fio's engines that do what iobench's io_uring

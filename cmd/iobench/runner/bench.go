@@ -699,13 +699,14 @@ func benchQueueDepth(b *benchEnv) (section, error) {
 }
 
 // benchNull measures the engine's own ceiling: ioengine=null runs the
-// whole engine path (cache lookup, splitting, the ring) with NOPs in place
-// of device I/O, against fio's null engine, which does no I/O at all.
+// whole engine path (cache lookup, splitting, requests) over a ring that
+// completes each I/O in the process, against fio's null engine, which
+// does the same.
 func benchNull(b *benchEnv) (section, error) {
 	var md strings.Builder
 	var sec section
 	md.WriteString("## The engine's own ceiling: ioengine=null\n\n")
-	md.WriteString("4 KiB random reads with `ioengine=null`: iobench runs its whole path (extent cache, mapper, splitting, io_uring) with IORING_OP_NOP in place of each device read; fio's null engine completes each I/O in memory with no system call. ")
+	md.WriteString("4 KiB random reads with `ioengine=null`: iobench runs its whole path (extent cache, mapper, splitting, requests) over a ring that completes each I/O when it is submitted, in the process; fio's null engine completes each I/O in memory too. Neither makes a system call per I/O. ")
 	md.WriteString("ns/IO is iobench's wall time per I/O (1 s / IOPS) and its job thread's CPU time per I/O. Ratios per round: median (min-max).\n\n")
 	md.WriteString("| iodepth | fio null IOPS | iobench null IOPS | iobench / fio | iobench ns/IO (wall) | iobench CPU ns/IO | enters/IO |\n|---:|---:|---:|---|---:|---:|---:|\n")
 	for _, qd := range []int{1, 32} {

@@ -466,7 +466,7 @@ func (s *jobSetup) writesWholeRegion() bool {
 }
 
 // ringFactory is the engine's ring for j: io_uring, or with ioengine=null
-// the null ring (NOPs in place of device I/O).
+// the null ring (no device I/O, no system call).
 func ringFactory(j *workloads.Job) engine.RingFactory {
 	if j.NullIO() {
 		return engine.NewNullRing

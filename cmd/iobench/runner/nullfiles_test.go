@@ -42,8 +42,8 @@ func TestNullEngineNeedsNoFiles(t *testing.T) {
 	if len(ents) != 1 {
 		t.Errorf("the null engine created files: %v", ents)
 	}
-	// With a file that exists, that file is the target (and only NOPs
-	// reach it).
+	// With a file that exists, that file is the target (and no I/O
+	// reaches it).
 	named := filepath.Join(dir, "exists")
 	if err := os.WriteFile(named, make([]byte, 4<<20), 0o600); err != nil {
 		t.Fatal(err)

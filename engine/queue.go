@@ -248,13 +248,16 @@ func (e *Engine) newQueue(kind queueKind) (*Queue, error) {
 		_ = ring.Close()
 		return nil, err
 	}
+	// The null ring takes files and buffers and does nothing with them:
+	// nothing is registered to report.
 	info := ring.Info()
-	if e.filesRegistered {
+	switch {
+	case null:
+	case e.filesRegistered && e.cfg.FixedBuffers:
+		info += " registered=files,buffers"
+	case e.filesRegistered:
 		info += " registered=files"
-		if e.cfg.FixedBuffers {
-			info += ",buffers"
-		}
-	} else if e.cfg.FixedBuffers {
+	case e.cfg.FixedBuffers:
 		info += " registered=buffers"
 	}
 	e.ringInfo.CompareAndSwap(nil, &info)

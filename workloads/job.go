@@ -1102,6 +1102,21 @@ func (n *Notice) Error() string { return n.Option + ": " + n.Msg }
 // completes each I/O when it is submitted, with no device I/O.
 func (j *Job) NullIO() bool { return j.IOEngine == "null" }
 
+// SyncEngine reports whether fio runs the job on a synchronous engine:
+// one of the synchronous engines iobench runs on io_uring in its place
+// (sync, psync, vsync, pvsync, pvsync2), or the null engine at
+// iodepth=1, which fio runs synchronously. fio records no submission
+// latency for such an engine (no slat line, an empty slat log), and
+// iobench reports none either.
+func (j *Job) SyncEngine() bool {
+	return j.engineAsked != "" && substituteEngines[j.engineAsked] || j.NullIO() && j.IODepth == 1
+}
+
+// NullSync reports whether the job runs fio's null engine at iodepth=1,
+// where fio hands nothing to an engine queue: its submit and complete
+// distributions stay empty.
+func (j *Job) NullSync() bool { return j.NullIO() && j.IODepth == 1 }
+
 // substituteEngines are fio's engines that do what iobench's io_uring
 // engine does (reads and writes at file offsets, through the kernel's
 // block layer), only another way: a job naming one runs on io_uring,

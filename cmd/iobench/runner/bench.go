@@ -59,8 +59,12 @@ func metricsOf(r JobResult) Metrics {
 	return m
 }
 
-// Ratio summarises iobench/fio over rounds.
-type Ratio struct{ Min, Median, Max float64 }
+// Ratio summarises iobench/fio over rounds: N rounds gave a ratio (0:
+// none could, as when fio measured no CPU time or context switch).
+type Ratio struct {
+	Min, Median, Max float64
+	N                int
+}
 
 func ratios(xs []float64) Ratio {
 	if len(xs) == 0 {
@@ -72,7 +76,16 @@ func ratios(xs []float64) Ratio {
 	if len(s)%2 == 0 {
 		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
 	}
-	return Ratio{s[0], med, s[len(s)-1]}
+	return Ratio{Min: s[0], Median: med, Max: s[len(s)-1], N: len(s)}
+}
+
+// ratioCell is x as compare prints it, min / median / max, or n/a when
+// no round gave a ratio.
+func ratioCell(x Ratio) string {
+	if x.N == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f / %.2f / %.2f", x.Min, x.Median, x.Max)
 }
 
 // abRounds runs j under fio (A) and iobench (B) alternately, rounds times,
@@ -199,7 +212,11 @@ func runCompare(st settings, cl cmdLine, stdout, stderr io.Writer) error {
 	if st.rounds == 1 {
 		rounds = "1 round"
 	}
-	fmt.Fprintf(stdout, "Comparing with fio on %s, %s (A = fio io_uring, B = iobench, alternating A B A B)\n", target, rounds)
+	engine := "io_uring"
+	if len(jobs) > 0 && jobs[0].NullIO() {
+		engine = "null" // compare runs fio with the job's null engine
+	}
+	fmt.Fprintf(stdout, "Comparing with fio on %s, %s (A = fio %s, B = iobench, alternating A B A B)\n", target, rounds, engine)
 	fmt.Fprintf(stdout, "Ratios are iobench / fio per round: above 1 iobench is faster (IOPS, BW) or slower (latency)\n")
 	fmt.Fprintf(stdout, "or costlier (CPU time and context switches per I/O, of each tool's job threads).\n")
 	if idle := cpuIdle("/"); idle != "" {
@@ -217,7 +234,7 @@ func runCompare(st settings, cl cmdLine, stdout, stderr io.Writer) error {
 				name = fmt.Sprintf("%s (%d of %d rounds)", j.Name, len(b), st.rounds)
 			}
 			r := compareRow(j.Name, a, b)
-			mmm := func(x Ratio) string { return fmt.Sprintf("%.2f / %.2f / %.2f", x.Min, x.Median, x.Max) }
+			mmm := ratioCell
 			tw.row(name, fmtCount(r.meanFI), fmtCount(r.meanIO), mmm(r.iops), mmm(r.bw), mmm(r.p99),
 				mmm(r.cpu), mmm(r.ctx), fmt.Sprintf("%.2f", r.enters))
 		}
@@ -701,17 +718,32 @@ func benchQueueDepth(b *benchEnv) (section, error) {
 // benchNull measures the engine's own ceiling: ioengine=null runs the
 // whole engine path (cache lookup, splitting, requests) over a ring that
 // completes each I/O in the process, against fio's null engine, which
-// does the same.
+// does the same. fio's null engine takes no new I/O while one it queued
+// is unreaped, so with its defaults it runs one I/O at a time whatever
+// the iodepth; above depth 1 the rounds are run a second time with
+// iodepth_batch_submit at the depth on both, where fio's runs at depth.
 func benchNull(b *benchEnv) (section, error) {
 	var md strings.Builder
 	var sec section
 	md.WriteString("## The engine's own ceiling: ioengine=null\n\n")
 	md.WriteString("4 KiB random reads with `ioengine=null`: iobench runs its whole path (extent cache, mapper, splitting, requests) over a ring that completes each I/O when it is submitted, in the process; fio's null engine completes each I/O in memory too. Neither makes a system call per I/O. ")
+	md.WriteString("With its defaults fio's null engine runs one I/O at a time whatever the iodepth (it takes no new I/O while one it queued is unreaped: IO depths 1=100%), so depth 32 runs a second time with `iodepth_batch_submit=32` on both tools, where fio's runs at depth 32. ")
 	md.WriteString("ns/IO is iobench's wall time per I/O (1 s / IOPS) and its job thread's CPU time per I/O. Ratios per round: median (min-max).\n\n")
-	md.WriteString("| iodepth | fio null IOPS | iobench null IOPS | iobench / fio | iobench ns/IO (wall) | iobench CPU ns/IO | enters/IO |\n|---:|---:|---:|---|---:|---:|---:|\n")
-	for _, qd := range []int{1, 32} {
-		j, err := benchJob(fmt.Sprintf("null-qd%d", qd), [][2]string{{"ioengine", "null"}, {"rw", "randread"}, {"bs", "4k"},
-			{"iodepth", fmt.Sprint(qd)}, {"runtime", b.sweepRuntime}, {"time_based", "1"}, {"size", "256m"}})
+	md.WriteString("| iodepth | settings | fio null IOPS | iobench null IOPS | iobench / fio | iobench ns/IO (wall) | iobench CPU ns/IO | enters/IO |\n|---:|---|---:|---:|---|---:|---:|---:|\n")
+	type variant struct {
+		qd       int
+		settings string
+		extra    [][2]string
+	}
+	for _, v := range []variant{{1, "defaults", nil}, {32, "defaults", nil},
+		{32, "iodepth_batch_submit=32 on both", [][2]string{{"iodepth_batch_submit", "32"}}}} {
+		name := fmt.Sprintf("null-qd%d", v.qd)
+		if v.extra != nil {
+			name += "-batch"
+		}
+		kvs := append([][2]string{{"ioengine", "null"}, {"rw", "randread"}, {"bs", "4k"},
+			{"iodepth", fmt.Sprint(v.qd)}, {"runtime", b.sweepRuntime}, {"time_based", "1"}, {"size", "256m"}}, v.extra...)
+		j, err := benchJob(name, kvs)
 		if err != nil {
 			return section{}, err
 		}
@@ -728,11 +760,15 @@ func benchNull(b *benchEnv) (section, error) {
 		if r.meanIO > 0 {
 			wall = 1e9 / r.meanIO
 		}
-		fmt.Fprintf(&md, "| %d | %s | %s | %.2f (%.2f-%.2f) | %.0f | %.0f | %.2f |\n", qd, fmtCount(r.meanFI), fmtCount(r.meanIO),
+		fmt.Fprintf(&md, "| %d | %s | %s | %s | %.2f (%.2f-%.2f) | %.0f | %.0f | %.2f |\n", v.qd, v.settings, fmtCount(r.meanFI), fmtCount(r.meanIO),
 			r.iops.Median, r.iops.Min, r.iops.Max, wall, ratios(cpu).Median, r.enters)
 		if len(a) > 0 {
+			where := fmt.Sprintf("QD %d", v.qd)
+			if v.qd > 1 {
+				where += ", " + v.settings
+			}
 			sec.targets = append(sec.targets, targetRow{what: "ioengine=null IOPS vs fio's null engine", goal: 1.0,
-				measured: r.iops, where: fmt.Sprintf("QD %d", qd)})
+				measured: r.iops, where: where})
 		}
 	}
 	sec.markdown = md.String()
@@ -744,7 +780,7 @@ func invert(r Ratio) Ratio {
 	if r.Min == 0 || r.Max == 0 || r.Median == 0 {
 		return Ratio{}
 	}
-	return Ratio{Min: 1 / r.Max, Median: 1 / r.Median, Max: 1 / r.Min}
+	return Ratio{Min: 1 / r.Max, Median: 1 / r.Median, Max: 1 / r.Min, N: r.N}
 }
 
 // benchMapperCost measures the mapper's cost with the cache on and off,

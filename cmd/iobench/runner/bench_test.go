@@ -34,7 +34,7 @@ func TestTargetsTableFromMeasurements(t *testing.T) {
 func TestSummaryHasEverySection(t *testing.T) {
 	secs := []section{
 		{markdown: "## first\n", plots: []plotSpec{{file: "a.svg", title: "plot A"}}},
-		{markdown: "## second\n", targets: []targetRow{{what: "goal B", goal: 0.9, measured: Ratio{1, 1, 1}}}},
+		{markdown: "## second\n", targets: []targetRow{{what: "goal B", goal: 0.9, measured: Ratio{Min: 1, Median: 1, Max: 1, N: 1}}}},
 	}
 	md := summary(&Target{Desc: "test target"}, "flags=x", secs)
 	i1, i2, i3 := strings.Index(md, "## first"), strings.Index(md, "## second"), strings.Index(md, "## Targets")

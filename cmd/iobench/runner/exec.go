@@ -1030,7 +1030,7 @@ func newMeasure() *measure {
 func (m *measure) record(j *workloads.Job, r *engine.Request, d int) {
 	m.ios[d]++
 	m.bytes[d] += uint64(r.N)
-	if !j.DisableSlat && r.SubmitLatency > 0 {
+	if !j.DisableSlat && r.SubmitLatency > 0 && !j.SyncEngine() {
 		m.slat[d].record(max(int64(r.SubmitLatency), 1))
 	}
 	if !j.DisableClat {
@@ -1963,9 +1963,18 @@ func (w *worker) submitFirst() error {
 // markSubmit n requests handed to the kernel together and markComplete n
 // reaped together (fio's iodepth_submit and iodepth_complete), each in
 // the run's measure and the period's.
-func (w *worker) markDepth(n int)    { w.mark(depthDistOf, depthBucket(n), 1) }
-func (w *worker) markSubmit(n int)   { w.mark(submitDistOf, batchBucket(n), 1) }
-func (w *worker) markComplete(n int) { w.mark(completeDistOf, batchBucket(n), 1) }
+func (w *worker) markDepth(n int) { w.mark(depthDistOf, depthBucket(n), 1) }
+func (w *worker) markSubmit(n int) {
+	if !w.job.NullSync() {
+		w.mark(submitDistOf, batchBucket(n), 1)
+	}
+}
+
+func (w *worker) markComplete(n int) {
+	if !w.job.NullSync() {
+		w.mark(completeDistOf, batchBucket(n), 1)
+	}
+}
 
 // countQueued counts an I/O just queued, as fio's io_u_queued counts it
 // with iodepth_batch_submit=n (0, or more than the iodepth: the iodepth,

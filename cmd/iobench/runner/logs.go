@@ -267,6 +267,9 @@ func newJobLogger(j *workloads.Job, n int, set *logSet, t0 time.Time) (*jobLogge
 	l.lat[logLat] = open(lg.Lat, "lat")
 	l.lat[logClat] = open(lg.Lat, "clat")
 	l.lat[logSlat] = open(lg.Lat, "slat")
+	if j.SyncEngine() {
+		l.lat[logSlat] = nil // a synchronous engine's slat log stays empty, as fio's
+	}
 	l.hist = open(lg.Hist, "clat_hist")
 	if l.hist != nil {
 		for d := range l.histCount {

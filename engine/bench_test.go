@@ -26,6 +26,10 @@ func BenchmarkQueueRandRead(b *testing.B) { benchQueue(b, nil) }
 // device reads, no system calls): the engine's own cost per I/O.
 func BenchmarkQueueNull(b *testing.B) { benchQueue(b, engine.NewNullRing) }
 
+// BenchmarkQueueNop is BenchmarkQueueRandRead over NOPs through io_uring:
+// the engine's own cost per I/O with its io_uring_enter calls.
+func BenchmarkQueueNop(b *testing.B) { benchQueue(b, engine.NewNopRing) }
+
 func benchQueue(b *testing.B, ring engine.RingFactory) {
 	for _, qd := range []int{1, 32} {
 		b.Run(fmt.Sprintf("qd%d", qd), func(b *testing.B) {

@@ -17,6 +17,11 @@ type iouring struct {
 	cqes       []uring.CQE
 	bufs, fils bool // registered, to unregister at Close
 
+	// nop replaces every operation with an IORING_OP_NOP that reports
+	// the whole length transferred (lens, by user data): NewNopRing.
+	nop  bool
+	lens []uint32
+
 	// Discards complete with 0; Reap reports their length instead
 	// (trimLen, by user data, while trims > 0 are in flight). done holds
 	// the completions of BLKDISCARD ioctls, run when they were queued.
@@ -52,8 +57,25 @@ func NewIOURing(opts RingOptions) (Ring, error) {
 	return &iouring{r: r, cqes: make([]uring.CQE, 2*opts.Entries), direct: opts.Shared && directSyscalls.Load()}, nil
 }
 
+// NewNopRing is a RingFactory for rings that do no device I/O but enter
+// the kernel as a device's would: every operation becomes an
+// IORING_OP_NOP that completes with the operation's full length. Where
+// NewNullRing measures the engine alone, this measures the engine with
+// its io_uring_enter calls, and tests count those calls exactly (a NOP
+// completes within the call that submits it). Reads leave the buffer as
+// it was.
+func NewNopRing(opts RingOptions) (Ring, error) {
+	r, err := NewIOURing(opts)
+	if err != nil {
+		return nil, err
+	}
+	u := r.(*iouring)
+	u.nop, u.lens = true, make([]uint32, opts.Entries) // user data is a slot below Entries
+	return u, nil
+}
+
 func (u *iouring) Queue(op *Op) bool {
-	if u.direct {
+	if u.direct && !u.nop {
 		if u.holding {
 			// A second operation: the one held goes to the ring first.
 			if !u.queueRing(&u.held) {
@@ -109,12 +131,21 @@ func (u *iouring) runHeld() {
 
 // queueRing is Queue onto the ring itself.
 func (u *iouring) queueRing(op *Op) bool {
-	if op.Trim == TrimIoctl {
+	if op.Trim == TrimIoctl && !u.nop {
 		return u.trimIoctl(op)
 	}
 	s := u.r.GetSQE()
 	if s == nil {
 		return false
+	}
+	if u.nop {
+		s.PrepNop()
+		s.UserData = op.UserData
+		if op.UserData >= uint64(len(u.lens)) {
+			u.lens = append(u.lens, make([]uint32, int(op.UserData)+1-len(u.lens))...)
+		}
+		u.lens[op.UserData] = op.Len
+		return true
 	}
 	switch {
 	case op.Trim != NoTrim:
@@ -253,6 +284,9 @@ func (u *iouring) reap(dst []Completion, flush bool) int {
 	n := k
 	for i := range got {
 		c := Completion{UserData: u.cqes[i].UserData, Res: u.cqes[i].Res}
+		if u.nop && c.Res == 0 {
+			c.Res = int32(u.lens[c.UserData])
+		}
 		if u.trims > 0 && c.UserData < uint64(len(u.trimLen)) && u.trimLen[c.UserData] != 0 {
 			if c.Res == 0 {
 				c.Res = int32(u.trimLen[c.UserData])
@@ -285,7 +319,12 @@ func (u *iouring) RegisterFiles(fds []int32) error {
 	return err
 }
 
-func (u *iouring) Info() string { return u.r.String() }
+func (u *iouring) Info() string {
+	if u.nop {
+		return u.r.String() + " (NOPs in place of device I/O)"
+	}
+	return u.r.String()
+}
 
 func (u *iouring) Enters() uint64 { return u.r.Enters() }
 

@@ -214,21 +214,23 @@ func (e *Engine) newQueue(kind queueKind) (*Queue, error) {
 	}
 	q.ring = ring
 	q.eagerMin, q.yield = max(e.cfg.EagerSubmit, 0), !e.cfg.NoYield && !q.direct
-	_, isUring := ring.(*iouring)
+	u, isUring := ring.(*iouring)
 	_, null := ring.(*nullRing)
-	if null || q.direct {
+	nop := isUring && u.nop
+	if null || nop || q.direct {
 		// A direct queue's call submits when it waits (pumpDirect).
 		q.eagerMin = 0
 	}
-	if isUring && !e.cfg.NoFollow && !q.direct {
+	if isUring && !nop && !e.cfg.NoFollow && !q.direct {
 		q.follow = &follower{move: moveToOtherCPU}
 	}
 	q.eager, q.eagerMax = q.eagerMin, max(q.eagerMin, min(q.depth, eagerCap))
 	if p, ok := ring.(PostedReaper); ok {
 		q.posted = p
 	}
-	if p, ok := ring.(PendingRing); ok && polled && !null {
-		// The null ring's I/O completes when submitted: nothing to poll for.
+	if p, ok := ring.(PendingRing); ok && polled && !null && !nop {
+		// The null ring's I/O completes when submitted, a NOP within
+		// the call that submits it: nothing to poll for.
 		switch {
 		case sqPolled:
 			q.spinner, q.spinNs, q.spinAny = p, max(sqPollSpin, e.cfg.SpinWait.Nanoseconds()), true

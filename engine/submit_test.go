@@ -268,6 +268,43 @@ func TestNullRingNoSystemCalls(t *testing.T) {
 	}
 }
 
+// TestNopRingNeverEager: a NOP completes within the call that submits it,
+// so a queue over NOPs leaves every submission to the wait: one
+// io_uring_enter per batch, and every request back with its length.
+func TestNopRingNeverEager(t *testing.T) {
+	const blocks = 64
+	m := newStripeMapper(blocks, bs, 1)
+	e, _ := newEngine(t, blocks*bs, m, func(c *engine.Config) { c.QueueDepth = 8; c.NewRing = engine.NewNopRing })
+	f, _ := e.Open("f", engine.FileOptions{})
+	q, err := e.NewQueue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	reqs := make([]engine.Request, 6)
+	for i := range reqs {
+		reqs[i] = engine.Request{File: f, Offset: uint64(i) * bs, Buf: e.Buffer(bs)}
+		if err := q.Submit(&reqs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.Stats().RingEnters; n != 0 {
+		t.Errorf("%d io_uring_enter calls before the first Reap, want 0", n)
+	}
+	done, err := q.Reap(nil, len(reqs))
+	if err != nil || len(done) != len(reqs) {
+		t.Fatalf("reaped %d, %v", len(done), err)
+	}
+	for _, r := range done {
+		if r.Err != nil || r.N != bs {
+			t.Errorf("request at %d: %d bytes, %v", r.Offset, r.N, r.Err)
+		}
+	}
+	if n := e.Stats().RingEnters; n != 1 {
+		t.Errorf("%d io_uring_enter calls for one batch, want 1", n)
+	}
+}
+
 // TestResubmitInFlight: a request submitted again before it was handed
 // back is refused with ErrInFlight, on a caller's queue (also twice in one
 // Submit, which then submits nothing) and through Engine.Submit; once

@@ -376,8 +376,9 @@ type jsonEngine struct {
 	VolCtxPerIO float64 `json:"vol_ctx_per_io"`
 	// EntersPerIO is io_uring_enter calls of the job's engine per I/O;
 	// the engine's count covers all of a job's clones, so it is given
-	// for a job's merged report only.
-	EntersPerIO float64 `json:"enters_per_io"`
+	// for a job's merged report only, and absent from a clone's (no
+	// figure of the clone's own stands behind it).
+	EntersPerIO *float64 `json:"enters_per_io,omitempty"`
 	// Files is what the engine did on each file of a job on several
 	// (all clones together; verify passes included).
 	Files         []jsonFile `json:"files,omitempty"`
@@ -703,7 +704,8 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 			j.IOBench.CPUPerIOUs = float64(r.CPUTime.Microseconds()) / float64(n)
 			j.IOBench.VolCtxPerIO = float64(r.VolCtx) / float64(n)
 			if r.Clone < 0 { // the engine's count covers every clone
-				j.IOBench.EntersPerIO = float64(s.RingEnters) / float64(n)
+				e := float64(s.RingEnters) / float64(n)
+				j.IOBench.EntersPerIO = &e
 			}
 		}
 		if r.Clone >= 0 {

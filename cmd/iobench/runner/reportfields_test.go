@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,5 +76,57 @@ func TestRatioCellNA(t *testing.T) {
 	}
 	if got := ratioCell(invert(ratios(nil))); got != "n/a" {
 		t.Errorf("inverted, no rounds: %q, want n/a", got)
+	}
+}
+
+// TestJobRuntimeFromFirstIO: a job's run time (job_runtime, which its CPU
+// percentages are over) starts with its I/O, as fio's, not before the
+// set-up of its buffers: with bs=16m at iodepth=32, 512 MiB of buffers
+// filled with the job's data took 1.7 s that were counted as the job's,
+// against 3 ms of I/O.
+func TestJobRuntimeFromFirstIO(t *testing.T) {
+	j := batchRun(t, "--ioengine=null", "--rw=write", "--bs=16m", "--iodepth=32", "--size=256m")
+	run := j["job_runtime"].(float64)
+	io := j["write"].(map[string]any)["runtime"].(float64)
+	if run > io+100 {
+		t.Errorf("job_runtime %v ms for %v ms of I/O: the buffers' set-up is counted", run, io)
+	}
+}
+
+// TestCloneHasNoEntersPerIO: the engine's io_uring_enter count covers all
+// of a job's clones, so a clone's report gives no per-I/O figure from it
+// (it gave 0, a value no measurement stood behind); the merged report
+// does.
+func TestCloneHasNoEntersPerIO(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(file, make([]byte, 8<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, grouped := range []bool{false, true} {
+		args := []string{"--name=c", "--filename=" + file, "--rw=randread", "--bs=4k", "--size=4m", "--numjobs=2", "--output-format=json"}
+		if grouped {
+			args = append(args, "--group_reporting")
+		}
+		code, out, errOut := run(t, args...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		var doc struct {
+			Jobs []struct {
+				IOBench map[string]any `json:"iobench"`
+			} `json:"jobs"`
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatal(err)
+		}
+		for i, j := range doc.Jobs {
+			e, ok := j.IOBench["enters_per_io"]
+			if grouped != ok {
+				t.Errorf("group_reporting %v, job %d: enters_per_io %v (present %v)", grouped, i, e, ok)
+			}
+			if ok && e.(float64) <= 0 {
+				t.Errorf("merged report: enters_per_io %v, want the measured count", e)
+			}
+		}
 	}
 }

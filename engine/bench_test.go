@@ -419,67 +419,75 @@ func BenchmarkReadAtNull(b *testing.B) {
 // commits to the read fork while the other writers' replies are on the
 // way. It reports the mapper replies dropped as stale per write.
 func BenchmarkCOWWriters(b *testing.B) {
-	const fileSize = 64 << 20
-	for _, writers := range []int{1, 16} {
-		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
-			m, err := mapper.NewCOW(mapper.COWConfig{})
-			if err != nil {
-				b.Fatal(err)
+	benchCOW(b, 4, func(e *engine.Engine, f *engine.File, next func() uint64, per int) error {
+		buf := e.Buffer(bs)
+		defer e.PutBuffer(buf)
+		for range per {
+			if _, err := f.WriteAt(buf, int64(next())); err != nil {
+				return err
 			}
-			e, _ := newEngine(b, 4*fileSize, m, nil)
-			f, err := e.Open("f", engine.FileOptions{Size: fileSize})
-			if err != nil {
-				b.Fatal(err)
-			}
-			part := uint64(fileSize / writers / bs)
-			per := b.N/writers + 1
-			b.ResetTimer()
-			var wg sync.WaitGroup
-			errs := make(chan error, writers)
-			for w := range writers {
-				wg.Go(func() {
-					buf := e.Buffer(bs)
-					defer e.PutBuffer(buf)
-					next := randomBlocks(part)
-					base := uint64(w) * part * bs
-					for range per {
-						if _, err := f.WriteAt(buf, int64(base+next())); err != nil {
-							errs <- err
-							return
-						}
-					}
-				})
-			}
-			wg.Wait()
-			b.StopTimer()
-			close(errs)
-			for err := range errs {
-				b.Fatal(err)
-			}
-			st := e.Stats()
-			n := float64(per * writers)
-			b.ReportMetric(float64(st.StaleRetries)/n, "stale/op")
-			b.ReportMetric(float64(st.MapperCalls)/n, "mapcalls/op")
-			b.ReportMetric(float64(per*writers)/b.Elapsed().Seconds(), "writes/s")
-		})
-	}
+		}
+		return nil
+	})
 }
 
 // BenchmarkCOWQueues is BenchmarkCOWWriters with each writer a
-// caller-owned Queue keeping 8 writes in flight.
+// caller-owned Queue keeping 8 writes in flight. 16 queues' threads share
+// 2 CPUs here, and one kept off a CPU holds back all space freed
+// meanwhile (46,000 writes' worth was seen waiting): its device is twice
+// BenchmarkCOWWriters'.
 func BenchmarkCOWQueues(b *testing.B) {
-	const fileSize = 64 << 20
 	const qd = 8
+	benchCOW(b, 8, func(e *engine.Engine, f *engine.File, next func() uint64, per int) error {
+		q, err := e.NewQueue()
+		if err != nil {
+			return err
+		}
+		defer q.Close()
+		reqs := make([]engine.Request, qd)
+		for i := range reqs {
+			reqs[i] = engine.Request{File: f, Write: true, Offset: next(), Buf: e.Buffer(bs)}
+			if err := q.Submit(&reqs[i]); err != nil {
+				return err
+			}
+		}
+		done := make([]*engine.Request, 0, qd)
+		for n := 0; n < per; {
+			if done, err = q.Reap(done[:0], 1); err != nil {
+				return err
+			}
+			for _, r := range done {
+				if r.Err != nil {
+					return r.Err
+				}
+				r.Offset = next()
+				if err := q.Submit(r); err != nil {
+					return err
+				}
+			}
+			n += len(done)
+		}
+		for q.InFlight() > 0 {
+			done, _ = q.Reap(done[:0], 1)
+		}
+		return nil
+	})
+}
+
+// benchCOW runs 1 and 16 writers, each write through write (per writes
+// each, at the offsets next gives: random blocks of the writer's own part
+// of a 64 MiB file), over the COW mapper on a device devMul times the
+// file, and reports stale replies and mapper calls per write and writes
+// a second.
+func benchCOW(b *testing.B, devMul int64, write func(e *engine.Engine, f *engine.File, next func() uint64, per int) error) {
+	const fileSize = 64 << 20
 	for _, writers := range []int{1, 16} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
 			m, err := mapper.NewCOW(mapper.COWConfig{})
 			if err != nil {
 				b.Fatal(err)
 			}
-			// 16 queues' threads share 2 CPUs here, and one kept off
-			// a CPU holds back all space freed meanwhile: 46,000
-			// writes' worth was seen waiting.
-			e, _ := newEngine(b, 8*fileSize, m, nil)
+			e, _ := newEngine(b, devMul*fileSize, m, nil)
 			f, err := e.Open("f", engine.FileOptions{Size: fileSize})
 			if err != nil {
 				b.Fatal(err)
@@ -491,41 +499,9 @@ func BenchmarkCOWQueues(b *testing.B) {
 			errs := make(chan error, writers)
 			for w := range writers {
 				wg.Go(func() {
-					q, err := e.NewQueue()
-					if err != nil {
+					blocks, base := randomBlocks(part), uint64(w)*part*bs
+					if err := write(e, f, func() uint64 { return base + blocks() }, per); err != nil {
 						errs <- err
-						return
-					}
-					defer q.Close()
-					next := randomBlocks(part)
-					base := uint64(w) * part * bs
-					reqs := make([]engine.Request, qd)
-					for i := range reqs {
-						reqs[i] = engine.Request{File: f, Write: true, Offset: base + next(), Buf: e.Buffer(bs)}
-						if err := q.Submit(&reqs[i]); err != nil {
-							errs <- err
-							return
-						}
-					}
-					done := make([]*engine.Request, 0, qd)
-					for n := 0; n < per; {
-						done, err = q.Reap(done[:0], 1)
-						if err != nil {
-							errs <- err
-							return
-						}
-						for _, r := range done {
-							if r.Err != nil {
-								errs <- r.Err
-								return
-							}
-							r.Offset = base + next()
-							q.Submit(r)
-						}
-						n += len(done)
-					}
-					for q.InFlight() > 0 {
-						done, _ = q.Reap(done[:0], 1)
 					}
 				})
 			}

@@ -1109,7 +1109,7 @@ func (j *Job) NullIO() bool { return j.IOEngine == "null" }
 // latency for such an engine (no slat line, an empty slat log), and
 // iobench reports none either.
 func (j *Job) SyncEngine() bool {
-	return j.engineAsked != "" && substituteEngines[j.engineAsked] || j.NullIO() && j.IODepth == 1
+	return j.engineAsked != "" && substituteEngines[j.engineAsked] || j.NullSync()
 }
 
 // NullSync reports whether the job runs fio's null engine at iodepth=1,

@@ -1970,8 +1970,10 @@ func (w *worker) submitFirst() error {
 // markDepth counts a submission at depth n (fio's iodepth_level),
 // markSubmit n requests handed to the kernel together and markComplete n
 // reaped together (fio's iodepth_submit and iodepth_complete), each in
-// the run's measure and the period's.
+// the run's measure and the period's; the null engine at iodepth=1 counts
+// neither, as fio's (Job.NullSync).
 func (w *worker) markDepth(n int) { w.mark(depthDistOf, depthBucket(n), 1) }
+
 func (w *worker) markSubmit(n int) {
 	if !w.job.NullSync() {
 		w.mark(submitDistOf, batchBucket(n), 1)

@@ -146,6 +146,12 @@ type Config struct {
 	// second where waking a sleeping CPU is slow, a VM, often for more CPU
 	// time); negative never polls.
 	SpinWait time.Duration
+	// NoSubmitLatency leaves every request's SubmitLatency 0: the clock
+	// is not read when its device I/O goes to the kernel, one reading
+	// fewer per submission, and its latency is all completion latency.
+	// For callers that report no submission latency, as fio's synchronous
+	// engines do not: their I/O is one call from start to completion.
+	NoSubmitLatency bool
 	// NewRing creates rings; nil means io_uring (tests pass a fault ring).
 	NewRing RingFactory
 	// DiscardIoctl makes trims of block devices use the BLKDISCARD ioctl

@@ -392,6 +392,11 @@ func (q *Queue) stampSubmitted() int64 {
 	if len(q.unsent) == 0 {
 		return 0
 	}
+	if q.eng.cfg.NoSubmitLatency {
+		clear(q.unsent)
+		q.unsent = q.unsent[:0]
+		return 0
+	}
 	now := q.eng.nowNs()
 	for i, r := range q.unsent {
 		r.SubmitLatency = time.Duration(now - r.startNs)

@@ -369,3 +369,51 @@ func TestResubmitInFlight(t *testing.T) {
 	}
 	<-ch
 }
+
+// TestNoSubmitLatency: with Config.NoSubmitLatency no request gets a
+// SubmitLatency, and its Latency is still measured; without it, the same
+// requests have one (a clock reading when their I/O went to the ring).
+func TestNoSubmitLatency(t *testing.T) {
+	const blocks = 64
+	for _, off := range []bool{false, true} {
+		m := newStripeMapper(blocks, bs, 1)
+		e, _ := newEngine(t, blocks*bs, m, func(c *engine.Config) {
+			c.QueueDepth, c.NewRing, c.NoSubmitLatency = 8, engine.NewNullRing, off
+		})
+		f, _ := e.Open("f", engine.FileOptions{})
+		q, err := e.NewQueue()
+		if err != nil {
+			t.Fatal(err)
+		}
+		withSlat, withLat := 0, 0
+		for i := range 200 {
+			r := &engine.Request{File: f, Offset: uint64(i%blocks) * bs, Buf: e.Buffer(bs), Write: i%2 == 0}
+			if err := q.Submit(r); err != nil {
+				t.Fatal(err)
+			}
+			done, err := q.Reap(nil, 1)
+			if err != nil || len(done) != 1 || done[0].Err != nil {
+				t.Fatalf("NoSubmitLatency %v: reap %d, %v", off, len(done), err)
+			}
+			if r.SubmitLatency > 0 {
+				withSlat++
+			}
+			if r.Latency > 0 {
+				withLat++
+			}
+			if r.SubmitLatency > r.Latency {
+				t.Fatalf("NoSubmitLatency %v: SubmitLatency %v above Latency %v", off, r.SubmitLatency, r.Latency)
+			}
+		}
+		q.Close()
+		if off && withSlat != 0 {
+			t.Errorf("NoSubmitLatency: %d of 200 requests have a SubmitLatency", withSlat)
+		}
+		if !off && withSlat == 0 {
+			t.Errorf("default: no request of 200 has a SubmitLatency")
+		}
+		if withLat < 190 {
+			t.Errorf("NoSubmitLatency %v: only %d of 200 requests have a Latency", off, withLat)
+		}
+	}
+}

@@ -593,7 +593,7 @@ func openJob(j *workloads.Job, tgt *jobTarget) (*jobSetup, error) {
 		NewRing:       ringFactory(j),
 		RegisterFiles: files, SQPoll: j.SQPoll, SQPollCPU: j.SQPollCPU + 1, IOPoll: j.HiPri, ArenaBytes: arena,
 		EagerSubmit: eagerSubmit(j), NoFollow: !j.Follow,
-		SpinWait: j.SpinWait,
+		SpinWait: j.SpinWait, NoSubmitLatency: j.SyncEngine(),
 	})
 	if err != nil {
 		s.close()

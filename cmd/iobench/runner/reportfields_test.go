@@ -25,11 +25,25 @@ func TestSyncEngineNoSlat(t *testing.T) {
 		}
 		return sum
 	}
+	// A synchronous engine's I/O is one call: all of its latency is
+	// completion latency (the engine takes no clock reading at
+	// submission, Config.NoSubmitLatency).
+	meanNs := func(j map[string]any, k string) float64 {
+		return j["read"].(map[string]any)[k].(map[string]any)["mean"].(float64)
+	}
+	clatIsLat := func(what string, j map[string]any, want bool) {
+		t.Helper()
+		c, l := meanNs(j, "clat_ns"), meanNs(j, "lat_ns")
+		if c <= 0 || (c == l) != want {
+			t.Errorf("%s: clat mean %.1f ns, lat mean %.1f ns: want them equal %v", what, c, l, want)
+		}
+	}
 	prefix := filepath.Join(dir, "n1")
 	j := batchRun(t, "--ioengine=null", "--iodepth=1", "--size=4m", "--write_lat_log="+prefix)
 	if n := slatN(j); n != 0 {
 		t.Errorf("null at iodepth=1: %v slat samples, want none (fio runs it synchronously)", n)
 	}
+	clatIsLat("null at iodepth=1", j, true)
 	for _, k := range []string{"iodepth_submit", "iodepth_complete"} {
 		if s := dist(j, k); s != 0 {
 			t.Errorf("null at iodepth=1: %s sums to %.1f%%, want 0 as fio's: %v", k, s, j[k])
@@ -51,6 +65,7 @@ func TestSyncEngineNoSlat(t *testing.T) {
 	if n := slatN(j); n != 1024 {
 		t.Errorf("null at iodepth=4: %v slat samples, want 1024", n)
 	}
+	clatIsLat("null at iodepth=4", j, false)
 
 	file := filepath.Join(dir, "f")
 	if err := os.WriteFile(file, make([]byte, 4<<20), 0o600); err != nil {
@@ -60,6 +75,7 @@ func TestSyncEngineNoSlat(t *testing.T) {
 	if n := slatN(j); n != 0 {
 		t.Errorf("psync: %v slat samples, want none (fio's synchronous engines have none)", n)
 	}
+	clatIsLat("psync", j, true)
 	if s := dist(j, "iodepth_submit"); s < 99.9 {
 		t.Errorf("psync: iodepth_submit sums to %.1f%%, want 100 as fio's: %v", s, j["iodepth_submit"])
 	}

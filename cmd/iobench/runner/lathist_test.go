@@ -49,3 +49,56 @@ func TestLatHistMatchesHdr(t *testing.T) {
 		t.Errorf("min/max %d/%d, HdrHistogram's %d/%d", h.Min(), h.Max(), want.Min(), want.Max())
 	}
 }
+
+// TestPercentilesAsFioFromBins: every percentile iobench reports lies in
+// the fio bucket that fio's own rule picks from the same json+ bins: the
+// first bucket at which the count so far reaches p% of all samples. A
+// script or fio_jsonplus_clat2csv recomputing percentiles from the bins
+// finds the JSON's. HdrHistogram's nearest rank missed it at sparse tails.
+func TestPercentilesAsFioFromBins(t *testing.T) {
+	pcts := []float64{1, 5, 10, 20, 30, 40, 41, 50, 60, 70, 80, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 12.5, 33.3}
+	rng := rand.New(rand.NewPCG(7, 11))
+	for trial := range 300 {
+		h := newHist()
+		n := 1 + rng.IntN(30000)
+		if trial%3 == 0 {
+			n = 1 + rng.IntN(20)
+		}
+		for range n {
+			// log-uniform over 50 ns .. 50 ms
+			v := int64(50 * math.Exp(rng.Float64()*math.Log(1e6)))
+			if err := h.RecordValue(v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		bins := fioBuckets(h)
+		for _, p := range pcts {
+			want, sum := -1, uint64(0)
+			for i, c := range bins {
+				sum += c
+				if float64(sum) >= p/100*float64(n) {
+					want = i
+					break
+				}
+			}
+			if got := fioPlatIdx(uint64(pctValue(h, p))); got != want {
+				t.Fatalf("trial %d, %d samples: %gth percentile %d ns is in fio bucket %d, fio's rule on the bins gives bucket %d (%d ns)",
+					trial, n, p, pctValue(h, p), got, want, fioPlatValue(want))
+			}
+		}
+	}
+	// Ten samples, 100 ns apart: the 41st percentile is the fifth (rank
+	// ⌈4.1⌉), the 12th the second.
+	h := newHist()
+	for v := int64(100); v <= 1000; v += 100 {
+		_ = h.RecordValue(v)
+	}
+	for _, c := range []struct {
+		p    float64
+		want int64
+	}{{41, 500}, {12, 200}, {50, 500}, {99.99, 1000}, {0.01, 100}} {
+		if got := pctValue(h, c.p); got != c.want {
+			t.Errorf("ten samples: %gth percentile %d, want %d", c.p, got, c.want)
+		}
+	}
+}

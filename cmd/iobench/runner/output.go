@@ -535,7 +535,7 @@ func latJSON(h *hdrhistogram.Histogram, pcts []float64, plus bool) jsonLat {
 	}
 	l := jsonLat{Min: h.Min(), Max: h.Max(), Mean: fioFloat(h.Mean()), Stddev: fioFloat(h.StdDev()), N: h.TotalCount()}
 	for _, p := range pcts {
-		l.Percentile = append(l.Percentile, percentile{p, h.ValueAtQuantile(p)})
+		l.Percentile = append(l.Percentile, percentile{p, pctValue(h, p)})
 	}
 	if plus && len(pcts) > 0 {
 		l.Bins = fioBuckets(h)
@@ -1223,7 +1223,7 @@ func writePercentiles(w io.Writer, name string, h *hdrhistogram.Histogram, list 
 	ps := slices.Sorted(slices.Values(list))
 	vals := make([]int64, len(ps))
 	for i, p := range ps {
-		vals[i] = h.ValueAtQuantile(p)
+		vals[i] = pctValue(h, p)
 	}
 	lo, hi := slices.Min(vals), slices.Max(vals)
 	unit, steps := "nsec", 0

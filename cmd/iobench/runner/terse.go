@@ -111,7 +111,7 @@ func terseDir(r *JobResult, dr *DirResult, groupBW float64) []string {
 		switch {
 		case i < len(j.PercentileList) && pct != nil:
 			p := j.PercentileList[i]
-			f = append(f, fmt.Sprintf("%f%%=%d", p, pct.ValueAtQuantile(p)/1000))
+			f = append(f, fmt.Sprintf("%f%%=%d", p, pctValue(pct, p)/1000))
 		default:
 			f = append(f, "0%=0")
 		}

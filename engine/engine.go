@@ -49,6 +49,11 @@ type Engine struct {
 	ringInfo atomic.Pointer[string] // set-up of the first ring created, for reports
 	baseNs   int64                  // nowNs counts from here (runtime nanotime)
 
+	// eagerDefault: Config.EagerSubmit was left 0, so queues that submit
+	// early measure whether holding new I/O for the wait is faster
+	// (Queue.batchCtl).
+	eagerDefault bool
+
 	filesRegistered bool // the device table is registered with every ring
 
 	// trimAlign is the alignment of trims: the largest of the devices'
@@ -121,9 +126,12 @@ type Config struct {
 	// sleep raises it (up to the queue depth, at most 64), each that
 	// finds completions ready lowers it, never below EagerSubmit. 0 means
 	// 16, half the queue depth for a queue of 16 to 31 entries, and only
-	// at Flush and Reap for one of 4 to 15 (see defaultEagerMin);
-	// negative: only at Flush and Reap. The null ring never submits early
-	// (its I/O completes when submitted: the caller gets on with more).
+	// at Flush and Reap for one of 4 to 15 (see defaultEagerMin), and a
+	// queue of 16 or more entries then measures, as it runs, whether
+	// holding new I/O for Flush and Reap is faster, and holds it while it
+	// is (see Queue.submitEarly); negative: only at Flush and Reap. The
+	// null ring never submits early (its I/O completes when submitted:
+	// the caller gets on with more).
 	EagerSubmit int
 	// NoYield turns off the yield before a queue with yieldDepth (2) I/Os
 	// in flight sleeps for a completion (see Queue.pump).
@@ -196,13 +204,14 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.ArenaBytes <= 0 {
 		cfg.ArenaBytes = 16 << 20
 	}
-	if cfg.EagerSubmit == 0 {
+	eagerDefault := cfg.EagerSubmit == 0
+	if eagerDefault {
 		cfg.EagerSubmit = defaultEagerMin(cfg.QueueDepth)
 	}
 	if cfg.NewRing == nil {
 		cfg.NewRing = NewIOURing
 	}
-	e := &Engine{cfg: cfg, align: 512, memAlgn: 512, files: make(map[string]*File), baseNs: nanotime()}
+	e := &Engine{cfg: cfg, align: 512, memAlgn: 512, files: make(map[string]*File), baseNs: nanotime(), eagerDefault: eagerDefault}
 	if len(cfg.Devices) > math.MaxInt32 {
 		return nil, errors.New("engine: too many devices")
 	}

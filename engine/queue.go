@@ -84,9 +84,13 @@ type Queue struct {
 	// a pump about to wait reaps so (reapPosted).
 	posted          PostedReaper
 	spinNs          int64
-	spinCtl         *spinCtl // measures whether to poll (SpinWait 0); nil: always
-	spinAny         bool     // poll at any depth (SQPoll), not only above spinAbove
+	spinCtl         *probeCtl // measures whether to poll (SpinWait 0); nil: always
+	spinAny         bool      // poll at any depth (SQPoll), not only above spinAbove
 	spins, spinHits uint64
+	// batchCtl measures whether the queue runs faster holding new I/O
+	// for its next wait than submitting it early (submitEarly); nil:
+	// early submission as Config.EagerSubmit says.
+	batchCtl *probeCtl
 
 	// slots[i] is the device I/O in flight with user data i; freeSlot
 	// lists the free indexes. depth == len(freeSlot) + I/Os in flight.
@@ -225,6 +229,9 @@ func (e *Engine) newQueue(kind queueKind) (*Queue, error) {
 		q.follow = &follower{move: moveToOtherCPU}
 	}
 	q.eager, q.eagerMax = q.eagerMin, max(q.eagerMin, min(q.depth, eagerCap))
+	if isUring && !nop && q.eagerMin > 0 && q.depth >= batchDepth && e.eagerDefault && threadCPU() > 0 {
+		q.batchCtl = newBatchCtl(threadCPU, nanotime)
+	}
 	if p, ok := ring.(PostedReaper); ok {
 		q.posted = p
 	}

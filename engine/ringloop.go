@@ -177,12 +177,26 @@ func (q *Queue) adaptEager(ready bool) {
 
 // submitEarly hands the queued I/O to the kernel now, without waiting,
 // when the kernel holds fewer than q.eager of the queue's I/Os
-// (Config.EagerSubmit, adapted by adaptEager). Completions it brings are
-// reaped at the next pump. A failed call leaves the I/O queued for the
-// next pump, which reports the error. It reports whether it entered the
-// kernel, and the clock read when it returned (0: none read).
+// (Config.EagerSubmit, adapted by adaptEager), unless the queue measured
+// that holding it for the wait runs faster (batchCtl). Completions it
+// brings are reaped at the next pump. A failed call leaves the I/O queued
+// for the next pump, which reports the error. It reports whether it
+// entered the kernel, and the clock read when it returned (0: none read).
+//
+// Early submission keeps a device that works on its own, a loop device or
+// NVMe, from running dry while the caller prepares more I/O. Where the
+// kernel hands each submission to a worker thread instead (io_uring's
+// io-wq, as for reads of a tmpfs file), each early call of one or two
+// I/Os wakes that worker, and holding new I/O for the wait hands it over
+// in batches. By default (Config.EagerSubmit 0) a queue that submits
+// early measures both ways (batchCtl, spin.go) and holds new I/O while
+// that is faster. Measured on a 1 GiB tmpfs file read with O_DIRECT
+// (2 vCPUs, 4 KiB random reads, 2 s runs, iodepth_batch_submit at the
+// depth standing in for holding): 363k reads a second submitting early
+// against 644k holding at depth 16, 267k against 1146k at 32, 291k
+// against 1369k at 64.
 func (q *Queue) submitEarly() (bool, int64) {
-	if q.unsubmitted == 0 || q.inflightIOs()-q.unsubmitted >= q.eager {
+	if q.unsubmitted == 0 || q.inflightIOs()-q.unsubmitted >= q.eager || q.batchCtl != nil && q.batchCtl.on {
 		return false, 0
 	}
 	enters := q.ring.Enters()
@@ -194,6 +208,19 @@ func (q *Queue) submitEarly() (bool, int64) {
 		now = q.stampSubmitted()
 	}
 	return true, now
+}
+
+// probed counts n completions in the queue's measuring controllers
+// (spinCtl, batchCtl). One probes at a time: the other's count stands
+// still meanwhile, so that each probe's windows measure the queue with
+// the other's way fixed.
+func (q *Queue) probed(n int) {
+	if q.spinCtl != nil && (q.batchCtl == nil || !q.batchCtl.probing()) {
+		q.spinCtl.completed(n)
+	}
+	if q.batchCtl != nil && (q.spinCtl == nil || !q.spinCtl.probing()) {
+		q.batchCtl.completed(n)
+	}
 }
 
 // yieldDepth is the number of I/Os in flight at which a queue about to
@@ -293,9 +320,7 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 		}
 	}
 	q.enters += q.ring.Enters() - enters
-	if q.spinCtl != nil {
-		q.spinCtl.completed(got)
-	}
+	q.probed(got)
 	q.fill(0) // completions ran the mappers' EndWrite since any reading
 	q.deliver()
 	q.eng.reclaim(false)

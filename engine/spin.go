@@ -68,39 +68,78 @@ var spinProbeSeq = [...]bool{false, true, true, false, false, true, true, false}
 // spinCost is what a probe measured of one way.
 type spinCost struct{ cpu, wall int64 }
 
-// spinCtl decides whether a queue polls, by measuring (SpinWait 0). A
-// probe measures both ways (spinProbeSeq); the queue then runs the one
-// chosen for spinRun windows and probes again. Polling is chosen only if
-// it cost at most spinMarginNum/spinMarginDen of the CPU time of not
-// polling and took no more wall time: the thread's CPU time alone does
-// not see what polling takes from the device's own work where the two
-// share the CPUs (a loop device's worker). In 21 probes at depth 4 on a
-// busy machine the two measures agreed every time; the wall time is a
-// guard. A choice that keeps winning runs longer between probes (spinRun
-// << n after n probes in a row chose it, at most spinMaxStreak): a probe
-// without polling where polling pays is three times slower on the loop
-// device, and one with it where it does not costs twice the CPU.
-type spinCtl struct {
-	cpu     func() int64 // the thread's CPU time, ns
-	wall    func() int64 // a monotonic clock, ns
-	on      bool         // poll now
-	step    int          // the probe's window (spinProbeSeq), or len(spinProbeSeq): running the choice
-	left    int          // completions left in this stage
-	warming bool         // left counts the warm-up, not a window
-	cpu0    int64        // CPU time at the window's start
-	wall0   int64        // clock at the window's start
-	cost    [2]spinCost  // the probe's totals without polling and with
-	fails   int          // probes in a row that polling lost
-	wins    int          // probes in a row that polling won
+// probeCtl chooses between two ways of running a queue by measuring them:
+// whether to poll before a sleep (newSpinCtl, SpinWait 0) and whether to
+// hold new I/O for the next wait rather than submit it early
+// (newBatchCtl). A probe measures both ways (spinProbeSeq); the queue then
+// runs the one chosen for spinRun windows and probes again. A choice that
+// keeps winning runs longer between probes (spinRun << n after n probes
+// in a row chose it, at most spinMaxStreak).
+//
+// For polling: it is chosen only if it cost at most
+// spinMarginNum/spinMarginDen of the CPU time of not polling and took no
+// more wall time: the thread's CPU time alone does not see what polling
+// takes from the device's own work where the two share the CPUs (a loop
+// device's worker). In 21 probes at depth 4 on a busy machine the two
+// measures agreed every time; the wall time is a guard. A probe without
+// polling where polling pays is three times slower on the loop device,
+// and one with it where it does not costs twice the CPU.
+type probeCtl struct {
+	cpu     func() int64                // the thread's CPU time, ns
+	wall    func() int64                // a monotonic clock, ns
+	pick    func(off, on spinCost) bool // the rule: whether on wins the probe
+	on      bool                        // the second way now (poll; hold for the wait)
+	step    int                         // the probe's window (spinProbeSeq), or len(spinProbeSeq): running the choice
+	left    int                         // completions left in this stage
+	warming bool                        // left counts the warm-up, not a window
+	cpu0    int64                       // CPU time at the window's start
+	wall0   int64                       // clock at the window's start
+	cost    [2]spinCost                 // the probe's totals of the first way and the second
+	fails   int                         // probes in a row that the second way lost
+	wins    int                         // probes in a row that the second way won
 	probes  uint64
 }
 
-func newSpinCtl(cpu, wall func() int64) *spinCtl {
-	return &spinCtl{cpu: cpu, wall: wall, on: spinProbeSeq[0], left: spinWarm, warming: true}
+// newSpinCtl measures whether polling pays (on: poll).
+func newSpinCtl(cpu, wall func() int64) *probeCtl { return newProbeCtl(cpu, wall, pollPays) }
+
+// pollPays is the polling rule (probeCtl).
+func pollPays(off, on spinCost) bool {
+	return on.cpu*spinMarginDen <= off.cpu*spinMarginNum && on.wall <= off.wall
 }
 
+// newBatchCtl measures whether a queue runs faster holding new I/O for
+// its next wait than submitting it early (on: hold; see submitEarly in
+// ringloop.go).
+//
+// It starts submitting early, as if a probe had chosen that, and probes
+// after spinWarm completions: a queue's spinCtl starts with a probe, and
+// the two never probe at once (Queue.probed).
+func newBatchCtl(cpu, wall func() int64) *probeCtl {
+	c := newProbeCtl(cpu, wall, holdPays)
+	c.step, c.on, c.warming = len(spinProbeSeq), false, false
+	return c
+}
+
+// holdPays is the batching rule: holding new I/O for the wait must be
+// faster by a margin (spinMarginNum/spinMarginDen of the wall time per
+// completion) and cost no more CPU time per completion. Where the two
+// run alike, as on a loop device, the queue keeps submitting early, the
+// way measured best there (defaultEagerMin).
+func holdPays(early, hold spinCost) bool {
+	return hold.wall*spinMarginDen <= early.wall*spinMarginNum && hold.cpu <= early.cpu
+}
+
+func newProbeCtl(cpu, wall func() int64, pick func(off, on spinCost) bool) *probeCtl {
+	return &probeCtl{cpu: cpu, wall: wall, pick: pick, on: spinProbeSeq[0], left: spinWarm, warming: true}
+}
+
+// probing reports whether a probe is under way (its windows measure the
+// queue as it runs: another controller's probe must not change it then).
+func (c *probeCtl) probing() bool { return c.step < len(spinProbeSeq) }
+
 // completed counts n completions and moves between the stages.
-func (c *spinCtl) completed(n int) {
+func (c *probeCtl) completed(n int) {
 	c.left -= n
 	for c.left <= 0 {
 		over := -c.left
@@ -133,11 +172,10 @@ func (c *spinCtl) completed(n int) {
 	}
 }
 
-// decide ends a probe: it chooses whether to poll until the next.
-func (c *spinCtl) decide() {
-	off, on := c.cost[0], c.cost[1]
+// decide ends a probe: it chooses the way to run until the next.
+func (c *probeCtl) decide() {
 	c.probes++
-	c.on = on.cpu*spinMarginDen <= off.cpu*spinMarginNum && on.wall <= off.wall
+	c.on = c.pick(c.cost[0], c.cost[1])
 	if c.on {
 		c.fails, c.wins = 0, min(c.wins+1, spinMaxStreak)
 	} else {

@@ -5,7 +5,7 @@ import "testing"
 // spinClocks are a spinCtl's CPU clock and wall clock in a test.
 type spinClocks struct{ cpu, wall int64 }
 
-func newTestSpinCtl(k *spinClocks) *spinCtl {
+func newTestSpinCtl(k *spinClocks) *probeCtl {
 	return newSpinCtl(func() int64 { return k.cpu }, func() int64 { return k.wall })
 }
 
@@ -16,7 +16,7 @@ type spinCosts struct{ onCPU, offCPU, onWall, offWall int64 }
 // runSpinCtl feeds a spinCtl n completions, one per call, on clocks that
 // advance by the costs of polling or not as the controller polls or not,
 // and returns the share of completions made polling.
-func runSpinCtl(c *spinCtl, k *spinClocks, n int, costs spinCosts) float64 {
+func runSpinCtl(c *probeCtl, k *spinClocks, n int, costs spinCosts) float64 {
 	on := 0
 	for range n {
 		if c.on {
@@ -163,5 +163,51 @@ func TestYieldsOnlyAtYieldDepth(t *testing.T) {
 				t.Errorf("NoYield %v, %d in flight: yields %v, want %v", noYield, inflight, got, want)
 			}
 		}
+	}
+}
+
+// TestBatchCtlHoldsWhereFaster: where holding new I/O for the wait takes
+// less wall time and CPU time per completion (a device whose submissions
+// wake a kernel worker), the batching controller holds for all but its
+// probes' windows; where the two ways run alike, or holding is faster
+// but costs more CPU time, it keeps submitting early.
+func TestBatchCtlHoldsWhereFaster(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		costs    spinCosts // on: holding for the wait; off: submitting early
+		min, max float64   // share of completions made holding
+	}{
+		{"4x faster, less CPU", spinCosts{onCPU: 1000, offCPU: 2000, onWall: 1000, offWall: 4000}, 0.95, 1},
+		{"alike", spinCosts{onCPU: 2000, offCPU: 2000, onWall: 3000, offWall: 3000}, 0, 0.05},
+		{"3% faster", spinCosts{onCPU: 2000, offCPU: 2000, onWall: 2910, offWall: 3000}, 0, 0.05},
+		{"faster, more CPU", spinCosts{onCPU: 2500, offCPU: 2000, onWall: 2000, offWall: 3000}, 0, 0.05},
+	} {
+		var k spinClocks
+		c := newBatchCtl(func() int64 { return k.cpu }, func() int64 { return k.wall })
+		share := runSpinCtl(c, &k, 2000*spinWindow, tc.costs)
+		if share < tc.min || share > tc.max {
+			t.Errorf("%s: held for %.3f of the completions, want %.2f-%.2f", tc.name, share, tc.min, tc.max)
+		}
+	}
+}
+
+// TestProbeCtlsTakeTurns: a queue's polling and batching controllers both
+// probe, one at a time, and neither waits on the other for good (both
+// starting with a probe, each waiting for the other's to end, neither
+// would ever measure).
+func TestProbeCtlsTakeTurns(t *testing.T) {
+	var k spinClocks
+	cpu, wall := func() int64 { return k.cpu }, func() int64 { return k.wall }
+	q := &Queue{spinCtl: newSpinCtl(cpu, wall), batchCtl: newBatchCtl(cpu, wall)}
+	for range 400 * spinWindow {
+		k.cpu += 1000
+		k.wall += 2000
+		if q.spinCtl.probing() && q.batchCtl.probing() {
+			t.Fatal("both controllers probing at once")
+		}
+		q.probed(1)
+	}
+	if q.spinCtl.probes < 2 || q.batchCtl.probes < 2 {
+		t.Errorf("probes: polling %d, batching %d; want both measuring", q.spinCtl.probes, q.batchCtl.probes)
 	}
 }

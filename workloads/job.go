@@ -1129,6 +1129,60 @@ var substituteEngines = map[string]bool{
 	"sync": true, "psync": true, "vsync": true, "pvsync": true, "pvsync2": true,
 }
 
+// fioEngines are the I/O engines fio 3.33 has (with ioengine=external:path,
+// an engine of one's own): a name outside them is a mistake, not an engine
+// iobench leaves out.
+var fioEngines = map[string]bool{
+	"io_uring": true, "io_uring_cmd": true, "libaio": true, "posixaio": true, "null": true,
+	"sync": true, "psync": true, "vsync": true, "pvsync": true, "pvsync2": true,
+	"mmap": true, "splice": true, "sg": true, "net": true, "netsplice": true, "cpuio": true,
+	"rdma": true, "falloc": true, "e4defrag": true, "rbd": true, "rados": true, "http": true,
+	"gfapi": true, "gfapi_async": true, "libhdfs": true, "mtd": true, "dev-dax": true,
+	"libpmem": true, "ime_psync": true, "ime_psyncv": true, "ime_aio": true, "libcufile": true,
+	"dfs": true, "nfs": true, "exec": true, "xnvme": true, "libiscsi": true, "nbd": true,
+	"ftruncate": true, "filecreate": true, "filestat": true, "filedelete": true,
+	"dircreate": true, "dirstat": true, "dirdelete": true, "windowsaio": true, "solarisaio": true,
+	"guasi": true, "pmemblk": true,
+}
+
+// nearestEngine returns the fio engine whose name is within two edits of
+// name (the nearest, the first in order on a tie), or "".
+func nearestEngine(name string) string {
+	best, bestD := "", 3
+	names := make([]string, 0, len(fioEngines))
+	for n := range fioEngines {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		if d := editDistance(name, n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b (bytes).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
 // EngineAsked returns the fio engine the job named when iobench runs
 // it on io_uring in its place, "" when it runs the engine it named.
 func (j *Job) EngineAsked() string { return j.engineAsked }

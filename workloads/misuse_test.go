@@ -121,3 +121,31 @@ func TestUnifiedRWSpellings(t *testing.T) {
 		t.Errorf("jobs a and b: %v and %v, want both and mixed", f.Jobs[0].UnifiedRW, f.Jobs[1].UnifiedRW)
 	}
 }
+
+// TestUnknownEngineNamed: a name that is no fio engine is said to be
+// unknown, with the engine it is a slip for; a fio engine iobench does not
+// run is refused as such; fio's substitutes and null are taken.
+func TestUnknownEngineNamed(t *testing.T) {
+	for _, c := range []struct{ name, want string }{
+		{"libaoi", `no I/O engine is named "libaoi" (fio: engine not loadable); did you mean libaio?`},
+		{"io_urin", "did you mean io_uring?"},
+		{"frobnicate", `no I/O engine is named "frobnicate"`},
+		{"mmap", "fio's mmap engine does something other than reads and writes"},
+		{"external:/usr/lib/my.so", "fio's external:/usr/lib/my.so engine does something other"},
+	} {
+		j := NewJob("x")
+		err := j.Set("ioengine", c.name)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("ioengine=%s: %v, want it to say %q", c.name, err, c.want)
+		}
+		if c.name == "frobnicate" && err != nil && strings.Contains(err.Error(), "did you mean") {
+			t.Errorf("ioengine=frobnicate: %v: no engine is near it", err)
+		}
+	}
+	for _, ok := range []string{"io_uring", "null", "libaio", "psync", "pvsync2"} {
+		j := NewJob("x")
+		if err := j.Set("ioengine", ok); err != nil {
+			t.Errorf("ioengine=%s: %v", ok, err)
+		}
+	}
+}

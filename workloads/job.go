@@ -1726,8 +1726,14 @@ func (j *Job) sortOwnAsFio() {
 // a job given no option).
 func (j *Job) OwnValues() [][2]string {
 	var out [][2]string
-	if len(j.own) > 0 {
-		out = [][2]string{}
+	for _, name := range j.ownOrder {
+		// An object, perhaps empty, once a fio option was given: fio
+		// lists none it takes alone (--thread), and has none of
+		// iobench's own (--force given alone makes no object).
+		if o, ok := optionIndex[name]; !ok || !o.Engine {
+			out = [][2]string{}
+			break
+		}
 	}
 	// fio's options iobench accepts without effect (thread=1,
 	// nowait=0) among them, as fio lists them too.

@@ -442,6 +442,20 @@ func TestJSONGlobalOptionsAsFio(t *testing.T) {
 		}
 		check("iobench", args, []byte(out), c.want)
 	}
+	// iobench's own options (fio has none of them) given alone make no
+	// object: --force with a job file of no [global] is fio's run of it.
+	for _, args := range [][]string{{"--force", none}, {"--force", "--thread", none}} {
+		args = append(args, "--output-format=json")
+		code, out, errs := run(t, args...)
+		if code != 0 {
+			t.Fatalf("iobench %v: exit %d: %s", args, code, errs)
+		}
+		want := want{nil, []map[string]string{{"ioengine": "null", "size": "1m", "filename": target}}}
+		if slices.Contains(args, "--thread") {
+			want.global = map[string]string{}
+		}
+		check("iobench", args, []byte(out), want)
+	}
 	fio, err := exec.LookPath("fio")
 	if err != nil {
 		t.Skip("fio not installed (make deps installs it): iobench checked against fio 3.33's output as recorded here")

@@ -44,6 +44,11 @@ type DirResult struct {
 	// BWSamples (KiB/s) and IOPSSamples are the rates over each bwavgtime
 	// and iopsavgtime period of the measured run, as fio samples them.
 	BWSamples, IOPSSamples []float64
+	// BWPerIO and IOPSPerIO are those rates sampled per I/O instead,
+	// where the job logs the rate per I/O (write_bw_log or
+	// write_iops_log without log_avg_msec), as fio then samples them:
+	// each I/O's bytes over its completion latency, and 1.
+	BWPerIO, IOPSPerIO rateStat
 }
 
 // PrioLat is the latency histogram (ns) of the I/Os of one priority.
@@ -876,6 +881,8 @@ func collect(workers []*measure, clone int) JobResult {
 			r.Runtime = max(r.Runtime, run)
 			r.BWSamples = addSamples(r.BWSamples, w.bwSamples[d])
 			r.IOPSSamples = addSamples(r.IOPSSamples, w.iopsSamples[d])
+			r.BWPerIO.sum(w.bwIO[d])
+			r.IOPSPerIO.sum(w.iopsIO[d])
 		}
 		if w.latencyDepth > 0 {
 			res.LatencyDepth = w.latencyDepth // as fio: the last clone's
@@ -929,6 +936,72 @@ func unionCPUs(a, b []int) []int {
 	}
 	slices.Sort(a)
 	return a
+}
+
+// perIOBW reports whether j's bandwidth statistics take a sample per
+// I/O: it logs bandwidth per I/O (write_bw_log without log_avg_msec), as
+// fio then samples it (its periodic samples are left out).
+func perIOBW(j *workloads.Job) bool { return j.Logs.BW != "" && j.Logs.Avg == 0 && !j.DisableBW }
+
+// perIOIOPS is perIOBW for IOPS (write_iops_log).
+func perIOIOPS(j *workloads.Job) bool { return j.Logs.IOPS != "" && j.Logs.Avg == 0 }
+
+// rateStat is a rate's samples taken per I/O, kept as fio keeps them:
+// count, least, greatest, mean and sum of squared deviations (Welford),
+// so that a long run keeps no sample.
+type rateStat struct {
+	n             uint64
+	lo, hi, mean  float64
+	sumSquaredDev float64
+}
+
+func (s *rateStat) add(v float64) {
+	s.n++
+	if s.n == 1 {
+		s.lo, s.hi = v, v
+	}
+	s.lo, s.hi = min(s.lo, v), max(s.hi, v)
+	delta := v - s.mean
+	s.mean += delta / float64(s.n)
+	s.sumSquaredDev += delta * (v - s.mean)
+}
+
+// sum adds o to s as fio adds up the rates of a group's jobs
+// (group_reporting) and of directions (unified_rw_reporting): least,
+// greatest, mean, squared deviations and count each summed.
+func (s *rateStat) sum(o rateStat) {
+	s.n += o.n
+	s.lo += o.lo
+	s.hi += o.hi
+	s.mean += o.mean
+	s.sumSquaredDev += o.sumSquaredDev
+}
+
+// stats returns what sampleStats returns of the samples, and their count.
+func (s rateStat) stats() (lo, hi, mean, dev float64, n int) {
+	if s.n > 1 {
+		dev = math.Sqrt(s.sumSquaredDev / float64(s.n-1))
+	}
+	return s.lo, s.hi, s.mean, dev, int(s.n)
+}
+
+// bwStats is sampleStats of the direction's bandwidth samples, per I/O or
+// per period, and their count.
+func (dr *DirResult) bwStats() (lo, hi, mean, dev float64, n int) {
+	if dr.BWPerIO.n > 0 {
+		return dr.BWPerIO.stats()
+	}
+	lo, hi, mean, dev = sampleStats(dr.BWSamples)
+	return lo, hi, mean, dev, len(dr.BWSamples)
+}
+
+// iopsStats is bwStats for IOPS.
+func (dr *DirResult) iopsStats() (lo, hi, mean, dev float64, n int) {
+	if dr.IOPSPerIO.n > 0 {
+		return dr.IOPSPerIO.stats()
+	}
+	lo, hi, mean, dev = sampleStats(dr.IOPSSamples)
+	return lo, hi, mean, dev, len(dr.IOPSSamples)
 }
 
 // addSamples adds the samples b to a, period by period: the clones'
@@ -986,7 +1059,11 @@ type measure struct {
 	slat, clat, lat        [workloads.NumDirs]*latHist
 	prios                  [workloads.NumDirs][]PrioLat // DirResult.Prios
 	bwSamples, iopsSamples [workloads.NumDirs][]float64
-	usage                  threadUsage
+	// bwIO and iopsIO take a sample per I/O in place of bwSamples and
+	// iopsSamples where the job logs that rate per I/O (perIOBW,
+	// perIOIOPS).
+	bwIO, iopsIO [workloads.NumDirs]rateStat
+	usage        threadUsage
 	// tid is the thread the clone ran on (its queue locks it there):
 	// the job's pid in the report, as fio gives each job thread's.
 	tid      int
@@ -1043,6 +1120,17 @@ func (m *measure) record(j *workloads.Job, r *engine.Request, d int) {
 	}
 	if !j.DisableLat {
 		m.lat[d].record(max(int64(r.Latency), 1))
+	}
+	if perIOBW(j) {
+		// As the bandwidth log's entry (jobLogger.record).
+		var rate uint64
+		if clat := uint64(r.Latency - r.SubmitLatency); clat > 0 {
+			rate = uint64(r.N) * 1000000 / clat
+		}
+		m.bwIO[d].add(float64(rate))
+	}
+	if perIOIOPS(j) {
+		m.iopsIO[d].add(1)
 	}
 	if j.Prio.Drawn(d) {
 		m.recordPrio(j, r, d)
@@ -1775,7 +1863,7 @@ func (w *worker) sample(now time.Time, final bool) {
 	if !now.Before(w.bwNext) && inRuntime(w.bwNext) {
 		secs := now.Sub(w.bwLast).Seconds()
 		for d := range workloads.NumDirs {
-			if dirs[d] {
+			if dirs[d] && !perIOBW(j) {
 				w.bwSamples[d] = append(w.bwSamples[d], float64(w.bytes[d]-w.bwBytes[d])/1024/secs)
 			}
 			w.bwBytes[d] = w.bytes[d]
@@ -1785,7 +1873,7 @@ func (w *worker) sample(now time.Time, final bool) {
 	if !now.Before(w.iopsNext) && inRuntime(w.iopsNext) {
 		secs := now.Sub(w.iopsLast).Seconds()
 		for d := range workloads.NumDirs {
-			if dirs[d] {
+			if dirs[d] && !perIOIOPS(j) {
 				w.iopsSamples[d] = append(w.iopsSamples[d], float64(w.ios[d]-w.iopsCount[d])/secs)
 			}
 			w.iopsCount[d] = w.ios[d]

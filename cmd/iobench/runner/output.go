@@ -598,13 +598,13 @@ func dirJSON(r *JobResult, dr *DirResult, groupBW float64, plus bool) jsonDir {
 		}
 		out.Prios = append(out.Prios, jp)
 	}
-	lo, hi, mean, dev := sampleStats(dr.BWSamples)
-	out.BWMin, out.BWMax, out.BWMean, out.BWDev, out.BWSamples = uint64(lo), uint64(hi), fioFloat(mean), fioFloat(dev), len(dr.BWSamples)
-	if len(dr.BWSamples) > 0 {
+	lo, hi, mean, dev, n := dr.bwStats()
+	out.BWMin, out.BWMax, out.BWMean, out.BWDev, out.BWSamples = uint64(lo), uint64(hi), fioFloat(mean), fioFloat(dev), n
+	if n > 0 {
 		out.BWAgg = fioFloat(bwShare(mean, groupBW))
 	}
-	lo, hi, mean, dev = sampleStats(dr.IOPSSamples)
-	out.IOPSMin, out.IOPSMax, out.IOPSMean, out.IOPSStddev, out.IOPSSamples = uint64(lo), uint64(hi), fioFloat(mean), fioFloat(dev), len(dr.IOPSSamples)
+	lo, hi, mean, dev, n = dr.iopsStats()
+	out.IOPSMin, out.IOPSMax, out.IOPSMean, out.IOPSStddev, out.IOPSSamples = uint64(lo), uint64(hi), fioFloat(mean), fioFloat(dev), n
 	return out
 }
 
@@ -1150,10 +1150,9 @@ func writeDirNormal(w io.Writer, r *JobResult, name string, dr *DirResult, zoneR
 			writePercentiles(w, fmt.Sprintf("%s (%.2f%% of IOs)", prioName(p), share), p.Lat, j.PercentileList)
 		}
 	}
-	if len(dr.BWSamples) > 0 {
+	if lo, hi, mean, dev, n := dr.bwStats(); n > 0 {
 		// Samples are KiB/s; fio labels them kB/s with kb_base=1000 all
 		// the same, and gives them in MiB/s above 1 GiB/s.
-		lo, hi, mean, dev := sampleStats(dr.BWSamples)
 		unit, kb := "KiB", 1024.0
 		if !p2 {
 			unit, kb = "kB", 1000
@@ -1166,12 +1165,11 @@ func writeDirNormal(w io.Writer, r *JobResult, name string, dr *DirResult, zoneR
 			unit = "MiB" // fio's label, whatever kb_base
 		}
 		fmt.Fprintf(w, "   bw (%5s/s): min=%5d, max=%5d, per=%3.2f%%, avg=%5.2f, stdev=%5.2f, samples=%d\n",
-			unit, minKB, maxKB, share, mean, dev, len(dr.BWSamples))
+			unit, minKB, maxKB, share, mean, dev, n)
 	}
-	if len(dr.IOPSSamples) > 0 {
-		lo, hi, mean, dev := sampleStats(dr.IOPSSamples)
+	if lo, hi, mean, dev, n := dr.iopsStats(); n > 0 {
 		fmt.Fprintf(w, "   iops        : min=%5d, max=%5d, avg=%5.2f, stdev=%5.2f, samples=%d\n",
-			uint64(lo), uint64(hi), mean, dev, len(dr.IOPSSamples))
+			uint64(lo), uint64(hi), mean, dev, n)
 	}
 }
 

@@ -146,3 +146,42 @@ func TestCloneHasNoEntersPerIO(t *testing.T) {
 		}
 	}
 }
+
+// TestRateSamplesPerIOWhenLogged: a job that logs bandwidth (or IOPS)
+// per I/O, write_bw_log without log_avg_msec, takes that rate's
+// statistics from a sample per I/O, as fio does: bw_samples is the number
+// of I/Os, and each IOPS sample is 1; the other rate keeps its samples
+// per period, and log_avg_msec keeps both per period (its own). With
+// group_reporting the clones' statistics add up, as fio's do: each IOPS
+// sample reads 2 for two clones.
+func TestRateSamplesPerIOWhenLogged(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "l")
+	base := []string{"--ioengine=null", "--iodepth=1", "--size=8m", "--runtime=1200ms", "--time_based"}
+	get := func(j map[string]any, k string) float64 { return j["read"].(map[string]any)[k].(float64) }
+	j := batchRun(t, append(base, "--write_bw_log="+log)...)
+	ios := get(j, "total_ios")
+	if n := get(j, "bw_samples"); n != ios {
+		t.Errorf("write_bw_log: %v bandwidth samples for %v I/Os, want one per I/O", n, ios)
+	}
+	if n := get(j, "iops_samples"); n < 1 || n > 3 {
+		t.Errorf("write_bw_log: %v IOPS samples in 1.2 s, want them per 500 ms period", n)
+	}
+	j = batchRun(t, append(base, "--write_iops_log="+log)...)
+	ios = get(j, "total_ios")
+	if n, lo, hi, mean := get(j, "iops_samples"), get(j, "iops_min"), get(j, "iops_max"), get(j, "iops_mean"); n != ios || lo != 1 || hi != 1 || mean != 1 {
+		t.Errorf("write_iops_log: %v IOPS samples (min %v, max %v, mean %v) for %v I/Os, want one of 1 per I/O", n, lo, hi, mean, ios)
+	}
+	if n := get(j, "bw_samples"); n < 1 || n > 3 {
+		t.Errorf("write_iops_log: %v bandwidth samples in 1.2 s, want them per 500 ms period", n)
+	}
+	j = batchRun(t, append(base, "--write_bw_log="+log, "--write_iops_log="+log, "--log_avg_msec=100")...)
+	if n, m := get(j, "bw_samples"), get(j, "iops_samples"); n < 8 || n > 12 || m < 8 || m > 12 {
+		t.Errorf("log_avg_msec=100: %v bandwidth and %v IOPS samples in 1.2 s, want them per 100 ms period (fio: 11 and 11)", n, m)
+	}
+	j = batchRun(t, append(base, "--write_iops_log="+log, "--numjobs=2", "--group_reporting")...)
+	ios = get(j, "total_ios")
+	if n, lo, hi := get(j, "iops_samples"), get(j, "iops_min"), get(j, "iops_max"); n != ios || lo != 2 || hi != 2 {
+		t.Errorf("two clones, group_reporting: %v IOPS samples (min %v, max %v) for %v I/Os, want one per I/O, min and max 2", n, lo, hi, ios)
+	}
+}

@@ -117,9 +117,9 @@ func terseDir(r *JobResult, dr *DirResult, groupBW float64) []string {
 		}
 	}
 	lat(dr.Lat)
-	lo, hi, mean, dev := sampleStats(dr.BWSamples)
+	lo, hi, mean, dev, n := dr.bwStats()
 	agg := 0.0
-	if len(dr.BWSamples) > 0 {
+	if n > 0 {
 		agg = bwShare(mean, groupBW)
 	}
 	f = append(f, fmt.Sprint(uint64(lo)), fmt.Sprint(uint64(hi)), fmt.Sprintf("%f%%", agg),

@@ -49,6 +49,8 @@ func mixedDir(r *JobResult) DirResult {
 		mergeHist(&m, dr)
 		m.BWSamples = addSamples(m.BWSamples, dr.BWSamples)
 		m.IOPSSamples = addSamples(m.IOPSSamples, dr.IOPSSamples)
+		m.BWPerIO.sum(dr.BWPerIO)
+		m.IOPSPerIO.sum(dr.IOPSPerIO)
 		if split && dr.IOs > 0 {
 			m.Prios = mergePrios(m.Prios, dirPrios(r, d))
 		}

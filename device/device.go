@@ -151,6 +151,11 @@ func Open(path string, opts Options) (*Device, error) {
 	}
 	block := st.Mode()&os.ModeDevice != 0 && st.Mode()&os.ModeCharDevice == 0
 	if !block && !st.Mode().IsRegular() {
+		if st.Mode()&os.ModeCharDevice != 0 {
+			// fio's jobs write to /dev/null and read /dev/zero to
+			// measure fio itself: ioengine=null is iobench's way.
+			return nil, fmt.Errorf("device: %s: %w: a character device (mode %v); to measure the engine without device I/O, as fio's jobs do on /dev/null or /dev/zero, use ioengine=null", path, ErrNotDevice, st.Mode().Type())
+		}
 		return nil, fmt.Errorf("device: %s: %w (mode %v)", path, ErrNotDevice, st.Mode().Type())
 	}
 	flags := unix.O_CLOEXEC

@@ -35,6 +35,11 @@ func TestOpenRegularFile(t *testing.T) {
 	if _, err := Open(t.TempDir(), Options{}); !errors.Is(err, ErrNotDevice) {
 		t.Fatalf("a directory: %v, want ErrNotDevice", err)
 	}
+	// A character device is refused from its stat alone (nothing opens
+	// it), pointing fio's /dev/null jobs to ioengine=null.
+	if _, err := Open("/dev/null", Options{ReadOnly: true}); !errors.Is(err, ErrNotDevice) || !strings.Contains(err.Error(), "ioengine=null") {
+		t.Fatalf("/dev/null: %v, want ErrNotDevice naming ioengine=null", err)
+	}
 	if _, err := Open(filepath.Join(t.TempDir(), "missing"), Options{}); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a missing file: %v, want ErrNotExist", err)
 	}

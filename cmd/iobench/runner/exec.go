@@ -1864,7 +1864,8 @@ func (w *worker) sample(now time.Time, final bool) {
 		secs := now.Sub(w.bwLast).Seconds()
 		for d := range workloads.NumDirs {
 			if dirs[d] && !perIOBW(j) {
-				w.bwSamples[d] = append(w.bwSamples[d], float64(w.bytes[d]-w.bwBytes[d])/1024/secs)
+				// Whole KiB/s, as fio's integer samples.
+				w.bwSamples[d] = append(w.bwSamples[d], math.Floor(float64(w.bytes[d]-w.bwBytes[d])/1024/secs))
 			}
 			w.bwBytes[d] = w.bytes[d]
 		}
@@ -1874,7 +1875,7 @@ func (w *worker) sample(now time.Time, final bool) {
 		secs := now.Sub(w.iopsLast).Seconds()
 		for d := range workloads.NumDirs {
 			if dirs[d] && !perIOIOPS(j) {
-				w.iopsSamples[d] = append(w.iopsSamples[d], float64(w.ios[d]-w.iopsCount[d])/secs)
+				w.iopsSamples[d] = append(w.iopsSamples[d], math.Floor(float64(w.ios[d]-w.iopsCount[d])/secs))
 			}
 			w.iopsCount[d] = w.ios[d]
 		}

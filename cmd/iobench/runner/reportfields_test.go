@@ -179,6 +179,15 @@ func TestRateSamplesPerIOWhenLogged(t *testing.T) {
 	if n, m := get(j, "bw_samples"), get(j, "iops_samples"); n < 8 || n > 12 || m < 8 || m > 12 {
 		t.Errorf("log_avg_msec=100: %v bandwidth and %v IOPS samples in 1.2 s, want them per 100 ms period (fio: 11 and 11)", n, m)
 	}
+	// Periodic samples are whole KiB/s and I/Os per second, as fio's
+	// integer samples: one sample's mean is its minimum.
+	j = batchRun(t, "--ioengine=null", "--iodepth=1", "--size=8m", "--runtime=700ms", "--time_based")
+	if n, lo, mean := get(j, "bw_samples"), get(j, "bw_min"), get(j, "bw_mean"); n != 1 || mean != lo {
+		t.Errorf("one 500 ms period: %v bandwidth samples, min %v, mean %v: want one whole sample", n, lo, mean)
+	}
+	if n, lo, mean := get(j, "iops_samples"), get(j, "iops_min"), get(j, "iops_mean"); n != 1 || mean != lo {
+		t.Errorf("one 500 ms period: %v IOPS samples, min %v, mean %v: want one whole sample", n, lo, mean)
+	}
 	j = batchRun(t, append(base, "--write_iops_log="+log, "--numjobs=2", "--group_reporting")...)
 	ios = get(j, "total_ios")
 	if n, lo, hi := get(j, "iops_samples"), get(j, "iops_min"), get(j, "iops_max"); n != ios || lo != 2 || hi != 2 {

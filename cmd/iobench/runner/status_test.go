@@ -17,6 +17,7 @@ import (
 func TestMeasureAddCoversFields(t *testing.T) {
 	notAdded := map[string]string{
 		"bwSamples": "interval reports carry no samples", "iopsSamples": "interval reports carry no samples",
+		"bwIO": "interval reports carry no samples", "iopsIO": "interval reports carry no samples",
 		"ssRes": "steady state: the run's total", "pinned": "read back once per clone", "err": "the run's total",
 		"clone": "the key periods are added by",
 	}

@@ -16,14 +16,7 @@ func TestHoldForWait(t *testing.T) {
 	for _, hold := range []bool{false, true} {
 		m := newStripeMapper(blocks, bs, 1)
 		e, _ := newEngine(t, blocks*bs, m, func(c *engine.Config) { c.QueueDepth = 16 })
-		f, err := e.Open("f", engine.FileOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		q, err := e.NewQueue()
-		if err != nil {
-			t.Fatal(err)
-		}
+		f, q := fileAndQueue(t, e)
 		if !q.HoldForWait(hold) {
 			t.Fatal("a queue of depth 16 with the default EagerSubmit has no batchCtl")
 		}

@@ -2100,7 +2100,7 @@ func (w *worker) countQueued() bool {
 	if w.queued++; w.queued < n {
 		return false
 	}
-	w.mark(depthDistOf, depthBucket(w.q.InFlight()), uint64(w.queued))
+	w.mark(depthDistOf, depthBucket(w.inFlight()), uint64(w.queued))
 	w.queued = 0
 	return true
 }

@@ -280,6 +280,18 @@ func (w *worker) admitNow(r *engine.Request, now time.Time) (submitted bool, err
 		thinkCycles(w.job.ThinkCycles)
 		return true, err
 	}
+	if w.job.ThinkCycles == 0 {
+		// iodepth_batch_submit: queued with the round's others, in one
+		// Submit (one clock reading) up to each flush.
+		w.batch = append(w.batch, r)
+		if w.countQueued() {
+			if err := w.submitBatch(); err != nil {
+				return true, err
+			}
+			return true, w.flush()
+		}
+		return true, nil
+	}
 	if err := w.q.Submit(r); err != nil {
 		return false, err
 	}
@@ -341,6 +353,14 @@ func (w *worker) submitBatch() error {
 	}
 	depth := w.q.InFlight()
 	err := w.q.Submit(w.batch...)
+	if w.job.BatchSubmit != workloads.BatchAuto {
+		// Counted in the depth distribution at each flush (countQueued).
+		for i := range w.batch {
+			w.batch[i] = nil
+		}
+		w.batch = w.batch[:0]
+		return err
+	}
 	// Each slot is cleared as it is counted: a clear of the slice after
 	// the loop is a call to the runtime (memclrHasPointers), 28
 	// instructions per I/O at depth 1 where the stores cost about 10

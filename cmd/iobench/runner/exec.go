@@ -426,6 +426,10 @@ func (res *JobResult) verify(s *jobSetup) error {
 	}
 	n, skipped, err := s.verifyPass(parts, !s.writesWholeRegion())
 	res.Dir[workloads.DirRead] = collect([]*measure{m}, -1).Dir[workloads.DirRead]
+	res.IOErrs += m.ioErrs
+	if res.FirstErr == 0 {
+		res.FirstErr = m.firstErr
+	}
 	res.Verified += n
 	res.Unwritten += skipped
 	switch {
@@ -3284,6 +3288,27 @@ type verifyRun struct {
 	pending  int
 }
 
+// continues reports whether the pass goes on after r's failed read, as
+// fio's verify phase does where continue_on_error covers reads (read,
+// io, all) and ignore_error the error: the failure counts in the part's
+// errors (total_err, first_error) and as a read of no bytes, as the
+// workload's failures do (worker.complete), and its block goes
+// unchecked.
+func (v *verifyRun) continues(r *engine.Request) bool {
+	j := v.s.job
+	var e unix.Errno
+	if j.ContinueOnError == 0 || !errors.As(r.Err, &e) || !j.Continues(false, e) {
+		return false
+	}
+	v.m.errs[workloads.DirRead]++
+	v.m.record(j, r, workloads.DirRead)
+	v.m.ioErrs++
+	if v.m.firstErr == 0 {
+		v.m.firstErr = e
+	}
+	return true
+}
+
 // asyncChecks are verify_async's checking goroutines: each takes reads
 // from in, checks them with a verifier of its own, and hands each back
 // on out with what its check found.
@@ -3405,6 +3430,10 @@ func (v *verifyRun) run(p verifyPart) error {
 		}
 		for _, r := range v.done {
 			if r.Err != nil {
+				if v.continues(r) {
+					v.idle = append(v.idle, r)
+					continue
+				}
 				done(r, 0, r.Err)
 				continue
 			}

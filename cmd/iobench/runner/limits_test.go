@@ -180,6 +180,57 @@ func TestContinueOnError(t *testing.T) {
 	}
 }
 
+// TestContinueOnErrorVerifyReads: continue_on_error covers the reads of
+// a verify pass as fio's verify phase does. A 16 MiB loop device written
+// with verify=crc32c loses the last three quarters of its backing file;
+// reading it back (verify_only, the pass the workload's verify runs
+// too) with continue_on_error=read goes on after each EIO: the 3072
+// failed reads count as reads of no bytes (total_ios 4096, io_bytes 4
+// MiB), in total_err and first_error, exit 0, and the readable quarter is
+// checked. continue_on_error=write, which does not cover reads, stops at
+// the first (exit 1), as the pass did whatever the option.
+func TestContinueOnErrorVerifyReads(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for the loop device")
+	}
+	l := looptest.New(t, 16<<20, looptest.Options{})
+	job := []string{"--name=v", "--filename=" + l.Path, "--rw=write", "--bs=4k", "--size=16m", "--verify=crc32c", "--force=1"}
+	if code, _, errOut := run(t, append(job, "--do_verify=0")...); code != 0 {
+		t.Fatalf("writing: exit %d: %s", code, errOut)
+	}
+	if err := os.Truncate(l.Backing, 4<<20); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, append(job, "--verify_only=1", "--continue_on_error=read", "--output-format=json")...)
+	if code != 0 {
+		t.Fatalf("verify_only, continue_on_error=read: exit %d: %s", code, errOut)
+	}
+	var doc struct {
+		Jobs []struct {
+			Error      int     `json:"error"`
+			TotalErr   *uint64 `json:"total_err"`
+			FirstError *int    `json:"first_error"`
+			Read       struct {
+				TotalIOs uint64 `json:"total_ios"`
+				IOBytes  uint64 `json:"io_bytes"`
+			} `json:"read"`
+		} `json:"jobs"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	j := doc.Jobs[0]
+	if j.Error != 5 || j.TotalErr == nil || *j.TotalErr != 3072 || j.FirstError == nil || *j.FirstError != 5 {
+		t.Errorf("error %d, total_err %v, first_error %v: want 5, 3072, 5", j.Error, j.TotalErr, j.FirstError)
+	}
+	if j.Read.TotalIOs != 4096 || j.Read.IOBytes != 4<<20 {
+		t.Errorf("read total_ios %d, io_bytes %d: want 4096 reads, 4 MiB read", j.Read.TotalIOs, j.Read.IOBytes)
+	}
+	if code, _, errOut := run(t, append(job, "--verify_only=1", "--continue_on_error=write")...); code != 1 || !strings.Contains(errOut, "input/output error") {
+		t.Errorf("continue_on_error=write: exit %d, %s; want the first EIO to stop the pass", code, errOut)
+	}
+}
+
 // TestFlow: two jobs running together in one flow issue I/O in the ratio
 // of their weights (1:4 here, as fio's flow.fio has it 1:8), whatever
 // their own speeds; in different flows they do not hold each other back.

@@ -19,6 +19,9 @@ var (
 	// ErrHasSignature is returned when a block device carries a
 	// filesystem, swap, LVM, RAID, LUKS or partition-table signature.
 	ErrHasSignature = errors.New("device holds data")
+	// ErrUnreadable is returned when the blocks a signature would be in
+	// cannot be read (a device error): what they hold is not known.
+	ErrUnreadable = errors.New("cannot read the device to check it for a filesystem or partition table")
 )
 
 // Errors of Open that Force does not override.

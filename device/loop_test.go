@@ -192,3 +192,28 @@ func TestPartitionTable(t *testing.T) {
 		t.Fatalf("device with an MBR: %v, want ErrHasSignature", err)
 	}
 }
+
+// TestUnreadableSignatureArea: a device whose blocks past 64 KiB fail
+// with EIO (its loop device's backing file was cut there) cannot be
+// checked for a signature (btrfs keeps its magic at 64 KiB): a write
+// open is refused with ErrUnreadable, naming the first block that fails
+// and how to write anyway; Force writes without the check.
+func TestUnreadableSignatureArea(t *testing.T) {
+	l := looptest.New(t, 8<<20, looptest.Options{})
+	if err := os.Truncate(l.Backing, 64<<10); err != nil {
+		t.Fatal(err)
+	}
+	err := device.CheckWritable(l.Path)
+	if !errors.Is(err, device.ErrUnreadable) || !errors.Is(err, unix.EIO) ||
+		!strings.Contains(err.Error(), "read @65536+4096") || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("CheckWritable: %v; want ErrUnreadable and EIO naming the block at 65536 and --force", err)
+	}
+	if _, err := device.Open(l.Path, device.Options{}); !errors.Is(err, device.ErrUnreadable) {
+		t.Fatalf("write open: %v, want ErrUnreadable", err)
+	}
+	d, err := device.Open(l.Path, device.Options{Force: true})
+	if err != nil {
+		t.Fatalf("forced open: %v", err)
+	}
+	d.Close()
+}

@@ -22,9 +22,10 @@ const inUseHint = "refusing to write; --force (Options.Force) cannot take a devi
 // CheckWritable refuses a block device that looks in use or holds data:
 // mounted (compared by device number against /proc/self/mountinfo, so a
 // symlink or another name for the device does not get past it), with
-// holders or partitions, or carrying a known signature. Regular files are
-// never refused. The error wraps ErrMounted, ErrInUse, ErrPartitioned or
-// ErrHasSignature and says how to override (--force, Options.Force), or,
+// holders or partitions, or carrying a known signature, and one whose
+// first blocks cannot be read to look for a signature. Regular files are
+// never refused. The error wraps ErrMounted, ErrInUse, ErrPartitioned,
+// ErrHasSignature or ErrUnreadable and says how to override (--force, Options.Force), or,
 // for a device mounted or held, that nothing overrides it.
 func CheckWritable(path string) error {
 	real, err := filepath.EvalSymlinks(path)
@@ -63,6 +64,9 @@ func CheckWritable(path string) error {
 		return fmt.Errorf("device: %s: %w (%d); %s", name, ErrPartitioned, len(parts), forceHint)
 	}
 	sig, err := Signature(real)
+	if errors.Is(err, ErrUnreadable) {
+		return fmt.Errorf("%w; %s", err, forceHint)
+	}
 	if err != nil {
 		return err
 	}
@@ -202,25 +206,31 @@ func Signature(path string) (string, error) {
 		return "", fmt.Errorf("device: open %s: %w", path, err)
 	}
 	defer unix.Close(fd)
-	n := 0
+	n, step := 0, len(buf)
 	for n < len(buf) {
-		m, err := unix.Pread(fd, buf[n:], int64(n))
+		m, err := unix.Pread(fd, buf[n:min(n+step, len(buf))], int64(n))
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
-			if n > 0 {
-				break // a short device: what was read is all there is
+			if step > signatureStep {
+				step = signatureStep // find the block that fails
+				continue
 			}
-			return "", fmt.Errorf("device: read %s: %w", path, err)
+			return "", fmt.Errorf("device: %s: %w: read @%d+%d: %w", path, ErrUnreadable, n, step, err)
 		}
 		if m == 0 {
-			break
+			break // a short device: what was read is all there is
 		}
 		n += m
 	}
 	return signature(buf[:n]), nil
 }
+
+// signatureStep is the read Signature retries in after a failed one, to
+// name the first block that cannot be read: 4 KiB, a multiple of every
+// logical block size up to the page size.
+const signatureStep = 4096
 
 var bcacheMagic = string([]byte{0xc6, 0x85, 0x73, 0xf6, 0x4e, 0x1a, 0x45, 0xca, 0x82, 0x65, 0xf5, 0x7f, 0x48, 0xba, 0x6d, 0x81})
 

@@ -116,7 +116,9 @@ func planTargets(jobs []workloads.Job, st settings, run *Run) ([]*jobTarget, *Ta
 				break
 			}
 		}
-		if err := t.check(j); err != nil {
+		if err := t.check(j); errors.Is(err, device.ErrUnreadable) {
+			return nil, auto, err // the device's failure, not the user's input (exit 1)
+		} else if err != nil {
 			return nil, auto, &badInput{err}
 		}
 		if err := t.plan(j, ends); err != nil {

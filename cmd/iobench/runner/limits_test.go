@@ -231,6 +231,30 @@ func TestContinueOnErrorVerifyReads(t *testing.T) {
 	}
 }
 
+// TestUnreadableDeviceCheck: a writing job on a device whose first
+// blocks cannot be read (the pre-write check for a filesystem or
+// partition table fails with EIO) is refused as a device error, exit 1
+// (not 2, the user's input), naming the check, the block and --force;
+// with --force it runs.
+func TestUnreadableDeviceCheck(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for the loop device")
+	}
+	l := looptest.New(t, 16<<20, looptest.Options{})
+	if err := os.Truncate(l.Backing, 0); err != nil {
+		t.Fatal(err)
+	}
+	job := []string{"--name=s", "--filename=" + l.Path, "--rw=randwrite", "--bs=4k", "--size=4m", "--offset=8m"}
+	code, _, errOut := run(t, job...)
+	if code != 1 || !strings.Contains(errOut, "cannot read the device to check it") || !strings.Contains(errOut, "read @0+4096") ||
+		!strings.Contains(errOut, "--force") {
+		t.Errorf("exit %d: %s; want exit 1 naming the check, the block at 0 and --force", code, errOut)
+	}
+	if code, _, errOut := run(t, append(job, "--force=1")...); code != 0 {
+		t.Errorf("--force: exit %d: %s", code, errOut)
+	}
+}
+
 // TestFlow: two jobs running together in one flow issue I/O in the ratio
 // of their weights (1:4 here, as fio's flow.fio has it 1:8), whatever
 // their own speeds; in different flows they do not hold each other back.

@@ -51,11 +51,20 @@ const signalEcho = 100 * time.Millisecond
 // stderr, until the returned function is called. A second signal more
 // than signalEcho after the first gets the default action (the process
 // ends at once; the automatic target still goes with it, see
-// AutoTarget).
+// AutoTarget). Where the process started with that signal ignored (a
+// background job of a shell script, nohup, trap "" INT), restoring its
+// disposition would ignore it: then the second signal ends the process
+// with the status a death by it gives in a shell, 128 plus its number.
 func watchSignals(stderr io.Writer) (unwatch func()) {
 	interrupted.Store(false)
 	ch := make(chan struct{})
 	stopped.Store(&ch)
+	ignored := map[os.Signal]bool{}
+	for _, s := range stopSignals {
+		if signal.Ignored(s) {
+			ignored[s] = true
+		}
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, stopSignals...)
 	done := make(chan struct{})
@@ -78,7 +87,21 @@ func watchSignals(stderr io.Writer) (unwatch func()) {
 					waiting = false
 				}
 			}
-			signal.Stop(sig)
+			if len(ignored) == 0 {
+				signal.Stop(sig)
+				return
+			}
+			select {
+			case s := <-sig:
+				if !ignored[s] {
+					signal.Stop(sig)
+					syscall.Kill(os.Getpid(), s.(syscall.Signal)) // its default action
+					return
+				}
+				fmt.Fprintf(stderr, "iobench: %v again: aborting\n", s)
+				os.Exit(128 + int(s.(syscall.Signal)))
+			case <-done:
+			}
 		case <-done:
 		}
 	}()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -448,5 +449,56 @@ func TestSignalDuringLayoutReports(t *testing.T) {
 	}
 	if _, err := os.Stat(file); !os.IsNotExist(err) {
 		t.Errorf("the part-written file is still there: %v", err)
+	}
+}
+
+// TestSecondSignalAbortsWhereIgnored: a process started with SIGINT
+// ignored (a shell script's background job, trap "" INT) still aborts on
+// a second SIGINT sent after the first while the run is slow to stop:
+// exit 130, as a death by SIGINT shows in a shell, where restoring the
+// inherited disposition dropped it and only SIGKILL ended the process.
+// Started with the default disposition, the second SIGINT kills it.
+func TestSecondSignalAbortsWhereIgnored(t *testing.T) {
+	if os.Getenv("IOBENCH_SIGNAL_HELPER") == "1" {
+		watchSignals(os.Stderr)
+		fmt.Println("ready")
+		time.Sleep(time.Minute) // a stop that never ends: a hung device
+		return
+	}
+	for _, c := range []struct {
+		trap string
+		code int // -1: killed by the signal
+	}{{"trap '' INT; ", 130}, {"", -1}} {
+		cmd := exec.Command("sh", "-c", c.trap+`exec "$0" -test.run='^TestSecondSignalAbortsWhereIgnored$'`, os.Args[0])
+		cmd.Env = append(os.Environ(), "IOBENCH_SIGNAL_HELPER=1")
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		ready := make([]byte, 6)
+		if _, err := io.ReadFull(out, ready); err != nil || string(ready) != "ready\n" {
+			cmd.Process.Kill()
+			t.Fatalf("%q: helper: %q, %v", c.trap, ready, err)
+		}
+		cmd.Process.Signal(syscall.SIGINT)
+		time.Sleep(300 * time.Millisecond) // past signalEcho: a second request
+		cmd.Process.Signal(syscall.SIGINT)
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+			t.Fatalf("%q: still running 10 s after the second SIGINT; stderr: %s", c.trap, stderr.String())
+		}
+		if got := cmd.ProcessState.ExitCode(); got != c.code {
+			t.Errorf("%q: exit %d, want %d; stderr: %s", c.trap, got, c.code, stderr.String())
+		}
 	}
 }

@@ -20,7 +20,7 @@ const exitInterrupted = 128
 // stopSignals are the signals that stop a run cleanly: Ctrl-C, kill, a
 // hang-up (an SSH session dropped) and Ctrl-\ (SIGQUIT, which would
 // otherwise end the process with a dump of every goroutine's stack and
-// leave the run unreported; fio dies by it).
+// leave the run unreported; fio 3.33 ignores it and runs on).
 var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
 
 // interrupted is set when the user asks iobench to stop: jobs stop

@@ -282,8 +282,14 @@ func autoSize(jobs []workloads.Job, st settings) uint64 {
 	}
 	for i := range jobs {
 		j := &jobs[i]
-		if onAutoTarget(j) && j.NullIO() && j.Size > 0 && j.OffsetPct == 0 && j.OffsetIncrementPct == 0 {
-			need := j.Offset + j.Size + j.OffsetIncrement*uint64(max(j.NumJobs-1, 0))
+		extent := j.Size
+		if extent == 0 {
+			// filesize alone (fio's t0030.fio: filesize=1T): the job's
+			// files, each at most its largest.
+			extent = j.FileSize[1] * uint64(max(j.NrFiles, 1))
+		}
+		if onAutoTarget(j) && j.NullIO() && extent > 0 && j.OffsetPct == 0 && j.OffsetIncrementPct == 0 {
+			need := j.Offset + extent + j.OffsetIncrement*uint64(max(j.NumJobs-1, 0))
 			size = max(size, (need+1<<20-1)/(1<<20)*(1<<20))
 		}
 	}

@@ -25,6 +25,19 @@ func TestNullEngineNeedsNoFiles(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "(100 GiB") || !strings.Contains(out, "ioengine=null") {
 		t.Errorf("fio's null example: exit %d\n%s\n%s", code, out, errOut)
 	}
+	// fio's t0030.fio: filesize alone sizes the job, past --target-size's
+	// default; the file it names (test.0.0) is not created.
+	t0030 := filepath.Join(t.TempDir(), "t0030.fio")
+	if err := os.WriteFile(t0030, []byte("[test]\nioengine=null\nfilesize=1T\nrw=read\ntime_based\nruntime=1s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := run(t, t0030); code != 0 || !strings.Contains(out, "  read: IOPS=") {
+		t.Errorf("fio's t0030.fio (filesize=1T): exit %d\n%s\n%s", code, out, errOut)
+	}
+	if _, err := os.Stat("test.0.0"); err == nil {
+		os.Remove("test.0.0")
+		t.Errorf("t0030.fio's null job created its file test.0.0")
+	}
 	for _, args := range [][]string{
 		{"--nrfiles=2", "--directory=" + dir},
 		{"--filename=" + filepath.Join(dir, "a") + ":" + filepath.Join(dir, "b")},

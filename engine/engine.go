@@ -162,6 +162,11 @@ type Config struct {
 	NoSubmitLatency bool
 	// NewRing creates rings; nil means io_uring (tests pass a fault ring).
 	NewRing RingFactory
+	// NoDeviceIO says that NewRing's rings do no device I/O (NewNullRing):
+	// the devices are not asked how they discard, and trims are held to
+	// the logical block only, not to a discard unit (fio's null engine
+	// trims in any block size).
+	NoDeviceIO bool
 	// DiscardIoctl makes trims of block devices use the BLKDISCARD ioctl
 	// even where io_uring has the block discard command (to compare the
 	// two, and to test the fallback).

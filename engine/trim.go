@@ -66,6 +66,10 @@ func (e *Engine) setupTrim() {
 		d := &e.devs[i]
 		g := d.dev.Geometry()
 		d.trimAlign, d.trimMax = e.align, maxPiece
+		if e.cfg.NoDeviceIO {
+			d.trim = TrimBlockCmd // as any: the ring does no I/O
+			continue
+		}
 		switch {
 		case !d.dev.IsBlock():
 			d.trim = TrimPunchHole

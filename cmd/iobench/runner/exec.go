@@ -599,7 +599,7 @@ func openJob(j *workloads.Job, tgt *jobTarget) (*jobSetup, error) {
 	s.eng, err = engine.New(engine.Config{
 		Devices: s.devs, Mapper: s.mapper, Queues: 1,
 		QueueDepth: max(j.IODepth, 8) * ringSplitFactor(j), NoCache: !j.Cache, FixedBuffers: fixed,
-		NewRing:       ringFactory(j),
+		NewRing: ringFactory(j), NoDeviceIO: j.NullIO(),
 		RegisterFiles: files, SQPoll: j.SQPoll, SQPollCPU: j.SQPollCPU + 1, IOPoll: j.HiPri, ArenaBytes: arena,
 		EagerSubmit: eagerSubmit(j), NoFollow: !j.Follow,
 		SpinWait: j.SpinWait, NoSubmitLatency: j.SyncEngine(),

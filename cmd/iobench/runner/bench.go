@@ -54,7 +54,7 @@ func metricsOf(r JobResult) Metrics {
 	// the kernel to the completion.
 	if d.Clat.TotalCount() > 0 {
 		m.MeanLat = d.Clat.Mean()
-		m.P99 = float64(pctValue(d.Clat, 99))
+		m.P99 = float64(pctValue(d.Clat.Histogram, 99))
 	}
 	return m
 }

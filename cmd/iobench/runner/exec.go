@@ -35,7 +35,7 @@ type DirResult struct {
 	// start to its hand-over to the kernel, Clat from there to its
 	// completion, Lat the whole. A histogram is empty when the job
 	// disables that measurement.
-	Slat, Clat, Lat *hdrhistogram.Histogram
+	Slat, Clat, Lat *LatHist
 	// Prios, for a direction whose I/Os went out with two priorities
 	// (cmdprio_percentage), holds the latency of those of each, the job's
 	// priority first: their clat, or their lat with lat_percentiles
@@ -195,7 +195,7 @@ type live struct {
 func failedResult(j workloads.Job, groupID int, err error) JobResult {
 	res := JobResult{Job: j, GroupID: groupID, Clone: -1, Mapper: j.Mapper, Err: err, SyncLat: newHist()}
 	for d := range workloads.NumDirs {
-		res.Dir[d].Slat, res.Dir[d].Clat, res.Dir[d].Lat = newHist(), newHist(), newHist()
+		res.Dir[d].Slat, res.Dir[d].Clat, res.Dir[d].Lat = newLat(), newLat(), newLat()
 	}
 	return res
 }
@@ -856,7 +856,7 @@ func results(j *workloads.Job, ms []*measure) []JobResult {
 func collect(workers []*measure, clone int) JobResult {
 	res := JobResult{Clone: clone, SyncLat: newHist()}
 	for d := range workloads.NumDirs {
-		res.Dir[d].Slat, res.Dir[d].Clat, res.Dir[d].Lat = newHist(), newHist(), newHist()
+		res.Dir[d].Slat, res.Dir[d].Clat, res.Dir[d].Lat = newLat(), newLat(), newLat()
 	}
 	var errs []error
 	var usr, sys, run time.Duration

@@ -14,6 +14,129 @@ import (
 // depth 1 under callgrind; record takes a third of that.
 type latHist struct {
 	counts []int64
+	stat   latStat
+}
+
+// latStat is the exact count, minimum, maximum, mean and standard
+// deviation of the values a latency histogram records, as fio keeps them
+// beside its bins: the histogram's own are its buckets' bounds (up to 8
+// ns off at 10 µs, 0.05% at 3 significant digits), not the values
+// measured. The sums are of the values less the first one, k, against
+// cancellation in the sum of squares.
+type latStat struct {
+	n        int64
+	min, max int64
+	k        int64
+	sum, sq  float64 // Σ(v-k), Σ(v-k)²
+}
+
+// add counts v.
+func (s *latStat) add(v int64) {
+	if s.n == 0 {
+		s.k, s.min, s.max = v, v, v
+	}
+	s.n++
+	s.min = min(s.min, v)
+	s.max = max(s.max, v)
+	d := float64(v - s.k)
+	s.sum += d
+	s.sq += d * d
+}
+
+// merge adds o's values to s.
+func (s *latStat) merge(o latStat) {
+	switch {
+	case o.n == 0:
+		return
+	case s.n == 0:
+		*s = o
+		return
+	}
+	// o's sums, shifted from o.k to s.k: Σ(v-s.k) = Σ(v-o.k) + n·δ and
+	// Σ(v-s.k)² = Σ(v-o.k)² + 2δ·Σ(v-o.k) + n·δ², δ = o.k - s.k.
+	delta, n := float64(o.k-s.k), float64(o.n)
+	s.sq += o.sq + 2*delta*o.sum + n*delta*delta
+	s.sum += o.sum + n*delta
+	s.n += o.n
+	s.min = min(s.min, o.min)
+	s.max = max(s.max, o.max)
+}
+
+// mean is the values' mean.
+func (s latStat) mean() float64 {
+	if s.n == 0 {
+		return 0
+	}
+	return float64(s.k) + s.sum/float64(s.n)
+}
+
+// stddev is the values' sample standard deviation, fio's (n-1; 0 for
+// fewer than two values).
+func (s latStat) stddev() float64 {
+	if s.n < 2 {
+		return 0
+	}
+	n := float64(s.n)
+	return math.Sqrt(max(s.sq-s.sum*s.sum/n, 0) / (n - 1))
+}
+
+// LatHist is a latency histogram (ns) in HdrHistogram's buckets, whose
+// Min, Max, Mean and StdDev are those of the values measured (latStat),
+// not of its buckets, where it has them (exact: the read, write and trim
+// latencies); a LatHist made of a bare histogram (asLat: the per-priority
+// and sync latencies) gives its buckets'. Merge adds another's values.
+type LatHist struct {
+	*hdrhistogram.Histogram
+	stat  latStat
+	exact bool
+}
+
+// newLat returns an empty LatHist with newHist's range.
+func newLat() *LatHist { return &LatHist{Histogram: newHist(), exact: true} }
+
+// asLat is h as a LatHist, its statistics its buckets'.
+func asLat(h *hdrhistogram.Histogram) *LatHist { return &LatHist{Histogram: h} }
+
+// Merge adds o's values to h.
+func (h *LatHist) Merge(o *LatHist) {
+	if o == nil {
+		return
+	}
+	h.Histogram.Merge(o.Histogram)
+	h.stat.merge(o.stat)
+	h.exact = h.exact && o.exact
+}
+
+// Min is the smallest value recorded (0 when none was).
+func (h *LatHist) Min() int64 {
+	if !h.exact {
+		return h.Histogram.Min()
+	}
+	return h.stat.min
+}
+
+// Max is the largest value recorded.
+func (h *LatHist) Max() int64 {
+	if !h.exact {
+		return h.Histogram.Max()
+	}
+	return h.stat.max
+}
+
+// Mean is the values' mean.
+func (h *LatHist) Mean() float64 {
+	if !h.exact {
+		return h.Histogram.Mean()
+	}
+	return h.stat.mean()
+}
+
+// StdDev is the values' sample standard deviation (n-1), as fio's.
+func (h *LatHist) StdDev() float64 {
+	if !h.exact {
+		return h.Histogram.StdDev()
+	}
+	return h.stat.stddev()
 }
 
 // The bucket layout of newHist (1 ns to 100 s at 3 significant digits):
@@ -44,14 +167,23 @@ func (h *latHist) record(v int64) {
 	b := bits.Len64(uint64(v)|histSubMask) - histSubBits
 	if i := (b+1)<<histHalfMag + int(v>>uint(b)) - 1<<histHalfMag; uint(i) < uint(len(h.counts)) {
 		h.counts[i]++
+		h.stat.add(v)
 	}
 }
 
-// hdr returns the values recorded as newHist's HdrHistogram.
-func (h *latHist) hdr() *hdrhistogram.Histogram {
+// add adds o's values to h.
+func (h *latHist) add(o *latHist) {
+	for i, n := range o.counts {
+		h.counts[i] += n
+	}
+	h.stat.merge(o.stat)
+}
+
+// hdr returns the values recorded as a LatHist.
+func (h *latHist) hdr() *LatHist {
 	s := histShape
 	s.Counts = h.counts
-	return hdrhistogram.Import(&s)
+	return &LatHist{Histogram: hdrhistogram.Import(&s), stat: h.stat, exact: true}
 }
 
 // pctValue is the p-th percentile of h as fio takes it: the value of the

@@ -288,6 +288,15 @@ func hist(vals ...int64) *hdrhistogram.Histogram {
 	return h
 }
 
+// lats is a LatHist of vals, recorded as the I/O loop records them.
+func lats(vals ...int64) *LatHist {
+	h := newLatHist()
+	for _, v := range vals {
+		h.record(v)
+	}
+	return h.hdr()
+}
+
 // TestLatencyUnits: a latency line takes usec or msec only when its
 // minimum, maximum and deviation are all large enough, as fio's does; a
 // percentile block when its smallest and largest percentiles are.
@@ -300,15 +309,16 @@ func TestLatencyUnits(t *testing.T) {
 		// fio's slat (nsec): min=1763, max=1668.8k: the minimum is under 2 µs.
 		{[]int64{1763, 3000, 3000, 1668800}, "    clat (nsec): min=1763, max=16", "    clat percentiles (usec):"},
 		{[]int64{4000, 20000, 8515000}, "    clat (usec): min=4, max=85", "    clat percentiles (usec):"},
-		// 3000000 is 2998272 at least in the histogram, 2 ms.
-		{[]int64{3000000, 5000000, 150000000}, "    clat (msec): min=2, max=150, avg=", "    clat percentiles (msec):"},
+		// The values measured, not their buckets' bounds (3000000 is
+		// 2998272 at least in the histogram, 2 ms).
+		{[]int64{3000000, 5000000, 150000000}, "    clat (msec): min=3, max=150, avg=52.67, stdev=84.30", "    clat percentiles (msec):"},
 		// Large values with no spread stay in ns.
-		{[]int64{500000, 500000}, "    clat (nsec): min=499968, max=500223, avg=500096.00, stdev= 0.00", "    clat percentiles (usec):"},
+		{[]int64{500000, 500000}, "    clat (nsec): min=500000, max=500000, avg=500000.00, stdev= 0.00", "    clat percentiles (usec):"},
 	} {
 		var b bytes.Buffer
-		h := hist(c.vals...)
+		h := lats(c.vals...)
 		writeLatLine(&b, "clat", h)
-		writePercentiles(&b, "clat", h, []float64{50, 99})
+		writePercentiles(&b, "clat", h.Histogram, []float64{50, 99})
 		if !strings.HasPrefix(b.String(), c.line) || !strings.Contains(b.String(), "\n"+c.pcts+"\n") {
 			t.Errorf("%v:\n%s\nwant %q... and %q", c.vals, b.String(), c.line, c.pcts)
 		}
@@ -349,7 +359,7 @@ func TestLatBucketsLines(t *testing.T) {
 		_ = h.RecordValue(v)
 	}
 	r := &JobResult{}
-	r.Dir[0].Clat, r.Dir[1].Clat, r.Dir[2].Clat = h, newHist(), newHist()
+	r.Dir[0].Clat, r.Dir[1].Clat, r.Dir[2].Clat = asLat(h), newLat(), newLat()
 	var b bytes.Buffer
 	writeLatBuckets(&b, r)
 	want := "  lat (nsec)   : 750=0.01%\n" +
@@ -367,10 +377,10 @@ func fakeResult() JobResult {
 	j := workloads.NewJob("f")
 	r := JobResult{Job: j, Clone: -1, SyncLat: newHist(), Mapper: "linear"}
 	for d := range workloads.NumDirs {
-		r.Dir[d].Slat, r.Dir[d].Clat, r.Dir[d].Lat = newHist(), newHist(), newHist()
+		r.Dir[d].Slat, r.Dir[d].Clat, r.Dir[d].Lat = newLat(), newLat(), newLat()
 	}
 	r.Dir[0] = DirResult{IOs: 1000, Bytes: 4096000, Runtime: time.Second,
-		Slat: hist(1000, 2000), Clat: hist(10000, 20000, 30000), Lat: hist(50000, 60000, 70000),
+		Slat: lats(1000, 2000), Clat: lats(10000, 20000, 30000), Lat: lats(50000, 60000, 70000),
 		BWSamples: []float64{8000, 8000}, IOPSSamples: []float64{2000, 2000}}
 	r.DepthDist[0], r.SubmitDist[1], r.CompleteDist[1] = 1000, 1000, 1000
 	r.DepthDist[1] = 1 // one in a thousand: 0.1%

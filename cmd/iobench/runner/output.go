@@ -529,16 +529,16 @@ func PercentileKey(p float64) string { return fmt.Sprintf("%f", p) }
 // latJSON is h in fio's form: with pcts, its percentiles; with plus as
 // well, json+'s bins (fio gives bins for the latencies it gives
 // percentiles of).
-func latJSON(h *hdrhistogram.Histogram, pcts []float64, plus bool) jsonLat {
+func latJSON(h *LatHist, pcts []float64, plus bool) jsonLat {
 	if h == nil || h.TotalCount() == 0 {
 		return jsonLat{}
 	}
 	l := jsonLat{Min: h.Min(), Max: h.Max(), Mean: fioFloat(h.Mean()), Stddev: fioFloat(h.StdDev()), N: h.TotalCount()}
 	for _, p := range pcts {
-		l.Percentile = append(l.Percentile, percentile{p, pctValue(h, p)})
+		l.Percentile = append(l.Percentile, percentile{p, pctValue(h.Histogram, p)})
 	}
 	if plus && len(pcts) > 0 {
-		l.Bins = fioBuckets(h)
+		l.Bins = fioBuckets(h.Histogram)
 	}
 	return l
 }
@@ -591,7 +591,7 @@ func dirJSON(r *JobResult, dr *DirResult, groupBW float64, plus bool) jsonDir {
 	out.ClatNs = latJSON(dr.Clat, pick(j.ClatPercentiles), plus)
 	out.LatNs = latJSON(dr.Lat, pick(j.LatPercentiles), plus)
 	for _, p := range dr.Prios {
-		lat := latJSON(p.Lat, pick(j.ClatPercentiles || j.LatPercentiles), plus)
+		lat := latJSON(asLat(p.Lat), pick(j.ClatPercentiles || j.LatPercentiles), plus)
 		jp := jsonPrio{PrioClass: int(p.Prio >> 13), Prio: int(p.Prio & 0x1fff), ClatNs: &lat}
 		if j.LatPercentiles {
 			jp.ClatNs, jp.LatNs = nil, &lat
@@ -646,7 +646,7 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 			JobRuntime: jobRuntime(r).Milliseconds(),
 			IODepth:    distPcts(depthKeys, r.DepthDist), IOSubmit: distPcts(batchKeys, r.SubmitDist),
 			IOComplete: distPcts(batchKeys, r.CompleteDist)}
-		j.LatencyNs, j.LatencyUs, j.LatencyMs = latBuckets(r.Dir[0].Clat, r.Dir[1].Clat, r.Dir[2].Clat)
+		j.LatencyNs, j.LatencyUs, j.LatencyMs = latBuckets(r.Dir[0].Clat.Histogram, r.Dir[1].Clat.Histogram, r.Dir[2].Clat.Histogram)
 		lt := latencyTargetOf(r)
 		j.LatDepth, j.LatTarget, j.LatPct, j.LatWindow = lt.depth, lt.target, fioFloat(lt.pct), lt.window
 		j.SteadyState = steadyJSON(r)
@@ -660,7 +660,7 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 		if perDirection(r) {
 			rd, wr, tr := dirJSON(r, &r.Dir[0], g[0], plus), dirJSON(r, &r.Dir[1], g[1], plus), dirJSON(r, &r.Dir[2], g[2], plus)
 			j.Read, j.Write, j.Trim = &rd, &wr, &tr
-			j.Sync = &jsonSync{TotalIOs: syncIOs(r), LatNs: latJSON(r.SyncLat, syncPcts, plus)}
+			j.Sync = &jsonSync{TotalIOs: syncIOs(r), LatNs: latJSON(asLat(r.SyncLat), syncPcts, plus)}
 		}
 		if reportsMixed(r) {
 			m := dirJSON(r, mixed[i], g[dirMixed], plus)
@@ -957,7 +957,7 @@ func writeJobNormal(w io.Writer, run *Run, r *JobResult, mixed *DirResult, group
 	writeLatBuckets(w, r)
 	if r.SyncLat.TotalCount() > 0 {
 		fmt.Fprintf(w, "  fsync/fdatasync/sync_file_range:\n")
-		writeLatLine(w, "sync", r.SyncLat)
+		writeLatLine(w, "sync", asLat(r.SyncLat))
 		writePercentiles(w, "sync", r.SyncLat, j.PercentileList)
 	}
 	fmt.Fprintf(w, "  cpu          : usr=%3.2f%%, sys=%3.2f%%, ctx=%d, majf=%d, minf=%d\n", r.UsrCPU, r.SysCPU, r.Ctx, r.Majf, r.Minf)
@@ -1129,13 +1129,13 @@ func writeDirNormal(w io.Writer, r *JobResult, name string, dr *DirResult, zoneR
 		return fmt.Sprintf("clat prio %d/%d", p.Prio>>13, p.Prio&0x1fff)
 	}
 	for _, p := range dr.Prios {
-		writeLatLine(w, prioName(p), p.Lat)
+		writeLatLine(w, prioName(p), asLat(p.Lat))
 	}
 	for _, l := range []struct {
 		name string
 		h    *hdrhistogram.Histogram
 		on   bool
-	}{{"slat", dr.Slat, j.SlatPercentiles}, {"clat", dr.Clat, j.ClatPercentiles}, {"lat", dr.Lat, j.LatPercentiles}} {
+	}{{"slat", dr.Slat.Histogram, j.SlatPercentiles}, {"clat", dr.Clat.Histogram, j.ClatPercentiles}, {"lat", dr.Lat.Histogram, j.LatPercentiles}} {
 		if l.on {
 			writePercentiles(w, l.name, l.h, j.PercentileList)
 		}
@@ -1199,7 +1199,7 @@ func latUnit(lo, hi int64, dev float64) (name string, div int64) {
 // writeLatLine writes one latency line ("    clat (usec): min=17,
 // max=8654, avg=50.46, stdev=56.82"), one unit for the whole line; name
 // is "slat", "clat", " lat" or "sync". Nothing when h is empty.
-func writeLatLine(w io.Writer, name string, h *hdrhistogram.Histogram) {
+func writeLatLine(w io.Writer, name string, h *LatHist) {
 	if h.TotalCount() == 0 {
 		return
 	}
@@ -1265,7 +1265,7 @@ func writePercentiles(w io.Writer, name string, h *hdrhistogram.Histogram, list 
 // non-empty ones, ns then µs then ms, at most five to a line, each shown
 // as at least 0.01%.
 func writeLatBuckets(w io.Writer, r *JobResult) {
-	ns, us, ms := latBuckets(r.Dir[0].Clat, r.Dir[1].Clat, r.Dir[2].Clat)
+	ns, us, ms := latBuckets(r.Dir[0].Clat.Histogram, r.Dir[1].Clat.Histogram, r.Dir[2].Clat.Histogram)
 	for _, b := range []struct {
 		unit string
 		p    pcts

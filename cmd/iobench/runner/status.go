@@ -196,11 +196,9 @@ func (m *measure) add(o *measure) {
 		m.ios[d] += o.ios[d]
 		m.bytes[d] += o.bytes[d]
 		m.errs[d] += o.errs[d]
-		for _, h := range [][2]*latHist{{m.slat[d], o.slat[d]}, {m.clat[d], o.clat[d]}, {m.lat[d], o.lat[d]}} {
-			for i, n := range h[1].counts {
-				h[0].counts[i] += n
-			}
-		}
+		m.slat[d].add(o.slat[d])
+		m.clat[d].add(o.clat[d])
+		m.lat[d].add(o.lat[d])
 		m.prios[d] = mergePrios(m.prios[d], o.prios[d])
 	}
 	u, v := &m.usage, &o.usage

@@ -41,7 +41,7 @@ func writeTerse(w io.Writer, run *Run) {
 		for _, v := range depth.vals {
 			f = append(f, fmt.Sprintf("%3.1f%%", v))
 		}
-		ns, usCounts, msCounts, total := latCounts(r.Dir[0].Clat, r.Dir[1].Clat, r.Dir[2].Clat)
+		ns, usCounts, msCounts, total := latCounts(r.Dir[0].Clat.Histogram, r.Dir[1].Clat.Histogram, r.Dir[2].Clat.Histogram)
 		us, ms := latPcts(latBoundKeys, usCounts[:], total), latPcts(latMsKeys, msCounts[:], total)
 		var nsTotal int64
 		for _, c := range ns {
@@ -88,7 +88,7 @@ func terseDir(r *JobResult, dr *DirResult, groupBW float64) []string {
 	bw := dr.BW()
 	f := []string{fmt.Sprint(dr.Bytes / 1024), fmt.Sprint(uint64(bw / 1024)), fmt.Sprint(uint64(dr.IOPS())),
 		fmt.Sprint(runtimeMs(dr.Runtime))}
-	lat := func(h *hdrhistogram.Histogram) {
+	lat := func(h *LatHist) {
 		if h.TotalCount() == 0 {
 			f = append(f, "0", "0", "0.000000", "0.000000")
 			return
@@ -103,9 +103,9 @@ func terseDir(r *JobResult, dr *DirResult, groupBW float64) []string {
 	var pct *hdrhistogram.Histogram
 	switch {
 	case j.LatPercentiles:
-		pct = dr.Lat
+		pct = dr.Lat.Histogram
 	case j.ClatPercentiles:
-		pct = dr.Clat
+		pct = dr.Clat.Histogram
 	}
 	for i := range terseMaxPercentiles {
 		switch {

@@ -35,7 +35,7 @@ func reportsMixed(r *JobResult) bool { return r.Job.UnifiedRW != workloads.Unifi
 // merged across directions, a direction of one priority counting under
 // it, as fio merges them.
 func mixedDir(r *JobResult) DirResult {
-	m := DirResult{Slat: newHist(), Clat: newHist(), Lat: newHist()}
+	m := DirResult{Slat: newLat(), Clat: newLat(), Lat: newLat()}
 	split := false
 	for d := range workloads.NumDirs {
 		split = split || len(r.Dir[d].Prios) > 0
@@ -105,7 +105,7 @@ func dirPrios(r *JobResult, d int) []PrioLat {
 	if h == nil {
 		return nil
 	}
-	return []PrioLat{{Prio: vals[0], Lat: h}}
+	return []PrioLat{{Prio: vals[0], Lat: h.Histogram}}
 }
 
 // mixedDirs returns, for each job of run (by index), its directions

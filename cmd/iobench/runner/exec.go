@@ -265,7 +265,9 @@ func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult
 		return fail(err)
 	case j.VerifyOnly:
 		r := base()
+		rc.lv.jobs.Add(1) // the progress line's running jobs
 		errs := s.verifyOnly(&r)
+		rc.lv.jobs.Add(-1)
 		r.Engine = s.eng.Stats()
 		r.Err = errors.Join(errs...)
 		return []JobResult{r}
@@ -297,7 +299,10 @@ func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult
 			}
 			parts = append(parts, verifyPart{m: &w.measure, written: w.written, files: s.tgt.clones[w.idx], log: w.iolog})
 		}
+		// The progress line counts the clones reading back as running.
+		rc.lv.jobs.Add(int32(len(parts)))
 		_, _, err := s.verifyPass(parts, false)
+		rc.lv.jobs.Add(-int32(len(parts)))
 		switch {
 		case errors.Is(err, errInterrupted):
 			intr = true

@@ -119,6 +119,29 @@ func TestLogEpochs(t *testing.T) {
 	}
 }
 
+// jobErrors is what a job's JSON says of its errors and reads.
+type jobErrors struct {
+	Error      int     `json:"error"`
+	TotalErr   *uint64 `json:"total_err"`
+	FirstError *int    `json:"first_error"`
+	Read       struct {
+		TotalIOs uint64 `json:"total_ios"`
+		IOBytes  uint64 `json:"io_bytes"`
+	} `json:"read"`
+}
+
+// errorCounts parses the JSON out and returns its first job's errors.
+func errorCounts(t *testing.T, out string) jobErrors {
+	t.Helper()
+	var doc struct {
+		Jobs []jobErrors `json:"jobs"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Jobs) == 0 {
+		t.Fatalf("JSON: %v", err)
+	}
+	return doc.Jobs[0]
+}
+
 // TestContinueOnError: on a loop device whose backing file lost its last
 // three quarters, reads there fail with EIO. continue_on_error=read goes on
 // after them, counting them as fio does (total_err, first_error, the
@@ -141,21 +164,7 @@ func TestContinueOnError(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("continue_on_error=read: exit %d: %s", code, errOut)
 	}
-	var doc struct {
-		Jobs []struct {
-			Error      int     `json:"error"`
-			TotalErr   *uint64 `json:"total_err"`
-			FirstError *int    `json:"first_error"`
-			Read       struct {
-				TotalIOs uint64 `json:"total_ios"`
-				IOBytes  uint64 `json:"io_bytes"`
-			} `json:"read"`
-		} `json:"jobs"`
-	}
-	if err := json.Unmarshal([]byte(out), &doc); err != nil {
-		t.Fatal(err)
-	}
-	j := doc.Jobs[0]
+	j := errorCounts(t, out)
 	if j.Error != 5 || j.TotalErr == nil || j.FirstError == nil || *j.FirstError != 5 {
 		t.Fatalf("error %d, total_err %v, first_error %v: want 5, some, 5", j.Error, j.TotalErr, j.FirstError)
 	}
@@ -205,21 +214,7 @@ func TestContinueOnErrorVerifyReads(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("verify_only, continue_on_error=read: exit %d: %s", code, errOut)
 	}
-	var doc struct {
-		Jobs []struct {
-			Error      int     `json:"error"`
-			TotalErr   *uint64 `json:"total_err"`
-			FirstError *int    `json:"first_error"`
-			Read       struct {
-				TotalIOs uint64 `json:"total_ios"`
-				IOBytes  uint64 `json:"io_bytes"`
-			} `json:"read"`
-		} `json:"jobs"`
-	}
-	if err := json.Unmarshal([]byte(out), &doc); err != nil {
-		t.Fatal(err)
-	}
-	j := doc.Jobs[0]
+	j := errorCounts(t, out)
 	if j.Error != 5 || j.TotalErr == nil || *j.TotalErr != 3072 || j.FirstError == nil || *j.FirstError != 5 {
 		t.Errorf("error %d, total_err %v, first_error %v: want 5, 3072, 5", j.Error, j.TotalErr, j.FirstError)
 	}

@@ -2770,17 +2770,18 @@ func (w *worker) nextRangeSync(s *rangeSyncs, r *engine.Request) bool {
 	return true
 }
 
-// continues reports whether the job goes on after r's failure
-// (continue_on_error, ignore_error), and counts it as fio does: the
-// errors gone on after, and the first one's number.
-func (w *worker) continues(r *engine.Request) bool {
+// continues reports whether job j goes on after r's failure
+// (continue_on_error, ignore_error), and counts it in m as fio does: the
+// errors gone on after, and the first one's number. The workload's I/O
+// (worker.complete) and a verify pass's reads (verifyRun) count so.
+func (m *measure) continues(j *workloads.Job, r *engine.Request) bool {
 	var e unix.Errno
-	if w.job.ContinueOnError == 0 || !errors.As(r.Err, &e) || !w.job.Continues(r.Write || r.Trim, e) {
+	if j.ContinueOnError == 0 || !errors.As(r.Err, &e) || !j.Continues(r.Write || r.Trim, e) {
 		return false
 	}
-	w.ioErrs++
-	if w.firstErr == 0 {
-		w.firstErr = e
+	m.ioErrs++
+	if m.firstErr == 0 {
+		m.firstErr = e
 	}
 	return true
 }
@@ -3010,7 +3011,7 @@ func (w *worker) complete(r *engine.Request) {
 	}
 	measured := w.measuring // (the I/O that ends ramp_size's ramp is the ramp's)
 	switch {
-	case r.Err != nil && w.continues(r):
+	case r.Err != nil && w.measure.continues(w.job, r):
 		// continue_on_error: counted, as fio counts it (an I/O of no
 		// bytes), and the job goes on.
 		w.errs[d]++
@@ -3293,27 +3294,6 @@ type verifyRun struct {
 	pending  int
 }
 
-// continues reports whether the pass goes on after r's failed read, as
-// fio's verify phase does where continue_on_error covers reads (read,
-// io, all) and ignore_error the error: the failure counts in the part's
-// errors (total_err, first_error) and as a read of no bytes, as the
-// workload's failures do (worker.complete), and its block goes
-// unchecked.
-func (v *verifyRun) continues(r *engine.Request) bool {
-	j := v.s.job
-	var e unix.Errno
-	if j.ContinueOnError == 0 || !errors.As(r.Err, &e) || !j.Continues(false, e) {
-		return false
-	}
-	v.m.errs[workloads.DirRead]++
-	v.m.record(j, r, workloads.DirRead)
-	v.m.ioErrs++
-	if v.m.firstErr == 0 {
-		v.m.firstErr = e
-	}
-	return true
-}
-
 // asyncChecks are verify_async's checking goroutines: each takes reads
 // from in, checks them with a verifier of its own, and hands each back
 // on out with what its check found.
@@ -3435,7 +3415,13 @@ func (v *verifyRun) run(p verifyPart) error {
 		}
 		for _, r := range v.done {
 			if r.Err != nil {
-				if v.continues(r) {
+				if v.m.continues(s.job, r) {
+					// As fio's verify phase, where continue_on_error
+					// covers reads: counted as a read of no bytes, as
+					// worker.complete counts the workload's, and its
+					// block goes unchecked.
+					v.m.errs[workloads.DirRead]++
+					v.m.record(s.job, r, workloads.DirRead)
 					v.idle = append(v.idle, r)
 					continue
 				}

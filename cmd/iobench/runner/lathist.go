@@ -87,12 +87,15 @@ func (s latStat) stddev() float64 {
 // and sync latencies) gives its buckets'. Merge adds another's values.
 type LatHist struct {
 	*hdrhistogram.Histogram
-	stat  latStat
-	exact bool
+	stat latStat
 }
 
 // newLat returns an empty LatHist with newHist's range.
-func newLat() *LatHist { return &LatHist{Histogram: newHist(), exact: true} }
+func newLat() *LatHist { return &LatHist{Histogram: newHist()} }
+
+// exact reports whether h's statistics cover every value it counts: not
+// for a bare histogram (asLat), nor one merged with such.
+func (h *LatHist) exact() bool { return h.stat.n == h.TotalCount() }
 
 // asLat is h as a LatHist, its statistics its buckets'.
 func asLat(h *hdrhistogram.Histogram) *LatHist { return &LatHist{Histogram: h} }
@@ -104,12 +107,11 @@ func (h *LatHist) Merge(o *LatHist) {
 	}
 	h.Histogram.Merge(o.Histogram)
 	h.stat.merge(o.stat)
-	h.exact = h.exact && o.exact
 }
 
 // Min is the smallest value recorded (0 when none was).
 func (h *LatHist) Min() int64 {
-	if !h.exact {
+	if !h.exact() {
 		return h.Histogram.Min()
 	}
 	return h.stat.min
@@ -117,7 +119,7 @@ func (h *LatHist) Min() int64 {
 
 // Max is the largest value recorded.
 func (h *LatHist) Max() int64 {
-	if !h.exact {
+	if !h.exact() {
 		return h.Histogram.Max()
 	}
 	return h.stat.max
@@ -125,7 +127,7 @@ func (h *LatHist) Max() int64 {
 
 // Mean is the values' mean.
 func (h *LatHist) Mean() float64 {
-	if !h.exact {
+	if !h.exact() {
 		return h.Histogram.Mean()
 	}
 	return h.stat.mean()
@@ -133,7 +135,7 @@ func (h *LatHist) Mean() float64 {
 
 // StdDev is the values' sample standard deviation (n-1), as fio's.
 func (h *LatHist) StdDev() float64 {
-	if !h.exact {
+	if !h.exact() {
 		return h.Histogram.StdDev()
 	}
 	return h.stat.stddev()
@@ -183,7 +185,7 @@ func (h *latHist) add(o *latHist) {
 func (h *latHist) hdr() *LatHist {
 	s := histShape
 	s.Counts = h.counts
-	return &LatHist{Histogram: hdrhistogram.Import(&s), stat: h.stat, exact: true}
+	return &LatHist{Histogram: hdrhistogram.Import(&s), stat: h.stat}
 }
 
 // pctValue is the p-th percentile of h as fio takes it: the value of the

@@ -45,9 +45,12 @@ type Engine struct {
 	filesMu sync.Mutex
 	files   map[string]*File // guarded by filesMu: the open files by name
 
-	counters counters               // the engine's statistics (stats.go)
-	ringInfo atomic.Pointer[string] // set-up of the first ring created, for reports
-	baseNs   int64                  // nowNs counts from here (runtime nanotime)
+	counters  counters               // the engine's statistics (stats.go)
+	ringInfo  atomic.Pointer[string] // set-up of the first ring created, for reports
+	baseNs    int64                  // nowNs counts from here, on its clock
+	tsc       *tscClock              // the clock is the CPU's counter (clock.go)
+	usec      bool                   // the clock is gettimeofday's
+	clockInfo string
 
 	// eagerDefault: Config.EagerSubmit was left 0, so queues that submit
 	// early measure whether holding new I/O for the wait is faster
@@ -171,6 +174,11 @@ type Config struct {
 	// even where io_uring has the block discard command (to compare the
 	// two, and to test the fallback).
 	DiscardIoctl bool
+	// Clock is the clock I/O is timed with (fio's clocksource); the zero
+	// value is ClockAuto, the CPU's counter where it is invariant. The
+	// first engine of a process on the CPU's counter calibrates it, for
+	// 20 ms.
+	Clock ClockSource
 }
 
 // devEntry is one device of the table, with what the I/O path needs of it.
@@ -216,7 +224,10 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.NewRing == nil {
 		cfg.NewRing = NewIOURing
 	}
-	e := &Engine{cfg: cfg, align: 512, memAlgn: 512, files: make(map[string]*File), baseNs: nanotime(), eagerDefault: eagerDefault}
+	e := &Engine{cfg: cfg, align: 512, memAlgn: 512, files: make(map[string]*File), eagerDefault: eagerDefault}
+	if err := e.setClock(cfg.Clock); err != nil {
+		return nil, err
+	}
 	if len(cfg.Devices) > math.MaxInt32 {
 		return nil, errors.New("engine: too many devices")
 	}
@@ -421,12 +432,25 @@ func (e *Engine) Stats() Stats {
 	return s
 }
 
-// Clock returns the time on the engine's clock, the monotonic time since
-// New, on which Queue.LastReap is taken.
+// Clock returns the time on the engine's clock (Config.Clock) since New,
+// on which Queue.LastReap is taken.
 func (e *Engine) Clock() time.Duration { return time.Duration(e.nowNs()) }
 
-// nowNs is Clock in ns, read three times per I/O at depth 1.
-func (e *Engine) nowNs() int64 { return nanotime() - e.baseNs }
+// nowNs is Clock in ns, read twice per I/O at depth 1.
+func (e *Engine) nowNs() int64 {
+	if e.tsc != nil {
+		return e.tsc.now() - e.baseNs
+	}
+	return e.otherNs()
+}
+
+// otherNs is nowNs on the clocks other than the CPU's counter.
+func (e *Engine) otherNs() int64 {
+	if e.usec {
+		return gtodNs() - e.baseNs
+	}
+	return nanotime() - e.baseNs
+}
 
 // registerWith registers the device table and the buffer arena with ring,
 // as the configuration asks.

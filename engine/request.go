@@ -125,6 +125,12 @@ type Request struct {
 // kernel (fio's issue time) and Started()+Latency when it completed.
 func (r *Request) Started() time.Duration { return time.Duration(r.startNs) }
 
+// Issued reports whether a device I/O of r went to the kernel in its last
+// submission, so that its SubmitLatency was measured (unless
+// Config.NoSubmitLatency): a 0 then is a reading, on a clock of coarse
+// steps (ClockGettimeofday), not an absence.
+func (r *Request) Issued() bool { return r.handed }
+
 // reset prepares r for a new submission.
 func (r *Request) reset() {
 	r.N, r.Err, r.Latency, r.SubmitLatency = 0, nil, 0, 0

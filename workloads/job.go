@@ -392,6 +392,10 @@ type Job struct {
 	// IOScheduler is the I/O scheduler the job's devices run during the
 	// job (ioscheduler; empty: as they are).
 	IOScheduler string
+	// ClockSource is the clock the job's I/O is timed with (clocksource:
+	// cpu, clock_gettime or gettimeofday); empty, the engine's default
+	// (cpu where the CPU's counter is invariant, as fio's).
+	ClockSource string
 	// SubmitOffload sends I/O that a rate holds back at its time whatever
 	// is in flight, not once the queue has drained (io_submit_mode=offload).
 	SubmitOffload bool
@@ -919,7 +923,7 @@ var lowerCaseValues = map[string]bool{
 	"unified_rw_reporting": true, "log_max_value": true, "continue_on_error": true,
 	"exit_what": true, "sync": true, "io_submit_mode": true, "cpus_allowed_policy": true,
 	"rate_process": true, "thinktime_blocks_type": true, "dedupe_mode": true,
-	"write_hint": true, "ss": true, "ioengine": true,
+	"write_hint": true, "ss": true, "ioengine": true, "clocksource": true,
 }
 
 // valueCase refuses a keyword value of one of lowerCaseValues that is not

@@ -508,6 +508,15 @@ var options = []Option{
 	{Name: "thinktime_spin", Arg: "time", Help: "the part of thinktime spent spinning on the CPU (µs unless a unit is given)", kind: kindTime,
 		set: func(j *Job, v string) (err error) { j.ThinkSpin, err = parseDuration(v, time.Microsecond); return },
 		get: func(j *Job) string { return strconv.FormatInt(j.ThinkSpin.Microseconds(), 10) }},
+	{Name: "clocksource", Arg: "cpu|clock_gettime|gettimeofday", Help: "the clock I/O is timed with: cpu, the CPU's time-stamp counter (about 10 ns a reading), calibrated against CLOCK_MONOTONIC; clock_gettime, CLOCK_MONOTONIC through the vDSO (about 25 ns on a KVM guest); gettimeofday, the wall clock in µs. By default cpu where the counter is invariant (constant_tsc and nonstop_tsc), else clock_gettime, as fio's", kind: kindString,
+		set: func(j *Job, v string) error {
+			switch v {
+			case "cpu", "clock_gettime", "gettimeofday":
+				j.ClockSource = v
+				return nil
+			}
+			return fmt.Errorf("want cpu, clock_gettime or gettimeofday")
+		}, get: func(j *Job) string { return j.ClockSource }},
 	{Name: "io_submit_mode", Arg: "inline|offload", Default: "inline", Help: "inline: an I/O a rate holds back waits for the job's I/O in flight to complete, then for its time; offload: it goes out at its time whatever is in flight (up to iodepth), for a fixed rate of submission whatever the device's completions do (fio 3.33 runs offload with its synchronous engines only: its io_uring engine refuses it)", kind: kindString,
 		set: func(j *Job, v string) error {
 			switch v {
@@ -800,7 +809,6 @@ var noticeOptions = map[string]string{
 	"verify_dump":             "cannot change what is measured: it dumps the blocks of a failed verify to files; iobench reports the first mismatch's offset and bytes",
 	"error_dump":              "cannot change what is measured: it only adds detail to the messages of I/O errors",
 	"nonvectored":             "cannot change what is measured: iobench's io_uring reads and writes are always non-vectored (IORING_OP_READ, IORING_OP_WRITE)",
-	"clocksource":             "cannot change what is measured: iobench reads CLOCK_MONOTONIC (through the vDSO) whatever the source asked for",
 	"significant_figures":     "cannot change what is measured: it sets the digits of fio's printed figures; iobench prints its own",
 	"verify_fatal":            "cannot change what is measured: a verify mismatch ends the job either way (fio's default first checks the rest of the block); iobench reports the first mismatch",
 	"threads":                 "not a job option in fio's documentation (fio takes it for its tiobench profile); no effect on a job",
@@ -808,7 +816,7 @@ var noticeOptions = map[string]string{
 	"block_error_percentiles": "cannot change what is measured: it reports trim and verify block errors as percentiles in fio's output",
 	"disk_util":               "cannot change what is measured: it turns fio's disk utilization report on or off; iobench prints its disk statistics either way",
 	"fadvise_hint":            "iobench gives the kernel no fadvise hints; with direct=1 (iobench's default) there is no page cache for them to act on",
-	"gtod_cpu":                "cannot change what is measured: it gives fio's clock thread a CPU; iobench reads the clock through the vDSO",
+	"gtod_cpu":                "cannot change what is measured: it gives fio's gettimeofday thread a CPU; iobench has no clock thread (each reading is the CPU's counter or a vDSO call, clocksource)",
 	"log_compression":         "cannot change what is measured: it compresses fio's in-memory logs; iobench writes the same entries",
 	"log_compression_cpus":    "cannot change what is measured: it places fio's log compression threads",
 	"log_entries":             "cannot change what is measured: the first size of fio's log buffers; iobench's grow as needed",

@@ -128,6 +128,7 @@ type JobResult struct {
 	// (cpus_allowed, cpumask), read back after pinning; nil: not pinned.
 	Pinned []int
 	Ring   string // io_uring set-up in force
+	Clock  string // the clock I/O was timed with (Engine.ClockInfo)
 	Mapper string
 	Err    error
 	// Note, when set, is said on stderr after the job: why it issued no
@@ -253,7 +254,7 @@ func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult
 	defer s.close()
 	base := func() JobResult {
 		r := fail(nil)[0]
-		r.Ring, r.Engine = s.eng.RingInfo(), s.eng.Stats()
+		r.Ring, r.Clock, r.Engine = s.eng.RingInfo(), s.eng.ClockInfo(), s.eng.Stats()
 		return r
 	}
 	switch err := s.prepare(); {
@@ -332,6 +333,7 @@ func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult
 	for i := range out {
 		r := &out[i]
 		r.Job, r.GroupID, r.Mapper, r.Ring, r.Engine, r.Elapsed = j, groupID, j.Mapper, ring, stats, elapsed
+		r.Clock = s.eng.ClockInfo()
 		r.Files = files
 		r.Interrupted = intr
 		if j.RW.Trims() {
@@ -601,13 +603,20 @@ func openJob(j *workloads.Job, tgt *jobTarget) (*jobSetup, error) {
 	if unlinksEachLoop(j) {
 		files = false // the rings would keep the files it removes (nextLoop)
 	}
+	clock := engine.ClockAuto
+	if j.ClockSource != "" {
+		if clock, err = engine.ParseClockSource(j.ClockSource); err != nil {
+			s.close()
+			return nil, err
+		}
+	}
 	s.eng, err = engine.New(engine.Config{
 		Devices: s.devs, Mapper: s.mapper, Queues: 1,
 		QueueDepth: max(j.IODepth, 8) * ringSplitFactor(j), NoCache: !j.Cache, FixedBuffers: fixed,
 		NewRing: ringFactory(j), NoDeviceIO: j.NullIO(),
 		RegisterFiles: files, SQPoll: j.SQPoll, SQPollCPU: j.SQPollCPU + 1, IOPoll: j.HiPri, ArenaBytes: arena,
 		EagerSubmit: eagerSubmit(j), NoFollow: !j.Follow,
-		SpinWait: j.SpinWait, NoSubmitLatency: j.SyncEngine(),
+		SpinWait: j.SpinWait, NoSubmitLatency: j.SyncEngine(), Clock: clock,
 	})
 	if err != nil {
 		s.close()
@@ -1117,18 +1126,24 @@ func newMeasure() *measure {
 	return m
 }
 
+// slatMeasured reports whether r's submission latency was read: its I/O
+// went to the kernel (on a clock of µs steps its slat may read 0).
+func slatMeasured(r *engine.Request) bool { return r.Issued() || r.SubmitLatency != 0 }
+
 // record accounts for one completed request in direction d.
 func (m *measure) record(j *workloads.Job, r *engine.Request, d int) {
 	m.ios[d]++
 	m.bytes[d] += uint64(r.N)
-	if !j.DisableSlat && r.SubmitLatency > 0 && !j.SyncEngine() {
-		m.slat[d].record(max(int64(r.SubmitLatency), 1))
+	// (A clock of µs steps reads 0 often, and a CPU's counter may read a
+	// little behind another's: a negative time counts as 0.)
+	if !j.DisableSlat && slatMeasured(r) && !j.SyncEngine() {
+		m.slat[d].record(max(int64(r.SubmitLatency), 0))
 	}
 	if !j.DisableClat {
-		m.clat[d].record(max(int64(r.Latency-r.SubmitLatency), 1))
+		m.clat[d].record(max(int64(r.Latency-r.SubmitLatency), 0))
 	}
 	if !j.DisableLat {
-		m.lat[d].record(max(int64(r.Latency), 1))
+		m.lat[d].record(max(int64(r.Latency), 0))
 	}
 	if perIOBW(j) {
 		// As the bandwidth log's entry (jobLogger.record).
@@ -2020,12 +2035,14 @@ func (w *worker) issuedAt(r *engine.Request) time.Time {
 
 // reapSince is the time of the reap just made, since epoch: the engine's
 // reading of the completions it found (Queue.LastReap), which saves the
-// loop a clock read per reap, or a reading of its own when it found none.
+// loop a clock read per reap, or a reading of its own when it found none
+// (on the engine's clock too, so that the two kinds agree whatever the
+// clocksource).
 func (w *worker) reapSince() time.Duration {
 	if at, ok := w.q.LastReap(); ok {
 		return at - w.epochClock
 	}
-	return time.Since(w.epoch)
+	return w.eng.Clock() - w.epochClock
 }
 
 // submitFirst fills the queue to iodepth.

@@ -333,7 +333,7 @@ func (l *jobLogger) record(r *engine.Request, d int, now, issued time.Time) {
 		issueNs = uint64(max(issued.Sub(l.t0).Nanoseconds(), 0))
 	}
 	for k, f := range l.lat {
-		if f != nil && !(k == logSlat && r.SubmitLatency == 0) {
+		if f != nil && (k != logSlat || slatMeasured(r)) {
 			var at uint64
 			if k != logLat {
 				at = issueNs

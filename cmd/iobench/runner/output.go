@@ -370,6 +370,7 @@ type jsonEngine struct {
 	Spins          uint64 `json:"spins,omitempty"`     // waits that polled the ring first (spin_wait)
 	SpinHits       uint64 `json:"spin_hits,omitempty"` // of those, the ones that ended without a sleep
 	Ring           string `json:"io_uring"`
+	Clock          string `json:"clock,omitempty"` // what latencies were timed with (clocksource)
 	// Per completed I/O: CPU time of the job's threads (µs) and their
 	// voluntary context switches.
 	CPUPerIOUs  float64 `json:"cpu_us_per_io"`
@@ -698,7 +699,7 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 			ExtentsCached: s.CachedExtents, CacheBytes: s.CacheBytes, Merges: s.Merges, StaleRetries: s.StaleRetries, Splits: s.Splits,
 			DeviceIOs: s.IOs, ZeroFilledBytes: s.ZeroBytes, OutOfPlace: s.OutOfPlace,
 			FreedBytes: s.FreedBytes, ShortIOs: s.ShortIOs, VerifiedBytes: r.Verified, UnwrittenBytes: r.Unwritten, RingEnters: s.RingEnters, ThreadMoves: s.ThreadMoves,
-			Spins: s.Spins, SpinHits: s.SpinHits, Ring: r.Ring,
+			Spins: s.Spins, SpinHits: s.SpinHits, Ring: r.Ring, Clock: r.Clock,
 			Clone: r.Clone, Clones: r.clones(), Members: r.Members, CPUsAllowed: r.Pinned, TrimMethod: r.TrimMethod, TrimBytes: s.TrimBytes}
 		if n := r.IOs(); n > 0 {
 			j.IOBench.CPUPerIOUs = float64(r.CPUTime.Microseconds()) / float64(n)
@@ -776,7 +777,7 @@ func errnoOf(err error) int {
 // parser of fio's report can skip them.
 
 // iobenchLabels are the labels of iobench's own lines in a job block.
-var iobenchLabels = []string{"iobench", "job", "failed I/Os", "interrupted", "engine", "verify", "io_uring", "trims"}
+var iobenchLabels = []string{"iobench", "job", "failed I/Os", "interrupted", "engine", "verify", "io_uring", "clock", "trims"}
 
 // ownLine writes one of iobench's own lines of a job block, its label
 // padded as fio pads "cpu" and "IO depths".
@@ -1047,6 +1048,9 @@ func writeOwnLines(w io.Writer, run *Run, r *JobResult) {
 	}
 	if r.Ring != "" {
 		ownLine(w, "io_uring", "%s", r.Ring)
+	}
+	if r.Clock != "" {
+		ownLine(w, "clock", "%s", r.Clock)
 	}
 	if r.TrimMethod != "" {
 		ownLine(w, "trims", "%s discarded by %s", humanBytes(s.TrimBytes), r.TrimMethod)

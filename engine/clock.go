@@ -1,0 +1,201 @@
+package engine
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"math/bits"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// ClockSource is the clock the engine times I/O with, by fio's names for
+// its clocksource option.
+type ClockSource uint8
+
+const (
+	// ClockAuto is ClockCPU where the CPU's counter is invariant (it
+	// ticks at one rate whatever the CPU's frequency or sleep state) and
+	// calibrates steadily, else ClockMonotonic: fio's default.
+	ClockAuto ClockSource = iota
+	// ClockMonotonic reads CLOCK_MONOTONIC through the vDSO (fio's
+	// clock_gettime).
+	ClockMonotonic
+	// ClockCPU reads the CPU's time-stamp counter, calibrated against
+	// CLOCK_MONOTONIC once per process (fio's cpu). amd64 only.
+	ClockCPU
+	// ClockGettimeofday reads the wall clock in microseconds through the
+	// vDSO (fio's gettimeofday): latencies have 1 µs steps, and a change
+	// of the system's time shows in them.
+	ClockGettimeofday
+)
+
+var clockNames = [...]string{ClockAuto: "auto", ClockMonotonic: "clock_gettime", ClockCPU: "cpu", ClockGettimeofday: "gettimeofday"}
+
+func (c ClockSource) String() string {
+	if int(c) < len(clockNames) {
+		return clockNames[c]
+	}
+	return fmt.Sprintf("ClockSource(%d)", c)
+}
+
+// ParseClockSource takes fio's names: cpu, clock_gettime, gettimeofday.
+func ParseClockSource(s string) (ClockSource, error) {
+	for i, n := range clockNames {
+		if n == s && i != int(ClockAuto) {
+			return ClockSource(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown clock source %q (want cpu, clock_gettime or gettimeofday)", s)
+}
+
+// tscClock converts time-stamp counter readings to CLOCK_MONOTONIC's
+// nanoseconds: ns0 at tsc0, mult/2^32 ns a tick after it.
+type tscClock struct {
+	tsc0 uint64
+	ns0  int64
+	mult uint64
+	mhz  float64
+}
+
+// now is the counter's time in CLOCK_MONOTONIC's nanoseconds. A reading
+// behind the calibration's (a CPU whose counter lags the one that
+// calibrated) counts as the calibration's, so no time runs backwards past
+// it.
+func (c *tscClock) now() int64 {
+	d := max(int64(rdtsc()-c.tsc0), 0)
+	hi, lo := bits.Mul64(uint64(d), c.mult)
+	return c.ns0 + int64(hi<<32|lo>>32)
+}
+
+var (
+	tscOnce  sync.Once
+	tscClk   *tscClock
+	tscError error
+)
+
+// cpuClock is the process's calibrated counter, or why there is none.
+func cpuClock() (*tscClock, error) {
+	tscOnce.Do(func() {
+		if !haveTSC {
+			tscError = errors.New("no time-stamp counter on this architecture")
+			return
+		}
+		info, err := os.ReadFile("/proc/cpuinfo")
+		if err != nil {
+			tscError = fmt.Errorf("cannot tell whether the time-stamp counter is invariant: %w", err)
+			return
+		}
+		if err := invariantTSC(info); err != nil {
+			tscError = err
+			return
+		}
+		tscClk, tscError = calibrateTSC(20 * time.Millisecond)
+	})
+	return tscClk, tscError
+}
+
+// invariantTSC says whether /proc/cpuinfo's flags show a counter that
+// ticks at a constant rate (constant_tsc) and through the CPU's sleep
+// states (nonstop_tsc), on every CPU listed.
+func invariantTSC(cpuinfo []byte) error {
+	cpus := 0
+	for _, line := range bytes.Split(cpuinfo, []byte("\n")) {
+		name, flags, ok := bytes.Cut(line, []byte(":"))
+		if !ok || string(bytes.TrimSpace(name)) != "flags" {
+			continue
+		}
+		cpus++
+		have := map[string]bool{}
+		for _, f := range bytes.Fields(flags) {
+			have[string(f)] = true
+		}
+		for _, want := range []string{"tsc", "constant_tsc", "nonstop_tsc"} {
+			if !have[want] {
+				return fmt.Errorf("the time-stamp counter is not invariant (/proc/cpuinfo has no %s flag)", want)
+			}
+		}
+	}
+	if cpus == 0 {
+		return errors.New("cannot tell whether the time-stamp counter is invariant (no flags in /proc/cpuinfo)")
+	}
+	return nil
+}
+
+// sampleTSC pairs a counter reading with a CLOCK_MONOTONIC one: of 32
+// tries, the one whose clock reading the two counter readings bracket
+// most tightly.
+func sampleTSC() (tsc uint64, ns int64) {
+	best := uint64(math.MaxUint64)
+	for range 32 {
+		t1 := rdtsc()
+		n := nanotime()
+		t2 := rdtsc()
+		if t2 >= t1 && t2-t1 < best {
+			best, tsc, ns = t2-t1, t1+(t2-t1)/2, n
+		}
+	}
+	return tsc, ns
+}
+
+// calibrateTSC measures the counter's rate against CLOCK_MONOTONIC over
+// window, in two halves that must agree within 0.1%.
+func calibrateTSC(window time.Duration) (*tscClock, error) {
+	t0, n0 := sampleTSC()
+	time.Sleep(window / 2)
+	t1, n1 := sampleTSC()
+	time.Sleep(window / 2)
+	t2, n2 := sampleTSC()
+	if t1 <= t0 || t2 <= t1 || n1 <= n0 || n2 <= n1 {
+		return nil, errors.New("the time-stamp counter did not advance with CLOCK_MONOTONIC")
+	}
+	r1 := float64(n1-n0) / float64(t1-t0) // ns a tick
+	r2 := float64(n2-n1) / float64(t2-t1)
+	if math.Abs(r1-r2) > 1e-3*r1 {
+		return nil, fmt.Errorf("the time-stamp counter's rate is not steady (%.1f then %.1f MHz)", 1e3/r1, 1e3/r2)
+	}
+	r := float64(n2-n0) / float64(t2-t0)
+	return &tscClock{tsc0: t0, ns0: n0, mult: uint64(math.Round(r * (1 << 32))), mhz: 1e3 / r}, nil
+}
+
+// gtodNs is the wall clock in µs steps (gettimeofday through the vDSO).
+func gtodNs() int64 {
+	var tv syscall.Timeval
+	if syscall.Gettimeofday(&tv) != nil {
+		return time.Now().UnixMicro() * 1000
+	}
+	return tv.Nano()
+}
+
+// setClock chooses the engine's clock as cfg.Clock asks.
+func (e *Engine) setClock(src ClockSource) error {
+	switch src {
+	case ClockAuto, ClockCPU:
+		c, err := cpuClock()
+		if err == nil {
+			e.tsc = c
+			e.clockInfo = fmt.Sprintf("cpu (time-stamp counter, %.1f MHz against CLOCK_MONOTONIC)", c.mhz)
+			break
+		}
+		if src == ClockCPU {
+			return fmt.Errorf("engine: clocksource=cpu: %w", err)
+		}
+		e.clockInfo = fmt.Sprintf("clock_gettime (CLOCK_MONOTONIC; not cpu: %v)", err)
+	case ClockMonotonic:
+		e.clockInfo = "clock_gettime (CLOCK_MONOTONIC)"
+	case ClockGettimeofday:
+		e.usec = true
+		e.clockInfo = "gettimeofday (wall clock, µs)"
+	default:
+		return fmt.Errorf("engine: unknown clock source %d", src)
+	}
+	e.baseNs = 0
+	e.baseNs = e.nowNs()
+	return nil
+}
+
+// ClockInfo says which clock the engine times I/O with.
+func (e *Engine) ClockInfo() string { return e.clockInfo }

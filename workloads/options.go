@@ -732,7 +732,7 @@ var options = []Option{
 		set: func(j *Job, v string) (err error) { j.ReplayAlign, err = j.parseSize(v); return },
 		get: func(j *Job) string { return sizeString(j.ReplayAlign) }},
 	intOption("replay_time_scale", "percent", "100", "read_iolog: the pace of a version 3 log's times, in percent: 200 replays twice as fast, 50 at half speed (version 2 waits are kept as logged, as in fio)", 1, math.MaxInt32, func(j *Job) *int { return &j.ReplayTimeScale }),
-	{Name: "write_iolog", Arg: "file", Help: "record the job's issued I/O in file, in fio's iolog format (version 3: times in µs; sync_file_range lines with their range), which fio replays with read_iolog", kind: kindString,
+	{Name: "write_iolog", Arg: "file", Help: "record the job's issued I/O in file, in fio's iolog format (version 3: times in µs; sync_file_range lines with their range), appended to a log already there (as fio's), which fio replays with read_iolog", kind: kindString,
 		set: func(j *Job, v string) error { j.WriteIOLog = v; return nil }, get: func(j *Job) string { return j.WriteIOLog }},
 	{Name: "ss", Arg: "mode:limit[%]", Default: "iops_slope:0.01%", Help: "steady-state criterion, with ss_dur: iops or bw (every sample of the last ss_dur within limit of their mean), iops_slope or bw_slope (their least-squares slope per second within limit of 0); limit in IOPS or bytes/s (bw: a size, 10M), or with % a percentage of the mean", kind: kindString,
 		set: func(j *Job, v string) (err error) {

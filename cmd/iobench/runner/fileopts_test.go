@@ -85,6 +85,7 @@ func TestFileAppend(t *testing.T) {
 	}
 	for _, rw := range []string{"write", "randread"} {
 		mark := markedFile(t, f, 1<<20)
+		os.Remove(logPath) // write_iolog appends
 		jf := job(rw, "loops=3\n")
 		code, _, errs := run(t, jf, "--output-format=terse")
 		if code != 0 {

@@ -29,10 +29,11 @@ type ioLog struct {
 	buf   []byte
 }
 
-// newIOLog creates path and writes the header and each file's add and
-// open at t0.
+// newIOLog opens path, creating it or appending to it (as fio's
+// write_iolog appends a run to a log already there), and writes the
+// header and each file's add and open at t0.
 func newIOLog(path string, paths []string, t0 time.Time) (*ioLog, error) {
-	f, err := os.Create(path)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o666)
 	if err != nil {
 		return nil, fmt.Errorf("write_iolog: %w", err)
 	}
@@ -154,6 +155,10 @@ type logParser struct {
 	n       int // the line number of the last line parsed
 	fileIdx map[string]int
 	waited  time.Duration // version 2: the waits so far
+	// version 3: the time of the last line, and the time the current
+	// section's times count from (a log appended to, as fio's
+	// write_iolog appends, has a header and times from 0 per run)
+	last, base time.Duration
 	// fixedFiles: no file may be added (a chunked replay has opened
 	// its files); fileLimits, when set, bounds each file's I/O.
 	fixedFiles bool
@@ -200,6 +205,16 @@ func (p *logParser) parseLine(line string) (e replayEntry, ok bool, err error) {
 	if len(f) == 0 {
 		return e, false, nil
 	}
+	switch strings.TrimSpace(line) {
+	case fmt.Sprintf("fio version %d iolog", p.version):
+		// The header of a run appended to the log (fio's write_iolog
+		// appends): its lines replay after the ones before, its
+		// times counting from the last of theirs.
+		p.base = p.last
+		return e, false, nil
+	case "fio version 2 iolog", "fio version 3 iolog":
+		return e, false, bad("a header of another version than line 1's (%d): a log holds one version", p.version)
+	}
 	var at time.Duration
 	if p.version == 3 {
 		us, err := strconv.ParseUint(f[0], 10, 63)
@@ -209,7 +224,8 @@ func (p *logParser) parseLine(line string) (e replayEntry, ok bool, err error) {
 		if j.ReplayTimeScale != 100 {
 			us = uint64(float64(us) * 100 / float64(j.ReplayTimeScale))
 		}
-		at, f = time.Duration(us)*time.Microsecond, f[1:]
+		at, f = p.base+time.Duration(us)*time.Microsecond, f[1:]
+		p.last = at
 	}
 	if len(f) != 2 && len(f) != 4 {
 		return e, false, bad("want %sfile action, or file action offset length", map[bool]string{true: "time "}[p.version == 3])

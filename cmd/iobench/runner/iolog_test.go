@@ -96,6 +96,75 @@ func TestWriteIOLogReplaysInFio(t *testing.T) {
 	}
 }
 
+// TestWriteIOLogAppends: write_iolog appends a run to a log already
+// there, header and all, as fio's does; read_iolog replays such a log
+// whole, each run's lines after the last run's, at their times counted
+// from its last line's time; fio replays iobench's appended log too.
+func TestWriteIOLogAppends(t *testing.T) {
+	dir := t.TempDir()
+	target := zeroTarget(t, dir)
+	logPath := filepath.Join(dir, "io.log")
+	for range 2 {
+		if code, _, errOut := run(t, "--name=w", "--filename="+target, "--rw=randread", "--size=1m", "--number_ios=50",
+			"--write_iolog="+logPath, "--output-format=terse"); code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+	}
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, r := strings.Count(string(b), "fio version 3 iolog\n"), strings.Count(string(b), " read "); h != 2 || r != 100 {
+		t.Fatalf("log of two runs has %d headers and %d reads, want 2 and 100", h, r)
+	}
+	reads := func(out string) uint64 {
+		var doc struct {
+			Jobs []struct {
+				Read struct {
+					TotalIOs uint64 `json:"total_ios"`
+				}
+			} `json:"jobs"`
+		}
+		if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &doc); err != nil {
+			t.Fatal(err)
+		}
+		return doc.Jobs[0].Read.TotalIOs
+	}
+	code, out, errOut := run(t, "--name=r", "--read_iolog="+logPath, "--replay_no_stall=1", "--output-format=json")
+	if code != 0 || reads(out) != 100 {
+		t.Fatalf("replay of the appended log: exit %d, %s", code, errOut)
+	}
+
+	// Each run's times count from 0: the second run's read at 200 ms
+	// waits until 200 ms after the first's.
+	timed := filepath.Join(dir, "timed.log")
+	log := "fio version 3 iolog\n0 " + target + " add\n200000 " + target + " read 0 4096\n" +
+		"fio version 3 iolog\n0 " + target + " add\n200000 " + target + " read 4096 4096\n"
+	if err := os.WriteFile(timed, []byte(log), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if code, out, errOut := run(t, "--name=r", "--read_iolog="+timed, "--output-format=json"); code != 0 || reads(out) != 2 {
+		t.Fatalf("timed replay: exit %d, %s", code, errOut)
+	}
+	if d := time.Since(start); d < 400*time.Millisecond {
+		t.Errorf("the second run's read came %v after the start, want 400 ms at least", d)
+	}
+
+	fio, err := exec.LookPath("fio")
+	if err != nil {
+		t.Skip("fio not installed (make deps installs it)")
+	}
+	fout, err := exec.Command(fio, "--name=r", "--filename="+target, "--ioengine=io_uring", "--direct=1", "--read_iolog="+logPath,
+		"--replay_no_stall=1", "--output-format=json").Output()
+	if err != nil {
+		t.Fatalf("fio read_iolog: %v\n%s", err, fout)
+	}
+	if n := reads(string(fout)); n != 100 {
+		t.Errorf("fio replayed %d reads of iobench's appended log, want 100", n)
+	}
+}
+
 // TestReadIOLogReplays: read_iolog replays a log's reads, writes and
 // flushes in its order (a replay recorded with write_iolog lists the same
 // I/O as the log it replays), on the log's file or replay_redirect's, at
@@ -212,6 +281,7 @@ func TestReadIOLogRefusals(t *testing.T) {
 		{"fio version 3 iolog\n5 " + target + " read 1048576 4096\n", "past the end"},
 		{"fio version 3 iolog\n5 " + target + " read 100 4096\n", "not aligned"},
 		{"fio version 3 iolog\n5 " + target + " add\n", "no read or write"},
+		{"fio version 3 iolog\n5 " + target + " read 0 4096\nfio version 2 iolog\n", ":3: " + `"fio version 2 iolog": a header of another version`},
 	} {
 		p := filepath.Join(dir, "bad.log")
 		if err := os.WriteFile(p, []byte(c.log), 0o644); err != nil {
@@ -428,7 +498,8 @@ func TestIOSequenceMatchesFio(t *testing.T) {
 		"--rw=read --bs=4k --size=64k --number_ios=20 --loops=3",
 	} {
 		fl, il := filepath.Join(dir, "fio.log"), filepath.Join(dir, "iobench.log")
-		os.Remove(fl) // fio appends to a log that exists
+		os.Remove(fl) // both tools append to a log that exists
+		os.Remove(il)
 		args := append([]string{"--name=p", "--filename=" + target}, strings.Fields(opts)...)
 		own, hasOwn := strings.CutPrefix(opts, "@")
 		if hasOwn { // the job names its own files, made afresh for each tool

@@ -67,6 +67,7 @@ func TestSequenceDistributionIOLog(t *testing.T) {
 	want := []uint64{2 * k, 0, 1 * k, 5 * k, 3 * k, 4 * k, 8 * k, 6 * k, 7 * k, 11 * k, 9 * k, 10 * k}
 	for _, extra := range [][]string{{"--io_size=96k"}, {"--time_based", "--runtime=2s"}} {
 		log := filepath.Join(dir, "end.log")
+		os.Remove(log) // write_iolog appends
 		args := append([]string{"--name=s", "--ioengine=null", "--filename=" + target, "--rw=randread", "--bs=4k", "--size=48k",
 			"--random_distribution=sequence:2,0,1", "--random_sequence_stride=1", "--write_iolog=" + log}, extra...)
 		if code, _, errOut := run(t, args...); code != 0 {

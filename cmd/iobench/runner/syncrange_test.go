@@ -113,6 +113,7 @@ func TestSyncFileRangeRanges(t *testing.T) {
 			t.Fatal(err)
 		}
 		logPath := filepath.Join(dir, "io.log")
+		os.Remove(logPath) // write_iolog appends
 		args := append([]string{"--name=r", "--directory=" + files, "--bs=4k", "--size=192k", "--write_iolog=" + logPath,
 			"--output-format=json"}, strings.Fields(opts)...)
 		code, out, errs := run(t, args...)

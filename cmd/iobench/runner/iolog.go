@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -223,6 +224,9 @@ func (p *logParser) parseLine(line string) (e replayEntry, ok bool, err error) {
 		}
 		if j.ReplayTimeScale != 100 {
 			us = uint64(float64(us) * 100 / float64(j.ReplayTimeScale))
+		}
+		if us > uint64(math.MaxInt64-p.base)/uint64(time.Microsecond) {
+			return e, false, bad("a time past what a replay can wait for (2^63 ns from the start)")
 		}
 		at, f = p.base+time.Duration(us)*time.Microsecond, f[1:]
 		p.last = at

@@ -87,8 +87,15 @@ func planTargets(jobs []workloads.Job, st settings, run *Run) ([]*jobTarget, *Ta
 				run.Target = a.Desc
 			}
 			t.add(auto.Path)
-			for range j.NumJobs {
-				t.clones = append(t.clones, []int{0})
+			for c := range j.NumJobs {
+				// A null job's files (nrfiles, a filename list) all
+				// stand on the automatic target, each over its own
+				// size, as fio's null engine runs each file it names.
+				list := []int{0}
+				if j.NullIO() {
+					list = make([]int, max(len(j.FilePaths(c)), 1))
+				}
+				t.clones = append(t.clones, list)
 			}
 			if err := t.plan(j, ends); err != nil {
 				return nil, auto, &badInput{err}

@@ -61,6 +61,34 @@ func TestNullEngineNeedsNoFiles(t *testing.T) {
 			t.Errorf("%q: exit %d\n%s\n%s", args, code, out, errOut)
 		}
 	}
+	// Each file a null job names is stood in for over its own size, as
+	// fio's null engine runs each (fio 3.33 moved these bytes).
+	for _, c := range []struct {
+		args []string
+		want uint64
+	}{
+		{[]string{"--nrfiles=4", "--filesize=1m"}, 4 << 20},
+		{[]string{"--nrfiles=2", "--filesize=1m", "--numjobs=2"}, 4 << 20},
+		{[]string{"--nrfiles=4", "--filesize=1m", "--file_service_type=sequential"}, 4 << 20},
+		{[]string{"--filename=" + filepath.Join(dir, "a") + ":" + filepath.Join(dir, "b"), "--filesize=1m"}, 2 << 20},
+	} {
+		code, out, errOut := run(t, append([]string{"--name=j", "--ioengine=null", "--rw=randread", "--directory=" + dir, "--output-format=json"}, c.args...)...)
+		var doc struct {
+			Jobs []struct {
+				Read fioJSONDir `json:"read"`
+			} `json:"jobs"`
+		}
+		if code != 0 || json.Unmarshal([]byte(out), &doc) != nil {
+			t.Fatalf("%q: exit %d: %s", c.args, code, errOut)
+		}
+		var moved uint64
+		for _, j := range doc.Jobs {
+			moved += j.Read.IOBytes
+		}
+		if moved != c.want {
+			t.Errorf("%q: read %d bytes, want %d (each file's)", c.args, moved, c.want)
+		}
+	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -50,7 +50,7 @@ type Engine struct {
 	baseNs    int64                  // nowNs counts from here, on its clock
 	tsc       *tscClock              // the clock is the CPU's counter (clock.go)
 	usec      bool                   // the clock is gettimeofday's
-	clockInfo string
+	clockInfo string                 // which clock, for reports (ClockInfo)
 
 	// eagerDefault: Config.EagerSubmit was left 0, so queues that submit
 	// early measure whether holding new I/O for the wait is faster
@@ -438,15 +438,10 @@ func (e *Engine) Clock() time.Duration { return time.Duration(e.nowNs()) }
 
 // nowNs is Clock in ns, read twice per I/O at depth 1.
 func (e *Engine) nowNs() int64 {
-	if e.tsc != nil {
+	switch {
+	case e.tsc != nil:
 		return e.tsc.now() - e.baseNs
-	}
-	return e.otherNs()
-}
-
-// otherNs is nowNs on the clocks other than the CPU's counter.
-func (e *Engine) otherNs() int64 {
-	if e.usec {
+	case e.usec:
 		return gtodNs() - e.baseNs
 	}
 	return nanotime() - e.baseNs

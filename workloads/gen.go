@@ -580,6 +580,12 @@ func (g *Generator) next() IO {
 		size = g.drawSize(fioSize, sd, off, size)
 		g.pos[d] = off + size
 	} else {
+		if room := g.span - min(g.pos[d], g.span); trim && size > room && g.sizeLo[sd] > 0 && g.sizeLo[sd] <= room {
+			// fio draws a size again while it does not fit before the
+			// region's end, so a pass of trims (trimwrite's too) ends
+			// at the region's end.
+			size = g.fitSize(sd, room)
+		}
 		if g.pos[d]+size > g.span {
 			if g.seqFiles {
 				// fio finds the file done: no I/O issued, its
@@ -901,6 +907,18 @@ func (g *Generator) size(d int) uint64 {
 		p -= e.Pct
 	}
 	return s[len(s)-1].Size
+}
+
+// fitSize draws direction d's size again until it fits in room (which
+// holds the smallest), as fio draws again a size that does not fit; after
+// 64 draws, the most whole smallest sizes that fit.
+func (g *Generator) fitSize(d int, room uint64) uint64 {
+	for range 64 {
+		if s := g.size(d); s <= room {
+			return s
+		}
+	}
+	return room / g.sizeLo[d] * g.sizeLo[d]
 }
 
 func (g *Generator) randomBlock() uint64 {

@@ -47,6 +47,28 @@ func TestNullEngineNeedsNoFiles(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &doc) != nil || len(doc.Jobs) != 1 || doc.Jobs[0].Trim.TotalIOs == 0 {
 		t.Errorf("fio's t0024.fio [bsrange] (null trimwrite, bsrange=512-4k): exit %d\n%s\n%s", code, out, errOut)
 	}
+	// A pass of trims drawn from a range ends at the region's end, as
+	// fio's (t0024.fio [bsrange]: 1 MiB trimmed and written whatever the
+	// seed): a size that does not fit is drawn again.
+	for _, seed := range []string{"1", "2", "3"} {
+		for _, rw := range []string{"trimwrite", "trim"} {
+			code, out, errOut := run(t, "--name=t", "--ioengine=null", "--rw="+rw, "--filesize=1m", "--bsrange=512-4k",
+				"--randseed="+seed, "--output-format=json")
+			var doc struct {
+				Jobs []struct {
+					Write fioJSONDir `json:"write"`
+					Trim  fioJSONDir `json:"trim"`
+				} `json:"jobs"`
+			}
+			if code != 0 || json.Unmarshal([]byte(out), &doc) != nil || len(doc.Jobs) != 1 {
+				t.Fatalf("%s randseed=%s: exit %d: %s", rw, seed, code, errOut)
+			}
+			j := doc.Jobs[0]
+			if wantW := map[bool]uint64{true: 1 << 20}[rw == "trimwrite"]; j.Trim.IOBytes != 1<<20 || j.Write.IOBytes != wantW {
+				t.Errorf("%s bsrange=512-4k randseed=%s: trimmed %d, wrote %d; want 1 MiB, %d", rw, seed, j.Trim.IOBytes, j.Write.IOBytes, wantW)
+			}
+		}
+	}
 	if _, err := os.Stat("test.0.0"); err == nil {
 		os.Remove("test.0.0")
 		t.Errorf("t0030.fio's null job created its file test.0.0")

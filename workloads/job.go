@@ -297,9 +297,12 @@ type Job struct {
 	// (verify_async; 0: in the job's thread).
 	VerifyAsync int
 	DoVerify    bool
-	Stonewall   bool
-	WaitFor     string
-	IOEngine    string
+	// ExperimentalVerify is fio's experimental_verify: its verify pass
+	// replays the job's I/O; iobench's checks the same blocks either way.
+	ExperimentalVerify bool
+	Stonewall          bool
+	WaitFor            string
+	IOEngine           string
 	// Loops is how many passes over the region a job makes when it is
 	// not time_based (fio's loops).
 	Loops int

@@ -277,6 +277,7 @@ var options = []Option{
 	countOption("verify_backlog", "n", "", "after every n writes, let in-flight I/O finish and read those n back to check them", 0, math.MaxInt32, func(j *Job) *int { return &j.VerifyBacklog }),
 	countOption("verify_backlog_batch", "n", "", "verify_backlog: how many of the backlogged writes each check reads back, oldest first (default: verify_backlog's n); those left wait for the next check, and a batch larger than the backlog reads back the writes that follow, each as it completes", 0, math.MaxInt32, func(j *Job) *int { return &j.VerifyBacklogBatch }),
 	boolOption("do_verify", "bool", "1", "read the region back and check it after a writing job, or after each pass of one with loops, an io_size above size or time_based (within its runtime, as fio's io_uring engine); a job its runtime stops reads nothing back after it (0: only verify_backlog's reads, and a job that only reads, check)", kindBool, func(j *Job) *bool { return &j.DoVerify }),
+	boolOption("experimental_verify", "bool", "0", "fio checks the blocks a job wrote by resetting the file and replaying its I/O rather than from a list of what it wrote; iobench's verify pass reads back and checks the same blocks either way (those the workload wrote last), so the two settings verify alike", kindBool, func(j *Job) *bool { return &j.ExperimentalVerify }),
 	boolOption("verify_only", "bool", "", "only read back and check data an earlier run wrote: the job's whole region is read and each block with a verify header checked, the rest counted as not written (fio replays the job's writes and reads those back; see [Verify](#verify))", kindBool, func(j *Job) *bool { return &j.VerifyOnly }),
 	trimVerifyOption("trim_percentage", "percent of verify blocks trimmed before they are checked"),
 	trimVerifyOption("trim_backlog", "trim after every n verify blocks written"),
@@ -872,7 +873,6 @@ var refusedOptions = map[string]string{
 	"cgroup":                 "not implemented: running jobs in cgroups",
 	"cgroup_nodelete":        "not implemented: running jobs in cgroups",
 	"cgroup_weight":          "not implemented: running jobs in cgroups",
-	"experimental_verify":    "not implemented: the verify pass reads back the blocks the workload wrote",
 	"gid":                    "not implemented: jobs run as the program's own user and group",
 	"uid":                    "not implemented: jobs run as the program's own user and group",
 	"ignore_zone_limits":     "not implemented: zoned block devices (zonemode=zbd)",
@@ -1002,7 +1002,7 @@ var noEffectValues = map[string][]string{
 	"lockfile": {"none"}, "max_open_zones": {"0"},
 	"read_beyond_wp": {"0"},
 	// Booleans off by default in fio 3.33 (no default, fio --cmdhelp).
-	"bs_unaligned": {"0"}, "experimental_verify": {"0"},
+	"bs_unaligned":         {"0"},
 	"log_store_compressed": {"0"}, "verify_state_load": {"0"},
 
 	// 1 is fio's default: it saves the verify state only when a verify

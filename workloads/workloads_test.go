@@ -470,7 +470,7 @@ func TestTimesRoundTrip(t *testing.T) {
 // (fio 3.33's default for each), is accepted in a job file, as off is
 // what iobench does; turned on it is refused naming the line.
 func TestRefusedBooleansOffAccepted(t *testing.T) {
-	for _, k := range []string{"bs_unaligned", "blocksize_unaligned", "experimental_verify", "log_store_compressed", "verify_state_load"} {
+	for _, k := range []string{"bs_unaligned", "blocksize_unaligned", "log_store_compressed", "verify_state_load"} {
 		if _, err := Parse(strings.NewReader("[j]\nsize=1m\n"+k+"=0\n"), "off.fio"); err != nil {
 			t.Errorf("%s=0: %v", k, err)
 		}
@@ -497,7 +497,7 @@ func TestFioDefaultsAccepted(t *testing.T) {
 			}
 		}
 	}
-	for _, kv := range [][2]string{{"verify_state_load", "1"}, {"experimental_verify", "1"}, {"bs_unaligned", "1"}, {"lockfile", "exclusive"}} {
+	for _, kv := range [][2]string{{"verify_state_load", "1"}, {"bs_unaligned", "1"}, {"lockfile", "exclusive"}} {
 		j := NewJob("j")
 		if err := j.Set(kv[0], kv[1]); !errors.Is(err, ErrRefused) {
 			t.Errorf("%s=%s: %v, want refused", kv[0], kv[1], err)

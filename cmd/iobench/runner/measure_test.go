@@ -512,3 +512,36 @@ func TestTwoWritersOneDevice(t *testing.T) {
 		}
 	}
 }
+
+// TestExperimentalVerify: fio's t0025.fio and t0026.fio (its first job,
+// with two loops for time) run with experimental_verify=1, and their
+// verify passes check every block written (the region after each loop); a value that is no boolean is
+// refused, as fio refuses it.
+func TestExperimentalVerify(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name, job string
+		want      float64
+	}{
+		{"t0025.fio", "[job]\nfilename=" + filepath.Join(dir, "t0025file") + "\nsize=128k\nreadwrite=write\ndo_verify=1\nverify=md5\nexperimental_verify=1\n", 128 << 10},
+		{"t0026.fio", "[job1]\nfilename=" + filepath.Join(dir, "t0026file") + "\nsize=1M\nreadwrite=randwrite\nloops=2\ndo_verify=1\nverify=md5\nexperimental_verify=1\n", 2 << 20}, // a pass checked after each loop, as fio's
+	} {
+		jf := writeJob(t, dir, c.name, c.job)
+		code, out, errs := run(t, jf, "--output-format=json")
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", c.name, code, errs)
+		}
+		var doc struct {
+			Jobs []map[string]any `json:"jobs"`
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Jobs) != 1 {
+			t.Fatalf("%s: JSON: %v", c.name, err)
+		}
+		if got := num(t, doc.Jobs[0], "iobench", "verified_bytes"); got != c.want {
+			t.Errorf("%s: verified %v bytes, want %v", c.name, got, c.want)
+		}
+	}
+	if code, _, errs := run(t, "--name=j", "--filename="+filepath.Join(dir, "x"), "--size=64k", "--rw=write", "--verify=md5", "--experimental_verify=maybe"); code != 2 || !strings.Contains(errs, "experimental_verify") {
+		t.Errorf("experimental_verify=maybe: exit %d, %s", code, errs)
+	}
+}

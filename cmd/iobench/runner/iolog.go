@@ -177,12 +177,7 @@ type fileLimit struct {
 // for telling a blktrace binary).
 func (p *logParser) parseHeader(line string, b []byte) error {
 	p.n = 1
-	switch strings.TrimSpace(line) {
-	case "fio version 2 iolog":
-		p.version = 2
-	case "fio version 3 iolog":
-		p.version = 3
-	default:
+	if p.version = headerVersion(line); p.version == 0 {
 		const blktraceMagic = 0x65617400 // a blk_io_trace's first word, its low byte the version
 		if len(b) >= 4 && (binary.LittleEndian.Uint32(b)&^0xff == blktraceMagic || binary.BigEndian.Uint32(b)&^0xff == blktraceMagic) {
 			return fmt.Errorf("read_iolog: %s is a blktrace binary trace: iobench replays fio's text iologs (versions 2 and 3) only", p.path)
@@ -191,6 +186,18 @@ func (p *logParser) parseHeader(line string, b []byte) error {
 	}
 	p.fileIdx = map[string]int{}
 	return nil
+}
+
+// headerVersion is the version an iolog header line names (2 or 3), or 0
+// for a line that is no header.
+func headerVersion(line string) int {
+	switch strings.TrimSpace(line) {
+	case "fio version 2 iolog":
+		return 2
+	case "fio version 3 iolog":
+		return 3
+	}
+	return 0
 }
 
 // parseLine parses the log's next line: ok reports whether it is an I/O
@@ -206,14 +213,13 @@ func (p *logParser) parseLine(line string) (e replayEntry, ok bool, err error) {
 	if len(f) == 0 {
 		return e, false, nil
 	}
-	switch strings.TrimSpace(line) {
-	case fmt.Sprintf("fio version %d iolog", p.version):
+	if v := headerVersion(line); v == p.version {
 		// The header of a run appended to the log (fio's write_iolog
 		// appends): its lines replay after the ones before, its
 		// times counting from the last of theirs.
 		p.base = p.last
 		return e, false, nil
-	case "fio version 2 iolog", "fio version 3 iolog":
+	} else if v != 0 {
 		return e, false, bad("a header of another version than line 1's (%d): a log holds one version", p.version)
 	}
 	var at time.Duration

@@ -32,6 +32,7 @@ type Engine struct {
 
 	queuesMu sync.Mutex
 	queues   []*Queue // guarded by queuesMu: every open queue, background or caller-owned
+	queueIDs []bool   // guarded by queuesMu: the ids (Queue.id) open queues hold
 
 	bg     []*Queue      // background queues; written by New and Close only
 	direct directPool    // direct queues, lent to synchronous calls (direct.go)
@@ -473,14 +474,27 @@ func (e *Engine) register(q *Queue) {
 	}
 	e.queuesMu.Lock()
 	e.queues = append(e.queues, q)
+	q.id = len(e.queueIDs)
+	for i, used := range e.queueIDs {
+		if !used {
+			q.id = i
+			break
+		}
+	}
+	if q.id == len(e.queueIDs) {
+		e.queueIDs = append(e.queueIDs, false)
+	}
+	e.queueIDs[q.id] = true
 	e.queuesMu.Unlock()
 }
 
 func (e *Engine) unregister(q *Queue) {
+	q.flushTally() // the id's shards pass to the next queue that takes it
 	e.queuesMu.Lock()
 	for i, x := range e.queues {
 		if x == q {
 			e.queues = append(e.queues[:i], e.queues[i+1:]...)
+			e.queueIDs[q.id] = false
 			break
 		}
 	}

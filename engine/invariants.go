@@ -1,6 +1,9 @@
 package engine
 
-import "fmt"
+import (
+	"fmt"
+	"sync/atomic"
+)
 
 // checkInvariants panics when the queue's counts disagree with each other.
 // It runs only in invariant builds (race, or -tags invariants).
@@ -66,7 +69,7 @@ func (q *Queue) checkInvariants() {
 			live, have = q.epochs.runs[i].epoch, true
 		}
 	}
-	if have && q.epochs.oldest.Load() > live {
-		panic(fmt.Sprintf("engine: invariant violated: published oldest epoch %d is above live epoch %d", q.epochs.oldest.Load(), live))
+	if have && atomic.LoadUint64(&q.epochs.oldest) > live {
+		panic(fmt.Sprintf("engine: invariant violated: published oldest epoch %d is above live epoch %d", atomic.LoadUint64(&q.epochs.oldest), live))
 	}
 }

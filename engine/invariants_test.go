@@ -4,6 +4,7 @@ package engine
 
 import (
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -34,7 +35,7 @@ func TestQueueInvariantsCatchViolations(t *testing.T) {
 		}, "the queue counts 0"},
 		{"oldest epoch too high", func(q *Queue) {
 			q.epochs.enter(5)
-			q.epochs.oldest.Store(9)
+			atomic.StoreUint64(&q.epochs.oldest, 9)
 		}, "published oldest epoch 9"},
 	}
 	if err := catch(newQ().checkInvariants); err != "" {

@@ -144,6 +144,13 @@ type Queue struct {
 	// tallyDirty has a bit set for every counter of tally that is not 0.
 	tallyDirty uint32
 	tallyFile  *File
+	// id is the queue's number among the engine's open queues, which
+	// picks its shard of each set of counters (stats.go): engShard of
+	// the engine's, fileShard of fileShardOf's, looked up on first need.
+	id          int
+	engShard    *shard
+	fileShard   *shard
+	fileShardOf *File
 
 	// Background queues only: requests arrive on in; the serving
 	// goroutine reports its exit on stopped; yieldedNs is the clock

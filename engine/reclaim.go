@@ -109,9 +109,16 @@ func (l *freeList) take(max uint64) []mapcache.Mapping {
 // taken in non-decreasing order on a queue, so a deque of (epoch, count)
 // runs suffices; completions may come in any order.
 type inflight struct {
-	runs   []epochRun // runs[head:] are live, epochs increasing
-	head   int
-	oldest atomic.Uint64 // published minimum, MaxUint64 when idle
+	runs []epochRun // runs[head:] are live, epochs increasing
+	head int
+	// oldest is the published minimum, MaxUint64 when idle; others read
+	// it with atomic loads. enter publishes with an atomic store, a full
+	// barrier: the request's lookups must not be seen before it. leave
+	// publishes a later epoch, or idle, with a plain store (ownedStore),
+	// which x86 and the compiler keep after the stores and loads before
+	// it: the requests that left are done with what they mapped, and a
+	// reclaimer that reads the value before is only the more careful.
+	oldest uint64
 }
 
 type epochRun struct {
@@ -119,7 +126,7 @@ type epochRun struct {
 	n     int
 }
 
-func (t *inflight) init() { t.oldest.Store(math.MaxUint64) }
+func (t *inflight) init() { atomic.StoreUint64(&t.oldest, math.MaxUint64) }
 
 // enter registers a request at epoch e (the current engine epoch).
 func (t *inflight) enter(e uint64) {
@@ -132,7 +139,7 @@ func (t *inflight) enter(e uint64) {
 	}
 	t.runs = append(t.runs, epochRun{epoch: e, n: 1})
 	if t.head == len(t.runs)-1 {
-		t.oldest.Store(e)
+		atomic.StoreUint64(&t.oldest, e)
 	}
 }
 
@@ -154,10 +161,10 @@ func (t *inflight) leave(e uint64) {
 	}
 	if t.head == len(t.runs) {
 		t.runs, t.head = t.runs[:0], 0
-		t.oldest.Store(math.MaxUint64)
+		ownedStore(&t.oldest, math.MaxUint64)
 		return
 	}
-	t.oldest.Store(t.runs[t.head].epoch)
+	ownedStore(&t.oldest, t.runs[t.head].epoch)
 }
 
 // retire tags freed space with a new epoch and queues it for release.
@@ -188,7 +195,7 @@ func (e *Engine) reclaim(all bool) int {
 		min = e.epoch.Load()
 		e.queuesMu.Lock()
 		for _, q := range e.queues {
-			if o := q.epochs.oldest.Load(); o < min {
+			if o := atomic.LoadUint64(&q.epochs.oldest); o < min {
 				min = o
 			}
 		}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math/bits"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -95,20 +96,77 @@ const (
 	nTallied
 )
 
-// counters are the atomics behind Stats. Queues do not add to them per
-// I/O: each keeps a tally (below) and adds it here before it hands any
-// request back, so a snapshot covers every request its caller has seen
-// complete, and is exact once the engine is idle.
+// counters are what Stats reads. Queues do not add to them per I/O: each
+// keeps a tally (below) and adds it here before it hands any request
+// back, so a snapshot covers every request its caller has seen complete,
+// and is exact once the engine is idle.
+//
+// The counts are sharded by queue: a queue adds its tallies to a shard of
+// its own, with plain adds (ownedAdd), and a snapshot sums the shards. A
+// shard belongs to a queue id, not to the queue: it outlives the queue
+// (its counts stay in the sum) and passes to the next queue given that
+// id (Engine.register), which the registry's lock orders after the last
+// add of the queue before.
 type counters struct {
-	c           [nTallied]atomic.Uint64
+	mu          sync.Mutex               // held to add a shard
+	shards      atomic.Pointer[[]*shard] // by queue id; nil entries for ids that never counted here
 	freedBytes  atomic.Uint64
 	maxInFlight atomic.Uint64
 	directCalls atomic.Uint64
 	handedOff   atomic.Uint64
 }
 
+// A shard is one queue id's part of a set of counters: written by the
+// queue that holds the id alone, read by anyone with atomic loads.
+type shard [nTallied]uint64
+
+// shard returns the shard of queue id, adding it on first use.
+func (c *counters) shard(id int) *shard {
+	if p := c.shards.Load(); p != nil && id < len(*p) {
+		if s := (*p)[id]; s != nil {
+			return s
+		}
+	}
+	return c.addShard(id)
+}
+
+func (c *counters) addShard(id int) *shard {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var cur []*shard
+	if p := c.shards.Load(); p != nil {
+		cur = *p
+	}
+	if id < len(cur) && cur[id] != nil {
+		return cur[id]
+	}
+	next := make([]*shard, max(len(cur), id+1))
+	copy(next, cur)
+	next[id] = new(shard)
+	c.shards.Store(&next)
+	return next[id]
+}
+
+// sum adds up the shards.
+func (c *counters) sum() (t tally) {
+	p := c.shards.Load()
+	if p == nil {
+		return t
+	}
+	for _, s := range *p {
+		if s == nil {
+			continue
+		}
+		for k := range s {
+			t[k] += atomic.LoadUint64(&s[k])
+		}
+	}
+	return t
+}
+
 func (c *counters) snapshot() Stats {
-	v := func(k counter) uint64 { return c.c[k].Load() }
+	t := c.sum()
+	v := func(k counter) uint64 { return t[k] }
 	pr, pw := v(cPlainReads), v(cPlainWrites)
 	return Stats{
 		Requests: v(cRequests) + pr + pw, Reads: v(cReads) + pr, Writes: v(cWrites) + pw,
@@ -134,11 +192,12 @@ type tally [nTallied]uint64
 // The queue marks the counters it changed in a uint32.
 var _ [32 - nTallied]struct{}
 
-// add adds the counters of t whose bits are set in dirty.
-func (c *counters) add(t *tally, dirty uint32) {
+// add adds the counters of t whose bits are set in dirty. Only the queue
+// that owns s calls it.
+func (s *shard) add(t *tally, dirty uint32) {
 	for ; dirty != 0; dirty &= dirty - 1 {
 		k := bits.TrailingZeros32(dirty)
-		c.c[k].Add(t[k])
+		ownedAdd(&s[k], t[k])
 	}
 }
 
@@ -152,20 +211,24 @@ func (q *Queue) count(f *File, k counter, n uint64) {
 	q.tallyDirty |= 1 << k
 }
 
-// flushTally adds the queue's tally to the engine's and its file's
-// counters.
+// flushTally adds the queue's tally to its shards of the engine's and its
+// file's counters.
 //
 // It runs before every delivery, so it touches only the counters that
 // changed (tallyDirty), and fewer still for the commonest tally (fold): an
 // atomic add per counter and a cleared array per call were 9% of the
 // engine's time per I/O at depth 32 over the null ring (BenchmarkQueueNull).
 func (q *Queue) flushTally() {
+	if q.engShard == nil {
+		q.engShard = q.eng.counters.shard(q.id)
+	}
+	es := q.engShard
 	if q.enters > 0 {
-		q.eng.counters.c[cRingEnters].Add(q.enters)
+		ownedAdd(&es[cRingEnters], q.enters)
 		q.enters = 0
 	}
 	if q.moves > 0 {
-		q.eng.counters.c[cThreadMoves].Add(q.moves)
+		ownedAdd(&es[cThreadMoves], q.moves)
 		q.moves = 0
 	}
 	if q.calls > 0 {
@@ -173,8 +236,8 @@ func (q *Queue) flushTally() {
 		q.calls = 0
 	}
 	if q.spins > 0 {
-		q.eng.counters.c[cSpins].Add(q.spins)
-		q.eng.counters.c[cSpinHits].Add(q.spinHits)
+		ownedAdd(&es[cSpins], q.spins)
+		ownedAdd(&es[cSpinHits], q.spinHits)
 		q.spins, q.spinHits = 0, 0
 	}
 	dirty := q.tallyDirty
@@ -182,9 +245,12 @@ func (q *Queue) flushTally() {
 		return
 	}
 	dirty = q.fold(dirty)
-	q.eng.counters.add(&q.tally, dirty)
-	if q.tallyFile != nil {
-		q.tallyFile.counters.add(&q.tally, dirty)
+	es.add(&q.tally, dirty)
+	if f := q.tallyFile; f != nil {
+		if q.fileShardOf != f {
+			q.fileShard, q.fileShardOf = f.counters.shard(q.id), f
+		}
+		q.fileShard.add(&q.tally, dirty)
 	}
 	for ; dirty != 0; dirty &= dirty - 1 {
 		q.tally[bits.TrailingZeros32(dirty)] = 0

@@ -1642,8 +1642,11 @@ func (w *worker) start() error {
 		gens[k] = workloads.NewGenerator(cj, w.idx, s.sizes[fi])
 		if sliceForVerify(j, s.tgt.shared) {
 			// Clones write disjoint slices, so a read never races a write
-			// of another clone.
-			gens[k] = sliceGenerator(s.fileJob(fi), w.idx, s.sizes[fi])
+			// of another clone; each draws its own offsets and
+			// directions there, seeded by its thread as above.
+			sj := s.fileJob(fi)
+			sj.Thread, sj.FilePath = cj.Thread, cj.FilePath
+			gens[k] = sliceGenerator(sj, w.idx, s.sizes[fi])
 		}
 		bases, reaches = append(bases, gens[k].Base()), append(reaches, gens[k].Reach())
 	}

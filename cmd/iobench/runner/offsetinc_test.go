@@ -245,3 +245,34 @@ func TestOffsetIncrementOwnFiles(t *testing.T) {
 		t.Errorf("without size: clones moved %v, want fio's %v", got, want)
 	}
 }
+
+// TestVerifySliceClonesDrawTheirOwn: a verifying job whose clones share a
+// file gives each clone its own 1/numjobs of the region (sliceForVerify),
+// and each clone draws its own offsets and directions there, as the same
+// regions set apart by offset_increment do (fio 3.33's clones, each
+// seeded by its thread number, move what those do clone for clone). All
+// eight clones drew clone 0's sequence before: 64 reads and 35 writes
+// each.
+func TestVerifySliceClonesDrawTheirOwn(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(file, make([]byte, 32<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	counts := func(args ...string) []string {
+		t.Helper()
+		code, out, errs := run(t, append([]string{"--name=j", "--filename=" + file, "--rw=randrw", "--bs=64k", "--verify=md5",
+			"--numjobs=8", "--output-format=json"}, args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errs)
+		}
+		return cloneCounts(t, []byte(out))
+	}
+	sliced := counts("--size=32m")
+	apart := counts("--size=4m", "--offset_increment=4m")
+	if !slices.Equal(sliced, apart) {
+		t.Errorf("clones of one 32 MiB region moved %v, the same slices set apart by offset_increment %v", sliced, apart)
+	}
+	if len(slices.Compact(sorted(sliced))) == 1 {
+		t.Errorf("all %d clones moved %s: they drew one sequence", len(sliced), sliced[0])
+	}
+}

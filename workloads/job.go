@@ -912,7 +912,7 @@ func lowerCaseHint(given string) error {
 	if _, ok := optionIndex[Canonical(lower)]; ok || IsNotice(lower) || IsRefused(lower) {
 		return fmt.Errorf("%w: %q: option names are lower case, as fio 3.33 reads them (it refuses %s too): write %s", ErrUnknownOption, given, given, lower)
 	}
-	return fmt.Errorf("%w: %q", ErrUnknownOption, given)
+	return fmt.Errorf("%w: %q%s", ErrUnknownOption, given, DidYouMean(lower))
 }
 
 // lowerCaseValues are the options whose values are keywords fio 3.33
@@ -996,7 +996,7 @@ func (j *Job) setOption(key, value string, bare, inOrder bool) error {
 			}
 			return fmt.Errorf("%w: %s: %s", ErrRefused, given, why)
 		}
-		return fmt.Errorf("%w: %q", ErrUnknownOption, key)
+		return fmt.Errorf("%w: %q%s", ErrUnknownOption, key, DidYouMean(key))
 	}
 	if value == "" && !bare && o.Name == "bssplit" {
 		// fio 3.33 reads an empty split as none and leaves the job's
@@ -1167,27 +1167,6 @@ func nearestEngine(name string) string {
 		}
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance between a and b (bytes).
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // EngineAsked returns the fio engine the job named when iobench runs

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -497,7 +498,7 @@ func parseArgs(args []string) (settings, cmdLine, error) {
 			return st, cl, fmt.Errorf("--%s: fio's option, not supported by iobench: %s", key, why)
 		}
 		if _, ok := workloads.Lookup(key); !ok && !workloads.IsNotice(key) && !workloads.IsRefused(key) {
-			return st, cl, fmt.Errorf("--%s: %w: %q", key, workloads.ErrUnknownOption, key)
+			return st, cl, fmt.Errorf("--%s: %w: %q%s", key, workloads.ErrUnknownOption, key, workloads.DidYouMean(key, slices.Collect(maps.Keys(runnerFlags))...))
 		}
 		// fio's command line refuses any job option's empty value
 		// (--bssplit=, --write_bw_log=: "option bssplit requires an
@@ -779,7 +780,7 @@ func cmdHelp(w io.Writer, name string) error {
 			fmt.Fprintf(w, "%20s: fio's option, refused: %s\n", key, why)
 			return nil
 		}
-		return fmt.Errorf("--cmdhelp=%s: %w: no such option", name, workloads.ErrUnknownOption)
+		return fmt.Errorf("--cmdhelp=%s: %w: %q%s", name, workloads.ErrUnknownOption, name, workloads.DidYouMean(name))
 	}
 	fmt.Fprintf(w, "%20s: %s\n", o.Name, o.Help)
 	if len(o.Aliases) > 0 {

@@ -31,6 +31,13 @@ func TestCLIUsageErrors(t *testing.T) {
 		{[]string{"bench", "--rw=read"}, "bench takes no job options (got --rw)"},
 		{[]string{"bench", "job.fio"}, "bench takes no job files (got job.fio)"},
 		{[]string{"help", "nonsense"}, `help: no help on "nonsense"`},
+		// A misspelt option is named with the nearest one, as fio
+		// suggests one ("Did you mean iodepth?"); nothing near, nothing.
+		{[]string{"--name=j", "--iodpeth=4", "--parse-only"}, `--iodpeth: unknown option: "iodpeth" (did you mean iodepth?)`},
+		{[]string{"--name=j", "--outptu-format=json"}, `unknown option: "outptu-format" (did you mean output-format?)`},
+		{[]string{"--name=j", "--Randrepeet=0"}, `unknown option: "Randrepeet" (did you mean randrepeat?)`},
+		{[]string{"--cmdhelp=iodepht"}, `--cmdhelp=iodepht: unknown option: "iodepht" (did you mean iodepth?)`},
+		{[]string{"--name=j", "--xyzzy=1"}, `unknown option: "xyzzy"` + "\n"},
 		// A runner switch with a value it does not know is refused, not off.
 		{[]string{"--readonly=y", "--rw=write", "--parse-only"}, "--readonly=y: want 1, true, on or yes"},
 		// ext4.

@@ -29,6 +29,11 @@ type Engine struct {
 	// waiting for in-flight I/O to drain (reclaim.go).
 	epoch atomic.Uint64
 	frees freeList
+	// plainEpochs: the kernel has membarrier, so requests may publish
+	// their epochs with plain stores until fenced is set, at the first
+	// space freed (reclaim.go).
+	plainEpochs bool
+	fenced      atomic.Bool
 
 	queuesMu sync.Mutex
 	queues   []*Queue // guarded by queuesMu: every open queue, background or caller-owned
@@ -226,6 +231,9 @@ func New(cfg Config) (*Engine, error) {
 		cfg.NewRing = NewIOURing
 	}
 	e := &Engine{cfg: cfg, align: 512, memAlgn: 512, files: make(map[string]*File), eagerDefault: eagerDefault}
+	if e.plainEpochs = registerMembarrier(); !e.plainEpochs {
+		e.fenced.Store(true)
+	}
 	if err := e.setClock(cfg.Clock); err != nil {
 		return nil, err
 	}

@@ -34,7 +34,7 @@ func TestQueueInvariantsCatchViolations(t *testing.T) {
 			q.slots[3].req = r
 		}, "the queue counts 0"},
 		{"oldest epoch too high", func(q *Queue) {
-			q.epochs.enter(5)
+			q.epochs.enter(5, true)
 			atomic.StoreUint64(&q.epochs.oldest, 9)
 		}, "published oldest epoch 9"},
 	}

@@ -130,8 +130,15 @@ type Queue struct {
 	ready    []*Request // caller-owned queues: delivered, waiting for Reap
 
 	// epochs are the engine epochs of the requests in flight; its oldest
-	// field is read by other goroutines (reclaim.go).
-	epochs inflight
+	// field is read by other goroutines (reclaim.go). plainUsed, read by
+	// them too, is 1 once the queue published an epoch with a plain store
+	// (wentPlain), fenceAck once it publishes with barriers (sawFenced:
+	// it saw Engine.fenced).
+	epochs    inflight
+	plainUsed uint64
+	fenceAck  uint64
+	wentPlain bool
+	sawFenced bool
 	// requests counts requests started and not yet finished: each holds
 	// pending > 0 until its last piece completes. single counts those of
 	// them with pending == 1, which one completion can finish.
@@ -284,6 +291,9 @@ func (e *Engine) newQueue(kind queueKind) (*Queue, error) {
 	}
 	q.cqes = make([]Completion, 2*q.depth)
 	q.epochs.init()
+	if e.fenced.Load() {
+		q.sawFenced, q.fenceAck = true, 1
+	}
 	e.register(q)
 	return q, nil
 }
@@ -546,7 +556,7 @@ func (q *Queue) begin(r *Request, now int64) {
 	r.pending = 1 // guard: released at the end of resolveStarted
 	q.single++
 	r.epoch = q.eng.epoch.Load()
-	q.epochs.enter(r.epoch)
+	q.enterEpoch(r.epoch)
 }
 
 // resolveStarted is the second half of start: it resolves r, which begin

@@ -45,6 +45,10 @@ type Stats struct {
 	// being busy or Config.DirectQueues negative (engine-wide; 0 per
 	// file).
 	DirectCalls, HandedOff uint64
+	// Barriers are the membarrier(2) calls reclaims made because a queue
+	// may have published an in-flight epoch with a plain store
+	// (reclaim.go; engine-wide; 0 per file).
+	Barriers uint64
 }
 
 // HitRate is Hits / (Hits + Misses), or 0 when nothing was looked up.
@@ -114,6 +118,7 @@ type counters struct {
 	maxInFlight atomic.Uint64
 	directCalls atomic.Uint64
 	handedOff   atomic.Uint64
+	barriers    atomic.Uint64
 }
 
 // A shard is one queue id's part of a set of counters: written by the
@@ -180,7 +185,7 @@ func (c *counters) snapshot() Stats {
 		Spins: v(cSpins), SpinHits: v(cSpinHits),
 		FreedBytes: c.freedBytes.Load(), MaxInFlight: c.maxInFlight.Load(),
 		Trims: v(cTrims), TrimBytes: v(cTrimBytes),
-		DirectCalls: c.directCalls.Load(), HandedOff: c.handedOff.Load(),
+		DirectCalls: c.directCalls.Load(), HandedOff: c.handedOff.Load(), Barriers: c.barriers.Load(),
 	}
 }
 

@@ -1152,6 +1152,26 @@ var fioEngines = map[string]bool{
 	"guasi": true, "pmemblk": true,
 }
 
+// engineDoes says what each of fio's engines that iobench refuses does
+// instead of block-layer reads and writes, for the refusal.
+var engineDoes = map[string]string{
+	"mmap": "reads and writes through a memory map of the file", "splice": "moves data with splice(2) and vmsplice(2)",
+	"sg": "sends SCSI commands (SG_IO passthrough)", "net": "sends and receives over network sockets",
+	"netsplice": "sends and receives over network sockets with splice(2)", "cpuio": "burns CPU and does no I/O",
+	"rdma": "makes RDMA transfers", "falloc": "calls fallocate(2)", "e4defrag": "calls ext4's online defragmentation ioctl",
+	"ftruncate": "calls ftruncate(2)", "filecreate": "creates files", "filestat": "stats files", "filedelete": "deletes files",
+	"dircreate": "creates directories", "dirstat": "stats directories", "dirdelete": "deletes directories",
+	"exec": "runs a program", "http": "makes HTTP requests (WebDAV, S3, Swift)", "rbd": "talks to Ceph RBD through librbd",
+	"rados": "talks to Ceph RADOS through librados", "gfapi": "talks to GlusterFS through libgfapi",
+	"gfapi_async": "talks to GlusterFS through libgfapi", "libhdfs": "talks to HDFS", "mtd": "drives raw MTD flash",
+	"dev-dax": "loads and stores to a device-DAX mapping", "libpmem": "loads and stores to persistent memory through libpmem",
+	"pmemblk": "goes through libpmemblk", "ime_psync": "talks to DDN IME", "ime_psyncv": "talks to DDN IME",
+	"ime_aio": "talks to DDN IME", "libcufile": "moves data to GPU memory through cuFile", "dfs": "talks to DAOS",
+	"nfs": "talks to an NFS server from user space (libnfs)", "xnvme": "goes through the xNVMe library",
+	"libiscsi": "talks to an iSCSI target from user space", "nbd": "talks to an NBD server",
+	"windowsaio": "is Windows' asynchronous I/O", "solarisaio": "is Solaris' asynchronous I/O", "guasi": "goes through GUASI",
+}
+
 // nearestEngine returns the fio engine whose name is within two edits of
 // name (the nearest, the first in order on a tie), or "".
 func nearestEngine(name string) string {

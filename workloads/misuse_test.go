@@ -130,7 +130,9 @@ func TestUnknownEngineNamed(t *testing.T) {
 		{"libaoi", `no I/O engine is named "libaoi" (fio: engine not loadable); did you mean libaio?`},
 		{"io_urin", "did you mean io_uring?"},
 		{"frobnicate", `no I/O engine is named "frobnicate"`},
-		{"mmap", "fio's mmap engine does something other than reads and writes"},
+		{"mmap", "fio's mmap engine reads and writes through a memory map of the file, not reads and writes at file offsets"},
+		{"falloc", "fio's falloc engine calls fallocate(2), not reads and writes"},
+		{"cpuio", "fio's cpuio engine burns CPU and does no I/O, not"},
 		{"external:/usr/lib/my.so", "fio's external:/usr/lib/my.so engine does something other"},
 	} {
 		j := NewJob("x")
@@ -140,6 +142,14 @@ func TestUnknownEngineNamed(t *testing.T) {
 		}
 		if c.name == "frobnicate" && err != nil && strings.Contains(err.Error(), "did you mean") {
 			t.Errorf("ioengine=frobnicate: %v: no engine is near it", err)
+		}
+	}
+	for name := range fioEngines {
+		if _, sub := substituteEngines[name]; sub || name == "io_uring" || name == "null" || name == "io_uring_cmd" {
+			continue
+		}
+		if engineDoes[name] == "" {
+			t.Errorf("ioengine=%s is refused without saying what the engine does", name)
 		}
 	}
 	for _, ok := range []string{"io_uring", "null", "libaio", "psync", "pvsync2"} {

@@ -314,7 +314,13 @@ var options = []Option{
 				}
 				return msg + "; iobench runs io_uring (the default) or null, and fio's libaio, posixaio and synchronous engines on io_uring"
 			}
-			return fmt.Sprintf("fio's %s engine does something other than reads and writes at file offsets through the kernel's block layer (network, memory maps, splice, passthrough, ...); iobench runs its own engine, io_uring (or null), and runs fio's libaio, posixaio and synchronous engines on it", name)
+			what := engineDoes[name]
+			if what == "" {
+				what = "does something other than reads and writes at file offsets through the kernel's block layer"
+			} else {
+				what += ", not reads and writes at file offsets through the kernel's block layer"
+			}
+			return fmt.Sprintf("fio's %s engine %s; iobench runs its own engine, io_uring (or null), and runs fio's libaio, posixaio and synchronous engines on it", name, what)
 		}},
 	intOption("loops", "n", "1", "passes over the region (when not time_based)", 1, 1<<30, func(j *Job) *int { return &j.Loops }),
 	{Name: "kb_base", Arg: "1024|1000", Default: "1024", Help: "units of sizes: 1024 (k is 1024, kib 1000, as fio) or 1000 (k is 1000, kib 1024); in a job file it applies to its whole section, on the command line to the sizes after it only, as fio reads them (`--size=1m --kb_base=1000` is 1048576 bytes)", kind: kindInt,

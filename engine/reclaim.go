@@ -1,12 +1,13 @@
 package engine
 
 import (
-	"golang.org/x/sys/unix"
 	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/iobench/iobench/mapcache"
 )
@@ -35,7 +36,7 @@ import (
 // Publishing BEFORE the lookup takes a full barrier on x86 (an atomic
 // store is an XCHG, which waits for the store buffer to drain): at depth
 // 1 a queue goes idle and busy again with each I/O, and that one locked
-// instruction per request cost 7-9% of the null engine's rate. Until the
+// instruction per request cost 5-9% of the null engine's rate. Until the
 // engine first frees space, a request publishes with a plain store
 // instead, and a reclaimer that may meet such a slot makes the barrier
 // itself: membarrier(2) (MEMBARRIER_CMD_PRIVATE_EXPEDITED) runs a full

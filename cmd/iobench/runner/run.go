@@ -925,6 +925,7 @@ func addStats(a, b engine.Stats) engine.Stats {
 	a.TrimBytes += b.TrimBytes
 	a.DirectCalls += b.DirectCalls
 	a.HandedOff += b.HandedOff
+	a.Barriers += b.Barriers
 	return a
 }
 

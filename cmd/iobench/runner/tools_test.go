@@ -391,8 +391,8 @@ func TestFioLogParser(t *testing.T) {
 // TestFioLogParserHist: fiologparser_hist.py reads iobench's histogram
 // log: its sample counts add up to the JSON's I/Os over the periods it
 // holds (as fio's, it leaves out the period the runtime ends: 1000 of
-// the run's 1500 ms), its median is the JSON's and its 99th percentile
-// that of the log's buckets.
+// the run's 1500 ms), and its median and 99th percentile are those of
+// the log's buckets, the median near the JSON's.
 func TestFioLogParserHist(t *testing.T) {
 	dir := t.TempDir()
 	tool := fioTool(t, "fiologparser_hist.py", dir)
@@ -417,10 +417,11 @@ func TestFioLogParserHist(t *testing.T) {
 	if want := n * last / rt; len(entries) != 2 || math.Abs(val(1)-want) > 0.1*want {
 		t.Errorf("histogram log holds %v samples in %d periods to %v ms, the JSON %v I/Os in %v ms", val(1), len(entries), last, n, rt)
 	}
-	// The median against the JSON's (two thirds of the run against all
-	// of it); the 99th percentile, which one busy moment of a shared
-	// machine moves between the two, against the log's own buckets.
-	if want, got := num(t, job, "read", "clat_ns", "percentile", "50.000000"), val(5); math.Abs(got-want) > 0.1*want+2 {
+	// Both percentiles against the log's own buckets; the median against
+	// the JSON's too, loosely: the log holds two thirds of the run, and a
+	// busy moment of a shared machine moves a third's latencies (12%
+	// apart in one run), but not by the factor a unit's slip would.
+	if want, got := num(t, job, "read", "clat_ns", "percentile", "50.000000"), val(5); math.Abs(got-want) > 0.35*want+2 {
 		t.Errorf("p50: fiologparser_hist %v ns, JSON %v ns", got, want)
 	}
 	counts := make([]uint64, fioPlatNR)
@@ -432,14 +433,20 @@ func TestFioLogParserHist(t *testing.T) {
 			total += n
 		}
 	}
-	var cum uint64
-	for i, c := range counts {
-		if cum += c; float64(cum) >= 0.99*float64(total) {
-			lo, hi := float64(fioPlatValue(max(i-1, 0))), float64(fioPlatValue(i+1))
-			if got := val(6); got < 0.9*lo || got > 1.1*hi {
-				t.Errorf("p99: fiologparser_hist %v ns, the log's buckets %v-%v ns", got, lo, hi)
+	for _, pc := range []struct {
+		name  string
+		share float64
+		col   int
+	}{{"p50", 0.50, 5}, {"p99", 0.99, 6}} {
+		var cum uint64
+		for i, c := range counts {
+			if cum += c; float64(cum) >= pc.share*float64(total) {
+				lo, hi := float64(fioPlatValue(max(i-1, 0))), float64(fioPlatValue(i+1))
+				if got := val(pc.col); got < 0.9*lo || got > 1.1*hi {
+					t.Errorf("%s: fiologparser_hist %v ns, the log's buckets %v-%v ns", pc.name, got, lo, hi)
+				}
+				break
 			}
-			break
 		}
 	}
 }

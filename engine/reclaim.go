@@ -282,22 +282,22 @@ func membarrier() error {
 	return nil
 }
 
-// needsBarrier reports whether a reclaim must make the membarrier before
-// it reads the slots: some registered queue has published plainly
+// oldestInFlight returns the least of bound and the queues' published
+// oldest epochs (queuesMu held), and whether a reclaim must make the
+// membarrier and read them again: some queue has published plainly
 // (plainUsed) and not yet said it publishes with barriers (fenceAck).
-func (e *Engine) needsBarrier() bool {
-	if !e.plainEpochs {
-		return false
-	}
-	e.markPooledFenced()
-	e.queuesMu.Lock()
-	defer e.queuesMu.Unlock()
+// Each queue's marks are read before its slot.
+func (e *Engine) oldestInFlight(bound uint64) (uint64, bool) {
+	plain := false
 	for _, q := range e.queues {
-		if atomic.LoadUint64(&q.plainUsed) != 0 && atomic.LoadUint64(&q.fenceAck) == 0 {
-			return true
+		if e.plainEpochs && atomic.LoadUint64(&q.plainUsed) != 0 && atomic.LoadUint64(&q.fenceAck) == 0 {
+			plain = true
+		}
+		if o := atomic.LoadUint64(&q.epochs.oldest); o < bound {
+			bound = o
 		}
 	}
-	return false
+	return bound, plain
 }
 
 // afterSlotsRead, set by tests, runs in reclaim between its reads of the
@@ -316,20 +316,21 @@ func (e *Engine) reclaim(all bool) int {
 		// Space freed after this load may be tagged with an epoch that
 		// a request publishes only after its slot is read below: it is
 		// left for a later reclaim.
-		min = e.epoch.Load()
-		if e.needsBarrier() {
+		epoch := e.epoch.Load()
+		e.queuesMu.Lock()
+		var plain bool
+		min, plain = e.oldestInFlight(epoch)
+		e.queuesMu.Unlock()
+		if plain {
+			e.markPooledFenced()
 			e.counters.barriers.Add(1)
 			if membarrier() != nil {
 				return 0 // cannot happen once registered; the space waits
 			}
+			e.queuesMu.Lock()
+			min, _ = e.oldestInFlight(epoch)
+			e.queuesMu.Unlock()
 		}
-		e.queuesMu.Lock()
-		for _, q := range e.queues {
-			if o := atomic.LoadUint64(&q.epochs.oldest); o < min {
-				min = o
-			}
-		}
-		e.queuesMu.Unlock()
 		if afterSlotsRead != nil {
 			afterSlotsRead()
 		}

@@ -134,62 +134,66 @@ func TestFreeListAgainstModel(t *testing.T) {
 	}
 }
 
-// TestEpochModes: an engine starts publishing epochs with plain stores,
-// and a reclaim then makes the membarrier before it reads the slots,
-// while a queue that published plainly has not said it publishes with
-// barriers; queues that never published plainly hold nothing up. The
-// first retire turns the engine fenced for good, each queue says so at
-// its next request (a direct queue idle in the pool is marked by the
-// reclaim), and then reclaims need no barrier.
+// TestEpochModes: an engine starts publishing epochs with plain stores.
+// The first retire turns it fenced for good. A reclaim makes the
+// membarrier before it reads the slots while a queue that published
+// plainly has not said it publishes with barriers, which each says at its
+// next request (a direct queue idle in the pool is marked by the
+// reclaim); queues that never published plainly hold nothing up.
 func TestEpochModes(t *testing.T) {
 	if !registerMembarrier() {
 		t.Skip("no membarrier(2) MEMBARRIER_CMD_PRIVATE_EXPEDITED in this kernel: engines start fenced")
 	}
-	rec := &freeRecorder{}
-	e := &Engine{cfg: Config{Mapper: rec}, plainEpochs: true}
-	qs := []*Queue{{eng: e}, {eng: e}, {eng: e}}
-	for _, q := range qs {
-		q.epochs.init()
+	newEngine := func() (*Engine, []*Queue, *freeRecorder) {
+		rec := &freeRecorder{}
+		e := &Engine{cfg: Config{Mapper: rec}, plainEpochs: true}
+		qs := []*Queue{{eng: e}, {eng: e}, {eng: e}}
+		for _, q := range qs {
+			q.epochs.init()
+		}
+		e.queues = qs
+		e.direct.free = []*Queue{qs[2]} // idle in the pool
+		return e, qs, rec
 	}
-	e.queues = qs
-	e.direct.free = []*Queue{qs[2]} // idle in the pool
-	if e.needsBarrier() {
-		t.Fatal("no queue published plainly, yet reclaims would make the barrier")
+	m := func(block uint64) mapcache.Mapping {
+		return mapcache.Mapping{Offset: block * 4096, Length: 4096, Addr: 8192 + block*4096, Type: mapcache.Mapped}
 	}
+
+	// No queue published plainly: no barrier.
+	e, _, rec := newEngine()
+	e.retire([]mapcache.Mapping{m(0)})
+	if n := e.reclaim(false); n != 1 || e.counters.barriers.Load() != 0 {
+		t.Fatalf("no plain slot: gave back %d with %d barriers, want 1 with none", n, e.counters.barriers.Load())
+	}
+
+	e, qs, rec := newEngine()
 	qs[0].enterEpoch(e.epoch.Load()) // plain: the engine has freed nothing
 	qs[2].enterEpoch(e.epoch.Load())
 	qs[2].epochs.leave(0)
-	if e.fenced.Load() || qs[0].fenceAck != 0 || qs[0].plainUsed != 1 || qs[0].epochs.oldest != 0 {
+	if e.fenced.Load() || qs[0].fenceAck != 0 || qs[0].plainUsed != 1 || qs[0].epochs.oldest != 0 || qs[1].plainUsed != 0 {
 		t.Fatalf("before any retire: fenced %v, ack %d, plain %d, slot %d", e.fenced.Load(), qs[0].fenceAck, qs[0].plainUsed, qs[0].epochs.oldest)
 	}
-	if !e.needsBarrier() {
-		t.Fatal("a queue published plainly, but reclaims would read the slots without a barrier")
-	}
-	a := mapcache.Mapping{Offset: 0, Length: 4096, Addr: 8192, Type: mapcache.Mapped}
-	e.retire([]mapcache.Mapping{a})
+	e.retire([]mapcache.Mapping{m(1)})
 	if !e.fenced.Load() {
 		t.Fatal("the first retire did not turn the engine fenced")
 	}
-	if e.reclaim(false); e.counters.barriers.Load() != 1 || len(rec.freed) != 0 {
-		t.Fatalf("reclaim: %d barriers, freed %v; want one and nothing freed (queue 0 is in flight at epoch 0)", e.counters.barriers.Load(), rec.freed)
+	if n := e.reclaim(false); n != 0 || e.counters.barriers.Load() != 1 {
+		t.Fatalf("reclaim: gave back %d with %d barriers; want one barrier and nothing (queue 0 is in flight at epoch 0)", n, e.counters.barriers.Load())
 	}
 	if qs[2].fenceAck != 1 {
 		t.Fatal("the reclaim did not mark the pooled direct queue fenced")
 	}
 	qs[0].epochs.leave(0)
-	if n := e.reclaim(false); n != 1 || rec.freed[0] != a || e.counters.barriers.Load() != 2 {
-		t.Fatalf("after the request left: gave back %d (%v) with %d barriers, want %v with a second barrier", n, rec.freed, e.counters.barriers.Load(), a)
+	if n := e.reclaim(false); n != 1 || rec.freed[0] != m(1) || e.counters.barriers.Load() != 2 {
+		t.Fatalf("after the request left: gave back %d (%v) with %d barriers, want %v with a second barrier", n, rec.freed, e.counters.barriers.Load(), m(1))
 	}
 	qs[0].enterEpoch(e.epoch.Load())
 	if qs[0].fenceAck != 1 || !qs[0].sawFenced {
 		t.Fatalf("queue 0: ack %d after a request in the fenced mode", qs[0].fenceAck)
 	}
-	if e.needsBarrier() {
-		t.Fatal("every queue that published plainly publishes fenced now, yet reclaims still make the barrier")
-	}
 	qs[0].epochs.leave(e.epoch.Load())
-	e.retire([]mapcache.Mapping{{Offset: 4096, Length: 4096, Addr: 0, Type: mapcache.Mapped}})
+	e.retire([]mapcache.Mapping{m(2)})
 	if n := e.reclaim(false); n != 1 || e.counters.barriers.Load() != 2 {
-		t.Fatalf("fenced: gave back %d with %d barriers, want 1 with none more", n, e.counters.barriers.Load())
+		t.Fatalf("every plain queue fenced: gave back %d with %d barriers, want 1 with none more", n, e.counters.barriers.Load())
 	}
 }

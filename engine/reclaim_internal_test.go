@@ -160,10 +160,10 @@ func TestEpochModes(t *testing.T) {
 	}
 
 	// No queue published plainly: no barrier.
-	e, _, rec := newEngine()
-	e.retire([]mapcache.Mapping{m(0)})
-	if n := e.reclaim(false); n != 1 || e.counters.barriers.Load() != 0 {
-		t.Fatalf("no plain slot: gave back %d with %d barriers, want 1 with none", n, e.counters.barriers.Load())
+	first, _, _ := newEngine()
+	first.retire([]mapcache.Mapping{m(0)})
+	if n := first.reclaim(false); n != 1 || first.counters.barriers.Load() != 0 {
+		t.Fatalf("no plain slot: gave back %d with %d barriers, want 1 with none", n, first.counters.barriers.Load())
 	}
 
 	e, qs, rec := newEngine()

@@ -283,7 +283,9 @@ func TestBufferedGoesThroughPageCache(t *testing.T) {
 	}
 	// invalidate (the default) drops the cache before the job: reading
 	// the first 4 MiB leaves most of the rest uncached; invalidate=0
-	// keeps it.
+	// keeps it, but for what the kernel reclaims meanwhile (other
+	// packages' tests fill tmpfs with GiBs: 32 of the 16384 pages went
+	// in one CI run), so it is held to seven eighths.
 	for _, inv := range []string{"1", "0"} {
 		if _, err := os.ReadFile(path); err != nil {
 			t.Fatal(err)
@@ -292,7 +294,7 @@ func TestBufferedGoesThroughPageCache(t *testing.T) {
 			t.Fatalf("invalidate=%s: exit %d: %s", inv, code, errs)
 		}
 		n, all := resident(), fileBytes/os.Getpagesize()
-		if inv == "1" && (n < 1024-16 || n > all/2) || inv == "0" && n < all-16 {
+		if inv == "1" && (n < 1024-16 || n > all/2) || inv == "0" && n < all*7/8 {
 			t.Errorf("invalidate=%s: %d of %d pages cached after reading 4 MiB", inv, n, all)
 		}
 	}

@@ -48,9 +48,9 @@ import (
 // (Queue.fenceAck, after its last plain store). While some registered
 // queue that has published plainly (Queue.plainUsed, set with a barrier
 // before its first plain store) has not said so, reclaims make the
-// barrier (Stats.Barriers): 2 µs here with no other thread of the
-// process running, 17-20 µs with one running on the other vCPU (an
-// interrupt through the hypervisor). Direct queues idle in the engine's
+// barrier (Stats.Barriers): 1.8-2.3 µs here with no other thread of the
+// process running, 12-20 µs with one running on the other vCPU (an
+// interrupt through the hypervisor; BenchmarkMembarrier). Direct queues idle in the engine's
 // pool are marked by the reclaim itself (markPooledFenced); a caller's
 // queue or a background queue that published plainly and then stays
 // idle keeps reclaims making the barrier until its next request. An

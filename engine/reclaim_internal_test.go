@@ -3,7 +3,9 @@ package engine
 import (
 	"cmp"
 	"math/rand/v2"
+	"runtime"
 	"slices"
+	"sync/atomic"
 	"testing"
 
 	"github.com/iobench/iobench/mapcache"
@@ -196,4 +198,38 @@ func TestEpochModes(t *testing.T) {
 	if n := e.reclaim(false); n != 1 || e.counters.barriers.Load() != 2 {
 		t.Fatalf("every plain queue fenced: gave back %d with %d barriers, want 1 with none more", n, e.counters.barriers.Load())
 	}
+}
+
+// BenchmarkMembarrier measures the barrier a reclaim makes while a queue
+// may have published its epoch plainly (reclaim.go): with no other
+// thread of the process running, and with one spinning on another CPU,
+// which the kernel then interrupts.
+func BenchmarkMembarrier(b *testing.B) {
+	if !registerMembarrier() {
+		b.Skip("no membarrier(2) MEMBARRIER_CMD_PRIVATE_EXPEDITED in this kernel")
+	}
+	b.Run("idle", func(b *testing.B) {
+		for b.Loop() {
+			if err := membarrier(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("busy", func(b *testing.B) {
+		var stop atomic.Bool
+		done := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			defer close(done)
+			for !stop.Load() {
+			}
+		}()
+		for b.Loop() {
+			if err := membarrier(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		stop.Store(true)
+		<-done
+	})
 }

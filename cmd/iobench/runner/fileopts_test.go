@@ -429,7 +429,9 @@ func TestCreateOnOpen(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--filename=" + fa, "--rw=randrw", "--size=256k"}, "reads past the end fail"},
+		{[]string{"--filename=" + fa, "--rw=randrw", "--size=256k", "--ioengine=psync"}, "reads past the end fail (EIO)"},
+		{[]string{"--filename=" + fa, "--rw=randread", "--size=256k", "--ioengine=io_uring"}, "reads past the end complete with no data"},
+		{[]string{"--filename=" + fa, "--rw=read", "--size=256k"}, "lay the file out first"},
 		{[]string{"--filename=/proc/version", "--rw=write", "--size=256k"}, "kernel interface"},
 		{[]string{"--filename=" + fa, "--rw=write", "--size=1p"}, "free"},
 	} {

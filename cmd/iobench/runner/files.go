@@ -475,7 +475,16 @@ func (t *jobTarget) plan(j *workloads.Job, ends map[string]uint64) error {
 		case !j.AllowFileCreate:
 			return fmt.Errorf("job %q: %s holds %d bytes, the job needs %d, and %s forbids laying it out", j.Name, p, t.have[i], need, noCreateWhy(j))
 		case j.CreateOnOpen && (j.RW.Reads() || j.VerifyOnly):
-			return fmt.Errorf("job %q: create_on_open with rw=%s: %s holds %d bytes and the job reads up to %d: fio creates it at the job's open without laying it out, and its reads past the end fail (EIO)", j.Name, j.RW, p, t.have[i], need)
+			// fio 3.33 on a missing file: psync (its default engine)
+			// fails at the first read (err=5, "full resid"); io_uring
+			// completes every read with no data and reports IOPS of reads
+			// that read nothing.
+			past := "its reads past the end fail (EIO)"
+			if j.IsSet("ioengine") && !j.SyncEngine() {
+				past = "its asynchronous engines' reads past the end complete with no data (fio counts them as I/Os of 0 bytes)"
+			}
+			return fmt.Errorf("job %q: create_on_open with rw=%s: %s holds %d bytes and the job reads up to %d: fio creates it at the job's open without laying it out, and %s; "+
+				"iobench measures no reads of nothing: lay the file out first (create_on_open=0, or an earlier job that writes it)", j.Name, j.RW, p, t.have[i], need, past)
 		case j.CreateOnOpen:
 			if t.onOpen == nil {
 				t.onOpen = make([]bool, len(t.paths))

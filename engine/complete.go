@@ -22,7 +22,7 @@ func (q *Queue) complete(c Completion) {
 		return // not ours (cannot happen with the engine's rings)
 	}
 	slot := uint32(c.UserData)
-	if sp := &q.slots[slot]; c.Res >= 0 && int(c.Res) >= sp.length-sp.done {
+	if sp := &q.slots[slot]; c.Res >= 0 && int(c.Res) >= sp.length-sp.done && sp.parts == 0 {
 		// The commonest completion, a device I/O done whole: what the
 		// general path below does for it, on the slot itself rather
 		// than a copy of its piece.
@@ -48,6 +48,10 @@ func (q *Queue) complete(c Completion) {
 	p := q.slots[slot]
 	q.slots[slot] = piece{}
 	q.freeSlot = append(q.freeSlot, slot)
+	if p.parts > 0 {
+		q.gapDone(slot, &p, c.Res)
+		return
+	}
 	e, f := q.eng, p.req.File
 	q.count(f, cIOs, 1)
 

@@ -24,6 +24,8 @@ type Engine struct {
 	align   uint32     // request alignment: the largest logical block size
 	memAlgn uint32     // buffer address alignment
 	arena   *arena     // buffers handed out by Buffer
+	gapBuf  []byte     // where merged reads drop their gaps (Config.ReadGap)
+	gapIdx  int32      // gapBuf's registered buffer for IORING_OP_READV_FIXED, or -1
 
 	// epoch orders cache changes against I/O, and frees holds the space
 	// waiting for in-flight I/O to drain (reclaim.go).
@@ -163,6 +165,20 @@ type Config struct {
 	// second where waking a sleeping CPU is slow, a VM, often for more CPU
 	// time); negative never polls.
 	SpinWait time.Duration
+	// ReadGap lets a read that splits into several device I/Os read
+	// through the gaps between them: consecutive pieces of one request
+	// on one device, in ascending device order, with at most ReadGap
+	// bytes between each and the next, go to the device as one vectored
+	// read, and the gaps' bytes land in a scratch buffer and are dropped.
+	// Where each I/O costs more than the bytes do (a loop device, whose
+	// worker serves one I/O at a time, or a small-block NVMe load) a
+	// fragmented file then reads as a contiguous one does; where
+	// bandwidth is what runs out, the gaps' bytes cost it. Nothing but
+	// reads is merged, nothing past the pieces' own ends is read, and a
+	// merged read that fails or comes back short is done again piece by
+	// piece. 0, the default, reads each piece alone; at most maxReadGap
+	// (1 MiB).
+	ReadGap int
 	// NoSubmitLatency leaves every request's SubmitLatency 0: the clock
 	// is not read when its device I/O goes to the kernel, one reading
 	// fewer per submission, and its latency is all completion latency.
@@ -217,6 +233,9 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.DirectQueues == 0 {
 		cfg.DirectQueues = 4 * runtime.GOMAXPROCS(0)
 	}
+	if cfg.ReadGap < 0 || cfg.ReadGap > maxReadGap {
+		return nil, fmt.Errorf("engine: ReadGap %d: want 0 to %d bytes", cfg.ReadGap, maxReadGap)
+	}
 	if cfg.QueueDepth > 32768 {
 		return nil, fmt.Errorf("engine: queue depth %d exceeds io_uring's 32768", cfg.QueueDepth)
 	}
@@ -263,6 +282,18 @@ func New(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e.arena = a
+	if cfg.ReadGap > 0 {
+		// The gaps of every merged read land here, at once: nothing
+		// reads it.
+		if e.gapBuf = a.get((cfg.ReadGap + 4095) &^ 4095); e.gapBuf == nil {
+			_ = a.close()
+			return nil, fmt.Errorf("engine: no room in the buffer arena for ReadGap's %d bytes", cfg.ReadGap)
+		}
+		e.gapIdx = -1
+		if cfg.FixedBuffers && !cfg.NoDeviceIO && probeReadvFixed() {
+			e.gapIdx = a.index(e.gapBuf)
+		}
+	}
 	e.reqs.New = func() any { return &Request{sync: make(chan *Request, 1)} }
 	e.direct.limit = max(cfg.DirectQueues, 0)
 	e.filesRegistered = cfg.RegisterFiles && len(e.devs) > 0

@@ -38,7 +38,7 @@ func (q *Queue) checkInvariants() {
 		case !free[i] && p.req == nil:
 			panic(fmt.Sprintf("engine: invariant violated: busy slot %d holds no piece", i))
 		case !free[i]:
-			pieces[p.req]++
+			pieces[p.req] += max(int(p.parts), 1)
 		}
 	}
 	for i := q.bhead; i < len(q.backlog); i++ {

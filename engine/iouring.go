@@ -93,7 +93,7 @@ func (u *iouring) Queue(op *Op) bool {
 // plainRW reports whether op is a read or write that pread(2) or
 // pwrite(2) can run as the ring would: no link, priority or per-I/O flag.
 func plainRW(op *Op) bool {
-	return op.Trim == NoTrim && op.Sync == NoSync && !op.Link && op.Prio == 0 && !op.Async && !op.NoWait && !op.Atomic
+	return op.Trim == NoTrim && op.Sync == NoSync && op.Iovecs == 0 && !op.Link && op.Prio == 0 && !op.Async && !op.NoWait && !op.Atomic
 }
 
 // runHeld runs the held read or write now, on the calling thread, as a
@@ -152,6 +152,10 @@ func (u *iouring) queueRing(op *Op) bool {
 		return u.queueTrim(s, op)
 	case op.Sync != NoSync:
 		prepSync(s, op)
+	case op.Iovecs > 0 && op.BufIndex >= 0:
+		s.PrepReadvFixed(op.Fd, op.Addr, op.Iovecs, op.Offset, uint16(op.BufIndex))
+	case op.Iovecs > 0:
+		s.PrepReadv(op.Fd, op.Addr, op.Iovecs, op.Offset)
 	case op.BufIndex >= 0 && op.Write:
 		s.PrepWriteFixed(op.Fd, op.Addr, op.Len, op.Offset, uint16(op.BufIndex))
 	case op.BufIndex >= 0:

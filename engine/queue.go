@@ -124,6 +124,9 @@ type Queue struct {
 	mreq    MapRequest
 	wend    WriteEnd
 	op      Op
+	// gaps holds each slot's merged read (gapread.go), made at the
+	// first one.
+	gaps []gapRead
 
 	finished []*Request // completed, waiting for delivery
 	unsent   []*Request // first device I/O queued on the ring, not yet entered
@@ -184,6 +187,8 @@ type piece struct {
 	addr    uint64
 	done    int   // bytes already transferred (short transfers)
 	retries uint8 // EAGAIN retries
+	parts   uint8 // a merged read of this many pieces (gapread.go); 0: one piece
+	solo    bool  // never merged (gapread.go): a merged read of it failed
 	oop     bool  // out-of-place write: commit the write fork at the end
 	unwrit  bool  // in-place write over an Unwritten extent
 	m       mapcache.Mapping
@@ -525,6 +530,9 @@ func (q *Queue) completionsFor(n int) int {
 	}
 	fewest := 0
 	for i := range q.slots {
+		if q.slots[i].parts > 0 {
+			return 1 // a merged read finishes several pieces at once
+		}
 		if r := q.slots[i].req; r != nil && (fewest == 0 || r.pending < fewest) {
 			fewest = r.pending
 		}

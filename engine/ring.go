@@ -66,12 +66,20 @@ type Op struct {
 	BufIndex  int32   // registered buffer index, or -1 for a plain buffer
 	Addr      uintptr // buffer address: outside the Go heap, or pinned
 	Len       uint32
-	Offset    uint64 // device byte address
-	UserData  uint64
-	Prio      uint16 // I/O priority of a read or write (Request.Prio)
-	Async     bool   // IOSQE_ASYNC on a read or write (Request.Async)
-	NoWait    bool   // RWF_NOWAIT on a read or write (Request.NoWait)
-	Atomic    bool   // RWF_ATOMIC on a write (Request.Atomic)
+	// Iovecs, when positive, makes a read vectored: Addr points at that
+	// many struct iovec (outside the Go heap, or referenced until the
+	// completion), and Len is their total length, which a ring that does
+	// no I/O reports transferred (Config.ReadGap). With BufIndex set,
+	// every iovec lies within that registered buffer (IORING_OP_READV_FIXED,
+	// Linux 6.15 and later: the engine sets it only where the kernel has
+	// the opcode).
+	Iovecs   uint32
+	Offset   uint64 // device byte address
+	UserData uint64
+	Prio     uint16 // I/O priority of a read or write (Request.Prio)
+	Async    bool   // IOSQE_ASYNC on a read or write (Request.Async)
+	NoWait   bool   // RWF_NOWAIT on a read or write (Request.NoWait)
+	Atomic   bool   // RWF_ATOMIC on a write (Request.Atomic)
 	// Sync, when set, makes the op a flush of Fd (no data, no buffer);
 	// SyncRange makes it sync_file_range(2) of [Offset, Offset+Len) of Fd
 	// with SyncFlags (Addr is not used).

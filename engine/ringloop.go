@@ -24,6 +24,21 @@ func (q *Queue) fill(nowNs int64) {
 			break // a linked chain goes to the ring whole
 		}
 		slot := q.freeSlot[len(q.freeSlot)-1]
+		if q.eng.gapBuf != nil {
+			if k := q.gapRun(); k > 1 {
+				r := p.req
+				if !q.queueGap(slot, k) {
+					break // submission queue full
+				}
+				q.unsubmitted++
+				q.freeSlot = q.freeSlot[:len(q.freeSlot)-1]
+				if !r.handed {
+					r.handed = true
+					q.unsent = append(q.unsent, r)
+				}
+				continue
+			}
+		}
 		if !q.queueOp(slot, p) {
 			break // submission queue full: wait for the kernel
 		}

@@ -49,6 +49,12 @@ type Stats struct {
 	// may have published an in-flight epoch with a plain store
 	// (reclaim.go; engine-wide; 0 per file).
 	Barriers uint64
+	// GapReads are device reads that took several pieces of a request
+	// and the gaps between them at once (Config.ReadGap), GapBytes the
+	// gaps' bytes they read besides (not in ReadBytes), GapSplits the
+	// merged reads that failed or came back short and were done again
+	// piece by piece.
+	GapReads, GapBytes, GapSplits uint64
 }
 
 // HitRate is Hits / (Hits + Misses), or 0 when nothing was looked up.
@@ -95,6 +101,9 @@ const (
 	cSpinHits
 	cTrims
 	cTrimBytes
+	cGapReads    // merged reads (Config.ReadGap) that brought their span
+	cGapBytes    // the gaps' bytes those read
+	cGapSplits   // merged reads done again piece by piece
 	cPlainReads  // folded by flushTally: each a request, a read, a hit and an I/O
 	cPlainWrites // the same with a write
 	nTallied
@@ -186,6 +195,7 @@ func (c *counters) snapshot() Stats {
 		FreedBytes: c.freedBytes.Load(), MaxInFlight: c.maxInFlight.Load(),
 		Trims: v(cTrims), TrimBytes: v(cTrimBytes),
 		DirectCalls: c.directCalls.Load(), HandedOff: c.handedOff.Load(), Barriers: c.barriers.Load(),
+		GapReads: v(cGapReads), GapBytes: v(cGapBytes), GapSplits: v(cGapSplits),
 	}
 }
 

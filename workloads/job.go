@@ -501,6 +501,7 @@ type Job struct {
 	Ext4Overwrite bool          // ext4: writes go in place over written blocks
 	Extents       int           // scattered: extents in the file
 	MapLatency    time.Duration // scattered: cost of each mapper call
+	ReadGap       int           // engine.Config.ReadGap: read through gaps this small between a split read's pieces
 	Cache         bool          // the extent cache (on by default)
 	Follow        bool          // the queue thread follows its completions (on by default)
 	SpinWait      time.Duration // poll before a wait sleeps: 0 measures whether to (auto), < 0 never, > 0 always this long

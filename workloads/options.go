@@ -667,6 +667,16 @@ var options = []Option{
 	{Name: "spin_wait", Arg: "auto|0|time", Default: "auto", Help: "with 2 or more I/Os in flight, poll for a completion before sleeping for one: auto polls 20us only while that costs the job thread no more CPU time per I/O than sleeping and is no slower (measured as the job runs), and only at iodepth 16 or less; a time (e.g. 20us) always polls that long: more IOPS where waking a sleeping CPU is slow (a VM), often for more CPU time per I/O; 0 never polls", Engine: true, kind: kindString,
 		set: func(j *Job, v string) (err error) { j.SpinWait, err = parseSpinWait(v); return },
 		get: func(j *Job) string { return spinWaitString(j.SpinWait) }},
+	{Name: "read_gap", Arg: "size", Default: "0", Help: "read through gaps of up to this many bytes between the device pieces of a read that splits (a fragmented file: ext4, fiemap, scattered): consecutive pieces in ascending device order go out as one vectored read, the gaps' bytes read into a scratch buffer and dropped; fewer, larger device I/Os where each I/O costs more than its bytes (a loop device), more bytes read where bandwidth is short; reads only; 0 reads each piece alone (at most 1m)", Engine: true, kind: kindSize,
+		set: func(j *Job, v string) (err error) {
+			n, err := j.parseSize(v)
+			if err == nil && n > 1<<20 {
+				err = fmt.Errorf("%s is above 1m", v)
+			}
+			j.ReadGap = int(n)
+			return err
+		},
+		get: func(j *Job) string { return sizeString(uint64(j.ReadGap)) }},
 	{Name: "cache", Arg: "bool", Default: "on", Help: "the extent cache; off calls the mapper for every I/O", Engine: true, kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.Cache, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.Cache) }},
@@ -688,7 +698,7 @@ var options = []Option{
 	{Name: "lockmem", Arg: "size", Default: "0", Help: "pin this much memory (mlock) for each of the job's threads while the job runs, to leave the rest of the system less; refused when it would leave less than 1 GiB available besides the jobs' buffers (fio pins up to the machine's memory less 128 MiB, which can bring the out-of-memory killer)", kind: kindSize,
 		set: func(j *Job, v string) (err error) { j.LockMem, err = j.parseSize(v); return },
 		get: func(j *Job) string { return sizeString(j.LockMem) }},
-	boolOption("create_on_open", "bool", "0", "a missing or short regular file is not laid out before the jobs: the job's open (after its startdelay and exec_prerun) creates it, empty, and its writes extend it, as fio does (a job that reads such a file is refused: fio's reads past its end fail)", kindBool, func(j *Job) *bool { return &j.CreateOnOpen }),
+	boolOption("create_on_open", "bool", "0", "a missing or short regular file is not laid out before the jobs: the job's open (after its startdelay and exec_prerun) creates it, empty, and its writes extend it, as fio does (a job that reads such a file is refused: fio's reads past its end fail, or read nothing on its asynchronous engines)", kindBool, func(j *Job) *bool { return &j.CreateOnOpen }),
 	boolOption("create_only", "bool", "0", "only lay out the job's files (create them, or extend those too short), as fio's setup phase does, and run none of its I/O; the job is reported with none", kindBool, func(j *Job) *bool { return &j.CreateOnly }),
 	{Name: "write_hint", Arg: "none|short|medium|long|extreme", Help: "the expected lifetime of the data the job writes, set on each of its files (fcntl F_SET_RW_HINT) for the kernel and the device (NVMe data placement) to use", kind: kindString,
 		set: func(j *Job, v string) error {

@@ -97,6 +97,9 @@ const (
 	OpRead          uint8 = 22
 	OpWrite         uint8 = 23
 	OpURingCmd      uint8 = 46
+	// OpReadvFixed is a vectored read into one registered buffer (Linux
+	// 6.15 and later): every iovec lies within buffer BufIndex.
+	OpReadvFixed uint8 = 60
 )
 
 // BlockURingCmdDiscard is the block layer's io_uring command that
@@ -261,6 +264,13 @@ func (s *SQE) PrepWrite(fd int32, addr uintptr, n uint32, off uint64) {
 // PrepReadv prepares a vectored read; iovecs points to n struct iovec.
 func (s *SQE) PrepReadv(fd int32, iovecs uintptr, n uint32, off uint64) {
 	s.prepRW(OpReadv, fd, iovecs, n, off)
+}
+
+// PrepReadvFixed prepares a vectored read into registered buffer
+// bufIndex; iovecs points to n struct iovec, each within that buffer.
+func (s *SQE) PrepReadvFixed(fd int32, iovecs uintptr, n uint32, off uint64, bufIndex uint16) {
+	s.prepRW(OpReadvFixed, fd, iovecs, n, off)
+	s.BufIndex = bufIndex
 }
 
 // PrepWritev prepares a vectored write.

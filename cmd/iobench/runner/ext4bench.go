@@ -97,15 +97,23 @@ func ext4Bench(md *strings.Builder, runtime string, rounds int, save func(string
 		return nil, err
 	}
 	fmt.Fprintf(md, "Target: %s, ext4 with 4 KiB blocks, mounted read-only. The file is %s allocated as %d KiB pieces in turn with a second file's, then written, so that it lies in %d extents. "+
-		"The kernel side is fio (io_uring, O_DIRECT) on the mounted file; the engine side is `--mapper=ext4 --ext4_file=/frag` on the device, cache on and cold at the start of each run. The two take turns in every round.\n\n",
+		"The kernel side is fio (io_uring, O_DIRECT) on the mounted file; the engine side is `--mapper=ext4 --ext4_file=/frag` on the device, cache on and cold at the start of each run; in the last row it also reads through gaps (`read_gap=16k`: one device read over each request's pieces and the other file's blocks between them). The two take turns in every round.\n\n",
 		t.Desc, humanBytes(ext4BenchFileBytes), ext4BenchChunkBytes>>10, extents)
 	md.WriteString("| workload | kernel ext4 IOPS | iobench ext4 IOPS | ratio min / median / max | mapper calls (last run) |\n|---|---:|---:|---|---:|\n")
 	for _, spec := range [][]string{
 		{"ext4-frag-randread-4k", "rw", "randread", "bs", "4k", "iodepth", "32"},
 		{"ext4-frag-read-128k", "rw", "read", "bs", "128k", "iodepth", "8"},
+		// The same reads with the engine's reads through gaps: one device
+		// read per request, over its pieces and the other file's between.
+		{"ext4-frag-read-128k-gap16k", "rw", "read", "bs", "128k", "iodepth", "8", "read_gap", "16k"},
 	} {
 		j := workloads.NewJob(spec[0])
+		var engineOnly [][2]string
 		for k := 1; k < len(spec); k += 2 {
+			if spec[k] == "read_gap" {
+				engineOnly = append(engineOnly, [2]string{spec[k], spec[k+1]})
+				continue
+			}
 			if err := j.Set(spec[k], spec[k+1]); err != nil {
 				return nil, err
 			}
@@ -116,7 +124,7 @@ func ext4Bench(md *strings.Builder, runtime string, rounds int, save func(string
 			}
 		}
 		eng := j.Clone()
-		for _, kv := range [][2]string{{"mapper", "ext4"}, {"ext4_file", "/frag"}} {
+		for _, kv := range append([][2]string{{"mapper", "ext4"}, {"ext4_file", "/frag"}}, engineOnly...) {
 			if err := eng.Set(kv[0], kv[1]); err != nil {
 				return nil, err
 			}

@@ -369,8 +369,14 @@ type jsonEngine struct {
 	ThreadMoves    uint64 `json:"thread_moves"`        // moves of the job thread to its completions' CPU (follow)
 	Spins          uint64 `json:"spins,omitempty"`     // waits that polled the ring first (spin_wait)
 	SpinHits       uint64 `json:"spin_hits,omitempty"` // of those, the ones that ended without a sleep
-	Ring           string `json:"io_uring"`
-	Clock          string `json:"clock,omitempty"` // what latencies were timed with (clocksource)
+	// GapReads are device reads that took several pieces of a split read
+	// and the gaps between them (read_gap), GapBytes the gaps' bytes
+	// they read besides, GapSplits those done again piece by piece.
+	GapReads  uint64 `json:"gap_reads,omitempty"`
+	GapBytes  uint64 `json:"gap_bytes,omitempty"`
+	GapSplits uint64 `json:"gap_splits,omitempty"`
+	Ring      string `json:"io_uring"`
+	Clock     string `json:"clock,omitempty"` // what latencies were timed with (clocksource)
 	// Per completed I/O: CPU time of the job's threads (µs) and their
 	// voluntary context switches.
 	CPUPerIOUs  float64 `json:"cpu_us_per_io"`
@@ -699,7 +705,7 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 			ExtentsCached: s.CachedExtents, CacheBytes: s.CacheBytes, Merges: s.Merges, StaleRetries: s.StaleRetries, Splits: s.Splits,
 			DeviceIOs: s.IOs, ZeroFilledBytes: s.ZeroBytes, OutOfPlace: s.OutOfPlace,
 			FreedBytes: s.FreedBytes, ShortIOs: s.ShortIOs, VerifiedBytes: r.Verified, UnwrittenBytes: r.Unwritten, RingEnters: s.RingEnters, ThreadMoves: s.ThreadMoves,
-			Spins: s.Spins, SpinHits: s.SpinHits, Ring: r.Ring, Clock: r.Clock,
+			Spins: s.Spins, SpinHits: s.SpinHits, GapReads: s.GapReads, GapBytes: s.GapBytes, GapSplits: s.GapSplits, Ring: r.Ring, Clock: r.Clock,
 			Clone: r.Clone, Clones: r.clones(), Members: r.Members, CPUsAllowed: r.Pinned, TrimMethod: r.TrimMethod, TrimBytes: s.TrimBytes}
 		if n := r.IOs(); n > 0 {
 			j.IOBench.CPUPerIOUs = float64(r.CPUTime.Microseconds()) / float64(n)

@@ -926,6 +926,9 @@ func addStats(a, b engine.Stats) engine.Stats {
 	a.DirectCalls += b.DirectCalls
 	a.HandedOff += b.HandedOff
 	a.Barriers += b.Barriers
+	a.GapReads += b.GapReads
+	a.GapBytes += b.GapBytes
+	a.GapSplits += b.GapSplits
 	return a
 }
 

@@ -182,7 +182,7 @@ func (j *Job) FilePaths(clone int) []string {
 	}
 	out := make([]string, max(j.NrFiles, 1))
 	for i := range out {
-		name := strings.NewReplacer("$jobname", j.Name, "$jobnum", strconv.Itoa(clone), "$filenum", strconv.Itoa(i)).
+		name := strings.NewReplacer("$jobname", j.Name, "$jobnum", strconv.Itoa(clone), "$filenum", strconv.Itoa(i), "$clientuid", "").
 			Replace(cmp.Or(j.FilenameFormat, defaultFilenameFormat))
 		out[i] = filepath.Join(dir, name)
 	}

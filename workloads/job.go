@@ -1137,9 +1137,9 @@ var substituteEngines = map[string]bool{
 	"sync": true, "psync": true, "vsync": true, "pvsync": true, "pvsync2": true,
 }
 
-// fioEngines are the I/O engines fio 3.33 has (with ioengine=external:path,
-// an engine of one's own): a name outside them is a mistake, not an engine
-// iobench leaves out.
+// fioEngines are the I/O engines fio 3.33 and later versions have (with
+// ioengine=external:path, an engine of one's own): a name outside them is
+// a mistake, not an engine iobench leaves out.
 var fioEngines = map[string]bool{
 	"io_uring": true, "io_uring_cmd": true, "libaio": true, "posixaio": true, "null": true,
 	"sync": true, "psync": true, "vsync": true, "pvsync": true, "pvsync2": true,
@@ -1151,6 +1151,11 @@ var fioEngines = map[string]bool{
 	"ftruncate": true, "filecreate": true, "filestat": true, "filedelete": true,
 	"dircreate": true, "dirstat": true, "dirdelete": true, "windowsaio": true, "solarisaio": true,
 	"guasi": true, "pmemblk": true,
+	// Later fio versions', and engines a build includes only with their
+	// library (fio's examples name them).
+	"libblkio": true, "libzbc": true, "libhipfile": true, "page_fault": true, "sgunmap": true,
+	"librpma_apm_client": true, "librpma_apm_server": true, "librpma_gpspm_client": true, "librpma_gpspm_server": true,
+	"filesetxattr": true, "filelistxattr": true, "fusion-aw-sync": true, "sheepdog": true,
 }
 
 // engineDoes says what each of fio's engines that iobench refuses does
@@ -1171,6 +1176,13 @@ var engineDoes = map[string]string{
 	"nfs": "talks to an NFS server from user space (libnfs)", "xnvme": "goes through the xNVMe library",
 	"libiscsi": "talks to an iSCSI target from user space", "nbd": "talks to an NBD server",
 	"windowsaio": "is Windows' asynchronous I/O", "solarisaio": "is Solaris' asynchronous I/O", "guasi": "goes through GUASI",
+	"libblkio": "drives devices through libblkio's user-space drivers (virtio-blk over vfio-pci or vhost, or its own io_uring)",
+	"libzbc": "sends zoned-disk commands through libzbc", "libhipfile": "moves data to GPU memory through hipFile",
+	"page_fault": "takes page faults on a memory map of the file", "sgunmap": "sends SCSI UNMAP commands",
+	"librpma_apm_client": "makes RDMA transfers to persistent memory through librpma", "librpma_apm_server": "serves RDMA transfers to persistent memory through librpma",
+	"librpma_gpspm_client": "makes RDMA transfers to persistent memory through librpma", "librpma_gpspm_server": "serves RDMA transfers to persistent memory through librpma",
+	"filesetxattr": "sets files' extended attributes", "filelistxattr": "lists files' extended attributes",
+	"fusion-aw-sync": "makes atomic writes through Fusion-io's SDK", "sheepdog": "talks to a Sheepdog cluster",
 }
 
 // nearestEngine returns the fio engine whose name is within two edits of

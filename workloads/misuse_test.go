@@ -134,6 +134,12 @@ func TestUnknownEngineNamed(t *testing.T) {
 		{"falloc", "fio's falloc engine calls fallocate(2), not reads and writes"},
 		{"cpuio", "fio's cpuio engine burns CPU and does no I/O, not"},
 		{"external:/usr/lib/my.so", "fio's external:/usr/lib/my.so engine does something other"},
+		// Engines of later fio versions, or of builds with their library
+		// (fio's examples name them): refused for what they do, not as
+		// names no engine has.
+		{"libblkio", "fio's libblkio engine drives devices through libblkio's user-space drivers"},
+		{"librpma_gpspm_client", "fio's librpma_gpspm_client engine makes RDMA transfers"},
+		{"page_fault", "fio's page_fault engine takes page faults"},
 	} {
 		j := NewJob("x")
 		err := j.Set("ioengine", c.name)

@@ -202,11 +202,18 @@ numjobs=2
 	if got := f.Jobs[2].FilePaths(1); !slices.Equal(got, []string{"f.c.0.1", "f.c.1.1"}) {
 		t.Errorf("filename_format: %q", got)
 	}
+	// $clientuid is empty outside fio's client/server mode, as fio 3.33
+	// makes nfs.fio's myfiles.$clientuid.$jobnum.$filenum: myfiles..0.0.
+	if g, err := Parse(strings.NewReader("[n]\nfilename_format=myfiles.$clientuid.$jobnum.$filenum\n"), "n.fio"); err != nil {
+		t.Errorf("$clientuid: %v", err)
+	} else if got := g.Jobs[0].FilePaths(0); !slices.Equal(got, []string{"myfiles..0.0"}) {
+		t.Errorf("$clientuid: %q", got)
+	}
 	if g, err := Parse(strings.NewReader("[s]\nrw=randread\nbssplit=4k/50:8k/:16k\n"), "s.fio"); err != nil ||
 		len(g.Jobs[0].BSSplit[0]) != 3 || g.Jobs[0].BSSplit[0][1].Pct != 25 || g.Jobs[0].BSSplit[0][2].Pct != 25 {
 		t.Errorf("bssplit=4k/50:8k/:16k: %v", err)
 	}
-	for _, bad := range []string{"[a]\nzonesize=1m\nzoneskip=1m\n", "[a]\nbs=$IOB_TEST_BS\n", "[a]\nbs=${IOB_UNSET_VAR}\n", "[a]\nfilename_format=x.$clientuid\n",
+	for _, bad := range []string{"[a]\nzonesize=1m\nzoneskip=1m\n", "[a]\nbs=$IOB_TEST_BS\n", "[a]\nbs=${IOB_UNSET_VAR}\n",
 		"[a]\nfilename_format=x.$jobid\n", "[a]\nrandom_distribution=zoned:50/50:50/50:0/\n"} {
 		if _, err := Parse(strings.NewReader(bad), "bad.fio"); err == nil {
 			t.Errorf("%q: accepted", bad)

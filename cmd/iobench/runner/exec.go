@@ -124,6 +124,9 @@ type JobResult struct {
 	// clones share; Files those of each file of the job.
 	Engine engine.Stats
 	Files  []FileStats
+	// Target names what the job ran on (jobTarget.desc): its files, or
+	// the automatic target.
+	Target string
 	// Pinned is the CPU set the kernel held for the clones' threads
 	// (cpus_allowed, cpumask), read back after pinning; nil: not pinned.
 	Pinned []int
@@ -334,7 +337,7 @@ func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult
 		r := &out[i]
 		r.Job, r.GroupID, r.Mapper, r.Ring, r.Engine, r.Elapsed = j, groupID, j.Mapper, ring, stats, elapsed
 		r.Clock = s.eng.ClockInfo()
-		r.Files = files
+		r.Files, r.Target = files, tgt.desc
 		r.Interrupted = intr
 		if j.RW.Trims() {
 			r.TrimMethod = s.eng.TrimMethod(0).String()

@@ -27,6 +27,9 @@ import (
 // runner serves both.
 type jobTarget struct {
 	paths []string // every file of the job, once, in device order
+	// desc names what the job runs on, for its report: the automatic
+	// target's description, or its files (describeFiles).
+	desc string
 	// replay is the iolog the job replays (read_iolog; nil: none): its
 	// files are paths, in its order.
 	replay *replayLog
@@ -87,6 +90,7 @@ func planTargets(jobs []workloads.Job, st settings, run *Run) ([]*jobTarget, *Ta
 				run.Target = a.Desc
 			}
 			t.add(auto.Path)
+			t.desc = auto.Desc
 			for c := range j.NumJobs {
 				// A null job's files (nrfiles, a filename list) all
 				// stand on the automatic target, each over its own
@@ -134,6 +138,7 @@ func planTargets(jobs []workloads.Job, st settings, run *Run) ([]*jobTarget, *Ta
 		if err := t.checkUnlinkEachLoop(j); err != nil {
 			return nil, auto, &badInput{err}
 		}
+		t.desc = describeFiles(j, t.paths)
 		for i, p := range t.paths {
 			if t.regular[i] {
 				ends[p] = max(ends[p], t.have[i], t.plans[i].Need)
@@ -141,6 +146,19 @@ func planTargets(jobs []workloads.Job, st settings, run *Run) ([]*jobTarget, *Ta
 		}
 	}
 	return targets, auto, nil
+}
+
+// describeFiles names the files a job runs on, as opened (directory
+// included): one, a few, or the first and how many more (or opendir's
+// directory and its count).
+func describeFiles(j *workloads.Job, paths []string) string {
+	switch {
+	case j.OpenDir != "":
+		return fmt.Sprintf("%s (%d files)", j.OpenDir, len(paths))
+	case len(paths) <= 3:
+		return strings.Join(paths, ", ")
+	}
+	return fmt.Sprintf("%s and %d more files", paths[0], len(paths)-1)
 }
 
 // findOpenDirs finds the files of each job with opendir: the regular

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -1014,7 +1015,7 @@ func writeJobNormal(w io.Writer, run *Run, r *JobResult, mixed *DirResult, group
 func writeOwnLines(w io.Writer, run *Run, r *JobResult) {
 	j := &r.Job
 	if run.Interval == nil {
-		ownLine(w, "iobench", "%s on %s (%s)", Version, run.Target, run.Kernel)
+		ownLine(w, "iobench", "%s on %s (%s)", Version, cmp.Or(r.Target, run.Target), run.Kernel)
 	}
 	desc := fmt.Sprintf("rw=%s %s iodepth=%d numjobs=%d mapper=%s cache=%s", j.RW, bsDescription(j), j.IODepth, r.clones(), r.Mapper, onOff(j.Cache))
 	switch {

@@ -879,6 +879,11 @@ func mergeReporting(jobs []workloads.Job, g []int, results [][]JobResult) []JobR
 		m.Clones += jobs[ji].NumJobs
 		m.Engine = addStats(m.Engine, r.Engine)
 		m.Files = append(m.Files, r.Files...)
+		if m.Target == "" {
+			m.Target = r.Target
+		} else if !slices.Contains(strings.Split(m.Target, "; "), r.Target) {
+			m.Target += "; " + r.Target
+		}
 		m.Elapsed = max(m.Elapsed, r.Elapsed)
 		m.Interrupted = m.Interrupted || r.Interrupted
 		if m.TrimMethod == "" {

@@ -154,9 +154,9 @@ func Open(path string, opts Options) (*Device, error) {
 		if st.Mode()&os.ModeCharDevice != 0 {
 			// fio's jobs write to /dev/null and read /dev/zero to
 			// measure fio itself: ioengine=null is iobench's way.
-			return nil, fmt.Errorf("device: %s: %w: a character device (mode %v); to measure the engine without device I/O, as fio's jobs do on /dev/null or /dev/zero, use ioengine=null", path, ErrNotDevice, st.Mode().Type())
+			return nil, fmt.Errorf("device: %s: %w: a character device; to measure the engine without device I/O, as fio's jobs do on /dev/null or /dev/zero, use ioengine=null", path, ErrNotDevice)
 		}
-		return nil, fmt.Errorf("device: %s: %w (mode %v)", path, ErrNotDevice, st.Mode().Type())
+		return nil, fmt.Errorf("device: %s: %w: %s", path, ErrNotDevice, fileKind(st.Mode()))
 	}
 	flags := unix.O_CLOEXEC
 	if opts.ReadOnly {
@@ -437,4 +437,17 @@ func BlkDiscard(fd int, start, length uint64) error {
 		}
 		return errno
 	}
+}
+
+// fileKind names the kind of file mode m is, for refusals.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	}
+	return fmt.Sprintf("a file of mode %v", m)
 }

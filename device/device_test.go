@@ -32,13 +32,15 @@ func TestOpenRegularFile(t *testing.T) {
 	if g.String() == "" {
 		t.Fatal("empty description")
 	}
-	if _, err := Open(t.TempDir(), Options{}); !errors.Is(err, ErrNotDevice) {
-		t.Fatalf("a directory: %v, want ErrNotDevice", err)
+	if _, err := Open(t.TempDir(), Options{}); !errors.Is(err, ErrNotDevice) || !strings.HasSuffix(err.Error(), ": a directory") {
+		t.Fatalf("a directory: %v, want ErrNotDevice saying it is a directory", err)
 	}
 	// A character device is refused from its stat alone (nothing opens
 	// it), pointing fio's /dev/null jobs to ioengine=null.
 	if _, err := Open("/dev/null", Options{ReadOnly: true}); !errors.Is(err, ErrNotDevice) || !strings.Contains(err.Error(), "ioengine=null") {
 		t.Fatalf("/dev/null: %v, want ErrNotDevice naming ioengine=null", err)
+	} else if strings.Contains(err.Error(), "mode") {
+		t.Fatalf("/dev/null: %v: a mode string in place of what it is", err)
 	}
 	if _, err := Open(filepath.Join(t.TempDir(), "missing"), Options{}); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a missing file: %v, want ErrNotExist", err)

@@ -59,8 +59,17 @@ func (m *multiMapper) Free(freed []mapcache.Mapping) {
 // TestStress runs readers, in-place and out-of-place writers, and cache
 // invalidations on several files over one device, checking every block
 // read: never another block's data, never torn, never older than a
-// generation already seen. It runs for -stress (2s by default).
+// generation already seen. It runs for -stress (2s by default), once
+// reading each piece alone and once reading through gaps
+// (Config.ReadGap), whose merged reads take blocks being written in place
+// and out of place as gaps and pieces.
 func TestStress(t *testing.T) {
+	for _, gap := range []int{0, 2 * bs} {
+		t.Run(fmt.Sprintf("ReadGap=%d", gap), func(t *testing.T) { stress(t, gap) })
+	}
+}
+
+func stress(t *testing.T, readGap int) {
 	const ipFiles, oopFiles, fileBlocks = 2, 2, 128
 	// Device layout: in-place files at [0, 256) blocks; each out-of-place
 	// file gets 1024 blocks of its own after that.
@@ -78,7 +87,7 @@ func TestStress(t *testing.T) {
 		mm.byName[n] = c
 		names = append(names, n)
 	}
-	e, _ := newEngine(t, int64(devBlocks)*bs, mm, func(c *engine.Config) { c.Queues = 2; c.QueueDepth = 32 })
+	e, _ := newEngine(t, int64(devBlocks)*bs, mm, func(c *engine.Config) { c.Queues = 2; c.QueueDepth = 32; c.ReadGap = readGap })
 	files := make([]*engine.File, len(names))
 	for i, n := range names {
 		f, err := e.Open(n, engine.FileOptions{})
@@ -202,13 +211,16 @@ func TestStress(t *testing.T) {
 		msgs = append(msgs, err.Error())
 	}
 	s := e.Stats()
-	t.Logf("stress: %d operations in %v (%d device I/Os, %d out-of-place writes, %d mapper calls, %d stale retries), %d mismatches, %d torn in-place reads (a write of the block overlapped them)",
-		ops.Load(), *stressFor, s.IOs, s.OutOfPlace, s.MapperCalls, s.StaleRetries, mismatches.Load(), tornInPlace.Load())
+	t.Logf("stress: %d operations in %v (%d device I/Os, %d of them merged reads, %d out-of-place writes, %d mapper calls, %d stale retries), %d mismatches, %d torn in-place reads (a write of the block overlapped them)",
+		ops.Load(), *stressFor, s.IOs, s.GapReads, s.OutOfPlace, s.MapperCalls, s.StaleRetries, mismatches.Load(), tornInPlace.Load())
 	if len(msgs) > 0 {
 		t.Fatalf("%d failures, first: %s", mismatches.Load(), strings.Join(msgs, "\n"))
 	}
 	if s.OutOfPlace == 0 || s.Reads == 0 {
 		t.Fatal("stress did not exercise both paths")
+	}
+	if (s.GapReads > 0) != (readGap > 0) {
+		t.Fatalf("ReadGap %d: %d merged reads", readGap, s.GapReads)
 	}
 	// Space is conserved: once the engine is closed (everything retired
 	// has been freed), each allocator's free blocks and the file's data

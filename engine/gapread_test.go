@@ -229,3 +229,64 @@ func TestReadGapLimits(t *testing.T) {
 		}
 	}
 }
+
+// FuzzReadGap reads files of fuzzed layouts through merged reads and
+// checks every byte against the device's: data[0] picks the gap limit
+// (0 to 3 blocks), the next 32 bytes place the file's 32 blocks on a
+// 64-block device (63: a hole), and each further pair of bytes is a read
+// (offset block, length in blocks).
+func FuzzReadGap(f *testing.F) {
+	seq := func(gap byte, at func(i int) byte, reads ...byte) []byte {
+		b := []byte{gap}
+		for i := range 32 {
+			b = append(b, at(i))
+		}
+		return append(b, reads...)
+	}
+	f.Add(seq(1, func(i int) byte { return byte(2 * i) }, 0, 32, 3, 9, 31, 1))                            // a block apart
+	f.Add(seq(2, func(i int) byte { return byte(i + i/4) }, 0, 32, 5, 7))                                 // runs of four, then a gap
+	f.Add(seq(3, func(i int) byte { return byte(62 - i) }, 0, 32))                                        // descending: nothing merges
+	f.Add(seq(1, func(i int) byte { return []byte{63, 10, 12, 63, 14}[i%5] + byte(i/5*6) }, 0, 32, 1, 4)) // holes between
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) < 33 {
+			return
+		}
+		const fileBlocks, devBlocks = 32, 64
+		gap := int(data[0]%4) * bs
+		at := make([]int64, fileBlocks)
+		for i := range at {
+			if d := int64(data[1+i] % devBlocks); d == devBlocks-1 {
+				at[i] = -1
+			} else {
+				at[i] = d
+			}
+		}
+		e, path := newEngine(t, devBlocks*bs, &layoutMapper{at: at}, func(c *engine.Config) { c.ReadGap = gap })
+		dev, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := expected(dev, at)
+		f, err := e.Open("f", engine.FileOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := e.Buffer(fileBlocks * bs)
+		defer e.PutBuffer(b)
+		reads := data[33:]
+		for k := 0; k+1 < len(reads) && k < 64; k += 2 {
+			off := int(reads[k] % fileBlocks)
+			n := 1 + int(reads[k+1])%(fileBlocks-off)
+			buf := b[:n*bs]
+			for i := range buf {
+				buf[i] = 0x5A
+			}
+			if _, err := f.ReadAt(buf, int64(off*bs)); err != nil {
+				t.Fatalf("ReadAt(%d blocks at %d): %v", n, off, err)
+			}
+			if !bytes.Equal(buf, want[off*bs:(off+n)*bs]) {
+				t.Fatalf("ReadAt(%d blocks at %d), gap %d, layout %v: wrong data", n, off, gap, at)
+			}
+		}
+	})
+}

@@ -1177,7 +1177,7 @@ var engineDoes = map[string]string{
 	"libiscsi": "talks to an iSCSI target from user space", "nbd": "talks to an NBD server",
 	"windowsaio": "is Windows' asynchronous I/O", "solarisaio": "is Solaris' asynchronous I/O", "guasi": "goes through GUASI",
 	"libblkio": "drives devices through libblkio's user-space drivers (virtio-blk over vfio-pci or vhost, or its own io_uring)",
-	"libzbc": "sends zoned-disk commands through libzbc", "libhipfile": "moves data to GPU memory through hipFile",
+	"libzbc":   "sends zoned-disk commands through libzbc", "libhipfile": "moves data to GPU memory through hipFile",
 	"page_fault": "takes page faults on a memory map of the file", "sgunmap": "sends SCSI UNMAP commands",
 	"librpma_apm_client": "makes RDMA transfers to persistent memory through librpma", "librpma_apm_server": "serves RDMA transfers to persistent memory through librpma",
 	"librpma_gpspm_client": "makes RDMA transfers to persistent memory through librpma", "librpma_gpspm_server": "serves RDMA transfers to persistent memory through librpma",

@@ -78,6 +78,22 @@ func expected(dev []byte, at []int64) []byte {
 	return out
 }
 
+// layoutFile makes an engine over a device image of devBlocks, with the
+// file laid out as at, and opens the file; want is what reading it all
+// gives.
+func layoutFile(t *testing.T, at []int64, devBlocks int, tweak func(*engine.Config)) (e *engine.Engine, f *engine.File, want []byte) {
+	t.Helper()
+	e, path := newEngine(t, int64(devBlocks)*bs, &layoutMapper{at: at}, tweak)
+	dev, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, err = e.Open("f", engine.FileOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return e, f, expected(dev, at)
+}
+
 // TestReadGap reads files of random layouts with ReadGap on and off and
 // checks the data against the device's, and that merged reads ran (the
 // gaps' bytes, the device's own, must never reach the caller's buffer).
@@ -87,17 +103,7 @@ func TestReadGap(t *testing.T) {
 		rng := rand.New(rand.NewPCG(seed, 3))
 		at := gapLayout(rng, fileBlocks, devBlocks)
 		for _, gap := range []int{0, 2 * bs} {
-			m := &layoutMapper{at: at}
-			e, path := newEngine(t, devBlocks*bs, m, func(c *engine.Config) { c.ReadGap = gap })
-			dev, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := expected(dev, at)
-			f, err := e.Open("f", engine.FileOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			e, f, want := layoutFile(t, at, devBlocks, func(c *engine.Config) { c.ReadGap = gap })
 			b := e.Buffer(len(want))
 			// Reads of every size from 1 to 32 blocks at random offsets,
 			// then the whole file, each into a buffer filled with junk.
@@ -172,8 +178,7 @@ func TestReadGapFaults(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var vectored atomic.Int64
-			m := &layoutMapper{at: at}
-			e, path := newEngine(t, devBlocks*bs, m, func(cfg *engine.Config) {
+			e, f, want := layoutFile(t, at, devBlocks, func(cfg *engine.Config) {
 				cfg.ReadGap = bs
 				cfg.NewRing = faultring.NewFactory(nil, func(r *faultring.Ring) {
 					r.Inject = func(op *engine.Op) faultring.Fault {
@@ -184,12 +189,6 @@ func TestReadGapFaults(t *testing.T) {
 					}
 				})
 			})
-			dev, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := expected(dev, at)
-			f, _ := e.Open("f", engine.FileOptions{})
 			b := e.Buffer(16 * bs)
 			defer e.PutBuffer(b)
 			for off := 0; off < fileBlocks*bs; off += len(b) {
@@ -261,16 +260,7 @@ func FuzzReadGap(f *testing.F) {
 				at[i] = d
 			}
 		}
-		e, path := newEngine(t, devBlocks*bs, &layoutMapper{at: at}, func(c *engine.Config) { c.ReadGap = gap })
-		dev, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := expected(dev, at)
-		f, err := e.Open("f", engine.FileOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		e, f, want := layoutFile(t, at, devBlocks, func(c *engine.Config) { c.ReadGap = gap })
 		b := e.Buffer(fileBlocks * bs)
 		defer e.PutBuffer(b)
 		reads := data[33:]

@@ -154,17 +154,26 @@ func (q *Queue) gapDone(slot uint32, p *piece, res int32) {
 	g.parts = g.parts[:0]
 }
 
-// readvFixed is whether the kernel has IORING_OP_READV_FIXED, asked once
-// per process.
-var readvFixed struct {
+// probeReadvFixed reports whether the kernel's io_uring takes vectored
+// reads into registered buffers (IORING_OP_READV_FIXED, Linux 6.15 and
+// later).
+func probeReadvFixed() bool {
+	p, ok := ringOps()
+	return ok && p.Supports(uring.OpReadvFixed)
+}
+
+// ringProbe is the opcodes the kernel's io_uring takes, asked once per
+// process (ringOps).
+var ringProbe struct {
 	sync.Once
+	p  uring.Probe
 	ok bool
 }
 
-// probeReadvFixed reports whether the kernel's io_uring takes vectored
-// reads into registered buffers.
-func probeReadvFixed() bool {
-	readvFixed.Do(func() {
+// ringOps returns the opcodes the kernel's io_uring takes; false when no
+// ring could be made or probed.
+func ringOps() (uring.Probe, bool) {
+	ringProbe.Do(func() {
 		// The ring is single-issuer: keep it on one thread.
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
@@ -173,8 +182,8 @@ func probeReadvFixed() bool {
 			return
 		}
 		defer r.Close()
-		p, err := r.Probe()
-		readvFixed.ok = err == nil && p.Supports(uring.OpReadvFixed)
+		ringProbe.p, err = r.Probe()
+		ringProbe.ok = err == nil
 	})
-	return readvFixed.ok
+	return ringProbe.p, ringProbe.ok
 }

@@ -106,6 +106,9 @@ func probeBlockDiscard(fd int32) bool {
 }
 
 func askBlockDiscard(fd int32) bool {
+	if p, ok := ringOps(); !ok || !p.Supports(uring.OpURingCmd) {
+		return false
+	}
 	// The ring is single-issuer: keep it on one thread.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -114,9 +117,6 @@ func askBlockDiscard(fd int32) bool {
 		return false
 	}
 	defer r.Close()
-	if p, err := r.Probe(); err != nil || !p.Supports(uring.OpURingCmd) {
-		return false
-	}
 	s := r.GetSQE()
 	s.PrepBlockDiscard(fd, 0, 0)
 	if _, err := r.SubmitAndWait(1); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"os"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -279,4 +280,51 @@ func FuzzReadGap(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestReadGapFixedBuffers: with registered buffers, merged reads go out as
+// IORING_OP_READV_FIXED into the arena's registered region where the
+// kernel has the opcode (no page pinning per read), and as plain READV
+// where it does not; the data is right either way.
+func TestReadGapFixedBuffers(t *testing.T) {
+	const fileBlocks, devBlocks = 32, 128
+	at := make([]int64, fileBlocks)
+	for i := range at {
+		at[i] = int64(3 * i)
+	}
+	var mu sync.Mutex
+	var fixed, plain int
+	e, f, want := layoutFile(t, at, devBlocks, func(c *engine.Config) {
+		c.ReadGap, c.FixedBuffers = 2*bs, true
+		c.NewRing = faultring.NewFactory(nil, func(r *faultring.Ring) {
+			r.Observe = func(op engine.Op, done bool, _ int32) {
+				if done || op.Iovecs == 0 {
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if op.BufIndex >= 0 {
+					fixed++
+				} else {
+					plain++
+				}
+			}
+		})
+	})
+	b := e.Buffer(fileBlocks * bs)
+	defer e.PutBuffer(b)
+	if _, err := f.ReadAt(b, 0); err != nil || !bytes.Equal(b, want) {
+		t.Fatalf("ReadAt: %v, or wrong data", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	switch {
+	case fixed+plain == 0:
+		t.Fatal("no merged read")
+	case engine.ReadvFixedAvailable() && plain > 0:
+		t.Fatalf("the kernel has READV_FIXED, yet %d merged reads went out as READV (%d fixed)", plain, fixed)
+	case !engine.ReadvFixedAvailable() && fixed > 0:
+		t.Fatalf("the kernel lacks READV_FIXED, yet %d merged reads used it", fixed)
+	}
+	t.Logf("READV_FIXED available: %v; %d fixed, %d plain merged reads", engine.ReadvFixedAvailable(), fixed, plain)
 }

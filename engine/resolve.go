@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"time"
 	"unsafe"
 
@@ -19,10 +20,35 @@ import (
 
 var ioEOF = io.EOF
 
-// maxResolve bounds how often one piece is looked up again after stale or
-// RetryCache replies, so that a mapper racing with itself cannot hang a
-// request.
+// maxResolve and resolvePatience bound how often one piece is looked up
+// again after stale or RetryCache replies, so that a mapper racing with
+// itself cannot hang a request: past maxResolve rounds a lookup goes on,
+// yielding the processor between rounds, until resolvePatience has passed
+// since it first went past them. A reply is stale when the file's cache
+// changed after the lookup, anywhere in the file: writers committing to
+// other blocks of it make a reply stale too, and on a busy machine a
+// writer whose thread the others outran lost 64 rounds in a row (a
+// cow file with four writers and two readers, while other packages'
+// tests ran), though nothing was wrong.
 const maxResolve = 64
+
+var resolvePatience = 2 * time.Second // a variable for tests
+
+// settling reports whether a lookup that has taken round rounds may take
+// another; since holds when it passed maxResolve (0: not yet).
+func (q *Queue) settling(round int, since *int64) bool {
+	if round < maxResolve {
+		return true
+	}
+	now := q.eng.nowNs()
+	if *since == 0 {
+		*since = now
+	} else if now-*since >= int64(resolvePatience) {
+		return false
+	}
+	runtime.Gosched()
+	return true
+}
 
 // resolve turns r into pieces appended to q.backlog.
 func (q *Queue) resolve(r *Request) error {
@@ -320,7 +346,9 @@ func (q *Queue) readMapping(r *Request, off, end uint64) (mapcache.Mapping, erro
 		q.count(f, cHits, 1)
 		return mm.m, nil
 	}
-	for range maxResolve {
+	var since int64
+	round := 0
+	for ; q.settling(round, &since); round++ {
 		seq := f.cache.Seq()
 		m, cookie, res, ok := q.stashed(f, mapcache.ReadFork, off, 0)
 		if !ok {
@@ -348,7 +376,7 @@ func (q *Queue) readMapping(r *Request, off, end uint64) (mapcache.Mapping, erro
 		}
 		q.count(f, cStaleRetries, 1)
 	}
-	return mapcache.Mapping{}, q.unsettled(r, off, end)
+	return mapcache.Mapping{}, q.unsettled(r, off, end, round)
 }
 
 // writeMapping returns where the write of [off, end) goes: a write-fork
@@ -363,7 +391,9 @@ func (q *Queue) writeMapping(r *Request, off, end uint64) (mapcache.Mapping, boo
 	}
 	f := r.File
 	noStorage := false // the read mapping has nowhere to write in place
-	for range maxResolve {
+	var since int64
+	round := 0
+	for ; q.settling(round, &since); round++ {
 		seq := f.cache.Seq()
 		m, oop, found, err := q.cachedWriteMapping(r, off, end, noStorage)
 		if found || err != nil {
@@ -397,7 +427,7 @@ func (q *Queue) writeMapping(r *Request, off, end uint64) (mapcache.Mapping, boo
 		// Not stored (the cache changed meanwhile), or a pure overwrite
 		// whose next lookup leads to the read mapping: look up again.
 	}
-	return mapcache.Mapping{}, false, q.unsettled(r, off, end)
+	return mapcache.Mapping{}, false, q.unsettled(r, off, end, round)
 }
 
 // cachedWriteMapping looks the write up in the cache. found reports an
@@ -576,9 +606,9 @@ func (q *Queue) badMapping(r *Request, off uint64, why string) error {
 }
 
 // unsettled is the error of a range whose lookups kept being invalidated.
-func (q *Queue) unsettled(r *Request, off, end uint64) error {
+func (q *Queue) unsettled(r *Request, off, end uint64, rounds int) error {
 	return q.requestError(r, off, end-off,
-		fmt.Errorf("%w: the cache kept changing under %d lookups", ErrMapper, maxResolve))
+		fmt.Errorf("%w: the cache kept changing under %d lookups over %v", ErrMapper, rounds, resolvePatience))
 }
 
 // validateReply checks a mapper reply: sorted, non-overlapping, non-empty,

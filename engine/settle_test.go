@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"sync/atomic"
@@ -72,5 +73,49 @@ func TestStaleRepliesSettle(t *testing.T) {
 				t.Fatalf("gave up after %v, want the 300ms patience", took)
 			}
 		})
+	}
+}
+
+// churnCOW is a cowMapper whose first churn MapWrite calls first change
+// the file's cache elsewhere, as another writer's commit would.
+type churnCOW struct {
+	*cowMapper
+	churn int64
+	calls atomic.Int64
+}
+
+func (m *churnCOW) MapWrite(req *engine.MapRequest, dst []mapcache.Mapping) ([]mapcache.Mapping, error) {
+	if n := m.calls.Add(1); n <= m.churn {
+		if err := req.File.Cache().Upsert(mapcache.ReadFork, mapcache.Mapping{Offset: 7 * bs, Length: bs,
+			Addr: uint64(100+n%2) * bs, Type: mapcache.Mapped}); err != nil {
+			return dst, err
+		}
+	}
+	return m.cowMapper.MapWrite(req, dst)
+}
+
+// TestStaleWriteRepliesSettle: the same for a write whose out-of-place
+// location keeps going stale (what CI's TestCOWOnLoop met): it lands once
+// the changes stop, and reads back.
+func TestStaleWriteRepliesSettle(t *testing.T) {
+	m := &churnCOW{cowMapper: newCOWMapper(256, 8, bs), churn: 200}
+	e, _ := newEngine(t, 256*bs, m, nil)
+	f, err := e.Open("f", engine.FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := e.Buffer(bs)
+	defer e.PutBuffer(b)
+	fill(b, 5)
+	want := append([]byte(nil), b...)
+	if _, err := f.WriteAt(b, 0); err != nil {
+		t.Fatalf("WriteAt after %d stale replies: %v", m.calls.Load(), err)
+	}
+	if m.calls.Load() <= 64 {
+		t.Fatalf("%d MapWrite calls: the replies did not go stale past 64 rounds", m.calls.Load())
+	}
+	clear(b)
+	if _, err := f.ReadAt(b, 0); err != nil || !bytes.Equal(b, want) {
+		t.Fatalf("read back: %v, or wrong data", err)
 	}
 }

@@ -222,6 +222,7 @@ func (q *Queue) pieceDone(r *Request) {
 	}
 	q.epochs.leave(r.epoch)
 	q.requests--
+	q.finishedN++
 	r.Latency = time.Duration(q.now() - r.startNs)
 	if r.Err == nil {
 		r.N = r.want

@@ -76,6 +76,28 @@ func (q *Queue) gapRun() int {
 	return k
 }
 
+// mergeGaps reports whether fill merges a run of pieces gapRun found:
+// always with ReadGap alone; with ReadGapAuto while the queue's gapCtl
+// measures merging faster (made here, at the first run), and never on a
+// queue that cannot measure (gapAuto false: a direct queue, which serves
+// calls of any thread, or no thread CPU clock).
+func (q *Queue) mergeGaps() bool {
+	if !q.eng.cfg.ReadGapAuto {
+		return true
+	}
+	if q.gapCtl == nil {
+		if !q.gapAuto {
+			return false
+		}
+		q.gapCtl = newGapCtl(gapClocks(q))
+	}
+	return q.gapCtl.on
+}
+
+// gapClocks returns the CPU clock and wall clock q's gapCtl measures
+// with: the thread's and the monotonic clock (tests replace it).
+var gapClocks = func(*Queue) (cpu, wall func() int64) { return threadCPU, nanotime }
+
 // queueGap queues the k pieces at the backlog's head as one vectored read
 // in slot, and takes them off the backlog. It reports false, changing
 // nothing, when the submission queue is full.

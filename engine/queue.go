@@ -91,6 +91,14 @@ type Queue struct {
 	// for its next wait than submitting it early (submitEarly); nil:
 	// early submission as Config.EagerSubmit says.
 	batchCtl *probeCtl
+	// gapCtl measures whether reading through gaps is faster
+	// (Config.ReadGapAuto; gapread.go), made at the first read it could
+	// merge; nil: as Config.ReadGap says. gapAuto: ReadGapAuto on a
+	// queue that can measure. finishedN counts the requests finished,
+	// gapFedN those gapCtl was told of (probed).
+	gapCtl             *probeCtl
+	gapAuto            bool
+	finishedN, gapFedN uint64
 
 	// slots[i] is the device I/O in flight with user data i; freeSlot
 	// lists the free indexes. depth == len(freeSlot) + I/Os in flight.
@@ -251,6 +259,7 @@ func (e *Engine) newQueue(kind queueKind) (*Queue, error) {
 	if isUring && !nop && q.eagerMin > 0 && q.depth >= batchDepth && e.eagerDefault && threadCPU() > 0 {
 		q.batchCtl = newBatchCtl(threadCPU, nanotime)
 	}
+	q.gapAuto = e.cfg.ReadGapAuto && !q.direct && threadCPU() > 0
 	if p, ok := ring.(PostedReaper); ok {
 		q.posted = p
 	}

@@ -25,7 +25,7 @@ func (q *Queue) fill(nowNs int64) {
 		}
 		slot := q.freeSlot[len(q.freeSlot)-1]
 		if q.eng.gapBuf != nil {
-			if k := q.gapRun(); k > 1 {
+			if k := q.gapRun(); k > 1 && q.mergeGaps() {
 				r := p.req
 				if !q.queueGap(slot, k) {
 					break // submission queue full
@@ -226,15 +226,23 @@ func (q *Queue) submitEarly() (bool, int64) {
 }
 
 // probed counts n completions in the queue's measuring controllers
-// (spinCtl, batchCtl). One probes at a time: the other's count stands
+// (spinCtl, batchCtl) and the requests finished since its last call in
+// gapCtl, which measures per request (a merged read is one completion
+// for several pieces). One probes at a time: the others' counts stand
 // still meanwhile, so that each probe's windows measure the queue with
-// the other's way fixed.
+// the others' ways fixed. Each is fed only while no other is probing, as
+// checked just before: so only one can ever start a probe.
 func (q *Queue) probed(n int) {
-	if q.spinCtl != nil && (q.batchCtl == nil || !q.batchCtl.probing()) {
+	done := int(q.finishedN - q.gapFedN)
+	q.gapFedN = q.finishedN
+	if q.spinCtl != nil && !q.batchCtl.probing() && !q.gapCtl.probing() {
 		q.spinCtl.completed(n)
 	}
-	if q.batchCtl != nil && (q.spinCtl == nil || !q.spinCtl.probing()) {
+	if q.batchCtl != nil && !q.spinCtl.probing() && !q.gapCtl.probing() {
 		q.batchCtl.completed(n)
+	}
+	if q.gapCtl != nil && done > 0 && !q.spinCtl.probing() && !q.batchCtl.probing() {
+		q.gapCtl.completed(done)
 	}
 }
 

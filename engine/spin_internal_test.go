@@ -191,23 +191,31 @@ func TestBatchCtlHoldsWhereFaster(t *testing.T) {
 	}
 }
 
-// TestProbeCtlsTakeTurns: a queue's polling and batching controllers both
-// probe, one at a time, and neither waits on the other for good (both
-// starting with a probe, each waiting for the other's to end, neither
-// would ever measure).
+// TestProbeCtlsTakeTurns: a queue's polling, batching and read-gap
+// controllers all probe, one at a time, and none waits on another for
+// good (all starting with a probe, each waiting for the others' to end,
+// none would ever measure). The read-gap controller counts finished
+// requests, here one per completion.
 func TestProbeCtlsTakeTurns(t *testing.T) {
 	var k spinClocks
 	cpu, wall := func() int64 { return k.cpu }, func() int64 { return k.wall }
-	q := &Queue{spinCtl: newSpinCtl(cpu, wall), batchCtl: newBatchCtl(cpu, wall)}
-	for range 400 * spinWindow {
+	q := &Queue{spinCtl: newSpinCtl(cpu, wall), batchCtl: newBatchCtl(cpu, wall), gapCtl: newGapCtl(cpu, wall)}
+	for range 600 * spinWindow {
 		k.cpu += 1000
 		k.wall += 2000
-		if q.spinCtl.probing() && q.batchCtl.probing() {
-			t.Fatal("both controllers probing at once")
+		n := 0
+		for _, c := range []*probeCtl{q.spinCtl, q.batchCtl, q.gapCtl} {
+			if c.probing() {
+				n++
+			}
 		}
+		if n > 1 {
+			t.Fatalf("%d controllers probing at once", n)
+		}
+		q.finishedN++
 		q.probed(1)
 	}
-	if q.spinCtl.probes < 2 || q.batchCtl.probes < 2 {
-		t.Errorf("probes: polling %d, batching %d; want both measuring", q.spinCtl.probes, q.batchCtl.probes)
+	if q.spinCtl.probes < 2 || q.batchCtl.probes < 2 || q.gapCtl.probes < 2 {
+		t.Errorf("probes: polling %d, batching %d, read gaps %d; want all measuring", q.spinCtl.probes, q.batchCtl.probes, q.gapCtl.probes)
 	}
 }

@@ -502,6 +502,7 @@ type Job struct {
 	Extents       int           // scattered: extents in the file
 	MapLatency    time.Duration // scattered: cost of each mapper call
 	ReadGap       int           // engine.Config.ReadGap: read through gaps this small between a split read's pieces
+	ReadGapAuto   bool          // engine.Config.ReadGapAuto: only while that measures faster (read_gap=auto, the default)
 	Cache         bool          // the extent cache (on by default)
 	Follow        bool          // the queue thread follows its completions (on by default)
 	SpinWait      time.Duration // poll before a wait sleeps: 0 measures whether to (auto), < 0 never, > 0 always this long
@@ -597,6 +598,7 @@ func NewJob(name string) Job {
 		LatencyWindow: time.Second, LatencyPercentile: 100,
 		Buffers: Buffers{Scramble: true, CompressChunk: 512, DedupeWorkingSetPct: 5}, Dist: Dist{Kind: "random"},
 		RandRepeat: true, RandSeed: 0x89, Mapper: "linear", Extents: 1024, Cache: true, Follow: true,
+		ReadGap: AutoReadGap, ReadGapAuto: true,
 		Loops: 1, KBBase: 1024, PercentileList: slices.Clone(DefaultPercentiles),
 		BWAvgTime: 500 * time.Millisecond, IOPSAvgTime: 500 * time.Millisecond, ClatPercentiles: true,
 		Logs:    Logs{PerJob: true},
@@ -806,6 +808,13 @@ func (p *IOPrio) Pick(d int, bs uint64, draw int) uint16 {
 // goes to the kernel at once while the device holds little of the job's
 // I/O, and together when the job next waits otherwise.
 const BatchAuto = -1
+
+// AutoReadGap is the largest gap read_gap=auto reads through (32 KiB):
+// it holds the 16 KiB gaps of a file whose extents alternate with
+// another's, as two files written at once lay out, and keeps what a
+// merged read brings besides its pieces to at most one gap's bytes per
+// piece.
+const AutoReadGap = 32 << 10
 
 // IsSet reports whether option key was given explicitly.
 func (j *Job) IsSet(key string) bool { return j.set[key] }

@@ -667,16 +667,28 @@ var options = []Option{
 	{Name: "spin_wait", Arg: "auto|0|time", Default: "auto", Help: "with 2 or more I/Os in flight, poll for a completion before sleeping for one: auto polls 20us only while that costs the job thread no more CPU time per I/O than sleeping and is no slower (measured as the job runs), and only at iodepth 16 or less; a time (e.g. 20us) always polls that long: more IOPS where waking a sleeping CPU is slow (a VM), often for more CPU time per I/O; 0 never polls", Engine: true, kind: kindString,
 		set: func(j *Job, v string) (err error) { j.SpinWait, err = parseSpinWait(v); return },
 		get: func(j *Job) string { return spinWaitString(j.SpinWait) }},
-	{Name: "read_gap", Arg: "size", Default: "0", Help: "read through gaps of up to this many bytes between the device pieces of a read that splits (a fragmented file: ext4, fiemap, scattered): consecutive pieces in ascending device order go out as one vectored read, the gaps' bytes read into a scratch buffer and dropped; fewer, larger device I/Os where each I/O costs more than its bytes (a loop device), more bytes read where bandwidth is short; reads only; 0 reads each piece alone (at most 1m)", Engine: true, kind: kindSize,
-		set: func(j *Job, v string) (err error) {
+	{Name: "read_gap", Arg: "auto|size", Default: "auto", Help: "read through gaps of up to this many bytes between the device pieces of a read that splits (a fragmented file: ext4, fiemap, scattered): consecutive pieces in ascending device order go out as one vectored read, the gaps' bytes read into a scratch buffer and dropped; fewer, larger device I/Os where each I/O costs more than its bytes (a loop device), more bytes read where bandwidth is short; reads only; auto: gaps of up to 32k, and only while the job measures that it finishes reads faster that way at no more CPU time per read; a size always (at most 1m); 0 reads each piece alone", Engine: true, kind: kindString,
+		set: func(j *Job, v string) error {
+			if strings.EqualFold(strings.TrimSpace(v), "auto") {
+				j.ReadGap, j.ReadGapAuto = AutoReadGap, true
+				return nil
+			}
 			n, err := j.parseSize(v)
 			if err == nil && n > 1<<20 {
 				err = fmt.Errorf("%s is above 1m", v)
 			}
-			j.ReadGap = int(n)
-			return err
+			if err != nil {
+				return err
+			}
+			j.ReadGap, j.ReadGapAuto = int(n), false
+			return nil
 		},
-		get: func(j *Job) string { return sizeString(uint64(j.ReadGap)) }},
+		get: func(j *Job) string {
+			if j.ReadGapAuto {
+				return "auto"
+			}
+			return sizeString(uint64(j.ReadGap))
+		}},
 	{Name: "cache", Arg: "bool", Default: "on", Help: "the extent cache; off calls the mapper for every I/O", Engine: true, kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.Cache, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.Cache) }},

@@ -619,7 +619,7 @@ func openJob(j *workloads.Job, tgt *jobTarget) (*jobSetup, error) {
 		NewRing: ringFactory(j), NoDeviceIO: j.NullIO(),
 		RegisterFiles: files, SQPoll: j.SQPoll, SQPollCPU: j.SQPollCPU + 1, IOPoll: j.HiPri, ArenaBytes: arena,
 		EagerSubmit: eagerSubmit(j), NoFollow: !j.Follow,
-		SpinWait: j.SpinWait, NoSubmitLatency: j.SyncEngine(), Clock: clock, ReadGap: j.ReadGap,
+		SpinWait: j.SpinWait, NoSubmitLatency: j.SyncEngine(), Clock: clock, ReadGap: j.ReadGap, ReadGapAuto: j.ReadGapAuto && j.ReadGap > 0,
 	})
 	if err != nil {
 		s.close()

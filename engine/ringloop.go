@@ -24,7 +24,9 @@ func (q *Queue) fill(nowNs int64) {
 			break // a linked chain goes to the ring whole
 		}
 		slot := q.freeSlot[len(q.freeSlot)-1]
-		if q.eng.gapBuf != nil {
+		// Only a request that split has a second piece behind its first:
+		// most reads go on without the look at what would merge.
+		if q.bhead+1 < len(q.backlog) && q.backlog[q.bhead+1].req == p.req && q.eng.gapBuf != nil {
 			if k := q.gapRun(); k > 1 && q.mergeGaps() {
 				r := p.req
 				if !q.queueGap(slot, k) {

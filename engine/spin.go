@@ -98,6 +98,10 @@ type probeCtl struct {
 	fails   int                         // probes in a row that the second way lost
 	wins    int                         // probes in a row that the second way won
 	probes  uint64
+	// clearCut, if set, ends a probe after its first window of each way
+	// when one took at least clearCut times the other's wall time: a
+	// slow way's windows then cost the queue only one.
+	clearCut int64
 }
 
 // newSpinCtl measures whether polling pays (on: poll).
@@ -138,11 +142,24 @@ func holdPays(early, hold spinCost) bool {
 // Like newBatchCtl it starts running one way, apart, and probes after
 // spinWarm requests: it is made while the queue runs (at the first read
 // it could merge), maybe while another controller probes.
+//
+// Where one way is far slower (a device whose bandwidth or whose I/O rate
+// caps it: merged reads at half or at seven times the requests a second
+// of reading apart, under a cgroup's byte and I/O limits on a loop
+// device), each of the slow way's windows costs the queue long: a probe
+// ends after one window each way when one took gapClearCut times the
+// other's wall time.
 func newGapCtl(cpu, wall func() int64) *probeCtl {
 	c := newProbeCtl(cpu, wall, gapPays)
-	c.step, c.on, c.warming = len(spinProbeSeq), false, false
+	c.step, c.on, c.warming, c.clearCut = len(spinProbeSeq), false, false, gapClearCut
 	return c
 }
+
+// gapClearCut is the ratio of wall times per request, merged to apart or
+// apart to merged, at which a read-gap probe ends after one window each
+// way: far beyond the difference merging makes where it pays a little
+// (1.1-1.2x on the loop device) or the scatter of single windows.
+const gapClearCut = 3
 
 // gapPays is the rule of reading through gaps: merged reads must finish
 // requests faster by a margin (spinMarginNum/spinMarginDen of the wall
@@ -184,6 +201,9 @@ func (c *probeCtl) completed(n int) {
 			k.cpu += cpu - c.cpu0
 			k.wall += wall - c.wall0
 			c.step++
+			if c.step == 2 && c.clearCut > 0 && (c.cost[0].wall >= c.cost[1].wall*c.clearCut || c.cost[1].wall >= c.cost[0].wall*c.clearCut) {
+				c.step = len(spinProbeSeq) // one window each said enough
+			}
 			switch {
 			case c.step == len(spinProbeSeq):
 				c.decide()

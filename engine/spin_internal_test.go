@@ -219,3 +219,38 @@ func TestProbeCtlsTakeTurns(t *testing.T) {
 		t.Errorf("probes: polling %d, batching %d, read gaps %d; want all measuring", q.spinCtl.probes, q.batchCtl.probes, q.gapCtl.probes)
 	}
 }
+
+// TestGapCtlClearCut: a read-gap probe in which one way takes
+// gapClearCut times the other's wall time per request ends after one
+// window each way; a closer one runs all its windows. Either way it
+// chooses the faster.
+func TestGapCtlClearCut(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		costs spinCosts // on: merged; off: apart
+		short bool
+		merge bool
+	}{
+		{"merged 7x faster", spinCosts{onCPU: 1000, offCPU: 3000, onWall: 1000, offWall: 7000}, true, true},
+		{"merged 3x slower", spinCosts{onCPU: 1000, offCPU: 1000, onWall: 3000, offWall: 1000}, true, false},
+		{"merged 1.3x faster", spinCosts{onCPU: 1000, offCPU: 1300, onWall: 1000, offWall: 1300}, false, true},
+		{"merged 2x slower", spinCosts{onCPU: 1000, offCPU: 1000, onWall: 2000, offWall: 1000}, false, false},
+	} {
+		var k spinClocks
+		c := newGapCtl(func() int64 { return k.cpu }, func() int64 { return k.wall })
+		n := 0
+		for c.probes == 0 {
+			runSpinCtl(c, &k, 1, tc.costs)
+			n++
+		}
+		// The run before the probe, then a warm-up and a window of each
+		// way; a whole probe has eight windows and five warm-ups.
+		cut := spinWarm + 2*(spinWarm+spinWindow)
+		if full := spinWarm + 5*spinWarm + 8*spinWindow; tc.short && n != cut || !tc.short && n != full {
+			t.Errorf("%s: the probe ended after %d requests (cut short: %d, whole: %d)", tc.name, n, cut, full)
+		}
+		if c.on != tc.merge {
+			t.Errorf("%s: merging %v after the probe, want %v", tc.name, c.on, tc.merge)
+		}
+	}
+}

@@ -183,8 +183,8 @@ type Config struct {
 	// measures faster: each queue compares, in probes of windows merging
 	// and not as it runs, the wall time and its thread's CPU time per
 	// request, and merges while merged reads finish requests faster by a
-	// margin at no more CPU time (gapPays). The synchronous calls
-	// (File.ReadAt and the like, on direct queues lent to any thread)
+	// margin at no more CPU time (gapPays). Direct queues, which serve
+	// the synchronous calls (File.ReadAt and the like) of any thread,
 	// never merge then.
 	ReadGapAuto bool
 	// NoSubmitLatency leaves every request's SubmitLatency 0: the clock

@@ -114,7 +114,11 @@ func TestReadGapAutoDirect(t *testing.T) {
 		at[i] = 2 * int64(i)
 	}
 	for _, auto := range []bool{false, true} {
-		e, f, want := layoutFile(t, at, 2*fileBlocks, func(c *engine.Config) { c.ReadGap, c.ReadGapAuto = bs, auto })
+		e, f, want := layoutFile(t, at, 2*fileBlocks, func(c *engine.Config) {
+			// Direct queues even when make test runs the package with
+			// the synchronous calls on the background queues.
+			c.ReadGap, c.ReadGapAuto, c.DirectQueues = bs, auto, 4
+		})
 		b := e.Buffer(len(want))
 		if _, err := f.ReadAt(b, 0); err != nil || !bytes.Equal(b, want) {
 			t.Fatalf("auto %v: %v, or wrong data", auto, err)

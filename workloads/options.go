@@ -674,11 +674,11 @@ var options = []Option{
 				return nil
 			}
 			n, err := j.parseSize(v)
-			if err == nil && n > 1<<20 {
-				err = fmt.Errorf("%s is above 1m", v)
-			}
 			if err != nil {
-				return err
+				return fmt.Errorf("%w, nor auto", err)
+			}
+			if n > 1<<20 {
+				return fmt.Errorf("%s is above 1m", v)
 			}
 			j.ReadGap, j.ReadGapAuto = int(n), false
 			return nil

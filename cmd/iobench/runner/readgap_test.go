@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -46,8 +47,12 @@ func TestReadGapJob(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"-4k", "2m", "x", "autox"} {
-		if code, _, errs := run(t, "--name=g", "--filename="+img, "--rw=read", "--size=1m", "--read_gap="+bad); code != 2 {
+		code, _, errs := run(t, "--name=g", "--filename="+img, "--rw=read", "--size=1m", "--read_gap="+bad)
+		if code != 2 {
 			t.Fatalf("read_gap=%s: exit %d (%s), want 2", bad, code, errs)
+		}
+		if want := map[bool]string{true: "above 1m", false: "nor auto"}[bad == "2m"]; !strings.Contains(errs, want) {
+			t.Errorf("read_gap=%s: %q, want it to say %q", bad, errs, want)
 		}
 	}
 }

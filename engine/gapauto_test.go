@@ -132,3 +132,63 @@ func TestReadGapAutoDirect(t *testing.T) {
 		t.Errorf("ReadGapAuto without ReadGap: %v, want an error naming it", err)
 	}
 }
+
+// TestReadGapAutoLayouts reads files of random layouts (climbing runs with
+// gaps, jumps back, holes) with ReadGapAuto through a queue eight
+// requests deep, reads of 1 to 32 blocks at random offsets, for as long
+// as the controller takes to end its first probe and a while after: the
+// queue changes between merging and not five times while requests are in
+// flight, and every read's data is checked against the device's.
+func TestReadGapAutoLayouts(t *testing.T) {
+	const fileBlocks, devBlocks, depth = 256, 1024, 8
+	defer engine.SetGapCosts(1000, 2000, 1500, 2600)()
+	for seed := uint64(1); seed <= 2; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 11))
+		at := gapLayout(rng, fileBlocks, devBlocks)
+		e, f, want := layoutFile(t, at, devBlocks, func(c *engine.Config) { c.ReadGap, c.ReadGapAuto = 2*bs, true })
+		q, err := e.NewQueue()
+		if err != nil {
+			t.Fatal(err)
+		}
+		reqs := make([]engine.Request, depth)
+		bufs := make([][]byte, depth)
+		submit := func(r *engine.Request, buf []byte) {
+			n := 1 + rng.IntN(32)
+			r.Offset = uint64(rng.IntN(fileBlocks-n+1)) * bs
+			r.Buf = buf[:n*bs]
+			for j := range r.Buf {
+				r.Buf[j] = 0xA5
+			}
+			if err := q.Submit(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range reqs {
+			bufs[i] = e.Buffer(32 * bs)
+			reqs[i] = engine.Request{File: f}
+			submit(&reqs[i], bufs[i])
+		}
+		var done []*engine.Request
+		for n := 0; n < 7000; {
+			if done, err = q.Reap(done[:0], 1); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range done {
+				if r.Err != nil || !bytes.Equal(r.Buf, want[r.Offset:r.Offset+uint64(len(r.Buf))]) {
+					t.Fatalf("seed %d: read of %d at %d: %v, or wrong data", seed, len(r.Buf), r.Offset, r.Err)
+				}
+				submit(r, r.Buf[:cap(r.Buf)])
+			}
+			n += len(done)
+		}
+		for q.InFlight() > 0 {
+			if _, err := q.Reap(nil, 1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, merging, probes := engine.GapState(q); probes == 0 || !merging || e.Stats().GapReads == 0 {
+			t.Errorf("seed %d: %d probes, merging %v, %d merged reads; want a probe that chose merging", seed, probes, merging, e.Stats().GapReads)
+		}
+		q.Close()
+	}
+}

@@ -166,7 +166,7 @@ const gapClearCut = 3
 // time per request) at no more CPU time per request. On a loop device
 // over tmpfs, 128 KiB reads of a file in 16 KiB extents 16 KiB apart
 // took 9.8-10.4 µs of the job thread's CPU time per read merged against
-// 15.5-17.1 apart, at 1.13-1.20 times the reads a second (three
+// 15.5-17.1 apart, at 1.14-1.20 times the reads a second (three
 // alternating 3 s runs); where the device's bandwidth runs out first,
 // the gaps' bytes make merged reads slower and the queue reads apart.
 func gapPays(apart, merged spinCost) bool {

@@ -139,7 +139,7 @@ type cmpRow struct {
 	a, b     []Metrics
 	iops     Ratio
 	bw       Ratio
-	p99      Ratio
+	p50, p99 Ratio   // completion latency percentiles, iobench / fio
 	cpu, ctx Ratio   // CPU time and context switches per I/O, iobench / fio
 	meanIO   float64 // median iobench IOPS
 	meanFI   float64
@@ -148,7 +148,7 @@ type cmpRow struct {
 
 func compareRow(name string, a, b []Metrics) cmpRow {
 	row := cmpRow{name: name, a: a, b: b}
-	var ri, rb, rp, rc, rx, bi, fi, en []float64
+	var ri, rb, rm, rp, rc, rx, bi, fi, en []float64
 	for i := range b {
 		bi = append(bi, b[i].IOPS)
 		en = append(en, b[i].EntersPerIO)
@@ -166,12 +166,15 @@ func compareRow(name string, a, b []Metrics) cmpRow {
 			if a[i].BW > 0 {
 				rb = append(rb, b[i].BW/a[i].BW)
 			}
-			if a[i].P99 > 0 {
+			if a[i].P50 > 0 && b[i].P50 > 0 {
+				rm = append(rm, b[i].P50/a[i].P50)
+			}
+			if a[i].P99 > 0 && b[i].P99 > 0 {
 				rp = append(rp, b[i].P99/a[i].P99)
 			}
 		}
 	}
-	row.iops, row.bw, row.p99 = ratios(ri), ratios(rb), ratios(rp)
+	row.iops, row.bw, row.p50, row.p99 = ratios(ri), ratios(rb), ratios(rm), ratios(rp)
 	row.cpu, row.ctx = ratios(rc), ratios(rx)
 	row.meanIO, row.meanFI = ratios(bi).Median, ratios(fi).Median
 	row.enters = ratios(en).Median
@@ -224,7 +227,7 @@ func runCompare(st settings, cl cmdLine, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout)
 	tw := newTable(stdout, "job", "fio IOPS", "iobench IOPS", "IOPS ratio min/med/max", "BW ratio min/med/max",
-		"p99 clat ratio min/med/max", "CPU/IO ratio min/med/max", "ctx/IO ratio min/med/max", "iobench enters/IO")
+		"p50 clat ratio min/med/max", "p99 clat ratio min/med/max", "CPU/IO ratio min/med/max", "ctx/IO ratio min/med/max", "iobench enters/IO")
 	for _, j := range jobs {
 		a, b, err := abRounds(j, target, st.rounds, nil)
 		if len(b) > 0 {
@@ -235,7 +238,7 @@ func runCompare(st settings, cl cmdLine, stdout, stderr io.Writer) error {
 			}
 			r := compareRow(j.Name, a, b)
 			mmm := ratioCell
-			tw.row(name, fmtCount(r.meanFI), fmtCount(r.meanIO), mmm(r.iops), mmm(r.bw), mmm(r.p99),
+			tw.row(name, fmtCount(r.meanFI), fmtCount(r.meanIO), mmm(r.iops), mmm(r.bw), mmm(r.p50), mmm(r.p99),
 				mmm(r.cpu), mmm(r.ctx), fmt.Sprintf("%.2f", r.enters))
 		}
 		if err != nil {

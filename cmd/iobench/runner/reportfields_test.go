@@ -95,6 +95,26 @@ func TestRatioCellNA(t *testing.T) {
 	}
 }
 
+// TestCompareRowLatencies: compare's latency columns are iobench's clat
+// percentile over fio's, per round (p50 and p99 each their own), and a
+// round where either side has none (a JSON without clat percentiles)
+// gives no ratio rather than 0 or infinity.
+func TestCompareRowLatencies(t *testing.T) {
+	fio := []Metrics{{P50: 10e3, P99: 40e3}, {P50: 20e3, P99: 40e3}, {P50: 10e3, P99: 40e3}, {P50: 10e3, P99: 40e3}, {}}
+	iob := []Metrics{{P50: 15e3, P99: 20e3}, {P50: 10e3, P99: 80e3}, {P50: 20e3, P99: 40e3}, {}, {P50: 12e3, P99: 30e3}}
+	r := compareRow("j", fio, iob)
+	if got := ratioCell(r.p50); got != "0.50 / 1.50 / 2.00" || r.p50.N != 3 {
+		t.Errorf("p50 ratios %q over %d rounds, want 0.50 / 1.50 / 2.00 over 3", got, r.p50.N)
+	}
+	if got := ratioCell(r.p99); got != "0.50 / 1.00 / 2.00" || r.p99.N != 3 {
+		t.Errorf("p99 ratios %q over %d rounds, want 0.50 / 1.00 / 2.00 over 3", got, r.p99.N)
+	}
+	r = compareRow("j", fio[3:], iob[3:])
+	if ratioCell(r.p50) != "n/a" || ratioCell(r.p99) != "n/a" {
+		t.Errorf("rounds without one side's percentiles: p50 %q, p99 %q, want n/a", ratioCell(r.p50), ratioCell(r.p99))
+	}
+}
+
 // TestJobRuntimeFromFirstIO: a job's run time (job_runtime, which its CPU
 // percentages are over) starts with its I/O, as fio's, not before the
 // set-up of its buffers: with bs=16m at iodepth=32, 512 MiB of buffers

@@ -48,7 +48,12 @@ func TestSubstitutedEngineRuns(t *testing.T) {
 		if j.Options["ioengine"] != c.engine || j.Read.TotalIOs != 2048 {
 			t.Errorf("%s: job options %v, %d reads; want ioengine=%s, 2048 reads", c.engine, j.Options, j.Read.TotalIOs, c.engine)
 		}
-		if alone := j.Levels["1"]; c.wantDepth == 1 && alone != 100 || c.wantDepth > 1 && (alone > 10 || j.Levels["8"] == 0) {
+		// At the job's depth some I/O goes out with 8 in flight, and less
+		// than half alone: a tmpfs file's reads often complete within
+		// their submission, so the depth at submission dips (10% of the
+		// I/O at depth 1 and 50% at 4-7 in one run under -race), where
+		// a depth capped at 1 puts all of it there.
+		if alone := j.Levels["1"]; c.wantDepth == 1 && alone != 100 || c.wantDepth > 1 && (alone >= 50 || j.Levels["8"] == 0) {
 			t.Errorf("%s: iodepth_level %v; want the I/O at depth %d", c.engine, j.Levels, c.wantDepth)
 		}
 	}

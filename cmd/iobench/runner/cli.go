@@ -899,8 +899,8 @@ Runs each job under fio (ioengine=io_uring) and under iobench on the same
 target, alternating A B A B for --rounds rounds, and prints per job each
 tool's mean IOPS and the iobench/fio ratios (min / median / max over the
 rounds) of IOPS, bandwidth, p50 and p99 completion latency, CPU time per
-I/O and context switches per I/O. Above 1 iobench is faster (IOPS, BW) or slower
-(latency) or costlier (CPU, context switches).
+I/O and context switches per I/O. Above 1 iobench is faster (IOPS, BW) or
+slower (latency) or costlier (CPU, context switches).
 
 Needs fio on PATH (as root on a Debian-like system iobench installs it with
 apt-get when it is missing). Jobs come from job files and job options as in

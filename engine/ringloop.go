@@ -443,7 +443,9 @@ func (q *Queue) stampSubmitted() int64 {
 		return 0
 	}
 	if q.eng.cfg.NoSubmitLatency {
-		clear(q.unsent)
+		for i := range q.unsent {
+			q.unsent[i] = nil // not clear: its call cost 40 instructions per I/O at depth 1
+		}
 		q.unsent = q.unsent[:0]
 		return 0
 	}

@@ -179,6 +179,16 @@ func (t *inflight) enter(e uint64, fenced bool) {
 
 // leave unregisters a request entered at epoch e.
 func (t *inflight) leave(e uint64) {
+	if h := t.head; h == len(t.runs)-1 && t.runs[h].epoch == e {
+		// One run, the commonest (every request at depth 1, and at
+		// any depth while nothing is freed): the loops below for it
+		// were 30 of the null engine's instructions per I/O.
+		if t.runs[h].n--; t.runs[h].n == 0 {
+			t.runs, t.head = t.runs[:0], 0
+			ownedStore(&t.oldest, math.MaxUint64)
+		}
+		return
+	}
 	for i := t.head; i < len(t.runs); i++ {
 		if t.runs[i].epoch == e {
 			t.runs[i].n--

@@ -259,6 +259,9 @@ func (q *Queue) flushTally() {
 	if dirty == 0 {
 		return
 	}
+	if (dirty == plainReadMask || dirty == plainWriteMask) && q.flushPlain(dirty == plainWriteMask) {
+		return
+	}
 	dirty = q.fold(dirty)
 	es.add(&q.tally, dirty)
 	if f := q.tallyFile; f != nil {
@@ -276,6 +279,43 @@ func (q *Queue) flushTally() {
 // plainMask is what requests that each read or wrote through one cache hit
 // and one device I/O, and nothing else, leave in a tally.
 const plainMask = 1<<cRequests | 1<<cReads | 1<<cWrites | 1<<cHits | 1<<cIOs | 1<<cReadBytes | 1<<cWriteBytes
+
+// plainReadMask and plainWriteMask are what plain requests of one
+// direction (plainMask) leave in a tally, the commonest.
+const (
+	plainReadMask  = 1<<cRequests | 1<<cReads | 1<<cHits | 1<<cIOs | 1<<cReadBytes
+	plainWriteMask = 1<<cRequests | 1<<cWrites | 1<<cHits | 1<<cIOs | 1<<cWriteBytes
+)
+
+// flushPlain is flushTally for a tally of plainReadMask (plainWriteMask
+// when write) whose requests, hits, device I/Os and reads (writes) are
+// equal in number: it adds them as fold would have them, without fold's
+// and add's loops (about 60 of the null engine's instructions per I/O at
+// depth 1). It reports false, touching nothing, for any other tally.
+func (q *Queue) flushPlain(write bool) bool {
+	t := &q.tally
+	dir, plain, bytes := cReads, cPlainReads, cReadBytes
+	if write {
+		dir, plain, bytes = cWrites, cPlainWrites, cWriteBytes
+	}
+	n, b := t[cRequests], t[bytes]
+	if t[dir] != n || t[cHits] != n || t[cIOs] != n {
+		return false
+	}
+	es := q.engShard
+	ownedAdd(&es[plain], n)
+	ownedAdd(&es[bytes], b)
+	if f := q.tallyFile; f != nil {
+		if q.fileShardOf != f {
+			q.fileShard, q.fileShardOf = f.counters.shard(q.id), f
+		}
+		ownedAdd(&q.fileShard[plain], n)
+		ownedAdd(&q.fileShard[bytes], b)
+	}
+	t[cRequests], t[dir], t[cHits], t[cIOs], t[bytes] = 0, 0, 0, 0, 0
+	q.tallyDirty = 0
+	return true
+}
 
 // fold rewrites a tally whose requests, hits and device I/Os are equal in
 // number (and equal to its reads plus writes) as plain reads and writes,

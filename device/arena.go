@@ -159,11 +159,14 @@ func (a *Arena) Index(b []byte) int {
 	if len(b) == 0 {
 		return -1
 	}
-	p := uintptr(unsafe.Pointer(&b[0]))
-	if p < a.base || p >= a.base+uintptr(len(a.mem)) {
+	// One unsigned compare bounds both ends (below the base, the offset
+	// wraps), and a masked shift count needs no check for 64 and more:
+	// Index runs twice per I/O.
+	off := uintptr(unsafe.Pointer(&b[0])) - a.base
+	if off >= uintptr(len(a.mem)) {
 		return -1
 	}
-	return int((p - a.base) >> a.regLog) // a shift: Index runs twice per I/O
+	return int(off >> (uint(a.regLog) & 63))
 }
 
 // Contains reports whether b lies in the arena.

@@ -105,6 +105,18 @@ func TestArenaRegions(t *testing.T) {
 	if a.Index(small) != 0 {
 		t.Fatalf("small buffer in region %d", a.Index(small))
 	}
+	// The arena's first and last bytes are in it; a byte on either side,
+	// a Go heap buffer and an empty slice are not.
+	first := unsafe.Pointer(&a.mem[0])
+	at := func(off int) []byte { return unsafe.Slice((*byte)(unsafe.Add(first, off)), 1) }
+	if got := a.Index(at(len(a.mem) - 1)); got != len(a.Regions())-1 {
+		t.Errorf("the arena's last byte in region %d", got)
+	}
+	for _, b := range [][]byte{at(-1), at(len(a.mem)), make([]byte, 4096), {}} {
+		if got := a.Index(b); got != -1 {
+			t.Errorf("a buffer outside the arena (at %p) in region %d", unsafe.SliceData(b), got)
+		}
+	}
 	for i, r := range a.Regions() {
 		if len(r) != 1<<30 || uintptr(unsafe.Pointer(&r[0]))%4096 != 0 {
 			t.Fatalf("region %d: %d bytes at %p", i, len(r), &r[0])

@@ -19,7 +19,7 @@ func TestMeasureAddCoversFields(t *testing.T) {
 		"bwSamples": "interval reports carry no samples", "iopsSamples": "interval reports carry no samples",
 		"bwIO": "interval reports carry no samples", "iopsIO": "interval reports carry no samples",
 		"ssRes": "steady state: the run's total", "pinned": "read back once per clone", "err": "the run's total",
-		"clone": "the key periods are added by",
+		"clone": "the key periods are added by", "opts": "record's view of its job's options, not a measurement",
 	}
 	o := newMeasure()
 	for d := range workloads.NumDirs {

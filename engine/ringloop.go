@@ -443,8 +443,13 @@ func (q *Queue) stampSubmitted() int64 {
 		return 0
 	}
 	if q.eng.cfg.NoSubmitLatency {
-		for i := range q.unsent {
-			q.unsent[i] = nil // not clear: its call cost 40 instructions per I/O at depth 1
+		// One request, the commonest, without clear's call (about 40
+		// instructions per I/O at depth 1; the compiler makes a loop
+		// of nil stores that call too).
+		if len(q.unsent) == 1 {
+			q.unsent[0] = nil
+		} else {
+			clear(q.unsent)
 		}
 		q.unsent = q.unsent[:0]
 		return 0

@@ -8,6 +8,7 @@ import (
 	"math/bits"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -25,7 +26,8 @@ const (
 	// clock_gettime).
 	ClockMonotonic
 	// ClockCPU reads the CPU's time-stamp counter, calibrated against
-	// CLOCK_MONOTONIC once per process (fio's cpu). amd64 only.
+	// CLOCK_MONOTONIC once per process (fio's cpu), and paired with it
+	// afresh when the two drift apart (checkTSC). amd64 only.
 	ClockCPU
 	// ClockGettimeofday reads the wall clock in microseconds through the
 	// vDSO (fio's gettimeofday): latencies have 1 µs steps, and a change
@@ -75,7 +77,42 @@ var (
 	tscOnce  sync.Once
 	tscClk   *tscClock
 	tscError error
+	// tscCur is the counter's pairing with CLOCK_MONOTONIC in force: the
+	// calibration's (tscClk) until checkTSC pairs them afresh.
+	tscCur atomic.Pointer[tscClock]
 )
+
+// tscSlack is how far the counter's time may stray from CLOCK_MONOTONIC
+// before checkTSC pairs the two afresh, and tscCheckEvery how many pumps
+// of a queue pass between its checks (a check is about 60 ns: a
+// CLOCK_MONOTONIC reading beside the counter's).
+const (
+	tscSlack      = 10 * time.Millisecond
+	tscCheckEvery = 4096
+)
+
+// checkTSC compares the counter's time with CLOCK_MONOTONIC and, when
+// they are more than tscSlack apart, pairs them afresh at the calibrated
+// rate, so that the engine's clock is CLOCK_MONOTONIC's again (a step,
+// forward or back, of that much); it reports whether it did. The counter
+// is not CLOCK_MONOTONIC's source: a virtual machine restored from a
+// snapshot, or moved to another host, can find it set back (once a
+// guest's counter read hours behind its calibration after a "virtual
+// machine fork"; every reading then counted as the calibration's, the
+// engine's clock stood still, and a time_based run never reached its
+// end), or forward, or at another rate.
+func checkTSC() bool {
+	c := tscCur.Load()
+	if c == nil {
+		return false
+	}
+	if d := c.now() - nanotime(); d <= int64(tscSlack) && d >= -int64(tscSlack) {
+		return false
+	}
+	t, n := sampleTSC()
+	tscCur.CompareAndSwap(c, &tscClock{tsc0: t, ns0: n, mult: c.mult, mhz: c.mhz})
+	return true
+}
 
 // cpuClock is the process's calibrated counter, or why there is none.
 func cpuClock() (*tscClock, error) {
@@ -94,6 +131,9 @@ func cpuClock() (*tscClock, error) {
 			return
 		}
 		tscClk, tscError = calibrateTSC(20 * time.Millisecond)
+		if tscError == nil {
+			tscCur.Store(tscClk)
+		}
 	})
 	return tscClk, tscError
 }
@@ -176,7 +216,7 @@ func (e *Engine) setClock(src ClockSource) error {
 	case ClockAuto, ClockCPU:
 		c, err := cpuClock()
 		if err == nil {
-			e.tsc = c
+			e.tsc = true
 			e.clockInfo = fmt.Sprintf("cpu (time-stamp counter, %.1f MHz against CLOCK_MONOTONIC)", c.mhz)
 			break
 		}

@@ -103,3 +103,45 @@ func TestClockSources(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckTSC: a counter that agrees with CLOCK_MONOTONIC is left as it
+// is; one set back (every reading behind the calibration's, so that the
+// clock stands still) or forward by an hour is paired with it afresh,
+// after which its time is CLOCK_MONOTONIC's again.
+func TestCheckTSC(t *testing.T) {
+	c, err := cpuClock()
+	if err != nil {
+		t.Skipf("no counter to check: %v", err)
+	}
+	saved := tscCur.Load()
+	t.Cleanup(func() { tscCur.Store(saved) })
+	tscCur.Store(c)
+	if checkTSC() {
+		t.Fatal("checkTSC paired afresh a counter that agrees with CLOCK_MONOTONIC")
+	}
+	hour := uint64(3600 * c.mhz * 1e6) // ticks
+	for _, tc := range []struct {
+		name string
+		tsc0 uint64
+	}{
+		{"set back", rdtsc() + 1<<40},
+		{"set forward", rdtsc() - hour},
+	} {
+		stale := *c
+		stale.tsc0 = tc.tsc0
+		tscCur.Store(&stale)
+		if !checkTSC() {
+			t.Errorf("%s: checkTSC found nothing to mend", tc.name)
+			continue
+		}
+		before := nanotime()
+		got := tscCur.Load().now()
+		after := nanotime()
+		if got < before-int64(time.Millisecond) || got > after+int64(time.Millisecond) {
+			t.Errorf("%s: the counter reads %d ns after checkTSC, CLOCK_MONOTONIC %d..%d", tc.name, got, before, after)
+		}
+		if checkTSC() {
+			t.Errorf("%s: a second checkTSC paired the two again", tc.name)
+		}
+	}
+}

@@ -163,3 +163,40 @@ func TestLastReap(t *testing.T) {
 		t.Error("an empty reap reports a reading")
 	}
 }
+
+// TestClockMendsSetBackCounter: with the CPU's counter as its clock, an
+// engine whose counter is set back under it (a virtual machine restored
+// from a snapshot) has a clock that stands still until its queues check
+// it against CLOCK_MONOTONIC: after a few thousand reaps it runs again, at
+// the monotonic clock's pace.
+func TestClockMendsSetBackCounter(t *testing.T) {
+	e, _ := newEngine(t, 16*bs, &sleepyMapper{size: 16 * bs}, func(c *engine.Config) {
+		c.Clock, c.NewRing = engine.ClockCPU, engine.NewNullRing
+	})
+	restore, ok := engine.SetBackTSC()
+	t.Cleanup(restore)
+	if !ok {
+		t.Skip("no counter clock here")
+	}
+	f, q := fileAndQueue(t, e)
+	defer q.Close()
+	r := &engine.Request{File: f, Buf: e.Buffer(bs)}
+	defer e.PutBuffer(r.Buf)
+	var done []*engine.Request
+	for i := range 2 * engine.TSCCheckEvery {
+		r.Offset = uint64(i%16) * bs
+		if err := q.Submit(r); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		if done, err = q.Reap(done[:0], 1); err != nil || len(done) != 1 || r.Err != nil {
+			t.Fatalf("read %d: %d reaped, %v, %v", i, len(done), err, r.Err)
+		}
+	}
+	c0, w0 := e.Clock(), time.Now()
+	time.Sleep(20 * time.Millisecond)
+	ran, wall := e.Clock()-c0, time.Since(w0)
+	if ran < wall/2 || ran > 2*wall {
+		t.Errorf("the engine's clock ran %v in %v of CLOCK_MONOTONIC", ran, wall)
+	}
+}

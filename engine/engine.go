@@ -56,7 +56,7 @@ type Engine struct {
 	counters  counters               // the engine's statistics (stats.go)
 	ringInfo  atomic.Pointer[string] // set-up of the first ring created, for reports
 	baseNs    int64                  // nowNs counts from here, on its clock
-	tsc       *tscClock              // the clock is the CPU's counter (clock.go)
+	tsc       bool                   // the clock is the CPU's counter (clock.go: tscCur)
 	usec      bool                   // the clock is gettimeofday's
 	clockInfo string                 // which clock, for reports (ClockInfo)
 
@@ -490,8 +490,8 @@ func (e *Engine) Clock() time.Duration { return time.Duration(e.nowNs()) }
 // nowNs is Clock in ns, read twice per I/O at depth 1.
 func (e *Engine) nowNs() int64 {
 	switch {
-	case e.tsc != nil:
-		return e.tsc.now() - e.baseNs
+	case e.tsc:
+		return tscCur.Load().now() - e.baseNs
 	case e.usec:
 		return gtodNs() - e.baseNs
 	}

@@ -53,6 +53,7 @@ type Queue struct {
 	cached     bool // !Config.NoCache: resolve through the extent cache
 	noFast     bool // tests: every request takes the general path (issueFast)
 	fastIssued int  // invariant builds: requests issueFast took
+	tscPumps   int  // pumps since the last checkTSC (Engine.tsc)
 	// memo is the read mapping the queue last took from the cache, whole,
 	// with its file and the cache's sequence then (readMapping).
 	memo struct {

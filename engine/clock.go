@@ -96,11 +96,11 @@ const (
 // rate, so that the engine's clock is CLOCK_MONOTONIC's again (a step,
 // forward or back, of that much); it reports whether it did. The counter
 // is not CLOCK_MONOTONIC's source: a virtual machine restored from a
-// snapshot, or moved to another host, can find it set back (once a
-// guest's counter read hours behind its calibration after a "virtual
-// machine fork"; every reading then counted as the calibration's, the
-// engine's clock stood still, and a time_based run never reached its
-// end), or forward, or at another rate.
+// snapshot, or moved to another host, can find it set back, forward or
+// at another rate. Set back, every reading counts as the calibration's
+// and the clock stands still: on a guest whose kernel logged a "virtual
+// machine fork" as a time_based job began, the job ran for twenty
+// minutes without reaching its end.
 func checkTSC() bool {
 	c := tscCur.Load()
 	if c == nil {

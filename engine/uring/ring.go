@@ -460,7 +460,8 @@ func asyncPreemptOn(env string) bool {
 // (the runtime's preemption signal) arrive as EINTR and are retried, after
 // a raw call once the goroutine has yielded to the scheduler; a signal in
 // the wait of a call that also submitted ends that call without EINTR,
-// and rewait waits again.
+// and rewait waits again. A timed wait goes on for the time left of its
+// timeout, however many signals interrupt it (enter).
 func (r *Ring) submit(waitNr uint32, timeout time.Duration) (int, error) {
 	// Publish the new tail: the store orders the SQE contents before it.
 	if r.sqeTail != r.sqPublished {
@@ -490,15 +491,19 @@ func (r *Ring) submit(waitNr uint32, timeout time.Duration) (int, error) {
 		// runtime, without limit.
 		n, timedOut, err := r.enter(toSubmit, waitNr, flags, 0, false)
 		if err == nil {
-			_, err = r.rewait(toSubmit, waitNr, flags, 0, false, timedOut, err)
+			_, err = r.rewait(toSubmit, waitNr, flags, 0, time.Time{}, false, timedOut, err)
 		}
 		return n, err
+	}
+	var start time.Time
+	if timeout > 0 {
+		start = time.Now()
 	}
 	if !r.rawWaits {
 		r.slowWaits++
 		n, timedOut, err := r.enter(toSubmit, waitNr, flags, timeout, false)
 		if err == nil {
-			_, err = r.rewait(toSubmit, waitNr, flags, timeout, false, timedOut, err)
+			_, err = r.rewait(toSubmit, waitNr, flags, timeout, start, false, timedOut, err)
 		}
 		return n, err
 	}
@@ -516,16 +521,21 @@ func (r *Ring) submit(waitNr uint32, timeout time.Duration) (int, error) {
 	if timeout <= 0 || timeout > rawWait {
 		first = rawWait
 	}
+	if start.IsZero() {
+		start = time.Now()
+	}
 	n, timedOut, err := r.enter(toSubmit, waitNr, flags, first, true)
 	if err == nil {
-		timedOut, err = r.rewait(toSubmit, waitNr, flags, first, true, timedOut, err)
+		timedOut, err = r.rewait(toSubmit, waitNr, flags, first, start, true, timedOut, err)
 	}
 	if err != nil || !timedOut || first == timeout {
 		return n, err
 	}
 	rest := time.Duration(0) // without limit
 	if timeout > 0 {
-		rest = timeout - first
+		if rest = timeout - time.Since(start); rest <= 0 {
+			return n, nil // timed out
+		}
 	}
 	r.slowWaits++
 	m, _, err := r.enter(0, waitNr, flags, rest, false)
@@ -537,9 +547,17 @@ func (r *Ring) submit(waitNr uint32, timeout time.Duration) (int, error) {
 // reports the submission and returns before the completions are there
 // (EINTR only comes from a call that submitted nothing). It does nothing
 // when that call timed out, failed or brought the completions.
-func (r *Ring) rewait(toSubmit, waitNr, flags uint32, timeout time.Duration, raw, timedOut bool, err error) (bool, error) {
+//
+// A timed call (timeout positive, begun at start) waits again for what is
+// left of its timeout, and none left is a timeout.
+func (r *Ring) rewait(toSubmit, waitNr, flags uint32, timeout time.Duration, start time.Time, raw, timedOut bool, err error) (bool, error) {
 	if err != nil || timedOut || toSubmit == 0 || uint32(r.CQReady()) >= waitNr {
 		return timedOut, err
+	}
+	if timeout > 0 {
+		if timeout -= time.Since(start); timeout <= 0 {
+			return true, nil
+		}
 	}
 	_, timedOut, err = r.enter(0, waitNr, flags, timeout, raw)
 	return timedOut, err
@@ -547,14 +565,20 @@ func (r *Ring) rewait(toSubmit, waitNr, flags uint32, timeout time.Duration, raw
 
 // enter makes one io_uring_enter, retried on signals, raw or through the
 // runtime, with a timeout when positive (which needs FeatExtArg). It
-// reports a wait that timed out.
+// reports a wait that timed out. A timed wait that a signal interrupts is
+// retried with the time left of its timeout: the kernel's timeout is
+// relative, and retrying with the whole of it let signals stretch a wait
+// without bound (a 10 ms raw wait, retried each time the runtime's
+// preemption signal came about 10 ms in, never timed out).
 func (r *Ring) enter(toSubmit, waitNr, flags uint32, timeout time.Duration, raw bool) (int, bool, error) {
 	var argp, argsz uintptr
+	var deadline time.Time
 	if timeout > 0 && waitNr > 0 {
 		// The argument and the timespec live in mmap'd memory, never on
 		// the Go stack or heap.
 		flags |= EnterExtArg
 		r.timedWaits++
+		deadline = time.Now().Add(timeout)
 		argp, argsz = uintptr(unsafe.Pointer(r.waitArg(timeout))), unsafe.Sizeof(geteventsArg{})
 	}
 	for {
@@ -581,6 +605,13 @@ func (r *Ring) enter(toSubmit, waitNr, flags uint32, timeout time.Duration, raw 
 					r.slowWaits++
 					raw = false
 				}
+			}
+			if argp != 0 {
+				left := time.Until(deadline)
+				if left <= 0 {
+					return 0, true, nil
+				}
+				r.waitArg(left)
 			}
 			continue
 		case syscall.ETIME:

@@ -932,3 +932,82 @@ func TestAsyncPreemptOn(t *testing.T) {
 		}
 	}
 }
+
+// TestTimedWaitKeepsTimeoutUnderSignals: signals that keep interrupting a
+// timed wait do not lengthen it: each retry waits for the time left, not
+// the whole timeout again. With signals every 2 ms, a 30 ms wait retried
+// with its whole raw part (10 ms) each time never timed out while they
+// came (300 ms here).
+func TestTimedWaitKeepsTimeoutUnderSignals(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	r := newRing(t, 4, Params{Unslotted: true})
+	if r.features&FeatExtArg == 0 {
+		t.Skip("no IORING_FEAT_EXT_ARG: waits have no timeout on this kernel")
+	}
+	buf, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(buf)
+	for _, signals := range []bool{true, false} {
+		old := preemptSignals
+		preemptSignals = signals
+		var p [2]int
+		if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+			t.Fatal(err)
+		}
+		sqe := r.GetSQE()
+		if sqe == nil {
+			t.Fatal("no SQE")
+		}
+		sqe.PrepRead(int32(p[0]), uintptr(unsafe.Pointer(&buf[0])), 1, ^uint64(0))
+		sqe.UserData = 9
+		tid := unix.Gettid()
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			tick := time.NewTicker(2 * time.Millisecond)
+			defer tick.Stop()
+			end := time.After(300 * time.Millisecond)
+			for {
+				select {
+				case <-stop:
+					return
+				case <-end:
+					return
+				case <-tick.C:
+					_ = unix.Tgkill(unix.Getpid(), tid, unix.SIGURG)
+				}
+			}
+		}()
+		start := time.Now()
+		_, err = r.SubmitAndWaitTimeout(1, 30*time.Millisecond)
+		took := time.Since(start)
+		close(stop)
+		<-done
+		preemptSignals = old
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := r.CQReady(); n != 0 {
+			t.Fatalf("signals %v: %d completions, want none (nothing was written to the pipe)", signals, n)
+		}
+		if took < 30*time.Millisecond || took > 200*time.Millisecond {
+			t.Errorf("signals %v: a 30 ms wait under a signal every 2 ms returned after %v", signals, took)
+		}
+		// End the read: write to the pipe and reap it.
+		_, _ = unix.Write(p[1], []byte{1})
+		if _, err := r.SubmitAndWait(1); err != nil {
+			t.Fatal(err)
+		}
+		var c [1]CQE
+		if n := r.PeekBatchCQE(c[:]); n != 1 || c[0].UserData != 9 {
+			t.Fatalf("signals %v: %d completions %+v, want the pipe read", signals, n, c)
+		}
+		r.CQAdvance(1)
+		unix.Close(p[0])
+		unix.Close(p[1])
+	}
+}

@@ -865,24 +865,11 @@ func TestUntimedWaitLeavesRawCallAtSignal(t *testing.T) {
 	if !r.rawWaits {
 		t.Skip("GOMAXPROCS 1: every wait goes through the runtime")
 	}
-	buf, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Munmap(buf)
+	buf := pipeBuf(t)
 	for _, signals := range []bool{true, false} {
 		old := preemptSignals
 		preemptSignals = signals
-		var p [2]int
-		if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-			t.Fatal(err)
-		}
-		sqe := r.GetSQE()
-		if sqe == nil {
-			t.Fatal("no SQE")
-		}
-		sqe.PrepRead(int32(p[0]), uintptr(unsafe.Pointer(&buf[0])), 1, ^uint64(0))
-		sqe.UserData = 7
+		p := queuePipeRead(t, r, buf, 7)
 		tid := unix.Gettid()
 		done := make(chan struct{})
 		go func() {
@@ -896,7 +883,7 @@ func TestUntimedWaitLeavesRawCallAtSignal(t *testing.T) {
 		}()
 		slow, timed := r.slowWaits, r.timedWaits
 		start := time.Now()
-		_, err = r.SubmitAndWait(1)
+		_, err := r.SubmitAndWait(1)
 		took := time.Since(start)
 		<-done
 		preemptSignals = old
@@ -945,24 +932,11 @@ func TestTimedWaitKeepsTimeoutUnderSignals(t *testing.T) {
 	if r.features&FeatExtArg == 0 {
 		t.Skip("no IORING_FEAT_EXT_ARG: waits have no timeout on this kernel")
 	}
-	buf, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Munmap(buf)
+	buf := pipeBuf(t)
 	for _, signals := range []bool{true, false} {
 		old := preemptSignals
 		preemptSignals = signals
-		var p [2]int
-		if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-			t.Fatal(err)
-		}
-		sqe := r.GetSQE()
-		if sqe == nil {
-			t.Fatal("no SQE")
-		}
-		sqe.PrepRead(int32(p[0]), uintptr(unsafe.Pointer(&buf[0])), 1, ^uint64(0))
-		sqe.UserData = 9
+		p := queuePipeRead(t, r, buf, 9)
 		tid := unix.Gettid()
 		stop := make(chan struct{})
 		done := make(chan struct{})
@@ -983,7 +957,7 @@ func TestTimedWaitKeepsTimeoutUnderSignals(t *testing.T) {
 			}
 		}()
 		start := time.Now()
-		_, err = r.SubmitAndWaitTimeout(1, 30*time.Millisecond)
+		_, err := r.SubmitAndWaitTimeout(1, 30*time.Millisecond)
 		took := time.Since(start)
 		close(stop)
 		<-done
@@ -1010,4 +984,33 @@ func TestTimedWaitKeepsTimeoutUnderSignals(t *testing.T) {
 		unix.Close(p[0])
 		unix.Close(p[1])
 	}
+}
+
+// pipeBuf is a page of anonymous memory for a ring's reads, unmapped at
+// the test's end.
+func pipeBuf(t *testing.T) []byte {
+	t.Helper()
+	buf, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Munmap(buf) })
+	return buf
+}
+
+// queuePipeRead queues on r a read of one byte into buf from a new pipe,
+// which completes once a byte is written to the pipe's write end (p[1]).
+func queuePipeRead(t *testing.T, r *Ring, buf []byte, userData uint64) [2]int {
+	t.Helper()
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	sqe := r.GetSQE()
+	if sqe == nil {
+		t.Fatal("no SQE")
+	}
+	sqe.PrepRead(int32(p[0]), uintptr(unsafe.Pointer(&buf[0])), 1, ^uint64(0))
+	sqe.UserData = userData
+	return p
 }

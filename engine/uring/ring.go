@@ -568,8 +568,8 @@ func (r *Ring) rewait(toSubmit, waitNr, flags uint32, timeout time.Duration, sta
 // reports a wait that timed out. A timed wait that a signal interrupts is
 // retried with the time left of its timeout: the kernel's timeout is
 // relative, and retrying with the whole of it let signals stretch a wait
-// without bound (a 10 ms raw wait, retried each time the runtime's
-// preemption signal came about 10 ms in, never timed out).
+// without bound (with a signal every 2 ms, a 30 ms wait returned only
+// when the signals stopped: TestTimedWaitKeepsTimeoutUnderSignals).
 func (r *Ring) enter(toSubmit, waitNr, flags uint32, timeout time.Duration, raw bool) (int, bool, error) {
 	var argp, argsz uintptr
 	var deadline time.Time

@@ -82,7 +82,13 @@ func planTargets(jobs []workloads.Job, st settings, run *Run) ([]*jobTarget, *Ta
 				return nil, auto, &badInput{err}
 			}
 			if auto == nil {
-				a, err := AutoTarget(int64(autoSize(jobs, st)))
+				mk := AutoTarget
+				if nullOnlyAuto(jobs) {
+					// ioengine=null reaches no device: a loop device
+					// over the file would go unused.
+					mk = FileTarget
+				}
+				a, err := mk(int64(autoSize(jobs, st)))
 				if err != nil {
 					return nil, auto, err
 				}
@@ -233,6 +239,17 @@ func walkOpenDir(dir string) ([]string, error) {
 // onAutoTarget reports a job that runs on the automatic target: it names
 // no files, or it is a null job whose files do not exist (nullStandIn).
 func onAutoTarget(j *workloads.Job) bool { return !j.NamesFiles() || nullStandIn(j) }
+
+// nullOnlyAuto reports whether every job on the automatic target runs
+// ioengine=null: the target is then a file, with no loop device over it.
+func nullOnlyAuto(jobs []workloads.Job) bool {
+	for i := range jobs {
+		if onAutoTarget(&jobs[i]) && !jobs[i].NullIO() {
+			return false
+		}
+	}
+	return true
+}
 
 // nameAsFile gives a job that names no file (no filename=, directory=,
 // nrfiles=, filename_format= or filesize=) the block device its name

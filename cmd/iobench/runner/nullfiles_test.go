@@ -231,3 +231,33 @@ func TestLargeArenaNotRegisteredByDefault(t *testing.T) {
 		t.Errorf("fixedbufs=1 over the cap: not registered")
 	}
 }
+
+// TestNullJobsTakeNoLoopDevice: jobs that all run ioengine=null stand on
+// a file, with no loop device over it (their I/O reaches no device); a
+// run with a job that does device I/O on the automatic target still
+// gets one where loop devices can be made.
+func TestNullJobsTakeNoLoopDevice(t *testing.T) {
+	target := func(args ...string) string {
+		t.Helper()
+		code, out, errOut := run(t, append(args, "--output-format=json")...)
+		var doc struct {
+			Target string `json:"target"`
+		}
+		if code != 0 || json.Unmarshal([]byte(out), &doc) != nil {
+			t.Fatalf("%v: exit %d\n%s", args, code, errOut)
+		}
+		return doc.Target
+	}
+	if got := target("--name=n", "--ioengine=null", "--rw=randread", "--size=16m"); !strings.HasPrefix(got, "file ") {
+		t.Errorf("a null job's automatic target is %q, want a file", got)
+	}
+	_, loopErr := os.Stat("/dev/loop-control")
+	if os.Geteuid() != 0 || loopErr != nil {
+		return // no loop devices here: every automatic target is a file
+	}
+	got := target("--name=n", "--ioengine=null", "--rw=randread", "--size=16m",
+		"--name=p", "--rw=randread", "--size=16m", "--direct=1")
+	if !strings.HasPrefix(got, "loop device ") {
+		t.Errorf("a run with a job doing device I/O has automatic target %q, want a loop device", got)
+	}
+}

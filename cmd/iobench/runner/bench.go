@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -268,7 +269,11 @@ func sharedTarget(jobs []workloads.Job, st settings) (string, func(), error) {
 		}
 		return f, func() {}, nil
 	}
-	t, err := AutoTarget(int64(st.targetSize))
+	mk := AutoTarget
+	if !slices.ContainsFunc(jobs, func(j workloads.Job) bool { return !j.NullIO() }) {
+		mk = FileTarget // ioengine=null reaches no device (nullOnlyAuto)
+	}
+	t, err := mk(int64(st.targetSize))
 	if err != nil {
 		return "", nil, err
 	}

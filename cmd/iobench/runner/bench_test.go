@@ -2,8 +2,11 @@ package runner
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
+
+	"github.com/iobench/iobench/workloads"
 )
 
 // TestTargetsTableFromMeasurements: the targets table is computed from
@@ -92,5 +95,22 @@ func TestFioBestJobFile(t *testing.T) {
 	}
 	if strings.Contains(fioJobFile(j, "/dev/null"), "fixedbufs") {
 		t.Error("the default reference carries fio's best settings too")
+	}
+}
+
+// TestNullCompareTargetIsAFile: compare's automatic target for jobs that
+// all run ioengine=null is a file, with no loop device over it.
+func TestNullCompareTargetIsAFile(t *testing.T) {
+	null, err := benchJob("n", [][2]string{{"rw", "randread"}, {"ioengine", "null"}, {"size", "16m"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, cleanup, err := sharedTarget([]workloads.Job{null}, settings{targetSize: 64 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cleanup()
+	if st, err := os.Stat(target); err != nil || !st.Mode().IsRegular() {
+		t.Errorf("compare's target for a null job is %q (%v), want a regular file", target, err)
 	}
 }

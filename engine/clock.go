@@ -80,7 +80,25 @@ var (
 	// tscCur is the counter's pairing with CLOCK_MONOTONIC in force: the
 	// calibration's (tscClk) until checkTSC pairs them afresh.
 	tscCur atomic.Pointer[tscClock]
+
+	// tscSteps are the pairings checkTSC made afresh, in order; each
+	// engine on the counter reports those made in its lifetime
+	// (Engine.clockSteps). A healthy counter makes none.
+	tscStepsMu sync.Mutex
+	tscSteps   []clockStep
 )
+
+// clockStep is a pairing of the counter with CLOCK_MONOTONIC made afresh:
+// at is CLOCK_MONOTONIC's time of it, by how far the counter clock
+// stepped there (positive: forward, the counter having been behind).
+type clockStep struct{ at, by int64 }
+
+// maxClockSteps bounds tscSteps; past it steps are counted
+// (tscStepsDropped) but not kept. A counter that drifts 10 ms from
+// CLOCK_MONOTONIC every second fills it in 18 hours.
+const maxClockSteps = 1 << 16
+
+var tscStepsDropped uint64 // guarded by tscStepsMu
 
 // tscSlack is how far the counter's time may stray from CLOCK_MONOTONIC
 // before checkTSC pairs the two afresh, and tscCheckEvery how many pumps
@@ -107,12 +125,53 @@ func checkTSC() bool {
 	if c == nil {
 		return false
 	}
-	if d := c.now() - nanotime(); d <= int64(tscSlack) && d >= -int64(tscSlack) {
+	d := c.now() - nanotime()
+	if d <= int64(tscSlack) && d >= -int64(tscSlack) {
 		return false
 	}
 	t, n := sampleTSC()
-	tscCur.CompareAndSwap(c, &tscClock{tsc0: t, ns0: n, mult: c.mult, mhz: c.mhz})
+	if tscCur.CompareAndSwap(c, &tscClock{tsc0: t, ns0: n, mult: c.mult, mhz: c.mhz}) {
+		tscStepsMu.Lock()
+		if len(tscSteps) < maxClockSteps {
+			tscSteps = append(tscSteps, clockStep{at: n, by: -d})
+		} else {
+			tscStepsDropped++
+		}
+		tscStepsMu.Unlock()
+	}
 	return true
+}
+
+// clockSteps reports how many times the counter clock was paired afresh
+// with CLOCK_MONOTONIC since the engine chose it (checkTSC, by any
+// engine's queue: the pairing is the process's), and the largest step
+// (positive: forward). Zero for an engine on another clock.
+func (e *Engine) clockSteps() (n uint64, largest time.Duration) {
+	if !e.tsc {
+		return 0, 0
+	}
+	tscStepsMu.Lock()
+	defer tscStepsMu.Unlock()
+	for _, s := range tscSteps {
+		if s.at < e.clockSince {
+			continue
+		}
+		n++
+		if absNs(s.by) > absNs(int64(largest)) {
+			largest = time.Duration(s.by)
+		}
+	}
+	if len(tscSteps) == maxClockSteps {
+		n += tscStepsDropped
+	}
+	return n, largest
+}
+
+func absNs(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // cpuClock is the process's calibrated counter, or why there is none.
@@ -217,7 +276,7 @@ func (e *Engine) setClock(src ClockSource) error {
 	case ClockAuto, ClockCPU:
 		c, err := cpuClock()
 		if err == nil {
-			e.tsc = true
+			e.tsc, e.clockSince = true, nanotime()
 			e.clockInfo = fmt.Sprintf("cpu (time-stamp counter, %.1f MHz against CLOCK_MONOTONIC)", c.mhz)
 			break
 		}
@@ -238,5 +297,23 @@ func (e *Engine) setClock(src ClockSource) error {
 	return nil
 }
 
-// ClockInfo says which clock the engine times I/O with.
-func (e *Engine) ClockInfo() string { return e.clockInfo }
+// ClockInfo says which clock the engine times I/O with and, for the CPU's
+// counter, whether it has been paired afresh with CLOCK_MONOTONIC since
+// (Stats.ClockSteps).
+func (e *Engine) ClockInfo() string {
+	n, largest := e.clockSteps()
+	if n == 0 {
+		return e.clockInfo
+	}
+	dir := "forward"
+	if largest < 0 {
+		dir, largest = "back", -largest
+	}
+	times := "once"
+	if n > 1 {
+		times = fmt.Sprintf("%d times", n)
+	}
+	return fmt.Sprintf("%s; it strayed from CLOCK_MONOTONIC by more than %v and was paired with it afresh %s, "+
+		"the largest step %v %s: latencies timed in the %d waits before a step may be off by up to it",
+		e.clockInfo, tscSlack, times, largest.Round(time.Microsecond), dir, tscCheckEvery)
+}

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -168,7 +169,8 @@ func TestLastReap(t *testing.T) {
 // engine whose counter is set back under it (a virtual machine restored
 // from a snapshot) has a clock that stands still until its queues check
 // it against CLOCK_MONOTONIC: after a few thousand reaps it runs again, at
-// the monotonic clock's pace.
+// the monotonic clock's pace. The engine reports the step (Stats,
+// ClockInfo); an engine made after it, or on another clock, reports none.
 func TestClockMendsSetBackCounter(t *testing.T) {
 	e, _ := newEngine(t, 16*bs, &sleepyMapper{size: 16 * bs}, func(c *engine.Config) {
 		c.Clock, c.NewRing = engine.ClockCPU, engine.NewNullRing
@@ -198,5 +200,22 @@ func TestClockMendsSetBackCounter(t *testing.T) {
 	ran, wall := e.Clock()-c0, time.Since(w0)
 	if ran < wall/2 || ran > 2*wall {
 		t.Errorf("the engine's clock ran %v in %v of CLOCK_MONOTONIC", ran, wall)
+	}
+	// The clock stood at its calibration's time: it stepped forward by
+	// the time since, more than the 10 ms it may stray.
+	if s := e.Stats(); s.ClockSteps != 1 || s.ClockStepMax <= 10*time.Millisecond {
+		t.Errorf("Stats: %d clock steps, largest %v; want 1, forward by more than 10ms", s.ClockSteps, s.ClockStepMax)
+	}
+	if info := e.ClockInfo(); !strings.HasPrefix(info, "cpu (") || !strings.Contains(info, "paired with it afresh once") ||
+		!strings.Contains(info, " forward") {
+		t.Errorf("ClockInfo %q does not report the step", info)
+	}
+	for _, src := range []engine.ClockSource{engine.ClockCPU, engine.ClockMonotonic} {
+		e2, _ := newEngine(t, 16*bs, &sleepyMapper{size: 16 * bs}, func(c *engine.Config) {
+			c.Clock, c.NewRing = src, engine.NewNullRing
+		})
+		if s := e2.Stats(); s.ClockSteps != 0 || s.ClockStepMax != 0 || strings.Contains(e2.ClockInfo(), "afresh") {
+			t.Errorf("%v engine made after the step: %d steps, largest %v, %q", src, s.ClockSteps, s.ClockStepMax, e2.ClockInfo())
+		}
 	}
 }

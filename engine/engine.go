@@ -53,12 +53,13 @@ type Engine struct {
 	filesMu sync.Mutex
 	files   map[string]*File // guarded by filesMu: the open files by name
 
-	counters  counters               // the engine's statistics (stats.go)
-	ringInfo  atomic.Pointer[string] // set-up of the first ring created, for reports
-	baseNs    int64                  // nowNs counts from here, on its clock
-	tsc       bool                   // the clock is the CPU's counter (clock.go: tscCur)
-	usec      bool                   // the clock is gettimeofday's
-	clockInfo string                 // which clock, for reports (ClockInfo)
+	counters   counters               // the engine's statistics (stats.go)
+	ringInfo   atomic.Pointer[string] // set-up of the first ring created, for reports
+	baseNs     int64                  // nowNs counts from here, on its clock
+	tsc        bool                   // the clock is the CPU's counter (clock.go: tscCur)
+	usec       bool                   // the clock is gettimeofday's
+	clockInfo  string                 // which clock, for reports (ClockInfo)
+	clockSince int64                  // CLOCK_MONOTONIC's time the counter clock was chosen (tsc)
 
 	// eagerDefault: Config.EagerSubmit was left 0, so queues that submit
 	// early measure whether holding new I/O for the wait is faster
@@ -480,6 +481,7 @@ func (e *Engine) Stats() Stats {
 		s.addCache(f.cache)
 	}
 	e.filesMu.Unlock()
+	s.ClockSteps, s.ClockStepMax = e.clockSteps()
 	return s
 }
 

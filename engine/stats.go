@@ -33,6 +33,14 @@ type Stats struct {
 	SpinHits      uint64 // of those, the ones a completion ended without a sleep
 	FreedBytes    uint64 // space handed back to the mapper (engine-wide; 0 per file)
 	MaxInFlight   uint64 // most device I/Os in flight on one queue (engine-wide; 0 per file)
+	// ClockSteps counts the times the CPU's counter, the engine's clock
+	// (Config.Clock), strayed from CLOCK_MONOTONIC by more than 10 ms
+	// and was paired with it afresh, as a virtual machine restored from
+	// a snapshot finds it; ClockStepMax is the largest step the clock
+	// made there (positive: forward). Latencies that spanned a step are
+	// off by it. Engine-wide; 0 per file and on other clocks.
+	ClockSteps    uint64
+	ClockStepMax  time.Duration
 	CachedExtents uint64 // records in the caches (read + write fork)
 	CacheBytes    uint64 // memory the caches' trees hold
 	Merges        uint64 // cache records merged with a neighbour

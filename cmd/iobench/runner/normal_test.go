@@ -498,6 +498,47 @@ func TestDescription(t *testing.T) {
 	}
 }
 
+// TestClockStepsReported: a job whose counter clock was paired afresh
+// with CLOCK_MONOTONIC (engine.Stats.ClockSteps) says so on its clock
+// line and in JSON (clock_steps, clock_step_max_ns); a job without a step
+// has neither field.
+func TestClockStepsReported(t *testing.T) {
+	jsonEngine := func(r JobResult) map[string]any {
+		t.Helper()
+		var b bytes.Buffer
+		if err := WriteJSON(&b, &Run{Jobs: []JobResult{r}}); err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Jobs []struct {
+				IOBench map[string]any `json:"iobench"`
+			} `json:"jobs"`
+		}
+		if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+			t.Fatal(err)
+		}
+		return doc.Jobs[0].IOBench
+	}
+	r := fakeResult()
+	r.Clock = "cpu (time-stamp counter, 2096.0 MHz against CLOCK_MONOTONIC)"
+	for _, k := range []string{"clock_steps", "clock_step_max_ns"} {
+		if v, ok := jsonEngine(r)[k]; ok {
+			t.Errorf("no step, yet %s %v", k, v)
+		}
+	}
+	r.Engine.ClockSteps, r.Engine.ClockStepMax = 2, -3*time.Second
+	r.Clock += "; it strayed from CLOCK_MONOTONIC by more than 10ms and was paired with it afresh 2 times"
+	j := jsonEngine(r)
+	if j["clock_steps"] != 2.0 || j["clock_step_max_ns"] != -3e9 || j["clock"] != r.Clock {
+		t.Errorf("JSON: clock_steps %v, clock_step_max_ns %v, clock %q", j["clock_steps"], j["clock_step_max_ns"], j["clock"])
+	}
+	var b bytes.Buffer
+	WriteNormal(&b, &Run{Jobs: []JobResult{r}})
+	if !strings.Contains(b.String(), "  clock        : "+r.Clock+"\n") {
+		t.Errorf("normal report has no clock line with the steps:\n%s", b.String())
+	}
+}
+
 // TestDistFloors: a depth bucket holding anything shows as at least 0.1%,
 // as fio's do (normal, JSON and terse alike).
 func TestDistFloors(t *testing.T) {

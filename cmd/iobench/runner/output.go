@@ -378,6 +378,13 @@ type jsonEngine struct {
 	GapSplits uint64 `json:"gap_splits,omitempty"`
 	Ring      string `json:"io_uring"`
 	Clock     string `json:"clock,omitempty"` // what latencies were timed with (clocksource)
+	// ClockSteps are the times the CPU's counter, the clock, strayed from
+	// CLOCK_MONOTONIC by more than 10 ms and was paired with it afresh
+	// during the job (a virtual machine restored from a snapshot);
+	// ClockStepMaxNs is the largest step (positive: forward). Absent
+	// when there was none.
+	ClockSteps     uint64 `json:"clock_steps,omitempty"`
+	ClockStepMaxNs int64  `json:"clock_step_max_ns,omitempty"`
 	// Per completed I/O: CPU time of the job's threads (µs) and their
 	// voluntary context switches.
 	CPUPerIOUs  float64 `json:"cpu_us_per_io"`
@@ -707,6 +714,7 @@ func writeJSON(w io.Writer, run *Run, plus bool) error {
 			DeviceIOs: s.IOs, ZeroFilledBytes: s.ZeroBytes, OutOfPlace: s.OutOfPlace,
 			FreedBytes: s.FreedBytes, ShortIOs: s.ShortIOs, VerifiedBytes: r.Verified, UnwrittenBytes: r.Unwritten, RingEnters: s.RingEnters, ThreadMoves: s.ThreadMoves,
 			Spins: s.Spins, SpinHits: s.SpinHits, GapReads: s.GapReads, GapBytes: s.GapBytes, GapSplits: s.GapSplits, Ring: r.Ring, Clock: r.Clock,
+			ClockSteps: s.ClockSteps, ClockStepMaxNs: s.ClockStepMax.Nanoseconds(),
 			Clone: r.Clone, Clones: r.clones(), Members: r.Members, CPUsAllowed: r.Pinned, TrimMethod: r.TrimMethod, TrimBytes: s.TrimBytes}
 		if n := r.IOs(); n > 0 {
 			j.IOBench.CPUPerIOUs = float64(r.CPUTime.Microseconds()) / float64(n)

@@ -896,7 +896,8 @@ func mergeReporting(jobs []workloads.Job, g []int, results [][]JobResult) []JobR
 }
 
 // addStats adds the engine statistics of two jobs (the most in flight:
-// the larger).
+// the larger; the clock's steps, which every engine on the CPU's counter
+// sees alike: the larger count and step).
 func addStats(a, b engine.Stats) engine.Stats {
 	a.Requests += b.Requests
 	a.Reads += b.Reads
@@ -934,6 +935,10 @@ func addStats(a, b engine.Stats) engine.Stats {
 	a.GapReads += b.GapReads
 	a.GapBytes += b.GapBytes
 	a.GapSplits += b.GapSplits
+	a.ClockSteps = max(a.ClockSteps, b.ClockSteps)
+	if b.ClockStepMax.Abs() > a.ClockStepMax.Abs() {
+		a.ClockStepMax = b.ClockStepMax
+	}
 	return a
 }
 

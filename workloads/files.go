@@ -520,13 +520,13 @@ func (g *FileGen) Next() (int, IO) {
 		if !slices.ContainsFunc(g.left, func(l uint64) bool { return l > 0 }) {
 			if !g.nextLoop() {
 				if g.PassEnds && g.restartFiles() {
-					return g.cur, IO{End: true, PassEnd: true}
+					return g.cur, IO{IOFlags: IOFlags{End: true, PassEnd: true}}
 				}
 				return g.cur, io
 			}
 			if g.PassEnds {
 				g.taken = g.svc.N // the next I/O chooses its file
-				return g.cur, IO{End: true, PassEnd: true}
+				return g.cur, IO{IOFlags: IOFlags{End: true, PassEnd: true}}
 			}
 		}
 		g.choose()

@@ -1360,7 +1360,7 @@ func TestTrimPatterns(t *testing.T) {
 			t.Fatalf("%s: %d distinct blocks in one pass, want every one of %d", rw, len(seen), region/(8<<10))
 		}
 	}
-	if io := (IO{Write: true}); io.Dir() != DirWrite || (IO{}).Dir() != DirRead {
+	if io := (IO{IOFlags: IOFlags{Write: true}}); io.Dir() != DirWrite || (IO{}).Dir() != DirRead {
 		t.Fatal("Dir of a write or a read")
 	}
 	for _, c := range [][]string{

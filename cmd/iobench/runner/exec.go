@@ -3137,7 +3137,7 @@ func (w *worker) complete(r *engine.Request) {
 		}
 	}
 	if w.ver != nil && r.Write && w.job.VerifyBacklog > 0 {
-		w.backlog = append(w.backlog, fileIO{r.File, workloads.IO{Offset: r.Offset, Length: uint64(r.N), Write: true}})
+		w.backlog = append(w.backlog, fileIO{r.File, workloads.IO{Offset: r.Offset, Length: uint64(r.N), IOFlags: workloads.IOFlags{Write: true}}})
 		w.backlogDue = len(w.backlog) >= w.job.VerifyBacklog || w.backlogCredit > 0
 		if h := w.written; h != nil && !h.ordered {
 			// fio's writes kept by offset: a check is due when their

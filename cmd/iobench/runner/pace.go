@@ -531,7 +531,7 @@ func (w *worker) checkBacklog() error {
 			if len(todo) == budget {
 				break
 			}
-			todo = append(todo, fileIO{w.files[e.file], workloads.IO{Offset: e.off, Length: uint64(e.n), Write: true}})
+			todo = append(todo, fileIO{w.files[e.file], workloads.IO{Offset: e.off, Length: uint64(e.n), IOFlags: workloads.IOFlags{Write: true}}})
 		}
 		w.backlogCredit = budget - len(todo)
 		w.backlog = w.backlog[:0]

@@ -91,7 +91,10 @@ var (
 // clockStep is a pairing of the counter with CLOCK_MONOTONIC made afresh:
 // at is CLOCK_MONOTONIC's time of it, by how far the counter clock
 // stepped there (positive: forward, the counter having been behind).
-type clockStep struct{ at, by int64 }
+type clockStep struct {
+	at int64
+	by time.Duration
+}
 
 // maxClockSteps bounds tscSteps; past it steps are counted
 // (tscStepsDropped) but not kept. A counter that drifts 10 ms from
@@ -133,7 +136,7 @@ func checkTSC() bool {
 	if tscCur.CompareAndSwap(c, &tscClock{tsc0: t, ns0: n, mult: c.mult, mhz: c.mhz}) {
 		tscStepsMu.Lock()
 		if len(tscSteps) < maxClockSteps {
-			tscSteps = append(tscSteps, clockStep{at: n, by: -d})
+			tscSteps = append(tscSteps, clockStep{at: n, by: time.Duration(-d)})
 		} else {
 			tscStepsDropped++
 		}
@@ -157,21 +160,14 @@ func (e *Engine) clockSteps() (n uint64, largest time.Duration) {
 			continue
 		}
 		n++
-		if absNs(s.by) > absNs(int64(largest)) {
-			largest = time.Duration(s.by)
+		if s.by.Abs() > largest.Abs() {
+			largest = s.by
 		}
 	}
 	if len(tscSteps) == maxClockSteps {
 		n += tscStepsDropped
 	}
 	return n, largest
-}
-
-func absNs(x int64) int64 {
-	if x < 0 {
-		return -x
-	}
-	return x
 }
 
 // cpuClock is the process's calibrated counter, or why there is none.

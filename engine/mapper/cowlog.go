@@ -128,6 +128,10 @@ type COWLog struct {
 
 	recovered RecoveryReport
 	stats     COWLogStats
+
+	// beforeMetaWrite, when set (by tests), runs in every commit with
+	// c.mu released, before the commit's metadata write.
+	beforeMetaWrite func()
 }
 
 // maxPendingRecords is how many bytes of records may wait before a
@@ -657,7 +661,11 @@ func (c *COWLog) commitLocked(e engine.DeviceIO) error {
 	if ckpt {
 		addr = c.sb.Slot(c.gen + 1)
 	}
+	hook := c.beforeMetaWrite
 	c.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	// Data first: every write whose remap is in recs has completed, and
 	// the flush before the metadata write makes it durable.
 	err = writeMeta(e, c.cfg.Dev, img, addr)

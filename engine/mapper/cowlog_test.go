@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/iobench/iobench/device"
 	"github.com/iobench/iobench/engine"
@@ -210,6 +212,21 @@ func TestCOWLogGroupCommit(t *testing.T) {
 	}
 	c, e, stop := logEngine(t, path, COWLogConfig{CreateSize: 256 << 10}, engine.Config{Queues: 2})
 	const writers, writes = 8, 20
+	// On a fast device every sync may find no commit running and make
+	// its own. Hold the first commit until two other writers are in
+	// Sync with their writes recorded: the next commit covers both.
+	var inSync atomic.Int32
+	var once sync.Once
+	c.beforeMetaWrite = func() {
+		once.Do(func() {
+			for deadline := time.Now().Add(20 * time.Second); inSync.Load() < 3; time.Sleep(50 * time.Microsecond) {
+				if time.Now().After(deadline) {
+					t.Errorf("the first commit was held 20s and %d writers were in Sync", inSync.Load())
+					return
+				}
+			}
+		})
+	}
 	errs := make(chan error, writers)
 	for w := range writers {
 		go func() {
@@ -226,7 +243,10 @@ func TestCOWLogGroupCommit(t *testing.T) {
 					errs <- err
 					return
 				}
-				if err := f.Sync(); err != nil {
+				inSync.Add(1)
+				err := f.Sync()
+				inSync.Add(-1)
+				if err != nil {
 					errs <- err
 					return
 				}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/iobench/iobench/workloads"
@@ -70,8 +71,17 @@ func TestRandomOffsetsAsFio(t *testing.T) {
 	// 2 of 1000 temporary directories of random names, fio issued no I/O
 	// at all for the size=1026k job, and a check of nothing fails. Each
 	// case runs in a directory of its own under a fixed path, the same
-	// in every run.
+	// in every run. Two test processes at once (two checkouts) take
+	// turns: a lock file beside the root is held while it is in use.
 	root := "/tmp/iobench-fiorand"
+	lock, err := os.OpenFile(root+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lock.Close() }) // releases the lock, after the root's removal below
 	if err := os.RemoveAll(root); err != nil {
 		t.Fatal(err)
 	}

@@ -246,6 +246,11 @@ func (q *Queue) pieceDone(r *Request) {
 	q.finished = append(q.finished, r)
 }
 
+// syncDelivered, set only by tests (before the engine starts), is called
+// by a background queue with the request of each synchronous call
+// (File.ReadAt and the like) just before it wakes the call's goroutine.
+var syncDelivered func(*Request)
+
 // deliver hands finished requests to their owners, after adding what the
 // queue counted to the shared statistics, so that whoever sees a request
 // complete also sees it counted.
@@ -260,6 +265,9 @@ func (q *Queue) deliver() {
 		}
 		switch {
 		case r.sync != nil:
+			if syncDelivered != nil {
+				syncDelivered(r)
+			}
 			r.sync <- r
 		case r.Callback != nil:
 			r.Callback(r)

@@ -793,8 +793,15 @@ func (q *Queue) yieldAfterWake() {
 	if now := q.eng.nowNs(); now-q.yieldedNs >= int64(fairSlice) {
 		runtime.Gosched()
 		q.yieldedNs = q.eng.nowNs()
+		if yieldedAfterWake != nil {
+			yieldedAfterWake()
+		}
 	}
 }
+
+// yieldedAfterWake, set only by tests (before the engine starts), is
+// called by a background queue after each yield of yieldAfterWake.
+var yieldedAfterWake func()
 
 // take starts r (through issueFast when it can), or fails it at once
 // when the queue's ring is broken.

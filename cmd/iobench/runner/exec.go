@@ -822,12 +822,12 @@ func (s *jobSetup) runWorkers(rc runCtx, groupID int) ([]*worker, time.Duration)
 				w.setEpoch()
 			}
 			w.run()
+			if w.flow != nil {
+				w.flow.leave()
+			}
 		}()
 	}
 	wg.Wait()
-	if rc.flow != nil {
-		rc.flow.add(-flowWeight(j.Flow) * int64(j.NumJobs)) // as fio: a job that ended no longer counts
-	}
 	for _, w := range workers {
 		if w.ownSS {
 			res := w.ss.close()

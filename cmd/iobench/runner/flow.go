@@ -31,10 +31,22 @@ func (f *flow) add(w int64) {
 	for {
 		old := f.weight.Load()
 		if f.weight.CompareAndSwap(old, int64(uint32(old+w))) {
-			return
+			break
 		}
 	}
+	if flowAdded != nil {
+		flowAdded(f, w)
+	}
 }
+
+// Test hooks, nil but in tests (set before a run, cleared after it):
+// flowAdded is called after w was added to f's weight (w < 0: a job left
+// it), flowTook on a clone's goroutine after take decided (ok: it counted
+// the I/O).
+var (
+	flowAdded func(f *flow, w int64)
+	flowTook  func(m *flowMember, ok bool)
+)
 
 // flows holds the run's flows by flow_id.
 type flows struct {
@@ -71,9 +83,24 @@ type flowMember struct {
 // flow's weight.
 func (m *flowMember) take() bool {
 	if all := m.f.ios.Load(); all > 0 && float64(m.ios)/float64(all) > float64(m.weight)/float64(m.f.weight.Load()) {
+		if flowTook != nil {
+			flowTook(m, false)
+		}
 		return false
 	}
 	m.f.ios.Add(1)
 	m.ios++
+	if flowTook != nil {
+		flowTook(m, true)
+	}
 	return true
+}
+
+// leave takes the clone out of its flow when it ends, as fio's thread
+// leaves at its exit: its weight and the I/O it counted both go, so the
+// clones still running share the flow by their own weights and counts
+// alone.
+func (m *flowMember) leave() {
+	m.f.ios.Add(-m.ios)
+	m.f.add(-m.weight)
 }

@@ -3,12 +3,14 @@ package runner
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -253,18 +255,55 @@ func TestUnreadableDeviceCheck(t *testing.T) {
 // TestFlow: two jobs running together in one flow issue I/O in the ratio
 // of their weights (1:4 here, as fio's flow.fio has it 1:8), whatever
 // their own speeds; in different flows they do not hold each other back.
+//
+// The ratio is checked over the time both jobs ran, counted by the flow
+// itself (flowTook, flowAdded), not over the whole run: the jobs start on
+// goroutines of their own and end at their own times, and once the first
+// has left the flow (as fio's, its weight no longer counts) the other runs
+// unheld. While both are in it, a clone counts an I/O only when its share
+// of the flow's I/O is at most its share of the flow's weight, so after
+// counting it is at most one I/O over that share: n <= w/W*all + 1 for a
+// clone of weight w in a flow of weight W that has counted all I/Os. At
+// the first leave the clone still running may have counted one I/O more
+// than the hook has seen, so the test allows one more in all. The counts
+// the flow kept are the I/O the jobs issued: each job's total in the
+// report is within its iodepth of them (what it had counted but not yet
+// issued or completed at the end).
 func TestFlow(t *testing.T) {
 	dir := t.TempDir()
 	target := filepath.Join(dir, "t.img")
 	if err := os.WriteFile(target, make([]byte, 16<<20), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct {
-		ids      [2]string
-		min, max float64
-	}{{[2]string{"0", "0"}, 3.5, 4.5}, {[2]string{"1", "2"}, 0, 0}} {
-		job := fmt.Sprintf("[global]\nfilename=%s\nsize=16m\nbs=4k\niodepth=8\ntime_based\nruntime=1\nflow_sleep=100\n"+
-			"[slow]\nrw=write\nflow=1\nflow_id=%s\n[fast]\nrw=randread\nflow=4\nflow_id=%s\n", target, c.ids[0], c.ids[1])
+	const iodepth = 8
+	weights := [2]int64{1, 4} // slow, fast
+	var (
+		mu            sync.Mutex
+		took, refused map[int64]int64 // by clone weight
+		tookAtLeave   map[int64]int64 // took at the first leave (nil: none yet)
+	)
+	flowTook = func(m *flowMember, ok bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if ok {
+			took[m.weight]++
+		} else {
+			refused[m.weight]++
+		}
+	}
+	flowAdded = func(_ *flow, w int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		if w < 0 && tookAtLeave == nil {
+			tookAtLeave = maps.Clone(took)
+		}
+	}
+	t.Cleanup(func() { flowTook, flowAdded = nil, nil })
+	for _, ids := range [][2]string{{"0", "0"}, {"1", "2"}} {
+		took, refused, tookAtLeave = map[int64]int64{}, map[int64]int64{}, nil
+		job := fmt.Sprintf("[global]\nfilename=%s\nsize=16m\nbs=4k\niodepth=%d\ntime_based\nruntime=1\nflow_sleep=100\n"+
+			"[slow]\nrw=write\nflow=%d\nflow_id=%s\n[fast]\nrw=randread\nflow=%d\nflow_id=%s\n",
+			target, iodepth, weights[0], ids[0], weights[1], ids[1])
 		p := filepath.Join(dir, "flow.fio")
 		if err := os.WriteFile(p, []byte(job), 0o644); err != nil {
 			t.Fatal(err)
@@ -276,20 +315,122 @@ func TestFlow(t *testing.T) {
 		var doc struct {
 			Jobs []struct {
 				Read, Write struct {
-					TotalIOs float64 `json:"total_ios"`
+					TotalIOs int64 `json:"total_ios"`
 				}
 			} `json:"jobs"`
 		}
 		if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Jobs) != 2 {
 			t.Fatalf("JSON: %v\n%s", err, out)
 		}
-		ratio := doc.Jobs[1].Read.TotalIOs / doc.Jobs[0].Write.TotalIOs
-		if c.max > 0 && (ratio < c.min || ratio > c.max) {
-			t.Errorf("flow_id %v: reads/writes %.2f, want %.1f to %.1f", c.ids, ratio, c.min, c.max)
+		issued := [2]int64{doc.Jobs[0].Write.TotalIOs, doc.Jobs[1].Read.TotalIOs}
+		t.Logf("flow_id %v: I/O counted %d and %d (%d and %d at the first leave), refused %d and %d times; reported %d writes, %d reads",
+			ids, took[weights[0]], took[weights[1]], tookAtLeave[weights[0]], tookAtLeave[weights[1]],
+			refused[weights[0]], refused[weights[1]], issued[0], issued[1])
+		for k, w := range weights {
+			if d := issued[k] - took[w]; d < -iodepth || d > iodepth {
+				t.Errorf("flow_id %v: job %d reported %d I/Os, its flow counted %d: more than its iodepth (%d) apart",
+					ids, k, issued[k], took[w], iodepth)
+			}
 		}
-		if c.max == 0 && doc.Jobs[0].Write.TotalIOs < 1000 {
-			t.Errorf("flow_id %v: the writer held back (%.0f writes) by a job of another flow", c.ids, doc.Jobs[0].Write.TotalIOs)
+		if ids[0] != ids[1] {
+			// Alone in its flow, a job's share of the I/O is never above
+			// its share of the weight (all of it).
+			if refused[weights[0]] != 0 || refused[weights[1]] != 0 || took[weights[0]] == 0 || took[weights[1]] == 0 {
+				t.Errorf("flow_id %v: a job held back by a job of another flow (refused %d and %d times, counted %d and %d I/Os)",
+					ids, refused[weights[0]], refused[weights[1]], took[weights[0]], took[weights[1]])
+			}
+			continue
 		}
+		if tookAtLeave == nil {
+			t.Fatalf("flow_id %v: no job left the flow", ids)
+		}
+		a, b := tookAtLeave[weights[0]], tookAtLeave[weights[1]]
+		if a == 0 || b == 0 {
+			t.Fatalf("flow_id %v: %d and %d I/Os before the first job left: they did not run together", ids, a, b)
+		}
+		all, total := a+b+1, weights[0]+weights[1] // +1: the one the hook may not have seen
+		for k, n := range [2]int64{a, b} {
+			if n*total > weights[k]*all+total {
+				t.Errorf("flow_id %v: at the first leave job %d (flow=%d) had %d of the flow's %d I/Os, over its share %d/%d by more than one I/O (reads/writes %.3f, want 4)",
+					ids, k, weights[k], n, a+b, weights[k], total, float64(b)/float64(a))
+			}
+		}
+	}
+}
+
+// TestFlowLeave: a clone that ends leaves its flow with the I/O it
+// counted, as fio's thread takes its weight and its count out of the
+// flow at exit: the jobs still running share the flow by their own
+// counts. Job a (weight 4) runs 200 ms; b (weight 1, 4 KiB reads) and c
+// (weight 2, 256 KiB reads, far fewer a second) run on. After a has left,
+// b counts an I/O only while its own count is at most a third of b's and
+// c's together (checked at every I/O b counts, from the counts the test
+// keeps). With a's I/O left in the flow's total, b ran unheld until it
+// had half of a's and c's together. Once c has left too, b is alone and
+// held by nothing.
+func TestFlowLeave(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "t.img")
+	if err := os.WriteFile(target, make([]byte, 16<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu             sync.Mutex
+		took           = map[int64]int64{} // by clone weight
+		left, cLeft    bool                // a has left, c has
+		after          map[int64]int64     // counted since a left
+		over, bChecked int64
+	)
+	flowTook = func(m *flowMember, ok bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !ok {
+			return
+		}
+		took[m.weight]++
+		if !left {
+			return
+		}
+		after[m.weight]++
+		if m.weight == 1 && !cLeft { // alone, b is held by nothing
+			// b's count before this I/O against its share (1/3) of b's
+			// and c's; +2: an I/O of c counted but not yet seen here,
+			// and b's own.
+			bChecked++
+			if (took[1]-1)*3 > took[1]+took[2]+2 {
+				over++
+			}
+		}
+	}
+	flowAdded = func(_ *flow, w int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case w == -4 && !left:
+			left, after = true, map[int64]int64{}
+		case w == -2:
+			cLeft = true
+		}
+	}
+	t.Cleanup(func() { flowTook, flowAdded = nil, nil })
+	job := fmt.Sprintf("[global]\nfilename=%s\nsize=16m\niodepth=4\ntime_based\nflow_sleep=100\nrw=randread\n"+
+		"[a]\nbs=4k\nflow=4\nruntime=200ms\n[b]\nbs=4k\nflow=1\nruntime=1s\n[c]\nbs=256k\nflow=2\nruntime=1s\n", target)
+	p := filepath.Join(dir, "leave.fio")
+	if err := os.WriteFile(p, []byte(job), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := run(t, "--output-format=json", p); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("counted a %d, b %d, c %d; after a left b %d, c %d; b over its share %d of %d times",
+		took[4], took[1], took[2], after[1], after[2], over, bChecked)
+	if !left || after[1] == 0 || after[2] == 0 {
+		t.Fatalf("a left: %v; b and c counted %d and %d I/Os after (want both running on)", left, after[1], after[2])
+	}
+	if over > 0 {
+		t.Errorf("after a left, b counted %d of its %d I/Os over its share of b's and c's (a's I/O still in the flow's total)", over, bChecked)
 	}
 }
 

@@ -92,7 +92,10 @@ type Config struct {
 	// scheduler at most once a millisecond, so that goroutines waiting
 	// for a P run within milliseconds (see Queue.yieldAfterWake; without
 	// it, 4 queues at GOMAXPROCS 2 left single ReadAt calls waiting 0.1 s
-	// to 6.9 s; now a few ms at most). More queues than Ps ran no faster
+	// to 6.9 s; with it, the longest in TestBackgroundQueuesAtGOMAXPROCS
+	// took 20-170 ms on a quiet 2-vCPU VM, where a reader's goroutine
+	// waited behind about 100 deliveries to others, not thousands). More
+	// queues than Ps ran no faster
 	// there (4 KiB random reads by five goroutines from a loop device,
 	// all through background queues: 30k-39k per second with 4 queues,
 	// 42k-46k with 1). For many I/Os in flight from one goroutine, give

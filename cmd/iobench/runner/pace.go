@@ -46,6 +46,56 @@ func newPacer(j *workloads.Job, start time.Time, seed uint64) *pacer {
 		poisson: [2]time.Time{start, start}, thinkEnd: start}
 }
 
+// paceHook, when set (by tests), is told on the worker's goroutine what
+// the pacer of a paced job (rate, rate_iops, thinktime) does: each read,
+// write or trim it schedules and issues, and each thinktime pause. Tests
+// check the schedule with it (no I/O before its time, the caps, the
+// pauses) rather than the gaps between the times the I/O went, which a
+// busy machine stretches and bunches. Unset, as it is outside tests, it
+// costs a nil check at each of those points.
+var paceHook func(paceEvent)
+
+// paceEvent is one of the things paceHook is told.
+type paceEvent struct {
+	kind  paceKind
+	job   *workloads.Job
+	clone int
+	// paceScheduled: the pacer's clock (pacer.now) as it scheduled the
+	// I/O; paceIssued: the time (time.Now) the I/O went; pacePaused:
+	// when the pause began.
+	at time.Time
+	// paceScheduled: when the caps let the I/O go; paceIssued: when it
+	// was let go (for the first after a pause, the pause's end at the
+	// earliest); pacePaused: when the pause was to end.
+	due time.Time
+	// paceScheduled: a thinktime pause comes before the I/O.
+	think bool
+	// paceIssued: the I/O waited (parked) before it went; and the
+	// job's I/O in flight as it was let go (for those released together
+	// after a wait, as the wait ended, before any of them went).
+	held     bool
+	inFlight int
+	// pacePaused: when the pause ended (earlier than due when the
+	// runtime ended it).
+	end time.Time
+}
+
+type paceKind int
+
+const (
+	paceScheduled paceKind = iota
+	paceIssued
+	pacePaused
+)
+
+// paceIssuedHook tells paceHook of the paced I/O p going now (paceHook
+// set, which the caller checks).
+func (w *worker) paceIssuedHook(p parked, held bool, inFlight int) {
+	if w.pacer != nil && !p.flow && p.r.Sync == engine.NoSync {
+		paceHook(paceEvent{kind: paceIssued, job: w.job, clone: w.idx, at: time.Now(), due: p.due, held: held, inFlight: inFlight})
+	}
+}
+
 // parked is a request filled with its I/O, waiting for its time.
 type parked struct {
 	r     *engine.Request
@@ -259,9 +309,15 @@ func (w *worker) admitNow(r *engine.Request, now time.Time) (submitted bool, err
 	}
 	if w.pacer != nil {
 		due, think := w.pacer.schedule(r)
+		if paceHook != nil && r.Sync == engine.NoSync {
+			paceHook(paceEvent{kind: paceScheduled, job: w.job, clone: w.idx, at: w.pacer.now, due: due, think: think})
+		}
 		if think || due.After(now) || len(w.parked) > 0 {
 			w.parked = append(w.parked, parked{r: r, due: due, think: think})
 			return false, nil
+		}
+		if paceHook != nil {
+			w.paceIssuedHook(parked{r: r, due: due}, false, w.q.InFlight())
 		}
 	} else if len(w.parked) > 0 {
 		w.parked = append(w.parked, parked{r: r, due: now})
@@ -405,6 +461,9 @@ func (w *worker) releaseParked() error {
 		now = time.Now()
 	}
 	if thinking && w.pacer != nil {
+		if paceHook != nil {
+			paceHook(paceEvent{kind: pacePaused, job: w.job, clone: w.idx, at: pauseStart, due: first.due, end: now})
+		}
 		w.pacer.thinkEnd = now // thinktime_iotime counts from here
 		if j.RateIgnoreThink {
 			w.pacer.shift(now.Sub(pauseStart))
@@ -414,7 +473,10 @@ func (w *worker) releaseParked() error {
 		w.parked = w.parked[:0] // the run is over; these never start
 		return nil
 	}
-	n := 0
+	n, busy := 0, 0
+	if paceHook != nil {
+		busy = w.q.InFlight()
+	}
 	for i, p := range w.parked {
 		if i > 0 && (p.think || p.due.After(now)) {
 			break
@@ -422,6 +484,9 @@ func (w *worker) releaseParked() error {
 		if p.flow && !w.flow.take() {
 			w.parked[i].due = now.Add(flowSleep(j)) // still ahead: wait again
 			break
+		}
+		if paceHook != nil {
+			w.paceIssuedHook(p, true, busy)
 		}
 		if err := w.submitParked(p.r); err != nil {
 			return err
@@ -785,10 +850,16 @@ func (w *worker) releaseDue() error {
 		return nil // releaseParked drops them once the queue has drained
 	}
 	now := time.Now()
-	n := 0
+	n, busy := 0, 0
+	if paceHook != nil {
+		busy = w.q.InFlight()
+	}
 	for _, p := range w.parked {
 		if p.think || p.flow || p.due.After(now) || w.ovl != nil && w.ovl.overlaps(p.r) {
 			break
+		}
+		if paceHook != nil {
+			w.paceIssuedHook(p, true, busy)
 		}
 		if err := w.submitParked(p.r); err != nil {
 			return err

@@ -258,34 +258,180 @@ func checkFio2gnuplot(t *testing.T, dir, tool string, vals []float64) {
 	}
 }
 
+// statusRun splits the output of a run with --status-interval into its
+// interval reports and the run's total, which comes last.
+func statusRun(t *testing.T, out string) (reports []map[string]any, total map[string]any) {
+	t.Helper()
+	docs := decodeAll(t, out)
+	if len(docs) == 0 || docs[len(docs)-1]["interval"] != nil {
+		t.Fatalf("no total report after the %d documents", len(docs))
+	}
+	for i, d := range docs[:len(docs)-1] {
+		if d["interval"] == nil {
+			t.Fatalf("document %d of %d is not an interval report", i, len(docs))
+		}
+	}
+	return docs[:len(docs)-1], docs[len(docs)-1]
+}
+
+// jobStartMs is when the reports' first job (all its clones, with
+// group_reporting) started, in ms after the run's start, where the
+// status periods count from, rounded down to the ms. A report's runtime
+// is the time from the job's start (its earliest clone's) to the end of
+// the report's period (end_ms), rounded up to the ms, or less if a clone
+// missed a whole period (a worker that did not reap in it): end_ms less
+// the runtime is the start rounded down, or later; the least over the
+// reports is the start. A report before the job's first completion has
+// no runtime and tells nothing. The last report is left out: a clone's
+// last measure, which it may hold, runs to the clone's end, which may
+// come after the period's.
+func jobStartMs(t *testing.T, reports []map[string]any) float64 {
+	t.Helper()
+	start := math.Inf(1)
+	if len(reports) > 1 {
+		reports = reports[:len(reports)-1]
+	}
+	for _, d := range reports {
+		j := d["jobs"].([]any)[0].(map[string]any)
+		end := num(t, d, "interval", "end_ms")
+		for _, dir := range []string{"read", "write"} {
+			if num(t, j, dir, "total_ios") > 0 {
+				start = min(start, end-num(t, j, dir, "runtime"))
+			}
+		}
+	}
+	if math.IsInf(start, 1) {
+		t.Fatalf("no report with I/O in it, of %d", len(reports))
+	}
+	return start
+}
+
+// logPoint is a log's running total at one of its entries: what (bytes
+// or I/Os) the log accounts for in its entries up to this one, less at
+// most slack (what its values rounded off). An entry holds what was
+// completed before a reap of the job's: the first at or after its time
+// (a window of log_avg_msec, closed at its end), or the one at its time
+// (a histogram period's entry, whose time is its reap's, in ms rounded
+// down).
+type logPoint struct{ at, cum, slack float64 }
+
+// windowPoints returns the running totals of a log of windows of avg ms
+// (log_avg_msec) at each window's end from the job's start to its
+// runtime's: each entry is one of them, at its end, and adds amount(its
+// value), less at most slack; a window the log leaves out is one the
+// job completed nothing in (fio's logs leave such windows out), so its
+// end is a point the log's total stays at. The one the runtime ends in
+// is left out, as fio's.
+func windowPoints(t *testing.T, times, vals []float64, avg, runtime float64, amount func(v float64) float64, slack float64) []logPoint {
+	t.Helper()
+	var pts []logPoint
+	var cum, lost float64
+	i := 0
+	for end := avg; end < runtime; end += avg {
+		if i < len(times) && times[i] == end {
+			cum += amount(vals[i])
+			lost += slack
+			i++
+		}
+		pts = append(pts, logPoint{at: end, cum: cum, slack: lost})
+	}
+	if i < len(times) {
+		t.Fatalf("entry %d at %v ms (after %v): want the ends of windows of %v ms from the start, before the runtime's (%v ms)", i, times[i], times[:i], avg, runtime)
+	}
+	return pts
+}
+
+// checkLogAgainstReports checks a log's running totals against the
+// JSON's at each --status-interval report: the reports are cumulative,
+// and each, as a log entry, holds what the job completed before the reap
+// that closed its period, the first at or after its end. So an entry
+// whose reap came before a report's period ended accounts for no more
+// than the report, and one whose reap came at or after it for no less.
+// None of this depends on how fast the job ran: each report's count is
+// pinned between those of the log's entries on either side of it (a
+// window's worth of I/O apart), and each entry's between those of the
+// reports on either side of it (a period's worth apart), whatever the
+// rate was; the only tolerance is the log's rounding (slack, less than
+// one I/O). The job's time is the log's, from its start (the periods
+// count from the run's): a report's end, τ in the job's time, is in
+// (end_ms - start - 1, end_ms - start] (jobStartMs), and a pair is
+// compared only where that settles its order; histogram entries
+// (hist set) are in ms rounded down, a window's end exact. field is the
+// reports' read counter the log's totals are in ("io_bytes",
+// "total_ios"). The total, last, holds at least what the whole log does.
+func checkLogAgainstReports(t *testing.T, what string, pts []logPoint, hist bool, reports []map[string]any, total map[string]any, field string) {
+	t.Helper()
+	start := jobStartMs(t, reports)
+	width := 0.0
+	if hist {
+		width = 1
+	}
+	below, above := make([]bool, len(pts)), make([]bool, len(pts))
+	for _, d := range reports {
+		end := num(t, d, "interval", "end_ms")
+		got := num(t, d["jobs"].([]any)[0].(map[string]any), "read", field)
+		for i, p := range pts {
+			switch {
+			case p.at+width <= end-start-1: // closed before τ
+				below[i] = true
+				if p.cum > got {
+					t.Errorf("%s: the log accounts for %.0f %s to %v ms, more than the report to %v ms in the run (%v ms in the job) has: %v",
+						what, p.cum, field, p.at, end, end-start, got)
+				}
+			case p.at >= end-start: // closed at or after τ
+				above[i] = true
+				if got > p.cum+p.slack {
+					t.Errorf("%s: the report to %v ms in the run (%v ms in the job) has %v %s, more than the log accounts for to %v ms: %.0f (+%.1f rounded off)",
+						what, end, end-start, got, field, p.at, p.cum, p.slack)
+				}
+			}
+		}
+	}
+	pinned := 0
+	for i := range pts {
+		if below[i] && above[i] {
+			pinned++
+		}
+	}
+	// The reports come every period from the job's start to the last
+	// before its end: each entry has one on either side (unless a
+	// stalled worker missed a period, which leaves no report).
+	if pinned*2 < len(pts) {
+		t.Errorf("%s: %d of the log's %d points lie between two of the %d reports", what, pinned, len(pts), len(reports))
+	}
+	t.Logf("%s: %d of its %d points between two of the %d reports (the job started %v ms after the run)", what, pinned, len(pts), len(reports), start)
+	if n := len(pts); n > 0 {
+		if got := num(t, total["jobs"].([]any)[0].(map[string]any), "read", field); pts[n-1].cum > got {
+			t.Errorf("%s: the log accounts for %.0f %s, the run's total for %v", what, pts[n-1].cum, field, got)
+		}
+	}
+}
+
 // TestFio2Gnuplot: fio2gnuplot reads iobench's bandwidth log and finds the
-// minimum, maximum and mean of its values; those match the log, and the
-// log's mean matches the bandwidth in the JSON.
+// minimum, maximum and mean of its values; those match the log, whose
+// entries are the run's windows of log_avg_msec, each's bytes over its
+// length, and which accounts for what the JSON says was read: at each
+// --status-interval report, to within the bytes of the one window the
+// report's end falls in (checkLogAgainstReports), whatever the rate.
 func TestFio2Gnuplot(t *testing.T) {
 	dir := t.TempDir()
 	tool := fioTool(t, "fio2gnuplot", dir)
 	out := runInDir(t, dir, "--name=a", "--rw=randread", "--runtime=1", "--time_based", "--size=32m",
-		"--write_bw_log=a", "--log_avg_msec=100", "--output-format=json")
-	_, vals := logValues(t, filepath.Join(dir, "a_bw.1.log"))
-	if len(vals) < 9 || len(vals) > 10 {
+		"--write_bw_log=a", "--log_avg_msec=100", "--status-interval=70ms", "--output-format=json")
+	times, vals := logValues(t, filepath.Join(dir, "a_bw.1.log"))
+	if len(vals) < 2 {
 		t.Fatalf("%d entries for 1 s at 100 ms (fio's: 9, the window the runtime ends not logged)", len(vals))
 	}
 	checkFio2gnuplot(t, dir, tool, vals)
-	// The windows' rates times their lengths add up to what was read.
-	times, _ := logValues(t, filepath.Join(dir, "a_bw.1.log"))
-	var kib, prev float64
-	for i, v := range vals {
-		kib += v * (times[i] - prev) / 1000
-		prev = times[i]
-	}
-	var doc map[string]any
-	json.Unmarshal([]byte(out), &doc)
-	// The log covers the run up to its last window's end: that share of
-	// what the JSON says was read.
-	j := doc["jobs"].([]any)[0].(map[string]any)
-	if want := num(t, j, "read", "io_kbytes") * prev / num(t, j, "read", "runtime"); math.Abs(kib-want) > 0.05*want {
-		t.Errorf("the bandwidth log accounts for %.0f KiB to %v ms, the JSON for %.0f", kib, prev, want)
-	}
+	// Each entry is a window of 100 ms, at its end, its value the
+	// window's KiB over its 0.1 s, rounded down: the window's bytes, less
+	// up to 102.4. The 9 windows that end before the runtime's 1 s are
+	// all there but those the job completed nothing in (a job that
+	// stalled for a window, on a loaded machine): the reports say which
+	// (windowPoints, checkLogAgainstReports).
+	pts := windowPoints(t, times, vals, 100, 1000, func(v float64) float64 { return v * 0.1 * 1024 }, 102.4)
+	reports, total := statusRun(t, out)
+	checkLogAgainstReports(t, "bandwidth log", pts, false, reports, total, "io_bytes")
 }
 
 // TestFioGeneratePlots: fio_generate_plots draws every log iobench wrote,
@@ -344,14 +490,15 @@ func correlation(a, b []float64) float64 {
 }
 
 // TestFioLogParser: fiologparser.py's per-second averages of iobench's
-// IOPS log come to the JSON's IOPS. Debian's copy (fio 3.33) expects the four
-// columns logs had before fio added the priority column, and fails the
-// same way on fio 3.33's own logs, so it is given the first four.
+// IOPS log are the log's, and the log accounts for the I/Os the JSON
+// counts. Debian's copy (fio 3.33) expects the four columns logs had
+// before fio added the priority column, and fails the same way on fio
+// 3.33's own logs, so it is given the first four.
 func TestFioLogParser(t *testing.T) {
 	dir := t.TempDir()
 	tool := fioTool(t, "fiologparser.py", dir)
 	out := runInDir(t, dir, "--name=a", "--rw=randread", "--runtime=2", "--time_based", "--size=32m",
-		"--write_iops_log=a", "--log_avg_msec=250", "--output-format=json")
+		"--write_iops_log=a", "--log_avg_msec=250", "--status-interval=70ms", "--output-format=json")
 	b, _ := os.ReadFile(filepath.Join(dir, "a_iops.1.log"))
 	var four []string
 	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
@@ -360,10 +507,35 @@ func TestFioLogParser(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(dir, "a4_iops.log"), []byte(strings.Join(four, "\n")+"\n"), 0o644)
 	res := runTool(t, dir, true, tool, "-a", "a4_iops.log")
-	var doc map[string]any
-	json.Unmarshal([]byte(out), &doc)
-	iops := num(t, doc["jobs"].([]any)[0].(map[string]any), "read", "iops")
-	// Each row is one second's IOPS; together they are the run's.
+	// Each entry is a window of 250 ms, at its end, its value the
+	// window's I/Os over 0.25 s: four times a count.
+	times, vals := logValues(t, filepath.Join(dir, "a_iops.1.log"))
+	for i, v := range vals {
+		if math.Mod(v, 4) != 0 {
+			t.Fatalf("entry %d: %v IOPS is no count of I/Os in 0.25 s", i, v)
+		}
+	}
+	pts := windowPoints(t, times, vals, 250, 2000, func(v float64) float64 { return v / 4 }, 0)
+	reports, total := statusRun(t, out)
+	checkLogAgainstReports(t, "IOPS log", pts, false, reports, total, "total_ios")
+	// Each row is a second's IOPS, the last second's to the log's end
+	// (fiologparser's intervals end there): the I/Os of the windows in
+	// it over its length, each entry's value holding from the entry
+	// before to its own (fio's tools read a log so; after a window the
+	// log left out, the next entry's spans both).
+	end := times[len(times)-1]
+	var want []float64
+	for lo := 0.0; lo < end; lo += 1000 {
+		hi := min(lo+1000, end)
+		var v, prev float64
+		for i, tm := range times {
+			if o := min(tm, hi) - max(prev, lo); o > 0 {
+				v += vals[i] * o / (hi - lo)
+			}
+			prev = tm
+		}
+		want = append(want, v)
+	}
 	var rows []float64
 	for _, l := range strings.Split(strings.TrimSpace(res), "\n") {
 		f := strings.Split(l, ", ")
@@ -373,31 +545,26 @@ func TestFioLogParser(t *testing.T) {
 		v, _ := strconv.ParseFloat(f[1], 64)
 		rows = append(rows, v)
 	}
-	// The last log entry is the window the run ended in, which may close
-	// a few ms past the 2 s (the last reap after the deadline): a third
-	// second's row then, from a sliver of a window, which the mean
-	// leaves out.
-	last := four[len(four)-1]
-	lastMs, _ := strconv.Atoi(last[:strings.Index(last, ",")])
-	if len(rows) == 3 && lastMs > 2000 && lastMs < 2100 {
-		rows = rows[:2]
+	if len(rows) != len(want) || len(rows) != 2 {
+		t.Fatalf("fiologparser: %d rows %v for a log to %v ms, want 2: %v", len(rows), rows, end, want)
 	}
-	_, _, mean, _ := sampleStats(rows)
-	if len(rows) != 2 || math.Abs(mean-iops) > 0.05*iops {
-		t.Errorf("fiologparser: per-second IOPS %v (last entry at %d ms), the JSON's %v", rows, lastMs, iops)
+	for i := range rows {
+		if math.Abs(rows[i]-want[i]) > 0.0005+1e-9*want[i] {
+			t.Errorf("fiologparser: second %d: %v IOPS, the log's %v (rows %v)", i+1, rows[i], want[i], rows)
+		}
 	}
 }
 
 // TestFioLogParserHist: fiologparser_hist.py reads iobench's histogram
-// log: its sample counts add up to the JSON's I/Os over the periods it
-// holds (as fio's, it leaves out the period the runtime ends: 1000 of
-// the run's 1500 ms), and its median and 99th percentile are those of
-// the log's buckets, the median near the JSON's.
+// log: its sample count is the log's, which accounts for the I/Os the
+// JSON counts over the periods it holds (as fio's, it leaves out the
+// period the runtime ends), and its median and 99th percentile are those
+// of the log's buckets, which hold the JSON's median over the same I/Os.
 func TestFioLogParserHist(t *testing.T) {
 	dir := t.TempDir()
 	tool := fioTool(t, "fiologparser_hist.py", dir)
 	out := runInDir(t, dir, "--name=a", "--rw=randread", "--runtime=1500ms", "--time_based", "--size=32m",
-		"--write_hist_log=a", "--log_hist_msec=500", "--output-format=json")
+		"--write_hist_log=a", "--log_hist_msec=500", "--status-interval=70ms", "--output-format=json")
 	res := runTool(t, dir, true, tool, "--noweight", "-i", "100000", "--percentiles", "50:99", "a_clat_hist.1.log")
 	lines := strings.Split(strings.TrimSpace(res), "\n")
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "end-time, samples, min, avg, median, 50%, 99%") {
@@ -405,33 +572,85 @@ func TestFioLogParserHist(t *testing.T) {
 	}
 	f := strings.Split(lines[1], ", ")
 	val := func(i int) float64 { v, _ := strconv.ParseFloat(f[i], 64); return v }
-	var doc map[string]any
-	json.Unmarshal([]byte(out), &doc)
-	job := doc["jobs"].([]any)[0].(map[string]any)
-	// The log's last entry closes its last period: what came before it
-	// is that share of the run's I/Os, at a steady rate.
+	reports, doc := statusRun(t, out)
+	// Each entry is a period's counts, at the time of the reap that ended
+	// it, 500 ms or more after the one before (the first's from the
+	// start): two in 1.5 s, the period the runtime ends in left out. The
+	// tool counts what they hold.
 	b, _ := os.ReadFile(filepath.Join(dir, "a_clat_hist.1.log"))
 	entries := strings.Split(strings.TrimSpace(string(b)), "\n")
-	last, _ := strconv.ParseFloat(strings.SplitN(entries[len(entries)-1], ",", 2)[0], 64)
-	n, rt := num(t, job, "read", "total_ios"), num(t, job, "read", "runtime")
-	if want := n * last / rt; len(entries) != 2 || math.Abs(val(1)-want) > 0.1*want {
-		t.Errorf("histogram log holds %v samples in %d periods to %v ms, the JSON %v I/Os in %v ms", val(1), len(entries), last, n, rt)
-	}
-	// Both percentiles against the log's own buckets; the median against
-	// the JSON's too, loosely: the log holds two thirds of the run, and a
-	// busy moment of a shared machine moves a third's latencies (12%
-	// apart in one run), but not by the factor a unit's slip would.
-	if want, got := num(t, job, "read", "clat_ns", "percentile", "50.000000"), val(5); math.Abs(got-want) > 0.35*want+2 {
-		t.Errorf("p50: fiologparser_hist %v ns, JSON %v ns", got, want)
-	}
 	counts := make([]uint64, fioPlatNR)
 	var total uint64
+	var pts []logPoint
+	prev := 0.0
 	for _, e := range entries {
-		for i, c := range strings.Split(e, ", ")[3:] {
+		cols := strings.Split(e, ", ")
+		tm, _ := strconv.ParseFloat(cols[0], 64)
+		if tm < prev+500 {
+			t.Fatalf("histogram log entries at %v ms, then %v: want periods of 500 ms or more from the start", prev, tm)
+		}
+		prev = tm
+		for i, c := range cols[3:] {
 			n, _ := strconv.ParseUint(c, 10, 64)
 			counts[i] += n
 			total += n
 		}
+		pts = append(pts, logPoint{at: tm, cum: float64(total)})
+	}
+	if len(entries) != 2 || val(1) != float64(total) {
+		t.Errorf("fiologparser_hist counts %v samples in %d periods to %v ms; the log holds %d", val(1), len(entries), prev, total)
+	}
+	checkLogAgainstReports(t, "histogram log", pts, true, reports, doc, "total_ios")
+	// Both percentiles against the log's own buckets, and the log's
+	// buckets against the JSON's median over the same I/Os, give or take
+	// those of a report's period: the log holds the I/Os completed before
+	// the reap of its last entry, a report those before the reap that
+	// closed its period (checkLogAgainstReports), so one closed after the
+	// log's last entry holds the log's I/Os and k more, one closed before
+	// it the log's less k. A report's median is its I/O of rank
+	// r = ⌈n/2⌉ of its n: the log's of rank r-k to r (a report of more)
+	// or r to r+k (of fewer), whatever the latencies did over the run
+	// (the log's median is not the run's: the latencies of a loop device
+	// over /dev/shm change as the run goes, by 3 times on a busy machine).
+	// The JSON's values are HdrHistogram's, the log's fio's buckets, 1/64
+	// of a power of two wide: within the buckets on either side and 2%.
+	bucketAt := func(rank uint64) int {
+		var cum uint64
+		for i, c := range counts {
+			if cum += c; cum >= rank {
+				return i
+			}
+		}
+		return len(counts) - 1
+	}
+	start, end := jobStartMs(t, reports), pts[len(pts)-1].at
+	medians := 0
+	for _, d := range reports {
+		tau := num(t, d, "interval", "end_ms") - start
+		rj := d["jobs"].([]any)[0].(map[string]any)
+		n := uint64(num(t, rj, "read", "total_ios"))
+		r := (n + 1) / 2
+		var lo, hi uint64
+		switch {
+		case n == 0:
+			continue
+		case end >= tau && n <= total: // closed before the log's last entry
+			lo, hi = r, r+total-n
+		case end+1 <= tau-1 && n >= total: // closed after it
+			lo, hi = max(r, n-total+1)-(n-total), r
+		default:
+			continue
+		}
+		medians++
+		want := num(t, rj, "read", "clat_ns", "percentile", "50.000000")
+		blo, bhi := bucketAt(lo), bucketAt(hi)
+		if want < 0.98*float64(fioPlatValue(max(blo-1, 0))) || want > 1.02*float64(fioPlatValue(bhi+1)) {
+			t.Errorf("p50: the report to %v ms in the job has %v ns over %d I/Os; the log's %d, whose I/Os of rank %d to %d are in its buckets %v-%v ns",
+				tau, want, n, total, lo, hi, fioPlatValue(blo), fioPlatValue(bhi))
+		}
+	}
+	if medians < 2 {
+		t.Errorf("p50: %d of the %d reports compared with the log", medians, len(reports))
 	}
 	for _, pc := range []struct {
 		name  string

@@ -308,10 +308,19 @@ func (w *worker) publishInterval(now time.Time, final bool) {
 	}
 	m.measured = end.Sub(start)
 	upTo := b.index(now) - 1
+	k := w.ivIdx
 	if final {
 		upTo = b.index(now)
+		// A worker that ended in a later period than its measure began
+		// in, with no reap between, has I/O in it from after this
+		// period's end: it goes to the period the worker ended in (which
+		// has no report of its own, as that of fio's jobs' end), not into
+		// a report that ends before the I/O did.
+		if !now.Before(b.end(k)) {
+			k = upTo
+		}
 	}
-	b.publish(w.id, w.ivIdx, upTo, ivSnap{job: w.job, jobIdx: w.jobIdx, groupID: w.groupID, m: m, end: end.Sub(b.t0)})
+	b.publish(w.id, k, upTo, ivSnap{job: w.job, jobIdx: w.jobIdx, groupID: w.groupID, m: m, end: end.Sub(b.t0)})
 	if final {
 		return
 	}

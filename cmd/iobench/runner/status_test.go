@@ -95,3 +95,41 @@ func fmtField(v reflect.Value) any {
 	}
 	return v.Interface()
 }
+
+// TestStatusFinalPublishPeriod: a worker's last measure goes to the
+// period it ended in. One that ended past the end of the period its
+// measure began in (no reap between: a loaded machine, a long drain)
+// holds I/O from after that period's end, and a report of that period
+// showed it (a read runtime of 1303 ms in a report ending at 1200 ms);
+// the period it ended in has no report, and the run's total covers it.
+func TestStatusFinalPublishPeriod(t *testing.T) {
+	const period = 300 * time.Millisecond
+	for _, c := range []struct {
+		end  time.Duration // the worker's final publish, from the run's start
+		want int           // the period its measure goes to
+	}{
+		{end: 1303 * time.Millisecond, want: 4},
+		{end: 1100 * time.Millisecond, want: 3},
+		{end: 1200 * time.Millisecond, want: 4},
+	} {
+		t0 := time.Now()
+		b := newStatusBoard(period, t0)
+		w := &worker{status: b, job: &workloads.Job{}, measureStart: t0}
+		w.id = b.join(t0)
+		w.iv = newMeasure()
+		w.iv.usage.begin()
+		w.ivIdx, w.ivNext = 3, b.end(3) // its last reap was in period 3 (900-1200 ms)
+		w.publishInterval(t0.Add(c.end), true)
+		for k, snaps := range b.snaps {
+			if k != c.want {
+				t.Errorf("ended at %v: %d snapshots in period %d, want all in %d", c.end, len(snaps), k, c.want)
+			}
+		}
+		if s := b.snaps[c.want]; len(s) != 1 || s[0].end != c.end || s[0].m.measured != c.end-900*time.Millisecond {
+			t.Errorf("ended at %v: period %d holds %+v, want one snapshot ending at %v", c.end, c.want, s, c.end)
+		}
+		if !b.allPast(4) && c.end >= 1200*time.Millisecond || !b.allPast(3) {
+			t.Errorf("ended at %v: the board waits for the worker (%v)", c.end, b.live)
+		}
+	}
+}

@@ -302,24 +302,24 @@ func (w *worker) publishInterval(now time.Time, final bool) {
 	if w.measureStart.After(start) {
 		start = w.measureStart
 	}
-	end := b.end(w.ivIdx)
+	upTo := b.index(now) - 1
+	if final {
+		upTo = b.index(now)
+	}
+	// With no reap since its period ended, the measure holds I/O of the
+	// periods after it too: it goes to the last of them that it covers
+	// (with final, the one the worker ended in, which has no report of
+	// its own, as that of fio's jobs' end), and its time runs to that
+	// period's end, so that no report holds I/O done after its end and
+	// no time of a period skipped is lost from the runtime.
+	k, end := w.ivIdx, b.end(w.ivIdx)
+	if !now.Before(end) {
+		k, end = upTo, b.end(upTo)
+	}
 	if final || now.Before(end) {
 		end = now
 	}
 	m.measured = end.Sub(start)
-	upTo := b.index(now) - 1
-	k := w.ivIdx
-	if final {
-		upTo = b.index(now)
-		// A worker that ended in a later period than its measure began
-		// in, with no reap between, has I/O in it from after this
-		// period's end: it goes to the period the worker ended in (which
-		// has no report of its own, as that of fio's jobs' end), not into
-		// a report that ends before the I/O did.
-		if !now.Before(b.end(k)) {
-			k = upTo
-		}
-	}
 	b.publish(w.id, k, upTo, ivSnap{job: w.job, jobIdx: w.jobIdx, groupID: w.groupID, m: m, end: end.Sub(b.t0)})
 	if final {
 		return

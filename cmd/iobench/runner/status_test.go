@@ -96,21 +96,31 @@ func fmtField(v reflect.Value) any {
 	return v.Interface()
 }
 
-// TestStatusFinalPublishPeriod: a worker's last measure goes to the
-// period it ended in. One that ended past the end of the period its
-// measure began in (no reap between: a loaded machine, a long drain)
-// holds I/O from after that period's end, and a report of that period
-// showed it (a read runtime of 1303 ms in a report ending at 1200 ms);
-// the period it ended in has no report, and the run's total covers it.
-func TestStatusFinalPublishPeriod(t *testing.T) {
+// TestStatusPublishPeriod: a clone's measure goes to the last period it
+// covers. One that ran past the end of the period its measure began in
+// with no reap between (a loaded machine, a long drain) holds I/O from
+// after that period's end, and a report of that period showed it (a read
+// runtime of 1303 ms in a report ending at 1200 ms). A last measure goes
+// to the period the clone ended in, which has no report (the run's total
+// covers it); a measure that skipped whole periods goes to the last of
+// them, its time running to that period's end (the skipped periods' time
+// was lost from the runtime).
+func TestStatusPublishPeriod(t *testing.T) {
 	const period = 300 * time.Millisecond
+	ms := time.Millisecond
 	for _, c := range []struct {
-		end  time.Duration // the worker's final publish, from the run's start
-		want int           // the period its measure goes to
+		ivIdx     int           // the period of the clone's last reap
+		at        time.Duration // this publish, from the run's start
+		final     bool
+		want      int           // the period its measure goes to
+		end, runs time.Duration // the snapshot's end, and its measured time
+		next      int           // the period of the next measure (not final)
 	}{
-		{end: 1303 * time.Millisecond, want: 4},
-		{end: 1100 * time.Millisecond, want: 3},
-		{end: 1200 * time.Millisecond, want: 4},
+		{ivIdx: 3, at: 1303 * ms, final: true, want: 4, end: 1303 * ms, runs: 403 * ms},
+		{ivIdx: 3, at: 1100 * ms, final: true, want: 3, end: 1100 * ms, runs: 200 * ms},
+		{ivIdx: 3, at: 1200 * ms, final: true, want: 4, end: 1200 * ms, runs: 300 * ms},
+		{ivIdx: 1, at: 610 * ms, want: 1, end: 600 * ms, runs: 300 * ms, next: 2},
+		{ivIdx: 1, at: 1000 * ms, want: 2, end: 900 * ms, runs: 600 * ms, next: 3},
 	} {
 		t0 := time.Now()
 		b := newStatusBoard(period, t0)
@@ -118,18 +128,21 @@ func TestStatusFinalPublishPeriod(t *testing.T) {
 		w.id = b.join(t0)
 		w.iv = newMeasure()
 		w.iv.usage.begin()
-		w.ivIdx, w.ivNext = 3, b.end(3) // its last reap was in period 3 (900-1200 ms)
-		w.publishInterval(t0.Add(c.end), true)
+		w.ivIdx, w.ivNext = c.ivIdx, b.end(c.ivIdx)
+		w.publishInterval(t0.Add(c.at), c.final)
 		for k, snaps := range b.snaps {
 			if k != c.want {
-				t.Errorf("ended at %v: %d snapshots in period %d, want all in %d", c.end, len(snaps), k, c.want)
+				t.Errorf("%+v: %d snapshots in period %d, want all in %d", c, len(snaps), k, c.want)
 			}
 		}
-		if s := b.snaps[c.want]; len(s) != 1 || s[0].end != c.end || s[0].m.measured != c.end-900*time.Millisecond {
-			t.Errorf("ended at %v: period %d holds %+v, want one snapshot ending at %v", c.end, c.want, s, c.end)
+		if s := b.snaps[c.want]; len(s) != 1 || s[0].end != c.end || s[0].m.measured != c.runs {
+			t.Errorf("%+v: period %d holds %+v, want one snapshot ending at %v, measured %v", c, c.want, s, c.end, c.runs)
 		}
-		if !b.allPast(4) && c.end >= 1200*time.Millisecond || !b.allPast(3) {
-			t.Errorf("ended at %v: the board waits for the worker (%v)", c.end, b.live)
+		if done := b.index(t0.Add(c.at)) - 1; !b.allPast(done) || c.final && !b.allPast(done+1) {
+			t.Errorf("%+v: the board waits for the clone (%v)", c, b.live)
+		}
+		if !c.final && w.ivIdx != c.next {
+			t.Errorf("%+v: the next measure is of period %d", c, w.ivIdx)
 		}
 	}
 }

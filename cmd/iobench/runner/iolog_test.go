@@ -232,7 +232,7 @@ func TestReadIOLogReplays(t *testing.T) {
 		// second (at the log's 0.6 s, v3, or after its wait of 0.5 s,
 		// v2, from the replay's epoch, which its start follows by its
 		// set-up's ms): halfway there, with that much to spare either way.
-		ios := replayedTimes(t, rec)
+		ios := iologTimes(t, rec, "")
 		n, second := 4, 600*time.Millisecond // v3: read, write, sync, read
 		if c.name[:2] == "v2" {
 			n, second = 3, 500*time.Millisecond // v2: read, read, write
@@ -408,7 +408,7 @@ func TestReadIOLogReplayOptions(t *testing.T) {
 	// before 0.6 s, halfway between its scaled time and the log's, with
 	// 0.3 s to spare either way.
 	took := time.Since(start)
-	ios := replayedTimes(t, rec)
+	ios := iologTimes(t, rec, "")
 	if len(ios) != 3 || took < 250*time.Millisecond || ios[2] >= 600*time.Millisecond {
 		t.Errorf("replay_time_scale=300: a log of 0.9 s replayed in %v, its reads at %v from its start, want the last at about 0.3 s", took, ios)
 	}
@@ -430,10 +430,11 @@ func TestReadIOLogReplayOptions(t *testing.T) {
 	}
 }
 
-// replayedTimes returns the times of the I/O lines (read, write, trim,
-// flushes) of a log iobench wrote with write_iolog, from the clone's
-// start.
-func replayedTimes(t *testing.T, path string) []time.Duration {
+// iologTimes returns the times, from the clone's start, of the I/O
+// lines of a log iobench wrote with write_iolog, in its order: those of
+// action (read, write, ...), or with action "" every I/O line (reads,
+// writes, trims, flushes).
+func iologTimes(t *testing.T, path, action string) []time.Duration {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -441,7 +442,7 @@ func replayedTimes(t *testing.T, path string) []time.Duration {
 	}
 	var out []time.Duration
 	for _, l := range strings.Split(string(b), "\n")[1:] {
-		if f := strings.Fields(l); len(f) == 5 {
+		if f := strings.Fields(l); len(f) == 5 && (action == "" || f[2] == action) {
 			us, err := strconv.ParseInt(f[0], 10, 64)
 			if err != nil {
 				t.Fatalf("%s: %q: %v", path, l, err)

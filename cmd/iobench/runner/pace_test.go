@@ -659,7 +659,7 @@ func TestSubmitOffload(t *testing.T) {
 	if ios, iops := num(t, jobs[0], "read", "total_ios"), num(t, jobs[0], "read", "iops"); int(ios) != n || iops > 1100 {
 		t.Errorf("rate_iops=1000 with io_submit_mode=offload: %.0f IOPS, %v reads reported, %d issued", iops, ios, n)
 	}
-	if logged := len(readLogTimes(t, log)); logged != n {
+	if logged := len(iologTimes(t, log, "read")); logged != n {
 		t.Errorf("write_iolog records %d reads, %d issued", logged, n)
 	}
 
@@ -762,24 +762,6 @@ func (r *delayRing) Reap(dst []engine.Completion) int {
 	}
 	r.held = r.held[:copy(r.held, r.held[n:])]
 	return n
-}
-
-// readLogTimes returns the times, from the job's start, of the reads a
-// write_iolog log records, in its order.
-func readLogTimes(t *testing.T, path string) []time.Duration {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var times []time.Duration
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) == 5 && f[2] == "read" {
-			us, _ := strconv.Atoi(f[0])
-			times = append(times, time.Duration(us)*time.Microsecond)
-		}
-	}
-	return times
 }
 
 // TestPauseEndsAtRuntime: a thinktime pause longer than the runtime left

@@ -278,19 +278,14 @@ func statusRun(t *testing.T, out string) (reports []map[string]any, total map[st
 // group_reporting) started, in ms after the run's start, where the
 // status periods count from, rounded down to the ms. A report's runtime
 // is the time from the job's start (its earliest clone's) to the end of
-// the report's period (end_ms), rounded up to the ms, or less if a clone
-// missed a whole period (a worker that did not reap in it): end_ms less
-// the runtime is the start rounded down, or later; the least over the
-// reports is the start. A report before the job's first completion has
-// no runtime and tells nothing. The last report is left out: a clone's
-// last measure, which it may hold, runs to the clone's end, which may
-// come after the period's.
+// the report's period (end_ms), rounded up to the ms (a clone's measure
+// goes to the last period it covers, with that period's time:
+// TestStatusPublishPeriod), so end_ms less the runtime is the start
+// rounded down. A report before the job's first completion has no
+// runtime and tells nothing.
 func jobStartMs(t *testing.T, reports []map[string]any) float64 {
 	t.Helper()
 	start := math.Inf(1)
-	if len(reports) > 1 {
-		reports = reports[:len(reports)-1]
-	}
 	for _, d := range reports {
 		j := d["jobs"].([]any)[0].(map[string]any)
 		end := num(t, d, "interval", "end_ms")

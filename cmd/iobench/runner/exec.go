@@ -1739,7 +1739,7 @@ func (w *worker) start() error {
 		// After ramp_size's ramp, the runtime counts from its end (endRamp).
 		w.deadline = w.rampEnd.Add(j.Runtime)
 	}
-	w.pacer = newPacer(j, now, j.RandSeed+uint64(w.idx))
+	w.pacer = newPacer(j, now, pacerSeed(j, w.idx))
 	if steered(j) {
 		for i := range w.gen.Files() {
 			w.gen.Gen(i).Steer = w.pacer.steer

@@ -37,6 +37,10 @@ type pacer struct {
 	now time.Time
 }
 
+// pacerSeed is the seed of the pacer of clone (poisson's gaps): the
+// job's random seed plus the clone's number.
+func pacerSeed(j *workloads.Job, clone int) uint64 { return j.RandSeed + uint64(clone) }
+
 // newPacer returns the pacer of j, or nil when j is not paced.
 func newPacer(j *workloads.Job, start time.Time, seed uint64) *pacer {
 	if j.Rate == [2]uint64{} && j.RateIOPS == [2]int{} && j.ThinkTime == 0 {

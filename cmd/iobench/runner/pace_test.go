@@ -90,7 +90,7 @@ func TestRates(t *testing.T) {
 	// part of it the job got through.
 	poisson := func(evs []paceEvent) []time.Duration {
 		j := evs[0].job
-		p := newPacer(j, evs[0].due, j.RandSeed+uint64(evs[0].clone))
+		p := newPacer(j, evs[0].due, pacerSeed(j, evs[0].clone))
 		r := &engine.Request{Buf: make([]byte, 4096)}
 		var dues []time.Duration
 		var first time.Time

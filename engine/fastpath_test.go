@@ -347,3 +347,62 @@ func TestFastPathMatchesGeneral(t *testing.T) {
 		t.Logf("seed %d: %d requests, %d by the fast path; %+v", seed, len(a.outcomes), a.fastIssued, s)
 	}
 }
+
+// TestWriteForkAfterInPlaceWrites checks that a queue which wrote a file
+// in place (the write fork absent, an answer the queue keeps) sends the
+// next write out of place once the write fork exists and maps the range:
+// the kept answer must not outlive the cache's change. With the fast path
+// and without.
+func TestWriteForkAfterInPlaceWrites(t *testing.T) {
+	const blocks, bs = 16, 4096
+	for _, fast := range []bool{true, false} {
+		t.Run(fmt.Sprintf("fast=%v", fast), func(t *testing.T) {
+			perm := make([]uint64, blocks)
+			for i := range perm {
+				perm[i] = uint64(i)
+			}
+			e, path := newEngine(t, 2*blocks*bs, &stripeMapper{bs: bs, perm: perm}, nil)
+			f, q := fileAndQueue(t, e)
+			defer q.Close()
+			q.SetFastPath(fast)
+			buf := e.Buffer(bs)
+			defer e.PutBuffer(buf)
+			write := func(block uint64, fillByte byte) {
+				t.Helper()
+				for i := range buf {
+					buf[i] = fillByte
+				}
+				r := &engine.Request{File: f, Offset: block * bs, Buf: buf, Write: true}
+				if err := q.Submit(r); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := q.Reap(nil, 1); err != nil {
+					t.Fatal(err)
+				}
+				if r.Err != nil || r.N != bs {
+					t.Fatalf("write of block %d: N=%d err=%v", block, r.N, r.Err)
+				}
+			}
+			for b := range uint64(8) {
+				write(b, 1)
+			}
+			// The write fork appears, mapping block 3 at device block
+			// blocks+3.
+			if err := f.Cache().Upsert(mapcache.WriteFork, mapcache.Mapping{Offset: 3 * bs, Length: bs,
+				Addr: (blocks + 3) * bs, Type: mapcache.Mapped}); err != nil {
+				t.Fatal(err)
+			}
+			write(3, 2)
+			dev, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := dev[(blocks+3)*bs]; got != 2 {
+				t.Errorf("device block %d (the write fork's) holds %d, want 2: the write did not go out of place", blocks+3, got)
+			}
+			if got := dev[3*bs]; got != 1 {
+				t.Errorf("device block 3 (in place) holds %d, want 1", got)
+			}
+		})
+	}
+}

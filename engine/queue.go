@@ -61,6 +61,14 @@ type Queue struct {
 		seq uint64
 		m   mapcache.Mapping
 	}
+	// noWrite is the file whose cache last answered the queue NoFork for
+	// its write fork, and the cache's sequence then: creating the fork
+	// moves the sequence, so while it holds the answer stands
+	// (lookupWriteFork).
+	noWrite struct {
+		f   *File
+		seq uint64
+	}
 	// stash is a cache answer issueFast got for the request it left to
 	// resolve, which then takes it instead of looking up again.
 	stash cacheAnswer

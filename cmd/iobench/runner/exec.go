@@ -2273,12 +2273,20 @@ func (w *worker) loop() error {
 			}
 		}
 		take := w.reapMax(want)
+		timed := false // a wait that may end at the status period's end, with nothing
 		if w.pollingOne() {
 			done, err = w.pollReap(done[:0])
 		} else if due, ok := w.offloadDue(); ok {
 			// io_submit_mode=offload: wait for completions only until the
 			// first held-back I/O is due.
+			timed = w.iv != nil && w.ivNext.Before(due)
+			if timed {
+				due = w.ivNext
+			}
 			done, err = w.q.ReapBatchWithin(done[:0], want, take, time.Until(due))
+		} else if w.iv != nil {
+			timed = true
+			done, err = w.q.ReapBatchWithin(done[:0], want, take, time.Until(w.ivNext))
 		} else {
 			done, err = w.q.ReapBatch(done[:0], want, take)
 		}
@@ -2292,7 +2300,9 @@ func (w *worker) loop() error {
 		if since >= quiet {
 			quiet = w.reaped(done, since)
 		}
-		w.markComplete(len(done))
+		if len(done) > 0 || !timed {
+			w.markComplete(len(done))
+		}
 		// A quiet reap leaves w.now as it was: what reads it below (admit,
 		// for a pacer, flow, read_iolog or a verify backlog; tryHeld) is
 		// never there in a job with quiet reaps.
@@ -2430,7 +2440,11 @@ func (w *worker) loopPlain() error {
 			w.lvNext = w.nowSince + liveEvery
 		}
 		var err error
-		done, err = w.q.ReapBatch(done[:0], w.completeMin(), w.job.BatchCompleteMax)
+		if w.iv == nil {
+			done, err = w.q.ReapBatch(done[:0], w.completeMin(), w.job.BatchCompleteMax)
+		} else {
+			done, err = w.q.ReapBatchWithin(done[:0], w.completeMin(), w.job.BatchCompleteMax, time.Until(w.ivNext))
+		}
 		if err != nil {
 			return err
 		}
@@ -2439,7 +2453,9 @@ func (w *worker) loopPlain() error {
 		if since >= quiet {
 			quiet = w.reaped(done, since)
 		}
-		w.markComplete(len(done))
+		if len(done) > 0 || w.iv == nil {
+			w.markComplete(len(done))
+		}
 		for _, r := range done {
 			w.completePlain(r)
 			if w.nextPlain(r) {

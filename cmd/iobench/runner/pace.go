@@ -273,6 +273,20 @@ func wait(t time.Time, spin time.Duration, stop func() bool) {
 	}
 }
 
+// pause is wait for the worker: a pause that runs past the end of a
+// status period (--status-interval) hands the period to the board at its
+// end, so that the reports go on while the job pauses, as fio's do.
+func (w *worker) pause(until time.Time, spin time.Duration, stop func() bool) {
+	spinEnd := time.Now().Add(spin)
+	for w.iv != nil && w.ivNext.Before(until) && !stop() {
+		wait(w.ivNext, time.Until(spinEnd), stop)
+		if now := time.Now(); !now.Before(w.ivNext) {
+			w.publishInterval(now, false)
+		}
+	}
+	wait(until, time.Until(spinEnd), stop)
+}
+
 // admit submits r now, parks it when the pacer says it is not due, or
 // holds it (serialize_overlap) while an I/O it overlaps is in flight.
 func (w *worker) admit(r *engine.Request, now time.Time) (submitted bool, err error) {
@@ -461,7 +475,7 @@ func (w *worker) releaseParked() error {
 		if !w.deadline.IsZero() && w.deadline.Before(until) {
 			until = w.deadline
 		}
-		wait(until, spin, stop)
+		w.pause(until, spin, stop)
 		now = time.Now()
 	}
 	if thinking && w.pacer != nil {

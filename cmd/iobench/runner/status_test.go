@@ -146,3 +146,70 @@ func TestStatusPublishPeriod(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusDuringStall: the reports go on, one per period, while a job
+// waits longer than a period, for a device that takes 650 ms per read or
+// for a thinktime pause as long, as fio's do: each report follows the one
+// before (no period skipped), its runtime grows, and some repeat the I/O
+// count of the one before (periods in which nothing completed).
+func TestStatusDuringStall(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"device", nil},
+		{"thinktime", []string{"--thinktime=650ms", "--thinktime_blocks=1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.args == nil {
+				useDelayRing(t, 650*time.Millisecond)
+			}
+			args := append([]string{"--name=s", "--ioengine=null", "--rw=read", "--bs=4k", "--iodepth=1", "--size=1m",
+				"--runtime=2s", "--time_based", "--status-interval=200ms", "--output-format=json"}, tc.args...)
+			code, out, errs := run(t, args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			docs := decodeAll(t, out)
+			reports := docs[:len(docs)-1]
+			// 2 s hold ten periods: the first, in which the job
+			// started, and the last, in which it ended, may have no
+			// report of their own.
+			if len(reports) < 8 {
+				t.Fatalf("%d reports in a 2 s job at 200 ms, want at least 8", len(reports))
+			}
+			var first, lastIOs, lastRuntime float64
+			repeats := 0
+			for i, d := range reports {
+				iv, ok := d["interval"].(map[string]any)
+				if !ok {
+					t.Fatalf("document %d is not a status report", i)
+				}
+				if i == 0 {
+					first = iv["index"].(float64)
+				} else if idx := iv["index"].(float64); idx != first+float64(i) {
+					t.Fatalf("report %d is of period %v, after period %v: periods skipped", i, idx, first+float64(i-1))
+				}
+				j := d["jobs"].([]any)[0].(map[string]any)
+				ios, rt := num(t, j, "read", "total_ios"), num(t, j, "read", "runtime")
+				if i > 0 {
+					if ios < lastIOs {
+						t.Errorf("report %d: %v reads after %v", i, ios, lastIOs)
+					}
+					if ios == lastIOs {
+						repeats++
+					}
+					// (A direction's runtime is 0 until it has I/O, as
+					// fio's.)
+					if lastIOs > 0 && rt <= lastRuntime {
+						t.Errorf("report %d: runtime %v ms after %v ms: the stalled period's time is missing", i, rt, lastRuntime)
+					}
+				}
+				lastIOs, lastRuntime = ios, rt
+			}
+			if repeats == 0 {
+				t.Errorf("no report repeats the count before it: every period completed a read, so none tested a stall")
+			}
+		})
+	}
+}

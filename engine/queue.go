@@ -451,10 +451,13 @@ func (q *Queue) reapBatch(dst []*Request, min, max int, timeout time.Duration) (
 	if timeout >= 0 {
 		deadline = q.eng.nowNs() + int64(timeout)
 	}
-	for len(q.ready) < min && q.requests > 0 {
+	for first := true; len(q.ready) < min && q.requests > 0; first = false {
 		var wait time.Duration // 0: without limit
 		if timeout >= 0 {
-			left := deadline - q.eng.nowNs()
+			left := int64(timeout) // the first wait: no second clock read
+			if !first {
+				left = deadline - q.eng.nowNs()
+			}
 			if left <= 0 {
 				break
 			}

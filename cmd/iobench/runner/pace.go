@@ -285,6 +285,11 @@ func (w *worker) pause(until time.Time, spin time.Duration, stop func() bool) {
 		}
 	}
 	wait(until, time.Until(spinEnd), stop)
+	if w.eng != nil {
+		// The reap after the pause times its wait for the status period
+		// from nowSince (untilPeriodEnd).
+		w.nowSince = w.eng.Clock() - w.epochClock
+	}
 }
 
 // admit submits r now, parks it when the pacer says it is not due, or

@@ -148,20 +148,23 @@ func TestStatusPublishPeriod(t *testing.T) {
 }
 
 // TestStatusDuringStall: the reports go on, one per period, while a job
-// waits longer than a period, for a device that takes 650 ms per read or
-// for a thinktime pause as long, as fio's do: each report follows the one
+// waits longer than a period, for a device that takes 650 ms per read, a
+// thinktime pause as long, or both, as fio's do: each report follows the one
 // before (no period skipped), its runtime grows, and some repeat the I/O
 // count of the one before (periods in which nothing completed).
 func TestStatusDuringStall(t *testing.T) {
+	think := []string{"--thinktime=650ms", "--thinktime_blocks=1"}
 	for _, tc := range []struct {
 		name string
+		slow bool
 		args []string
 	}{
-		{"device", nil},
-		{"thinktime", []string{"--thinktime=650ms", "--thinktime_blocks=1"}},
+		{"device", true, nil},
+		{"thinktime", false, think},
+		{"both", true, think}, // the reap after a pause waits for the period's end, not later
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.args == nil {
+			if tc.slow {
 				useDelayRing(t, 650*time.Millisecond)
 			}
 			args := append([]string{"--name=s", "--ioengine=null", "--rw=read", "--bs=4k", "--iodepth=1", "--size=1m",

@@ -150,8 +150,8 @@ func TestStatusPublishPeriod(t *testing.T) {
 // TestStatusDuringStall: the reports go on, one per period, while a job
 // waits longer than a period, for a device that takes 650 ms per read, a
 // thinktime pause as long, or both, as fio's do: each report follows the one
-// before (no period skipped), its runtime grows, and some repeat the I/O
-// count of the one before (periods in which nothing completed).
+// before (a period late at most), its runtime grows, and some repeat the
+// I/O count of the one before (periods in which nothing completed).
 func TestStatusDuringStall(t *testing.T) {
 	think := []string{"--thinktime=650ms", "--thinktime_blocks=1"}
 	for _, tc := range []struct {
@@ -177,22 +177,27 @@ func TestStatusDuringStall(t *testing.T) {
 			reports := docs[:len(docs)-1]
 			// 2 s hold ten periods: the first, in which the job
 			// started, and the last, in which it ended, may have no
-			// report of their own.
-			if len(reports) < 8 {
-				t.Fatalf("%d reports in a 2 s job at 200 ms, want at least 8", len(reports))
+			// report of their own. A clone that wakes more than a
+			// period late (a loaded machine: two CPU-bound loops and
+			// -race did it once in five runs) hands two periods over
+			// as one, so one period may go without a report; a stall
+			// that stopped the reports would leave three or more
+			// without (650 ms at 200 ms).
+			if len(reports) < 7 {
+				t.Fatalf("%d reports in a 2 s job at 200 ms, want at least 7", len(reports))
 			}
-			var first, lastIOs, lastRuntime float64
+			var prev, lastIOs, lastRuntime float64
 			repeats := 0
 			for i, d := range reports {
 				iv, ok := d["interval"].(map[string]any)
 				if !ok {
 					t.Fatalf("document %d is not a status report", i)
 				}
-				if i == 0 {
-					first = iv["index"].(float64)
-				} else if idx := iv["index"].(float64); idx != first+float64(i) {
-					t.Fatalf("report %d is of period %v, after period %v: periods skipped", i, idx, first+float64(i-1))
+				idx := iv["index"].(float64)
+				if i > 0 && (idx <= prev || idx > prev+2) {
+					t.Fatalf("report %d is of period %v, after period %v: the reports stopped", i, idx, prev)
 				}
+				prev = idx
 				j := d["jobs"].([]any)[0].(map[string]any)
 				ios, rt := num(t, j, "read", "total_ios"), num(t, j, "read", "runtime")
 				if i > 0 {

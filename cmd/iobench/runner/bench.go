@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/iobench/iobench/workloads"
+	"golang.org/x/sys/unix"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
@@ -737,39 +738,33 @@ func benchNull(b *benchEnv) (section, error) {
 	md.WriteString("4 KiB random reads with `ioengine=null`: iobench runs its whole path (extent cache, mapper, splitting, requests) over a ring that completes each I/O when it is submitted, in the process; fio's null engine completes each I/O in memory too. Neither makes a system call per I/O. ")
 	md.WriteString("With its defaults fio's null engine runs one I/O at a time whatever the iodepth (it takes no new I/O while one it queued is unreaped: IO depths 1=100%), so depth 32 runs a second time with `iodepth_batch_submit=32` on both tools, where fio's runs at depth 32. ")
 	md.WriteString("ns/IO is iobench's wall time per I/O (1 s / IOPS) and its job thread's CPU time per I/O. Ratios per round: median (min-max).\n\n")
-	md.WriteString("| iodepth | settings | fio null IOPS | iobench null IOPS | iobench / fio | iobench ns/IO (wall) | iobench CPU ns/IO | enters/IO |\n|---:|---|---:|---:|---|---:|---:|---:|\n")
-	type variant struct {
-		qd       int
-		settings string
-		extra    [][2]string
+	cpu, err := benchNullCPU()
+	if err != nil {
+		return section{}, err
 	}
-	for _, v := range []variant{{1, "defaults", nil}, {32, "defaults", nil},
-		{32, "iodepth_batch_submit=32 on both", [][2]string{{"iodepth_batch_submit", "32"}}}} {
-		name := fmt.Sprintf("null-qd%d", v.qd)
-		if v.extra != nil {
-			name += "-batch"
-		}
-		kvs := append([][2]string{{"ioengine", "null"}, {"rw", "randread"}, {"bs", "4k"},
-			{"iodepth", fmt.Sprint(v.qd)}, {"runtime", b.sweepRuntime}, {"time_based", "1"}, {"size", "256m"}}, v.extra...)
-		j, err := benchJob(name, kvs)
-		if err != nil {
-			return section{}, err
-		}
+	fmt.Fprintf(&md, "Both tools run each job on CPU %d (`cpus_allowed=%d`): the vCPUs of a VM can differ in speed (on the machine of 2026-12-05 one ran both null engines at half the other's speed), and unpinned, the CPU each tool's thread landed on decided the ratio.\n\n", cpu, cpu)
+	md.WriteString("| iodepth | settings | fio null IOPS | iobench null IOPS | iobench / fio | iobench ns/IO (wall) | iobench CPU ns/IO | enters/IO |\n|---:|---|---:|---:|---|---:|---:|---:|\n")
+	jobs, err := benchNullJobs(b.sweepRuntime, cpu)
+	if err != nil {
+		return section{}, err
+	}
+	for i, v := range benchNullVariants {
+		j := jobs[i]
 		a, bb, err := abRounds(j, b.target.Path, b.rounds, b.save(j.Name))
 		if err != nil {
 			return section{}, err
 		}
 		r := compareRow(j.Name, a, bb)
-		var cpu []float64
+		var cpuNs []float64
 		for _, m := range bb {
-			cpu = append(cpu, m.CPUPerIO*1e3)
+			cpuNs = append(cpuNs, m.CPUPerIO*1e3)
 		}
 		wall := 0.0
 		if r.meanIO > 0 {
 			wall = 1e9 / r.meanIO
 		}
 		fmt.Fprintf(&md, "| %d | %s | %s | %s | %.2f (%.2f-%.2f) | %.0f | %.0f | %.2f |\n", v.qd, v.settings, fmtCount(r.meanFI), fmtCount(r.meanIO),
-			r.iops.Median, r.iops.Min, r.iops.Max, wall, ratios(cpu).Median, r.enters)
+			r.iops.Median, r.iops.Min, r.iops.Max, wall, ratios(cpuNs).Median, r.enters)
 		if len(a) > 0 {
 			where := fmt.Sprintf("QD %d", v.qd)
 			if v.qd > 1 {
@@ -781,6 +776,51 @@ func benchNull(b *benchEnv) (section, error) {
 	}
 	sec.markdown = md.String()
 	return sec, nil
+}
+
+// benchNullVariants are benchNull's rows: the depth, the settings' name
+// and the job options that make them.
+var benchNullVariants = []struct {
+	qd       int
+	settings string
+	extra    [][2]string
+}{{1, "defaults", nil}, {32, "defaults", nil},
+	{32, "iodepth_batch_submit=32 on both", [][2]string{{"iodepth_batch_submit", "32"}}}}
+
+// benchNullJobs returns the jobs of benchNull's rows, each pinned to cpu
+// (cpus_allowed, which fio's job file gets too).
+func benchNullJobs(runtime string, cpu int) ([]workloads.Job, error) {
+	var jobs []workloads.Job
+	for _, v := range benchNullVariants {
+		name := fmt.Sprintf("null-qd%d", v.qd)
+		if v.extra != nil {
+			name += "-batch"
+		}
+		kvs := append([][2]string{{"ioengine", "null"}, {"rw", "randread"}, {"bs", "4k"},
+			{"iodepth", fmt.Sprint(v.qd)}, {"runtime", runtime}, {"time_based", "1"}, {"size", "256m"},
+			{"cpus_allowed", fmt.Sprint(cpu)}}, v.extra...)
+		j, err := benchJob(name, kvs)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, j)
+	}
+	return jobs, nil
+}
+
+// benchNullCPU is the CPU benchNull runs both tools on: the highest this
+// process may run on.
+func benchNullCPU() (int, error) {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		return 0, err
+	}
+	for c := 1023; c >= 0; c-- {
+		if set.IsSet(c) {
+			return c, nil
+		}
+	}
+	return 0, errors.New("bench: no CPU in this process's affinity")
 }
 
 // invert turns a ratio a/b into b/a (its min and max swap).

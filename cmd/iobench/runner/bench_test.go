@@ -2,11 +2,14 @@ package runner
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/iobench/iobench/workloads"
+	"golang.org/x/sys/unix"
 )
 
 // TestTargetsTableFromMeasurements: the targets table is computed from
@@ -112,5 +115,34 @@ func TestNullCompareTargetIsAFile(t *testing.T) {
 	defer cleanup()
 	if st, err := os.Stat(target); err != nil || !st.Mode().IsRegular() {
 		t.Errorf("compare's target for a null job is %q (%v), want a regular file", target, err)
+	}
+}
+
+// TestNullBenchPinsBothTools: the null engine's rows run fio and iobench
+// on the same CPU, one this process may run on: the job is pinned
+// (cpus_allowed), and fio's job file carries the same pin.
+func TestNullBenchPinsBothTools(t *testing.T) {
+	cpu, err := benchNullCPU()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil || !set.IsSet(cpu) {
+		t.Fatalf("CPU %d is not in this process's affinity (%v)", cpu, err)
+	}
+	jobs, err := benchNullJobs("1s", cpu)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != len(benchNullVariants) {
+		t.Fatalf("%d jobs for %d rows", len(jobs), len(benchNullVariants))
+	}
+	for _, j := range jobs {
+		if !slices.Equal(j.CPUs, []int{cpu}) {
+			t.Errorf("job %s: iobench runs on CPUs %v, want [%d]", j.Name, j.CPUs, cpu)
+		}
+		if f := fioJobFile(j, "/dev/null"); !strings.Contains(f, fmt.Sprintf("\ncpus_allowed=%d\n", cpu)) {
+			t.Errorf("job %s: fio's job file does not pin it to CPU %d:\n%s", j.Name, cpu, f)
+		}
 	}
 }

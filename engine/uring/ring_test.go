@@ -874,11 +874,16 @@ func TestUntimedWaitLeavesRawCallAtSignal(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			time.Sleep(30 * time.Millisecond)
+			// Timed from the wait, not from here: on a loaded machine
+			// (a CI run) the test's thread may reach its wait 30 ms or
+			// more after this starts, and a signal sent before the wait
+			// began interrupted nothing ("0 waits went on through the
+			// runtime"), a write before it left nothing to wait for.
+			waitAsleep(t, tid)
 			if signals {
 				_ = unix.Tgkill(unix.Getpid(), tid, unix.SIGURG)
-				time.Sleep(30 * time.Millisecond)
 			}
+			time.Sleep(30 * time.Millisecond) // past rawWait without signals
 			_, _ = unix.Write(p[1], []byte{1})
 		}()
 		slow, timed := r.slowWaits, r.timedWaits
@@ -907,6 +912,28 @@ func TestUntimedWaitLeavesRawCallAtSignal(t *testing.T) {
 			t.Errorf("signals %v: %d calls with a timer", signals, timers)
 		}
 	}
+}
+
+// waitAsleep waits (5 s at most) until thread tid sleeps in
+// io_uring_enter, as /proc shows it: the system call it is in and its
+// state.
+func waitAsleep(t *testing.T, tid int) {
+	task := fmt.Sprintf("/proc/self/task/%d/", tid)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		sc, err1 := os.ReadFile(task + "syscall")
+		st, err2 := os.ReadFile(task + "stat")
+		if err1 != nil || err2 != nil {
+			t.Errorf("reading %s: %v %v", task, err1, err2)
+			return
+		}
+		// stat: "tid (comm) state ..."; comm may hold spaces.
+		i := bytes.LastIndexByte(st, ')')
+		inEnter := strings.HasPrefix(string(sc), strconv.Itoa(unix.SYS_IO_URING_ENTER)+" ")
+		if inEnter && i >= 0 && i+2 < len(st) && st[i+2] == 'S' {
+			return
+		}
+	}
+	t.Errorf("thread %d did not sleep in io_uring_enter within 5 s", tid)
 }
 
 // TestAsyncPreemptOn reads asyncpreemptoff from GODEBUG as the runtime

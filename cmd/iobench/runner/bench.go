@@ -742,7 +742,7 @@ func benchNull(b *benchEnv) (section, error) {
 	if err != nil {
 		return section{}, err
 	}
-	fmt.Fprintf(&md, "Both tools run each job on CPU %d (`cpus_allowed=%d`): the vCPUs of a VM can differ in speed (on the machine of 2026-12-05 one ran both null engines at half the other's speed), and unpinned, the CPU each tool's thread landed on decided the ratio.\n\n", cpu, cpu)
+	fmt.Fprintf(&md, "Both tools run each job on CPU %d (`cpus_allowed=%d`): the vCPUs of a VM can differ in speed, and unpinned, the CPU each tool's thread landed on could decide the ratio.\n\n", cpu, cpu)
 	md.WriteString("| iodepth | settings | fio null IOPS | iobench null IOPS | iobench / fio | iobench ns/IO (wall) | iobench CPU ns/IO | enters/IO |\n|---:|---|---:|---:|---|---:|---:|---:|\n")
 	jobs, err := benchNullJobs(b.sweepRuntime, cpu)
 	if err != nil {
@@ -815,7 +815,7 @@ func benchNullCPU() (int, error) {
 	if err := unix.SchedGetaffinity(0, &set); err != nil {
 		return 0, err
 	}
-	for c := 1023; c >= 0; c-- {
+	for c := len(set)*64 - 1; c >= 0; c-- {
 		if set.IsSet(c) {
 			return c, nil
 		}

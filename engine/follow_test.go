@@ -384,12 +384,13 @@ func (identity) Free([]mapcache.Mapping) {}
 // TestFollowerChase: where each move sends the worker to the CPU the
 // thread left (the scheduler places a woken worker on the idle CPU), every
 // wait after a move is long, against a few without following. Each window
-// with following then ends as soon as it has failed, after
-// followWindow/followFloor moves, not after a move on each of its waits.
+// with following then ends after followChase moves in a row, not after a
+// move on each of its waits (nor after its followWindow/followFloor long
+// waits, which is what the share of long waits alone allows).
 func TestFollowerChase(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	moved := false
-	moves, windows := 0, 0
+	moves, windows, run, longest := 0, 0, 0, 0
 	var c clock
 	f := &follower{move: func() bool { moves++; moved = true; c.now += moveCost; return true }}
 	const waits = 1_000_000
@@ -397,7 +398,12 @@ func TestFollowerChase(t *testing.T) {
 		long := moved || rng.Float64() < 0.05
 		moved = false
 		wasOff := f.off > 0
-		pumpWaited(f, long, c.cycle(long))
+		if pumpWaited(f, long, c.cycle(long)) {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
 		if wasOff && f.off == 0 {
 			windows++ // following starts again
 		}
@@ -405,7 +411,10 @@ func TestFollowerChase(t *testing.T) {
 	if f.fails != followMaxFails {
 		t.Errorf("fails %d after %d waits of chasing, want the cap %d", f.fails, waits, followMaxFails)
 	}
-	if max := (windows + 1) * (followWindow/followFloor + 1); moves > max {
+	if longest > followChase {
+		t.Errorf("%d moves in a row, each after a long wait, want at most %d", longest, followChase)
+	}
+	if max := (windows + 1) * followChase; moves > max {
 		t.Errorf("%d moves in %d windows with following, want at most %d", moves, windows, max)
 	}
 	t.Logf("%d moves in %d waits, %d windows with following", moves, waits, windows)

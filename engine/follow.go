@@ -110,9 +110,11 @@ const (
 const followGain = 0.5
 
 // followChase is the most waits in a row that move, each after a long
-// wait, before following stops as after a window that did not pay. A
-// move that brought the thread to its completions makes the next wait
-// short; where the scheduler wakes the worker on the CPU the thread just
+// wait for the one I/O in flight, before following stops as after a
+// window that did not pay. A move that brought the thread to its
+// completions makes the next wait short (at depth 1: deeper, the I/O
+// waited for after a move was submitted before it, where the worker then
+// ran, and only the share of long waits judges); where the scheduler wakes the worker on the CPU the thread just
 // left (it is idle now), every wait after a move is long and the two
 // chase each other. On a loop device over tmpfs (2 vCPUs, 4 KiB random
 // reads at depth 1, an instrumented build, 3 s runs) runs where following
@@ -156,7 +158,8 @@ type follower struct {
 	waits, longs, off  int
 	offWaits, offLongs int
 	windows, fails     int
-	// chase counts the waits in a row, up to this one, that moved.
+	// chase counts the waits in a row, up to this one, that moved, each
+	// alone in flight.
 	chase int
 	// last is the clock of the last wait; onNs and offNs sum the time
 	// from one wait to the next (a whole I/O cycle, moves included) with
@@ -169,9 +172,11 @@ type follower struct {
 // waited is told, for each wait for completions of a queue with at most
 // followDepth I/Os in flight, whether it slept longer than followAfter (a
 // wait that found its completions ready is not long) and the clock (ns)
-// when it ended. It moves the thread when following is on and the wait
-// was long, and reports whether it did.
-func (f *follower) waited(long bool, now int64) (moved bool) {
+// when it ended, and whether the I/O waited for was the only one in
+// flight (alone: at depth 1 it was submitted after any move the last wait
+// made, and shows where that move left the worker). It moves the thread
+// when following is on and the wait was long, and reports whether it did.
+func (f *follower) waited(long bool, now int64, alone bool) (moved bool) {
 	cycle := now - f.last
 	timed := f.last != 0 && now != 0 && cycle > 0 && cycle < followMaxCycle
 	f.last = now
@@ -198,16 +203,19 @@ func (f *follower) waited(long bool, now int64) (moved bool) {
 		f.onNs += cycle
 		f.onN++
 	}
-	if !long {
-		f.chase = 0
+	if long && alone {
+		f.chase++
 	} else {
+		f.chase = 0 // a long wait with others in flight proves no move wrong
+	}
+	if long {
 		f.longs++
 		if !f.move() {
 			f.failed() // one CPU: try again much later
 			return false
 		}
 		moved = true
-		if f.chase++; f.chase >= followChase {
+		if f.chase >= followChase {
 			f.failed() // each move found the worker gone: a chase
 			return moved
 		}

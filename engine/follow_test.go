@@ -39,9 +39,9 @@ func (c *clock) cycle(long bool) int64 {
 // time (timing) is reported without its clock or length.
 func pumpWaited(f *follower, long bool, now int64) bool {
 	if !f.timing() {
-		return f.waited(false, 0)
+		return f.waited(false, 0, true)
 	}
-	return f.waited(long, now)
+	return f.waited(long, now, true)
 }
 
 // placement models a loop device's worker: while it runs on the other CPU
@@ -150,12 +150,12 @@ func TestFollowerMeasuresFirst(t *testing.T) {
 	f := &follower{move: func() bool { moves++; return true }}
 	var c clock
 	for range followProbe {
-		f.waited(true, c.cycle(true))
+		f.waited(true, c.cycle(true), true)
 	}
 	if moves != 0 {
 		t.Fatalf("%d moves in the first %d waits, want none", moves, followProbe)
 	}
-	f.waited(true, c.cycle(true))
+	f.waited(true, c.cycle(true), true)
 	if moves != 1 {
 		t.Fatalf("no move on the first long wait after the first window")
 	}
@@ -248,7 +248,7 @@ func TestThreadMovesCounted(t *testing.T) {
 	// moves.
 	var c clock
 	for range followProbe + 10 {
-		if q.follow.waited(true, c.cycle(true)) {
+		if q.follow.waited(true, c.cycle(true), true) {
 			q.moves++
 		}
 	}
@@ -383,41 +383,53 @@ func (identity) Free([]mapcache.Mapping) {}
 
 // TestFollowerChase: where each move sends the worker to the CPU the
 // thread left (the scheduler places a woken worker on the idle CPU), every
-// wait after a move is long, against a few without following. Each window
-// with following then ends after followChase moves in a row, not after a
-// move on each of its waits (nor after its followWindow/followFloor long
-// waits, which is what the share of long waits alone allows).
+// wait after a move is long, against a few without following. At depth 1
+// each window with following then ends after followChase moves in a row,
+// not after a move on each of its waits (nor after its
+// followWindow/followFloor long waits, which is what the share of long
+// waits alone allows). With other I/Os in flight a long wait after a move
+// waited for one submitted before it, and only the share judges.
 func TestFollowerChase(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	moved := false
-	moves, windows, run, longest := 0, 0, 0, 0
-	var c clock
-	f := &follower{move: func() bool { moves++; moved = true; c.now += moveCost; return true }}
-	const waits = 1_000_000
-	for range waits {
-		long := moved || rng.Float64() < 0.05
-		moved = false
-		wasOff := f.off > 0
-		if pumpWaited(f, long, c.cycle(long)) {
-			run++
-			longest = max(longest, run)
-		} else {
-			run = 0
+	for _, alone := range []bool{true, false} {
+		rng := rand.New(rand.NewPCG(5, 6))
+		moved := false
+		moves, windows, run, longest := 0, 0, 0, 0
+		var c clock
+		f := &follower{move: func() bool { moves++; moved = true; c.now += moveCost; return true }}
+		const waits = 1_000_000
+		for range waits {
+			long := moved || rng.Float64() < 0.05
+			moved = false
+			wasOff := f.off > 0
+			now := c.cycle(long)
+			if !f.timing() {
+				long, now = false, 0 // as pump tells it
+			}
+			if f.waited(long, now, alone) {
+				run++
+				longest = max(longest, run)
+			} else {
+				run = 0
+			}
+			if wasOff && f.off == 0 {
+				windows++ // following starts again
+			}
 		}
-		if wasOff && f.off == 0 {
-			windows++ // following starts again
+		if f.fails != followMaxFails {
+			t.Errorf("alone %v: fails %d after %d waits of chasing, want the cap %d", alone, f.fails, waits, followMaxFails)
 		}
+		most, perWindow := followChase, followChase
+		if !alone {
+			most, perWindow = followWindow/followFloor, followWindow/followFloor+1
+		}
+		if longest != most {
+			t.Errorf("alone %v: %d moves in a row, each after a long wait, want %d", alone, longest, most)
+		}
+		if max := (windows + 1) * perWindow; moves > max {
+			t.Errorf("alone %v: %d moves in %d windows with following, want at most %d", alone, moves, windows, max)
+		}
+		t.Logf("alone %v: %d moves in %d waits, %d windows with following", alone, moves, waits, windows)
 	}
-	if f.fails != followMaxFails {
-		t.Errorf("fails %d after %d waits of chasing, want the cap %d", f.fails, waits, followMaxFails)
-	}
-	if longest > followChase {
-		t.Errorf("%d moves in a row, each after a long wait, want at most %d", longest, followChase)
-	}
-	if max := (windows + 1) * followChase; moves > max {
-		t.Errorf("%d moves in %d windows with following, want at most %d", moves, windows, max)
-	}
-	t.Logf("%d moves in %d waits, %d windows with following", moves, waits, windows)
 }
 
 // TestFollowerNoShorterCycle: where following makes the waits short but

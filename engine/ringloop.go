@@ -324,6 +324,7 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 		got += q.reapAll()
 	}
 	following := q.following(waitNr)
+	alone := q.inflightIOs() == 1
 	timing := following && q.follow.timing()
 	long := false
 	var waitedNs int64
@@ -343,7 +344,7 @@ func (q *Queue) pump(waitNr int, timeout time.Duration) error {
 		if timing && waitedNs == 0 {
 			waitedNs = q.eng.nowNs()
 		}
-		if q.follow.waited(long, waitedNs) {
+		if q.follow.waited(long, waitedNs, alone) {
 			q.moves++
 		}
 	}

@@ -1810,7 +1810,7 @@ func (w *worker) start() error {
 		}
 	}
 	if b := w.status; b != nil {
-		w.id = b.join(now)
+		w.id = b.join(now, w.jobIdx)
 		w.iv = newMeasure()
 		w.iv.clone = w.idx
 		w.iv.usage.begin()

@@ -108,7 +108,7 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 	statusDone := make(chan struct{})
 	if st.statusInterval > 0 {
 		board = newStatusBoard(st.statusInterval, time.Now())
-		board.jobs, board.groups = jobs, groups
+		board.setJobs(jobs, groups)
 		go func() { printStatus(board, run, out, stop); close(statusDone) }()
 	} else {
 		close(statusDone)
@@ -167,6 +167,7 @@ func Execute(jobs []workloads.Job, groups [][]int, st settings, out Output, stde
 		}
 		for k, ji := range g {
 			go func() {
+				defer board.jobEnded(ji)
 				var ss *steady
 				var ramp *rampCount
 				if jobs[ji].GroupReporting {

@@ -17,13 +17,16 @@ import (
 // fio's do. Periods are aligned to the run's start: period k is
 // [t0+k·period, t0+(k+1)·period). Workers publish a period once their
 // reap loop sees it has ended; the printer waits until every running
-// worker has published a period before it reports it.
+// worker has published a period before it reports it. As fio's, every
+// period until the run's last job ends has a report, each with every job
+// of the run: one not yet started (a startdelay, a later stonewall group)
+// with nothing done.
 type statusBoard struct {
 	period time.Duration
 	t0     time.Time
-	// jobs and groups are the run's, for the reports to add up a
-	// reporting group's jobs (group_reporting) as the total does (nil:
-	// each job reported alone).
+	// jobs and groups are the run's (setJobs), for the reports to list
+	// every job and to add up a reporting group's jobs (group_reporting)
+	// as the total does (nil: each job that has run reported alone).
 	jobs   []workloads.Job
 	groups [][]int
 
@@ -31,8 +34,11 @@ type statusBoard struct {
 	cond   *sync.Cond
 	nextID int
 	live   map[int]int // worker id -> highest period published (-1: none)
+	jobOf  map[int]int // worker id -> its job's index
 	snaps  map[int][]ivSnap
-	done   bool // the run is over: report what is left
+	gone   []int  // per job: its clones that have ended (leave)
+	ended  []bool // per job: its run is over, clones started or not (jobEnded)
+	done   bool   // the run is over: report what is left
 }
 
 // ivSnap is what one worker measured in one period.
@@ -45,9 +51,16 @@ type ivSnap struct {
 }
 
 func newStatusBoard(period time.Duration, t0 time.Time) *statusBoard {
-	b := &statusBoard{period: period, t0: t0, live: map[int]int{}, snaps: map[int][]ivSnap{}}
+	b := &statusBoard{period: period, t0: t0, live: map[int]int{}, jobOf: map[int]int{}, snaps: map[int][]ivSnap{}}
 	b.cond = sync.NewCond(&b.mu)
 	return b
+}
+
+// setJobs gives the board the run's jobs and stonewall groups, before any
+// job starts.
+func (b *statusBoard) setJobs(jobs []workloads.Job, groups [][]int) {
+	b.jobs, b.groups = jobs, groups
+	b.gone, b.ended = make([]int, len(jobs)), make([]bool, len(jobs))
 }
 
 // index returns the period t falls in.
@@ -56,13 +69,14 @@ func (b *statusBoard) index(t time.Time) int { return int(t.Sub(b.t0) / b.period
 // end returns when period k ends.
 func (b *statusBoard) end(k int) time.Time { return b.t0.Add(time.Duration(k+1) * b.period) }
 
-// join registers a worker starting at now and returns its id.
-func (b *statusBoard) join(now time.Time) int {
+// join registers a worker of job ji starting at now and returns its id.
+func (b *statusBoard) join(now time.Time, ji int) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	id := b.nextID
 	b.nextID++
 	b.live[id] = b.index(now) - 1
+	b.jobOf[id] = ji
 	return id
 }
 
@@ -83,7 +97,39 @@ func (b *statusBoard) leave(id int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	delete(b.live, id)
+	if ji := b.jobOf[id]; ji < len(b.gone) {
+		b.gone[ji]++
+	}
 	b.cond.Broadcast()
+}
+
+// jobEnded tells the board that job ji's run is over, whether its clones
+// started (and left) or not (a failed prerun, create_only, a clone whose
+// set-up failed). b may be nil.
+func (b *statusBoard) jobEnded(ji int) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.ended[ji] = true
+}
+
+// over reports whether the run's jobs have all ended: every clone of each
+// has left, or its run is over. The period this happens in has no report
+// of its own, as fio's last has none (the run's total covers it).
+func (b *statusBoard) over() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.done || b.jobs == nil {
+		return true
+	}
+	for ji := range b.jobs {
+		if !b.ended[ji] && b.gone[ji] < max(b.jobs[ji].NumJobs, 1) {
+			return false
+		}
+	}
+	return true
 }
 
 // finish tells the printer the run is over.
@@ -133,16 +179,14 @@ func (b *statusBoard) left() []int {
 func printStatus(b *statusBoard, run *Run, out Output, stop <-chan struct{}) {
 	var sums sofar
 	report := func(k int, snaps []ivSnap) {
-		if len(snaps) == 0 {
-			return
-		}
 		all := sums.add(snaps)
-		if !slices.ContainsFunc(snaps, func(s ivSnap) bool { return s.end >= b.end(k).Sub(b.t0) }) {
+		over := b.over()
+		if over && !slices.ContainsFunc(snaps, func(s ivSnap) bool { return s.end >= b.end(k).Sub(b.t0) }) {
 			// The jobs ended within the period: as fio's, no report
 			// for it; the run's total, which follows, covers it.
 			return
 		}
-		writeInterval(out, run, b, k, all)
+		writeInterval(out, run, b, k, all, over)
 	}
 	for k := 0; ; k++ {
 		select {
@@ -230,8 +274,10 @@ func (m *measure) add(o *measure) {
 }
 
 // writeInterval writes the report at the end of period k: each job's (or
-// clone's) I/O, latencies and CPU from the run's start (snaps: sofar's).
-func writeInterval(out Output, run *Run, b *statusBoard, k int, snaps []ivSnap) {
+// clone's) I/O, latencies and CPU from the run's start (snaps: sofar's),
+// and every job of the run not yet started, with nothing done. Over: the
+// run's jobs have all ended (an interrupted run's periods left).
+func writeInterval(out Output, run *Run, b *statusBoard, k int, snaps []ivSnap, over bool) {
 	byJob := map[int][]ivSnap{}
 	var order []int
 	for _, s := range snaps {
@@ -241,13 +287,16 @@ func writeInterval(out Output, run *Run, b *statusBoard, k int, snaps []ivSnap) 
 		byJob[s.jobIdx] = append(byJob[s.jobIdx], s)
 	}
 	sort.Ints(order)
-	// The last period ends when its last worker did, not at the period's
-	// end.
-	var end time.Duration
-	for _, s := range snaps {
-		end = max(end, s.end)
+	// With the run over, the last period ends when its last worker did,
+	// not at the period's end.
+	ivEnd := time.Duration(k+1) * b.period
+	if over {
+		var end time.Duration
+		for _, s := range snaps {
+			end = max(end, s.end)
+		}
+		ivEnd = min(end, ivEnd)
 	}
-	ivEnd := min(end, time.Duration(k+1)*b.period)
 	iv := &Run{Time: b.t0.Add(ivEnd), Target: run.Target, Kernel: run.Kernel, Interval: &Interval{Index: k, End: ivEnd}}
 	perJob := map[int][]JobResult{}
 	for _, ji := range order {
@@ -267,19 +316,20 @@ func writeInterval(out Output, run *Run, b *statusBoard, k int, snaps []ivSnap) 
 			iv.Jobs = append(iv.Jobs, perJob[ji]...)
 		}
 	}
+	rg := reportGroups(b.jobs, b.groups)
 	for _, g := range b.groups {
-		// The group's jobs that have run, added up by reporting group
-		// as the run's total adds them.
-		var ran []int
-		var res [][]JobResult
-		for _, ji := range g {
+		// The group's jobs, added up by reporting group as the run's
+		// total adds them; those not started yet with nothing done, as
+		// fio lists them.
+		res := make([][]JobResult, len(g))
+		for i, ji := range g {
 			if r, ok := perJob[ji]; ok {
-				ran, res = append(ran, ji), append(res, r)
+				res[i] = r
+			} else {
+				res[i] = notStarted(b.jobs[ji], rg[ji])
 			}
 		}
-		if len(ran) > 0 {
-			iv.Jobs = append(iv.Jobs, groupResults(b.jobs, ran, res)...)
-		}
+		iv.Jobs = append(iv.Jobs, groupResults(b.jobs, g, res)...)
 	}
 	writeFormats(out.W, out.Formats, iv)
 }

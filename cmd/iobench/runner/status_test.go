@@ -1,7 +1,11 @@
 package runner
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -125,7 +129,7 @@ func TestStatusPublishPeriod(t *testing.T) {
 		t0 := time.Now()
 		b := newStatusBoard(period, t0)
 		w := &worker{status: b, job: &workloads.Job{}, measureStart: t0}
-		w.id = b.join(t0)
+		w.id = b.join(t0, 0)
 		w.iv = newMeasure()
 		w.iv.usage.begin()
 		w.ivIdx, w.ivNext = c.ivIdx, b.end(c.ivIdx)
@@ -220,4 +224,97 @@ func TestStatusDuringStall(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStatusBeforeStart: as fio's, the reports come every period from the
+// run's start, each listing every job of the run: a job in its startdelay,
+// or of a later stonewall group, with nothing done (in the normal format,
+// no block of its own, its group's line alone, as fio 3.33 prints it) and
+// no runtime, until it starts; the run's last period, in which its jobs
+// end, has none.
+func TestStatusBeforeStart(t *testing.T) {
+	const period = 200.0 // ms
+	common := []string{"--ioengine=null", "--rw=read", "--bs=4k", "--size=1m", "--time_based", "--rate_iops=2000",
+		fmt.Sprintf("--status-interval=%vms", period)}
+	ios := func(j map[string]any) float64 { return num(t, j, "read", "total_ios") }
+	check := func(t *testing.T, out string, names []string, starts []float64) {
+		t.Helper()
+		docs := decodeAll(t, out)
+		total := docs[len(docs)-1]
+		if total["interval"] != nil {
+			t.Fatal("the last document is not the run's total")
+		}
+		reports := docs[:len(docs)-1]
+		// The last job ends at 1 s, in period 4 at the earliest (later
+		// on a loaded machine), which has no report.
+		if len(reports) < 4 {
+			t.Fatalf("%d reports before the total, want one for each of periods 0 to 3 at least", len(reports))
+		}
+		last := make([]float64, len(names))
+		for i, d := range reports {
+			if idx := num(t, d, "interval", "index"); idx != float64(i) {
+				t.Fatalf("report %d is of period %v: want every period from the run's start", i, idx)
+			}
+			end := num(t, d, "interval", "end_ms")
+			jobs, _ := d["jobs"].([]any)
+			if len(jobs) != len(names) {
+				t.Fatalf("report %d lists %d jobs, want the run's %d", i, len(jobs), len(names))
+			}
+			for k, name := range names {
+				j := jobs[k].(map[string]any)
+				if j["jobname"] != name {
+					t.Fatalf("report %d: job %d is %v, want %s", i, k, j["jobname"], name)
+				}
+				n := ios(j)
+				if end <= starts[k] && (n != 0 || num(t, j, "job_runtime") != 0) {
+					t.Errorf("report %d (to %v ms): job %s, which starts at %v ms, did %v reads in %v ms", i, end, name, starts[k], n, num(t, j, "job_runtime"))
+				}
+				if end >= starts[k]+2*period && n == 0 {
+					t.Errorf("report %d (to %v ms): job %s, started at %v ms, did nothing", i, end, name, starts[k])
+				}
+				if n < last[k] {
+					t.Errorf("report %d: job %s did %v reads after %v", i, name, n, last[k])
+				}
+				last[k] = n
+			}
+		}
+	}
+	t.Run("startdelay", func(t *testing.T) {
+		code, out, errs := run(t, append([]string{"--name=d", "--startdelay=600ms", "--runtime=400ms", "--output-format=json"}, common...)...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		check(t, out, []string{"d"}, []float64{600})
+	})
+	t.Run("stonewall", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "sw.fio")
+		if err := os.WriteFile(path, []byte("[a]\nruntime=500ms\n\n[b]\nstonewall\nruntime=500ms\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errs := run(t, append([]string{"--output-format=json", path}, common...)...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		check(t, out, []string{"a", "b"}, []float64{0, 500})
+	})
+	t.Run("normal", func(t *testing.T) {
+		code, out, errs := run(t, append([]string{"--name=d", "--startdelay=600ms", "--runtime=400ms"}, common...)...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		for k := range 2 {
+			head := fmt.Sprintf("--- interval %d: ", k)
+			i := strings.Index(out, head)
+			if i < 0 {
+				t.Fatalf("no report of period %d:\n%s", k, out)
+			}
+			rep := out[i:]
+			if e := strings.Index(rep[len(head):], "--- interval "); e >= 0 {
+				rep = rep[:len(head)+e]
+			}
+			if strings.Contains(rep, "d: (groupid=") || !strings.Contains(rep, "Run status group 0 (all jobs):") {
+				t.Errorf("report of period %d, before the job's start: want its group's line alone, as fio's:\n%s", k, rep)
+			}
+		}
+	})
 }

@@ -245,10 +245,10 @@ func TestThreadMovesCounted(t *testing.T) {
 	moves := 0
 	q.follow = &follower{move: func() bool { moves++; return true }}
 	// The first followProbe waits only measure; then every long wait
-	// moves.
+	// moves (with other I/Os in flight: no chase limit).
 	var c clock
 	for range followProbe + 10 {
-		if q.follow.waited(true, c.cycle(true), true) {
+		if q.follow.waited(true, c.cycle(true), false) {
 			q.moves++
 		}
 	}

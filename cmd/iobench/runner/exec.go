@@ -484,14 +484,18 @@ func (s *jobSetup) writesWholeRegion() bool {
 	return true
 }
 
-// ringFactory is the engine's ring for j: io_uring, or with ioengine=null
-// nullRing.
+// ringFactory is the engine's ring for j: io_uring (uringRing), or with
+// ioengine=null nullRing.
 func ringFactory(j *workloads.Job) engine.RingFactory {
 	if j.NullIO() {
 		return nullRing
 	}
-	return nil
+	return uringRing
 }
+
+// uringRing is the ring of the jobs that do device I/O: nil, the
+// engine's io_uring. Tests put a slower device's in its place.
+var uringRing engine.RingFactory
 
 // nullRing is the ring of ioengine=null jobs: engine.NewNullRing (no
 // device I/O, no system call). Tests that count io_uring_enter calls
@@ -3036,7 +3040,7 @@ func (w *worker) closeSyncs() error {
 	if err := w.q.Submit(r); err != nil {
 		return err
 	}
-	if _, err := w.q.Reap(nil, 1); err != nil {
+	if _, err := w.reapWaiting(nil); err != nil {
 		return err
 	}
 	return r.Err

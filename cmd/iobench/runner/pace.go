@@ -651,7 +651,7 @@ func (w *worker) checkBacklog() error {
 			}
 		}
 		var err error
-		if done, err = w.q.ReapBatch(done[:0], 1, 0); err != nil {
+		if done, err = w.reapWaiting(done[:0]); err != nil {
 			return err
 		}
 		for _, r := range done {
@@ -668,6 +668,27 @@ func (w *worker) checkBacklog() error {
 		}
 	}
 	return nil
+}
+
+// reapWaiting reaps at least one completion, as ReapBatch(dst, 1, 0)
+// does, for the waits outside the job's I/O loops (verify_backlog's
+// read-back, the end-of-job flush). With status intervals its wait ends
+// at each period's end to hand the period over, so that the reports go
+// on while a read-back or a flush outlasts a period, as in the loops.
+func (w *worker) reapWaiting(dst []*engine.Request) ([]*engine.Request, error) {
+	if w.iv == nil {
+		return w.q.ReapBatch(dst, 1, 0)
+	}
+	for {
+		done, err := w.q.ReapBatchWithin(dst, 1, 0, w.untilPeriodEnd())
+		w.nowSince = w.reapSince()
+		if now := w.epoch.Add(w.nowSince); !now.Before(w.ivNext) {
+			w.publishInterval(now, false)
+		}
+		if err != nil || len(done) > 0 || w.q.InFlight() == 0 {
+			return done, err
+		}
+	}
 }
 
 // backlogPool returns the requests verify_backlog reads with: up to

@@ -690,10 +690,12 @@ func TestSubmitOffload(t *testing.T) {
 	}
 }
 
-// delayRing holds each completion of the ring of ioengine=null (which
-// completes an operation as it is submitted) for delay before Reap hands
-// it out, as a device that slow would; Submit waits for that as a ring
-// waits for the device, up to its timeout.
+// delayRing holds each completion of a ring (ioengine=null's, which
+// completes an operation as it is submitted, or io_uring's) for delay
+// before Reap hands it out, as a device that slow would; Submit waits for
+// that as a ring waits for the device, up to its timeout (over io_uring,
+// an untimed wait for a completion the device has not given yet returns
+// at once, and the engine asks again).
 type delayRing struct {
 	engine.Ring
 	delay time.Duration
@@ -713,6 +715,21 @@ func useDelayRing(t *testing.T, delay time.Duration) {
 		return &delayRing{Ring: r, delay: delay}, err
 	}
 	t.Cleanup(func() { nullRing = old })
+}
+
+// useDelayURing runs the test's jobs that do device I/O over delayRings
+// around io_uring rings: each completion, a flush's too, comes delay after
+// the device's.
+func useDelayURing(t *testing.T, delay time.Duration) {
+	old := uringRing
+	uringRing = func(o engine.RingOptions) (engine.Ring, error) {
+		r, err := engine.NewIOURing(o)
+		if err != nil {
+			return nil, err
+		}
+		return &delayRing{Ring: r, delay: delay}, nil
+	}
+	t.Cleanup(func() { uringRing = old })
 }
 
 func (r *delayRing) pull() {

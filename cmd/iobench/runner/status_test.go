@@ -179,19 +179,19 @@ func TestStatusDuringStall(t *testing.T) {
 			}
 			docs := decodeAll(t, out)
 			reports := docs[:len(docs)-1]
-			// 2 s hold ten periods: the first, in which the job
-			// started, and the last, in which it ended, may have no
-			// report of their own. A clone that wakes more than a
+			// 2 s hold ten periods: the last, in which the job ended,
+			// has no report of its own. A clone that wakes more than a
 			// period late (a loaded machine: two CPU-bound loops and
 			// -race did it once in five runs) hands two periods over
-			// as one, so one period may go without a report; a stall
-			// that stopped the reports would leave three or more
-			// without (650 ms at 200 ms).
+			// as one, so the report of one period may repeat the one
+			// before it, runtime and all; a stall that stopped the
+			// hand-overs would leave two or more such in a row (650 ms
+			// at 200 ms).
 			if len(reports) < 7 {
 				t.Fatalf("%d reports in a 2 s job at 200 ms, want at least 7", len(reports))
 			}
 			var prev, lastIOs, lastRuntime float64
-			repeats := 0
+			repeats, stale := 0, 0
 			for i, d := range reports {
 				iv, ok := d["interval"].(map[string]any)
 				if !ok {
@@ -214,7 +214,11 @@ func TestStatusDuringStall(t *testing.T) {
 					// (A direction's runtime is 0 until it has I/O, as
 					// fio's.)
 					if lastIOs > 0 && rt <= lastRuntime {
-						t.Errorf("report %d: runtime %v ms after %v ms: the stalled period's time is missing", i, rt, lastRuntime)
+						if stale++; stale > 1 {
+							t.Errorf("report %d: runtime %v ms, as in the two reports before: the stalled periods' time is missing", i, rt)
+						}
+					} else {
+						stale = 0
 					}
 				}
 				lastIOs, lastRuntime = ios, rt
@@ -315,6 +319,82 @@ func TestStatusBeforeStart(t *testing.T) {
 			if strings.Contains(rep, "d: (groupid=") || !strings.Contains(rep, "Run status group 0 (all jobs):") {
 				t.Errorf("report of period %d, before the job's start: want its group's line alone, as fio's:\n%s", k, rep)
 			}
+		}
+	})
+}
+
+// TestStatusDuringReadBackAndFlush: the reports go on, one per period,
+// while a job waits outside its I/O loop longer than a period: for
+// verify_backlog's read-back of its writes and for end_fsync's flush at
+// the job's end, over a device that takes 650 ms per operation. (Before,
+// those waits were untimed, and the reports stopped until they ended.)
+func TestStatusDuringReadBackAndFlush(t *testing.T) {
+	const period = 200.0 // ms
+	useDelayURing(t, 650*time.Millisecond)
+	target := filepath.Join(t.TempDir(), "t.img")
+	if err := os.WriteFile(target, make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reports := func(t *testing.T, args ...string) (reps []map[string]any, total map[string]any) {
+		t.Helper()
+		args = append([]string{"--name=s", "--filename=" + target, "--rw=write", "--bs=4k", "--iodepth=1", "--size=1m",
+			"--time_based", fmt.Sprintf("--status-interval=%vms", period), "--output-format=json"}, args...)
+		code, out, errs := run(t, args...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		docs := decodeAll(t, out)
+		reps, total = docs[:len(docs)-1], docs[len(docs)-1]
+		// Every period has a report; one the clone did not hand over in
+		// time (it waited past the period's end without a look) repeats
+		// the runtime of the one before. A clone woken more than a
+		// period late (a loaded machine) hands two periods over as one,
+		// so one such report in a row may come; a wait of 650 ms that
+		// stopped the hand-overs leaves two or three.
+		var last float64
+		repeats := 0
+		for i, d := range reps {
+			if idx := num(t, d, "interval", "index"); idx != float64(i) {
+				t.Fatalf("report %d is of period %v", i, idx)
+			}
+			rt := num(t, d["jobs"].([]any)[0].(map[string]any), "job_runtime")
+			if last > 0 && rt <= last {
+				if repeats++; repeats > 1 {
+					t.Errorf("report %d: job runtime %v ms, as in the two reports before: the clone stopped handing its periods over", i, rt)
+				}
+			} else {
+				repeats = 0
+			}
+			last = rt
+		}
+		return reps, total
+	}
+	t.Run("verify_backlog", func(t *testing.T) {
+		// Each write is read back (and checked) after it: 650 ms of
+		// write, 650 ms of read-back, in turn, for 2 s.
+		reps, _ := reports(t, "--runtime=2s", "--verify=crc32c", "--verify_backlog=1")
+		if len(reps) < 7 {
+			t.Fatalf("%d reports in a 2 s job at 200 ms, want at least 7", len(reps))
+		}
+		last := reps[len(reps)-1]["jobs"].([]any)[0].(map[string]any)
+		if num(t, last, "read", "total_ios") == 0 {
+			t.Error("no read-back in the reports")
+		}
+	})
+	t.Run("end_fsync", func(t *testing.T) {
+		// The job's last 650 ms at least are the flush: the periods
+		// that end in it have reports, the last of them no more than
+		// two periods (the one the job ends in, which has none, and one
+		// a late clone may merge) before the job's end.
+		reps, total := reports(t, "--runtime=1s", "--end_fsync=1")
+		tj := total["jobs"].([]any)[0].(map[string]any)
+		if num(t, tj, "write", "total_ios") == 0 {
+			t.Fatal("no writes")
+		}
+		start := jobStartMs(t, reps)
+		end := start + num(t, tj, "job_runtime")
+		if last := num(t, reps[len(reps)-1], "interval", "end_ms"); last < end-2*period {
+			t.Errorf("the last report ends at %v ms; the job ran from %v to %v ms, its last 650 ms flushing: want reports while it flushed", last, start, end)
 		}
 	})
 }

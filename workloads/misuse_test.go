@@ -140,6 +140,8 @@ func TestUnknownEngineNamed(t *testing.T) {
 		{"libblkio", "fio's libblkio engine drives devices through libblkio's user-space drivers"},
 		{"librpma_gpspm_client", "fio's librpma_gpspm_client engine makes RDMA transfers"},
 		{"page_fault", "fio's page_fault engine takes page faults"},
+		// fio's null engine as a C++ module: the engine to say instead.
+		{"cpp_null", "ioengine=null runs iobench's null engine"},
 	} {
 		j := NewJob("x")
 		err := j.Set("ioengine", c.name)

@@ -303,6 +303,9 @@ var options = []Option{
 			if _, ok := substituteEngines[strings.ToLower(v)]; ok || strings.EqualFold(v, "io_uring") || strings.EqualFold(v, "null") {
 				return ""
 			}
+			if strings.EqualFold(v, "cpp_null") {
+				return "fio's null engine built as a loadable C++ module (its cpp_null.fio example; a stock fio build refuses it as not loadable); ioengine=null runs iobench's null engine: the engine's whole path, no device I/O"
+			}
 			if strings.EqualFold(v, "io_uring_cmd") {
 				return "passthrough commands (NVMe or SCSI, fio's io_uring_cmd) are not implemented; ioengine=io_uring runs the same kind of ring with ordinary reads and writes"
 			}

@@ -47,7 +47,8 @@ import (
 // stops for followWindow << fails waits, fails counting such windows in
 // a row (at most followMaxFails), and those waits measure the share and
 // the cycles without it afresh. A window ends as soon as its long waits
-// alone make it fail.
+// alone make it fail, or after followChase moves in a row that each
+// found the worker gone (a chase).
 //
 // Shares of long waits seen on the loop device, following on / off: 4 KiB
 // random reads at depth 1 7% / 72% (sparse backing file), at depth 4

@@ -115,9 +115,9 @@ const followGain = 0.5
 // window that did not pay. A move that brought the thread to its
 // completions makes the next wait short (at depth 1: deeper, the I/O
 // waited for after a move was submitted before it, where the worker then
-// ran, and only the share of long waits judges); where the scheduler wakes the worker on the CPU the thread just
-// left (it is idle now), every wait after a move is long and the two
-// chase each other. On a loop device over tmpfs (2 vCPUs, 4 KiB random
+// ran, and only the share of long waits judges); where the scheduler
+// wakes the worker on the CPU the thread just left (it is idle now),
+// every wait after a move is long and the two chase each other. On a loop device over tmpfs (2 vCPUs, 4 KiB random
 // reads at depth 1, an instrumented build, 3 s runs) runs where following
 // paid nothing had runs of 10 moves and more, up to a window's 128 (the
 // share of long waits without following was 100%, so a window failed on

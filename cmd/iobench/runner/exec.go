@@ -1814,7 +1814,7 @@ func (w *worker) start() error {
 		}
 	}
 	if b := w.status; b != nil {
-		w.id = b.join(now, w.jobIdx)
+		w.id = b.join(now)
 		w.iv = newMeasure()
 		w.iv.clone = w.idx
 		w.iv.usage.begin()
@@ -1960,7 +1960,7 @@ func (w *worker) finish() {
 	}
 	if w.iv != nil {
 		w.publishInterval(time.Now(), true)
-		w.status.leave(w.id)
+		w.status.leave(w.id, w.jobIdx)
 	}
 	if w.logger != nil && w.measuring {
 		w.logger.end = w.deadline

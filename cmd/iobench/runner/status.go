@@ -34,7 +34,6 @@ type statusBoard struct {
 	cond   *sync.Cond
 	nextID int
 	live   map[int]int // worker id -> highest period published (-1: none)
-	jobOf  map[int]int // worker id -> its job's index
 	snaps  map[int][]ivSnap
 	gone   []int  // per job: its clones that have ended (leave)
 	ended  []bool // per job: its run is over, clones started or not (jobEnded)
@@ -51,7 +50,7 @@ type ivSnap struct {
 }
 
 func newStatusBoard(period time.Duration, t0 time.Time) *statusBoard {
-	b := &statusBoard{period: period, t0: t0, live: map[int]int{}, jobOf: map[int]int{}, snaps: map[int][]ivSnap{}}
+	b := &statusBoard{period: period, t0: t0, live: map[int]int{}, snaps: map[int][]ivSnap{}}
 	b.cond = sync.NewCond(&b.mu)
 	return b
 }
@@ -69,14 +68,13 @@ func (b *statusBoard) index(t time.Time) int { return int(t.Sub(b.t0) / b.period
 // end returns when period k ends.
 func (b *statusBoard) end(k int) time.Time { return b.t0.Add(time.Duration(k+1) * b.period) }
 
-// join registers a worker of job ji starting at now and returns its id.
-func (b *statusBoard) join(now time.Time, ji int) int {
+// join registers a worker starting at now and returns its id.
+func (b *statusBoard) join(now time.Time) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	id := b.nextID
 	b.nextID++
 	b.live[id] = b.index(now) - 1
-	b.jobOf[id] = ji
 	return id
 }
 
@@ -92,12 +90,13 @@ func (b *statusBoard) publish(id, k, upTo int, s ivSnap) {
 	b.cond.Broadcast()
 }
 
-// leave unregisters worker id (after its last publish).
-func (b *statusBoard) leave(id int) {
+// leave unregisters worker id, a clone of job ji (after its last
+// publish).
+func (b *statusBoard) leave(id, ji int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	delete(b.live, id)
-	if ji := b.jobOf[id]; ji < len(b.gone) {
+	if ji < len(b.gone) {
 		b.gone[ji]++
 	}
 	b.cond.Broadcast()
@@ -117,7 +116,10 @@ func (b *statusBoard) jobEnded(ji int) {
 
 // over reports whether the run's jobs have all ended: every clone of each
 // has left, or its run is over. The period this happens in has no report
-// of its own, as fio's last has none (the run's total covers it).
+// of its own, as fio's last has none (the run's total covers it). The
+// clones' leaving, not jobEnded alone, decides for a job that ran: its
+// goroutine ends after the last clone's final publish and the job's
+// clean-up, and a period ending in between would get a report.
 func (b *statusBoard) over() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -129,7 +129,7 @@ func TestStatusPublishPeriod(t *testing.T) {
 		t0 := time.Now()
 		b := newStatusBoard(period, t0)
 		w := &worker{status: b, job: &workloads.Job{}, measureStart: t0}
-		w.id = b.join(t0, 0)
+		w.id = b.join(t0)
 		w.iv = newMeasure()
 		w.iv.usage.begin()
 		w.ivIdx, w.ivNext = c.ivIdx, b.end(c.ivIdx)

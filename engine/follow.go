@@ -46,7 +46,13 @@ import (
 // cycles first has a longer measure taken). When one has not, following
 // stops for followWindow << fails waits, fails counting such windows in
 // a row (at most followMaxFails), and those waits measure the share and
-// the cycles without it afresh. A window ends as soon as its long waits
+// the cycles without it afresh. Following starts again only where at
+// least 1 in followFloor of those waits were long, unless a window paid
+// since the last that did not (a probe after paying windows begins with
+// the worker on the thread's CPU and shows fewer): rarer long waits are
+// the host's hiccups, which a move cannot answer, and a move costs the
+// thread the CPU it shares with the worker; it stays off as after a
+// window that did not pay. A window ends as soon as its long waits
 // alone make it fail, or after followChase moves in a row that each
 // found the worker gone (a chase).
 //
@@ -162,6 +168,8 @@ type follower struct {
 	// chase counts the waits in a row, up to this one, that moved, each
 	// alone in flight.
 	chase int
+	// paid: a window with following paid since the last that did not.
+	paid bool
 	// last is the clock of the last wait; onNs and offNs sum the time
 	// from one wait to the next (a whole I/O cycle, moves included) with
 	// following on and off, onN and offN count them.
@@ -196,6 +204,12 @@ func (f *follower) waited(long bool, now int64, alone bool) (moved bool) {
 		if timed {
 			f.offNs += cycle
 			f.offN++
+		}
+		if f.off == 0 && !f.paid && f.offLongs*followFloor < f.offWaits {
+			// Long waits were rare without following: a move could
+			// only answer one of them, at the cost of leaving the
+			// CPU the worker and the thread share.
+			f.failed()
 		}
 		return false
 	}
@@ -255,7 +269,7 @@ func (f *follower) waited(long bool, now int64, alone bool) (moved bool) {
 		}
 		return moved
 	}
-	f.fails = 0
+	f.fails, f.paid = 0, true
 	f.onNs, f.onN = 0, 0
 	f.waits, f.longs = 0, 0
 	if f.windows++; f.windows >= followEvery {
@@ -273,7 +287,7 @@ func (f *follower) timing() bool { return f.off <= followWindow }
 
 // failed turns following off for followWindow << fails waits.
 func (f *follower) failed() {
-	f.fails = min(f.fails+1, followMaxFails)
+	f.fails, f.paid = min(f.fails+1, followMaxFails), false
 	f.stop(followWindow << f.fails)
 }
 

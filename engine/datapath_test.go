@@ -6,6 +6,8 @@ import (
 	"os"
 	"testing"
 
+	"github.com/iobench/iobench/device"
+	"github.com/iobench/iobench/device/looptest"
 	"github.com/iobench/iobench/engine"
 )
 
@@ -55,9 +57,9 @@ func onQueue(t *testing.T, e *engine.Engine, fn func(q *engine.Queue) error) {
 	}
 }
 
-// At queue depth 1 an I/O costs one io_uring_enter to submit and one to
-// wait (the wait may be cut into bounded waits, never into more than a few
-// when the device answers in microseconds).
+// At queue depth 1 an I/O costs an io_uring_enter or two (one submits
+// and waits; the wait may be cut into bounded waits, never into more than
+// a few when the device answers in microseconds).
 func TestRingEntersCounted(t *testing.T) {
 	const blocks, n = 64, 200
 	e, _ := newEngine(t, blocks*bs, newStripeMapper(blocks, bs, 1), nil)
@@ -68,6 +70,48 @@ func TestRingEntersCounted(t *testing.T) {
 	}
 	if fs := f.Stats(); fs.RingEnters != 0 {
 		t.Errorf("per-file RingEnters = %d, want 0 (the figure is engine-wide)", fs.RingEnters)
+	}
+}
+
+// TestLoneIOOneEnter: an I/O that is the only one in flight is submitted
+// and waited for in one io_uring_enter (Queue.pumpJoined), on a device
+// that completes it after the submission returns (a loop device, whose
+// worker does the read); with Config.SplitSubmit in two, but where the
+// completion was already there when the submission returned.
+func TestLoneIOOneEnter(t *testing.T) {
+	l := looptest.New(t, 16<<20, looptest.Options{})
+	for _, split := range []bool{false, true} {
+		t.Run(fmt.Sprintf("split=%v", split), func(t *testing.T) {
+			d, err := device.Open(l.Path, device.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { d.Close() })
+			const blocks, n = 4096, 400
+			e, err := newTestEngine(engine.Config{Devices: []*device.Device{d}, Mapper: newStripeMapper(blocks, bs, 1),
+				QueueDepth: 8, SplitSubmit: split, NoFollow: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				if err := e.Close(); err != nil {
+					t.Error(err)
+				}
+			})
+			f, _ := e.Open("f", engine.FileOptions{})
+			before := e.Stats().RingEnters
+			for _, write := range []bool{false, true} {
+				qd1Reads(t, e, f, n, write)
+			}
+			enters := e.Stats().RingEnters - before
+			if !split && (enters < 2*n || enters > 2*n+4) {
+				t.Errorf("%d io_uring_enter calls for %d reads and writes at depth 1, want one each (and a few more at most)", enters, 2*n)
+			}
+			if split && enters <= 2*n+4 {
+				t.Errorf("%d io_uring_enter calls for %d reads and writes at depth 1 with SplitSubmit, want more than one each for some", enters, 2*n)
+			}
+			t.Logf("%d io_uring_enter calls for %d I/Os", enters, 2*n)
+		})
 	}
 }
 

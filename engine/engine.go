@@ -157,6 +157,11 @@ type Config struct {
 	// while at most four such caller-owned queues are open in the
 	// process (see follow.go).
 	NoFollow bool
+	// SplitSubmit makes a queue with one I/O in flight, the one it has
+	// just queued, submit it and wait for it in two io_uring_enter calls,
+	// as fio does, instead of one (see Queue.pumpJoined). Deeper, new
+	// I/O always goes in a call of its own before the wait (Queue.pump).
+	SplitSubmit bool
 	// SpinWait: before a queue with 2 or more I/Os in flight sleeps for a
 	// completion, it may poll the ring (memory reads, no system call) and
 	// take the completions that arrive meanwhile without sleeping (see

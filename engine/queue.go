@@ -77,6 +77,10 @@ type Queue struct {
 	// eagerMax; yield is !Config.NoYield (ringloop.go).
 	eager, eagerMin, eagerMax int
 	yield                     bool
+	// joined: a wait for the one I/O in flight, queued since the last
+	// call, submits it in the same call (pumpJoined); false with
+	// Config.SplitSubmit, SQPoll and IOPoll, and for the null ring.
+	joined bool
 	// follow moves the queue's thread after the waits that show its
 	// completions ran on the other CPU (follow.go); nil: never
 	// (Config.NoFollow, the null ring, rings other than io_uring).
@@ -264,6 +268,7 @@ func (e *Engine) newQueue(kind queueKind) (*Queue, error) {
 	if isUring && !nop && !e.cfg.NoFollow && !q.direct {
 		q.follow = &follower{move: moveToOtherCPU}
 	}
+	q.joined = isUring && !nop && !q.direct && !e.cfg.SQPoll && !e.cfg.IOPoll && !e.cfg.SplitSubmit
 	q.eager, q.eagerMax = q.eagerMin, max(q.eagerMin, min(q.depth, eagerCap))
 	if isUring && !nop && q.eagerMin > 0 && q.depth >= batchDepth && e.eagerDefault && threadCPU() > 0 {
 		q.batchCtl = newBatchCtl(threadCPU, nanotime)

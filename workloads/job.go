@@ -505,6 +505,7 @@ type Job struct {
 	ReadGapAuto   bool          // engine.Config.ReadGapAuto: only while that measures faster (read_gap=auto, the default)
 	Cache         bool          // the extent cache (on by default)
 	Follow        bool          // the queue thread follows its completions (on by default)
+	SplitSubmit   bool          // engine.Config.SplitSubmit: a lone I/O submitted and waited for in two calls
 	SpinWait      time.Duration // poll before a wait sleeps: 0 measures whether to (auto), < 0 never, > 0 always this long
 	Warm          bool          // fill the cache before the run
 	FixedBufs     bool

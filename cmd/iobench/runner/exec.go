@@ -622,7 +622,7 @@ func openJob(j *workloads.Job, tgt *jobTarget) (*jobSetup, error) {
 		QueueDepth: max(j.IODepth, 8) * ringSplitFactor(j), NoCache: !j.Cache, FixedBuffers: fixed,
 		NewRing: ringFactory(j), NoDeviceIO: j.NullIO(),
 		RegisterFiles: files, SQPoll: j.SQPoll, SQPollCPU: j.SQPollCPU + 1, IOPoll: j.HiPri, ArenaBytes: arena,
-		EagerSubmit: eagerSubmit(j), NoFollow: !j.Follow,
+		EagerSubmit: eagerSubmit(j), NoFollow: !j.Follow, SplitSubmit: j.SplitSubmit,
 		SpinWait: j.SpinWait, NoSubmitLatency: j.SyncEngine(), Clock: clock, ReadGap: j.ReadGap, ReadGapAuto: j.ReadGapAuto && j.ReadGap > 0,
 	})
 	if err != nil {

@@ -24,11 +24,31 @@ import (
 // errInterrupted ends a bench or compare run the user stopped.
 var errInterrupted = fmt.Errorf("interrupted")
 
-// runOne runs a single job on target and returns its result and JSON.
+// roundJob is j as every round of compare and bench runs it, under fio
+// (runFio) and iobench (runOne) alike: reporting total-latency (lat)
+// percentiles in place of completion-latency (clat) ones, unless the job
+// sets lat_percentiles or clat_percentiles itself, or disables lat. A lone
+// I/O's clat is not the same span in the two tools: iobench submits it
+// and waits for it in one io_uring_enter call, so its clat starts where
+// that call does, and fio's where its submit call returns. lat, from the
+// I/O's queueing to its completion, is the same span in both.
+func roundJob(j workloads.Job) workloads.Job {
+	j = j.Clone()
+	if j.IsSet("lat_percentiles") || j.IsSet("clat_percentiles") || j.DisableLat {
+		return j
+	}
+	_ = j.Set("lat_percentiles", "1")
+	_ = j.Set("clat_percentiles", "0")
+	return j
+}
+
+// runOne runs a single job on target, as a round runs it (roundJob), and
+// returns its result and JSON.
 func runOne(j workloads.Job, target string) (JobResult, []byte, error) {
 	if interrupted.Load() {
 		return JobResult{}, nil, errInterrupted
 	}
+	j = roundJob(j)
 	j.Filename = target
 	run, err := Execute([]workloads.Job{j}, [][]int{{0}}, settings{}, Output{}, io.Discard)
 	if err != nil {
@@ -52,11 +72,11 @@ func metricsOf(r JobResult) Metrics {
 			d = &r.Dir[k] // the latencies of the busiest direction
 		}
 	}
-	// fio's clat_ns against iobench's clat: both from the hand-over to
-	// the kernel to the completion.
-	if d.Clat.TotalCount() > 0 {
-		m.MeanLat = d.Clat.Mean()
-		m.P99 = float64(pctValue(d.Clat.Histogram, 99))
+	// fio's lat_ns against iobench's lat: both from the I/O's queueing
+	// to its completion (see roundJob).
+	if d.Lat.TotalCount() > 0 {
+		m.MeanLat = d.Lat.Mean()
+		m.P99 = float64(pctValue(d.Lat.Histogram, 99))
 	}
 	return m
 }
@@ -141,7 +161,7 @@ type cmpRow struct {
 	a, b     []Metrics
 	iops     Ratio
 	bw       Ratio
-	p50, p99 Ratio   // completion latency percentiles, iobench / fio
+	p50, p99 Ratio   // total latency (lat) percentiles, iobench / fio
 	cpu, ctx Ratio   // CPU time and context switches per I/O, iobench / fio
 	meanIO   float64 // median iobench IOPS
 	meanFI   float64
@@ -229,7 +249,7 @@ func runCompare(st settings, cl cmdLine, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout)
 	tw := newTable(stdout, "job", "fio IOPS", "iobench IOPS", "IOPS ratio min/med/max", "BW ratio min/med/max",
-		"p50 clat ratio min/med/max", "p99 clat ratio min/med/max", "CPU/IO ratio min/med/max", "ctx/IO ratio min/med/max", "iobench enters/IO")
+		"p50 lat ratio min/med/max", "p99 lat ratio min/med/max", "CPU/IO ratio min/med/max", "ctx/IO ratio min/med/max", "iobench enters/IO")
 	for _, j := range jobs {
 		a, b, err := abRounds(j, target, st.rounds, nil)
 		if len(b) > 0 {
@@ -613,9 +633,9 @@ func benchQueueDepth(b *benchEnv) (section, error) {
 	var sec section
 	md.WriteString("## 4 KiB random I/O against queue depth\n\n")
 	md.WriteString("Each round runs fio with its defaults, fio with its best settings (`fixedbufs`, `registerfiles`, `iodepth_batch_submit=<iodepth>`) and iobench with its defaults, one after the other.\n")
-	md.WriteString("Ratios are iobench over the reference per round: median (min-max). Latency is completion latency (clat) p50 / p99, medians. ")
+	md.WriteString("Ratios are iobench over the reference per round: median (min-max). Latency is total latency (lat: from queueing to completion, slat + clat) p50 / p99, medians, as iobench submits and waits for a lone I/O in one system call, where the end of the submission is not measured; lat is the same span for both tools. ")
 	md.WriteString("CPU is user + system time of each tool's job thread per I/O (µs), ctx its context switches per I/O; enters is iobench's io_uring_enter calls per I/O.\n\n")
-	md.WriteString("| rw | iodepth | fio IOPS | fio best IOPS | iobench IOPS | vs fio | vs fio best | clat p50/p99 fio | clat p50/p99 iobench | CPU/IO fio / best / iobench | ctx/IO fio / iobench | enters/IO |\n")
+	md.WriteString("| rw | iodepth | fio IOPS | fio best IOPS | iobench IOPS | vs fio | vs fio best | lat p50/p99 fio | lat p50/p99 iobench | CPU/IO fio / best / iobench | ctx/IO fio / iobench | enters/IO |\n")
 	md.WriteString("|---|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|\n")
 	var plots []plotSpec
 	for _, rw := range []string{"randread", "randwrite"} {

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -145,4 +146,106 @@ func TestNullBenchPinsBothTools(t *testing.T) {
 			t.Errorf("job %s: fio's job file does not pin it to CPU %d:\n%s", j.Name, cpu, f)
 		}
 	}
+}
+
+// TestParseFioJSONTotalLatency: compare's latencies are the total
+// latency's (lat_ns) percentiles and mean when the JSON has them, and the
+// completion latency's (clat_ns) when lat_ns has no percentiles (a job
+// asking for clat percentiles itself).
+func TestParseFioJSONTotalLatency(t *testing.T) {
+	const src = `{"jobs": [
+	 {"jobname": "both", "read": {"iops": 1000, "bw_bytes": 4096000,
+	  "clat_ns": {"mean": 2000.0, "percentile": {"50.000000": 1800, "99.000000": 5000}},
+	  "lat_ns": {"mean": 2500.0, "percentile": {"50.000000": 2300, "99.000000": 6000}}}},
+	 {"jobname": "clat", "read": {"iops": 1000, "bw_bytes": 4096000,
+	  "clat_ns": {"mean": 2000.0, "percentile": {"50.000000": 1800, "99.000000": 5000}},
+	  "lat_ns": {"mean": 2500.0}}}]}`
+	ms, order, err := ParseFioJSON([]byte(src))
+	if err != nil || len(order) != 2 {
+		t.Fatalf("ParseFioJSON: %v %v %v", ms, order, err)
+	}
+	for _, c := range []struct {
+		job           string
+		mean, p50, p9 float64
+	}{{"both", 2500, 2300, 6000}, {"clat", 2000, 1800, 5000}} {
+		if m := ms[c.job]; m.MeanLat != c.mean || m.P50 != c.p50 || m.P99 != c.p9 {
+			t.Errorf("job %s: mean %v p50 %v p99 %v, want %v %v %v", c.job, m.MeanLat, m.P50, m.P99, c.mean, c.p50, c.p9)
+		}
+	}
+}
+
+// TestRoundJobTotalLatency: each round of compare and bench runs both
+// tools with total-latency percentiles (lat_percentiles=1,
+// clat_percentiles=0), unless the job sets either itself, and leaves the
+// caller's job as it was; both tools' JSON then has lat_ns percentiles
+// and no clat_ns ones.
+func TestRoundJobTotalLatency(t *testing.T) {
+	j, err := benchJob("r", [][2]string{{"rw", "randread"}, {"ioengine", "null"}, {"size", "16m"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := fioJobFile(roundJob(j), "/dev/null")
+	for _, want := range []string{"\nlat_percentiles=1\n", "\nclat_percentiles=0\n"} {
+		if !strings.Contains(file, want) {
+			t.Errorf("a round's fio job file lacks %q:\n%s", strings.TrimSpace(want), file)
+		}
+	}
+	if j.IsSet("lat_percentiles") || j.IsSet("clat_percentiles") {
+		t.Error("roundJob changed the caller's job")
+	}
+	for _, kv := range [][2]string{{"clat_percentiles", "1"}, {"lat_percentiles", "0"}} {
+		own := j.Clone()
+		if err := own.Set(kv[0], kv[1]); err != nil {
+			t.Fatal(err)
+		}
+		file := fioJobFile(roundJob(own), "/dev/null")
+		if !strings.Contains(file, "\n"+kv[0]+"="+kv[1]+"\n") || strings.Count(file, "percentiles=") != 1 {
+			t.Errorf("job setting %s=%s: a round's fio job file is\n%s", kv[0], kv[1], file)
+		}
+	}
+
+	target := t.TempDir() + "/target"
+	if err := os.WriteFile(target, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(target, 16<<20); err != nil {
+		t.Fatal(err)
+	}
+	check := func(tool string, js []byte) {
+		t.Helper()
+		var doc struct {
+			Jobs []struct {
+				Read struct {
+					Clat struct {
+						Percentile map[string]int64 `json:"percentile"`
+					} `json:"clat_ns"`
+					Lat struct {
+						Percentile map[string]int64 `json:"percentile"`
+					} `json:"lat_ns"`
+				} `json:"read"`
+			} `json:"jobs"`
+		}
+		if i := strings.IndexByte(string(js), '{'); i > 0 {
+			js = js[i:]
+		}
+		if err := json.Unmarshal(js, &doc); err != nil || len(doc.Jobs) != 1 {
+			t.Fatalf("%s JSON: %v\n%s", tool, err, js)
+		}
+		if r := doc.Jobs[0].Read; len(r.Lat.Percentile) == 0 || len(r.Clat.Percentile) != 0 {
+			t.Errorf("%s: lat_ns percentiles %v, clat_ns percentiles %v; want lat's only", tool, r.Lat.Percentile, r.Clat.Percentile)
+		}
+	}
+	_, js, err := runOne(j, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("iobench", js)
+	if _, err := fioPath(); err != nil {
+		t.Skip(err)
+	}
+	out, err := runFio(j, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("fio", out)
 }

@@ -18,12 +18,15 @@ import (
 
 // Metrics are the numbers compared between fio and iobench for one job,
 // read from either tool's JSON (the same schema) so that both sides are
-// measured the same way.
+// measured the same way. The latencies are total latency (lat, from the
+// I/O's queueing to its completion); from a JSON without lat percentiles
+// (a job that asks for clat percentiles itself) they are completion
+// latency (clat).
 type Metrics struct {
 	IOPS    float64 // read + write
 	BW      float64 // bytes/s, read + write
-	MeanLat float64 // ns, completion latency of the busier direction
-	P50     float64 // ns, completion latency percentiles of the busier direction
+	MeanLat float64 // ns, total latency (lat) of the busier direction
+	P50     float64 // ns, total latency (lat) percentiles of the busier direction
 	P99     float64 // ns
 	// CPUPerIO is the job's CPU time (user + system, as the tool reports
 	// it for the job's own threads) per I/O, in µs; CtxPerIO its context
@@ -89,9 +92,13 @@ func ParseFioJSON(b []byte) (map[string]Metrics, []string, error) {
 				d = o // the latencies of the busiest direction
 			}
 		}
-		m.MeanLat = d.Clat.Mean
-		m.P50 = float64(d.Clat.Percentile["50.000000"])
-		m.P99 = float64(d.Clat.Percentile["99.000000"])
+		l := d.Lat
+		if len(l.Percentile) == 0 {
+			l = d.Clat // clat_percentiles without lat_percentiles
+		}
+		m.MeanLat = l.Mean
+		m.P50 = float64(l.Percentile["50.000000"])
+		m.P99 = float64(l.Percentile["99.000000"])
 		runtimeMs := max(rd.RuntimeMs, wr.RuntimeMs, tr.RuntimeMs)
 		if j.JobRuntime > 0 {
 			runtimeMs = j.JobRuntime
@@ -125,10 +132,15 @@ type fioDir struct {
 	BWBytes   uint64  `json:"bw_bytes"`
 	RuntimeMs int64   `json:"runtime"`
 	TotalIOs  uint64  `json:"total_ios"`
-	Clat      struct {
-		Mean       float64          `json:"mean"`
-		Percentile map[string]int64 `json:"percentile"`
-	} `json:"clat_ns"`
+	Clat      fioLat  `json:"clat_ns"`
+	Lat       fioLat  `json:"lat_ns"`
+}
+
+// fioLat is one latency of a direction (clat_ns, lat_ns): its mean and,
+// when the job reports them, its percentiles.
+type fioLat struct {
+	Mean       float64          `json:"mean"`
+	Percentile map[string]int64 `json:"percentile"`
 }
 
 // fioPath finds fio.
@@ -211,17 +223,18 @@ func boolDigit(b bool) string {
 // fioGrace is how long fio gets to stop after SIGINT before it is killed.
 const fioGrace = 5 * time.Second
 
-// runFio runs j under fio on target and returns fio's JSON. The job file
-// goes to fio on its standard input, so no file is left behind. fio dies
-// with iobench (PR_SET_PDEATHSIG), and an interrupt stops it: SIGINT,
-// then SIGKILL after fioGrace; runFio then returns errInterrupted.
+// runFio runs j under fio on target, as a round runs it (roundJob), and
+// returns fio's JSON. The job file goes to fio on its standard input, so
+// no file is left behind. fio dies with iobench (PR_SET_PDEATHSIG), and an
+// interrupt stops it: SIGINT, then SIGKILL after fioGrace; runFio then
+// returns errInterrupted.
 func runFio(j workloads.Job, target string) ([]byte, error) {
 	fio, err := fioPath()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(fio, "--output-format=json", "-")
-	cmd.Stdin = strings.NewReader(fioJobFile(j, target))
+	cmd.Stdin = strings.NewReader(fioJobFile(roundJob(j), target))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

@@ -898,9 +898,12 @@ func compareUsage(w io.Writer) {
 Runs each job under fio (ioengine=io_uring) and under iobench on the same
 target, alternating A B A B for --rounds rounds, and prints per job each
 tool's mean IOPS and the iobench/fio ratios (min / median / max over the
-rounds) of IOPS, bandwidth, p50 and p99 completion latency, CPU time per
-I/O and context switches per I/O. Above 1 iobench is faster (IOPS, BW) or
-slower (latency) or costlier (CPU, context switches).
+rounds) of IOPS, bandwidth, p50 and p99 total latency (lat, from queueing
+to completion: each round's job reports lat percentiles, lat_percentiles=1
+and clat_percentiles=0, unless it sets either; iobench submits a lone I/O
+in the call that waits for it, so its clat starts earlier than fio's), CPU
+time per I/O and context switches per I/O. Above 1 iobench is faster (IOPS,
+BW) or slower (latency) or costlier (CPU, context switches).
 
 Needs fio on PATH (as root on a Debian-like system iobench installs it with
 apt-get when it is missing). Jobs come from job files and job options as in

@@ -390,6 +390,14 @@ func (q *Queue) pumpDirect(waitNr int, timeout time.Duration) error {
 	q.unsubmitted = 0
 	q.stampSubmitted()
 	q.reapAt(0) // a reading of its own, as in pump
+	return q.pumped(enters, err)
+}
+
+// pumped ends pumpDirect and pumpJoined as pump ends: it counts the
+// calls made since the ring had made enters, refills the freed slots,
+// delivers finished requests and reclaims freed space, and returns err
+// as pump does (an interrupted call is no error).
+func (q *Queue) pumped(enters uint64, err error) error {
 	q.enters += q.ring.Enters() - enters
 	q.fill(0)
 	q.deliver()
@@ -437,14 +445,7 @@ func (q *Queue) pumpJoined(waitNr int, timeout time.Duration) error {
 			q.moves++
 		}
 	}
-	q.enters += q.ring.Enters() - enters
-	q.fill(0)
-	q.deliver()
-	q.eng.reclaim(false)
-	if err != nil && !errors.Is(err, syscall.EINTR) {
-		return fmt.Errorf("engine: io_uring submit: %w", err)
-	}
-	return nil
+	return q.pumped(enters, err)
 }
 
 // following reports whether a wait for waitNr completions is one the

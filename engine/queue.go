@@ -79,8 +79,12 @@ type Queue struct {
 	yield                     bool
 	// joined: a wait for the one I/O in flight, queued since the last
 	// call, submits it in the same call (pumpJoined); false with
-	// Config.SplitSubmit, SQPoll and IOPoll, and for the null ring.
+	// Config.SplitSubmit, SQPoll and IOPoll, and for the null ring;
+	// and only while the queue is busy: its latest completion was reaped
+	// less than joinedIdle before (doneNs, the clock of that reap; 0
+	// before the first).
 	joined bool
+	doneNs int64
 	// follow moves the queue's thread after the waits that show its
 	// completions ran on the other CPU (follow.go); nil: never
 	// (Config.NoFollow, the null ring, rings other than io_uring).

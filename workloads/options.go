@@ -698,7 +698,7 @@ var options = []Option{
 	{Name: "follow", Arg: "bool", Default: "on", Help: "at depth 4 or less, move the job's thread to the other CPU when its waits show the completions ran there (only where the thread may run on two CPUs, and only while that makes long waits rarer); off leaves it where the scheduler puts it", Engine: true, kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.Follow, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.Follow) }},
-	{Name: "split_submit", Arg: "bool", Default: "off", Help: "submit an I/O that is the only one in flight and wait for it in two io_uring_enter calls, as fio does; off: one call submits and waits, a system call less per I/O at depth 1, and the I/O's clat counts from that call's start (its submission's time included, where fio's starts when its submit call returns): compare lat across the two", Engine: true, kind: kindBool,
+	{Name: "split_submit", Arg: "bool", Default: "off", Help: "submit an I/O that is the only one in flight and wait for it in two io_uring_enter calls, as fio does; off: while the queue is busy, one call submits and waits (after a pause, two), a system call less per I/O at depth 1, and the I/O's clat counts from that call's start (its submission's time included, where fio's starts when its submit call returns): compare lat across the two", Engine: true, kind: kindBool,
 		set: func(j *Job, v string) (err error) { j.SplitSubmit, err = parseBool(v); return },
 		get: func(j *Job) string { return boolString(j.SplitSubmit) }},
 	{Name: "warm", Arg: "bool", Help: "scattered: fill the extent cache before the run (no mapper cost), to measure a warm cache", Engine: true, kind: kindBool,

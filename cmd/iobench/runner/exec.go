@@ -1349,6 +1349,7 @@ type worker struct {
 	// Pacing (rate, rate_iops, thinktime): requests filled and waiting
 	// for their time; rate_min's last check.
 	pacer        *pacer
+	sleep        sleeper // the pauses' sleeps on the job's thread
 	parked       []parked
 	rateMinNext  time.Time
 	rateMinBytes [workloads.NumDirs]uint64

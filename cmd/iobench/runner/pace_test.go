@@ -437,11 +437,13 @@ func TestLatencyTarget(t *testing.T) {
 func BenchmarkPause(b *testing.B) {
 	const d = 100 * time.Microsecond
 	never := func() bool { return false }
+	var sl sleeper
 	for _, tc := range []struct {
 		name  string
 		pause func()
 	}{
 		{"wait", func() { wait(time.Now().Add(d), 0, never) }},
+		{"sleeper", func() { sl.wait(time.Now().Add(d), 0, never) }},
 		{"time.Sleep", func() { time.Sleep(d) }},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
@@ -1180,5 +1182,54 @@ func TestRateIOPSCapsBytesOfSmallestBlock(t *testing.T) {
 	ios, bytes := num(t, jobs[0], "read", "total_ios"), num(t, jobs[0], "read", "io_bytes")
 	if want := 200 * 4096.0; bytes < 0.8*want || bytes > 1.2*want || ios > 60 {
 		t.Errorf("%.0f reads, %.0f bytes in 1 s; want about %.0f bytes (200 I/Os of the smallest size, 4k), about 24 I/Os", ios, bytes, want)
+	}
+}
+
+// TestSleeperEndsOnTime: a worker's pause ends at its time, not when a
+// nanosleep that wakes late returns. On a clock where every sleep wakes
+// 40 µs late and each reading takes 1 µs, the sleeper learns the lateness
+// from its first sleeps and then sleeps 40 µs short and spins to the end:
+// each 100 µs pause ends within 2 µs of its time. A single sleep that
+// wakes 5 ms late (a stall) does not make it spin the next pauses away:
+// it still sleeps 60 µs of each.
+func TestSleeperEndsOnTime(t *testing.T) {
+	const late = 40 * time.Microsecond
+	clock := time.Unix(1000, 0)
+	extra := time.Duration(0) // added to the next sleep's lateness
+	var naps []time.Duration
+	s := &sleeper{
+		now: func() time.Time { clock = clock.Add(time.Microsecond); return clock },
+		nap: func(d time.Duration) { naps = append(naps, d); clock = clock.Add(d + late + extra); extra = 0 },
+	}
+	never := func() bool { return false }
+	pause := func() time.Duration {
+		end := clock.Add(100 * time.Microsecond)
+		s.wait(end, 0, never)
+		return clock.Sub(end)
+	}
+	for i := range 3 {
+		pause() // the first sleeps teach it the lateness
+		if i == 1 {
+			naps = naps[:0]
+		}
+	}
+	for i := range 20 {
+		if over := pause(); over < 0 || over > 2*time.Microsecond {
+			t.Fatalf("pause %d ended %v after its time, want within 2µs (naps %v)", i, over, naps)
+		}
+	}
+	extra = 5 * time.Millisecond
+	pause()
+	naps = naps[:0]
+	pause()
+	if len(naps) != 1 || naps[0] < 55*time.Microsecond {
+		t.Errorf("after one sleep woke 5ms late, the next pause slept %v, want one sleep of about 60µs", naps)
+	}
+	// A nil sleeper (the pauses outside a worker) sleeps the whole pause.
+	var plain *sleeper
+	start := time.Now()
+	plain.wait(start.Add(time.Millisecond), 0, never)
+	if d := time.Since(start); d < time.Millisecond {
+		t.Errorf("a plain wait of 1ms returned after %v", d)
 	}
 }

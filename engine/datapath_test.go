@@ -126,15 +126,20 @@ func TestLoneIOOneEnter(t *testing.T) {
 			}
 			enters := int(e.Stats().RingEnters - before)
 			switch {
-			case c.name == "busy" && !engine.Checked && (enters < 2*n || enters > 2*n+8):
+			case c.name == "busy" && !engine.Checked && (enters < 2*n || enters > 2*n+2*n/10):
 				// The first I/O of each queue goes alone: nothing was
-				// reaped before it. In a checked build (make test's race
-				// runs) the queue takes longer than joinedIdle from one
-				// I/O to the next; the run without -race checks this.
-				t.Errorf("%d io_uring_enter calls for %d reads and writes at depth 1, want one each (and a few more at most)", enters, 2*n)
+				// reaped before it; so does one after the thread was
+				// preempted between two I/Os for longer than joinedIdle
+				// (9 in 800 with other packages' tests running, in CI). In
+				// a checked build (make test's race runs) the queue takes
+				// longer than joinedIdle from one I/O to the next; the run
+				// without -race checks this.
+				t.Errorf("%d io_uring_enter calls for %d reads and writes at depth 1, want one each (and a tenth more at most)", enters, 2*n)
 			case c.split && enters <= 2*n+4:
 				t.Errorf("%d io_uring_enter calls for %d reads and writes at depth 1 with SplitSubmit, want more than one each for some", enters, 2*n)
-			case c.pause > 0 && enters < 4*n-4:
+			case c.pause > 0 && enters < 4*n-2*n/10:
+				// Two each, but where the completion was there when the
+				// submission returned (5 in 200 with other tests running).
 				t.Errorf("%d io_uring_enter calls for %d reads and writes at depth 1, each after a pause of %v, want two each (a submission, a wait)", enters, 2*n, c.pause)
 			}
 			t.Logf("%d io_uring_enter calls for %d I/Os", enters, 2*n)

@@ -3,10 +3,12 @@ package runner
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestVerifyBacklogBatch: verify_backlog_batch reads back that many of
@@ -59,4 +61,92 @@ func backlogSeq(t *testing.T, logPath string) string {
 		seq = append(seq, fmt.Sprintf("%c%d", f[1][0], off/4096))
 	}
 	return strings.Join(seq, " ")
+}
+
+// TestVerifyReadsLogged: the reads of a verify, verify_backlog's
+// read-back and the pass after the writes, are logged as fio 3.33 logs
+// the reads of its verify list: each has its entry in every log without
+// log_avg_msec, at the time it completed; with it, their latencies have
+// windows of their own across the reads, and the bandwidth and IOPS logs
+// and samples leave them out (fio's rates count the workload's I/O).
+// Each I/O takes 20 ms (a delaying ring), so 16 writes at depth 1 take
+// about 320 ms and so do the 16 reads back. With fio installed, its logs
+// of the same jobs (without the delay) have the same shape.
+func TestVerifyReadsLogged(t *testing.T) {
+	useDelayURing(t, 20*time.Millisecond)
+	dir := t.TempDir()
+	target := filepath.Join(dir, "t.img")
+	if err := os.WriteFile(target, make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, fioErr := exec.LookPath("fio")
+	for _, c := range []struct{ name, backlog string }{{"read-back", "16"}, {"pass", "0"}} {
+		for _, avg := range []string{"50", "0"} {
+			opts := []string{"filename=" + target, "rw=write", "bs=4k", "iodepth=1", "size=64k", "verify=crc32c",
+				"verify_backlog=" + c.backlog, "write_iops_log=" + filepath.Join(dir, "b"), "write_lat_log=" + filepath.Join(dir, "b"),
+				"log_avg_msec=" + avg, "iopsavgtime=50"}
+			args := []string{"--name=b", "--output-format=json"}
+			for _, o := range opts {
+				args = append(args, "--"+o)
+			}
+			code, out, errs := run(t, args...)
+			if code != 0 {
+				t.Fatalf("%s, log_avg_msec=%s: exit %d: %s", c.name, avg, code, errs)
+			}
+			job := decodeAll(t, out)[0]["jobs"].([]any)[0].(map[string]any)
+			if n := num(t, job, "read", "total_ios"); n != 16 {
+				t.Fatalf("%s: %v reads, want the 16 writes read back", c.name, n)
+			}
+			what := fmt.Sprintf("%s, log_avg_msec=%s", c.name, avg)
+			iops, lat := logReads(t, dir, "b_iops.1.log"), logReads(t, dir, "b_lat.1.log")
+			if avg == "0" {
+				if len(iops) != 16 || len(lat) != 16 {
+					t.Errorf("%s: %d read entries in the IOPS log and %d in the latency log, want one per read (16)", what, len(iops), len(lat))
+				}
+				if len(lat) > 1 && lat[len(lat)-1]-lat[0] < 200 {
+					t.Errorf("%s: read entries at %v ms, want them at their completions, over about 300 ms", what, lat)
+				}
+			} else {
+				if len(iops) != 0 {
+					t.Errorf("%s: read windows in the IOPS log at %v ms, want none: the rates count the workload's I/O", what, iops)
+				}
+				if len(lat) < 3 {
+					t.Errorf("%s: read windows in the latency log at %v ms, want at least 3 over the 320 ms of reads", what, lat)
+				}
+				if n := num(t, job, "read", "iops_samples"); n != 0 {
+					t.Errorf("%s: %v read IOPS samples, want none", what, n)
+				}
+			}
+			if fioErr != nil {
+				continue
+			}
+			jobFile := writeJob(t, dir, "b.fio", "[b]\nverify_state_save=0\n"+strings.Join(opts, "\n")+"\n")
+			if out, err := exec.Command("fio", "--output-format=terse", jobFile).CombinedOutput(); err != nil {
+				t.Fatalf("fio %s: %v\n%s", jobFile, err, out)
+			}
+			fiops, flat := logReads(t, dir, "b_iops.1.log"), logReads(t, dir, "b_lat.1.log")
+			if avg == "0" && (len(fiops) != 16 || len(flat) != 16) || avg != "0" && (len(fiops) != 0 || len(flat) == 0) {
+				t.Errorf("%s: fio's logs have read entries at %v (IOPS) and %v (latency)", what, fiops, flat)
+			}
+		}
+	}
+}
+
+// logReads returns the times (ms) of the read entries of the log name in
+// dir, and removes the log.
+func logReads(t *testing.T, dir, name string) []int {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	var times []int
+	for _, f := range readLog(t, p) {
+		if f[2] == "0" {
+			ms, err := strconv.Atoi(f[0])
+			if err != nil {
+				t.Fatalf("%s: %q", name, f)
+			}
+			times = append(times, ms)
+		}
+	}
+	os.Remove(p)
+	return times
 }

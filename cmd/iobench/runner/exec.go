@@ -301,7 +301,7 @@ func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult
 			if w.written == nil {
 				continue // a clone that never started wrote nothing
 			}
-			parts = append(parts, verifyPart{m: &w.measure, written: w.written, files: s.tgt.clones[w.idx], log: w.iolog})
+			parts = append(parts, verifyPart{m: &w.measure, written: w.written, files: s.tgt.clones[w.idx], log: w.iolog, w: w})
 		}
 		// The progress line counts the clones reading back as running.
 		rc.lv.jobs.Add(int32(len(parts)))
@@ -316,6 +316,7 @@ func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult
 	}
 	for _, w := range workers {
 		// The logs finish kept open for the verify pass's reads.
+		w.finishLogs()
 		if w.iolog != nil && w.written != nil {
 			if err := w.iolog.close(time.Now()); err != nil {
 				errs = append(errs, err)
@@ -1099,6 +1100,11 @@ type measure struct {
 	// their own.
 	verifyIOs  uint64
 	verifyTime time.Duration
+	// verifyReadIOs and verifyReadBytes are the reads of a verify among
+	// ios and bytes (verify_backlog's read-back, the verify passes), which
+	// the bandwidth and IOPS samples leave out, as fio's rates count its
+	// workload's I/O, not its verify list's.
+	verifyReadIOs, verifyReadBytes uint64
 	// verifyInRun is the part of verifyTime within measured: the verify
 	// passes a clone ran between its passes (loops, io_size), which fio
 	// counts in the reads' runtime, not in the writes'.
@@ -1293,6 +1299,9 @@ type worker struct {
 	logs   *logSet
 	thread int // the thread's number in the run, from 1
 	logger *jobLogger
+	// logEnd is when the logs' last window ends: the clone's end, or the
+	// last reap of the verify pass after it (finishLogs).
+	logEnd time.Time
 	now    time.Time // the clock at the last reap
 	// nowSince is now as the time since epoch, which the loop compares
 	// as an integer (a time.Time comparison is a call).
@@ -1929,14 +1938,18 @@ func (w *worker) sample(now time.Time, final bool) {
 	}
 	dirs := [workloads.NumDirs]bool{j.RW.Reads() || j.VerifyOnly, j.RW.Writes() && !j.VerifyOnly, j.RW.Trims()}
 	inRuntime := func(next time.Time) bool { return w.deadline.IsZero() || next.Before(w.deadline) }
+	// The rates count the workload's I/O, not a verify's reads.
+	ios, bytes := w.ios, w.bytes
+	ios[workloads.DirRead] -= w.verifyReadIOs
+	bytes[workloads.DirRead] -= w.verifyReadBytes
 	if !now.Before(w.bwNext) && inRuntime(w.bwNext) {
 		secs := now.Sub(w.bwLast).Seconds()
 		for d := range workloads.NumDirs {
 			if dirs[d] && !perIOBW(j) {
 				// Whole KiB/s, as fio's integer samples.
-				w.bwSamples[d] = append(w.bwSamples[d], math.Floor(float64(w.bytes[d]-w.bwBytes[d])/1024/secs))
+				w.bwSamples[d] = append(w.bwSamples[d], math.Floor(float64(bytes[d]-w.bwBytes[d])/1024/secs))
 			}
-			w.bwBytes[d] = w.bytes[d]
+			w.bwBytes[d] = bytes[d]
 		}
 		w.bwLast, w.bwNext = now, now.Add(j.BWAvgTime)
 	}
@@ -1944,9 +1957,9 @@ func (w *worker) sample(now time.Time, final bool) {
 		secs := now.Sub(w.iopsLast).Seconds()
 		for d := range workloads.NumDirs {
 			if dirs[d] && !perIOIOPS(j) {
-				w.iopsSamples[d] = append(w.iopsSamples[d], math.Floor(float64(w.ios[d]-w.iopsCount[d])/secs))
+				w.iopsSamples[d] = append(w.iopsSamples[d], math.Floor(float64(ios[d]-w.iopsCount[d])/secs))
 			}
-			w.iopsCount[d] = w.ios[d]
+			w.iopsCount[d] = ios[d]
 		}
 		w.iopsLast, w.iopsNext = now, now.Add(j.IOPSAvgTime)
 	}
@@ -1965,7 +1978,12 @@ func (w *worker) finish() {
 	}
 	if w.logger != nil && w.measuring {
 		w.logger.end = w.deadline
-		w.logger.tick(time.Now(), true)
+		w.logEnd = time.Now()
+		if w.written == nil {
+			w.logger.tick(w.logEnd, true)
+		}
+		// (With a verify pass, its reads are logged too: Execute ends
+		// the logs after them, finishLogs.)
 	}
 	if w.iolog != nil && w.written == nil {
 		// (With a verify pass, its reads are logged too: Execute closes
@@ -1993,6 +2011,16 @@ func (w *worker) finish() {
 		w.eng.PutBuffer(r.Buf[:cap(r.Buf)])
 	}
 	w.q.Close()
+}
+
+// finishLogs ends the bandwidth, IOPS and latency logs of a clone that
+// kept them open for the verify pass after its writes (finish): the last
+// window, partial, ends at the later of the clone's end and the pass's
+// last reap.
+func (w *worker) finishLogs() {
+	if w.logger != nil && w.written != nil && w.measuring {
+		w.logger.tick(w.logEnd, true)
+	}
 }
 
 // jobArena is the size of job j's buffer arena: a buffer of the largest
@@ -2390,6 +2418,20 @@ func (w *worker) reaped(done []*engine.Request, since time.Duration) time.Durati
 		}
 	}
 	w.pastDeadline = !w.deadline.IsZero() && !now.Before(w.deadline)
+	w.tick(now)
+	w.now = now
+	w.checkRateMin(now)
+	return w.quietUntil()
+}
+
+// tick does what the clock brings due at a reap at now, whichever
+// loop reaped: the ramp's end, the bw/iops samples, the status
+// interval and the logs' windows. The I/O loops call it through
+// reaped; the waits outside them (reapWaiting: verify_backlog's
+// read-back, the end-of-job flush) call it alone, so that their
+// samples and log windows close on time as the loops' do, while the
+// pacer, thinktime and rate_min count only the job's own I/O.
+func (w *worker) tick(now time.Time) {
 	if !w.measuring && (w.ramp == nil && !now.Before(w.rampEnd) || w.ramp != nil && w.ramp.over.Load()) {
 		w.endRamp(now)
 	}
@@ -2399,13 +2441,10 @@ func (w *worker) reaped(done []*engine.Request, since time.Duration) time.Durati
 	if w.iv != nil && !now.Before(w.ivNext) {
 		w.publishInterval(now, false)
 	}
-	w.now = now
 	if w.logger != nil && w.measuring {
 		w.logger.end = w.deadline
 		w.logger.tick(now, false)
 	}
-	w.checkRateMin(now)
-	return w.quietUntil()
 }
 
 // untilPeriodEnd is how long a reap may wait before the status period
@@ -3137,7 +3176,13 @@ func (w *worker) complete(r *engine.Request) {
 		if w.iv != nil {
 			w.iv.record(w.job, r, d)
 		}
-		if w.logger != nil {
+		if r.Tag == tagVerifyRead {
+			w.verifyReadIOs++
+			w.verifyReadBytes += uint64(r.N)
+			if w.logger != nil {
+				w.logger.recordVerify(r, w.now, w.issuedAt(r))
+			}
+		} else if w.logger != nil {
 			w.logger.record(r, d, w.now, w.issuedAt(r))
 		}
 		w.lvIOs[d]++
@@ -3326,6 +3371,9 @@ type verifyPart struct {
 	files   []int
 	log     *ioLog
 	file    int
+	// w is the clone whose writes these are (nil for verify_only): its
+	// bandwidth, IOPS and latency logs get the reads (recordVerify).
+	w *worker
 }
 
 // verifyRead is one read of a verify pass: n bytes at off of the job's
@@ -3500,6 +3548,16 @@ func (v *verifyRun) run(p verifyPart) error {
 		if v.done, err = v.q.ReapBatch(v.done[:0], 1, 0); err != nil {
 			return err
 		}
+		var lg *jobLogger
+		var now time.Time
+		if p.w != nil && p.w.logger != nil && p.w.measuring {
+			// The log windows go on through the pass, as the I/O
+			// loop's: each reap closes those that have ended.
+			lg, now = p.w.logger, time.Now()
+			lg.end = p.w.deadline
+			lg.tick(now, false)
+			p.w.logEnd = now
+		}
 		for _, r := range v.done {
 			if r.Err != nil {
 				if v.m.continues(s.job, r) {
@@ -3517,6 +3575,11 @@ func (v *verifyRun) run(p verifyPart) error {
 			}
 			v.m.record(s.job, r, workloads.DirRead)
 			v.m.verifyIOs++
+			v.m.verifyReadIOs++
+			v.m.verifyReadBytes += uint64(r.N)
+			if lg != nil {
+				lg.recordVerify(r, now, p.w.issuedAt(r))
+			}
 			v.m.verified += uint64(r.N)
 			v.n += uint64(r.N)
 			if v.checkers != nil {

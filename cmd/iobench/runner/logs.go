@@ -202,11 +202,13 @@ const (
 	logSlat
 )
 
-// logWindow is what a direction did in the current log_avg_msec window.
+// logWindow is what a direction did in the current log_avg_msec window:
+// its I/Os and their latencies, and the I/Os and bytes its rates count
+// (those of the workload, without a verify's reads).
 type logWindow struct {
-	ios, bytes uint64
-	latSum     [3]uint64
-	latMax     [3]uint64
+	ios            uint64
+	rateIOs, bytes uint64
+	latSum, latMax [3]uint64
 }
 
 // jobLogger writes one thread's logs.
@@ -311,6 +313,22 @@ func (l *jobLogger) restart(now time.Time) {
 // log_alternate_epoch adds to that column (fio adds none to it either),
 // and those of the other logs with 0, as fio's.
 func (l *jobLogger) record(r *engine.Request, d int, now, issued time.Time) {
+	l.add(r, d, now, issued, true)
+}
+
+// recordVerify logs the completed read r of a verify (verify_backlog's
+// read-back, the verify pass after the writes) as fio logs the reads of
+// its verify list: each has its entries without log_avg_msec, and its
+// latencies go into the windows of the latency logs, but not into the
+// bandwidth and IOPS windows (fio's rates count the workload's I/O:
+// a window with nothing else has no bw or iops entry).
+func (l *jobLogger) recordVerify(r *engine.Request, now, issued time.Time) {
+	l.add(r, workloads.DirRead, now, issued, false)
+}
+
+// add is record and recordVerify: rate says whether r counts toward the
+// windows' bandwidth and IOPS.
+func (l *jobLogger) add(r *engine.Request, d int, now, issued time.Time, rate bool) {
 	lat := [3]uint64{uint64(r.Latency), uint64(r.Latency - r.SubmitLatency), uint64(r.SubmitLatency)}
 	if l.hist != nil {
 		l.histCount[d][fioPlatIdx(lat[logClat])]++
@@ -319,7 +337,10 @@ func (l *jobLogger) record(r *engine.Request, d int, now, issued time.Time) {
 	if l.job.Logs.Avg > 0 {
 		w := &l.win[d]
 		w.ios++
-		w.bytes += uint64(r.N)
+		if rate {
+			w.rateIOs++
+			w.bytes += uint64(r.N)
+		}
 		for k, v := range lat {
 			w.latSum[k] += v
 			w.latMax[k] = max(w.latMax[k], v)
@@ -384,11 +405,11 @@ func (l *jobLogger) tick(now time.Time, final bool) {
 			// A window's entry has bs 0, with log_offset offset 0,
 			// priority 0 and with log_issue_time issue time 0: fio's
 			// columns, so the line has as many as a per-I/O one.
-			if l.bw != nil && !partial {
+			if l.bw != nil && !partial && w.rateIOs > 0 {
 				l.bw.entry(t, uint64(float64(w.bytes)/1024/secs), d, 0, 0, l.cols(), 0, 0)
 			}
-			if l.iops != nil && !partial {
-				l.iops.entry(t, uint64(float64(w.ios)/secs), d, 0, 0, l.cols(), 0, 0)
+			if l.iops != nil && !partial && w.rateIOs > 0 {
+				l.iops.entry(t, uint64(float64(w.rateIOs)/secs), d, 0, 0, l.cols(), 0, 0)
 			}
 			for k, f := range l.lat {
 				if f == nil {

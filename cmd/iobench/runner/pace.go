@@ -742,18 +742,29 @@ func (w *worker) checkBacklog() error {
 
 // reapWaiting reaps at least one completion, as ReapBatch(dst, 1, 0)
 // does, for the waits outside the job's I/O loops (verify_backlog's
-// read-back, the end-of-job flush). With status intervals its wait ends
-// at each period's end to hand the period over, so that the reports go
-// on while a read-back or a flush outlasts a period, as in the loops.
+// read-back, the end-of-job flush). Each of its reaps does what the
+// clock brings due (tick: samples, log windows, status periods), as the
+// loops' reaps do, so that a read-back or a flush longer than a
+// log_avg_msec window or a sample period has its windows, each with
+// what completed in it, rather than one that holds them all. With
+// status intervals its wait ends at each period's end to hand the
+// period over, so that the reports go on while a read-back or a flush
+// outlasts a period, as in the loops.
 func (w *worker) reapWaiting(dst []*engine.Request) ([]*engine.Request, error) {
-	if w.iv == nil {
-		return w.q.ReapBatch(dst, 1, 0)
-	}
 	for {
-		done, err := w.q.ReapBatchWithin(dst, 1, 0, w.untilPeriodEnd())
+		var done []*engine.Request
+		var err error
+		if w.iv == nil {
+			done, err = w.q.ReapBatch(dst, 1, 0)
+		} else {
+			done, err = w.q.ReapBatchWithin(dst, 1, 0, w.untilPeriodEnd())
+		}
 		w.nowSince = w.reapSince()
-		if now := w.epoch.Add(w.nowSince); !now.Before(w.ivNext) {
-			w.publishInterval(now, false)
+		w.now = w.epoch.Add(w.nowSince) // the time the read-back's log entries have
+		w.tick(w.now)
+		if w.nowSince >= w.lvNext {
+			w.publishLive()
+			w.lvNext = w.nowSince + liveEvery
 		}
 		if err != nil || len(done) > 0 || w.q.InFlight() == 0 {
 			return done, err

@@ -253,6 +253,8 @@ func (m *measure) add(o *measure) {
 	m.measured += o.measured
 	m.verified += o.verified
 	m.verifyIOs += o.verifyIOs
+	m.verifyReadIOs += o.verifyReadIOs
+	m.verifyReadBytes += o.verifyReadBytes
 	m.verifyTime += o.verifyTime
 	m.verifyInRun += o.verifyInRun
 	m.ioErrs += o.ioErrs

@@ -382,7 +382,7 @@ func (w *worker) verifyLoop() error {
 		defer close(v.checkers.in)
 	}
 	start := time.Now()
-	err := v.run(verifyPart{m: &w.measure, written: w.written, files: s.tgt.clones[w.idx], log: w.iolog})
+	err := v.run(verifyPart{m: &w.measure, written: w.written, files: s.tgt.clones[w.idx], log: w.iolog, w: w})
 	d := time.Since(start)
 	w.verifyTime += d
 	w.verifyInRun += d

@@ -1306,6 +1306,10 @@ type worker struct {
 	// nowSince is now as the time since epoch, which the loop compares
 	// as an integer (a time.Time comparison is a call).
 	nowSince time.Duration
+	// countedSince is the time, since epoch, of the last reap whose
+	// completions the clone has counted: the I/O the next sample counts
+	// completed by then (sample).
+	countedSince time.Duration
 
 	// Sampling: the counts at the last bandwidth and IOPS samples.
 	bwNext, iopsNext   time.Time
@@ -1926,14 +1930,22 @@ func (w *worker) startSampling(now time.Time) {
 }
 
 // sample closes the bandwidth and IOPS periods that have ended by now
-// (checked once per reap). As fio 3.33's, a last partial period is no
-// sample, nor one that ends at or past the runtime's end (fio's job stops
-// there first: a 2 s time_based job has 3 samples of 500 ms), and
-// disable_bw_measurement (gtod_reduce) leaves them (fio 3.33 still
-// reports them).
-func (w *worker) sample(now time.Time, final bool) {
+// (checked once per reap, before the reap's completions are counted, and
+// at the clone's end), the I/O counted so far having completed by
+// counted. The periods follow one another from the measurement's start,
+// as the ticks of fio's helper thread, which takes fio's samples: a
+// period's sample is what completed in it over its length, or over the
+// time to counted where a period's I/O was counted late; a period in
+// which nothing of a direction completed has no sample of it (a rate
+// pause, thinktime or a stalled device longer than a period), as fio's
+// has none, and the next period is the one the clock is in. As fio
+// 3.33's, a last partial period is no sample, nor one that ends at or
+// past the runtime's end (fio's job stops there first: a 2 s time_based
+// job has 3 samples of 500 ms), and disable_bw_measurement (gtod_reduce)
+// leaves them (fio 3.33 still reports them).
+func (w *worker) sample(now, counted time.Time) {
 	j := w.job
-	if final || now.Before(w.bwNext) && now.Before(w.iopsNext) {
+	if now.Before(w.bwNext) && now.Before(w.iopsNext) {
 		return // the commonest call: neither sample is due
 	}
 	dirs := [workloads.NumDirs]bool{j.RW.Reads() || j.VerifyOnly, j.RW.Writes() && !j.VerifyOnly, j.RW.Trims()}
@@ -1943,26 +1955,43 @@ func (w *worker) sample(now time.Time, final bool) {
 	ios[workloads.DirRead] -= w.verifyReadIOs
 	bytes[workloads.DirRead] -= w.verifyReadBytes
 	if !now.Before(w.bwNext) && inRuntime(w.bwNext) {
-		secs := now.Sub(w.bwLast).Seconds()
+		secs := later(w.bwNext, counted).Sub(w.bwLast).Seconds()
 		for d := range workloads.NumDirs {
-			if dirs[d] && !perIOBW(j) {
+			if dirs[d] && !perIOBW(j) && bytes[d] > w.bwBytes[d] {
 				// Whole KiB/s, as fio's integer samples.
 				w.bwSamples[d] = append(w.bwSamples[d], math.Floor(float64(bytes[d]-w.bwBytes[d])/1024/secs))
 			}
 			w.bwBytes[d] = bytes[d]
 		}
-		w.bwLast, w.bwNext = now, now.Add(j.BWAvgTime)
+		w.bwLast, w.bwNext = periodAt(w.bwNext, now, j.BWAvgTime)
 	}
 	if !now.Before(w.iopsNext) && inRuntime(w.iopsNext) {
-		secs := now.Sub(w.iopsLast).Seconds()
+		secs := later(w.iopsNext, counted).Sub(w.iopsLast).Seconds()
 		for d := range workloads.NumDirs {
-			if dirs[d] && !perIOIOPS(j) {
+			if dirs[d] && !perIOIOPS(j) && ios[d] > w.iopsCount[d] {
 				w.iopsSamples[d] = append(w.iopsSamples[d], math.Floor(float64(ios[d]-w.iopsCount[d])/secs))
 			}
 			w.iopsCount[d] = ios[d]
 		}
-		w.iopsLast, w.iopsNext = now, now.Add(j.IOPSAvgTime)
+		w.iopsLast, w.iopsNext = periodAt(w.iopsNext, now, j.IOPSAvgTime)
 	}
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// periodAt returns the start and end of the sample period of length p
+// the clock is in at now, of those that follow one another from end.
+func periodAt(end, now time.Time, p time.Duration) (time.Time, time.Time) {
+	if p > 0 && now.After(end) {
+		end = end.Add(now.Sub(end) / p * p)
+	}
+	return end, end.Add(p)
 }
 
 // finish records the measured time and gives back the queue and buffers.
@@ -1970,7 +1999,7 @@ func (w *worker) finish() {
 	if w.measuring {
 		now := time.Now()
 		w.measured = now.Sub(w.measureStart)
-		w.sample(now, true)
+		w.sample(now, w.epoch.Add(w.countedSince))
 	}
 	if w.iv != nil {
 		w.publishInterval(time.Now(), true)
@@ -2336,6 +2365,9 @@ func (w *worker) loop() error {
 		if len(done) > 0 || !timed {
 			w.markComplete(len(done))
 		}
+		if len(done) > 0 {
+			w.countedSince = since
+		}
 		// A quiet reap leaves w.now as it was: what reads it below (admit,
 		// for a pacer, flow, read_iolog or a verify backlog; tryHeld) is
 		// never there in a job with quiet reaps.
@@ -2436,7 +2468,7 @@ func (w *worker) tick(now time.Time) {
 		w.endRamp(now)
 	}
 	if w.measuring {
-		w.sample(now, false)
+		w.sample(now, w.epoch.Add(w.countedSince))
 	}
 	if w.iv != nil && !now.Before(w.ivNext) {
 		w.publishInterval(now, false)
@@ -2508,6 +2540,9 @@ func (w *worker) loopPlain() error {
 		}
 		if len(done) > 0 || w.iv == nil {
 			w.markComplete(len(done))
+		}
+		if len(done) > 0 {
+			w.countedSince = since
 		}
 		for _, r := range done {
 			w.completePlain(r)

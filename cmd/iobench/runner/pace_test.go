@@ -1233,3 +1233,33 @@ func TestSleeperEndsOnTime(t *testing.T) {
 		t.Errorf("a plain wait of 1ms returned after %v", d)
 	}
 }
+
+// TestSamplesAcrossPauses: the bandwidth and IOPS samples are fio's, its
+// helper thread's periods one after the other: with a pause of 200 ms
+// after each read (thinktime, or rate_iops=5) and 50 ms periods, each
+// read's period has a sample of it alone, 20 IOPS and 80 KiB/s, and the
+// periods in the pauses, with nothing done in them, have none (fio 3.33:
+// 10 samples in 2 s, at most 20 IOPS). Samples taken from one reap to
+// the next would be 5 IOPS, one per read but the last.
+func TestSamplesAcrossPauses(t *testing.T) {
+	target := filepath.Join(t.TempDir(), "t.img")
+	if err := os.WriteFile(target, make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, pause := range []string{"--thinktime=200ms", "--rate_iops=5"} {
+		code, out, errs := run(t, "--name=p", "--filename="+target, "--rw=randread", "--bs=4k", "--runtime=2", "--time_based",
+			"--iopsavgtime=50", "--bwavgtime=50", pause, "--output-format=json")
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", pause, code, errs)
+		}
+		r := decodeAll(t, out)[0]["jobs"].([]any)[0].(map[string]any)["read"].(map[string]any)
+		ios, n := r["total_ios"].(float64), r["iops_samples"].(float64)
+		if ios < 8 || n < ios-1 || n > ios || r["bw_samples"].(float64) != n {
+			t.Errorf("%s: %v reads, %v IOPS and %v bandwidth samples; want a sample of each per read (the last may fall in the period the runtime ends in)", pause, ios, n, r["bw_samples"])
+		}
+		if r["iops_min"].(float64) != 20 || r["iops_max"].(float64) != 20 || r["bw_min"].(float64) != 80 || r["bw_max"].(float64) != 80 {
+			t.Errorf("%s: IOPS samples %v-%v, bandwidth %v-%v KiB/s; want 20 and 80: one 4 KiB read in a 50 ms period", pause,
+				r["iops_min"], r["iops_max"], r["bw_min"], r["bw_max"])
+		}
+	}
+}

@@ -896,10 +896,14 @@ func collect(workers []*measure, clone int) JobResult {
 			if w.ios[d] == 0 {
 				run = 0 // as fio: no runtime for a direction without I/O
 			}
-			if d == workloads.DirRead && w.verifyTime > 0 {
-				// The verify passes' reads: their time, after the
-				// workload's if that read too.
-				if w.ios[d] == w.verifyIOs {
+			if only := w.ios[d] > 0 && w.ios[d] == w.verifyReadIOs; d == workloads.DirRead && (w.verifyTime > 0 || only) {
+				// The verify passes' reads (and the read-back of what
+				// verify_backlog held at their start): their time, after
+				// the workload's if that read too. Reads that are all a
+				// verify's have that time alone, as fio's: the
+				// read-backs among a job's writes count in the writes'
+				// time (fio's read runtime is its verify phase's).
+				if only {
 					run = 0
 				}
 				run += w.verifyTime
@@ -1500,9 +1504,15 @@ func (w *worker) run() {
 	}
 	if len(w.backlog) > 0 && w.err == nil && !w.runtimeUp() {
 		// The rest, whatever the batch; none once the runtime is up, as
-		// fio's job ends there.
+		// fio's job ends there. fio reads it back in its verify phase:
+		// its time is the reads', not the writes' (collect).
 		w.backlogCredit = len(w.backlog)
-		if err := w.checkBacklog(); err != nil {
+		start := time.Now()
+		err := w.checkBacklog()
+		d := time.Since(start)
+		w.verifyTime += d
+		w.verifyInRun += d
+		if err != nil {
 			w.err = err
 			return
 		}

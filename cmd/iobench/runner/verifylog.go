@@ -361,6 +361,7 @@ func (w *worker) morePasses() bool {
 // write_iolog, their time the reads' runtime and not the writes'). What
 // verify_backlog holds is read back first, as at the job's end.
 func (w *worker) verifyLoop() error {
+	start := time.Now()
 	if len(w.backlog) > 0 {
 		w.backlogCredit = len(w.backlog) // the rest, whatever the batch
 		if err := w.checkBacklog(); err != nil {
@@ -381,7 +382,6 @@ func (w *worker) verifyLoop() error {
 		v.checkers = newAsyncChecks(j, j.VerifyAsync, len(v.idle), false)
 		defer close(v.checkers.in)
 	}
-	start := time.Now()
 	err := v.run(verifyPart{m: &w.measure, written: w.written, files: s.tgt.clones[w.idx], log: w.iolog, w: w})
 	d := time.Since(start)
 	w.verifyTime += d

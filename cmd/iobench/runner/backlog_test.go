@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -71,7 +72,9 @@ func backlogSeq(t *testing.T, logPath string) string {
 // and samples leave them out (fio's rates count the workload's I/O).
 // Each I/O takes 20 ms (a delaying ring), so 16 writes at depth 1 take
 // about 320 ms and so do the 16 reads back. With fio installed, its logs
-// of the same jobs (without the delay) have the same shape.
+// of the same jobs (without the delay) have the same shape. A
+// verify_only job's reads are logged as the pass's are (fio also logs
+// the writes it replays without writing them, which iobench does not).
 func TestVerifyReadsLogged(t *testing.T) {
 	useDelayURing(t, 20*time.Millisecond)
 	dir := t.TempDir()
@@ -80,16 +83,26 @@ func TestVerifyReadsLogged(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, fioErr := exec.LookPath("fio")
-	for _, c := range []struct{ name, backlog string }{{"read-back", "16"}, {"pass", "0"}} {
+	// args is the job of opts as a command line.
+	args := func(opts []string) []string {
+		a := []string{"--name=b", "--output-format=json"}
+		for _, o := range opts {
+			a = append(a, "--"+o)
+		}
+		return a
+	}
+	base := []string{"filename=" + target, "rw=write", "bs=4k", "iodepth=1", "size=64k", "verify=crc32c"}
+	for _, c := range []struct{ name, backlog, only string }{{"read-back", "16", "0"}, {"pass", "0", "0"}, {"verify_only", "0", "1"}} {
 		for _, avg := range []string{"50", "0"} {
-			opts := []string{"filename=" + target, "rw=write", "bs=4k", "iodepth=1", "size=64k", "verify=crc32c",
-				"verify_backlog=" + c.backlog, "write_iops_log=" + filepath.Join(dir, "b"), "write_lat_log=" + filepath.Join(dir, "b"),
-				"log_avg_msec=" + avg, "iopsavgtime=50"}
-			args := []string{"--name=b", "--output-format=json"}
-			for _, o := range opts {
-				args = append(args, "--"+o)
+			if c.only == "1" {
+				// The writes verify_only reads back, without logs.
+				if code, _, errs := run(t, args(append(base, "do_verify=0"))...); code != 0 {
+					t.Fatalf("writing for verify_only: exit %d: %s", code, errs)
+				}
 			}
-			code, out, errs := run(t, args...)
+			opts := append(slices.Clone(base), "verify_backlog="+c.backlog, "verify_only="+c.only,
+				"write_iops_log="+filepath.Join(dir, "b"), "write_lat_log="+filepath.Join(dir, "b"), "log_avg_msec="+avg, "iopsavgtime=50")
+			code, out, errs := run(t, args(opts)...)
 			if code != 0 {
 				t.Fatalf("%s, log_avg_msec=%s: exit %d: %s", c.name, avg, code, errs)
 			}
@@ -120,10 +133,16 @@ func TestVerifyReadsLogged(t *testing.T) {
 			if fioErr != nil {
 				continue
 			}
-			jobFile := writeJob(t, dir, "b.fio", "[b]\nverify_state_save=0\n"+strings.Join(opts, "\n")+"\n")
-			if out, err := exec.Command("fio", "--output-format=terse", jobFile).CombinedOutput(); err != nil {
-				t.Fatalf("fio %s: %v\n%s", jobFile, err, out)
+			fio := func(opts []string) {
+				jobFile := writeJob(t, dir, "b.fio", "[b]\nverify_state_save=0\n"+strings.Join(opts, "\n")+"\n")
+				if out, err := exec.Command("fio", "--output-format=terse", jobFile).CombinedOutput(); err != nil {
+					t.Fatalf("fio %s: %v\n%s", jobFile, err, out)
+				}
 			}
+			if c.only == "1" {
+				fio(append(base, "do_verify=0")) // fio's own verify headers
+			}
+			fio(opts)
 			fiops, flat := logReads(t, dir, "b_iops.1.log"), logReads(t, dir, "b_lat.1.log")
 			if avg == "0" && (len(fiops) != 16 || len(flat) != 16) || avg != "0" && (len(fiops) != 0 || len(flat) == 0) {
 				t.Errorf("%s: fio's logs have read entries at %v (IOPS) and %v (latency)", what, fiops, flat)

@@ -270,7 +270,7 @@ func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult
 	case j.VerifyOnly:
 		r := base()
 		rc.lv.jobs.Add(1) // the progress line's running jobs
-		errs := s.verifyOnly(&r)
+		errs := s.verifyOnly(&r, rc)
 		rc.lv.jobs.Add(-1)
 		r.Engine = s.eng.Stats()
 		r.Err = errors.Join(errs...)
@@ -301,7 +301,7 @@ func runJob(j workloads.Job, groupID int, tgt *jobTarget, rc runCtx) []JobResult
 			if w.written == nil {
 				continue // a clone that never started wrote nothing
 			}
-			parts = append(parts, verifyPart{m: &w.measure, written: w.written, files: s.tgt.clones[w.idx], log: w.iolog, w: w})
+			parts = append(parts, verifyPart{m: &w.measure, written: w.written, files: s.tgt.clones[w.idx], log: w.iolog, logs: w.verifyLog()})
 		}
 		// The progress line counts the clones reading back as running.
 		rc.lv.jobs.Add(int32(len(parts)))
@@ -412,9 +412,26 @@ func firstErr(workers []*worker) error {
 
 // verifyOnly is fio's verify_only: the workload does not run; what an
 // earlier run of it wrote is read back and checked.
-func (s *jobSetup) verifyOnly(res *JobResult) []error {
+func (s *jobSetup) verifyOnly(res *JobResult, rc runCtx) []error {
 	start := time.Now()
-	err := res.verify(s)
+	var vl *verifyLog
+	if s.job.Logs.Any() {
+		// The job's logs get its reads, as a clone's get a verify's
+		// (recordVerify), the job being its run's thread threadBase+1.
+		l, err := newJobLogger(s.job, rc.threadBase+1, rc.logs, start)
+		if err != nil {
+			return []error{err}
+		}
+		epochClock, end := s.eng.Clock(), start
+		vl = &verifyLog{l: l, end: &end, issuedAt: func(r *engine.Request) time.Time {
+			if !s.job.Logs.IssueTime {
+				return time.Time{}
+			}
+			return start.Add(r.Started() + r.SubmitLatency - epochClock)
+		}}
+		defer func() { l.tick(end, true) }()
+	}
+	err := res.verify(s, vl)
 	res.Elapsed = time.Since(start)
 	if err != nil {
 		return []error{err}
@@ -429,11 +446,11 @@ func (s *jobSetup) verifyOnly(res *JobResult) []error {
 // header at all is an error: nothing there was written with verify, and
 // a pass that checked nothing would look like one that found nothing
 // wrong.
-func (res *JobResult) verify(s *jobSetup) error {
+func (res *JobResult) verify(s *jobSetup, logs *verifyLog) error {
 	m := newMeasure()
 	parts := make([]verifyPart, len(s.files))
 	for i := range parts {
-		parts[i] = verifyPart{m: m, file: i}
+		parts[i] = verifyPart{m: m, file: i, logs: logs}
 	}
 	n, skipped, err := s.verifyPass(parts, !s.writesWholeRegion())
 	res.Dir[workloads.DirRead] = collect([]*measure{m}, -1).Dir[workloads.DirRead]
@@ -3416,9 +3433,29 @@ type verifyPart struct {
 	files   []int
 	log     *ioLog
 	file    int
-	// w is the clone whose writes these are (nil for verify_only): its
-	// bandwidth, IOPS and latency logs get the reads (recordVerify).
-	w *worker
+	// logs, if not nil, get the reads (recordVerify).
+	logs *verifyLog
+}
+
+// verifyLog is where a verify pass logs its reads: the bandwidth, IOPS
+// and latency logs of the clone whose writes it reads back, or of a
+// verify_only job, with the clock of their issue times (log_issue_time).
+// end is set to each reap's time: the logs' last window ends at the
+// pass's last reap (finishLogs).
+type verifyLog struct {
+	l        *jobLogger
+	issuedAt func(*engine.Request) time.Time
+	end      *time.Time
+}
+
+// verifyLog returns where a verify pass logs the reads of w's writes:
+// nil if w keeps no logs, or has not started measuring (a ramp that
+// outlasted the writes).
+func (w *worker) verifyLog() *verifyLog {
+	if w.logger == nil || !w.measuring {
+		return nil
+	}
+	return &verifyLog{l: w.logger, issuedAt: w.issuedAt, end: &w.logEnd}
 }
 
 // verifyRead is one read of a verify pass: n bytes at off of the job's
@@ -3593,15 +3630,13 @@ func (v *verifyRun) run(p verifyPart) error {
 		if v.done, err = v.q.ReapBatch(v.done[:0], 1, 0); err != nil {
 			return err
 		}
-		var lg *jobLogger
 		var now time.Time
-		if p.w != nil && p.w.logger != nil && p.w.measuring {
+		if p.logs != nil {
 			// The log windows go on through the pass, as the I/O
 			// loop's: each reap closes those that have ended.
-			lg, now = p.w.logger, time.Now()
-			lg.end = p.w.deadline
-			lg.tick(now, false)
-			p.w.logEnd = now
+			now = time.Now()
+			p.logs.l.tick(now, false)
+			*p.logs.end = now
 		}
 		for _, r := range v.done {
 			if r.Err != nil {
@@ -3622,8 +3657,8 @@ func (v *verifyRun) run(p verifyPart) error {
 			v.m.verifyIOs++
 			v.m.verifyReadIOs++
 			v.m.verifyReadBytes += uint64(r.N)
-			if lg != nil {
-				lg.recordVerify(r, now, p.w.issuedAt(r))
+			if p.logs != nil {
+				p.logs.l.recordVerify(r, now, p.logs.issuedAt(r))
 			}
 			v.m.verified += uint64(r.N)
 			v.n += uint64(r.N)

@@ -382,7 +382,7 @@ func (w *worker) verifyLoop() error {
 		v.checkers = newAsyncChecks(j, j.VerifyAsync, len(v.idle), false)
 		defer close(v.checkers.in)
 	}
-	err := v.run(verifyPart{m: &w.measure, written: w.written, files: s.tgt.clones[w.idx], log: w.iolog, w: w})
+	err := v.run(verifyPart{m: &w.measure, written: w.written, files: s.tgt.clones[w.idx], log: w.iolog, logs: w.verifyLog()})
 	d := time.Since(start)
 	w.verifyTime += d
 	w.verifyInRun += d

@@ -1024,6 +1024,24 @@ func (s *rateStat) sum(o rateStat) {
 	s.sumSquaredDev += o.sumSquaredDev
 }
 
+// merge adds o, the samples of a later stretch of the same rate, to s:
+// the statistics of the samples of both (the status reports' sums of
+// their periods).
+func (s *rateStat) merge(o rateStat) {
+	switch {
+	case o.n == 0:
+		return
+	case s.n == 0:
+		*s = o
+		return
+	}
+	n := s.n + o.n
+	delta := o.mean - s.mean
+	s.mean += delta * float64(o.n) / float64(n)
+	s.sumSquaredDev += o.sumSquaredDev + delta*delta*float64(s.n)*float64(o.n)/float64(n)
+	s.lo, s.hi, s.n = min(s.lo, o.lo), max(s.hi, o.hi), n
+}
+
 // stats returns what sampleStats returns of the samples, and their count.
 func (s rateStat) stats() (lo, hi, mean, dev float64, n int) {
 	if s.n > 1 {
@@ -1986,7 +2004,11 @@ func (w *worker) sample(now, counted time.Time) {
 		for d := range workloads.NumDirs {
 			if dirs[d] && !perIOBW(j) && bytes[d] > w.bwBytes[d] {
 				// Whole KiB/s, as fio's integer samples.
-				w.bwSamples[d] = append(w.bwSamples[d], math.Floor(float64(bytes[d]-w.bwBytes[d])/1024/secs))
+				v := math.Floor(float64(bytes[d]-w.bwBytes[d]) / 1024 / secs)
+				w.bwSamples[d] = append(w.bwSamples[d], v)
+				if w.iv != nil {
+					w.iv.bwSamples[d] = append(w.iv.bwSamples[d], v) // the status period's
+				}
 			}
 			w.bwBytes[d] = bytes[d]
 		}
@@ -1996,7 +2018,11 @@ func (w *worker) sample(now, counted time.Time) {
 		secs := later(w.iopsNext, counted).Sub(w.iopsLast).Seconds()
 		for d := range workloads.NumDirs {
 			if dirs[d] && !perIOIOPS(j) && ios[d] > w.iopsCount[d] {
-				w.iopsSamples[d] = append(w.iopsSamples[d], math.Floor(float64(ios[d]-w.iopsCount[d])/secs))
+				v := math.Floor(float64(ios[d]-w.iopsCount[d]) / secs)
+				w.iopsSamples[d] = append(w.iopsSamples[d], v)
+				if w.iv != nil {
+					w.iv.iopsSamples[d] = append(w.iv.iopsSamples[d], v)
+				}
 			}
 			w.iopsCount[d] = ios[d]
 		}

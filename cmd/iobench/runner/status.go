@@ -246,6 +246,12 @@ func (m *measure) add(o *measure) {
 		m.clat[d].add(o.clat[d])
 		m.lat[d].add(o.lat[d])
 		m.prios[d] = mergePrios(m.prios[d], o.prios[d])
+		// The bandwidth and IOPS samples of o's period follow m's, as
+		// fio's status reports hold those of the job so far.
+		m.bwSamples[d] = append(m.bwSamples[d], o.bwSamples[d]...)
+		m.iopsSamples[d] = append(m.iopsSamples[d], o.iopsSamples[d]...)
+		m.bwIO[d].merge(o.bwIO[d])
+		m.iopsIO[d].merge(o.iopsIO[d])
 	}
 	u, v := &m.usage, &o.usage
 	u.usr, u.sys, u.wall = u.usr+v.usr, u.sys+v.sys, u.wall+v.wall

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -20,8 +21,6 @@ import (
 // the reports unnoticed.
 func TestMeasureAddCoversFields(t *testing.T) {
 	notAdded := map[string]string{
-		"bwSamples": "interval reports carry no samples", "iopsSamples": "interval reports carry no samples",
-		"bwIO": "interval reports carry no samples", "iopsIO": "interval reports carry no samples",
 		"ssRes": "steady state: the run's total", "pinned": "read back once per clone", "err": "the run's total",
 		"clone": "the key periods are added by", "opts": "record's view of its job's options, not a measurement",
 	}
@@ -33,6 +32,9 @@ func TestMeasureAddCoversFields(t *testing.T) {
 		o.lat[d].record(300)
 		o.prios[d] = mergePrios(nil, []PrioLat{{Prio: 1, Lat: newHist()}})
 		_ = o.prios[d][0].Lat.RecordValue(5)
+		o.bwSamples[d], o.iopsSamples[d] = []float64{1024}, []float64{256}
+		o.bwIO[d].add(1024)
+		o.iopsIO[d].add(1)
 	}
 	o.usage = threadUsage{usr: time.Millisecond, sys: time.Millisecond, wall: time.Second, ctx: 2, volCtx: 1, majf: 1, minf: 1}
 	o.tid, o.measured, o.verified, o.verifyIOs = 7, time.Second, 4096, 1
@@ -398,4 +400,65 @@ func TestStatusDuringReadBackAndFlush(t *testing.T) {
 			t.Errorf("the last report ends at %v ms; the job ran from %v to %v ms, its last 650 ms flushing: want reports while it flushed", last, start, end)
 		}
 	})
+}
+
+// TestStatusReportsCarrySamples: each --status-interval report holds the
+// bandwidth and IOPS samples of the job so far, as fio's do (fio 3.33,
+// 3 s at 100 ms samples and 1 s reports: 8, 18 and 28 samples, then 29
+// in the total): a report's samples are at least those of the report
+// before, and the total has them all.
+func TestStatusReportsCarrySamples(t *testing.T) {
+	target := filepath.Join(t.TempDir(), "t.img")
+	if err := os.WriteFile(target, make([]byte, 16<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := run(t, "--name=s", "--filename="+target, "--rw=randread", "--bs=4k", "--runtime=3", "--time_based",
+		"--iopsavgtime=100", "--bwavgtime=100", "--status-interval=1", "--output-format=json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	docs := decodeAll(t, out)
+	if len(docs) < 3 {
+		t.Fatalf("%d documents, want at least two reports and the total", len(docs))
+	}
+	var got []float64
+	for _, d := range docs {
+		r := d["jobs"].([]any)[0].(map[string]any)["read"].(map[string]any)
+		n := r["iops_samples"].(float64)
+		if n != r["bw_samples"].(float64) {
+			t.Errorf("%v IOPS samples, %v bandwidth samples: want as many", n, r["bw_samples"])
+		}
+		if n > 0 && (r["iops_min"].(float64) <= 0 || r["iops_max"].(float64) < r["iops_min"].(float64)) {
+			t.Errorf("IOPS samples %v-%v", r["iops_min"], r["iops_max"])
+		}
+		got = append(got, n)
+	}
+	for i, n := range got {
+		if n < 3 || i > 0 && n < got[i-1] {
+			t.Fatalf("samples in the reports and the total: %v; want at least 3 in the first second's, none fewer than the report before", got)
+		}
+	}
+}
+
+// TestRateStatMerge: the statistics of two stretches of per-I/O rate
+// samples merged are those of all the samples taken as one.
+func TestRateStatMerge(t *testing.T) {
+	vals := []float64{3, 9, 4, 12, 7, 1, 8, 8, 2}
+	for cut := range len(vals) + 1 {
+		var a, b, all rateStat
+		for i, v := range vals {
+			all.add(v)
+			if i < cut {
+				a.add(v)
+			} else {
+				b.add(v)
+			}
+		}
+		a.merge(b)
+		lo, hi, mean, dev, n := a.stats()
+		wlo, whi, wmean, wdev, wn := all.stats()
+		if n != wn || lo != wlo || hi != whi || math.Abs(mean-wmean) > 1e-9 || math.Abs(dev-wdev) > 1e-9 {
+			t.Errorf("cut at %d: merged %v %v %v %v %v, want %v %v %v %v %v", cut, lo, hi, mean, dev, n, wlo, whi, wmean, wdev, wn)
+		}
+	}
 }

@@ -424,10 +424,7 @@ func (s *jobSetup) verifyOnly(res *JobResult, rc runCtx) []error {
 		}
 		epochClock, end := s.eng.Clock(), start
 		vl = &verifyLog{l: l, end: &end, issuedAt: func(r *engine.Request) time.Time {
-			if !s.job.Logs.IssueTime {
-				return time.Time{}
-			}
-			return start.Add(r.Started() + r.SubmitLatency - epochClock)
+			return issueTime(s.job, start, epochClock, r)
 		}}
 		defer func() { l.tick(end, true) }()
 	}
@@ -1134,10 +1131,9 @@ type measure struct {
 	tid      int
 	measured time.Duration
 	verified uint64
-	// verifyIOs are the reads of the verify pass among ios (and
-	// verifyTime its time), which fio counts as reads with a runtime of
-	// their own.
-	verifyIOs  uint64
+	// verifyTime is the time of the verify passes (and of the read-back
+	// of what verify_backlog held at their start), which fio counts as
+	// the reads' runtime.
 	verifyTime time.Duration
 	// verifyReadIOs and verifyReadBytes are the reads of a verify among
 	// ios and bytes (verify_backlog's read-back, the verify passes), which
@@ -2182,10 +2178,20 @@ func (w *worker) setEpoch() {
 // time), on the worker's clock; the zero time unless the job logs it
 // (log_issue_time).
 func (w *worker) issuedAt(r *engine.Request) time.Time {
-	if !w.job.Logs.IssueTime || w.eng == nil {
+	if w.eng == nil {
 		return time.Time{}
 	}
-	return w.epoch.Add(r.Started() + r.SubmitLatency - w.epochClock)
+	return issueTime(w.job, w.epoch, w.epochClock, r)
+}
+
+// issueTime is r's issue time for job j's logs (log_issue_time; the
+// zero time without it), on a clock read as epoch when the engine's
+// read epochClock.
+func issueTime(j *workloads.Job, epoch time.Time, epochClock time.Duration, r *engine.Request) time.Time {
+	if !j.Logs.IssueTime {
+		return time.Time{}
+	}
+	return epoch.Add(r.Started() + r.SubmitLatency - epochClock)
 }
 
 // reapSince is the time of the reap just made, since epoch: the engine's
@@ -3680,7 +3686,6 @@ func (v *verifyRun) run(p verifyPart) error {
 				continue
 			}
 			v.m.record(s.job, r, workloads.DirRead)
-			v.m.verifyIOs++
 			v.m.verifyReadIOs++
 			v.m.verifyReadBytes += uint64(r.N)
 			if p.logs != nil {

@@ -258,7 +258,6 @@ func (m *measure) add(o *measure) {
 	u.ctx, u.volCtx, u.majf, u.minf = u.ctx+v.ctx, u.volCtx+v.volCtx, u.majf+v.majf, u.minf+v.minf
 	m.measured += o.measured
 	m.verified += o.verified
-	m.verifyIOs += o.verifyIOs
 	m.verifyReadIOs += o.verifyReadIOs
 	m.verifyReadBytes += o.verifyReadBytes
 	m.verifyTime += o.verifyTime

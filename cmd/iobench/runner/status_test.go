@@ -37,7 +37,7 @@ func TestMeasureAddCoversFields(t *testing.T) {
 		o.iopsIO[d].add(1)
 	}
 	o.usage = threadUsage{usr: time.Millisecond, sys: time.Millisecond, wall: time.Second, ctx: 2, volCtx: 1, majf: 1, minf: 1}
-	o.tid, o.measured, o.verified, o.verifyIOs = 7, time.Second, 4096, 1
+	o.tid, o.measured, o.verified = 7, time.Second, 4096
 	o.verifyReadIOs, o.verifyReadBytes = 1, 4096
 	o.verifyTime, o.verifyInRun, o.ioErrs, o.firstErr = time.Millisecond, time.Millisecond, 1, 5
 	o.depthDist[1], o.submitDist[2], o.completeDist[3] = 1, 1, 1

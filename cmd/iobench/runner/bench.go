@@ -110,50 +110,91 @@ func ratioCell(x Ratio) string {
 	return fmt.Sprintf("%.2f / %.2f / %.2f", x.Min, x.Median, x.Max)
 }
 
+// roundOrder is the order in which round r runs n tools: the tools in
+// turn, starting one further at each round (for two, A B then B A), so
+// that over n rounds each runs once in each place. A tool run always in
+// the same place inherits the same leftovers each round: what the run
+// before it left the host and the device in (on a loop device, the CPU its
+// kernel worker last ran on), and the host's drift within the round.
+func roundOrder(r, n int) []int {
+	order := make([]int, n)
+	for i := range order {
+		order[i] = (r + i) % n
+	}
+	return order
+}
+
+// fioMetrics runs j under fio on target (runFio) and returns the first
+// job's metrics and fio's JSON.
+func fioMetrics(j workloads.Job, target string) (Metrics, []byte, error) {
+	out, err := runFio(j, target)
+	if err != nil {
+		return Metrics{}, nil, err
+	}
+	ms, order, err := ParseFioJSON(out)
+	if err != nil || len(order) == 0 {
+		return Metrics{}, nil, fmt.Errorf("fio output: %v", err)
+	}
+	return ms[order[0]], out, nil
+}
+
+// iobenchMetrics runs j under iobench on target (runOne) and returns its
+// metrics, read back from its JSON as fio's are, and the JSON.
+func iobenchMetrics(j workloads.Job, target string) (Metrics, []byte, error) {
+	_, js, err := runOne(j, target)
+	if err != nil {
+		return Metrics{}, nil, err
+	}
+	ms, order, err := ParseFioJSON(js)
+	if err != nil || len(order) == 0 {
+		return Metrics{}, nil, fmt.Errorf("iobench output: %v", err)
+	}
+	return ms[order[0]], js, nil
+}
+
 // abRounds runs j under fio (A) and iobench (B) alternately, rounds times,
-// and returns both sides' metrics per round. Without fio it runs B only.
-// Stopped by an error or an interrupt, it returns the rounds it finished
-// (both sides of each) with the error.
+// the two in the order roundOrder gives (A B, B A, A B, ...), and returns
+// both sides' metrics per round. Without fio it runs B only. Stopped by
+// an error or an interrupt, it returns the rounds it finished (both sides
+// of each) with the error.
 func abRounds(j workloads.Job, target string, rounds int, save func(name string, b []byte)) (a, b []Metrics, err error) {
 	_, fioErr := fioPath()
-	stop := func(err error) ([]Metrics, []Metrics, error) {
-		if len(a) > len(b) {
-			a = a[:len(b)] // fio's side of a round iobench did not finish
+	side := func(tool string, run func(workloads.Job, string) (Metrics, []byte, error), into *[]Metrics) func(r int) error {
+		return func(r int) error {
+			m, out, err := run(j, target)
+			if err != nil {
+				return err
+			}
+			*into = append(*into, m)
+			if save != nil && r == 0 {
+				save(tool, out)
+			}
+			return nil
 		}
-		return a, b, err
 	}
+	runs := []func(int) error{side("iobench", iobenchMetrics, &b)}
+	if fioErr == nil {
+		runs = []func(int) error{side("fio", fioMetrics, &a), runs[0]}
+	}
+rounds:
 	for r := range rounds {
 		if interrupted.Load() {
-			return stop(errInterrupted)
+			err = errInterrupted
+			break
 		}
-		if fioErr == nil {
-			out, err := runFio(j, target)
-			if err != nil {
-				return stop(err)
+		for _, i := range roundOrder(r, len(runs)) {
+			if err = runs[i](r); err != nil {
+				break rounds
 			}
-			ms, order, err := ParseFioJSON(out)
-			if err != nil || len(order) == 0 {
-				return stop(fmt.Errorf("fio output: %v", err))
-			}
-			a = append(a, ms[order[0]])
-			if save != nil && r == 0 {
-				save("fio", out)
-			}
-		}
-		_, js, err := runOne(j, target)
-		if err != nil {
-			return stop(err)
-		}
-		ms, order, err := ParseFioJSON(js)
-		if err != nil || len(order) == 0 {
-			return stop(fmt.Errorf("iobench output: %v", err))
-		}
-		b = append(b, ms[order[0]])
-		if save != nil && r == 0 {
-			save("iobench", js)
 		}
 	}
-	return a, b, nil
+	// A round left unfinished counts for neither side.
+	n := len(b)
+	if fioErr == nil {
+		n = min(len(a), len(b))
+		a = a[:n]
+	}
+	return a, b[:n], err
 }
 
 type cmpRow struct {
@@ -241,7 +282,7 @@ func runCompare(st settings, cl cmdLine, stdout, stderr io.Writer) error {
 	if len(jobs) > 0 && jobs[0].NullIO() {
 		engine = "null" // compare runs fio with the job's null engine
 	}
-	fmt.Fprintf(stdout, "Comparing with fio on %s, %s (A = fio %s, B = iobench, alternating A B A B)\n", target, rounds, engine)
+	fmt.Fprintf(stdout, "Comparing with fio on %s, %s (A = fio %s, B = iobench, alternating A B, B A, A B, ...)\n", target, rounds, engine)
 	fmt.Fprintf(stdout, "Ratios are iobench / fio per round: above 1 iobench is faster (IOPS, BW) or slower (latency)\n")
 	fmt.Fprintf(stdout, "or costlier (CPU time and context switches per I/O, of each tool's job threads).\n")
 	if idle := cpuIdle("/"); idle != "" {
@@ -632,7 +673,7 @@ func benchQueueDepth(b *benchEnv) (section, error) {
 	var md strings.Builder
 	var sec section
 	md.WriteString("## 4 KiB random I/O against queue depth\n\n")
-	md.WriteString("Each round runs fio with its defaults, fio with its best settings (`fixedbufs`, `registerfiles`, `iodepth_batch_submit=<iodepth>`) and iobench with its defaults, one after the other.\n")
+	md.WriteString("Each round runs fio with its defaults, fio with its best settings (`fixedbufs`, `registerfiles`, `iodepth_batch_submit=<iodepth>`) and iobench with its defaults, one after the other, each round starting one further along that list, so that each tool runs once in each place every three rounds.\n")
 	md.WriteString("Ratios are iobench over the reference per round: median (min-max). Latency is total latency (lat: from queueing to completion, slat + clat) p50 / p99, medians, as iobench submits and waits for a lone I/O in one system call, where the end of the submission is not measured; lat is the same span for both tools. ")
 	md.WriteString("CPU is user + system time of each tool's job thread per I/O (µs), ctx its context switches per I/O; enters is iobench's io_uring_enter calls per I/O.\n\n")
 	md.WriteString("| rw | iodepth | fio IOPS | fio best IOPS | iobench IOPS | vs fio | vs fio best | lat p50/p99 fio | lat p50/p99 iobench | CPU/IO fio / best / iobench | ctx/IO fio / iobench | enters/IO |\n")
@@ -656,39 +697,30 @@ func benchQueueDepth(b *benchEnv) (section, error) {
 				if interrupted.Load() {
 					return section{}, errInterrupted
 				}
-				if fioErr == nil {
-					for _, ref := range []struct {
-						job  workloads.Job
-						tool string
-						into *[]Metrics
-					}{{j, "fio", &pt.fio}, {best, "fio-best", &pt.best}} {
-						out, err := runFio(ref.job, b.target.Path)
+				run := func(tool string, job workloads.Job, measure func(workloads.Job, string) (Metrics, []byte, error), into *[]Metrics) func() error {
+					return func() error {
+						m, out, err := measure(job, b.target.Path)
 						if err != nil {
-							return section{}, err
+							return err
 						}
-						ms, order, err := ParseFioJSON(out)
-						if err != nil || len(order) == 0 {
-							return section{}, fmt.Errorf("fio output: %v", err)
-						}
-						*ref.into = append(*ref.into, ms[order[0]])
+						*into = append(*into, m)
 						if r == 0 {
-							b.save(j.Name)(ref.tool, out)
+							b.save(j.Name)(tool, out)
 						}
+						return nil
 					}
 				}
-				_, js, err := runOne(j, b.target.Path)
-				if err != nil {
-					return section{}, err
+				iob := run("iobench", j, iobenchMetrics, &pt.iob)
+				runs := []func() error{iob}
+				if fioErr == nil {
+					runs = []func() error{run("fio", j, fioMetrics, &pt.fio), run("fio-best", best, fioMetrics, &pt.best), iob}
 				}
-				ms, order, err := ParseFioJSON(js)
-				if err != nil || len(order) == 0 {
-					return section{}, fmt.Errorf("iobench output: %v", err)
+				for _, i := range roundOrder(r, len(runs)) {
+					if err := runs[i](); err != nil {
+						return section{}, err
+					}
 				}
-				m := ms[order[0]]
-				pt.iob = append(pt.iob, m)
-				if r == 0 {
-					b.save(j.Name)("iobench", js)
-				}
+				m := pt.iob[r]
 				if fioErr == nil {
 					f, bst := pt.fio[r], pt.best[r]
 					rf, rb = append(rf, m.IOPS/f.IOPS), append(rb, m.IOPS/bst.IOPS)
@@ -910,7 +942,7 @@ type cacheResult struct {
 }
 
 // cachePoint runs the fragmented-file job at mapper cost c with the cache
-// on and off, alternating, b.rounds times; the ratio is taken per round,
+// on and off, in turn (roundOrder), b.rounds times; the ratio is taken per round,
 // so a noisy moment on the host moves both sides.
 func cachePoint(b *benchEnv, tgt *Target, c time.Duration, tmpfs bool) (cacheResult, error) {
 	var iops [2][]float64
@@ -918,7 +950,8 @@ func cachePoint(b *benchEnv, tgt *Target, c time.Duration, tmpfs bool) (cacheRes
 	var p cacheResult
 	for r := range b.rounds {
 		var got [2]JobResult
-		for k, cache := range []string{"on", "off"} {
+		for _, k := range roundOrder(r, 2) {
+			cache := []string{"on", "off"}[k]
 			name := fmt.Sprintf("scattered-%v-cache-%s", c, cache)
 			if tmpfs {
 				name += "-tmpfs"
@@ -967,29 +1000,42 @@ func benchBigFile(b *benchEnv) (section, error) {
 	_ = lin.Set("name", "linear-4g")
 	_ = lin.Set("mapper", "linear")
 	_ = lin.Set("warm", "0")
-	// fio, scattered and linear take turns in every round, so the
-	// per-round ratios compare runs made minutes, not rounds, apart.
-	var bigA, bigB []Metrics
-	var linIOPS, vsLinear []float64
+	// fio, scattered and linear take turns in every round (roundOrder), so
+	// the per-round ratios compare runs made minutes, not rounds, apart.
+	_, fioErr := fioPath()
+	var bigA, bigB, lins []Metrics
+	var vsLinear []float64
 	for r := range b.rounds {
-		sv := b.save(big.Name)
-		if r > 0 {
-			sv = nil
+		if interrupted.Load() {
+			return section{}, errInterrupted
 		}
-		a, bb, err := abRounds(big, bt.Path, 1, sv)
-		if err != nil {
-			return section{}, err
+		run := func(tool string, job workloads.Job, measure func(workloads.Job, string) (Metrics, []byte, error), into *[]Metrics) func() error {
+			return func() error {
+				m, out, err := measure(job, bt.Path)
+				if err != nil {
+					return err
+				}
+				*into = append(*into, m)
+				if r == 0 {
+					b.save(job.Name)(tool, out)
+				}
+				return nil
+			}
 		}
-		res, js, err := runOne(lin, bt.Path)
-		if err != nil {
-			return section{}, err
+		runs := []func() error{run("iobench", big, iobenchMetrics, &bigB), run("iobench", lin, iobenchMetrics, &lins)}
+		if fioErr == nil {
+			runs = append(runs, run("fio", big, fioMetrics, &bigA))
 		}
-		if r == 0 {
-			b.save(lin.Name)("iobench", js)
+		for _, i := range roundOrder(r, len(runs)) {
+			if err := runs[i](); err != nil {
+				return section{}, err
+			}
 		}
-		bigA, bigB = append(bigA, a...), append(bigB, bb...)
-		linIOPS = append(linIOPS, metricsOf(res).IOPS)
-		vsLinear = append(vsLinear, bb[0].IOPS/max(linIOPS[r], 1))
+		vsLinear = append(vsLinear, bigB[r].IOPS/max(lins[r].IOPS, 1))
+	}
+	var linIOPS []float64
+	for _, m := range lins {
+		linIOPS = append(linIOPS, m.IOPS)
 	}
 	bigRow := compareRow(big.Name, bigA, bigB)
 	linRatio := ratios(vsLinear)

@@ -249,3 +249,43 @@ func TestRoundJobTotalLatency(t *testing.T) {
 	}
 	check("fio", out)
 }
+
+// TestRoundOrder: over n rounds each of n sides runs once in each place,
+// round 0 runs them as listed, and two sides swap from round to round
+// (A B, B A, A B).
+func TestRoundOrder(t *testing.T) {
+	for n := 1; n <= 4; n++ {
+		seen := make([][]int, n) // seen[side][place] counts
+		for i := range seen {
+			seen[i] = make([]int, n)
+		}
+		for r := range n {
+			order := roundOrder(r, n)
+			if len(order) != n {
+				t.Fatalf("roundOrder(%d, %d) = %v: want %d sides", r, n, order, n)
+			}
+			for place, side := range order {
+				seen[side][place]++
+			}
+			if r == 0 {
+				for place, side := range order {
+					if side != place {
+						t.Errorf("roundOrder(0, %d) = %v: want the sides as listed", n, order)
+					}
+				}
+			}
+		}
+		for side := range seen {
+			for place, c := range seen[side] {
+				if c != 1 {
+					t.Errorf("n=%d: side %d ran %d times in place %d over %d rounds", n, side, c, place, n)
+				}
+			}
+		}
+	}
+	for r, want := range [][]int{{0, 1}, {1, 0}, {0, 1}, {1, 0}} {
+		if got := roundOrder(r, 2); got[0] != want[0] || got[1] != want[1] {
+			t.Errorf("roundOrder(%d, 2) = %v, want %v", r, got, want)
+		}
+	}
+}

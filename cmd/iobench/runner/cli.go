@@ -838,7 +838,7 @@ Usage:
   iobench [options]                    run one job described by fio-style options
   iobench [options] JOBFILE.fio...     run fio job files (options apply to every job; - reads one from stdin)
   iobench bench [--results DIR]        the benchmark suite behind 'make bench'; writes DIR afresh ('iobench bench --help')
-  iobench compare [options|JOBFILE]    run the same job under fio and iobench, A B A B, print ratios ('iobench compare --help')
+  iobench compare [options|JOBFILE]    run the same job under fio and iobench, A B, B A, ..., print ratios ('iobench compare --help')
   iobench ext4 ls|cat|tree|bench ...   read an unmounted ext4 filesystem through the engine ('iobench ext4 help')
   iobench help [bench|compare|ext4]    this help, or a command's
 
@@ -896,7 +896,8 @@ func compareUsage(w io.Writer) {
 	fmt.Fprint(w, `Usage: iobench compare [options] [JOBFILE.fio...]
 
 Runs each job under fio (ioengine=io_uring) and under iobench on the same
-target, alternating A B A B for --rounds rounds, and prints per job each
+target, alternating A B, B A, A B, ... for --rounds rounds (each round
+starts with the tool that went second in the one before), and prints per job each
 tool's mean IOPS and the iobench/fio ratios (min / median / max over the
 rounds) of IOPS, bandwidth, p50 and p99 total latency (lat, from queueing
 to completion: each round's job reports lat percentiles, lat_percentiles=1

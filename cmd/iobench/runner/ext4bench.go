@@ -97,7 +97,7 @@ func ext4Bench(md *strings.Builder, runtime string, rounds int, save func(string
 		return nil, err
 	}
 	fmt.Fprintf(md, "Target: %s, ext4 with 4 KiB blocks, mounted read-only. The file is %s allocated as %d KiB pieces in turn with a second file's, then written, so that it lies in %d extents. "+
-		"The kernel side is fio (io_uring, O_DIRECT) on the mounted file; the engine side is `--mapper=ext4 --ext4_file=/frag` on the device, cache on and cold at the start of each run, with its defaults: `read_gap=auto` reads through the gaps between a request's pieces (one device read over its pieces and the other file's blocks between them) only while the job measures that faster; the last row always does (`read_gap=16k`). Device reads per read is the engine's device I/Os over its reads: 8 for a 128 KiB read in eight pieces, 1 where they went out merged. The two take turns in every round.\n\n",
+		"The kernel side is fio (io_uring, O_DIRECT) on the mounted file; the engine side is `--mapper=ext4 --ext4_file=/frag` on the device, cache on and cold at the start of each run, with its defaults: `read_gap=auto` reads through the gaps between a request's pieces (one device read over its pieces and the other file's blocks between them) only while the job measures that faster; the last row always does (`read_gap=16k`). Device reads per read is the engine's device I/Os over its reads: 8 for a 128 KiB read in eight pieces, 1 where they went out merged. The two take turns in every round, the one that went first going second in the next.\n\n",
 		t.Desc, humanBytes(ext4BenchFileBytes), ext4BenchChunkBytes>>10, extents)
 	md.WriteString("| workload | kernel ext4 IOPS | iobench ext4 IOPS | ratio min / median / max | mapper calls (last run) | device reads per read (last run) |\n|---|---:|---:|---|---:|---:|\n")
 	for _, spec := range [][]string{
@@ -133,24 +133,34 @@ func ext4Bench(md *strings.Builder, runtime string, rounds int, save func(string
 		var a, b []Metrics
 		var calls, ios, reads uint64
 		for r := range rounds {
-			out, err := runFio(j, filepath.Join(mnt, "frag"))
-			if err != nil {
-				return nil, err
+			// fio and the engine in turn (roundOrder).
+			kernel := func() error {
+				m, out, err := fioMetrics(j, filepath.Join(mnt, "frag"))
+				if err != nil {
+					return err
+				}
+				a = append(a, m)
+				if save != nil && r == 0 {
+					save(j.Name)("fio", out)
+				}
+				return nil
 			}
-			ms, order, err := ParseFioJSON(out)
-			if err != nil || len(order) == 0 {
-				return nil, fmt.Errorf("fio output: %v", err)
+			engine := func() error {
+				res, js, err := runOne(eng, t.Path)
+				if err != nil {
+					return err
+				}
+				b = append(b, metricsOf(res))
+				calls, ios, reads = res.Engine.MapperCalls, res.Engine.IOs, res.Engine.Reads
+				if save != nil && r == 0 {
+					save(j.Name)("iobench", js)
+				}
+				return nil
 			}
-			a = append(a, ms[order[0]])
-			res, js, err := runOne(eng, t.Path)
-			if err != nil {
-				return nil, err
-			}
-			b = append(b, metricsOf(res))
-			calls, ios, reads = res.Engine.MapperCalls, res.Engine.IOs, res.Engine.Reads
-			if save != nil && r == 0 {
-				save(j.Name)("fio", out)
-				save(j.Name)("iobench", js)
+			for _, i := range roundOrder(r, 2) {
+				if err := []func() error{kernel, engine}[i](); err != nil {
+					return nil, err
+				}
 			}
 		}
 		row := compareRow(j.Name, a, b)

@@ -30,7 +30,7 @@ const ext4Usage = `Usage:
                                            first run on a warm cache), and report the cache statistics
   iobench ext4 bench [--rounds=N] [--runtime=S]
                                            the ext4 section of 'make bench' alone: a fragmented file read
-                                           by the kernel's ext4 (fio, O_DIRECT) and by the engine, A B A B,
+                                           by the kernel's ext4 (fio, O_DIRECT) and by the engine, A B B A,
                                            N rounds (default 3) of S seconds (default 5); needs root and fio
 
 DEVICE is a block device or an image file holding an ext2/3/4 filesystem that

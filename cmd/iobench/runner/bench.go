@@ -131,11 +131,8 @@ func fioMetrics(j workloads.Job, target string) (Metrics, []byte, error) {
 	if err != nil {
 		return Metrics{}, nil, err
 	}
-	ms, order, err := ParseFioJSON(out)
-	if err != nil || len(order) == 0 {
-		return Metrics{}, nil, fmt.Errorf("fio output: %v", err)
-	}
-	return ms[order[0]], out, nil
+	m, err := firstJob(out, "fio")
+	return m, out, err
 }
 
 // iobenchMetrics runs j under iobench on target (runOne) and returns its
@@ -145,11 +142,18 @@ func iobenchMetrics(j workloads.Job, target string) (Metrics, []byte, error) {
 	if err != nil {
 		return Metrics{}, nil, err
 	}
-	ms, order, err := ParseFioJSON(js)
+	m, err := firstJob(js, "iobench")
+	return m, js, err
+}
+
+// firstJob returns the metrics of the first job of JSON in fio's schema
+// that tool wrote.
+func firstJob(out []byte, tool string) (Metrics, error) {
+	ms, order, err := ParseFioJSON(out)
 	if err != nil || len(order) == 0 {
-		return Metrics{}, nil, fmt.Errorf("iobench output: %v", err)
+		return Metrics{}, fmt.Errorf("%s output: %v", tool, err)
 	}
-	return ms[order[0]], js, nil
+	return ms[order[0]], nil
 }
 
 // abRounds runs j under fio (A) and iobench (B) alternately, rounds times,

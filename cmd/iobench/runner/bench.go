@@ -156,6 +156,23 @@ func firstJob(out []byte, tool string) (Metrics, error) {
 	return ms[order[0]], nil
 }
 
+// sideRun returns one side of a round: a run of job on target under
+// measure (fioMetrics, iobenchMetrics) whose metrics go to into and whose
+// JSON goes to save as tool's, when save is not nil.
+func sideRun(job workloads.Job, target, tool string, measure func(workloads.Job, string) (Metrics, []byte, error), into *[]Metrics, save func(tool string, out []byte)) func() error {
+	return func() error {
+		m, out, err := measure(job, target)
+		if err != nil {
+			return err
+		}
+		*into = append(*into, m)
+		if save != nil {
+			save(tool, out)
+		}
+		return nil
+	}
+}
+
 // abRounds runs j under fio (A) and iobench (B) alternately, rounds times,
 // the two in the order roundOrder gives (A B, B A, A B, ...), and returns
 // both sides' metrics per round. Without fio it runs B only. Stopped by
@@ -163,31 +180,21 @@ func firstJob(out []byte, tool string) (Metrics, error) {
 // of each) with the error.
 func abRounds(j workloads.Job, target string, rounds int, save func(name string, b []byte)) (a, b []Metrics, err error) {
 	_, fioErr := fioPath()
-	side := func(tool string, run func(workloads.Job, string) (Metrics, []byte, error), into *[]Metrics) func(r int) error {
-		return func(r int) error {
-			m, out, err := run(j, target)
-			if err != nil {
-				return err
-			}
-			*into = append(*into, m)
-			if save != nil && r == 0 {
-				save(tool, out)
-			}
-			return nil
-		}
-	}
-	runs := []func(int) error{side("iobench", iobenchMetrics, &b)}
-	if fioErr == nil {
-		runs = []func(int) error{side("fio", fioMetrics, &a), runs[0]}
-	}
 rounds:
 	for r := range rounds {
 		if interrupted.Load() {
 			err = errInterrupted
 			break
 		}
+		if r == 1 {
+			save = nil // the first round's JSON only
+		}
+		runs := []func() error{sideRun(j, target, "iobench", iobenchMetrics, &b, save)}
+		if fioErr == nil {
+			runs = []func() error{sideRun(j, target, "fio", fioMetrics, &a, save), runs[0]}
+		}
 		for _, i := range roundOrder(r, len(runs)) {
-			if err = runs[i](r); err != nil {
+			if err = runs[i](); err != nil {
 				break rounds
 			}
 		}
@@ -701,23 +708,15 @@ func benchQueueDepth(b *benchEnv) (section, error) {
 				if interrupted.Load() {
 					return section{}, errInterrupted
 				}
-				run := func(tool string, job workloads.Job, measure func(workloads.Job, string) (Metrics, []byte, error), into *[]Metrics) func() error {
-					return func() error {
-						m, out, err := measure(job, b.target.Path)
-						if err != nil {
-							return err
-						}
-						*into = append(*into, m)
-						if r == 0 {
-							b.save(j.Name)(tool, out)
-						}
-						return nil
-					}
+				var save func(string, []byte)
+				if r == 0 {
+					save = b.save(j.Name)
 				}
-				iob := run("iobench", j, iobenchMetrics, &pt.iob)
+				iob := sideRun(j, b.target.Path, "iobench", iobenchMetrics, &pt.iob, save)
 				runs := []func() error{iob}
 				if fioErr == nil {
-					runs = []func() error{run("fio", j, fioMetrics, &pt.fio), run("fio-best", best, fioMetrics, &pt.best), iob}
+					runs = []func() error{sideRun(j, b.target.Path, "fio", fioMetrics, &pt.fio, save),
+						sideRun(best, b.target.Path, "fio-best", fioMetrics, &pt.best, save), iob}
 				}
 				for _, i := range roundOrder(r, len(runs)) {
 					if err := runs[i](); err != nil {
@@ -1013,22 +1012,16 @@ func benchBigFile(b *benchEnv) (section, error) {
 		if interrupted.Load() {
 			return section{}, errInterrupted
 		}
-		run := func(tool string, job workloads.Job, measure func(workloads.Job, string) (Metrics, []byte, error), into *[]Metrics) func() error {
-			return func() error {
-				m, out, err := measure(job, bt.Path)
-				if err != nil {
-					return err
-				}
-				*into = append(*into, m)
-				if r == 0 {
-					b.save(job.Name)(tool, out)
-				}
+		save := func(job workloads.Job) func(string, []byte) {
+			if r > 0 {
 				return nil
 			}
+			return b.save(job.Name)
 		}
-		runs := []func() error{run("iobench", big, iobenchMetrics, &bigB), run("iobench", lin, iobenchMetrics, &lins)}
+		runs := []func() error{sideRun(big, bt.Path, "iobench", iobenchMetrics, &bigB, save(big)),
+			sideRun(lin, bt.Path, "iobench", iobenchMetrics, &lins, save(lin))}
 		if fioErr == nil {
-			runs = append(runs, run("fio", big, fioMetrics, &bigA))
+			runs = append(runs, sideRun(big, bt.Path, "fio", fioMetrics, &bigA, save(big)))
 		}
 		for _, i := range roundOrder(r, len(runs)) {
 			if err := runs[i](); err != nil {

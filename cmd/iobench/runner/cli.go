@@ -897,9 +897,9 @@ func compareUsage(w io.Writer) {
 
 Runs each job under fio (ioengine=io_uring) and under iobench on the same
 target, alternating A B, B A, A B, ... for --rounds rounds (each round
-starts with the tool that went second in the one before), and prints per job each
-tool's mean IOPS and the iobench/fio ratios (min / median / max over the
-rounds) of IOPS, bandwidth, p50 and p99 total latency (lat, from queueing
+starts with the tool that went second in the one before), and prints per
+job each tool's mean IOPS and the iobench/fio ratios (min / median / max
+over the rounds) of IOPS, bandwidth, p50 and p99 total latency (lat, from queueing
 to completion: each round's job reports lat percentiles, lat_percentiles=1
 and clat_percentiles=0, unless it sets either; iobench submits a lone I/O
 in the call that waits for it, so its clat starts earlier than fio's), CPU

@@ -620,7 +620,7 @@ func benchWorkloads(b *benchEnv) (section, error) {
 	var md strings.Builder
 	md.WriteString("## Bundled workloads: iobench vs fio (io_uring engine, same target)\n\n")
 	md.WriteString("Ratios are iobench / fio per round (min / median / max); IOPS and p99 are medians.\n")
-	md.WriteString("fio runs the same job file; iobench-only options (mapper, cache) apply to iobench alone.\n\n")
+	md.WriteString("fio runs the same job file; iobench-only options (mapper, cache) apply to iobench alone. The two take turns, the one that went first in a round going second in the next.\n\n")
 	md.WriteString("| workload | fio IOPS | iobench IOPS | IOPS ratio | BW ratio (median) | p99 ratio (median) |\n|---|---:|---:|---|---:|---:|\n")
 	var sec section
 	for _, s := range scripts {
@@ -1038,7 +1038,7 @@ func benchBigFile(b *benchEnv) (section, error) {
 	linRatio := ratios(vsLinear)
 	var md strings.Builder
 	md.WriteString("## A warm cache of a 1M-extent file, 4 KiB random reads, QD 32\n\n")
-	fmt.Fprintf(&md, "Target: %s. The file is 4 GiB in %d extents scattered over the device (`mapper=scattered`), its cache filled first (`warm=1`); fio and the linear mapper read the same 4 GiB of the device.\n\n", bt.Desc, bigExtents)
+	fmt.Fprintf(&md, "Target: %s. The file is 4 GiB in %d extents scattered over the device (`mapper=scattered`), its cache filled first (`warm=1`); fio and the linear mapper read the same 4 GiB of the device. The three take turns, each round starting one further along the list (scattered, linear, fio).\n\n", bt.Desc, bigExtents)
 	md.WriteString("| run | IOPS (median) | ratio min / median / max |\n|---|---:|---|\n")
 	fmt.Fprintf(&md, "| fio randread | %s | |\n", fmtCount(bigRow.meanFI))
 	fmt.Fprintf(&md, "| iobench linear | %s | |\n", fmtCount(ratios(linIOPS).Median))
